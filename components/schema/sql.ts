@@ -34,16 +34,15 @@ interface RawStmt {
     stmt_len?: number;
 }
 
-let parserReady: Promise<ParserModule> | undefined;
-
-/** Loads the WASM parser once per process. */
-export function loadSqlParser(): Promise<ParserModule> {
-    if (!parserReady) {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const mod: ParserModule = require("libpg-query");
-        parserReady = mod.loadModule().then(() => mod);
-    }
-    return parserReady;
+/**
+ * The WASM parser. libpg-query loads itself once per process; no state is kept
+ * here, because this code is also serialized into the Pulumi dynamic provider.
+ */
+export async function loadSqlParser(): Promise<ParserModule> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod: ParserModule = require("libpg-query");
+    await mod.loadModule();
+    return mod;
 }
 
 /** 1-based line and column of a character offset. */

@@ -1,0 +1,11 @@
+/** Reads the stack's raw config from the Pulumi runtime and validates it (components/config.ts). */
+import * as pulumi from "@pulumi/pulumi";
+import { KeelConfig, parseKeelConfig } from "./config";
+
+export function readKeelConfig(): KeelConfig {
+    const values = pulumi.runtime.allConfig();
+    // isConfigSecret is internal to the SDK; without it every key counts as plain text.
+    const isSecret: (k: string) => boolean = (pulumi.runtime as any).isConfigSecret ?? (() => false);
+    const secretKeys = new Set(Object.keys(values).filter((k) => isSecret(k)));
+    return parseKeelConfig({ stack: pulumi.getStack(), values, secretKeys, env: process.env });
+}

@@ -1,0 +1,56 @@
+/**
+ * Schema: the database schema as part of the stack. Wraps the SchemaMigrations
+ * dynamic resource; the migration files are loaded and checked before anything
+ * is declared (see loadMigrations), so a bad file fails preview early.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { MigrationFile } from "./migrationSet";
+import { AppliedMigration, MigrationSummary, SchemaMigrations, SchemaSettings, summarizeMigration } from "./provider";
+
+export interface SchemaArgs {
+    /** Direct (not pooled) connection URL; kept secret. */
+    databaseUrl: pulumi.Input<string>;
+    /** Directory the files were loaded from, relative to the project. */
+    migrationsDir: string;
+    /** The loaded and parsed migration files (loadMigrations). */
+    migrations: MigrationFile[];
+    settings: SchemaSettings;
+    /** Recorded in the history table, e.g. `dev:alice`. */
+    appliedBy: string;
+}
+
+export class Schema extends pulumi.ComponentResource {
+    /** Newest applied version. */
+    readonly version: pulumi.Output<string>;
+    readonly fingerprint: pulumi.Output<string>;
+    readonly applied: pulumi.Output<AppliedMigration[]>;
+    /** What `pulumi refresh` found changed outside Keel. */
+    readonly drift: pulumi.Output<string[]>;
+    /** Lint facts per file, including destructive statements, for policies. */
+    readonly migrations: pulumi.Output<MigrationSummary[]>;
+    readonly resource: SchemaMigrations;
+
+    constructor(name: string, args: SchemaArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("keel:schema:Schema", name, {}, opts);
+        this.resource = new SchemaMigrations(
+            `${name}-migrations`,
+            {
+                databaseUrl: args.databaseUrl,
+                migrationsDir: args.migrationsDir,
+                migrations: args.migrations.map(summarizeMigration),
+                settings: args.settings,
+                appliedBy: args.appliedBy,
+            },
+            { parent: this },
+        );
+        this.version = this.resource.version;
+        this.fingerprint = this.resource.fingerprint;
+        this.applied = this.resource.applied;
+        this.drift = this.resource.drift;
+        this.migrations = this.resource.migrations;
+        this.registerOutputs({ version: this.version, fingerprint: this.fingerprint, drift: this.drift });
+    }
+}
+
+export { loadMigrations } from "./migrationSet";
+export type { SchemaSettings } from "./provider";

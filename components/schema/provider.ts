@@ -1,0 +1,310 @@
+/**
+ * SchemaMigrations: the database schema as a Pulumi resource, through a
+ * dynamic provider. `check` plans against the database so that `pulumi preview`
+ * lists the pending migrations, `create`/`update` apply them, `read` reports
+ * drift for `pulumi refresh`, `delete` leaves the schema alone.
+ *
+ * The engine serializes this provider: its methods capture only plain
+ * functions and data, require their modules per call, and read the database
+ * URL from their inputs (a secret), never from a captured variable.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+import { MigrationHistoryError } from "../errors";
+import { describeTarget } from "./connection";
+import { describeSchemaDrift } from "./fingerprint";
+import { compareVersions, loadMigrations, MigrationFile } from "./migrationSet";
+import { HistoryRow } from "./plan";
+import { applyMigrations, assertRunnable, EngineSettings, inspectSchema, SchemaState } from "./runner";
+
+/** Lint facts and identity of one file, as the resource's inputs carry them. */
+export interface MigrationSummary {
+    version: string;
+    name: string;
+    file: string;
+    checksum: string;
+    transaction: boolean;
+    allowDestructive: boolean;
+    /** Destructive statements found by the parser, e.g. `line 3: DROP TABLE users`. */
+    destructive: string[];
+}
+
+export interface SchemaSettings {
+    historySchema: string;
+    lockTimeout: string;
+    statementTimeout: string;
+    lockWaitSeconds: number;
+    allowMissing: boolean;
+    outOfOrder: boolean;
+    baseline?: string;
+}
+
+export interface SchemaMigrationsInputs {
+    databaseUrl: string;
+    /** Migrations directory, relative to the project (or absolute). */
+    migrationsDir: string;
+    migrations: MigrationSummary[];
+    settings: SchemaSettings;
+    /** Stack and user, recorded in the history. */
+    appliedBy: string;
+    /** Filled in by `check`: `<version>_<name>` of every migration the database lacks. */
+    pending?: string[];
+}
+
+export interface AppliedMigration {
+    version: string;
+    name: string;
+    checksum: string;
+    status: string;
+    appliedAt?: string;
+}
+
+export interface SchemaMigrationsOutputs extends SchemaMigrationsInputs {
+    applied: AppliedMigration[];
+    /** The newest applied version. */
+    version: string;
+    /** sha256 of the schema catalog after the last apply (or refresh). */
+    fingerprint: string;
+    /** Object -> definition map behind the fingerprint, to describe drift. */
+    schemaObjects: Record<string, string>;
+    historyDigest: string;
+    /** What `pulumi refresh` found changed outside Keel; empty when nothing. */
+    drift: string[];
+}
+
+/** Marker the engine uses for values that are not known during preview. */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export function summarizeMigration(f: MigrationFile): MigrationSummary {
+    return {
+        version: f.version,
+        name: f.name,
+        file: f.file,
+        checksum: f.checksum,
+        transaction: f.directives.transaction,
+        allowDestructive: f.directives.allowDestructive,
+        destructive: f.destructive.map((d) => `line ${d.line}: ${d.what}`),
+    };
+}
+
+function engineSettings(inputs: SchemaMigrationsInputs): EngineSettings {
+    const s = inputs.settings;
+    return {
+        historySchema: s.historySchema,
+        historyTable: "keel_schema_history",
+        lockTimeout: s.lockTimeout,
+        statementTimeout: s.statementTimeout,
+        lockWaitSeconds: s.lockWaitSeconds,
+        plan: { allowMissing: s.allowMissing, outOfOrder: s.outOfOrder, baseline: s.baseline },
+        appliedBy: inputs.appliedBy,
+    };
+}
+
+function resolveDir(dir: string): string {
+    return path.isAbsolute(dir) ? dir : path.resolve(process.cwd(), dir);
+}
+
+function isKnownUrl(url: unknown): url is string {
+    return typeof url === "string" && url !== UNKNOWN && /^postgres(ql)?:\/\//.test(url);
+}
+
+function progress(message: string): void {
+    // Dynamic providers have no engine connection: pulumi.log passes through to the console.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require("@pulumi/pulumi").log.info(`keel schema: ${message}`);
+}
+
+function warn(message: string): void {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require("@pulumi/pulumi").log.warn(`keel schema: ${message}`);
+}
+
+function pendingId(f: { version: string; name: string }): string {
+    return `${f.version}_${f.name}`;
+}
+
+/**
+ * Loads the files again and checks that they are the ones the program saw
+ * (what preview showed is what up applies).
+ */
+async function verifiedFiles(inputs: SchemaMigrationsInputs): Promise<MigrationFile[]> {
+    const files = await loadMigrations(resolveDir(inputs.migrationsDir));
+    const expected = new Map(inputs.migrations.map((m) => [m.version, m]));
+    const problems: string[] = [];
+    for (const f of files) {
+        const e = expected.get(f.version);
+        if (!e) problems.push(`${f.file} appeared after the plan was made`);
+        else if (e.checksum !== f.checksum) problems.push(`${f.file} changed after the plan was made (planned ${e.checksum}, now ${f.checksum})`);
+        expected.delete(f.version);
+    }
+    for (const e of expected.values()) problems.push(`${e.file} was removed after the plan was made`);
+    if (problems.length) {
+        throw new MigrationHistoryError(
+            `The migration files changed between preview and update; nothing has been run: ${problems.join("; ")}. Run 'pulumi up' again to see the new plan.`,
+        );
+    }
+    return files;
+}
+
+function appliedList(rows: HistoryRow[]): AppliedMigration[] {
+    return rows.map((r) => ({ version: r.version, name: r.name, checksum: r.checksum, status: r.status, appliedAt: r.appliedAt }));
+}
+
+function outputsFrom(inputs: SchemaMigrationsInputs, state: SchemaState, drift: string[]): SchemaMigrationsOutputs {
+    return {
+        ...inputs,
+        pending: [],
+        applied: appliedList(state.applied),
+        version: state.version ?? "",
+        fingerprint: state.fingerprint.hash,
+        schemaObjects: state.fingerprint.objects,
+        historyDigest: state.historyDigest,
+        drift,
+    };
+}
+
+/** What changed in the history table outside Keel, in words. */
+export function describeHistoryDrift(before: AppliedMigration[], after: AppliedMigration[]): string[] {
+    const lines: string[] = [];
+    const now = new Map(after.map((a) => [a.version, a]));
+    const then = new Map(before.map((b) => [b.version, b]));
+    for (const b of before) {
+        const a = now.get(b.version);
+        if (!a) lines.push(`- history: version ${b.version} (${b.name}) is no longer recorded as applied`);
+        else if (a.checksum !== b.checksum) lines.push(`~ history: version ${b.version} (${b.name}) checksum ${b.checksum} -> ${a.checksum}`);
+    }
+    for (const a of after) {
+        if (!then.has(a.version)) lines.push(`+ history: version ${a.version} (${a.name}) recorded as ${a.status} outside this stack`);
+    }
+    return lines;
+}
+
+async function apply(inputs: SchemaMigrationsInputs): Promise<SchemaMigrationsOutputs> {
+    const files = await verifiedFiles(inputs);
+    const started = Date.now();
+    const result = await applyMigrations(inputs.databaseUrl, files, engineSettings(inputs), progress);
+    if (result.ran.length) progress(`applied ${result.ran.length} migration(s) in ${Date.now() - started} ms; schema version ${result.version}`);
+    return outputsFrom(inputs, result, []);
+}
+
+export const schemaMigrationsProvider: pulumi.dynamic.ResourceProvider<SchemaMigrationsInputs, SchemaMigrationsOutputs> = {
+    async check(_olds, news) {
+        const failures: pulumi.dynamic.CheckFailure[] = [];
+        if (!Array.isArray(news.migrations)) failures.push({ property: "migrations", reason: "expected the list of migration files" });
+        if (typeof news.migrationsDir !== "string" || !news.migrationsDir) failures.push({ property: "migrationsDir", reason: "expected a directory" });
+        if (failures.length) return { inputs: news, failures };
+        if (!isKnownUrl(news.databaseUrl)) {
+            // The database does not exist yet (or its URL is computed): everything is pending.
+            return { inputs: { ...news, pending: news.migrations.map(pendingId) } };
+        }
+        const files = await loadMigrations(resolveDir(news.migrationsDir));
+        const { plan } = await inspectSchema(news.databaseUrl, files, engineSettings(news));
+        if (plan.problems.length) {
+            return { inputs: news, failures: plan.problems.map((reason) => ({ property: "migrations", reason })) };
+        }
+        for (const f of plan.pending) {
+            if (f.destructive.length && !f.directives.allowDestructive) {
+                warn(
+                    `${f.file} is destructive: ${f.destructive.map((d) => `line ${d.line}: ${d.what}`).join("; ")}. ` +
+                        `Add '-- keel:allow-destructive' to the file once you have a backup and mean it.`,
+                );
+            }
+        }
+        return { inputs: { ...news, pending: plan.pending.map(pendingId) } };
+    },
+
+    async diff(_id, olds, news) {
+        const pending = news.pending ?? [];
+        const changed =
+            pending.length > 0 ||
+            olds.databaseUrl !== news.databaseUrl ||
+            olds.migrationsDir !== news.migrationsDir ||
+            JSON.stringify(olds.settings) !== JSON.stringify(news.settings) ||
+            JSON.stringify((olds.migrations ?? []).map((m) => m.checksum)) !== JSON.stringify(news.migrations.map((m) => m.checksum));
+        // The schema is never replaced: replacing would mean dropping data.
+        return { changes: changed, replaces: [], deleteBeforeReplace: false };
+    },
+
+    async create(inputs) {
+        const outs = await apply(inputs);
+        return { id: `keel-schema:${describeTarget(inputs.databaseUrl)}:${inputs.settings.historySchema}`, outs };
+    },
+
+    async update(_id, _olds, news) {
+        return { outs: await apply(news) };
+    },
+
+    async read(id, props) {
+        if (!props || !isKnownUrl(props.databaseUrl)) return { id, props };
+        const files = await loadMigrations(resolveDir(props.migrationsDir)).catch(() => [] as MigrationFile[]);
+        const { state } = await inspectSchema(props.databaseUrl, files, engineSettings(props));
+        const applied = appliedList(state.applied);
+        const drift = [
+            ...describeSchemaDrift(props.schemaObjects ?? {}, state.fingerprint.objects),
+            ...describeHistoryDrift(props.applied ?? [], applied),
+        ];
+        if (drift.length) warn(`drift in ${describeTarget(props.databaseUrl)}:\n  ${drift.join("\n  ")}`);
+        return {
+            id,
+            props: {
+                ...props,
+                applied,
+                version: state.version ?? "",
+                fingerprint: state.fingerprint.hash,
+                schemaObjects: state.fingerprint.objects,
+                historyDigest: state.historyDigest,
+                drift,
+            },
+        };
+    },
+
+    async delete(_id, props) {
+        progress(
+            `leaving the schema and data of ${isKnownUrl(props.databaseUrl) ? describeTarget(props.databaseUrl) : "the database"} untouched: ` +
+                `deleting this resource only stops Keel from managing migrations there (keel_schema_history keeps its rows).`,
+        );
+    },
+};
+
+/** Sorts summaries by version; exported for the component. */
+export function sortSummaries(list: MigrationSummary[]): MigrationSummary[] {
+    return [...list].sort((a, b) => compareVersions(a.version, b.version));
+}
+
+export interface SchemaMigrationsArgs {
+    databaseUrl: pulumi.Input<string>;
+    migrationsDir: pulumi.Input<string>;
+    migrations: pulumi.Input<MigrationSummary[]>;
+    settings: pulumi.Input<SchemaSettings>;
+    appliedBy: pulumi.Input<string>;
+}
+
+export class SchemaMigrations extends pulumi.dynamic.Resource {
+    declare readonly applied: pulumi.Output<AppliedMigration[]>;
+    declare readonly version: pulumi.Output<string>;
+    declare readonly fingerprint: pulumi.Output<string>;
+    declare readonly drift: pulumi.Output<string[]>;
+    declare readonly pending: pulumi.Output<string[]>;
+    declare readonly migrations: pulumi.Output<MigrationSummary[]>;
+
+    constructor(name: string, args: SchemaMigrationsArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            schemaMigrationsProvider,
+            name,
+            {
+                ...args,
+                databaseUrl: pulumi.secret(args.databaseUrl),
+                pending: undefined,
+                applied: undefined,
+                version: undefined,
+                fingerprint: undefined,
+                schemaObjects: undefined,
+                historyDigest: undefined,
+                drift: undefined,
+            },
+            { ...opts, additionalSecretOutputs: ["databaseUrl"] },
+            "keel",
+            "SchemaMigrations",
+        );
+    }
+}
