@@ -15,7 +15,7 @@ import { describeTarget } from "./connection";
 import { describeSchemaDrift } from "./fingerprint";
 import { compareVersions, loadMigrations, MigrationFile } from "./migrationSet";
 import { HistoryRow } from "./plan";
-import { applyMigrations, assertRunnable, EngineSettings, inspectSchema, SchemaState } from "./runner";
+import { applyMigrations, EngineSettings, inspectSchema, SchemaState } from "./runner";
 
 /** Lint facts and identity of one file, as the resource's inputs carry them. */
 export interface MigrationSummary {

@@ -1,0 +1,22 @@
+/** Temporary directories for tests, removed after the run. */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+const made: string[] = [];
+process.on("exit", () => {
+    for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
+
+export function tempDir(prefix = "keel-test-"): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    made.push(dir);
+    return dir;
+}
+
+/** Writes `{ "0001_init.sql": "..." }` into a fresh temp dir and returns it. */
+export function migrationsDir(files: Record<string, string>): string {
+    const dir = tempDir("keel-migrations-");
+    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+    return dir;
+}
