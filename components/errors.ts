@@ -3,9 +3,14 @@
  * says which part of Keel raised it, so scripts can exit with a clear line.
  */
 export class KeelError extends Error {
-    constructor(message: string) {
+    constructor(message: string, name = "KeelError") {
         super(message);
-        this.name = new.target.name;
+        // Pulumi's closure serializer turns classes into plain functions, where super()
+        // leaves `this` bare: set everything explicitly so errors keep their text in
+        // a dynamic provider too.
+        this.message = message;
+        this.name = name;
+        if (!this.stack) Error.captureStackTrace?.(this);
     }
 }
 
@@ -18,6 +23,7 @@ export class ConfigError extends KeelError {
         super(
             `Stack '${stack}' has ${problems.length} configuration problem${problems.length === 1 ? "" : "s"}:\n` +
                 problems.map((p) => `  - ${p.key}: ${p.message}\n    fix: ${p.fix}`).join("\n"),
+            "ConfigError",
         );
     }
 }
@@ -31,13 +37,29 @@ export interface ConfigProblem {
 }
 
 /** A migrations directory or file that cannot be used as it is. */
-export class MigrationFileError extends KeelError {}
+export class MigrationFileError extends KeelError {
+    constructor(message: string) {
+        super(message, "MigrationFileError");
+    }
+}
 
 /** The history in the database disagrees with the files (edited, deleted, out of order, failed). */
-export class MigrationHistoryError extends KeelError {}
+export class MigrationHistoryError extends KeelError {
+    constructor(message: string) {
+        super(message, "MigrationHistoryError");
+    }
+}
 
 /** A migration failed while it ran. */
-export class MigrationRunError extends KeelError {}
+export class MigrationRunError extends KeelError {
+    constructor(message: string) {
+        super(message, "MigrationRunError");
+    }
+}
 
 /** The database connection is unusable for migrations (pooled URL, unreachable, lock held). */
-export class DatabaseConnectionError extends KeelError {}
+export class DatabaseConnectionError extends KeelError {
+    constructor(message: string) {
+        super(message, "DatabaseConnectionError");
+    }
+}

@@ -90,7 +90,7 @@ describe("parseKeelConfig", () => {
     it("puts the whole report in the error message", () => {
         assert.throws(
             () => parseKeelConfig(raw("staging", { "keel:migrations": "[1]" }, [])),
-            (err: Error) => /Stack 'staging' has 2 configuration problems:\n  - keel:databaseUrl: is not set[\s\S]*fix: pulumi config set[\s\S]*keel:migrations/.test(err.message),
+            (err: Error) => /Stack 'staging' has 2 configuration problems:\n {2}- keel:databaseUrl: is not set[\s\S]*fix: pulumi config set[\s\S]*keel:migrations/.test(err.message),
         );
     });
 });

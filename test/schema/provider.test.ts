@@ -1,0 +1,195 @@
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { Client } from "pg";
+import { loadMigrations } from "../../components/schema/migrationSet";
+import {
+    schemaMigrationsProvider,
+    SchemaMigrationsInputs,
+    SchemaMigrationsOutputs,
+    summarizeMigration,
+} from "../../components/schema/provider";
+import { freshDatabase, testCluster } from "../support/postgres";
+import { captureConsole, serializedProvider } from "../support/serializedProvider";
+import { migrationsDir } from "../support/tempDir";
+
+type Provider = typeof schemaMigrationsProvider;
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+async function inputsFor(url: string, dir: string): Promise<SchemaMigrationsInputs> {
+    return {
+        databaseUrl: url,
+        migrationsDir: dir,
+        migrations: (await loadMigrations(dir)).map(summarizeMigration),
+        settings: {
+            historySchema: "public",
+            lockTimeout: "5s",
+            statementTimeout: "1min",
+            lockWaitSeconds: 5,
+            allowMissing: false,
+            outOfOrder: false,
+        },
+        appliedBy: "test:provider",
+    };
+}
+
+async function query(url: string, sql: string): Promise<any[]> {
+    const c = new Client({ connectionString: url });
+    await c.connect();
+    try {
+        return (await c.query(sql)).rows;
+    } finally {
+        await c.end();
+    }
+}
+
+const quiet = <T>(fn: () => Promise<T>) => captureConsole(fn).then((r) => r.result);
+
+describe("SchemaMigrations provider (serialized as the engine does)", () => {
+    let provider: Provider;
+    let password: string;
+
+    before(async () => {
+        password = (await testCluster()).password;
+        const s = await serializedProvider(schemaMigrationsProvider);
+        provider = s.provider;
+        assert.ok(!s.text.includes(password), "the serialized provider must capture no credentials");
+        const { port } = await testCluster();
+        await freshDatabase(); // a URL exists in this process before serialization...
+        assert.ok(!s.text.includes(`:${port}/`), "...and the serialized provider captured none");
+    });
+
+    it("lists pending migrations in check, applies them in create, and then reports nothing to do", async () => {
+        const url = await freshDatabase();
+        const dir = migrationsDir({
+            "1_users.sql": "CREATE TABLE users (id int PRIMARY KEY, email text);",
+            "2_orders.sql": "CREATE TABLE orders (id int PRIMARY KEY, user_id int REFERENCES users);",
+        });
+        const news = await inputsFor(url, dir);
+
+        const checked = await provider.check!({} as any, news);
+        assert.deepEqual(checked.failures ?? [], []);
+        assert.deepEqual(checked.inputs!.pending, ["1_users", "2_orders"]);
+
+        const created = await quiet(() => provider.create!(checked.inputs!));
+        const outs = created.outs as SchemaMigrationsOutputs;
+        assert.ok(!created.id.includes(password));
+        assert.deepEqual(outs.applied.map((a) => [a.version, a.name, a.status]), [
+            ["1", "users", "applied"],
+            ["2", "orders", "applied"],
+        ]);
+        assert.equal(outs.version, "2");
+        assert.match(outs.fingerprint, /^[0-9a-f]{64}$/);
+        assert.deepEqual(outs.pending, []);
+        assert.ok(outs.schemaObjects["table public.orders"]);
+        assert.deepEqual((await query(url, "SELECT count(*)::int AS n FROM keel_schema_history"))[0].n, 2);
+
+        const again = await provider.check!(outs, await inputsFor(url, dir));
+        assert.deepEqual(again.inputs!.pending, []);
+        const diff = await provider.diff!(created.id, outs, again.inputs!);
+        assert.equal(diff.changes, false);
+    });
+
+    it("treats a database URL unknown at preview as everything pending", async () => {
+        const dir = migrationsDir({ "1_a.sql": "CREATE TABLE a (id int);" });
+        const checked = await provider.check!({} as any, { ...(await inputsFor("postgres://x@h/db", dir)), databaseUrl: UNKNOWN });
+        assert.deepEqual(checked.inputs!.pending, ["1_a"]);
+    });
+
+    it("diffs a new file as an update, never a replacement, and applies only it", async () => {
+        const url = await freshDatabase();
+        const files: Record<string, string> = { "1_a.sql": "CREATE TABLE a (id int);" };
+        const dir = migrationsDir(files);
+        const first = await provider.check!({} as any, await inputsFor(url, dir));
+        const created = await quiet(() => provider.create!(first.inputs!));
+        const outs = created.outs!;
+
+        fs.writeFileSync(path.join(dir, "2_b.sql"), "CREATE TABLE b (id int);");
+        const second = await provider.check!(outs, await inputsFor(url, dir));
+        assert.deepEqual(second.inputs!.pending, ["2_b"]);
+        const diff = await provider.diff!(created.id, outs, second.inputs!);
+        assert.equal(diff.changes, true);
+        assert.deepEqual(diff.replaces, []);
+
+        const updated = await quiet(() => provider.update!(created.id, outs, second.inputs!));
+        assert.equal(updated.outs!.version, "2");
+        assert.notEqual(updated.outs!.fingerprint, outs.fingerprint);
+        const rows = await query(url, "SELECT version FROM keel_schema_history ORDER BY version");
+        assert.deepEqual(rows.map((r) => r.version), ["1", "2"]);
+    });
+
+    it("warns about pending destructive statements at check", async () => {
+        const url = await freshDatabase();
+        const dir = migrationsDir({ "1_a.sql": "CREATE TABLE a (id int, note text);", "2_drop.sql": "ALTER TABLE a DROP COLUMN note;" });
+        const inputs = await inputsFor(url, dir);
+        assert.deepEqual(inputs.migrations[1].destructive, ["line 1: ALTER TABLE a DROP COLUMN note"]);
+        const captured = await captureConsole(() => provider.check!({} as any, inputs));
+        assert.ok(
+            captured.lines.some((l) => /warning: .*2_drop\.sql is destructive: line 1: ALTER TABLE a DROP COLUMN note.*keel:allow-destructive/.test(l)),
+            captured.lines.join("\n"),
+        );
+    });
+
+    it("fails check on an edited applied file, naming it and both checksums, without the password", async () => {
+        const url = await freshDatabase();
+        const dir = migrationsDir({ "1_a.sql": "CREATE TABLE a (id int);" });
+        const first = await provider.check!({} as any, await inputsFor(url, dir));
+        const created = await quiet(() => provider.create!(first.inputs!));
+        const outs = created.outs!;
+        fs.writeFileSync(path.join(dir, "1_a.sql"), "CREATE TABLE a (id bigint);");
+        const checked = await provider.check!(outs, await inputsFor(url, dir));
+        assert.equal(checked.failures!.length, 1);
+        assert.match(checked.failures![0].reason, /1_a\.sql was edited after it was applied: checksum in the database [0-9a-f]{64}, on disk [0-9a-f]{64}/);
+        assert.ok(!checked.failures![0].reason.includes(password));
+    });
+
+    it("re-verifies checksums before applying: files changed since the plan run nothing", async () => {
+        const url = await freshDatabase();
+        const dir = migrationsDir({ "1_a.sql": "CREATE TABLE a (id int);" });
+        const checked = await provider.check!({} as any, await inputsFor(url, dir));
+        fs.writeFileSync(path.join(dir, "1_a.sql"), "CREATE TABLE a (id int, sneaky text);");
+        // Errors thrown by a serialized provider are plain objects to the engine, which reads .message.
+        await assert.rejects(quiet(() => provider.create!(checked.inputs!)), (err: Error) =>
+            /changed between preview and update; nothing has been run: 1_a\.sql changed after the plan/.test(err.message),
+        );
+        assert.deepEqual(await query(url, "SELECT to_regclass('public.a') AS t"), [{ t: null }]);
+    });
+
+    it("reports manual DDL and hand-edited history as drift on read", async () => {
+        const url = await freshDatabase();
+        const dir = migrationsDir({
+            "1_a.sql": "CREATE TABLE a (id int PRIMARY KEY);",
+            "2_b.sql": "CREATE TABLE b (id int);",
+        });
+        const checked = await provider.check!({} as any, await inputsFor(url, dir));
+        const created = await quiet(() => provider.create!(checked.inputs!));
+        const outs = created.outs!;
+
+        const clean = await quiet(() => provider.read!(created.id, outs));
+        assert.deepEqual(clean.props!.drift, []);
+        assert.equal(clean.props!.fingerprint, outs.fingerprint);
+
+        await query(url, "ALTER TABLE a ADD COLUMN note text; DROP TABLE b; DELETE FROM keel_schema_history WHERE version = 2");
+        const { result: drifted, lines } = await captureConsole(() => provider.read!(created.id, outs));
+        const drift: string[] = drifted.props!.drift;
+        assert.notEqual(drifted.props!.fingerprint, outs.fingerprint);
+        assert.ok(drift.includes("+ column public.a.note: text (added outside migrations)"), drift.join("\n"));
+        assert.ok(drift.includes("- table public.b (removed outside migrations)"), drift.join("\n"));
+        assert.ok(drift.includes("- history: version 2 (b) is no longer recorded as applied"), drift.join("\n"));
+        assert.ok(lines.some((l) => l.includes("drift in 127.0.0.1")), lines.join("\n"));
+        assert.ok(!lines.join("\n").includes(password));
+        assert.equal(drifted.props!.databaseUrl, url);
+    });
+
+    it("leaves schema and data untouched on delete, and says so", async () => {
+        const url = await freshDatabase();
+        const dir = migrationsDir({ "1_a.sql": "CREATE TABLE a (id int); INSERT INTO a VALUES (1);" });
+        const checked = await provider.check!({} as any, await inputsFor(url, dir));
+        const created = await quiet(() => provider.create!(checked.inputs!));
+        const outs = created.outs!;
+        const { lines } = await captureConsole(() => provider.delete!(created.id, outs));
+        assert.ok(lines.some((l) => /leaving the schema and data of 127\.0\.0\.1:\d+\/\S+ untouched/.test(l)), lines.join("\n"));
+        assert.deepEqual(await query(url, "SELECT id FROM a"), [{ id: 1 }]);
+        assert.equal((await query(url, "SELECT count(*)::int AS n FROM keel_schema_history"))[0].n, 1);
+    });
+});
