@@ -15,4 +15,9 @@ export default tseslint.config(
             "no-constant-condition": ["error", { checkLoops: false }],
         },
     },
+    {
+        files: ["**/*.js"],
+        languageOptions: { sourceType: "commonjs" },
+        rules: { "@typescript-eslint/no-require-imports": "off" },
+    },
 );
