@@ -19,8 +19,11 @@ fi
 command -v pulumi >/dev/null || { echo "error: pulumi not found; run npm ci first (it installs Pulumi's CLI launcher)" >&2; exit 2; }
 pulumi login --non-interactive "file://$state" >/dev/null
 pulumi stack select --non-interactive --create "$stack"
+# dev and CI go ahead at once; elsewhere pulumi shows the preview and asks first.
+auto=()
+if [ "$stack" = dev ] || [ "${CI:-}" = true ]; then auto=(--yes --non-interactive); fi
 case "$command" in
-  up|refresh) exec pulumi "$command" --non-interactive --yes --stack "$stack" "$@" ;;
+  up|refresh) exec pulumi "$command" "${auto[@]}" --stack "$stack" "$@" ;;
   preview) exec pulumi preview --non-interactive --diff --stack "$stack" "$@" ;;
   *) echo "error: unknown command '$command' (up, preview, refresh)" >&2; exit 2 ;;
 esac
