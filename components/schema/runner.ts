@@ -84,8 +84,9 @@ export async function readHistory(client: Client, s: EngineSettings): Promise<Hi
     const exists = await client.query("SELECT to_regclass($1) IS NOT NULL AS present", [historyRef(s)]);
     if (!exists.rows[0].present) return [];
     const res = await client.query(
-        `SELECT version::text AS version, name, checksum, status, applied_at, execution_ms, applied_by
-         FROM ${historyRef(s)} ORDER BY version`,
+        // Qualified: a bare 'version' here would sort by the text output column (1, 10, 2).
+        `SELECT h.version::text AS version, h.name, h.checksum, h.status, h.applied_at, h.execution_ms, h.applied_by
+         FROM ${historyRef(s)} h ORDER BY h.version`,
     );
     return res.rows.map((r) => ({
         version: r.version,
@@ -274,7 +275,17 @@ async function applyInTransaction(client: Client, file: MigrationFile, s: Engine
         `INSERT INTO ${historyRef(s)} (version, name, checksum, status, execution_ms, applied_by) VALUES ($1, $2, $3, 'applied', $4, $5)`,
         [file.version, file.name, file.checksum, Date.now() - started, s.appliedBy],
     );
-    await client.query("COMMIT");
+    try {
+        await client.query("COMMIT");
+    } catch (err: any) {
+        // Deferred constraints and constraint triggers are checked here, after the last statement.
+        await client.query("ROLLBACK").catch(() => undefined);
+        const code = err?.code ? ` [SQLSTATE ${err.code}]` : "";
+        throw new MigrationRunError(
+            `${file.file}: COMMIT failed: ${err?.message ?? err}${code}. A deferred constraint or trigger failed at the end of the file. ` +
+                "The file's transaction was rolled back: the database is as it was after the previous migration.",
+        );
+    }
 }
 
 async function applyWithoutTransaction(client: Client, file: MigrationFile, s: EngineSettings): Promise<void> {
