@@ -13,7 +13,7 @@ import * as os from "os";
 import * as path from "path";
 import { KeelError } from "../components/errors";
 import { describeTarget } from "../components/schema/connection";
-import { loadMigrations, MIGRATION_FILE_PATTERN } from "../components/schema/migrationSet";
+import { isPgDuration, loadMigrations, MIGRATION_FILE_PATTERN } from "../components/schema/migrationSet";
 import { applyMigrations, assertRunnable, DEFAULT_ENGINE_SETTINGS, EngineSettings, inspectSchema, resolveMigration } from "../components/schema/runner";
 
 class UsageError extends KeelError {}
@@ -59,6 +59,14 @@ function parseArgs(argv: string[]): Args {
 function settingsFrom(flags: Map<string, string | true>): EngineSettings {
     const str = (k: string) => (typeof flags.get(k) === "string" ? (flags.get(k) as string) : undefined);
     const baseline = str("--baseline");
+    // Checked here: a NaN lock wait never times out, and the timeouts are inlined into SET statements.
+    const lockWait = str("--lock-wait");
+    if (lockWait !== undefined && !/^\d+(\.\d+)?$/.test(lockWait)) throw new UsageError(`--lock-wait needs a number of seconds, not '${lockWait}'`);
+    if (baseline !== undefined && !/^\d+$/.test(baseline)) throw new UsageError(`--baseline needs a migration version (digits), not '${baseline}'`);
+    for (const k of ["--lock-timeout", "--statement-timeout"]) {
+        const v = str(k);
+        if (v !== undefined && !isPgDuration(v)) throw new UsageError(`${k} needs a duration such as 5s, 250ms or 10min, not '${v}'`);
+    }
     return {
         ...DEFAULT_ENGINE_SETTINGS,
         historySchema: str("--history-schema") ?? DEFAULT_ENGINE_SETTINGS.historySchema,
@@ -125,7 +133,7 @@ async function main(argv: string[]): Promise<number> {
             if (!name) throw new UsageError("schema:new needs a name: npm run schema:new -- add_orders_table");
             fs.mkdirSync(dir, { recursive: true });
             const file = path.join(dir, `${nextVersion(fs.readdirSync(dir))}_${name}.sql`);
-            fs.writeFileSync(file, `-- ${name}\n-- Runs in one transaction with its history row. Directives: keel:no-transaction, keel:lock-timeout 10s,\n-- keel:statement-timeout 10min, keel:allow-destructive.\n\n`, { flag: "wx" });
+            fs.writeFileSync(file, `-- ${name}\n-- Runs in one transaction with its history row. Directives go on their own line at the top, for example\n-- '-- keel:lock-timeout 10s'; known: keel:no-transaction, keel:lock-timeout, keel:statement-timeout, keel:allow-destructive.\n\n`, { flag: "wx" });
             out(file);
             return 0;
         }
