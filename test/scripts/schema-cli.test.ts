@@ -1,0 +1,207 @@
+/**
+ * The schema CLI (scripts/schema.ts) as a process, as a developer runs it:
+ * DATABASE_URL from the environment, --dir, exit codes and what it prints.
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { loadMigrations } from "../../components/schema/migrationSet";
+import { applyMigrations } from "../../components/schema/runner";
+import { engineSettings, historyRows, migrationsDir, relationExists, runCli } from "../support/migrationsDir";
+import { freshDatabase, testCluster } from "../support/postgres";
+
+describe("schema CLI", function () {
+    this.timeout(60000);
+    let password: string;
+
+    before(async () => {
+        password = (await testCluster()).password;
+    });
+
+    const twoFiles = () =>
+        migrationsDir({
+            "0001_create_users.sql": "CREATE TABLE users (id int PRIMARY KEY);\n",
+            "0002_create_posts.sql": "CREATE TABLE posts (id int PRIMARY KEY, user_id int REFERENCES users);\n",
+        });
+
+    it("status lists applied and pending migrations and exits 0", async () => {
+        const url = await freshDatabase();
+        const dir = twoFiles();
+        const files = await loadMigrations(dir);
+        await applyMigrations(url, files.slice(0, 1), engineSettings());
+
+        const res = await runCli(["status", "--dir", dir], url);
+        assert.equal(res.code, 0, res.stderr);
+        assert.match(res.stdout, /schema version 1\b/);
+        assert.match(res.stdout, /^ {2}applied {2}1_create_users\b/m);
+        assert.match(res.stdout, /^ {2}pending {2}0002_create_posts\.sql$/m);
+        assert.match(res.stdout, /1 applied, 1 pending/);
+        assert.ok(!res.stdout.includes(password) && !res.stderr.includes(password));
+        assert.equal(await relationExists(url, "public.posts"), false, "status applies nothing");
+    });
+
+    it("status exits non-zero when the history and the files disagree", async () => {
+        const url = await freshDatabase();
+        const dir = twoFiles();
+        await applyMigrations(url, await loadMigrations(dir), engineSettings());
+        fs.writeFileSync(path.join(dir, "0001_create_users.sql"), "CREATE TABLE users (id bigint PRIMARY KEY);\n");
+        const res = await runCli(["status", "--dir", dir], url);
+        assert.equal(res.code, 1);
+        assert.match(res.stderr, /0001_create_users\.sql was edited after it was applied/);
+    });
+
+    it("apply applies the pending migrations, exits 0, and a second apply does nothing", async () => {
+        const url = await freshDatabase();
+        const dir = twoFiles();
+        const res = await runCli(["apply", "--dir", dir], url);
+        assert.equal(res.code, 0, res.stderr);
+        assert.match(res.stdout, /applied 0001_create_users\.sql/);
+        assert.match(res.stdout, /applied 0002_create_posts\.sql/);
+        assert.match(res.stdout, /schema version 2: 2 applied now, 2 in total/);
+        assert.ok(!res.stdout.includes(password));
+        assert.equal(await relationExists(url, "public.posts"), true);
+        const rows = await historyRows(url);
+        assert.deepEqual(rows.map((r) => [r.version, r.status]), [
+            ["1", "applied"],
+            ["2", "applied"],
+        ]);
+        assert.match(rows[0].applied_by, /^local:/);
+
+        const again = await runCli(["apply", `--dir=${dir}`], url);
+        assert.equal(again.code, 0, again.stderr);
+        assert.match(again.stdout, /0 applied now, 2 in total/);
+    });
+
+    it("--dir is honoured: an empty directory applies nothing, the files' directory applies them", async () => {
+        const url = await freshDatabase();
+        const empty = migrationsDir();
+        const res = await runCli(["apply", "--dir", empty], url);
+        assert.equal(res.code, 0, res.stderr);
+        assert.match(res.stdout, /0 applied now, 0 in total/);
+        assert.equal(await relationExists(url, "public.users"), false);
+
+        const missing = path.join(empty, "does-not-exist");
+        const gone = await runCli(["status", "--dir", missing], url);
+        assert.equal(gone.code, 1);
+        assert.ok(gone.stderr.includes(`'${missing}' does not exist`), gone.stderr);
+    });
+
+    it("new <name> creates the next version file, keeping the sequence's width", async () => {
+        const dir = twoFiles();
+        fs.writeFileSync(path.join(dir, "README.md"), "notes\n");
+        const res = await runCli(["new", "add", "orders", "--dir", dir], undefined);
+        assert.equal(res.code, 0, res.stderr);
+        const created = path.join(dir, "0003_add_orders.sql");
+        assert.equal(res.stdout.trim(), created);
+        assert.ok(fs.existsSync(created));
+        assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith(".sql")).sort(), [
+            "0001_create_users.sql",
+            "0002_create_posts.sql",
+            "0003_add_orders.sql",
+        ]);
+        // The new file is a valid, empty migration.
+        const files = await loadMigrations(dir);
+        assert.deepEqual(files.map((f) => [f.version, f.name, f.statements.length]), [
+            ["1", "create_users", 1],
+            ["2", "create_posts", 1],
+            ["3", "add_orders", 0],
+        ]);
+        // The template's comments mention the directives without setting any.
+        assert.deepEqual(files[2].directives, { transaction: true, allowDestructive: false });
+
+        const next = await runCli(["new", "Add-Order Lines!", "--dir", dir], undefined);
+        assert.equal(next.code, 0, next.stderr);
+        assert.equal(next.stdout.trim(), path.join(dir, "0004_add_order_lines.sql"));
+
+        const noName = await runCli(["new", "--dir", dir], undefined);
+        assert.equal(noName.code, 2);
+        assert.match(noName.stderr, /needs a name/);
+    });
+
+    it("a failing migration makes apply exit non-zero with file:line on stderr and no password", async () => {
+        const url = await freshDatabase();
+        const dir = migrationsDir({
+            "0001_create_users.sql": "CREATE TABLE users (id int PRIMARY KEY);\n",
+            "0002_bad.sql": "-- posts\nCREATE TABLE posts (id int);\nINSERT INTO posts\n  SELECT id FROM no_such_table;\n",
+        });
+        const res = await runCli(["apply", "--dir", dir], url);
+        assert.equal(res.code, 1, res.stdout);
+        assert.match(res.stderr, /0002_bad\.sql:4: relation "no_such_table" does not exist/);
+        assert.ok(!res.stderr.includes(password) && !res.stdout.includes(password), "the password never appears");
+        assert.doesNotMatch(res.stderr, /\n\s+at /, "a clear message, not a stack trace");
+        assert.deepEqual((await historyRows(url)).map((r) => r.version), ["1"]);
+        assert.equal(await relationExists(url, "public.posts"), false);
+    });
+
+    it("an unreachable database fails without the password in the output", async () => {
+        const url = await freshDatabase();
+        const u = new URL(url);
+        u.port = "1"; // nothing listens there
+        const res = await runCli(["apply", "--dir", twoFiles()], u.toString());
+        assert.equal(res.code, 1);
+        assert.match(res.stderr, /Cannot connect to the database at 127\.0\.0\.1:1\//);
+        assert.ok(!res.stderr.includes(password) && !res.stdout.includes(password));
+    });
+
+    it("a pooled DATABASE_URL is refused with a pointer to the direct URL", async () => {
+        const url = await freshDatabase();
+        const res = await runCli(["apply", "--dir", twoFiles()], `${url}?pgbouncer=true`);
+        assert.equal(res.code, 1);
+        assert.match(res.stderr, /pooled connection/);
+        assert.match(res.stderr, /direct connection/);
+        assert.ok(!res.stderr.includes(password));
+        assert.deepEqual(await historyRows(url), []);
+    });
+
+    it("without DATABASE_URL, status, apply and resolve exit 2 with a clear message", async () => {
+        const dir = twoFiles();
+        const cases = [["status"], ["apply"], ["resolve", "1", "--applied"]];
+        const results = await Promise.all(cases.map((args) => runCli([...args, "--dir", dir], undefined)));
+        cases.forEach((args, i) => {
+            const res = results[i];
+            assert.equal(res.code, 2, `${args.join(" ")}: ${res.stderr}`);
+            assert.match(res.stderr, /DATABASE_URL is not set/);
+            assert.match(res.stderr, /usage:/);
+        });
+    });
+
+    it("resolve with bad arguments exits 2 and touches nothing", async () => {
+        const url = await freshDatabase();
+        const dir = twoFiles();
+        const cases = [["resolve", "--applied"], ["resolve", "abc", "--applied"], ["resolve", "3"], ["resolve", "3", "--applied", "--rolled-back"]];
+        const results = await Promise.all(cases.map((args) => runCli([...args, "--dir", dir], url)));
+        cases.forEach((args, i) => {
+            const res = results[i];
+            assert.equal(res.code, 2, `${args.join(" ")}: ${res.stderr}`);
+            assert.match(res.stderr, /schema:resolve needs a version and one of --applied or --rolled-back/);
+        });
+        assert.equal(await relationExists(url, "public.keel_schema_history"), false);
+
+        // Well-formed but with nothing to resolve: a clear error, exit 1.
+        await applyMigrations(url, await loadMigrations(dir), engineSettings());
+        const res = await runCli(["resolve", "2", "--applied", "--dir", dir], url);
+        assert.equal(res.code, 1);
+        assert.match(res.stderr, /Version 2 \(create_posts\) is applied, not failed/);
+    });
+
+    it("unknown commands and malformed options exit 2 before anything runs", async () => {
+        const url = await freshDatabase();
+        const dir = twoFiles();
+        const cases: [string[], RegExp][] = [
+            [["migrate"], /unknown command 'migrate'/],
+            [["apply", "--dir"], /--dir needs a value/],
+            [["apply", "--lock-wait", "soon", "--dir", dir], /--lock-wait needs a number of seconds/],
+            [["apply", "--baseline", "v3", "--dir", dir], /--baseline needs a migration version/],
+            [["apply", "--lock-timeout", "1s'; DROP TABLE users; --", "--dir", dir], /--lock-timeout needs a duration/],
+            [["apply", "--statement-timeout", "forever", "--dir", dir], /--statement-timeout needs a duration/],
+        ];
+        const results = await Promise.all(cases.map(([args]) => runCli(args, url)));
+        cases.forEach(([args, message], i) => {
+            const res = results[i];
+            assert.equal(res.code, 2, `${args.join(" ")}: exit ${res.code}\n${res.stderr}`);
+            assert.match(res.stderr, message);
+            assert.match(res.stderr, /usage:/);
+        });
+        assert.equal(await relationExists(url, "public.keel_schema_history"), false);
+    });
+});
