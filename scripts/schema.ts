@@ -145,7 +145,8 @@ async function main(argv: string[]): Promise<number> {
                 throw new UsageError("schema:resolve needs a version and one of --applied or --rolled-back: npm run schema:resolve -- 3 --applied");
             }
             const canonical = BigInt(version).toString();
-            const file = (await loadMigrations(dir).catch(() => [])).find((f) => f.version === canonical);
+            // Recording it as applied stores the file's checksum, so the files must load; undoing needs no file.
+            const file = applied ? (await loadMigrations(dir)).find((f) => f.version === canonical) : undefined;
             const row = await resolveMigration(databaseUrl(), settingsFrom(args.flags), canonical, applied ? "applied" : "rolled-back", file);
             out(applied ? `version ${canonical} (${row.name}) recorded as applied` : `version ${canonical} (${row.name}) removed from the history; it will run again`);
             return 0;
@@ -160,7 +161,8 @@ if (require.main === module) {
         (code) => process.exit(code),
         (err) => {
             if (err instanceof UsageError) process.stderr.write(`error: ${err.message}\n\n${USAGE}\n`);
-            else process.stderr.write(`error: ${err instanceof KeelError ? err.message : err?.stack ?? err}\n`);
+            // Keel's errors carry the fix; for others the message is what matters (KEEL_DEBUG=1 shows the stack).
+            else process.stderr.write(`error: ${process.env.KEEL_DEBUG && err?.stack ? err.stack : err?.message ?? err}\n`);
             process.exit(err instanceof UsageError ? 2 : 1);
         },
     );

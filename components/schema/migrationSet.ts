@@ -57,16 +57,17 @@ export function parseDirectives(text: string, file: string): MigrationDirectives
         const line = rawLine.trim();
         if (line === "") continue;
         if (!line.startsWith("--")) break; // the leading comment block ends at the first statement
-        const m = /^--\s*keel:([a-z-]+)\s*(.*)$/.exec(line);
+        const m = /^--\s*keel:([a-z-]+)(.*)$/.exec(line);
         if (!m) continue;
         const [, name, arg] = m;
         const value = arg.trim();
         switch (name) {
             case "no-transaction":
-                directives.transaction = false;
-                break;
             case "allow-destructive":
-                directives.allowDestructive = true;
+                // A flag takes no argument: '-- keel:no-transaction, except…' is more likely a sentence than a directive.
+                if (value) problems.push(`'-- keel:${name}' takes nothing after it (found '${value}'); put remarks on their own comment line`);
+                else if (name === "no-transaction") directives.transaction = false;
+                else directives.allowDestructive = true;
                 break;
             case "lock-timeout":
             case "statement-timeout":

@@ -145,6 +145,15 @@ async function acquireLock(client: Client, s: EngineSettings, progress: Progress
     );
 }
 
+/**
+ * If the runner is killed, the server would otherwise finish the running statement
+ * (up to statement_timeout) while holding the lock; PostgreSQL 14+ can notice the
+ * lost client and end the work. Older servers lack the setting: nothing to do then.
+ */
+async function endWorkIfRunnerDies(client: Client): Promise<void> {
+    await client.query("SET client_connection_check_interval = '1s'").catch(() => undefined);
+}
+
 async function releaseLock(client: Client, s: EngineSettings): Promise<void> {
     await client.query("SELECT pg_advisory_unlock($1, hashtext($2))", [LOCK_CLASS, lockName(s)]).catch(() => undefined);
 }
@@ -215,6 +224,7 @@ export async function applyMigrations(
 ): Promise<ApplyResult> {
     const client = await openClient(url, { applicationName: `keel-migrate (${s.appliedBy})` });
     try {
+        await endWorkIfRunnerDies(client);
         await acquireLock(client, s, progress);
         try {
             await ensureHistoryTable(client, s);

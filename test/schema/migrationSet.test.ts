@@ -77,6 +77,11 @@ describe("parseDirectives", () => {
         assert.deepEqual(d, { transaction: true, lockTimeout: "30s", statementTimeout: "10min", allowDestructive: true });
     });
 
+    it("refuses text after a flag directive rather than guessing", () => {
+        assert.throws(() => parseDirectives("-- keel:no-transaction, except for the index below\nSELECT 1;", "0008_x.sql"), /'-- keel:no-transaction' takes nothing after it/);
+        assert.deepEqual(parseDirectives("-- This file is not a keel:no-transaction file\n", "f.sql"), { transaction: true, allowDestructive: false });
+    });
+
     it("rejects unknown directives and bad durations, naming the file", () => {
         assert.throws(() => parseDirectives("-- keel:no-transactions\n-- keel:lock-timeout soon\n", "0007_x.sql"), (err: Error) => {
             assert.match(err.message, /^0007_x\.sql: /);

@@ -191,6 +191,38 @@ describe("migration runner (PostgreSQL)", function () {
         assert.equal(await relationExists(url, "public.third_table"), true);
     });
 
+    it("a killed runner's long statement is ended by the server, so the lock frees long before the statement would finish", async () => {
+        const url = await freshDatabase();
+        const dir = migrationsDir({
+            "0001_first.sql": "CREATE TABLE first_table (id int);\n",
+            "0002_stuck.sql": "CREATE TABLE stuck (id int);\nSELECT pg_sleep(120);\n",
+        });
+        const child = spawnCli(["apply", "--dir", dir], url);
+        const done = cliResult(child);
+        const admin = await connect(url);
+        try {
+            let sleeper: number | undefined;
+            await waitFor("0002's pg_sleep running", async () => {
+                const act = await admin.query(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(120)%' AND pid <> pg_backend_pid()",
+                );
+                sleeper = act.rows[0]?.pid;
+                return sleeper !== undefined;
+            });
+            child.kill("SIGKILL");
+            await done;
+            // client_connection_check_interval: the backend notices the lost client instead of sleeping on for 2 minutes.
+            await waitFor(
+                "the killed runner's backend to end",
+                async () => (await admin.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [sleeper])).rowCount === 0,
+                30_000,
+            );
+            assert.equal(await relationExists(url, "public.stuck"), false);
+        } finally {
+            await admin.end();
+        }
+    });
+
     it("a failing statement rolls its file back, names file:line, never the password, and records nothing", async () => {
         const url = await freshDatabase();
         const dir = migrationsDir({
