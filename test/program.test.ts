@@ -5,7 +5,7 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../components/errors";
-import { migrationsDir } from "./support/tempDir";
+import { migrationsDir } from "./support/migrationsDir";
 
 interface Registered {
     type: string;

@@ -6,10 +6,10 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { Client } from "pg";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { freshDatabase, testCluster } from "../support/postgres";
 import { pulumiCliVersion } from "../support/pulumiCli";
+import { withClient } from "../support/migrationsDir";
 import { tempDir } from "../support/tempDir";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -24,15 +24,7 @@ function programCopy(): string {
     return dir;
 }
 
-async function query(url: string, sql: string): Promise<any[]> {
-    const c = new Client({ connectionString: url });
-    await c.connect();
-    try {
-        return (await c.query(sql)).rows;
-    } finally {
-        await c.end();
-    }
-}
+const query = (url: string, sql: string): Promise<any[]> => withClient(url, async (c) => (await c.query(sql)).rows);
 
 describe("end to end: pulumi preview, up, refresh and destroy with the schema", function () {
     this.timeout(10 * 60_000);

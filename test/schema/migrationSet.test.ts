@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { MigrationFileError } from "../../components/errors";
 import { compareVersions, isPgDuration, loadMigrations, parseDirectives } from "../../components/schema/migrationSet";
-import { migrationsDir } from "../support/tempDir";
+import { migrationsDir } from "../support/migrationsDir";
 
 describe("loadMigrations", () => {
     it("orders versions numerically, not by name, and checksums the file bytes", async () => {

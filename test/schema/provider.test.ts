@@ -1,7 +1,6 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { Client } from "pg";
 import { loadMigrations } from "../../components/schema/migrationSet";
 import {
     schemaMigrationsProvider,
@@ -11,7 +10,7 @@ import {
 } from "../../components/schema/provider";
 import { freshDatabase, testCluster } from "../support/postgres";
 import { captureConsole, serializedProvider } from "../support/serializedProvider";
-import { migrationsDir } from "../support/tempDir";
+import { migrationsDir, withClient } from "../support/migrationsDir";
 
 type Provider = typeof schemaMigrationsProvider;
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -33,15 +32,7 @@ async function inputsFor(url: string, dir: string): Promise<SchemaMigrationsInpu
     };
 }
 
-async function query(url: string, sql: string): Promise<any[]> {
-    const c = new Client({ connectionString: url });
-    await c.connect();
-    try {
-        return (await c.query(sql)).rows;
-    } finally {
-        await c.end();
-    }
-}
+const query = (url: string, sql: string): Promise<any[]> => withClient(url, async (c) => (await c.query(sql)).rows);
 
 const quiet = <T>(fn: () => Promise<T>) => captureConsole(fn).then((r) => r.result);
 

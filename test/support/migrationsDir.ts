@@ -5,22 +5,16 @@
  */
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
 import { DEFAULT_ENGINE_SETTINGS, EngineSettings } from "../../components/schema/runner";
+import { tempDir } from "./tempDir";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
-const created: string[] = [];
-process.on("exit", () => {
-    for (const dir of created) fs.rmSync(dir, { recursive: true, force: true });
-});
-
 /** A new temp directory holding `files` (file name -> SQL text). */
 export function migrationsDir(files: Record<string, string> = {}): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "keel-migrations-"));
-    created.push(dir);
+    const dir = tempDir("keel-migrations-");
     writeMigrations(dir, files);
     return dir;
 }

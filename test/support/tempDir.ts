@@ -13,10 +13,3 @@ export function tempDir(prefix = "keel-test-"): string {
     made.push(dir);
     return dir;
 }
-
-/** Writes `{ "0001_init.sql": "..." }` into a fresh temp dir and returns it. */
-export function migrationsDir(files: Record<string, string>): string {
-    const dir = tempDir("keel-migrations-");
-    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
-    return dir;
-}
