@@ -6,9 +6,9 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { freshDatabase, testCluster } from "../support/postgres";
-import { pulumiCliVersion } from "../support/pulumiCli";
+import { findPulumiCli } from "../support/pulumiCli";
 import { withClient } from "../support/migrationsDir";
 import { tempDir } from "../support/tempDir";
 
@@ -32,12 +32,13 @@ describe("end to end: pulumi preview, up, refresh and destroy with the schema", 
     let url: string;
     let migrations: string;
     let output = "";
+    let state: string;
     const onOutput = (s: string) => void (output += s);
 
     before(async function () {
-        const version = pulumiCliVersion();
-        if (!version) {
-            console.log("    skip: end-to-end tests need the Pulumi CLI on PATH (`pulumi version` did not answer)");
+        const cli = findPulumiCli();
+        if (!cli) {
+            console.log("    skip: end-to-end tests need the Pulumi CLI on PATH (no `pulumi version` answered)");
             this.skip();
         }
         url = await freshDatabase("e2e");
@@ -45,13 +46,18 @@ describe("end to end: pulumi preview, up, refresh and destroy with the schema", 
         fs.writeFileSync(path.join(migrations, "0001_accounts.sql"), "CREATE TABLE accounts (id int PRIMARY KEY, email text NOT NULL);");
         fs.writeFileSync(path.join(migrations, "0002_orders.sql"), "CREATE TABLE orders (id int PRIMARY KEY, account_id int REFERENCES accounts);");
         const workDir = programCopy();
-        const state = tempDir("keel-e2e-state-");
+        state = tempDir("keel-e2e-state-");
+        const binDir = path.dirname(cli.bin);
         const envVars = {
+            // The language host and the dynamic provider plugin sit beside the CLI.
+            PATH: `${binDir}${path.delimiter}${process.env.PATH}`,
             PULUMI_BACKEND_URL: `file://${state}`,
             PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase",
             PULUMI_SKIP_UPDATE_CHECK: "true",
         };
-        stack = await LocalWorkspace.createOrSelectStack({ stackName: "staging", workDir }, { workDir, envVars });
+        const pulumiCommand =
+            path.basename(binDir) === "bin" ? await PulumiCommand.get({ root: path.dirname(binDir), skipVersionCheck: true }) : undefined;
+        stack = await LocalWorkspace.createOrSelectStack({ stackName: "staging", workDir }, { workDir, envVars, pulumiCommand });
         await stack.setConfig("keel:databaseUrl", { value: url, secret: true });
         await stack.setConfig("keel:migrations", { value: JSON.stringify({ dir: migrations, lockWaitSeconds: 5 }) });
     });
@@ -59,7 +65,7 @@ describe("end to end: pulumi preview, up, refresh and destroy with the schema", 
     it("preview lists the pending migrations and changes nothing", async () => {
         output = "";
         const preview = await stack.preview({ onOutput, diff: true });
-        assert.equal(preview.changeSummary.create, 2, output); // Schema component and its resource
+        assert.equal(preview.changeSummary.create, 3, output); // the stack, the Schema component and its resource
         assert.match(output, /1_accounts/);
         assert.match(output, /2_orders/);
         assert.deepEqual(await query(url, "SELECT to_regclass('public.accounts') AS t"), [{ t: null }]);
@@ -69,8 +75,12 @@ describe("end to end: pulumi preview, up, refresh and destroy with the schema", 
         const up = await stack.up({ onOutput });
         assert.equal(up.outputs.schemaVersion.value, "2");
         assert.equal(up.outputs.databaseUrl.secret, true);
-        const exported = JSON.stringify(await stack.exportStack());
-        assert.ok(!exported.includes((await testCluster()).password), "the password must not be in plain state");
+        // The checkpoint as the backend stores it (exportStack would decrypt secrets).
+        const checkpoints = fs.readdirSync(path.join(state, ".pulumi", "stacks"), { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith("staging.json"));
+        assert.equal(checkpoints.length, 1);
+        const stored = fs.readFileSync(path.join(state, ".pulumi", "stacks", checkpoints[0]), "utf8");
+        assert.match(stored, /"databaseUrl":\s*\{\s*"4dabf18193072939515e22adb298388d"/);
+        assert.ok(!stored.includes((await testCluster()).password), "the password must not be in plain state");
         assert.deepEqual((await query(url, "SELECT version FROM keel_schema_history ORDER BY 1")).map((r) => r.version), ["1", "2"]);
     });
 
@@ -90,9 +100,12 @@ describe("end to end: pulumi preview, up, refresh and destroy with the schema", 
         await query(url, "CREATE INDEX accounts_email_idx ON accounts (email)");
         output = "";
         await stack.refresh({ onOutput });
-        const outputs = await stack.outputs();
-        const drift: string[] = outputs.schemaDrift.value;
-        assert.ok(drift.some((d) => d.includes("index public.accounts_email_idx")), JSON.stringify(drift));
+        // Refresh updates the resource's state (stack outputs change only on the next up).
+        const deployment = (await stack.exportStack()).deployment;
+        const resource = deployment.resources.find((r: any) => r.type === "pulumi-nodejs:dynamic/keel:SchemaMigrations");
+        const drift: string[] = resource.outputs.drift;
+        assert.ok(drift.some((d) => d.includes("+ index public.accounts_email_idx")), JSON.stringify(drift));
+        assert.match(output, /drift in 127\.0\.0\.1/);
     });
 
     it("destroy leaves the schema and data in place", async () => {
