@@ -13,7 +13,7 @@ import * as os from "os";
 import * as path from "path";
 import { KeelError } from "../components/errors";
 import { describeTarget } from "../components/schema/connection";
-import { isPgDuration, loadMigrations, MIGRATION_FILE_PATTERN } from "../components/schema/migrationSet";
+import { isPgDuration, MIGRATION_FILE_PATTERN, parseMigrations, scanMigrations } from "../components/schema/migrationSet";
 import { applyMigrations, assertRunnable, DEFAULT_ENGINE_SETTINGS, EngineSettings, inspectSchema, resolveMigration } from "../components/schema/runner";
 
 class UsageError extends KeelError {}
@@ -28,6 +28,7 @@ options:
   --dir <path>             migrations directory (default: migrations)
   --history-schema <name>  schema of keel_schema_history (default: public)
   --lock-wait <seconds>    how long to wait for another runner (default: 60)
+  --fingerprint            status: also print the schema fingerprint (reads the whole catalog)
   --allow-missing, --out-of-order, --baseline <version>
 the database is DATABASE_URL (a direct URL, not a pooled one).`;
 
@@ -42,10 +43,12 @@ function parseArgs(argv: string[]): Args {
     const positional: string[] = [];
     const flags = new Map<string, string | true>();
     const valued = new Set(["--dir", "--history-schema", "--lock-wait", "--baseline", "--lock-timeout", "--statement-timeout"]);
+    const switches = new Set(["--allow-missing", "--out-of-order", "--fingerprint", "--applied", "--rolled-back"]);
     for (let i = 0; i < rest.length; i++) {
         const a = rest[i];
         if (a.startsWith("--")) {
             const [k, v] = a.split("=", 2);
+            if (!valued.has(k) && !switches.has(k)) throw new UsageError(`unknown option '${k}'`);
             if (v !== undefined) flags.set(k, v);
             else if (valued.has(k)) {
                 if (i + 1 >= rest.length) throw new UsageError(`${k} needs a value`);
@@ -108,12 +111,14 @@ async function main(argv: string[]): Promise<number> {
     switch (args.command) {
         case "status": {
             const url = databaseUrl();
-            const files = await loadMigrations(dir);
-            const { plan, state } = await inspectSchema(url, files, settingsFrom(args.flags));
-            out(`database ${describeTarget(url)}: schema version ${state.version ?? "(none)"}, fingerprint ${state.fingerprint.hash.slice(0, 12)}`);
+            const withFingerprint = args.flags.has("--fingerprint");
+            const { plan, state } = await inspectSchema(url, scanMigrations(dir), settingsFrom(args.flags), { fingerprint: withFingerprint });
+            const fingerprint = state.fingerprint ? `, fingerprint ${state.fingerprint.hash}` : "";
+            out(`database ${describeTarget(url)}: schema version ${state.version ?? "(none)"}${fingerprint}`);
             for (const a of plan.applied) out(`  applied  ${a.version}_${a.name}  ${a.appliedAt ?? ""}${a.status === "baseline" ? "  (baseline)" : ""}`);
             for (const p of plan.baselined) out(`  baseline ${p.file}  (will be recorded, not run)`);
-            for (const p of plan.pending) {
+            // Only pending files are parsed: a syntax error there is worth knowing now; applied ones are checksummed.
+            for (const p of await parseMigrations(plan.pending, dir)) {
                 const warn = p.destructive.length ? `  destructive: ${p.destructive.map((d) => `line ${d.line} ${d.what}`).join("; ")}` : "";
                 out(`  pending  ${p.file}${warn}`);
             }
@@ -123,8 +128,8 @@ async function main(argv: string[]): Promise<number> {
         }
         case "apply": {
             const url = databaseUrl();
-            const files = await loadMigrations(dir);
-            const result = await applyMigrations(url, files, settingsFrom(args.flags), out);
+            // No fingerprint: that is for drift reports (pulumi refresh, status --fingerprint), not for applying.
+            const result = await applyMigrations(url, scanMigrations(dir), settingsFrom(args.flags), out, { fingerprint: false });
             out(`schema version ${result.version ?? "(none)"}: ${result.ran.length} applied now, ${result.applied.length} in total`);
             return 0;
         }
@@ -146,7 +151,7 @@ async function main(argv: string[]): Promise<number> {
             }
             const canonical = BigInt(version).toString();
             // Recording it as applied stores the file's checksum, so the files must load; undoing needs no file.
-            const file = applied ? (await loadMigrations(dir)).find((f) => f.version === canonical) : undefined;
+            const file = applied ? scanMigrations(dir).find((f) => f.version === canonical) : undefined;
             const row = await resolveMigration(databaseUrl(), settingsFrom(args.flags), canonical, applied ? "applied" : "rolled-back", file);
             out(applied ? `version ${canonical} (${row.name}) recorded as applied` : `version ${canonical} (${row.name}) removed from the history; it will run again`);
             return 0;

@@ -19,17 +19,29 @@ export interface MigrationDirectives {
     allowDestructive: boolean;
 }
 
-export interface MigrationFile {
+/** A migration file as read from disk: identity, checksum, directives. Cheap: no SQL parsing. */
+export interface MigrationSource {
     /** Numeric version as a canonical decimal string (no leading zeros). */
     version: string;
     name: string;
     /** File name inside the migrations directory. */
     file: string;
+    /** The path used in messages (directory and file name). */
+    path: string;
     /** sha256 of the file's bytes, hex. */
     checksum: string;
+    text: string;
     directives: MigrationDirectives;
+}
+
+/** A migration parsed by the PostgreSQL parser: its statements and lint facts. */
+export interface MigrationFile extends MigrationSource {
     statements: SqlStatement[];
     destructive: DestructiveStatement[];
+}
+
+export function isParsed(f: MigrationSource): f is MigrationFile {
+    return Array.isArray((f as MigrationFile).statements);
 }
 
 export const MIGRATION_FILE_PATTERN = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*)\.sql$/;
@@ -86,14 +98,27 @@ export function parseDirectives(text: string, file: string): MigrationDirectives
     return directives;
 }
 
-/** Parses one file's text into a MigrationFile. */
-export async function migrationFromText(fileName: string, bytes: Buffer, displayPath = fileName): Promise<MigrationFile> {
+/** Reads one file's identity and directives; throws MigrationFileError naming the file. */
+export function migrationSource(fileName: string, bytes: Buffer, displayPath = fileName): MigrationSource {
     const m = MIGRATION_FILE_PATTERN.exec(fileName);
     if (!m) throw new MigrationFileError(`${displayPath}: name must be <version>_<name>.sql, for example 0001_create_users.sql.`);
     const text = bytes.toString("utf8");
-    const directives = parseDirectives(text, displayPath);
-    const { statements, destructive } = await analyzeSql(text, displayPath);
-    if (directives.transaction) {
+    return {
+        version: BigInt(m[1]).toString(),
+        name: m[2],
+        file: fileName,
+        path: displayPath,
+        checksum: checksumOf(bytes),
+        text,
+        directives: parseDirectives(text, displayPath),
+    };
+}
+
+/** Parses one source with the PostgreSQL parser and checks it fits its transaction mode. */
+export async function parseMigration(source: MigrationSource): Promise<MigrationFile> {
+    if (isParsed(source)) return source;
+    const { statements, destructive } = await analyzeSql(source.text, source.path);
+    if (source.directives.transaction) {
         const problems: string[] = [];
         for (const st of statements) {
             if (st.kind === "TransactionStmt") {
@@ -108,24 +133,25 @@ export async function migrationFromText(fileName: string, bytes: Buffer, display
                 );
             }
         }
-        if (problems.length) throw new MigrationFileError(`${displayPath}: ${problems.join("; ")}.`);
+        if (problems.length) throw new MigrationFileError(`${source.path}: ${problems.join("; ")}.`);
     }
-    return {
-        version: BigInt(m[1]).toString(),
-        name: m[2],
-        file: fileName,
-        checksum: checksumOf(bytes),
-        directives,
-        statements,
-        destructive,
-    };
+    return { ...source, statements, destructive };
 }
 
-/**
- * Loads every migration in `dir`, ordered by version. Reports every naming,
- * duplicate-version, directive and syntax problem at once.
- */
-export async function loadMigrations(dir: string): Promise<MigrationFile[]> {
+/** Parses one file's text into a MigrationFile. */
+export async function migrationFromText(fileName: string, bytes: Buffer, displayPath = fileName): Promise<MigrationFile> {
+    return parseMigration(migrationSource(fileName, bytes, displayPath));
+}
+
+function problemReport(where: string, problems: string[]): MigrationFileError {
+    return new MigrationFileError(
+        `The migrations in '${where}' have ${problems.length} problem${problems.length === 1 ? "" : "s"}; nothing has been run:\n` +
+            problems.map((p) => `  - ${p}`).join("\n"),
+    );
+}
+
+/** Reads the directory: the usable sources, and every problem with the rest. */
+function scan(dir: string): { sources: MigrationSource[]; problems: string[] } {
     let entries: fs.Dirent[];
     try {
         entries = fs.readdirSync(dir, { withFileTypes: true });
@@ -139,7 +165,7 @@ export async function loadMigrations(dir: string): Promise<MigrationFile[]> {
     }
     const problems: string[] = [];
     const byVersion = new Map<string, string>();
-    const loads: Promise<MigrationFile | undefined>[] = [];
+    const sources: MigrationSource[] = [];
     for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
         const name = entry.name;
         // Hidden files and READMEs may live beside the migrations.
@@ -156,19 +182,45 @@ export async function loadMigrations(dir: string): Promise<MigrationFile[]> {
             continue;
         }
         byVersion.set(version, name);
-        loads.push(
-            migrationFromText(name, fs.readFileSync(display), display).catch((err) => {
-                problems.push(err instanceof MigrationFileError ? err.message : `${display}: ${err.message}`);
-                return undefined;
-            }),
-        );
+        try {
+            sources.push(migrationSource(name, fs.readFileSync(display), display));
+        } catch (err: any) {
+            problems.push(err instanceof MigrationFileError ? err.message : `${display}: ${err.message}`);
+        }
     }
-    const files = (await Promise.all(loads)).filter((f): f is MigrationFile => f !== undefined);
-    if (problems.length) {
-        throw new MigrationFileError(
-            `The migrations in '${dir}' have ${problems.length} problem${problems.length === 1 ? "" : "s"}; nothing has been run:\n` +
-                problems.map((p) => `  - ${p}`).join("\n"),
-        );
+    return { sources: sources.sort((a, b) => compareVersions(a.version, b.version)), problems };
+}
+
+/**
+ * Reads every migration in `dir` (names, versions, checksums, directives),
+ * ordered by version, without parsing SQL. Reports every problem at once.
+ */
+export function scanMigrations(dir: string): MigrationSource[] {
+    const { sources, problems } = scan(dir);
+    if (problems.length) throw problemReport(dir, problems);
+    return sources;
+}
+
+/**
+ * Parses sources one after another (memory stays flat with thousands of
+ * files) and reports every syntax or transaction-mode problem at once.
+ */
+export async function parseMigrations(sources: MigrationSource[], where = "the migrations directory", earlier: string[] = []): Promise<MigrationFile[]> {
+    const problems: string[] = [...earlier];
+    const files: MigrationFile[] = [];
+    for (const source of sources) {
+        try {
+            files.push(await parseMigration(source));
+        } catch (err: any) {
+            problems.push(err instanceof MigrationFileError ? err.message : `${source.path}: ${err.message}`);
+        }
     }
-    return files.sort((a, b) => compareVersions(a.version, b.version));
+    if (problems.length) throw problemReport(where, problems);
+    return files;
+}
+
+/** Scans and parses every migration in `dir`. */
+export async function loadMigrations(dir: string): Promise<MigrationFile[]> {
+    const { sources, problems } = scan(dir);
+    return parseMigrations(sources, dir, problems);
 }

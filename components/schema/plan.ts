@@ -2,7 +2,15 @@
  * migrationPlan: what to run, given the files and the history table.
  * Pure: no database, no Pulumi; every problem is reported at once.
  */
-import { compareVersions, MigrationFile } from "./migrationSet";
+import { compareVersions } from "./migrationSet";
+
+/** What planning needs of a file: identity and checksum, no parsed SQL. */
+export interface PlannedFile {
+    version: string;
+    name: string;
+    file: string;
+    checksum: string;
+}
 
 export type HistoryStatus = "applied" | "baseline" | "failed" | "running";
 
@@ -25,18 +33,18 @@ export interface PlanOptions {
     baseline?: string;
 }
 
-export interface MigrationPlan {
+export interface MigrationPlan<F extends PlannedFile = PlannedFile> {
     /** Files to run, in order. */
-    pending: MigrationFile[];
+    pending: F[];
     /** Files at or below the baseline to record without running. */
-    baselined: MigrationFile[];
+    baselined: F[];
     /** History rows that count as applied. */
     applied: HistoryRow[];
     /** Every reason the plan cannot run; empty when it can. */
     problems: string[];
 }
 
-export function migrationPlan(files: MigrationFile[], history: HistoryRow[], options: PlanOptions): MigrationPlan {
+export function migrationPlan<F extends PlannedFile>(files: F[], history: HistoryRow[], options: PlanOptions): MigrationPlan<F> {
     const problems: string[] = [];
     const byVersion = new Map(files.map((f) => [f.version, f]));
     const recorded = new Map(history.map((h) => [h.version, h]));
@@ -73,8 +81,8 @@ export function migrationPlan(files: MigrationFile[], history: HistoryRow[], opt
         }
     }
 
-    const pending: MigrationFile[] = [];
-    const baselined: MigrationFile[] = [];
+    const pending: F[] = [];
+    const baselined: F[] = [];
     for (const file of files) {
         if (recorded.has(file.version)) continue;
         if (options.baseline !== undefined && compareVersions(file.version, options.baseline) <= 0) {

@@ -13,7 +13,7 @@ import * as path from "path";
 import { MigrationHistoryError } from "../errors";
 import { describeTarget } from "./connection";
 import { describeSchemaDrift } from "./fingerprint";
-import { compareVersions, loadMigrations, MigrationFile } from "./migrationSet";
+import { compareVersions, MigrationFile, MigrationSource, scanMigrations } from "./migrationSet";
 import { HistoryRow } from "./plan";
 import { applyMigrations, EngineSettings, inspectSchema, SchemaState } from "./runner";
 
@@ -127,8 +127,8 @@ function pendingId(f: { version: string; name: string }): string {
  * Loads the files again and checks that they are the ones the program saw
  * (what preview showed is what up applies).
  */
-async function verifiedFiles(inputs: SchemaMigrationsInputs): Promise<MigrationFile[]> {
-    const files = await loadMigrations(resolveDir(inputs.migrationsDir));
+function verifiedFiles(inputs: SchemaMigrationsInputs): MigrationSource[] {
+    const files = scanMigrations(resolveDir(inputs.migrationsDir));
     const expected = new Map(inputs.migrations.map((m) => [m.version, m]));
     const problems: string[] = [];
     for (const f of files) {
@@ -156,8 +156,8 @@ function outputsFrom(inputs: SchemaMigrationsInputs, state: SchemaState, drift: 
         pending: [],
         applied: appliedList(state.applied),
         version: state.version ?? "",
-        fingerprint: state.fingerprint.hash,
-        schemaObjects: state.fingerprint.objects,
+        fingerprint: state.fingerprint!.hash,
+        schemaObjects: state.fingerprint!.objects,
         historyDigest: state.historyDigest,
         drift,
     };
@@ -180,7 +180,7 @@ export function describeHistoryDrift(before: AppliedMigration[], after: AppliedM
 }
 
 async function apply(inputs: SchemaMigrationsInputs): Promise<SchemaMigrationsOutputs> {
-    const files = await verifiedFiles(inputs);
+    const files = verifiedFiles(inputs);
     const started = Date.now();
     const result = await applyMigrations(inputs.databaseUrl, files, engineSettings(inputs), progress);
     if (result.ran.length) progress(`applied ${result.ran.length} migration(s) in ${Date.now() - started} ms; schema version ${result.version}`);
@@ -197,15 +197,18 @@ export const schemaMigrationsProvider: pulumi.dynamic.ResourceProvider<SchemaMig
             // The database does not exist yet (or its URL is computed): everything is pending.
             return { inputs: { ...news, pending: news.migrations.map(pendingId) } };
         }
-        const files = await loadMigrations(resolveDir(news.migrationsDir));
-        const { plan } = await inspectSchema(news.databaseUrl, files, engineSettings(news));
+        // Checksums decide what is pending; the lint facts came with the inputs.
+        const files = scanMigrations(resolveDir(news.migrationsDir));
+        const { plan } = await inspectSchema(news.databaseUrl, files, engineSettings(news), { fingerprint: false });
         if (plan.problems.length) {
             return { inputs: news, failures: plan.problems.map((reason) => ({ property: "migrations", reason })) };
         }
+        const summaries = new Map(news.migrations.map((m) => [m.version, m]));
         for (const f of plan.pending) {
-            if (f.destructive.length && !f.directives.allowDestructive) {
+            const lint = summaries.get(f.version);
+            if (lint && lint.destructive.length && !lint.allowDestructive) {
                 warn(
-                    `${f.file} is destructive: ${f.destructive.map((d) => `line ${d.line}: ${d.what}`).join("; ")}. ` +
+                    `${f.file} is destructive: ${lint.destructive.join("; ")}. ` +
                         `Add '-- keel:allow-destructive' to the file once you have a backup and mean it.`,
                 );
             }
@@ -236,11 +239,16 @@ export const schemaMigrationsProvider: pulumi.dynamic.ResourceProvider<SchemaMig
 
     async read(id, props) {
         if (!props || !isKnownUrl(props.databaseUrl)) return { id, props };
-        const files = await loadMigrations(resolveDir(props.migrationsDir)).catch(() => [] as MigrationFile[]);
+        let files: MigrationSource[] = [];
+        try {
+            files = scanMigrations(resolveDir(props.migrationsDir));
+        } catch {
+            // Drift is about the database; a broken directory is reported by preview, not here.
+        }
         const { state } = await inspectSchema(props.databaseUrl, files, engineSettings(props));
         const applied = appliedList(state.applied);
         const drift = [
-            ...describeSchemaDrift(props.schemaObjects ?? {}, state.fingerprint.objects),
+            ...describeSchemaDrift(props.schemaObjects ?? {}, state.fingerprint!.objects),
             ...describeHistoryDrift(props.applied ?? [], applied),
         ];
         if (drift.length) warn(`drift in ${describeTarget(props.databaseUrl)}:\n  ${drift.join("\n  ")}`);
@@ -250,8 +258,8 @@ export const schemaMigrationsProvider: pulumi.dynamic.ResourceProvider<SchemaMig
                 ...props,
                 applied,
                 version: state.version ?? "",
-                fingerprint: state.fingerprint.hash,
-                schemaObjects: state.fingerprint.objects,
+                fingerprint: state.fingerprint!.hash,
+                schemaObjects: state.fingerprint!.objects,
                 historyDigest: state.historyDigest,
                 drift,
             },

@@ -9,8 +9,8 @@ import type { Client } from "pg";
 import { DatabaseConnectionError, MigrationHistoryError, MigrationRunError } from "../errors";
 import { describeTarget, openClient, quoteIdent } from "./connection";
 import { schemaFingerprint, SchemaFingerprint } from "./fingerprint";
-import { MigrationFile } from "./migrationSet";
-import { HistoryRow, migrationPlan, MigrationPlan, PlanOptions } from "./plan";
+import { isParsed, MigrationFile, MigrationSource, parseMigrations } from "./migrationSet";
+import { HistoryRow, migrationPlan, MigrationPlan, PlanOptions, PlannedFile } from "./plan";
 
 export interface EngineSettings {
     /** Schema of the history table. */
@@ -44,14 +44,20 @@ export interface SchemaState {
     applied: HistoryRow[];
     /** The newest applied version. */
     version?: string;
-    fingerprint: SchemaFingerprint;
+    /** Present when asked for: the catalog read costs time with thousands of tables. */
+    fingerprint?: SchemaFingerprint;
     /** sha256 over the history (version, checksum, status), to notice rows changed by hand. */
     historyDigest: string;
 }
 
-export interface Inspection {
-    plan: MigrationPlan;
+export interface Inspection<F extends PlannedFile = PlannedFile> {
+    plan: MigrationPlan<F>;
     state: SchemaState;
+}
+
+export interface StateOptions {
+    /** Read the schema fingerprint too (the provider needs it; a CLI apply does not). */
+    fingerprint?: boolean;
 }
 
 export interface ApplyResult extends SchemaState {
@@ -158,23 +164,28 @@ async function releaseLock(client: Client, s: EngineSettings): Promise<void> {
     await client.query("SELECT pg_advisory_unlock($1, hashtext($2))", [LOCK_CLASS, lockName(s)]).catch(() => undefined);
 }
 
-async function currentState(client: Client, s: EngineSettings, history?: HistoryRow[]): Promise<SchemaState> {
+async function currentState(client: Client, s: EngineSettings, options: StateOptions, history?: HistoryRow[]): Promise<SchemaState> {
     const rows = history ?? (await readHistory(client, s));
     const applied = rows.filter((r) => r.status === "applied" || r.status === "baseline");
     return {
         applied,
         version: applied.length ? applied[applied.length - 1].version : undefined,
-        fingerprint: await schemaFingerprint(client, s.historySchema, s.historyTable),
+        ...(options.fingerprint ? { fingerprint: await schemaFingerprint(client, s.historySchema, s.historyTable) } : {}),
         historyDigest: historyDigest(rows),
     };
 }
 
 /** Read-only: the plan and the schema as it is. Takes no lock and creates nothing. */
-export async function inspectSchema(url: string, files: MigrationFile[], s: EngineSettings): Promise<Inspection> {
+export async function inspectSchema<F extends PlannedFile>(
+    url: string,
+    files: F[],
+    s: EngineSettings,
+    options: StateOptions = { fingerprint: true },
+): Promise<Inspection<F>> {
     const client = await openClient(url, { applicationName: `keel-inspect (${s.appliedBy})` });
     try {
         const history = await readHistory(client, s);
-        return { plan: migrationPlan(files, history, s.plan), state: await currentState(client, s, history) };
+        return { plan: migrationPlan(files, history, s.plan), state: await currentState(client, s, options, history) };
     } finally {
         await client.end().catch(() => undefined);
     }
@@ -188,7 +199,7 @@ function planError(problems: string[]): MigrationHistoryError {
 }
 
 /** Throws the plan's problems, if any, as one error. */
-export function assertRunnable(plan: MigrationPlan): void {
+export function assertRunnable(plan: MigrationPlan<PlannedFile>): void {
     if (plan.problems.length) throw planError(plan.problems);
 }
 
@@ -215,21 +226,26 @@ function runError(file: MigrationFile, stmt: { sql: string; line: number }, err:
 /**
  * Applies what is pending. Under the advisory lock the plan is made again from
  * the history, so two runners started at once apply each file exactly once.
+ * Only pending files are parsed (applied ones are checked by checksum), all
+ * of them before the first one runs.
  */
 export async function applyMigrations(
     url: string,
-    files: MigrationFile[],
+    files: MigrationSource[],
     s: EngineSettings,
     progress: Progress = () => undefined,
+    options: StateOptions = { fingerprint: true },
 ): Promise<ApplyResult> {
     const client = await openClient(url, { applicationName: `keel-migrate (${s.appliedBy})` });
     try {
         await endWorkIfRunnerDies(client);
         await acquireLock(client, s, progress);
         try {
-            await ensureHistoryTable(client, s);
             const plan = migrationPlan(files, await readHistory(client, s), s.plan);
             assertRunnable(plan);
+            // Parse before touching anything: a syntax error leaves the database as it was.
+            const pending = plan.pending.every(isParsed) ? (plan.pending as MigrationFile[]) : await parseMigrations(plan.pending);
+            await ensureHistoryTable(client, s);
 
             if (plan.baselined.length) {
                 await client.query("BEGIN");
@@ -244,17 +260,17 @@ export async function applyMigrations(
             }
 
             const ran: ApplyResult["ran"] = [];
-            if (plan.pending.length === 0) progress(`schema is up to date at ${describeTarget(url)}`);
-            else progress(`applying ${plan.pending.length} migration(s) to ${describeTarget(url)}`);
-            for (const [i, file] of plan.pending.entries()) {
+            if (pending.length === 0) progress(`schema is up to date at ${describeTarget(url)}`);
+            else progress(`applying ${pending.length} migration(s) to ${describeTarget(url)}`);
+            for (const [i, file] of pending.entries()) {
                 const started = Date.now();
                 if (file.directives.transaction) await applyInTransaction(client, file, s);
                 else await applyWithoutTransaction(client, file, s);
                 const executionMs = Date.now() - started;
                 ran.push({ version: file.version, name: file.name, executionMs });
-                progress(`[${i + 1}/${plan.pending.length}] applied ${file.file} in ${executionMs} ms`);
+                progress(`[${i + 1}/${pending.length}] applied ${file.file} in ${executionMs} ms`);
             }
-            const state = await currentState(client, s);
+            const state = await currentState(client, s, options);
             return { ...state, ran, baselined: plan.baselined.map((f) => f.version) };
         } finally {
             await releaseLock(client, s);
@@ -268,34 +284,75 @@ function timeouts(file: MigrationFile, s: EngineSettings): { lock: string; state
     return { lock: file.directives.lockTimeout ?? s.lockTimeout, statement: file.directives.statementTimeout ?? s.statementTimeout };
 }
 
-async function applyInTransaction(client: Client, file: MigrationFile, s: EngineSettings): Promise<void> {
-    const t = timeouts(file, s);
-    // Durations are validated (digits and a unit), so inlining them is safe.
-    await client.query(`BEGIN; SET LOCAL lock_timeout = '${t.lock}'; SET LOCAL statement_timeout = '${t.statement}'`);
-    const started = Date.now();
-    for (const stmt of file.statements) {
-        try {
-            await client.query(stmt.sql);
-        } catch (err) {
-            await client.query("ROLLBACK").catch(() => undefined);
-            throw runError(file, stmt, err, "The file's transaction was rolled back: the database is as it was after the previous migration.");
+/** Result of one simple-protocol message: how many statements completed before an error, if any. */
+interface MessageResult {
+    completed: number;
+    error?: any;
+}
+
+/**
+ * Sends many statements as one simple-protocol message (one round trip) and
+ * counts the statements that completed, so an error can be pinned to its statement.
+ */
+function sendCountingStatements(client: Client, text: string): Promise<MessageResult> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { Query } = require("pg") as { Query: new (...args: any[]) => any };
+    let completed = 0;
+    class CountingQuery extends Query {
+        handleCommandComplete(msg: unknown, connection: unknown): void {
+            completed++;
+            super.handleCommandComplete(msg, connection);
         }
     }
-    await client.query(
-        `INSERT INTO ${historyRef(s)} (version, name, checksum, status, execution_ms, applied_by) VALUES ($1, $2, $3, 'applied', $4, $5)`,
-        [file.version, file.name, file.checksum, Date.now() - started, s.appliedBy],
+    return new Promise((resolve) => {
+        client.query(new CountingQuery(text, undefined, (error: unknown) => resolve({ completed, error: error ?? undefined })) as any);
+    });
+}
+
+/**
+ * One file in one transaction with its history row, sent as a single message:
+ * BEGIN, the timeouts, the file's statements, the history INSERT, COMMIT.
+ */
+async function applyInTransaction(client: Client, file: MigrationFile, s: EngineSettings): Promise<void> {
+    const t = timeouts(file, s);
+    // Durations are validated (digits and a unit), so inlining them is safe; the rest is escaped.
+    const prefix = [`BEGIN`, `SET LOCAL lock_timeout = '${t.lock}'`, `SET LOCAL statement_timeout = '${t.statement}'`];
+    const parts = prefix.map((p) => `${p};\n`);
+    let length = parts.reduce((n, p) => n + p.length, 0);
+    const offsets: number[] = [];
+    for (const stmt of file.statements) {
+        offsets.push(length);
+        // A newline before the separator: a statement may end in a -- comment.
+        const part = `${stmt.sql}\n;\n`;
+        parts.push(part);
+        length += part.length;
+    }
+    parts.push(
+        `INSERT INTO ${historyRef(s)} (version, name, checksum, status, execution_ms, applied_by) VALUES (` +
+            `${file.version}, ${client.escapeLiteral(file.name)}, ${client.escapeLiteral(file.checksum)}, 'applied', ` +
+            `(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer, ${client.escapeLiteral(s.appliedBy)});\n`,
+        "COMMIT",
     );
-    try {
-        await client.query("COMMIT");
-    } catch (err: any) {
-        // Deferred constraints and constraint triggers are checked here, after the last statement.
-        await client.query("ROLLBACK").catch(() => undefined);
-        const code = err?.code ? ` [SQLSTATE ${err.code}]` : "";
+    const { completed, error } = await sendCountingStatements(client, parts.join(""));
+    if (!error) return;
+    await client.query("ROLLBACK").catch(() => undefined);
+    const rolledBack = "The file's transaction was rolled back: the database is as it was after the previous migration.";
+    const index = completed - prefix.length;
+    if (index >= 0 && index < file.statements.length) {
+        const stmt = file.statements[index];
+        // The error's position counts characters in the whole message; make it relative to the statement.
+        const position = Number(error.position) - offsets[index];
+        const inStatement = position > 0 && position <= stmt.sql.length ? position : undefined;
+        throw runError(file, stmt, { message: error.message, code: error.code, position: inStatement }, rolledBack);
+    }
+    const code = error?.code ? ` [SQLSTATE ${error.code}]` : "";
+    if (index === file.statements.length + 1) {
+        // Deferred constraints and constraint triggers are checked at COMMIT, after the last statement.
         throw new MigrationRunError(
-            `${file.file}: COMMIT failed: ${err?.message ?? err}${code}. A deferred constraint or trigger failed at the end of the file. ` +
-                "The file's transaction was rolled back: the database is as it was after the previous migration.",
+            `${file.file}: COMMIT failed: ${error.message}${code}. A deferred constraint or trigger failed at the end of the file. ${rolledBack}`,
         );
     }
+    throw new MigrationRunError(`${file.file}: ${error.message}${code} (while Keel ${index < 0 ? "set up the file's transaction" : "recorded the file in the history"}). ${rolledBack}`);
 }
 
 async function applyWithoutTransaction(client: Client, file: MigrationFile, s: EngineSettings): Promise<void> {
@@ -340,7 +397,7 @@ export async function resolveMigration(
     s: EngineSettings,
     version: string,
     outcome: "applied" | "rolled-back",
-    file: MigrationFile | undefined,
+    file: PlannedFile | undefined,
 ): Promise<HistoryRow> {
     const client = await openClient(url, { applicationName: `keel-resolve (${s.appliedBy})` });
     try {

@@ -1,17 +1,8 @@
 import { strict as assert } from "assert";
-import { MigrationFile } from "../../components/schema/migrationSet";
-import { HistoryRow, migrationPlan, PlanOptions } from "../../components/schema/plan";
+import { HistoryRow, migrationPlan, PlanOptions, PlannedFile } from "../../components/schema/plan";
 
-function file(version: string, checksum = `sum${version}`): MigrationFile {
-    return {
-        version,
-        name: `m${version}`,
-        file: `${version}_m${version}.sql`,
-        checksum,
-        directives: { transaction: true, allowDestructive: false },
-        statements: [],
-        destructive: [],
-    };
+function file(version: string, checksum = `sum${version}`): PlannedFile {
+    return { version, name: `m${version}`, file: `${version}_m${version}.sql`, checksum };
 }
 function row(version: string, checksum = `sum${version}`, status: HistoryRow["status"] = "applied"): HistoryRow {
     return { version, name: `m${version}`, checksum, status };

@@ -253,6 +253,34 @@ describe("migration runner (PostgreSQL)", function () {
         ]);
     });
 
+    it("pins an error without a position (a unique violation) to its statement's line", async () => {
+        const url = await freshDatabase();
+        const dir = migrationsDir({
+            "0001_seed.sql": [
+                "CREATE TABLE tags (name text PRIMARY KEY); -- line 1",
+                "INSERT INTO tags VALUES ('a');",
+                "",
+                "INSERT INTO tags VALUES ('b');",
+                "INSERT INTO tags VALUES ('a'); -- line 5: duplicate",
+                "INSERT INTO tags VALUES ('c');",
+            ].join("\n"),
+        });
+        const err = await rejection(apply(url, dir));
+        assert.match(err.message, /^0001_seed\.sql:5: duplicate key value violates unique constraint "tags_pkey" \[SQLSTATE 23505\]/);
+        assert.equal(await relationExists(url, "public.tags"), false);
+    });
+
+    it("keeps statements apart when one ends in a comment without a newline before the semicolon", async () => {
+        const url = await freshDatabase();
+        const dir = migrationsDir({
+            "0001_comments.sql": "CREATE TABLE a (id int) -- the semicolon follows on the next line\n;\nCREATE TABLE b (id int); -- and a last comment with no newline",
+        });
+        await apply(url, dir);
+        assert.equal(await relationExists(url, "public.a"), true);
+        assert.equal(await relationExists(url, "public.b"), true);
+        assert.deepEqual((await historyRows(url)).map((r) => r.version), ["1"]);
+    });
+
     it("a deferred constraint failing at COMMIT names the file, rolls it back and records nothing", async () => {
         const url = await freshDatabase();
         const dir = migrationsDir({
@@ -651,7 +679,7 @@ describe("migration runner (PostgreSQL)", function () {
         assert.equal(await relationExists(url, "app.widgets"), true);
         assert.equal(await relationExists(url, "app.gadgets"), true);
         assert.equal(await relationExists(url, "public.widgets"), false);
-        assert.ok(Object.keys(result.fingerprint.objects).includes("table app.widgets"));
+        assert.ok(Object.keys(result.fingerprint!.objects).includes("table app.widgets"));
         // The history table stays where the settings put it.
         assert.deepEqual((await historyRows(url, "public.keel_schema_history")).map((r) => r.version), ["1", "2"]);
         const { plan } = await inspectSchema(appUrl, await loadMigrations(dir), engineSettings());
