@@ -473,7 +473,7 @@ async function probeMemory(dir: string): Promise<void> {
     const applyMs = performance.now() - t;
     if (r.ran.length !== 0) throw new Error(`expected nothing pending, ran ${r.ran.length}`);
     process.stdout.write(
-        JSON.stringify({ ready, loaded, heapAfterLoad, loadMs, applied: maxRss(), applyMs, objects: Object.keys(r.fingerprint.objects).length }) + "\n",
+        JSON.stringify({ ready, loaded, heapAfterLoad, loadMs, applied: maxRss(), applyMs, objects: Object.keys(r.fingerprint?.objects ?? {}).length }) + "\n",
     );
 }
 
