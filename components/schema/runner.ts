@@ -105,9 +105,9 @@ export async function readHistory(client: Client, s: EngineSettings): Promise<Hi
     }));
 }
 
-async function ensureHistoryTable(client: Client, s: EngineSettings): Promise<void> {
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s.historySchema)}`);
-    await client.query(`
+/** The history table's CREATE TABLE statement (no trailing semicolon); bench:migrations' psql floor uses it too. */
+export function historyTableDdl(s: EngineSettings): string {
+    return `
         CREATE TABLE IF NOT EXISTS ${historyRef(s)} (
             version      bigint PRIMARY KEY,
             name         text NOT NULL,
@@ -116,7 +116,12 @@ async function ensureHistoryTable(client: Client, s: EngineSettings): Promise<vo
             applied_at   timestamptz NOT NULL DEFAULT now(),
             execution_ms integer NOT NULL DEFAULT 0,
             applied_by   text NOT NULL
-        )`);
+        )`;
+}
+
+async function ensureHistoryTable(client: Client, s: EngineSettings): Promise<void> {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(s.historySchema)}`);
+    await client.query(historyTableDdl(s));
 }
 
 /** Takes the runner lock by polling pg_try_advisory_lock; the timeout error names the holder. */
