@@ -37,7 +37,22 @@ import type { PostgresCluster } from "../test/support/postgres";
 const ROOT = path.resolve(__dirname, "..", "..");
 const KEEL_CLI = path.join(ROOT, "dist", "scripts", "schema.js");
 const NODE_PG_MIGRATE = path.join(ROOT, "node_modules", ".bin", "node-pg-migrate");
-const DBMATE = path.join(ROOT, "node_modules", ".bin", "dbmate");
+// dbmate ships its Go binary as per-platform npm packages, and a lock file can only list the ones the
+// registry serves here; so it is not a devDependency: the bench installs it, pinned, into a cache dir.
+const DBMATE_VERSION = "2.28.0";
+const DBMATE_HOME = path.join(os.homedir(), ".cache", "keel-bench", `dbmate-${DBMATE_VERSION}`);
+const DBMATE = path.join(DBMATE_HOME, "node_modules", ".bin", "dbmate");
+
+/** Installs dbmate into the bench's cache dir once; says so, and carries on without it if npm cannot. */
+function ensureDbmate(): void {
+    if (fs.existsSync(DBMATE)) return;
+    process.stdout.write(`installing dbmate@${DBMATE_VERSION} into ${DBMATE_HOME} (once)\n`);
+    fs.mkdirSync(DBMATE_HOME, { recursive: true });
+    const res = spawnSync("npm", ["install", "--prefix", DBMATE_HOME, "--no-save", "--no-package-lock", "--no-audit", "--no-fund", `dbmate@${DBMATE_VERSION}`], {
+        encoding: "utf8",
+    });
+    if (res.status !== 0) process.stdout.write(`note: could not install dbmate: ${(res.stderr || res.stdout).trim().split("\n").pop()}\n`);
+}
 const PSQL = process.env.PSQL ?? "/usr/bin/psql";
 const GNU_TIME = "/usr/bin/time";
 
@@ -361,6 +376,7 @@ function tools(): Tool[] {
             },
         );
     } else process.stdout.write(`note: ${NODE_PG_MIGRATE} is missing (npm ci?); node-pg-migrate is skipped\n`);
+    ensureDbmate();
     if (fs.existsSync(DBMATE)) {
         const dbmateArgs = (g: Generated) => ["--migrations-dir", g.dbmate, "--no-dump-schema", "up"];
         const dbmateEnv = (url: string) => ({ DATABASE_URL: `${url}?sslmode=disable` });
@@ -381,7 +397,7 @@ function tools(): Tool[] {
                 run: (url, g, u) => timeProcess("dbmate (go)", goBinary, dbmateArgs(g), dbmateEnv(url), u),
             });
         }
-    } else process.stdout.write(`note: ${DBMATE} is missing (npm ci?); dbmate is skipped\n`);
+    } else process.stdout.write(`note: ${DBMATE} is missing; dbmate is skipped\n`);
     return list;
 }
 
@@ -389,7 +405,7 @@ function tools(): Tool[] {
 function dbmateGoBinary(): string | undefined {
     try {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { resolveBinary } = require(path.join(ROOT, "node_modules", "dbmate", "dist", "resolveBinary.js"));
+        const { resolveBinary } = require(path.join(DBMATE_HOME, "node_modules", "dbmate", "dist", "resolveBinary.js"));
         const bin = resolveBinary();
         return typeof bin === "string" && fs.existsSync(bin) ? bin : undefined;
     } catch {
