@@ -141,6 +141,7 @@ export function backoffDelay(attempt: number, policy: RetryPolicy, random: numbe
 }
 
 export function formatDelay(ms: number): string {
+    if (ms > 0 && ms < 1000) return `${Math.round(ms)}ms`;
     const s = ms / 1000;
     return `${s < 10 ? Number(s.toFixed(1)) : Math.round(s)}s`;
 }

@@ -125,7 +125,8 @@ describe("vendor retry policy", () => {
 
         it("formats delays for progress lines", () => {
             assert.equal(formatDelay(0), "0s");
-            assert.equal(formatDelay(250), "0.3s");
+            assert.equal(formatDelay(250), "250ms");
+            assert.equal(formatDelay(1250), "1.3s");
             assert.equal(formatDelay(2000), "2s");
             assert.equal(formatDelay(61_400), "61s");
         });

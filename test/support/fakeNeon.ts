@@ -1,0 +1,885 @@
+/**
+ * A local, stateful fake of the Neon API v2 for tests: a node http server on
+ * 127.0.0.1 (random port) that answers in the shapes of
+ * shared/specs/neon.openapi.json (test/vendors/neonSpec.test.ts checks that).
+ *
+ * - Mutations return `operations[]` that stay `running` for `operationMs`,
+ *   then read `finished` (or `failed`, see failNextOperations).
+ * - A mutation on a branch that has a running operation gets 423 Locked, as
+ *   the real API answers.
+ * - Fault injection: inject() queues 423/429/5xx answers for a method and
+ *   path; dropResponses() performs a request and then destroys the socket
+ *   instead of answering (a create whose response was lost).
+ * - Every request is logged with its body, status and response for assertions.
+ */
+import * as http from "http";
+import { randomBytes, randomUUID } from "crypto";
+import type { AddressInfo } from "net";
+
+export interface FakeProject {
+    id: string;
+    name: string;
+    region_id: string;
+    pg_version: number;
+    org_id?: string;
+    store_passwords: boolean;
+    created_at: string;
+    updated_at: string;
+}
+
+export interface FakeBranch {
+    id: string;
+    project_id: string;
+    name: string;
+    parent_id?: string;
+    default: boolean;
+    protected: boolean;
+    init_source: "parent-data" | "schema-only";
+    created_at: string;
+    updated_at: string;
+    last_reset_at?: string;
+}
+
+export interface FakeEndpoint {
+    id: string;
+    project_id: string;
+    branch_id: string;
+    type: "read_write" | "read_only";
+    region_id: string;
+    host: string;
+    autoscaling_limit_min_cu: number;
+    autoscaling_limit_max_cu: number;
+    suspend_timeout_seconds: number;
+    created_at: string;
+    updated_at: string;
+}
+
+export interface FakeRole {
+    project_id: string;
+    branch_id: string;
+    name: string;
+    password: string;
+    protected: boolean;
+    created_at: string;
+    updated_at: string;
+}
+
+export interface FakeDatabase {
+    id: number;
+    project_id: string;
+    branch_id: string;
+    name: string;
+    owner_name: string;
+    created_at: string;
+    updated_at: string;
+}
+
+export interface FakeOperation {
+    id: string;
+    project_id: string;
+    branch_id?: string;
+    endpoint_id?: string;
+    action: string;
+    createdMs: number;
+    finishMs: number;
+    /** Error text: the operation ends `failed` with it. */
+    fails?: string;
+}
+
+export interface LoggedRequest {
+    method: string;
+    /** Path below the API base, e.g. /projects/p-1/branches. */
+    path: string;
+    query: Record<string, string>;
+    body?: any;
+    status?: number;
+    response?: any;
+    /** The request was carried out but its response was never sent. */
+    dropped?: boolean;
+    /** The answer came from inject(), not from the fake's logic. */
+    injected?: boolean;
+    authorization?: string;
+    atMs: number;
+}
+
+export interface Fault {
+    method: string;
+    /** Matched against the path below the API base. */
+    path: RegExp;
+    status: number;
+    times: number;
+    /** Sent as the Retry-After header. */
+    retryAfter?: string;
+}
+
+export interface FakeNeonOptions {
+    apiKey?: string;
+    /** How long operations stay running (ms). */
+    operationMs?: number;
+    /** False: protecting a branch answers 403 as on plans without protected branches. */
+    protectedBranches?: boolean;
+}
+
+interface Store {
+    projects: FakeProject[];
+    branches: FakeBranch[];
+    endpoints: FakeEndpoint[];
+    roles: FakeRole[];
+    databases: FakeDatabase[];
+    operations: FakeOperation[];
+}
+
+class HttpError extends Error {
+    constructor(
+        readonly status: number,
+        message: string,
+    ) {
+        super(message);
+    }
+}
+
+const WORDS = ["aged", "bold", "calm", "dawn", "icy", "late", "misty", "noisy", "proud", "quiet", "raspy", "shiny", "steep", "wild"];
+const NOUNS = ["bush", "cloud", "dream", "field", "hill", "lake", "night", "salad", "smoke", "sunset", "thunder", "wind"];
+
+function word(list: string[]): string {
+    return list[Math.floor(Math.random() * list.length)];
+}
+
+function slug(prefix: string): string {
+    return `${prefix}${word(WORDS)}-${word(NOUNS)}-${String(100000 + Math.floor(Math.random() * 899999))}`;
+}
+
+function iso(ms: number = Date.now()): string {
+    return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+function regionHost(region: string): string {
+    // aws-us-east-2 -> us-east-2.aws.neon.tech
+    const [platform, ...rest] = region.split("-");
+    return `${rest.join("-")}.${platform}.neon.tech`;
+}
+
+export class FakeNeon {
+    readonly requests: LoggedRequest[] = [];
+    readonly state: Store = { projects: [], branches: [], endpoints: [], roles: [], databases: [], operations: [] };
+    apiKey: string;
+    operationMs: number;
+    protectedBranches: boolean;
+    private faults: Fault[] = [];
+    private drops: { method: string; path: RegExp; times: number }[] = [];
+    private failing: { action?: string; error: string; times: number }[] = [];
+    private server!: http.Server;
+    private sockets = new Set<import("net").Socket>();
+    private dbSeq = 100000;
+    /** http://127.0.0.1:<port>/api/v2 */
+    url = "";
+
+    private constructor(options: FakeNeonOptions) {
+        this.apiKey = options.apiKey ?? `napi_fake_${randomBytes(12).toString("hex")}`;
+        this.operationMs = options.operationMs ?? 150;
+        this.protectedBranches = options.protectedBranches ?? true;
+    }
+
+    static async start(options: FakeNeonOptions = {}): Promise<FakeNeon> {
+        const fake = new FakeNeon(options);
+        fake.server = http.createServer((req, res) => void fake.handle(req, res));
+        fake.server.on("connection", (s) => {
+            fake.sockets.add(s);
+            s.on("close", () => fake.sockets.delete(s));
+        });
+        await new Promise<void>((resolve) => fake.server.listen(0, "127.0.0.1", resolve));
+        fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}/api/v2`;
+        return fake;
+    }
+
+    async stop(): Promise<void> {
+        for (const s of this.sockets) s.destroy();
+        await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    }
+
+    /** Forgets every object, fault and logged request. */
+    reset(): void {
+        Object.values(this.state).forEach((list: unknown[]) => list.splice(0));
+        this.requests.splice(0);
+        this.faults = [];
+        this.drops = [];
+        this.failing = [];
+    }
+
+    /** The next `times` requests matching method and path are answered with `status` (and Retry-After). */
+    inject(fault: Omit<Fault, "times"> & { times?: number }): void {
+        this.faults.push({ times: 1, ...fault });
+    }
+
+    /** The next `times` matching requests are carried out, then their socket is destroyed unanswered. */
+    dropResponses(method: string, path: RegExp, times = 1): void {
+        this.drops.push({ method, path, times });
+    }
+
+    /** The next `times` operations (of `action`, if given) end `failed` with `error`. */
+    failNextOperations(error: string, options: { action?: string; times?: number } = {}): void {
+        this.failing.push({ action: options.action, error, times: options.times ?? 1 });
+    }
+
+    /** Starts an operation on a branch as someone else would (the branch is locked until it finishes). */
+    startOperation(projectId: string, branchId: string, action = "apply_config", ms = this.operationMs): FakeOperation {
+        return this.operation(projectId, action, { branch_id: branchId }, ms);
+    }
+
+    /** Operations not yet finished at this moment. */
+    runningOperations(): FakeOperation[] {
+        const now = Date.now();
+        return this.state.operations.filter((op) => op.finishMs > now);
+    }
+
+    /** Mutating requests (not GET), optionally only those whose path matches. */
+    mutations(path?: RegExp): LoggedRequest[] {
+        return this.requests.filter((r) => r.method !== "GET" && (!path || path.test(r.path)));
+    }
+
+    /** Creates a project as POST /projects would (default branch, endpoint, role, database); for setup. */
+    seedProject(name: string, options: { region?: string; pgVersion?: number; branchName?: string; roleName?: string; databaseName?: string } = {}): FakeProject {
+        return this.createProject({ name, region_id: options.region, pg_version: options.pgVersion, branch: { name: options.branchName, role_name: options.roleName, database_name: options.databaseName } }, 0).record;
+    }
+
+    branch(projectId: string, name: string): FakeBranch | undefined {
+        return this.state.branches.find((b) => b.project_id === projectId && b.name === name);
+    }
+
+    // ---- HTTP ---------------------------------------------------------------
+
+    private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+        const url = new URL(req.url ?? "/", "http://fake");
+        const chunks: Buffer[] = [];
+        for await (const c of req) chunks.push(c as Buffer);
+        const raw = Buffer.concat(chunks).toString("utf8");
+        const method = (req.method ?? "GET").toUpperCase();
+        const path = url.pathname.replace(/^\/api\/v2/, "");
+        const entry: LoggedRequest = {
+            method,
+            path,
+            query: Object.fromEntries(url.searchParams.entries()),
+            authorization: req.headers.authorization,
+            atMs: Date.now(),
+        };
+        this.requests.push(entry);
+        const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
+            entry.status = status;
+            entry.response = body;
+            if (body === undefined) {
+                res.writeHead(status, headers);
+                res.end();
+            } else {
+                res.writeHead(status, { "content-type": "application/json", ...headers });
+                res.end(JSON.stringify(body));
+            }
+        };
+        try {
+            if (raw) {
+                try {
+                    entry.body = JSON.parse(raw);
+                } catch {
+                    throw new HttpError(400, "request body is not valid JSON");
+                }
+            }
+            if (req.headers.authorization !== `Bearer ${this.apiKey}`) throw new HttpError(401, "authentication required");
+            const fault = this.faults.find((f) => f.method === method && f.path.test(path) && f.times > 0);
+            if (fault) {
+                fault.times--;
+                entry.injected = true;
+                const message =
+                    fault.status === 423
+                        ? "project already has running conflicting operations, scheduling of new ones is prohibited"
+                        : fault.status === 429
+                          ? "rate limit exceeded"
+                          : "internal server error";
+                send(fault.status, { code: "", message, request_id: randomUUID() }, fault.retryAfter !== undefined ? { "retry-after": fault.retryAfter } : {});
+                return;
+            }
+            const [status, body] = this.route(method, path, url.searchParams, entry.body);
+            const drop = this.drops.find((d) => d.method === method && d.path.test(path) && d.times > 0);
+            if (drop && status < 300) {
+                drop.times--;
+                entry.status = status;
+                entry.response = body;
+                entry.dropped = true;
+                req.socket.destroy();
+                return;
+            }
+            send(status, body);
+        } catch (err) {
+            const e = err as HttpError;
+            send(e.status ?? 500, { code: "", message: e.message, request_id: randomUUID() });
+        }
+    }
+
+    private route(method: string, path: string, q: URLSearchParams, body: any): [number, unknown] {
+        const p = path.split("/").filter(Boolean).map(decodeURIComponent);
+        const m = (pattern: string, verb: string): boolean => {
+            if (verb !== method) return false;
+            const parts = pattern.split("/").filter(Boolean);
+            return parts.length === p.length && parts.every((part, i) => part.startsWith(":") || part === p[i]);
+        };
+        if (m("projects", "GET")) return [200, this.listProjects(q)];
+        if (m("projects", "POST")) return [201, this.createProject(body?.project ?? {}, this.operationMs).response];
+        if (p[0] !== "projects" || !p[1]) throw new HttpError(404, "not found");
+        const project = this.project(p[1]);
+        if (m("projects/:id", "GET")) return [200, { project: this.projectView(project) }];
+        if (m("projects/:id", "PATCH")) {
+            if (typeof body?.project?.name === "string") project.name = body.project.name;
+            project.updated_at = iso();
+            return [200, { project: this.projectView(project), operations: [] }];
+        }
+        if (m("projects/:id", "DELETE")) {
+            if (this.state.operations.some((op) => op.project_id === project.id && op.finishMs > Date.now())) throw this.locked();
+            for (const key of ["branches", "endpoints", "roles", "databases", "operations"] as const) {
+                const list = this.state[key] as { project_id: string }[];
+                for (let i = list.length - 1; i >= 0; i--) if (list[i].project_id === project.id) list.splice(i, 1);
+            }
+            this.state.projects.splice(this.state.projects.indexOf(project), 1);
+            return [200, { project: this.projectView(project) }];
+        }
+        if (m("projects/:id/operations", "GET")) {
+            const ops = this.state.operations.filter((op) => op.project_id === project.id).reverse();
+            const limit = Number(q.get("limit") ?? 10);
+            return [200, { operations: ops.slice(0, limit).map((op) => this.operationView(op)), pagination: { cursor: ops[Math.min(limit, ops.length) - 1]?.id ?? "" } }];
+        }
+        if (m("projects/:id/operations/:op", "GET")) {
+            const op = this.state.operations.find((o) => o.id === p[3] && o.project_id === project.id);
+            if (!op) throw new HttpError(404, "operation not found");
+            return [200, { operation: this.operationView(op) }];
+        }
+        if (m("projects/:id/connection_uri", "GET")) return [200, this.connectionUri(project, q)];
+        if (m("projects/:id/branches", "GET")) return [200, this.listBranches(project, q)];
+        if (m("projects/:id/branches", "POST")) return [201, this.createBranch(project, body ?? {})];
+        if (p[2] === "branches" && p[3]) {
+            const branch = this.state.branches.find((b) => b.id === p[3] && b.project_id === project.id);
+            if (m("projects/:id/branches/:b", "DELETE") && !branch) return [204, undefined];
+            if (!branch) throw new HttpError(404, "branch not found");
+            if (m("projects/:id/branches/:b", "GET"))
+                return [200, { branch: this.branchView(branch), annotation: { object: { type: "console/branch", id: branch.id }, value: {} } }];
+            if (m("projects/:id/branches/:b", "PATCH")) return [200, this.updateBranch(project, branch, body?.branch ?? {})];
+            if (m("projects/:id/branches/:b", "DELETE")) return [200, this.deleteBranch(project, branch)];
+            if (m("projects/:id/branches/:b/restore", "POST")) return [200, this.restoreBranch(project, branch, body ?? {})];
+            if (m("projects/:id/branches/:b/endpoints", "GET"))
+                return [200, { endpoints: this.state.endpoints.filter((e) => e.branch_id === branch.id).map((e) => this.endpointView(e)) }];
+            if (p[4] === "roles") return this.roles(project, branch, p, method, body);
+            if (p[4] === "databases") return this.databases(project, branch, p, method, body);
+        }
+        if (p[2] === "endpoints") return this.endpoints(project, p, method, body);
+        throw new HttpError(404, "not found");
+    }
+
+    // ---- helpers ------------------------------------------------------------
+
+    private locked(): HttpError {
+        return new HttpError(423, "project already has running conflicting operations, scheduling of new ones is prohibited");
+    }
+
+    private lockBranch(branchId: string): void {
+        const now = Date.now();
+        const endpoints = new Set(this.state.endpoints.filter((e) => e.branch_id === branchId).map((e) => e.id));
+        if (this.state.operations.some((op) => op.finishMs > now && (op.branch_id === branchId || (op.endpoint_id && endpoints.has(op.endpoint_id))))) throw this.locked();
+    }
+
+    private project(id: string): FakeProject {
+        const project = this.state.projects.find((x) => x.id === id);
+        if (!project) throw new HttpError(404, "project not found");
+        return project;
+    }
+
+    private operation(projectId: string, action: string, on: { branch_id?: string; endpoint_id?: string }, ms = this.operationMs): FakeOperation {
+        const now = Date.now();
+        const failing = this.failing.find((f) => f.times > 0 && (!f.action || f.action === action));
+        if (failing) failing.times--;
+        const op: FakeOperation = { id: randomUUID(), project_id: projectId, ...on, action, createdMs: now, finishMs: now + ms, fails: failing?.error };
+        this.state.operations.push(op);
+        return op;
+    }
+
+    private operationView(op: FakeOperation): Record<string, unknown> {
+        const done = Date.now() >= op.finishMs;
+        const status = !done ? "running" : op.fails ? "failed" : "finished";
+        return {
+            id: op.id,
+            project_id: op.project_id,
+            ...(op.branch_id ? { branch_id: op.branch_id } : {}),
+            ...(op.endpoint_id ? { endpoint_id: op.endpoint_id } : {}),
+            action: op.action,
+            status,
+            ...(done && op.fails ? { error: op.fails } : {}),
+            failures_count: done && op.fails ? 1 : 0,
+            created_at: iso(op.createdMs),
+            updated_at: iso(done ? op.finishMs : op.createdMs),
+            total_duration_ms: done ? op.finishMs - op.createdMs : 0,
+        };
+    }
+
+    private projectView(project: FakeProject): Record<string, unknown> {
+        const now = iso();
+        return {
+            data_storage_bytes_hour: 0,
+            data_transfer_bytes: 0,
+            written_data_bytes: 0,
+            compute_time_seconds: 0,
+            active_time_seconds: 0,
+            cpu_used_sec: 0,
+            id: project.id,
+            platform_id: "aws",
+            region_id: project.region_id,
+            name: project.name,
+            provisioner: "k8s-neonvm",
+            default_endpoint_settings: { autoscaling_limit_min_cu: 0.25, autoscaling_limit_max_cu: 1, suspend_timeout_seconds: 0 },
+            settings: { allowed_ips: { ips: [] }, enable_logical_replication: false },
+            pg_version: project.pg_version,
+            proxy_host: regionHost(project.region_id),
+            branch_logical_size_limit: 512,
+            branch_logical_size_limit_bytes: 536870912,
+            store_passwords: project.store_passwords,
+            creation_source: "console",
+            history_retention_seconds: 86400,
+            created_at: project.created_at,
+            updated_at: project.updated_at,
+            consumption_period_start: now,
+            consumption_period_end: now,
+            owner_id: "fake-owner",
+            ...(project.org_id ? { org_id: project.org_id } : {}),
+        };
+    }
+
+    private projectListItem(project: FakeProject): Record<string, unknown> {
+        const view = this.projectView(project);
+        delete view.consumption_period_start;
+        delete view.consumption_period_end;
+        delete view.data_storage_bytes_hour;
+        delete view.data_transfer_bytes;
+        delete view.written_data_bytes;
+        delete view.compute_time_seconds;
+        delete view.active_time_seconds;
+        return { ...view, active_time: 0 };
+    }
+
+    private branchView(branch: FakeBranch): Record<string, unknown> {
+        const init = Date.now() < this.state.operations.filter((op) => op.branch_id === branch.id && op.action === "create_branch").reduce((t, op) => Math.max(t, op.finishMs), 0);
+        return {
+            id: branch.id,
+            project_id: branch.project_id,
+            ...(branch.parent_id ? { parent_id: branch.parent_id, parent_lsn: "0/1F9BCE8" } : {}),
+            name: branch.name,
+            current_state: init ? "init" : "ready",
+            ...(init ? { pending_state: "ready" } : {}),
+            state_changed_at: branch.updated_at,
+            logical_size: 30785536,
+            creation_source: "console",
+            primary: branch.default,
+            default: branch.default,
+            protected: branch.protected,
+            cpu_used_sec: 0,
+            compute_time_seconds: 0,
+            active_time_seconds: 0,
+            written_data_bytes: 0,
+            data_transfer_bytes: 0,
+            created_at: branch.created_at,
+            updated_at: branch.updated_at,
+            init_source: branch.init_source,
+            ...(branch.last_reset_at ? { last_reset_at: branch.last_reset_at } : {}),
+        };
+    }
+
+    private endpointView(e: FakeEndpoint): Record<string, unknown> {
+        return {
+            host: e.host,
+            id: e.id,
+            project_id: e.project_id,
+            branch_id: e.branch_id,
+            autoscaling_limit_min_cu: e.autoscaling_limit_min_cu,
+            autoscaling_limit_max_cu: e.autoscaling_limit_max_cu,
+            region_id: e.region_id,
+            type: e.type,
+            current_state: "idle",
+            settings: { pg_settings: {} },
+            pooler_enabled: false,
+            pooler_mode: "transaction",
+            disabled: false,
+            passwordless_access: true,
+            creation_source: "console",
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+            proxy_host: regionHost(e.region_id),
+            suspend_timeout_seconds: e.suspend_timeout_seconds,
+            provisioner: "k8s-neonvm",
+        };
+    }
+
+    private roleView(r: FakeRole, withPassword = false): Record<string, unknown> {
+        return { branch_id: r.branch_id, name: r.name, ...(withPassword ? { password: r.password } : {}), protected: r.protected, created_at: r.created_at, updated_at: r.updated_at };
+    }
+
+    private databaseView(d: FakeDatabase): Record<string, unknown> {
+        return { id: d.id, branch_id: d.branch_id, name: d.name, owner_name: d.owner_name, created_at: d.created_at, updated_at: d.updated_at };
+    }
+
+    private password(): string {
+        return `npg_${randomBytes(9).toString("base64").replace(/[^A-Za-z0-9]/g, "x")}`;
+    }
+
+    private uri(role: FakeRole, host: string, db: string): string {
+        return `postgresql://${encodeURIComponent(role.name)}:${encodeURIComponent(role.password)}@${host}/${encodeURIComponent(db)}?sslmode=require`;
+    }
+
+    private poolerHost(host: string): string {
+        const dot = host.indexOf(".");
+        return `${host.slice(0, dot)}-pooler${host.slice(dot)}`;
+    }
+
+    // ---- projects -----------------------------------------------------------
+
+    private listProjects(q: URLSearchParams): Record<string, unknown> {
+        const search = q.get("search");
+        const org = q.get("org_id");
+        const limit = Math.min(400, Number(q.get("limit") ?? 10));
+        const cursor = q.get("cursor");
+        let list = [...this.state.projects].sort((a, b) => (a.id < b.id ? -1 : 1));
+        if (search) list = list.filter((x) => x.name.includes(search) || x.id.includes(search));
+        if (org) list = list.filter((x) => x.org_id === org);
+        if (cursor) list = list.filter((x) => x.id > cursor);
+        const page = list.slice(0, limit);
+        return {
+            projects: page.map((x) => this.projectListItem(x)),
+            pagination: { cursor: page.length ? page[page.length - 1].id : (cursor ?? "") },
+            applications: {},
+            integrations: {},
+        };
+    }
+
+    private createProject(body: any, ms: number): { record: FakeProject; response: Record<string, unknown> } {
+        const now = iso();
+        const region = body.region_id ?? "aws-us-east-2";
+        const project: FakeProject = {
+            id: slug(""),
+            name: body.name ?? "",
+            region_id: region,
+            pg_version: body.pg_version ?? 17,
+            ...(body.org_id ? { org_id: body.org_id } : {}),
+            store_passwords: body.store_passwords ?? true,
+            created_at: now,
+            updated_at: now,
+        };
+        if (!project.name) project.name = project.id;
+        this.state.projects.push(project);
+        const branch: FakeBranch = {
+            id: slug("br-"),
+            project_id: project.id,
+            name: body.branch?.name ?? "main",
+            default: true,
+            protected: false,
+            init_source: "parent-data",
+            created_at: now,
+            updated_at: now,
+        };
+        this.state.branches.push(branch);
+        const settings = body.default_endpoint_settings ?? {};
+        const endpoint = this.newEndpoint(project, branch.id, settings);
+        const dbName = body.branch?.database_name ?? "neondb";
+        const role: FakeRole = { project_id: project.id, branch_id: branch.id, name: body.branch?.role_name ?? `${dbName}_owner`, password: this.password(), protected: false, created_at: now, updated_at: now };
+        this.state.roles.push(role);
+        const db: FakeDatabase = { id: this.dbSeq++, project_id: project.id, branch_id: branch.id, name: dbName, owner_name: role.name, created_at: now, updated_at: now };
+        this.state.databases.push(db);
+        const ops = [
+            this.operation(project.id, "create_timeline", { branch_id: branch.id }, ms),
+            this.operation(project.id, "start_compute", { branch_id: branch.id, endpoint_id: endpoint.id }, ms),
+        ];
+        return {
+            record: project,
+            response: {
+                project: this.projectView(project),
+                connection_uris: [
+                    {
+                        connection_uri: this.uri(role, endpoint.host, db.name),
+                        connection_parameters: { database: db.name, password: role.password, role: role.name, host: endpoint.host, pooler_host: this.poolerHost(endpoint.host) },
+                    },
+                ],
+                roles: [this.roleView(role, true)],
+                databases: [this.databaseView(db)],
+                operations: ops.map((op) => this.operationView(op)),
+                branch: this.branchView(branch),
+                endpoints: [this.endpointView(endpoint)],
+            },
+        };
+    }
+
+    // ---- branches -----------------------------------------------------------
+
+    private listBranches(project: FakeProject, q: URLSearchParams): Record<string, unknown> {
+        const search = q.get("search");
+        let list = this.state.branches.filter((b) => b.project_id === project.id);
+        if (search) list = list.filter((b) => b.name.includes(search) || b.id.includes(search));
+        const limit = q.get("limit") ? Number(q.get("limit")) : list.length;
+        const start = q.get("cursor") ? Number(q.get("cursor")) : 0;
+        const page = list.slice(start, start + limit);
+        const next = start + limit < list.length ? String(start + limit) : undefined;
+        return { branches: page.map((b) => this.branchView(b)), annotations: {}, pagination: next ? { next } : {} };
+    }
+
+    private createBranch(project: FakeProject, body: any): Record<string, unknown> {
+        const spec = body.branch ?? {};
+        const parent = spec.parent_id
+            ? this.state.branches.find((b) => b.id === spec.parent_id && b.project_id === project.id)
+            : this.state.branches.find((b) => b.project_id === project.id && b.default);
+        if (!parent) throw new HttpError(404, `parent branch ${spec.parent_id} not found`);
+        if (spec.protected && !this.protectedBranches) throw new HttpError(403, "protected branches are not available on your plan");
+        if (spec.init_source && !["schema-only", "parent-data"].includes(spec.init_source)) throw new HttpError(400, `invalid init_source ${spec.init_source}`);
+        this.lockBranch(parent.id);
+        const now = iso();
+        const branch: FakeBranch = {
+            id: slug("br-"),
+            project_id: project.id,
+            name: spec.name ?? `br-${randomBytes(3).toString("hex")}`,
+            parent_id: parent.id,
+            default: false,
+            protected: !!spec.protected,
+            init_source: spec.init_source ?? "parent-data",
+            created_at: now,
+            updated_at: now,
+        };
+        this.state.branches.push(branch);
+        // Roles (with their passwords) and databases come with the branch, as in Neon.
+        for (const r of this.state.roles.filter((x) => x.branch_id === parent.id)) this.state.roles.push({ ...r, branch_id: branch.id });
+        for (const d of this.state.databases.filter((x) => x.branch_id === parent.id)) this.state.databases.push({ ...d, id: this.dbSeq++, branch_id: branch.id });
+        const ops = [this.operation(project.id, "create_branch", { branch_id: branch.id })];
+        const endpoints: FakeEndpoint[] = [];
+        for (const e of body.endpoints ?? []) {
+            const ep = this.newEndpoint(project, branch.id, e);
+            endpoints.push(ep);
+            ops.push(this.operation(project.id, "start_compute", { branch_id: branch.id, endpoint_id: ep.id }));
+        }
+        return {
+            branch: this.branchView(branch),
+            endpoints: endpoints.map((e) => this.endpointView(e)),
+            operations: ops.map((op) => this.operationView(op)),
+            roles: this.state.roles.filter((r) => r.branch_id === branch.id).map((r) => this.roleView(r)),
+            databases: this.state.databases.filter((d) => d.branch_id === branch.id).map((d) => this.databaseView(d)),
+        };
+    }
+
+    private updateBranch(project: FakeProject, branch: FakeBranch, spec: any): Record<string, unknown> {
+        if (spec.protected === true && !this.protectedBranches) throw new HttpError(403, "protected branches are not available on your plan");
+        this.lockBranch(branch.id);
+        if (typeof spec.name === "string") {
+            if (this.state.branches.some((b) => b.project_id === project.id && b.name === spec.name && b.id !== branch.id)) throw new HttpError(409, `branch ${spec.name} already exists`);
+            branch.name = spec.name;
+        }
+        if (typeof spec.protected === "boolean") branch.protected = spec.protected;
+        branch.updated_at = iso();
+        return { branch: this.branchView(branch), operations: [] };
+    }
+
+    private deleteBranch(project: FakeProject, branch: FakeBranch): Record<string, unknown> {
+        if (branch.default) throw new HttpError(422, "the default branch cannot be deleted");
+        if (branch.protected) throw new HttpError(422, "protected branches cannot be deleted");
+        if (this.state.branches.some((b) => b.parent_id === branch.id)) throw new HttpError(422, "the branch has children");
+        this.lockBranch(branch.id);
+        const endpoints = this.state.endpoints.filter((e) => e.branch_id === branch.id);
+        for (const e of endpoints) this.state.endpoints.splice(this.state.endpoints.indexOf(e), 1);
+        for (const key of ["roles", "databases"] as const) {
+            const list = this.state[key] as { branch_id: string }[];
+            for (let i = list.length - 1; i >= 0; i--) if (list[i].branch_id === branch.id) list.splice(i, 1);
+        }
+        this.state.branches.splice(this.state.branches.indexOf(branch), 1);
+        const op = this.operation(project.id, "delete_timeline", { branch_id: branch.id });
+        return { branch: this.branchView(branch), operations: [this.operationView(op)] };
+    }
+
+    private restoreBranch(project: FakeProject, branch: FakeBranch, body: any): Record<string, unknown> {
+        const source = this.state.branches.find((b) => b.id === body.source_branch_id && b.project_id === project.id);
+        if (!source) throw new HttpError(404, `source branch ${body.source_branch_id} not found`);
+        if (source.id === branch.id && !body.source_lsn && !body.source_timestamp) throw new HttpError(400, "source_lsn or source_timestamp is required to restore a branch onto itself");
+        const hasChildren = this.state.branches.some((b) => b.parent_id === branch.id);
+        if ((hasChildren || source.id === branch.id) && !body.preserve_under_name) throw new HttpError(400, "preserve_under_name is required");
+        this.lockBranch(branch.id);
+        const now = iso();
+        const ops: FakeOperation[] = [];
+        if (body.preserve_under_name) {
+            const preserved: FakeBranch = { ...branch, id: slug("br-"), name: body.preserve_under_name, default: false, protected: false, created_at: now, updated_at: now };
+            this.state.branches.push(preserved);
+            for (const r of this.state.roles.filter((x) => x.branch_id === branch.id)) this.state.roles.push({ ...r, branch_id: preserved.id });
+            for (const d of this.state.databases.filter((x) => x.branch_id === branch.id)) this.state.databases.push({ ...d, id: this.dbSeq++, branch_id: preserved.id });
+            for (const child of this.state.branches.filter((b) => b.parent_id === branch.id)) child.parent_id = preserved.id;
+            ops.push(this.operation(project.id, "create_branch", { branch_id: preserved.id }));
+        }
+        // The branch now has the source's data: its databases are the source's (roles keep their passwords).
+        for (let i = this.state.databases.length - 1; i >= 0; i--) if (this.state.databases[i].branch_id === branch.id) this.state.databases.splice(i, 1);
+        for (const d of this.state.databases.filter((x) => x.branch_id === source.id)) this.state.databases.push({ ...d, id: this.dbSeq++, branch_id: branch.id });
+        branch.last_reset_at = now;
+        branch.updated_at = now;
+        ops.push(this.operation(project.id, "create_timeline", { branch_id: branch.id }));
+        for (const e of this.state.endpoints.filter((x) => x.branch_id === branch.id)) ops.push(this.operation(project.id, "start_compute", { branch_id: branch.id, endpoint_id: e.id }));
+        return { branch: this.branchView(branch), operations: ops.map((op) => this.operationView(op)) };
+    }
+
+    // ---- endpoints ----------------------------------------------------------
+
+    private newEndpoint(project: FakeProject, branchId: string, spec: any): FakeEndpoint {
+        const now = iso();
+        const id = slug("ep-");
+        const e: FakeEndpoint = {
+            id,
+            project_id: project.id,
+            branch_id: branchId,
+            type: spec.type ?? "read_write",
+            region_id: project.region_id,
+            host: `${id}.${regionHost(project.region_id)}`,
+            autoscaling_limit_min_cu: spec.autoscaling_limit_min_cu ?? 0.25,
+            autoscaling_limit_max_cu: spec.autoscaling_limit_max_cu ?? Math.max(0.25, spec.autoscaling_limit_min_cu ?? 0.25),
+            suspend_timeout_seconds: spec.suspend_timeout_seconds ?? 0,
+            created_at: now,
+            updated_at: now,
+        };
+        this.state.endpoints.push(e);
+        return e;
+    }
+
+    private validateComputeSettings(spec: any, current?: FakeEndpoint): void {
+        const min = spec.autoscaling_limit_min_cu ?? current?.autoscaling_limit_min_cu ?? 0.25;
+        const max = spec.autoscaling_limit_max_cu ?? current?.autoscaling_limit_max_cu ?? min;
+        if (min < 0.25 || max < min) throw new HttpError(400, `invalid autoscaling limits: min ${min}, max ${max}`);
+        const suspend = spec.suspend_timeout_seconds;
+        if (suspend !== undefined && (suspend < -1 || suspend > 604800 || (suspend > 0 && suspend < 60))) throw new HttpError(400, `invalid suspend_timeout_seconds ${suspend}`);
+    }
+
+    private endpoints(project: FakeProject, p: string[], method: string, body: any): [number, unknown] {
+        if (p.length === 3 && method === "GET") {
+            return [200, { endpoints: this.state.endpoints.filter((e) => e.project_id === project.id).map((e) => this.endpointView(e)) }];
+        }
+        if (p.length === 3 && method === "POST") {
+            const spec = body?.endpoint ?? {};
+            if (!spec.branch_id || !spec.type) throw new HttpError(400, "endpoint.branch_id and endpoint.type are required");
+            const branch = this.state.branches.find((b) => b.id === spec.branch_id && b.project_id === project.id);
+            if (!branch) throw new HttpError(404, `branch ${spec.branch_id} not found`);
+            if (spec.type === "read_write" && this.state.endpoints.some((e) => e.branch_id === branch.id && e.type === "read_write")) {
+                throw new HttpError(409, `branch ${branch.id} already has a read_write endpoint`);
+            }
+            this.validateComputeSettings(spec);
+            this.lockBranch(branch.id);
+            const e = this.newEndpoint(project, branch.id, spec);
+            const op = this.operation(project.id, "start_compute", { branch_id: branch.id, endpoint_id: e.id });
+            return [201, { endpoint: this.endpointView(e), operations: [this.operationView(op)] }];
+        }
+        const e = this.state.endpoints.find((x) => x.id === p[3] && x.project_id === project.id);
+        if (p.length === 4 && method === "DELETE" && !e) return [204, undefined];
+        if (!e || p.length !== 4) throw new HttpError(404, "endpoint not found");
+        if (method === "GET") return [200, { endpoint: this.endpointView(e) }];
+        if (method === "PATCH") {
+            const spec = body?.endpoint ?? {};
+            this.validateComputeSettings(spec, e);
+            this.lockBranch(e.branch_id);
+            for (const k of ["autoscaling_limit_min_cu", "autoscaling_limit_max_cu", "suspend_timeout_seconds"] as const) if (typeof spec[k] === "number") e[k] = spec[k];
+            e.updated_at = iso();
+            const op = this.operation(project.id, "apply_config", { branch_id: e.branch_id, endpoint_id: e.id });
+            return [200, { endpoint: this.endpointView(e), operations: [this.operationView(op)] }];
+        }
+        if (method === "DELETE") {
+            this.lockBranch(e.branch_id);
+            this.state.endpoints.splice(this.state.endpoints.indexOf(e), 1);
+            const op = this.operation(project.id, "suspend_compute", { branch_id: e.branch_id, endpoint_id: e.id });
+            return [200, { endpoint: this.endpointView(e), operations: [this.operationView(op)] }];
+        }
+        throw new HttpError(405, "method not allowed");
+    }
+
+    /** apply_config on the branch's endpoints, or none when it has none (as Neon does). */
+    private applyConfig(project: FakeProject, branchId: string): FakeOperation[] {
+        return this.state.endpoints.filter((e) => e.branch_id === branchId).map((e) => this.operation(project.id, "apply_config", { branch_id: branchId, endpoint_id: e.id }));
+    }
+
+    // ---- roles and databases -----------------------------------------------
+
+    private roles(project: FakeProject, branch: FakeBranch, p: string[], method: string, body: any): [number, unknown] {
+        const list = () => this.state.roles.filter((r) => r.branch_id === branch.id);
+        if (p.length === 5 && method === "GET") return [200, { roles: list().map((r) => this.roleView(r)) }];
+        if (p.length === 5 && method === "POST") {
+            const name = body?.role?.name;
+            if (typeof name !== "string" || !name) throw new HttpError(400, "role.name is required");
+            if (list().some((r) => r.name === name)) throw new HttpError(409, `role ${name} already exists`);
+            this.lockBranch(branch.id);
+            const now = iso();
+            const role: FakeRole = { project_id: project.id, branch_id: branch.id, name, password: this.password(), protected: false, created_at: now, updated_at: now };
+            this.state.roles.push(role);
+            return [201, { role: this.roleView(role, true), operations: this.applyConfig(project, branch.id).map((op) => this.operationView(op)) }];
+        }
+        const role = list().find((r) => r.name === p[5]);
+        if (p.length === 6 && method === "DELETE" && !role) return [204, undefined];
+        if (!role) throw new HttpError(404, "role not found");
+        if (p.length === 6 && method === "GET") return [200, { role: this.roleView(role) }];
+        if (p.length === 6 && method === "DELETE") {
+            this.lockBranch(branch.id);
+            this.state.roles.splice(this.state.roles.indexOf(role), 1);
+            return [200, { role: this.roleView(role), operations: this.applyConfig(project, branch.id).map((op) => this.operationView(op)) }];
+        }
+        if (p[6] === "reveal_password" && method === "GET") {
+            if (!project.store_passwords) throw new HttpError(412, "storing passwords is disabled for this project");
+            return [200, { password: role.password }];
+        }
+        if (p[6] === "reset_password" && method === "POST") {
+            this.lockBranch(branch.id);
+            role.password = this.password();
+            role.updated_at = iso();
+            return [200, { role: this.roleView(role, true), operations: this.applyConfig(project, branch.id).map((op) => this.operationView(op)) }];
+        }
+        throw new HttpError(404, "not found");
+    }
+
+    private databases(project: FakeProject, branch: FakeBranch, p: string[], method: string, body: any): [number, unknown] {
+        const list = () => this.state.databases.filter((d) => d.branch_id === branch.id);
+        if (p.length === 5 && method === "GET") return [200, { databases: list().map((d) => this.databaseView(d)) }];
+        if (p.length === 5 && method === "POST") {
+            const spec = body?.database ?? {};
+            if (!spec.name || !spec.owner_name) throw new HttpError(400, "database.name and database.owner_name are required");
+            if (list().some((d) => d.name === spec.name)) throw new HttpError(409, `database ${spec.name} already exists`);
+            if (!this.state.roles.some((r) => r.branch_id === branch.id && r.name === spec.owner_name)) throw new HttpError(404, `role ${spec.owner_name} not found`);
+            this.lockBranch(branch.id);
+            const now = iso();
+            const db: FakeDatabase = { id: this.dbSeq++, project_id: project.id, branch_id: branch.id, name: spec.name, owner_name: spec.owner_name, created_at: now, updated_at: now };
+            this.state.databases.push(db);
+            return [201, { database: this.databaseView(db), operations: this.applyConfig(project, branch.id).map((op) => this.operationView(op)) }];
+        }
+        const db = list().find((d) => d.name === p[5]);
+        if (p.length === 6 && method === "DELETE" && !db) return [204, undefined];
+        if (!db || p.length !== 6) throw new HttpError(404, "database not found");
+        if (method === "GET") return [200, { database: this.databaseView(db) }];
+        if (method === "PATCH") {
+            const spec = body?.database ?? {};
+            this.lockBranch(branch.id);
+            if (spec.owner_name && !this.state.roles.some((r) => r.branch_id === branch.id && r.name === spec.owner_name)) throw new HttpError(404, `role ${spec.owner_name} not found`);
+            if (spec.name) db.name = spec.name;
+            if (spec.owner_name) db.owner_name = spec.owner_name;
+            db.updated_at = iso();
+            return [200, { database: this.databaseView(db), operations: this.applyConfig(project, branch.id).map((op) => this.operationView(op)) }];
+        }
+        if (method === "DELETE") {
+            this.lockBranch(branch.id);
+            this.state.databases.splice(this.state.databases.indexOf(db), 1);
+            return [200, { database: this.databaseView(db), operations: this.applyConfig(project, branch.id).map((op) => this.operationView(op)) }];
+        }
+        throw new HttpError(405, "method not allowed");
+    }
+
+    private connectionUri(project: FakeProject, q: URLSearchParams): Record<string, unknown> {
+        const dbName = q.get("database_name");
+        const roleName = q.get("role_name");
+        if (!dbName || !roleName) throw new HttpError(400, "database_name and role_name are required");
+        const branch = q.get("branch_id")
+            ? this.state.branches.find((b) => b.id === q.get("branch_id") && b.project_id === project.id)
+            : this.state.branches.find((b) => b.project_id === project.id && b.default);
+        if (!branch) throw new HttpError(404, "branch not found");
+        const endpoint = q.get("endpoint_id")
+            ? this.state.endpoints.find((e) => e.id === q.get("endpoint_id") && e.branch_id === branch.id)
+            : this.state.endpoints.find((e) => e.branch_id === branch.id && e.type === "read_write");
+        if (!endpoint) throw new HttpError(404, "endpoint not found");
+        const role = this.state.roles.find((r) => r.branch_id === branch.id && r.name === roleName);
+        if (!role) throw new HttpError(404, "role not found");
+        if (!this.state.databases.some((d) => d.branch_id === branch.id && d.name === dbName)) throw new HttpError(404, "database not found");
+        const host = q.get("pooled") === "true" ? this.poolerHost(endpoint.host) : endpoint.host;
+        return { uri: this.uri(role, host, dbName) };
+    }
+}
