@@ -1,0 +1,135 @@
+/**
+ * NeonBranchDatabase: the app's database on the branch, owned by the app's
+ * role. A child branch inherits its parent's databases, which are adopted.
+ * A new name renames the database in place (its data stays).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { Database } from "@neondatabase/api-client";
+import { KeelError } from "../../errors";
+import { waitForOperations, waitForRunningOperations } from "../../vendors/neon";
+import { changed, findDatabase, findOrCreate, info, isUnknown, NeonCommonInputs, neonContext, orMissing, refuseIfProtected, warn } from "./common";
+
+export interface NeonBranchDatabaseInputs extends NeonCommonInputs {
+    projectId: string;
+    branchId: string;
+    name: string;
+    ownerName: string;
+}
+
+export interface NeonBranchDatabaseOutputs extends NeonBranchDatabaseInputs {
+    databaseId: number;
+    drift: string[];
+}
+
+const ctx = neonContext();
+
+function what(inputs: { name: string; branchId: string }): string {
+    return `Neon database '${inputs.name}' on branch ${inputs.branchId}`;
+}
+
+function outputs(inputs: NeonBranchDatabaseInputs, db: Database): NeonBranchDatabaseOutputs {
+    return { ...inputs, name: db.name, ownerName: db.owner_name, databaseId: db.id, drift: [] };
+}
+
+export const neonBranchDatabaseProvider: pulumi.dynamic.ResourceProvider<NeonBranchDatabaseInputs, NeonBranchDatabaseOutputs> = {
+    configure: ctx.configure,
+
+    async check(_olds, news) {
+        const failures: pulumi.dynamic.CheckFailure[] = [];
+        if (typeof news.name !== "string" || !/^[a-z_][a-z0-9_]{0,62}$/.test(news.name)) failures.push({ property: "name", reason: "expected a lower-case database name such as app" });
+        return { inputs: news, failures };
+    },
+
+    async diff(_id, olds, news) {
+        const replaces = (["projectId", "branchId"] as const).filter((k) => changed(olds[k], news[k]));
+        const keys: (keyof NeonBranchDatabaseInputs)[] = ["name", "ownerName", "stack", "protect", "allowDelete"];
+        const changes =
+            replaces.length > 0 || isUnknown(news.branchId) || isUnknown(news.projectId) || isUnknown(news.ownerName) || keys.some((k) => changed(olds[k], news[k]));
+        return { changes, replaces: [...replaces], deleteBeforeReplace: true };
+    },
+
+    async create(inputs) {
+        const api = ctx.client();
+        const found = await findOrCreate(
+            what(inputs),
+            () => findDatabase(api, inputs.projectId, inputs.branchId, inputs.name),
+            async () => {
+                const { data } = await api.createProjectBranchDatabase(inputs.projectId, inputs.branchId, { database: { name: inputs.name, owner_name: inputs.ownerName } });
+                info(`created ${what(inputs)} owned by '${inputs.ownerName}'`);
+                await waitForOperations(api, inputs.projectId, data.operations, ctx.wait);
+                return data.database;
+            },
+        );
+        let db = found.value;
+        if (found.adopted || found.recovered) {
+            info(`${what(inputs)} ${found.recovered ? "was created although the response was lost" : "exists"}; adopting it`);
+            await waitForRunningOperations(api, inputs.projectId, { branchId: inputs.branchId }, ctx.wait);
+            if (db.owner_name !== inputs.ownerName) {
+                info(`making '${inputs.ownerName}' the owner of ${what(inputs)} (was '${db.owner_name}')`);
+                const { data } = await api.updateProjectBranchDatabase(inputs.projectId, inputs.branchId, inputs.name, { database: { owner_name: inputs.ownerName } });
+                await waitForOperations(api, inputs.projectId, data.operations, ctx.wait);
+                db = data.database;
+            }
+        }
+        return { id: `${inputs.projectId}/${inputs.branchId}/${db.id}`, outs: outputs(inputs, db) };
+    },
+
+    async update(_id, olds, news) {
+        if (olds.branchId !== news.branchId || olds.projectId !== news.projectId) {
+            throw new KeelError(`${what(news)}: the branch changed from ${olds.branchId}; run 'pulumi up' again to replace the database.`);
+        }
+        const api = ctx.client();
+        let db = (await api.getProjectBranchDatabase(news.projectId, news.branchId, olds.name)).data.database;
+        if (db.name !== news.name || db.owner_name !== news.ownerName) {
+            info(`updating ${what(olds)}: name '${news.name}', owner '${news.ownerName}'`);
+            const { data } = await api.updateProjectBranchDatabase(news.projectId, news.branchId, olds.name, { database: { name: news.name, owner_name: news.ownerName } });
+            await waitForOperations(api, news.projectId, data.operations, ctx.wait);
+            db = data.database;
+        }
+        return { outs: outputs(news, db) };
+    },
+
+    async read(id, props) {
+        if (!props) return { id, props };
+        const api = ctx.client();
+        const found = await orMissing(api.getProjectBranchDatabase(props.projectId, props.branchId, props.name));
+        if (!found) {
+            warn(`${what(props)} no longer exists in Neon (deleted or renamed outside Keel); refresh drops it from the state and the next 'pulumi up' creates it again.`);
+            return { id: "" };
+        }
+        const db = found.data.database;
+        const drift: string[] = [];
+        if (db.owner_name !== props.ownerName) drift.push(`~ ownerName: '${props.ownerName}' -> '${db.owner_name}'`);
+        if (drift.length) warn(`drift in ${what(props)} (changed outside Keel):\n  ${drift.join("\n  ")}`);
+        return { id, props: { ...outputs(props, db), drift } };
+    },
+
+    async delete(_id, props) {
+        refuseIfProtected(what(props), props);
+        const api = ctx.client();
+        info(`deleting ${what(props)}`);
+        const deleted = await orMissing(api.deleteProjectBranchDatabase(props.projectId, props.branchId, props.name));
+        await waitForOperations(api, props.projectId, deleted?.data?.operations, ctx.wait);
+    },
+};
+
+export interface NeonBranchDatabaseArgs {
+    projectId: pulumi.Input<string>;
+    branchId: pulumi.Input<string>;
+    name: pulumi.Input<string>;
+    ownerName: pulumi.Input<string>;
+    stack: pulumi.Input<string>;
+    protect: pulumi.Input<boolean>;
+    allowDelete: pulumi.Input<boolean>;
+}
+
+export class NeonBranchDatabase extends pulumi.dynamic.Resource {
+    declare readonly name: pulumi.Output<string>;
+    declare readonly ownerName: pulumi.Output<string>;
+    declare readonly databaseId: pulumi.Output<number>;
+    declare readonly drift: pulumi.Output<string[]>;
+
+    constructor(name: string, args: NeonBranchDatabaseArgs, opts?: pulumi.CustomResourceOptions) {
+        super(neonBranchDatabaseProvider, name, { ...args, databaseId: undefined, drift: undefined }, opts, "keel", "NeonBranchDatabase");
+    }
+}
