@@ -342,7 +342,8 @@ export class FakeNeon {
         if (m("projects/:id/operations", "GET")) {
             const ops = this.state.operations.filter((op) => op.project_id === project.id).reverse();
             const limit = Number(q.get("limit") ?? 10);
-            return [200, { operations: ops.slice(0, limit).map((op) => this.operationView(op)), pagination: { cursor: ops[Math.min(limit, ops.length) - 1]?.id ?? "" } }];
+            const page = ops.slice(0, limit);
+            return [200, { operations: page.map((op) => this.operationView(op)), ...(page.length ? { pagination: { cursor: page[page.length - 1].id } } : {}) }];
         }
         if (m("projects/:id/operations/:op", "GET")) {
             const op = this.state.operations.find((o) => o.id === p[3] && o.project_id === project.id);
@@ -546,7 +547,7 @@ export class FakeNeon {
         const page = list.slice(0, limit);
         return {
             projects: page.map((x) => this.projectListItem(x)),
-            pagination: { cursor: page.length ? page[page.length - 1].id : (cursor ?? "") },
+            ...(page.length || cursor ? { pagination: { cursor: page.length ? page[page.length - 1].id : cursor } } : {}),
             applications: {},
             integrations: {},
         };
