@@ -12,7 +12,7 @@ import { neonEndpointProvider, NeonEndpointInputs, NeonEndpointOutputs } from ".
 import { neonProjectProvider, NeonProjectInputs, NeonProjectOutputs } from "../../components/database/neon/project";
 import { neonRoleProvider, NeonRoleInputs, NeonRoleOutputs, ROLE_SECRET_OUTPUTS } from "../../components/database/neon/role";
 import { UNKNOWN } from "../../components/database/neon/common";
-import { FakeNeon } from "../support/fakeNeon";
+import { FakeNeon, setNeonEnv } from "../support/fakeNeon";
 import { captureConsole, serializedProvider } from "../support/serializedProvider";
 
 type P<I, O> = pulumi.dynamic.ResourceProvider<I, O>;
@@ -101,12 +101,12 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
     let fake: FakeNeon;
     let p: Providers;
     let texts: string[];
+    let restoreEnv: () => void;
 
     before(async () => {
         fake = await FakeNeon.start({ operationMs: 40 });
         // The key and URL exist in this process before serialization, and no provider may capture them.
-        process.env.NEON_API_KEY = fake.apiKey;
-        process.env.NEON_API_URL = fake.url;
+        restoreEnv = setNeonEnv({ NEON_API_KEY: fake.apiKey, NEON_API_URL: fake.url });
         const s = await Promise.all([
             serializedProvider(neonProjectProvider),
             serializedProvider(neonBranchProvider),
@@ -119,8 +119,7 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
     });
 
     after(async () => {
-        delete process.env.NEON_API_KEY;
-        delete process.env.NEON_API_URL;
+        restoreEnv();
         await fake.stop();
     });
 
@@ -526,8 +525,7 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
 
     describe("credentials", () => {
         it("uses keel:neonApiKey from the provider's configure() when NEON_API_KEY is unset, and the original stays unconfigured", async () => {
-            delete process.env.NEON_API_KEY;
-            delete process.env.NEON_API_URL;
+            const restore = setNeonEnv({ NEON_API_KEY: undefined, NEON_API_URL: undefined });
             try {
                 const s = await serializedProvider(neonProjectProvider);
                 const config = { neonApiKey: fake.apiKey, neonApiUrl: fake.url } as Record<string, string>;
@@ -539,13 +537,12 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
                 const again = await serializedProvider(neonProjectProvider);
                 assert.ok(!again.text.includes(fake.apiKey));
             } finally {
-                process.env.NEON_API_KEY = fake.apiKey;
-                process.env.NEON_API_URL = fake.url;
+                restore();
             }
         });
 
         it("without a key anywhere, fails saying exactly how to set one", async () => {
-            delete process.env.NEON_API_KEY;
+            const restore = setNeonEnv({ NEON_API_KEY: undefined });
             try {
                 const s = await serializedProvider(neonBranchProvider);
                 await assert.rejects(quiet(() => s.provider.create(branchInputs(STAGING, "p-1"))), (e: Error) => {
@@ -556,7 +553,7 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
                 });
                 assert.deepEqual(fake.requests, []);
             } finally {
-                process.env.NEON_API_KEY = fake.apiKey;
+                restore();
             }
         });
     });

@@ -6,6 +6,7 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { NeonDatabase, NeonDatabaseArgs } from "../../components/database/neon";
+import { setNeonEnv } from "../support/fakeNeon";
 
 interface Registered {
     type: string;
@@ -82,12 +83,11 @@ async function declare(args: NeonDatabaseArgs): Promise<{ db: NeonDatabase; regi
 }
 
 describe("NeonDatabase component (mocks)", () => {
+    let restoreEnv: () => void;
     before(() => {
-        process.env.NEON_API_KEY = "napi_must_not_be_serialized";
+        restoreEnv = setNeonEnv({ NEON_API_KEY: "napi_must_not_be_serialized" });
     });
-    after(() => {
-        delete process.env.NEON_API_KEY;
-    });
+    after(() => restoreEnv());
 
     it("prod: five Neon resources in order, all protected and retained, the password only as a secret output", async () => {
         const { db, registered } = await declare(PROD);

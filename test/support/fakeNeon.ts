@@ -884,3 +884,19 @@ export class FakeNeon {
         return { uri: this.uri(role, host, dbName) };
     }
 }
+
+/**
+ * Sets (or, with undefined, unsets) NEON_API_KEY and NEON_API_URL for a test;
+ * returns a function that puts back what the environment had before.
+ */
+export function setNeonEnv(values: { NEON_API_KEY?: string; NEON_API_URL?: string }): () => void {
+    const saved = { NEON_API_KEY: process.env.NEON_API_KEY, NEON_API_URL: process.env.NEON_API_URL };
+    const apply = (v: Record<string, string | undefined>) => {
+        for (const [k, value] of Object.entries(v)) {
+            if (value === undefined) delete process.env[k];
+            else process.env[k] = value;
+        }
+    };
+    apply(values);
+    return () => apply(saved);
+}

@@ -17,7 +17,7 @@ import {
     waitForOperations,
     waitForRunningOperations,
 } from "../../components/vendors/neon";
-import { FakeNeon } from "../support/fakeNeon";
+import { FakeNeon, setNeonEnv } from "../support/fakeNeon";
 
 describe("Neon client (against the fake Neon API)", () => {
     let fake: FakeNeon;
@@ -199,7 +199,7 @@ describe("Neon client (against the fake Neon API)", () => {
     });
 
     it("survives closure serialization: the client works and its errors keep their fields, with no key in the text", async () => {
-        process.env.NEON_API_KEY = fake.apiKey;
+        const restore = setNeonEnv({ NEON_API_KEY: fake.apiKey });
         try {
             const project = fake.seedProject("app");
             const fn = async (url: string, id: string) => {
@@ -224,7 +224,7 @@ describe("Neon client (against the fake Neon API)", () => {
                 error: { name: "NeonApiError", status: 404, message: copyMessage },
             });
         } finally {
-            delete process.env.NEON_API_KEY;
+            restore();
         }
     });
 });

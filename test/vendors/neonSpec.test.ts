@@ -17,7 +17,7 @@ import { neonEndpointProvider } from "../../components/database/neon/endpoint";
 import { neonProjectProvider } from "../../components/database/neon/project";
 import { neonRoleProvider } from "../../components/database/neon/role";
 import { Api, IDEMPOTENT, neonClient } from "../../components/vendors/neon";
-import { FakeNeon, LoggedRequest } from "../support/fakeNeon";
+import { FakeNeon, LoggedRequest, setNeonEnv } from "../support/fakeNeon";
 import { captureConsole } from "../support/serializedProvider";
 
 const SPEC = path.resolve(__dirname, "../../../shared/specs/neon.openapi.json");
@@ -99,6 +99,7 @@ const quiet = <T>(fn: () => Promise<T>): Promise<T> => captureConsole(fn).then((
 describe("Neon API spec conformance (fake and client against neon.openapi.json)", function () {
     let fake: FakeNeon;
     let index: SpecIndex;
+    let restoreEnv: (() => void) | undefined;
 
     before(async function () {
         if (!fs.existsSync(SPEC)) {
@@ -107,13 +108,11 @@ describe("Neon API spec conformance (fake and client against neon.openapi.json)"
         }
         index = new SpecIndex(JSON.parse(fs.readFileSync(SPEC, "utf8")));
         fake = await FakeNeon.start({ operationMs: 30 });
-        process.env.NEON_API_KEY = fake.apiKey;
-        process.env.NEON_API_URL = fake.url;
+        restoreEnv = setNeonEnv({ NEON_API_KEY: fake.apiKey, NEON_API_URL: fake.url });
     });
 
     after(async () => {
-        delete process.env.NEON_API_KEY;
-        delete process.env.NEON_API_URL;
+        restoreEnv?.();
         await fake?.stop();
     });
 
