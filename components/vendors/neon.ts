@@ -6,8 +6,9 @@
  * (provider config `keel:neonApiKey`, else `NEON_API_KEY`).
  *
  * Everything here survives Pulumi's closure serialization: npm modules are
- * required inside functions (Keel's own are captured by value), there is no module-level mutable state, and the
- * key is read when a client is made, never captured.
+ * required inside functions (Keel's own are captured by value), there is no
+ * module-level mutable state, and the key is read when a client is made,
+ * never captured.
  */
 import type { Api as GeneratedApi, Operation } from "@neondatabase/api-client";
 import { KeelError } from "../errors";
