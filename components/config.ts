@@ -331,8 +331,11 @@ function parseDatabase(
         });
         return undefined;
     }
+    // With an explicit kind, settings for another kind are a mistake; with an inferred one (dev with
+    // DATABASE_URL exported) the Docker settings simply wait for the day the URL is unset.
+    const explicitKind = section?.kind ?? rawKind;
     for (const other of ["docker", "neon"] as const) {
-        if (rawSection && typeof rawSection === "object" && other in rawSection && kind !== other) {
+        if (explicitKind && rawSection && typeof rawSection === "object" && other in rawSection && kind !== other) {
             problems.push({
                 key: `${NAMESPACE}:database.${other}`,
                 message: `settings for '${other}' but the database kind is '${kind}'`,
