@@ -55,6 +55,8 @@ export interface NeonDatabaseConfig {
     databaseName: string;
     /** SQL run after `npm run db:reset` copies the parent branch (mask emails, drop tokens). */
     sanitizeSql?: string;
+    /** Deleting the protected (prod) Neon project and branch is meant: lifts protect, retainOnDelete and the providers' refusal. */
+    allowDelete: boolean;
 }
 
 export type DatabaseConfig = ExternalDatabaseConfig | DockerDatabaseConfig | NeonDatabaseConfig;
@@ -146,6 +148,7 @@ const databaseSchema = z
                 roleName: identifier.default("app"),
                 databaseName: identifier.default("app"),
                 sanitizeSql: z.string().min(1).optional(),
+                allowDelete: z.boolean().default(false),
             })
             .strict()
             .optional(),
@@ -426,6 +429,7 @@ function parseDatabase(
                       roleName: n.roleName,
                       databaseName: n.databaseName,
                       sanitizeSql: n.sanitizeSql,
+                      allowDelete: n.allowDelete,
                   };
         }
     }

@@ -146,6 +146,7 @@ describe("parseKeelConfig", () => {
                 roleName: "app",
                 databaseName: "app",
                 sanitizeSql: undefined,
+                allowDelete: false,
             });
             const staging = parseKeelConfig(
                 raw("staging", { "keel:database": JSON.stringify({ kind: "neon", neon: { project: { name: "shop" }, branch: { schemaOnly: true }, sanitizeSql: "db/sanitize.sql" } }) }, []),

@@ -52,6 +52,7 @@ export class Database extends pulumi.ComponentResource {
                         roleName: c.roleName,
                         databaseName: c.databaseName,
                         protect: args.protect,
+                        allowDelete: c.allowDelete,
                     },
                     { parent: this },
                 );
