@@ -2,22 +2,13 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { parse } from "yaml";
-import { parseKeelConfig, RawConfig } from "../components/config";
+import { parseKeelConfig } from "../components/config";
+import { rawStackConfig } from "../scripts/lib/stackConfig";
 
 const ROOT = path.resolve(__dirname, "..");
 
-function stackConfig(stack: string, env: Record<string, string> = {}): RawConfig {
-    const file = parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) ?? {};
-    const values: Record<string, string> = {};
-    const secretKeys = new Set<string>();
-    for (const [key, value] of Object.entries<any>(file.config ?? {})) {
-        if (value && typeof value === "object" && "secure" in value) {
-            secretKeys.add(key);
-            values[key] = "postgres://from:secret@db.example.com:5432/app";
-        } else values[key] = typeof value === "string" ? value : JSON.stringify(value);
-    }
-    return { project: "keel", stack, values, secretKeys, env };
+function stackConfig(stack: string, env: Record<string, string> = {}) {
+    return rawStackConfig(ROOT, stack, env);
 }
 
 describe("stack files", () => {
