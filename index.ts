@@ -3,8 +3,8 @@
  * Everything that can be wrong with the config or the migration files is found
  * before the first resource is declared.
  */
-import * as pulumi from "@pulumi/pulumi";
 import * as os from "os";
+import { Database } from "./components/database";
 import { readKeelConfig } from "./components/pulumiConfig";
 import { loadMigrations, Schema } from "./components/schema";
 
@@ -12,19 +12,29 @@ export = async () => {
     const config = readKeelConfig();
     const migrations = await loadMigrations(config.migrations.dir);
 
-    const databaseUrl = pulumi.secret(config.database.url);
+    const database = new Database("database", { config: config.database, stack: config.stack, protect: config.defaults.protect });
+
     const { dir, baseline, ...settings } = config.migrations;
-    const schema = new Schema("schema", {
-        databaseUrl,
-        migrationsDir: dir,
-        migrations,
-        settings: { ...settings, ...(baseline ? { baseline } : {}) },
-        appliedBy: `${config.stack}:${process.env.GITHUB_ACTOR ?? os.userInfo().username}`,
-    });
+    const schema = new Schema(
+        "schema",
+        {
+            databaseUrl: database.directUrl,
+            migrationsDir: dir,
+            migrations,
+            settings: { ...settings, ...(baseline ? { baseline } : {}) },
+            appliedBy: `${config.stack}:${process.env.GITHUB_ACTOR ?? os.userInfo().username}`,
+        },
+        { dependsOn: [database] },
+    );
 
     return {
         stage: config.stage,
-        databaseUrl,
+        databaseKind: database.kind,
+        databaseUrl: database.directUrl,
+        databasePooledUrl: database.pooledUrl,
+        ...(database.neon
+            ? { neonProjectId: database.neon.projectId, neonBranchId: database.neon.branchId, neonEndpointId: database.neon.endpointId }
+            : {}),
         schemaVersion: schema.version,
         schemaFingerprint: schema.fingerprint,
         appliedMigrations: schema.applied.apply((a) => a.length),

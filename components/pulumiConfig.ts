@@ -7,5 +7,5 @@ export function readKeelConfig(): KeelConfig {
     // isConfigSecret is internal to the SDK; without it every key counts as plain text.
     const isSecret: (k: string) => boolean = (pulumi.runtime as any).isConfigSecret ?? (() => false);
     const secretKeys = new Set(Object.keys(values).filter((k) => isSecret(k)));
-    return parseKeelConfig({ stack: pulumi.getStack(), values, secretKeys, env: process.env });
+    return parseKeelConfig({ project: pulumi.getProject(), stack: pulumi.getStack(), values, secretKeys, env: process.env });
 }

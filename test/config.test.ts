@@ -22,7 +22,7 @@ describe("parseKeelConfig", () => {
     it("applies stage defaults and takes the secret URL", () => {
         const c = parseKeelConfig(raw("prod", { "keel:databaseUrl": URL }));
         assert.equal(c.stage, "prod");
-        assert.deepEqual(c.database, { url: URL, source: "config" });
+        assert.deepEqual(c.database, { kind: "external", url: URL, source: "config" });
         assert.deepEqual(c.migrations, {
             dir: "migrations",
             historySchema: "public",
@@ -37,9 +37,9 @@ describe("parseKeelConfig", () => {
 
     it("uses DATABASE_URL on dev only", () => {
         const dev = parseKeelConfig(raw("dev", {}, [], { DATABASE_URL: URL }));
-        assert.deepEqual(dev.database, { url: URL, source: "env" });
+        assert.deepEqual(dev.database, { kind: "external", url: URL, source: "env" });
         const [p] = problems(() => parseKeelConfig(raw("staging", {}, [], { DATABASE_URL: URL })));
-        assert.match(p, /^keel:databaseUrl \| is not set.*\| pulumi config set --secret keel:databaseUrl '.*' --stack staging$/);
+        assert.match(p, /^keel:database\.kind \| is not set and neither is keel:databaseUrl.*\| pulumi config set --path keel:database\.kind neon --stack staging \(or: pulumi config set --secret keel:databaseUrl/);
     });
 
     it("reads the migration settings object", () => {
@@ -73,7 +73,7 @@ describe("parseKeelConfig", () => {
         assert.equal(found.length, 6, found.join("\n"));
         const text = found.join("\n");
         assert.match(text, /keel:databaseURL \| unknown key .* \| pulumi config rm keel:databaseURL --stack prod/);
-        assert.match(text, /keel:databaseUrl \| is stored in plain text.*\| pulumi config set --secret keel:databaseUrl/);
+        assert.match(text, /keel:databaseUrl \| is stored in plain text.*\| pulumi config set --secret keel:databaseUrl '<value>' --stack prod/);
         assert.match(text, /keel:databaseUrl \| is a pooled connection \(host 'ep-cool-1234-pooler\.neon\.tech' is a pooler\).*remove '-pooler'/);
         assert.match(text, /keel:migrations\.lockTimeout \| expected a duration .*\(got "soon"\) \| pulumi config set --path keel:migrations\.lockTimeout 5s --stack prod/);
         assert.match(text, /keel:migrations\.lockWaitSeconds \| .*\(got -1\) \| pulumi config set --path keel:migrations\.lockWaitSeconds 120 --stack prod/);
@@ -90,7 +90,92 @@ describe("parseKeelConfig", () => {
     it("puts the whole report in the error message", () => {
         assert.throws(
             () => parseKeelConfig(raw("staging", { "keel:migrations": "[1]" }, [])),
-            (err: Error) => /Stack 'staging' has 2 configuration problems:\n {2}- keel:databaseUrl: is not set[\s\S]*fix: pulumi config set[\s\S]*keel:migrations/.test(err.message),
+            (err: Error) => /Stack 'staging' has 2 configuration problems:\n {2}- keel:database\.kind: is not set[\s\S]*fix: pulumi config set[\s\S]*keel:migrations/.test(err.message),
         );
+    });
+
+    describe("database", () => {
+        it("defaults dev to a pinned Docker PostgreSQL named after the project and stack", () => {
+            const c = parseKeelConfig({ ...raw("dev", {}, []), project: "shop" });
+            assert.deepEqual(c.database, {
+                kind: "docker",
+                image: "postgres:16.4-bookworm",
+                port: 5432,
+                databaseName: "app",
+                user: "app",
+                volumeName: "shop-dev-pgdata",
+                containerName: "shop-dev-postgres",
+            });
+        });
+
+        it("refuses Docker in prod, unpinned images and a URL beside docker, all at once", () => {
+            const found = problems(() =>
+                parseKeelConfig(
+                    raw("prod", {
+                        "keel:databaseUrl": URL,
+                        "keel:database": JSON.stringify({ kind: "docker", docker: { image: "postgres:latest", port: 80 } }),
+                    }),
+                ),
+            );
+            const text = found.join("\n");
+            assert.equal(found.length, 4, text);
+            assert.match(text, /keel:database\.docker\.image \| expected an image pinned to a version tag or digest.*\(got "postgres:latest"\)/);
+            assert.match(text, /keel:database\.docker\.port \| .*\(got 80\) \| pulumi config set --path keel:database\.docker\.port 5432 --stack prod/);
+            assert.match(text, /keel:database\.kind \| is 'docker' on prod: a container on one machine is no production database/);
+            assert.match(text, /keel:databaseUrl \| is set but the database kind is 'docker'/);
+        });
+
+        it("accepts images pinned by tag or digest", () => {
+            for (const image of ["postgres:16.4", "postgres:16.4-bookworm", `postgres@sha256:${"a".repeat(64)}`, "registry.example.com:5000/pg:15.8"]) {
+                const c = parseKeelConfig(raw("dev", { "keel:database": JSON.stringify({ docker: { image } }) }, []));
+                assert.equal((c.database as any).image, image);
+            }
+            for (const image of ["postgres", "postgres:latest", "registry.example.com:5000/pg"]) {
+                assert.throws(() => parseKeelConfig(raw("dev", { "keel:database": JSON.stringify({ docker: { image } }) }, [])), /pinned/, image);
+            }
+        });
+
+        it("gives prod the Neon project and its default branch, staging a child branch", () => {
+            const neon = JSON.stringify({ kind: "neon", neon: { project: { name: "shop" } } });
+            const prod = parseKeelConfig(raw("prod", { "keel:database": neon }, []));
+            assert.deepEqual(prod.database, {
+                kind: "neon",
+                project: { name: "shop", ownedBy: "prod", owned: true, regionId: "aws-us-east-2", pgVersion: 16, orgId: undefined },
+                branch: { name: "main", parent: undefined, protected: true, schemaOnly: false },
+                endpoint: { minCu: 0.25, maxCu: 2, suspendTimeoutSeconds: -1 },
+                roleName: "app",
+                databaseName: "app",
+                sanitizeSql: undefined,
+                allowDelete: false,
+            });
+            const staging = parseKeelConfig(
+                raw("staging", { "keel:database": JSON.stringify({ kind: "neon", neon: { project: { name: "shop" }, branch: { schemaOnly: true }, sanitizeSql: "db/sanitize.sql" } }) }, []),
+            );
+            assert.deepEqual((staging.database as any).project.owned, false);
+            assert.deepEqual((staging.database as any).branch, { name: "staging", parent: "main", protected: false, schemaOnly: true });
+            assert.deepEqual((staging.database as any).endpoint, { minCu: 0.25, maxCu: 1, suspendTimeoutSeconds: 300 });
+            assert.equal((staging.database as any).sanitizeSql, "db/sanitize.sql");
+        });
+
+        it("checks Neon settings against each other and refuses a plain-text API key", () => {
+            const found = problems(() =>
+                parseKeelConfig(
+                    raw(
+                        "prod",
+                        {
+                            "keel:neonApiKey": "napi_plaintext",
+                            "keel:database": JSON.stringify({ kind: "neon", neon: { branch: { parent: "main" }, endpoint: { minCu: 2, maxCu: 1 } } }),
+                        },
+                        [],
+                    ),
+                ),
+            );
+            const text = found.join("\n");
+            assert.equal(found.length, 3, text);
+            assert.match(text, /keel:neonApiKey \| is stored in plain text/);
+            assert.match(text, /keel:database\.neon\.branch\.parent \| is set, but this stack owns the Neon project/);
+            assert.match(text, /keel:database\.neon\.endpoint\.maxCu \| 1 is below minCu 2/);
+            assert.ok(!text.includes("napi_plaintext"), "the key's value is never echoed");
+        });
     });
 });

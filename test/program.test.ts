@@ -1,75 +1,42 @@
 /**
  * The program under Pulumi's mocks: config is validated before any resource is
- * declared, and the schema resource receives its database URL as a secret.
+ * declared, each database kind declares what it should, and the schema
+ * resource receives its database URL, from the Database component, as a secret.
  */
 import { strict as assert } from "assert";
-import * as pulumi from "@pulumi/pulumi";
+import requireFromString from "require-from-string";
 import { ConfigError } from "../components/errors";
-import { migrationsDir } from "./support/migrationsDir";
+import { migrationsDir, withClient } from "./support/migrationsDir";
+import { isSecretValue, runProgram, unwrap } from "./support/mockProgram";
+import { freshDatabase } from "./support/postgres";
+import { captureConsole } from "./support/serializedProvider";
 
-interface Registered {
-    type: string;
-    name: string;
-    inputs: any;
-}
-
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const URL = "postgres://app:hunter2-password@db.internal:5432/app";
-
-let registered: Registered[] = [];
-
-function useStack(stack: string, config: Record<string, string>, secretKeys: string[]): void {
-    registered = [];
-    pulumi.runtime.setMocks(
-        {
-            newResource(args) {
-                registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-                return { id: `${args.name}-id`, state: { ...args.inputs, version: "2", fingerprint: "f".repeat(64), applied: [], drift: [] } };
-            },
-            call: (args) => args.inputs,
-        },
-        "keel",
-        stack,
-        false,
-    );
-    pulumi.runtime.setAllConfig(config, secretKeys);
-}
-
-async function runProgram(): Promise<Record<string, pulumi.Output<unknown>>> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const program: () => Promise<Record<string, pulumi.Output<unknown>>> = require("../index");
-    return program();
-}
-
-function valueOf<T>(o: pulumi.Input<T>): Promise<T> {
-    return new Promise((resolve) => pulumi.output(o).apply((v) => resolve(v as T)));
-}
-
-function isSecretOutput(o: pulumi.Output<unknown>): Promise<boolean> {
-    return (o as any).isSecret as Promise<boolean>;
-}
+const SCHEMA = "pulumi-nodejs:dynamic/keel:SchemaMigrations";
 
 describe("program (mocks)", () => {
     const dir = migrationsDir({
         "0001_accounts.sql": "CREATE TABLE accounts (id int PRIMARY KEY);",
-        "0002_drop_legacy.sql": "-- keel:allow-destructive\nDROP TABLE legacy;",
+        "0002_drop_legacy.sql": "-- keel:allow-destructive\nDROP TABLE IF EXISTS legacy;",
     });
 
-    it("declares the Schema component and its SchemaMigrations resource with the URL as a secret", async () => {
-        useStack("staging", { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ dir }) }, ["keel:databaseUrl"]);
-        const outputs = await runProgram();
-        // Registration is asynchronous: an output of the resource resolves after it.
-        assert.equal(await valueOf(outputs.schemaVersion), "2");
+    it("external database: the Schema gets the configured URL from Database, as a secret, after it", async () => {
+        const run = await runProgram("staging", { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ dir }) }, ["keel:databaseUrl"]);
 
-        const types = registered.map((r) => r.type);
-        assert.deepEqual(types, ["keel:schema:Schema", "pulumi-nodejs:dynamic/keel:SchemaMigrations"]);
-        const migrations = registered[1];
+        assert.deepEqual(
+            run.resources.map((r) => r.type),
+            ["keel:database:Database", "keel:schema:Schema", SCHEMA],
+        );
+        const database = run.one("keel:database:Database");
+        const migrations = run.one(SCHEMA);
         assert.equal(migrations.name, "schema-migrations");
+        assert.equal(migrations.parent, run.one("keel:schema:Schema").urn);
+        assert.ok(database);
 
         // The URL reaches the resource as a secret, never in plain text.
-        const url = migrations.inputs.databaseUrl;
-        assert.equal(url?.[`4dabf18193072939515e22adb298388d`], SECRET_SIG, `databaseUrl must be a secret, got ${JSON.stringify(url)}`);
-        assert.equal(url.value, URL);
+        assert.ok(isSecretValue(migrations.inputs.databaseUrl), `databaseUrl must be a secret, got ${JSON.stringify(migrations.inputs.databaseUrl)}`);
+        assert.equal(unwrap(migrations.inputs.databaseUrl), URL);
+        assert.deepEqual(migrations.additionalSecretOutputs, ["databaseUrl"]);
         const plain = JSON.stringify({ ...migrations.inputs, databaseUrl: undefined });
         assert.ok(!plain.includes("hunter2-password"), "no other input may carry the password (the serialized provider included)");
 
@@ -92,43 +59,120 @@ describe("program (mocks)", () => {
         });
         assert.match(migrations.inputs.appliedBy, /^staging:/);
 
-        assert.equal(await valueOf(outputs.stage), "staging");
-        assert.equal(await isSecretOutput(outputs.databaseUrl), true);
+        assert.deepEqual(run.outputs.stage, { value: "staging", secret: false });
+        assert.deepEqual(run.outputs.databaseKind, { value: "external", secret: false });
+        assert.deepEqual(run.outputs.databaseUrl, { value: URL, secret: true });
+        assert.deepEqual(run.outputs.databasePooledUrl, { value: URL, secret: true });
     });
 
-    it("uses DATABASE_URL on dev, still as a secret", async () => {
+    it("dev with DATABASE_URL uses it as an external database, still as a secret", async () => {
         const saved = process.env.DATABASE_URL;
         process.env.DATABASE_URL = URL;
         try {
-            useStack("dev", { "keel:migrations": JSON.stringify({ dir }) }, []);
-            const outputs = await runProgram();
-            await valueOf(outputs.schemaVersion);
-            assert.equal(await isSecretOutput(outputs.databaseUrl), true);
-            assert.equal(registered[1].inputs.databaseUrl.value, URL);
-            assert.equal(registered[1].inputs.settings.lockTimeout, "10s");
+            const run = await runProgram("dev", { "keel:migrations": JSON.stringify({ dir }) }, []);
+            assert.deepEqual(run.outputs.databaseKind.value, "external");
+            assert.equal(run.outputs.databaseUrl.secret, true);
+            assert.equal(unwrap(run.one(SCHEMA).inputs.databaseUrl), URL);
+            assert.equal(run.one(SCHEMA).inputs.settings.lockTimeout, "10s");
+            assert.equal(run.ofType("docker:index/container:Container").length, 0);
         } finally {
             if (saved === undefined) delete process.env.DATABASE_URL;
             else process.env.DATABASE_URL = saved;
         }
     });
 
+    it("dev without a URL runs PostgreSQL in Docker: pinned image, volume, health check, secret password", async () => {
+        const saved = process.env.DATABASE_URL;
+        delete process.env.DATABASE_URL;
+        try {
+            const run = await runProgram("dev", { "keel:migrations": JSON.stringify({ dir }) }, [], (type) =>
+                type === "random:index/randomPassword:RandomPassword" ? { result: "generated-Pw1" } : type === "docker:index/remoteImage:RemoteImage" ? { imageId: "sha256:abc" } : {},
+            );
+            const password = run.one("random:index/randomPassword:RandomPassword");
+            assert.equal(password.inputs.length, 32);
+            assert.equal(password.inputs.special, false);
+
+            const image = run.one("docker:index/remoteImage:RemoteImage");
+            assert.equal(image.inputs.name, "postgres:16.4-bookworm");
+            assert.equal(image.inputs.keepLocally, true);
+
+            const volume = run.one("docker:index/volume:Volume");
+            assert.equal(volume.inputs.name, "keel-dev-pgdata");
+
+            const container = run.one("docker:index/container:Container");
+            const c = container.inputs;
+            assert.equal(c.name, "keel-dev-postgres");
+            assert.equal(c.image, "sha256:abc");
+            assert.deepEqual(c.ports, [{ internal: 5432, external: 5432, ip: "127.0.0.1" }]);
+            assert.deepEqual(c.volumes, [{ volumeName: "keel-dev-pgdata", containerPath: "/var/lib/postgresql/data" }]);
+            assert.deepEqual(c.healthcheck.tests, ["CMD-SHELL", "pg_isready -U app -d app"]);
+            assert.equal(c.wait, true);
+            // The password reaches the container only inside a secret.
+            // (Pulumi lifts a secret element's secrecy to the whole list.)
+            assert.ok(isSecretValue(c.envs), `envs must be secret, got ${JSON.stringify(c.envs)}`);
+            assert.deepEqual(unwrap(c.envs), ["POSTGRES_PASSWORD=generated-Pw1", "POSTGRES_USER=app", "POSTGRES_DB=app"]);
+            // The schema waits for the container to be healthy before it migrates.
+            assert.ok(run.one("keel:schema:Schema").dependsOn.includes(container.urn), "the Schema depends on the container");
+            for (const r of run.resources) {
+                if (r === container || r === password) continue;
+                const plain = JSON.stringify({ ...r.inputs, databaseUrl: isSecretValue(r.inputs.databaseUrl) ? undefined : r.inputs.databaseUrl });
+                assert.ok(!plain.includes("generated-Pw1"), `${r.type} carries the password in plain text`);
+            }
+
+            const schema = run.one(SCHEMA);
+            assert.ok(isSecretValue(schema.inputs.databaseUrl));
+            assert.equal(unwrap(schema.inputs.databaseUrl), "postgres://app:generated-Pw1@127.0.0.1:5432/app");
+            assert.deepEqual(run.outputs.databaseKind.value, "docker");
+            assert.equal(run.outputs.databaseUrl.secret, true);
+            // Dev data is disposable: nothing is protected.
+            assert.ok(run.resources.every((r) => !r.protect && !r.retainOnDelete));
+        } finally {
+            if (saved !== undefined) process.env.DATABASE_URL = saved;
+        }
+    });
+
     it("reports every config problem at once and declares nothing", async () => {
-        useStack("prod", { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ dir, lockTimeout: "forever" }) }, []);
-        await assert.rejects(runProgram(), (err: Error) => {
-            assert.ok(err instanceof ConfigError);
-            assert.equal(err.problems.length, 2);
-            assert.match(err.message, /keel:databaseUrl: is stored in plain text/);
-            assert.match(err.message, /keel:migrations\.lockTimeout: expected a duration/);
-            assert.ok(!err.message.includes("hunter2-password"));
-            return true;
-        });
-        assert.deepEqual(registered, []);
+        let registered = -1;
+        await assert.rejects(
+            runProgram("prod", { "keel:databaseUrl": URL, "keel:database": JSON.stringify({ kind: "docker" }), "keel:migrations": JSON.stringify({ dir, lockTimeout: "forever" }) }, []).then(
+                (r) => (registered = r.resources.length),
+            ),
+            (err: Error) => {
+                assert.ok(err instanceof ConfigError, String(err));
+                assert.equal(err.problems.length, 4, err.message);
+                assert.match(err.message, /keel:databaseUrl: is stored in plain text/);
+                assert.match(err.message, /keel:database\.kind: is 'docker' on prod/);
+                assert.match(err.message, /keel:databaseUrl: is set but the database kind is 'docker'/);
+                assert.match(err.message, /keel:migrations\.lockTimeout: expected a duration/);
+                assert.ok(!err.message.includes("hunter2-password"));
+                return true;
+            },
+        );
+        assert.equal(registered, -1);
     });
 
     it("fails before declaring anything when a migration file is bad", async () => {
         const bad = migrationsDir({ "0001_ok.sql": "SELECT 1;", "0002_bad.sql": "CREATE TABL x ();" });
-        useStack("staging", { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ dir: bad }) }, ["keel:databaseUrl"]);
-        await assert.rejects(runProgram(), /0002_bad\.sql:1:8: SQL syntax error/);
-        assert.deepEqual(registered, []);
+        await assert.rejects(
+            runProgram("staging", { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ dir: bad }) }, ["keel:databaseUrl"]),
+            /0002_bad\.sql:1:8: SQL syntax error/,
+        );
+    });
+
+    it("end to end without the engine: the schema resource the program declares migrates the external database", async () => {
+        const url = await freshDatabase("program");
+        const run = await runProgram("staging", { "keel:databaseUrl": url, "keel:migrations": JSON.stringify({ dir }) }, ["keel:databaseUrl"]);
+        const declared = run.one(SCHEMA);
+        // What the engine would do: load the provider the program serialized and call it with the program's inputs.
+        const inputs: any = {};
+        for (const [k, v] of Object.entries(declared.inputs)) inputs[k] = unwrap(v);
+        const provider = requireFromString(inputs.__provider).handler();
+        const checked = await provider.check({}, inputs);
+        assert.deepEqual(checked.failures ?? [], []);
+        assert.deepEqual(checked.inputs.pending, ["1_accounts", "2_drop_legacy"]);
+        const { result: created } = await captureConsole<any>(() => provider.create(checked.inputs));
+        assert.equal(created.outs.version, "2");
+        const rows = await withClient(url, async (c) => (await c.query("SELECT version FROM keel_schema_history ORDER BY version")).rows);
+        assert.deepEqual(rows.map((r) => r.version), ["1", "2"]);
     });
 });

@@ -1,0 +1,67 @@
+/**
+ * Database: the stack's PostgreSQL, by kind. `docker` runs one locally (dev),
+ * `external` uses an existing server by URL and creates nothing, `neon`
+ * declares a Neon project, branch, endpoint, role and database. Every kind
+ * hands out a direct URL (for migrations) and a pooled URL (for the app), both secret.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { DatabaseConfig } from "../config";
+import { DockerPostgres } from "./docker";
+import { NeonDatabase } from "./neon";
+
+export interface DatabaseArgs {
+    config: DatabaseConfig;
+    stack: string;
+    /** Stage-aware: protect and retain what holds data in prod. */
+    protect: boolean;
+}
+
+export class Database extends pulumi.ComponentResource {
+    readonly kind: DatabaseConfig["kind"];
+    /** Direct connection URL, for migrations. Secret. */
+    readonly directUrl: pulumi.Output<string>;
+    /** Pooled connection URL, for the app (the direct URL where there is no pooler). Secret. */
+    readonly pooledUrl: pulumi.Output<string>;
+    /** Neon ids, when the kind is neon. */
+    readonly neon?: { projectId: pulumi.Output<string>; branchId: pulumi.Output<string>; endpointId: pulumi.Output<string> };
+
+    constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("keel:database:Database", name, {}, opts);
+        const c = args.config;
+        this.kind = c.kind;
+        switch (c.kind) {
+            case "external":
+                // Nothing to create, so nothing that `pulumi destroy` could remove.
+                this.directUrl = pulumi.secret(c.url);
+                this.pooledUrl = this.directUrl;
+                break;
+            case "docker": {
+                const pg = new DockerPostgres(`${name}-docker`, c, { parent: this });
+                this.directUrl = pg.url;
+                this.pooledUrl = pg.url;
+                break;
+            }
+            case "neon": {
+                const neon = new NeonDatabase(
+                    `${name}-neon`,
+                    {
+                        stack: args.stack,
+                        project: c.project,
+                        branch: c.branch,
+                        endpoint: c.endpoint,
+                        roleName: c.roleName,
+                        databaseName: c.databaseName,
+                        protect: args.protect,
+                        allowDelete: c.allowDelete,
+                    },
+                    { parent: this },
+                );
+                this.directUrl = neon.directUrl;
+                this.pooledUrl = neon.pooledUrl;
+                this.neon = { projectId: neon.projectId, branchId: neon.branchId, endpointId: neon.endpointId };
+                break;
+            }
+        }
+        this.registerOutputs({ kind: this.kind, directUrl: this.directUrl, pooledUrl: this.pooledUrl });
+    }
+}

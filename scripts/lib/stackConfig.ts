@@ -1,0 +1,38 @@
+/**
+ * Reads a stack's config from its Pulumi.<stack>.yaml for operator scripts that
+ * run without the Pulumi CLI. Secret values stay encrypted in the file: they are
+ * reported as present (so validation knows they are secret) but not readable.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { KeelConfig, parseKeelConfig, RawConfig } from "../../components/config";
+import { KeelError } from "../../components/errors";
+
+export class StackFileError extends KeelError {
+    constructor(message: string) {
+        super(message, "StackFileError");
+    }
+}
+
+export const ENCRYPTED = "(encrypted in the stack file)";
+
+export function rawStackConfig(root: string, stack: string, env: Record<string, string | undefined> = process.env): RawConfig {
+    const file = path.join(root, `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(file)) throw new StackFileError(`${file} does not exist: is '${stack}' a stack of this project? (dev, staging, prod)`);
+    const doc = parse(fs.readFileSync(file, "utf8")) ?? {};
+    const values: Record<string, string> = {};
+    const secretKeys = new Set<string>();
+    for (const [key, value] of Object.entries<any>(doc.config ?? {})) {
+        if (value && typeof value === "object" && "secure" in value) {
+            secretKeys.add(key);
+            values[key] = key === "keel:databaseUrl" ? "postgres://encrypted@stack-file.invalid:5432/app" : ENCRYPTED;
+        } else values[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    const project = parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"))?.name ?? "keel";
+    return { project, stack, values, secretKeys, env };
+}
+
+export function readStackConfig(root: string, stack: string, env: Record<string, string | undefined> = process.env): KeelConfig {
+    return parseKeelConfig(rawStackConfig(root, stack, env));
+}
