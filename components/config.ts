@@ -180,7 +180,7 @@ const EXAMPLES: Record<string, string> = {
     stage: "dev",
 };
 
-const KNOWN_KEYS = ["databaseUrl", "neonApiKey", "stage", "migrations", "database"];
+const KNOWN_KEYS = ["databaseUrl", "neonApiKey", "neonApiUrl", "stage", "migrations", "database"];
 /** Keys whose values are credentials: refused in plain text. */
 const SECRET_KEYS = ["databaseUrl", "neonApiKey"];
 

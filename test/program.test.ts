@@ -131,6 +131,36 @@ describe("program (mocks)", () => {
         }
     });
 
+    it("prod on Neon: the owned project's objects are protected and retained, the Schema migrates through the direct URL", async () => {
+        const neon = { kind: "neon", neon: { project: { name: "shop" } } };
+        const run = await runProgram("prod", { "keel:database": JSON.stringify(neon), "keel:migrations": JSON.stringify({ dir }) }, [], (type, _name, inputs) => {
+            if (type.endsWith("NeonProject")) return { projectId: "proj-1", name: inputs.name };
+            if (type.endsWith("NeonBranch")) return { branchId: "br-1" };
+            if (type.endsWith("NeonEndpoint")) return { endpointId: "ep-cool-1", host: "ep-cool-1.us-east-2.aws.neon.tech" };
+            if (type.endsWith("NeonRole")) return { password: "role-Pw-9" };
+            return {};
+        });
+        const neonTypes = run.resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/keel:Neon"));
+        assert.deepEqual(neonTypes.map((r) => r.type.split(":").pop()), ["NeonProject", "NeonBranch", "NeonEndpoint", "NeonRole", "NeonBranchDatabase"]);
+        for (const r of neonTypes) {
+            assert.equal(r.protect, true, `${r.type} is protected in prod`);
+            assert.equal(r.retainOnDelete, true, `${r.type} is retained in prod`);
+        }
+        const schema = run.one(SCHEMA);
+        assert.ok(isSecretValue(schema.inputs.databaseUrl));
+        assert.equal(unwrap(schema.inputs.databaseUrl), "postgresql://app:role-Pw-9@ep-cool-1.us-east-2.aws.neon.tech/app?sslmode=require");
+        assert.equal(run.outputs.databasePooledUrl.value, "postgresql://app:role-Pw-9@ep-cool-1-pooler.us-east-2.aws.neon.tech/app?sslmode=require");
+        assert.deepEqual(run.outputs.databaseKind.value, "neon");
+        assert.equal(run.outputs.databaseUrl.secret, true);
+        assert.equal(run.outputs.databasePooledUrl.secret, true);
+        assert.ok("neonProjectId" in run.outputs && "neonBranchId" in run.outputs && "neonEndpointId" in run.outputs);
+        // Nothing outside secrets carries a password.
+        for (const r of run.resources) {
+            const plain = JSON.stringify(Object.fromEntries(Object.entries(r.inputs).filter(([, v]) => !isSecretValue(v))));
+            assert.ok(!plain.includes("role-Pw-9"), `${r.type} carries the role password in plain text`);
+        }
+    });
+
     it("reports every config problem at once and declares nothing", async () => {
         let registered = -1;
         await assert.rejects(
