@@ -65,7 +65,7 @@ describe("end to end: pulumi preview, up, refresh and destroy with the schema", 
     it("preview lists the pending migrations and changes nothing", async () => {
         output = "";
         const preview = await stack.preview({ onOutput, diff: true });
-        assert.equal(preview.changeSummary.create, 3, output); // the stack, the Schema component and its resource
+        assert.equal(preview.changeSummary.create, 4, output); // the stack, Database (external: nothing inside), Schema and its resource
         assert.match(output, /1_accounts/);
         assert.match(output, /2_orders/);
         assert.deepEqual(await query(url, "SELECT to_regclass('public.accounts') AS t"), [{ t: null }]);
