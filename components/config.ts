@@ -394,6 +394,13 @@ function parseDatabase(
                 : { kind, ...d, volumeName: `${project}-${stack}-pgdata`, containerName: `${project}-${stack}-postgres` };
         }
         case "neon": {
+            if (get("neonApiKey") === undefined && !raw.env.NEON_API_KEY) {
+                problems.push({
+                    key: `${NAMESPACE}:neonApiKey`,
+                    message: "is not set and NEON_API_KEY is not in the environment; the neon database kind needs a Neon API key",
+                    fix: `pulumi config set --secret ${NAMESPACE}:neonApiKey <key from the Neon console> --stack ${stack} (or export NEON_API_KEY)`,
+                });
+            }
             const n = section.neon ?? databaseSchema.shape.neon.unwrap().parse({});
             const owned = n.project.ownedBy === stage;
             const production = stage === "prod";

@@ -137,7 +137,7 @@ describe("parseKeelConfig", () => {
 
         it("gives prod the Neon project and its default branch, staging a child branch", () => {
             const neon = JSON.stringify({ kind: "neon", neon: { project: { name: "shop" } } });
-            const prod = parseKeelConfig(raw("prod", { "keel:database": neon }, []));
+            const prod = parseKeelConfig(raw("prod", { "keel:database": neon }, [], { NEON_API_KEY: "napi_x" }));
             assert.deepEqual(prod.database, {
                 kind: "neon",
                 project: { name: "shop", ownedBy: "prod", owned: true, regionId: "aws-us-east-2", pgVersion: 16, orgId: undefined },
@@ -149,7 +149,7 @@ describe("parseKeelConfig", () => {
                 allowDelete: false,
             });
             const staging = parseKeelConfig(
-                raw("staging", { "keel:database": JSON.stringify({ kind: "neon", neon: { project: { name: "shop" }, branch: { schemaOnly: true }, sanitizeSql: "db/sanitize.sql" } }) }, []),
+                raw("staging", { "keel:database": JSON.stringify({ kind: "neon", neon: { project: { name: "shop" }, branch: { schemaOnly: true }, sanitizeSql: "db/sanitize.sql" } }) }, [], { NEON_API_KEY: "napi_x" }),
             );
             assert.deepEqual((staging.database as any).project.owned, false);
             assert.deepEqual((staging.database as any).branch, { name: "staging", parent: "main", protected: false, schemaOnly: true });
@@ -176,6 +176,14 @@ describe("parseKeelConfig", () => {
             assert.match(text, /keel:database\.neon\.branch\.parent \| is set, but this stack owns the Neon project/);
             assert.match(text, /keel:database\.neon\.endpoint\.maxCu \| 1 is below minCu 2/);
             assert.ok(!text.includes("napi_plaintext"), "the key's value is never echoed");
+        });
+
+        it("needs a Neon API key from secret config or NEON_API_KEY", () => {
+            const neon = JSON.stringify({ kind: "neon" });
+            const [p] = problems(() => parseKeelConfig(raw("staging", { "keel:database": neon }, [])));
+            assert.match(p, /^keel:neonApiKey \| is not set and NEON_API_KEY is not in the environment.*\| pulumi config set --secret keel:neonApiKey .* --stack staging \(or export NEON_API_KEY\)$/);
+            assert.equal(parseKeelConfig(raw("staging", { "keel:database": neon, "keel:neonApiKey": "napi_x" }, ["keel:neonApiKey"])).database.kind, "neon");
+            assert.equal(parseKeelConfig(raw("staging", { "keel:database": neon }, [], { NEON_API_KEY: "napi_x" })).database.kind, "neon");
         });
     });
 });

@@ -133,7 +133,8 @@ describe("program (mocks)", () => {
 
     it("prod on Neon: the owned project's objects are protected and retained, the Schema migrates through the direct URL", async () => {
         const neon = { kind: "neon", neon: { project: { name: "shop" } } };
-        const run = await runProgram("prod", { "keel:database": JSON.stringify(neon), "keel:migrations": JSON.stringify({ dir }) }, [], (type, _name, inputs) => {
+        const config = { "keel:database": JSON.stringify(neon), "keel:neonApiKey": "napi_test", "keel:migrations": JSON.stringify({ dir }) };
+        const run = await runProgram("prod", config, ["keel:neonApiKey"], (type, _name, inputs) => {
             if (type.endsWith("NeonProject")) return { projectId: "proj-1", name: inputs.name };
             if (type.endsWith("NeonBranch")) return { branchId: "br-1" };
             if (type.endsWith("NeonEndpoint")) return { endpointId: "ep-cool-1", host: "ep-cool-1.us-east-2.aws.neon.tech" };
@@ -158,6 +159,7 @@ describe("program (mocks)", () => {
         for (const r of run.resources) {
             const plain = JSON.stringify(Object.fromEntries(Object.entries(r.inputs).filter(([, v]) => !isSecretValue(v))));
             assert.ok(!plain.includes("role-Pw-9"), `${r.type} carries the role password in plain text`);
+            assert.ok(!JSON.stringify(r.inputs).includes("napi_test"), `${r.type} carries the Neon API key`);
         }
     });
 

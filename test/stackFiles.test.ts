@@ -7,7 +7,7 @@ import { rawStackConfig } from "../scripts/lib/stackConfig";
 
 const ROOT = path.resolve(__dirname, "..");
 
-function stackConfig(stack: string, env: Record<string, string> = {}) {
+function stackConfig(stack: string, env: Record<string, string> = { NEON_API_KEY: "napi_test" }) {
     return rawStackConfig(ROOT, stack, env);
 }
 

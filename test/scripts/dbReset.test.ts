@@ -20,7 +20,7 @@ function neonConfig(stack: string, extra: Record<string, unknown> = {}): NeonDat
         stack,
         values: { "keel:database": JSON.stringify({ kind: "neon", neon: { project: { name: "shop" }, ...extra } }) },
         secretKeys: new Set(),
-        env: {},
+        env: { NEON_API_KEY: "napi_test" },
     });
     assert.equal(c.database.kind, "neon");
     return c.database as NeonDatabaseConfig;
