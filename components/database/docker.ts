@@ -6,17 +6,10 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import type { DockerDatabaseConfig } from "../config";
 
-export interface DockerPostgresArgs {
-    /** Pinned image reference (validated by config: a version tag or a digest). */
-    image: string;
-    /** Host port, bound to 127.0.0.1 only. */
-    port: number;
-    databaseName: string;
-    user: string;
-    volumeName: string;
-    containerName: string;
-}
+/** The validated `keel:database.docker` settings, with the names Keel derives (volume, container). */
+export type DockerPostgresArgs = Omit<DockerDatabaseConfig, "kind">;
 
 export class DockerPostgres extends pulumi.ComponentResource {
     /** postgres://user:password@127.0.0.1:port/db, secret, known once the container is healthy. */

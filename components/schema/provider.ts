@@ -10,6 +10,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
+import type { MigrationConfig } from "../config";
 import { MigrationHistoryError } from "../errors";
 import { describeTarget } from "./connection";
 import { describeSchemaDrift } from "./fingerprint";
@@ -29,15 +30,8 @@ export interface MigrationSummary {
     destructive: string[];
 }
 
-export interface SchemaSettings {
-    historySchema: string;
-    lockTimeout: string;
-    statementTimeout: string;
-    lockWaitSeconds: number;
-    allowMissing: boolean;
-    outOfOrder: boolean;
-    baseline?: string;
-}
+/** The validated migration settings (keel:migrations) but the directory, which travels apart. */
+export type SchemaSettings = Omit<MigrationConfig, "dir">;
 
 export interface SchemaMigrationsInputs {
     databaseUrl: string;
