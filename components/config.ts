@@ -23,6 +23,14 @@ export interface MigrationConfig {
     allowMissing: boolean;
     outOfOrder: boolean;
     baseline?: string;
+    /** Take a backup before applying pending migrations (pg_dump, or a Neon snapshot branch). */
+    backup: boolean;
+    /** Where pg_dump backups go (`<backupDir>/<stack>/`), relative to the project. */
+    backupDir: string;
+    /** How many pg_dump backups of the stack to keep; older ones are removed. */
+    keepBackups: number;
+    /** How long a Neon snapshot branch lives before Neon deletes it. */
+    backupRetentionDays: number;
 }
 
 export interface ExternalDatabaseConfig {
@@ -96,6 +104,10 @@ const migrationsSchema = z
         baseline: z
             .union([z.number().int().nonnegative(), z.string().regex(/^\d+$/, { message: "expected a migration version (digits)" })])
             .optional(),
+        backup: z.boolean().optional(),
+        backupDir: z.string().min(1).default("backups"),
+        keepBackups: z.number().int().min(1).max(1000).optional(),
+        backupRetentionDays: z.number().int().min(1).max(365).default(7),
     })
     .strict();
 
@@ -165,6 +177,10 @@ const EXAMPLES: Record<string, string> = {
     "migrations.allowMissing": "true",
     "migrations.outOfOrder": "true",
     "migrations.baseline": "20240101000000",
+    "migrations.backup": "true",
+    "migrations.backupDir": "backups",
+    "migrations.keepBackups": "10",
+    "migrations.backupRetentionDays": "7",
     "database.kind": "neon",
     "database.docker.image": "postgres:16.4-bookworm",
     "database.docker.port": "5432",
@@ -294,6 +310,10 @@ export function parseKeelConfig(raw: RawConfig): KeelConfig {
         allowMissing: m.allowMissing,
         outOfOrder: m.outOfOrder,
         baseline: m.baseline === undefined ? undefined : BigInt(m.baseline).toString(),
+        backup: m.backup ?? defaults.migrations.backup,
+        backupDir: m.backupDir,
+        keepBackups: m.keepBackups ?? defaults.migrations.keepBackups,
+        backupRetentionDays: m.backupRetentionDays,
     };
 
     if (problems.length || !migrations || !database) throw new ConfigError(stack, problems);

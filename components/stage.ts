@@ -14,6 +14,10 @@ export interface StageDefaults {
         lockTimeout: string;
         statementTimeout: string;
         lockWaitSeconds: number;
+        /** Take a backup before `pulumi up` applies migrations. */
+        backup: boolean;
+        /** How many pg_dump backups of the stack to keep. */
+        keepBackups: number;
     };
 }
 
@@ -28,6 +32,9 @@ export function stageDefaults(stage: Stage): StageDefaults {
             lockTimeout: stage === "dev" ? "10s" : "5s",
             statementTimeout: "5min",
             lockWaitSeconds: stage === "dev" ? 30 : 120,
+            // Shared environments hold data someone cares about: no migration without a backup.
+            backup: stage !== "dev",
+            keepBackups: production ? 10 : stage === "staging" ? 5 : 3,
         },
     };
 }

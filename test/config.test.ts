@@ -32,6 +32,10 @@ describe("parseKeelConfig", () => {
             allowMissing: false,
             outOfOrder: false,
             baseline: undefined,
+            backup: true,
+            backupDir: "backups",
+            keepBackups: 10,
+            backupRetentionDays: 7,
         });
     });
 
@@ -54,6 +58,20 @@ describe("parseKeelConfig", () => {
         assert.equal(c.migrations.statementTimeout, "5min");
         assert.equal(c.migrations.baseline, "20240101000000");
         assert.equal(c.migrations.outOfOrder, true);
+    });
+
+    it("takes backups before migrating on staging and prod by default, not on dev, and keeps more in prod", () => {
+        const pick = (stack: string, migrations?: object) => {
+            const c = parseKeelConfig(raw(stack, { "keel:databaseUrl": URL, ...(migrations ? { "keel:migrations": JSON.stringify(migrations) } : {}) }));
+            return [c.migrations.backup, c.migrations.backupDir, c.migrations.keepBackups, c.migrations.backupRetentionDays];
+        };
+        assert.deepEqual(pick("dev"), [false, "backups", 3, 7]);
+        assert.deepEqual(pick("staging"), [true, "backups", 5, 7]);
+        assert.deepEqual(pick("prod"), [true, "backups", 10, 7]);
+        assert.deepEqual(pick("dev", { backup: true, backupDir: "/var/backups/keel", keepBackups: 2, backupRetentionDays: 14 }), [true, "/var/backups/keel", 2, 14]);
+        const found = problems(() => parseKeelConfig(raw("prod", { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ keepBackups: 0, backup: "yes" }) })));
+        assert.ok(found.some((p) => /^keel:migrations\.keepBackups \| .*\(got 0\) \| pulumi config set --path keel:migrations\.keepBackups 10 --stack prod$/.test(p)), found.join("\n"));
+        assert.ok(found.some((p) => /^keel:migrations\.backup \| .*\(got "yes"\)/.test(p)), found.join("\n"));
     });
 
     it("reports every problem at once with its key and fixing command", () => {

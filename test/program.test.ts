@@ -56,6 +56,10 @@ describe("program (mocks)", () => {
             lockWaitSeconds: 120,
             allowMissing: false,
             outOfOrder: false,
+            backup: true,
+            backupDir: "backups",
+            keepBackups: 5,
+            backupRetentionDays: 7,
         });
         assert.match(migrations.inputs.appliedBy, /^staging:/);
 

@@ -27,6 +27,10 @@ async function inputsFor(url: string, dir: string): Promise<SchemaMigrationsInpu
             lockWaitSeconds: 5,
             allowMissing: false,
             outOfOrder: false,
+            backup: false,
+            backupDir: "backups",
+            keepBackups: 3,
+            backupRetentionDays: 7,
         },
         appliedBy: "test:provider",
     };
