@@ -25,6 +25,13 @@ export interface BackupRecord {
     branchId?: string;
     lsn?: string;
     expiresAt?: string;
+    /** pg_dump: the schema fingerprint and per-table row counts in the dump's snapshot (what a restore is checked against). */
+    fingerprint?: string;
+    rowCounts?: Record<string, number>;
+    /** pg_dump: the server's and pg_dump's versions, and what verified the file. */
+    serverVersion?: string;
+    toolVersion?: string;
+    verified?: string;
 }
 
 /** What a restore drill compared, and whether the copy matched. */
