@@ -11,6 +11,11 @@
  *   path; dropResponses() performs a request and then destroys the socket
  *   instead of answering (a create whose response was lost).
  * - Every request is logged with its body, status and response for assertions.
+ * - Branches carry what backups need: `parent_lsn` (from a write-ahead log
+ *   position that advances with every operation), `expires_at` (validated
+ *   as Neon documents it: RFC 3339, whole seconds, in the future) with its
+ *   `ttl_interval_seconds`, and the `annotation_value` given at creation,
+ *   returned by GET (annotation) and list (annotations keyed by branch id).
  */
 import * as http from "http";
 import { randomBytes, randomUUID } from "crypto";
@@ -38,6 +43,13 @@ export interface FakeBranch {
     created_at: string;
     updated_at: string;
     last_reset_at?: string;
+    /** The parent's LSN the branch was created (or last restored) at. */
+    parent_lsn?: string;
+    expires_at?: string;
+    ttl_interval_seconds?: number;
+    /** annotation_value given at creation. */
+    annotation?: Record<string, string>;
+    annotated_at?: string;
 }
 
 export interface FakeEndpoint {
@@ -171,6 +183,8 @@ export class FakeNeon {
     private server!: http.Server;
     private sockets = new Set<import("net").Socket>();
     private dbSeq = 100000;
+    /** The write-ahead log position: advances with every operation. */
+    private lsn = 0x1f9bce8;
     /** http://127.0.0.1:<port>/api/v2 */
     url = "";
 
@@ -244,6 +258,26 @@ export class FakeNeon {
 
     branch(projectId: string, name: string): FakeBranch | undefined {
         return this.state.branches.find((b) => b.project_id === projectId && b.name === name);
+    }
+
+    /** The current write-ahead log position, as Neon formats LSNs (`0/1F9BCE8`). */
+    currentLsn(): string {
+        return `0/${this.lsn.toString(16).toUpperCase()}`;
+    }
+
+    /** Deletes branches whose expires_at has passed (as Neon's background job does); returns their names. */
+    expireBranches(nowMs = Date.now()): string[] {
+        const expired = this.state.branches.filter(
+            (b) => b.expires_at && Date.parse(b.expires_at) <= nowMs && !this.state.branches.some((c) => c.parent_id === b.id),
+        );
+        for (const b of expired) {
+            for (const key of ["endpoints", "roles", "databases"] as const) {
+                const list = this.state[key] as { branch_id: string }[];
+                for (let i = list.length - 1; i >= 0; i--) if (list[i].branch_id === b.id) list.splice(i, 1);
+            }
+            this.state.branches.splice(this.state.branches.indexOf(b), 1);
+        }
+        return expired.map((b) => b.name);
     }
 
     // ---- HTTP ---------------------------------------------------------------
@@ -357,8 +391,7 @@ export class FakeNeon {
             const branch = this.state.branches.find((b) => b.id === p[3] && b.project_id === project.id);
             if (m("projects/:id/branches/:b", "DELETE") && !branch) return [204, undefined];
             if (!branch) throw new HttpError(404, "branch not found");
-            if (m("projects/:id/branches/:b", "GET"))
-                return [200, { branch: this.branchView(branch), annotation: { object: { type: "console/branch", id: branch.id }, value: {} } }];
+            if (m("projects/:id/branches/:b", "GET")) return [200, { branch: this.branchView(branch), annotation: this.annotationView(branch) }];
             if (m("projects/:id/branches/:b", "PATCH")) return [200, this.updateBranch(project, branch, body?.branch ?? {})];
             if (m("projects/:id/branches/:b", "DELETE")) return [200, this.deleteBranch(project, branch)];
             if (m("projects/:id/branches/:b/restore", "POST")) return [200, this.restoreBranch(project, branch, body ?? {})];
@@ -394,6 +427,8 @@ export class FakeNeon {
         const failing = this.failing.find((f) => f.times > 0 && (!f.action || f.action === action));
         if (failing) failing.times--;
         const op: FakeOperation = { id: randomUUID(), project_id: projectId, ...on, action, createdMs: now, finishMs: now + ms, fails: failing?.error };
+        // Every operation writes something: the log moves on.
+        this.lsn += 0x1000 + Math.floor(Math.random() * 0x800);
         this.state.operations.push(op);
         return op;
     }
@@ -465,7 +500,7 @@ export class FakeNeon {
         return {
             id: branch.id,
             project_id: branch.project_id,
-            ...(branch.parent_id ? { parent_id: branch.parent_id, parent_lsn: "0/1F9BCE8" } : {}),
+            ...(branch.parent_id ? { parent_id: branch.parent_id, parent_lsn: branch.parent_lsn ?? "0/1F9BCE8" } : {}),
             name: branch.name,
             current_state: init ? "init" : "ready",
             ...(init ? { pending_state: "ready" } : {}),
@@ -484,7 +519,35 @@ export class FakeNeon {
             updated_at: branch.updated_at,
             init_source: branch.init_source,
             ...(branch.last_reset_at ? { last_reset_at: branch.last_reset_at } : {}),
+            ...(branch.expires_at ? { expires_at: branch.expires_at, ttl_interval_seconds: branch.ttl_interval_seconds } : {}),
         };
+    }
+
+    private annotationView(branch: FakeBranch): Record<string, unknown> {
+        return {
+            object: { type: "console/branch", id: branch.id },
+            value: { ...(branch.annotation ?? {}) },
+            ...(branch.annotated_at ? { created_at: branch.annotated_at, updated_at: branch.annotated_at } : {}),
+        };
+    }
+
+    /** expires_at as Neon accepts it: RFC 3339 with whole seconds, in the future. Returns the TTL in seconds. */
+    private validateExpiry(value: unknown): number {
+        if (typeof value !== "string" || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$/.test(value) || Number.isNaN(Date.parse(value))) {
+            throw new HttpError(400, `expires_at must be an RFC 3339 timestamp with precision up to seconds, such as 2025-06-09T18:02:16Z; got ${JSON.stringify(value)}`);
+        }
+        const ttl = Math.round((Date.parse(value) - Date.now()) / 1000);
+        if (ttl <= 0) throw new HttpError(400, "expires_at must be in the future");
+        return ttl;
+    }
+
+    private validateAnnotation(value: unknown): Record<string, string> | undefined {
+        if (value === undefined) return undefined;
+        if (!value || typeof value !== "object" || Array.isArray(value)) throw new HttpError(400, "annotation_value must be an object");
+        const entries = Object.entries(value as Record<string, unknown>);
+        if (entries.length > 50) throw new HttpError(400, "annotation_value has more than 50 properties");
+        if (entries.some(([, v]) => typeof v !== "string")) throw new HttpError(400, "annotation_value properties must be strings");
+        return Object.fromEntries(entries) as Record<string, string>;
     }
 
     private endpointView(e: FakeEndpoint): Record<string, unknown> {
@@ -619,7 +682,8 @@ export class FakeNeon {
         const start = q.get("cursor") ? Number(q.get("cursor")) : 0;
         const page = list.slice(start, start + limit);
         const next = start + limit < list.length ? String(start + limit) : undefined;
-        return { branches: page.map((b) => this.branchView(b)), annotations: {}, pagination: next ? { next } : {} };
+        const annotations = Object.fromEntries(page.filter((b) => b.annotation).map((b) => [b.id, this.annotationView(b)]));
+        return { branches: page.map((b) => this.branchView(b)), annotations, pagination: next ? { next } : {} };
     }
 
     private createBranch(project: FakeProject, body: any): Record<string, unknown> {
@@ -630,6 +694,9 @@ export class FakeNeon {
         if (!parent) throw new HttpError(404, `parent branch ${spec.parent_id} not found`);
         if (spec.protected && !this.protectedBranches) throw new HttpError(403, "protected branches are not available on your plan");
         if (spec.init_source && !["schema-only", "parent-data"].includes(spec.init_source)) throw new HttpError(400, `invalid init_source ${spec.init_source}`);
+        if (typeof spec.name === "string" && spec.name.length > 256) throw new HttpError(400, "branch name is longer than 256 characters");
+        const ttl = spec.expires_at !== undefined ? this.validateExpiry(spec.expires_at) : undefined;
+        const annotation = this.validateAnnotation(body.annotation_value);
         this.lockBranch(parent.id);
         const now = iso();
         const branch: FakeBranch = {
@@ -642,6 +709,9 @@ export class FakeNeon {
             init_source: spec.init_source ?? "parent-data",
             created_at: now,
             updated_at: now,
+            parent_lsn: typeof spec.parent_lsn === "string" ? spec.parent_lsn : this.currentLsn(),
+            ...(ttl !== undefined ? { expires_at: spec.expires_at, ttl_interval_seconds: ttl } : {}),
+            ...(annotation ? { annotation, annotated_at: now } : {}),
         };
         this.state.branches.push(branch);
         // Roles (with their passwords) and databases come with the branch, as in Neon.
@@ -671,6 +741,13 @@ export class FakeNeon {
             branch.name = spec.name;
         }
         if (typeof spec.protected === "boolean") branch.protected = spec.protected;
+        if (spec.expires_at === null) {
+            delete branch.expires_at;
+            delete branch.ttl_interval_seconds;
+        } else if (spec.expires_at !== undefined) {
+            branch.ttl_interval_seconds = this.validateExpiry(spec.expires_at);
+            branch.expires_at = spec.expires_at;
+        }
         branch.updated_at = iso();
         return { branch: this.branchView(branch), operations: [] };
     }
@@ -702,6 +779,8 @@ export class FakeNeon {
         const ops: FakeOperation[] = [];
         if (body.preserve_under_name) {
             const preserved: FakeBranch = { ...branch, id: slug("br-"), name: body.preserve_under_name, default: false, protected: false, created_at: now, updated_at: now };
+            delete preserved.annotation;
+            delete preserved.annotated_at;
             this.state.branches.push(preserved);
             for (const r of this.state.roles.filter((x) => x.branch_id === branch.id)) this.state.roles.push({ ...r, branch_id: preserved.id });
             for (const d of this.state.databases.filter((x) => x.branch_id === branch.id)) this.state.databases.push({ ...d, id: this.dbSeq++, branch_id: preserved.id });
@@ -713,6 +792,7 @@ export class FakeNeon {
         for (const d of this.state.databases.filter((x) => x.branch_id === source.id)) this.state.databases.push({ ...d, id: this.dbSeq++, branch_id: branch.id });
         branch.last_reset_at = now;
         branch.updated_at = now;
+        branch.parent_lsn = this.currentLsn();
         ops.push(this.operation(project.id, "create_timeline", { branch_id: branch.id }));
         for (const e of this.state.endpoints.filter((x) => x.branch_id === branch.id)) ops.push(this.operation(project.id, "start_compute", { branch_id: branch.id, endpoint_id: e.id }));
         return { branch: this.branchView(branch), operations: ops.map((op) => this.operationView(op)) };
