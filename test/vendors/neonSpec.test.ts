@@ -11,6 +11,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import Ajv, { ValidateFunction } from "ajv";
+import { executeNeonRestore, listNeonBackups, neonDrill, planNeonRestore, takeNeonBackup } from "../../components/backup/neon";
 import { neonBranchProvider } from "../../components/database/neon/branch";
 import { neonBranchDatabaseProvider } from "../../components/database/neon/database";
 import { neonEndpointProvider } from "../../components/database/neon/endpoint";
@@ -172,6 +173,19 @@ describe("Neon API spec conformance (fake and client against neon.openapi.json)"
             await api.listProjectEndpoints(projectId);
             await api.listProjectBranches({ projectId });
             await new Promise((r) => setTimeout(r, 80));
+            // Neon backups (components/backup/neon.ts): a snapshot branch with expires_at and annotations,
+            // the list with annotations, a preserving restore from it, and a drill's scratch branch.
+            const target = { api, projectId, branchId: staging.id, branchName: "stage", stack: "staging", wait: { pollMs: 10 } };
+            const backup = await takeNeonBackup(target, { beforeVersion: "0002", schemaVersion: "0001", retentionDays: 7 });
+            await api.getProjectBranch(projectId, backup.id);
+            await listNeonBackups(target);
+            await executeNeonRestore(target, await planNeonRestore(target, backup.id));
+            await neonDrill(target, {
+                databaseName: "app",
+                roleName: "app",
+                schemaVersion: "0001",
+                compare: async () => ({ passed: true, fingerprint: { source: "x", copy: "x" }, tables: [], findings: [] }),
+            });
             // Errors: 404, 423, 429, 500 (retried), and 204 for what is already gone.
             await api.getProjectBranch(projectId, "br-missing-000000").catch(() => undefined);
             fake.inject({ method: "GET", path: /\/endpoints$/, status: 429, retryAfter: "0" });
