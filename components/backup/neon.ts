@@ -283,6 +283,8 @@ export async function planNeonRestore(target: NeonBackupTarget, backupId: string
                 : `Branch '${branch.name}' (${branch.id}) is not a backup of stack '${target.stack}' (backups are named 'backup-${target.stack}-…'): refusing to restore from it.`,
         );
     }
+    const current = await getBranch(api, projectId, target.branchId);
+    if (!current) throw new NeonBackupError(`Stack '${target.stack}'s branch '${target.branchName}' (${target.branchId}) is not in Neon project ${projectId}: run 'npm run up -- ${target.stack}' first.`);
     const preservedName = `${target.branchName}-before-restore-${backupStamp(now)}`;
     const what = backup
         ? `backup '${branch.name}' (${branch.id}), taken ${backup.takenAt}${backup.schemaVersion ? ` at schema version ${backup.schemaVersion}` : ""}${backup.lsn ? `, LSN ${backup.lsn}` : ""}`
@@ -293,6 +295,12 @@ export async function planNeonRestore(target: NeonBackupTarget, backupId: string
         `  3. its compute restarts: open connections to '${target.branchName}' are dropped, the connection URL stays the same`,
         `  undo: restore from '${preservedName}' the same way (npm run db:restore -- --stack ${target.stack} --backup ${preservedName})`,
     ];
+    if (current.branch.protected) {
+        lines.push(
+            `  note: '${target.branchName}' is a protected branch, and Neon may refuse to restore (reset) it; if it does, nothing has changed: ` +
+                `lift the protection (pulumi config set --path keel:database.neon.branch.protected false --stack ${target.stack}; npm run up -- ${target.stack}), restore, then protect it again`,
+        );
+    }
     return { projectId, target: { id: target.branchId, name: target.branchName }, source: { id: branch.id, name: branch.name, ...(backup ? { backup } : {}) }, preservedName, lines };
 }
 

@@ -22,6 +22,7 @@ import {
 } from "../../components/backup/neon";
 import { Api, neonClient, waitForOperations } from "../../components/vendors/neon";
 import { FakeNeon, FakeProject, LoggedRequest } from "../support/fakeNeon";
+import { serializedProvider } from "../support/serializedProvider";
 
 const DAY = 86_400_000;
 
@@ -268,12 +269,18 @@ describe("Neon backups (fake Neon API)", function () {
             assert.ok(fake.branch(s.project.id, "staging-before-restore-20261121-100500"));
         });
 
-        it("finds a backup by its name too, and says when there is none", async () => {
+        it("finds a backup by its name too, says when there is none, and warns about a protected branch", async () => {
             const s = await setup();
             const backup = await takeNeonBackup(s.staging, { beforeVersion: "0042", schemaVersion: "0041", retentionDays: 7 });
             const plan = await planNeonRestore(s.staging, backup.location.split("/")[1]);
             assert.equal(plan.source.id, backup.id);
             await assert.rejects(planNeonRestore(s.staging, "br-gone-123456"), /No backup 'br-gone-123456' .* 'npm run db:backups -- --stack staging' lists/);
+            assert.ok(!plan.lines.some((l) => /protected/.test(l)));
+            // A protected branch: Neon may refuse to reset it, and the plan says what to do then.
+            fake.branch(s.project.id, "staging")!.protected = true;
+            const protectedPlan = await planNeonRestore(s.staging, backup.id);
+            assert.match(protectedPlan.lines.join("\n"), /note: 'staging' is a protected branch.*keel:database\.neon\.branch\.protected false --stack staging/);
+            await assert.rejects(planNeonRestore({ ...s.staging, branchId: "br-nothere-000000" }, backup.id), /is not in Neon project .*'npm run up -- staging' first/);
         });
 
         it("does not restore twice when the restore's response was lost", async () => {
@@ -301,6 +308,24 @@ describe("Neon backups (fake Neon API)", function () {
             const prodPlan = await planNeonRestore(s.prod, prodBackup.id);
             await assert.rejects(executeNeonRestore(s.staging, prodPlan), /not for stack 'staging'/);
             assert.equal(fake.mutations().length, before, "nothing was changed");
+        });
+    });
+
+    describe("serialized as the engine does (the Schema provider takes backups)", () => {
+        it("takes, lists and refuses from a serialized closure, which captured no key and keeps its error classes", async () => {
+            const s = await setup();
+            const serialized = await serializedProvider({ takeNeonBackup, listNeonBackups, planNeonRestore, neonClient });
+            assert.ok(!serialized.text.includes(fake.apiKey));
+            const fns = serialized.provider;
+            // The provider makes its client in its own process, from the credentials it read then.
+            const api = fns.neonClient({ apiKey: fake.apiKey, baseUrl: fake.url });
+            const target = { ...s.staging, api };
+            const record = await fns.takeNeonBackup(target, { beforeVersion: "0042", schemaVersion: "0041", retentionDays: 7 });
+            assert.equal(record.id, fake.state.branches.find((b) => b.name.startsWith("backup-staging-"))!.id);
+            assert.ok(record.lsn);
+            assert.deepEqual((await fns.listNeonBackups(target)).map((b) => b.id), [record.id]);
+            const prodBackup = await fns.takeNeonBackup({ ...s.prod, api }, { beforeVersion: "0042", schemaVersion: "0041", retentionDays: 7 });
+            await assert.rejects(fns.planNeonRestore(target, prodBackup.id), (err: Error) => err.name === "NeonBackupError" && /backup of stack 'prod'/.test(err.message));
         });
     });
 
