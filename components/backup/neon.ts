@@ -20,7 +20,18 @@
  */
 import type { Branch, Operation } from "@neondatabase/api-client";
 import { KeelError } from "../errors";
-import { Api, isNotFound, mayHaveBeenProcessed, neonErrorStatus, waitForOperations, waitForRunningOperations, WaitOptions } from "../vendors/neon";
+import {
+    Api,
+    isNotFound,
+    mayHaveBeenProcessed,
+    neonClient,
+    NeonCredentialSources,
+    neonErrorStatus,
+    resolveNeonCredentials,
+    waitForOperations,
+    waitForRunningOperations,
+    WaitOptions,
+} from "../vendors/neon";
 import type { BackupRecord, DrillReport } from "./types";
 
 /** A Neon backup that cannot be taken, found, or restored as asked. */
@@ -41,6 +52,22 @@ export interface NeonBackupTarget {
     stack: string;
     /** Polling of operations; default: WaitOptions' defaults, progress to the caller's progress. */
     wait?: WaitOptions;
+}
+
+/**
+ * A target with a client made now from the credentials where Keel looks for
+ * them (as a Neon provider's configure() read `keel:neonApiKey` and
+ * `keel:neonApiUrl`, else NEON_API_KEY and NEON_API_URL). For the Schema
+ * provider: call it in the provider's process, never capture its result.
+ */
+export function neonBackupTarget(
+    ids: { projectId: string; branchId: string; branchName: string; stack: string },
+    credentials: NeonCredentialSources,
+    onProgress?: (line: string) => void,
+): NeonBackupTarget {
+    const creds = resolveNeonCredentials(credentials);
+    const api = neonClient({ apiKey: creds.apiKey, baseUrl: creds.baseUrl, onProgress });
+    return { api, projectId: ids.projectId, branchId: ids.branchId, branchName: ids.branchName, stack: ids.stack, wait: { onProgress } };
 }
 
 export interface TakeNeonBackupOptions {

@@ -13,6 +13,7 @@ import {
     listNeonBackups,
     neonBackupName,
     NeonBackupError,
+    neonBackupTarget,
     NeonBackupTarget,
     neonDrill,
     NeonDrillComparison,
@@ -314,18 +315,31 @@ describe("Neon backups (fake Neon API)", function () {
     describe("serialized as the engine does (the Schema provider takes backups)", () => {
         it("takes, lists and refuses from a serialized closure, which captured no key and keeps its error classes", async () => {
             const s = await setup();
-            const serialized = await serializedProvider({ takeNeonBackup, listNeonBackups, planNeonRestore, neonClient });
+            const serialized = await serializedProvider({ takeNeonBackup, listNeonBackups, planNeonRestore, neonBackupTarget });
             assert.ok(!serialized.text.includes(fake.apiKey));
             const fns = serialized.provider;
-            // The provider makes its client in its own process, from the credentials it read then.
-            const api = fns.neonClient({ apiKey: fake.apiKey, baseUrl: fake.url });
-            const target = { ...s.staging, api };
+            // The provider makes its client in its own process, from the config it read then (or the environment).
+            const lines: string[] = [];
+            const target = fns.neonBackupTarget(
+                { projectId: s.project.id, branchId: s.staging.branchId, branchName: "staging", stack: "staging" },
+                { configApiKey: fake.apiKey, configApiUrl: fake.url, env: {} },
+                (l) => lines.push(l),
+            );
+            const api = target.api;
+            assert.throws(
+                () => fns.neonBackupTarget({ projectId: s.project.id, branchId: s.staging.branchId, branchName: "staging", stack: "staging" }, { env: {} }),
+                (err: Error) => err.name === "NeonCredentialsError",
+            );
             const record = await fns.takeNeonBackup(target, { beforeVersion: "0042", schemaVersion: "0041", retentionDays: 7 });
             assert.equal(record.id, fake.state.branches.find((b) => b.name.startsWith("backup-staging-"))!.id);
             assert.ok(record.lsn);
             assert.deepEqual((await fns.listNeonBackups(target)).map((b) => b.id), [record.id]);
             const prodBackup = await fns.takeNeonBackup({ ...s.prod, api }, { beforeVersion: "0042", schemaVersion: "0041", retentionDays: 7 });
             await assert.rejects(fns.planNeonRestore(target, prodBackup.id), (err: Error) => err.name === "NeonBackupError" && /backup of stack 'prod'/.test(err.message));
+            fake.inject({ method: "POST", path: /\/branches$/, status: 429, retryAfter: "0" });
+            await fns.takeNeonBackup(target, { beforeVersion: "0043", schemaVersion: "0042", retentionDays: 7, now: nowSeconds(3000) });
+            assert.ok(lines.some((l) => /429/.test(l)), "retries are reported through the provider's progress");
+            assert.ok(lines.every((l) => !l.includes(fake.apiKey)));
         });
     });
 
