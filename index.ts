@@ -23,6 +23,8 @@ export = async () => {
             migrations,
             settings: { ...settings, ...(baseline ? { baseline } : {}) },
             appliedBy: `${config.stack}:${process.env.GITHUB_ACTOR ?? os.userInfo().username}`,
+            stack: config.stack,
+            databaseKind: database.kind,
         },
         { dependsOn: [database] },
     );
@@ -39,5 +41,9 @@ export = async () => {
         schemaFingerprint: schema.fingerprint,
         appliedMigrations: schema.applied.apply((a) => a.length),
         schemaDrift: schema.drift,
+        // Which backup belongs to which deploy (pulumi stack output / stack history): id, time, schema version.
+        latestBackup: schema.latestBackup.apply((b) =>
+            b ? { id: b.id, kind: b.kind, takenAt: b.takenAt, schemaVersion: b.schemaVersion, beforeVersion: b.beforeVersion, location: b.location } : undefined,
+        ),
     };
 };

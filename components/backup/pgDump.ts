@@ -4,12 +4,15 @@
  * version, fingerprint and row counts), verify it, list and prune them, restore
  * one into a fresh database and swap it in, and drill the whole loop.
  *
- * Serializable into the Schema provider: no Pulumi imports, modules are required
- * inside functions, no module state. Credentials reach pg_dump and pg_restore
+ * Serializable into the Schema provider: no Pulumi imports, Node and npm modules
+ * are required inside functions (Keel's own are imported, so the serializer
+ * captures them), no module state. Credentials reach pg_dump and pg_restore
  * through PG* environment variables, never on argv (visible in `ps`) or in logs.
  */
 import type { Client } from "pg";
 import { KeelError } from "../errors";
+import { describeTarget, openClient } from "../schema/connection";
+import { schemaFingerprint } from "../schema/fingerprint";
 import type { BackupRecord, DrillReport } from "./types";
 
 /** A backup could not be taken or verified; nothing was migrated. */
@@ -189,8 +192,6 @@ function databaseName(url: string): string {
 }
 
 async function connect(url: string, applicationName: string): Promise<Client> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { openClient } = require("../schema/connection") as typeof import("../schema/connection");
     return openClient(url, { applicationName });
 }
 
@@ -338,8 +339,6 @@ export async function readTableStats(client: Client, checksums: boolean): Promis
 }
 
 async function readStats(client: Client, historySchema: string, checksums: boolean, consistent: boolean): Promise<DumpStats> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { schemaFingerprint } = require("../schema/fingerprint") as typeof import("../schema/fingerprint");
     const fp = await schemaFingerprint(client, historySchema, HISTORY_TABLE);
     const { tables, sequences } = await readTableStats(client, checksums);
     return { fingerprint: fp.hash, tables, sequences, consistent };
@@ -385,8 +384,6 @@ export async function takeDumpWithStats(url: string, o: DumpOptions): Promise<{ 
     const fs: typeof import("fs") = require("fs");
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const path: typeof import("path") = require("path");
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { describeTarget } = require("../schema/connection") as typeof import("../schema/connection");
     const progress = o.progress ?? (() => undefined);
     const env = o.env ?? process.env;
     const now = o.now ?? new Date();
@@ -647,8 +644,6 @@ export interface RestorePlan {
 export async function planRestore(url: string, backup: BackupRecord, now = new Date()): Promise<RestorePlan> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const fs: typeof import("fs") = require("fs");
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { describeTarget } = require("../schema/connection") as typeof import("../schema/connection");
     if (!fs.existsSync(backup.location)) throw new RestoreError(`The backup file ${backup.location} does not exist.`);
     if (backup.sha256) {
         const actual = await sha256File(backup.location);

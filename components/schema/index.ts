@@ -4,6 +4,7 @@
  * is declared (see loadMigrations), so a bad file fails preview early.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { BackupRecord } from "../backup/types";
 import { MigrationFile } from "./migrationSet";
 import { AppliedMigration, MigrationSummary, SchemaMigrations, SchemaSettings, summarizeMigration } from "./provider";
 
@@ -17,6 +18,10 @@ export interface SchemaArgs {
     settings: SchemaSettings;
     /** Recorded in the history table, e.g. `dev:alice`. */
     appliedBy: string;
+    /** Names the backup directory `<backupDir>/<stack>/`. */
+    stack?: string;
+    /** How the backup before migrating is taken (see the provider). */
+    databaseKind?: string;
 }
 
 export class Schema extends pulumi.ComponentResource {
@@ -28,6 +33,8 @@ export class Schema extends pulumi.ComponentResource {
     readonly drift: pulumi.Output<string[]>;
     /** Lint facts per file, including destructive statements, for policies. */
     readonly migrations: pulumi.Output<MigrationSummary[]>;
+    /** The newest backup taken before migrating: id, time, the schema version it holds, where it is. */
+    readonly latestBackup: pulumi.Output<BackupRecord | undefined>;
     readonly resource: SchemaMigrations;
 
     constructor(name: string, args: SchemaArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -40,6 +47,8 @@ export class Schema extends pulumi.ComponentResource {
                 migrations: args.migrations.map(summarizeMigration),
                 settings: args.settings,
                 appliedBy: args.appliedBy,
+                ...(args.stack ? { stack: args.stack } : {}),
+                ...(args.databaseKind ? { databaseKind: args.databaseKind } : {}),
             },
             { parent: this },
         );
@@ -48,7 +57,8 @@ export class Schema extends pulumi.ComponentResource {
         this.applied = this.resource.applied;
         this.drift = this.resource.drift;
         this.migrations = this.resource.migrations;
-        this.registerOutputs({ version: this.version, fingerprint: this.fingerprint, drift: this.drift });
+        this.latestBackup = this.resource.latestBackup;
+        this.registerOutputs({ version: this.version, fingerprint: this.fingerprint, drift: this.drift, latestBackup: this.latestBackup });
     }
 }
 

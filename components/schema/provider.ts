@@ -15,8 +15,10 @@ import { MigrationHistoryError } from "../errors";
 import { describeTarget } from "./connection";
 import { describeSchemaDrift } from "./fingerprint";
 import { compareVersions, MigrationFile, MigrationSource, scanMigrations } from "./migrationSet";
-import { HistoryRow } from "./plan";
+import { HistoryRow, MigrationPlan } from "./plan";
 import { applyMigrations, EngineSettings, inspectSchema, SchemaState } from "./runner";
+import { BackupError, pruneDumps, takeDump } from "../backup/pgDump";
+import type { BackupRecord } from "../backup/types";
 
 /** Lint facts and identity of one file, as the resource's inputs carry them. */
 export interface MigrationSummary {
@@ -43,6 +45,10 @@ export interface SchemaMigrationsInputs {
     appliedBy: string;
     /** Filled in by `check`: `<version>_<name>` of every migration the database lacks. */
     pending?: string[];
+    /** The stack, naming the backup directory `<backupDir>/<stack>/` (default: appliedBy up to its ':'). */
+    stack?: string;
+    /** `docker`, `external` or `neon`: how the backup before migrating is taken. */
+    databaseKind?: string;
 }
 
 export interface AppliedMigration {
@@ -64,6 +70,8 @@ export interface SchemaMigrationsOutputs extends SchemaMigrationsInputs {
     historyDigest: string;
     /** What `pulumi refresh` found changed outside Keel; empty when nothing. */
     drift: string[];
+    /** The newest backup taken before migrating (kept from the previous deploy when nothing was pending). */
+    latestBackup?: BackupRecord;
 }
 
 /** Marker the engine uses for values that are not known during preview. */
@@ -173,12 +181,72 @@ export function describeHistoryDrift(before: AppliedMigration[], after: AppliedM
     return lines;
 }
 
-async function apply(inputs: SchemaMigrationsInputs): Promise<SchemaMigrationsOutputs> {
+/** What the outputs keep of a backup record: its identity, not the per-table counts (those stay in the sidecar). */
+function outputRecord(r: BackupRecord): BackupRecord {
+    const { rowCounts: _counts, ...rest } = r;
+    return rest;
+}
+
+function stackOf(inputs: SchemaMigrationsInputs): string {
+    return inputs.stack || inputs.appliedBy.split(":")[0] || "default";
+}
+
+/**
+ * No backup, no migration: with `settings.backup` on and migrations pending under
+ * the runner's lock, a backup is taken before anything is written; if it fails,
+ * the error says why and nothing is applied.
+ */
+async function backupBeforeMigrating(inputs: SchemaMigrationsInputs, plan: MigrationPlan<MigrationSource>): Promise<BackupRecord | undefined> {
+    const s = inputs.settings;
+    if (!s.backup || plan.pending.length === 0) return undefined;
+    const stack = stackOf(inputs);
+    const first = plan.pending[0];
+    const schemaVersion = plan.applied.length ? plan.applied[plan.applied.length - 1].version : "";
+    const dir = resolveDir(s.backupDir);
+    // INTEGRATION POINT (Neon): for databaseKind 'neon' the backup should be a snapshot branch,
+    // takeNeonBackup(target, { beforeVersion, schemaVersion, retentionDays: s.backupRetentionDays, progress })
+    // from ../backup/neon. That needs inputs this resource does not have yet: the Neon project id, the
+    // stack's branch id and name (the Database component's neon outputs) and an API client (the key through
+    // a configure() hook, as the Neon providers read it). Until then a Neon database is backed up with
+    // pg_dump over its direct URL like any other PostgreSQL, into the deploying machine's backupDir.
+    if (inputs.databaseKind === "neon") {
+        warn(`Neon snapshot backups are not wired into the schema resource yet: backing up with pg_dump into ${dir} on this machine instead.`);
+    }
+    try {
+        const record = await takeDump(inputs.databaseUrl, {
+            dir,
+            stack,
+            beforeVersion: first.version,
+            schemaVersion,
+            progress,
+            historySchema: s.historySchema,
+        });
+        const removed = pruneDumps(dir, stack, s.keepBackups);
+        if (removed.length) progress(`retention (keep ${s.keepBackups}): removed ${removed.join(", ")}`);
+        return record;
+    } catch (err: any) {
+        throw new BackupError(
+            `No backup, no migration: the backup of ${describeTarget(inputs.databaseUrl)} before ${pendingId(first)} failed, so nothing was applied. ` +
+                `${err?.message ?? err}\n` +
+                `Fix the cause and run 'pulumi up' again. Deploying without a backup is possible but not recommended outside dev: ` +
+                `pulumi config set --path keel:migrations.backup false --stack ${stack}`,
+        );
+    }
+}
+
+async function apply(inputs: SchemaMigrationsInputs, olds?: SchemaMigrationsOutputs): Promise<SchemaMigrationsOutputs> {
     const files = verifiedFiles(inputs);
     const started = Date.now();
-    const result = await applyMigrations(inputs.databaseUrl, files, engineSettings(inputs), progress);
+    let backup: BackupRecord | undefined;
+    const result = await applyMigrations(inputs.databaseUrl, files, engineSettings(inputs), progress, {
+        fingerprint: true,
+        beforeApply: async (plan) => {
+            backup = await backupBeforeMigrating(inputs, plan);
+        },
+    });
     if (result.ran.length) progress(`applied ${result.ran.length} migration(s) in ${Date.now() - started} ms; schema version ${result.version}`);
-    return outputsFrom(inputs, result, []);
+    const latestBackup = backup ? outputRecord(backup) : olds?.latestBackup;
+    return { ...outputsFrom(inputs, result, []), ...(latestBackup ? { latestBackup } : {}) };
 }
 
 export const schemaMigrationsProvider: pulumi.dynamic.ResourceProvider<SchemaMigrationsInputs, SchemaMigrationsOutputs> = {
@@ -227,8 +295,8 @@ export const schemaMigrationsProvider: pulumi.dynamic.ResourceProvider<SchemaMig
         return { id: `keel-schema:${describeTarget(inputs.databaseUrl)}:${inputs.settings.historySchema}`, outs };
     },
 
-    async update(_id, _olds, news) {
-        return { outs: await apply(news) };
+    async update(_id, olds, news) {
+        return { outs: await apply(news, olds as SchemaMigrationsOutputs) };
     },
 
     async read(id, props) {
@@ -279,6 +347,8 @@ export interface SchemaMigrationsArgs {
     migrations: pulumi.Input<MigrationSummary[]>;
     settings: pulumi.Input<SchemaSettings>;
     appliedBy: pulumi.Input<string>;
+    stack?: pulumi.Input<string>;
+    databaseKind?: pulumi.Input<string>;
 }
 
 export class SchemaMigrations extends pulumi.dynamic.Resource {
@@ -288,6 +358,7 @@ export class SchemaMigrations extends pulumi.dynamic.Resource {
     declare readonly drift: pulumi.Output<string[]>;
     declare readonly pending: pulumi.Output<string[]>;
     declare readonly migrations: pulumi.Output<MigrationSummary[]>;
+    declare readonly latestBackup: pulumi.Output<BackupRecord | undefined>;
 
     constructor(name: string, args: SchemaMigrationsArgs, opts?: pulumi.CustomResourceOptions) {
         super(
@@ -303,6 +374,7 @@ export class SchemaMigrations extends pulumi.dynamic.Resource {
                 schemaObjects: undefined,
                 historyDigest: undefined,
                 drift: undefined,
+                latestBackup: undefined,
             },
             { ...opts, additionalSecretOutputs: ["databaseUrl"] },
             "keel",

@@ -60,6 +60,16 @@ export interface StateOptions {
     fingerprint?: boolean;
 }
 
+export interface ApplyOptions extends StateOptions {
+    /**
+     * Runs under the runner lock once the plan is made and every pending file is
+     * parsed, before anything is written (history table, baseline rows, migrations).
+     * If it throws, nothing is applied and its error is the apply's error. The
+     * provider takes its backup here, so the decision uses the locked plan.
+     */
+    beforeApply?: (plan: MigrationPlan<MigrationSource>) => Promise<void>;
+}
+
 export interface ApplyResult extends SchemaState {
     /** What this run applied, in order, with execution times. */
     ran: { version: string; name: string; executionMs: number }[];
@@ -239,7 +249,7 @@ export async function applyMigrations(
     files: MigrationSource[],
     s: EngineSettings,
     progress: Progress = () => undefined,
-    options: StateOptions = { fingerprint: true },
+    options: ApplyOptions = { fingerprint: true },
 ): Promise<ApplyResult> {
     const client = await openClient(url, { applicationName: `keel-migrate (${s.appliedBy})` });
     try {
@@ -250,6 +260,7 @@ export async function applyMigrations(
             assertRunnable(plan);
             // Parse before touching anything: a syntax error leaves the database as it was.
             const pending = plan.pending.every(isParsed) ? (plan.pending as MigrationFile[]) : await parseMigrations(plan.pending);
+            if (options.beforeApply) await options.beforeApply(plan);
             await ensureHistoryTable(client, s);
 
             if (plan.baselined.length) {

@@ -12,18 +12,11 @@ import {
     verifyDump,
 } from "../../components/backup/pgDump";
 import { withClient } from "../support/migrationsDir";
+import { fakePgBin, REAL_PG_BIN } from "../support/pgBin";
 import { freshDatabase, testCluster } from "../support/postgres";
 import { tempDir } from "../support/tempDir";
 
-const REAL_BIN = process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin";
-
-/** A KEEL_PG_BIN directory whose pg_dump is a script (pg_restore is the real one). */
-export function fakePgBin(pgDumpScript: string): string {
-    const dir = tempDir("keel-fake-pg-");
-    fs.writeFileSync(path.join(dir, "pg_dump"), `#!/bin/sh\n${pgDumpScript}\n`, { mode: 0o755 });
-    fs.symlinkSync(path.join(REAL_BIN, "pg_restore"), path.join(dir, "pg_restore"));
-    return dir;
-}
+const REAL_BIN = REAL_PG_BIN;
 
 const mode = (p: string) => fs.statSync(p).mode & 0o777;
 

@@ -11,6 +11,9 @@ import {
 import { freshDatabase, testCluster } from "../support/postgres";
 import { captureConsole, serializedProvider } from "../support/serializedProvider";
 import { migrationsDir, withClient } from "../support/migrationsDir";
+import { tempDir } from "../support/tempDir";
+import { listDumps } from "../../components/backup/pgDump";
+import { fakePgBin } from "../support/pgBin";
 
 type Provider = typeof schemaMigrationsProvider;
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -186,5 +189,106 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
         assert.ok(lines.some((l) => /leaving the schema and data of 127\.0\.0\.1:\d+\/\S+ untouched/.test(l)), lines.join("\n"));
         assert.deepEqual(await query(url, "SELECT id FROM a"), [{ id: 1 }]);
         assert.equal((await query(url, "SELECT count(*)::int AS n FROM keel_schema_history"))[0].n, 1);
+    });
+
+    describe("backup before migrating", () => {
+        const withBackup = async (url: string, dir: string, backupDir: string, keepBackups = 3): Promise<SchemaMigrationsInputs> => {
+            const i = await inputsFor(url, dir);
+            return { ...i, stack: "staging", databaseKind: "external", settings: { ...i.settings, backup: true, backupDir, keepBackups } };
+        };
+        const withPgBin = async <T>(bin: string | undefined, fn: () => Promise<T>): Promise<T> => {
+            const saved = process.env.KEEL_PG_BIN;
+            if (bin === undefined) delete process.env.KEEL_PG_BIN;
+            else process.env.KEEL_PG_BIN = bin;
+            try {
+                return await fn();
+            } finally {
+                if (saved === undefined) delete process.env.KEEL_PG_BIN;
+                else process.env.KEEL_PG_BIN = saved;
+            }
+        };
+
+        it("takes a backup under the lock before the first pending migration, names it in the outputs, keeps it when nothing is pending, and prunes", async () => {
+            const url = await freshDatabase();
+            const dir = migrationsDir({ "1_users.sql": "CREATE TABLE users (id int PRIMARY KEY); INSERT INTO users VALUES (1), (2);" });
+            const backupDir = tempDir();
+            const first = await provider.check!({} as any, await withBackup(url, dir, backupDir, 1));
+            const { result, lines } = await captureConsole(() => provider.create!(first.inputs!));
+            const created = result as { id: string; outs: SchemaMigrationsOutputs };
+            const b1: any = created.outs.latestBackup;
+            assert.match(b1.id, /^\d{8}T\d{9}Z_before_1\.dump$/);
+            assert.equal(b1.kind, "pg_dump");
+            assert.equal(b1.stack, "staging");
+            assert.equal(b1.schemaVersion, "");
+            assert.equal(b1.beforeVersion, "1");
+            assert.equal(b1.location, path.join(backupDir, "staging", b1.id));
+            assert.match(b1.sha256, /^[0-9a-f]{64}$/);
+            assert.equal(b1.rowCounts, undefined, "per-table counts stay in the sidecar, out of the state");
+            const backupLine = lines.findIndex((l) => /keel schema: backup .*_before_1\.dump: .* verified/.test(l));
+            const applyLine = lines.findIndex((l) => /keel schema: applying 1 migration/.test(l));
+            assert.ok(backupLine >= 0 && applyLine > backupLine, lines.join("\n"));
+            assert.ok(!lines.join("\n").includes(password));
+            // The dump holds the database as it was before the migration.
+            assert.deepEqual(listDumps(backupDir, "staging")[0].rowCounts, {});
+
+            fs.writeFileSync(path.join(dir, "2_orders.sql"), "CREATE TABLE orders (id int);");
+            const second = await provider.check!(created.outs, await withBackup(url, dir, backupDir, 1));
+            const updated = (await quiet(() => provider.update!(created.id, created.outs, second.inputs!))) as { outs: SchemaMigrationsOutputs };
+            const b2: any = updated.outs.latestBackup;
+            assert.match(b2.id, /_before_2\.dump$/);
+            assert.equal(b2.schemaVersion, "1");
+            assert.deepEqual(listDumps(backupDir, "staging")[0].rowCounts, { "public.keel_schema_history": 1, "public.users": 2 });
+            // keepBackups 1: the older one is gone.
+            assert.deepEqual(listDumps(backupDir, "staging").map((r) => r.id), [b2.id]);
+
+            const third = await provider.check!(updated.outs, await withBackup(url, dir, backupDir, 1));
+            assert.deepEqual(third.inputs!.pending, []);
+            const again = await quiet(() => provider.update!(created.id, updated.outs, third.inputs!));
+            assert.deepEqual(again.outs!.latestBackup, b2, "nothing pending: no new backup, the previous one stays named");
+            assert.equal(listDumps(backupDir, "staging").length, 1);
+        });
+
+        it("no backup, no migration: a pg_dump older than the server, or one that fails, stops the migration with the database untouched", async () => {
+            const url = await freshDatabase();
+            const dir = migrationsDir({ "1_users.sql": "CREATE TABLE users (id int);" });
+            const backupDir = tempDir();
+            const inputs = (await provider.check!({} as any, await withBackup(url, dir, backupDir))).inputs!;
+
+            const old = fakePgBin(`echo "pg_dump (PostgreSQL) 12.9"`);
+            await withPgBin(old, () =>
+                assert.rejects(quiet(() => provider.create!(inputs)), (err: Error) => {
+                    assert.match(err.message, /^No backup, no migration: the backup of 127\.0\.0\.1:\d+\/\S+ before 1_users failed, so nothing was applied\./);
+                    assert.match(err.message, /pg_dump 12\.9 \(.*\) is older than the server, PostgreSQL 15\.\d+/);
+                    assert.match(err.message, /pulumi config set --path keel:migrations\.backup false --stack staging/);
+                    assert.ok(!err.message.includes(password));
+                    return true;
+                }),
+            );
+            const failing = fakePgBin(`case "$1" in --version) echo "pg_dump (PostgreSQL) 15.99";; *) echo "pg_dump: error: query failed: permission denied" >&2; exit 1;; esac`);
+            await withPgBin(failing, () =>
+                assert.rejects(quiet(() => provider.create!(inputs)), (err: Error) => /^No backup, no migration[\s\S]*exit code 1[\s\S]*permission denied/.test(err.message)),
+            );
+
+            // Untouched: no history table, no migration's table, no dump left behind.
+            assert.deepEqual(await query(url, "SELECT to_regclass('public.keel_schema_history') AS h, to_regclass('public.users') AS u"), [{ h: null, u: null }]);
+            assert.deepEqual(listDumps(backupDir, "staging"), []);
+            assert.deepEqual(fs.readdirSync(path.join(backupDir, "staging")), []);
+        });
+
+        it("takes no backup when backup is off or nothing is pending", async () => {
+            const url = await freshDatabase();
+            const dir = migrationsDir({ "1_users.sql": "CREATE TABLE users (id int);" });
+            const backupDir = tempDir();
+            const off = await withBackup(url, dir, backupDir);
+            off.settings = { ...off.settings, backup: false };
+            const offInputs = (await provider.check!({} as any, off)).inputs!;
+            const created = (await quiet(() => provider.create!(offInputs))) as { id: string; outs: SchemaMigrationsOutputs };
+            assert.equal(created.outs.latestBackup, undefined);
+            assert.deepEqual(fs.readdirSync(backupDir), []);
+            const on = (await provider.check!(created.outs, await withBackup(url, dir, backupDir))).inputs!;
+            const updated = await quiet(() => provider.update!(created.id, created.outs, on));
+            assert.equal(updated.outs!.latestBackup, undefined);
+            assert.deepEqual(fs.readdirSync(backupDir), []);
+        });
     });
 });
