@@ -221,11 +221,14 @@ export async function takeNeonBackup(target: NeonBackupTarget, options: TakeNeon
         return branch;
     };
 
-    let branch = await findExisting();
-    if (branch) {
-        progress?.(`backup branch '${name}' exists already (${branch.id}); adopting it`);
-        await waitForRunningOperations(api, projectId, { branchId: branch.id }, wait);
-    } else {
+    let branch: Branch | undefined;
+    for (let attempt = 1; !branch; attempt++) {
+        branch = await findExisting();
+        if (branch) {
+            progress?.(attempt === 1 ? `backup branch '${name}' exists already (${branch.id}); adopting it` : `found '${name}' (${branch.id}); adopting it`);
+            await waitForRunningOperations(api, projectId, { branchId: branch.id }, wait);
+            break;
+        }
         progress?.(`creating backup branch '${name}' from '${target.branchName}' at its current LSN${expiresAt ? `, expiring ${expiresAt}` : ""}`);
         try {
             const { data } = await api.createProjectBranch(projectId, {
@@ -235,12 +238,10 @@ export async function takeNeonBackup(target: NeonBackupTarget, options: TakeNeon
             branch = data.branch;
             await waitForOperations(api, projectId, data.operations as Operation[], wait);
         } catch (err) {
-            if (!mayHaveBeenProcessed(err) && neonErrorStatus(err) !== 409) throw err;
-            progress?.(`the response to creating '${name}' was lost; looking for the branch before trying again`);
-            branch = await findExisting();
-            if (!branch) throw err;
-            progress?.(`found '${name}' (${branch.id}); adopting it`);
-            await waitForRunningOperations(api, projectId, { branchId: branch.id }, wait);
+            // Created, or not? Look before creating again (at most three creates in all).
+            const lost = mayHaveBeenProcessed(err);
+            if (branch || (!lost && neonErrorStatus(err) !== 409) || attempt >= 3) throw err;
+            progress?.(`${lost ? `the response to creating '${name}' was lost` : `Neon says '${name}' exists`}; looking for it before trying again`);
         }
     }
     // parent_lsn is final once the operations are done: read it then.

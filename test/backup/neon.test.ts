@@ -186,6 +186,19 @@ describe("Neon backups (fake Neon API)", function () {
             assert.ok(lines.some((l) => /response .* was lost/.test(l)));
         });
 
+        it("creates again after a 500 when the first create made nothing, and never more than three times", async () => {
+            const s = await setup();
+            fake.inject({ method: "POST", path: /\/branches$/, status: 500 });
+            const record = await takeNeonBackup(s.staging, { beforeVersion: "0042", schemaVersion: "0041", retentionDays: 7 });
+            assert.equal(fake.requests.filter((r) => r.method === "POST" && r.path.endsWith("/branches")).length, 2);
+            assert.deepEqual(fake.state.branches.filter((b) => b.name.startsWith("backup-")).map((b) => b.id), [record.id]);
+
+            fake.requests.splice(0);
+            fake.inject({ method: "POST", path: /\/branches$/, status: 500, times: 5 });
+            await assert.rejects(takeNeonBackup(s.staging, { beforeVersion: "0043", schemaVersion: "0042", retentionDays: 7, now: nowSeconds(2000) }), /500/);
+            assert.equal(fake.requests.filter((r) => r.method === "POST" && r.path.endsWith("/branches")).length, 3);
+        });
+
         it("refuses a branch of that name that is not a child of the stack's branch", async () => {
             const s = await setup();
             const now = nowSeconds();
