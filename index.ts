@@ -25,6 +25,9 @@ export = async () => {
             appliedBy: `${config.stack}:${process.env.GITHUB_ACTOR ?? os.userInfo().username}`,
             stack: config.stack,
             databaseKind: database.kind,
+            ...(database.neon && config.database.kind === "neon"
+                ? { neon: { projectId: database.neon.projectId, branchId: database.neon.branchId, branchName: config.database.branch.name } }
+                : {}),
         },
         { dependsOn: [database] },
     );

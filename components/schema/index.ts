@@ -22,6 +22,8 @@ export interface SchemaArgs {
     stack?: string;
     /** How the backup before migrating is taken (see the provider). */
     databaseKind?: string;
+    /** A Neon database's project and branch: backups before migrating are snapshot branches of it. */
+    neon?: { projectId: pulumi.Input<string>; branchId: pulumi.Input<string>; branchName: string };
 }
 
 export class Schema extends pulumi.ComponentResource {
@@ -49,6 +51,7 @@ export class Schema extends pulumi.ComponentResource {
                 appliedBy: args.appliedBy,
                 ...(args.stack ? { stack: args.stack } : {}),
                 ...(args.databaseKind ? { databaseKind: args.databaseKind } : {}),
+                ...(args.neon ? { neon: args.neon } : {}),
             },
             { parent: this },
         );

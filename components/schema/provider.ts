@@ -17,6 +17,7 @@ import { describeSchemaDrift } from "./fingerprint";
 import { compareVersions, MigrationFile, MigrationSource, scanMigrations } from "./migrationSet";
 import { HistoryRow, MigrationPlan } from "./plan";
 import { applyMigrations, EngineSettings, inspectSchema, SchemaState } from "./runner";
+import { neonBackupTarget, takeNeonBackup } from "../backup/neon";
 import { BackupError, pruneDumps, takeDump } from "../backup/pgDump";
 import type { BackupRecord } from "../backup/types";
 
@@ -49,6 +50,8 @@ export interface SchemaMigrationsInputs {
     stack?: string;
     /** `docker`, `external` or `neon`: how the backup before migrating is taken. */
     databaseKind?: string;
+    /** For a Neon database: where the snapshot branch before migrating is made. */
+    neon?: { projectId: string; branchId: string; branchName: string };
 }
 
 export interface AppliedMigration {
@@ -203,14 +206,17 @@ async function backupBeforeMigrating(inputs: SchemaMigrationsInputs, plan: Migra
     const first = plan.pending[0];
     const schemaVersion = plan.applied.length ? plan.applied[plan.applied.length - 1].version : "";
     const dir = resolveDir(s.backupDir);
-    // INTEGRATION POINT (Neon): for databaseKind 'neon' the backup should be a snapshot branch,
-    // takeNeonBackup(target, { beforeVersion, schemaVersion, retentionDays: s.backupRetentionDays, progress })
-    // from ../backup/neon. That needs inputs this resource does not have yet: the Neon project id, the
-    // stack's branch id and name (the Database component's neon outputs) and an API client (the key through
-    // a configure() hook, as the Neon providers read it). Until then a Neon database is backed up with
-    // pg_dump over its direct URL like any other PostgreSQL, into the deploying machine's backupDir.
-    if (inputs.databaseKind === "neon") {
-        warn(`Neon snapshot backups are not wired into the schema resource yet: backing up with pg_dump into ${dir} on this machine instead.`);
+    if (inputs.databaseKind === "neon" && inputs.neon) {
+        // A snapshot branch of the stack's branch: instant, kept by Neon until its expiry.
+        try {
+            const target = neonBackupTarget({ ...inputs.neon, stack }, { configApiKey: neonConfig.apiKey, configApiUrl: neonConfig.apiUrl, env: process.env }, progress);
+            return await takeNeonBackup(target, { beforeVersion: first.version, schemaVersion, retentionDays: s.backupRetentionDays, progress });
+        } catch (err: any) {
+            throw new BackupError(
+                `No backup, no migration: the Neon snapshot of branch '${inputs.neon.branchName}' before ${pendingId(first)} failed, so nothing was applied. ` +
+                    `${err?.message ?? err}\nFix the cause and run 'pulumi up' again.`,
+            );
+        }
     }
     try {
         const record = await takeDump(inputs.databaseUrl, {
@@ -249,7 +255,18 @@ async function apply(inputs: SchemaMigrationsInputs, olds?: SchemaMigrationsOutp
     return { ...outputsFrom(inputs, result, []), ...(latestBackup ? { latestBackup } : {}) };
 }
 
+/**
+ * The Neon key for snapshot backups, as configure() reads it from the stack's config
+ * in the provider's own process; empty when serialized, so nothing is captured.
+ */
+const neonConfig: { apiKey?: string; apiUrl?: string } = {};
+
 export const schemaMigrationsProvider: pulumi.dynamic.ResourceProvider<SchemaMigrationsInputs, SchemaMigrationsOutputs> = {
+    async configure(req) {
+        neonConfig.apiKey = req.config.get("neonApiKey");
+        neonConfig.apiUrl = req.config.get("neonApiUrl");
+    },
+
     async check(_olds, news) {
         const failures: pulumi.dynamic.CheckFailure[] = [];
         if (!Array.isArray(news.migrations)) failures.push({ property: "migrations", reason: "expected the list of migration files" });
@@ -349,6 +366,7 @@ export interface SchemaMigrationsArgs {
     appliedBy: pulumi.Input<string>;
     stack?: pulumi.Input<string>;
     databaseKind?: pulumi.Input<string>;
+    neon?: pulumi.Input<{ projectId: pulumi.Input<string>; branchId: pulumi.Input<string>; branchName: pulumi.Input<string> }>;
 }
 
 export class SchemaMigrations extends pulumi.dynamic.Resource {
