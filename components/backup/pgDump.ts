@@ -113,16 +113,30 @@ function toolIn(dir: string): PgTools | undefined {
     return v && { dir, pgDump, pgRestore: path.join(dir, "pg_restore"), ...v };
 }
 
+/** The major version a Debian-style directory is named for (`/usr/lib/postgresql/16/bin` -> 16). */
+function dirMajor(dir: string): number | undefined {
+    const m = /\/postgresql\/(\d+)\/bin\/?$/.exec(dir);
+    return m ? Number(m[1]) : undefined;
+}
+
 /**
  * pg_dump and pg_restore of the server's major version or newer (pg_dump refuses
- * a newer server). The error names both versions and how to get the right ones.
+ * a newer server), the closest to the server first. Versioned directories are
+ * tried by their names' order and PATH only when none fits, so usually one
+ * `pg_dump --version` runs. The error names both versions and how to get the right ones.
  */
 export function findPgTools(serverVersion: string, serverMajor: number, env: Record<string, string | undefined> = process.env): PgTools {
-    const found = candidateBinDirs(env)
+    const dirs = candidateBinDirs(env);
+    const versioned = dirs.filter((d) => (dirMajor(d) ?? 0) >= serverMajor && !env.KEEL_PG_BIN).sort((a, b) => dirMajor(a)! - dirMajor(b)!);
+    for (const d of versioned) {
+        const t = toolIn(d);
+        if (t && t.major >= serverMajor) return { ...t, serverVersion, serverMajor };
+    }
+    const found = dirs
+        .filter((d) => !versioned.includes(d))
         .map(toolIn)
         .filter((t): t is PgTools => !!t);
     const usable = found.filter((t) => t.major >= serverMajor).sort((a, b) => a.major - b.major);
-    // The oldest that is new enough: the closest match to the server.
     if (usable.length) return { ...usable[0], serverVersion, serverMajor };
     const hint =
         `Install the PostgreSQL ${serverMajor} client tools or newer (Debian/Ubuntu: postgresql-client-${serverMajor}) ` +
@@ -140,14 +154,13 @@ export function findPgTools(serverVersion: string, serverMajor: number, env: Rec
     );
 }
 
-/** The newest pg_restore around, for work without a server (verify, list). */
+/** The newest pg_restore around, for work without a server (verify, list): the first working candidate. */
 export function newestPgTools(env: Record<string, string | undefined> = process.env): PgTools {
-    const found = candidateBinDirs(env)
-        .map(toolIn)
-        .filter((t): t is PgTools => !!t)
-        .sort((a, b) => b.major - a.major);
-    if (!found.length) throw new BackupError("pg_restore not found (looked in KEEL_PG_BIN, /usr/lib/postgresql/<version>/bin and PATH).");
-    return found[0];
+    for (const d of candidateBinDirs(env)) {
+        const t = toolIn(d);
+        if (t) return t;
+    }
+    throw new BackupError("pg_restore not found (looked in KEEL_PG_BIN, /usr/lib/postgresql/<version>/bin and PATH).");
 }
 
 // ---------------------------------------------------------------- connections
@@ -320,9 +333,7 @@ export async function readTableStats(client: Client, checksums: boolean): Promis
         const chunk = plain.slice(i, i + 200);
         const sql = chunk
             .map((t, j) => {
-                const ref = `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
-                const sum = checksums ? `coalesce(sum(('x' || left(md5(t::text), 15))::bit(60)::bigint), 0)::text` : `NULL::text`;
-                return `SELECT ${j} AS i, count(*)::bigint AS n, ${sum} AS h FROM ${ref} t`;
+                return tableStatsQuery(t.schema, t.name, checksums).replace(/^SELECT /, `SELECT ${j} AS i, `);
             })
             .join("\nUNION ALL\n");
         for (const r of (await client.query(sql)).rows) {
@@ -601,15 +612,47 @@ async function pgRestoreInto(url: string, database: string, file: string, tools:
     if (res.code !== 0) throw new RestoreError(`pg_restore ${tools.version} failed with exit code ${res.code}:\n${tail(res.stderr)}`);
 }
 
-async function statsOf(url: string, historySchema: string, checksums: boolean): Promise<DumpStats> {
-    const client = await connect(url, "keel-restore-check");
+function tableStatsQuery(schema: string, name: string, checksums: boolean): string {
+    const ref = `${quoteIdent(schema)}.${quoteIdent(name)}`;
+    const sum = checksums ? `coalesce(sum(('x' || left(md5(t::text), 15))::bit(60)::bigint), 0)::text` : `NULL::text`;
+    return `SELECT count(*)::bigint AS n, ${sum} AS h FROM ${ref} t`;
+}
+
+/**
+ * Statistics of a database nobody writes to (a restored copy): the fingerprint
+ * on one connection while the tables, biggest first, are read on a few others.
+ */
+async function statsOf(url: string, historySchema: string, checksums: boolean, parallel = 3): Promise<DumpStats> {
+    const main = await connect(url, "keel-restore-check");
+    const workers: Client[] = [];
     try {
-        await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-        const s = await readStats(client, historySchema, checksums, true);
-        await client.query("COMMIT");
-        return s;
+        const rels = (
+            await main.query(
+                `SELECT r.schema, r.name, r.kind, c.relpages FROM (${USER_TABLES}) r
+                 JOIN pg_namespace n ON n.nspname = r.schema JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = r.name
+                 ORDER BY c.relpages DESC, 1, 2`,
+            )
+        ).rows as { schema: string; name: string; kind: string }[];
+        const queue = rels.filter((r) => r.kind === "r");
+        for (let i = 0; i < Math.min(parallel, queue.length); i++) workers.push(await connect(url, "keel-restore-check"));
+        const tables: TableStats = {};
+        const drain = async (c: Client) => {
+            for (let t = queue.shift(); t; t = queue.shift()) {
+                const r = (await c.query(tableStatsQuery(t.schema, t.name, checksums))).rows[0];
+                tables[`${t.schema}.${t.name}`] = { rows: Number(r.n), ...(checksums ? { checksum: `${r.n}:${r.h}` } : {}) };
+            }
+        };
+        const fp = schemaFingerprint(main, historySchema, HISTORY_TABLE);
+        await Promise.all([fp, ...workers.map(drain)]);
+        const sequences: Record<string, string> = {};
+        for (const q of rels.filter((r) => r.kind === "S")) {
+            const r = (await main.query(`SELECT last_value::text AS v, is_called FROM ${quoteIdent(q.schema)}.${quoteIdent(q.name)}`)).rows[0];
+            sequences[`${q.schema}.${q.name}`] = r.is_called ? r.v : `unset (${r.v})`;
+        }
+        const sorted = Object.fromEntries(Object.keys(tables).sort().map((k) => [k, tables[k]]));
+        return { fingerprint: (await fp).hash, tables: sorted, sequences, consistent: true };
     } finally {
-        await client.end().catch(() => undefined);
+        for (const c of [main, ...workers]) await c.end().catch(() => undefined);
     }
 }
 
@@ -641,17 +684,17 @@ export interface RestorePlan {
 }
 
 /** Says what a restore would do; checks the file (sha256, pg_restore --list) and the target; changes nothing. */
-export async function planRestore(url: string, backup: BackupRecord, now = new Date()): Promise<RestorePlan> {
+export async function planRestore(
+    url: string,
+    backup: BackupRecord,
+    now = new Date(),
+    env: Record<string, string | undefined> = process.env,
+): Promise<RestorePlan> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const fs: typeof import("fs") = require("fs");
     if (!fs.existsSync(backup.location)) throw new RestoreError(`The backup file ${backup.location} does not exist.`);
-    if (backup.sha256) {
-        const actual = await sha256File(backup.location);
-        if (actual !== backup.sha256) {
-            throw new RestoreError(`${backup.location} has sha256 ${actual}, but ${backup.sha256} was recorded when it was taken: the file changed or is damaged. Nothing was restored.`);
-        }
-    }
-    await verifyDump(backup.location).catch((e: Error) => {
+    // The sha256 is checked while pg_restore reads the file into the scratch database (executeRestore).
+    await verifyDump(backup.location, newestPgTools(env)).catch((e: Error) => {
         throw new RestoreError(`${e.message} Nothing was restored.`);
     });
     const database = databaseName(url);
@@ -666,7 +709,8 @@ export async function planRestore(url: string, backup: BackupRecord, now = new D
         scratch,
         previous,
         steps: [
-            `create the database '${scratch}' on the same server and restore ${backup.id} into it with pg_restore`,
+            `create the database '${scratch}' on the same server and restore ${backup.id} into it with pg_restore` +
+                (backup.sha256 ? `, checking the file's sha256 against the one recorded (${backup.sha256.slice(0, 12)}…) meanwhile` : ""),
             `check it: schema fingerprint${backup.fingerprint ? "" : " (none recorded)"} and row counts of ${Object.keys(backup.rowCounts ?? {}).length} tables against the backup's record`,
             `disconnect every session from '${database}', then in one transaction rename '${database}' to '${previous}' and '${scratch}' to '${database}'`,
             `keep '${previous}' (drop it yourself once satisfied: DROP DATABASE "${previous}")`,
@@ -701,7 +745,21 @@ export async function executeRestore(url: string, plan: RestorePlan, hooks: Rest
         await createDatabaseLike(admin, plan.scratch, facts);
         scratchCreated = true;
         progress(`restoring ${plan.backup.id} (${formatBytes(plan.backup.sizeBytes ?? fileSize(plan.backup.location))}) into '${plan.scratch}' with pg_restore ${tools.version}`);
-        await pgRestoreInto(url, plan.scratch, plan.backup.location, tools, progress, hooks.progressIntervalMs ?? 5000);
+        // The file's sha256 is read beside pg_restore (both from the page cache); a mismatch stops before the swap.
+        const expected = plan.backup.sha256;
+        const [restoreError, actual] = await Promise.all([
+            pgRestoreInto(url, plan.scratch, plan.backup.location, tools, progress, hooks.progressIntervalMs ?? 5000).then(
+                () => undefined,
+                (e: unknown) => e,
+            ),
+            expected ? sha256File(plan.backup.location) : Promise.resolve(undefined),
+        ]);
+        if (expected && actual !== expected) {
+            throw new RestoreError(
+                `${plan.backup.location} has sha256 ${actual}, but ${expected} was recorded when it was taken: the file changed or is damaged. '${plan.database}' was not changed.`,
+            );
+        }
+        if (restoreError) throw restoreError;
         const scratchUrl = urlForDatabase(url, plan.scratch);
         const copy = await statsOf(scratchUrl, hooks.historySchema ?? "public", false);
         const problems = compareWithRecord(plan.backup, copy);
@@ -766,7 +824,7 @@ export async function restoreDump(
     confirm: (plan: RestorePlan) => Promise<boolean> | boolean,
     hooks: RestoreHooks = {},
 ): Promise<{ previous: string; checked: string[] }> {
-    const plan = await planRestore(url, backup);
+    const plan = await planRestore(url, backup, new Date(), hooks.env ?? process.env);
     const progress = hooks.progress ?? (() => undefined);
     progress(`restore of ${plan.backup.id} (schema version ${plan.backup.schemaVersion || "unknown"}, taken ${plan.backup.takenAt}) into ${plan.target} will:`);
     plan.steps.forEach((s, i) => progress(`  ${i + 1}. ${s}`));

@@ -123,8 +123,17 @@ describe("restore and drill (pg_dump)", () => {
         assert.deepEqual(await databasesLike(url, `${dbName(url)}_keel_%`), []);
         assert.ok(lines.some((l) => /dropping '.*_keel_restore_.*'; '.*' was not changed/.test(l)), lines.join("\n"));
 
-        // A file that differs from its recorded sha256 is refused before anything starts.
-        await assert.rejects(restoreDump(url, record, () => true, { env }), /has sha256 [0-9a-f]{64}, but [0-9a-f]{64} was recorded .* Nothing was restored/);
+        // A file that differs from its recorded sha256 never replaces the target either.
+        await assert.rejects(restoreDump(url, record, () => true, { env }), /has sha256 [0-9a-f]{64}, but [0-9a-f]{64} was recorded .*the file changed or is damaged\. '.*' was not changed/);
+        assert.deepEqual(await snapshotOf(url), state);
+        assert.deepEqual(await databasesLike(url, `${dbName(url)}_keel_%`), []);
+        // Also when the file itself restores fine.
+        const intact = await takeDump(url, { dir: tempDir(), stack: "dev", beforeVersion: "", schemaVersion: "7", env });
+        await withClient(url, (c) => c.query("INSERT INTO after_backup VALUES (2)"));
+        const now = await snapshotOf(url);
+        await assert.rejects(restoreDump(url, { ...intact, sha256: "0".repeat(64) }, () => true, { env }), /has sha256 [0-9a-f]{64}, but 0{64} was recorded/);
+        assert.deepEqual(await snapshotOf(url), now);
+        assert.deepEqual(await databasesLike(url, `${dbName(url)}_keel_%`), []);
     });
 
     it("refuses a copy that does not match the backup's record, before the swap", async () => {
