@@ -185,6 +185,9 @@ export function libpqEnv(url: string, base: Record<string, string | undefined> =
         application_name: "PGAPPNAME",
         connect_timeout: "PGCONNECT_TIMEOUT",
         target_session_attrs: "PGTARGETSESSIONATTRS",
+        channel_binding: "PGCHANNELBINDING",
+        gssencmode: "PGGSSENCMODE",
+        sslcrl: "PGSSLCRL",
         host: "PGHOST",
         port: "PGPORT",
     };
