@@ -1,19 +1,25 @@
 /**
- * Backups of a stack's PostgreSQL (docker or external kinds, pg_dump files):
+ * Backups of a stack's database: pg_dump files for docker and external kinds,
+ * snapshot branches (components/backup/neon.ts) for neon:
  *
  *   npm run db:backups -- --stack <s>                           list them: time, schema version, size
  *   npm run db:restore -- --stack <s> --backup <id> [--yes]     restore one (prints the plan, asks first)
  *   npm run db:drill   -- --stack <s>                           backup, restore into a scratch database, compare, clean up
  *
- * The database URL comes from --url or DATABASE_URL: the stack file holds it
+ * Neon stacks need NEON_API_KEY (and NEON_API_URL for a proxy or fake); the
+ * project and branch are found by the names in the stack file.
+ * For pg_dump, the database URL comes from --url or DATABASE_URL: the stack file holds it
  * encrypted (keel:databaseUrl is a secret) or not at all (docker), e.g.
  * `export DATABASE_URL=$(pulumi stack output databaseUrl --show-secrets --stack <s>)`.
  */
 import * as path from "path";
 import * as readline from "readline";
-import { drill, findDump, formatBytes, formatDrillReport, listDumps, restoreDump } from "../components/backup/pgDump";
+import { executeNeonRestore, listNeonBackups, neonDrill, NeonBackupTarget, planNeonRestore } from "../components/backup/neon";
+import { compareDatabases, drill, findDump, formatBytes, formatDrillReport, listDumps, restoreDump } from "../components/backup/pgDump";
 import type { BackupRecord } from "../components/backup/types";
-import { KeelConfig } from "../components/config";
+import { KeelConfig, NeonDatabaseConfig } from "../components/config";
+import { findBranch, findProjects } from "../components/database/neon/common";
+import { neonClient, resolveNeonCredentials } from "../components/vendors/neon";
 import { KeelError } from "../components/errors";
 import { describeTarget, unusableUrlReason } from "../components/schema/connection";
 import { readStackConfig } from "./lib/stackConfig";
@@ -31,6 +37,8 @@ export interface DbIo {
     out(line: string): void;
     /** Asks a yes/no question; false when nobody can answer. */
     confirm(question: string): Promise<boolean>;
+    /** Neon drill: compares the backup branch with its restored copy (default: compareDatabases). */
+    compare?: typeof compareDatabases;
 }
 
 const USAGE = [
@@ -97,14 +105,7 @@ export async function main(argv: string[], io: DbIo): Promise<number> {
         return 2;
     }
     const config = readStackConfig(io.root, args.stack, io.env);
-    if (config.database.kind === "neon") {
-        io.out(
-            `Stack '${config.stack}' is on Neon: its backups are snapshot branches, handled by the Neon backup module ` +
-                `(components/backup/neon.ts), not by these pg_dump commands, which are not wired to it yet. ` +
-                `To use pg_dump against the branch anyway, pass its direct URL with --url and a stack on the external kind.`,
-        );
-        return 2;
-    }
+    if (config.database.kind === "neon") return neonCommand(args, io, config, config.database);
     const dir = backupDir(io, config);
 
     if (args.command === "backups") {
@@ -129,6 +130,68 @@ export async function main(argv: string[], io: DbIo): Promise<number> {
 
     io.out(`drill on stack '${config.stack}' (${describeTarget(url)}): backup, restore into a scratch database, compare, clean up`);
     const report = await drill(url, { stack: config.stack, progress: io.out, historySchema: config.migrations.historySchema, env: io.env });
+    for (const line of formatDrillReport(report)) io.out(line);
+    return report.passed ? 0 : 1;
+}
+
+/** The stack's Neon branch, found by name (the stack file names the project and branch; ids live in the state). */
+async function neonTarget(io: DbIo, config: KeelConfig, c: NeonDatabaseConfig): Promise<NeonBackupTarget> {
+    // keel:neonApiKey is encrypted in the stack file: the key comes from NEON_API_KEY here.
+    if (!io.env.NEON_API_KEY) {
+        throw new DbCommandError(
+            `Stack '${config.stack}' is on Neon and this command needs a Neon API key: export NEON_API_KEY=... ` +
+                `(a keel:neonApiKey in the stack file is encrypted, which this script cannot read).`,
+        );
+    }
+    const credentials = resolveNeonCredentials({ env: io.env, configApiUrl: io.env.NEON_API_URL });
+    const api = neonClient({ apiKey: credentials.apiKey, baseUrl: credentials.baseUrl, onProgress: io.out });
+    const projects = await findProjects(api, c.project.name, c.project.orgId);
+    if (projects.length !== 1) {
+        throw new DbCommandError(
+            projects.length === 0
+                ? `No Neon project named '${c.project.name}': deploy the owner stack ('${c.project.ownedBy}') first.`
+                : `${projects.length} Neon projects are named '${c.project.name}'; Keel finds the project by name, so rename the extra ones.`,
+        );
+    }
+    const branch = await findBranch(api, projects[0].id, c.branch.name);
+    if (!branch) throw new DbCommandError(`Neon project '${c.project.name}' has no branch '${c.branch.name}': run 'npm run up -- ${config.stack}' first.`);
+    return { api, projectId: projects[0].id, branchId: branch.id, branchName: branch.name, stack: config.stack, wait: { onProgress: io.out } };
+}
+
+/** Neon stacks: backups are snapshot branches (components/backup/neon.ts). */
+async function neonCommand(args: Args, io: DbIo, config: KeelConfig, c: NeonDatabaseConfig): Promise<number> {
+    const target = await neonTarget(io, config, c);
+    const where = `branch '${target.branchName}' (${target.branchId}) of Neon project ${target.projectId}`;
+    if (args.command === "backups") {
+        const records = await listNeonBackups(target);
+        if (!records.length) {
+            io.out(`No backups of stack '${config.stack}' (${where}).`);
+            return 0;
+        }
+        io.out(`Backups of stack '${config.stack}' (${where}; snapshot branches, newest first; Neon removes each at its expiry):`);
+        for (const r of records) io.out(`  ${describeRecord(r)}${r.expiresAt ? `  expires ${r.expiresAt}` : ""}`);
+        return 0;
+    }
+    if (args.command === "restore") {
+        const plan = await planNeonRestore(target, args.backup!);
+        io.out(`restore of ${where} will:`);
+        for (const l of plan.lines) io.out(`  ${l}`);
+        if (!args.yes && !(await io.confirm("Go ahead? [y/N] "))) {
+            throw new DbCommandError("The restore was not confirmed; nothing was changed. (Pass --yes to confirm in scripts.)");
+        }
+        const result = await executeNeonRestore(target, plan, io.out);
+        io.out(`Restored. The state before the restore is kept as '${result.preservedName}'. To undo: ${result.undo}`);
+        return 0;
+    }
+    io.out(`drill on stack '${config.stack}' (${where}): snapshot, restore into a scratch branch, compare, clean up`);
+    const compare = io.compare ?? compareDatabases;
+    const report = await neonDrill(target, {
+        databaseName: c.databaseName,
+        roleName: c.roleName,
+        schemaVersion: "",
+        compare: (source, copy) => compare(source, copy, config.migrations.historySchema),
+        progress: io.out,
+    });
     for (const line of formatDrillReport(report)) io.out(line);
     return report.passed ? 0 : 1;
 }

@@ -942,6 +942,16 @@ export function drillReport(backup: BackupRecord, source: DumpStats, copy: DumpS
     return { passed, backup, fingerprint: { source: source.fingerprint, copy: copy.fingerprint }, tables, findings };
 }
 
+/**
+ * Compares two databases nobody writes to (a Neon backup branch and its restored
+ * copy): what neonDrill's `compare` returns. Each side is read in one transaction.
+ */
+export async function compareDatabases(sourceUrl: string, copyUrl: string, historySchema = "public"): Promise<Omit<DrillReport, "backup">> {
+    const [source, copy] = await Promise.all([statsOf(sourceUrl, historySchema, true), statsOf(copyUrl, historySchema, true)]);
+    const { backup: _unused, ...rest } = drillReport({ id: "", kind: "neon-branch", stack: "", takenAt: "", schemaVersion: "", beforeVersion: "", location: "" }, source, copy);
+    return rest;
+}
+
 /** The drill's report as text lines. */
 export function formatDrillReport(r: DrillReport): string[] {
     const lines = [`drill ${r.passed ? "PASSED" : "FAILED"} (backup ${r.backup.id}, ${formatBytes(r.backup.sizeBytes ?? 0)}, schema version ${r.backup.schemaVersion || "none"})`];

@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import { Client } from "pg";
-import { drill, DumpStats, formatDrillReport, readTableStats, restoreDump, RestoreError, takeDump, urlForDatabase } from "../../components/backup/pgDump";
+import { compareDatabases, drill, DumpStats, formatDrillReport, readTableStats, restoreDump, RestoreError, takeDump, urlForDatabase } from "../../components/backup/pgDump";
 import { schemaFingerprint } from "../../components/schema/fingerprint";
 import { withClient } from "../support/migrationsDir";
 import { freshDatabase, testCluster } from "../support/postgres";
@@ -181,5 +181,20 @@ describe("restore and drill (pg_dump)", () => {
         assert.ok(report.tables.filter((t) => t.table !== "public.users").every((t) => t.matches));
         assert.match(formatDrillReport(report).join("\n"), /^drill FAILED[\s\S]*FAIL public\.users: 1000 \/ 1000 rows, checksum/);
         assert.deepEqual(await databasesLike(url, `${dbName(url)}_keel_%`), []);
+    });
+
+    it("compareDatabases (the Neon drill's compare): equal databases pass, one changed row fails", async () => {
+        const a = await freshDatabase();
+        const b = await freshDatabase();
+        for (const url of [a, b]) {
+            await seed(url);
+            await withClient(url, (c) => c.query("UPDATE keel_schema_history SET applied_at = '2026-01-01'"));
+        }
+        const same = await compareDatabases(a, b);
+        assert.equal(same.passed, true, same.findings.join("\n"));
+        await withClient(b, (c) => c.query("UPDATE audit.log SET what = 'tampered'"));
+        const differs = await compareDatabases(a, b);
+        assert.equal(differs.passed, false);
+        assert.deepEqual(differs.findings, ["table audit.log: same 1 rows, but the data checksum differs"]);
     });
 });

@@ -5,7 +5,10 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { takeNeonBackup } from "../../components/backup/neon";
 import { listDumps, takeDump } from "../../components/backup/pgDump";
+import { neonClient, waitForOperations } from "../../components/vendors/neon";
+import { FakeNeon } from "../support/fakeNeon";
 import { main } from "../../scripts/db";
 import { withClient } from "../support/migrationsDir";
 import { REAL_PG_BIN } from "../support/pgBin";
@@ -27,7 +30,13 @@ const STAGING = `config:
     keepBackups: 2
 `;
 
-async function run(argv: string[], root: string, env: Record<string, string | undefined> = {}, answer = false) {
+async function run(
+    argv: string[],
+    root: string,
+    env: Record<string, string | undefined> = {},
+    answer = false,
+    compare?: (source: string, copy: string) => Promise<any>,
+) {
     const lines: string[] = [];
     const asked: string[] = [];
     const io = {
@@ -35,6 +44,7 @@ async function run(argv: string[], root: string, env: Record<string, string | un
         env: { PATH: process.env.PATH, KEEL_PG_BIN: REAL_PG_BIN, ...env },
         out: (l: string) => void lines.push(l),
         confirm: async (q: string) => (asked.push(q), answer),
+        ...(compare ? { compare } : {}),
     };
     try {
         const code = await main(argv, io);
@@ -82,11 +92,68 @@ describe("db:backups, db:restore, db:drill", () => {
         assert.equal((await run(["wipe", "--stack", "dev"], root)).code, 2);
     });
 
-    it("says that Neon stacks are the Neon module's business", async () => {
-        const root = project({ prod: "config:\n  keel:database:\n    kind: neon\n" });
-        const r = await run(["backups", "--stack", "prod"], root, { NEON_API_KEY: "napi_x" });
-        assert.equal(r.code, 2);
-        assert.match(r.lines.join("\n"), /on Neon: its backups are snapshot branches, handled by the Neon backup module/);
+    describe("Neon stacks (fake Neon API): snapshot branches through the Neon backup module", () => {
+        let fake: FakeNeon;
+        before(async () => {
+            fake = await FakeNeon.start({ operationMs: 20 });
+        });
+        after(() => fake.stop());
+
+        const STAGING_NEON = `config:
+  keel:database:
+    kind: neon
+    neon:
+      project:
+        name: shop
+      branch:
+        name: staging
+        parent: main
+`;
+
+        async function setup() {
+            fake.reset();
+            const p = fake.seedProject("shop", { branchName: "main", roleName: "app", databaseName: "app" });
+            const api = neonClient({ apiKey: fake.apiKey, baseUrl: fake.url, policy: { baseDelayMs: 10 } });
+            const main = fake.branch(p.id, "main")!;
+            const { data } = await api.createProjectBranch(p.id, { branch: { parent_id: main.id, name: "staging" }, endpoints: [{ type: "read_write" as never }] });
+            await waitForOperations(api, p.id, data.operations);
+            const target = { api, projectId: p.id, branchId: data.branch.id, branchName: "staging", stack: "staging", wait: { pollMs: 10 } };
+            return { root: project({ staging: STAGING_NEON }), target, env: { NEON_API_KEY: fake.apiKey, NEON_API_URL: fake.url } };
+        }
+
+        it("needs NEON_API_KEY, lists snapshot backups with their LSN, restores only when confirmed", async () => {
+            const { root, target, env } = await setup();
+            // The key kept in the stack file is encrypted: the script asks for NEON_API_KEY.
+            const withSecretKey = project({ staging: STAGING_NEON.replace("config:\n", "config:\n  keel:neonApiKey:\n    secure: v1:AAAA\n") });
+            const noKey = await run(["backups", "--stack", "staging"], withSecretKey, { NEON_API_URL: fake.url });
+            assert.match(noKey.error!.message, /on Neon and this command needs a Neon API key: export NEON_API_KEY=\.\.\. \(a keel:neonApiKey in the stack file is encrypted/);
+
+            assert.match((await run(["backups", "--stack", "staging"], root, env)).lines[0], /^No backups of stack 'staging' \(branch 'staging'/);
+            const backup = await takeNeonBackup(target, { beforeVersion: "3", schemaVersion: "2", retentionDays: 7 });
+            const listed = await run(["backups", "--stack", "staging"], root, env);
+            assert.equal(listed.error, undefined, listed.error?.message);
+            assert.match(listed.lines[1], new RegExp(`^ {2}${backup.id} .* schema 2 {2}before 3 {2}LSN [0-9A-F]+/[0-9A-F]+ {2}expires `));
+
+            const refused = await run(["restore", "--stack", "staging", "--backup", backup.id], root, env);
+            assert.match(refused.error!.message, /not confirmed; nothing was changed/);
+            assert.match(refused.lines.join("\n"), /^restore of branch 'staging' .* will:/);
+            const done = await run(["restore", "--stack", "staging", "--backup", backup.id, "--yes"], root, env);
+            assert.equal(done.error, undefined, done.error?.message);
+            assert.match(done.lines[done.lines.length - 1], /^Restored\. The state before the restore is kept as '.*'\. To undo: /);
+        });
+
+        it("drills through a scratch branch and prints the report", async () => {
+            const { root, env } = await setup();
+            const seen: string[][] = [];
+            const r = await run(["drill", "--stack", "staging"], root, env, false, async (source, copy) => {
+                seen.push([source, copy]);
+                return { passed: false, fingerprint: { source: "a", copy: "a" }, tables: [{ table: "public.t", sourceRows: 2, copyRows: 1, sourceChecksum: "x", copyChecksum: "y", matches: false }], findings: ["table public.t: 2 rows in the source, 1 in the copy"] };
+            });
+            assert.equal(r.error, undefined, r.error?.message);
+            assert.equal(r.code, 1);
+            assert.equal(seen.length, 1);
+            assert.match(r.lines.join("\n"), /^drill FAILED[\s\S]*FAIL public\.t: 2 \/ 1 rows/m);
+        });
     });
 
     it("restore prints the plan, refuses without confirmation, and restores with --yes", async () => {
