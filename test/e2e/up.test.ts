@@ -33,6 +33,7 @@ describe("end to end: pulumi preview, up, refresh and destroy with the schema", 
     let migrations: string;
     let output = "";
     let state: string;
+    let workDir: string;
     const onOutput = (s: string) => void (output += s);
 
     before(async function () {
@@ -45,7 +46,7 @@ describe("end to end: pulumi preview, up, refresh and destroy with the schema", 
         migrations = tempDir("keel-e2e-migrations-");
         fs.writeFileSync(path.join(migrations, "0001_accounts.sql"), "CREATE TABLE accounts (id int PRIMARY KEY, email text NOT NULL);");
         fs.writeFileSync(path.join(migrations, "0002_orders.sql"), "CREATE TABLE orders (id int PRIMARY KEY, account_id int REFERENCES accounts);");
-        const workDir = programCopy();
+        workDir = programCopy();
         state = tempDir("keel-e2e-state-");
         const binDir = path.dirname(cli.bin);
         const envVars = {
@@ -82,6 +83,13 @@ describe("end to end: pulumi preview, up, refresh and destroy with the schema", 
         assert.match(stored, /"databaseUrl":\s*\{\s*"4dabf18193072939515e22adb298388d"/);
         assert.ok(!stored.includes((await testCluster()).password), "the password must not be in plain state");
         assert.deepEqual((await query(url, "SELECT version FROM keel_schema_history ORDER BY 1")).map((r) => r.version), ["1", "2"]);
+        // Staging takes a backup before migrating, and the stack output names it.
+        const backup = up.outputs.latestBackup.value;
+        assert.equal(backup.kind, "pg_dump");
+        assert.equal(backup.beforeVersion, "1");
+        assert.equal(backup.schemaVersion, "");
+        assert.ok(fs.existsSync(path.join(workDir, "backups", "staging", backup.id)), backup.location);
+        assert.match(output, /keel schema: backup .*_before_1\.dump: /);
     });
 
     it("a second preview shows no change; a new file shows one update", async () => {
@@ -94,6 +102,8 @@ describe("end to end: pulumi preview, up, refresh and destroy with the schema", 
         assert.match(output, /3_notes/);
         const up = await stack.up({ onOutput });
         assert.equal(up.outputs.schemaVersion.value, "3");
+        assert.equal(up.outputs.latestBackup.value.schemaVersion, "2");
+        assert.equal(up.outputs.latestBackup.value.beforeVersion, "3");
     });
 
     it("refresh reports a manual change as drift", async () => {
