@@ -96,6 +96,23 @@ describe("restore and drill (pg_dump)", () => {
         assert.deepEqual(await databasesLike(url, `${dbName(url)}_keel_restore_%`), []);
     });
 
+    it("ends the sessions still connected to the target before the swap", async () => {
+        const url = await freshDatabase();
+        await seed(url);
+        const record = await takeDump(url, { dir: tempDir(), stack: "dev", beforeVersion: "", schemaVersion: "7", env });
+        await withClient(url, (c) => c.query("DELETE FROM users"));
+        const app = new Client({ connectionString: url });
+        const ended = new Promise<void>((resolve) => app.on("error", () => resolve()));
+        await app.connect();
+        await app.query("SELECT 1");
+        const lines: string[] = [];
+        await restoreDump(url, record, () => true, { env, progress: (l) => lines.push(l) });
+        await ended;
+        assert.ok(lines.some((l) => /^ended 1 session\(s\) on '/.test(l)), lines.join("\n"));
+        assert.equal((await snapshotOf(url)).tables["public.users"].rows, 1000);
+        await app.end().catch(() => undefined);
+    });
+
     it("refuses without confirmation and changes nothing", async () => {
         const url = await freshDatabase();
         await seed(url);
