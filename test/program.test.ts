@@ -62,6 +62,9 @@ describe("program (mocks)", () => {
             backupRetentionDays: 7,
         });
         assert.match(migrations.inputs.appliedBy, /^staging:/);
+        // The backup before migrating goes to <backupDir>/staging/, taken the way the database kind allows.
+        assert.equal(migrations.inputs.stack, "staging");
+        assert.equal(migrations.inputs.databaseKind, "external");
 
         assert.deepEqual(run.outputs.stage, { value: "staging", secret: false });
         assert.deepEqual(run.outputs.databaseKind, { value: "external", secret: false });
