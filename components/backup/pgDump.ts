@@ -533,11 +533,26 @@ export function listDumps(dir: string, stack: string): BackupRecord[] {
     return records.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 }
 
-/** Keeps the newest `keep` backups of the stack; removes older dumps and their sidecars. Returns the removed ids. */
-export function pruneDumps(dir: string, stack: string, keep: number): string[] {
+/**
+ * Keeps the newest `keep` backups of the stack; removes older dumps and their
+ * sidecars, and partial files a killed run left over a day ago. Returns the removed ids.
+ */
+export function pruneDumps(dir: string, stack: string, keep: number, now = Date.now()): string[] {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const fs: typeof import("fs") = require("fs");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const path: typeof import("path") = require("path");
     const removed: string[] = [];
+    const stackDir = path.resolve(dir, stack);
+    for (const name of fs.existsSync(stackDir) ? fs.readdirSync(stackDir) : []) {
+        const partial = /^\.(.*_before_.*\.dump)\.partial$/.exec(name);
+        if (!partial) continue;
+        const file = path.join(stackDir, name);
+        if (now - fs.statSync(file).mtimeMs > 86_400_000) {
+            fs.rmSync(file, { force: true });
+            removed.push(name);
+        }
+    }
     for (const r of listDumps(dir, stack).slice(Math.max(1, keep))) {
         fs.rmSync(r.location, { force: true });
         fs.rmSync(`${r.location}.json`, { force: true });

@@ -150,6 +150,13 @@ describe("pg_dump backups", () => {
         assert.deepEqual(fs.readdirSync(path.join(dir, "prod")).sort(), [ids[2], `${ids[2]}.json`, ids[3], `${ids[3]}.json`, "hand-made.dump", "notes.txt"].sort());
         assert.deepEqual(listDumps(dir, "staging").map((r) => r.id), [other.id]);
         assert.deepEqual(pruneDumps(dir, "prod", 2), []);
+
+        // What a killed run left: removed once it is a day old, never while it may be in progress.
+        const partial = path.join(dir, "prod", ".20260105T000000000Z_before_9.dump.partial");
+        fs.writeFileSync(partial, "half");
+        assert.deepEqual(pruneDumps(dir, "prod", 2), []);
+        assert.deepEqual(pruneDumps(dir, "prod", 2, Date.now() + 2 * 86_400_000), [path.basename(partial)]);
+        assert.equal(fs.existsSync(partial), false);
     });
 
     it("lists a dump whose sidecar is gone from its name", async () => {
