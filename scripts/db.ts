@@ -13,15 +13,15 @@
  * `export DATABASE_URL=$(pulumi stack output databaseUrl --show-secrets --stack <s>)`.
  */
 import * as path from "path";
-import * as readline from "readline";
 import { executeNeonRestore, listNeonBackups, neonDrill, NeonBackupTarget, planNeonRestore } from "../components/backup/neon";
 import { compareDatabases, drill, findDump, formatBytes, formatDrillReport, listDumps, restoreDump } from "../components/backup/pgDump";
 import type { BackupRecord } from "../components/backup/types";
 import { KeelConfig, NeonDatabaseConfig } from "../components/config";
-import { findBranch, findProjects } from "../components/database/neon/common";
 import { neonClient, resolveNeonCredentials } from "../components/vendors/neon";
 import { KeelError } from "../components/errors";
 import { describeTarget, unusableUrlReason } from "../components/schema/connection";
+import { findNeonProject, findStackBranch } from "./lib/neonStack";
+import { confirmOnTty } from "./lib/prompt";
 import { readStackConfig } from "./lib/stackConfig";
 
 export class DbCommandError extends KeelError {
@@ -145,17 +145,9 @@ async function neonTarget(io: DbIo, config: KeelConfig, c: NeonDatabaseConfig): 
     }
     const credentials = resolveNeonCredentials({ env: io.env, configApiUrl: io.env.NEON_API_URL });
     const api = neonClient({ apiKey: credentials.apiKey, baseUrl: credentials.baseUrl, onProgress: io.out });
-    const projects = await findProjects(api, c.project.name, c.project.orgId);
-    if (projects.length !== 1) {
-        throw new DbCommandError(
-            projects.length === 0
-                ? `No Neon project named '${c.project.name}': deploy the owner stack ('${c.project.ownedBy}') first.`
-                : `${projects.length} Neon projects are named '${c.project.name}'; Keel finds the project by name, so rename the extra ones.`,
-        );
-    }
-    const branch = await findBranch(api, projects[0].id, c.branch.name);
-    if (!branch) throw new DbCommandError(`Neon project '${c.project.name}' has no branch '${c.branch.name}': run 'npm run up -- ${config.stack}' first.`);
-    return { api, projectId: projects[0].id, branchId: branch.id, branchName: branch.name, stack: config.stack, wait: { onProgress: io.out } };
+    const projectId = await findNeonProject(api, c);
+    const branch = await findStackBranch(api, projectId, c, config.stack);
+    return { api, projectId, branchId: branch.id, branchName: branch.name, stack: config.stack, wait: { onProgress: io.out } };
 }
 
 /** Neon stacks: backups are snapshot branches (components/backup/neon.ts). */
@@ -196,16 +188,8 @@ async function neonCommand(args: Args, io: DbIo, config: KeelConfig, c: NeonData
     return report.passed ? 0 : 1;
 }
 
-async function ttyConfirm(question: string): Promise<boolean> {
-    if (!process.stdin.isTTY) return false;
-    const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
-    const answer = await new Promise<string>((resolve) => rl.question(question, resolve));
-    rl.close();
-    return /^y(es)?$/i.test(answer.trim());
-}
-
 if (require.main === module) {
-    main(process.argv.slice(2), { root: process.cwd(), env: process.env, out: (l) => process.stdout.write(`${l}\n`), confirm: ttyConfirm }).then(
+    main(process.argv.slice(2), { root: process.cwd(), env: process.env, out: (l) => process.stdout.write(`${l}\n`), confirm: confirmOnTty }).then(
         (code) => process.exit(code),
         (err) => {
             process.stderr.write(`error: ${err?.message ?? err}\n`);

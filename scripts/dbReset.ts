@@ -9,11 +9,12 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import * as readline from "readline";
 import { NeonDatabaseConfig } from "../components/config";
-import { defaultBranch, findBranch, findProjects } from "../components/database/neon/common";
+import { defaultBranch, findBranch } from "../components/database/neon/common";
 import { KeelError } from "../components/errors";
 import { Api, neonClient, resolveNeonCredentials, waitForOperations } from "../components/vendors/neon";
+import { findNeonProject, findStackBranch } from "./lib/neonStack";
+import { confirmOnTty } from "./lib/prompt";
 import { readStackConfig } from "./lib/stackConfig";
 
 export class ResetError extends KeelError {
@@ -52,17 +53,8 @@ export async function planReset(api: Api, stack: string, c: NeonDatabaseConfig, 
                 `db:reset is for stacks that branch off another (staging).`,
         );
     }
-    const projects = await findProjects(api, c.project.name, c.project.orgId);
-    if (projects.length !== 1) {
-        throw new ResetError(
-            projects.length === 0
-                ? `No Neon project named '${c.project.name}': deploy the owner stack ('${c.project.ownedBy}') first.`
-                : `${projects.length} Neon projects are named '${c.project.name}'; Keel finds the project by name, so rename the extra ones.`,
-        );
-    }
-    const projectId = projects[0].id;
-    const target = await findBranch(api, projectId, c.branch.name);
-    if (!target) throw new ResetError(`Neon project '${c.project.name}' has no branch '${c.branch.name}': run 'npm run up -- ${stack}' first.`);
+    const projectId = await findNeonProject(api, c);
+    const target = await findStackBranch(api, projectId, c, stack);
     if (target.default || target.protected) {
         throw new ResetError(`Branch '${target.name}' is ${target.default ? "the project's default" : "protected"}; db:reset never overwrites it.`);
     }
@@ -167,14 +159,6 @@ export async function runSqlInTransaction(uri: string, sql: string): Promise<voi
     }
 }
 
-async function confirm(question: string): Promise<boolean> {
-    if (!process.stdin.isTTY) return false;
-    const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
-    const answer = await new Promise<string>((resolve) => rl.question(question, resolve));
-    rl.close();
-    return /^y(es)?$/i.test(answer.trim());
-}
-
 async function main(argv: string[]): Promise<number> {
     const stackAt = argv.indexOf("--stack");
     const stack = stackAt >= 0 ? argv[stackAt + 1] : undefined;
@@ -191,7 +175,7 @@ async function main(argv: string[]): Promise<number> {
     const api = neonClient({ apiKey: credentials.apiKey, baseUrl: credentials.baseUrl, onProgress: (m) => process.stdout.write(`${m}\n`) });
     const plan = await planReset(api, stack, config.database, root);
     process.stdout.write(`db:reset on stack '${stack}' (Neon project ${plan.projectId}) will:\n${describePlan(plan).join("\n")}\n`);
-    if (!argv.includes("--yes") && !(await confirm("Go ahead? [y/N] "))) {
+    if (!argv.includes("--yes") && !(await confirmOnTty("Go ahead? [y/N] "))) {
         process.stdout.write("Nothing was changed. (Pass --yes to skip this question in scripts.)\n");
         return 1;
     }

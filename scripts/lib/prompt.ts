@@ -1,0 +1,10 @@
+/** Yes/no questions for operator scripts: false when nobody is at a terminal to answer. */
+import * as readline from "readline";
+
+export async function confirmOnTty(question: string): Promise<boolean> {
+    if (!process.stdin.isTTY) return false;
+    const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+    const answer = await new Promise<string>((resolve) => rl.question(question, resolve));
+    rl.close();
+    return /^y(es)?$/i.test(answer.trim());
+}
