@@ -1,14 +1,13 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { loadMigrations } from "../../components/schema/migrationSet";
 import {
     schemaMigrationsProvider,
     SchemaMigrationsInputs,
     SchemaMigrationsOutputs,
-    summarizeMigration,
 } from "../../components/schema/provider";
 import { freshDatabase, testCluster } from "../support/postgres";
+import { schemaInputs } from "../support/schemaInputs";
 import { captureConsole, serializedProvider } from "../support/serializedProvider";
 import { migrationsDir, withClient } from "../support/migrationsDir";
 import { tempDir } from "../support/tempDir";
@@ -18,26 +17,7 @@ import { fakePgBin } from "../support/pgBin";
 type Provider = typeof schemaMigrationsProvider;
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-async function inputsFor(url: string, dir: string): Promise<SchemaMigrationsInputs> {
-    return {
-        databaseUrl: url,
-        migrationsDir: dir,
-        migrations: (await loadMigrations(dir)).map(summarizeMigration),
-        settings: {
-            historySchema: "public",
-            lockTimeout: "5s",
-            statementTimeout: "1min",
-            lockWaitSeconds: 5,
-            allowMissing: false,
-            outOfOrder: false,
-            backup: false,
-            backupDir: "backups",
-            keepBackups: 3,
-            backupRetentionDays: 7,
-        },
-        appliedBy: "test:provider",
-    };
-}
+const inputsFor = (url: string, dir: string): Promise<SchemaMigrationsInputs> => schemaInputs(url, dir);
 
 const query = (url: string, sql: string): Promise<any[]> => withClient(url, async (c) => (await c.query(sql)).rows);
 

@@ -5,11 +5,11 @@
  * on a real PostgreSQL standing in for the branch's endpoint.
  */
 import { strict as assert } from "assert";
-import { loadMigrations } from "../../components/schema/migrationSet";
-import { schemaMigrationsProvider, SchemaMigrationsInputs, summarizeMigration } from "../../components/schema/provider";
+import { schemaMigrationsProvider, SchemaMigrationsInputs } from "../../components/schema/provider";
 import { FakeNeon } from "../support/fakeNeon";
 import { migrationsDir, withClient } from "../support/migrationsDir";
 import { freshDatabase } from "../support/postgres";
+import { schemaInputs } from "../support/schemaInputs";
 import { captureConsole, serializedProvider } from "../support/serializedProvider";
 
 type Provider = typeof schemaMigrationsProvider;
@@ -28,27 +28,8 @@ describe("SchemaMigrations provider: Neon snapshot before migrating (fake Neon A
     after(() => fake.stop());
 
     async function inputs(url: string, dir: string, neon: { projectId: string; branchId: string }): Promise<SchemaMigrationsInputs> {
-        return {
-            databaseUrl: url,
-            migrationsDir: dir,
-            migrations: (await loadMigrations(dir)).map(summarizeMigration),
-            settings: {
-                historySchema: "public",
-                lockTimeout: "5s",
-                statementTimeout: "1min",
-                lockWaitSeconds: 5,
-                allowMissing: false,
-                outOfOrder: false,
-                backup: true,
-                backupDir: "backups",
-                keepBackups: 3,
-                backupRetentionDays: 7,
-            },
-            appliedBy: "staging:test",
-            stack: "staging",
-            databaseKind: "neon",
-            neon: { ...neon, branchName: "staging" },
-        };
+        const base = await schemaInputs(url, dir, { backup: true });
+        return { ...base, appliedBy: "staging:test", stack: "staging", databaseKind: "neon", neon: { ...neon, branchName: "staging" } };
     }
 
     async function stagingBranch() {
