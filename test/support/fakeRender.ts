@@ -1,0 +1,613 @@
+/**
+ * A local, stateful fake of the Render API v1 for tests: a node http server
+ * on 127.0.0.1 (random port) that answers in the shapes of
+ * shared/specs/render.openapi.json (test/vendors/renderSpec.test.ts checks that).
+ *
+ * - Services of every type, with serviceDetails (a web service's url, plan,
+ *   region, envSpecificDetails...) and the suspended flag; creation answers
+ *   201 `{ service, deployId }` and starts the first deploy.
+ * - Env vars: PUT on the collection replaces the whole list; per key upsert/delete.
+ * - Deploys go created -> build_in_progress -> update_in_progress -> live,
+ *   one step every `deployStepMs`; failNextDeploy() makes the next one end in a
+ *   failure status instead; a deploy going live deactivates the previous live one.
+ *   Rollback creates a new deploy (trigger `rollback`) of an earlier one's
+ *   commit/image and leaves autoDeploy alone.
+ * - Custom domains: an apex domain brings its `www.` redirect, as Render does.
+ * - Rate limits: service creations per hour and deploys per minute per
+ *   service are counted; past them the answer is 429 with Retry-After.
+ * - Fault injection: inject() queues 429/5xx answers for a method and path;
+ *   dropResponses() performs a request and destroys the socket unanswered.
+ * - Every request is logged with its body, status and response.
+ */
+import * as http from "http";
+import { randomBytes } from "crypto";
+import type { AddressInfo } from "net";
+
+type Status =
+    | "created"
+    | "build_in_progress"
+    | "update_in_progress"
+    | "live"
+    | "deactivated"
+    | "build_failed"
+    | "update_failed"
+    | "canceled"
+    | "pre_deploy_in_progress"
+    | "pre_deploy_failed";
+
+export type DeployFailure = "build_failed" | "update_failed" | "pre_deploy_failed" | "canceled" | "deactivated";
+
+export interface FakeService {
+    id: string;
+    name: string;
+    ownerId: string;
+    type: string;
+    autoDeploy: "yes" | "no";
+    suspended: "suspended" | "not_suspended";
+    suspenders: string[];
+    slug: string;
+    dashboardUrl: string;
+    notifyOnFail: "default";
+    rootDir: string;
+    repo?: string;
+    branch?: string;
+    imagePath?: string;
+    environmentId?: string;
+    createdAt: string;
+    updatedAt: string;
+    serviceDetails: Record<string, any>;
+}
+
+export interface FakeDeploy {
+    id: string;
+    serviceId: string;
+    trigger: string;
+    commit?: { id: string; message: string; createdAt: string };
+    image?: { ref: string; sha: string };
+    createdMs: number;
+    /** The statuses it goes through, one per step. */
+    plan: Status[];
+    stepMs: number;
+    canceledMs?: number;
+    /** Set when a later deploy went live. */
+    deactivatedMs?: number;
+}
+
+export interface FakeDomain {
+    id: string;
+    serviceId: string;
+    name: string;
+    domainType: "apex" | "subdomain";
+    publicSuffix: string;
+    redirectForName: string;
+    verificationStatus: "verified" | "unverified";
+    createdAt: string;
+}
+
+export interface LoggedRequest {
+    method: string;
+    /** Path below the API base, e.g. /services/srv-1/deploys. */
+    path: string;
+    query: Record<string, string>;
+    body?: any;
+    status?: number;
+    response?: any;
+    /** The request was carried out but its response was never sent. */
+    dropped?: boolean;
+    injected?: boolean;
+    authorization?: string;
+    atMs: number;
+}
+
+export interface Fault {
+    method: string;
+    path: RegExp;
+    status: number;
+    times: number;
+    retryAfter?: string;
+}
+
+export interface FakeRenderOptions {
+    apiKey?: string;
+    /** How long each deploy step takes (ms). */
+    deployStepMs?: number;
+    ownerId?: string;
+    /** Default 20 an hour. */
+    serviceCreatesPerHour?: number;
+    /** Default 10 a minute per service. */
+    deploysPerMinute?: number;
+}
+
+class HttpError extends Error {
+    constructor(
+        readonly status: number,
+        message: string,
+        readonly headers: Record<string, string> = {},
+    ) {
+        super(message);
+    }
+}
+
+const HOUR = 3_600_000;
+const MINUTE = 60_000;
+
+function iso(ms: number = Date.now()): string {
+    return new Date(ms).toISOString();
+}
+
+function id(prefix: string): string {
+    return `${prefix}-${randomBytes(10).toString("hex")}`;
+}
+
+export class FakeRender {
+    readonly requests: LoggedRequest[] = [];
+    readonly services: FakeService[] = [];
+    readonly envVars = new Map<string, { key: string; value: string }[]>();
+    readonly deploys: FakeDeploy[] = [];
+    readonly domains: FakeDomain[] = [];
+    apiKey: string;
+    ownerId: string;
+    deployStepMs: number;
+    serviceCreatesPerHour: number;
+    deploysPerMinute: number;
+    /** Times of service creations and of deploys per service (rate limit windows). */
+    private creations: number[] = [];
+    private deployTimes = new Map<string, number[]>();
+    private faults: Fault[] = [];
+    private drops: { method: string; path: RegExp; times: number }[] = [];
+    private failing: DeployFailure[] = [];
+    private server!: http.Server;
+    private sockets = new Set<import("net").Socket>();
+    /** http://127.0.0.1:<port>/v1 */
+    url = "";
+
+    private constructor(options: FakeRenderOptions) {
+        this.apiKey = options.apiKey ?? `rnd_fake${randomBytes(12).toString("hex")}`;
+        this.ownerId = options.ownerId ?? "tea-fakeowner000000000";
+        this.deployStepMs = options.deployStepMs ?? 100;
+        this.serviceCreatesPerHour = options.serviceCreatesPerHour ?? 20;
+        this.deploysPerMinute = options.deploysPerMinute ?? 10;
+    }
+
+    static async start(options: FakeRenderOptions = {}): Promise<FakeRender> {
+        const fake = new FakeRender(options);
+        fake.server = http.createServer((req, res) => void fake.handle(req, res));
+        fake.server.on("connection", (s) => {
+            fake.sockets.add(s);
+            s.on("close", () => fake.sockets.delete(s));
+        });
+        await new Promise<void>((resolve) => fake.server.listen(0, "127.0.0.1", resolve));
+        fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}/v1`;
+        return fake;
+    }
+
+    async stop(): Promise<void> {
+        for (const s of this.sockets) s.destroy();
+        await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    }
+
+    /** Forgets every object, fault, rate-limit count and logged request. */
+    reset(): void {
+        for (const list of [this.requests, this.services, this.deploys, this.domains, this.creations, this.faults, this.drops, this.failing] as unknown[][]) list.splice(0);
+        this.envVars.clear();
+        this.deployTimes.clear();
+    }
+
+    /** The next `times` requests matching method and path are answered with `status` (and Retry-After). */
+    inject(fault: Omit<Fault, "times"> & { times?: number }): void {
+        this.faults.push({ times: 1, ...fault });
+    }
+
+    /** The next `times` matching requests are carried out, then their socket is destroyed unanswered. */
+    dropResponses(method: string, path: RegExp, times = 1): void {
+        this.drops.push({ method, path, times });
+    }
+
+    /** The next deploy (of any service) ends in `status` instead of going live. */
+    failNextDeploy(status: DeployFailure): void {
+        this.failing.push(status);
+    }
+
+    /** Suspends a service (as a user or billing would). */
+    suspend(serviceId: string): void {
+        const s = this.service(serviceId);
+        s.suspended = "suspended";
+        s.suspenders = ["user"];
+    }
+
+    /** Counts `n` service creations now, as if made by someone else (to reach the limit). */
+    useServiceCreations(n: number, atMs = Date.now()): void {
+        for (let i = 0; i < n; i++) this.creations.push(atMs);
+    }
+
+    /** Mutating requests (not GET), optionally only those whose path matches. */
+    mutations(path?: RegExp): LoggedRequest[] {
+        return this.requests.filter((r) => r.method !== "GET" && (!path || path.test(r.path)));
+    }
+
+    /** A deploy's status at this moment. */
+    status(d: FakeDeploy, now = Date.now()): Status {
+        if (d.canceledMs !== undefined) return "canceled";
+        const step = Math.min(d.plan.length - 1, Math.floor((now - d.createdMs) / Math.max(1, d.stepMs)));
+        const s = d.plan[step];
+        if (s === "live" && d.deactivatedMs !== undefined && d.deactivatedMs <= now) return "deactivated";
+        return s;
+    }
+
+    private service(serviceId: string): FakeService {
+        const s = this.services.find((x) => x.id === serviceId);
+        if (!s) throw new HttpError(404, "service not found");
+        return s;
+    }
+
+    // ---- HTTP ---------------------------------------------------------------
+
+    private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+        const url = new URL(req.url ?? "/", "http://fake");
+        const chunks: Buffer[] = [];
+        for await (const c of req) chunks.push(c as Buffer);
+        const raw = Buffer.concat(chunks).toString("utf8");
+        const method = (req.method ?? "GET").toUpperCase();
+        const path = url.pathname.replace(/^\/v1/, "");
+        const entry: LoggedRequest = { method, path, query: Object.fromEntries(url.searchParams.entries()), authorization: req.headers.authorization, atMs: Date.now() };
+        this.requests.push(entry);
+        const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
+            entry.status = status;
+            entry.response = body;
+            if (body === undefined) {
+                res.writeHead(status, headers);
+                res.end();
+            } else {
+                res.writeHead(status, { "content-type": "application/json", ...headers });
+                res.end(JSON.stringify(body));
+            }
+        };
+        try {
+            if (raw) {
+                try {
+                    entry.body = JSON.parse(raw);
+                } catch {
+                    throw new HttpError(400, "request body is not valid JSON");
+                }
+            }
+            if (req.headers.authorization !== `Bearer ${this.apiKey}`) throw new HttpError(401, "unauthorized");
+            const fault = this.faults.find((f) => f.method === method && f.path.test(path) && f.times > 0);
+            if (fault) {
+                fault.times--;
+                entry.injected = true;
+                const message = fault.status === 429 ? "rate limit exceeded" : fault.status === 503 ? "service unavailable" : "internal server error";
+                send(fault.status, { id: id("err"), message }, fault.retryAfter !== undefined ? { "retry-after": fault.retryAfter } : {});
+                return;
+            }
+            const { status, body } = this.route(method, path, url.searchParams, entry.body);
+            const drop = this.drops.find((d) => d.method === method && d.path.test(path) && d.times > 0);
+            if (drop) {
+                drop.times--;
+                entry.status = status;
+                entry.response = body;
+                entry.dropped = true;
+                req.socket.destroy();
+                return;
+            }
+            send(status, body);
+        } catch (err) {
+            if (err instanceof HttpError) send(err.status, { id: id("err"), message: err.message }, err.headers);
+            else send(500, { id: id("err"), message: `fake: ${(err as Error).message}` });
+        }
+    }
+
+    private route(method: string, path: string, q: URLSearchParams, body: any): { status: number; body?: unknown } {
+        const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+        if (parts[0] !== "services") throw new HttpError(404, "not found");
+        const [, sid, sub, key, action] = parts;
+        if (parts.length === 1) {
+            if (method === "GET") return { status: 200, body: this.listServices(q) };
+            if (method === "POST") return { status: 201, body: this.createService(body) };
+        }
+        const service = this.service(sid);
+        if (parts.length === 2) {
+            if (method === "GET") return { status: 200, body: service };
+            if (method === "PATCH") return { status: 200, body: this.updateService(service, body) };
+            if (method === "DELETE") {
+                this.services.splice(this.services.indexOf(service), 1);
+                this.envVars.delete(service.id);
+                return { status: 204 };
+            }
+        }
+        if (sub === "env-vars") return this.envVarsRoute(method, service, key, body, q, parts.length);
+        if (sub === "deploys") {
+            if (parts.length === 3 && method === "POST") return { status: 201, body: this.view(this.createDeploy(service, body ?? {}, "api")) };
+            if (parts.length === 3 && method === "GET") {
+                const statuses = q.get("status")?.split(",");
+                const list = this.deploys
+                    .filter((d) => d.serviceId === service.id && (!statuses || statuses.includes(this.status(d))))
+                    .sort((a, b) => b.createdMs - a.createdMs)
+                    .map((d) => ({ deploy: this.view(d), cursor: d.id }));
+                return { status: 200, body: this.page(list, q) };
+            }
+            const d = this.deploys.find((x) => x.id === key && x.serviceId === service.id);
+            if (!d) throw new HttpError(404, "deploy not found");
+            if (parts.length === 4 && method === "GET") return { status: 200, body: this.view(d) };
+            if (parts.length === 5 && action === "cancel" && method === "POST") {
+                const s = this.status(d);
+                if (["live", "deactivated", "build_failed", "update_failed", "pre_deploy_failed"].includes(s)) throw new HttpError(400, `deploy is ${s} and cannot be canceled`);
+                if (s !== "canceled") d.canceledMs = Date.now();
+                return { status: 200, body: this.view(d) };
+            }
+        }
+        if (sub === "rollback" && parts.length === 3 && method === "POST") {
+            if (typeof body?.deployId !== "string") throw new HttpError(400, "deployId is required");
+            const from = this.deploys.find((x) => x.id === body.deployId && x.serviceId === service.id);
+            if (!from) throw new HttpError(404, "deploy not found");
+            if (!["live", "deactivated"].includes(this.status(from))) throw new HttpError(400, "can only roll back to a deploy that was live");
+            return { status: 201, body: this.view(this.createDeploy(service, {}, "rollback", from)) };
+        }
+        if (sub === "custom-domains") return this.domainsRoute(method, service, key, action, body, q, parts.length);
+        throw new HttpError(404, "not found");
+    }
+
+    /** Cursor pagination: items after `cursor`, at most `limit` (default 20, 1..100). */
+    private page<T extends { cursor: string }>(list: T[], q: URLSearchParams): T[] {
+        const limit = q.has("limit") ? Number(q.get("limit")) : 20;
+        if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new HttpError(400, "limit must be between 1 and 100");
+        const cursor = q.get("cursor");
+        const start = cursor ? list.findIndex((x) => x.cursor === cursor) + 1 : 0;
+        return list.slice(start, start + limit);
+    }
+
+    private listServices(q: URLSearchParams) {
+        const names = q.get("name")?.split(",");
+        const types = q.get("type")?.split(",");
+        const owners = q.get("ownerId")?.split(",");
+        const suspended = q.get("suspended")?.split(",");
+        const list = this.services
+            .filter((s) => (!names || names.includes(s.name)) && (!types || types.includes(s.type)) && (!owners || owners.includes(s.ownerId)) && (!suspended || suspended.includes(s.suspended)))
+            .map((s) => ({ service: s, cursor: s.id }));
+        return this.page(list, q);
+    }
+
+    private createService(body: any) {
+        for (const f of ["type", "name", "ownerId"]) if (typeof body?.[f] !== "string" || !body[f]) throw new HttpError(400, `${f} is required`);
+        const types = ["static_site", "web_service", "private_service", "background_worker", "cron_job"];
+        if (!types.includes(body.type)) throw new HttpError(400, `invalid type ${body.type}`);
+        const now = Date.now();
+        this.creations = this.creations.filter((t) => t > now - HOUR);
+        if (this.creations.length >= this.serviceCreatesPerHour) {
+            const wait = Math.ceil((this.creations[0] + HOUR - now) / 1000);
+            throw new HttpError(429, "rate limit exceeded: too many services created", { "retry-after": String(wait) });
+        }
+        const d = body.serviceDetails ?? {};
+        if (body.type !== "static_site" && typeof d.runtime !== "string") throw new HttpError(400, "serviceDetails.runtime is required");
+        if (body.type === "cron_job" && typeof d.schedule !== "string") throw new HttpError(400, "serviceDetails.schedule is required");
+        this.creations.push(now);
+        const sid = id("srv");
+        const slug = `${String(body.name).toLowerCase().replace(/[^a-z0-9-]+/g, "-")}-${sid.slice(4, 8)}`;
+        const service: FakeService = {
+            id: sid,
+            name: body.name,
+            ownerId: body.ownerId,
+            type: body.type,
+            autoDeploy: body.autoDeploy ?? "yes",
+            suspended: "not_suspended",
+            suspenders: [],
+            slug,
+            dashboardUrl: `https://dashboard.render.com/web/${sid}`,
+            notifyOnFail: "default",
+            rootDir: body.rootDir ?? "",
+            ...(body.repo ? { repo: body.repo, branch: body.branch ?? "main" } : {}),
+            ...(body.image ? { imagePath: body.image.imagePath } : {}),
+            ...(body.environmentId ? { environmentId: body.environmentId } : {}),
+            createdAt: iso(now),
+            updatedAt: iso(now),
+            serviceDetails: this.details(body.type, d, slug),
+        };
+        this.services.push(service);
+        this.envVars.set(sid, []);
+        if (Array.isArray(body.envVars)) this.envVars.set(sid, this.envInputs(body.envVars));
+        const deploy = this.createDeploy(service, {}, "api", undefined, false);
+        return { service, deployId: deploy.id };
+    }
+
+    private details(type: string, d: any, slug: string): Record<string, any> {
+        const runtime = d.runtime ?? d.env ?? "node";
+        const docker = runtime === "docker" || runtime === "image";
+        const env = d.envSpecificDetails ?? {};
+        const envSpecificDetails = docker
+            ? { dockerCommand: env.dockerCommand ?? "", dockerContext: env.dockerContext ?? ".", dockerfilePath: env.dockerfilePath ?? "./Dockerfile", ...(env.preDeployCommand ? { preDeployCommand: env.preDeployCommand } : {}) }
+            : { buildCommand: env.buildCommand ?? "", startCommand: env.startCommand ?? "", ...(env.preDeployCommand ? { preDeployCommand: env.preDeployCommand } : {}) };
+        const url = `https://${slug}.onrender.com`;
+        if (type === "static_site") return { buildCommand: d.buildCommand ?? "", publishPath: d.publishPath ?? "public", url, buildPlan: "starter", previews: { generation: "off" } };
+        const common = { env: runtime, runtime, envSpecificDetails, plan: d.plan ?? "starter", region: d.region ?? "oregon", buildPlan: "starter" };
+        if (type === "cron_job") return { ...common, schedule: d.schedule };
+        const scaled = { ...common, numInstances: d.numInstances ?? 1, previews: { generation: "off" }, pullRequestPreviewsEnabled: "no" };
+        if (type === "background_worker") return scaled;
+        if (type === "private_service") return { ...scaled, openPorts: [], url: `${slug}:10000` };
+        return { ...scaled, healthCheckPath: d.healthCheckPath ?? "", openPorts: [{ port: 10000, protocol: "TCP" }], url };
+    }
+
+    private updateService(service: FakeService, body: any) {
+        if (!body || typeof body !== "object") throw new HttpError(400, "body required");
+        for (const k of ["name", "autoDeploy", "repo", "branch", "rootDir"] as const) if (body[k] !== undefined) (service as any)[k] = body[k];
+        if (body.image?.imagePath) service.imagePath = body.image.imagePath;
+        const d = body.serviceDetails;
+        if (d && typeof d === "object") {
+            for (const k of ["plan", "healthCheckPath", "numInstances", "buildCommand", "publishPath", "schedule", "preDeployCommand"]) if (d[k] !== undefined) service.serviceDetails[k] = d[k];
+            if (d.envSpecificDetails) service.serviceDetails.envSpecificDetails = { ...service.serviceDetails.envSpecificDetails, ...d.envSpecificDetails };
+        }
+        service.updatedAt = iso();
+        return service;
+    }
+
+    private envInputs(list: any[]): { key: string; value: string }[] {
+        const out = new Map<string, string>();
+        for (const v of list) {
+            if (typeof v?.key !== "string" || !v.key) throw new HttpError(400, "every env var needs a key");
+            if (typeof v.value === "string") out.set(v.key, v.value);
+            else if (v.generateValue === true) out.set(v.key, randomBytes(24).toString("base64url"));
+            else throw new HttpError(400, `env var ${v.key} needs a value or generateValue`);
+        }
+        return [...out].map(([key, value]) => ({ key, value }));
+    }
+
+    private envVarsRoute(method: string, service: FakeService, key: string | undefined, body: any, q: URLSearchParams, n: number) {
+        const list = this.envVars.get(service.id) ?? [];
+        if (n === 3) {
+            if (method === "GET") return { status: 200, body: this.page(list.map((v) => ({ envVar: v, cursor: v.key })), q) };
+            if (method === "PUT") {
+                if (!Array.isArray(body)) throw new HttpError(400, "body must be an array of env vars");
+                const next = this.envInputs(body);
+                this.envVars.set(service.id, next);
+                return { status: 200, body: next.map((v) => ({ envVar: v, cursor: v.key })) };
+            }
+        }
+        if (n === 4 && key) {
+            const i = list.findIndex((v) => v.key === key);
+            if (method === "GET") {
+                if (i < 0) throw new HttpError(404, "env var not found");
+                return { status: 200, body: list[i] };
+            }
+            if (method === "PUT") {
+                const value = typeof body?.value === "string" ? body.value : body?.generateValue === true ? randomBytes(24).toString("base64url") : undefined;
+                if (value === undefined) throw new HttpError(400, "value or generateValue is required");
+                const v = { key, value };
+                if (i < 0) list.push(v);
+                else list[i] = v;
+                this.envVars.set(service.id, list);
+                return { status: 200, body: v };
+            }
+            if (method === "DELETE") {
+                if (i < 0) throw new HttpError(404, "env var not found");
+                list.splice(i, 1);
+                return { status: 204 };
+            }
+        }
+        throw new HttpError(404, "not found");
+    }
+
+    private createDeploy(service: FakeService, body: any, trigger: string, from?: FakeDeploy, limited = true): FakeDeploy {
+        if (body.clearCache !== undefined && !["clear", "do_not_clear"].includes(body.clearCache)) throw new HttpError(400, "clearCache must be clear or do_not_clear");
+        if (service.suspended === "suspended") throw new HttpError(400, "service is suspended; resume it before deploying");
+        const now = Date.now();
+        if (limited) {
+            const times = (this.deployTimes.get(service.id) ?? []).filter((t) => t > now - MINUTE);
+            this.deployTimes.set(service.id, times);
+            if (times.length >= this.deploysPerMinute) {
+                const wait = Math.ceil((times[0] + MINUTE - now) / 1000);
+                throw new HttpError(429, "rate limit exceeded: too many deploys for this service", { "retry-after": String(wait) });
+            }
+            times.push(now);
+        }
+        const failure = this.failing.shift();
+        const plans: Record<string, Status[]> = {
+            ok: ["created", "build_in_progress", "update_in_progress", "live"],
+            build_failed: ["created", "build_in_progress", "build_failed"],
+            pre_deploy_failed: ["created", "build_in_progress", "pre_deploy_in_progress", "pre_deploy_failed"],
+            update_failed: ["created", "build_in_progress", "update_in_progress", "update_failed"],
+            canceled: ["created", "build_in_progress", "canceled"],
+            deactivated: ["created", "build_in_progress", "update_in_progress", "deactivated"],
+        };
+        const commitId = body.commitId ?? from?.commit?.id ?? randomBytes(20).toString("hex");
+        const deploy: FakeDeploy = {
+            id: id("dep"),
+            serviceId: service.id,
+            trigger,
+            createdMs: now,
+            plan: plans[failure ?? "ok"],
+            stepMs: this.deployStepMs,
+        };
+        const image = body.imageUrl ?? (from?.image ? from.image.ref : service.imagePath);
+        if (image) deploy.image = { ref: image, sha: from?.image?.sha ?? `sha256:${randomBytes(32).toString("hex")}` };
+        else deploy.commit = { id: commitId, message: from?.commit?.message ?? `commit ${commitId.slice(0, 7)}`, createdAt: iso(now) };
+        this.deploys.push(deploy);
+        return deploy;
+    }
+
+    /** The deploy as the API shows it; a deploy that is live deactivates older live ones of its service. */
+    private view(d: FakeDeploy) {
+        const now = Date.now();
+        const liveAt = (x: FakeDeploy) => x.createdMs + (x.plan.length - 1) * x.stepMs;
+        // Newer deploys of the service that went live (successfully) deactivate this one.
+        if (d.deactivatedMs === undefined && d.plan[d.plan.length - 1] === "live") {
+            const newer = this.deploys.filter((x) => x.serviceId === d.serviceId && x.createdMs > d.createdMs && x.canceledMs === undefined && x.plan[x.plan.length - 1] === "live");
+            const first = newer.map(liveAt).filter((t) => t <= now).sort((a, b) => a - b)[0];
+            if (first !== undefined) d.deactivatedMs = first;
+        }
+        const status = this.status(d, now);
+        const terminal = !["created", "build_in_progress", "update_in_progress", "pre_deploy_in_progress"].includes(status);
+        const finishedMs = d.canceledMs ?? liveAt(d);
+        return {
+            id: d.id,
+            ...(d.commit ? { commit: d.commit } : {}),
+            ...(d.image ? { image: d.image } : {}),
+            status,
+            trigger: d.trigger,
+            createdAt: iso(d.createdMs),
+            updatedAt: iso(Math.min(now, terminal ? finishedMs : now)),
+            ...(status !== "created" ? { startedAt: iso(d.createdMs + d.stepMs) } : {}),
+            ...(terminal ? { finishedAt: iso(finishedMs) } : {}),
+        };
+    }
+
+    private domainsRoute(method: string, service: FakeService, key: string | undefined, action: string | undefined, body: any, q: URLSearchParams, n: number) {
+        const mine = this.domains.filter((x) => x.serviceId === service.id);
+        const view = (x: FakeDomain) => ({
+            id: x.id,
+            name: x.name,
+            domainType: x.domainType,
+            publicSuffix: x.publicSuffix,
+            redirectForName: x.redirectForName,
+            verificationStatus: x.verificationStatus,
+            createdAt: x.createdAt,
+            server: { id: service.id, name: service.name },
+        });
+        if (n === 3 && method === "GET") {
+            const name = q.get("name");
+            return { status: 200, body: this.page(mine.filter((x) => !name || x.name === name).map((x) => ({ customDomain: view(x), cursor: x.id })), q) };
+        }
+        if (n === 3 && method === "POST") {
+            const name = typeof body?.name === "string" ? body.name.trim().toLowerCase() : "";
+            if (!/^([a-z0-9-]+\.)+[a-z]{2,}$/.test(name)) throw new HttpError(400, "name must be a domain name");
+            if (this.domains.some((x) => x.name === name)) throw new HttpError(409, `custom domain ${name} already exists`);
+            const labels = name.split(".");
+            const apex = labels.length === 2;
+            const make = (domainName: string, type: "apex" | "subdomain", redirect: string): FakeDomain => ({
+                id: id("cdm"),
+                serviceId: service.id,
+                name: domainName,
+                domainType: type,
+                publicSuffix: labels[labels.length - 1],
+                redirectForName: redirect,
+                verificationStatus: "unverified",
+                createdAt: iso(),
+            });
+            const made = apex ? [make(name, "apex", ""), make(`www.${name}`, "subdomain", name)] : [make(name, "subdomain", "")];
+            this.domains.push(...made);
+            return { status: 201, body: made.map(view) };
+        }
+        const d = mine.find((x) => x.id === key || x.name === key);
+        if (!d) throw new HttpError(404, "custom domain not found");
+        if (n === 4 && method === "GET") return { status: 200, body: view(d) };
+        if (n === 4 && method === "DELETE") {
+            this.domains.splice(this.domains.indexOf(d), 1);
+            return { status: 204 };
+        }
+        if (n === 5 && action === "verify" && method === "POST") {
+            d.verificationStatus = "verified";
+            return { status: 202 };
+        }
+        throw new HttpError(404, "not found");
+    }
+}
+
+/** Sets RENDER_API_KEY / RENDER_API_URL (undefined deletes); returns a function that restores them. */
+export function setRenderEnv(values: { RENDER_API_KEY?: string; RENDER_API_URL?: string }): () => void {
+    const saved = { RENDER_API_KEY: process.env.RENDER_API_KEY, RENDER_API_URL: process.env.RENDER_API_URL };
+    const apply = (v: Record<string, string | undefined>) => {
+        for (const [k, value] of Object.entries(v)) {
+            if (value === undefined) delete process.env[k];
+            else process.env[k] = value;
+        }
+    };
+    apply(values);
+    return () => apply(saved);
+}
