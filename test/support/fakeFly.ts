@@ -1,0 +1,689 @@
+/**
+ * A local, stateful fake of the Fly.io Machines API (v1) for tests: a node
+ * http server on 127.0.0.1 (random port) that answers in the shapes of
+ * shared/specs/fly-machines.openapi.yml (test/vendors/flySpec.test.ts checks).
+ *
+ * - Apps (create answers 201 with no body, as Fly does), machines, leases,
+ *   secrets with a version counter, IP assignments.
+ * - Machines go created -> starting -> started after `startMs` (stopped with
+ *   skip_launch); stop goes stopping -> stopped; updates make a new
+ *   `instance_id` (the version) and restart the machine; delete of a running
+ *   machine needs force; Machines_wait blocks until the state (and version)
+ *   is reached or its timeout (at most 60 s) passes, then answers 408.
+ * - A machine records the app's secrets version it was created or updated
+ *   with (`secretsVersion`): setting secrets does not reach machines.
+ * - Checks: every check in config.checks reads `critical` until `checksMs`
+ *   after the machine started, then `passing`, except for images given to
+ *   neverHealthy().
+ * - Leases: a nonce and an expiry; 409 when someone else holds it, and any
+ *   mutation of a leased machine without the right fly-machine-lease-nonce
+ *   header is 409 too.
+ * - Fault injection: inject() queues 409/429/5xx answers (with Retry-After)
+ *   for a method and path; dropResponses() carries a request out and then
+ *   destroys the socket instead of answering.
+ * - Every request is logged with its nonce header, body, status and response.
+ */
+import * as http from "http";
+import { createHash, randomBytes } from "crypto";
+import type { AddressInfo } from "net";
+
+export interface FakeFlyMachine {
+    id: string;
+    app: string;
+    name: string;
+    region: string;
+    state: string;
+    instance_id: string;
+    config: any;
+    private_ip: string;
+    created_at: string;
+    updated_at: string;
+    /** Later states and when they are reached (ms since epoch). */
+    pending: { state: string; atMs: number }[];
+    /** When the machine last reached `started` (for checks). */
+    startedAtMs?: number;
+    events: { id: string; type: string; status: string; source: string; timestamp: number }[];
+    lease?: { nonce: string; owner: string; description: string; expiresMs: number; version: string };
+    /** The app's secrets version the machine was created or last updated with. */
+    secretsVersion: number;
+}
+
+export interface FakeFlyApp {
+    id: string;
+    name: string;
+    org_slug: string;
+    network: string;
+    internal_numeric_id: number;
+    secrets: Map<string, { value: string; created_at: string; updated_at: string }>;
+    secretsVersion: number;
+    ips: { ip: string; type: string; region: string; service_name: string; shared: boolean; created_at: string }[];
+}
+
+export interface LoggedFlyRequest {
+    method: string;
+    /** Path below /v1, e.g. /apps/a/machines. */
+    path: string;
+    query: Record<string, string>;
+    nonce?: string;
+    body?: any;
+    status?: number;
+    response?: any;
+    dropped?: boolean;
+    injected?: boolean;
+    authorization?: string;
+    atMs: number;
+}
+
+export interface FlyFault {
+    method: string;
+    path: RegExp;
+    status: number;
+    times: number;
+    retryAfter?: string;
+    /** Fly's error text; a default per status otherwise. */
+    error?: string;
+}
+
+export interface FakeFlyOptions {
+    token?: string;
+    /** created -> started (ms). */
+    startMs?: number;
+    /** started -> checks passing (ms). */
+    checksMs?: number;
+    /** stopping -> stopped, destroying -> destroyed (ms). */
+    stopMs?: number;
+    /** The owner leases made with the fake's token get. */
+    owner?: string;
+}
+
+class HttpError extends Error {
+    constructor(
+        readonly status: number,
+        message: string,
+    ) {
+        super(message);
+    }
+}
+
+const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/** A 26-character ULID-like id (instance ids, event ids). */
+function ulid(): string {
+    const bytes = randomBytes(26);
+    return Array.from(bytes, (b) => CROCKFORD[b % 32]).join("");
+}
+
+function iso(ms: number = Date.now()): string {
+    return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+const FAULT_TEXT: Record<number, string> = {
+    409: "lease currently held by someone else",
+    429: "rate limit exceeded",
+    500: "internal server error",
+    502: "bad gateway",
+    503: "service unavailable",
+};
+
+export class FakeFly {
+    readonly requests: LoggedFlyRequest[] = [];
+    readonly apps = new Map<string, FakeFlyApp>();
+    readonly machines = new Map<string, FakeFlyMachine>();
+    token: string;
+    startMs: number;
+    checksMs: number;
+    stopMs: number;
+    owner: string;
+    private unhealthyImages = new Set<string>();
+    private faults: FlyFault[] = [];
+    private drops: { method: string; path: RegExp; times: number }[] = [];
+    private server!: http.Server;
+    private sockets = new Set<import("net").Socket>();
+    private seq = 1;
+    /** http://127.0.0.1:<port>/v1 */
+    url = "";
+
+    private constructor(options: FakeFlyOptions) {
+        this.token = options.token ?? `fo1_fake_${randomBytes(16).toString("hex")}`;
+        this.startMs = options.startMs ?? 100;
+        this.checksMs = options.checksMs ?? 100;
+        this.stopMs = options.stopMs ?? 50;
+        this.owner = options.owner ?? "keel@example.com";
+    }
+
+    static async start(options: FakeFlyOptions = {}): Promise<FakeFly> {
+        const fake = new FakeFly(options);
+        fake.server = http.createServer((req, res) => void fake.handle(req, res));
+        fake.server.on("connection", (s) => {
+            fake.sockets.add(s);
+            s.on("close", () => fake.sockets.delete(s));
+        });
+        await new Promise<void>((resolve) => fake.server.listen(0, "127.0.0.1", resolve));
+        fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}/v1`;
+        return fake;
+    }
+
+    async stop(): Promise<void> {
+        for (const s of this.sockets) s.destroy();
+        await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    }
+
+    /** Forgets every app, machine, fault, unhealthy image and logged request. */
+    reset(): void {
+        this.apps.clear();
+        this.machines.clear();
+        this.requests.splice(0);
+        this.faults = [];
+        this.drops = [];
+        this.unhealthyImages.clear();
+    }
+
+    /** The next `times` requests matching method and path are answered with `status` (and Retry-After). */
+    inject(fault: Omit<FlyFault, "times"> & { times?: number }): void {
+        this.faults.push({ times: 1, ...fault });
+    }
+
+    /** The next `times` matching requests are carried out, then their socket is destroyed unanswered. */
+    dropResponses(method: string, path: RegExp, times = 1): void {
+        this.drops.push({ method, path, times });
+    }
+
+    /** Machines running this image never pass their checks (they stay critical). */
+    neverHealthy(image: string): void {
+        this.unhealthyImages.add(image);
+    }
+
+    /** Mutating requests (not GET), optionally only those whose path matches. */
+    mutations(path?: RegExp): LoggedFlyRequest[] {
+        return this.requests.filter((r) => r.method !== "GET" && (!path || path.test(r.path)));
+    }
+
+    /** Creates an app as POST /apps would; for setup. */
+    seedApp(name: string, orgSlug = "personal"): FakeFlyApp {
+        return this.createApp({ name, org_slug: orgSlug });
+    }
+
+    /** Creates a started machine directly; for setup. */
+    seedMachine(app: string, config: any = { image: "registry.fly.io/app:v1" }, options: { region?: string; name?: string } = {}): FakeFlyMachine {
+        const m = this.createMachine(this.app(app), { config, region: options.region, name: options.name });
+        m.pending = [];
+        this.transition(m, "started");
+        return this.settle(m);
+    }
+
+    /** Someone else (flyctl, another deploy) takes a lease on a machine. */
+    leaseAsOther(machineId: string, options: { owner?: string; ttlS?: number; description?: string } = {}): string {
+        const m = this.machine(machineId);
+        const nonce = randomBytes(8).toString("hex");
+        m.lease = { nonce, owner: options.owner ?? "someone@else.example", description: options.description ?? "fly deploy", expiresMs: Date.now() + (options.ttlS ?? 30) * 1000, version: m.instance_id };
+        return nonce;
+    }
+
+    machine(id: string): FakeFlyMachine {
+        const m = this.machines.get(id);
+        if (!m) throw new HttpError(404, "machine not found");
+        return this.settle(m);
+    }
+
+    // ---- HTTP ---------------------------------------------------------------
+
+    private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+        const url = new URL(req.url ?? "/", "http://fake");
+        const chunks: Buffer[] = [];
+        for await (const c of req) chunks.push(c as Buffer);
+        const raw = Buffer.concat(chunks).toString("utf8");
+        const method = (req.method ?? "GET").toUpperCase();
+        const path = url.pathname.replace(/^\/v1/, "");
+        const nonceHeader = req.headers["fly-machine-lease-nonce"];
+        const entry: LoggedFlyRequest = {
+            method,
+            path,
+            query: Object.fromEntries(url.searchParams.entries()),
+            nonce: typeof nonceHeader === "string" ? nonceHeader : undefined,
+            authorization: req.headers.authorization,
+            atMs: Date.now(),
+        };
+        this.requests.push(entry);
+        const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
+            entry.status = status;
+            entry.response = body;
+            if (res.destroyed) return;
+            if (body === undefined) {
+                res.writeHead(status, headers);
+                res.end();
+            } else {
+                res.writeHead(status, { "content-type": "application/json", ...headers });
+                res.end(JSON.stringify(body));
+            }
+        };
+        try {
+            if (raw) {
+                try {
+                    entry.body = JSON.parse(raw);
+                } catch {
+                    throw new HttpError(400, "request body is not valid JSON");
+                }
+            }
+            const auth = req.headers.authorization ?? "";
+            if (auth !== `Bearer ${this.token}` && auth !== `FlyV1 ${this.token}`) throw new HttpError(401, "You must be authenticated to view this.");
+            const fault = this.faults.find((f) => f.method === method && f.path.test(path) && f.times > 0);
+            if (fault) {
+                fault.times--;
+                entry.injected = true;
+                send(fault.status, { error: fault.error ?? FAULT_TEXT[fault.status] ?? "error" }, fault.retryAfter !== undefined ? { "retry-after": fault.retryAfter } : {});
+                return;
+            }
+            const [status, body] = await this.route(method, path, url.searchParams, entry.body, entry.nonce, req);
+            const drop = this.drops.find((d) => d.method === method && d.path.test(path) && d.times > 0);
+            if (drop && status < 300) {
+                drop.times--;
+                entry.status = status;
+                entry.response = body;
+                entry.dropped = true;
+                req.socket.destroy();
+                return;
+            }
+            send(status, body);
+        } catch (err) {
+            const e = err as HttpError;
+            send(e.status ?? 500, { error: e.message });
+        }
+    }
+
+    private async route(method: string, path: string, q: URLSearchParams, body: any, nonce: string | undefined, req: http.IncomingMessage): Promise<[number, unknown]> {
+        const p = path.split("/").filter(Boolean).map(decodeURIComponent);
+        const m = (pattern: string, verb: string): boolean => {
+            if (verb !== method) return false;
+            const parts = pattern.split("/").filter(Boolean);
+            return parts.length === p.length && parts.every((part, i) => part.startsWith(":") || part === p[i]);
+        };
+        if (m("apps", "GET")) {
+            const org = q.get("org_slug");
+            if (!org) throw new HttpError(400, "org_slug is required");
+            const apps = [...this.apps.values()].filter((a) => a.org_slug === org).map((a) => this.appView(a));
+            return [200, { apps, total_apps: apps.length }];
+        }
+        if (m("apps", "POST")) {
+            this.createApp(body ?? {});
+            return [201, undefined];
+        }
+        if (p[0] !== "apps" || !p[1]) throw new HttpError(404, "not found");
+        const app = this.app(p[1]);
+        if (m("apps/:a", "GET")) return [200, this.appView(app)];
+        if (m("apps/:a", "DELETE")) {
+            for (const [id, mm] of this.machines) if (mm.app === app.name) this.machines.delete(id);
+            this.apps.delete(app.name);
+            return [202, undefined];
+        }
+        if (p[2] === "machines") return this.routeMachines(app, p, method, q, body, nonce, req);
+        if (p[2] === "secrets") return this.routeSecrets(app, p, method, q, body);
+        if (p[2] === "ip_assignments") return this.routeIps(app, p, method, body);
+        throw new HttpError(404, "not found");
+    }
+
+    private async routeMachines(app: FakeFlyApp, p: string[], method: string, q: URLSearchParams, body: any, nonce: string | undefined, req: http.IncomingMessage): Promise<[number, unknown]> {
+        if (p.length === 3 && method === "GET") {
+            const all = [...this.machines.values()].filter((x) => x.app === app.name).map((x) => this.settle(x));
+            const visible = all.filter((x) => (q.get("include_deleted") === "true" || x.state !== "destroyed") && (!q.get("region") || x.region === q.get("region")) && (!q.get("state") || q.get("state")!.split(",").includes(x.state)));
+            return [200, visible.map((x) => this.machineView(x, q.get("include_leases") === "true"))];
+        }
+        if (p.length === 3 && method === "POST") {
+            const machine = this.createMachine(app, body ?? {});
+            return [200, this.machineView(machine, false, machine.lease?.nonce)];
+        }
+        const machine = this.machines.get(p[3]);
+        if (!machine || machine.app !== app.name) throw new HttpError(404, "machine not found");
+        this.settle(machine);
+        const action = p[4] ?? "";
+        if (action === "lease") return this.routeLease(machine, method, body, nonce);
+        if (method !== "GET") this.checkLease(machine, nonce);
+        if (p.length === 4 && method === "GET") return [200, this.machineView(machine, q.get("include_leases") === "true")];
+        if (p.length === 4 && method === "POST") return [200, this.machineView(this.updateMachine(app, machine, body ?? {}))];
+        if (p.length === 4 && method === "DELETE") {
+            if (machine.state === "destroyed") throw new HttpError(404, "machine not found");
+            if (["started", "starting", "replacing"].includes(machine.state) && q.get("force") !== "true") {
+                throw new HttpError(412, `failed_precondition: unable to destroy machine, not currently stopped or suspended (state ${machine.state})`);
+            }
+            machine.pending = [];
+            machine.lease = undefined;
+            this.transition(machine, "destroying");
+            machine.pending.push({ state: "destroyed", atMs: Date.now() + this.stopMs });
+            return [200, undefined];
+        }
+        if (action === "start" && method === "POST") {
+            if (machine.state === "destroyed" || machine.state === "destroying") throw new HttpError(412, `failed_precondition: unable to start machine from current state: '${machine.state}'`);
+            if (!["started", "starting"].includes(machine.state)) this.launch(machine);
+            return [200, undefined];
+        }
+        if (action === "stop" && method === "POST") {
+            if (body?.signal !== undefined && !["SIGHUP", "SIGINT", "SIGQUIT", "SIGKILL", "SIGUSR1", "SIGUSR2", "SIGTERM"].includes(body.signal)) throw new HttpError(400, `invalid signal ${body.signal}`);
+            if (["started", "starting", "replacing"].includes(machine.state)) {
+                machine.pending = [];
+                this.transition(machine, "stopping");
+                machine.pending.push({ state: "stopped", atMs: Date.now() + this.stopMs });
+            }
+            return [200, undefined];
+        }
+        if (action === "wait" && method === "GET") return this.wait(machine, q, req);
+        throw new HttpError(404, "not found");
+    }
+
+    private async wait(machine: FakeFlyMachine, q: URLSearchParams, req: http.IncomingMessage): Promise<[number, unknown]> {
+        const states = (q.get("state") ?? "started").split(",");
+        for (const s of states) if (!["started", "stopped", "suspended", "destroyed", "failed", "settled"].includes(s)) throw new HttpError(400, `invalid state ${s}`);
+        const version = q.get("version") ?? q.get("instance_id") ?? undefined;
+        const timeoutS = Math.min(60, Math.max(1, Number(q.get("timeout") ?? 60) || 60));
+        const deadline = Date.now() + timeoutS * 1000;
+        const reached = () => {
+            this.settle(machine);
+            const stateOk = states.some((s) => (s === "settled" ? ["started", "stopped", "suspended", "failed", "destroyed"].includes(machine.state) : s === machine.state));
+            return stateOk && (!version || version === machine.instance_id);
+        };
+        while (!reached()) {
+            if (Date.now() >= deadline) throw new HttpError(408, `deadline_exceeded: machine ${machine.id} did not reach state ${states.join(",")}${version ? ` at version ${version}` : ""} in ${timeoutS}s (state ${machine.state})`);
+            if (req.socket.destroyed) return [499, undefined];
+            await new Promise((r) => setTimeout(r, 10));
+        }
+        return [200, { ok: true, state: machine.state, version: machine.instance_id, event_id: machine.events[machine.events.length - 1]?.id ?? ulid() }];
+    }
+
+    private routeLease(machine: FakeFlyMachine, method: string, body: any, nonce: string | undefined): [number, unknown] {
+        const now = Date.now();
+        if (machine.lease && machine.lease.expiresMs <= now) machine.lease = undefined;
+        const lease = machine.lease;
+        if (method === "GET") {
+            if (!lease) throw new HttpError(404, "lease not found");
+            return [200, this.leaseView(lease)];
+        }
+        if (method === "POST") {
+            const ttl = typeof body?.ttl === "number" && body.ttl > 0 ? body.ttl : 30;
+            if (lease) {
+                if (!nonce || nonce !== lease.nonce) throw new HttpError(409, `machine ${machine.id} already has a lease held by ${lease.owner}`);
+                lease.expiresMs = now + ttl * 1000;
+                if (typeof body?.description === "string") lease.description = body.description;
+                return [201, this.leaseView(lease)];
+            }
+            machine.lease = { nonce: randomBytes(8).toString("hex"), owner: this.owner, description: body?.description ?? "", expiresMs: now + ttl * 1000, version: machine.instance_id };
+            return [201, this.leaseView(machine.lease)];
+        }
+        if (method === "DELETE") {
+            if (!nonce) throw new HttpError(400, "fly-machine-lease-nonce header is required");
+            if (!lease) return [200, undefined];
+            if (nonce !== lease.nonce) throw new HttpError(409, `lease nonce does not match the lease held by ${lease.owner}`);
+            machine.lease = undefined;
+            return [200, undefined];
+        }
+        throw new HttpError(404, "not found");
+    }
+
+    private checkLease(machine: FakeFlyMachine, nonce: string | undefined): void {
+        const lease = machine.lease;
+        if (!lease || lease.expiresMs <= Date.now()) return;
+        if (nonce !== lease.nonce) throw new HttpError(409, `machine ${machine.id} is leased by ${lease.owner}${nonce ? " and the nonce does not match" : "; pass its nonce in fly-machine-lease-nonce"}`);
+    }
+
+    private routeSecrets(app: FakeFlyApp, p: string[], method: string, q: URLSearchParams, body: any): [number, unknown] {
+        const show = q.get("show_secrets") === "true";
+        if (p.length === 3 && method === "GET") return [200, { secrets: [...app.secrets.keys()].sort().map((n) => this.secretView(app, n, show)) }];
+        if (p.length === 3 && method === "POST") {
+            const values = body?.values;
+            if (!values || typeof values !== "object") throw new HttpError(400, "values is required");
+            for (const [name, value] of Object.entries(values)) {
+                if (value !== null && typeof value !== "string") throw new HttpError(400, `value of ${name} must be a string or null`);
+            }
+            for (const [name, value] of Object.entries(values)) {
+                if (value === null) app.secrets.delete(name);
+                else this.setSecret(app, name, value as string);
+            }
+            app.secretsVersion++;
+            return [200, { version: app.secretsVersion, Version: app.secretsVersion, secrets: [...app.secrets.keys()].sort().map((n) => this.secretView(app, n, false)) }];
+        }
+        const name = p[3];
+        if (p.length === 4 && method === "GET") {
+            if (!app.secrets.has(name)) throw new HttpError(404, `secret ${name} not found`);
+            return [200, this.secretView(app, name, show)];
+        }
+        if (p.length === 4 && method === "POST") {
+            if (typeof body?.value !== "string") throw new HttpError(400, "value is required");
+            this.setSecret(app, name, body.value);
+            app.secretsVersion++;
+            return [201, { ...(this.secretView(app, name, false) as object), version: app.secretsVersion, Version: app.secretsVersion }];
+        }
+        if (p.length === 4 && method === "DELETE") {
+            if (!app.secrets.has(name)) throw new HttpError(404, `secret ${name} not found`);
+            app.secrets.delete(name);
+            app.secretsVersion++;
+            return [200, { version: app.secretsVersion, Version: app.secretsVersion }];
+        }
+        throw new HttpError(404, "not found");
+    }
+
+    private routeIps(app: FakeFlyApp, p: string[], method: string, body: any): [number, unknown] {
+        if (p.length === 3 && method === "GET") return [200, { ips: app.ips.map((ip) => this.ipView(ip)) }];
+        if (p.length === 3 && method === "POST") {
+            const type = body?.type;
+            if (!["v4", "v6", "shared_v4", "private_v6"].includes(type)) throw new HttpError(400, `invalid ip type ${JSON.stringify(type)}: v4, v6, shared_v4 or private_v6`);
+            const n = this.seq++;
+            const ip =
+                type === "shared_v4"
+                    ? "66.241.124.1"
+                    : type === "v4"
+                      ? `137.66.${Math.floor(n / 250) % 250}.${(n % 250) + 1}`
+                      : type === "v6"
+                        ? `2a09:8280:1::${n.toString(16)}:0`
+                        : `fdaa:0:1::${n.toString(16)}`;
+            if (type === "shared_v4" && app.ips.some((x) => x.ip === ip)) return [200, this.ipView(app.ips.find((x) => x.ip === ip)!)];
+            const record = { ip, type, region: body?.region ?? "global", service_name: body?.service_name ?? "", shared: type === "shared_v4", created_at: iso() };
+            app.ips.push(record);
+            return [200, this.ipView(record)];
+        }
+        if (p.length === 4 && method === "DELETE") {
+            const i = app.ips.findIndex((x) => x.ip === p[3]);
+            if (i < 0) throw new HttpError(404, `ip ${p[3]} not found`);
+            app.ips.splice(i, 1);
+            return [204, undefined];
+        }
+        throw new HttpError(404, "not found");
+    }
+
+    // ---- state --------------------------------------------------------------
+
+    private app(name: string): FakeFlyApp {
+        const app = this.apps.get(name);
+        if (!app) throw new HttpError(404, `app ${name} not found`);
+        return app;
+    }
+
+    private createApp(body: any): FakeFlyApp {
+        const name = body?.name;
+        if (typeof name !== "string" || !/^[a-z0-9][a-z0-9-]{1,62}$/.test(name)) throw new HttpError(400, `invalid app name ${JSON.stringify(name)}`);
+        if (typeof body?.org_slug !== "string" || !body.org_slug) throw new HttpError(400, "org_slug is required");
+        if (this.apps.has(name)) throw new HttpError(422, `app name ${name} has already been taken`);
+        const app: FakeFlyApp = {
+            id: name,
+            name,
+            org_slug: body.org_slug,
+            network: body.network ?? "default",
+            internal_numeric_id: 1000 + this.seq++,
+            secrets: new Map(),
+            secretsVersion: 0,
+            ips: [],
+        };
+        this.apps.set(name, app);
+        return app;
+    }
+
+    private createMachine(app: FakeFlyApp, body: any): FakeFlyMachine {
+        const config = body?.config;
+        if (!config || typeof config.image !== "string" || !config.image) throw new HttpError(400, "config.image is required");
+        this.checkSecretsVersion(app, body);
+        const id = randomBytes(7).toString("hex");
+        const name = body.name ?? `machine-${id.slice(0, 6)}`;
+        if ([...this.machines.values()].some((x) => x.app === app.name && x.name === name && x.state !== "destroyed")) throw new HttpError(409, `a machine named ${name} already exists`);
+        const now = iso();
+        const machine: FakeFlyMachine = {
+            id,
+            app: app.name,
+            name,
+            region: body.region ?? "iad",
+            state: "created",
+            instance_id: ulid(),
+            config: JSON.parse(JSON.stringify(config)),
+            private_ip: `fdaa:0:1:a7b:1::${(this.seq++).toString(16)}`,
+            created_at: now,
+            updated_at: now,
+            pending: [],
+            events: [],
+            secretsVersion: body.skip_secrets ? 0 : app.secretsVersion,
+        };
+        this.event(machine, "launch", "created");
+        this.machines.set(id, machine);
+        if (typeof body.lease_ttl === "number" && body.lease_ttl > 0) {
+            machine.lease = { nonce: randomBytes(8).toString("hex"), owner: this.owner, description: "", expiresMs: Date.now() + body.lease_ttl * 1000, version: machine.instance_id };
+        }
+        if (body.skip_launch) machine.pending.push({ state: "stopped", atMs: Date.now() });
+        else this.launch(machine, false);
+        return machine;
+    }
+
+    private updateMachine(app: FakeFlyApp, machine: FakeFlyMachine, body: any): FakeFlyMachine {
+        if (machine.state === "destroyed" || machine.state === "destroying") throw new HttpError(412, `failed_precondition: machine is ${machine.state}`);
+        if (body.current_version !== undefined && body.current_version !== machine.instance_id) {
+            throw new HttpError(412, `failed_precondition: machine version is ${machine.instance_id}, not ${body.current_version}`);
+        }
+        if (body.config !== undefined && (typeof body.config?.image !== "string" || !body.config.image)) throw new HttpError(400, "config.image is required");
+        this.checkSecretsVersion(app, body);
+        if (body.config) machine.config = JSON.parse(JSON.stringify(body.config));
+        if (typeof body.name === "string") machine.name = body.name;
+        machine.instance_id = ulid();
+        machine.updated_at = iso();
+        if (!body.skip_secrets) machine.secretsVersion = app.secretsVersion;
+        this.event(machine, "update", "replacing");
+        machine.pending = [];
+        if (body.skip_launch) this.transition(machine, "stopped");
+        else {
+            this.transition(machine, "replacing");
+            this.launch(machine, false);
+        }
+        return machine;
+    }
+
+    private checkSecretsVersion(app: FakeFlyApp, body: any): void {
+        if (typeof body?.min_secrets_version === "number" && body.min_secrets_version > app.secretsVersion) {
+            throw new HttpError(400, `min_secrets_version ${body.min_secrets_version} is newer than the app's secrets (version ${app.secretsVersion})`);
+        }
+    }
+
+    /** starting now-ish, started after startMs. */
+    private launch(machine: FakeFlyMachine, now = true): void {
+        const t = Date.now();
+        machine.pending = [
+            { state: "starting", atMs: now ? t : t + Math.min(20, this.startMs / 2) },
+            { state: "started", atMs: t + this.startMs },
+        ];
+    }
+
+    private transition(machine: FakeFlyMachine, state: string, atMs = Date.now()): void {
+        machine.state = state;
+        if (state === "started") machine.startedAtMs = atMs;
+        this.event(machine, state === "started" ? "start" : state === "stopped" ? "exit" : state === "destroyed" ? "destroy" : "state", state, atMs);
+    }
+
+    private event(machine: FakeFlyMachine, type: string, status: string, atMs = Date.now()): void {
+        machine.events.push({ id: ulid(), type, status, source: "flyd", timestamp: atMs });
+    }
+
+    /** Applies the pending transitions whose time has come. */
+    private settle(machine: FakeFlyMachine): FakeFlyMachine {
+        const now = Date.now();
+        while (machine.pending.length && machine.pending[0].atMs <= now) {
+            const next = machine.pending.shift()!;
+            this.transition(machine, next.state, next.atMs);
+        }
+        return machine;
+    }
+
+    // ---- views (the spec's shapes) -----------------------------------------
+
+    private appView(app: FakeFlyApp): unknown {
+        const machines = [...this.machines.values()].filter((m) => m.app === app.name && this.settle(m).state !== "destroyed");
+        return {
+            id: app.id,
+            name: app.name,
+            internal_numeric_id: app.internal_numeric_id,
+            machine_count: machines.length,
+            volume_count: 0,
+            network: app.network,
+            organization: { name: app.org_slug, slug: app.org_slug, internal_numeric_id: 1 },
+            status: machines.some((m) => m.state === "started") ? "deployed" : "pending",
+        };
+    }
+
+    private checksView(machine: FakeFlyMachine): unknown[] | undefined {
+        const names = Object.keys(machine.config?.checks ?? {});
+        if (!names.length) return undefined;
+        const now = Date.now();
+        const healthy = machine.state === "started" && !this.unhealthyImages.has(machine.config.image) && machine.startedAtMs !== undefined && now - machine.startedAtMs >= this.checksMs;
+        return names.sort().map((name) => ({
+            name,
+            status: healthy ? "passing" : "critical",
+            output: healthy ? "Success" : machine.state === "started" ? `connect: connection refused (port ${machine.config.checks[name]?.port ?? 8080})` : `machine is ${machine.state}`,
+            updated_at: iso(),
+        }));
+    }
+
+    private machineView(machine: FakeFlyMachine, includeLease = false, nonce?: string): unknown {
+        this.settle(machine);
+        const [repository, tag] = String(machine.config.image).replace(/^[^/]+\//, "").split(":");
+        const lease = machine.lease && machine.lease.expiresMs > Date.now() ? machine.lease : undefined;
+        return {
+            id: machine.id,
+            name: machine.name,
+            state: machine.state,
+            region: machine.region,
+            instance_id: machine.instance_id,
+            private_ip: machine.private_ip,
+            config: machine.config,
+            image_ref: { registry: String(machine.config.image).includes("/") ? String(machine.config.image).split("/")[0] : "docker.io", repository, tag: tag ?? "latest", digest: "sha256:" + "0".repeat(64), labels: {} },
+            created_at: machine.created_at,
+            updated_at: machine.updated_at,
+            events: machine.events.slice(-5).reverse(),
+            host_status: "ok",
+            ...(this.checksView(machine) ? { checks: this.checksView(machine) } : {}),
+            ...(includeLease && lease ? { lease: { owner: lease.owner, description: lease.description, expires_at: Math.floor(lease.expiresMs / 1000) } } : {}),
+            ...(nonce ? { nonce } : {}),
+        };
+    }
+
+    private leaseView(lease: NonNullable<FakeFlyMachine["lease"]>): unknown {
+        return { nonce: lease.nonce, owner: lease.owner, description: lease.description, expires_at: Math.floor(lease.expiresMs / 1000), version: lease.version };
+    }
+
+    private setSecret(app: FakeFlyApp, name: string, value: string): void {
+        const existing = app.secrets.get(name);
+        app.secrets.set(name, { value, created_at: existing?.created_at ?? iso(), updated_at: iso() });
+    }
+
+    private secretView(app: FakeFlyApp, name: string, show: boolean): unknown {
+        const s = app.secrets.get(name)!;
+        const digest = createHash("sha256").update(s.value).digest("hex").slice(0, 16);
+        return { name, digest, created_at: s.created_at, updated_at: s.updated_at, ...(show ? { value: s.value } : {}) };
+    }
+
+    private ipView(ip: FakeFlyApp["ips"][number]): unknown {
+        return { ip: ip.ip, region: ip.region, service_name: ip.service_name, shared: ip.shared, created_at: ip.created_at };
+    }
+}
+
+/** Sets FLY_API_TOKEN / FLY_API_URL; returns a function that restores them. */
+export function setFlyEnv(values: { FLY_API_TOKEN?: string; FLY_API_URL?: string }): () => void {
+    const saved = { FLY_API_TOKEN: process.env.FLY_API_TOKEN, FLY_API_URL: process.env.FLY_API_URL };
+    const apply = (v: Record<string, string | undefined>) => {
+        for (const [k, value] of Object.entries(v)) {
+            if (value === undefined) delete process.env[k];
+            else process.env[k] = value;
+        }
+    };
+    apply(values);
+    return () => apply(saved);
+}
