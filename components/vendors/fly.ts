@@ -27,6 +27,9 @@ import { classifyHttpError, decide, DEFAULT_RETRY_POLICY, Failure, formatDelay, 
 export const DEFAULT_FLY_API_URL = "https://api.machines.dev/v1";
 export const LEASE_NONCE_HEADER = "fly-machine-lease-nonce";
 
+/** Paths of one machine (and its lease, start, stop...): where a 409 means a lease conflict. */
+const LEASED_PATH = /^\/apps\/[^/]+\/machines\/[^/?]+/;
+
 /** A Fly Machines API request that failed (after the retries the policy allows). */
 export class FlyApiError extends KeelError {
     constructor(
@@ -462,8 +465,9 @@ export function flyClient(options: FlyClientOptions): FlyClient {
             const status = (err as Partial<HttpFailure>)?.status;
             if (typeof status === "number") {
                 failure = classifyHttpError(err, now);
-                // A lease held by someone else (or a mutation racing one): waited out like 423, within its own budget.
-                if (status === 409) {
+                // A lease held by someone else (or a mutation racing one) on an existing machine: waited out
+                // like 423, within its own budget. Other 409s (a name taken) are the caller's to handle.
+                if (status === 409 && LEASED_PATH.test(path)) {
                     failure = { kind: "locked", status, mayHaveBeenProcessed: false, label: "409 Conflict" };
                 }
             } else {
@@ -475,7 +479,7 @@ export function flyClient(options: FlyClientOptions): FlyClient {
                 }
             }
             if (!failure) throw toFlyApiError(err, info, token, { idempotent });
-            const decision = decide(failure, state, status === 409 ? { ...policy, budgetMs: leaseBudgetMs } : policy, { idempotent, nowMs: now, random: Math.random() });
+            const decision = decide(failure, state, failure.status === 409 && failure.kind === "locked" ? { ...policy, budgetMs: leaseBudgetMs } : policy, { idempotent, nowMs: now, random: Math.random() });
             if (!decision.retry) throw toFlyApiError(err, info, token, { idempotent, reason: failure.kind === "client" ? undefined : `gave up: ${decision.reason}` });
             options.onProgress?.(`Fly API ${method} ${path}: ${decision.message}`);
             await sleep(decision.delayMs);

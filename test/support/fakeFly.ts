@@ -21,6 +21,8 @@
  * - Fault injection: inject() queues 409/429/5xx answers (with Retry-After)
  *   for a method and path; dropResponses() carries a request out and then
  *   destroys the socket instead of answering.
+ * - Optionally (rateLimit), Fly's rate limit: 1 request/s per action per
+ *   machine with a burst of 3, answered 429 with Retry-After.
  * - Every request is logged with its nonce header, body, status and response.
  */
 import * as http from "http";
@@ -94,6 +96,8 @@ export interface FakeFlyOptions {
     stopMs?: number;
     /** The owner leases made with the fake's token get. */
     owner?: string;
+    /** Enforce Fly's rate limit: about 1 request/s per action per machine, burst 3 (429 with Retry-After). */
+    rateLimit?: boolean;
 }
 
 class HttpError extends Error {
@@ -134,6 +138,9 @@ export class FakeFly {
     checksMs: number;
     stopMs: number;
     owner: string;
+    rateLimit: boolean;
+    /** Token buckets per `METHOD action machine`. */
+    private buckets = new Map<string, { tokens: number; atMs: number }>();
     private unhealthyImages = new Set<string>();
     private faults: FlyFault[] = [];
     private drops: { method: string; path: RegExp; times: number }[] = [];
@@ -149,6 +156,7 @@ export class FakeFly {
         this.checksMs = options.checksMs ?? 100;
         this.stopMs = options.stopMs ?? 50;
         this.owner = options.owner ?? "keel@example.com";
+        this.rateLimit = options.rateLimit ?? false;
     }
 
     static async start(options: FakeFlyOptions = {}): Promise<FakeFly> {
@@ -176,6 +184,7 @@ export class FakeFly {
         this.faults = [];
         this.drops = [];
         this.unhealthyImages.clear();
+        this.buckets.clear();
     }
 
     /** The next `times` requests matching method and path are answered with `status` (and Retry-After). */
@@ -273,6 +282,11 @@ export class FakeFly {
                 send(fault.status, { error: fault.error ?? FAULT_TEXT[fault.status] ?? "error" }, fault.retryAfter !== undefined ? { "retry-after": fault.retryAfter } : {});
                 return;
             }
+            const limited = this.rateLimited(method, path);
+            if (limited !== undefined) {
+                send(429, { error: "rate limit exceeded" }, { "retry-after": String(limited) });
+                return;
+            }
             const [status, body] = await this.route(method, path, url.searchParams, entry.body, entry.nonce, req);
             const drop = this.drops.find((d) => d.method === method && d.path.test(path) && d.times > 0);
             if (drop && status < 300) {
@@ -288,6 +302,23 @@ export class FakeFly {
             const e = err as HttpError;
             send(e.status ?? 500, { error: e.message });
         }
+    }
+
+    /** Seconds to wait when the request passes the per-machine, per-action rate limit; undefined when it may go. */
+    private rateLimited(method: string, path: string): number | undefined {
+        const p = path.split("/").filter(Boolean);
+        if (!this.rateLimit || p[2] !== "machines" || !p[3]) return undefined;
+        const key = `${method} ${p[4] ?? ""} ${p[3]}`;
+        const now = Date.now();
+        const bucket = this.buckets.get(key) ?? { tokens: 3, atMs: now };
+        bucket.tokens = Math.min(3, bucket.tokens + (now - bucket.atMs) / 1000);
+        bucket.atMs = now;
+        this.buckets.set(key, bucket);
+        if (bucket.tokens >= 1) {
+            bucket.tokens -= 1;
+            return undefined;
+        }
+        return Math.max(1, Math.ceil(1 - bucket.tokens));
     }
 
     private async route(method: string, path: string, q: URLSearchParams, body: any, nonce: string | undefined, req: http.IncomingMessage): Promise<[number, unknown]> {

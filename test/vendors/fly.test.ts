@@ -152,6 +152,27 @@ describe("Fly Machines client (against the fake Fly API)", () => {
             assert.match(progress[1], /^Fly API GET \/apps\/web: retrying in \d+ms \(429 Too Many Requests\)$/);
         });
 
+        it("keeps within Fly's rate limit (1/s per action per machine, burst 3) by waiting out its 429s", async () => {
+            fake.rateLimit = true;
+            try {
+                fake.seedApp("web");
+                const m = fake.seedMachine("web");
+                const other = fake.seedMachine("web");
+                const fly = client();
+                const started = Date.now();
+                for (let i = 0; i < 4; i++) await fly.getMachine("web", m.id);
+                await fly.getMachine("web", other.id);
+                await fly.getLease("web", m.id).catch(() => undefined);
+                assert.ok(Date.now() - started >= 1000, "the fourth show waited");
+                assert.deepEqual(fake.requests.map((r) => r.status), [200, 200, 200, 429, 200, 200, 404]);
+                assert.equal(fake.requests[3].response.error, "rate limit exceeded");
+                assert.equal(progress.length, 1);
+                assert.match(progress[0], /^Fly API GET \/apps\/web\/machines\/[0-9a-f]+: retrying in 1s \(429 Too Many Requests\)$/);
+            } finally {
+                fake.rateLimit = false;
+            }
+        });
+
         it("retries 429 on a POST too (it was refused, not processed)", async () => {
             fake.seedApp("web");
             fake.inject({ method: "POST", path: /\/machines$/, status: 429, retryAfter: "0" });
@@ -248,6 +269,10 @@ describe("Fly Machines client (against the fake Fly API)", () => {
             });
             await assert.rejects(client({ leaseConflictBudgetMs: 0 }).deleteMachine("web", m.id, { force: true, nonce: "wrong" }), (e: any) => e.status === 409 && /nonce does not match/.test(e.message));
             assert.equal(fake.machine(m.id).state, "started");
+            // A 409 that is no lease conflict (a machine name taken) is thrown at once.
+            fake.requests.splice(0);
+            await assert.rejects(client().createMachine("web", { name: m.name, config: { image: "nginx:1" } }), (e: any) => e.status === 409 && /already exists/.test(e.message));
+            assert.equal(fake.requests.length, 1);
         });
     });
 
