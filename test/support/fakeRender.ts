@@ -15,6 +15,7 @@
  * - Custom domains: an apex domain brings its `www.` redirect, as Render does.
  * - Rate limits: service creations per hour and deploys per minute per
  *   service are counted; past them the answer is 429 with Retry-After.
+ * - answerDeploysQueued(): create-deploy answers 202 Queued, without a body.
  * - Fault injection: inject() queues 429/5xx answers for a method and path;
  *   dropResponses() performs a request and destroys the socket unanswered.
  * - Every request is logged with its body, status and response.
@@ -156,6 +157,7 @@ export class FakeRender {
     private faults: Fault[] = [];
     private drops: { method: string; path: RegExp; times: number }[] = [];
     private failing: DeployFailure[] = [];
+    private queuedAnswers = 0;
     private server!: http.Server;
     private sockets = new Set<import("net").Socket>();
     /** http://127.0.0.1:<port>/v1 */
@@ -191,6 +193,7 @@ export class FakeRender {
         for (const list of [this.requests, this.services, this.deploys, this.domains, this.creations, this.faults, this.drops, this.failing] as unknown[][]) list.splice(0);
         this.envVars.clear();
         this.deployTimes.clear();
+        this.queuedAnswers = 0;
     }
 
     /** The next `times` requests matching method and path are answered with `status` (and Retry-After). */
@@ -206,6 +209,11 @@ export class FakeRender {
     /** The next deploy (of any service) ends in `status` instead of going live. */
     failNextDeploy(status: DeployFailure): void {
         this.failing.push(status);
+    }
+
+    /** The next `times` deploy creations are answered 202 Queued with no body (the deploy still starts). */
+    answerDeploysQueued(times = 1): void {
+        this.queuedAnswers += times;
     }
 
     /** Suspends a service (as a user or billing would). */
@@ -316,7 +324,14 @@ export class FakeRender {
         }
         if (sub === "env-vars") return this.envVarsRoute(method, service, key, body, q, parts.length);
         if (sub === "deploys") {
-            if (parts.length === 3 && method === "POST") return { status: 201, body: this.view(this.createDeploy(service, body ?? {}, "api")) };
+            if (parts.length === 3 && method === "POST") {
+                const deploy = this.createDeploy(service, body ?? {}, "api");
+                if (this.queuedAnswers > 0) {
+                    this.queuedAnswers--;
+                    return { status: 202 };
+                }
+                return { status: 201, body: this.view(deploy) };
+            }
             if (parts.length === 3 && method === "GET") {
                 const statuses = q.get("status")?.split(",");
                 const list = this.deploys

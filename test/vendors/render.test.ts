@@ -126,7 +126,11 @@ describe("Render client (against the fake Render API)", () => {
             fake.deployStepMs = 5000;
             const slow = (await api.createDeploy(service.id))!;
             assert.equal((await api.cancelDeploy(service.id, slow.id)).status, "canceled");
-            const list = await api.listDeploys(service.id);
+            fake.answerDeploysQueued();
+            assert.equal(await api.createDeploy(service.id), undefined, "202 Queued gives no deploy; list-deploys finds it");
+            const queued = (await api.listDeploys(service.id, { limit: 1 }))[0];
+            await api.cancelDeploy(service.id, queued.id);
+            const list = (await api.listDeploys(service.id)).filter((d) => d.id !== queued.id);
             assert.deepEqual(list.map((d) => d.id), [slow.id, back.id, second.id, first.id]);
             assert.deepEqual((await api.listDeploys(service.id, { status: ["live"] })).map((d) => d.id), [back.id]);
         });

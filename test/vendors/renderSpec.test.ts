@@ -196,6 +196,10 @@ describe("Render API spec conformance (fake and client against render.openapi.js
         fake.deployStepMs = 20;
         const back = await api.rollback(id, first.id);
         await waitForDeploy(api, id, back.id, wait);
+        fake.answerDeploysQueued();
+        const queued = await api.createDeploy(id);
+        assert.equal(queued, undefined);
+        await api.cancelDeploy(id, (await api.listDeploys(id, { limit: 1 }))[0].id);
         await api.listDeploys(id);
         await api.listDeploys(id, { status: ["live", "deactivated"], limit: 2 });
         await api.createDeploy(dockerSvc.service.id, { imageUrl: "ghcr.io/acme/api:1.2.5" }).catch(() => undefined); // 400: suspended
