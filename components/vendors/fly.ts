@@ -339,6 +339,11 @@ export interface FlyClient {
     waitForState(app: string, id: string, state: MachineState, options?: WaitForStateOptions): Promise<WaitResponse>;
     /** Polls Machines_show until every check of the machine is passing. */
     waitForChecks(app: string, id: string, options?: WaitForChecksOptions): Promise<Machine>;
+    /**
+     * Takes a lease on the machine (waiting out someone else's within the lease
+     * conflict budget), runs fn with its nonce, and releases it, also when fn throws.
+     */
+    withLease<T>(app: string, id: string, fn: (nonce: string) => Promise<T>, options?: { ttlS?: number; description?: string }): Promise<T>;
 }
 
 /** The request an error came from, for its message. */
@@ -579,6 +584,21 @@ export function flyClient(options: FlyClientOptions): FlyClient {
                     o.onProgress?.(`waiting for machine ${id} of app ${app}: ${failing.map((c) => `${c.name} ${c.status}`).join(", ")}`);
                 }
                 await sleep(Math.min(o.pollMs ?? 1000, Math.max(0, deadline - Date.now())));
+            }
+        },
+
+        withLease: async (app, id, fn, o = {}) => {
+            const lease = await client.createLease(app, id, { ttl: o.ttlS ?? 120, description: o.description ?? "keel" });
+            if (!lease.nonce) throw new FlyApiError(`Fly API POST ${machinePath(app, id)}/lease: the lease came back without a nonce`);
+            try {
+                return await fn(lease.nonce);
+            } finally {
+                try {
+                    await client.releaseLease(app, id, lease.nonce);
+                } catch (e) {
+                    // Gone with its machine, or expired and taken by someone else: nothing of ours to release.
+                    if (![404, 409].includes(flyErrorStatus(e) ?? 0)) options.onProgress?.(`could not release the lease on machine ${id} of app ${app} (it expires by itself): ${(e as Error).message}`);
+                }
             }
         },
     };

@@ -246,6 +246,30 @@ describe("Fly Machines client (against the fake Fly API)", () => {
             await assert.rejects(fly.getLease("web", m.id), (e: any) => e.status === 404);
         });
 
+        it("withLease runs under a lease and releases it, also when the work fails", async () => {
+            fake.seedApp("web");
+            const m = fake.seedMachine("web");
+            const fly = client();
+            const version = await fly.withLease("web", m.id, async (nonce) => {
+                assert.equal(fake.machine(m.id).lease?.nonce, nonce);
+                const u = await fly.updateMachine("web", m.id, { config: m.config }, { nonce });
+                return u.instance_id;
+            });
+            assert.equal(fake.machine(m.id).instance_id, version);
+            assert.equal(fake.machine(m.id).lease, undefined);
+            await assert.rejects(
+                fly.withLease("web", m.id, async () => {
+                    throw new Error("boom");
+                }),
+                /boom/,
+            );
+            assert.equal(fake.machine(m.id).lease, undefined);
+            assert.deepEqual(
+                fake.mutations(/\/lease$/).map((r) => `${r.method} ${r.status}`),
+                ["POST 201", "DELETE 200", "POST 201", "DELETE 200"],
+            );
+        });
+
         it("retries 409 while someone else holds the lease, and succeeds once it expires", async () => {
             fake.seedApp("web");
             const m = fake.seedMachine("web");
