@@ -14,110 +14,40 @@
  * body's description), so its additionalProperties are made nullable here.
  */
 import { strict as assert } from "assert";
-import * as fs from "fs";
-import * as path from "path";
-import Ajv, { ValidateFunction } from "ajv";
 import { flyClient, FlyClient } from "../../components/vendors/fly";
 import { FakeFly, LoggedFlyRequest } from "../support/fakeFly";
+import { loadSpec, OpenApiSpec, Operation } from "../support/openapi";
 
-const SPEC = path.resolve(__dirname, "../../../shared/specs/fly-machines.openapi.yml");
-
-interface Operation {
-    operationId: string;
-    parameters?: { name: string; in: string; required?: boolean; schema?: any }[];
-    requestBody?: any;
-    responses: Record<string, any>;
-}
-
-/** JSON pointer segment escaping, then URI escaping (paths hold braces). */
-function pointer(parts: string[]): string {
-    return parts.map((p) => "/" + encodeURIComponent(p.replace(/~/g, "~0").replace(/\//g, "~1"))).join("");
-}
-
-class SpecIndex {
-    private ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false });
-    private validators = new Map<string, ValidateFunction>();
-    private templates: { template: string; segments: string[] }[];
-
-    constructor(readonly spec: any) {
-        this.ajv.addSchema(spec, "fly.json");
-        this.templates = Object.keys(spec.paths).map((template) => ({ template, segments: template.split("/").filter(Boolean) }));
-    }
-
-    /** The path template for a concrete path; literal segments win over parameters. */
-    template(p: string): string | undefined {
-        const parts = p.split("/").filter(Boolean);
-        const matches = this.templates.filter((t) => t.segments.length === parts.length && t.segments.every((s, i) => s.startsWith("{") || s === parts[i]));
-        const literal = (t: { segments: string[] }) => t.segments.filter((s) => !s.startsWith("{")).length;
-        return matches.sort((a, b) => literal(b) - literal(a))[0]?.template;
-    }
-
-    operation(method: string, template: string): Operation | undefined {
-        return this.spec.paths[template]?.[method.toLowerCase()];
-    }
-
-    /** Pointer to a media object's JSON schema, or undefined when the spec declares no body. */
-    private schemaAt(node: any, at: string[]): string[] | undefined {
-        if (!node?.content?.["application/json"]?.schema) return undefined;
-        return [...at, "content", "application/json", "schema"];
-    }
-
-    responseSchema(method: string, template: string, status: number): { at?: string[]; declared: boolean } {
-        const key = String(status);
-        const response = this.operation(method, template)!.responses[key];
-        if (!response) return { declared: false };
-        return { at: this.schemaAt(response, ["paths", template, method.toLowerCase(), "responses", key]), declared: true };
-    }
-
-    requestSchema(method: string, template: string): string[] | undefined {
-        const op = this.operation(method, template)!;
-        return op.requestBody ? this.schemaAt(op.requestBody, ["paths", template, method.toLowerCase(), "requestBody"]) : undefined;
-    }
-
-    validate(at: string[], value: unknown): string[] {
-        const key = pointer(at);
-        let v = this.validators.get(key);
-        if (!v) {
-            v = this.ajv.compile({ $ref: `fly.json#${key}` });
-            this.validators.set(key, v);
+/** Query parameters against the declared ones (type, enum, required). */
+function checkQuery(op: Operation, query: Record<string, string>): string[] {
+    const declared = (op.parameters ?? []).filter((p) => p.in === "query");
+    const problems: string[] = [];
+    for (const [name, value] of Object.entries(query)) {
+        const param = declared.find((p) => p.name === name);
+        if (!param) {
+            problems.push(`query ${name} is not declared`);
+            continue;
         }
-        return v(value) ? [] : (v.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message} ${JSON.stringify(e.params)}`);
+        const schema = param.schema ?? {};
+        if (schema.type === "integer" && !/^-?\d+$/.test(value)) problems.push(`query ${name}=${value} is not an integer`);
+        if (schema.type === "boolean" && !["true", "false"].includes(value)) problems.push(`query ${name}=${value} is not a boolean`);
+        if (schema.enum && !value.split(",").every((v) => schema.enum.includes(v))) problems.push(`query ${name}=${value} is not one of ${schema.enum.join(", ")}`);
     }
-
-    /** Query parameters against the declared ones (type, enum, required). */
-    checkQuery(op: Operation, query: Record<string, string>): string[] {
-        const declared = (op.parameters ?? []).filter((p) => p.in === "query");
-        const problems: string[] = [];
-        for (const [name, value] of Object.entries(query)) {
-            const param = declared.find((p) => p.name === name);
-            if (!param) {
-                problems.push(`query ${name} is not declared`);
-                continue;
-            }
-            const schema = param.schema ?? {};
-            if (schema.type === "integer" && !/^-?\d+$/.test(value)) problems.push(`query ${name}=${value} is not an integer`);
-            if (schema.type === "boolean" && !["true", "false"].includes(value)) problems.push(`query ${name}=${value} is not a boolean`);
-            if (schema.enum && !value.split(",").every((v) => schema.enum.includes(v))) problems.push(`query ${name}=${value} is not one of ${schema.enum.join(", ")}`);
-        }
-        for (const p of declared) if (p.required && !(p.name in query)) problems.push(`query ${p.name} is required`);
-        return problems;
-    }
+    for (const p of declared) if (p.required && !(p.name in query)) problems.push(`query ${p.name} is required`);
+    return problems;
 }
 
 describe("Fly Machines API spec conformance (fake and client against fly-machines.openapi.yml)", function () {
     let fake: FakeFly;
-    let index: SpecIndex;
+    let index: OpenApiSpec;
 
     before(async function () {
-        if (!fs.existsSync(SPEC)) {
-            console.log(`    skipped: ${SPEC} not found (shared/ beside the repository)`);
-            this.skip();
-        }
-        const YAML = await import("yaml");
-        const spec = YAML.parse(fs.readFileSync(SPEC, "utf8"));
+        const spec = await loadSpec("fly-machines.openapi.yml");
+        if (!spec) this.skip();
         // "Update app secret request, with values to set, or nil to unset": the schema forgot nullable.
         spec.components.schemas.AppSecretsUpdateRequest.properties.values.additionalProperties.nullable = true;
-        index = new SpecIndex(spec);
+        // The spec declares no `default` responses; an undeclared status is checked below, not read as one.
+        index = new OpenApiSpec(spec, { defaultResponse: false });
         fake = await FakeFly.start({ startMs: 40, checksMs: 40, stopMs: 20 });
     });
 
@@ -224,7 +154,7 @@ describe("Fly Machines API spec conformance (fake and client against fly-machine
             }
             seen.add(op.operationId);
             const label = `${r.method} ${template} (${op.operationId}) -> ${r.status}`;
-            problems.push(...index.checkQuery(op, r.query).map((e) => `${label}: ${e}`));
+            problems.push(...checkQuery(op, r.query).map((e) => `${label}: ${e}`));
             const nonceParam = (op.parameters ?? []).find((p) => p.in === "header" && p.name === "fly-machine-lease-nonce");
             if (nonceParam?.required && !r.nonce) problems.push(`${label}: the required fly-machine-lease-nonce header is missing`);
             if (r.body !== undefined) {

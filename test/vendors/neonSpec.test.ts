@@ -8,9 +8,6 @@
  * date-time and uuid.
  */
 import { strict as assert } from "assert";
-import * as fs from "fs";
-import * as path from "path";
-import Ajv, { ValidateFunction } from "ajv";
 import { executeNeonRestore, listNeonBackups, neonDrill, planNeonRestore, takeNeonBackup } from "../../components/backup/neon";
 import { neonBranchProvider } from "../../components/database/neon/branch";
 import { neonBranchDatabaseProvider } from "../../components/database/neon/database";
@@ -19,95 +16,21 @@ import { neonProjectProvider } from "../../components/database/neon/project";
 import { neonRoleProvider } from "../../components/database/neon/role";
 import { Api, IDEMPOTENT, neonClient } from "../../components/vendors/neon";
 import { FakeNeon, LoggedRequest, setNeonEnv } from "../support/fakeNeon";
+import { DATE_TIME, loadSpec, OpenApiSpec, UUID } from "../support/openapi";
 import { captureConsole } from "../support/serializedProvider";
-
-const SPEC = path.resolve(__dirname, "../../../shared/specs/neon.openapi.json");
-
-interface Operation {
-    operationId: string;
-    requestBody?: any;
-    responses: Record<string, any>;
-}
-
-/** JSON pointer segment escaping, then URI escaping (paths hold braces). */
-function pointer(parts: string[]): string {
-    return parts.map((p) => "/" + encodeURIComponent(p.replace(/~/g, "~0").replace(/\//g, "~1"))).join("");
-}
-
-class SpecIndex {
-    private ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false });
-    private validators = new Map<string, ValidateFunction>();
-    private templates: { template: string; segments: string[] }[];
-
-    constructor(private spec: any) {
-        this.ajv.addFormat("date-time", /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/);
-        this.ajv.addFormat("uuid", /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
-        for (const f of ["int32", "int64", "uint64", "double", "int", "email", "uri"]) this.ajv.addFormat(f, true);
-        this.ajv.addSchema(spec, "neon.json");
-        this.templates = Object.keys(spec.paths).map((template) => ({ template, segments: template.split("/").filter(Boolean) }));
-    }
-
-    /** The path template for a concrete path; literal segments win over parameters (/branches/count). */
-    template(p: string): string | undefined {
-        const parts = p.split("/").filter(Boolean);
-        const matches = this.templates.filter((t) => t.segments.length === parts.length && t.segments.every((s, i) => s.startsWith("{") || s === parts[i]));
-        const literal = (t: { segments: string[] }) => t.segments.filter((s) => !s.startsWith("{")).length;
-        return matches.sort((a, b) => literal(b) - literal(a))[0]?.template;
-    }
-
-    operation(method: string, template: string): Operation | undefined {
-        return this.spec.paths[template]?.[method.toLowerCase()];
-    }
-
-    private resolve(ref: string): { node: any; at: string[] } {
-        const at = ref.replace(/^#\//, "").split("/").map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
-        return { node: at.reduce((n, k) => n[k], this.spec), at };
-    }
-
-    /** Pointer to the JSON schema of a media object, following a $ref'd response or request body. */
-    private schemaAt(node: any, at: string[]): string[] | undefined {
-        if (node?.$ref) ({ node, at } = this.resolve(node.$ref));
-        if (!node?.content?.["application/json"]?.schema) return undefined;
-        return [...at, "content", "application/json", "schema"];
-    }
-
-    responseSchema(method: string, template: string, status: number): { at?: string[]; declared: boolean } {
-        const op = this.operation(method, template)!;
-        const key = op.responses[String(status)] ? String(status) : "default";
-        const response = op.responses[key];
-        if (!response) return { declared: false };
-        return { at: this.schemaAt(response, ["paths", template, method.toLowerCase(), "responses", key]), declared: true };
-    }
-
-    requestSchema(method: string, template: string): string[] | undefined {
-        const op = this.operation(method, template)!;
-        return op.requestBody ? this.schemaAt(op.requestBody, ["paths", template, method.toLowerCase(), "requestBody"]) : undefined;
-    }
-
-    validate(at: string[], value: unknown): string[] {
-        const key = pointer(at);
-        let v = this.validators.get(key);
-        if (!v) {
-            v = this.ajv.compile({ $ref: `neon.json#${key}` });
-            this.validators.set(key, v);
-        }
-        return v(value) ? [] : (v.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message} ${JSON.stringify(e.params)}`);
-    }
-}
 
 const quiet = <T>(fn: () => Promise<T>): Promise<T> => captureConsole(fn).then((r) => r.result);
 
 describe("Neon API spec conformance (fake and client against neon.openapi.json)", function () {
     let fake: FakeNeon;
-    let index: SpecIndex;
+    let index: OpenApiSpec;
     let restoreEnv: (() => void) | undefined;
 
     before(async function () {
-        if (!fs.existsSync(SPEC)) {
-            console.log(`    skipped: ${SPEC} not found (shared/ beside the repository)`);
-            this.skip();
-        }
-        index = new SpecIndex(JSON.parse(fs.readFileSync(SPEC, "utf8")));
+        const spec = await loadSpec("neon.openapi.json");
+        if (!spec) this.skip();
+        const unchecked = { int32: true, int64: true, uint64: true, double: true, int: true, email: true, uri: true } as const;
+        index = new OpenApiSpec(spec, { formats: { "date-time": DATE_TIME, uuid: UUID, ...unchecked } });
         fake = await FakeNeon.start({ operationMs: 30 });
         restoreEnv = setNeonEnv({ NEON_API_KEY: fake.apiKey, NEON_API_URL: fake.url });
     });

@@ -18,24 +18,9 @@
  * as `anyOf`.
  */
 import { strict as assert } from "assert";
-import * as fs from "fs";
-import * as path from "path";
-import Ajv, { ValidateFunction } from "ajv";
 import { renderClient, waitForDeploy } from "../../components/vendors/render";
 import { FakeRender, LoggedRequest } from "../support/fakeRender";
-
-const SPEC = path.resolve(__dirname, "../../../shared/specs/render.openapi.json");
-
-interface Operation {
-    operationId: string;
-    requestBody?: any;
-    responses: Record<string, any>;
-}
-
-/** JSON pointer segment escaping, then URI escaping (paths hold braces). */
-function pointer(parts: string[]): string {
-    return parts.map((p) => "/" + encodeURIComponent(p.replace(/~/g, "~0").replace(/\//g, "~1"))).join("");
-}
+import { DATE_TIME, loadSpec, OpenApiOptions, OpenApiSpec } from "../support/openapi";
 
 /** The serviceDetails unions, as anyOf (see above). */
 function relaxServiceDetails(spec: any): any {
@@ -48,77 +33,17 @@ function relaxServiceDetails(spec: any): any {
     return copy;
 }
 
-class SpecIndex {
-    private ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false });
-    private validators = new Map<string, ValidateFunction>();
-    private templates: { template: string; segments: string[] }[];
-
-    constructor(private spec: any) {
-        this.ajv.addFormat("date-time", /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/);
-        for (const f of ["int64", "float", "password"]) this.ajv.addFormat(f, true);
-        this.ajv.addSchema(spec, "render.json");
-        this.templates = Object.keys(spec.paths).map((template) => ({ template, segments: template.split("/").filter(Boolean) }));
-    }
-
-    /** The path template for a concrete path; literal segments win over parameters. */
-    template(p: string): string | undefined {
-        const parts = p.split("/").filter(Boolean);
-        const matches = this.templates.filter((t) => t.segments.length === parts.length && t.segments.every((s, i) => s.startsWith("{") || s === parts[i]));
-        const literal = (t: { segments: string[] }) => t.segments.filter((s) => !s.startsWith("{")).length;
-        return matches.sort((a, b) => literal(b) - literal(a))[0]?.template;
-    }
-
-    operation(method: string, template: string): Operation | undefined {
-        return this.spec.paths[template]?.[method.toLowerCase()];
-    }
-
-    private resolve(ref: string): { node: any; at: string[] } {
-        const at = ref.replace(/^#\//, "").split("/").map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
-        return { node: at.reduce((n, k) => n[k], this.spec), at };
-    }
-
-    private schemaAt(node: any, at: string[]): string[] | undefined {
-        if (node?.$ref) ({ node, at } = this.resolve(node.$ref));
-        if (!node?.content?.["application/json"]?.schema) return undefined;
-        return [...at, "content", "application/json", "schema"];
-    }
-
-    responseSchema(method: string, template: string, status: number): { at?: string[]; declared: boolean } {
-        const op = this.operation(method, template)!;
-        const key = op.responses[String(status)] ? String(status) : "default";
-        const response = op.responses[key];
-        if (!response) return { declared: false };
-        return { at: this.schemaAt(response, ["paths", template, method.toLowerCase(), "responses", key]), declared: true };
-    }
-
-    requestSchema(method: string, template: string): string[] | undefined {
-        const op = this.operation(method, template)!;
-        return op.requestBody ? this.schemaAt(op.requestBody, ["paths", template, method.toLowerCase(), "requestBody"]) : undefined;
-    }
-
-    validate(at: string[], value: unknown): string[] {
-        const key = pointer(at);
-        let v = this.validators.get(key);
-        if (!v) {
-            v = this.ajv.compile({ $ref: `render.json#${key}` });
-            this.validators.set(key, v);
-        }
-        return v(value) ? [] : (v.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message} ${JSON.stringify(e.params)}`);
-    }
-}
+const OPTIONS: OpenApiOptions = { formats: { "date-time": DATE_TIME, int64: true, float: true, password: true } };
 
 describe("Render API spec conformance (fake and client against render.openapi.json)", function () {
     let fake: FakeRender;
     let raw: any;
-    let index: SpecIndex;
+    let index: OpenApiSpec;
 
     before(async function () {
-        if (!fs.existsSync(SPEC)) {
-            console.log(`    skipped: ${SPEC} not found (shared/ beside the repository)`);
-            this.skip();
-        }
-        raw = JSON.parse(fs.readFileSync(SPEC, "utf8"));
-        index = new SpecIndex(relaxServiceDetails(raw));
+        raw = await loadSpec("render.openapi.json");
+        if (!raw) this.skip();
+        index = new OpenApiSpec(relaxServiceDetails(raw), OPTIONS);
         fake = await FakeRender.start({ deployStepMs: 20 });
     });
 
@@ -134,7 +59,7 @@ describe("Render API spec conformance (fake and client against render.openapi.js
         const service = index.responseSchema("GET", "/services/{serviceId}", 200).at!;
         assert.ok(index.validate(service, { id: "srv-1", name: "api" }).some((e) => /must have required property 'slug'/.test(e)));
         // The strict spec rejects a perfectly ordinary web service create body.
-        const strict = new SpecIndex(raw);
+        const strict = new OpenApiSpec(raw, OPTIONS);
         const post = strict.requestSchema("POST", "/services")!;
         const body = { type: "web_service", name: "api", ownerId: "tea-1", serviceDetails: { runtime: "node" } };
         assert.ok(strict.validate(post, body).some((e) => /must match exactly one schema in oneOf/.test(e)));
