@@ -22,6 +22,7 @@
  * is made (never captured by a provider).
  */
 import { KeelError } from "../errors";
+import { resolveCredential } from "./credentials";
 import { classifyHttpError, decide, DEFAULT_RETRY_POLICY, Failure, formatDelay, nextState, RetryPolicy, RetryState, sleep } from "./retry";
 
 export const DEFAULT_FLY_API_URL = "https://api.machines.dev/v1";
@@ -88,18 +89,21 @@ export interface FlyCredentials {
 
 /** The token from provider config, else FLY_API_TOKEN; the base URL from config, else FLY_API_URL, else Fly's. */
 export function resolveFlyCredentials(sources: FlyCredentialSources): FlyCredentials {
-    const fromConfig = sources.configApiToken?.trim();
-    const fromEnv = sources.env.FLY_API_TOKEN?.trim();
-    const token = fromConfig || fromEnv;
-    if (!token) {
-        throw new FlyCredentialsError(
-            "No Fly.io API token: Keel reads it from the stack's config key keel:flyApiToken or from the FLY_API_TOKEN environment variable, and neither is set. " +
-                "Create one with `fly tokens create org` (or `fly tokens create deploy -a <app>`), then either `export FLY_API_TOKEN=...` " +
-                "or `pulumi config set --secret keel:flyApiToken ...` (add `--stack <stack>` for another stack).",
-        );
-    }
-    const baseUrl = (sources.configApiUrl?.trim() || sources.env.FLY_API_URL?.trim() || DEFAULT_FLY_API_URL).replace(/\/+$/, "");
-    return { token, baseUrl, source: fromConfig ? "keel:flyApiToken" : "FLY_API_TOKEN" };
+    const { secret, baseUrl, source } = resolveCredential(
+        {
+            what: "Fly.io API token",
+            configKey: "keel:flyApiToken",
+            envKey: "FLY_API_TOKEN",
+            urlEnvKey: "FLY_API_URL",
+            defaultUrl: DEFAULT_FLY_API_URL,
+            howToGet: "Create one with `fly tokens create org` (or `fly tokens create deploy -a <app>`)",
+        },
+        sources.configApiToken,
+        sources.configApiUrl,
+        sources.env,
+        (m) => new FlyCredentialsError(m),
+    );
+    return { token: secret, baseUrl, source };
 }
 
 // ---- shapes (the subset of fly-machines.openapi.yml Keel uses) ----------------

@@ -12,6 +12,7 @@
  */
 import type { Api as GeneratedApi, Operation } from "@neondatabase/api-client";
 import { KeelError } from "../errors";
+import { resolveCredential } from "./credentials";
 import { classifyHttpError, decide, DEFAULT_RETRY_POLICY, formatDelay, nextState, RetryPolicy, RetryState, sleep } from "./retry";
 
 /** The generated client, as createApiClient returns it. */
@@ -82,18 +83,21 @@ export interface NeonCredentials {
 
 /** The key from provider config, else NEON_API_KEY; the base URL from config, else NEON_API_URL, else Neon's. */
 export function resolveNeonCredentials(sources: NeonCredentialSources): NeonCredentials {
-    const fromConfig = sources.configApiKey?.trim();
-    const fromEnv = sources.env.NEON_API_KEY?.trim();
-    const apiKey = fromConfig || fromEnv;
-    if (!apiKey) {
-        throw new NeonCredentialsError(
-            "No Neon API key: Keel reads it from the stack's config key keel:neonApiKey or from the NEON_API_KEY environment variable, and neither is set. " +
-                "Create a key in the Neon console (Account settings > API keys), then either `export NEON_API_KEY=...` " +
-                "or `pulumi config set --secret keel:neonApiKey ...` (add `--stack <stack>` for another stack).",
-        );
-    }
-    const baseUrl = (sources.configApiUrl?.trim() || sources.env.NEON_API_URL?.trim() || DEFAULT_NEON_API_URL).replace(/\/+$/, "");
-    return { apiKey, baseUrl, source: fromConfig ? "keel:neonApiKey" : "NEON_API_KEY" };
+    const { secret, baseUrl, source } = resolveCredential(
+        {
+            what: "Neon API key",
+            configKey: "keel:neonApiKey",
+            envKey: "NEON_API_KEY",
+            urlEnvKey: "NEON_API_URL",
+            defaultUrl: DEFAULT_NEON_API_URL,
+            howToGet: "Create a key in the Neon console (Account settings > API keys)",
+        },
+        sources.configApiKey,
+        sources.configApiUrl,
+        sources.env,
+        (m) => new NeonCredentialsError(m),
+    );
+    return { apiKey: secret, baseUrl, source };
 }
 
 export interface NeonClientOptions {

@@ -15,6 +15,7 @@
  * captured.
  */
 import { KeelError } from "../errors";
+import { resolveCredential } from "./credentials";
 import { classifyHttpError, DEFAULT_RETRY_POLICY, Failure, formatDelay, RetryPolicy, sleep, withRetry } from "./retry";
 
 export const DEFAULT_RENDER_API_URL = "https://api.render.com/v1";
@@ -188,18 +189,21 @@ export interface RenderCredentials {
 
 /** The key from provider config, else RENDER_API_KEY; the base URL from config, else RENDER_API_URL, else Render's. */
 export function resolveRenderCredentials(sources: RenderCredentialSources): RenderCredentials {
-    const fromConfig = sources.configApiKey?.trim();
-    const fromEnv = sources.env.RENDER_API_KEY?.trim();
-    const apiKey = fromConfig || fromEnv;
-    if (!apiKey) {
-        throw new RenderCredentialsError(
-            "No Render API key: Keel reads it from the stack's config key keel:renderApiKey or from the RENDER_API_KEY environment variable, and neither is set. " +
-                "Create a key in the Render dashboard (Account settings > API keys), then either `export RENDER_API_KEY=...` " +
-                "or `pulumi config set --secret keel:renderApiKey ...` (add `--stack <stack>` for another stack).",
-        );
-    }
-    const baseUrl = (sources.configApiUrl?.trim() || sources.env.RENDER_API_URL?.trim() || DEFAULT_RENDER_API_URL).replace(/\/+$/, "");
-    return { apiKey, baseUrl, source: fromConfig ? "keel:renderApiKey" : "RENDER_API_KEY" };
+    const { secret, baseUrl, source } = resolveCredential(
+        {
+            what: "Render API key",
+            configKey: "keel:renderApiKey",
+            envKey: "RENDER_API_KEY",
+            urlEnvKey: "RENDER_API_URL",
+            defaultUrl: DEFAULT_RENDER_API_URL,
+            howToGet: "Create a key in the Render dashboard (Account settings > API keys)",
+        },
+        sources.configApiKey,
+        sources.configApiUrl,
+        sources.env,
+        (m) => new RenderCredentialsError(m),
+    );
+    return { apiKey: secret, baseUrl, source };
 }
 
 // ---- errors ------------------------------------------------------------------
