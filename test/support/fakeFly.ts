@@ -25,9 +25,9 @@
  *   machine with a burst of 3, answered 429 with Retry-After.
  * - Every request is logged with its nonce header, body, status and response.
  */
-import * as http from "http";
+import type * as http from "http";
 import { createHash, randomBytes } from "crypto";
-import type { AddressInfo } from "net";
+import { type Answer, type Fault, FakeHttpServer, HttpError, type LoggedRequest } from "./fakeHttp";
 
 export interface FakeFlyMachine {
     id: string;
@@ -61,27 +61,11 @@ export interface FakeFlyApp {
     ips: { ip: string; type: string; region: string; service_name: string; shared: boolean; created_at: string }[];
 }
 
-export interface LoggedFlyRequest {
-    method: string;
-    /** Path below /v1, e.g. /apps/a/machines. */
-    path: string;
-    query: Record<string, string>;
+export interface LoggedFlyRequest extends LoggedRequest {
     nonce?: string;
-    body?: any;
-    status?: number;
-    response?: any;
-    dropped?: boolean;
-    injected?: boolean;
-    authorization?: string;
-    atMs: number;
 }
 
-export interface FlyFault {
-    method: string;
-    path: RegExp;
-    status: number;
-    times: number;
-    retryAfter?: string;
+export interface FlyFault extends Fault {
     /** Fly's error text; a default per status otherwise. */
     error?: string;
 }
@@ -98,15 +82,6 @@ export interface FakeFlyOptions {
     owner?: string;
     /** Enforce Fly's rate limit: about 1 request/s per action per machine, burst 3 (429 with Retry-After). */
     rateLimit?: boolean;
-}
-
-class HttpError extends Error {
-    constructor(
-        readonly status: number,
-        message: string,
-    ) {
-        super(message);
-    }
 }
 
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -129,8 +104,7 @@ const FAULT_TEXT: Record<number, string> = {
     503: "service unavailable",
 };
 
-export class FakeFly {
-    readonly requests: LoggedFlyRequest[] = [];
+export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
     readonly apps = new Map<string, FakeFlyApp>();
     readonly machines = new Map<string, FakeFlyMachine>();
     token: string;
@@ -142,15 +116,11 @@ export class FakeFly {
     /** Token buckets per `METHOD action machine`. */
     private buckets = new Map<string, { tokens: number; atMs: number }>();
     private unhealthyImages = new Set<string>();
-    private faults: FlyFault[] = [];
-    private drops: { method: string; path: RegExp; times: number }[] = [];
-    private server!: http.Server;
-    private sockets = new Set<import("net").Socket>();
     private seq = 1;
-    /** http://127.0.0.1:<port>/v1 */
-    url = "";
+    protected unauthorizedMessage = "You must be authenticated to view this.";
 
     private constructor(options: FakeFlyOptions) {
+        super("/v1");
         this.token = options.token ?? `fo1_fake_${randomBytes(16).toString("hex")}`;
         this.startMs = options.startMs ?? 100;
         this.checksMs = options.checksMs ?? 100;
@@ -161,50 +131,22 @@ export class FakeFly {
 
     static async start(options: FakeFlyOptions = {}): Promise<FakeFly> {
         const fake = new FakeFly(options);
-        fake.server = http.createServer((req, res) => void fake.handle(req, res));
-        fake.server.on("connection", (s) => {
-            fake.sockets.add(s);
-            s.on("close", () => fake.sockets.delete(s));
-        });
-        await new Promise<void>((resolve) => fake.server.listen(0, "127.0.0.1", resolve));
-        fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}/v1`;
+        await fake.listen();
         return fake;
-    }
-
-    async stop(): Promise<void> {
-        for (const s of this.sockets) s.destroy();
-        await new Promise<void>((resolve) => this.server.close(() => resolve()));
     }
 
     /** Forgets every app, machine, fault, unhealthy image and logged request. */
     reset(): void {
         this.apps.clear();
         this.machines.clear();
-        this.requests.splice(0);
-        this.faults = [];
-        this.drops = [];
+        this.resetHttp();
         this.unhealthyImages.clear();
         this.buckets.clear();
-    }
-
-    /** The next `times` requests matching method and path are answered with `status` (and Retry-After). */
-    inject(fault: Omit<FlyFault, "times"> & { times?: number }): void {
-        this.faults.push({ times: 1, ...fault });
-    }
-
-    /** The next `times` matching requests are carried out, then their socket is destroyed unanswered. */
-    dropResponses(method: string, path: RegExp, times = 1): void {
-        this.drops.push({ method, path, times });
     }
 
     /** Machines running this image never pass their checks (they stay critical). */
     neverHealthy(image: string): void {
         this.unhealthyImages.add(image);
-    }
-
-    /** Mutating requests (not GET), optionally only those whose path matches. */
-    mutations(path?: RegExp): LoggedFlyRequest[] {
-        return this.requests.filter((r) => r.method !== "GET" && (!path || path.test(r.path)));
     }
 
     /** Creates an app as POST /apps would; for setup. */
@@ -236,72 +178,27 @@ export class FakeFly {
 
     // ---- HTTP ---------------------------------------------------------------
 
-    private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-        const url = new URL(req.url ?? "/", "http://fake");
-        const chunks: Buffer[] = [];
-        for await (const c of req) chunks.push(c as Buffer);
-        const raw = Buffer.concat(chunks).toString("utf8");
-        const method = (req.method ?? "GET").toUpperCase();
-        const path = url.pathname.replace(/^\/v1/, "");
+    protected logEntry(entry: LoggedRequest, req: http.IncomingMessage): LoggedFlyRequest {
         const nonceHeader = req.headers["fly-machine-lease-nonce"];
-        const entry: LoggedFlyRequest = {
-            method,
-            path,
-            query: Object.fromEntries(url.searchParams.entries()),
-            nonce: typeof nonceHeader === "string" ? nonceHeader : undefined,
-            authorization: req.headers.authorization,
-            atMs: Date.now(),
-        };
-        this.requests.push(entry);
-        const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
-            entry.status = status;
-            entry.response = body;
-            if (res.destroyed) return;
-            if (body === undefined) {
-                res.writeHead(status, headers);
-                res.end();
-            } else {
-                res.writeHead(status, { "content-type": "application/json", ...headers });
-                res.end(JSON.stringify(body));
-            }
-        };
-        try {
-            if (raw) {
-                try {
-                    entry.body = JSON.parse(raw);
-                } catch {
-                    throw new HttpError(400, "request body is not valid JSON");
-                }
-            }
-            const auth = req.headers.authorization ?? "";
-            if (auth !== `Bearer ${this.token}` && auth !== `FlyV1 ${this.token}`) throw new HttpError(401, "You must be authenticated to view this.");
-            const fault = this.faults.find((f) => f.method === method && f.path.test(path) && f.times > 0);
-            if (fault) {
-                fault.times--;
-                entry.injected = true;
-                send(fault.status, { error: fault.error ?? FAULT_TEXT[fault.status] ?? "error" }, fault.retryAfter !== undefined ? { "retry-after": fault.retryAfter } : {});
-                return;
-            }
-            const limited = this.rateLimited(method, path);
-            if (limited !== undefined) {
-                send(429, { error: "rate limit exceeded" }, { "retry-after": String(limited) });
-                return;
-            }
-            const [status, body] = await this.route(method, path, url.searchParams, entry.body, entry.nonce, req);
-            const drop = this.drops.find((d) => d.method === method && d.path.test(path) && d.times > 0);
-            if (drop && status < 300) {
-                drop.times--;
-                entry.status = status;
-                entry.response = body;
-                entry.dropped = true;
-                req.socket.destroy();
-                return;
-            }
-            send(status, body);
-        } catch (err) {
-            const e = err as HttpError;
-            send(e.status ?? 500, { error: e.message });
-        }
+        return { ...entry, nonce: typeof nonceHeader === "string" ? nonceHeader : undefined };
+    }
+
+    protected authorized(authorization: string | undefined): boolean {
+        const auth = authorization ?? "";
+        return auth === `Bearer ${this.token}` || auth === `FlyV1 ${this.token}`;
+    }
+
+    protected errorBody(_status: number, message: string): unknown {
+        return { error: message };
+    }
+
+    protected faultBody(fault: FlyFault): unknown {
+        return { error: fault.error ?? FAULT_TEXT[fault.status] ?? "error" };
+    }
+
+    protected intercept(method: string, path: string): Answer | undefined {
+        const limited = this.rateLimited(method, path);
+        return limited === undefined ? undefined : [429, { error: "rate limit exceeded" }, { "retry-after": String(limited) }];
     }
 
     /** Seconds to wait when the request passes the per-machine, per-action rate limit; undefined when it may go. */
@@ -321,7 +218,8 @@ export class FakeFly {
         return Math.max(1, Math.ceil(1 - bucket.tokens));
     }
 
-    private async route(method: string, path: string, q: URLSearchParams, body: any, nonce: string | undefined, req: http.IncomingMessage): Promise<[number, unknown]> {
+    protected async route(method: string, path: string, q: URLSearchParams, body: any, entry: LoggedFlyRequest, req: http.IncomingMessage): Promise<[number, unknown]> {
+        const nonce = entry.nonce;
         const p = path.split("/").filter(Boolean).map(decodeURIComponent);
         const m = (pattern: string, verb: string): boolean => {
             if (verb !== method) return false;

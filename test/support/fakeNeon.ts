@@ -17,9 +17,10 @@
  *   `ttl_interval_seconds`, and the `annotation_value` given at creation,
  *   returned by GET (annotation) and list (annotations keyed by branch id).
  */
-import * as http from "http";
 import { randomBytes, randomUUID } from "crypto";
-import type { AddressInfo } from "net";
+import { FakeHttpServer, HttpError, type Fault } from "./fakeHttp";
+
+export type { Fault, LoggedRequest } from "./fakeHttp";
 
 export interface FakeProject {
     id: string;
@@ -98,32 +99,6 @@ export interface FakeOperation {
     fails?: string;
 }
 
-export interface LoggedRequest {
-    method: string;
-    /** Path below the API base, e.g. /projects/p-1/branches. */
-    path: string;
-    query: Record<string, string>;
-    body?: any;
-    status?: number;
-    response?: any;
-    /** The request was carried out but its response was never sent. */
-    dropped?: boolean;
-    /** The answer came from inject(), not from the fake's logic. */
-    injected?: boolean;
-    authorization?: string;
-    atMs: number;
-}
-
-export interface Fault {
-    method: string;
-    /** Matched against the path below the API base. */
-    path: RegExp;
-    status: number;
-    times: number;
-    /** Sent as the Retry-After header. */
-    retryAfter?: string;
-}
-
 export interface FakeNeonOptions {
     apiKey?: string;
     /** How long operations stay running (ms). */
@@ -139,15 +114,6 @@ interface Store {
     roles: FakeRole[];
     databases: FakeDatabase[];
     operations: FakeOperation[];
-}
-
-class HttpError extends Error {
-    constructor(
-        readonly status: number,
-        message: string,
-    ) {
-        super(message);
-    }
 }
 
 const WORDS = ["aged", "bold", "calm", "dawn", "icy", "late", "misty", "noisy", "proud", "quiet", "raspy", "shiny", "steep", "wild"];
@@ -171,24 +137,19 @@ function regionHost(region: string): string {
     return `${rest.join("-")}.${platform}.neon.tech`;
 }
 
-export class FakeNeon {
-    readonly requests: LoggedRequest[] = [];
+export class FakeNeon extends FakeHttpServer {
     readonly state: Store = { projects: [], branches: [], endpoints: [], roles: [], databases: [], operations: [] };
     apiKey: string;
     operationMs: number;
     protectedBranches: boolean;
-    private faults: Fault[] = [];
-    private drops: { method: string; path: RegExp; times: number }[] = [];
     private failing: { action?: string; error: string; times: number }[] = [];
-    private server!: http.Server;
-    private sockets = new Set<import("net").Socket>();
     private dbSeq = 100000;
     /** The write-ahead log position: advances with every operation. */
     private lsn = 0x1f9bce8;
-    /** http://127.0.0.1:<port>/api/v2 */
-    url = "";
+    protected unauthorizedMessage = "authentication required";
 
     private constructor(options: FakeNeonOptions) {
+        super("/api/v2");
         this.apiKey = options.apiKey ?? `napi_fake_${randomBytes(12).toString("hex")}`;
         this.operationMs = options.operationMs ?? 150;
         this.protectedBranches = options.protectedBranches ?? true;
@@ -196,38 +157,15 @@ export class FakeNeon {
 
     static async start(options: FakeNeonOptions = {}): Promise<FakeNeon> {
         const fake = new FakeNeon(options);
-        fake.server = http.createServer((req, res) => void fake.handle(req, res));
-        fake.server.on("connection", (s) => {
-            fake.sockets.add(s);
-            s.on("close", () => fake.sockets.delete(s));
-        });
-        await new Promise<void>((resolve) => fake.server.listen(0, "127.0.0.1", resolve));
-        fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}/api/v2`;
+        await fake.listen();
         return fake;
-    }
-
-    async stop(): Promise<void> {
-        for (const s of this.sockets) s.destroy();
-        await new Promise<void>((resolve) => this.server.close(() => resolve()));
     }
 
     /** Forgets every object, fault and logged request. */
     reset(): void {
         Object.values(this.state).forEach((list: unknown[]) => list.splice(0));
-        this.requests.splice(0);
-        this.faults = [];
-        this.drops = [];
+        this.resetHttp();
         this.failing = [];
-    }
-
-    /** The next `times` requests matching method and path are answered with `status` (and Retry-After). */
-    inject(fault: Omit<Fault, "times"> & { times?: number }): void {
-        this.faults.push({ times: 1, ...fault });
-    }
-
-    /** The next `times` matching requests are carried out, then their socket is destroyed unanswered. */
-    dropResponses(method: string, path: RegExp, times = 1): void {
-        this.drops.push({ method, path, times });
     }
 
     /** The next `times` operations (of `action`, if given) end `failed` with `error`. */
@@ -244,11 +182,6 @@ export class FakeNeon {
     runningOperations(): FakeOperation[] {
         const now = Date.now();
         return this.state.operations.filter((op) => op.finishMs > now);
-    }
-
-    /** Mutating requests (not GET), optionally only those whose path matches. */
-    mutations(path?: RegExp): LoggedRequest[] {
-        return this.requests.filter((r) => r.method !== "GET" && (!path || path.test(r.path)));
     }
 
     /** Creates a project as POST /projects would (default branch, endpoint, role, database); for setup. */
@@ -282,72 +215,25 @@ export class FakeNeon {
 
     // ---- HTTP ---------------------------------------------------------------
 
-    private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-        const url = new URL(req.url ?? "/", "http://fake");
-        const chunks: Buffer[] = [];
-        for await (const c of req) chunks.push(c as Buffer);
-        const raw = Buffer.concat(chunks).toString("utf8");
-        const method = (req.method ?? "GET").toUpperCase();
-        const path = url.pathname.replace(/^\/api\/v2/, "");
-        const entry: LoggedRequest = {
-            method,
-            path,
-            query: Object.fromEntries(url.searchParams.entries()),
-            authorization: req.headers.authorization,
-            atMs: Date.now(),
-        };
-        this.requests.push(entry);
-        const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
-            entry.status = status;
-            entry.response = body;
-            if (body === undefined) {
-                res.writeHead(status, headers);
-                res.end();
-            } else {
-                res.writeHead(status, { "content-type": "application/json", ...headers });
-                res.end(JSON.stringify(body));
-            }
-        };
-        try {
-            if (raw) {
-                try {
-                    entry.body = JSON.parse(raw);
-                } catch {
-                    throw new HttpError(400, "request body is not valid JSON");
-                }
-            }
-            if (req.headers.authorization !== `Bearer ${this.apiKey}`) throw new HttpError(401, "authentication required");
-            const fault = this.faults.find((f) => f.method === method && f.path.test(path) && f.times > 0);
-            if (fault) {
-                fault.times--;
-                entry.injected = true;
-                const message =
-                    fault.status === 423
-                        ? "project already has running conflicting operations, scheduling of new ones is prohibited"
-                        : fault.status === 429
-                          ? "rate limit exceeded"
-                          : "internal server error";
-                send(fault.status, { code: "", message, request_id: randomUUID() }, fault.retryAfter !== undefined ? { "retry-after": fault.retryAfter } : {});
-                return;
-            }
-            const [status, body] = this.route(method, path, url.searchParams, entry.body);
-            const drop = this.drops.find((d) => d.method === method && d.path.test(path) && d.times > 0);
-            if (drop && status < 300) {
-                drop.times--;
-                entry.status = status;
-                entry.response = body;
-                entry.dropped = true;
-                req.socket.destroy();
-                return;
-            }
-            send(status, body);
-        } catch (err) {
-            const e = err as HttpError;
-            send(e.status ?? 500, { code: "", message: e.message, request_id: randomUUID() });
-        }
+    protected authorized(authorization: string | undefined): boolean {
+        return authorization === `Bearer ${this.apiKey}`;
     }
 
-    private route(method: string, path: string, q: URLSearchParams, body: any): [number, unknown] {
+    protected errorBody(_status: number, message: string): unknown {
+        return { code: "", message, request_id: randomUUID() };
+    }
+
+    protected faultBody(fault: Fault): unknown {
+        const message =
+            fault.status === 423
+                ? "project already has running conflicting operations, scheduling of new ones is prohibited"
+                : fault.status === 429
+                  ? "rate limit exceeded"
+                  : "internal server error";
+        return this.errorBody(fault.status, message);
+    }
+
+    protected route(method: string, path: string, q: URLSearchParams, body: any): [number, unknown] {
         const p = path.split("/").filter(Boolean).map(decodeURIComponent);
         const m = (pattern: string, verb: string): boolean => {
             if (verb !== method) return false;

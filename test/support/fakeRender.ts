@@ -20,9 +20,10 @@
  *   dropResponses() performs a request and destroys the socket unanswered.
  * - Every request is logged with its body, status and response.
  */
-import * as http from "http";
 import { randomBytes } from "crypto";
-import type { AddressInfo } from "net";
+import { FakeHttpServer, HttpError, type Fault } from "./fakeHttp";
+
+export type { Fault, LoggedRequest } from "./fakeHttp";
 
 type Status =
     | "created"
@@ -85,29 +86,6 @@ export interface FakeDomain {
     createdAt: string;
 }
 
-export interface LoggedRequest {
-    method: string;
-    /** Path below the API base, e.g. /services/srv-1/deploys. */
-    path: string;
-    query: Record<string, string>;
-    body?: any;
-    status?: number;
-    response?: any;
-    /** The request was carried out but its response was never sent. */
-    dropped?: boolean;
-    injected?: boolean;
-    authorization?: string;
-    atMs: number;
-}
-
-export interface Fault {
-    method: string;
-    path: RegExp;
-    status: number;
-    times: number;
-    retryAfter?: string;
-}
-
 export interface FakeRenderOptions {
     apiKey?: string;
     /** How long each deploy step takes (ms). */
@@ -117,16 +95,6 @@ export interface FakeRenderOptions {
     serviceCreatesPerHour?: number;
     /** Default 10 a minute per service. */
     deploysPerMinute?: number;
-}
-
-class HttpError extends Error {
-    constructor(
-        readonly status: number,
-        message: string,
-        readonly headers: Record<string, string> = {},
-    ) {
-        super(message);
-    }
 }
 
 const HOUR = 3_600_000;
@@ -140,8 +108,7 @@ function id(prefix: string): string {
     return `${prefix}-${randomBytes(10).toString("hex")}`;
 }
 
-export class FakeRender {
-    readonly requests: LoggedRequest[] = [];
+export class FakeRender extends FakeHttpServer {
     readonly services: FakeService[] = [];
     readonly envVars = new Map<string, { key: string; value: string }[]>();
     readonly deploys: FakeDeploy[] = [];
@@ -154,16 +121,12 @@ export class FakeRender {
     /** Times of service creations and of deploys per service (rate limit windows). */
     private creations: number[] = [];
     private deployTimes = new Map<string, number[]>();
-    private faults: Fault[] = [];
-    private drops: { method: string; path: RegExp; times: number }[] = [];
     private failing: DeployFailure[] = [];
     private queuedAnswers = 0;
-    private server!: http.Server;
-    private sockets = new Set<import("net").Socket>();
-    /** http://127.0.0.1:<port>/v1 */
-    url = "";
+    protected unauthorizedMessage = "unauthorized";
 
     private constructor(options: FakeRenderOptions) {
+        super("/v1");
         this.apiKey = options.apiKey ?? `rnd_fake${randomBytes(12).toString("hex")}`;
         this.ownerId = options.ownerId ?? "tea-fakeowner000000000";
         this.deployStepMs = options.deployStepMs ?? 100;
@@ -173,37 +136,17 @@ export class FakeRender {
 
     static async start(options: FakeRenderOptions = {}): Promise<FakeRender> {
         const fake = new FakeRender(options);
-        fake.server = http.createServer((req, res) => void fake.handle(req, res));
-        fake.server.on("connection", (s) => {
-            fake.sockets.add(s);
-            s.on("close", () => fake.sockets.delete(s));
-        });
-        await new Promise<void>((resolve) => fake.server.listen(0, "127.0.0.1", resolve));
-        fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}/v1`;
+        await fake.listen();
         return fake;
-    }
-
-    async stop(): Promise<void> {
-        for (const s of this.sockets) s.destroy();
-        await new Promise<void>((resolve) => this.server.close(() => resolve()));
     }
 
     /** Forgets every object, fault, rate-limit count and logged request. */
     reset(): void {
-        for (const list of [this.requests, this.services, this.deploys, this.domains, this.creations, this.faults, this.drops, this.failing] as unknown[][]) list.splice(0);
+        this.resetHttp();
+        for (const list of [this.services, this.deploys, this.domains, this.creations, this.failing] as unknown[][]) list.splice(0);
         this.envVars.clear();
         this.deployTimes.clear();
         this.queuedAnswers = 0;
-    }
-
-    /** The next `times` requests matching method and path are answered with `status` (and Retry-After). */
-    inject(fault: Omit<Fault, "times"> & { times?: number }): void {
-        this.faults.push({ times: 1, ...fault });
-    }
-
-    /** The next `times` matching requests are carried out, then their socket is destroyed unanswered. */
-    dropResponses(method: string, path: RegExp, times = 1): void {
-        this.drops.push({ method, path, times });
     }
 
     /** The next deploy (of any service) ends in `status` instead of going live. */
@@ -228,11 +171,6 @@ export class FakeRender {
         for (let i = 0; i < n; i++) this.creations.push(atMs);
     }
 
-    /** Mutating requests (not GET), optionally only those whose path matches. */
-    mutations(path?: RegExp): LoggedRequest[] {
-        return this.requests.filter((r) => r.method !== "GET" && (!path || path.test(r.path)));
-    }
-
     /** A deploy's status at this moment. */
     status(d: FakeDeploy, now = Date.now()): Status {
         if (d.canceledMs !== undefined) return "canceled";
@@ -250,61 +188,28 @@ export class FakeRender {
 
     // ---- HTTP ---------------------------------------------------------------
 
-    private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-        const url = new URL(req.url ?? "/", "http://fake");
-        const chunks: Buffer[] = [];
-        for await (const c of req) chunks.push(c as Buffer);
-        const raw = Buffer.concat(chunks).toString("utf8");
-        const method = (req.method ?? "GET").toUpperCase();
-        const path = url.pathname.replace(/^\/v1/, "");
-        const entry: LoggedRequest = { method, path, query: Object.fromEntries(url.searchParams.entries()), authorization: req.headers.authorization, atMs: Date.now() };
-        this.requests.push(entry);
-        const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
-            entry.status = status;
-            entry.response = body;
-            if (body === undefined) {
-                res.writeHead(status, headers);
-                res.end();
-            } else {
-                res.writeHead(status, { "content-type": "application/json", ...headers });
-                res.end(JSON.stringify(body));
-            }
-        };
-        try {
-            if (raw) {
-                try {
-                    entry.body = JSON.parse(raw);
-                } catch {
-                    throw new HttpError(400, "request body is not valid JSON");
-                }
-            }
-            if (req.headers.authorization !== `Bearer ${this.apiKey}`) throw new HttpError(401, "unauthorized");
-            const fault = this.faults.find((f) => f.method === method && f.path.test(path) && f.times > 0);
-            if (fault) {
-                fault.times--;
-                entry.injected = true;
-                const message = fault.status === 429 ? "rate limit exceeded" : fault.status === 503 ? "service unavailable" : "internal server error";
-                send(fault.status, { id: id("err"), message }, fault.retryAfter !== undefined ? { "retry-after": fault.retryAfter } : {});
-                return;
-            }
-            const { status, body } = this.route(method, path, url.searchParams, entry.body);
-            const drop = this.drops.find((d) => d.method === method && d.path.test(path) && d.times > 0);
-            if (drop) {
-                drop.times--;
-                entry.status = status;
-                entry.response = body;
-                entry.dropped = true;
-                req.socket.destroy();
-                return;
-            }
-            send(status, body);
-        } catch (err) {
-            if (err instanceof HttpError) send(err.status, { id: id("err"), message: err.message }, err.headers);
-            else send(500, { id: id("err"), message: `fake: ${(err as Error).message}` });
-        }
+    protected authorized(authorization: string | undefined): boolean {
+        return authorization === `Bearer ${this.apiKey}`;
     }
 
-    private route(method: string, path: string, q: URLSearchParams, body: any): { status: number; body?: unknown } {
+    protected errorBody(_status: number, message: string): unknown {
+        return { id: id("err"), message };
+    }
+
+    protected faultBody(fault: Fault): unknown {
+        return this.errorBody(fault.status, fault.status === 429 ? "rate limit exceeded" : fault.status === 503 ? "service unavailable" : "internal server error");
+    }
+
+    protected internalErrorMessage(err: Error): string {
+        return `fake: ${err.message}`;
+    }
+
+    protected route(method: string, path: string, q: URLSearchParams, body: any): [number, unknown] {
+        const { status, body: response } = this.routeServices(method, path, q, body);
+        return [status, response];
+    }
+
+    private routeServices(method: string, path: string, q: URLSearchParams, body: any): { status: number; body?: unknown } {
         const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
         if (parts[0] !== "services") throw new HttpError(404, "not found");
         const [, sid, sub, key, action] = parts;
