@@ -6,11 +6,13 @@
  */
 import { z } from "zod";
 import { ConfigError, ConfigProblem } from "./errors";
+import { configFix, NAMESPACE, parseConfigSection, parseJsonValue, valueAt } from "./configSupport";
 import { isPgDuration } from "./schema/migrationSet";
 import { unusableUrlReason } from "./schema/connection";
+import { BACKEND_EXAMPLES, BackendConfig, FrontendConfig, parseBackend, parseFrontend } from "./backendConfig";
 import { Stage, STAGES, stageDefaults, StageDefaults } from "./stage";
 
-export const NAMESPACE = "keel";
+export { NAMESPACE };
 
 export interface MigrationConfig {
     /** Directory of `<version>_<name>.sql` files, relative to the project. */
@@ -76,6 +78,10 @@ export interface KeelConfig {
     defaults: StageDefaults;
     database: DatabaseConfig;
     migrations: MigrationConfig;
+    /** The backend service (Fly.io or Render); undefined when the stack runs none. */
+    backend?: BackendConfig;
+    /** The Vercel frontend; undefined when the stack has none. */
+    frontend?: FrontendConfig;
 }
 
 /** What the program reads: raw config values (`keel:key` -> string) and which of them are secret. */
@@ -86,6 +92,8 @@ export interface RawConfig {
     values: Record<string, string>;
     secretKeys: ReadonlySet<string>;
     env: Record<string, string | undefined>;
+    /** Check the backend's and frontend's API tokens (default true; operator scripts that only touch the database pass false). */
+    deployCredentials?: boolean;
 }
 
 const duration = z.string().refine(isPgDuration, { message: "expected a duration such as 5s, 250ms or 10min" });
@@ -194,66 +202,36 @@ const EXAMPLES: Record<string, string> = {
     "database.neon.endpoint.maxCu": "2",
     "database.neon.endpoint.suspendTimeoutSeconds": "300",
     stage: "dev",
+    ...BACKEND_EXAMPLES,
 };
 
-const KNOWN_KEYS = ["databaseUrl", "neonApiKey", "neonApiUrl", "stage", "migrations", "database"];
+const KNOWN_KEYS = [
+    "databaseUrl",
+    "neonApiKey",
+    "neonApiUrl",
+    "stage",
+    "migrations",
+    "database",
+    "backend",
+    "backendSecrets",
+    "frontend",
+    "frontendSecrets",
+    "flyApiToken",
+    "flyApiUrl",
+    "renderApiKey",
+    "renderApiUrl",
+    "vercelApiToken",
+    "registryPassword",
+];
 /** Keys whose values are credentials: refused in plain text. */
-const SECRET_KEYS = ["databaseUrl", "neonApiKey"];
+const SECRET_KEYS = ["databaseUrl", "neonApiKey", "backendSecrets", "frontendSecrets", "flyApiToken", "renderApiKey", "vercelApiToken", "registryPassword"];
 
 function fixFor(stack: string, path: string, secret = false): string {
-    const example = EXAMPLES[path] ?? "<value>";
-    const usePath = path.includes(".") ? " --path" : "";
-    return `pulumi config set${secret ? " --secret" : ""}${usePath} ${NAMESPACE}:${path} ${example} --stack ${stack}`;
+    return configFix(stack, path, EXAMPLES[path], secret);
 }
 
-function parseJsonValue(raw: string): unknown {
-    try {
-        return JSON.parse(raw);
-    } catch {
-        return raw;
-    }
-}
-
-function valueAt(root: unknown, path: PropertyKey[]): unknown {
-    let v: any = root;
-    for (const p of path) v = v === null || typeof v !== "object" ? undefined : v[p as any];
-    return v;
-}
-
-/** Validates one object-valued key with a zod schema, turning every issue into a problem. */
-function parseSection<T extends z.ZodTypeAny>(
-    stack: string,
-    key: string,
-    schema: T,
-    raw: string | undefined,
-    problems: ConfigProblem[],
-): z.infer<T> | undefined {
-    const value = raw === undefined ? {} : parseJsonValue(raw);
-    const parsed = schema.safeParse(value);
-    if (parsed.success) return parsed.data;
-    for (const issue of parsed.error.issues) {
-        const where = [key, ...issue.path.map(String)].join(".");
-        if (issue.code === "unrecognized_keys") {
-            const known = issue.path.length === 0 && "shape" in schema ? ` (known: ${Object.keys((schema as any).shape).join(", ")})` : "";
-            for (const k of issue.keys) {
-                problems.push({
-                    key: `${NAMESPACE}:${where}.${k}`,
-                    message: `unknown setting${known}`,
-                    fix: `pulumi config rm --path ${NAMESPACE}:${where}.${k} --stack ${stack}`,
-                });
-            }
-            continue;
-        }
-        const example = Object.keys(EXAMPLES).find((e) => e.startsWith(`${key}.`)) ?? `${key}.<setting>`;
-        problems.push({
-            key: `${NAMESPACE}:${where}`,
-            message: `${issue.path.length ? issue.message : `expected an object of ${key} settings`} (got ${JSON.stringify(valueAt(value, issue.path))})`,
-            fix: issue.path.length
-                ? fixFor(stack, where)
-                : `pulumi config rm ${NAMESPACE}:${key} --stack ${stack}, then set each setting with --path, e.g. ${fixFor(stack, example)}`,
-        });
-    }
-    return undefined;
+function parseSection<T extends z.ZodTypeAny>(stack: string, key: string, schema: T, raw: string | undefined, problems: ConfigProblem[]): z.infer<T> | undefined {
+    return parseConfigSection(stack, key, schema, raw, problems, EXAMPLES);
 }
 
 /** Parses and validates the whole stack config; throws ConfigError listing every problem. */
@@ -316,8 +294,12 @@ export function parseKeelConfig(raw: RawConfig): KeelConfig {
         backupRetentionDays: m.backupRetentionDays,
     };
 
+    const section = { stack, stage, project, defaults, get, env: raw.env, problems, deployCredentials: raw.deployCredentials ?? true };
+    const backend = parseBackend(section);
+    const frontend = parseFrontend(section, backend, get("backend") !== undefined);
+
     if (problems.length || !migrations || !database) throw new ConfigError(stack, problems);
-    return { project, stack, stage, defaults, database, migrations };
+    return { project, stack, stage, defaults, database, migrations, ...(backend ? { backend } : {}), ...(frontend ? { frontend } : {}) };
 }
 
 const URL_FIX = (stack: string) => `pulumi config set --secret ${NAMESPACE}:databaseUrl 'postgres://user:password@host:5432/db' --stack ${stack}`;

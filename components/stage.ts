@@ -19,6 +19,15 @@ export interface StageDefaults {
         /** How many pg_dump backups of the stack to keep. */
         keepBackups: number;
     };
+    backend: {
+        /** Fly rollout: rolling (one machine at a time), bluegreen, or immediate (dev only). */
+        strategy: "rolling" | "bluegreen" | "immediate";
+        /** Fly autostop: prod machines stay up; others sleep when idle. */
+        autostop: "off" | "stop" | "suspend";
+        minMachinesRunning: number;
+        /** Render instances. */
+        instances: number;
+    };
 }
 
 export function stageDefaults(stage: Stage): StageDefaults {
@@ -35,6 +44,13 @@ export function stageDefaults(stage: Stage): StageDefaults {
             // Shared environments hold data someone cares about: no migration without a backup.
             backup: stage !== "dev",
             keepBackups: production ? 10 : stage === "staging" ? 5 : 3,
+        },
+        backend: {
+            strategy: stage === "dev" ? "immediate" : "rolling",
+            autostop: production ? "off" : "stop",
+            minMachinesRunning: production ? 1 : 0,
+            // Two instances keep prod serving while one restarts or is replaced.
+            instances: production ? 2 : 1,
         },
     };
 }

@@ -7,7 +7,9 @@ import { rawStackConfig } from "../scripts/lib/stackConfig";
 
 const ROOT = path.resolve(__dirname, "..");
 
-function stackConfig(stack: string, env: Record<string, string> = { NEON_API_KEY: "napi_test" }) {
+const TOKENS = { NEON_API_KEY: "napi_test", FLY_API_TOKEN: "fo1_test", VERCEL_API_TOKEN: "vercel_test" };
+
+function stackConfig(stack: string, env: Record<string, string> = TOKENS) {
     return rawStackConfig(ROOT, stack, env);
 }
 
@@ -34,5 +36,37 @@ describe("stack files", () => {
         assert.deepEqual(c.database.branch, { name: "main", parent: undefined, protected: true, schemaOnly: false });
         assert.equal(c.database.endpoint.suspendTimeoutSeconds, -1);
         assert.equal(c.defaults.protect, true);
+    });
+
+    it("prod: the API on two Fly machines rolled out one at a time, and a Vercel frontend pointed at it", () => {
+        const c = parseKeelConfig(stackConfig("prod"));
+        assert.equal(c.backend?.kind, "fly");
+        if (c.backend?.kind !== "fly") return;
+        assert.equal(c.backend.fly.regions.reduce((n, r) => n + r.count, 0), 2);
+        assert.equal(c.backend.fly.strategy, "rolling");
+        assert.equal(c.backend.fly.autostop, "off");
+        assert.equal(c.backend.databaseUrlEnv, "DATABASE_URL");
+        assert.equal(c.backend.healthCheck.path, "/healthz");
+        assert.equal(c.frontend?.backendUrlEnv, "NEXT_PUBLIC_API_URL");
+        assert.equal(c.frontend?.git?.productionBranch, "main");
+    });
+
+    it("staging: one Fly machine that sleeps when idle, and its own Vercel project on the staging branch", () => {
+        const c = parseKeelConfig(stackConfig("staging"));
+        assert.equal(c.backend?.kind, "fly");
+        if (c.backend?.kind !== "fly") return;
+        assert.deepEqual(c.backend.fly.regions, [{ region: "iad", count: 1 }]);
+        assert.equal(c.backend.fly.autostop, "stop");
+        assert.equal(c.frontend?.git?.productionBranch, "staging");
+        assert.notEqual(c.frontend?.name, parseKeelConfig(stackConfig("prod")).frontend?.name);
+    });
+
+    it("dev runs no backend or frontend; staging and prod need the Fly and Vercel tokens for a deploy, not for operator scripts", () => {
+        assert.equal(parseKeelConfig(stackConfig("dev")).backend, undefined);
+        assert.throws(
+            () => parseKeelConfig(stackConfig("prod", { NEON_API_KEY: "napi_test" })),
+            (e: Error) => /keel:flyApiToken: is not set and FLY_API_TOKEN/.test(e.message) && /keel:vercelApiToken: is not set and VERCEL_API_TOKEN/.test(e.message),
+        );
+        assert.equal(parseKeelConfig({ ...stackConfig("prod", { NEON_API_KEY: "napi_test" }), deployCredentials: false }).backend?.kind, "fly");
     });
 });

@@ -34,5 +34,6 @@ export function rawStackConfig(root: string, stack: string, env: Record<string, 
 }
 
 export function readStackConfig(root: string, stack: string, env: Record<string, string | undefined> = process.env): KeelConfig {
-    return parseKeelConfig(rawStackConfig(root, stack, env));
+    // Operator scripts work on the database: the backend's and frontend's tokens are not theirs to need.
+    return parseKeelConfig({ ...rawStackConfig(root, stack, env), deployCredentials: false });
 }
