@@ -12,6 +12,7 @@
  *   failure status instead; a deploy going live deactivates the previous live one.
  *   Rollback creates a new deploy (trigger `rollback`) of an earlier one's
  *   commit/image and leaves autoDeploy alone.
+ * - Scaling: POST /services/{id}/scale sets numInstances (202, no body).
  * - Custom domains: an apex domain brings its `www.` redirect, as Render does.
  * - Rate limits: service creations per hour and deploys per minute per
  *   service are counted; past them the answer is 429 with Retry-After.
@@ -262,6 +263,12 @@ export class FakeRender extends FakeHttpServer {
             if (!["live", "deactivated"].includes(this.status(from))) throw new HttpError(400, "can only roll back to a deploy that was live");
             return { status: 201, body: this.view(this.createDeploy(service, {}, "rollback", from)) };
         }
+        if (sub === "scale" && parts.length === 3 && method === "POST") {
+            if (!Number.isInteger(body?.numInstances) || body.numInstances < 1) throw new HttpError(400, "numInstances must be a whole number, at least 1");
+            service.serviceDetails.numInstances = body.numInstances;
+            service.updatedAt = iso();
+            return { status: 202 };
+        }
         if (sub === "custom-domains") return this.domainsRoute(method, service, key, action, body, q, parts.length);
         throw new HttpError(404, "not found");
     }
@@ -331,7 +338,8 @@ export class FakeRender extends FakeHttpServer {
     private details(type: string, d: any, slug: string): Record<string, any> {
         const runtime = d.runtime ?? d.env ?? "node";
         const docker = runtime === "docker" || runtime === "image";
-        const env = d.envSpecificDetails ?? {};
+        // Render takes preDeployCommand in serviceDetails and shows it in envSpecificDetails.
+        const env = { ...(d.envSpecificDetails ?? {}), ...(d.preDeployCommand !== undefined ? { preDeployCommand: d.preDeployCommand } : {}) };
         const envSpecificDetails = docker
             ? { dockerCommand: env.dockerCommand ?? "", dockerContext: env.dockerContext ?? ".", dockerfilePath: env.dockerfilePath ?? "./Dockerfile", ...(env.preDeployCommand ? { preDeployCommand: env.preDeployCommand } : {}) }
             : { buildCommand: env.buildCommand ?? "", startCommand: env.startCommand ?? "", ...(env.preDeployCommand ? { preDeployCommand: env.preDeployCommand } : {}) };
@@ -351,8 +359,12 @@ export class FakeRender extends FakeHttpServer {
         if (body.image?.imagePath) service.imagePath = body.image.imagePath;
         const d = body.serviceDetails;
         if (d && typeof d === "object") {
-            for (const k of ["plan", "healthCheckPath", "numInstances", "buildCommand", "publishPath", "schedule", "preDeployCommand"]) if (d[k] !== undefined) service.serviceDetails[k] = d[k];
+            for (const k of ["plan", "healthCheckPath", "numInstances", "buildCommand", "publishPath", "schedule"]) if (d[k] !== undefined) service.serviceDetails[k] = d[k];
             if (d.envSpecificDetails) service.serviceDetails.envSpecificDetails = { ...service.serviceDetails.envSpecificDetails, ...d.envSpecificDetails };
+            if (d.preDeployCommand !== undefined) {
+                const { preDeployCommand: _old, ...rest } = service.serviceDetails.envSpecificDetails ?? {};
+                service.serviceDetails.envSpecificDetails = { ...rest, ...(d.preDeployCommand ? { preDeployCommand: d.preDeployCommand } : {}) };
+            }
         }
         service.updatedAt = iso();
         return service;
