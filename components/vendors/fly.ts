@@ -251,6 +251,53 @@ export interface AssignIpRequest {
     service_name?: string;
 }
 
+/** fly's DNSRequirements: what the hostname's DNS must say for the certificate. */
+export interface DnsRequirements {
+    a?: string[];
+    aaaa?: string[];
+    /** The app's hostname to CNAME to (`app.fly.dev`). */
+    cname?: string;
+    acme_challenge?: { name?: string; target?: string };
+    ownership?: { name?: string; app_value?: string; org_value?: string };
+}
+
+export interface CertificateEntry {
+    created_at?: string;
+    expires_at?: string;
+    issuer?: string;
+    source?: "custom" | "fly" | string;
+    status?: "active" | "pending_ownership" | "pending_validation" | string;
+}
+
+/** CertificateDetail (Certificates_show, acme create); CertificateCheckResponse adds dns_records. */
+export interface CertificateDetail {
+    hostname?: string;
+    status?: string;
+    configured?: boolean;
+    acme_requested?: boolean;
+    dns_provider?: string;
+    dns_requirements?: DnsRequirements;
+    certificates?: CertificateEntry[];
+    validation?: { alpn_configured?: boolean; dns_configured?: boolean; http_configured?: boolean; ownership_txt_configured?: boolean };
+    validation_errors?: { code?: string; message?: string; remediation?: string; timestamp?: string }[];
+    rate_limited_until?: string;
+}
+
+export interface CertificateCheckResponse extends CertificateDetail {
+    dns_records?: { a?: string[]; aaaa?: string[]; cname?: string[]; acme_challenge_cname?: string; ownership_txt?: string; resolved_addresses?: string[]; soa?: string };
+}
+
+export interface CertificateSummary {
+    hostname?: string;
+    status?: string;
+    configured?: boolean;
+    acme_requested?: boolean;
+    has_fly_certificate?: boolean;
+    has_custom_certificate?: boolean;
+    created_at?: string;
+    updated_at?: string;
+}
+
 // ---- the client ---------------------------------------------------------------
 
 export interface FlyClientOptions {
@@ -338,6 +385,16 @@ export interface FlyClient {
     listIpAssignments(app: string): Promise<IpAssignment[]>;
     assignIp(app: string, request: AssignIpRequest): Promise<IpAssignment>;
     releaseIp(app: string, ip: string): Promise<void>;
+
+    /** App_Certificates_list: one page (`next_cursor` for the next). */
+    listCertificates(app: string, query?: { filter?: string; cursor?: string; limit?: number }): Promise<{ certificates?: CertificateSummary[]; next_cursor?: string; total_count?: number }>;
+    /** App_Certificates_acme_create: asks Fly for a Let's Encrypt certificate for the hostname. */
+    requestAcmeCertificate(app: string, hostname: string): Promise<CertificateDetail>;
+    getCertificate(app: string, hostname: string): Promise<CertificateDetail>;
+    /** Removes the hostname's certificates (ACME and custom). */
+    deleteCertificate(app: string, hostname: string): Promise<void>;
+    /** Checks DNS and re-validates; answers with the DNS records Fly sees. */
+    checkCertificate(app: string, hostname: string): Promise<CertificateCheckResponse>;
 
     /** Loops Machines_wait until the machine is in `state` (at `instanceId`, if given) or the deadline passes. */
     waitForState(app: string, id: string, state: MachineState, options?: WaitForStateOptions): Promise<WaitResponse>;
@@ -539,6 +596,13 @@ export function flyClient(options: FlyClientOptions): FlyClient {
         listIpAssignments: async (app) => (await data(request<{ ips?: IpAssignment[] }>("GET", `/apps/${seg(app)}/ip_assignments`))).ips ?? [],
         assignIp: (app, body) => data(request("POST", `/apps/${seg(app)}/ip_assignments`, { body })),
         releaseIp: async (app, ip) => void (await request("DELETE", `/apps/${seg(app)}/ip_assignments/${seg(ip)}`)),
+
+        listCertificates: (app, q = {}) => data(request("GET", `/apps/${seg(app)}/certificates`, { query: { filter: q.filter, cursor: q.cursor, limit: q.limit } })),
+        requestAcmeCertificate: (app, hostname) => data(request("POST", `/apps/${seg(app)}/certificates/acme`, { body: { hostname } })),
+        getCertificate: (app, hostname) => data(request("GET", `/apps/${seg(app)}/certificates/${seg(hostname)}`)),
+        deleteCertificate: async (app, hostname) => void (await request("DELETE", `/apps/${seg(app)}/certificates/${seg(hostname)}`)),
+        // Re-validation only reads DNS: repeating it does no harm.
+        checkCertificate: (app, hostname) => data(request("POST", `/apps/${seg(app)}/certificates/${seg(hostname)}/check`, { idempotent: true })),
 
         waitForState: async (app, id, state, o = {}) => {
             const timeoutS = o.timeoutS ?? 300;

@@ -59,6 +59,20 @@ export interface FakeFlyApp {
     secrets: Map<string, { value: string; created_at: string; updated_at: string }>;
     secretsVersion: number;
     ips: { ip: string; type: string; region: string; service_name: string; shared: boolean; created_at: string }[];
+    /** Overrides the status computed from machines (e.g. "suspended"); for tests. */
+    status?: string;
+    /** TLS certificates by hostname; tests may change `status` (e.g. to "active"). */
+    certificates: Map<string, FakeFlyCertificate>;
+}
+
+export interface FakeFlyCertificate {
+    hostname: string;
+    /** pending_validation until checkCertificate finds DNS configured (dnsConfigured), then active. */
+    status: string;
+    dnsConfigured: boolean;
+    acmeTarget: string;
+    created_at: string;
+    updated_at: string;
 }
 
 export interface LoggedFlyRequest extends LoggedRequest {
@@ -247,6 +261,7 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
         if (p[2] === "machines") return this.routeMachines(app, p, method, q, body, nonce, req);
         if (p[2] === "secrets") return this.routeSecrets(app, p, method, q, body);
         if (p[2] === "ip_assignments") return this.routeIps(app, p, method, body);
+        if (p[2] === "certificates") return this.routeCertificates(app, p, method, body);
         throw new HttpError(404, "not found");
     }
 
@@ -437,6 +452,7 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
             secrets: new Map(),
             secretsVersion: 0,
             ips: [],
+            certificates: new Map(),
         };
         this.apps.set(name, app);
         return app;
@@ -544,7 +560,7 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
             volume_count: 0,
             network: app.network,
             organization: { name: app.org_slug, slug: app.org_slug, internal_numeric_id: 1 },
-            status: machines.some((m) => m.state === "started") ? "deployed" : "pending",
+            status: app.status ?? (machines.some((m) => m.state === "started") ? "deployed" : "pending"),
         };
     }
 
@@ -597,6 +613,74 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
         const s = app.secrets.get(name)!;
         const digest = createHash("sha256").update(s.value).digest("hex").slice(0, 16);
         return { name, digest, created_at: s.created_at, updated_at: s.updated_at, ...(show ? { value: s.value } : {}) };
+    }
+
+    /** Certificates (ACME only): create, show, list, check, delete. */
+    private routeCertificates(app: FakeFlyApp, p: string[], method: string, body: any): [number, unknown] {
+        if (p.length === 3 && method === "GET") {
+            const certificates = [...app.certificates.values()].map((c) => ({
+                hostname: c.hostname,
+                status: c.status,
+                configured: c.dnsConfigured,
+                acme_requested: true,
+                has_fly_certificate: c.status === "active",
+                has_custom_certificate: false,
+                created_at: c.created_at,
+                updated_at: c.updated_at,
+            }));
+            return [200, { certificates, total_count: certificates.length }];
+        }
+        if (p.length === 4 && p[3] === "acme" && method === "POST") {
+            const hostname = body?.hostname;
+            if (typeof hostname !== "string" || !/^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$/i.test(hostname)) throw new HttpError(422, `invalid hostname ${JSON.stringify(hostname)}`);
+            for (const other of this.apps.values()) {
+                if (other.certificates.has(hostname)) throw new HttpError(422, `hostname ${hostname} already has a certificate${other === app ? "" : " on another app"}`);
+            }
+            const cert: FakeFlyCertificate = { hostname, status: "pending_validation", dnsConfigured: false, acmeTarget: `${hostname}.${randomBytes(3).toString("hex")}.flydns.net`, created_at: iso(), updated_at: iso() };
+            app.certificates.set(hostname, cert);
+            return [201, this.certificateView(app, cert)];
+        }
+        const cert = app.certificates.get(p[3]);
+        if (!cert) throw new HttpError(404, `certificate for ${p[3]} not found`);
+        if (p.length === 4 && method === "GET") return [200, this.certificateView(app, cert)];
+        if (p.length === 4 && method === "DELETE") {
+            app.certificates.delete(cert.hostname);
+            return [204, undefined];
+        }
+        if (p.length === 5 && p[4] === "check" && method === "POST") {
+            if (cert.dnsConfigured && cert.status !== "active") {
+                cert.status = "active";
+                cert.updated_at = iso();
+            }
+            const view = this.certificateView(app, cert) as Record<string, unknown>;
+            const addresses = app.ips.filter((i) => !i.ip.startsWith("fdaa:"));
+            const dns_records = cert.dnsConfigured
+                ? { a: addresses.filter((i) => !i.ip.includes(":")).map((i) => i.ip), aaaa: addresses.filter((i) => i.ip.includes(":")).map((i) => i.ip), cname: [], acme_challenge_cname: cert.acmeTarget, resolved_addresses: addresses.map((i) => i.ip) }
+                : { a: [], aaaa: [], cname: [], resolved_addresses: [] };
+            return [200, { ...view, dns_records }];
+        }
+        throw new HttpError(404, "not found");
+    }
+
+    private certificateView(app: FakeFlyApp, cert: FakeFlyCertificate): unknown {
+        const addresses = app.ips.filter((i) => !i.ip.startsWith("fdaa:"));
+        return {
+            hostname: cert.hostname,
+            status: cert.status,
+            configured: cert.dnsConfigured,
+            acme_requested: true,
+            dns_provider: "unknown",
+            dns_requirements: {
+                a: addresses.filter((i) => !i.ip.includes(":")).map((i) => i.ip),
+                aaaa: addresses.filter((i) => i.ip.includes(":")).map((i) => i.ip),
+                cname: `${app.name}.fly.dev`,
+                acme_challenge: { name: `_acme-challenge.${cert.hostname.replace(/^\*\./, "")}`, target: cert.acmeTarget },
+                ownership: { name: `_fly-ownership.${cert.hostname.replace(/^\*\./, "")}`, app_value: `app-${app.internal_numeric_id}`, org_value: `org-${app.org_slug}` },
+            },
+            certificates: cert.status === "active" ? [{ source: "fly", status: "active", issuer: "Let's Encrypt", created_at: cert.updated_at, expires_at: iso(Date.now() + 90 * 86_400_000) }] : [],
+            validation: { dns_configured: cert.dnsConfigured, alpn_configured: false, http_configured: false, ownership_txt_configured: false },
+            validation_errors: [],
+        };
     }
 
     private ipView(ip: FakeFlyApp["ips"][number]): unknown {
