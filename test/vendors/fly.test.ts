@@ -137,6 +137,31 @@ describe("Fly Machines client (against the fake Fly API)", () => {
             assert.deepEqual((await fly.listIpAssignments("web")).map((i) => i.ip), [shared.ip]);
             await assert.rejects(fly.assignIp("web", { type: "v5" }), (e: any) => e.status === 400);
         });
+
+        it("requests, shows, lists, checks and deletes ACME certificates, with the DNS records Fly asks for", async () => {
+            fake.seedApp("web");
+            const fly = client();
+            const v4 = await fly.assignIp("web", { type: "shared_v4" });
+            const cert = await fly.requestAcmeCertificate("web", "api.example.com");
+            assert.equal(cert.hostname, "api.example.com");
+            assert.equal(cert.status, "pending_validation");
+            assert.equal(cert.dns_requirements?.cname, "web.fly.dev");
+            assert.deepEqual(cert.dns_requirements?.a, [v4.ip]);
+            assert.equal(cert.dns_requirements?.acme_challenge?.name, "_acme-challenge.api.example.com");
+            assert.equal(fake.requests.at(-1)!.path, "/apps/web/certificates/acme");
+            assert.deepEqual(fake.requests.at(-1)!.body, { hostname: "api.example.com" });
+            await assert.rejects(fly.requestAcmeCertificate("web", "api.example.com"), (e: any) => e.status === 422 && /already has a certificate/.test(e.message));
+            assert.deepEqual((await fly.listCertificates("web")).certificates?.map((c) => c.hostname), ["api.example.com"]);
+            assert.equal((await fly.checkCertificate("web", "api.example.com")).status, "pending_validation");
+            fake.apps.get("web")!.certificates.get("api.example.com")!.dnsConfigured = true;
+            const checked = await fly.checkCertificate("web", "api.example.com");
+            assert.equal(checked.status, "active");
+            assert.deepEqual(checked.dns_records?.a, [v4.ip]);
+            assert.equal((await fly.getCertificate("web", "api.example.com")).certificates?.[0]?.status, "active");
+            await fly.deleteCertificate("web", "api.example.com");
+            await assert.rejects(fly.getCertificate("web", "api.example.com"), (e: any) => e.status === 404);
+            await assert.rejects(fly.deleteCertificate("web", "api.example.com"), (e: any) => e.status === 404);
+        });
     });
 
     describe("retries", () => {

@@ -127,6 +127,18 @@ describe("Fly Machines API spec conformance (fake and client against fly-machine
         const v6 = await fly.assignIp("keel-web", { type: "v6", region: "global" });
         await fly.assignIp("keel-web", { type: "shared_v4", service_name: "app" });
         await fly.listIpAssignments("keel-web");
+
+        // TLS certificates (ACME), with the app's addresses in their DNS requirements.
+        await fly.requestAcmeCertificate("keel-web", "api.example.com");
+        await swallow(fly.requestAcmeCertificate("keel-web", "api.example.com")); // exists: 422
+        await fly.getCertificate("keel-web", "api.example.com");
+        await fly.listCertificates("keel-web", { filter: "example", limit: 10 });
+        await fly.checkCertificate("keel-web", "api.example.com");
+        fake.apps.get("keel-web")!.certificates.get("api.example.com")!.dnsConfigured = true;
+        await fly.checkCertificate("keel-web", "api.example.com");
+        await fly.getCertificate("keel-web", "api.example.com");
+        await fly.deleteCertificate("keel-web", "api.example.com");
+        await swallow(fly.getCertificate("keel-web", "api.example.com"));
         await fly.releaseIp("keel-web", v6.ip!);
         await swallow(fly.releaseIp("keel-web", v6.ip!));
 
@@ -185,6 +197,7 @@ describe("Fly Machines API spec conformance (fake and client against fly-machine
             "Machines_show_lease", "Machines_create_lease", "Machines_release_lease",
             "Secrets_list", "Secrets_update", "Secret_get", "Secret_create", "Secret_delete",
             "App_IPAssignments_list", "App_IPAssignments_create", "App_IPAssignments_delete",
+            "App_Certificates_list", "App_Certificates_acme_create", "App_Certificates_show", "App_Certificates_delete", "App_Certificates_check",
         ];
         assert.deepEqual(needed.filter((id) => !seen.has(id)), [], "operations the scenario did not exercise");
         const statuses = new Set(fake.requests.map((r) => r.status));
