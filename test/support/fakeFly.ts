@@ -130,6 +130,8 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
     /** Token buckets per `METHOD action machine`. */
     private buckets = new Map<string, { tokens: number; atMs: number }>();
     private unhealthyImages = new Set<string>();
+    /** Machines whose next launch ends in `failed` instead of `started` (failNextStart). */
+    private failingLaunches = new Set<string>();
     private seq = 1;
     protected unauthorizedMessage = "You must be authenticated to view this.";
 
@@ -155,12 +157,18 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
         this.machines.clear();
         this.resetHttp();
         this.unhealthyImages.clear();
+        this.failingLaunches.clear();
         this.buckets.clear();
     }
 
     /** Machines running this image never pass their checks (they stay critical). */
     neverHealthy(image: string): void {
         this.unhealthyImages.add(image);
+    }
+
+    /** The machine's next launch (an update, a start) goes starting -> failed instead of started; once. */
+    failNextStart(machineId: string): void {
+        this.failingLaunches.add(machineId);
     }
 
     /** Creates an app as POST /apps would; for setup. */
@@ -522,9 +530,10 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
     /** starting now-ish, started after startMs. */
     private launch(machine: FakeFlyMachine, now = true): void {
         const t = Date.now();
+        const fails = this.failingLaunches.delete(machine.id);
         machine.pending = [
             { state: "starting", atMs: now ? t : t + Math.min(20, this.startMs / 2) },
-            { state: "started", atMs: t + this.startMs },
+            { state: fails ? "failed" : "started", atMs: t + this.startMs },
         ];
     }
 
