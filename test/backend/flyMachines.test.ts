@@ -290,6 +290,23 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
             assertNoLeases();
         });
 
+        it("updates a machine stopped by autostop without starting it (skip_launch), and reports no drift for it", async () => {
+            const auto = (over: Partial<FlyMachinesInputs> = {}) => inputs({ regions: [{ region: "iad", count: 2 }], service: { ...inputs().service, autostop: "stop", minMachinesRunning: 0 }, ...over });
+            const { id, outs } = await create(auto());
+            const [m1, m2] = [byName("app-iad-1"), byName("app-iad-2")];
+            fake.machines.get(m1.id)!.state = "stopped";
+            const refreshed = (await logged(() => p.read!(id, outs))).result.props as FlyMachinesOutputs;
+            assert.deepEqual(refreshed.drift, []);
+            await update(id, refreshed, auto({ image: V2 }));
+            const u1 = fake.requests.find((r) => isUpdate(r, m1.id));
+            assert.equal(u1?.body.skip_launch, true);
+            assert.equal(fake.machine(m1.id).state, "stopped");
+            assert.equal(fake.machine(m1.id).config.image, V2);
+            assert.equal(fake.requests.find((r) => isUpdate(r, m2.id))?.body.skip_launch, undefined);
+            assert.equal(fake.machine(m2.id).state, "started");
+            assertNoLeases();
+        });
+
         it("goes through Fly's rate limit (429 with Retry-After)", async () => {
             fake.rateLimit = true;
             fake.checksMs = 700;

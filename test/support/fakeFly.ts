@@ -14,7 +14,8 @@
  *   with (`secretsVersion`): setting secrets does not reach machines.
  * - Checks: every check in config.checks reads `critical` until `checksMs`
  *   after the machine started, then `passing`, except for images given to
- *   neverHealthy().
+ *   neverHealthy(). failNextStart(id): the machine's next launch ends in
+ *   `failed` instead of `started`.
  * - Leases: a nonce and an expiry; 409 when someone else holds it, and any
  *   mutation of a leased machine without the right fly-machine-lease-nonce
  *   header is 409 too.
