@@ -15,7 +15,6 @@
  * - delete destroys the managed machines (an app already gone is fine).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { KeelError } from "../../errors";
 import { isFlyNotFound } from "../../vendors/fly";
 import type { FlyClient, Machine } from "../../vendors/fly";
 import { changed, isUnknown, Log, UNKNOWN } from "../providerContext";
@@ -49,13 +48,6 @@ export interface FlyMachinesOutputs extends FlyMachinesInputs {
     releaseVersion: number;
     /** What the last refresh found changed outside Keel (empty after create/update). */
     drift: string[];
-}
-
-/** Inputs that do not pass check(). */
-export class FlyMachinesInputError extends KeelError {
-    constructor(message: string) {
-        super(message, "FlyMachinesInputError");
-    }
 }
 
 const ctx = flyContext();
