@@ -4,7 +4,9 @@
  * before the first resource is declared.
  */
 import * as os from "os";
+import { Backend } from "./components/backend";
 import { Database } from "./components/database";
+import { Frontend } from "./components/frontend";
 import { readKeelConfig } from "./components/pulumiConfig";
 import { loadMigrations, Schema } from "./components/schema";
 
@@ -32,6 +34,31 @@ export = async () => {
         { dependsOn: [database] },
     );
 
+    // The app reaches the database through the pooler; the schema is migrated before the new version runs.
+    const backend = config.backend
+        ? new Backend(
+              "backend",
+              {
+                  config: config.backend,
+                  stack: config.stack,
+                  databaseUrl: database.pooledUrl,
+                  protect: config.defaults.protect,
+                  retainOnDelete: config.defaults.retainOnDelete,
+                  deployAfter: [schema],
+              },
+              { dependsOn: [schema] },
+          )
+        : undefined;
+    const frontend = config.frontend
+        ? new Frontend("frontend", {
+              config: config.frontend,
+              stack: config.stack,
+              backendUrl: backend?.url,
+              protect: config.defaults.protect,
+              retainOnDelete: config.defaults.retainOnDelete,
+          })
+        : undefined;
+
     return {
         stage: config.stage,
         databaseKind: database.kind,
@@ -48,5 +75,16 @@ export = async () => {
         latestBackup: schema.latestBackup.apply((b) =>
             b ? { id: b.id, kind: b.kind, takenAt: b.takenAt, schemaVersion: b.schemaVersion, beforeVersion: b.beforeVersion, location: b.location } : undefined,
         ),
+        ...(backend
+            ? {
+                  backendKind: backend.kind,
+                  backendUrl: backend.url,
+                  backendHealthUrl: backend.healthUrl,
+                  backendImage: backend.image,
+                  ...(backend.machineIds ? { flyMachineIds: backend.machineIds } : {}),
+                  ...(backend.deployId ? { renderDeployId: backend.deployId } : {}),
+              }
+            : {}),
+        ...(frontend ? { frontendUrl: frontend.url, frontendProjectId: frontend.projectId, ...(frontend.healthUrl ? { frontendHealthUrl: frontend.healthUrl } : {}) } : {}),
     };
 };

@@ -155,7 +155,7 @@ export class FlySecrets extends pulumi.dynamic.Resource {
             flySecretsProvider,
             name,
             { app: args.app, values: pulumi.secret(args.values), names: undefined, digests: undefined, version: undefined, drift: undefined },
-            { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "values"] },
+            { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "values", "digests"] },
             "keel",
             "FlySecrets",
         );
