@@ -18,6 +18,8 @@ export type ImageSource =
 
 export interface HealthCheckConfig {
     path: string;
+    /** Check this URL instead of the platform's host name plus path (a private host, or a proxy in front). */
+    url?: string;
     /** How long `pulumi up` waits for the public URL to answer 2xx after a deploy. */
     timeoutSeconds: number;
     intervalSeconds: number;
@@ -149,6 +151,7 @@ const backendSchema = z
         healthCheck: z
             .object({
                 path: urlPath.default("/healthz"),
+                url: z.string().regex(/^https?:\/\/[^\s]+$/, { message: "expected an absolute http(s) URL such as https://api.example.com/healthz" }).optional(),
                 timeoutSeconds: z.number().int().min(5).max(3600).default(180),
                 intervalSeconds: z.number().int().min(1).max(60).default(5),
             })

@@ -83,7 +83,7 @@ export class FlyBackend extends pulumi.ComponentResource {
             { parent: this, dependsOn, protect: args.keep.protect, retainOnDelete: args.keep.retainOnDelete },
         );
         this.url = pulumi.output(f.domains.length ? `https://${f.domains[0]}` : pulumi.interpolate`https://${app.hostname}`);
-        this.healthUrl = pulumi.interpolate`https://${app.hostname}${c.healthCheck.path}`;
+        this.healthUrl = c.healthCheck.url ? pulumi.output(c.healthCheck.url) : pulumi.interpolate`https://${app.hostname}${c.healthCheck.path}`;
         // The gate checks the platform's own host name: a custom domain may still wait for DNS or its certificate.
         const gate = new HealthGate(
             `${name}-health`,

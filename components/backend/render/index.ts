@@ -78,7 +78,7 @@ export class RenderBackend extends pulumi.ComponentResource {
             new RenderCustomDomain(`${name}-domain-${domain}`, { serviceId: service.serviceId, name: domain }, { parent: this });
         }
         this.url = r.domains.length ? pulumi.output(`https://${r.domains[0]}`) : service.url;
-        this.healthUrl = pulumi.interpolate`${service.url}${c.healthCheck.path}`;
+        this.healthUrl = c.healthCheck.url ? pulumi.output(c.healthCheck.url) : pulumi.interpolate`${service.url}${c.healthCheck.path}`;
         const gate = new HealthGate(
             `${name}-health`,
             {
