@@ -9,6 +9,7 @@ import { ConfigError, ConfigProblem } from "./errors";
 import { configFix, NAMESPACE, parseConfigSection, parseJsonValue, valueAt } from "./configSupport";
 import { isPgDuration } from "./schema/migrationSet";
 import { unusableUrlReason } from "./schema/connection";
+import { GITHUB_EXAMPLES, GithubConfig, parseGithub } from "./githubConfig";
 import { BACKEND_EXAMPLES, BackendConfig, FrontendConfig, parseBackend, parseFrontend } from "./backendConfig";
 import { Stage, STAGES, stageDefaults, StageDefaults } from "./stage";
 
@@ -82,6 +83,8 @@ export interface KeelConfig {
     backend?: BackendConfig;
     /** The Vercel frontend; undefined when the stack has none. */
     frontend?: FrontendConfig;
+    /** The repository's gates and workflows; undefined when Keel does not manage them. */
+    github?: GithubConfig;
 }
 
 /** What the program reads: raw config values (`keel:key` -> string) and which of them are secret. */
@@ -92,6 +95,8 @@ export interface RawConfig {
     values: Record<string, string>;
     secretKeys: ReadonlySet<string>;
     env: Record<string, string | undefined>;
+    /** Stacks with a Pulumi.<stack>.yaml, when known (keel:github.branches must name them). */
+    knownStacks?: readonly string[];
     /** Check the backend's and frontend's API tokens (default true; operator scripts that only touch the database pass false). */
     deployCredentials?: boolean;
 }
@@ -203,6 +208,7 @@ const EXAMPLES: Record<string, string> = {
     "database.neon.endpoint.suspendTimeoutSeconds": "300",
     stage: "dev",
     ...BACKEND_EXAMPLES,
+    ...GITHUB_EXAMPLES,
 };
 
 const KNOWN_KEYS = [
@@ -222,9 +228,27 @@ const KNOWN_KEYS = [
     "renderApiUrl",
     "vercelApiToken",
     "registryPassword",
+    "github",
+    "githubToken",
+    "pulumiPassphrase",
+    "pulumiAccessToken",
+    "slackWebhookUrl",
 ];
 /** Keys whose values are credentials: refused in plain text. */
-const SECRET_KEYS = ["databaseUrl", "neonApiKey", "backendSecrets", "frontendSecrets", "flyApiToken", "renderApiKey", "vercelApiToken", "registryPassword"];
+const SECRET_KEYS = [
+    "databaseUrl",
+    "neonApiKey",
+    "backendSecrets",
+    "frontendSecrets",
+    "flyApiToken",
+    "renderApiKey",
+    "vercelApiToken",
+    "registryPassword",
+    "githubToken",
+    "pulumiPassphrase",
+    "pulumiAccessToken",
+    "slackWebhookUrl",
+];
 
 function fixFor(stack: string, path: string, secret = false): string {
     return configFix(stack, path, EXAMPLES[path], secret);
@@ -297,9 +321,10 @@ export function parseKeelConfig(raw: RawConfig): KeelConfig {
     const section = { stack, stage, project, defaults, get, env: raw.env, problems, deployCredentials: raw.deployCredentials ?? true };
     const backend = parseBackend(section);
     const frontend = parseFrontend(section, backend, get("backend") !== undefined);
+    const github = parseGithub({ ...section, knownStacks: raw.knownStacks });
 
     if (problems.length || !migrations || !database) throw new ConfigError(stack, problems);
-    return { project, stack, stage, defaults, database, migrations, ...(backend ? { backend } : {}), ...(frontend ? { frontend } : {}) };
+    return { project, stack, stage, defaults, database, migrations, ...(backend ? { backend } : {}), ...(frontend ? { frontend } : {}), ...(github ? { github } : {}) };
 }
 
 const URL_FIX = (stack: string) => `pulumi config set --secret ${NAMESPACE}:databaseUrl 'postgres://user:password@host:5432/db' --stack ${stack}`;

@@ -1,4 +1,5 @@
 /** Reads the stack's raw config from the Pulumi runtime and validates it (components/config.ts). */
+import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { KeelConfig, parseKeelConfig } from "./config";
 
@@ -7,5 +8,17 @@ export function readKeelConfig(): KeelConfig {
     // isConfigSecret is internal to the SDK; without it every key counts as plain text.
     const isSecret: (k: string) => boolean = (pulumi.runtime as any).isConfigSecret ?? (() => false);
     const secretKeys = new Set(Object.keys(values).filter((k) => isSecret(k)));
-    return parseKeelConfig({ project: pulumi.getProject(), stack: pulumi.getStack(), values, secretKeys, env: process.env });
+    // The program runs in the project directory: its stack files name the stacks that exist.
+    const knownStacks = fs
+        .readdirSync(process.cwd())
+        .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
+        .filter((s): s is string => !!s);
+    return parseKeelConfig({
+        project: pulumi.getProject(),
+        stack: pulumi.getStack(),
+        values,
+        secretKeys,
+        env: process.env,
+        ...(knownStacks.length ? { knownStacks } : {}),
+    });
 }

@@ -27,10 +27,36 @@ export function rawStackConfig(root: string, stack: string, env: Record<string, 
         if (value && typeof value === "object" && "secure" in value) {
             secretKeys.add(key);
             values[key] = key === "keel:databaseUrl" ? "postgres://encrypted@stack-file.invalid:5432/app" : ENCRYPTED;
+        } else if (hasSecure(value)) {
+            // `pulumi config set --secret --path keel:backendSecrets.X`: the key holds secure leaves, so it is secret.
+            secretKeys.add(key);
+            values[key] = JSON.stringify(maskSecure(value));
         } else values[key] = typeof value === "string" ? value : JSON.stringify(value);
     }
     const project = parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"))?.name ?? "keel";
-    return { project, stack, values, secretKeys, env };
+    return { project, stack, values, secretKeys, env, knownStacks: stacksIn(root) };
+}
+
+/** Stacks with a Pulumi.<stack>.yaml in the project directory. */
+export function stacksIn(root: string): string[] {
+    return fs
+        .readdirSync(root)
+        .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
+        .filter((s): s is string => !!s)
+        .sort();
+}
+
+function hasSecure(value: unknown): boolean {
+    if (!value || typeof value !== "object") return false;
+    if ("secure" in value && Object.keys(value).length === 1) return true;
+    return Object.values(value).some(hasSecure);
+}
+
+function maskSecure(value: any): unknown {
+    if (!value || typeof value !== "object") return value;
+    if ("secure" in value && Object.keys(value).length === 1) return ENCRYPTED;
+    if (Array.isArray(value)) return value.map(maskSecure);
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecure(v)]));
 }
 
 export function readStackConfig(root: string, stack: string, env: Record<string, string | undefined> = process.env): KeelConfig {

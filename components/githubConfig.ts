@@ -1,0 +1,212 @@
+/**
+ * `keel:github`: the repository's gates and workflows, from the same stack
+ * config as everything else. One stack (`ownedBy`, prod by default) owns what
+ * is repository-wide (branch rules, workflow files); every deploying stack owns
+ * its deployment environment with its secrets and variables. Pure: no Pulumi imports.
+ */
+import { z } from "zod";
+import type { ConfigProblem } from "./errors";
+import { configFix, NAMESPACE, parseConfigSection, parseJsonValue, valueAt } from "./configSupport";
+import type { Stage } from "./stage";
+
+export interface GithubConfig {
+    owner: string;
+    repository: string;
+    /** The stack that manages branch rules and workflow files. */
+    ownedBy: string;
+    /** This stack owns the repository-wide gates. */
+    owned: boolean;
+    defaultBranch: string;
+    /** Which branch deploys which stack (every deploying stack, this one included). */
+    branches: Record<string, string>;
+    /** This stack's branch and environment; undefined for a stack that does not deploy from CI (dev). */
+    deploy?: { branch: string; environment: string };
+    protection: {
+        kind: "ruleset" | "classic";
+        requiredApprovals: number;
+        adminBypass: boolean;
+        linearHistory: boolean;
+    };
+    /** This stack's environment protection. */
+    environment: { reviewers: { users: number[]; teams: number[] }; waitTimerMinutes: number; preventSelfReview: boolean };
+    /** How CI reaches the Pulumi state. */
+    state: { kind: "passphrase"; backendUrl: string } | { kind: "cloud" };
+    nodeVersion: string;
+    /** Workflow files committed by the owner stack. */
+    workflows: boolean;
+}
+
+export const GITHUB_EXAMPLES: Record<string, string> = {
+    "github.owner": "my-org",
+    "github.repository": "my-app",
+    "github.ownedBy": "prod",
+    "github.branches.prod": "main",
+    "github.branches.staging": "staging",
+    "github.protection.kind": "ruleset",
+    "github.protection.requiredApprovals": "0",
+    "github.state.backendUrl": "s3://my-app-pulumi-state",
+    "github.environment.waitTimerMinutes": "0",
+};
+
+const branchName = z.string().regex(/^(?!\/)(?!.*\/\/)(?!.*\.\.)[A-Za-z0-9._/-]{1,200}(?<!\/)(?<!\.lock)$/, { message: "expected a branch name such as main" });
+
+const githubSchema = z
+    .object({
+        owner: z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, { message: "expected a GitHub user or organization such as my-org" }).optional(),
+        repository: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, { message: "expected a repository name such as my-app" }).optional(),
+        ownedBy: z.string().min(1).default("prod"),
+        defaultBranch: branchName.default("main"),
+        branches: z.record(z.string().min(1), branchName).optional(),
+        environmentName: z.string().regex(/^[A-Za-z0-9._ -]{1,255}$/).optional(),
+        protection: z
+            .object({
+                kind: z.enum(["ruleset", "classic"]).default("ruleset"),
+                requiredApprovals: z.number().int().min(0).max(10).default(0),
+                adminBypass: z.boolean().default(true),
+                linearHistory: z.boolean().default(true),
+            })
+            .strict()
+            .default({ kind: "ruleset", requiredApprovals: 0, adminBypass: true, linearHistory: true }),
+        environment: z
+            .object({
+                reviewers: z
+                    .object({ users: z.array(z.number().int().positive()).default([]), teams: z.array(z.number().int().positive()).default([]) })
+                    .strict()
+                    .default({ users: [], teams: [] }),
+                waitTimerMinutes: z.number().int().min(0).max(43200).default(0),
+                preventSelfReview: z.boolean().default(false),
+            })
+            .strict()
+            .default({ reviewers: { users: [], teams: [] }, waitTimerMinutes: 0, preventSelfReview: false }),
+        state: z
+            .object({
+                kind: z.enum(["passphrase", "cloud"]).default("passphrase"),
+                backendUrl: z.string().regex(/^(s3|gs|azblob|https?):\/\/\S+$/, { message: "expected a shared state backend URL such as s3://my-app-pulumi-state (CI cannot use a local file backend)" }).optional(),
+            })
+            .strict()
+            .default({ kind: "passphrase" }),
+        nodeVersion: z.string().regex(/^\d+(\.\d+){0,2}$/).default("20"),
+        workflows: z.boolean().default(true),
+    })
+    .strict();
+
+export interface GithubSectionContext {
+    stack: string;
+    stage: Stage;
+    get: (key: string) => string | undefined;
+    env: Record<string, string | undefined>;
+    problems: ConfigProblem[];
+    deployCredentials: boolean;
+    /** Stacks that have a Pulumi.<stack>.yaml, when known: branches must name real stacks. */
+    knownStacks?: readonly string[];
+}
+
+/** The deployment environment's name for a stack: `production` for prod, else the stack's name. */
+export function environmentNameFor(stack: string, stage: Stage): string {
+    return stage === "prod" ? "production" : stack;
+}
+
+export function parseGithub(ctx: GithubSectionContext): GithubConfig | undefined {
+    const raw = ctx.get("github");
+    if (raw === undefined) return undefined;
+    const before = ctx.problems.length;
+    const fix = (path: string) => configFix(ctx.stack, path, GITHUB_EXAMPLES[path]);
+    const section = parseConfigSection(ctx.stack, "github", githubSchema, raw, ctx.problems, GITHUB_EXAMPLES);
+    const rawSection = parseJsonValue(raw);
+    // A stack without a stack file (all config from the environment) still exists.
+    if (ctx.knownStacks && !ctx.knownStacks.includes(ctx.stack)) ctx = { ...ctx, knownStacks: [...ctx.knownStacks, ctx.stack] };
+    for (const key of ["owner", "repository"] as const) {
+        if (valueAt(rawSection, [key]) === undefined) {
+            ctx.problems.push({
+                key: `${NAMESPACE}:github.${key}`,
+                message: `is not set; Keel needs the repository's ${key === "owner" ? "owner (user or organization)" : "name"} to manage its gates`,
+                fix: fix(`github.${key}`),
+            });
+        }
+    }
+    if (ctx.deployCredentials && ctx.get("githubToken") === undefined && !ctx.env.GITHUB_TOKEN) {
+        ctx.problems.push({
+            key: `${NAMESPACE}:githubToken`,
+            message: "is not set and GITHUB_TOKEN is not in the environment; managing branch rules, environments and workflow files needs a token with repository administration, environments, secrets and contents write access",
+            fix: `pulumi config set --secret ${NAMESPACE}:githubToken <fine-grained token> --stack ${ctx.stack} (or export GITHUB_TOKEN)`,
+        });
+    }
+    if (!section) return undefined;
+
+    const branches = section.branches ?? { prod: section.defaultBranch, ...(ctx.stage === "staging" ? { [ctx.stack]: "staging" } : {}) };
+    const seen = new Map<string, string>();
+    for (const [stack, branch] of Object.entries(branches)) {
+        if (ctx.knownStacks && !ctx.knownStacks.includes(stack)) {
+            ctx.problems.push({
+                key: `${NAMESPACE}:github.branches.${stack}`,
+                message: `names the stack '${stack}', which has no Pulumi.${stack}.yaml (stacks: ${ctx.knownStacks.join(", ")})`,
+                fix: `pulumi config rm --path ${NAMESPACE}:github.branches.${stack} --stack ${ctx.stack}, or correct the stack's name`,
+            });
+        }
+        if (seen.has(branch)) {
+            ctx.problems.push({
+                key: `${NAMESPACE}:github.branches.${stack}`,
+                message: `is '${branch}', which already deploys '${seen.get(branch)}'; one branch deploys one stack`,
+                fix: `pulumi config set --path ${NAMESPACE}:github.branches.${stack} <another branch> --stack ${ctx.stack}`,
+            });
+        }
+        seen.set(branch, stack);
+    }
+    const deploys = ctx.stage !== "dev";
+    if (deploys && branches[ctx.stack] === undefined) {
+        ctx.problems.push({
+            key: `${NAMESPACE}:github.branches.${ctx.stack}`,
+            message: `is not set; the ${ctx.stack} stack deploys from CI and needs the branch that deploys it`,
+            fix: `pulumi config set --path ${NAMESPACE}:github.branches.${ctx.stack} ${ctx.stage === "prod" ? section.defaultBranch : ctx.stack} --stack ${ctx.stack}`,
+        });
+    }
+    if (ctx.stage === "prod" && branches[ctx.stack] !== undefined && branches[ctx.stack] !== section.defaultBranch) {
+        ctx.problems.push({
+            key: `${NAMESPACE}:github.branches.${ctx.stack}`,
+            message: `is '${branches[ctx.stack]}', but prod deploys from the default branch '${section.defaultBranch}' (what pull requests merge into, and what the policy pack checks)`,
+            fix: `pulumi config set --path ${NAMESPACE}:github.branches.${ctx.stack} ${section.defaultBranch} --stack ${ctx.stack}`,
+        });
+    }
+    if (ctx.knownStacks && !ctx.knownStacks.includes(section.ownedBy)) {
+        ctx.problems.push({
+            key: `${NAMESPACE}:github.ownedBy`,
+            message: `names the stack '${section.ownedBy}', which has no Pulumi.${section.ownedBy}.yaml`,
+            fix: fix("github.ownedBy"),
+        });
+    }
+    const state = section.state;
+    if (state.kind === "passphrase" && !state.backendUrl) {
+        ctx.problems.push({
+            key: `${NAMESPACE}:github.state.backendUrl`,
+            message: "is not set; CI deploys need a shared state backend (a runner's local files are gone after the job)",
+            fix: `${fix("github.state.backendUrl")} (or use Pulumi Cloud: pulumi config set --path ${NAMESPACE}:github.state.kind cloud --stack ${ctx.stack})`,
+        });
+    }
+    const owned = section.ownedBy === ctx.stack;
+    if (deploys && ctx.deployCredentials) {
+        const stateKey = state.kind === "passphrase" ? "pulumiPassphrase" : "pulumiAccessToken";
+        const envKey = state.kind === "passphrase" ? "PULUMI_CONFIG_PASSPHRASE" : "PULUMI_ACCESS_TOKEN";
+        if (ctx.get(stateKey) === undefined && !ctx.env[envKey]) {
+            ctx.problems.push({
+                key: `${NAMESPACE}:${stateKey}`,
+                message: `is not set and ${envKey} is not in the environment; the ${environmentNameFor(ctx.stack, ctx.stage)} environment needs it as a secret so CI can open the stack's state`,
+                fix: `pulumi config set --secret ${NAMESPACE}:${stateKey} <value> --stack ${ctx.stack} (or export ${envKey})`,
+            });
+        }
+    }
+    if (ctx.problems.length > before) return undefined;
+    return {
+        owner: section.owner!,
+        repository: section.repository!,
+        ownedBy: section.ownedBy,
+        owned,
+        defaultBranch: section.defaultBranch,
+        branches,
+        ...(deploys ? { deploy: { branch: branches[ctx.stack], environment: section.environmentName ?? environmentNameFor(ctx.stack, ctx.stage) } } : {}),
+        protection: section.protection,
+        environment: section.environment,
+        state: state.kind === "passphrase" ? { kind: "passphrase", backendUrl: state.backendUrl! } : { kind: "cloud" },
+        nodeVersion: section.nodeVersion,
+        workflows: section.workflows,
+    };
+}
