@@ -1,0 +1,39 @@
+/**
+ * Keel's CrossGuard policy pack "keel": what `pulumi preview|up --policy-pack policies`
+ * lets through, per stage (dev, staging, prod from the stack's name; any other
+ * stack name is judged as prod). One rule per file in rules/, shared helpers in
+ * support.ts; this file only assembles the pack.
+ *
+ * Run from the repository root, after `npm ci`:
+ *
+ *     pulumi preview --stack prod --policy-pack policies
+ *     pulumi up --stack prod --policy-pack policies
+ *
+ * Layout: the Pulumi CLI starts a TypeScript pack through the nodejs language
+ * host with policies/ as working directory and resolves
+ * @pulumi/pulumi/cmd/run-policy-pack from there, so Node's lookup walks up to
+ * the repository's node_modules: @pulumi/policy (pinned in the root
+ * package.json), @pulumi/pulumi, typescript and ts-node all come from there and
+ * policies/ needs no install of its own. policies/package.json exists only
+ * because PolicyPack reads the pack's version from `<cwd>/package.json` (it has
+ * no dependencies); policies/tsconfig.json gives ts-node the root's compiler
+ * options. The rules are pure functions tested in test/policies/; constructing
+ * PolicyPack starts the gRPC server, so only this file does it.
+ */
+import { PolicyPack } from "@pulumi/policy";
+import { backupsBeforeMigrate } from "./rules/backupsBeforeMigrate";
+import { destructiveMigrations } from "./rules/destructiveMigrations";
+import { noDockerDatabaseInProd } from "./rules/noDockerDatabaseInProd";
+import { noPlaintextSecrets } from "./rules/noPlaintextSecrets";
+import { prodBackendSafeDeploys } from "./rules/prodBackendSafeDeploys";
+import { prodBranchProtected } from "./rules/prodBranchProtected";
+import { prodResourcesProtected } from "./rules/prodResourcesProtected";
+import { keepSecretsVisible } from "./support";
+
+// Let no-plaintext-secrets tell secrets from plain text (see support.ts).
+keepSecretsVisible();
+
+new PolicyPack("keel", {
+    description: "Keel's gates per stage: migrations, backups, prod's database, protection, safe deploys, branch gates, secrets.",
+    policies: [destructiveMigrations, backupsBeforeMigrate, noDockerDatabaseInProd, prodResourcesProtected, prodBackendSafeDeploys, prodBranchProtected, noPlaintextSecrets],
+});
