@@ -7,6 +7,7 @@ import * as os from "os";
 import { Backend } from "./components/backend";
 import { Database } from "./components/database";
 import { Frontend } from "./components/frontend";
+import { Repository } from "./components/github";
 import { readKeelConfig } from "./components/pulumiConfig";
 import { loadMigrations, Schema } from "./components/schema";
 
@@ -59,6 +60,15 @@ export = async () => {
           })
         : undefined;
 
+    // The repository's gates and workflows; the environment's variables carry this stack's health URLs.
+    const repository = config.github
+        ? new Repository("repository", {
+              config: { ...config, github: config.github },
+              backendHealthUrl: backend?.healthUrl,
+              frontendHealthUrl: frontend?.healthUrl,
+          })
+        : undefined;
+
     return {
         stage: config.stage,
         databaseKind: database.kind,
@@ -84,6 +94,9 @@ export = async () => {
                   ...(backend.machineIds ? { flyMachineIds: backend.machineIds } : {}),
                   ...(backend.deployId ? { renderDeployId: backend.deployId } : {}),
               }
+            : {}),
+        ...(repository
+            ? { githubRequiredChecks: repository.requiredChecks, githubWorkflowFiles: repository.workflowFiles, ...(repository.environment ? { githubEnvironment: repository.environment } : {}) }
             : {}),
         ...(frontend ? { frontendUrl: frontend.url, frontendProjectId: frontend.projectId, ...(frontend.healthUrl ? { frontendHealthUrl: frontend.healthUrl } : {}) } : {}),
     };

@@ -17,13 +17,18 @@ if [ -z "${PULUMI_CONFIG_PASSPHRASE+x}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FI
   exit 2
 fi
 command -v pulumi >/dev/null || { echo "error: pulumi not found; run npm ci first (it installs Pulumi's CLI launcher)" >&2; exit 2; }
-pulumi login --non-interactive "file://$state" >/dev/null
+# PULUMI_BACKEND_URL (a shared backend, as in CI) wins over the local file state.
+pulumi login --non-interactive "${PULUMI_BACKEND_URL:-file://$state}" >/dev/null
 pulumi stack select --non-interactive --create "$stack"
 # dev and CI go ahead at once; elsewhere pulumi shows the preview and asks first.
 auto=()
 if [ "$stack" = dev ] || [ "${CI:-}" = true ]; then auto=(--yes --non-interactive); fi
+# Shared stacks are gated by the policy pack (policies/); dev keeps its fast loop (the rules only advise there).
+policy=()
+if [ "$stack" != dev ] && [ "${KEEL_SKIP_POLICY:-}" != 1 ]; then policy=(--policy-pack policies); fi
 case "$command" in
-  up|refresh) exec pulumi "$command" "${auto[@]}" --stack "$stack" "$@" ;;
-  preview) exec pulumi preview --non-interactive --diff --stack "$stack" "$@" ;;
+  up) exec pulumi up "${auto[@]}" "${policy[@]}" --stack "$stack" "$@" ;;
+  refresh) exec pulumi refresh "${auto[@]}" --stack "$stack" "$@" ;;
+  preview) exec pulumi preview --non-interactive --diff "${policy[@]}" --stack "$stack" "$@" ;;
   *) echo "error: unknown command '$command' (up, preview, refresh)" >&2; exit 2 ;;
 esac

@@ -86,11 +86,12 @@ describe("github config and gates", () => {
     it("environment secrets follow what the stack runs", () => {
         assert.deepEqual(environmentSecretNames({ state: { kind: "passphrase", backendUrl: "s3://x" }, database: "neon", backend: "fly", frontend: true, slack: true }), [
             "PULUMI_CONFIG_PASSPHRASE",
+            "KEEL_GITHUB_TOKEN",
             "NEON_API_KEY",
             "FLY_API_TOKEN",
             "VERCEL_TOKEN",
             "SLACK_WEBHOOK_URL",
         ]);
-        assert.deepEqual(environmentSecretNames({ state: { kind: "cloud" }, database: "external", backend: "render", frontend: false, slack: false }), ["PULUMI_ACCESS_TOKEN", "RENDER_API_KEY"]);
+        assert.deepEqual(environmentSecretNames({ state: { kind: "cloud" }, database: "external", backend: "render", frontend: false, slack: false }), ["PULUMI_ACCESS_TOKEN", "KEEL_GITHUB_TOKEN", "RENDER_API_KEY"]);
     });
 });

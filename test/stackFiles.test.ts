@@ -7,7 +7,7 @@ import { rawStackConfig } from "../scripts/lib/stackConfig";
 
 const ROOT = path.resolve(__dirname, "..");
 
-const TOKENS = { NEON_API_KEY: "napi_test", FLY_API_TOKEN: "fo1_test", VERCEL_API_TOKEN: "vercel_test" };
+const TOKENS = { NEON_API_KEY: "napi_test", FLY_API_TOKEN: "fo1_test", VERCEL_API_TOKEN: "vercel_test", GITHUB_TOKEN: "ghp_test", PULUMI_CONFIG_PASSPHRASE: "pp" };
 
 function stackConfig(stack: string, env: Record<string, string> = TOKENS) {
     return rawStackConfig(ROOT, stack, env);
@@ -61,10 +61,20 @@ describe("stack files", () => {
         assert.notEqual(c.frontend?.name, parseKeelConfig(stackConfig("prod")).frontend?.name);
     });
 
+    it("github: prod owns the gates and deploys main into production; staging deploys its branch", () => {
+        const prod = parseKeelConfig(stackConfig("prod")).github!;
+        const staging = parseKeelConfig(stackConfig("staging")).github!;
+        assert.equal(prod.owned, true);
+        assert.equal(staging.owned, false);
+        assert.deepEqual(prod.branches, staging.branches, "both stacks agree on which branch deploys what");
+        assert.deepEqual(prod.deploy, { branch: "main", environment: "production" });
+        assert.deepEqual(staging.deploy, { branch: "staging", environment: "staging" });
+    });
+
     it("dev runs no backend or frontend; staging and prod need the Fly and Vercel tokens for a deploy, not for operator scripts", () => {
         assert.equal(parseKeelConfig(stackConfig("dev")).backend, undefined);
         assert.throws(
-            () => parseKeelConfig(stackConfig("prod", { NEON_API_KEY: "napi_test" })),
+            () => parseKeelConfig(stackConfig("prod", { NEON_API_KEY: "napi_test", GITHUB_TOKEN: "x", PULUMI_CONFIG_PASSPHRASE: "x" })),
             (e: Error) => /keel:flyApiToken: is not set and FLY_API_TOKEN/.test(e.message) && /keel:vercelApiToken: is not set and VERCEL_API_TOKEN/.test(e.message),
         );
         assert.equal(parseKeelConfig({ ...stackConfig("prod", { NEON_API_KEY: "napi_test" }), deployCredentials: false }).backend?.kind, "fly");

@@ -72,10 +72,16 @@ export function branchProtectionFor(branch: string, protection: GithubConfig["pr
     };
 }
 
-/** Names of the GitHub environment secrets a stack's deploy needs, by what the stack runs. */
+/**
+ * Names of the GitHub environment secrets a stack's deploy needs, by what the
+ * stack runs. KEEL_GITHUB_TOKEN: the stack manages its own environment (and the
+ * owner the branch rules and workflow files) on every deploy, which the
+ * workflow's own GITHUB_TOKEN may not do.
+ */
 export function environmentSecretNames(c: { state: GithubConfig["state"]; database?: string; backend?: "fly" | "render"; frontend: boolean; slack: boolean }): string[] {
     return [
         c.state.kind === "passphrase" ? "PULUMI_CONFIG_PASSPHRASE" : "PULUMI_ACCESS_TOKEN",
+        "KEEL_GITHUB_TOKEN",
         ...(c.database === "neon" ? ["NEON_API_KEY"] : []),
         ...(c.backend === "fly" ? ["FLY_API_TOKEN"] : c.backend === "render" ? ["RENDER_API_KEY"] : []),
         ...(c.frontend ? ["VERCEL_TOKEN"] : []),

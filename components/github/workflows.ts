@@ -387,6 +387,9 @@ function stackSecrets(o: WorkflowOptions): Record<string, string> {
         FLY_API_TOKEN: "${{ secrets.FLY_API_TOKEN }}",
         RENDER_API_KEY: "${{ secrets.RENDER_API_KEY }}",
         VERCEL_API_TOKEN: "${{ secrets.VERCEL_TOKEN }}",
+        // The stack manages its GitHub environment (the owner also the branch rules and these files):
+        // the job's own token may not, so the environment holds an admin token for the GitHub provider.
+        GITHUB_TOKEN: "${{ secrets.KEEL_GITHUB_TOKEN }}",
     };
 }
 
@@ -626,6 +629,11 @@ function driftWorkflow(o: WorkflowOptions): Workflow {
 // ---------------------------------------------------------------------------
 // monitor.yml
 
+/** The repository variable the monitor reads a stack's health URL from: `KEEL_PROD_BACKEND_HEALTH_URL`. */
+export function monitorVariable(stack: string, name: "BACKEND_HEALTH_URL" | "FRONTEND_HEALTH_URL"): string {
+    return `KEEL_${stack.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_${name}`;
+}
+
 function monitorWorkflow(o: WorkflowOptions): Workflow {
     const watched = o.stacks.filter((s) => s.hasBackend || s.hasFrontend);
     if (watched.length === 0) {
@@ -654,11 +662,11 @@ function monitorWorkflow(o: WorkflowOptions): Workflow {
             const env: Record<string, string> = { ...GH_ENV, RUN_URL };
             const checks: string[] = [];
             if (s.hasBackend) {
-                env.BACKEND_HEALTH_URL = "${{ vars.BACKEND_HEALTH_URL }}";
+                env.BACKEND_HEALTH_URL = `\${{ vars.${monitorVariable(s.stack, "BACKEND_HEALTH_URL")} }}`;
                 checks.push('check backend BACKEND_HEALTH_URL "$BACKEND_HEALTH_URL"');
             }
             if (s.hasFrontend) {
-                env.FRONTEND_HEALTH_URL = "${{ vars.FRONTEND_HEALTH_URL }}";
+                env.FRONTEND_HEALTH_URL = `\${{ vars.${monitorVariable(s.stack, "FRONTEND_HEALTH_URL")} }}`;
                 checks.push('check frontend FRONTEND_HEALTH_URL "$FRONTEND_HEALTH_URL"');
             }
             if (o.slack) env.SLACK_WEBHOOK_URL = "${{ secrets.SLACK_WEBHOOK_URL }}";
@@ -674,7 +682,8 @@ function monitorWorkflow(o: WorkflowOptions): Workflow {
             return {
                 name: `monitor (${s.stack})`,
                 "runs-on": RUNNER,
-                environment: s.environment,
+                // No environment: a required reviewer would hold a check that runs every 5 minutes.
+                // The URLs are repository variables per stack and the webhook a repository secret.
                 permissions: { issues: "write" },
                 concurrency: { group: `monitor-${s.stack}`, "cancel-in-progress": false },
                 "timeout-minutes": 5,

@@ -307,6 +307,7 @@ describe("GitHub workflows", () => {
                 FLY_API_TOKEN: "${{ secrets.FLY_API_TOKEN }}",
                 RENDER_API_KEY: "${{ secrets.RENDER_API_KEY }}",
                 VERCEL_API_TOKEN: "${{ secrets.VERCEL_TOKEN }}",
+                GITHUB_TOKEN: "${{ secrets.KEEL_GITHUB_TOKEN }}",
             });
             const cloud = env({ ...base, state: "cloud" });
             assert.equal(cloud.PULUMI_ACCESS_TOKEN, "${{ secrets.PULUMI_ACCESS_TOKEN }}");
@@ -352,8 +353,12 @@ describe("GitHub workflows", () => {
             assert.deepEqual(doc.on.schedule, [{ cron: "*/5 * * * *" }]);
             const prodStep = doc.jobs["monitor-prod"].steps[0];
             const stagingStep = doc.jobs["monitor-staging"].steps[0];
-            assert.equal(prodStep.env.FRONTEND_HEALTH_URL, "${{ vars.FRONTEND_HEALTH_URL }}");
+            // Repository variables per stack, and no environment (a reviewer would hold a 5-minute check).
+            assert.equal(prodStep.env.FRONTEND_HEALTH_URL, "${{ vars.KEEL_PROD_FRONTEND_HEALTH_URL }}");
+            assert.equal(prodStep.env.BACKEND_HEALTH_URL, "${{ vars.KEEL_PROD_BACKEND_HEALTH_URL }}");
+            assert.equal(stagingStep.env.BACKEND_HEALTH_URL, "${{ vars.KEEL_STAGING_BACKEND_HEALTH_URL }}");
             assert.equal(stagingStep.env.FRONTEND_HEALTH_URL, undefined);
+            assert.equal(doc.jobs["monitor-prod"].environment, undefined);
             assert.equal(prodStep.env.SLACK_WEBHOOK_URL, "${{ secrets.SLACK_WEBHOOK_URL }}");
             const off = docOf(byFile(generateWorkflows(CONFIGS["slack off"]), "monitor.yml"));
             assert.ok(!JSON.stringify(off).includes("SLACK"));

@@ -1,0 +1,176 @@
+/**
+ * Repository: the repository as part of the program. The stack that owns it
+ * (keel:github.ownedBy, prod by default) protects every branch that deploys
+ * (required checks = the generated CI workflow's jobs) and commits the
+ * generated workflows; every deploying stack declares its deployment
+ * environment (deploys only from its branch, optional reviewers and wait
+ * timer) with the secrets and variables its deploy needs, secret in the state.
+ */
+import * as github from "@pulumi/github";
+import * as pulumi from "@pulumi/pulumi";
+import type { KeelConfig } from "../config";
+import type { GithubConfig } from "../githubConfig";
+import { environmentNameFor } from "../githubConfig";
+import { STAGES, Stage } from "../stage";
+import { branchProtectionFor, environmentSecretNames, rulesetFor } from "./gates";
+import { generateWorkflows, monitorVariable, requiredStatusChecks, WorkflowOptions } from "./workflows";
+
+export interface RepositoryArgs {
+    config: KeelConfig & { github: GithubConfig };
+    /** The backend's and frontend's health URLs, as environment variables for deploy and monitor. */
+    backendHealthUrl?: pulumi.Input<string>;
+    frontendHealthUrl?: pulumi.Input<string>;
+}
+
+/** Where each environment secret's value comes from: the stack's secret config key, else the environment variable. */
+const SECRET_SOURCES: Record<string, { key: string; env: string }> = {
+    PULUMI_CONFIG_PASSPHRASE: { key: "pulumiPassphrase", env: "PULUMI_CONFIG_PASSPHRASE" },
+    PULUMI_ACCESS_TOKEN: { key: "pulumiAccessToken", env: "PULUMI_ACCESS_TOKEN" },
+    KEEL_GITHUB_TOKEN: { key: "githubToken", env: "GITHUB_TOKEN" },
+    NEON_API_KEY: { key: "neonApiKey", env: "NEON_API_KEY" },
+    FLY_API_TOKEN: { key: "flyApiToken", env: "FLY_API_TOKEN" },
+    RENDER_API_KEY: { key: "renderApiKey", env: "RENDER_API_KEY" },
+    VERCEL_TOKEN: { key: "vercelApiToken", env: "VERCEL_API_TOKEN" },
+    SLACK_WEBHOOK_URL: { key: "slackWebhookUrl", env: "SLACK_WEBHOOK_URL" },
+};
+
+function stageOf(stack: string): Stage {
+    return (STAGES as readonly string[]).includes(stack) ? (stack as Stage) : "staging";
+}
+
+/** The workflows' view of the deploying stacks, from the branches map. */
+export function workflowOptions(config: KeelConfig & { github: GithubConfig }, slack: boolean): WorkflowOptions {
+    const g = config.github;
+    return {
+        stacks: Object.entries(g.branches)
+            .map(([stack, branch]) => ({
+                stack,
+                stage: stageOf(stack),
+                branch,
+                environment: environmentNameFor(stack, stageOf(stack)),
+                hasBackend: !!config.backend,
+                hasFrontend: !!config.frontend,
+            }))
+            .sort((a, b) => a.stack.localeCompare(b.stack)),
+        defaultBranch: g.defaultBranch,
+        nodeVersion: g.nodeVersion,
+        policyPack: "policies",
+        state: g.state.kind,
+        slack,
+    };
+}
+
+export class Repository extends pulumi.ComponentResource {
+    /** The status checks required on deploying branches (the CI workflow's job names). */
+    readonly requiredChecks: string[];
+    /** Workflow files this stack commits (owner stack only). */
+    readonly workflowFiles: string[];
+    /** This stack's deployment environment, if it deploys from CI. */
+    readonly environment?: string;
+
+    constructor(name: string, args: RepositoryArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("keel:github:Repository", name, {}, opts);
+        const c = args.config;
+        const g = c.github;
+        const keel = new pulumi.Config("keel");
+        const token = keel.getSecret("githubToken");
+        // An explicit provider: the owner from config, the token from keel:githubToken (else GITHUB_TOKEN, read by the provider).
+        const provider = new github.Provider(`${name}-github`, { owner: g.owner, ...(token ? { token } : {}) }, { parent: this });
+        const child = { parent: this, provider };
+        const secretValue = (secretName: string): pulumi.Output<string> | undefined => {
+            const source = SECRET_SOURCES[secretName];
+            const fromConfig = keel.getSecret(source.key);
+            if (fromConfig) return fromConfig;
+            const fromEnv = process.env[source.env];
+            return fromEnv ? pulumi.secret(fromEnv) : undefined;
+        };
+        const slack = secretValue("SLACK_WEBHOOK_URL") !== undefined;
+        const options = workflowOptions(c, slack);
+        this.requiredChecks = requiredStatusChecks(options);
+        this.workflowFiles = [];
+
+        if (g.owned) {
+            for (const [stack, branch] of Object.entries(g.branches)) {
+                if (g.protection.kind === "ruleset") {
+                    new github.RepositoryRuleset(`${name}-ruleset-${stack}`, { repository: g.repository, ...rulesetFor(branch, stack, g.protection, this.requiredChecks) }, child);
+                } else {
+                    new github.BranchProtection(`${name}-protection-${stack}`, { repositoryId: g.repository, ...branchProtectionFor(branch, g.protection, this.requiredChecks) }, child);
+                }
+            }
+            if (g.workflows) {
+                for (const wf of generateWorkflows(options)) {
+                    new github.RepositoryFile(
+                        `${name}-workflow-${wf.path.split("/").pop()}`,
+                        {
+                            repository: g.repository,
+                            branch: g.defaultBranch,
+                            file: wf.path,
+                            content: wf.content,
+                            commitMessage: `ci: update ${wf.path} (generated by Keel from the ${c.stack} stack's config)`,
+                            // The first `pulumi up` takes over a file someone committed by hand.
+                            overwriteOnCreate: true,
+                        },
+                        child,
+                    );
+                    this.workflowFiles.push(wf.path);
+                }
+            }
+        }
+
+        if (g.deploy) {
+            const envName = g.deploy.environment;
+            this.environment = envName;
+            const reviewers = g.environment.reviewers.users.length || g.environment.reviewers.teams.length ? [g.environment.reviewers] : [];
+            const environment = new github.RepositoryEnvironment(
+                `${name}-environment`,
+                {
+                    repository: g.repository,
+                    environment: envName,
+                    waitTimer: g.environment.waitTimerMinutes,
+                    reviewers,
+                    preventSelfReview: g.environment.preventSelfReview,
+                    // Deployments only from the branches listed as policies (this stack's branch), not any protected branch.
+                    deploymentBranchPolicy: { protectedBranches: false, customBranchPolicies: true },
+                },
+                child,
+            );
+            const inEnv = { ...child, dependsOn: [environment] };
+            new github.RepositoryEnvironmentDeploymentPolicy(`${name}-deploy-branch`, { repository: g.repository, environment: envName, branchPattern: g.deploy.branch }, inEnv);
+
+            const names = environmentSecretNames({ state: g.state, database: c.database.kind, backend: c.backend?.kind, frontend: !!c.frontend, slack: false });
+            for (const secretName of names) {
+                const value = secretValue(secretName);
+                if (!value) {
+                    pulumi.log.warn(
+                        `GitHub environment '${envName}' gets no ${secretName}: neither keel:${SECRET_SOURCES[secretName].key} nor ${SECRET_SOURCES[secretName].env} is set. ` +
+                            `Deploys from CI will fail until it is: pulumi config set --secret keel:${SECRET_SOURCES[secretName].key} <value> --stack ${c.stack}`,
+                        this,
+                    );
+                    continue;
+                }
+                new github.ActionsEnvironmentSecret(`${name}-secret-${secretName}`, { repository: g.repository, environment: envName, secretName, value }, inEnv);
+            }
+            const variables: Record<string, pulumi.Input<string>> = {
+                PULUMI_STACK: c.stack,
+                ...(g.state.kind === "passphrase" ? { PULUMI_BACKEND_URL: g.state.backendUrl } : {}),
+                ...(args.backendHealthUrl ? { BACKEND_HEALTH_URL: args.backendHealthUrl } : {}),
+                ...(args.frontendHealthUrl ? { FRONTEND_HEALTH_URL: args.frontendHealthUrl } : {}),
+            };
+            for (const [variableName, value] of Object.entries(variables)) {
+                new github.ActionsEnvironmentVariable(`${name}-var-${variableName}`, { repository: g.repository, environment: envName, variableName, value }, inEnv);
+            }
+            // The monitor runs outside any environment (a reviewer would hold a 5-minute check): its URLs are repository variables.
+            const monitored = { BACKEND_HEALTH_URL: args.backendHealthUrl, FRONTEND_HEALTH_URL: args.frontendHealthUrl } as const;
+            for (const [key, value] of Object.entries(monitored)) {
+                if (value === undefined) continue;
+                const variableName = monitorVariable(c.stack, key as keyof typeof monitored);
+                new github.ActionsVariable(`${name}-monitor-${key}`, { repository: g.repository, variableName, value }, child);
+            }
+        }
+        const slackUrl = secretValue("SLACK_WEBHOOK_URL");
+        if (g.owned && slackUrl) {
+            new github.ActionsSecret(`${name}-slack-webhook`, { repository: g.repository, secretName: "SLACK_WEBHOOK_URL", value: slackUrl }, child);
+        }
+        this.registerOutputs({ requiredChecks: this.requiredChecks, workflowFiles: this.workflowFiles, environment: this.environment });
+    }
+}

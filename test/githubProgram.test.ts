@@ -1,0 +1,140 @@
+/**
+ * The Repository component in the program, under mocks: the owner stack
+ * protects every deploying branch with the CI jobs as required checks and
+ * commits the generated workflows; each deploying stack gets its environment,
+ * deploys only from its branch, with secrets marked secret and its variables.
+ */
+import { strict as assert } from "assert";
+import { parse } from "yaml";
+import { ConfigError } from "../components/errors";
+import { migrationsDir } from "./support/migrationsDir";
+import { isSecretValue, MockState, RegisteredResource, runProgram, unwrap } from "./support/mockProgram";
+
+const URL = "postgres://app:hunter2-password@db.internal:5432/app";
+const DYN = (t: string) => `pulumi-nodejs:dynamic/keel:${t}`;
+const ENV = { FLY_API_TOKEN: "fo1_token", VERCEL_API_TOKEN: "vc_token", GITHUB_TOKEN: "ghp_admin_token", PULUMI_CONFIG_PASSPHRASE: "state-passphrase" };
+
+const state: MockState = (type, _name, inputs) => {
+    switch (type) {
+        case DYN("FlyApp"):
+            return { appName: inputs.name, hostname: `${inputs.name}.fly.dev`, status: "deployed", drift: [] };
+        case DYN("FlySecrets"):
+            return { version: 1, names: [], digests: {}, drift: [] };
+        case DYN("FlyMachines"):
+            return { machines: [], machineIds: ["m-1", "m-2"], releaseVersion: 1, drift: [] };
+        default:
+            return {};
+    }
+};
+
+async function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, env);
+    try {
+        return await fn();
+    } finally {
+        for (const [k, v] of Object.entries(saved)) {
+            if (v === undefined) delete process.env[k];
+            else process.env[k] = v;
+        }
+    }
+}
+
+const GITHUB = { owner: "shop", repository: "shop-app", branches: { prod: "main", staging: "staging" }, state: { backendUrl: "s3://shop-state" } };
+const FLY = { kind: "fly", image: "registry.fly.io/shop:1.0.0", fly: { app: "shop-prod", regions: [{ region: "iad", count: 2 }] } };
+
+describe("program (mocks): repository gates and workflows", () => {
+    const dir = migrationsDir({ "0001_accounts.sql": "CREATE TABLE accounts (id int PRIMARY KEY);" });
+    const base = { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ dir }) };
+    const secret = ["keel:databaseUrl", "keel:slackWebhookUrl"];
+
+    it("prod (the owner): rulesets on main and staging requiring exactly the CI jobs, the workflows committed, its production environment", async () => {
+        const run = await withEnv(ENV, () =>
+            runProgram(
+                "prod",
+                { ...base, "keel:backend": JSON.stringify(FLY), "keel:github": JSON.stringify(GITHUB), "keel:slackWebhookUrl": "https://hooks.slack.com/services/T/B/secret-hook" },
+                secret,
+                state,
+            ),
+        );
+        const rulesets = run.ofType("github:index/repositoryRuleset:RepositoryRuleset");
+        assert.deepEqual(rulesets.map((r) => r.inputs.conditions.refName.includes[0]).sort(), ["refs/heads/main", "refs/heads/staging"]);
+        const files = run.ofType("github:index/repositoryFile:RepositoryFile");
+        const ci = files.find((f) => f.inputs.file === ".github/workflows/ci.yml")!;
+        assert.ok(ci, files.map((f) => f.inputs.file).join());
+        const ciJobs = Object.values(parse(ci.inputs.content).jobs).map((j: any) => j.name);
+        for (const r of rulesets) {
+            assert.deepEqual(r.inputs.rules.requiredStatusChecks.requiredChecks.map((c: any) => c.context).sort(), [...ciJobs].sort(), "required checks are exactly the CI jobs");
+            assert.equal(r.inputs.rules.nonFastForward, true);
+        }
+        assert.deepEqual(
+            files.map((f) => f.inputs.file).sort(),
+            ["ci.yml", "deploy.yml", "drift.yml", "monitor.yml", "preview.yml", "release.yml"].map((f) => `.github/workflows/${f}`),
+        );
+        for (const f of files) {
+            assert.equal(f.inputs.branch, "main");
+            assert.ok(!/hunter2|ghp_admin|fo1_token|secret-hook|state-passphrase/.test(f.inputs.content), `${f.inputs.file} carries no secret`);
+        }
+        assert.deepEqual(run.outputs.githubRequiredChecks.value, rulesets[0].inputs.rules.requiredStatusChecks.requiredChecks.map((c: any) => c.context));
+
+        const env = run.one("github:index/repositoryEnvironment:RepositoryEnvironment");
+        assert.equal(env.inputs.environment, "production");
+        assert.deepEqual(env.inputs.deploymentBranchPolicy, { protectedBranches: false, customBranchPolicies: true });
+        const policy = run.one("github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy");
+        assert.deepEqual([policy.inputs.environment, policy.inputs.branchPattern], ["production", "main"]);
+
+        const secrets: Record<string, RegisteredResource> = Object.fromEntries(run.ofType("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret").map((s) => [s.inputs.secretName, s]));
+        assert.deepEqual(Object.keys(secrets).sort(), ["FLY_API_TOKEN", "KEEL_GITHUB_TOKEN", "PULUMI_CONFIG_PASSPHRASE"]);
+        for (const s of Object.values(secrets)) {
+            assert.ok(isSecretValue(s.inputs.value), `${s.inputs.secretName} is secret in the state`);
+            assert.equal(s.inputs.environment, "production");
+        }
+        assert.equal(unwrap(secrets.FLY_API_TOKEN.inputs.value), "fo1_token");
+        // The monitor runs outside environments: Slack is a repository secret, the URLs repository variables per stack.
+        const slack = run.one("github:index/actionsSecret:ActionsSecret");
+        assert.equal(slack.inputs.secretName, "SLACK_WEBHOOK_URL");
+        assert.ok(isSecretValue(slack.inputs.value));
+        assert.equal(unwrap(slack.inputs.value), "https://hooks.slack.com/services/T/B/secret-hook");
+        const monitorVar = run.one("github:index/actionsVariable:ActionsVariable");
+        assert.deepEqual([monitorVar.inputs.variableName, monitorVar.inputs.value], ["KEEL_PROD_BACKEND_HEALTH_URL", "https://shop-prod.fly.dev/healthz"]);
+        const monitorYml = files.find((f) => f.inputs.file === ".github/workflows/monitor.yml")!.inputs.content;
+        assert.match(monitorYml, /vars\.KEEL_PROD_BACKEND_HEALTH_URL/);
+        const vars = Object.fromEntries(run.ofType("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable").map((v) => [v.inputs.variableName, v.inputs.value]));
+        assert.deepEqual(vars, { PULUMI_STACK: "prod", PULUMI_BACKEND_URL: "s3://shop-state", BACKEND_HEALTH_URL: "https://shop-prod.fly.dev/healthz" });
+        assert.equal(run.outputs.githubEnvironment.value, "production");
+    });
+
+    it("staging (not the owner): only its environment, deploying from staging; classic protection when asked", async () => {
+        const staging = await withEnv(ENV, () => runProgram("staging", { ...base, "keel:github": JSON.stringify(GITHUB) }, secret, state));
+        assert.equal(staging.ofType("github:index/repositoryRuleset:RepositoryRuleset").length, 0);
+        assert.equal(staging.ofType("github:index/repositoryFile:RepositoryFile").length, 0);
+        assert.equal(staging.one("github:index/repositoryEnvironment:RepositoryEnvironment").inputs.environment, "staging");
+        assert.equal(staging.one("github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy").inputs.branchPattern, "staging");
+
+        const classic = await withEnv(ENV, () =>
+            runProgram("prod", { ...base, "keel:github": JSON.stringify({ ...GITHUB, protection: { kind: "classic", requiredApprovals: 1, adminBypass: false } }) }, secret, state),
+        );
+        const protections = classic.ofType("github:index/branchProtection:BranchProtection");
+        assert.deepEqual(protections.map((p) => p.inputs.pattern).sort(), ["main", "staging"]);
+        for (const p of protections) {
+            assert.equal(p.inputs.allowsForcePushes, false);
+            assert.equal(p.inputs.enforceAdmins, true);
+            assert.equal(p.inputs.requiredPullRequestReviews[0].requiredApprovingReviewCount, 1);
+        }
+    });
+
+    it("config errors (an unknown stack branch, a missing owner) come whole, before any resource", async () => {
+        let created = 0;
+        const counting: MockState = (type, name, inputs) => (created++, state(type, name, inputs));
+        await assert.rejects(
+            withEnv(ENV, () => runProgram("prod", { ...base, "keel:github": JSON.stringify({ repository: "shop-app", branches: { prod: "main", qa: "qa" }, state: GITHUB.state }) }, secret, counting)),
+            (e: Error) => {
+                assert.ok(e instanceof ConfigError || e.name === "ConfigError");
+                assert.match(e.message, /keel:github\.owner: is not set/);
+                assert.match(e.message, /keel:github\.branches\.qa: names the stack 'qa', which has no Pulumi\.qa\.yaml/);
+                return true;
+            },
+        );
+        assert.equal(created, 0);
+    });
+});
