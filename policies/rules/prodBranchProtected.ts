@@ -9,6 +9,7 @@
  * absence. A prod stack that declares any of them owns them all.
  */
 import { PolicyResource, ReportViolation, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import { requiredStatusChecks } from "../../components/github/workflows";
 import { field, PROD_ONLY, raw, report, stageFromUrn, Violation } from "../support";
 
 export const RULESET = "github:index/repositoryRuleset:RepositoryRuleset";
@@ -16,8 +17,19 @@ export const BRANCH_PROTECTION = "github:index/branchProtection:BranchProtection
 export const ENVIRONMENT = "github:index/repositoryEnvironment:RepositoryEnvironment";
 export const DEPLOYMENT_POLICY = "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy";
 
-/** The CI jobs' names (.ci/run's checks), required as status checks unless policy config says otherwise. */
-export const DEFAULT_REQUIRED_CHECKS = ["lint", "typecheck", "test"];
+/**
+ * Every CI job's name, as the generated ci.yml reports it (the same function the
+ * program uses for the rules it declares), for a prod stack deploying from main.
+ * Policy config `requiredChecks` overrides them (e.g. for a CI with other jobs).
+ */
+export const DEFAULT_REQUIRED_CHECKS: string[] = requiredStatusChecks({
+    stacks: [{ stack: "prod", stage: "prod", branch: "main", environment: "production", hasBackend: true, hasFrontend: true }],
+    defaultBranch: "main",
+    nodeVersion: "20",
+    policyPack: "policies",
+    state: "passphrase",
+    slack: false,
+});
 
 export interface BranchGateConfig {
     branch: string;

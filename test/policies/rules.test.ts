@@ -9,7 +9,7 @@ import { destructiveMigrations } from "../../policies/rules/destructiveMigration
 import { noDockerDatabaseInProd } from "../../policies/rules/noDockerDatabaseInProd";
 import { noPlaintextSecrets } from "../../policies/rules/noPlaintextSecrets";
 import { prodBackendSafeDeploys } from "../../policies/rules/prodBackendSafeDeploys";
-import { prodBranchProtected } from "../../policies/rules/prodBranchProtected";
+import { DEFAULT_REQUIRED_CHECKS, prodBranchProtected } from "../../policies/rules/prodBranchProtected";
 import { prodResourcesProtected } from "../../policies/rules/prodResourcesProtected";
 import { setSecretsVisible, stageFromUrn, stackFromUrn } from "../../policies/support";
 import { baseline, changed, res, T, UNKNOWN, validateAll, validateResource, validateStack } from "./baseline";
@@ -276,5 +276,11 @@ describe("policy prod-branch-protected", () => {
         assert.deepEqual(await validateStack(prodBranchProtected, stack.filter((r) => !r.type.startsWith("github:"))), []);
         const staging = baseline("staging").filter((r) => r.type !== T.ruleset);
         assert.deepEqual(await validateStack(prodBranchProtected, staging), []);
+    });
+});
+
+describe("policy prod-branch-protected: the CI jobs", () => {
+    it("requires every job of the generated ci.yml by default (requiredStatusChecks from components/github/workflows.ts)", () => {
+        assert.deepEqual(DEFAULT_REQUIRED_CHECKS, ["lint", "typecheck", "test"]);
     });
 });
