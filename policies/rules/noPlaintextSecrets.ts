@@ -88,7 +88,9 @@ export function checkNoPlaintextSecrets(args: Pick<ResourceValidationArgs, "type
         enforcementLevel: level,
         message:
             `'${args.name}' (${args.type}) has a plain-text value at ${f.path}, and '${f.key}' looks like a secret: it would be stored unencrypted in the state. ` +
-            `Fix: keep it in config as a secret (pulumi config set --secret ..., e.g. --path keel:backendSecrets.${f.key}) and pass it with pulumi.secret()` +
+            (args.type.startsWith("pulumi:providers:")
+                ? "Fix: give the provider its credential from a secret config value (e.g. pulumi config set --secret keel:githubToken ...) wrapped in pulumi.secret(); a provider that reads it from an environment variable stores it in plain text"
+                : `Fix: keep it in config as a secret (pulumi config set --secret ...; a backend env var: pulumi config set --secret --path keel:backendSecrets.${f.key} ...) and pass it with pulumi.secret()`) +
             (visible ? "." : `; the policy cannot see secrets here, so also list '${f.path.split(/[.[ ]/)[0]}' in the resource's additionalSecretOutputs.`),
     }));
 }
