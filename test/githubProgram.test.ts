@@ -77,6 +77,9 @@ describe("program (mocks): repository gates and workflows", () => {
         }
         assert.deepEqual(run.outputs.githubRequiredChecks.value, rulesets[0].inputs.rules.requiredStatusChecks.requiredChecks.map((c: any) => c.context));
 
+        const provider = run.one("pulumi:providers:github");
+        assert.ok(isSecretValue(provider.inputs.token), "GITHUB_TOKEN from the environment reaches the provider only as a secret");
+        assert.equal(provider.inputs.owner, "shop");
         const env = run.one("github:index/repositoryEnvironment:RepositoryEnvironment");
         assert.equal(env.inputs.environment, "production");
         assert.deepEqual(env.inputs.deploymentBranchPolicy, { protectedBranches: false, customBranchPolicies: true });

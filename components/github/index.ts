@@ -73,8 +73,9 @@ export class Repository extends pulumi.ComponentResource {
         const c = args.config;
         const g = c.github;
         const keel = new pulumi.Config("keel");
-        const token = keel.getSecret("githubToken");
-        // An explicit provider: the owner from config, the token from keel:githubToken (else GITHUB_TOKEN, read by the provider).
+        // The SDK would copy GITHUB_TOKEN into the provider's inputs in plain text: hand it over as a secret instead.
+        const token = keel.getSecret("githubToken") ?? (process.env.GITHUB_TOKEN ? pulumi.secret(process.env.GITHUB_TOKEN) : undefined);
+        // An explicit provider: the owner from config, the token from keel:githubToken, else GITHUB_TOKEN.
         const provider = new github.Provider(`${name}-github`, { owner: g.owner, ...(token ? { token } : {}) }, { parent: this });
         const child = { parent: this, provider };
         const secretValue = (secretName: string): pulumi.Output<string> | undefined => {
