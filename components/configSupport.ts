@@ -3,6 +3,7 @@
  * stores them, zod issues turned into problems with the key path, and the
  * `pulumi config set` command that fixes a key. Pure: no Pulumi imports.
  */
+import * as fs from "fs";
 import { z } from "zod";
 import type { ConfigProblem } from "./errors";
 
@@ -66,4 +67,13 @@ export function parseConfigSection<T extends z.ZodTypeAny>(
         });
     }
     return undefined;
+}
+
+/** Stacks with a Pulumi.<stack>.yaml in the project directory. */
+export function stacksIn(root: string): string[] {
+    return fs
+        .readdirSync(root)
+        .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
+        .filter((s): s is string => !!s)
+        .sort();
 }

@@ -63,3 +63,16 @@ export class DatabaseConnectionError extends KeelError {
         super(message, "DatabaseConnectionError");
     }
 }
+
+/**
+ * How to delete a protected object on purpose, or stop managing it: the same
+ * three steps for every kind (Neon database, Fly app, Render service).
+ */
+export function protectedDeletionFix(stack: string, allowDeleteKey: string): string {
+    return (
+        `To delete it on purpose: (1) pulumi config set --path ${allowDeleteKey} true --stack ${stack}; ` +
+        `(2) pulumi up --stack ${stack} (records allowDelete and lifts Pulumi's protect and retainOnDelete); (3) pulumi destroy --stack ${stack}. ` +
+        `To stop managing it and keep it instead, remove it from the state: pulumi state delete '<urn>' --stack ${stack} ` +
+        `(pulumi stack --show-urns --stack ${stack} lists the URNs).`
+    );
+}

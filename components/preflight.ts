@@ -5,6 +5,7 @@
  * scripts/preflight.ts gathers the facts and these decide what they mean.
  */
 import type { BackendConfig, FrontendConfig } from "./backendConfig";
+import type { GithubConfig } from "./githubConfig";
 import type { ConfigProblem } from "./errors";
 import { HistoryRow, migrationPlan, PlanOptions, PlannedFile } from "./schema/plan";
 import type { Stage } from "./stage";
@@ -206,11 +207,10 @@ export function checkGit(input: GitInput): CheckResult {
 }
 
 /** The branches the config ties to the stack: keel:github's deploy branch, the Vercel project's production branch, Render's repo branch. */
-export function allowedBranches(config: { stack?: string; frontend?: FrontendConfig; backend?: BackendConfig }): { branch: string; key: string }[] {
+export function allowedBranches(config: { stack?: string; frontend?: FrontendConfig; backend?: BackendConfig; github?: GithubConfig }): { branch: string; key: string }[] {
     const out: { branch: string; key: string }[] = [];
-    // keel:github.branches.<stack> (the repository gates' config, where present): the branch that deploys this stack.
-    const deploy = (config as { github?: { deploy?: { branch?: unknown } } }).github?.deploy;
-    if (typeof deploy?.branch === "string") out.push({ branch: deploy.branch, key: `keel:github.branches.${config.stack ?? "<stack>"}` });
+    // keel:github.branches.<stack>: the branch that deploys this stack.
+    if (config.github?.deploy) out.push({ branch: config.github.deploy.branch, key: `keel:github.branches.${config.stack ?? "<stack>"}` });
     if (config.frontend?.git) out.push({ branch: config.frontend.git.productionBranch, key: "keel:frontend.git.productionBranch" });
     if (config.backend?.kind === "render" && config.backend.render.repo) out.push({ branch: config.backend.render.repo.branch, key: "keel:backend.render.repo.branch" });
     return out;

@@ -1,7 +1,7 @@
 /** Reads the stack's raw config from the Pulumi runtime and validates it (components/config.ts). */
-import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { KeelConfig, parseKeelConfig } from "./config";
+import { stacksIn } from "./configSupport";
 
 export function readKeelConfig(): KeelConfig {
     const values = pulumi.runtime.allConfig();
@@ -9,10 +9,7 @@ export function readKeelConfig(): KeelConfig {
     const isSecret: (k: string) => boolean = (pulumi.runtime as any).isConfigSecret ?? (() => false);
     const secretKeys = new Set(Object.keys(values).filter((k) => isSecret(k)));
     // The program runs in the project directory: its stack files name the stacks that exist.
-    const knownStacks = fs
-        .readdirSync(process.cwd())
-        .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
-        .filter((s): s is string => !!s);
+    const knownStacks = stacksIn(process.cwd());
     return parseKeelConfig({
         project: pulumi.getProject(),
         stack: pulumi.getStack(),

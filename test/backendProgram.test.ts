@@ -7,44 +7,13 @@
 import { strict as assert } from "assert";
 import { ConfigError } from "../components/errors";
 import { migrationsDir } from "./support/migrationsDir";
-import { isSecretValue, MockState, RegisteredResource, runProgram, unwrap } from "./support/mockProgram";
+import { isSecretValue, MockState, RegisteredResource, runProgram, withEnv, unwrap } from "./support/mockProgram";
 
 const URL = "postgres://app:hunter2-password@db.internal:5432/app";
 const DYN = (t: string) => `pulumi-nodejs:dynamic/keel:${t}`;
 const TOKENS = { FLY_API_TOKEN: "fo1_token", RENDER_API_KEY: "rnd_key", VERCEL_API_TOKEN: "vc_token" };
 
-/** What the vendors' providers would report after a create. */
-const state: MockState = (type, name, inputs) => {
-    switch (type) {
-        case DYN("FlyApp"):
-            return { appName: inputs.name, appId: "app-1", hostname: `${inputs.name}.fly.dev`, status: "deployed", drift: [] };
-        case DYN("FlySecrets"):
-            return { names: Object.keys(unwrap(inputs.values) ?? {}), digests: {}, version: 3, drift: [] };
-        case DYN("FlyMachines"):
-            return { machines: [], machineIds: ["m-1", "m-2"], releaseVersion: 1, drift: [] };
-        case DYN("RenderService"):
-            return { serviceId: "srv-1", url: `https://${inputs.name}.onrender.com`, deployId: "dep-1", deployStatus: "live", envDigest: "x", suspended: false, drift: [] };
-        case DYN("RenderCustomDomain"):
-            return { domainId: "cdm-1", verificationStatus: "verified", drift: [] };
-        case DYN("HealthGate"):
-            return { status: 200, checkedAt: "2026-11-21T00:00:00Z", attempts: 1, latencyMs: 5 };
-        case "docker:index/image:Image":
-            return { repoDigest: `${inputs.imageName.split(":")[0]}@sha256:${"a".repeat(64)}` };
-        default:
-            return {};
-    }
-};
 
-function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
-    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-    Object.assign(process.env, env);
-    return fn().finally(() => {
-        for (const [k, v] of Object.entries(saved)) {
-            if (v === undefined) delete process.env[k];
-            else process.env[k] = v;
-        }
-    });
-}
 
 const childOf = (run: { resources: RegisteredResource[] }, parent: RegisteredResource) => run.resources.filter((r) => r.parent === parent.urn);
 
@@ -71,7 +40,6 @@ describe("program (mocks): backend and frontend", () => {
                     "keel:frontendSecrets": JSON.stringify({ SENTRY_AUTH_TOKEN: "sntrys_secret" }),
                 },
                 ["keel:databaseUrl", "keel:backendSecrets", "keel:frontendSecrets"],
-                state,
             ),
         );
         const backend = run.one("keel:backend:Backend");
@@ -150,7 +118,7 @@ describe("program (mocks): backend and frontend", () => {
             render: { ownerId: "tea-abc123", domains: ["api.staging.shop.example"], preDeployCommand: "node dist/scripts/schema.js apply" },
         };
         const run = await withEnv(TOKENS, () =>
-            runProgram("staging", { ...base, "keel:backend": JSON.stringify(render), "keel:backendSecrets": JSON.stringify({ API_SECRET: "s3cr3t" }) }, ["keel:databaseUrl", "keel:backendSecrets"], state),
+            runProgram("staging", { ...base, "keel:backend": JSON.stringify(render), "keel:backendSecrets": JSON.stringify({ API_SECRET: "s3cr3t" }) }, ["keel:databaseUrl", "keel:backendSecrets"]),
         );
         const service = run.one(DYN("RenderService"));
         assert.equal(service.protect, false);
@@ -173,7 +141,7 @@ describe("program (mocks): backend and frontend", () => {
 
     it("a Dockerfile build is pushed to registry.fly.io with the token as a secret and deployed by digest", async () => {
         const build = { ...fly, image: undefined, build: { context: "api" } };
-        const run = await withEnv(TOKENS, () => runProgram("staging", { ...base, "keel:backend": JSON.stringify(build) }, ["keel:databaseUrl"], state));
+        const run = await withEnv(TOKENS, () => runProgram("staging", { ...base, "keel:backend": JSON.stringify(build) }, ["keel:databaseUrl"]));
         const image = run.one("docker:index/image:Image");
         assert.equal(image.inputs.imageName, "registry.fly.io/shop-prod:keel-staging");
         assert.equal(image.inputs.build.context, "api");
@@ -184,7 +152,7 @@ describe("program (mocks): backend and frontend", () => {
     });
 
     it("dev without keel:backend declares no backend or frontend", async () => {
-        const run = await runProgram("dev", base, ["keel:databaseUrl"], state);
+        const run = await runProgram("dev", base, ["keel:databaseUrl"]);
         assert.equal(run.ofType("keel:backend:Backend").length, 0);
         assert.equal(run.ofType("keel:frontend:Frontend").length, 0);
         assert.equal(run.outputs.backendUrl, undefined);
@@ -192,7 +160,7 @@ describe("program (mocks): backend and frontend", () => {
 
     it("a fly backend without region or image fails before any resource, with both fixes", async () => {
         let created = 0;
-        const counting: MockState = (type, name, inputs) => (created++, state(type, name, inputs));
+        const counting: MockState = () => (created++, {});
         await assert.rejects(
             withEnv(TOKENS, () => runProgram("prod", { ...base, "keel:backend": JSON.stringify({ kind: "fly" }) }, ["keel:databaseUrl"], counting)),
             (e: Error) => {
@@ -207,7 +175,7 @@ describe("program (mocks): backend and frontend", () => {
     });
 
     it("the backend's children hang under it (one tree per kind)", async () => {
-        const run = await withEnv(TOKENS, () => runProgram("prod", { ...base, "keel:backend": JSON.stringify(fly) }, ["keel:databaseUrl"], state));
+        const run = await withEnv(TOKENS, () => runProgram("prod", { ...base, "keel:backend": JSON.stringify(fly) }, ["keel:databaseUrl"]));
         const flyBackend = run.one("keel:backend:FlyBackend");
         assert.equal(flyBackend.parent, run.one("keel:backend:Backend").urn);
         const children = childOf(run, flyBackend).map((r) => r.type.replace(DYN(""), "")).sort();

@@ -8,37 +8,12 @@ import { strict as assert } from "assert";
 import { parse } from "yaml";
 import { ConfigError } from "../components/errors";
 import { migrationsDir } from "./support/migrationsDir";
-import { isSecretValue, MockState, RegisteredResource, runProgram, unwrap } from "./support/mockProgram";
+import { isSecretValue, MockState, RegisteredResource, runProgram, withEnv, unwrap } from "./support/mockProgram";
 
 const URL = "postgres://app:hunter2-password@db.internal:5432/app";
-const DYN = (t: string) => `pulumi-nodejs:dynamic/keel:${t}`;
 const ENV = { FLY_API_TOKEN: "fo1_token", VERCEL_API_TOKEN: "vc_token", GITHUB_TOKEN: "ghp_admin_token", PULUMI_CONFIG_PASSPHRASE: "state-passphrase" };
 
-const state: MockState = (type, _name, inputs) => {
-    switch (type) {
-        case DYN("FlyApp"):
-            return { appName: inputs.name, hostname: `${inputs.name}.fly.dev`, status: "deployed", drift: [] };
-        case DYN("FlySecrets"):
-            return { version: 1, names: [], digests: {}, drift: [] };
-        case DYN("FlyMachines"):
-            return { machines: [], machineIds: ["m-1", "m-2"], releaseVersion: 1, drift: [] };
-        default:
-            return {};
-    }
-};
 
-async function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
-    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-    Object.assign(process.env, env);
-    try {
-        return await fn();
-    } finally {
-        for (const [k, v] of Object.entries(saved)) {
-            if (v === undefined) delete process.env[k];
-            else process.env[k] = v;
-        }
-    }
-}
 
 const GITHUB = { owner: "shop", repository: "shop-app", branches: { prod: "main", staging: "staging" }, state: { backendUrl: "s3://shop-state" } };
 const FLY = { kind: "fly", image: "registry.fly.io/shop:1.0.0", fly: { app: "shop-prod", regions: [{ region: "iad", count: 2 }] } };
@@ -54,7 +29,6 @@ describe("program (mocks): repository gates and workflows", () => {
                 "prod",
                 { ...base, "keel:backend": JSON.stringify(FLY), "keel:github": JSON.stringify(GITHUB), "keel:slackWebhookUrl": "https://hooks.slack.com/services/T/B/secret-hook" },
                 secret,
-                state,
             ),
         );
         const rulesets = run.ofType("github:index/repositoryRuleset:RepositoryRuleset");
@@ -108,14 +82,14 @@ describe("program (mocks): repository gates and workflows", () => {
     });
 
     it("staging (not the owner): only its environment, deploying from staging; classic protection when asked", async () => {
-        const staging = await withEnv(ENV, () => runProgram("staging", { ...base, "keel:github": JSON.stringify(GITHUB) }, secret, state));
+        const staging = await withEnv(ENV, () => runProgram("staging", { ...base, "keel:github": JSON.stringify(GITHUB) }, secret));
         assert.equal(staging.ofType("github:index/repositoryRuleset:RepositoryRuleset").length, 0);
         assert.equal(staging.ofType("github:index/repositoryFile:RepositoryFile").length, 0);
         assert.equal(staging.one("github:index/repositoryEnvironment:RepositoryEnvironment").inputs.environment, "staging");
         assert.equal(staging.one("github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy").inputs.branchPattern, "staging");
 
         const classic = await withEnv(ENV, () =>
-            runProgram("prod", { ...base, "keel:github": JSON.stringify({ ...GITHUB, protection: { kind: "classic", requiredApprovals: 1, adminBypass: false } }) }, secret, state),
+            runProgram("prod", { ...base, "keel:github": JSON.stringify({ ...GITHUB, protection: { kind: "classic", requiredApprovals: 1, adminBypass: false } }) }, secret),
         );
         const protections = classic.ofType("github:index/branchProtection:BranchProtection");
         assert.deepEqual(protections.map((p) => p.inputs.pattern).sort(), ["main", "staging"]);
@@ -128,7 +102,7 @@ describe("program (mocks): repository gates and workflows", () => {
 
     it("config errors (an unknown stack branch, a missing owner) come whole, before any resource", async () => {
         let created = 0;
-        const counting: MockState = (type, name, inputs) => (created++, state(type, name, inputs));
+        const counting: MockState = () => (created++, {});
         await assert.rejects(
             withEnv(ENV, () => runProgram("prod", { ...base, "keel:github": JSON.stringify({ repository: "shop-app", branches: { prod: "main", qa: "qa" }, state: GITHUB.state }) }, secret, counting)),
             (e: Error) => {

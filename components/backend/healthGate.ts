@@ -10,7 +10,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { KeelError } from "../errors";
-import { changed, isUnknown, vendorLog } from "./providerContext";
+import { changed, isUnknown, vendorLog } from "../providerContext";
 import { describeAttempt, formatSeconds, probeHealth, redactUrl } from "./healthProbe";
 
 export interface HealthGateInputs {

@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { KeelConfig, parseKeelConfig, RawConfig } from "../../components/config";
+import { stacksIn } from "../../components/configSupport";
 import { KeelError } from "../../components/errors";
 
 export class StackFileError extends KeelError {
@@ -37,14 +38,6 @@ export function rawStackConfig(root: string, stack: string, env: Record<string, 
     return { project, stack, values, secretKeys, env, knownStacks: stacksIn(root) };
 }
 
-/** Stacks with a Pulumi.<stack>.yaml in the project directory. */
-export function stacksIn(root: string): string[] {
-    return fs
-        .readdirSync(root)
-        .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
-        .filter((s): s is string => !!s)
-        .sort();
-}
 
 function hasSecure(value: unknown): boolean {
     if (!value || typeof value !== "object") return false;

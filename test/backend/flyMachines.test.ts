@@ -9,7 +9,7 @@ import { strict as assert } from "assert";
 import type * as pulumi from "@pulumi/pulumi";
 import { flyMachinesProvider, FlyMachinesInputs, FlyMachinesOutputs } from "../../components/backend/fly/machines";
 import { buildMachineConfig } from "../../components/backend/fly/machineConfig";
-import { UNKNOWN } from "../../components/backend/providerContext";
+import { UNKNOWN } from "../../components/providerContext";
 import { flyClient } from "../../components/vendors/fly";
 import { FakeFly, FakeFlyMachine, LoggedFlyRequest, setFlyEnv } from "../support/fakeFly";
 import { captureConsole, serializedProvider } from "../support/serializedProvider";

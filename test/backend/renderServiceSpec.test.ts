@@ -5,7 +5,7 @@
  */
 import { strict as assert } from "assert";
 import type { Service } from "../../components/vendors/render";
-import { UNKNOWN } from "../../components/backend/providerContext";
+import { UNKNOWN } from "../../components/providerContext";
 import {
     checkInputs,
     createBody,

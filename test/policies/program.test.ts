@@ -17,7 +17,7 @@ import { prodBranchProtected } from "../../policies/rules/prodBranchProtected";
 import { prodResourcesProtected } from "../../policies/rules/prodResourcesProtected";
 import { setSecretsVisible } from "../../policies/support";
 import { migrationsDir } from "../support/migrationsDir";
-import { MockState, RegisteredResource, runProgram, unwrap } from "../support/mockProgram";
+import { RegisteredResource, runProgram, withEnv, unwrap } from "../support/mockProgram";
 import { opts, Res, validateAll, validateStack } from "./baseline";
 
 const URL = "postgres://app:hunter2-password@db.internal:5432/app";
@@ -27,31 +27,7 @@ const GITHUB = { owner: "shop", repository: "shop-app", branches: { prod: "main"
 const FLY = { kind: "fly", image: "registry.fly.io/shop:1.0.0", env: { LOG_LEVEL: "info" }, fly: { app: "shop-prod", regions: [{ region: "iad", count: 2 }] } };
 const FRONTEND = { name: "shop-web", framework: "nextjs", git: { repo: "shop/web" }, env: { NEXT_PUBLIC_STAGE: "prod" } };
 
-const state: MockState = (type, _name, inputs) => {
-    switch (type) {
-        case DYN("FlyApp"):
-            return { appName: inputs.name, hostname: `${inputs.name}.fly.dev`, status: "deployed", drift: [] };
-        case DYN("FlySecrets"):
-            return { version: 1, names: [], digests: {}, drift: [] };
-        case DYN("FlyMachines"):
-            return { machines: [], machineIds: ["m-1", "m-2"], releaseVersion: 1, drift: [] };
-        default:
-            return {};
-    }
-};
 
-async function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
-    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-    Object.assign(process.env, env);
-    try {
-        return await fn();
-    } finally {
-        for (const [k, v] of Object.entries(saved)) {
-            if (v === undefined) delete process.env[k];
-            else process.env[k] = v;
-        }
-    }
-}
 
 function asPolicyResource(r: RegisteredResource): Res {
     const o: Partial<PolicyResourceOptions> = { protect: r.protect, additionalSecretOutputs: r.additionalSecretOutputs, parent: r.parent || undefined };
@@ -73,7 +49,7 @@ describe("policies against Keel's prod program (mocks)", function () {
         "keel:githubToken": "ghp_admin_token",
     });
     const prod = (extra?: Record<string, unknown>, env: Record<string, string> = {}) =>
-        withEnv({ ...ENV, ...env }, () => runProgram("prod", config(extra), ["keel:databaseUrl", "keel:backendSecrets", "keel:githubToken"], state)).then((run) =>
+        withEnv({ ...ENV, ...env }, () => runProgram("prod", config(extra), ["keel:databaseUrl", "keel:backendSecrets", "keel:githubToken"])).then((run) =>
             run.resources.map(asPolicyResource),
         );
 
@@ -108,7 +84,7 @@ describe("policies against Keel's prod program (mocks): the GitHub provider's to
     it("taken from GITHUB_TOKEN, the token reaches the provider as a secret (no violation); in plain text it would be caught", async () => {
         const dir = migrationsDir({ "0001_accounts.sql": "CREATE TABLE accounts (id int PRIMARY KEY);" });
         const cfg = { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ dir }), "keel:backend": JSON.stringify(FLY), "keel:github": JSON.stringify(GITHUB) };
-        const run = await withEnv({ ...ENV, GITHUB_TOKEN: "ghp_from_env" }, () => runProgram("prod", cfg, ["keel:databaseUrl"], state));
+        const run = await withEnv({ ...ENV, GITHUB_TOKEN: "ghp_from_env" }, () => runProgram("prod", cfg, ["keel:databaseUrl"]));
         assert.deepEqual(await validateAll(noPlaintextSecrets, run.resources.map(asPolicyResource)), []);
         // The same provider with its token unwrapped, as @pulumi/github itself would store an env token.
         const plain = run.resources.map((r) =>

@@ -40,10 +40,45 @@ export interface MockRun {
     one(type: string): RegisteredResource;
 }
 
-/** Outputs Keel's own dynamic resources report after a create, so stack outputs resolve. */
-const DEFAULT_STATE: Record<string, Record<string, unknown>> = {
-    "pulumi-nodejs:dynamic/keel:SchemaMigrations": { applied: [], version: "", fingerprint: "0".repeat(64), drift: [], pending: [] },
-};
+const DYN = (t: string) => `pulumi-nodejs:dynamic/keel:${t}`;
+
+/** Outputs Keel's own dynamic resources (and a built image) report after a create, so stack outputs resolve. */
+function defaultOutputs(type: string, _name: string, inputs: any): Record<string, unknown> {
+    switch (type) {
+        case DYN("SchemaMigrations"):
+            return { applied: [], version: "", fingerprint: "0".repeat(64), drift: [], pending: [] };
+        case DYN("FlyApp"):
+            return { appName: inputs.name, appId: "app-1", hostname: `${inputs.name}.fly.dev`, status: "deployed", drift: [] };
+        case DYN("FlySecrets"):
+            return { names: Object.keys(unwrap(inputs.values) ?? {}), digests: {}, version: 3, drift: [] };
+        case DYN("FlyMachines"):
+            return { machines: [], machineIds: ["m-1", "m-2"], releaseVersion: 1, drift: [] };
+        case DYN("RenderService"):
+            return { serviceId: "srv-1", url: `https://${inputs.name}.onrender.com`, deployId: "dep-1", deployStatus: "live", envDigest: "x", suspended: false, drift: [] };
+        case DYN("RenderCustomDomain"):
+            return { domainId: "cdm-1", verificationStatus: "verified", drift: [] };
+        case DYN("HealthGate"):
+            return { status: 200, checkedAt: "2026-11-21T00:00:00Z", attempts: 1, latencyMs: 5 };
+        case "docker:index/image:Image":
+            return { repoDigest: `${inputs.imageName.split(":")[0]}@sha256:${"a".repeat(64)}` };
+        default:
+            return {};
+    }
+}
+
+/** Runs fn with these environment variables set, and puts the environment back afterwards. */
+export async function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, env);
+    try {
+        return await fn();
+    } finally {
+        for (const [k, v] of Object.entries(saved)) {
+            if (v === undefined) delete process.env[k];
+            else process.env[k] = v;
+        }
+    }
+}
 
 /** Extra outputs a mocked resource reports, by type (e.g. a container's ports). */
 export type MockState = (type: string, name: string, inputs: any) => Record<string, any>;
@@ -59,7 +94,7 @@ export async function runProgram(
     pulumi.runtime.setMocks(
         {
             newResource(args) {
-                const outputs = { ...(DEFAULT_STATE[args.type] ?? {}), ...state(args.type, args.name, args.inputs) };
+                const outputs = { ...defaultOutputs(args.type, args.name, args.inputs), ...state(args.type, args.name, args.inputs) };
                 return { id: `${args.name}-id`, state: { ...args.inputs, ...outputs } };
             },
             call: (args) => args.inputs,

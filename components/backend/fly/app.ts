@@ -9,9 +9,9 @@
  * Also the helpers the other Fly providers share (orMissing, lostOrTaken).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { KeelError } from "../../errors";
+import { KeelError, protectedDeletionFix } from "../../errors";
 import { FlyApp as FlyAppData, flyErrorStatus, isFlyNotFound } from "../../vendors/fly";
-import { changed, isUnknown } from "../providerContext";
+import { changed, isUnknown } from "../../providerContext";
 import { flyContext } from "./context";
 
 export interface FlyAppInputs {
@@ -203,10 +203,7 @@ export const flyAppProvider: pulumi.dynamic.ResourceProvider<FlyAppInputs, FlyAp
             const stack = props.stack;
             throw new FlyProtectedError(
                 `Refusing to delete ${what(id)} with its machines, IP addresses, certificates and secrets: the ${stack} stack protects its backend. ` +
-                    `To delete it on purpose: (1) pulumi config set --path keel:backend.allowDelete true --stack ${stack}; ` +
-                    `(2) pulumi up --stack ${stack} (records allowDelete); (3) pulumi destroy --stack ${stack}. ` +
-                    `To stop managing it and keep it instead, remove it from the state: pulumi state delete '<urn>' --stack ${stack} ` +
-                    `(pulumi stack --show-urns --stack ${stack} lists the URNs).`,
+                    protectedDeletionFix(stack, "keel:backend.allowDelete"),
             );
         }
         const fly = ctx.client();

@@ -9,7 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { KeelError } from "../../errors";
 import type { CertificateDetail, DnsRequirements } from "../../vendors/fly";
-import { changed, isUnknown } from "../providerContext";
+import { changed, isUnknown } from "../../providerContext";
 import { lostOrTaken, orMissing } from "./app";
 import { flyContext } from "./context";
 

@@ -1,5 +1,5 @@
 /** The Fly dynamic providers' client: keel:flyApiToken (configure) or FLY_API_TOKEN; keel:flyApiUrl or FLY_API_URL. */
-import { providerContext, ProviderContext } from "../providerContext";
+import { providerContext, ProviderContext } from "../../providerContext";
 import { FlyClient, flyClient, resolveFlyCredentials } from "../../vendors/fly";
 
 export function flyContext(): ProviderContext<FlyClient> {

@@ -8,7 +8,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { FlyApiError, FlyClient, IpAssignment } from "../../vendors/fly";
-import { changed, isUnknown } from "../providerContext";
+import { changed, isUnknown } from "../../providerContext";
 import { lostOrTaken, orMissing } from "./app";
 import { flyContext } from "./context";
 

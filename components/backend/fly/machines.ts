@@ -17,7 +17,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isFlyNotFound } from "../../vendors/fly";
 import type { FlyClient, Machine } from "../../vendors/fly";
-import { changed, isUnknown, Log, UNKNOWN } from "../providerContext";
+import { changed, isUnknown, Log, UNKNOWN } from "../../providerContext";
 import { flyContext } from "./context";
 import {
     buildMachineConfig,

@@ -19,7 +19,7 @@
 import { KeelError } from "../../errors";
 import { FlyApiError, flyErrorStatus, isFlyNotFound } from "../../vendors/fly";
 import type { FlyClient, Machine, MachineConfig } from "../../vendors/fly";
-import type { Log } from "../providerContext";
+import type { Log } from "../../providerContext";
 import { isGone, META, NewMachine } from "./machineConfig";
 
 /** A deploy that did not go through (with what was undone and where to look). */

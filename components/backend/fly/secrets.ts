@@ -11,7 +11,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { AppSecret } from "../../vendors/fly";
-import { changed, isUnknown } from "../providerContext";
+import { changed, isUnknown } from "../../providerContext";
 import { orMissing } from "./app";
 import { flyContext } from "./context";
 

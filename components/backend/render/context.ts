@@ -1,5 +1,5 @@
 /** The Render dynamic providers' client: keel:renderApiKey (configure) or RENDER_API_KEY; keel:renderApiUrl or RENDER_API_URL. */
-import { providerContext, ProviderContext } from "../providerContext";
+import { providerContext, ProviderContext } from "../../providerContext";
 import { RenderClient, renderClient, resolveRenderCredentials } from "../../vendors/render";
 
 export function renderContext(): ProviderContext<RenderClient> {

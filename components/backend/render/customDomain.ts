@@ -9,7 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { KeelError } from "../../errors";
 import { CustomDomain, RenderClient, renderErrorStatus } from "../../vendors/render";
-import { changed } from "../providerContext";
+import { changed } from "../../providerContext";
 import { renderContext } from "./context";
 
 export interface RenderCustomDomainInputs {

@@ -20,7 +20,7 @@
  * captured; local modules are imported at the top (captured by value).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { KeelError } from "../../errors";
+import { KeelError, protectedDeletionFix } from "../../errors";
 import { Deploy, DEPLOY_FAILURE_STATUSES, EnvVar, isRenderNotFound, RenderClient, Service, ServiceUpdate, waitForDeploy, WaitForDeployOptions } from "../../vendors/render";
 import { renderContext } from "./context";
 import {
@@ -322,11 +322,7 @@ export function refuseIfProtected(props: RenderServiceInputs, id: string): void 
     if (!props.protect || props.allowDelete) return;
     const stack = props.stack;
     throw new RenderProtectedError(
-        `Refusing to delete ${what(props.name, id)}: the ${stack} stack protects its backend. ` +
-            `To delete it on purpose: (1) pulumi config set --path keel:backend.allowDelete true --stack ${stack}; ` +
-            `(2) pulumi up --stack ${stack} (records allowDelete); (3) pulumi destroy --stack ${stack}. ` +
-            `To stop managing it and keep it instead, remove it from the state: pulumi state delete '<urn>' --stack ${stack} ` +
-            `(pulumi stack --show-urns --stack ${stack} lists the URNs).`,
+        `Refusing to delete ${what(props.name, id)}: the ${stack} stack protects its backend. ` + protectedDeletionFix(stack, "keel:backend.allowDelete"),
     );
 }
 

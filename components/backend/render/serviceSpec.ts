@@ -11,7 +11,7 @@
  * Closure serialization: the provider captures these functions by value; the
  * one npm/builtin module used (crypto) is required inside the function.
  */
-import { changed, isUnknown } from "../providerContext";
+import { changed, isUnknown } from "../../providerContext";
 import type { EnvVar, EnvVarInput, Service, ServiceCreate, ServiceUpdate } from "../../vendors/render";
 
 export type RenderSource =

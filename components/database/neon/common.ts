@@ -11,7 +11,8 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { Branch, Database, Endpoint, ProjectListItem, Role } from "@neondatabase/api-client";
-import { KeelError } from "../../errors";
+import { KeelError, protectedDeletionFix } from "../../errors";
+import { vendorLog } from "../../providerContext";
 import {
     Api,
     isNotFound,
@@ -22,8 +23,7 @@ import {
     WaitOptions,
 } from "../../vendors/neon";
 
-/** Marker the engine uses for values that are not known during preview. */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+export { changed, isUnknown, UNKNOWN } from "../../providerContext";
 
 /** Inputs every Neon resource carries. */
 export interface NeonCommonInputs {
@@ -50,15 +50,14 @@ export interface NeonContext {
     wait: WaitOptions;
 }
 
+const log = vendorLog("neon");
+
 export function info(message: string): void {
-    // Dynamic providers have no engine connection: pulumi.log passes through to the console.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require("@pulumi/pulumi").log.info(`keel neon: ${message}`);
+    log.info(message);
 }
 
 export function warn(message: string): void {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require("@pulumi/pulumi").log.warn(`keel neon: ${message}`);
+    log.warn(message);
 }
 
 /**
@@ -188,10 +187,7 @@ export function refuseIfProtected(what: string, props: NeonCommonInputs): void {
     const stack = props.stack;
     throw new NeonProtectedError(
         `Refusing to delete ${what}: the ${stack} stack protects its Neon database, which holds its data. ` +
-            `To delete it on purpose: (1) pulumi config set --path keel:database.neon.allowDelete true --stack ${stack}; ` +
-            `(2) pulumi up --stack ${stack} (records allowDelete and lifts Pulumi's protect and retainOnDelete from the Neon resources); ` +
-            `(3) pulumi destroy --stack ${stack}. To stop managing it and keep it instead, remove it from the state: ` +
-            `pulumi state delete '<urn>' --stack ${stack} (pulumi stack --show-urns --stack ${stack} lists the URNs).`,
+            protectedDeletionFix(stack, "keel:database.neon.allowDelete"),
     );
 }
 
@@ -207,12 +203,3 @@ export function postgresUrl(user: string, password: string, host: string, databa
     return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}/${encodeURIComponent(database)}?sslmode=require`;
 }
 
-export function isUnknown(value: unknown): boolean {
-    return value === UNKNOWN;
-}
-
-/** Known and different (an unknown value at preview is not a change to act on). */
-export function changed(a: unknown, b: unknown): boolean {
-    if (isUnknown(a) || isUnknown(b)) return false;
-    return JSON.stringify(a ?? null) !== JSON.stringify(b ?? null);
-}
