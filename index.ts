@@ -2,18 +2,23 @@
  * Keel's composition root: validated config, then components, then stack outputs.
  * Everything that can be wrong with the config or the migration files is found
  * before the first resource is declared.
+ *
+ * `root` is the project directory (the stack files, the migrations); the engine
+ * runs the program there, and `npm run up` passes it (scripts/lib/engine.ts).
  */
+import * as pulumi from "@pulumi/pulumi";
 import * as os from "os";
+import * as path from "path";
 import { Backend } from "./components/backend";
 import { Database } from "./components/database";
 import { Frontend } from "./components/frontend";
 import { Repository } from "./components/github";
+import { KeelError } from "./components/errors";
 import { readKeelConfig } from "./components/pulumiConfig";
 import { loadMigrations, Schema } from "./components/schema";
 
-export = async () => {
-    const config = readKeelConfig();
-    const migrations = await loadMigrations(config.migrations.dir);
+export = async (root: string = process.cwd()) => {
+    const { config, migrations } = await validated(root);
 
     const database = new Database("database", { config: config.database, stack: config.stack, protect: config.defaults.protect });
 
@@ -82,9 +87,14 @@ export = async () => {
         appliedMigrations: schema.applied.apply((a) => a.length),
         schemaDrift: schema.drift,
         // Which backup belongs to which deploy (pulumi stack output / stack history): id, time, schema version.
-        latestBackup: schema.latestBackup.apply((b) =>
-            b ? { id: b.id, kind: b.kind, takenAt: b.takenAt, schemaVersion: b.schemaVersion, beforeVersion: b.beforeVersion, location: b.location } : undefined,
-        ),
+        // Only on stacks that take backups; until the first one it is null.
+        ...(config.migrations.backup
+            ? {
+                  latestBackup: schema.latestBackup.apply((b) =>
+                      b ? { id: b.id, kind: b.kind, takenAt: b.takenAt, schemaVersion: b.schemaVersion, beforeVersion: b.beforeVersion, location: b.location } : null,
+                  ),
+              }
+            : {}),
         ...(backend
             ? {
                   backendKind: backend.kind,
@@ -101,3 +111,19 @@ export = async () => {
         ...(frontend ? { frontendUrl: frontend.url, frontendProjectId: frontend.projectId, ...(frontend.healthUrl ? { frontendHealthUrl: frontend.healthUrl } : {}) } : {}),
     };
 };
+
+/**
+ * The stack's config and the migration files, checked before anything is declared.
+ * Keel's errors already say what is wrong and how to fix it: they end the program
+ * as a RunError, which the engine prints as the message alone (no stack trace).
+ */
+async function validated(root: string) {
+    try {
+        const config = readKeelConfig(root);
+        const migrations = await loadMigrations(path.resolve(root, config.migrations.dir));
+        return { config, migrations };
+    } catch (err) {
+        if (err instanceof KeelError) throw new pulumi.RunError(err.message);
+        throw err;
+    }
+}

@@ -69,3 +69,56 @@ export function providerContext<Client>(
         log,
     };
 }
+
+/**
+ * The engine stores every dynamic resource's provider, serialized with all it
+ * captures, in the state, and serializes it again at every preview: a provider
+ * object that closes over its modules is over 100 KB per resource. What a
+ * resource hands the engine instead is this stand-in, whose methods only name
+ * the module that exports the provider (relative to the project) and load it
+ * when called, through tools/build.js (the built file, rebuilt first when its
+ * source is newer; the source itself under ts-node).
+ *
+ * Why this is safe for refresh and destroy, which run the provider stored in
+ * the state, possibly written by an older Keel: the engine starts the provider
+ * process in the project directory, so the stand-in loads the project's current
+ * implementation, which reads the outputs of every older Keel (a resource's
+ * outputs carry their shape's version). Nothing but the module's id and the
+ * export's name is captured: no credential, no client, no path of the machine
+ * that serialized it.
+ */
+const standIns = new Map<object, object>();
+
+export function serializable<P extends object>(provider: P): P {
+    const known = standIns.get(provider);
+    if (known) return known as P;
+    const { moduleId, exportName } = exporterOf(provider);
+    const standIn: Record<string, unknown> = {};
+    for (const method of Object.keys(provider).filter((k) => typeof (provider as any)[k] === "function")) {
+        standIn[method] = function (...args: unknown[]) {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const implementation = require(require("path").resolve("tools/build.js")).load(moduleId)[exportName];
+            return implementation[method](...args);
+        };
+    }
+    standIns.set(provider, standIn);
+    return standIn as P;
+}
+
+/** The project-relative module (`components/backend/fly/app`) and the export that hold a provider. */
+function exporterOf(provider: object): { moduleId: string; exportName: string } {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const path = require("path") as typeof import("path");
+    // components/ sits in the project root, or in dist/ when built.
+    const sourceRoot = path.resolve(__dirname, "..");
+    for (const [file, mod] of Object.entries(require.cache)) {
+        const exports = mod?.exports;
+        if (!exports || typeof exports !== "object" || !file.startsWith(sourceRoot + path.sep)) continue;
+        const exportName = Object.keys(exports).find((k) => exports[k] === provider);
+        if (exportName) {
+            const moduleId = path.relative(sourceRoot, file).replace(/\.(ts|js)$/, "").split(path.sep).join("/");
+            return { moduleId, exportName };
+        }
+    }
+    throw new Error("a dynamic provider must be exported from a module of Keel's components/ so that the engine can load it by name");
+}

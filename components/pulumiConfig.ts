@@ -3,13 +3,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { KeelConfig, parseKeelConfig } from "./config";
 import { stacksIn } from "./configSupport";
 
-export function readKeelConfig(): KeelConfig {
+export function readKeelConfig(root: string = process.cwd()): KeelConfig {
     const values = pulumi.runtime.allConfig();
     // isConfigSecret is internal to the SDK; without it every key counts as plain text.
     const isSecret: (k: string) => boolean = (pulumi.runtime as any).isConfigSecret ?? (() => false);
     const secretKeys = new Set(Object.keys(values).filter((k) => isSecret(k)));
-    // The program runs in the project directory: its stack files name the stacks that exist.
-    const knownStacks = stacksIn(process.cwd());
+    // The project directory's stack files name the stacks that exist.
+    const knownStacks = stacksIn(root);
     return parseKeelConfig({
         project: pulumi.getProject(),
         stack: pulumi.getStack(),

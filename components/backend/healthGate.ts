@@ -10,7 +10,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { KeelError } from "../errors";
-import { changed, isUnknown, vendorLog } from "../providerContext";
+import { changed, isUnknown, vendorLog, serializable } from "../providerContext";
 import { describeAttempt, formatSeconds, probeHealth, redactUrl } from "./healthProbe";
 
 export interface HealthGateInputs {
@@ -167,6 +167,6 @@ export class HealthGate extends pulumi.dynamic.Resource {
     declare readonly latencyMs: pulumi.Output<number>;
 
     constructor(name: string, args: HealthGateArgs, opts?: pulumi.CustomResourceOptions) {
-        super(healthGateProvider, name, { ...args, status: undefined, checkedAt: undefined, attempts: undefined, latencyMs: undefined }, opts, "keel", "HealthGate");
+        super(serializable(healthGateProvider), name, { ...args, status: undefined, checkedAt: undefined, attempts: undefined, latencyMs: undefined }, opts, "keel", "HealthGate");
     }
 }

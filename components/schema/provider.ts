@@ -20,6 +20,7 @@ import { applyMigrations, EngineSettings, inspectSchema, SchemaState } from "./r
 import { neonBackupTarget, takeNeonBackup } from "../backup/neon";
 import { BackupError, pruneDumps, takeDump } from "../backup/pgDump";
 import type { BackupRecord } from "../backup/types";
+import { serializable } from "../providerContext";
 
 /** Lint facts and identity of one file, as the resource's inputs carry them. */
 export interface MigrationSummary {
@@ -379,8 +380,7 @@ export class SchemaMigrations extends pulumi.dynamic.Resource {
     declare readonly latestBackup: pulumi.Output<BackupRecord | undefined>;
 
     constructor(name: string, args: SchemaMigrationsArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            schemaMigrationsProvider,
+        super(serializable(schemaMigrationsProvider),
             name,
             {
                 ...args,

@@ -14,7 +14,7 @@ import { flyIpAddressesProvider, FlyIpAddressesInputs, FlyIpAddressesOutputs } f
 import { flySecretsProvider, FlySecretsInputs, FlySecretsOutputs } from "../../components/backend/fly/secrets";
 import { flyClient } from "../../components/vendors/fly";
 import { FakeFly, setFlyEnv } from "../support/fakeFly";
-import { captureConsole, serializedProvider } from "../support/serializedProvider";
+import { captureConsole, serializedProvider, unconfigure } from "../support/serializedProvider";
 
 type P<I, O> = pulumi.dynamic.ResourceProvider<I, O>;
 
@@ -80,6 +80,7 @@ describe("Fly providers for the app, IPs, certificates and secrets (serialized, 
             assert.equal(r.outs!.hostname, "keel-web.fly.dev");
             assert.ok(!text.includes(fake.token));
         } finally {
+            await unconfigure(provider);
             restore();
         }
         assert.ok(fake.apps.has("keel-web"));

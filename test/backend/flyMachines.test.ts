@@ -12,7 +12,7 @@ import { buildMachineConfig } from "../../components/backend/fly/machineConfig";
 import { UNKNOWN } from "../../components/providerContext";
 import { flyClient } from "../../components/vendors/fly";
 import { FakeFly, FakeFlyMachine, LoggedFlyRequest, setFlyEnv } from "../support/fakeFly";
-import { captureConsole, serializedProvider } from "../support/serializedProvider";
+import { captureConsole, serializedProvider, unconfigure } from "../support/serializedProvider";
 
 type Provider = pulumi.dynamic.ResourceProvider<FlyMachinesInputs, FlyMachinesOutputs>;
 
@@ -200,6 +200,7 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
                 await provider.configure!({ config: { get: (k: string) => (k === "flyApiToken" ? fake.token : k === "flyApiUrl" ? fake.url : undefined) } } as unknown as pulumi.dynamic.ConfigureRequest);
                 const { result } = await logged(() => provider.create(inputs({ regions: [{ region: "iad", count: 1 }] })));
                 assert.equal(result.outs!.machines.length, 1);
+                await unconfigure(provider);
             } finally {
                 restore();
             }

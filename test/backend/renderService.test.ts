@@ -14,7 +14,7 @@ import { envDigest } from "../../components/backend/render/serviceSpec";
 import { renderClient } from "../../components/vendors/render";
 import { FakeRender, LoggedRequest, setRenderEnv } from "../support/fakeRender";
 import { DATE_TIME, loadSpec, OpenApiSpec } from "../support/openapi";
-import { captureConsole, serializedProvider } from "../support/serializedProvider";
+import { captureConsole, serializedProvider, unconfigure } from "../support/serializedProvider";
 
 type P<I, O> = pulumi.dynamic.ResourceProvider<I, O>;
 type ServiceProvider = P<RenderServiceInputs, RenderServiceOutputs>;
@@ -441,6 +441,7 @@ describe("Render providers (serialized as the engine does, against the fake Rend
             await provider.configure!({ config: { get: (k: string) => config[k] } } as any);
             const r = await quiet(() => provider.create(inputs()));
             assert.equal(r.outs!.deployStatus, "live");
+            await unconfigure(provider);
         } finally {
             restore();
         }

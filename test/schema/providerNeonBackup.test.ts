@@ -10,7 +10,7 @@ import { FakeNeon } from "../support/fakeNeon";
 import { migrationsDir, withClient } from "../support/migrationsDir";
 import { freshDatabase } from "../support/postgres";
 import { schemaInputs } from "../support/schemaInputs";
-import { captureConsole, serializedProvider } from "../support/serializedProvider";
+import { captureConsole, serializedProvider, unconfigure } from "../support/serializedProvider";
 
 type Provider = typeof schemaMigrationsProvider;
 
@@ -25,7 +25,10 @@ describe("SchemaMigrations provider: Neon snapshot before migrating (fake Neon A
         const config: Record<string, string> = { "keel:neonApiKey": fake.apiKey, "keel:neonApiUrl": fake.url };
         await provider.configure!({ config: { get: (k: string) => config[k.includes(":") ? k : `keel:${k}`], require: (k: string) => config[`keel:${k}`] } });
     });
-    after(() => fake.stop());
+    after(async () => {
+        await unconfigure(provider);
+        await fake.stop();
+    });
 
     async function inputs(url: string, dir: string, neon: { projectId: string; branchId: string }): Promise<SchemaMigrationsInputs> {
         const base = await schemaInputs(url, dir, { backup: true });

@@ -11,7 +11,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { KeelError, protectedDeletionFix } from "../../errors";
 import { FlyApp as FlyAppData, flyErrorStatus, isFlyNotFound } from "../../vendors/fly";
-import { changed, isUnknown } from "../../providerContext";
+import { changed, isUnknown, serializable } from "../../providerContext";
 import { flyContext } from "./context";
 
 export interface FlyAppInputs {
@@ -228,6 +228,6 @@ export class FlyApp extends pulumi.dynamic.Resource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: FlyAppArgs, opts?: pulumi.CustomResourceOptions) {
-        super(flyAppProvider, name, { ...args, appId: undefined, appName: undefined, hostname: undefined, status: undefined, drift: undefined }, opts, "keel", "FlyApp");
+        super(serializable(flyAppProvider), name, { ...args, appId: undefined, appName: undefined, hostname: undefined, status: undefined, drift: undefined }, opts, "keel", "FlyApp");
     }
 }

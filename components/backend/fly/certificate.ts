@@ -9,7 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { KeelError } from "../../errors";
 import type { CertificateDetail, DnsRequirements } from "../../vendors/fly";
-import { changed, isUnknown } from "../../providerContext";
+import { changed, isUnknown, serializable } from "../../providerContext";
 import { lostOrTaken, orMissing } from "./app";
 import { flyContext } from "./context";
 
@@ -173,6 +173,6 @@ export class FlyCertificate extends pulumi.dynamic.Resource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: FlyCertificateArgs, opts?: pulumi.CustomResourceOptions) {
-        super(flyCertificateProvider, name, { ...args, status: undefined, dnsRecords: undefined, drift: undefined }, opts, "keel", "FlyCertificate");
+        super(serializable(flyCertificateProvider), name, { ...args, status: undefined, dnsRecords: undefined, drift: undefined }, opts, "keel", "FlyCertificate");
     }
 }

@@ -8,7 +8,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { FlyApiError, FlyClient, IpAssignment } from "../../vendors/fly";
-import { changed, isUnknown } from "../../providerContext";
+import { changed, isUnknown, serializable } from "../../providerContext";
 import { lostOrTaken, orMissing } from "./app";
 import { flyContext } from "./context";
 
@@ -178,6 +178,6 @@ export class FlyIpAddresses extends pulumi.dynamic.Resource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: FlyIpAddressesArgs, opts?: pulumi.CustomResourceOptions) {
-        super(flyIpAddressesProvider, name, { ...args, ipv4: undefined, ipv6Address: undefined, allocated: undefined, drift: undefined }, opts, "keel", "FlyIpAddresses");
+        super(serializable(flyIpAddressesProvider), name, { ...args, ipv4: undefined, ipv6Address: undefined, allocated: undefined, drift: undefined }, opts, "keel", "FlyIpAddresses");
     }
 }

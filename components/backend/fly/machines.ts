@@ -17,7 +17,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isFlyNotFound } from "../../vendors/fly";
 import type { FlyClient, Machine } from "../../vendors/fly";
-import { changed, isUnknown, Log, UNKNOWN } from "../../providerContext";
+import { changed, isUnknown, Log, UNKNOWN, serializable } from "../../providerContext";
 import { flyContext } from "./context";
 import {
     buildMachineConfig,
@@ -308,6 +308,6 @@ export class FlyMachines extends pulumi.dynamic.Resource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: FlyMachinesArgs, opts?: pulumi.CustomResourceOptions) {
-        super(flyMachinesProvider, name, { ...args, machines: undefined, machineIds: undefined, releaseVersion: undefined, drift: undefined }, opts, "keel", "FlyMachines");
+        super(serializable(flyMachinesProvider), name, { ...args, machines: undefined, machineIds: undefined, releaseVersion: undefined, drift: undefined }, opts, "keel", "FlyMachines");
     }
 }

@@ -11,7 +11,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { AppSecret } from "../../vendors/fly";
-import { changed, isUnknown } from "../../providerContext";
+import { changed, isUnknown, serializable } from "../../providerContext";
 import { orMissing } from "./app";
 import { flyContext } from "./context";
 
@@ -151,8 +151,7 @@ export class FlySecrets extends pulumi.dynamic.Resource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: FlySecretsArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            flySecretsProvider,
+        super(serializable(flySecretsProvider),
             name,
             { app: args.app, values: pulumi.secret(args.values), names: undefined, digests: undefined, version: undefined, drift: undefined },
             { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "values", "digests"] },

@@ -9,7 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { KeelError } from "../../errors";
 import { CustomDomain, RenderClient, renderErrorStatus } from "../../vendors/render";
-import { changed } from "../../providerContext";
+import { changed, serializable } from "../../providerContext";
 import { renderContext } from "./context";
 
 export interface RenderCustomDomainInputs {
@@ -148,6 +148,6 @@ export class RenderCustomDomain extends pulumi.dynamic.Resource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: RenderCustomDomainArgs, opts?: pulumi.CustomResourceOptions) {
-        super(renderCustomDomainProvider, name, { ...args, domainId: undefined, verificationStatus: undefined, drift: undefined }, opts, "keel", "RenderCustomDomain");
+        super(serializable(renderCustomDomainProvider), name, { ...args, domainId: undefined, verificationStatus: undefined, drift: undefined }, opts, "keel", "RenderCustomDomain");
     }
 }

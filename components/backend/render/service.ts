@@ -23,6 +23,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { KeelError, protectedDeletionFix } from "../../errors";
 import { Deploy, DEPLOY_FAILURE_STATUSES, EnvVar, isRenderNotFound, RenderClient, Service, ServiceUpdate, waitForDeploy, WaitForDeployOptions } from "../../vendors/render";
 import { renderContext } from "./context";
+import { serializable } from "../../providerContext";
 import {
     checkInputs,
     createBody,
@@ -439,8 +440,7 @@ export class RenderService extends pulumi.dynamic.Resource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: RenderServiceArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            renderServiceProvider,
+        super(serializable(renderServiceProvider),
             name,
             {
                 ...args,

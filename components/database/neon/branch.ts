@@ -9,6 +9,7 @@ import type { Branch } from "@neondatabase/api-client";
 import { KeelError } from "../../errors";
 import { Api, neonErrorStatus, waitForOperations, waitForRunningOperations } from "../../vendors/neon";
 import { changed, defaultBranch, findBranch, findOrCreate, info, isUnknown, NeonCommonInputs, neonContext, orMissing, refuseIfProtected, warn } from "./common";
+import { serializable } from "../../providerContext";
 
 export interface NeonBranchInputs extends NeonCommonInputs {
     projectId: string;
@@ -244,8 +245,7 @@ export class NeonBranch extends pulumi.dynamic.Resource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: NeonBranchArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            neonBranchProvider,
+        super(serializable(neonBranchProvider),
             name,
             { ...args, branchId: undefined, parentId: undefined, isDefault: undefined, protectionRefused: undefined, drift: undefined },
             opts,

@@ -8,6 +8,7 @@ import type { Database } from "@neondatabase/api-client";
 import { KeelError } from "../../errors";
 import { waitForOperations, waitForRunningOperations } from "../../vendors/neon";
 import { changed, findDatabase, findOrCreate, info, isUnknown, NeonCommonInputs, neonContext, orMissing, refuseIfProtected, warn } from "./common";
+import { serializable } from "../../providerContext";
 
 export interface NeonBranchDatabaseInputs extends NeonCommonInputs {
     projectId: string;
@@ -130,6 +131,6 @@ export class NeonBranchDatabase extends pulumi.dynamic.Resource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: NeonBranchDatabaseArgs, opts?: pulumi.CustomResourceOptions) {
-        super(neonBranchDatabaseProvider, name, { ...args, databaseId: undefined, drift: undefined }, opts, "keel", "NeonBranchDatabase");
+        super(serializable(neonBranchDatabaseProvider), name, { ...args, databaseId: undefined, drift: undefined }, opts, "keel", "NeonBranchDatabase");
     }
 }

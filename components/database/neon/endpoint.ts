@@ -8,6 +8,7 @@ import type { Endpoint } from "@neondatabase/api-client";
 import { KeelError } from "../../errors";
 import { Api, waitForOperations, waitForRunningOperations } from "../../vendors/neon";
 import { changed, findOrCreate, info, isUnknown, NeonCommonInputs, neonContext, orMissing, poolerHost, readWriteEndpoint, refuseIfProtected, warn } from "./common";
+import { serializable } from "../../providerContext";
 
 export interface NeonEndpointInputs extends NeonCommonInputs {
     projectId: string;
@@ -176,8 +177,7 @@ export class NeonEndpoint extends pulumi.dynamic.Resource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: NeonEndpointArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            neonEndpointProvider,
+        super(serializable(neonEndpointProvider),
             name,
             { ...args, endpointId: undefined, host: undefined, poolerHost: undefined, drift: undefined },
             opts,

@@ -8,6 +8,7 @@ import type { ProjectListItem } from "@neondatabase/api-client";
 import { KeelError } from "../../errors";
 import { waitForOperations } from "../../vendors/neon";
 import { changed, defaultBranch, findOrCreate, findProjects, info, isUnknown, NeonCommonInputs, neonContext, orMissing, refuseIfProtected, warn } from "./common";
+import { serializable } from "../../providerContext";
 
 export interface NeonProjectInputs extends NeonCommonInputs {
     name: string;
@@ -206,6 +207,6 @@ export class NeonProject extends pulumi.dynamic.Resource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: NeonProjectArgs, opts?: pulumi.CustomResourceOptions) {
-        super(neonProjectProvider, name, { ...args, projectId: undefined, defaultBranchId: undefined, drift: undefined }, opts, "keel", "NeonProject");
+        super(serializable(neonProjectProvider), name, { ...args, projectId: undefined, defaultBranchId: undefined, drift: undefined }, opts, "keel", "NeonProject");
     }
 }

@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { KeelError } from "../../errors";
 import { Api, IDEMPOTENT, neonErrorStatus, waitForOperations, waitForRunningOperations } from "../../vendors/neon";
 import { changed, findOrCreate, findRole, info, isUnknown, NeonCommonInputs, neonContext, orMissing, refuseIfProtected, warn } from "./common";
+import { serializable } from "../../providerContext";
 
 export interface NeonRoleInputs extends NeonCommonInputs {
     projectId: string;
@@ -147,6 +148,6 @@ export class NeonRole extends pulumi.dynamic.Resource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: NeonRoleArgs, opts?: pulumi.CustomResourceOptions) {
-        super(neonRoleProvider, name, { ...args, password: undefined, drift: undefined }, { ...opts, additionalSecretOutputs: ROLE_SECRET_OUTPUTS }, "keel", "NeonRole");
+        super(serializable(neonRoleProvider), name, { ...args, password: undefined, drift: undefined }, { ...opts, additionalSecretOutputs: ROLE_SECRET_OUTPUTS }, "keel", "NeonRole");
     }
 }

@@ -1,0 +1,110 @@
+/**
+ * Keel's program through Pulumi's engine, the way every command runs it: the
+ * Automation API with the program inline (the engine talks to it inside this
+ * process, so no nodejs language host is needed and nothing type-checks at
+ * every preview), the project directory as the workspace, and the state
+ * backend passed per command through PULUMI_BACKEND_URL. `pulumi login` is
+ * never run: it would change the backend of every project of the user.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { KeelError } from "../../components/errors";
+import { PulumiCli, requirePulumiCli } from "./pulumiCli";
+
+export class StackAccessError extends KeelError {
+    constructor(message: string) {
+        super(message, "StackAccessError");
+    }
+}
+
+/** `PULUMI_BACKEND_URL` when set (a shared backend, as in CI), else the project's local file state. */
+export function stateBackend(root: string, env: Record<string, string | undefined>): string {
+    return env.PULUMI_BACKEND_URL || `file://${path.join(root, ".pulumi-state")}`;
+}
+
+/** The stage a stack's defaults come from: its `keel:stage`, else its name. */
+export function stageOf(root: string, stack: string): string {
+    try {
+        const doc = parse(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8"));
+        const stage = doc?.config?.["keel:stage"];
+        if (typeof stage === "string" && stage) return stage;
+    } catch {
+        // No stack file yet: the name decides.
+    }
+    return stack;
+}
+
+/**
+ * The environment the CLI runs with. The dev stack's secrets (a local database's
+ * password) are encrypted with an empty passphrase unless one is set; any other
+ * stack on a self-managed backend needs the user's passphrase.
+ */
+export function engineEnv(root: string, stack: string, cli: PulumiCli, env: Record<string, string | undefined>): Record<string, string> {
+    const backend = stateBackend(root, env);
+    const vars: Record<string, string> = {
+        // The CLI and the provider processes it starts see this environment (the program, in this process, sees process.env).
+        ...Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)),
+        PULUMI_BACKEND_URL: backend,
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        // The dynamic-provider and policy-pack plugins are looked up beside the CLI first.
+        PATH: [path.dirname(cli.bin), env.PATH ?? ""].join(path.delimiter),
+    };
+    const hasPassphrase = env.PULUMI_CONFIG_PASSPHRASE !== undefined || !!env.PULUMI_CONFIG_PASSPHRASE_FILE;
+    if (!hasPassphrase) {
+        if (stageOf(root, stack) === "dev") vars.PULUMI_CONFIG_PASSPHRASE = "";
+        else if (!/^https?:\/\//.test(backend)) {
+            throw new StackAccessError(
+                `the ${stack} stack's secrets are encrypted with a passphrase: export PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) before running this command`,
+            );
+        }
+    }
+    if (backend.startsWith("file://")) fs.mkdirSync(backend.slice("file://".length), { recursive: true });
+    return vars;
+}
+
+export interface KeelStackOptions {
+    /** The project directory: Pulumi.yaml, the stack files, the migrations. */
+    root: string;
+    stack: string;
+    env?: Record<string, string | undefined>;
+    cli?: PulumiCli;
+    /** The program to run (default: Keel's own, index.ts, for this root). */
+    program?: () => Promise<Record<string, unknown> | void>;
+}
+
+/** Selects the stack (creating it on first use) with Keel's program inline. */
+export async function keelStack(options: KeelStackOptions): Promise<Stack> {
+    const env = options.env ?? process.env;
+    const cli = options.cli ?? requirePulumiCli(options.root, env);
+    // Loaded on demand: the Automation API pulls in gRPC, which commands without the engine never need.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { LocalWorkspace, PulumiCommand } = require("@pulumi/pulumi/automation") as typeof import("@pulumi/pulumi/automation");
+    const program = options.program ?? (() => keelProgram(options.root));
+    const envVars = engineEnv(options.root, options.stack, cli, env);
+    const pulumiCommand = await PulumiCommand.get({ root: path.dirname(path.dirname(cli.bin)), skipVersionCheck: true });
+    return LocalWorkspace.createOrSelectStack(
+        { stackName: options.stack, projectName: "keel", program },
+        { workDir: options.root, envVars, pulumiCommand },
+    );
+}
+
+/**
+ * Keel's own program for a project directory. A RunError (Keel's config and
+ * migration-file errors, which carry their fix) is logged once as the update's
+ * error: thrown from an inline program, the SDK would report it twice.
+ */
+export async function keelProgram(root: string): Promise<Record<string, unknown> | void> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const keel = require("../../index") as (root?: string) => Promise<Record<string, unknown>>;
+    try {
+        return await keel(root);
+    } catch (err) {
+        // A program that logged an error fails the update before anything is changed or deleted.
+        if (pulumi.RunError.isInstance(err)) return void pulumi.log.error(err.message);
+        throw err;
+    }
+}

@@ -1,0 +1,65 @@
+/**
+ * Finds a working Pulumi CLI. npm puts node_modules/.bin first on PATH, and the
+ * `pulumi` there is npm's launcher, which downloads the CLI on first use and
+ * fails without internet; so every `pulumi` on PATH is asked in turn (the
+ * launcher last), then the one `npm run pulumi:build` leaves in .keel/bin, and
+ * the first that answers `pulumi version` is used.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { KeelError } from "../../components/errors";
+
+export interface PulumiCli {
+    /** What `pulumi version` printed, e.g. `v3.274.1`. */
+    version: string;
+    /** Absolute path of the binary that answered. */
+    bin: string;
+}
+
+export class PulumiCliMissingError extends KeelError {
+    constructor(asked: string[]) {
+        super(
+            `no working Pulumi CLI (asked ${asked.length ? asked.join(", ") : "nothing: no pulumi on PATH"}). ` +
+                `Install one: curl -fsSL https://get.pulumi.com | sh, or with internet npm's launcher (npx pulumi version), or build the pinned one with Go: npm run pulumi:build`,
+            "PulumiCliMissingError",
+        );
+    }
+}
+
+/** The places to ask, in order. */
+export function pulumiCandidates(root: string, pathVar: string | undefined): string[] {
+    const onPath = (pathVar ?? "").split(path.delimiter).filter(Boolean).map((d) => path.resolve(d, "pulumi"));
+    const isLauncher = (bin: string) => bin.split(path.sep).includes("node_modules");
+    const ordered = [...onPath.filter((b) => !isLauncher(b)), path.join(root, ".keel", "bin", "pulumi"), ...onPath.filter(isLauncher)];
+    return [...new Set(ordered)];
+}
+
+const found = new Map<string, PulumiCli | undefined>();
+
+export function findPulumiCli(root: string, env: Record<string, string | undefined> = process.env): PulumiCli | undefined {
+    const key = `${root}\0${env.PATH}`;
+    if (found.has(key)) return found.get(key);
+    let cli: PulumiCli | undefined;
+    for (const bin of pulumiCandidates(root, env.PATH)) {
+        try {
+            fs.accessSync(bin, fs.constants.X_OK);
+        } catch {
+            continue;
+        }
+        const res = spawnSync(bin, ["version"], { encoding: "utf8", timeout: 60_000, env: { ...process.env, ...env, PULUMI_SKIP_UPDATE_CHECK: "true" } });
+        const version = (res.stdout ?? "").trim();
+        if (res.status === 0 && /^v?\d+\.\d+\.\d+/.test(version)) {
+            cli = { version, bin };
+            break;
+        }
+    }
+    found.set(key, cli);
+    return cli;
+}
+
+export function requirePulumiCli(root: string, env: Record<string, string | undefined> = process.env): PulumiCli {
+    const cli = findPulumiCli(root, env);
+    if (cli) return cli;
+    throw new PulumiCliMissingError(pulumiCandidates(root, env.PATH).filter((b) => fs.existsSync(b)));
+}

@@ -1,0 +1,61 @@
+/**
+ * npm run pulumi -- <pulumi arguments>: the Pulumi CLI against Keel's state
+ * backend, without `pulumi login` and without exporting anything. The stack is
+ * `--stack`/`-s` when given, else dev (PULUMI_STACK); the dev stack's empty
+ * passphrase is supplied. For example:
+ *
+ *     npm run pulumi -- stack output databaseUrl --show-secrets
+ *     npm run pulumi -- stack history --stack staging
+ *
+ * Commands that run the program (up, preview, refresh, destroy) go through
+ * `npm run up` and the others, which need no language host.
+ */
+import { spawnSync } from "child_process";
+import { engineEnv } from "./lib/engine";
+import { requirePulumiCli } from "./lib/pulumiCli";
+
+const RUNS_THE_PROGRAM = new Set(["up", "update", "preview", "pre", "refresh", "destroy", "down"]);
+
+/** The stack the arguments name, or undefined. */
+export function stackArgument(args: string[]): string | undefined {
+    for (let i = 0; i < args.length; i++) {
+        if (args[i] === "--stack" || args[i] === "-s") return args[i + 1];
+        const inline = /^--stack=(.+)$/.exec(args[i]);
+        if (inline) return inline[1];
+    }
+    return undefined;
+}
+
+export function pulumiPassthrough(args: string[], root: string, env: Record<string, string | undefined>): { bin: string; env: Record<string, string | undefined> } | { error: string; code: number } {
+    if (args.length === 0 || args[0] === "-h" || args[0] === "--help") {
+        return {
+            error:
+                "usage: npm run pulumi -- <pulumi arguments>\n\n" +
+                "Runs the Pulumi CLI on Keel's state backend (.pulumi-state/, or PULUMI_BACKEND_URL) with the dev stack selected\n" +
+                "unless --stack is given. Example: npm run pulumi -- stack output databaseUrl --show-secrets",
+            code: args.length === 0 ? 2 : 0,
+        };
+    }
+    if (RUNS_THE_PROGRAM.has(args[0])) {
+        return { error: `error: run 'npm run ${args[0] === "update" ? "up" : args[0] === "pre" ? "preview" : args[0] === "down" ? "destroy" : args[0]} -- <stack>' instead: it runs Keel's program through the engine`, code: 2 };
+    }
+    const stack = stackArgument(args) ?? env.PULUMI_STACK ?? "dev";
+    const cli = requirePulumiCli(root, env);
+    return { bin: cli.bin, env: { ...env, ...engineEnv(root, stack, cli, env), PULUMI_STACK: stack } };
+}
+
+if (require.main === module) {
+    const args = process.argv.slice(2);
+    try {
+        const run = pulumiPassthrough(args, process.cwd(), process.env);
+        if ("error" in run) {
+            (run.code === 0 ? process.stdout : process.stderr).write(`${run.error}\n`);
+            process.exit(run.code);
+        }
+        const res = spawnSync(run.bin, args, { stdio: "inherit", env: run.env as NodeJS.ProcessEnv });
+        process.exit(res.status ?? 1);
+    } catch (err: any) {
+        process.stderr.write(`error: ${err?.message ?? err}\n`);
+        process.exit(1);
+    }
+}

@@ -1,0 +1,123 @@
+/**
+ * npm run up|preview|refresh|destroy [-- <stack>] [options]: Keel's program through
+ * Pulumi's engine on one stack (default dev), with the state backend passed per
+ * command (scripts/lib/engine.ts). Dev and CI go ahead at once; elsewhere the
+ * preview is shown and the command asks first. Stacks whose stage is not dev are
+ * gated by the policy pack in policies/ (KEEL_SKIP_POLICY=1 turns it off).
+ */
+import * as path from "path";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { CommandSpec, ParsedCommandLine, runCommand, UsageError } from "./lib/cli";
+import { keelStack, stageOf } from "./lib/engine";
+import { confirmOnTty } from "./lib/prompt";
+
+const COMMANDS = ["up", "preview", "refresh", "destroy"] as const;
+type Command = (typeof COMMANDS)[number];
+
+function spec(command: string): CommandSpec {
+    return {
+        usage: `npm run ${command} -- [<stack>] [options]`,
+        summary:
+            `Runs pulumi ${command} of Keel's program on <stack> (default dev), with the state in .pulumi-state/ unless PULUMI_BACKEND_URL is set. ` +
+            `Outside dev, PULUMI_CONFIG_PASSPHRASE must be set.`,
+        maxPositionals: 1,
+        options: [
+            { name: "stack", short: "s", value: "<stack>", help: "the stack (dev, staging, prod, or another with a Pulumi.<stack>.yaml)" },
+            { name: "yes", short: "y", help: "go ahead without asking (dev and CI=true never ask)" },
+            { name: "message", short: "m", value: "<text>", help: "the update's message in pulumi stack history" },
+            { name: "expect-no-changes", help: "fail when the preview or update would change anything (drift checks)" },
+            { name: "refresh", help: "refresh the state from the cloud first (up, preview)" },
+        ],
+    };
+}
+
+export interface StackIo {
+    root: string;
+    env: Record<string, string | undefined>;
+    out(text: string): void;
+    /** The engine's error stream. */
+    err(text: string): void;
+    confirm(question: string): Promise<boolean>;
+}
+
+function stackOf(args: ParsedCommandLine): string {
+    return (args.options.stack as string | undefined) ?? args.positionals[0] ?? "dev";
+}
+
+export async function runStackCommand(command: Command, args: ParsedCommandLine, io: StackIo): Promise<number> {
+    if (args.positionals.length && args.options.stack) throw new UsageError("give the stack once: as the argument or with --stack");
+    const stack = stackOf(args);
+    const stage = stageOf(io.root, stack);
+    const ci = io.env.CI === "true";
+    const yes = args.options.yes === true || ci || (stage === "dev" && command !== "destroy");
+    const policyPacks = stage !== "dev" && io.env.KEEL_SKIP_POLICY !== "1" && (command === "up" || command === "preview") ? [path.join(io.root, "policies")] : [];
+    const message = args.options.message as string | undefined;
+    const expectNoChanges = args.options["expect-no-changes"] === true;
+    const onOutput = io.out;
+    const onError = io.err;
+
+    const s: Stack = await keelStack({ root: io.root, stack, env: io.env });
+    const ask = async (what: string): Promise<boolean> => {
+        if (yes) return true;
+        if (await io.confirm(`Do you want to ${what} the ${stack} stack? (yes/no) `)) return true;
+        io.out(`not confirmed: nothing was changed (pass --yes to go ahead without asking).\n`);
+        return false;
+    };
+
+    switch (command) {
+        case "preview":
+            await s.preview({ onOutput, onError, diff: true, policyPacks, expectNoChanges, refresh: args.options.refresh === true, ...(message ? { message } : {}) });
+            return 0;
+        case "up":
+            if (!yes) {
+                await s.preview({ onOutput, onError, diff: true, policyPacks, refresh: args.options.refresh === true });
+                if (!(await ask("perform this update on"))) return 1;
+            }
+            await s.up({ onOutput, onError, policyPacks, expectNoChanges, refresh: args.options.refresh === true, ...(message ? { message } : {}) });
+            return 0;
+        case "refresh":
+            if (!(await ask("refresh"))) return 1;
+            await s.refresh({ onOutput, onError, expectNoChanges, ...(message ? { message } : {}) });
+            return 0;
+        case "destroy":
+            if (!(await ask("destroy every resource of"))) return 1;
+            await s.destroy({ onOutput, onError, ...(message ? { message } : {}) });
+            return 0;
+    }
+}
+
+/**
+ * The engine's own lines (its diagnostics included) were shown as they came:
+ * what is left to say of a failed command is one line.
+ */
+export function engineFailure(err: unknown, command: string, stack: string): Error {
+    const text = String((err as Error)?.message ?? err);
+    if (!/^code: -?\d+/.test(text)) return err as Error;
+    return new Error(`pulumi ${command} of the ${stack} stack failed; the reasons are above`);
+}
+
+if (require.main === module) {
+    const [command, ...argv] = process.argv.slice(2);
+    if (!(COMMANDS as readonly string[]).includes(command)) {
+        process.stderr.write(`usage: node dist/scripts/stack.js ${COMMANDS.join("|")} [<stack>] [options]\n`);
+        process.exit(2);
+    }
+    runCommand(
+        spec(command),
+        async (args) => {
+            try {
+                return await runStackCommand(command as Command, args, {
+                    root: process.cwd(),
+                    env: process.env,
+                    out: (t) => process.stdout.write(t),
+                    // The SDK's summary of a failed inline program adds nothing to the error it logged.
+                    err: (t) => process.stderr.write(t.replace(/^error: One or more errors occurred\. Check logs for more details\n?/m, "")),
+                    confirm: confirmOnTty,
+                });
+            } catch (err) {
+                throw engineFailure(err, command, stackOf(args));
+            }
+        },
+        argv,
+    );
+}
