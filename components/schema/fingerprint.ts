@@ -5,6 +5,7 @@
  * manual change shows up as a readable difference.
  */
 import { createHash } from "crypto";
+import { deflateRawSync, inflateRawSync } from "zlib";
 import type { Client } from "pg";
 
 export interface SchemaFingerprint {
@@ -135,4 +136,21 @@ export function describeSchemaDrift(before: Record<string, string>, after: Recor
         else lines.push(`~ ${key}: ${a} -> ${b}`);
     }
     return lines;
+}
+
+const PACKED = "deflate-json:";
+
+/**
+ * The object map as the state keeps it: one compressed string. The whole map
+ * stays (drift is described from the definitions, as readable as ever), but a
+ * 60-table schema costs a few kilobytes of state instead of hundreds.
+ */
+export function packCatalog(objects: Record<string, string>): string {
+    const sorted = Object.fromEntries(Object.keys(objects).sort().map((k) => [k, objects[k]]));
+    return PACKED + deflateRawSync(Buffer.from(JSON.stringify(sorted)), { level: 9 }).toString("base64");
+}
+
+export function unpackCatalog(packed: string): Record<string, string> {
+    if (!packed.startsWith(PACKED)) throw new Error(`not a packed schema catalog (expected the prefix ${PACKED})`);
+    return JSON.parse(inflateRawSync(Buffer.from(packed.slice(PACKED.length), "base64")).toString("utf8"));
 }

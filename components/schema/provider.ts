@@ -13,7 +13,7 @@ import * as path from "path";
 import type { MigrationConfig } from "../config";
 import { MigrationHistoryError } from "../errors";
 import { describeTarget } from "./connection";
-import { describeSchemaDrift } from "./fingerprint";
+import { describeSchemaDrift, packCatalog, unpackCatalog } from "./fingerprint";
 import { compareVersions, MigrationFile, MigrationSource, scanMigrations } from "./migrationSet";
 import { HistoryRow, MigrationPlan } from "./plan";
 import { applyMigrations, EngineSettings, inspectSchema, SchemaState } from "./runner";
@@ -69,8 +69,8 @@ export interface SchemaMigrationsOutputs extends SchemaMigrationsInputs {
     version: string;
     /** sha256 of the schema catalog after the last apply (or refresh). */
     fingerprint: string;
-    /** Object -> definition map behind the fingerprint, to describe drift. */
-    schemaObjects: Record<string, string>;
+    /** The object -> definition map behind the fingerprint, packed (packCatalog), to describe drift. */
+    catalog: string;
     historyDigest: string;
     /** What `pulumi refresh` found changed outside Keel; empty when nothing. */
     drift: string[];
@@ -163,10 +163,16 @@ function outputsFrom(inputs: SchemaMigrationsInputs, state: SchemaState, drift: 
         applied: appliedList(state.applied),
         version: state.version ?? "",
         fingerprint: state.fingerprint!.hash,
-        schemaObjects: state.fingerprint!.objects,
+        catalog: packCatalog(state.fingerprint!.objects),
         historyDigest: state.historyDigest,
         drift,
     };
+}
+
+/** The object map a deploy recorded: packed since Keel 0.2, a plain map in state written before. */
+export function recordedCatalog(props: { catalog?: string; schemaObjects?: Record<string, string> }): Record<string, string> {
+    if (typeof props.catalog === "string" && props.catalog) return unpackCatalog(props.catalog);
+    return props.schemaObjects ?? {};
 }
 
 /** What changed in the history table outside Keel, in words. */
@@ -328,18 +334,20 @@ export const schemaMigrationsProvider: pulumi.dynamic.ResourceProvider<SchemaMig
         const { state } = await inspectSchema(props.databaseUrl, files, engineSettings(props));
         const applied = appliedList(state.applied);
         const drift = [
-            ...describeSchemaDrift(props.schemaObjects ?? {}, state.fingerprint!.objects),
+            ...describeSchemaDrift(recordedCatalog(props), state.fingerprint!.objects),
             ...describeHistoryDrift(props.applied ?? [], applied),
         ];
         if (drift.length) warn(`drift in ${describeTarget(props.databaseUrl)}:\n  ${drift.join("\n  ")}`);
+        // State written before the catalog was packed carries the plain map: it is replaced, not kept beside.
+        const { schemaObjects: _unpacked, ...recorded } = props as SchemaMigrationsOutputs & { schemaObjects?: unknown };
         return {
             id,
             props: {
-                ...props,
+                ...recorded,
                 applied,
                 version: state.version ?? "",
                 fingerprint: state.fingerprint!.hash,
-                schemaObjects: state.fingerprint!.objects,
+                catalog: packCatalog(state.fingerprint!.objects),
                 historyDigest: state.historyDigest,
                 drift,
             },
@@ -389,7 +397,7 @@ export class SchemaMigrations extends pulumi.dynamic.Resource {
                 applied: undefined,
                 version: undefined,
                 fingerprint: undefined,
-                schemaObjects: undefined,
+                catalog: undefined,
                 historyDigest: undefined,
                 drift: undefined,
                 latestBackup: undefined,

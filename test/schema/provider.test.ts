@@ -12,6 +12,7 @@ import { captureConsole, serializedProvider } from "../support/serializedProvide
 import { migrationsDir, withClient } from "../support/migrationsDir";
 import { tempDir } from "../support/tempDir";
 import { listDumps } from "../../components/backup/pgDump";
+import { unpackCatalog } from "../../components/schema/fingerprint";
 import { fakePgBin } from "../support/pgBin";
 
 type Provider = typeof schemaMigrationsProvider;
@@ -59,7 +60,7 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
         assert.equal(outs.version, "2");
         assert.match(outs.fingerprint, /^[0-9a-f]{64}$/);
         assert.deepEqual(outs.pending, []);
-        assert.ok(outs.schemaObjects["table public.orders"]);
+        assert.ok(unpackCatalog(outs.catalog)["table public.orders"]);
         assert.deepEqual((await query(url, "SELECT count(*)::int AS n FROM keel_schema_history"))[0].n, 2);
 
         const again = await provider.check!(outs, await inputsFor(url, dir));
@@ -157,6 +158,20 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
         assert.ok(lines.some((l) => l.includes("drift in 127.0.0.1")), lines.join("\n"));
         assert.ok(!lines.join("\n").includes(password));
         assert.equal(drifted.props!.databaseUrl, url);
+    });
+
+    it("reads state written before the catalog was packed: drift from the plain map, which the refreshed state replaces", async () => {
+        const url = await freshDatabase();
+        const dir = migrationsDir({ "1_a.sql": "CREATE TABLE a (id int PRIMARY KEY);" });
+        const checked = await provider.check!({} as any, await inputsFor(url, dir));
+        const created = await quiet(() => provider.create!(checked.inputs!));
+        const { catalog, ...rest } = created.outs as SchemaMigrationsOutputs;
+        const older = { ...rest, schemaObjects: unpackCatalog(catalog) };
+        await query(url, "ALTER TABLE a ADD COLUMN note text");
+        const read = await quiet(() => provider.read!(created.id, older as any));
+        assert.deepEqual(read.props!.drift, ["+ column public.a.note: text (added outside migrations)"]);
+        assert.equal("schemaObjects" in read.props!, false, "the plain map is not kept beside the packed one");
+        assert.ok(unpackCatalog(read.props!.catalog)["column public.a.note"]);
     });
 
     it("leaves schema and data untouched on delete, and says so", async () => {
