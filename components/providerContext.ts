@@ -93,13 +93,11 @@ export function serializable<P extends object>(provider: P): P {
     const known = standIns.get(provider);
     if (known) return known as P;
     const { moduleId, exportName } = exporterOf(provider);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const call = (method: string, args: unknown[]) => require(require("path").resolve("tools/build.js")).load(moduleId)[exportName][method](...args);
     const standIn: Record<string, unknown> = {};
     for (const method of Object.keys(provider).filter((k) => typeof (provider as any)[k] === "function")) {
-        standIn[method] = function (...args: unknown[]) {
-            // eslint-disable-next-line @typescript-eslint/no-require-imports
-            const implementation = require(require("path").resolve("tools/build.js")).load(moduleId)[exportName];
-            return implementation[method](...args);
-        };
+        standIn[method] = (...args: unknown[]) => call(method, args);
     }
     standIns.set(provider, standIn);
     return standIn as P;
