@@ -123,7 +123,7 @@ async function validated(root: string) {
         const migrations = await loadMigrations(path.resolve(root, config.migrations.dir));
         return { config, migrations };
     } catch (err) {
-        if (err instanceof KeelError) throw new pulumi.RunError(err.message);
+        if (err instanceof KeelError) throw Object.assign(new pulumi.RunError(err.message), { cause: err });
         throw err;
     }
 }

@@ -106,7 +106,7 @@ describe("program (mocks): repository gates and workflows", () => {
         await assert.rejects(
             withEnv(ENV, () => runProgram("prod", { ...base, "keel:github": JSON.stringify({ repository: "shop-app", branches: { prod: "main", qa: "qa" }, state: GITHUB.state }) }, secret, counting)),
             (e: Error) => {
-                assert.ok(e instanceof ConfigError || e.name === "ConfigError");
+                assert.ok((e as any).cause instanceof ConfigError, String(e));
                 assert.match(e.message, /keel:github\.owner: is not set/);
                 assert.match(e.message, /keel:github\.branches\.qa: names the stack 'qa', which has no Pulumi\.qa\.yaml/);
                 return true;

@@ -176,8 +176,11 @@ describe("program (mocks)", () => {
             runProgram("prod", { "keel:databaseUrl": URL, "keel:database": JSON.stringify({ kind: "docker" }), "keel:migrations": JSON.stringify({ dir, lockTimeout: "forever" }) }, []).then(
                 (r) => (registered = r.resources.length),
             ),
-            (err: Error) => {
-                assert.ok(err instanceof ConfigError, String(err));
+            (thrown: Error) => {
+                // The program ends with a RunError (printed without a stack trace) whose cause is the report.
+                const err = (thrown as any).cause;
+                assert.ok(err instanceof ConfigError, String(thrown));
+                assert.equal(thrown.message, err.message);
                 assert.equal(err.problems.length, 4, err.message);
                 assert.match(err.message, /keel:databaseUrl: is stored in plain text/);
                 assert.match(err.message, /keel:database\.kind: is 'docker' on prod/);

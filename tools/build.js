@@ -66,6 +66,12 @@ function writeAtomic(file, text) {
  */
 function buildStale(root, { clean = false } = {}) {
     const started = Date.now();
+    // A copy of the project may link dist/ to the real one: build (and sweep) the sources that dist/ belongs to.
+    try {
+        root = path.dirname(fs.realpathSync(path.join(root, OUT)));
+    } catch {
+        // No dist/ yet: it is made here.
+    }
     const sources = sourcesIn(root);
     const stale = sources.filter((s) => {
         if (clean) return true;

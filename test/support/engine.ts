@@ -15,7 +15,12 @@ import { keelStack } from "../../scripts/lib/engine";
 import { findPulumiCli, PulumiCli } from "../../scripts/lib/pulumiCli";
 import { tempDir } from "./tempDir";
 
-export const ROOT = path.resolve(__dirname, "../..");
+/** The repository: the directory above this file with Pulumi.yaml (this file also runs built, from dist/test/support). */
+export const ROOT = (() => {
+    let dir = __dirname;
+    while (!fs.existsSync(path.join(dir, "Pulumi.yaml")) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+    return dir;
+})();
 
 /** The engine's CLI, or a skip (a failure under CI=true) saying why there is none. */
 export function requireEngine(ctx: Mocha.Context): PulumiCli {
@@ -23,7 +28,7 @@ export function requireEngine(ctx: Mocha.Context): PulumiCli {
     if (cli) {
         // The engine's provider processes load dist/: bring it up to date once, here.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        require("../../tools/build.js").buildStale(ROOT);
+        require(path.join(ROOT, "tools/build.js")).buildStale(ROOT);
         return cli;
     }
     const why = "end-to-end tests need the Pulumi CLI (npm run pulumi:build builds the pinned one; no `pulumi version` answered on PATH or in .keel/bin)";
