@@ -66,7 +66,7 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
     let restoreEnv: () => void;
 
     before(async () => {
-        fake = await FakeFly.start({ startMs: 30, checksMs: 30, stopMs: 10 });
+        fake = await FakeFly.start();
         restoreEnv = setFlyEnv({ FLY_API_TOKEN: fake.token, FLY_API_URL: fake.url });
         ({ provider: p, text } = await serializedProvider(flyMachinesProvider));
     });
@@ -79,7 +79,7 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
     beforeEach(() => {
         fake.reset();
         fake.rateLimit = false;
-        fake.checksMs = 30;
+        fake.checksPolls = 1;
         fake.seedApp(APP);
     });
 
@@ -95,7 +95,7 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
     }
 
     function assertNoLeases(): void {
-        const held = [...fake.machines.values()].filter((m) => m.lease && m.lease.expiresMs > Date.now());
+        const held = fake.leasedMachines();
         assert.deepEqual(held.map((m) => `${m.name}: ${m.lease!.owner}`), [], "leases left behind");
     }
 
@@ -279,12 +279,11 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
         it("waits out a lease someone else holds on a machine", async () => {
             const { id, outs } = await create(inputs({ regions: [{ region: "iad", count: 2 }] }));
             const m1 = byName("app-iad-1");
-            fake.leaseAsOther(m1.id, { ttlS: 1, owner: "someone@else.example" });
-            const started = Date.now();
+            // The other holder lets go after refusing two of our requests (its deploy finishing).
+            fake.leaseAsOther(m1.id, { releaseAfterConflicts: 2, owner: "someone@else.example" });
             const { outs: after } = await update(id, outs, inputs({ image: V2, regions: [{ region: "iad", count: 2 }] }));
-            assert.ok(Date.now() - started >= 800, "did not wait for the other lease");
-            const conflicts = fake.requests.filter((r) => r.method === "POST" && r.path === `${machinePath(m1.id)}/lease` && r.status === 409);
-            assert.ok(conflicts.length >= 1, "no lease conflict was met");
+            const leases = fake.requests.filter((r) => r.method === "POST" && r.path === `${machinePath(m1.id)}/lease`);
+            assert.deepEqual(leases.map((r) => r.status), [409, 409, 201], "it waited out the other lease, then took its own");
             assert.ok(!fake.requests.some((r) => isUpdate(r, m1.id) && r.status === 409), "updated without holding the lease");
             for (const m of live()) assert.equal(m.config.image, V2);
             assert.equal(after.releaseVersion, 2);
@@ -310,10 +309,18 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
 
         it("goes through Fly's rate limit (429 with Retry-After)", async () => {
             fake.rateLimit = true;
-            fake.checksMs = 700;
+            fake.checksPolls = 1; // create and update each read a machine twice: its fourth read passes the burst of 3
             const { id, outs } = await create(inputs({ regions: [{ region: "iad", count: 2 }], healthTimeoutSeconds: 10 }));
-            const { outs: after } = await update(id, outs, inputs({ image: V2, regions: [{ region: "iad", count: 2 }], healthTimeoutSeconds: 10 }));
-            assert.ok(fake.requests.some((r) => r.status === 429), "the rate limit was never met");
+            const { outs: after, lines } = await update(id, outs, inputs({ image: V2, regions: [{ region: "iad", count: 2 }], healthTimeoutSeconds: 10 }));
+            // The fake's clock does not move, so which request meets the limit does not depend on the machine's speed.
+            const limited = fake.requests.map((r, i) => [r, i] as const).filter(([r]) => r.status === 429);
+            assert.deepEqual(limited.map(([r]) => r.path).sort(), live().map((m) => machinePath(m.id)).sort(), "each machine's fourth read met the limit");
+            for (const [r, i] of limited) {
+                const retry = fake.requests.slice(i + 1).find((x) => x.method === r.method && x.path === r.path);
+                assert.equal(retry?.status, 200, `${r.method} ${r.path} was not retried`);
+            }
+            // Waiting as asked is read off the client's own scheduler (never timed here).
+            assert.equal(lines.filter((l) => /GET \/apps\/keel-web\/machines\/[0-9a-f]+: retrying in 1s \(429 Too Many Requests\)/.test(l)).length, 2, lines.join("\n"));
             for (const m of live()) {
                 assert.equal(m.config.image, V2);
                 assert.equal(m.state, "started");

@@ -47,7 +47,7 @@ describe("Neon backups (fake Neon API)", function () {
     let fake: FakeNeon;
 
     before(async () => {
-        fake = await FakeNeon.start({ operationMs: 40 });
+        fake = await FakeNeon.start({ operationPolls: 0 });
     });
     after(() => fake.stop());
 
@@ -162,9 +162,9 @@ describe("Neon backups (fake Neon API)", function () {
             assert.equal(record.id, fake.state.branches.find((b) => b.name.startsWith("backup-"))!.id);
 
             // An operation someone else started on the branch: Neon answers 423 until it is done.
-            fake.startOperation(s.project.id, s.staging.branchId, "apply_config", 120);
+            fake.startOperation(s.project.id, s.staging.branchId, "apply_config", 2);
             const second = await takeNeonBackup(s.staging, { beforeVersion: "0043", schemaVersion: "0042", retentionDays: 7, now: nowSeconds(5000) });
-            assert.ok(fake.requests.some((r) => r.status === 423 && !r.injected), "the real lock was met");
+            assert.equal(fake.requests.filter((r) => r.status === 423 && !r.injected).length, 2, "the real lock was met until the operation finished");
             assert.ok(fake.branch(s.project.id, second.location.split("/")[1]));
             assert.deepEqual(fake.runningOperations(), []);
         });

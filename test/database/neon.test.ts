@@ -104,7 +104,7 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
     let restoreEnv: () => void;
 
     before(async () => {
-        fake = await FakeNeon.start({ operationMs: 40 });
+        fake = await FakeNeon.start({ operationPolls: 0 });
         // The key and URL exist in this process before serialization, and no provider may capture them.
         restoreEnv = setNeonEnv({ NEON_API_KEY: fake.apiKey, NEON_API_URL: fake.url });
         const s = await Promise.all([
@@ -125,7 +125,7 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
 
     beforeEach(() => {
         fake.reset();
-        fake.operationMs = 40;
+        fake.operationPolls = 0;
         fake.protectedBranches = true;
     });
 
@@ -166,7 +166,7 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
     });
 
     it("waits for every operation of a mutation before the next mutation", async () => {
-        fake.operationMs = 150;
+        fake.operationPolls = 1;
         await quiet(() => deploy(p, PROD));
         await quiet(() => deploy(p, STAGING));
         // Replay the log: a mutation may only be sent once every operation returned so far reads finished.
@@ -240,23 +240,25 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
 
     it("waits for slow operations before returning", async () => {
         const prod = await quiet(() => deploy(p, PROD));
-        fake.operationMs = 700;
-        const started = Date.now();
+        fake.operationPolls = 3;
         const branch = await quiet(() => checkAndCreate(p.branch, branchInputs(STAGING, prod.project.id)));
-        assert.ok(Date.now() - started >= 700, "create returned before its operation finished");
-        assert.deepEqual(fake.runningOperations(), []);
-        const polls = fake.requests.filter((r) => r.path.includes("/operations/"));
-        assert.ok(polls.some((r) => r.response.operation.branch_id === branch.id && r.response.operation.status === "running"), "it polled while running");
-        assert.ok(polls.some((r) => r.response.operation.branch_id === branch.id && r.response.operation.status === "finished"), "and until finished");
+        assert.deepEqual(fake.runningOperations(), [], "create returned before its operation finished");
+        // Every operation of the new branch was polled while running, until it read finished.
+        const polls = fake.requests.filter((r) => r.path.includes("/operations/") && r.response.operation.branch_id === branch.id);
+        const ops = [...new Set(polls.map((r) => r.response.operation.id as string))];
+        assert.ok(ops.length >= 1, "no operation of the branch was polled");
+        for (const op of ops) {
+            assert.deepEqual(polls.filter((r) => r.response.operation.id === op).map((r) => r.response.operation.status), ["running", "running", "running", "finished"]);
+        }
     });
 
     it("retries a branch busy with someone else's operation (423) until it is free", async () => {
         const prod = await quiet(() => deploy(p, PROD));
-        fake.startOperation(prod.project.id, prod.branch.id, "apply_config", 1000);
+        // Someone else's operation on the parent, running for two more looks: each refused create is one.
+        fake.startOperation(prod.project.id, prod.branch.id, "apply_config", 2);
         const { lines } = await logged(() => checkAndCreate(p.branch, branchInputs(STAGING, prod.project.id)));
         const posts = fake.mutations(/\/branches$/);
-        assert.ok(posts.filter((r) => r.status === 423).length >= 1, "Neon answered 423 while the parent was busy");
-        assert.equal(posts[posts.length - 1].status, 201);
+        assert.deepEqual(posts.map((r) => r.status), [423, 423, 201], "Neon answered 423 while the parent was busy, then created it");
         assert.equal(fake.state.branches.filter((b) => b.name === "staging").length, 1);
         assert.ok(lines.some((l) => /Neon API POST \/projects\/.*\/branches: retrying in \d+ms \(423 Locked\)/.test(l)), lines.join("\n"));
     });

@@ -63,7 +63,7 @@ describe("end to end: a Fly backend through the engine (fake Fly API)", function
             console.log("    skip: end-to-end tests need the Pulumi CLI on PATH (no `pulumi version` answered)");
             this.skip();
         }
-        fake = await FakeFly.start({ token, startMs: 50, checksMs: 50, stopMs: 20 });
+        fake = await FakeFly.start({ token });
         health = http.createServer((_req, res) => {
             res.writeHead(healthy ? 200 : 503).end(healthy ? "ok" : "down");
         });

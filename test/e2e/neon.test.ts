@@ -46,7 +46,7 @@ describe("end to end: a Neon staging branch through the engine (fake Neon API)",
             console.log("    skip: end-to-end tests need the Pulumi CLI on PATH (no `pulumi version` answered)");
             this.skip();
         }
-        fake = await FakeNeon.start({ operationMs: 50, apiKey: "napi_e2e_secret_key" });
+        fake = await FakeNeon.start({ operationPolls: 0, apiKey: "napi_e2e_secret_key" });
         fake.seedProject("shop", { pgVersion: 16, branchName: "main", roleName: "app", databaseName: "app" });
         const workDir = databaseOnlyProgram();
         state = tempDir("keel-e2e-neon-state-");

@@ -20,7 +20,7 @@ describe("SchemaMigrations provider: Neon snapshot before migrating (fake Neon A
     let text: string;
 
     before(async () => {
-        fake = await FakeNeon.start({ operationMs: 30, apiKey: "napi_schema_backup_key" });
+        fake = await FakeNeon.start({ operationPolls: 0, apiKey: "napi_schema_backup_key" });
         ({ provider, text } = await serializedProvider(schemaMigrationsProvider));
         const config: Record<string, string> = { "keel:neonApiKey": fake.apiKey, "keel:neonApiUrl": fake.url };
         await provider.configure!({ config: { get: (k: string) => config[k.includes(":") ? k : `keel:${k}`], require: (k: string) => config[`keel:${k}`] } });
@@ -44,7 +44,7 @@ describe("SchemaMigrations provider: Neon snapshot before migrating (fake Neon A
             headers: { authorization: `Bearer ${fake.apiKey}`, "content-type": "application/json" },
             body: JSON.stringify({ branch: { parent_id: main.id, name: "staging" } }),
         }).then((r) => r.json())) as any;
-        await new Promise((r) => setTimeout(r, 100));
+        fake.finishOperations(); // the branch is ready
         return { projectId: project.id, branchId: staging.branch.id as string };
     }
 

@@ -95,7 +95,7 @@ describe("db:backups, db:restore, db:drill", () => {
     describe("Neon stacks (fake Neon API): snapshot branches through the Neon backup module", () => {
         let fake: FakeNeon;
         before(async () => {
-            fake = await FakeNeon.start({ operationMs: 20 });
+            fake = await FakeNeon.start({ operationPolls: 0 });
         });
         after(() => fake.stop());
 

@@ -31,7 +31,7 @@ describe("db:reset (fake Neon API)", function () {
     let root: string;
 
     before(async () => {
-        fake = await FakeNeon.start({ operationMs: 40 });
+        fake = await FakeNeon.start({ operationPolls: 0 });
         root = tempDir("keel-reset-");
         fs.mkdirSync(path.join(root, "db"));
         fs.writeFileSync(path.join(root, "db", "sanitize.sql"), "UPDATE accounts SET email = 'user' || id || '@example.invalid';\nDELETE FROM tokens;\n");

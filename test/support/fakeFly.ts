@@ -5,29 +5,44 @@
  *
  * - Apps (create answers 201 with no body, as Fly does), machines, leases,
  *   secrets with a version counter, IP assignments.
- * - Machines go created -> starting -> started after `startMs` (stopped with
- *   skip_launch); stop goes stopping -> stopped; updates make a new
- *   `instance_id` (the version) and restart the machine; delete of a running
- *   machine needs force; Machines_wait blocks until the state (and version)
- *   is reached or its timeout (at most 60 s) passes, then answers 408.
+ * - Machines advance by being looked at, never by the wall clock. A machine
+ *   goes created -> starting -> started: its reads (GET of the machine; the
+ *   create's answer and lists do not count) see `starting` `startPolls`
+ *   times (default 1), then `started` (stopped at once with skip_launch).
+ *   Stop goes stopping -> stopped and delete destroying -> destroyed, each
+ *   after `stopPolls` reads. Updates make a new `instance_id` (the version)
+ *   and relaunch the machine; delete of a running machine needs force.
+ *   Infinity for a knob: the machine never gets there.
+ * - Machines_wait never blocks: it plays the machine's pending transitions
+ *   forward (as if the time had passed) and answers 200 once the state (and
+ *   version) is reached, or 408 at once when they never get there (a launch
+ *   that ends `failed`, a start that hangs, a state nothing leads to).
  * - A machine records the app's secrets version it was created or updated
  *   with (`secretsVersion`): setting secrets does not reach machines.
- * - Checks: every check in config.checks reads `critical` until `checksMs`
- *   after the machine started, then `passing`, except for images given to
- *   neverHealthy(). failNextStart(id): the machine's next launch ends in
- *   `failed` instead of `started`.
- * - Leases: a nonce and an expiry; 409 when someone else holds it, and any
+ * - Checks: every check in config.checks reads `critical` for the first
+ *   `checksPolls` reads (default 1) after the machine reached `started`,
+ *   then `passing`, except for images given to neverHealthy(). Seeded
+ *   machines pass at once. failNextStart(id): the machine's next launch ends
+ *   in `failed` instead of `started`.
+ * - Leases: a nonce and an expiry on the fake's clock (`clock`, which moves
+ *   only when the test advances it); 409 when someone else holds it, and any
  *   mutation of a leased machine without the right fly-machine-lease-nonce
- *   header is 409 too.
+ *   header is 409 too. leaseAsOther(id, { releaseAfterConflicts: n }): the
+ *   other holder lets go after refusing n requests.
  * - Fault injection: inject() queues 409/429/5xx answers (with Retry-After)
  *   for a method and path; dropResponses() carries a request out and then
  *   destroys the socket instead of answering.
- * - Optionally (rateLimit), Fly's rate limit: 1 request/s per action per
- *   machine with a burst of 3, answered 429 with Retry-After.
+ * - Optionally (rateLimit), Fly's rate limit: 1 request/s of the fake's clock
+ *   per action per machine with a burst of 3, answered 429 with Retry-After.
+ *   The fake takes the client at its word that it waits as asked: a refusal
+ *   credits its bucket with the seconds it asked for, so the retry passes.
+ *   Whether a client really waits is checked on its own scheduler (the
+ *   "retrying in 1s" it reports), not by timing it.
  * - Every request is logged with its nonce header, body, status and response.
  */
 import type * as http from "http";
 import { createHash, randomBytes } from "crypto";
+import { FakeClock } from "./fakeClock";
 import { type Answer, type Fault, FakeHttpServer, HttpError, type LoggedRequest } from "./fakeHttp";
 
 export interface FakeFlyMachine {
@@ -41,12 +56,13 @@ export interface FakeFlyMachine {
     private_ip: string;
     created_at: string;
     updated_at: string;
-    /** Later states and when they are reached (ms since epoch). */
-    pending: { state: string; atMs: number }[];
-    /** When the machine last reached `started` (for checks). */
-    startedAtMs?: number;
+    /** Later states in order, each reached once `polls` more reads have seen the one before (Infinity: never). */
+    pending: { state: string; polls: number }[];
+    /** Reads since the machine last reached `started` (its checks pass after checksPolls of them). */
+    startedReads: number;
     events: { id: string; type: string; status: string; source: string; timestamp: number }[];
-    lease?: { nonce: string; owner: string; description: string; expiresMs: number; version: string };
+    /** expiresMs on the fake's clock; releaseAfterConflicts: the holder lets go after refusing that many requests. */
+    lease?: { nonce: string; owner: string; description: string; expiresMs: number; version: string; releaseAfterConflicts?: number; conflicts: number };
     /** The app's secrets version the machine was created or last updated with. */
     secretsVersion: number;
 }
@@ -87,12 +103,14 @@ export interface FlyFault extends Fault {
 
 export interface FakeFlyOptions {
     token?: string;
-    /** created -> started (ms). */
-    startMs?: number;
-    /** started -> checks passing (ms). */
-    checksMs?: number;
-    /** stopping -> stopped, destroying -> destroyed (ms). */
-    stopMs?: number;
+    /** Reads that see a launching machine `starting` before it is `started`; default 1. */
+    startPolls?: number;
+    /** Reads of a started machine whose checks are still `critical`; default 1. */
+    checksPolls?: number;
+    /** Reads that see `stopping`/`destroying` before `stopped`/`destroyed`; default 1. */
+    stopPolls?: number;
+    /** The fake's time (shared with other fakes, or with a tickPerRequestMs); a new FakeClock by default. */
+    clock?: FakeClock;
     /** The owner leases made with the fake's token get. */
     owner?: string;
     /** Enforce Fly's rate limit: about 1 request/s per action per machine, burst 3 (429 with Retry-After). */
@@ -107,7 +125,7 @@ function ulid(): string {
     return Array.from(bytes, (b) => CROCKFORD[b % 32]).join("");
 }
 
-function iso(ms: number = Date.now()): string {
+function iso(ms: number): string {
     return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
@@ -123,12 +141,12 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
     readonly apps = new Map<string, FakeFlyApp>();
     readonly machines = new Map<string, FakeFlyMachine>();
     token: string;
-    startMs: number;
-    checksMs: number;
-    stopMs: number;
+    startPolls: number;
+    checksPolls: number;
+    stopPolls: number;
     owner: string;
     rateLimit: boolean;
-    /** Token buckets per `METHOD action machine`. */
+    /** Token buckets per `METHOD action machine`, refilled by the fake's clock. */
     private buckets = new Map<string, { tokens: number; atMs: number }>();
     private unhealthyImages = new Set<string>();
     /** Machines whose next launch ends in `failed` instead of `started` (failNextStart). */
@@ -137,11 +155,11 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
     protected unauthorizedMessage = "You must be authenticated to view this.";
 
     private constructor(options: FakeFlyOptions) {
-        super("/v1");
+        super("/v1", options.clock);
         this.token = options.token ?? `fo1_fake_${randomBytes(16).toString("hex")}`;
-        this.startMs = options.startMs ?? 100;
-        this.checksMs = options.checksMs ?? 100;
-        this.stopMs = options.stopMs ?? 50;
+        this.startPolls = options.startPolls ?? 1;
+        this.checksPolls = options.checksPolls ?? 1;
+        this.stopPolls = options.stopPolls ?? 1;
         this.owner = options.owner ?? "keel@example.com";
         this.rateLimit = options.rateLimit ?? false;
     }
@@ -177,26 +195,45 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
         return this.createApp({ name, org_slug: orgSlug });
     }
 
-    /** Creates a started machine directly; for setup. */
+    /** Creates a started machine directly, running long enough to pass its checks; for setup. */
     seedMachine(app: string, config: any = { image: "registry.fly.io/app:v1" }, options: { region?: string; name?: string } = {}): FakeFlyMachine {
         const m = this.createMachine(this.app(app), { config, region: options.region, name: options.name });
         m.pending = [];
         this.transition(m, "started");
-        return this.settle(m);
+        m.startedReads = this.checksPolls;
+        return m;
     }
 
-    /** Someone else (flyctl, another deploy) takes a lease on a machine. */
-    leaseAsOther(machineId: string, options: { owner?: string; ttlS?: number; description?: string } = {}): string {
+    /**
+     * Someone else (flyctl, another deploy) takes a lease on a machine, for
+     * ttlS seconds of the fake's clock, or until it has refused
+     * releaseAfterConflicts requests (409) when that is given.
+     */
+    leaseAsOther(machineId: string, options: { owner?: string; ttlS?: number; description?: string; releaseAfterConflicts?: number } = {}): string {
         const m = this.machine(machineId);
         const nonce = randomBytes(8).toString("hex");
-        m.lease = { nonce, owner: options.owner ?? "someone@else.example", description: options.description ?? "fly deploy", expiresMs: Date.now() + (options.ttlS ?? 30) * 1000, version: m.instance_id };
+        m.lease = {
+            nonce,
+            owner: options.owner ?? "someone@else.example",
+            description: options.description ?? "fly deploy",
+            expiresMs: this.clock.now() + (options.ttlS ?? 30) * 1000,
+            version: m.instance_id,
+            releaseAfterConflicts: options.releaseAfterConflicts,
+            conflicts: 0,
+        };
         return nonce;
     }
 
+    /** The machine as it is (looking here does not move it). */
     machine(id: string): FakeFlyMachine {
         const m = this.machines.get(id);
         if (!m) throw new HttpError(404, "machine not found");
-        return this.settle(m);
+        return m;
+    }
+
+    /** Machines holding a lease that has not expired on the fake's clock. */
+    leasedMachines(): FakeFlyMachine[] {
+        return [...this.machines.values()].filter((m) => this.liveLease(m));
     }
 
     // ---- HTTP ---------------------------------------------------------------
@@ -224,12 +261,18 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
         return limited === undefined ? undefined : [429, { error: "rate limit exceeded" }, { "retry-after": String(limited) }];
     }
 
-    /** Seconds to wait when the request passes the per-machine, per-action rate limit; undefined when it may go. */
+    /**
+     * Seconds to wait when the request passes the per-machine, per-action
+     * rate limit; undefined when it may go. The bucket refills by the fake's
+     * clock, and a refusal credits it with the wait it asks for: the fake
+     * takes it that the client waits that long before its retry (its own
+     * clock cannot see the client's sleep), so the retry passes.
+     */
     private rateLimited(method: string, path: string): number | undefined {
         const p = path.split("/").filter(Boolean);
         if (!this.rateLimit || p[2] !== "machines" || !p[3]) return undefined;
         const key = `${method} ${p[4] ?? ""} ${p[3]}`;
-        const now = Date.now();
+        const now = this.clock.now();
         const bucket = this.buckets.get(key) ?? { tokens: 3, atMs: now };
         bucket.tokens = Math.min(3, bucket.tokens + (now - bucket.atMs) / 1000);
         bucket.atMs = now;
@@ -238,10 +281,12 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
             bucket.tokens -= 1;
             return undefined;
         }
-        return Math.max(1, Math.ceil(1 - bucket.tokens));
+        const wait = Math.max(1, Math.ceil(1 - bucket.tokens));
+        bucket.tokens += wait;
+        return wait;
     }
 
-    protected async route(method: string, path: string, q: URLSearchParams, body: any, entry: LoggedFlyRequest, req: http.IncomingMessage): Promise<[number, unknown]> {
+    protected route(method: string, path: string, q: URLSearchParams, body: any, entry: LoggedFlyRequest): [number, unknown] {
         const nonce = entry.nonce;
         const p = path.split("/").filter(Boolean).map(decodeURIComponent);
         const m = (pattern: string, verb: string): boolean => {
@@ -267,16 +312,16 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
             this.apps.delete(app.name);
             return [202, undefined];
         }
-        if (p[2] === "machines") return this.routeMachines(app, p, method, q, body, nonce, req);
+        if (p[2] === "machines") return this.routeMachines(app, p, method, q, body, nonce);
         if (p[2] === "secrets") return this.routeSecrets(app, p, method, q, body);
         if (p[2] === "ip_assignments") return this.routeIps(app, p, method, body);
         if (p[2] === "certificates") return this.routeCertificates(app, p, method, body);
         throw new HttpError(404, "not found");
     }
 
-    private async routeMachines(app: FakeFlyApp, p: string[], method: string, q: URLSearchParams, body: any, nonce: string | undefined, req: http.IncomingMessage): Promise<[number, unknown]> {
+    private routeMachines(app: FakeFlyApp, p: string[], method: string, q: URLSearchParams, body: any, nonce: string | undefined): [number, unknown] {
         if (p.length === 3 && method === "GET") {
-            const all = [...this.machines.values()].filter((x) => x.app === app.name).map((x) => this.settle(x));
+            const all = [...this.machines.values()].filter((x) => x.app === app.name);
             const visible = all.filter((x) => (q.get("include_deleted") === "true" || x.state !== "destroyed") && (!q.get("region") || x.region === q.get("region")) && (!q.get("state") || q.get("state")!.split(",").includes(x.state)));
             return [200, visible.map((x) => this.machineView(x, q.get("include_leases") === "true"))];
         }
@@ -286,11 +331,13 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
         }
         const machine = this.machines.get(p[3]);
         if (!machine || machine.app !== app.name) throw new HttpError(404, "machine not found");
-        this.settle(machine);
         const action = p[4] ?? "";
         if (action === "lease") return this.routeLease(machine, method, body, nonce);
         if (method !== "GET") this.checkLease(machine, nonce);
-        if (p.length === 4 && method === "GET") return [200, this.machineView(machine, q.get("include_leases") === "true")];
+        if (p.length === 4 && method === "GET") {
+            this.read(machine);
+            return [200, this.machineView(machine, q.get("include_leases") === "true")];
+        }
         if (p.length === 4 && method === "POST") return [200, this.machineView(this.updateMachine(app, machine, body ?? {}))];
         if (p.length === 4 && method === "DELETE") {
             if (machine.state === "destroyed") throw new HttpError(404, "machine not found");
@@ -300,7 +347,7 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
             machine.pending = [];
             machine.lease = undefined;
             this.transition(machine, "destroying");
-            machine.pending.push({ state: "destroyed", atMs: Date.now() + this.stopMs });
+            machine.pending.push({ state: "destroyed", polls: this.stopPolls });
             return [200, undefined];
         }
         if (action === "start" && method === "POST") {
@@ -313,37 +360,59 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
             if (["started", "starting", "replacing"].includes(machine.state)) {
                 machine.pending = [];
                 this.transition(machine, "stopping");
-                machine.pending.push({ state: "stopped", atMs: Date.now() + this.stopMs });
+                machine.pending.push({ state: "stopped", polls: this.stopPolls });
             }
             return [200, undefined];
         }
-        if (action === "wait" && method === "GET") return this.wait(machine, q, req);
+        if (action === "wait" && method === "GET") return this.wait(machine, q);
         throw new HttpError(404, "not found");
     }
 
-    private async wait(machine: FakeFlyMachine, q: URLSearchParams, req: http.IncomingMessage): Promise<[number, unknown]> {
+    /**
+     * Machines_wait without blocking: the machine's pending transitions are
+     * played forward until the state (and version) is reached, as the real
+     * wait would have seen them happen. When they run out, or the next one
+     * never comes (Infinity), it answers the timeout (408) at once; the fake's
+     * clock is not moved by the timeout, since how many waits a client makes
+     * before its own (wall-clock) deadline depends on the machine's speed.
+     */
+    private wait(machine: FakeFlyMachine, q: URLSearchParams): [number, unknown] {
         const states = (q.get("state") ?? "started").split(",");
         for (const s of states) if (!["started", "stopped", "suspended", "destroyed", "failed", "settled"].includes(s)) throw new HttpError(400, `invalid state ${s}`);
         const version = q.get("version") ?? q.get("instance_id") ?? undefined;
         const timeoutS = Math.min(60, Math.max(1, Number(q.get("timeout") ?? 60) || 60));
-        const deadline = Date.now() + timeoutS * 1000;
         const reached = () => {
-            this.settle(machine);
             const stateOk = states.some((s) => (s === "settled" ? ["started", "stopped", "suspended", "failed", "destroyed"].includes(machine.state) : s === machine.state));
             return stateOk && (!version || version === machine.instance_id);
         };
         while (!reached()) {
-            if (Date.now() >= deadline) throw new HttpError(408, `deadline_exceeded: machine ${machine.id} did not reach state ${states.join(",")}${version ? ` at version ${version}` : ""} in ${timeoutS}s (state ${machine.state})`);
-            if (req.socket.destroyed) return [499, undefined];
-            await new Promise((r) => setTimeout(r, 10));
+            const next = machine.pending[0];
+            if (!next || next.polls === Infinity) {
+                throw new HttpError(408, `deadline_exceeded: machine ${machine.id} did not reach state ${states.join(",")}${version ? ` at version ${version}` : ""} in ${timeoutS}s (state ${machine.state})`);
+            }
+            machine.pending.shift();
+            this.transition(machine, next.state);
         }
         return [200, { ok: true, state: machine.state, version: machine.instance_id, event_id: machine.events[machine.events.length - 1]?.id ?? ulid() }];
     }
 
+    /** The machine's lease unless it expired on the fake's clock (an expired one is dropped). */
+    private liveLease(machine: FakeFlyMachine): FakeFlyMachine["lease"] {
+        if (machine.lease && machine.lease.expiresMs <= this.clock.now()) machine.lease = undefined;
+        return machine.lease;
+    }
+
+    /** A 409 because of someone else's lease: counted, and a holder set to let go after so many does. */
+    private conflict(machine: FakeFlyMachine, message: string): HttpError {
+        const lease = machine.lease!;
+        lease.conflicts++;
+        if (lease.releaseAfterConflicts !== undefined && lease.conflicts >= lease.releaseAfterConflicts) machine.lease = undefined;
+        return new HttpError(409, message);
+    }
+
     private routeLease(machine: FakeFlyMachine, method: string, body: any, nonce: string | undefined): [number, unknown] {
-        const now = Date.now();
-        if (machine.lease && machine.lease.expiresMs <= now) machine.lease = undefined;
-        const lease = machine.lease;
+        const now = this.clock.now();
+        const lease = this.liveLease(machine);
         if (method === "GET") {
             if (!lease) throw new HttpError(404, "lease not found");
             return [200, this.leaseView(lease)];
@@ -351,18 +420,18 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
         if (method === "POST") {
             const ttl = typeof body?.ttl === "number" && body.ttl > 0 ? body.ttl : 30;
             if (lease) {
-                if (!nonce || nonce !== lease.nonce) throw new HttpError(409, `machine ${machine.id} already has a lease held by ${lease.owner}`);
+                if (!nonce || nonce !== lease.nonce) throw this.conflict(machine, `machine ${machine.id} already has a lease held by ${lease.owner}`);
                 lease.expiresMs = now + ttl * 1000;
                 if (typeof body?.description === "string") lease.description = body.description;
                 return [201, this.leaseView(lease)];
             }
-            machine.lease = { nonce: randomBytes(8).toString("hex"), owner: this.owner, description: body?.description ?? "", expiresMs: now + ttl * 1000, version: machine.instance_id };
+            machine.lease = { nonce: randomBytes(8).toString("hex"), owner: this.owner, description: body?.description ?? "", expiresMs: now + ttl * 1000, version: machine.instance_id, conflicts: 0 };
             return [201, this.leaseView(machine.lease)];
         }
         if (method === "DELETE") {
             if (!nonce) throw new HttpError(400, "fly-machine-lease-nonce header is required");
             if (!lease) return [200, undefined];
-            if (nonce !== lease.nonce) throw new HttpError(409, `lease nonce does not match the lease held by ${lease.owner}`);
+            if (nonce !== lease.nonce) throw this.conflict(machine, `lease nonce does not match the lease held by ${lease.owner}`);
             machine.lease = undefined;
             return [200, undefined];
         }
@@ -370,9 +439,9 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
     }
 
     private checkLease(machine: FakeFlyMachine, nonce: string | undefined): void {
-        const lease = machine.lease;
-        if (!lease || lease.expiresMs <= Date.now()) return;
-        if (nonce !== lease.nonce) throw new HttpError(409, `machine ${machine.id} is leased by ${lease.owner}${nonce ? " and the nonce does not match" : "; pass its nonce in fly-machine-lease-nonce"}`);
+        const lease = this.liveLease(machine);
+        if (!lease) return;
+        if (nonce !== lease.nonce) throw this.conflict(machine, `machine ${machine.id} is leased by ${lease.owner}${nonce ? " and the nonce does not match" : "; pass its nonce in fly-machine-lease-nonce"}`);
     }
 
     private routeSecrets(app: FakeFlyApp, p: string[], method: string, q: URLSearchParams, body: any): [number, unknown] {
@@ -426,7 +495,7 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
                         ? `2a09:8280:1::${n.toString(16)}:0`
                         : `fdaa:0:1::${n.toString(16)}`;
             if (type === "shared_v4" && app.ips.some((x) => x.ip === ip)) return [200, this.ipView(app.ips.find((x) => x.ip === ip)!)];
-            const record = { ip, type, region: body?.region ?? "global", service_name: body?.service_name ?? "", shared: type === "shared_v4", created_at: iso() };
+            const record = { ip, type, region: body?.region ?? "global", service_name: body?.service_name ?? "", shared: type === "shared_v4", created_at: this.iso() };
             app.ips.push(record);
             return [200, this.ipView(record)];
         }
@@ -473,8 +542,9 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
         this.checkSecretsVersion(app, body);
         const id = randomBytes(7).toString("hex");
         const name = body.name ?? `machine-${id.slice(0, 6)}`;
-        if ([...this.machines.values()].some((x) => x.app === app.name && x.name === name && x.state !== "destroyed")) throw new HttpError(409, `a machine named ${name} already exists`);
-        const now = iso();
+        // A machine being destroyed no longer holds its name (it is gone for Keel too: isGone).
+        if ([...this.machines.values()].some((x) => x.app === app.name && x.name === name && x.state !== "destroyed" && x.state !== "destroying")) throw new HttpError(409, `a machine named ${name} already exists`);
+        const now = this.iso();
         const machine: FakeFlyMachine = {
             id,
             app: app.name,
@@ -487,16 +557,17 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
             created_at: now,
             updated_at: now,
             pending: [],
+            startedReads: 0,
             events: [],
             secretsVersion: body.skip_secrets ? 0 : app.secretsVersion,
         };
         this.event(machine, "launch", "created");
         this.machines.set(id, machine);
         if (typeof body.lease_ttl === "number" && body.lease_ttl > 0) {
-            machine.lease = { nonce: randomBytes(8).toString("hex"), owner: this.owner, description: "", expiresMs: Date.now() + body.lease_ttl * 1000, version: machine.instance_id };
+            machine.lease = { nonce: randomBytes(8).toString("hex"), owner: this.owner, description: "", expiresMs: this.clock.now() + body.lease_ttl * 1000, version: machine.instance_id, conflicts: 0 };
         }
-        if (body.skip_launch) machine.pending.push({ state: "stopped", atMs: Date.now() });
-        else this.launch(machine, false);
+        if (body.skip_launch) machine.pending.push({ state: "stopped", polls: 0 });
+        else this.launch(machine);
         return machine;
     }
 
@@ -510,14 +581,14 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
         if (body.config) machine.config = JSON.parse(JSON.stringify(body.config));
         if (typeof body.name === "string") machine.name = body.name;
         machine.instance_id = ulid();
-        machine.updated_at = iso();
+        machine.updated_at = this.iso();
         if (!body.skip_secrets) machine.secretsVersion = app.secretsVersion;
         this.event(machine, "update", "replacing");
         machine.pending = [];
         if (body.skip_launch) this.transition(machine, "stopped");
         else {
             this.transition(machine, "replacing");
-            this.launch(machine, false);
+            this.launch(machine);
         }
         return machine;
     }
@@ -528,40 +599,44 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
         }
     }
 
-    /** starting now-ish, started after startMs. */
-    private launch(machine: FakeFlyMachine, now = true): void {
-        const t = Date.now();
+    /** `starting` at the next look, then `started` (or `failed`, see failNextStart) after startPolls reads. */
+    private launch(machine: FakeFlyMachine): void {
         const fails = this.failingLaunches.delete(machine.id);
         machine.pending = [
-            { state: "starting", atMs: now ? t : t + Math.min(20, this.startMs / 2) },
-            { state: fails ? "failed" : "started", atMs: t + this.startMs },
+            { state: "starting", polls: 0 },
+            { state: fails ? "failed" : "started", polls: this.startPolls },
         ];
     }
 
-    private transition(machine: FakeFlyMachine, state: string, atMs = Date.now()): void {
+    private transition(machine: FakeFlyMachine, state: string): void {
         machine.state = state;
-        if (state === "started") machine.startedAtMs = atMs;
-        this.event(machine, state === "started" ? "start" : state === "stopped" ? "exit" : state === "destroyed" ? "destroy" : "state", state, atMs);
+        if (state === "started") machine.startedReads = 0;
+        this.event(machine, state === "started" ? "start" : state === "stopped" ? "exit" : state === "destroyed" ? "destroy" : "state", state);
     }
 
-    private event(machine: FakeFlyMachine, type: string, status: string, atMs = Date.now()): void {
-        machine.events.push({ id: ulid(), type, status, source: "flyd", timestamp: atMs });
+    private event(machine: FakeFlyMachine, type: string, status: string): void {
+        machine.events.push({ id: ulid(), type, status, source: "flyd", timestamp: this.clock.now() });
     }
 
-    /** Applies the pending transitions whose time has come. */
-    private settle(machine: FakeFlyMachine): FakeFlyMachine {
-        const now = Date.now();
-        while (machine.pending.length && machine.pending[0].atMs <= now) {
-            const next = machine.pending.shift()!;
-            this.transition(machine, next.state, next.atMs);
-        }
-        return machine;
+    /**
+     * One read of the machine (a GET of it): applies the transitions due,
+     * then counts itself as having seen the state it leaves the machine in,
+     * towards the next transition and, once started, towards its checks.
+     */
+    private read(machine: FakeFlyMachine): void {
+        while (machine.pending.length && machine.pending[0].polls <= 0) this.transition(machine, machine.pending.shift()!.state);
+        if (machine.pending.length) machine.pending[0].polls--;
+        if (machine.state === "started") machine.startedReads++;
+    }
+
+    private iso(ms = this.clock.now()): string {
+        return iso(ms);
     }
 
     // ---- views (the spec's shapes) -----------------------------------------
 
     private appView(app: FakeFlyApp): unknown {
-        const machines = [...this.machines.values()].filter((m) => m.app === app.name && this.settle(m).state !== "destroyed");
+        const machines = [...this.machines.values()].filter((m) => m.app === app.name && m.state !== "destroyed");
         return {
             id: app.id,
             name: app.name,
@@ -577,20 +652,18 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
     private checksView(machine: FakeFlyMachine): unknown[] | undefined {
         const names = Object.keys(machine.config?.checks ?? {});
         if (!names.length) return undefined;
-        const now = Date.now();
-        const healthy = machine.state === "started" && !this.unhealthyImages.has(machine.config.image) && machine.startedAtMs !== undefined && now - machine.startedAtMs >= this.checksMs;
+        const healthy = machine.state === "started" && !this.unhealthyImages.has(machine.config.image) && machine.startedReads > this.checksPolls;
         return names.sort().map((name) => ({
             name,
             status: healthy ? "passing" : "critical",
             output: healthy ? "Success" : machine.state === "started" ? `connect: connection refused (port ${machine.config.checks[name]?.port ?? 8080})` : `machine is ${machine.state}`,
-            updated_at: iso(),
+            updated_at: this.iso(),
         }));
     }
 
     private machineView(machine: FakeFlyMachine, includeLease = false, nonce?: string): unknown {
-        this.settle(machine);
         const [repository, tag] = String(machine.config.image).replace(/^[^/]+\//, "").split(":");
-        const lease = machine.lease && machine.lease.expiresMs > Date.now() ? machine.lease : undefined;
+        const lease = this.liveLease(machine);
         return {
             id: machine.id,
             name: machine.name,
@@ -616,7 +689,7 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
 
     private setSecret(app: FakeFlyApp, name: string, value: string): void {
         const existing = app.secrets.get(name);
-        app.secrets.set(name, { value, created_at: existing?.created_at ?? iso(), updated_at: iso() });
+        app.secrets.set(name, { value, created_at: existing?.created_at ?? this.iso(), updated_at: this.iso() });
     }
 
     private secretView(app: FakeFlyApp, name: string, show: boolean): unknown {
@@ -646,7 +719,7 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
             for (const other of this.apps.values()) {
                 if (other.certificates.has(hostname)) throw new HttpError(422, `hostname ${hostname} already has a certificate${other === app ? "" : " on another app"}`);
             }
-            const cert: FakeFlyCertificate = { hostname, status: "pending_validation", dnsConfigured: false, acmeTarget: `${hostname}.${randomBytes(3).toString("hex")}.flydns.net`, created_at: iso(), updated_at: iso() };
+            const cert: FakeFlyCertificate = { hostname, status: "pending_validation", dnsConfigured: false, acmeTarget: `${hostname}.${randomBytes(3).toString("hex")}.flydns.net`, created_at: this.iso(), updated_at: this.iso() };
             app.certificates.set(hostname, cert);
             return [201, this.certificateView(app, cert)];
         }
@@ -660,7 +733,7 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
         if (p.length === 5 && p[4] === "check" && method === "POST") {
             if (cert.dnsConfigured && cert.status !== "active") {
                 cert.status = "active";
-                cert.updated_at = iso();
+                cert.updated_at = this.iso();
             }
             const view = this.certificateView(app, cert) as Record<string, unknown>;
             const addresses = app.ips.filter((i) => !i.ip.startsWith("fdaa:"));
@@ -687,7 +760,7 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
                 acme_challenge: { name: `_acme-challenge.${cert.hostname.replace(/^\*\./, "")}`, target: cert.acmeTarget },
                 ownership: { name: `_fly-ownership.${cert.hostname.replace(/^\*\./, "")}`, app_value: `app-${app.internal_numeric_id}`, org_value: `org-${app.org_slug}` },
             },
-            certificates: cert.status === "active" ? [{ source: "fly", status: "active", issuer: "Let's Encrypt", created_at: cert.updated_at, expires_at: iso(Date.now() + 90 * 86_400_000) }] : [],
+            certificates: cert.status === "active" ? [{ source: "fly", status: "active", issuer: "Let's Encrypt", created_at: cert.updated_at, expires_at: this.iso(this.clock.now() + 90 * 86_400_000) }] : [],
             validation: { dns_configured: cert.dnsConfigured, alpn_configured: false, http_configured: false, ownership_txt_configured: false },
             validation_errors: [],
         };

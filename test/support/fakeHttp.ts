@@ -8,9 +8,14 @@
  *
  * A fake extends FakeHttpServer, answers in route() and gives its vendor's
  * error body shape in errorBody() and faultBody().
+ *
+ * Nothing here looks at the wall clock: each fake has a FakeClock (`clock`,
+ * ticked once per handled request by its tickPerRequestMs, 0 by default),
+ * and a logged request's `atMs` is that clock's time at its arrival.
  */
 import * as http from "http";
 import type { AddressInfo, Socket } from "net";
+import { FakeClock } from "./fakeClock";
 
 /** Thrown by a fake's route: answered with `status` and the vendor's error body. */
 export class HttpError extends Error {
@@ -36,6 +41,7 @@ export interface LoggedRequest {
     /** The answer came from inject(), not from the fake's logic. */
     injected?: boolean;
     authorization?: string;
+    /** The fake's clock (not the wall clock) when the request arrived. */
     atMs: number;
 }
 
@@ -61,8 +67,14 @@ export abstract class FakeHttpServer<E extends LoggedRequest = LoggedRequest, F 
     private server!: http.Server;
     private sockets = new Set<Socket>();
 
-    /** basePath: the API's prefix (e.g. /v1), part of `url` and stripped from logged paths. */
-    protected constructor(private readonly basePath: string) {}
+    /**
+     * basePath: the API's prefix (e.g. /v1), part of `url` and stripped from logged paths.
+     * clock: the fake's time (a new FakeClock unless one is shared).
+     */
+    protected constructor(
+        private readonly basePath: string,
+        readonly clock: FakeClock = new FakeClock(),
+    ) {}
 
     /** Listens on 127.0.0.1 (random port) and sets `url`. */
     protected async listen(): Promise<void> {
@@ -139,13 +151,14 @@ export abstract class FakeHttpServer<E extends LoggedRequest = LoggedRequest, F 
         const raw = Buffer.concat(chunks).toString("utf8");
         const method = (req.method ?? "GET").toUpperCase();
         const path = url.pathname.startsWith(this.basePath) ? url.pathname.slice(this.basePath.length) : url.pathname;
+        this.clock.tick();
         const entry = this.logEntry(
             {
                 method,
                 path,
                 query: Object.fromEntries(url.searchParams.entries()),
                 authorization: req.headers.authorization,
-                atMs: Date.now(),
+                atMs: this.clock.now(),
             },
             req,
         );

@@ -3,14 +3,24 @@
  * 127.0.0.1 (random port) that answers in the shapes of
  * shared/specs/neon.openapi.json (test/vendors/neonSpec.test.ts checks that).
  *
- * - Mutations return `operations[]` that stay `running` for `operationMs`,
- *   then read `finished` (or `failed`, see failNextOperations).
+ * - Mutations return `operations[]` that read `running` in that answer and
+ *   in the next `operationPolls` requests that look at them: a GET of the
+ *   operation, or a mutation it refuses with 423 (someone waiting it out).
+ *   After the last of those it is finished (or `failed`, see
+ *   failNextOperations). With the default 1, one poll sees it running and
+ *   the next finished; with 0 only the answer that started it shows it
+ *   running; with Infinity it never finishes. Lists do not count.
+ *   finishOperations() finishes them all, for setup.
  * - A mutation on a branch that has a running operation gets 423 Locked, as
- *   the real API answers.
+ *   the real API answers (and so does deleting a project with one running);
+ *   a branch reads `init` while its create_branch operation runs.
  * - Fault injection: inject() queues 423/429/5xx answers for a method and
  *   path; dropResponses() performs a request and then destroys the socket
  *   instead of answering (a create whose response was lost).
  * - Every request is logged with its body, status and response for assertions.
+ * - Nothing depends on the wall clock: timestamps, expires_at's "in the
+ *   future" and expireBranches() read the fake's clock (`clock`), which moves
+ *   only when the test advances it.
  * - Branches carry what backups need: `parent_lsn` (from a write-ahead log
  *   position that advances with every operation), `expires_at` (validated
  *   as Neon documents it: RFC 3339, whole seconds, in the future) with its
@@ -18,6 +28,7 @@
  *   returned by GET (annotation) and list (annotations keyed by branch id).
  */
 import { randomBytes, randomUUID } from "crypto";
+import { FakeClock } from "./fakeClock";
 import { FakeHttpServer, HttpError, type Fault } from "./fakeHttp";
 
 export type { Fault, LoggedRequest } from "./fakeHttp";
@@ -94,15 +105,20 @@ export interface FakeOperation {
     endpoint_id?: string;
     action: string;
     createdMs: number;
-    finishMs: number;
+    /** Looks (GETs, 423 refusals) that will still see it running; it is finished once none are left. */
+    pollsLeft: number;
+    /** When it finished (fake clock); undefined while it runs. */
+    finishedMs?: number;
     /** Error text: the operation ends `failed` with it. */
     fails?: string;
 }
 
 export interface FakeNeonOptions {
     apiKey?: string;
-    /** How long operations stay running (ms). */
-    operationMs?: number;
+    /** Looks at an operation (GETs of it, 423 refusals) that still see it running; default 1; Infinity: it never finishes. */
+    operationPolls?: number;
+    /** The fake's time (shared with other fakes, or with a tickPerRequestMs); a new FakeClock by default. */
+    clock?: FakeClock;
     /** False: protecting a branch answers 403 as on plans without protected branches. */
     protectedBranches?: boolean;
 }
@@ -127,7 +143,7 @@ function slug(prefix: string): string {
     return `${prefix}${word(WORDS)}-${word(NOUNS)}-${String(100000 + Math.floor(Math.random() * 899999))}`;
 }
 
-function iso(ms: number = Date.now()): string {
+function iso(ms: number): string {
     return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
@@ -140,7 +156,7 @@ function regionHost(region: string): string {
 export class FakeNeon extends FakeHttpServer {
     readonly state: Store = { projects: [], branches: [], endpoints: [], roles: [], databases: [], operations: [] };
     apiKey: string;
-    operationMs: number;
+    operationPolls: number;
     protectedBranches: boolean;
     private failing: { action?: string; error: string; times: number }[] = [];
     private dbSeq = 100000;
@@ -149,9 +165,9 @@ export class FakeNeon extends FakeHttpServer {
     protected unauthorizedMessage = "authentication required";
 
     private constructor(options: FakeNeonOptions) {
-        super("/api/v2");
+        super("/api/v2", options.clock);
         this.apiKey = options.apiKey ?? `napi_fake_${randomBytes(12).toString("hex")}`;
-        this.operationMs = options.operationMs ?? 150;
+        this.operationPolls = options.operationPolls ?? 1;
         this.protectedBranches = options.protectedBranches ?? true;
     }
 
@@ -173,20 +189,24 @@ export class FakeNeon extends FakeHttpServer {
         this.failing.push({ action: options.action, error, times: options.times ?? 1 });
     }
 
-    /** Starts an operation on a branch as someone else would (the branch is locked until it finishes). */
-    startOperation(projectId: string, branchId: string, action = "apply_config", ms = this.operationMs): FakeOperation {
-        return this.operation(projectId, action, { branch_id: branchId }, ms);
+    /** Starts an operation on a branch as someone else would: the branch is locked until `polls` looks (GETs, 423s) have seen it running. */
+    startOperation(projectId: string, branchId: string, action = "apply_config", polls = this.operationPolls): FakeOperation {
+        return this.operation(projectId, action, { branch_id: branchId }, polls);
     }
 
-    /** Operations not yet finished at this moment. */
+    /** Operations not yet finished (asking does not move them). */
     runningOperations(): FakeOperation[] {
-        const now = Date.now();
-        return this.state.operations.filter((op) => op.finishMs > now);
+        return this.state.operations.filter((op) => op.finishedMs === undefined);
+    }
+
+    /** Finishes every running operation (failing those set to fail), as if they had been polled through; for setup. */
+    finishOperations(): void {
+        for (const op of this.runningOperations()) this.finish(op);
     }
 
     /** Creates a project as POST /projects would (default branch, endpoint, role, database); for setup. */
     seedProject(name: string, options: { region?: string; pgVersion?: number; branchName?: string; roleName?: string; databaseName?: string } = {}): FakeProject {
-        return this.createProject({ name, region_id: options.region, pg_version: options.pgVersion, branch: { name: options.branchName, role_name: options.roleName, database_name: options.databaseName } }, 0).record;
+        return this.createProject({ name, region_id: options.region, pg_version: options.pgVersion, branch: { name: options.branchName, role_name: options.roleName, database_name: options.databaseName } }, "finished").record;
     }
 
     branch(projectId: string, name: string): FakeBranch | undefined {
@@ -198,8 +218,8 @@ export class FakeNeon extends FakeHttpServer {
         return `0/${this.lsn.toString(16).toUpperCase()}`;
     }
 
-    /** Deletes branches whose expires_at has passed (as Neon's background job does); returns their names. */
-    expireBranches(nowMs = Date.now()): string[] {
+    /** Deletes branches whose expires_at has passed at `nowMs` (default: the fake's clock), as Neon's background job does; returns their names. */
+    expireBranches(nowMs = this.clock.now()): string[] {
         const expired = this.state.branches.filter(
             (b) => b.expires_at && Date.parse(b.expires_at) <= nowMs && !this.state.branches.some((c) => c.parent_id === b.id),
         );
@@ -241,17 +261,17 @@ export class FakeNeon extends FakeHttpServer {
             return parts.length === p.length && parts.every((part, i) => part.startsWith(":") || part === p[i]);
         };
         if (m("projects", "GET")) return [200, this.listProjects(q)];
-        if (m("projects", "POST")) return [201, this.createProject(body?.project ?? {}, this.operationMs).response];
+        if (m("projects", "POST")) return [201, this.createProject(body?.project ?? {}, this.operationPolls).response];
         if (p[0] !== "projects" || !p[1]) throw new HttpError(404, "not found");
         const project = this.project(p[1]);
         if (m("projects/:id", "GET")) return [200, { project: this.projectView(project) }];
         if (m("projects/:id", "PATCH")) {
             if (typeof body?.project?.name === "string") project.name = body.project.name;
-            project.updated_at = iso();
+            project.updated_at = this.iso();
             return [200, { project: this.projectView(project), operations: [] }];
         }
         if (m("projects/:id", "DELETE")) {
-            if (this.state.operations.some((op) => op.project_id === project.id && op.finishMs > Date.now())) throw this.locked();
+            if (this.refusedBy(this.state.operations.filter((op) => op.project_id === project.id))) throw this.locked();
             for (const key of ["branches", "endpoints", "roles", "databases", "operations"] as const) {
                 const list = this.state[key] as { project_id: string }[];
                 for (let i = list.length - 1; i >= 0; i--) if (list[i].project_id === project.id) list.splice(i, 1);
@@ -268,7 +288,8 @@ export class FakeNeon extends FakeHttpServer {
         if (m("projects/:id/operations/:op", "GET")) {
             const op = this.state.operations.find((o) => o.id === p[3] && o.project_id === project.id);
             if (!op) throw new HttpError(404, "operation not found");
-            return [200, { operation: this.operationView(op) }];
+            const running = this.look(op);
+            return [200, { operation: this.operationView(op, running) }];
         }
         if (m("projects/:id/connection_uri", "GET")) return [200, this.connectionUri(project, q)];
         if (m("projects/:id/branches", "GET")) return [200, this.listBranches(project, q)];
@@ -297,9 +318,36 @@ export class FakeNeon extends FakeHttpServer {
     }
 
     private lockBranch(branchId: string): void {
-        const now = Date.now();
         const endpoints = new Set(this.state.endpoints.filter((e) => e.branch_id === branchId).map((e) => e.id));
-        if (this.state.operations.some((op) => op.finishMs > now && (op.branch_id === branchId || (op.endpoint_id && endpoints.has(op.endpoint_id))))) throw this.locked();
+        if (this.refusedBy(this.state.operations.filter((op) => op.branch_id === branchId || (op.endpoint_id && endpoints.has(op.endpoint_id))))) throw this.locked();
+    }
+
+    /**
+     * Whether one of these operations still runs, so a mutation must be
+     * refused with 423. Each running one is looked at once: the refusal is
+     * someone waiting it out, and counts as a poll of it.
+     */
+    private refusedBy(ops: FakeOperation[]): boolean {
+        let running = false;
+        for (const op of ops) if (this.look(op)) running = true;
+        return running;
+    }
+
+    /** One look at an operation (a GET of it, or a refusal because of it): true when it saw it running (it may finish right after). */
+    private look(op: FakeOperation): boolean {
+        if (op.finishedMs !== undefined) return false;
+        op.pollsLeft--;
+        if (op.pollsLeft <= 0) this.finish(op);
+        return true;
+    }
+
+    private finish(op: FakeOperation): void {
+        op.pollsLeft = 0;
+        op.finishedMs ??= this.clock.now();
+    }
+
+    private iso(): string {
+        return iso(this.clock.now());
     }
 
     private project(id: string): FakeProject {
@@ -308,19 +356,27 @@ export class FakeNeon extends FakeHttpServer {
         return project;
     }
 
-    private operation(projectId: string, action: string, on: { branch_id?: string; endpoint_id?: string }, ms = this.operationMs): FakeOperation {
-        const now = Date.now();
-        const failing = this.failing.find((f) => f.times > 0 && (!f.action || f.action === action));
+    /** A new operation, running for `polls` looks ("finished": already done, as for seeded objects). */
+    private operation(projectId: string, action: string, on: { branch_id?: string; endpoint_id?: string }, polls: number | "finished" = this.operationPolls): FakeOperation {
+        const now = this.clock.now();
+        const failing = polls === "finished" ? undefined : this.failing.find((f) => f.times > 0 && (!f.action || f.action === action));
         if (failing) failing.times--;
-        const op: FakeOperation = { id: randomUUID(), project_id: projectId, ...on, action, createdMs: now, finishMs: now + ms, fails: failing?.error };
+        const op: FakeOperation = { id: randomUUID(), project_id: projectId, ...on, action, createdMs: now, pollsLeft: polls === "finished" ? 0 : Math.max(0, polls), fails: failing?.error };
+        if (op.pollsLeft <= 0) op.finishedMs = now;
         // Every operation writes something: the log moves on.
         this.lsn += 0x1000 + Math.floor(Math.random() * 0x800);
         this.state.operations.push(op);
         return op;
     }
 
-    private operationView(op: FakeOperation): Record<string, unknown> {
-        const done = Date.now() >= op.finishMs;
+    /** The operation in the answer that started it: running, as Neon shows it (even one that finishes right after). */
+    private createdView(op: FakeOperation): Record<string, unknown> {
+        return this.operationView(op, true);
+    }
+
+    /** The operation as it is now, or as a look that saw it running (showing it is no look). */
+    private operationView(op: FakeOperation, running = op.finishedMs === undefined): Record<string, unknown> {
+        const done = !running;
         const status = !done ? "running" : op.fails ? "failed" : "finished";
         return {
             id: op.id,
@@ -332,13 +388,13 @@ export class FakeNeon extends FakeHttpServer {
             ...(done && op.fails ? { error: op.fails } : {}),
             failures_count: done && op.fails ? 1 : 0,
             created_at: iso(op.createdMs),
-            updated_at: iso(done ? op.finishMs : op.createdMs),
-            total_duration_ms: done ? op.finishMs - op.createdMs : 0,
+            updated_at: iso(done ? op.finishedMs! : op.createdMs),
+            total_duration_ms: done ? op.finishedMs! - op.createdMs : 0,
         };
     }
 
     private projectView(project: FakeProject): Record<string, unknown> {
-        const now = iso();
+        const now = this.iso();
         return {
             data_storage_bytes_hour: 0,
             data_transfer_bytes: 0,
@@ -382,7 +438,7 @@ export class FakeNeon extends FakeHttpServer {
     }
 
     private branchView(branch: FakeBranch): Record<string, unknown> {
-        const init = Date.now() < this.state.operations.filter((op) => op.branch_id === branch.id && op.action === "create_branch").reduce((t, op) => Math.max(t, op.finishMs), 0);
+        const init = this.state.operations.some((op) => op.branch_id === branch.id && op.action === "create_branch" && op.finishedMs === undefined);
         return {
             id: branch.id,
             project_id: branch.project_id,
@@ -422,7 +478,7 @@ export class FakeNeon extends FakeHttpServer {
         if (typeof value !== "string" || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$/.test(value) || Number.isNaN(Date.parse(value))) {
             throw new HttpError(400, `expires_at must be an RFC 3339 timestamp with precision up to seconds, such as 2025-06-09T18:02:16Z; got ${JSON.stringify(value)}`);
         }
-        const ttl = Math.round((Date.parse(value) - Date.now()) / 1000);
+        const ttl = Math.round((Date.parse(value) - this.clock.now()) / 1000);
         if (ttl <= 0) throw new HttpError(400, "expires_at must be in the future");
         return ttl;
     }
@@ -502,8 +558,9 @@ export class FakeNeon extends FakeHttpServer {
         };
     }
 
-    private createProject(body: any, ms: number): { record: FakeProject; response: Record<string, unknown> } {
-        const now = iso();
+    /** polls: how long its operations run ("finished": already done, for seedProject). */
+    private createProject(body: any, polls: number | "finished"): { record: FakeProject; response: Record<string, unknown> } {
+        const now = this.iso();
         const region = body.region_id ?? "aws-us-east-2";
         const project: FakeProject = {
             id: slug(""),
@@ -536,8 +593,8 @@ export class FakeNeon extends FakeHttpServer {
         const db: FakeDatabase = { id: this.dbSeq++, project_id: project.id, branch_id: branch.id, name: dbName, owner_name: role.name, created_at: now, updated_at: now };
         this.state.databases.push(db);
         const ops = [
-            this.operation(project.id, "create_timeline", { branch_id: branch.id }, ms),
-            this.operation(project.id, "start_compute", { branch_id: branch.id, endpoint_id: endpoint.id }, ms),
+            this.operation(project.id, "create_timeline", { branch_id: branch.id }, polls),
+            this.operation(project.id, "start_compute", { branch_id: branch.id, endpoint_id: endpoint.id }, polls),
         ];
         return {
             record: project,
@@ -551,7 +608,7 @@ export class FakeNeon extends FakeHttpServer {
                 ],
                 roles: [this.roleView(role, true)],
                 databases: [this.databaseView(db)],
-                operations: ops.map((op) => this.operationView(op)),
+                operations: ops.map((op) => this.createdView(op)),
                 branch: this.branchView(branch),
                 endpoints: [this.endpointView(endpoint)],
             },
@@ -584,7 +641,7 @@ export class FakeNeon extends FakeHttpServer {
         const ttl = spec.expires_at !== undefined ? this.validateExpiry(spec.expires_at) : undefined;
         const annotation = this.validateAnnotation(body.annotation_value);
         this.lockBranch(parent.id);
-        const now = iso();
+        const now = this.iso();
         const branch: FakeBranch = {
             id: slug("br-"),
             project_id: project.id,
@@ -613,7 +670,7 @@ export class FakeNeon extends FakeHttpServer {
         return {
             branch: this.branchView(branch),
             endpoints: endpoints.map((e) => this.endpointView(e)),
-            operations: ops.map((op) => this.operationView(op)),
+            operations: ops.map((op) => this.createdView(op)),
             roles: this.state.roles.filter((r) => r.branch_id === branch.id).map((r) => this.roleView(r)),
             databases: this.state.databases.filter((d) => d.branch_id === branch.id).map((d) => this.databaseView(d)),
         };
@@ -634,7 +691,7 @@ export class FakeNeon extends FakeHttpServer {
             branch.ttl_interval_seconds = this.validateExpiry(spec.expires_at);
             branch.expires_at = spec.expires_at;
         }
-        branch.updated_at = iso();
+        branch.updated_at = this.iso();
         return { branch: this.branchView(branch), operations: [] };
     }
 
@@ -651,7 +708,7 @@ export class FakeNeon extends FakeHttpServer {
         }
         this.state.branches.splice(this.state.branches.indexOf(branch), 1);
         const op = this.operation(project.id, "delete_timeline", { branch_id: branch.id });
-        return { branch: this.branchView(branch), operations: [this.operationView(op)] };
+        return { branch: this.branchView(branch), operations: [this.createdView(op)] };
     }
 
     private restoreBranch(project: FakeProject, branch: FakeBranch, body: any): Record<string, unknown> {
@@ -661,7 +718,7 @@ export class FakeNeon extends FakeHttpServer {
         const hasChildren = this.state.branches.some((b) => b.parent_id === branch.id);
         if ((hasChildren || source.id === branch.id) && !body.preserve_under_name) throw new HttpError(400, "preserve_under_name is required");
         this.lockBranch(branch.id);
-        const now = iso();
+        const now = this.iso();
         const ops: FakeOperation[] = [];
         if (body.preserve_under_name) {
             const preserved: FakeBranch = { ...branch, id: slug("br-"), name: body.preserve_under_name, default: false, protected: false, created_at: now, updated_at: now };
@@ -681,13 +738,13 @@ export class FakeNeon extends FakeHttpServer {
         branch.parent_lsn = this.currentLsn();
         ops.push(this.operation(project.id, "create_timeline", { branch_id: branch.id }));
         for (const e of this.state.endpoints.filter((x) => x.branch_id === branch.id)) ops.push(this.operation(project.id, "start_compute", { branch_id: branch.id, endpoint_id: e.id }));
-        return { branch: this.branchView(branch), operations: ops.map((op) => this.operationView(op)) };
+        return { branch: this.branchView(branch), operations: ops.map((op) => this.createdView(op)) };
     }
 
     // ---- endpoints ----------------------------------------------------------
 
     private newEndpoint(project: FakeProject, branchId: string, spec: any): FakeEndpoint {
-        const now = iso();
+        const now = this.iso();
         const id = slug("ep-");
         const e: FakeEndpoint = {
             id,
@@ -730,7 +787,7 @@ export class FakeNeon extends FakeHttpServer {
             this.lockBranch(branch.id);
             const e = this.newEndpoint(project, branch.id, spec);
             const op = this.operation(project.id, "start_compute", { branch_id: branch.id, endpoint_id: e.id });
-            return [201, { endpoint: this.endpointView(e), operations: [this.operationView(op)] }];
+            return [201, { endpoint: this.endpointView(e), operations: [this.createdView(op)] }];
         }
         const e = this.state.endpoints.find((x) => x.id === p[3] && x.project_id === project.id);
         if (p.length === 4 && method === "DELETE" && !e) return [204, undefined];
@@ -741,15 +798,15 @@ export class FakeNeon extends FakeHttpServer {
             this.validateComputeSettings(spec, e);
             this.lockBranch(e.branch_id);
             for (const k of ["autoscaling_limit_min_cu", "autoscaling_limit_max_cu", "suspend_timeout_seconds"] as const) if (typeof spec[k] === "number") e[k] = spec[k];
-            e.updated_at = iso();
+            e.updated_at = this.iso();
             const op = this.operation(project.id, "apply_config", { branch_id: e.branch_id, endpoint_id: e.id });
-            return [200, { endpoint: this.endpointView(e), operations: [this.operationView(op)] }];
+            return [200, { endpoint: this.endpointView(e), operations: [this.createdView(op)] }];
         }
         if (method === "DELETE") {
             this.lockBranch(e.branch_id);
             this.state.endpoints.splice(this.state.endpoints.indexOf(e), 1);
             const op = this.operation(project.id, "suspend_compute", { branch_id: e.branch_id, endpoint_id: e.id });
-            return [200, { endpoint: this.endpointView(e), operations: [this.operationView(op)] }];
+            return [200, { endpoint: this.endpointView(e), operations: [this.createdView(op)] }];
         }
         throw new HttpError(405, "method not allowed");
     }
@@ -769,10 +826,10 @@ export class FakeNeon extends FakeHttpServer {
             if (typeof name !== "string" || !name) throw new HttpError(400, "role.name is required");
             if (list().some((r) => r.name === name)) throw new HttpError(409, `role ${name} already exists`);
             this.lockBranch(branch.id);
-            const now = iso();
+            const now = this.iso();
             const role: FakeRole = { project_id: project.id, branch_id: branch.id, name, password: this.password(), protected: false, created_at: now, updated_at: now };
             this.state.roles.push(role);
-            return [201, { role: this.roleView(role, true), operations: this.applyConfig(project, branch.id).map((op) => this.operationView(op)) }];
+            return [201, { role: this.roleView(role, true), operations: this.applyConfig(project, branch.id).map((op) => this.createdView(op)) }];
         }
         const role = list().find((r) => r.name === p[5]);
         if (p.length === 6 && method === "DELETE" && !role) return [204, undefined];
@@ -781,7 +838,7 @@ export class FakeNeon extends FakeHttpServer {
         if (p.length === 6 && method === "DELETE") {
             this.lockBranch(branch.id);
             this.state.roles.splice(this.state.roles.indexOf(role), 1);
-            return [200, { role: this.roleView(role), operations: this.applyConfig(project, branch.id).map((op) => this.operationView(op)) }];
+            return [200, { role: this.roleView(role), operations: this.applyConfig(project, branch.id).map((op) => this.createdView(op)) }];
         }
         if (p[6] === "reveal_password" && method === "GET") {
             if (!project.store_passwords) throw new HttpError(412, "storing passwords is disabled for this project");
@@ -790,8 +847,8 @@ export class FakeNeon extends FakeHttpServer {
         if (p[6] === "reset_password" && method === "POST") {
             this.lockBranch(branch.id);
             role.password = this.password();
-            role.updated_at = iso();
-            return [200, { role: this.roleView(role, true), operations: this.applyConfig(project, branch.id).map((op) => this.operationView(op)) }];
+            role.updated_at = this.iso();
+            return [200, { role: this.roleView(role, true), operations: this.applyConfig(project, branch.id).map((op) => this.createdView(op)) }];
         }
         throw new HttpError(404, "not found");
     }
@@ -805,10 +862,10 @@ export class FakeNeon extends FakeHttpServer {
             if (list().some((d) => d.name === spec.name)) throw new HttpError(409, `database ${spec.name} already exists`);
             if (!this.state.roles.some((r) => r.branch_id === branch.id && r.name === spec.owner_name)) throw new HttpError(404, `role ${spec.owner_name} not found`);
             this.lockBranch(branch.id);
-            const now = iso();
+            const now = this.iso();
             const db: FakeDatabase = { id: this.dbSeq++, project_id: project.id, branch_id: branch.id, name: spec.name, owner_name: spec.owner_name, created_at: now, updated_at: now };
             this.state.databases.push(db);
-            return [201, { database: this.databaseView(db), operations: this.applyConfig(project, branch.id).map((op) => this.operationView(op)) }];
+            return [201, { database: this.databaseView(db), operations: this.applyConfig(project, branch.id).map((op) => this.createdView(op)) }];
         }
         const db = list().find((d) => d.name === p[5]);
         if (p.length === 6 && method === "DELETE" && !db) return [204, undefined];
@@ -820,13 +877,13 @@ export class FakeNeon extends FakeHttpServer {
             if (spec.owner_name && !this.state.roles.some((r) => r.branch_id === branch.id && r.name === spec.owner_name)) throw new HttpError(404, `role ${spec.owner_name} not found`);
             if (spec.name) db.name = spec.name;
             if (spec.owner_name) db.owner_name = spec.owner_name;
-            db.updated_at = iso();
-            return [200, { database: this.databaseView(db), operations: this.applyConfig(project, branch.id).map((op) => this.operationView(op)) }];
+            db.updated_at = this.iso();
+            return [200, { database: this.databaseView(db), operations: this.applyConfig(project, branch.id).map((op) => this.createdView(op)) }];
         }
         if (method === "DELETE") {
             this.lockBranch(branch.id);
             this.state.databases.splice(this.state.databases.indexOf(db), 1);
-            return [200, { database: this.databaseView(db), operations: this.applyConfig(project, branch.id).map((op) => this.operationView(op)) }];
+            return [200, { database: this.databaseView(db), operations: this.applyConfig(project, branch.id).map((op) => this.createdView(op)) }];
         }
         throw new HttpError(405, "method not allowed");
     }

@@ -8,20 +8,28 @@
  *   201 `{ service, deployId }` and starts the first deploy.
  * - Env vars: PUT on the collection replaces the whole list; per key upsert/delete.
  * - Deploys go created -> build_in_progress -> update_in_progress -> live,
- *   one step every `deployStepMs`; failNextDeploy() makes the next one end in a
- *   failure status instead; a deploy going live deactivates the previous live one.
- *   Rollback creates a new deploy (trigger `rollback`) of an earlier one's
- *   commit/image and leaves autoDeploy alone.
+ *   one step per `deployPollsPerStep` reads of the deploy (GET of it; the
+ *   create's answer and lists do not count): with the default 1, successive
+ *   polls see created, build_in_progress, update_in_progress, live. Infinity
+ *   keeps deploys at `created` (a slow build). finishDeploys() takes every
+ *   deploy to where it ends, for setup. failNextDeploy() makes the next one
+ *   end in a failure status instead; a deploy going live deactivates the
+ *   service's older live ones. Rollback creates a new deploy (trigger
+ *   `rollback`) of an earlier one's commit/image and leaves autoDeploy alone.
  * - Scaling: POST /services/{id}/scale sets numInstances (202, no body).
  * - Custom domains: an apex domain brings its `www.` redirect, as Render does.
  * - Rate limits: service creations per hour and deploys per minute per
- *   service are counted; past them the answer is 429 with Retry-After.
+ *   service are counted in windows of the fake's clock (`clock`, which moves
+ *   only when the test advances it); past them the answer is 429 with
+ *   Retry-After, the time left in the window on that clock.
+ * - Nothing depends on the wall clock: timestamps come from `clock` too.
  * - answerDeploysQueued(): create-deploy answers 202 Queued, without a body.
  * - Fault injection: inject() queues 429/5xx answers for a method and path;
  *   dropResponses() performs a request and destroys the socket unanswered.
  * - Every request is logged with its body, status and response.
  */
 import { randomBytes } from "crypto";
+import { FakeClock } from "./fakeClock";
 import { FakeHttpServer, HttpError, type Fault } from "./fakeHttp";
 
 export type { Fault, LoggedRequest } from "./fakeHttp";
@@ -67,12 +75,22 @@ export interface FakeDeploy {
     trigger: string;
     commit?: { id: string; message: string; createdAt: string };
     image?: { ref: string; sha: string };
+    /** Creation order (the fake's clock may not move between deploys). */
+    seq: number;
     createdMs: number;
     /** The statuses it goes through, one per step. */
     plan: Status[];
-    stepMs: number;
+    /** Index into plan of the current status. */
+    step: number;
+    /** Reads that saw the current step. */
+    reads: number;
+    /** Reads per step (deployPollsPerStep when it was created). */
+    pollsPerStep: number;
+    /** When it left `created`, and when it reached its last status (fake clock). */
+    startedMs?: number;
+    finishedMs?: number;
     canceledMs?: number;
-    /** Set when a later deploy went live. */
+    /** Set when a later deploy of the service went live: `live` reads `deactivated`. */
     deactivatedMs?: number;
 }
 
@@ -89,8 +107,10 @@ export interface FakeDomain {
 
 export interface FakeRenderOptions {
     apiKey?: string;
-    /** How long each deploy step takes (ms). */
-    deployStepMs?: number;
+    /** Reads of a deploy (GET of it) per status before it moves on; default 1; Infinity: it stays `created`. */
+    deployPollsPerStep?: number;
+    /** The fake's time (shared with other fakes, or with a tickPerRequestMs); a new FakeClock by default. */
+    clock?: FakeClock;
     ownerId?: string;
     /** Default 20 an hour. */
     serviceCreatesPerHour?: number;
@@ -101,7 +121,7 @@ export interface FakeRenderOptions {
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
 
-function iso(ms: number = Date.now()): string {
+function iso(ms: number): string {
     return new Date(ms).toISOString();
 }
 
@@ -116,7 +136,7 @@ export class FakeRender extends FakeHttpServer {
     readonly domains: FakeDomain[] = [];
     apiKey: string;
     ownerId: string;
-    deployStepMs: number;
+    deployPollsPerStep: number;
     serviceCreatesPerHour: number;
     deploysPerMinute: number;
     /** Times of service creations and of deploys per service (rate limit windows). */
@@ -124,13 +144,14 @@ export class FakeRender extends FakeHttpServer {
     private deployTimes = new Map<string, number[]>();
     private failing: DeployFailure[] = [];
     private queuedAnswers = 0;
+    private deploySeq = 0;
     protected unauthorizedMessage = "unauthorized";
 
     private constructor(options: FakeRenderOptions) {
-        super("/v1");
+        super("/v1", options.clock);
         this.apiKey = options.apiKey ?? `rnd_fake${randomBytes(12).toString("hex")}`;
         this.ownerId = options.ownerId ?? "tea-fakeowner000000000";
-        this.deployStepMs = options.deployStepMs ?? 100;
+        this.deployPollsPerStep = options.deployPollsPerStep ?? 1;
         this.serviceCreatesPerHour = options.serviceCreatesPerHour ?? 20;
         this.deploysPerMinute = options.deploysPerMinute ?? 10;
     }
@@ -167,18 +188,47 @@ export class FakeRender extends FakeHttpServer {
         s.suspenders = ["user"];
     }
 
-    /** Counts `n` service creations now, as if made by someone else (to reach the limit). */
-    useServiceCreations(n: number, atMs = Date.now()): void {
+    /** Counts `n` service creations at `atMs` on the fake's clock (default: now), as if made by someone else (to reach the limit). */
+    useServiceCreations(n: number, atMs = this.clock.now()): void {
         for (let i = 0; i < n; i++) this.creations.push(atMs);
     }
 
-    /** A deploy's status at this moment. */
-    status(d: FakeDeploy, now = Date.now()): Status {
+    /** A deploy's status now (reading it here does not move it). */
+    status(d: FakeDeploy): Status {
         if (d.canceledMs !== undefined) return "canceled";
-        const step = Math.min(d.plan.length - 1, Math.floor((now - d.createdMs) / Math.max(1, d.stepMs)));
-        const s = d.plan[step];
-        if (s === "live" && d.deactivatedMs !== undefined && d.deactivatedMs <= now) return "deactivated";
+        const s = d.plan[d.step];
+        if (s === "live" && d.deactivatedMs !== undefined) return "deactivated";
         return s;
+    }
+
+    /** Takes every deploy still in progress to where it ends (live, or its failure), as if polled through; for setup. */
+    finishDeploys(): void {
+        for (const d of [...this.deploys].sort((a, b) => a.seq - b.seq)) {
+            while (d.canceledMs === undefined && d.step < d.plan.length - 1) this.step(d);
+        }
+    }
+
+    /** One read of a deploy: counted, and after pollsPerStep of them it moves to its next status. */
+    private poll(d: FakeDeploy): void {
+        if (d.canceledMs !== undefined || d.step >= d.plan.length - 1) return;
+        d.reads++;
+        if (d.reads >= d.pollsPerStep) this.step(d);
+    }
+
+    private step(d: FakeDeploy): void {
+        const now = this.clock.now();
+        d.step++;
+        d.reads = 0;
+        if (d.step === 1) d.startedMs = now;
+        if (d.step === d.plan.length - 1) {
+            d.finishedMs = now;
+            // A deploy going live deactivates the service's older ones that went (or will go) live.
+            if (d.plan[d.step] === "live") {
+                for (const x of this.deploys) {
+                    if (x.serviceId === d.serviceId && x.seq < d.seq && x.canceledMs === undefined && x.deactivatedMs === undefined && x.plan[x.plan.length - 1] === "live") x.deactivatedMs = now;
+                }
+            }
+        }
     }
 
     private service(serviceId: string): FakeService {
@@ -242,17 +292,22 @@ export class FakeRender extends FakeHttpServer {
                 const statuses = q.get("status")?.split(",");
                 const list = this.deploys
                     .filter((d) => d.serviceId === service.id && (!statuses || statuses.includes(this.status(d))))
-                    .sort((a, b) => b.createdMs - a.createdMs)
+                    .sort((a, b) => b.seq - a.seq)
                     .map((d) => ({ deploy: this.view(d), cursor: d.id }));
                 return { status: 200, body: this.page(list, q) };
             }
             const d = this.deploys.find((x) => x.id === key && x.serviceId === service.id);
             if (!d) throw new HttpError(404, "deploy not found");
-            if (parts.length === 4 && method === "GET") return { status: 200, body: this.view(d) };
+            if (parts.length === 4 && method === "GET") {
+                // The answer shows the status the deploy had; the read then counts towards its next step.
+                const body = this.view(d);
+                this.poll(d);
+                return { status: 200, body };
+            }
             if (parts.length === 5 && action === "cancel" && method === "POST") {
                 const s = this.status(d);
                 if (["live", "deactivated", "build_failed", "update_failed", "pre_deploy_failed"].includes(s)) throw new HttpError(400, `deploy is ${s} and cannot be canceled`);
-                if (s !== "canceled") d.canceledMs = Date.now();
+                if (s !== "canceled") d.canceledMs = d.finishedMs = this.clock.now();
                 return { status: 200, body: this.view(d) };
             }
         }
@@ -266,7 +321,7 @@ export class FakeRender extends FakeHttpServer {
         if (sub === "scale" && parts.length === 3 && method === "POST") {
             if (!Number.isInteger(body?.numInstances) || body.numInstances < 1) throw new HttpError(400, "numInstances must be a whole number, at least 1");
             service.serviceDetails.numInstances = body.numInstances;
-            service.updatedAt = iso();
+            service.updatedAt = iso(this.clock.now());
             return { status: 202 };
         }
         if (sub === "custom-domains") return this.domainsRoute(method, service, key, action, body, q, parts.length);
@@ -297,7 +352,7 @@ export class FakeRender extends FakeHttpServer {
         for (const f of ["type", "name", "ownerId"]) if (typeof body?.[f] !== "string" || !body[f]) throw new HttpError(400, `${f} is required`);
         const types = ["static_site", "web_service", "private_service", "background_worker", "cron_job"];
         if (!types.includes(body.type)) throw new HttpError(400, `invalid type ${body.type}`);
-        const now = Date.now();
+        const now = this.clock.now();
         this.creations = this.creations.filter((t) => t > now - HOUR);
         if (this.creations.length >= this.serviceCreatesPerHour) {
             const wait = Math.ceil((this.creations[0] + HOUR - now) / 1000);
@@ -366,7 +421,7 @@ export class FakeRender extends FakeHttpServer {
                 service.serviceDetails.envSpecificDetails = { ...rest, ...(d.preDeployCommand ? { preDeployCommand: d.preDeployCommand } : {}) };
             }
         }
-        service.updatedAt = iso();
+        service.updatedAt = iso(this.clock.now());
         return service;
     }
 
@@ -419,7 +474,7 @@ export class FakeRender extends FakeHttpServer {
     private createDeploy(service: FakeService, body: any, trigger: string, from?: FakeDeploy, limited = true): FakeDeploy {
         if (body.clearCache !== undefined && !["clear", "do_not_clear"].includes(body.clearCache)) throw new HttpError(400, "clearCache must be clear or do_not_clear");
         if (service.suspended === "suspended") throw new HttpError(400, "service is suspended; resume it before deploying");
-        const now = Date.now();
+        const now = this.clock.now();
         if (limited) {
             const times = (this.deployTimes.get(service.id) ?? []).filter((t) => t > now - MINUTE);
             this.deployTimes.set(service.id, times);
@@ -443,9 +498,12 @@ export class FakeRender extends FakeHttpServer {
             id: id("dep"),
             serviceId: service.id,
             trigger,
+            seq: ++this.deploySeq,
             createdMs: now,
             plan: plans[failure ?? "ok"],
-            stepMs: this.deployStepMs,
+            step: 0,
+            reads: 0,
+            pollsPerStep: Math.max(1, this.deployPollsPerStep),
         };
         const image = body.imageUrl ?? (from?.image ? from.image.ref : service.imagePath);
         if (image) deploy.image = { ref: image, sha: from?.image?.sha ?? `sha256:${randomBytes(32).toString("hex")}` };
@@ -454,19 +512,12 @@ export class FakeRender extends FakeHttpServer {
         return deploy;
     }
 
-    /** The deploy as the API shows it; a deploy that is live deactivates older live ones of its service. */
+    /** The deploy as the API shows it now (timestamps from the fake's clock). */
     private view(d: FakeDeploy) {
-        const now = Date.now();
-        const liveAt = (x: FakeDeploy) => x.createdMs + (x.plan.length - 1) * x.stepMs;
-        // Newer deploys of the service that went live (successfully) deactivate this one.
-        if (d.deactivatedMs === undefined && d.plan[d.plan.length - 1] === "live") {
-            const newer = this.deploys.filter((x) => x.serviceId === d.serviceId && x.createdMs > d.createdMs && x.canceledMs === undefined && x.plan[x.plan.length - 1] === "live");
-            const first = newer.map(liveAt).filter((t) => t <= now).sort((a, b) => a - b)[0];
-            if (first !== undefined) d.deactivatedMs = first;
-        }
-        const status = this.status(d, now);
+        const status = this.status(d);
         const terminal = !["created", "build_in_progress", "update_in_progress", "pre_deploy_in_progress"].includes(status);
-        const finishedMs = d.canceledMs ?? liveAt(d);
+        const finishedMs = d.finishedMs ?? d.createdMs;
+        const updatedMs = Math.max(d.createdMs, d.startedMs ?? 0, d.finishedMs ?? 0, d.deactivatedMs ?? 0);
         return {
             id: d.id,
             ...(d.commit ? { commit: d.commit } : {}),
@@ -474,8 +525,8 @@ export class FakeRender extends FakeHttpServer {
             status,
             trigger: d.trigger,
             createdAt: iso(d.createdMs),
-            updatedAt: iso(Math.min(now, terminal ? finishedMs : now)),
-            ...(status !== "created" ? { startedAt: iso(d.createdMs + d.stepMs) } : {}),
+            updatedAt: iso(updatedMs),
+            ...(status !== "created" ? { startedAt: iso(d.startedMs ?? d.createdMs) } : {}),
             ...(terminal ? { finishedAt: iso(finishedMs) } : {}),
         };
     }
@@ -510,7 +561,7 @@ export class FakeRender extends FakeHttpServer {
                 publicSuffix: labels[labels.length - 1],
                 redirectForName: redirect,
                 verificationStatus: "unverified",
-                createdAt: iso(),
+                createdAt: iso(this.clock.now()),
             });
             const made = apex ? [make(name, "apex", ""), make(`www.${name}`, "subdomain", name)] : [make(name, "subdomain", "")];
             this.domains.push(...made);

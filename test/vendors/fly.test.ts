@@ -22,12 +22,12 @@ describe("Fly Machines client (against the fake Fly API)", () => {
     };
 
     before(async () => {
-        fake = await FakeFly.start({ startMs: 60, checksMs: 60, stopMs: 30 });
+        fake = await FakeFly.start();
     });
     after(() => fake.stop());
     beforeEach(() => {
         fake.reset();
-        fake.startMs = 60;
+        fake.startPolls = 1;
         progress = [];
     });
 
@@ -90,6 +90,8 @@ describe("Fly Machines client (against the fake Fly API)", () => {
             const waited = await fly.waitForState("web", m.id, "started", { instanceId: m.instance_id, timeoutS: 10 });
             assert.equal(waited.state, "started");
             assert.equal((await fly.getMachine("web", m.id)).state, "started");
+            // One Machines_wait: the fake plays the start forward instead of blocking.
+            assert.equal(fake.requests.filter((r) => r.path.endsWith("/wait")).length, 1);
 
             const updated = await fly.updateMachine("web", m.id, { config: { ...m.config, image: "registry.fly.io/web:v2" }, current_version: m.instance_id });
             assert.notEqual(updated.instance_id, m.instance_id);
@@ -169,10 +171,9 @@ describe("Fly Machines client (against the fake Fly API)", () => {
             fake.seedApp("web");
             fake.inject({ method: "GET", path: /^\/apps\/web$/, status: 429, retryAfter: "1" });
             fake.inject({ method: "GET", path: /^\/apps\/web$/, status: 429 });
-            const started = Date.now();
             await client().getApp("web");
-            assert.ok(Date.now() - started >= 1000, "Retry-After: 1 was honoured");
             assert.deepEqual(fake.requests.map((r) => r.status), [429, 429, 200]);
+            // Honouring Retry-After is read off the client's own scheduler (it reports the delay it then sleeps), not timed.
             assert.equal(progress[0], "Fly API GET /apps/web: retrying in 1s (429 Too Many Requests)");
             assert.match(progress[1], /^Fly API GET \/apps\/web: retrying in \d+ms \(429 Too Many Requests\)$/);
         });
@@ -184,12 +185,15 @@ describe("Fly Machines client (against the fake Fly API)", () => {
                 const m = fake.seedMachine("web");
                 const other = fake.seedMachine("web");
                 const fly = client();
-                const started = Date.now();
+                // The fake's clock does not move here, so the burst is spent whatever the machine's speed; the
+                // 429 credits the second it asks for (the fake trusts the client to wait it), so the retry passes.
                 for (let i = 0; i < 4; i++) await fly.getMachine("web", m.id);
                 await fly.getMachine("web", other.id);
                 await fly.getLease("web", m.id).catch(() => undefined);
-                assert.ok(Date.now() - started >= 1000, "the fourth show waited");
                 assert.deepEqual(fake.requests.map((r) => r.status), [200, 200, 200, 429, 200, 200, 404]);
+                assert.equal(fake.requests[3].path, fake.requests[4].path, "the fourth show was retried");
+                // That the client really waits is read off its own scheduler: it reports the delay it then sleeps.
+                // (Timing it, or the fake's arrival times, would make the test depend on the machine's speed.)
                 assert.equal(fake.requests[3].response.error, "rate limit exceeded");
                 assert.equal(progress.length, 1);
                 assert.match(progress[0], /^Fly API GET \/apps\/web\/machines\/[0-9a-f]+: retrying in 1s \(429 Too Many Requests\)$/);
@@ -295,22 +299,43 @@ describe("Fly Machines client (against the fake Fly API)", () => {
             );
         });
 
-        it("retries 409 while someone else holds the lease, and succeeds once it expires", async () => {
+        it("retries 409 while someone else holds the lease, and succeeds once the holder lets it go", async () => {
             fake.seedApp("web");
             const m = fake.seedMachine("web");
-            fake.leaseAsOther(m.id, { ttlS: 1 });
-            const started = Date.now();
+            // The other holder lets go after refusing two requests (its deploy finishing), not after wall-clock time.
+            fake.leaseAsOther(m.id, { releaseAfterConflicts: 2 });
             await client({ policy: { baseDelayMs: 100 } }).updateMachine("web", m.id, { config: m.config });
-            assert.ok(Date.now() - started >= 500);
-            assert.ok(fake.requests.filter((r) => r.status === 409).length >= 1);
-            assert.equal(fake.requests[fake.requests.length - 1].status, 200);
-            assert.match(progress[0], /^Fly API POST \/apps\/web\/machines\/[0-9a-f]+: retrying in \d+ms \(409 Conflict\)$/);
+            assert.deepEqual(fake.requests.map((r) => r.status), [409, 409, 200]);
+            assert.equal(progress.length, 2);
+            for (const line of progress) assert.match(line, /^Fly API POST \/apps\/web\/machines\/[0-9a-f]+: retrying in \d+ms \(409 Conflict\)$/);
+        });
+
+        it("someone else's lease expires on the fake's clock: when the test moves it, or as requests tick it", async () => {
+            fake.seedApp("web");
+            const m = fake.seedMachine("web");
+            const fly = client();
+            fake.leaseAsOther(m.id, { ttlS: 30 });
+            assert.equal((await fly.getLease("web", m.id)).owner, "someone@else.example");
+            fake.clock.advance(30_000);
+            await assert.rejects(fly.getLease("web", m.id), (e: any) => e.status === 404);
+
+            // Every request moves the clock 10 s: the 30 s lease is gone by the third attempt.
+            fake.leaseAsOther(m.id, { ttlS: 30 });
+            fake.requests.splice(0);
+            fake.clock.tickPerRequestMs = 10_000;
+            try {
+                await client({ policy: { baseDelayMs: 10 } }).updateMachine("web", m.id, { config: m.config });
+            } finally {
+                fake.clock.tickPerRequestMs = 0;
+            }
+            assert.deepEqual(fake.requests.map((r) => r.status), [409, 409, 200]);
+            assert.deepEqual(fake.requests.map((r) => r.atMs - fake.requests[0].atMs), [0, 10_000, 20_000], "logged at the fake's time");
         });
 
         it("gives up on 409 after its budget, naming the request and the holder", async () => {
             fake.seedApp("web");
             const m = fake.seedMachine("web");
-            fake.leaseAsOther(m.id, { ttlS: 30, owner: "deployer@example.com" });
+            fake.leaseAsOther(m.id, { ttlS: 30, owner: "deployer@example.com" }); // the fake's clock does not move: it outlasts the budget
             await assert.rejects(client({ leaseConflictBudgetMs: 300 }).createLease("web", m.id, { ttl: 10 }), (e: any) => {
                 assert.equal(e.status, 409);
                 assert.match(e.message, /^Fly API POST \/apps\/web\/machines\/[0-9a-f]+\/lease: 409 machine [0-9a-f]+ already has a lease held by deployer@example.com; gave up: still 409 Conflict after /);
@@ -328,7 +353,6 @@ describe("Fly Machines client (against the fake Fly API)", () => {
     describe("waits", () => {
         it("loops Machines_wait past a server-side timeout (408) until the deadline", async () => {
             fake.seedApp("web");
-            fake.startMs = 300;
             const m = await client().createMachine("web", { config: { image: "nginx:1" } });
             fake.inject({ method: "GET", path: /\/wait$/, status: 408, error: "deadline_exceeded" });
             const seen: string[] = [];
@@ -340,13 +364,17 @@ describe("Fly Machines client (against the fake Fly API)", () => {
 
         it("gives up at its deadline, saying where the machine is", async () => {
             fake.seedApp("web");
-            fake.startMs = 5000;
+            fake.startPolls = Infinity; // it hangs in `starting`
             const m = await client().createMachine("web", { config: { image: "nginx:1" } });
             await assert.rejects(client().waitForState("web", m.id, "started", { timeoutS: 1 }), (e: any) => {
                 assert.equal(e.name, "FlyWaitError");
-                assert.match(e.message, new RegExp(`^Gave up waiting for machine ${m.id} of app web to be started after 1s \\(it is (created|starting) at version [0-9A-Z]{26}\\)`));
+                assert.match(e.message, new RegExp(`^Gave up waiting for machine ${m.id} of app web to be started after 1s \\(it is starting at version ${m.instance_id}\\)`));
                 return true;
             });
+            // Every wait was answered 408 (at once: the start never comes).
+            const waits = fake.requests.filter((r) => r.path.endsWith("/wait"));
+            assert.ok(waits.length >= 1);
+            assert.deepEqual([...new Set(waits.map((r) => r.status))], [408]);
         });
 
         it("waits for health checks to pass, and names the failing ones when they never do", async () => {

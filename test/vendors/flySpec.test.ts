@@ -48,7 +48,7 @@ describe("Fly Machines API spec conformance (fake and client against fly-machine
         spec.components.schemas.AppSecretsUpdateRequest.properties.values.additionalProperties.nullable = true;
         // The spec declares no `default` responses; an undeclared status is checked below, not read as one.
         index = new OpenApiSpec(spec, { defaultResponse: false });
-        fake = await FakeFly.start({ startMs: 40, checksMs: 40, stopMs: 20 });
+        fake = await FakeFly.start();
     });
 
     after(async () => {

@@ -14,7 +14,7 @@ import { neonBranchDatabaseProvider } from "../../components/database/neon/datab
 import { neonEndpointProvider } from "../../components/database/neon/endpoint";
 import { neonProjectProvider } from "../../components/database/neon/project";
 import { neonRoleProvider } from "../../components/database/neon/role";
-import { Api, IDEMPOTENT, neonClient } from "../../components/vendors/neon";
+import { Api, IDEMPOTENT, neonClient, waitForOperations } from "../../components/vendors/neon";
 import { FakeNeon, LoggedRequest, setNeonEnv } from "../support/fakeNeon";
 import { DATE_TIME, loadSpec, OpenApiSpec, UUID } from "../support/openapi";
 import { captureConsole } from "../support/serializedProvider";
@@ -31,7 +31,7 @@ describe("Neon API spec conformance (fake and client against neon.openapi.json)"
         if (!spec) this.skip();
         const unchecked = { int32: true, int64: true, uint64: true, double: true, int: true, email: true, uri: true } as const;
         index = new OpenApiSpec(spec, { formats: { "date-time": DATE_TIME, uuid: UUID, ...unchecked } });
-        fake = await FakeNeon.start({ operationMs: 30 });
+        fake = await FakeNeon.start({ operationPolls: 0 });
         restoreEnv = setNeonEnv({ NEON_API_KEY: fake.apiKey, NEON_API_URL: fake.url });
     });
 
@@ -85,17 +85,20 @@ describe("Neon API spec conformance (fake and client against neon.openapi.json)"
             await neonBranchDatabaseProvider.update!(db.id, db.outs!, { ...db.outs!, ownerName: "reporting", name: "analytics2" });
             await neonProjectProvider.update!(projectId, project.outs!, { ...project.outs!, name: "keel-app-2" });
             // What db:reset and the app need: restore, connection URIs, passwords, the operations list.
+            // Their operations read running once, then finished: both answers are checked against the spec.
+            fake.operationPolls = 1;
             const restored = await api.restoreProjectBranch(projectId, staging.id, { source_branch_id: main.id, preserve_under_name: "stage-before-reset" });
             for (const op of restored.data.operations) await api.getProjectOperation(projectId, op.id);
-            await new Promise((r) => setTimeout(r, 80));
+            await waitForOperations(api, projectId, restored.data.operations, { pollMs: 10 });
+            fake.operationPolls = 0;
             await api.getConnectionUri({ projectId, branch_id: staging.id, database_name: "app", role_name: "app" });
             await api.getConnectionUri({ projectId, branch_id: staging.id, endpoint_id: ep.id, database_name: "app", role_name: "app", pooled: true });
             await api.getProjectBranchRolePassword(projectId, staging.id, "app");
-            await api.resetProjectBranchRolePassword(projectId, staging.id, "app", IDEMPOTENT);
+            const reset = await api.resetProjectBranchRolePassword(projectId, staging.id, "app", IDEMPOTENT);
             await api.listProjectOperations({ projectId, limit: 20 });
             await api.listProjectEndpoints(projectId);
             await api.listProjectBranches({ projectId });
-            await new Promise((r) => setTimeout(r, 80));
+            await waitForOperations(api, projectId, reset.data.operations, { pollMs: 10 });
             // Neon backups (components/backup/neon.ts): a snapshot branch with expires_at and annotations,
             // the list with annotations, a preserving restore from it, and a drill's scratch branch.
             const target = { api, projectId, branchId: staging.id, branchName: "stage", stack: "staging", wait: { pollMs: 10 } };

@@ -44,7 +44,7 @@ describe("Render API spec conformance (fake and client against render.openapi.js
         raw = await loadSpec("render.openapi.json");
         if (!raw) this.skip();
         index = new OpenApiSpec(relaxServiceDetails(raw), OPTIONS);
-        fake = await FakeRender.start({ deployStepMs: 20 });
+        fake = await FakeRender.start();
     });
 
     after(async () => {
@@ -114,11 +114,11 @@ describe("Render API spec conformance (fake and client against render.openapi.js
         fake.failNextDeploy("build_failed");
         const broken = (await api.createDeploy(id, { clearCache: "do_not_clear" }))!;
         await waitForDeploy(api, id, broken.id, wait).catch(() => undefined);
-        fake.deployStepMs = 5000;
+        fake.deployPollsPerStep = Infinity; // stays `created` until canceled
         const slow = (await api.createDeploy(id))!;
         await api.cancelDeploy(id, slow.id);
         await api.cancelDeploy(id, first.id).catch(() => undefined); // 400: it is no longer in progress
-        fake.deployStepMs = 20;
+        fake.deployPollsPerStep = 1;
         const back = await api.rollback(id, first.id);
         await waitForDeploy(api, id, back.id, wait);
         fake.answerDeploysQueued();
