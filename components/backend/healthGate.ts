@@ -10,8 +10,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { KeelError } from "../errors";
-import { changed, isUnknown, vendorLog, serializable } from "../providerContext";
+import { changed, isUnknown, vendorLog } from "../providerContext";
 import { describeAttempt, formatSeconds, probeHealth, redactUrl } from "./healthProbe";
+import { KeelDynamicResource } from "../dynamicResource";
 
 export interface HealthGateInputs {
     /** Full URL, e.g. https://keel-app.fly.dev/healthz. */
@@ -160,13 +161,13 @@ export interface HealthGateArgs {
 }
 
 /** Type token keel:HealthGate (the engine shows pulumi-nodejs:dynamic/keel:HealthGate). */
-export class HealthGate extends pulumi.dynamic.Resource {
+export class HealthGate extends KeelDynamicResource {
     declare readonly status: pulumi.Output<number>;
     declare readonly checkedAt: pulumi.Output<string>;
     declare readonly attempts: pulumi.Output<number>;
     declare readonly latencyMs: pulumi.Output<number>;
 
     constructor(name: string, args: HealthGateArgs, opts?: pulumi.CustomResourceOptions) {
-        super(serializable(healthGateProvider), name, { ...args, status: undefined, checkedAt: undefined, attempts: undefined, latencyMs: undefined }, opts, "keel", "HealthGate");
+        super(healthGateProvider, "HealthGate", name, { ...args, status: undefined, checkedAt: undefined, attempts: undefined, latencyMs: undefined }, opts);
     }
 }

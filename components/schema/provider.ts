@@ -20,7 +20,7 @@ import { applyMigrations, EngineSettings, inspectSchema, SchemaState } from "./r
 import { neonBackupTarget, takeNeonBackup } from "../backup/neon";
 import { BackupError, pruneDumps, takeDump } from "../backup/pgDump";
 import type { BackupRecord } from "../backup/types";
-import { serializable } from "../providerContext";
+import { KeelDynamicResource } from "../dynamicResource";
 
 /** Lint facts and identity of one file, as the resource's inputs carry them. */
 export interface MigrationSummary {
@@ -378,7 +378,7 @@ export interface SchemaMigrationsArgs {
     neon?: pulumi.Input<{ projectId: pulumi.Input<string>; branchId: pulumi.Input<string>; branchName: pulumi.Input<string> }>;
 }
 
-export class SchemaMigrations extends pulumi.dynamic.Resource {
+export class SchemaMigrations extends KeelDynamicResource {
     declare readonly applied: pulumi.Output<AppliedMigration[]>;
     declare readonly version: pulumi.Output<string>;
     declare readonly fingerprint: pulumi.Output<string>;
@@ -388,7 +388,7 @@ export class SchemaMigrations extends pulumi.dynamic.Resource {
     declare readonly latestBackup: pulumi.Output<BackupRecord | undefined>;
 
     constructor(name: string, args: SchemaMigrationsArgs, opts?: pulumi.CustomResourceOptions) {
-        super(serializable(schemaMigrationsProvider),
+        super(schemaMigrationsProvider, "SchemaMigrations",
             name,
             {
                 ...args,
@@ -402,9 +402,6 @@ export class SchemaMigrations extends pulumi.dynamic.Resource {
                 drift: undefined,
                 latestBackup: undefined,
             },
-            { ...opts, additionalSecretOutputs: ["databaseUrl"] },
-            "keel",
-            "SchemaMigrations",
-        );
+            { ...opts, additionalSecretOutputs: ["databaseUrl"] });
     }
 }

@@ -1,23 +1,26 @@
 /**
- * Round-trips a dynamic provider the way the Pulumi engine does: serialize the
- * closure a resource hands the engine (the stand-in from serializable()), load
- * the text with require-from-string, and hand back the provider.
+ * Loads a dynamic provider the way the engine's nodejs dynamic-provider plugin
+ * does: the `__provider` text a Keel resource hands the engine (the stand-in of
+ * components/dynamicResource.ts), through require-from-string, then handler().
+ * The text is also run through pulumi.runtime.serializeFunction's loader path
+ * once more, as Pulumi's own dynamic resources are, to show both agree.
  */
 import * as pulumi from "@pulumi/pulumi";
 import requireFromString from "require-from-string";
-import { serializable } from "../../components/providerContext";
+import { standInSource } from "../../components/dynamicResource";
 
 export interface Serialized<T> {
     provider: T;
-    /** The serialized source, to check it captured no secret. */
+    /** The provider's text as the state stores it, to check it holds no secret. */
     text: string;
 }
 
 export async function serializedProvider<T>(provider: T): Promise<Serialized<T>> {
-    const standIn = serializable(provider as object) as T;
+    const text = standInSource(provider as object);
+    const standIn = requireFromString(text).handler() as T;
+    // A closure over the stand-in serializes as Pulumi's dynamic resources do, and loads back.
     const sf = await pulumi.runtime.serializeFunction(() => standIn, { allowSecrets: true });
-    const mod = requireFromString(sf.text);
-    return { provider: mod[sf.exportName]() as T, text: sf.text };
+    return { provider: requireFromString(sf.text)[sf.exportName]() as T, text };
 }
 
 /** Runs fn while collecting what it writes through console.log/warn/error. */

@@ -11,8 +11,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { KeelError, protectedDeletionFix } from "../../errors";
 import { FlyApp as FlyAppData, flyErrorStatus, isFlyNotFound } from "../../vendors/fly";
-import { changed, isUnknown, serializable } from "../../providerContext";
+import { changed, isUnknown } from "../../providerContext";
 import { flyContext } from "./context";
+import { KeelDynamicResource } from "../../dynamicResource";
 
 export interface FlyAppInputs {
     name: string;
@@ -220,7 +221,7 @@ export interface FlyAppArgs {
     allowDelete: pulumi.Input<boolean>;
 }
 
-export class FlyApp extends pulumi.dynamic.Resource {
+export class FlyApp extends KeelDynamicResource {
     declare readonly appName: pulumi.Output<string>;
     declare readonly appId: pulumi.Output<string>;
     declare readonly hostname: pulumi.Output<string>;
@@ -228,6 +229,6 @@ export class FlyApp extends pulumi.dynamic.Resource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: FlyAppArgs, opts?: pulumi.CustomResourceOptions) {
-        super(serializable(flyAppProvider), name, { ...args, appId: undefined, appName: undefined, hostname: undefined, status: undefined, drift: undefined }, opts, "keel", "FlyApp");
+        super(flyAppProvider, "FlyApp", name, { ...args, appId: undefined, appName: undefined, hostname: undefined, status: undefined, drift: undefined }, opts);
     }
 }

@@ -9,9 +9,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { KeelError } from "../../errors";
 import type { CertificateDetail, DnsRequirements } from "../../vendors/fly";
-import { changed, isUnknown, serializable } from "../../providerContext";
+import { changed, isUnknown } from "../../providerContext";
 import { lostOrTaken, orMissing } from "./app";
 import { flyContext } from "./context";
+import { KeelDynamicResource } from "../../dynamicResource";
 
 export interface FlyCertificateInputs {
     app: string;
@@ -167,12 +168,12 @@ export interface FlyCertificateArgs {
     hostname: pulumi.Input<string>;
 }
 
-export class FlyCertificate extends pulumi.dynamic.Resource {
+export class FlyCertificate extends KeelDynamicResource {
     declare readonly status: pulumi.Output<string>;
     declare readonly dnsRecords: pulumi.Output<DnsRecord[]>;
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: FlyCertificateArgs, opts?: pulumi.CustomResourceOptions) {
-        super(serializable(flyCertificateProvider), name, { ...args, status: undefined, dnsRecords: undefined, drift: undefined }, opts, "keel", "FlyCertificate");
+        super(flyCertificateProvider, "FlyCertificate", name, { ...args, status: undefined, dnsRecords: undefined, drift: undefined }, opts);
     }
 }

@@ -8,9 +8,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { FlyApiError, FlyClient, IpAssignment } from "../../vendors/fly";
-import { changed, isUnknown, serializable } from "../../providerContext";
+import { changed, isUnknown } from "../../providerContext";
 import { lostOrTaken, orMissing } from "./app";
 import { flyContext } from "./context";
+import { KeelDynamicResource } from "../../dynamicResource";
 
 export interface FlyIpAddressesInputs {
     app: string;
@@ -171,13 +172,13 @@ export interface FlyIpAddressesArgs {
     ipv6: pulumi.Input<boolean>;
 }
 
-export class FlyIpAddresses extends pulumi.dynamic.Resource {
+export class FlyIpAddresses extends KeelDynamicResource {
     declare readonly ipv4: pulumi.Output<string | undefined>;
     declare readonly ipv6Address: pulumi.Output<string | undefined>;
     declare readonly allocated: pulumi.Output<string[]>;
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: FlyIpAddressesArgs, opts?: pulumi.CustomResourceOptions) {
-        super(serializable(flyIpAddressesProvider), name, { ...args, ipv4: undefined, ipv6Address: undefined, allocated: undefined, drift: undefined }, opts, "keel", "FlyIpAddresses");
+        super(flyIpAddressesProvider, "FlyIpAddresses", name, { ...args, ipv4: undefined, ipv6Address: undefined, allocated: undefined, drift: undefined }, opts);
     }
 }

@@ -17,7 +17,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isFlyNotFound } from "../../vendors/fly";
 import type { FlyClient, Machine } from "../../vendors/fly";
-import { changed, isUnknown, Log, UNKNOWN, serializable } from "../../providerContext";
+import { changed, isUnknown, Log, UNKNOWN } from "../../providerContext";
 import { flyContext } from "./context";
 import {
     buildMachineConfig,
@@ -37,6 +37,7 @@ import {
     sortRecords,
 } from "./machineConfig";
 import { bluegreenUpdate, createMachines, destroyMachines, FlyDeployError, immediateUpdate, rollingUpdate, RolloutOptions, startMachines } from "./rollout";
+import { KeelDynamicResource } from "../../dynamicResource";
 
 export type { FlyMachineRecord, FlyMachinesInputs } from "./machineConfig";
 export { FlyDeployError } from "./rollout";
@@ -298,7 +299,7 @@ export interface FlyMachinesArgs {
     healthTimeoutSeconds: pulumi.Input<number>;
 }
 
-export class FlyMachines extends pulumi.dynamic.Resource {
+export class FlyMachines extends KeelDynamicResource {
     declare readonly app: pulumi.Output<string>;
     declare readonly processGroup: pulumi.Output<string>;
     declare readonly image: pulumi.Output<string>;
@@ -308,6 +309,6 @@ export class FlyMachines extends pulumi.dynamic.Resource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: FlyMachinesArgs, opts?: pulumi.CustomResourceOptions) {
-        super(serializable(flyMachinesProvider), name, { ...args, machines: undefined, machineIds: undefined, releaseVersion: undefined, drift: undefined }, opts, "keel", "FlyMachines");
+        super(flyMachinesProvider, "FlyMachines", name, { ...args, machines: undefined, machineIds: undefined, releaseVersion: undefined, drift: undefined }, opts);
     }
 }

@@ -11,9 +11,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { AppSecret } from "../../vendors/fly";
-import { changed, isUnknown, serializable } from "../../providerContext";
+import { changed, isUnknown } from "../../providerContext";
 import { orMissing } from "./app";
 import { flyContext } from "./context";
+import { KeelDynamicResource } from "../../dynamicResource";
 
 export interface FlySecretsInputs {
     app: string;
@@ -143,7 +144,7 @@ export interface FlySecretsArgs {
     values: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
-export class FlySecrets extends pulumi.dynamic.Resource {
+export class FlySecrets extends KeelDynamicResource {
     declare readonly values: pulumi.Output<Record<string, string>>;
     declare readonly names: pulumi.Output<string[]>;
     declare readonly digests: pulumi.Output<Record<string, string>>;
@@ -151,12 +152,9 @@ export class FlySecrets extends pulumi.dynamic.Resource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: FlySecretsArgs, opts?: pulumi.CustomResourceOptions) {
-        super(serializable(flySecretsProvider),
+        super(flySecretsProvider, "FlySecrets",
             name,
             { app: args.app, values: pulumi.secret(args.values), names: undefined, digests: undefined, version: undefined, drift: undefined },
-            { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "values", "digests"] },
-            "keel",
-            "FlySecrets",
-        );
+            { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "values", "digests"] });
     }
 }

@@ -9,8 +9,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { KeelError } from "../../errors";
 import { CustomDomain, RenderClient, renderErrorStatus } from "../../vendors/render";
-import { changed, serializable } from "../../providerContext";
+import { changed } from "../../providerContext";
 import { renderContext } from "./context";
+import { KeelDynamicResource } from "../../dynamicResource";
 
 export interface RenderCustomDomainInputs {
     serviceId: string;
@@ -142,12 +143,12 @@ export interface RenderCustomDomainArgs {
     name: pulumi.Input<string>;
 }
 
-export class RenderCustomDomain extends pulumi.dynamic.Resource {
+export class RenderCustomDomain extends KeelDynamicResource {
     declare readonly domainId: pulumi.Output<string>;
     declare readonly verificationStatus: pulumi.Output<string>;
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: RenderCustomDomainArgs, opts?: pulumi.CustomResourceOptions) {
-        super(serializable(renderCustomDomainProvider), name, { ...args, domainId: undefined, verificationStatus: undefined, drift: undefined }, opts, "keel", "RenderCustomDomain");
+        super(renderCustomDomainProvider, "RenderCustomDomain", name, { ...args, domainId: undefined, verificationStatus: undefined, drift: undefined }, opts);
     }
 }

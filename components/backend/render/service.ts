@@ -23,7 +23,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { KeelError, protectedDeletionFix } from "../../errors";
 import { Deploy, DEPLOY_FAILURE_STATUSES, EnvVar, isRenderNotFound, RenderClient, Service, ServiceUpdate, waitForDeploy, WaitForDeployOptions } from "../../vendors/render";
 import { renderContext } from "./context";
-import { serializable } from "../../providerContext";
 import {
     checkInputs,
     createBody,
@@ -44,6 +43,7 @@ import {
     serviceDrift,
     settingsPatch,
 } from "./serviceSpec";
+import { KeelDynamicResource } from "../../dynamicResource";
 
 export type { RenderServiceInputs, RenderServiceOutputs, RenderSource } from "./serviceSpec";
 
@@ -430,7 +430,7 @@ export interface RenderServiceArgs {
     deployTimeoutSeconds: pulumi.Input<number>;
 }
 
-export class RenderService extends pulumi.dynamic.Resource {
+export class RenderService extends KeelDynamicResource {
     declare readonly serviceId: pulumi.Output<string>;
     declare readonly url: pulumi.Output<string>;
     declare readonly deployId: pulumi.Output<string>;
@@ -440,7 +440,7 @@ export class RenderService extends pulumi.dynamic.Resource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: RenderServiceArgs, opts?: pulumi.CustomResourceOptions) {
-        super(serializable(renderServiceProvider),
+        super(renderServiceProvider, "RenderService",
             name,
             {
                 ...args,
@@ -453,9 +453,6 @@ export class RenderService extends pulumi.dynamic.Resource {
                 suspended: undefined,
                 drift: undefined,
             },
-            { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "envVars"] },
-            "keel",
-            "RenderService",
-        );
+            { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "envVars"] });
     }
 }

@@ -9,7 +9,7 @@ import type { Branch } from "@neondatabase/api-client";
 import { KeelError } from "../../errors";
 import { Api, neonErrorStatus, waitForOperations, waitForRunningOperations } from "../../vendors/neon";
 import { changed, defaultBranch, findBranch, findOrCreate, info, isUnknown, NeonCommonInputs, neonContext, orMissing, refuseIfProtected, warn } from "./common";
-import { serializable } from "../../providerContext";
+import { KeelDynamicResource } from "../../dynamicResource";
 
 export interface NeonBranchInputs extends NeonCommonInputs {
     projectId: string;
@@ -237,7 +237,7 @@ export interface NeonBranchArgs {
     allowDelete: pulumi.Input<boolean>;
 }
 
-export class NeonBranch extends pulumi.dynamic.Resource {
+export class NeonBranch extends KeelDynamicResource {
     declare readonly branchId: pulumi.Output<string>;
     declare readonly parentId: pulumi.Output<string | undefined>;
     declare readonly isDefault: pulumi.Output<boolean>;
@@ -245,12 +245,9 @@ export class NeonBranch extends pulumi.dynamic.Resource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: NeonBranchArgs, opts?: pulumi.CustomResourceOptions) {
-        super(serializable(neonBranchProvider),
+        super(neonBranchProvider, "NeonBranch",
             name,
             { ...args, branchId: undefined, parentId: undefined, isDefault: undefined, protectionRefused: undefined, drift: undefined },
-            opts,
-            "keel",
-            "NeonBranch",
-        );
+            opts);
     }
 }

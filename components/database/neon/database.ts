@@ -8,7 +8,7 @@ import type { Database } from "@neondatabase/api-client";
 import { KeelError } from "../../errors";
 import { waitForOperations, waitForRunningOperations } from "../../vendors/neon";
 import { changed, findDatabase, findOrCreate, info, isUnknown, NeonCommonInputs, neonContext, orMissing, refuseIfProtected, warn } from "./common";
-import { serializable } from "../../providerContext";
+import { KeelDynamicResource } from "../../dynamicResource";
 
 export interface NeonBranchDatabaseInputs extends NeonCommonInputs {
     projectId: string;
@@ -124,13 +124,13 @@ export interface NeonBranchDatabaseArgs {
     allowDelete: pulumi.Input<boolean>;
 }
 
-export class NeonBranchDatabase extends pulumi.dynamic.Resource {
+export class NeonBranchDatabase extends KeelDynamicResource {
     declare readonly name: pulumi.Output<string>;
     declare readonly ownerName: pulumi.Output<string>;
     declare readonly databaseId: pulumi.Output<number>;
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: NeonBranchDatabaseArgs, opts?: pulumi.CustomResourceOptions) {
-        super(serializable(neonBranchDatabaseProvider), name, { ...args, databaseId: undefined, drift: undefined }, opts, "keel", "NeonBranchDatabase");
+        super(neonBranchDatabaseProvider, "NeonBranchDatabase", name, { ...args, databaseId: undefined, drift: undefined }, opts);
     }
 }

@@ -8,7 +8,7 @@ import type { Endpoint } from "@neondatabase/api-client";
 import { KeelError } from "../../errors";
 import { Api, waitForOperations, waitForRunningOperations } from "../../vendors/neon";
 import { changed, findOrCreate, info, isUnknown, NeonCommonInputs, neonContext, orMissing, poolerHost, readWriteEndpoint, refuseIfProtected, warn } from "./common";
-import { serializable } from "../../providerContext";
+import { KeelDynamicResource } from "../../dynamicResource";
 
 export interface NeonEndpointInputs extends NeonCommonInputs {
     projectId: string;
@@ -167,7 +167,7 @@ export interface NeonEndpointArgs {
     allowDelete: pulumi.Input<boolean>;
 }
 
-export class NeonEndpoint extends pulumi.dynamic.Resource {
+export class NeonEndpoint extends KeelDynamicResource {
     declare readonly endpointId: pulumi.Output<string>;
     declare readonly host: pulumi.Output<string>;
     declare readonly poolerHost: pulumi.Output<string>;
@@ -177,12 +177,9 @@ export class NeonEndpoint extends pulumi.dynamic.Resource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: NeonEndpointArgs, opts?: pulumi.CustomResourceOptions) {
-        super(serializable(neonEndpointProvider),
+        super(neonEndpointProvider, "NeonEndpoint",
             name,
             { ...args, endpointId: undefined, host: undefined, poolerHost: undefined, drift: undefined },
-            opts,
-            "keel",
-            "NeonEndpoint",
-        );
+            opts);
     }
 }

@@ -8,7 +8,7 @@ import type { ProjectListItem } from "@neondatabase/api-client";
 import { KeelError } from "../../errors";
 import { waitForOperations } from "../../vendors/neon";
 import { changed, defaultBranch, findOrCreate, findProjects, info, isUnknown, NeonCommonInputs, neonContext, orMissing, refuseIfProtected, warn } from "./common";
-import { serializable } from "../../providerContext";
+import { KeelDynamicResource } from "../../dynamicResource";
 
 export interface NeonProjectInputs extends NeonCommonInputs {
     name: string;
@@ -201,12 +201,12 @@ export interface NeonProjectArgs {
     allowDelete: pulumi.Input<boolean>;
 }
 
-export class NeonProject extends pulumi.dynamic.Resource {
+export class NeonProject extends KeelDynamicResource {
     declare readonly projectId: pulumi.Output<string>;
     declare readonly defaultBranchId: pulumi.Output<string>;
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: NeonProjectArgs, opts?: pulumi.CustomResourceOptions) {
-        super(serializable(neonProjectProvider), name, { ...args, projectId: undefined, defaultBranchId: undefined, drift: undefined }, opts, "keel", "NeonProject");
+        super(neonProjectProvider, "NeonProject", name, { ...args, projectId: undefined, defaultBranchId: undefined, drift: undefined }, opts);
     }
 }

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { KeelError } from "../../errors";
 import { Api, IDEMPOTENT, neonErrorStatus, waitForOperations, waitForRunningOperations } from "../../vendors/neon";
 import { changed, findOrCreate, findRole, info, isUnknown, NeonCommonInputs, neonContext, orMissing, refuseIfProtected, warn } from "./common";
-import { serializable } from "../../providerContext";
+import { KeelDynamicResource } from "../../dynamicResource";
 
 export interface NeonRoleInputs extends NeonCommonInputs {
     projectId: string;
@@ -141,13 +141,13 @@ export interface NeonRoleArgs {
     allowDelete: pulumi.Input<boolean>;
 }
 
-export class NeonRole extends pulumi.dynamic.Resource {
+export class NeonRole extends KeelDynamicResource {
     declare readonly name: pulumi.Output<string>;
     /** Secret. */
     declare readonly password: pulumi.Output<string>;
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: NeonRoleArgs, opts?: pulumi.CustomResourceOptions) {
-        super(serializable(neonRoleProvider), name, { ...args, password: undefined, drift: undefined }, { ...opts, additionalSecretOutputs: ROLE_SECRET_OUTPUTS }, "keel", "NeonRole");
+        super(neonRoleProvider, "NeonRole", name, { ...args, password: undefined, drift: undefined }, { ...opts, additionalSecretOutputs: ROLE_SECRET_OUTPUTS });
     }
 }
