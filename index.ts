@@ -9,13 +9,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as os from "os";
 import * as path from "path";
-import { Backend } from "./components/backend";
 import { Database } from "./components/database";
-import { Frontend } from "./components/frontend";
-import { Repository } from "./components/github";
 import { KeelError } from "./components/errors";
 import { readKeelConfig } from "./components/pulumiConfig";
-import { loadMigrations, Schema } from "./components/schema";
+import { loadMigrationSummaries, Schema } from "./components/schema";
 
 export = async (root: string = process.cwd()) => {
     const { config, migrations } = await validated(root);
@@ -41,8 +38,9 @@ export = async (root: string = process.cwd()) => {
     );
 
     // The app reaches the database through the pooler; the schema is migrated before the new version runs.
+    // The backend, frontend and repository components (and their vendors' SDKs) load only for stacks that declare them.
     const backend = config.backend
-        ? new Backend(
+        ? new (await import("./components/backend")).Backend(
               "backend",
               {
                   config: config.backend,
@@ -56,7 +54,7 @@ export = async (root: string = process.cwd()) => {
           )
         : undefined;
     const frontend = config.frontend
-        ? new Frontend("frontend", {
+        ? new (await import("./components/frontend")).Frontend("frontend", {
               config: config.frontend,
               stack: config.stack,
               backendUrl: backend?.url,
@@ -67,7 +65,7 @@ export = async (root: string = process.cwd()) => {
 
     // The repository's gates and workflows; the environment's variables carry this stack's health URLs.
     const repository = config.github
-        ? new Repository("repository", {
+        ? new (await import("./components/github")).Repository("repository", {
               config: { ...config, github: config.github },
               backendHealthUrl: backend?.healthUrl,
               frontendHealthUrl: frontend?.healthUrl,
@@ -120,7 +118,11 @@ export = async (root: string = process.cwd()) => {
 async function validated(root: string) {
     try {
         const config = readKeelConfig(root);
-        const migrations = await loadMigrations(path.resolve(root, config.migrations.dir));
+        const migrations = await loadMigrationSummaries(path.resolve(root, config.migrations.dir), {
+            display: config.migrations.dir,
+            // Files parsed before are not parsed again at every preview (components/schema/summary.ts).
+            cacheFile: path.join(root, ".keel", "cache", "migration-lint.json"),
+        });
         return { config, migrations };
     } catch (err) {
         if (err instanceof KeelError) throw Object.assign(new pulumi.RunError(err.message), { cause: err });

@@ -41,15 +41,19 @@ fi
 
 mkdir -p "$bin"
 # The engine runs these plugins from the project directory: resolve @pulumi/pulumi from there
-# (as Pulumi's own shims do), else from the checkout this script belongs to.
+# (as Pulumi's own shims do), else from the checkout this script belongs to. tools/pluginPreload.js
+# defers the SDK's TypeScript compiler, which these processes never use, until first use.
 write_shim() {
   local name="$1" module="$2"
   cat >"$bin/$name" <<EOF
 #!/bin/sh
 # Written by scripts/pulumi-cli.sh: runs @pulumi/pulumi's $module with the project's node.
-entry=./node_modules/@pulumi/pulumi/cmd/$module
-[ -e "\$entry" ] || entry="$root/node_modules/@pulumi/pulumi/cmd/$module"
-exec node "\$entry" "\$@"
+project=.
+[ -e ./node_modules/@pulumi/pulumi/cmd/$module ] || project="$root"
+if [ -e "\$project/tools/pluginPreload.js" ]; then
+  exec node -r "\$project/tools/pluginPreload.js" "\$project/node_modules/@pulumi/pulumi/cmd/$module" "\$@"
+fi
+exec node "\$project/node_modules/@pulumi/pulumi/cmd/$module" "\$@"
 EOF
   chmod +x "$bin/$name"
 }

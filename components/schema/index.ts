@@ -5,16 +5,16 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { BackupRecord } from "../backup/types";
-import { MigrationFile } from "./migrationSet";
-import { AppliedMigration, MigrationSummary, SchemaMigrations, SchemaSettings, summarizeMigration } from "./provider";
+import { AppliedMigration, SchemaMigrations, SchemaSettings } from "./provider";
+import type { MigrationSummary } from "./summary";
 
 export interface SchemaArgs {
     /** Direct (not pooled) connection URL; kept secret. */
     databaseUrl: pulumi.Input<string>;
     /** Directory the files were loaded from, relative to the project. */
     migrationsDir: string;
-    /** The loaded and parsed migration files (loadMigrations). */
-    migrations: MigrationFile[];
+    /** Every migration file's identity and lint facts (loadMigrationSummaries). */
+    migrations: MigrationSummary[];
     settings: SchemaSettings;
     /** Recorded in the history table, e.g. `dev:alice`. */
     appliedBy: string;
@@ -46,7 +46,7 @@ export class Schema extends pulumi.ComponentResource {
             {
                 databaseUrl: args.databaseUrl,
                 migrationsDir: args.migrationsDir,
-                migrations: args.migrations.map(summarizeMigration),
+                migrations: args.migrations,
                 settings: args.settings,
                 appliedBy: args.appliedBy,
                 ...(args.stack ? { stack: args.stack } : {}),
@@ -66,4 +66,6 @@ export class Schema extends pulumi.ComponentResource {
 }
 
 export { loadMigrations } from "./migrationSet";
+export { loadMigrationSummaries, summarizeMigration } from "./summary";
+export type { MigrationSummary } from "./summary";
 export type { SchemaSettings } from "./provider";

@@ -143,22 +143,25 @@ export async function migrationFromText(fileName: string, bytes: Buffer, display
     return parseMigration(migrationSource(fileName, bytes, displayPath));
 }
 
-function problemReport(where: string, problems: string[]): MigrationFileError {
+export function problemReport(where: string, problems: string[]): MigrationFileError {
     return new MigrationFileError(
         `The migrations in '${where}' have ${problems.length} problem${problems.length === 1 ? "" : "s"}; nothing has been run:\n` +
             problems.map((p) => `  - ${p}`).join("\n"),
     );
 }
 
-/** Reads the directory: the usable sources, and every problem with the rest. */
-function scan(dir: string): { sources: MigrationSource[]; problems: string[] } {
+/**
+ * Reads the directory: the usable sources, and every problem with the rest.
+ * `display` is how messages name the directory (the configured, relative path).
+ */
+export function readMigrationDir(dir: string, display = dir): { sources: MigrationSource[]; problems: string[] } {
     let entries: fs.Dirent[];
     try {
         entries = fs.readdirSync(dir, { withFileTypes: true });
     } catch (err: any) {
         if (err.code === "ENOENT") {
             throw new MigrationFileError(
-                `Migrations directory '${dir}' does not exist. Create it (mkdir -p ${dir}) or set keel:migrations.dir to the right path.`,
+                `Migrations directory '${display}' does not exist. Create it (mkdir -p ${display}) or set keel:migrations.dir to the right path.`,
             );
         }
         throw err;
@@ -170,22 +173,22 @@ function scan(dir: string): { sources: MigrationSource[]; problems: string[] } {
         const name = entry.name;
         // Hidden files and READMEs may live beside the migrations.
         if (name.startsWith(".") || /^readme/i.test(name)) continue;
-        const display = path.join(dir, name);
+        const shown = path.join(display, name);
         if (!entry.isFile() || !MIGRATION_FILE_PATTERN.test(name)) {
-            problems.push(`${display}: name must be <version>_<name>.sql (for example 0001_create_users.sql); rename or move it.`);
+            problems.push(`${shown}: name must be <version>_<name>.sql (for example 0001_create_users.sql); rename or move it.`);
             continue;
         }
         const version = BigInt(MIGRATION_FILE_PATTERN.exec(name)![1]).toString();
         const other = byVersion.get(version);
         if (other) {
-            problems.push(`${display}: version ${version} is also used by ${other}; give one of them a new version.`);
+            problems.push(`${shown}: version ${version} is also used by ${other}; give one of them a new version.`);
             continue;
         }
         byVersion.set(version, name);
         try {
-            sources.push(migrationSource(name, fs.readFileSync(display), display));
+            sources.push(migrationSource(name, fs.readFileSync(path.join(dir, name)), shown));
         } catch (err: any) {
-            problems.push(err instanceof MigrationFileError ? err.message : `${display}: ${err.message}`);
+            problems.push(err instanceof MigrationFileError ? err.message : `${shown}: ${err.message}`);
         }
     }
     return { sources: sources.sort((a, b) => compareVersions(a.version, b.version)), problems };
@@ -196,7 +199,7 @@ function scan(dir: string): { sources: MigrationSource[]; problems: string[] } {
  * ordered by version, without parsing SQL. Reports every problem at once.
  */
 export function scanMigrations(dir: string): MigrationSource[] {
-    const { sources, problems } = scan(dir);
+    const { sources, problems } = readMigrationDir(dir);
     if (problems.length) throw problemReport(dir, problems);
     return sources;
 }
@@ -221,6 +224,6 @@ export async function parseMigrations(sources: MigrationSource[], where = "the m
 
 /** Scans and parses every migration in `dir`. */
 export async function loadMigrations(dir: string): Promise<MigrationFile[]> {
-    const { sources, problems } = scan(dir);
+    const { sources, problems } = readMigrationDir(dir);
     return parseMigrations(sources, dir, problems);
 }

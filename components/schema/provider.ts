@@ -14,7 +14,8 @@ import type { MigrationConfig } from "../config";
 import { MigrationHistoryError } from "../errors";
 import { describeTarget } from "./connection";
 import { describeSchemaDrift, packCatalog, unpackCatalog } from "./fingerprint";
-import { compareVersions, MigrationFile, MigrationSource, scanMigrations } from "./migrationSet";
+import { compareVersions, MigrationSource, scanMigrations } from "./migrationSet";
+import type { MigrationSummary } from "./summary";
 import { HistoryRow, MigrationPlan } from "./plan";
 import { applyMigrations, EngineSettings, inspectSchema, SchemaState } from "./runner";
 import { neonBackupTarget, takeNeonBackup } from "../backup/neon";
@@ -22,20 +23,11 @@ import { BackupError, pruneDumps, takeDump } from "../backup/pgDump";
 import type { BackupRecord } from "../backup/types";
 import { KeelDynamicResource } from "../dynamicResource";
 
-/** Lint facts and identity of one file, as the resource's inputs carry them. */
-export interface MigrationSummary {
-    version: string;
-    name: string;
-    file: string;
-    checksum: string;
-    transaction: boolean;
-    allowDestructive: boolean;
-    /** Destructive statements found by the parser, e.g. `line 3: DROP TABLE users`. */
-    destructive: string[];
-}
-
 /** The validated migration settings (keel:migrations) but the directory, which travels apart. */
 export type SchemaSettings = Omit<MigrationConfig, "dir">;
+
+export type { MigrationSummary } from "./summary";
+export { summarizeMigration } from "./summary";
 
 export interface SchemaMigrationsInputs {
     databaseUrl: string;
@@ -80,18 +72,6 @@ export interface SchemaMigrationsOutputs extends SchemaMigrationsInputs {
 
 /** Marker the engine uses for values that are not known during preview. */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
-export function summarizeMigration(f: MigrationFile): MigrationSummary {
-    return {
-        version: f.version,
-        name: f.name,
-        file: f.file,
-        checksum: f.checksum,
-        transaction: f.directives.transaction,
-        allowDestructive: f.directives.allowDestructive,
-        destructive: f.destructive.map((d) => `line ${d.line}: ${d.what}`),
-    };
-}
 
 function engineSettings(inputs: SchemaMigrationsInputs): EngineSettings {
     const s = inputs.settings;

@@ -121,6 +121,13 @@ export interface FakeNeonOptions {
     clock?: FakeClock;
     /** False: protecting a branch answers 403 as on plans without protected branches. */
     protectedBranches?: boolean;
+    /**
+     * Where every endpoint says it is (default `<endpoint id>.<region>.aws.neon.tech`): an end-to-end
+     * test points the endpoints at a real PostgreSQL (`127.0.0.1:<port>`) so the schema can migrate it.
+     */
+    endpointHost?: string;
+    /** Every role's password (default: a new random one each time): the real PostgreSQL's role has it. */
+    rolePassword?: string;
 }
 
 interface Store {
@@ -158,6 +165,8 @@ export class FakeNeon extends FakeHttpServer {
     apiKey: string;
     operationPolls: number;
     protectedBranches: boolean;
+    private readonly endpointHost?: string;
+    private readonly rolePassword?: string;
     private failing: { action?: string; error: string; times: number }[] = [];
     private dbSeq = 100000;
     /** The write-ahead log position: advances with every operation. */
@@ -169,6 +178,8 @@ export class FakeNeon extends FakeHttpServer {
         this.apiKey = options.apiKey ?? `napi_fake_${randomBytes(12).toString("hex")}`;
         this.operationPolls = options.operationPolls ?? 1;
         this.protectedBranches = options.protectedBranches ?? true;
+        this.endpointHost = options.endpointHost;
+        this.rolePassword = options.rolePassword;
     }
 
     static async start(options: FakeNeonOptions = {}): Promise<FakeNeon> {
@@ -526,6 +537,7 @@ export class FakeNeon extends FakeHttpServer {
     }
 
     private password(): string {
+        if (this.rolePassword) return this.rolePassword;
         return `npg_${randomBytes(9).toString("base64").replace(/[^A-Za-z0-9]/g, "x")}`;
     }
 
@@ -752,7 +764,7 @@ export class FakeNeon extends FakeHttpServer {
             branch_id: branchId,
             type: spec.type ?? "read_write",
             region_id: project.region_id,
-            host: `${id}.${regionHost(project.region_id)}`,
+            host: this.endpointHost ?? `${id}.${regionHost(project.region_id)}`,
             autoscaling_limit_min_cu: spec.autoscaling_limit_min_cu ?? 0.25,
             autoscaling_limit_max_cu: spec.autoscaling_limit_max_cu ?? Math.max(0.25, spec.autoscaling_limit_min_cu ?? 0.25),
             suspend_timeout_seconds: spec.suspend_timeout_seconds ?? 0,

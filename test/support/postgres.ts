@@ -56,12 +56,17 @@ export class PostgresCluster {
         const port = await freePort();
         const cluster = new PostgresCluster(dir, port, bin, asPostgres);
         try {
+            writeCertificates(dir);
             if (asPostgres) execFileSync("chown", ["-R", "postgres:postgres", dir]);
             fs.chmodSync(dir, 0o700);
             cluster.run("initdb", ["-D", cluster.dataDir, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C"]);
+            // TLS as well as plain connections: Neon's URLs say sslmode=require, which node-postgres verifies like
+            // verify-full; a process trusting caFile (NODE_EXTRA_CA_CERTS) connects to 127.0.0.1 that way.
             cluster.run("pg_ctl", [
                 "start", "-w", "-t", "60", "-D", cluster.dataDir, "-l", path.join(dir, "server.log"),
-                "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`,
+                "-o",
+                `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 ` +
+                    `-c ssl=on -c ssl_cert_file=${path.join(dir, "server.crt")} -c ssl_key_file=${path.join(dir, "server.key")}`,
             ]);
             const admin = new Client({ connectionString: cluster.url("postgres", "postgres") });
             await admin.connect();
@@ -104,6 +109,27 @@ export class PostgresCluster {
         return PASSWORD;
     }
 
+    /** The certificate authority that signed the server's certificate (for 127.0.0.1). */
+    get caFile(): string {
+        return path.join(this.dir, "ca.crt");
+    }
+
+    /** host:port, as a vendor API hands out a database host. */
+    get hostPort(): string {
+        return `127.0.0.1:${this.port}`;
+    }
+
+    /** Runs SQL as the superuser on a database of the cluster. */
+    async sql(database: string, text: string): Promise<void> {
+        const admin = new Client({ connectionString: this.url(database) });
+        await admin.connect();
+        try {
+            await admin.query(text);
+        } finally {
+            await admin.end();
+        }
+    }
+
     /** A fresh, empty database; returns its URL. */
     async createDatabase(prefix = "t"): Promise<string> {
         const name = `${prefix}_${process.pid}_${++this.counter}`;
@@ -134,6 +160,20 @@ export class PostgresCluster {
         }
         fs.rmSync(this.dir, { recursive: true, force: true });
     }
+}
+
+/** A throwaway certificate authority and a server certificate for 127.0.0.1 signed by it. */
+function writeCertificates(dir: string): void {
+    const openssl = (args: string[]) => {
+        const res = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
+        if (res.status !== 0) throw new Error(`openssl ${args[0]} failed: ${res.stderr}`);
+    };
+    const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    openssl(["req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=keel test CA"]);
+    openssl(["req", ...ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"]);
+    fs.writeFileSync(path.join(dir, "san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+    openssl(["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "san.ext"]);
+    fs.chmodSync(path.join(dir, "server.key"), 0o600);
 }
 
 let shared: Promise<PostgresCluster> | undefined;

@@ -1,0 +1,21 @@
+/**
+ * Preloaded (node -r) by the plugin shims scripts/pulumi-cli.sh writes: the
+ * dynamic-provider and policy-pack processes the engine starts. @pulumi/pulumi's
+ * runtime loads TypeScript's compiler at startup for its closure serializer,
+ * about a fifth of a second, which these processes never call. This defers that
+ * one module until something first uses it: nothing changes but when it loads.
+ * An SDK that loads it otherwise is left alone (the hook then never matches).
+ */
+"use strict";
+const Module = require("module");
+const path = require("path");
+
+const load = Module._load;
+Module._load = function (request, parent, isMain) {
+    if (request.endsWith("typescript-shim") && parent && parent.filename.includes(`${path.sep}@pulumi${path.sep}pulumi${path.sep}`)) {
+        let real;
+        const target = () => (real ??= load.call(Module, request, parent, isMain));
+        return new Proxy({}, { get: (_t, key) => target()[key], has: (_t, key) => key in target(), ownKeys: () => Reflect.ownKeys(target()), getOwnPropertyDescriptor: (_t, key) => Reflect.getOwnPropertyDescriptor(target(), key) });
+    }
+    return load.apply(this, arguments);
+};
