@@ -11,6 +11,8 @@
  * `npm run up` and the others, which need no language host.
  */
 import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
 import { engineEnv } from "./lib/engine";
 import { requirePulumiCli } from "./lib/pulumiCli";
 
@@ -26,7 +28,14 @@ export function stackArgument(args: string[]): string | undefined {
     return undefined;
 }
 
-export function pulumiPassthrough(args: string[], root: string, env: Record<string, string | undefined>): { bin: string; env: Record<string, string | undefined> } | { error: string; code: number } {
+export interface Passthrough {
+    bin: string;
+    env: Record<string, string | undefined>;
+    /** Create the stack first (its stack file exists): `config set` on a fresh clone, before the first up. */
+    createStack?: string;
+}
+
+export function pulumiPassthrough(args: string[], root: string, env: Record<string, string | undefined>): Passthrough | { error: string; code: number } {
     if (args.length === 0 || args[0] === "-h" || args[0] === "--help") {
         return {
             error:
@@ -41,7 +50,8 @@ export function pulumiPassthrough(args: string[], root: string, env: Record<stri
     }
     const stack = stackArgument(args) ?? env.PULUMI_STACK ?? "dev";
     const cli = requirePulumiCli(root, env);
-    return { bin: cli.bin, env: { ...env, ...engineEnv(root, stack, cli, env), PULUMI_STACK: stack } };
+    const createStack = args[0] === "config" && fs.existsSync(path.join(root, `Pulumi.${stack}.yaml`)) ? stack : undefined;
+    return { bin: cli.bin, env: { ...env, ...engineEnv(root, stack, cli, env), PULUMI_STACK: stack }, ...(createStack ? { createStack } : {}) };
 }
 
 if (require.main === module) {
@@ -51,6 +61,9 @@ if (require.main === module) {
         if ("error" in run) {
             (run.code === 0 ? process.stdout : process.stderr).write(`${run.error}\n`);
             process.exit(run.code);
+        }
+        if (run.createStack) {
+            spawnSync(run.bin, ["stack", "select", "--create", "--non-interactive", run.createStack], { stdio: ["ignore", "ignore", "inherit"], env: run.env as NodeJS.ProcessEnv });
         }
         const res = spawnSync(run.bin, args, { stdio: "inherit", env: run.env as NodeJS.ProcessEnv });
         process.exit(res.status ?? 1);

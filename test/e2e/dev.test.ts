@@ -122,6 +122,17 @@ describe("end to end: the dev stack through the engine (existing PostgreSQL)", f
         }
     });
 
+    it("npm run pulumi -- stack output databaseUrl --show-secrets: the dev stack's URL, with nothing exported", () => {
+        const res = spawnSync(process.execPath, [path.join(ROOT, "dist/scripts/pulumi.js"), "stack", "output", "databaseUrl", "--show-secrets"], {
+            cwd: ws.root,
+            encoding: "utf8",
+            // Neither PULUMI_CONFIG_PASSPHRASE nor a selected stack: the command supplies both for dev.
+            env: { PATH: `${path.dirname(cli.bin)}${path.delimiter}${process.env.PATH}`, PULUMI_BACKEND_URL: ws.env.PULUMI_BACKEND_URL, HOME: process.env.HOME } as NodeJS.ProcessEnv,
+        });
+        assert.equal(res.status, 0, res.stderr);
+        assert.equal(res.stdout.trim(), url);
+    });
+
     it("--help answers with the usage; a wrong option is a usage error (exit 2)", () => {
         const help = run(["preview", "--help"]);
         assert.equal(help.status, 0);
