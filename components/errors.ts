@@ -71,8 +71,8 @@ export class DatabaseConnectionError extends KeelError {
 export function protectedDeletionFix(stack: string, allowDeleteKey: string): string {
     return (
         `To delete it on purpose: (1) pulumi config set --path ${allowDeleteKey} true --stack ${stack}; ` +
-        `(2) pulumi up --stack ${stack} (records allowDelete and lifts Pulumi's protect and retainOnDelete); (3) pulumi destroy --stack ${stack}. ` +
-        `To stop managing it and keep it instead, remove it from the state: pulumi state delete '<urn>' --stack ${stack} ` +
-        `(pulumi stack --show-urns --stack ${stack} lists the URNs).`
+        `(2) npm run up -- ${stack} (records allowDelete and lifts Pulumi's protect and retainOnDelete); (3) npm run destroy -- ${stack}. ` +
+        `To stop managing it and keep it instead, remove it from the state: npm run pulumi -- state delete '<urn>' --stack ${stack} ` +
+        `(npm run pulumi -- stack --show-urns --stack ${stack} lists the URNs).`
     );
 }

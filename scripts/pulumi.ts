@@ -14,7 +14,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { engineEnv } from "./lib/engine";
-import { requirePulumiCli } from "./lib/pulumiCli";
+import { pulumiCliOrBuild } from "./lib/pulumiCli";
 
 const RUNS_THE_PROGRAM = new Set(["up", "update", "preview", "pre", "refresh", "destroy", "down"]);
 
@@ -49,7 +49,7 @@ export function pulumiPassthrough(args: string[], root: string, env: Record<stri
         return { error: `error: run 'npm run ${args[0] === "update" ? "up" : args[0] === "pre" ? "preview" : args[0] === "down" ? "destroy" : args[0]} -- <stack>' instead: it runs Keel's program through the engine`, code: 2 };
     }
     const stack = stackArgument(args) ?? env.PULUMI_STACK ?? "dev";
-    const cli = requirePulumiCli(root, env);
+    const cli = pulumiCliOrBuild(root, env);
     const createStack = args[0] === "config" && fs.existsSync(path.join(root, `Pulumi.${stack}.yaml`)) ? stack : undefined;
     return { bin: cli.bin, env: { ...env, ...engineEnv(root, stack, cli, env), PULUMI_STACK: stack }, ...(createStack ? { createStack } : {}) };
 }

@@ -27,6 +27,7 @@ function spec(command: string): CommandSpec {
             { name: "message", short: "m", value: "<text>", help: "the update's message in pulumi stack history" },
             { name: "expect-no-changes", help: "fail when the preview or update would change anything (drift checks)" },
             { name: "refresh", help: "refresh the state from the cloud first (up, preview)" },
+            { name: "policy-pack", value: "<dir>", help: "the policy pack to run (default: policies/ for stacks whose stage is not dev)" },
         ],
     };
 }
@@ -50,7 +51,8 @@ export async function runStackCommand(command: Command, args: ParsedCommandLine,
     const stage = stageOf(io.root, stack);
     const ci = io.env.CI === "true";
     const yes = args.options.yes === true || ci || (stage === "dev" && command !== "destroy");
-    const policyPacks = stage !== "dev" && io.env.KEEL_SKIP_POLICY !== "1" && (command === "up" || command === "preview") ? [path.join(io.root, "policies")] : [];
+    const pack = (args.options["policy-pack"] as string | undefined) ?? (stage !== "dev" && io.env.KEEL_SKIP_POLICY !== "1" ? "policies" : undefined);
+    const policyPacks = pack && (command === "up" || command === "preview") ? [path.resolve(io.root, pack)] : [];
     const message = args.options.message as string | undefined;
     const expectNoChanges = args.options["expect-no-changes"] === true;
     const onOutput = io.out;

@@ -7,7 +7,7 @@
  *   ci.yml       lint, typecheck, test on every pull request and push to the default branch
  *   preview.yml  `pulumi preview --diff` of the stack a pull request targets, posted as a PR comment
  *   deploy.yml   `pulumi up` of the stack whose branch was pushed, behind its environment, then a health check
- *   drift.yml    daily `pulumi preview --refresh --expect-no-changes` per stack; one issue per drifting stack
+ *   drift.yml    daily `npm run preview -- <stack> --refresh --expect-no-changes` per stack; one issue per drifting stack
  *   monitor.yml  every 5 minutes: the stack's health URLs; Slack once per incident and once on recovery
  *   release.yml  after a successful prod deploy: the next semantic version from conventional commits, tagged and released
  *
@@ -371,7 +371,8 @@ const pulumiCli: Step = {
 function policyPackDeps(o: WorkflowOptions): Step {
     return {
         name: "Install the policy pack's dependencies",
-        run: script(`if [ -f "${o.policyPack}/package.json" ]; then npm ci --no-audit --no-fund --prefix "${o.policyPack}"; fi`),
+        // A pack with dependencies of its own has a lockfile; Keel's resolves everything from the root's node_modules.
+        run: script(`if [ -f "${o.policyPack}/package-lock.json" ]; then npm ci --no-audit --no-fund --prefix "${o.policyPack}"; fi`),
     };
 }
 
@@ -526,9 +527,10 @@ function deployWorkflow(o: WorkflowOptions): Workflow {
                 ...pulumiSetup(o, s),
                 { name: "Preflight", env: stackSecrets(o), run: `npm run preflight -- --stack ${s.stack}\n` },
                 {
-                    name: `pulumi up --stack ${s.stack}`,
+                    // Keel's program inline through the engine (no type check per run), the state from PULUMI_BACKEND_URL.
+                    name: `npm run up -- ${s.stack}`,
                     env: stackSecrets(o),
-                    run: `pulumi up --stack ${s.stack} --yes --non-interactive --policy-pack ${o.policyPack}\n`,
+                    run: `npm run up -- ${s.stack} --yes --policy-pack ${o.policyPack}\n`,
                 },
             ];
             if (s.hasBackend) {
@@ -567,7 +569,7 @@ function driftWorkflow(o: WorkflowOptions): Workflow {
         defaults: BASH,
         jobs: byStack(o, "drift", (s) => {
             const title = `Drift detected in ${s.stack}`;
-            const command = `pulumi preview --refresh --expect-no-changes --diff --non-interactive --stack ${s.stack}`;
+            const command = `npm run preview -- ${s.stack} --refresh --expect-no-changes`;
             const findIssue = `number=$(gh issue list --state open --label drift --limit 100 --json number,title --jq '.[] | select(.title == "${title}") | .number' | head -n 1)`;
             return {
                 name: `drift (${s.stack})`,

@@ -11,7 +11,7 @@ import * as path from "path";
 import { parse } from "yaml";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { KeelError } from "../../components/errors";
-import { PulumiCli, requirePulumiCli } from "./pulumiCli";
+import { PulumiCli, pulumiCliOrBuild } from "./pulumiCli";
 
 export class StackAccessError extends KeelError {
     constructor(message: string) {
@@ -77,7 +77,7 @@ export interface KeelStackOptions {
 /** Selects the stack (creating it on first use) with Keel's program inline. */
 export async function keelStack(options: KeelStackOptions): Promise<Stack> {
     const env = options.env ?? process.env;
-    const cli = options.cli ?? requirePulumiCli(options.root, env);
+    const cli = options.cli ?? pulumiCliOrBuild(options.root, env);
     // Loaded on demand: the Automation API pulls in gRPC, which commands without the engine never need.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { LocalWorkspace, PulumiCommand } = require("@pulumi/pulumi/automation") as typeof import("@pulumi/pulumi/automation");

@@ -63,3 +63,21 @@ export function requirePulumiCli(root: string, env: Record<string, string | unde
     if (cli) return cli;
     throw new PulumiCliMissingError(pulumiCandidates(root, env.PATH).filter((b) => fs.existsSync(b)));
 }
+
+/**
+ * A working CLI; where there is none but Go is installed, the pinned one is built
+ * first (npm run pulumi:build, with its progress on stderr), so that `npm ci &&
+ * npm run up` works on a machine that has Node and Go and nothing else.
+ */
+export function pulumiCliOrBuild(root: string, env: Record<string, string | undefined> = process.env): PulumiCli {
+    const cli = findPulumiCli(root, env);
+    if (cli) return cli;
+    const hasGo = spawnSync("go", ["version"], { encoding: "utf8", env: { ...process.env, ...env } }).status === 0;
+    if (hasGo && fs.existsSync(path.join(root, "scripts", "pulumi-cli.sh"))) {
+        process.stderr.write("keel: no working Pulumi CLI found; building the pinned one with Go into .keel/bin (the first time takes several minutes)\n");
+        const res = spawnSync("bash", [path.join(root, "scripts", "pulumi-cli.sh")], { stdio: ["ignore", process.stderr, process.stderr], env: { ...process.env, ...env } as NodeJS.ProcessEnv });
+        found.clear();
+        if (res.status === 0) return requirePulumiCli(root, env);
+    }
+    return requirePulumiCli(root, env);
+}

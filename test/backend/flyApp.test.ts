@@ -197,8 +197,8 @@ describe("Fly providers for the app, IPs, certificates and secrets (serialized, 
             await assert.rejects(quiet(() => app.delete!(id, outs)), (e: Error) => {
                 assert.equal(e.name, "FlyProtectedError");
                 assert.ok(e.message.includes("pulumi config set --path keel:backend.allowDelete true --stack prod"), e.message);
-                assert.ok(e.message.includes("pulumi up --stack prod"), e.message);
-                assert.ok(e.message.includes("pulumi destroy --stack prod"), e.message);
+                assert.ok(e.message.includes("npm run up -- prod"), e.message);
+                assert.ok(e.message.includes("npm run destroy -- prod"), e.message);
                 return true;
             });
             assert.ok(fake.apps.has("keel-web"));

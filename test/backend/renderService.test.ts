@@ -423,7 +423,7 @@ describe("Render providers (serialized as the engine does, against the fake Rend
         const { err } = await failing(() => svc.delete!(id, outs));
         assert.equal(err.name, "RenderProtectedError");
         assert.ok(err.message.includes("pulumi config set --path keel:backend.allowDelete true --stack prod"), err.message);
-        assert.match(err.message, /pulumi up --stack prod.*pulumi destroy --stack prod/);
+        assert.match(err.message, /npm run up -- prod.*npm run destroy -- prod/);
         assert.ok(service(id), "still there");
         assert.equal(fake.mutations(/^\/services\/[^/]+$/).filter((r) => r.method === "DELETE").length, 0);
         await quiet(() => svc.delete!(id, { ...outs, allowDelete: true }));

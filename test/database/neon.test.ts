@@ -441,8 +441,8 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
                     assert.equal(e.name, "NeonProtectedError");
                     assert.match(e.message, /^Refusing to delete Neon .*: the prod stack protects its Neon database, which holds its data\./);
                     assert.ok(e.message.includes("pulumi config set --path keel:database.neon.allowDelete true --stack prod"), e.message);
-                    assert.ok(e.message.includes("pulumi up --stack prod"));
-                    assert.ok(e.message.includes("pulumi destroy --stack prod"));
+                    assert.ok(e.message.includes("npm run up -- prod"));
+                    assert.ok(e.message.includes("npm run destroy -- prod"));
                     assert.ok(e.message.includes("pulumi state delete '<urn>' --stack prod"));
                     return true;
                 });

@@ -280,7 +280,7 @@ describe("GitHub workflows", () => {
                 assert.deepEqual(job.concurrency, { group: `deploy-${stack}`, "cancel-in-progress": false });
                 const runs = job.steps.map((s: any) => s.run ?? "");
                 const preflight = runs.indexOf(`npm run preflight -- --stack ${stack}\n`);
-                const up = runs.indexOf(`pulumi up --stack ${stack} --yes --non-interactive --policy-pack policies\n`);
+                const up = runs.indexOf(`npm run up -- ${stack} --yes --policy-pack policies\n`);
                 assert.ok(preflight > 0 && up > preflight, runs.join("\n---\n"));
                 assert.equal(job.steps[up].env.VERCEL_API_TOKEN, "${{ secrets.VERCEL_TOKEN }}");
                 const health = job.steps[up + 1];
@@ -293,13 +293,13 @@ describe("GitHub workflows", () => {
             const d = docOf(byFile(generateWorkflows(CONFIGS["no backend"]), "deploy.yml"));
             for (const job of Object.values<any>(d.jobs)) {
                 assert.ok(!JSON.stringify(job).includes("BACKEND_HEALTH_URL"));
-                assert.match(job.steps[job.steps.length - 1].run, /^pulumi up /);
+                assert.match(job.steps[job.steps.length - 1].run, /^npm run up /);
             }
         });
 
         it("maps the state credentials by state kind, and the vendor tokens always", () => {
             const env = (o: WorkflowOptions) =>
-                docOf(byFile(generateWorkflows(o), "deploy.yml")).jobs["deploy-prod"].steps.find((s: any) => /^pulumi up/.test(s.run ?? "")).env;
+                docOf(byFile(generateWorkflows(o), "deploy.yml")).jobs["deploy-prod"].steps.find((s: any) => /^npm run up/.test(s.run ?? "")).env;
             assert.deepEqual(env(base), {
                 PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
                 PULUMI_BACKEND_URL: "${{ vars.PULUMI_BACKEND_URL }}",
@@ -326,6 +326,30 @@ describe("GitHub workflows", () => {
         });
     });
 
+    describe("the policy pack's dependencies", () => {
+        const step = docOf(byFile(generateWorkflows(CONFIGS["staging and prod"]), "deploy.yml")).jobs["deploy-prod"].steps.find((s: any) =>
+            /policy pack's dependencies/.test(s.name),
+        );
+        /** Runs the step in a checkout holding `files` under policies/, with an npm that records its arguments. */
+        function runStep(files: Record<string, string>): { status: number | null; npm: string } {
+            const dir = tempDir("keel-policy-deps-");
+            fs.mkdirSync(path.join(dir, "policies"));
+            for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, "policies", name), text);
+            const bin = tempDir("keel-fake-npm-");
+            fs.writeFileSync(path.join(bin, "npm"), `#!/bin/sh\necho "$@" >> "${dir}/npm.log"\n`, { mode: 0o755 });
+            const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run], { cwd: dir, env: { PATH: `${bin}:${process.env.PATH}` } });
+            return { status: r.status, npm: fs.existsSync(path.join(dir, "npm.log")) ? fs.readFileSync(path.join(dir, "npm.log"), "utf8") : "" };
+        }
+
+        it("installs nothing for Keel's own pack (no lockfile: npm ci would fail), and npm ci for a pack with a lockfile", () => {
+            const ours = runStep({ "package.json": fs.readFileSync(path.join(__dirname, "../../policies/package.json"), "utf8") });
+            assert.deepEqual(ours, { status: 0, npm: "" });
+            const withDeps = runStep({ "package.json": "{}", "package-lock.json": "{}" });
+            assert.equal(withDeps.status, 0);
+            assert.match(withDeps.npm, /^ci --no-audit --no-fund --prefix policies/);
+        });
+    });
+
     describe("drift.yml", () => {
         const doc = docOf(byFile(generateWorkflows(CONFIGS["staging and prod"]), "drift.yml"));
 
@@ -336,7 +360,7 @@ describe("GitHub workflows", () => {
             const job = doc.jobs["drift-prod"];
             assert.equal(job.environment, "production");
             const check = job.steps.find((s: any) => s.id === "drift");
-            assert.match(check.run, /^pulumi preview --refresh --expect-no-changes .*--stack prod /);
+            assert.match(check.run, /^npm run preview -- prod --refresh --expect-no-changes /);
             const issue = job.steps.find((s: any) => s.if === "failure() && steps.drift.outcome == 'failure'");
             assert.match(issue.run, /gh issue list --state open --label drift/);
             assert.match(issue.run, /gh issue comment "\$number"/);
