@@ -39,6 +39,8 @@ export interface SchemaMigrationsInputs {
     appliedBy: string;
     /** Filled in by `check`: `<version>_<name>` of every migration the database lacks. */
     pending?: string[];
+    /** Filled in by `check` with `pending`: the database's clock when the plan was made. */
+    plannedAt?: string;
     /** The stack, naming the backup directory `<backupDir>/<stack>/` (default: appliedBy up to its ':'). */
     stack?: string;
     /** `docker`, `external` or `neon`: how the backup before migrating is taken. */
@@ -107,6 +109,27 @@ function warn(message: string): void {
 
 function pendingId(f: { version: string; name: string }): string {
     return `${f.version}_${f.name}`;
+}
+
+/**
+ * What of the plan's `pending` is still to be applied, as `olds` know it. An up
+ * diffs its fresh plan against the state, which is older than the plan: all of
+ * it. A refresh diffs the refreshed outputs against the inputs of the last up,
+ * whose plan that up carried out: what the database now shows applied since
+ * the plan was made is no longer pending (else every refresh after a deploy
+ * would report the schema as changed). A migration the database lost since
+ * (a restore, a reset) stays pending.
+ */
+export function stillPending(olds: Partial<SchemaMigrationsOutputs>, news: SchemaMigrationsInputs): string[] {
+    const pending = news.pending ?? [];
+    const planned = news.plannedAt ? Date.parse(news.plannedAt) : NaN;
+    if (!pending.length || Number.isNaN(planned)) return pending;
+    const appliedSince = new Set(
+        (olds.applied ?? [])
+            .filter((a) => a.status !== "failed" && a.status !== "running" && a.appliedAt !== undefined && Date.parse(a.appliedAt) >= planned)
+            .map(pendingId),
+    );
+    return pending.filter((p) => !appliedSince.has(p));
 }
 
 /**
@@ -265,7 +288,7 @@ export const schemaMigrationsProvider: pulumi.dynamic.ResourceProvider<SchemaMig
         }
         // Checksums decide what is pending; the lint facts came with the inputs.
         const files = scanMigrations(resolveDir(news.migrationsDir));
-        const { plan } = await inspectSchema(news.databaseUrl, files, engineSettings(news), { fingerprint: false });
+        const { plan, readAt } = await inspectSchema(news.databaseUrl, files, engineSettings(news), { fingerprint: false });
         if (plan.problems.length) {
             return { inputs: news, failures: plan.problems.map((reason) => ({ property: "migrations", reason })) };
         }
@@ -279,11 +302,11 @@ export const schemaMigrationsProvider: pulumi.dynamic.ResourceProvider<SchemaMig
                 );
             }
         }
-        return { inputs: { ...news, pending: plan.pending.map(pendingId) } };
+        return { inputs: { ...news, pending: plan.pending.map(pendingId), plannedAt: readAt } };
     },
 
     async diff(_id, olds, news) {
-        const pending = news.pending ?? [];
+        const pending = stillPending(olds, news);
         const changed =
             pending.length > 0 ||
             olds.databaseUrl !== news.databaseUrl ||

@@ -53,6 +53,8 @@ export interface SchemaState {
 export interface Inspection<F extends PlannedFile = PlannedFile> {
     plan: MigrationPlan<F>;
     state: SchemaState;
+    /** The database's clock (ISO) just before the history was read: what the plan knows is older than this. */
+    readAt: string;
 }
 
 export interface StateOptions {
@@ -199,8 +201,9 @@ export async function inspectSchema<F extends PlannedFile>(
 ): Promise<Inspection<F>> {
     const client = await openClient(url, { applicationName: `keel-inspect (${s.appliedBy})` });
     try {
+        const readAt = new Date((await client.query("SELECT now() AS now")).rows[0].now).toISOString();
         const history = await readHistory(client, s);
-        return { plan: migrationPlan(files, history, s.plan), state: await currentState(client, s, options, history) };
+        return { plan: migrationPlan(files, history, s.plan), state: await currentState(client, s, options, history), readAt };
     } finally {
         await client.end().catch(() => undefined);
     }

@@ -12,6 +12,7 @@ import { neonEndpointProvider, NeonEndpointInputs, NeonEndpointOutputs } from ".
 import { neonProjectProvider, NeonProjectInputs, NeonProjectOutputs } from "../../components/database/neon/project";
 import { neonRoleProvider, NeonRoleInputs, NeonRoleOutputs, ROLE_SECRET_OUTPUTS } from "../../components/database/neon/role";
 import { UNKNOWN } from "../../components/database/neon/common";
+import { neonBackupTarget, takeNeonBackup } from "../../components/backup/neon";
 import { FakeNeon, setNeonEnv } from "../support/fakeNeon";
 import { captureConsole, serializedProvider, unconfigure } from "../support/serializedProvider";
 
@@ -479,6 +480,37 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
             // Deleting what is already gone is fine (a retried destroy).
             await quiet(() => p.branch.delete!(staging.branch.id, staging.branch.outs));
             await quiet(() => p.endpoint.delete!(staging.endpoint.id, staging.endpoint.outs));
+        });
+    });
+
+    describe("deleting a branch with backups", () => {
+        it("deletes the stack's backup branches first (Neon deletes only childless branches); a child Keel did not make stops it before anything is deleted", async () => {
+            const prod = await quiet(() => deploy(p, PROD));
+            const staging = await quiet(() => deploy(p, STAGING));
+            const projectId = prod.project.id;
+            const target = neonBackupTarget({ projectId, branchId: staging.branch.id, branchName: "staging", stack: "staging" }, { env: process.env });
+            const backup = await takeNeonBackup(target, { beforeVersion: "3", schemaVersion: "2", retentionDays: 7 });
+            await target.api.createProjectBranch(projectId, { branch: { parent_id: staging.branch.id, name: "alice-experiment" } });
+            fake.finishOperations();
+
+            const before = fake.requests.length;
+            await assert.rejects(quiet(() => p.branch.delete!(staging.branch.id, staging.branch.outs)), (e: Error) => {
+                assert.match(e.message, /Neon deletes a branch only without children/);
+                assert.match(e.message, /'alice-experiment' \(br-/);
+                assert.doesNotMatch(e.message, /backup-staging-/, "Keel's own backups are not in the way");
+                return true;
+            });
+            assert.deepEqual(fake.requests.slice(before).filter((r) => r.method !== "GET"), [], "nothing was deleted");
+            assert.ok(fake.state.branches.some((b) => b.id === backup.id));
+
+            const alice = fake.branch(projectId, "alice-experiment")!;
+            await target.api.deleteProjectBranch({ projectId, branchId: alice.id });
+            fake.finishOperations();
+            const { lines } = await logged(() => p.branch.delete!(staging.branch.id, staging.branch.outs));
+            assert.equal(fake.branch(projectId, "staging"), undefined, "the staging branch is gone");
+            assert.equal(fake.state.branches.some((b) => b.id === backup.id), false, "with its backup");
+            assert.ok(lines.some((l) => l.includes(`deleting backup '${backup.location.slice(projectId.length + 1)}' (${backup.id})`)), lines.join("\n"));
+            assert.ok(fake.branch(projectId, "main"), "prod's branch stays");
         });
     });
 

@@ -160,6 +160,27 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
         assert.equal(drifted.props!.databaseUrl, url);
     });
 
+    it("a refresh after the up that applied the plan diffs as no change; a migration the database lost since stays a change", async () => {
+        const url = await freshDatabase();
+        const dir = migrationsDir({ "1_a.sql": "CREATE TABLE a (id int PRIMARY KEY);", "2_b.sql": "CREATE TABLE b (id int);" });
+        const checked = await provider.check!({} as any, await inputsFor(url, dir));
+        assert.deepEqual(checked.inputs!.pending, ["1_a", "2_b"]);
+        assert.ok(checked.inputs!.plannedAt, "check records when it made the plan");
+        const created = await quiet(() => provider.create!(checked.inputs!));
+
+        // pulumi refresh: the refreshed outputs against the inputs stored by the up (whose plan listed both files).
+        const refreshed = await quiet(() => provider.read!(created.id, created.outs!));
+        assert.equal((await provider.diff!(created.id, refreshed.props!, checked.inputs!)).changes, false);
+
+        // The database lost version 2 (a restore, a reset): the refresh shows the change, and the next up applies it again.
+        await query(url, "DROP TABLE b; DELETE FROM keel_schema_history WHERE version = 2");
+        const lost = await quiet(() => provider.read!(created.id, created.outs!));
+        assert.equal((await provider.diff!(created.id, lost.props!, checked.inputs!)).changes, true);
+        const again = await provider.check!(created.outs!, await inputsFor(url, dir));
+        assert.deepEqual(again.inputs!.pending, ["2_b"]);
+        assert.equal((await provider.diff!(created.id, created.outs!, again.inputs!)).changes, true, "the state still says applied; the fresh plan wins");
+    });
+
     it("reads state written before the catalog was packed: drift from the plain map, which the refreshed state replaces", async () => {
         const url = await freshDatabase();
         const dir = migrationsDir({ "1_a.sql": "CREATE TABLE a (id int PRIMARY KEY);" });

@@ -6,9 +6,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { Branch } from "@neondatabase/api-client";
+import { parseNeonBackupName } from "../../backup/neon";
 import { KeelError } from "../../errors";
 import { Api, neonErrorStatus, waitForOperations, waitForRunningOperations } from "../../vendors/neon";
-import { changed, defaultBranch, findBranch, findOrCreate, info, isUnknown, NeonCommonInputs, neonContext, orMissing, refuseIfProtected, warn } from "./common";
+import { changed, defaultBranch, findBranch, findBranches, findOrCreate, info, isUnknown, NeonCommonInputs, neonContext, orMissing, refuseIfProtected, warn } from "./common";
 import { KeelDynamicResource } from "../../dynamicResource";
 
 export interface NeonBranchInputs extends NeonCommonInputs {
@@ -120,6 +121,30 @@ async function createChild(api: Api, inputs: NeonBranchInputs): Promise<NeonBran
     return outputs(inputs, branch, protection);
 }
 
+/**
+ * Neon deletes a branch only once it has no children, and the stack's backups
+ * before migrating are children of its branch (snapshot branches). Deleting
+ * the branch means its data goes: its backups go first. A child Keel did not
+ * make (someone's branch of staging) is refused before anything is deleted.
+ */
+async function deleteBackupsOf(api: Api, props: NeonBranchInputs, id: string): Promise<void> {
+    const children = (await findBranches(api, props.projectId)).filter((b) => b.parent_id === id);
+    const backups = children.filter((b) => parseNeonBackupName(props.stack, b.name) !== undefined);
+    const others = children.filter((b) => !backups.includes(b));
+    if (others.length) {
+        throw new KeelError(
+            `Cannot delete ${what(props, id)}: Neon deletes a branch only without children, and it has ${others.length} that Keel did not make ` +
+                `(${others.map((b) => `'${b.name}' (${b.id})`).join(", ")}). Delete them in the Neon console (or keep what you need elsewhere), then run 'pulumi destroy' again.`,
+        );
+    }
+    for (const b of backups) {
+        info(`deleting backup '${b.name}' (${b.id}) of ${what(props, id)}: Neon deletes a branch only without children`);
+        await waitForRunningOperations(api, props.projectId, { branchId: b.id }, ctx.wait);
+        const deleted = await orMissing(api.deleteProjectBranch({ projectId: props.projectId, branchId: b.id }));
+        await waitForOperations(api, props.projectId, (deleted?.data as { operations?: never[] } | undefined)?.operations, ctx.wait);
+    }
+}
+
 /** Whether `protected` needs a request: a refusal is not asked again while nothing changed. */
 function protectionChange(olds: NeonBranchOutputs, news: NeonBranchInputs): boolean {
     if (olds.protected === news.protected) return false;
@@ -215,6 +240,7 @@ export const neonBranchProvider: pulumi.dynamic.ResourceProvider<NeonBranchInput
             return;
         }
         await waitForRunningOperations(api, props.projectId, { branchId: id }, ctx.wait);
+        await deleteBackupsOf(api, props, id);
         if (branch.protected) {
             // Neon refuses to delete a protected branch; this stack means it (it does not protect its data).
             const { data } = await api.updateProjectBranch(props.projectId, id, { branch: { protected: false } });
