@@ -302,7 +302,8 @@ export const schemaMigrationsProvider: pulumi.dynamic.ResourceProvider<SchemaMig
                 );
             }
         }
-        return { inputs: { ...news, pending: plan.pending.map(pendingId), plannedAt: readAt } };
+        // plannedAt only matters while something is pending: a plan with nothing to do leaves the inputs as they were.
+        return { inputs: { ...news, pending: plan.pending.map(pendingId), ...(plan.pending.length ? { plannedAt: readAt } : {}) } };
     },
 
     async diff(_id, olds, news) {

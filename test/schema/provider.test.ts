@@ -171,6 +171,10 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
         // pulumi refresh: the refreshed outputs against the inputs stored by the up (whose plan listed both files).
         const refreshed = await quiet(() => provider.read!(created.id, created.outs!));
         assert.equal((await provider.diff!(created.id, refreshed.props!, checked.inputs!)).changes, false);
+        // With nothing pending, a plan adds nothing to the inputs (no-op previews leave them as they are).
+        const idle = await provider.check!(created.outs!, await inputsFor(url, dir));
+        assert.deepEqual(idle.inputs!.pending, []);
+        assert.equal("plannedAt" in idle.inputs!, false);
 
         // The database lost version 2 (a restore, a reset): the refresh shows the change, and the next up applies it again.
         await query(url, "DROP TABLE b; DELETE FROM keel_schema_history WHERE version = 2");
