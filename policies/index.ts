@@ -4,17 +4,23 @@
  * stack name is judged as prod). One rule per file in rules/, shared helpers in
  * support.ts; this file only assembles the pack.
  *
- * Run from the repository root, after `npm ci`:
+ * Run from the repository root, after `npm ci`: `npm run preview|up -- <stack>`
+ * loads it for every stack but dev (scripts/stack.ts), as policies/analyzer.js,
+ * which the engine starts by itself. With a standard Pulumi install, whose
+ * nodejs language host runs the program too, also by hand:
  *
  *     pulumi preview --stack prod --policy-pack policies
  *     pulumi up --stack prod --policy-pack policies
  *
- * Layout: the Pulumi CLI starts a TypeScript pack through the nodejs language
- * host with policies/ as working directory and resolves
- * @pulumi/pulumi/cmd/run-policy-pack from there, so Node's lookup walks up to
- * the repository's node_modules: @pulumi/policy (pinned in the root
- * package.json), @pulumi/pulumi, typescript and ts-node all come from there and
- * policies/ needs no install of its own. policies/package.json exists only
+ * For a directory the engine needs that language host; Keel's own CLI (npm run
+ * pulumi:build) has none, hence analyzer.js, which runs what the host would:
+ * @pulumi/pulumi/cmd/run-policy-pack with policies/ as working directory, which
+ * registers ts-node (type-checking) and requires this file.
+ *
+ * Layout: Node's lookup from policies/ walks up to the repository's
+ * node_modules: @pulumi/policy (pinned in the root package.json),
+ * @pulumi/pulumi, typescript and ts-node all come from there and policies/
+ * needs no install of its own. policies/package.json exists only
  * because PolicyPack reads the pack's version from `<cwd>/package.json` (it has
  * no dependencies); policies/tsconfig.json gives ts-node the root's compiler
  * options. The rules are pure functions tested in test/policies/; constructing

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # npm run pulumi:build: builds the Pulumi CLI pinned in tools/pulumi/go.mod into .keel/bin
-# (from the Go module proxy; nothing fetched is committed), and writes beside it the two
-# plugin shims the engine looks up on PATH when no nodejs language host is installed:
-# dynamic providers (pulumi-resource-pulumi-nodejs) and local policy packs
-# (pulumi-analyzer-policy-nodejs). Does nothing when the pinned version is already there.
+# (from the Go module proxy; nothing fetched is committed), and writes beside it the plugin
+# shim the engine looks up on PATH for dynamic providers when no nodejs language host is
+# installed (pulumi-resource-pulumi-nodejs). Local policy packs get none: this CLI starts a
+# pack directory only through its language host (the old pulumi-analyzer-policy-<runtime>
+# fallback is gone), so Keel passes policies/analyzer.js, which the engine runs itself.
+# Does nothing when the pinned version is already there.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
@@ -13,7 +15,7 @@ usage: npm run pulumi:build [-- --force]
 
 Builds the Pulumi CLI version pinned in tools/pulumi/go.mod into .keel/bin/ with Go
 (cold: several minutes, most of it downloading and compiling modules; warm: seconds),
-and writes the dynamic-provider and policy-pack shims beside it. Skips the build when
+and writes the dynamic-provider shim beside it. Skips the build when
 .keel/bin/pulumi already answers the pinned version.
 
   --force      build even when the pinned version is there
@@ -40,9 +42,9 @@ if [ -z "$version" ]; then
 fi
 
 mkdir -p "$bin"
-# The engine runs these plugins from the project directory: resolve @pulumi/pulumi from there
+# The engine runs this plugin from the project directory: resolve @pulumi/pulumi from there
 # (as Pulumi's own shims do), else from the checkout this script belongs to. tools/pluginPreload.js
-# defers the SDK's TypeScript compiler, which these processes never use, until first use.
+# defers the SDK's TypeScript compiler, which the process never uses, until first use.
 write_shim() {
   local name="$1" module="$2"
   cat >"$bin/$name" <<EOF
@@ -58,7 +60,6 @@ EOF
   chmod +x "$bin/$name"
 }
 write_shim pulumi-resource-pulumi-nodejs dynamic-provider
-write_shim pulumi-analyzer-policy-nodejs run-policy-pack
 
 current="$("$bin/pulumi" version 2>/dev/null || true)"
 if [ "$force" = 0 ] && [ "$current" = "$version" ]; then

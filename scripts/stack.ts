@@ -3,12 +3,11 @@
  * Pulumi's engine on one stack (default dev), with the state backend passed per
  * command (scripts/lib/engine.ts). Dev and CI go ahead at once; elsewhere the
  * preview is shown and the command asks first. Stacks whose stage is not dev are
- * gated by the policy pack in policies/ (KEEL_SKIP_POLICY=1 turns it off).
+ * gated by the policy pack in policies/, loaded through policies/analyzer.js (KEEL_SKIP_POLICY=1 turns it off).
  */
-import * as path from "path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { CommandSpec, ParsedCommandLine, runCommand, UsageError } from "./lib/cli";
-import { keelStack, stageOf } from "./lib/engine";
+import { keelStack, policyPackPath, stageOf } from "./lib/engine";
 import { confirmOnTty } from "./lib/prompt";
 
 const COMMANDS = ["up", "preview", "refresh", "destroy"] as const;
@@ -52,7 +51,7 @@ export async function runStackCommand(command: Command, args: ParsedCommandLine,
     const ci = io.env.CI === "true";
     const yes = args.options.yes === true || ci || (stage === "dev" && command !== "destroy");
     const pack = (args.options["policy-pack"] as string | undefined) ?? (stage !== "dev" && io.env.KEEL_SKIP_POLICY !== "1" ? "policies" : undefined);
-    const policyPacks = pack && (command === "up" || command === "preview") ? [path.resolve(io.root, pack)] : [];
+    const policyPacks = pack && (command === "up" || command === "preview") ? [policyPackPath(io.root, pack)] : [];
     const message = args.options.message as string | undefined;
     const expectNoChanges = args.options["expect-no-changes"] === true;
     const onOutput = io.out;

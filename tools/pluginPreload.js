@@ -1,8 +1,8 @@
 /**
- * Preloaded (node -r) by the plugin shims scripts/pulumi-cli.sh writes: the
- * dynamic-provider and policy-pack processes the engine starts. @pulumi/pulumi's
- * runtime loads TypeScript's compiler at startup for its closure serializer,
- * about a fifth of a second, which these processes never call. This defers that
+ * Preloaded (node -r) by the plugin shim scripts/pulumi-cli.sh writes: the
+ * dynamic-provider process the engine starts. @pulumi/pulumi's runtime loads
+ * TypeScript's compiler at startup for its closure serializer, about a fifth
+ * of a second, which that process never calls. This defers that
  * one module until something first uses it: nothing changes but when it loads.
  * An SDK that loads it otherwise is left alone (the hook then never matches).
  */

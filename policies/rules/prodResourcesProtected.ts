@@ -27,7 +27,7 @@ export function checkProdResourcesProtected(args: Pick<ResourceValidationArgs, "
             message:
                 `'${args.name}' (${args.type.replace(DYN, "keel:")}) is not protected in prod: a replace or destroy would delete it. ` +
                 `Fix: pulumi config set --path ${key} false --stack ${stack} (Keel protects it in prod unless ${key} is true); ` +
-                `lift it only for a deliberate removal.`,
+                `lift it only for a deliberate removal, whose update this pack refuses by design: run that one without it (KEEL_SKIP_POLICY=1 npm run up -- ${stack}).`,
         },
     ];
 }

@@ -24,6 +24,17 @@ export function stateBackend(root: string, env: Record<string, string | undefine
     return env.PULUMI_BACKEND_URL || `file://${path.join(root, ".pulumi-state")}`;
 }
 
+/**
+ * What `--policy-pack` gets for a pack directory: its analyzer.js (Keel's pack has one), which the
+ * engine runs as an analyzer plugin itself. The directory (policies) works only
+ * where the nodejs language host is installed, and Keel's own CLI (npm run
+ * pulumi:build) comes without one; see policies/analyzer.js.
+ */
+export function policyPackPath(root: string, dir = "policies"): string {
+    const analyzer = path.resolve(root, dir, "analyzer.js");
+    return fs.existsSync(analyzer) ? analyzer : path.resolve(root, dir);
+}
+
 /** The stage a stack's defaults come from: its `keel:stage`, else its name. */
 export function stageOf(root: string, stack: string): string {
     try {

@@ -444,7 +444,7 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
                     assert.ok(e.message.includes("pulumi config set --path keel:database.neon.allowDelete true --stack prod"), e.message);
                     assert.ok(e.message.includes("npm run up -- prod"));
                     assert.ok(e.message.includes("npm run destroy -- prod"));
-                    assert.ok(e.message.includes("pulumi state delete '<urn>' --stack prod"));
+                    assert.ok(e.message.includes("npm run pulumi -- state delete '<urn>' --stack prod"));
                     return true;
                 });
             }

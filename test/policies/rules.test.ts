@@ -150,6 +150,8 @@ describe("policy prod-resources-protected", () => {
             assert.equal(v[0].enforcementLevel, "mandatory");
             assert.equal(v[0].urn, r.urn);
             assert.ok(v[0].message.includes(`${key} false --stack prod`), v[0].message);
+            // The deliberate removal README and the providers describe (allowDelete true, then up) needs the update without the pack.
+            assert.ok(v[0].message.includes("KEEL_SKIP_POLICY=1 npm run up -- prod"), v[0].message);
         });
     }
 

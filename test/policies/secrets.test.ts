@@ -4,7 +4,10 @@
  * to secrets without the switch; and the fallback when it cannot be switched.
  */
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import { Secret, unknownCheckingProxy } from "@pulumi/policy";
+import { parse } from "yaml";
 import { noPlaintextSecrets, plaintextSecrets } from "../../policies/rules/noPlaintextSecrets";
 import { keepSecretsVisible, raw, SECRET_SIG, SECRET_SIG_KEY, setSecretsVisible } from "../../policies/support";
 import { baseline, changed, res, secret, T, UNKNOWN, validateResource } from "./baseline";
@@ -83,6 +86,51 @@ describe("policy no-plaintext-secrets", () => {
         });
         const v = await validateResource(noPlaintextSecrets, r, unknownCheckingProxy(r.props));
         assert.equal(v.length, 1);
+    });
+
+    it("JSON text is searched too; a plain value under a secret-looking key is reported whole", () => {
+        assert.deepEqual(plaintextSecrets({ settings: JSON.stringify({ registry: { password: "pw" } }), note: "{not json", list: "[1, 2]" }).map((f) => f.path), ["settings.registry.password"]);
+        assert.deepEqual(plaintextSecrets({ password: JSON.stringify({ a: "b" }) }).map((f) => f.path), ["password"]);
+    });
+
+    describe("the stack's config, as the dynamic provider gets it", () => {
+        const PROVIDER = "pulumi:providers:pulumi-nodejs";
+        /** A stack file's config as the engine hands it to the provider: object values as JSON text, secure values as secrets. */
+        const providerInputs = (file: string): Record<string, unknown> => {
+            const config = parse(fs.readFileSync(path.join(__dirname, "..", "..", file), "utf8")).config as Record<string, unknown>;
+            return Object.fromEntries(
+                Object.entries(config).map(([k, v]) => [k, v !== null && typeof v === "object" ? ((v as any).secure !== undefined ? secret("decrypted") : JSON.stringify(v)) : String(v)]),
+            );
+        };
+
+        it("the committed staging and prod stack files pass", async () => {
+            for (const [stack, file] of [["prod", "Pulumi.prod.yaml"], ["staging", "Pulumi.staging.yaml"]]) {
+                const inputs = { ...providerInputs(file), "keel:flyApiToken": secret("fo1_x"), "keel:neonApiKey": secret("napi_x") };
+                assert.deepEqual(await validateResource(noPlaintextSecrets, res(stack, PROVIDER, "default", inputs)), [], file);
+            }
+        });
+
+        it("a plain env var in keel:backend is reported on the provider, with the move to keel:backendSecrets", async () => {
+            const inputs = providerInputs("Pulumi.prod.yaml");
+            const backend = JSON.parse(inputs["keel:backend"] as string);
+            backend.env.STRIPE_SECRET_KEY = "sk_live_123";
+            inputs["keel:backend"] = JSON.stringify(backend);
+            const v = await validateResource(noPlaintextSecrets, res("prod", PROVIDER, "default", inputs));
+            assert.equal(v.length, 1);
+            assert.equal(v[0].enforcementLevel, "mandatory");
+            assert.match(v[0].message, /at keel:backend\.env\.STRIPE_SECRET_KEY, /);
+            assert.match(
+                v[0].message,
+                /Fix: move it to secret config: pulumi config rm --path keel:backend\.env\.STRIPE_SECRET_KEY --stack prod; pulumi config set --secret --path keel:backendSecrets\.STRIPE_SECRET_KEY <value> --stack prod\.$/,
+            );
+            assert.ok(!v[0].message.includes("sk_live_123"), "the value is never printed");
+        });
+
+        it("a credential set without --secret is reported with the command that makes it secret", async () => {
+            const v = await validateResource(noPlaintextSecrets, res("staging", PROVIDER, "default", { "keel:neonApiKey": "napi_plain" }));
+            assert.equal(v.length, 1);
+            assert.match(v[0].message, /Fix: make it a secret: pulumi config set --secret --path keel:neonApiKey <value> --stack staging/);
+        });
     });
 
     describe("what the SDK hands a policy", () => {
