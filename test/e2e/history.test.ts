@@ -9,11 +9,10 @@
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
-import * as http from "http";
-import { AddressInfo } from "net";
 import * as path from "path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { listDeploys, SECRET } from "../../scripts/lib/stackHistory";
+import { HealthServer } from "../support/cloudStack";
 import { EngineWorkspace, requireEngine } from "../support/engine";
 import { FakeFly } from "../support/fakeFly";
 import { freshDatabase } from "../support/postgres";
@@ -23,8 +22,7 @@ describe("end to end: stack history keeps each deploy's commit and outputs (file
     let ws: EngineWorkspace;
     let stack: Stack;
     let fly: FakeFly;
-    let health: http.Server;
-    let healthy = true;
+    let health: HealthServer;
     const commits: string[] = [];
     const token = "fo1_history_token";
 
@@ -37,8 +35,7 @@ describe("end to end: stack history keeps each deploy's commit and outputs (file
     });
     /** Commits the workspace as it is and deploys it. */
     async function deploy(image: string, message: string): Promise<void> {
-        const healthUrl = `http://127.0.0.1:${(health.address() as AddressInfo).port}/healthz`;
-        ws.editStackFile("dev", (c) => (c["keel:backend"] = backend(image, healthUrl)));
+        ws.editStackFile("dev", (c) => (c["keel:backend"] = backend(image, health.url)));
         git("add", "-A");
         git("commit", "-q", "-m", message);
         commits.push(git("rev-parse", "HEAD"));
@@ -49,8 +46,7 @@ describe("end to end: stack history keeps each deploy's commit and outputs (file
     before(async function () {
         const cli = requireEngine(this);
         fly = await FakeFly.start({ token });
-        health = http.createServer((_req, res) => res.writeHead(healthy ? 200 : 503).end(healthy ? "ok" : "down"));
-        await new Promise<void>((r) => health.listen(0, "127.0.0.1", r));
+        health = await HealthServer.start();
         ws = EngineWorkspace.create(cli, { PULUMI_CONFIG_PASSPHRASE: "" });
         // The copy is a git checkout, as a project is: every update records the commit it ran from.
         git("init", "-q", "-b", "main");
@@ -65,7 +61,7 @@ describe("end to end: stack history keeps each deploy's commit and outputs (file
 
     after(async () => {
         await fly?.stop();
-        health?.close();
+        await health?.stop();
     });
 
     it("records three deploys: image A with migrations 1-2, image B with migration 3, image C", async () => {
@@ -124,12 +120,12 @@ describe("end to end: stack history keeps each deploy's commit and outputs (file
 
     it("marks a deploy from a dirty tree, and a failed one", async () => {
         // dev rolls out at once (no waiting on machines): the health gate is what fails this one.
-        healthy = false;
+        health.healthy = false;
         ws.editStackFile("dev", (c) => (c["keel:backend"].image = "registry.fly.io/shop:9.9.9-broken"));
         try {
             await assert.rejects(stack.up({}), /did not answer 2xx/);
         } finally {
-            healthy = true;
+            health.healthy = true;
         }
         const last = listDeploys(ws.root, "dev", ws.env).at(-1)!;
         assert.equal(last.version, 4);

@@ -15,10 +15,7 @@
  */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
-import { randomBytes } from "crypto";
 import * as fs from "fs";
-import * as http from "http";
-import type { AddressInfo } from "net";
 import * as path from "path";
 import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { policyPackPath } from "../../scripts/lib/engine";
@@ -33,6 +30,7 @@ import { EngineWorkspace, requireEngine, ROOT } from "../support/engine";
 import { FakeFly } from "../support/fakeFly";
 import { FakeNeon } from "../support/fakeNeon";
 import { withClient } from "../support/migrationsDir";
+import { forTheEngine, HealthServer, neonDatabaseOnCluster, secretValue } from "../support/cloudStack";
 import { testCluster } from "../support/postgres";
 import type { PulumiCli } from "../../scripts/lib/pulumiCli";
 
@@ -82,11 +80,11 @@ describe("end to end: the prod stack through the engine, gated by the policy pac
     let stack: Stack;
     let neon: FakeNeon;
     let fly: FakeFly;
-    let health: http.Server;
+    let health: HealthServer;
     let dbUrl: string;
     let packs: string[];
-    const rolePassword = `npg_e2e_${randomBytes(12).toString("hex")}`;
-    const stripeKey = `sk_live_${randomBytes(12).toString("hex")}`;
+    const rolePassword = secretValue("npg_e2e_");
+    const stripeKey = secretValue("sk_live_");
     const dbName = `keel_e2e_prod_${process.pid}`;
     /** What the database held each time Neon was asked to create a branch (the backup is one). */
     const branchCreations: { name: string; accountsTable: boolean }[] = [];
@@ -142,11 +140,7 @@ describe("end to end: the prod stack through the engine, gated by the policy pac
     before(async function () {
         cli = requireEngine(this);
         const cluster = await testCluster();
-        // The role the stack file names, with the password the fake Neon hands out, owning this test's database.
-        await cluster.sql("postgres", `DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app') THEN CREATE ROLE app LOGIN; END IF; END $$`);
-        await cluster.sql("postgres", `ALTER ROLE app LOGIN PASSWORD '${rolePassword}'`);
-        await cluster.sql("postgres", `CREATE DATABASE ${dbName} OWNER app`);
-        dbUrl = cluster.url(dbName);
+        dbUrl = await neonDatabaseOnCluster(cluster, "app", rolePassword, dbName);
         neon = await FakeNeon.start({ endpointHost: cluster.hostPort, rolePassword });
         // A probe, not a change of behaviour: before the fake answers a branch creation, note whether the migrations had run yet.
         const route = (neon as any).route.bind(neon);
@@ -158,19 +152,12 @@ describe("end to end: the prod stack through the engine, gated by the policy pac
             return route(method, p, ...rest);
         };
         fly = await FakeFly.start();
-        health = http.createServer((_req, res) => void res.writeHead(200).end("ok"));
-        await new Promise<void>((r) => health.listen(0, "127.0.0.1", r));
-        const healthUrl = `http://127.0.0.1:${(health.address() as AddressInfo).port}/healthz`;
+        health = await HealthServer.start();
 
         // The provider processes verify the cluster's certificate (Neon URLs say sslmode=require).
         ws = EngineWorkspace.create(cli, { NODE_EXTRA_CA_CERTS: cluster.caFile });
         packs = [policyPackPath(ws.root)];
-        ws.editStackFile("prod", (c) => {
-            delete c["keel:frontend"];
-            delete c["keel:github"];
-            c["keel:database"].neon.databaseName = dbName;
-            c["keel:backend"].healthCheck.url = healthUrl;
-        });
+        ws.editStackFile("prod", (c) => forTheEngine(c, { databaseName: dbName, healthUrl: health.url }));
         stack = await ws.stack("prod");
         await stack.setConfig("keel:neonApiKey", { value: neon.apiKey, secret: true });
         await stack.setConfig("keel:flyApiToken", { value: fly.token, secret: true });
@@ -181,7 +168,7 @@ describe("end to end: the prod stack through the engine, gated by the policy pac
     after(async () => {
         await neon?.stop();
         await fly?.stop();
-        health?.close();
+        await health?.stop();
     });
 
     it("preview of the compliant config passes every rule of the pack and changes nothing", async () => {
@@ -310,7 +297,7 @@ describe("end to end: the prod stack through the engine, gated by the policy pac
     });
 
     it("a secret-looking key in plain text under keel:backend.env blocks preview and up; as keel:backendSecrets it deploys as a Fly secret", async () => {
-        const plain = `sk_live_${randomBytes(12).toString("hex")}`;
+        const plain = secretValue("sk_live_");
         const original = fs.readFileSync(path.join(ws.root, "Pulumi.prod.yaml"), "utf8");
         ws.editStackFile("prod", (c) => (c["keel:backend"].env.STRIPE_SECRET_KEY = plain));
         try {

@@ -21,10 +21,7 @@
  * render.deployTimeoutSeconds); nothing asserts how long anything took.
  */
 import { strict as assert } from "assert";
-import { randomBytes } from "crypto";
 import * as fs from "fs";
-import * as http from "http";
-import type { AddressInfo } from "net";
 import * as path from "path";
 import { parse } from "yaml";
 import type { Stack } from "@pulumi/pulumi/automation";
@@ -33,8 +30,8 @@ import { FakeFly } from "../support/fakeFly";
 import { FakeNeon, type FakeProject } from "../support/fakeNeon";
 import { FakeRender } from "../support/fakeRender";
 import { withClient } from "../support/migrationsDir";
+import { forTheEngine, HealthServer, neonDatabaseOnCluster, secretValue } from "../support/cloudStack";
 import { PostgresCluster, testCluster } from "../support/postgres";
-import type { PulumiCli } from "../../scripts/lib/pulumiCli";
 
 /** The repository's staging stack file's config, as users have it. */
 function stagingConfig(): Record<string, any> {
@@ -60,51 +57,7 @@ function withTag(image: string, tag: string): string {
     return image.replace(/:[^:/@]+$/, `:${tag}`);
 }
 
-function secretValue(prefix: string): string {
-    return `${prefix}${randomBytes(12).toString("hex")}`;
-}
-
-/** The backend's public health URL, answered by the test: 200 when healthy, 503 otherwise. */
-class HealthServer {
-    healthy = true;
-    hits = 0;
-    private constructor(
-        private readonly server: http.Server,
-        readonly url: string,
-    ) {}
-
-    static async start(): Promise<HealthServer> {
-        const server = http.createServer();
-        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-        const self = new HealthServer(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}/healthz`);
-        server.on("request", (_req: http.IncomingMessage, res: http.ServerResponse) => {
-            self.hits++;
-            if (self.healthy) res.writeHead(200).end("ok");
-            else res.writeHead(503).end("down for maintenance");
-        });
-        return self;
-    }
-
-    stop(): Promise<void> {
-        this.server.closeAllConnections();
-        return new Promise((resolve) => this.server.close(() => resolve()));
-    }
-}
-
 const query = (url: string, sql: string): Promise<any[]> => withClient(url, async (c) => (await c.query(sql)).rows);
-
-/** The staging stack's Neon database on the test cluster: the role the stack file names, and a database of its own. */
-async function prepareDatabase(cluster: PostgresCluster, role: string, password: string, database: string): Promise<void> {
-    await cluster.sql(
-        "postgres",
-        `DO $$ BEGIN
-            IF EXISTS (SELECT FROM pg_roles WHERE rolname = '${role}') THEN ALTER ROLE "${role}" LOGIN PASSWORD '${password}';
-            ELSE CREATE ROLE "${role}" LOGIN PASSWORD '${password}'; END IF;
-        END $$`,
-    );
-    await cluster.sql("postgres", `DROP DATABASE IF EXISTS "${database}"`);
-    await cluster.sql("postgres", `CREATE DATABASE "${database}" OWNER "${role}"`);
-}
 
 /** Prod's Neon project as prod's `pulumi up` leaves it: its default branch named and protected, the role and database of its stack file. */
 function seedProd(neon: FakeNeon): FakeProject {
@@ -125,6 +78,47 @@ function errorText(e: unknown): string {
     return e instanceof Error ? e.message : String(e);
 }
 
+/** What both halves share: the staging stack of a workspace copy on a Neon branch of prod's seeded project, whose endpoint is the test cluster. */
+interface NeonStaging {
+    cluster: PostgresCluster;
+    neon: FakeNeon;
+    prod: FakeProject;
+    mainBranchId: string;
+    health: HealthServer;
+    ws: EngineWorkspace;
+    stack: Stack;
+}
+
+/**
+ * Starts it: the stack file made runnable here, then `backend` edits its keel:backend; `credentials`
+ * are the backend vendor's (secret) token and API URL keys, set as stack config as a user would.
+ */
+async function neonStaging(
+    ctx: Mocha.Context,
+    o: { neonKey: string; rolePassword: string; stripeKey: string; databaseName: string; backend: (c: Record<string, any>, health: HealthServer) => void; credentials: Record<string, string> },
+): Promise<NeonStaging> {
+    const cli = requireEngine(ctx);
+    const neonFile = stagingConfig()["keel:database"].neon;
+    const cluster = await testCluster();
+    await neonDatabaseOnCluster(cluster, neonFile.roleName, o.rolePassword, o.databaseName);
+    const neon = await FakeNeon.start({ apiKey: o.neonKey, endpointHost: cluster.hostPort, rolePassword: o.rolePassword });
+    const prod = seedProd(neon);
+    const health = await HealthServer.start();
+    // node-postgres verifies sslmode=require like verify-full: the providers trust the cluster's CA.
+    const ws = EngineWorkspace.create(cli, { NODE_EXTRA_CA_CERTS: cluster.caFile });
+    ws.editStackFile("staging", (c) => {
+        forTheEngine(c, { databaseName: o.databaseName, healthUrl: health.url });
+        c["keel:backend"].healthCheck = { ...c["keel:backend"].healthCheck, timeoutSeconds: 5, intervalSeconds: 1 };
+        o.backend(c, health);
+    });
+    const stack = await ws.stack("staging");
+    await stack.setConfig("keel:neonApiKey", { value: o.neonKey, secret: true });
+    await stack.setConfig("keel:neonApiUrl", { value: neon.url });
+    for (const [key, value] of Object.entries(o.credentials)) await stack.setConfig(key, { value, secret: /Token$|Key$/.test(key) });
+    await stack.setConfig("keel:backendSecrets", { value: JSON.stringify({ STRIPE_SECRET_KEY: o.stripeKey }), secret: true });
+    return { cluster, neon, prod, mainBranchId: neon.branch(prod.id, neonFile.branch.parent)!.id, health, ws, stack };
+}
+
 describe("end to end: the staging stack through the engine (Neon branch + Fly + health gate, fake APIs)", function () {
     this.timeout(10 * 60_000);
     const file = stagingConfig();
@@ -139,7 +133,6 @@ describe("end to end: the staging stack through the engine (Neon branch + Fly + 
     const stripeKey = secretValue("sk_e2e_");
     const databaseName = `e2e_staging_fly_${process.pid}`;
 
-    let cli: PulumiCli;
     let cluster: PostgresCluster;
     let neon: FakeNeon;
     let fly: FakeFly;
@@ -158,29 +151,15 @@ describe("end to end: the staging stack through the engine (Neon branch + Fly + 
     const setImage = (ref: string) => ws.editStackFile("staging", (c) => (c["keel:backend"].image = ref));
 
     before(async function () {
-        cli = requireEngine(this);
-        cluster = await testCluster();
-        await prepareDatabase(cluster, neonFile.roleName, rolePassword, databaseName);
-        neon = await FakeNeon.start({ apiKey: neonKey, endpointHost: cluster.hostPort, rolePassword });
-        prod = seedProd(neon);
-        mainBranchId = neon.branch(prod.id, neonFile.branch.parent)!.id;
         fly = await FakeFly.start({ token: flyToken });
-        health = await HealthServer.start();
-        // node-postgres verifies sslmode=require like verify-full: the providers trust the cluster's CA.
-        ws = EngineWorkspace.create(cli, { NODE_EXTRA_CA_CERTS: cluster.caFile });
-        ws.editStackFile("staging", (c) => {
-            delete c["keel:frontend"];
-            delete c["keel:github"];
-            c["keel:database"].neon.databaseName = databaseName;
-            c["keel:backend"].healthCheck = { ...c["keel:backend"].healthCheck, url: health.url, timeoutSeconds: 5, intervalSeconds: 1 };
-            c["keel:backend"].fly.machineHealthTimeoutSeconds = 10;
-        });
-        stack = await ws.stack("staging");
-        await stack.setConfig("keel:neonApiKey", { value: neonKey, secret: true });
-        await stack.setConfig("keel:neonApiUrl", { value: neon.url });
-        await stack.setConfig("keel:flyApiToken", { value: flyToken, secret: true });
-        await stack.setConfig("keel:flyApiUrl", { value: fly.url });
-        await stack.setConfig("keel:backendSecrets", { value: JSON.stringify({ STRIPE_SECRET_KEY: stripeKey }), secret: true });
+        ({ cluster, neon, prod, mainBranchId, health, ws, stack } = await neonStaging(this, {
+            neonKey,
+            rolePassword,
+            stripeKey,
+            databaseName,
+            backend: (c) => (c["keel:backend"].fly.machineHealthTimeoutSeconds = 10),
+            credentials: { "keel:flyApiToken": flyToken, "keel:flyApiUrl": fly.url },
+        }));
     });
 
     after(async () => {
@@ -434,7 +413,6 @@ describe("end to end: the staging stack with its backend switched to Render, thr
     const stripeKey = secretValue("sk_e2e_");
     const databaseName = `e2e_staging_render_${process.pid}`;
 
-    let cli: PulumiCli;
     let cluster: PostgresCluster;
     let neon: FakeNeon;
     let render: FakeRender;
@@ -452,35 +430,19 @@ describe("end to end: the staging stack with its backend switched to Render, thr
     const setImage = (ref: string) => ws.editStackFile("staging", (c) => (c["keel:backend"].image = ref));
 
     before(async function () {
-        cli = requireEngine(this);
-        cluster = await testCluster();
-        await prepareDatabase(cluster, neonFile.roleName, rolePassword, databaseName);
-        neon = await FakeNeon.start({ apiKey: neonKey, endpointHost: cluster.hostPort, rolePassword });
-        prod = seedProd(neon);
-        mainBranchId = neon.branch(prod.id, neonFile.branch.parent)!.id;
         render = await FakeRender.start({ apiKey: renderKey });
-        health = await HealthServer.start();
-        ws = EngineWorkspace.create(cli, { NODE_EXTRA_CA_CERTS: cluster.caFile });
-        ws.editStackFile("staging", (c) => {
-            delete c["keel:frontend"];
-            delete c["keel:github"];
-            c["keel:database"].neon.databaseName = databaseName;
+        ({ cluster, neon, prod, mainBranchId, health, ws, stack } = await neonStaging(this, {
+            neonKey,
+            rolePassword,
+            stripeKey,
+            databaseName,
             // keel:backend switched to Render: the same port, env and health check; the fly section gives way to render's.
-            const { fly: _fly, ...common } = c["keel:backend"];
-            c["keel:backend"] = {
-                ...common,
-                kind: "render",
-                image,
-                healthCheck: { ...common.healthCheck, url: health.url, timeoutSeconds: 5, intervalSeconds: 1 },
-                render: { name: serviceName, ownerId: render.ownerId, deployTimeoutSeconds: 60 },
-            };
-        });
-        stack = await ws.stack("staging");
-        await stack.setConfig("keel:neonApiKey", { value: neonKey, secret: true });
-        await stack.setConfig("keel:neonApiUrl", { value: neon.url });
-        await stack.setConfig("keel:renderApiKey", { value: renderKey, secret: true });
-        await stack.setConfig("keel:renderApiUrl", { value: render.url });
-        await stack.setConfig("keel:backendSecrets", { value: JSON.stringify({ STRIPE_SECRET_KEY: stripeKey }), secret: true });
+            backend: (c) => {
+                const { fly: _fly, ...common } = c["keel:backend"];
+                c["keel:backend"] = { ...common, kind: "render", image, render: { name: serviceName, ownerId: render.ownerId, deployTimeoutSeconds: 60 } };
+            },
+            credentials: { "keel:renderApiKey": renderKey, "keel:renderApiUrl": render.url },
+        }));
     });
 
     after(async () => {
