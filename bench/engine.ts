@@ -76,6 +76,9 @@ async function main(): Promise<void> {
 
         const trivialRoot = tempDir("keel-bench-trivial-");
         fs.writeFileSync(path.join(trivialRoot, "Pulumi.yaml"), "name: trivial\nruntime: nodejs\n");
+        const dynamicRoot = tempDir("keel-bench-dynamic-");
+        fs.writeFileSync(path.join(dynamicRoot, "Pulumi.yaml"), "name: dynamic\nruntime: nodejs\n");
+        fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dynamicRoot, "node_modules"));
         const env = { ...(ws.env as NodeJS.ProcessEnv), PATH: `${path.dirname(cli.bin)}${path.delimiter}${process.env.PATH}` };
         const build = `node ${path.join(ROOT, "tools/build.js")}`;
         // Pulumi's own plugin shim: node on the SDK's dynamic-provider, nothing preloaded.
@@ -91,8 +94,10 @@ async function main(): Promise<void> {
             { label: "trivial program, same command", cwd: trivialRoot, command: `${build} && node ${path.join(ROOT, "dist/bench/previewProgram.js")} ${trivialRoot} trivial` },
             { label: "Keel type-checked (nodejs language host's way)", cwd: ws.root, command: `node ${path.join(ROOT, "dist/bench/previewProgram.js")} ${ws.root} typechecked` },
             { label: "Keel, provider started by Pulumi's plain shim", cwd: ws.root, command: `${build} && ${plainEnv} node ${path.join(ROOT, "dist/scripts/stack.js")} preview` },
+            { label: "trivial program + one no-op dynamic resource", cwd: dynamicRoot, command: `${build} && node ${path.join(ROOT, "dist/bench/previewProgram.js")} ${dynamicRoot} dynamic` },
         ];
         timed("trivial up", `node ${path.join(ROOT, "dist/bench/previewProgram.js")} ${trivialRoot} trivial up`, trivialRoot, env);
+        timed("dynamic up", `node ${path.join(ROOT, "dist/bench/previewProgram.js")} ${dynamicRoot} dynamic up`, dynamicRoot, env);
         // One warm-up of each, then alternate.
         for (const s of sides) timed(s.label, s.command, s.cwd, env);
         const times: number[][] = sides.map(() => []);
@@ -114,6 +119,10 @@ async function main(): Promise<void> {
         console.log(`\nKeel / trivial program: ${ratio.toFixed(2)}x (target <= ${RATIO_TARGET}x): ${ratio <= RATIO_TARGET ? "PASS" : "FAIL"}`);
         console.log(`type-checked / Keel: ${(medians[2] / medians[0]).toFixed(2)}x (what running precompiled saves)`);
         console.log(`Keel with Pulumi's plain plugin shim / trivial program: ${(medians[3] / medians[1]).toFixed(2)}x (a machine with Pulumi's own nodejs plugin)`);
+        console.log(
+            `trivial + one dynamic resource / trivial program: ${(medians[4] / medians[1]).toFixed(2)}x (the floor for any program with a dynamic provider); ` +
+                `Keel / that: ${(medians[0] / medians[4]).toFixed(2)}x`,
+        );
         console.log(
             `dev checkpoint with ${tables} tables: ${(checkpoint / 1024).toFixed(1)} KB (target < ${CHECKPOINT_TARGET / 1024} KB): ${checkpoint < CHECKPOINT_TARGET ? "PASS" : "FAIL"}` +
                 `; largest resource ${largest.type} ${(largest.bytes / 1024).toFixed(1)} KB`,

@@ -7,7 +7,7 @@
  */
 import type { Stack } from "@pulumi/pulumi/automation";
 import { CommandSpec, ParsedCommandLine, runCommand, UsageError } from "./lib/cli";
-import { keelStack, policyPackPath, stageOf } from "./lib/engine";
+import { keelStack, loadProgramSoon, policyPackPath, stageOf } from "./lib/engine";
 import { confirmOnTty } from "./lib/prompt";
 
 const COMMANDS = ["up", "preview", "refresh", "destroy"] as const;
@@ -58,6 +58,8 @@ export async function runStackCommand(command: Command, args: ParsedCommandLine,
     const onError = io.err;
 
     const s: Stack = await keelStack({ root: io.root, stack, env: io.env });
+    // The engine's start (a second or so in its own process) and the program's loading overlap.
+    loadProgramSoon();
     const ask = async (what: string): Promise<boolean> => {
         if (yes) return true;
         if (await io.confirm(`Do you want to ${what} the ${stack} stack? (yes/no) `)) return true;

@@ -119,3 +119,21 @@ export async function keelProgram(root: string): Promise<Record<string, unknown>
         throw err;
     }
 }
+
+/**
+ * Loads Keel's program (its modules: config validation, components) while the
+ * engine starts up in its own process, so that when the engine asks for the
+ * program it declares its resources at once and the engine starts their provider
+ * sooner. Loading has no effect beyond the module cache; an error here is left
+ * for the program's own run to report.
+ */
+export function loadProgramSoon(): void {
+    setImmediate(() => {
+        try {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            require("../../index");
+        } catch {
+            // The program's run requires it again and reports what is wrong.
+        }
+    });
+}

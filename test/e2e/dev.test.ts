@@ -122,6 +122,19 @@ describe("end to end: the dev stack through the engine (existing PostgreSQL)", f
         }
     });
 
+    it("a broken migration file is reported with its file and line, without a stack trace, and exits 1", () => {
+        ws.writeMigration("0009_broken.sql", "CREATE TABLE broken (id int;\n");
+        try {
+            const res = run(["preview"]);
+            assert.equal(res.status, 1);
+            const text = res.stdout + res.stderr;
+            assert.match(text, /migrations\/0009_broken\.sql:1:\d+: SQL syntax error/);
+            assert.doesNotMatch(text, /^\s+at |MigrationFileError \{/m);
+        } finally {
+            fs.rmSync(path.join(ws.root, "migrations", "0009_broken.sql"));
+        }
+    });
+
     it("npm run pulumi -- stack output databaseUrl --show-secrets: the dev stack's URL, with nothing exported", () => {
         const res = spawnSync(process.execPath, [path.join(ROOT, "dist/scripts/pulumi.js"), "stack", "output", "databaseUrl", "--show-secrets"], {
             cwd: ws.root,
