@@ -1,94 +1,210 @@
 /**
  * schema:status | schema:apply | schema:new | schema:resolve — the migration
- * engine against DATABASE_URL, for local work. Exits non-zero on any failure.
+ * engine against a database URL, for local work. Settings (directory, history
+ * schema, timeouts, lock wait, allowMissing, outOfOrder, baseline) come from the
+ * stack's keel:migrations in Pulumi.<stack>.yaml (dev unless --stack), the same
+ * as `pulumi up` uses, so the two never disagree about where the history lives;
+ * options override them for one run. Exits 0, 1 on a failure, 2 on a usage error.
  *
- *   npm run schema:status
+ *   npm run schema:status [-- --stack staging]
  *   npm run schema:apply
  *   npm run schema:new -- add_orders
  *   npm run schema:resolve -- 20240101120000 --applied|--rolled-back
- *   (any of them) --dir <migrations dir>  --history-schema <schema>
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { KeelError } from "../components/errors";
+import type { MigrationConfig } from "../components/config";
+import { MigrationFileError } from "../components/errors";
 import { describeTarget } from "../components/schema/connection";
-import { isPgDuration, MIGRATION_FILE_PATTERN, parseMigrations, scanMigrations } from "../components/schema/migrationSet";
-import { applyMigrations, assertRunnable, DEFAULT_ENGINE_SETTINGS, EngineSettings, inspectSchema, resolveMigration } from "../components/schema/runner";
+import { isPgDuration, MIGRATION_FILE_PATTERN, MigrationSource, parseMigration, problemReport, readMigrationDir } from "../components/schema/migrationSet";
+import type { HistoryRow } from "../components/schema/plan";
+import { applyMigrations, assertRunnable, EngineSettings, inspectSchema, resolveMigration } from "../components/schema/runner";
+import { CommandSpec, OptionSpec, ParsedCommandLine, runCommand, UsageError, usageText } from "./lib/cli";
+import { readStackConfig } from "./lib/stackConfig";
 
-class UsageError extends KeelError {}
+const COMMON: OptionSpec[] = [
+    { name: "stack", short: "s", value: "<stack>", help: "whose keel:migrations settings apply (default: dev)" },
+    { name: "url", value: "<postgres-url>", help: "the database (default: DATABASE_URL); a direct URL, not a pooled one" },
+    { name: "dir", value: "<path>", help: "the migrations directory, for this run (default: the stack's keel:migrations.dir)" },
+    { name: "history-schema", value: "<name>", help: "schema of keel_schema_history, for this run (default: the stack's)" },
+];
+const RUNNING: OptionSpec[] = [
+    { name: "lock-wait", value: "<seconds>", help: "how long to wait for another runner (default: the stack's lockWaitSeconds)" },
+    { name: "lock-timeout", value: "<duration>", help: "SET LOCAL lock_timeout per file (default: the stack's)" },
+    { name: "statement-timeout", value: "<duration>", help: "SET LOCAL statement_timeout per file (default: the stack's)" },
+    { name: "allow-missing", help: "accept applied versions whose files are gone" },
+    { name: "out-of-order", help: "run new files older than the newest applied one" },
+    { name: "baseline", value: "<version>", help: "record versions up to this one as applied without running them" },
+];
 
-const USAGE = `usage: npm run schema:<status|apply|new|resolve> -- [args]
-  status                          list applied and pending migrations
-  apply                           apply pending migrations
-  new <name>                      create <dir>/<version>_<name>.sql
-  resolve <version> --applied     a failed no-transaction migration is complete: record it as applied
-  resolve <version> --rolled-back its changes were undone: remove its row so it runs again
-options:
-  --dir <path>             migrations directory (default: migrations)
-  --history-schema <name>  schema of keel_schema_history (default: public)
-  --lock-wait <seconds>    how long to wait for another runner (default: 60)
-  --fingerprint            status: also print the schema fingerprint (reads the whole catalog)
-  --allow-missing, --out-of-order, --baseline <version>
-the database is DATABASE_URL (a direct URL, not a pooled one).`;
+export const SPECS: Record<string, CommandSpec> = {
+    status: {
+        usage: "npm run schema:status -- [options]",
+        summary: "Lists every migration: applied, failed or running (needs resolving), and pending with its destructive statements. Changes nothing; exits 1 when the files and the history disagree.",
+        options: [...COMMON, ...RUNNING, { name: "fingerprint", help: "also print the schema fingerprint (reads the whole catalog)" }],
+    },
+    apply: {
+        usage: "npm run schema:apply -- [options]",
+        summary: "Applies the pending migrations, one transaction per file (keel:no-transaction files statement by statement).",
+        options: [...COMMON, ...RUNNING],
+    },
+    new: {
+        usage: "npm run schema:new -- <name> [options]",
+        summary: "Creates <dir>/<version>_<name>.sql: the next sequence number when the directory counts, else a UTC timestamp.",
+        options: [COMMON[0], COMMON[2]],
+        maxPositionals: 20,
+    },
+    resolve: {
+        usage: "npm run schema:resolve -- <version> --applied|--rolled-back [options]",
+        summary:
+            "Settles a keel:no-transaction migration recorded as failed or running: --applied when its changes are complete " +
+            "(the file's checksum is recorded), --rolled-back once you have undone them (its row is removed; it runs again).",
+        options: [...COMMON, { name: "applied", help: "its changes are complete" }, { name: "rolled-back", help: "its changes were undone" }],
+        maxPositionals: 1,
+    },
+};
 
-interface Args {
-    command: string;
-    positional: string[];
-    flags: Map<string, string | true>;
+export interface SchemaIo {
+    root: string;
+    env: Record<string, string | undefined>;
+    out(line: string): void;
 }
 
-function parseArgs(argv: string[]): Args {
-    const [command = "", ...rest] = argv;
-    const positional: string[] = [];
-    const flags = new Map<string, string | true>();
-    const valued = new Set(["--dir", "--history-schema", "--lock-wait", "--baseline", "--lock-timeout", "--statement-timeout"]);
-    const switches = new Set(["--allow-missing", "--out-of-order", "--fingerprint", "--applied", "--rolled-back"]);
-    for (let i = 0; i < rest.length; i++) {
-        const a = rest[i];
-        if (a.startsWith("--")) {
-            const [k, v] = a.split("=", 2);
-            if (!valued.has(k) && !switches.has(k)) throw new UsageError(`unknown option '${k}'`);
-            if (v !== undefined) flags.set(k, v);
-            else if (valued.has(k)) {
-                if (i + 1 >= rest.length) throw new UsageError(`${k} needs a value`);
-                flags.set(k, rest[++i]);
-            } else flags.set(k, true);
-        } else positional.push(a);
-    }
-    return { command, positional, flags };
-}
-
-function settingsFrom(flags: Map<string, string | true>): EngineSettings {
-    const str = (k: string) => (typeof flags.get(k) === "string" ? (flags.get(k) as string) : undefined);
-    const baseline = str("--baseline");
+/** The stack's migration settings with this run's options on top. */
+export function settingsFor(args: ParsedCommandLine, io: SchemaIo): { dir: string; engine: EngineSettings } {
+    const stack = (args.options.stack as string | undefined) ?? "dev";
+    const m: MigrationConfig = readStackConfig(io.root, stack, io.env).migrations;
+    const opt = (k: string) => (typeof args.options[k] === "string" ? (args.options[k] as string) : undefined);
     // Checked here: a NaN lock wait never times out, and the timeouts are inlined into SET statements.
-    const lockWait = str("--lock-wait");
+    const lockWait = opt("lock-wait");
     if (lockWait !== undefined && !/^\d+(\.\d+)?$/.test(lockWait)) throw new UsageError(`--lock-wait needs a number of seconds, not '${lockWait}'`);
+    const baseline = opt("baseline");
     if (baseline !== undefined && !/^\d+$/.test(baseline)) throw new UsageError(`--baseline needs a migration version (digits), not '${baseline}'`);
-    for (const k of ["--lock-timeout", "--statement-timeout"]) {
-        const v = str(k);
-        if (v !== undefined && !isPgDuration(v)) throw new UsageError(`${k} needs a duration such as 5s, 250ms or 10min, not '${v}'`);
+    for (const k of ["lock-timeout", "statement-timeout"]) {
+        const v = opt(k);
+        if (v !== undefined && !isPgDuration(v)) throw new UsageError(`--${k} needs a duration such as 5s, 250ms or 10min, not '${v}'`);
     }
+    const configuredBaseline = baseline === undefined ? m.baseline : BigInt(baseline).toString();
     return {
-        ...DEFAULT_ENGINE_SETTINGS,
-        historySchema: str("--history-schema") ?? DEFAULT_ENGINE_SETTINGS.historySchema,
-        lockTimeout: str("--lock-timeout") ?? DEFAULT_ENGINE_SETTINGS.lockTimeout,
-        statementTimeout: str("--statement-timeout") ?? DEFAULT_ENGINE_SETTINGS.statementTimeout,
-        lockWaitSeconds: str("--lock-wait") ? Number(str("--lock-wait")) : DEFAULT_ENGINE_SETTINGS.lockWaitSeconds,
-        plan: {
-            allowMissing: flags.has("--allow-missing"),
-            outOfOrder: flags.has("--out-of-order"),
-            baseline: baseline === undefined ? undefined : BigInt(baseline).toString(),
+        dir: opt("dir") ?? m.dir,
+        engine: {
+            historySchema: opt("history-schema") ?? m.historySchema,
+            historyTable: "keel_schema_history",
+            lockTimeout: opt("lock-timeout") ?? m.lockTimeout,
+            statementTimeout: opt("statement-timeout") ?? m.statementTimeout,
+            lockWaitSeconds: lockWait !== undefined ? Number(lockWait) : m.lockWaitSeconds,
+            plan: {
+                allowMissing: args.options["allow-missing"] === true || m.allowMissing,
+                outOfOrder: args.options["out-of-order"] === true || m.outOfOrder,
+                ...(configuredBaseline !== undefined ? { baseline: configuredBaseline } : {}),
+            },
+            appliedBy: `local:${io.env.USER ?? os.userInfo().username}`,
         },
-        appliedBy: `local:${process.env.USER ?? os.userInfo().username}`,
     };
 }
 
-function databaseUrl(): string {
-    const url = process.env.DATABASE_URL;
-    if (!url) throw new UsageError("DATABASE_URL is not set: export DATABASE_URL=postgres://user:password@localhost:5432/app");
-    return url;
+function databaseUrl(args: ParsedCommandLine, io: SchemaIo): string {
+    const url = (args.options.url as string | undefined) ?? io.env.DATABASE_URL;
+    if (url) return url;
+    const stack = (args.options.stack as string | undefined) ?? "dev";
+    throw new UsageError(
+        `no database: export DATABASE_URL=postgres://user:password@localhost:5432/app, pass --url, ` +
+            `or take the stack's: export DATABASE_URL=$(npm run -s pulumi -- stack output databaseUrl --show-secrets --stack ${stack})`,
+    );
+}
+
+/** The directory's migrations; every problem with it (names, versions, directives) at once. */
+function readDirectory(io: SchemaIo, dir: string): { sources: MigrationSource[]; problems: string[] } {
+    return readMigrationDir(path.resolve(io.root, dir), dir);
+}
+
+/** `0003_add_orders`: a migration as its file names it, or as the history does when the file is gone. */
+function label(files: Map<string, MigrationSource>, row: { version: string; name: string }): string {
+    const f = files.get(row.version);
+    return f ? f.file.replace(/\.sql$/, "") : `${row.version}_${row.name}`;
+}
+
+async function status(args: ParsedCommandLine, io: SchemaIo): Promise<number> {
+    const { dir, engine } = settingsFor(args, io);
+    const url = databaseUrl(args, io);
+    const { sources, problems } = readDirectory(io, dir);
+    const { plan, state, history } = await inspectSchema(url, sources, engine, { fingerprint: args.options.fingerprint === true });
+    const byVersion = new Map(sources.map((s) => [s.version, s]));
+    const fingerprint = state.fingerprint ? `, fingerprint ${state.fingerprint.hash}` : "";
+    io.out(`database ${describeTarget(url)}: schema version ${state.version ?? "(none)"}${fingerprint} (history in ${engine.historySchema}.keel_schema_history)`);
+    for (const row of history) {
+        const what = row.status === "baseline" ? "baseline" : row.status === "applied" ? "applied " : row.status === "failed" ? "FAILED  " : "RUNNING ";
+        io.out(`  ${what} ${label(byVersion, row)}  ${row.appliedAt ?? ""}`.trimEnd());
+    }
+    for (const p of plan.baselined) io.out(`  baseline ${label(byVersion, p)}  (will be recorded, not run)`);
+    // Pending files are parsed (a syntax error there is worth knowing now); applied ones are checksummed.
+    for (const p of plan.pending) {
+        let d: { line: number; what: string }[] = [];
+        try {
+            d = (await parseMigration(p)).destructive;
+        } catch (err) {
+            if (!(err instanceof MigrationFileError)) throw err;
+            problems.push(err.message);
+        }
+        io.out(`  pending  ${label(byVersion, p)}${d.length ? `  destructive: ${d.map((x) => `line ${x.line} ${x.what}`).join("; ")}` : ""}`);
+    }
+    const failed = history.filter((r: HistoryRow) => r.status === "failed" || r.status === "running").length;
+    io.out(`${plan.applied.length} applied, ${failed ? `${failed} failed or running, ` : ""}${plan.pending.length} pending`);
+    // Every problem at once: the directory's, the files', and the history's.
+    const all = [...problems, ...plan.problems];
+    if (all.length) throw problemReport(dir, all);
+    assertRunnable(plan);
+    return 0;
+}
+
+async function apply(args: ParsedCommandLine, io: SchemaIo): Promise<number> {
+    const { dir, engine } = settingsFor(args, io);
+    const url = databaseUrl(args, io);
+    const { sources, problems } = readDirectory(io, dir);
+    if (problems.length) throw problemReport(dir, problems);
+    // No fingerprint: that is for drift reports (pulumi refresh, status --fingerprint), not for applying.
+    const result = await applyMigrations(url, sources, engine, io.out, { fingerprint: false });
+    io.out(`schema version ${result.version ?? "(none)"}: ${result.ran.length} applied now, ${result.applied.length} in total`);
+    return 0;
+}
+
+async function create(args: ParsedCommandLine, io: SchemaIo): Promise<number> {
+    const stack = (args.options.stack as string | undefined) ?? "dev";
+    const dir = (args.options.dir as string | undefined) ?? readStackConfig(io.root, stack, io.env).migrations.dir;
+    const name = args.positionals.join("_").toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "");
+    if (!name) throw new UsageError("schema:new needs a name: npm run schema:new -- add_orders_table");
+    const abs = path.resolve(io.root, dir);
+    fs.mkdirSync(abs, { recursive: true });
+    const file = `${nextVersion(fs.readdirSync(abs))}_${name}.sql`;
+    fs.writeFileSync(
+        path.join(abs, file),
+        `-- ${name}\n-- Runs in one transaction with its history row. Directives go on their own line at the top, for example\n-- '-- keel:lock-timeout 10s'; known: keel:no-transaction, keel:lock-timeout, keel:statement-timeout, keel:allow-destructive.\n\n`,
+        { flag: "wx" },
+    );
+    io.out(path.join(dir, file));
+    return 0;
+}
+
+async function resolve(args: ParsedCommandLine, io: SchemaIo): Promise<number> {
+    const [version] = args.positionals;
+    const applied = args.options.applied === true;
+    const rolledBack = args.options["rolled-back"] === true;
+    if (!version || !/^\d+$/.test(version) || applied === rolledBack) {
+        throw new UsageError("schema:resolve needs a version and one of --applied or --rolled-back: npm run schema:resolve -- 3 --applied");
+    }
+    const { dir, engine } = settingsFor(args, io);
+    const canonical = BigInt(version).toString();
+    // Recording it as applied stores the file's checksum, so the files must load; undoing needs no file.
+    let file: MigrationSource | undefined;
+    if (applied) {
+        const { sources, problems } = readDirectory(io, dir);
+        if (problems.length) throw problemReport(dir, problems);
+        file = sources.find((f) => f.version === canonical);
+    }
+    const row = await resolveMigration(databaseUrl(args, io), engine, canonical, applied ? "applied" : "rolled-back", file);
+    io.out(applied ? `version ${canonical} (${row.name}) recorded as applied` : `version ${canonical} (${row.name}) removed from the history; it will run again`);
+    return 0;
 }
 
 /** The next version: the next integer when the directory uses small sequence numbers, else a UTC timestamp. */
@@ -104,71 +220,16 @@ export function nextVersion(existing: string[], now = new Date()): string {
     return BigInt(timestamp) > newest ? timestamp : (newest + 1n).toString();
 }
 
-async function main(argv: string[]): Promise<number> {
-    const args = parseArgs(argv);
-    const dir = (args.flags.get("--dir") as string | undefined) ?? "migrations";
-    const out = (line: string) => process.stdout.write(line + "\n");
-    switch (args.command) {
-        case "status": {
-            const url = databaseUrl();
-            const withFingerprint = args.flags.has("--fingerprint");
-            const { plan, state } = await inspectSchema(url, scanMigrations(dir), settingsFrom(args.flags), { fingerprint: withFingerprint });
-            const fingerprint = state.fingerprint ? `, fingerprint ${state.fingerprint.hash}` : "";
-            out(`database ${describeTarget(url)}: schema version ${state.version ?? "(none)"}${fingerprint}`);
-            for (const a of plan.applied) out(`  applied  ${a.version}_${a.name}  ${a.appliedAt ?? ""}${a.status === "baseline" ? "  (baseline)" : ""}`);
-            for (const p of plan.baselined) out(`  baseline ${p.file}  (will be recorded, not run)`);
-            // Only pending files are parsed: a syntax error there is worth knowing now; applied ones are checksummed.
-            for (const p of await parseMigrations(plan.pending, dir)) {
-                const warn = p.destructive.length ? `  destructive: ${p.destructive.map((d) => `line ${d.line} ${d.what}`).join("; ")}` : "";
-                out(`  pending  ${p.file}${warn}`);
-            }
-            out(`${plan.applied.length} applied, ${plan.pending.length} pending`);
-            assertRunnable(plan);
-            return 0;
-        }
-        case "apply": {
-            const url = databaseUrl();
-            // No fingerprint: that is for drift reports (pulumi refresh, status --fingerprint), not for applying.
-            const result = await applyMigrations(url, scanMigrations(dir), settingsFrom(args.flags), out, { fingerprint: false });
-            out(`schema version ${result.version ?? "(none)"}: ${result.ran.length} applied now, ${result.applied.length} in total`);
-            return 0;
-        }
-        case "new": {
-            const name = args.positional.join("_").toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "");
-            if (!name) throw new UsageError("schema:new needs a name: npm run schema:new -- add_orders_table");
-            fs.mkdirSync(dir, { recursive: true });
-            const file = path.join(dir, `${nextVersion(fs.readdirSync(dir))}_${name}.sql`);
-            fs.writeFileSync(file, `-- ${name}\n-- Runs in one transaction with its history row. Directives go on their own line at the top, for example\n-- '-- keel:lock-timeout 10s'; known: keel:no-transaction, keel:lock-timeout, keel:statement-timeout, keel:allow-destructive.\n\n`, { flag: "wx" });
-            out(file);
-            return 0;
-        }
-        case "resolve": {
-            const [version] = args.positional;
-            const applied = args.flags.has("--applied");
-            const rolledBack = args.flags.has("--rolled-back");
-            if (!version || !/^\d+$/.test(version) || applied === rolledBack) {
-                throw new UsageError("schema:resolve needs a version and one of --applied or --rolled-back: npm run schema:resolve -- 3 --applied");
-            }
-            const canonical = BigInt(version).toString();
-            // Recording it as applied stores the file's checksum, so the files must load; undoing needs no file.
-            const file = applied ? scanMigrations(dir).find((f) => f.version === canonical) : undefined;
-            const row = await resolveMigration(databaseUrl(), settingsFrom(args.flags), canonical, applied ? "applied" : "rolled-back", file);
-            out(applied ? `version ${canonical} (${row.name}) recorded as applied` : `version ${canonical} (${row.name}) removed from the history; it will run again`);
-            return 0;
-        }
-        default:
-            throw new UsageError(args.command ? `unknown command '${args.command}'` : "no command given");
-    }
-}
+const COMMANDS: Record<string, (args: ParsedCommandLine, io: SchemaIo) => Promise<number>> = { status, apply, new: create, resolve };
 
 if (require.main === module) {
-    main(process.argv.slice(2)).then(
-        (code) => process.exit(code),
-        (err) => {
-            if (err instanceof UsageError) process.stderr.write(`error: ${err.message}\n\n${USAGE}\n`);
-            // Keel's errors carry the fix; for others the message is what matters (KEEL_DEBUG=1 shows the stack).
-            else process.stderr.write(`error: ${process.env.KEEL_DEBUG && err?.stack ? err.stack : err?.message ?? err}\n`);
-            process.exit(err instanceof UsageError ? 2 : 1);
-        },
-    );
+    const [command, ...argv] = process.argv.slice(2);
+    const spec = SPECS[command];
+    if (!spec) {
+        const usage = Object.values(SPECS).map((s) => usageText(s)).join("\n\n");
+        const help = command === "-h" || command === "--help";
+        (help ? process.stdout : process.stderr).write(`${help ? "" : `error: ${command ? `unknown command '${command}'` : "no command given"}\n\n`}${usage}\n`);
+        process.exit(help ? 0 : 2);
+    }
+    runCommand(spec, (args) => COMMANDS[command](args, { root: process.cwd(), env: process.env, out: (l) => process.stdout.write(`${l}\n`) }), argv);
 }

@@ -55,6 +55,8 @@ export interface Inspection<F extends PlannedFile = PlannedFile> {
     state: SchemaState;
     /** The database's clock (ISO) just before the history was read: what the plan knows is older than this. */
     readAt: string;
+    /** Every history row, failed and running ones included, oldest first. */
+    history: HistoryRow[];
 }
 
 export interface StateOptions {
@@ -203,7 +205,7 @@ export async function inspectSchema<F extends PlannedFile>(
     try {
         const readAt = new Date((await client.query("SELECT now() AS now")).rows[0].now).toISOString();
         const history = await readHistory(client, s);
-        return { plan: migrationPlan(files, history, s.plan), state: await currentState(client, s, options, history), readAt };
+        return { plan: migrationPlan(files, history, s.plan), state: await currentState(client, s, options, history), readAt, history };
     } finally {
         await client.end().catch(() => undefined);
     }

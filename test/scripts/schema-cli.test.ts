@@ -7,7 +7,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { loadMigrations } from "../../components/schema/migrationSet";
 import { applyMigrations } from "../../components/schema/runner";
-import { engineSettings, historyRows, migrationsDir, relationExists, runCli } from "../support/migrationsDir";
+import { engineSettings, historyRows, migrationsDir, relationExists, runCli, withClient } from "../support/migrationsDir";
+import { tempDir } from "../support/tempDir";
 import { freshDatabase, testCluster } from "../support/postgres";
 
 describe("schema CLI", function () {
@@ -33,8 +34,9 @@ describe("schema CLI", function () {
         const res = await runCli(["status", "--dir", dir], url);
         assert.equal(res.code, 0, res.stderr);
         assert.match(res.stdout, /schema version 1\b/);
-        assert.match(res.stdout, /^ {2}applied {2}1_create_users\b/m);
-        assert.match(res.stdout, /^ {2}pending {2}0002_create_posts\.sql$/m);
+        // Applied and pending alike, as the files name them.
+        assert.match(res.stdout, /^ {2}applied {2}0001_create_users\b/m);
+        assert.match(res.stdout, /^ {2}pending {2}0002_create_posts$/m);
         assert.match(res.stdout, /1 applied, 1 pending/);
         assert.ok(!res.stdout.includes(password) && !res.stderr.includes(password));
         assert.equal(await relationExists(url, "public.posts"), false, "status applies nothing");
@@ -160,7 +162,7 @@ describe("schema CLI", function () {
         cases.forEach((args, i) => {
             const res = results[i];
             assert.equal(res.code, 2, `${args.join(" ")}: ${res.stderr}`);
-            assert.match(res.stderr, /DATABASE_URL is not set/);
+            assert.match(res.stderr, /no database: export DATABASE_URL=.*, pass --url, or take the stack's: export DATABASE_URL=\$\(npm run -s pulumi -- stack output databaseUrl --show-secrets --stack dev\)/);
             assert.match(res.stderr, /usage:/);
         });
     });
@@ -203,5 +205,86 @@ describe("schema CLI", function () {
             assert.match(res.stderr, /usage:/);
         });
         assert.equal(await relationExists(url, "public.keel_schema_history"), false);
+    });
+
+    describe("settings from the stack file", () => {
+        /** A project whose dev stack keeps its history in schema `app` and its migrations in `db/migrations`; staging in `ops`. */
+        function project(): string {
+            const root = tempDir("keel-schema-project-");
+            fs.writeFileSync(path.join(root, "Pulumi.yaml"), "name: shop\nruntime: nodejs\n");
+            fs.writeFileSync(
+                path.join(root, "Pulumi.dev.yaml"),
+                "config:\n  keel:database:\n    kind: external\n  keel:migrations:\n    dir: db/migrations\n    historySchema: app\n",
+            );
+            fs.writeFileSync(
+                path.join(root, "Pulumi.staging.yaml"),
+                // As a user has it: the URL is set, encrypted (the command takes the database from DATABASE_URL).
+                "config:\n  keel:database:\n    kind: external\n  keel:databaseUrl:\n    secure: v1:AAAA:BBBB\n  keel:migrations:\n    dir: db/migrations\n    historySchema: ops\n",
+            );
+            fs.mkdirSync(path.join(root, "db", "migrations"), { recursive: true });
+            fs.writeFileSync(path.join(root, "db", "migrations", "0001_create_users.sql"), "CREATE TABLE users (id int PRIMARY KEY);\n");
+            return root;
+        }
+
+        it("apply and status read the dev stack's directory and history schema, as pulumi up does", async () => {
+            const url = await freshDatabase();
+            await withClient(url, (c) => c.query("CREATE SCHEMA app; CREATE SCHEMA ops"));
+            const root = project();
+            const apply = await runCli(["apply"], url, {}, root);
+            assert.equal(apply.code, 0, apply.stderr);
+            assert.equal(await relationExists(url, "app.keel_schema_history"), true);
+            assert.equal(await relationExists(url, "public.keel_schema_history"), false);
+            const status = await runCli(["status"], url, {}, root);
+            assert.equal(status.code, 0, status.stderr);
+            assert.match(status.stdout, /history in app\.keel_schema_history/);
+            assert.match(status.stdout, /1 applied, 0 pending/);
+            // --stack staging: its own history schema, where nothing is applied yet.
+            const staging = await runCli(["status", "--stack", "staging"], url, {}, root);
+            assert.match(staging.stdout, /0 applied, 1 pending/, staging.stderr);
+            assert.match(staging.stdout, /^ {2}pending {2}0001_create_users$/m);
+        });
+
+        it("a stack file's bad settings are reported with the key and the fix", async () => {
+            const root = project();
+            fs.writeFileSync(path.join(root, "Pulumi.dev.yaml"), "config:\n  keel:database:\n    kind: external\n  keel:migrations:\n    lockWaitSeconds: -1\n");
+            const res = await runCli(["status"], "postgres://u:p@127.0.0.1:1/x", {}, root);
+            assert.equal(res.code, 1);
+            assert.match(res.stderr, /keel:migrations\.lockWaitSeconds/);
+            assert.match(res.stderr, /fix: pulumi config set --path keel:migrations\.lockWaitSeconds/);
+        });
+    });
+
+    it("status lists a failed no-transaction file as failed, and every problem of the directory at once", async () => {
+        const url = await freshDatabase();
+        const dir = migrationsDir({
+            "0001_create_users.sql": "CREATE TABLE users (id int PRIMARY KEY);\n",
+            "0002_index.sql": "-- keel:no-transaction\nCREATE INDEX CONCURRENTLY users_missing ON nope (id);\n",
+        });
+        await runCli(["apply", "--dir", dir], url);
+        fs.writeFileSync(path.join(dir, "0003_bad name.sql"), "SELECT 1;\n");
+        fs.writeFileSync(path.join(dir, "0004_broken.sql"), "CREATE TABLE (;\n");
+        const res = await runCli(["status", "--dir", dir], url);
+        assert.equal(res.code, 1);
+        assert.match(res.stdout, /^ {2}FAILED {3}0002_index\b/m);
+        assert.match(res.stdout, /1 applied, 1 failed or running, 1 pending/);
+        // The directory's problem, the file's and the history's, in one report.
+        assert.match(res.stderr, /have 3 problems/);
+        assert.match(res.stderr, /0003_bad name\.sql: name must be/);
+        assert.match(res.stderr, /0004_broken\.sql:1:\d+: SQL syntax error/);
+        assert.match(res.stderr, /version 2 \(index\) is recorded as failed/);
+    });
+
+    it("every command answers --help and -h with its usage and exits 0", async () => {
+        for (const [command, usage] of [["status", /usage: npm run schema:status/], ["apply", /usage: npm run schema:apply/], ["new", /usage: npm run schema:new -- <name>/], ["resolve", /usage: npm run schema:resolve -- <version>/]] as const) {
+            for (const flag of ["--help", "-h"]) {
+                const res = await runCli([command, flag], undefined);
+                assert.equal(res.code, 0, `${command} ${flag}: ${res.stderr}`);
+                assert.match(res.stdout, usage);
+                assert.match(res.stdout, /--stack <stack>/);
+            }
+        }
+        const top = await runCli(["--help"], undefined);
+        assert.equal(top.code, 0);
+        assert.match(top.stdout, /schema:status[\s\S]*schema:resolve/);
     });
 });

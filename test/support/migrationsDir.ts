@@ -94,11 +94,12 @@ function cliEnv(databaseUrl: string | undefined, extra: NodeJS.ProcessEnv = {}):
     return env;
 }
 
-/** Starts `scripts/schema.ts <args>` under ts-node from the repository root. */
-export function spawnCli(args: string[], databaseUrl: string | undefined, extraEnv: NodeJS.ProcessEnv = {}): ChildProcess {
-    return spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join("scripts", "schema.ts"), ...args], {
-        cwd: REPO_ROOT,
-        env: cliEnv(databaseUrl, extraEnv),
+/** Starts `scripts/schema.ts <args>` under ts-node in a project directory (the repository's own by default). */
+export function spawnCli(args: string[], databaseUrl: string | undefined, extraEnv: NodeJS.ProcessEnv = {}, cwd = REPO_ROOT): ChildProcess {
+    return spawn(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), path.join(REPO_ROOT, "scripts", "schema.ts"), ...args], {
+        cwd,
+        // ts-node looks for a tsconfig.json from the working directory: a project elsewhere uses the repository's.
+        env: { ...cliEnv(databaseUrl, extraEnv), TS_NODE_PROJECT: path.join(REPO_ROOT, "tsconfig.json") },
         stdio: ["ignore", "pipe", "pipe"],
     });
 }
@@ -116,8 +117,8 @@ export function cliResult(child: ChildProcess): Promise<CliResult> {
 }
 
 /** Runs the CLI to completion. */
-export function runCli(args: string[], databaseUrl: string | undefined, extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-    return cliResult(spawnCli(args, databaseUrl, extraEnv));
+export function runCli(args: string[], databaseUrl: string | undefined, extraEnv: NodeJS.ProcessEnv = {}, cwd = REPO_ROOT): Promise<CliResult> {
+    return cliResult(spawnCli(args, databaseUrl, extraEnv, cwd));
 }
 
 /** Polls `check` until it returns true, or fails after `timeoutMs`. */
