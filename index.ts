@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { Database } from "./components/database";
 import { KeelError } from "./components/errors";
-import { readKeelConfig } from "./components/pulumiConfig";
+import { readKeelConfig } from "./components/config/pulumi";
 import { loadMigrationSummaries, Schema } from "./components/schema";
 
 export = async (root: string = process.cwd()) => {

@@ -16,8 +16,7 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { KeelConfig, parseKeelConfig, RawConfig } from "../components/config";
-import { parseJsonValue, valueAt } from "../components/configSupport";
+import { KeelConfig, parseJsonValue, parseKeelConfig, RawConfig, Stage, STAGES, valueAt } from "../components/config";
 import { ConfigError, MigrationFileError } from "../components/errors";
 import {
     allowedBranches,
@@ -43,7 +42,6 @@ import { describeTarget, openClient } from "../components/schema/connection";
 import { MIGRATION_FILE_PATTERN, MigrationSource, migrationSource, parseMigration, scanMigrations } from "../components/schema/migrationSet";
 import { HistoryRow } from "../components/schema/plan";
 import { DEFAULT_ENGINE_SETTINGS, readHistory } from "../components/schema/runner";
-import { Stage, STAGES } from "../components/stage";
 import { rawStackConfig } from "./lib/stackConfig";
 
 export interface PreflightIo {

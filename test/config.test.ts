@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
-import { parseKeelConfig, RawConfig } from "../components/config";
+import { parseKeelConfig, RawConfig, stageDefaults, STAGES } from "../components/config";
+import { examplesFor } from "../components/config/context";
 import { ConfigError } from "../components/errors";
 
 const URL = "postgres://app:pw@db.internal:5432/app";
@@ -100,7 +101,7 @@ describe("parseKeelConfig", () => {
 
     it("needs keel:stage for a stack not named after a stage", () => {
         const [p] = problems(() => parseKeelConfig(raw("pr-42", { "keel:databaseUrl": URL })));
-        assert.match(p, /^keel:stage \| stack 'pr-42' is not named after a stage.*\| pulumi config set keel:stage dev --stack pr-42$/);
+        assert.match(p, /^keel:stage \| stack 'pr-42' is not named after a stage.*\| pulumi config set keel:stage <dev\|staging\|prod> --stack pr-42$/);
         const c = parseKeelConfig(raw("pr-42", { "keel:databaseUrl": URL, "keel:stage": "staging" }));
         assert.equal(c.stage, "staging");
     });
@@ -202,6 +203,40 @@ describe("parseKeelConfig", () => {
             assert.match(p, /^keel:neonApiKey \| is not set and NEON_API_KEY is not in the environment.*\| pulumi config set --secret keel:neonApiKey .* --stack staging \(or export NEON_API_KEY\)$/);
             assert.equal(parseKeelConfig(raw("staging", { "keel:database": neon, "keel:neonApiKey": "napi_x" }, ["keel:neonApiKey"])).database.kind, "neon");
             assert.equal(parseKeelConfig(raw("staging", { "keel:database": neon }, [], { NEON_API_KEY: "napi_x" })).database.kind, "neon");
+        });
+    });
+
+    describe("fixes fit the stack's stage", () => {
+        it("suggests the stage's own value: dev's lock wait is 30, prod's 120; dev's database kind is docker, prod's neon", () => {
+            const lockWait = (stack: string) =>
+                problems(() => parseKeelConfig(raw(stack, { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ lockWaitSeconds: -1 }) }))).find((p) =>
+                    p.startsWith("keel:migrations.lockWaitSeconds"),
+                );
+            assert.match(lockWait("dev")!, /pulumi config set --path keel:migrations\.lockWaitSeconds 30 --stack dev$/);
+            assert.match(lockWait("prod")!, /pulumi config set --path keel:migrations\.lockWaitSeconds 120 --stack prod$/);
+            const kind = (stack: string) => problems(() => parseKeelConfig(raw(stack, { "keel:database": JSON.stringify({ kind: "dockr" }) }, []))).find((p) => p.startsWith("keel:database.kind"));
+            assert.match(kind("dev")!, /pulumi config set --path keel:database\.kind docker --stack dev$/);
+            assert.match(kind("prod")!, /pulumi config set --path keel:database\.kind neon --stack prod$/);
+        });
+
+        it("every suggested migrations setting, set as the fix says, is valid on its stage", () => {
+            for (const stage of STAGES) {
+                for (const [key, example] of Object.entries(examplesFor(stage, stageDefaults(stage)))) {
+                    if (!key.startsWith("migrations.")) continue;
+                    // pulumi config set --path stores numbers and booleans as such.
+                    const value = /^(\d+|true|false)$/.test(example) ? JSON.parse(example) : example;
+                    const config = parseKeelConfig(raw(stage, { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ [key.split(".")[1]]: value }) }));
+                    assert.ok(config.migrations, `${stage} ${key}=${example}`);
+                }
+            }
+        });
+
+        it("pins images one way everywhere: a tag with a version, or a digest", () => {
+            for (const image of ["postgres:stable", "postgres:latest", "postgres"]) {
+                const docker = problems(() => parseKeelConfig(raw("dev", { "keel:database": JSON.stringify({ kind: "docker", docker: { image } }) }, [])));
+                assert.ok(docker.some((p) => p.startsWith("keel:database.docker.image")), image);
+            }
+            assert.doesNotThrow(() => parseKeelConfig(raw("dev", { "keel:database": JSON.stringify({ kind: "docker", docker: { image: "postgres:16.4-bookworm" } }) }, [])));
         });
     });
 });

@@ -6,7 +6,7 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { ImageSource } from "../backendConfig";
+import type { ImageSource } from "../config";
 
 export interface BackendImageArgs {
     source: ImageSource;

@@ -5,7 +5,7 @@
  * URL fails `pulumi up` when the new version does not answer.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { BackendConfig } from "../backendConfig";
+import type { BackendConfig } from "../config";
 import { FlyBackend } from "./fly";
 import { RenderBackend } from "./render";
 

@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as vercel from "@pulumiverse/vercel";
-import type { FrontendConfig } from "../backendConfig";
+import type { FrontendConfig } from "../config";
 
 export interface FrontendArgs {
     config: FrontendConfig;

@@ -3,7 +3,7 @@
  * @pulumi/github (a repository ruleset by default, classic branch protection
  * by config). Pure: no Pulumi imports, so the rules are tested directly.
  */
-import type { GithubConfig } from "../githubConfig";
+import type { GithubConfig } from "../config";
 
 /** GitHub's id of the built-in repository role "Repository admin", for ruleset bypass. */
 export const REPOSITORY_ADMIN_ROLE_ID = 5;

@@ -8,10 +8,8 @@
  */
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
-import type { KeelConfig } from "../config";
-import type { GithubConfig } from "../githubConfig";
-import { environmentNameFor } from "../githubConfig";
-import { STAGES, Stage } from "../stage";
+import type { GithubConfig, KeelConfig } from "../config";
+import { environmentNameFor, Stage, STAGES } from "../config";
 import { branchProtectionFor, environmentSecretNames, rulesetFor } from "./gates";
 import { generateWorkflows, monitorVariable, requiredStatusChecks, WorkflowOptions } from "./workflows";
 

@@ -6,8 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { KeelConfig, parseKeelConfig, RawConfig } from "../../components/config";
-import { stacksIn } from "../../components/configSupport";
+import { KeelConfig, parseKeelConfig, RawConfig, stacksIn } from "../../components/config";
 import { KeelError } from "../../components/errors";
 
 export class StackFileError extends KeelError {

@@ -8,7 +8,7 @@ import { strict as assert } from "assert";
 import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import type { BackendConfig } from "../../components/backendConfig";
+import type { BackendConfig } from "../../components/config";
 import {
     allowedBranches,
     checkBackups,

@@ -4,7 +4,7 @@
  * strategy, and the health gate on the public URL.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { BackendConfig, FlyBackendConfig } from "../../backendConfig";
+import type { BackendConfig, FlyBackendConfig } from "../../config";
 import { HealthGate } from "../healthGate";
 import { BackendImage } from "../image";
 import { FlyApp } from "./app";

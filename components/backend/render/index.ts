@@ -4,7 +4,7 @@
  * custom domains, and the health gate on the public URL.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { BackendConfig } from "../../backendConfig";
+import type { BackendConfig } from "../../config";
 import { HealthGate } from "../healthGate";
 import { BackendImage } from "../image";
 import { RenderCustomDomain } from "./customDomain";

@@ -10,6 +10,12 @@ export interface StageDefaults {
     protect: boolean;
     /** Pulumi `retainOnDelete` on the same resources. */
     retainOnDelete: boolean;
+    database: {
+        /** The kind a stack that names none and has no URL gets: dev runs its own; shared stages choose. */
+        kind?: "docker";
+        /** The kind a fix suggests. */
+        suggestedKind: "docker" | "neon";
+    };
     migrations: {
         lockTimeout: string;
         statementTimeout: string;
@@ -35,6 +41,7 @@ export function stageDefaults(stage: Stage): StageDefaults {
     return {
         protect: production,
         retainOnDelete: production,
+        database: stage === "dev" ? { kind: "docker", suggestedKind: "docker" } : { suggestedKind: "neon" },
         migrations: {
             // Short lock waits in shared environments keep a migration from queueing behind
             // a long transaction and blocking every query that arrives after it.

@@ -1,7 +1,7 @@
-/** Reads the stack's raw config from the Pulumi runtime and validates it (components/config.ts). */
+/** Reads the stack's raw config from the Pulumi runtime and validates it (index.ts): the one part of config/ that imports Pulumi. */
 import * as pulumi from "@pulumi/pulumi";
-import { KeelConfig, parseKeelConfig } from "./config";
-import { stacksIn } from "./configSupport";
+import { KeelConfig, parseKeelConfig } from ".";
+import { stacksIn } from "./context";
 
 export function readKeelConfig(root: string = process.cwd()): KeelConfig {
     const values = pulumi.runtime.allConfig();

@@ -5,8 +5,7 @@
  * its deployment environment with its secrets and variables. Pure: no Pulumi imports.
  */
 import { z } from "zod";
-import type { ConfigProblem } from "./errors";
-import { configFix, NAMESPACE, parseConfigSection, parseJsonValue, valueAt } from "./configSupport";
+import { ConfigContext, fixFor, NAMESPACE, parseJsonValue, parseSection, valueAt } from "./context";
 import type { Stage } from "./stage";
 
 export interface GithubConfig {
@@ -35,18 +34,6 @@ export interface GithubConfig {
     /** Workflow files committed by the owner stack. */
     workflows: boolean;
 }
-
-export const GITHUB_EXAMPLES: Record<string, string> = {
-    "github.owner": "my-org",
-    "github.repository": "my-app",
-    "github.ownedBy": "prod",
-    "github.branches.prod": "main",
-    "github.branches.staging": "staging",
-    "github.protection.kind": "ruleset",
-    "github.protection.requiredApprovals": "0",
-    "github.state.backendUrl": "s3://my-app-pulumi-state",
-    "github.environment.waitTimerMinutes": "0",
-};
 
 const branchName = z.string().regex(/^(?!\/)(?!.*\/\/)(?!.*\.\.)[A-Za-z0-9._/-]{1,200}(?<!\/)(?<!\.lock)$/, { message: "expected a branch name such as main" });
 
@@ -90,28 +77,17 @@ const githubSchema = z
     })
     .strict();
 
-export interface GithubSectionContext {
-    stack: string;
-    stage: Stage;
-    get: (key: string) => string | undefined;
-    env: Record<string, string | undefined>;
-    problems: ConfigProblem[];
-    deployCredentials: boolean;
-    /** Stacks that have a Pulumi.<stack>.yaml, when known: branches must name real stacks. */
-    knownStacks?: readonly string[];
-}
-
 /** The deployment environment's name for a stack: `production` for prod, else the stack's name. */
 export function environmentNameFor(stack: string, stage: Stage): string {
     return stage === "prod" ? "production" : stack;
 }
 
-export function parseGithub(ctx: GithubSectionContext): GithubConfig | undefined {
+export function parseGithub(ctx: ConfigContext): GithubConfig | undefined {
     const raw = ctx.get("github");
     if (raw === undefined) return undefined;
     const before = ctx.problems.length;
-    const fix = (path: string) => configFix(ctx.stack, path, GITHUB_EXAMPLES[path]);
-    const section = parseConfigSection(ctx.stack, "github", githubSchema, raw, ctx.problems, GITHUB_EXAMPLES);
+    const fix = (path: string) => fixFor(ctx, path);
+    const section = parseSection(ctx, "github", githubSchema);
     const rawSection = parseJsonValue(raw);
     // A stack without a stack file (all config from the environment) still exists.
     if (ctx.knownStacks && !ctx.knownStacks.includes(ctx.stack)) ctx = { ...ctx, knownStacks: [...ctx.knownStacks, ctx.stack] };

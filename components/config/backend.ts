@@ -1,13 +1,11 @@
 /**
- * `keel:backend` (Fly.io or Render) and `keel:frontend` (Vercel): parsed and
- * validated with the rest of the stack's config, every problem reported at
- * once with the command that fixes it. Pure: no Pulumi imports.
+ * `keel:backend`: the API service on Fly.io or Render, where its image comes
+ * from, its environment and secrets, the health gate, and each platform's
+ * settings with the stage's defaults. Pure: no Pulumi imports.
  */
 import { z } from "zod";
-import type { ConfigProblem } from "./errors";
-import { configFix, NAMESPACE, parseConfigSection, parseJsonValue, valueAt } from "./configSupport";
-import type { Stage } from "./stage";
-import type { StageDefaults } from "./stage";
+import { ConfigContext, envMap, envName, fixFor, hostname, NAMESPACE, parseJsonValue, parseSection, pinnedImage, serviceName, urlPath, valueAt } from "./context";
+import { credentialProblem, parseSecrets } from "./secrets";
 
 export type DeployStrategy = "rolling" | "bluegreen" | "immediate";
 
@@ -74,65 +72,7 @@ interface BackendCommon {
 
 export type BackendConfig = (BackendCommon & { kind: "fly"; fly: FlyBackendConfig }) | (BackendCommon & { kind: "render"; render: RenderBackendConfig });
 
-export interface FrontendConfig {
-    name: string;
-    teamId?: string;
-    framework?: string;
-    rootDirectory?: string;
-    buildCommand?: string;
-    installCommand?: string;
-    outputDirectory?: string;
-    git?: { repo: string; productionBranch: string };
-    /** Plain variables, for production and preview. */
-    env: Record<string, string>;
-    /** Sensitive variables, from the secret key keel:frontendSecrets. */
-    secrets: Record<string, string>;
-    /** The variable that carries the backend's public URL (empty: none). */
-    backendUrlEnv: string;
-    domains: string[];
-    /** Checked after the backend's own gate; empty: no check. */
-    healthPath: string;
-}
-
-export const BACKEND_EXAMPLES: Record<string, string> = {
-    "backend.kind": "fly",
-    "backend.image": "registry.fly.io/my-app:1.0.0",
-    "backend.build.context": ".",
-    "backend.build.dockerfile": "Dockerfile",
-    "backend.port": "8080",
-    "backend.healthCheck.path": "/healthz",
-    "backend.healthCheck.timeoutSeconds": "120",
-    "backend.fly.app": "my-app-prod",
-    "backend.fly.org": "personal",
-    "backend.fly.regions[0].region": "iad",
-    "backend.fly.regions[0].count": "2",
-    "backend.fly.strategy": "rolling",
-    "backend.fly.size.memoryMb": "512",
-    "backend.render.name": "my-app-prod",
-    "backend.render.ownerId": "tea-xxxxxxxxxxxxxxxxxxxx",
-    "backend.render.plan": "starter",
-    "backend.render.region": "oregon",
-    "backend.render.instances": "2",
-    "frontend.name": "my-app-web",
-    "frontend.framework": "nextjs",
-    "frontend.rootDirectory": "web",
-    "frontend.git.repo": "my-org/my-app",
-    "frontend.git.productionBranch": "main",
-    "frontend.backendUrlEnv": "NEXT_PUBLIC_API_URL",
-};
-
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "expected an environment variable name such as API_URL" });
-const envMap = z.record(envName, z.string());
-const hostname = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, { message: "expected a host name such as api.example.com" });
-const urlPath = z.string().regex(/^\/[^\s?#]*$/, { message: "expected a path starting with /, such as /healthz" });
-/** Fly app and Render service names: lower case, digits and dashes. */
-const serviceName = z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, { message: "expected a name of lower-case letters, digits and dashes, such as my-app-prod" });
-/** A reference pinned to a tag or digest; `latest` would make deploys unrepeatable and rollbacks meaningless. */
-const pinnedImage = z.string().refine((ref) => /@sha256:[0-9a-f]{64}$/.test(ref) || (/:[^/:@]+$/.test(ref) && !/:latest$/.test(ref)), {
-    message: "expected an image pinned to a tag or digest, such as registry.fly.io/my-app:1.4.2 (never latest or no tag: a rollback must know what it goes back to)",
-});
-
-const backendSchema = z
+export const backendSchema = z
     .object({
         kind: z.enum(["fly", "render"]).optional(),
         image: pinnedImage.optional(),
@@ -218,67 +158,8 @@ const backendSchema = z
     })
     .strict();
 
-const frontendSchema = z
-    .object({
-        name: serviceName.optional(),
-        teamId: z.string().min(1).optional(),
-        framework: z.string().min(1).optional(),
-        rootDirectory: z.string().min(1).optional(),
-        buildCommand: z.string().min(1).optional(),
-        installCommand: z.string().min(1).optional(),
-        outputDirectory: z.string().min(1).optional(),
-        git: z
-            .object({
-                repo: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, { message: "expected owner/name, such as my-org/my-app" }),
-                productionBranch: z.string().min(1).optional(),
-            })
-            .strict()
-            .optional(),
-        env: envMap.default({}),
-        backendUrlEnv: z.union([envName, z.literal("")]).default("NEXT_PUBLIC_API_URL"),
-        domains: z.array(hostname).default([]),
-        healthPath: z.union([urlPath, z.literal("")]).default("/"),
-    })
-    .strict();
-
-const secretsSchema = envMap;
-
-export interface SectionContext {
-    stack: string;
-    stage: Stage;
-    project: string;
-    defaults: StageDefaults;
-    get: (key: string) => string | undefined;
-    env: Record<string, string | undefined>;
-    problems: ConfigProblem[];
-    /** Whether missing API tokens are problems (not for scripts that only touch the database). */
-    deployCredentials: boolean;
-}
-
-function fix(ctx: SectionContext, path: string): string {
-    return configFix(ctx.stack, path, BACKEND_EXAMPLES[path]);
-}
-
-/** A secret object key (keel:backendSecrets): values never appear in messages. */
-function parseSecrets(ctx: SectionContext, key: string): Record<string, string> {
-    const raw = ctx.get(key);
-    if (raw === undefined) return {};
-    const parsed = parseConfigSection(ctx.stack, key, secretsSchema, raw, ctx.problems, { [`${key}.API_KEY`]: "<value>" }, true);
-    return parsed ?? {};
-}
-
-function credentialProblem(ctx: SectionContext, configKey: string, envKey: string, what: string, howToGet: string): void {
-    if (ctx.deployCredentials && ctx.get(configKey) === undefined && !ctx.env[envKey]) {
-        ctx.problems.push({
-            key: `${NAMESPACE}:${configKey}`,
-            message: `is not set and ${envKey} is not in the environment; ${what}`,
-            fix: `pulumi config set --secret ${NAMESPACE}:${configKey} <${howToGet}> --stack ${ctx.stack} (or export ${envKey})`,
-        });
-    }
-}
-
 /** keel:backend; undefined when the stack has no backend (or it is invalid: then problems say why). */
-export function parseBackend(ctx: SectionContext): BackendConfig | undefined {
+export function parseBackend(ctx: ConfigContext): BackendConfig | undefined {
     const raw = ctx.get("backend");
     const secrets = parseSecrets(ctx, "backendSecrets");
     if (raw === undefined) {
@@ -286,18 +167,18 @@ export function parseBackend(ctx: SectionContext): BackendConfig | undefined {
             ctx.problems.push({
                 key: `${NAMESPACE}:backendSecrets`,
                 message: "is set but the stack has no backend (keel:backend)",
-                fix: `${fix(ctx, "backend.kind")}, or pulumi config rm ${NAMESPACE}:backendSecrets --stack ${ctx.stack}`,
+                fix: `${fixFor(ctx, "backend.kind")}, or pulumi config rm ${NAMESPACE}:backendSecrets --stack ${ctx.stack}`,
             });
         }
         return undefined;
     }
     const before = ctx.problems.length;
-    const section = parseConfigSection(ctx.stack, "backend", backendSchema, raw, ctx.problems, BACKEND_EXAMPLES);
+    const section = parseSection(ctx, "backend", backendSchema);
     // Kind-level checks run even when a setting is invalid, so every problem shows at once.
     const rawSection = parseJsonValue(raw);
     const kind = section?.kind ?? backendSchema.shape.kind.safeParse(valueAt(rawSection, ["kind"])).data;
     if (!kind) {
-        ctx.problems.push({ key: `${NAMESPACE}:backend.kind`, message: "is not set; expected fly or render", fix: fix(ctx, "backend.kind") });
+        ctx.problems.push({ key: `${NAMESPACE}:backend.kind`, message: "is not set; expected fly or render", fix: fixFor(ctx, "backend.kind") });
         return undefined;
     }
     const has = (k: string) => valueAt(rawSection, [k]) !== undefined;
@@ -314,7 +195,7 @@ export function parseBackend(ctx: SectionContext): BackendConfig | undefined {
         ctx.problems.push({
             key: `${NAMESPACE}:backend.image`,
             message: `is not set and neither is ${NAMESPACE}:backend.build; the ${kind} backend needs an image to run${kind === "render" ? " (or render.repo to build from)" : ""}`,
-            fix: `${fix(ctx, "backend.image")} (or build one from a Dockerfile: ${fix(ctx, "backend.build.dockerfile")})`,
+            fix: `${fixFor(ctx, "backend.image")} (or build one from a Dockerfile: ${fixFor(ctx, "backend.build.dockerfile")})`,
         });
     }
     if (has("image") && (has("build") || fromRepo)) {
@@ -332,7 +213,7 @@ export function parseBackend(ctx: SectionContext): BackendConfig | undefined {
             ctx.problems.push({
                 key: `${NAMESPACE}:backend.fly.regions`,
                 message: "is not set; the fly backend needs at least one region to run machines in (fly platform regions lists them)",
-                fix: `${fix(ctx, "backend.fly.regions[0].region")} (and ${fix(ctx, "backend.fly.regions[0].count")})`,
+                fix: `${fixFor(ctx, "backend.fly.regions[0].region")} (and ${fixFor(ctx, "backend.fly.regions[0].count")})`,
             });
         } else if (region !== undefined && regions !== undefined) {
             ctx.problems.push({
@@ -347,7 +228,7 @@ export function parseBackend(ctx: SectionContext): BackendConfig | undefined {
             ctx.problems.push({
                 key: `${NAMESPACE}:backend.render.ownerId`,
                 message: "is not set; Render needs the workspace that owns the service",
-                fix: fix(ctx, "backend.render.ownerId"),
+                fix: fixFor(ctx, "backend.render.ownerId"),
             });
         }
         if (has("build") && valueAt(rawSection, ["build", "registry"]) === undefined) {
@@ -368,7 +249,7 @@ export function parseBackend(ctx: SectionContext): BackendConfig | undefined {
         ctx.problems.push({
             key: `${NAMESPACE}:backend.fly.strategy`,
             message: `is 'immediate' on ${ctx.stage}: it replaces every machine at once without waiting for health, which is for dev only`,
-            fix: `${fix(ctx, "backend.fly.strategy")} (or bluegreen)`,
+            fix: `${fixFor(ctx, "backend.fly.strategy")} (or bluegreen)`,
         });
     }
     if (!section || ctx.problems.length > before) return undefined;
@@ -462,64 +343,3 @@ export function parseBackend(ctx: SectionContext): BackendConfig | undefined {
     };
 }
 
-/** keel:frontend; undefined when the stack has no frontend. */
-export function parseFrontend(ctx: SectionContext, backend: BackendConfig | undefined, hasBackendKey: boolean): FrontendConfig | undefined {
-    const raw = ctx.get("frontend");
-    const secrets = parseSecrets(ctx, "frontendSecrets");
-    if (raw === undefined) {
-        if (Object.keys(secrets).length) {
-            ctx.problems.push({
-                key: `${NAMESPACE}:frontendSecrets`,
-                message: "is set but the stack has no frontend (keel:frontend)",
-                fix: `${fix(ctx, "frontend.name")}, or pulumi config rm ${NAMESPACE}:frontendSecrets --stack ${ctx.stack}`,
-            });
-        }
-        return undefined;
-    }
-    const before = ctx.problems.length;
-    const section = parseConfigSection(ctx.stack, "frontend", frontendSchema, raw, ctx.problems, BACKEND_EXAMPLES);
-    credentialProblem(ctx, "vercelApiToken", "VERCEL_API_TOKEN", "the frontend needs a Vercel API token", "token from Vercel > Account settings > Tokens");
-    if (!section) return undefined;
-    if (section.backendUrlEnv && !backend && !hasBackendKey) {
-        ctx.problems.push({
-            key: `${NAMESPACE}:frontend.backendUrlEnv`,
-            message: `is '${section.backendUrlEnv}' but the stack has no backend whose URL it could carry`,
-            fix: `pulumi config set --path ${NAMESPACE}:frontend.backendUrlEnv '' --stack ${ctx.stack} (or configure keel:backend)`,
-        });
-    }
-    for (const k of Object.keys(section.env)) {
-        if (k in secrets || k === section.backendUrlEnv) {
-            ctx.problems.push({
-                key: `${NAMESPACE}:frontend.env.${k}`,
-                message: `is also ${k === section.backendUrlEnv ? "the backend URL's variable (frontend.backendUrlEnv)" : "a secret in keel:frontendSecrets"}; one value per variable`,
-                fix: `pulumi config rm --path ${NAMESPACE}:frontend.env.${k} --stack ${ctx.stack}`,
-            });
-        }
-    }
-    // Browser-exposed prefixes would ship a secret to every visitor.
-    for (const k of Object.keys(secrets)) {
-        if (/^(NEXT_PUBLIC_|VITE_|REACT_APP_|NUXT_PUBLIC_|PUBLIC_|EXPO_PUBLIC_)/.test(k)) {
-            ctx.problems.push({
-                key: `${NAMESPACE}:frontendSecrets.${k}`,
-                message: "has a browser-exposed prefix: the framework inlines it into the public bundle, so it is no secret",
-                fix: `move it to keel:frontend.env if it is public, or rename it without the prefix: pulumi config rm --path ${NAMESPACE}:frontendSecrets.${k} --stack ${ctx.stack}`,
-            });
-        }
-    }
-    if (ctx.problems.length > before) return undefined;
-    return {
-        name: section.name ?? `${ctx.project}-${ctx.stack}-web`,
-        teamId: section.teamId,
-        framework: section.framework,
-        rootDirectory: section.rootDirectory,
-        buildCommand: section.buildCommand,
-        installCommand: section.installCommand,
-        outputDirectory: section.outputDirectory,
-        git: section.git ? { repo: section.git.repo, productionBranch: section.git.productionBranch ?? (ctx.stage === "prod" ? "main" : ctx.stack) } : undefined,
-        env: section.env,
-        secrets,
-        backendUrlEnv: section.backendUrlEnv,
-        domains: section.domains,
-        healthPath: section.healthPath,
-    };
-}

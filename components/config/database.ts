@@ -1,0 +1,234 @@
+/**
+ * `keel:database` and `keel:databaseUrl`: the stack's PostgreSQL. `docker` (dev's
+ * default), `external` (a URL from secret config, or DATABASE_URL on dev) or
+ * `neon` (a project owned by one stack, a branch per other stack). Pure: no
+ * Pulumi imports.
+ */
+import { z } from "zod";
+import { unusableUrlReason } from "../schema/connection";
+import { ConfigContext, fixFor, identifier, NAMESPACE, parseJsonValue, parseSection, pinnedImage, stageName, valueAt } from "./context";
+import type { Stage } from "./stage";
+
+export interface ExternalDatabaseConfig {
+    kind: "external";
+    /** Direct connection URL; wrap it in pulumi.secret at once. */
+    url: string;
+    /** Where the URL came from, for messages. */
+    source: "config" | "env";
+}
+
+export interface DockerDatabaseConfig {
+    kind: "docker";
+    /** A pinned image: a version tag or a digest, never `latest`. */
+    image: string;
+    /** Host port on 127.0.0.1. */
+    port: number;
+    databaseName: string;
+    user: string;
+    volumeName: string;
+    containerName: string;
+}
+
+export interface NeonDatabaseConfig {
+    kind: "neon";
+    project: { name: string; ownedBy: Stage; owned: boolean; regionId: string; pgVersion: number; orgId?: string };
+    /** parent undefined: this stack uses the project's default branch. */
+    branch: { name: string; parent?: string; protected: boolean; schemaOnly: boolean };
+    endpoint: { minCu: number; maxCu: number; suspendTimeoutSeconds: number };
+    roleName: string;
+    databaseName: string;
+    /** SQL run after `npm run db:reset` copies the parent branch (mask emails, drop tokens). */
+    sanitizeSql?: string;
+    /** Deleting the protected (prod) Neon project and branch is meant: lifts protect, retainOnDelete and the providers' refusal. */
+    allowDelete: boolean;
+}
+
+export type DatabaseConfig = ExternalDatabaseConfig | DockerDatabaseConfig | NeonDatabaseConfig;
+
+export const databaseSchema = z
+    .object({
+        kind: z.enum(["docker", "external", "neon"]).optional(),
+        docker: z
+            .object({
+                image: pinnedImage.default("postgres:16.4-bookworm"),
+                port: z.number().int().min(1024).max(65535).default(5432),
+                databaseName: identifier.default("app"),
+                user: identifier.default("app"),
+            })
+            .strict()
+            .optional(),
+        neon: z
+            .object({
+                project: z
+                    .object({
+                        name: z.string().min(1).max(64).optional(),
+                        ownedBy: stageName.default("prod"),
+                        regionId: z.string().min(1).default("aws-us-east-2"),
+                        pgVersion: z.number().int().min(14).max(18).default(16),
+                        orgId: z.string().min(1).optional(),
+                    })
+                    .strict()
+                    .default({ ownedBy: "prod", regionId: "aws-us-east-2", pgVersion: 16 }),
+                branch: z
+                    .object({
+                        name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/, { message: "expected a branch name such as main or staging" }).optional(),
+                        parent: z.string().min(1).optional(),
+                        schemaOnly: z.boolean().default(false),
+                        protected: z.boolean().optional(),
+                    })
+                    .strict()
+                    .default({ schemaOnly: false }),
+                endpoint: z
+                    .object({
+                        minCu: z.number().min(0.25).max(56).default(0.25),
+                        maxCu: z.number().min(0.25).max(56).optional(),
+                        suspendTimeoutSeconds: z.number().int().min(-1).max(604800).optional(),
+                    })
+                    .strict()
+                    .default({ minCu: 0.25 }),
+                roleName: identifier.default("app"),
+                databaseName: identifier.default("app"),
+                sanitizeSql: z.string().min(1).optional(),
+                allowDelete: z.boolean().default(false),
+            })
+            .strict()
+            .optional(),
+    })
+    .strict();
+
+const URL_FIX = (stack: string) => `pulumi config set --secret ${NAMESPACE}:databaseUrl 'postgres://user:password@host:5432/db' --stack ${stack}`;
+
+/**
+ * The database: `docker` (the dev default), `external` (a URL from secret config,
+ * or DATABASE_URL on dev) or `neon`.
+ */
+export function parseDatabase(ctx: ConfigContext): DatabaseConfig | undefined {
+    const { stack, stage, project, problems } = ctx;
+    const get = ctx.get;
+    const before = problems.length;
+    const rawValue = get("database");
+    const section = parseSection(ctx, "database", databaseSchema);
+    // Kind-level checks run even when some setting is invalid, so every problem shows at once.
+    const rawSection = (rawValue === undefined ? {} : parseJsonValue(rawValue)) as Record<string, unknown>;
+    const rawKind = databaseSchema.shape.kind.safeParse(valueAt(rawSection, ["kind"])).data;
+
+    const configuredUrl = get("databaseUrl");
+    const envUrl = stage === "dev" ? ctx.env.DATABASE_URL : undefined;
+    // Without an explicit kind: a URL means an existing server; otherwise the stage's own (dev runs one).
+    const kind = section?.kind ?? rawKind ?? (configuredUrl !== undefined || envUrl ? "external" : ctx.defaults.database.kind);
+    if (!kind) {
+        if (!section) return undefined;
+        problems.push({
+            key: `${NAMESPACE}:database.kind`,
+            message: `is not set and neither is ${NAMESPACE}:databaseUrl; a ${stage} stack needs a database: neon, or an existing server by URL`,
+            fix: `${fixFor(ctx, "database.kind")} (or: ${URL_FIX(stack)})`,
+        });
+        return undefined;
+    }
+    // With an explicit kind, settings for another kind are a mistake; with an inferred one (dev with
+    // DATABASE_URL exported) the Docker settings simply wait for the day the URL is unset.
+    const explicitKind = section?.kind ?? rawKind;
+    for (const other of ["docker", "neon"] as const) {
+        if (explicitKind && rawSection && typeof rawSection === "object" && other in rawSection && kind !== other) {
+            problems.push({
+                key: `${NAMESPACE}:database.${other}`,
+                message: `settings for '${other}' but the database kind is '${kind}'`,
+                fix: `pulumi config rm --path ${NAMESPACE}:database.${other} --stack ${stack} (or set ${NAMESPACE}:database.kind ${other})`,
+            });
+        }
+    }
+    if (kind === "docker" && stage === "prod") {
+        problems.push({
+            key: `${NAMESPACE}:database.kind`,
+            message: "is 'docker' on prod: a container on one machine is no production database (no backups, no failover)",
+            fix: `${fixFor(ctx, "database.kind")} (or point at an existing server: ${URL_FIX(stack)})`,
+        });
+    }
+    if (kind !== "external" && configuredUrl !== undefined) {
+        problems.push({
+            key: `${NAMESPACE}:databaseUrl`,
+            message: `is set but the database kind is '${kind}', which makes its own URL`,
+            fix: `pulumi config rm ${NAMESPACE}:databaseUrl --stack ${stack} (or set ${NAMESPACE}:database.kind external)`,
+        });
+    }
+    if (!section) return undefined;
+
+    switch (kind) {
+        case "external": {
+            const url = configuredUrl ?? envUrl;
+            if (!url) {
+                problems.push({
+                    key: `${NAMESPACE}:databaseUrl`,
+                    message:
+                        stage === "dev"
+                            ? "is not set and DATABASE_URL is not in the environment; the external database needs its URL"
+                            : "is not set; the external database needs the direct connection URL",
+                    fix: URL_FIX(stack) + (stage === "dev" ? " (or export DATABASE_URL)" : ""),
+                });
+                return undefined;
+            }
+            const source = configuredUrl !== undefined ? "config" : "env";
+            const reason = unusableUrlReason(url);
+            if (reason) {
+                problems.push({
+                    key: source === "env" ? "DATABASE_URL (environment)" : `${NAMESPACE}:databaseUrl`,
+                    message: reason,
+                    fix: source === "env" ? "export DATABASE_URL=postgres://user:password@host:5432/db" : URL_FIX(stack),
+                });
+            }
+            return problems.length > before ? undefined : { kind, url, source };
+        }
+        case "docker": {
+            const d = section.docker ?? { image: "postgres:16.4-bookworm", port: 5432, databaseName: "app", user: "app" };
+            return problems.length > before
+                ? undefined
+                : { kind, ...d, volumeName: `${project}-${stack}-pgdata`, containerName: `${project}-${stack}-postgres` };
+        }
+        case "neon": {
+            if (get("neonApiKey") === undefined && !ctx.env.NEON_API_KEY) {
+                problems.push({
+                    key: `${NAMESPACE}:neonApiKey`,
+                    message: "is not set and NEON_API_KEY is not in the environment; the neon database kind needs a Neon API key",
+                    fix: `pulumi config set --secret ${NAMESPACE}:neonApiKey <key from the Neon console> --stack ${stack} (or export NEON_API_KEY)`,
+                });
+            }
+            const n = section.neon ?? databaseSchema.shape.neon.unwrap().parse({});
+            const owned = n.project.ownedBy === stage;
+            const production = stage === "prod";
+            // The owner stack uses the project's default branch; the others branch off it (or off `parent`).
+            const branchName = n.branch.name ?? (owned ? "main" : stack);
+            const parent = owned ? undefined : (n.branch.parent ?? "main");
+            if (owned && n.branch.parent) {
+                problems.push({
+                    key: `${NAMESPACE}:database.neon.branch.parent`,
+                    message: `is set, but this stack owns the Neon project and uses its default branch, which has no parent`,
+                    fix: `pulumi config rm --path ${NAMESPACE}:database.neon.branch.parent --stack ${stack}`,
+                });
+            }
+            if (n.endpoint.maxCu !== undefined && n.endpoint.maxCu < n.endpoint.minCu) {
+                problems.push({
+                    key: `${NAMESPACE}:database.neon.endpoint.maxCu`,
+                    message: `${n.endpoint.maxCu} is below minCu ${n.endpoint.minCu}`,
+                    fix: fixFor(ctx, "database.neon.endpoint.maxCu"),
+                });
+            }
+            return problems.length > before
+                ? undefined
+                : {
+                      kind,
+                      project: { name: n.project.name ?? project, ownedBy: n.project.ownedBy, owned, regionId: n.project.regionId, pgVersion: n.project.pgVersion, orgId: n.project.orgId },
+                      branch: { name: branchName, parent, protected: n.branch.protected ?? production, schemaOnly: n.branch.schemaOnly },
+                      endpoint: {
+                          minCu: n.endpoint.minCu,
+                          maxCu: n.endpoint.maxCu ?? (production ? 2 : 1),
+                          // Prod stays warm; other stages sleep after 5 minutes idle.
+                          suspendTimeoutSeconds: n.endpoint.suspendTimeoutSeconds ?? (production ? -1 : 300),
+                      },
+                      roleName: n.roleName,
+                      databaseName: n.databaseName,
+                      sanitizeSql: n.sanitizeSql,
+                      allowDelete: n.allowDelete,
+                  };
+        }
+    }
+}

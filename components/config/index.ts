@@ -1,0 +1,149 @@
+/**
+ * The stack's configuration, whole: every `keel:` key parsed and validated
+ * before any resource is declared, section by section (database.ts,
+ * migrations.ts, backend.ts, frontend.ts, github.ts, with stage.ts's defaults),
+ * and every problem reported at once with its key, what was expected and the
+ * `pulumi config set` command that fixes it. Pure: no Pulumi imports (pulumi.ts
+ * reads the raw values from the Pulumi runtime).
+ */
+import { ConfigError, ConfigProblem } from "../errors";
+import { BackendConfig, parseBackend } from "./backend";
+import { ConfigContext, configFix, NAMESPACE } from "./context";
+import { DatabaseConfig, parseDatabase } from "./database";
+import { FrontendConfig, parseFrontend } from "./frontend";
+import { GithubConfig, parseGithub } from "./github";
+import { MigrationConfig, parseMigrations } from "./migrations";
+import { Stage, STAGES, stageDefaults, StageDefaults } from "./stage";
+
+export { NAMESPACE, parseJsonValue, stacksIn, valueAt } from "./context";
+export type { BackendConfig, DeployStrategy, FlyBackendConfig, HealthCheckConfig, ImageSource, RenderBackendConfig } from "./backend";
+export type { DatabaseConfig, DockerDatabaseConfig, ExternalDatabaseConfig, NeonDatabaseConfig } from "./database";
+export type { FrontendConfig } from "./frontend";
+export type { GithubConfig } from "./github";
+export { environmentNameFor } from "./github";
+export type { MigrationConfig } from "./migrations";
+export { STAGES, stageDefaults } from "./stage";
+export type { Stage, StageDefaults } from "./stage";
+
+export interface KeelConfig {
+    project: string;
+    stack: string;
+    stage: Stage;
+    defaults: StageDefaults;
+    database: DatabaseConfig;
+    migrations: MigrationConfig;
+    /** The backend service (Fly.io or Render); undefined when the stack runs none. */
+    backend?: BackendConfig;
+    /** The Vercel frontend; undefined when the stack has none. */
+    frontend?: FrontendConfig;
+    /** The repository's gates and workflows; undefined when Keel does not manage them. */
+    github?: GithubConfig;
+}
+
+/** What the program reads: raw config values (`keel:key` -> string) and which of them are secret. */
+export interface RawConfig {
+    /** The Pulumi project's name (names the Neon project by default). */
+    project?: string;
+    stack: string;
+    values: Record<string, string>;
+    secretKeys: ReadonlySet<string>;
+    env: Record<string, string | undefined>;
+    /** Stacks with a Pulumi.<stack>.yaml, when known (keel:github.branches must name them). */
+    knownStacks?: readonly string[];
+    /** Check the backend's and frontend's API tokens (default true; operator scripts that only touch the database pass false). */
+    deployCredentials?: boolean;
+}
+
+const KNOWN_KEYS = [
+    "databaseUrl",
+    "neonApiKey",
+    "neonApiUrl",
+    "stage",
+    "migrations",
+    "database",
+    "backend",
+    "backendSecrets",
+    "frontend",
+    "frontendSecrets",
+    "flyApiToken",
+    "flyApiUrl",
+    "renderApiKey",
+    "renderApiUrl",
+    "vercelApiToken",
+    "registryPassword",
+    "github",
+    "githubToken",
+    "pulumiPassphrase",
+    "pulumiAccessToken",
+    "slackWebhookUrl",
+];
+/** Keys whose values are credentials: refused in plain text. */
+const SECRET_KEYS = [
+    "databaseUrl",
+    "neonApiKey",
+    "backendSecrets",
+    "frontendSecrets",
+    "flyApiToken",
+    "renderApiKey",
+    "vercelApiToken",
+    "registryPassword",
+    "githubToken",
+    "pulumiPassphrase",
+    "pulumiAccessToken",
+    "slackWebhookUrl",
+];
+
+/** Parses and validates the whole stack config; throws ConfigError listing every problem. */
+export function parseKeelConfig(raw: RawConfig): KeelConfig {
+    const problems: ConfigProblem[] = [];
+    const { stack, values } = raw;
+    const project = raw.project ?? "keel";
+    const get = (key: string): string | undefined => values[`${NAMESPACE}:${key}`];
+    const ctxBase = { stack, project, get, env: raw.env, problems, deployCredentials: raw.deployCredentials ?? true, ...(raw.knownStacks ? { knownStacks: raw.knownStacks } : {}) };
+
+    for (const fullKey of Object.keys(values)) {
+        if (!fullKey.startsWith(`${NAMESPACE}:`)) continue;
+        const key = fullKey.slice(NAMESPACE.length + 1);
+        if (!KNOWN_KEYS.includes(key)) {
+            problems.push({
+                key: fullKey,
+                message: `unknown key (known keys: ${KNOWN_KEYS.map((k) => `${NAMESPACE}:${k}`).join(", ")})`,
+                fix: `pulumi config rm ${fullKey} --stack ${stack}, or correct its spelling`,
+            });
+        } else if (SECRET_KEYS.includes(key) && !raw.secretKeys.has(fullKey)) {
+            problems.push({
+                key: fullKey,
+                message: "is stored in plain text in the stack file; it holds a credential and must be a secret",
+                fix: `pulumi config set --secret ${fullKey} '<value>' --stack ${stack}`,
+            });
+        }
+    }
+
+    // Stage: the stack's name when it is one of the stages, else keel:stage.
+    let stage: Stage = "dev";
+    // Pulumi.yaml declares keel:stage with an empty default, meaning "the stack's name".
+    const stageValue = get("stage") || stack;
+    if ((STAGES as readonly string[]).includes(stageValue)) stage = stageValue as Stage;
+    else {
+        problems.push({
+            key: `${NAMESPACE}:stage`,
+            message:
+                get("stage") !== undefined && get("stage") !== ""
+                    ? `'${stageValue}' is not a stage; expected one of ${STAGES.join(", ")}`
+                    : `stack '${stack}' is not named after a stage, so Keel cannot tell which defaults apply; expected one of ${STAGES.join(", ")}`,
+            // Which stage a stack is, only its owner knows: the fix names the choice.
+            fix: configFix(stack, "stage", STAGES.join("|").replace(/^/, "<").replace(/$/, ">")),
+        });
+    }
+    const defaults = stageDefaults(stage);
+    const ctx: ConfigContext = { ...ctxBase, stage, defaults };
+
+    const database = parseDatabase(ctx);
+    const migrations = parseMigrations(ctx);
+    const backend = parseBackend(ctx);
+    const frontend = parseFrontend(ctx, backend, get("backend") !== undefined);
+    const github = parseGithub(ctx);
+
+    if (problems.length || !migrations || !database) throw new ConfigError(stack, problems);
+    return { project, stack, stage, defaults, database, migrations, ...(backend ? { backend } : {}), ...(frontend ? { frontend } : {}), ...(github ? { github } : {}) };
+}
