@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { ConfigContext, envMap, envName, fixFor, hostname, NAMESPACE, parseJsonValue, parseSection, pinnedImage, serviceName, urlPath, valueAt } from "./context";
+import { physicalName } from "../naming";
 import { credentialProblem, parseSecrets } from "./secrets";
 
 export type DeployStrategy = "rolling" | "bluegreen" | "immediate";
@@ -283,7 +284,6 @@ export function parseBackend(ctx: ConfigContext): BackendConfig | undefined {
         });
     }
     const defaults = ctx.defaults.backend;
-    const name = `${ctx.project}-${ctx.stack}`;
 
     if (kind === "fly") {
         const f = section.fly ?? backendSchema.shape.fly.unwrap().parse({ region: "iad" });
@@ -306,7 +306,7 @@ export function parseBackend(ctx: ConfigContext): BackendConfig | undefined {
             ...common,
             kind,
             fly: {
-                app: f.app ?? name,
+                app: f.app ?? physicalName("flyApp", ctx.project, ctx.stack),
                 org: f.org,
                 regions,
                 guest: f.size,
@@ -329,7 +329,7 @@ export function parseBackend(ctx: ConfigContext): BackendConfig | undefined {
         ...common,
         kind,
         render: {
-            name: r.name ?? name,
+            name: r.name ?? physicalName("renderService", ctx.project, ctx.stack),
             ownerId: r.ownerId!,
             plan: r.plan,
             region: r.region,

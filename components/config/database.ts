@@ -5,6 +5,7 @@
  * Pulumi imports.
  */
 import { z } from "zod";
+import { physicalName } from "../naming";
 import { unusableUrlReason } from "../schema/connection";
 import { ConfigContext, fixFor, identifier, NAMESPACE, parseJsonValue, parseSection, pinnedImage, stageName, valueAt } from "./context";
 import type { Stage } from "./stage";
@@ -182,7 +183,7 @@ export function parseDatabase(ctx: ConfigContext): DatabaseConfig | undefined {
             const d = section.docker ?? { image: "postgres:16.4-bookworm", port: 5432, databaseName: "app", user: "app" };
             return problems.length > before
                 ? undefined
-                : { kind, ...d, volumeName: `${project}-${stack}-pgdata`, containerName: `${project}-${stack}-postgres` };
+                : { kind, ...d, volumeName: physicalName("docker", project, stack, "pgdata"), containerName: physicalName("docker", project, stack, "postgres") };
         }
         case "neon": {
             if (get("neonApiKey") === undefined && !ctx.env.NEON_API_KEY) {
@@ -216,7 +217,7 @@ export function parseDatabase(ctx: ConfigContext): DatabaseConfig | undefined {
                 ? undefined
                 : {
                       kind,
-                      project: { name: n.project.name ?? project, ownedBy: n.project.ownedBy, owned, regionId: n.project.regionId, pgVersion: n.project.pgVersion, orgId: n.project.orgId },
+                      project: { name: n.project.name ?? physicalName("neonProject", project), ownedBy: n.project.ownedBy, owned, regionId: n.project.regionId, pgVersion: n.project.pgVersion, orgId: n.project.orgId },
                       branch: { name: branchName, parent, protected: n.branch.protected ?? production, schemaOnly: n.branch.schemaOnly },
                       endpoint: {
                           minCu: n.endpoint.minCu,

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { BackendConfig } from "./backend";
 import { ConfigContext, envMap, envName, fixFor, hostname, NAMESPACE, parseSection, serviceName, urlPath } from "./context";
+import { physicalName } from "../naming";
 import { credentialProblem, parseSecrets } from "./secrets";
 
 export interface FrontendConfig {
@@ -97,7 +98,7 @@ export function parseFrontend(ctx: ConfigContext, backend: BackendConfig | undef
     }
     if (ctx.problems.length > before) return undefined;
     return {
-        name: section.name ?? `${ctx.project}-${ctx.stack}-web`,
+        name: section.name ?? physicalName("vercelProject", ctx.project, ctx.stack, "web"),
         teamId: section.teamId,
         framework: section.framework,
         rootDirectory: section.rootDirectory,
