@@ -23,6 +23,9 @@ import { applyMigrations, assertRunnable, EngineSettings, inspectSchema, resolve
 import { CommandSpec, OptionSpec, ParsedCommandLine, runCommand, UsageError, usageText } from "./lib/cli";
 import { readStackConfig } from "./lib/stackConfig";
 
+/** bigint's largest value: keel_schema_history.version's type. */
+const MAX_VERSION = 9223372036854775807n;
+
 const COMMON: OptionSpec[] = [
     { name: "stack", short: "s", value: "<stack>", help: "whose keel:migrations settings apply (default: dev)" },
     { name: "url", value: "<postgres-url>", help: "the database (default: DATABASE_URL); a direct URL, not a pooled one" },
@@ -80,7 +83,9 @@ export function settingsFor(args: ParsedCommandLine, io: SchemaIo): { dir: strin
     const lockWait = opt("lock-wait");
     if (lockWait !== undefined && !/^\d+(\.\d+)?$/.test(lockWait)) throw new UsageError(`--lock-wait needs a number of seconds, not '${lockWait}'`);
     const baseline = opt("baseline");
-    if (baseline !== undefined && !/^\d+$/.test(baseline)) throw new UsageError(`--baseline needs a migration version (digits), not '${baseline}'`);
+    if (baseline !== undefined && (!/^\d+$/.test(baseline) || BigInt(baseline) > MAX_VERSION)) {
+        throw new UsageError(`--baseline needs a migration version (digits, at most ${MAX_VERSION}), not '${baseline}'`);
+    }
     for (const k of ["lock-timeout", "statement-timeout"]) {
         const v = opt(k);
         if (v !== undefined && !isPgDuration(v)) throw new UsageError(`--${k} needs a duration such as 5s, 250ms or 10min, not '${v}'`);
@@ -129,13 +134,17 @@ async function status(args: ParsedCommandLine, io: SchemaIo): Promise<number> {
     const { dir, engine } = settingsFor(args, io);
     const url = databaseUrl(args, io);
     const { sources, problems } = readDirectory(io, dir);
-    const { plan, state, history } = await inspectSchema(url, sources, engine, { fingerprint: args.options.fingerprint === true });
+    const { plan, state, history, unsettled } = await inspectSchema(url, sources, engine, { fingerprint: args.options.fingerprint === true });
     const byVersion = new Map(sources.map((s) => [s.version, s]));
     const fingerprint = state.fingerprint ? `, fingerprint ${state.fingerprint.hash}` : "";
     io.out(`database ${describeTarget(url)}: schema version ${state.version ?? "(none)"}${fingerprint} (history in ${engine.historySchema}.keel_schema_history)`);
     for (const row of history) {
         const what = row.status === "baseline" ? "baseline" : row.status === "applied" ? "applied " : row.status === "failed" ? "FAILED  " : "RUNNING ";
         io.out(`  ${what} ${label(byVersion, row)}  ${row.appliedAt ?? ""}`.trimEnd());
+        // What a failed CREATE INDEX CONCURRENTLY left behind, and the statement that removes it.
+        for (const i of unsettled.find((u) => u.version === row.version)?.invalidIndexes ?? []) {
+            io.out(`             invalid index ${i.index} on ${i.table}: ${i.drop}`);
+        }
     }
     for (const p of plan.baselined) io.out(`  baseline ${label(byVersion, p)}  (will be recorded, not run)`);
     // Pending files are parsed (a syntax error there is worth knowing now); applied ones are checksummed.
@@ -195,13 +204,12 @@ async function resolve(args: ParsedCommandLine, io: SchemaIo): Promise<number> {
     }
     const { dir, engine } = settingsFor(args, io);
     const canonical = BigInt(version).toString();
-    // Recording it as applied stores the file's checksum, so the files must load; undoing needs no file.
-    let file: MigrationSource | undefined;
-    if (applied) {
-        const { sources, problems } = readDirectory(io, dir);
-        if (problems.length) throw problemReport(dir, problems);
-        file = sources.find((f) => f.version === canonical);
-    }
+    if (BigInt(canonical) > MAX_VERSION) throw new UsageError(`version ${version} is above the largest a migration can have (${MAX_VERSION})`);
+    // Recording it as applied stores the file's checksum, so the files must load. Either way the file
+    // tells which tables to look at for indexes its CONCURRENTLY statements left INVALID.
+    const { sources, problems } = readDirectory(io, dir);
+    if (applied && problems.length) throw problemReport(dir, problems);
+    const file = sources.find((f) => f.version === canonical);
     const row = await resolveMigration(databaseUrl(args, io), engine, canonical, applied ? "applied" : "rolled-back", file);
     io.out(applied ? `version ${canonical} (${row.name}) recorded as applied` : `version ${canonical} (${row.name}) removed from the history; it will run again`);
     return 0;

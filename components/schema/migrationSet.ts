@@ -150,6 +150,32 @@ export function problemReport(where: string, problems: string[]): MigrationFileE
     );
 }
 
+/** The largest version the history table can hold: PostgreSQL's bigint. */
+export const MAX_VERSION = 9223372036854775807n;
+
+/**
+ * Why an entry named like a migration cannot be read as one, or undefined when
+ * it is a regular file or a symbolic link to one (followed, as git checks them out).
+ */
+function notARegularFile(full: string, entry: fs.Dirent): string | undefined {
+    if (entry.isDirectory()) return "is a directory, not a migration file; move it out of the migrations directory or rename it.";
+    if (!entry.isSymbolicLink()) return "is not a regular file (a socket, FIFO or device); move it out of the migrations directory.";
+    const target = fs.readlinkSync(full);
+    let stat: fs.Stats;
+    try {
+        stat = fs.statSync(full);
+    } catch (err: any) {
+        if (err.code === "ENOENT" || err.code === "ENOTDIR") {
+            return `is a symbolic link to ${target}, which does not exist (a dangling link); point it at the migration file or remove it.`;
+        }
+        if (err.code === "ELOOP") return `is a symbolic link to ${target}, which loops back on itself; point it at the migration file or remove it.`;
+        return `is a symbolic link to ${target}, which cannot be read (${err.code ?? err.message}); fix or remove the link.`;
+    }
+    if (stat.isFile()) return undefined;
+    if (stat.isDirectory()) return `is a symbolic link to a directory (${target}), not to a migration file; remove the link.`;
+    return `is a symbolic link to ${target}, which is not a regular file; point it at the migration file or remove it.`;
+}
+
 /**
  * Reads the directory: the usable sources, and every problem with the rest.
  * `display` is how messages name the directory (the configured, relative path).
@@ -174,11 +200,25 @@ export function readMigrationDir(dir: string, display = dir): { sources: Migrati
         // Hidden files and READMEs may live beside the migrations.
         if (name.startsWith(".") || /^readme/i.test(name)) continue;
         const shown = path.join(display, name);
-        if (!entry.isFile() || !MIGRATION_FILE_PATTERN.test(name)) {
+        const m = MIGRATION_FILE_PATTERN.exec(name);
+        if (!m) {
             problems.push(`${shown}: name must be <version>_<name>.sql (for example 0001_create_users.sql); rename or move it.`);
             continue;
         }
-        const version = BigInt(MIGRATION_FILE_PATTERN.exec(name)![1]).toString();
+        const notAFile = entry.isFile() ? undefined : notARegularFile(path.join(dir, name), entry);
+        if (notAFile) {
+            problems.push(`${shown}: ${notAFile}`);
+            continue;
+        }
+        const value = BigInt(m[1]);
+        const version = value.toString();
+        if (value > MAX_VERSION) {
+            problems.push(
+                `${shown}: version ${version} is above the largest version, ${MAX_VERSION} (the history table keeps versions as PostgreSQL bigint). ` +
+                    `Give it a smaller version, for example a UTC timestamp such as 20240101120000.`,
+            );
+            continue;
+        }
         const other = byVersion.get(version);
         if (other) {
             problems.push(`${shown}: version ${version} is also used by ${other}; give one of them a new version.`);
@@ -186,6 +226,7 @@ export function readMigrationDir(dir: string, display = dir): { sources: Migrati
         }
         byVersion.set(version, name);
         try {
+            // readFileSync follows a symbolic link: the migration is the target's bytes under the link's name.
             sources.push(migrationSource(name, fs.readFileSync(path.join(dir, name)), shown));
         } catch (err: any) {
             problems.push(err instanceof MigrationFileError ? err.message : `${shown}: ${err.message}`);
@@ -204,11 +245,18 @@ export function scanMigrations(dir: string): MigrationSource[] {
     return sources;
 }
 
+/** The directory the sources were read from, as their paths show it (readMigrationDir joins it to each name). */
+function directoryOf(sources: MigrationSource[]): string {
+    const dirs = [...new Set(sources.map((s) => path.dirname(s.path)))];
+    return dirs.join("', '");
+}
+
 /**
  * Parses sources one after another (memory stays flat with thousands of
  * files) and reports every syntax or transaction-mode problem at once.
+ * `where` names the directory in the report; by default the one in the sources' paths.
  */
-export async function parseMigrations(sources: MigrationSource[], where = "the migrations directory", earlier: string[] = []): Promise<MigrationFile[]> {
+export async function parseMigrations(sources: MigrationSource[], where = directoryOf(sources), earlier: string[] = []): Promise<MigrationFile[]> {
     const problems: string[] = [...earlier];
     const files: MigrationFile[] = [];
     for (const source of sources) {

@@ -9,8 +9,10 @@ import type { Client } from "pg";
 import { DatabaseConnectionError, MigrationHistoryError, MigrationRunError } from "../errors";
 import { describeTarget, openClient, quoteIdent } from "./connection";
 import { schemaFingerprint, SchemaFingerprint } from "./fingerprint";
+import { invalidIndexesOf } from "./invalidIndexes";
 import { isParsed, MigrationFile, MigrationSource, parseMigrations } from "./migrationSet";
-import { HistoryRow, migrationPlan, MigrationPlan, PlanOptions, PlannedFile } from "./plan";
+import { describeInvalidIndexes, HistoryRow, InvalidIndex, migrationPlan, MigrationPlan, PlanOptions, PlannedFile } from "./plan";
+import type { SqlStatement } from "./sql";
 
 export interface EngineSettings {
     /** Schema of the history table. */
@@ -57,6 +59,40 @@ export interface Inspection<F extends PlannedFile = PlannedFile> {
     readAt: string;
     /** Every history row, failed and running ones included, oldest first. */
     history: HistoryRow[];
+    /** Versions recorded as failed or running, with what they left behind; their plan problems say the same in words. */
+    unsettled: UnsettledMigration[];
+}
+
+/** A no-transaction migration recorded as failed or running: it needs `schema:resolve`. */
+export interface UnsettledMigration {
+    version: string;
+    name: string;
+    status: "failed" | "running";
+    /** The file of that version in the directory, when there is one. */
+    file?: string;
+    /**
+     * INVALID indexes on the tables the file's CONCURRENTLY statements work on
+     * (every INVALID index of the database when the file is not at hand, see
+     * `searchedDatabase`). schema:resolve refuses while any remains; each
+     * carries the DROP INDEX that removes it.
+     */
+    invalidIndexes: InvalidIndex[];
+    /** True when the file was not at hand (or did not parse), so the whole database was searched. */
+    searchedDatabase: boolean;
+}
+
+/**
+ * Hooks into the wait for the runner lock. The defaults are the wall clock and
+ * a timer; tests pass a clock that moves only when slept on, and free (or hand
+ * over) the lock in atDeadline, exactly when the wait ends.
+ */
+export interface LockWaitHooks {
+    /** Milliseconds, like Date.now. */
+    now?: () => number;
+    /** Waits between two tries. */
+    sleep?: (ms: number) => Promise<void>;
+    /** Runs once when the wait is over, before the last try. */
+    atDeadline?: () => Promise<void>;
 }
 
 export interface StateOptions {
@@ -72,6 +108,8 @@ export interface ApplyOptions extends StateOptions {
      * provider takes its backup here, so the decision uses the locked plan.
      */
     beforeApply?: (plan: MigrationPlan<MigrationSource>) => Promise<void>;
+    /** See LockWaitHooks. */
+    lockWait?: LockWaitHooks;
 }
 
 export interface ApplyResult extends SchemaState {
@@ -139,35 +177,67 @@ async function ensureHistoryTable(client: Client, s: EngineSettings): Promise<vo
 }
 
 /** Takes the runner lock by polling pg_try_advisory_lock; the timeout error names the holder. */
-async function acquireLock(client: Client, s: EngineSettings, progress: Progress): Promise<void> {
-    const deadline = Date.now() + s.lockWaitSeconds * 1000;
+async function acquireLock(client: Client, s: EngineSettings, progress: Progress, hooks: LockWaitHooks = {}): Promise<void> {
+    const now = hooks.now ?? Date.now;
+    const wait = hooks.sleep ?? sleep;
+    const tryLock = async () => (await client.query("SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok", [LOCK_CLASS, lockName(s)])).rows[0].ok === true;
+    const deadline = now() + s.lockWaitSeconds * 1000;
     let announced = false;
     for (;;) {
-        const res = await client.query("SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok", [LOCK_CLASS, lockName(s)]);
-        if (res.rows[0].ok) return;
+        if (await tryLock()) return;
         if (!announced) {
             progress(`waiting up to ${s.lockWaitSeconds}s for another migration runner to finish`);
             announced = true;
         }
-        if (Date.now() >= deadline) break;
-        await sleep(Math.min(250, Math.max(0, deadline - Date.now())));
+        const left = deadline - now();
+        if (left <= 0) break;
+        await wait(Math.min(250, left));
     }
-    const holder = await client.query(
-        `SELECT a.pid, a.usename, a.application_name, a.client_addr::text AS addr, a.backend_start, a.state
-         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-         WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::oid AND l.objid = hashtext($2)::oid AND l.objsubid = 2`,
-        [LOCK_CLASS, lockName(s)],
-    );
-    const h = holder.rows[0];
+    await hooks.atDeadline?.();
+    // The wait is over, but the holder may have let go since the last try: one more try before giving up,
+    // and another whenever the lookup finds nobody holding it (it changed hands in between), so that a
+    // timeout names the session that holds the lock, never "nobody".
+    let h: LockHolder | undefined;
+    for (let attempt = 0; attempt < 3 && !h; attempt++) {
+        if (await tryLock()) return;
+        h = await lockHolder(client, s);
+    }
     const who = h
         ? `session pid ${h.pid} (application '${h.application_name}', user ${h.usename}, from ${h.addr ?? "a local socket"}, ` +
           `connected since ${new Date(h.backend_start).toISOString()}, ${h.state})`
-        : "a session that has just released it";
+        : "a session that let it go and took it again as Keel looked";
     throw new DatabaseConnectionError(
         `Another migration runner holds the lock on ${lockName(s)}: ${who}. Waited ${s.lockWaitSeconds}s. ` +
             `Let it finish and run again; if it is stuck, end it with SELECT pg_terminate_backend(${h?.pid ?? "<pid>"}), ` +
             `or wait longer with 'pulumi config set --path keel:migrations.lockWaitSeconds <seconds>'.`,
     );
+}
+
+interface LockHolder {
+    pid: number;
+    usename: string;
+    application_name: string;
+    addr: string | null;
+    backend_start: Date;
+    state: string;
+}
+
+/**
+ * The session holding the runner lock in this database. Advisory locks belong
+ * to one database: a runner migrating another database of the same server
+ * holds the same key there, and is no holder here.
+ */
+async function lockHolder(client: Client, s: EngineSettings): Promise<LockHolder | undefined> {
+    const res = await client.query(
+        `SELECT a.pid, a.usename, a.application_name, a.client_addr::text AS addr, a.backend_start, a.state
+         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+         WHERE l.locktype = 'advisory' AND l.granted
+           AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+           AND l.classid = $1::oid AND l.objid = hashtext($2)::oid AND l.objsubid = 2
+         ORDER BY a.backend_start LIMIT 1`,
+        [LOCK_CLASS, lockName(s)],
+    );
+    return res.rows[0];
 }
 
 /**
@@ -194,6 +264,30 @@ async function currentState(client: Client, s: EngineSettings, options: StateOpt
     };
 }
 
+/**
+ * The plan, with what the database shows of each failed or running version:
+ * the INVALID indexes its file may have left (found through the file's SQL).
+ */
+async function planWithFacts<F extends PlannedFile>(
+    client: Client,
+    files: F[],
+    history: HistoryRow[],
+    s: EngineSettings,
+): Promise<{ plan: MigrationPlan<F>; unsettled: UnsettledMigration[] }> {
+    const unsettled: UnsettledMigration[] = [];
+    for (const row of history) {
+        if (row.status !== "failed" && row.status !== "running") continue;
+        const file = files.find((f) => f.version === row.version);
+        const { indexes, searchedDatabase } = await invalidIndexesOf(client, file);
+        unsettled.push({ version: row.version, name: row.name, status: row.status, ...(file ? { file: file.file } : {}), invalidIndexes: indexes, searchedDatabase });
+    }
+    const facts = {
+        invalidIndexes: Object.fromEntries(unsettled.map((u) => [u.version, u.invalidIndexes])),
+        searchedDatabase: unsettled.filter((u) => u.searchedDatabase).map((u) => u.version),
+    };
+    return { plan: migrationPlan(files, history, s.plan, facts), unsettled };
+}
+
 /** Read-only: the plan and the schema as it is. Takes no lock and creates nothing. */
 export async function inspectSchema<F extends PlannedFile>(
     url: string,
@@ -205,7 +299,8 @@ export async function inspectSchema<F extends PlannedFile>(
     try {
         const readAt = new Date((await client.query("SELECT now() AS now")).rows[0].now).toISOString();
         const history = await readHistory(client, s);
-        return { plan: migrationPlan(files, history, s.plan), state: await currentState(client, s, options, history), readAt, history };
+        const { plan, unsettled } = await planWithFacts(client, files, history, s);
+        return { plan, state: await currentState(client, s, options, history), readAt, history, unsettled };
     } finally {
         await client.end().catch(() => undefined);
     }
@@ -259,9 +354,9 @@ export async function applyMigrations(
     const client = await openClient(url, { applicationName: `keel-migrate (${s.appliedBy})` });
     try {
         await endWorkIfRunnerDies(client);
-        await acquireLock(client, s, progress);
+        await acquireLock(client, s, progress, options.lockWait);
         try {
-            const plan = migrationPlan(files, await readHistory(client, s), s.plan);
+            const { plan } = await planWithFacts(client, files, await readHistory(client, s), s);
             assertRunnable(plan);
             // Parse before touching anything: a syntax error leaves the database as it was.
             const pending = plan.pending.every(isParsed) ? (plan.pending as MigrationFile[]) : await parseMigrations(plan.pending);
@@ -376,6 +471,39 @@ async function applyInTransaction(client: Client, file: MigrationFile, s: Engine
     throw new MigrationRunError(`${file.file}: ${error.message}${code} (while Keel ${index < 0 ? "set up the file's transaction" : "recorded the file in the history"}). ${rolledBack}`);
 }
 
+/**
+ * The connection's transaction status as the server last reported it (every
+ * ReadyForQuery carries it): 'I' idle, 'T' in a transaction block, 'E' in a
+ * failed one. Current after a statement that succeeded; after one that failed,
+ * the error arrives before the status, so it is not.
+ */
+function watchTransactionStatus(client: Client): { status: () => string; stop: () => void } {
+    let last = "I";
+    const listener = (msg: { status?: string }) => {
+        if (typeof msg?.status === "string") last = msg.status;
+    };
+    client.connection.on("readyForQuery", listener);
+    return { status: () => last, stop: () => void client.connection.removeListener("readyForQuery", listener) };
+}
+
+/**
+ * A no-transaction file: recorded as running, then its statements one by one,
+ * then recorded as applied (or failed).
+ *
+ * Explicit BEGIN … COMMIT in a no-transaction file is allowed, on purpose. The
+ * statements that need no transaction (CREATE INDEX CONCURRENTLY, VACUUM, ...)
+ * run outside it, and the rest of the file may group its steps all-or-nothing,
+ * for example a backfill beside a concurrent index, or batches committed one
+ * by one; refusing it would only push authors to split such files, with more
+ * partial states between them, not fewer. (A transactional file refuses
+ * transaction control because Keel's own transaction around it would be broken.)
+ * What Keel owns is that its bookkeeping never runs inside the file's
+ * transaction: when a statement fails inside it, that transaction is rolled
+ * back first, then the file is recorded and reported as failed like any other,
+ * saying which lines were undone; a file that ends with its transaction still
+ * open is rolled back and recorded as failed (else the history update would
+ * join that transaction and vanish with it when the connection closes).
+ */
 async function applyWithoutTransaction(client: Client, file: MigrationFile, s: EngineSettings): Promise<void> {
     const t = timeouts(file, s);
     // Recorded as running first: if the runner dies midway, later runs see it and stop.
@@ -383,35 +511,88 @@ async function applyWithoutTransaction(client: Client, file: MigrationFile, s: E
         `INSERT INTO ${historyRef(s)} (version, name, checksum, status, applied_by) VALUES ($1, $2, $3, 'running', $4)`,
         [file.version, file.name, file.checksum, s.appliedBy],
     );
-    await client.query(`SET lock_timeout = '${t.lock}'; SET statement_timeout = '${t.statement}'`);
-    const started = Date.now();
+    const tx = watchTransactionStatus(client);
     try {
+        await client.query(`SET lock_timeout = '${t.lock}'; SET statement_timeout = '${t.statement}'`);
+        const started = Date.now();
+        // The statement that opened the file's own transaction, while it is open.
+        let opened: SqlStatement | undefined;
         for (const stmt of file.statements) {
+            const inFileTransaction = tx.status() !== "I";
             try {
                 await client.query(stmt.sql);
             } catch (err) {
-                await client.query(`UPDATE ${historyRef(s)} SET status = 'failed', applied_at = now() WHERE version = $1`, [file.version]);
-                throw runError(
-                    file,
-                    stmt,
-                    err,
-                    `This file runs without a transaction, so the statements before line ${stmt.line} stay applied; it is recorded as failed. ` +
-                        `Fix the database by hand, then run 'npm run schema:resolve -- ${file.version} --applied' or '--rolled-back'.`,
-                );
+                // The error aborted the file's transaction: end it before Keel writes a thing.
+                if (inFileTransaction) await client.query("ROLLBACK").catch(() => undefined);
+                const kept =
+                    inFileTransaction && opened
+                        ? `This file runs without a transaction, and the transaction the file opened at line ${opened.line} was rolled back: ` +
+                          `the statements before line ${opened.line} stay applied, those from line ${opened.line} on left nothing behind`
+                        : `This file runs without a transaction, so the statements before line ${stmt.line} stay applied`;
+                throw runError(file, stmt, err, await recordNoTransactionFailure(client, file, s, kept));
             }
+            if (tx.status() === "I") opened = undefined;
+            else if (!inFileTransaction) opened = stmt;
+        }
+        if (tx.status() !== "I") {
+            await client.query("ROLLBACK").catch(() => undefined);
+            const line = opened?.line;
+            const where = line ? `${file.file}:${line}` : file.file;
+            const kept = line
+                ? `Keel rolled back that transaction: the statements before line ${line} stay applied, those from line ${line} on left nothing behind`
+                : "Keel rolled back that transaction";
+            throw new MigrationRunError(
+                `${where}: the transaction the file opened${line ? ` at line ${line}` : ""} was never ended (no COMMIT after it). ` +
+                    `End it in the file with COMMIT. ${await recordNoTransactionFailure(client, file, s, kept)}`,
+            );
         }
         await client.query(
             `UPDATE ${historyRef(s)} SET status = 'applied', applied_at = now(), execution_ms = $2 WHERE version = $1`,
             [file.version, Date.now() - started],
         );
     } finally {
+        tx.stop();
         await client.query("RESET lock_timeout; RESET statement_timeout").catch(() => undefined);
     }
 }
 
 /**
+ * Records a no-transaction file as failed and says what to do: `kept` says what
+ * stays applied; the INVALID indexes it left are named with their DROP INDEX.
+ * If the connection is gone (the backend was killed), says the history still
+ * shows it as running.
+ */
+async function recordNoTransactionFailure(client: Client, file: MigrationFile, s: EngineSettings, kept: string): Promise<string> {
+    let recorded: string;
+    try {
+        await client.query(`UPDATE ${historyRef(s)} SET status = 'failed', applied_at = now() WHERE version = $1`, [file.version]);
+        recorded = "it is recorded as failed";
+    } catch (err: any) {
+        recorded = `Keel could not record it as failed (${err?.message ?? err}), so the history shows it as running`;
+    }
+    let invalid: InvalidIndex[] = [];
+    try {
+        invalid = (await invalidIndexesOf(client, file)).indexes;
+    } catch {
+        // The connection is gone: status and resolve look again.
+    }
+    const left = invalid.length
+        ? ` It left ${describeInvalidIndexes(invalid)}: drop ${invalid.length === 1 ? "it" : "them"} (${invalid.map((i) => i.drop).join(" ")}) ` +
+          `before '--rolled-back', or before building ${invalid.length === 1 ? "it" : "them"} again by hand for '--applied'; schema:resolve refuses both while an invalid index remains.`
+        : "";
+    return (
+        `${kept}; ${recorded}.${left} ` +
+        `Fix the database by hand, then run 'npm run schema:resolve -- ${file.version} --applied' or '--rolled-back'.`
+    );
+}
+
+/**
  * Settles a failed or interrupted no-transaction migration: `applied` records it
  * as applied with the file's checksum; `rolled-back` removes its row so it runs again.
+ * Both are refused while an INVALID index the file may have left remains (on the
+ * tables its CONCURRENTLY statements work on; anywhere in the database when
+ * `file` is undefined): the error names each with the DROP INDEX that removes it.
+ * Pass the file for both outcomes, so that only its own tables are searched.
  */
 export async function resolveMigration(
     url: string,
@@ -419,16 +600,19 @@ export async function resolveMigration(
     version: string,
     outcome: "applied" | "rolled-back",
     file: PlannedFile | undefined,
+    options: { lockWait?: LockWaitHooks } = {},
 ): Promise<HistoryRow> {
     const client = await openClient(url, { applicationName: `keel-resolve (${s.appliedBy})` });
     try {
-        await acquireLock(client, s, () => undefined);
+        await acquireLock(client, s, () => undefined, options.lockWait);
         try {
             const row = (await readHistory(client, s)).find((r) => r.version === version);
             if (!row) throw new MigrationHistoryError(`Version ${version} has no row in ${lockName(s)}; there is nothing to resolve.`);
             if (row.status !== "failed" && row.status !== "running") {
                 throw new MigrationHistoryError(`Version ${version} (${row.name}) is ${row.status}, not failed; there is nothing to resolve.`);
             }
+            const { indexes, searchedDatabase } = await invalidIndexesOf(client, file);
+            if (indexes.length) throw invalidIndexRefusal(row, outcome, indexes, searchedDatabase);
             if (outcome === "rolled-back") {
                 await client.query(`DELETE FROM ${historyRef(s)} WHERE version = $1`, [version]);
             } else {
@@ -444,4 +628,23 @@ export async function resolveMigration(
     } finally {
         await client.end().catch(() => undefined);
     }
+}
+
+/** Why schema:resolve will not settle a version while INVALID indexes remain, and the DROP INDEX statements that come first. */
+function invalidIndexRefusal(row: HistoryRow, outcome: "applied" | "rolled-back", indexes: InvalidIndex[], searchedDatabase: boolean): MigrationHistoryError {
+    const one = indexes.length === 1;
+    const found = searchedDatabase
+        ? `its file is not at hand, so any invalid index may be its, and the database has ${describeInvalidIndexes(indexes)}`
+        : `it left ${describeInvalidIndexes(indexes)}`;
+    const drops = indexes.map((i) => `  ${i.drop}`).join("\n");
+    const next =
+        outcome === "applied"
+            ? `An invalid index is not a finished one. Drop ${one ? "it" : "them"}:\n${drops}\nthen build ${one ? "it" : "them"} again (run the file's statement by hand) ` +
+              `and run 'npm run schema:resolve -- ${row.version} --applied' again; or, to run the file again instead, undo the rest of its changes and ` +
+              `run 'npm run schema:resolve -- ${row.version} --rolled-back'.`
+            : `Drop ${one ? "it" : "them"} first:\n${drops}\nthen run 'npm run schema:resolve -- ${row.version} --rolled-back' again ` +
+              `(the file's CREATE INDEX would otherwise fail on the existing name when it runs again, or, with IF NOT EXISTS, keep the invalid index for good).`;
+    return new MigrationHistoryError(
+        `Version ${row.version} (${row.name}) cannot be recorded as ${outcome === "applied" ? "applied" : "rolled back"} yet: ${found}. ${next}`,
+    );
 }

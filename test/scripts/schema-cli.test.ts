@@ -287,4 +287,25 @@ describe("schema CLI", function () {
         assert.equal(top.code, 0);
         assert.match(top.stdout, /schema:status[\s\S]*schema:resolve/);
     });
+
+    it("a CREATE INDEX CONCURRENTLY that failed: status names the INVALID index and its DROP; resolve refuses until it is gone", async () => {
+        const url = await freshDatabase();
+        const dir = migrationsDir({
+            "0001_items.sql": "CREATE TABLE items (sku text); INSERT INTO items VALUES ('a'), ('a');\n",
+            "0002_unique_sku.sql": "-- keel:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY items_sku ON items (sku);\n",
+        });
+        const apply = await runCli(["apply", "--dir", dir], url);
+        assert.equal(apply.code, 1);
+        const status = await runCli(["status", "--dir", dir], url);
+        assert.equal(status.code, 1);
+        assert.match(status.stdout, /^ {2}FAILED {3}0002_unique_sku\b/m);
+        assert.match(status.stdout, /invalid index public\.items_sku on public\.items: DROP INDEX CONCURRENTLY public\.items_sku;/);
+        const refused = await runCli(["resolve", "2", "--applied", "--dir", dir], url);
+        assert.equal(refused.code, 1);
+        assert.match(refused.stderr, /DROP INDEX CONCURRENTLY public\.items_sku;/);
+        await withClient(url, (c) => c.query("DROP INDEX CONCURRENTLY public.items_sku"));
+        const settled = await runCli(["resolve", "2", "--rolled-back", "--dir", dir], url);
+        assert.equal(settled.code, 0, settled.stderr);
+        assert.match(settled.stdout, /removed from the history; it will run again/);
+    });
 });
