@@ -27,9 +27,19 @@ export function dynamicType(name: string): string {
     return `pulumi-nodejs:dynamic/keel:${name}`;
 }
 
+/**
+ * The stack's stage as Keel's config resolves it (keel:stage, else the stack's
+ * name; config validation has checked it): what the policy pack judges a
+ * resource by, carried in every Keel resource's `stage` input.
+ */
+export function stackStage(): string {
+    return new pulumi.Config("keel").get("stage") || pulumi.getStack();
+}
+
 export abstract class KeelDynamicResource extends pulumi.CustomResource {
-    constructor(provider: object, typeName: string, name: string, props: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) {
-        super(dynamicType(typeName), name, { ...props, __provider: standInSource(provider) }, opts);
+    /** `type` is the class's own `__pulumiType` (dynamicType): policies select resources by the class, not a string. */
+    constructor(provider: object, type: string, name: string, props: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) {
+        super(type, name, { ...props, stage: stackStage(), __provider: standInSource(provider) }, opts);
     }
 }
 

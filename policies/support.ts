@@ -1,10 +1,11 @@
 /**
- * Shared helpers for Keel's policy pack: the stage from a resource's URN, the
+ * Shared helpers for Keel's policy pack: the stage a resource is judged by, the
  * enforcement level per stage, raw (un-proxied) property access, unknown and
- * secret values, and violations that carry their own enforcement level.
+ * secret values, violations that carry their own enforcement level, and the
+ * metadata every rule carries.
  */
 import * as fs from "fs";
-import { EnforcementLevel, ReportViolation, Secret } from "@pulumi/policy";
+import { EnforcementLevel, ReportViolation, Secret, Severity } from "@pulumi/policy";
 
 export const STAGES = ["dev", "staging", "prod"] as const;
 export type Stage = (typeof STAGES)[number];
@@ -15,18 +16,48 @@ export function stackFromUrn(urn: string): string | undefined {
     return m ? m[1] : undefined;
 }
 
-/**
- * The stage a stack's resources are judged by: the stack's own name when it is
- * dev, staging or prod; any other name (or no URN) counts as prod, the strictest.
- * `keel:stage` is deliberately not consulted: the program's own config must not
- * be able to relax the gate that judges it.
- */
-export function stageOfStack(stack: string | undefined): Stage {
+/** The stage a stack named after one has; any other name (or no URN) counts as prod, the strictest. */
+export function stageOfStackName(stack: string | undefined): Stage {
     return (STAGES as readonly string[]).includes(stack ?? "") ? (stack as Stage) : "prod";
 }
 
 export function stageFromUrn(urn: string): Stage {
-    return stageOfStack(stackFromUrn(urn));
+    return stageOfStackName(stackFromUrn(urn));
+}
+
+function isStage(v: unknown): v is Stage {
+    return typeof v === "string" && (STAGES as readonly string[]).includes(v);
+}
+
+/**
+ * The stage a resource is judged by: the `stage` every Keel resource carries
+ * (keel:stage, resolved as the program resolves it: a stack named benchdev can be
+ * dev), else its stack's name. Relaxing the gate through keel:stage takes a stack
+ * not named after a stage: config refuses `keel:stage: dev` on a stack named prod.
+ */
+export function stageOf(args: { props?: unknown; urn: string }): Stage {
+    const carried = field(raw(args.props), "stage");
+    return isStage(carried) ? carried : stageFromUrn(args.urn);
+}
+
+/** A whole stack's stage: the one its Keel resources carry, else its name's. */
+export function stageOfResources(resources: readonly { props?: unknown; urn: string }[]): Stage {
+    for (const r of resources) {
+        const carried = field(raw(r.props), "stage");
+        if (isStage(carried)) return carried;
+    }
+    return stageFromUrn(resources[0]?.urn ?? "");
+}
+
+/** Where a rule's README section is, and what every rule states about itself besides its check. */
+export const README = "README.md";
+
+export interface RuleMetadata {
+    severity: Severity;
+    /** The README section the rule enforces. */
+    url: string;
+    /** What to do about a violation, in one or two sentences. */
+    remediationSteps: string;
 }
 
 /** The stack's name as written in a fix command (`--stack <name>`). */

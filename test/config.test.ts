@@ -239,4 +239,10 @@ describe("parseKeelConfig", () => {
             assert.doesNotThrow(() => parseKeelConfig(raw("dev", { "keel:database": JSON.stringify({ kind: "docker", docker: { image: "postgres:16.4-bookworm" } }) }, [])));
         });
     });
+
+    it("a stack named after a stage cannot claim another (the policy pack judges by it)", () => {
+        const p = problems(() => parseKeelConfig(raw("prod", { "keel:databaseUrl": URL, "keel:stage": "dev" })));
+        assert.ok(p.some((x) => /^keel:stage \| is 'dev', but the stack is named prod.* \| pulumi config rm keel:stage --stack prod$/.test(x)), p.join("\n"));
+        assert.equal(parseKeelConfig(raw("benchdev", { "keel:databaseUrl": URL, "keel:stage": "dev" })).stage, "dev");
+    });
 });

@@ -17,7 +17,7 @@ const fs = require("fs");
 const path = require("path");
 
 /** What the program, the operator scripts, the benchmarks and the test helpers are made of. */
-const SOURCES = ["index.ts", "components", "scripts", "bench", "test/support"];
+const SOURCES = ["index.ts", "components", "policies", "scripts", "bench", "test/support"];
 const OUT = "dist";
 
 function sourcesIn(root) {

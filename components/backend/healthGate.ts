@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { KeelError } from "../errors";
 import { changed, isUnknown, vendorLog } from "../providerContext";
 import { describeAttempt, formatSeconds, probeHealth, redactUrl } from "./healthProbe";
-import { KeelDynamicResource } from "../dynamicResource";
+import { dynamicType, KeelDynamicResource } from "../dynamicResource";
 
 export interface HealthGateInputs {
     /** Full URL, e.g. https://keel-app.fly.dev/healthz. */
@@ -162,12 +162,14 @@ export interface HealthGateArgs {
 
 /** Type token keel:HealthGate (the engine shows pulumi-nodejs:dynamic/keel:HealthGate). */
 export class HealthGate extends KeelDynamicResource {
+    /** The type token the engine and the policy pack see (policies/ selects by it). */
+    static readonly __pulumiType = dynamicType("HealthGate");
     declare readonly status: pulumi.Output<number>;
     declare readonly checkedAt: pulumi.Output<string>;
     declare readonly attempts: pulumi.Output<number>;
     declare readonly latencyMs: pulumi.Output<number>;
 
     constructor(name: string, args: HealthGateArgs, opts?: pulumi.CustomResourceOptions) {
-        super(healthGateProvider, "HealthGate", name, { ...args, status: undefined, checkedAt: undefined, attempts: undefined, latencyMs: undefined }, opts);
+        super(healthGateProvider, HealthGate.__pulumiType, name, { ...args, status: undefined, checkedAt: undefined, attempts: undefined, latencyMs: undefined }, opts);
     }
 }

@@ -135,6 +135,14 @@ export function parseKeelConfig(raw: RawConfig): KeelConfig {
             fix: configFix(stack, "stage", STAGES.join("|").replace(/^/, "<").replace(/$/, ">")),
         });
     }
+    // The policy pack judges a stack by its stage: a stack named after one cannot claim another.
+    if ((STAGES as readonly string[]).includes(stack) && get("stage") && get("stage") !== stack) {
+        problems.push({
+            key: `${NAMESPACE}:stage`,
+            message: `is '${get("stage")}', but the stack is named ${stack}: a stack named after a stage has that stage`,
+            fix: `pulumi config rm ${NAMESPACE}:stage --stack ${stack}`,
+        });
+    }
     const defaults = stageDefaults(stage);
     const ctx: ConfigContext = { ...ctxBase, stage, defaults };
 

@@ -7,17 +7,20 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { DockerDatabaseConfig } from "../config";
+import { stackStage } from "../dynamicResource";
 
 /** The validated `keel:database.docker` settings, with the names Keel derives (volume, container). */
 export type DockerPostgresArgs = Omit<DockerDatabaseConfig, "kind">;
 
 export class DockerPostgres extends pulumi.ComponentResource {
+    static readonly __pulumiType = "keel:database:DockerPostgres";
     /** postgres://user:password@127.0.0.1:port/db, secret, known once the container is healthy. */
     readonly url: pulumi.Output<string>;
     readonly containerId: pulumi.Output<string>;
 
     constructor(name: string, args: DockerPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("keel:database:DockerPostgres", name, {}, opts);
+        // The stage rides along for the policy pack (no-docker-database-in-prod judges by it).
+        super(DockerPostgres.__pulumiType, name, { stage: stackStage() }, opts);
         const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });
         const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
         const volume = new docker.Volume(`${name}-data`, { name: args.volumeName }, { parent: this });

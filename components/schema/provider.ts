@@ -21,7 +21,7 @@ import { applyMigrations, EngineSettings, inspectSchema, SchemaState } from "./r
 import { neonBackupTarget, takeNeonBackup } from "../backup/neon";
 import { BackupError, pruneDumps, takeDump } from "../backup/pgDump";
 import type { BackupRecord } from "../backup/types";
-import { KeelDynamicResource } from "../dynamicResource";
+import { dynamicType, KeelDynamicResource } from "../dynamicResource";
 
 /** The validated migration settings (keel:migrations) but the directory, which travels apart. */
 export type SchemaSettings = Omit<MigrationConfig, "dir">;
@@ -383,6 +383,8 @@ export interface SchemaMigrationsArgs {
 }
 
 export class SchemaMigrations extends KeelDynamicResource {
+    /** The type token the engine and the policy pack see (policies/ selects by it). */
+    static readonly __pulumiType = dynamicType("SchemaMigrations");
     declare readonly applied: pulumi.Output<AppliedMigration[]>;
     declare readonly version: pulumi.Output<string>;
     declare readonly fingerprint: pulumi.Output<string>;
@@ -392,7 +394,7 @@ export class SchemaMigrations extends KeelDynamicResource {
     declare readonly latestBackup: pulumi.Output<BackupRecord | undefined>;
 
     constructor(name: string, args: SchemaMigrationsArgs, opts?: pulumi.CustomResourceOptions) {
-        super(schemaMigrationsProvider, "SchemaMigrations",
+        super(schemaMigrationsProvider, SchemaMigrations.__pulumiType,
             name,
             {
                 ...args,

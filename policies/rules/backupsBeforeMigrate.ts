@@ -3,12 +3,15 @@
  * backup before it applies migrations (`settings.backup`, from keel:migrations.backup).
  */
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { field, raw, report, SHARED_STAGES_ONLY, stageFromUrn, stackName, Violation } from "../support";
-import { SCHEMA_MIGRATIONS } from "./destructiveMigrations";
+import { SchemaMigrations } from "../../components/schema/provider";
+import { field, raw, README, report, SHARED_STAGES_ONLY, stackName, stageOf, Violation } from "../support";
+
+/** The resource types this rule reads. */
+export const RESOURCE_TYPES = [SchemaMigrations.__pulumiType];
 
 export function checkBackupsBeforeMigrate(args: Pick<ResourceValidationArgs, "type" | "props" | "urn" | "name">): Violation[] {
-    if (args.type !== SCHEMA_MIGRATIONS) return [];
-    const stage = stageFromUrn(args.urn);
+    if (args.type !== SchemaMigrations.__pulumiType) return [];
+    const stage = stageOf(args);
     const level = SHARED_STAGES_ONLY[stage];
     if (!level) return [];
     const props = raw(args.props);
@@ -29,6 +32,9 @@ export const backupsBeforeMigrate: ResourceValidationPolicy = {
     name: "backups-before-migrate",
     description: "Staging and prod take a backup before migrating (keel:migrations.backup must be true).",
     enforcementLevel: "mandatory",
+    severity: "high",
+    url: `${README}#backups`,
+    remediationSteps: "pulumi config set --path keel:migrations.backup true --stack <stack> (the default on staging and prod).",
     validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
         for (const v of checkBackupsBeforeMigrate(args)) report(reportViolation, v);
     },

@@ -4,9 +4,11 @@
  * Mandatory on staging and prod, advisory on dev.
  */
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { ADVISORY_IN_DEV, field, raw, report, stageFromUrn, Violation } from "../support";
+import { SchemaMigrations } from "../../components/schema/provider";
+import { ADVISORY_IN_DEV, field, raw, README, report, stageOf, Violation } from "../support";
 
-export const SCHEMA_MIGRATIONS = "pulumi-nodejs:dynamic/keel:SchemaMigrations";
+/** The resource types this rule reads. */
+export const RESOURCE_TYPES = [SchemaMigrations.__pulumiType];
 
 interface Summary {
     version: string;
@@ -40,8 +42,8 @@ export function destructiveFindings(props: Record<string, any>): { file: string;
 }
 
 export function checkDestructiveMigrations(args: Pick<ResourceValidationArgs, "type" | "props" | "urn" | "name">): Violation[] {
-    if (args.type !== SCHEMA_MIGRATIONS) return [];
-    const level = ADVISORY_IN_DEV[stageFromUrn(args.urn)];
+    if (args.type !== SchemaMigrations.__pulumiType) return [];
+    const level = ADVISORY_IN_DEV[stageOf(args)];
     if (!level) return [];
     return destructiveFindings(raw(args.props)).map((f) => ({
         urn: args.urn,
@@ -57,6 +59,9 @@ export const destructiveMigrations: ResourceValidationPolicy = {
     name: "destructive-migrations",
     description: "Pending migrations with destructive statements must carry '-- keel:allow-destructive' (mandatory on staging and prod, advisory on dev).",
     enforcementLevel: "mandatory",
+    severity: "high",
+    url: `${README}#how-migrations-work`,
+    remediationSteps: "Take a backup, then add '-- keel:allow-destructive' to the file if the data loss is meant; otherwise rewrite the migration without it.",
     validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
         for (const v of checkDestructiveMigrations(args)) report(reportViolation, v);
     },

@@ -2,17 +2,24 @@
  * no-docker-database-in-prod: prod never runs a Docker container (in particular
  * not Keel's Docker PostgreSQL): its data would live on one machine's volume.
  */
+import * as docker from "@pulumi/docker";
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { PROD_ONLY, report, stageFromUrn, stackName, Violation } from "../support";
+import { DockerPostgres } from "../../components/database/docker";
+import { PROD_ONLY, README, report, stackName, stageFromUrn, stageOf, Violation } from "../support";
 
-export const DOCKER_CONTAINER = "docker:index/container:Container";
-export const DOCKER_POSTGRES = "keel:database:DockerPostgres";
+/** @pulumi/docker's Container sets its type token at runtime without declaring it. */
+const CONTAINER = (docker.Container as unknown as { __pulumiType: string }).__pulumiType;
 
-export function checkNoDockerDatabaseInProd(args: Pick<ResourceValidationArgs, "type" | "urn" | "name">): Violation[] {
-    if (args.type !== DOCKER_CONTAINER && args.type !== DOCKER_POSTGRES) return [];
-    const level = PROD_ONLY[stageFromUrn(args.urn)];
+/** The resource types this rule reads. */
+export const RESOURCE_TYPES = [CONTAINER, DockerPostgres.__pulumiType];
+
+export function checkNoDockerDatabaseInProd(args: Pick<ResourceValidationArgs, "type" | "urn" | "name" | "props" | "opts">): Violation[] {
+    if (args.type !== CONTAINER && args.type !== DockerPostgres.__pulumiType) return [];
+    // Keel's own container is judged with its DockerPostgres, which carries the stack's stage; any other by its stack's name.
+    if (args.type === CONTAINER && (args.opts?.parent ?? "").includes(`::${DockerPostgres.__pulumiType}`)) return [];
+    const level = PROD_ONLY[args.type === DockerPostgres.__pulumiType ? stageOf(args) : stageFromUrn(args.urn)];
     if (!level) return [];
-    const what = args.type === DOCKER_POSTGRES ? "Keel's Docker PostgreSQL" : "a Docker container";
+    const what = args.type === DockerPostgres.__pulumiType ? "Keel's Docker PostgreSQL" : "a Docker container";
     const stack = stackName(args.urn);
     return [
         {
@@ -29,6 +36,9 @@ export const noDockerDatabaseInProd: ResourceValidationPolicy = {
     name: "no-docker-database-in-prod",
     description: "Prod declares no Docker container and no Docker PostgreSQL (use Neon or an external server).",
     enforcementLevel: "mandatory",
+    severity: "critical",
+    url: `${README}#databases`,
+    remediationSteps: "Use Neon (pulumi config set --path keel:database.kind neon) or an existing server (keel:databaseUrl, as a secret).",
     validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
         for (const v of checkNoDockerDatabaseInProd(args)) report(reportViolation, v);
     },

@@ -26,7 +26,7 @@
  * alarm is fixed by declaring the property secret, a missed secret is not fixed at all.
  */
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { ADVISORY_IN_DEV, isSecret, isUnknown, raw, report, secretsAreVisible, stackName, stageFromUrn, Violation } from "../support";
+import { ADVISORY_IN_DEV, isSecret, isUnknown, raw, README, report, secretsAreVisible, stackName, stageOf, Violation } from "../support";
 
 export const SECRET_KEY = /token|password|passwd|secret|api[_-]?key|private[_-]?key|database[_-]?url|connection[_-]?string/i;
 /** Keys naming a secret rather than holding it (`databaseUrlEnv: "DATABASE_URL"`, `secretName`, `tokenId`). */
@@ -42,8 +42,17 @@ export interface PlaintextFinding {
     key: string;
 }
 
-function looksSecret(key: string): boolean {
-    return SECRET_KEY.test(key) && !NAMES_A_SECRET.test(key);
+/** The rule's settings (policy config): more key names that hold secrets, and names that look secret but do not. */
+export interface PlaintextSettings {
+    secretKeys: string[];
+    notSecretKeys: string[];
+}
+
+export const DEFAULT_SETTINGS: PlaintextSettings = { secretKeys: [], notSecretKeys: [] };
+
+function looksSecret(key: string, settings: PlaintextSettings = DEFAULT_SETTINGS): boolean {
+    if (settings.notSecretKeys.includes(key)) return false;
+    return settings.secretKeys.includes(key) || (SECRET_KEY.test(key) && !NAMES_A_SECRET.test(key));
 }
 
 /** The tree inside JSON text of an object or array (config objects reach a provider as such text); undefined otherwise. */
@@ -67,18 +76,18 @@ function plainValue(v: unknown): v is string {
  * Plain-text strings under secret-looking keys. `trusted` top-level properties
  * (used only when the SDK hides secrets) are skipped.
  */
-export function plaintextSecrets(props: Record<string, any>, trusted: readonly string[] = []): PlaintextFinding[] {
+export function plaintextSecrets(props: Record<string, any>, trusted: readonly string[] = [], settings: PlaintextSettings = DEFAULT_SETTINGS): PlaintextFinding[] {
     const found: PlaintextFinding[] = [];
     const walk = (v: unknown, path: string, key: string | undefined): void => {
         if (isSecret(v) || isUnknown(v) || v === null || v === undefined) return;
         if (typeof v === "string") {
-            if (key !== undefined && looksSecret(key) && plainValue(v)) found.push({ path, key });
+            if (key !== undefined && looksSecret(key, settings) && plainValue(v)) found.push({ path, key });
             else {
                 const tree = jsonTree(v);
                 if (tree) return walk(tree, path, key);
             }
             const m = ASSIGNMENT.exec(v);
-            if (m && looksSecret(m[1]) && plainValue(m[2])) found.push({ path: `${path} (${m[1]}=…)`, key: m[1] });
+            if (m && looksSecret(m[1], settings) && plainValue(m[2])) found.push({ path: `${path} (${m[1]}=…)`, key: m[1] });
             return;
         }
         if (Array.isArray(v)) {
@@ -89,7 +98,7 @@ export function plaintextSecrets(props: Record<string, any>, trusted: readonly s
         const obj = v as Record<string, unknown>;
         // { key: "STRIPE_SECRET_KEY", value: "..." } and { name: ..., value: ... } pairs.
         const pairName = [obj.key, obj.name].find((k): k is string => typeof k === "string");
-        if (pairName !== undefined && "value" in obj && looksSecret(pairName) && plainValue(obj.value)) {
+        if (pairName !== undefined && "value" in obj && looksSecret(pairName, settings) && plainValue(obj.value)) {
             found.push({ path: `${path}.value (${pairName})`, key: pairName });
         }
         for (const [k, child] of Object.entries(obj)) {
@@ -117,14 +126,17 @@ function configFix(path: string, key: string, stack: string): string {
     return `Fix: make it a secret: pulumi config set --secret --path ${path} <value> --stack ${stack} (the value named '${key}')`;
 }
 
-export function checkNoPlaintextSecrets(args: Pick<ResourceValidationArgs, "type" | "props" | "urn" | "name" | "opts">): Violation[] {
-    const level = ADVISORY_IN_DEV[stageFromUrn(args.urn)];
+export function checkNoPlaintextSecrets(
+    args: Pick<ResourceValidationArgs, "type" | "props" | "urn" | "name" | "opts">,
+    settings: PlaintextSettings = DEFAULT_SETTINGS,
+): Violation[] {
+    const level = ADVISORY_IN_DEV[stageOf(args)];
     if (!level) return [];
     const props = raw(args.props);
     const visible = secretsAreVisible();
     const trusted = visible ? [] : (args.opts?.additionalSecretOutputs ?? []);
     const stack = stackName(args.urn);
-    return plaintextSecrets(props, trusted).map((f) => {
+    return plaintextSecrets(props, trusted, settings).map((f) => {
         const head = `'${args.name}' (${args.type}) has a plain-text value at ${f.path}, and '${f.key}' looks like a secret: it would be stored unencrypted in the state. `;
         const configKey = configKeyOf(args.type, f.path);
         if (configKey) {
@@ -151,7 +163,17 @@ export const noPlaintextSecrets: ResourceValidationPolicy = {
     name: "no-plaintext-secrets",
     description: "No plain-text value under a secret-looking key (token, password, secret, API key, database URL ...) in any resource input.",
     enforcementLevel: "mandatory",
+    severity: "high",
+    url: `${README}#configuration`,
+    remediationSteps: "Keep the value in config as a secret (pulumi config set --secret; a backend variable goes under keel:backendSecrets) and pass it with pulumi.secret().",
+    configSchema: {
+        properties: {
+            secretKeys: { type: "array", items: { type: "string" }, default: DEFAULT_SETTINGS.secretKeys },
+            notSecretKeys: { type: "array", items: { type: "string" }, default: DEFAULT_SETTINGS.notSecretKeys },
+        },
+    },
     validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
-        for (const v of checkNoPlaintextSecrets(args)) report(reportViolation, v);
+        const settings = { ...DEFAULT_SETTINGS, ...args.getConfig<Partial<PlaintextSettings>>() };
+        for (const v of checkNoPlaintextSecrets(args, settings)) report(reportViolation, v);
     },
 };

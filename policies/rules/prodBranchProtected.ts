@@ -10,12 +10,18 @@
  */
 import { PolicyResource, ReportViolation, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { requiredStatusChecks } from "../../components/github/workflows";
-import { field, PROD_ONLY, raw, report, stageFromUrn, Violation } from "../support";
+import * as github from "@pulumi/github";
+import { field, PROD_ONLY, raw, README, report, stageOfResources, Violation } from "../support";
 
-export const RULESET = "github:index/repositoryRuleset:RepositoryRuleset";
-export const BRANCH_PROTECTION = "github:index/branchProtection:BranchProtection";
-export const ENVIRONMENT = "github:index/repositoryEnvironment:RepositoryEnvironment";
-export const DEPLOYMENT_POLICY = "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy";
+/** @pulumi/github's classes set their type tokens at runtime without declaring them. */
+const typeOf = (cls: unknown): string => (cls as { __pulumiType: string }).__pulumiType;
+export const RULESET = typeOf(github.RepositoryRuleset);
+export const BRANCH_PROTECTION = typeOf(github.BranchProtection);
+export const ENVIRONMENT = typeOf(github.RepositoryEnvironment);
+export const DEPLOYMENT_POLICY = typeOf(github.RepositoryEnvironmentDeploymentPolicy);
+
+/** The resource types this rule reads. */
+export const RESOURCE_TYPES = [RULESET, BRANCH_PROTECTION, ENVIRONMENT, DEPLOYMENT_POLICY];
 
 /**
  * Every CI job's name, as the generated ci.yml reports it (the same function the
@@ -83,7 +89,7 @@ export function checkProdBranchProtected(resources: Res[], config: Partial<Branc
         requiredChecks: Array.isArray(config.requiredChecks) ? config.requiredChecks : DEFAULT_CONFIG.requiredChecks,
     };
     if (!resources.length) return [];
-    const level = PROD_ONLY[stageFromUrn(resources[0].urn)];
+    const level = PROD_ONLY[stageOfResources(resources)];
     if (!level) return [];
     if (!resources.some((r) => r.type.startsWith("github:"))) return [];
     const out: Violation[] = [];
@@ -136,6 +142,9 @@ export const prodBranchProtected: StackValidationPolicy = {
     name: "prod-branch-protected",
     description: "In prod, the production branch is protected with CI's required checks and the production environment deploys only from it.",
     enforcementLevel: "mandatory",
+    severity: "medium",
+    url: `${README}#repository-gates-workflows-and-the-policy-pack`,
+    remediationSteps: "Let prod own the repository's gates (keel:github.ownedBy prod): Keel declares the ruleset and the production environment's deployment policy.",
     configSchema: {
         properties: {
             branch: { type: "string", default: DEFAULT_CONFIG.branch },

@@ -3,21 +3,27 @@
  * the Render service carry Pulumi's `protect`, so no update or destroy deletes them.
  */
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { PROD_ONLY, report, stageFromUrn, stackName, Violation } from "../support";
+import { FlyApp } from "../../components/backend/fly/app";
+import { RenderService } from "../../components/backend/render/service";
+import { NeonBranch } from "../../components/database/neon/branch";
+import { NeonProject } from "../../components/database/neon/project";
+import { PROD_ONLY, README, report, stackName, stageOf, Violation } from "../support";
 
-const DYN = "pulumi-nodejs:dynamic/keel:";
 /** Type -> the config key whose `allowDelete` lifts the protection. */
 export const PROTECTED_TYPES: Record<string, string> = {
-    [`${DYN}NeonProject`]: "keel:database.neon.allowDelete",
-    [`${DYN}NeonBranch`]: "keel:database.neon.allowDelete",
-    [`${DYN}FlyApp`]: "keel:backend.allowDelete",
-    [`${DYN}RenderService`]: "keel:backend.allowDelete",
+    [NeonProject.__pulumiType]: "keel:database.neon.allowDelete",
+    [NeonBranch.__pulumiType]: "keel:database.neon.allowDelete",
+    [FlyApp.__pulumiType]: "keel:backend.allowDelete",
+    [RenderService.__pulumiType]: "keel:backend.allowDelete",
 };
 
-export function checkProdResourcesProtected(args: Pick<ResourceValidationArgs, "type" | "urn" | "name" | "opts">): Violation[] {
+/** The resource types this rule reads. */
+export const RESOURCE_TYPES = Object.keys(PROTECTED_TYPES);
+
+export function checkProdResourcesProtected(args: Pick<ResourceValidationArgs, "type" | "urn" | "name" | "opts" | "props">): Violation[] {
     const key = PROTECTED_TYPES[args.type];
     if (!key) return [];
-    const level = PROD_ONLY[stageFromUrn(args.urn)];
+    const level = PROD_ONLY[stageOf(args)];
     if (!level || args.opts?.protect === true) return [];
     const stack = stackName(args.urn);
     return [
@@ -25,7 +31,7 @@ export function checkProdResourcesProtected(args: Pick<ResourceValidationArgs, "
             urn: args.urn,
             enforcementLevel: level,
             message:
-                `'${args.name}' (${args.type.replace(DYN, "keel:")}) is not protected in prod: a replace or destroy would delete it. ` +
+                `'${args.name}' (${args.type.replace("pulumi-nodejs:dynamic/", "")}) is not protected in prod: a replace or destroy would delete it. ` +
                 `Fix: pulumi config set --path ${key} false --stack ${stack} (Keel protects it in prod unless ${key} is true); ` +
                 `lift it only for a deliberate removal, whose update this pack refuses by design: run that one without it (KEEL_SKIP_POLICY=1 npm run up -- ${stack}).`,
         },
@@ -36,6 +42,9 @@ export const prodResourcesProtected: ResourceValidationPolicy = {
     name: "prod-resources-protected",
     description: "In prod the Neon project and branch, the Fly app and the Render service are protected.",
     enforcementLevel: "mandatory",
+    severity: "critical",
+    url: `${README}#databases`,
+    remediationSteps: "Leave keel:database.neon.allowDelete and keel:backend.allowDelete unset on prod; for a deliberate removal, lift them for that one update (see the README).",
     validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
         for (const v of checkProdResourcesProtected(args)) report(reportViolation, v);
     },

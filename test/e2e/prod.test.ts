@@ -130,7 +130,8 @@ describe("end to end: the prod stack through the engine, gated by the policy pac
                 assert.equal(v.policyPackName, "keel");
                 assert.equal(v.enforcementLevel, "mandatory");
             }
-            assert.match(r.output, new RegExp(`\\[mandatory\\]\\s+${rule}\\s+\\(`), `${what} names the rule:\n${r.output}`);
+            // The engine prints the rule with its level and its severity (each rule carries one).
+            assert.match(r.output, new RegExp(`\\[mandatory\\]\\s+\\[severity: (low|medium|high|critical)\\]\\s+${rule}\\s+\\(`), `${what} names the rule:\n${r.output}`);
             assert.match(r.output, fix, `${what} gives the fix:\n${r.output}`);
         }
         assert.deepEqual(await snapshot(), before, "the blocked attempts changed nothing");

@@ -7,6 +7,14 @@
  * unprotected app must not.
  */
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as backupsRule from "../../policies/rules/backupsBeforeMigrate";
+import * as destructiveRule from "../../policies/rules/destructiveMigrations";
+import * as dockerRule from "../../policies/rules/noDockerDatabaseInProd";
+import * as safeDeploysRule from "../../policies/rules/prodBackendSafeDeploys";
+import * as branchRule from "../../policies/rules/prodBranchProtected";
+import * as protectedRule from "../../policies/rules/prodResourcesProtected";
 import { PolicyResourceOptions } from "@pulumi/policy";
 import { backupsBeforeMigrate } from "../../policies/rules/backupsBeforeMigrate";
 import { destructiveMigrations } from "../../policies/rules/destructiveMigrations";
@@ -95,5 +103,97 @@ describe("policies against Keel's prod program (mocks): the GitHub provider's to
         assert.match(v[0].message, /pulumi:providers:github\) has a plain-text value at token/);
         assert.match(v[0].message, /pulumi config set --secret/);
         assert.ok(!v[0].message.includes("ghp_from_env"));
+    });
+});
+
+describe("the pack's rules and the program agree", function () {
+    this.timeout(120_000);
+    const RULE_MODULES: Record<string, { RESOURCE_TYPES: string[] }> = {
+        destructiveMigrations: destructiveRule,
+        backupsBeforeMigrate: backupsRule,
+        noDockerDatabaseInProd: dockerRule,
+        prodResourcesProtected: protectedRule,
+        prodBackendSafeDeploys: safeDeploysRule,
+        prodBranchProtected: branchRule,
+    };
+    const dir = migrationsDir({ "0001_accounts.sql": "CREATE TABLE accounts (id int PRIMARY KEY);" });
+    const NEON = { kind: "neon", neon: { project: { name: "shop" } } };
+    const RENDER = { kind: "render", image: "ghcr.io/shop/api:1.0.0", render: { ownerId: "tea-abc123", instances: 2 } };
+
+    beforeEach(() => setSecretsVisible(true));
+    after(() => setSecretsVisible(false));
+
+    it("every resource type a rule selects by is one the program registers (a renamed resource cannot escape a policy)", async () => {
+        const env = { ...ENV, NEON_API_KEY: "napi", RENDER_API_KEY: "rnd" };
+        const runs = await withEnv(env, async () => [
+            await runProgram(
+                "prod",
+                { "keel:database": JSON.stringify(NEON), "keel:migrations": JSON.stringify({ dir }), "keel:backend": JSON.stringify(FLY), "keel:github": JSON.stringify(GITHUB), "keel:githubToken": "ghp" },
+                ["keel:githubToken"],
+                // What the Neon providers report after a create, so the database's URLs resolve.
+                (type, _name, inputs) =>
+                    type.endsWith("NeonProject") ? { projectId: "proj-1", name: inputs.name } : type.endsWith("NeonBranch") ? { branchId: "br-1" } : type.endsWith("NeonEndpoint") ? { endpointId: "ep-1", host: "ep-1.aws.neon.tech" } : type.endsWith("NeonRole") ? { password: "pw" } : {},
+            ),
+            await runProgram("prod", { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ dir }), "keel:backend": JSON.stringify(RENDER) }, ["keel:databaseUrl"]),
+            await runProgram("prod", { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ dir }), "keel:github": JSON.stringify({ ...GITHUB, protection: { kind: "classic" } }), "keel:githubToken": "ghp" }, ["keel:databaseUrl", "keel:githubToken"]),
+            await runProgram("dev", { "keel:migrations": JSON.stringify({ dir }) }, []),
+        ]);
+        const registered = new Set(runs.flatMap((r) => r.resources.map((x) => x.type)));
+        for (const [rule, mod] of Object.entries(RULE_MODULES)) {
+            assert.ok(mod.RESOURCE_TYPES.length > 0, rule);
+            for (const type of mod.RESOURCE_TYPES) assert.ok(registered.has(type), `${rule} selects ${type}, which the program never registers`);
+        }
+    });
+
+    it("a stack named unlike its stage is judged by its keel:stage: benchdev (dev) needs no backup, qa (prod) does", async () => {
+        const external = { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ dir, backup: false }) };
+        const benchdev = await runProgram("benchdev", { ...external, "keel:stage": "dev" }, ["keel:databaseUrl"]);
+        const schema = benchdev.one(DYN("SchemaMigrations"));
+        assert.equal(unwrap(schema.inputs.stage), "dev", "the resource carries the stack's stage");
+        assert.deepEqual(await validateAll(backupsBeforeMigrate, benchdev.resources.map(asPolicyResource)), []);
+        const qa = await runProgram("qa", { ...external, "keel:stage": "prod" }, ["keel:databaseUrl"]);
+        const v = await validateAll(backupsBeforeMigrate, qa.resources.map(asPolicyResource));
+        assert.equal(v.length, 1);
+        assert.match(v[0].message, /migrations on prod must be preceded by a backup/);
+    });
+});
+
+describe("the pack's rules describe themselves", () => {
+    const readme = fs.readFileSync(path.join(__dirname, "../../README.md"), "utf8");
+    /** GitHub's anchors for the README's headings. */
+    const anchors = new Set(
+        [...readme.matchAll(/^#{1,6} (.+)$/gm)].map((m) =>
+            m[1]
+                .toLowerCase()
+                .replace(/[^a-z0-9 -]/g, "")
+                .replace(/ /g, "-"),
+        ),
+    );
+    const policies = [destructiveMigrations, backupsBeforeMigrate, noDockerDatabaseInProd, prodResourcesProtected, prodBackendSafeDeploys, prodBranchProtected, noPlaintextSecrets];
+
+    it("each carries a severity, a rationale, the README section it enforces and what to do", () => {
+        for (const p of policies) {
+            assert.ok(["low", "medium", "high", "critical"].includes(p.severity!), p.name);
+            assert.ok(p.description.length > 20 && !p.description.includes("\n"), p.name);
+            assert.ok(p.remediationSteps && p.remediationSteps.length > 20, p.name);
+            const anchor = /^README\.md#(.+)$/.exec(p.url ?? "")?.[1];
+            assert.ok(anchor && anchors.has(anchor), `${p.name}: ${p.url} is not a README section`);
+        }
+    });
+
+    it("every rule that reads settings declares them", () => {
+        for (const p of policies) {
+            const file = `${p.name.replace(/-([a-z])/g, (_m: string, c: string) => c.toUpperCase())}.ts`;
+            const source = fs.readFileSync(path.join(__dirname, "../../policies/rules", file), "utf8");
+            if (source.includes("getConfig")) assert.ok(p.configSchema?.properties, `${p.name} reads config without a schema`);
+        }
+    });
+
+    it("prod-backend-safe-deploys takes its minimum from the pack's config", async () => {
+        const machines = { type: DYN("FlyMachines"), urn: `urn:pulumi:prod::keel::${DYN("FlyMachines")}::m`, name: "m", props: { stage: "prod", healthCheck: { path: "/healthz" }, strategy: "rolling", regions: [{ region: "iad", count: 2 }] } };
+        assert.deepEqual(safeDeploysRule.checkProdBackendSafeDeploys(machines), []);
+        const v = safeDeploysRule.checkProdBackendSafeDeploys(machines, { minInstances: 3, strategies: ["rolling"] });
+        assert.equal(v.length, 1);
+        assert.match(v[0].message, /2 machine\(s\) in total, at least 3 needed .*count 3/);
     });
 });

@@ -13,7 +13,7 @@ import { KeelError, protectedDeletionFix } from "../../errors";
 import { FlyApp as FlyAppData, flyErrorStatus, isFlyNotFound } from "../../vendors/fly";
 import { changed, isUnknown } from "../../providerContext";
 import { flyContext } from "./context";
-import { KeelDynamicResource } from "../../dynamicResource";
+import { dynamicType, KeelDynamicResource } from "../../dynamicResource";
 
 export interface FlyAppInputs {
     name: string;
@@ -222,6 +222,8 @@ export interface FlyAppArgs {
 }
 
 export class FlyApp extends KeelDynamicResource {
+    /** The type token the engine and the policy pack see (policies/ selects by it). */
+    static readonly __pulumiType = dynamicType("FlyApp");
     declare readonly appName: pulumi.Output<string>;
     declare readonly appId: pulumi.Output<string>;
     declare readonly hostname: pulumi.Output<string>;
@@ -229,6 +231,6 @@ export class FlyApp extends KeelDynamicResource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: FlyAppArgs, opts?: pulumi.CustomResourceOptions) {
-        super(flyAppProvider, "FlyApp", name, { ...args, appId: undefined, appName: undefined, hostname: undefined, status: undefined, drift: undefined }, opts);
+        super(flyAppProvider, FlyApp.__pulumiType, name, { ...args, appId: undefined, appName: undefined, hostname: undefined, status: undefined, drift: undefined }, opts);
     }
 }

@@ -12,7 +12,7 @@ import type { CertificateDetail, DnsRequirements } from "../../vendors/fly";
 import { changed, isUnknown } from "../../providerContext";
 import { lostOrTaken, orMissing } from "./app";
 import { flyContext } from "./context";
-import { KeelDynamicResource } from "../../dynamicResource";
+import { dynamicType, KeelDynamicResource } from "../../dynamicResource";
 
 export interface FlyCertificateInputs {
     app: string;
@@ -169,11 +169,13 @@ export interface FlyCertificateArgs {
 }
 
 export class FlyCertificate extends KeelDynamicResource {
+    /** The type token the engine and the policy pack see (policies/ selects by it). */
+    static readonly __pulumiType = dynamicType("FlyCertificate");
     declare readonly status: pulumi.Output<string>;
     declare readonly dnsRecords: pulumi.Output<DnsRecord[]>;
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: FlyCertificateArgs, opts?: pulumi.CustomResourceOptions) {
-        super(flyCertificateProvider, "FlyCertificate", name, { ...args, status: undefined, dnsRecords: undefined, drift: undefined }, opts);
+        super(flyCertificateProvider, FlyCertificate.__pulumiType, name, { ...args, status: undefined, dnsRecords: undefined, drift: undefined }, opts);
     }
 }

@@ -11,7 +11,7 @@ import { FlyApiError, FlyClient, IpAssignment } from "../../vendors/fly";
 import { changed, isUnknown } from "../../providerContext";
 import { lostOrTaken, orMissing } from "./app";
 import { flyContext } from "./context";
-import { KeelDynamicResource } from "../../dynamicResource";
+import { dynamicType, KeelDynamicResource } from "../../dynamicResource";
 
 export interface FlyIpAddressesInputs {
     app: string;
@@ -173,12 +173,14 @@ export interface FlyIpAddressesArgs {
 }
 
 export class FlyIpAddresses extends KeelDynamicResource {
+    /** The type token the engine and the policy pack see (policies/ selects by it). */
+    static readonly __pulumiType = dynamicType("FlyIpAddresses");
     declare readonly ipv4: pulumi.Output<string | undefined>;
     declare readonly ipv6Address: pulumi.Output<string | undefined>;
     declare readonly allocated: pulumi.Output<string[]>;
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: FlyIpAddressesArgs, opts?: pulumi.CustomResourceOptions) {
-        super(flyIpAddressesProvider, "FlyIpAddresses", name, { ...args, ipv4: undefined, ipv6Address: undefined, allocated: undefined, drift: undefined }, opts);
+        super(flyIpAddressesProvider, FlyIpAddresses.__pulumiType, name, { ...args, ipv4: undefined, ipv6Address: undefined, allocated: undefined, drift: undefined }, opts);
     }
 }

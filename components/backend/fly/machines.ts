@@ -37,7 +37,7 @@ import {
     sortRecords,
 } from "./machineConfig";
 import { bluegreenUpdate, createMachines, destroyMachines, FlyDeployError, immediateUpdate, rollingUpdate, RolloutOptions, startMachines } from "./rollout";
-import { KeelDynamicResource } from "../../dynamicResource";
+import { dynamicType, KeelDynamicResource } from "../../dynamicResource";
 
 export type { FlyMachineRecord, FlyMachinesInputs } from "./machineConfig";
 export { FlyDeployError } from "./rollout";
@@ -300,6 +300,8 @@ export interface FlyMachinesArgs {
 }
 
 export class FlyMachines extends KeelDynamicResource {
+    /** The type token the engine and the policy pack see (policies/ selects by it). */
+    static readonly __pulumiType = dynamicType("FlyMachines");
     declare readonly app: pulumi.Output<string>;
     declare readonly processGroup: pulumi.Output<string>;
     declare readonly image: pulumi.Output<string>;
@@ -309,6 +311,6 @@ export class FlyMachines extends KeelDynamicResource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: FlyMachinesArgs, opts?: pulumi.CustomResourceOptions) {
-        super(flyMachinesProvider, "FlyMachines", name, { ...args, machines: undefined, machineIds: undefined, releaseVersion: undefined, drift: undefined }, opts);
+        super(flyMachinesProvider, FlyMachines.__pulumiType, name, { ...args, machines: undefined, machineIds: undefined, releaseVersion: undefined, drift: undefined }, opts);
     }
 }

@@ -14,7 +14,7 @@ import type { AppSecret } from "../../vendors/fly";
 import { changed, isUnknown } from "../../providerContext";
 import { orMissing } from "./app";
 import { flyContext } from "./context";
-import { KeelDynamicResource } from "../../dynamicResource";
+import { dynamicType, KeelDynamicResource } from "../../dynamicResource";
 
 export interface FlySecretsInputs {
     app: string;
@@ -145,6 +145,8 @@ export interface FlySecretsArgs {
 }
 
 export class FlySecrets extends KeelDynamicResource {
+    /** The type token the engine and the policy pack see (policies/ selects by it). */
+    static readonly __pulumiType = dynamicType("FlySecrets");
     declare readonly values: pulumi.Output<Record<string, string>>;
     declare readonly names: pulumi.Output<string[]>;
     declare readonly digests: pulumi.Output<Record<string, string>>;
@@ -152,7 +154,7 @@ export class FlySecrets extends KeelDynamicResource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: FlySecretsArgs, opts?: pulumi.CustomResourceOptions) {
-        super(flySecretsProvider, "FlySecrets",
+        super(flySecretsProvider, FlySecrets.__pulumiType,
             name,
             { app: args.app, values: pulumi.secret(args.values), names: undefined, digests: undefined, version: undefined, drift: undefined },
             { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "values", "digests"] });

@@ -11,7 +11,7 @@ import { KeelError } from "../../errors";
 import { CustomDomain, RenderClient, renderErrorStatus } from "../../vendors/render";
 import { changed } from "../../providerContext";
 import { renderContext } from "./context";
-import { KeelDynamicResource } from "../../dynamicResource";
+import { dynamicType, KeelDynamicResource } from "../../dynamicResource";
 
 export interface RenderCustomDomainInputs {
     serviceId: string;
@@ -144,11 +144,13 @@ export interface RenderCustomDomainArgs {
 }
 
 export class RenderCustomDomain extends KeelDynamicResource {
+    /** The type token the engine and the policy pack see (policies/ selects by it). */
+    static readonly __pulumiType = dynamicType("RenderCustomDomain");
     declare readonly domainId: pulumi.Output<string>;
     declare readonly verificationStatus: pulumi.Output<string>;
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: RenderCustomDomainArgs, opts?: pulumi.CustomResourceOptions) {
-        super(renderCustomDomainProvider, "RenderCustomDomain", name, { ...args, domainId: undefined, verificationStatus: undefined, drift: undefined }, opts);
+        super(renderCustomDomainProvider, RenderCustomDomain.__pulumiType, name, { ...args, domainId: undefined, verificationStatus: undefined, drift: undefined }, opts);
     }
 }

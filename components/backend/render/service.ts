@@ -43,7 +43,7 @@ import {
     serviceDrift,
     settingsPatch,
 } from "./serviceSpec";
-import { KeelDynamicResource } from "../../dynamicResource";
+import { dynamicType, KeelDynamicResource } from "../../dynamicResource";
 
 export type { RenderServiceInputs, RenderServiceOutputs, RenderSource } from "./serviceSpec";
 
@@ -431,6 +431,8 @@ export interface RenderServiceArgs {
 }
 
 export class RenderService extends KeelDynamicResource {
+    /** The type token the engine and the policy pack see (policies/ selects by it). */
+    static readonly __pulumiType = dynamicType("RenderService");
     declare readonly serviceId: pulumi.Output<string>;
     declare readonly url: pulumi.Output<string>;
     declare readonly deployId: pulumi.Output<string>;
@@ -440,7 +442,7 @@ export class RenderService extends KeelDynamicResource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: RenderServiceArgs, opts?: pulumi.CustomResourceOptions) {
-        super(renderServiceProvider, "RenderService",
+        super(renderServiceProvider, RenderService.__pulumiType,
             name,
             {
                 ...args,

@@ -10,7 +10,7 @@ import { parseNeonBackupName } from "../../backup/neon";
 import { KeelError } from "../../errors";
 import { Api, neonErrorStatus, waitForOperations, waitForRunningOperations } from "../../vendors/neon";
 import { changed, defaultBranch, findBranch, findBranches, findOrCreate, info, isUnknown, NeonCommonInputs, neonContext, orMissing, refuseIfProtected, warn } from "./common";
-import { KeelDynamicResource } from "../../dynamicResource";
+import { dynamicType, KeelDynamicResource } from "../../dynamicResource";
 
 export interface NeonBranchInputs extends NeonCommonInputs {
     projectId: string;
@@ -264,6 +264,8 @@ export interface NeonBranchArgs {
 }
 
 export class NeonBranch extends KeelDynamicResource {
+    /** The type token the engine and the policy pack see (policies/ selects by it). */
+    static readonly __pulumiType = dynamicType("NeonBranch");
     declare readonly branchId: pulumi.Output<string>;
     declare readonly parentId: pulumi.Output<string | undefined>;
     declare readonly isDefault: pulumi.Output<boolean>;
@@ -271,7 +273,7 @@ export class NeonBranch extends KeelDynamicResource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: NeonBranchArgs, opts?: pulumi.CustomResourceOptions) {
-        super(neonBranchProvider, "NeonBranch",
+        super(neonBranchProvider, NeonBranch.__pulumiType,
             name,
             { ...args, branchId: undefined, parentId: undefined, isDefault: undefined, protectionRefused: undefined, drift: undefined },
             opts);

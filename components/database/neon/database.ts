@@ -8,7 +8,7 @@ import type { Database } from "@neondatabase/api-client";
 import { KeelError } from "../../errors";
 import { waitForOperations, waitForRunningOperations } from "../../vendors/neon";
 import { changed, findDatabase, findOrCreate, info, isUnknown, NeonCommonInputs, neonContext, orMissing, refuseIfProtected, warn } from "./common";
-import { KeelDynamicResource } from "../../dynamicResource";
+import { dynamicType, KeelDynamicResource } from "../../dynamicResource";
 
 export interface NeonBranchDatabaseInputs extends NeonCommonInputs {
     projectId: string;
@@ -125,12 +125,14 @@ export interface NeonBranchDatabaseArgs {
 }
 
 export class NeonBranchDatabase extends KeelDynamicResource {
+    /** The type token the engine and the policy pack see (policies/ selects by it). */
+    static readonly __pulumiType = dynamicType("NeonBranchDatabase");
     declare readonly name: pulumi.Output<string>;
     declare readonly ownerName: pulumi.Output<string>;
     declare readonly databaseId: pulumi.Output<number>;
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: NeonBranchDatabaseArgs, opts?: pulumi.CustomResourceOptions) {
-        super(neonBranchDatabaseProvider, "NeonBranchDatabase", name, { ...args, databaseId: undefined, drift: undefined }, opts);
+        super(neonBranchDatabaseProvider, NeonBranchDatabase.__pulumiType, name, { ...args, databaseId: undefined, drift: undefined }, opts);
     }
 }

@@ -8,7 +8,7 @@ import type { Endpoint } from "@neondatabase/api-client";
 import { KeelError } from "../../errors";
 import { Api, waitForOperations, waitForRunningOperations } from "../../vendors/neon";
 import { changed, findOrCreate, info, isUnknown, NeonCommonInputs, neonContext, orMissing, poolerHost, readWriteEndpoint, refuseIfProtected, warn } from "./common";
-import { KeelDynamicResource } from "../../dynamicResource";
+import { dynamicType, KeelDynamicResource } from "../../dynamicResource";
 
 export interface NeonEndpointInputs extends NeonCommonInputs {
     projectId: string;
@@ -168,6 +168,8 @@ export interface NeonEndpointArgs {
 }
 
 export class NeonEndpoint extends KeelDynamicResource {
+    /** The type token the engine and the policy pack see (policies/ selects by it). */
+    static readonly __pulumiType = dynamicType("NeonEndpoint");
     declare readonly endpointId: pulumi.Output<string>;
     declare readonly host: pulumi.Output<string>;
     declare readonly poolerHost: pulumi.Output<string>;
@@ -177,7 +179,7 @@ export class NeonEndpoint extends KeelDynamicResource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: NeonEndpointArgs, opts?: pulumi.CustomResourceOptions) {
-        super(neonEndpointProvider, "NeonEndpoint",
+        super(neonEndpointProvider, NeonEndpoint.__pulumiType,
             name,
             { ...args, endpointId: undefined, host: undefined, poolerHost: undefined, drift: undefined },
             opts);

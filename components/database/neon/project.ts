@@ -8,7 +8,7 @@ import type { ProjectListItem } from "@neondatabase/api-client";
 import { KeelError } from "../../errors";
 import { waitForOperations } from "../../vendors/neon";
 import { changed, defaultBranch, findOrCreate, findProjects, info, isUnknown, NeonCommonInputs, neonContext, orMissing, refuseIfProtected, warn } from "./common";
-import { KeelDynamicResource } from "../../dynamicResource";
+import { dynamicType, KeelDynamicResource } from "../../dynamicResource";
 
 export interface NeonProjectInputs extends NeonCommonInputs {
     name: string;
@@ -202,11 +202,13 @@ export interface NeonProjectArgs {
 }
 
 export class NeonProject extends KeelDynamicResource {
+    /** The type token the engine and the policy pack see (policies/ selects by it). */
+    static readonly __pulumiType = dynamicType("NeonProject");
     declare readonly projectId: pulumi.Output<string>;
     declare readonly defaultBranchId: pulumi.Output<string>;
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: NeonProjectArgs, opts?: pulumi.CustomResourceOptions) {
-        super(neonProjectProvider, "NeonProject", name, { ...args, projectId: undefined, defaultBranchId: undefined, drift: undefined }, opts);
+        super(neonProjectProvider, NeonProject.__pulumiType, name, { ...args, projectId: undefined, defaultBranchId: undefined, drift: undefined }, opts);
     }
 }

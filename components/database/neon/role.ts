@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { KeelError } from "../../errors";
 import { Api, IDEMPOTENT, neonErrorStatus, waitForOperations, waitForRunningOperations } from "../../vendors/neon";
 import { changed, findOrCreate, findRole, info, isUnknown, NeonCommonInputs, neonContext, orMissing, refuseIfProtected, warn } from "./common";
-import { KeelDynamicResource } from "../../dynamicResource";
+import { dynamicType, KeelDynamicResource } from "../../dynamicResource";
 
 export interface NeonRoleInputs extends NeonCommonInputs {
     projectId: string;
@@ -142,12 +142,14 @@ export interface NeonRoleArgs {
 }
 
 export class NeonRole extends KeelDynamicResource {
+    /** The type token the engine and the policy pack see (policies/ selects by it). */
+    static readonly __pulumiType = dynamicType("NeonRole");
     declare readonly name: pulumi.Output<string>;
     /** Secret. */
     declare readonly password: pulumi.Output<string>;
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: NeonRoleArgs, opts?: pulumi.CustomResourceOptions) {
-        super(neonRoleProvider, "NeonRole", name, { ...args, password: undefined, drift: undefined }, { ...opts, additionalSecretOutputs: ROLE_SECRET_OUTPUTS });
+        super(neonRoleProvider, NeonRole.__pulumiType, name, { ...args, password: undefined, drift: undefined }, { ...opts, additionalSecretOutputs: ROLE_SECRET_OUTPUTS });
     }
 }
