@@ -11,6 +11,7 @@ import { describeTarget, openClient, quoteIdent } from "./connection";
 import { schemaFingerprint, SchemaFingerprint } from "./fingerprint";
 import { isParsed, MigrationFile, MigrationSource, parseMigrations } from "./migrationSet";
 import { HistoryRow, migrationPlan, MigrationPlan, PlanOptions, PlannedFile } from "./plan";
+import { lineAndColumn } from "./sql";
 
 export interface EngineSettings {
     /** Schema of the history table. */
@@ -225,8 +226,8 @@ export function assertRunnable(plan: MigrationPlan<PlannedFile>): void {
 function errorLocation(file: MigrationFile, stmt: { sql: string; line: number }, err: any): number {
     const pos = Number(err?.position);
     if (!pos) return stmt.line;
-    const before = stmt.sql.slice(0, pos - 1);
-    return stmt.line + (before.match(/\n/g)?.length ?? 0);
+    // Lines end at \r\n, \n or \r, as editors count them.
+    return stmt.line + lineAndColumn(stmt.sql, pos - 1).line - 1;
 }
 
 function runError(file: MigrationFile, stmt: { sql: string; line: number }, err: any, after: string): MigrationRunError {
