@@ -75,6 +75,8 @@ export interface LintedFile {
     path: string;
     allowDestructive: boolean;
     destructive: { line: number; what: string }[];
+    /** Findings that do not stop the file (an enum value used in the transaction that adds it). */
+    warnings?: { line: number; what: string }[];
 }
 
 export interface MigrationFilesInput {
@@ -96,6 +98,11 @@ export function checkMigrationFiles(input: MigrationFilesInput): CheckResult {
         fix: "fix the file (or its name) as the message says; nothing is run while a file does not parse",
     }));
     for (const f of input.files) {
+        if (!input.applied?.has(f.version)) {
+            for (const w of f.warnings ?? []) {
+                findings.push({ level: "warning", message: `${f.path}:${w.line}: ${w.what}`, fix: `change ${f.path} as the message says before it is applied` });
+            }
+        }
         if (!f.destructive.length || f.allowDestructive) continue;
         const what = f.destructive.map((d) => `${f.path}:${d.line}: ${d.what}`).join("; ");
         if (input.applied?.has(f.version)) {

@@ -128,7 +128,7 @@ async function loadForPreflight(dir: string): Promise<LoadedMigrations> {
     for (const source of candidates) {
         try {
             const f = await parseMigration(source);
-            files.push({ version: f.version, file: f.file, path: f.path, allowDestructive: f.directives.allowDestructive, destructive: f.destructive });
+            files.push({ version: f.version, file: f.file, path: f.path, allowDestructive: f.directives.allowDestructive, destructive: f.destructive, warnings: f.warnings });
         } catch (err: any) {
             problems.push(err instanceof MigrationFileError ? err.message : `${source.path}: ${err?.message ?? err}`);
         }

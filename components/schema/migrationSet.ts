@@ -6,7 +6,8 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { MigrationFileError } from "../errors";
-import { analyzeSql, DestructiveStatement, SqlStatement } from "./sql";
+import { splitLines } from "./pgLexer";
+import { AnalyzeOptions, analyzeSql, decodeSqlFile, DestructiveStatement, SqlStatement } from "./sql";
 
 export interface MigrationDirectives {
     /** False when the file starts with `-- keel:no-transaction`. */
@@ -34,10 +35,18 @@ export interface MigrationSource {
     directives: MigrationDirectives;
 }
 
+/** A lint finding that does not stop the file, shown like a destructive statement. */
+export interface LintWarning {
+    line: number;
+    what: string;
+}
+
 /** A migration parsed by the PostgreSQL parser: its statements and lint facts. */
 export interface MigrationFile extends MigrationSource {
     statements: SqlStatement[];
     destructive: DestructiveStatement[];
+    /** For example a use of an enum value that ALTER TYPE … ADD VALUE adds in the same transaction. */
+    warnings: LintWarning[];
 }
 
 export function isParsed(f: MigrationSource): f is MigrationFile {
@@ -61,11 +70,11 @@ export function compareVersions(a: string, b: string): number {
     return a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Reads the directives from the file's leading comment lines. */
+/** Reads the directives from the file's leading comment lines (a line ends at \r\n, \n or \r, as a `--` comment does). */
 export function parseDirectives(text: string, file: string): MigrationDirectives {
     const directives: MigrationDirectives = { transaction: true, allowDestructive: false };
     const problems: string[] = [];
-    for (const rawLine of text.split("\n")) {
+    for (const rawLine of splitLines(text)) {
         const line = rawLine.trim();
         if (line === "") continue;
         if (!line.startsWith("--")) break; // the leading comment block ends at the first statement
@@ -102,7 +111,8 @@ export function parseDirectives(text: string, file: string): MigrationDirectives
 export function migrationSource(fileName: string, bytes: Buffer, displayPath = fileName): MigrationSource {
     const m = MIGRATION_FILE_PATTERN.exec(fileName);
     if (!m) throw new MigrationFileError(`${displayPath}: name must be <version>_<name>.sql, for example 0001_create_users.sql.`);
-    const text = bytes.toString("utf8");
+    // A NUL byte or bytes that are not UTF-8 refuse the file here; a leading BOM is skipped, as psql skips it.
+    const text = decodeSqlFile(bytes, displayPath);
     return {
         version: BigInt(m[1]).toString(),
         name: m[2],
@@ -115,9 +125,9 @@ export function migrationSource(fileName: string, bytes: Buffer, displayPath = f
 }
 
 /** Parses one source with the PostgreSQL parser and checks it fits its transaction mode. */
-export async function parseMigration(source: MigrationSource): Promise<MigrationFile> {
+export async function parseMigration(source: MigrationSource, options: AnalyzeOptions = {}): Promise<MigrationFile> {
     if (isParsed(source)) return source;
-    const { statements, destructive } = await analyzeSql(source.text, source.path);
+    const { statements, destructive, enumValueUses } = await analyzeSql(source.text, source.path, options);
     if (source.directives.transaction) {
         const problems: string[] = [];
         for (const st of statements) {
@@ -128,14 +138,25 @@ export async function parseMigration(source: MigrationSource): Promise<Migration
                 );
             } else if (st.needsNoTransaction) {
                 problems.push(
-                    `line ${st.line}: this statement cannot run inside a transaction. Start the file with '-- keel:no-transaction' ` +
+                    `line ${st.line}: this statement cannot run inside a transaction${st.refusedAs ? ` (PostgreSQL refuses ${st.refusedAs} in one)` : ""}. ` +
+                        `Start the file with '-- keel:no-transaction' ` +
                         `(and keep such a file to the statements that need it)`,
                 );
             }
         }
         if (problems.length) throw new MigrationFileError(`${source.path}: ${problems.join("; ")}.`);
     }
-    return { ...source, statements, destructive };
+    // Without a transaction every statement commits on its own, so a new enum value is usable by the next one.
+    const warnings: LintWarning[] = source.directives.transaction
+        ? enumValueUses.map((u) => ({
+              line: u.line,
+              what:
+                  `uses '${u.value}', added by ALTER TYPE ${u.type} ADD VALUE at line ${u.addedAt} in the same transaction: ` +
+                  `PostgreSQL refuses that (unsafe use of new value) until the value is committed. ` +
+                  `Move the ALTER TYPE into an earlier migration (or this file to '-- keel:no-transaction')`,
+          }))
+        : [];
+    return { ...source, statements, destructive, warnings };
 }
 
 /** Parses one file's text into a MigrationFile. */

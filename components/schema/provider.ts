@@ -301,6 +301,7 @@ export const schemaMigrationsProvider: pulumi.dynamic.ResourceProvider<SchemaMig
                         `Add '-- keel:allow-destructive' to the file once you have a backup and mean it.`,
                 );
             }
+            for (const w of lint?.warnings ?? []) warn(`${f.file}: ${w}.`);
         }
         // plannedAt only matters while something is pending: a plan with nothing to do leaves the inputs as they were.
         return { inputs: { ...news, pending: plan.pending.map(pendingId), ...(plan.pending.length ? { plannedAt: readAt } : {}) } };

@@ -12,7 +12,7 @@ import { schemaFingerprint, SchemaFingerprint } from "./fingerprint";
 import { invalidIndexesOf } from "./invalidIndexes";
 import { isParsed, MigrationFile, MigrationSource, parseMigrations } from "./migrationSet";
 import { describeInvalidIndexes, HistoryRow, InvalidIndex, migrationPlan, MigrationPlan, PlanOptions, PlannedFile } from "./plan";
-import type { SqlStatement } from "./sql";
+import { lineAndColumn, type SqlStatement } from "./sql";
 
 export interface EngineSettings {
     /** Schema of the history table. */
@@ -322,8 +322,8 @@ export function assertRunnable(plan: MigrationPlan<PlannedFile>): void {
 function errorLocation(file: MigrationFile, stmt: { sql: string; line: number }, err: any): number {
     const pos = Number(err?.position);
     if (!pos) return stmt.line;
-    const before = stmt.sql.slice(0, pos - 1);
-    return stmt.line + (before.match(/\n/g)?.length ?? 0);
+    // Lines end at \r\n, \n or \r, as editors count them.
+    return stmt.line + lineAndColumn(stmt.sql, pos - 1).line - 1;
 }
 
 function runError(file: MigrationFile, stmt: { sql: string; line: number }, err: any, after: string): MigrationRunError {

@@ -23,13 +23,19 @@ export interface MigrationSummary {
     allowDestructive: boolean;
     /** Destructive statements found by the parser, e.g. `line 3: DROP TABLE users`. */
     destructive: string[];
+    /** Other findings shown as warnings (present when there are some), e.g. `line 4: uses 'x', added by ALTER TYPE …`. */
+    warnings?: string[];
 }
 
 export function summarizeMigration(f: MigrationFile): MigrationSummary {
-    return summaryOf(f, f.destructive.map((d) => `line ${d.line}: ${d.what}`));
+    return summaryOf(
+        f,
+        f.destructive.map((d) => `line ${d.line}: ${d.what}`),
+        f.warnings.map((w) => `line ${w.line}: ${w.what}`),
+    );
 }
 
-function summaryOf(s: MigrationSource, destructive: string[]): MigrationSummary {
+function summaryOf(s: MigrationSource, destructive: string[], warnings: string[] = []): MigrationSummary {
     return {
         version: s.version,
         name: s.name,
@@ -38,6 +44,7 @@ function summaryOf(s: MigrationSource, destructive: string[]): MigrationSummary 
         transaction: s.directives.transaction,
         allowDestructive: s.directives.allowDestructive,
         destructive,
+        ...(warnings.length ? { warnings } : {}),
     };
 }
 
@@ -45,6 +52,8 @@ interface LintCache {
     analysis: string;
     /** checksum -> destructive statements of a file that parsed without a problem. */
     files: Record<string, string[]>;
+    /** checksum -> warnings, for the files that have some. */
+    warnings?: Record<string, string[]>;
 }
 
 let analysisId: string | undefined;
@@ -53,7 +62,7 @@ let analysisId: string | undefined;
 function analysis(): string {
     if (!analysisId) {
         const h = createHash("sha256");
-        for (const m of ["./sql", "./migrationSet"]) h.update(fs.readFileSync(require.resolve(m)));
+        for (const m of ["./sql", "./pgLexer", "./migrationSet"]) h.update(fs.readFileSync(require.resolve(m)));
         h.update(JSON.parse(fs.readFileSync(require.resolve("libpg-query/package.json"), "utf8")).version);
         analysisId = h.digest("hex").slice(0, 16);
     }
@@ -82,24 +91,30 @@ export async function loadMigrationSummaries(dir: string, options: { display?: s
     const { sources, problems } = readMigrationDir(dir, display);
     const cache = readCache(cacheFile);
     const kept: Record<string, string[]> = {};
+    const keptWarnings: Record<string, string[]> = {};
     const summaries: MigrationSummary[] = [];
     for (const source of sources) {
         const known = cache.files[source.checksum];
         if (Array.isArray(known)) {
+            const warnings = cache.warnings?.[source.checksum] ?? [];
             kept[source.checksum] = known;
-            summaries.push(summaryOf(source, known));
+            if (warnings.length) keptWarnings[source.checksum] = warnings;
+            summaries.push(summaryOf(source, known, warnings));
             continue;
         }
         try {
             const summary = summarizeMigration(await parseMigration(source));
             kept[source.checksum] = summary.destructive;
+            if (summary.warnings) keptWarnings[source.checksum] = summary.warnings;
             summaries.push(summary);
         } catch (err: any) {
             problems.push(err instanceof MigrationFileError ? err.message : `${source.path}: ${err?.message ?? err}`);
         }
     }
     if (problems.length) throw problemReport(display, problems);
-    if (cacheFile && JSON.stringify(kept) !== JSON.stringify(cache.files)) writeCache(cacheFile, { analysis: analysis(), files: kept });
+    if (cacheFile && (JSON.stringify(kept) !== JSON.stringify(cache.files) || JSON.stringify(keptWarnings) !== JSON.stringify(cache.warnings ?? {}))) {
+        writeCache(cacheFile, { analysis: analysis(), files: kept, ...(Object.keys(keptWarnings).length ? { warnings: keptWarnings } : {}) });
+    }
     return summaries;
 }
 

@@ -109,6 +109,22 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
         );
     });
 
+    it("warns at check about a pending file that uses an enum value it adds in the same transaction", async () => {
+        const url = await freshDatabase();
+        const dir = migrationsDir({
+            "1_mood.sql": "CREATE TYPE mood AS ENUM ('happy');",
+            "2_elated.sql": "ALTER TYPE mood ADD VALUE 'elated';\nCREATE TABLE m (v mood DEFAULT 'elated');",
+        });
+        const inputs = await inputsFor(url, dir);
+        assert.equal(inputs.migrations[0].warnings, undefined);
+        assert.equal(inputs.migrations[1].warnings!.length, 1);
+        const captured = await captureConsole(() => provider.check!({} as any, inputs));
+        assert.ok(
+            captured.lines.some((l) => /warning: .*2_elated\.sql: line 2: uses 'elated', added by ALTER TYPE mood ADD VALUE at line 1 in the same transaction/.test(l)),
+            captured.lines.join("\n"),
+        );
+    });
+
     it("fails check on an edited applied file, naming it and both checksums, without the password", async () => {
         const url = await freshDatabase();
         const dir = migrationsDir({ "1_a.sql": "CREATE TABLE a (id int);" });

@@ -74,6 +74,16 @@ describe("preflight checks (pure)", () => {
             }
         });
 
+        it("a pending file that uses an enum value it adds in the same transaction is a warning, on every stage", () => {
+            const enumUse = { ...baseline().files[0], version: "4", file: "0004_e.sql", path: "migrations/0004_e.sql", warnings: [{ line: 2, what: "uses 'x', added by ALTER TYPE t ADD VALUE at line 1 in the same transaction" }] };
+            for (const stage of ["prod", "dev"] as const) {
+                const r = checkMigrationFiles({ ...baseline(), stage, files: [...baseline().files, enumUse] });
+                assert.equal(r.status, "warn");
+                assert.deepEqual(r.findings.filter((f) => f.level === "warning").map((f) => f.message), ["migrations/0004_e.sql:2: uses 'x', added by ALTER TYPE t ADD VALUE at line 1 in the same transaction"]);
+            }
+            assert.equal(checkMigrationFiles({ ...baseline(), files: [...baseline().files, enumUse], applied: new Set(["4"]) }).status, "pass");
+        });
+
         it("on dev the same file is a warning", () => {
             const r = checkMigrationFiles({ ...baseline(), stage: "dev", files: [...baseline().files, dropping] });
             assert.equal(r.status, "warn");
