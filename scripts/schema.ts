@@ -148,15 +148,16 @@ async function status(args: ParsedCommandLine, io: SchemaIo): Promise<number> {
     }
     for (const p of plan.baselined) io.out(`  baseline ${label(byVersion, p)}  (will be recorded, not run)`);
     // Pending files are parsed (a syntax error there is worth knowing now); applied ones are checksummed.
+    const facts = (what: string, list: { line: number; what: string }[]) => (list.length ? `  ${what}: ${list.map((x) => `line ${x.line} ${x.what}`).join("; ")}` : "");
     for (const p of plan.pending) {
-        let d: { line: number; what: string }[] = [];
+        let parsed: Awaited<ReturnType<typeof parseMigration>> | undefined;
         try {
-            d = (await parseMigration(p)).destructive;
+            parsed = await parseMigration(p);
         } catch (err) {
             if (!(err instanceof MigrationFileError)) throw err;
             problems.push(err.message);
         }
-        io.out(`  pending  ${label(byVersion, p)}${d.length ? `  destructive: ${d.map((x) => `line ${x.line} ${x.what}`).join("; ")}` : ""}`);
+        io.out(`  pending  ${label(byVersion, p)}${facts("destructive", parsed?.destructive ?? [])}${facts("warning", parsed?.warnings ?? [])}`);
     }
     const failed = history.filter((r: HistoryRow) => r.status === "failed" || r.status === "running").length;
     io.out(`${plan.applied.length} applied, ${failed ? `${failed} failed or running, ` : ""}${plan.pending.length} pending`);

@@ -308,4 +308,14 @@ describe("schema CLI", function () {
         assert.equal(settled.code, 0, settled.stderr);
         assert.match(settled.stdout, /removed from the history; it will run again/);
     });
+
+    it("status shows a pending file's warning: an enum value used in the transaction that adds it", async () => {
+        const url = await freshDatabase();
+        const dir = migrationsDir({ "0001_status.sql": "CREATE TYPE status AS ENUM ('new');\nCREATE TABLE orders (id int, s status);\n" });
+        assert.equal((await runCli(["apply", "--dir", dir], url)).code, 0);
+        fs.writeFileSync(path.join(dir, "0002_shipped.sql"), "ALTER TYPE status ADD VALUE 'shipped';\nUPDATE orders SET s = 'shipped' WHERE id = 1;\n");
+        const res = await runCli(["status", "--dir", dir], url);
+        assert.equal(res.code, 0, res.stderr);
+        assert.match(res.stdout, /^ {2}pending {2}0002_shipped {2}warning: line 2 uses 'shipped', added by ALTER TYPE status ADD VALUE at line 1/m);
+    });
 });
