@@ -58,15 +58,6 @@ async function probe(dir: string): Promise<void> {
     );
 }
 
-function backendPeakMb(pid: number): number | undefined {
-    try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
-        return m ? Number(m[1]) / 1024 : undefined;
-    } catch {
-        return undefined;
-    }
-}
-
 async function main(argv: string[]): Promise<void> {
     if (argv[0] === "--probe") return probe(argv[1]);
     let mb = 50;
@@ -78,7 +69,7 @@ async function main(argv: string[]): Promise<void> {
         } else throw new Error(`unknown option '${argv[i]}' (known: --mb N)`);
     }
     const out = (s = "") => process.stdout.write(s + "\n");
-    const { bigMigration } = await import("../test/support/bigMigration");
+    const { backendPeakMb, bigMigration } = await import("../test/support/bigMigration");
     const { PostgresCluster } = await import("../test/support/postgres");
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "keel-big-"));
     const cluster = await PostgresCluster.start();

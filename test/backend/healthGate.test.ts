@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { HealthGate, healthGateProvider, HealthGateInputs, HealthGateOutputs } from "../../components/backend/healthGate";
 import { describeAttempt, describeFetchError, probeHealth, probeOnce, redactUrl } from "../../components/backend/healthProbe";
 import { captureConsole, serializedProvider } from "../support/serializedProvider";
+import { rejection } from "../support/migrationsDir";
 
 type Provider = pulumi.dynamic.ResourceProvider<HealthGateInputs, HealthGateOutputs>;
 
@@ -60,14 +61,6 @@ function inputs(url: string, extra: Partial<HealthGateInputs> = {}): HealthGateI
     return { url, timeoutSeconds: 10, intervalSeconds: 0.05, release: "registry.fly.io/keel-app@sha256:abc v42", logsHint: "fly logs -a keel-app", ...extra };
 }
 
-async function rejection(p: Promise<unknown>): Promise<Error> {
-    try {
-        await p;
-    } catch (err) {
-        return err as Error;
-    }
-    assert.fail("expected the promise to reject");
-}
 
 describe("HealthGate provider (serialized)", () => {
     let provider: Provider;

@@ -8,25 +8,14 @@
  * npm run bench:big-migration measures the same in a fresh process.
  */
 import { strict as assert } from "assert";
-import * as fs from "fs";
 import * as path from "path";
 import { parseMigrations, scanMigrations } from "../../components/schema/migrationSet";
 import { applyMigrations } from "../../components/schema/runner";
-import { bigMigration } from "../support/bigMigration";
+import { backendPeakMb, bigMigration } from "../support/bigMigration";
 import { freshDatabase } from "../support/postgres";
 import { engineSettings, historyRows, migrationsDir, withClient } from "../support/migrationsDir";
 
 const MB = Number(process.env.KEEL_BIG_MIGRATION_MB ?? 2);
-
-/** Peak resident memory of a server backend (VmHWM), in MB, or undefined where /proc does not show it. */
-function backendPeakMb(pid: number): number | undefined {
-    try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
-        return m ? Number(m[1]) / 1024 : undefined;
-    } catch {
-        return undefined;
-    }
-}
 
 describe(`a large data migration (${MB} MB)`, function () {
     this.timeout(Math.max(120000, MB * 30000));

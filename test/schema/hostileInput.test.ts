@@ -15,17 +15,8 @@ import { applyMigrations } from "../../components/schema/runner";
 import { analyzeSql, loadSqlParser } from "../../components/schema/sql";
 import { loadMigrationSummaries } from "../../components/schema/summary";
 import { freshDatabase } from "../support/postgres";
-import { engineSettings, historyRows, migrationsDir, relationExists, withClient } from "../support/migrationsDir";
+import { engineSettings, historyRows, migrationsDir, rejection, relationExists, withClient } from "../support/migrationsDir";
 
-/** The error a promise rejects with; fails when it resolves. */
-async function rejection(p: Promise<unknown>): Promise<Error> {
-    try {
-        await p;
-    } catch (err) {
-        return err as Error;
-    }
-    assert.fail("expected the promise to reject, but it resolved");
-}
 
 /** A migrations directory holding raw bytes. */
 function byteDir(files: Record<string, Buffer | string>): string {

@@ -8,35 +8,12 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { loadMigrations } from "../../components/schema/migrationSet";
-import { applyMigrations, EngineSettings, inspectSchema, resolveMigration } from "../../components/schema/runner";
+import { applyMigrations, inspectSchema, resolveMigration } from "../../components/schema/runner";
 import { freshDatabase, testCluster } from "../support/postgres";
-import {
-    cliResult,
-    connect,
-    engineSettings,
-    historyRows,
-    migrationsDir,
-    relationExists,
-    runCli,
-    spawnCli,
-    waitFor,
-    withClient,
-    writeMigrations,
-} from "../support/migrationsDir";
+import { applyDir, cliResult, connect, engineSettings, historyRows, migrationsDir, rejection, relationExists, runCli, spawnCli, waitFor, withClient, writeMigrations } from "../support/migrationsDir";
 
-/** The error a promise rejects with; fails when it resolves. */
-async function rejection(p: Promise<unknown>): Promise<Error> {
-    try {
-        await p;
-    } catch (err) {
-        return err as Error;
-    }
-    assert.fail("expected the promise to reject, but it resolved");
-}
 
-async function apply(url: string, dir: string, overrides: Partial<EngineSettings> = {}) {
-    return applyMigrations(url, await loadMigrations(dir), engineSettings(overrides));
-}
+const apply = applyDir;
 
 const sha256 = (file: string) => createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 

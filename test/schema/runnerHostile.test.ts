@@ -9,22 +9,12 @@
 import { strict as assert } from "assert";
 import type { Client } from "pg";
 import { loadMigrations, scanMigrations } from "../../components/schema/migrationSet";
-import { applyMigrations, EngineSettings, inspectSchema, LockWaitHooks, resolveMigration } from "../../components/schema/runner";
+import { applyMigrations, inspectSchema, LockWaitHooks, resolveMigration } from "../../components/schema/runner";
 import { freshDatabase } from "../support/postgres";
-import { connect, engineSettings, historyRows, migrationsDir, relationExists, waitFor, withClient, writeMigrations } from "../support/migrationsDir";
+import { applyDir, connect, engineSettings, historyRows, migrationsDir, rejection, relationExists, waitFor, withClient, writeMigrations } from "../support/migrationsDir";
 
-async function rejection(p: Promise<unknown>): Promise<Error> {
-    try {
-        await p;
-    } catch (err) {
-        return err as Error;
-    }
-    assert.fail("expected the promise to reject, but it resolved");
-}
 
-async function apply(url: string, dir: string, overrides: Partial<EngineSettings> = {}) {
-    return applyMigrations(url, await loadMigrations(dir), engineSettings(overrides));
-}
+const apply = applyDir;
 
 /** The runner lock's key, as the runner takes it for the default history table. */
 const LOCK_SQL = "SELECT pg_advisory_lock(1262830924, hashtext('public.keel_schema_history'))";

@@ -5,6 +5,8 @@
  * line, so the lint facts (line numbers, the destructive statement) can be
  * checked at the far end of the file.
  */
+import * as fs from "fs";
+
 export interface BigMigration {
     text: string;
     /** How many INSERTs. */
@@ -28,4 +30,14 @@ export function bigMigration(targetBytes: number): BigMigration {
     }
     lines.push("DROP TABLE big_scratch;");
     return { text: lines.join("\n") + "\n", inserts: i, statements: i + 3, dropLine: lines.length };
+}
+
+/** Peak resident memory of a server backend (VmHWM), in MB, or undefined where /proc does not show it. */
+export function backendPeakMb(pid: number): number | undefined {
+    try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+        return m ? Number(m[1]) / 1024 : undefined;
+    } catch {
+        return undefined;
+    }
 }

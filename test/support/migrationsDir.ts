@@ -7,7 +7,8 @@ import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { Client } from "pg";
-import { DEFAULT_ENGINE_SETTINGS, EngineSettings } from "../../components/schema/runner";
+import { loadMigrations } from "../../components/schema/migrationSet";
+import { applyMigrations, DEFAULT_ENGINE_SETTINGS, EngineSettings } from "../../components/schema/runner";
 import { tempDir } from "./tempDir";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -129,4 +130,19 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
         if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
         await new Promise((r) => setTimeout(r, 50));
     }
+}
+
+/** The error a promise rejects with; fails when it resolves. */
+export async function rejection(p: Promise<unknown>): Promise<Error> {
+    try {
+        await p;
+    } catch (err) {
+        return err as Error;
+    }
+    throw new Error("expected the promise to reject, but it resolved");
+}
+
+/** Loads and applies every migration of a directory with the test settings. */
+export async function applyDir(url: string, dir: string, overrides: Partial<EngineSettings> = {}) {
+    return applyMigrations(url, await loadMigrations(dir), engineSettings(overrides));
 }
