@@ -435,8 +435,8 @@ async function probePending(dir: string, mode: PendingMode): Promise<void> {
     if (!url) throw new Error("DATABASE_URL is not set");
     const migrationSet = await import("../components/schema/migrationSet");
     const runner = await import("../components/schema/runner");
-    const fingerprint = await import("../components/schema/fingerprint");
-    const connection = await import("../components/schema/connection");
+    const fingerprint = await import("../components/postgres/fingerprint");
+    const connection = await import("../components/postgres/connection");
     const ready = performance.now(); // ms since the process started
     const settings = { ...runner.DEFAULT_ENGINE_SETTINGS, appliedBy: "bench" };
     // openClient requires pg on first use; timed apart so the first call can be read with or without it.

@@ -19,7 +19,7 @@ import type { BackupRecord } from "../components/backup/types";
 import { KeelConfig, NeonDatabaseConfig } from "../components/config";
 import { neonClient, resolveNeonCredentials } from "../components/vendors/neon";
 import { KeelError } from "../components/errors";
-import { describeTarget, unusableUrlReason } from "../components/schema/connection";
+import { describeTarget, unusableUrlReason } from "../components/postgres/connection";
 import { findNeonProject, findStackBranch } from "./lib/neonStack";
 import { confirmOnTty } from "./lib/prompt";
 import { readStackConfig } from "./lib/stackConfig";

@@ -37,8 +37,8 @@ import {
     PreflightReport,
     SECRET_ENV,
     skippedCheck,
-} from "../components/preflight";
-import { describeTarget, openClient } from "../components/schema/connection";
+} from "../components/preflight/index";
+import { describeTarget, openClient } from "../components/postgres/connection";
 import { MIGRATION_FILE_PATTERN, MigrationSource, migrationSource, parseMigration, scanMigrations } from "../components/schema/migrationSet";
 import { HistoryRow } from "../components/schema/plan";
 import { DEFAULT_ENGINE_SETTINGS, readHistory } from "../components/schema/runner";

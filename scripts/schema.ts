@@ -16,7 +16,7 @@ import * as os from "os";
 import * as path from "path";
 import type { MigrationConfig } from "../components/config";
 import { MigrationFileError } from "../components/errors";
-import { describeTarget } from "../components/schema/connection";
+import { describeTarget } from "../components/postgres/connection";
 import { isPgDuration, MIGRATION_FILE_PATTERN, MigrationSource, parseMigration, problemReport, readMigrationDir } from "../components/schema/migrationSet";
 import type { HistoryRow } from "../components/schema/plan";
 import { applyMigrations, assertRunnable, EngineSettings, inspectSchema, resolveMigration } from "../components/schema/runner";

@@ -10,9 +10,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { KeelError } from "../errors";
-import { changed, isUnknown, vendorLog } from "../providerContext";
+import { changed, dynamicType, isUnknown, KeelDynamicResource, vendorLog, versioned } from "../providerContext";
 import { describeAttempt, formatSeconds, probeHealth, redactUrl } from "./healthProbe";
-import { dynamicType, KeelDynamicResource } from "../dynamicResource";
 
 export interface HealthGateInputs {
     /** Full URL, e.g. https://keel-app.fly.dev/healthz. */
@@ -78,7 +77,7 @@ async function runGate(inputs: HealthGateInputs): Promise<HealthGateOutputs> {
     };
 }
 
-export const healthGateProvider: pulumi.dynamic.ResourceProvider<HealthGateInputs, HealthGateOutputs> = {
+export const healthGateProvider = versioned<HealthGateInputs, HealthGateOutputs>({ version: 1 }, {
     async check(_olds, news) {
         const failures: pulumi.dynamic.CheckFailure[] = [];
         const known = (v: unknown) => !isUnknown(v);
@@ -150,7 +149,7 @@ export const healthGateProvider: pulumi.dynamic.ResourceProvider<HealthGateInput
     async delete() {
         // Nothing was created outside the state.
     },
-};
+});
 
 export interface HealthGateArgs {
     url: pulumi.Input<string>;

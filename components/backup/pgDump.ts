@@ -11,8 +11,8 @@
  */
 import type { Client } from "pg";
 import { KeelError } from "../errors";
-import { describeTarget, openClient } from "../schema/connection";
-import { schemaFingerprint } from "../schema/fingerprint";
+import { describeTarget, openClient } from "../postgres/connection";
+import { schemaFingerprint } from "../postgres/fingerprint";
 import type { BackupRecord, DrillReport } from "./types";
 
 /** A backup could not be taken or verified; nothing was migrated. */

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { physicalName } from "../naming";
-import { unusableUrlReason } from "../schema/connection";
+import { unusableUrlReason } from "../postgres/connection";
 import { ConfigContext, fixFor, identifier, NAMESPACE, parseJsonValue, parseSection, pinnedImage, stageName, valueAt } from "./context";
 import type { Stage } from "./stage";
 

@@ -7,7 +7,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { DockerDatabaseConfig } from "../config";
-import { stackStage } from "../dynamicResource";
+import { stackStage } from "../providerContext";
 
 /** The validated `keel:database.docker` settings, with the names Keel derives (volume, container). */
 export type DockerPostgresArgs = Omit<DockerDatabaseConfig, "kind">;

@@ -12,8 +12,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import type { MigrationConfig } from "../config";
 import { MigrationHistoryError } from "../errors";
-import { describeTarget } from "./connection";
-import { describeSchemaDrift, packCatalog, unpackCatalog } from "./fingerprint";
+import { describeTarget } from "../postgres/connection";
+import { describeSchemaDrift, packCatalog, unpackCatalog } from "../postgres/fingerprint";
 import { compareVersions, MigrationSource, scanMigrations } from "./migrationSet";
 import type { MigrationSummary } from "./summary";
 import { HistoryRow, MigrationPlan } from "./plan";
@@ -21,7 +21,7 @@ import { applyMigrations, EngineSettings, inspectSchema, SchemaState } from "./r
 import { neonBackupTarget, takeNeonBackup } from "../backup/neon";
 import { BackupError, pruneDumps, takeDump } from "../backup/pgDump";
 import type { BackupRecord } from "../backup/types";
-import { dynamicType, KeelDynamicResource } from "../dynamicResource";
+import { dynamicType, isUnknown, KeelDynamicResource, providerContext, StateShape, versioned } from "../providerContext";
 
 /** The validated migration settings (keel:migrations) but the directory, which travels apart. */
 export type SchemaSettings = Omit<MigrationConfig, "dir">;
@@ -72,8 +72,13 @@ export interface SchemaMigrationsOutputs extends SchemaMigrationsInputs {
     latestBackup?: BackupRecord;
 }
 
-/** Marker the engine uses for values that are not known during preview. */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+/**
+ * The Neon key for snapshot backups, as configure() reads it from the stack's config in the
+ * provider's own process (else NEON_API_KEY when a backup is taken); `keel schema: …` progress lines.
+ */
+const context = providerContext("schema", { secret: "neonApiKey", url: "neonApiUrl" }, (configApiKey, configApiUrl, env) => ({ configApiKey, configApiUrl, env }));
+const progress = (message: string) => context.log.info(message);
+const warn = (message: string) => context.log.warn(message);
 
 function engineSettings(inputs: SchemaMigrationsInputs): EngineSettings {
     const s = inputs.settings;
@@ -93,18 +98,7 @@ function resolveDir(dir: string): string {
 }
 
 function isKnownUrl(url: unknown): url is string {
-    return typeof url === "string" && url !== UNKNOWN && /^postgres(ql)?:\/\//.test(url);
-}
-
-function progress(message: string): void {
-    // Dynamic providers have no engine connection: pulumi.log passes through to the console.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require("@pulumi/pulumi").log.info(`keel schema: ${message}`);
-}
-
-function warn(message: string): void {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require("@pulumi/pulumi").log.warn(`keel schema: ${message}`);
+    return typeof url === "string" && !isUnknown(url) && /^postgres(ql)?:\/\//.test(url);
 }
 
 function pendingId(f: { version: string; name: string }): string {
@@ -172,10 +166,20 @@ function outputsFrom(inputs: SchemaMigrationsInputs, state: SchemaState, drift: 
     };
 }
 
-/** The object map a deploy recorded: packed since Keel 0.2, a plain map in state written before. */
-export function recordedCatalog(props: { catalog?: string; schemaObjects?: Record<string, string> }): Record<string, string> {
-    if (typeof props.catalog === "string" && props.catalog) return unpackCatalog(props.catalog);
-    return props.schemaObjects ?? {};
+/**
+ * The outputs' shape: 1 keeps the catalog packed (`catalog`); state written
+ * before (0) holds the plain object map `schemaObjects`.
+ */
+export const SCHEMA_STATE: StateShape = {
+    version: 1,
+    upgrades: {
+        0: ({ schemaObjects, ...rest }) => ({ ...rest, ...(schemaObjects && typeof rest.catalog !== "string" ? { catalog: packCatalog(schemaObjects) } : {}) }),
+    },
+};
+
+/** The object map a deploy recorded (none when no deploy has read the catalog yet). */
+function recordedCatalog(props: { catalog?: string }): Record<string, string> {
+    return typeof props.catalog === "string" && props.catalog ? unpackCatalog(props.catalog) : {};
 }
 
 /** What changed in the history table outside Keel, in words. */
@@ -219,7 +223,7 @@ async function backupBeforeMigrating(inputs: SchemaMigrationsInputs, plan: Migra
     if (inputs.databaseKind === "neon" && inputs.neon) {
         // A snapshot branch of the stack's branch: instant, kept by Neon until its expiry.
         try {
-            const target = neonBackupTarget({ ...inputs.neon, stack }, { configApiKey: neonConfig.apiKey, configApiUrl: neonConfig.apiUrl, env: process.env }, progress);
+            const target = neonBackupTarget({ ...inputs.neon, stack }, context.client(), progress);
             return await takeNeonBackup(target, { beforeVersion: first.version, schemaVersion, retentionDays: s.backupRetentionDays, progress });
         } catch (err: any) {
             throw new BackupError(
@@ -265,17 +269,8 @@ async function apply(inputs: SchemaMigrationsInputs, olds?: SchemaMigrationsOutp
     return { ...outputsFrom(inputs, result, []), ...(latestBackup ? { latestBackup } : {}) };
 }
 
-/**
- * The Neon key for snapshot backups, as configure() reads it from the stack's config
- * in the provider's own process; empty when serialized, so nothing is captured.
- */
-const neonConfig: { apiKey?: string; apiUrl?: string } = {};
-
-export const schemaMigrationsProvider: pulumi.dynamic.ResourceProvider<SchemaMigrationsInputs, SchemaMigrationsOutputs> = {
-    async configure(req) {
-        neonConfig.apiKey = req.config.get("neonApiKey");
-        neonConfig.apiUrl = req.config.get("neonApiUrl");
-    },
+export const schemaMigrationsProvider = versioned<SchemaMigrationsInputs, SchemaMigrationsOutputs>(SCHEMA_STATE, {
+    configure: context.configure,
 
     async check(_olds, news) {
         const failures: pulumi.dynamic.CheckFailure[] = [];
@@ -343,12 +338,10 @@ export const schemaMigrationsProvider: pulumi.dynamic.ResourceProvider<SchemaMig
             ...describeHistoryDrift(props.applied ?? [], applied),
         ];
         if (drift.length) warn(`drift in ${describeTarget(props.databaseUrl)}:\n  ${drift.join("\n  ")}`);
-        // State written before the catalog was packed carries the plain map: it is replaced, not kept beside.
-        const { schemaObjects: _unpacked, ...recorded } = props as SchemaMigrationsOutputs & { schemaObjects?: unknown };
         return {
             id,
             props: {
-                ...recorded,
+                ...props,
                 applied,
                 version: state.version ?? "",
                 fingerprint: state.fingerprint!.hash,
@@ -365,7 +358,7 @@ export const schemaMigrationsProvider: pulumi.dynamic.ResourceProvider<SchemaMig
                 `deleting this resource only stops Keel from managing migrations there (keel_schema_history keeps its rows).`,
         );
     },
-};
+});
 
 /** Sorts summaries by version; exported for the component. */
 export function sortSummaries(list: MigrationSummary[]): MigrationSummary[] {

@@ -7,8 +7,8 @@
 import { createHash } from "crypto";
 import type { Client } from "pg";
 import { DatabaseConnectionError, MigrationHistoryError, MigrationRunError } from "../errors";
-import { describeTarget, openClient, quoteIdent } from "./connection";
-import { schemaFingerprint, SchemaFingerprint } from "./fingerprint";
+import { describeTarget, openClient, quoteIdent } from "../postgres/connection";
+import { schemaFingerprint, SchemaFingerprint } from "../postgres/fingerprint";
 import { invalidIndexesOf } from "./invalidIndexes";
 import { isParsed, MigrationFile, MigrationSource, parseMigrations } from "./migrationSet";
 import { describeInvalidIndexes, HistoryRow, InvalidIndex, migrationPlan, MigrationPlan, PlanOptions, PlannedFile } from "./plan";

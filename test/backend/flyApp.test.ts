@@ -93,7 +93,7 @@ describe("Fly providers for the app, IPs, certificates and secrets (serialized, 
             assert.equal(result.id, "keel-web");
             assert.deepEqual(
                 { ...result.outs, appId: result.outs.appId },
-                { ...appInputs(), appId: "keel-web", appName: "keel-web", hostname: "keel-web.fly.dev", status: "pending", drift: [] },
+                { ...appInputs(), appId: "keel-web", appName: "keel-web", hostname: "keel-web.fly.dev", status: "pending", drift: [], stateVersion: 1 },
             );
             assert.equal(posts(/^\/apps$/).length, 1);
             assert.equal(fake.apps.get("keel-web")!.org_slug, "personal");

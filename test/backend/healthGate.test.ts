@@ -172,7 +172,7 @@ describe("HealthGate provider (serialized)", () => {
         const props: HealthGateOutputs = { ...inputs(`http://127.0.0.1:${port}/healthz?token=secret`), status: 200, checkedAt: "2020-01-01T00:00:00.000Z", attempts: 2, latencyMs: 9 };
         const { result, lines } = await captureConsole(() => provider.read!("gate-1", props));
         assert.equal(result.id, "gate-1");
-        assert.deepEqual(result.props, props);
+        assert.deepEqual(result.props, { ...props, stateVersion: 1 }); // state from before versions is stamped as v1
         const warns = lines.filter((l) => l.startsWith("warning:"));
         assert.equal(warns.length, 1, lines.join("\n"));
         assert.match(warns[0], /is not healthy now: connection refused \(ECONNREFUSED\).*look at: fly logs -a keel-app/);
@@ -183,7 +183,7 @@ describe("HealthGate provider (serialized)", () => {
         const s = await server((_n, _req, res) => answer(res, 200, "ok"));
         const props: HealthGateOutputs = { ...inputs(`${s.base}/healthz`), status: 200, checkedAt: "2020-01-01T00:00:00.000Z", attempts: 2, latencyMs: 9 };
         const { result, lines } = await captureConsole(() => provider.read!("gate-1", props));
-        assert.deepEqual(result.props, props);
+        assert.deepEqual(result.props, { ...props, stateVersion: 1 }); // state from before versions is stamped as v1
         assert.equal(s.requests.length, 1);
         assert.equal(lines.filter((l) => l.startsWith("warning:")).length, 0, lines.join("\n"));
     });

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import { Client } from "pg";
 import { compareDatabases, drill, DumpStats, formatDrillReport, readTableStats, restoreDump, RestoreError, takeDump, urlForDatabase } from "../../components/backup/pgDump";
-import { schemaFingerprint } from "../../components/schema/fingerprint";
+import { schemaFingerprint } from "../../components/postgres/fingerprint";
 import { withClient } from "../support/migrationsDir";
 import { freshDatabase, testCluster } from "../support/postgres";
 import { tempDir } from "../support/tempDir";

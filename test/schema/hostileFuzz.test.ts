@@ -25,7 +25,7 @@ import fc from "fast-check";
 import * as fs from "fs";
 import * as path from "path";
 import type { Client } from "pg";
-import { schemaFingerprint } from "../../components/schema/fingerprint";
+import { schemaFingerprint } from "../../components/postgres/fingerprint";
 import { scanMigrations } from "../../components/schema/migrationSet";
 import { applyMigrations } from "../../components/schema/runner";
 import { freshDatabase } from "../support/postgres";

@@ -12,7 +12,7 @@ import { captureConsole, serializedProvider } from "../support/serializedProvide
 import { migrationsDir, withClient } from "../support/migrationsDir";
 import { tempDir } from "../support/tempDir";
 import { listDumps } from "../../components/backup/pgDump";
-import { unpackCatalog } from "../../components/schema/fingerprint";
+import { unpackCatalog } from "../../components/postgres/fingerprint";
 import { fakePgBin } from "../support/pgBin";
 
 type Provider = typeof schemaMigrationsProvider;
@@ -206,12 +206,16 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
         const dir = migrationsDir({ "1_a.sql": "CREATE TABLE a (id int PRIMARY KEY);" });
         const checked = await provider.check!({} as any, await inputsFor(url, dir));
         const created = await quiet(() => provider.create!(checked.inputs!));
-        const { catalog, ...rest } = created.outs as SchemaMigrationsOutputs;
+        assert.equal((created.outs as any).stateVersion, 1, "outputs carry their shape's version");
+        // As an older Keel wrote them: no version, the plain map.
+        const { catalog, stateVersion: _v, ...rest } = created.outs as SchemaMigrationsOutputs & { stateVersion: number };
         const older = { ...rest, schemaObjects: unpackCatalog(catalog) };
+        assert.equal((await provider.diff!(created.id, older as any, checked.inputs!)).changes, false, "no spurious change after the upgrade");
         await query(url, "ALTER TABLE a ADD COLUMN note text");
         const read = await quiet(() => provider.read!(created.id, older as any));
         assert.deepEqual(read.props!.drift, ["+ column public.a.note: text (added outside migrations)"]);
         assert.equal("schemaObjects" in read.props!, false, "the plain map is not kept beside the packed one");
+        assert.equal((read.props as any).stateVersion, 1);
         assert.ok(unpackCatalog(read.props!.catalog)["column public.a.note"]);
     });
 

@@ -23,7 +23,7 @@ import {
     maskSecrets,
     MigrationFilesInput,
     preflightReport,
-} from "../../components/preflight";
+} from "../../components/preflight/index";
 import { loadMigrations } from "../../components/schema/migrationSet";
 import { HistoryRow } from "../../components/schema/plan";
 import { applyMigrations } from "../../components/schema/runner";

@@ -7,7 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import requireFromString from "require-from-string";
-import { standInSource } from "../../components/dynamicResource";
+import { standInSource } from "../../components/providerContext";
 
 export interface Serialized<T> {
     provider: T;

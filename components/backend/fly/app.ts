@@ -11,9 +11,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { KeelError, protectedDeletionFix } from "../../errors";
 import { FlyApp as FlyAppData, flyErrorStatus, isFlyNotFound } from "../../vendors/fly";
-import { changed, isUnknown } from "../../providerContext";
+import { changed, dynamicType, isUnknown, KeelDynamicResource, versioned } from "../../providerContext";
 import { flyContext } from "./context";
-import { dynamicType, KeelDynamicResource } from "../../dynamicResource";
 
 export interface FlyAppInputs {
     name: string;
@@ -146,7 +145,7 @@ async function findOrCreateApp(inputs: FlyAppInputs): Promise<FlyAppOutputs> {
     }
 }
 
-export const flyAppProvider: pulumi.dynamic.ResourceProvider<FlyAppInputs, FlyAppOutputs> = {
+export const flyAppProvider = versioned<FlyAppInputs, FlyAppOutputs>({ version: 1 }, {
     configure: ctx.configure,
 
     async check(_olds, news) {
@@ -211,7 +210,7 @@ export const flyAppProvider: pulumi.dynamic.ResourceProvider<FlyAppInputs, FlyAp
         ctx.log.info(`deleting ${what(id)}`);
         await orMissing(fly.deleteApp(id));
     },
-};
+});
 
 export interface FlyAppArgs {
     name: pulumi.Input<string>;

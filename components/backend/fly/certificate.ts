@@ -9,10 +9,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { KeelError } from "../../errors";
 import type { CertificateDetail, DnsRequirements } from "../../vendors/fly";
-import { changed, isUnknown } from "../../providerContext";
+import { changed, dynamicType, isUnknown, KeelDynamicResource, versioned } from "../../providerContext";
 import { lostOrTaken, orMissing } from "./app";
 import { flyContext } from "./context";
-import { dynamicType, KeelDynamicResource } from "../../dynamicResource";
 
 export interface FlyCertificateInputs {
     app: string;
@@ -110,7 +109,7 @@ async function findOrRequest(inputs: FlyCertificateInputs): Promise<FlyCertifica
     return outs;
 }
 
-export const flyCertificateProvider: pulumi.dynamic.ResourceProvider<FlyCertificateInputs, FlyCertificateOutputs> = {
+export const flyCertificateProvider = versioned<FlyCertificateInputs, FlyCertificateOutputs>({ version: 1 }, {
     configure: ctx.configure,
 
     async check(_olds, news) {
@@ -161,7 +160,7 @@ export const flyCertificateProvider: pulumi.dynamic.ResourceProvider<FlyCertific
         // 404: removed already, or gone with the app.
         await orMissing(fly.deleteCertificate(props.app, props.hostname));
     },
-};
+});
 
 export interface FlyCertificateArgs {
     app: pulumi.Input<string>;

@@ -8,10 +8,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { FlyApiError, FlyClient, IpAssignment } from "../../vendors/fly";
-import { changed, isUnknown } from "../../providerContext";
+import { changed, dynamicType, isUnknown, KeelDynamicResource, versioned } from "../../providerContext";
 import { lostOrTaken, orMissing } from "./app";
 import { flyContext } from "./context";
-import { dynamicType, KeelDynamicResource } from "../../dynamicResource";
 
 export interface FlyIpAddressesInputs {
     app: string;
@@ -105,7 +104,7 @@ async function ensure(inputs: FlyIpAddressesInputs, prev?: FlyIpAddressesOutputs
     return { ...inputs, ...result, allocated: [...allocated].sort(), drift: [] };
 }
 
-export const flyIpAddressesProvider: pulumi.dynamic.ResourceProvider<FlyIpAddressesInputs, FlyIpAddressesOutputs> = {
+export const flyIpAddressesProvider = versioned<FlyIpAddressesInputs, FlyIpAddressesOutputs>({ version: 1 }, {
     configure: ctx.configure,
 
     async check(_olds, news) {
@@ -164,7 +163,7 @@ export const flyIpAddressesProvider: pulumi.dynamic.ResourceProvider<FlyIpAddres
             await orMissing(fly.releaseIp(props.app, ip));
         }
     },
-};
+});
 
 export interface FlyIpAddressesArgs {
     app: pulumi.Input<string>;

@@ -17,7 +17,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isFlyNotFound } from "../../vendors/fly";
 import type { FlyClient, Machine } from "../../vendors/fly";
-import { changed, isUnknown, Log, UNKNOWN } from "../../providerContext";
+import { changed, dynamicType, isUnknown, KeelDynamicResource, Log, UNKNOWN, versioned } from "../../providerContext";
 import { flyContext } from "./context";
 import {
     buildMachineConfig,
@@ -37,7 +37,6 @@ import {
     sortRecords,
 } from "./machineConfig";
 import { bluegreenUpdate, createMachines, destroyMachines, FlyDeployError, immediateUpdate, rollingUpdate, RolloutOptions, startMachines } from "./rollout";
-import { dynamicType, KeelDynamicResource } from "../../dynamicResource";
 
 export type { FlyMachineRecord, FlyMachinesInputs } from "./machineConfig";
 export { FlyDeployError } from "./rollout";
@@ -213,7 +212,7 @@ function checkInputs(news: FlyMachinesInputs): pulumi.dynamic.CheckFailure[] {
     return failures;
 }
 
-export const flyMachinesProvider: pulumi.dynamic.ResourceProvider<FlyMachinesInputs, FlyMachinesOutputs> = {
+export const flyMachinesProvider = versioned<FlyMachinesInputs, FlyMachinesOutputs>({ version: 1 }, {
     configure: ctx.configure,
 
     async check(_olds, news) {
@@ -275,7 +274,7 @@ export const flyMachinesProvider: pulumi.dynamic.ResourceProvider<FlyMachinesInp
             throw new FlyDeployError(`Could not destroy ${what(props)}: ${failed.join("; ")}. Run 'pulumi destroy' again, or 'fly machine destroy --force <id> -a ${props.app}'.`);
         }
     },
-};
+});
 
 export interface FlyMachinesArgs {
     app: pulumi.Input<string>;

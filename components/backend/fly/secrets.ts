@@ -11,10 +11,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { AppSecret } from "../../vendors/fly";
-import { changed, isUnknown } from "../../providerContext";
+import { changed, dynamicType, isUnknown, KeelDynamicResource, versioned } from "../../providerContext";
 import { orMissing } from "./app";
 import { flyContext } from "./context";
-import { dynamicType, KeelDynamicResource } from "../../dynamicResource";
 
 export interface FlySecretsInputs {
     app: string;
@@ -80,7 +79,7 @@ export function secretsDrift(props: FlySecretsOutputs, listed: AppSecret[]): str
     return drift;
 }
 
-export const flySecretsProvider: pulumi.dynamic.ResourceProvider<FlySecretsInputs, FlySecretsOutputs> = {
+export const flySecretsProvider = versioned<FlySecretsInputs, FlySecretsOutputs>({ version: 1 }, {
     configure: ctx.configure,
 
     async check(_olds, news) {
@@ -137,7 +136,7 @@ export const flySecretsProvider: pulumi.dynamic.ResourceProvider<FlySecretsInput
         // 404: the app is gone, and its secrets with it.
         await orMissing(fly.updateSecrets(props.app, Object.fromEntries(names.map((n) => [n, null]))));
     },
-};
+});
 
 export interface FlySecretsArgs {
     app: pulumi.Input<string>;

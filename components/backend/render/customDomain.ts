@@ -9,9 +9,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { KeelError } from "../../errors";
 import { CustomDomain, RenderClient, renderErrorStatus } from "../../vendors/render";
-import { changed } from "../../providerContext";
+import { changed, dynamicType, KeelDynamicResource, versioned } from "../../providerContext";
 import { renderContext } from "./context";
-import { dynamicType, KeelDynamicResource } from "../../dynamicResource";
 
 export interface RenderCustomDomainInputs {
     serviceId: string;
@@ -57,7 +56,7 @@ async function findDomain(api: RenderClient, serviceId: string, name: string): P
     return api.getCustomDomain(serviceId, name);
 }
 
-export const renderCustomDomainProvider: pulumi.dynamic.ResourceProvider<RenderCustomDomainInputs, RenderCustomDomainOutputs> = {
+export const renderCustomDomainProvider = versioned<RenderCustomDomainInputs, RenderCustomDomainOutputs>({ version: 1 }, {
     configure: ctx.configure,
 
     async check(_olds, news) {
@@ -136,7 +135,7 @@ export const renderCustomDomainProvider: pulumi.dynamic.ResourceProvider<RenderC
         await api.deleteCustomDomain(props.serviceId, id);
         for (const d of companions) await api.deleteCustomDomain(props.serviceId, d.id);
     },
-};
+});
 
 export interface RenderCustomDomainArgs {
     serviceId: pulumi.Input<string>;

@@ -43,7 +43,7 @@ import {
     serviceDrift,
     settingsPatch,
 } from "./serviceSpec";
-import { dynamicType, KeelDynamicResource } from "../../dynamicResource";
+import { dynamicType, KeelDynamicResource, versioned } from "../../providerContext";
 
 export type { RenderServiceInputs, RenderServiceOutputs, RenderSource } from "./serviceSpec";
 
@@ -327,7 +327,7 @@ export function refuseIfProtected(props: RenderServiceInputs, id: string): void 
     );
 }
 
-export const renderServiceProvider: pulumi.dynamic.ResourceProvider<RenderServiceInputs, RenderServiceOutputs> = {
+export const renderServiceProvider = versioned<RenderServiceInputs, RenderServiceOutputs>({ version: 1 }, {
     configure: ctx.configure,
 
     async check(_olds, news) {
@@ -411,7 +411,7 @@ export const renderServiceProvider: pulumi.dynamic.ResourceProvider<RenderServic
         ctx.log.info(`deleting ${what(props.name, id)}`);
         if (!(await api.deleteService(id))) ctx.log.info(`${what(props.name, id)} was already gone`);
     },
-};
+});
 
 export interface RenderServiceArgs {
     name: pulumi.Input<string>;

@@ -10,7 +10,7 @@ import { parseNeonBackupName } from "../../backup/neon";
 import { KeelError } from "../../errors";
 import { Api, neonErrorStatus, waitForOperations, waitForRunningOperations } from "../../vendors/neon";
 import { changed, defaultBranch, findBranch, findBranches, findOrCreate, info, isUnknown, NeonCommonInputs, neonContext, orMissing, refuseIfProtected, warn } from "./common";
-import { dynamicType, KeelDynamicResource } from "../../dynamicResource";
+import { dynamicType, KeelDynamicResource, versioned } from "../../providerContext";
 
 export interface NeonBranchInputs extends NeonCommonInputs {
     projectId: string;
@@ -151,7 +151,7 @@ function protectionChange(olds: NeonBranchOutputs, news: NeonBranchInputs): bool
     return !(news.protected && olds.protectionRefused);
 }
 
-export const neonBranchProvider: pulumi.dynamic.ResourceProvider<NeonBranchInputs, NeonBranchOutputs> = {
+export const neonBranchProvider = versioned<NeonBranchInputs, NeonBranchOutputs>({ version: 1 }, {
     configure: ctx.configure,
 
     async check(_olds, news) {
@@ -250,7 +250,7 @@ export const neonBranchProvider: pulumi.dynamic.ResourceProvider<NeonBranchInput
         const deleted = await orMissing(api.deleteProjectBranch({ projectId: props.projectId, branchId: id }));
         await waitForOperations(api, props.projectId, (deleted?.data as { operations?: never[] } | undefined)?.operations, ctx.wait);
     },
-};
+});
 
 export interface NeonBranchArgs {
     projectId: pulumi.Input<string>;

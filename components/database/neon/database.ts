@@ -8,7 +8,7 @@ import type { Database } from "@neondatabase/api-client";
 import { KeelError } from "../../errors";
 import { waitForOperations, waitForRunningOperations } from "../../vendors/neon";
 import { changed, findDatabase, findOrCreate, info, isUnknown, NeonCommonInputs, neonContext, orMissing, refuseIfProtected, warn } from "./common";
-import { dynamicType, KeelDynamicResource } from "../../dynamicResource";
+import { dynamicType, KeelDynamicResource, versioned } from "../../providerContext";
 
 export interface NeonBranchDatabaseInputs extends NeonCommonInputs {
     projectId: string;
@@ -32,7 +32,7 @@ function outputs(inputs: NeonBranchDatabaseInputs, db: Database): NeonBranchData
     return { ...inputs, name: db.name, ownerName: db.owner_name, databaseId: db.id, drift: [] };
 }
 
-export const neonBranchDatabaseProvider: pulumi.dynamic.ResourceProvider<NeonBranchDatabaseInputs, NeonBranchDatabaseOutputs> = {
+export const neonBranchDatabaseProvider = versioned<NeonBranchDatabaseInputs, NeonBranchDatabaseOutputs>({ version: 1 }, {
     configure: ctx.configure,
 
     async check(_olds, news) {
@@ -112,7 +112,7 @@ export const neonBranchDatabaseProvider: pulumi.dynamic.ResourceProvider<NeonBra
         const deleted = await orMissing(api.deleteProjectBranchDatabase(props.projectId, props.branchId, props.name));
         await waitForOperations(api, props.projectId, deleted?.data?.operations, ctx.wait);
     },
-};
+});
 
 export interface NeonBranchDatabaseArgs {
     projectId: pulumi.Input<string>;

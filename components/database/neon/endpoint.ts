@@ -8,7 +8,7 @@ import type { Endpoint } from "@neondatabase/api-client";
 import { KeelError } from "../../errors";
 import { Api, waitForOperations, waitForRunningOperations } from "../../vendors/neon";
 import { changed, findOrCreate, info, isUnknown, NeonCommonInputs, neonContext, orMissing, poolerHost, readWriteEndpoint, refuseIfProtected, warn } from "./common";
-import { dynamicType, KeelDynamicResource } from "../../dynamicResource";
+import { dynamicType, KeelDynamicResource, versioned } from "../../providerContext";
 
 export interface NeonEndpointInputs extends NeonCommonInputs {
     projectId: string;
@@ -65,7 +65,7 @@ function outputs(inputs: NeonEndpointInputs, e: Endpoint): NeonEndpointOutputs {
     };
 }
 
-export const neonEndpointProvider: pulumi.dynamic.ResourceProvider<NeonEndpointInputs, NeonEndpointOutputs> = {
+export const neonEndpointProvider = versioned<NeonEndpointInputs, NeonEndpointOutputs>({ version: 1 }, {
     configure: ctx.configure,
 
     async check(_olds, news) {
@@ -154,7 +154,7 @@ export const neonEndpointProvider: pulumi.dynamic.ResourceProvider<NeonEndpointI
         const deleted = await orMissing(api.deleteProjectEndpoint(props.projectId, id));
         await waitForOperations(api, props.projectId, deleted?.data?.operations, ctx.wait);
     },
-};
+});
 
 export interface NeonEndpointArgs {
     projectId: pulumi.Input<string>;

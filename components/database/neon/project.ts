@@ -8,7 +8,7 @@ import type { ProjectListItem } from "@neondatabase/api-client";
 import { KeelError } from "../../errors";
 import { waitForOperations } from "../../vendors/neon";
 import { changed, defaultBranch, findOrCreate, findProjects, info, isUnknown, NeonCommonInputs, neonContext, orMissing, refuseIfProtected, warn } from "./common";
-import { dynamicType, KeelDynamicResource } from "../../dynamicResource";
+import { dynamicType, KeelDynamicResource, versioned } from "../../providerContext";
 
 export interface NeonProjectInputs extends NeonCommonInputs {
     name: string;
@@ -104,7 +104,7 @@ async function createOwned(inputs: NeonProjectInputs): Promise<NeonProjectOutput
     return { ...inputs, projectId: project.id, defaultBranchId: branch.id, drift: [] };
 }
 
-export const neonProjectProvider: pulumi.dynamic.ResourceProvider<NeonProjectInputs, NeonProjectOutputs> = {
+export const neonProjectProvider = versioned<NeonProjectInputs, NeonProjectOutputs>({ version: 1 }, {
     configure: ctx.configure,
 
     async check(_olds, news) {
@@ -185,7 +185,7 @@ export const neonProjectProvider: pulumi.dynamic.ResourceProvider<NeonProjectInp
         info(`deleting ${what(props, id)}`);
         await orMissing(api.deleteProject(id));
     },
-};
+});
 
 export interface NeonProjectArgs {
     name: pulumi.Input<string>;

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { KeelError } from "../../errors";
 import { Api, IDEMPOTENT, neonErrorStatus, waitForOperations, waitForRunningOperations } from "../../vendors/neon";
 import { changed, findOrCreate, findRole, info, isUnknown, NeonCommonInputs, neonContext, orMissing, refuseIfProtected, warn } from "./common";
-import { dynamicType, KeelDynamicResource } from "../../dynamicResource";
+import { dynamicType, KeelDynamicResource, versioned } from "../../providerContext";
 
 export interface NeonRoleInputs extends NeonCommonInputs {
     projectId: string;
@@ -51,7 +51,7 @@ async function currentPassword(api: Api, inputs: NeonRoleInputs): Promise<string
     }
 }
 
-export const neonRoleProvider: pulumi.dynamic.ResourceProvider<NeonRoleInputs, NeonRoleOutputs> = {
+export const neonRoleProvider = versioned<NeonRoleInputs, NeonRoleOutputs>({ version: 1 }, {
     configure: ctx.configure,
 
     async check(_olds, news) {
@@ -129,7 +129,7 @@ export const neonRoleProvider: pulumi.dynamic.ResourceProvider<NeonRoleInputs, N
         const deleted = await orMissing(api.deleteProjectBranchRole(props.projectId, props.branchId, props.name));
         await waitForOperations(api, props.projectId, deleted?.data?.operations, ctx.wait);
     },
-};
+});
 
 export interface NeonRoleArgs {
     projectId: pulumi.Input<string>;

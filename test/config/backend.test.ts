@@ -1,7 +1,7 @@
 /** keel:backend and keel:frontend: stage defaults, and every mistake reported at once with its fix. */
 import { strict as assert } from "assert";
-import { parseKeelConfig, RawConfig } from "../components/config";
-import { ConfigError } from "../components/errors";
+import { parseKeelConfig, RawConfig } from "../../components/config";
+import { ConfigError } from "../../components/errors";
 
 const URL = "postgres://app:pw@db.internal:5432/app";
 const TOKENS = { FLY_API_TOKEN: "fo1_x", RENDER_API_KEY: "rnd_x", VERCEL_API_TOKEN: "vc_x" };

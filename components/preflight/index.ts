@@ -4,9 +4,9 @@
  * Pure: every check is a plain function of its inputs (no Pulumi, no I/O), so
  * scripts/preflight.ts gathers the facts and these decide what they mean.
  */
-import type { BackendConfig, FrontendConfig, GithubConfig, Stage } from "./config";
-import type { ConfigProblem } from "./errors";
-import { HistoryRow, migrationPlan, PlanOptions, PlannedFile } from "./schema/plan";
+import type { BackendConfig, FrontendConfig, GithubConfig, Stage } from "../config";
+import type { ConfigProblem } from "../errors";
+import { HistoryRow, migrationPlan, PlanOptions, PlannedFile } from "../schema/plan";
 
 /** error: the deploy must not start; warning: worth reading; ok / info: facts. */
 export type FindingLevel = "ok" | "error" | "warning" | "info";

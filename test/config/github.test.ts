@@ -1,8 +1,8 @@
 /** keel:github: the owner stack, branches per stack, the state for CI, and every mistake at once with its fix. */
 import { strict as assert } from "assert";
-import { parseKeelConfig, RawConfig } from "../components/config";
-import { ConfigError } from "../components/errors";
-import { branchProtectionFor, environmentSecretNames, rulesetFor } from "../components/github/gates";
+import { parseKeelConfig, RawConfig } from "../../components/config";
+import { ConfigError } from "../../components/errors";
+import { branchProtectionFor, environmentSecretNames, rulesetFor } from "../../components/github/gates";
 
 const URL = "postgres://app:pw@db.internal:5432/app";
 const ENV = { GITHUB_TOKEN: "ghp_x", PULUMI_CONFIG_PASSPHRASE: "pp" };

@@ -1,7 +1,7 @@
 /** The catalog as the state keeps it (packed) and the drift read from it. */
 import { strict as assert } from "assert";
 import fc from "fast-check";
-import { describeSchemaDrift, fingerprintHash, packCatalog, unpackCatalog } from "../../components/schema/fingerprint";
+import { describeSchemaDrift, fingerprintHash, packCatalog, unpackCatalog } from "../../components/postgres/fingerprint";
 
 const objectKey = fc.tuple(fc.constantFrom("table", "column", "index", "constraint", "view", "function"), fc.string({ minLength: 1, maxLength: 40 })).map(([k, n]) => `${k} ${n}`);
 const catalog = fc.dictionary(objectKey, fc.string({ maxLength: 90 }), { maxKeys: 60, noNullPrototype: true });

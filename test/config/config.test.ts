@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
-import { parseKeelConfig, RawConfig, stageDefaults, STAGES } from "../components/config";
-import { examplesFor } from "../components/config/context";
-import { ConfigError } from "../components/errors";
+import { parseKeelConfig, RawConfig, stageDefaults, STAGES } from "../../components/config";
+import { examplesFor } from "../../components/config/context";
+import { ConfigError } from "../../components/errors";
 
 const URL = "postgres://app:pw@db.internal:5432/app";
 

@@ -1,0 +1,7 @@
+/**
+ * PostgreSQL as Keel reaches it, shared by the schema runner and the backups:
+ * connections (direct URLs only, the password never in a message) and the
+ * schema's catalog reduced to a fingerprint that shows drift object by object.
+ */
+export * from "./connection";
+export * from "./fingerprint";
