@@ -81,6 +81,21 @@ describe("end to end: the dev stack through the engine (existing PostgreSQL)", f
         assert.equal(up.outputs.schemaVersion.value, "3");
     });
 
+    it("state written before outputs carried a shape version: no change on preview, refresh stamps the version", async () => {
+        const dynamicOf = (d: any) => d.resources.filter((r: any) => r.type.startsWith("pulumi-nodejs:dynamic/"));
+        const exported = await stack.exportStack();
+        for (const r of dynamicOf(exported.deployment)) {
+            assert.equal(r.outputs.stateVersion, 1, r.type);
+            delete r.outputs.stateVersion; // as an older Keel wrote it
+        }
+        await stack.importStack(exported);
+        output = "";
+        const preview = await stack.preview({ onOutput, diff: true });
+        assert.equal((preview.changeSummary.update ?? 0) + (preview.changeSummary.replace ?? 0), 0, output);
+        await stack.refresh({ onOutput });
+        for (const r of dynamicOf((await stack.exportStack()).deployment)) assert.equal(r.outputs.stateVersion, 1, r.type);
+    });
+
     it("refresh reports a manual change as drift", async () => {
         await query(url, "CREATE INDEX accounts_email_idx ON accounts (email)");
         output = "";
