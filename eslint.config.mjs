@@ -7,7 +7,17 @@ export default tseslint.config(
     eslint.configs.recommended,
     ...tseslint.configs.recommended,
     {
-        languageOptions: { globals: { process: "readonly", console: "readonly", require: "readonly", module: "readonly", Buffer: "readonly", setTimeout: "readonly", __dirname: "readonly" } },
+        languageOptions: {
+            globals: {
+                process: "readonly",
+                console: "readonly",
+                require: "readonly",
+                module: "readonly",
+                Buffer: "readonly",
+                setTimeout: "readonly",
+                __dirname: "readonly",
+            },
+        },
         rules: {
             // Pulumi's dynamic provider and runtime types are loosely typed JSON.
             "@typescript-eslint/no-explicit-any": "off",

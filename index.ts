@@ -31,7 +31,13 @@ export = async (root: string = process.cwd()) => {
             stack: config.stack,
             databaseKind: database.kind,
             ...(database.neon && config.database.kind === "neon"
-                ? { neon: { projectId: database.neon.projectId, branchId: database.neon.branchId, branchName: config.database.branch.name } }
+                ? {
+                      neon: {
+                          projectId: database.neon.projectId,
+                          branchId: database.neon.branchId,
+                          branchName: config.database.branch.name,
+                      },
+                  }
                 : {}),
         },
         { dependsOn: [database] },
@@ -89,7 +95,16 @@ export = async (root: string = process.cwd()) => {
         ...(config.migrations.backup
             ? {
                   latestBackup: schema.latestBackup.apply((b) =>
-                      b ? { id: b.id, kind: b.kind, takenAt: b.takenAt, schemaVersion: b.schemaVersion, beforeVersion: b.beforeVersion, location: b.location } : null,
+                      b
+                          ? {
+                                id: b.id,
+                                kind: b.kind,
+                                takenAt: b.takenAt,
+                                schemaVersion: b.schemaVersion,
+                                beforeVersion: b.beforeVersion,
+                                location: b.location,
+                            }
+                          : null,
                   ),
               }
             : {}),
@@ -104,9 +119,19 @@ export = async (root: string = process.cwd()) => {
               }
             : {}),
         ...(repository
-            ? { githubRequiredChecks: repository.requiredChecks, githubWorkflowFiles: repository.workflowFiles, ...(repository.environment ? { githubEnvironment: repository.environment } : {}) }
+            ? {
+                  githubRequiredChecks: repository.requiredChecks,
+                  githubWorkflowFiles: repository.workflowFiles,
+                  ...(repository.environment ? { githubEnvironment: repository.environment } : {}),
+              }
             : {}),
-        ...(frontend ? { frontendUrl: frontend.url, frontendProjectId: frontend.projectId, ...(frontend.healthUrl ? { frontendHealthUrl: frontend.healthUrl } : {}) } : {}),
+        ...(frontend
+            ? {
+                  frontendUrl: frontend.url,
+                  frontendProjectId: frontend.projectId,
+                  ...(frontend.healthUrl ? { frontendHealthUrl: frontend.healthUrl } : {}),
+              }
+            : {}),
     };
 };
 

@@ -127,7 +127,13 @@ async function main(): Promise<void> {
             fs.rmSync(bareFile);
 
             t = performance.now();
-            const record = await takeDump(url, { dir: work, stack: "bench", beforeVersion: String(i + 1), schemaVersion: String(i), verify: false });
+            const record = await takeDump(url, {
+                dir: work,
+                stack: "bench",
+                beforeVersion: String(i + 1),
+                schemaVersion: String(i),
+                verify: false,
+            });
             keel.push(performance.now() - t);
             if (keelFile) fs.rmSync(keelFile);
             keelFile = record.location;
@@ -159,7 +165,9 @@ async function main(): Promise<void> {
             keelRestore.push(performance.now() - t);
             await sql(admin, `DROP DATABASE ${target}`);
             await sql(admin, `DROP DATABASE ${result.previous}`);
-            process.stdout.write(`  restore run ${i + 1}: pg_restore ${(bareRestore[i] / 1000).toFixed(2)}s, Keel ${(keelRestore[i] / 1000).toFixed(2)}s\n`);
+            process.stdout.write(
+                `  restore run ${i + 1}: pg_restore ${(bareRestore[i] / 1000).toFixed(2)}s, Keel ${(keelRestore[i] / 1000).toFixed(2)}s\n`,
+            );
         }
 
         const rows: [string, number, number][] = [
@@ -169,7 +177,9 @@ async function main(): Promise<void> {
         process.stdout.write(`\nmedians of ${runs} (target: within ${TARGET}x)\n`);
         for (const [what, k, b] of rows) {
             const ratio = k / b;
-            process.stdout.write(`  ${what}: ${(k / 1000).toFixed(2)}s vs ${(b / 1000).toFixed(2)}s = ${ratio.toFixed(3)}x ${ratio <= TARGET ? "PASS" : "FAIL"}\n`);
+            process.stdout.write(
+                `  ${what}: ${(k / 1000).toFixed(2)}s vs ${(b / 1000).toFixed(2)}s = ${ratio.toFixed(3)}x ${ratio <= TARGET ? "PASS" : "FAIL"}\n`,
+            );
         }
     } finally {
         await cluster?.stop();

@@ -38,7 +38,13 @@ async function probe(dir: string): Promise<void> {
     const heapAfterParse = process.memoryUsage().heapUsed / 1048576;
     const [file] = files;
     t = performance.now();
-    const result = await applyMigrations(url, files, { ...DEFAULT_ENGINE_SETTINGS, appliedBy: "bench", statementTimeout: "1h" }, undefined, { fingerprint: false });
+    const result = await applyMigrations(
+        url,
+        files,
+        { ...DEFAULT_ENGINE_SETTINGS, appliedBy: "bench", statementTimeout: "1h" },
+        undefined,
+        { fingerprint: false },
+    );
     const applyMs = performance.now() - t;
     if (result.ran.length !== 1) throw new Error(`applied ${result.ran.length} files, expected 1`);
     process.stdout.write(
@@ -78,7 +84,9 @@ async function main(argv: string[]): Promise<void> {
         const big = bigMigration(mb * 1e6);
         fs.writeFileSync(path.join(tmp, "1_big.sql"), big.text);
         const bytes = fs.statSync(path.join(tmp, "1_big.sql")).size;
-        out(`Keel big-migration bench: ${(bytes / 1e6).toFixed(1)} MB, ${big.inserts} INSERTs (${big.statements} statements), node ${process.version}, ${os.cpus().length} CPU(s)`);
+        out(
+            `Keel big-migration bench: ${(bytes / 1e6).toFixed(1)} MB, ${big.inserts} INSERTs (${big.statements} statements), node ${process.version}, ${os.cpus().length} CPU(s)`,
+        );
 
         const admin = new Client({ connectionString: url });
         await admin.connect();
@@ -110,13 +118,21 @@ async function main(argv: string[]): Promise<void> {
         await admin.end();
 
         const ok = (cond: boolean) => (cond ? "ok" : "WRONG");
-        out(`rows in big_t: ${rows} (${ok(rows === big.inserts)}); statements found: ${r.statements} (${ok(r.statements === big.statements)})`);
-        out(`destructive: ${JSON.stringify(r.destructive)} (${ok(r.destructive.length === 1 && r.destructive[0].line === big.dropLine)}: line ${big.dropLine} is the DROP TABLE)`);
+        out(
+            `rows in big_t: ${rows} (${ok(rows === big.inserts)}); statements found: ${r.statements} (${ok(r.statements === big.statements)})`,
+        );
+        out(
+            `destructive: ${JSON.stringify(r.destructive)} (${ok(r.destructive.length === 1 && r.destructive[0].line === big.dropLine)}: line ${big.dropLine} is the DROP TABLE)`,
+        );
         out(`last INSERT at line ${r.lastInsertLine} (${ok(r.lastInsertLine === big.dropLine - 1)})`);
         out("");
         out("peak RSS of the schema:apply process (MB):");
-        out(`  modules loaded ${r.ready.toFixed(0)}, after scan ${r.scanned.toFixed(0)} (${r.scanMs.toFixed(0)} ms), after parse ${r.parsed.toFixed(0)} (${(r.parseMs / 1000).toFixed(1)} s, heap ${r.heapAfterParse.toFixed(0)} MB), after apply ${r.applied.toFixed(0)} (${(r.applyMs / 1000).toFixed(1)} s)`);
-        out(`peak RSS of the server backend that ran it: ${serverPeak === undefined ? "not visible here (no /proc access)" : `${serverPeak.toFixed(0)} MB`}`);
+        out(
+            `  modules loaded ${r.ready.toFixed(0)}, after scan ${r.scanned.toFixed(0)} (${r.scanMs.toFixed(0)} ms), after parse ${r.parsed.toFixed(0)} (${(r.parseMs / 1000).toFixed(1)} s, heap ${r.heapAfterParse.toFixed(0)} MB), after apply ${r.applied.toFixed(0)} (${(r.applyMs / 1000).toFixed(1)} s)`,
+        );
+        out(
+            `peak RSS of the server backend that ran it: ${serverPeak === undefined ? "not visible here (no /proc access)" : `${serverPeak.toFixed(0)} MB`}`,
+        );
         out("A benchmark, not a gate.");
     } finally {
         await cluster.stop();

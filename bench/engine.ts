@@ -90,11 +90,31 @@ async function main(): Promise<void> {
         );
         const plainEnv = `PATH=${plainBin}${path.delimiter}${env.PATH}`;
         const sides = [
-            { label: "Keel: npm run preview (dev, nothing to do)", cwd: ws.root, command: `${build} && node ${path.join(ROOT, "dist/scripts/stack.js")} preview` },
-            { label: "trivial program, same command", cwd: trivialRoot, command: `${build} && node ${path.join(ROOT, "dist/bench/previewProgram.js")} ${trivialRoot} trivial` },
-            { label: "Keel type-checked (nodejs language host's way)", cwd: ws.root, command: `node ${path.join(ROOT, "dist/bench/previewProgram.js")} ${ws.root} typechecked` },
-            { label: "Keel, provider started by Pulumi's plain shim", cwd: ws.root, command: `${build} && ${plainEnv} node ${path.join(ROOT, "dist/scripts/stack.js")} preview` },
-            { label: "trivial program + one no-op dynamic resource", cwd: dynamicRoot, command: `${build} && node ${path.join(ROOT, "dist/bench/previewProgram.js")} ${dynamicRoot} dynamic` },
+            {
+                label: "Keel: npm run preview (dev, nothing to do)",
+                cwd: ws.root,
+                command: `${build} && node ${path.join(ROOT, "dist/scripts/stack.js")} preview`,
+            },
+            {
+                label: "trivial program, same command",
+                cwd: trivialRoot,
+                command: `${build} && node ${path.join(ROOT, "dist/bench/previewProgram.js")} ${trivialRoot} trivial`,
+            },
+            {
+                label: "Keel type-checked (nodejs language host's way)",
+                cwd: ws.root,
+                command: `node ${path.join(ROOT, "dist/bench/previewProgram.js")} ${ws.root} typechecked`,
+            },
+            {
+                label: "Keel, provider started by Pulumi's plain shim",
+                cwd: ws.root,
+                command: `${build} && ${plainEnv} node ${path.join(ROOT, "dist/scripts/stack.js")} preview`,
+            },
+            {
+                label: "trivial program + one no-op dynamic resource",
+                cwd: dynamicRoot,
+                command: `${build} && node ${path.join(ROOT, "dist/bench/previewProgram.js")} ${dynamicRoot} dynamic`,
+            },
         ];
         timed("trivial up", `node ${path.join(ROOT, "dist/bench/previewProgram.js")} ${trivialRoot} trivial up`, trivialRoot, env);
         timed("dynamic up", `node ${path.join(ROOT, "dist/bench/previewProgram.js")} ${dynamicRoot} dynamic up`, dynamicRoot, env);
@@ -108,17 +128,29 @@ async function main(): Promise<void> {
 
         const checkpoint = Buffer.byteLength(ws.checkpointText("dev"));
         const resources = JSON.parse(ws.checkpointText("dev")).checkpoint.latest.resources as any[];
-        const largest = resources.map((r) => ({ type: r.type, bytes: Buffer.byteLength(JSON.stringify(r)) })).sort((a, b) => b.bytes - a.bytes)[0];
+        const largest = resources
+            .map((r) => ({ type: r.type, bytes: Buffer.byteLength(JSON.stringify(r)) }))
+            .sort((a, b) => b.bytes - a.bytes)[0];
         const medians = times.map(median);
         const ratio = medians[0] / medians[1];
 
         console.log("\nno-op preview, whole command (s)        min     median  max");
         sides.forEach((s, i) =>
-            console.log(`  ${s.label.padEnd(48)} ${Math.min(...times[i]).toFixed(2).padStart(6)}  ${medians[i].toFixed(2).padStart(6)}  ${Math.max(...times[i]).toFixed(2).padStart(6)}`),
+            console.log(
+                `  ${s.label.padEnd(48)} ${Math.min(...times[i])
+                    .toFixed(2)
+                    .padStart(6)}  ${medians[i].toFixed(2).padStart(6)}  ${Math.max(...times[i])
+                    .toFixed(2)
+                    .padStart(6)}`,
+            ),
         );
-        console.log(`\nKeel / trivial program: ${ratio.toFixed(2)}x (target <= ${RATIO_TARGET}x): ${ratio <= RATIO_TARGET ? "PASS" : "FAIL"}`);
+        console.log(
+            `\nKeel / trivial program: ${ratio.toFixed(2)}x (target <= ${RATIO_TARGET}x): ${ratio <= RATIO_TARGET ? "PASS" : "FAIL"}`,
+        );
         console.log(`type-checked / Keel: ${(medians[2] / medians[0]).toFixed(2)}x (what running precompiled saves)`);
-        console.log(`Keel with Pulumi's plain plugin shim / trivial program: ${(medians[3] / medians[1]).toFixed(2)}x (a machine with Pulumi's own nodejs plugin)`);
+        console.log(
+            `Keel with Pulumi's plain plugin shim / trivial program: ${(medians[3] / medians[1]).toFixed(2)}x (a machine with Pulumi's own nodejs plugin)`,
+        );
         console.log(
             `trivial + one dynamic resource / trivial program: ${(medians[4] / medians[1]).toFixed(2)}x (the floor for any program with a dynamic provider); ` +
                 `Keel / that: ${(medians[0] / medians[4]).toFixed(2)}x`,

@@ -48,9 +48,13 @@ function ensureDbmate(): void {
     if (fs.existsSync(DBMATE)) return;
     process.stdout.write(`installing dbmate@${DBMATE_VERSION} into ${DBMATE_HOME} (once)\n`);
     fs.mkdirSync(DBMATE_HOME, { recursive: true });
-    const res = spawnSync("npm", ["install", "--prefix", DBMATE_HOME, "--no-save", "--no-package-lock", "--no-audit", "--no-fund", `dbmate@${DBMATE_VERSION}`], {
-        encoding: "utf8",
-    });
+    const res = spawnSync(
+        "npm",
+        ["install", "--prefix", DBMATE_HOME, "--no-save", "--no-package-lock", "--no-audit", "--no-fund", `dbmate@${DBMATE_VERSION}`],
+        {
+            encoding: "utf8",
+        },
+    );
     if (res.status !== 0) process.stdout.write(`note: could not install dbmate: ${(res.stderr || res.stdout).trim().split("\n").pop()}\n`);
 }
 const PSQL = process.env.PSQL ?? "/usr/bin/psql";
@@ -233,7 +237,8 @@ const min = (xs: number[]) => Math.min(...xs);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // Titles of the server's own processes; any other child of the postmaster serves a connection.
-const PG_AUXILIARY = /^postgres: (checkpointer|background writer|walwriter|autovacuum launcher|autovacuum worker|logical replication launcher|archiver|stats collector|startup|walsender|walreceiver)\b/;
+const PG_AUXILIARY =
+    /^postgres: (checkpointer|background writer|walwriter|autovacuum launcher|autovacuum worker|logical replication launcher|archiver|stats collector|startup|walsender|walreceiver)\b/;
 
 /**
  * The server's CPU for a tool's run: user + system time of the postmaster and
@@ -271,7 +276,11 @@ class ServerCpu {
 
     /** Children serving a connection, including exited ones not reaped yet (a zombie has an empty title). */
     private sessions(): number {
-        const kids = fs.readFileSync(`/proc/${this.postmaster}/task/${this.postmaster}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+        const kids = fs
+            .readFileSync(`/proc/${this.postmaster}/task/${this.postmaster}/children`, "utf8")
+            .trim()
+            .split(/\s+/)
+            .filter(Boolean);
         let n = 0;
         for (const kid of kids) {
             let title: string;
@@ -354,7 +363,8 @@ function tools(): Tool[] {
             key: "keel-node",
             label: "Keel: node dist/scripts/schema.js",
             history: "public.keel_schema_history",
-            run: (url, g, u) => timeProcess("keel (node)", process.execPath, [KEEL_CLI, "apply", "--dir", g.keel], { DATABASE_URL: url }, u),
+            run: (url, g, u) =>
+                timeProcess("keel (node)", process.execPath, [KEEL_CLI, "apply", "--dir", g.keel], { DATABASE_URL: url }, u),
         },
     ];
     if (fs.existsSync(NODE_PG_MIGRATE)) {
@@ -365,14 +375,21 @@ function tools(): Tool[] {
                 history: "public.pgmigrations",
                 competitor: true,
                 run: (url, g, u) =>
-                    timeProcess("node-pg-migrate", NODE_PG_MIGRATE, ["up", "-m", g.nodePgMigrate, "--no-single-transaction"], { DATABASE_URL: url }, u),
+                    timeProcess(
+                        "node-pg-migrate",
+                        NODE_PG_MIGRATE,
+                        ["up", "-m", g.nodePgMigrate, "--no-single-transaction"],
+                        { DATABASE_URL: url },
+                        u,
+                    ),
             },
             {
                 key: "npm-default",
                 label: "node-pg-migrate (default: 1 tx)",
                 history: "public.pgmigrations",
                 competitor: true,
-                run: (url, g, u) => timeProcess("node-pg-migrate", NODE_PG_MIGRATE, ["up", "-m", g.nodePgMigrate], { DATABASE_URL: url }, u),
+                run: (url, g, u) =>
+                    timeProcess("node-pg-migrate", NODE_PG_MIGRATE, ["up", "-m", g.nodePgMigrate], { DATABASE_URL: url }, u),
             },
         );
     } else process.stdout.write(`note: ${NODE_PG_MIGRATE} is missing (npm ci?); node-pg-migrate is skipped\n`);
@@ -458,14 +475,16 @@ async function probePending(dir: string, mode: PendingMode): Promise<void> {
         } else {
             const { plan, state } = await runner.inspectSchema(url, sources, settings, { fingerprint: mode === "refresh" });
             if (plan.problems.length) throw new Error(plan.problems.join("\n"));
-            if ((mode === "refresh") !== (state.fingerprint !== undefined)) throw new Error(`inspectSchema: fingerprint ${state.fingerprint ? "read" : "missing"} in ${mode} mode`);
+            if ((mode === "refresh") !== (state.fingerprint !== undefined))
+                throw new Error(`inspectSchema: fingerprint ${state.fingerprint ? "read" : "missing"} in ${mode} mode`);
             // schema:status parses the pending files (none here) to report their problems.
             if (mode === "status") await migrationSet.parseMigrations(plan.pending, dir);
             pending = plan.pending.length;
             applied = plan.applied.length;
         }
         const t2 = performance.now();
-        if (pending !== 0 || applied !== sources.length) throw new Error(`expected nothing pending: ${pending} pending, ${applied} applied`);
+        if (pending !== 0 || applied !== sources.length)
+            throw new Error(`expected nothing pending: ${pending} pending, ${applied} applied`);
         return { load: t1 - t0, db: t2 - t1, total: t2 - t0 };
     };
     const cold = await check();
@@ -600,11 +619,24 @@ async function probeMemory(dir: string): Promise<void> {
     const parsed = maxRss();
     const heapAfterParse = heap();
     t = performance.now();
-    const r = await runner.applyMigrations(url, files, { ...runner.DEFAULT_ENGINE_SETTINGS, appliedBy: "bench" }, undefined, { fingerprint: false });
+    const r = await runner.applyMigrations(url, files, { ...runner.DEFAULT_ENGINE_SETTINGS, appliedBy: "bench" }, undefined, {
+        fingerprint: false,
+    });
     const applyMs = performance.now() - t;
     if (r.ran.length !== files.length) throw new Error(`applied ${r.ran.length} of ${files.length}`);
     process.stdout.write(
-        JSON.stringify({ ready, scanned, scanMs, heapAfterScan, parserReady, parsed, parseMs, heapAfterParse, applied: maxRss(), applyMs }) + "\n",
+        JSON.stringify({
+            ready,
+            scanned,
+            scanMs,
+            heapAfterScan,
+            parserReady,
+            parsed,
+            parseMs,
+            heapAfterParse,
+            applied: maxRss(),
+            applyMs,
+        }) + "\n",
     );
 }
 
@@ -614,7 +646,11 @@ async function runProbe(label: string, args: string[], url: string, server?: Ser
     const out = timeProcess(label, process.execPath, [__filename, ...args], { DATABASE_URL: url });
     const after = await server?.seconds();
     const line = out.stdout.trim().split("\n").pop() ?? "";
-    return { ...JSON.parse(line), wall: out.seconds * 1000, serverCpu: before === undefined || after === undefined ? undefined : after - before };
+    return {
+        ...JSON.parse(line),
+        wall: out.seconds * 1000,
+        serverCpu: before === undefined || after === undefined ? undefined : after - before,
+    };
 }
 
 // ---------------------------------------------------------------- peak memory
@@ -647,7 +683,11 @@ const verdict = (ok: boolean) => (ok ? "PASS" : "FAIL");
 function table(head: string[], rows: string[][], left: string[] = ["target", "verdict", "figures"]): string {
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
     const leftAligned = (i: number) => i === 0 || left.includes(head[i]);
-    const line = (cells: string[]) => cells.map((c, i) => (leftAligned(i) ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ").trimEnd();
+    const line = (cells: string[]) =>
+        cells
+            .map((c, i) => (leftAligned(i) ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+            .join("  ")
+            .trimEnd();
     return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n") + "\n";
 }
 
@@ -670,12 +710,17 @@ function clusterTmpDir(opts: Options): string {
     return os.tmpdir();
 }
 
-const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(" ");
+const loadavg = () =>
+    os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ");
 
 async function main(argv: string[]): Promise<void> {
     if (argv[0] === "--probe-pending") {
         const mode = argv[2];
-        if (mode !== "status" && mode !== "apply" && mode !== "refresh") throw new Error(`--probe-pending <dir> <status|apply|refresh>, got '${mode ?? ""}'`);
+        if (mode !== "status" && mode !== "apply" && mode !== "refresh")
+            throw new Error(`--probe-pending <dir> <status|apply|refresh>, got '${mode ?? ""}'`);
         return probePending(argv[1], mode);
     }
     if (argv[0] === "--probe-apply") return probeApply(argv[1]);
@@ -693,7 +738,9 @@ async function main(argv: string[]): Promise<void> {
     try {
         const cpus = os.cpus();
         out(`Keel migration benchmark: ${opts.count} migrations (CREATE TABLE + CREATE INDEX each), ${opts.runs} run(s) per tool`);
-        out(`node ${process.version}, ${cpus.length} CPU(s) ${cpus[0]?.model ?? ""}, ${os.platform()} ${os.release()}, load average ${loadavg()}`);
+        out(
+            `node ${process.version}, ${cpus.length} CPU(s) ${cpus[0]?.model ?? ""}, ${os.platform()} ${os.release()}, load average ${loadavg()}`,
+        );
         let t = performance.now();
         const { PostgresCluster } = await import("../test/support/postgres");
         const dataIn = clusterTmpDir(opts);
@@ -706,7 +753,9 @@ async function main(argv: string[]): Promise<void> {
             else process.env.TMPDIR = savedTmpDir;
         }
         const [{ server_version: version }] = await query<{ server_version: string }>(cluster.url("postgres"), "SHOW server_version");
-        out(`cluster: PostgreSQL ${version} on 127.0.0.1:${cluster.port} (fsync off), started in ${((performance.now() - t) / 1000).toFixed(2)} s; one fresh database per tool and run`);
+        out(
+            `cluster: PostgreSQL ${version} on 127.0.0.1:${cluster.port} (fsync off), started in ${((performance.now() - t) / 1000).toFixed(2)} s; one fresh database per tool and run`,
+        );
         out(
             `cluster data in ${cluster.dir}` +
                 (dataIn === SHM
@@ -728,7 +777,9 @@ async function main(argv: string[]): Promise<void> {
             "psql floor: one file that creates keel_schema_history (runner.ts's historyTableDdl; timed, as Keel creates its own), " +
                 "then BEGIN; table; index; history INSERT; COMMIT; per migration",
         );
-        out(`processes run under ${fs.existsSync(GNU_TIME) ? `${GNU_TIME} for client CPU and max RSS` : "no GNU time (no CPU/RSS columns)"}; output is piped to the bench`);
+        out(
+            `processes run under ${fs.existsSync(GNU_TIME) ? `${GNU_TIME} for client CPU and max RSS` : "no GNU time (no CPU/RSS columns)"}; output is piped to the bench`,
+        );
         out();
 
         // ---- apply into empty databases, round-robin so drift hits every tool alike
@@ -743,7 +794,9 @@ async function main(argv: string[]): Promise<void> {
                 if (server && before !== undefined) r.serverCpu = (await server.seconds()) - before;
                 await verifyApplied(url, opts.count, tool.history, tool.label);
                 runs.get(tool.key)!.push(r);
-                out(`  run ${run}/${opts.runs}  ${tool.label.padEnd(36)} ${s3(r.seconds)} s${r.serverCpu === undefined ? "" : `  (server CPU ${s3(r.serverCpu)} s)`}`);
+                out(
+                    `  run ${run}/${opts.runs}  ${tool.label.padEnd(36)} ${s3(r.seconds)} s${r.serverCpu === undefined ? "" : `  (server CPU ${s3(r.serverCpu)} s)`}`,
+                );
                 if (tool.key === "keel-npm" && !keelDb) keelDb = url;
                 else await dropDatabase(cluster, url);
             }
@@ -767,7 +820,8 @@ async function main(argv: string[]): Promise<void> {
                     const rss = optMed(runs.get(tool.key)!.map((r) => r.rssMb));
                     let target = "";
                     if (tool.key === "keel-npm") target = `<= ${TARGET_FLOOR_RATIO}x floor: ${verdict(m / floor <= TARGET_FLOOR_RATIO)}`;
-                    else if (tool.key === "keel-node") target = `(no npm) <= ${TARGET_FLOOR_RATIO}x floor: ${verdict(m / floor <= TARGET_FLOOR_RATIO)}`;
+                    else if (tool.key === "keel-node")
+                        target = `(no npm) <= ${TARGET_FLOOR_RATIO}x floor: ${verdict(m / floor <= TARGET_FLOOR_RATIO)}`;
                     else if (tool.competitor) target = `Keel >= ${TARGET_SPEEDUP}x faster: ${verdict(m / keel >= TARGET_SPEEDUP)}`;
                     return [
                         tool.label,
@@ -784,7 +838,9 @@ async function main(argv: string[]): Promise<void> {
             ),
         );
         out("tool / Keel = tool's median over Keel's (npm run schema:apply) median: how many times faster Keel is.");
-        out("client CPU = user+system CPU of the tool's processes (npm and node for Keel via npm); server CPU = the PostgreSQL processes serving its connections.");
+        out(
+            "client CPU = user+system CPU of the tool's processes (npm and node for Keel via npm); server CPU = the PostgreSQL processes serving its connections.",
+        );
         out(`npm run overhead (Keel via npm minus via node, medians): ${((keel - keelNode) * 1000).toFixed(0)} ms`);
         out();
 
@@ -823,7 +879,9 @@ async function main(argv: string[]): Promise<void> {
         const perFile = pmed((p) => p.files) / Math.max(1, opts.count - 1);
         out(
             `files 2..${opts.count}: ${perFile.toFixed(3)} ms per file` +
-                (probeServer === undefined ? "" : `; the server's CPU for the whole session is ${((probeServer * 1000) / opts.count).toFixed(3)} ms per file`) +
+                (probeServer === undefined
+                    ? ""
+                    : `; the server's CPU for the whole session is ${((probeServer * 1000) / opts.count).toFixed(3)} ms per file`) +
                 `; execution_ms (BEGIN to the history INSERT, on the server's clock) ${(pmed((p) => p.sumExecutionMs) / opts.count).toFixed(3)} ms per file`,
         );
         out();
@@ -856,7 +914,8 @@ async function main(argv: string[]): Promise<void> {
         ];
         const pendingProbes = new Map<PendingMode, any[]>(modes.map(([mode]) => [mode, []]));
         for (let run = 1; run <= opts.runs; run++) {
-            for (const [mode] of modes) pendingProbes.get(mode)!.push(await runProbe(`pending probe (${mode})`, ["--probe-pending", g.keel, mode], keelDb));
+            for (const [mode] of modes)
+                pendingProbes.get(mode)!.push(await runProbe(`pending probe (${mode})`, ["--probe-pending", g.keel, mode], keelDb));
         }
         // The first call as the CLI pays it: pg is required inside it, on the first connection.
         const firstCall = (mode: PendingMode) => median(pendingProbes.get(mode)!.map((p) => p.pgLoad + p.cold.total));
@@ -871,11 +930,18 @@ async function main(argv: string[]): Promise<void> {
                 ["command", "median s", "min s", "client CPU s"],
                 noop.map(([label, ts]) => {
                     const cpu = optMed(ts.map((r) => r.cpu));
-                    return [label, s3(median(ts.map((r) => r.seconds))), s3(min(ts.map((r) => r.seconds))), cpu === undefined ? "-" : s3(cpu)];
+                    return [
+                        label,
+                        s3(median(ts.map((r) => r.seconds))),
+                        s3(min(ts.map((r) => r.seconds))),
+                        cpu === undefined ? "-" : s3(cpu),
+                    ];
                 }),
             ),
         );
-        out(`(b) in-process, the engine called as the CLI calls it, timed once node is up with the engine modules loaded: fresh process each, medians of ${opts.runs}`);
+        out(
+            `(b) in-process, the engine called as the CLI calls it, timed once node is up with the engine modules loaded: fresh process each, medians of ${opts.runs}`,
+        );
         out(
             table(
                 ["check", "first call", "= require pg", "+ scan", "+ db", "warm call", "= scan", "+ db", "target (first call)"],
@@ -930,7 +996,13 @@ async function main(argv: string[]): Promise<void> {
                     `${rss.cpu === undefined ? "" : `, client CPU ${s3(rss.cpu)} s`}; ` +
                     `${((rss.seconds / opts.bigCount) * 1000).toFixed(2)} ms per migration vs ${((keelNode / opts.count) * 1000).toFixed(2)} at ${opts.count}`,
             );
-            const again = timeProcess("keel (big, nothing pending)", process.execPath, [KEEL_CLI, "apply", "--dir", big.keel], { DATABASE_URL: url }, true);
+            const again = timeProcess(
+                "keel (big, nothing pending)",
+                process.execPath,
+                [KEEL_CLI, "apply", "--dir", big.keel],
+                { DATABASE_URL: url },
+                true,
+            );
             out(
                 `  nothing pending with ${opts.bigCount} applied, same command: ${s3(again.seconds)} s` +
                     `${again.rssMb === undefined ? "" : `, max RSS ${again.rssMb.toFixed(1)} MB`}`,
@@ -953,7 +1025,11 @@ async function main(argv: string[]): Promise<void> {
         out(`Verdicts (Keel = npm run schema:apply; medians of ${opts.runs}; load average now ${loadavg()})`);
         // Runs of one round ran back to back, so their ratios cancel slow drift in the machine's load.
         const paired = (a: string, b: string) =>
-            opts.runs > 1 ? `; per run ${secs(a).map((x, i) => (x / secs(b)[i]).toFixed(2)).join(", ")}` : "";
+            opts.runs > 1
+                ? `; per run ${secs(a)
+                      .map((x, i) => (x / secs(b)[i]).toFixed(2))
+                      .join(", ")}`
+                : "";
         const competitors = all.filter((x) => x.competitor);
         const lines: [string, boolean | undefined, string][] = [
             [
@@ -981,7 +1057,12 @@ async function main(argv: string[]): Promise<void> {
             rss ? rss.mb < TARGET_RSS_MB : undefined,
             rss ? `${rss.mb.toFixed(1)} MB (node dist/scripts/schema.js apply, ${rss.how})` : "skipped (--no-10k)",
         ]);
-        out(table(["target", "verdict", "figures"], lines.map(([what, ok, fig]) => [what, ok === undefined ? "SKIP" : verdict(ok), fig])));
+        out(
+            table(
+                ["target", "verdict", "figures"],
+                lines.map(([what, ok, fig]) => [what, ok === undefined ? "SKIP" : verdict(ok), fig]),
+            ),
+        );
         if (competitors.length) {
             // The bound on the 3x target: no runner finishes before the server has done the DDL. The least
             // server CPU any tool's session needed for the same migrations is the work no client can avoid.

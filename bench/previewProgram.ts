@@ -21,7 +21,8 @@ const PROGRAMS: Record<string, (root: string) => () => Promise<Record<string, un
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
         // The provider's text as the engine's plugin loads it (as Keel's own stand-ins are written).
-        const noop = "exports.handler = () => ({ check: async (_o, n) => ({ inputs: n }), diff: async () => ({ changes: false }), create: async () => ({ id: 'noop', outs: {} }) });";
+        const noop =
+            "exports.handler = () => ({ check: async (_o, n) => ({ inputs: n }), diff: async () => ({ changes: false }), create: async () => ({ id: 'noop', outs: {} }) });";
         class Noop extends pulumi.CustomResource {}
         new Noop("pulumi-nodejs:dynamic/bench:Noop", "noop", { __provider: noop });
         return { greeting: "hello" };

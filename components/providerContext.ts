@@ -56,7 +56,12 @@ export interface ProviderContext<Client> {
 export function providerContext<Client>(
     vendor: string,
     keys: { secret: string; url: string },
-    makeClient: (configSecret: string | undefined, configUrl: string | undefined, env: Record<string, string | undefined>, log: Log) => Client,
+    makeClient: (
+        configSecret: string | undefined,
+        configUrl: string | undefined,
+        env: Record<string, string | undefined>,
+        log: Log,
+    ) => Client,
 ): ProviderContext<Client> {
     const settings: { secret?: string; url?: string } = {};
     const log = vendorLog(vendor);
@@ -147,7 +152,11 @@ function exporterOf(provider: object): { moduleId: string; exportName: string } 
         if (!exports || typeof exports !== "object" || !file.startsWith(sourceRoot + path.sep)) continue;
         const exportName = Object.keys(exports).find((k) => exports[k] === provider);
         if (exportName) {
-            const moduleId = path.relative(sourceRoot, file).replace(/\.(ts|js)$/, "").split(path.sep).join("/");
+            const moduleId = path
+                .relative(sourceRoot, file)
+                .replace(/\.(ts|js)$/, "")
+                .split(path.sep)
+                .join("/");
             return { moduleId, exportName };
         }
     }
@@ -191,14 +200,38 @@ export function upgradeOutputs<T extends Record<string, any>>(shape: StateShape,
  * A provider whose outputs carry their shape's version and whose older outputs
  * are upgraded before any method reads them.
  */
-export function versioned<I, O extends Record<string, any>>(shape: StateShape, provider: pulumi.dynamic.ResourceProvider<I, O>): pulumi.dynamic.ResourceProvider<I, O> {
+export function versioned<I, O extends Record<string, any>>(
+    shape: StateShape,
+    provider: pulumi.dynamic.ResourceProvider<I, O>,
+): pulumi.dynamic.ResourceProvider<I, O> {
     const stamp = (outs: O | undefined): O | undefined => (outs ? ({ ...outs, [STATE_VERSION]: shape.version } as O) : outs);
     const up = (outs: O): O => upgradeOutputs(shape, outs);
     return {
         ...provider,
-        ...(provider.create ? { create: async (inputs: I) => { const r = await provider.create!(inputs); return { ...r, outs: stamp(r.outs) }; } } : {}),
-        ...(provider.update ? { update: async (id: string, olds: O, news: I) => { const r = await provider.update!(id, up(olds), news); return { ...r, outs: stamp(r.outs) }; } } : {}),
-        ...(provider.read ? { read: async (id: string, props?: O) => { const r = await provider.read!(id, props && up(props)); return { ...r, props: stamp(r.props as O) }; } } : {}),
+        ...(provider.create
+            ? {
+                  create: async (inputs: I) => {
+                      const r = await provider.create!(inputs);
+                      return { ...r, outs: stamp(r.outs) };
+                  },
+              }
+            : {}),
+        ...(provider.update
+            ? {
+                  update: async (id: string, olds: O, news: I) => {
+                      const r = await provider.update!(id, up(olds), news);
+                      return { ...r, outs: stamp(r.outs) };
+                  },
+              }
+            : {}),
+        ...(provider.read
+            ? {
+                  read: async (id: string, props?: O) => {
+                      const r = await provider.read!(id, props && up(props));
+                      return { ...r, props: stamp(r.props as O) };
+                  },
+              }
+            : {}),
         ...(provider.diff ? { diff: (id: string, olds: O, news: I) => provider.diff!(id, up(olds), news) } : {}),
         ...(provider.delete ? { delete: (id: string, props: O) => provider.delete!(id, up(props)) } : {}),
     } as pulumi.dynamic.ResourceProvider<I, O>;

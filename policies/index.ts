@@ -41,5 +41,13 @@ keepSecretsVisible();
 
 new PolicyPack("keel", {
     description: "Keel's gates per stage: migrations, backups, prod's database, protection, safe deploys, branch gates, secrets.",
-    policies: [destructiveMigrations, backupsBeforeMigrate, noDockerDatabaseInProd, prodResourcesProtected, prodBackendSafeDeploys, prodBranchProtected, noPlaintextSecrets],
+    policies: [
+        destructiveMigrations,
+        backupsBeforeMigrate,
+        noDockerDatabaseInProd,
+        prodResourcesProtected,
+        prodBackendSafeDeploys,
+        prodBranchProtected,
+        noPlaintextSecrets,
+    ],
 });

@@ -171,7 +171,8 @@ export function keepSecretsVisible(): boolean {
         const deserialize = require("@pulumi/policy/deserialize");
         const serverSource = fs.readFileSync(require.resolve("@pulumi/policy/server"), "utf8");
         // The handlers must call the function through the module object for the switch to reach them.
-        if (typeof deserialize.deserializeProperties !== "function" || !serverSource.includes("deserialize_1.deserializeProperties(")) return false;
+        if (typeof deserialize.deserializeProperties !== "function" || !serverSource.includes("deserialize_1.deserializeProperties("))
+            return false;
         if (!deserialize.deserializeProperties.__keelKeepsSecrets) {
             const original = deserialize.deserializeProperties;
             const keeping = (struct: unknown, _proxySecrets: boolean) => original(struct, true);

@@ -100,7 +100,12 @@ function describeRecord(r: BackupRecord): string {
 
 export async function main(argv: string[], io: DbIo): Promise<number> {
     const args = parseArgs(argv);
-    if (!["backups", "restore", "drill"].includes(args.command) || !args.stack || args.unknown.length || (args.command === "restore" && !args.backup)) {
+    if (
+        !["backups", "restore", "drill"].includes(args.command) ||
+        !args.stack ||
+        args.unknown.length ||
+        (args.command === "restore" && !args.backup)
+    ) {
         io.out(`${USAGE}${args.unknown.length ? `\n(not understood: ${args.unknown.join(" ")})` : ""}`);
         return 2;
     }
@@ -114,7 +119,9 @@ export async function main(argv: string[], io: DbIo): Promise<number> {
             io.out(`No backups of stack '${config.stack}' in ${path.join(dir, config.stack)}.`);
             return 0;
         }
-        io.out(`Backups of stack '${config.stack}' in ${path.join(dir, config.stack)} (newest first; keeping ${config.migrations.keepBackups}):`);
+        io.out(
+            `Backups of stack '${config.stack}' in ${path.join(dir, config.stack)} (newest first; keeping ${config.migrations.keepBackups}):`,
+        );
         for (const r of records) io.out(`  ${describeRecord(r)}`);
         return 0;
     }
@@ -122,8 +129,14 @@ export async function main(argv: string[], io: DbIo): Promise<number> {
     const url = databaseUrl(args, io, config, args.command);
     if (args.command === "restore") {
         const record = findDump(dir, config.stack, args.backup!);
-        await restoreDump(url, record, async () => args.yes || (await io.confirm("Go ahead? [y/N] ")), { progress: io.out, historySchema: config.migrations.historySchema, env: io.env }).then(
-            (r) => io.out(`Restored ${record.id} into ${describeTarget(url)} (${r.checked.join("; ")}). The previous database is kept as '${r.previous}'.`),
+        await restoreDump(url, record, async () => args.yes || (await io.confirm("Go ahead? [y/N] ")), {
+            progress: io.out,
+            historySchema: config.migrations.historySchema,
+            env: io.env,
+        }).then((r) =>
+            io.out(
+                `Restored ${record.id} into ${describeTarget(url)} (${r.checked.join("; ")}). The previous database is kept as '${r.previous}'.`,
+            ),
         );
         return 0;
     }
@@ -189,7 +202,12 @@ async function neonCommand(args: Args, io: DbIo, config: KeelConfig, c: NeonData
 }
 
 if (require.main === module) {
-    main(process.argv.slice(2), { root: process.cwd(), env: process.env, out: (l) => process.stdout.write(`${l}\n`), confirm: confirmOnTty }).then(
+    main(process.argv.slice(2), {
+        root: process.cwd(),
+        env: process.env,
+        out: (l) => process.stdout.write(`${l}\n`),
+        confirm: confirmOnTty,
+    }).then(
         (code) => process.exit(code),
         (err) => {
             process.stderr.write(`error: ${err?.message ?? err}\n`);

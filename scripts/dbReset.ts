@@ -56,10 +56,16 @@ export async function planReset(api: Api, stack: string, c: NeonDatabaseConfig, 
     const projectId = await findNeonProject(api, c);
     const target = await findStackBranch(api, projectId, c, stack);
     if (target.default || target.protected) {
-        throw new ResetError(`Branch '${target.name}' is ${target.default ? "the project's default" : "protected"}; db:reset never overwrites it.`);
+        throw new ResetError(
+            `Branch '${target.name}' is ${target.default ? "the project's default" : "protected"}; db:reset never overwrites it.`,
+        );
     }
-    const parent = c.branch.parent === "main" ? ((await findBranch(api, projectId, "main")) ?? (await defaultBranch(api, projectId))) : await findBranch(api, projectId, c.branch.parent);
-    if (!parent) throw new ResetError(`Neon project '${c.project.name}' has no branch '${c.branch.parent}' to reset '${c.branch.name}' from.`);
+    const parent =
+        c.branch.parent === "main"
+            ? ((await findBranch(api, projectId, "main")) ?? (await defaultBranch(api, projectId)))
+            : await findBranch(api, projectId, c.branch.parent);
+    if (!parent)
+        throw new ResetError(`Neon project '${c.project.name}' has no branch '${c.branch.parent}' to reset '${c.branch.name}' from.`);
     let sanitizeSql: ResetPlan["sanitizeSql"];
     if (c.sanitizeSql) {
         const file = path.resolve(root, c.sanitizeSql);
@@ -87,7 +93,10 @@ export function describePlan(p: ResetPlan): string[] {
               `restore '${p.target.name}' (${p.target.id}) from it; its current state is kept as '${p.preservedName}'`,
               `delete the temporary branch`,
           ]
-        : [`restore '${p.target.name}' (${p.target.id}) from '${p.parent.name}' (${p.parent.id}); its current state is kept as '${p.preservedName}'`, `(no sanitization file is configured: the data is copied as it is)`];
+        : [
+              `restore '${p.target.name}' (${p.target.id}) from '${p.parent.name}' (${p.parent.id}); its current state is kept as '${p.preservedName}'`,
+              `(no sanitization file is configured: the data is copied as it is)`,
+          ];
     return steps.map((s, i) => `  ${i + 1}. ${s}`);
 }
 
@@ -117,7 +126,10 @@ export async function executeReset(api: Api, p: ResetPlan, hooks: ResetHooks): P
             sourceId = scratchId;
         }
         hooks.log(`restoring '${p.target.name}'; its current state is kept as '${p.preservedName}'`);
-        const { data: restored } = await api.restoreProjectBranch(p.projectId, p.target.id, { source_branch_id: sourceId, preserve_under_name: p.preservedName });
+        const { data: restored } = await api.restoreProjectBranch(p.projectId, p.target.id, {
+            source_branch_id: sourceId,
+            preserve_under_name: p.preservedName,
+        });
         await wait(restored.operations);
     } catch (err) {
         if (scratchId) {
@@ -164,13 +176,16 @@ async function main(argv: string[]): Promise<number> {
     const stack = stackAt >= 0 ? argv[stackAt + 1] : undefined;
     const unknown = argv.filter((a, i) => a.startsWith("--") && !["--stack", "--yes"].includes(a) && argv[i - 1] !== "--stack");
     if (!stack || unknown.length) {
-        process.stderr.write(`usage: npm run db:reset -- --stack <stack> [--yes]${unknown.length ? ` (unknown: ${unknown.join(" ")})` : ""}\n`);
+        process.stderr.write(
+            `usage: npm run db:reset -- --stack <stack> [--yes]${unknown.length ? ` (unknown: ${unknown.join(" ")})` : ""}\n`,
+        );
         return 2;
     }
     // npm runs scripts from the project's root, where the stack files are.
     const root = process.cwd();
     const config = readStackConfig(root, stack);
-    if (config.database.kind !== "neon") throw new ResetError(`Stack '${stack}' uses a ${config.database.kind} database; db:reset works on Neon branches.`);
+    if (config.database.kind !== "neon")
+        throw new ResetError(`Stack '${stack}' uses a ${config.database.kind} database; db:reset works on Neon branches.`);
     const credentials = resolveNeonCredentials({ env: process.env });
     const api = neonClient({ apiKey: credentials.apiKey, baseUrl: credentials.baseUrl, onProgress: (m) => process.stdout.write(`${m}\n`) });
     const plan = await planReset(api, stack, config.database, root);
@@ -180,7 +195,9 @@ async function main(argv: string[]): Promise<number> {
         return 1;
     }
     await executeReset(api, plan, { runSql: runSqlInTransaction, log: (l) => process.stdout.write(`${l}\n`) });
-    process.stdout.write(`'${plan.target.name}' now holds '${plan.parent.name}'s data${plan.sanitizeSql ? `, sanitized by ${plan.sanitizeSql.file}` : ""}.\n`);
+    process.stdout.write(
+        `'${plan.target.name}' now holds '${plan.parent.name}'s data${plan.sanitizeSql ? `, sanitized by ${plan.sanitizeSql.file}` : ""}.\n`,
+    );
     return 0;
 }
 

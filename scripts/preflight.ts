@@ -39,7 +39,13 @@ import {
     skippedCheck,
 } from "../components/preflight/index";
 import { describeTarget, openClient } from "../components/postgres/connection";
-import { MIGRATION_FILE_PATTERN, MigrationSource, migrationSource, parseMigration, scanMigrations } from "../components/schema/migrationSet";
+import {
+    MIGRATION_FILE_PATTERN,
+    MigrationSource,
+    migrationSource,
+    parseMigration,
+    scanMigrations,
+} from "../components/schema/migrationSet";
 import { HistoryRow } from "../components/schema/plan";
 import { DEFAULT_ENGINE_SETTINGS, readHistory } from "../components/schema/runner";
 import { rawStackConfig } from "./lib/stackConfig";
@@ -92,7 +98,10 @@ function displayDir(root: string, dir: string): string {
 /** The lines of a MigrationFileError's problem report, or its message whole. */
 function problemLines(err: unknown): string[] {
     const message = err instanceof Error ? err.message : String(err);
-    const items = message.split("\n").filter((l) => l.startsWith("  - ")).map((l) => l.slice(4));
+    const items = message
+        .split("\n")
+        .filter((l) => l.startsWith("  - "))
+        .map((l) => l.slice(4));
     return items.length ? items : [message];
 }
 
@@ -128,7 +137,14 @@ async function loadForPreflight(dir: string): Promise<LoadedMigrations> {
     for (const source of candidates) {
         try {
             const f = await parseMigration(source);
-            files.push({ version: f.version, file: f.file, path: f.path, allowDestructive: f.directives.allowDestructive, destructive: f.destructive, warnings: f.warnings });
+            files.push({
+                version: f.version,
+                file: f.file,
+                path: f.path,
+                allowDestructive: f.directives.allowDestructive,
+                destructive: f.destructive,
+                warnings: f.warnings,
+            });
         } catch (err: any) {
             problems.push(err instanceof MigrationFileError ? err.message : `${source.path}: ${err?.message ?? err}`);
         }
@@ -136,13 +152,20 @@ async function loadForPreflight(dir: string): Promise<LoadedMigrations> {
     return { sources, files, problems };
 }
 
-async function databaseInput(args: PreflightArgs, io: PreflightIo, config: KeelConfig | undefined, loaded: LoadedMigrations): Promise<{ input: DatabaseInput; history?: HistoryRow[] }> {
+async function databaseInput(
+    args: PreflightArgs,
+    io: PreflightIo,
+    config: KeelConfig | undefined,
+    loaded: LoadedMigrations,
+): Promise<{ input: DatabaseInput; history?: HistoryRow[] }> {
     const skipped = (reason: string) => ({ input: { kind: "skipped", reason } as DatabaseInput });
     if (args.offline) return skipped("--offline");
     if (!config) return skipped("the config does not validate, so the history's settings are unknown");
     const stack = config.stack;
     if (config.database.kind === "neon") {
-        return skipped("a neon database's URL exists only in the Pulumi state; pulumi up compares the history with the files before it migrates");
+        return skipped(
+            "a neon database's URL exists only in the Pulumi state; pulumi up compares the history with the files before it migrates",
+        );
     }
     const url = io.env.DATABASE_URL;
     if (!url) {
@@ -150,7 +173,9 @@ async function databaseInput(args: PreflightArgs, io: PreflightIo, config: KeelC
             config.database.kind === "external"
                 ? `keel:databaseUrl is encrypted in Pulumi.${stack}.yaml`
                 : "the Docker database's URL (with its generated password) lives in the Pulumi state";
-        return skipped(`${where}; to check the history, export DATABASE_URL=$(pulumi stack output databaseUrl --show-secrets --stack ${stack})`);
+        return skipped(
+            `${where}; to check the history, export DATABASE_URL=$(pulumi stack output databaseUrl --show-secrets --stack ${stack})`,
+        );
     }
     if (!loaded.sources) return skipped("the migrations directory has problems (above), so the files to compare are not all known");
     const target = describeTarget(url);
@@ -167,7 +192,10 @@ async function databaseInput(args: PreflightArgs, io: PreflightIo, config: KeelC
         return { input: { kind: "unreachable", target, error: err?.message ?? String(err) } };
     }
     const { allowMissing, outOfOrder, baseline } = config.migrations;
-    return { input: { kind: "read", stack, target, files: loaded.sources, history, options: { allowMissing, outOfOrder, baseline } }, history };
+    return {
+        input: { kind: "read", stack, target, files: loaded.sources, history, options: { allowMissing, outOfOrder, baseline } },
+        history,
+    };
 }
 
 function gitInput(args: PreflightArgs, io: PreflightIo, stack: string, config: KeelConfig | undefined): GitInput {
@@ -176,7 +204,9 @@ function gitInput(args: PreflightArgs, io: PreflightIo, stack: string, config: K
     try {
         input.porcelain = git(["status", "--porcelain"]);
     } catch (err: any) {
-        input.gitError = String(err?.stderr || err?.message || err).trim().split("\n")[0];
+        input.gitError = String(err?.stderr || err?.message || err)
+            .trim()
+            .split("\n")[0];
     }
     if (args.branch) Object.assign(input, { branch: args.branch, branchSource: "--branch" });
     else if (io.env.GITHUB_REF_NAME) Object.assign(input, { branch: io.env.GITHUB_REF_NAME, branchSource: "GITHUB_REF_NAME" });
@@ -206,7 +236,9 @@ export async function preflight(args: PreflightArgs & { stack: string }, io: Pre
         // Missing tokens alone leave the rest of the config usable for the other checks.
         // (Some keys, like Neon's, are checked whatever deployCredentials says: stand-ins let the rest parse; they are reported above.)
         if (raw) {
-            const standIns = Object.fromEntries(SECRET_ENV.filter((k) => k !== "DATABASE_URL" && !raw!.env[k]).map((k) => [k, "(reported above)"]));
+            const standIns = Object.fromEntries(
+                SECRET_ENV.filter((k) => k !== "DATABASE_URL" && !raw!.env[k]).map((k) => [k, "(reported above)"]),
+            );
             config = tryParse({ ...raw, env: { ...raw.env, ...standIns }, deployCredentials: false });
         }
     }

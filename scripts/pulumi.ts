@@ -35,7 +35,11 @@ export interface Passthrough {
     createStack?: string;
 }
 
-export function pulumiPassthrough(args: string[], root: string, env: Record<string, string | undefined>): Passthrough | { error: string; code: number } {
+export function pulumiPassthrough(
+    args: string[],
+    root: string,
+    env: Record<string, string | undefined>,
+): Passthrough | { error: string; code: number } {
     if (args.length === 0 || args[0] === "-h" || args[0] === "--help") {
         return {
             error:
@@ -46,12 +50,19 @@ export function pulumiPassthrough(args: string[], root: string, env: Record<stri
         };
     }
     if (RUNS_THE_PROGRAM.has(args[0])) {
-        return { error: `error: run 'npm run ${args[0] === "update" ? "up" : args[0] === "pre" ? "preview" : args[0] === "down" ? "destroy" : args[0]} -- <stack>' instead: it runs Keel's program through the engine`, code: 2 };
+        return {
+            error: `error: run 'npm run ${args[0] === "update" ? "up" : args[0] === "pre" ? "preview" : args[0] === "down" ? "destroy" : args[0]} -- <stack>' instead: it runs Keel's program through the engine`,
+            code: 2,
+        };
     }
     const stack = stackArgument(args) ?? env.PULUMI_STACK ?? "dev";
     const cli = pulumiCliOrBuild(root, env);
     const createStack = args[0] === "config" && fs.existsSync(path.join(root, `Pulumi.${stack}.yaml`)) ? stack : undefined;
-    return { bin: cli.bin, env: { ...env, ...engineEnv(root, stack, cli, env), PULUMI_STACK: stack }, ...(createStack ? { createStack } : {}) };
+    return {
+        bin: cli.bin,
+        env: { ...env, ...engineEnv(root, stack, cli, env), PULUMI_STACK: stack },
+        ...(createStack ? { createStack } : {}),
+    };
 }
 
 if (require.main === module) {
@@ -63,7 +74,10 @@ if (require.main === module) {
             process.exit(run.code);
         }
         if (run.createStack) {
-            spawnSync(run.bin, ["stack", "select", "--create", "--non-interactive", run.createStack], { stdio: ["ignore", "ignore", "inherit"], env: run.env as NodeJS.ProcessEnv });
+            spawnSync(run.bin, ["stack", "select", "--create", "--non-interactive", run.createStack], {
+                stdio: ["ignore", "ignore", "inherit"],
+                env: run.env as NodeJS.ProcessEnv,
+            });
         }
         const res = spawnSync(run.bin, args, { stdio: "inherit", env: run.env as NodeJS.ProcessEnv });
         process.exit(res.status ?? 1);

@@ -17,7 +17,14 @@ import * as path from "path";
 import type { MigrationConfig } from "../components/config";
 import { MigrationFileError } from "../components/errors";
 import { describeTarget } from "../components/postgres/connection";
-import { isPgDuration, MIGRATION_FILE_PATTERN, MigrationSource, parseMigration, problemReport, readMigrationDir } from "../components/schema/migrationSet";
+import {
+    isPgDuration,
+    MIGRATION_FILE_PATTERN,
+    MigrationSource,
+    parseMigration,
+    problemReport,
+    readMigrationDir,
+} from "../components/schema/migrationSet";
 import type { HistoryRow } from "../components/schema/plan";
 import { applyMigrations, assertRunnable, EngineSettings, inspectSchema, resolveMigration } from "../components/schema/runner";
 import { CommandSpec, OptionSpec, ParsedCommandLine, runCommand, UsageError, usageText } from "./lib/cli";
@@ -44,7 +51,8 @@ const RUNNING: OptionSpec[] = [
 export const SPECS: Record<string, CommandSpec> = {
     status: {
         usage: "npm run schema:status -- [options]",
-        summary: "Lists every migration: applied, failed or running (needs resolving), and pending with its destructive statements. Changes nothing; exits 1 when the files and the history disagree.",
+        summary:
+            "Lists every migration: applied, failed or running (needs resolving), and pending with its destructive statements. Changes nothing; exits 1 when the files and the history disagree.",
         options: [...COMMON, ...RUNNING, { name: "fingerprint", help: "also print the schema fingerprint (reads the whole catalog)" }],
     },
     apply: {
@@ -63,7 +71,11 @@ export const SPECS: Record<string, CommandSpec> = {
         summary:
             "Settles a keel:no-transaction migration recorded as failed or running: --applied when its changes are complete " +
             "(the file's checksum is recorded), --rolled-back once you have undone them (its row is removed; it runs again).",
-        options: [...COMMON, { name: "applied", help: "its changes are complete" }, { name: "rolled-back", help: "its changes were undone" }],
+        options: [
+            ...COMMON,
+            { name: "applied", help: "its changes are complete" },
+            { name: "rolled-back", help: "its changes were undone" },
+        ],
         maxPositionals: 1,
     },
 };
@@ -81,7 +93,8 @@ export function settingsFor(args: ParsedCommandLine, io: SchemaIo): { dir: strin
     const opt = (k: string) => (typeof args.options[k] === "string" ? (args.options[k] as string) : undefined);
     // Checked here: a NaN lock wait never times out, and the timeouts are inlined into SET statements.
     const lockWait = opt("lock-wait");
-    if (lockWait !== undefined && !/^\d+(\.\d+)?$/.test(lockWait)) throw new UsageError(`--lock-wait needs a number of seconds, not '${lockWait}'`);
+    if (lockWait !== undefined && !/^\d+(\.\d+)?$/.test(lockWait))
+        throw new UsageError(`--lock-wait needs a number of seconds, not '${lockWait}'`);
     const baseline = opt("baseline");
     if (baseline !== undefined && (!/^\d+$/.test(baseline) || BigInt(baseline) > MAX_VERSION)) {
         throw new UsageError(`--baseline needs a migration version (digits, at most ${MAX_VERSION}), not '${baseline}'`);
@@ -134,12 +147,23 @@ async function status(args: ParsedCommandLine, io: SchemaIo): Promise<number> {
     const { dir, engine } = settingsFor(args, io);
     const url = databaseUrl(args, io);
     const { sources, problems } = readDirectory(io, dir);
-    const { plan, state, history, unsettled } = await inspectSchema(url, sources, engine, { fingerprint: args.options.fingerprint === true });
+    const { plan, state, history, unsettled } = await inspectSchema(url, sources, engine, {
+        fingerprint: args.options.fingerprint === true,
+    });
     const byVersion = new Map(sources.map((s) => [s.version, s]));
     const fingerprint = state.fingerprint ? `, fingerprint ${state.fingerprint.hash}` : "";
-    io.out(`database ${describeTarget(url)}: schema version ${state.version ?? "(none)"}${fingerprint} (history in ${engine.historySchema}.keel_schema_history)`);
+    io.out(
+        `database ${describeTarget(url)}: schema version ${state.version ?? "(none)"}${fingerprint} (history in ${engine.historySchema}.keel_schema_history)`,
+    );
     for (const row of history) {
-        const what = row.status === "baseline" ? "baseline" : row.status === "applied" ? "applied " : row.status === "failed" ? "FAILED  " : "RUNNING ";
+        const what =
+            row.status === "baseline"
+                ? "baseline"
+                : row.status === "applied"
+                  ? "applied "
+                  : row.status === "failed"
+                    ? "FAILED  "
+                    : "RUNNING ";
         io.out(`  ${what} ${label(byVersion, row)}  ${row.appliedAt ?? ""}`.trimEnd());
         // What a failed CREATE INDEX CONCURRENTLY left behind, and the statement that removes it.
         for (const i of unsettled.find((u) => u.version === row.version)?.invalidIndexes ?? []) {
@@ -148,7 +172,8 @@ async function status(args: ParsedCommandLine, io: SchemaIo): Promise<number> {
     }
     for (const p of plan.baselined) io.out(`  baseline ${label(byVersion, p)}  (will be recorded, not run)`);
     // Pending files are parsed (a syntax error there is worth knowing now); applied ones are checksummed.
-    const facts = (what: string, list: { line: number; what: string }[]) => (list.length ? `  ${what}: ${list.map((x) => `line ${x.line} ${x.what}`).join("; ")}` : "");
+    const facts = (what: string, list: { line: number; what: string }[]) =>
+        list.length ? `  ${what}: ${list.map((x) => `line ${x.line} ${x.what}`).join("; ")}` : "";
     for (const p of plan.pending) {
         let parsed: Awaited<ReturnType<typeof parseMigration>> | undefined;
         try {
@@ -157,7 +182,9 @@ async function status(args: ParsedCommandLine, io: SchemaIo): Promise<number> {
             if (!(err instanceof MigrationFileError)) throw err;
             problems.push(err.message);
         }
-        io.out(`  pending  ${label(byVersion, p)}${facts("destructive", parsed?.destructive ?? [])}${facts("warning", parsed?.warnings ?? [])}`);
+        io.out(
+            `  pending  ${label(byVersion, p)}${facts("destructive", parsed?.destructive ?? [])}${facts("warning", parsed?.warnings ?? [])}`,
+        );
     }
     const failed = history.filter((r: HistoryRow) => r.status === "failed" || r.status === "running").length;
     io.out(`${plan.applied.length} applied, ${failed ? `${failed} failed or running, ` : ""}${plan.pending.length} pending`);
@@ -182,7 +209,11 @@ async function apply(args: ParsedCommandLine, io: SchemaIo): Promise<number> {
 async function create(args: ParsedCommandLine, io: SchemaIo): Promise<number> {
     const stack = (args.options.stack as string | undefined) ?? "dev";
     const dir = (args.options.dir as string | undefined) ?? readStackConfig(io.root, stack, io.env).migrations.dir;
-    const name = args.positionals.join("_").toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "");
+    const name = args.positionals
+        .join("_")
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, "_")
+        .replace(/^_+|_+$/g, "");
     if (!name) throw new UsageError("schema:new needs a name: npm run schema:new -- add_orders_table");
     const abs = path.resolve(io.root, dir);
     fs.mkdirSync(abs, { recursive: true });
@@ -205,14 +236,19 @@ async function resolve(args: ParsedCommandLine, io: SchemaIo): Promise<number> {
     }
     const { dir, engine } = settingsFor(args, io);
     const canonical = BigInt(version).toString();
-    if (BigInt(canonical) > MAX_VERSION) throw new UsageError(`version ${version} is above the largest a migration can have (${MAX_VERSION})`);
+    if (BigInt(canonical) > MAX_VERSION)
+        throw new UsageError(`version ${version} is above the largest a migration can have (${MAX_VERSION})`);
     // Recording it as applied stores the file's checksum, so the files must load. Either way the file
     // tells which tables to look at for indexes its CONCURRENTLY statements left INVALID.
     const { sources, problems } = readDirectory(io, dir);
     if (applied && problems.length) throw problemReport(dir, problems);
     const file = sources.find((f) => f.version === canonical);
     const row = await resolveMigration(databaseUrl(args, io), engine, canonical, applied ? "applied" : "rolled-back", file);
-    io.out(applied ? `version ${canonical} (${row.name}) recorded as applied` : `version ${canonical} (${row.name}) removed from the history; it will run again`);
+    io.out(
+        applied
+            ? `version ${canonical} (${row.name}) recorded as applied`
+            : `version ${canonical} (${row.name}) removed from the history; it will run again`,
+    );
     return 0;
 }
 
@@ -235,10 +271,18 @@ if (require.main === module) {
     const [command, ...argv] = process.argv.slice(2);
     const spec = SPECS[command];
     if (!spec) {
-        const usage = Object.values(SPECS).map((s) => usageText(s)).join("\n\n");
+        const usage = Object.values(SPECS)
+            .map((s) => usageText(s))
+            .join("\n\n");
         const help = command === "-h" || command === "--help";
-        (help ? process.stdout : process.stderr).write(`${help ? "" : `error: ${command ? `unknown command '${command}'` : "no command given"}\n\n`}${usage}\n`);
+        (help ? process.stdout : process.stderr).write(
+            `${help ? "" : `error: ${command ? `unknown command '${command}'` : "no command given"}\n\n`}${usage}\n`,
+        );
         process.exit(help ? 0 : 2);
     }
-    runCommand(spec, (args) => COMMANDS[command](args, { root: process.cwd(), env: process.env, out: (l) => process.stdout.write(`${l}\n`) }), argv);
+    runCommand(
+        spec,
+        (args) => COMMANDS[command](args, { root: process.cwd(), env: process.env, out: (l) => process.stdout.write(`${l}\n`) }),
+        argv,
+    );
 }

@@ -50,7 +50,9 @@ export async function runStackCommand(command: Command, args: ParsedCommandLine,
     const stage = stageOf(io.root, stack);
     const ci = io.env.CI === "true";
     const yes = args.options.yes === true || ci || (stage === "dev" && command !== "destroy");
-    const pack = (args.options["policy-pack"] as string | undefined) ?? (stage !== "dev" && io.env.KEEL_SKIP_POLICY !== "1" ? "policies" : undefined);
+    const pack =
+        (args.options["policy-pack"] as string | undefined) ??
+        (stage !== "dev" && io.env.KEEL_SKIP_POLICY !== "1" ? "policies" : undefined);
     const policyPacks = pack && (command === "up" || command === "preview") ? [policyPackPath(io.root, pack)] : [];
     const message = args.options.message as string | undefined;
     const expectNoChanges = args.options["expect-no-changes"] === true;
@@ -69,14 +71,29 @@ export async function runStackCommand(command: Command, args: ParsedCommandLine,
 
     switch (command) {
         case "preview":
-            await s.preview({ onOutput, onError, diff: true, policyPacks, expectNoChanges, refresh: args.options.refresh === true, ...(message ? { message } : {}) });
+            await s.preview({
+                onOutput,
+                onError,
+                diff: true,
+                policyPacks,
+                expectNoChanges,
+                refresh: args.options.refresh === true,
+                ...(message ? { message } : {}),
+            });
             return 0;
         case "up":
             if (!yes) {
                 await s.preview({ onOutput, onError, diff: true, policyPacks, refresh: args.options.refresh === true });
                 if (!(await ask("perform this update on"))) return 1;
             }
-            await s.up({ onOutput, onError, policyPacks, expectNoChanges, refresh: args.options.refresh === true, ...(message ? { message } : {}) });
+            await s.up({
+                onOutput,
+                onError,
+                policyPacks,
+                expectNoChanges,
+                refresh: args.options.refresh === true,
+                ...(message ? { message } : {}),
+            });
             return 0;
         case "refresh":
             if (!(await ask("refresh"))) return 1;
@@ -114,7 +131,8 @@ if (require.main === module) {
                     env: process.env,
                     out: (t) => process.stdout.write(t),
                     // The SDK's summary of a failed inline program adds nothing to the error it logged.
-                    err: (t) => process.stderr.write(t.replace(/^error: One or more errors occurred\. Check logs for more details\n?/m, "")),
+                    err: (t) =>
+                        process.stderr.write(t.replace(/^error: One or more errors occurred\. Check logs for more details\n?/m, "")),
                     confirm: confirmOnTty,
                 });
             } catch (err) {

@@ -13,9 +13,8 @@ const URL = "postgres://app:hunter2-password@db.internal:5432/app";
 const DYN = (t: string) => `pulumi-nodejs:dynamic/keel:${t}`;
 const TOKENS = { FLY_API_TOKEN: "fo1_token", RENDER_API_KEY: "rnd_key", VERCEL_API_TOKEN: "vc_token" };
 
-
-
-const childOf = (run: { resources: RegisteredResource[] }, parent: RegisteredResource) => run.resources.filter((r) => r.parent === parent.urn);
+const childOf = (run: { resources: RegisteredResource[] }, parent: RegisteredResource) =>
+    run.resources.filter((r) => r.parent === parent.urn);
 
 describe("program (mocks): backend and frontend", () => {
     const dir = migrationsDir({ "0001_accounts.sql": "CREATE TABLE accounts (id int PRIMARY KEY);" });
@@ -26,7 +25,13 @@ describe("program (mocks): backend and frontend", () => {
         env: { LOG_LEVEL: "info" },
         fly: { app: "shop-prod", regions: [{ region: "iad", count: 2 }], domains: ["api.shop.example"] },
     };
-    const frontend = { name: "shop-web", framework: "nextjs", git: { repo: "shop/web" }, env: { NEXT_PUBLIC_STAGE: "prod" }, domains: ["shop.example"] };
+    const frontend = {
+        name: "shop-web",
+        framework: "nextjs",
+        git: { repo: "shop/web" },
+        env: { NEXT_PUBLIC_STAGE: "prod" },
+        domains: ["shop.example"],
+    };
 
     it("prod on Fly: protected app, secrets with the pooled database URL, two machines rolled out, the gate, and Vercel pointed at the API", async () => {
         const run = await withEnv(TOKENS, () =>
@@ -74,7 +79,11 @@ describe("program (mocks): backend and frontend", () => {
         assert.deepEqual([run.one(DYN("FlyIpAddresses")).inputs.sharedIpv4, run.one(DYN("FlyIpAddresses")).inputs.ipv6], [true, true]);
 
         const gate = run.one(DYN("HealthGate"));
-        assert.equal(gate.inputs.url, "https://shop-prod.fly.dev/healthz", "the gate checks the platform host (a custom domain may wait for DNS)");
+        assert.equal(
+            gate.inputs.url,
+            "https://shop-prod.fly.dev/healthz",
+            "the gate checks the platform host (a custom domain may wait for DNS)",
+        );
         assert.equal(gate.inputs.release, "registry.fly.io/shop-prod:1.4.2#1");
         assert.match(gate.inputs.logsHint, /fly logs -a shop-prod/);
         assert.ok(gate.dependsOn.includes(machines.urn));
@@ -82,14 +91,17 @@ describe("program (mocks): backend and frontend", () => {
         // No dynamic resource carries a secret in plain text (serialized providers included).
         for (const r of run.resources) {
             const plain = JSON.stringify(r.inputs, (_k, v) => (isSecretValue(v) ? "[secret]" : v));
-            for (const s of ["sk_live_secret", "hunter2-password", "sntrys_secret", "fo1_token", "vc_token"]) assert.ok(!plain.includes(s), `${r.type} ${r.name} carries ${s}`);
+            for (const s of ["sk_live_secret", "hunter2-password", "sntrys_secret", "fo1_token", "vc_token"])
+                assert.ok(!plain.includes(s), `${r.type} ${r.name} carries ${s}`);
         }
 
         // Frontend: protected project, variables for production and preview, the API's URL among them.
         const project = run.one("vercel:index/project:Project");
         assert.ok(project.protect && project.retainOnDelete);
         assert.deepEqual(project.inputs.gitRepository, { type: "github", repo: "shop/web", productionBranch: "main" });
-        const vars: Record<string, RegisteredResource> = Object.fromEntries(run.ofType("vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable").map((v) => [v.inputs.key, v]));
+        const vars: Record<string, RegisteredResource> = Object.fromEntries(
+            run.ofType("vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable").map((v) => [v.inputs.key, v]),
+        );
         assert.deepEqual(Object.keys(vars).sort(), ["NEXT_PUBLIC_API_URL", "NEXT_PUBLIC_STAGE", "SENTRY_AUTH_TOKEN"]);
         // The Vercel SDK keeps every variable's value secret in the state; the URL is no secret but that costs nothing.
         assert.equal(unwrap(vars.NEXT_PUBLIC_API_URL.inputs.value), "https://api.shop.example");
@@ -118,7 +130,11 @@ describe("program (mocks): backend and frontend", () => {
             render: { ownerId: "tea-abc123", domains: ["api.staging.shop.example"], preDeployCommand: "node dist/scripts/schema.js apply" },
         };
         const run = await withEnv(TOKENS, () =>
-            runProgram("staging", { ...base, "keel:backend": JSON.stringify(render), "keel:backendSecrets": JSON.stringify({ API_SECRET: "s3cr3t" }) }, ["keel:databaseUrl", "keel:backendSecrets"]),
+            runProgram(
+                "staging",
+                { ...base, "keel:backend": JSON.stringify(render), "keel:backendSecrets": JSON.stringify({ API_SECRET: "s3cr3t" }) },
+                ["keel:databaseUrl", "keel:backendSecrets"],
+            ),
         );
         const service = run.one(DYN("RenderService"));
         assert.equal(service.protect, false);
@@ -141,7 +157,9 @@ describe("program (mocks): backend and frontend", () => {
 
     it("a Dockerfile build is pushed to registry.fly.io with the token as a secret and deployed by digest", async () => {
         const build = { ...fly, image: undefined, build: { context: "api" } };
-        const run = await withEnv(TOKENS, () => runProgram("staging", { ...base, "keel:backend": JSON.stringify(build) }, ["keel:databaseUrl"]));
+        const run = await withEnv(TOKENS, () =>
+            runProgram("staging", { ...base, "keel:backend": JSON.stringify(build) }, ["keel:databaseUrl"]),
+        );
         const image = run.one("docker:index/image:Image");
         assert.equal(image.inputs.imageName, "registry.fly.io/shop-prod:keel-staging");
         assert.equal(image.inputs.build.context, "api");
@@ -162,7 +180,9 @@ describe("program (mocks): backend and frontend", () => {
         let created = 0;
         const counting: MockState = () => (created++, {});
         await assert.rejects(
-            withEnv(TOKENS, () => runProgram("prod", { ...base, "keel:backend": JSON.stringify({ kind: "fly" }) }, ["keel:databaseUrl"], counting)),
+            withEnv(TOKENS, () =>
+                runProgram("prod", { ...base, "keel:backend": JSON.stringify({ kind: "fly" }) }, ["keel:databaseUrl"], counting),
+            ),
             (e: Error) => {
                 assert.ok((e as any).cause instanceof ConfigError, String(e));
                 assert.match(e.message, /keel:backend\.image: is not set/);
@@ -178,7 +198,17 @@ describe("program (mocks): backend and frontend", () => {
         const run = await withEnv(TOKENS, () => runProgram("prod", { ...base, "keel:backend": JSON.stringify(fly) }, ["keel:databaseUrl"]));
         const flyBackend = run.one("keel:backend:FlyBackend");
         assert.equal(flyBackend.parent, run.one("keel:backend:Backend").urn);
-        const children = childOf(run, flyBackend).map((r) => r.type.replace(DYN(""), "")).sort();
-        assert.deepEqual(children, ["FlyApp", "FlyCertificate", "FlyIpAddresses", "FlyMachines", "FlySecrets", "HealthGate", "keel:backend:Image"]);
+        const children = childOf(run, flyBackend)
+            .map((r) => r.type.replace(DYN(""), ""))
+            .sort();
+        assert.deepEqual(children, [
+            "FlyApp",
+            "FlyCertificate",
+            "FlyIpAddresses",
+            "FlyMachines",
+            "FlySecrets",
+            "HealthGate",
+            "keel:backend:Image",
+        ]);
     });
 });

@@ -11,11 +11,19 @@ import { migrationsDir } from "./support/migrationsDir";
 import { isSecretValue, MockState, RegisteredResource, runProgram, withEnv, unwrap } from "./support/mockProgram";
 
 const URL = "postgres://app:hunter2-password@db.internal:5432/app";
-const ENV = { FLY_API_TOKEN: "fo1_token", VERCEL_API_TOKEN: "vc_token", GITHUB_TOKEN: "ghp_admin_token", PULUMI_CONFIG_PASSPHRASE: "state-passphrase" };
+const ENV = {
+    FLY_API_TOKEN: "fo1_token",
+    VERCEL_API_TOKEN: "vc_token",
+    GITHUB_TOKEN: "ghp_admin_token",
+    PULUMI_CONFIG_PASSPHRASE: "state-passphrase",
+};
 
-
-
-const GITHUB = { owner: "shop", repository: "shop-app", branches: { prod: "main", staging: "staging" }, state: { backendUrl: "s3://shop-state" } };
+const GITHUB = {
+    owner: "shop",
+    repository: "shop-app",
+    branches: { prod: "main", staging: "staging" },
+    state: { backendUrl: "s3://shop-state" },
+};
 const FLY = { kind: "fly", image: "registry.fly.io/shop:1.0.0", fly: { app: "shop-prod", regions: [{ region: "iad", count: 2 }] } };
 
 describe("program (mocks): repository gates and workflows", () => {
@@ -27,7 +35,12 @@ describe("program (mocks): repository gates and workflows", () => {
         const run = await withEnv(ENV, () =>
             runProgram(
                 "prod",
-                { ...base, "keel:backend": JSON.stringify(FLY), "keel:github": JSON.stringify(GITHUB), "keel:slackWebhookUrl": "https://hooks.slack.com/services/T/B/secret-hook" },
+                {
+                    ...base,
+                    "keel:backend": JSON.stringify(FLY),
+                    "keel:github": JSON.stringify(GITHUB),
+                    "keel:slackWebhookUrl": "https://hooks.slack.com/services/T/B/secret-hook",
+                },
                 secret,
             ),
         );
@@ -38,7 +51,11 @@ describe("program (mocks): repository gates and workflows", () => {
         assert.ok(ci, files.map((f) => f.inputs.file).join());
         const ciJobs = Object.values(parse(ci.inputs.content).jobs).map((j: any) => j.name);
         for (const r of rulesets) {
-            assert.deepEqual(r.inputs.rules.requiredStatusChecks.requiredChecks.map((c: any) => c.context).sort(), [...ciJobs].sort(), "required checks are exactly the CI jobs");
+            assert.deepEqual(
+                r.inputs.rules.requiredStatusChecks.requiredChecks.map((c: any) => c.context).sort(),
+                [...ciJobs].sort(),
+                "required checks are exactly the CI jobs",
+            );
             assert.equal(r.inputs.rules.nonFastForward, true);
         }
         assert.deepEqual(
@@ -47,9 +64,15 @@ describe("program (mocks): repository gates and workflows", () => {
         );
         for (const f of files) {
             assert.equal(f.inputs.branch, "main");
-            assert.ok(!/hunter2|ghp_admin|fo1_token|secret-hook|state-passphrase/.test(f.inputs.content), `${f.inputs.file} carries no secret`);
+            assert.ok(
+                !/hunter2|ghp_admin|fo1_token|secret-hook|state-passphrase/.test(f.inputs.content),
+                `${f.inputs.file} carries no secret`,
+            );
         }
-        assert.deepEqual(run.outputs.githubRequiredChecks.value, rulesets[0].inputs.rules.requiredStatusChecks.requiredChecks.map((c: any) => c.context));
+        assert.deepEqual(
+            run.outputs.githubRequiredChecks.value,
+            rulesets[0].inputs.rules.requiredStatusChecks.requiredChecks.map((c: any) => c.context),
+        );
 
         const provider = run.one("pulumi:providers:github");
         assert.ok(isSecretValue(provider.inputs.token), "GITHUB_TOKEN from the environment reaches the provider only as a secret");
@@ -60,7 +83,9 @@ describe("program (mocks): repository gates and workflows", () => {
         const policy = run.one("github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy");
         assert.deepEqual([policy.inputs.environment, policy.inputs.branchPattern], ["production", "main"]);
 
-        const secrets: Record<string, RegisteredResource> = Object.fromEntries(run.ofType("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret").map((s) => [s.inputs.secretName, s]));
+        const secrets: Record<string, RegisteredResource> = Object.fromEntries(
+            run.ofType("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret").map((s) => [s.inputs.secretName, s]),
+        );
         assert.deepEqual(Object.keys(secrets).sort(), ["FLY_API_TOKEN", "KEEL_GITHUB_TOKEN", "PULUMI_CONFIG_PASSPHRASE"]);
         for (const s of Object.values(secrets)) {
             assert.ok(isSecretValue(s.inputs.value), `${s.inputs.secretName} is secret in the state`);
@@ -73,11 +98,22 @@ describe("program (mocks): repository gates and workflows", () => {
         assert.ok(isSecretValue(slack.inputs.value));
         assert.equal(unwrap(slack.inputs.value), "https://hooks.slack.com/services/T/B/secret-hook");
         const monitorVar = run.one("github:index/actionsVariable:ActionsVariable");
-        assert.deepEqual([monitorVar.inputs.variableName, monitorVar.inputs.value], ["KEEL_PROD_BACKEND_HEALTH_URL", "https://shop-prod.fly.dev/healthz"]);
+        assert.deepEqual(
+            [monitorVar.inputs.variableName, monitorVar.inputs.value],
+            ["KEEL_PROD_BACKEND_HEALTH_URL", "https://shop-prod.fly.dev/healthz"],
+        );
         const monitorYml = files.find((f) => f.inputs.file === ".github/workflows/monitor.yml")!.inputs.content;
         assert.match(monitorYml, /vars\.KEEL_PROD_BACKEND_HEALTH_URL/);
-        const vars = Object.fromEntries(run.ofType("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable").map((v) => [v.inputs.variableName, v.inputs.value]));
-        assert.deepEqual(vars, { PULUMI_STACK: "prod", PULUMI_BACKEND_URL: "s3://shop-state", BACKEND_HEALTH_URL: "https://shop-prod.fly.dev/healthz" });
+        const vars = Object.fromEntries(
+            run
+                .ofType("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable")
+                .map((v) => [v.inputs.variableName, v.inputs.value]),
+        );
+        assert.deepEqual(vars, {
+            PULUMI_STACK: "prod",
+            PULUMI_BACKEND_URL: "s3://shop-state",
+            BACKEND_HEALTH_URL: "https://shop-prod.fly.dev/healthz",
+        });
         assert.equal(run.outputs.githubEnvironment.value, "production");
     });
 
@@ -86,10 +122,20 @@ describe("program (mocks): repository gates and workflows", () => {
         assert.equal(staging.ofType("github:index/repositoryRuleset:RepositoryRuleset").length, 0);
         assert.equal(staging.ofType("github:index/repositoryFile:RepositoryFile").length, 0);
         assert.equal(staging.one("github:index/repositoryEnvironment:RepositoryEnvironment").inputs.environment, "staging");
-        assert.equal(staging.one("github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy").inputs.branchPattern, "staging");
+        assert.equal(
+            staging.one("github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy").inputs.branchPattern,
+            "staging",
+        );
 
         const classic = await withEnv(ENV, () =>
-            runProgram("prod", { ...base, "keel:github": JSON.stringify({ ...GITHUB, protection: { kind: "classic", requiredApprovals: 1, adminBypass: false } }) }, secret),
+            runProgram(
+                "prod",
+                {
+                    ...base,
+                    "keel:github": JSON.stringify({ ...GITHUB, protection: { kind: "classic", requiredApprovals: 1, adminBypass: false } }),
+                },
+                secret,
+            ),
         );
         const protections = classic.ofType("github:index/branchProtection:BranchProtection");
         assert.deepEqual(protections.map((p) => p.inputs.pattern).sort(), ["main", "staging"]);
@@ -104,7 +150,21 @@ describe("program (mocks): repository gates and workflows", () => {
         let created = 0;
         const counting: MockState = () => (created++, {});
         await assert.rejects(
-            withEnv(ENV, () => runProgram("prod", { ...base, "keel:github": JSON.stringify({ repository: "shop-app", branches: { prod: "main", qa: "qa" }, state: GITHUB.state }) }, secret, counting)),
+            withEnv(ENV, () =>
+                runProgram(
+                    "prod",
+                    {
+                        ...base,
+                        "keel:github": JSON.stringify({
+                            repository: "shop-app",
+                            branches: { prod: "main", qa: "qa" },
+                            state: GITHUB.state,
+                        }),
+                    },
+                    secret,
+                    counting,
+                ),
+            ),
             (e: Error) => {
                 assert.ok((e as any).cause instanceof ConfigError, String(e));
                 assert.match(e.message, /keel:github\.owner: is not set/);

@@ -6,7 +6,11 @@ import { NAME_RULES, NameKind, nameHash, physicalName } from "../components/nami
 
 const KINDS = Object.keys(NAME_RULES) as NameKind[];
 /** Project and stack names as people write them, and as they should not. */
-const part = fc.oneof(fc.string({ maxLength: 90 }), fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/), fc.string({ unit: "grapheme", maxLength: 40 }));
+const part = fc.oneof(
+    fc.string({ maxLength: 90 }),
+    fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/),
+    fc.string({ unit: "grapheme", maxLength: 40 }),
+);
 
 describe("physical names", () => {
     it("keep every vendor's length and character rules, whatever the parts", () => {

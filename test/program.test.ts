@@ -21,7 +21,9 @@ describe("program (mocks)", () => {
     });
 
     it("external database: the Schema gets the configured URL from Database, as a secret, after it", async () => {
-        const run = await runProgram("staging", { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ dir }) }, ["keel:databaseUrl"]);
+        const run = await runProgram("staging", { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ dir }) }, [
+            "keel:databaseUrl",
+        ]);
 
         assert.deepEqual(
             run.resources.map((r) => r.type),
@@ -34,7 +36,10 @@ describe("program (mocks)", () => {
         assert.ok(database);
 
         // The URL reaches the resource as a secret, never in plain text.
-        assert.ok(isSecretValue(migrations.inputs.databaseUrl), `databaseUrl must be a secret, got ${JSON.stringify(migrations.inputs.databaseUrl)}`);
+        assert.ok(
+            isSecretValue(migrations.inputs.databaseUrl),
+            `databaseUrl must be a secret, got ${JSON.stringify(migrations.inputs.databaseUrl)}`,
+        );
         assert.equal(unwrap(migrations.inputs.databaseUrl), URL);
         assert.deepEqual(migrations.additionalSecretOutputs, ["databaseUrl"]);
         const plain = JSON.stringify({ ...migrations.inputs, databaseUrl: undefined });
@@ -93,7 +98,11 @@ describe("program (mocks)", () => {
         delete process.env.DATABASE_URL;
         try {
             const run = await runProgram("dev", { "keel:migrations": JSON.stringify({ dir }) }, [], (type) =>
-                type === "random:index/randomPassword:RandomPassword" ? { result: "generated-Pw1" } : type === "docker:index/remoteImage:RemoteImage" ? { imageId: "sha256:abc" } : {},
+                type === "random:index/randomPassword:RandomPassword"
+                    ? { result: "generated-Pw1" }
+                    : type === "docker:index/remoteImage:RemoteImage"
+                      ? { imageId: "sha256:abc" }
+                      : {},
             );
             const password = run.one("random:index/randomPassword:RandomPassword");
             assert.equal(password.inputs.length, 32);
@@ -122,7 +131,10 @@ describe("program (mocks)", () => {
             assert.ok(run.one("keel:schema:Schema").dependsOn.includes(container.urn), "the Schema depends on the container");
             for (const r of run.resources) {
                 if (r === container || r === password) continue;
-                const plain = JSON.stringify({ ...r.inputs, databaseUrl: isSecretValue(r.inputs.databaseUrl) ? undefined : r.inputs.databaseUrl });
+                const plain = JSON.stringify({
+                    ...r.inputs,
+                    databaseUrl: isSecretValue(r.inputs.databaseUrl) ? undefined : r.inputs.databaseUrl,
+                });
                 assert.ok(!plain.includes("generated-Pw1"), `${r.type} carries the password in plain text`);
             }
 
@@ -140,7 +152,11 @@ describe("program (mocks)", () => {
 
     it("prod on Neon: the owned project's objects are protected and retained, the Schema migrates through the direct URL", async () => {
         const neon = { kind: "neon", neon: { project: { name: "shop" } } };
-        const config = { "keel:database": JSON.stringify(neon), "keel:neonApiKey": "napi_test", "keel:migrations": JSON.stringify({ dir }) };
+        const config = {
+            "keel:database": JSON.stringify(neon),
+            "keel:neonApiKey": "napi_test",
+            "keel:migrations": JSON.stringify({ dir }),
+        };
         const run = await runProgram("prod", config, ["keel:neonApiKey"], (type, _name, inputs) => {
             if (type.endsWith("NeonProject")) return { projectId: "proj-1", name: inputs.name };
             if (type.endsWith("NeonBranch")) return { branchId: "br-1" };
@@ -149,7 +165,10 @@ describe("program (mocks)", () => {
             return {};
         });
         const neonTypes = run.resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/keel:Neon"));
-        assert.deepEqual(neonTypes.map((r) => r.type.split(":").pop()), ["NeonProject", "NeonBranch", "NeonEndpoint", "NeonRole", "NeonBranchDatabase"]);
+        assert.deepEqual(
+            neonTypes.map((r) => r.type.split(":").pop()),
+            ["NeonProject", "NeonBranch", "NeonEndpoint", "NeonRole", "NeonBranchDatabase"],
+        );
         for (const r of neonTypes) {
             assert.equal(r.protect, true, `${r.type} is protected in prod`);
             assert.equal(r.retainOnDelete, true, `${r.type} is retained in prod`);
@@ -157,7 +176,10 @@ describe("program (mocks)", () => {
         const schema = run.one(SCHEMA);
         assert.ok(isSecretValue(schema.inputs.databaseUrl));
         assert.equal(unwrap(schema.inputs.databaseUrl), "postgresql://app:role-Pw-9@ep-cool-1.us-east-2.aws.neon.tech/app?sslmode=require");
-        assert.equal(run.outputs.databasePooledUrl.value, "postgresql://app:role-Pw-9@ep-cool-1-pooler.us-east-2.aws.neon.tech/app?sslmode=require");
+        assert.equal(
+            run.outputs.databasePooledUrl.value,
+            "postgresql://app:role-Pw-9@ep-cool-1-pooler.us-east-2.aws.neon.tech/app?sslmode=require",
+        );
         assert.deepEqual(run.outputs.databaseKind.value, "neon");
         assert.equal(run.outputs.databaseUrl.secret, true);
         assert.equal(run.outputs.databasePooledUrl.secret, true);
@@ -173,9 +195,15 @@ describe("program (mocks)", () => {
     it("reports every config problem at once and declares nothing", async () => {
         let registered = -1;
         await assert.rejects(
-            runProgram("prod", { "keel:databaseUrl": URL, "keel:database": JSON.stringify({ kind: "docker" }), "keel:migrations": JSON.stringify({ dir, lockTimeout: "forever" }) }, []).then(
-                (r) => (registered = r.resources.length),
-            ),
+            runProgram(
+                "prod",
+                {
+                    "keel:databaseUrl": URL,
+                    "keel:database": JSON.stringify({ kind: "docker" }),
+                    "keel:migrations": JSON.stringify({ dir, lockTimeout: "forever" }),
+                },
+                [],
+            ).then((r) => (registered = r.resources.length)),
             (thrown: Error) => {
                 // The program ends with a RunError (printed without a stack trace) whose cause is the report.
                 const err = (thrown as any).cause;
@@ -203,7 +231,9 @@ describe("program (mocks)", () => {
 
     it("end to end without the engine: the schema resource the program declares migrates the external database", async () => {
         const url = await freshDatabase("program");
-        const run = await runProgram("staging", { "keel:databaseUrl": url, "keel:migrations": JSON.stringify({ dir }) }, ["keel:databaseUrl"]);
+        const run = await runProgram("staging", { "keel:databaseUrl": url, "keel:migrations": JSON.stringify({ dir }) }, [
+            "keel:databaseUrl",
+        ]);
         const declared = run.one(SCHEMA);
         // What the engine would do: load the provider the program serialized and call it with the program's inputs.
         const inputs: any = {};
@@ -215,6 +245,9 @@ describe("program (mocks)", () => {
         const { result: created } = await captureConsole<any>(() => provider.create(checked.inputs));
         assert.equal(created.outs.version, "2");
         const rows = await withClient(url, async (c) => (await c.query("SELECT version FROM keel_schema_history ORDER BY version")).rows);
-        assert.deepEqual(rows.map((r) => r.version), ["1", "2"]);
+        assert.deepEqual(
+            rows.map((r) => r.version),
+            ["1", "2"],
+        );
     });
 });

@@ -46,11 +46,18 @@ describe("state shapes", () => {
     it("upgrades outputs of every older shape step by step, and stamps the current one", () => {
         assert.deepEqual(upgradeOutputs(shape, { url: "u" }), { endpoint: "u", tags: [], stateVersion: 3 });
         assert.deepEqual(upgradeOutputs(shape, { endpoint: "u", stateVersion: 2 }), { endpoint: "u", tags: [], stateVersion: 3 });
-        assert.deepEqual(upgradeOutputs(shape, { endpoint: "u", tags: ["a"], stateVersion: 3 }), { endpoint: "u", tags: ["a"], stateVersion: 3 });
+        assert.deepEqual(upgradeOutputs(shape, { endpoint: "u", tags: ["a"], stateVersion: 3 }), {
+            endpoint: "u",
+            tags: ["a"],
+            stateVersion: 3,
+        });
     });
 
     it("refuses outputs a newer Keel wrote, saying what to do", () => {
-        assert.throws(() => upgradeOutputs(shape, { stateVersion: 4 }), /written by a newer Keel \(state shape 4, this Keel knows up to 3\): update Keel/);
+        assert.throws(
+            () => upgradeOutputs(shape, { stateVersion: 4 }),
+            /written by a newer Keel \(state shape 4, this Keel knows up to 3\): update Keel/,
+        );
     });
 
     it("a versioned provider sees upgraded outputs in diff, update, read and delete, and stamps what it returns", async () => {

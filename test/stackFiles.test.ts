@@ -7,7 +7,13 @@ import { rawStackConfig } from "../scripts/lib/stackConfig";
 
 const ROOT = path.resolve(__dirname, "..");
 
-const TOKENS = { NEON_API_KEY: "napi_test", FLY_API_TOKEN: "fo1_test", VERCEL_API_TOKEN: "vercel_test", GITHUB_TOKEN: "ghp_test", PULUMI_CONFIG_PASSPHRASE: "pp" };
+const TOKENS = {
+    NEON_API_KEY: "napi_test",
+    FLY_API_TOKEN: "fo1_test",
+    VERCEL_API_TOKEN: "vercel_test",
+    GITHUB_TOKEN: "ghp_test",
+    PULUMI_CONFIG_PASSPHRASE: "pp",
+};
 
 function stackConfig(stack: string, env: Record<string, string> = TOKENS) {
     return rawStackConfig(ROOT, stack, env);
@@ -42,7 +48,10 @@ describe("stack files", () => {
         const c = parseKeelConfig(stackConfig("prod"));
         assert.equal(c.backend?.kind, "fly");
         if (c.backend?.kind !== "fly") return;
-        assert.equal(c.backend.fly.regions.reduce((n, r) => n + r.count, 0), 2);
+        assert.equal(
+            c.backend.fly.regions.reduce((n, r) => n + r.count, 0),
+            2,
+        );
         assert.equal(c.backend.fly.strategy, "rolling");
         assert.equal(c.backend.fly.autostop, "off");
         assert.equal(c.backend.databaseUrlEnv, "DATABASE_URL");
@@ -75,8 +84,13 @@ describe("stack files", () => {
         assert.equal(parseKeelConfig(stackConfig("dev")).backend, undefined);
         assert.throws(
             () => parseKeelConfig(stackConfig("prod", { NEON_API_KEY: "napi_test", GITHUB_TOKEN: "x", PULUMI_CONFIG_PASSPHRASE: "x" })),
-            (e: Error) => /keel:flyApiToken: is not set and FLY_API_TOKEN/.test(e.message) && /keel:vercelApiToken: is not set and VERCEL_API_TOKEN/.test(e.message),
+            (e: Error) =>
+                /keel:flyApiToken: is not set and FLY_API_TOKEN/.test(e.message) &&
+                /keel:vercelApiToken: is not set and VERCEL_API_TOKEN/.test(e.message),
         );
-        assert.equal(parseKeelConfig({ ...stackConfig("prod", { NEON_API_KEY: "napi_test" }), deployCredentials: false }).backend?.kind, "fly");
+        assert.equal(
+            parseKeelConfig({ ...stackConfig("prod", { NEON_API_KEY: "napi_test" }), deployCredentials: false }).backend?.kind,
+            "fly",
+        );
     });
 });

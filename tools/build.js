@@ -144,7 +144,9 @@ module.exports = { buildStale, load, SOURCES };
 if (require.main === module) {
     const args = process.argv.slice(2);
     if (args.includes("-h") || args.includes("--help")) {
-        console.log("usage: node tools/build.js [--clean]\n\nTranspiles Keel's TypeScript sources that changed into dist/ (no type checking: npm run typecheck).");
+        console.log(
+            "usage: node tools/build.js [--clean]\n\nTranspiles Keel's TypeScript sources that changed into dist/ (no type checking: npm run typecheck).",
+        );
         process.exit(0);
     }
     const unknown = args.filter((a) => a !== "--clean");
@@ -155,7 +157,9 @@ if (require.main === module) {
     try {
         const r = buildStale(path.resolve(__dirname, ".."), { clean: args.includes("--clean") });
         if (r.built.length || r.removed.length) {
-            console.error(`keel: built ${r.built.length} file(s)${r.removed.length ? `, removed ${r.removed.length} stale` : ""} in ${r.ms} ms`);
+            console.error(
+                `keel: built ${r.built.length} file(s)${r.removed.length ? `, removed ${r.removed.length} stale` : ""} in ${r.ms} ms`,
+            );
         }
     } catch (err) {
         console.error(`error: ${err.message}`);

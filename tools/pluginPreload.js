@@ -15,7 +15,15 @@ Module._load = function (request, parent, isMain) {
     if (request.endsWith("typescript-shim") && parent && parent.filename.includes(`${path.sep}@pulumi${path.sep}pulumi${path.sep}`)) {
         let real;
         const target = () => (real ??= load.call(Module, request, parent, isMain));
-        return new Proxy({}, { get: (_t, key) => target()[key], has: (_t, key) => key in target(), ownKeys: () => Reflect.ownKeys(target()), getOwnPropertyDescriptor: (_t, key) => Reflect.getOwnPropertyDescriptor(target(), key) });
+        return new Proxy(
+            {},
+            {
+                get: (_t, key) => target()[key],
+                has: (_t, key) => key in target(),
+                ownKeys: () => Reflect.ownKeys(target()),
+                getOwnPropertyDescriptor: (_t, key) => Reflect.getOwnPropertyDescriptor(target(), key),
+            },
+        );
     }
     return load.apply(this, arguments);
 };

@@ -77,79 +77,91 @@ async function runGate(inputs: HealthGateInputs): Promise<HealthGateOutputs> {
     };
 }
 
-export const healthGateProvider = versioned<HealthGateInputs, HealthGateOutputs>({ version: 1 }, {
-    async check(_olds, news) {
-        const failures: pulumi.dynamic.CheckFailure[] = [];
-        const known = (v: unknown) => !isUnknown(v);
-        if (known(news.url)) {
-            let ok = false;
-            if (typeof news.url === "string") {
-                try {
-                    const u = new URL(news.url);
-                    ok = (u.protocol === "http:" || u.protocol === "https:") && u.hostname !== "";
-                } catch {
-                    ok = false;
+export const healthGateProvider = versioned<HealthGateInputs, HealthGateOutputs>(
+    { version: 1 },
+    {
+        async check(_olds, news) {
+            const failures: pulumi.dynamic.CheckFailure[] = [];
+            const known = (v: unknown) => !isUnknown(v);
+            if (known(news.url)) {
+                let ok = false;
+                if (typeof news.url === "string") {
+                    try {
+                        const u = new URL(news.url);
+                        ok = (u.protocol === "http:" || u.protocol === "https:") && u.hostname !== "";
+                    } catch {
+                        ok = false;
+                    }
+                }
+                if (!ok) {
+                    const got = typeof news.url === "string" ? `'${redactUrl(news.url)}'` : typeof news.url;
+                    failures.push({ property: "url", reason: `expected an absolute http:// or https:// URL, got ${got}` });
                 }
             }
-            if (!ok) {
-                const got = typeof news.url === "string" ? `'${redactUrl(news.url)}'` : typeof news.url;
-                failures.push({ property: "url", reason: `expected an absolute http:// or https:// URL, got ${got}` });
+            const t = news.timeoutSeconds;
+            const timeoutOk = typeof t === "number" && Number.isFinite(t) && t >= 1 && t <= 3600;
+            if (known(t) && !timeoutOk)
+                failures.push({ property: "timeoutSeconds", reason: `expected 1 to 3600 seconds, got ${JSON.stringify(t)}` });
+            const i = news.intervalSeconds;
+            if (known(i)) {
+                const max = timeoutOk ? t : 3600;
+                if (typeof i !== "number" || !Number.isFinite(i) || i < 1 || i > max) {
+                    failures.push({
+                        property: "intervalSeconds",
+                        reason: `expected 1 to ${max} seconds (at most timeoutSeconds), got ${JSON.stringify(i)}`,
+                    });
+                }
             }
-        }
-        const t = news.timeoutSeconds;
-        const timeoutOk = typeof t === "number" && Number.isFinite(t) && t >= 1 && t <= 3600;
-        if (known(t) && !timeoutOk) failures.push({ property: "timeoutSeconds", reason: `expected 1 to 3600 seconds, got ${JSON.stringify(t)}` });
-        const i = news.intervalSeconds;
-        if (known(i)) {
-            const max = timeoutOk ? t : 3600;
-            if (typeof i !== "number" || !Number.isFinite(i) || i < 1 || i > max) {
-                failures.push({ property: "intervalSeconds", reason: `expected 1 to ${max} seconds (at most timeoutSeconds), got ${JSON.stringify(i)}` });
+            if (known(news.release) && (typeof news.release !== "string" || news.release === "")) {
+                failures.push({
+                    property: "release",
+                    reason: "expected a non-empty string naming what was deployed (image and release version or deploy id)",
+                });
             }
-        }
-        if (known(news.release) && (typeof news.release !== "string" || news.release === "")) {
-            failures.push({ property: "release", reason: "expected a non-empty string naming what was deployed (image and release version or deploy id)" });
-        }
-        if (known(news.logsHint) && typeof news.logsHint !== "string") {
-            failures.push({ property: "logsHint", reason: "expected a string saying where to look when the gate fails" });
-        }
-        return { inputs: news, failures };
-    },
-
-    async diff(_id, olds, news) {
-        // An unknown value at preview (a new image, a new deploy) is a change the gate will act on.
-        const changes = GATED_KEYS.some((k) => isUnknown(news[k]) || changed(olds[k], news[k]));
-        return { changes, replaces: [], deleteBeforeReplace: false };
-    },
-
-    async create(inputs) {
-        const outs = await runGate(inputs);
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const id: string = require("crypto").randomUUID();
-        return { id, outs };
-    },
-
-    async update(_id, _olds, news) {
-        return { outs: await runGate(news) };
-    },
-
-    async read(id, props) {
-        if (!props || typeof props.url !== "string") return { id, props };
-        const shown = redactUrl(props.url);
-        try {
-            const result = await probeHealth({ url: props.url, timeoutSeconds: 10, intervalSeconds: 1, maxAttempts: 1 });
-            if (!result.ok) {
-                log.warn(`${shown} is not healthy now: ${describeAttempt(result.last)}; keeping the last check (${props.checkedAt}); look at: ${props.logsHint}`);
+            if (known(news.logsHint) && typeof news.logsHint !== "string") {
+                failures.push({ property: "logsHint", reason: "expected a string saying where to look when the gate fails" });
             }
-        } catch (err) {
-            log.warn(`could not probe ${shown}: ${err instanceof Error ? err.message : String(err)}; keeping the last check`);
-        }
-        return { id, props };
-    },
+            return { inputs: news, failures };
+        },
 
-    async delete() {
-        // Nothing was created outside the state.
+        async diff(_id, olds, news) {
+            // An unknown value at preview (a new image, a new deploy) is a change the gate will act on.
+            const changes = GATED_KEYS.some((k) => isUnknown(news[k]) || changed(olds[k], news[k]));
+            return { changes, replaces: [], deleteBeforeReplace: false };
+        },
+
+        async create(inputs) {
+            const outs = await runGate(inputs);
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const id: string = require("crypto").randomUUID();
+            return { id, outs };
+        },
+
+        async update(_id, _olds, news) {
+            return { outs: await runGate(news) };
+        },
+
+        async read(id, props) {
+            if (!props || typeof props.url !== "string") return { id, props };
+            const shown = redactUrl(props.url);
+            try {
+                const result = await probeHealth({ url: props.url, timeoutSeconds: 10, intervalSeconds: 1, maxAttempts: 1 });
+                if (!result.ok) {
+                    log.warn(
+                        `${shown} is not healthy now: ${describeAttempt(result.last)}; keeping the last check (${props.checkedAt}); look at: ${props.logsHint}`,
+                    );
+                }
+            } catch (err) {
+                log.warn(`could not probe ${shown}: ${err instanceof Error ? err.message : String(err)}; keeping the last check`);
+            }
+            return { id, props };
+        },
+
+        async delete() {
+            // Nothing was created outside the state.
+        },
     },
-});
+);
 
 export interface HealthGateArgs {
     url: pulumi.Input<string>;
@@ -169,6 +181,12 @@ export class HealthGate extends KeelDynamicResource {
     declare readonly latencyMs: pulumi.Output<number>;
 
     constructor(name: string, args: HealthGateArgs, opts?: pulumi.CustomResourceOptions) {
-        super(healthGateProvider, HealthGate.__pulumiType, name, { ...args, status: undefined, checkedAt: undefined, attempts: undefined, latencyMs: undefined }, opts);
+        super(
+            healthGateProvider,
+            HealthGate.__pulumiType,
+            name,
+            { ...args, status: undefined, checkedAt: undefined, attempts: undefined, latencyMs: undefined },
+            opts,
+        );
     }
 }

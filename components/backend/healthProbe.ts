@@ -81,7 +81,8 @@ export function bodySnippet(text: string): string {
 
 /** A fetch failure in words, naming the code: refused, DNS, timeout, reset, TLS. */
 export function describeFetchError(err: unknown, timeoutMs: number): string {
-    const e = err as { name?: unknown; code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown; name?: unknown } } | undefined;
+    const e = err as
+        { name?: unknown; code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown; name?: unknown } } | undefined;
     if (e?.name === "TimeoutError" || e?.name === "AbortError" || e?.cause?.name === "TimeoutError") {
         return `no answer within ${formatSeconds(timeoutMs)} (timeout)`;
     }
@@ -129,7 +130,11 @@ async function readSnippet(res: Response): Promise<string> {
 }
 
 /** One GET with its own timeout. Never throws. */
-export async function probeOnce(url: string, timeoutMs: number, options: { fetch?: typeof fetch; now?: () => number } = {}): Promise<ProbeAttempt> {
+export async function probeOnce(
+    url: string,
+    timeoutMs: number,
+    options: { fetch?: typeof fetch; now?: () => number } = {},
+): Promise<ProbeAttempt> {
     const now = options.now ?? Date.now;
     const doFetch = options.fetch ?? fetch;
     const headers: Record<string, string> = { accept: "*/*", "user-agent": "keel-health-gate", "cache-control": "no-cache" };
@@ -150,7 +155,12 @@ export async function probeOnce(url: string, timeoutMs: number, options: { fetch
     const started = now();
     let res: Response;
     try {
-        res = await doFetch(target, { method: "GET", headers, redirect: "follow", signal: AbortSignal.timeout(Math.max(1, Math.round(timeoutMs))) });
+        res = await doFetch(target, {
+            method: "GET",
+            headers,
+            redirect: "follow",
+            signal: AbortSignal.timeout(Math.max(1, Math.round(timeoutMs))),
+        });
     } catch (err) {
         return { status: 0, statusText: "", body: "", error: describeFetchError(err, timeoutMs), latencyMs: now() - started };
     }
@@ -196,7 +206,9 @@ export async function probeHealth(opts: ProbeOptions): Promise<ProbeResult> {
         if (left <= 0 || attempts >= maxAttempts) return { ok: false, attempts, elapsedMs, last };
         const waitMs = Math.min(intervalMs, left);
         const what = last.status === 0 ? `did not answer: ${last.error ?? "no answer"}` : `answered ${last.status}`;
-        opts.onProgress?.(`${shown} ${what} (attempt ${attempts}, ${formatSeconds(elapsedMs)} of ${formatSeconds(totalMs)}); retrying in ${formatSeconds(waitMs)}`);
+        opts.onProgress?.(
+            `${shown} ${what} (attempt ${attempts}, ${formatSeconds(elapsedMs)} of ${formatSeconds(totalMs)}); retrying in ${formatSeconds(waitMs)}`,
+        );
         await sleep(waitMs);
     }
 }

@@ -34,7 +34,11 @@ export class BackendImage extends pulumi.ComponentResource {
                 {
                     imageName: `${args.repository}:${args.tag}`,
                     build: { context: s.context, dockerfile: s.dockerfile, platform: s.platform },
-                    registry: { server: args.registry.server, username: args.registry.username, password: pulumi.secret(args.registry.password) },
+                    registry: {
+                        server: args.registry.server,
+                        username: args.registry.username,
+                        password: pulumi.secret(args.registry.password),
+                    },
                 },
                 { parent: this },
             );

@@ -41,8 +41,13 @@ export class Backend extends pulumi.ComponentResource {
             .apply(([values, url]) => (c.databaseUrlEnv && url ? { ...values, [c.databaseUrlEnv]: url } : { ...values }));
         const keel = new pulumi.Config("keel");
         if (c.kind === "fly") {
-            const token = keel.getSecret("flyApiToken") ?? (process.env.FLY_API_TOKEN ? pulumi.secret(process.env.FLY_API_TOKEN) : undefined);
-            const fly = new FlyBackend(`${name}-fly`, { config: c, stack: args.stack, secrets: pulumi.secret(secrets), token, keep, deployAfter: args.deployAfter ?? [] }, { parent: this });
+            const token =
+                keel.getSecret("flyApiToken") ?? (process.env.FLY_API_TOKEN ? pulumi.secret(process.env.FLY_API_TOKEN) : undefined);
+            const fly = new FlyBackend(
+                `${name}-fly`,
+                { config: c, stack: args.stack, secrets: pulumi.secret(secrets), token, keep, deployAfter: args.deployAfter ?? [] },
+                { parent: this },
+            );
             this.url = fly.url;
             this.healthUrl = fly.healthUrl;
             this.image = fly.image;
@@ -50,7 +55,14 @@ export class Backend extends pulumi.ComponentResource {
         } else {
             const render = new RenderBackend(
                 `${name}-render`,
-                { config: c, stack: args.stack, secrets: pulumi.secret(secrets), registryPassword: keel.getSecret("registryPassword"), keep, deployAfter: args.deployAfter ?? [] },
+                {
+                    config: c,
+                    stack: args.stack,
+                    secrets: pulumi.secret(secrets),
+                    registryPassword: keel.getSecret("registryPassword"),
+                    keep,
+                    deployAfter: args.deployAfter ?? [],
+                },
                 { parent: this },
             );
             this.url = render.url;

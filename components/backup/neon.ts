@@ -157,7 +157,11 @@ function toRecord(target: NeonBackupTarget, branch: Branch, annotation: Record<s
 }
 
 /** Branches whose name contains `search`, with their annotations, across pages. */
-async function searchBranches(api: Api, projectId: string, search: string): Promise<{ branch: Branch; annotation?: Record<string, string> }[]> {
+async function searchBranches(
+    api: Api,
+    projectId: string,
+    search: string,
+): Promise<{ branch: Branch; annotation?: Record<string, string> }[]> {
     const found: { branch: Branch; annotation?: Record<string, string> }[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < 100; page++) {
@@ -171,7 +175,11 @@ async function searchBranches(api: Api, projectId: string, search: string): Prom
     return found;
 }
 
-async function getBranch(api: Api, projectId: string, branchId: string): Promise<{ branch: Branch; annotation?: Record<string, string> } | undefined> {
+async function getBranch(
+    api: Api,
+    projectId: string,
+    branchId: string,
+): Promise<{ branch: Branch; annotation?: Record<string, string> } | undefined> {
     try {
         const { data } = await api.getProjectBranch(projectId, branchId);
         return { branch: data.branch, annotation: (data as { annotation?: { value?: Record<string, string> } }).annotation?.value };
@@ -195,7 +203,10 @@ export async function takeNeonBackup(target: NeonBackupTarget, options: TakeNeon
     const wait = waitOptions(target, progress);
     const name = neonBackupName(target.stack, now, options.beforeVersion, options.label);
     const takenAt = now.toISOString();
-    const expiresAt = options.retentionDays > 0 ? isoSeconds(Math.ceil(now.getTime() / 1000) * 1000 + Math.round(options.retentionDays * 86_400_000)) : undefined;
+    const expiresAt =
+        options.retentionDays > 0
+            ? isoSeconds(Math.ceil(now.getTime() / 1000) * 1000 + Math.round(options.retentionDays * 86_400_000))
+            : undefined;
     const annotation: Record<string, string> = {
         [ANNOTATION.kind]: "neon-branch",
         [ANNOTATION.stack]: target.stack,
@@ -225,11 +236,17 @@ export async function takeNeonBackup(target: NeonBackupTarget, options: TakeNeon
     for (let attempt = 1; !branch; attempt++) {
         branch = await findExisting();
         if (branch) {
-            progress?.(attempt === 1 ? `backup branch '${name}' exists already (${branch.id}); adopting it` : `found '${name}' (${branch.id}); adopting it`);
+            progress?.(
+                attempt === 1
+                    ? `backup branch '${name}' exists already (${branch.id}); adopting it`
+                    : `found '${name}' (${branch.id}); adopting it`,
+            );
             await waitForRunningOperations(api, projectId, { branchId: branch.id }, wait);
             break;
         }
-        progress?.(`creating backup branch '${name}' from '${target.branchName}' at its current LSN${expiresAt ? `, expiring ${expiresAt}` : ""}`);
+        progress?.(
+            `creating backup branch '${name}' from '${target.branchName}' at its current LSN${expiresAt ? `, expiring ${expiresAt}` : ""}`,
+        );
         try {
             const { data } = await api.createProjectBranch(projectId, {
                 branch: { parent_id: target.branchId, name, ...(expiresAt ? { expires_at: expiresAt } : {}) },
@@ -241,12 +258,17 @@ export async function takeNeonBackup(target: NeonBackupTarget, options: TakeNeon
             // Created, or not? Look before creating again (at most three creates in all).
             const lost = mayHaveBeenProcessed(err);
             if (branch || (!lost && neonErrorStatus(err) !== 409) || attempt >= 3) throw err;
-            progress?.(`${lost ? `the response to creating '${name}' was lost` : `Neon says '${name}' exists`}; looking for it before trying again`);
+            progress?.(
+                `${lost ? `the response to creating '${name}' was lost` : `Neon says '${name}' exists`}; looking for it before trying again`,
+            );
         }
     }
     // parent_lsn is final once the operations are done: read it then.
     const current = await getBranch(api, projectId, branch.id);
-    if (!current) throw new NeonBackupError(`The backup branch '${name}' (${branch.id}) disappeared from Neon project ${projectId} right after it was created; try again.`);
+    if (!current)
+        throw new NeonBackupError(
+            `The backup branch '${name}' (${branch.id}) disappeared from Neon project ${projectId} right after it was created; try again.`,
+        );
     const record = toRecord(target, current.branch, current.annotation ?? annotation);
     if (!record) throw new NeonBackupError(`Branch '${name}' does not read back as a backup of stack '${target.stack}'.`);
     // A backup taken by this call carries what the caller knows, even if an adopted branch lacks annotations.
@@ -290,7 +312,10 @@ export async function planNeonRestore(target: NeonBackupTarget, backupId: string
     let found = /^br-[a-z0-9-]+$/.test(backupId) ? await getBranch(api, projectId, backupId) : undefined;
     if (!found) {
         const byName = (await searchBranches(api, projectId, backupId)).filter((b) => b.branch.name === backupId);
-        if (byName.length > 1) throw new NeonBackupError(`Neon project ${projectId} has ${byName.length} branches named '${backupId}'; pass the branch id instead (npm run db:backups lists them).`);
+        if (byName.length > 1)
+            throw new NeonBackupError(
+                `Neon project ${projectId} has ${byName.length} branches named '${backupId}'; pass the branch id instead (npm run db:backups lists them).`,
+            );
         found = byName[0];
     }
     if (!found) {
@@ -299,7 +324,8 @@ export async function planNeonRestore(target: NeonBackupTarget, backupId: string
         );
     }
     const { branch, annotation } = found;
-    if (branch.id === target.branchId) throw new NeonBackupError(`'${backupId}' is stack '${target.stack}'s own branch '${target.branchName}', not a backup of it.`);
+    if (branch.id === target.branchId)
+        throw new NeonBackupError(`'${backupId}' is stack '${target.stack}'s own branch '${target.branchName}', not a backup of it.`);
     const backup = toRecord(target, branch, annotation);
     const undoPrefix = `${target.branchName}-before-restore-`;
     if (!backup && !branch.name.startsWith(undoPrefix)) {
@@ -312,7 +338,10 @@ export async function planNeonRestore(target: NeonBackupTarget, backupId: string
         );
     }
     const current = await getBranch(api, projectId, target.branchId);
-    if (!current) throw new NeonBackupError(`Stack '${target.stack}'s branch '${target.branchName}' (${target.branchId}) is not in Neon project ${projectId}: run 'npm run up -- ${target.stack}' first.`);
+    if (!current)
+        throw new NeonBackupError(
+            `Stack '${target.stack}'s branch '${target.branchName}' (${target.branchId}) is not in Neon project ${projectId}: run 'npm run up -- ${target.stack}' first.`,
+        );
     const preservedName = `${target.branchName}-before-restore-${backupStamp(now)}`;
     const what = backup
         ? `backup '${branch.name}' (${branch.id}), taken ${backup.takenAt}${backup.schemaVersion ? ` at schema version ${backup.schemaVersion}` : ""}${backup.lsn ? `, LSN ${backup.lsn}` : ""}`
@@ -329,7 +358,13 @@ export async function planNeonRestore(target: NeonBackupTarget, backupId: string
                 `lift the protection (pulumi config set --path keel:database.neon.branch.protected false --stack ${target.stack}; npm run up -- ${target.stack}), restore, then protect it again`,
         );
     }
-    return { projectId, target: { id: target.branchId, name: target.branchName }, source: { id: branch.id, name: branch.name, ...(backup ? { backup } : {}) }, preservedName, lines };
+    return {
+        projectId,
+        target: { id: target.branchId, name: target.branchName },
+        source: { id: branch.id, name: branch.name, ...(backup ? { backup } : {}) },
+        preservedName,
+        lines,
+    };
 }
 
 export interface NeonRestoreResult {
@@ -341,28 +376,42 @@ export interface NeonRestoreResult {
 }
 
 /** Carries out a plan: one restore call, its operations awaited. */
-export async function executeNeonRestore(target: NeonBackupTarget, plan: NeonRestorePlan, progress?: (line: string) => void): Promise<NeonRestoreResult> {
+export async function executeNeonRestore(
+    target: NeonBackupTarget,
+    plan: NeonRestorePlan,
+    progress?: (line: string) => void,
+): Promise<NeonRestoreResult> {
     const { api } = target;
     if (plan.target.id !== target.branchId || plan.projectId !== target.projectId) {
-        throw new NeonBackupError(`This restore plan is for branch ${plan.target.id} of project ${plan.projectId}, not for stack '${target.stack}'s branch ${target.branchId}.`);
+        throw new NeonBackupError(
+            `This restore plan is for branch ${plan.target.id} of project ${plan.projectId}, not for stack '${target.stack}'s branch ${target.branchId}.`,
+        );
     }
     progress?.(`restoring '${plan.target.name}' from '${plan.source.name}'; its current state is kept as '${plan.preservedName}'`);
     const wait = waitOptions(target, progress);
-    const findPreserved = async () => (await searchBranches(api, plan.projectId, plan.preservedName)).find((b) => b.branch.name === plan.preservedName)?.branch;
+    const findPreserved = async () =>
+        (await searchBranches(api, plan.projectId, plan.preservedName)).find((b) => b.branch.name === plan.preservedName)?.branch;
     try {
-        const { data } = await api.restoreProjectBranch(plan.projectId, plan.target.id, { source_branch_id: plan.source.id, preserve_under_name: plan.preservedName });
+        const { data } = await api.restoreProjectBranch(plan.projectId, plan.target.id, {
+            source_branch_id: plan.source.id,
+            preserve_under_name: plan.preservedName,
+        });
         await waitForOperations(api, plan.projectId, data.operations as Operation[], wait);
     } catch (err) {
         // A restore whose response was lost happened if the preserved branch exists: never restore twice.
         if (!mayHaveBeenProcessed(err)) throw err;
         const preserved = await findPreserved();
         if (!preserved) throw err;
-        progress?.(`the response to the restore was lost, but '${plan.preservedName}' exists: the restore happened; waiting for its operations`);
+        progress?.(
+            `the response to the restore was lost, but '${plan.preservedName}' exists: the restore happened; waiting for its operations`,
+        );
         await waitForRunningOperations(api, plan.projectId, { branchId: plan.target.id }, wait);
     }
     const preserved = await findPreserved();
     const undo = `npm run db:restore -- --stack ${target.stack} --backup ${preserved?.id ?? plan.preservedName}`;
-    progress?.(`'${plan.target.name}' restored from '${plan.source.name}'; the state before is branch '${plan.preservedName}'${preserved ? ` (${preserved.id})` : ""}. To undo: ${undo}`);
+    progress?.(
+        `'${plan.target.name}' restored from '${plan.source.name}'; the state before is branch '${plan.preservedName}'${preserved ? ` (${preserved.id})` : ""}. To undo: ${undo}`,
+    );
     return { preservedName: plan.preservedName, ...(preserved ? { preservedBranchId: preserved.id } : {}), undo };
 }
 
@@ -396,7 +445,14 @@ export async function neonDrill(target: NeonBackupTarget, options: NeonDrillOpti
     const progress = options.progress;
     const wait = waitOptions(target, progress);
     const now = options.now ?? new Date();
-    const backup = await takeNeonBackup(target, { beforeVersion: "", schemaVersion: options.schemaVersion, retentionDays: options.retentionDays ?? 1, now, progress, label: "drill" });
+    const backup = await takeNeonBackup(target, {
+        beforeVersion: "",
+        schemaVersion: options.schemaVersion,
+        retentionDays: options.retentionDays ?? 1,
+        now,
+        progress,
+        label: "drill",
+    });
     const scratchName = `drill-${target.stack}-${backupStamp(now)}`;
     let scratchId: string | undefined;
     const cleanupProblems: string[] = [];
@@ -418,7 +474,11 @@ export async function neonDrill(target: NeonBackupTarget, options: NeonDrillOpti
         progress?.(`restoring '${backup.location}' into the scratch branch '${scratchName}' with its own compute`);
         try {
             const { data } = await api.createProjectBranch(projectId, {
-                branch: { parent_id: backup.id, name: scratchName, expires_at: isoSeconds(Math.ceil(now.getTime() / 1000) * 1000 + 86_400_000) },
+                branch: {
+                    parent_id: backup.id,
+                    name: scratchName,
+                    expires_at: isoSeconds(Math.ceil(now.getTime() / 1000) * 1000 + 86_400_000),
+                },
                 endpoints: [{ type: "read_write" as never }],
             });
             scratchId = data.branch.id;
@@ -426,12 +486,21 @@ export async function neonDrill(target: NeonBackupTarget, options: NeonDrillOpti
         } catch (err) {
             if (!scratchId && mayHaveBeenProcessed(err)) {
                 // The scratch branch may exist although the response was lost: find it so it is removed.
-                scratchId = (await searchBranches(api, projectId, scratchName).catch(() => [])).find((b) => b.branch.name === scratchName)?.branch.id;
+                scratchId = (await searchBranches(api, projectId, scratchName).catch(() => [])).find((b) => b.branch.name === scratchName)
+                    ?.branch.id;
             }
             throw err;
         }
         const uri = async (branchId: string) =>
-            (await api.getConnectionUri({ projectId, branch_id: branchId, database_name: options.databaseName, role_name: options.roleName, pooled: false })).data.uri;
+            (
+                await api.getConnectionUri({
+                    projectId,
+                    branch_id: branchId,
+                    database_name: options.databaseName,
+                    role_name: options.roleName,
+                    pooled: false,
+                })
+            ).data.uri;
         const sourceUri = await uri(target.branchId);
         const copyUri = await uri(scratchId);
         progress?.(`comparing '${target.branchName}' with '${scratchName}'`);
@@ -440,7 +509,10 @@ export async function neonDrill(target: NeonBackupTarget, options: NeonDrillOpti
         if (scratchId) await remove(scratchId, scratchName);
         if (!options.keepBackup) {
             if (scratchId === undefined || !cleanupProblems.length) await remove(backup.id, backup.location.slice(projectId.length + 1));
-            else cleanupProblems.push(`the drill's backup '${backup.location}' (${backup.id}) is kept until its scratch branch is gone; it expires ${backup.expiresAt ?? "never"}`);
+            else
+                cleanupProblems.push(
+                    `the drill's backup '${backup.location}' (${backup.id}) is kept until its scratch branch is gone; it expires ${backup.expiresAt ?? "never"}`,
+                );
         }
     }
     return { ...comparison, backup, findings: [...comparison.findings, ...cleanupProblems] };

@@ -240,7 +240,13 @@ interface RunResult {
 }
 
 /** Runs a tool; while it runs, `tick(elapsedMs)` every intervalMs. */
-function runTool(exe: string, args: string[], env: Record<string, string>, tick?: (elapsedMs: number) => void, intervalMs = 5000): Promise<RunResult> {
+function runTool(
+    exe: string,
+    args: string[],
+    env: Record<string, string>,
+    tick?: (elapsedMs: number) => void,
+    intervalMs = 5000,
+): Promise<RunResult> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { spawn }: typeof import("child_process") = require("child_process");
     return new Promise((resolve, reject) => {
@@ -326,7 +332,10 @@ const USER_TABLES = `
  * checksum of its rows: the sum of 60 bits of each row's md5), and the
  * sequences' values. Runs in the client's current transaction.
  */
-export async function readTableStats(client: Client, checksums: boolean): Promise<{ tables: TableStats; sequences: Record<string, string> }> {
+export async function readTableStats(
+    client: Client,
+    checksums: boolean,
+): Promise<{ tables: TableStats; sequences: Record<string, string> }> {
     const rels = (await client.query(USER_TABLES)).rows as { schema: string; name: string; kind: string }[];
     const tables: TableStats = {};
     const sequences: Record<string, string> = {};
@@ -428,17 +437,30 @@ export async function takeDumpWithStats(url: string, o: DumpOptions): Promise<{ 
         progress(`backup of ${target} with pg_dump ${tools.version} (server ${server.text}) into ${file}`);
         const args = ["--format=custom", "--no-password", `--file=${tmp}`, ...(snapshot ? [`--snapshot=${snapshot}`] : [])];
         const partial = tmp;
-        const dumping = runTool(tools.pgDump, args, libpqEnv(url, env), (ms) => progress(`pg_dump: ${formatBytes(fileSize(partial))} written, ${seconds(ms)} elapsed`), o.progressIntervalMs ?? 5000);
+        const dumping = runTool(
+            tools.pgDump,
+            args,
+            libpqEnv(url, env),
+            (ms) => progress(`pg_dump: ${formatBytes(fileSize(partial))} written, ${seconds(ms)} elapsed`),
+            o.progressIntervalMs ?? 5000,
+        );
         // Read while pg_dump runs, in the same snapshot; the error of either is reported.
         const statsP = readStats(client, o.historySchema ?? "public", !!o.checksums, !!snapshot);
-        const [dumped, statsResult] = await Promise.all([dumping, statsP.then((s) => ({ s }), (e) => ({ e }))]);
+        const [dumped, statsResult] = await Promise.all([
+            dumping,
+            statsP.then(
+                (s) => ({ s }),
+                (e) => ({ e }),
+            ),
+        ]);
         await client.query("COMMIT").catch(() => undefined);
         if (dumped.code !== 0) {
             throw new BackupError(
                 `pg_dump ${tools.version} (${tools.pgDump}) failed with exit code ${dumped.code} on ${target} (server PostgreSQL ${server.text}):\n${tail(dumped.stderr)}`,
             );
         }
-        if ("e" in statsResult) throw new BackupError(`Reading the tables of ${target} for the backup's record failed: ${(statsResult.e as Error).message}`);
+        if ("e" in statsResult)
+            throw new BackupError(`Reading the tables of ${target} for the backup's record failed: ${(statsResult.e as Error).message}`);
         const stats = statsResult.s;
         const elapsed = Date.now() - now.getTime();
 
@@ -491,7 +513,8 @@ export async function verifyDump(file: string, tools?: PgTools): Promise<{ entri
     const res = await runTool(t.pgRestore, ["--list", file], { ...process.env, PGPASSWORD: "" } as Record<string, string>);
     if (res.code !== 0) throw new BackupError(`pg_restore --list cannot read ${file}; the backup is unusable:\n${tail(res.stderr)}`);
     const entries = res.stdout.split("\n").filter((l) => /^\d+;/.test(l)).length;
-    if (!/^; Archive created at/m.test(res.stdout)) throw new BackupError(`pg_restore --list read no archive header from ${file}; the backup is unusable.`);
+    if (!/^; Archive created at/m.test(res.stdout))
+        throw new BackupError(`pg_restore --list read no archive header from ${file}; the backup is unusable.`);
     return { entries };
 }
 
@@ -614,12 +637,21 @@ async function createDatabaseLike(admin: Client, name: string, like: DatabaseFac
 }
 
 async function dropDatabase(admin: Client, name: string): Promise<void> {
-    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [name]).catch(() => undefined);
+    await admin
+        .query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [name])
+        .catch(() => undefined);
     await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
 }
 
 /** pg_restore into an existing (empty) database; throws with pg_restore's output on failure. */
-async function pgRestoreInto(url: string, database: string, file: string, tools: PgTools, progress: BackupProgress, intervalMs: number): Promise<void> {
+async function pgRestoreInto(
+    url: string,
+    database: string,
+    file: string,
+    tools: PgTools,
+    progress: BackupProgress,
+    intervalMs: number,
+): Promise<void> {
     const res = await runTool(
         tools.pgRestore,
         ["--exit-on-error", "--no-password", `--dbname=${database}`, file],
@@ -664,10 +696,15 @@ async function statsOf(url: string, historySchema: string, checksums: boolean, p
         await Promise.all([fp, ...workers.map(drain)]);
         const sequences: Record<string, string> = {};
         for (const q of rels.filter((r) => r.kind === "S")) {
-            const r = (await main.query(`SELECT last_value::text AS v, is_called FROM ${quoteIdent(q.schema)}.${quoteIdent(q.name)}`)).rows[0];
+            const r = (await main.query(`SELECT last_value::text AS v, is_called FROM ${quoteIdent(q.schema)}.${quoteIdent(q.name)}`))
+                .rows[0];
             sequences[`${q.schema}.${q.name}`] = r.is_called ? r.v : `unset (${r.v})`;
         }
-        const sorted = Object.fromEntries(Object.keys(tables).sort().map((k) => [k, tables[k]]));
+        const sorted = Object.fromEntries(
+            Object.keys(tables)
+                .sort()
+                .map((k) => [k, tables[k]]),
+        );
         return { fingerprint: (await fp).hash, tables: sorted, sequences, consistent: true };
     } finally {
         for (const c of [main, ...workers]) await c.end().catch(() => undefined);
@@ -686,7 +723,9 @@ export function compareWithRecord(record: BackupRecord, copy: DumpStats): string
         if (!got) problems.push(`table ${table} is missing`);
         else if (got.rows !== rows) problems.push(`table ${table}: ${got.rows} rows, the backup recorded ${rows}`);
     }
-    if (record.rowCounts) for (const table of Object.keys(copy.tables)) if (!(table in expected)) problems.push(`table ${table} is not in the backup's record`);
+    if (record.rowCounts)
+        for (const table of Object.keys(copy.tables))
+            if (!(table in expected)) problems.push(`table ${table} is not in the backup's record`);
     return problems;
 }
 
@@ -750,7 +789,11 @@ export interface RestoreHooks {
  * swap it in for the target in one transaction. On any failure before the swap
  * the scratch database is dropped and the target is untouched.
  */
-export async function executeRestore(url: string, plan: RestorePlan, hooks: RestoreHooks = {}): Promise<{ previous: string; checked: string[] }> {
+export async function executeRestore(
+    url: string,
+    plan: RestorePlan,
+    hooks: RestoreHooks = {},
+): Promise<{ previous: string; checked: string[] }> {
     const progress = hooks.progress ?? (() => undefined);
     const admin = await adminClient(url, "keel-restore");
     let scratchCreated = false;
@@ -762,7 +805,9 @@ export async function executeRestore(url: string, plan: RestorePlan, hooks: Rest
         progress(`creating '${plan.scratch}'`);
         await createDatabaseLike(admin, plan.scratch, facts);
         scratchCreated = true;
-        progress(`restoring ${plan.backup.id} (${formatBytes(plan.backup.sizeBytes ?? fileSize(plan.backup.location))}) into '${plan.scratch}' with pg_restore ${tools.version}`);
+        progress(
+            `restoring ${plan.backup.id} (${formatBytes(plan.backup.sizeBytes ?? fileSize(plan.backup.location))}) into '${plan.scratch}' with pg_restore ${tools.version}`,
+        );
         // The file's sha256 is read beside pg_restore (both from the page cache); a mismatch stops before the swap.
         const expected = plan.backup.sha256;
         const [restoreError, actual] = await Promise.all([
@@ -781,7 +826,8 @@ export async function executeRestore(url: string, plan: RestorePlan, hooks: Rest
         const scratchUrl = urlForDatabase(url, plan.scratch);
         const copy = await statsOf(scratchUrl, hooks.historySchema ?? "public", false);
         const problems = compareWithRecord(plan.backup, copy);
-        if (problems.length) throw new RestoreError(`The restored copy does not match the backup's record:\n  - ${problems.join("\n  - ")}`);
+        if (problems.length)
+            throw new RestoreError(`The restored copy does not match the backup's record:\n  - ${problems.join("\n  - ")}`);
         const checked = [
             plan.backup.fingerprint ? `schema fingerprint ${copy.fingerprint.slice(0, 12)}… matches` : "no fingerprint was recorded",
             `${Object.keys(copy.tables).length} tables, ${Object.values(copy.tables).reduce((n, t) => n + t.rows, 0)} rows${plan.backup.rowCounts ? ", counts match" : ""}`,
@@ -797,7 +843,9 @@ export async function executeRestore(url: string, plan: RestorePlan, hooks: Rest
             await dropDatabase(admin, plan.scratch).catch(() => undefined);
         }
         if (err instanceof KeelError || (err as Error)?.name === "RestoreError") throw err;
-        throw new RestoreError(`Restore of ${plan.backup.id} into ${plan.target} failed: ${(err as Error)?.message ?? err}. '${plan.database}' was not changed.`);
+        throw new RestoreError(
+            `Restore of ${plan.backup.id} into ${plan.target} failed: ${(err as Error)?.message ?? err}. '${plan.database}' was not changed.`,
+        );
     } finally {
         await admin.end().catch(() => undefined);
     }
@@ -809,7 +857,10 @@ async function swapDatabases(admin: Client, plan: RestorePlan, progress: BackupP
     await admin.query(`ALTER DATABASE ${db} WITH ALLOW_CONNECTIONS false`);
     try {
         for (let attempt = 0; ; attempt++) {
-            const ended = await admin.query(`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [plan.database]);
+            const ended = await admin.query(
+                `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+                [plan.database],
+            );
             if (ended.rows[0].n) progress(`ended ${ended.rows[0].n} session(s) on '${plan.database}'`);
             try {
                 await admin.query("BEGIN");
@@ -844,9 +895,12 @@ export async function restoreDump(
 ): Promise<{ previous: string; checked: string[] }> {
     const plan = await planRestore(url, backup, new Date(), hooks.env ?? process.env);
     const progress = hooks.progress ?? (() => undefined);
-    progress(`restore of ${plan.backup.id} (schema version ${plan.backup.schemaVersion || "unknown"}, taken ${plan.backup.takenAt}) into ${plan.target} will:`);
+    progress(
+        `restore of ${plan.backup.id} (schema version ${plan.backup.schemaVersion || "unknown"}, taken ${plan.backup.takenAt}) into ${plan.target} will:`,
+    );
     plan.steps.forEach((s, i) => progress(`  ${i + 1}. ${s}`));
-    if (!(await confirm(plan))) throw new RestoreError(`The restore was not confirmed; nothing was changed. (Pass --yes to confirm in scripts.)`);
+    if (!(await confirm(plan)))
+        throw new RestoreError(`The restore was not confirmed; nothing was changed. (Pass --yes to confirm in scripts.)`);
     return executeRestore(url, plan, hooks);
 }
 
@@ -907,7 +961,8 @@ export async function drill(url: string, o: DrillOptions): Promise<DrillReport> 
         const copy = await statsOf(copyUrl, historySchema, true);
         return drillReport(record, source, copy);
     } finally {
-        if (created) await dropDatabase(admin, scratch).catch((e: Error) => progress(`could not drop '${scratch}': ${e.message}; drop it by hand`));
+        if (created)
+            await dropDatabase(admin, scratch).catch((e: Error) => progress(`could not drop '${scratch}': ${e.message}; drop it by hand`));
         await admin.end().catch(() => undefined);
         fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -929,7 +984,8 @@ async function currentVersion(url: string, historySchema: string): Promise<strin
 /** Compares source and copy; pure. */
 export function drillReport(backup: BackupRecord, source: DumpStats, copy: DumpStats): DrillReport {
     const findings: string[] = [];
-    if (source.fingerprint !== copy.fingerprint) findings.push(`schema fingerprint differs: source ${source.fingerprint.slice(0, 12)}…, copy ${copy.fingerprint.slice(0, 12)}…`);
+    if (source.fingerprint !== copy.fingerprint)
+        findings.push(`schema fingerprint differs: source ${source.fingerprint.slice(0, 12)}…, copy ${copy.fingerprint.slice(0, 12)}…`);
     const names = [...new Set([...Object.keys(source.tables), ...Object.keys(copy.tables)])].sort();
     const tables: DrillReport["tables"] = names.map((table) => {
         const s = source.tables[table];
@@ -949,11 +1005,18 @@ export function drillReport(backup: BackupRecord, source: DumpStats, copy: DumpS
         return row;
     });
     for (const seq of [...new Set([...Object.keys(source.sequences), ...Object.keys(copy.sequences)])].sort()) {
-        if (source.sequences[seq] !== copy.sequences[seq]) findings.push(`sequence ${seq}: ${source.sequences[seq] ?? "missing"} in the source, ${copy.sequences[seq] ?? "missing"} in the copy`);
+        if (source.sequences[seq] !== copy.sequences[seq])
+            findings.push(
+                `sequence ${seq}: ${source.sequences[seq] ?? "missing"} in the source, ${copy.sequences[seq] ?? "missing"} in the copy`,
+            );
     }
-    if (!source.consistent) findings.push("note: the server could not export a snapshot, so the source was read beside pg_dump rather than in its snapshot");
+    if (!source.consistent)
+        findings.push("note: the server could not export a snapshot, so the source was read beside pg_dump rather than in its snapshot");
     const passed = findings.every((f) => f.startsWith("note:"));
-    if (passed) findings.unshift(`the copy matches: schema fingerprint, ${tables.length} tables (rows and data checksums), ${Object.keys(source.sequences).length} sequences`);
+    if (passed)
+        findings.unshift(
+            `the copy matches: schema fingerprint, ${tables.length} tables (rows and data checksums), ${Object.keys(source.sequences).length} sequences`,
+        );
     return { passed, backup, fingerprint: { source: source.fingerprint, copy: copy.fingerprint }, tables, findings };
 }
 
@@ -963,15 +1026,26 @@ export function drillReport(backup: BackupRecord, source: DumpStats, copy: DumpS
  */
 export async function compareDatabases(sourceUrl: string, copyUrl: string, historySchema = "public"): Promise<Omit<DrillReport, "backup">> {
     const [source, copy] = await Promise.all([statsOf(sourceUrl, historySchema, true), statsOf(copyUrl, historySchema, true)]);
-    const { backup: _unused, ...rest } = drillReport({ id: "", kind: "neon-branch", stack: "", takenAt: "", schemaVersion: "", beforeVersion: "", location: "" }, source, copy);
+    const { backup: _unused, ...rest } = drillReport(
+        { id: "", kind: "neon-branch", stack: "", takenAt: "", schemaVersion: "", beforeVersion: "", location: "" },
+        source,
+        copy,
+    );
     return rest;
 }
 
 /** The drill's report as text lines. */
 export function formatDrillReport(r: DrillReport): string[] {
-    const lines = [`drill ${r.passed ? "PASSED" : "FAILED"} (backup ${r.backup.id}, ${formatBytes(r.backup.sizeBytes ?? 0)}, schema version ${r.backup.schemaVersion || "none"})`];
-    lines.push(`  schema fingerprint: source ${r.fingerprint.source.slice(0, 16)}…, copy ${r.fingerprint.copy.slice(0, 16)}… ${r.fingerprint.source === r.fingerprint.copy ? "ok" : "DIFFERS"}`);
-    for (const t of r.tables) lines.push(`  ${t.matches ? "ok  " : "FAIL"} ${t.table}: ${t.sourceRows} / ${t.copyRows} rows${t.matches ? "" : `, checksum ${t.sourceChecksum} / ${t.copyChecksum}`}`);
+    const lines = [
+        `drill ${r.passed ? "PASSED" : "FAILED"} (backup ${r.backup.id}, ${formatBytes(r.backup.sizeBytes ?? 0)}, schema version ${r.backup.schemaVersion || "none"})`,
+    ];
+    lines.push(
+        `  schema fingerprint: source ${r.fingerprint.source.slice(0, 16)}…, copy ${r.fingerprint.copy.slice(0, 16)}… ${r.fingerprint.source === r.fingerprint.copy ? "ok" : "DIFFERS"}`,
+    );
+    for (const t of r.tables)
+        lines.push(
+            `  ${t.matches ? "ok  " : "FAIL"} ${t.table}: ${t.sourceRows} / ${t.copyRows} rows${t.matches ? "" : `, checksum ${t.sourceChecksum} / ${t.copyChecksum}`}`,
+        );
     for (const f of r.findings) lines.push(`  - ${f}`);
     return lines;
 }

@@ -4,7 +4,20 @@
  * settings with the stage's defaults. Pure: no Pulumi imports.
  */
 import { z } from "zod";
-import { ConfigContext, envMap, envName, fixFor, hostname, NAMESPACE, parseJsonValue, parseSection, pinnedImage, serviceName, urlPath, valueAt } from "./context";
+import {
+    ConfigContext,
+    envMap,
+    envName,
+    fixFor,
+    hostname,
+    NAMESPACE,
+    parseJsonValue,
+    parseSection,
+    pinnedImage,
+    serviceName,
+    urlPath,
+    valueAt,
+} from "./context";
 import { physicalName } from "../naming";
 import { credentialProblem, parseSecrets } from "./secrets";
 
@@ -13,7 +26,13 @@ export type DeployStrategy = "rolling" | "bluegreen" | "immediate";
 /** Where the image comes from: a pushed reference, or a Dockerfile built by `pulumi up`. */
 export type ImageSource =
     | { kind: "prebuilt"; image: string }
-    | { kind: "build"; context: string; dockerfile: string; platform: string; registry?: { server: string; username: string; repository: string } };
+    | {
+          kind: "build";
+          context: string;
+          dockerfile: string;
+          platform: string;
+          registry?: { server: string; username: string; repository: string };
+      };
 
 export interface HealthCheckConfig {
     path: string;
@@ -71,7 +90,8 @@ interface BackendCommon {
     allowDelete: boolean;
 }
 
-export type BackendConfig = (BackendCommon & { kind: "fly"; fly: FlyBackendConfig }) | (BackendCommon & { kind: "render"; render: RenderBackendConfig });
+export type BackendConfig =
+    (BackendCommon & { kind: "fly"; fly: FlyBackendConfig }) | (BackendCommon & { kind: "render"; render: RenderBackendConfig });
 
 export const backendSchema = z
     .object({
@@ -82,7 +102,10 @@ export const backendSchema = z
                 context: z.string().min(1).default("."),
                 dockerfile: z.string().min(1).default("Dockerfile"),
                 platform: z.string().default("linux/amd64"),
-                registry: z.object({ server: z.string().min(1), username: z.string().min(1), repository: z.string().min(1) }).strict().optional(),
+                registry: z
+                    .object({ server: z.string().min(1), username: z.string().min(1), repository: z.string().min(1) })
+                    .strict()
+                    .optional(),
             })
             .strict()
             .optional(),
@@ -92,7 +115,10 @@ export const backendSchema = z
         healthCheck: z
             .object({
                 path: urlPath.default("/healthz"),
-                url: z.string().regex(/^https?:\/\/[^\s]+$/, { message: "expected an absolute http(s) URL such as https://api.example.com/healthz" }).optional(),
+                url: z
+                    .string()
+                    .regex(/^https?:\/\/[^\s]+$/, { message: "expected an absolute http(s) URL such as https://api.example.com/healthz" })
+                    .optional(),
                 timeoutSeconds: z.number().int().min(5).max(3600).default(180),
                 intervalSeconds: z.number().int().min(1).max(60).default(5),
             })
@@ -103,10 +129,20 @@ export const backendSchema = z
             .object({
                 app: serviceName.optional(),
                 org: z.string().min(1).default("personal"),
-                region: z.string().regex(/^[a-z]{3}$/, { message: "expected a Fly region code such as iad" }).optional(),
+                region: z
+                    .string()
+                    .regex(/^[a-z]{3}$/, { message: "expected a Fly region code such as iad" })
+                    .optional(),
                 count: z.number().int().min(1).max(20).optional(),
                 regions: z
-                    .array(z.object({ region: z.string().regex(/^[a-z]{3}$/, { message: "expected a Fly region code such as iad" }), count: z.number().int().min(1).max(20).default(1) }).strict())
+                    .array(
+                        z
+                            .object({
+                                region: z.string().regex(/^[a-z]{3}$/, { message: "expected a Fly region code such as iad" }),
+                                count: z.number().int().min(1).max(20).default(1),
+                            })
+                            .strict(),
+                    )
                     .min(1)
                     .optional(),
                 size: z
@@ -122,10 +158,16 @@ export const backendSchema = z
                 autostart: z.boolean().default(true),
                 minMachinesRunning: z.number().int().min(0).max(20).optional(),
                 restart: z
-                    .object({ policy: z.enum(["no", "always", "on-failure"]).default("on-failure"), maxRetries: z.number().int().min(0).max(100).optional() })
+                    .object({
+                        policy: z.enum(["no", "always", "on-failure"]).default("on-failure"),
+                        maxRetries: z.number().int().min(0).max(100).optional(),
+                    })
                     .strict()
                     .default({ policy: "on-failure" }),
-                processGroup: z.string().regex(/^[a-z][a-z0-9_-]*$/).default("app"),
+                processGroup: z
+                    .string()
+                    .regex(/^[a-z][a-z0-9_-]*$/)
+                    .default("app"),
                 sharedIpv4: z.boolean().default(true),
                 ipv6: z.boolean().default(true),
                 domains: z.array(hostname).default([]),
@@ -136,7 +178,12 @@ export const backendSchema = z
         render: z
             .object({
                 name: serviceName.optional(),
-                ownerId: z.string().regex(/^(tea|usr)-[a-z0-9]+$/, { message: "expected a workspace id such as tea-xxxxxxxxxxxxxxxxxxxx (Render dashboard > Workspace settings)" }).optional(),
+                ownerId: z
+                    .string()
+                    .regex(/^(tea|usr)-[a-z0-9]+$/, {
+                        message: "expected a workspace id such as tea-xxxxxxxxxxxxxxxxxxxx (Render dashboard > Workspace settings)",
+                    })
+                    .optional(),
                 plan: z.enum(["free", "starter", "standard", "pro", "pro_plus", "pro_max", "pro_ultra"]).default("starter"),
                 region: z.enum(["oregon", "ohio", "virginia", "frankfurt", "singapore"]).default("oregon"),
                 instances: z.number().int().min(1).max(100).optional(),
@@ -144,7 +191,9 @@ export const backendSchema = z
                 domains: z.array(hostname).default([]),
                 repo: z
                     .object({
-                        url: z.string().regex(/^https:\/\/(github|gitlab)\.com\/[^/\s]+\/[^/\s]+$/, { message: "expected a repository URL such as https://github.com/my-org/my-app" }),
+                        url: z.string().regex(/^https:\/\/(github|gitlab)\.com\/[^/\s]+\/[^/\s]+$/, {
+                            message: "expected a repository URL such as https://github.com/my-org/my-app",
+                        }),
                         branch: z.string().min(1),
                         dockerfilePath: z.string().min(1).optional(),
                         dockerContext: z.string().min(1).optional(),
@@ -179,7 +228,11 @@ export function parseBackend(ctx: ConfigContext): BackendConfig | undefined {
     const rawSection = parseJsonValue(raw);
     const kind = section?.kind ?? backendSchema.shape.kind.safeParse(valueAt(rawSection, ["kind"])).data;
     if (!kind) {
-        ctx.problems.push({ key: `${NAMESPACE}:backend.kind`, message: "is not set; expected fly or render", fix: fixFor(ctx, "backend.kind") });
+        ctx.problems.push({
+            key: `${NAMESPACE}:backend.kind`,
+            message: "is not set; expected fly or render",
+            fix: fixFor(ctx, "backend.kind"),
+        });
         return undefined;
     }
     const has = (k: string) => valueAt(rawSection, [k]) !== undefined;
@@ -207,7 +260,13 @@ export function parseBackend(ctx: ConfigContext): BackendConfig | undefined {
         });
     }
     if (kind === "fly") {
-        credentialProblem(ctx, "flyApiToken", "FLY_API_TOKEN", "the fly backend needs a Fly.io API token", "token from `fly tokens create org`");
+        credentialProblem(
+            ctx,
+            "flyApiToken",
+            "FLY_API_TOKEN",
+            "the fly backend needs a Fly.io API token",
+            "token from `fly tokens create org`",
+        );
         const region = valueAt(rawSection, ["fly", "region"]);
         const regions = valueAt(rawSection, ["fly", "regions"]);
         if (region === undefined && regions === undefined) {
@@ -224,7 +283,13 @@ export function parseBackend(ctx: ConfigContext): BackendConfig | undefined {
             });
         }
     } else {
-        credentialProblem(ctx, "renderApiKey", "RENDER_API_KEY", "the render backend needs a Render API key", "key from the Render dashboard");
+        credentialProblem(
+            ctx,
+            "renderApiKey",
+            "RENDER_API_KEY",
+            "the render backend needs a Render API key",
+            "key from the Render dashboard",
+        );
         if (valueAt(rawSection, ["render", "ownerId"]) === undefined) {
             ctx.problems.push({
                 key: `${NAMESPACE}:backend.render.ownerId`,
@@ -235,7 +300,8 @@ export function parseBackend(ctx: ConfigContext): BackendConfig | undefined {
         if (has("build") && valueAt(rawSection, ["build", "registry"]) === undefined) {
             ctx.problems.push({
                 key: `${NAMESPACE}:backend.build.registry`,
-                message: "is not set; an image built for Render is pushed to your registry (Render has none), so Keel needs its server, username and repository",
+                message:
+                    "is not set; an image built for Render is pushed to your registry (Render has none), so Keel needs its server, username and repository",
                 fix: `pulumi config set --path ${NAMESPACE}:backend.build.registry.server ghcr.io --stack ${ctx.stack} (and .username, .repository; the password: pulumi config set --secret ${NAMESPACE}:registryPassword <token>)`,
             });
         } else if (has("build") && ctx.deployCredentials && ctx.get("registryPassword") === undefined) {
@@ -259,7 +325,13 @@ export function parseBackend(ctx: ConfigContext): BackendConfig | undefined {
         image: section.image
             ? { kind: "prebuilt", image: section.image }
             : section.build
-              ? { kind: "build", context: section.build.context, dockerfile: section.build.dockerfile, platform: section.build.platform, registry: section.build.registry }
+              ? {
+                    kind: "build",
+                    context: section.build.context,
+                    dockerfile: section.build.dockerfile,
+                    platform: section.build.platform,
+                    registry: section.build.registry,
+                }
               : undefined,
         port: section.port,
         env: section.env,
@@ -342,4 +414,3 @@ export function parseBackend(ctx: ConfigContext): BackendConfig | undefined {
         },
     };
 }
-

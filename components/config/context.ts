@@ -38,9 +38,13 @@ export const identifier = z.string().regex(/^[a-z_][a-z0-9_]*$/, { message: "exp
 export const stageName = z.enum(STAGES);
 export const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "expected an environment variable name such as API_URL" });
 export const envMap = z.record(envName, z.string());
-export const hostname = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, { message: "expected a host name such as api.example.com" });
+export const hostname = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, {
+    message: "expected a host name such as api.example.com",
+});
 /** Fly app, Render service and Vercel project names: lower case, digits and dashes. */
-export const serviceName = z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, { message: "expected a name of lower-case letters, digits and dashes, such as my-app-prod" });
+export const serviceName = z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, {
+    message: "expected a name of lower-case letters, digits and dashes, such as my-app-prod",
+});
 export const urlPath = z.string().regex(/^\/[^\s?#]*$/, { message: "expected a path starting with /, such as /healthz" });
 
 /** True for an image pinned to a digest, or to a tag that names a version (it has a digit) and is not `latest`. */
@@ -52,7 +56,8 @@ export function isPinnedImage(ref: string): boolean {
 
 /** Deploys must be repeatable and rollbacks must know what they go back to: no `latest`, no bare name, no moving tag. */
 export const pinnedImage = z.string().refine(isPinnedImage, {
-    message: "expected an image pinned to a version tag or digest, such as postgres:16.4-bookworm or registry.fly.io/my-app:1.4.2 (never latest, no tag, or a tag without a version)",
+    message:
+        "expected an image pinned to a version tag or digest, such as postgres:16.4-bookworm or registry.fly.io/my-app:1.4.2 (never latest, no tag, or a tag without a version)",
 });
 
 // ---- Fixes ------------------------------------------------------------------

@@ -72,7 +72,10 @@ export const databaseSchema = z
                     .default({ ownedBy: "prod", regionId: "aws-us-east-2", pgVersion: 16 }),
                 branch: z
                     .object({
-                        name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/, { message: "expected a branch name such as main or staging" }).optional(),
+                        name: z
+                            .string()
+                            .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/, { message: "expected a branch name such as main or staging" })
+                            .optional(),
                         parent: z.string().min(1).optional(),
                         schemaOnly: z.boolean().default(false),
                         protected: z.boolean().optional(),
@@ -97,7 +100,8 @@ export const databaseSchema = z
     })
     .strict();
 
-const URL_FIX = (stack: string) => `pulumi config set --secret ${NAMESPACE}:databaseUrl 'postgres://user:password@host:5432/db' --stack ${stack}`;
+const URL_FIX = (stack: string) =>
+    `pulumi config set --secret ${NAMESPACE}:databaseUrl 'postgres://user:password@host:5432/db' --stack ${stack}`;
 
 /**
  * The database: `docker` (the dev default), `external` (a URL from secret config,
@@ -183,7 +187,12 @@ export function parseDatabase(ctx: ConfigContext): DatabaseConfig | undefined {
             const d = section.docker ?? { image: "postgres:16.4-bookworm", port: 5432, databaseName: "app", user: "app" };
             return problems.length > before
                 ? undefined
-                : { kind, ...d, volumeName: physicalName("docker", project, stack, "pgdata"), containerName: physicalName("docker", project, stack, "postgres") };
+                : {
+                      kind,
+                      ...d,
+                      volumeName: physicalName("docker", project, stack, "pgdata"),
+                      containerName: physicalName("docker", project, stack, "postgres"),
+                  };
         }
         case "neon": {
             if (get("neonApiKey") === undefined && !ctx.env.NEON_API_KEY) {
@@ -217,7 +226,14 @@ export function parseDatabase(ctx: ConfigContext): DatabaseConfig | undefined {
                 ? undefined
                 : {
                       kind,
-                      project: { name: n.project.name ?? physicalName("neonProject", project), ownedBy: n.project.ownedBy, owned, regionId: n.project.regionId, pgVersion: n.project.pgVersion, orgId: n.project.orgId },
+                      project: {
+                          name: n.project.name ?? physicalName("neonProject", project),
+                          ownedBy: n.project.ownedBy,
+                          owned,
+                          regionId: n.project.regionId,
+                          pgVersion: n.project.pgVersion,
+                          orgId: n.project.orgId,
+                      },
                       branch: { name: branchName, parent, protected: n.branch.protected ?? production, schemaOnly: n.branch.schemaOnly },
                       endpoint: {
                           minCu: n.endpoint.minCu,

@@ -68,7 +68,13 @@ export function parseFrontend(ctx: ConfigContext, backend: BackendConfig | undef
     }
     const before = ctx.problems.length;
     const section = parseSection(ctx, "frontend", frontendSchema);
-    credentialProblem(ctx, "vercelApiToken", "VERCEL_API_TOKEN", "the frontend needs a Vercel API token", "token from Vercel > Account settings > Tokens");
+    credentialProblem(
+        ctx,
+        "vercelApiToken",
+        "VERCEL_API_TOKEN",
+        "the frontend needs a Vercel API token",
+        "token from Vercel > Account settings > Tokens",
+    );
     if (!section) return undefined;
     if (section.backendUrlEnv && !backend && !hasBackendKey) {
         ctx.problems.push({
@@ -105,7 +111,9 @@ export function parseFrontend(ctx: ConfigContext, backend: BackendConfig | undef
         buildCommand: section.buildCommand,
         installCommand: section.installCommand,
         outputDirectory: section.outputDirectory,
-        git: section.git ? { repo: section.git.repo, productionBranch: section.git.productionBranch ?? (ctx.stage === "prod" ? "main" : ctx.stack) } : undefined,
+        git: section.git
+            ? { repo: section.git.repo, productionBranch: section.git.productionBranch ?? (ctx.stage === "prod" ? "main" : ctx.stack) }
+            : undefined,
         env: section.env,
         secrets,
         backendUrlEnv: section.backendUrlEnv,

@@ -35,16 +35,27 @@ export interface GithubConfig {
     workflows: boolean;
 }
 
-const branchName = z.string().regex(/^(?!\/)(?!.*\/\/)(?!.*\.\.)[A-Za-z0-9._/-]{1,200}(?<!\/)(?<!\.lock)$/, { message: "expected a branch name such as main" });
+const branchName = z
+    .string()
+    .regex(/^(?!\/)(?!.*\/\/)(?!.*\.\.)[A-Za-z0-9._/-]{1,200}(?<!\/)(?<!\.lock)$/, { message: "expected a branch name such as main" });
 
 const githubSchema = z
     .object({
-        owner: z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, { message: "expected a GitHub user or organization such as my-org" }).optional(),
-        repository: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, { message: "expected a repository name such as my-app" }).optional(),
+        owner: z
+            .string()
+            .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, { message: "expected a GitHub user or organization such as my-org" })
+            .optional(),
+        repository: z
+            .string()
+            .regex(/^[A-Za-z0-9._-]{1,100}$/, { message: "expected a repository name such as my-app" })
+            .optional(),
         ownedBy: z.string().min(1).default("prod"),
         defaultBranch: branchName.default("main"),
         branches: z.record(z.string().min(1), branchName).optional(),
-        environmentName: z.string().regex(/^[A-Za-z0-9._ -]{1,255}$/).optional(),
+        environmentName: z
+            .string()
+            .regex(/^[A-Za-z0-9._ -]{1,255}$/)
+            .optional(),
         protection: z
             .object({
                 kind: z.enum(["ruleset", "classic"]).default("ruleset"),
@@ -57,7 +68,10 @@ const githubSchema = z
         environment: z
             .object({
                 reviewers: z
-                    .object({ users: z.array(z.number().int().positive()).default([]), teams: z.array(z.number().int().positive()).default([]) })
+                    .object({
+                        users: z.array(z.number().int().positive()).default([]),
+                        teams: z.array(z.number().int().positive()).default([]),
+                    })
                     .strict()
                     .default({ users: [], teams: [] }),
                 waitTimerMinutes: z.number().int().min(0).max(43200).default(0),
@@ -68,11 +82,20 @@ const githubSchema = z
         state: z
             .object({
                 kind: z.enum(["passphrase", "cloud"]).default("passphrase"),
-                backendUrl: z.string().regex(/^(s3|gs|azblob|https?):\/\/\S+$/, { message: "expected a shared state backend URL such as s3://my-app-pulumi-state (CI cannot use a local file backend)" }).optional(),
+                backendUrl: z
+                    .string()
+                    .regex(/^(s3|gs|azblob|https?):\/\/\S+$/, {
+                        message:
+                            "expected a shared state backend URL such as s3://my-app-pulumi-state (CI cannot use a local file backend)",
+                    })
+                    .optional(),
             })
             .strict()
             .default({ kind: "passphrase" }),
-        nodeVersion: z.string().regex(/^\d+(\.\d+){0,2}$/).default("20"),
+        nodeVersion: z
+            .string()
+            .regex(/^\d+(\.\d+){0,2}$/)
+            .default("20"),
         workflows: z.boolean().default(true),
     })
     .strict();
@@ -103,7 +126,8 @@ export function parseGithub(ctx: ConfigContext): GithubConfig | undefined {
     if (ctx.deployCredentials && ctx.get("githubToken") === undefined && !ctx.env.GITHUB_TOKEN) {
         ctx.problems.push({
             key: `${NAMESPACE}:githubToken`,
-            message: "is not set and GITHUB_TOKEN is not in the environment; managing branch rules, environments and workflow files needs a token with repository administration, environments, secrets and contents write access",
+            message:
+                "is not set and GITHUB_TOKEN is not in the environment; managing branch rules, environments and workflow files needs a token with repository administration, environments, secrets and contents write access",
             fix: `pulumi config set --secret ${NAMESPACE}:githubToken <fine-grained token> --stack ${ctx.stack} (or export GITHUB_TOKEN)`,
         });
     }
@@ -178,7 +202,9 @@ export function parseGithub(ctx: ConfigContext): GithubConfig | undefined {
         owned,
         defaultBranch: section.defaultBranch,
         branches,
-        ...(deploys ? { deploy: { branch: branches[ctx.stack], environment: section.environmentName ?? environmentNameFor(ctx.stack, ctx.stage) } } : {}),
+        ...(deploys
+            ? { deploy: { branch: branches[ctx.stack], environment: section.environmentName ?? environmentNameFor(ctx.stack, ctx.stage) } }
+            : {}),
         protection: section.protection,
         environment: section.environment,
         state: state.kind === "passphrase" ? { kind: "passphrase", backendUrl: state.backendUrl! } : { kind: "cloud" },

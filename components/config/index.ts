@@ -99,7 +99,15 @@ export function parseKeelConfig(raw: RawConfig): KeelConfig {
     const { stack, values } = raw;
     const project = raw.project ?? "keel";
     const get = (key: string): string | undefined => values[`${NAMESPACE}:${key}`];
-    const ctxBase = { stack, project, get, env: raw.env, problems, deployCredentials: raw.deployCredentials ?? true, ...(raw.knownStacks ? { knownStacks: raw.knownStacks } : {}) };
+    const ctxBase = {
+        stack,
+        project,
+        get,
+        env: raw.env,
+        problems,
+        deployCredentials: raw.deployCredentials ?? true,
+        ...(raw.knownStacks ? { knownStacks: raw.knownStacks } : {}),
+    };
 
     for (const fullKey of Object.keys(values)) {
         if (!fullKey.startsWith(`${NAMESPACE}:`)) continue;
@@ -153,5 +161,15 @@ export function parseKeelConfig(raw: RawConfig): KeelConfig {
     const github = parseGithub(ctx);
 
     if (problems.length || !migrations || !database) throw new ConfigError(stack, problems);
-    return { project, stack, stage, defaults, database, migrations, ...(backend ? { backend } : {}), ...(frontend ? { frontend } : {}), ...(github ? { github } : {}) };
+    return {
+        project,
+        stack,
+        stage,
+        defaults,
+        database,
+        migrations,
+        ...(backend ? { backend } : {}),
+        ...(frontend ? { frontend } : {}),
+        ...(github ? { github } : {}),
+    };
 }

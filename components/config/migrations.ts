@@ -36,7 +36,9 @@ export const migrationsSchema = z
         lockWaitSeconds: z.number().int().min(0).max(3600).optional(),
         allowMissing: z.boolean().default(false),
         outOfOrder: z.boolean().default(false),
-        baseline: z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/, { message: "expected a migration version (digits)" })]).optional(),
+        baseline: z
+            .union([z.number().int().nonnegative(), z.string().regex(/^\d+$/, { message: "expected a migration version (digits)" })])
+            .optional(),
         backup: z.boolean().optional(),
         backupDir: z.string().min(1).default("backups"),
         keepBackups: z.number().int().min(1).max(1000).optional(),

@@ -21,4 +21,3 @@ export function credentialProblem(ctx: ConfigContext, configKey: string, envKey:
         });
     }
 }
-

@@ -30,7 +30,11 @@ export class DockerPostgres extends pulumi.ComponentResource {
                 name: args.containerName,
                 image: image.imageId,
                 // Secret explicitly: the password must stay encrypted in state whatever the provider reports.
-                envs: [pulumi.secret(pulumi.interpolate`POSTGRES_PASSWORD=${password.result}`), `POSTGRES_USER=${args.user}`, `POSTGRES_DB=${args.databaseName}`],
+                envs: [
+                    pulumi.secret(pulumi.interpolate`POSTGRES_PASSWORD=${password.result}`),
+                    `POSTGRES_USER=${args.user}`,
+                    `POSTGRES_DB=${args.databaseName}`,
+                ],
                 // Loopback only: a dev database is nobody else's business.
                 ports: [{ internal: 5432, external: args.port, ip: "127.0.0.1" }],
                 volumes: [{ volumeName: volume.name, containerPath: "/var/lib/postgresql/data" }],

@@ -33,7 +33,11 @@ export class Frontend extends pulumi.ComponentResource {
         const c = args.config;
         const token = new pulumi.Config("keel").getSecret("vercelApiToken");
         // An explicit provider: the token from keel:vercelApiToken (else VERCEL_API_TOKEN, read by the provider itself).
-        const provider = new vercel.Provider(`${name}-vercel`, { ...(token ? { apiToken: token } : {}), ...(c.teamId ? { team: c.teamId } : {}) }, { parent: this });
+        const provider = new vercel.Provider(
+            `${name}-vercel`,
+            { ...(token ? { apiToken: token } : {}), ...(c.teamId ? { team: c.teamId } : {}) },
+            { parent: this },
+        );
         const child = { parent: this, provider };
 
         const project = new vercel.Project(

@@ -18,7 +18,12 @@ export interface RulesetInputs {
         deletion: true;
         nonFastForward: true;
         requiredLinearHistory: boolean;
-        pullRequest: { requiredApprovingReviewCount: number; dismissStaleReviewsOnPush: boolean; requireLastPushApproval: boolean; requiredReviewThreadResolution: boolean };
+        pullRequest: {
+            requiredApprovingReviewCount: number;
+            dismissStaleReviewsOnPush: boolean;
+            requireLastPushApproval: boolean;
+            requiredReviewThreadResolution: boolean;
+        };
         requiredStatusChecks: { requiredChecks: { context: string }[]; strictRequiredStatusChecksPolicy: true };
     };
 }
@@ -43,7 +48,9 @@ export function rulesetFor(branch: string, stack: string, protection: GithubConf
         target: "branch",
         enforcement: "active",
         conditions: { refName: { includes: [`refs/heads/${branch}`], excludes: [] } },
-        bypassActors: protection.adminBypass ? [{ actorId: REPOSITORY_ADMIN_ROLE_ID, actorType: "RepositoryRole", bypassMode: "always" }] : [],
+        bypassActors: protection.adminBypass
+            ? [{ actorId: REPOSITORY_ADMIN_ROLE_ID, actorType: "RepositoryRole", bypassMode: "always" }]
+            : [],
         rules: {
             deletion: true,
             nonFastForward: true,
@@ -68,7 +75,9 @@ export function branchProtectionFor(branch: string, protection: GithubConfig["pr
         // Classic protection has no bypass list: "admins bypass" means rules are not enforced on admins.
         enforceAdmins: !protection.adminBypass,
         requiredStatusChecks: [{ strict: true, contexts: checks }],
-        requiredPullRequestReviews: [{ requiredApprovingReviewCount: protection.requiredApprovals, dismissStaleReviews: protection.requiredApprovals > 0 }],
+        requiredPullRequestReviews: [
+            { requiredApprovingReviewCount: protection.requiredApprovals, dismissStaleReviews: protection.requiredApprovals > 0 },
+        ],
     };
 }
 
@@ -78,7 +87,13 @@ export function branchProtectionFor(branch: string, protection: GithubConfig["pr
  * owner the branch rules and workflow files) on every deploy, which the
  * workflow's own GITHUB_TOKEN may not do.
  */
-export function environmentSecretNames(c: { state: GithubConfig["state"]; database?: string; backend?: "fly" | "render"; frontend: boolean; slack: boolean }): string[] {
+export function environmentSecretNames(c: {
+    state: GithubConfig["state"];
+    database?: string;
+    backend?: "fly" | "render";
+    frontend: boolean;
+    slack: boolean;
+}): string[] {
     return [
         c.state.kind === "passphrase" ? "PULUMI_CONFIG_PASSPHRASE" : "PULUMI_ACCESS_TOKEN",
         "KEEL_GITHUB_TOKEN",

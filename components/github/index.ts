@@ -91,9 +91,17 @@ export class Repository extends pulumi.ComponentResource {
         if (g.owned) {
             for (const [stack, branch] of Object.entries(g.branches)) {
                 if (g.protection.kind === "ruleset") {
-                    new github.RepositoryRuleset(`${name}-ruleset-${stack}`, { repository: g.repository, ...rulesetFor(branch, stack, g.protection, this.requiredChecks) }, child);
+                    new github.RepositoryRuleset(
+                        `${name}-ruleset-${stack}`,
+                        { repository: g.repository, ...rulesetFor(branch, stack, g.protection, this.requiredChecks) },
+                        child,
+                    );
                 } else {
-                    new github.BranchProtection(`${name}-protection-${stack}`, { repositoryId: g.repository, ...branchProtectionFor(branch, g.protection, this.requiredChecks) }, child);
+                    new github.BranchProtection(
+                        `${name}-protection-${stack}`,
+                        { repositoryId: g.repository, ...branchProtectionFor(branch, g.protection, this.requiredChecks) },
+                        child,
+                    );
                 }
             }
             if (g.workflows) {
@@ -134,9 +142,19 @@ export class Repository extends pulumi.ComponentResource {
                 child,
             );
             const inEnv = { ...child, dependsOn: [environment] };
-            new github.RepositoryEnvironmentDeploymentPolicy(`${name}-deploy-branch`, { repository: g.repository, environment: envName, branchPattern: g.deploy.branch }, inEnv);
+            new github.RepositoryEnvironmentDeploymentPolicy(
+                `${name}-deploy-branch`,
+                { repository: g.repository, environment: envName, branchPattern: g.deploy.branch },
+                inEnv,
+            );
 
-            const names = environmentSecretNames({ state: g.state, database: c.database.kind, backend: c.backend?.kind, frontend: !!c.frontend, slack: false });
+            const names = environmentSecretNames({
+                state: g.state,
+                database: c.database.kind,
+                backend: c.backend?.kind,
+                frontend: !!c.frontend,
+                slack: false,
+            });
             for (const secretName of names) {
                 const value = secretValue(secretName);
                 if (!value) {
@@ -147,7 +165,11 @@ export class Repository extends pulumi.ComponentResource {
                     );
                     continue;
                 }
-                new github.ActionsEnvironmentSecret(`${name}-secret-${secretName}`, { repository: g.repository, environment: envName, secretName, value }, inEnv);
+                new github.ActionsEnvironmentSecret(
+                    `${name}-secret-${secretName}`,
+                    { repository: g.repository, environment: envName, secretName, value },
+                    inEnv,
+                );
             }
             const variables: Record<string, pulumi.Input<string>> = {
                 PULUMI_STACK: c.stack,
@@ -156,7 +178,11 @@ export class Repository extends pulumi.ComponentResource {
                 ...(args.frontendHealthUrl ? { FRONTEND_HEALTH_URL: args.frontendHealthUrl } : {}),
             };
             for (const [variableName, value] of Object.entries(variables)) {
-                new github.ActionsEnvironmentVariable(`${name}-var-${variableName}`, { repository: g.repository, environment: envName, variableName, value }, inEnv);
+                new github.ActionsEnvironmentVariable(
+                    `${name}-var-${variableName}`,
+                    { repository: g.repository, environment: envName, variableName, value },
+                    inEnv,
+                );
             }
             // The monitor runs outside any environment (a reviewer would hold a 5-minute check): its URLs are repository variables.
             const monitored = { BACKEND_HEALTH_URL: args.backendHealthUrl, FRONTEND_HEALTH_URL: args.frontendHealthUrl } as const;
@@ -168,7 +194,11 @@ export class Repository extends pulumi.ComponentResource {
         }
         const slackUrl = secretValue("SLACK_WEBHOOK_URL");
         if (g.owned && slackUrl) {
-            new github.ActionsSecret(`${name}-slack-webhook`, { repository: g.repository, secretName: "SLACK_WEBHOOK_URL", value: slackUrl }, child);
+            new github.ActionsSecret(
+                `${name}-slack-webhook`,
+                { repository: g.repository, secretName: "SLACK_WEBHOOK_URL", value: slackUrl },
+                child,
+            );
         }
         this.registerOutputs({ requiredChecks: this.requiredChecks, workflowFiles: this.workflowFiles, environment: this.environment });
     }

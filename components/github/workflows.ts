@@ -88,15 +88,7 @@ export class WorkflowConfigError extends KeelError {
 
 export type PermissionLevel = "read" | "write" | "none";
 export type PermissionScope =
-    | "actions"
-    | "checks"
-    | "contents"
-    | "deployments"
-    | "id-token"
-    | "issues"
-    | "packages"
-    | "pull-requests"
-    | "statuses";
+    "actions" | "checks" | "contents" | "deployments" | "id-token" | "issues" | "packages" | "pull-requests" | "statuses";
 export type Permissions = Partial<Record<PermissionScope, PermissionLevel>>;
 
 export interface Concurrency {
@@ -287,26 +279,37 @@ function normalize(options: WorkflowOptions): WorkflowOptions {
         );
     }
     if (!validBranch(options?.defaultBranch)) {
-        problems.push(`defaultBranch '${String(options?.defaultBranch)}' is not a usable branch name. Fix: pass the repository's default branch, e.g. 'main'.`);
+        problems.push(
+            `defaultBranch '${String(options?.defaultBranch)}' is not a usable branch name. Fix: pass the repository's default branch, e.g. 'main'.`,
+        );
     }
     if (typeof options?.nodeVersion !== "string" || !NODE_VERSION.test(options.nodeVersion)) {
-        problems.push(`nodeVersion '${String(options?.nodeVersion)}' is not a Node.js version such as '20' or '20.19'. Fix: pass the major (or major.minor) version the project supports.`);
+        problems.push(
+            `nodeVersion '${String(options?.nodeVersion)}' is not a Node.js version such as '20' or '20.19'. Fix: pass the major (or major.minor) version the project supports.`,
+        );
     }
     if (typeof options?.policyPack !== "string" || !POLICY_PACK.test(options.policyPack) || options.policyPack.split("/").includes("..")) {
-        problems.push(`policyPack '${String(options?.policyPack)}' is not a path inside the repository. Fix: pass the policy pack's directory, e.g. 'policies'.`);
+        problems.push(
+            `policyPack '${String(options?.policyPack)}' is not a path inside the repository. Fix: pass the policy pack's directory, e.g. 'policies'.`,
+        );
     }
     if (options?.state !== "passphrase" && options?.state !== "cloud") {
-        problems.push(`state '${String(options?.state)}' is neither 'passphrase' (self-managed backend) nor 'cloud' (Pulumi Cloud). Fix: pass one of them.`);
+        problems.push(
+            `state '${String(options?.state)}' is neither 'passphrase' (self-managed backend) nor 'cloud' (Pulumi Cloud). Fix: pass one of them.`,
+        );
     }
     if (typeof options?.slack !== "boolean") {
         problems.push(`slack must be true or false. Fix: pass whether the monitor posts to SLACK_WEBHOOK_URL.`);
     }
     if (problems.length > 0) {
         throw new WorkflowConfigError(
-            `Cannot generate the GitHub workflows: ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n` + problems.map((p) => `  - ${p}`).join("\n"),
+            `Cannot generate the GitHub workflows: ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n` +
+                problems.map((p) => `  - ${p}`).join("\n"),
         );
     }
-    const sorted = [...stacks].sort((a, b) => STAGE_ORDER[a.stage] - STAGE_ORDER[b.stage] || (a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
+    const sorted = [...stacks].sort(
+        (a, b) => STAGE_ORDER[a.stage] - STAGE_ORDER[b.stage] || (a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0),
+    );
     return { ...options, stacks: sorted };
 }
 
@@ -650,7 +653,9 @@ function monitorWorkflow(o: WorkflowOptions): Workflow {
                     "runs-on": RUNNER,
                     permissions: {},
                     "timeout-minutes": 5,
-                    steps: [{ name: "Nothing to monitor", run: 'echo "No deployed stack has a backend or a frontend: nothing to check."\n' }],
+                    steps: [
+                        { name: "Nothing to monitor", run: 'echo "No deployed stack has a backend or a frontend: nothing to check."\n' },
+                    ],
                 },
             },
         });
@@ -767,7 +772,7 @@ function releaseWorkflow(o: WorkflowOptions): Workflow {
                             "elif grep -Eq '^(fix|perf)(\\([^)]*\\))?:' <<<\"$subjects\"; then bump=patch",
                             "else bump=none; fi",
                             'IFS=. read -r major minor patch <<<"${last#v}"',
-                            'major=${major:-0} minor=${minor:-0} patch=${patch:-0}',
+                            "major=${major:-0} minor=${minor:-0} patch=${patch:-0}",
                             'case "$bump" in',
                             '  major) next="v$((major + 1)).0.0" ;;',
                             '  minor) next="v$major.$((minor + 1)).0" ;;',

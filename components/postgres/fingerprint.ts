@@ -33,7 +33,14 @@ export async function schemaFingerprint(client: Client, historySchema: string, h
                CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END AS viewdef
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND ${USER_NAMESPACE} AND ${NOT_FROM_EXTENSION("pg_class", "c.oid")}`);
-    const kindName: Record<string, string> = { r: "table", p: "table", v: "view", m: "materialized view", S: "sequence", f: "foreign table" };
+    const kindName: Record<string, string> = {
+        r: "table",
+        p: "table",
+        v: "view",
+        m: "materialized view",
+        S: "sequence",
+        f: "foreign table",
+    };
     for (const r of relations.rows) {
         const name = `${r.schema}.${r.name}`;
         if (name === history) continue;
@@ -146,7 +153,11 @@ const PACKED = "deflate-json:";
  * 60-table schema costs a few kilobytes of state instead of hundreds.
  */
 export function packCatalog(objects: Record<string, string>): string {
-    const sorted = Object.fromEntries(Object.keys(objects).sort().map((k) => [k, objects[k]]));
+    const sorted = Object.fromEntries(
+        Object.keys(objects)
+            .sort()
+            .map((k) => [k, objects[k]]),
+    );
     return PACKED + deflateRawSync(Buffer.from(JSON.stringify(sorted)), { level: 9 }).toString("base64");
 }
 

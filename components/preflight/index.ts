@@ -58,7 +58,8 @@ export type ConfigOutcome = { ok: true } | { ok: false; problems: ConfigProblem[
 
 export function checkConfig(stack: string, outcome: ConfigOutcome): CheckResult {
     const title = "config";
-    if (outcome.ok) return result("config", title, [{ level: "ok", message: `Pulumi.${stack}.yaml validates, deploy credentials included` }]);
+    if (outcome.ok)
+        return result("config", title, [{ level: "ok", message: `Pulumi.${stack}.yaml validates, deploy credentials included` }]);
     if ("error" in outcome) return result("config", title, [{ level: "error", message: outcome.error }]);
     return result(
         "config",
@@ -100,7 +101,11 @@ export function checkMigrationFiles(input: MigrationFilesInput): CheckResult {
     for (const f of input.files) {
         if (!input.applied?.has(f.version)) {
             for (const w of f.warnings ?? []) {
-                findings.push({ level: "warning", message: `${f.path}:${w.line}: ${w.what}`, fix: `change ${f.path} as the message says before it is applied` });
+                findings.push({
+                    level: "warning",
+                    message: `${f.path}:${w.line}: ${w.what}`,
+                    fix: `change ${f.path} as the message says before it is applied`,
+                });
             }
         }
         if (!f.destructive.length || f.allowDestructive) continue;
@@ -116,7 +121,10 @@ export function checkMigrationFiles(input: MigrationFilesInput): CheckResult {
         });
     }
     if (!findings.length) {
-        findings.push({ level: "ok", message: `${input.files.length} migration file${input.files.length === 1 ? "" : "s"} in ${input.dir} parse; none is destructive without '${ALLOW_DESTRUCTIVE}'` });
+        findings.push({
+            level: "ok",
+            message: `${input.files.length} migration file${input.files.length === 1 ? "" : "s"} in ${input.dir} parse; none is destructive without '${ALLOW_DESTRUCTIVE}'`,
+        });
     }
     return result("migrations", "migration files", findings);
 }
@@ -129,10 +137,14 @@ export type DatabaseInput =
 /** The fix for one of migrationPlan's problems (the message explains; this is the command). */
 function planFix(problem: string, stack: string): string {
     const version = /^version (\d+)/.exec(problem)?.[1] ?? "<version>";
-    if (/recorded as (failed|running)/.test(problem)) return `inspect the database, then npm run schema:resolve -- ${version} --applied (or --rolled-back once undone)`;
-    if (/its file is missing/.test(problem)) return `restore the file, or pulumi config set --path keel:migrations.allowMissing true --stack ${stack} if the code was rolled back on purpose`;
-    if (/was edited after it was applied/.test(problem)) return "restore the file as it was applied (git log -p <file>) and put the change in a new migration";
-    if (/older than the newest applied/.test(problem)) return `give the file a newer version, or pulumi config set --path keel:migrations.outOfOrder true --stack ${stack}`;
+    if (/recorded as (failed|running)/.test(problem))
+        return `inspect the database, then npm run schema:resolve -- ${version} --applied (or --rolled-back once undone)`;
+    if (/its file is missing/.test(problem))
+        return `restore the file, or pulumi config set --path keel:migrations.allowMissing true --stack ${stack} if the code was rolled back on purpose`;
+    if (/was edited after it was applied/.test(problem))
+        return "restore the file as it was applied (git log -p <file>) and put the change in a new migration";
+    if (/older than the newest applied/.test(problem))
+        return `give the file a newer version, or pulumi config set --path keel:migrations.outOfOrder true --stack ${stack}`;
     return "see the message";
 }
 
@@ -178,7 +190,11 @@ export interface GitInput {
 export function checkGit(input: GitInput): CheckResult {
     const findings: Finding[] = [];
     if (input.porcelain === undefined) {
-        findings.push({ level: "error", message: `cannot read the working tree: ${input.gitError ?? "git status failed"}`, fix: "run the deploy from a git checkout of the repository" });
+        findings.push({
+            level: "error",
+            message: `cannot read the working tree: ${input.gitError ?? "git status failed"}`,
+            fix: "run the deploy from a git checkout of the repository",
+        });
     } else {
         const changed = input.porcelain.split("\n").filter((l) => l.trim() !== "");
         if (changed.length) {
@@ -195,11 +211,17 @@ export function checkGit(input: GitInput): CheckResult {
     else if (!enforced || !input.allowed.length) {
         findings.push({
             level: "info",
-            message: `branch ${input.branch} (from ${input.branchSource})` + (input.allowed.length ? "" : `; no config names the branch that deploys stack '${input.stack}'`),
+            message:
+                `branch ${input.branch} (from ${input.branchSource})` +
+                (input.allowed.length ? "" : `; no config names the branch that deploys stack '${input.stack}'`),
         });
     } else {
         const wrong = input.allowed.filter((a) => a.branch !== input.branch);
-        if (!wrong.length) findings.push({ level: "ok", message: `branch ${input.branch} (from ${input.branchSource}) is the one that deploys stack '${input.stack}'` });
+        if (!wrong.length)
+            findings.push({
+                level: "ok",
+                message: `branch ${input.branch} (from ${input.branchSource}) is the one that deploys stack '${input.stack}'`,
+            });
         for (const a of wrong) {
             findings.push({
                 level: "error",
@@ -212,18 +234,27 @@ export function checkGit(input: GitInput): CheckResult {
 }
 
 /** The branches the config ties to the stack: keel:github's deploy branch, the Vercel project's production branch, Render's repo branch. */
-export function allowedBranches(config: { stack?: string; frontend?: FrontendConfig; backend?: BackendConfig; github?: GithubConfig }): { branch: string; key: string }[] {
+export function allowedBranches(config: {
+    stack?: string;
+    frontend?: FrontendConfig;
+    backend?: BackendConfig;
+    github?: GithubConfig;
+}): { branch: string; key: string }[] {
     const out: { branch: string; key: string }[] = [];
     // keel:github.branches.<stack>: the branch that deploys this stack.
     if (config.github?.deploy) out.push({ branch: config.github.deploy.branch, key: `keel:github.branches.${config.stack ?? "<stack>"}` });
     if (config.frontend?.git) out.push({ branch: config.frontend.git.productionBranch, key: "keel:frontend.git.productionBranch" });
-    if (config.backend?.kind === "render" && config.backend.render.repo) out.push({ branch: config.backend.render.repo.branch, key: "keel:backend.render.repo.branch" });
+    if (config.backend?.kind === "render" && config.backend.render.repo)
+        out.push({ branch: config.backend.render.repo.branch, key: "keel:backend.render.repo.branch" });
     return out;
 }
 
 /** 5. Staging and prod take a backup before migrating. */
 export function checkBackups(stack: string, stage: Stage, backup: boolean): CheckResult {
-    if (backup) return result("backups", "backups", [{ level: "ok", message: "keel:migrations.backup is on: pulumi up takes a backup before migrating" }]);
+    if (backup)
+        return result("backups", "backups", [
+            { level: "ok", message: "keel:migrations.backup is on: pulumi up takes a backup before migrating" },
+        ]);
     if (stage === "dev") return result("backups", "backups", [{ level: "info", message: "keel:migrations.backup is off (fine on dev)" }]);
     return result("backups", "backups", [
         {
@@ -237,7 +268,8 @@ export function checkBackups(stack: string, stage: Stage, backup: boolean): Chec
 /** 6. Prod's backend survives a machine going away and a deploy: >= 2 machines/instances, a rolling or blue-green rollout. */
 export function checkProdBackend(stack: string, stage: Stage, backend: BackendConfig | undefined): CheckResult {
     const title = "prod backend";
-    if (stage !== "prod") return result("backend", title, [{ level: "info", message: `skipped: only prod is held to this (stage ${stage})` }], true);
+    if (stage !== "prod")
+        return result("backend", title, [{ level: "info", message: `skipped: only prod is held to this (stage ${stage})` }], true);
     if (!backend) return result("backend", title, [{ level: "info", message: "the stack runs no backend" }]);
     const findings: Finding[] = [];
     if (backend.kind === "fly") {
@@ -248,7 +280,11 @@ export function checkProdBackend(stack: string, stage: Stage, backend: BackendCo
                 message: `keel:backend.fly runs ${machines} machine${machines === 1 ? "" : "s"}: one failure or deploy takes prod down`,
                 fix: `pulumi config set --path 'keel:backend.fly.regions[0].count' 2 --stack ${stack} (or keel:backend.fly.count with fly.region)`,
             });
-        } else findings.push({ level: "ok", message: `${machines} Fly machines (${backend.fly.regions.map((r) => `${r.region} ×${r.count}`).join(", ")})` });
+        } else
+            findings.push({
+                level: "ok",
+                message: `${machines} Fly machines (${backend.fly.regions.map((r) => `${r.region} ×${r.count}`).join(", ")})`,
+            });
         if (backend.fly.strategy !== "rolling" && backend.fly.strategy !== "bluegreen") {
             findings.push({
                 level: "error",
@@ -299,9 +335,20 @@ export function formatReport(report: PreflightReport): string[] {
  */
 export function maskSecrets(text: string, secrets: (string | undefined)[]): string {
     let out = text;
-    for (const s of [...secrets].filter((v): v is string => !!v && v.length > 3).sort((a, b) => b.length - a.length)) out = out.split(s).join("****");
+    for (const s of [...secrets].filter((v): v is string => !!v && v.length > 3).sort((a, b) => b.length - a.length))
+        out = out.split(s).join("****");
     return out.replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@/]+@/gi, "$1:****@");
 }
 
 /** Environment variables whose values are secrets. */
-export const SECRET_ENV = ["DATABASE_URL", "NEON_API_KEY", "FLY_API_TOKEN", "RENDER_API_KEY", "VERCEL_API_TOKEN", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_ACCESS_TOKEN", "GITHUB_TOKEN", "SLACK_WEBHOOK_URL"];
+export const SECRET_ENV = [
+    "DATABASE_URL",
+    "NEON_API_KEY",
+    "FLY_API_TOKEN",
+    "RENDER_API_KEY",
+    "VERCEL_API_TOKEN",
+    "PULUMI_CONFIG_PASSPHRASE",
+    "PULUMI_ACCESS_TOKEN",
+    "GITHUB_TOKEN",
+    "SLACK_WEBHOOK_URL",
+];

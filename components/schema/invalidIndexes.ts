@@ -16,9 +16,7 @@ import { loadSqlParser, refusedInTransaction } from "./sql";
 
 /** What a CONCURRENTLY statement builds, rebuilds or drops indexes on. */
 export type IndexTarget =
-    | { kind: "table" | "index"; schema?: string; name: string }
-    | { kind: "schema"; name: string }
-    | { kind: "database" };
+    { kind: "table" | "index"; schema?: string; name: string } | { kind: "schema"; name: string } | { kind: "database" };
 
 /**
  * The targets of the CONCURRENTLY index statements in `text`: the tables of

@@ -86,7 +86,8 @@ export function parseDirectives(text: string, file: string): MigrationDirectives
             case "no-transaction":
             case "allow-destructive":
                 // A flag takes no argument: '-- keel:no-transaction, except…' is more likely a sentence than a directive.
-                if (value) problems.push(`'-- keel:${name}' takes nothing after it (found '${value}'); put remarks on their own comment line`);
+                if (value)
+                    problems.push(`'-- keel:${name}' takes nothing after it (found '${value}'); put remarks on their own comment line`);
                 else if (name === "no-transaction") directives.transaction = false;
                 else directives.allowDestructive = true;
                 break;
@@ -189,7 +190,8 @@ function notARegularFile(full: string, entry: fs.Dirent): string | undefined {
         if (err.code === "ENOENT" || err.code === "ENOTDIR") {
             return `is a symbolic link to ${target}, which does not exist (a dangling link); point it at the migration file or remove it.`;
         }
-        if (err.code === "ELOOP") return `is a symbolic link to ${target}, which loops back on itself; point it at the migration file or remove it.`;
+        if (err.code === "ELOOP")
+            return `is a symbolic link to ${target}, which loops back on itself; point it at the migration file or remove it.`;
         return `is a symbolic link to ${target}, which cannot be read (${err.code ?? err.message}); fix or remove the link.`;
     }
     if (stat.isFile()) return undefined;
@@ -277,7 +279,11 @@ function directoryOf(sources: MigrationSource[]): string {
  * files) and reports every syntax or transaction-mode problem at once.
  * `where` names the directory in the report; by default the one in the sources' paths.
  */
-export async function parseMigrations(sources: MigrationSource[], where = directoryOf(sources), earlier: string[] = []): Promise<MigrationFile[]> {
+export async function parseMigrations(
+    sources: MigrationSource[],
+    where = directoryOf(sources),
+    earlier: string[] = [],
+): Promise<MigrationFile[]> {
     const problems: string[] = [...earlier];
     const files: MigrationFile[] = [];
     for (const source of sources) {

@@ -108,7 +108,12 @@ export interface MigrationPlan<F extends PlannedFile = PlannedFile> {
     problems: string[];
 }
 
-export function migrationPlan<F extends PlannedFile>(files: F[], history: HistoryRow[], options: PlanOptions, facts: PlanFacts = {}): MigrationPlan<F> {
+export function migrationPlan<F extends PlannedFile>(
+    files: F[],
+    history: HistoryRow[],
+    options: PlanOptions,
+    facts: PlanFacts = {},
+): MigrationPlan<F> {
     const problems: string[] = [];
     const byVersion = new Map(files.map((f) => [f.version, f]));
     const recorded = new Map(history.map((h) => [h.version, h]));
@@ -121,7 +126,8 @@ export function migrationPlan<F extends PlannedFile>(files: F[], history: Histor
     const renamedTo = new Set<string>();
     const orphans = new Map<string, HistoryRow>();
     for (const row of history) {
-        if ((row.status === "applied" || row.status === "baseline") && !byVersion.has(row.version) && !orphans.has(row.checksum)) orphans.set(row.checksum, row);
+        if ((row.status === "applied" || row.status === "baseline") && !byVersion.has(row.version) && !orphans.has(row.checksum))
+            orphans.set(row.checksum, row);
     }
     for (const file of files) {
         const row = recorded.has(file.version) ? undefined : orphans.get(file.checksum);

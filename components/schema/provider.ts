@@ -76,7 +76,11 @@ export interface SchemaMigrationsOutputs extends SchemaMigrationsInputs {
  * The Neon key for snapshot backups, as configure() reads it from the stack's config in the
  * provider's own process (else NEON_API_KEY when a backup is taken); `keel schema: …` progress lines.
  */
-const context = providerContext("schema", { secret: "neonApiKey", url: "neonApiUrl" }, (configApiKey, configApiUrl, env) => ({ configApiKey, configApiUrl, env }));
+const context = providerContext("schema", { secret: "neonApiKey", url: "neonApiUrl" }, (configApiKey, configApiUrl, env) => ({
+    configApiKey,
+    configApiUrl,
+    env,
+}));
 const progress = (message: string) => context.log.info(message);
 const warn = (message: string) => context.log.warn(message);
 
@@ -120,7 +124,9 @@ export function stillPending(olds: Partial<SchemaMigrationsOutputs>, news: Schem
     if (!pending.length || Number.isNaN(planned)) return pending;
     const appliedSince = new Set(
         (olds.applied ?? [])
-            .filter((a) => a.status !== "failed" && a.status !== "running" && a.appliedAt !== undefined && Date.parse(a.appliedAt) >= planned)
+            .filter(
+                (a) => a.status !== "failed" && a.status !== "running" && a.appliedAt !== undefined && Date.parse(a.appliedAt) >= planned,
+            )
             .map(pendingId),
     );
     return pending.filter((p) => !appliedSince.has(p));
@@ -137,7 +143,8 @@ function verifiedFiles(inputs: SchemaMigrationsInputs): MigrationSource[] {
     for (const f of files) {
         const e = expected.get(f.version);
         if (!e) problems.push(`${f.file} appeared after the plan was made`);
-        else if (e.checksum !== f.checksum) problems.push(`${f.file} changed after the plan was made (planned ${e.checksum}, now ${f.checksum})`);
+        else if (e.checksum !== f.checksum)
+            problems.push(`${f.file} changed after the plan was made (planned ${e.checksum}, now ${f.checksum})`);
         expected.delete(f.version);
     }
     for (const e of expected.values()) problems.push(`${e.file} was removed after the plan was made`);
@@ -173,7 +180,10 @@ function outputsFrom(inputs: SchemaMigrationsInputs, state: SchemaState, drift: 
 export const SCHEMA_STATE: StateShape = {
     version: 1,
     upgrades: {
-        0: ({ schemaObjects, ...rest }) => ({ ...rest, ...(schemaObjects && typeof rest.catalog !== "string" ? { catalog: packCatalog(schemaObjects) } : {}) }),
+        0: ({ schemaObjects, ...rest }) => ({
+            ...rest,
+            ...(schemaObjects && typeof rest.catalog !== "string" ? { catalog: packCatalog(schemaObjects) } : {}),
+        }),
     },
 };
 
@@ -190,7 +200,8 @@ export function describeHistoryDrift(before: AppliedMigration[], after: AppliedM
     for (const b of before) {
         const a = now.get(b.version);
         if (!a) lines.push(`- history: version ${b.version} (${b.name}) is no longer recorded as applied`);
-        else if (a.checksum !== b.checksum) lines.push(`~ history: version ${b.version} (${b.name}) checksum ${b.checksum} -> ${a.checksum}`);
+        else if (a.checksum !== b.checksum)
+            lines.push(`~ history: version ${b.version} (${b.name}) checksum ${b.checksum} -> ${a.checksum}`);
     }
     for (const a of after) {
         if (!then.has(a.version)) lines.push(`+ history: version ${a.version} (${a.name}) recorded as ${a.status} outside this stack`);
@@ -213,7 +224,10 @@ function stackOf(inputs: SchemaMigrationsInputs): string {
  * the runner's lock, a backup is taken before anything is written; if it fails,
  * the error says why and nothing is applied.
  */
-async function backupBeforeMigrating(inputs: SchemaMigrationsInputs, plan: MigrationPlan<MigrationSource>): Promise<BackupRecord | undefined> {
+async function backupBeforeMigrating(
+    inputs: SchemaMigrationsInputs,
+    plan: MigrationPlan<MigrationSource>,
+): Promise<BackupRecord | undefined> {
     const s = inputs.settings;
     if (!s.backup || plan.pending.length === 0) return undefined;
     const stack = stackOf(inputs);
@@ -224,7 +238,12 @@ async function backupBeforeMigrating(inputs: SchemaMigrationsInputs, plan: Migra
         // A snapshot branch of the stack's branch: instant, kept by Neon until its expiry.
         try {
             const target = neonBackupTarget({ ...inputs.neon, stack }, context.client(), progress);
-            return await takeNeonBackup(target, { beforeVersion: first.version, schemaVersion, retentionDays: s.backupRetentionDays, progress });
+            return await takeNeonBackup(target, {
+                beforeVersion: first.version,
+                schemaVersion,
+                retentionDays: s.backupRetentionDays,
+                progress,
+            });
         } catch (err: any) {
             throw new BackupError(
                 `No backup, no migration: the Neon snapshot of branch '${inputs.neon.branchName}' before ${pendingId(first)} failed, so nothing was applied. ` +
@@ -264,7 +283,8 @@ async function apply(inputs: SchemaMigrationsInputs, olds?: SchemaMigrationsOutp
             backup = await backupBeforeMigrating(inputs, plan);
         },
     });
-    if (result.ran.length) progress(`applied ${result.ran.length} migration(s) in ${Date.now() - started} ms; schema version ${result.version}`);
+    if (result.ran.length)
+        progress(`applied ${result.ran.length} migration(s) in ${Date.now() - started} ms; schema version ${result.version}`);
     const latestBackup = backup ? outputRecord(backup) : olds?.latestBackup;
     return { ...outputsFrom(inputs, result, []), ...(latestBackup ? { latestBackup } : {}) };
 }
@@ -275,7 +295,8 @@ export const schemaMigrationsProvider = versioned<SchemaMigrationsInputs, Schema
     async check(_olds, news) {
         const failures: pulumi.dynamic.CheckFailure[] = [];
         if (!Array.isArray(news.migrations)) failures.push({ property: "migrations", reason: "expected the list of migration files" });
-        if (typeof news.migrationsDir !== "string" || !news.migrationsDir) failures.push({ property: "migrationsDir", reason: "expected a directory" });
+        if (typeof news.migrationsDir !== "string" || !news.migrationsDir)
+            failures.push({ property: "migrationsDir", reason: "expected a directory" });
         if (failures.length) return { inputs: news, failures };
         if (!isKnownUrl(news.databaseUrl)) {
             // The database does not exist yet (or its URL is computed): everything is pending.
@@ -388,7 +409,9 @@ export class SchemaMigrations extends KeelDynamicResource {
     declare readonly latestBackup: pulumi.Output<BackupRecord | undefined>;
 
     constructor(name: string, args: SchemaMigrationsArgs, opts?: pulumi.CustomResourceOptions) {
-        super(schemaMigrationsProvider, SchemaMigrations.__pulumiType,
+        super(
+            schemaMigrationsProvider,
+            SchemaMigrations.__pulumiType,
             name,
             {
                 ...args,
@@ -402,6 +425,7 @@ export class SchemaMigrations extends KeelDynamicResource {
                 drift: undefined,
                 latestBackup: undefined,
             },
-            { ...opts, additionalSecretOutputs: ["databaseUrl"] });
+            { ...opts, additionalSecretOutputs: ["databaseUrl"] },
+        );
     }
 }

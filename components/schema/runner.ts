@@ -180,7 +180,8 @@ async function ensureHistoryTable(client: Client, s: EngineSettings): Promise<vo
 async function acquireLock(client: Client, s: EngineSettings, progress: Progress, hooks: LockWaitHooks = {}): Promise<void> {
     const now = hooks.now ?? Date.now;
     const wait = hooks.sleep ?? sleep;
-    const tryLock = async () => (await client.query("SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok", [LOCK_CLASS, lockName(s)])).rows[0].ok === true;
+    const tryLock = async () =>
+        (await client.query("SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok", [LOCK_CLASS, lockName(s)])).rows[0].ok === true;
     const deadline = now() + s.lockWaitSeconds * 1000;
     let announced = false;
     for (;;) {
@@ -279,7 +280,14 @@ async function planWithFacts<F extends PlannedFile>(
         if (row.status !== "failed" && row.status !== "running") continue;
         const file = files.find((f) => f.version === row.version);
         const { indexes, searchedDatabase } = await invalidIndexesOf(client, file);
-        unsettled.push({ version: row.version, name: row.name, status: row.status, ...(file ? { file: file.file } : {}), invalidIndexes: indexes, searchedDatabase });
+        unsettled.push({
+            version: row.version,
+            name: row.name,
+            status: row.status,
+            ...(file ? { file: file.file } : {}),
+            invalidIndexes: indexes,
+            searchedDatabase,
+        });
     }
     const facts = {
         invalidIndexes: Object.fromEntries(unsettled.map((u) => [u.version, u.invalidIndexes])),
@@ -372,7 +380,9 @@ export async function applyMigrations(
                     );
                 }
                 await client.query("COMMIT");
-                progress(`baseline: recorded ${plan.baselined.length} migration(s) up to ${s.plan.baseline} as applied without running them`);
+                progress(
+                    `baseline: recorded ${plan.baselined.length} migration(s) up to ${s.plan.baseline} as applied without running them`,
+                );
             }
 
             const ran: ApplyResult["ran"] = [];
@@ -468,7 +478,9 @@ async function applyInTransaction(client: Client, file: MigrationFile, s: Engine
             `${file.file}: COMMIT failed: ${error.message}${code}. A deferred constraint or trigger failed at the end of the file. ${rolledBack}`,
         );
     }
-    throw new MigrationRunError(`${file.file}: ${error.message}${code} (while Keel ${index < 0 ? "set up the file's transaction" : "recorded the file in the history"}). ${rolledBack}`);
+    throw new MigrationRunError(
+        `${file.file}: ${error.message}${code} (while Keel ${index < 0 ? "set up the file's transaction" : "recorded the file in the history"}). ${rolledBack}`,
+    );
 }
 
 /**
@@ -507,10 +519,12 @@ function watchTransactionStatus(client: Client): { status: () => string; stop: (
 async function applyWithoutTransaction(client: Client, file: MigrationFile, s: EngineSettings): Promise<void> {
     const t = timeouts(file, s);
     // Recorded as running first: if the runner dies midway, later runs see it and stop.
-    await client.query(
-        `INSERT INTO ${historyRef(s)} (version, name, checksum, status, applied_by) VALUES ($1, $2, $3, 'running', $4)`,
-        [file.version, file.name, file.checksum, s.appliedBy],
-    );
+    await client.query(`INSERT INTO ${historyRef(s)} (version, name, checksum, status, applied_by) VALUES ($1, $2, $3, 'running', $4)`, [
+        file.version,
+        file.name,
+        file.checksum,
+        s.appliedBy,
+    ]);
     const tx = watchTransactionStatus(client);
     try {
         await client.query(`SET lock_timeout = '${t.lock}'; SET statement_timeout = '${t.statement}'`);
@@ -546,10 +560,10 @@ async function applyWithoutTransaction(client: Client, file: MigrationFile, s: E
                     `End it in the file with COMMIT. ${await recordNoTransactionFailure(client, file, s, kept)}`,
             );
         }
-        await client.query(
-            `UPDATE ${historyRef(s)} SET status = 'applied', applied_at = now(), execution_ms = $2 WHERE version = $1`,
-            [file.version, Date.now() - started],
-        );
+        await client.query(`UPDATE ${historyRef(s)} SET status = 'applied', applied_at = now(), execution_ms = $2 WHERE version = $1`, [
+            file.version,
+            Date.now() - started,
+        ]);
     } finally {
         tx.stop();
         await client.query("RESET lock_timeout; RESET statement_timeout").catch(() => undefined);
@@ -609,7 +623,9 @@ export async function resolveMigration(
             const row = (await readHistory(client, s)).find((r) => r.version === version);
             if (!row) throw new MigrationHistoryError(`Version ${version} has no row in ${lockName(s)}; there is nothing to resolve.`);
             if (row.status !== "failed" && row.status !== "running") {
-                throw new MigrationHistoryError(`Version ${version} (${row.name}) is ${row.status}, not failed; there is nothing to resolve.`);
+                throw new MigrationHistoryError(
+                    `Version ${version} (${row.name}) is ${row.status}, not failed; there is nothing to resolve.`,
+                );
             }
             const { indexes, searchedDatabase } = await invalidIndexesOf(client, file);
             if (indexes.length) throw invalidIndexRefusal(row, outcome, indexes, searchedDatabase);
@@ -631,7 +647,12 @@ export async function resolveMigration(
 }
 
 /** Why schema:resolve will not settle a version while INVALID indexes remain, and the DROP INDEX statements that come first. */
-function invalidIndexRefusal(row: HistoryRow, outcome: "applied" | "rolled-back", indexes: InvalidIndex[], searchedDatabase: boolean): MigrationHistoryError {
+function invalidIndexRefusal(
+    row: HistoryRow,
+    outcome: "applied" | "rolled-back",
+    indexes: InvalidIndex[],
+    searchedDatabase: boolean,
+): MigrationHistoryError {
     const one = indexes.length === 1;
     const found = searchedDatabase
         ? `its file is not at hand, so any invalid index may be its, and the database has ${describeInvalidIndexes(indexes)}`

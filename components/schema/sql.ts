@@ -6,15 +6,7 @@
  */
 import * as path from "path";
 import { MigrationFileError } from "../errors";
-import {
-    byteToCharOffsets,
-    codePointsToChars,
-    isOnlyTrivia,
-    lineCounter,
-    nextStatementCut,
-    skipTrivia,
-    trimSpaceEnd,
-} from "./pgLexer";
+import { byteToCharOffsets, codePointsToChars, isOnlyTrivia, lineCounter, nextStatementCut, skipTrivia, trimSpaceEnd } from "./pgLexer";
 
 export interface SqlStatement {
     /**
@@ -144,7 +136,7 @@ function nulError(file: string, byteOffset: number, at: string): MigrationFileEr
  * when all are well formed.
  */
 function firstInvalidUtf8(bytes: Buffer, end: number): { offset: number; length: number } | undefined {
-    for (let i = 0; i < end; ) {
+    for (let i = 0; i < end;) {
         const b = bytes[i];
         const need = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
         if (need === 0) return { offset: i, length: b >= 0xc0 && b <= 0xc1 ? 2 : b >= 0xf5 && b <= 0xf7 ? 4 : 1 };
@@ -199,7 +191,7 @@ export async function analyzeSql(text: string, file: string, options: AnalyzeOpt
     const added = new Map<string, { line: number; type: string }>();
     // Where the text after the last statement (a ';', white space, comments) begins.
     let gapFrom = 0;
-    for (let start = 0; start < text.length; ) {
+    for (let start = 0; start < text.length;) {
         let cut = text.length - start <= chunkChars ? text.length : nextStatementCut(text, start, chunkChars);
         let stmts: RawStmt[];
         for (;;) {
@@ -226,7 +218,9 @@ export async function analyzeSql(text: string, file: string, options: AnalyzeOpt
             const last = trimSpaceEnd(text, first, to);
             if (first >= last) {
                 // The parser found a statement here, so the lexer rules above disagree with it: never drop it silently.
-                throw new Error(`${file}: Keel could not find the text of the statement at character ${from}; this is a bug in Keel (pgLexer.ts).`);
+                throw new Error(
+                    `${file}: Keel could not find the text of the statement at character ${from}; this is a bug in Keel (pgLexer.ts).`,
+                );
             }
             const sql = text.slice(first, last);
             const { line, column } = position(first);
@@ -282,7 +276,9 @@ function checkText(text: string, file: string): void {
     const at = text.search(/\p{Cs}/u);
     if (at >= 0) {
         const { line, column } = lineAndColumn(text, at);
-        throw new MigrationFileError(`${file}:${line}:${column}: the text holds a lone UTF-16 surrogate, which is not a character; nothing has been run.`);
+        throw new MigrationFileError(
+            `${file}:${line}:${column}: the text holds a lone UTF-16 surrogate, which is not a character; nothing has been run.`,
+        );
     }
 }
 
@@ -302,7 +298,8 @@ function parseError(err: any, text: string, start: number, file: string): Migrat
         const at = codePointsToChars(text, start, details.cursorPosition);
         const { line, column } = lineAndColumn(text, at);
         return new MigrationFileError(
-            `${file}:${line}:${column}: SQL syntax error: ${details.message}. ` + `Fix the statement at line ${line}, column ${column}; nothing has been run.`,
+            `${file}:${line}:${column}: SQL syntax error: ${details.message}. ` +
+                `Fix the statement at line ${line}, column ${column}; nothing has been run.`,
         );
     }
     return new MigrationFileError(`${file}: SQL could not be parsed: ${err?.message ?? err}. Nothing has been run.`);
@@ -378,8 +375,18 @@ export interface NoTransactionStatement {
  * see enumValueUses).
  */
 export const NO_TRANSACTION_STATEMENTS: readonly NoTransactionStatement[] = [
-    { statement: "CREATE INDEX CONCURRENTLY", kind: "IndexStmt", when: (n) => n.concurrent === true, example: "CREATE INDEX CONCURRENTLY items_sku ON items (sku)" },
-    { statement: "DROP INDEX CONCURRENTLY", kind: "DropStmt", when: (n) => n.concurrent === true, example: "DROP INDEX CONCURRENTLY items_id" },
+    {
+        statement: "CREATE INDEX CONCURRENTLY",
+        kind: "IndexStmt",
+        when: (n) => n.concurrent === true,
+        example: "CREATE INDEX CONCURRENTLY items_sku ON items (sku)",
+    },
+    {
+        statement: "DROP INDEX CONCURRENTLY",
+        kind: "DropStmt",
+        when: (n) => n.concurrent === true,
+        example: "DROP INDEX CONCURRENTLY items_id",
+    },
     {
         statement: "REINDEX CONCURRENTLY",
         kind: "ReindexStmt",
@@ -388,11 +395,26 @@ export const NO_TRANSACTION_STATEMENTS: readonly NoTransactionStatement[] = [
     },
     { statement: "REINDEX SCHEMA", kind: "ReindexStmt", when: (n) => n.kind === "REINDEX_OBJECT_SCHEMA", example: "REINDEX SCHEMA public" },
     { statement: "REINDEX SYSTEM", kind: "ReindexStmt", when: (n) => n.kind === "REINDEX_OBJECT_SYSTEM", example: "REINDEX SYSTEM keel" },
-    { statement: "REINDEX DATABASE", kind: "ReindexStmt", when: (n) => n.kind === "REINDEX_OBJECT_DATABASE", example: "REINDEX DATABASE keel" },
-    { statement: "REINDEX of a partitioned table or index", kind: "ReindexStmt", dependsOnDatabase: true, example: "REINDEX TABLE measurements" },
+    {
+        statement: "REINDEX DATABASE",
+        kind: "ReindexStmt",
+        when: (n) => n.kind === "REINDEX_OBJECT_DATABASE",
+        example: "REINDEX DATABASE keel",
+    },
+    {
+        statement: "REINDEX of a partitioned table or index",
+        kind: "ReindexStmt",
+        dependsOnDatabase: true,
+        example: "REINDEX TABLE measurements",
+    },
     { statement: "VACUUM", kind: "VacuumStmt", when: (n) => n.is_vacuumcmd === true, example: "VACUUM (ANALYZE) items" },
     { statement: "CLUSTER without a table", kind: "ClusterStmt", when: (n) => !n.relation, example: "CLUSTER" },
-    { statement: "CLUSTER of a partitioned table", kind: "ClusterStmt", dependsOnDatabase: true, example: "CLUSTER measurements USING measurements_at" },
+    {
+        statement: "CLUSTER of a partitioned table",
+        kind: "ClusterStmt",
+        dependsOnDatabase: true,
+        example: "CLUSTER measurements USING measurements_at",
+    },
     { statement: "CREATE DATABASE", kind: "CreatedbStmt", example: "CREATE DATABASE keel_example" },
     { statement: "DROP DATABASE", kind: "DropdbStmt", example: "DROP DATABASE IF EXISTS keel_example" },
     {
@@ -422,18 +444,37 @@ export const NO_TRANSACTION_STATEMENTS: readonly NoTransactionStatement[] = [
         statement: "ALTER SUBSCRIPTION … SET/ADD/DROP PUBLICATION with refresh",
         kind: "AlterSubscriptionStmt",
         when: (n) =>
-            ["ALTER_SUBSCRIPTION_SET_PUBLICATION", "ALTER_SUBSCRIPTION_ADD_PUBLICATION", "ALTER_SUBSCRIPTION_DROP_PUBLICATION"].includes(n.kind) &&
-            booleanOption(n.options, "refresh") !== false,
+            ["ALTER_SUBSCRIPTION_SET_PUBLICATION", "ALTER_SUBSCRIPTION_ADD_PUBLICATION", "ALTER_SUBSCRIPTION_DROP_PUBLICATION"].includes(
+                n.kind,
+            ) && booleanOption(n.options, "refresh") !== false,
         example: "ALTER SUBSCRIPTION keel_sub ADD PUBLICATION keel_pub2",
     },
-    { statement: "DROP SUBSCRIPTION of a subscription with a replication slot", kind: "DropSubscriptionStmt", dependsOnDatabase: true, example: "DROP SUBSCRIPTION keel_slotted" },
+    {
+        statement: "DROP SUBSCRIPTION of a subscription with a replication slot",
+        kind: "DropSubscriptionStmt",
+        dependsOnDatabase: true,
+        example: "DROP SUBSCRIPTION keel_slotted",
+    },
     { statement: "DISCARD ALL", kind: "DiscardStmt", when: (n) => n.target === "DISCARD_ALL", example: "DISCARD ALL" },
-    { statement: "COMMIT PREPARED", kind: "TransactionStmt", when: (n) => n.kind === "TRANS_STMT_COMMIT_PREPARED", example: "COMMIT PREPARED 'keel_example'" },
-    { statement: "ROLLBACK PREPARED", kind: "TransactionStmt", when: (n) => n.kind === "TRANS_STMT_ROLLBACK_PREPARED", example: "ROLLBACK PREPARED 'keel_example'" },
+    {
+        statement: "COMMIT PREPARED",
+        kind: "TransactionStmt",
+        when: (n) => n.kind === "TRANS_STMT_COMMIT_PREPARED",
+        example: "COMMIT PREPARED 'keel_example'",
+    },
+    {
+        statement: "ROLLBACK PREPARED",
+        kind: "TransactionStmt",
+        when: (n) => n.kind === "TRANS_STMT_ROLLBACK_PREPARED",
+        example: "ROLLBACK PREPARED 'keel_example'",
+    },
     {
         statement: "ALTER TABLE … DETACH PARTITION … CONCURRENTLY",
         kind: "AlterTableStmt",
-        when: (n) => (n.cmds ?? []).some((c: any) => c?.AlterTableCmd?.subtype === "AT_DetachPartition" && c.AlterTableCmd.def?.PartitionCmd?.concurrent === true),
+        when: (n) =>
+            (n.cmds ?? []).some(
+                (c: any) => c?.AlterTableCmd?.subtype === "AT_DetachPartition" && c.AlterTableCmd.def?.PartitionCmd?.concurrent === true,
+            ),
         example: "ALTER TABLE measurements DETACH PARTITION measurements_2024 CONCURRENTLY",
     },
 ];

@@ -86,7 +86,10 @@ function readCache(file: string | undefined): LintCache {
  * the directory and its files at once. `cacheFile` keeps the facts of files
  * parsed before (none when undefined).
  */
-export async function loadMigrationSummaries(dir: string, options: { display?: string; cacheFile?: string } = {}): Promise<MigrationSummary[]> {
+export async function loadMigrationSummaries(
+    dir: string,
+    options: { display?: string; cacheFile?: string } = {},
+): Promise<MigrationSummary[]> {
     const { display = dir, cacheFile } = options;
     const { sources, problems } = readMigrationDir(dir, display);
     const cache = readCache(cacheFile);
@@ -112,8 +115,15 @@ export async function loadMigrationSummaries(dir: string, options: { display?: s
         }
     }
     if (problems.length) throw problemReport(display, problems);
-    if (cacheFile && (JSON.stringify(kept) !== JSON.stringify(cache.files) || JSON.stringify(keptWarnings) !== JSON.stringify(cache.warnings ?? {}))) {
-        writeCache(cacheFile, { analysis: analysis(), files: kept, ...(Object.keys(keptWarnings).length ? { warnings: keptWarnings } : {}) });
+    if (
+        cacheFile &&
+        (JSON.stringify(kept) !== JSON.stringify(cache.files) || JSON.stringify(keptWarnings) !== JSON.stringify(cache.warnings ?? {}))
+    ) {
+        writeCache(cacheFile, {
+            analysis: analysis(),
+            files: kept,
+            ...(Object.keys(keptWarnings).length ? { warnings: keptWarnings } : {}),
+        });
     }
     return summaries;
 }

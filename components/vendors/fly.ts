@@ -284,7 +284,15 @@ export interface CertificateDetail {
 }
 
 export interface CertificateCheckResponse extends CertificateDetail {
-    dns_records?: { a?: string[]; aaaa?: string[]; cname?: string[]; acme_challenge_cname?: string; ownership_txt?: string; resolved_addresses?: string[]; soa?: string };
+    dns_records?: {
+        a?: string[];
+        aaaa?: string[];
+        cname?: string[];
+        acme_challenge_cname?: string;
+        ownership_txt?: string;
+        resolved_addresses?: string[];
+        soa?: string;
+    };
 }
 
 export interface CertificateSummary {
@@ -359,13 +367,20 @@ export interface FlyClient {
     getApp(app: string): Promise<FlyApp>;
     deleteApp(app: string): Promise<void>;
 
-    listMachines(app: string, query?: { include_deleted?: boolean; region?: string; state?: string; summary?: boolean }): Promise<Machine[]>;
+    listMachines(
+        app: string,
+        query?: { include_deleted?: boolean; region?: string; state?: string; summary?: boolean },
+    ): Promise<Machine[]>;
     createMachine(app: string, request: CreateMachineRequest): Promise<Machine>;
     updateMachine(app: string, id: string, request: UpdateMachineRequest, options?: MutationOptions): Promise<Machine>;
     getMachine(app: string, id: string): Promise<Machine>;
     deleteMachine(app: string, id: string, options?: MutationOptions & { force?: boolean }): Promise<void>;
     /** One Machines_wait call (at most 60 s); see waitForState for a longer wait. */
-    waitMachine(app: string, id: string, query: { state?: MachineState; instanceId?: string; version?: string; timeoutS?: number; fromEventId?: string }): Promise<WaitResponse>;
+    waitMachine(
+        app: string,
+        id: string,
+        query: { state?: MachineState; instanceId?: string; version?: string; timeoutS?: number; fromEventId?: string },
+    ): Promise<WaitResponse>;
     startMachine(app: string, id: string, options?: MutationOptions): Promise<void>;
     stopMachine(app: string, id: string, request?: { signal?: string; timeout?: string }, options?: MutationOptions): Promise<void>;
 
@@ -387,7 +402,10 @@ export interface FlyClient {
     releaseIp(app: string, ip: string): Promise<void>;
 
     /** App_Certificates_list: one page (`next_cursor` for the next). */
-    listCertificates(app: string, query?: { filter?: string; cursor?: string; limit?: number }): Promise<{ certificates?: CertificateSummary[]; next_cursor?: string; total_count?: number }>;
+    listCertificates(
+        app: string,
+        query?: { filter?: string; cursor?: string; limit?: number },
+    ): Promise<{ certificates?: CertificateSummary[]; next_cursor?: string; total_count?: number }>;
     /** App_Certificates_acme_create: asks Fly for a Let's Encrypt certificate for the hostname. */
     requestAcmeCertificate(app: string, hostname: string): Promise<CertificateDetail>;
     getCertificate(app: string, hostname: string): Promise<CertificateDetail>;
@@ -440,7 +458,12 @@ function networkCode(err: unknown): { code?: string; message: string } {
 }
 
 /** Turns a failure into a FlyApiError naming the request and Fly's text, never the token. */
-export function toFlyApiError(err: unknown, request: RequestInfo, token: string, options: { reason?: string; idempotent?: boolean } = {}): FlyApiError {
+export function toFlyApiError(
+    err: unknown,
+    request: RequestInfo,
+    token: string,
+    options: { reason?: string; idempotent?: boolean } = {},
+): FlyApiError {
     const e = err as Partial<HttpFailure>;
     let status: number | undefined;
     let flyText = "";
@@ -508,7 +531,11 @@ export function flyClient(options: FlyClientOptions): FlyClient {
         if (res.status >= 400) {
             const h: Record<string, string> = {};
             res.headers.forEach((v, k) => (h[k] = v));
-            const failure: HttpFailure = { status: res.status, response: { status: res.status, headers: h, data }, request: { method, path } };
+            const failure: HttpFailure = {
+                status: res.status,
+                response: { status: res.status, headers: h, data },
+                request: { method, path },
+            };
             throw failure;
         }
         return { status: res.status, data: data as T };
@@ -545,8 +572,17 @@ export function flyClient(options: FlyClientOptions): FlyClient {
                 }
             }
             if (!failure) throw toFlyApiError(err, info, token, { idempotent });
-            const decision = decide(failure, state, failure.status === 409 && failure.kind === "locked" ? { ...policy, budgetMs: leaseBudgetMs } : policy, { idempotent, nowMs: now, random: Math.random() });
-            if (!decision.retry) throw toFlyApiError(err, info, token, { idempotent, reason: failure.kind === "client" ? undefined : `gave up: ${decision.reason}` });
+            const decision = decide(
+                failure,
+                state,
+                failure.status === 409 && failure.kind === "locked" ? { ...policy, budgetMs: leaseBudgetMs } : policy,
+                { idempotent, nowMs: now, random: Math.random() },
+            );
+            if (!decision.retry)
+                throw toFlyApiError(err, info, token, {
+                    idempotent,
+                    reason: failure.kind === "client" ? undefined : `gave up: ${decision.reason}`,
+                });
             options.onProgress?.(`Fly API ${method} ${path}: ${decision.message}`);
             await sleep(decision.delayMs);
             state = nextState(state, failure);
@@ -568,41 +604,61 @@ export function flyClient(options: FlyClientOptions): FlyClient {
         createMachine: (app, body) => data(request("POST", `/apps/${seg(app)}/machines`, { body })),
         updateMachine: (app, id, body, o = {}) => data(request("POST", machinePath(app, id), { body, nonce: o.nonce })),
         getMachine: (app, id) => data(request("GET", machinePath(app, id))),
-        deleteMachine: async (app, id, o = {}) => void (await request("DELETE", machinePath(app, id), { nonce: o.nonce, query: { force: o.force || undefined } })),
+        deleteMachine: async (app, id, o = {}) =>
+            void (await request("DELETE", machinePath(app, id), { nonce: o.nonce, query: { force: o.force || undefined } })),
         waitMachine: (app, id, q) => {
             const timeoutS = Math.max(1, Math.min(60, Math.ceil(q.timeoutS ?? 60)));
             return data(
                 request("GET", `${machinePath(app, id)}/wait`, {
-                    query: { state: q.state, instance_id: q.instanceId, version: q.version, from_event_id: q.fromEventId, timeout: timeoutS },
+                    query: {
+                        state: q.state,
+                        instance_id: q.instanceId,
+                        version: q.version,
+                        from_event_id: q.fromEventId,
+                        timeout: timeoutS,
+                    },
                     timeoutMs: (timeoutS + 15) * 1000,
                 }),
             );
         },
-        startMachine: async (app, id, o = {}) => void (await request("POST", `${machinePath(app, id)}/start`, { nonce: o.nonce, idempotent: true })),
-        stopMachine: async (app, id, body, o = {}) => void (await request("POST", `${machinePath(app, id)}/stop`, { body, nonce: o.nonce, idempotent: true })),
+        startMachine: async (app, id, o = {}) =>
+            void (await request("POST", `${machinePath(app, id)}/start`, { nonce: o.nonce, idempotent: true })),
+        stopMachine: async (app, id, body, o = {}) =>
+            void (await request("POST", `${machinePath(app, id)}/stop`, { body, nonce: o.nonce, idempotent: true })),
 
         getLease: (app, id) => data(request("GET", `${machinePath(app, id)}/lease`)),
         createLease: (app, id, body, o = {}) => data(request("POST", `${machinePath(app, id)}/lease`, { body, nonce: o.nonce })),
         releaseLease: async (app, id, nonce) => void (await request("DELETE", `${machinePath(app, id)}/lease`, { nonce })),
 
         listSecrets: async (app, q = {}) =>
-            (await data(request<{ secrets?: AppSecret[] }>("GET", `/apps/${seg(app)}/secrets`, { query: { min_version: q.minVersion, show_secrets: q.showSecrets } }))).secrets ?? [],
+            (
+                await data(
+                    request<{ secrets?: AppSecret[] }>("GET", `/apps/${seg(app)}/secrets`, {
+                        query: { min_version: q.minVersion, show_secrets: q.showSecrets },
+                    }),
+                )
+            ).secrets ?? [],
         // Setting absolute values: repeating it does no harm.
         updateSecrets: (app, values) => data(request("POST", `/apps/${seg(app)}/secrets`, { body: { values }, idempotent: true })),
-        getSecret: (app, name, q = {}) => data(request("GET", `/apps/${seg(app)}/secrets/${seg(name)}`, { query: { show_secrets: q.showSecrets } })),
-        setSecret: (app, name, value) => data(request("POST", `/apps/${seg(app)}/secrets/${seg(name)}`, { body: { value }, idempotent: true })),
+        getSecret: (app, name, q = {}) =>
+            data(request("GET", `/apps/${seg(app)}/secrets/${seg(name)}`, { query: { show_secrets: q.showSecrets } })),
+        setSecret: (app, name, value) =>
+            data(request("POST", `/apps/${seg(app)}/secrets/${seg(name)}`, { body: { value }, idempotent: true })),
         deleteSecret: (app, name) => data(request("DELETE", `/apps/${seg(app)}/secrets/${seg(name)}`)),
 
-        listIpAssignments: async (app) => (await data(request<{ ips?: IpAssignment[] }>("GET", `/apps/${seg(app)}/ip_assignments`))).ips ?? [],
+        listIpAssignments: async (app) =>
+            (await data(request<{ ips?: IpAssignment[] }>("GET", `/apps/${seg(app)}/ip_assignments`))).ips ?? [],
         assignIp: (app, body) => data(request("POST", `/apps/${seg(app)}/ip_assignments`, { body })),
         releaseIp: async (app, ip) => void (await request("DELETE", `/apps/${seg(app)}/ip_assignments/${seg(ip)}`)),
 
-        listCertificates: (app, q = {}) => data(request("GET", `/apps/${seg(app)}/certificates`, { query: { filter: q.filter, cursor: q.cursor, limit: q.limit } })),
+        listCertificates: (app, q = {}) =>
+            data(request("GET", `/apps/${seg(app)}/certificates`, { query: { filter: q.filter, cursor: q.cursor, limit: q.limit } })),
         requestAcmeCertificate: (app, hostname) => data(request("POST", `/apps/${seg(app)}/certificates/acme`, { body: { hostname } })),
         getCertificate: (app, hostname) => data(request("GET", `/apps/${seg(app)}/certificates/${seg(hostname)}`)),
         deleteCertificate: async (app, hostname) => void (await request("DELETE", `/apps/${seg(app)}/certificates/${seg(hostname)}`)),
         // Re-validation only reads DNS: repeating it does no harm.
-        checkCertificate: (app, hostname) => data(request("POST", `/apps/${seg(app)}/certificates/${seg(hostname)}/check`, { idempotent: true })),
+        checkCertificate: (app, hostname) =>
+            data(request("POST", `/apps/${seg(app)}/certificates/${seg(hostname)}/check`, { idempotent: true })),
 
         waitForState: async (app, id, state, o = {}) => {
             const timeoutS = o.timeoutS ?? 300;
@@ -612,7 +668,12 @@ export function flyClient(options: FlyClientOptions): FlyClient {
                 const left = Math.ceil((deadline - Date.now()) / 1000);
                 if (left <= 0) break;
                 try {
-                    return await client.waitMachine(app, id, { state, instanceId: o.instanceId, version: o.version, timeoutS: Math.min(60, left) });
+                    return await client.waitMachine(app, id, {
+                        state,
+                        instanceId: o.instanceId,
+                        version: o.version,
+                        timeoutS: Math.min(60, left),
+                    });
                 } catch (e) {
                     // 408: Fly's wait ran out of its (at most 60 s) time; ask again until our deadline.
                     if (flyErrorStatus(e) !== 408) throw e;
@@ -643,7 +704,11 @@ export function flyClient(options: FlyClientOptions): FlyClient {
                 if (Date.now() >= deadline) {
                     throw new FlyWaitError(
                         `Machine ${id} of app ${app} did not pass its health checks within ${formatDelay(timeoutS * 1000)}: ` +
-                            failing.map((c) => `${c.name ?? "check"} ${c.status ?? "unknown"}${c.output ? ` (${c.output.slice(0, 200)})` : ""}`).join("; ") +
+                            failing
+                                .map(
+                                    (c) => `${c.name ?? "check"} ${c.status ?? "unknown"}${c.output ? ` (${c.output.slice(0, 200)})` : ""}`,
+                                )
+                                .join("; ") +
                             `. Look at 'fly checks list -a ${app}' and 'fly logs -a ${app}'.`,
                     );
                 }
@@ -665,7 +730,10 @@ export function flyClient(options: FlyClientOptions): FlyClient {
                     await client.releaseLease(app, id, lease.nonce);
                 } catch (e) {
                     // Gone with its machine, or expired and taken by someone else: nothing of ours to release.
-                    if (![404, 409].includes(flyErrorStatus(e) ?? 0)) options.onProgress?.(`could not release the lease on machine ${id} of app ${app} (it expires by itself): ${(e as Error).message}`);
+                    if (![404, 409].includes(flyErrorStatus(e) ?? 0))
+                        options.onProgress?.(
+                            `could not release the lease on machine ${id} of app ${app} (it expires by itself): ${(e as Error).message}`,
+                        );
                 }
             }
         },

@@ -141,8 +141,16 @@ export function toNeonApiError(err: unknown, apiKey: string, reason?: string): N
     const failure = classifyHttpError(err, Date.now());
     const status = e?.response?.status;
     const data = e?.response?.data;
-    const neonMessage = data && typeof data === "object" && typeof data.message === "string" ? data.message : typeof data === "string" && data.length < 500 ? data : "";
-    const what = status !== undefined ? `${status}${neonMessage ? ` ${neonMessage}` : ""}` : `${e?.message ?? String(err)}${e?.code && !String(e?.message).includes(e.code) ? ` (${e.code})` : ""}`;
+    const neonMessage =
+        data && typeof data === "object" && typeof data.message === "string"
+            ? data.message
+            : typeof data === "string" && data.length < 500
+              ? data
+              : "";
+    const what =
+        status !== undefined
+            ? `${status}${neonMessage ? ` ${neonMessage}` : ""}`
+            : `${e?.message ?? String(err)}${e?.code && !String(e?.message).includes(e.code) ? ` (${e.code})` : ""}`;
     const requestId = data && typeof data === "object" && typeof data.request_id === "string" ? ` [request_id ${data.request_id}]` : "";
     let message = `Neon API ${describeRequest(e?.config)}: ${what}${requestId}${reason ? `; ${reason}` : ""}`;
     if (apiKey) message = message.split(apiKey).join("[redacted]");
@@ -195,7 +203,9 @@ const DONE = ["finished", "skipped"];
 const FAILED = ["failed", "error", "cancelled"];
 
 function describeOperation(op: Operation): string {
-    const on = [op.branch_id ? `branch ${op.branch_id}` : "", op.endpoint_id ? `endpoint ${op.endpoint_id}` : ""].filter(Boolean).join(", ");
+    const on = [op.branch_id ? `branch ${op.branch_id}` : "", op.endpoint_id ? `endpoint ${op.endpoint_id}` : ""]
+        .filter(Boolean)
+        .join(", ");
     return `${op.action} (operation ${op.id}${on ? `, ${on}` : ""})`;
 }
 
@@ -204,7 +214,12 @@ function describeOperation(op: Operation): string {
  * A failed, errored or cancelled operation is an error naming its action and
  * Neon's error text.
  */
-export async function waitForOperations(api: Api, projectId: string, operations: Operation[] | undefined, options: WaitOptions = {}): Promise<Operation[]> {
+export async function waitForOperations(
+    api: Api,
+    projectId: string,
+    operations: Operation[] | undefined,
+    options: WaitOptions = {},
+): Promise<Operation[]> {
     const timeoutMs = options.timeoutMs ?? 15 * 60_000;
     const maxPollMs = options.maxPollMs ?? 3000;
     let pollMs = options.pollMs ?? 100;
@@ -232,7 +247,9 @@ export async function waitForOperations(api: Api, projectId: string, operations:
         }
         if (Date.now() - lastReport >= 15_000) {
             lastReport = Date.now();
-            options.onProgress?.(`waiting for Neon: ${pending.map((op) => `${op.action} ${op.status}`).join(", ")} (${formatDelay(elapsed)})`);
+            options.onProgress?.(
+                `waiting for Neon: ${pending.map((op) => `${op.action} ${op.status}`).join(", ")} (${formatDelay(elapsed)})`,
+            );
         }
         await sleep(pollMs);
         pollMs = Math.min(maxPollMs, Math.round(pollMs * 1.5));
@@ -258,7 +275,8 @@ export async function waitForRunningOperations(
         (op: Operation) =>
             !DONE.includes(op.status) &&
             !FAILED.includes(op.status) &&
-            ((on.branchId !== undefined && op.branch_id === on.branchId) || (on.endpointId !== undefined && op.endpoint_id === on.endpointId)),
+            ((on.branchId !== undefined && op.branch_id === on.branchId) ||
+                (on.endpointId !== undefined && op.endpoint_id === on.endpointId)),
     );
     if (running.length) await waitForOperations(api, projectId, running, options);
 }

@@ -349,7 +349,8 @@ export function renderClient(options: RenderClientOptions): RenderClient {
             // undici: TypeError("fetch failed") with the socket error as its cause.
             const e = err as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string } };
             const code = e.cause?.code ?? e.code;
-            const message = e.name === "TimeoutError" ? `timeout after ${formatDelay(timeoutMs)}` : (e.cause?.message ?? e.message ?? String(err));
+            const message =
+                e.name === "TimeoutError" ? `timeout after ${formatDelay(timeoutMs)}` : (e.cause?.message ?? e.message ?? String(err));
             const failure: AttemptFailure = { code, message };
             throw failure;
         }
@@ -363,7 +364,11 @@ export function renderClient(options: RenderClientOptions): RenderClient {
             }
         }
         if (!res.ok) {
-            const failure: AttemptFailure = { status: res.status, response: { status: res.status, headers: res.headers, data }, message: `HTTP ${res.status}` };
+            const failure: AttemptFailure = {
+                status: res.status,
+                response: { status: res.status, headers: res.headers, data },
+                message: `HTTP ${res.status}`,
+            };
             throw failure;
         }
         return { status: res.status, data: data as T };
@@ -387,8 +392,15 @@ export function renderClient(options: RenderClientOptions): RenderClient {
             const failure = gaveUp?.failure ?? classifyHttpError(err, Date.now());
             const data = e.response?.data as { message?: unknown; id?: unknown } | string | undefined;
             const renderMessage =
-                data && typeof data === "object" && typeof data.message === "string" ? data.message : typeof data === "string" && data.length < 500 ? data : "";
-            const detail = e.status !== undefined ? `${e.status}${renderMessage ? ` ${renderMessage}` : ""}` : `${e.message}${e.code && !e.message.includes(e.code) ? ` (${e.code})` : ""}`;
+                data && typeof data === "object" && typeof data.message === "string"
+                    ? data.message
+                    : typeof data === "string" && data.length < 500
+                      ? data
+                      : "";
+            const detail =
+                e.status !== undefined
+                    ? `${e.status}${renderMessage ? ` ${renderMessage}` : ""}`
+                    : `${e.message}${e.code && !e.message.includes(e.code) ? ` (${e.code})` : ""}`;
             let tail = "";
             if (failure?.kind === "rate-limited") {
                 const wait = failure.retryAfterMs;
@@ -402,7 +414,12 @@ export function renderClient(options: RenderClientOptions): RenderClient {
             }
             const lost = !!failure?.mayHaveBeenProcessed && !idempotent;
             const hint = lost ? " (it may have been carried out: look for what it was to create before trying again)" : "";
-            throw new RenderApiError(redact(`${what}: ${detail}${tail}${hint}`), e.status, lost, failure?.kind === "rate-limited" ? failure.retryAfterMs : undefined);
+            throw new RenderApiError(
+                redact(`${what}: ${detail}${tail}${hint}`),
+                e.status,
+                lost,
+                failure?.kind === "rate-limited" ? failure.retryAfterMs : undefined,
+            );
         }
     }
 
@@ -454,7 +471,12 @@ export function renderClient(options: RenderClientOptions): RenderClient {
         async listServices(filter = {}) {
             return paged<{ service: Service }, Service>(
                 "/services",
-                { name: filter.name ? [filter.name] : undefined, type: filter.type, ownerId: filter.ownerId ? [filter.ownerId] : undefined, suspended: filter.suspended ? [filter.suspended] : undefined },
+                {
+                    name: filter.name ? [filter.name] : undefined,
+                    type: filter.type,
+                    ownerId: filter.ownerId ? [filter.ownerId] : undefined,
+                    suspended: filter.suspended ? [filter.suspended] : undefined,
+                },
                 (w) => w.service,
             );
         },
@@ -490,14 +512,20 @@ export function renderClient(options: RenderClientOptions): RenderClient {
             return status === 202 || !data ? undefined : data;
         },
         async listDeploys(serviceId, opts = {}) {
-            return paged<{ deploy: Deploy }, Deploy>(`/services/${seg(serviceId)}/deploys`, { status: opts.status }, (w) => w.deploy, opts.limit);
+            return paged<{ deploy: Deploy }, Deploy>(
+                `/services/${seg(serviceId)}/deploys`,
+                { status: opts.status },
+                (w) => w.deploy,
+                opts.limit,
+            );
         },
         async getDeploy(serviceId, deployId) {
             return (await request<Deploy>("GET", `/services/${seg(serviceId)}/deploys/${seg(deployId)}`)).data;
         },
         async cancelDeploy(serviceId, deployId) {
             // Cancelling twice cancels once: safe to repeat.
-            return (await request<Deploy>("POST", `/services/${seg(serviceId)}/deploys/${seg(deployId)}/cancel`, { idempotent: true })).data;
+            return (await request<Deploy>("POST", `/services/${seg(serviceId)}/deploys/${seg(deployId)}/cancel`, { idempotent: true }))
+                .data;
         },
         async rollback(serviceId, deployId) {
             return (await request<Deploy>("POST", `/services/${seg(serviceId)}/rollback`, { body: { deployId } })).data;
@@ -507,7 +535,11 @@ export function renderClient(options: RenderClientOptions): RenderClient {
             return (await request<CustomDomain[]>("POST", `/services/${seg(serviceId)}/custom-domains`, { body: { name } })).data;
         },
         async listCustomDomains(serviceId) {
-            return paged<{ customDomain: CustomDomain }, CustomDomain>(`/services/${seg(serviceId)}/custom-domains`, {}, (w) => w.customDomain);
+            return paged<{ customDomain: CustomDomain }, CustomDomain>(
+                `/services/${seg(serviceId)}/custom-domains`,
+                {},
+                (w) => w.customDomain,
+            );
         },
         async getCustomDomain(serviceId, idOrName) {
             return notFoundIs(
@@ -545,7 +577,12 @@ export interface WaitForDeployOptions {
  * build_failed, update_failed, pre_deploy_failed, canceled or deactivated
  * (a RenderDeployError naming the status and what to look at).
  */
-export async function waitForDeploy(client: RenderClient, serviceId: string, deployId: string, options: WaitForDeployOptions = {}): Promise<Deploy> {
+export async function waitForDeploy(
+    client: RenderClient,
+    serviceId: string,
+    deployId: string,
+    options: WaitForDeployOptions = {},
+): Promise<Deploy> {
     const timeoutMs = (options.timeoutS ?? 20 * 60) * 1000;
     const maxPollMs = options.maxPollMs ?? 10_000;
     let pollMs = options.pollMs ?? 1000;
@@ -554,7 +591,8 @@ export async function waitForDeploy(client: RenderClient, serviceId: string, dep
     for (;;) {
         const deploy = await client.getDeploy(serviceId, deployId);
         const elapsed = Date.now() - started;
-        if (deploy.status !== last?.status) options.onProgress?.(`deploy ${deployId} of ${serviceId}: ${deploy.status ?? "unknown"} (${formatDelay(elapsed)})`, deploy);
+        if (deploy.status !== last?.status)
+            options.onProgress?.(`deploy ${deployId} of ${serviceId}: ${deploy.status ?? "unknown"} (${formatDelay(elapsed)})`, deploy);
         last = deploy;
         if (deploy.status === "live") return deploy;
         if (deploy.status && DEPLOY_FAILURE_STATUSES.includes(deploy.status)) {
@@ -565,7 +603,10 @@ export async function waitForDeploy(client: RenderClient, serviceId: string, dep
                 canceled: "it was canceled (by someone, or by a newer deploy)",
                 deactivated: "a newer deploy replaced it before it went live",
             };
-            throw new RenderDeployError(`Render deploy ${deployId} of service ${serviceId} ended ${deploy.status}: ${why[deploy.status]}.`, deploy);
+            throw new RenderDeployError(
+                `Render deploy ${deployId} of service ${serviceId} ended ${deploy.status}: ${why[deploy.status]}.`,
+                deploy,
+            );
         }
         if (elapsed >= timeoutMs) {
             throw new RenderDeployError(

@@ -81,7 +81,15 @@ const STATUS_TEXT: Record<number, string> = {
 /** Network errors raised before anything was sent: safe to repeat for any method. */
 const NOT_SENT_CODES = ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ENETUNREACH", "EHOSTUNREACH"];
 /** Network errors that may come after the server got the request. */
-const LOST_CODES = ["ECONNRESET", "ETIMEDOUT", "ECONNABORTED", "EPIPE", "ERR_SOCKET_CONNECTION_TIMEOUT", "UND_ERR_SOCKET", "ESOCKETTIMEDOUT"];
+const LOST_CODES = [
+    "ECONNRESET",
+    "ETIMEDOUT",
+    "ECONNABORTED",
+    "EPIPE",
+    "ERR_SOCKET_CONNECTION_TIMEOUT",
+    "UND_ERR_SOCKET",
+    "ESOCKETTIMEDOUT",
+];
 
 /** `Retry-After` as milliseconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */
 export function parseRetryAfter(value: unknown, nowMs: number): number | undefined {
@@ -114,8 +122,21 @@ function header(headers: unknown, name: string): unknown {
  */
 export function classifyHttpError(err: unknown, nowMs: number): Failure | undefined {
     if (!err || typeof err !== "object") return undefined;
-    const e = err as { response?: { status?: number; headers?: unknown }; status?: unknown; statusCode?: unknown; code?: unknown; message?: unknown };
-    const status = typeof e.response?.status === "number" ? e.response.status : typeof e.status === "number" ? e.status : typeof e.statusCode === "number" ? e.statusCode : undefined;
+    const e = err as {
+        response?: { status?: number; headers?: unknown };
+        status?: unknown;
+        statusCode?: unknown;
+        code?: unknown;
+        message?: unknown;
+    };
+    const status =
+        typeof e.response?.status === "number"
+            ? e.response.status
+            : typeof e.status === "number"
+              ? e.status
+              : typeof e.statusCode === "number"
+                ? e.statusCode
+                : undefined;
     if (status !== undefined) {
         const label = `${status}${STATUS_TEXT[status] ? ` ${STATUS_TEXT[status]}` : ""}`;
         const retryAfterMs = parseRetryAfter(header(e.response?.headers, "retry-after"), nowMs);
@@ -166,10 +187,16 @@ export function decide(failure: Failure, state: RetryState, policy: RetryPolicy,
         case "server":
         case "network": {
             if (failure.mayHaveBeenProcessed && !opts.idempotent) {
-                return { retry: false, reason: `${failure.label} after the request may have been processed; not repeating a non-idempotent request` };
+                return {
+                    retry: false,
+                    reason: `${failure.label} after the request may have been processed; not repeating a non-idempotent request`,
+                };
             }
             if (state.serverRetries >= policy.maxServerRetries) {
-                return { retry: false, reason: `${failure.label} after ${state.serverRetries} retr${state.serverRetries === 1 ? "y" : "ies"}` };
+                return {
+                    retry: false,
+                    reason: `${failure.label} after ${state.serverRetries} retr${state.serverRetries === 1 ? "y" : "ies"}`,
+                };
             }
             const backoff = backoffDelay(state.serverRetries + 1, policy, opts.random);
             const delayMs = Math.max(backoff, failure.retryAfterMs ?? 0);

@@ -57,11 +57,13 @@ export function checkDestructiveMigrations(args: Pick<ResourceValidationArgs, "t
 
 export const destructiveMigrations: ResourceValidationPolicy = {
     name: "destructive-migrations",
-    description: "Pending migrations with destructive statements must carry '-- keel:allow-destructive' (mandatory on staging and prod, advisory on dev).",
+    description:
+        "Pending migrations with destructive statements must carry '-- keel:allow-destructive' (mandatory on staging and prod, advisory on dev).",
     enforcementLevel: "mandatory",
     severity: "high",
     url: `${README}#how-migrations-work`,
-    remediationSteps: "Take a backup, then add '-- keel:allow-destructive' to the file if the data loss is meant; otherwise rewrite the migration without it.",
+    remediationSteps:
+        "Take a backup, then add '-- keel:allow-destructive' to the file if the data loss is meant; otherwise rewrite the migration without it.",
     validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
         for (const v of checkDestructiveMigrations(args)) report(reportViolation, v);
     },

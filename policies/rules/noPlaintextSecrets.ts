@@ -76,7 +76,11 @@ function plainValue(v: unknown): v is string {
  * Plain-text strings under secret-looking keys. `trusted` top-level properties
  * (used only when the SDK hides secrets) are skipped.
  */
-export function plaintextSecrets(props: Record<string, any>, trusted: readonly string[] = [], settings: PlaintextSettings = DEFAULT_SETTINGS): PlaintextFinding[] {
+export function plaintextSecrets(
+    props: Record<string, any>,
+    trusted: readonly string[] = [],
+    settings: PlaintextSettings = DEFAULT_SETTINGS,
+): PlaintextFinding[] {
     const found: PlaintextFinding[] = [];
     const walk = (v: unknown, path: string, key: string | undefined): void => {
         if (isSecret(v) || isUnknown(v) || v === null || v === undefined) return;
@@ -143,7 +147,9 @@ export function checkNoPlaintextSecrets(
             return {
                 urn: args.urn,
                 enforcementLevel: level,
-                message: head + `It is plain config (${configKey}), which the provider gets as its input with the rest of the stack's config. ${configFix(f.path, f.key, stack)}.`,
+                message:
+                    head +
+                    `It is plain config (${configKey}), which the provider gets as its input with the rest of the stack's config. ${configFix(f.path, f.key, stack)}.`,
             };
         }
         return {
@@ -154,18 +160,22 @@ export function checkNoPlaintextSecrets(
                 (args.type.startsWith("pulumi:providers:")
                     ? "Fix: give the provider its credential from a secret config value (e.g. pulumi config set --secret keel:githubToken ...) wrapped in pulumi.secret(); a provider that reads it from an environment variable stores it in plain text"
                     : `Fix: keep it in config as a secret (pulumi config set --secret ...; a backend env var: pulumi config set --secret --path keel:backendSecrets.${f.key} ...) and pass it with pulumi.secret()`) +
-                (visible ? "." : `; the policy cannot see secrets here, so also list '${f.path.split(/[.[ ]/)[0]}' in the resource's additionalSecretOutputs.`),
+                (visible
+                    ? "."
+                    : `; the policy cannot see secrets here, so also list '${f.path.split(/[.[ ]/)[0]}' in the resource's additionalSecretOutputs.`),
         };
     });
 }
 
 export const noPlaintextSecrets: ResourceValidationPolicy = {
     name: "no-plaintext-secrets",
-    description: "No plain-text value under a secret-looking key (token, password, secret, API key, database URL ...) in any resource input.",
+    description:
+        "No plain-text value under a secret-looking key (token, password, secret, API key, database URL ...) in any resource input.",
     enforcementLevel: "mandatory",
     severity: "high",
     url: `${README}#configuration`,
-    remediationSteps: "Keep the value in config as a secret (pulumi config set --secret; a backend variable goes under keel:backendSecrets) and pass it with pulumi.secret().",
+    remediationSteps:
+        "Keep the value in config as a secret (pulumi config set --secret; a backend variable goes under keel:backendSecrets) and pass it with pulumi.secret().",
     configSchema: {
         properties: {
             secretKeys: { type: "array", items: { type: "string" }, default: DEFAULT_SETTINGS.secretKeys },

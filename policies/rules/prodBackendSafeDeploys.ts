@@ -29,12 +29,19 @@ export function flyProblems(props: Record<string, any>, stack: string, settings:
     if (!isUnknown(props.regions)) {
         const total = Array.isArray(regions) ? regions.reduce<number>((n, _r, i) => n + (Number(field(regions, i, "count")) || 0), 0) : 0;
         if (total < settings.minInstances) {
-            problems.push(`${total} machine(s) in total, at least ${settings.minInstances} needed (fix: pulumi config set --path keel:backend.fly.regions[0].count ${settings.minInstances} --stack ${stack})`);
+            problems.push(
+                `${total} machine(s) in total, at least ${settings.minInstances} needed (fix: pulumi config set --path keel:backend.fly.regions[0].count ${settings.minInstances} --stack ${stack})`,
+            );
         }
     }
     const strategy = field(props, "strategy");
     if (!settings.strategies.includes(String(strategy))) {
-        problems.push(`rollout strategy ${JSON.stringify(strategy ?? null)} (fix: pulumi config set --path keel:backend.fly.strategy ${settings.strategies[0]} --stack ${stack}${settings.strategies.slice(1).map((x) => `, or ${x}`).join("")})`);
+        problems.push(
+            `rollout strategy ${JSON.stringify(strategy ?? null)} (fix: pulumi config set --path keel:backend.fly.strategy ${settings.strategies[0]} --stack ${stack}${settings.strategies
+                .slice(1)
+                .map((x) => `, or ${x}`)
+                .join("")})`,
+        );
     }
     return problems;
 }
@@ -80,7 +87,11 @@ export const prodBackendSafeDeploys: ResourceValidationPolicy = {
     configSchema: {
         properties: {
             minInstances: { type: "integer", minimum: 1, default: DEFAULT_SETTINGS.minInstances },
-            strategies: { type: "array", items: { type: "string", enum: ["rolling", "bluegreen", "immediate"] }, default: DEFAULT_SETTINGS.strategies },
+            strategies: {
+                type: "array",
+                items: { type: "string", enum: ["rolling", "bluegreen", "immediate"] },
+                default: DEFAULT_SETTINGS.strategies,
+            },
         },
     },
     validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {

@@ -54,17 +54,22 @@ export function rulesetProblems(r: Res, c: BranchGateConfig): string[] {
     const p = raw(r.props);
     const problems: string[] = [];
     if (field(p, "target") !== "branch") problems.push(`target is ${JSON.stringify(field(p, "target") ?? null)}, not "branch"`);
-    if (field(p, "enforcement") !== "active") problems.push(`enforcement is ${JSON.stringify(field(p, "enforcement") ?? null)}, not "active"`);
+    if (field(p, "enforcement") !== "active")
+        problems.push(`enforcement is ${JSON.stringify(field(p, "enforcement") ?? null)}, not "active"`);
     const includes = strings(field(p, "conditions", "refName", "includes"));
     const excludes = strings(field(p, "conditions", "refName", "excludes"));
     const ref = `refs/heads/${c.branch}`;
-    if (!includes.some((i) => i === ref || i === "~DEFAULT_BRANCH" || i === "~ALL")) problems.push(`conditions.refName.includes has neither "${ref}" nor "~DEFAULT_BRANCH"`);
+    if (!includes.some((i) => i === ref || i === "~DEFAULT_BRANCH" || i === "~ALL"))
+        problems.push(`conditions.refName.includes has neither "${ref}" nor "~DEFAULT_BRANCH"`);
     if (excludes.includes(ref)) problems.push(`conditions.refName.excludes lists "${ref}"`);
     if (field(p, "rules", "nonFastForward") !== true) problems.push("rules.nonFastForward is not true (force pushes allowed)");
     if (field(p, "rules", "deletion") !== true) problems.push("rules.deletion is not true (the branch can be deleted)");
-    const checks = (field<unknown[]>(p, "rules", "requiredStatusChecks", "requiredChecks") ?? []).map((_c, i, all) => field(all, i, "context"));
+    const checks = (field<unknown[]>(p, "rules", "requiredStatusChecks", "requiredChecks") ?? []).map((_c, i, all) =>
+        field(all, i, "context"),
+    );
     const missing = c.requiredChecks.filter((n) => !checks.includes(n));
-    if (missing.length) problems.push(`rules.requiredStatusChecks.requiredChecks lacks ${missing.map((m) => JSON.stringify(m)).join(", ")}`);
+    if (missing.length)
+        problems.push(`rules.requiredStatusChecks.requiredChecks lacks ${missing.map((m) => JSON.stringify(m)).join(", ")}`);
     return problems;
 }
 
@@ -98,25 +103,36 @@ export function checkProdBranchProtected(resources: Res[], config: Partial<Branc
     // Branch protection: one ruleset or one classic protection that covers everything.
     const candidates = [
         ...resources.filter((r) => r.type === RULESET).map((r) => ({ r, problems: rulesetProblems(r, c), kind: "ruleset" })),
-        ...resources.filter((r) => r.type === BRANCH_PROTECTION).map((r) => ({ r, problems: branchProtectionProblems(r, c), kind: "branch protection" })),
+        ...resources
+            .filter((r) => r.type === BRANCH_PROTECTION)
+            .map((r) => ({ r, problems: branchProtectionProblems(r, c), kind: "branch protection" })),
     ];
     if (!candidates.some((x) => x.problems.length === 0)) {
         const checks = c.requiredChecks.map((n) => JSON.stringify(n)).join(", ");
         const want =
             `a github.RepositoryRuleset (target "branch", enforcement "active", conditions.refName.includes ["refs/heads/${c.branch}"], ` +
             `rules.nonFastForward and rules.deletion true, required checks ${checks}) or a github.BranchProtection (pattern "${c.branch}", allowsForcePushes false, requiredStatusChecks contexts ${checks})`;
-        if (!candidates.length) v(`Prod branch '${c.branch}' is not protected: the stack declares GitHub resources but no ruleset or branch protection. Fix: declare ${want}.`);
-        for (const x of candidates) v(`Prod branch '${c.branch}': ${x.kind} '${x.r.name}' does not protect it: ${x.problems.join("; ")}. Fix: ${want}.`, x.r.urn);
+        if (!candidates.length)
+            v(
+                `Prod branch '${c.branch}' is not protected: the stack declares GitHub resources but no ruleset or branch protection. Fix: declare ${want}.`,
+            );
+        for (const x of candidates)
+            v(`Prod branch '${c.branch}': ${x.kind} '${x.r.name}' does not protect it: ${x.problems.join("; ")}. Fix: ${want}.`, x.r.urn);
     }
 
     // The production environment: custom branch policies only, and only the prod branch.
     const envs = resources.filter((r) => r.type === ENVIRONMENT && field(raw(r.props), "environment") === c.environment);
     if (!envs.length) {
-        v(`No github.RepositoryEnvironment '${c.environment}': deployments are not limited to '${c.branch}'. Fix: declare it with deploymentBranchPolicy { protectedBranches: false, customBranchPolicies: true }.`);
+        v(
+            `No github.RepositoryEnvironment '${c.environment}': deployments are not limited to '${c.branch}'. Fix: declare it with deploymentBranchPolicy { protectedBranches: false, customBranchPolicies: true }.`,
+        );
     }
     for (const e of envs) {
         const p = raw(e.props);
-        if (field(p, "deploymentBranchPolicy", "protectedBranches") !== false || field(p, "deploymentBranchPolicy", "customBranchPolicies") !== true) {
+        if (
+            field(p, "deploymentBranchPolicy", "protectedBranches") !== false ||
+            field(p, "deploymentBranchPolicy", "customBranchPolicies") !== true
+        ) {
             v(
                 `Environment '${c.environment}' ('${e.name}') must use custom branch policies: deploymentBranchPolicy is ${JSON.stringify(field(p, "deploymentBranchPolicy") ?? null)}. ` +
                     "Fix: deploymentBranchPolicy { protectedBranches: false, customBranchPolicies: true }.",
@@ -126,13 +142,21 @@ export function checkProdBranchProtected(resources: Res[], config: Partial<Branc
     }
     const policies = resources.filter((r) => r.type === DEPLOYMENT_POLICY && field(raw(r.props), "environment") === c.environment);
     if (!policies.some((r) => field(raw(r.props), "branchPattern") === c.branch)) {
-        v(`Environment '${c.environment}' has no deployment policy for branch '${c.branch}'. Fix: declare a github.RepositoryEnvironmentDeploymentPolicy { environment: "${c.environment}", branchPattern: "${c.branch}" }.`);
+        v(
+            `Environment '${c.environment}' has no deployment policy for branch '${c.branch}'. Fix: declare a github.RepositoryEnvironmentDeploymentPolicy { environment: "${c.environment}", branchPattern: "${c.branch}" }.`,
+        );
     }
     for (const r of policies) {
         const p = raw(r.props);
         if (field(p, "branchPattern") !== c.branch) {
-            const what = field(p, "branchPattern") !== undefined ? `branch pattern ${JSON.stringify(field(p, "branchPattern"))}` : `tag pattern ${JSON.stringify(field(p, "tagPattern") ?? null)}`;
-            v(`Environment '${c.environment}' also deploys from ${what} ('${r.name}'); only '${c.branch}' may deploy to it. Fix: remove that deployment policy.`, r.urn);
+            const what =
+                field(p, "branchPattern") !== undefined
+                    ? `branch pattern ${JSON.stringify(field(p, "branchPattern"))}`
+                    : `tag pattern ${JSON.stringify(field(p, "tagPattern") ?? null)}`;
+            v(
+                `Environment '${c.environment}' also deploys from ${what} ('${r.name}'); only '${c.branch}' may deploy to it. Fix: remove that deployment policy.`,
+                r.urn,
+            );
         }
     }
     return out;
@@ -140,11 +164,13 @@ export function checkProdBranchProtected(resources: Res[], config: Partial<Branc
 
 export const prodBranchProtected: StackValidationPolicy = {
     name: "prod-branch-protected",
-    description: "In prod, the production branch is protected with CI's required checks and the production environment deploys only from it.",
+    description:
+        "In prod, the production branch is protected with CI's required checks and the production environment deploys only from it.",
     enforcementLevel: "mandatory",
     severity: "medium",
     url: `${README}#repository-gates-workflows-and-the-policy-pack`,
-    remediationSteps: "Let prod own the repository's gates (keel:github.ownedBy prod): Keel declares the ruleset and the production environment's deployment policy.",
+    remediationSteps:
+        "Let prod own the repository's gates (keel:github.ownedBy prod): Keel declares the ruleset and the production environment's deployment policy.",
     configSchema: {
         properties: {
             branch: { type: "string", default: DEFAULT_CONFIG.branch },

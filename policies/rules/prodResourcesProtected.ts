@@ -44,7 +44,8 @@ export const prodResourcesProtected: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     severity: "critical",
     url: `${README}#databases`,
-    remediationSteps: "Leave keel:database.neon.allowDelete and keel:backend.allowDelete unset on prod; for a deliberate removal, lift them for that one update (see the README).",
+    remediationSteps:
+        "Leave keel:database.neon.allowDelete and keel:backend.allowDelete unset on prod; for a deliberate removal, lift them for that one update (see the README).",
     validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
         for (const v of checkProdResourcesProtected(args)) report(reportViolation, v);
     },

@@ -81,7 +81,8 @@ export function parseCommandLine(argv: string[], spec: CommandSpec): ParsedComma
             continue;
         }
         const value = inline ?? argv[++i];
-        if (value === undefined || (inline === undefined && value.startsWith("-"))) throw new UsageError(`--${spec_.name} needs a value ${spec_.value}`);
+        if (value === undefined || (inline === undefined && value.startsWith("-")))
+            throw new UsageError(`--${spec_.name} needs a value ${spec_.value}`);
         options[spec_.name] = value;
     }
     const max = spec.maxPositionals ?? 0;

@@ -27,6 +27,7 @@ export async function findNeonProject(api: Api, c: NeonDatabaseConfig): Promise<
 /** The stack's own branch; missing means the stack was never deployed. */
 export async function findStackBranch(api: Api, projectId: string, c: NeonDatabaseConfig, stack: string): Promise<Branch> {
     const branch = await findBranch(api, projectId, c.branch.name);
-    if (!branch) throw new NeonStackError(`Neon project '${c.project.name}' has no branch '${c.branch.name}': run 'npm run up -- ${stack}' first.`);
+    if (!branch)
+        throw new NeonStackError(`Neon project '${c.project.name}' has no branch '${c.branch.name}': run 'npm run up -- ${stack}' first.`);
     return branch;
 }

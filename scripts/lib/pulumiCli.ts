@@ -29,7 +29,10 @@ export class PulumiCliMissingError extends KeelError {
 
 /** The places to ask, in order. */
 export function pulumiCandidates(root: string, pathVar: string | undefined): string[] {
-    const onPath = (pathVar ?? "").split(path.delimiter).filter(Boolean).map((d) => path.resolve(d, "pulumi"));
+    const onPath = (pathVar ?? "")
+        .split(path.delimiter)
+        .filter(Boolean)
+        .map((d) => path.resolve(d, "pulumi"));
     const isLauncher = (bin: string) => bin.split(path.sep).includes("node_modules");
     const ordered = [...onPath.filter((b) => !isLauncher(b)), path.join(root, ".keel", "bin", "pulumi"), ...onPath.filter(isLauncher)];
     return [...new Set(ordered)];
@@ -47,7 +50,11 @@ export function findPulumiCli(root: string, env: Record<string, string | undefin
         } catch {
             continue;
         }
-        const res = spawnSync(bin, ["version"], { encoding: "utf8", timeout: 60_000, env: { ...process.env, ...env, PULUMI_SKIP_UPDATE_CHECK: "true" } });
+        const res = spawnSync(bin, ["version"], {
+            encoding: "utf8",
+            timeout: 60_000,
+            env: { ...process.env, ...env, PULUMI_SKIP_UPDATE_CHECK: "true" },
+        });
         const version = (res.stdout ?? "").trim();
         if (res.status === 0 && /^v?\d+\.\d+\.\d+/.test(version)) {
             cli = { version, bin };
@@ -74,8 +81,13 @@ export function pulumiCliOrBuild(root: string, env: Record<string, string | unde
     if (cli) return cli;
     const hasGo = spawnSync("go", ["version"], { encoding: "utf8", env: { ...process.env, ...env } }).status === 0;
     if (hasGo && fs.existsSync(path.join(root, "scripts", "pulumi-cli.sh"))) {
-        process.stderr.write("keel: no working Pulumi CLI found; building the pinned one with Go into .keel/bin (the first time takes several minutes)\n");
-        const res = spawnSync("bash", [path.join(root, "scripts", "pulumi-cli.sh")], { stdio: ["ignore", process.stderr, process.stderr], env: { ...process.env, ...env } as NodeJS.ProcessEnv });
+        process.stderr.write(
+            "keel: no working Pulumi CLI found; building the pinned one with Go into .keel/bin (the first time takes several minutes)\n",
+        );
+        const res = spawnSync("bash", [path.join(root, "scripts", "pulumi-cli.sh")], {
+            stdio: ["ignore", process.stderr, process.stderr],
+            env: { ...process.env, ...env } as NodeJS.ProcessEnv,
+        });
         found.clear();
         if (res.status === 0) return requirePulumiCli(root, env);
     }

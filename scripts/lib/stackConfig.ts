@@ -19,7 +19,8 @@ export const ENCRYPTED = "(encrypted in the stack file)";
 
 export function rawStackConfig(root: string, stack: string, env: Record<string, string | undefined> = process.env): RawConfig {
     const file = path.join(root, `Pulumi.${stack}.yaml`);
-    if (!fs.existsSync(file)) throw new StackFileError(`${file} does not exist: is '${stack}' a stack of this project? (dev, staging, prod)`);
+    if (!fs.existsSync(file))
+        throw new StackFileError(`${file} does not exist: is '${stack}' a stack of this project? (dev, staging, prod)`);
     const doc = parse(fs.readFileSync(file, "utf8")) ?? {};
     const values: Record<string, string> = {};
     const secretKeys = new Set<string>();
@@ -36,7 +37,6 @@ export function rawStackConfig(root: string, stack: string, env: Record<string, 
     const project = parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"))?.name ?? "keel";
     return { project, stack, values, secretKeys, env, knownStacks: stacksIn(root) };
 }
-
 
 function hasSecure(value: unknown): boolean {
     if (!value || typeof value !== "object") return false;

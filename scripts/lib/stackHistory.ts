@@ -59,7 +59,9 @@ function readMaybeCompressed(file: string): any {
     const bytes = fs.readFileSync(file);
     if (file.endsWith(".gz")) return JSON.parse(gunzipSync(bytes).toString("utf8"));
     if (file.endsWith(".zst")) {
-        throw new StackHistoryError(`${file} is zstd-compressed, which this Node.js cannot read; unset PULUMI_DIY_BACKEND_COMPRESSION (or use gzip) for new updates`);
+        throw new StackHistoryError(
+            `${file} is zstd-compressed, which this Node.js cannot read; unset PULUMI_DIY_BACKEND_COMPRESSION (or use gzip) for new updates`,
+        );
     }
     return JSON.parse(bytes.toString("utf8"));
 }

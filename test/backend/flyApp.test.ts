@@ -29,7 +29,14 @@ async function created<I, O>(p: P<I, O>, inputs: I): Promise<{ id: string; outs:
     return { id: r.id, outs: r.outs! };
 }
 
-const appInputs = (over: Partial<FlyAppInputs> = {}): FlyAppInputs => ({ name: "keel-web", orgSlug: "personal", stack: "prod", protect: false, allowDelete: false, ...over });
+const appInputs = (over: Partial<FlyAppInputs> = {}): FlyAppInputs => ({
+    name: "keel-web",
+    orgSlug: "personal",
+    stack: "prod",
+    protect: false,
+    allowDelete: false,
+    ...over,
+});
 
 describe("Fly providers for the app, IPs, certificates and secrets (serialized, against the fake Fly API)", () => {
     let fake: FakeFly;
@@ -74,7 +81,10 @@ describe("Fly providers for the app, IPs, certificates and secrets (serialized, 
         const { provider, text } = await serializedProvider(flyAppProvider);
         const restore = setFlyEnv({ FLY_API_TOKEN: undefined, FLY_API_URL: undefined });
         try {
-            await assert.rejects(quiet(() => provider.create(appInputs())), (e: Error) => e.name === "FlyCredentialsError");
+            await assert.rejects(
+                quiet(() => provider.create(appInputs())),
+                (e: Error) => e.name === "FlyCredentialsError",
+            );
             const config: Record<string, string> = { flyApiToken: fake.token, flyApiUrl: fake.url };
             await provider.configure!({ config: { get: (k: string) => config[k] } } as unknown as pulumi.dynamic.ConfigureRequest);
             const r = await quiet(() => provider.create(appInputs()));
@@ -93,11 +103,22 @@ describe("Fly providers for the app, IPs, certificates and secrets (serialized, 
             assert.equal(result.id, "keel-web");
             assert.deepEqual(
                 { ...result.outs, appId: result.outs.appId },
-                { ...appInputs(), appId: "keel-web", appName: "keel-web", hostname: "keel-web.fly.dev", status: "pending", drift: [], stateVersion: 1 },
+                {
+                    ...appInputs(),
+                    appId: "keel-web",
+                    appName: "keel-web",
+                    hostname: "keel-web.fly.dev",
+                    status: "pending",
+                    drift: [],
+                    stateVersion: 1,
+                },
             );
             assert.equal(posts(/^\/apps$/).length, 1);
             assert.equal(fake.apps.get("keel-web")!.org_slug, "personal");
-            assert.ok(lines.some((l) => l.includes("creating Fly app 'keel-web' in organization 'personal'")), lines.join("\n"));
+            assert.ok(
+                lines.some((l) => l.includes("creating Fly app 'keel-web' in organization 'personal'")),
+                lines.join("\n"),
+            );
         });
 
         it("adopts an app that exists in the organization, without creating one", async () => {
@@ -105,7 +126,10 @@ describe("Fly providers for the app, IPs, certificates and secrets (serialized, 
             const { result, lines } = await logged(() => created(app, appInputs()));
             assert.equal(result.outs.appId, "keel-web");
             assert.equal(posts(/^\/apps$/).length, 0);
-            assert.ok(lines.some((l) => l.includes("exists in organization 'personal'; adopting it")), lines.join("\n"));
+            assert.ok(
+                lines.some((l) => l.includes("exists in organization 'personal'; adopting it")),
+                lines.join("\n"),
+            );
         });
 
         it("recovers from a lost create response by looking again, not creating twice", async () => {
@@ -114,30 +138,42 @@ describe("Fly providers for the app, IPs, certificates and secrets (serialized, 
             assert.equal(result.outs.hostname, "keel-web.fly.dev");
             assert.equal(posts(/^\/apps$/).length, 1, "one create request");
             assert.ok(posts(/^\/apps$/)[0].dropped);
-            assert.ok(lines.some((l) => l.includes("response to the create request was lost")), lines.join("\n"));
-            assert.ok(lines.some((l) => l.includes("adopting it")), lines.join("\n"));
+            assert.ok(
+                lines.some((l) => l.includes("response to the create request was lost")),
+                lines.join("\n"),
+            );
+            assert.ok(
+                lines.some((l) => l.includes("adopting it")),
+                lines.join("\n"),
+            );
         });
 
         it("refuses an app of another organization, naming both and the fix", async () => {
             fake.seedApp("keel-web", "acme-corp");
-            await assert.rejects(quiet(() => app.create(appInputs())), (e: Error) => {
-                assert.equal(e.name, "FlyAppError");
-                assert.match(e.message, /'acme-corp'/);
-                assert.match(e.message, /'personal'/);
-                assert.match(e.message, /pulumi config set --path keel:backend\.fly\.org acme-corp --stack prod/);
-                return true;
-            });
+            await assert.rejects(
+                quiet(() => app.create(appInputs())),
+                (e: Error) => {
+                    assert.equal(e.name, "FlyAppError");
+                    assert.match(e.message, /'acme-corp'/);
+                    assert.match(e.message, /'personal'/);
+                    assert.match(e.message, /pulumi config set --path keel:backend\.fly\.org acme-corp --stack prod/);
+                    return true;
+                },
+            );
             assert.equal(posts(/^\/apps$/).length, 0);
         });
 
         it("says clearly when the name is taken by an app the token cannot see", async () => {
             fake.inject({ method: "POST", path: /^\/apps$/, status: 422, error: "app name keel-web has already been taken" });
-            await assert.rejects(quiet(() => app.create(appInputs())), (e: Error) => {
-                assert.equal(e.name, "FlyAppError");
-                assert.match(e.message, /name 'keel-web' is taken by an app this token cannot see/);
-                assert.match(e.message, /keel:backend\.fly\.app/);
-                return true;
-            });
+            await assert.rejects(
+                quiet(() => app.create(appInputs())),
+                (e: Error) => {
+                    assert.equal(e.name, "FlyAppError");
+                    assert.match(e.message, /name 'keel-web' is taken by an app this token cannot see/);
+                    assert.match(e.message, /keel:backend\.fly\.app/);
+                    return true;
+                },
+            );
             assert.ok(!fake.apps.has("keel-web"));
         });
 
@@ -153,7 +189,10 @@ describe("Fly providers for the app, IPs, certificates and secrets (serialized, 
                 assert.equal(limited.requests.filter((r) => r.method === "POST" && r.path === "/apps" && r.status === 201).length, 1);
                 assert.ok(lines.filter((l) => l.includes("429")).length >= 3, lines.join("\n"));
                 // Honouring Retry-After is read off the client's own scheduler (it reports the delay it then sleeps), not timed.
-                assert.ok(lines.some((l) => /GET \/apps\/keel-web: retrying in 1s \(429 Too Many Requests\)/.test(l)), lines.join("\n"));
+                assert.ok(
+                    lines.some((l) => /GET \/apps\/keel-web: retrying in 1s \(429 Too Many Requests\)/.test(l)),
+                    lines.join("\n"),
+                );
             } finally {
                 restore();
                 await limited.stop();
@@ -170,20 +209,45 @@ describe("Fly providers for the app, IPs, certificates and secrets (serialized, 
             const { result, lines } = await logged(() => app.read!(id, outs));
             assert.equal(result.id, id);
             assert.equal(result.props!.status, "suspended");
-            assert.deepEqual(result.props!.drift, ["~ orgSlug: 'personal' -> 'acme-corp' (moved to another organization outside Keel)", "~ status: pending -> suspended (suspended outside Keel)"]);
+            assert.deepEqual(result.props!.drift, [
+                "~ orgSlug: 'personal' -> 'acme-corp' (moved to another organization outside Keel)",
+                "~ status: pending -> suspended (suspended outside Keel)",
+            ]);
             assert.ok(lines.some((l) => l.includes("drift in Fly app 'keel-web'")));
 
             fake.apps.delete("keel-web");
             const gone = await logged(() => app.read!(id, outs));
             assert.equal(gone.result.id, "");
-            assert.ok(gone.lines.some((l) => l.includes("no longer exists in Fly")), gone.lines.join("\n"));
+            assert.ok(
+                gone.lines.some((l) => l.includes("no longer exists in Fly")),
+                gone.lines.join("\n"),
+            );
         });
 
         it("diff: another name or organization replaces the app; protect changes it in place", async () => {
-            const olds = { ...appInputs(), appId: "keel-web", appName: "keel-web", hostname: "keel-web.fly.dev", status: "deployed", drift: [] };
-            assert.deepEqual(await app.diff!("keel-web", olds, appInputs({ name: "keel-api" })), { changes: true, replaces: ["name"], deleteBeforeReplace: false });
-            assert.deepEqual(await app.diff!("keel-web", olds, appInputs({ orgSlug: "acme" })), { changes: true, replaces: ["orgSlug"], deleteBeforeReplace: true });
-            assert.deepEqual(await app.diff!("keel-web", olds, appInputs({ protect: true })), { changes: true, replaces: [], deleteBeforeReplace: false });
+            const olds = {
+                ...appInputs(),
+                appId: "keel-web",
+                appName: "keel-web",
+                hostname: "keel-web.fly.dev",
+                status: "deployed",
+                drift: [],
+            };
+            assert.deepEqual(await app.diff!("keel-web", olds, appInputs({ name: "keel-api" })), {
+                changes: true,
+                replaces: ["name"],
+                deleteBeforeReplace: false,
+            });
+            assert.deepEqual(await app.diff!("keel-web", olds, appInputs({ orgSlug: "acme" })), {
+                changes: true,
+                replaces: ["orgSlug"],
+                deleteBeforeReplace: true,
+            });
+            assert.deepEqual(await app.diff!("keel-web", olds, appInputs({ protect: true })), {
+                changes: true,
+                replaces: [],
+                deleteBeforeReplace: false,
+            });
             assert.equal((await app.diff!("keel-web", olds, appInputs())).changes, false);
             const updated = await quiet(async () => {
                 fake.seedApp("keel-web");
@@ -194,13 +258,16 @@ describe("Fly providers for the app, IPs, certificates and secrets (serialized, 
 
         it("refuses to delete a protected app, saying how to delete it on purpose; deletes it when allowed", async () => {
             const { id, outs } = await quiet(() => created(app, appInputs({ protect: true })));
-            await assert.rejects(quiet(() => app.delete!(id, outs)), (e: Error) => {
-                assert.equal(e.name, "FlyProtectedError");
-                assert.ok(e.message.includes("pulumi config set --path keel:backend.allowDelete true --stack prod"), e.message);
-                assert.ok(e.message.includes("npm run up -- prod"), e.message);
-                assert.ok(e.message.includes("npm run destroy -- prod"), e.message);
-                return true;
-            });
+            await assert.rejects(
+                quiet(() => app.delete!(id, outs)),
+                (e: Error) => {
+                    assert.equal(e.name, "FlyProtectedError");
+                    assert.ok(e.message.includes("pulumi config set --path keel:backend.allowDelete true --stack prod"), e.message);
+                    assert.ok(e.message.includes("npm run up -- prod"), e.message);
+                    assert.ok(e.message.includes("npm run destroy -- prod"), e.message);
+                    return true;
+                },
+            );
             assert.ok(fake.apps.has("keel-web"));
             assert.equal(fake.requests.filter((r) => r.method === "DELETE").length, 0);
 
@@ -220,7 +287,12 @@ describe("Fly providers for the app, IPs, certificates and secrets (serialized, 
             assert.match(outs.ipv4!, /^\d+\.\d+\.\d+\.\d+$/);
             assert.match(outs.ipv6Address!, /:/);
             assert.deepEqual(outs.allocated, [outs.ipv4, outs.ipv6Address].sort());
-            assert.deepEqual(posts(/ip_assignments$/).map((r) => r.body.type).sort(), ["shared_v4", "v6"]);
+            assert.deepEqual(
+                posts(/ip_assignments$/)
+                    .map((r) => r.body.type)
+                    .sort(),
+                ["shared_v4", "v6"],
+            );
             const onFly = fake.apps.get("keel-web")!.ips;
             assert.deepEqual(onFly.map((i) => i.type).sort(), ["shared_v4", "v6"]);
             // Only what was asked for.
@@ -242,7 +314,10 @@ describe("Fly providers for the app, IPs, certificates and secrets (serialized, 
             assert.equal(result.outs.ipv4, v4.ip);
             assert.equal(result.outs.ipv6Address, v6.ip);
             assert.deepEqual(result.outs.allocated, []);
-            assert.ok(lines.some((l) => l.includes(`has the dedicated IPv6 ${v6.ip}; adopting it`)), lines.join("\n"));
+            assert.ok(
+                lines.some((l) => l.includes(`has the dedicated IPv6 ${v6.ip}; adopting it`)),
+                lines.join("\n"),
+            );
             await quiet(() => ips.delete!(result.id, result.outs));
             assert.equal(fake.apps.get("keel-web")!.ips.length, 3);
         });
@@ -266,7 +341,10 @@ describe("Fly providers for the app, IPs, certificates and secrets (serialized, 
             const { result, lines } = await logged(() => ips.read!(id, outs));
             const props = result.props!;
             assert.equal(props.drift.length, 1);
-            assert.match(props.drift[0], new RegExp(`ipv6Address: the IPv6 ${outs.ipv6Address!.replace(/[.:]/g, "\\$&")} was released outside Keel`));
+            assert.match(
+                props.drift[0],
+                new RegExp(`ipv6Address: the IPv6 ${outs.ipv6Address!.replace(/[.:]/g, "\\$&")} was released outside Keel`),
+            );
             assert.equal(props.ipv6Address, undefined);
             assert.equal(props.ipv4, outs.ipv4);
             assert.deepEqual(props.allocated, [outs.ipv4]);
@@ -292,11 +370,17 @@ describe("Fly providers for the app, IPs, certificates and secrets (serialized, 
             const noV6 = (await quiet(() => ips.update!(id, outs, { ...all, ipv6: false }))).outs!;
             assert.equal(noV6.ipv6Address, undefined);
             assert.deepEqual(noV6.allocated, []);
-            assert.deepEqual(fake.apps.get("keel-web")!.ips.map((i) => i.ip), [adoptedV4.ip]);
+            assert.deepEqual(
+                fake.apps.get("keel-web")!.ips.map((i) => i.ip),
+                [adoptedV4.ip],
+            );
 
             const again = (await quiet(() => ips.update!(id, noV6, all))).outs!;
             await quiet(() => ips.delete!(id, again));
-            assert.deepEqual(fake.apps.get("keel-web")!.ips.map((i) => i.ip), [adoptedV4.ip]);
+            assert.deepEqual(
+                fake.apps.get("keel-web")!.ips.map((i) => i.ip),
+                [adoptedV4.ip],
+            );
             fake.apps.delete("keel-web");
             await quiet(() => ips.delete!(id, again)); // gone with the app: fine
         });
@@ -322,7 +406,10 @@ describe("Fly providers for the app, IPs, certificates and secrets (serialized, 
                 { type: "CNAME", name: "api.example.com", value: "keel-web.fly.dev" },
                 { type: "CNAME", name: "_acme-challenge.api.example.com", value: acme.acmeTarget },
             ]);
-            assert.deepEqual(posts(/certificates\/acme$/).map((r) => r.body), [{ hostname: "api.example.com" }]);
+            assert.deepEqual(
+                posts(/certificates\/acme$/).map((r) => r.body),
+                [{ hostname: "api.example.com" }],
+            );
             const line = lines.find((l) => l.includes("Create these DNS records for api.example.com"));
             assert.ok(line, lines.join("\n"));
             assert.ok(line.includes("CNAME api.example.com -> keel-web.fly.dev") && line.includes(acme.acmeTarget), line);
@@ -361,7 +448,10 @@ describe("Fly providers for the app, IPs, certificates and secrets (serialized, 
             await appWithIps();
             fake.seedApp("other-app");
             await fly().requestAcmeCertificate("other-app", "api.example.com");
-            await assert.rejects(quiet(() => cert.create(sub)), (e: Error) => e.name === "FlyCertificateError" && e.message.includes("fly certs remove api.example.com -a <other app>"));
+            await assert.rejects(
+                quiet(() => cert.create(sub)),
+                (e: Error) => e.name === "FlyCertificateError" && e.message.includes("fly certs remove api.example.com -a <other app>"),
+            );
         });
 
         it("read: a status change and a certificate removed by hand are drift; the next up requests it again", async () => {
@@ -418,7 +508,10 @@ describe("Fly providers for the app, IPs, certificates and secrets (serialized, 
             assert.equal(outs.version, 2);
             const listed = await fly().listSecrets("keel-web");
             assert.deepEqual(outs.digests, Object.fromEntries(listed.filter((s) => s.name !== "OTHER").map((s) => [s.name, s.digest])));
-            assert.ok(lines.some((l) => l.includes("API_KEY, DATABASE_URL")), lines.join("\n"));
+            assert.ok(
+                lines.some((l) => l.includes("API_KEY, DATABASE_URL")),
+                lines.join("\n"),
+            );
 
             const news = { app: "keel-web", values: { API_KEY: NEW_KEY } };
             assert.equal((await secrets.diff!(result.id, outs, news)).changes, true);
@@ -497,10 +590,16 @@ describe("Fly providers for the app, IPs, certificates and secrets (serialized, 
                 await secrets.delete!(id, outs);
             });
             assert.ok(lines.length >= 5, lines.join("\n"));
-            assert.ok(lines.some((l) => l.includes("retrying")), lines.join("\n"));
+            assert.ok(
+                lines.some((l) => l.includes("retrying")),
+                lines.join("\n"),
+            );
             noValue(lines);
 
-            const checked = await secrets.check!({} as FlySecretsInputs, { app: "keel-web", values: { "BAD NAME": "Very-Secret-x", NUM: 4242 as unknown as string } });
+            const checked = await secrets.check!({} as FlySecretsInputs, {
+                app: "keel-web",
+                values: { "BAD NAME": "Very-Secret-x", NUM: 4242 as unknown as string },
+            });
             assert.equal(checked.failures!.length, 2);
             noValue(checked.failures!.map((f) => f.reason));
             assert.ok(!checked.failures!.some((f) => f.reason.includes("4242")));

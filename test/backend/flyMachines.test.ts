@@ -85,24 +85,39 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
 
     /** The app's machines that are not destroyed (settled now). */
     function live(): FakeFlyMachine[] {
-        return [...fake.machines.values()].map((m) => fake.machine(m.id)).filter((m) => m.app === APP && m.state !== "destroyed" && m.state !== "destroying");
+        return [...fake.machines.values()]
+            .map((m) => fake.machine(m.id))
+            .filter((m) => m.app === APP && m.state !== "destroyed" && m.state !== "destroying");
     }
 
     function byName(name: string): FakeFlyMachine {
         const m = live().find((x) => x.name === name);
-        assert.ok(m, `no live machine named ${name}; there are ${live().map((x) => x.name).join(", ")}`);
+        assert.ok(
+            m,
+            `no live machine named ${name}; there are ${live()
+                .map((x) => x.name)
+                .join(", ")}`,
+        );
         return m;
     }
 
     function assertNoLeases(): void {
         const held = fake.leasedMachines();
-        assert.deepEqual(held.map((m) => `${m.name}: ${m.lease!.owner}`), [], "leases left behind");
+        assert.deepEqual(
+            held.map((m) => `${m.name}: ${m.lease!.owner}`),
+            [],
+            "leases left behind",
+        );
     }
 
     const machinePath = (id: string) => `/apps/${APP}/machines/${id}`;
     const isUpdate = (r: LoggedFlyRequest, id: string) => r.method === "POST" && r.path === machinePath(id) && r.body?.config !== undefined;
     const passing = (r: LoggedFlyRequest, id: string) =>
-        r.method === "GET" && r.path === machinePath(id) && Array.isArray(r.response?.checks) && r.response.checks.length > 0 && r.response.checks.every((c: { status: string }) => c.status === "passing");
+        r.method === "GET" &&
+        r.path === machinePath(id) &&
+        Array.isArray(r.response?.checks) &&
+        r.response.checks.length > 0 &&
+        r.response.checks.every((c: { status: string }) => c.status === "passing");
 
     async function create(i: FlyMachinesInputs = inputs()): Promise<{ id: string; outs: FlyMachinesOutputs; lines: string[] }> {
         const checked = await p.check!({} as FlyMachinesInputs, i);
@@ -111,7 +126,11 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
         return { id: result.id, outs: result.outs!, lines };
     }
 
-    async function update(id: string, olds: FlyMachinesOutputs, news: FlyMachinesInputs): Promise<{ outs: FlyMachinesOutputs; lines: string[] }> {
+    async function update(
+        id: string,
+        olds: FlyMachinesOutputs,
+        news: FlyMachinesInputs,
+    ): Promise<{ outs: FlyMachinesOutputs; lines: string[] }> {
         const diff = await p.diff!(id, olds, news);
         assert.equal(diff.changes, true, "diff should find changes");
         assert.deepEqual(diff.replaces ?? [], []);
@@ -128,8 +147,14 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
         it("creates 2 machines in iad and 1 in fra with flyctl's metadata, services and checks, each started and healthy", async () => {
             const { id, outs, lines } = await create();
             assert.equal(id, `${APP}/app`);
-            assert.deepEqual(outs.machines.map((m) => `${m.name} ${m.region} ${m.state}`), ["app-fra-1 fra started", "app-iad-1 iad started", "app-iad-2 iad started"]);
-            assert.deepEqual(outs.machineIds, outs.machines.map((m) => m.id));
+            assert.deepEqual(
+                outs.machines.map((m) => `${m.name} ${m.region} ${m.state}`),
+                ["app-fra-1 fra started", "app-iad-1 iad started", "app-iad-2 iad started"],
+            );
+            assert.deepEqual(
+                outs.machineIds,
+                outs.machines.map((m) => m.id),
+            );
             assert.equal(outs.releaseVersion, 1);
             assert.deepEqual(outs.drift, []);
             assert.equal(outs.image, V1);
@@ -137,7 +162,13 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
             assert.equal(machines.length, 3);
             for (const m of machines) {
                 assert.equal(m.state, "started");
-                assert.deepEqual(m.config.metadata, { fly_platform_version: "v2", fly_process_group: "app", fly_release_version: "1", keel_stack: "staging", keel_managed: "true" });
+                assert.deepEqual(m.config.metadata, {
+                    fly_platform_version: "v2",
+                    fly_process_group: "app",
+                    fly_release_version: "1",
+                    keel_stack: "staging",
+                    keel_managed: "true",
+                });
                 assert.equal(m.config.image, V1);
                 assert.deepEqual(m.config.guest, { cpu_kind: "shared", cpus: 1, memory_mb: 256 });
                 assert.deepEqual(m.config.env, { NODE_ENV: "production" });
@@ -152,8 +183,15 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
                 assert.equal(outs.machines.find((r) => r.id === m.id)?.instanceId, m.instance_id);
             }
             // Each machine was seen passing its checks before create returned.
-            for (const m of machines) assert.ok(fake.requests.some((r) => passing(r, m.id)), `${m.name} was not waited for`);
-            assert.ok(lines.some((l) => l.includes("machine 1 of 3 (iad): started, waiting for checks…")), lines.join("\n"));
+            for (const m of machines)
+                assert.ok(
+                    fake.requests.some((r) => passing(r, m.id)),
+                    `${m.name} was not waited for`,
+                );
+            assert.ok(
+                lines.some((l) => l.includes("machine 1 of 3 (iad): started, waiting for checks…")),
+                lines.join("\n"),
+            );
             assertNoLeases();
         });
 
@@ -165,19 +203,29 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
             assert.equal(fake.mutations(new RegExp(`^/apps/${APP}/machines$`)).length, 3, "the lost create was repeated");
             assert.ok(fake.requests.some((r) => r.dropped));
             assert.deepEqual(outs.machines.map((m) => m.name).sort(), ["app-fra-1", "app-iad-1", "app-iad-2"]);
-            assert.ok(lines.some((l) => l.includes("the response to the create request was lost")), lines.join("\n"));
+            assert.ok(
+                lines.some((l) => l.includes("the response to the create request was lost")),
+                lines.join("\n"),
+            );
         });
 
         it("adopts machines Keel deployed before (keel_managed, same process group) and creates only what is missing", async () => {
             const existing = fake.seedMachine(APP, buildMachineConfig(inputs(), 4), { region: "iad", name: "app-iad-1" });
-            const other = fake.seedMachine(APP, { image: "other", metadata: { fly_process_group: "worker" } }, { region: "iad", name: "worker-1" });
+            const other = fake.seedMachine(
+                APP,
+                { image: "other", metadata: { fly_process_group: "worker" } },
+                { region: "iad", name: "worker-1" },
+            );
             const { outs, lines } = await create();
             assert.ok(outs.machineIds.includes(existing.id));
             assert.ok(!outs.machineIds.includes(other.id));
             assert.equal(fake.machine(existing.id).instance_id, existing.instance_id, "an adopted machine that matches is not touched");
             assert.equal(live().length, 4);
             assert.equal(outs.releaseVersion, 5);
-            assert.ok(lines.some((l) => l.includes("adopting 1 machine(s)")), lines.join("\n"));
+            assert.ok(
+                lines.some((l) => l.includes("adopting 1 machine(s)")),
+                lines.join("\n"),
+            );
         });
 
         it("destroys the machines it made and fails, saying why, when they never become healthy", async () => {
@@ -197,7 +245,9 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
             const restore = setFlyEnv({ FLY_API_TOKEN: undefined, FLY_API_URL: undefined });
             try {
                 const { provider } = await serializedProvider(flyMachinesProvider);
-                await provider.configure!({ config: { get: (k: string) => (k === "flyApiToken" ? fake.token : k === "flyApiUrl" ? fake.url : undefined) } } as unknown as pulumi.dynamic.ConfigureRequest);
+                await provider.configure!({
+                    config: { get: (k: string) => (k === "flyApiToken" ? fake.token : k === "flyApiUrl" ? fake.url : undefined) },
+                } as unknown as pulumi.dynamic.ConfigureRequest);
                 const { result } = await logged(() => provider.create(inputs({ regions: [{ region: "iad", count: 1 }] })));
                 assert.equal(result.outs!.machines.length, 1);
                 await unconfigure(provider);
@@ -231,7 +281,10 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
             assert.equal(after.releaseVersion, 2);
             assert.equal(after.image, V2);
             assert.notEqual(after.machines[0].instanceId, outs.machines[0].instanceId);
-            assert.ok(lines.some((l) => l.includes("machine 2 of 2 (iad): started, waiting for checks…")), lines.join("\n"));
+            assert.ok(
+                lines.some((l) => l.includes("machine 2 of 2 (iad): started, waiting for checks…")),
+                lines.join("\n"),
+            );
             assertNoLeases();
         });
 
@@ -272,7 +325,10 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
             assert.ok(fake.requests.some((r) => isUpdate(r, m1.id) && r.body.config.image === V2));
             assert.ok(fake.requests.some((r) => isUpdate(r, m1.id) && r.body.config.image === V1));
             assert.ok(!fake.requests.some((r) => isUpdate(r, f1.id)), "the third machine was touched");
-            assert.ok(lines.some((l) => l.includes("restoring")), lines.join("\n"));
+            assert.ok(
+                lines.some((l) => l.includes("restoring")),
+                lines.join("\n"),
+            );
             assertNoLeases();
         });
 
@@ -283,7 +339,11 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
             fake.leaseAsOther(m1.id, { releaseAfterConflicts: 2, owner: "someone@else.example" });
             const { outs: after } = await update(id, outs, inputs({ image: V2, regions: [{ region: "iad", count: 2 }] }));
             const leases = fake.requests.filter((r) => r.method === "POST" && r.path === `${machinePath(m1.id)}/lease`);
-            assert.deepEqual(leases.map((r) => r.status), [409, 409, 201], "it waited out the other lease, then took its own");
+            assert.deepEqual(
+                leases.map((r) => r.status),
+                [409, 409, 201],
+                "it waited out the other lease, then took its own",
+            );
             assert.ok(!fake.requests.some((r) => isUpdate(r, m1.id) && r.status === 409), "updated without holding the lease");
             for (const m of live()) assert.equal(m.config.image, V2);
             assert.equal(after.releaseVersion, 2);
@@ -291,7 +351,12 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
         });
 
         it("updates a machine stopped by autostop without starting it (skip_launch), and reports no drift for it", async () => {
-            const auto = (over: Partial<FlyMachinesInputs> = {}) => inputs({ regions: [{ region: "iad", count: 2 }], service: { ...inputs().service, autostop: "stop", minMachinesRunning: 0 }, ...over });
+            const auto = (over: Partial<FlyMachinesInputs> = {}) =>
+                inputs({
+                    regions: [{ region: "iad", count: 2 }],
+                    service: { ...inputs().service, autostop: "stop", minMachinesRunning: 0 },
+                    ...over,
+                });
             const { id, outs } = await create(auto());
             const [m1, m2] = [byName("app-iad-1"), byName("app-iad-2")];
             fake.machines.get(m1.id)!.state = "stopped";
@@ -311,16 +376,30 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
             fake.rateLimit = true;
             fake.checksPolls = 1; // create and update each read a machine twice: its fourth read passes the burst of 3
             const { id, outs } = await create(inputs({ regions: [{ region: "iad", count: 2 }], healthTimeoutSeconds: 10 }));
-            const { outs: after, lines } = await update(id, outs, inputs({ image: V2, regions: [{ region: "iad", count: 2 }], healthTimeoutSeconds: 10 }));
+            const { outs: after, lines } = await update(
+                id,
+                outs,
+                inputs({ image: V2, regions: [{ region: "iad", count: 2 }], healthTimeoutSeconds: 10 }),
+            );
             // The fake's clock does not move, so which request meets the limit does not depend on the machine's speed.
             const limited = fake.requests.map((r, i) => [r, i] as const).filter(([r]) => r.status === 429);
-            assert.deepEqual(limited.map(([r]) => r.path).sort(), live().map((m) => machinePath(m.id)).sort(), "each machine's fourth read met the limit");
+            assert.deepEqual(
+                limited.map(([r]) => r.path).sort(),
+                live()
+                    .map((m) => machinePath(m.id))
+                    .sort(),
+                "each machine's fourth read met the limit",
+            );
             for (const [r, i] of limited) {
                 const retry = fake.requests.slice(i + 1).find((x) => x.method === r.method && x.path === r.path);
                 assert.equal(retry?.status, 200, `${r.method} ${r.path} was not retried`);
             }
             // Waiting as asked is read off the client's own scheduler (never timed here).
-            assert.equal(lines.filter((l) => /GET \/apps\/keel-web\/machines\/[0-9a-f]+: retrying in 1s \(429 Too Many Requests\)/.test(l)).length, 2, lines.join("\n"));
+            assert.equal(
+                lines.filter((l) => /GET \/apps\/keel-web\/machines\/[0-9a-f]+: retrying in 1s \(429 Too Many Requests\)/.test(l)).length,
+                2,
+                lines.join("\n"),
+            );
             for (const m of live()) {
                 assert.equal(m.config.image, V2);
                 assert.equal(m.state, "started");
@@ -331,12 +410,17 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
 
         it("rolls the machines with min_secrets_version when the secrets version changes", async () => {
             const { id, outs } = await create();
-            const { version } = await flyClient({ token: fake.token, baseUrl: fake.url }).updateSecrets(APP, { DATABASE_URL: "postgres://x" });
+            const { version } = await flyClient({ token: fake.token, baseUrl: fake.url }).updateSecrets(APP, {
+                DATABASE_URL: "postgres://x",
+            });
             assert.equal(version, 1);
             const { outs: after } = await update(id, outs, inputs({ secretsVersion: 1 }));
             for (const m of live()) {
                 assert.equal(m.secretsVersion, 1, `${m.name} does not see the new secrets`);
-                assert.ok(fake.requests.some((r) => isUpdate(r, m.id) && r.body.min_secrets_version === 1), `${m.name} was not updated with min_secrets_version`);
+                assert.ok(
+                    fake.requests.some((r) => isUpdate(r, m.id) && r.body.min_secrets_version === 1),
+                    `${m.name} was not updated with min_secrets_version`,
+                );
                 assert.equal(m.config.image, V1);
             }
             assert.equal(after.releaseVersion, 2);
@@ -345,7 +429,8 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
     });
 
     describe("bluegreen update", () => {
-        const bg = (over: Partial<FlyMachinesInputs> = {}) => inputs({ strategy: "bluegreen", regions: [{ region: "iad", count: 2 }], ...over });
+        const bg = (over: Partial<FlyMachinesInputs> = {}) =>
+            inputs({ strategy: "bluegreen", regions: [{ region: "iad", count: 2 }], ...over });
 
         it("creates a new set, and stops and destroys the old one only once every new machine is healthy", async () => {
             const { id, outs } = await create(bg());
@@ -353,17 +438,30 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
             assert.equal(after.machineIds.length, 2);
             for (const old of outs.machineIds) {
                 assert.ok(!after.machineIds.includes(old));
-                assert.ok(["destroying", "destroyed"].includes(fake.machine(old).state), `old machine ${old} is ${fake.machine(old).state}`);
+                assert.ok(
+                    ["destroying", "destroyed"].includes(fake.machine(old).state),
+                    `old machine ${old} is ${fake.machine(old).state}`,
+                );
             }
             const reqs = fake.requests;
             const lastHealthy = Math.max(...after.machineIds.map((m) => reqs.findIndex((r) => passing(r, m))));
-            const firstStop = reqs.findIndex((r) => r.method === "POST" && outs.machineIds.some((o) => r.path === `${machinePath(o)}/stop`));
+            const firstStop = reqs.findIndex(
+                (r) => r.method === "POST" && outs.machineIds.some((o) => r.path === `${machinePath(o)}/stop`),
+            );
             const firstDestroy = reqs.findIndex((r) => r.method === "DELETE" && outs.machineIds.some((o) => r.path === machinePath(o)));
             assert.ok(firstStop > lastHealthy, "an old machine was stopped before the new set was healthy");
             assert.ok(firstDestroy > firstStop);
-            assert.deepEqual(live().map((m) => `${m.name} ${m.config.image} ${m.state}`).sort(), [`app-iad-3 ${V2} started`, `app-iad-4 ${V2} started`]);
+            assert.deepEqual(
+                live()
+                    .map((m) => `${m.name} ${m.config.image} ${m.state}`)
+                    .sort(),
+                [`app-iad-3 ${V2} started`, `app-iad-4 ${V2} started`],
+            );
             assert.equal(after.releaseVersion, 2);
-            assert.ok(lines.some((l) => l.includes("blue-green")), lines.join("\n"));
+            assert.ok(
+                lines.some((l) => l.includes("blue-green")),
+                lines.join("\n"),
+            );
             assertNoLeases();
         });
 
@@ -383,7 +481,13 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
                 assert.equal(m.config.image, V1);
                 assert.equal(m.instance_id, before.get(m.id));
             }
-            assert.ok(!fake.requests.some((r) => r.method !== "GET" && outs.machineIds.some((o) => r.path.startsWith(machinePath(o)) && !r.path.endsWith("/lease"))), "an old machine was changed");
+            assert.ok(
+                !fake.requests.some(
+                    (r) =>
+                        r.method !== "GET" && outs.machineIds.some((o) => r.path.startsWith(machinePath(o)) && !r.path.endsWith("/lease")),
+                ),
+                "an old machine was changed",
+            );
             assertNoLeases();
         });
     });
@@ -392,14 +496,24 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
         it("updates every machine without waiting for health, and warns", async () => {
             const { id, outs } = await create(inputs({ regions: [{ region: "iad", count: 2 }], strategy: "immediate" }));
             const [m1, m2] = [byName("app-iad-1"), byName("app-iad-2")];
-            const { outs: after, lines } = await update(id, outs, inputs({ image: V2, regions: [{ region: "iad", count: 2 }], strategy: "immediate" }));
+            const { outs: after, lines } = await update(
+                id,
+                outs,
+                inputs({ image: V2, regions: [{ region: "iad", count: 2 }], strategy: "immediate" }),
+            );
             const reqs = fake.requests;
             const u1 = reqs.findIndex((r) => isUpdate(r, m1.id));
             const u2 = reqs.findIndex((r) => isUpdate(r, m2.id));
-            assert.ok(!reqs.slice(u1, u2).some((r) => r.path.startsWith(`${machinePath(m1.id)}/wait`) || passing(r, m1.id)), "waited for machine 1 before updating machine 2");
+            assert.ok(
+                !reqs.slice(u1, u2).some((r) => r.path.startsWith(`${machinePath(m1.id)}/wait`) || passing(r, m1.id)),
+                "waited for machine 1 before updating machine 2",
+            );
             assert.equal(after.releaseVersion, 2);
             for (const m of live()) assert.equal(m.config.image, V2);
-            assert.ok(lines.some((l) => l.includes("without waiting for health")), lines.join("\n"));
+            assert.ok(
+                lines.some((l) => l.includes("without waiting for health")),
+                lines.join("\n"),
+            );
             assertNoLeases();
         });
     });
@@ -410,15 +524,27 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
             const keep = byName("app-iad-1");
             const down = inputs({ regions: [{ region: "iad", count: 1 }] });
             const { outs: afterDown, lines } = await update(id, outs, down);
-            assert.deepEqual(afterDown.machines.map((m) => m.name), ["app-iad-1"]);
-            assert.deepEqual(live().map((m) => m.name), ["app-iad-1"]);
+            assert.deepEqual(
+                afterDown.machines.map((m) => m.name),
+                ["app-iad-1"],
+            );
+            assert.deepEqual(
+                live().map((m) => m.name),
+                ["app-iad-1"],
+            );
             assert.equal(fake.machine(keep.id).instance_id, keep.instance_id, "scaling down rolled the kept machine");
             assert.equal(afterDown.releaseVersion, 1);
-            assert.ok(lines.some((l) => l.includes("scaling down")), lines.join("\n"));
+            assert.ok(
+                lines.some((l) => l.includes("scaling down")),
+                lines.join("\n"),
+            );
 
             const up = inputs({ regions: [{ region: "iad", count: 3 }] });
             const { outs: afterUp } = await update(id, afterDown, up);
-            assert.deepEqual(afterUp.machines.map((m) => `${m.name} ${m.state}`), ["app-iad-1 started", "app-iad-2 started", "app-iad-3 started"]);
+            assert.deepEqual(
+                afterUp.machines.map((m) => `${m.name} ${m.state}`),
+                ["app-iad-1 started", "app-iad-2 started", "app-iad-3 started"],
+            );
             assert.equal(fake.machine(keep.id).instance_id, keep.instance_id);
             for (const m of live()) assert.equal(m.config.metadata.fly_release_version, "1");
             assertNoLeases();
@@ -432,7 +558,12 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
             const lastUpdate = Math.max(...reqs.map((r, i) => (r.method === "POST" && r.body?.config?.image === V2 ? i : -1)));
             const destroy = reqs.findIndex((r) => r.method === "DELETE" && r.path === machinePath(fra.id));
             assert.ok(destroy > lastUpdate, "the surplus was destroyed before the rollout finished");
-            assert.deepEqual(live().map((m) => `${m.name} ${m.config.image}`).sort(), [`app-iad-1 ${V2}`, `app-iad-2 ${V2}`]);
+            assert.deepEqual(
+                live()
+                    .map((m) => `${m.name} ${m.config.image}`)
+                    .sort(),
+                [`app-iad-1 ${V2}`, `app-iad-2 ${V2}`],
+            );
         });
     });
 
@@ -441,7 +572,12 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
             const { id, outs } = await create(inputs({ regions: [{ region: "iad", count: 1 }] }));
             const same = await p.diff!(id, outs, inputs({ regions: [{ region: "iad", count: 1 }] }));
             assert.equal(same.changes, false);
-            for (const news of [inputs({ image: V2, regions: [{ region: "iad", count: 1 }] }), inputs(), inputs({ regions: [{ region: "iad", count: 1 }], app: "keel-other" }), { ...inputs({ regions: [{ region: "iad", count: 1 }] }), image: UNKNOWN }]) {
+            for (const news of [
+                inputs({ image: V2, regions: [{ region: "iad", count: 1 }] }),
+                inputs(),
+                inputs({ regions: [{ region: "iad", count: 1 }], app: "keel-other" }),
+                { ...inputs({ regions: [{ region: "iad", count: 1 }] }), image: UNKNOWN },
+            ]) {
                 const d = await p.diff!(id, outs, news);
                 assert.equal(d.changes, true, JSON.stringify(news));
                 assert.deepEqual(d.replaces ?? [], []);
@@ -449,7 +585,10 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
         });
 
         it("refuses unusable inputs", async () => {
-            const { failures } = await p.check!({} as FlyMachinesInputs, inputs({ regions: [], strategy: "canary" as never, healthTimeoutSeconds: 0, processGroup: "App Group" }));
+            const { failures } = await p.check!(
+                {} as FlyMachinesInputs,
+                inputs({ regions: [], strategy: "canary" as never, healthTimeoutSeconds: 0, processGroup: "App Group" }),
+            );
             assert.deepEqual(failures!.map((f) => f.property).sort(), ["healthTimeoutSeconds", "processGroup", "regions", "strategy"]);
             const unknown = await p.check!({} as FlyMachinesInputs, { ...inputs(), image: UNKNOWN });
             assert.deepEqual(unknown.failures, []);
@@ -477,7 +616,10 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
             assert.equal(props.machines.find((m) => m.id === m2.id)?.state, "destroyed");
             assert.equal(props.machines.find((m) => m.id === f1.id)?.state, "stopped");
             assert.ok(!props.machineIds.includes(m2.id));
-            assert.ok(lines.some((l) => l.includes("drift in")), lines.join("\n"));
+            assert.ok(
+                lines.some((l) => l.includes("drift in")),
+                lines.join("\n"),
+            );
             // A second refresh still sees it.
             const again = (await logged(() => p.read!(id, props))).result.props as FlyMachinesOutputs;
             assert.equal(again.drift.length, 4);
@@ -509,9 +651,16 @@ describe("FlyMachines provider (serialized as the engine does, against the fake 
     describe("delete", () => {
         it("destroys the managed machines (force) and leaves others; an app already gone is fine", async () => {
             const { id, outs } = await create();
-            const worker = fake.seedMachine(APP, { image: "w", metadata: { fly_process_group: "worker" } }, { region: "iad", name: "worker-1" });
+            const worker = fake.seedMachine(
+                APP,
+                { image: "w", metadata: { fly_process_group: "worker" } },
+                { region: "iad", name: "worker-1" },
+            );
             await logged(() => p.delete!(id, outs));
-            assert.deepEqual(live().map((m) => m.id), [worker.id]);
+            assert.deepEqual(
+                live().map((m) => m.id),
+                [worker.id],
+            );
             assert.ok(fake.requests.some((r) => r.method === "DELETE" && r.query.force === "true"));
             assertNoLeases();
             fake.apps.delete(APP);

@@ -58,9 +58,15 @@ function answer(res: http.ServerResponse, status: number, body: string): void {
 }
 
 function inputs(url: string, extra: Partial<HealthGateInputs> = {}): HealthGateInputs {
-    return { url, timeoutSeconds: 10, intervalSeconds: 0.05, release: "registry.fly.io/keel-app@sha256:abc v42", logsHint: "fly logs -a keel-app", ...extra };
+    return {
+        url,
+        timeoutSeconds: 10,
+        intervalSeconds: 0.05,
+        release: "registry.fly.io/keel-app@sha256:abc v42",
+        logsHint: "fly logs -a keel-app",
+        ...extra,
+    };
 }
-
 
 describe("HealthGate provider (serialized)", () => {
     let provider: Provider;
@@ -94,14 +100,28 @@ describe("HealthGate provider (serialized)", () => {
         const progress = lines.filter((l) => l.includes("answered 503"));
         assert.equal(progress.length, 3, lines.join("\n"));
         for (const [i, line] of progress.entries()) {
-            assert.match(line, new RegExp(`keel health: http://127\\.0\\.0\\.1:\\d+/healthz answered 503 \\(attempt ${i + 1}, [\\d.]+s of 10s\\); retrying in 0\\.05s`));
+            assert.match(
+                line,
+                new RegExp(
+                    `keel health: http://127\\.0\\.0\\.1:\\d+/healthz answered 503 \\(attempt ${i + 1}, [\\d.]+s of 10s\\); retrying in 0\\.05s`,
+                ),
+            );
         }
-        assert.ok(lines.some((l) => /answered 200 after 4 attempts/.test(l)), lines.join("\n"));
+        assert.ok(
+            lines.some((l) => /answered 200 after 4 attempts/.test(l)),
+            lines.join("\n"),
+        );
     });
 
     it("update probes again and returns the new inputs with the new result", async () => {
         const s = await server((n, _req, res) => (n === 1 ? answer(res, 502, "bad gateway") : answer(res, 204, "")));
-        const olds: HealthGateOutputs = { ...inputs(`${s.base}/healthz`), status: 200, checkedAt: "2020-01-01T00:00:00.000Z", attempts: 1, latencyMs: 3 };
+        const olds: HealthGateOutputs = {
+            ...inputs(`${s.base}/healthz`),
+            status: 200,
+            checkedAt: "2020-01-01T00:00:00.000Z",
+            attempts: 1,
+            latencyMs: 3,
+        };
         const news = inputs(`${s.base}/healthz`, { release: "v43" });
         const { result } = await captureConsole(() => provider.update!("gate-1", olds, news));
         assert.equal(result.outs!.status, 204);
@@ -113,7 +133,9 @@ describe("HealthGate provider (serialized)", () => {
     it("fails with HealthGateError naming the URL, attempts, last status, a short body snippet and the logs hint", async () => {
         const body = "<html>\n  <h1>Service   Unavailable</h1>\n" + "x".repeat(400) + "TAILMARK";
         const s = await server((_n, _req, res) => answer(res, 503, body));
-        const { result: err, lines } = await captureConsole(() => rejection(provider.create!(inputs(`${s.base}/healthz`, { timeoutSeconds: 1, intervalSeconds: 0.2 }))));
+        const { result: err, lines } = await captureConsole(() =>
+            rejection(provider.create!(inputs(`${s.base}/healthz`, { timeoutSeconds: 1, intervalSeconds: 0.2 }))),
+        );
         assert.equal(err.name, "HealthGateError");
         const attempts = s.requests.length;
         assert.ok(attempts >= 2, `expected retries, got ${attempts}`);
@@ -128,16 +150,23 @@ describe("HealthGate provider (serialized)", () => {
 
     it("names ECONNREFUSED when nothing listens", async () => {
         const port = await closedPort();
-        const err = await captureConsole(() => rejection(provider.create!(inputs(`http://127.0.0.1:${port}/healthz`, { timeoutSeconds: 1, intervalSeconds: 0.2 }))));
+        const err = await captureConsole(() =>
+            rejection(provider.create!(inputs(`http://127.0.0.1:${port}/healthz`, { timeoutSeconds: 1, intervalSeconds: 0.2 }))),
+        );
         assert.equal(err.result.name, "HealthGateError");
         assert.match(err.result.message, /last answer: connection refused \(ECONNREFUSED\)/);
-        assert.ok(err.lines.some((l) => /did not answer: connection refused \(ECONNREFUSED\) \(attempt 1,/.test(l)), err.lines.join("\n"));
+        assert.ok(
+            err.lines.some((l) => /did not answer: connection refused \(ECONNREFUSED\) \(attempt 1,/.test(l)),
+            err.lines.join("\n"),
+        );
     });
 
     it("never shows the query string or userinfo, but still sends them", async () => {
         const s = await server((_n, _req, res) => answer(res, 401, "unauthorized"));
         const url = `http://probe:hunter2@${s.base.slice("http://".length)}/healthz?token=secret`;
-        const { result: err, lines } = await captureConsole(() => rejection(provider.create!(inputs(url, { timeoutSeconds: 1, intervalSeconds: 0.3 }))));
+        const { result: err, lines } = await captureConsole(() =>
+            rejection(provider.create!(inputs(url, { timeoutSeconds: 1, intervalSeconds: 0.3 }))),
+        );
         const text = [err.message, ...lines].join("\n");
         assert.ok(err.message.includes(`${s.base}/healthz did not answer`), err.message);
         assert.ok(!text.includes("secret"), text);
@@ -148,10 +177,20 @@ describe("HealthGate provider (serialized)", () => {
     });
 
     it("diff: url, release, timeoutSeconds and intervalSeconds are changes, never replacements; logsHint alone is not", async () => {
-        const olds: HealthGateOutputs = { ...inputs("https://keel-app.fly.dev/healthz"), status: 200, checkedAt: "2020-01-01T00:00:00.000Z", attempts: 1, latencyMs: 3 };
+        const olds: HealthGateOutputs = {
+            ...inputs("https://keel-app.fly.dev/healthz"),
+            status: 200,
+            checkedAt: "2020-01-01T00:00:00.000Z",
+            attempts: 1,
+            latencyMs: 3,
+        };
         const same = await provider.diff!("gate-1", olds, inputs("https://keel-app.fly.dev/healthz"));
         assert.equal(same.changes, false);
-        const hint = await provider.diff!("gate-1", olds, inputs("https://keel-app.fly.dev/healthz", { logsHint: "https://dashboard.render.com/web/srv-1/logs" }));
+        const hint = await provider.diff!(
+            "gate-1",
+            olds,
+            inputs("https://keel-app.fly.dev/healthz", { logsHint: "https://dashboard.render.com/web/srv-1/logs" }),
+        );
         assert.equal(hint.changes, false);
         const variants: Partial<HealthGateInputs>[] = [
             { url: "https://keel-app.fly.dev/health" },
@@ -169,7 +208,13 @@ describe("HealthGate provider (serialized)", () => {
 
     it("read keeps the props when the service is down, warning once", async () => {
         const port = await closedPort();
-        const props: HealthGateOutputs = { ...inputs(`http://127.0.0.1:${port}/healthz?token=secret`), status: 200, checkedAt: "2020-01-01T00:00:00.000Z", attempts: 2, latencyMs: 9 };
+        const props: HealthGateOutputs = {
+            ...inputs(`http://127.0.0.1:${port}/healthz?token=secret`),
+            status: 200,
+            checkedAt: "2020-01-01T00:00:00.000Z",
+            attempts: 2,
+            latencyMs: 9,
+        };
         const { result, lines } = await captureConsole(() => provider.read!("gate-1", props));
         assert.equal(result.id, "gate-1");
         assert.deepEqual(result.props, { ...props, stateVersion: 1 }); // state from before versions is stamped as v1
@@ -181,7 +226,13 @@ describe("HealthGate provider (serialized)", () => {
 
     it("read keeps the props without a warning when the service is healthy, probing once", async () => {
         const s = await server((_n, _req, res) => answer(res, 200, "ok"));
-        const props: HealthGateOutputs = { ...inputs(`${s.base}/healthz`), status: 200, checkedAt: "2020-01-01T00:00:00.000Z", attempts: 2, latencyMs: 9 };
+        const props: HealthGateOutputs = {
+            ...inputs(`${s.base}/healthz`),
+            status: 200,
+            checkedAt: "2020-01-01T00:00:00.000Z",
+            attempts: 2,
+            latencyMs: 9,
+        };
         const { result, lines } = await captureConsole(() => provider.read!("gate-1", props));
         assert.deepEqual(result.props, { ...props, stateVersion: 1 }); // state from before versions is stamped as v1
         assert.equal(s.requests.length, 1);
@@ -190,21 +241,39 @@ describe("HealthGate provider (serialized)", () => {
 
     it("delete does nothing", async () => {
         const port = await closedPort();
-        await provider.delete!("gate-1", { ...inputs(`http://127.0.0.1:${port}/healthz`), status: 200, checkedAt: "x", attempts: 1, latencyMs: 1 });
+        await provider.delete!("gate-1", {
+            ...inputs(`http://127.0.0.1:${port}/healthz`),
+            status: 200,
+            checkedAt: "x",
+            attempts: 1,
+            latencyMs: 1,
+        });
     });
 
     it("check accepts valid inputs and unknown values", async () => {
-        const ok = await provider.check!({} as any, inputs("https://keel-app.fly.dev/healthz", { timeoutSeconds: 120, intervalSeconds: 5 }));
+        const ok = await provider.check!(
+            {} as any,
+            inputs("https://keel-app.fly.dev/healthz", { timeoutSeconds: 120, intervalSeconds: 5 }),
+        );
         assert.deepEqual(ok.failures, []);
-        const edges = await provider.check!({} as any, inputs("http://localhost:8080/healthz", { timeoutSeconds: 3600, intervalSeconds: 3600 }));
+        const edges = await provider.check!(
+            {} as any,
+            inputs("http://localhost:8080/healthz", { timeoutSeconds: 3600, intervalSeconds: 3600 }),
+        );
         assert.deepEqual(edges.failures, []);
-        const unknown = await provider.check!({} as any, { url: UNKNOWN, timeoutSeconds: 120, intervalSeconds: 5, release: UNKNOWN, logsHint: "x" } as any);
+        const unknown = await provider.check!(
+            {} as any,
+            { url: UNKNOWN, timeoutSeconds: 120, intervalSeconds: 5, release: UNKNOWN, logsHint: "x" } as any,
+        );
         assert.deepEqual(unknown.failures, []);
     });
 
     it("check names the property that is wrong", async () => {
         const failing = async (extra: Partial<HealthGateInputs>) => {
-            const r = await provider.check!({} as any, { ...inputs("https://keel-app.fly.dev/healthz", { timeoutSeconds: 120, intervalSeconds: 5 }), ...extra });
+            const r = await provider.check!({} as any, {
+                ...inputs("https://keel-app.fly.dev/healthz", { timeoutSeconds: 120, intervalSeconds: 5 }),
+                ...extra,
+            });
             return (r.failures ?? []).map((f) => f.property);
         };
         assert.deepEqual(await failing({ url: "ftp://keel-app.fly.dev/healthz" }), ["url"]);
@@ -246,7 +315,10 @@ describe("probeHealth", () => {
         assert.equal(result.ok, false);
         assert.equal(result.attempts, 25);
         assert.equal(s.requests.length, 25);
-        assert.equal(sleeps.reduce((a, b) => a + b, 0), 120_000);
+        assert.equal(
+            sleeps.reduce((a, b) => a + b, 0),
+            120_000,
+        );
         assert.equal(progress.length, 24);
         assert.equal(progress[2], `${s.base}/healthz answered 503 (attempt 3, 10s of 120s); retrying in 5s`);
         assert.equal(describeAttempt(result.last), `503 Service Unavailable: "down"`);
@@ -285,12 +357,28 @@ describe("probeHealth", () => {
     });
 
     it("describes DNS, refused and other network errors by code", () => {
-        const undici = (code: string, message: string) => Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error(message), { code }) });
-        assert.equal(describeFetchError(undici("ENOTFOUND", "getaddrinfo ENOTFOUND keel-app.fly.dev"), 10_000), "DNS lookup failed (ENOTFOUND)");
-        assert.equal(describeFetchError(undici("EAI_AGAIN", "getaddrinfo EAI_AGAIN keel-app.fly.dev"), 10_000), "DNS lookup failed (EAI_AGAIN)");
-        assert.equal(describeFetchError(undici("ECONNREFUSED", "connect ECONNREFUSED 1.2.3.4:443"), 10_000), "connection refused (ECONNREFUSED)");
-        assert.equal(describeFetchError(undici("CERT_HAS_EXPIRED", "certificate has expired"), 10_000), "certificate has expired (CERT_HAS_EXPIRED)");
-        assert.equal(describeFetchError(Object.assign(new Error("aborted"), { name: "TimeoutError" }), 10_000), "no answer within 10s (timeout)");
+        const undici = (code: string, message: string) =>
+            Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error(message), { code }) });
+        assert.equal(
+            describeFetchError(undici("ENOTFOUND", "getaddrinfo ENOTFOUND keel-app.fly.dev"), 10_000),
+            "DNS lookup failed (ENOTFOUND)",
+        );
+        assert.equal(
+            describeFetchError(undici("EAI_AGAIN", "getaddrinfo EAI_AGAIN keel-app.fly.dev"), 10_000),
+            "DNS lookup failed (EAI_AGAIN)",
+        );
+        assert.equal(
+            describeFetchError(undici("ECONNREFUSED", "connect ECONNREFUSED 1.2.3.4:443"), 10_000),
+            "connection refused (ECONNREFUSED)",
+        );
+        assert.equal(
+            describeFetchError(undici("CERT_HAS_EXPIRED", "certificate has expired"), 10_000),
+            "certificate has expired (CERT_HAS_EXPIRED)",
+        );
+        assert.equal(
+            describeFetchError(Object.assign(new Error("aborted"), { name: "TimeoutError" }), 10_000),
+            "no answer within 10s (timeout)",
+        );
     });
 
     it("redactUrl drops userinfo, query and fragment", () => {

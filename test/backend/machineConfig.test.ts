@@ -63,7 +63,15 @@ describe("Fly machine config (pure)", () => {
             assert.equal(s.autostart, true);
             assert.equal(s.min_machines_running, 1);
             assert.deepEqual(c.checks, {
-                "http-health": { type: "http", port: 8080, method: "GET", path: "/healthz", interval: "15s", timeout: "5s", grace_period: "10s" },
+                "http-health": {
+                    type: "http",
+                    port: 8080,
+                    method: "GET",
+                    path: "/healthz",
+                    interval: "15s",
+                    timeout: "5s",
+                    grace_period: "10s",
+                },
             });
             assert.deepEqual(c.restart, { policy: "on-failure", max_retries: 3 });
             assert.deepEqual(c.metadata, {
@@ -141,8 +149,14 @@ describe("Fly machine config (pure)", () => {
             const byHand = machine("b", "x", "iad", {}, { image: "i", metadata: { fly_process_group: "app" } });
             const worker = machine("c", "w", "iad", {}, { image: "i", metadata: { fly_process_group: "worker", keel_managed: "true" } });
             const gone = machine("d", "app-iad-2", "iad", { state: "destroyed" });
-            assert.deepEqual([ours, byHand, worker, gone].map((m) => isManaged(m, "app")), [true, false, false, false]);
-            assert.deepEqual([ours, byHand, worker, gone].map((m) => inProcessGroup(m, "app")), [true, true, false, false]);
+            assert.deepEqual(
+                [ours, byHand, worker, gone].map((m) => isManaged(m, "app")),
+                [true, false, false, false],
+            );
+            assert.deepEqual(
+                [ours, byHand, worker, gone].map((m) => inProcessGroup(m, "app")),
+                [true, true, false, false],
+            );
             assert.equal(releaseOf(ours), 1);
             assert.equal(releaseOf(byHand), 0);
         });
@@ -157,7 +171,13 @@ describe("Fly machine config (pure)", () => {
 
     describe("rolloutChanges", () => {
         it("lists config inputs and the secrets version, not scale or strategy", () => {
-            assert.deepEqual(rolloutChanges(inputs(), inputs({ regions: [{ region: "iad", count: 5 }], strategy: "bluegreen", healthTimeoutSeconds: 1 })), []);
+            assert.deepEqual(
+                rolloutChanges(
+                    inputs(),
+                    inputs({ regions: [{ region: "iad", count: 5 }], strategy: "bluegreen", healthTimeoutSeconds: 1 }),
+                ),
+                [],
+            );
             assert.deepEqual(rolloutChanges(inputs(), inputs({ image: "x:v2" })), ["image"]);
             assert.deepEqual(rolloutChanges(inputs(), inputs({ secretsVersion: 2 })), ["secretsVersion"]);
             assert.deepEqual(rolloutChanges(inputs({ secretsVersion: 2 }), inputs({ secretsVersion: 2, env: { A: "1" } })), ["env"]);
@@ -185,20 +205,36 @@ describe("Fly machine config (pure)", () => {
                 machine("s1", "app-sin-1", "sin"),
                 machine("gone", "app-iad-1", "iad", { state: "destroyed" }),
             ];
-            const plan = planRegions(existing, [
-                { region: "iad", count: 2 },
-                { region: "fra", count: 2 },
-            ], "app");
-            assert.deepEqual(plan.keep.map((m) => m.id), ["m2", "m3", "f1"]);
+            const plan = planRegions(
+                existing,
+                [
+                    { region: "iad", count: 2 },
+                    { region: "fra", count: 2 },
+                ],
+                "app",
+            );
+            assert.deepEqual(
+                plan.keep.map((m) => m.id),
+                ["m2", "m3", "f1"],
+            );
             assert.deepEqual(plan.create, [{ name: "app-fra-2", region: "fra" }]);
-            assert.deepEqual(plan.destroy.map((m) => m.id), ["m10", "s1"]);
+            assert.deepEqual(
+                plan.destroy.map((m) => m.id),
+                ["m10", "s1"],
+            );
         });
 
         it("prefers the machines the resource deployed when some must go", () => {
             const existing = [machine("a", "app-iad-1", "iad"), machine("b", "app-iad-2", "iad"), machine("c", "app-iad-3", "iad")];
             const plan = planRegions(existing, [{ region: "iad", count: 2 }], "app", ["c", "b"]);
-            assert.deepEqual(plan.keep.map((m) => m.id), ["b", "c"]);
-            assert.deepEqual(plan.destroy.map((m) => m.id), ["a"]);
+            assert.deepEqual(
+                plan.keep.map((m) => m.id),
+                ["b", "c"],
+            );
+            assert.deepEqual(
+                plan.destroy.map((m) => m.id),
+                ["a"],
+            );
         });
 
         it("names a fresh set (bluegreen) after the names in use", () => {
@@ -248,12 +284,21 @@ describe("Fly machine config (pure)", () => {
             const live = props.machines.map((r) => machine(r.id, r.name, r.region, { state: "stopped" }));
             const p = { ...props, service: { ...props.service, autostop: "stop" as const } };
             const desired = buildMachineConfig(p, 1);
-            assert.deepEqual(machinesDrift(live.map((m) => ({ ...m, config: desired })), p), []);
+            assert.deepEqual(
+                machinesDrift(
+                    live.map((m) => ({ ...m, config: desired })),
+                    p,
+                ),
+                [],
+            );
         });
     });
 
     it("sorts records by region then name, numerically", () => {
         const r = (name: string, region: string) => ({ id: name, name, region, instanceId: "", state: "started" });
-        assert.deepEqual(sortRecords([r("app-iad-10", "iad"), r("app-iad-2", "iad"), r("app-fra-1", "fra")]).map((x) => x.name), ["app-fra-1", "app-iad-2", "app-iad-10"]);
+        assert.deepEqual(
+            sortRecords([r("app-iad-10", "iad"), r("app-iad-2", "iad"), r("app-fra-1", "fra")]).map((x) => x.name),
+            ["app-fra-1", "app-iad-2", "app-iad-10"],
+        );
     });
 });

@@ -9,7 +9,11 @@
 import { strict as assert } from "assert";
 import type * as pulumi from "@pulumi/pulumi";
 import { renderServiceProvider, RenderServiceInputs, RenderServiceOutputs } from "../../components/backend/render/service";
-import { renderCustomDomainProvider, RenderCustomDomainInputs, RenderCustomDomainOutputs } from "../../components/backend/render/customDomain";
+import {
+    renderCustomDomainProvider,
+    RenderCustomDomainInputs,
+    RenderCustomDomainOutputs,
+} from "../../components/backend/render/customDomain";
 import { envDigest } from "../../components/backend/render/serviceSpec";
 import { renderClient } from "../../components/vendors/render";
 import { FakeRender, LoggedRequest, setRenderEnv } from "../support/fakeRender";
@@ -133,7 +137,17 @@ describe("Render providers (serialized as the engine does, against the fake Rend
         assert.equal(fake.services.length, 1);
         const s = service(result.id);
         assert.deepEqual(
-            [s.type, s.name, s.autoDeploy, s.imagePath, s.serviceDetails.runtime, s.serviceDetails.plan, s.serviceDetails.region, s.serviceDetails.numInstances, s.serviceDetails.healthCheckPath],
+            [
+                s.type,
+                s.name,
+                s.autoDeploy,
+                s.imagePath,
+                s.serviceDetails.runtime,
+                s.serviceDetails.plan,
+                s.serviceDetails.region,
+                s.serviceDetails.numInstances,
+                s.serviceDetails.healthCheckPath,
+            ],
             ["web_service", "keel-api", "no", IMAGE, "image", "starter", "frankfurt", 1, "/healthz"],
         );
         assert.equal(s.serviceDetails.envSpecificDetails.preDeployCommand, "npm run migrate");
@@ -143,26 +157,54 @@ describe("Render providers (serialized as the engine does, against the fake Rend
         assert.equal(posts(/\/deploys$/).length, 0);
         assert.equal(deploysOf(result.id).length, 1);
         assert.equal(fake.status(deploysOf(result.id)[0]), "live");
-        assert.deepEqual([outs.serviceId, outs.deployId, outs.deployStatus, outs.suspended, outs.envDigest], [result.id, deploysOf(result.id)[0].id, "live", false, envDigest(inputs().envVars)]);
+        assert.deepEqual(
+            [outs.serviceId, outs.deployId, outs.deployStatus, outs.suspended, outs.envDigest],
+            [result.id, deploysOf(result.id)[0].id, "live", false, envDigest(inputs().envVars)],
+        );
         assert.match(outs.url, /^https:\/\/keel-api-[0-9a-f]{4}\.onrender\.com$/);
         assert.equal(outs.url, s.serviceDetails.url);
         // It polled while the deploy ran (one status per poll), and said so.
         const polls = fake.requests.filter((r) => r.method === "GET" && /\/deploys\/dep-/.test(r.path)).map((r) => r.response?.status);
         assert.deepEqual(polls, ["created", "build_in_progress", "update_in_progress", "live"], "polled until live, seeing it build");
-        assert.ok(lines.some((l) => /created Render service 'keel-api'/.test(l)), lines.join("\n"));
-        assert.ok(lines.some((l) => /: live \(/.test(l)), lines.join("\n"));
+        assert.ok(
+            lines.some((l) => /created Render service 'keel-api'/.test(l)),
+            lines.join("\n"),
+        );
+        assert.ok(
+            lines.some((l) => /: live \(/.test(l)),
+            lines.join("\n"),
+        );
     });
 
     it("creates a web service from a repository's Dockerfile (runtime docker)", async () => {
-        const { id, outs } = await create(inputs({ source: { kind: "repo", repo: "https://github.com/acme/api", branch: "release", dockerfilePath: "./api/Dockerfile", dockerContext: "api" } }));
+        const { id, outs } = await create(
+            inputs({
+                source: {
+                    kind: "repo",
+                    repo: "https://github.com/acme/api",
+                    branch: "release",
+                    dockerfilePath: "./api/Dockerfile",
+                    dockerContext: "api",
+                },
+            }),
+        );
         const s = service(id);
-        assert.deepEqual([s.repo, s.branch, s.imagePath, s.serviceDetails.runtime], ["https://github.com/acme/api", "release", undefined, "docker"]);
-        assert.deepEqual([s.serviceDetails.envSpecificDetails.dockerfilePath, s.serviceDetails.envSpecificDetails.dockerContext], ["./api/Dockerfile", "api"]);
+        assert.deepEqual(
+            [s.repo, s.branch, s.imagePath, s.serviceDetails.runtime],
+            ["https://github.com/acme/api", "release", undefined, "docker"],
+        );
+        assert.deepEqual(
+            [s.serviceDetails.envSpecificDetails.dockerfilePath, s.serviceDetails.envSpecificDetails.dockerContext],
+            ["./api/Dockerfile", "api"],
+        );
         assert.equal(outs.deployStatus, "live");
         // Nothing left to correct right after: an update with the same inputs mutates nothing.
         const before = fake.requests.length;
         await quiet(() => svc.update!(id, outs, outs));
-        assert.deepEqual(fake.requests.slice(before).filter((r) => r.method !== "GET"), []);
+        assert.deepEqual(
+            fake.requests.slice(before).filter((r) => r.method !== "GET"),
+            [],
+        );
     });
 
     it("adopts an existing service by name: puts back its settings and env vars, then deploys", async () => {
@@ -182,16 +224,25 @@ describe("Render providers (serialized as the engine does, against the fake Rend
         assert.equal(fake.services.length, 1, "adopted, not created");
         assert.equal(posts(/^\/services$/).length, 1, "only the setup's create");
         const s = service(result.id);
-        assert.deepEqual([s.autoDeploy, s.imagePath, s.serviceDetails.plan, s.serviceDetails.healthCheckPath], ["no", IMAGE, "starter", "/healthz"]);
+        assert.deepEqual(
+            [s.autoDeploy, s.imagePath, s.serviceDetails.plan, s.serviceDetails.healthCheckPath],
+            ["no", IMAGE, "starter", "/healthz"],
+        );
         assert.deepEqual(env(result.id), inputs().envVars, "LEFTOVER removed: the set is replaced whole");
         const deploy = fake.deploys.find((d) => d.id === result.outs!.deployId)!;
         assert.deepEqual([deploy.trigger, deploy.image?.ref, fake.status(deploy)], ["api", IMAGE, "live"]);
-        assert.ok(lines.some((l) => /exists; adopting it/.test(l)), lines.join("\n"));
+        assert.ok(
+            lines.some((l) => /exists; adopting it/.test(l)),
+            lines.join("\n"),
+        );
 
         // Adopting a service that matches: no mutation at all, its live deploy recorded.
         const before = fake.requests.length;
         const again = await quiet(() => svc.create(inputs()));
-        assert.deepEqual(fake.requests.slice(before).filter((r) => r.method !== "GET"), []);
+        assert.deepEqual(
+            fake.requests.slice(before).filter((r) => r.method !== "GET"),
+            [],
+        );
         assert.equal(again.outs!.deployId, result.outs!.deployId);
     });
 
@@ -204,14 +255,20 @@ describe("Render providers (serialized as the engine does, against the fake Rend
         assert.equal(result.id, fake.services[0].id);
         assert.equal(posts(/\/deploys$/).length, 0, "the first deploy was followed, not doubled");
         assert.equal(result.outs!.deployStatus, "live");
-        assert.ok(lines.some((l) => /was created although the response was lost; adopting it/.test(l)), lines.join("\n"));
+        assert.ok(
+            lines.some((l) => /was created although the response was lost; adopting it/.test(l)),
+            lines.join("\n"),
+        );
     });
 
     it("past Render's 20 service creations an hour: fails at once with Render's limit and wait, creating nothing", async () => {
         fake.useServiceCreations(20);
         const { err } = await failing(() => svc.create(inputs()));
         // At once: the one refused create, no retry (the fake's window is an hour of its own clock, which did not move).
-        assert.deepEqual(posts(/^\/services$/).map((r) => r.status), [429]);
+        assert.deepEqual(
+            posts(/^\/services$/).map((r) => r.status),
+            [429],
+        );
         assert.match(err.message, /Render allows 20 service creations an hour and asked to wait 60min \(Retry-After\)/);
         assert.equal(fake.services.length, 0);
     });
@@ -238,7 +295,9 @@ describe("Render providers (serialized as the engine does, against the fake Rend
 
     it("an env var change: one PUT with the whole set, then a deploy followed until live", async () => {
         const { id, outs } = await create();
-        const next = inputs({ envVars: { NODE_ENV: "production", DATABASE_URL: `postgres://app:${SECRET}2@db.example.com/app`, FEATURE_X: "on" } });
+        const next = inputs({
+            envVars: { NODE_ENV: "production", DATABASE_URL: `postgres://app:${SECRET}2@db.example.com/app`, FEATURE_X: "on" },
+        });
         const before = fake.requests.length;
         const { outs: after } = await quiet(() => svc.update!(id, outs, next));
         const mutations = fake.requests.slice(before).filter((r) => r.method !== "GET");
@@ -261,18 +320,26 @@ describe("Render providers (serialized as the engine does, against the fake Rend
         let before = fake.requests.length;
         const { outs: scaled } = await quiet(() => svc.update!(id, outs, inputs({ numInstances: 3 })));
         const mutations = fake.requests.slice(before).filter((r) => r.method !== "GET");
-        assert.deepEqual(mutations.map((r) => [r.method, r.path.replace(id, "{id}"), r.body]), [["POST", "/services/{id}/scale", { numInstances: 3 }]]);
+        assert.deepEqual(
+            mutations.map((r) => [r.method, r.path.replace(id, "{id}"), r.body]),
+            [["POST", "/services/{id}/scale", { numInstances: 3 }]],
+        );
         assert.equal(service(id).serviceDetails.numInstances, 3);
         assert.equal(scaled!.deployId, outs.deployId);
         before = fake.requests.length;
         await quiet(() => svc.update!(id, scaled!, inputs({ numInstances: 3, protect: true, deployTimeoutSeconds: 20 })));
-        assert.deepEqual(fake.requests.slice(before).filter((r) => r.method !== "GET"), []);
+        assert.deepEqual(
+            fake.requests.slice(before).filter((r) => r.method !== "GET"),
+            [],
+        );
     });
 
     it("a failed deploy (update_failed) is rolled back to the last live deploy, the previous image put back, and the error says where to look", async () => {
         const { id, outs } = await create();
         fake.failNextDeploy("update_failed");
-        const { err, lines } = await failing(() => svc.update!(id, outs, inputs({ source: { kind: "image", image: "ghcr.io/acme/api:broken" } })));
+        const { err, lines } = await failing(() =>
+            svc.update!(id, outs, inputs({ source: { kind: "image", image: "ghcr.io/acme/api:broken" } })),
+        );
         const failed = fake.deploys.find((d) => d.image?.ref === "ghcr.io/acme/api:broken")!;
         assert.equal(fake.status(failed), "update_failed");
         assert.equal(err.name, "RenderDeployFailedError");
@@ -282,14 +349,22 @@ describe("Render providers (serialized as the engine does, against the fake Rend
         assert.match(err.message, new RegExp(`the previous deploy ${outs.deployId} was restored`));
         // The rollback endpoint got the last live deploy, and its deploy went live.
         const rollbacks = posts(/\/rollback$/);
-        assert.deepEqual(rollbacks.map((r) => r.body), [{ deployId: outs.deployId }]);
+        assert.deepEqual(
+            rollbacks.map((r) => r.body),
+            [{ deployId: outs.deployId }],
+        );
         const rollback = fake.deploys.find((d) => d.trigger === "rollback")!;
         assert.equal(err.restoredDeployId, rollback.id);
         assert.deepEqual([rollback.image?.ref, fake.status(rollback)], [IMAGE, "live"]);
         assert.equal(service(id).imagePath, IMAGE, "the service's image is put back too");
-        assert.ok(lines.some((l) => /rolling back to the last live deploy/.test(l)), lines.join("\n"));
+        assert.ok(
+            lines.some((l) => /rolling back to the last live deploy/.test(l)),
+            lines.join("\n"),
+        );
         // The next `pulumi up` (state unchanged after a failure) tries again.
-        const { outs: retried } = await quiet(() => svc.update!(id, outs, inputs({ source: { kind: "image", image: "ghcr.io/acme/api:fixed" } })));
+        const { outs: retried } = await quiet(() =>
+            svc.update!(id, outs, inputs({ source: { kind: "image", image: "ghcr.io/acme/api:fixed" } })),
+        );
         assert.equal(retried!.deployStatus, "live");
         assert.equal(service(id).imagePath, "ghcr.io/acme/api:fixed");
     });
@@ -305,9 +380,20 @@ describe("Render providers (serialized as the engine does, against the fake Rend
         const before = fake.requests.length;
         const { err } = await failing(() => svc.update!(id, outs, next));
         assert.equal(err.status, "pre_deploy_failed");
-        const mutations = fake.requests.slice(before).filter((r) => r.method !== "GET").map((r) => `${r.method} ${r.path.replace(id, "{id}")}`);
-        assert.deepEqual(mutations, ["PUT /services/{id}/env-vars", "POST /services/{id}/deploys", "PUT /services/{id}/env-vars", "POST /services/{id}/rollback"]);
-        assert.deepEqual(posts(/\/rollback$/).map((r) => r.body), [{ deployId: manual.id }]);
+        const mutations = fake.requests
+            .slice(before)
+            .filter((r) => r.method !== "GET")
+            .map((r) => `${r.method} ${r.path.replace(id, "{id}")}`);
+        assert.deepEqual(mutations, [
+            "PUT /services/{id}/env-vars",
+            "POST /services/{id}/deploys",
+            "PUT /services/{id}/env-vars",
+            "POST /services/{id}/rollback",
+        ]);
+        assert.deepEqual(
+            posts(/\/rollback$/).map((r) => r.body),
+            [{ deployId: manual.id }],
+        );
         assert.deepEqual(env(id), inputs().envVars, "the env set the live build ran with is back");
         assert.match(err.message, /Put back the previous env vars/);
     });
@@ -327,18 +413,28 @@ describe("Render providers (serialized as the engine does, against the fake Rend
     it("a 429 on create-deploy is waited out as Retry-After asks", async () => {
         const { id, outs } = await create();
         fake.inject({ method: "POST", path: /\/deploys$/, status: 429, retryAfter: "1" });
-        const { result, lines } = await logged(() => svc.update!(id, outs, inputs({ source: { kind: "image", image: "ghcr.io/acme/api:1.2.0" } })));
+        const { result, lines } = await logged(() =>
+            svc.update!(id, outs, inputs({ source: { kind: "image", image: "ghcr.io/acme/api:1.2.0" } })),
+        );
         const deployPosts = posts(/\/deploys$/);
-        assert.deepEqual(deployPosts.map((r) => r.status), [429, 201]);
+        assert.deepEqual(
+            deployPosts.map((r) => r.status),
+            [429, 201],
+        );
         assert.equal(result.outs!.deployStatus, "live");
         // The wait is read off the client's own scheduler, which reports the delay it then sleeps (never timed here).
-        assert.ok(lines.some((l) => /POST \/services\/.*\/deploys: retrying in 1s \(429 Too Many Requests\)/.test(l)), lines.join("\n"));
+        assert.ok(
+            lines.some((l) => /POST \/services\/.*\/deploys: retrying in 1s \(429 Too Many Requests\)/.test(l)),
+            lines.join("\n"),
+        );
     });
 
     it("a deploy queued behind another (202, no id) is found in the list and followed", async () => {
         const { id, outs } = await create();
         fake.answerDeploysQueued();
-        const { outs: after } = await quiet(() => svc.update!(id, outs, inputs({ source: { kind: "image", image: "ghcr.io/acme/api:1.3.0" } })));
+        const { outs: after } = await quiet(() =>
+            svc.update!(id, outs, inputs({ source: { kind: "image", image: "ghcr.io/acme/api:1.3.0" } })),
+        );
         const deploy = fake.deploys.find((d) => d.id === after!.deployId)!;
         assert.deepEqual([deploy.image?.ref, fake.status(deploy)], ["ghcr.io/acme/api:1.3.0", "live"]);
     });
@@ -359,7 +455,10 @@ describe("Render providers (serialized as the engine does, against the fake Rend
         assert.match(drift, /plan: 'starter' -> 'pro'/);
         assert.match(drift, /healthCheckPath: '\/healthz' -> '\/'/);
         assert.match(drift, /source.image: 'ghcr.io\/acme\/api:1.0.0' -> 'ghcr.io\/acme\/api:hotfix'/);
-        assert.ok(lines.some((l) => /drift in Render service 'keel-api'/.test(l)), lines.join("\n"));
+        assert.ok(
+            lines.some((l) => /drift in Render service 'keel-api'/.test(l)),
+            lines.join("\n"),
+        );
         assert.equal(props.plan, "pro", "the state takes what Render has");
         const diff = await svc.diff!(id, props, inputs());
         assert.deepEqual([diff.changes, diff.replaces], [true, []]);
@@ -368,7 +467,10 @@ describe("Render providers (serialized as the engine does, against the fake Rend
         const { err } = await failing(() => svc.update!(id, props, inputs()));
         assert.equal(err.name, "RenderServiceSuspendedError");
         assert.match(err.message, /is suspended \(by user\).*Resume it in the Render dashboard/);
-        assert.deepEqual(fake.requests.slice(before).filter((r) => r.method !== "GET"), []);
+        assert.deepEqual(
+            fake.requests.slice(before).filter((r) => r.method !== "GET"),
+            [],
+        );
         // Resumed: the update puts plan, health check and image back.
         s.suspended = "not_suspended";
         await quiet(() => svc.update!(id, props, inputs()));
@@ -384,7 +486,10 @@ describe("Render providers (serialized as the engine does, against the fake Rend
         const { result, lines } = await logged(() => svc.read!(id, outs));
         const props = result.props!;
         const drift = props.drift.join("\n");
-        assert.match(drift, /envVars: added in the dashboard: DEBUG; removed in the dashboard: DATABASE_URL; changed NODE_ENV \(values not shown\)/);
+        assert.match(
+            drift,
+            /envVars: added in the dashboard: DEBUG; removed in the dashboard: DATABASE_URL; changed NODE_ENV \(values not shown\)/,
+        );
         const all = [drift, ...lines, JSON.stringify({ ...props, envVars: undefined })].join("\n");
         for (const v of ["dashboard-edited-value", "dashboard-added-value", SECRET]) assert.ok(!all.includes(v), `a value leaked: ${v}`);
         assert.deepEqual(props.envVars, inputs().envVars, "the state keeps the inputs' values, not the live ones");
@@ -400,7 +505,10 @@ describe("Render providers (serialized as the engine does, against the fake Rend
         fake.services.splice(0);
         const { result, lines } = await logged(() => svc.read!(id, outs));
         assert.equal(result.id, "");
-        assert.ok(lines.some((l) => /no longer exists in Render \(deleted outside Keel\)/.test(l)), lines.join("\n"));
+        assert.ok(
+            lines.some((l) => /no longer exists in Render \(deleted outside Keel\)/.test(l)),
+            lines.join("\n"),
+        );
     });
 
     it("diff: name, owner, source kind and region replace, deleting first", async () => {
@@ -435,7 +543,10 @@ describe("Render providers (serialized as the engine does, against the fake Rend
         const restore = setRenderEnv({ RENDER_API_KEY: undefined, RENDER_API_URL: undefined });
         try {
             const { provider } = await serializedProvider(renderServiceProvider);
-            await assert.rejects(quiet(() => provider.create(inputs())), (e: Error) => /Render API key/.test(e.message) && !e.message.includes(fake.apiKey));
+            await assert.rejects(
+                quiet(() => provider.create(inputs())),
+                (e: Error) => /Render API key/.test(e.message) && !e.message.includes(fake.apiKey),
+            );
             const config: Record<string, string> = { renderApiKey: fake.apiKey, renderApiUrl: fake.url };
             await provider.configure!({ config: { get: (k: string) => config[k] } } as any);
             const r = await quiet(() => provider.create(inputs()));
@@ -450,8 +561,14 @@ describe("Render providers (serialized as the engine does, against the fake Rend
         const { id: serviceId } = await create();
         const { result, lines } = await logged(() => dom.create({ serviceId, name: "API.Example.org" }));
         const d = fake.domains.find((x) => x.name === "api.example.org")!;
-        assert.deepEqual([result.id, result.outs!.domainId, result.outs!.verificationStatus, result.outs!.name], [d.id, d.id, "unverified", "api.example.org"]);
-        assert.ok(lines.some((l) => /unverified: add a CNAME/.test(l)), lines.join("\n"));
+        assert.deepEqual(
+            [result.id, result.outs!.domainId, result.outs!.verificationStatus, result.outs!.name],
+            [d.id, d.id, "unverified", "api.example.org"],
+        );
+        assert.ok(
+            lines.some((l) => /unverified: add a CNAME/.test(l)),
+            lines.join("\n"),
+        );
         const again = await quiet(() => dom.create({ serviceId, name: "api.example.org" }));
         assert.equal(again.id, d.id);
         assert.equal(posts(/custom-domains$/).length, 1, "adopted, not added twice");
@@ -486,7 +603,10 @@ describe("Render providers (serialized as the engine does, against the fake Rend
         assert.deepEqual(fake.domains, [], "the apex and its www redirect are gone");
         const { result, lines } = await logged(() => dom.read!(id, outs!));
         assert.equal(result.id, "");
-        assert.ok(lines.some((l) => /is no longer on the service/.test(l)), lines.join("\n"));
+        assert.ok(
+            lines.some((l) => /is no longer on the service/.test(l)),
+            lines.join("\n"),
+        );
         await quiet(() => dom.delete!(id, outs!));
         const diff = await dom.diff!(id, outs!, { serviceId, name: "other.example.com" });
         assert.deepEqual([diff.changes, diff.replaces, diff.deleteBeforeReplace], [true, ["name"], true]);
@@ -503,13 +623,49 @@ describe("Render providers (serialized as the engine does, against the fake Rend
         }
         const spec = new OpenApiSpec(raw, { formats: { "date-time": DATE_TIME, int64: true, float: true, password: true } });
         // A life: create from an image and from a repository, adopt, update everything, scale, fail and roll back, domains, delete.
-        const { id, outs } = await create(inputs({ preDeployCommand: "npm run migrate", source: { kind: "image", image: IMAGE, registryCredentialId: "rgc-1" } }));
-        const repo = await create(inputs({ name: "keel-repo", source: { kind: "repo", repo: "https://github.com/acme/api", branch: "main", dockerfilePath: "./Dockerfile", dockerContext: "." } }));
-        await quiet(() => svc.update!(repo.id, repo.outs, inputs({ name: "keel-repo", source: { kind: "repo", repo: "https://github.com/acme/api", branch: "release", dockerfilePath: "./api/Dockerfile" } })));
-        const next = inputs({ plan: "standard", healthCheckPath: "/ready", numInstances: 2, preDeployCommand: "./migrate", envVars: { A: "1" }, source: { kind: "image", image: "ghcr.io/acme/api:2" } });
+        const { id, outs } = await create(
+            inputs({ preDeployCommand: "npm run migrate", source: { kind: "image", image: IMAGE, registryCredentialId: "rgc-1" } }),
+        );
+        const repo = await create(
+            inputs({
+                name: "keel-repo",
+                source: {
+                    kind: "repo",
+                    repo: "https://github.com/acme/api",
+                    branch: "main",
+                    dockerfilePath: "./Dockerfile",
+                    dockerContext: ".",
+                },
+            }),
+        );
+        await quiet(() =>
+            svc.update!(
+                repo.id,
+                repo.outs,
+                inputs({
+                    name: "keel-repo",
+                    source: { kind: "repo", repo: "https://github.com/acme/api", branch: "release", dockerfilePath: "./api/Dockerfile" },
+                }),
+            ),
+        );
+        const next = inputs({
+            plan: "standard",
+            healthCheckPath: "/ready",
+            numInstances: 2,
+            preDeployCommand: "./migrate",
+            envVars: { A: "1" },
+            source: { kind: "image", image: "ghcr.io/acme/api:2" },
+        });
         const { outs: updated } = await quiet(() => svc.update!(id, outs, next));
         fake.failNextDeploy("build_failed");
-        await failing(() => svc.update!(id, updated!, { ...next, envVars: { A: "2" }, healthCheckPath: "/x", source: { kind: "image", image: "ghcr.io/acme/api:3" } }));
+        await failing(() =>
+            svc.update!(id, updated!, {
+                ...next,
+                envVars: { A: "2" },
+                healthCheckPath: "/x",
+                source: { kind: "image", image: "ghcr.io/acme/api:3" },
+            }),
+        );
         await quiet(() => dom.create({ serviceId: id, name: "example.com" }));
         await quiet(() => svc.read!(id, updated!));
         await quiet(() => svc.delete!(repo.id, repo.outs));
@@ -535,7 +691,15 @@ describe("Render providers (serialized as the engine does, against the fake Rend
         }
         assert.deepEqual(problems, []);
         const ops = new Set(fake.requests.map((r) => `${r.method} ${spec.template(r.path)}`));
-        for (const op of ["POST /services", "PATCH /services/{serviceId}", "PUT /services/{serviceId}/env-vars", "POST /services/{serviceId}/deploys", "POST /services/{serviceId}/rollback", "POST /services/{serviceId}/scale", "POST /services/{serviceId}/custom-domains"]) {
+        for (const op of [
+            "POST /services",
+            "PATCH /services/{serviceId}",
+            "PUT /services/{serviceId}/env-vars",
+            "POST /services/{serviceId}/deploys",
+            "POST /services/{serviceId}/rollback",
+            "POST /services/{serviceId}/scale",
+            "POST /services/{serviceId}/custom-domains",
+        ]) {
             assert.ok(ops.has(op), `the scenario did not send ${op}`);
         }
     });

@@ -43,7 +43,16 @@ function inputs(over: Partial<RenderServiceInputs> = {}): RenderServiceInputs {
 }
 
 function outputsOf(i: RenderServiceInputs): RenderServiceOutputs {
-    return { ...i, serviceId: "srv-1", url: "https://keel-api.onrender.com", deployId: "dep-1", deployStatus: "live", envDigest: envDigest(i.envVars), suspended: false, drift: [] };
+    return {
+        ...i,
+        serviceId: "srv-1",
+        url: "https://keel-api.onrender.com",
+        deployId: "dep-1",
+        deployStatus: "live",
+        envDigest: envDigest(i.envVars),
+        suspended: false,
+        drift: [],
+    };
 }
 
 /** A live web service as Render shows it, matching `i` unless overridden. */
@@ -71,7 +80,12 @@ function live(i: RenderServiceInputs, over: Partial<Service> = {}, details: Reco
             numInstances: i.numInstances,
             healthCheckPath: i.healthCheckPath,
             url: "https://keel-api.onrender.com",
-            envSpecificDetails: { dockerCommand: "", dockerContext: ".", dockerfilePath: "./Dockerfile", ...(i.preDeployCommand ? { preDeployCommand: i.preDeployCommand } : {}) },
+            envSpecificDetails: {
+                dockerCommand: "",
+                dockerContext: ".",
+                dockerfilePath: "./Dockerfile",
+                ...(i.preDeployCommand ? { preDeployCommand: i.preDeployCommand } : {}),
+            },
             ...details,
         },
         ...over,
@@ -80,7 +94,12 @@ function live(i: RenderServiceInputs, over: Partial<Service> = {}, details: Reco
 
 describe("Render service spec (pure)", () => {
     it("create body: an image service (runtime image, imagePath, registry credential) never auto-deployed, env vars as one sorted list", () => {
-        const body = createBody(inputs({ source: { kind: "image", image: "ghcr.io/acme/api:2", registryCredentialId: "rgc-1" }, preDeployCommand: "npm run migrate" }));
+        const body = createBody(
+            inputs({
+                source: { kind: "image", image: "ghcr.io/acme/api:2", registryCredentialId: "rgc-1" },
+                preDeployCommand: "npm run migrate",
+            }),
+        );
         assert.deepEqual(body, {
             type: "web_service",
             name: "keel-api",
@@ -91,12 +110,29 @@ describe("Render service spec (pure)", () => {
                 { key: "DATABASE_URL", value: `postgres://app:${SECRET}@db/app` },
                 { key: "NODE_ENV", value: "production" },
             ],
-            serviceDetails: { runtime: "image", plan: "starter", region: "frankfurt", numInstances: 1, healthCheckPath: "/healthz", preDeployCommand: "npm run migrate" },
+            serviceDetails: {
+                runtime: "image",
+                plan: "starter",
+                region: "frankfurt",
+                numInstances: 1,
+                healthCheckPath: "/healthz",
+                preDeployCommand: "npm run migrate",
+            },
         });
     });
 
     it("create body: a repository's Dockerfile (runtime docker, repo, branch, dockerfile path and context)", () => {
-        const body = createBody(inputs({ source: { kind: "repo", repo: "https://github.com/acme/api", branch: "release", dockerfilePath: "./api/Dockerfile", dockerContext: "api" } }));
+        const body = createBody(
+            inputs({
+                source: {
+                    kind: "repo",
+                    repo: "https://github.com/acme/api",
+                    branch: "release",
+                    dockerfilePath: "./api/Dockerfile",
+                    dockerContext: "api",
+                },
+            }),
+        );
         assert.equal(body.repo, "https://github.com/acme/api");
         assert.equal(body.branch, "release");
         assert.equal(body.image, undefined);
@@ -114,7 +150,10 @@ describe("Render service spec (pure)", () => {
         const i = inputs();
         assert.equal(settingsPatch(live(i), i), undefined);
         assert.equal(settingsPatch(live(i, {}, { numInstances: 3 }), i), undefined);
-        const patch = settingsPatch(live(i, { autoDeploy: "yes", imagePath: "ghcr.io/acme/api:0.9" }, { plan: "standard", healthCheckPath: "/" }), i);
+        const patch = settingsPatch(
+            live(i, { autoDeploy: "yes", imagePath: "ghcr.io/acme/api:0.9" }, { plan: "standard", healthCheckPath: "/" }),
+            i,
+        );
         assert.deepEqual(patch, {
             autoDeploy: "no",
             image: { ownerId: "tea-1", imagePath: "ghcr.io/acme/api:1.0.0" },
@@ -122,15 +161,27 @@ describe("Render service spec (pure)", () => {
         });
         // A registry credential does not show in the live service: the old inputs tell.
         const withCred = inputs({ source: { kind: "image", image: "ghcr.io/acme/api:1.0.0", registryCredentialId: "rgc-2" } });
-        assert.deepEqual(settingsPatch(live(i), withCred, i)?.image, { ownerId: "tea-1", imagePath: "ghcr.io/acme/api:1.0.0", registryCredentialId: "rgc-2" });
+        assert.deepEqual(settingsPatch(live(i), withCred, i)?.image, {
+            ownerId: "tea-1",
+            imagePath: "ghcr.io/acme/api:1.0.0",
+            registryCredentialId: "rgc-2",
+        });
         // Repository settings, with Render's defaults for what was left out.
         const repo = inputs({ source: { kind: "repo", repo: "https://github.com/acme/api", branch: "main" } });
         assert.equal(settingsPatch(live(repo, { repo: "https://github.com/acme/api.git" }), repo), undefined);
-        assert.deepEqual(settingsPatch(live(repo, { branch: "dev" }), { ...repo, source: { ...repo.source, dockerfilePath: "docker/Dockerfile" } as any }), {
-            branch: "main",
-            serviceDetails: { envSpecificDetails: { dockerfilePath: "docker/Dockerfile" } },
+        assert.deepEqual(
+            settingsPatch(live(repo, { branch: "dev" }), {
+                ...repo,
+                source: { ...repo.source, dockerfilePath: "docker/Dockerfile" } as any,
+            }),
+            {
+                branch: "main",
+                serviceDetails: { envSpecificDetails: { dockerfilePath: "docker/Dockerfile" } },
+            },
+        );
+        assert.deepEqual(settingsPatch(live(i), inputs({ preDeployCommand: "./migrate" })), {
+            serviceDetails: { preDeployCommand: "./migrate" },
         });
-        assert.deepEqual(settingsPatch(live(i), inputs({ preDeployCommand: "./migrate" })), { serviceDetails: { preDeployCommand: "./migrate" } });
         assert.deepEqual(settingsPatch(live(inputs({ preDeployCommand: "./migrate" })), i), { serviceDetails: { preDeployCommand: "" } });
         assert.deepEqual(settingsPatch(live(i, { name: "renamed" }), i), { name: "keel-api" });
     });
@@ -153,7 +204,9 @@ describe("Render service spec (pure)", () => {
         assert.deepEqual(diffInputs(o, inputs({ name: "other" })).replaces, ["name"]);
         assert.deepEqual(diffInputs(o, inputs({ ownerId: "tea-2" })).replaces, ["ownerId"]);
         assert.deepEqual(diffInputs(o, inputs({ region: "oregon" })).replaces, ["region"]);
-        assert.deepEqual(diffInputs(o, inputs({ source: { kind: "repo", repo: "https://github.com/a/b", branch: "main" } })).replaces, ["source.kind"]);
+        assert.deepEqual(diffInputs(o, inputs({ source: { kind: "repo", repo: "https://github.com/a/b", branch: "main" } })).replaces, [
+            "source.kind",
+        ]);
         const up = diffInputs(o, inputs({ source: { kind: "image", image: "ghcr.io/acme/api:2" }, plan: "pro", numInstances: 2 }));
         assert.deepEqual([up.changes, up.replaces, up.updates], [true, [], ["source.image", "plan", "numInstances"]]);
         assert.deepEqual(diffInputs(o, inputs({ envVars: { ...o.envVars, NODE_ENV: "staging" } })).updates, ["envVars"]);
@@ -172,14 +225,21 @@ describe("Render service spec (pure)", () => {
         assert.notEqual(envDigest({ A: "1\nB=2" }), envDigest({ A: "1", B: "2" }));
         assert.match(envDigest({}), /^sha256:[0-9a-f]{64}$/);
         assert.ok(!envDigest({ S: SECRET }).includes(SECRET));
-        assert.deepEqual(envVarList({ B: "2", A: "1" }).map((v) => v.key), ["A", "B"]);
+        assert.deepEqual(
+            envVarList({ B: "2", A: "1" }).map((v) => v.key),
+            ["A", "B"],
+        );
         assert.deepEqual(envDiff({ A: "1", B: "2", C: "3" }, { A: "1", B: "x", D: "4" }), { added: ["D"], removed: ["C"], changed: ["B"] });
     });
 
     it("drift: settings, suspension and env var keys changed in the dashboard, never env values", () => {
         const i = inputs();
         assert.deepEqual(serviceDrift(i, live(i), i.envVars), []);
-        const svc = live(i, { suspended: "suspended", suspenders: ["billing"], imagePath: "ghcr.io/acme/api:hotfix" }, { plan: "pro", numInstances: 2, healthCheckPath: "/" });
+        const svc = live(
+            i,
+            { suspended: "suspended", suspenders: ["billing"], imagePath: "ghcr.io/acme/api:hotfix" },
+            { plan: "pro", numInstances: 2, healthCheckPath: "/" },
+        );
         const dashboardEnv = { NODE_ENV: "development", DATABASE_URL: i.envVars.DATABASE_URL, DEBUG: "leaky-debug-value" };
         const drift = serviceDrift(i, svc, dashboardEnv);
         const text = drift.join("\n");
@@ -199,7 +259,10 @@ describe("Render service spec (pure)", () => {
         const i = inputs();
         const svc = live(i, { imagePath: "ghcr.io/acme/api:hotfix", name: "renamed" }, { plan: "pro", numInstances: 2, region: "oregon" });
         const got = inputsFromLive(i, svc);
-        assert.deepEqual([got.plan, got.numInstances, (got.source as any).image, got.name, got.region, got.envVars], ["pro", 2, "ghcr.io/acme/api:hotfix", "keel-api", "frankfurt", i.envVars]);
+        assert.deepEqual(
+            [got.plan, got.numInstances, (got.source as any).image, got.name, got.region, got.envVars],
+            ["pro", 2, "ghcr.io/acme/api:hotfix", "keel-api", "frankfurt", i.envVars],
+        );
     });
 
     it("check: plans, regions, instances, paths, sources and env var names; values are never named", () => {
@@ -214,7 +277,10 @@ describe("Render service spec (pure)", () => {
                 envVars: { "BAD KEY": SECRET, OK: 5 as any },
             }),
         );
-        assert.deepEqual(bad.map((p) => p.property), ["plan", "region", "numInstances", "healthCheckPath", "source.repo", "source.branch", "envVars", "envVars"]);
+        assert.deepEqual(
+            bad.map((p) => p.property),
+            ["plan", "region", "numInstances", "healthCheckPath", "source.repo", "source.branch", "envVars", "envVars"],
+        );
         assert.ok(!JSON.stringify(bad).includes(SECRET));
         assert.deepEqual(checkInputs(inputs({ plan: UNKNOWN, envVars: { A: UNKNOWN } })), []);
     });

@@ -63,7 +63,10 @@ describe("Neon backups (fake Neon API)", function () {
         const project = fake.seedProject("shop", { branchName: "main", roleName: "app", databaseName: "app" });
         const api = neonClient({ apiKey: fake.apiKey, baseUrl: fake.url, policy: { baseDelayMs: 10 } });
         const main = fake.branch(project.id, "main")!;
-        const { data } = await api.createProjectBranch(project.id, { branch: { parent_id: main.id, name: "staging" }, endpoints: [{ type: "read_write" as never }] });
+        const { data } = await api.createProjectBranch(project.id, {
+            branch: { parent_id: main.id, name: "staging" },
+            endpoints: [{ type: "read_write" as never }],
+        });
         await waitForOperations(api, project.id, data.operations);
         fake.requests.splice(0);
         const wait = { pollMs: 10 };
@@ -84,8 +87,15 @@ describe("Neon backups (fake Neon API)", function () {
             assert.equal(neonBackupName("prod", at, "20261120093000"), "backup-prod-20261121-100005-before-20261120093000");
             assert.equal(neonBackupName("prod", at, ""), "backup-prod-20261121-100005-manual");
             assert.equal(neonBackupName("prod", at, "", "drill"), "backup-prod-20261121-100005-drill");
-            assert.deepEqual(parseNeonBackupName("prod", "backup-prod-20261121-100005-before-0042"), { takenAt: "2026-11-21T10:00:05Z", beforeVersion: "0042" });
-            assert.deepEqual(parseNeonBackupName("prod", "backup-prod-20261121-100005-drill"), { takenAt: "2026-11-21T10:00:05Z", beforeVersion: "", label: "drill" });
+            assert.deepEqual(parseNeonBackupName("prod", "backup-prod-20261121-100005-before-0042"), {
+                takenAt: "2026-11-21T10:00:05Z",
+                beforeVersion: "0042",
+            });
+            assert.deepEqual(parseNeonBackupName("prod", "backup-prod-20261121-100005-drill"), {
+                takenAt: "2026-11-21T10:00:05Z",
+                beforeVersion: "",
+                label: "drill",
+            });
             // Another stack whose name starts like this one's is not this stack's.
             assert.equal(parseNeonBackupName("prod", "backup-prod-eu-20261121-100005-before-0042"), undefined);
             assert.equal(parseNeonBackupName("prod", "backup-staging-20261121-100005-before-0042"), undefined);
@@ -99,7 +109,13 @@ describe("Neon backups (fake Neon API)", function () {
             const now = nowSeconds();
             const lsnBefore = fake.currentLsn();
             const lines: string[] = [];
-            const record = await takeNeonBackup(s.staging, { beforeVersion: "0042", schemaVersion: "0041", retentionDays: 7, now, progress: (l) => lines.push(l) });
+            const record = await takeNeonBackup(s.staging, {
+                beforeVersion: "0042",
+                schemaVersion: "0041",
+                retentionDays: 7,
+                now,
+                progress: (l) => lines.push(l),
+            });
 
             const name = `backup-staging-${backupStamp(now)}-before-0042`;
             assert.match(name, /^backup-staging-\d{8}-\d{6}-before-0042$/);
@@ -116,7 +132,11 @@ describe("Neon backups (fake Neon API)", function () {
             assert.equal(creates[0].body.endpoints, undefined);
             assert.equal(creates[0].body.annotation_value["keel-schema-version"], "0041");
             assert.equal(creates[0].body.annotation_value["keel-stack"], "staging");
-            assert.deepEqual(fake.state.endpoints.filter((e) => e.branch_id === branch.id), [], "no compute for a backup");
+            assert.deepEqual(
+                fake.state.endpoints.filter((e) => e.branch_id === branch.id),
+                [],
+                "no compute for a backup",
+            );
 
             // Operations awaited: nothing left running, and polls happened before the LSN was read.
             assert.deepEqual(fake.runningOperations(), []);
@@ -163,8 +183,17 @@ describe("Neon backups (fake Neon API)", function () {
 
             // An operation someone else started on the branch: Neon answers 423 until it is done.
             fake.startOperation(s.project.id, s.staging.branchId, "apply_config", 2);
-            const second = await takeNeonBackup(s.staging, { beforeVersion: "0043", schemaVersion: "0042", retentionDays: 7, now: nowSeconds(5000) });
-            assert.equal(fake.requests.filter((r) => r.status === 423 && !r.injected).length, 2, "the real lock was met until the operation finished");
+            const second = await takeNeonBackup(s.staging, {
+                beforeVersion: "0043",
+                schemaVersion: "0042",
+                retentionDays: 7,
+                now: nowSeconds(5000),
+            });
+            assert.equal(
+                fake.requests.filter((r) => r.status === 423 && !r.injected).length,
+                2,
+                "the real lock was met until the operation finished",
+            );
             assert.ok(fake.branch(s.project.id, second.location.split("/")[1]));
             assert.deepEqual(fake.runningOperations(), []);
         });
@@ -173,7 +202,12 @@ describe("Neon backups (fake Neon API)", function () {
             const s = await setup();
             fake.dropResponses("POST", /\/branches$/);
             const lines: string[] = [];
-            const record = await takeNeonBackup(s.staging, { beforeVersion: "0042", schemaVersion: "0041", retentionDays: 7, progress: (l) => lines.push(l) });
+            const record = await takeNeonBackup(s.staging, {
+                beforeVersion: "0042",
+                schemaVersion: "0041",
+                retentionDays: 7,
+                progress: (l) => lines.push(l),
+            });
             const backups = fake.state.branches.filter((b) => b.name.startsWith("backup-staging-"));
             assert.equal(backups.length, 1, "no duplicate");
             assert.equal(fake.mutations(/\/branches$/).length, 1, "the create was not repeated");
@@ -190,11 +224,17 @@ describe("Neon backups (fake Neon API)", function () {
             fake.inject({ method: "POST", path: /\/branches$/, status: 500 });
             const record = await takeNeonBackup(s.staging, { beforeVersion: "0042", schemaVersion: "0041", retentionDays: 7 });
             assert.equal(fake.requests.filter((r) => r.method === "POST" && r.path.endsWith("/branches")).length, 2);
-            assert.deepEqual(fake.state.branches.filter((b) => b.name.startsWith("backup-")).map((b) => b.id), [record.id]);
+            assert.deepEqual(
+                fake.state.branches.filter((b) => b.name.startsWith("backup-")).map((b) => b.id),
+                [record.id],
+            );
 
             fake.requests.splice(0);
             fake.inject({ method: "POST", path: /\/branches$/, status: 500, times: 5 });
-            await assert.rejects(takeNeonBackup(s.staging, { beforeVersion: "0043", schemaVersion: "0042", retentionDays: 7, now: nowSeconds(2000) }), /500/);
+            await assert.rejects(
+                takeNeonBackup(s.staging, { beforeVersion: "0043", schemaVersion: "0042", retentionDays: 7, now: nowSeconds(2000) }),
+                /500/,
+            );
             assert.equal(fake.requests.filter((r) => r.method === "POST" && r.path.endsWith("/branches")).length, 3);
         });
 
@@ -214,12 +254,24 @@ describe("Neon backups (fake Neon API)", function () {
     describe("listNeonBackups", () => {
         it("lists the stack's backups newest first, with versions from the annotations or the name", async () => {
             const s = await setup();
-            const older = await takeNeonBackup(s.staging, { beforeVersion: "0042", schemaVersion: "0041", retentionDays: 7, now: nowSeconds(-60_000) });
-            const newer = await takeNeonBackup(s.staging, { beforeVersion: "0043", schemaVersion: "0042", retentionDays: 7, now: nowSeconds() });
+            const older = await takeNeonBackup(s.staging, {
+                beforeVersion: "0042",
+                schemaVersion: "0041",
+                retentionDays: 7,
+                now: nowSeconds(-60_000),
+            });
+            const newer = await takeNeonBackup(s.staging, {
+                beforeVersion: "0043",
+                schemaVersion: "0042",
+                retentionDays: 7,
+                now: nowSeconds(),
+            });
             await takeNeonBackup(s.prod, { beforeVersion: "0043", schemaVersion: "0042", retentionDays: 7 });
             await takeNeonBackup({ ...s.staging, stack: "staging-eu" }, { beforeVersion: "0043", schemaVersion: "0042", retentionDays: 7 });
             // One made without annotations (by hand, or by an older Keel): read from its name.
-            const { data } = await s.api.createProjectBranch(s.project.id, { branch: { parent_id: s.staging.branchId, name: "backup-staging-20261001-080000-before-0040" } });
+            const { data } = await s.api.createProjectBranch(s.project.id, {
+                branch: { parent_id: s.staging.branchId, name: "backup-staging-20261001-080000-before-0040" },
+            });
             await waitForOperations(s.api, s.project.id, data.operations);
 
             const list = await listNeonBackups(s.staging);
@@ -250,7 +302,12 @@ describe("Neon backups (fake Neon API)", function () {
             assert.equal(plan.preservedName, "staging-before-restore-20261121-100000");
             assert.deepEqual(plan.source, { id: backup.id, name: backup.location.split("/")[1], backup });
             const text = plan.lines.join("\n");
-            assert.match(text, new RegExp(`1\\. restore branch 'staging' \\(${s.staging.branchId}\\) .* from backup 'backup-staging-.*-before-0042' \\(${backup.id}\\), taken .* at schema version 0041, LSN ${backup.lsn!.replace("/", "\\/")}`));
+            assert.match(
+                text,
+                new RegExp(
+                    `1\\. restore branch 'staging' \\(${s.staging.branchId}\\) .* from backup 'backup-staging-.*-before-0042' \\(${backup.id}\\), taken .* at schema version 0041, LSN ${backup.lsn!.replace("/", "\\/")}`,
+                ),
+            );
             assert.match(text, /2\. keep its current state as the new branch 'staging-before-restore-20261121-100000'/);
             assert.match(text, /undo: restore from 'staging-before-restore-20261121-100000'/);
 
@@ -258,9 +315,15 @@ describe("Neon backups (fake Neon API)", function () {
             const result = await executeNeonRestore(s.staging, plan, (l) => lines.push(l));
             const calls = fake.mutations().map((r) => path(r, s));
             assert.deepEqual(calls, ["POST /projects/P/branches/STAGING/restore"]);
-            assert.deepEqual(fake.mutations()[0].body, { source_branch_id: backup.id, preserve_under_name: "staging-before-restore-20261121-100000" });
+            assert.deepEqual(fake.mutations()[0].body, {
+                source_branch_id: backup.id,
+                preserve_under_name: "staging-before-restore-20261121-100000",
+            });
             assert.deepEqual(fake.runningOperations(), [], "the restore's operations were awaited");
-            assert.ok(fake.requests.some((r) => r.method === "GET" && /\/operations\//.test(r.path)), "operations were polled");
+            assert.ok(
+                fake.requests.some((r) => r.method === "GET" && /\/operations\//.test(r.path)),
+                "operations were polled",
+            );
 
             // Same branch (id, endpoint) now reset; the state before kept under its name.
             const staging = fake.branch(s.project.id, "staging")!;
@@ -272,13 +335,19 @@ describe("Neon backups (fake Neon API)", function () {
             assert.equal(result.undo, `npm run db:restore -- --stack staging --backup ${preserved.id}`);
             assert.ok(lines.some((l) => l.includes("To undo")));
             // The backup survives the restore (Neon moves it under the preserved branch) and is still listed.
-            assert.deepEqual((await listNeonBackups(s.staging)).map((b) => b.id), [backup.id]);
+            assert.deepEqual(
+                (await listNeonBackups(s.staging)).map((b) => b.id),
+                [backup.id],
+            );
 
             // Undo: the preserved branch is accepted as a source, the same way.
             const undo = await planNeonRestore(s.staging, preserved.id, new Date("2026-11-21T10:05:00Z"));
             assert.match(undo.lines[0], /the state an earlier restore preserved \(this undoes that restore\)/);
             await executeNeonRestore(s.staging, undo);
-            assert.deepEqual(fake.mutations(/restore$/).map((r) => r.body.source_branch_id), [backup.id, preserved.id]);
+            assert.deepEqual(
+                fake.mutations(/restore$/).map((r) => r.body.source_branch_id),
+                [backup.id, preserved.id],
+            );
             assert.ok(fake.branch(s.project.id, "staging-before-restore-20261121-100500"));
         });
 
@@ -287,13 +356,22 @@ describe("Neon backups (fake Neon API)", function () {
             const backup = await takeNeonBackup(s.staging, { beforeVersion: "0042", schemaVersion: "0041", retentionDays: 7 });
             const plan = await planNeonRestore(s.staging, backup.location.split("/")[1]);
             assert.equal(plan.source.id, backup.id);
-            await assert.rejects(planNeonRestore(s.staging, "br-gone-123456"), /No backup 'br-gone-123456' .* 'npm run db:backups -- --stack staging' lists/);
+            await assert.rejects(
+                planNeonRestore(s.staging, "br-gone-123456"),
+                /No backup 'br-gone-123456' .* 'npm run db:backups -- --stack staging' lists/,
+            );
             assert.ok(!plan.lines.some((l) => /protected/.test(l)));
             // A protected branch: Neon may refuse to reset it, and the plan says what to do then.
             fake.branch(s.project.id, "staging")!.protected = true;
             const protectedPlan = await planNeonRestore(s.staging, backup.id);
-            assert.match(protectedPlan.lines.join("\n"), /note: 'staging' is a protected branch.*keel:database\.neon\.branch\.protected false --stack staging/);
-            await assert.rejects(planNeonRestore({ ...s.staging, branchId: "br-nothere-000000" }, backup.id), /is not in Neon project .*'npm run up -- staging' first/);
+            assert.match(
+                protectedPlan.lines.join("\n"),
+                /note: 'staging' is a protected branch.*keel:database\.neon\.branch\.protected false --stack staging/,
+            );
+            await assert.rejects(
+                planNeonRestore({ ...s.staging, branchId: "br-nothere-000000" }, backup.id),
+                /is not in Neon project .*'npm run up -- staging' first/,
+            );
         });
 
         it("does not restore twice when the restore's response was lost", async () => {
@@ -313,7 +391,8 @@ describe("Neon backups (fake Neon API)", function () {
             const before = fake.mutations().length;
             await assert.rejects(
                 planNeonRestore(s.staging, prodBackup.id),
-                (err: Error) => err instanceof NeonBackupError && /is a backup of stack 'prod', not of 'staging': refusing/.test(err.message),
+                (err: Error) =>
+                    err instanceof NeonBackupError && /is a backup of stack 'prod', not of 'staging': refusing/.test(err.message),
             );
             await assert.rejects(planNeonRestore(s.staging, s.prod.branchId), /'main' .* is not a backup of stack 'staging'/);
             await assert.rejects(planNeonRestore(s.staging, s.staging.branchId), /own branch/);
@@ -337,26 +416,53 @@ describe("Neon backups (fake Neon API)", function () {
             );
             const api = target.api;
             assert.throws(
-                () => fns.neonBackupTarget({ projectId: s.project.id, branchId: s.staging.branchId, branchName: "staging", stack: "staging" }, { env: {} }),
+                () =>
+                    fns.neonBackupTarget(
+                        { projectId: s.project.id, branchId: s.staging.branchId, branchName: "staging", stack: "staging" },
+                        { env: {} },
+                    ),
                 (err: Error) => err.name === "NeonCredentialsError",
             );
             const record = await fns.takeNeonBackup(target, { beforeVersion: "0042", schemaVersion: "0041", retentionDays: 7 });
             assert.equal(record.id, fake.state.branches.find((b) => b.name.startsWith("backup-staging-"))!.id);
             assert.ok(record.lsn);
-            assert.deepEqual((await fns.listNeonBackups(target)).map((b) => b.id), [record.id]);
-            const prodBackup = await fns.takeNeonBackup({ ...s.prod, api }, { beforeVersion: "0042", schemaVersion: "0041", retentionDays: 7 });
-            await assert.rejects(fns.planNeonRestore(target, prodBackup.id), (err: Error) => err.name === "NeonBackupError" && /backup of stack 'prod'/.test(err.message));
+            assert.deepEqual(
+                (await fns.listNeonBackups(target)).map((b) => b.id),
+                [record.id],
+            );
+            const prodBackup = await fns.takeNeonBackup(
+                { ...s.prod, api },
+                { beforeVersion: "0042", schemaVersion: "0041", retentionDays: 7 },
+            );
+            await assert.rejects(
+                fns.planNeonRestore(target, prodBackup.id),
+                (err: Error) => err.name === "NeonBackupError" && /backup of stack 'prod'/.test(err.message),
+            );
             fake.inject({ method: "POST", path: /\/branches$/, status: 429, retryAfter: "0" });
             await fns.takeNeonBackup(target, { beforeVersion: "0043", schemaVersion: "0042", retentionDays: 7, now: nowSeconds(3000) });
-            assert.ok(lines.some((l) => /429/.test(l)), "retries are reported through the provider's progress");
+            assert.ok(
+                lines.some((l) => /429/.test(l)),
+                "retries are reported through the provider's progress",
+            );
             assert.ok(lines.every((l) => !l.includes(fake.apiKey)));
         });
     });
 
     describe("neonDrill", () => {
-        async function drill(s: Setup, compare: (a: string, b: string) => Promise<NeonDrillComparison>, extra: { keepBackup?: boolean } = {}) {
+        async function drill(
+            s: Setup,
+            compare: (a: string, b: string) => Promise<NeonDrillComparison>,
+            extra: { keepBackup?: boolean } = {},
+        ) {
             const lines: string[] = [];
-            const result = neonDrill(s.staging, { databaseName: "app", roleName: "app", schemaVersion: "0041", compare, progress: (l) => lines.push(l), ...extra });
+            const result = neonDrill(s.staging, {
+                databaseName: "app",
+                roleName: "app",
+                schemaVersion: "0041",
+                compare,
+                progress: (l) => lines.push(l),
+                ...extra,
+            });
             return { result, lines };
         }
 
@@ -410,20 +516,30 @@ describe("Neon backups (fake Neon API)", function () {
             const s = await setup();
             const { result } = await drill(s, async () => Promise.reject(new Error("could not connect to the copy")));
             await assert.rejects(result, /could not connect to the copy/);
-            assert.deepEqual(fake.state.branches.filter((b) => /^(drill|backup)-/.test(b.name)), []);
+            assert.deepEqual(
+                fake.state.branches.filter((b) => /^(drill|backup)-/.test(b.name)),
+                [],
+            );
             assert.equal(fake.mutations(/\/branches\/br-[^/]+$/).filter((r) => r.method === "DELETE").length, 2);
             assert.deepEqual(fake.runningOperations(), []);
         });
 
         it("passes a failing comparison through, and keeps the backup when asked", async () => {
             const s = await setup();
-            const fail: NeonDrillComparison = { ...PASS, passed: false, findings: ["public.accounts: 2 rows in the source, 1 in the copy"] };
+            const fail: NeonDrillComparison = {
+                ...PASS,
+                passed: false,
+                findings: ["public.accounts: 2 rows in the source, 1 in the copy"],
+            };
             const { result } = await drill(s, async () => fail, { keepBackup: true });
             const report = await result;
             assert.equal(report.passed, false);
             assert.deepEqual(report.findings, fail.findings);
             assert.equal(fake.state.branches.filter((b) => b.name.startsWith("drill-")).length, 0);
-            assert.ok(fake.state.branches.find((b) => b.id === report.backup.id), "the backup is kept");
+            assert.ok(
+                fake.state.branches.find((b) => b.id === report.backup.id),
+                "the backup is kept",
+            );
         });
 
         it("removes the scratch branch when creating its compute fails", async () => {
@@ -431,7 +547,10 @@ describe("Neon backups (fake Neon API)", function () {
             fake.failNextOperations("compute provisioning failed", { action: "start_compute" });
             const { result } = await drill(s, async () => assert.fail("no comparison without a copy"));
             await assert.rejects(result, /compute provisioning failed/);
-            assert.deepEqual(fake.state.branches.filter((b) => /^(drill|backup)-/.test(b.name)), []);
+            assert.deepEqual(
+                fake.state.branches.filter((b) => /^(drill|backup)-/.test(b.name)),
+                [],
+            );
         });
     });
 });

@@ -53,7 +53,10 @@ describe("pg_dump backups", () => {
     });
 
     it("passes the connection through PG* variables, never argv, and drops stray PG* settings", () => {
-        const env = libpqEnv("postgres://app:p%40ss@db.example.com:6543/shop?sslmode=require&options=-c%20search_path%3Dapp", { PGSERVICE: "x", HOME: "/h" });
+        const env = libpqEnv("postgres://app:p%40ss@db.example.com:6543/shop?sslmode=require&options=-c%20search_path%3Dapp", {
+            PGSERVICE: "x",
+            HOME: "/h",
+        });
         assert.equal(env.PGHOST, "db.example.com");
         assert.equal(env.PGPORT, "6543");
         assert.equal(env.PGUSER, "app");
@@ -68,7 +71,9 @@ describe("pg_dump backups", () => {
     it("dumps into <dir>/<stack>/<time>_before_<version>.dump, owner-only, verified, with a sidecar record and progress lines", async () => {
         const url = await freshDatabase();
         await seed(url);
-        await withClient(url, (c) => c.query(`CREATE TABLE big AS SELECT g AS id, md5(g::text) || repeat('y', 2000) AS payload FROM generate_series(1, 20000) g`));
+        await withClient(url, (c) =>
+            c.query(`CREATE TABLE big AS SELECT g AS id, md5(g::text) || repeat('y', 2000) AS payload FROM generate_series(1, 20000) g`),
+        );
         const dir = path.join(tempDir(), "backups");
         const lines: string[] = [];
         const now = new Date("2026-11-21T06:22:48.123Z");
@@ -102,8 +107,14 @@ describe("pg_dump backups", () => {
         assert.deepEqual(JSON.parse(fs.readFileSync(`${record.location}.json`, "utf8")), record);
         assert.deepEqual(listDumps(dir, "staging"), [record]);
 
-        assert.ok(lines.some((l) => /^pg_dump: [\d.]+ (B|KB|MB) written, [\d.]+s elapsed$/.test(l)), lines.join("\n"));
-        assert.ok(lines.some((l) => /^backup 20261121T062248123Z_before_2\.dump: .* sha256 [0-9a-f]{12}…, verified/.test(l)), lines.join("\n"));
+        assert.ok(
+            lines.some((l) => /^pg_dump: [\d.]+ (B|KB|MB) written, [\d.]+s elapsed$/.test(l)),
+            lines.join("\n"),
+        );
+        assert.ok(
+            lines.some((l) => /^backup 20261121T062248123Z_before_2\.dump: .* sha256 [0-9a-f]{12}…, verified/.test(l)),
+            lines.join("\n"),
+        );
         const text = lines.join("\n") + JSON.stringify(record);
         assert.ok(!text.includes(password), "no password in progress lines or the record");
         assert.ok(!text.includes("keel:"), "no credentials in progress lines or the record");
@@ -113,10 +124,17 @@ describe("pg_dump backups", () => {
         const url = await freshDatabase();
         await seed(url);
         const dir = tempDir();
-        const bin = fakePgBin(`case "$1" in --version) echo "pg_dump (PostgreSQL) 17.2";; *) echo "pg_dump: error: disk on fire" >&2; exit 1;; esac`);
+        const bin = fakePgBin(
+            `case "$1" in --version) echo "pg_dump (PostgreSQL) 17.2";; *) echo "pg_dump: error: disk on fire" >&2; exit 1;; esac`,
+        );
         await assert.rejects(
             takeDump(url, { dir, stack: "prod", beforeVersion: "3", schemaVersion: "2", env: { ...process.env, KEEL_PG_BIN: bin } }),
-            (err: Error) => err instanceof BackupError && /pg_dump 17\.2 .* failed with exit code 1 .*server PostgreSQL 15\.\d+\):\npg_dump: error: disk on fire/s.test(err.message) && !err.message.includes(password),
+            (err: Error) =>
+                err instanceof BackupError &&
+                /pg_dump 17\.2 .* failed with exit code 1 .*server PostgreSQL 15\.\d+\):\npg_dump: error: disk on fire/s.test(
+                    err.message,
+                ) &&
+                !err.message.includes(password),
         );
         assert.deepEqual(fs.readdirSync(path.join(dir, "prod")), []);
     });
@@ -138,17 +156,40 @@ describe("pg_dump backups", () => {
         const env = { ...process.env, KEEL_PG_BIN: REAL_BIN };
         const ids: string[] = [];
         for (let i = 0; i < 4; i++) {
-            const r = await takeDump(url, { dir, stack: "prod", beforeVersion: String(i + 2), schemaVersion: String(i + 1), now: new Date(Date.UTC(2026, 0, 1 + i)), env });
+            const r = await takeDump(url, {
+                dir,
+                stack: "prod",
+                beforeVersion: String(i + 2),
+                schemaVersion: String(i + 1),
+                now: new Date(Date.UTC(2026, 0, 1 + i)),
+                env,
+            });
             ids.push(r.id);
         }
-        const other = await takeDump(url, { dir, stack: "staging", beforeVersion: "2", schemaVersion: "1", now: new Date(Date.UTC(2025, 0, 1)), env });
+        const other = await takeDump(url, {
+            dir,
+            stack: "staging",
+            beforeVersion: "2",
+            schemaVersion: "1",
+            now: new Date(Date.UTC(2025, 0, 1)),
+            env,
+        });
         fs.writeFileSync(path.join(dir, "prod", "notes.txt"), "mine");
         fs.writeFileSync(path.join(dir, "prod", "hand-made.dump"), "mine");
 
         assert.deepEqual(pruneDumps(dir, "prod", 2), [ids[1], ids[0]]);
-        assert.deepEqual(listDumps(dir, "prod").map((r) => r.id), [ids[3], ids[2]]);
-        assert.deepEqual(fs.readdirSync(path.join(dir, "prod")).sort(), [ids[2], `${ids[2]}.json`, ids[3], `${ids[3]}.json`, "hand-made.dump", "notes.txt"].sort());
-        assert.deepEqual(listDumps(dir, "staging").map((r) => r.id), [other.id]);
+        assert.deepEqual(
+            listDumps(dir, "prod").map((r) => r.id),
+            [ids[3], ids[2]],
+        );
+        assert.deepEqual(
+            fs.readdirSync(path.join(dir, "prod")).sort(),
+            [ids[2], `${ids[2]}.json`, ids[3], `${ids[3]}.json`, "hand-made.dump", "notes.txt"].sort(),
+        );
+        assert.deepEqual(
+            listDumps(dir, "staging").map((r) => r.id),
+            [other.id],
+        );
         assert.deepEqual(pruneDumps(dir, "prod", 2), []);
 
         // What a killed run left: removed once it is a day old, never while it may be in progress.
@@ -163,7 +204,14 @@ describe("pg_dump backups", () => {
         const url = await freshDatabase();
         await seed(url);
         const dir = tempDir();
-        const r = await takeDump(url, { dir, stack: "dev", beforeVersion: "", schemaVersion: "1", now: new Date("2026-03-04T05:06:07.089Z"), env: { ...process.env, KEEL_PG_BIN: REAL_BIN } });
+        const r = await takeDump(url, {
+            dir,
+            stack: "dev",
+            beforeVersion: "",
+            schemaVersion: "1",
+            now: new Date("2026-03-04T05:06:07.089Z"),
+            env: { ...process.env, KEEL_PG_BIN: REAL_BIN },
+        });
         assert.equal(r.id, "20260304T050607089Z_before_manual.dump");
         fs.rmSync(`${r.location}.json`);
         const [listed] = listDumps(dir, "dev");

@@ -2,7 +2,17 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import { Client } from "pg";
-import { compareDatabases, drill, DumpStats, formatDrillReport, readTableStats, restoreDump, RestoreError, takeDump, urlForDatabase } from "../../components/backup/pgDump";
+import {
+    compareDatabases,
+    drill,
+    DumpStats,
+    formatDrillReport,
+    readTableStats,
+    restoreDump,
+    RestoreError,
+    takeDump,
+    urlForDatabase,
+} from "../../components/backup/pgDump";
 import { schemaFingerprint } from "../../components/postgres/fingerprint";
 import { withClient } from "../support/migrationsDir";
 import { freshDatabase, testCluster } from "../support/postgres";
@@ -45,11 +55,16 @@ async function snapshotOf(url: string): Promise<Omit<DumpStats, "consistent">> {
 }
 
 async function databaseExists(url: string, name: string): Promise<boolean> {
-    return withClient(urlForDatabase(url, "postgres"), async (c) => (await c.query("SELECT 1 FROM pg_database WHERE datname = $1", [name])).rowCount === 1);
+    return withClient(
+        urlForDatabase(url, "postgres"),
+        async (c) => (await c.query("SELECT 1 FROM pg_database WHERE datname = $1", [name])).rowCount === 1,
+    );
 }
 
 async function databasesLike(url: string, pattern: string): Promise<string[]> {
-    return withClient(urlForDatabase(url, "postgres"), async (c) => (await c.query("SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY 1", [pattern])).rows.map((r) => r.datname));
+    return withClient(urlForDatabase(url, "postgres"), async (c) =>
+        (await c.query("SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY 1", [pattern])).rows.map((r) => r.datname),
+    );
 }
 
 const dbName = (url: string) => new URL(url).pathname.slice(1);
@@ -81,17 +96,26 @@ describe("restore and drill (pg_dump)", () => {
         assert.equal(after.sequences["public.invoice_no"], "4242");
         assert.match(after.sequences["public.untouched"], /^unset/);
         assert.equal(after.tables["public.docs"].rows, 2);
-        const body = await withClient(url, async (c) => (await c.query("SELECT length(body) AS n, length(blob) AS b, shout('x') AS f FROM docs WHERE id = 1")).rows[0]);
+        const body = await withClient(
+            url,
+            async (c) => (await c.query("SELECT length(body) AS n, length(blob) AS b, shout('x') AS f FROM docs WHERE id = 1")).rows[0],
+        );
         assert.deepEqual(body, { n: 10000000, b: 2000000, f: "X!" });
 
         // The plan came first, then the work; the previous database is kept under its new name.
         const planAt = lines.findIndex((l) => /^restore of .* into 127\.0\.0\.1:\d+\/\S+ will:$/.test(l));
         const createdAt = lines.findIndex((l) => l.startsWith("creating '"));
         assert.ok(planAt >= 0 && createdAt > planAt, lines.join("\n"));
-        assert.ok(lines.some((l) => /^ {2}3\. disconnect every session from/.test(l)), lines.join("\n"));
+        assert.ok(
+            lines.some((l) => /^ {2}3\. disconnect every session from/.test(l)),
+            lines.join("\n"),
+        );
         assert.ok(!lines.join("\n").includes(password));
         assert.ok(await databaseExists(url, result.previous));
-        const previous = await withClient(urlForDatabase(url, result.previous), async (c) => (await c.query("SELECT count(*)::int AS n FROM extra")).rows[0].n);
+        const previous = await withClient(
+            urlForDatabase(url, result.previous),
+            async (c) => (await c.query("SELECT count(*)::int AS n FROM extra")).rows[0].n,
+        );
         assert.equal(previous, 0);
         assert.deepEqual(await databasesLike(url, `${dbName(url)}_keel_restore_%`), []);
     });
@@ -108,7 +132,10 @@ describe("restore and drill (pg_dump)", () => {
         const lines: string[] = [];
         await restoreDump(url, record, () => true, { env, progress: (l) => lines.push(l) });
         await ended;
-        assert.ok(lines.some((l) => /^ended 1 session\(s\) on '/.test(l)), lines.join("\n"));
+        assert.ok(
+            lines.some((l) => /^ended 1 session\(s\) on '/.test(l)),
+            lines.join("\n"),
+        );
         assert.equal((await snapshotOf(url)).tables["public.users"].rows, 1000);
         await app.end().catch(() => undefined);
     });
@@ -119,7 +146,10 @@ describe("restore and drill (pg_dump)", () => {
         const record = await takeDump(url, { dir: tempDir(), stack: "dev", beforeVersion: "", schemaVersion: "7", env });
         await withClient(url, (c) => c.query("CREATE TABLE after_backup (id int)"));
         const state = await snapshotOf(url);
-        await assert.rejects(restoreDump(url, record, () => false, { env }), (err: Error) => err instanceof RestoreError && /not confirmed; nothing was changed/.test(err.message));
+        await assert.rejects(
+            restoreDump(url, record, () => false, { env }),
+            (err: Error) => err instanceof RestoreError && /not confirmed; nothing was changed/.test(err.message),
+        );
         assert.deepEqual(await snapshotOf(url), state);
         assert.deepEqual(await databasesLike(url, `${dbName(url)}_keel_%`), []);
     });
@@ -135,20 +165,32 @@ describe("restore and drill (pg_dump)", () => {
         fs.writeFileSync(record.location, full.subarray(0, Math.floor(full.length * 0.6)));
         const truncated = { ...record, sha256: undefined };
         const lines: string[] = [];
-        await assert.rejects(restoreDump(url, truncated, () => true, { env, progress: (l) => lines.push(l) }), (err: Error) => err.name === "RestoreError" && /pg_restore 15\.\d+ failed/.test(err.message));
+        await assert.rejects(
+            restoreDump(url, truncated, () => true, { env, progress: (l) => lines.push(l) }),
+            (err: Error) => err.name === "RestoreError" && /pg_restore 15\.\d+ failed/.test(err.message),
+        );
         assert.deepEqual(await snapshotOf(url), state);
         assert.deepEqual(await databasesLike(url, `${dbName(url)}_keel_%`), []);
-        assert.ok(lines.some((l) => /dropping '.*_keel_restore_.*'; '.*' was not changed/.test(l)), lines.join("\n"));
+        assert.ok(
+            lines.some((l) => /dropping '.*_keel_restore_.*'; '.*' was not changed/.test(l)),
+            lines.join("\n"),
+        );
 
         // A file that differs from its recorded sha256 never replaces the target either.
-        await assert.rejects(restoreDump(url, record, () => true, { env }), /has sha256 [0-9a-f]{64}, but [0-9a-f]{64} was recorded .*the file changed or is damaged\. '.*' was not changed/);
+        await assert.rejects(
+            restoreDump(url, record, () => true, { env }),
+            /has sha256 [0-9a-f]{64}, but [0-9a-f]{64} was recorded .*the file changed or is damaged\. '.*' was not changed/,
+        );
         assert.deepEqual(await snapshotOf(url), state);
         assert.deepEqual(await databasesLike(url, `${dbName(url)}_keel_%`), []);
         // Also when the file itself restores fine.
         const intact = await takeDump(url, { dir: tempDir(), stack: "dev", beforeVersion: "", schemaVersion: "7", env });
         await withClient(url, (c) => c.query("INSERT INTO after_backup VALUES (2)"));
         const now = await snapshotOf(url);
-        await assert.rejects(restoreDump(url, { ...intact, sha256: "0".repeat(64) }, () => true, { env }), /has sha256 [0-9a-f]{64}, but 0{64} was recorded/);
+        await assert.rejects(
+            restoreDump(url, { ...intact, sha256: "0".repeat(64) }, () => true, { env }),
+            /has sha256 [0-9a-f]{64}, but 0{64} was recorded/,
+        );
         assert.deepEqual(await snapshotOf(url), now);
         assert.deepEqual(await databasesLike(url, `${dbName(url)}_keel_%`), []);
     });
@@ -159,7 +201,10 @@ describe("restore and drill (pg_dump)", () => {
         const record = await takeDump(url, { dir: tempDir(), stack: "dev", beforeVersion: "", schemaVersion: "7", env });
         const state = await snapshotOf(url);
         const lying = { ...record, rowCounts: { ...record.rowCounts!, "public.users": 999 } };
-        await assert.rejects(restoreDump(url, lying, () => true, { env }), /does not match the backup's record:\n {2}- table public\.users: 1000 rows, the backup recorded 999/);
+        await assert.rejects(
+            restoreDump(url, lying, () => true, { env }),
+            /does not match the backup's record:\n {2}- table public\.users: 1000 rows, the backup recorded 999/,
+        );
         assert.deepEqual(await snapshotOf(url), state);
         assert.deepEqual(await databasesLike(url, `${dbName(url)}_keel_%`), []);
     });
@@ -178,7 +223,10 @@ describe("restore and drill (pg_dump)", () => {
         assert.ok(report.tables.some((t) => t.table === "audit.log"));
         assert.match(formatDrillReport(report)[0], /^drill PASSED/);
         assert.deepEqual(await databasesLike(url, `${dbName(url)}_keel_%`), []);
-        assert.deepEqual(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("keel-drill-")), before);
+        assert.deepEqual(
+            fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("keel-drill-")),
+            before,
+        );
     });
 
     it("drill: reports a failure when the copy differs (one corrupted row), and cleans up", async () => {
@@ -187,7 +235,8 @@ describe("restore and drill (pg_dump)", () => {
         const report = await drill(url, {
             stack: "dev",
             env,
-            afterRestore: (copyUrl) => withClient(copyUrl, (c) => c.query("UPDATE users SET email = 'corrupt@example.com' WHERE id = 500")).then(() => undefined),
+            afterRestore: (copyUrl) =>
+                withClient(copyUrl, (c) => c.query("UPDATE users SET email = 'corrupt@example.com' WHERE id = 500")).then(() => undefined),
         });
         assert.equal(report.passed, false);
         const users = report.tables.find((t) => t.table === "public.users")!;

@@ -62,7 +62,14 @@ describe("backend and frontend config", () => {
             parseKeelConfig(
                 raw(
                     "prod",
-                    { "keel:backend": { ...FLY, image: "registry.fly.io/shop:latest", fly: { ...FLY.fly, strategy: "immediate" }, render: { plan: "starter" } } },
+                    {
+                        "keel:backend": {
+                            ...FLY,
+                            image: "registry.fly.io/shop:latest",
+                            fly: { ...FLY.fly, strategy: "immediate" },
+                            render: { plan: "starter" },
+                        },
+                    },
                     [],
                     { VERCEL_API_TOKEN: "x" },
                 ),
@@ -71,7 +78,10 @@ describe("backend and frontend config", () => {
         const byKey = Object.fromEntries(found.map((p) => [p.key, p]));
         assert.match(byKey["keel:backend.image"].message, /pinned to a version tag or digest/);
         assert.match(byKey["keel:backend.render"].message, /settings for 'render' but the backend kind is 'fly'/);
-        assert.match(byKey["keel:flyApiToken"].fix, /pulumi config set --secret keel:flyApiToken .* --stack prod \(or export FLY_API_TOKEN\)/);
+        assert.match(
+            byKey["keel:flyApiToken"].fix,
+            /pulumi config set --secret keel:flyApiToken .* --stack prod \(or export FLY_API_TOKEN\)/,
+        );
         assert.match(byKey["keel:backend.fly.strategy"].message, /'immediate' on prod: .* for dev only/);
         assert.equal(found.length, 4);
     });
@@ -82,7 +92,14 @@ describe("backend and frontend config", () => {
         assert.ok(prod.backend?.kind === "render");
         assert.equal(prod.backend.render.instances, 2);
         assert.equal(prod.backend.render.name, "keel-prod");
-        const repo = parseKeelConfig(raw("staging", { "keel:backend": { kind: "render", render: { ownerId: "tea-abc123", repo: { url: "https://github.com/shop/api", branch: "staging" } } } }));
+        const repo = parseKeelConfig(
+            raw("staging", {
+                "keel:backend": {
+                    kind: "render",
+                    render: { ownerId: "tea-abc123", repo: { url: "https://github.com/shop/api", branch: "staging" } },
+                },
+            }),
+        );
         assert.ok(repo.backend?.kind === "render");
         assert.equal(repo.backend.render.instances, 1);
         assert.equal(repo.backend.image, undefined);
@@ -92,34 +109,56 @@ describe("backend and frontend config", () => {
     });
 
     it("backend secrets must be a secret key, never overlap plain env, and never name the database URL's variable", () => {
-        const plain = problems(() => parseKeelConfig(raw("prod", { "keel:backend": FLY, "keel:backendSecrets": { STRIPE_KEY: "sk_live_1" } })));
+        const plain = problems(() =>
+            parseKeelConfig(raw("prod", { "keel:backend": FLY, "keel:backendSecrets": { STRIPE_KEY: "sk_live_1" } })),
+        );
         assert.equal(plain[0].key, "keel:backendSecrets");
         assert.match(plain[0].message, /plain text/);
         assert.ok(!JSON.stringify(plain).includes("sk_live_1"), "the value is not repeated");
 
         const overlap = problems(() =>
             parseKeelConfig(
-                raw("prod", { "keel:backend": { ...FLY, env: { STRIPE_KEY: "x" } }, "keel:backendSecrets": { STRIPE_KEY: "sk_live_1", DATABASE_URL: "postgres://x" } }, ["keel:backendSecrets"]),
+                raw(
+                    "prod",
+                    {
+                        "keel:backend": { ...FLY, env: { STRIPE_KEY: "x" } },
+                        "keel:backendSecrets": { STRIPE_KEY: "sk_live_1", DATABASE_URL: "postgres://x" },
+                    },
+                    ["keel:backendSecrets"],
+                ),
             ),
         );
         assert.deepEqual(overlap.map((p) => p.key).sort(), ["keel:backend.env.STRIPE_KEY", "keel:backendSecrets.DATABASE_URL"]);
 
-        const ok = parseKeelConfig(raw("prod", { "keel:backend": FLY, "keel:backendSecrets": { STRIPE_KEY: "sk_live_1" } }, ["keel:backendSecrets"]));
+        const ok = parseKeelConfig(
+            raw("prod", { "keel:backend": FLY, "keel:backendSecrets": { STRIPE_KEY: "sk_live_1" } }, ["keel:backendSecrets"]),
+        );
         assert.deepEqual(ok.backend?.secrets, { STRIPE_KEY: "sk_live_1" });
 
-        const badName = problems(() => parseKeelConfig(raw("prod", { "keel:backend": FLY, "keel:backendSecrets": { "bad-name": "v1" } }, ["keel:backendSecrets"])));
+        const badName = problems(() =>
+            parseKeelConfig(raw("prod", { "keel:backend": FLY, "keel:backendSecrets": { "bad-name": "v1" } }, ["keel:backendSecrets"])),
+        );
         assert.equal(badName[0].key, "keel:backendSecrets.bad-name");
         assert.ok(!badName[0].message.includes("v1"), "secret values are not echoed");
     });
 
     it("frontend: named after the stack, production branch per stage, and no secret under a browser-exposed prefix", () => {
-        const c = parseKeelConfig(raw("staging", { "keel:backend": { ...FLY, fly: { region: "iad" } }, "keel:frontend": { git: { repo: "shop/web" } } }));
+        const c = parseKeelConfig(
+            raw("staging", { "keel:backend": { ...FLY, fly: { region: "iad" } }, "keel:frontend": { git: { repo: "shop/web" } } }),
+        );
         assert.equal(c.frontend?.name, "keel-staging-web");
         assert.equal(c.frontend?.git?.productionBranch, "staging");
         assert.equal(c.frontend?.backendUrlEnv, "NEXT_PUBLIC_API_URL");
 
         const found = problems(() =>
-            parseKeelConfig(raw("prod", { "keel:frontend": { git: { repo: "nope" } }, "keel:frontendSecrets": { NEXT_PUBLIC_STRIPE: "pk" } }, ["keel:frontendSecrets"], {})),
+            parseKeelConfig(
+                raw(
+                    "prod",
+                    { "keel:frontend": { git: { repo: "nope" } }, "keel:frontendSecrets": { NEXT_PUBLIC_STRIPE: "pk" } },
+                    ["keel:frontendSecrets"],
+                    {},
+                ),
+            ),
         );
         const keys = found.map((p) => p.key);
         assert.ok(keys.includes("keel:frontend.git.repo"), keys.join());
@@ -127,7 +166,11 @@ describe("backend and frontend config", () => {
         const noBackend = problems(() => parseKeelConfig(raw("prod", { "keel:frontend": {} })));
         assert.equal(noBackend[0].key, "keel:frontend.backendUrlEnv");
         const exposed = problems(() =>
-            parseKeelConfig(raw("prod", { "keel:frontend": { backendUrlEnv: "" }, "keel:frontendSecrets": { NEXT_PUBLIC_STRIPE: "pk" } }, ["keel:frontendSecrets"])),
+            parseKeelConfig(
+                raw("prod", { "keel:frontend": { backendUrlEnv: "" }, "keel:frontendSecrets": { NEXT_PUBLIC_STRIPE: "pk" } }, [
+                    "keel:frontendSecrets",
+                ]),
+            ),
         );
         assert.equal(exposed[0].key, "keel:frontendSecrets.NEXT_PUBLIC_STRIPE");
         assert.match(exposed[0].message, /public bundle/);

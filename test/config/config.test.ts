@@ -5,7 +5,12 @@ import { ConfigError } from "../../components/errors";
 
 const URL = "postgres://app:pw@db.internal:5432/app";
 
-function raw(stack: string, values: Record<string, string>, secret: string[] = ["keel:databaseUrl"], env: Record<string, string> = {}): RawConfig {
+function raw(
+    stack: string,
+    values: Record<string, string>,
+    secret: string[] = ["keel:databaseUrl"],
+    env: Record<string, string> = {},
+): RawConfig {
     return { stack, values, secretKeys: new Set(secret), env };
 }
 
@@ -44,7 +49,10 @@ describe("parseKeelConfig", () => {
         const dev = parseKeelConfig(raw("dev", {}, [], { DATABASE_URL: URL }));
         assert.deepEqual(dev.database, { kind: "external", url: URL, source: "env" });
         const [p] = problems(() => parseKeelConfig(raw("staging", {}, [], { DATABASE_URL: URL })));
-        assert.match(p, /^keel:database\.kind \| is not set and neither is keel:databaseUrl.*\| pulumi config set --path keel:database\.kind neon --stack staging \(or: pulumi config set --secret keel:databaseUrl/);
+        assert.match(
+            p,
+            /^keel:database\.kind \| is not set and neither is keel:databaseUrl.*\| pulumi config set --path keel:database\.kind neon --stack staging \(or: pulumi config set --secret keel:databaseUrl/,
+        );
     });
 
     it("reads the migration settings object", () => {
@@ -63,16 +71,35 @@ describe("parseKeelConfig", () => {
 
     it("takes backups before migrating on staging and prod by default, not on dev, and keeps more in prod", () => {
         const pick = (stack: string, migrations?: object) => {
-            const c = parseKeelConfig(raw(stack, { "keel:databaseUrl": URL, ...(migrations ? { "keel:migrations": JSON.stringify(migrations) } : {}) }));
+            const c = parseKeelConfig(
+                raw(stack, { "keel:databaseUrl": URL, ...(migrations ? { "keel:migrations": JSON.stringify(migrations) } : {}) }),
+            );
             return [c.migrations.backup, c.migrations.backupDir, c.migrations.keepBackups, c.migrations.backupRetentionDays];
         };
         assert.deepEqual(pick("dev"), [false, "backups", 3, 7]);
         assert.deepEqual(pick("staging"), [true, "backups", 5, 7]);
         assert.deepEqual(pick("prod"), [true, "backups", 10, 7]);
-        assert.deepEqual(pick("dev", { backup: true, backupDir: "/var/backups/keel", keepBackups: 2, backupRetentionDays: 14 }), [true, "/var/backups/keel", 2, 14]);
-        const found = problems(() => parseKeelConfig(raw("prod", { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ keepBackups: 0, backup: "yes" }) })));
-        assert.ok(found.some((p) => /^keel:migrations\.keepBackups \| .*\(got 0\) \| pulumi config set --path keel:migrations\.keepBackups 10 --stack prod$/.test(p)), found.join("\n"));
-        assert.ok(found.some((p) => /^keel:migrations\.backup \| .*\(got "yes"\)/.test(p)), found.join("\n"));
+        assert.deepEqual(pick("dev", { backup: true, backupDir: "/var/backups/keel", keepBackups: 2, backupRetentionDays: 14 }), [
+            true,
+            "/var/backups/keel",
+            2,
+            14,
+        ]);
+        const found = problems(() =>
+            parseKeelConfig(raw("prod", { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ keepBackups: 0, backup: "yes" }) })),
+        );
+        assert.ok(
+            found.some((p) =>
+                /^keel:migrations\.keepBackups \| .*\(got 0\) \| pulumi config set --path keel:migrations\.keepBackups 10 --stack prod$/.test(
+                    p,
+                ),
+            ),
+            found.join("\n"),
+        );
+        assert.ok(
+            found.some((p) => /^keel:migrations\.backup \| .*\(got "yes"\)/.test(p)),
+            found.join("\n"),
+        );
     });
 
     it("reports every problem at once with its key and fixing command", () => {
@@ -92,16 +119,31 @@ describe("parseKeelConfig", () => {
         assert.equal(found.length, 6, found.join("\n"));
         const text = found.join("\n");
         assert.match(text, /keel:databaseURL \| unknown key .* \| pulumi config rm keel:databaseURL --stack prod/);
-        assert.match(text, /keel:databaseUrl \| is stored in plain text.*\| pulumi config set --secret keel:databaseUrl '<value>' --stack prod/);
-        assert.match(text, /keel:databaseUrl \| is a pooled connection \(host 'ep-cool-1234-pooler\.neon\.tech' is a pooler\).*remove '-pooler'/);
-        assert.match(text, /keel:migrations\.lockTimeout \| expected a duration .*\(got "soon"\) \| pulumi config set --path keel:migrations\.lockTimeout 5s --stack prod/);
-        assert.match(text, /keel:migrations\.lockWaitSeconds \| .*\(got -1\) \| pulumi config set --path keel:migrations\.lockWaitSeconds 120 --stack prod/);
+        assert.match(
+            text,
+            /keel:databaseUrl \| is stored in plain text.*\| pulumi config set --secret keel:databaseUrl '<value>' --stack prod/,
+        );
+        assert.match(
+            text,
+            /keel:databaseUrl \| is a pooled connection \(host 'ep-cool-1234-pooler\.neon\.tech' is a pooler\).*remove '-pooler'/,
+        );
+        assert.match(
+            text,
+            /keel:migrations\.lockTimeout \| expected a duration .*\(got "soon"\) \| pulumi config set --path keel:migrations\.lockTimeout 5s --stack prod/,
+        );
+        assert.match(
+            text,
+            /keel:migrations\.lockWaitSeconds \| .*\(got -1\) \| pulumi config set --path keel:migrations\.lockWaitSeconds 120 --stack prod/,
+        );
         assert.match(text, /keel:migrations\.colour \| unknown setting .* \| pulumi config rm --path keel:migrations\.colour --stack prod/);
     });
 
     it("needs keel:stage for a stack not named after a stage", () => {
         const [p] = problems(() => parseKeelConfig(raw("pr-42", { "keel:databaseUrl": URL })));
-        assert.match(p, /^keel:stage \| stack 'pr-42' is not named after a stage.*\| pulumi config set keel:stage <dev\|staging\|prod> --stack pr-42$/);
+        assert.match(
+            p,
+            /^keel:stage \| stack 'pr-42' is not named after a stage.*\| pulumi config set keel:stage <dev\|staging\|prod> --stack pr-42$/,
+        );
         const c = parseKeelConfig(raw("pr-42", { "keel:databaseUrl": URL, "keel:stage": "staging" }));
         assert.equal(c.stage, "staging");
     });
@@ -109,7 +151,10 @@ describe("parseKeelConfig", () => {
     it("puts the whole report in the error message", () => {
         assert.throws(
             () => parseKeelConfig(raw("staging", { "keel:migrations": "[1]" }, [])),
-            (err: Error) => /Stack 'staging' has 2 configuration problems:\n {2}- keel:database\.kind: is not set[\s\S]*fix: pulumi config set[\s\S]*keel:migrations/.test(err.message),
+            (err: Error) =>
+                /Stack 'staging' has 2 configuration problems:\n {2}- keel:database\.kind: is not set[\s\S]*fix: pulumi config set[\s\S]*keel:migrations/.test(
+                    err.message,
+                ),
         );
     });
 
@@ -138,19 +183,34 @@ describe("parseKeelConfig", () => {
             );
             const text = found.join("\n");
             assert.equal(found.length, 4, text);
-            assert.match(text, /keel:database\.docker\.image \| expected an image pinned to a version tag or digest.*\(got "postgres:latest"\)/);
-            assert.match(text, /keel:database\.docker\.port \| .*\(got 80\) \| pulumi config set --path keel:database\.docker\.port 5432 --stack prod/);
+            assert.match(
+                text,
+                /keel:database\.docker\.image \| expected an image pinned to a version tag or digest.*\(got "postgres:latest"\)/,
+            );
+            assert.match(
+                text,
+                /keel:database\.docker\.port \| .*\(got 80\) \| pulumi config set --path keel:database\.docker\.port 5432 --stack prod/,
+            );
             assert.match(text, /keel:database\.kind \| is 'docker' on prod: a container on one machine is no production database/);
             assert.match(text, /keel:databaseUrl \| is set but the database kind is 'docker'/);
         });
 
         it("accepts images pinned by tag or digest", () => {
-            for (const image of ["postgres:16.4", "postgres:16.4-bookworm", `postgres@sha256:${"a".repeat(64)}`, "registry.example.com:5000/pg:15.8"]) {
+            for (const image of [
+                "postgres:16.4",
+                "postgres:16.4-bookworm",
+                `postgres@sha256:${"a".repeat(64)}`,
+                "registry.example.com:5000/pg:15.8",
+            ]) {
                 const c = parseKeelConfig(raw("dev", { "keel:database": JSON.stringify({ docker: { image } }) }, []));
                 assert.equal((c.database as any).image, image);
             }
             for (const image of ["postgres", "postgres:latest", "registry.example.com:5000/pg"]) {
-                assert.throws(() => parseKeelConfig(raw("dev", { "keel:database": JSON.stringify({ docker: { image } }) }, [])), /pinned/, image);
+                assert.throws(
+                    () => parseKeelConfig(raw("dev", { "keel:database": JSON.stringify({ docker: { image } }) }, [])),
+                    /pinned/,
+                    image,
+                );
             }
         });
 
@@ -168,7 +228,17 @@ describe("parseKeelConfig", () => {
                 allowDelete: false,
             });
             const staging = parseKeelConfig(
-                raw("staging", { "keel:database": JSON.stringify({ kind: "neon", neon: { project: { name: "shop" }, branch: { schemaOnly: true }, sanitizeSql: "db/sanitize.sql" } }) }, [], { NEON_API_KEY: "napi_x" }),
+                raw(
+                    "staging",
+                    {
+                        "keel:database": JSON.stringify({
+                            kind: "neon",
+                            neon: { project: { name: "shop" }, branch: { schemaOnly: true }, sanitizeSql: "db/sanitize.sql" },
+                        }),
+                    },
+                    [],
+                    { NEON_API_KEY: "napi_x" },
+                ),
             );
             assert.deepEqual((staging.database as any).project.owned, false);
             assert.deepEqual((staging.database as any).branch, { name: "staging", parent: "main", protected: false, schemaOnly: true });
@@ -183,7 +253,10 @@ describe("parseKeelConfig", () => {
                         "prod",
                         {
                             "keel:neonApiKey": "napi_plaintext",
-                            "keel:database": JSON.stringify({ kind: "neon", neon: { branch: { parent: "main" }, endpoint: { minCu: 2, maxCu: 1 } } }),
+                            "keel:database": JSON.stringify({
+                                kind: "neon",
+                                neon: { branch: { parent: "main" }, endpoint: { minCu: 2, maxCu: 1 } },
+                            }),
                         },
                         [],
                     ),
@@ -200,8 +273,14 @@ describe("parseKeelConfig", () => {
         it("needs a Neon API key from secret config or NEON_API_KEY", () => {
             const neon = JSON.stringify({ kind: "neon" });
             const [p] = problems(() => parseKeelConfig(raw("staging", { "keel:database": neon }, [])));
-            assert.match(p, /^keel:neonApiKey \| is not set and NEON_API_KEY is not in the environment.*\| pulumi config set --secret keel:neonApiKey .* --stack staging \(or export NEON_API_KEY\)$/);
-            assert.equal(parseKeelConfig(raw("staging", { "keel:database": neon, "keel:neonApiKey": "napi_x" }, ["keel:neonApiKey"])).database.kind, "neon");
+            assert.match(
+                p,
+                /^keel:neonApiKey \| is not set and NEON_API_KEY is not in the environment.*\| pulumi config set --secret keel:neonApiKey .* --stack staging \(or export NEON_API_KEY\)$/,
+            );
+            assert.equal(
+                parseKeelConfig(raw("staging", { "keel:database": neon, "keel:neonApiKey": "napi_x" }, ["keel:neonApiKey"])).database.kind,
+                "neon",
+            );
             assert.equal(parseKeelConfig(raw("staging", { "keel:database": neon }, [], { NEON_API_KEY: "napi_x" })).database.kind, "neon");
         });
     });
@@ -209,12 +288,15 @@ describe("parseKeelConfig", () => {
     describe("fixes fit the stack's stage", () => {
         it("suggests the stage's own value: dev's lock wait is 30, prod's 120; dev's database kind is docker, prod's neon", () => {
             const lockWait = (stack: string) =>
-                problems(() => parseKeelConfig(raw(stack, { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ lockWaitSeconds: -1 }) }))).find((p) =>
-                    p.startsWith("keel:migrations.lockWaitSeconds"),
-                );
+                problems(() =>
+                    parseKeelConfig(raw(stack, { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ lockWaitSeconds: -1 }) })),
+                ).find((p) => p.startsWith("keel:migrations.lockWaitSeconds"));
             assert.match(lockWait("dev")!, /pulumi config set --path keel:migrations\.lockWaitSeconds 30 --stack dev$/);
             assert.match(lockWait("prod")!, /pulumi config set --path keel:migrations\.lockWaitSeconds 120 --stack prod$/);
-            const kind = (stack: string) => problems(() => parseKeelConfig(raw(stack, { "keel:database": JSON.stringify({ kind: "dockr" }) }, []))).find((p) => p.startsWith("keel:database.kind"));
+            const kind = (stack: string) =>
+                problems(() => parseKeelConfig(raw(stack, { "keel:database": JSON.stringify({ kind: "dockr" }) }, []))).find((p) =>
+                    p.startsWith("keel:database.kind"),
+                );
             assert.match(kind("dev")!, /pulumi config set --path keel:database\.kind docker --stack dev$/);
             assert.match(kind("prod")!, /pulumi config set --path keel:database\.kind neon --stack prod$/);
         });
@@ -225,7 +307,9 @@ describe("parseKeelConfig", () => {
                     if (!key.startsWith("migrations.")) continue;
                     // pulumi config set --path stores numbers and booleans as such.
                     const value = /^(\d+|true|false)$/.test(example) ? JSON.parse(example) : example;
-                    const config = parseKeelConfig(raw(stage, { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ [key.split(".")[1]]: value }) }));
+                    const config = parseKeelConfig(
+                        raw(stage, { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ [key.split(".")[1]]: value }) }),
+                    );
                     assert.ok(config.migrations, `${stage} ${key}=${example}`);
                 }
             }
@@ -233,16 +317,28 @@ describe("parseKeelConfig", () => {
 
         it("pins images one way everywhere: a tag with a version, or a digest", () => {
             for (const image of ["postgres:stable", "postgres:latest", "postgres"]) {
-                const docker = problems(() => parseKeelConfig(raw("dev", { "keel:database": JSON.stringify({ kind: "docker", docker: { image } }) }, [])));
-                assert.ok(docker.some((p) => p.startsWith("keel:database.docker.image")), image);
+                const docker = problems(() =>
+                    parseKeelConfig(raw("dev", { "keel:database": JSON.stringify({ kind: "docker", docker: { image } }) }, [])),
+                );
+                assert.ok(
+                    docker.some((p) => p.startsWith("keel:database.docker.image")),
+                    image,
+                );
             }
-            assert.doesNotThrow(() => parseKeelConfig(raw("dev", { "keel:database": JSON.stringify({ kind: "docker", docker: { image: "postgres:16.4-bookworm" } }) }, [])));
+            assert.doesNotThrow(() =>
+                parseKeelConfig(
+                    raw("dev", { "keel:database": JSON.stringify({ kind: "docker", docker: { image: "postgres:16.4-bookworm" } }) }, []),
+                ),
+            );
         });
     });
 
     it("a stack named after a stage cannot claim another (the policy pack judges by it)", () => {
         const p = problems(() => parseKeelConfig(raw("prod", { "keel:databaseUrl": URL, "keel:stage": "dev" })));
-        assert.ok(p.some((x) => /^keel:stage \| is 'dev', but the stack is named prod.* \| pulumi config rm keel:stage --stack prod$/.test(x)), p.join("\n"));
+        assert.ok(
+            p.some((x) => /^keel:stage \| is 'dev', but the stack is named prod.* \| pulumi config rm keel:stage --stack prod$/.test(x)),
+            p.join("\n"),
+        );
         assert.equal(parseKeelConfig(raw("benchdev", { "keel:databaseUrl": URL, "keel:stage": "dev" })).stage, "dev");
     });
 });

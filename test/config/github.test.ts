@@ -6,7 +6,12 @@ import { branchProtectionFor, environmentSecretNames, rulesetFor } from "../../c
 
 const URL = "postgres://app:pw@db.internal:5432/app";
 const ENV = { GITHUB_TOKEN: "ghp_x", PULUMI_CONFIG_PASSPHRASE: "pp" };
-const GITHUB = { owner: "shop", repository: "shop-app", branches: { prod: "main", staging: "staging" }, state: { backendUrl: "s3://shop-state" } };
+const GITHUB = {
+    owner: "shop",
+    repository: "shop-app",
+    branches: { prod: "main", staging: "staging" },
+    state: { backendUrl: "s3://shop-state" },
+};
 
 function raw(stack: string, github: unknown, env: Record<string, string> = ENV, extra: Record<string, string> = {}): RawConfig {
     return {
@@ -43,7 +48,9 @@ describe("github config and gates", () => {
 
     it("reports a missing owner, an unknown stack branch, a shared branch and a missing state backend at once, each with its fix", () => {
         const found = problems(() =>
-            parseKeelConfig(raw("prod", { repository: "shop-app", branches: { prod: "main", qa: "qa", staging: "main" } }, { GITHUB_TOKEN: "x" })),
+            parseKeelConfig(
+                raw("prod", { repository: "shop-app", branches: { prod: "main", qa: "qa", staging: "main" } }, { GITHUB_TOKEN: "x" }),
+            ),
         );
         const byKey = (k: string) => found.filter((p) => p.key === k);
         assert.match(byKey("keel:github.owner")[0].fix, /pulumi config set --path keel:github\.owner my-org --stack prod/);
@@ -55,11 +62,15 @@ describe("github config and gates", () => {
     });
 
     it("needs this stack's branch, prod on the default branch, and a GitHub token for a deploy", () => {
-        const found = problems(() => parseKeelConfig(raw("staging", { ...GITHUB, branches: { prod: "release" } }, { PULUMI_CONFIG_PASSPHRASE: "pp" })));
+        const found = problems(() =>
+            parseKeelConfig(raw("staging", { ...GITHUB, branches: { prod: "release" } }, { PULUMI_CONFIG_PASSPHRASE: "pp" })),
+        );
         assert.deepEqual(found.map((p) => p.key).sort(), ["keel:github.branches.staging", "keel:githubToken"]);
         const prod = problems(() => parseKeelConfig(raw("prod", { ...GITHUB, branches: { prod: "release" } })));
         assert.match(prod[0].message, /prod deploys from the default branch 'main'/);
-        const plain = problems(() => parseKeelConfig({ ...raw("prod", GITHUB), values: { ...raw("prod", GITHUB).values, "keel:githubToken": "ghp_plain" } }));
+        const plain = problems(() =>
+            parseKeelConfig({ ...raw("prod", GITHUB), values: { ...raw("prod", GITHUB).values, "keel:githubToken": "ghp_plain" } }),
+        );
         assert.equal(plain[0].key, "keel:githubToken");
         assert.match(plain[0].message, /plain text/);
     });
@@ -71,7 +82,11 @@ describe("github config and gates", () => {
         assert.equal(r.rules.deletion, true);
         assert.equal(r.rules.nonFastForward, true);
         assert.equal(r.rules.requiredLinearHistory, true);
-        assert.equal(r.rules.pullRequest.requiredApprovingReviewCount, 0, "zero approvals: a solo developer still merges through checked PRs");
+        assert.equal(
+            r.rules.pullRequest.requiredApprovingReviewCount,
+            0,
+            "zero approvals: a solo developer still merges through checked PRs",
+        );
         assert.deepEqual(r.rules.requiredStatusChecks.requiredChecks, [{ context: "lint" }, { context: "typecheck" }, { context: "test" }]);
         assert.deepEqual(r.bypassActors, [{ actorId: 5, actorType: "RepositoryRole", bypassMode: "always" }]);
         assert.deepEqual(rulesetFor("main", "prod", { ...protection, adminBypass: false, requiredApprovals: 1 }, []).bypassActors, []);
@@ -84,14 +99,19 @@ describe("github config and gates", () => {
     });
 
     it("environment secrets follow what the stack runs", () => {
-        assert.deepEqual(environmentSecretNames({ state: { kind: "passphrase", backendUrl: "s3://x" }, database: "neon", backend: "fly", frontend: true, slack: true }), [
-            "PULUMI_CONFIG_PASSPHRASE",
-            "KEEL_GITHUB_TOKEN",
-            "NEON_API_KEY",
-            "FLY_API_TOKEN",
-            "VERCEL_TOKEN",
-            "SLACK_WEBHOOK_URL",
-        ]);
-        assert.deepEqual(environmentSecretNames({ state: { kind: "cloud" }, database: "external", backend: "render", frontend: false, slack: false }), ["PULUMI_ACCESS_TOKEN", "KEEL_GITHUB_TOKEN", "RENDER_API_KEY"]);
+        assert.deepEqual(
+            environmentSecretNames({
+                state: { kind: "passphrase", backendUrl: "s3://x" },
+                database: "neon",
+                backend: "fly",
+                frontend: true,
+                slack: true,
+            }),
+            ["PULUMI_CONFIG_PASSPHRASE", "KEEL_GITHUB_TOKEN", "NEON_API_KEY", "FLY_API_TOKEN", "VERCEL_TOKEN", "SLACK_WEBHOOK_URL"],
+        );
+        assert.deepEqual(
+            environmentSecretNames({ state: { kind: "cloud" }, database: "external", backend: "render", frontend: false, slack: false }),
+            ["PULUMI_ACCESS_TOKEN", "KEEL_GITHUB_TOKEN", "RENDER_API_KEY"],
+        );
     });
 });

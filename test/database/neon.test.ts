@@ -46,7 +46,15 @@ interface Deployed {
 }
 
 const PROD: StackSpec = { stack: "prod", owned: true, branch: "main", protected: true, protect: true };
-const STAGING: StackSpec = { stack: "staging", owned: false, branch: "staging", parent: "main", protected: false, schemaOnly: true, protect: false };
+const STAGING: StackSpec = {
+    stack: "staging",
+    owned: false,
+    branch: "staging",
+    parent: "main",
+    protected: false,
+    schemaOnly: true,
+    protect: false,
+};
 
 function common(s: StackSpec) {
     return { stack: s.stack, protect: s.protect, allowDelete: s.allowDelete ?? false };
@@ -64,7 +72,14 @@ function projectInputs(s: StackSpec): NeonProjectInputs {
 }
 
 function branchInputs(s: StackSpec, projectId: string): NeonBranchInputs {
-    return { projectId, name: s.branch, ...(s.parent ? { parent: s.parent } : {}), protected: s.protected, schemaOnly: s.schemaOnly ?? false, ...common(s) };
+    return {
+        projectId,
+        name: s.branch,
+        ...(s.parent ? { parent: s.parent } : {}),
+        protected: s.protected,
+        schemaOnly: s.schemaOnly ?? false,
+        ...common(s),
+    };
 }
 
 function endpointInputs(s: StackSpec, projectId: string, branchId: string): NeonEndpointInputs {
@@ -151,19 +166,34 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
 
         const endpoints = fake.state.endpoints.filter((e) => e.branch_id === main.id);
         assert.equal(endpoints.length, 1, "the project's endpoint is adopted, not doubled");
-        assert.deepEqual([endpoints[0].autoscaling_limit_min_cu, endpoints[0].autoscaling_limit_max_cu, endpoints[0].suspend_timeout_seconds], [0.25, 1, 300]);
+        assert.deepEqual(
+            [endpoints[0].autoscaling_limit_min_cu, endpoints[0].autoscaling_limit_max_cu, endpoints[0].suspend_timeout_seconds],
+            [0.25, 1, 300],
+        );
         assert.equal(prod.endpoint.outs.host, endpoints[0].host);
         assert.equal(prod.endpoint.outs.poolerHost, endpoints[0].host.replace(/^(ep-[^.]+)\./, "$1-pooler."));
 
         const role = fake.state.roles.filter((r) => r.branch_id === main.id);
-        assert.deepEqual(role.map((r) => r.name), ["app"]);
+        assert.deepEqual(
+            role.map((r) => r.name),
+            ["app"],
+        );
         assert.equal(prod.role.outs.password, role[0].password, "the adopted role's password is revealed, not reset");
-        assert.deepEqual(fake.state.databases.filter((d) => d.branch_id === main.id).map((d) => [d.name, d.owner_name]), [["app", "app"]]);
+        assert.deepEqual(
+            fake.state.databases.filter((d) => d.branch_id === main.id).map((d) => [d.name, d.owner_name]),
+            [["app", "app"]],
+        );
 
         // Every operation was waited for: none is running, and no request met our own lock.
         assert.deepEqual(fake.runningOperations(), []);
-        assert.deepEqual(fake.requests.filter((r) => r.status === 423), []);
-        assert.ok(lines.some((l) => /created Neon project 'keel-app'/.test(l)), lines.join("\n"));
+        assert.deepEqual(
+            fake.requests.filter((r) => r.status === 423),
+            [],
+        );
+        assert.ok(
+            lines.some((l) => /created Neon project 'keel-app'/.test(l)),
+            lines.join("\n"),
+        );
     });
 
     it("waits for every operation of a mutation before the next mutation", async () => {
@@ -178,7 +208,10 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
             if (r.response?.operation?.status === "finished") pending.delete(r.response.operation.id);
         }
         assert.deepEqual([...pending], []);
-        assert.deepEqual(fake.requests.filter((r) => r.status === 423), []);
+        assert.deepEqual(
+            fake.requests.filter((r) => r.status === 423),
+            [],
+        );
     });
 
     it("staging: a schema-only child of prod's branch, its own endpoint and role password, prod's project untouched", async () => {
@@ -191,7 +224,10 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
         assert.deepEqual([branch.default, branch.init_source, branch.parent_id], [false, "schema-only", prod.branch.id]);
         assert.equal(staging.branch.id, branch.id);
         const endpoint = fake.state.endpoints.find((e) => e.branch_id === branch.id)!;
-        assert.deepEqual([endpoint.autoscaling_limit_min_cu, endpoint.autoscaling_limit_max_cu, endpoint.suspend_timeout_seconds], [0.5, 2, 600]);
+        assert.deepEqual(
+            [endpoint.autoscaling_limit_min_cu, endpoint.autoscaling_limit_max_cu, endpoint.suspend_timeout_seconds],
+            [0.5, 2, 600],
+        );
         assert.equal(staging.endpoint.id, endpoint.id);
 
         const stagingRole = fake.state.roles.find((r) => r.branch_id === branch.id && r.name === "app")!;
@@ -199,7 +235,11 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
         assert.equal(staging.role.outs.password, stagingRole.password);
         assert.notEqual(stagingRole.password, prodRole.password, "the inherited role got its own password");
         assert.equal(prodRole.password, prod.role.outs.password, "prod's password is unchanged");
-        assert.equal(fake.state.databases.filter((d) => d.branch_id === branch.id && d.name === "app").length, 1, "the inherited database is adopted");
+        assert.equal(
+            fake.state.databases.filter((d) => d.branch_id === branch.id && d.name === "app").length,
+            1,
+            "the inherited database is adopted",
+        );
 
         const stagingMutations = fake.requests.slice(before).filter((r) => r.method !== "GET");
         assert.ok(!stagingMutations.some((r) => /^\/projects(\/[^/]+)?$/.test(r.path)), "the staging stack never mutates the project");
@@ -207,8 +247,12 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
     });
 
     it("a stack that does not own the project: a clear error when it is missing; update and delete never mutate it", async () => {
-        await assert.rejects(quiet(() => p.project.create(projectInputs(STAGING))), (e: Error) =>
-            /Neon project 'keel-app' does not exist, and the staging stack does not own it: .* Run 'pulumi up' on that stack first\./.test(e.message),
+        await assert.rejects(
+            quiet(() => p.project.create(projectInputs(STAGING))),
+            (e: Error) =>
+                /Neon project 'keel-app' does not exist, and the staging stack does not own it: .* Run 'pulumi up' on that stack first\./.test(
+                    e.message,
+                ),
         );
         assert.deepEqual(fake.mutations(), []);
 
@@ -216,11 +260,20 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
         const staging = await quiet(() => p.project.create(projectInputs(STAGING)));
         const before = fake.requests.length;
         const news = { ...projectInputs(STAGING), regionId: "aws-eu-central-1" };
-        await assert.rejects(quiet(() => p.project.update!(staging.id, staging.outs!, news)), (e: Error) => /its region is aws-us-east-2, the config says aws-eu-central-1/.test(e.message));
+        await assert.rejects(
+            quiet(() => p.project.update!(staging.id, staging.outs!, news)),
+            (e: Error) => /its region is aws-us-east-2, the config says aws-eu-central-1/.test(e.message),
+        );
         await quiet(() => p.project.update!(staging.id, staging.outs!, projectInputs(STAGING)));
         const { lines } = await logged(() => p.project.delete!(staging.id, staging.outs!));
-        assert.ok(lines.some((l) => /leaving Neon project 'keel-app' \(.*\) alone: the staging stack only looks it up/.test(l)), lines.join("\n"));
-        assert.deepEqual(fake.requests.slice(before).filter((r) => r.method !== "GET"), []);
+        assert.ok(
+            lines.some((l) => /leaving Neon project 'keel-app' \(.*\) alone: the staging stack only looks it up/.test(l)),
+            lines.join("\n"),
+        );
+        assert.deepEqual(
+            fake.requests.slice(before).filter((r) => r.method !== "GET"),
+            [],
+        );
         assert.ok(fake.state.projects.find((x) => x.id === prod.project.id));
     });
 
@@ -232,10 +285,14 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
 
         fake.reset();
         fake.seedProject("keel-app", { pgVersion: 15 });
-        await assert.rejects(quiet(() => p.project.create(projectInputs(PROD))), (e: Error) => /exists, but its PostgreSQL is 15, the config says 16/.test(e.message));
+        await assert.rejects(
+            quiet(() => p.project.create(projectInputs(PROD))),
+            (e: Error) => /exists, but its PostgreSQL is 15, the config says 16/.test(e.message),
+        );
         fake.seedProject("keel-app", { pgVersion: 16 });
-        await assert.rejects(quiet(() => p.project.create(projectInputs(PROD))), (e: Error) =>
-            /2 Neon projects are named 'keel-app' \(.*\); Keel finds the project by name/.test(e.message),
+        await assert.rejects(
+            quiet(() => p.project.create(projectInputs(PROD))),
+            (e: Error) => /2 Neon projects are named 'keel-app' \(.*\); Keel finds the project by name/.test(e.message),
         );
     });
 
@@ -249,7 +306,10 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
         const ops = [...new Set(polls.map((r) => r.response.operation.id as string))];
         assert.ok(ops.length >= 1, "no operation of the branch was polled");
         for (const op of ops) {
-            assert.deepEqual(polls.filter((r) => r.response.operation.id === op).map((r) => r.response.operation.status), ["running", "running", "running", "finished"]);
+            assert.deepEqual(
+                polls.filter((r) => r.response.operation.id === op).map((r) => r.response.operation.status),
+                ["running", "running", "running", "finished"],
+            );
         }
     });
 
@@ -259,9 +319,16 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
         fake.startOperation(prod.project.id, prod.branch.id, "apply_config", 2);
         const { lines } = await logged(() => checkAndCreate(p.branch, branchInputs(STAGING, prod.project.id)));
         const posts = fake.mutations(/\/branches$/);
-        assert.deepEqual(posts.map((r) => r.status), [423, 423, 201], "Neon answered 423 while the parent was busy, then created it");
+        assert.deepEqual(
+            posts.map((r) => r.status),
+            [423, 423, 201],
+            "Neon answered 423 while the parent was busy, then created it",
+        );
         assert.equal(fake.state.branches.filter((b) => b.name === "staging").length, 1);
-        assert.ok(lines.some((l) => /Neon API POST \/projects\/.*\/branches: retrying in \d+ms \(423 Locked\)/.test(l)), lines.join("\n"));
+        assert.ok(
+            lines.some((l) => /Neon API POST \/projects\/.*\/branches: retrying in \d+ms \(423 Locked\)/.test(l)),
+            lines.join("\n"),
+        );
     });
 
     it("rides out injected 429, 423 and 500 answers without creating anything twice", async () => {
@@ -279,7 +346,10 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
         assert.equal(fake.state.roles.filter((r) => r.branch_id === staging.branch.id).length, 1);
         assert.equal(fake.requests.filter((r) => r.injected).length, 8, "every injected answer was met");
         assert.ok(lines.some((l) => /retrying in 0s \(429 Too Many Requests\)/.test(l)));
-        assert.ok(lines.some((l) => /the response to the create request was lost|looking for it before trying again/.test(l)), "a 500 on a POST is checked, not repeated blindly");
+        assert.ok(
+            lines.some((l) => /the response to the create request was lost|looking for it before trying again/.test(l)),
+            "a 500 on a POST is checked, not repeated blindly",
+        );
     });
 
     for (const kind of ["project", "branch", "endpoint", "role", "database"] as const) {
@@ -306,9 +376,18 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
             fake.dropResponses("POST", paths[kind]);
             const spec = kind === "project" ? PROD : kind === "branch" || kind === "endpoint" ? STAGING : PROD;
             const { result: d, lines } = await logged(() => deploy(p, spec));
-            assert.ok(fake.requests.some((r) => r.dropped), "a response was dropped");
-            assert.ok(lines.some((l) => /the response to the create request was lost; looking for it/.test(l)), lines.join("\n"));
-            assert.ok(lines.some((l) => /was created although the response was lost; adopting it/.test(l)), lines.join("\n"));
+            assert.ok(
+                fake.requests.some((r) => r.dropped),
+                "a response was dropped",
+            );
+            assert.ok(
+                lines.some((l) => /the response to the create request was lost; looking for it/.test(l)),
+                lines.join("\n"),
+            );
+            assert.ok(
+                lines.some((l) => /was created although the response was lost; adopting it/.test(l)),
+                lines.join("\n"),
+            );
             assert.equal(fake.state.projects.length, 1);
             assert.equal(fake.state.branches.filter((b) => b.name === spec.branch).length, 1);
             assert.equal(fake.state.endpoints.filter((e) => e.branch_id === d.branch.id).length, 1);
@@ -328,7 +407,8 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
             assert.match(password, /^npg_/);
             for (const [name, r] of Object.entries(d)) {
                 assert.ok(!r.id.includes(password), `${name}'s id`);
-                const plain = name === "role" ? Object.fromEntries(Object.entries(r.outs).filter(([k]) => !ROLE_SECRET_OUTPUTS.includes(k))) : r.outs;
+                const plain =
+                    name === "role" ? Object.fromEntries(Object.entries(r.outs).filter(([k]) => !ROLE_SECRET_OUTPUTS.includes(k))) : r.outs;
                 assert.ok(!JSON.stringify(plain).includes(password), `${name}'s plain outputs carry the password`);
             }
         }
@@ -338,7 +418,14 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
         fake.protectedBranches = false;
         const { result: prod, lines } = await logged(() => deploy(p, PROD));
         assert.deepEqual([prod.branch.outs.protected, prod.branch.outs.protectionRefused], [false, true]);
-        assert.ok(lines.some((l) => /warning: .*Neon refused to protect branch 'main' .*403 protected branches are not available on your plan.*carrying on without it/.test(l)), lines.join("\n"));
+        assert.ok(
+            lines.some((l) =>
+                /warning: .*Neon refused to protect branch 'main' .*403 protected branches are not available on your plan.*carrying on without it/.test(
+                    l,
+                ),
+            ),
+            lines.join("\n"),
+        );
         const diff = await p.branch.diff!(prod.branch.id, prod.branch.outs, branchInputs(PROD, prod.project.id));
         assert.equal(diff.changes, false);
     });
@@ -405,8 +492,14 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
         });
 
         it("a branch deleted in the console: read returns no id, which refresh takes as gone", async () => {
-            fake.state.branches.splice(fake.state.branches.findIndex((b) => b.id === staging.branch.id), 1);
-            fake.state.endpoints.splice(fake.state.endpoints.findIndex((e) => e.id === staging.endpoint.id), 1);
+            fake.state.branches.splice(
+                fake.state.branches.findIndex((b) => b.id === staging.branch.id),
+                1,
+            );
+            fake.state.endpoints.splice(
+                fake.state.endpoints.findIndex((e) => e.id === staging.endpoint.id),
+                1,
+            );
             const { result: read, lines } = await logged(() => p.branch.read!(staging.branch.id, staging.branch.outs));
             assert.equal(read.id, "");
             assert.ok(lines.some((l) => /warning: .*no longer exists in Neon \(deleted outside Keel\)/.test(l)));
@@ -438,26 +531,42 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
         it("refuses to delete prod's project, branch, endpoint, role and database, saying how to do it on purpose", async () => {
             const prod = await quiet(() => deploy(p, PROD));
             for (const [k, r] of Object.entries(prod)) {
-                await assert.rejects(quiet(() => (p as any)[k].delete(r.id, r.outs)), (e: Error) => {
-                    assert.equal(e.name, "NeonProtectedError");
-                    assert.match(e.message, /^Refusing to delete Neon .*: the prod stack protects its Neon database, which holds its data\./);
-                    assert.ok(e.message.includes("pulumi config set --path keel:database.neon.allowDelete true --stack prod"), e.message);
-                    assert.ok(e.message.includes("npm run up -- prod"));
-                    assert.ok(e.message.includes("npm run destroy -- prod"));
-                    assert.ok(e.message.includes("npm run pulumi -- state delete '<urn>' --stack prod"));
-                    return true;
-                });
+                await assert.rejects(
+                    quiet(() => (p as any)[k].delete(r.id, r.outs)),
+                    (e: Error) => {
+                        assert.equal(e.name, "NeonProtectedError");
+                        assert.match(
+                            e.message,
+                            /^Refusing to delete Neon .*: the prod stack protects its Neon database, which holds its data\./,
+                        );
+                        assert.ok(
+                            e.message.includes("pulumi config set --path keel:database.neon.allowDelete true --stack prod"),
+                            e.message,
+                        );
+                        assert.ok(e.message.includes("npm run up -- prod"));
+                        assert.ok(e.message.includes("npm run destroy -- prod"));
+                        assert.ok(e.message.includes("npm run pulumi -- state delete '<urn>' --stack prod"));
+                        return true;
+                    },
+                );
             }
-            assert.deepEqual(fake.mutations().filter((r) => r.method === "DELETE"), []);
+            assert.deepEqual(
+                fake.mutations().filter((r) => r.method === "DELETE"),
+                [],
+            );
             assert.equal(fake.state.projects.length, 1);
         });
 
         it("with allowDelete, prod's project is deleted (its default branch goes with it)", async () => {
             const prod = await quiet(() => deploy(p, { ...PROD, allowDelete: true }));
             const { lines } = await logged(async () => {
-                for (const k of ["db", "role", "endpoint", "branch", "project"] as const) await (p as any)[k].delete(prod[k === "db" ? "db" : k].id, prod[k].outs);
+                for (const k of ["db", "role", "endpoint", "branch", "project"] as const)
+                    await (p as any)[k].delete(prod[k === "db" ? "db" : k].id, prod[k].outs);
             });
-            assert.ok(lines.some((l) => /leaving Neon branch 'main' .* in place: it is the project's default branch/.test(l)), lines.join("\n"));
+            assert.ok(
+                lines.some((l) => /leaving Neon branch 'main' .* in place: it is the project's default branch/.test(l)),
+                lines.join("\n"),
+            );
             assert.deepEqual(fake.state.projects, []);
         });
 
@@ -468,15 +577,24 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
             assert.equal(fake.branch(prod.project.id, "staging")!.protected, true);
             const before = fake.requests.length;
             await quiet(async () => {
-                for (const k of ["db", "role", "endpoint", "branch", "project"] as const) await (p as any)[k].delete(staging[k].id, staging[k].outs);
+                for (const k of ["db", "role", "endpoint", "branch", "project"] as const)
+                    await (p as any)[k].delete(staging[k].id, staging[k].outs);
             });
             assert.equal(fake.branch(prod.project.id, "staging"), undefined, "the (protected) staging branch is gone");
             assert.equal(fake.state.endpoints.filter((e) => e.branch_id === staging.branch.id).length, 0);
             assert.ok(fake.branch(prod.project.id, "main"));
             assert.equal(fake.state.projects.length, 1);
             assert.deepEqual(fake.runningOperations(), []);
-            const deletes = fake.requests.slice(before).filter((r) => r.method === "DELETE").map((r) => r.path.replace(/[a-z]+-[a-z]+-[a-z]+-\d+|[a-z]+-[a-z]+-\d+/g, "*"));
-            assert.deepEqual(deletes, ["/projects/*/branches/*/databases/app", "/projects/*/branches/*/roles/app", "/projects/*/endpoints/*", "/projects/*/branches/*"]);
+            const deletes = fake.requests
+                .slice(before)
+                .filter((r) => r.method === "DELETE")
+                .map((r) => r.path.replace(/[a-z]+-[a-z]+-[a-z]+-\d+|[a-z]+-[a-z]+-\d+/g, "*"));
+            assert.deepEqual(deletes, [
+                "/projects/*/branches/*/databases/app",
+                "/projects/*/branches/*/roles/app",
+                "/projects/*/endpoints/*",
+                "/projects/*/branches/*",
+            ]);
             // Deleting what is already gone is fine (a retried destroy).
             await quiet(() => p.branch.delete!(staging.branch.id, staging.branch.outs));
             await quiet(() => p.endpoint.delete!(staging.endpoint.id, staging.endpoint.outs));
@@ -488,19 +606,29 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
             const prod = await quiet(() => deploy(p, PROD));
             const staging = await quiet(() => deploy(p, STAGING));
             const projectId = prod.project.id;
-            const target = neonBackupTarget({ projectId, branchId: staging.branch.id, branchName: "staging", stack: "staging" }, { env: process.env });
+            const target = neonBackupTarget(
+                { projectId, branchId: staging.branch.id, branchName: "staging", stack: "staging" },
+                { env: process.env },
+            );
             const backup = await takeNeonBackup(target, { beforeVersion: "3", schemaVersion: "2", retentionDays: 7 });
             await target.api.createProjectBranch(projectId, { branch: { parent_id: staging.branch.id, name: "alice-experiment" } });
             fake.finishOperations();
 
             const before = fake.requests.length;
-            await assert.rejects(quiet(() => p.branch.delete!(staging.branch.id, staging.branch.outs)), (e: Error) => {
-                assert.match(e.message, /Neon deletes a branch only without children/);
-                assert.match(e.message, /'alice-experiment' \(br-/);
-                assert.doesNotMatch(e.message, /backup-staging-/, "Keel's own backups are not in the way");
-                return true;
-            });
-            assert.deepEqual(fake.requests.slice(before).filter((r) => r.method !== "GET"), [], "nothing was deleted");
+            await assert.rejects(
+                quiet(() => p.branch.delete!(staging.branch.id, staging.branch.outs)),
+                (e: Error) => {
+                    assert.match(e.message, /Neon deletes a branch only without children/);
+                    assert.match(e.message, /'alice-experiment' \(br-/);
+                    assert.doesNotMatch(e.message, /backup-staging-/, "Keel's own backups are not in the way");
+                    return true;
+                },
+            );
+            assert.deepEqual(
+                fake.requests.slice(before).filter((r) => r.method !== "GET"),
+                [],
+                "nothing was deleted",
+            );
             assert.ok(fake.state.branches.some((b) => b.id === backup.id));
 
             const alice = fake.branch(projectId, "alice-experiment")!;
@@ -508,8 +636,15 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
             fake.finishOperations();
             const { lines } = await logged(() => p.branch.delete!(staging.branch.id, staging.branch.outs));
             assert.equal(fake.branch(projectId, "staging"), undefined, "the staging branch is gone");
-            assert.equal(fake.state.branches.some((b) => b.id === backup.id), false, "with its backup");
-            assert.ok(lines.some((l) => l.includes(`deleting backup '${backup.location.slice(projectId.length + 1)}' (${backup.id})`)), lines.join("\n"));
+            assert.equal(
+                fake.state.branches.some((b) => b.id === backup.id),
+                false,
+                "with its backup",
+            );
+            assert.ok(
+                lines.some((l) => l.includes(`deleting backup '${backup.location.slice(projectId.length + 1)}' (${backup.id})`)),
+                lines.join("\n"),
+            );
             assert.ok(fake.branch(projectId, "main"), "prod's branch stays");
         });
     });
@@ -546,13 +681,19 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
         });
 
         it("check refuses what Neon would refuse, before anything is sent", async () => {
-            const bad = async <I, O>(prov: P<I, O>, inputs: I) => ((await prov.check!({} as I, inputs)).failures ?? []).map((f) => f.property);
+            const bad = async <I, O>(prov: P<I, O>, inputs: I) =>
+                ((await prov.check!({} as I, inputs)).failures ?? []).map((f) => f.property);
             assert.deepEqual(await bad(p.branch, { ...branchInputs(PROD, "p"), schemaOnly: true }), ["schemaOnly"]);
             assert.deepEqual(await bad(p.branch, { ...branchInputs(STAGING, "p"), parent: "staging" }), ["parent"]);
             assert.deepEqual(await bad(p.endpoint, { ...endpointInputs(STAGING, "p", "b"), minCu: 1, maxCu: 0.5 }), ["maxCu"]);
-            assert.deepEqual(await bad(p.endpoint, { ...endpointInputs(STAGING, "p", "b"), suspendTimeoutSeconds: 30 }), ["suspendTimeoutSeconds"]);
+            assert.deepEqual(await bad(p.endpoint, { ...endpointInputs(STAGING, "p", "b"), suspendTimeoutSeconds: 30 }), [
+                "suspendTimeoutSeconds",
+            ]);
             assert.deepEqual(await bad(p.project, { ...projectInputs(PROD), pgVersion: 13 }), ["pgVersion"]);
-            assert.deepEqual(await bad(p.role, { projectId: "p", branchId: "b", name: "App", resetPasswordOnAdopt: false, ...common(PROD) }), ["name"]);
+            assert.deepEqual(
+                await bad(p.role, { projectId: "p", branchId: "b", name: "App", resetPasswordOnAdopt: false, ...common(PROD) }),
+                ["name"],
+            );
             assert.deepEqual(fake.requests, []);
         });
     });
@@ -579,12 +720,15 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
             const restore = setNeonEnv({ NEON_API_KEY: undefined });
             try {
                 const s = await serializedProvider(neonBranchProvider);
-                await assert.rejects(quiet(() => s.provider.create(branchInputs(STAGING, "p-1"))), (e: Error) => {
-                    assert.equal(e.name, "NeonCredentialsError");
-                    assert.ok(e.message.includes("export NEON_API_KEY=..."));
-                    assert.ok(e.message.includes("pulumi config set --secret keel:neonApiKey ..."));
-                    return true;
-                });
+                await assert.rejects(
+                    quiet(() => s.provider.create(branchInputs(STAGING, "p-1"))),
+                    (e: Error) => {
+                        assert.equal(e.name, "NeonCredentialsError");
+                        assert.ok(e.message.includes("export NEON_API_KEY=..."));
+                        assert.ok(e.message.includes("pulumi config set --secret keel:neonApiKey ..."));
+                        return true;
+                    },
+                );
                 assert.deepEqual(fake.requests, []);
             } finally {
                 restore();

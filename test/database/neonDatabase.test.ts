@@ -105,25 +105,47 @@ describe("NeonDatabase component (mocks)", () => {
             assert.equal(r.opts?.protect, true, `${r.name} protect`);
             assert.equal(r.opts?.retainOnDelete, true, `${r.name} retainOnDelete`);
             assert.match(r.inputs.__provider, /exports\.handler/, "the serialized provider travels in the inputs");
-            assert.ok(!JSON.stringify(r.inputs).includes("napi_must_not_be_serialized"), `${r.name}'s inputs (with its serialized provider)`);
+            assert.ok(
+                !JSON.stringify(r.inputs).includes("napi_must_not_be_serialized"),
+                `${r.name}'s inputs (with its serialized provider)`,
+            );
             assert.ok(!JSON.stringify(r.inputs).includes(PASSWORD), `${r.name}'s inputs`);
         }
         const [project, branch, endpoint, role, database] = registered;
         assert.deepEqual(role.opts?.additionalSecretOutputs, ["password"]);
         assert.deepEqual(
-            [project.inputs.owned, project.inputs.defaultBranchName, project.inputs.roleName, project.inputs.databaseName, project.inputs.protect, project.inputs.allowDelete],
+            [
+                project.inputs.owned,
+                project.inputs.defaultBranchName,
+                project.inputs.roleName,
+                project.inputs.databaseName,
+                project.inputs.protect,
+                project.inputs.allowDelete,
+            ],
             [true, "main", "app", "app", true, false],
         );
-        assert.deepEqual([branch.inputs.projectId, branch.inputs.parent, branch.inputs.protected, branch.inputs.schemaOnly], ["proj-1", undefined, true, false]);
-        assert.deepEqual([endpoint.inputs.branchId, endpoint.inputs.minCu, endpoint.inputs.maxCu, endpoint.inputs.suspendTimeoutSeconds], ["br-1", 0.25, 2, -1]);
+        assert.deepEqual(
+            [branch.inputs.projectId, branch.inputs.parent, branch.inputs.protected, branch.inputs.schemaOnly],
+            ["proj-1", undefined, true, false],
+        );
+        assert.deepEqual(
+            [endpoint.inputs.branchId, endpoint.inputs.minCu, endpoint.inputs.maxCu, endpoint.inputs.suspendTimeoutSeconds],
+            ["br-1", 0.25, 2, -1],
+        );
         assert.deepEqual([role.inputs.name, role.inputs.resetPasswordOnAdopt], ["app", false]);
         assert.deepEqual([database.inputs.name, database.inputs.ownerName], ["app", "app"]);
 
         assert.equal(await valueOf(db.directUrl), `postgresql://app:npg_p%40ss%2Fw%3Ard@${HOST}/app?sslmode=require`);
-        assert.equal(await valueOf(db.pooledUrl), `postgresql://app:npg_p%40ss%2Fw%3Ard@ep-cool-darkness-123456-pooler.us-east-2.aws.neon.tech/app?sslmode=require`);
+        assert.equal(
+            await valueOf(db.pooledUrl),
+            `postgresql://app:npg_p%40ss%2Fw%3Ard@ep-cool-darkness-123456-pooler.us-east-2.aws.neon.tech/app?sslmode=require`,
+        );
         assert.equal(await isSecret(db.directUrl), true);
         assert.equal(await isSecret(db.pooledUrl), true);
-        assert.deepEqual([await valueOf(db.projectId), await valueOf(db.branchId), await valueOf(db.endpointId)], ["proj-1", "br-1", "ep-cool-darkness-123456"]);
+        assert.deepEqual(
+            [await valueOf(db.projectId), await valueOf(db.branchId), await valueOf(db.endpointId)],
+            ["proj-1", "br-1", "ep-cool-darkness-123456"],
+        );
     });
 
     it("staging: a child branch (schema-only), nothing protected, the inherited role gets its own password", async () => {

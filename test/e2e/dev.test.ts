@@ -53,7 +53,10 @@ describe("end to end: the dev stack through the engine (existing PostgreSQL)", f
         assert.doesNotMatch(output, /Undefined value|\[unknown\]/);
         assert.match(ws.checkpointText("dev"), /"databaseUrl":\s*\{\s*"4dabf18193072939515e22adb298388d"/);
         assert.deepEqual(ws.filesHolding([(await testCluster()).password]), []);
-        assert.deepEqual((await query(url, "SELECT version FROM keel_schema_history ORDER BY 1")).map((r) => r.version), ["1", "2"]);
+        assert.deepEqual(
+            (await query(url, "SELECT version FROM keel_schema_history ORDER BY 1")).map((r) => r.version),
+            ["1", "2"],
+        );
         // The committed stack file is left as it was (its encryption salt is committed).
         assert.equal(fs.readFileSync(path.join(ws.root, "Pulumi.dev.yaml"), "utf8").includes("encryptionsalt"), true);
     });
@@ -102,7 +105,10 @@ describe("end to end: the dev stack through the engine (existing PostgreSQL)", f
         await stack.refresh({ onOutput });
         const deployment = (await stack.exportStack()).deployment;
         const resource = deployment.resources.find((r: any) => r.type === "pulumi-nodejs:dynamic/keel:SchemaMigrations");
-        assert.ok(resource.outputs.drift.some((d: string) => d.includes("+ index public.accounts_email_idx")), JSON.stringify(resource.outputs.drift));
+        assert.ok(
+            resource.outputs.drift.some((d: string) => d.includes("+ index public.accounts_email_idx")),
+            JSON.stringify(resource.outputs.drift),
+        );
         assert.match(output, /drift in 127\.0\.0\.1/);
     });
 
@@ -128,9 +134,12 @@ describe("end to end: the dev stack through the engine (existing PostgreSQL)", f
             assert.equal(res.status, 1);
             const text = res.stdout + res.stderr;
             assert.equal(text.split("configuration problem").length - 1, 1, text);
-            assert.match(text, /keel:migrations\.lockWaitSeconds: .*\(got -3\)\n\s+fix: pulumi config set --path keel:migrations\.lockWaitSeconds/);
+            assert.match(
+                text,
+                /keel:migrations\.lockWaitSeconds: .*\(got -3\)\n\s+fix: pulumi config set --path keel:migrations\.lockWaitSeconds/,
+            );
             assert.ok(!text.includes("\u001b["), "no colour codes");
-        assert.doesNotMatch(text, /^\s+at |ConfigError \{/m);
+            assert.doesNotMatch(text, /^\s+at |ConfigError \{/m);
             assert.match(res.stderr, /pulumi preview of the dev stack failed/);
         } finally {
             ws.editStackFile("dev", (c) => delete c["keel:migrations"].lockWaitSeconds);
@@ -151,12 +160,20 @@ describe("end to end: the dev stack through the engine (existing PostgreSQL)", f
     });
 
     it("npm run pulumi -- stack output databaseUrl --show-secrets: the dev stack's URL, with nothing exported", () => {
-        const res = spawnSync(process.execPath, [path.join(ROOT, "dist/scripts/pulumi.js"), "stack", "output", "databaseUrl", "--show-secrets"], {
-            cwd: ws.root,
-            encoding: "utf8",
-            // Neither PULUMI_CONFIG_PASSPHRASE nor a selected stack: the command supplies both for dev.
-            env: { PATH: `${path.dirname(cli.bin)}${path.delimiter}${process.env.PATH}`, PULUMI_BACKEND_URL: ws.env.PULUMI_BACKEND_URL, HOME: process.env.HOME } as NodeJS.ProcessEnv,
-        });
+        const res = spawnSync(
+            process.execPath,
+            [path.join(ROOT, "dist/scripts/pulumi.js"), "stack", "output", "databaseUrl", "--show-secrets"],
+            {
+                cwd: ws.root,
+                encoding: "utf8",
+                // Neither PULUMI_CONFIG_PASSPHRASE nor a selected stack: the command supplies both for dev.
+                env: {
+                    PATH: `${path.dirname(cli.bin)}${path.delimiter}${process.env.PATH}`,
+                    PULUMI_BACKEND_URL: ws.env.PULUMI_BACKEND_URL,
+                    HOME: process.env.HOME,
+                } as NodeJS.ProcessEnv,
+            },
+        );
         assert.equal(res.status, 0, res.stderr);
         assert.equal(res.stdout.trim(), url);
     });

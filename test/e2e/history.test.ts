@@ -110,7 +110,10 @@ describe("end to end: stack history keeps each deploy's commit and outputs (file
     it("agrees with pulumi stack history, which numbers every entry 0 on this backend", async () => {
         const history = await stack.history();
         assert.equal(history.length, 3);
-        assert.ok(history.every((h) => h.version === 0), "if the file backend numbers versions now, Keel can use its numbers");
+        assert.ok(
+            history.every((h) => h.version === 0),
+            "if the file backend numbers versions now, Keel can use its numbers",
+        );
         // Newest first there; the same updates in the same order.
         assert.deepEqual(
             history.map((h) => h.environment?.["git.head"]),

@@ -35,7 +35,14 @@ import { testCluster } from "../support/postgres";
 import type { PulumiCli } from "../../scripts/lib/pulumiCli";
 
 const DYN = "pulumi-nodejs:dynamic/keel:";
-const RESOURCE_RULES = [destructiveMigrations, backupsBeforeMigrate, noDockerDatabaseInProd, prodResourcesProtected, prodBackendSafeDeploys, noPlaintextSecrets].map((p) => p.name);
+const RESOURCE_RULES = [
+    destructiveMigrations,
+    backupsBeforeMigrate,
+    noDockerDatabaseInProd,
+    prodResourcesProtected,
+    prodBackendSafeDeploys,
+    noPlaintextSecrets,
+].map((p) => p.name);
 const STACK_RULES = [prodBranchProtected.name];
 
 /** What the engine reported of one command: its text and its events. */
@@ -60,7 +67,10 @@ async function deployed(stack: Stack): Promise<Record<string, string>> {
     return Object.fromEntries(
         resources
             .filter((r) => !r.type.startsWith("pulumi:providers:"))
-            .map((r) => [r.urn, JSON.stringify({ id: r.id, outputs: r.outputs, protect: r.protect ?? false, retainOnDelete: r.retainOnDelete ?? false })]),
+            .map((r) => [
+                r.urn,
+                JSON.stringify({ id: r.id, outputs: r.outputs, protect: r.protect ?? false, retainOnDelete: r.retainOnDelete ?? false }),
+            ]),
     );
 }
 
@@ -94,7 +104,11 @@ describe("end to end: the prod stack through the engine, gated by the policy pac
     /** Runs preview or up with the pack; a failure is returned, not thrown. */
     const run = async (command: "preview" | "up"): Promise<Run> => {
         const r: Run = { output: "", events: [], outputs: {} };
-        const opts = { onOutput: (s: string) => void (r.output += s), onEvent: (e: EngineEvent) => void r.events.push(e), policyPacks: packs };
+        const opts = {
+            onOutput: (s: string) => void (r.output += s),
+            onEvent: (e: EngineEvent) => void r.events.push(e),
+            policyPacks: packs,
+        };
         try {
             if (command === "preview") await stack.preview({ ...opts, diff: true });
             else r.outputs = Object.fromEntries(Object.entries((await stack.up(opts)).outputs).map(([k, v]) => [k, v.value]));
@@ -131,7 +145,11 @@ describe("end to end: the prod stack through the engine, gated by the policy pac
                 assert.equal(v.enforcementLevel, "mandatory");
             }
             // The engine prints the rule with its level and its severity (each rule carries one).
-            assert.match(r.output, new RegExp(`\\[mandatory\\]\\s+\\[severity: (low|medium|high|critical)\\]\\s+${rule}\\s+\\(`), `${what} names the rule:\n${r.output}`);
+            assert.match(
+                r.output,
+                new RegExp(`\\[mandatory\\]\\s+\\[severity: (low|medium|high|critical)\\]\\s+${rule}\\s+\\(`),
+                `${what} names the rule:\n${r.output}`,
+            );
             assert.match(r.output, fix, `${what} gives the fix:\n${r.output}`);
         }
         assert.deepEqual(await snapshot(), before, "the blocked attempts changed nothing");
@@ -198,26 +216,41 @@ describe("end to end: the prod stack through the engine, gated by the policy pac
             assert.equal(on[0].policyPackName, "keel");
             assert.deepEqual([...on[0].passed].sort(), [...RESOURCE_RULES].sort(), type);
         }
-        assert.deepEqual(policyEvents(up, "policyAnalyzeStackSummaryEvent").map((e) => e.passed), [STACK_RULES]);
+        assert.deepEqual(
+            policyEvents(up, "policyAnalyzeStackSummaryEvent").map((e) => e.passed),
+            [STACK_RULES],
+        );
         assert.deepEqual(policyEvents(up, "policyEvent"), []);
 
         // prod owns the project: created as keel-app, its default branch main, protected at Neon.
-        assert.deepEqual(neon.state.projects.map((p) => p.name), ["keel-app"]);
+        assert.deepEqual(
+            neon.state.projects.map((p) => p.name),
+            ["keel-app"],
+        );
         const main = neon.state.branches.find((b) => b.default)!;
         assert.equal(main.name, "main");
         assert.equal(main.protected, true);
         // One backup branch, asked for while the database had no table yet, then the migrations.
         assert.deepEqual(branchCreations, [{ name: branchCreations[0]?.name, accountsTable: false }]);
         assert.match(branchCreations[0].name, /^backup-prod-\d{8}-\d{6}-before-1$/);
-        assert.ok(neon.state.branches.some((b) => b.name === branchCreations[0].name && b.parent_id === main.id), "the backup is a branch of main");
-        assert.deepEqual((await query("SELECT version FROM keel_schema_history ORDER BY version")).map((r) => String(r.version)), ["1", "2"]);
+        assert.ok(
+            neon.state.branches.some((b) => b.name === branchCreations[0].name && b.parent_id === main.id),
+            "the backup is a branch of main",
+        );
+        assert.deepEqual(
+            (await query("SELECT version FROM keel_schema_history ORDER BY version")).map((r) => String(r.version)),
+            ["1", "2"],
+        );
         assert.equal(up.outputs.schemaVersion, "2");
         assert.equal(up.outputs.latestBackup.location, `${neon.state.projects[0].id}/${branchCreations[0].name}`);
 
         // Fly: the app and two machines of the configured image, updated by the strategy the stack file names.
         assert.deepEqual([...fly.apps.keys()], ["keel-app-prod"]);
         const machines = [...fly.machines.values()];
-        assert.deepEqual(machines.map((m) => `${m.region}:${m.state}:${m.config.image}`), Array(2).fill("iad:started:registry.fly.io/keel-app-prod:1.0.0"));
+        assert.deepEqual(
+            machines.map((m) => `${m.region}:${m.state}:${m.config.image}`),
+            Array(2).fill("iad:started:registry.fly.io/keel-app-prod:1.0.0"),
+        );
         const deployment = (await stack.exportStack()).deployment;
         const res = (type: string) => deployment.resources.find((r: any) => r.type === `${DYN}${type}`);
         assert.equal(res("FlyMachines").inputs.strategy, "rolling");
@@ -245,12 +278,19 @@ describe("end to end: the prod stack through the engine, gated by the policy pac
 
     it("a pending destructive migration without '-- keel:allow-destructive' blocks preview and up; with it, up snapshots then applies", async () => {
         const file = "0003_accounts_drop_email.sql";
-        const emailColumn = () => query("SELECT column_name FROM information_schema.columns WHERE table_name = 'accounts' AND column_name = 'email'");
+        const emailColumn = () =>
+            query("SELECT column_name FROM information_schema.columns WHERE table_name = 'accounts' AND column_name = 'email'");
         ws.writeMigration(file, "ALTER TABLE accounts DROP COLUMN email;\n");
         let fixed = false;
         try {
-            const { preview } = await assertBlocked(destructiveMigrations.name, new RegExp(`add the line '-- keel:allow-destructive' to ${file} if the data loss is meant`));
-            assert.match(preview.output, new RegExp(`${file} is pending and runs destructive statements \\(line 1: ALTER TABLE accounts DROP COLUMN email\\)`));
+            const { preview } = await assertBlocked(
+                destructiveMigrations.name,
+                new RegExp(`add the line '-- keel:allow-destructive' to ${file} if the data loss is meant`),
+            );
+            assert.match(
+                preview.output,
+                new RegExp(`${file} is pending and runs destructive statements \\(line 1: ALTER TABLE accounts DROP COLUMN email\\)`),
+            );
             assert.equal((await emailColumn()).length, 1);
 
             // The fix the rule gives: the directive (the backup it asks for is Keel's default in prod).
@@ -264,20 +304,33 @@ describe("end to end: the prod stack through the engine, gated by the policy pac
         const up = await run("up");
         assert.equal(up.error, undefined, up.output);
         assert.deepEqual(policyEvents(up, "policyEvent"), []);
-        assert.deepEqual(branchCreations.map((b) => b.accountsTable), [true], "one snapshot, of the database as it was before 0003");
+        assert.deepEqual(
+            branchCreations.map((b) => b.accountsTable),
+            [true],
+            "one snapshot, of the database as it was before 0003",
+        );
         assert.match(branchCreations[0].name, /^backup-prod-\d{8}-\d{6}-before-3$/);
         assert.equal((await emailColumn()).length, 0);
-        assert.deepEqual((await query("SELECT version FROM keel_schema_history ORDER BY version")).map((r) => String(r.version)), ["1", "2", "3"]);
+        assert.deepEqual(
+            (await query("SELECT version FROM keel_schema_history ORDER BY version")).map((r) => String(r.version)),
+            ["1", "2", "3"],
+        );
         assert.equal(up.outputs.latestBackup.beforeVersion, "3");
     });
 
     it("keel:backend.allowDelete (the Fly app unprotected) blocks preview and up; with keel:database.neon.allowDelete the project and branch are named too", async () => {
         const file = path.join(ws.root, "Pulumi.prod.yaml");
         const original = fs.readFileSync(file, "utf8");
-        const named = (r: Run) => policyEvents(r, "policyEvent").map((v) => `${short(v.resourceUrn).split("::")[1]}: ${/--path (\S+) false/.exec(v.message)?.[1]}`).sort();
+        const named = (r: Run) =>
+            policyEvents(r, "policyEvent")
+                .map((v) => `${short(v.resourceUrn).split("::")[1]}: ${/--path (\S+) false/.exec(v.message)?.[1]}`)
+                .sort();
         try {
             ws.editStackFile("prod", (c) => (c["keel:backend"].allowDelete = true));
-            const { preview, up } = await assertBlocked(prodResourcesProtected.name, /Fix: pulumi config set --path keel:backend\.allowDelete false --stack prod/);
+            const { preview, up } = await assertBlocked(
+                prodResourcesProtected.name,
+                /Fix: pulumi config set --path keel:backend\.allowDelete false --stack prod/,
+            );
             assert.deepEqual(named(preview), ["backend-fly-app: keel:backend.allowDelete"]);
             assert.deepEqual(named(up), ["backend-fly-app: keel:backend.allowDelete"]);
 
@@ -302,17 +355,27 @@ describe("end to end: the prod stack through the engine, gated by the policy pac
         const original = fs.readFileSync(path.join(ws.root, "Pulumi.prod.yaml"), "utf8");
         ws.editStackFile("prod", (c) => (c["keel:backend"].env.STRIPE_SECRET_KEY = plain));
         try {
-            const { preview, up } = await assertBlocked(noPlaintextSecrets.name, /pulumi config set --secret --path keel:backendSecrets\.STRIPE_SECRET_KEY /);
-            const where = (r: Run) => policyEvents(r, "policyEvent").map((v) => `${short(v.resourceUrn)} ${/ at (\S+),/.exec(v.message)?.[1]}`);
+            const { preview, up } = await assertBlocked(
+                noPlaintextSecrets.name,
+                /pulumi config set --secret --path keel:backendSecrets\.STRIPE_SECRET_KEY /,
+            );
+            const where = (r: Run) =>
+                policyEvents(r, "policyEvent").map((v) => `${short(v.resourceUrn)} ${/ at (\S+),/.exec(v.message)?.[1]}`);
             // The machines would run it as a plain env var, and Keel's dynamic provider would record the config holding it.
-            assert.deepEqual(where(preview).sort(), [
-                "pulumi:providers:pulumi-nodejs::default keel:backend.env.STRIPE_SECRET_KEY",
-                "pulumi-nodejs:dynamic/keel:FlyMachines::backend-fly-machines env.STRIPE_SECRET_KEY",
-            ].sort());
+            assert.deepEqual(
+                where(preview).sort(),
+                [
+                    "pulumi:providers:pulumi-nodejs::default keel:backend.env.STRIPE_SECRET_KEY",
+                    "pulumi-nodejs:dynamic/keel:FlyMachines::backend-fly-machines env.STRIPE_SECRET_KEY",
+                ].sort(),
+            );
             // up stops at the provider, the first resource registered: the state never records the plain value.
             assert.deepEqual(where(up), ["pulumi:providers:pulumi-nodejs::default keel:backend.env.STRIPE_SECRET_KEY"]);
             // The file backend's update history records each update's config as given, plain values in plain text; nothing else holds it.
-            assert.deepEqual(ws.filesHolding([plain]).filter((f) => !f.startsWith(path.join(".pulumi", "history") + path.sep)), []);
+            assert.deepEqual(
+                ws.filesHolding([plain]).filter((f) => !f.startsWith(path.join(".pulumi", "history") + path.sep)),
+                [],
+            );
         } finally {
             fs.writeFileSync(path.join(ws.root, "Pulumi.prod.yaml"), original);
         }
@@ -324,14 +387,27 @@ describe("end to end: the prod stack through the engine, gated by the policy pac
         assert.equal(up.error, undefined, up.output);
         const app = fly.apps.get("keel-app-prod")!;
         assert.equal(app.secrets.get("STRIPE_SECRET_KEY")?.value, stripeKey);
-        assert.deepEqual([...fly.machines.values()].map((m) => m.secretsVersion), [app.secretsVersion, app.secretsVersion], "both machines were updated to read it");
-        assert.ok(!JSON.stringify([...fly.machines.values()].map((m) => m.config.env)).includes(stripeKey), "not a plain env var of the machines");
+        assert.deepEqual(
+            [...fly.machines.values()].map((m) => m.secretsVersion),
+            [app.secretsVersion, app.secretsVersion],
+            "both machines were updated to read it",
+        );
+        assert.ok(
+            !JSON.stringify([...fly.machines.values()].map((m) => m.config.env)).includes(stripeKey),
+            "not a plain env var of the machines",
+        );
     });
 
     it("no file the state backend wrote holds a credential, the role's password, the passphrase or a backend secret", async () => {
         const files = ws.stateFiles();
-        assert.ok(files.some((f) => f.endsWith(path.join("stacks", "keel", "prod.json"))), "the checkpoint is among the files searched");
-        assert.ok(files.some((f) => f.includes(`${path.sep}history${path.sep}`)), "so is the update history");
+        assert.ok(
+            files.some((f) => f.endsWith(path.join("stacks", "keel", "prod.json"))),
+            "the checkpoint is among the files searched",
+        );
+        assert.ok(
+            files.some((f) => f.includes(`${path.sep}history${path.sep}`)),
+            "so is the update history",
+        );
         const secrets = [neon.apiKey, fly.token, rolePassword, ws.env.PULUMI_CONFIG_PASSPHRASE!, stripeKey];
         // The searched text holds what was deployed: the state is not empty of the stack's resources.
         assert.match(ws.checkpointText("prod"), /keel-app-prod/);

@@ -95,7 +95,14 @@ interface NeonStaging {
  */
 async function neonStaging(
     ctx: Mocha.Context,
-    o: { neonKey: string; rolePassword: string; stripeKey: string; databaseName: string; backend: (c: Record<string, any>, health: HealthServer) => void; credentials: Record<string, string> },
+    o: {
+        neonKey: string;
+        rolePassword: string;
+        stripeKey: string;
+        databaseName: string;
+        backend: (c: Record<string, any>, health: HealthServer) => void;
+        credentials: Record<string, string>;
+    },
 ): Promise<NeonStaging> {
     const cli = requireEngine(ctx);
     const neonFile = stagingConfig()["keel:database"].neon;
@@ -147,7 +154,10 @@ describe("end to end: the staging stack through the engine (Neon branch + Fly + 
     const dbUrl = () => cluster.url(databaseName);
     const stagingBranch = () => neon.branch(prod.id, neonFile.branch.name);
     const liveMachines = () => [...fly.machines.values()].filter((m) => m.app === appName && m.state !== "destroyed");
-    const images = () => liveMachines().map((m) => m.config.image).sort();
+    const images = () =>
+        liveMachines()
+            .map((m) => m.config.image)
+            .sort();
     const setImage = (ref: string) => ws.editStackFile("staging", (c) => (c["keel:backend"].image = ref));
 
     before(async function () {
@@ -172,7 +182,8 @@ describe("end to end: the staging stack through the engine (Neon branch + Fly + 
         output = "";
         const preview = await stack.preview({ onOutput, diff: true });
         assert.ok((preview.changeSummary.create ?? 0) > 0, output);
-        for (const f of migrationFiles(path.join(ws.root, "migrations"))) assert.ok(output.includes(f.id), `${f.id} is pending:\n${output}`);
+        for (const f of migrationFiles(path.join(ws.root, "migrations")))
+            assert.ok(output.includes(f.id), `${f.id} is pending:\n${output}`);
         assert.match(output, /keel:FlyMachines/);
         assert.equal(neon.mutations().length, 0, JSON.stringify(neon.mutations().map((r) => `${r.method} ${r.path}`)));
         assert.equal(fly.requests.length, 0, "preview does not call Fly");
@@ -206,7 +217,10 @@ describe("end to end: the staging stack through the engine (Neon branch + Fly + 
         // The schema: the repository's sample migrations, applied on the real database behind the fake endpoint.
         const versions = fileVersions(path.join(ws.root, "migrations"));
         assert.ok(versions.length >= 2);
-        assert.deepEqual((await query(dbUrl(), "SELECT version::text AS v FROM keel_schema_history ORDER BY version")).map((r) => r.v), versions);
+        assert.deepEqual(
+            (await query(dbUrl(), "SELECT version::text AS v FROM keel_schema_history ORDER BY version")).map((r) => r.v),
+            versions,
+        );
         assert.deepEqual(await query(dbUrl(), "SELECT to_regclass('public.accounts')::text AS t"), [{ t: "accounts" }]);
         assert.equal(o.schemaVersion.value, versions[versions.length - 1]);
         assert.equal(o.appliedMigrations.value, versions.length);
@@ -224,7 +238,11 @@ describe("end to end: the staging stack through the engine (Neon branch + Fly + 
         assert.match(snapshot.name, new RegExp(`^backup-staging-\\d{8}-\\d{6}-before-${versions[0]}$`));
         assert.ok(snapshot.expires_at, "it expires");
         assert.equal(backup.location, `${prod.id}/${snapshot.name}`);
-        assert.equal(neon.state.endpoints.some((e) => e.branch_id === snapshot.id), false, "a snapshot has no compute");
+        assert.equal(
+            neon.state.endpoints.some((e) => e.branch_id === snapshot.id),
+            false,
+            "a snapshot has no compute",
+        );
 
         // Fly: the app, its addresses, its secrets (the pooled URL among them) and the machines on the stack file's image.
         const app = fly.apps.get(appName);
@@ -264,9 +282,17 @@ describe("end to end: the staging stack through the engine (Neon branch + Fly + 
     it("every call carried the configured credential, and no state file holds a secret", async () => {
         assert.ok(neon.requests.length > 0 && fly.requests.length > 0);
         const badNeon = neon.requests.filter((r) => r.authorization !== `Bearer ${neonKey}`);
-        assert.deepEqual(badNeon.map((r) => `${r.method} ${r.path}`), [], "every Neon call carried keel:neonApiKey");
+        assert.deepEqual(
+            badNeon.map((r) => `${r.method} ${r.path}`),
+            [],
+            "every Neon call carried keel:neonApiKey",
+        );
         const badFly = fly.requests.filter((r) => r.authorization !== `Bearer ${flyToken}` && r.authorization !== `FlyV1 ${flyToken}`);
-        assert.deepEqual(badFly.map((r) => `${r.method} ${r.path}`), [], "every Fly call carried keel:flyApiToken");
+        assert.deepEqual(
+            badFly.map((r) => `${r.method} ${r.path}`),
+            [],
+            "every Fly call carried keel:flyApiToken",
+        );
         assert.ok(ws.stateFiles().length > 0);
         assert.ok(ws.checkpointText("staging").includes(appName), "the checkpoint is searchable (plain JSON)");
         const passphrase = ws.env.PULUMI_CONFIG_PASSPHRASE!;
@@ -281,17 +307,30 @@ describe("end to end: the staging stack through the engine (Neon branch + Fly + 
     });
 
     it("a new image rolls out to the machines in place, each under a lease", async () => {
-        const ids = liveMachines().map((m) => m.id).sort();
+        const ids = liveMachines()
+            .map((m) => m.id)
+            .sort();
         const from = fly.requests.length;
         const next = withTag(image, "1.1.0");
         setImage(next);
         const up = await stack.up({});
         assert.equal(up.summary.result, "succeeded");
         assert.deepEqual(images(), Array(machineCount).fill(next));
-        assert.deepEqual(liveMachines().map((m) => m.id).sort(), ids, "updated, not replaced");
-        const updates = fly.requests.slice(from).filter((r) => r.method === "POST" && new RegExp(`^/apps/${appName}/machines/[^/]+$`).test(r.path));
+        assert.deepEqual(
+            liveMachines()
+                .map((m) => m.id)
+                .sort(),
+            ids,
+            "updated, not replaced",
+        );
+        const updates = fly.requests
+            .slice(from)
+            .filter((r) => r.method === "POST" && new RegExp(`^/apps/${appName}/machines/[^/]+$`).test(r.path));
         assert.equal(updates.length, machineCount, "one update per machine");
-        assert.ok(updates.every((r) => r.nonce && r.status === 200), "each update held the machine's lease");
+        assert.ok(
+            updates.every((r) => r.nonce && r.status === 200),
+            "each update held the machine's lease",
+        );
         assert.equal(up.outputs.backendImage.value, next);
         assert.equal(fly.leasedMachines().length, 0);
     });
@@ -347,16 +386,31 @@ describe("end to end: the staging stack through the engine (Neon branch + Fly + 
         const preview = await stack.preview({ onOutput, diff: true });
         assert.equal(preview.changeSummary.update, 1, output);
         assert.match(output, new RegExp(`${version}_accounts_note`));
-        assert.deepEqual(await query(dbUrl(), "SELECT column_name FROM information_schema.columns WHERE table_name = 'accounts' AND column_name = 'note'"), []);
+        assert.deepEqual(
+            await query(
+                dbUrl(),
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'accounts' AND column_name = 'note'",
+            ),
+            [],
+        );
 
         const up = await stack.up({});
         assert.equal(up.outputs.schemaVersion.value, version);
-        assert.deepEqual(await query(dbUrl(), "SELECT column_name FROM information_schema.columns WHERE table_name = 'accounts' AND column_name = 'note'"), [{ column_name: "note" }]);
+        assert.deepEqual(
+            await query(
+                dbUrl(),
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'accounts' AND column_name = 'note'",
+            ),
+            [{ column_name: "note" }],
+        );
         const backup = up.outputs.latestBackup.value;
         assert.notEqual(backup.id, before.id);
         assert.equal(backup.beforeVersion, version);
         assert.equal(backup.schemaVersion, versions[versions.length - 1]);
-        const snapshots = neon.state.branches.filter((b) => b.parent_id === stagingBranch()!.id).map((b) => b.id).sort();
+        const snapshots = neon.state.branches
+            .filter((b) => b.parent_id === stagingBranch()!.id)
+            .map((b) => b.id)
+            .sort();
         assert.deepEqual(snapshots, [before.id, backup.id].sort(), "the earlier snapshot is still there");
         assert.equal(neon.mutations(new RegExp(`^/projects/${prod.id}$`)).length, 0);
     });
@@ -389,8 +443,15 @@ describe("end to end: the staging stack through the engine (Neon branch + Fly + 
         assert.equal(fly.apps.has(appName), false, "the Fly app is gone");
         assert.equal(liveMachines().length, 0);
         assert.equal(stagingBranch(), undefined, "the staging branch is gone");
-        assert.equal(neon.state.branches.some((b) => b.parent_id === branchId), false, "and its snapshots with it");
-        assert.ok(neon.state.projects.some((p) => p.id === prod.id), "prod's project stays");
+        assert.equal(
+            neon.state.branches.some((b) => b.parent_id === branchId),
+            false,
+            "and its snapshots with it",
+        );
+        assert.ok(
+            neon.state.projects.some((p) => p.id === prod.id),
+            "prod's project stays",
+        );
         assert.equal(neon.branch(prod.id, neonFile.branch.parent)?.id, mainBranchId, "prod's branch stays");
         assert.equal(neon.mutations(new RegExp(`^/projects/${prod.id}$`)).length, 0);
         assert.equal(neon.mutations(new RegExp(`/branches/${mainBranchId}(/|$)`)).length, 0);
@@ -439,7 +500,12 @@ describe("end to end: the staging stack with its backend switched to Render, thr
             // keel:backend switched to Render: the same port, env and health check; the fly section gives way to render's.
             backend: (c) => {
                 const { fly: _fly, ...common } = c["keel:backend"];
-                c["keel:backend"] = { ...common, kind: "render", image, render: { name: serviceName, ownerId: render.ownerId, deployTimeoutSeconds: 60 } };
+                c["keel:backend"] = {
+                    ...common,
+                    kind: "render",
+                    image,
+                    render: { name: serviceName, ownerId: render.ownerId, deployTimeoutSeconds: 60 },
+                };
             },
             credentials: { "keel:renderApiKey": renderKey, "keel:renderApiUrl": render.url },
         }));
@@ -483,7 +549,10 @@ describe("end to end: the staging stack with its backend switched to Render, thr
         assert.ok(branch);
         assert.equal(o.neonBranchId.value, branch.id);
         const versions = fileVersions(path.join(ws.root, "migrations"));
-        assert.deepEqual((await query(cluster.url(databaseName), "SELECT version::text AS v FROM keel_schema_history ORDER BY version")).map((r) => r.v), versions);
+        assert.deepEqual(
+            (await query(cluster.url(databaseName), "SELECT version::text AS v FROM keel_schema_history ORDER BY version")).map((r) => r.v),
+            versions,
+        );
         assert.equal(o.latestBackup.value.kind, "neon-branch");
         assert.equal(neon.state.branches.find((b) => b.id === o.latestBackup.value.id)?.parent_id, branch.id);
 
@@ -497,10 +566,26 @@ describe("end to end: the staging stack with its backend switched to Render, thr
 
     it("every call carried the configured credential, and no state file holds a secret", () => {
         assert.ok(render.requests.length > 0 && neon.requests.length > 0);
-        assert.deepEqual(render.requests.filter((r) => r.authorization !== `Bearer ${renderKey}`).map((r) => `${r.method} ${r.path}`), []);
-        assert.deepEqual(neon.requests.filter((r) => r.authorization !== `Bearer ${neonKey}`).map((r) => `${r.method} ${r.path}`), []);
+        assert.deepEqual(
+            render.requests.filter((r) => r.authorization !== `Bearer ${renderKey}`).map((r) => `${r.method} ${r.path}`),
+            [],
+        );
+        assert.deepEqual(
+            neon.requests.filter((r) => r.authorization !== `Bearer ${neonKey}`).map((r) => `${r.method} ${r.path}`),
+            [],
+        );
         assert.ok(ws.checkpointText("staging").includes(serviceName), "the checkpoint is searchable (plain JSON)");
-        assert.deepEqual(ws.filesHolding([renderKey, neonKey, rolePassword, encodeURIComponent(rolePassword), stripeKey, ws.env.PULUMI_CONFIG_PASSPHRASE!]), []);
+        assert.deepEqual(
+            ws.filesHolding([
+                renderKey,
+                neonKey,
+                rolePassword,
+                encodeURIComponent(rolePassword),
+                stripeKey,
+                ws.env.PULUMI_CONFIG_PASSPHRASE!,
+            ]),
+            [],
+        );
         assert.equal(neon.mutations(new RegExp(`^/projects/${prod.id}$`)).length, 0);
     });
 

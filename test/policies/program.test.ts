@@ -31,18 +31,37 @@ import { opts, Res, validateAll, validateStack } from "./baseline";
 const URL = "postgres://app:hunter2-password@db.internal:5432/app";
 const DYN = (t: string) => `pulumi-nodejs:dynamic/keel:${t}`;
 const ENV = { FLY_API_TOKEN: "fo1_token", VERCEL_API_TOKEN: "vc_token", PULUMI_CONFIG_PASSPHRASE: "state-passphrase" };
-const GITHUB = { owner: "shop", repository: "shop-app", branches: { prod: "main", staging: "staging" }, state: { backendUrl: "s3://shop-state" } };
-const FLY = { kind: "fly", image: "registry.fly.io/shop:1.0.0", env: { LOG_LEVEL: "info" }, fly: { app: "shop-prod", regions: [{ region: "iad", count: 2 }] } };
+const GITHUB = {
+    owner: "shop",
+    repository: "shop-app",
+    branches: { prod: "main", staging: "staging" },
+    state: { backendUrl: "s3://shop-state" },
+};
+const FLY = {
+    kind: "fly",
+    image: "registry.fly.io/shop:1.0.0",
+    env: { LOG_LEVEL: "info" },
+    fly: { app: "shop-prod", regions: [{ region: "iad", count: 2 }] },
+};
 const FRONTEND = { name: "shop-web", framework: "nextjs", git: { repo: "shop/web" }, env: { NEXT_PUBLIC_STAGE: "prod" } };
 
-
-
 function asPolicyResource(r: RegisteredResource): Res {
-    const o: Partial<PolicyResourceOptions> = { protect: r.protect, additionalSecretOutputs: r.additionalSecretOutputs, parent: r.parent || undefined };
+    const o: Partial<PolicyResourceOptions> = {
+        protect: r.protect,
+        additionalSecretOutputs: r.additionalSecretOutputs,
+        parent: r.parent || undefined,
+    };
     return { type: r.type, name: r.name, urn: r.urn, props: r.inputs ?? {}, opts: opts(o) };
 }
 
-const RESOURCE_POLICIES = [destructiveMigrations, backupsBeforeMigrate, noDockerDatabaseInProd, prodResourcesProtected, prodBackendSafeDeploys, noPlaintextSecrets];
+const RESOURCE_POLICIES = [
+    destructiveMigrations,
+    backupsBeforeMigrate,
+    noDockerDatabaseInProd,
+    prodResourcesProtected,
+    prodBackendSafeDeploys,
+    noPlaintextSecrets,
+];
 
 describe("policies against Keel's prod program (mocks)", function () {
     this.timeout(60_000);
@@ -57,9 +76,9 @@ describe("policies against Keel's prod program (mocks)", function () {
         "keel:githubToken": "ghp_admin_token",
     });
     const prod = (extra?: Record<string, unknown>, env: Record<string, string> = {}) =>
-        withEnv({ ...ENV, ...env }, () => runProgram("prod", config(extra), ["keel:databaseUrl", "keel:backendSecrets", "keel:githubToken"])).then((run) =>
-            run.resources.map(asPolicyResource),
-        );
+        withEnv({ ...ENV, ...env }, () =>
+            runProgram("prod", config(extra), ["keel:databaseUrl", "keel:backendSecrets", "keel:githubToken"]),
+        ).then((run) => run.resources.map(asPolicyResource));
 
     beforeEach(() => setSecretsVisible(true));
     after(() => setSecretsVisible(false));
@@ -67,7 +86,13 @@ describe("policies against Keel's prod program (mocks)", function () {
     it("what Keel declares for prod passes every rule", async () => {
         const resources = await prod();
         const types = new Set(resources.map((r) => r.type));
-        for (const t of [DYN("SchemaMigrations"), DYN("FlyApp"), DYN("FlyMachines"), "github:index/repositoryRuleset:RepositoryRuleset", "github:index/repositoryEnvironment:RepositoryEnvironment"]) {
+        for (const t of [
+            DYN("SchemaMigrations"),
+            DYN("FlyApp"),
+            DYN("FlyMachines"),
+            "github:index/repositoryRuleset:RepositoryRuleset",
+            "github:index/repositoryEnvironment:RepositoryEnvironment",
+        ]) {
             assert.ok(types.has(t), `the program declares ${t}`);
         }
         for (const p of RESOURCE_POLICIES) assert.deepEqual(await validateAll(p, resources), [], p.name);
@@ -80,7 +105,10 @@ describe("policies against Keel's prod program (mocks)", function () {
         assert.equal(secrets.length, 1);
         assert.match(secrets[0].message, /env\.SENTRY_API_KEY/);
         const protectedOnes = await validateAll(prodResourcesProtected, resources);
-        assert.ok(protectedOnes.some((v) => /backend-fly-app/.test(v.message) || /FlyApp/.test(v.message)), JSON.stringify(protectedOnes));
+        assert.ok(
+            protectedOnes.some((v) => /backend-fly-app/.test(v.message) || /FlyApp/.test(v.message)),
+            JSON.stringify(protectedOnes),
+        );
     });
 });
 
@@ -91,7 +119,12 @@ describe("policies against Keel's prod program (mocks): the GitHub provider's to
 
     it("taken from GITHUB_TOKEN, the token reaches the provider as a secret (no violation); in plain text it would be caught", async () => {
         const dir = migrationsDir({ "0001_accounts.sql": "CREATE TABLE accounts (id int PRIMARY KEY);" });
-        const cfg = { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ dir }), "keel:backend": JSON.stringify(FLY), "keel:github": JSON.stringify(GITHUB) };
+        const cfg = {
+            "keel:databaseUrl": URL,
+            "keel:migrations": JSON.stringify({ dir }),
+            "keel:backend": JSON.stringify(FLY),
+            "keel:github": JSON.stringify(GITHUB),
+        };
         const run = await withEnv({ ...ENV, GITHUB_TOKEN: "ghp_from_env" }, () => runProgram("prod", cfg, ["keel:databaseUrl"]));
         assert.deepEqual(await validateAll(noPlaintextSecrets, run.resources.map(asPolicyResource)), []);
         // The same provider with its token unwrapped, as @pulumi/github itself would store an env token.
@@ -128,20 +161,48 @@ describe("the pack's rules and the program agree", function () {
         const runs = await withEnv(env, async () => [
             await runProgram(
                 "prod",
-                { "keel:database": JSON.stringify(NEON), "keel:migrations": JSON.stringify({ dir }), "keel:backend": JSON.stringify(FLY), "keel:github": JSON.stringify(GITHUB), "keel:githubToken": "ghp" },
+                {
+                    "keel:database": JSON.stringify(NEON),
+                    "keel:migrations": JSON.stringify({ dir }),
+                    "keel:backend": JSON.stringify(FLY),
+                    "keel:github": JSON.stringify(GITHUB),
+                    "keel:githubToken": "ghp",
+                },
                 ["keel:githubToken"],
                 // What the Neon providers report after a create, so the database's URLs resolve.
                 (type, _name, inputs) =>
-                    type.endsWith("NeonProject") ? { projectId: "proj-1", name: inputs.name } : type.endsWith("NeonBranch") ? { branchId: "br-1" } : type.endsWith("NeonEndpoint") ? { endpointId: "ep-1", host: "ep-1.aws.neon.tech" } : type.endsWith("NeonRole") ? { password: "pw" } : {},
+                    type.endsWith("NeonProject")
+                        ? { projectId: "proj-1", name: inputs.name }
+                        : type.endsWith("NeonBranch")
+                          ? { branchId: "br-1" }
+                          : type.endsWith("NeonEndpoint")
+                            ? { endpointId: "ep-1", host: "ep-1.aws.neon.tech" }
+                            : type.endsWith("NeonRole")
+                              ? { password: "pw" }
+                              : {},
             ),
-            await runProgram("prod", { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ dir }), "keel:backend": JSON.stringify(RENDER) }, ["keel:databaseUrl"]),
-            await runProgram("prod", { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ dir }), "keel:github": JSON.stringify({ ...GITHUB, protection: { kind: "classic" } }), "keel:githubToken": "ghp" }, ["keel:databaseUrl", "keel:githubToken"]),
+            await runProgram(
+                "prod",
+                { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ dir }), "keel:backend": JSON.stringify(RENDER) },
+                ["keel:databaseUrl"],
+            ),
+            await runProgram(
+                "prod",
+                {
+                    "keel:databaseUrl": URL,
+                    "keel:migrations": JSON.stringify({ dir }),
+                    "keel:github": JSON.stringify({ ...GITHUB, protection: { kind: "classic" } }),
+                    "keel:githubToken": "ghp",
+                },
+                ["keel:databaseUrl", "keel:githubToken"],
+            ),
             await runProgram("dev", { "keel:migrations": JSON.stringify({ dir }) }, []),
         ]);
         const registered = new Set(runs.flatMap((r) => r.resources.map((x) => x.type)));
         for (const [rule, mod] of Object.entries(RULE_MODULES)) {
             assert.ok(mod.RESOURCE_TYPES.length > 0, rule);
-            for (const type of mod.RESOURCE_TYPES) assert.ok(registered.has(type), `${rule} selects ${type}, which the program never registers`);
+            for (const type of mod.RESOURCE_TYPES)
+                assert.ok(registered.has(type), `${rule} selects ${type}, which the program never registers`);
         }
     });
 
@@ -169,7 +230,15 @@ describe("the pack's rules describe themselves", () => {
                 .replace(/ /g, "-"),
         ),
     );
-    const policies = [destructiveMigrations, backupsBeforeMigrate, noDockerDatabaseInProd, prodResourcesProtected, prodBackendSafeDeploys, prodBranchProtected, noPlaintextSecrets];
+    const policies = [
+        destructiveMigrations,
+        backupsBeforeMigrate,
+        noDockerDatabaseInProd,
+        prodResourcesProtected,
+        prodBackendSafeDeploys,
+        prodBranchProtected,
+        noPlaintextSecrets,
+    ];
 
     it("each carries a severity, a rationale, the README section it enforces and what to do", () => {
         for (const p of policies) {
@@ -190,7 +259,12 @@ describe("the pack's rules describe themselves", () => {
     });
 
     it("prod-backend-safe-deploys takes its minimum from the pack's config", async () => {
-        const machines = { type: DYN("FlyMachines"), urn: `urn:pulumi:prod::keel::${DYN("FlyMachines")}::m`, name: "m", props: { stage: "prod", healthCheck: { path: "/healthz" }, strategy: "rolling", regions: [{ region: "iad", count: 2 }] } };
+        const machines = {
+            type: DYN("FlyMachines"),
+            urn: `urn:pulumi:prod::keel::${DYN("FlyMachines")}::m`,
+            name: "m",
+            props: { stage: "prod", healthCheck: { path: "/healthz" }, strategy: "rolling", regions: [{ region: "iad", count: 2 }] },
+        };
         assert.deepEqual(safeDeploysRule.checkProdBackendSafeDeploys(machines), []);
         const v = safeDeploysRule.checkProdBackendSafeDeploys(machines, { minInstances: 3, strategies: ["rolling"] });
         assert.equal(v.length, 1);

@@ -14,7 +14,14 @@ import { prodResourcesProtected } from "../../policies/rules/prodResourcesProtec
 import { setSecretsVisible, stageFromUrn, stackFromUrn } from "../../policies/support";
 import { baseline, changed, res, T, UNKNOWN, validateAll, validateResource, validateStack } from "./baseline";
 
-const RESOURCE_POLICIES = [destructiveMigrations, backupsBeforeMigrate, noDockerDatabaseInProd, prodResourcesProtected, prodBackendSafeDeploys, noPlaintextSecrets];
+const RESOURCE_POLICIES = [
+    destructiveMigrations,
+    backupsBeforeMigrate,
+    noDockerDatabaseInProd,
+    prodResourcesProtected,
+    prodBackendSafeDeploys,
+    noPlaintextSecrets,
+];
 
 describe("policies: stage from the URN", () => {
     it("dev, staging and prod are themselves; any other stack name is judged as prod", () => {
@@ -123,7 +130,10 @@ describe("policy backups-before-migrate", () => {
 
 describe("policy no-docker-database-in-prod", () => {
     it("a Docker container or Keel's Docker PostgreSQL in prod is mandatory", async () => {
-        const container = await validateResource(noDockerDatabaseInProd, res("prod", T.container, "database-postgres", { image: "postgres:16.4-bookworm" }));
+        const container = await validateResource(
+            noDockerDatabaseInProd,
+            res("prod", T.container, "database-postgres", { image: "postgres:16.4-bookworm" }),
+        );
         assert.equal(container.length, 1);
         assert.equal(container[0].enforcementLevel, "mandatory");
         assert.match(container[0].message, /keel:database\.kind neon --stack prod/);
@@ -163,8 +173,16 @@ describe("policy prod-resources-protected", () => {
 
 describe("policy prod-backend-safe-deploys", () => {
     const stack = baseline();
-    const fly = async (change: (p: any) => void) => validateResource(prodBackendSafeDeploys, changed(stack, T.flyMachines, (r) => change(r.props)));
-    const render = async (change: (p: any) => void) => validateResource(prodBackendSafeDeploys, changed(stack, T.renderService, (r) => change(r.props)));
+    const fly = async (change: (p: any) => void) =>
+        validateResource(
+            prodBackendSafeDeploys,
+            changed(stack, T.flyMachines, (r) => change(r.props)),
+        );
+    const render = async (change: (p: any) => void) =>
+        validateResource(
+            prodBackendSafeDeploys,
+            changed(stack, T.renderService, (r) => change(r.props)),
+        );
 
     it("Fly: no health check path", async () => {
         const v = await fly((p) => (p.healthCheck.path = ""));
@@ -177,7 +195,16 @@ describe("policy prod-backend-safe-deploys", () => {
         const v = await fly((p) => (p.regions = [{ region: "iad", count: 1 }]));
         assert.equal(v.length, 1);
         assert.match(v[0].message, /1 machine\(s\) in total.*keel:backend\.fly\.regions\[0\]\.count 2/);
-        assert.deepEqual(await fly((p) => (p.regions = [{ region: "iad", count: 1 }, { region: "ams", count: 1 }])), []);
+        assert.deepEqual(
+            await fly(
+                (p) =>
+                    (p.regions = [
+                        { region: "iad", count: 1 },
+                        { region: "ams", count: 1 },
+                    ]),
+            ),
+            [],
+        );
     });
 
     it("Fly: the immediate strategy", async () => {
@@ -210,7 +237,13 @@ describe("policy prod-branch-protected", () => {
     it("a classic branch protection instead of the ruleset passes", async () => {
         const withClassic = [
             ...stack.filter((r) => r.type !== T.ruleset),
-            res("prod", T.branchProtection, "repo-main", { repositoryId: "keel-app", pattern: "main", allowsForcePushes: false, allowsDeletions: false, requiredStatusChecks: [{ strict: true, contexts: ["lint", "typecheck", "test"] }] }),
+            res("prod", T.branchProtection, "repo-main", {
+                repositoryId: "keel-app",
+                pattern: "main",
+                allowsForcePushes: false,
+                allowsDeletions: false,
+                requiredStatusChecks: [{ strict: true, contexts: ["lint", "typecheck", "test"] }],
+            }),
         ];
         assert.deepEqual(await validateStack(prodBranchProtected, withClassic), []);
     });
@@ -218,7 +251,11 @@ describe("policy prod-branch-protected", () => {
     it("a classic protection that allows force pushes fails", async () => {
         const withClassic = [
             ...stack.filter((r) => r.type !== T.ruleset),
-            res("prod", T.branchProtection, "repo-main", { pattern: "main", allowsForcePushes: true, requiredStatusChecks: [{ contexts: ["lint", "typecheck", "test"] }] }),
+            res("prod", T.branchProtection, "repo-main", {
+                pattern: "main",
+                allowsForcePushes: true,
+                requiredStatusChecks: [{ contexts: ["lint", "typecheck", "test"] }],
+            }),
         ];
         const v = await validateStack(prodBranchProtected, withClassic);
         assert.equal(v.length, 1);
@@ -236,10 +273,31 @@ describe("policy prod-branch-protected", () => {
     });
 
     it("a ruleset that allows force pushes, or is only evaluated, fails", async () => {
-        assert.match((await validateStack(prodBranchProtected, replace(T.ruleset, (r) => (r.props.rules.nonFastForward = false))))[0].message, /nonFastForward/);
-        assert.match((await validateStack(prodBranchProtected, replace(T.ruleset, (r) => (r.props.enforcement = "evaluate"))))[0].message, /not "active"/);
         assert.match(
-            (await validateStack(prodBranchProtected, replace(T.ruleset, (r) => (r.props.conditions.refName.includes = ["refs/heads/develop"]))))[0].message,
+            (
+                await validateStack(
+                    prodBranchProtected,
+                    replace(T.ruleset, (r) => (r.props.rules.nonFastForward = false)),
+                )
+            )[0].message,
+            /nonFastForward/,
+        );
+        assert.match(
+            (
+                await validateStack(
+                    prodBranchProtected,
+                    replace(T.ruleset, (r) => (r.props.enforcement = "evaluate")),
+                )
+            )[0].message,
+            /not "active"/,
+        );
+        assert.match(
+            (
+                await validateStack(
+                    prodBranchProtected,
+                    replace(T.ruleset, (r) => (r.props.conditions.refName.includes = ["refs/heads/develop"])),
+                )
+            )[0].message,
             /refs\/heads\/main/,
         );
     });
@@ -251,7 +309,10 @@ describe("policy prod-branch-protected", () => {
     });
 
     it("no branch protection at all fails", async () => {
-        const v = await validateStack(prodBranchProtected, stack.filter((r) => r.type !== T.ruleset));
+        const v = await validateStack(
+            prodBranchProtected,
+            stack.filter((r) => r.type !== T.ruleset),
+        );
         assert.equal(v.length, 1);
         assert.match(v[0].message, /no ruleset or branch protection/);
     });
@@ -263,19 +324,34 @@ describe("policy prod-branch-protected", () => {
         );
         assert.equal(protectedBranches.length, 1);
         assert.match(protectedBranches[0].message, /custom branch policies/);
-        const noPolicy = await validateStack(prodBranchProtected, stack.filter((r) => r.type !== T.deploymentPolicy));
+        const noPolicy = await validateStack(
+            prodBranchProtected,
+            stack.filter((r) => r.type !== T.deploymentPolicy),
+        );
         assert.equal(noPolicy.length, 1);
         assert.match(noPolicy[0].message, /no deployment policy for branch 'main'/);
-        const extra = await validateStack(prodBranchProtected, [...stack, res("prod", T.deploymentPolicy, "repo-env-production-any", { environment: "production", branchPattern: "*" })]);
+        const extra = await validateStack(prodBranchProtected, [
+            ...stack,
+            res("prod", T.deploymentPolicy, "repo-env-production-any", { environment: "production", branchPattern: "*" }),
+        ]);
         assert.equal(extra.length, 1);
         assert.match(extra[0].message, /also deploys from branch pattern "\*"/);
-        const noEnv = await validateStack(prodBranchProtected, stack.filter((r) => r.type !== T.environment));
+        const noEnv = await validateStack(
+            prodBranchProtected,
+            stack.filter((r) => r.type !== T.environment),
+        );
         assert.equal(noEnv.length, 1);
         assert.match(noEnv[0].message, /No github\.RepositoryEnvironment 'production'/);
     });
 
     it("a prod stack that declares no GitHub resources, and staging, are not checked", async () => {
-        assert.deepEqual(await validateStack(prodBranchProtected, stack.filter((r) => !r.type.startsWith("github:"))), []);
+        assert.deepEqual(
+            await validateStack(
+                prodBranchProtected,
+                stack.filter((r) => !r.type.startsWith("github:")),
+            ),
+            [],
+        );
         const staging = baseline("staging").filter((r) => r.type !== T.ruleset);
         assert.deepEqual(await validateStack(prodBranchProtected, staging), []);
     });

@@ -56,12 +56,18 @@ describe("policy no-plaintext-secrets", () => {
     it("nested keys, key/value pairs and NAME=value strings are found", () => {
         const found = plaintextSecrets({
             registry: { server: "ghcr.io", username: "bot", password: "pw" },
-            envVars: [{ key: "GITHUB_TOKEN", value: "ghp_1" }, { name: "LOG_LEVEL", value: "info" }],
+            envVars: [
+                { key: "GITHUB_TOKEN", value: "ghp_1" },
+                { name: "LOG_LEVEL", value: "info" },
+            ],
             envs: ["POSTGRES_PASSWORD=pw", "POSTGRES_USER=app"],
             connection_string: "Server=db;Password=pw",
             apiKey: "k",
         }).map((f) => f.path);
-        assert.deepEqual(found.sort(), ["apiKey", "connection_string", "envVars[0].value (GITHUB_TOKEN)", "envs[0] (POSTGRES_PASSWORD=…)", "registry.password"].sort());
+        assert.deepEqual(
+            found.sort(),
+            ["apiKey", "connection_string", "envVars[0].value (GITHUB_TOKEN)", "envs[0] (POSTGRES_PASSWORD=…)", "registry.password"].sort(),
+        );
     });
 
     it("unknown, empty, ${{ secrets.X }} references, non-strings and names of secrets are ignored", () => {
@@ -89,8 +95,16 @@ describe("policy no-plaintext-secrets", () => {
     });
 
     it("JSON text is searched too; a plain value under a secret-looking key is reported whole", () => {
-        assert.deepEqual(plaintextSecrets({ settings: JSON.stringify({ registry: { password: "pw" } }), note: "{not json", list: "[1, 2]" }).map((f) => f.path), ["settings.registry.password"]);
-        assert.deepEqual(plaintextSecrets({ password: JSON.stringify({ a: "b" }) }).map((f) => f.path), ["password"]);
+        assert.deepEqual(
+            plaintextSecrets({ settings: JSON.stringify({ registry: { password: "pw" } }), note: "{not json", list: "[1, 2]" }).map(
+                (f) => f.path,
+            ),
+            ["settings.registry.password"],
+        );
+        assert.deepEqual(
+            plaintextSecrets({ password: JSON.stringify({ a: "b" }) }).map((f) => f.path),
+            ["password"],
+        );
     });
 
     describe("the stack's config, as the dynamic provider gets it", () => {
@@ -99,12 +113,22 @@ describe("policy no-plaintext-secrets", () => {
         const providerInputs = (file: string): Record<string, unknown> => {
             const config = parse(fs.readFileSync(path.join(__dirname, "..", "..", file), "utf8")).config as Record<string, unknown>;
             return Object.fromEntries(
-                Object.entries(config).map(([k, v]) => [k, v !== null && typeof v === "object" ? ((v as any).secure !== undefined ? secret("decrypted") : JSON.stringify(v)) : String(v)]),
+                Object.entries(config).map(([k, v]) => [
+                    k,
+                    v !== null && typeof v === "object"
+                        ? (v as any).secure !== undefined
+                            ? secret("decrypted")
+                            : JSON.stringify(v)
+                        : String(v),
+                ]),
             );
         };
 
         it("the committed staging and prod stack files pass", async () => {
-            for (const [stack, file] of [["prod", "Pulumi.prod.yaml"], ["staging", "Pulumi.staging.yaml"]]) {
+            for (const [stack, file] of [
+                ["prod", "Pulumi.prod.yaml"],
+                ["staging", "Pulumi.staging.yaml"],
+            ]) {
                 const inputs = { ...providerInputs(file), "keel:flyApiToken": secret("fo1_x"), "keel:neonApiKey": secret("napi_x") };
                 assert.deepEqual(await validateResource(noPlaintextSecrets, res(stack, PROVIDER, "default", inputs)), [], file);
             }

@@ -35,7 +35,9 @@ describe(`a large data migration (${MB} MB)`, function () {
         let serverPeak: number | undefined;
         const watch = setInterval(() => {
             void withClient(url, async (c) => {
-                const r = await c.query("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'keel-migrate%'");
+                const r = await c.query(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'keel-migrate%'",
+                );
                 for (const { pid } of r.rows) {
                     const peak = backendPeakMb(pid);
                     if (peak !== undefined) serverPeak = Math.max(serverPeak ?? 0, peak);
@@ -44,11 +46,17 @@ describe(`a large data migration (${MB} MB)`, function () {
         }, 250);
         try {
             const result = await applyMigrations(url, [file], engineSettings({ statementTimeout: "1h" }));
-            assert.deepEqual(result.ran.map((r) => r.version), ["1"]);
+            assert.deepEqual(
+                result.ran.map((r) => r.version),
+                ["1"],
+            );
         } finally {
             clearInterval(watch);
         }
-        assert.deepEqual((await historyRows(url)).map((r) => [r.version, r.status]), [["1", "applied"]]);
+        assert.deepEqual(
+            (await historyRows(url)).map((r) => [r.version, r.status]),
+            [["1", "applied"]],
+        );
         await withClient(url, async (c) => {
             assert.equal(Number((await c.query("SELECT count(*) AS n FROM big_t")).rows[0].n), big.inserts);
             assert.equal((await c.query("SELECT to_regclass('big_scratch') AS t")).rows[0].t, null);

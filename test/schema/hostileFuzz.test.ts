@@ -42,13 +42,22 @@ interface HostileCase {
     bytes: Buffer;
 }
 
-const INVALID_UTF8 = [[0xe9], [0x93], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xff], [0xe2, 0x82], [0x80], [0xf4, 0x90, 0x80, 0x80]];
+const INVALID_UTF8 = [
+    [0xe9],
+    [0x93],
+    [0xc0, 0xaf],
+    [0xed, 0xa0, 0x80],
+    [0xf8, 0x88, 0x80, 0x80, 0x80],
+    [0xff],
+    [0xe2, 0x82],
+    [0x80],
+    [0xf4, 0x90, 0x80, 0x80],
+];
 const UNTERMINATED = ["'abc", "E'abc\\'", "/* abc", "/* /* */", "$$abc", "$q$abc$", '"abc', "-- abc", "U&'abc", "B'01"];
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 /** Random bytes with no backslash (psql would read one outside quotes as a meta-command, \! runs a shell). */
-const randomBytes = (maxLength: number) =>
-    fc.uint8Array({ maxLength }).map((a) => Buffer.from(a.map((b) => (b === 0x5c ? 0x2f : b))));
+const randomBytes = (maxLength: number) => fc.uint8Array({ maxLength }).map((a) => Buffer.from(a.map((b) => (b === 0x5c ? 0x2f : b))));
 
 function splice(bytes: Buffer, at: number, remove: number, insert: Buffer | string): Buffer {
     const i = Math.min(at, bytes.length);
@@ -61,33 +70,45 @@ function mutated(bytes: Buffer): fc.Arbitrary<HostileCase> {
     return fc.oneof(
         fc.constant({ what: "valid", bytes }),
         pos.map((p) => ({ what: `NUL at ${p}`, bytes: splice(bytes, p, 0, Buffer.from([0])) })),
-        fc.tuple(pos, fc.constantFrom(...INVALID_UTF8)).map(([p, seq]) => ({ what: `not UTF-8 (${seq}) at ${p}`, bytes: splice(bytes, p, 0, Buffer.from(seq)) })),
+        fc
+            .tuple(pos, fc.constantFrom(...INVALID_UTF8))
+            .map(([p, seq]) => ({ what: `not UTF-8 (${seq}) at ${p}`, bytes: splice(bytes, p, 0, Buffer.from(seq)) })),
         fc.constant({ what: "BOM at the start", bytes: Buffer.concat([BOM, bytes]) }),
         pos.map((p) => ({ what: `BOM at ${p}`, bytes: splice(bytes, p, 0, BOM) })),
         fc.constant({ what: "CR-only line ends", bytes: Buffer.from(bytes.toString("utf8").replace(/\r\n|\n/g, "\r")) }),
         fc.constant({ what: "CRLF line ends", bytes: Buffer.from(bytes.toString("utf8").replace(/\r\n|\r|\n/g, "\r\n")) }),
         pos.map((p) => ({ what: `truncated at ${p}`, bytes: bytes.subarray(0, p) })),
-        fc.tuple(pos, fc.integer({ min: 1, max: 40 })).map(([p, n]) => ({ what: `${n} bytes deleted at ${p}`, bytes: splice(bytes, p, n, "") })),
+        fc
+            .tuple(pos, fc.integer({ min: 1, max: 40 }))
+            .map(([p, n]) => ({ what: `${n} bytes deleted at ${p}`, bytes: splice(bytes, p, n, "") })),
         fc.tuple(pos, fc.integer({ min: 1, max: 80 }), pos).map(([p, n, q]) => ({
             what: `${n} bytes at ${p} copied to ${q}`,
             bytes: splice(bytes, q, 0, bytes.subarray(p, p + n)),
         })),
-        fc.tuple(pos, randomBytes(12)).map(([p, r]) => ({ what: `random bytes ${r.toString("hex")} at ${p}`, bytes: splice(bytes, p, 0, r) })),
-        fc.tuple(pos, fc.constantFrom(...UNTERMINATED)).map(([p, u]) => ({ what: `unterminated ${JSON.stringify(u)} at ${p}`, bytes: splice(bytes, p, 0, u) })),
-        fc.constantFrom(...UNTERMINATED).map((u) => ({ what: `ends in unterminated ${JSON.stringify(u)}`, bytes: Buffer.concat([bytes, Buffer.from(`\n${u}`)]) })),
+        fc
+            .tuple(pos, randomBytes(12))
+            .map(([p, r]) => ({ what: `random bytes ${r.toString("hex")} at ${p}`, bytes: splice(bytes, p, 0, r) })),
+        fc
+            .tuple(pos, fc.constantFrom(...UNTERMINATED))
+            .map(([p, u]) => ({ what: `unterminated ${JSON.stringify(u)} at ${p}`, bytes: splice(bytes, p, 0, u) })),
+        fc
+            .constantFrom(...UNTERMINATED)
+            .map((u) => ({ what: `ends in unterminated ${JSON.stringify(u)}`, bytes: Buffer.concat([bytes, Buffer.from(`\n${u}`)]) })),
     );
 }
 
 /** A valid file grown past the parser's pieces with INSERTs (and CRLF and CR line ends). */
-const large: fc.Arbitrary<HostileCase> = fc.tuple(migrationFile(3), fc.integer({ min: 70000, max: 300000 }), fc.constantFrom("\n", "\r\n", "\r")).map(([f, size, eol]) => {
-    const rows: string[] = [];
-    for (let i = 0, n = f.text.length; n < size; i++) {
-        const row = `INSERT INTO log VALUES (${1000 + i}, 'row ${i}; -- not a comment /* nor this');${eol}`;
-        rows.push(row);
-        n += row.length;
-    }
-    return { what: `large (${size} bytes)`, bytes: Buffer.from(`${f.text};${eol}${rows.join("")}`) };
-});
+const large: fc.Arbitrary<HostileCase> = fc
+    .tuple(migrationFile(3), fc.integer({ min: 70000, max: 300000 }), fc.constantFrom("\n", "\r\n", "\r"))
+    .map(([f, size, eol]) => {
+        const rows: string[] = [];
+        for (let i = 0, n = f.text.length; n < size; i++) {
+            const row = `INSERT INTO log VALUES (${1000 + i}, 'row ${i}; -- not a comment /* nor this');${eol}`;
+            rows.push(row);
+            n += row.length;
+        }
+        return { what: `large (${size} bytes)`, bytes: Buffer.from(`${f.text};${eol}${rows.join("")}`) };
+    });
 
 const NAMED: HostileCase[] = [
     { what: "empty", bytes: Buffer.alloc(0) },
@@ -103,12 +124,18 @@ const NAMED: HostileCase[] = [
     { what: "CR-ended comment", bytes: Buffer.from("-- c\rCREATE TABLE log (n int, v text);\rINSERT INTO log VALUES (1, 'a');\r") },
     { what: "vertical tab (PostgreSQL 15: not white space)", bytes: Buffer.from("CREATE TABLE log (n int,\vv text);") },
     { what: "vertical tab after the last statement", bytes: Buffer.from("CREATE TABLE log (n int, v text);\v") },
-    { what: "vertical tab between statements", bytes: Buffer.from("CREATE TABLE log (n int, v text);\r\v;INSERT INTO log VALUES (1, 'a')") },
+    {
+        what: "vertical tab between statements",
+        bytes: Buffer.from("CREATE TABLE log (n int, v text);\r\v;INSERT INTO log VALUES (1, 'a')"),
+    },
     { what: "no-break space", bytes: Buffer.from("CREATE TABLE log (n int, v text);\u00a0") },
     { what: "no-break space only", bytes: Buffer.from("\u00a0") },
     { what: "byte order mark only, twice", bytes: Buffer.concat([BOM, BOM]) },
     { what: "Latin-1", bytes: Buffer.from([...Buffer.from("CREATE TABLE log (n int, v text DEFAULT 'caf"), 0xe9, ...Buffer.from("');")]) },
-    ...UNTERMINATED.map((u) => ({ what: `unterminated ${JSON.stringify(u)}`, bytes: Buffer.from(`CREATE TABLE log (n int, v text); ${u}`) })),
+    ...UNTERMINATED.map((u) => ({
+        what: `unterminated ${JSON.stringify(u)}`,
+        bytes: Buffer.from(`CREATE TABLE log (n int, v text); ${u}`),
+    })),
 ];
 
 const hostileCase: fc.Arbitrary<HostileCase> = fc.oneof(
@@ -132,7 +159,9 @@ async function state(client: Client): Promise<{ objects: Record<string, string>;
     const { objects } = await schemaFingerprint(client, "public", "keel_schema_history");
     const exists = (await client.query("SELECT to_regclass('public.log') IS NOT NULL AS present")).rows[0].present;
     if (!exists) return { objects };
-    const rows = await client.query("SELECT to_jsonb(l)::text AS row FROM log l ORDER BY 1").catch((err) => ({ rows: [{ row: `unreadable: ${err.message}` }] }));
+    const rows = await client
+        .query("SELECT to_jsonb(l)::text AS row FROM log l ORDER BY 1")
+        .catch((err) => ({ rows: [{ row: `unreadable: ${err.message}` }] }));
     return { objects, log: rows.rows.map((r: { row: string }) => r.row) };
 }
 
@@ -171,7 +200,10 @@ describe("hostile migration files (fuzz, PostgreSQL 15 and psql)", function () {
         let refusal: Error | undefined;
         try {
             const result = await applyMigrations(keelUrl, scanMigrations(dir), SETTINGS);
-            assert.deepEqual(result.ran.map((r) => r.version), ["1"]);
+            assert.deepEqual(
+                result.ran.map((r) => r.version),
+                ["1"],
+            );
         } catch (err) {
             refusal = err as Error;
         }
@@ -180,7 +212,10 @@ describe("hostile migration files (fuzz, PostgreSQL 15 and psql)", function () {
         const label = `${c.what}: ${JSON.stringify(c.bytes.toString("latin1").slice(0, 300))}`;
         const keelState = await state(keel);
         if (refusal) {
-            assert.ok(["MigrationFileError", "MigrationRunError"].includes(refusal.name), `${label}: refused with ${refusal.name}: ${refusal.stack}`);
+            assert.ok(
+                ["MigrationFileError", "MigrationRunError"].includes(refusal.name),
+                `${label}: refused with ${refusal.name}: ${refusal.stack}`,
+            );
             assert.ok(refusal.message.includes(FILE), `${label}: the message names the file: ${refusal.message}`);
             assert.doesNotMatch(refusal.message, /\n\s+at /, `${label}: no stack trace in the message`);
             assert.deepEqual(await historyRows(keelUrl), [], `${label}: no history row`);
@@ -188,7 +223,11 @@ describe("hostile migration files (fuzz, PostgreSQL 15 and psql)", function () {
             const onPurpose = c.bytes.includes(0) || !isUtf8(c.bytes) || c.bytes.includes(0x5c);
             assert.ok(!byPsql.ok || onPurpose, `${label}: Keel refused what psql applies: ${refusal.message}`);
         } else {
-            assert.deepEqual((await historyRows(keelUrl)).map((r) => [r.version, r.status]), [["1", "applied"]], label);
+            assert.deepEqual(
+                (await historyRows(keelUrl)).map((r) => [r.version, r.status]),
+                [["1", "applied"]],
+                label,
+            );
             assert.ok(byPsql.ok, `${label}: Keel applied what psql refuses: ${byPsql.output}`);
             assert.deepEqual(keelState, await state(psql), `${label}: Keel and psql leave different databases`);
         }

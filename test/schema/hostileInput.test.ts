@@ -17,7 +17,6 @@ import { loadMigrationSummaries } from "../../components/schema/summary";
 import { freshDatabase } from "../support/postgres";
 import { engineSettings, historyRows, migrationsDir, rejection, relationExists, withClient } from "../support/migrationsDir";
 
-
 /** A migrations directory holding raw bytes. */
 function byteDir(files: Record<string, Buffer | string>): string {
     const dir = migrationsDir();
@@ -88,7 +87,10 @@ describe("hostile migration files", function () {
 
         it("count \\r\\n, \\n and \\r as one line break each, in statements and in syntax errors", async () => {
             const { statements } = await analyzeSql("SELECT 1;\r\nSELECT 2;\rSELECT 3;\nSELECT 4;\r\r\nSELECT 5;", "f.sql");
-            assert.deepEqual(statements.map((s) => s.line), [1, 2, 3, 4, 6]);
+            assert.deepEqual(
+                statements.map((s) => s.line),
+                [1, 2, 3, 4, 6],
+            );
             const err = await rejection(analyzeSql("SELECT 1;\r/* x\r */ SELECT 2;\rSELEC 3;", "f.sql"));
             assert.match(err.message, /^f\.sql:4:1: SQL syntax error: syntax error at or near "SELEC"/);
         });
@@ -103,7 +105,10 @@ describe("hostile migration files", function () {
                 lockTimeout: "9s",
                 allowDestructive: true,
             });
-            assert.throws(() => parseDirectives("-- keel:lock-timeout 5s\r-- keel:no-transaction, except\rSELECT 1;", "f.sql"), /'-- keel:no-transaction' takes nothing after it \(found ', except'\)/);
+            assert.throws(
+                () => parseDirectives("-- keel:lock-timeout 5s\r-- keel:no-transaction, except\rSELECT 1;", "f.sql"),
+                /'-- keel:no-transaction' takes nothing after it \(found ', except'\)/,
+            );
         });
 
         it("apply every statement, also CREATE INDEX CONCURRENTLY under a CR-terminated directive", async () => {
@@ -114,7 +119,10 @@ describe("hostile migration files", function () {
                 "3_idx.sql": "-- keel:no-transaction\rCREATE INDEX CONCURRENTLY t_a ON t (a);\r",
             });
             const result = await applyDir(url, dir);
-            assert.deepEqual(result.ran.map((r) => r.version), ["1", "2", "3"]);
+            assert.deepEqual(
+                result.ran.map((r) => r.version),
+                ["1", "2", "3"],
+            );
             assert.equal(await relationExists(url, "public.k9"), true);
             assert.equal(await relationExists(url, "public.k9b"), true);
             assert.equal(await relationExists(url, "public.t_a"), true, "the concurrent index was built");
@@ -138,16 +146,42 @@ describe("hostile migration files", function () {
 
     describe("bytes that are not UTF-8", () => {
         const cases: { what: string; bytes: Buffer; offset: number; hex: string }[] = [
-            { what: "Latin-1 é", bytes: Buffer.concat([Buffer.from("INSERT INTO t VALUES ('caf"), Buffer.from([0xe9]), Buffer.from("');\n")]), offset: 26, hex: "e9" },
+            {
+                what: "Latin-1 é",
+                bytes: Buffer.concat([Buffer.from("INSERT INTO t VALUES ('caf"), Buffer.from([0xe9]), Buffer.from("');\n")]),
+                offset: 26,
+                hex: "e9",
+            },
             {
                 what: "cp1252 quotes",
-                bytes: Buffer.concat([Buffer.from("SELECT 1;\nCOMMENT ON TABLE t IS "), Buffer.from([0x93]), Buffer.from("x"), Buffer.from([0x94]), Buffer.from(";\n")]),
+                bytes: Buffer.concat([
+                    Buffer.from("SELECT 1;\nCOMMENT ON TABLE t IS "),
+                    Buffer.from([0x93]),
+                    Buffer.from("x"),
+                    Buffer.from([0x94]),
+                    Buffer.from(";\n"),
+                ]),
                 offset: 32,
                 hex: "93",
             },
-            { what: "an overlong /", bytes: Buffer.concat([Buffer.from("SELECT '"), Buffer.from([0xc0, 0xaf]), Buffer.from("';")]), offset: 8, hex: "c0 af" },
-            { what: "an encoded surrogate", bytes: Buffer.concat([Buffer.from("SELECT '"), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from("';")]), offset: 8, hex: "ed a0 80" },
-            { what: "a sequence cut short by the end of the file", bytes: Buffer.concat([Buffer.from("SELECT 1; -- "), Buffer.from([0xe2, 0x82])]), offset: 13, hex: "e2 82" },
+            {
+                what: "an overlong /",
+                bytes: Buffer.concat([Buffer.from("SELECT '"), Buffer.from([0xc0, 0xaf]), Buffer.from("';")]),
+                offset: 8,
+                hex: "c0 af",
+            },
+            {
+                what: "an encoded surrogate",
+                bytes: Buffer.concat([Buffer.from("SELECT '"), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from("';")]),
+                offset: 8,
+                hex: "ed a0 80",
+            },
+            {
+                what: "a sequence cut short by the end of the file",
+                bytes: Buffer.concat([Buffer.from("SELECT 1; -- "), Buffer.from([0xe2, 0x82])]),
+                offset: 13,
+                hex: "e2 82",
+            },
         ];
         for (const c of cases) {
             it(`refuses ${c.what}, naming the file, the byte offset and the bytes`, () => {
@@ -155,7 +189,12 @@ describe("hostile migration files", function () {
                     () => migrationSource("0004_enc.sql", c.bytes, "migrations/0004_enc.sql"),
                     (err: Error) => {
                         assert.ok(err instanceof MigrationFileError, String(err));
-                        assert.match(err.message, new RegExp(`^migrations/0004_enc\\.sql: byte ${c.offset} \\(line \\d+, column \\d+\\) is not UTF-8: ${c.hex}\\b`));
+                        assert.match(
+                            err.message,
+                            new RegExp(
+                                `^migrations/0004_enc\\.sql: byte ${c.offset} \\(line \\d+, column \\d+\\) is not UTF-8: ${c.hex}\\b`,
+                            ),
+                        );
                         assert.match(err.message, /UTF-8/);
                         assert.match(err.message, /nothing has been run/);
                         assertNoStack(err);
@@ -183,7 +222,10 @@ describe("hostile migration files", function () {
             const dir = byteDir({ "1_bom.sql": bytes });
             const [file] = await loadMigrations(dir);
             assert.equal(file.directives.lockTimeout, "7s");
-            assert.deepEqual(file.statements.map((s) => [s.sql, s.line, s.column]), [["CREATE TABLE b1 (id int)", 2, 1]]);
+            assert.deepEqual(
+                file.statements.map((s) => [s.sql, s.line, s.column]),
+                [["CREATE TABLE b1 (id int)", 2, 1]],
+            );
             await applyDir(url, dir);
             assert.equal(await relationExists(url, "public.b1"), true);
             const [row] = await historyRows(url);
@@ -191,7 +233,9 @@ describe("hostile migration files", function () {
         });
 
         it("anywhere else is part of a word, as to PostgreSQL: a syntax error", async () => {
-            const dir = byteDir({ "1_bom.sql": Buffer.concat([Buffer.from("CREATE TABLE b1 (id int);\n"), bom, Buffer.from("CREATE TABLE b2 (id int);\n")]) });
+            const dir = byteDir({
+                "1_bom.sql": Buffer.concat([Buffer.from("CREATE TABLE b1 (id int);\n"), bom, Buffer.from("CREATE TABLE b2 (id int);\n")]),
+            });
             await assert.rejects(loadMigrations(dir), /1_bom\.sql:2:1: SQL syntax error: syntax error at or near "\uFEFFCREATE"/);
         });
     });
@@ -209,11 +253,17 @@ describe("hostile migration files", function () {
             const url = await freshDatabase();
             const dir = migrationsDir({ "1_t.sql": "CREATE TABLE tbl (col int);\nINSERT INTO tbl VALUES (1);\nANALYZE tbl (col);\n" });
             const result = await applyMigrations(url, await loadMigrations(dir), engineSettings());
-            assert.deepEqual(result.ran.map((r) => r.version), ["1"]);
+            assert.deepEqual(
+                result.ran.map((r) => r.version),
+                ["1"],
+            );
         });
 
         it("REINDEX (CONCURRENTLY false) is not concurrent", async () => {
-            const { statements } = await analyzeSql("REINDEX (CONCURRENTLY false) TABLE t; REINDEX (CONCURRENTLY) TABLE t; REINDEX TABLE t;", "f.sql");
+            const { statements } = await analyzeSql(
+                "REINDEX (CONCURRENTLY false) TABLE t; REINDEX (CONCURRENTLY) TABLE t; REINDEX TABLE t;",
+                "f.sql",
+            );
             assert.deepEqual(
                 statements.map((s) => s.needsNoTransaction === true),
                 [false, true, false],
@@ -243,8 +293,13 @@ describe("hostile migration files", function () {
         it("is no warning in a no-transaction file; it is one when the file created the type itself (PostgreSQL refuses that too)", async () => {
             const noTx = await parseMigration(migrationSource("2_elated.sql", Buffer.from(`-- keel:no-transaction\n${file}`)));
             assert.deepEqual(noTx.warnings, []);
-            const created = await parseMigration(migrationSource("1_mood.sql", Buffer.from(`CREATE TYPE mood AS ENUM ('happy');\n${file}`)));
-            assert.deepEqual(created.warnings.map((w) => w.line), [5]);
+            const created = await parseMigration(
+                migrationSource("1_mood.sql", Buffer.from(`CREATE TYPE mood AS ENUM ('happy');\n${file}`)),
+            );
+            assert.deepEqual(
+                created.warnings.map((w) => w.line),
+                [5],
+            );
         });
 
         it("the warning is right: PostgreSQL 15 refuses the use, also of a type the file created, and accepts it without a transaction", async () => {
@@ -257,9 +312,14 @@ describe("hostile migration files", function () {
                 assert.match(err.message, new RegExp(`^2_elated\\.sql:${line}: unsafe use of new value "elated" of enum type mood`));
             }
             const url = await freshDatabase();
-            const ok = migrationsDir({ "1_mood.sql": "CREATE TYPE mood AS ENUM ('happy');\n", "2_elated.sql": `-- keel:no-transaction\n${file}` });
+            const ok = migrationsDir({
+                "1_mood.sql": "CREATE TYPE mood AS ENUM ('happy');\n",
+                "2_elated.sql": `-- keel:no-transaction\n${file}`,
+            });
             await applyMigrations(url, scanMigrations(ok), engineSettings());
-            const rows = await withClient(url, async (c) => (await c.query("SELECT m::text AS v FROM moods ORDER BY moods.m")).rows.map((r) => r.v));
+            const rows = await withClient(url, async (c) =>
+                (await c.query("SELECT m::text AS v FROM moods ORDER BY moods.m")).rows.map((r) => r.v),
+            );
             assert.deepEqual(rows, ["happy", "elated"]);
         });
     });
@@ -313,11 +373,17 @@ describe("hostile migration files", function () {
                 const [empty] = await loadMigrations(dir);
                 assert.deepEqual(empty.statements, []);
                 const result = await applyDir(url, dir);
-                assert.deepEqual(result.ran.map((r) => r.version), ["1", "2"]);
-                assert.deepEqual((await historyRows(url)).map((r) => [r.version, r.status]), [
-                    ["1", "applied"],
-                    ["2", "applied"],
-                ]);
+                assert.deepEqual(
+                    result.ran.map((r) => r.version),
+                    ["1", "2"],
+                );
+                assert.deepEqual(
+                    (await historyRows(url)).map((r) => [r.version, r.status]),
+                    [
+                        ["1", "applied"],
+                        ["2", "applied"],
+                    ],
+                );
             });
         }
 
@@ -337,7 +403,11 @@ describe("hostile migration files", function () {
             ]) {
                 const err = await rejection(analyzeSql(text, "f.sql"));
                 assert.ok(err instanceof MigrationFileError, String(err));
-                assert.match(err.message, new RegExp(`^f\\.sql:${where}: SQL syntax error: PostgreSQL reads the character U\\+000B here`), JSON.stringify(text));
+                assert.match(
+                    err.message,
+                    new RegExp(`^f\\.sql:${where}: SQL syntax error: PostgreSQL reads the character U\\+000B here`),
+                    JSON.stringify(text),
+                );
             }
         });
 
@@ -345,7 +415,10 @@ describe("hostile migration files", function () {
             const url = await freshDatabase();
             const dir = migrationsDir({ "1_empty.sql": "-- keel:no-transaction\n" });
             const result = await applyDir(url, dir);
-            assert.deepEqual(result.ran.map((r) => r.version), ["1"]);
+            assert.deepEqual(
+                result.ran.map((r) => r.version),
+                ["1"],
+            );
         });
     });
 });

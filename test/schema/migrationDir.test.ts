@@ -22,7 +22,10 @@ describe("readMigrationDir on hostile directories", () => {
             "bad-name.sql": "SELECT 5;",
         });
         const { sources, problems } = readMigrationDir(dir);
-        assert.deepEqual(sources.map((s) => s.version), ["1", "9223372036854775807"]);
+        assert.deepEqual(
+            sources.map((s) => s.version),
+            ["1", "9223372036854775807"],
+        );
         assert.equal(problems.length, 3, problems.join("\n"));
         const big = problems.find((p) => p.includes("9223372036854775808_too_big.sql"));
         assert.ok(big, problems.join("\n"));
@@ -40,7 +43,10 @@ describe("readMigrationDir on hostile directories", () => {
     it("leading zeros do not count against the limit", () => {
         const { sources, problems } = readMigrationDir(migrationsDir({ "0009223372036854775807_padded.sql": "SELECT 1;" }));
         assert.deepEqual(problems, []);
-        assert.deepEqual(sources.map((s) => s.version), ["9223372036854775807"]);
+        assert.deepEqual(
+            sources.map((s) => s.version),
+            ["9223372036854775807"],
+        );
     });
 
     it("follows a symbolic link to a regular file: a migration with the target's bytes", async () => {
@@ -50,11 +56,14 @@ describe("readMigrationDir on hostile directories", () => {
         fs.symlinkSync(path.join(shared, "common.sql"), path.join(dir, "0002_linked.sql"));
         fs.symlinkSync("0001_a.sql", path.join(dir, "0003_relative_link.sql"));
         const files = await loadMigrations(dir);
-        assert.deepEqual(files.map((f) => [f.version, f.name]), [
-            ["1", "a"],
-            ["2", "linked"],
-            ["3", "relative_link"],
-        ]);
+        assert.deepEqual(
+            files.map((f) => [f.version, f.name]),
+            [
+                ["1", "a"],
+                ["2", "linked"],
+                ["3", "relative_link"],
+            ],
+        );
         const bytes = fs.readFileSync(path.join(shared, "common.sql"));
         assert.equal(files[1].checksum, createHash("sha256").update(bytes).digest("hex"));
         assert.equal(files[1].statements[0].kind, "CreateStmt");
@@ -67,9 +76,14 @@ describe("readMigrationDir on hostile directories", () => {
         fs.symlinkSync(sub, path.join(dir, "0003_to_dir.sql"));
         fs.mkdirSync(path.join(dir, "0004_dir.sql"));
         const { sources, problems } = readMigrationDir(dir);
-        assert.deepEqual(sources.map((s) => s.version), ["1"]);
+        assert.deepEqual(
+            sources.map((s) => s.version),
+            ["1"],
+        );
         assert.equal(problems.length, 3, problems.join("\n"));
-        const about = (name: string) => problems.find((p) => p.startsWith(path.join(dir, name) + ": ")) ?? assert.fail(`no problem for ${name}:\n${problems.join("\n")}`);
+        const about = (name: string) =>
+            problems.find((p) => p.startsWith(path.join(dir, name) + ": ")) ??
+            assert.fail(`no problem for ${name}:\n${problems.join("\n")}`);
         assert.match(about("0002_dangling.sql"), /symbolic link to .*nowhere\.sql, which does not exist/);
         assert.match(about("0003_to_dir.sql"), /symbolic link to a directory/);
         assert.match(about("0004_dir.sql"), /is a directory/);

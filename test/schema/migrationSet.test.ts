@@ -78,17 +78,26 @@ describe("parseDirectives", () => {
     });
 
     it("refuses text after a flag directive rather than guessing", () => {
-        assert.throws(() => parseDirectives("-- keel:no-transaction, except for the index below\nSELECT 1;", "0008_x.sql"), /'-- keel:no-transaction' takes nothing after it/);
-        assert.deepEqual(parseDirectives("-- This file is not a keel:no-transaction file\n", "f.sql"), { transaction: true, allowDestructive: false });
+        assert.throws(
+            () => parseDirectives("-- keel:no-transaction, except for the index below\nSELECT 1;", "0008_x.sql"),
+            /'-- keel:no-transaction' takes nothing after it/,
+        );
+        assert.deepEqual(parseDirectives("-- This file is not a keel:no-transaction file\n", "f.sql"), {
+            transaction: true,
+            allowDestructive: false,
+        });
     });
 
     it("rejects unknown directives and bad durations, naming the file", () => {
-        assert.throws(() => parseDirectives("-- keel:no-transactions\n-- keel:lock-timeout soon\n", "0007_x.sql"), (err: Error) => {
-            assert.match(err.message, /^0007_x\.sql: /);
-            assert.match(err.message, /unknown directive '-- keel:no-transactions'/);
-            assert.match(err.message, /'-- keel:lock-timeout soon' needs a duration/);
-            return true;
-        });
+        assert.throws(
+            () => parseDirectives("-- keel:no-transactions\n-- keel:lock-timeout soon\n", "0007_x.sql"),
+            (err: Error) => {
+                assert.match(err.message, /^0007_x\.sql: /);
+                assert.match(err.message, /unknown directive '-- keel:no-transactions'/);
+                assert.match(err.message, /'-- keel:lock-timeout soon' needs a duration/);
+                return true;
+            },
+        );
     });
 });
 

@@ -32,7 +32,10 @@ const SETUP = [
 
 const CLEANUP = [
     "ALTER SUBSCRIPTION keel_sub DISABLE",
-    ...["keel_sub", "keel_slotted", "keel_slotless"].flatMap((s) => [`ALTER SUBSCRIPTION ${s} SET (slot_name = NONE)`, `DROP SUBSCRIPTION ${s}`]),
+    ...["keel_sub", "keel_slotted", "keel_slotless"].flatMap((s) => [
+        `ALTER SUBSCRIPTION ${s} SET (slot_name = NONE)`,
+        `DROP SUBSCRIPTION ${s}`,
+    ]),
 ];
 
 /** Statements PostgreSQL 15 runs inside a transaction block; `{db}` is the test database. */
@@ -122,17 +125,23 @@ describe("statements refused inside a transaction (NO_TRANSACTION_STATEMENTS) on
     it("a transactional file with a statically refused statement is refused at load time, naming it", async () => {
         const dir = migrationsDir({ "1_vacuum.sql": "CREATE TABLE t (id int);\n\nVACUUM (ANALYZE) t;\n" });
         await assert.rejects(loadMigrations(dir), (err: Error) => {
-            assert.match(err.message, /1_vacuum\.sql: line 3: this statement cannot run inside a transaction \(PostgreSQL refuses VACUUM in one\)\. Start the file with '-- keel:no-transaction'/);
+            assert.match(
+                err.message,
+                /1_vacuum\.sql: line 3: this statement cannot run inside a transaction \(PostgreSQL refuses VACUUM in one\)\. Start the file with '-- keel:no-transaction'/,
+            );
             return true;
         });
     });
 
     it("a statement only the database refuses rolls its file back, naming file and line, and records nothing", async () => {
         const dir = migrationsDir({ "1_cluster.sql": "CREATE TABLE t (id int);\nCLUSTER measurements USING measurements_at;\n" });
-        await assert.rejects(applyMigrations(url, scanMigrations(dir), engineSettings({ historyTable: "keel_cluster_history" })), (err: Error) => {
-            assert.match(err.message, /^1_cluster\.sql:2: CLUSTER cannot run inside a transaction block \[SQLSTATE 25001\]/);
-            return true;
-        });
+        await assert.rejects(
+            applyMigrations(url, scanMigrations(dir), engineSettings({ historyTable: "keel_cluster_history" })),
+            (err: Error) => {
+                assert.match(err.message, /^1_cluster\.sql:2: CLUSTER cannot run inside a transaction block \[SQLSTATE 25001\]/);
+                return true;
+            },
+        );
         assert.deepEqual(await historyRows(url, "public.keel_cluster_history"), []);
         assert.equal((await client.query("SELECT to_regclass('public.t') AS t")).rows[0].t, null);
     });

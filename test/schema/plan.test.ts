@@ -12,7 +12,10 @@ const strict: PlanOptions = { allowMissing: false, outOfOrder: false };
 describe("migrationPlan", () => {
     it("pends what the history lacks, in order", () => {
         const plan = migrationPlan([file("1"), file("2"), file("3")], [row("1")], strict);
-        assert.deepEqual(plan.pending.map((f) => f.version), ["2", "3"]);
+        assert.deepEqual(
+            plan.pending.map((f) => f.version),
+            ["2", "3"],
+        );
         assert.deepEqual(plan.problems, []);
     });
 
@@ -23,22 +26,37 @@ describe("migrationPlan", () => {
     });
 
     it("reports a deleted file unless allowMissing", () => {
-        assert.match(migrationPlan([file("1")], [row("1"), row("2")], strict).problems[0], /version 2 \(m2\) is applied .* file is missing.*allowMissing/);
+        assert.match(
+            migrationPlan([file("1")], [row("1"), row("2")], strict).problems[0],
+            /version 2 \(m2\) is applied .* file is missing.*allowMissing/,
+        );
         assert.deepEqual(migrationPlan([file("1")], [row("1"), row("2")], { ...strict, allowMissing: true }).problems, []);
     });
 
     it("refuses a new file older than the newest applied one unless outOfOrder", () => {
         const files = [file("1"), file("2"), file("3")];
         const history = [row("1"), row("3")];
-        assert.match(migrationPlan(files, history, strict).problems[0], /2_m2\.sql is new but older than the newest applied version 3.*outOfOrder/);
+        assert.match(
+            migrationPlan(files, history, strict).problems[0],
+            /2_m2\.sql is new but older than the newest applied version 3.*outOfOrder/,
+        );
         const relaxed = migrationPlan(files, history, { ...strict, outOfOrder: true });
-        assert.deepEqual(relaxed.pending.map((f) => f.version), ["2"]);
+        assert.deepEqual(
+            relaxed.pending.map((f) => f.version),
+            ["2"],
+        );
     });
 
     it("baselines versions up to the baseline and runs the rest", () => {
         const plan = migrationPlan([file("1"), file("2"), file("3")], [], { ...strict, baseline: "2" });
-        assert.deepEqual(plan.baselined.map((f) => f.version), ["1", "2"]);
-        assert.deepEqual(plan.pending.map((f) => f.version), ["3"]);
+        assert.deepEqual(
+            plan.baselined.map((f) => f.version),
+            ["1", "2"],
+        );
+        assert.deepEqual(
+            plan.pending.map((f) => f.version),
+            ["3"],
+        );
     });
 
     it("blocks on a failed or interrupted migration and says how to resolve it", () => {
@@ -66,10 +84,18 @@ describe("migrationPlan", () => {
             assert.match(plan.problems[0], /0005_m2\.sql has the same bytes as version 2 \(m2\), which is applied and whose file is gone/);
             assert.match(plan.problems[0], /2_m2\.sql/);
             assert.match(plan.problems[0], /would run it again/);
-            assert.deepEqual(plan.pending.map((f) => f.version), ["6"], "the renamed file is not pending");
+            assert.deepEqual(
+                plan.pending.map((f) => f.version),
+                ["6"],
+                "the renamed file is not pending",
+            );
         }
         // Renamed below the newest applied version: a rename, not an out-of-order file.
-        const older = migrationPlan([file("1"), { ...moved, version: "3", file: "3_m2.sql" }, file("5")], [row("1"), row("2"), row("5")], strict);
+        const older = migrationPlan(
+            [file("1"), { ...moved, version: "3", file: "3_m2.sql" }, file("5")],
+            [row("1"), row("2"), row("5")],
+            strict,
+        );
         assert.equal(older.problems.length, 1, older.problems.join("\n"));
         assert.match(older.problems[0], /3_m2\.sql has the same bytes as version 2/);
     });
@@ -78,7 +104,10 @@ describe("migrationPlan", () => {
         const copy: PlannedFile = { version: "3", name: "refresh_again", file: "3_refresh_again.sql", checksum: "sum2" };
         const plan = migrationPlan([file("1"), file("2"), copy], [row("1"), row("2")], strict);
         assert.deepEqual(plan.problems, []);
-        assert.deepEqual(plan.pending.map((f) => f.version), ["3"]);
+        assert.deepEqual(
+            plan.pending.map((f) => f.version),
+            ["3"],
+        );
     });
 
     it("reports every problem at once", () => {

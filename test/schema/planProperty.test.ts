@@ -24,7 +24,11 @@ interface Scenario {
     outOfOrder: boolean;
 }
 
-const version = fc.oneof(fc.bigInt({ min: 1n, max: 400n }), fc.bigInt({ min: 20240101000000n, max: 20991231235959n }), fc.constant(9223372036854775807n));
+const version = fc.oneof(
+    fc.bigInt({ min: 1n, max: 400n }),
+    fc.bigInt({ min: 20240101000000n, max: 20991231235959n }),
+    fc.constant(9223372036854775807n),
+);
 
 const scenario: fc.Arbitrary<Scenario> = fc.record({
     versions: fc.uniqueArray(version, { maxLength: 12, comparator: (a, b) => a === b }),
@@ -89,7 +93,8 @@ function build(s: Scenario) {
                 break;
             case "delete":
                 dir.delete(f.version);
-                if (!s.allowMissing) expectations.push({ what: `deleted ${f.file}`, mentions: [`version ${f.version} (${f.name})`, "missing"] });
+                if (!s.allowMissing)
+                    expectations.push({ what: `deleted ${f.file}`, mentions: [`version ${f.version} (${f.name})`, "missing"] });
                 break;
             case "renameName": {
                 const renamed = { ...f, name: `r${i}`, file: `${f.version}_r${i}.sql` };
@@ -108,7 +113,10 @@ function build(s: Scenario) {
                 dir.delete(f.version);
                 dir.set(v, moved);
                 renamedAway.push(f.checksum);
-                expectations.push({ what: `moved ${f.file} -> ${moved.file}`, mentions: [moved.file, `version ${f.version} (${f.name})`, "same bytes"] });
+                expectations.push({
+                    what: `moved ${f.file} -> ${moved.file}`,
+                    mentions: [moved.file, `version ${f.version} (${f.name})`, "same bytes"],
+                });
                 break;
             }
         }
@@ -132,7 +140,10 @@ describe("migrationPlan properties", () => {
                 }
                 // In order, each once.
                 for (let i = 1; i < plan.pending.length; i++) {
-                    assert.ok(compareVersions(plan.pending[i - 1].version, plan.pending[i].version) < 0, "pending is in strictly increasing order");
+                    assert.ok(
+                        compareVersions(plan.pending[i - 1].version, plan.pending[i].version) < 0,
+                        "pending is in strictly increasing order",
+                    );
                 }
                 // Every file the history lacks is pending, or a problem names it.
                 for (const f of files) {
@@ -142,7 +153,11 @@ describe("migrationPlan properties", () => {
                     assert.ok(pending !== named, `${f.file}: pending ${pending}, named in a problem ${named}`);
                 }
                 // Exactly one problem per refused tampering, naming it; none when nothing was tampered with.
-                assert.equal(plan.problems.length, expectations.length, `problems:\n${plan.problems.join("\n")}\nexpected: ${expectations.map((e) => e.what).join("; ")}`);
+                assert.equal(
+                    plan.problems.length,
+                    expectations.length,
+                    `problems:\n${plan.problems.join("\n")}\nexpected: ${expectations.map((e) => e.what).join("; ")}`,
+                );
                 for (const e of expectations) {
                     assert.ok(
                         plan.problems.some((p) => e.mentions.every((m) => p.includes(m))),
@@ -155,7 +170,10 @@ describe("migrationPlan properties", () => {
                         files.filter((f) => !recorded.has(f.version)).map((f) => f.version),
                     );
                 }
-                assert.deepEqual(plan.applied.map((a) => a.version), history.map((h) => h.version));
+                assert.deepEqual(
+                    plan.applied.map((a) => a.version),
+                    history.map((h) => h.version),
+                );
             }),
             { numRuns: 2000 },
         );

@@ -1,11 +1,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import {
-    schemaMigrationsProvider,
-    SchemaMigrationsInputs,
-    SchemaMigrationsOutputs,
-} from "../../components/schema/provider";
+import { schemaMigrationsProvider, SchemaMigrationsInputs, SchemaMigrationsOutputs } from "../../components/schema/provider";
 import { freshDatabase, testCluster } from "../support/postgres";
 import { schemaInputs } from "../support/schemaInputs";
 import { captureConsole, serializedProvider } from "../support/serializedProvider";
@@ -53,10 +49,13 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
         const created = await quiet(() => provider.create!(checked.inputs!));
         const outs = created.outs as SchemaMigrationsOutputs;
         assert.ok(!created.id.includes(password));
-        assert.deepEqual(outs.applied.map((a) => [a.version, a.name, a.status]), [
-            ["1", "users", "applied"],
-            ["2", "orders", "applied"],
-        ]);
+        assert.deepEqual(
+            outs.applied.map((a) => [a.version, a.name, a.status]),
+            [
+                ["1", "users", "applied"],
+                ["2", "orders", "applied"],
+            ],
+        );
         assert.equal(outs.version, "2");
         assert.match(outs.fingerprint, /^[0-9a-f]{64}$/);
         assert.deepEqual(outs.pending, []);
@@ -94,7 +93,10 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
         assert.equal(updated.outs!.version, "2");
         assert.notEqual(updated.outs!.fingerprint, outs.fingerprint);
         const rows = await query(url, "SELECT version FROM keel_schema_history ORDER BY version");
-        assert.deepEqual(rows.map((r) => r.version), ["1", "2"]);
+        assert.deepEqual(
+            rows.map((r) => r.version),
+            ["1", "2"],
+        );
     });
 
     it("warns about pending destructive statements at check", async () => {
@@ -104,7 +106,9 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
         assert.deepEqual(inputs.migrations[1].destructive, ["line 1: ALTER TABLE a DROP COLUMN note"]);
         const captured = await captureConsole(() => provider.check!({} as any, inputs));
         assert.ok(
-            captured.lines.some((l) => /warning: .*2_drop\.sql is destructive: line 1: ALTER TABLE a DROP COLUMN note.*keel:allow-destructive/.test(l)),
+            captured.lines.some((l) =>
+                /warning: .*2_drop\.sql is destructive: line 1: ALTER TABLE a DROP COLUMN note.*keel:allow-destructive/.test(l),
+            ),
             captured.lines.join("\n"),
         );
     });
@@ -120,7 +124,11 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
         assert.equal(inputs.migrations[1].warnings!.length, 1);
         const captured = await captureConsole(() => provider.check!({} as any, inputs));
         assert.ok(
-            captured.lines.some((l) => /warning: .*2_elated\.sql: line 2: uses 'elated', added by ALTER TYPE mood ADD VALUE at line 1 in the same transaction/.test(l)),
+            captured.lines.some((l) =>
+                /warning: .*2_elated\.sql: line 2: uses 'elated', added by ALTER TYPE mood ADD VALUE at line 1 in the same transaction/.test(
+                    l,
+                ),
+            ),
             captured.lines.join("\n"),
         );
     });
@@ -134,7 +142,10 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
         fs.writeFileSync(path.join(dir, "1_a.sql"), "CREATE TABLE a (id bigint);");
         const checked = await provider.check!(outs, await inputsFor(url, dir));
         assert.equal(checked.failures!.length, 1);
-        assert.match(checked.failures![0].reason, /1_a\.sql was edited after it was applied: checksum in the database [0-9a-f]{64}, on disk [0-9a-f]{64}/);
+        assert.match(
+            checked.failures![0].reason,
+            /1_a\.sql was edited after it was applied: checksum in the database [0-9a-f]{64}, on disk [0-9a-f]{64}/,
+        );
         assert.ok(!checked.failures![0].reason.includes(password));
     });
 
@@ -144,8 +155,9 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
         const checked = await provider.check!({} as any, await inputsFor(url, dir));
         fs.writeFileSync(path.join(dir, "1_a.sql"), "CREATE TABLE a (id int, sneaky text);");
         // Errors thrown by a serialized provider are plain objects to the engine, which reads .message.
-        await assert.rejects(quiet(() => provider.create!(checked.inputs!)), (err: Error) =>
-            /changed between preview and update; nothing has been run: 1_a\.sql changed after the plan/.test(err.message),
+        await assert.rejects(
+            quiet(() => provider.create!(checked.inputs!)),
+            (err: Error) => /changed between preview and update; nothing has been run: 1_a\.sql changed after the plan/.test(err.message),
         );
         assert.deepEqual(await query(url, "SELECT to_regclass('public.a') AS t"), [{ t: null }]);
     });
@@ -171,7 +183,10 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
         assert.ok(drift.includes("+ column public.a.note: text (added outside migrations)"), drift.join("\n"));
         assert.ok(drift.includes("- table public.b (removed outside migrations)"), drift.join("\n"));
         assert.ok(drift.includes("- history: version 2 (b) is no longer recorded as applied"), drift.join("\n"));
-        assert.ok(lines.some((l) => l.includes("drift in 127.0.0.1")), lines.join("\n"));
+        assert.ok(
+            lines.some((l) => l.includes("drift in 127.0.0.1")),
+            lines.join("\n"),
+        );
         assert.ok(!lines.join("\n").includes(password));
         assert.equal(drifted.props!.databaseUrl, url);
     });
@@ -198,7 +213,11 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
         assert.equal((await provider.diff!(created.id, lost.props!, checked.inputs!)).changes, true);
         const again = await provider.check!(created.outs!, await inputsFor(url, dir));
         assert.deepEqual(again.inputs!.pending, ["2_b"]);
-        assert.equal((await provider.diff!(created.id, created.outs!, again.inputs!)).changes, true, "the state still says applied; the fresh plan wins");
+        assert.equal(
+            (await provider.diff!(created.id, created.outs!, again.inputs!)).changes,
+            true,
+            "the state still says applied; the fresh plan wins",
+        );
     });
 
     it("reads state written before the catalog was packed: drift from the plain map, which the refreshed state replaces", async () => {
@@ -210,7 +229,11 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
         // As an older Keel wrote them: no version, the plain map.
         const { catalog, stateVersion: _v, ...rest } = created.outs as SchemaMigrationsOutputs & { stateVersion: number };
         const older = { ...rest, schemaObjects: unpackCatalog(catalog) };
-        assert.equal((await provider.diff!(created.id, older as any, checked.inputs!)).changes, false, "no spurious change after the upgrade");
+        assert.equal(
+            (await provider.diff!(created.id, older as any, checked.inputs!)).changes,
+            false,
+            "no spurious change after the upgrade",
+        );
         await query(url, "ALTER TABLE a ADD COLUMN note text");
         const read = await quiet(() => provider.read!(created.id, older as any));
         assert.deepEqual(read.props!.drift, ["+ column public.a.note: text (added outside migrations)"]);
@@ -226,7 +249,10 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
         const created = await quiet(() => provider.create!(checked.inputs!));
         const outs = created.outs!;
         const { lines } = await captureConsole(() => provider.delete!(created.id, outs));
-        assert.ok(lines.some((l) => /leaving the schema and data of 127\.0\.0\.1:\d+\/\S+ untouched/.test(l)), lines.join("\n"));
+        assert.ok(
+            lines.some((l) => /leaving the schema and data of 127\.0\.0\.1:\d+\/\S+ untouched/.test(l)),
+            lines.join("\n"),
+        );
         assert.deepEqual(await query(url, "SELECT id FROM a"), [{ id: 1 }]);
         assert.equal((await query(url, "SELECT count(*)::int AS n FROM keel_schema_history"))[0].n, 1);
     });
@@ -273,13 +299,18 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
 
             fs.writeFileSync(path.join(dir, "2_orders.sql"), "CREATE TABLE orders (id int);");
             const second = await provider.check!(created.outs, await withBackup(url, dir, backupDir, 1));
-            const updated = (await quiet(() => provider.update!(created.id, created.outs, second.inputs!))) as { outs: SchemaMigrationsOutputs };
+            const updated = (await quiet(() => provider.update!(created.id, created.outs, second.inputs!))) as {
+                outs: SchemaMigrationsOutputs;
+            };
             const b2: any = updated.outs.latestBackup;
             assert.match(b2.id, /_before_2\.dump$/);
             assert.equal(b2.schemaVersion, "1");
             assert.deepEqual(listDumps(backupDir, "staging")[0].rowCounts, { "public.keel_schema_history": 1, "public.users": 2 });
             // keepBackups 1: the older one is gone.
-            assert.deepEqual(listDumps(backupDir, "staging").map((r) => r.id), [b2.id]);
+            assert.deepEqual(
+                listDumps(backupDir, "staging").map((r) => r.id),
+                [b2.id],
+            );
 
             const third = await provider.check!(updated.outs, await withBackup(url, dir, backupDir, 1));
             assert.deepEqual(third.inputs!.pending, []);
@@ -296,21 +327,34 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
 
             const old = fakePgBin(`echo "pg_dump (PostgreSQL) 12.9"`);
             await withPgBin(old, () =>
-                assert.rejects(quiet(() => provider.create!(inputs)), (err: Error) => {
-                    assert.match(err.message, /^No backup, no migration: the backup of 127\.0\.0\.1:\d+\/\S+ before 1_users failed, so nothing was applied\./);
-                    assert.match(err.message, /pg_dump 12\.9 \(.*\) is older than the server, PostgreSQL 15\.\d+/);
-                    assert.match(err.message, /pulumi config set --path keel:migrations\.backup false --stack staging/);
-                    assert.ok(!err.message.includes(password));
-                    return true;
-                }),
+                assert.rejects(
+                    quiet(() => provider.create!(inputs)),
+                    (err: Error) => {
+                        assert.match(
+                            err.message,
+                            /^No backup, no migration: the backup of 127\.0\.0\.1:\d+\/\S+ before 1_users failed, so nothing was applied\./,
+                        );
+                        assert.match(err.message, /pg_dump 12\.9 \(.*\) is older than the server, PostgreSQL 15\.\d+/);
+                        assert.match(err.message, /pulumi config set --path keel:migrations\.backup false --stack staging/);
+                        assert.ok(!err.message.includes(password));
+                        return true;
+                    },
+                ),
             );
-            const failing = fakePgBin(`case "$1" in --version) echo "pg_dump (PostgreSQL) 15.99";; *) echo "pg_dump: error: query failed: permission denied" >&2; exit 1;; esac`);
+            const failing = fakePgBin(
+                `case "$1" in --version) echo "pg_dump (PostgreSQL) 15.99";; *) echo "pg_dump: error: query failed: permission denied" >&2; exit 1;; esac`,
+            );
             await withPgBin(failing, () =>
-                assert.rejects(quiet(() => provider.create!(inputs)), (err: Error) => /^No backup, no migration[\s\S]*exit code 1[\s\S]*permission denied/.test(err.message)),
+                assert.rejects(
+                    quiet(() => provider.create!(inputs)),
+                    (err: Error) => /^No backup, no migration[\s\S]*exit code 1[\s\S]*permission denied/.test(err.message),
+                ),
             );
 
             // Untouched: no history table, no migration's table, no dump left behind.
-            assert.deepEqual(await query(url, "SELECT to_regclass('public.keel_schema_history') AS h, to_regclass('public.users') AS u"), [{ h: null, u: null }]);
+            assert.deepEqual(await query(url, "SELECT to_regclass('public.keel_schema_history') AS h, to_regclass('public.users') AS u"), [
+                { h: null, u: null },
+            ]);
             assert.deepEqual(listDumps(backupDir, "staging"), []);
             assert.deepEqual(fs.readdirSync(path.join(backupDir, "staging")), []);
         });

@@ -23,7 +23,9 @@ describe("SchemaMigrations provider: Neon snapshot before migrating (fake Neon A
         fake = await FakeNeon.start({ operationPolls: 0, apiKey: "napi_schema_backup_key" });
         ({ provider, text } = await serializedProvider(schemaMigrationsProvider));
         const config: Record<string, string> = { "keel:neonApiKey": fake.apiKey, "keel:neonApiUrl": fake.url };
-        await provider.configure!({ config: { get: (k: string) => config[k.includes(":") ? k : `keel:${k}`], require: (k: string) => config[`keel:${k}`] } });
+        await provider.configure!({
+            config: { get: (k: string) => config[k.includes(":") ? k : `keel:${k}`], require: (k: string) => config[`keel:${k}`] },
+        });
     });
     after(async () => {
         await unconfigure(provider);
@@ -64,7 +66,10 @@ describe("SchemaMigrations provider: Neon snapshot before migrating (fake Neon A
         assert.ok(snapshot, "the snapshot branch exists");
         assert.equal(snapshot!.parent_id, neon.branchId, "a child of the stack's branch");
         assert.match(snapshot!.name, /^backup-staging-\d{8}-\d{6}-before-1$/);
-        assert.ok(fake.requests.every((r) => r.authorization === `Bearer ${fake.apiKey}`), "the key came from configure");
+        assert.ok(
+            fake.requests.every((r) => r.authorization === `Bearer ${fake.apiKey}`),
+            "the key came from configure",
+        );
         // The snapshot came first, then the migration.
         const snapLine = lines.findIndex((l) => l.includes(snapshot!.name));
         const applyLine = lines.findIndex((l) => /applied 1_users\.sql/.test(l));
@@ -78,11 +83,17 @@ describe("SchemaMigrations provider: Neon snapshot before migrating (fake Neon A
         const dir = migrationsDir({ "1_users.sql": "CREATE TABLE users (id int PRIMARY KEY);" });
         const checked = await provider.check!({} as any, await inputs(url, dir, neon));
         fake.inject({ method: "POST", path: /\/branches$/, status: 403, times: 5 });
-        await assert.rejects(captureConsole(() => provider.create!(checked.inputs!)), (err: Error) => {
-            assert.match(err.message, /No backup, no migration: the Neon snapshot of branch 'staging' before 1_users failed, so nothing was applied/);
-            assert.ok(!err.message.includes(fake.apiKey));
-            return true;
-        });
+        await assert.rejects(
+            captureConsole(() => provider.create!(checked.inputs!)),
+            (err: Error) => {
+                assert.match(
+                    err.message,
+                    /No backup, no migration: the Neon snapshot of branch 'staging' before 1_users failed, so nothing was applied/,
+                );
+                assert.ok(!err.message.includes(fake.apiKey));
+                return true;
+            },
+        );
         const rows = await withClient(url, (c) => c.query("SELECT to_regclass('public.users') AS t"));
         assert.equal(rows.rows[0].t, null, "the migration did not run");
     });

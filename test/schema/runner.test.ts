@@ -10,8 +10,21 @@ import * as path from "path";
 import { loadMigrations } from "../../components/schema/migrationSet";
 import { applyMigrations, inspectSchema, resolveMigration } from "../../components/schema/runner";
 import { freshDatabase, testCluster } from "../support/postgres";
-import { applyDir, cliResult, connect, engineSettings, historyRows, migrationsDir, rejection, relationExists, runCli, spawnCli, waitFor, withClient, writeMigrations } from "../support/migrationsDir";
-
+import {
+    applyDir,
+    cliResult,
+    connect,
+    engineSettings,
+    historyRows,
+    migrationsDir,
+    rejection,
+    relationExists,
+    runCli,
+    spawnCli,
+    waitFor,
+    withClient,
+    writeMigrations,
+} from "../support/migrationsDir";
 
 const apply = applyDir;
 
@@ -29,16 +42,22 @@ describe("migration runner (PostgreSQL)", function () {
         const url = await freshDatabase();
         // Each file appends its version to a log table, so the execution order is visible.
         const dir = migrationsDir({
-            "1_create_log.sql": "CREATE TABLE run_log (seq serial PRIMARY KEY, version int NOT NULL);\nINSERT INTO run_log (version) VALUES (1);\n",
+            "1_create_log.sql":
+                "CREATE TABLE run_log (seq serial PRIMARY KEY, version int NOT NULL);\nINSERT INTO run_log (version) VALUES (1);\n",
             "2_second.sql": "INSERT INTO run_log (version) VALUES (2);\n",
             "10_tenth.sql": "INSERT INTO run_log (version) VALUES (10);\n",
         });
 
         const first = await apply(url, dir, { appliedBy: "ci:alice" });
-        assert.deepEqual(first.ran.map((r) => r.version), ["1", "2", "10"]);
+        assert.deepEqual(
+            first.ran.map((r) => r.version),
+            ["1", "2", "10"],
+        );
         assert.equal(first.version, "10");
 
-        const order = await withClient(url, async (c) => (await c.query("SELECT version FROM run_log ORDER BY seq")).rows.map((r) => r.version));
+        const order = await withClient(url, async (c) =>
+            (await c.query("SELECT version FROM run_log ORDER BY seq")).rows.map((r) => r.version),
+        );
         assert.deepEqual(order, [1, 2, 10]);
 
         const rows = await historyRows(url);
@@ -83,7 +102,9 @@ describe("migration runner (PostgreSQL)", function () {
                     ["3", "applied"],
                 ],
             );
-            const hits = await withClient(url, async (c) => (await c.query("SELECT version FROM hits ORDER BY version")).rows.map((r) => r.version));
+            const hits = await withClient(url, async (c) =>
+                (await c.query("SELECT version FROM hits ORDER BY version")).rows.map((r) => r.version),
+            );
             assert.deepEqual(hits, [1, 2, 3], "each file ran exactly once");
         }
 
@@ -149,7 +170,10 @@ describe("migration runner (PostgreSQL)", function () {
             );
             assert.equal(await relationExists(url, "public.first_table"), true);
             assert.equal(await relationExists(url, "public.second_table"), false, "0002's CREATE TABLE was rolled back");
-            assert.deepEqual((await historyRows(url)).map((r) => r.version), ["1"]);
+            assert.deepEqual(
+                (await historyRows(url)).map((r) => r.version),
+                ["1"],
+            );
         } finally {
             await admin.end();
         }
@@ -224,10 +248,13 @@ describe("migration runner (PostgreSQL)", function () {
         assert.equal(await relationExists(url, "public.b"), true);
         assert.equal(await relationExists(url, "public.c"), false, "0003's earlier statements were rolled back");
         assert.equal(await relationExists(url, "public.d"), false);
-        assert.deepEqual((await historyRows(url)).map((r) => [r.version, r.status]), [
-            ["1", "applied"],
-            ["2", "applied"],
-        ]);
+        assert.deepEqual(
+            (await historyRows(url)).map((r) => [r.version, r.status]),
+            [
+                ["1", "applied"],
+                ["2", "applied"],
+            ],
+        );
     });
 
     it("pins an error without a position (a unique violation) to its statement's line", async () => {
@@ -250,12 +277,16 @@ describe("migration runner (PostgreSQL)", function () {
     it("keeps statements apart when one ends in a comment without a newline before the semicolon", async () => {
         const url = await freshDatabase();
         const dir = migrationsDir({
-            "0001_comments.sql": "CREATE TABLE a (id int) -- the semicolon follows on the next line\n;\nCREATE TABLE b (id int); -- and a last comment with no newline",
+            "0001_comments.sql":
+                "CREATE TABLE a (id int) -- the semicolon follows on the next line\n;\nCREATE TABLE b (id int); -- and a last comment with no newline",
         });
         await apply(url, dir);
         assert.equal(await relationExists(url, "public.a"), true);
         assert.equal(await relationExists(url, "public.b"), true);
-        assert.deepEqual((await historyRows(url)).map((r) => r.version), ["1"]);
+        assert.deepEqual(
+            (await historyRows(url)).map((r) => r.version),
+            ["1"],
+        );
     });
 
     it("a deferred constraint failing at COMMIT names the file, rolls it back and records nothing", async () => {
@@ -273,29 +304,50 @@ describe("migration runner (PostgreSQL)", function () {
         assert.match(err.message, /23503/);
         assert.match(err.message, /rolled back/);
         assert.equal(await relationExists(url, "public.children"), false);
-        assert.deepEqual((await historyRows(url)).map((r) => r.version), ["1"]);
+        assert.deepEqual(
+            (await historyRows(url)).map((r) => r.version),
+            ["1"],
+        );
         // The connection was left usable: a fixed file applies on the next run.
-        writeMigrations(dir, { "0002_children.sql": "CREATE TABLE children (parent_id int REFERENCES parents DEFERRABLE INITIALLY DEFERRED);\n" });
-        assert.deepEqual((await apply(url, dir)).ran.map((r) => r.version), ["2"]);
+        writeMigrations(dir, {
+            "0002_children.sql": "CREATE TABLE children (parent_id int REFERENCES parents DEFERRABLE INITIALLY DEFERRED);\n",
+        });
+        assert.deepEqual(
+            (await apply(url, dir)).ran.map((r) => r.version),
+            ["2"],
+        );
     });
 
     describe("no-transaction files", () => {
         it("run CREATE INDEX CONCURRENTLY, and the index is valid", async () => {
             const url = await freshDatabase();
             const dir = migrationsDir({
-                "0001_items.sql": "CREATE TABLE items (id int, sku text);\nINSERT INTO items SELECT g, 'sku-' || g FROM generate_series(1, 1000) g;\n",
+                "0001_items.sql":
+                    "CREATE TABLE items (id int, sku text);\nINSERT INTO items SELECT g, 'sku-' || g FROM generate_series(1, 1000) g;\n",
                 "0002_items_sku_idx.sql": "-- keel:no-transaction\nCREATE INDEX CONCURRENTLY items_sku_idx ON items (sku);\n",
             });
             const result = await apply(url, dir);
-            assert.deepEqual(result.ran.map((r) => r.version), ["1", "2"]);
-            const idx = await withClient(url, async (c) =>
-                (await c.query("SELECT x.indisvalid, x.indisready FROM pg_index x WHERE x.indexrelid = 'public.items_sku_idx'::regclass")).rows,
+            assert.deepEqual(
+                result.ran.map((r) => r.version),
+                ["1", "2"],
+            );
+            const idx = await withClient(
+                url,
+                async (c) =>
+                    (
+                        await c.query(
+                            "SELECT x.indisvalid, x.indisready FROM pg_index x WHERE x.indexrelid = 'public.items_sku_idx'::regclass",
+                        )
+                    ).rows,
             );
             assert.deepEqual(idx, [{ indisvalid: true, indisready: true }]);
-            assert.deepEqual((await historyRows(url)).map((r) => [r.version, r.status]), [
-                ["1", "applied"],
-                ["2", "applied"],
-            ]);
+            assert.deepEqual(
+                (await historyRows(url)).map((r) => [r.version, r.status]),
+                [
+                    ["1", "applied"],
+                    ["2", "applied"],
+                ],
+            );
             // Session settings from the no-transaction file do not linger.
             assert.deepEqual((await apply(url, dir)).ran, []);
         });
@@ -328,11 +380,14 @@ describe("migration runner (PostgreSQL)", function () {
             assert.match(err.message, /^0003_indexes\.sql:3: /);
             assert.match(err.message, /order_lines/);
             assert.ok(!err.message.includes(password));
-            assert.deepEqual((await historyRows(url)).map((r) => [r.version, r.status]), [
-                ["1", "applied"],
-                ["2", "applied"],
-                ["3", "failed"],
-            ]);
+            assert.deepEqual(
+                (await historyRows(url)).map((r) => [r.version, r.status]),
+                [
+                    ["1", "applied"],
+                    ["2", "applied"],
+                    ["3", "failed"],
+                ],
+            );
             assert.equal(await relationExists(url, "public.items_id_idx"), true, "the statement before the failure stays applied");
 
             // Every later run refuses, and runs nothing after it.
@@ -367,13 +422,20 @@ describe("migration runner (PostgreSQL)", function () {
             assert.equal(rows.find((r) => r.version === "3")?.checksum, three!.checksum, "resolved with the file's current checksum");
 
             const result = await apply(url, dir);
-            assert.deepEqual(result.ran.map((r) => r.version), ["4"], "0003 is not run again; 0004 runs");
-            assert.deepEqual((await historyRows(url)).map((r) => [r.version, r.status]), [
-                ["1", "applied"],
-                ["2", "applied"],
-                ["3", "applied"],
-                ["4", "applied"],
-            ]);
+            assert.deepEqual(
+                result.ran.map((r) => r.version),
+                ["4"],
+                "0003 is not run again; 0004 runs",
+            );
+            assert.deepEqual(
+                (await historyRows(url)).map((r) => [r.version, r.status]),
+                [
+                    ["1", "applied"],
+                    ["2", "applied"],
+                    ["3", "applied"],
+                    ["4", "applied"],
+                ],
+            );
 
             // Nothing left to resolve.
             const nothing = await rejection(resolveMigration(url, engineSettings(), "3", "applied", three));
@@ -387,12 +449,24 @@ describe("migration runner (PostgreSQL)", function () {
             const res = await runCli(["resolve", "3", "--rolled-back", "--dir", dir], url);
             assert.equal(res.code, 0, res.stderr);
             assert.match(res.stdout, /version 3 \(indexes\) removed from the history/);
-            assert.deepEqual((await historyRows(url)).map((r) => r.version), ["1", "2"]);
+            assert.deepEqual(
+                (await historyRows(url)).map((r) => r.version),
+                ["1", "2"],
+            );
 
             const result = await apply(url, dir);
-            assert.deepEqual(result.ran.map((r) => r.version), ["3", "4"]);
-            const valid = await withClient(url, async (c) =>
-                (await c.query("SELECT bool_and(indisvalid) AS ok, count(*)::int AS n FROM pg_index WHERE indexrelid IN ('items_id_idx'::regclass, 'lines_id_idx'::regclass)")).rows[0],
+            assert.deepEqual(
+                result.ran.map((r) => r.version),
+                ["3", "4"],
+            );
+            const valid = await withClient(
+                url,
+                async (c) =>
+                    (
+                        await c.query(
+                            "SELECT bool_and(indisvalid) AS ok, count(*)::int AS n FROM pg_index WHERE indexrelid IN ('items_id_idx'::regclass, 'lines_id_idx'::regclass)",
+                        )
+                    ).rows[0],
             );
             assert.deepEqual(valid, { ok: true, n: 2 });
         });
@@ -400,7 +474,10 @@ describe("migration runner (PostgreSQL)", function () {
         it("resolveMigration(..., 'rolled-back') removes the failed row", async () => {
             const { url } = await failedNoTransactionDb();
             await resolveMigration(url, engineSettings(), "3", "rolled-back", undefined);
-            assert.deepEqual((await historyRows(url)).map((r) => r.version), ["1", "2"]);
+            assert.deepEqual(
+                (await historyRows(url)).map((r) => r.version),
+                ["1", "2"],
+            );
             const missing = await rejection(resolveMigration(url, engineSettings(), "3", "rolled-back", undefined));
             assert.match(missing.message, /no row/);
         });
@@ -428,9 +505,16 @@ describe("migration runner (PostgreSQL)", function () {
                 await holder.query("ROLLBACK").catch(() => undefined);
                 await holder.end();
             }
-            assert.deepEqual((await historyRows(url)).map((r) => r.version), ["1"]);
+            assert.deepEqual(
+                (await historyRows(url)).map((r) => r.version),
+                ["1"],
+            );
             const cols = await withClient(url, async (c) =>
-                (await c.query("SELECT column_name FROM information_schema.columns WHERE table_name = 'accounts' ORDER BY ordinal_position")).rows.map((r) => r.column_name),
+                (
+                    await c.query(
+                        "SELECT column_name FROM information_schema.columns WHERE table_name = 'accounts' ORDER BY ordinal_position",
+                    )
+                ).rows.map((r) => r.column_name),
             );
             assert.deepEqual(cols, ["id"]);
         });
@@ -445,7 +529,10 @@ describe("migration runner (PostgreSQL)", function () {
             assert.match(err.message, /^0002_slow\.sql:2: /);
             assert.match(err.message, /57014/);
             assert.match(err.message, /statement_timeout fired/);
-            assert.deepEqual((await historyRows(url)).map((r) => r.version), ["1"]);
+            assert.deepEqual(
+                (await historyRows(url)).map((r) => r.version),
+                ["1"],
+            );
             assert.equal(await relationExists(url, "public.b"), false);
         });
     });
@@ -469,14 +556,20 @@ describe("migration runner (PostgreSQL)", function () {
             assert.match(err.message, /other-runner-test/);
             assert.match(err.message, new RegExp(`pg_terminate_backend\\(${pid}\\)`));
             assert.ok(!err.message.includes(password));
-            assert.ok(progress.some((m) => /waiting up to 1s/.test(m)), progress.join("\n"));
+            assert.ok(
+                progress.some((m) => /waiting up to 1s/.test(m)),
+                progress.join("\n"),
+            );
             assert.equal(await relationExists(url, "public.a"), false);
             assert.deepEqual(await historyRows(url), [], "nothing happened without the lock");
         } finally {
             await holder.end();
         }
         // Once the holder is gone the run succeeds.
-        assert.deepEqual((await apply(url, dir, { lockWaitSeconds: 1 })).ran.map((r) => r.version), ["1"]);
+        assert.deepEqual(
+            (await apply(url, dir, { lockWaitSeconds: 1 })).ran.map((r) => r.version),
+            ["1"],
+        );
     });
 
     describe("history and files disagree", () => {
@@ -505,8 +598,14 @@ describe("migration runner (PostgreSQL)", function () {
             assert.equal(await relationExists(url, "public.c"), false);
 
             const result = await apply(url, dir, { plan: { allowMissing: true, outOfOrder: false } });
-            assert.deepEqual(result.ran.map((r) => r.version), ["3"]);
-            assert.deepEqual((await historyRows(url)).map((r) => r.version), ["1", "2", "3"]);
+            assert.deepEqual(
+                result.ran.map((r) => r.version),
+                ["3"],
+            );
+            assert.deepEqual(
+                (await historyRows(url)).map((r) => r.version),
+                ["1", "2", "3"],
+            );
         });
 
         it("a new file older than the newest applied one is refused unless outOfOrder, and then it runs", async () => {
@@ -519,13 +618,19 @@ describe("migration runner (PostgreSQL)", function () {
             assert.equal(await relationExists(url, "public.b"), false);
 
             const result = await apply(url, dir, { plan: { allowMissing: false, outOfOrder: true } });
-            assert.deepEqual(result.ran.map((r) => r.version), ["2"]);
+            assert.deepEqual(
+                result.ran.map((r) => r.version),
+                ["2"],
+            );
             assert.equal(await relationExists(url, "public.b"), true);
-            assert.deepEqual((await historyRows(url)).map((r) => [r.version, r.status]), [
-                ["1", "applied"],
-                ["2", "applied"],
-                ["3", "applied"],
-            ]);
+            assert.deepEqual(
+                (await historyRows(url)).map((r) => [r.version, r.status]),
+                [
+                    ["1", "applied"],
+                    ["2", "applied"],
+                    ["3", "applied"],
+                ],
+            );
         });
 
         it("baseline records the older files as 'baseline' without running them and runs the rest", async () => {
@@ -542,15 +647,25 @@ describe("migration runner (PostgreSQL)", function () {
 
             const result = await apply(url, dir, { plan: { allowMissing: false, outOfOrder: false, baseline: "2" } });
             assert.deepEqual(result.baselined, ["1", "2"]);
-            assert.deepEqual(result.ran.map((r) => r.version), ["3"]);
+            assert.deepEqual(
+                result.ran.map((r) => r.version),
+                ["3"],
+            );
             const rows = await historyRows(url);
-            assert.deepEqual(rows.map((r) => [r.version, r.status]), [
-                ["1", "baseline"],
-                ["2", "baseline"],
-                ["3", "applied"],
-            ]);
+            assert.deepEqual(
+                rows.map((r) => [r.version, r.status]),
+                [
+                    ["1", "baseline"],
+                    ["2", "baseline"],
+                    ["3", "applied"],
+                ],
+            );
             assert.equal(rows[0].checksum, sha256(path.join(dir, "0001_a.sql")));
-            assert.equal(await withClient(url, async (c) => (await c.query("SELECT count(*)::int AS n FROM a")).rows[0].n), 1, "0001 did not run");
+            assert.equal(
+                await withClient(url, async (c) => (await c.query("SELECT count(*)::int AS n FROM a")).rows[0].n),
+                1,
+                "0001 did not run",
+            );
             // Later runs without the baseline accept the baselined rows.
             assert.deepEqual((await apply(url, dir)).ran, []);
         });
@@ -652,13 +767,19 @@ describe("migration runner (PostgreSQL)", function () {
         });
         const appUrl = `${url}?options=-c%20search_path%3Dapp`;
         const result = await apply(appUrl, dir);
-        assert.deepEqual(result.ran.map((r) => r.version), ["1", "2"]);
+        assert.deepEqual(
+            result.ran.map((r) => r.version),
+            ["1", "2"],
+        );
         assert.equal(await relationExists(url, "app.widgets"), true);
         assert.equal(await relationExists(url, "app.gadgets"), true);
         assert.equal(await relationExists(url, "public.widgets"), false);
         assert.ok(Object.keys(result.fingerprint!.objects).includes("table app.widgets"));
         // The history table stays where the settings put it.
-        assert.deepEqual((await historyRows(url, "public.keel_schema_history")).map((r) => r.version), ["1", "2"]);
+        assert.deepEqual(
+            (await historyRows(url, "public.keel_schema_history")).map((r) => r.version),
+            ["1", "2"],
+        );
         const { plan } = await inspectSchema(appUrl, await loadMigrations(dir), engineSettings());
         assert.deepEqual(plan.pending, []);
         assert.equal(plan.applied.length, 2);

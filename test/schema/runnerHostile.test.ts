@@ -11,8 +11,18 @@ import type { Client } from "pg";
 import { loadMigrations, scanMigrations } from "../../components/schema/migrationSet";
 import { applyMigrations, inspectSchema, LockWaitHooks, resolveMigration } from "../../components/schema/runner";
 import { freshDatabase } from "../support/postgres";
-import { applyDir, connect, engineSettings, historyRows, migrationsDir, rejection, relationExists, waitFor, withClient, writeMigrations } from "../support/migrationsDir";
-
+import {
+    applyDir,
+    connect,
+    engineSettings,
+    historyRows,
+    migrationsDir,
+    rejection,
+    relationExists,
+    waitFor,
+    withClient,
+    writeMigrations,
+} from "../support/migrationsDir";
 
 const apply = applyDir;
 
@@ -42,7 +52,10 @@ function fakeLockClock(atDeadline?: () => Promise<void>): LockWaitHooks & { dead
 }
 
 async function indexValidity(url: string, name: string): Promise<{ indisvalid: boolean }[]> {
-    return withClient(url, async (c) => (await c.query("SELECT x.indisvalid FROM pg_index x WHERE x.indexrelid = to_regclass($1)", [name])).rows);
+    return withClient(
+        url,
+        async (c) => (await c.query("SELECT x.indisvalid FROM pg_index x WHERE x.indexrelid = to_regclass($1)", [name])).rows,
+    );
 }
 
 describe("migration runner under hostile conditions (PostgreSQL)", function () {
@@ -64,10 +77,13 @@ describe("migration runner under hostile conditions (PostgreSQL)", function () {
             assert.match(err.message, /DROP INDEX CONCURRENTLY public\.items_sku_key;/);
             // A real INVALID index, as PostgreSQL leaves it.
             assert.deepEqual(await indexValidity(url, "public.items_sku_key"), [{ indisvalid: false }]);
-            assert.deepEqual((await historyRows(url)).map((r) => [r.version, r.status]), [
-                ["1", "applied"],
-                ["2", "failed"],
-            ]);
+            assert.deepEqual(
+                (await historyRows(url)).map((r) => [r.version, r.status]),
+                [
+                    ["1", "applied"],
+                    ["2", "failed"],
+                ],
+            );
 
             // Status: the plan's problem and the structured facts name it.
             const files = scanMigrations(dir);
@@ -83,7 +99,9 @@ describe("migration runner under hostile conditions (PostgreSQL)", function () {
                     name: "items_sku_key",
                     status: "failed",
                     file: "0002_items_sku_key.sql",
-                    invalidIndexes: [{ index: "public.items_sku_key", table: "public.items", drop: "DROP INDEX CONCURRENTLY public.items_sku_key;" }],
+                    invalidIndexes: [
+                        { index: "public.items_sku_key", table: "public.items", drop: "DROP INDEX CONCURRENTLY public.items_sku_key;" },
+                    ],
                     searchedDatabase: false,
                 },
             ]);
@@ -105,7 +123,10 @@ describe("migration runner under hostile conditions (PostgreSQL)", function () {
             await withClient(url, (c) => c.query("DROP INDEX CONCURRENTLY public.items_sku_key"));
             await withClient(url, (c) => c.query("DELETE FROM items WHERE id = 2"));
             await resolveMigration(url, engineSettings(), "2", "rolled-back", two);
-            assert.deepEqual((await apply(url, dir)).ran.map((r) => r.version), ["2", "3"]);
+            assert.deepEqual(
+                (await apply(url, dir)).ran.map((r) => r.version),
+                ["2", "3"],
+            );
             assert.deepEqual(await indexValidity(url, "public.items_sku_key"), [{ indisvalid: true }]);
         });
 
@@ -113,16 +134,23 @@ describe("migration runner under hostile conditions (PostgreSQL)", function () {
             const url = await freshDatabase();
             const dir = migrationsDir({
                 "0001_tables.sql": items + "CREATE TABLE other (sku text);\nINSERT INTO other VALUES ('x'), ('x');\n",
-                "0002_idx.sql": "-- keel:no-transaction\nCREATE INDEX CONCURRENTLY items_id_idx ON items (id);\nCREATE INDEX CONCURRENTLY gone_idx ON missing_table (id);\n",
+                "0002_idx.sql":
+                    "-- keel:no-transaction\nCREATE INDEX CONCURRENTLY items_id_idx ON items (id);\nCREATE INDEX CONCURRENTLY gone_idx ON missing_table (id);\n",
             });
             // An unrelated INVALID index on another table.
-            await apply(url, migrationsDir({ "0001_tables.sql": items + "CREATE TABLE other (sku text);\nINSERT INTO other VALUES ('x'), ('x');\n" }));
+            await apply(
+                url,
+                migrationsDir({ "0001_tables.sql": items + "CREATE TABLE other (sku text);\nINSERT INTO other VALUES ('x'), ('x');\n" }),
+            );
             await rejection(withClient(url, (c) => c.query("CREATE UNIQUE INDEX CONCURRENTLY other_sku_key ON other (sku)")));
             assert.deepEqual(await indexValidity(url, "public.other_sku_key"), [{ indisvalid: false }]);
 
             await rejection(apply(url, dir));
             const { unsettled } = await inspectSchema(url, scanMigrations(dir), engineSettings(), { fingerprint: false });
-            assert.deepEqual(unsettled.map((u) => [u.version, u.invalidIndexes]), [["2", []]]);
+            assert.deepEqual(
+                unsettled.map((u) => [u.version, u.invalidIndexes]),
+                [["2", []]],
+            );
             await withClient(url, (c) => c.query("CREATE TABLE missing_table (id int); CREATE INDEX gone_idx ON missing_table (id)"));
             const two = scanMigrations(dir).find((f) => f.version === "2");
             await resolveMigration(url, engineSettings(), "2", "applied", two);
@@ -170,10 +198,13 @@ describe("migration runner under hostile conditions (PostgreSQL)", function () {
             assert.match(err.message, /terminating connection/);
             assert.match(err.message, /shows it as running/, "the history could not be updated: the message says what it shows");
             assert.deepEqual(await indexValidity(url, "public.items_sku_idx"), [{ indisvalid: false }]);
-            assert.deepEqual((await historyRows(url)).map((r) => [r.version, r.status]), [
-                ["1", "applied"],
-                ["2", "running"],
-            ]);
+            assert.deepEqual(
+                (await historyRows(url)).map((r) => [r.version, r.status]),
+                [
+                    ["1", "applied"],
+                    ["2", "running"],
+                ],
+            );
             const files = scanMigrations(dir);
             const { plan, unsettled } = await inspectSchema(url, files, engineSettings(), { fingerprint: false });
             assert.match(plan.problems[0], /version 2 \(items_sku_idx\) is recorded as running/);
@@ -191,7 +222,10 @@ describe("migration runner under hostile conditions (PostgreSQL)", function () {
             const url = await freshDatabase();
             const setup = 'CREATE SCHEMA app;\nCREATE TABLE app."Items" (sku text);\nCREATE INDEX items_sku ON app."Items" (sku);\n';
             await apply(url, migrationsDir({ "0001_items.sql": setup }));
-            const dir = migrationsDir({ "0001_items.sql": setup, "0002_reindex.sql": "-- keel:no-transaction\nREINDEX INDEX CONCURRENTLY app.items_sku;\n" });
+            const dir = migrationsDir({
+                "0001_items.sql": setup,
+                "0002_reindex.sql": "-- keel:no-transaction\nREINDEX INDEX CONCURRENTLY app.items_sku;\n",
+            });
             await killMidBuild(url, dir, 'app."Items"', "REINDEX INDEX CONCURRENTLY");
             const { unsettled } = await inspectSchema(url, scanMigrations(dir), engineSettings(), { fingerprint: false });
             assert.deepEqual(unsettled[0].invalidIndexes, [
@@ -229,10 +263,16 @@ describe("migration runner under hostile conditions (PostgreSQL)", function () {
                     if (first !== here) break;
                 }
                 const otherPids = await Promise.all(others.map(pidOf));
-                assert.notEqual(await withClient(url, async (c) => (await c.query(holderQuery)).rows[0].pid), here, "another database's runner comes first");
+                assert.notEqual(
+                    await withClient(url, async (c) => (await c.query(holderQuery)).rows[0].pid),
+                    here,
+                    "another database's runner comes first",
+                );
 
                 const err = await rejection(
-                    applyMigrations(url, await loadMigrations(dir), engineSettings({ lockWaitSeconds: 1 }), () => undefined, { lockWait: fakeLockClock() }),
+                    applyMigrations(url, await loadMigrations(dir), engineSettings({ lockWaitSeconds: 1 }), () => undefined, {
+                        lockWait: fakeLockClock(),
+                    }),
                 );
                 assert.match(err.message, new RegExp(`pid ${here}\\b`));
                 assert.match(err.message, /runner-here/);
@@ -255,12 +295,24 @@ describe("migration runner under hostile conditions (PostgreSQL)", function () {
                     await holder.query(UNLOCK_SQL);
                 });
                 const progress: string[] = [];
-                const result = await applyMigrations(url, await loadMigrations(dir), engineSettings({ lockWaitSeconds: 1 }), (m) => progress.push(m), {
-                    lockWait: clock,
-                });
-                assert.deepEqual(result.ran.map((r) => r.version), ["1"]);
+                const result = await applyMigrations(
+                    url,
+                    await loadMigrations(dir),
+                    engineSettings({ lockWaitSeconds: 1 }),
+                    (m) => progress.push(m),
+                    {
+                        lockWait: clock,
+                    },
+                );
+                assert.deepEqual(
+                    result.ran.map((r) => r.version),
+                    ["1"],
+                );
                 assert.equal(clock.deadlines, 1);
-                assert.ok(progress.some((m) => /waiting up to 1s/.test(m)), progress.join("\n"));
+                assert.ok(
+                    progress.some((m) => /waiting up to 1s/.test(m)),
+                    progress.join("\n"),
+                );
             } finally {
                 await holder.end();
             }
@@ -280,7 +332,9 @@ describe("migration runner under hostile conditions (PostgreSQL)", function () {
                     await second.query(LOCK_SQL);
                 });
                 const err = await rejection(
-                    applyMigrations(url, await loadMigrations(dir), engineSettings({ lockWaitSeconds: 1 }), () => undefined, { lockWait: clock }),
+                    applyMigrations(url, await loadMigrations(dir), engineSettings({ lockWaitSeconds: 1 }), () => undefined, {
+                        lockWait: clock,
+                    }),
                 );
                 assert.match(err.message, new RegExp(`pid ${secondPid}\\b`));
                 assert.match(err.message, /second-runner/);
@@ -316,10 +370,13 @@ describe("migration runner under hostile conditions (PostgreSQL)", function () {
             assert.match(err.message, /recorded as failed/);
             assert.match(err.message, /schema:resolve -- 2 --applied/);
             assert.doesNotMatch(err.message, /current transaction is aborted/);
-            assert.deepEqual((await historyRows(url)).map((r) => [r.version, r.status]), [
-                ["1", "applied"],
-                ["2", "failed"],
-            ]);
+            assert.deepEqual(
+                (await historyRows(url)).map((r) => [r.version, r.status]),
+                [
+                    ["1", "applied"],
+                    ["2", "failed"],
+                ],
+            );
             assert.equal(await relationExists(url, "public.before_tx"), true, "before the file's BEGIN: applied");
             assert.equal(await relationExists(url, "public.in_tx"), false, "inside the file's transaction: rolled back");
             assert.equal(await relationExists(url, "public.after_tx"), false);
@@ -339,8 +396,14 @@ describe("migration runner under hostile conditions (PostgreSQL)", function () {
                     "",
                 ].join("\n"),
             });
-            assert.deepEqual((await apply(url, dir)).ran.map((r) => r.version), ["1"]);
-            assert.deepEqual((await historyRows(url)).map((r) => [r.version, r.status]), [["1", "applied"]]);
+            assert.deepEqual(
+                (await apply(url, dir)).ran.map((r) => r.version),
+                ["1"],
+            );
+            assert.deepEqual(
+                (await historyRows(url)).map((r) => [r.version, r.status]),
+                [["1", "applied"]],
+            );
             assert.deepEqual(await withClient(url, async (c) => (await c.query("SELECT v FROM t")).rows), [{ v: "b" }]);
         });
 
@@ -360,21 +423,33 @@ describe("migration runner under hostile conditions (PostgreSQL)", function () {
             const err = await rejection(apply(url, dir));
             assert.match(err.message, /^0001_grouped\.sql:6: .*children_parent_id_fkey/);
             assert.match(err.message, /transaction the file opened at line 4 was rolled back/);
-            assert.deepEqual((await historyRows(url)).map((r) => [r.version, r.status]), [["1", "failed"]]);
+            assert.deepEqual(
+                (await historyRows(url)).map((r) => [r.version, r.status]),
+                [["1", "failed"]],
+            );
             assert.equal(await withClient(url, async (c) => (await c.query("SELECT count(*)::int AS n FROM children")).rows[0].n), 0);
         });
 
         it("a file that leaves its transaction open is rolled back and recorded failed, not silently lost", async () => {
             const url = await freshDatabase();
             const dir = migrationsDir({
-                "0001_open.sql": ["-- keel:no-transaction", "CREATE TABLE kept (id int);", "BEGIN;", "CREATE TABLE lost (id int);", ""].join("\n"),
+                "0001_open.sql": [
+                    "-- keel:no-transaction",
+                    "CREATE TABLE kept (id int);",
+                    "BEGIN;",
+                    "CREATE TABLE lost (id int);",
+                    "",
+                ].join("\n"),
             });
             const err = await rejection(apply(url, dir));
             assert.match(err.message, /^0001_open\.sql:3: /);
             assert.match(err.message, /never ended/);
             assert.match(err.message, /rolled back/);
             assert.match(err.message, /schema:resolve -- 1/);
-            assert.deepEqual((await historyRows(url)).map((r) => [r.version, r.status]), [["1", "failed"]]);
+            assert.deepEqual(
+                (await historyRows(url)).map((r) => [r.version, r.status]),
+                [["1", "failed"]],
+            );
             assert.equal(await relationExists(url, "public.kept"), true);
             assert.equal(await relationExists(url, "public.lost"), false);
         });
@@ -389,6 +464,9 @@ describe("migration runner under hostile conditions (PostgreSQL)", function () {
         assert.doesNotMatch(err.message, /the migrations directory/);
         assert.deepEqual(await historyRows(url), [], "nothing ran");
         writeMigrations(dir, { "0002_bad.sql": "CREATE TABLE b (id int);\n" });
-        assert.deepEqual((await applyMigrations(url, scanMigrations(dir), engineSettings())).ran.map((r) => r.version), ["1", "2"]);
+        assert.deepEqual(
+            (await applyMigrations(url, scanMigrations(dir), engineSettings())).ran.map((r) => r.version),
+            ["1", "2"],
+        );
     });
 });

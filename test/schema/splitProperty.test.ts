@@ -33,7 +33,9 @@ function expected(f: GenFile) {
 }
 
 async function logRows(url: string): Promise<[number, string][]> {
-    return withClient(url, async (c) => (await c.query("SELECT n, v FROM log ORDER BY n, v")).rows.map((r) => [r.n, r.v] as [number, string]));
+    return withClient(url, async (c) =>
+        (await c.query("SELECT n, v FROM log ORDER BY n, v")).rows.map((r) => [r.n, r.v] as [number, string]),
+    );
 }
 
 describe("statement splitting (property)", function () {

@@ -29,10 +29,13 @@ describe("analyzeSql", () => {
     it("counts lines and columns in characters when the file has multi-byte text", async () => {
         const sql = "-- été ünïcode\nCOMMENT ON SCHEMA public IS 'café';  CREATE TABLE b (id int);";
         const { statements } = await analyzeSql(sql, "f.sql");
-        assert.deepEqual(statements.map((s) => [s.line, s.column]), [
-            [2, 1],
-            [2, 38], // 38 characters in, 39 bytes: columns count characters
-        ]);
+        assert.deepEqual(
+            statements.map((s) => [s.line, s.column]),
+            [
+                [2, 1],
+                [2, 38], // 38 characters in, 39 bytes: columns count characters
+            ],
+        );
         assert.equal(statements[1].sql, "CREATE TABLE b (id int)");
     });
 

@@ -37,7 +37,11 @@ describe("migration summaries", () => {
         assert.deepEqual((await loadMigrationSummaries(dir, { cacheFile }))[0].destructive, ["line 9: planted"]);
         fs.writeFileSync(path.join(dir, "1_users.sql"), "CREATE TABLE users (id int PRIMARY KEY);\nDROP TABLE users;");
         assert.deepEqual((await loadMigrationSummaries(dir, { cacheFile }))[0].destructive, ["line 2: DROP TABLE users"]);
-        assert.equal(JSON.parse(fs.readFileSync(cacheFile, "utf8")).files[users.checksum], undefined, "facts of bytes no longer present are dropped");
+        assert.equal(
+            JSON.parse(fs.readFileSync(cacheFile, "utf8")).files[users.checksum],
+            undefined,
+            "facts of bytes no longer present are dropped",
+        );
     });
 
     it("ignores a cache written by another analysis", async () => {

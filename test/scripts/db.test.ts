@@ -56,7 +56,9 @@ async function run(
 
 async function seeded(): Promise<string> {
     const url = await freshDatabase();
-    await withClient(url, (c) => c.query("CREATE TABLE t (id serial PRIMARY KEY, v text); INSERT INTO t (v) SELECT md5(g::text) FROM generate_series(1, 300) g"));
+    await withClient(url, (c) =>
+        c.query("CREATE TABLE t (id serial PRIMARY KEY, v text); INSERT INTO t (v) SELECT md5(g::text) FROM generate_series(1, 300) g"),
+    );
     return url;
 }
 
@@ -70,22 +72,45 @@ describe("db:backups, db:restore, db:drill", () => {
 
     it("lists the stack's backups newest first with time, schema version and size", async () => {
         const root = project({ staging: STAGING });
-        assert.match((await run(["backups", "--stack", "staging"], root)).lines[0], /^No backups of stack 'staging' in .*var\/backups\/staging\.$/);
+        assert.match(
+            (await run(["backups", "--stack", "staging"], root)).lines[0],
+            /^No backups of stack 'staging' in .*var\/backups\/staging\.$/,
+        );
         const url = await seeded();
         const dir = path.join(root, "var", "backups");
-        await takeDump(url, { dir, stack: "staging", beforeVersion: "3", schemaVersion: "2", now: new Date("2026-01-01T00:00:00Z"), env: { KEEL_PG_BIN: REAL_PG_BIN } });
-        await takeDump(url, { dir, stack: "staging", beforeVersion: "4", schemaVersion: "3", now: new Date("2026-01-02T00:00:00Z"), env: { KEEL_PG_BIN: REAL_PG_BIN } });
+        await takeDump(url, {
+            dir,
+            stack: "staging",
+            beforeVersion: "3",
+            schemaVersion: "2",
+            now: new Date("2026-01-01T00:00:00Z"),
+            env: { KEEL_PG_BIN: REAL_PG_BIN },
+        });
+        await takeDump(url, {
+            dir,
+            stack: "staging",
+            beforeVersion: "4",
+            schemaVersion: "3",
+            now: new Date("2026-01-02T00:00:00Z"),
+            env: { KEEL_PG_BIN: REAL_PG_BIN },
+        });
         const { code, lines } = await run(["backups", "--stack", "staging"], root);
         assert.equal(code, 0);
         assert.match(lines[0], /^Backups of stack 'staging' in .* \(newest first; keeping 2\):$/);
-        assert.match(lines[1], /^ {2}20260102T000000000Z_before_4\.dump {2}2026-01-02T00:00:00\.000Z {2}schema 3 {2}before 4 {2}[\d.]+ KB {2}sha256 [0-9a-f]{12}…$/);
+        assert.match(
+            lines[1],
+            /^ {2}20260102T000000000Z_before_4\.dump {2}2026-01-02T00:00:00\.000Z {2}schema 3 {2}before 4 {2}[\d.]+ KB {2}sha256 [0-9a-f]{12}…$/,
+        );
         assert.match(lines[2], /^ {2}20260101T000000000Z_before_3\.dump .* schema 2 /);
     });
 
     it("needs a URL for restore and drill, and says why the stack file's is unusable", async () => {
         const root = project({ staging: STAGING, dev: "config: {}\n" });
         const r = await run(["drill", "--stack", "staging"], root);
-        assert.match(r.error!.message, /db:drill needs the database's direct URL: stack 'staging' keeps keel:databaseUrl as a secret, encrypted in Pulumi\.staging\.yaml.*--url or export DATABASE_URL[\s\S]*pulumi stack output databaseUrl --show-secrets --stack staging/);
+        assert.match(
+            r.error!.message,
+            /db:drill needs the database's direct URL: stack 'staging' keeps keel:databaseUrl as a secret, encrypted in Pulumi\.staging\.yaml.*--url or export DATABASE_URL[\s\S]*pulumi stack output databaseUrl --show-secrets --stack staging/,
+        );
         const d = await run(["restore", "--stack", "dev", "--backup", "x"], root);
         assert.match(d.error!.message, /runs its database in Docker with a generated password/);
         assert.equal((await run(["restore", "--stack", "dev"], root)).code, 2);
@@ -115,20 +140,38 @@ describe("db:backups, db:restore, db:drill", () => {
             const p = fake.seedProject("shop", { branchName: "main", roleName: "app", databaseName: "app" });
             const api = neonClient({ apiKey: fake.apiKey, baseUrl: fake.url, policy: { baseDelayMs: 10 } });
             const main = fake.branch(p.id, "main")!;
-            const { data } = await api.createProjectBranch(p.id, { branch: { parent_id: main.id, name: "staging" }, endpoints: [{ type: "read_write" as never }] });
+            const { data } = await api.createProjectBranch(p.id, {
+                branch: { parent_id: main.id, name: "staging" },
+                endpoints: [{ type: "read_write" as never }],
+            });
             await waitForOperations(api, p.id, data.operations);
-            const target = { api, projectId: p.id, branchId: data.branch.id, branchName: "staging", stack: "staging", wait: { pollMs: 10 } };
+            const target = {
+                api,
+                projectId: p.id,
+                branchId: data.branch.id,
+                branchName: "staging",
+                stack: "staging",
+                wait: { pollMs: 10 },
+            };
             return { root: project({ staging: STAGING_NEON }), target, env: { NEON_API_KEY: fake.apiKey, NEON_API_URL: fake.url } };
         }
 
         it("needs NEON_API_KEY, lists snapshot backups with their LSN, restores only when confirmed", async () => {
             const { root, target, env } = await setup();
             // The key kept in the stack file is encrypted: the script asks for NEON_API_KEY.
-            const withSecretKey = project({ staging: STAGING_NEON.replace("config:\n", "config:\n  keel:neonApiKey:\n    secure: v1:AAAA\n") });
+            const withSecretKey = project({
+                staging: STAGING_NEON.replace("config:\n", "config:\n  keel:neonApiKey:\n    secure: v1:AAAA\n"),
+            });
             const noKey = await run(["backups", "--stack", "staging"], withSecretKey, { NEON_API_URL: fake.url });
-            assert.match(noKey.error!.message, /on Neon and this command needs a Neon API key: export NEON_API_KEY=\.\.\. \(a keel:neonApiKey in the stack file is encrypted/);
+            assert.match(
+                noKey.error!.message,
+                /on Neon and this command needs a Neon API key: export NEON_API_KEY=\.\.\. \(a keel:neonApiKey in the stack file is encrypted/,
+            );
 
-            assert.match((await run(["backups", "--stack", "staging"], root, env)).lines[0], /^No backups of stack 'staging' \(branch 'staging'/);
+            assert.match(
+                (await run(["backups", "--stack", "staging"], root, env)).lines[0],
+                /^No backups of stack 'staging' \(branch 'staging'/,
+            );
             const backup = await takeNeonBackup(target, { beforeVersion: "3", schemaVersion: "2", retentionDays: 7 });
             const listed = await run(["backups", "--stack", "staging"], root, env);
             assert.equal(listed.error, undefined, listed.error?.message);
@@ -147,7 +190,12 @@ describe("db:backups, db:restore, db:drill", () => {
             const seen: string[][] = [];
             const r = await run(["drill", "--stack", "staging"], root, env, false, async (source, copy) => {
                 seen.push([source, copy]);
-                return { passed: false, fingerprint: { source: "a", copy: "a" }, tables: [{ table: "public.t", sourceRows: 2, copyRows: 1, sourceChecksum: "x", copyChecksum: "y", matches: false }], findings: ["table public.t: 2 rows in the source, 1 in the copy"] };
+                return {
+                    passed: false,
+                    fingerprint: { source: "a", copy: "a" },
+                    tables: [{ table: "public.t", sourceRows: 2, copyRows: 1, sourceChecksum: "x", copyChecksum: "y", matches: false }],
+                    findings: ["table public.t: 2 rows in the source, 1 in the copy"],
+                };
             });
             assert.equal(r.error, undefined, r.error?.message);
             assert.equal(r.code, 1);
@@ -160,13 +208,22 @@ describe("db:backups, db:restore, db:drill", () => {
         const root = project({ staging: STAGING });
         const url = await seeded();
         const dir = path.join(root, "var", "backups");
-        const record = await takeDump(url, { dir, stack: "staging", beforeVersion: "2", schemaVersion: "1", env: { KEEL_PG_BIN: REAL_PG_BIN } });
+        const record = await takeDump(url, {
+            dir,
+            stack: "staging",
+            beforeVersion: "2",
+            schemaVersion: "1",
+            env: { KEEL_PG_BIN: REAL_PG_BIN },
+        });
         await withClient(url, (c) => c.query("DELETE FROM t WHERE id > 100"));
 
         const refused = await run(["restore", "--stack", "staging", "--backup", record.id, "--url", url], root);
         assert.deepEqual(refused.asked, ["Go ahead? [y/N] "]);
         assert.match(refused.error!.message, /not confirmed; nothing was changed/);
-        assert.match(refused.lines.join("\n"), /^restore of .*_before_2\.dump \(schema version 1, taken .*\) into 127\.0\.0\.1:\d+\/\S+ will:\n {2}1\. create the database/);
+        assert.match(
+            refused.lines.join("\n"),
+            /^restore of .*_before_2\.dump \(schema version 1, taken .*\) into 127\.0\.0\.1:\d+\/\S+ will:\n {2}1\. create the database/,
+        );
         assert.equal(await count(url), 100);
 
         // A unique prefix of the id is enough; DATABASE_URL works as well as --url.
@@ -174,7 +231,10 @@ describe("db:backups, db:restore, db:drill", () => {
         assert.equal(done.error, undefined, done.error?.message);
         assert.equal(done.code, 0);
         assert.deepEqual(done.asked, []);
-        assert.match(done.lines[done.lines.length - 1], /^Restored .*_before_2\.dump into 127\.0\.0\.1:\d+\/\S+ \(schema fingerprint .* matches; 1 tables, 300 rows, counts match\)\. The previous database is kept as '.*_keel_before_restore_.*'\.$/);
+        assert.match(
+            done.lines[done.lines.length - 1],
+            /^Restored .*_before_2\.dump into 127\.0\.0\.1:\d+\/\S+ \(schema fingerprint .* matches; 1 tables, 300 rows, counts match\)\. The previous database is kept as '.*_keel_before_restore_.*'\.$/,
+        );
         assert.equal(await count(url), 300);
         assert.ok(!done.lines.join("\n").includes(password));
         assert.equal(listDumps(dir, "staging").length, 1);

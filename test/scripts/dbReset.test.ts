@@ -34,7 +34,10 @@ describe("db:reset (fake Neon API)", function () {
         fake = await FakeNeon.start({ operationPolls: 0 });
         root = tempDir("keel-reset-");
         fs.mkdirSync(path.join(root, "db"));
-        fs.writeFileSync(path.join(root, "db", "sanitize.sql"), "UPDATE accounts SET email = 'user' || id || '@example.invalid';\nDELETE FROM tokens;\n");
+        fs.writeFileSync(
+            path.join(root, "db", "sanitize.sql"),
+            "UPDATE accounts SET email = 'user' || id || '@example.invalid';\nDELETE FROM tokens;\n",
+        );
     });
     after(() => fake.stop());
 
@@ -43,7 +46,10 @@ describe("db:reset (fake Neon API)", function () {
         const project = fake.seedProject("shop", { branchName: "main", roleName: "app", databaseName: "app" });
         const api = neonClient({ apiKey: fake.apiKey, baseUrl: fake.url });
         const main = fake.branch(project.id, "main")!;
-        const { data } = await api.createProjectBranch(project.id, { branch: { parent_id: main.id, name: "staging" }, endpoints: [{ type: "read_write" as never }] });
+        const { data } = await api.createProjectBranch(project.id, {
+            branch: { parent_id: main.id, name: "staging" },
+            endpoints: [{ type: "read_write" as never }],
+        });
         await waitForOperations(api, project.id, data.operations);
         fake.requests.splice(0);
         return { api, project, main, staging: fake.branch(project.id, "staging")! };
@@ -61,7 +67,13 @@ describe("db:reset (fake Neon API)", function () {
 
     it("plans from names and says what it will do", async () => {
         const { api, project, main, staging } = await setup();
-        const plan = await planReset(api, "staging", neonConfig("staging", { sanitizeSql: "db/sanitize.sql" }), root, new Date("2026-11-21T10:00:00Z"));
+        const plan = await planReset(
+            api,
+            "staging",
+            neonConfig("staging", { sanitizeSql: "db/sanitize.sql" }),
+            root,
+            new Date("2026-11-21T10:00:00Z"),
+        );
         assert.equal(plan.projectId, project.id);
         assert.deepEqual(plan.target, { id: staging.id, name: "staging" });
         assert.deepEqual(plan.parent, { id: main.id, name: "main" });
@@ -95,7 +107,10 @@ describe("db:reset (fake Neon API)", function () {
         const scratchHost = new URL(sanitizedOn[0]).hostname;
         assert.ok(!scratchHost.includes("-pooler"), "a direct connection");
         const rows = await withClient(db, async (c) => (await c.query("SELECT email FROM accounts ORDER BY id")).rows);
-        assert.deepEqual(rows.map((r) => r.email), ["user1@example.invalid", "user2@example.invalid"]);
+        assert.deepEqual(
+            rows.map((r) => r.email),
+            ["user1@example.invalid", "user2@example.invalid"],
+        );
 
         // The calls, in order: create scratch, restore target from scratch (preserving), delete scratch.
         const calls = fake.mutations().map((r) => `${r.method} ${r.path.replace(project.id, "P").replace(staging.id, "STAGING")}`);
@@ -109,7 +124,10 @@ describe("db:reset (fake Neon API)", function () {
         assert.ok(restore);
         // Every operation was awaited: nothing was left running, and polls happened.
         assert.deepEqual(fake.runningOperations(), []);
-        assert.ok(fake.requests.some((r) => r.method === "GET" && /\/operations\//.test(r.path)), "operations were polled");
+        assert.ok(
+            fake.requests.some((r) => r.method === "GET" && /\/operations\//.test(r.path)),
+            "operations were polled",
+        );
         // The previous state is kept under its own name; the branch itself stays put.
         assert.ok(fake.branch(project.id, plan.preservedName), "previous state preserved");
         assert.equal(fake.branch(project.id, "staging")!.id, staging.id);
@@ -121,7 +139,10 @@ describe("db:reset (fake Neon API)", function () {
         const { api, project } = await setup();
         const plan = await planReset(api, "staging", neonConfig("staging", { sanitizeSql: "db/sanitize.sql" }), root);
         await assert.rejects(
-            executeReset(api, plan, { runSql: async () => Promise.reject(new Error('relation "tokens" does not exist')), log: () => undefined }),
+            executeReset(api, plan, {
+                runSql: async () => Promise.reject(new Error('relation "tokens" does not exist')),
+                log: () => undefined,
+            }),
             /relation "tokens" does not exist/,
         );
         assert.equal(fake.mutations(/restore/).length, 0, "no restore");
@@ -141,11 +162,17 @@ describe("db:reset (fake Neon API)", function () {
 
     it("refuses to reset the owner stack's default branch", async () => {
         const { api } = await setup();
-        await assert.rejects(planReset(api, "prod", neonConfig("prod"), root), (err: Error) => err instanceof ResetError && /owns the Neon project/.test(err.message));
+        await assert.rejects(
+            planReset(api, "prod", neonConfig("prod"), root),
+            (err: Error) => err instanceof ResetError && /owns the Neon project/.test(err.message),
+        );
     });
 
     it("says which stack to deploy first when the branch does not exist", async () => {
         const { api } = await setup();
-        await assert.rejects(planReset(api, "staging", neonConfig("staging", { branch: { name: "qa" } }), root), /no branch 'qa': run 'npm run up -- staging' first/);
+        await assert.rejects(
+            planReset(api, "staging", neonConfig("staging", { branch: { name: "qa" } }), root),
+            /no branch 'qa': run 'npm run up -- staging' first/,
+        );
     });
 });

@@ -36,8 +36,16 @@ describe("engine commands", () => {
     describe("finding a working Pulumi CLI", () => {
         it("asks PATH in order but npm's launcher last, after .keel/bin", () => {
             const root = "/project";
-            const list = pulumiCandidates(root, ["/project/node_modules/.bin", "/usr/local/bin", "/home/me/.pulumi/bin"].join(path.delimiter));
-            assert.deepEqual(list, ["/usr/local/bin/pulumi", "/home/me/.pulumi/bin/pulumi", "/project/.keel/bin/pulumi", "/project/node_modules/.bin/pulumi"]);
+            const list = pulumiCandidates(
+                root,
+                ["/project/node_modules/.bin", "/usr/local/bin", "/home/me/.pulumi/bin"].join(path.delimiter),
+            );
+            assert.deepEqual(list, [
+                "/usr/local/bin/pulumi",
+                "/home/me/.pulumi/bin/pulumi",
+                "/project/.keel/bin/pulumi",
+                "/project/node_modules/.bin/pulumi",
+            ]);
         });
 
         it("skips a launcher that cannot fetch and takes the first that answers `pulumi version`", () => {
@@ -56,7 +64,11 @@ describe("engine commands", () => {
             const root = tempDir("keel-root-");
             assert.throws(
                 () => requirePulumiCli(root, { PATH: fakeCli(undefined) }),
-                (e: Error) => e.name === "PulumiCliMissingError" && !e.message.includes("\n") && /get\.pulumi\.com/.test(e.message) && /npm run pulumi:build/.test(e.message),
+                (e: Error) =>
+                    e.name === "PulumiCliMissingError" &&
+                    !e.message.includes("\n") &&
+                    /get\.pulumi\.com/.test(e.message) &&
+                    /npm run pulumi:build/.test(e.message),
             );
         });
     });
@@ -81,7 +93,10 @@ describe("engine commands", () => {
             assert.throws(() => engineEnv(root, "prod", cli, {}), /export PULUMI_CONFIG_PASSPHRASE/);
             assert.equal(engineEnv(root, "prod", cli, { PULUMI_CONFIG_PASSPHRASE: "s3cret" }).PULUMI_CONFIG_PASSPHRASE, "s3cret");
             // Pulumi Cloud encrypts with its own keys.
-            assert.equal(engineEnv(root, "prod", cli, { PULUMI_BACKEND_URL: "https://api.pulumi.com" }).PULUMI_CONFIG_PASSPHRASE, undefined);
+            assert.equal(
+                engineEnv(root, "prod", cli, { PULUMI_BACKEND_URL: "https://api.pulumi.com" }).PULUMI_CONFIG_PASSPHRASE,
+                undefined,
+            );
         });
 
         it("puts the CLI's directory first on PATH, where the plugin shims are", () => {
@@ -112,7 +127,13 @@ describe("engine commands", () => {
         });
 
         it("sends commands that run the program to npm run up and the others", () => {
-            for (const [given, npm] of [["up", "up"], ["update", "up"], ["preview", "preview"], ["destroy", "destroy"], ["refresh", "refresh"]]) {
+            for (const [given, npm] of [
+                ["up", "up"],
+                ["update", "up"],
+                ["preview", "preview"],
+                ["destroy", "destroy"],
+                ["refresh", "refresh"],
+            ]) {
                 const run = pulumiPassthrough([given, "--yes"], root, env);
                 assert.ok("error" in run && run.code === 2 && run.error.includes(`npm run ${npm} -- <stack>`), given);
             }
@@ -125,19 +146,28 @@ describe("engine commands", () => {
         it("reads back any options written in either form, in any order", () => {
             const word = fc.stringMatching(/^[a-z0-9][a-z0-9 _.-]{0,11}$/);
             fc.assert(
-                fc.property(fc.record({ stack: fc.option(word, { nil: undefined }), message: fc.option(word, { nil: undefined }), yes: fc.boolean(), refresh: fc.boolean() }), fc.boolean(), (o, inline) => {
-                    const argv: string[] = [];
-                    if (o.stack !== undefined) argv.push(...(inline ? [`--stack=${o.stack}`] : ["-s", o.stack]));
-                    if (o.yes) argv.push(inline ? "--yes" : "-y");
-                    if (o.message !== undefined) argv.push(...(inline ? [`--message=${o.message}`] : ["--message", o.message]));
-                    if (o.refresh) argv.push("--refresh");
-                    const parsed = parseCommandLine(argv, SPEC);
-                    assert.equal(parsed.options.stack, o.stack);
-                    assert.equal(parsed.options.message, o.message);
-                    assert.equal(parsed.options.yes, o.yes ? true : undefined);
-                    assert.equal(parsed.options.refresh, o.refresh ? true : undefined);
-                    assert.deepEqual(parsed.positionals, []);
-                }),
+                fc.property(
+                    fc.record({
+                        stack: fc.option(word, { nil: undefined }),
+                        message: fc.option(word, { nil: undefined }),
+                        yes: fc.boolean(),
+                        refresh: fc.boolean(),
+                    }),
+                    fc.boolean(),
+                    (o, inline) => {
+                        const argv: string[] = [];
+                        if (o.stack !== undefined) argv.push(...(inline ? [`--stack=${o.stack}`] : ["-s", o.stack]));
+                        if (o.yes) argv.push(inline ? "--yes" : "-y");
+                        if (o.message !== undefined) argv.push(...(inline ? [`--message=${o.message}`] : ["--message", o.message]));
+                        if (o.refresh) argv.push("--refresh");
+                        const parsed = parseCommandLine(argv, SPEC);
+                        assert.equal(parsed.options.stack, o.stack);
+                        assert.equal(parsed.options.message, o.message);
+                        assert.equal(parsed.options.yes, o.yes ? true : undefined);
+                        assert.equal(parsed.options.refresh, o.refresh ? true : undefined);
+                        assert.deepEqual(parsed.positionals, []);
+                    },
+                ),
             );
         });
 

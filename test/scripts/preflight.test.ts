@@ -31,7 +31,8 @@ import { CliResult, cliResult, engineSettings, REPO_ROOT } from "../support/migr
 import { freshDatabase, testCluster } from "../support/postgres";
 import { tempDir } from "../support/tempDir";
 
-const errors = (r: { findings: { level: string; message: string }[] }) => r.findings.filter((f) => f.level === "error").map((f) => f.message);
+const errors = (r: { findings: { level: string; message: string }[] }) =>
+    r.findings.filter((f) => f.level === "error").map((f) => f.message);
 
 describe("preflight checks (pure)", () => {
     it("config: a valid config passes; a ConfigError's problems are listed whole with their fixes", () => {
@@ -44,8 +45,14 @@ describe("preflight checks (pure)", () => {
             ],
         });
         assert.equal(r.status, "fail");
-        assert.deepEqual(errors(r), ["keel:flyApiToken: is not set and FLY_API_TOKEN is not in the environment", "keel:vercelApiToken: is not set"]);
-        assert.deepEqual(r.findings.map((f) => f.fix), ["export FLY_API_TOKEN", "export VERCEL_API_TOKEN"]);
+        assert.deepEqual(errors(r), [
+            "keel:flyApiToken: is not set and FLY_API_TOKEN is not in the environment",
+            "keel:vercelApiToken: is not set",
+        ]);
+        assert.deepEqual(
+            r.findings.map((f) => f.fix),
+            ["export FLY_API_TOKEN", "export VERCEL_API_TOKEN"],
+        );
         assert.equal(checkConfig("qa", { ok: false, error: "Pulumi.qa.yaml does not exist" }).status, "fail");
     });
 
@@ -56,10 +63,22 @@ describe("preflight checks (pure)", () => {
             problems: [],
             files: [
                 { version: "1", file: "0001_a.sql", path: "migrations/0001_a.sql", allowDestructive: false, destructive: [] },
-                { version: "2", file: "0002_b.sql", path: "migrations/0002_b.sql", allowDestructive: true, destructive: [{ line: 3, what: "DROP TABLE public.old" }] },
+                {
+                    version: "2",
+                    file: "0002_b.sql",
+                    path: "migrations/0002_b.sql",
+                    allowDestructive: true,
+                    destructive: [{ line: 3, what: "DROP TABLE public.old" }],
+                },
             ],
         });
-        const dropping = { version: "3", file: "0003_drop.sql", path: "migrations/0003_drop.sql", allowDestructive: false, destructive: [{ line: 4, what: "DROP COLUMN public.users.email" }] };
+        const dropping = {
+            version: "3",
+            file: "0003_drop.sql",
+            path: "migrations/0003_drop.sql",
+            allowDestructive: false,
+            destructive: [{ line: 4, what: "DROP COLUMN public.users.email" }],
+        };
 
         it("passes when every file parses and destructive ones carry the directive", () => {
             assert.equal(checkMigrationFiles(baseline()).status, "pass");
@@ -69,19 +88,37 @@ describe("preflight checks (pure)", () => {
             for (const stage of ["prod", "staging"] as const) {
                 const r = checkMigrationFiles({ ...baseline(), stage, files: [...baseline().files, dropping] });
                 assert.equal(r.status, "fail");
-                assert.match(errors(r)[0], /^migrations\/0003_drop\.sql:4: DROP COLUMN public\.users\.email: destructive, and the file lacks '-- keel:allow-destructive'$/);
-                assert.match(r.findings.find((f) => f.level === "error")!.fix!, /add the line '-- keel:allow-destructive' at the top of migrations\/0003_drop\.sql/);
+                assert.match(
+                    errors(r)[0],
+                    /^migrations\/0003_drop\.sql:4: DROP COLUMN public\.users\.email: destructive, and the file lacks '-- keel:allow-destructive'$/,
+                );
+                assert.match(
+                    r.findings.find((f) => f.level === "error")!.fix!,
+                    /add the line '-- keel:allow-destructive' at the top of migrations\/0003_drop\.sql/,
+                );
             }
         });
 
         it("a pending file that uses an enum value it adds in the same transaction is a warning, on every stage", () => {
-            const enumUse = { ...baseline().files[0], version: "4", file: "0004_e.sql", path: "migrations/0004_e.sql", warnings: [{ line: 2, what: "uses 'x', added by ALTER TYPE t ADD VALUE at line 1 in the same transaction" }] };
+            const enumUse = {
+                ...baseline().files[0],
+                version: "4",
+                file: "0004_e.sql",
+                path: "migrations/0004_e.sql",
+                warnings: [{ line: 2, what: "uses 'x', added by ALTER TYPE t ADD VALUE at line 1 in the same transaction" }],
+            };
             for (const stage of ["prod", "dev"] as const) {
                 const r = checkMigrationFiles({ ...baseline(), stage, files: [...baseline().files, enumUse] });
                 assert.equal(r.status, "warn");
-                assert.deepEqual(r.findings.filter((f) => f.level === "warning").map((f) => f.message), ["migrations/0004_e.sql:2: uses 'x', added by ALTER TYPE t ADD VALUE at line 1 in the same transaction"]);
+                assert.deepEqual(
+                    r.findings.filter((f) => f.level === "warning").map((f) => f.message),
+                    ["migrations/0004_e.sql:2: uses 'x', added by ALTER TYPE t ADD VALUE at line 1 in the same transaction"],
+                );
             }
-            assert.equal(checkMigrationFiles({ ...baseline(), files: [...baseline().files, enumUse], applied: new Set(["4"]) }).status, "pass");
+            assert.equal(
+                checkMigrationFiles({ ...baseline(), files: [...baseline().files, enumUse], applied: new Set(["4"]) }).status,
+                "pass",
+            );
         });
 
         it("on dev the same file is a warning", () => {
@@ -97,7 +134,13 @@ describe("preflight checks (pure)", () => {
         });
 
         it("every load or syntax problem is its own ✗", () => {
-            const r = checkMigrationFiles({ ...baseline(), problems: ["migrations/0004_x.sql:2:8: SQL syntax error: syntax error at or near \"TABEL\"", "migrations/notes.txt: name must be <version>_<name>.sql"] });
+            const r = checkMigrationFiles({
+                ...baseline(),
+                problems: [
+                    'migrations/0004_x.sql:2:8: SQL syntax error: syntax error at or near "TABEL"',
+                    "migrations/notes.txt: name must be <version>_<name>.sql",
+                ],
+            });
             assert.equal(errors(r).length, 2);
             assert.match(errors(r)[0], /0004_x\.sql:2:8: SQL syntax error/);
         });
@@ -108,7 +151,12 @@ describe("preflight checks (pure)", () => {
             { version: "1", name: "a", file: "0001_a.sql", checksum: "c1" },
             { version: "2", name: "b", file: "0002_b.sql", checksum: "c2" },
         ];
-        const row = (version: string, checksum: string, status: HistoryRow["status"] = "applied"): HistoryRow => ({ version, name: version === "1" ? "a" : "b", checksum, status });
+        const row = (version: string, checksum: string, status: HistoryRow["status"] = "applied"): HistoryRow => ({
+            version,
+            name: version === "1" ? "a" : "b",
+            checksum,
+            status,
+        });
         const baseline = (): DatabaseInput & { kind: "read" } => ({
             kind: "read",
             stack: "prod",
@@ -151,7 +199,13 @@ describe("preflight checks (pure)", () => {
     });
 
     describe("git", () => {
-        const baseline = (): GitInput => ({ porcelain: "", branch: "main", branchSource: "GITHUB_REF_NAME", allowed: [{ branch: "main", key: "keel:frontend.git.productionBranch" }], stack: "prod" });
+        const baseline = (): GitInput => ({
+            porcelain: "",
+            branch: "main",
+            branchSource: "GITHUB_REF_NAME",
+            allowed: [{ branch: "main", key: "keel:frontend.git.productionBranch" }],
+            stack: "prod",
+        });
 
         it("passes on a clean tree on the allowed branch", () => {
             assert.equal(checkGit(baseline()).status, "pass");
@@ -165,7 +219,10 @@ describe("preflight checks (pure)", () => {
         it("another branch (from --branch or GITHUB_REF_NAME) is ✗ naming the key", () => {
             for (const branchSource of ["--branch", "GITHUB_REF_NAME"] as const) {
                 const r = checkGit({ ...baseline(), branch: "feature/x", branchSource });
-                assert.match(errors(r)[0], /branch feature\/x .* may not deploy stack 'prod': keel:frontend\.git\.productionBranch is main/);
+                assert.match(
+                    errors(r)[0],
+                    /branch feature\/x .* may not deploy stack 'prod': keel:frontend\.git\.productionBranch is main/,
+                );
             }
         });
 
@@ -181,16 +238,20 @@ describe("preflight checks (pure)", () => {
         });
 
         it("allowedBranches reads the Vercel production branch and Render's repo branch", () => {
-            const render = { kind: "render", render: { repo: { url: "https://github.com/o/r", branch: "release" } } } as unknown as BackendConfig;
+            const render = {
+                kind: "render",
+                render: { repo: { url: "https://github.com/o/r", branch: "release" } },
+            } as unknown as BackendConfig;
             assert.deepEqual(allowedBranches({ frontend: { git: { repo: "o/r", productionBranch: "main" } } as any, backend: render }), [
                 { branch: "main", key: "keel:frontend.git.productionBranch" },
                 { branch: "release", key: "keel:backend.render.repo.branch" },
             ]);
             assert.deepEqual(allowedBranches({}), []);
             // keel:github.branches.<stack>, when the config has it.
-            assert.deepEqual(allowedBranches({ stack: "staging", github: { deploy: { branch: "staging", environment: "staging" } } } as any), [
-                { branch: "staging", key: "keel:github.branches.staging" },
-            ]);
+            assert.deepEqual(
+                allowedBranches({ stack: "staging", github: { deploy: { branch: "staging", environment: "staging" } } } as any),
+                [{ branch: "staging", key: "keel:github.branches.staging" }],
+            );
         });
     });
 
@@ -205,12 +266,26 @@ describe("preflight checks (pure)", () => {
     });
 
     describe("prod backend", () => {
-        const fly = (regions: { region: string; count: number }[], strategy = "rolling") => ({ kind: "fly", fly: { regions, strategy } }) as unknown as BackendConfig;
+        const fly = (regions: { region: string; count: number }[], strategy = "rolling") =>
+            ({ kind: "fly", fly: { regions, strategy } }) as unknown as BackendConfig;
         const render = (instances: number) => ({ kind: "render", render: { instances } }) as unknown as BackendConfig;
 
         it("passes with two Fly machines rolling, or two Render instances, or no backend", () => {
             assert.equal(checkProdBackend("prod", "prod", fly([{ region: "iad", count: 2 }])).status, "pass");
-            assert.equal(checkProdBackend("prod", "prod", fly([{ region: "iad", count: 1 }, { region: "ams", count: 1 }], "bluegreen")).status, "pass");
+            assert.equal(
+                checkProdBackend(
+                    "prod",
+                    "prod",
+                    fly(
+                        [
+                            { region: "iad", count: 1 },
+                            { region: "ams", count: 1 },
+                        ],
+                        "bluegreen",
+                    ),
+                ).status,
+                "pass",
+            );
             assert.equal(checkProdBackend("prod", "prod", render(2)).status, "pass");
             assert.equal(checkProdBackend("prod", "prod", undefined).status, "pass");
         });
@@ -220,7 +295,10 @@ describe("preflight checks (pure)", () => {
         });
 
         it("an immediate Fly rollout is ✗", () => {
-            assert.match(errors(checkProdBackend("prod", "prod", fly([{ region: "iad", count: 2 }], "immediate")))[0], /strategy is immediate/);
+            assert.match(
+                errors(checkProdBackend("prod", "prod", fly([{ region: "iad", count: 2 }], "immediate")))[0],
+                /strategy is immediate/,
+            );
         });
 
         it("one Render instance is ✗", () => {
@@ -239,7 +317,9 @@ describe("preflight checks (pure)", () => {
         assert.equal(report.ok, false);
         assert.equal(report.problems, 1);
         const lines = formatReport(report);
-        assert.ok(lines.includes("✗ backups: keel:migrations.backup is off on prod: pending migrations would run without a backup to go back to"));
+        assert.ok(
+            lines.includes("✗ backups: keel:migrations.backup is off on prod: pending migrations would run without a backup to go back to"),
+        );
         assert.ok(lines.includes("    fix: pulumi config set --path keel:migrations.backup true --stack prod"));
         assert.match(lines.at(-1)!, /preflight failed: 1 problem to fix/);
         assert.equal(
@@ -258,7 +338,11 @@ function project(stackFiles: Record<string, string>, migrations: Record<string, 
     for (const [stack, text] of Object.entries(stackFiles)) fs.writeFileSync(path.join(root, `Pulumi.${stack}.yaml`), text);
     fs.mkdirSync(path.join(root, "migrations"));
     for (const [name, text] of Object.entries(migrations)) fs.writeFileSync(path.join(root, "migrations", name), text);
-    const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main", ...args], { cwd: root, stdio: "pipe" });
+    const git = (...args: string[]) =>
+        execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main", ...args], {
+            cwd: root,
+            stdio: "pipe",
+        });
     git("init", "-q");
     git("add", "-A");
     git("commit", "-q", "-m", "init");
@@ -268,12 +352,26 @@ function project(stackFiles: Record<string, string>, migrations: Record<string, 
 /** `scripts/preflight.ts` under ts-node, run from the project's root as `npm run preflight` does. */
 function runPreflight(root: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
     const clean: NodeJS.ProcessEnv = { ...process.env };
-    for (const k of ["DATABASE_URL", "NEON_API_KEY", "FLY_API_TOKEN", "RENDER_API_KEY", "VERCEL_API_TOKEN", "GITHUB_TOKEN", "GITHUB_REF_NAME", "GITHUB_ACTIONS"]) delete clean[k];
-    const child = spawn(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), path.join(REPO_ROOT, "scripts", "preflight.ts"), ...args], {
-        cwd: root,
-        env: { ...clean, TS_NODE_PROJECT: path.join(REPO_ROOT, "tsconfig.json"), ...env },
-        stdio: ["ignore", "pipe", "pipe"],
-    });
+    for (const k of [
+        "DATABASE_URL",
+        "NEON_API_KEY",
+        "FLY_API_TOKEN",
+        "RENDER_API_KEY",
+        "VERCEL_API_TOKEN",
+        "GITHUB_TOKEN",
+        "GITHUB_REF_NAME",
+        "GITHUB_ACTIONS",
+    ])
+        delete clean[k];
+    const child = spawn(
+        process.execPath,
+        ["-r", require.resolve("ts-node/register/transpile-only"), path.join(REPO_ROOT, "scripts", "preflight.ts"), ...args],
+        {
+            cwd: root,
+            env: { ...clean, TS_NODE_PROJECT: path.join(REPO_ROOT, "tsconfig.json"), ...env },
+            stdio: ["ignore", "pipe", "pipe"],
+        },
+    );
     return cliResult(child);
 }
 
@@ -288,7 +386,10 @@ describe("preflight CLI", function () {
     });
 
     it("passes on a compliant dev stack: exit 0, the pending version listed, no secret printed", async () => {
-        const root = project({ dev: "config:\n  keel:migrations:\n    dir: migrations\n" }, { "0001_users.sql": FIRST, "0002_posts.sql": SECOND });
+        const root = project(
+            { dev: "config:\n  keel:migrations:\n    dir: migrations\n" },
+            { "0001_users.sql": FIRST, "0002_posts.sql": SECOND },
+        );
         const url = await freshDatabase();
         await applyMigrations(url, (await loadMigrations(path.join(root, "migrations"))).slice(0, 1), engineSettings());
 
@@ -321,11 +422,14 @@ describe("preflight CLI", function () {
       repo: org/app
       productionBranch: main
 `;
-        const root = project({ prod }, {
-            "0001_users.sql": FIRST,
-            "0002_posts.sql": SECOND,
-            "0003_drop_email.sql": "-- the email column moves to accounts\nALTER TABLE users DROP COLUMN email;\n",
-        });
+        const root = project(
+            { prod },
+            {
+                "0001_users.sql": FIRST,
+                "0002_posts.sql": SECOND,
+                "0003_drop_email.sql": "-- the email column moves to accounts\nALTER TABLE users DROP COLUMN email;\n",
+            },
+        );
         const url = await freshDatabase();
         await applyMigrations(url, (await loadMigrations(path.join(root, "migrations"))).slice(0, 1), engineSettings());
         // Applied, then edited; a file with a syntax error; an uncommitted file.
@@ -349,7 +453,8 @@ describe("preflight CLI", function () {
         ];
         for (const re of expected) assert.match(res.stdout, re);
         assert.match(res.stdout, /^preflight failed: 8 problems to fix/m);
-        for (const secret of [password, token]) assert.ok(!res.stdout.includes(secret) && !res.stderr.includes(secret), "no secret is printed");
+        for (const secret of [password, token])
+            assert.ok(!res.stdout.includes(secret) && !res.stderr.includes(secret), "no secret is printed");
 
         const json = await runPreflight(root, ["--stack", "prod", "--json", "--offline"], { DATABASE_URL: url, VERCEL_API_TOKEN: token });
         assert.equal(json.code, 1, json.stderr);
@@ -357,7 +462,14 @@ describe("preflight CLI", function () {
         assert.equal(report.ok, false);
         assert.deepEqual(
             report.checks.map((c: any) => [c.id, c.status]),
-            [["config", "fail"], ["migrations", "fail"], ["database", "skip"], ["git", "fail"], ["backups", "fail"], ["backend", "fail"]],
+            [
+                ["config", "fail"],
+                ["migrations", "fail"],
+                ["database", "skip"],
+                ["git", "fail"],
+                ["backups", "fail"],
+                ["backend", "fail"],
+            ],
         );
         assert.equal(report.problems, 6);
         assert.ok(!json.stdout.includes(password) && !json.stdout.includes(token));

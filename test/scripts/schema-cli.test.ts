@@ -63,10 +63,13 @@ describe("schema CLI", function () {
         assert.ok(!res.stdout.includes(password));
         assert.equal(await relationExists(url, "public.posts"), true);
         const rows = await historyRows(url);
-        assert.deepEqual(rows.map((r) => [r.version, r.status]), [
-            ["1", "applied"],
-            ["2", "applied"],
-        ]);
+        assert.deepEqual(
+            rows.map((r) => [r.version, r.status]),
+            [
+                ["1", "applied"],
+                ["2", "applied"],
+            ],
+        );
         assert.match(rows[0].applied_by, /^local:/);
 
         const again = await runCli(["apply", `--dir=${dir}`], url);
@@ -96,18 +99,23 @@ describe("schema CLI", function () {
         const created = path.join(dir, "0003_add_orders.sql");
         assert.equal(res.stdout.trim(), created);
         assert.ok(fs.existsSync(created));
-        assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith(".sql")).sort(), [
-            "0001_create_users.sql",
-            "0002_create_posts.sql",
-            "0003_add_orders.sql",
-        ]);
+        assert.deepEqual(
+            fs
+                .readdirSync(dir)
+                .filter((f) => f.endsWith(".sql"))
+                .sort(),
+            ["0001_create_users.sql", "0002_create_posts.sql", "0003_add_orders.sql"],
+        );
         // The new file is a valid, empty migration.
         const files = await loadMigrations(dir);
-        assert.deepEqual(files.map((f) => [f.version, f.name, f.statements.length]), [
-            ["1", "create_users", 1],
-            ["2", "create_posts", 1],
-            ["3", "add_orders", 0],
-        ]);
+        assert.deepEqual(
+            files.map((f) => [f.version, f.name, f.statements.length]),
+            [
+                ["1", "create_users", 1],
+                ["2", "create_posts", 1],
+                ["3", "add_orders", 0],
+            ],
+        );
         // The template's comments mention the directives without setting any.
         assert.deepEqual(files[2].directives, { transaction: true, allowDestructive: false });
 
@@ -131,7 +139,10 @@ describe("schema CLI", function () {
         assert.match(res.stderr, /0002_bad\.sql:4: relation "no_such_table" does not exist/);
         assert.ok(!res.stderr.includes(password) && !res.stdout.includes(password), "the password never appears");
         assert.doesNotMatch(res.stderr, /\n\s+at /, "a clear message, not a stack trace");
-        assert.deepEqual((await historyRows(url)).map((r) => r.version), ["1"]);
+        assert.deepEqual(
+            (await historyRows(url)).map((r) => r.version),
+            ["1"],
+        );
         assert.equal(await relationExists(url, "public.posts"), false);
     });
 
@@ -162,7 +173,10 @@ describe("schema CLI", function () {
         cases.forEach((args, i) => {
             const res = results[i];
             assert.equal(res.code, 2, `${args.join(" ")}: ${res.stderr}`);
-            assert.match(res.stderr, /no database: export DATABASE_URL=.*, pass --url, or take the stack's: export DATABASE_URL=\$\(npm run -s pulumi -- stack output databaseUrl --show-secrets --stack dev\)/);
+            assert.match(
+                res.stderr,
+                /no database: export DATABASE_URL=.*, pass --url, or take the stack's: export DATABASE_URL=\$\(npm run -s pulumi -- stack output databaseUrl --show-secrets --stack dev\)/,
+            );
             assert.match(res.stderr, /usage:/);
         });
     });
@@ -170,7 +184,12 @@ describe("schema CLI", function () {
     it("resolve with bad arguments exits 2 and touches nothing", async () => {
         const url = await freshDatabase();
         const dir = twoFiles();
-        const cases = [["resolve", "--applied"], ["resolve", "abc", "--applied"], ["resolve", "3"], ["resolve", "3", "--applied", "--rolled-back"]];
+        const cases = [
+            ["resolve", "--applied"],
+            ["resolve", "abc", "--applied"],
+            ["resolve", "3"],
+            ["resolve", "3", "--applied", "--rolled-back"],
+        ];
         const results = await Promise.all(cases.map((args) => runCli([...args, "--dir", dir], url)));
         cases.forEach((args, i) => {
             const res = results[i];
@@ -246,7 +265,10 @@ describe("schema CLI", function () {
 
         it("a stack file's bad settings are reported with the key and the fix", async () => {
             const root = project();
-            fs.writeFileSync(path.join(root, "Pulumi.dev.yaml"), "config:\n  keel:database:\n    kind: external\n  keel:migrations:\n    lockWaitSeconds: -1\n");
+            fs.writeFileSync(
+                path.join(root, "Pulumi.dev.yaml"),
+                "config:\n  keel:database:\n    kind: external\n  keel:migrations:\n    lockWaitSeconds: -1\n",
+            );
             const res = await runCli(["status"], "postgres://u:p@127.0.0.1:1/x", {}, root);
             assert.equal(res.code, 1);
             assert.match(res.stderr, /keel:migrations\.lockWaitSeconds/);
@@ -275,7 +297,12 @@ describe("schema CLI", function () {
     });
 
     it("every command answers --help and -h with its usage and exits 0", async () => {
-        for (const [command, usage] of [["status", /usage: npm run schema:status/], ["apply", /usage: npm run schema:apply/], ["new", /usage: npm run schema:new -- <name>/], ["resolve", /usage: npm run schema:resolve -- <version>/]] as const) {
+        for (const [command, usage] of [
+            ["status", /usage: npm run schema:status/],
+            ["apply", /usage: npm run schema:apply/],
+            ["new", /usage: npm run schema:new -- <name>/],
+            ["resolve", /usage: npm run schema:resolve -- <version>/],
+        ] as const) {
             for (const flag of ["--help", "-h"]) {
                 const res = await runCli([command, flag], undefined);
                 assert.equal(res.code, 0, `${command} ${flag}: ${res.stderr}`);
@@ -313,9 +340,15 @@ describe("schema CLI", function () {
         const url = await freshDatabase();
         const dir = migrationsDir({ "0001_status.sql": "CREATE TYPE status AS ENUM ('new');\nCREATE TABLE orders (id int, s status);\n" });
         assert.equal((await runCli(["apply", "--dir", dir], url)).code, 0);
-        fs.writeFileSync(path.join(dir, "0002_shipped.sql"), "ALTER TYPE status ADD VALUE 'shipped';\nUPDATE orders SET s = 'shipped' WHERE id = 1;\n");
+        fs.writeFileSync(
+            path.join(dir, "0002_shipped.sql"),
+            "ALTER TYPE status ADD VALUE 'shipped';\nUPDATE orders SET s = 'shipped' WHERE id = 1;\n",
+        );
         const res = await runCli(["status", "--dir", dir], url);
         assert.equal(res.code, 0, res.stderr);
-        assert.match(res.stdout, /^ {2}pending {2}0002_shipped {2}warning: line 2 uses 'shipped', added by ALTER TYPE status ADD VALUE at line 1/m);
+        assert.match(
+            res.stdout,
+            /^ {2}pending {2}0002_shipped {2}warning: line 2 uses 'shipped', added by ALTER TYPE status ADD VALUE at line 1/m,
+        );
     });
 });

@@ -31,7 +31,8 @@ export function requireEngine(ctx: Mocha.Context): PulumiCli {
         require(path.join(ROOT, "tools/build.js")).buildStale(ROOT);
         return cli;
     }
-    const why = "end-to-end tests need the Pulumi CLI (npm run pulumi:build builds the pinned one; no `pulumi version` answered on PATH or in .keel/bin)";
+    const why =
+        "end-to-end tests need the Pulumi CLI (npm run pulumi:build builds the pinned one; no `pulumi version` answered on PATH or in .keel/bin)";
     if (process.env.CI === "true") throw new Error(`CI=true: ${why}`);
     console.log(`    skip: ${why}`);
     ctx.skip();
@@ -107,7 +108,8 @@ export class EngineWorkspace {
         const found: string[] = [];
         for (const file of this.stateFiles()) {
             const bytes = fs.readFileSync(file);
-            for (const s of secrets) if (bytes.includes(Buffer.from(s))) found.push(`${path.relative(this.state, file)} holds ${s.slice(0, 4)}…`);
+            for (const s of secrets)
+                if (bytes.includes(Buffer.from(s))) found.push(`${path.relative(this.state, file)} holds ${s.slice(0, 4)}…`);
         }
         return found;
     }

@@ -42,7 +42,8 @@ export class FakeClock {
 
     /** Moves the clock to `ms` (never back); returns the new time. */
     set(ms: number): number {
-        if (ms < this.ms) throw new Error(`FakeClock.set: ${new Date(ms).toISOString()} is before the clock (${new Date(this.ms).toISOString()})`);
+        if (ms < this.ms)
+            throw new Error(`FakeClock.set: ${new Date(ms).toISOString()} is before the clock (${new Date(this.ms).toISOString()})`);
         this.ms = ms;
         return this.ms;
     }

@@ -62,7 +62,15 @@ export interface FakeFlyMachine {
     startedReads: number;
     events: { id: string; type: string; status: string; source: string; timestamp: number }[];
     /** expiresMs on the fake's clock; releaseAfterConflicts: the holder lets go after refusing that many requests. */
-    lease?: { nonce: string; owner: string; description: string; expiresMs: number; version: string; releaseAfterConflicts?: number; conflicts: number };
+    lease?: {
+        nonce: string;
+        owner: string;
+        description: string;
+        expiresMs: number;
+        version: string;
+        releaseAfterConflicts?: number;
+        conflicts: number;
+    };
     /** The app's secrets version the machine was created or last updated with. */
     secretsVersion: number;
 }
@@ -196,7 +204,11 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
     }
 
     /** Creates a started machine directly, running long enough to pass its checks; for setup. */
-    seedMachine(app: string, config: any = { image: "registry.fly.io/app:v1" }, options: { region?: string; name?: string } = {}): FakeFlyMachine {
+    seedMachine(
+        app: string,
+        config: any = { image: "registry.fly.io/app:v1" },
+        options: { region?: string; name?: string } = {},
+    ): FakeFlyMachine {
         const m = this.createMachine(this.app(app), { config, region: options.region, name: options.name });
         m.pending = [];
         this.transition(m, "started");
@@ -209,7 +221,10 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
      * ttlS seconds of the fake's clock, or until it has refused
      * releaseAfterConflicts requests (409) when that is given.
      */
-    leaseAsOther(machineId: string, options: { owner?: string; ttlS?: number; description?: string; releaseAfterConflicts?: number } = {}): string {
+    leaseAsOther(
+        machineId: string,
+        options: { owner?: string; ttlS?: number; description?: string; releaseAfterConflicts?: number } = {},
+    ): string {
         const m = this.machine(machineId);
         const nonce = randomBytes(8).toString("hex");
         m.lease = {
@@ -319,10 +334,22 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
         throw new HttpError(404, "not found");
     }
 
-    private routeMachines(app: FakeFlyApp, p: string[], method: string, q: URLSearchParams, body: any, nonce: string | undefined): [number, unknown] {
+    private routeMachines(
+        app: FakeFlyApp,
+        p: string[],
+        method: string,
+        q: URLSearchParams,
+        body: any,
+        nonce: string | undefined,
+    ): [number, unknown] {
         if (p.length === 3 && method === "GET") {
             const all = [...this.machines.values()].filter((x) => x.app === app.name);
-            const visible = all.filter((x) => (q.get("include_deleted") === "true" || x.state !== "destroyed") && (!q.get("region") || x.region === q.get("region")) && (!q.get("state") || q.get("state")!.split(",").includes(x.state)));
+            const visible = all.filter(
+                (x) =>
+                    (q.get("include_deleted") === "true" || x.state !== "destroyed") &&
+                    (!q.get("region") || x.region === q.get("region")) &&
+                    (!q.get("state") || q.get("state")!.split(",").includes(x.state)),
+            );
             return [200, visible.map((x) => this.machineView(x, q.get("include_leases") === "true"))];
         }
         if (p.length === 3 && method === "POST") {
@@ -342,7 +369,10 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
         if (p.length === 4 && method === "DELETE") {
             if (machine.state === "destroyed") throw new HttpError(404, "machine not found");
             if (["started", "starting", "replacing"].includes(machine.state) && q.get("force") !== "true") {
-                throw new HttpError(412, `failed_precondition: unable to destroy machine, not currently stopped or suspended (state ${machine.state})`);
+                throw new HttpError(
+                    412,
+                    `failed_precondition: unable to destroy machine, not currently stopped or suspended (state ${machine.state})`,
+                );
             }
             machine.pending = [];
             machine.lease = undefined;
@@ -351,12 +381,17 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
             return [200, undefined];
         }
         if (action === "start" && method === "POST") {
-            if (machine.state === "destroyed" || machine.state === "destroying") throw new HttpError(412, `failed_precondition: unable to start machine from current state: '${machine.state}'`);
+            if (machine.state === "destroyed" || machine.state === "destroying")
+                throw new HttpError(412, `failed_precondition: unable to start machine from current state: '${machine.state}'`);
             if (!["started", "starting"].includes(machine.state)) this.launch(machine);
             return [200, undefined];
         }
         if (action === "stop" && method === "POST") {
-            if (body?.signal !== undefined && !["SIGHUP", "SIGINT", "SIGQUIT", "SIGKILL", "SIGUSR1", "SIGUSR2", "SIGTERM"].includes(body.signal)) throw new HttpError(400, `invalid signal ${body.signal}`);
+            if (
+                body?.signal !== undefined &&
+                !["SIGHUP", "SIGINT", "SIGQUIT", "SIGKILL", "SIGUSR1", "SIGUSR2", "SIGTERM"].includes(body.signal)
+            )
+                throw new HttpError(400, `invalid signal ${body.signal}`);
             if (["started", "starting", "replacing"].includes(machine.state)) {
                 machine.pending = [];
                 this.transition(machine, "stopping");
@@ -378,22 +413,37 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
      */
     private wait(machine: FakeFlyMachine, q: URLSearchParams): [number, unknown] {
         const states = (q.get("state") ?? "started").split(",");
-        for (const s of states) if (!["started", "stopped", "suspended", "destroyed", "failed", "settled"].includes(s)) throw new HttpError(400, `invalid state ${s}`);
+        for (const s of states)
+            if (!["started", "stopped", "suspended", "destroyed", "failed", "settled"].includes(s))
+                throw new HttpError(400, `invalid state ${s}`);
         const version = q.get("version") ?? q.get("instance_id") ?? undefined;
         const timeoutS = Math.min(60, Math.max(1, Number(q.get("timeout") ?? 60) || 60));
         const reached = () => {
-            const stateOk = states.some((s) => (s === "settled" ? ["started", "stopped", "suspended", "failed", "destroyed"].includes(machine.state) : s === machine.state));
+            const stateOk = states.some((s) =>
+                s === "settled" ? ["started", "stopped", "suspended", "failed", "destroyed"].includes(machine.state) : s === machine.state,
+            );
             return stateOk && (!version || version === machine.instance_id);
         };
         while (!reached()) {
             const next = machine.pending[0];
             if (!next || next.polls === Infinity) {
-                throw new HttpError(408, `deadline_exceeded: machine ${machine.id} did not reach state ${states.join(",")}${version ? ` at version ${version}` : ""} in ${timeoutS}s (state ${machine.state})`);
+                throw new HttpError(
+                    408,
+                    `deadline_exceeded: machine ${machine.id} did not reach state ${states.join(",")}${version ? ` at version ${version}` : ""} in ${timeoutS}s (state ${machine.state})`,
+                );
             }
             machine.pending.shift();
             this.transition(machine, next.state);
         }
-        return [200, { ok: true, state: machine.state, version: machine.instance_id, event_id: machine.events[machine.events.length - 1]?.id ?? ulid() }];
+        return [
+            200,
+            {
+                ok: true,
+                state: machine.state,
+                version: machine.instance_id,
+                event_id: machine.events[machine.events.length - 1]?.id ?? ulid(),
+            },
+        ];
     }
 
     /** The machine's lease unless it expired on the fake's clock (an expired one is dropped). */
@@ -420,12 +470,20 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
         if (method === "POST") {
             const ttl = typeof body?.ttl === "number" && body.ttl > 0 ? body.ttl : 30;
             if (lease) {
-                if (!nonce || nonce !== lease.nonce) throw this.conflict(machine, `machine ${machine.id} already has a lease held by ${lease.owner}`);
+                if (!nonce || nonce !== lease.nonce)
+                    throw this.conflict(machine, `machine ${machine.id} already has a lease held by ${lease.owner}`);
                 lease.expiresMs = now + ttl * 1000;
                 if (typeof body?.description === "string") lease.description = body.description;
                 return [201, this.leaseView(lease)];
             }
-            machine.lease = { nonce: randomBytes(8).toString("hex"), owner: this.owner, description: body?.description ?? "", expiresMs: now + ttl * 1000, version: machine.instance_id, conflicts: 0 };
+            machine.lease = {
+                nonce: randomBytes(8).toString("hex"),
+                owner: this.owner,
+                description: body?.description ?? "",
+                expiresMs: now + ttl * 1000,
+                version: machine.instance_id,
+                conflicts: 0,
+            };
             return [201, this.leaseView(machine.lease)];
         }
         if (method === "DELETE") {
@@ -441,12 +499,17 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
     private checkLease(machine: FakeFlyMachine, nonce: string | undefined): void {
         const lease = this.liveLease(machine);
         if (!lease) return;
-        if (nonce !== lease.nonce) throw this.conflict(machine, `machine ${machine.id} is leased by ${lease.owner}${nonce ? " and the nonce does not match" : "; pass its nonce in fly-machine-lease-nonce"}`);
+        if (nonce !== lease.nonce)
+            throw this.conflict(
+                machine,
+                `machine ${machine.id} is leased by ${lease.owner}${nonce ? " and the nonce does not match" : "; pass its nonce in fly-machine-lease-nonce"}`,
+            );
     }
 
     private routeSecrets(app: FakeFlyApp, p: string[], method: string, q: URLSearchParams, body: any): [number, unknown] {
         const show = q.get("show_secrets") === "true";
-        if (p.length === 3 && method === "GET") return [200, { secrets: [...app.secrets.keys()].sort().map((n) => this.secretView(app, n, show)) }];
+        if (p.length === 3 && method === "GET")
+            return [200, { secrets: [...app.secrets.keys()].sort().map((n) => this.secretView(app, n, show)) }];
         if (p.length === 3 && method === "POST") {
             const values = body?.values;
             if (!values || typeof values !== "object") throw new HttpError(400, "values is required");
@@ -458,7 +521,14 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
                 else this.setSecret(app, name, value as string);
             }
             app.secretsVersion++;
-            return [200, { version: app.secretsVersion, Version: app.secretsVersion, secrets: [...app.secrets.keys()].sort().map((n) => this.secretView(app, n, false)) }];
+            return [
+                200,
+                {
+                    version: app.secretsVersion,
+                    Version: app.secretsVersion,
+                    secrets: [...app.secrets.keys()].sort().map((n) => this.secretView(app, n, false)),
+                },
+            ];
         }
         const name = p[3];
         if (p.length === 4 && method === "GET") {
@@ -484,7 +554,8 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
         if (p.length === 3 && method === "GET") return [200, { ips: app.ips.map((ip) => this.ipView(ip)) }];
         if (p.length === 3 && method === "POST") {
             const type = body?.type;
-            if (!["v4", "v6", "shared_v4", "private_v6"].includes(type)) throw new HttpError(400, `invalid ip type ${JSON.stringify(type)}: v4, v6, shared_v4 or private_v6`);
+            if (!["v4", "v6", "shared_v4", "private_v6"].includes(type))
+                throw new HttpError(400, `invalid ip type ${JSON.stringify(type)}: v4, v6, shared_v4 or private_v6`);
             const n = this.seq++;
             const ip =
                 type === "shared_v4"
@@ -495,7 +566,14 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
                         ? `2a09:8280:1::${n.toString(16)}:0`
                         : `fdaa:0:1::${n.toString(16)}`;
             if (type === "shared_v4" && app.ips.some((x) => x.ip === ip)) return [200, this.ipView(app.ips.find((x) => x.ip === ip)!)];
-            const record = { ip, type, region: body?.region ?? "global", service_name: body?.service_name ?? "", shared: type === "shared_v4", created_at: this.iso() };
+            const record = {
+                ip,
+                type,
+                region: body?.region ?? "global",
+                service_name: body?.service_name ?? "",
+                shared: type === "shared_v4",
+                created_at: this.iso(),
+            };
             app.ips.push(record);
             return [200, this.ipView(record)];
         }
@@ -518,7 +596,8 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
 
     private createApp(body: any): FakeFlyApp {
         const name = body?.name;
-        if (typeof name !== "string" || !/^[a-z0-9][a-z0-9-]{1,62}$/.test(name)) throw new HttpError(400, `invalid app name ${JSON.stringify(name)}`);
+        if (typeof name !== "string" || !/^[a-z0-9][a-z0-9-]{1,62}$/.test(name))
+            throw new HttpError(400, `invalid app name ${JSON.stringify(name)}`);
         if (typeof body?.org_slug !== "string" || !body.org_slug) throw new HttpError(400, "org_slug is required");
         if (this.apps.has(name)) throw new HttpError(422, `app name ${name} has already been taken`);
         const app: FakeFlyApp = {
@@ -543,7 +622,12 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
         const id = randomBytes(7).toString("hex");
         const name = body.name ?? `machine-${id.slice(0, 6)}`;
         // A machine being destroyed no longer holds its name (it is gone for Keel too: isGone).
-        if ([...this.machines.values()].some((x) => x.app === app.name && x.name === name && x.state !== "destroyed" && x.state !== "destroying")) throw new HttpError(409, `a machine named ${name} already exists`);
+        if (
+            [...this.machines.values()].some(
+                (x) => x.app === app.name && x.name === name && x.state !== "destroyed" && x.state !== "destroying",
+            )
+        )
+            throw new HttpError(409, `a machine named ${name} already exists`);
         const now = this.iso();
         const machine: FakeFlyMachine = {
             id,
@@ -564,7 +648,14 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
         this.event(machine, "launch", "created");
         this.machines.set(id, machine);
         if (typeof body.lease_ttl === "number" && body.lease_ttl > 0) {
-            machine.lease = { nonce: randomBytes(8).toString("hex"), owner: this.owner, description: "", expiresMs: this.clock.now() + body.lease_ttl * 1000, version: machine.instance_id, conflicts: 0 };
+            machine.lease = {
+                nonce: randomBytes(8).toString("hex"),
+                owner: this.owner,
+                description: "",
+                expiresMs: this.clock.now() + body.lease_ttl * 1000,
+                version: machine.instance_id,
+                conflicts: 0,
+            };
         }
         if (body.skip_launch) machine.pending.push({ state: "stopped", polls: 0 });
         else this.launch(machine);
@@ -572,11 +663,13 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
     }
 
     private updateMachine(app: FakeFlyApp, machine: FakeFlyMachine, body: any): FakeFlyMachine {
-        if (machine.state === "destroyed" || machine.state === "destroying") throw new HttpError(412, `failed_precondition: machine is ${machine.state}`);
+        if (machine.state === "destroyed" || machine.state === "destroying")
+            throw new HttpError(412, `failed_precondition: machine is ${machine.state}`);
         if (body.current_version !== undefined && body.current_version !== machine.instance_id) {
             throw new HttpError(412, `failed_precondition: machine version is ${machine.instance_id}, not ${body.current_version}`);
         }
-        if (body.config !== undefined && (typeof body.config?.image !== "string" || !body.config.image)) throw new HttpError(400, "config.image is required");
+        if (body.config !== undefined && (typeof body.config?.image !== "string" || !body.config.image))
+            throw new HttpError(400, "config.image is required");
         this.checkSecretsVersion(app, body);
         if (body.config) machine.config = JSON.parse(JSON.stringify(body.config));
         if (typeof body.name === "string") machine.name = body.name;
@@ -595,7 +688,10 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
 
     private checkSecretsVersion(app: FakeFlyApp, body: any): void {
         if (typeof body?.min_secrets_version === "number" && body.min_secrets_version > app.secretsVersion) {
-            throw new HttpError(400, `min_secrets_version ${body.min_secrets_version} is newer than the app's secrets (version ${app.secretsVersion})`);
+            throw new HttpError(
+                400,
+                `min_secrets_version ${body.min_secrets_version} is newer than the app's secrets (version ${app.secretsVersion})`,
+            );
         }
     }
 
@@ -611,7 +707,11 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
     private transition(machine: FakeFlyMachine, state: string): void {
         machine.state = state;
         if (state === "started") machine.startedReads = 0;
-        this.event(machine, state === "started" ? "start" : state === "stopped" ? "exit" : state === "destroyed" ? "destroy" : "state", state);
+        this.event(
+            machine,
+            state === "started" ? "start" : state === "stopped" ? "exit" : state === "destroyed" ? "destroy" : "state",
+            state,
+        );
     }
 
     private event(machine: FakeFlyMachine, type: string, status: string): void {
@@ -652,17 +752,24 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
     private checksView(machine: FakeFlyMachine): unknown[] | undefined {
         const names = Object.keys(machine.config?.checks ?? {});
         if (!names.length) return undefined;
-        const healthy = machine.state === "started" && !this.unhealthyImages.has(machine.config.image) && machine.startedReads > this.checksPolls;
+        const healthy =
+            machine.state === "started" && !this.unhealthyImages.has(machine.config.image) && machine.startedReads > this.checksPolls;
         return names.sort().map((name) => ({
             name,
             status: healthy ? "passing" : "critical",
-            output: healthy ? "Success" : machine.state === "started" ? `connect: connection refused (port ${machine.config.checks[name]?.port ?? 8080})` : `machine is ${machine.state}`,
+            output: healthy
+                ? "Success"
+                : machine.state === "started"
+                  ? `connect: connection refused (port ${machine.config.checks[name]?.port ?? 8080})`
+                  : `machine is ${machine.state}`,
             updated_at: this.iso(),
         }));
     }
 
     private machineView(machine: FakeFlyMachine, includeLease = false, nonce?: string): unknown {
-        const [repository, tag] = String(machine.config.image).replace(/^[^/]+\//, "").split(":");
+        const [repository, tag] = String(machine.config.image)
+            .replace(/^[^/]+\//, "")
+            .split(":");
         const lease = this.liveLease(machine);
         return {
             id: machine.id,
@@ -672,19 +779,33 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
             instance_id: machine.instance_id,
             private_ip: machine.private_ip,
             config: machine.config,
-            image_ref: { registry: String(machine.config.image).includes("/") ? String(machine.config.image).split("/")[0] : "docker.io", repository, tag: tag ?? "latest", digest: "sha256:" + "0".repeat(64), labels: {} },
+            image_ref: {
+                registry: String(machine.config.image).includes("/") ? String(machine.config.image).split("/")[0] : "docker.io",
+                repository,
+                tag: tag ?? "latest",
+                digest: "sha256:" + "0".repeat(64),
+                labels: {},
+            },
             created_at: machine.created_at,
             updated_at: machine.updated_at,
             events: machine.events.slice(-5).reverse(),
             host_status: "ok",
             ...(this.checksView(machine) ? { checks: this.checksView(machine) } : {}),
-            ...(includeLease && lease ? { lease: { owner: lease.owner, description: lease.description, expires_at: Math.floor(lease.expiresMs / 1000) } } : {}),
+            ...(includeLease && lease
+                ? { lease: { owner: lease.owner, description: lease.description, expires_at: Math.floor(lease.expiresMs / 1000) } }
+                : {}),
             ...(nonce ? { nonce } : {}),
         };
     }
 
     private leaseView(lease: NonNullable<FakeFlyMachine["lease"]>): unknown {
-        return { nonce: lease.nonce, owner: lease.owner, description: lease.description, expires_at: Math.floor(lease.expiresMs / 1000), version: lease.version };
+        return {
+            nonce: lease.nonce,
+            owner: lease.owner,
+            description: lease.description,
+            expires_at: Math.floor(lease.expiresMs / 1000),
+            version: lease.version,
+        };
     }
 
     private setSecret(app: FakeFlyApp, name: string, value: string): void {
@@ -715,11 +836,20 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
         }
         if (p.length === 4 && p[3] === "acme" && method === "POST") {
             const hostname = body?.hostname;
-            if (typeof hostname !== "string" || !/^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$/i.test(hostname)) throw new HttpError(422, `invalid hostname ${JSON.stringify(hostname)}`);
+            if (typeof hostname !== "string" || !/^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$/i.test(hostname))
+                throw new HttpError(422, `invalid hostname ${JSON.stringify(hostname)}`);
             for (const other of this.apps.values()) {
-                if (other.certificates.has(hostname)) throw new HttpError(422, `hostname ${hostname} already has a certificate${other === app ? "" : " on another app"}`);
+                if (other.certificates.has(hostname))
+                    throw new HttpError(422, `hostname ${hostname} already has a certificate${other === app ? "" : " on another app"}`);
             }
-            const cert: FakeFlyCertificate = { hostname, status: "pending_validation", dnsConfigured: false, acmeTarget: `${hostname}.${randomBytes(3).toString("hex")}.flydns.net`, created_at: this.iso(), updated_at: this.iso() };
+            const cert: FakeFlyCertificate = {
+                hostname,
+                status: "pending_validation",
+                dnsConfigured: false,
+                acmeTarget: `${hostname}.${randomBytes(3).toString("hex")}.flydns.net`,
+                created_at: this.iso(),
+                updated_at: this.iso(),
+            };
             app.certificates.set(hostname, cert);
             return [201, this.certificateView(app, cert)];
         }
@@ -738,7 +868,13 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
             const view = this.certificateView(app, cert) as Record<string, unknown>;
             const addresses = app.ips.filter((i) => !i.ip.startsWith("fdaa:"));
             const dns_records = cert.dnsConfigured
-                ? { a: addresses.filter((i) => !i.ip.includes(":")).map((i) => i.ip), aaaa: addresses.filter((i) => i.ip.includes(":")).map((i) => i.ip), cname: [], acme_challenge_cname: cert.acmeTarget, resolved_addresses: addresses.map((i) => i.ip) }
+                ? {
+                      a: addresses.filter((i) => !i.ip.includes(":")).map((i) => i.ip),
+                      aaaa: addresses.filter((i) => i.ip.includes(":")).map((i) => i.ip),
+                      cname: [],
+                      acme_challenge_cname: cert.acmeTarget,
+                      resolved_addresses: addresses.map((i) => i.ip),
+                  }
                 : { a: [], aaaa: [], cname: [], resolved_addresses: [] };
             return [200, { ...view, dns_records }];
         }
@@ -758,10 +894,30 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
                 aaaa: addresses.filter((i) => i.ip.includes(":")).map((i) => i.ip),
                 cname: `${app.name}.fly.dev`,
                 acme_challenge: { name: `_acme-challenge.${cert.hostname.replace(/^\*\./, "")}`, target: cert.acmeTarget },
-                ownership: { name: `_fly-ownership.${cert.hostname.replace(/^\*\./, "")}`, app_value: `app-${app.internal_numeric_id}`, org_value: `org-${app.org_slug}` },
+                ownership: {
+                    name: `_fly-ownership.${cert.hostname.replace(/^\*\./, "")}`,
+                    app_value: `app-${app.internal_numeric_id}`,
+                    org_value: `org-${app.org_slug}`,
+                },
             },
-            certificates: cert.status === "active" ? [{ source: "fly", status: "active", issuer: "Let's Encrypt", created_at: cert.updated_at, expires_at: this.iso(this.clock.now() + 90 * 86_400_000) }] : [],
-            validation: { dns_configured: cert.dnsConfigured, alpn_configured: false, http_configured: false, ownership_txt_configured: false },
+            certificates:
+                cert.status === "active"
+                    ? [
+                          {
+                              source: "fly",
+                              status: "active",
+                              issuer: "Let's Encrypt",
+                              created_at: cert.updated_at,
+                              expires_at: this.iso(this.clock.now() + 90 * 86_400_000),
+                          },
+                      ]
+                    : [],
+            validation: {
+                dns_configured: cert.dnsConfigured,
+                alpn_configured: false,
+                http_configured: false,
+                ownership_txt_configured: false,
+            },
             validation_errors: [],
         };
     }

@@ -142,7 +142,14 @@ export abstract class FakeHttpServer<E extends LoggedRequest = LoggedRequest, F 
     }
 
     /** The fake's logic: the answer to a request; throws HttpError for an error answer. */
-    protected abstract route(method: string, path: string, query: URLSearchParams, body: any, entry: E, req: http.IncomingMessage): [number, unknown] | Promise<[number, unknown]>;
+    protected abstract route(
+        method: string,
+        path: string,
+        query: URLSearchParams,
+        body: any,
+        entry: E,
+        req: http.IncomingMessage,
+    ): [number, unknown] | Promise<[number, unknown]>;
 
     private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
         const url = new URL(req.url ?? "/", "http://fake");

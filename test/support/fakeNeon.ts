@@ -216,8 +216,19 @@ export class FakeNeon extends FakeHttpServer {
     }
 
     /** Creates a project as POST /projects would (default branch, endpoint, role, database); for setup. */
-    seedProject(name: string, options: { region?: string; pgVersion?: number; branchName?: string; roleName?: string; databaseName?: string } = {}): FakeProject {
-        return this.createProject({ name, region_id: options.region, pg_version: options.pgVersion, branch: { name: options.branchName, role_name: options.roleName, database_name: options.databaseName } }, "finished").record;
+    seedProject(
+        name: string,
+        options: { region?: string; pgVersion?: number; branchName?: string; roleName?: string; databaseName?: string } = {},
+    ): FakeProject {
+        return this.createProject(
+            {
+                name,
+                region_id: options.region,
+                pg_version: options.pgVersion,
+                branch: { name: options.branchName, role_name: options.roleName, database_name: options.databaseName },
+            },
+            "finished",
+        ).record;
     }
 
     branch(projectId: string, name: string): FakeBranch | undefined {
@@ -294,7 +305,13 @@ export class FakeNeon extends FakeHttpServer {
             const ops = this.state.operations.filter((op) => op.project_id === project.id).reverse();
             const limit = Number(q.get("limit") ?? 10);
             const page = ops.slice(0, limit);
-            return [200, { operations: page.map((op) => this.operationView(op)), ...(page.length ? { pagination: { cursor: page[page.length - 1].id } } : {}) }];
+            return [
+                200,
+                {
+                    operations: page.map((op) => this.operationView(op)),
+                    ...(page.length ? { pagination: { cursor: page[page.length - 1].id } } : {}),
+                },
+            ];
         }
         if (m("projects/:id/operations/:op", "GET")) {
             const op = this.state.operations.find((o) => o.id === p[3] && o.project_id === project.id);
@@ -309,7 +326,8 @@ export class FakeNeon extends FakeHttpServer {
             const branch = this.state.branches.find((b) => b.id === p[3] && b.project_id === project.id);
             if (m("projects/:id/branches/:b", "DELETE") && !branch) return [204, undefined];
             if (!branch) throw new HttpError(404, "branch not found");
-            if (m("projects/:id/branches/:b", "GET")) return [200, { branch: this.branchView(branch), annotation: this.annotationView(branch) }];
+            if (m("projects/:id/branches/:b", "GET"))
+                return [200, { branch: this.branchView(branch), annotation: this.annotationView(branch) }];
             if (m("projects/:id/branches/:b", "PATCH")) return [200, this.updateBranch(project, branch, body?.branch ?? {})];
             if (m("projects/:id/branches/:b", "DELETE")) return [200, this.deleteBranch(project, branch)];
             if (m("projects/:id/branches/:b/restore", "POST")) return [200, this.restoreBranch(project, branch, body ?? {})];
@@ -330,7 +348,12 @@ export class FakeNeon extends FakeHttpServer {
 
     private lockBranch(branchId: string): void {
         const endpoints = new Set(this.state.endpoints.filter((e) => e.branch_id === branchId).map((e) => e.id));
-        if (this.refusedBy(this.state.operations.filter((op) => op.branch_id === branchId || (op.endpoint_id && endpoints.has(op.endpoint_id))))) throw this.locked();
+        if (
+            this.refusedBy(
+                this.state.operations.filter((op) => op.branch_id === branchId || (op.endpoint_id && endpoints.has(op.endpoint_id))),
+            )
+        )
+            throw this.locked();
     }
 
     /**
@@ -368,11 +391,24 @@ export class FakeNeon extends FakeHttpServer {
     }
 
     /** A new operation, running for `polls` looks ("finished": already done, as for seeded objects). */
-    private operation(projectId: string, action: string, on: { branch_id?: string; endpoint_id?: string }, polls: number | "finished" = this.operationPolls): FakeOperation {
+    private operation(
+        projectId: string,
+        action: string,
+        on: { branch_id?: string; endpoint_id?: string },
+        polls: number | "finished" = this.operationPolls,
+    ): FakeOperation {
         const now = this.clock.now();
         const failing = polls === "finished" ? undefined : this.failing.find((f) => f.times > 0 && (!f.action || f.action === action));
         if (failing) failing.times--;
-        const op: FakeOperation = { id: randomUUID(), project_id: projectId, ...on, action, createdMs: now, pollsLeft: polls === "finished" ? 0 : Math.max(0, polls), fails: failing?.error };
+        const op: FakeOperation = {
+            id: randomUUID(),
+            project_id: projectId,
+            ...on,
+            action,
+            createdMs: now,
+            pollsLeft: polls === "finished" ? 0 : Math.max(0, polls),
+            fails: failing?.error,
+        };
         if (op.pollsLeft <= 0) op.finishedMs = now;
         // Every operation writes something: the log moves on.
         this.lsn += 0x1000 + Math.floor(Math.random() * 0x800);
@@ -449,7 +485,9 @@ export class FakeNeon extends FakeHttpServer {
     }
 
     private branchView(branch: FakeBranch): Record<string, unknown> {
-        const init = this.state.operations.some((op) => op.branch_id === branch.id && op.action === "create_branch" && op.finishedMs === undefined);
+        const init = this.state.operations.some(
+            (op) => op.branch_id === branch.id && op.action === "create_branch" && op.finishedMs === undefined,
+        );
         return {
             id: branch.id,
             project_id: branch.project_id,
@@ -486,8 +524,15 @@ export class FakeNeon extends FakeHttpServer {
 
     /** expires_at as Neon accepts it: RFC 3339 with whole seconds, in the future. Returns the TTL in seconds. */
     private validateExpiry(value: unknown): number {
-        if (typeof value !== "string" || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$/.test(value) || Number.isNaN(Date.parse(value))) {
-            throw new HttpError(400, `expires_at must be an RFC 3339 timestamp with precision up to seconds, such as 2025-06-09T18:02:16Z; got ${JSON.stringify(value)}`);
+        if (
+            typeof value !== "string" ||
+            !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$/.test(value) ||
+            Number.isNaN(Date.parse(value))
+        ) {
+            throw new HttpError(
+                400,
+                `expires_at must be an RFC 3339 timestamp with precision up to seconds, such as 2025-06-09T18:02:16Z; got ${JSON.stringify(value)}`,
+            );
         }
         const ttl = Math.round((Date.parse(value) - this.clock.now()) / 1000);
         if (ttl <= 0) throw new HttpError(400, "expires_at must be in the future");
@@ -529,16 +574,32 @@ export class FakeNeon extends FakeHttpServer {
     }
 
     private roleView(r: FakeRole, withPassword = false): Record<string, unknown> {
-        return { branch_id: r.branch_id, name: r.name, ...(withPassword ? { password: r.password } : {}), protected: r.protected, created_at: r.created_at, updated_at: r.updated_at };
+        return {
+            branch_id: r.branch_id,
+            name: r.name,
+            ...(withPassword ? { password: r.password } : {}),
+            protected: r.protected,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        };
     }
 
     private databaseView(d: FakeDatabase): Record<string, unknown> {
-        return { id: d.id, branch_id: d.branch_id, name: d.name, owner_name: d.owner_name, created_at: d.created_at, updated_at: d.updated_at };
+        return {
+            id: d.id,
+            branch_id: d.branch_id,
+            name: d.name,
+            owner_name: d.owner_name,
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+        };
     }
 
     private password(): string {
         if (this.rolePassword) return this.rolePassword;
-        return `npg_${randomBytes(9).toString("base64").replace(/[^A-Za-z0-9]/g, "x")}`;
+        return `npg_${randomBytes(9)
+            .toString("base64")
+            .replace(/[^A-Za-z0-9]/g, "x")}`;
     }
 
     private uri(role: FakeRole, host: string, db: string): string {
@@ -600,9 +661,25 @@ export class FakeNeon extends FakeHttpServer {
         const settings = body.default_endpoint_settings ?? {};
         const endpoint = this.newEndpoint(project, branch.id, settings);
         const dbName = body.branch?.database_name ?? "neondb";
-        const role: FakeRole = { project_id: project.id, branch_id: branch.id, name: body.branch?.role_name ?? `${dbName}_owner`, password: this.password(), protected: false, created_at: now, updated_at: now };
+        const role: FakeRole = {
+            project_id: project.id,
+            branch_id: branch.id,
+            name: body.branch?.role_name ?? `${dbName}_owner`,
+            password: this.password(),
+            protected: false,
+            created_at: now,
+            updated_at: now,
+        };
         this.state.roles.push(role);
-        const db: FakeDatabase = { id: this.dbSeq++, project_id: project.id, branch_id: branch.id, name: dbName, owner_name: role.name, created_at: now, updated_at: now };
+        const db: FakeDatabase = {
+            id: this.dbSeq++,
+            project_id: project.id,
+            branch_id: branch.id,
+            name: dbName,
+            owner_name: role.name,
+            created_at: now,
+            updated_at: now,
+        };
         this.state.databases.push(db);
         const ops = [
             this.operation(project.id, "create_timeline", { branch_id: branch.id }, polls),
@@ -615,7 +692,13 @@ export class FakeNeon extends FakeHttpServer {
                 connection_uris: [
                     {
                         connection_uri: this.uri(role, endpoint.host, db.name),
-                        connection_parameters: { database: db.name, password: role.password, role: role.name, host: endpoint.host, pooler_host: this.poolerHost(endpoint.host) },
+                        connection_parameters: {
+                            database: db.name,
+                            password: role.password,
+                            role: role.name,
+                            host: endpoint.host,
+                            pooler_host: this.poolerHost(endpoint.host),
+                        },
                     },
                 ],
                 roles: [this.roleView(role, true)],
@@ -648,7 +731,8 @@ export class FakeNeon extends FakeHttpServer {
             : this.state.branches.find((b) => b.project_id === project.id && b.default);
         if (!parent) throw new HttpError(404, `parent branch ${spec.parent_id} not found`);
         if (spec.protected && !this.protectedBranches) throw new HttpError(403, "protected branches are not available on your plan");
-        if (spec.init_source && !["schema-only", "parent-data"].includes(spec.init_source)) throw new HttpError(400, `invalid init_source ${spec.init_source}`);
+        if (spec.init_source && !["schema-only", "parent-data"].includes(spec.init_source))
+            throw new HttpError(400, `invalid init_source ${spec.init_source}`);
         if (typeof spec.name === "string" && spec.name.length > 256) throw new HttpError(400, "branch name is longer than 256 characters");
         const ttl = spec.expires_at !== undefined ? this.validateExpiry(spec.expires_at) : undefined;
         const annotation = this.validateAnnotation(body.annotation_value);
@@ -671,7 +755,8 @@ export class FakeNeon extends FakeHttpServer {
         this.state.branches.push(branch);
         // Roles (with their passwords) and databases come with the branch, as in Neon.
         for (const r of this.state.roles.filter((x) => x.branch_id === parent.id)) this.state.roles.push({ ...r, branch_id: branch.id });
-        for (const d of this.state.databases.filter((x) => x.branch_id === parent.id)) this.state.databases.push({ ...d, id: this.dbSeq++, branch_id: branch.id });
+        for (const d of this.state.databases.filter((x) => x.branch_id === parent.id))
+            this.state.databases.push({ ...d, id: this.dbSeq++, branch_id: branch.id });
         const ops = [this.operation(project.id, "create_branch", { branch_id: branch.id })];
         const endpoints: FakeEndpoint[] = [];
         for (const e of body.endpoints ?? []) {
@@ -689,10 +774,12 @@ export class FakeNeon extends FakeHttpServer {
     }
 
     private updateBranch(project: FakeProject, branch: FakeBranch, spec: any): Record<string, unknown> {
-        if (spec.protected === true && !this.protectedBranches) throw new HttpError(403, "protected branches are not available on your plan");
+        if (spec.protected === true && !this.protectedBranches)
+            throw new HttpError(403, "protected branches are not available on your plan");
         this.lockBranch(branch.id);
         if (typeof spec.name === "string") {
-            if (this.state.branches.some((b) => b.project_id === project.id && b.name === spec.name && b.id !== branch.id)) throw new HttpError(409, `branch ${spec.name} already exists`);
+            if (this.state.branches.some((b) => b.project_id === project.id && b.name === spec.name && b.id !== branch.id))
+                throw new HttpError(409, `branch ${spec.name} already exists`);
             branch.name = spec.name;
         }
         if (typeof spec.protected === "boolean") branch.protected = spec.protected;
@@ -726,30 +813,45 @@ export class FakeNeon extends FakeHttpServer {
     private restoreBranch(project: FakeProject, branch: FakeBranch, body: any): Record<string, unknown> {
         const source = this.state.branches.find((b) => b.id === body.source_branch_id && b.project_id === project.id);
         if (!source) throw new HttpError(404, `source branch ${body.source_branch_id} not found`);
-        if (source.id === branch.id && !body.source_lsn && !body.source_timestamp) throw new HttpError(400, "source_lsn or source_timestamp is required to restore a branch onto itself");
+        if (source.id === branch.id && !body.source_lsn && !body.source_timestamp)
+            throw new HttpError(400, "source_lsn or source_timestamp is required to restore a branch onto itself");
         const hasChildren = this.state.branches.some((b) => b.parent_id === branch.id);
-        if ((hasChildren || source.id === branch.id) && !body.preserve_under_name) throw new HttpError(400, "preserve_under_name is required");
+        if ((hasChildren || source.id === branch.id) && !body.preserve_under_name)
+            throw new HttpError(400, "preserve_under_name is required");
         this.lockBranch(branch.id);
         const now = this.iso();
         const ops: FakeOperation[] = [];
         if (body.preserve_under_name) {
-            const preserved: FakeBranch = { ...branch, id: slug("br-"), name: body.preserve_under_name, default: false, protected: false, created_at: now, updated_at: now };
+            const preserved: FakeBranch = {
+                ...branch,
+                id: slug("br-"),
+                name: body.preserve_under_name,
+                default: false,
+                protected: false,
+                created_at: now,
+                updated_at: now,
+            };
             delete preserved.annotation;
             delete preserved.annotated_at;
             this.state.branches.push(preserved);
-            for (const r of this.state.roles.filter((x) => x.branch_id === branch.id)) this.state.roles.push({ ...r, branch_id: preserved.id });
-            for (const d of this.state.databases.filter((x) => x.branch_id === branch.id)) this.state.databases.push({ ...d, id: this.dbSeq++, branch_id: preserved.id });
+            for (const r of this.state.roles.filter((x) => x.branch_id === branch.id))
+                this.state.roles.push({ ...r, branch_id: preserved.id });
+            for (const d of this.state.databases.filter((x) => x.branch_id === branch.id))
+                this.state.databases.push({ ...d, id: this.dbSeq++, branch_id: preserved.id });
             for (const child of this.state.branches.filter((b) => b.parent_id === branch.id)) child.parent_id = preserved.id;
             ops.push(this.operation(project.id, "create_branch", { branch_id: preserved.id }));
         }
         // The branch now has the source's data: its databases are the source's (roles keep their passwords).
-        for (let i = this.state.databases.length - 1; i >= 0; i--) if (this.state.databases[i].branch_id === branch.id) this.state.databases.splice(i, 1);
-        for (const d of this.state.databases.filter((x) => x.branch_id === source.id)) this.state.databases.push({ ...d, id: this.dbSeq++, branch_id: branch.id });
+        for (let i = this.state.databases.length - 1; i >= 0; i--)
+            if (this.state.databases[i].branch_id === branch.id) this.state.databases.splice(i, 1);
+        for (const d of this.state.databases.filter((x) => x.branch_id === source.id))
+            this.state.databases.push({ ...d, id: this.dbSeq++, branch_id: branch.id });
         branch.last_reset_at = now;
         branch.updated_at = now;
         branch.parent_lsn = this.currentLsn();
         ops.push(this.operation(project.id, "create_timeline", { branch_id: branch.id }));
-        for (const e of this.state.endpoints.filter((x) => x.branch_id === branch.id)) ops.push(this.operation(project.id, "start_compute", { branch_id: branch.id, endpoint_id: e.id }));
+        for (const e of this.state.endpoints.filter((x) => x.branch_id === branch.id))
+            ops.push(this.operation(project.id, "start_compute", { branch_id: branch.id, endpoint_id: e.id }));
         return { branch: this.branchView(branch), operations: ops.map((op) => this.createdView(op)) };
     }
 
@@ -780,7 +882,8 @@ export class FakeNeon extends FakeHttpServer {
         const max = spec.autoscaling_limit_max_cu ?? current?.autoscaling_limit_max_cu ?? min;
         if (min < 0.25 || max < min) throw new HttpError(400, `invalid autoscaling limits: min ${min}, max ${max}`);
         const suspend = spec.suspend_timeout_seconds;
-        if (suspend !== undefined && (suspend < -1 || suspend > 604800 || (suspend > 0 && suspend < 60))) throw new HttpError(400, `invalid suspend_timeout_seconds ${suspend}`);
+        if (suspend !== undefined && (suspend < -1 || suspend > 604800 || (suspend > 0 && suspend < 60)))
+            throw new HttpError(400, `invalid suspend_timeout_seconds ${suspend}`);
     }
 
     private endpoints(project: FakeProject, p: string[], method: string, body: any): [number, unknown] {
@@ -809,7 +912,8 @@ export class FakeNeon extends FakeHttpServer {
             const spec = body?.endpoint ?? {};
             this.validateComputeSettings(spec, e);
             this.lockBranch(e.branch_id);
-            for (const k of ["autoscaling_limit_min_cu", "autoscaling_limit_max_cu", "suspend_timeout_seconds"] as const) if (typeof spec[k] === "number") e[k] = spec[k];
+            for (const k of ["autoscaling_limit_min_cu", "autoscaling_limit_max_cu", "suspend_timeout_seconds"] as const)
+                if (typeof spec[k] === "number") e[k] = spec[k];
             e.updated_at = this.iso();
             const op = this.operation(project.id, "apply_config", { branch_id: e.branch_id, endpoint_id: e.id });
             return [200, { endpoint: this.endpointView(e), operations: [this.createdView(op)] }];
@@ -825,7 +929,9 @@ export class FakeNeon extends FakeHttpServer {
 
     /** apply_config on the branch's endpoints, or none when it has none (as Neon does). */
     private applyConfig(project: FakeProject, branchId: string): FakeOperation[] {
-        return this.state.endpoints.filter((e) => e.branch_id === branchId).map((e) => this.operation(project.id, "apply_config", { branch_id: branchId, endpoint_id: e.id }));
+        return this.state.endpoints
+            .filter((e) => e.branch_id === branchId)
+            .map((e) => this.operation(project.id, "apply_config", { branch_id: branchId, endpoint_id: e.id }));
     }
 
     // ---- roles and databases -----------------------------------------------
@@ -839,9 +945,20 @@ export class FakeNeon extends FakeHttpServer {
             if (list().some((r) => r.name === name)) throw new HttpError(409, `role ${name} already exists`);
             this.lockBranch(branch.id);
             const now = this.iso();
-            const role: FakeRole = { project_id: project.id, branch_id: branch.id, name, password: this.password(), protected: false, created_at: now, updated_at: now };
+            const role: FakeRole = {
+                project_id: project.id,
+                branch_id: branch.id,
+                name,
+                password: this.password(),
+                protected: false,
+                created_at: now,
+                updated_at: now,
+            };
             this.state.roles.push(role);
-            return [201, { role: this.roleView(role, true), operations: this.applyConfig(project, branch.id).map((op) => this.createdView(op)) }];
+            return [
+                201,
+                { role: this.roleView(role, true), operations: this.applyConfig(project, branch.id).map((op) => this.createdView(op)) },
+            ];
         }
         const role = list().find((r) => r.name === p[5]);
         if (p.length === 6 && method === "DELETE" && !role) return [204, undefined];
@@ -860,7 +977,10 @@ export class FakeNeon extends FakeHttpServer {
             this.lockBranch(branch.id);
             role.password = this.password();
             role.updated_at = this.iso();
-            return [200, { role: this.roleView(role, true), operations: this.applyConfig(project, branch.id).map((op) => this.createdView(op)) }];
+            return [
+                200,
+                { role: this.roleView(role, true), operations: this.applyConfig(project, branch.id).map((op) => this.createdView(op)) },
+            ];
         }
         throw new HttpError(404, "not found");
     }
@@ -872,12 +992,24 @@ export class FakeNeon extends FakeHttpServer {
             const spec = body?.database ?? {};
             if (!spec.name || !spec.owner_name) throw new HttpError(400, "database.name and database.owner_name are required");
             if (list().some((d) => d.name === spec.name)) throw new HttpError(409, `database ${spec.name} already exists`);
-            if (!this.state.roles.some((r) => r.branch_id === branch.id && r.name === spec.owner_name)) throw new HttpError(404, `role ${spec.owner_name} not found`);
+            if (!this.state.roles.some((r) => r.branch_id === branch.id && r.name === spec.owner_name))
+                throw new HttpError(404, `role ${spec.owner_name} not found`);
             this.lockBranch(branch.id);
             const now = this.iso();
-            const db: FakeDatabase = { id: this.dbSeq++, project_id: project.id, branch_id: branch.id, name: spec.name, owner_name: spec.owner_name, created_at: now, updated_at: now };
+            const db: FakeDatabase = {
+                id: this.dbSeq++,
+                project_id: project.id,
+                branch_id: branch.id,
+                name: spec.name,
+                owner_name: spec.owner_name,
+                created_at: now,
+                updated_at: now,
+            };
             this.state.databases.push(db);
-            return [201, { database: this.databaseView(db), operations: this.applyConfig(project, branch.id).map((op) => this.createdView(op)) }];
+            return [
+                201,
+                { database: this.databaseView(db), operations: this.applyConfig(project, branch.id).map((op) => this.createdView(op)) },
+            ];
         }
         const db = list().find((d) => d.name === p[5]);
         if (p.length === 6 && method === "DELETE" && !db) return [204, undefined];
@@ -886,16 +1018,23 @@ export class FakeNeon extends FakeHttpServer {
         if (method === "PATCH") {
             const spec = body?.database ?? {};
             this.lockBranch(branch.id);
-            if (spec.owner_name && !this.state.roles.some((r) => r.branch_id === branch.id && r.name === spec.owner_name)) throw new HttpError(404, `role ${spec.owner_name} not found`);
+            if (spec.owner_name && !this.state.roles.some((r) => r.branch_id === branch.id && r.name === spec.owner_name))
+                throw new HttpError(404, `role ${spec.owner_name} not found`);
             if (spec.name) db.name = spec.name;
             if (spec.owner_name) db.owner_name = spec.owner_name;
             db.updated_at = this.iso();
-            return [200, { database: this.databaseView(db), operations: this.applyConfig(project, branch.id).map((op) => this.createdView(op)) }];
+            return [
+                200,
+                { database: this.databaseView(db), operations: this.applyConfig(project, branch.id).map((op) => this.createdView(op)) },
+            ];
         }
         if (method === "DELETE") {
             this.lockBranch(branch.id);
             this.state.databases.splice(this.state.databases.indexOf(db), 1);
-            return [200, { database: this.databaseView(db), operations: this.applyConfig(project, branch.id).map((op) => this.createdView(op)) }];
+            return [
+                200,
+                { database: this.databaseView(db), operations: this.applyConfig(project, branch.id).map((op) => this.createdView(op)) },
+            ];
         }
         throw new HttpError(405, "method not allowed");
     }
@@ -914,7 +1053,8 @@ export class FakeNeon extends FakeHttpServer {
         if (!endpoint) throw new HttpError(404, "endpoint not found");
         const role = this.state.roles.find((r) => r.branch_id === branch.id && r.name === roleName);
         if (!role) throw new HttpError(404, "role not found");
-        if (!this.state.databases.some((d) => d.branch_id === branch.id && d.name === dbName)) throw new HttpError(404, "database not found");
+        if (!this.state.databases.some((d) => d.branch_id === branch.id && d.name === dbName))
+            throw new HttpError(404, "database not found");
         const host = q.get("pooled") === "true" ? this.poolerHost(endpoint.host) : endpoint.host;
         return { uri: this.uri(role, host, dbName) };
     }

@@ -225,7 +225,14 @@ export class FakeRender extends FakeHttpServer {
             // A deploy going live deactivates the service's older ones that went (or will go) live.
             if (d.plan[d.step] === "live") {
                 for (const x of this.deploys) {
-                    if (x.serviceId === d.serviceId && x.seq < d.seq && x.canceledMs === undefined && x.deactivatedMs === undefined && x.plan[x.plan.length - 1] === "live") x.deactivatedMs = now;
+                    if (
+                        x.serviceId === d.serviceId &&
+                        x.seq < d.seq &&
+                        x.canceledMs === undefined &&
+                        x.deactivatedMs === undefined &&
+                        x.plan[x.plan.length - 1] === "live"
+                    )
+                        x.deactivatedMs = now;
                 }
             }
         }
@@ -248,7 +255,10 @@ export class FakeRender extends FakeHttpServer {
     }
 
     protected faultBody(fault: Fault): unknown {
-        return this.errorBody(fault.status, fault.status === 429 ? "rate limit exceeded" : fault.status === 503 ? "service unavailable" : "internal server error");
+        return this.errorBody(
+            fault.status,
+            fault.status === 429 ? "rate limit exceeded" : fault.status === 503 ? "service unavailable" : "internal server error",
+        );
     }
 
     protected internalErrorMessage(err: Error): string {
@@ -306,7 +316,8 @@ export class FakeRender extends FakeHttpServer {
             }
             if (parts.length === 5 && action === "cancel" && method === "POST") {
                 const s = this.status(d);
-                if (["live", "deactivated", "build_failed", "update_failed", "pre_deploy_failed"].includes(s)) throw new HttpError(400, `deploy is ${s} and cannot be canceled`);
+                if (["live", "deactivated", "build_failed", "update_failed", "pre_deploy_failed"].includes(s))
+                    throw new HttpError(400, `deploy is ${s} and cannot be canceled`);
                 if (s !== "canceled") d.canceledMs = d.finishedMs = this.clock.now();
                 return { status: 200, body: this.view(d) };
             }
@@ -315,11 +326,13 @@ export class FakeRender extends FakeHttpServer {
             if (typeof body?.deployId !== "string") throw new HttpError(400, "deployId is required");
             const from = this.deploys.find((x) => x.id === body.deployId && x.serviceId === service.id);
             if (!from) throw new HttpError(404, "deploy not found");
-            if (!["live", "deactivated"].includes(this.status(from))) throw new HttpError(400, "can only roll back to a deploy that was live");
+            if (!["live", "deactivated"].includes(this.status(from)))
+                throw new HttpError(400, "can only roll back to a deploy that was live");
             return { status: 201, body: this.view(this.createDeploy(service, {}, "rollback", from)) };
         }
         if (sub === "scale" && parts.length === 3 && method === "POST") {
-            if (!Number.isInteger(body?.numInstances) || body.numInstances < 1) throw new HttpError(400, "numInstances must be a whole number, at least 1");
+            if (!Number.isInteger(body?.numInstances) || body.numInstances < 1)
+                throw new HttpError(400, "numInstances must be a whole number, at least 1");
             service.serviceDetails.numInstances = body.numInstances;
             service.updatedAt = iso(this.clock.now());
             return { status: 202 };
@@ -343,13 +356,20 @@ export class FakeRender extends FakeHttpServer {
         const owners = q.get("ownerId")?.split(",");
         const suspended = q.get("suspended")?.split(",");
         const list = this.services
-            .filter((s) => (!names || names.includes(s.name)) && (!types || types.includes(s.type)) && (!owners || owners.includes(s.ownerId)) && (!suspended || suspended.includes(s.suspended)))
+            .filter(
+                (s) =>
+                    (!names || names.includes(s.name)) &&
+                    (!types || types.includes(s.type)) &&
+                    (!owners || owners.includes(s.ownerId)) &&
+                    (!suspended || suspended.includes(s.suspended)),
+            )
             .map((s) => ({ service: s, cursor: s.id }));
         return this.page(list, q);
     }
 
     private createService(body: any) {
-        for (const f of ["type", "name", "ownerId"]) if (typeof body?.[f] !== "string" || !body[f]) throw new HttpError(400, `${f} is required`);
+        for (const f of ["type", "name", "ownerId"])
+            if (typeof body?.[f] !== "string" || !body[f]) throw new HttpError(400, `${f} is required`);
         const types = ["static_site", "web_service", "private_service", "background_worker", "cron_job"];
         if (!types.includes(body.type)) throw new HttpError(400, `invalid type ${body.type}`);
         const now = this.clock.now();
@@ -363,7 +383,9 @@ export class FakeRender extends FakeHttpServer {
         if (body.type === "cron_job" && typeof d.schedule !== "string") throw new HttpError(400, "serviceDetails.schedule is required");
         this.creations.push(now);
         const sid = id("srv");
-        const slug = `${String(body.name).toLowerCase().replace(/[^a-z0-9-]+/g, "-")}-${sid.slice(4, 8)}`;
+        const slug = `${String(body.name)
+            .toLowerCase()
+            .replace(/[^a-z0-9-]+/g, "-")}-${sid.slice(4, 8)}`;
         const service: FakeService = {
             id: sid,
             name: body.name,
@@ -394,13 +416,39 @@ export class FakeRender extends FakeHttpServer {
         const runtime = d.runtime ?? d.env ?? "node";
         const docker = runtime === "docker" || runtime === "image";
         // Render takes preDeployCommand in serviceDetails and shows it in envSpecificDetails.
-        const env = { ...(d.envSpecificDetails ?? {}), ...(d.preDeployCommand !== undefined ? { preDeployCommand: d.preDeployCommand } : {}) };
+        const env = {
+            ...(d.envSpecificDetails ?? {}),
+            ...(d.preDeployCommand !== undefined ? { preDeployCommand: d.preDeployCommand } : {}),
+        };
         const envSpecificDetails = docker
-            ? { dockerCommand: env.dockerCommand ?? "", dockerContext: env.dockerContext ?? ".", dockerfilePath: env.dockerfilePath ?? "./Dockerfile", ...(env.preDeployCommand ? { preDeployCommand: env.preDeployCommand } : {}) }
-            : { buildCommand: env.buildCommand ?? "", startCommand: env.startCommand ?? "", ...(env.preDeployCommand ? { preDeployCommand: env.preDeployCommand } : {}) };
+            ? {
+                  dockerCommand: env.dockerCommand ?? "",
+                  dockerContext: env.dockerContext ?? ".",
+                  dockerfilePath: env.dockerfilePath ?? "./Dockerfile",
+                  ...(env.preDeployCommand ? { preDeployCommand: env.preDeployCommand } : {}),
+              }
+            : {
+                  buildCommand: env.buildCommand ?? "",
+                  startCommand: env.startCommand ?? "",
+                  ...(env.preDeployCommand ? { preDeployCommand: env.preDeployCommand } : {}),
+              };
         const url = `https://${slug}.onrender.com`;
-        if (type === "static_site") return { buildCommand: d.buildCommand ?? "", publishPath: d.publishPath ?? "public", url, buildPlan: "starter", previews: { generation: "off" } };
-        const common = { env: runtime, runtime, envSpecificDetails, plan: d.plan ?? "starter", region: d.region ?? "oregon", buildPlan: "starter" };
+        if (type === "static_site")
+            return {
+                buildCommand: d.buildCommand ?? "",
+                publishPath: d.publishPath ?? "public",
+                url,
+                buildPlan: "starter",
+                previews: { generation: "off" },
+            };
+        const common = {
+            env: runtime,
+            runtime,
+            envSpecificDetails,
+            plan: d.plan ?? "starter",
+            region: d.region ?? "oregon",
+            buildPlan: "starter",
+        };
         if (type === "cron_job") return { ...common, schedule: d.schedule };
         const scaled = { ...common, numInstances: d.numInstances ?? 1, previews: { generation: "off" }, pullRequestPreviewsEnabled: "no" };
         if (type === "background_worker") return scaled;
@@ -410,15 +458,21 @@ export class FakeRender extends FakeHttpServer {
 
     private updateService(service: FakeService, body: any) {
         if (!body || typeof body !== "object") throw new HttpError(400, "body required");
-        for (const k of ["name", "autoDeploy", "repo", "branch", "rootDir"] as const) if (body[k] !== undefined) (service as any)[k] = body[k];
+        for (const k of ["name", "autoDeploy", "repo", "branch", "rootDir"] as const)
+            if (body[k] !== undefined) (service as any)[k] = body[k];
         if (body.image?.imagePath) service.imagePath = body.image.imagePath;
         const d = body.serviceDetails;
         if (d && typeof d === "object") {
-            for (const k of ["plan", "healthCheckPath", "numInstances", "buildCommand", "publishPath", "schedule"]) if (d[k] !== undefined) service.serviceDetails[k] = d[k];
-            if (d.envSpecificDetails) service.serviceDetails.envSpecificDetails = { ...service.serviceDetails.envSpecificDetails, ...d.envSpecificDetails };
+            for (const k of ["plan", "healthCheckPath", "numInstances", "buildCommand", "publishPath", "schedule"])
+                if (d[k] !== undefined) service.serviceDetails[k] = d[k];
+            if (d.envSpecificDetails)
+                service.serviceDetails.envSpecificDetails = { ...service.serviceDetails.envSpecificDetails, ...d.envSpecificDetails };
             if (d.preDeployCommand !== undefined) {
                 const { preDeployCommand: _old, ...rest } = service.serviceDetails.envSpecificDetails ?? {};
-                service.serviceDetails.envSpecificDetails = { ...rest, ...(d.preDeployCommand ? { preDeployCommand: d.preDeployCommand } : {}) };
+                service.serviceDetails.envSpecificDetails = {
+                    ...rest,
+                    ...(d.preDeployCommand ? { preDeployCommand: d.preDeployCommand } : {}),
+                };
             }
         }
         service.updatedAt = iso(this.clock.now());
@@ -439,7 +493,14 @@ export class FakeRender extends FakeHttpServer {
     private envVarsRoute(method: string, service: FakeService, key: string | undefined, body: any, q: URLSearchParams, n: number) {
         const list = this.envVars.get(service.id) ?? [];
         if (n === 3) {
-            if (method === "GET") return { status: 200, body: this.page(list.map((v) => ({ envVar: v, cursor: v.key })), q) };
+            if (method === "GET")
+                return {
+                    status: 200,
+                    body: this.page(
+                        list.map((v) => ({ envVar: v, cursor: v.key })),
+                        q,
+                    ),
+                };
             if (method === "PUT") {
                 if (!Array.isArray(body)) throw new HttpError(400, "body must be an array of env vars");
                 const next = this.envInputs(body);
@@ -454,7 +515,12 @@ export class FakeRender extends FakeHttpServer {
                 return { status: 200, body: list[i] };
             }
             if (method === "PUT") {
-                const value = typeof body?.value === "string" ? body.value : body?.generateValue === true ? randomBytes(24).toString("base64url") : undefined;
+                const value =
+                    typeof body?.value === "string"
+                        ? body.value
+                        : body?.generateValue === true
+                          ? randomBytes(24).toString("base64url")
+                          : undefined;
                 if (value === undefined) throw new HttpError(400, "value or generateValue is required");
                 const v = { key, value };
                 if (i < 0) list.push(v);
@@ -472,7 +538,8 @@ export class FakeRender extends FakeHttpServer {
     }
 
     private createDeploy(service: FakeService, body: any, trigger: string, from?: FakeDeploy, limited = true): FakeDeploy {
-        if (body.clearCache !== undefined && !["clear", "do_not_clear"].includes(body.clearCache)) throw new HttpError(400, "clearCache must be clear or do_not_clear");
+        if (body.clearCache !== undefined && !["clear", "do_not_clear"].includes(body.clearCache))
+            throw new HttpError(400, "clearCache must be clear or do_not_clear");
         if (service.suspended === "suspended") throw new HttpError(400, "service is suspended; resume it before deploying");
         const now = this.clock.now();
         if (limited) {
@@ -531,7 +598,15 @@ export class FakeRender extends FakeHttpServer {
         };
     }
 
-    private domainsRoute(method: string, service: FakeService, key: string | undefined, action: string | undefined, body: any, q: URLSearchParams, n: number) {
+    private domainsRoute(
+        method: string,
+        service: FakeService,
+        key: string | undefined,
+        action: string | undefined,
+        body: any,
+        q: URLSearchParams,
+        n: number,
+    ) {
         const mine = this.domains.filter((x) => x.serviceId === service.id);
         const view = (x: FakeDomain) => ({
             id: x.id,
@@ -545,7 +620,13 @@ export class FakeRender extends FakeHttpServer {
         });
         if (n === 3 && method === "GET") {
             const name = q.get("name");
-            return { status: 200, body: this.page(mine.filter((x) => !name || x.name === name).map((x) => ({ customDomain: view(x), cursor: x.id })), q) };
+            return {
+                status: 200,
+                body: this.page(
+                    mine.filter((x) => !name || x.name === name).map((x) => ({ customDomain: view(x), cursor: x.id })),
+                    q,
+                ),
+            };
         }
         if (n === 3 && method === "POST") {
             const name = typeof body?.name === "string" ? body.name.trim().toLowerCase() : "";

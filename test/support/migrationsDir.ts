@@ -97,12 +97,16 @@ function cliEnv(databaseUrl: string | undefined, extra: NodeJS.ProcessEnv = {}):
 
 /** Starts `scripts/schema.ts <args>` under ts-node in a project directory (the repository's own by default). */
 export function spawnCli(args: string[], databaseUrl: string | undefined, extraEnv: NodeJS.ProcessEnv = {}, cwd = REPO_ROOT): ChildProcess {
-    return spawn(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), path.join(REPO_ROOT, "scripts", "schema.ts"), ...args], {
-        cwd,
-        // ts-node looks for a tsconfig.json from the working directory: a project elsewhere uses the repository's.
-        env: { ...cliEnv(databaseUrl, extraEnv), TS_NODE_PROJECT: path.join(REPO_ROOT, "tsconfig.json") },
-        stdio: ["ignore", "pipe", "pipe"],
-    });
+    return spawn(
+        process.execPath,
+        ["-r", require.resolve("ts-node/register/transpile-only"), path.join(REPO_ROOT, "scripts", "schema.ts"), ...args],
+        {
+            cwd,
+            // ts-node looks for a tsconfig.json from the working directory: a project elsewhere uses the repository's.
+            env: { ...cliEnv(databaseUrl, extraEnv), TS_NODE_PROJECT: path.join(REPO_ROOT, "tsconfig.json") },
+            stdio: ["ignore", "pipe", "pipe"],
+        },
+    );
 }
 
 /** Waits for a started CLI to exit and collects its output. */
@@ -118,7 +122,12 @@ export function cliResult(child: ChildProcess): Promise<CliResult> {
 }
 
 /** Runs the CLI to completion. */
-export function runCli(args: string[], databaseUrl: string | undefined, extraEnv: NodeJS.ProcessEnv = {}, cwd = REPO_ROOT): Promise<CliResult> {
+export function runCli(
+    args: string[],
+    databaseUrl: string | undefined,
+    extraEnv: NodeJS.ProcessEnv = {},
+    cwd = REPO_ROOT,
+): Promise<CliResult> {
     return cliResult(spawnCli(args, databaseUrl, extraEnv, cwd));
 }
 

@@ -54,7 +54,15 @@ function defaultOutputs(type: string, _name: string, inputs: any): Record<string
         case DYN("FlyMachines"):
             return { machines: [], machineIds: ["m-1", "m-2"], releaseVersion: 1, drift: [] };
         case DYN("RenderService"):
-            return { serviceId: "srv-1", url: `https://${inputs.name}.onrender.com`, deployId: "dep-1", deployStatus: "live", envDigest: "x", suspended: false, drift: [] };
+            return {
+                serviceId: "srv-1",
+                url: `https://${inputs.name}.onrender.com`,
+                deployId: "dep-1",
+                deployStatus: "live",
+                envDigest: "x",
+                suspended: false,
+                drift: [],
+            };
         case DYN("RenderCustomDomain"):
             return { domainId: "cdm-1", verificationStatus: "verified", drift: [] };
         case DYN("HealthGate"):
@@ -142,7 +150,8 @@ export async function runProgram(
         ofType,
         one(type) {
             const found = ofType(type);
-            if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}: ${resources.map((r) => r.type).join(", ")}`);
+            if (found.length !== 1)
+                throw new Error(`expected one ${type}, found ${found.length}: ${resources.map((r) => r.type).join(", ")}`);
             return found[0];
         },
     };

@@ -60,7 +60,10 @@ export class OpenApiSpec {
     private templates: { template: string; segments: string[] }[];
     private defaultResponse: boolean;
 
-    constructor(readonly spec: any, options: OpenApiOptions = {}) {
+    constructor(
+        readonly spec: any,
+        options: OpenApiOptions = {},
+    ) {
         for (const [name, format] of Object.entries(options.formats ?? {})) this.ajv.addFormat(name, format);
         this.defaultResponse = options.defaultResponse ?? true;
         this.ajv.addSchema(spec, "spec.json");
@@ -70,7 +73,9 @@ export class OpenApiSpec {
     /** The path template for a concrete path; literal segments win over parameters (/branches/count). */
     template(p: string): string | undefined {
         const parts = p.split("/").filter(Boolean);
-        const matches = this.templates.filter((t) => t.segments.length === parts.length && t.segments.every((s, i) => s.startsWith("{") || s === parts[i]));
+        const matches = this.templates.filter(
+            (t) => t.segments.length === parts.length && t.segments.every((s, i) => s.startsWith("{") || s === parts[i]),
+        );
         const literal = (t: { segments: string[] }) => t.segments.filter((s) => !s.startsWith("{")).length;
         return matches.sort((a, b) => literal(b) - literal(a))[0]?.template;
     }
@@ -80,7 +85,10 @@ export class OpenApiSpec {
     }
 
     private resolve(ref: string): { node: any; at: string[] } {
-        const at = ref.replace(/^#\//, "").split("/").map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+        const at = ref
+            .replace(/^#\//, "")
+            .split("/")
+            .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
         return { node: at.reduce((n, k) => n[k], this.spec), at };
     }
 

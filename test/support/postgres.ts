@@ -63,7 +63,14 @@ export class PostgresCluster {
             // TLS as well as plain connections: Neon's URLs say sslmode=require, which node-postgres verifies like
             // verify-full; a process trusting caFile (NODE_EXTRA_CA_CERTS) connects to 127.0.0.1 that way.
             cluster.run("pg_ctl", [
-                "start", "-w", "-t", "60", "-D", cluster.dataDir, "-l", path.join(dir, "server.log"),
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                cluster.dataDir,
+                "-l",
+                path.join(dir, "server.log"),
                 "-o",
                 `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 ` +
                     `-c ssl=on -c ssl_cert_file=${path.join(dir, "server.crt")} -c ssl_key_file=${path.join(dir, "server.key")}`,
@@ -172,7 +179,23 @@ function writeCertificates(dir: string): void {
     openssl(["req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=keel test CA"]);
     openssl(["req", ...ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"]);
     fs.writeFileSync(path.join(dir, "san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-    openssl(["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "san.ext"]);
+    openssl([
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    ]);
     fs.chmodSync(path.join(dir, "server.key"), 0o600);
 }
 

@@ -9,11 +9,15 @@ import { REAL_PG_BIN } from "./pgBin";
  * (a \prompt cannot wait) and a time limit.
  */
 export function psqlApply(url: string, file: string): { ok: boolean; output: string } {
-    const res = spawnSync(path.join(REAL_PG_BIN, "psql"), ["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", url, "-f", file], {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "pipe"],
-        timeout: 30000,
-        env: { ...process.env, PAGER: "", PSQL_PAGER: "" },
-    });
+    const res = spawnSync(
+        path.join(REAL_PG_BIN, "psql"),
+        ["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", url, "-f", file],
+        {
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "pipe"],
+            timeout: 30000,
+            env: { ...process.env, PAGER: "", PSQL_PAGER: "" },
+        },
+    );
     return { ok: res.status === 0, output: `${res.stdout}${res.stderr}${res.error ? String(res.error) : ""}` };
 }

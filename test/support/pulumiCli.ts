@@ -25,7 +25,11 @@ export function findPulumiCli(): PulumiCli | false {
         } catch {
             continue;
         }
-        const res = spawnSync(bin, ["version"], { encoding: "utf8", timeout: 30_000, env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" } });
+        const res = spawnSync(bin, ["version"], {
+            encoding: "utf8",
+            timeout: 30_000,
+            env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" },
+        });
         if (res.status === 0 && /^v?\d+\.\d+/.test(res.stdout.trim())) {
             cached = { version: res.stdout.trim(), bin: path.resolve(bin) };
             break;

@@ -41,5 +41,12 @@ export async function captureConsole<T>(fn: () => Promise<T>): Promise<{ result:
  * test that configures must undo it for the tests after it.
  */
 export async function unconfigure(provider: { configure?: (req: any) => Promise<void> }): Promise<void> {
-    await provider.configure?.({ config: { get: () => undefined, require: (k: string) => { throw new Error(`${k} is not set`); } } });
+    await provider.configure?.({
+        config: {
+            get: () => undefined,
+            require: (k: string) => {
+                throw new Error(`${k} is not set`);
+            },
+        },
+    });
 }

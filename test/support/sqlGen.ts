@@ -55,7 +55,10 @@ const blockComment: fc.Arbitrary<string> = fc.letrec<{ block: string }>((tie) =>
 
 /** White space or comments between two tokens (never empty). */
 export const separator: fc.Arbitrary<string> = fc
-    .array(fc.oneof({ arbitrary: space, weight: 4 }, { arbitrary: lineComment, weight: 1 }, { arbitrary: blockComment, weight: 1 }), { minLength: 1, maxLength: 3 })
+    .array(fc.oneof({ arbitrary: space, weight: 4 }, { arbitrary: lineComment, weight: 1 }, { arbitrary: blockComment, weight: 1 }), {
+        minLength: 1,
+        maxLength: 3,
+    })
     .map((parts) => parts.join(""));
 
 /** White space or comments, possibly none. */
@@ -63,9 +66,40 @@ const trivia = fc.oneof(fc.constant(""), separator);
 
 /** A value for `log.v`: quotes, backslashes, semicolons, comment starters, dollars, line breaks, non-ASCII. */
 export const value = fc
-    .array(fc.constantFrom("a", "b", "Z", "E", " ", ";", "'", "''", '"', "\\", "-", "--", "/", "/*", "*/", "*", "$", "$$", "$a$", "\n", "\r", "\r\n", "\t", "é", "😀", "(", ")"), {
-        maxLength: 8,
-    })
+    .array(
+        fc.constantFrom(
+            "a",
+            "b",
+            "Z",
+            "E",
+            " ",
+            ";",
+            "'",
+            "''",
+            '"',
+            "\\",
+            "-",
+            "--",
+            "/",
+            "/*",
+            "*/",
+            "*",
+            "$",
+            "$$",
+            "$a$",
+            "\n",
+            "\r",
+            "\r\n",
+            "\t",
+            "é",
+            "😀",
+            "(",
+            ")",
+        ),
+        {
+            maxLength: 8,
+        },
+    )
     .map((parts) => parts.join(""));
 
 /** A literal whose value is `v`, written in one of PostgreSQL's string syntaxes. */
@@ -74,7 +108,21 @@ export const literal: fc.Arbitrary<{ sql: string; value: string }> = fc.oneof(
     fc.tuple(value, fc.boolean()).map(([v, doubled]) => ({
         sql:
             "E'" +
-            v.replace(/[\\'\n\r\t]/g, (c) => (c === "\\" ? "\\\\" : c === "'" ? (doubled ? "''" : "\\'") : c === "\n" ? "\\n" : c === "\r" ? (doubled ? "\r" : "\\r") : "\\t")) +
+            v.replace(/[\\'\n\r\t]/g, (c) =>
+                c === "\\"
+                    ? "\\\\"
+                    : c === "'"
+                      ? doubled
+                          ? "''"
+                          : "\\'"
+                      : c === "\n"
+                        ? "\\n"
+                        : c === "\r"
+                          ? doubled
+                              ? "\r"
+                              : "\\r"
+                          : "\\t",
+            ) +
             "'",
         value: v,
     })),
@@ -96,13 +144,20 @@ function statementFor(n: number): fc.Arbitrary<{ parts: Part[]; value: string }>
     const seps = fc.array(separator, { minLength: 16, maxLength: 16 });
     return fc.oneof(
         fc.tuple(literal, seps).map(([lit, s]) => ({
-            parts: [{ text: `INSERT${s[0]}INTO${s[1]}log${s[2]}(n,${s[3]}v)${s[4]}VALUES${s[5]}(${n},${s[6]}${lit.sql})`, kind: "InsertStmt" }],
+            parts: [
+                { text: `INSERT${s[0]}INTO${s[1]}log${s[2]}(n,${s[3]}v)${s[4]}VALUES${s[5]}(${n},${s[6]}${lit.sql})`, kind: "InsertStmt" },
+            ],
             value: lit.value,
         })),
         fc.tuple(literal, identName, seps).map(([lit, id, s]) => {
             const q = `"${id.replace(/"/g, '""')}"`;
             return {
-                parts: [{ text: `INSERT INTO log${s[0]}SELECT${s[1]}${n},${s[2]}${q}${s[3]}FROM${s[4]}(SELECT ${lit.sql}${s[5]}AS${s[6]}${q})${s[7]}AS s`, kind: "InsertStmt" }],
+                parts: [
+                    {
+                        text: `INSERT INTO log${s[0]}SELECT${s[1]}${n},${s[2]}${q}${s[3]}FROM${s[4]}(SELECT ${lit.sql}${s[5]}AS${s[6]}${q})${s[7]}AS s`,
+                        kind: "InsertStmt",
+                    },
+                ],
                 value: lit.value,
             };
         }),
@@ -113,7 +168,10 @@ function statementFor(n: number): fc.Arbitrary<{ parts: Part[]; value: string }>
         })),
         fc.tuple(literal, seps).map(([lit, s]) => ({
             parts: [
-                { text: `CREATE FUNCTION f_${n}()${s[0]}RETURNS text LANGUAGE sql${s[1]}BEGIN ATOMIC${s[2]}SELECT ${lit.sql};${s[3]}END`, kind: "CreateFunctionStmt" },
+                {
+                    text: `CREATE FUNCTION f_${n}()${s[0]}RETURNS text LANGUAGE sql${s[1]}BEGIN ATOMIC${s[2]}SELECT ${lit.sql};${s[3]}END`,
+                    kind: "CreateFunctionStmt",
+                },
                 { text: `INSERT INTO log SELECT ${n}, f_${n}()`, kind: "InsertStmt" },
             ],
             value: lit.value,
@@ -155,7 +213,10 @@ export function migrationFile(maxStatements = 6): fc.Arbitrary<GenFile> {
                 fc.boolean(),
             )
             .map(([lead, s0, groups, gaps, finalSemicolon]) => {
-                const parts: Part[] = [{ text: `CREATE TABLE log${s0}(n int, v text)`, kind: "CreateStmt" }, ...groups.flatMap((g) => g.parts)];
+                const parts: Part[] = [
+                    { text: `CREATE TABLE log${s0}(n int, v text)`, kind: "CreateStmt" },
+                    ...groups.flatMap((g) => g.parts),
+                ];
                 let text = lead;
                 const statements: GenStatement[] = [];
                 parts.forEach((p, i) => {

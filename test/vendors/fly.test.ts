@@ -7,7 +7,14 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import requireFromString from "require-from-string";
-import { DEFAULT_FLY_API_URL, flyClient, FlyClient, FlyClientOptions, resolveFlyCredentials, toFlyApiError } from "../../components/vendors/fly";
+import {
+    DEFAULT_FLY_API_URL,
+    flyClient,
+    FlyClient,
+    FlyClientOptions,
+    resolveFlyCredentials,
+    toFlyApiError,
+} from "../../components/vendors/fly";
 import { FakeFly, setFlyEnv } from "../support/fakeFly";
 
 describe("Fly Machines client (against the fake Fly API)", () => {
@@ -43,7 +50,10 @@ describe("Fly Machines client (against the fake Fly API)", () => {
                 baseUrl: "http://127.0.0.1:9/v1",
                 source: "FLY_API_TOKEN",
             });
-            assert.equal(resolveFlyCredentials({ configApiToken: "t", configApiUrl: "http://a/v1", env: { FLY_API_URL: "http://c/v1" } }).baseUrl, "http://a/v1");
+            assert.equal(
+                resolveFlyCredentials({ configApiToken: "t", configApiUrl: "http://a/v1", env: { FLY_API_URL: "http://c/v1" } }).baseUrl,
+                "http://a/v1",
+            );
             assert.equal(DEFAULT_FLY_API_URL, "https://api.machines.dev/v1");
         });
 
@@ -51,7 +61,10 @@ describe("Fly Machines client (against the fake Fly API)", () => {
             for (const sources of [{ env: {} }, { configApiToken: " ", env: { FLY_API_TOKEN: "" } }]) {
                 assert.throws(
                     () => resolveFlyCredentials(sources),
-                    (e: Error) => e.name === "FlyCredentialsError" && e.message.includes("export FLY_API_TOKEN=...") && e.message.includes("pulumi config set --secret keel:flyApiToken ..."),
+                    (e: Error) =>
+                        e.name === "FlyCredentialsError" &&
+                        e.message.includes("export FLY_API_TOKEN=...") &&
+                        e.message.includes("pulumi config set --secret keel:flyApiToken ..."),
                 );
             }
         });
@@ -64,7 +77,10 @@ describe("Fly Machines client (against the fake Fly API)", () => {
             const app = await fly.getApp("keel-web");
             assert.equal(app.name, "keel-web");
             assert.equal(app.organization?.slug, "personal");
-            assert.deepEqual((await fly.listApps("personal")).apps?.map((a) => a.name), ["keel-web"]);
+            assert.deepEqual(
+                (await fly.listApps("personal")).apps?.map((a) => a.name),
+                ["keel-web"],
+            );
             await assert.rejects(fly.createApp({ name: "keel-web", org_slug: "personal" }), (e: any) => {
                 assert.equal(e.name, "FlyApiError");
                 assert.equal(e.status, 422);
@@ -74,7 +90,10 @@ describe("Fly Machines client (against the fake Fly API)", () => {
                 return true;
             });
             await fly.deleteApp("keel-web");
-            await assert.rejects(fly.getApp("keel-web"), (e: any) => e.status === 404 && e.message === "Fly API GET /apps/keel-web: 404 app keel-web not found");
+            await assert.rejects(
+                fly.getApp("keel-web"),
+                (e: any) => e.status === 404 && e.message === "Fly API GET /apps/keel-web: 404 app keel-web not found",
+            );
             assert.equal(fake.requests.filter((r) => r.status === 422 || r.status === 404).length, 2, "4xx are not retried");
         });
 
@@ -93,11 +112,17 @@ describe("Fly Machines client (against the fake Fly API)", () => {
             // One Machines_wait: the fake plays the start forward instead of blocking.
             assert.equal(fake.requests.filter((r) => r.path.endsWith("/wait")).length, 1);
 
-            const updated = await fly.updateMachine("web", m.id, { config: { ...m.config, image: "registry.fly.io/web:v2" }, current_version: m.instance_id });
+            const updated = await fly.updateMachine("web", m.id, {
+                config: { ...m.config, image: "registry.fly.io/web:v2" },
+                current_version: m.instance_id,
+            });
             assert.notEqual(updated.instance_id, m.instance_id);
             await fly.waitForState("web", m.id, "started", { instanceId: updated.instance_id, timeoutS: 10 });
             // A stale current_version is refused (412), not retried.
-            await assert.rejects(fly.updateMachine("web", m.id, { config: m.config!, current_version: m.instance_id }), (e: any) => e.status === 412);
+            await assert.rejects(
+                fly.updateMachine("web", m.id, { config: m.config!, current_version: m.instance_id }),
+                (e: any) => e.status === 412,
+            );
 
             await assert.rejects(fly.deleteMachine("web", m.id), (e: any) => e.status === 412 && /not currently stopped/.test(e.message));
             await fly.stopMachine("web", m.id, { signal: "SIGTERM", timeout: "5s" });
@@ -118,10 +143,16 @@ describe("Fly Machines client (against the fake Fly API)", () => {
             const set = await fly.setSecret("web", "API_KEY", "k");
             assert.equal(set.version, 2);
             assert.equal((await fly.updateSecrets("web", { OLD: null })).version, 3);
-            assert.deepEqual((await fly.listSecrets("web")).map((s) => s.name), ["API_KEY", "DATABASE_URL"]);
+            assert.deepEqual(
+                (await fly.listSecrets("web")).map((s) => s.name),
+                ["API_KEY", "DATABASE_URL"],
+            );
             assert.equal((await fly.getSecret("web", "API_KEY", { showSecrets: true })).value, "k");
             assert.equal((await fly.listSecrets("web"))[0].value, undefined, "values only with show_secrets");
-            await assert.rejects(fly.updateMachine("web", m.id, { config: m.config, min_secrets_version: 9 }), (e: any) => e.status === 400 && /min_secrets_version 9/.test(e.message));
+            await assert.rejects(
+                fly.updateMachine("web", m.id, { config: m.config, min_secrets_version: 9 }),
+                (e: any) => e.status === 400 && /min_secrets_version 9/.test(e.message),
+            );
             await fly.updateMachine("web", m.id, { config: m.config, min_secrets_version: 3 });
             assert.equal(fake.machine(m.id).secretsVersion, 3);
             assert.equal((await fly.deleteSecret("web", "API_KEY")).version, 4);
@@ -134,9 +165,15 @@ describe("Fly Machines client (against the fake Fly API)", () => {
             const v6 = await fly.assignIp("web", { type: "v6" });
             const shared = await fly.assignIp("web", { type: "shared_v4" });
             assert.equal(shared.shared, true);
-            assert.deepEqual((await fly.listIpAssignments("web")).map((i) => i.ip), [v6.ip, shared.ip]);
+            assert.deepEqual(
+                (await fly.listIpAssignments("web")).map((i) => i.ip),
+                [v6.ip, shared.ip],
+            );
             await fly.releaseIp("web", v6.ip!);
-            assert.deepEqual((await fly.listIpAssignments("web")).map((i) => i.ip), [shared.ip]);
+            assert.deepEqual(
+                (await fly.listIpAssignments("web")).map((i) => i.ip),
+                [shared.ip],
+            );
             await assert.rejects(fly.assignIp("web", { type: "v5" }), (e: any) => e.status === 400);
         });
 
@@ -152,8 +189,14 @@ describe("Fly Machines client (against the fake Fly API)", () => {
             assert.equal(cert.dns_requirements?.acme_challenge?.name, "_acme-challenge.api.example.com");
             assert.equal(fake.requests.at(-1)!.path, "/apps/web/certificates/acme");
             assert.deepEqual(fake.requests.at(-1)!.body, { hostname: "api.example.com" });
-            await assert.rejects(fly.requestAcmeCertificate("web", "api.example.com"), (e: any) => e.status === 422 && /already has a certificate/.test(e.message));
-            assert.deepEqual((await fly.listCertificates("web")).certificates?.map((c) => c.hostname), ["api.example.com"]);
+            await assert.rejects(
+                fly.requestAcmeCertificate("web", "api.example.com"),
+                (e: any) => e.status === 422 && /already has a certificate/.test(e.message),
+            );
+            assert.deepEqual(
+                (await fly.listCertificates("web")).certificates?.map((c) => c.hostname),
+                ["api.example.com"],
+            );
             assert.equal((await fly.checkCertificate("web", "api.example.com")).status, "pending_validation");
             fake.apps.get("web")!.certificates.get("api.example.com")!.dnsConfigured = true;
             const checked = await fly.checkCertificate("web", "api.example.com");
@@ -172,7 +215,10 @@ describe("Fly Machines client (against the fake Fly API)", () => {
             fake.inject({ method: "GET", path: /^\/apps\/web$/, status: 429, retryAfter: "1" });
             fake.inject({ method: "GET", path: /^\/apps\/web$/, status: 429 });
             await client().getApp("web");
-            assert.deepEqual(fake.requests.map((r) => r.status), [429, 429, 200]);
+            assert.deepEqual(
+                fake.requests.map((r) => r.status),
+                [429, 429, 200],
+            );
             // Honouring Retry-After is read off the client's own scheduler (it reports the delay it then sleeps), not timed.
             assert.equal(progress[0], "Fly API GET /apps/web: retrying in 1s (429 Too Many Requests)");
             assert.match(progress[1], /^Fly API GET \/apps\/web: retrying in \d+ms \(429 Too Many Requests\)$/);
@@ -190,7 +236,10 @@ describe("Fly Machines client (against the fake Fly API)", () => {
                 for (let i = 0; i < 4; i++) await fly.getMachine("web", m.id);
                 await fly.getMachine("web", other.id);
                 await fly.getLease("web", m.id).catch(() => undefined);
-                assert.deepEqual(fake.requests.map((r) => r.status), [200, 200, 200, 429, 200, 200, 404]);
+                assert.deepEqual(
+                    fake.requests.map((r) => r.status),
+                    [200, 200, 200, 429, 200, 200, 404],
+                );
                 assert.equal(fake.requests[3].path, fake.requests[4].path, "the fourth show was retried");
                 // That the client really waits is read off its own scheduler: it reports the delay it then sleeps.
                 // (Timing it, or the fake's arrival times, would make the test depend on the machine's speed.)
@@ -227,19 +276,28 @@ describe("Fly Machines client (against the fake Fly API)", () => {
         it("does not repeat a machine create that failed with 500 or lost its response", async () => {
             fake.seedApp("web");
             fake.inject({ method: "POST", path: /\/machines$/, status: 500 });
-            await assert.rejects(client().createMachine("web", { config: { image: "nginx:1" } }), (e: any) => e.status === 500 && e.mayHaveBeenProcessed === true);
+            await assert.rejects(
+                client().createMachine("web", { config: { image: "nginx:1" } }),
+                (e: any) => e.status === 500 && e.mayHaveBeenProcessed === true,
+            );
             assert.equal(fake.mutations().length, 1);
 
             fake.dropResponses("POST", /\/machines$/);
             await assert.rejects(client().createMachine("web", { name: "lost", config: { image: "nginx:1" } }), (e: any) => {
                 assert.equal(e.status, undefined);
                 assert.equal(e.mayHaveBeenProcessed, true);
-                assert.match(e.message, /^Fly API POST \/apps\/web\/machines: .+; gave up: .+ after the request may have been processed; not repeating a non-idempotent request$/);
+                assert.match(
+                    e.message,
+                    /^Fly API POST \/apps\/web\/machines: .+; gave up: .+ after the request may have been processed; not repeating a non-idempotent request$/,
+                );
                 noToken(e);
                 return true;
             });
             assert.equal(fake.mutations().length, 2, "not sent again");
-            assert.ok([...fake.machines.values()].some((m) => m.name === "lost"), "yet the fake did create it");
+            assert.ok(
+                [...fake.machines.values()].some((m) => m.name === "lost"),
+                "yet the fake did create it",
+            );
         });
 
         it("repeats idempotent POSTs (start, secrets) whose response was lost", async () => {
@@ -305,9 +363,13 @@ describe("Fly Machines client (against the fake Fly API)", () => {
             // The other holder lets go after refusing two requests (its deploy finishing), not after wall-clock time.
             fake.leaseAsOther(m.id, { releaseAfterConflicts: 2 });
             await client({ policy: { baseDelayMs: 100 } }).updateMachine("web", m.id, { config: m.config });
-            assert.deepEqual(fake.requests.map((r) => r.status), [409, 409, 200]);
+            assert.deepEqual(
+                fake.requests.map((r) => r.status),
+                [409, 409, 200],
+            );
             assert.equal(progress.length, 2);
-            for (const line of progress) assert.match(line, /^Fly API POST \/apps\/web\/machines\/[0-9a-f]+: retrying in \d+ms \(409 Conflict\)$/);
+            for (const line of progress)
+                assert.match(line, /^Fly API POST \/apps\/web\/machines\/[0-9a-f]+: retrying in \d+ms \(409 Conflict\)$/);
         });
 
         it("someone else's lease expires on the fake's clock: when the test moves it, or as requests tick it", async () => {
@@ -328,8 +390,15 @@ describe("Fly Machines client (against the fake Fly API)", () => {
             } finally {
                 fake.clock.tickPerRequestMs = 0;
             }
-            assert.deepEqual(fake.requests.map((r) => r.status), [409, 409, 200]);
-            assert.deepEqual(fake.requests.map((r) => r.atMs - fake.requests[0].atMs), [0, 10_000, 20_000], "logged at the fake's time");
+            assert.deepEqual(
+                fake.requests.map((r) => r.status),
+                [409, 409, 200],
+            );
+            assert.deepEqual(
+                fake.requests.map((r) => r.atMs - fake.requests[0].atMs),
+                [0, 10_000, 20_000],
+                "logged at the fake's time",
+            );
         });
 
         it("gives up on 409 after its budget, naming the request and the holder", async () => {
@@ -338,14 +407,23 @@ describe("Fly Machines client (against the fake Fly API)", () => {
             fake.leaseAsOther(m.id, { ttlS: 30, owner: "deployer@example.com" }); // the fake's clock does not move: it outlasts the budget
             await assert.rejects(client({ leaseConflictBudgetMs: 300 }).createLease("web", m.id, { ttl: 10 }), (e: any) => {
                 assert.equal(e.status, 409);
-                assert.match(e.message, /^Fly API POST \/apps\/web\/machines\/[0-9a-f]+\/lease: 409 machine [0-9a-f]+ already has a lease held by deployer@example.com; gave up: still 409 Conflict after /);
+                assert.match(
+                    e.message,
+                    /^Fly API POST \/apps\/web\/machines\/[0-9a-f]+\/lease: 409 machine [0-9a-f]+ already has a lease held by deployer@example.com; gave up: still 409 Conflict after /,
+                );
                 return true;
             });
-            await assert.rejects(client({ leaseConflictBudgetMs: 0 }).deleteMachine("web", m.id, { force: true, nonce: "wrong" }), (e: any) => e.status === 409 && /nonce does not match/.test(e.message));
+            await assert.rejects(
+                client({ leaseConflictBudgetMs: 0 }).deleteMachine("web", m.id, { force: true, nonce: "wrong" }),
+                (e: any) => e.status === 409 && /nonce does not match/.test(e.message),
+            );
             assert.equal(fake.machine(m.id).state, "started");
             // A 409 that is no lease conflict (a machine name taken) is thrown at once.
             fake.requests.splice(0);
-            await assert.rejects(client().createMachine("web", { name: m.name, config: { image: "nginx:1" } }), (e: any) => e.status === 409 && /already exists/.test(e.message));
+            await assert.rejects(
+                client().createMachine("web", { name: m.name, config: { image: "nginx:1" } }),
+                (e: any) => e.status === 409 && /already exists/.test(e.message),
+            );
             assert.equal(fake.requests.length, 1);
         });
     });
@@ -368,7 +446,12 @@ describe("Fly Machines client (against the fake Fly API)", () => {
             const m = await client().createMachine("web", { config: { image: "nginx:1" } });
             await assert.rejects(client().waitForState("web", m.id, "started", { timeoutS: 1 }), (e: any) => {
                 assert.equal(e.name, "FlyWaitError");
-                assert.match(e.message, new RegExp(`^Gave up waiting for machine ${m.id} of app web to be started after 1s \\(it is starting at version ${m.instance_id}\\)`));
+                assert.match(
+                    e.message,
+                    new RegExp(
+                        `^Gave up waiting for machine ${m.id} of app web to be started after 1s \\(it is starting at version ${m.instance_id}\\)`,
+                    ),
+                );
                 return true;
             });
             // Every wait was answered 408 (at once: the start never comes).
@@ -380,19 +463,28 @@ describe("Fly Machines client (against the fake Fly API)", () => {
         it("waits for health checks to pass, and names the failing ones when they never do", async () => {
             fake.seedApp("web");
             const fly = client();
-            const config = { image: "registry.fly.io/web:good", checks: { http: { type: "http", port: 8080, path: "/healthz", interval: "1s", timeout: "1s" } } };
+            const config = {
+                image: "registry.fly.io/web:good",
+                checks: { http: { type: "http", port: 8080, path: "/healthz", interval: "1s", timeout: "1s" } },
+            };
             const good = await fly.createMachine("web", { config });
             await fly.waitForState("web", good.id, "started", { timeoutS: 5 });
             assert.equal((await fly.getMachine("web", good.id)).checks?.[0].status, "critical", "not yet");
             const healthy = await fly.waitForChecks("web", good.id, { timeoutS: 5, pollMs: 20 });
-            assert.deepEqual(healthy.checks?.map((c) => [c.name, c.status]), [["http", "passing"]]);
+            assert.deepEqual(
+                healthy.checks?.map((c) => [c.name, c.status]),
+                [["http", "passing"]],
+            );
 
             fake.neverHealthy("registry.fly.io/web:bad");
             const bad = await fly.createMachine("web", { config: { ...config, image: "registry.fly.io/web:bad" } });
             await fly.waitForState("web", bad.id, "started", { timeoutS: 5 });
             await assert.rejects(fly.waitForChecks("web", bad.id, { timeoutS: 0.5, pollMs: 50 }), (e: any) => {
                 assert.equal(e.name, "FlyWaitError");
-                assert.match(e.message, /did not pass its health checks within 500ms: http critical \(connect: connection refused \(port 8080\)\)/);
+                assert.match(
+                    e.message,
+                    /did not pass its health checks within 500ms: http critical \(connect: connection refused \(port 8080\)\)/,
+                );
                 return true;
             });
         });
@@ -400,7 +492,10 @@ describe("Fly Machines client (against the fake Fly API)", () => {
 
     describe("the token", () => {
         it("is never in an error, even when Fly's text contains it", async () => {
-            await assert.rejects(client({ token: "fo1_wrong_token" }).listApps("personal"), (e: any) => e.status === 401 && !e.message.includes("fo1_wrong_token"));
+            await assert.rejects(
+                client({ token: "fo1_wrong_token" }).listApps("personal"),
+                (e: any) => e.status === 401 && !e.message.includes("fo1_wrong_token"),
+            );
             const err = { status: 400, response: { status: 400, headers: {}, data: { error: "bad token tok-123" } } };
             const e = toFlyApiError(err, { method: "GET", path: "/apps" }, "tok-123");
             assert.equal(e.message, "Fly API GET /apps: 400 bad token [redacted]");

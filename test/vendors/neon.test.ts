@@ -48,7 +48,10 @@ describe("Neon client (against the fake Neon API)", () => {
                 baseUrl: "http://127.0.0.1:9/api/v2",
                 source: "NEON_API_KEY",
             });
-            assert.equal(resolveNeonCredentials({ configApiKey: "k", configApiUrl: "http://a/b", env: { NEON_API_URL: "http://c/d" } }).baseUrl, "http://a/b");
+            assert.equal(
+                resolveNeonCredentials({ configApiKey: "k", configApiUrl: "http://a/b", env: { NEON_API_URL: "http://c/d" } }).baseUrl,
+                "http://a/b",
+            );
             assert.equal(DEFAULT_NEON_API_URL, "https://console.neon.tech/api/v2");
         });
 
@@ -91,7 +94,10 @@ describe("Neon client (against the fake Neon API)", () => {
             await assert.rejects(client({ policy: { baseDelayMs: 5, maxServerRetries: 3 } }).listProjects({}), (e: any) => {
                 assert.equal(e.name, "NeonApiError");
                 assert.equal(e.status, 500);
-                assert.match(e.message, /^Neon API GET \/projects: 500 internal server error \[request_id [0-9a-f-]+\]; gave up: 500 Internal Server Error after 3 retries$/);
+                assert.match(
+                    e.message,
+                    /^Neon API GET \/projects: 500 internal server error \[request_id [0-9a-f-]+\]; gave up: 500 Internal Server Error after 3 retries$/,
+                );
                 return true;
             });
             assert.equal(fake.requests.length, 4);
@@ -100,7 +106,10 @@ describe("Neon client (against the fake Neon API)", () => {
         it("does not repeat a POST that failed with 500 or lost its response, and says it may have been processed", async () => {
             const project = fake.seedProject("app");
             fake.inject({ method: "POST", path: /\/branches$/, status: 500, times: 1 });
-            await assert.rejects(client().createProjectBranch(project.id, { branch: { name: "x" } }), (e: any) => e.status === 500 && e.mayHaveBeenProcessed === true);
+            await assert.rejects(
+                client().createProjectBranch(project.id, { branch: { name: "x" } }),
+                (e: any) => e.status === 500 && e.mayHaveBeenProcessed === true,
+            );
             assert.equal(fake.mutations().length, 1);
 
             fake.dropResponses("POST", /\/branches$/);
@@ -146,11 +155,17 @@ describe("Neon client (against the fake Neon API)", () => {
                 return true;
             });
             assert.equal(fake.requests.length, 1);
-            await assert.rejects(client({ apiKey: "napi_wrong" }).listProjects({}), (e: any) => e.status === 401 && !e.message.includes("napi_wrong"));
+            await assert.rejects(
+                client({ apiKey: "napi_wrong" }).listProjects({}),
+                (e: any) => e.status === 401 && !e.message.includes("napi_wrong"),
+            );
         });
 
         it("redacts the key should a message ever contain it", () => {
-            const err = Object.assign(new Error("x"), { config: { method: "get", url: "/projects" }, response: { status: 400, data: { message: "bad key k3y-123" } } });
+            const err = Object.assign(new Error("x"), {
+                config: { method: "get", url: "/projects" },
+                response: { status: 400, data: { message: "bad key k3y-123" } },
+            });
             assert.equal(toNeonApiError(err, "k3y-123").message, "Neon API GET /projects: 400 bad key [redacted]");
         });
     });
@@ -159,10 +174,19 @@ describe("Neon client (against the fake Neon API)", () => {
         it("polls until every operation of a mutation is finished", async () => {
             fake.operationPolls = 2;
             const project = fake.seedProject("app");
-            const { data } = await client().createProjectBranch(project.id, { branch: { name: "slow" }, endpoints: [{ type: "read_write" as any }] });
-            assert.deepEqual(data.operations.map((op) => op.status), ["running", "running"]);
+            const { data } = await client().createProjectBranch(project.id, {
+                branch: { name: "slow" },
+                endpoints: [{ type: "read_write" as any }],
+            });
+            assert.deepEqual(
+                data.operations.map((op) => op.status),
+                ["running", "running"],
+            );
             const done = await waitForOperations(client(), project.id, data.operations, { pollMs: 10 });
-            assert.deepEqual(done.map((op) => op.status), ["finished", "finished"]);
+            assert.deepEqual(
+                done.map((op) => op.status),
+                ["finished", "finished"],
+            );
             assert.deepEqual(fake.runningOperations(), []);
             // Each operation was polled until it read finished: twice running, then finished.
             for (const op of data.operations) {
@@ -177,7 +201,10 @@ describe("Neon client (against the fake Neon API)", () => {
             const { data } = await client().createProjectBranch(project.id, { branch: { name: "doomed" } });
             await assert.rejects(waitForOperations(client(), project.id, data.operations), (e: Error) => {
                 assert.equal(e.name, "NeonOperationError");
-                assert.match(e.message, /^Neon operation create_branch \(operation [0-9a-f-]+, branch br-[a-z0-9-]+\) in project [a-z0-9-]+ failed: timeline creation failed: no space left\./);
+                assert.match(
+                    e.message,
+                    /^Neon operation create_branch \(operation [0-9a-f-]+, branch br-[a-z0-9-]+\) in project [a-z0-9-]+ failed: timeline creation failed: no space left\./,
+                );
                 return true;
             });
         });
@@ -186,7 +213,10 @@ describe("Neon client (against the fake Neon API)", () => {
             fake.operationPolls = Infinity; // it never finishes
             const project = fake.seedProject("app");
             const { data } = await client().createProjectBranch(project.id, { branch: { name: "slow" } });
-            await assert.rejects(waitForOperations(client(), project.id, data.operations, { timeoutMs: 300 }), /did not finish within 300ms\. They may still finish: run 'pulumi refresh'/);
+            await assert.rejects(
+                waitForOperations(client(), project.id, data.operations, { timeoutMs: 300 }),
+                /did not finish within 300ms\. They may still finish: run 'pulumi refresh'/,
+            );
         });
 
         it("waits for operations already running on a branch (someone else's)", async () => {

@@ -56,20 +56,101 @@ describe("Neon API spec conformance (fake and client against neon.openapi.json)"
         await quiet(async () => {
             // prod: project, default branch, endpoint, role, database.
             const project = await neonProjectProvider.create({
-                name: "keel-app", owned: true, regionId: "aws-us-east-2", pgVersion: 16, defaultBranchName: "main", roleName: "app", databaseName: "app", stack: "prod", ...common,
+                name: "keel-app",
+                owned: true,
+                regionId: "aws-us-east-2",
+                pgVersion: 16,
+                defaultBranchName: "main",
+                roleName: "app",
+                databaseName: "app",
+                stack: "prod",
+                ...common,
             });
             const projectId = project.id;
-            const main = await neonBranchProvider.create({ projectId, name: "main", protected: true, schemaOnly: false, stack: "prod", ...common });
-            const mainEp = await neonEndpointProvider.create({ projectId, branchId: main.id, minCu: 0.25, maxCu: 2, suspendTimeoutSeconds: -1, stack: "prod", ...common });
-            await neonRoleProvider.create({ projectId, branchId: main.id, name: "app", resetPasswordOnAdopt: false, stack: "prod", ...common });
-            await neonBranchDatabaseProvider.create({ projectId, branchId: main.id, name: "app", ownerName: "app", stack: "prod", ...common });
+            const main = await neonBranchProvider.create({
+                projectId,
+                name: "main",
+                protected: true,
+                schemaOnly: false,
+                stack: "prod",
+                ...common,
+            });
+            const mainEp = await neonEndpointProvider.create({
+                projectId,
+                branchId: main.id,
+                minCu: 0.25,
+                maxCu: 2,
+                suspendTimeoutSeconds: -1,
+                stack: "prod",
+                ...common,
+            });
+            await neonRoleProvider.create({
+                projectId,
+                branchId: main.id,
+                name: "app",
+                resetPasswordOnAdopt: false,
+                stack: "prod",
+                ...common,
+            });
+            await neonBranchDatabaseProvider.create({
+                projectId,
+                branchId: main.id,
+                name: "app",
+                ownerName: "app",
+                stack: "prod",
+                ...common,
+            });
             // staging: lookup, schema-only child, new endpoint, inherited role with a new password, a second database.
-            await neonProjectProvider.create({ name: "keel-app", owned: false, regionId: "aws-us-east-2", pgVersion: 16, stack: "staging", ...common });
-            const staging = await neonBranchProvider.create({ projectId, name: "staging", parent: "main", protected: false, schemaOnly: true, stack: "staging", ...common });
-            const ep = await neonEndpointProvider.create({ projectId, branchId: staging.id, minCu: 0.25, maxCu: 1, suspendTimeoutSeconds: 300, stack: "staging", ...common });
-            const role = await neonRoleProvider.create({ projectId, branchId: staging.id, name: "app", resetPasswordOnAdopt: true, stack: "staging", ...common });
-            await neonRoleProvider.create({ projectId, branchId: staging.id, name: "reporting", resetPasswordOnAdopt: true, stack: "staging", ...common });
-            const db = await neonBranchDatabaseProvider.create({ projectId, branchId: staging.id, name: "analytics", ownerName: "app", stack: "staging", ...common });
+            await neonProjectProvider.create({
+                name: "keel-app",
+                owned: false,
+                regionId: "aws-us-east-2",
+                pgVersion: 16,
+                stack: "staging",
+                ...common,
+            });
+            const staging = await neonBranchProvider.create({
+                projectId,
+                name: "staging",
+                parent: "main",
+                protected: false,
+                schemaOnly: true,
+                stack: "staging",
+                ...common,
+            });
+            const ep = await neonEndpointProvider.create({
+                projectId,
+                branchId: staging.id,
+                minCu: 0.25,
+                maxCu: 1,
+                suspendTimeoutSeconds: 300,
+                stack: "staging",
+                ...common,
+            });
+            const role = await neonRoleProvider.create({
+                projectId,
+                branchId: staging.id,
+                name: "app",
+                resetPasswordOnAdopt: true,
+                stack: "staging",
+                ...common,
+            });
+            await neonRoleProvider.create({
+                projectId,
+                branchId: staging.id,
+                name: "reporting",
+                resetPasswordOnAdopt: true,
+                stack: "staging",
+                ...common,
+            });
+            const db = await neonBranchDatabaseProvider.create({
+                projectId,
+                branchId: staging.id,
+                name: "analytics",
+                ownerName: "app",
+                stack: "staging",
+                ...common,
+            });
             // refresh, drift and its repair.
             for (const [prov, r] of [
                 [neonProjectProvider, project],
@@ -87,12 +168,22 @@ describe("Neon API spec conformance (fake and client against neon.openapi.json)"
             // What db:reset and the app need: restore, connection URIs, passwords, the operations list.
             // Their operations read running once, then finished: both answers are checked against the spec.
             fake.operationPolls = 1;
-            const restored = await api.restoreProjectBranch(projectId, staging.id, { source_branch_id: main.id, preserve_under_name: "stage-before-reset" });
+            const restored = await api.restoreProjectBranch(projectId, staging.id, {
+                source_branch_id: main.id,
+                preserve_under_name: "stage-before-reset",
+            });
             for (const op of restored.data.operations) await api.getProjectOperation(projectId, op.id);
             await waitForOperations(api, projectId, restored.data.operations, { pollMs: 10 });
             fake.operationPolls = 0;
             await api.getConnectionUri({ projectId, branch_id: staging.id, database_name: "app", role_name: "app" });
-            await api.getConnectionUri({ projectId, branch_id: staging.id, endpoint_id: ep.id, database_name: "app", role_name: "app", pooled: true });
+            await api.getConnectionUri({
+                projectId,
+                branch_id: staging.id,
+                endpoint_id: ep.id,
+                database_name: "app",
+                role_name: "app",
+                pooled: true,
+            });
             await api.getProjectBranchRolePassword(projectId, staging.id, "app");
             const reset = await api.resetProjectBranchRolePassword(projectId, staging.id, "app", IDEMPOTENT);
             await api.listProjectOperations({ projectId, limit: 20 });
@@ -155,14 +246,43 @@ describe("Neon API spec conformance (fake and client against neon.openapi.json)"
         assert.deepEqual(problems, []);
 
         const needed = [
-            "listProjects", "createProject", "getProject", "updateProject", "deleteProject",
-            "listProjectBranches", "createProjectBranch", "getProjectBranch", "updateProjectBranch", "deleteProjectBranch", "restoreProjectBranch",
-            "listProjectBranchEndpoints", "createProjectEndpoint", "getProjectEndpoint", "updateProjectEndpoint", "deleteProjectEndpoint", "listProjectEndpoints",
-            "listProjectBranchRoles", "createProjectBranchRole", "getProjectBranchRole", "deleteProjectBranchRole", "getProjectBranchRolePassword", "resetProjectBranchRolePassword",
-            "listProjectBranchDatabases", "createProjectBranchDatabase", "getProjectBranchDatabase", "updateProjectBranchDatabase", "deleteProjectBranchDatabase",
-            "getProjectOperation", "listProjectOperations", "getConnectionURI",
+            "listProjects",
+            "createProject",
+            "getProject",
+            "updateProject",
+            "deleteProject",
+            "listProjectBranches",
+            "createProjectBranch",
+            "getProjectBranch",
+            "updateProjectBranch",
+            "deleteProjectBranch",
+            "restoreProjectBranch",
+            "listProjectBranchEndpoints",
+            "createProjectEndpoint",
+            "getProjectEndpoint",
+            "updateProjectEndpoint",
+            "deleteProjectEndpoint",
+            "listProjectEndpoints",
+            "listProjectBranchRoles",
+            "createProjectBranchRole",
+            "getProjectBranchRole",
+            "deleteProjectBranchRole",
+            "getProjectBranchRolePassword",
+            "resetProjectBranchRolePassword",
+            "listProjectBranchDatabases",
+            "createProjectBranchDatabase",
+            "getProjectBranchDatabase",
+            "updateProjectBranchDatabase",
+            "deleteProjectBranchDatabase",
+            "getProjectOperation",
+            "listProjectOperations",
+            "getConnectionURI",
         ];
-        assert.deepEqual(needed.filter((id) => !seen.has(id)), [], "operations the scenario did not exercise");
+        assert.deepEqual(
+            needed.filter((id) => !seen.has(id)),
+            [],
+            "operations the scenario did not exercise",
+        );
         const statuses = new Set(fake.requests.map((r) => r.status));
         for (const s of [200, 201, 204, 404, 423, 429, 500]) assert.ok(statuses.has(s), `no ${s} answer was checked`);
     });

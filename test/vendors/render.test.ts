@@ -25,7 +25,13 @@ describe("Render client (against the fake Render API)", () => {
     let progress: string[];
 
     const client = (extra: Partial<RenderClientOptions> = {}): RenderClient =>
-        renderClient({ apiKey: fake.apiKey, baseUrl: fake.url, policy: { baseDelayMs: 10 }, onProgress: (m) => progress.push(m), ...extra });
+        renderClient({
+            apiKey: fake.apiKey,
+            baseUrl: fake.url,
+            policy: { baseDelayMs: 10 },
+            onProgress: (m) => progress.push(m),
+            ...extra,
+        });
 
     const web = (name = "api") => ({
         type: "web_service" as const,
@@ -35,7 +41,13 @@ describe("Render client (against the fake Render API)", () => {
         branch: "main",
         autoDeploy: "no" as const,
         envVars: [{ key: "NODE_ENV", value: "production" }],
-        serviceDetails: { runtime: "node", plan: "starter", region: "frankfurt", envSpecificDetails: { buildCommand: "npm ci", startCommand: "node server.js" }, healthCheckPath: "/healthz" },
+        serviceDetails: {
+            runtime: "node",
+            plan: "starter",
+            region: "frankfurt",
+            envSpecificDetails: { buildCommand: "npm ci", startCommand: "node server.js" },
+            healthCheckPath: "/healthz",
+        },
     });
 
     before(async () => {
@@ -50,7 +62,11 @@ describe("Render client (against the fake Render API)", () => {
 
     describe("credentials", () => {
         it("takes keel:renderApiKey over RENDER_API_KEY, and the URL from config, RENDER_API_URL or Render's", () => {
-            assert.deepEqual(resolveRenderCredentials({ configApiKey: "cfg", env: { RENDER_API_KEY: "env" } }), { apiKey: "cfg", baseUrl: DEFAULT_RENDER_API_URL, source: "keel:renderApiKey" });
+            assert.deepEqual(resolveRenderCredentials({ configApiKey: "cfg", env: { RENDER_API_KEY: "env" } }), {
+                apiKey: "cfg",
+                baseUrl: DEFAULT_RENDER_API_URL,
+                source: "keel:renderApiKey",
+            });
             assert.deepEqual(resolveRenderCredentials({ env: { RENDER_API_KEY: " env ", RENDER_API_URL: "http://127.0.0.1:9/v1/" } }), {
                 apiKey: "env",
                 baseUrl: "http://127.0.0.1:9/v1",
@@ -59,7 +75,10 @@ describe("Render client (against the fake Render API)", () => {
             assert.equal(DEFAULT_RENDER_API_URL, "https://api.render.com/v1");
             assert.throws(
                 () => resolveRenderCredentials({ configApiKey: " ", env: {} }),
-                (e: Error) => e.name === "RenderCredentialsError" && e.message.includes("export RENDER_API_KEY=...") && e.message.includes("keel:renderApiKey"),
+                (e: Error) =>
+                    e.name === "RenderCredentialsError" &&
+                    e.message.includes("export RENDER_API_KEY=...") &&
+                    e.message.includes("keel:renderApiKey"),
             );
         });
     });
@@ -73,7 +92,10 @@ describe("Render client (against the fake Render API)", () => {
             assert.equal(created.service.serviceDetails.region, "frankfurt");
             assert.equal(created.service.suspended, "not_suspended");
             await api.createService(web("api-worker"));
-            assert.deepEqual((await api.findServicesByName("api")).map((s) => s.id), [created.service.id]);
+            assert.deepEqual(
+                (await api.findServicesByName("api")).map((s) => s.id),
+                [created.service.id],
+            );
             assert.deepEqual(await api.findServicesByName("nothing"), []);
             const updated = await api.updateService(created.service.id, { autoDeploy: "yes", serviceDetails: { plan: "standard" } });
             assert.equal(updated.autoDeploy, "yes");
@@ -82,13 +104,20 @@ describe("Render client (against the fake Render API)", () => {
             assert.equal((await api.listServices()).length, 2);
             assert.equal(await api.deleteService(created.service.id), true);
             assert.equal(await api.deleteService(created.service.id), false);
-            await assert.rejects(api.getService(created.service.id), (e: any) => e.name === "RenderApiError" && e.status === 404 && /GET \/services\/srv-\w+: 404 service not found$/.test(e.message));
+            await assert.rejects(
+                api.getService(created.service.id),
+                (e: any) =>
+                    e.name === "RenderApiError" && e.status === 404 && /GET \/services\/srv-\w+: 404 service not found$/.test(e.message),
+            );
         });
 
         it("follows cursors through every page", async () => {
             const api = client();
             const { service } = await api.createService(web());
-            await api.replaceEnvVars(service.id, Array.from({ length: 130 }, (_, i) => ({ key: `K${i}`, value: String(i) })));
+            await api.replaceEnvVars(
+                service.id,
+                Array.from({ length: 130 }, (_, i) => ({ key: `K${i}`, value: String(i) })),
+            );
             const vars = await api.getEnvVars(service.id);
             assert.equal(vars.length, 130);
             assert.equal(new Set(vars.map((v) => v.key)).size, 130);
@@ -102,8 +131,14 @@ describe("Render client (against the fake Render API)", () => {
             const api = client();
             const { service } = await api.createService(web());
             assert.deepEqual(await api.getEnvVars(service.id), [{ key: "NODE_ENV", value: "production" }]);
-            const replaced = await api.replaceEnvVars(service.id, [{ key: "A", value: "1" }, { key: "SECRET", generateValue: true }]);
-            assert.deepEqual(replaced.map((v) => v.key), ["A", "SECRET"]);
+            const replaced = await api.replaceEnvVars(service.id, [
+                { key: "A", value: "1" },
+                { key: "SECRET", generateValue: true },
+            ]);
+            assert.deepEqual(
+                replaced.map((v) => v.key),
+                ["A", "SECRET"],
+            );
             assert.equal(await api.getEnvVar(service.id, "NODE_ENV"), undefined, "PUT replaced the whole list");
             await api.setEnvVar(service.id, "B", "2");
             assert.deepEqual(await api.getEnvVar(service.id, "B"), { key: "B", value: "2" });
@@ -131,22 +166,37 @@ describe("Render client (against the fake Render API)", () => {
             const queued = (await api.listDeploys(service.id, { limit: 1 }))[0];
             await api.cancelDeploy(service.id, queued.id);
             const list = (await api.listDeploys(service.id)).filter((d) => d.id !== queued.id);
-            assert.deepEqual(list.map((d) => d.id), [slow.id, back.id, second.id, first.id]);
-            assert.deepEqual((await api.listDeploys(service.id, { status: ["live"] })).map((d) => d.id), [back.id]);
+            assert.deepEqual(
+                list.map((d) => d.id),
+                [slow.id, back.id, second.id, first.id],
+            );
+            assert.deepEqual(
+                (await api.listDeploys(service.id, { status: ["live"] })).map((d) => d.id),
+                [back.id],
+            );
         });
 
         it("adds, lists, reads, verifies and deletes custom domains (an apex brings its www redirect)", async () => {
             const api = client();
             const { service } = await api.createService(web());
             const made = await api.createCustomDomain(service.id, "example.com");
-            assert.deepEqual(made.map((d) => [d.name, d.domainType, d.redirectForName]), [["example.com", "apex", ""], ["www.example.com", "subdomain", "example.com"]]);
+            assert.deepEqual(
+                made.map((d) => [d.name, d.domainType, d.redirectForName]),
+                [
+                    ["example.com", "apex", ""],
+                    ["www.example.com", "subdomain", "example.com"],
+                ],
+            );
             await api.createCustomDomain(service.id, "api.example.org");
             assert.equal((await api.listCustomDomains(service.id)).length, 3);
             await api.verifyCustomDomain(service.id, "api.example.org");
             assert.equal((await api.getCustomDomain(service.id, "api.example.org"))?.verificationStatus, "verified");
             assert.equal(await api.deleteCustomDomain(service.id, made[1].id), true);
             assert.equal(await api.getCustomDomain(service.id, "www.example.com"), undefined);
-            await assert.rejects(api.createCustomDomain(service.id, "example.com"), (e: any) => e.status === 409 && /already exists/.test(e.message));
+            await assert.rejects(
+                api.createCustomDomain(service.id, "example.com"),
+                (e: any) => e.status === 409 && /already exists/.test(e.message),
+            );
         });
     });
 
@@ -156,11 +206,15 @@ describe("Render client (against the fake Render API)", () => {
             fake.inject({ method: "GET", path: /^\/services$/, status: 429, retryAfter: "1" });
             fake.inject({ method: "GET", path: /^\/services$/, status: 500, times: 2 });
             await api.listServices();
-            assert.deepEqual(fake.requests.map((r) => r.status), [429, 500, 500, 200]);
+            assert.deepEqual(
+                fake.requests.map((r) => r.status),
+                [429, 500, 500, 200],
+            );
             assert.equal(progress.length, 3);
             // Honouring Retry-After is read off the client's own scheduler (it reports the delay it then sleeps), not timed.
             assert.match(progress[0], /^Render API GET \/services: retrying in 1(\.0)?s \(429 Too Many Requests\)$/);
-            for (const line of progress.slice(1)) assert.match(line, /^Render API GET \/services: retrying in \d+ms \(500 Internal Server Error\)$/);
+            for (const line of progress.slice(1))
+                assert.match(line, /^Render API GET \/services: retrying in \d+ms \(500 Internal Server Error\)$/);
         });
 
         it("gives up on 5xx after the bounded number of retries", async () => {
@@ -176,9 +230,15 @@ describe("Render client (against the fake Render API)", () => {
         it("never repeats a POST that may have been processed: 500 and a dropped response fail at once", async () => {
             const api = client();
             fake.inject({ method: "POST", path: /^\/services$/, status: 500 });
-            await assert.rejects(api.createService(web()), (e: any) => e.status === 500 && e.mayHaveBeenProcessed === true && /may have been carried out/.test(e.message));
+            await assert.rejects(
+                api.createService(web()),
+                (e: any) => e.status === 500 && e.mayHaveBeenProcessed === true && /may have been carried out/.test(e.message),
+            );
             fake.dropResponses("POST", /^\/services$/);
-            await assert.rejects(api.createService(web()), (e: any) => e.status === undefined && e.mayHaveBeenProcessed === true && /^Render API POST \/services: /.test(e.message));
+            await assert.rejects(
+                api.createService(web()),
+                (e: any) => e.status === undefined && e.mayHaveBeenProcessed === true && /^Render API POST \/services: /.test(e.message),
+            );
             assert.equal(fake.mutations(/^\/services$/).length, 2, "each POST was sent once");
             assert.equal(fake.services.length, 1, "the dropped create happened; find it by name before trying again");
             assert.equal((await api.findServicesByName("api")).length, 1);
@@ -216,7 +276,12 @@ describe("Render client (against the fake Render API)", () => {
             const { service, deployId } = await api.createService(web());
             await waitForDeploy(api, service.id, deployId!, { pollMs: 10, timeoutS: 5 });
             for (let i = 0; i < 10; i++) await api.createDeploy(service.id);
-            await assert.rejects(api.createDeploy(service.id), (e: any) => e.status === 429 && /Render allows 10 deploys a minute per service and asked to wait \d+s \(Retry-After\)/.test(e.message));
+            await assert.rejects(
+                api.createDeploy(service.id),
+                (e: any) =>
+                    e.status === 429 &&
+                    /Render allows 10 deploys a minute per service and asked to wait \d+s \(Retry-After\)/.test(e.message),
+            );
             await assert.rejects(api.rollback(service.id, fake.deploys[0].id), (e: any) => e.status === 429);
             const other = await api.createService(web("other"));
             assert.ok(await api.createDeploy(other.service.id));
@@ -231,7 +296,12 @@ describe("Render client (against the fake Render API)", () => {
             const api = client();
             const { service, deployId } = await api.createService(web());
             const seen: string[] = [];
-            const deploy = await waitForDeploy(api, service.id, deployId!, { pollMs: 5, maxPollMs: 10, timeoutS: 5, onProgress: (_m, d) => seen.push(d.status!) });
+            const deploy = await waitForDeploy(api, service.id, deployId!, {
+                pollMs: 5,
+                maxPollMs: 10,
+                timeoutS: 5,
+                onProgress: (_m, d) => seen.push(d.status!),
+            });
             assert.equal(deploy.status, "live");
             assert.ok(deploy.finishedAt);
             assert.deepEqual(seen, ["created", "build_in_progress", "update_in_progress", "live"]);
@@ -256,7 +326,10 @@ describe("Render client (against the fake Render API)", () => {
             const api = client();
             fake.deployPollsPerStep = Infinity; // it never leaves `created`
             const { service, deployId } = await api.createService(web());
-            await assert.rejects(waitForDeploy(api, service.id, deployId!, { pollMs: 20, timeoutS: 0.1 }), (e: any) => e.name === "RenderDeployError" && /is still created after 100ms; it may still finish/.test(e.message));
+            await assert.rejects(
+                waitForDeploy(api, service.id, deployId!, { pollMs: 20, timeoutS: 0.1 }),
+                (e: any) => e.name === "RenderDeployError" && /is still created after 100ms; it may still finish/.test(e.message),
+            );
         });
     });
 
@@ -267,17 +340,27 @@ describe("Render client (against the fake Render API)", () => {
             await assert.rejects(wrong.listServices(), (e: any) => e.status === 401 && !e.message.includes("rnd_wrongkey123"));
             // A server that echoes the key back in its message.
             const { service } = await api.createService(web());
-            await assert.rejects(api.getEnvVar(service.id, "x").then(() => api.request("GET", `/services/${fake.apiKey}`)), (e: any) => {
-                assert.ok(!e.message.includes(fake.apiKey), e.message);
-                assert.ok(e.message.includes("[redacted]"));
-                return true;
-            });
+            await assert.rejects(
+                api.getEnvVar(service.id, "x").then(() => api.request("GET", `/services/${fake.apiKey}`)),
+                (e: any) => {
+                    assert.ok(!e.message.includes(fake.apiKey), e.message);
+                    assert.ok(e.message.includes("[redacted]"));
+                    return true;
+                },
+            );
             const closed = http.createServer();
             await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
             const port = (closed.address() as AddressInfo).port;
             await new Promise((resolve) => closed.close(resolve));
-            const unreachable = renderClient({ apiKey: fake.apiKey, baseUrl: `http://127.0.0.1:${port}/v1`, policy: { baseDelayMs: 1, maxServerRetries: 1 } });
-            await assert.rejects(unreachable.getService("srv-x"), (e: any) => /ECONNREFUSED/.test(e.message) && !e.message.includes(fake.apiKey));
+            const unreachable = renderClient({
+                apiKey: fake.apiKey,
+                baseUrl: `http://127.0.0.1:${port}/v1`,
+                policy: { baseDelayMs: 1, maxServerRetries: 1 },
+            });
+            await assert.rejects(
+                unreachable.getService("srv-x"),
+                (e: any) => /ECONNREFUSED/.test(e.message) && !e.message.includes(fake.apiKey),
+            );
         });
 
         it("survives closure serialization: the client works and its errors keep their fields, with no key in the text", async () => {

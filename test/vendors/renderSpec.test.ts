@@ -53,7 +53,10 @@ describe("Render API spec conformance (fake and client against render.openapi.js
 
     it("maps paths to templates, rejects wrong shapes, and shows why serviceDetails is read as anyOf", () => {
         assert.equal(index.template("/services/srv-1/env-vars/KEY"), "/services/{serviceId}/env-vars/{envVarKey}");
-        assert.equal(index.template("/services/srv-1/custom-domains/a.example.com/verify"), "/services/{serviceId}/custom-domains/{customDomainIdOrName}/verify");
+        assert.equal(
+            index.template("/services/srv-1/custom-domains/a.example.com/verify"),
+            "/services/{serviceId}/custom-domains/{customDomainIdOrName}/verify",
+        );
         const deploy = index.responseSchema("GET", "/services/{serviceId}/deploys/{deployId}", 200).at!;
         assert.notDeepEqual(index.validate(deploy, { id: "dep-1", status: "finished" }), []);
         const service = index.responseSchema("GET", "/services/{serviceId}", 200).at!;
@@ -78,8 +81,18 @@ describe("Render API spec conformance (fake and client against render.openapi.js
             repo: "https://github.com/acme/api",
             branch: "main",
             autoDeploy: "no",
-            envVars: [{ key: "NODE_ENV", value: "production" }, { key: "SESSION_SECRET", generateValue: true }],
-            serviceDetails: { runtime: "node", plan: "starter", region: "frankfurt", numInstances: 1, healthCheckPath: "/healthz", envSpecificDetails: { buildCommand: "npm ci", startCommand: "node server.js" } },
+            envVars: [
+                { key: "NODE_ENV", value: "production" },
+                { key: "SESSION_SECRET", generateValue: true },
+            ],
+            serviceDetails: {
+                runtime: "node",
+                plan: "starter",
+                region: "frankfurt",
+                numInstances: 1,
+                healthCheckPath: "/healthz",
+                envSpecificDetails: { buildCommand: "npm ci", startCommand: "node server.js" },
+            },
         });
         const dockerSvc = await api.createService({
             type: "web_service",
@@ -88,21 +101,52 @@ describe("Render API spec conformance (fake and client against render.openapi.js
             image: { ownerId, imagePath: "ghcr.io/acme/api:1.2.3" },
             serviceDetails: { runtime: "image", plan: "standard", region: "oregon" },
         });
-        await api.createService({ type: "private_service", name: "internal", ownerId, repo: "https://github.com/acme/internal", serviceDetails: { runtime: "docker" } });
-        await api.createService({ type: "background_worker", name: "worker", ownerId, repo: "https://github.com/acme/api", serviceDetails: { runtime: "python" } });
-        await api.createService({ type: "cron_job", name: "nightly", ownerId, repo: "https://github.com/acme/api", serviceDetails: { runtime: "go", schedule: "0 3 * * *" } });
-        await api.createService({ type: "static_site", name: "web", ownerId, repo: "https://github.com/acme/web", serviceDetails: { buildCommand: "npm run build", publishPath: "dist" } });
+        await api.createService({
+            type: "private_service",
+            name: "internal",
+            ownerId,
+            repo: "https://github.com/acme/internal",
+            serviceDetails: { runtime: "docker" },
+        });
+        await api.createService({
+            type: "background_worker",
+            name: "worker",
+            ownerId,
+            repo: "https://github.com/acme/api",
+            serviceDetails: { runtime: "python" },
+        });
+        await api.createService({
+            type: "cron_job",
+            name: "nightly",
+            ownerId,
+            repo: "https://github.com/acme/api",
+            serviceDetails: { runtime: "go", schedule: "0 3 * * *" },
+        });
+        await api.createService({
+            type: "static_site",
+            name: "web",
+            ownerId,
+            repo: "https://github.com/acme/web",
+            serviceDetails: { buildCommand: "npm run build", publishPath: "dist" },
+        });
         const id = webSvc.service.id;
         fake.suspend(dockerSvc.service.id);
         // Lookups and updates.
         await api.findServicesByName("api", ownerId);
         await api.listServices({ type: ["web_service"], suspended: "suspended" });
         await api.getService(id);
-        await api.updateService(id, { autoDeploy: "yes", branch: "release", serviceDetails: { plan: "standard", healthCheckPath: "/ready" } });
+        await api.updateService(id, {
+            autoDeploy: "yes",
+            branch: "release",
+            serviceDetails: { plan: "standard", healthCheckPath: "/ready" },
+        });
         await api.updateService(dockerSvc.service.id, { image: { ownerId, imagePath: "ghcr.io/acme/api:1.2.4" } });
         // Env vars.
         await api.getEnvVars(id);
-        await api.replaceEnvVars(id, [{ key: "A", value: "1" }, { key: "TOKEN", generateValue: true }]);
+        await api.replaceEnvVars(id, [
+            { key: "A", value: "1" },
+            { key: "TOKEN", generateValue: true },
+        ]);
         await api.setEnvVar(id, "B", "2");
         await api.getEnvVar(id, "B");
         await api.deleteEnvVar(id, "B");
@@ -143,7 +187,9 @@ describe("Render API spec conformance (fake and client against render.openapi.js
         fake.inject({ method: "GET", path: /^\/services\/[^/]+\/deploys$/, status: 500 });
         await api.listDeploys(id);
         fake.useServiceCreations(20);
-        await api.createService({ type: "web_service", name: "one-too-many", ownerId, serviceDetails: { runtime: "node" } }).catch(() => undefined);
+        await api
+            .createService({ type: "web_service", name: "one-too-many", ownerId, serviceDetails: { runtime: "node" } })
+            .catch(() => undefined);
         // Deletes, and deletes of what is already gone.
         await api.deleteCustomDomain(id, "example.com");
         await api.deleteService(id);
@@ -176,12 +222,32 @@ describe("Render API spec conformance (fake and client against render.openapi.js
         assert.deepEqual(problems, []);
 
         const needed = [
-            "create-service", "retrieve-service", "update-service", "delete-service", "list-services",
-            "get-env-vars-for-service", "update-env-vars-for-service", "retrieve-env-var", "update-env-var", "delete-env-var",
-            "create-deploy", "list-deploys", "retrieve-deploy", "cancel-deploy", "rollback-deploy",
-            "create-custom-domain", "list-custom-domains", "retrieve-custom-domain", "delete-custom-domain", "refresh-custom-domain",
+            "create-service",
+            "retrieve-service",
+            "update-service",
+            "delete-service",
+            "list-services",
+            "get-env-vars-for-service",
+            "update-env-vars-for-service",
+            "retrieve-env-var",
+            "update-env-var",
+            "delete-env-var",
+            "create-deploy",
+            "list-deploys",
+            "retrieve-deploy",
+            "cancel-deploy",
+            "rollback-deploy",
+            "create-custom-domain",
+            "list-custom-domains",
+            "retrieve-custom-domain",
+            "delete-custom-domain",
+            "refresh-custom-domain",
         ];
-        assert.deepEqual(needed.filter((op) => !seen.has(op)), [], "operations the scenario did not exercise");
+        assert.deepEqual(
+            needed.filter((op) => !seen.has(op)),
+            [],
+            "operations the scenario did not exercise",
+        );
         const statuses = new Set(fake.requests.map((r) => r.status));
         for (const s of [200, 201, 202, 204, 400, 404, 409, 429, 500]) assert.ok(statuses.has(s), `no ${s} answer was checked`);
     });

@@ -27,7 +27,12 @@ function netError(code: string, message = code): Error {
 }
 
 /** A virtual clock: sleep() advances it instead of waiting. */
-function clock(): { options: Required<Pick<WithRetryOptions, "now" | "sleep" | "random">>; slept: number[]; retries: RetryInfo[]; gaveUp: string[] } {
+function clock(): {
+    options: Required<Pick<WithRetryOptions, "now" | "sleep" | "random">>;
+    slept: number[];
+    retries: RetryInfo[];
+    gaveUp: string[];
+} {
     let t = NOW;
     const slept: number[] = [];
     return {
@@ -77,13 +82,20 @@ describe("vendor retry policy", () => {
     describe("classifyHttpError", () => {
         it("tells rate limits and locks (never processed) from server errors (maybe processed, except 503)", () => {
             const r429 = classifyHttpError(httpError(429, { "Retry-After": "2" }), NOW)!;
-            assert.deepEqual([r429.kind, r429.retryAfterMs, r429.mayHaveBeenProcessed, r429.label], ["rate-limited", 2000, false, "429 Too Many Requests"]);
+            assert.deepEqual(
+                [r429.kind, r429.retryAfterMs, r429.mayHaveBeenProcessed, r429.label],
+                ["rate-limited", 2000, false, "429 Too Many Requests"],
+            );
             const r423 = classifyHttpError(httpError(423), NOW)!;
             assert.deepEqual([r423.kind, r423.retryAfterMs, r423.mayHaveBeenProcessed], ["locked", undefined, false]);
-            assert.deepEqual([classifyHttpError(httpError(500), NOW)!.kind, classifyHttpError(httpError(500), NOW)!.mayHaveBeenProcessed], ["server", true]);
+            assert.deepEqual(
+                [classifyHttpError(httpError(500), NOW)!.kind, classifyHttpError(httpError(500), NOW)!.mayHaveBeenProcessed],
+                ["server", true],
+            );
             assert.equal(classifyHttpError(httpError(502), NOW)!.mayHaveBeenProcessed, true);
             assert.equal(classifyHttpError(httpError(503), NOW)!.mayHaveBeenProcessed, false);
-            for (const s of [400, 401, 403, 404, 409, 412, 422]) assert.equal(classifyHttpError(httpError(s), NOW)!.kind, "client", String(s));
+            for (const s of [400, 401, 403, 404, 409, 412, 422])
+                assert.equal(classifyHttpError(httpError(s), NOW)!.kind, "client", String(s));
         });
 
         it("reads Retry-After from header objects with get() (axios's AxiosHeaders)", () => {
@@ -115,8 +127,14 @@ describe("vendor retry policy", () => {
     describe("backoff", () => {
         it("doubles from the base, jitters between half and all of it, and stops at the cap", () => {
             const p = { ...DEFAULT_RETRY_POLICY, baseDelayMs: 100, maxDelayMs: 1000 };
-            assert.deepEqual([1, 2, 3, 4, 5, 6].map((a) => backoffDelay(a, p, 1)), [100, 200, 400, 800, 1000, 1000]);
-            assert.deepEqual([1, 2, 3].map((a) => backoffDelay(a, p, 0)), [50, 100, 200]);
+            assert.deepEqual(
+                [1, 2, 3, 4, 5, 6].map((a) => backoffDelay(a, p, 1)),
+                [100, 200, 400, 800, 1000, 1000],
+            );
+            assert.deepEqual(
+                [1, 2, 3].map((a) => backoffDelay(a, p, 0)),
+                [50, 100, 200],
+            );
             for (let i = 0; i < 50; i++) {
                 const d = backoffDelay(3, p, Math.random());
                 assert.ok(d >= 200 && d <= 400, String(d));
@@ -135,7 +153,12 @@ describe("vendor retry policy", () => {
     describe("decide", () => {
         const state = { attempt: 1, startedMs: NOW, serverRetries: 0 };
         const opts = { idempotent: true, nowMs: NOW, random: 1 };
-        const f = (kind: Failure["kind"], extra: Partial<Failure> = {}): Failure => ({ kind, mayHaveBeenProcessed: false, label: kind, ...extra });
+        const f = (kind: Failure["kind"], extra: Partial<Failure> = {}): Failure => ({
+            kind,
+            mayHaveBeenProcessed: false,
+            label: kind,
+            ...extra,
+        });
 
         it("honours Retry-After over the backoff", () => {
             const d = decide(f("rate-limited", { retryAfterMs: 7000, label: "429 Too Many Requests" }), state, DEFAULT_RETRY_POLICY, opts);
@@ -144,16 +167,31 @@ describe("vendor retry policy", () => {
 
         it("gives up on 429/423 when waiting would pass the budget, and says so", () => {
             const policy = { ...DEFAULT_RETRY_POLICY, budgetMs: 10_000 };
-            const d = decide(f("locked", { retryAfterMs: 4000, label: "423 Locked" }), { ...state, attempt: 3 }, policy, { ...opts, nowMs: NOW + 8000 });
+            const d = decide(f("locked", { retryAfterMs: 4000, label: "423 Locked" }), { ...state, attempt: 3 }, policy, {
+                ...opts,
+                nowMs: NOW + 8000,
+            });
             assert.equal(d.retry, false);
-            assert.match((d as { reason: string }).reason, /still 423 Locked after 8s and 3 attempt\(s\); waiting 4s more would pass the retry budget of 10s/);
+            assert.match(
+                (d as { reason: string }).reason,
+                /still 423 Locked after 8s and 3 attempt\(s\); waiting 4s more would pass the retry budget of 10s/,
+            );
         });
 
         it("never repeats a non-idempotent request that may have been processed, but does repeat one that was not", () => {
-            const lost = decide(f("network", { mayHaveBeenProcessed: true, label: "ECONNRESET" }), state, DEFAULT_RETRY_POLICY, { ...opts, idempotent: false });
+            const lost = decide(f("network", { mayHaveBeenProcessed: true, label: "ECONNRESET" }), state, DEFAULT_RETRY_POLICY, {
+                ...opts,
+                idempotent: false,
+            });
             assert.equal(lost.retry, false);
-            assert.match((lost as { reason: string }).reason, /ECONNRESET after the request may have been processed; not repeating a non-idempotent request/);
-            assert.equal(decide(f("network", { label: "ECONNREFUSED" }), state, DEFAULT_RETRY_POLICY, { ...opts, idempotent: false }).retry, true);
+            assert.match(
+                (lost as { reason: string }).reason,
+                /ECONNRESET after the request may have been processed; not repeating a non-idempotent request/,
+            );
+            assert.equal(
+                decide(f("network", { label: "ECONNREFUSED" }), state, DEFAULT_RETRY_POLICY, { ...opts, idempotent: false }).retry,
+                true,
+            );
             assert.equal(decide(f("server", { status: 503 }), state, DEFAULT_RETRY_POLICY, { ...opts, idempotent: false }).retry, true);
             assert.equal(decide(f("rate-limited"), state, DEFAULT_RETRY_POLICY, { ...opts, idempotent: false }).retry, true);
         });
@@ -166,7 +204,10 @@ describe("vendor retry policy", () => {
         });
 
         it("never retries other 4xx", () => {
-            assert.deepEqual(decide(f("client", { label: "404" }), state, DEFAULT_RETRY_POLICY, opts), { retry: false, reason: "404 is not retried" });
+            assert.deepEqual(decide(f("client", { label: "404" }), state, DEFAULT_RETRY_POLICY, opts), {
+                retry: false,
+                reason: "404 is not retried",
+            });
         });
     });
 
@@ -198,10 +239,16 @@ describe("vendor retry policy", () => {
             const c = clock();
             const last = httpError(429, { "retry-after": "60" });
             const f = failing(httpError(429, { "retry-after": "60" }), last, httpError(429));
-            await assert.rejects(withRetry(f.fn, { ...c.options, policy: { budgetMs: 100_000 }, onGiveUp: (r) => c.gaveUp.push(r) }), (e) => e === last);
+            await assert.rejects(
+                withRetry(f.fn, { ...c.options, policy: { budgetMs: 100_000 }, onGiveUp: (r) => c.gaveUp.push(r) }),
+                (e) => e === last,
+            );
             assert.equal(f.calls(), 2);
             assert.deepEqual(c.slept, [60_000]);
-            assert.match(c.gaveUp[0], /still 429 Too Many Requests after 60s and 2 attempt\(s\); waiting 60s more would pass the retry budget of 100s/);
+            assert.match(
+                c.gaveUp[0],
+                /still 429 Too Many Requests after 60s and 2 attempt\(s\); waiting 60s more would pass the retry budget of 100s/,
+            );
         });
 
         it("retries 5xx and network errors a bounded number of times", async () => {
@@ -224,7 +271,11 @@ describe("vendor retry policy", () => {
             await assert.rejects(withRetry(g.fn, { ...c.options, idempotent: false }), /500/);
             assert.equal(g.calls(), 1);
             const h = failing(netError("ECONNREFUSED"), httpError(429, { "retry-after": "0" }), httpError(503));
-            assert.equal(await withRetry(h.fn, { ...c.options, idempotent: false }), "ok", "refused connections, 429 and 503 were never processed");
+            assert.equal(
+                await withRetry(h.fn, { ...c.options, idempotent: false }),
+                "ok",
+                "refused connections, 429 and 503 were never processed",
+            );
         });
 
         it("never retries other 4xx or errors that are not about HTTP", async () => {

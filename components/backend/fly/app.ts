@@ -116,8 +116,12 @@ async function findOrCreateApp(inputs: FlyAppInputs): Promise<FlyAppOutputs> {
         const existing = await orMissing(fly.getApp(inputs.name));
         if (existing) {
             checkOrg(existing, inputs);
-            if (attempt === 1) ctx.log.info(`${what(inputs.name)} exists in organization '${orgOf(existing) ?? inputs.orgSlug}'; adopting it`);
-            else ctx.log.info(`${what(inputs.name)} exists now (created although the response was lost, or at the same time elsewhere); adopting it`);
+            if (attempt === 1)
+                ctx.log.info(`${what(inputs.name)} exists in organization '${orgOf(existing) ?? inputs.orgSlug}'; adopting it`);
+            else
+                ctx.log.info(
+                    `${what(inputs.name)} exists now (created although the response was lost, or at the same time elsewhere); adopting it`,
+                );
             return outputs(inputs, existing);
         }
         try {
@@ -145,72 +149,85 @@ async function findOrCreateApp(inputs: FlyAppInputs): Promise<FlyAppOutputs> {
     }
 }
 
-export const flyAppProvider = versioned<FlyAppInputs, FlyAppOutputs>({ version: 1 }, {
-    configure: ctx.configure,
+export const flyAppProvider = versioned<FlyAppInputs, FlyAppOutputs>(
+    { version: 1 },
+    {
+        configure: ctx.configure,
 
-    async check(_olds, news) {
-        const failures: pulumi.dynamic.CheckFailure[] = [];
-        if (!isUnknown(news.name) && (typeof news.name !== "string" || !/^[a-z0-9][a-z0-9-]{1,62}$/.test(news.name))) {
-            failures.push({ property: "name", reason: "expected a Fly app name: lowercase letters, digits and dashes, 2 to 63 characters" });
-        }
-        if (!isUnknown(news.orgSlug) && (typeof news.orgSlug !== "string" || !news.orgSlug)) failures.push({ property: "orgSlug", reason: "expected a Fly organization slug such as personal" });
-        return { inputs: news, failures };
-    },
+        async check(_olds, news) {
+            const failures: pulumi.dynamic.CheckFailure[] = [];
+            if (!isUnknown(news.name) && (typeof news.name !== "string" || !/^[a-z0-9][a-z0-9-]{1,62}$/.test(news.name))) {
+                failures.push({
+                    property: "name",
+                    reason: "expected a Fly app name: lowercase letters, digits and dashes, 2 to 63 characters",
+                });
+            }
+            if (!isUnknown(news.orgSlug) && (typeof news.orgSlug !== "string" || !news.orgSlug))
+                failures.push({ property: "orgSlug", reason: "expected a Fly organization slug such as personal" });
+            return { inputs: news, failures };
+        },
 
-    async diff(_id, olds, news) {
-        const replaces = (["name", "orgSlug"] as const).filter((k) => changed(olds[k], news[k]) || isUnknown(news[k]));
-        const keys: (keyof FlyAppInputs)[] = ["name", "orgSlug", "stack", "protect", "allowDelete"];
-        const changes = replaces.length > 0 || keys.some((k) => changed(olds[k], news[k]));
-        // The same name in another organization: the old app must go first (names are global).
-        return { changes, replaces, deleteBeforeReplace: replaces.length > 0 && !changed(olds.name, news.name) };
-    },
+        async diff(_id, olds, news) {
+            const replaces = (["name", "orgSlug"] as const).filter((k) => changed(olds[k], news[k]) || isUnknown(news[k]));
+            const keys: (keyof FlyAppInputs)[] = ["name", "orgSlug", "stack", "protect", "allowDelete"];
+            const changes = replaces.length > 0 || keys.some((k) => changed(olds[k], news[k]));
+            // The same name in another organization: the old app must go first (names are global).
+            return { changes, replaces, deleteBeforeReplace: replaces.length > 0 && !changed(olds.name, news.name) };
+        },
 
-    async create(inputs) {
-        const outs = await findOrCreateApp(inputs);
-        return { id: inputs.name, outs };
-    },
+        async create(inputs) {
+            const outs = await findOrCreateApp(inputs);
+            return { id: inputs.name, outs };
+        },
 
-    async update(id, _olds, news) {
-        // Only stack, protect and allowDelete change in place: record them, with the app as it is now.
-        const fly = ctx.client();
-        const app = await orMissing(fly.getApp(id));
-        if (!app) throw new FlyAppError(`${what(id)} no longer exists in Fly (deleted outside Keel); run 'pulumi refresh --stack ${news.stack}', then 'pulumi up' again to create it.`);
-        checkOrg(app, news);
-        return { outs: outputs(news, app) };
-    },
+        async update(id, _olds, news) {
+            // Only stack, protect and allowDelete change in place: record them, with the app as it is now.
+            const fly = ctx.client();
+            const app = await orMissing(fly.getApp(id));
+            if (!app)
+                throw new FlyAppError(
+                    `${what(id)} no longer exists in Fly (deleted outside Keel); run 'pulumi refresh --stack ${news.stack}', then 'pulumi up' again to create it.`,
+                );
+            checkOrg(app, news);
+            return { outs: outputs(news, app) };
+        },
 
-    async read(id, props) {
-        if (!props) return { id, props };
-        const fly = ctx.client();
-        const app = await orMissing(fly.getApp(id));
-        if (!app) {
-            ctx.log.warn(`${what(id)} no longer exists in Fly (deleted outside Keel); refresh drops it from the state and the next 'pulumi up' creates it.`);
-            return { id: "" };
-        }
-        const drift: string[] = [];
-        const org = orgOf(app);
-        if (org && org !== props.orgSlug) drift.push(`~ orgSlug: '${props.orgSlug}' -> '${org}' (moved to another organization outside Keel)`);
-        const status = app.status ?? "unknown";
-        if (status !== props.status && (status === "suspended" || props.status === "suspended")) {
-            drift.push(`~ status: ${props.status} -> ${status} (${status === "suspended" ? "suspended" : "resumed"} outside Keel)`);
-        }
-        if (drift.length) ctx.log.warn(`drift in ${what(id)}:\n  ${drift.join("\n  ")}`);
-        return { id, props: { ...props, appId: app.id ?? props.appId, status, drift } };
-    },
+        async read(id, props) {
+            if (!props) return { id, props };
+            const fly = ctx.client();
+            const app = await orMissing(fly.getApp(id));
+            if (!app) {
+                ctx.log.warn(
+                    `${what(id)} no longer exists in Fly (deleted outside Keel); refresh drops it from the state and the next 'pulumi up' creates it.`,
+                );
+                return { id: "" };
+            }
+            const drift: string[] = [];
+            const org = orgOf(app);
+            if (org && org !== props.orgSlug)
+                drift.push(`~ orgSlug: '${props.orgSlug}' -> '${org}' (moved to another organization outside Keel)`);
+            const status = app.status ?? "unknown";
+            if (status !== props.status && (status === "suspended" || props.status === "suspended")) {
+                drift.push(`~ status: ${props.status} -> ${status} (${status === "suspended" ? "suspended" : "resumed"} outside Keel)`);
+            }
+            if (drift.length) ctx.log.warn(`drift in ${what(id)}:\n  ${drift.join("\n  ")}`);
+            return { id, props: { ...props, appId: app.id ?? props.appId, status, drift } };
+        },
 
-    async delete(id, props) {
-        if (props.protect && !props.allowDelete) {
-            const stack = props.stack;
-            throw new FlyProtectedError(
-                `Refusing to delete ${what(id)} with its machines, IP addresses, certificates and secrets: the ${stack} stack protects its backend. ` +
-                    protectedDeletionFix(stack, "keel:backend.allowDelete"),
-            );
-        }
-        const fly = ctx.client();
-        ctx.log.info(`deleting ${what(id)}`);
-        await orMissing(fly.deleteApp(id));
+        async delete(id, props) {
+            if (props.protect && !props.allowDelete) {
+                const stack = props.stack;
+                throw new FlyProtectedError(
+                    `Refusing to delete ${what(id)} with its machines, IP addresses, certificates and secrets: the ${stack} stack protects its backend. ` +
+                        protectedDeletionFix(stack, "keel:backend.allowDelete"),
+                );
+            }
+            const fly = ctx.client();
+            ctx.log.info(`deleting ${what(id)}`);
+            await orMissing(fly.deleteApp(id));
+        },
     },
-});
+);
 
 export interface FlyAppArgs {
     name: pulumi.Input<string>;
@@ -230,6 +247,12 @@ export class FlyApp extends KeelDynamicResource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: FlyAppArgs, opts?: pulumi.CustomResourceOptions) {
-        super(flyAppProvider, FlyApp.__pulumiType, name, { ...args, appId: undefined, appName: undefined, hostname: undefined, status: undefined, drift: undefined }, opts);
+        super(
+            flyAppProvider,
+            FlyApp.__pulumiType,
+            name,
+            { ...args, appId: undefined, appName: undefined, hostname: undefined, status: undefined, drift: undefined },
+            opts,
+        );
     }
 }

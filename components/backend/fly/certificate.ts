@@ -63,7 +63,8 @@ export function dnsRecordsFor(hostname: string, req: DnsRequirements | undefined
         for (const a of req?.a ?? []) records.push({ type: "A", name: hostname, value: a });
         for (const aaaa of req?.aaaa ?? []) records.push({ type: "AAAA", name: hostname, value: aaaa });
     }
-    if (req?.acme_challenge?.name && req.acme_challenge.target) records.push({ type: "CNAME", name: req.acme_challenge.name, value: req.acme_challenge.target });
+    if (req?.acme_challenge?.name && req.acme_challenge.target)
+        records.push({ type: "CNAME", name: req.acme_challenge.name, value: req.acme_challenge.target });
     return records;
 }
 
@@ -72,7 +73,13 @@ function formatRecords(records: DnsRecord[]): string {
 }
 
 function outputs(inputs: FlyCertificateInputs, cert: CertificateDetail): FlyCertificateOutputs {
-    return { app: inputs.app, hostname: inputs.hostname, status: cert.status ?? "unknown", dnsRecords: dnsRecordsFor(inputs.hostname, cert.dns_requirements), drift: [] };
+    return {
+        app: inputs.app,
+        hostname: inputs.hostname,
+        status: cert.status ?? "unknown",
+        dnsRecords: dnsRecordsFor(inputs.hostname, cert.dns_requirements),
+        drift: [],
+    };
 }
 
 async function findOrRequest(inputs: FlyCertificateInputs): Promise<FlyCertificateOutputs> {
@@ -102,65 +109,79 @@ async function findOrRequest(inputs: FlyCertificateInputs): Promise<FlyCertifica
     }
     const outs = outputs(inputs, cert);
     if (outs.dnsRecords.length) {
-        ctx.log.info(`${what(inputs)} is ${outs.status}. Create these DNS records for ${inputs.hostname} so Fly can validate and serve it:\n  ${formatRecords(outs.dnsRecords)}`);
+        ctx.log.info(
+            `${what(inputs)} is ${outs.status}. Create these DNS records for ${inputs.hostname} so Fly can validate and serve it:\n  ${formatRecords(outs.dnsRecords)}`,
+        );
     } else {
-        ctx.log.warn(`${what(inputs)} is ${outs.status}, but Fly named no DNS records yet (the app has no public IP addresses?); see 'fly certs setup ${inputs.hostname} -a ${inputs.app}'.`);
+        ctx.log.warn(
+            `${what(inputs)} is ${outs.status}, but Fly named no DNS records yet (the app has no public IP addresses?); see 'fly certs setup ${inputs.hostname} -a ${inputs.app}'.`,
+        );
     }
     return outs;
 }
 
-export const flyCertificateProvider = versioned<FlyCertificateInputs, FlyCertificateOutputs>({ version: 1 }, {
-    configure: ctx.configure,
+export const flyCertificateProvider = versioned<FlyCertificateInputs, FlyCertificateOutputs>(
+    { version: 1 },
+    {
+        configure: ctx.configure,
 
-    async check(_olds, news) {
-        const failures: pulumi.dynamic.CheckFailure[] = [];
-        if (!isUnknown(news.app) && (typeof news.app !== "string" || !news.app)) failures.push({ property: "app", reason: "expected the Fly app's name" });
-        if (!isUnknown(news.hostname) && (typeof news.hostname !== "string" || !/^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(news.hostname))) {
-            failures.push({ property: "hostname", reason: "expected a host name such as api.example.com" });
-        }
-        return { inputs: news, failures };
-    },
+        async check(_olds, news) {
+            const failures: pulumi.dynamic.CheckFailure[] = [];
+            if (!isUnknown(news.app) && (typeof news.app !== "string" || !news.app))
+                failures.push({ property: "app", reason: "expected the Fly app's name" });
+            if (
+                !isUnknown(news.hostname) &&
+                (typeof news.hostname !== "string" || !/^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(news.hostname))
+            ) {
+                failures.push({ property: "hostname", reason: "expected a host name such as api.example.com" });
+            }
+            return { inputs: news, failures };
+        },
 
-    async diff(_id, olds, news) {
-        const replaces = (["app", "hostname"] as const).filter((k) => changed(olds[k], news[k]) || isUnknown(news[k]));
-        // Removed outside Keel (refresh said so): request it again.
-        const changes = replaces.length > 0 || olds.status === MISSING;
-        return { changes, replaces, deleteBeforeReplace: false };
-    },
+        async diff(_id, olds, news) {
+            const replaces = (["app", "hostname"] as const).filter((k) => changed(olds[k], news[k]) || isUnknown(news[k]));
+            // Removed outside Keel (refresh said so): request it again.
+            const changes = replaces.length > 0 || olds.status === MISSING;
+            return { changes, replaces, deleteBeforeReplace: false };
+        },
 
-    async create(inputs) {
-        const outs = await findOrRequest(inputs);
-        return { id: `${inputs.app}/${inputs.hostname}`, outs };
-    },
+        async create(inputs) {
+            const outs = await findOrRequest(inputs);
+            return { id: `${inputs.app}/${inputs.hostname}`, outs };
+        },
 
-    async update(_id, _olds, news) {
-        return { outs: await findOrRequest(news) };
-    },
+        async update(_id, _olds, news) {
+            return { outs: await findOrRequest(news) };
+        },
 
-    async read(id, props) {
-        if (!props) return { id, props };
-        const fly = ctx.client();
-        const cert = await orMissing(fly.getCertificate(props.app, props.hostname));
-        if (!cert) {
-            const drift = [`- certificate: ${what(props)} was removed outside Keel (or the app was); the next 'pulumi up' requests it again`];
-            ctx.log.warn(`drift: ${drift[0]}`);
-            return { id, props: { ...props, status: MISSING, drift } };
-        }
-        const now = outputs(props, cert);
-        const drift: string[] = [];
-        if (now.status !== props.status) drift.push(`~ status: ${props.status} -> ${now.status}`);
-        if (changed(props.dnsRecords, now.dnsRecords)) drift.push(`~ dnsRecords: Fly now asks for\n    ${formatRecords(now.dnsRecords).split("\n  ").join("\n    ")}`);
-        if (drift.length) ctx.log.warn(`${what(props)} changed since it was last recorded:\n  ${drift.join("\n  ")}`);
-        return { id, props: { ...props, status: now.status, dnsRecords: now.dnsRecords, drift } };
-    },
+        async read(id, props) {
+            if (!props) return { id, props };
+            const fly = ctx.client();
+            const cert = await orMissing(fly.getCertificate(props.app, props.hostname));
+            if (!cert) {
+                const drift = [
+                    `- certificate: ${what(props)} was removed outside Keel (or the app was); the next 'pulumi up' requests it again`,
+                ];
+                ctx.log.warn(`drift: ${drift[0]}`);
+                return { id, props: { ...props, status: MISSING, drift } };
+            }
+            const now = outputs(props, cert);
+            const drift: string[] = [];
+            if (now.status !== props.status) drift.push(`~ status: ${props.status} -> ${now.status}`);
+            if (changed(props.dnsRecords, now.dnsRecords))
+                drift.push(`~ dnsRecords: Fly now asks for\n    ${formatRecords(now.dnsRecords).split("\n  ").join("\n    ")}`);
+            if (drift.length) ctx.log.warn(`${what(props)} changed since it was last recorded:\n  ${drift.join("\n  ")}`);
+            return { id, props: { ...props, status: now.status, dnsRecords: now.dnsRecords, drift } };
+        },
 
-    async delete(_id, props) {
-        const fly = ctx.client();
-        ctx.log.info(`removing ${what(props)}`);
-        // 404: removed already, or gone with the app.
-        await orMissing(fly.deleteCertificate(props.app, props.hostname));
+        async delete(_id, props) {
+            const fly = ctx.client();
+            ctx.log.info(`removing ${what(props)}`);
+            // 404: removed already, or gone with the app.
+            await orMissing(fly.deleteCertificate(props.app, props.hostname));
+        },
     },
-});
+);
 
 export interface FlyCertificateArgs {
     app: pulumi.Input<string>;
@@ -175,6 +196,12 @@ export class FlyCertificate extends KeelDynamicResource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: FlyCertificateArgs, opts?: pulumi.CustomResourceOptions) {
-        super(flyCertificateProvider, FlyCertificate.__pulumiType, name, { ...args, status: undefined, dnsRecords: undefined, drift: undefined }, opts);
+        super(
+            flyCertificateProvider,
+            FlyCertificate.__pulumiType,
+            name,
+            { ...args, status: undefined, dnsRecords: undefined, drift: undefined },
+            opts,
+        );
     }
 }

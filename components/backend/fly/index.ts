@@ -54,13 +54,21 @@ export class FlyBackend extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [app] },
         );
-        const secrets = new FlySecrets(`${name}-secrets`, { app: appName, values: args.secrets }, { parent: this, retainOnDelete: args.keep.retainOnDelete });
+        const secrets = new FlySecrets(
+            `${name}-secrets`,
+            { app: appName, values: args.secrets },
+            { parent: this, retainOnDelete: args.keep.retainOnDelete },
+        );
         const dependsOn: pulumi.Resource[] = [secrets, ...args.deployAfter];
         if (f.sharedIpv4 || f.ipv6) {
             dependsOn.push(new FlyIpAddresses(`${name}-ips`, { app: appName, sharedIpv4: f.sharedIpv4, ipv6: f.ipv6 }, { parent: this }));
         }
         for (const hostname of f.domains) {
-            new FlyCertificate(`${name}-cert-${hostname}`, { app: appName, hostname }, { parent: this, dependsOn: dependsOn.filter((d) => d !== secrets) });
+            new FlyCertificate(
+                `${name}-cert-${hostname}`,
+                { app: appName, hostname },
+                { parent: this, dependsOn: dependsOn.filter((d) => d !== secrets) },
+            );
         }
         const machines = new FlyMachines(
             `${name}-machines`,
@@ -72,7 +80,13 @@ export class FlyBackend extends pulumi.ComponentResource {
                 regions: f.regions,
                 guest: f.guest,
                 env: c.env,
-                service: { internalPort: c.port, autostop: f.autostop, autostart: f.autostart, minMachinesRunning: f.minMachinesRunning, forceHttps: true },
+                service: {
+                    internalPort: c.port,
+                    autostop: f.autostop,
+                    autostart: f.autostart,
+                    minMachinesRunning: f.minMachinesRunning,
+                    forceHttps: true,
+                },
                 healthCheck: { path: c.healthCheck.path, intervalSeconds: 15, timeoutSeconds: 5, gracePeriodSeconds: 10 },
                 restart: f.restart,
                 strategy: f.strategy,
@@ -83,7 +97,9 @@ export class FlyBackend extends pulumi.ComponentResource {
             { parent: this, dependsOn, protect: args.keep.protect, retainOnDelete: args.keep.retainOnDelete },
         );
         this.url = pulumi.output(f.domains.length ? `https://${f.domains[0]}` : pulumi.interpolate`https://${app.hostname}`);
-        this.healthUrl = c.healthCheck.url ? pulumi.output(c.healthCheck.url) : pulumi.interpolate`https://${app.hostname}${c.healthCheck.path}`;
+        this.healthUrl = c.healthCheck.url
+            ? pulumi.output(c.healthCheck.url)
+            : pulumi.interpolate`https://${app.hostname}${c.healthCheck.path}`;
         // The gate checks the platform's own host name: a custom domain may still wait for DNS or its certificate.
         const gate = new HealthGate(
             `${name}-health`,

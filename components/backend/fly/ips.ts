@@ -88,7 +88,8 @@ async function ensure(inputs: FlyIpAddressesInputs, prev?: FlyIpAddressesOutputs
         }
         const existing = ips.find((i) => i.ip === recorded && kind.matches(i)) ?? ips.find(kind.matches);
         if (existing?.ip) {
-            if (existing.ip !== recorded && !allocated.has(existing.ip)) ctx.log.info(`Fly app '${app}' has the ${kind.label} ${existing.ip}; adopting it (Keel will not release it)`);
+            if (existing.ip !== recorded && !allocated.has(existing.ip))
+                ctx.log.info(`Fly app '${app}' has the ${kind.label} ${existing.ip}; adopting it (Keel will not release it)`);
             return existing.ip;
         }
         const ip = await allocate(fly, app, kind, ips);
@@ -104,66 +105,74 @@ async function ensure(inputs: FlyIpAddressesInputs, prev?: FlyIpAddressesOutputs
     return { ...inputs, ...result, allocated: [...allocated].sort(), drift: [] };
 }
 
-export const flyIpAddressesProvider = versioned<FlyIpAddressesInputs, FlyIpAddressesOutputs>({ version: 1 }, {
-    configure: ctx.configure,
+export const flyIpAddressesProvider = versioned<FlyIpAddressesInputs, FlyIpAddressesOutputs>(
+    { version: 1 },
+    {
+        configure: ctx.configure,
 
-    async check(_olds, news) {
-        const failures: pulumi.dynamic.CheckFailure[] = [];
-        if (!isUnknown(news.app) && (typeof news.app !== "string" || !news.app)) failures.push({ property: "app", reason: "expected the Fly app's name" });
-        for (const k of ["sharedIpv4", "ipv6"] as const) {
-            if (!isUnknown(news[k]) && typeof news[k] !== "boolean") failures.push({ property: k, reason: "expected true or false" });
-        }
-        return { inputs: news, failures };
-    },
+        async check(_olds, news) {
+            const failures: pulumi.dynamic.CheckFailure[] = [];
+            if (!isUnknown(news.app) && (typeof news.app !== "string" || !news.app))
+                failures.push({ property: "app", reason: "expected the Fly app's name" });
+            for (const k of ["sharedIpv4", "ipv6"] as const) {
+                if (!isUnknown(news[k]) && typeof news[k] !== "boolean") failures.push({ property: k, reason: "expected true or false" });
+            }
+            return { inputs: news, failures };
+        },
 
-    async diff(_id, olds, news) {
-        const replaces = changed(olds.app, news.app) || isUnknown(news.app) ? ["app"] : [];
-        const missing = (news.sharedIpv4 === true && !olds.ipv4) || (news.ipv6 === true && !olds.ipv6Address);
-        const changes = replaces.length > 0 || missing || changed(olds.sharedIpv4, news.sharedIpv4) || changed(olds.ipv6, news.ipv6);
-        return { changes, replaces, deleteBeforeReplace: false };
-    },
+        async diff(_id, olds, news) {
+            const replaces = changed(olds.app, news.app) || isUnknown(news.app) ? ["app"] : [];
+            const missing = (news.sharedIpv4 === true && !olds.ipv4) || (news.ipv6 === true && !olds.ipv6Address);
+            const changes = replaces.length > 0 || missing || changed(olds.sharedIpv4, news.sharedIpv4) || changed(olds.ipv6, news.ipv6);
+            return { changes, replaces, deleteBeforeReplace: false };
+        },
 
-    async create(inputs) {
-        const outs = await ensure(inputs);
-        return { id: `${inputs.app}/ips`, outs };
-    },
+        async create(inputs) {
+            const outs = await ensure(inputs);
+            return { id: `${inputs.app}/ips`, outs };
+        },
 
-    async update(_id, olds, news) {
-        return { outs: await ensure(news, olds) };
-    },
+        async update(_id, olds, news) {
+            return { outs: await ensure(news, olds) };
+        },
 
-    async read(id, props) {
-        if (!props) return { id, props };
-        const fly = ctx.client();
-        const ips = await orMissing(fly.listIpAssignments(props.app));
-        if (!ips) {
-            ctx.log.warn(`Fly app '${props.app}' no longer exists (deleted outside Keel), and its IP addresses with it; refresh drops them from the state.`);
-            return { id: "" };
-        }
-        const present = new Set(ips.map((i) => i.ip));
-        const drift: string[] = [];
-        const next: FlyIpAddressesOutputs = { ...props, allocated: (props.allocated ?? []).filter((ip) => present.has(ip)) };
-        if (props.ipv4 && !present.has(props.ipv4)) {
-            drift.push(`- ipv4: the shared IPv4 ${props.ipv4} was released outside Keel; the next 'pulumi up' allocates one again`);
-            delete next.ipv4;
-        }
-        if (props.ipv6Address && !present.has(props.ipv6Address)) {
-            drift.push(`- ipv6Address: the IPv6 ${props.ipv6Address} was released outside Keel; the next 'pulumi up' allocates a new one (update DNS records that name it)`);
-            delete next.ipv6Address;
-        }
-        if (drift.length) ctx.log.warn(`drift in the IP addresses of Fly app '${props.app}':\n  ${drift.join("\n  ")}`);
-        return { id, props: { ...next, drift } };
-    },
+        async read(id, props) {
+            if (!props) return { id, props };
+            const fly = ctx.client();
+            const ips = await orMissing(fly.listIpAssignments(props.app));
+            if (!ips) {
+                ctx.log.warn(
+                    `Fly app '${props.app}' no longer exists (deleted outside Keel), and its IP addresses with it; refresh drops them from the state.`,
+                );
+                return { id: "" };
+            }
+            const present = new Set(ips.map((i) => i.ip));
+            const drift: string[] = [];
+            const next: FlyIpAddressesOutputs = { ...props, allocated: (props.allocated ?? []).filter((ip) => present.has(ip)) };
+            if (props.ipv4 && !present.has(props.ipv4)) {
+                drift.push(`- ipv4: the shared IPv4 ${props.ipv4} was released outside Keel; the next 'pulumi up' allocates one again`);
+                delete next.ipv4;
+            }
+            if (props.ipv6Address && !present.has(props.ipv6Address)) {
+                drift.push(
+                    `- ipv6Address: the IPv6 ${props.ipv6Address} was released outside Keel; the next 'pulumi up' allocates a new one (update DNS records that name it)`,
+                );
+                delete next.ipv6Address;
+            }
+            if (drift.length) ctx.log.warn(`drift in the IP addresses of Fly app '${props.app}':\n  ${drift.join("\n  ")}`);
+            return { id, props: { ...next, drift } };
+        },
 
-    async delete(_id, props) {
-        const fly = ctx.client();
-        for (const ip of props.allocated ?? []) {
-            ctx.log.info(`releasing ${ip} of Fly app '${props.app}'`);
-            // 404: released already, or gone with the app.
-            await orMissing(fly.releaseIp(props.app, ip));
-        }
+        async delete(_id, props) {
+            const fly = ctx.client();
+            for (const ip of props.allocated ?? []) {
+                ctx.log.info(`releasing ${ip} of Fly app '${props.app}'`);
+                // 404: released already, or gone with the app.
+                await orMissing(fly.releaseIp(props.app, ip));
+            }
+        },
     },
-});
+);
 
 export interface FlyIpAddressesArgs {
     app: pulumi.Input<string>;
@@ -180,6 +189,12 @@ export class FlyIpAddresses extends KeelDynamicResource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: FlyIpAddressesArgs, opts?: pulumi.CustomResourceOptions) {
-        super(flyIpAddressesProvider, FlyIpAddresses.__pulumiType, name, { ...args, ipv4: undefined, ipv6Address: undefined, allocated: undefined, drift: undefined }, opts);
+        super(
+            flyIpAddressesProvider,
+            FlyIpAddresses.__pulumiType,
+            name,
+            { ...args, ipv4: undefined, ipv6Address: undefined, allocated: undefined, drift: undefined },
+            opts,
+        );
     }
 }

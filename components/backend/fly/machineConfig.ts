@@ -18,7 +18,13 @@ export interface FlyMachinesInputs {
     guest: { cpuKind: "shared" | "performance"; cpus: number; memoryMb: number };
     /** Plain env (secrets go through app secrets, not here). */
     env: Record<string, string>;
-    service: { internalPort: number; autostop: "off" | "stop" | "suspend"; autostart: boolean; minMachinesRunning: number; forceHttps: boolean };
+    service: {
+        internalPort: number;
+        autostop: "off" | "stop" | "suspend";
+        autostart: boolean;
+        minMachinesRunning: number;
+        forceHttps: boolean;
+    };
     healthCheck: { path: string; intervalSeconds: number; timeoutSeconds: number; gracePeriodSeconds: number };
     restart: { policy: "no" | "always" | "on-failure"; maxRetries?: number };
     strategy: "rolling" | "bluegreen" | "immediate";
@@ -49,7 +55,18 @@ export const META = {
 export const HEALTH_CHECK = "http-health";
 
 /** Inputs that go into the machine config (and so roll the machines when they change). */
-export const CONFIG_INPUTS: (keyof FlyMachinesInputs)[] = ["app", "stack", "processGroup", "image", "guest", "env", "service", "healthCheck", "restart", "secretsVersion"];
+export const CONFIG_INPUTS: (keyof FlyMachinesInputs)[] = [
+    "app",
+    "stack",
+    "processGroup",
+    "image",
+    "guest",
+    "env",
+    "service",
+    "healthCheck",
+    "restart",
+    "secretsVersion",
+];
 
 /** `15s` */
 export function seconds(n: number): string {
@@ -84,7 +101,17 @@ export function buildMachineConfig(inputs: FlyMachinesInputs, releaseVersion: nu
         autostart: inputs.service.autostart,
         min_machines_running: inputs.service.minMachinesRunning,
         // The proxy's own check: it routes only to machines that pass it.
-        checks: [{ type: "http", interval: seconds(hc.intervalSeconds), timeout: seconds(hc.timeoutSeconds), grace_period: seconds(hc.gracePeriodSeconds), method: "GET", path: hc.path, protocol: "http" }],
+        checks: [
+            {
+                type: "http",
+                interval: seconds(hc.intervalSeconds),
+                timeout: seconds(hc.timeoutSeconds),
+                grace_period: seconds(hc.gracePeriodSeconds),
+                method: "GET",
+                path: hc.path,
+                protocol: "http",
+            },
+        ],
     };
     return {
         image: inputs.image,
@@ -104,7 +131,9 @@ export function buildMachineConfig(inputs: FlyMachinesInputs, releaseVersion: nu
         },
         restart: {
             policy: inputs.restart.policy,
-            ...(inputs.restart.maxRetries !== undefined && inputs.restart.policy === "on-failure" ? { max_retries: inputs.restart.maxRetries } : {}),
+            ...(inputs.restart.maxRetries !== undefined && inputs.restart.policy === "on-failure"
+                ? { max_retries: inputs.restart.maxRetries }
+                : {}),
         },
         metadata: {
             [META.platformVersion]: "v2",
@@ -166,7 +195,8 @@ export function configDrift(live: MachineConfig | undefined, desired: MachineCon
     const wantEnv = desired.env ?? {};
     const haveEnv = l.env ?? {};
     for (const k of Object.keys(wantEnv).sort()) compare(out, `env.${k}`, wantEnv[k], haveEnv[k]);
-    for (const k of Object.keys(haveEnv).sort()) if (!(k in wantEnv) && !k.startsWith("FLY_")) compare(out, `env.${k}`, undefined, haveEnv[k]);
+    for (const k of Object.keys(haveEnv).sort())
+        if (!(k in wantEnv) && !k.startsWith("FLY_")) compare(out, `env.${k}`, undefined, haveEnv[k]);
     const ws = desired.services?.[0];
     const hs = l.services?.find((s) => s.internal_port === ws?.internal_port) ?? l.services?.[0];
     if (ws) {
@@ -180,11 +210,14 @@ export function configDrift(live: MachineConfig | undefined, desired: MachineCon
     for (const name of Object.keys(desired.checks ?? {})) {
         const w = desired.checks![name];
         const h = l.checks?.[name];
-        for (const key of ["type", "port", "path", "interval", "timeout", "grace_period"] as const) compare(out, `checks.${name}.${key}`, w[key], h?.[key]);
+        for (const key of ["type", "port", "path", "interval", "timeout", "grace_period"] as const)
+            compare(out, `checks.${name}.${key}`, w[key], h?.[key]);
     }
     compare(out, "restart.policy", desired.restart?.policy, l.restart?.policy);
-    if (desired.restart?.max_retries !== undefined) compare(out, "restart.max_retries", desired.restart.max_retries, l.restart?.max_retries);
-    for (const key of [META.processGroup, META.managed, META.stack]) compare(out, `metadata.${key}`, desired.metadata?.[key], l.metadata?.[key]);
+    if (desired.restart?.max_retries !== undefined)
+        compare(out, "restart.max_retries", desired.restart.max_retries, l.restart?.max_retries);
+    for (const key of [META.processGroup, META.managed, META.stack])
+        compare(out, `metadata.${key}`, desired.metadata?.[key], l.metadata?.[key]);
     return out;
 }
 
@@ -222,7 +255,12 @@ function byName(processGroup: string): (a: Machine, b: Machine) => number {
  * first: the ones this resource deployed), creates the rest with the first
  * unused `<group>-<region>-<n>` names, and marks the surplus for destruction.
  */
-export function planRegions(existing: Machine[], regions: { region: string; count: number }[], processGroup: string, prefer: string[] = []): RegionPlan {
+export function planRegions(
+    existing: Machine[],
+    regions: { region: string; count: number }[],
+    processGroup: string,
+    prefer: string[] = [],
+): RegionPlan {
     const plan: RegionPlan = { keep: [], create: [], destroy: [] };
     const wanted = new Map<string, number>();
     for (const r of regions) wanted.set(r.region, (wanted.get(r.region) ?? 0) + Math.max(0, Math.floor(r.count)));
@@ -271,7 +309,10 @@ export function machineRecord(m: Machine): FlyMachineRecord {
 
 /** Records in a stable order: region, then name. */
 export function sortRecords(records: FlyMachineRecord[]): FlyMachineRecord[] {
-    return [...records].sort((a, b) => a.region.localeCompare(b.region) || a.name.localeCompare(b.name, undefined, { numeric: true }) || a.id.localeCompare(b.id));
+    return [...records].sort(
+        (a, b) =>
+            a.region.localeCompare(b.region) || a.name.localeCompare(b.name, undefined, { numeric: true }) || a.id.localeCompare(b.id),
+    );
 }
 
 /** A machine stopped that should run: only when autostop is off (otherwise Fly's proxy stops and starts it). */
@@ -284,7 +325,10 @@ export function shouldBeRunning(machine: Machine, autostop: string): boolean {
  * hand, machines of the process group Keel did not deploy, and machines
  * stopped that should run.
  */
-export function machinesDrift(live: Machine[], props: FlyMachinesInputs & { machines: FlyMachineRecord[]; releaseVersion: number }): string[] {
+export function machinesDrift(
+    live: Machine[],
+    props: FlyMachinesInputs & { machines: FlyMachineRecord[]; releaseVersion: number },
+): string[] {
     const drift: string[] = [];
     const desired = buildMachineConfig(props, props.releaseVersion);
     const byId = new Map(live.filter((m) => !isGone(m)).map((m) => [m.id, m]));
@@ -301,7 +345,9 @@ export function machinesDrift(live: Machine[], props: FlyMachinesInputs & { mach
     const known = new Set((props.machines ?? []).map((r) => r.id));
     for (const m of live) {
         if (known.has(m.id) || !inProcessGroup(m, props.processGroup)) continue;
-        drift.push(`+ machine ${m.name ?? m.id} (${m.id}, ${m.region ?? "?"}): in process group '${props.processGroup}' but not deployed by Keel (added outside Keel)`);
+        drift.push(
+            `+ machine ${m.name ?? m.id} (${m.id}, ${m.region ?? "?"}): in process group '${props.processGroup}' but not deployed by Keel (added outside Keel)`,
+        );
     }
     return drift;
 }

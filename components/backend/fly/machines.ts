@@ -36,7 +36,16 @@ import {
     shouldBeRunning,
     sortRecords,
 } from "./machineConfig";
-import { bluegreenUpdate, createMachines, destroyMachines, FlyDeployError, immediateUpdate, rollingUpdate, RolloutOptions, startMachines } from "./rollout";
+import {
+    bluegreenUpdate,
+    createMachines,
+    destroyMachines,
+    FlyDeployError,
+    immediateUpdate,
+    rollingUpdate,
+    RolloutOptions,
+    startMachines,
+} from "./rollout";
 
 export type { FlyMachineRecord, FlyMachinesInputs } from "./machineConfig";
 export { FlyDeployError } from "./rollout";
@@ -111,10 +120,14 @@ async function deploy(client: FlyClient, log: Log, news: FlyMachinesInputs, prev
     const candidates = group.filter((m) => isManaged(m, news.processGroup) || prevIds.includes(m.id));
     const foreign = group.filter((m) => !candidates.includes(m));
     if (foreign.length) {
-        log.warn(`${what(news)}: leaving ${foreign.map((m) => `${m.name ?? m.id} (${m.id})`).join(", ")} alone: in the process group but not deployed by Keel (no keel_managed metadata)`);
+        log.warn(
+            `${what(news)}: leaving ${foreign.map((m) => `${m.name ?? m.id} (${m.id})`).join(", ")} alone: in the process group but not deployed by Keel (no keel_managed metadata)`,
+        );
     }
     if (!previous && candidates.length) {
-        log.info(`${what(news)}: adopting ${candidates.length} machine(s) already deployed by Keel: ${candidates.map((m) => `${m.name ?? m.id} (${m.id}, ${m.region})`).join(", ")}`);
+        log.info(
+            `${what(news)}: adopting ${candidates.length} machine(s) already deployed by Keel: ${candidates.map((m) => `${m.name ?? m.id} (${m.id}, ${m.region})`).join(", ")}`,
+        );
     }
     const plan = planRegions(candidates, news.regions, news.processGroup, prevIds);
     const base = previous ? (previous.releaseVersion ?? 0) : Math.max(0, ...candidates.map(releaseOf));
@@ -126,8 +139,12 @@ async function deploy(client: FlyClient, log: Log, news: FlyMachinesInputs, prev
     const config = buildMachineConfig(news, releaseVersion);
     const toRoll = inputsChanged.length > 0 ? plan.keep : stale;
     if (rollout) {
-        const why = inputsChanged.length ? `${inputsChanged.join(", ")} changed` : `${stale.length} machine(s) differ from the desired config`;
-        log.info(`${what(news)}: release ${releaseVersion} (${why}); ${news.strategy} rollout of ${toRoll.length} machine(s) to ${news.image}`);
+        const why = inputsChanged.length
+            ? `${inputsChanged.join(", ")} changed`
+            : `${stale.length} machine(s) differ from the desired config`;
+        log.info(
+            `${what(news)}: release ${releaseVersion} (${why}); ${news.strategy} rollout of ${toRoll.length} machine(s) to ${news.image}`,
+        );
     }
 
     let final: Machine[];
@@ -139,7 +156,9 @@ async function deploy(client: FlyClient, log: Log, news: FlyMachinesInputs, prev
         const kept = new Map(plan.keep.map((m) => [m.id, m]));
         if (rollout && toRoll.length) {
             if (news.strategy === "immediate") {
-                log.warn(`${what(news)}: immediate rollout: updating ${toRoll.length} machine(s) at once without waiting for health checks (meant for dev stacks only)`);
+                log.warn(
+                    `${what(news)}: immediate rollout: updating ${toRoll.length} machine(s) at once without waiting for health checks (meant for dev stacks only)`,
+                );
                 for (const m of await immediateUpdate(o, toRoll, config)) kept.set(m.id, m);
             } else {
                 for (const m of await rollingUpdate(o, toRoll, config)) kept.set(m.id, m);
@@ -150,13 +169,20 @@ async function deploy(client: FlyClient, log: Log, news: FlyMachinesInputs, prev
         if (down.length) for (const m of await startMachines(o, down)) kept.set(m.id, m);
         let created: Machine[] = [];
         if (plan.create.length) {
-            log.info(`${what(news)}: creating ${plan.create.length} machine(s): ${plan.create.map((c) => `${c.name} (${c.region})`).join(", ")}`);
+            log.info(
+                `${what(news)}: creating ${plan.create.length} machine(s): ${plan.create.map((c) => `${c.name} (${c.region})`).join(", ")}`,
+            );
             created = await createMachines(o, plan.create, config);
         }
         if (plan.destroy.length) {
-            log.info(`${what(news)}: scaling down: destroying ${plan.destroy.map((m) => `${m.name ?? m.id} (${m.id}, ${m.region})`).join(", ")}`);
+            log.info(
+                `${what(news)}: scaling down: destroying ${plan.destroy.map((m) => `${m.name ?? m.id} (${m.id}, ${m.region})`).join(", ")}`,
+            );
             const failed = await destroyMachines(o, plan.destroy, { graceful: true });
-            if (failed.length) throw new FlyDeployError(`${what(news)}: could not destroy surplus machine(s): ${failed.join("; ")}. Run 'pulumi up' again, or 'fly machine destroy --force <id> -a ${news.app}'.`);
+            if (failed.length)
+                throw new FlyDeployError(
+                    `${what(news)}: could not destroy surplus machine(s): ${failed.join("; ")}. Run 'pulumi up' again, or 'fly machine destroy --force <id> -a ${news.app}'.`,
+                );
         }
         final = [...kept.values(), ...created];
     }
@@ -193,88 +219,111 @@ function checkInputs(news: FlyMachinesInputs): pulumi.dynamic.CheckFailure[] {
             const seen = new Set<string>();
             for (const r of news.regions) {
                 if (isUnknown(r)) continue;
-                if (known(r.region) && (typeof r.region !== "string" || !/^[a-z]{3}$/.test(r.region))) fail("regions", `'${r.region}' is not a Fly region code (like iad, fra)`);
-                if (known(r.count) && (!Number.isInteger(r.count) || r.count < 0)) fail("regions", `count ${r.count} of region ${r.region} must be a whole number >= 0`);
+                if (known(r.region) && (typeof r.region !== "string" || !/^[a-z]{3}$/.test(r.region)))
+                    fail("regions", `'${r.region}' is not a Fly region code (like iad, fra)`);
+                if (known(r.count) && (!Number.isInteger(r.count) || r.count < 0))
+                    fail("regions", `count ${r.count} of region ${r.region} must be a whole number >= 0`);
                 if (seen.has(r.region)) fail("regions", `region ${r.region} is listed twice`);
                 seen.add(r.region);
             }
         }
     }
-    if (known(news.strategy) && !["rolling", "bluegreen", "immediate"].includes(news.strategy)) fail("strategy", `'${news.strategy}' is not rolling, bluegreen or immediate`);
-    if (known(news.healthTimeoutSeconds) && !(typeof news.healthTimeoutSeconds === "number" && news.healthTimeoutSeconds > 0)) fail("healthTimeoutSeconds", "expected a number of seconds > 0");
+    if (known(news.strategy) && !["rolling", "bluegreen", "immediate"].includes(news.strategy))
+        fail("strategy", `'${news.strategy}' is not rolling, bluegreen or immediate`);
+    if (known(news.healthTimeoutSeconds) && !(typeof news.healthTimeoutSeconds === "number" && news.healthTimeoutSeconds > 0))
+        fail("healthTimeoutSeconds", "expected a number of seconds > 0");
     if (known(news.service) && !isUnknown(news.service.internalPort)) {
         const p = news.service.internalPort;
         if (!Number.isInteger(p) || p < 1 || p > 65535) fail("service", `internalPort ${p} is not a port number`);
     }
-    if (known(news.healthCheck) && known(news.healthCheck.path) && typeof news.healthCheck.path === "string" && !news.healthCheck.path.startsWith("/")) {
+    if (
+        known(news.healthCheck) &&
+        known(news.healthCheck.path) &&
+        typeof news.healthCheck.path === "string" &&
+        !news.healthCheck.path.startsWith("/")
+    ) {
         fail("healthCheck", `path '${news.healthCheck.path}' must start with /`);
     }
     return failures;
 }
 
-export const flyMachinesProvider = versioned<FlyMachinesInputs, FlyMachinesOutputs>({ version: 1 }, {
-    configure: ctx.configure,
+export const flyMachinesProvider = versioned<FlyMachinesInputs, FlyMachinesOutputs>(
+    { version: 1 },
+    {
+        configure: ctx.configure,
 
-    async check(_olds, news) {
-        return { inputs: news, failures: checkInputs(news) };
-    },
+        async check(_olds, news) {
+            return { inputs: news, failures: checkInputs(news) };
+        },
 
-    async diff(_id, olds, news) {
-        const changes =
-            JSON.stringify(news).includes(UNKNOWN) || INPUT_KEYS.some((k) => changed(olds[k], news[k])) || (Array.isArray(olds.drift) && olds.drift.length > 0);
-        // Never replaced: machines are updated in place (rolled) and scaled.
-        return { changes, replaces: [], deleteBeforeReplace: false };
-    },
+        async diff(_id, olds, news) {
+            const changes =
+                JSON.stringify(news).includes(UNKNOWN) ||
+                INPUT_KEYS.some((k) => changed(olds[k], news[k])) ||
+                (Array.isArray(olds.drift) && olds.drift.length > 0);
+            // Never replaced: machines are updated in place (rolled) and scaled.
+            return { changes, replaces: [], deleteBeforeReplace: false };
+        },
 
-    async create(inputs) {
-        const outs = await deploy(ctx.client(), ctx.log, inputs);
-        return { id: `${inputs.app}/${inputs.processGroup}`, outs };
-    },
+        async create(inputs) {
+            const outs = await deploy(ctx.client(), ctx.log, inputs);
+            return { id: `${inputs.app}/${inputs.processGroup}`, outs };
+        },
 
-    async update(_id, olds, news) {
-        if (news.strategy === "immediate" && olds.strategy !== "immediate") {
-            ctx.log.warn(`${what(news)}: the immediate strategy updates every machine at once without waiting for health checks; it is meant for dev stacks`);
-        }
-        return { outs: await deploy(ctx.client(), ctx.log, news, olds) };
-    },
+        async update(_id, olds, news) {
+            if (news.strategy === "immediate" && olds.strategy !== "immediate") {
+                ctx.log.warn(
+                    `${what(news)}: the immediate strategy updates every machine at once without waiting for health checks; it is meant for dev stacks`,
+                );
+            }
+            return { outs: await deploy(ctx.client(), ctx.log, news, olds) };
+        },
 
-    async read(id, props) {
-        if (!props) return { id, props };
-        const client = ctx.client();
-        const live = await listOrEmpty(client, props.app);
-        const records = props.machines ?? [];
-        if (!live) {
-            const drift = [`- app ${props.app}: not found (deleted outside Keel); its ${records.length} machine(s) are gone`];
-            ctx.log.warn(`drift in ${what(props)}:\n  ${drift.join("\n  ")}`);
-            return { id, props: { ...props, machines: records.map((r) => ({ ...r, state: "destroyed" })), machineIds: [], drift } };
-        }
-        const drift = machinesDrift(live, props);
-        if (drift.length) ctx.log.warn(`drift in ${what(props)} (the next 'pulumi up' puts it back):\n  ${drift.join("\n  ")}`);
-        const byId = new Map(live.map((m) => [m.id, m]));
-        // Records of machines destroyed by hand stay (state destroyed), so the drift is still reported until an update.
-        const machines = records.map((r) => {
-            const m = byId.get(r.id);
-            return m && m.state !== "destroyed" ? machineRecord(m) : { ...r, state: "destroyed" };
-        });
-        return { id, props: { ...props, machines, machineIds: machines.filter((m) => m.state !== "destroyed").map((m) => m.id), drift } };
-    },
+        async read(id, props) {
+            if (!props) return { id, props };
+            const client = ctx.client();
+            const live = await listOrEmpty(client, props.app);
+            const records = props.machines ?? [];
+            if (!live) {
+                const drift = [`- app ${props.app}: not found (deleted outside Keel); its ${records.length} machine(s) are gone`];
+                ctx.log.warn(`drift in ${what(props)}:\n  ${drift.join("\n  ")}`);
+                return { id, props: { ...props, machines: records.map((r) => ({ ...r, state: "destroyed" })), machineIds: [], drift } };
+            }
+            const drift = machinesDrift(live, props);
+            if (drift.length) ctx.log.warn(`drift in ${what(props)} (the next 'pulumi up' puts it back):\n  ${drift.join("\n  ")}`);
+            const byId = new Map(live.map((m) => [m.id, m]));
+            // Records of machines destroyed by hand stay (state destroyed), so the drift is still reported until an update.
+            const machines = records.map((r) => {
+                const m = byId.get(r.id);
+                return m && m.state !== "destroyed" ? machineRecord(m) : { ...r, state: "destroyed" };
+            });
+            return {
+                id,
+                props: { ...props, machines, machineIds: machines.filter((m) => m.state !== "destroyed").map((m) => m.id), drift },
+            };
+        },
 
-    async delete(_id, props) {
-        const client = ctx.client();
-        const live = await listOrEmpty(client, props.app);
-        if (!live) return;
-        const ids = props.machineIds ?? [];
-        const targets = live.filter(
-            (m) => m.state !== "destroyed" && (ids.includes(m.id) || (isManaged(m, props.processGroup) && m.config?.metadata?.keel_stack === props.stack)),
-        );
-        if (!targets.length) return;
-        ctx.log.info(`destroying ${what(props)}: ${targets.map((m) => `${m.name ?? m.id} (${m.id})`).join(", ")}`);
-        const failed = await destroyMachines(rolloutOptions(client, ctx.log, props), targets);
-        if (failed.length) {
-            throw new FlyDeployError(`Could not destroy ${what(props)}: ${failed.join("; ")}. Run 'pulumi destroy' again, or 'fly machine destroy --force <id> -a ${props.app}'.`);
-        }
+        async delete(_id, props) {
+            const client = ctx.client();
+            const live = await listOrEmpty(client, props.app);
+            if (!live) return;
+            const ids = props.machineIds ?? [];
+            const targets = live.filter(
+                (m) =>
+                    m.state !== "destroyed" &&
+                    (ids.includes(m.id) || (isManaged(m, props.processGroup) && m.config?.metadata?.keel_stack === props.stack)),
+            );
+            if (!targets.length) return;
+            ctx.log.info(`destroying ${what(props)}: ${targets.map((m) => `${m.name ?? m.id} (${m.id})`).join(", ")}`);
+            const failed = await destroyMachines(rolloutOptions(client, ctx.log, props), targets);
+            if (failed.length) {
+                throw new FlyDeployError(
+                    `Could not destroy ${what(props)}: ${failed.join("; ")}. Run 'pulumi destroy' again, or 'fly machine destroy --force <id> -a ${props.app}'.`,
+                );
+            }
+        },
     },
-});
+);
 
 export interface FlyMachinesArgs {
     app: pulumi.Input<string>;
@@ -291,7 +340,12 @@ export interface FlyMachinesArgs {
         minMachinesRunning: pulumi.Input<number>;
         forceHttps: pulumi.Input<boolean>;
     }>;
-    healthCheck: pulumi.Input<{ path: pulumi.Input<string>; intervalSeconds: pulumi.Input<number>; timeoutSeconds: pulumi.Input<number>; gracePeriodSeconds: pulumi.Input<number> }>;
+    healthCheck: pulumi.Input<{
+        path: pulumi.Input<string>;
+        intervalSeconds: pulumi.Input<number>;
+        timeoutSeconds: pulumi.Input<number>;
+        gracePeriodSeconds: pulumi.Input<number>;
+    }>;
     restart: pulumi.Input<{ policy: pulumi.Input<"no" | "always" | "on-failure">; maxRetries?: pulumi.Input<number> }>;
     strategy: pulumi.Input<"rolling" | "bluegreen" | "immediate">;
     secretsVersion?: pulumi.Input<number>;
@@ -310,6 +364,12 @@ export class FlyMachines extends KeelDynamicResource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: FlyMachinesArgs, opts?: pulumi.CustomResourceOptions) {
-        super(flyMachinesProvider, FlyMachines.__pulumiType, name, { ...args, machines: undefined, machineIds: undefined, releaseVersion: undefined, drift: undefined }, opts);
+        super(
+            flyMachinesProvider,
+            FlyMachines.__pulumiType,
+            name,
+            { ...args, machines: undefined, machineIds: undefined, releaseVersion: undefined, drift: undefined },
+            opts,
+        );
     }
 }

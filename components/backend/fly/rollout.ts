@@ -73,7 +73,9 @@ export function describeMachine(m: Pick<Machine, "id" | "name" | "region">): str
 export async function machineStatus(o: RolloutOptions, id: string): Promise<string> {
     try {
         const m = await o.client.getMachine(o.app, id);
-        const checks = (m.checks ?? []).map((c) => `${c.name ?? "check"} ${c.status ?? "unknown"}${c.output ? ` (${c.output.slice(0, 200)})` : ""}`);
+        const checks = (m.checks ?? []).map(
+            (c) => `${c.name ?? "check"} ${c.status ?? "unknown"}${c.output ? ` (${c.output.slice(0, 200)})` : ""}`,
+        );
         return `state ${m.state ?? "unknown"}${checks.length ? `, checks: ${checks.join("; ")}` : ""}`;
     } catch (err) {
         return `state unknown (${errorText(err)})`;
@@ -99,7 +101,9 @@ export async function waitHealthy(o: RolloutOptions, id: string, instanceId: str
  */
 export async function createOne(o: RolloutOptions, spec: NewMachine, config: MachineConfig): Promise<Machine> {
     const find = async (): Promise<Machine | undefined> =>
-        (await o.client.listMachines(o.app)).find((m) => m.name === spec.name && m.region === spec.region && !isGone(m) && m.config?.metadata?.[META.managed] === "true");
+        (await o.client.listMachines(o.app)).find(
+            (m) => m.name === spec.name && m.region === spec.region && !isGone(m) && m.config?.metadata?.[META.managed] === "true",
+        );
     for (let attempt = 1; ; attempt++) {
         try {
             return await o.client.createMachine(o.app, {
@@ -109,10 +113,13 @@ export async function createOne(o: RolloutOptions, spec: NewMachine, config: Mac
                 ...(o.minSecretsVersion !== undefined ? { min_secrets_version: o.minSecretsVersion } : {}),
             });
         } catch (err) {
-            const lost = err instanceof FlyApiError ? err.mayHaveBeenProcessed : !!(err as { mayHaveBeenProcessed?: boolean })?.mayHaveBeenProcessed;
+            const lost =
+                err instanceof FlyApiError ? err.mayHaveBeenProcessed : !!(err as { mayHaveBeenProcessed?: boolean })?.mayHaveBeenProcessed;
             const conflict = flyErrorStatus(err) === 409;
             if ((!lost && !conflict) || attempt >= 3) throw err;
-            o.log.info(`machine ${spec.name} (${spec.region}): ${lost ? "the response to the create request was lost" : "Fly says a machine of that name exists"}; looking for it before trying again`);
+            o.log.info(
+                `machine ${spec.name} (${spec.region}): ${lost ? "the response to the create request was lost" : "Fly says a machine of that name exists"}; looking for it before trying again`,
+            );
             const found = await find();
             if (found) {
                 o.log.info(`machine ${spec.name} (${spec.region}): found it (${found.id}); not creating it again`);
@@ -211,8 +218,17 @@ async function restoreMachines(o: RolloutOptions, previous: Machine[]): Promise<
                 prev.id,
                 async (nonce) => {
                     o.log.info(`${label} to ${prev.config?.image ?? "its previous config"}`);
-                    const m = await o.client.updateMachine(o.app, prev.id, { config: prev.config ?? {}, ...(wasStopped ? { skip_launch: true } : {}) }, { nonce });
-                    if (wasStopped) await o.client.waitForState(o.app, prev.id, "stopped", { instanceId: m.instance_id, timeoutS: o.healthTimeoutSeconds });
+                    const m = await o.client.updateMachine(
+                        o.app,
+                        prev.id,
+                        { config: prev.config ?? {}, ...(wasStopped ? { skip_launch: true } : {}) },
+                        { nonce },
+                    );
+                    if (wasStopped)
+                        await o.client.waitForState(o.app, prev.id, "stopped", {
+                            instanceId: m.instance_id,
+                            timeoutS: o.healthTimeoutSeconds,
+                        });
                     else await waitHealthy(o, prev.id, m.instance_id, label);
                 },
                 { ttlS: leaseTtlS(o), description: LEASE_DESCRIPTION },
@@ -255,7 +271,10 @@ export async function rollingUpdate(o: RolloutOptions, machines: Machine[], conf
                         { nonce },
                     );
                     if (wasStopped) {
-                        await o.client.waitForState(o.app, m.id, "stopped", { instanceId: u.instance_id, timeoutS: o.healthTimeoutSeconds });
+                        await o.client.waitForState(o.app, m.id, "stopped", {
+                            instanceId: u.instance_id,
+                            timeoutS: o.healthTimeoutSeconds,
+                        });
                         o.log.info(`${label}: updated (stopped by autostop; not started)`);
                         return u;
                     }
@@ -288,11 +307,18 @@ export async function rollingUpdate(o: RolloutOptions, machines: Machine[], conf
  */
 export async function bluegreenUpdate(o: RolloutOptions, old: Machine[], fresh: NewMachine[], config: MachineConfig): Promise<Machine[]> {
     o.log.info(`blue-green: creating ${fresh.length} new machine(s) with ${config.image} next to the ${old.length} running ones`);
-    const created = await createMachines(o, fresh, config, `The ${old.length} machine(s) running the previous version were left untouched.`);
+    const created = await createMachines(
+        o,
+        fresh,
+        config,
+        `The ${old.length} machine(s) running the previous version were left untouched.`,
+    );
     o.log.info(`blue-green: all ${created.length} new machine(s) are healthy; stopping and destroying the ${old.length} old one(s)`);
     const failed = await destroyMachines(o, old, { graceful: true });
     if (failed.length) {
-        o.log.warn(`blue-green: could not destroy old machine(s): ${failed.join("; ")}; destroy them with 'fly machine destroy --force <id> -a ${o.app}'`);
+        o.log.warn(
+            `blue-green: could not destroy old machine(s): ${failed.join("; ")}; destroy them with 'fly machine destroy --force <id> -a ${o.app}'`,
+        );
     }
     return created;
 }
@@ -328,7 +354,12 @@ export async function immediateUpdate(o: RolloutOptions, machines: Machine[], co
             m.id,
             async (nonce) => {
                 o.log.info(`${label}: updating ${describeMachine(m)} to ${config.image} (immediate: not waiting for health)`);
-                return o.client.updateMachine(o.app, m.id, { config, ...(o.minSecretsVersion !== undefined ? { min_secrets_version: o.minSecretsVersion } : {}) }, { nonce });
+                return o.client.updateMachine(
+                    o.app,
+                    m.id,
+                    { config, ...(o.minSecretsVersion !== undefined ? { min_secrets_version: o.minSecretsVersion } : {}) },
+                    { nonce },
+                );
             },
             { ttlS: 60, description: LEASE_DESCRIPTION },
         );

@@ -74,69 +74,83 @@ export function secretsDrift(props: FlySecretsOutputs, listed: AppSecret[]): str
         const recorded = props.digests?.[name];
         if (!current.has(name)) drift.push(`- ${name}: removed outside Keel; the next 'pulumi up' sets it again`);
         else if (recorded === undefined) drift.push(`+ ${name}: set outside Keel; the next 'pulumi up' sets Keel's value`);
-        else if (current.get(name) !== recorded) drift.push(`~ ${name}: changed outside Keel; the next 'pulumi up' sets Keel's value again`);
+        else if (current.get(name) !== recorded)
+            drift.push(`~ ${name}: changed outside Keel; the next 'pulumi up' sets Keel's value again`);
     }
     return drift;
 }
 
-export const flySecretsProvider = versioned<FlySecretsInputs, FlySecretsOutputs>({ version: 1 }, {
-    configure: ctx.configure,
+export const flySecretsProvider = versioned<FlySecretsInputs, FlySecretsOutputs>(
+    { version: 1 },
+    {
+        configure: ctx.configure,
 
-    async check(_olds, news) {
-        const failures: pulumi.dynamic.CheckFailure[] = [];
-        if (!isUnknown(news.app) && (typeof news.app !== "string" || !news.app)) failures.push({ property: "app", reason: "expected the Fly app's name" });
-        if (!isUnknown(news.values)) {
-            if (!news.values || typeof news.values !== "object" || Array.isArray(news.values)) failures.push({ property: "values", reason: "expected an object of secret names to values" });
-            else {
-                for (const [name, value] of Object.entries(news.values)) {
-                    if (!NAME.test(name)) failures.push({ property: "values", reason: `secret name '${name}' is not an environment variable name (letters, digits, _)` });
-                    // The name only: the value never goes into a message.
-                    else if (typeof value !== "string" && !isUnknown(value)) failures.push({ property: "values", reason: `the value of secret ${name} is not a string` });
+        async check(_olds, news) {
+            const failures: pulumi.dynamic.CheckFailure[] = [];
+            if (!isUnknown(news.app) && (typeof news.app !== "string" || !news.app))
+                failures.push({ property: "app", reason: "expected the Fly app's name" });
+            if (!isUnknown(news.values)) {
+                if (!news.values || typeof news.values !== "object" || Array.isArray(news.values))
+                    failures.push({ property: "values", reason: "expected an object of secret names to values" });
+                else {
+                    for (const [name, value] of Object.entries(news.values)) {
+                        if (!NAME.test(name))
+                            failures.push({
+                                property: "values",
+                                reason: `secret name '${name}' is not an environment variable name (letters, digits, _)`,
+                            });
+                        // The name only: the value never goes into a message.
+                        else if (typeof value !== "string" && !isUnknown(value))
+                            failures.push({ property: "values", reason: `the value of secret ${name} is not a string` });
+                    }
                 }
             }
-        }
-        return { inputs: news, failures };
-    },
+            return { inputs: news, failures };
+        },
 
-    async diff(_id, olds, news) {
-        const replaces = changed(olds.app, news.app) || isUnknown(news.app) ? ["app"] : [];
-        // Drift recorded by refresh: set the values again even though they did not change here.
-        const changes = replaces.length > 0 || changed(olds.values, news.values) || isUnknown(news.values) || (olds.drift ?? []).length > 0;
-        return { changes, replaces, deleteBeforeReplace: false };
-    },
+        async diff(_id, olds, news) {
+            const replaces = changed(olds.app, news.app) || isUnknown(news.app) ? ["app"] : [];
+            // Drift recorded by refresh: set the values again even though they did not change here.
+            const changes =
+                replaces.length > 0 || changed(olds.values, news.values) || isUnknown(news.values) || (olds.drift ?? []).length > 0;
+            return { changes, replaces, deleteBeforeReplace: false };
+        },
 
-    async create(inputs) {
-        const outs = await apply(inputs);
-        return { id: `${inputs.app}/secrets`, outs };
-    },
+        async create(inputs) {
+            const outs = await apply(inputs);
+            return { id: `${inputs.app}/secrets`, outs };
+        },
 
-    async update(_id, olds, news) {
-        return { outs: await apply(news, olds) };
-    },
+        async update(_id, olds, news) {
+            return { outs: await apply(news, olds) };
+        },
 
-    async read(id, props) {
-        if (!props) return { id, props };
-        const fly = ctx.client();
-        const listed = await orMissing(fly.listSecrets(props.app));
-        if (!listed) {
-            ctx.log.warn(`Fly app '${props.app}' no longer exists (deleted outside Keel), and its secrets with it; refresh drops them from the state.`);
-            return { id: "" };
-        }
-        const drift = secretsDrift(props, listed);
-        if (drift.length) ctx.log.warn(`drift in the secrets of Fly app '${props.app}':\n  ${drift.join("\n  ")}`);
-        // Values and digests stay Keel's: the next 'pulumi up' sets them again.
-        return { id, props: { ...props, drift } };
-    },
+        async read(id, props) {
+            if (!props) return { id, props };
+            const fly = ctx.client();
+            const listed = await orMissing(fly.listSecrets(props.app));
+            if (!listed) {
+                ctx.log.warn(
+                    `Fly app '${props.app}' no longer exists (deleted outside Keel), and its secrets with it; refresh drops them from the state.`,
+                );
+                return { id: "" };
+            }
+            const drift = secretsDrift(props, listed);
+            if (drift.length) ctx.log.warn(`drift in the secrets of Fly app '${props.app}':\n  ${drift.join("\n  ")}`);
+            // Values and digests stay Keel's: the next 'pulumi up' sets them again.
+            return { id, props: { ...props, drift } };
+        },
 
-    async delete(_id, props) {
-        const names = props.names ?? [];
-        if (!names.length) return;
-        const fly = ctx.client();
-        ctx.log.info(`unsetting the secrets ${names.join(", ")} of Fly app '${props.app}'`);
-        // 404: the app is gone, and its secrets with it.
-        await orMissing(fly.updateSecrets(props.app, Object.fromEntries(names.map((n) => [n, null]))));
+        async delete(_id, props) {
+            const names = props.names ?? [];
+            if (!names.length) return;
+            const fly = ctx.client();
+            ctx.log.info(`unsetting the secrets ${names.join(", ")} of Fly app '${props.app}'`);
+            // 404: the app is gone, and its secrets with it.
+            await orMissing(fly.updateSecrets(props.app, Object.fromEntries(names.map((n) => [n, null]))));
+        },
     },
-});
+);
 
 export interface FlySecretsArgs {
     app: pulumi.Input<string>;
@@ -153,9 +167,19 @@ export class FlySecrets extends KeelDynamicResource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: FlySecretsArgs, opts?: pulumi.CustomResourceOptions) {
-        super(flySecretsProvider, FlySecrets.__pulumiType,
+        super(
+            flySecretsProvider,
+            FlySecrets.__pulumiType,
             name,
-            { app: args.app, values: pulumi.secret(args.values), names: undefined, digests: undefined, version: undefined, drift: undefined },
-            { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "values", "digests"] });
+            {
+                app: args.app,
+                values: pulumi.secret(args.values),
+                names: undefined,
+                digests: undefined,
+                version: undefined,
+                drift: undefined,
+            },
+            { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "values", "digests"] },
+        );
     }
 }

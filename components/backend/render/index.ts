@@ -37,7 +37,13 @@ export class RenderBackend extends pulumi.ComponentResource {
         let source: pulumi.Input<RenderSource>;
         let imageRef: pulumi.Output<string>;
         if (r.repo) {
-            source = { kind: "repo", repo: r.repo.url, branch: r.repo.branch, dockerfilePath: r.repo.dockerfilePath, dockerContext: r.repo.dockerContext };
+            source = {
+                kind: "repo",
+                repo: r.repo.url,
+                branch: r.repo.branch,
+                dockerfilePath: r.repo.dockerfilePath,
+                dockerContext: r.repo.dockerContext,
+            };
             imageRef = pulumi.output(`${r.repo.url}#${r.repo.branch}`);
         } else {
             const registry = c.image!.kind === "build" ? c.image!.registry! : undefined;
@@ -52,7 +58,11 @@ export class RenderBackend extends pulumi.ComponentResource {
                 { parent: this },
             );
             imageRef = image.ref;
-            source = image.ref.apply((ref) => ({ kind: "image" as const, image: ref, ...(r.registryCredentialId ? { registryCredentialId: r.registryCredentialId } : {}) }));
+            source = image.ref.apply((ref) => ({
+                kind: "image" as const,
+                image: ref,
+                ...(r.registryCredentialId ? { registryCredentialId: r.registryCredentialId } : {}),
+            }));
         }
         const envVars = pulumi.output(args.secrets).apply((secrets) => ({ ...c.env, ...secrets }));
         const service = new RenderService(
@@ -93,6 +103,12 @@ export class RenderBackend extends pulumi.ComponentResource {
         this.image = pulumi.all([imageRef, gate.id]).apply(([ref]) => ref);
         this.serviceId = service.serviceId;
         this.deployId = service.deployId;
-        this.registerOutputs({ url: this.url, healthUrl: this.healthUrl, image: this.image, serviceId: this.serviceId, deployId: this.deployId });
+        this.registerOutputs({
+            url: this.url,
+            healthUrl: this.healthUrl,
+            image: this.image,
+            serviceId: this.serviceId,
+            deployId: this.deployId,
+        });
     }
 }

@@ -21,7 +21,17 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { KeelError, protectedDeletionFix } from "../../errors";
-import { Deploy, DEPLOY_FAILURE_STATUSES, EnvVar, isRenderNotFound, RenderClient, Service, ServiceUpdate, waitForDeploy, WaitForDeployOptions } from "../../vendors/render";
+import {
+    Deploy,
+    DEPLOY_FAILURE_STATUSES,
+    EnvVar,
+    isRenderNotFound,
+    RenderClient,
+    Service,
+    ServiceUpdate,
+    waitForDeploy,
+    WaitForDeployOptions,
+} from "../../vendors/render";
 import { renderContext } from "./context";
 import {
     checkInputs,
@@ -150,7 +160,9 @@ async function startDeploy(api: RenderClient, serviceId: string, inputs: RenderS
         lost = err;
     }
     if (deploy) {
-        ctx.log.info(`deploying ${inputs.source.kind === "image" ? inputs.source.image : `${inputs.source.repo}@${inputs.source.branch}`} to ${what(inputs.name, serviceId)}: deploy ${deploy.id}`);
+        ctx.log.info(
+            `deploying ${inputs.source.kind === "image" ? inputs.source.image : `${inputs.source.repo}@${inputs.source.branch}`} to ${what(inputs.name, serviceId)}: deploy ${deploy.id}`,
+        );
         return deploy.id;
     }
     ctx.log.info(
@@ -160,16 +172,25 @@ async function startDeploy(api: RenderClient, serviceId: string, inputs: RenderS
     );
     for (let attempt = 1; attempt <= 5; attempt++) {
         const recent = await api.listDeploys(serviceId, { limit: 20 });
-        const mine = recent.find((d) => !known.has(d.id) && d.trigger !== "rollback" && (!d.createdAt || Date.parse(d.createdAt) >= startedMs - 10 * 60_000));
+        const mine = recent.find(
+            (d) => !known.has(d.id) && d.trigger !== "rollback" && (!d.createdAt || Date.parse(d.createdAt) >= startedMs - 10 * 60_000),
+        );
         if (mine) return mine.id;
         await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
     }
     if (lost) throw lost;
-    throw new RenderServiceError(`Render accepted a deploy of ${what(inputs.name, serviceId)} but it does not show in the service's deploys; look in the Render dashboard, then run 'pulumi up' again.`);
+    throw new RenderServiceError(
+        `Render accepted a deploy of ${what(inputs.name, serviceId)} but it does not show in the service's deploys; look in the Render dashboard, then run 'pulumi up' again.`,
+    );
 }
 
 /** The deploy to roll back to: the one recorded in the state if it is still live, else the service's live one, else the recorded one if it was live once. */
-async function lastLiveDeploy(api: RenderClient, serviceId: string, recorded: string | undefined, failedId: string): Promise<Deploy | undefined> {
+async function lastLiveDeploy(
+    api: RenderClient,
+    serviceId: string,
+    recorded: string | undefined,
+    failedId: string,
+): Promise<Deploy | undefined> {
     let recordedDeploy: Deploy | undefined;
     if (recorded && recorded !== failedId) {
         try {
@@ -203,7 +224,13 @@ interface Before {
  * so restoring Render to it keeps the two in agreement; the next 'pulumi up'
  * applies the change again.
  */
-async function rollBack(api: RenderClient, inputs: RenderServiceInputs, before: Before, failed: Deploy, recorded: string | undefined): Promise<never> {
+async function rollBack(
+    api: RenderClient,
+    inputs: RenderServiceInputs,
+    before: Before,
+    failed: Deploy,
+    recorded: string | undefined,
+): Promise<never> {
     const serviceId = before.service.id;
     const status = failed.status ?? "unknown";
     const logs = deployLogsUrl(serviceId, failed.id);
@@ -216,7 +243,10 @@ async function rollBack(api: RenderClient, inputs: RenderServiceInputs, before: 
         restored.push(`settings (${describePatch(back).join(", ")})`);
     }
     if (before.env) {
-        await api.replaceEnvVars(serviceId, before.env.map((v) => ({ key: v.key, value: v.value })));
+        await api.replaceEnvVars(
+            serviceId,
+            before.env.map((v) => ({ key: v.key, value: v.value })),
+        );
         restored.push("env vars");
     }
     const put = restored.length ? ` Put back the previous ${restored.join(" and ")}.` : "";
@@ -256,7 +286,13 @@ async function rollBack(api: RenderClient, inputs: RenderServiceInputs, before: 
  * when their set differs, deploy when anything the running build depends on
  * changed (or nothing is live), follow the deploy until live, then scale.
  */
-async function converge(api: RenderClient, before: Service, news: RenderServiceInputs, olds: RenderServiceOutputs | undefined, firstDeployId?: string): Promise<RenderServiceOutputs> {
+async function converge(
+    api: RenderClient,
+    before: Service,
+    news: RenderServiceInputs,
+    olds: RenderServiceOutputs | undefined,
+    firstDeployId?: string,
+): Promise<RenderServiceOutputs> {
     const serviceId = before.id;
     refuseIfSuspended(before, news);
     const patch = settingsPatch(before, news, olds);
@@ -272,7 +308,9 @@ async function converge(api: RenderClient, before: Service, news: RenderServiceI
         service = await api.updateService(serviceId, patch);
     }
     if (envChanged) {
-        ctx.log.info(`setting the ${Object.keys(news.envVars).length} env vars of ${what(news.name, serviceId)} as one set: ${describeEnvDiff(envDiff(liveRecord, news.envVars))}`);
+        ctx.log.info(
+            `setting the ${Object.keys(news.envVars).length} env vars of ${what(news.name, serviceId)} as one set: ${describeEnvDiff(envDiff(liveRecord, news.envVars))}`,
+        );
         await api.replaceEnvVars(serviceId, envVarList(news.envVars));
     }
 
@@ -304,7 +342,10 @@ async function converge(api: RenderClient, before: Service, news: RenderServiceI
     // Scaling is no deploy (POST /scale): done once the new build is live.
     if (liveSettings(service).numInstances !== news.numInstances) {
         ctx.log.info(`scaling ${what(news.name, serviceId)} to ${news.numInstances} instance${news.numInstances === 1 ? "" : "s"}`);
-        await api.request("POST", `/services/${encodeURIComponent(serviceId)}/scale`, { body: { numInstances: news.numInstances }, idempotent: true });
+        await api.request("POST", `/services/${encodeURIComponent(serviceId)}/scale`, {
+            body: { numInstances: news.numInstances },
+            idempotent: true,
+        });
     }
 
     return {
@@ -323,95 +364,105 @@ export function refuseIfProtected(props: RenderServiceInputs, id: string): void 
     if (!props.protect || props.allowDelete) return;
     const stack = props.stack;
     throw new RenderProtectedError(
-        `Refusing to delete ${what(props.name, id)}: the ${stack} stack protects its backend. ` + protectedDeletionFix(stack, "keel:backend.allowDelete"),
+        `Refusing to delete ${what(props.name, id)}: the ${stack} stack protects its backend. ` +
+            protectedDeletionFix(stack, "keel:backend.allowDelete"),
     );
 }
 
-export const renderServiceProvider = versioned<RenderServiceInputs, RenderServiceOutputs>({ version: 1 }, {
-    configure: ctx.configure,
+export const renderServiceProvider = versioned<RenderServiceInputs, RenderServiceOutputs>(
+    { version: 1 },
+    {
+        configure: ctx.configure,
 
-    async check(_olds, news) {
-        return { inputs: news, failures: checkInputs(news) };
-    },
+        async check(_olds, news) {
+            return { inputs: news, failures: checkInputs(news) };
+        },
 
-    async diff(_id, olds, news) {
-        const d = diffInputs(olds, news);
-        // Delete first: the new service takes the same name, and create adopts a service by name.
-        return { changes: d.changes, replaces: d.replaces, deleteBeforeReplace: true };
-    },
+        async diff(_id, olds, news) {
+            const d = diffInputs(olds, news);
+            // Delete first: the new service takes the same name, and create adopts a service by name.
+            return { changes: d.changes, replaces: d.replaces, deleteBeforeReplace: true };
+        },
 
-    async create(inputs) {
-        const api = ctx.client();
-        let service = await findService(api, inputs);
-        let firstDeployId: string | undefined;
-        if (service) {
-            ctx.log.info(`${what(inputs.name, service.id)} exists; adopting it`);
-        } else {
-            try {
-                const created = await api.createService(createBody(inputs));
-                service = created.service;
-                firstDeployId = created.deployId;
-                ctx.log.info(`created ${what(inputs.name, service.id)}${firstDeployId ? `; its first deploy is ${firstDeployId}` : ""}`);
-            } catch (err) {
-                // Past Render's 20 creations an hour the client's error says how long to wait: let it through.
-                if (!(err as { mayHaveBeenProcessed?: boolean }).mayHaveBeenProcessed) throw err;
-                ctx.log.info(`the response to creating ${what(inputs.name)} was lost; looking for it before trying again`);
-                service = await findService(api, inputs);
-                if (!service) throw err;
-                ctx.log.info(`${what(inputs.name, service.id)} was created although the response was lost; adopting it`);
+        async create(inputs) {
+            const api = ctx.client();
+            let service = await findService(api, inputs);
+            let firstDeployId: string | undefined;
+            if (service) {
+                ctx.log.info(`${what(inputs.name, service.id)} exists; adopting it`);
+            } else {
+                try {
+                    const created = await api.createService(createBody(inputs));
+                    service = created.service;
+                    firstDeployId = created.deployId;
+                    ctx.log.info(
+                        `created ${what(inputs.name, service.id)}${firstDeployId ? `; its first deploy is ${firstDeployId}` : ""}`,
+                    );
+                } catch (err) {
+                    // Past Render's 20 creations an hour the client's error says how long to wait: let it through.
+                    if (!(err as { mayHaveBeenProcessed?: boolean }).mayHaveBeenProcessed) throw err;
+                    ctx.log.info(`the response to creating ${what(inputs.name)} was lost; looking for it before trying again`);
+                    service = await findService(api, inputs);
+                    if (!service) throw err;
+                    ctx.log.info(`${what(inputs.name, service.id)} was created although the response was lost; adopting it`);
+                }
             }
-        }
-        const outs = await converge(api, service, inputs, undefined, firstDeployId);
-        return { id: service.id, outs };
-    },
+            const outs = await converge(api, service, inputs, undefined, firstDeployId);
+            return { id: service.id, outs };
+        },
 
-    async update(id, olds, news) {
-        const api = ctx.client();
-        let service: Service;
-        try {
-            service = await api.getService(id);
-        } catch (err) {
-            if (!isRenderNotFound(err)) throw err;
-            throw new RenderServiceError(`${what(news.name, id)} no longer exists in Render; run 'pulumi refresh' (drops it from the state), then 'pulumi up' creates it again.`);
-        }
-        return { outs: await converge(api, service, news, olds) };
-    },
+        async update(id, olds, news) {
+            const api = ctx.client();
+            let service: Service;
+            try {
+                service = await api.getService(id);
+            } catch (err) {
+                if (!isRenderNotFound(err)) throw err;
+                throw new RenderServiceError(
+                    `${what(news.name, id)} no longer exists in Render; run 'pulumi refresh' (drops it from the state), then 'pulumi up' creates it again.`,
+                );
+            }
+            return { outs: await converge(api, service, news, olds) };
+        },
 
-    async read(id, props) {
-        if (!props) return { id, props };
-        const api = ctx.client();
-        let service: Service;
-        try {
-            service = await api.getService(id);
-        } catch (err) {
-            if (!isRenderNotFound(err)) throw err;
-            ctx.log.warn(`${what(props.name, id)} no longer exists in Render (deleted outside Keel); refresh drops it from the state and the next 'pulumi up' creates it again.`);
-            return { id: "" };
-        }
-        const liveEnv = envVarRecord(await api.getEnvVars(id));
-        const drift = serviceDrift(props, service, liveEnv);
-        if (drift.length) ctx.log.warn(`drift in ${what(props.name, id)}:\n  ${drift.join("\n  ")}`);
-        return {
-            id,
-            props: {
-                ...props,
-                ...inputsFromLive(props, service),
-                serviceId: id,
-                url: service.serviceDetails?.url ?? props.url,
-                envDigest: envDigest(liveEnv),
-                suspended: service.suspended === "suspended",
-                drift,
-            },
-        };
-    },
+        async read(id, props) {
+            if (!props) return { id, props };
+            const api = ctx.client();
+            let service: Service;
+            try {
+                service = await api.getService(id);
+            } catch (err) {
+                if (!isRenderNotFound(err)) throw err;
+                ctx.log.warn(
+                    `${what(props.name, id)} no longer exists in Render (deleted outside Keel); refresh drops it from the state and the next 'pulumi up' creates it again.`,
+                );
+                return { id: "" };
+            }
+            const liveEnv = envVarRecord(await api.getEnvVars(id));
+            const drift = serviceDrift(props, service, liveEnv);
+            if (drift.length) ctx.log.warn(`drift in ${what(props.name, id)}:\n  ${drift.join("\n  ")}`);
+            return {
+                id,
+                props: {
+                    ...props,
+                    ...inputsFromLive(props, service),
+                    serviceId: id,
+                    url: service.serviceDetails?.url ?? props.url,
+                    envDigest: envDigest(liveEnv),
+                    suspended: service.suspended === "suspended",
+                    drift,
+                },
+            };
+        },
 
-    async delete(id, props) {
-        refuseIfProtected(props, id);
-        const api = ctx.client();
-        ctx.log.info(`deleting ${what(props.name, id)}`);
-        if (!(await api.deleteService(id))) ctx.log.info(`${what(props.name, id)} was already gone`);
+        async delete(id, props) {
+            refuseIfProtected(props, id);
+            const api = ctx.client();
+            ctx.log.info(`deleting ${what(props.name, id)}`);
+            if (!(await api.deleteService(id))) ctx.log.info(`${what(props.name, id)} was already gone`);
+        },
     },
-});
+);
 
 export interface RenderServiceArgs {
     name: pulumi.Input<string>;
@@ -442,7 +493,9 @@ export class RenderService extends KeelDynamicResource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: RenderServiceArgs, opts?: pulumi.CustomResourceOptions) {
-        super(renderServiceProvider, RenderService.__pulumiType,
+        super(
+            renderServiceProvider,
+            RenderService.__pulumiType,
             name,
             {
                 ...args,
@@ -455,6 +508,7 @@ export class RenderService extends KeelDynamicResource {
                 suspended: undefined,
                 drift: undefined,
             },
-            { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "envVars"] });
+            { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "envVars"] },
+        );
     }
 }

@@ -94,9 +94,15 @@ export interface EnvDiff {
 export function envDiff(want: Record<string, string>, live: Record<string, string>): EnvDiff {
     const has = (o: Record<string, string>, k: string) => Object.prototype.hasOwnProperty.call(o, k);
     return {
-        added: Object.keys(live).filter((k) => !has(want, k)).sort(),
-        removed: Object.keys(want).filter((k) => !has(live, k)).sort(),
-        changed: Object.keys(want).filter((k) => has(live, k) && live[k] !== want[k]).sort(),
+        added: Object.keys(live)
+            .filter((k) => !has(want, k))
+            .sort(),
+        removed: Object.keys(want)
+            .filter((k) => !has(live, k))
+            .sort(),
+        changed: Object.keys(want)
+            .filter((k) => has(live, k) && live[k] !== want[k])
+            .sort(),
     };
 }
 
@@ -121,7 +127,8 @@ export interface LiveSettings {
     numInstances?: number;
     healthCheckPath: string;
     preDeployCommand: string;
-    source: { kind: "image"; image: string } | { kind: "repo"; repo: string; branch: string; dockerfilePath?: string; dockerContext?: string };
+    source:
+        { kind: "image"; image: string } | { kind: "repo"; repo: string; branch: string; dockerfilePath?: string; dockerContext?: string };
 }
 
 /** Render reports `./Dockerfile` and `.` for what was left out. */
@@ -156,7 +163,8 @@ export function liveSettings(service: Service): LiveSettings {
                   dockerfilePath: typeof env.dockerfilePath === "string" ? env.dockerfilePath : undefined,
                   dockerContext: typeof env.dockerContext === "string" ? env.dockerContext : undefined,
               };
-    const pre = typeof env.preDeployCommand === "string" ? env.preDeployCommand : typeof d.preDeployCommand === "string" ? d.preDeployCommand : "";
+    const pre =
+        typeof env.preDeployCommand === "string" ? env.preDeployCommand : typeof d.preDeployCommand === "string" ? d.preDeployCommand : "";
     return {
         plan: d.plan,
         region: d.region,
@@ -192,7 +200,13 @@ export function createBody(inputs: RenderServiceInputs): ServiceCreate {
         ownerId: inputs.ownerId,
         autoDeploy: "no",
         ...(src.kind === "image"
-            ? { image: { ownerId: inputs.ownerId, imagePath: src.image, ...(src.registryCredentialId ? { registryCredentialId: src.registryCredentialId } : {}) } }
+            ? {
+                  image: {
+                      ownerId: inputs.ownerId,
+                      imagePath: src.image,
+                      ...(src.registryCredentialId ? { registryCredentialId: src.registryCredentialId } : {}),
+                  },
+              }
             : { repo: src.repo, branch: src.branch }),
         envVars: envVarList(inputs.envVars),
         serviceDetails,
@@ -216,15 +230,21 @@ export function settingsPatch(service: Service, inputs: RenderServiceInputs, old
     if (src.kind === "image" && live.source.kind === "image") {
         const oldCred = olds?.source.kind === "image" ? olds.source.registryCredentialId : undefined;
         if (live.source.image !== src.image || (olds && (oldCred ?? "") !== (src.registryCredentialId ?? ""))) {
-            patch.image = { ownerId: inputs.ownerId, imagePath: src.image, ...(src.registryCredentialId ? { registryCredentialId: src.registryCredentialId } : {}) };
+            patch.image = {
+                ownerId: inputs.ownerId,
+                imagePath: src.image,
+                ...(src.registryCredentialId ? { registryCredentialId: src.registryCredentialId } : {}),
+            };
         }
     }
     if (src.kind === "repo" && live.source.kind === "repo") {
         if (normRepo(live.source.repo) !== normRepo(src.repo)) patch.repo = src.repo;
         if (live.source.branch !== src.branch) patch.branch = src.branch;
         const env: Record<string, string> = {};
-        if (normDockerfile(live.source.dockerfilePath) !== normDockerfile(src.dockerfilePath)) env.dockerfilePath = src.dockerfilePath || DEFAULT_DOCKERFILE;
-        if (normContext(live.source.dockerContext) !== normContext(src.dockerContext)) env.dockerContext = src.dockerContext || DEFAULT_CONTEXT;
+        if (normDockerfile(live.source.dockerfilePath) !== normDockerfile(src.dockerfilePath))
+            env.dockerfilePath = src.dockerfilePath || DEFAULT_DOCKERFILE;
+        if (normContext(live.source.dockerContext) !== normContext(src.dockerContext))
+            env.dockerContext = src.dockerContext || DEFAULT_CONTEXT;
         if (Object.keys(env).length) details.envSpecificDetails = env;
     }
     if (live.plan !== inputs.plan) details.plan = inputs.plan;
@@ -298,7 +318,9 @@ export function diffInputs(olds: RenderServiceOutputs | RenderServiceInputs, new
     const ns = (news.source ?? {}) as Partial<Record<string, unknown>>;
     if (isUnknown(news.source)) updates.push("source");
     else if (changed(os.kind, ns.kind)) replaces.push("source.kind");
-    else for (const k of ["image", "registryCredentialId", "repo", "branch", "dockerfilePath", "dockerContext"]) if (changed(os[k], ns[k])) updates.push(`source.${k}`);
+    else
+        for (const k of ["image", "registryCredentialId", "repo", "branch", "dockerfilePath", "dockerContext"])
+            if (changed(os[k], ns[k])) updates.push(`source.${k}`);
     for (const k of ["plan", "numInstances", "healthCheckPath", "stack", "protect", "allowDelete", "deployTimeoutSeconds"] as const) {
         if (changed(olds[k], news[k])) updates.push(k);
     }
@@ -325,14 +347,22 @@ export const BOOKKEEPING_KEYS = ["stack", "protect", "allowDelete", "deployTimeo
 export function serviceDrift(props: RenderServiceInputs, service: Service, liveEnv: Record<string, string>): string[] {
     const drift: string[] = [];
     const live = liveSettings(service);
-    if (service.name !== props.name) drift.push(`~ name: '${props.name}' -> '${service.name}' (renamed outside Keel; Keel finds the service by name: the next update renames it back)`);
+    if (service.name !== props.name)
+        drift.push(
+            `~ name: '${props.name}' -> '${service.name}' (renamed outside Keel; Keel finds the service by name: the next update renames it back)`,
+        );
     if (service.suspended === "suspended") {
-        drift.push(`~ suspended: by ${service.suspenders?.length ? service.suspenders.join(", ") : "someone"} (resume it in the Render dashboard; deploys fail while it is suspended)`);
+        drift.push(
+            `~ suspended: by ${service.suspenders?.length ? service.suspenders.join(", ") : "someone"} (resume it in the Render dashboard; deploys fail while it is suspended)`,
+        );
     }
     if (live.plan !== undefined && live.plan !== props.plan) drift.push(`~ plan: '${props.plan}' -> '${live.plan}'`);
-    if (live.numInstances !== undefined && live.numInstances !== props.numInstances) drift.push(`~ numInstances: ${props.numInstances} -> ${live.numInstances}`);
-    if (live.healthCheckPath !== props.healthCheckPath) drift.push(`~ healthCheckPath: '${props.healthCheckPath}' -> '${live.healthCheckPath}'`);
-    if (live.preDeployCommand !== (props.preDeployCommand ?? "")) drift.push(`~ preDeployCommand: '${props.preDeployCommand ?? ""}' -> '${live.preDeployCommand}'`);
+    if (live.numInstances !== undefined && live.numInstances !== props.numInstances)
+        drift.push(`~ numInstances: ${props.numInstances} -> ${live.numInstances}`);
+    if (live.healthCheckPath !== props.healthCheckPath)
+        drift.push(`~ healthCheckPath: '${props.healthCheckPath}' -> '${live.healthCheckPath}'`);
+    if (live.preDeployCommand !== (props.preDeployCommand ?? ""))
+        drift.push(`~ preDeployCommand: '${props.preDeployCommand ?? ""}' -> '${live.preDeployCommand}'`);
     const src = props.source;
     if (live.source.kind !== src.kind) drift.push(`~ source: ${src.kind} -> ${live.source.kind}`);
     else if (src.kind === "image" && live.source.kind === "image") {
@@ -340,10 +370,15 @@ export function serviceDrift(props: RenderServiceInputs, service: Service, liveE
     } else if (src.kind === "repo" && live.source.kind === "repo") {
         if (normRepo(live.source.repo) !== normRepo(src.repo)) drift.push(`~ source.repo: '${src.repo}' -> '${live.source.repo}'`);
         if (live.source.branch !== src.branch) drift.push(`~ source.branch: '${src.branch}' -> '${live.source.branch}'`);
-        if (normDockerfile(live.source.dockerfilePath) !== normDockerfile(src.dockerfilePath)) drift.push(`~ source.dockerfilePath: '${normDockerfile(src.dockerfilePath)}' -> '${normDockerfile(live.source.dockerfilePath)}'`);
-        if (normContext(live.source.dockerContext) !== normContext(src.dockerContext)) drift.push(`~ source.dockerContext: '${normContext(src.dockerContext)}' -> '${normContext(live.source.dockerContext)}'`);
+        if (normDockerfile(live.source.dockerfilePath) !== normDockerfile(src.dockerfilePath))
+            drift.push(
+                `~ source.dockerfilePath: '${normDockerfile(src.dockerfilePath)}' -> '${normDockerfile(live.source.dockerfilePath)}'`,
+            );
+        if (normContext(live.source.dockerContext) !== normContext(src.dockerContext))
+            drift.push(`~ source.dockerContext: '${normContext(src.dockerContext)}' -> '${normContext(live.source.dockerContext)}'`);
     }
-    if (service.autoDeploy !== "no") drift.push(`~ autoDeploy: 'no' -> '${service.autoDeploy}' (Render now deploys on its own; Keel deploys)`);
+    if (service.autoDeploy !== "no")
+        drift.push(`~ autoDeploy: 'no' -> '${service.autoDeploy}' (Render now deploys on its own; Keel deploys)`);
     const env = envDiff(props.envVars ?? {}, liveEnv);
     if (!envDiffEmpty(env)) drift.push(`~ envVars: ${describeEnvDiff(env, "added in the dashboard:", "removed in the dashboard:")}`);
     return drift;
@@ -369,8 +404,12 @@ export function inputsFromLive(props: RenderServiceInputs, service: Service): Re
             ...props.source,
             repo: normRepo(live.source.repo) === normRepo(props.source.repo) ? props.source.repo : live.source.repo,
             branch: live.source.branch,
-            ...(normDockerfile(live.source.dockerfilePath) !== normDockerfile(props.source.dockerfilePath) ? { dockerfilePath: live.source.dockerfilePath } : {}),
-            ...(normContext(live.source.dockerContext) !== normContext(props.source.dockerContext) ? { dockerContext: live.source.dockerContext } : {}),
+            ...(normDockerfile(live.source.dockerfilePath) !== normDockerfile(props.source.dockerfilePath)
+                ? { dockerfilePath: live.source.dockerfilePath }
+                : {}),
+            ...(normContext(live.source.dockerContext) !== normContext(props.source.dockerContext)
+                ? { dockerContext: live.source.dockerContext }
+                : {}),
         };
     }
     return out;
@@ -392,9 +431,12 @@ export function checkInputs(inputs: RenderServiceInputs): InputProblem[] {
     };
     str("name", "the service's name");
     str("ownerId", "the Render workspace (owner) id, tea-…");
-    if (known(inputs.plan) && !RENDER_PLANS.includes(inputs.plan)) problems.push({ property: "plan", reason: `'${inputs.plan}' is not a Render plan: one of ${RENDER_PLANS.join(", ")}` });
-    if (known(inputs.region) && !RENDER_REGIONS.includes(inputs.region)) problems.push({ property: "region", reason: `'${inputs.region}' is not a Render region: one of ${RENDER_REGIONS.join(", ")}` });
-    if (known(inputs.numInstances) && (!Number.isInteger(inputs.numInstances) || inputs.numInstances < 1)) problems.push({ property: "numInstances", reason: "expected a whole number of instances, at least 1" });
+    if (known(inputs.plan) && !RENDER_PLANS.includes(inputs.plan))
+        problems.push({ property: "plan", reason: `'${inputs.plan}' is not a Render plan: one of ${RENDER_PLANS.join(", ")}` });
+    if (known(inputs.region) && !RENDER_REGIONS.includes(inputs.region))
+        problems.push({ property: "region", reason: `'${inputs.region}' is not a Render region: one of ${RENDER_REGIONS.join(", ")}` });
+    if (known(inputs.numInstances) && (!Number.isInteger(inputs.numInstances) || inputs.numInstances < 1))
+        problems.push({ property: "numInstances", reason: "expected a whole number of instances, at least 1" });
     if (known(inputs.healthCheckPath) && (typeof inputs.healthCheckPath !== "string" || !inputs.healthCheckPath.startsWith("/"))) {
         problems.push({ property: "healthCheckPath", reason: "expected a path starting with '/', for example /healthz" });
     }
@@ -403,20 +445,27 @@ export function checkInputs(inputs: RenderServiceInputs): InputProblem[] {
     }
     const src = inputs.source as RenderSource | undefined;
     if (known(src)) {
-        if (!src || (src.kind !== "image" && src.kind !== "repo")) problems.push({ property: "source", reason: "expected { kind: 'image', image } or { kind: 'repo', repo, branch }" });
-        else if (src.kind === "image" && known(src.image) && (typeof src.image !== "string" || !src.image)) problems.push({ property: "source.image", reason: "expected an image reference, for example ghcr.io/acme/api:1.2.3" });
+        if (!src || (src.kind !== "image" && src.kind !== "repo"))
+            problems.push({ property: "source", reason: "expected { kind: 'image', image } or { kind: 'repo', repo, branch }" });
+        else if (src.kind === "image" && known(src.image) && (typeof src.image !== "string" || !src.image))
+            problems.push({ property: "source.image", reason: "expected an image reference, for example ghcr.io/acme/api:1.2.3" });
         else if (src.kind === "repo") {
-            if (known(src.repo) && (typeof src.repo !== "string" || !/^https:\/\//.test(src.repo))) problems.push({ property: "source.repo", reason: "expected the repository's https URL, without the branch" });
-            if (known(src.branch) && (typeof src.branch !== "string" || !src.branch)) problems.push({ property: "source.branch", reason: "expected a branch name" });
+            if (known(src.repo) && (typeof src.repo !== "string" || !/^https:\/\//.test(src.repo)))
+                problems.push({ property: "source.repo", reason: "expected the repository's https URL, without the branch" });
+            if (known(src.branch) && (typeof src.branch !== "string" || !src.branch))
+                problems.push({ property: "source.branch", reason: "expected a branch name" });
         }
     }
     if (known(inputs.envVars)) {
-        if (!inputs.envVars || typeof inputs.envVars !== "object") problems.push({ property: "envVars", reason: "expected a map of names to values" });
+        if (!inputs.envVars || typeof inputs.envVars !== "object")
+            problems.push({ property: "envVars", reason: "expected a map of names to values" });
         else {
             for (const [k, v] of Object.entries(inputs.envVars)) {
-                if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(k)) problems.push({ property: "envVars", reason: `'${k}' is not a usable environment variable name` });
+                if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(k))
+                    problems.push({ property: "envVars", reason: `'${k}' is not a usable environment variable name` });
                 // The value is never named: it may be a secret.
-                else if (known(v) && typeof v !== "string") problems.push({ property: "envVars", reason: `the value of ${k} must be a string` });
+                else if (known(v) && typeof v !== "string")
+                    problems.push({ property: "envVars", reason: `the value of ${k} must be a string` });
             }
         }
     }

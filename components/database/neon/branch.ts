@@ -9,7 +9,20 @@ import type { Branch } from "@neondatabase/api-client";
 import { parseNeonBackupName } from "../../backup/neon";
 import { KeelError } from "../../errors";
 import { Api, neonErrorStatus, waitForOperations, waitForRunningOperations } from "../../vendors/neon";
-import { changed, defaultBranch, findBranch, findBranches, findOrCreate, info, isUnknown, NeonCommonInputs, neonContext, orMissing, refuseIfProtected, warn } from "./common";
+import {
+    changed,
+    defaultBranch,
+    findBranch,
+    findBranches,
+    findOrCreate,
+    info,
+    isUnknown,
+    NeonCommonInputs,
+    neonContext,
+    orMissing,
+    refuseIfProtected,
+    warn,
+} from "./common";
 import { dynamicType, KeelDynamicResource, versioned } from "../../providerContext";
 
 export interface NeonBranchInputs extends NeonCommonInputs {
@@ -45,7 +58,12 @@ function isRefusal(err: unknown): boolean {
 }
 
 /** Sets `protected`; a plan that does not allow it gets a warning, not a failure. */
-async function setProtection(api: Api, projectId: string, branch: Branch, want: boolean): Promise<{ protected: boolean; refused: boolean }> {
+async function setProtection(
+    api: Api,
+    projectId: string,
+    branch: Branch,
+    want: boolean,
+): Promise<{ protected: boolean; refused: boolean }> {
     if (branch.protected === want) return { protected: want, refused: false };
     try {
         const { data } = await api.updateProjectBranch(projectId, branch.id, { branch: { protected: want } });
@@ -83,7 +101,9 @@ async function createDefault(api: Api, inputs: NeonBranchInputs): Promise<NeonBr
         await waitForOperations(api, inputs.projectId, data.operations, ctx.wait);
         branch = data.branch;
     }
-    const protection = inputs.protected ? await setProtection(api, inputs.projectId, branch, true) : { protected: branch.protected, refused: false };
+    const protection = inputs.protected
+        ? await setProtection(api, inputs.projectId, branch, true)
+        : { protected: branch.protected, refused: false };
     return outputs(inputs, branch, protection);
 }
 
@@ -103,7 +123,9 @@ async function createChild(api: Api, inputs: NeonBranchInputs): Promise<NeonBran
             const { data } = await api.createProjectBranch(inputs.projectId, {
                 branch: { name: inputs.name, parent_id: parent.id, ...(inputs.schemaOnly ? { init_source: "schema-only" } : {}) },
             });
-            info(`created ${what(inputs, data.branch.id)} from '${parent.name}'${inputs.schemaOnly ? " (schema only)" : ""}; waiting for Neon`);
+            info(
+                `created ${what(inputs, data.branch.id)} from '${parent.name}'${inputs.schemaOnly ? " (schema only)" : ""}; waiting for Neon`,
+            );
             await waitForOperations(api, inputs.projectId, data.operations, ctx.wait);
             return data.branch;
         },
@@ -113,11 +135,15 @@ async function createChild(api: Api, inputs: NeonBranchInputs): Promise<NeonBran
         info(`${what(inputs, branch.id)} ${found.recovered ? "was created although the response was lost" : "exists"}; adopting it`);
         await waitForRunningOperations(api, inputs.projectId, { branchId: branch.id }, ctx.wait);
         if (found.adopted && !inputs.schemaOnly && branch.parent_id && branch.parent_id !== parent.id) {
-            warn(`${what(inputs, branch.id)} was branched from ${branch.parent_id}, not from '${parentName}' (${parent.id}); adopting it as it is.`);
+            warn(
+                `${what(inputs, branch.id)} was branched from ${branch.parent_id}, not from '${parentName}' (${parent.id}); adopting it as it is.`,
+            );
         }
         branch = (await api.getProjectBranch(inputs.projectId, branch.id)).data.branch;
     }
-    const protection = inputs.protected ? await setProtection(api, inputs.projectId, branch, true) : await setProtection(api, inputs.projectId, branch, false);
+    const protection = inputs.protected
+        ? await setProtection(api, inputs.projectId, branch, true)
+        : await setProtection(api, inputs.projectId, branch, false);
     return outputs(inputs, branch, protection);
 }
 
@@ -151,106 +177,123 @@ function protectionChange(olds: NeonBranchOutputs, news: NeonBranchInputs): bool
     return !(news.protected && olds.protectionRefused);
 }
 
-export const neonBranchProvider = versioned<NeonBranchInputs, NeonBranchOutputs>({ version: 1 }, {
-    configure: ctx.configure,
+export const neonBranchProvider = versioned<NeonBranchInputs, NeonBranchOutputs>(
+    { version: 1 },
+    {
+        configure: ctx.configure,
 
-    async check(_olds, news) {
-        const failures: pulumi.dynamic.CheckFailure[] = [];
-        if (typeof news.name !== "string" || !news.name) failures.push({ property: "name", reason: "expected the branch's name" });
-        if (news.parent === undefined && news.schemaOnly) {
-            failures.push({ property: "schemaOnly", reason: "the project's default branch has no parent to copy a schema from; schemaOnly is for child branches" });
-        }
-        if (news.parent !== undefined && news.parent === news.name) failures.push({ property: "parent", reason: `a branch cannot be its own parent ('${news.name}')` });
-        return { inputs: news, failures };
-    },
+        async check(_olds, news) {
+            const failures: pulumi.dynamic.CheckFailure[] = [];
+            if (typeof news.name !== "string" || !news.name) failures.push({ property: "name", reason: "expected the branch's name" });
+            if (news.parent === undefined && news.schemaOnly) {
+                failures.push({
+                    property: "schemaOnly",
+                    reason: "the project's default branch has no parent to copy a schema from; schemaOnly is for child branches",
+                });
+            }
+            if (news.parent !== undefined && news.parent === news.name)
+                failures.push({ property: "parent", reason: `a branch cannot be its own parent ('${news.name}')` });
+            return { inputs: news, failures };
+        },
 
-    async diff(_id, olds, news) {
-        const replaces: string[] = [];
-        if (changed(olds.projectId, news.projectId)) replaces.push("projectId");
-        if ((olds.parent ?? null) !== (news.parent ?? null)) replaces.push("parent");
-        if (!!olds.schemaOnly !== !!news.schemaOnly) replaces.push("schemaOnly");
-        const keys: (keyof NeonBranchInputs)[] = ["name", "stack", "protect", "allowDelete"];
-        const changes =
-            replaces.length > 0 || isUnknown(news.projectId) || protectionChange(olds, news) || keys.some((k) => changed(olds[k], news[k]));
-        // Delete first: the new branch has the same name, and create adopts a branch by name.
-        return { changes, replaces, deleteBeforeReplace: true };
-    },
+        async diff(_id, olds, news) {
+            const replaces: string[] = [];
+            if (changed(olds.projectId, news.projectId)) replaces.push("projectId");
+            if ((olds.parent ?? null) !== (news.parent ?? null)) replaces.push("parent");
+            if (!!olds.schemaOnly !== !!news.schemaOnly) replaces.push("schemaOnly");
+            const keys: (keyof NeonBranchInputs)[] = ["name", "stack", "protect", "allowDelete"];
+            const changes =
+                replaces.length > 0 ||
+                isUnknown(news.projectId) ||
+                protectionChange(olds, news) ||
+                keys.some((k) => changed(olds[k], news[k]));
+            // Delete first: the new branch has the same name, and create adopts a branch by name.
+            return { changes, replaces, deleteBeforeReplace: true };
+        },
 
-    async create(inputs) {
-        const api = ctx.client();
-        const outs = inputs.parent === undefined ? await createDefault(api, inputs) : await createChild(api, inputs);
-        return { id: outs.branchId, outs };
-    },
+        async create(inputs) {
+            const api = ctx.client();
+            const outs = inputs.parent === undefined ? await createDefault(api, inputs) : await createChild(api, inputs);
+            return { id: outs.branchId, outs };
+        },
 
-    async update(id, olds, news) {
-        if (olds.projectId !== news.projectId) {
-            throw new KeelError(`${what(news, id)}: the project changed from ${olds.projectId}; run 'pulumi up' again to replace the branch.`);
-        }
-        const api = ctx.client();
-        let branch = (await api.getProjectBranch(news.projectId, id)).data.branch;
-        await waitForRunningOperations(api, news.projectId, { branchId: id }, ctx.wait);
-        if (branch.name !== news.name) {
-            info(`renaming branch ${id} from '${branch.name}' to '${news.name}'`);
-            const { data } = await api.updateProjectBranch(news.projectId, id, { branch: { name: news.name } });
-            await waitForOperations(api, news.projectId, data.operations, ctx.wait);
-            branch = data.branch;
-        }
-        const protection = protectionChange(olds, news)
-            ? await setProtection(api, news.projectId, branch, news.protected)
-            : { protected: branch.protected, refused: news.protected && !branch.protected && olds.protectionRefused };
-        return { outs: outputs(news, branch, protection) };
-    },
+        async update(id, olds, news) {
+            if (olds.projectId !== news.projectId) {
+                throw new KeelError(
+                    `${what(news, id)}: the project changed from ${olds.projectId}; run 'pulumi up' again to replace the branch.`,
+                );
+            }
+            const api = ctx.client();
+            let branch = (await api.getProjectBranch(news.projectId, id)).data.branch;
+            await waitForRunningOperations(api, news.projectId, { branchId: id }, ctx.wait);
+            if (branch.name !== news.name) {
+                info(`renaming branch ${id} from '${branch.name}' to '${news.name}'`);
+                const { data } = await api.updateProjectBranch(news.projectId, id, { branch: { name: news.name } });
+                await waitForOperations(api, news.projectId, data.operations, ctx.wait);
+                branch = data.branch;
+            }
+            const protection = protectionChange(olds, news)
+                ? await setProtection(api, news.projectId, branch, news.protected)
+                : { protected: branch.protected, refused: news.protected && !branch.protected && olds.protectionRefused };
+            return { outs: outputs(news, branch, protection) };
+        },
 
-    async read(id, props) {
-        if (!props) return { id, props };
-        const api = ctx.client();
-        const found = await orMissing(api.getProjectBranch(props.projectId, id));
-        if (!found) {
-            warn(`${what(props, id)} no longer exists in Neon (deleted outside Keel); refresh drops it from the state and the next 'pulumi up' creates it again.`);
-            return { id: "" };
-        }
-        const branch = found.data.branch;
-        const drift: string[] = [];
-        if (branch.name !== props.name) drift.push(`~ name: '${props.name}' -> '${branch.name}' (renamed outside Keel)`);
-        if (branch.protected !== props.protected) drift.push(`~ protected: ${props.protected} -> ${branch.protected}${branch.protected ? "" : " (protection removed outside Keel)"}`);
-        if (branch.default !== props.isDefault) drift.push(`~ default: ${props.isDefault} -> ${branch.default}`);
-        if (drift.length) warn(`drift in ${what(props, id)}:\n  ${drift.join("\n  ")}`);
-        return {
-            id,
-            props: {
-                ...props,
-                name: branch.name,
-                protected: branch.protected,
-                isDefault: branch.default,
-                ...(branch.parent_id ? { parentId: branch.parent_id } : {}),
-                protectionRefused: branch.protected ? false : props.protectionRefused,
-                drift,
-            },
-        };
-    },
+        async read(id, props) {
+            if (!props) return { id, props };
+            const api = ctx.client();
+            const found = await orMissing(api.getProjectBranch(props.projectId, id));
+            if (!found) {
+                warn(
+                    `${what(props, id)} no longer exists in Neon (deleted outside Keel); refresh drops it from the state and the next 'pulumi up' creates it again.`,
+                );
+                return { id: "" };
+            }
+            const branch = found.data.branch;
+            const drift: string[] = [];
+            if (branch.name !== props.name) drift.push(`~ name: '${props.name}' -> '${branch.name}' (renamed outside Keel)`);
+            if (branch.protected !== props.protected)
+                drift.push(
+                    `~ protected: ${props.protected} -> ${branch.protected}${branch.protected ? "" : " (protection removed outside Keel)"}`,
+                );
+            if (branch.default !== props.isDefault) drift.push(`~ default: ${props.isDefault} -> ${branch.default}`);
+            if (drift.length) warn(`drift in ${what(props, id)}:\n  ${drift.join("\n  ")}`);
+            return {
+                id,
+                props: {
+                    ...props,
+                    name: branch.name,
+                    protected: branch.protected,
+                    isDefault: branch.default,
+                    ...(branch.parent_id ? { parentId: branch.parent_id } : {}),
+                    protectionRefused: branch.protected ? false : props.protectionRefused,
+                    drift,
+                },
+            };
+        },
 
-    async delete(id, props) {
-        refuseIfProtected(what(props, id), props);
-        const api = ctx.client();
-        const found = await orMissing(api.getProjectBranch(props.projectId, id));
-        if (!found) return;
-        const branch = found.data.branch;
-        if (branch.default) {
-            info(`leaving ${what(props, id)} in place: it is the project's default branch, which goes only with the project.`);
-            return;
-        }
-        await waitForRunningOperations(api, props.projectId, { branchId: id }, ctx.wait);
-        await deleteBackupsOf(api, props, id);
-        if (branch.protected) {
-            // Neon refuses to delete a protected branch; this stack means it (it does not protect its data).
-            const { data } = await api.updateProjectBranch(props.projectId, id, { branch: { protected: false } });
-            await waitForOperations(api, props.projectId, data.operations, ctx.wait);
-        }
-        info(`deleting ${what(props, id)}`);
-        const deleted = await orMissing(api.deleteProjectBranch({ projectId: props.projectId, branchId: id }));
-        await waitForOperations(api, props.projectId, (deleted?.data as { operations?: never[] } | undefined)?.operations, ctx.wait);
+        async delete(id, props) {
+            refuseIfProtected(what(props, id), props);
+            const api = ctx.client();
+            const found = await orMissing(api.getProjectBranch(props.projectId, id));
+            if (!found) return;
+            const branch = found.data.branch;
+            if (branch.default) {
+                info(`leaving ${what(props, id)} in place: it is the project's default branch, which goes only with the project.`);
+                return;
+            }
+            await waitForRunningOperations(api, props.projectId, { branchId: id }, ctx.wait);
+            await deleteBackupsOf(api, props, id);
+            if (branch.protected) {
+                // Neon refuses to delete a protected branch; this stack means it (it does not protect its data).
+                const { data } = await api.updateProjectBranch(props.projectId, id, { branch: { protected: false } });
+                await waitForOperations(api, props.projectId, data.operations, ctx.wait);
+            }
+            info(`deleting ${what(props, id)}`);
+            const deleted = await orMissing(api.deleteProjectBranch({ projectId: props.projectId, branchId: id }));
+            await waitForOperations(api, props.projectId, (deleted?.data as { operations?: never[] } | undefined)?.operations, ctx.wait);
+        },
     },
-});
+);
 
 export interface NeonBranchArgs {
     projectId: pulumi.Input<string>;
@@ -273,9 +316,12 @@ export class NeonBranch extends KeelDynamicResource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: NeonBranchArgs, opts?: pulumi.CustomResourceOptions) {
-        super(neonBranchProvider, NeonBranch.__pulumiType,
+        super(
+            neonBranchProvider,
+            NeonBranch.__pulumiType,
             name,
             { ...args, branchId: undefined, parentId: undefined, isDefault: undefined, protectionRefused: undefined, drift: undefined },
-            opts);
+            opts,
+        );
     }
 }

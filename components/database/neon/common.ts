@@ -96,7 +96,12 @@ export async function findProjects(api: Api, name: string, orgId?: string): Prom
     const limit = 100;
     let cursor: string | undefined;
     for (let page = 0; page < 100; page++) {
-        const { data } = await api.listProjects({ search: name, limit, ...(orgId ? { org_id: orgId } : {}), ...(cursor ? { cursor } : {}) });
+        const { data } = await api.listProjects({
+            search: name,
+            limit,
+            ...(orgId ? { org_id: orgId } : {}),
+            ...(cursor ? { cursor } : {}),
+        });
         const projects = data.projects ?? [];
         found.push(...projects.filter((p) => p.name === name));
         const next = data.pagination?.cursor;
@@ -134,7 +139,8 @@ export async function findBranch(api: Api, projectId: string, name: string): Pro
 
 export async function defaultBranch(api: Api, projectId: string): Promise<Branch> {
     const branch = (await findBranches(api, projectId)).find((b) => b.default);
-    if (!branch) throw new KeelError(`Neon project ${projectId} has no default branch; set one in the Neon console, then run 'pulumi up' again.`);
+    if (!branch)
+        throw new KeelError(`Neon project ${projectId} has no default branch; set one in the Neon console, then run 'pulumi up' again.`);
     return branch;
 }
 
@@ -176,7 +182,9 @@ export async function findOrCreate<T>(what: string, find: () => Promise<T | unde
             const lost = mayHaveBeenProcessed(err);
             const conflict = neonErrorStatus(err) === 409;
             if ((!lost && !conflict) || attempt >= 3) throw err;
-            info(`${what}: ${lost ? "the response to the create request was lost" : "Neon says it exists already"}; looking for it before trying again`);
+            info(
+                `${what}: ${lost ? "the response to the create request was lost" : "Neon says it exists already"}; looking for it before trying again`,
+            );
         }
     }
 }
@@ -202,4 +210,3 @@ export function poolerHost(host: string): string {
 export function postgresUrl(user: string, password: string, host: string, database: string): string {
     return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}/${encodeURIComponent(database)}?sslmode=require`;
 }
-

@@ -7,7 +7,18 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Database } from "@neondatabase/api-client";
 import { KeelError } from "../../errors";
 import { waitForOperations, waitForRunningOperations } from "../../vendors/neon";
-import { changed, findDatabase, findOrCreate, info, isUnknown, NeonCommonInputs, neonContext, orMissing, refuseIfProtected, warn } from "./common";
+import {
+    changed,
+    findDatabase,
+    findOrCreate,
+    info,
+    isUnknown,
+    NeonCommonInputs,
+    neonContext,
+    orMissing,
+    refuseIfProtected,
+    warn,
+} from "./common";
 import { dynamicType, KeelDynamicResource, versioned } from "../../providerContext";
 
 export interface NeonBranchDatabaseInputs extends NeonCommonInputs {
@@ -32,87 +43,105 @@ function outputs(inputs: NeonBranchDatabaseInputs, db: Database): NeonBranchData
     return { ...inputs, name: db.name, ownerName: db.owner_name, databaseId: db.id, drift: [] };
 }
 
-export const neonBranchDatabaseProvider = versioned<NeonBranchDatabaseInputs, NeonBranchDatabaseOutputs>({ version: 1 }, {
-    configure: ctx.configure,
+export const neonBranchDatabaseProvider = versioned<NeonBranchDatabaseInputs, NeonBranchDatabaseOutputs>(
+    { version: 1 },
+    {
+        configure: ctx.configure,
 
-    async check(_olds, news) {
-        const failures: pulumi.dynamic.CheckFailure[] = [];
-        if (typeof news.name !== "string" || !/^[a-z_][a-z0-9_]{0,62}$/.test(news.name)) failures.push({ property: "name", reason: "expected a lower-case database name such as app" });
-        return { inputs: news, failures };
-    },
+        async check(_olds, news) {
+            const failures: pulumi.dynamic.CheckFailure[] = [];
+            if (typeof news.name !== "string" || !/^[a-z_][a-z0-9_]{0,62}$/.test(news.name))
+                failures.push({ property: "name", reason: "expected a lower-case database name such as app" });
+            return { inputs: news, failures };
+        },
 
-    async diff(_id, olds, news) {
-        const replaces = (["projectId", "branchId"] as const).filter((k) => changed(olds[k], news[k]));
-        const keys: (keyof NeonBranchDatabaseInputs)[] = ["name", "ownerName", "stack", "protect", "allowDelete"];
-        const changes =
-            replaces.length > 0 || isUnknown(news.branchId) || isUnknown(news.projectId) || isUnknown(news.ownerName) || keys.some((k) => changed(olds[k], news[k]));
-        return { changes, replaces: [...replaces], deleteBeforeReplace: true };
-    },
+        async diff(_id, olds, news) {
+            const replaces = (["projectId", "branchId"] as const).filter((k) => changed(olds[k], news[k]));
+            const keys: (keyof NeonBranchDatabaseInputs)[] = ["name", "ownerName", "stack", "protect", "allowDelete"];
+            const changes =
+                replaces.length > 0 ||
+                isUnknown(news.branchId) ||
+                isUnknown(news.projectId) ||
+                isUnknown(news.ownerName) ||
+                keys.some((k) => changed(olds[k], news[k]));
+            return { changes, replaces: [...replaces], deleteBeforeReplace: true };
+        },
 
-    async create(inputs) {
-        const api = ctx.client();
-        const found = await findOrCreate(
-            what(inputs),
-            () => findDatabase(api, inputs.projectId, inputs.branchId, inputs.name),
-            async () => {
-                const { data } = await api.createProjectBranchDatabase(inputs.projectId, inputs.branchId, { database: { name: inputs.name, owner_name: inputs.ownerName } });
-                info(`created ${what(inputs)} owned by '${inputs.ownerName}'`);
-                await waitForOperations(api, inputs.projectId, data.operations, ctx.wait);
-                return data.database;
-            },
-        );
-        let db = found.value;
-        if (found.adopted || found.recovered) {
-            info(`${what(inputs)} ${found.recovered ? "was created although the response was lost" : "exists"}; adopting it`);
-            await waitForRunningOperations(api, inputs.projectId, { branchId: inputs.branchId }, ctx.wait);
-            if (db.owner_name !== inputs.ownerName) {
-                info(`making '${inputs.ownerName}' the owner of ${what(inputs)} (was '${db.owner_name}')`);
-                const { data } = await api.updateProjectBranchDatabase(inputs.projectId, inputs.branchId, inputs.name, { database: { owner_name: inputs.ownerName } });
-                await waitForOperations(api, inputs.projectId, data.operations, ctx.wait);
+        async create(inputs) {
+            const api = ctx.client();
+            const found = await findOrCreate(
+                what(inputs),
+                () => findDatabase(api, inputs.projectId, inputs.branchId, inputs.name),
+                async () => {
+                    const { data } = await api.createProjectBranchDatabase(inputs.projectId, inputs.branchId, {
+                        database: { name: inputs.name, owner_name: inputs.ownerName },
+                    });
+                    info(`created ${what(inputs)} owned by '${inputs.ownerName}'`);
+                    await waitForOperations(api, inputs.projectId, data.operations, ctx.wait);
+                    return data.database;
+                },
+            );
+            let db = found.value;
+            if (found.adopted || found.recovered) {
+                info(`${what(inputs)} ${found.recovered ? "was created although the response was lost" : "exists"}; adopting it`);
+                await waitForRunningOperations(api, inputs.projectId, { branchId: inputs.branchId }, ctx.wait);
+                if (db.owner_name !== inputs.ownerName) {
+                    info(`making '${inputs.ownerName}' the owner of ${what(inputs)} (was '${db.owner_name}')`);
+                    const { data } = await api.updateProjectBranchDatabase(inputs.projectId, inputs.branchId, inputs.name, {
+                        database: { owner_name: inputs.ownerName },
+                    });
+                    await waitForOperations(api, inputs.projectId, data.operations, ctx.wait);
+                    db = data.database;
+                }
+            }
+            return { id: `${inputs.projectId}/${inputs.branchId}/${db.id}`, outs: outputs(inputs, db) };
+        },
+
+        async update(_id, olds, news) {
+            if (olds.branchId !== news.branchId || olds.projectId !== news.projectId) {
+                throw new KeelError(
+                    `${what(news)}: the branch changed from ${olds.branchId}; run 'pulumi up' again to replace the database.`,
+                );
+            }
+            const api = ctx.client();
+            let db = (await api.getProjectBranchDatabase(news.projectId, news.branchId, olds.name)).data.database;
+            if (db.name !== news.name || db.owner_name !== news.ownerName) {
+                info(`updating ${what(olds)}: name '${news.name}', owner '${news.ownerName}'`);
+                const { data } = await api.updateProjectBranchDatabase(news.projectId, news.branchId, olds.name, {
+                    database: { name: news.name, owner_name: news.ownerName },
+                });
+                await waitForOperations(api, news.projectId, data.operations, ctx.wait);
                 db = data.database;
             }
-        }
-        return { id: `${inputs.projectId}/${inputs.branchId}/${db.id}`, outs: outputs(inputs, db) };
-    },
+            return { outs: outputs(news, db) };
+        },
 
-    async update(_id, olds, news) {
-        if (olds.branchId !== news.branchId || olds.projectId !== news.projectId) {
-            throw new KeelError(`${what(news)}: the branch changed from ${olds.branchId}; run 'pulumi up' again to replace the database.`);
-        }
-        const api = ctx.client();
-        let db = (await api.getProjectBranchDatabase(news.projectId, news.branchId, olds.name)).data.database;
-        if (db.name !== news.name || db.owner_name !== news.ownerName) {
-            info(`updating ${what(olds)}: name '${news.name}', owner '${news.ownerName}'`);
-            const { data } = await api.updateProjectBranchDatabase(news.projectId, news.branchId, olds.name, { database: { name: news.name, owner_name: news.ownerName } });
-            await waitForOperations(api, news.projectId, data.operations, ctx.wait);
-            db = data.database;
-        }
-        return { outs: outputs(news, db) };
-    },
+        async read(id, props) {
+            if (!props) return { id, props };
+            const api = ctx.client();
+            const found = await orMissing(api.getProjectBranchDatabase(props.projectId, props.branchId, props.name));
+            if (!found) {
+                warn(
+                    `${what(props)} no longer exists in Neon (deleted or renamed outside Keel); refresh drops it from the state and the next 'pulumi up' creates it again.`,
+                );
+                return { id: "" };
+            }
+            const db = found.data.database;
+            const drift: string[] = [];
+            if (db.owner_name !== props.ownerName) drift.push(`~ ownerName: '${props.ownerName}' -> '${db.owner_name}'`);
+            if (drift.length) warn(`drift in ${what(props)} (changed outside Keel):\n  ${drift.join("\n  ")}`);
+            return { id, props: { ...outputs(props, db), drift } };
+        },
 
-    async read(id, props) {
-        if (!props) return { id, props };
-        const api = ctx.client();
-        const found = await orMissing(api.getProjectBranchDatabase(props.projectId, props.branchId, props.name));
-        if (!found) {
-            warn(`${what(props)} no longer exists in Neon (deleted or renamed outside Keel); refresh drops it from the state and the next 'pulumi up' creates it again.`);
-            return { id: "" };
-        }
-        const db = found.data.database;
-        const drift: string[] = [];
-        if (db.owner_name !== props.ownerName) drift.push(`~ ownerName: '${props.ownerName}' -> '${db.owner_name}'`);
-        if (drift.length) warn(`drift in ${what(props)} (changed outside Keel):\n  ${drift.join("\n  ")}`);
-        return { id, props: { ...outputs(props, db), drift } };
+        async delete(_id, props) {
+            refuseIfProtected(what(props), props);
+            const api = ctx.client();
+            info(`deleting ${what(props)}`);
+            const deleted = await orMissing(api.deleteProjectBranchDatabase(props.projectId, props.branchId, props.name));
+            await waitForOperations(api, props.projectId, deleted?.data?.operations, ctx.wait);
+        },
     },
-
-    async delete(_id, props) {
-        refuseIfProtected(what(props), props);
-        const api = ctx.client();
-        info(`deleting ${what(props)}`);
-        const deleted = await orMissing(api.deleteProjectBranchDatabase(props.projectId, props.branchId, props.name));
-        await waitForOperations(api, props.projectId, deleted?.data?.operations, ctx.wait);
-    },
-});
+);
 
 export interface NeonBranchDatabaseArgs {
     projectId: pulumi.Input<string>;
@@ -133,6 +162,12 @@ export class NeonBranchDatabase extends KeelDynamicResource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: NeonBranchDatabaseArgs, opts?: pulumi.CustomResourceOptions) {
-        super(neonBranchDatabaseProvider, NeonBranchDatabase.__pulumiType, name, { ...args, databaseId: undefined, drift: undefined }, opts);
+        super(
+            neonBranchDatabaseProvider,
+            NeonBranchDatabase.__pulumiType,
+            name,
+            { ...args, databaseId: undefined, drift: undefined },
+            opts,
+        );
     }
 }

@@ -7,7 +7,19 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Endpoint } from "@neondatabase/api-client";
 import { KeelError } from "../../errors";
 import { Api, waitForOperations, waitForRunningOperations } from "../../vendors/neon";
-import { changed, findOrCreate, info, isUnknown, NeonCommonInputs, neonContext, orMissing, poolerHost, readWriteEndpoint, refuseIfProtected, warn } from "./common";
+import {
+    changed,
+    findOrCreate,
+    info,
+    isUnknown,
+    NeonCommonInputs,
+    neonContext,
+    orMissing,
+    poolerHost,
+    readWriteEndpoint,
+    refuseIfProtected,
+    warn,
+} from "./common";
 import { dynamicType, KeelDynamicResource, versioned } from "../../providerContext";
 
 export interface NeonEndpointInputs extends NeonCommonInputs {
@@ -36,7 +48,9 @@ function what(inputs: { branchId: string }, id?: string): string {
 
 function differs(e: Endpoint, inputs: NeonEndpointInputs): boolean {
     return (
-        e.autoscaling_limit_min_cu !== inputs.minCu || e.autoscaling_limit_max_cu !== inputs.maxCu || e.suspend_timeout_seconds !== inputs.suspendTimeoutSeconds
+        e.autoscaling_limit_min_cu !== inputs.minCu ||
+        e.autoscaling_limit_max_cu !== inputs.maxCu ||
+        e.suspend_timeout_seconds !== inputs.suspendTimeoutSeconds
     );
 }
 
@@ -65,96 +79,112 @@ function outputs(inputs: NeonEndpointInputs, e: Endpoint): NeonEndpointOutputs {
     };
 }
 
-export const neonEndpointProvider = versioned<NeonEndpointInputs, NeonEndpointOutputs>({ version: 1 }, {
-    configure: ctx.configure,
+export const neonEndpointProvider = versioned<NeonEndpointInputs, NeonEndpointOutputs>(
+    { version: 1 },
+    {
+        configure: ctx.configure,
 
-    async check(_olds, news) {
-        const failures: pulumi.dynamic.CheckFailure[] = [];
-        if (typeof news.minCu !== "number" || news.minCu < 0.25) failures.push({ property: "minCu", reason: "expected at least 0.25 compute units" });
-        if (typeof news.maxCu !== "number" || news.maxCu < news.minCu) failures.push({ property: "maxCu", reason: `expected at least minCu (${news.minCu})` });
-        const s = news.suspendTimeoutSeconds;
-        if (!Number.isInteger(s) || s < -1 || s > 604800 || (s > 0 && s < 60)) {
-            failures.push({ property: "suspendTimeoutSeconds", reason: "expected -1 (never), 0 (Neon's default) or 60 to 604800 seconds" });
-        }
-        return { inputs: news, failures };
-    },
-
-    async diff(_id, olds, news) {
-        const replaces = (["projectId", "branchId"] as const).filter((k) => changed(olds[k], news[k]));
-        const keys: (keyof NeonEndpointInputs)[] = ["minCu", "maxCu", "suspendTimeoutSeconds", "stack", "protect", "allowDelete"];
-        const changes = replaces.length > 0 || isUnknown(news.branchId) || isUnknown(news.projectId) || keys.some((k) => changed(olds[k], news[k]));
-        return { changes, replaces: [...replaces], deleteBeforeReplace: true };
-    },
-
-    async create(inputs) {
-        const api = ctx.client();
-        const found = await findOrCreate(
-            what(inputs),
-            () => readWriteEndpoint(api, inputs.projectId, inputs.branchId),
-            async () => {
-                const { data } = await api.createProjectEndpoint(inputs.projectId, {
-                    endpoint: {
-                        branch_id: inputs.branchId,
-                        type: "read_write" as Endpoint["type"],
-                        autoscaling_limit_min_cu: inputs.minCu,
-                        autoscaling_limit_max_cu: inputs.maxCu,
-                        suspend_timeout_seconds: inputs.suspendTimeoutSeconds,
-                    },
+        async check(_olds, news) {
+            const failures: pulumi.dynamic.CheckFailure[] = [];
+            if (typeof news.minCu !== "number" || news.minCu < 0.25)
+                failures.push({ property: "minCu", reason: "expected at least 0.25 compute units" });
+            if (typeof news.maxCu !== "number" || news.maxCu < news.minCu)
+                failures.push({ property: "maxCu", reason: `expected at least minCu (${news.minCu})` });
+            const s = news.suspendTimeoutSeconds;
+            if (!Number.isInteger(s) || s < -1 || s > 604800 || (s > 0 && s < 60)) {
+                failures.push({
+                    property: "suspendTimeoutSeconds",
+                    reason: "expected -1 (never), 0 (Neon's default) or 60 to 604800 seconds",
                 });
-                info(`created ${what(inputs, data.endpoint.id)}; waiting for Neon to start it`);
-                await waitForOperations(api, inputs.projectId, data.operations, ctx.wait);
-                return data.endpoint;
-            },
-        );
-        let endpoint = found.value;
-        if (found.adopted || found.recovered) {
-            info(`${what(inputs, endpoint.id)} ${found.recovered ? "was created although the response was lost" : "exists"}; adopting it`);
-            await waitForRunningOperations(api, inputs.projectId, { branchId: inputs.branchId, endpointId: endpoint.id }, ctx.wait);
-            if (differs(endpoint, inputs)) endpoint = await applySettings(api, inputs, endpoint.id);
-        }
-        return { id: endpoint.id, outs: outputs(inputs, endpoint) };
-    },
+            }
+            return { inputs: news, failures };
+        },
 
-    async update(id, olds, news) {
-        if (olds.branchId !== news.branchId || olds.projectId !== news.projectId) {
-            throw new KeelError(`${what(news, id)}: the branch changed from ${olds.branchId}; run 'pulumi up' again to replace the endpoint.`);
-        }
-        const api = ctx.client();
-        let endpoint = (await api.getProjectEndpoint(news.projectId, id)).data.endpoint;
-        if (differs(endpoint, news)) {
-            info(`setting ${what(news, id)}: ${news.minCu}-${news.maxCu} CU, suspend after ${news.suspendTimeoutSeconds} s`);
-            endpoint = await applySettings(api, news, id);
-        }
-        return { outs: outputs(news, endpoint) };
-    },
+        async diff(_id, olds, news) {
+            const replaces = (["projectId", "branchId"] as const).filter((k) => changed(olds[k], news[k]));
+            const keys: (keyof NeonEndpointInputs)[] = ["minCu", "maxCu", "suspendTimeoutSeconds", "stack", "protect", "allowDelete"];
+            const changes =
+                replaces.length > 0 || isUnknown(news.branchId) || isUnknown(news.projectId) || keys.some((k) => changed(olds[k], news[k]));
+            return { changes, replaces: [...replaces], deleteBeforeReplace: true };
+        },
 
-    async read(id, props) {
-        if (!props) return { id, props };
-        const api = ctx.client();
-        const found = await orMissing(api.getProjectEndpoint(props.projectId, id));
-        if (!found) {
-            warn(`${what(props, id)} no longer exists in Neon (deleted outside Keel); refresh drops it from the state and the next 'pulumi up' creates it again.`);
-            return { id: "" };
-        }
-        const e = found.data.endpoint;
-        const drift: string[] = [];
-        if (e.autoscaling_limit_min_cu !== props.minCu) drift.push(`~ minCu: ${props.minCu} -> ${e.autoscaling_limit_min_cu}`);
-        if (e.autoscaling_limit_max_cu !== props.maxCu) drift.push(`~ maxCu: ${props.maxCu} -> ${e.autoscaling_limit_max_cu}`);
-        if (e.suspend_timeout_seconds !== props.suspendTimeoutSeconds) drift.push(`~ suspendTimeoutSeconds: ${props.suspendTimeoutSeconds} -> ${e.suspend_timeout_seconds}`);
-        if (e.branch_id !== props.branchId) drift.push(`~ branchId: ${props.branchId} -> ${e.branch_id}`);
-        if (e.host !== props.host) drift.push(`~ host: ${props.host} -> ${e.host}`);
-        if (drift.length) warn(`drift in ${what(props, id)} (changed outside Keel):\n  ${drift.join("\n  ")}`);
-        return { id, props: { ...outputs(props, e), branchId: e.branch_id, drift } };
-    },
+        async create(inputs) {
+            const api = ctx.client();
+            const found = await findOrCreate(
+                what(inputs),
+                () => readWriteEndpoint(api, inputs.projectId, inputs.branchId),
+                async () => {
+                    const { data } = await api.createProjectEndpoint(inputs.projectId, {
+                        endpoint: {
+                            branch_id: inputs.branchId,
+                            type: "read_write" as Endpoint["type"],
+                            autoscaling_limit_min_cu: inputs.minCu,
+                            autoscaling_limit_max_cu: inputs.maxCu,
+                            suspend_timeout_seconds: inputs.suspendTimeoutSeconds,
+                        },
+                    });
+                    info(`created ${what(inputs, data.endpoint.id)}; waiting for Neon to start it`);
+                    await waitForOperations(api, inputs.projectId, data.operations, ctx.wait);
+                    return data.endpoint;
+                },
+            );
+            let endpoint = found.value;
+            if (found.adopted || found.recovered) {
+                info(
+                    `${what(inputs, endpoint.id)} ${found.recovered ? "was created although the response was lost" : "exists"}; adopting it`,
+                );
+                await waitForRunningOperations(api, inputs.projectId, { branchId: inputs.branchId, endpointId: endpoint.id }, ctx.wait);
+                if (differs(endpoint, inputs)) endpoint = await applySettings(api, inputs, endpoint.id);
+            }
+            return { id: endpoint.id, outs: outputs(inputs, endpoint) };
+        },
 
-    async delete(id, props) {
-        refuseIfProtected(what(props, id), props);
-        const api = ctx.client();
-        info(`deleting ${what(props, id)}`);
-        const deleted = await orMissing(api.deleteProjectEndpoint(props.projectId, id));
-        await waitForOperations(api, props.projectId, deleted?.data?.operations, ctx.wait);
+        async update(id, olds, news) {
+            if (olds.branchId !== news.branchId || olds.projectId !== news.projectId) {
+                throw new KeelError(
+                    `${what(news, id)}: the branch changed from ${olds.branchId}; run 'pulumi up' again to replace the endpoint.`,
+                );
+            }
+            const api = ctx.client();
+            let endpoint = (await api.getProjectEndpoint(news.projectId, id)).data.endpoint;
+            if (differs(endpoint, news)) {
+                info(`setting ${what(news, id)}: ${news.minCu}-${news.maxCu} CU, suspend after ${news.suspendTimeoutSeconds} s`);
+                endpoint = await applySettings(api, news, id);
+            }
+            return { outs: outputs(news, endpoint) };
+        },
+
+        async read(id, props) {
+            if (!props) return { id, props };
+            const api = ctx.client();
+            const found = await orMissing(api.getProjectEndpoint(props.projectId, id));
+            if (!found) {
+                warn(
+                    `${what(props, id)} no longer exists in Neon (deleted outside Keel); refresh drops it from the state and the next 'pulumi up' creates it again.`,
+                );
+                return { id: "" };
+            }
+            const e = found.data.endpoint;
+            const drift: string[] = [];
+            if (e.autoscaling_limit_min_cu !== props.minCu) drift.push(`~ minCu: ${props.minCu} -> ${e.autoscaling_limit_min_cu}`);
+            if (e.autoscaling_limit_max_cu !== props.maxCu) drift.push(`~ maxCu: ${props.maxCu} -> ${e.autoscaling_limit_max_cu}`);
+            if (e.suspend_timeout_seconds !== props.suspendTimeoutSeconds)
+                drift.push(`~ suspendTimeoutSeconds: ${props.suspendTimeoutSeconds} -> ${e.suspend_timeout_seconds}`);
+            if (e.branch_id !== props.branchId) drift.push(`~ branchId: ${props.branchId} -> ${e.branch_id}`);
+            if (e.host !== props.host) drift.push(`~ host: ${props.host} -> ${e.host}`);
+            if (drift.length) warn(`drift in ${what(props, id)} (changed outside Keel):\n  ${drift.join("\n  ")}`);
+            return { id, props: { ...outputs(props, e), branchId: e.branch_id, drift } };
+        },
+
+        async delete(id, props) {
+            refuseIfProtected(what(props, id), props);
+            const api = ctx.client();
+            info(`deleting ${what(props, id)}`);
+            const deleted = await orMissing(api.deleteProjectEndpoint(props.projectId, id));
+            await waitForOperations(api, props.projectId, deleted?.data?.operations, ctx.wait);
+        },
     },
-});
+);
 
 export interface NeonEndpointArgs {
     projectId: pulumi.Input<string>;
@@ -179,9 +209,12 @@ export class NeonEndpoint extends KeelDynamicResource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: NeonEndpointArgs, opts?: pulumi.CustomResourceOptions) {
-        super(neonEndpointProvider, NeonEndpoint.__pulumiType,
+        super(
+            neonEndpointProvider,
+            NeonEndpoint.__pulumiType,
             name,
             { ...args, endpointId: undefined, host: undefined, poolerHost: undefined, drift: undefined },
-            opts);
+            opts,
+        );
     }
 }

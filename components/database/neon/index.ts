@@ -62,7 +62,9 @@ export class NeonDatabase extends pulumi.ComponentResource {
                 pgVersion: args.project.pgVersion,
                 ...(args.project.orgId ? { orgId: args.project.orgId } : {}),
                 // A project this stack creates starts with its branch, role and database named as configured.
-                ...(args.project.owned && usesDefaultBranch ? { defaultBranchName: args.branch.name, roleName: args.roleName, databaseName: args.databaseName } : {}),
+                ...(args.project.owned && usesDefaultBranch
+                    ? { defaultBranchName: args.branch.name, roleName: args.roleName, databaseName: args.databaseName }
+                    : {}),
                 ...common,
             },
             keep,
@@ -94,7 +96,13 @@ export class NeonDatabase extends pulumi.ComponentResource {
         // One change at a time on the branch: Neon answers 423 to a second while the first runs.
         const role = new NeonRole(
             `${name}-role`,
-            { projectId: project.projectId, branchId: branch.branchId, name: args.roleName, resetPasswordOnAdopt: !usesDefaultBranch, ...common },
+            {
+                projectId: project.projectId,
+                branchId: branch.branchId,
+                name: args.roleName,
+                resetPasswordOnAdopt: !usesDefaultBranch,
+                ...common,
+            },
             { ...keep, dependsOn: [endpoint] },
         );
         const database = new NeonBranchDatabase(

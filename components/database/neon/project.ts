@@ -7,7 +7,19 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ProjectListItem } from "@neondatabase/api-client";
 import { KeelError } from "../../errors";
 import { waitForOperations } from "../../vendors/neon";
-import { changed, defaultBranch, findOrCreate, findProjects, info, isUnknown, NeonCommonInputs, neonContext, orMissing, refuseIfProtected, warn } from "./common";
+import {
+    changed,
+    defaultBranch,
+    findOrCreate,
+    findProjects,
+    info,
+    isUnknown,
+    NeonCommonInputs,
+    neonContext,
+    orMissing,
+    refuseIfProtected,
+    warn,
+} from "./common";
 import { dynamicType, KeelDynamicResource, versioned } from "../../providerContext";
 
 export interface NeonProjectInputs extends NeonCommonInputs {
@@ -49,8 +61,12 @@ function single(found: ProjectListItem[], inputs: NeonProjectInputs): ProjectLis
 
 function checkPlacement(project: { id: string; region_id: string; pg_version: number }, inputs: NeonProjectInputs): void {
     const problems: string[] = [];
-    if (project.region_id !== inputs.regionId) problems.push(`its region is ${project.region_id}, the config says ${inputs.regionId} (keel:database.neon.project.regionId)`);
-    if (project.pg_version !== inputs.pgVersion) problems.push(`its PostgreSQL is ${project.pg_version}, the config says ${inputs.pgVersion} (keel:database.neon.project.pgVersion)`);
+    if (project.region_id !== inputs.regionId)
+        problems.push(`its region is ${project.region_id}, the config says ${inputs.regionId} (keel:database.neon.project.regionId)`);
+    if (project.pg_version !== inputs.pgVersion)
+        problems.push(
+            `its PostgreSQL is ${project.pg_version}, the config says ${inputs.pgVersion} (keel:database.neon.project.pgVersion)`,
+        );
     if (problems.length) {
         throw new KeelError(
             `${what(inputs, project.id)} exists, but ${problems.join(" and ")}. A project's region and PostgreSQL version cannot be changed in place: ` +
@@ -104,88 +120,110 @@ async function createOwned(inputs: NeonProjectInputs): Promise<NeonProjectOutput
     return { ...inputs, projectId: project.id, defaultBranchId: branch.id, drift: [] };
 }
 
-export const neonProjectProvider = versioned<NeonProjectInputs, NeonProjectOutputs>({ version: 1 }, {
-    configure: ctx.configure,
+export const neonProjectProvider = versioned<NeonProjectInputs, NeonProjectOutputs>(
+    { version: 1 },
+    {
+        configure: ctx.configure,
 
-    async check(_olds, news) {
-        const failures: pulumi.dynamic.CheckFailure[] = [];
-        if (typeof news.name !== "string" || !news.name) failures.push({ property: "name", reason: "expected the Neon project's name" });
-        if (typeof news.regionId !== "string" || !news.regionId) failures.push({ property: "regionId", reason: "expected a Neon region such as aws-us-east-2" });
-        if (!Number.isInteger(news.pgVersion) || news.pgVersion < 14 || news.pgVersion > 18) failures.push({ property: "pgVersion", reason: "expected a PostgreSQL major version from 14 to 18" });
-        return { inputs: news, failures };
-    },
+        async check(_olds, news) {
+            const failures: pulumi.dynamic.CheckFailure[] = [];
+            if (typeof news.name !== "string" || !news.name)
+                failures.push({ property: "name", reason: "expected the Neon project's name" });
+            if (typeof news.regionId !== "string" || !news.regionId)
+                failures.push({ property: "regionId", reason: "expected a Neon region such as aws-us-east-2" });
+            if (!Number.isInteger(news.pgVersion) || news.pgVersion < 14 || news.pgVersion > 18)
+                failures.push({ property: "pgVersion", reason: "expected a PostgreSQL major version from 14 to 18" });
+            return { inputs: news, failures };
+        },
 
-    async diff(_id, olds, news) {
-        const replaces: string[] = [];
-        // A project that another stack owns is looked up by name: another name is another project.
-        if (!news.owned && changed(olds.name, news.name)) replaces.push("name");
-        const keys: (keyof NeonProjectInputs)[] = ["name", "owned", "regionId", "pgVersion", "orgId", "stack", "protect", "allowDelete"];
-        const changes = replaces.length > 0 || keys.some((k) => changed(olds[k], news[k]) || isUnknown(news[k]));
-        return { changes, replaces, deleteBeforeReplace: false };
-    },
+        async diff(_id, olds, news) {
+            const replaces: string[] = [];
+            // A project that another stack owns is looked up by name: another name is another project.
+            if (!news.owned && changed(olds.name, news.name)) replaces.push("name");
+            const keys: (keyof NeonProjectInputs)[] = [
+                "name",
+                "owned",
+                "regionId",
+                "pgVersion",
+                "orgId",
+                "stack",
+                "protect",
+                "allowDelete",
+            ];
+            const changes = replaces.length > 0 || keys.some((k) => changed(olds[k], news[k]) || isUnknown(news[k]));
+            return { changes, replaces, deleteBeforeReplace: false };
+        },
 
-    async create(inputs) {
-        const outs = inputs.owned ? await createOwned(inputs) : await lookup(inputs);
-        return { id: outs.projectId, outs };
-    },
+        async create(inputs) {
+            const outs = inputs.owned ? await createOwned(inputs) : await lookup(inputs);
+            return { id: outs.projectId, outs };
+        },
 
-    async update(id, olds, news) {
-        if (!news.owned) {
-            // Never mutate a project this stack does not own: check it is still the one, by name.
-            const outs = await lookup(news);
-            if (outs.projectId !== id) {
-                throw new KeelError(`${what(news)} is now ${outs.projectId}, not ${id}; run 'pulumi refresh', then 'pulumi up' again.`);
+        async update(id, olds, news) {
+            if (!news.owned) {
+                // Never mutate a project this stack does not own: check it is still the one, by name.
+                const outs = await lookup(news);
+                if (outs.projectId !== id) {
+                    throw new KeelError(`${what(news)} is now ${outs.projectId}, not ${id}; run 'pulumi refresh', then 'pulumi up' again.`);
+                }
+                return { outs };
             }
-            return { outs };
-        }
-        if (olds.regionId !== news.regionId || olds.pgVersion !== news.pgVersion) {
-            throw new KeelError(
-                `${what(olds, id)} is in ${olds.regionId} with PostgreSQL ${olds.pgVersion}; the config now says ${news.regionId} and ${news.pgVersion}. ` +
-                    `Neither can be changed in place: set keel:database.neon.project.regionId and pgVersion back, or name a new project.`,
-            );
-        }
-        const api = ctx.client();
-        if (olds.name !== news.name) {
-            info(`renaming Neon project ${id} from '${olds.name}' to '${news.name}'`);
-            const { data } = await api.updateProject(id, { project: { name: news.name } });
-            await waitForOperations(api, id, data.operations, ctx.wait);
-        }
-        const branch = await defaultBranch(api, id);
-        return { outs: { ...news, projectId: id, defaultBranchId: branch.id, drift: [] } };
-    },
+            if (olds.regionId !== news.regionId || olds.pgVersion !== news.pgVersion) {
+                throw new KeelError(
+                    `${what(olds, id)} is in ${olds.regionId} with PostgreSQL ${olds.pgVersion}; the config now says ${news.regionId} and ${news.pgVersion}. ` +
+                        `Neither can be changed in place: set keel:database.neon.project.regionId and pgVersion back, or name a new project.`,
+                );
+            }
+            const api = ctx.client();
+            if (olds.name !== news.name) {
+                info(`renaming Neon project ${id} from '${olds.name}' to '${news.name}'`);
+                const { data } = await api.updateProject(id, { project: { name: news.name } });
+                await waitForOperations(api, id, data.operations, ctx.wait);
+            }
+            const branch = await defaultBranch(api, id);
+            return { outs: { ...news, projectId: id, defaultBranchId: branch.id, drift: [] } };
+        },
 
-    async read(id, props) {
-        if (!props) return { id, props };
-        const api = ctx.client();
-        const found = await orMissing(api.getProject(id));
-        if (!found) {
-            warn(`${what(props, id)} no longer exists in Neon (deleted outside Keel); refresh drops it from the state.`);
-            return { id: "" };
-        }
-        const project = found.data.project;
-        const drift: string[] = [];
-        if (project.name !== props.name) drift.push(`~ name: '${props.name}' -> '${project.name}' (renamed outside Keel)`);
-        if (project.region_id !== props.regionId) drift.push(`~ regionId: ${props.regionId} -> ${project.region_id}`);
-        if (project.pg_version !== props.pgVersion) drift.push(`~ pgVersion: ${props.pgVersion} -> ${project.pg_version}`);
-        if (drift.length) warn(`drift in Neon project ${id}:\n  ${drift.join("\n  ")}`);
-        const branch = await orMissing(defaultBranch(api, id));
-        return {
-            id,
-            props: { ...props, name: project.name, regionId: project.region_id, pgVersion: project.pg_version, defaultBranchId: branch?.id ?? props.defaultBranchId, drift },
-        };
-    },
+        async read(id, props) {
+            if (!props) return { id, props };
+            const api = ctx.client();
+            const found = await orMissing(api.getProject(id));
+            if (!found) {
+                warn(`${what(props, id)} no longer exists in Neon (deleted outside Keel); refresh drops it from the state.`);
+                return { id: "" };
+            }
+            const project = found.data.project;
+            const drift: string[] = [];
+            if (project.name !== props.name) drift.push(`~ name: '${props.name}' -> '${project.name}' (renamed outside Keel)`);
+            if (project.region_id !== props.regionId) drift.push(`~ regionId: ${props.regionId} -> ${project.region_id}`);
+            if (project.pg_version !== props.pgVersion) drift.push(`~ pgVersion: ${props.pgVersion} -> ${project.pg_version}`);
+            if (drift.length) warn(`drift in Neon project ${id}:\n  ${drift.join("\n  ")}`);
+            const branch = await orMissing(defaultBranch(api, id));
+            return {
+                id,
+                props: {
+                    ...props,
+                    name: project.name,
+                    regionId: project.region_id,
+                    pgVersion: project.pg_version,
+                    defaultBranchId: branch?.id ?? props.defaultBranchId,
+                    drift,
+                },
+            };
+        },
 
-    async delete(id, props) {
-        if (!props.owned) {
-            info(`leaving ${what(props, id)} alone: the ${props.stack} stack only looks it up; the stack that owns it manages it.`);
-            return;
-        }
-        refuseIfProtected(`${what(props, id)} and every branch in it`, props);
-        const api = ctx.client();
-        info(`deleting ${what(props, id)}`);
-        await orMissing(api.deleteProject(id));
+        async delete(id, props) {
+            if (!props.owned) {
+                info(`leaving ${what(props, id)} alone: the ${props.stack} stack only looks it up; the stack that owns it manages it.`);
+                return;
+            }
+            refuseIfProtected(`${what(props, id)} and every branch in it`, props);
+            const api = ctx.client();
+            info(`deleting ${what(props, id)}`);
+            await orMissing(api.deleteProject(id));
+        },
     },
-});
+);
 
 export interface NeonProjectArgs {
     name: pulumi.Input<string>;
@@ -209,6 +247,12 @@ export class NeonProject extends KeelDynamicResource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: NeonProjectArgs, opts?: pulumi.CustomResourceOptions) {
-        super(neonProjectProvider, NeonProject.__pulumiType, name, { ...args, projectId: undefined, defaultBranchId: undefined, drift: undefined }, opts);
+        super(
+            neonProjectProvider,
+            NeonProject.__pulumiType,
+            name,
+            { ...args, projectId: undefined, defaultBranchId: undefined, drift: undefined },
+            opts,
+        );
     }
 }

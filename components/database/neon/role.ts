@@ -7,7 +7,18 @@
 import * as pulumi from "@pulumi/pulumi";
 import { KeelError } from "../../errors";
 import { Api, IDEMPOTENT, neonErrorStatus, waitForOperations, waitForRunningOperations } from "../../vendors/neon";
-import { changed, findOrCreate, findRole, info, isUnknown, NeonCommonInputs, neonContext, orMissing, refuseIfProtected, warn } from "./common";
+import {
+    changed,
+    findOrCreate,
+    findRole,
+    info,
+    isUnknown,
+    NeonCommonInputs,
+    neonContext,
+    orMissing,
+    refuseIfProtected,
+    warn,
+} from "./common";
 import { dynamicType, KeelDynamicResource, versioned } from "../../providerContext";
 
 export interface NeonRoleInputs extends NeonCommonInputs {
@@ -51,85 +62,92 @@ async function currentPassword(api: Api, inputs: NeonRoleInputs): Promise<string
     }
 }
 
-export const neonRoleProvider = versioned<NeonRoleInputs, NeonRoleOutputs>({ version: 1 }, {
-    configure: ctx.configure,
+export const neonRoleProvider = versioned<NeonRoleInputs, NeonRoleOutputs>(
+    { version: 1 },
+    {
+        configure: ctx.configure,
 
-    async check(_olds, news) {
-        const failures: pulumi.dynamic.CheckFailure[] = [];
-        if (typeof news.name !== "string" || !/^[a-z_][a-z0-9_]{0,62}$/.test(news.name)) failures.push({ property: "name", reason: "expected a lower-case role name such as app" });
-        return { inputs: news, failures };
-    },
+        async check(_olds, news) {
+            const failures: pulumi.dynamic.CheckFailure[] = [];
+            if (typeof news.name !== "string" || !/^[a-z_][a-z0-9_]{0,62}$/.test(news.name))
+                failures.push({ property: "name", reason: "expected a lower-case role name such as app" });
+            return { inputs: news, failures };
+        },
 
-    async diff(_id, olds, news) {
-        const replaces = (["projectId", "branchId", "name"] as const).filter((k) => changed(olds[k], news[k]));
-        const keys: (keyof NeonRoleInputs)[] = ["resetPasswordOnAdopt", "stack", "protect", "allowDelete"];
-        const changes = replaces.length > 0 || isUnknown(news.branchId) || isUnknown(news.projectId) || keys.some((k) => changed(olds[k], news[k]));
-        return { changes, replaces: [...replaces], deleteBeforeReplace: true };
-    },
+        async diff(_id, olds, news) {
+            const replaces = (["projectId", "branchId", "name"] as const).filter((k) => changed(olds[k], news[k]));
+            const keys: (keyof NeonRoleInputs)[] = ["resetPasswordOnAdopt", "stack", "protect", "allowDelete"];
+            const changes =
+                replaces.length > 0 || isUnknown(news.branchId) || isUnknown(news.projectId) || keys.some((k) => changed(olds[k], news[k]));
+            return { changes, replaces: [...replaces], deleteBeforeReplace: true };
+        },
 
-    async create(inputs) {
-        const api = ctx.client();
-        const found = await findOrCreate(
-            what(inputs),
-            () => findRole(api, inputs.projectId, inputs.branchId, inputs.name),
-            async () => {
-                const { data } = await api.createProjectBranchRole(inputs.projectId, inputs.branchId, { role: { name: inputs.name } });
-                info(`created ${what(inputs)}`);
-                await waitForOperations(api, inputs.projectId, data.operations, ctx.wait);
-                return data.role;
-            },
-        );
-        let password = found.value.password;
-        if (found.adopted || found.recovered || !password) {
-            await waitForRunningOperations(api, inputs.projectId, { branchId: inputs.branchId }, ctx.wait);
-            if (found.adopted && inputs.resetPasswordOnAdopt) {
-                info(`${what(inputs)} came with the branch; giving it its own password`);
-                password = await resetPassword(api, inputs);
-            } else {
-                if (found.adopted) info(`${what(inputs)} exists; adopting it`);
-                if (found.recovered) info(`${what(inputs)} was created although the response was lost; adopting it`);
-                password = await currentPassword(api, inputs);
+        async create(inputs) {
+            const api = ctx.client();
+            const found = await findOrCreate(
+                what(inputs),
+                () => findRole(api, inputs.projectId, inputs.branchId, inputs.name),
+                async () => {
+                    const { data } = await api.createProjectBranchRole(inputs.projectId, inputs.branchId, { role: { name: inputs.name } });
+                    info(`created ${what(inputs)}`);
+                    await waitForOperations(api, inputs.projectId, data.operations, ctx.wait);
+                    return data.role;
+                },
+            );
+            let password = found.value.password;
+            if (found.adopted || found.recovered || !password) {
+                await waitForRunningOperations(api, inputs.projectId, { branchId: inputs.branchId }, ctx.wait);
+                if (found.adopted && inputs.resetPasswordOnAdopt) {
+                    info(`${what(inputs)} came with the branch; giving it its own password`);
+                    password = await resetPassword(api, inputs);
+                } else {
+                    if (found.adopted) info(`${what(inputs)} exists; adopting it`);
+                    if (found.recovered) info(`${what(inputs)} was created although the response was lost; adopting it`);
+                    password = await currentPassword(api, inputs);
+                }
             }
-        }
-        return { id: `${inputs.projectId}/${inputs.branchId}/${inputs.name}`, outs: { ...inputs, password: password!, drift: [] } };
-    },
+            return { id: `${inputs.projectId}/${inputs.branchId}/${inputs.name}`, outs: { ...inputs, password: password!, drift: [] } };
+        },
 
-    async update(_id, olds, news) {
-        // Only Keel's own fields change in place (name and branch replace the role).
-        return { outs: { ...news, password: olds.password, drift: [] } };
-    },
+        async update(_id, olds, news) {
+            // Only Keel's own fields change in place (name and branch replace the role).
+            return { outs: { ...news, password: olds.password, drift: [] } };
+        },
 
-    async read(id, props) {
-        if (!props) return { id, props };
-        const api = ctx.client();
-        const found = await orMissing(api.getProjectBranchRole(props.projectId, props.branchId, props.name));
-        if (!found) {
-            warn(`${what(props)} no longer exists in Neon (deleted outside Keel); refresh drops it from the state and the next 'pulumi up' creates it again.`);
-            return { id: "" };
-        }
-        const drift: string[] = [];
-        let password = props.password;
-        try {
-            const now = (await api.getProjectBranchRolePassword(props.projectId, props.branchId, props.name)).data.password;
-            if (now !== props.password) {
-                drift.push("~ password: changed outside Keel (the connection URLs follow it)");
-                password = now;
+        async read(id, props) {
+            if (!props) return { id, props };
+            const api = ctx.client();
+            const found = await orMissing(api.getProjectBranchRole(props.projectId, props.branchId, props.name));
+            if (!found) {
+                warn(
+                    `${what(props)} no longer exists in Neon (deleted outside Keel); refresh drops it from the state and the next 'pulumi up' creates it again.`,
+                );
+                return { id: "" };
             }
-        } catch (err) {
-            if (neonErrorStatus(err) !== 412) throw err;
-        }
-        if (drift.length) warn(`drift in ${what(props)}:\n  ${drift.join("\n  ")}`);
-        return { id, props: { ...props, password, drift } };
-    },
+            const drift: string[] = [];
+            let password = props.password;
+            try {
+                const now = (await api.getProjectBranchRolePassword(props.projectId, props.branchId, props.name)).data.password;
+                if (now !== props.password) {
+                    drift.push("~ password: changed outside Keel (the connection URLs follow it)");
+                    password = now;
+                }
+            } catch (err) {
+                if (neonErrorStatus(err) !== 412) throw err;
+            }
+            if (drift.length) warn(`drift in ${what(props)}:\n  ${drift.join("\n  ")}`);
+            return { id, props: { ...props, password, drift } };
+        },
 
-    async delete(_id, props) {
-        refuseIfProtected(what(props), props);
-        const api = ctx.client();
-        info(`deleting ${what(props)}`);
-        const deleted = await orMissing(api.deleteProjectBranchRole(props.projectId, props.branchId, props.name));
-        await waitForOperations(api, props.projectId, deleted?.data?.operations, ctx.wait);
+        async delete(_id, props) {
+            refuseIfProtected(what(props), props);
+            const api = ctx.client();
+            info(`deleting ${what(props)}`);
+            const deleted = await orMissing(api.deleteProjectBranchRole(props.projectId, props.branchId, props.name));
+            await waitForOperations(api, props.projectId, deleted?.data?.operations, ctx.wait);
+        },
     },
-});
+);
 
 export interface NeonRoleArgs {
     projectId: pulumi.Input<string>;
@@ -150,6 +168,12 @@ export class NeonRole extends KeelDynamicResource {
     declare readonly drift: pulumi.Output<string[]>;
 
     constructor(name: string, args: NeonRoleArgs, opts?: pulumi.CustomResourceOptions) {
-        super(neonRoleProvider, NeonRole.__pulumiType, name, { ...args, password: undefined, drift: undefined }, { ...opts, additionalSecretOutputs: ROLE_SECRET_OUTPUTS });
+        super(
+            neonRoleProvider,
+            NeonRole.__pulumiType,
+            name,
+            { ...args, password: undefined, drift: undefined },
+            { ...opts, additionalSecretOutputs: ROLE_SECRET_OUTPUTS },
+        );
     }
 }
