@@ -148,7 +148,7 @@ export async function main(argv: string[], io: DbIo): Promise<number> {
 }
 
 /** The stack's Neon branch, found by name (the stack file names the project and branch; ids live in the state). */
-async function neonTarget(io: DbIo, config: KeelConfig, c: NeonDatabaseConfig): Promise<NeonBackupTarget> {
+export async function neonTarget(io: Pick<DbIo, "env" | "out">, config: KeelConfig, c: NeonDatabaseConfig): Promise<NeonBackupTarget> {
     // keel:neonApiKey is encrypted in the stack file: the key comes from NEON_API_KEY here.
     if (!io.env.NEON_API_KEY) {
         throw new DbCommandError(

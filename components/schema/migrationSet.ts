@@ -45,6 +45,8 @@ export interface LintWarning {
 export interface MigrationFile extends MigrationSource {
     statements: SqlStatement[];
     destructive: DestructiveStatement[];
+    /** What code written before this file may not survive (sql.ts oldCodeBreaks): what a rollback keeping the schema checks. */
+    breaking: DestructiveStatement[];
     /** For example a use of an enum value that ALTER TYPE … ADD VALUE adds in the same transaction. */
     warnings: LintWarning[];
 }
@@ -128,7 +130,7 @@ export function migrationSource(fileName: string, bytes: Buffer, displayPath = f
 /** Parses one source with the PostgreSQL parser and checks it fits its transaction mode. */
 export async function parseMigration(source: MigrationSource, options: AnalyzeOptions = {}): Promise<MigrationFile> {
     if (isParsed(source)) return source;
-    const { statements, destructive, enumValueUses } = await analyzeSql(source.text, source.path, options);
+    const { statements, destructive, breaking, enumValueUses } = await analyzeSql(source.text, source.path, options);
     if (source.directives.transaction) {
         const problems: string[] = [];
         for (const st of statements) {
@@ -157,7 +159,7 @@ export async function parseMigration(source: MigrationSource, options: AnalyzeOp
                   `Move the ALTER TYPE into an earlier migration (or this file to '-- keel:no-transaction')`,
           }))
         : [];
-    return { ...source, statements, destructive, warnings };
+    return { ...source, statements, destructive, breaking, warnings };
 }
 
 /** Parses one file's text into a MigrationFile. */

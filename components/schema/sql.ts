@@ -46,6 +46,8 @@ export interface EnumValueUse {
 export interface SqlAnalysis {
     statements: SqlStatement[];
     destructive: DestructiveStatement[];
+    /** Changes that code written for the schema before them may not survive (rollback's facts): see oldCodeBreaks. */
+    breaking: DestructiveStatement[];
     /** Uses of enum values added earlier in the text: in one transaction, PostgreSQL refuses them ("unsafe use of new value"). */
     enumValueUses: EnumValueUse[];
 }
@@ -183,8 +185,9 @@ export async function analyzeSql(text: string, file: string, options: AnalyzeOpt
     checkText(text, file);
     const statements: SqlStatement[] = [];
     const destructive: DestructiveStatement[] = [];
+    const breaking: DestructiveStatement[] = [];
     const enumValueUses: EnumValueUse[] = [];
-    if (isOnlyTrivia(text)) return { statements, destructive, enumValueUses };
+    if (isOnlyTrivia(text)) return { statements, destructive, breaking, enumValueUses };
     const parser = await loadSqlParser();
     const chunkChars = Math.max(1, options.chunkChars ?? DEFAULT_CHUNK_CHARS);
     const position = lineCounter(text);
@@ -229,6 +232,7 @@ export async function analyzeSql(text: string, file: string, options: AnalyzeOpt
             const refused = noTransactionRule(kind, node);
             statements.push({ sql, line, column, kind, ...(refused ? { needsNoTransaction: true, refusedAs: refused.statement } : {}) });
             for (const what of destructiveParts(kind, node)) destructive.push({ line, what });
+            for (const what of oldCodeBreaks(kind, node)) breaking.push({ line, what });
             if (added.size) {
                 for (const value of stringConstants(node)) {
                     const by = added.get(value);
@@ -242,7 +246,7 @@ export async function analyzeSql(text: string, file: string, options: AnalyzeOpt
         start = cut;
     }
     checkBetweenStatements(text, gapFrom, text.length, file);
-    return { statements, destructive, enumValueUses };
+    return { statements, destructive, breaking, enumValueUses };
 }
 
 /**
@@ -487,6 +491,49 @@ export function noTransactionRule(kind: string, node: any): NoTransactionStateme
 /** True when PostgreSQL refuses the statement inside a transaction block, whatever the database holds. */
 export function refusedInTransaction(kind: string, node: any): boolean {
     return noTransactionRule(kind, node) !== undefined;
+}
+
+/**
+ * What a statement changes that code written before it may not survive, as a
+ * rollback that keeps the newer schema needs to know: tables and columns dropped
+ * or renamed (the old code still names them), column types changed, and columns
+ * made NOT NULL without a default (the old code's inserts leave them out).
+ * Additive changes (new tables, nullable or defaulted columns, indexes) are not.
+ */
+export function oldCodeBreaks(kind: string, node: any): string[] {
+    switch (kind) {
+        case "DropStmt":
+            return node.removeType === "OBJECT_TABLE" || node.removeType === "OBJECT_VIEW"
+                ? (node.objects ?? []).map((o: any) => `DROP ${node.removeType === "OBJECT_TABLE" ? "TABLE" : "VIEW"} ${nameList(o)}`)
+                : [];
+        case "RenameStmt":
+            if (node.renameType === "OBJECT_TABLE") return [`ALTER TABLE ${qualified(node.relation)} RENAME TO ${node.newname}`];
+            if (node.renameType === "OBJECT_COLUMN") {
+                return [`ALTER TABLE ${qualified(node.relation)} RENAME COLUMN ${node.subname} TO ${node.newname}`];
+            }
+            return [];
+        case "AlterTableStmt": {
+            const table = qualified(node.relation);
+            const out: string[] = [];
+            for (const c of node.cmds ?? []) {
+                const cmd = c.AlterTableCmd;
+                if (cmd?.subtype === "AT_DropColumn") out.push(`ALTER TABLE ${table} DROP COLUMN ${cmd.name}`);
+                if (cmd?.subtype === "AT_AlterColumnType") out.push(`ALTER TABLE ${table} ALTER COLUMN ${cmd.name} TYPE`);
+                if (cmd?.subtype === "AT_SetNotNull") out.push(`ALTER TABLE ${table} ALTER COLUMN ${cmd.name} SET NOT NULL`);
+                const column = cmd?.subtype === "AT_AddColumn" ? cmd.def?.ColumnDef : undefined;
+                if (column) {
+                    const types = (column.constraints ?? []).map((k: any) => k.Constraint?.contype);
+                    const filled = types.some((t: string) => ["CONSTR_DEFAULT", "CONSTR_IDENTITY", "CONSTR_GENERATED"].includes(t));
+                    if (types.includes("CONSTR_NOTNULL") && !filled) {
+                        out.push(`ALTER TABLE ${table} ADD COLUMN ${column.colname} NOT NULL without a default`);
+                    }
+                }
+            }
+            return out;
+        }
+        default:
+            return [];
+    }
 }
 
 /** What a statement destroys, if anything: dropped tables, columns or schemas, lost rows, rewritten types. */

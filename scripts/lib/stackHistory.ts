@@ -147,3 +147,34 @@ export function listDeploys(root: string, stack: string, env: Record<string, str
         };
     });
 }
+
+/**
+ * The locks a running update holds on the stack, described (who, where, since
+ * when); empty when none. A file backend keeps them as
+ * `.pulumi/locks/<organization/project/stack>/<id>.json` (pkg/backend/diy).
+ */
+export function stackLocks(root: string, stack: string, env: Record<string, string | undefined> = process.env): string[] {
+    const backend = stateBackend(root, env);
+    if (!backend.startsWith("file://")) return [];
+    const project = parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"))?.name;
+    const state = backend.slice("file://".length);
+    const dirs = [path.join(state, ".pulumi", "locks", "organization", project, stack), path.join(state, ".pulumi", "locks", stack)];
+    const found: string[] = [];
+    for (const dir of dirs) {
+        let files: string[] = [];
+        try {
+            files = fs.readdirSync(dir).filter((f) => f.endsWith(".json"));
+        } catch {
+            continue;
+        }
+        for (const f of files) {
+            try {
+                const lock = JSON.parse(fs.readFileSync(path.join(dir, f), "utf8"));
+                found.push(`pid ${lock.pid} of ${lock.username ?? "?"}@${lock.hostname ?? "?"} since ${lock.timestamp ?? "?"}`);
+            } catch {
+                found.push(path.join(dir, f));
+            }
+        }
+    }
+    return found;
+}

@@ -1,0 +1,337 @@
+/**
+ * npm run rollback -- --stack <s> [--to <version|commit> | --previous] [options]
+ *
+ * Without a target: the stack's deploys, newest first (--json: as data). With
+ * one: the stack as it was after that deploy. The target's code and stack file
+ * come from its git commit in a temporary worktree and run against the same
+ * stack and state backend, with today's secrets provider; the backend goes
+ * back to the target's image through the stack's own rollout and health gate;
+ * the schema stays ahead unless --with-data restores the backup taken before
+ * the first migration after the target. Everything that could refuse the
+ * rollback is checked before anything is changed (scripts/lib/rollbackPlan.ts).
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { Client } from "pg";
+import { parse, stringify } from "yaml";
+import { executeNeonRestore, planNeonRestore } from "../components/backup/neon";
+import { findDump, readTableStats, restoreDump } from "../components/backup/pgDump";
+import type { KeelConfig } from "../components/config";
+import { KeelError } from "../components/errors";
+import { openClient } from "../components/postgres/connection";
+import { parseMigration, scanMigrations } from "../components/schema/migrationSet";
+import { neonTarget } from "./db";
+import { CommandSpec, ParsedCommandLine, runCommand, UsageError } from "./lib/cli";
+import { keelStack, policyPackPath, stageOf, stateBackend } from "./lib/engine";
+import { addWorktree, commitSubjects, hasCommit, repositoryOf, sameLockfile, Worktree } from "./lib/git";
+import { askOnTty, confirmOnTty } from "./lib/prompt";
+import { pulumiCliOrBuild } from "./lib/pulumiCli";
+import type { BackupRecord } from "../components/backup/types";
+import {
+    backupBefore,
+    deployRows,
+    factsOf,
+    FrontendStep,
+    planRollback,
+    renderDeployTable,
+    RollbackPlan,
+    RollbackRefusedError,
+    selectTarget,
+    stayingMigrations,
+} from "./lib/rollbackPlan";
+import { readStackConfig } from "./lib/stackConfig";
+import { Deploy, listDeploys, stackLocks } from "./lib/stackHistory";
+
+export class RollbackFailedError extends KeelError {
+    constructor(message: string) {
+        super(message, "RollbackFailedError");
+    }
+}
+
+export const SPEC: CommandSpec = {
+    usage: "npm run rollback -- --stack <stack> [--to <version|commit> | --previous] [options]",
+    summary:
+        "Lists the stack's deploys (no target), or rolls the stack back to a successful one: its code and infrastructure from its git commit, " +
+        "the backend through the normal rollout and health gate, the schema kept ahead unless --with-data restores the backup taken before it.",
+    options: [
+        { name: "stack", short: "s", value: "<stack>", help: "the stack (required)" },
+        { name: "to", value: "<target>", help: "the version the list shows, or a unique prefix of a successful update's git commit" },
+        { name: "previous", help: "the last successful update before the current state" },
+        { name: "with-data", help: "also restore the schema and data from the backup taken before the first migration after the target" },
+        { name: "keep-schema", help: "keep the newer schema even where the plan flags migrations the old code may not survive" },
+        { name: "keep-frontend", help: "go ahead when the frontend cannot be rolled back (leaves it as it is)" },
+        { name: "yes", short: "y", help: "go ahead without asking (needed without a terminal)" },
+        { name: "json", help: "with no target: print the deploys as JSON" },
+    ],
+};
+
+export interface RollbackIo {
+    root: string;
+    env: Record<string, string | undefined>;
+    /** A line for the user. */
+    out(line: string): void;
+    confirm(question: string): Promise<boolean>;
+    /** A typed answer; undefined when nobody can answer. */
+    ask(question: string): Promise<string | undefined>;
+    /** Milliseconds, for "recovered in"; the wall clock where it runs. */
+    now(): number;
+}
+
+export async function runRollback(args: ParsedCommandLine, io: RollbackIo): Promise<number> {
+    const started = io.now();
+    const stack = args.options.stack as string | undefined;
+    if (!stack) throw new UsageError("--stack <stack> is required");
+    if (args.options.to && args.options.previous) throw new UsageError("give --to <target> or --previous, not both");
+    if (args.options["with-data"] && args.options["keep-schema"])
+        throw new UsageError("--with-data and --keep-schema contradict each other: pick one");
+    const deploys = listDeploys(io.root, stack, io.env);
+    const subjects = safeSubjects(io.root, deploys);
+
+    if (!args.options.to && !args.options.previous) {
+        if (args.options["with-data"] || args.options["keep-schema"] || args.options.yes) {
+            throw new UsageError("--with-data, --keep-schema and --yes go with a target: --to <target> or --previous");
+        }
+        const rows = deployRows(deploys, subjects);
+        if (args.options.json) io.out(JSON.stringify(rows, null, 2));
+        else if (!rows.length) io.out(`The ${stack} stack has no deploys yet.`);
+        else io.out(renderDeployTable(rows));
+        return 0;
+    }
+    if (args.options.json) throw new UsageError("--json goes with the list (no target)");
+
+    const withData = args.options["with-data"] === true;
+    const { target, current } = selectTarget(
+        deploys,
+        { to: args.options.to as string | undefined, previous: args.options.previous === true },
+        stack,
+    );
+    repositoryOf(io.root);
+    if (!hasCommit(io.root, target.commit!)) {
+        throw new RollbackRefusedError(
+            `version ${target.version} ran from commit ${target.commit!.slice(0, 12)}, which this repository does not have: ` +
+                `run git fetch (the commit may be on a branch not fetched here), then try again`,
+        );
+    }
+    const locks = stackLocks(io.root, stack, io.env);
+    if (locks.length) {
+        throw new RollbackRefusedError(
+            `the ${stack} stack is locked by a running update (${locks.join("; ")}): wait for it to end and try again ` +
+                `(if no update is running, remove the stale lock with: npm run pulumi -- cancel --stack ${stack})`,
+        );
+    }
+
+    const config = readStackConfig(io.root, stack, io.env);
+    const t = factsOf(target);
+    const c = factsOf(current);
+    const staying = await stayingFiles(io.root, config, t.schemaVersion ?? "", c.schemaVersion ?? "");
+    const reusePackages = sameLockfile(io.root, target.commit!);
+    const frontend: FrontendStep = { kind: "absent", line: "the stack has no frontend (keel:frontend); nothing to do" };
+    const backup = withData ? fullBackupRecord(io, config, backupBefore(deploys, target)) : undefined;
+    const rowsNow = withData && config.database.kind !== "neon" ? await rowsNowOf(io, stack) : undefined;
+    const plan = planRollback({
+        stack,
+        deploys,
+        target,
+        current,
+        withData,
+        keepSchema: args.options["keep-schema"] === true,
+        keepFrontend: args.options["keep-frontend"] === true,
+        staying,
+        ...(backup ? { backup } : {}),
+        installPackages: !reusePackages,
+        frontend,
+        ...(typeof rowsNow === "object" ? { rowsNow } : typeof rowsNow === "string" ? { rowsUnknown: rowsNow } : {}),
+        now: new Date(io.now()),
+        ...(subjects[target.commit!] ? { subject: subjects[target.commit!] } : {}),
+    });
+
+    io.out(`preparing the code of version ${target.version} (commit ${target.commit!.slice(0, 12)}) in a temporary git worktree`);
+    const worktree = addWorktree(io.root, target.commit!, { reusePackages, say: io.out });
+    try {
+        prepareWorktree(io, worktree, stack, plan);
+        const cli = pulumiCliOrBuild(io.root, io.env);
+        const env: Record<string, string | undefined> = {
+            ...io.env,
+            // The same state as this checkout's commands use, wherever the worktree is.
+            PULUMI_BACKEND_URL: stateBackend(io.root, io.env),
+            PATH: [path.dirname(cli.bin), io.env.PATH ?? ""].join(path.delimiter),
+        };
+        const check = runTarget(worktree, env, { root: worktree.root, stack, mode: "check" }, "pipe");
+        if (check.status !== 0) {
+            throw new RollbackRefusedError(
+                `the config of version ${target.version} (Pulumi.${stack}.yaml at ${target.commit!.slice(0, 12)}) cannot be read with today's secrets provider: ` +
+                    `${check.stderr.trim().split("\n").pop()}. Set PULUMI_CONFIG_PASSPHRASE to the passphrase the stack had then, or pick a later version; nothing was changed`,
+            );
+        }
+
+        for (const line of plan.lines) io.out(line);
+        if (!(await confirmed(args, io, stack, withData))) {
+            io.out("not confirmed: nothing was changed (pass --yes to go ahead without asking).");
+            return 1;
+        }
+
+        if (withData) await restoreData(io, config, plan);
+        const message = `rollback to version ${target.version} (commit ${target.commit!.slice(0, 12)})`;
+        const policy = stageOf(worktree.root, stack) !== "dev" && io.env.KEEL_SKIP_POLICY !== "1";
+        io.out(`${message}: pulumi up of the ${stack} stack with the code of ${target.commit!.slice(0, 12)}`);
+        const up = runTarget(
+            worktree,
+            env,
+            { root: worktree.root, stack, mode: "up", message, policyPacks: policy ? [policyPackPath(worktree.root)] : [] },
+            "inherit",
+        );
+        if (up.status !== 0) {
+            throw new RollbackFailedError(
+                `the rollback's update failed (the reasons are above): the ${stack} stack keeps the version it had, ` +
+                    `and a rollout that failed its health checks put back every machine it had updated` +
+                    (withData
+                        ? `. The data WAS restored from ${plan.backup!.id}: the database before the restore is kept (see above); ` +
+                          `npm run up -- ${stack} re-applies the newer migrations, or npm run db:restore puts the data back`
+                        : ""),
+            );
+        }
+        io.out(
+            `recovered in ${((io.now() - started) / 1000).toFixed(1)} s: the ${stack} stack is at version ${target.version}'s code (commit ${target.commit!.slice(0, 12)})`,
+        );
+        return 0;
+    } finally {
+        worktree.remove();
+    }
+}
+
+function safeSubjects(root: string, deploys: Deploy[]): Record<string, string> {
+    try {
+        return commitSubjects(
+            root,
+            deploys.flatMap((d) => (d.commit ? [d.commit] : [])),
+        );
+    } catch {
+        // Not a git checkout: the list shows the updates' own messages.
+        return {};
+    }
+}
+
+/** The migration files of this checkout applied after the target, with what old code may not survive. */
+async function stayingFiles(root: string, config: KeelConfig, targetVersion: string, currentVersion: string) {
+    const sources = scanMigrations(path.resolve(root, config.migrations.dir));
+    const between = stayingMigrations(
+        sources.map((s) => ({ version: s.version, file: s.file, breaking: [] })),
+        targetVersion,
+        currentVersion,
+    );
+    const parsed = await Promise.all(sources.filter((s) => between.some((b) => b.version === s.version)).map((s) => parseMigration(s)));
+    return stayingMigrations(parsed, targetVersion, currentVersion);
+}
+
+/** A pg_dump backup's whole record (row counts, checksum) from its sidecar file; the outputs keep a summary. */
+function fullBackupRecord(io: RollbackIo, config: KeelConfig, backup: BackupRecord | undefined): BackupRecord | undefined {
+    if (!backup || backup.kind !== "pg_dump") return backup;
+    try {
+        return { ...backup, ...findDump(path.resolve(io.root, config.migrations.backupDir), config.stack, backup.id) };
+    } catch {
+        // The file is gone from this machine: the restore says so; the plan shows what the outputs record.
+        return backup;
+    }
+}
+
+/** Rows per table now, for what --with-data loses; or why the database did not say. */
+async function rowsNowOf(io: RollbackIo, stack: string): Promise<Record<string, number> | string> {
+    let client: Client | undefined;
+    try {
+        client = await openClient(await databaseUrlOf(io, stack));
+        const { tables } = await readTableStats(client, false);
+        return Object.fromEntries(Object.entries(tables).map(([t, s]) => [t, s.rows]));
+    } catch (err) {
+        return String((err as Error)?.message ?? err).split("\n")[0];
+    } finally {
+        await client?.end().catch(() => undefined);
+    }
+}
+
+/** The stack's direct database URL: DATABASE_URL when set, else the stack's (secret) output. */
+async function databaseUrlOf(io: RollbackIo, stack: string): Promise<string> {
+    if (io.env.DATABASE_URL) return io.env.DATABASE_URL;
+    const s = await keelStack({ root: io.root, stack, env: io.env });
+    const url = (await s.outputs()).databaseUrl?.value;
+    if (typeof url !== "string" || !url) throw new RollbackFailedError(`the ${stack} stack has no databaseUrl output: export DATABASE_URL`);
+    return url;
+}
+
+/**
+ * The target's stack file, made to run today: today's secrets provider (its
+ * salt or key), and, when migrations stay applied, the runner told to accept
+ * applied versions whose files the old code does not have.
+ */
+function prepareWorktree(io: RollbackIo, worktree: Worktree, stack: string, plan: RollbackPlan): void {
+    const file = `Pulumi.${stack}.yaml`;
+    const read = (dir: string) => (fs.existsSync(path.join(dir, file)) ? (parse(fs.readFileSync(path.join(dir, file), "utf8")) ?? {}) : {});
+    const now = read(io.root);
+    const then = read(worktree.root);
+    for (const key of ["secretsprovider", "encryptedkey", "encryptionsalt"]) {
+        if (now[key] !== undefined) then[key] = now[key];
+        else delete then[key];
+    }
+    if (!plan.withData && plan.staying.length) {
+        then.config ??= {};
+        const m = then.config["keel:migrations"];
+        then.config["keel:migrations"] = { ...(m && typeof m === "object" ? m : {}), allowMissing: true };
+    }
+    fs.writeFileSync(path.join(worktree.root, file), stringify(then));
+    io.out(`building the code of ${plan.target.commit!.slice(0, 12)}`);
+    const build = spawnSync(process.execPath, ["tools/build.js"], { cwd: worktree.root, encoding: "utf8" });
+    if (build.status !== 0) {
+        throw new RollbackRefusedError(
+            `the code of ${plan.target.commit!.slice(0, 12)} does not build (node tools/build.js): ${(build.stderr || build.stdout).trim()}; nothing was changed`,
+        );
+    }
+    if (!fs.existsSync(path.join(worktree.root, "dist", "scripts", "lib", "engine.js"))) {
+        throw new RollbackRefusedError(
+            `the code of ${plan.target.commit!.slice(0, 12)} predates Keel's engine module (scripts/lib/engine.ts), so it cannot be run from here; nothing was changed`,
+        );
+    }
+}
+
+function runTarget(worktree: Worktree, env: Record<string, string | undefined>, job: object, stdio: "pipe" | "inherit") {
+    return spawnSync(process.execPath, [path.join(__dirname, "lib", "rollbackRunner.js"), JSON.stringify(job)], {
+        cwd: worktree.root,
+        env: env as NodeJS.ProcessEnv,
+        encoding: "utf8",
+        stdio: ["ignore", stdio, stdio],
+    });
+}
+
+async function confirmed(args: ParsedCommandLine, io: RollbackIo, stack: string, withData: boolean): Promise<boolean> {
+    if (args.options.yes === true) return true;
+    if (!withData) return io.confirm(`Roll the ${stack} stack back? (yes/no) `);
+    const answer = await io.ask(`This restores data and loses what is listed above. Type the stack's name (${stack}) to go ahead: `);
+    return answer?.trim() === stack;
+}
+
+async function restoreData(io: RollbackIo, config: KeelConfig, plan: RollbackPlan): Promise<void> {
+    const backup = plan.backup!;
+    if (config.database.kind === "neon") {
+        const target = await neonTarget(io, config, config.database);
+        const restore = await planNeonRestore(target, backup.id);
+        const result = await executeNeonRestore(target, restore, io.out);
+        io.out(`data restored from ${backup.id}; the branch before the restore is kept as '${result.preservedName}'`);
+        return;
+    }
+    const url = await databaseUrlOf(io, config.stack);
+    const record = findDump(path.resolve(io.root, config.migrations.backupDir), config.stack, backup.id);
+    const r = await restoreDump(url, record, () => true, { progress: io.out, historySchema: config.migrations.historySchema, env: io.env });
+    io.out(`data restored from ${backup.id} (${r.checked.join("; ")}); the database before the restore is kept as '${r.previous}'`);
+}
+
+if (require.main === module) {
+    runCommand(SPEC, (args) =>
+        runRollback(args, {
+            root: process.cwd(),
+            env: process.env,
+            out: (line) => process.stdout.write(`${line}\n`),
+            confirm: confirmOnTty,
+            ask: askOnTty,
+            now: () => Date.now(),
+        }),
+    );
+}

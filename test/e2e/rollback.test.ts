@@ -1,0 +1,269 @@
+/**
+ * End to end through the real engine: `npm run rollback` on a stack of stage
+ * staging (rolling Fly rollout behind the health gate, the policy pack, pg_dump
+ * backups before migrating) on an existing PostgreSQL and the fake Fly API.
+ * The workspace copy is a git checkout: each deploy is a commit, and the
+ * rollback runs the target's commit from a git worktree against the same state.
+ *
+ * v1: image 1.0.0, migrations 1-2; v2: image 1.1.0 and an additive migration 3.
+ * Rolling back to v1 puts the machines on 1.0.0 and keeps the schema at 3; with
+ * --with-data the schema and rows go back to the backup taken before 3; a
+ * migration dropping a column is refused without --with-data/--keep-schema; a
+ * target whose image never passes its checks fails and leaves the current
+ * machines serving. Nothing here asserts how long anything took.
+ */
+import { strict as assert } from "assert";
+import { execFileSync, spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { listDeploys } from "../../scripts/lib/stackHistory";
+import { HealthServer } from "../support/cloudStack";
+import { EngineWorkspace, requireEngine, ROOT } from "../support/engine";
+import { FakeFly } from "../support/fakeFly";
+import { withClient } from "../support/migrationsDir";
+import { freshDatabase } from "../support/postgres";
+import type { PulumiCli } from "../../scripts/lib/pulumiCli";
+
+const STACK = "rbk";
+const APP = "shop-rbk";
+const IMAGE = (v: string) => `registry.fly.io/shop:${v}`;
+
+describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups)", function () {
+    this.timeout(15 * 60_000);
+    let cli: PulumiCli;
+    let ws: EngineWorkspace;
+    let stack: Stack;
+    let fly: FakeFly;
+    let health: HealthServer;
+    let url: string;
+    const token = "fo1_rollback_token";
+    const commits: Record<string, string> = {};
+
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: ws.root, encoding: "utf8" }).trim();
+    const query = (sql: string): Promise<any[]> => withClient(url, async (c) => (await c.query(sql)).rows);
+    const historyVersions = async () => (await query("SELECT version FROM keel_schema_history ORDER BY 1")).map((r) => String(r.version));
+    const images = () =>
+        [...fly.machines.values()]
+            .filter((m) => m.app === APP && m.state !== "destroyed")
+            .map((m) => m.config.image)
+            .sort();
+    const setImage = (image: string) => ws.editStackFile(STACK, (c) => (c["keel:backend"].image = image));
+
+    /** Commits the workspace as it is, under `name`, and deploys it as npm run up does. */
+    async function deploy(name: string): Promise<void> {
+        git("add", "-A");
+        git("commit", "-q", "-m", name);
+        commits[name] = git("rev-parse", "HEAD");
+        const up = await stack.up({});
+        assert.equal(up.summary.result, "succeeded");
+    }
+
+    /** npm run rollback -- --stack rbk <args>, as a process; async, since the fakes answer from this one. */
+    function rollback(...args: string[]): Promise<{ status: number | null; text: string }> {
+        const child = spawn(process.execPath, [path.join(ROOT, "dist/scripts/rollback.js"), "--stack", STACK, ...args], {
+            cwd: ws.root,
+            env: { ...ws.env, PATH: `${path.dirname(cli.bin)}${path.delimiter}${process.env.PATH}` } as NodeJS.ProcessEnv,
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        let text = "";
+        child.stdout.on("data", (d) => (text += d));
+        child.stderr.on("data", (d) => (text += d));
+        return new Promise((resolve) => child.on("close", (status) => resolve({ status, text })));
+    }
+
+    before(async function () {
+        cli = requireEngine(this);
+        fly = await FakeFly.start({ token });
+        health = await HealthServer.start();
+        url = await freshDatabase("e2e_rollback");
+        ws = EngineWorkspace.create(cli);
+        // A real lockfile in the checkout, as a project has: the rollback reuses the packages when the target's is the same.
+        fs.copyFileSync(path.join(ROOT, "package-lock.json"), path.join(ws.root, "package-lock.json"));
+        git("init", "-q", "-b", "main");
+        git("config", "user.email", "dev@example.com");
+        git("config", "user.name", "Dev");
+        ws.editStackFile(STACK, (c) => {
+            c["keel:stage"] = "staging";
+            c["keel:database"] = { kind: "external" };
+            c["keel:backend"] = {
+                kind: "fly",
+                image: IMAGE("1.0.0"),
+                healthCheck: { path: "/healthz", url: health.url, timeoutSeconds: 5, intervalSeconds: 1 },
+                fly: { app: APP, region: "iad", count: 2, machineHealthTimeoutSeconds: 10 },
+            };
+        });
+        stack = await ws.stack(STACK);
+        await stack.setConfig("keel:databaseUrl", { value: url, secret: true });
+        await stack.setConfig("keel:flyApiToken", { value: token, secret: true });
+        await stack.setConfig("keel:flyApiUrl", { value: fly.url });
+    });
+
+    after(async () => {
+        await fly?.stop();
+        await health?.stop();
+    });
+
+    it("deploys v1 (image 1.0.0, migrations 1-2) and v2 (image 1.1.0, additive migration 3)", async () => {
+        await deploy("v1");
+        assert.deepEqual(images(), [IMAGE("1.0.0"), IMAGE("1.0.0")]);
+        setImage(IMAGE("1.1.0"));
+        ws.writeMigration("0003_notes.sql", "ALTER TABLE accounts ADD COLUMN note text;");
+        await deploy("v2");
+        assert.deepEqual(images(), [IMAGE("1.1.0"), IMAGE("1.1.0")]);
+        assert.deepEqual(await historyVersions(), ["1", "2", "3"]);
+    });
+
+    it("with no target, lists the deploys newest first, marking targets and the current state; --json gives the same rows", async () => {
+        const table = await rollback();
+        assert.equal(table.status, 0, table.text);
+        const lines = table.text.split("\n");
+        const v2 = lines.findIndex((l) => /^>\s+2\s/.test(l));
+        const v1 = lines.findIndex((l) => /^\*\s+1\s/.test(l));
+        assert.ok(v2 > 0 && v1 > v2, table.text);
+        assert.match(lines[v1], new RegExp(`${commits.v1.slice(0, 7)}.*v1.*1\\.0\\.0.*\\s2\\s`));
+        assert.match(lines[v2], /1\.1\.0.*\s3\s.*_before_3/);
+        const json = await rollback("--json");
+        const rows = JSON.parse(json.text.trim());
+        assert.deepEqual(
+            rows.map((r: any) => [r.version, r.commit, r.schemaVersion, r.target, r.current]),
+            [
+                [2, commits.v2.slice(0, 7), "3", false, true],
+                [1, commits.v1.slice(0, 7), "2", true, false],
+            ],
+        );
+    });
+
+    it("--to 1: machines back on 1.0.0 through the rollout, schema kept at 3 as the plan said, a new history entry", async () => {
+        const before = listDeploys(ws.root, STACK, ws.env).length;
+        const r = await rollback("--to", "1", "--yes");
+        assert.equal(r.status, 0, r.text);
+        assert.match(r.text, /schema stays ahead at 3[^\n]*\n\s+0003_notes\.sql\n/);
+        assert.match(r.text, /backend: registry\.fly\.io\/shop:1\.1\.0 -> registry\.fly\.io\/shop:1\.0\.0/);
+        assert.match(r.text, /installed packages are reused/);
+        assert.match(r.text, /recovered in \d+(\.\d+)? s/);
+        assert.deepEqual(images(), [IMAGE("1.0.0"), IMAGE("1.0.0")]);
+        assert.deepEqual(await historyVersions(), ["1", "2", "3"]);
+        const deploys = listDeploys(ws.root, STACK, ws.env);
+        assert.equal(deploys.length, before + 1);
+        const last = deploys[deploys.length - 1];
+        assert.equal(last.result, "succeeded");
+        assert.equal(last.message, `rollback to version 1 (commit ${commits.v1.slice(0, 12)})`);
+        assert.equal(last.commit, commits.v1);
+        assert.equal(last.outputs.schemaVersion, "3");
+        assert.equal(git("worktree", "list").split("\n").length, 1, "the worktree is gone");
+    });
+
+    it("the next normal deploy neither re-applies migration 3 nor complains", async () => {
+        const appliedAt = (await query("SELECT applied_at FROM keel_schema_history WHERE version = 3"))[0].applied_at;
+        const up = await stack.up({});
+        assert.equal(up.summary.result, "succeeded");
+        assert.equal(up.outputs.schemaVersion.value, "3");
+        assert.deepEqual(images(), [IMAGE("1.1.0"), IMAGE("1.1.0")]);
+        assert.deepEqual((await query("SELECT applied_at FROM keel_schema_history WHERE version = 3"))[0].applied_at, appliedAt);
+    });
+
+    it("--with-data: schema and data back to the backup taken before 3, the loss planned; the next deploy applies 3 again", async () => {
+        await query("INSERT INTO accounts (email, note) VALUES ('after-backup@example.com', 'written after the backup')");
+        const r = await rollback("--to", "1", "--with-data", "--yes");
+        assert.equal(r.status, 0, r.text);
+        assert.match(r.text, /restored from backup \S+_before_3/);
+        assert.match(r.text, /lost:\n\s+everything written since/);
+        assert.match(r.text, /public\.accounts: 1 rows now, 0 in the backup \(\+1\)/);
+        assert.deepEqual(await historyVersions(), ["1", "2"]);
+        assert.deepEqual(await query("SELECT count(*)::int AS n FROM accounts"), [{ n: 0 }]);
+        assert.deepEqual(
+            await query("SELECT column_name FROM information_schema.columns WHERE table_name = 'accounts' AND column_name = 'note'"),
+            [],
+        );
+        const last = listDeploys(ws.root, STACK, ws.env).pop()!;
+        assert.equal(last.outputs.schemaVersion, "2", "the state agrees with the schema");
+
+        const up = await stack.up({});
+        assert.equal(up.summary.result, "succeeded");
+        assert.deepEqual(await historyVersions(), ["1", "2", "3"]);
+    });
+
+    it("refuses a rollback across a column drop without --with-data or --keep-schema, changing nothing", async () => {
+        ws.writeMigration("0004_drop_notes.sql", "-- keel:allow-destructive\nALTER TABLE accounts DROP COLUMN note;");
+        setImage(IMAGE("1.2.0"));
+        await deploy("v3");
+        const before = listDeploys(ws.root, STACK, ws.env).length;
+        const r = await rollback("--to", commits.v2.slice(0, 8), "--yes");
+        assert.equal(r.status, 1, r.text);
+        assert.match(r.text, /refused; nothing was changed/);
+        assert.match(r.text, /0004_drop_notes\.sql \(line 2: ALTER TABLE accounts DROP COLUMN note\)/);
+        assert.match(r.text, /--with-data .* or --keep-schema/);
+        assert.equal(listDeploys(ws.root, STACK, ws.env).length, before);
+        assert.deepEqual(images(), [IMAGE("1.2.0"), IMAGE("1.2.0")]);
+    });
+
+    it("a target whose image never passes its checks: the rollback fails and the current machines keep serving", async () => {
+        fly.neverHealthy(IMAGE("1.1.0"));
+        const r = await rollback("--to", commits.v2.slice(0, 8), "--keep-schema", "--yes");
+        assert.equal(r.status, 1, r.text);
+        assert.match(r.text, /the rollback's update failed/);
+        assert.deepEqual(images(), [IMAGE("1.2.0"), IMAGE("1.2.0")]);
+        assert.doesNotMatch(r.text, /recovered in/);
+    });
+
+    describe("refusals, with nothing changed", () => {
+        it("a target that is not a successful update, or the current state", async () => {
+            const deploys = listDeploys(ws.root, STACK, ws.env);
+            const failed = deploys.find((d) => d.result === "failed")!;
+            let r = await rollback("--to", String(failed.version), "--yes");
+            assert.equal(r.status, 1, r.text);
+            assert.match(r.text, new RegExp(`version ${failed.version} of the ${STACK} stack failed`));
+            r = await rollback("--to", String(deploys.length), "--yes");
+            assert.equal(r.status, 1, r.text);
+            assert.match(r.text, /failed|current state/);
+        });
+
+        it("a stack locked by a running update", async () => {
+            const lockDir = path.join(ws.state, ".pulumi", "locks", "organization", "keel", STACK);
+            fs.mkdirSync(lockDir, { recursive: true });
+            fs.writeFileSync(
+                path.join(lockDir, "abc.json"),
+                JSON.stringify({ pid: 4242, username: "ci", hostname: "runner", timestamp: "2026-12-02T00:00:00Z" }),
+            );
+            try {
+                const r = await rollback("--previous", "--yes");
+                assert.equal(r.status, 1, r.text);
+                assert.match(r.text, /locked by a running update \(pid 4242 of ci@runner/);
+            } finally {
+                fs.rmSync(lockDir, { recursive: true, force: true });
+            }
+        });
+
+        it("a target made from a dirty tree, and a commit the repository does not have", async () => {
+            fs.writeFileSync(path.join(ws.root, "scratch.txt"), "not committed");
+            const up = await stack.up({});
+            assert.equal(up.summary.result, "succeeded");
+            const dirty = listDeploys(ws.root, STACK, ws.env).pop()!;
+            assert.equal(dirty.dirty, true);
+            fs.rmSync(path.join(ws.root, "scratch.txt"));
+            let r = await rollback("--to", String(dirty.version), "--yes");
+            assert.equal(r.status, 1, r.text);
+            assert.match(r.text, /uncommitted changes/);
+
+            // A commit deployed, then dropped from the repository (as a force-push and a fresh clone would).
+            git("commit", "-q", "--allow-empty", "-m", "gone");
+            const gone = git("rev-parse", "HEAD");
+            const up2 = await stack.up({});
+            assert.equal(up2.summary.result, "succeeded");
+            git("reset", "-q", "--hard", "HEAD~1");
+            git("reflog", "expire", "--expire=now", "--all");
+            git("gc", "-q", "--prune=now");
+            assert.equal((await stack.up({})).summary.result, "succeeded");
+            r = await rollback("--to", gone.slice(0, 10), "--yes");
+            assert.equal(r.status, 1, r.text);
+            assert.match(r.text, /this repository does not have: run git fetch/);
+        });
+
+        it("without a terminal and without --yes", async () => {
+            const r = await rollback("--to", "1", "--keep-schema");
+            assert.equal(r.status, 1, r.text);
+            assert.match(r.text, /not confirmed: nothing was changed/);
+        });
+    });
+});
