@@ -75,6 +75,7 @@ export = async (root: string = process.cwd()) => {
               config: { ...config, github: config.github },
               backendHealthUrl: backend?.healthUrl,
               frontendHealthUrl: frontend?.healthUrl,
+              backendLogs: backend?.logs,
           })
         : undefined;
 

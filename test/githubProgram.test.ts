@@ -60,7 +60,9 @@ describe("program (mocks): repository gates and workflows", () => {
         }
         assert.deepEqual(
             files.map((f) => f.inputs.file).sort(),
-            ["ci.yml", "deploy.yml", "drift.yml", "monitor.yml", "preview.yml", "release.yml"].map((f) => `.github/workflows/${f}`),
+            ["ci.yml", "deploy.yml", "drift.yml", "monitor.yml", "preview.yml", "release.yml", "rollback.yml"].map(
+                (f) => `.github/workflows/${f}`,
+            ),
         );
         for (const f of files) {
             assert.equal(f.inputs.branch, "main");
@@ -113,6 +115,11 @@ describe("program (mocks): repository gates and workflows", () => {
             PULUMI_STACK: "prod",
             PULUMI_BACKEND_URL: "s3://shop-state",
             BACKEND_HEALTH_URL: "https://shop-prod.fly.dev/healthz",
+            // deploy.yml's watch reads the stack's own settings (prod's defaults) and where its logs are.
+            KEEL_WATCH_MINUTES: "5",
+            KEEL_WATCH_INTERVAL_SECONDS: "20",
+            KEEL_WATCH_FAILURES: "3",
+            KEEL_BACKEND_LOGS: "fly logs -a shop-prod",
         });
         assert.equal(run.outputs.githubEnvironment.value, "production");
     });
@@ -122,6 +129,10 @@ describe("program (mocks): repository gates and workflows", () => {
         assert.equal(staging.ofType("github:index/repositoryRuleset:RepositoryRuleset").length, 0);
         assert.equal(staging.ofType("github:index/repositoryFile:RepositoryFile").length, 0);
         assert.equal(staging.one("github:index/repositoryEnvironment:RepositoryEnvironment").inputs.environment, "staging");
+        const stagingVars = staging
+            .ofType("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable")
+            .map((v) => v.inputs.variableName);
+        assert.ok(!stagingVars.some((v) => v.startsWith("KEEL_WATCH_") || v === "KEEL_BACKEND_LOGS"), "no backend, no watch settings");
         assert.equal(
             staging.one("github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy").inputs.branchPattern,
             "staging",
@@ -144,6 +155,41 @@ describe("program (mocks): repository gates and workflows", () => {
             assert.equal(p.inputs.enforceAdmins, true);
             assert.equal(p.inputs.requiredPullRequestReviews[0].requiredApprovingReviewCount, 1);
         }
+    });
+
+    it("a deploying stack puts its own watch settings (its stage's default) and where its logs are in its environment", async () => {
+        const render = { kind: "render", image: "ghcr.io/shop/api:2.0.0", render: { ownerId: "tea-abc123" } };
+        const run = await withEnv({ ...ENV, RENDER_API_KEY: "rnd_key" }, () =>
+            runProgram("staging", { ...base, "keel:backend": JSON.stringify(render), "keel:github": JSON.stringify(GITHUB) }, secret),
+        );
+        const vars = Object.fromEntries(
+            run
+                .ofType("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable")
+                .filter((v) => v.inputs.environment === "staging")
+                .map((v) => [v.inputs.variableName, v.inputs.value]),
+        );
+        assert.equal(vars.KEEL_WATCH_MINUTES, "0", "staging is not watched unless its config says so");
+        assert.equal(vars.KEEL_WATCH_INTERVAL_SECONDS, "20");
+        assert.equal(vars.KEEL_WATCH_FAILURES, "3");
+        assert.equal(vars.KEEL_BACKEND_LOGS, "https://dashboard.render.com/web/srv-1/logs");
+
+        const watched = await withEnv({ ...ENV, RENDER_API_KEY: "rnd_key" }, () =>
+            runProgram(
+                "staging",
+                {
+                    ...base,
+                    "keel:backend": JSON.stringify({ ...render, watch: { minutes: 10, intervalSeconds: 30, failures: 5 } }),
+                    "keel:github": JSON.stringify(GITHUB),
+                },
+                secret,
+            ),
+        );
+        const set = Object.fromEntries(
+            watched
+                .ofType("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable")
+                .map((v) => [v.inputs.variableName, v.inputs.value]),
+        );
+        assert.deepEqual([set.KEEL_WATCH_MINUTES, set.KEEL_WATCH_INTERVAL_SECONDS, set.KEEL_WATCH_FAILURES], ["10", "30", "5"]);
     });
 
     it("config errors (an unknown stack branch, a missing owner) come whole, before any resource", async () => {

@@ -30,6 +30,8 @@ export class Backend extends pulumi.ComponentResource {
     readonly image: pulumi.Output<string>;
     readonly machineIds?: pulumi.Output<string[]>;
     readonly deployId?: pulumi.Output<string>;
+    /** Where to look when it misbehaves: `fly logs -a <app>`, or the Render service's logs in the dashboard. */
+    readonly logs: pulumi.Output<string>;
 
     constructor(name: string, args: BackendArgs, opts?: pulumi.ComponentResourceOptions) {
         super("keel:backend:Backend", name, {}, opts);
@@ -52,6 +54,7 @@ export class Backend extends pulumi.ComponentResource {
             this.healthUrl = fly.healthUrl;
             this.image = fly.image;
             this.machineIds = fly.machineIds;
+            this.logs = pulumi.output(`fly logs -a ${c.fly.app}`);
         } else {
             const render = new RenderBackend(
                 `${name}-render`,
@@ -69,6 +72,7 @@ export class Backend extends pulumi.ComponentResource {
             this.healthUrl = render.healthUrl;
             this.image = render.image;
             this.deployId = render.deployId;
+            this.logs = pulumi.interpolate`https://dashboard.render.com/web/${render.serviceId}/logs`;
         }
         this.registerOutputs({ kind: this.kind, url: this.url, healthUrl: this.healthUrl, image: this.image });
     }

@@ -18,6 +18,7 @@ import {
     urlPath,
     valueAt,
 } from "./context";
+import { WATCH_DEFAULTS, WATCH_MAX_MINUTES } from "./stage";
 import { physicalName } from "../naming";
 import { credentialProblem, parseSecrets } from "./secrets";
 
@@ -41,6 +42,19 @@ export interface HealthCheckConfig {
     /** How long `pulumi up` waits for the public URL to answer 2xx after a deploy. */
     timeoutSeconds: number;
     intervalSeconds: number;
+}
+
+/**
+ * After a successful `pulumi up` and health check in CI, deploy.yml probes the stack's health
+ * URLs every `intervalSeconds` for `minutes`; `failures` failed probes in a row roll the stack
+ * back to its previous successful version (`npm run rollback -- --stack <s> --previous --yes`).
+ */
+export interface WatchConfig {
+    /** 0: no watch (the default outside prod). */
+    minutes: number;
+    intervalSeconds: number;
+    /** Consecutive failed probes that roll back. */
+    failures: number;
 }
 
 export interface FlyBackendConfig {
@@ -86,6 +100,8 @@ interface BackendCommon {
     /** The variable the database's pooled URL is given under (empty: not wired). */
     databaseUrlEnv: string;
     healthCheck: HealthCheckConfig;
+    /** The watch after a CI deploy (minutes from the stage's defaults: 5 on prod, 0 elsewhere). */
+    watch: WatchConfig;
     /** Deleting the protected (prod) app or service is meant. */
     allowDelete: boolean;
 }
@@ -124,6 +140,14 @@ export const backendSchema = z
             })
             .strict()
             .default({ path: "/healthz", timeoutSeconds: 180, intervalSeconds: 5 }),
+        watch: z
+            .object({
+                minutes: z.number().int().min(0).max(WATCH_MAX_MINUTES).optional(),
+                intervalSeconds: z.number().int().min(5).max(300).default(WATCH_DEFAULTS.intervalSeconds),
+                failures: z.number().int().min(1).max(20).default(WATCH_DEFAULTS.failures),
+            })
+            .strict()
+            .default({ ...WATCH_DEFAULTS }),
         allowDelete: z.boolean().default(false),
         fly: z
             .object({
@@ -207,6 +231,22 @@ export const backendSchema = z
             .optional(),
     })
     .strict();
+
+/** Settings that make the watch long enough for its failures, each one `pulumi config set` (the first is the simplest). */
+function watchFixes(stack: string, w: WatchConfig): string[] {
+    const set = (k: string, v: number) => `pulumi config set --path ${NAMESPACE}:backend.watch.${k} ${v} --stack ${stack}`;
+    const fixes: string[] = [];
+    const minutes = Math.ceil((w.failures * w.intervalSeconds) / 60);
+    if (minutes <= WATCH_MAX_MINUTES) fixes.push(set("minutes", minutes));
+    const failures = Math.floor((w.minutes * 60) / w.intervalSeconds);
+    if (failures >= 1) fixes.push(set("failures", failures));
+    const interval = Math.floor((w.minutes * 60) / w.failures);
+    if (interval >= 5) fixes.push(set("intervalSeconds", interval));
+    // Always possible: the defaults take one minute.
+    if (fixes.length === 0)
+        fixes.push(`${set("failures", WATCH_DEFAULTS.failures)} and ${set("intervalSeconds", WATCH_DEFAULTS.intervalSeconds)}`);
+    return fixes;
+}
 
 /** keel:backend; undefined when the stack has no backend (or it is invalid: then problems say why). */
 export function parseBackend(ctx: ConfigContext): BackendConfig | undefined {
@@ -338,8 +378,24 @@ export function parseBackend(ctx: ConfigContext): BackendConfig | undefined {
         secrets,
         databaseUrlEnv: section.databaseUrlEnv,
         healthCheck: section.healthCheck,
+        watch: {
+            minutes: section.watch.minutes ?? ctx.defaults.backend.watchMinutes,
+            intervalSeconds: section.watch.intervalSeconds,
+            failures: section.watch.failures,
+        },
         allowDelete: section.allowDelete,
     };
+    const watch = common.watch;
+    if (watch.minutes > 0 && watch.failures * watch.intervalSeconds > watch.minutes * 60) {
+        // The watch would end before enough failures were seen: it could never roll back.
+        ctx.problems.push({
+            key: `${NAMESPACE}:backend.watch.failures`,
+            message: `is ${watch.failures}: ${watch.failures} failed probes ${watch.intervalSeconds} s apart take ${watch.failures * watch.intervalSeconds} s, longer than the ${watch.minutes}-minute watch (backend.watch.minutes), so it could never roll back`,
+            fix: watchFixes(ctx.stack, watch)
+                .map((f, i) => (i === 0 ? f : `(or ${f})`))
+                .join(" "),
+        });
+    }
     const overlap = Object.keys(section.env).filter((k) => k in secrets || k === section.databaseUrlEnv);
     for (const k of overlap) {
         ctx.problems.push({

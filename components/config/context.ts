@@ -10,7 +10,7 @@ import * as fs from "fs";
 import { z } from "zod";
 import type { ConfigProblem } from "../errors";
 import { isPgDuration } from "../schema/migrationSet";
-import { Stage, STAGES, StageDefaults } from "./stage";
+import { Stage, STAGES, StageDefaults, WATCH_DEFAULTS } from "./stage";
 
 export const NAMESPACE = "keel";
 
@@ -100,6 +100,9 @@ export function examplesFor(stage: Stage, defaults: StageDefaults): Record<strin
         "backend.port": "8080",
         "backend.healthCheck.path": "/healthz",
         "backend.healthCheck.timeoutSeconds": "180",
+        "backend.watch.minutes": String(defaults.backend.watchMinutes),
+        "backend.watch.intervalSeconds": String(WATCH_DEFAULTS.intervalSeconds),
+        "backend.watch.failures": String(WATCH_DEFAULTS.failures),
         "backend.fly.app": `my-app-${stage}`,
         "backend.fly.org": "personal",
         "backend.fly.regions[0].region": "iad",

@@ -16,13 +16,21 @@ import { MigrationConfig, parseMigrations } from "./migrations";
 import { Stage, STAGES, stageDefaults, StageDefaults } from "./stage";
 
 export { NAMESPACE, parseJsonValue, stacksIn, valueAt } from "./context";
-export type { BackendConfig, DeployStrategy, FlyBackendConfig, HealthCheckConfig, ImageSource, RenderBackendConfig } from "./backend";
+export type {
+    BackendConfig,
+    DeployStrategy,
+    FlyBackendConfig,
+    HealthCheckConfig,
+    ImageSource,
+    RenderBackendConfig,
+    WatchConfig,
+} from "./backend";
 export type { DatabaseConfig, DockerDatabaseConfig, ExternalDatabaseConfig, NeonDatabaseConfig } from "./database";
 export type { FrontendConfig } from "./frontend";
 export type { GithubConfig } from "./github";
 export { environmentNameFor } from "./github";
 export type { MigrationConfig } from "./migrations";
-export { STAGES, stageDefaults } from "./stage";
+export { STAGES, stageDefaults, WATCH_DEFAULTS, WATCH_MAX_MINUTES } from "./stage";
 export type { Stage, StageDefaults } from "./stage";
 
 export interface KeelConfig {

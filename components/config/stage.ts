@@ -5,6 +5,11 @@
 export const STAGES = ["dev", "staging", "prod"] as const;
 export type Stage = (typeof STAGES)[number];
 
+/** keel:backend.watch's settings that do not depend on the stage (minutes does: StageDefaults.backend.watchMinutes). */
+export const WATCH_DEFAULTS = { intervalSeconds: 20, failures: 3 } as const;
+/** The longest watch: deploy.yml's timeouts leave room for it and a rollback; watching longer is the monitor's job. */
+export const WATCH_MAX_MINUTES = 30;
+
 export interface StageDefaults {
     /** Pulumi `protect` on resources that hold data or serve users. */
     protect: boolean;
@@ -33,6 +38,11 @@ export interface StageDefaults {
         minMachinesRunning: number;
         /** Render instances. */
         instances: number;
+        /**
+         * Minutes deploy.yml watches the health URLs after a successful `pulumi up`, rolling
+         * back on consecutive failures (keel:backend.watch.minutes); 0 is no watch.
+         */
+        watchMinutes: number;
     };
 }
 
@@ -58,6 +68,9 @@ export function stageDefaults(stage: Stage): StageDefaults {
             minMachinesRunning: production ? 1 : 0,
             // Two instances keep prod serving while one restarts or is replaced.
             instances: production ? 2 : 1,
+            // Prod is rolled back by itself when a deploy that passed its health check goes bad
+            // within minutes; elsewhere a bad deploy waits for a person.
+            watchMinutes: production ? 5 : 0,
         },
     };
 }

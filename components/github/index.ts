@@ -11,13 +11,15 @@ import * as pulumi from "@pulumi/pulumi";
 import type { GithubConfig, KeelConfig } from "../config";
 import { environmentNameFor, Stage, STAGES } from "../config";
 import { branchProtectionFor, environmentSecretNames, rulesetFor } from "./gates";
-import { generateWorkflows, monitorVariable, requiredStatusChecks, WorkflowOptions } from "./workflows";
+import { generateWorkflows, LOGS_VARIABLE, monitorVariable, requiredStatusChecks, WATCH_VARIABLES, WorkflowOptions } from "./workflows";
 
 export interface RepositoryArgs {
     config: KeelConfig & { github: GithubConfig };
     /** The backend's and frontend's health URLs, as environment variables for deploy and monitor. */
     backendHealthUrl?: pulumi.Input<string>;
     frontendHealthUrl?: pulumi.Input<string>;
+    /** Where the backend's logs are (`fly logs -a <app>`, or the Render dashboard), for the deploy watch's incident. */
+    backendLogs?: pulumi.Input<string>;
 }
 
 /** Where each environment secret's value comes from: the stack's secret config key, else the environment variable. */
@@ -176,6 +178,16 @@ export class Repository extends pulumi.ComponentResource {
                 ...(g.state.kind === "passphrase" ? { PULUMI_BACKEND_URL: g.state.backendUrl } : {}),
                 ...(args.backendHealthUrl ? { BACKEND_HEALTH_URL: args.backendHealthUrl } : {}),
                 ...(args.frontendHealthUrl ? { FRONTEND_HEALTH_URL: args.frontendHealthUrl } : {}),
+                // deploy.yml's watch reads this stack's own settings here (the owner stack, which writes
+                // the workflow, does not know them); minutes 0 turns it off.
+                ...(c.backend
+                    ? {
+                          [WATCH_VARIABLES.minutes]: String(c.backend.watch.minutes),
+                          [WATCH_VARIABLES.intervalSeconds]: String(c.backend.watch.intervalSeconds),
+                          [WATCH_VARIABLES.failures]: String(c.backend.watch.failures),
+                      }
+                    : {}),
+                ...(args.backendLogs ? { [LOGS_VARIABLE]: args.backendLogs } : {}),
             };
             for (const [variableName, value] of Object.entries(variables)) {
                 new github.ActionsEnvironmentVariable(

