@@ -32,7 +32,6 @@ import {
     backupBefore,
     deployRows,
     factsOf,
-    FrontendStep,
     planRollback,
     renderDeployTable,
     RollbackPlan,
@@ -40,6 +39,7 @@ import {
     selectTarget,
     stayingMigrations,
 } from "./lib/rollbackPlan";
+import { planFrontendRollback } from "./lib/rollbackFrontend";
 import { readStackConfig } from "./lib/stackConfig";
 import { Deploy, listDeploys, stackLocks } from "./lib/stackHistory";
 
@@ -126,7 +126,13 @@ export async function runRollback(args: ParsedCommandLine, io: RollbackIo): Prom
     const c = factsOf(current);
     const staying = await stayingFiles(io.root, config, t.schemaVersion ?? "", c.schemaVersion ?? "");
     const reusePackages = sameLockfile(io.root, target.commit!);
-    const frontend: FrontendStep = { kind: "absent", line: "the stack has no frontend (keel:frontend); nothing to do" };
+    const frontend = await planFrontendRollback({
+        projectId: stringOutput(target, "frontendProjectId") ?? stringOutput(current, "frontendProjectId"),
+        time: target.endTime ?? target.startTime,
+        token: await vercelToken(io, stack, target),
+        env: io.env,
+        say: io.out,
+    });
     const backup = withData ? fullBackupRecord(io, config, backupBefore(deploys, target)) : undefined;
     const rowsNow = withData && config.database.kind !== "neon" ? await rowsNowOf(io, stack) : undefined;
     const plan = planRollback({
@@ -140,7 +146,7 @@ export async function runRollback(args: ParsedCommandLine, io: RollbackIo): Prom
         staying,
         ...(backup ? { backup } : {}),
         installPackages: !reusePackages,
-        frontend,
+        frontend: frontend.step,
         ...(typeof rowsNow === "object" ? { rowsNow } : typeof rowsNow === "string" ? { rowsUnknown: rowsNow } : {}),
         now: new Date(io.now()),
         ...(subjects[target.commit!] ? { subject: subjects[target.commit!] } : {}),
@@ -197,6 +203,21 @@ export async function runRollback(args: ParsedCommandLine, io: RollbackIo): Prom
         return 0;
     } finally {
         worktree.remove();
+    }
+}
+
+function stringOutput(d: Deploy, key: string): string | undefined {
+    const v = d.outputs[key];
+    return typeof v === "string" && v ? v : undefined;
+}
+
+/** VERCEL_API_TOKEN, else the stack's keel:vercelApiToken (decrypted by the engine); only for stacks with a frontend. */
+async function vercelToken(io: RollbackIo, stack: string, target: Deploy): Promise<string | undefined> {
+    if (io.env.VERCEL_API_TOKEN || !stringOutput(target, "frontendProjectId")) return undefined;
+    try {
+        return (await (await keelStack({ root: io.root, stack, env: io.env })).getConfig("keel:vercelApiToken")).value || undefined;
+    } catch {
+        return undefined;
     }
 }
 
