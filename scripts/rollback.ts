@@ -113,7 +113,11 @@ export async function runRollback(args: ParsedCommandLine, io: RollbackIo): Prom
                 `run git fetch (the commit may be on a branch not fetched here), then try again`,
         );
     }
-    const locks = stackLocks(io.root, stack, io.env);
+    // A file backend's lock files; on Pulumi Cloud, an update still in progress in the history.
+    const running = deploys
+        .filter((d) => d.result === "in-progress")
+        .map((d) => `version ${d.version}, started ${d.startTime.toISOString()}`);
+    const locks = [...stackLocks(io.root, stack, io.env), ...running];
     if (locks.length) {
         throw new RollbackRefusedError(
             `the ${stack} stack is locked by a running update (${locks.join("; ")}): wait for it to end and try again ` +

@@ -12,12 +12,14 @@
  * zstd-compressed. Keel reads those for file:// backends and numbers the
  * updates itself, oldest first, as Pulumi Cloud numbers its versions.
  */
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { gunzipSync } from "zlib";
 import { parse } from "yaml";
 import { KeelError } from "../../components/errors";
-import { stateBackend } from "./engine";
+import { engineEnv, stateBackend } from "./engine";
+import { pulumiCliOrBuild } from "./pulumiCli";
 
 export class StackHistoryError extends KeelError {
     constructor(message: string) {
@@ -106,10 +108,11 @@ function historyDir(stateDir: string, project: string, stack: string): string {
 /** Every update of the stack, oldest first. */
 export function listDeploys(root: string, stack: string, env: Record<string, string | undefined> = process.env): Deploy[] {
     const backend = stateBackend(root, env);
+    if (/^https?:\/\//.test(backend)) return serviceDeploys(root, stack, env);
     if (!backend.startsWith("file://")) {
         throw new StackHistoryError(
-            `reading earlier deploys of '${stack}' needs the state on a file:// backend (this one is ${backend.replace(/\/\/[^@/]*@/, "//")}); ` +
-                `Pulumi Cloud and object-store backends are not supported yet`,
+            `reading earlier deploys of '${stack}' from ${backend.replace(/\/\/[^@/]*@/, "//")} is not supported yet: ` +
+                `Keel reads file:// backends and Pulumi Cloud (https://); for an object store, copy its .pulumi/history to a directory and point PULUMI_BACKEND_URL at it with file://`,
         );
     }
     const project = parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"))?.name;
@@ -177,4 +180,64 @@ export function stackLocks(root: string, stack: string, env: Record<string, stri
         }
     }
     return found;
+}
+
+/** One entry of `pulumi stack history --json`, as the CLI prints it. */
+export interface HistoryEntryJson {
+    version: number;
+    kind: string;
+    result: string;
+    startTime: string;
+    endTime?: string;
+    message?: string;
+    environment?: Record<string, string>;
+    config?: Record<string, { value?: string; objectValue?: unknown; secret?: boolean }>;
+    resourceChanges?: Record<string, number>;
+}
+
+/**
+ * Deploys from a backend that numbers its versions and exports each one (Pulumi
+ * Cloud): the entries `pulumi stack history --json` prints and, for each, the
+ * stack outputs of `pulumi stack export --version N` (`exportVersion`, called
+ * for successful updates only: the others leave no state to go back to).
+ */
+export function deploysFromHistory(entries: HistoryEntryJson[], exportVersion: (version: number) => any): Deploy[] {
+    return [...entries]
+        .sort((a, b) => a.version - b.version)
+        .map((e) => {
+            const environment = e.environment ?? {};
+            const config = Object.fromEntries(
+                Object.entries(e.config ?? {}).map(([k, v]) => [k, v.secret ? SECRET : (v.objectValue ?? v.value)]),
+            );
+            const exported = e.kind === "update" && e.result === "succeeded" ? exportVersion(e.version) : undefined;
+            return {
+                version: e.version,
+                kind: e.kind,
+                result: e.result,
+                startTime: new Date(e.startTime),
+                ...(e.endTime ? { endTime: new Date(e.endTime) } : {}),
+                message: e.message ?? "",
+                ...(environment["git.head"] ? { commit: environment["git.head"] } : {}),
+                dirty: environment["git.dirty"] === "true",
+                ...(environment["git.headName"] ? { branch: environment["git.headName"] } : {}),
+                config,
+                outputs: exported ? outputsOf({ checkpoint: { latest: exported.deployment ?? exported } }) : {},
+                resourceChanges: e.resourceChanges ?? {},
+            };
+        });
+}
+
+/** Pulumi Cloud (or a self-hosted service): its own API, through the CLI. */
+function serviceDeploys(root: string, stack: string, env: Record<string, string | undefined>): Deploy[] {
+    const cli = pulumiCliOrBuild(root, env);
+    const vars = engineEnv(root, stack, cli, env);
+    const run = (args: string[]) => {
+        const r = spawnSync(cli.bin, [...args, "--stack", stack], { cwd: root, env: vars, encoding: "utf8", maxBuffer: 512 * 1024 * 1024 });
+        if (r.status !== 0)
+            throw new StackHistoryError(`pulumi ${args.slice(0, 2).join(" ")} of '${stack}' failed: ${(r.stderr || r.stdout).trim()}`);
+        return JSON.parse(r.stdout);
+    };
+    return deploysFromHistory(run(["stack", "history", "--json"]) as HistoryEntryJson[], (version) =>
+        run(["stack", "export", "--version", String(version)]),
+    );
 }

@@ -11,7 +11,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { listDeploys, SECRET } from "../../scripts/lib/stackHistory";
+import { deploysFromHistory, HistoryEntryJson, listDeploys, SECRET } from "../../scripts/lib/stackHistory";
 import { HealthServer } from "../support/cloudStack";
 import { EngineWorkspace, requireEngine } from "../support/engine";
 import { FakeFly } from "../support/fakeFly";
@@ -118,6 +118,51 @@ describe("end to end: stack history keeps each deploy's commit and outputs (file
         assert.deepEqual(
             history.map((h) => h.environment?.["git.head"]),
             [...commits].reverse(),
+        );
+    });
+
+    it("reads the same deploys from the CLI's history JSON and per-version exports, as on Pulumi Cloud", () => {
+        const cli = requireEngine(this.ctx!);
+        const json = execFileSync(cli.bin, ["stack", "history", "--json", "--stack", "dev"], {
+            cwd: ws.root,
+            env: ws.env as NodeJS.ProcessEnv,
+            encoding: "utf8",
+        });
+        // Pulumi Cloud numbers the entries (1 = oldest); this backend prints 0, so number them as the Cloud would.
+        const entries = (JSON.parse(json) as HistoryEntryJson[]).reverse().map((e, i) => ({ ...e, version: i + 1 }));
+        const fromFiles = listDeploys(ws.root, "dev", ws.env);
+        const exported: number[] = [];
+        // This backend cannot export a version: the checkpoint it kept for that update stands in for
+        // `pulumi stack export --version N` (the same deployment, in the export's { version, deployment } shape).
+        const dir = path.join(ws.state, ".pulumi", "history", "keel", "dev");
+        const checkpoints = fs
+            .readdirSync(dir)
+            .filter((f) => f.endsWith(".checkpoint.json"))
+            .sort();
+        const viaCli = deploysFromHistory(entries, (version) => {
+            exported.push(version);
+            const file = JSON.parse(fs.readFileSync(path.join(dir, checkpoints[version - 1]), "utf8"));
+            return { version: 3, deployment: file.checkpoint.latest };
+        });
+        assert.deepEqual(exported, [1, 2, 3]);
+        assert.deepEqual(
+            viaCli.map((d) => [d.version, d.kind, d.result, d.commit, d.dirty, d.message, d.outputs.schemaVersion, d.outputs.backendImage]),
+            fromFiles.map((d) => [
+                d.version,
+                d.kind,
+                d.result,
+                d.commit,
+                d.dirty,
+                d.message,
+                d.outputs.schemaVersion,
+                d.outputs.backendImage,
+            ]),
+        );
+        assert.equal(viaCli[0].config["keel:flyApiToken"], SECRET);
+        assert.equal((viaCli[2].config["keel:backend"] as any).image, "registry.fly.io/shop:1.2.0");
+        assert.deepEqual(
+            viaCli.map((d) => d.startTime.getTime()),
+            fromFiles.map((d) => d.startTime.getTime()),
         );
     });
 
