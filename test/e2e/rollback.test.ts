@@ -13,7 +13,7 @@
  * machines serving. Nothing here asserts how long anything took.
  */
 import { strict as assert } from "assert";
-import { execFileSync, spawn } from "child_process";
+import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import type { Stack } from "@pulumi/pulumi/automation";
@@ -264,6 +264,25 @@ describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups
             const r = await rollback("--to", "1", "--keep-schema");
             assert.equal(r.status, 1, r.text);
             assert.match(r.text, /not confirmed: nothing was changed/);
+        });
+
+        it("a target whose config today's passphrase cannot decrypt (the passphrase was changed since)", async () => {
+            const rotate = spawnSync(cli.bin, ["stack", "change-secrets-provider", "passphrase", "--stack", STACK], {
+                cwd: ws.root,
+                env: { ...ws.env, PULUMI_CONFIG_PASSPHRASE_NEW: "rotated passphrase" } as NodeJS.ProcessEnv,
+                input: "rotated passphrase\nrotated passphrase\n",
+                encoding: "utf8",
+            });
+            assert.equal(rotate.status, 0, rotate.stderr);
+            ws.env.PULUMI_CONFIG_PASSPHRASE = "rotated passphrase";
+            git("commit", "-q", "-am", "rotate the passphrase");
+            assert.equal((await (await ws.stack(STACK)).up({})).summary.result, "succeeded");
+            const before = listDeploys(ws.root, STACK, ws.env).length;
+            const r = await rollback("--to", "1", "--keep-schema", "--yes");
+            assert.equal(r.status, 1, r.text);
+            assert.match(r.text, /config of version 1 \(Pulumi\.rbk\.yaml at \w+\) cannot be read with today's secrets provider/);
+            assert.match(r.text, /nothing was changed/);
+            assert.equal(listDeploys(ws.root, STACK, ws.env).length, before);
         });
     });
 });
