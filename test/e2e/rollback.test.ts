@@ -13,14 +13,16 @@
  * machines serving. Nothing here asserts how long anything took.
  */
 import { strict as assert } from "assert";
-import { execFileSync, spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { listDeploys } from "../../scripts/lib/stackHistory";
 import { HealthServer } from "../support/cloudStack";
-import { EngineWorkspace, requireEngine, ROOT } from "../support/engine";
+import { EngineWorkspace, requireEngine } from "../support/engine";
+import { RollbackWorkspace } from "../support/rollbackWorkspace";
 import { FakeFly } from "../support/fakeFly";
+import { FakeRender } from "../support/fakeRender";
 import { withClient } from "../support/migrationsDir";
 import { freshDatabase } from "../support/postgres";
 import type { PulumiCli } from "../../scripts/lib/pulumiCli";
@@ -32,15 +34,16 @@ const IMAGE = (v: string) => `registry.fly.io/shop:${v}`;
 describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups)", function () {
     this.timeout(15 * 60_000);
     let cli: PulumiCli;
+    let rw: RollbackWorkspace;
     let ws: EngineWorkspace;
     let stack: Stack;
     let fly: FakeFly;
     let health: HealthServer;
     let url: string;
     const token = "fo1_rollback_token";
-    const commits: Record<string, string> = {};
+    let commits: Record<string, string>;
 
-    const git = (...args: string[]) => execFileSync("git", args, { cwd: ws.root, encoding: "utf8" }).trim();
+    const git = (...args: string[]) => rw.git(...args);
     const query = (sql: string): Promise<any[]> => withClient(url, async (c) => (await c.query(sql)).rows);
     const historyVersions = async () => (await query("SELECT version FROM keel_schema_history ORDER BY 1")).map((r) => String(r.version));
     const images = () =>
@@ -48,55 +51,35 @@ describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups
             .filter((m) => m.app === APP && m.state !== "destroyed")
             .map((m) => m.config.image)
             .sort();
-    const setImage = (image: string) => ws.editStackFile(STACK, (c) => (c["keel:backend"].image = image));
-
-    /** Commits the workspace as it is, under `name`, and deploys it as npm run up does. */
-    async function deploy(name: string): Promise<void> {
-        git("add", "-A");
-        git("commit", "-q", "-m", name);
-        commits[name] = git("rev-parse", "HEAD");
-        const up = await stack.up({});
-        assert.equal(up.summary.result, "succeeded");
-    }
-
-    /** npm run rollback -- --stack rbk <args>, as a process; async, since the fakes answer from this one. */
-    function rollback(...args: string[]): Promise<{ status: number | null; text: string }> {
-        const child = spawn(process.execPath, [path.join(ROOT, "dist/scripts/rollback.js"), "--stack", STACK, ...args], {
-            cwd: ws.root,
-            env: { ...ws.env, PATH: `${path.dirname(cli.bin)}${path.delimiter}${process.env.PATH}` } as NodeJS.ProcessEnv,
-            stdio: ["ignore", "pipe", "pipe"],
-        });
-        let text = "";
-        child.stdout.on("data", (d) => (text += d));
-        child.stderr.on("data", (d) => (text += d));
-        return new Promise((resolve) => child.on("close", (status) => resolve({ status, text })));
-    }
+    const setImage = (image: string) => rw.edit((c) => (c["keel:backend"].image = image));
+    const deploy = (name: string) => rw.deploy(name);
+    const rollback = (...args: string[]) => rw.rollback(...args);
 
     before(async function () {
         cli = requireEngine(this);
         fly = await FakeFly.start({ token });
         health = await HealthServer.start();
         url = await freshDatabase("e2e_rollback");
-        ws = EngineWorkspace.create(cli);
-        // A real lockfile in the checkout, as a project has: the rollback reuses the packages when the target's is the same.
-        fs.copyFileSync(path.join(ROOT, "package-lock.json"), path.join(ws.root, "package-lock.json"));
-        git("init", "-q", "-b", "main");
-        git("config", "user.email", "dev@example.com");
-        git("config", "user.name", "Dev");
-        ws.editStackFile(STACK, (c) => {
-            c["keel:stage"] = "staging";
-            c["keel:database"] = { kind: "external" };
-            c["keel:backend"] = {
-                kind: "fly",
-                image: IMAGE("1.0.0"),
-                healthCheck: { path: "/healthz", url: health.url, timeoutSeconds: 5, intervalSeconds: 1 },
-                fly: { app: APP, region: "iad", count: 2, machineHealthTimeoutSeconds: 10 },
-            };
-        });
-        stack = await ws.stack(STACK);
-        await stack.setConfig("keel:databaseUrl", { value: url, secret: true });
-        await stack.setConfig("keel:flyApiToken", { value: token, secret: true });
-        await stack.setConfig("keel:flyApiUrl", { value: fly.url });
+        rw = await RollbackWorkspace.create(
+            cli,
+            STACK,
+            (c) => {
+                c["keel:stage"] = "staging";
+                c["keel:database"] = { kind: "external" };
+                c["keel:backend"] = {
+                    kind: "fly",
+                    image: IMAGE("1.0.0"),
+                    healthCheck: { path: "/healthz", url: health.url, timeoutSeconds: 5, intervalSeconds: 1 },
+                    fly: { app: APP, region: "iad", count: 2, machineHealthTimeoutSeconds: 10 },
+                };
+            },
+            {
+                "keel:databaseUrl": { value: url, secret: true },
+                "keel:flyApiToken": { value: token, secret: true },
+                "keel:flyApiUrl": { value: fly.url },
+            },
+        );
+        ({ ws, stack, commits } = rw);
     });
 
     after(async () => {
@@ -275,8 +258,9 @@ describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups
             });
             assert.equal(rotate.status, 0, rotate.stderr);
             ws.env.PULUMI_CONFIG_PASSPHRASE = "rotated passphrase";
+            rw.stack = await ws.stack(STACK);
             git("commit", "-q", "-am", "rotate the passphrase");
-            assert.equal((await (await ws.stack(STACK)).up({})).summary.result, "succeeded");
+            assert.equal((await rw.stack.up({})).summary.result, "succeeded");
             const before = listDeploys(ws.root, STACK, ws.env).length;
             const r = await rollback("--to", "1", "--keep-schema", "--yes");
             assert.equal(r.status, 1, r.text);
@@ -284,5 +268,62 @@ describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups
             assert.match(r.text, /nothing was changed/);
             assert.equal(listDeploys(ws.root, STACK, ws.env).length, before);
         });
+    });
+});
+
+describe("end to end: npm run rollback of a Render backend (fake Render API)", function () {
+    this.timeout(10 * 60_000);
+    let rw: RollbackWorkspace;
+    let render: FakeRender;
+    let health: HealthServer;
+    const apiKey = "rnd_rollback_key";
+    const image = (v: string) => `ghcr.io/shop/api:${v}`;
+    const service = () => render.services.find((s) => s.name === "shop-rbk-render");
+
+    before(async function () {
+        const cli = requireEngine(this);
+        render = await FakeRender.start({ apiKey });
+        health = await HealthServer.start();
+        const url = await freshDatabase("e2e_rollback_render");
+        rw = await RollbackWorkspace.create(
+            cli,
+            "rbkrender",
+            (c) => {
+                c["keel:stage"] = "staging";
+                c["keel:database"] = { kind: "external" };
+                c["keel:backend"] = {
+                    kind: "render",
+                    image: image("1.0.0"),
+                    healthCheck: { path: "/healthz", url: health.url, timeoutSeconds: 5, intervalSeconds: 1 },
+                    render: { name: "shop-rbk-render", ownerId: render.ownerId, deployTimeoutSeconds: 60 },
+                };
+            },
+            {
+                "keel:databaseUrl": { value: url, secret: true },
+                "keel:renderApiKey": { value: apiKey, secret: true },
+                "keel:renderApiUrl": { value: render.url },
+            },
+        );
+    });
+
+    after(async () => {
+        await render?.stop();
+        await health?.stop();
+    });
+
+    it("deploys 1.0.0 then 1.1.0; --previous puts 1.0.0 back on the service through a deploy followed until live", async () => {
+        await rw.deploy("v1");
+        rw.edit((c) => (c["keel:backend"].image = image("1.1.0")));
+        await rw.deploy("v2");
+        assert.equal(service()!.imagePath, image("1.1.0"));
+        const r = await rw.rollback("--previous", "--yes");
+        assert.equal(r.status, 0, r.text);
+        assert.match(r.text, /recovered in/);
+        assert.equal(service()!.imagePath, image("1.0.0"));
+        const live = render.deploys.filter((d) => d.serviceId === service()!.id && render.status(d) === "live");
+        assert.equal(live.at(-1)!.image?.ref, image("1.0.0"));
+        const last = listDeploys(rw.ws.root, "rbkrender", rw.ws.env).pop()!;
+        assert.equal(last.message, `rollback to version 1 (commit ${rw.commits.v1.slice(0, 12)})`);
+        assert.equal(last.outputs.renderDeployId, live.at(-1)!.id);
     });
 });
