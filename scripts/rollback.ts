@@ -39,7 +39,7 @@ import {
     selectTarget,
     stayingMigrations,
 } from "./lib/rollbackPlan";
-import { planFrontendRollback } from "./lib/rollbackFrontend";
+import { frontendColumn, planFrontendRollback } from "./lib/rollbackFrontend";
 import { readStackConfig } from "./lib/stackConfig";
 import { Deploy, listDeploys, stackLocks } from "./lib/stackHistory";
 
@@ -92,7 +92,12 @@ export async function runRollback(args: ParsedCommandLine, io: RollbackIo): Prom
         if (args.options["with-data"] || args.options["keep-schema"] || args.options.yes) {
             throw new UsageError("--with-data, --keep-schema and --yes go with a target: --to <target> or --previous");
         }
-        const rows = deployRows(deploys, subjects);
+        const frontend = await frontendColumn(deploys, {
+            token: deploys.length ? await vercelToken(io, stack, deploys[deploys.length - 1]) : undefined,
+            env: io.env,
+            say: (line) => process.stderr.write(`${line}\n`),
+        });
+        const rows = deployRows(deploys, subjects, frontend);
         if (args.options.json) io.out(JSON.stringify(rows, null, 2));
         else if (!rows.length) io.out(`The ${stack} stack has no deploys yet.`);
         else io.out(renderDeployTable(rows));

@@ -5,7 +5,9 @@
  * only go back to the previous production deployment: the check says so.
  */
 import { applyFrontendRollback, checkFrontendRollback, FrontendRollbackCheck, vercelClient } from "../../components/vendors/vercel";
+import { liveProductionAt } from "../../components/vendors/vercelDeployments";
 import type { FrontendStep } from "./rollbackPlan";
+import type { Deploy } from "./stackHistory";
 
 export interface FrontendRollback {
     step: FrontendStep;
@@ -61,4 +63,32 @@ export async function planFrontendRollback(o: FrontendRollbackOptions): Promise<
             o.say(`Vercel production is on ${plan.deployment.uid} again`);
         },
     };
+}
+
+/**
+ * The list's frontend column: per deploy with a Vercel project, the production
+ * deployment live when its update ended. Empty when no deploy has a frontend,
+ * or (with a reason) when Vercel cannot be asked.
+ */
+export async function frontendColumn(
+    deploys: Deploy[],
+    o: { token?: string; env: Record<string, string | undefined>; say: (line: string) => void },
+): Promise<Record<number, string>> {
+    const projects = new Set(deploys.map((d) => d.outputs.frontendProjectId).filter((p): p is string => typeof p === "string" && p !== ""));
+    if (!projects.size) return {};
+    if (!o.token && !o.env.VERCEL_API_TOKEN) {
+        o.say("(the frontend column needs VERCEL_API_TOKEN or the stack's keel:vercelApiToken)");
+        return {};
+    }
+    const client = vercelClient({ env: o.env, ...(o.token ? { token: o.token } : {}), onProgress: o.say, onWarn: o.say });
+    const byProject = new Map<string, Awaited<ReturnType<typeof client.listProductionDeployments>>>();
+    for (const p of projects) byProject.set(p, await client.listProductionDeployments(p));
+    const column: Record<number, string> = {};
+    for (const d of deploys) {
+        const project = d.outputs.frontendProjectId;
+        if (typeof project !== "string" || !byProject.has(project)) continue;
+        const live = liveProductionAt(byProject.get(project)!, d.endTime ?? d.startTime);
+        if (live) column[d.version] = live.uid;
+    }
+    return column;
 }

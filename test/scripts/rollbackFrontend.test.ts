@@ -4,7 +4,8 @@
  * on Hobby, an older one is refused before anything is written.
  */
 import { strict as assert } from "assert";
-import { planFrontendRollback } from "../../scripts/lib/rollbackFrontend";
+import { frontendColumn, planFrontendRollback } from "../../scripts/lib/rollbackFrontend";
+import type { Deploy } from "../../scripts/lib/stackHistory";
 import { FakeVercel } from "../support/fakeVercel";
 
 const HOUR = 3_600_000;
@@ -87,5 +88,32 @@ describe("rollback: the Vercel production deployment (fake Vercel API)", () => {
         });
         assert.equal(r.step.kind, "refused");
         assert.match(r.step.line, /VERCEL_API_TOKEN/);
+    });
+
+    it("the list's frontend column: the deployment live when each deploy ended; nothing without a frontend or a token", async () => {
+        const { project, d } = seed("pro");
+        const at = (version: number, ms: number, outputs: Record<string, unknown>): Deploy => ({
+            version,
+            kind: "update",
+            result: "succeeded",
+            startTime: new Date(ms - 60_000),
+            endTime: new Date(ms),
+            message: "",
+            dirty: false,
+            config: {},
+            outputs,
+            resourceChanges: {},
+        });
+        const deploys = [
+            at(1, T0 + 600_000, { frontendProjectId: project.id }),
+            at(2, T0 + 2 * HOUR + 600_000, { frontendProjectId: project.id }),
+            at(3, T0 + 2 * HOUR + 700_000, {}),
+        ];
+        assert.deepEqual(await frontendColumn(deploys, { env: env(), say: () => undefined }), { 1: d[0].uid, 2: d[2].uid });
+        assert.deepEqual(await frontendColumn([deploys[2]], { env: env(), say: () => undefined }), {});
+        const said: string[] = [];
+        assert.deepEqual(await frontendColumn(deploys, { env: { VERCEL_API_URL: fake.url }, say: (l) => said.push(l) }), {});
+        assert.match(said.join("\n"), /VERCEL_API_TOKEN/);
+        assert.equal(fake.mutations().length, 0);
     });
 });
