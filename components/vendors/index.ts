@@ -9,6 +9,7 @@
  */
 export * as credentials from "./credentials";
 export * as fly from "./fly";
+export * as http from "./http";
 export * as neon from "./neon";
 export * as render from "./render";
 export * as retry from "./retry";

@@ -16,6 +16,7 @@
  */
 import { KeelError } from "../errors";
 import { resolveCredential } from "./credentials";
+import { AttemptFailure, jsonAttempt } from "./http";
 import { classifyHttpError, DEFAULT_RETRY_POLICY, Failure, formatDelay, RetryPolicy, sleep, withRetry } from "./retry";
 
 export const DEFAULT_RENDER_API_URL = "https://api.render.com/v1";
@@ -219,12 +220,6 @@ export function isRenderNotFound(err: unknown): boolean {
 }
 
 /** What a failed attempt throws inside the retry loop (duck-typed by classifyHttpError). */
-interface AttemptFailure {
-    status?: number;
-    response?: { status: number; headers: Headers; data: unknown };
-    code?: string;
-    message: string;
-}
 
 /** A wait for people: `50min`, `2h 5min` past two minutes, else as formatDelay. */
 function formatWait(ms: number): string {
@@ -332,47 +327,8 @@ export function renderClient(options: RenderClientOptions): RenderClient {
         return `${baseUrl}${path}${params.length ? `?${params.join("&")}` : ""}`;
     };
 
-    async function attempt<T>(method: string, path: string, opts: RequestOptions): Promise<RenderResponse<T>> {
-        let res: Response;
-        try {
-            res = await fetch(url(path, opts.query), {
-                method,
-                headers: {
-                    authorization: `Bearer ${apiKey}`,
-                    accept: "application/json",
-                    ...(opts.body !== undefined ? { "content-type": "application/json" } : {}),
-                },
-                body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
-                signal: AbortSignal.timeout(timeoutMs),
-            });
-        } catch (err) {
-            // undici: TypeError("fetch failed") with the socket error as its cause.
-            const e = err as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string } };
-            const code = e.cause?.code ?? e.code;
-            const message =
-                e.name === "TimeoutError" ? `timeout after ${formatDelay(timeoutMs)}` : (e.cause?.message ?? e.message ?? String(err));
-            const failure: AttemptFailure = { code, message };
-            throw failure;
-        }
-        const text = await res.text().catch(() => "");
-        let data: unknown = undefined;
-        if (text) {
-            try {
-                data = JSON.parse(text);
-            } catch {
-                data = text;
-            }
-        }
-        if (!res.ok) {
-            const failure: AttemptFailure = {
-                status: res.status,
-                response: { status: res.status, headers: res.headers, data },
-                message: `HTTP ${res.status}`,
-            };
-            throw failure;
-        }
-        return { status: res.status, data: data as T };
-    }
+    const attempt = <T>(method: string, path: string, opts: RequestOptions): Promise<RenderResponse<T>> =>
+        jsonAttempt<T>(method, url(path, opts.query), { token: apiKey, body: opts.body, timeoutMs });
 
     async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<RenderResponse<T>> {
         method = method.toUpperCase();

@@ -28,6 +28,7 @@
  */
 import { KeelError } from "../errors";
 import { resolveCredential } from "./credentials";
+import { AttemptFailure, jsonAttempt } from "./http";
 import { classifyHttpError, DEFAULT_RETRY_POLICY, Failure, formatDelay, RetryPolicy, sleep as realSleep, withRetry } from "./retry";
 import { DeploymentTimes, frontendRollbackPlan, FrontendRollbackPlan } from "./vercelDeployments";
 
@@ -195,12 +196,6 @@ export function vercelErrorStatus(err: unknown): number | undefined {
 }
 
 /** What a failed attempt throws inside the retry loop (duck-typed by classifyHttpError). */
-interface AttemptFailure {
-    status?: number;
-    response?: { status: number; headers: Headers; data: unknown };
-    code?: string;
-    message: string;
-}
 
 /** `{ error: { code, message } }`, Vercel's error body. */
 function vercelError(data: unknown): { code?: string; message?: string } {
@@ -343,47 +338,8 @@ export function vercelClient(options: VercelClientOptions = {}): VercelClient {
         return failure;
     };
 
-    async function attempt<T>(method: string, path: string, opts: RequestOptions): Promise<VercelResponse<T>> {
-        let res: Response;
-        try {
-            res = await fetch(url(path, opts.query), {
-                method,
-                headers: {
-                    authorization: `Bearer ${token}`,
-                    accept: "application/json",
-                    ...(opts.body !== undefined ? { "content-type": "application/json" } : {}),
-                },
-                body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
-                signal: AbortSignal.timeout(timeoutMs),
-            });
-        } catch (err) {
-            // undici: TypeError("fetch failed") with the socket error as its cause.
-            const e = err as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string } };
-            const code = e.cause?.code ?? e.code;
-            const message =
-                e.name === "TimeoutError" ? `timeout after ${formatDelay(timeoutMs)}` : (e.cause?.message ?? e.message ?? String(err));
-            const failure: AttemptFailure = { code, message };
-            throw failure;
-        }
-        const text = await res.text().catch(() => "");
-        let data: unknown = undefined;
-        if (text) {
-            try {
-                data = JSON.parse(text);
-            } catch {
-                data = text;
-            }
-        }
-        if (!res.ok) {
-            const failure: AttemptFailure = {
-                status: res.status,
-                response: { status: res.status, headers: res.headers, data },
-                message: `HTTP ${res.status}`,
-            };
-            throw failure;
-        }
-        return { status: res.status, data: data as T };
-    }
+    const attempt = <T>(method: string, path: string, opts: RequestOptions): Promise<VercelResponse<T>> =>
+        jsonAttempt<T>(method, url(path, opts.query), { token: token, body: opts.body, timeoutMs });
 
     /** The fix for a failure, when one is known. */
     function fixFor(status: number | undefined, operation: string, path: string): string {
