@@ -513,12 +513,11 @@ export function oldCodeBreaks(kind: string, node: any): string[] {
             }
             return [];
         case "AlterTableStmt": {
+            // Dropped columns and changed types, as destructiveParts names them; then what only old code minds.
             const table = qualified(node.relation);
-            const out: string[] = [];
+            const out = destructiveParts(kind, node);
             for (const c of node.cmds ?? []) {
                 const cmd = c.AlterTableCmd;
-                if (cmd?.subtype === "AT_DropColumn") out.push(`ALTER TABLE ${table} DROP COLUMN ${cmd.name}`);
-                if (cmd?.subtype === "AT_AlterColumnType") out.push(`ALTER TABLE ${table} ALTER COLUMN ${cmd.name} TYPE`);
                 if (cmd?.subtype === "AT_SetNotNull") out.push(`ALTER TABLE ${table} ALTER COLUMN ${cmd.name} SET NOT NULL`);
                 const column = cmd?.subtype === "AT_AddColumn" ? cmd.def?.ColumnDef : undefined;
                 if (column) {
