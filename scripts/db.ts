@@ -1,8 +1,9 @@
 /**
- * Backups of a stack's database: pg_dump files for docker and external kinds,
- * snapshot branches (components/backup/neon.ts) for neon:
+ * Backups of a stack's database: pg_dump files for docker, external and local
+ * kinds, snapshot branches (components/backup/neon.ts) for neon:
  *
  *   npm run db:backups -- --stack <s>                           list them: time, schema version, size
+ *   npm run db:backup  -- --stack <s>                           take one now (as pulumi up does before migrating), apply retention
  *   npm run db:restore -- --stack <s> --backup <id> [--yes]     restore one (prints the plan, asks first)
  *   npm run db:drill   -- --stack <s>                           backup, restore into a scratch database, compare, clean up
  *
@@ -10,17 +11,35 @@
  * project and branch are found by the names in the stack file.
  * For pg_dump, the database URL comes from --url or DATABASE_URL: the stack file holds it
  * encrypted (keel:databaseUrl is a secret) or not at all (docker), e.g.
- * `export DATABASE_URL=$(pulumi stack output databaseUrl --show-secrets --stack <s>)`.
+ * `export DATABASE_URL=$(npm run -s db:url -- --stack <s>)`.
  */
 import * as path from "path";
-import { executeNeonRestore, listNeonBackups, neonDrill, NeonBackupTarget, planNeonRestore } from "../components/backup/neon";
-import { compareDatabases, drill, findDump, formatBytes, formatDrillReport, listDumps, restoreDump } from "../components/backup/pgDump";
+import {
+    executeNeonRestore,
+    listNeonBackups,
+    neonDrill,
+    NeonBackupTarget,
+    planNeonRestore,
+    takeNeonBackup,
+} from "../components/backup/neon";
+import {
+    appliedSchemaVersion,
+    compareDatabases,
+    drill,
+    findDump,
+    formatBytes,
+    formatDrillReport,
+    listDumps,
+    pruneDumps,
+    restoreDump,
+    takeDump,
+} from "../components/backup/pgDump";
 import type { BackupRecord } from "../components/backup/types";
 import { KeelConfig, NeonDatabaseConfig } from "../components/config";
-import { neonClient, resolveNeonCredentials } from "../components/vendors/neon";
 import { KeelError } from "../components/errors";
 import { describeTarget, unusableUrlReason } from "../components/postgres/connection";
-import { findNeonProject, findStackBranch } from "./lib/neonStack";
+import { CommandSpec, ParsedCommandLine, runCommandLine, runSubcommand, UsageError, usageText } from "./lib/cli";
+import { findNeonProject, findStackBranch, scriptNeonClient } from "./lib/neonStack";
 import { confirmOnTty } from "./lib/prompt";
 import { readStackConfig } from "./lib/stackConfig";
 
@@ -35,57 +54,70 @@ export interface DbIo {
     root: string;
     env: Record<string, string | undefined>;
     out(line: string): void;
+    /** Where usage errors go (default: out). */
+    err?(line: string): void;
     /** Asks a yes/no question; false when nobody can answer. */
     confirm(question: string): Promise<boolean>;
     /** Neon drill: compares the backup branch with its restored copy (default: compareDatabases). */
     compare?: typeof compareDatabases;
+    /** Neon backup: the schema version the branch holds, read through its connection URI (default: appliedSchemaVersion). */
+    schemaVersionAt?: (uri: string, historySchema: string) => Promise<string>;
 }
 
-const USAGE = [
-    "usage: npm run db:backups -- --stack <stack>",
-    "       npm run db:restore -- --stack <stack> --backup <id> [--yes] [--url <postgres-url>]",
-    "       npm run db:drill -- --stack <stack> [--url <postgres-url>]",
-].join("\n");
+const STACK = { name: "stack", short: "s", value: "<stack>", help: "the stack (required)" };
+const URL_OPTION = { name: "url", value: "<postgres-url>", help: "the database's direct URL (default: DATABASE_URL; pg_dump stacks)" };
 
-interface Args {
-    command: string;
-    stack?: string;
-    backup?: string;
-    url?: string;
-    yes: boolean;
-    unknown: string[];
-}
-
-function parseArgs(argv: string[]): Args {
-    const [command, ...rest] = argv;
-    const args: Args = { command, yes: false, unknown: [] };
-    for (let i = 0; i < rest.length; i++) {
-        const a = rest[i];
-        if (a === "--yes") args.yes = true;
-        else if (a === "--stack" || a === "--backup" || a === "--url") {
-            const v = rest[++i];
-            if (v === undefined || v.startsWith("--")) args.unknown.push(`${a} without a value`);
-            else args[a.slice(2) as "stack" | "backup" | "url"] = v;
-        } else args.unknown.push(a);
-    }
-    return args;
-}
+export const SPECS: Record<string, CommandSpec> = {
+    backups: {
+        usage: "npm run db:backups -- --stack <stack>",
+        summary: "Lists the stack's backups, newest first: time, schema version, the version each was taken before, size or LSN.",
+        options: [STACK],
+    },
+    backup: {
+        usage: "npm run db:backup -- --stack <stack> [--url <postgres-url>]",
+        summary:
+            "Takes a backup now, as pulumi up does before migrating: pg_dump (docker, external, local) with its record and the stack's " +
+            "retention (keel:migrations.keepBackups), or a Neon snapshot branch (expiring after keel:migrations.backupRetentionDays).",
+        options: [STACK, URL_OPTION],
+    },
+    restore: {
+        usage: "npm run db:restore -- --stack <stack> --backup <id> [--yes] [--url <postgres-url>]",
+        summary:
+            "Restores a backup over the stack's database: prints the plan and asks first; the previous state is kept " +
+            "(a database or a branch) with the way back.",
+        options: [
+            STACK,
+            { name: "backup", short: "b", value: "<id>", help: "the backup: its id as db:backups lists it, or a unique prefix (required)" },
+            { name: "yes", short: "y", help: "go ahead without asking (needed without a terminal)" },
+            URL_OPTION,
+        ],
+    },
+    drill: {
+        usage: "npm run db:drill -- --stack <stack> [--url <postgres-url>]",
+        summary:
+            "Takes a backup, restores it into a scratch database (or branch), compares schema, rows and data with the source, " +
+            "prints a pass/fail report (exit 1 on a failure) and removes the scratch copy.",
+        options: [STACK, URL_OPTION],
+    },
+};
 
 function backupDir(io: DbIo, config: KeelConfig): string {
     return path.resolve(io.root, config.migrations.backupDir);
 }
 
 /** The database URL for a command that connects: --url, else DATABASE_URL; never the stack file's (encrypted) one. */
-function databaseUrl(args: Args, io: DbIo, config: KeelConfig, command: string): string {
-    const url = args.url ?? io.env.DATABASE_URL;
+function databaseUrl(args: ParsedCommandLine, io: DbIo, config: KeelConfig, command: string): string {
+    const url = (args.options.url as string | undefined) ?? io.env.DATABASE_URL;
     if (!url) {
         const why =
             config.database.kind === "external" && config.database.source === "config"
                 ? `stack '${config.stack}' keeps keel:databaseUrl as a secret, encrypted in Pulumi.${config.stack}.yaml, which this script cannot read`
-                : `stack '${config.stack}' runs its database in Docker with a generated password, which lives in the Pulumi state`;
+                : config.database.kind === "docker"
+                  ? `stack '${config.stack}' runs its database in Docker with a generated password, which lives in the Pulumi state`
+                  : `stack '${config.stack}' keeps its database's URL in the Pulumi state`;
         throw new DbCommandError(
             `db:${command} needs the database's direct URL: ${why}. Pass --url or export DATABASE_URL, for example:\n` +
-                `  export DATABASE_URL=$(pulumi stack output databaseUrl --show-secrets --stack ${config.stack})`,
+                `  export DATABASE_URL=$(npm run -s db:url -- --stack ${config.stack})`,
         );
     }
     const reason = unusableUrlReason(url);
@@ -98,22 +130,34 @@ function describeRecord(r: BackupRecord): string {
     return `${r.id}  ${r.takenAt}  schema ${r.schemaVersion || "-"}  before ${r.beforeVersion || "-"}  ${size}${r.sha256 ? `  sha256 ${r.sha256.slice(0, 12)}…` : ""}`;
 }
 
+/**
+ * One command line of the db script (`backups --stack prod`, as the npm scripts
+ * pass it): 0 after --help, 2 on a usage error (with the usage, on io.err),
+ * else the command's exit code. Other errors are thrown.
+ */
 export async function main(argv: string[], io: DbIo): Promise<number> {
-    const args = parseArgs(argv);
-    if (
-        !["backups", "restore", "drill"].includes(args.command) ||
-        !args.stack ||
-        args.unknown.length ||
-        (args.command === "restore" && !args.backup)
-    ) {
-        io.out(`${USAGE}${args.unknown.length ? `\n(not understood: ${args.unknown.join(" ")})` : ""}`);
+    const [command, ...rest] = argv;
+    const err = (text: string) => (io.err ?? io.out)(text.replace(/\n$/, ""));
+    const spec = Object.prototype.hasOwnProperty.call(SPECS, command) ? SPECS[command] : undefined;
+    if (!spec) {
+        err(
+            `error: ${command ? `unknown command '${command}'` : "no command given"}\n\n${Object.values(SPECS).map(usageText).join("\n\n")}`,
+        );
         return 2;
     }
-    const config = readStackConfig(io.root, args.stack, io.env);
-    if (config.database.kind === "neon") return neonCommand(args, io, config, config.database);
+    return runCommandLine(spec, (args) => dbCommand(command, args, io), rest, { out: (t) => io.out(t.replace(/\n$/, "")), err });
+}
+
+/** Runs one command with its parsed options. */
+export async function dbCommand(command: string, args: ParsedCommandLine, io: DbIo): Promise<number> {
+    const stack = args.options.stack as string | undefined;
+    if (!stack) throw new UsageError("--stack <stack> is required");
+    if (command === "restore" && !args.options.backup) throw new UsageError("--backup <id> is required: npm run db:backups lists them");
+    const config = readStackConfig(io.root, stack, io.env);
+    if (config.database.kind === "neon") return neonCommand(command, args, io, config, config.database);
     const dir = backupDir(io, config);
 
-    if (args.command === "backups") {
+    if (command === "backups") {
         const records = listDumps(dir, config.stack);
         if (!records.length) {
             io.out(`No backups of stack '${config.stack}' in ${path.join(dir, config.stack)}.`);
@@ -126,10 +170,29 @@ export async function main(argv: string[], io: DbIo): Promise<number> {
         return 0;
     }
 
-    const url = databaseUrl(args, io, config, args.command);
-    if (args.command === "restore") {
-        const record = findDump(dir, config.stack, args.backup!);
-        await restoreDump(url, record, async () => args.yes || (await io.confirm("Go ahead? [y/N] ")), {
+    const url = databaseUrl(args, io, config, command);
+    if (command === "backup") {
+        const { historySchema, keepBackups } = config.migrations;
+        const schemaVersion = await appliedSchemaVersion(url, historySchema);
+        io.out(`backup of stack '${config.stack}' (${describeTarget(url)}, schema version ${schemaVersion || "none"})`);
+        // As pulumi up takes one before migrating (components/schema/provider.ts), with nothing pending: "before manual".
+        const record = await takeDump(url, {
+            dir,
+            stack: config.stack,
+            beforeVersion: "",
+            schemaVersion,
+            progress: io.out,
+            historySchema,
+            env: io.env,
+        });
+        const removed = pruneDumps(dir, config.stack, keepBackups);
+        if (removed.length) io.out(`retention (keep ${keepBackups}): removed ${removed.join(", ")}`);
+        io.out(`Backup ${record.id} taken; npm run db:backups -- --stack ${config.stack} lists it.`);
+        return 0;
+    }
+    if (command === "restore") {
+        const record = findDump(dir, config.stack, args.options.backup as string);
+        await restoreDump(url, record, async () => args.options.yes === true || (await io.confirm("Go ahead? [y/N] ")), {
             progress: io.out,
             historySchema: config.migrations.historySchema,
             env: io.env,
@@ -149,25 +212,17 @@ export async function main(argv: string[], io: DbIo): Promise<number> {
 
 /** The stack's Neon branch, found by name (the stack file names the project and branch; ids live in the state). */
 export async function neonTarget(io: Pick<DbIo, "env" | "out">, config: KeelConfig, c: NeonDatabaseConfig): Promise<NeonBackupTarget> {
-    // keel:neonApiKey is encrypted in the stack file: the key comes from NEON_API_KEY here.
-    if (!io.env.NEON_API_KEY) {
-        throw new DbCommandError(
-            `Stack '${config.stack}' is on Neon and this command needs a Neon API key: export NEON_API_KEY=... ` +
-                `(a keel:neonApiKey in the stack file is encrypted, which this script cannot read).`,
-        );
-    }
-    const credentials = resolveNeonCredentials({ env: io.env, configApiUrl: io.env.NEON_API_URL });
-    const api = neonClient({ apiKey: credentials.apiKey, baseUrl: credentials.baseUrl, onProgress: io.out });
+    const api = scriptNeonClient(config.stack, io.env, io.out);
     const projectId = await findNeonProject(api, c);
     const branch = await findStackBranch(api, projectId, c, config.stack);
     return { api, projectId, branchId: branch.id, branchName: branch.name, stack: config.stack, wait: { onProgress: io.out } };
 }
 
 /** Neon stacks: backups are snapshot branches (components/backup/neon.ts). */
-async function neonCommand(args: Args, io: DbIo, config: KeelConfig, c: NeonDatabaseConfig): Promise<number> {
+async function neonCommand(command: string, args: ParsedCommandLine, io: DbIo, config: KeelConfig, c: NeonDatabaseConfig): Promise<number> {
     const target = await neonTarget(io, config, c);
     const where = `branch '${target.branchName}' (${target.branchId}) of Neon project ${target.projectId}`;
-    if (args.command === "backups") {
+    if (command === "backups") {
         const records = await listNeonBackups(target);
         if (!records.length) {
             io.out(`No backups of stack '${config.stack}' (${where}).`);
@@ -177,11 +232,24 @@ async function neonCommand(args: Args, io: DbIo, config: KeelConfig, c: NeonData
         for (const r of records) io.out(`  ${describeRecord(r)}${r.expiresAt ? `  expires ${r.expiresAt}` : ""}`);
         return 0;
     }
-    if (args.command === "restore") {
-        const plan = await planNeonRestore(target, args.backup!);
+    if (command === "backup") {
+        const schemaVersion = await neonSchemaVersion(io, config, c, target);
+        io.out(`backup of stack '${config.stack}' (${where}, schema version ${schemaVersion || "unknown"})`);
+        // As pulumi up takes one before migrating (components/schema/provider.ts), with nothing pending: "…-manual".
+        const record = await takeNeonBackup(target, {
+            beforeVersion: "",
+            schemaVersion,
+            retentionDays: config.migrations.backupRetentionDays,
+            progress: io.out,
+        });
+        io.out(`Backup ${record.id} taken; npm run db:backups -- --stack ${config.stack} lists it.`);
+        return 0;
+    }
+    if (command === "restore") {
+        const plan = await planNeonRestore(target, args.options.backup as string);
         io.out(`restore of ${where} will:`);
         for (const l of plan.lines) io.out(`  ${l}`);
-        if (!args.yes && !(await io.confirm("Go ahead? [y/N] "))) {
+        if (args.options.yes !== true && !(await io.confirm("Go ahead? [y/N] "))) {
             throw new DbCommandError("The restore was not confirmed; nothing was changed. (Pass --yes to confirm in scripts.)");
         }
         const result = await executeNeonRestore(target, plan, io.out);
@@ -201,17 +269,46 @@ async function neonCommand(args: Args, io: DbIo, config: KeelConfig, c: NeonData
     return report.passed ? 0 : 1;
 }
 
+/**
+ * The schema version a Neon branch holds, for a backup's record: read through
+ * the branch's direct connection URI (which wakes a suspended compute). Best
+ * effort: a backup is worth more than its label, so an unreadable version is
+ * recorded as unknown ("") and said.
+ */
+async function neonSchemaVersion(io: DbIo, config: KeelConfig, c: NeonDatabaseConfig, target: NeonBackupTarget): Promise<string> {
+    const read = io.schemaVersionAt ?? appliedSchemaVersion;
+    try {
+        const { data } = await target.api.getConnectionUri({
+            projectId: target.projectId,
+            branch_id: target.branchId,
+            database_name: c.databaseName,
+            role_name: c.roleName,
+            pooled: false,
+        });
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error("no answer in 30 s")), 30_000);
+        });
+        try {
+            return await Promise.race([read(data.uri, config.migrations.historySchema), timeout]);
+        } finally {
+            clearTimeout(timer);
+        }
+    } catch (err: any) {
+        io.out(
+            `note: the schema version of '${target.branchName}' could not be read (${err?.message ?? err}); the backup records it as unknown`,
+        );
+        return "";
+    }
+}
+
 if (require.main === module) {
-    main(process.argv.slice(2), {
-        root: process.cwd(),
-        env: process.env,
-        out: (l) => process.stdout.write(`${l}\n`),
-        confirm: confirmOnTty,
-    }).then(
-        (code) => process.exit(code),
-        (err) => {
-            process.stderr.write(`error: ${err?.message ?? err}\n`);
-            process.exit(1);
-        },
+    runSubcommand(SPECS, (command, args) =>
+        dbCommand(command, args, {
+            root: process.cwd(),
+            env: process.env,
+            out: (l) => void process.stdout.write(`${l}\n`),
+            confirm: confirmOnTty,
+        }),
     );
 }

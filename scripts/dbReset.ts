@@ -6,14 +6,23 @@
  * branch is restored from it, so nothing that connects to the stack's branch
  * ever sees unsanitized data. The branch's previous state is kept under
  * `<branch>-before-reset-<time>`, so a reset can be undone from the Neon console.
+ * The sanitization file runs as seeds do (components/schema/seeds.ts runSqlFile):
+ * parsed first, one transaction, a failing statement named by file and line.
+ *
+ * dev:reset (scripts/devReset.ts) is the dev database's reset: it drops and
+ * recreates a PostgreSQL database and rebuilds it from the migrations and
+ * seeds, keeping nothing. db:reset copies real (parent) data and keeps the
+ * previous state.
  */
 import * as fs from "fs";
 import * as path from "path";
 import { NeonDatabaseConfig } from "../components/config";
 import { defaultBranch, findBranch } from "../components/database/neon/common";
 import { KeelError } from "../components/errors";
-import { Api, neonClient, resolveNeonCredentials, waitForOperations } from "../components/vendors/neon";
-import { findNeonProject, findStackBranch } from "./lib/neonStack";
+import { runSqlFile } from "../components/schema/seeds";
+import { Api, waitForOperations } from "../components/vendors/neon";
+import { CommandSpec, ParsedCommandLine, runCommand, UsageError } from "./lib/cli";
+import { findNeonProject, findStackBranch, scriptNeonClient } from "./lib/neonStack";
 import { confirmOnTty } from "./lib/prompt";
 import { readStackConfig } from "./lib/stackConfig";
 
@@ -153,60 +162,63 @@ export async function executeReset(api: Api, p: ResetPlan, hooks: ResetHooks): P
     }
 }
 
-/** The sanitization in one transaction: all of it applies, or none. */
-export async function runSqlInTransaction(uri: string, sql: string): Promise<void> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { Client } = require("pg") as typeof import("pg");
-    const client = new Client({ connectionString: uri });
-    await client.connect();
-    try {
-        await client.query("BEGIN");
-        await client.query(sql);
-        await client.query("COMMIT");
-    } catch (err) {
-        await client.query("ROLLBACK").catch(() => undefined);
-        throw err;
-    } finally {
-        await client.end().catch(() => undefined);
-    }
+/**
+ * The sanitization in one transaction: all of it applies, or none. No timeouts
+ * (the server's own apply): it may rewrite every row of a large copy.
+ */
+export async function runSqlInTransaction(uri: string, sql: string, file = "the sanitization file"): Promise<void> {
+    await runSqlFile(uri, file, sql, { lockTimeout: "0", statementTimeout: "0" });
 }
 
-async function main(argv: string[]): Promise<number> {
-    const stackAt = argv.indexOf("--stack");
-    const stack = stackAt >= 0 ? argv[stackAt + 1] : undefined;
-    const unknown = argv.filter((a, i) => a.startsWith("--") && !["--stack", "--yes"].includes(a) && argv[i - 1] !== "--stack");
-    if (!stack || unknown.length) {
-        process.stderr.write(
-            `usage: npm run db:reset -- --stack <stack> [--yes]${unknown.length ? ` (unknown: ${unknown.join(" ")})` : ""}\n`,
+export const SPEC: CommandSpec = {
+    usage: "npm run db:reset -- --stack <stack> [--yes]",
+    summary:
+        "Gives a Neon stack that branches off another (staging) a fresh copy of its parent's data (prod): through a temporary branch " +
+        "sanitized by keel:database.neon.sanitizeSql, keeping its previous state as a branch. Prints the plan and asks first. " +
+        "(The dev database's reset is npm run dev:reset.)",
+    options: [
+        { name: "stack", short: "s", value: "<stack>", help: "the stack (required)" },
+        { name: "yes", short: "y", help: "go ahead without asking (needed without a terminal)" },
+    ],
+};
+
+export interface DbResetIo {
+    root: string;
+    env: Record<string, string | undefined>;
+    out(line: string): void;
+    confirm(question: string): Promise<boolean>;
+}
+
+export async function dbReset(args: ParsedCommandLine, io: DbResetIo): Promise<number> {
+    const stack = args.options.stack as string | undefined;
+    if (!stack) throw new UsageError("--stack <stack> is required");
+    const config = readStackConfig(io.root, stack, io.env);
+    if (config.database.kind !== "neon") {
+        throw new ResetError(
+            `Stack '${stack}' uses a ${config.database.kind} database; db:reset works on Neon branches.` +
+                (config.stage === "dev"
+                    ? ` To start the dev database over from the migrations and seeds: npm run dev:reset -- --stack ${stack}.`
+                    : ""),
         );
-        return 2;
     }
-    // npm runs scripts from the project's root, where the stack files are.
-    const root = process.cwd();
-    const config = readStackConfig(root, stack);
-    if (config.database.kind !== "neon")
-        throw new ResetError(`Stack '${stack}' uses a ${config.database.kind} database; db:reset works on Neon branches.`);
-    const credentials = resolveNeonCredentials({ env: process.env });
-    const api = neonClient({ apiKey: credentials.apiKey, baseUrl: credentials.baseUrl, onProgress: (m) => process.stdout.write(`${m}\n`) });
-    const plan = await planReset(api, stack, config.database, root);
-    process.stdout.write(`db:reset on stack '${stack}' (Neon project ${plan.projectId}) will:\n${describePlan(plan).join("\n")}\n`);
-    if (!argv.includes("--yes") && !(await confirmOnTty("Go ahead? [y/N] "))) {
-        process.stdout.write("Nothing was changed. (Pass --yes to skip this question in scripts.)\n");
+    // keel:neonApiKey is encrypted in the stack file: the key comes from NEON_API_KEY here.
+    const api = scriptNeonClient(stack, io.env, io.out);
+    const plan = await planReset(api, stack, config.database, io.root);
+    io.out(`db:reset on stack '${stack}' (Neon project ${plan.projectId}) will:\n${describePlan(plan).join("\n")}`);
+    if (args.options.yes !== true && !(await io.confirm("Go ahead? [y/N] "))) {
+        io.out("Nothing was changed. (Pass --yes to skip this question in scripts.)");
         return 1;
     }
-    await executeReset(api, plan, { runSql: runSqlInTransaction, log: (l) => process.stdout.write(`${l}\n`) });
-    process.stdout.write(
-        `'${plan.target.name}' now holds '${plan.parent.name}'s data${plan.sanitizeSql ? `, sanitized by ${plan.sanitizeSql.file}` : ""}.\n`,
+    await executeReset(api, plan, { runSql: (uri, sql) => runSqlInTransaction(uri, sql, plan.sanitizeSql?.file), log: io.out });
+    io.out(
+        `'${plan.target.name}' now holds '${plan.parent.name}'s data${plan.sanitizeSql ? `, sanitized by ${plan.sanitizeSql.file}` : ""}.`,
     );
     return 0;
 }
 
 if (require.main === module) {
-    main(process.argv.slice(2)).then(
-        (code) => process.exit(code),
-        (err) => {
-            process.stderr.write(`error: ${err?.message ?? err}\n`);
-            process.exit(1);
-        },
+    // npm runs scripts from the project's root, where the stack files are.
+    runCommand(SPEC, (args) =>
+        dbReset(args, { root: process.cwd(), env: process.env, out: (l) => void process.stdout.write(`${l}\n`), confirm: confirmOnTty }),
     );
 }

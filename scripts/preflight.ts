@@ -48,6 +48,7 @@ import {
 } from "../components/schema/migrationSet";
 import { HistoryRow } from "../components/schema/plan";
 import { DEFAULT_ENGINE_SETTINGS, readHistory } from "../components/schema/runner";
+import { CommandSpec, ParsedCommandLine, runCommand, UsageError } from "./lib/cli";
 import { rawStackConfig } from "./lib/stackConfig";
 
 export interface PreflightIo {
@@ -59,29 +60,32 @@ export interface PreflightIo {
     git?: (args: string[]) => string;
 }
 
-const USAGE = "usage: npm run preflight -- --stack <stack> [--json] [--offline] [--branch <branch>]";
+export const SPEC: CommandSpec = {
+    usage: "npm run preflight -- --stack <stack> [--json] [--offline] [--branch <branch>]",
+    summary:
+        "Checks what a deploy of the stack needs, all at once: config and tokens, migration files, the history against the database " +
+        "(DATABASE_URL), a clean tree on the stack's branch, backups, prod redundancy. Exit 0 when nothing fails, 1 otherwise.",
+    options: [
+        { name: "stack", short: "s", value: "<stack>", help: "the stack (required)" },
+        { name: "json", help: "print the report as JSON" },
+        { name: "offline", help: "skip the database check" },
+        { name: "branch", value: "<branch>", help: "the branch to check against the stack's (default: GITHUB_REF_NAME, else git's)" },
+    ],
+};
 
 export interface PreflightArgs {
     stack?: string;
     branch?: string;
     json: boolean;
     offline: boolean;
-    unknown: string[];
 }
 
-function parseArgs(argv: string[]): PreflightArgs {
-    const args: PreflightArgs = { json: false, offline: false, unknown: [] };
-    for (let i = 0; i < argv.length; i++) {
-        const [flag, inline] = argv[i].split("=", 2) as [string, string | undefined];
-        if (flag === "--json" && inline === undefined) args.json = true;
-        else if (flag === "--offline" && inline === undefined) args.offline = true;
-        else if (flag === "--stack" || flag === "--branch") {
-            const v = inline ?? argv[++i];
-            if (v === undefined || v === "" || v.startsWith("--")) args.unknown.push(`${flag} without a value`);
-            else args[flag.slice(2) as "stack" | "branch"] = v;
-        } else args.unknown.push(argv[i]);
-    }
-    return args;
+function preflightArgs(args: ParsedCommandLine): PreflightArgs & { stack: string } {
+    const stack = args.options.stack as string | undefined;
+    if (!stack) throw new UsageError("--stack <stack> is required");
+    const branch = args.options.branch as string | undefined;
+    if (branch === "") throw new UsageError("--branch needs a value <branch>");
+    return { stack, ...(branch ? { branch } : {}), json: args.options.json === true, offline: args.options.offline === true };
 }
 
 function defaultGit(root: string): (args: string[]) => string {
@@ -173,9 +177,7 @@ async function databaseInput(
             config.database.kind === "external"
                 ? `keel:databaseUrl is encrypted in Pulumi.${stack}.yaml`
                 : "the Docker database's URL (with its generated password) lives in the Pulumi state";
-        return skipped(
-            `${where}; to check the history, export DATABASE_URL=$(pulumi stack output databaseUrl --show-secrets --stack ${stack})`,
-        );
+        return skipped(`${where}; to check the history, export DATABASE_URL=$(npm run -s db:url -- --stack ${stack})`);
     }
     if (!loaded.sources) return skipped("the migrations directory has problems (above), so the files to compare are not all known");
     const target = describeTarget(url);
@@ -270,28 +272,19 @@ function tryParse(raw: RawConfig): KeelConfig | undefined {
     }
 }
 
-export async function main(argv: string[], io: PreflightIo): Promise<number> {
-    const args = parseArgs(argv);
+/** Runs preflight for a parsed command line and prints the report, secrets masked: 0 when nothing fails, 1 otherwise. */
+export async function runPreflight(parsed: ParsedCommandLine, io: PreflightIo): Promise<number> {
+    const args = preflightArgs(parsed);
     const secrets = SECRET_ENV.map((k) => io.env[k]);
     const out = (text: string) => io.out(maskSecrets(text, secrets));
-    if (!args.stack || args.unknown.length) {
-        out(`${USAGE}${args.unknown.length ? `\n(not understood: ${args.unknown.join(" ")})` : ""}`);
-        return 2;
-    }
-    const report = await preflight({ ...args, stack: args.stack }, io);
+    const report = await preflight(args, io);
     if (args.json) out(JSON.stringify(report, null, 2));
     else for (const line of formatReport(report)) out(line);
     return report.ok ? 0 : 1;
 }
 
 if (require.main === module) {
-    const env = process.env;
-    main(process.argv.slice(2), { root: process.cwd(), env, out: (l) => process.stdout.write(`${l}\n`) }).then(
-        (code) => process.exit(code),
-        (err) => {
-            const secrets = SECRET_ENV.map((k) => env[k]);
-            process.stderr.write(`error: ${maskSecrets(String(err?.message ?? err), secrets)}\n`);
-            process.exit(1);
-        },
-    );
+    const io: PreflightIo = { root: process.cwd(), env: process.env, out: (l) => void process.stdout.write(`${l}\n`) };
+    const secrets = SECRET_ENV.map((k) => io.env[k]);
+    runCommand(SPEC, (parsed) => runPreflight(parsed, io), process.argv.slice(2), { redact: (text) => maskSecrets(text, secrets) });
 }

@@ -128,7 +128,7 @@ function databaseUrl(args: ParsedCommandLine, io: SchemaIo): string {
     const stack = (args.options.stack as string | undefined) ?? "dev";
     throw new UsageError(
         `no database: export DATABASE_URL=postgres://user:password@localhost:5432/app, pass --url, ` +
-            `or take the stack's: export DATABASE_URL=$(npm run -s pulumi -- stack output databaseUrl --show-secrets --stack ${stack})`,
+            `or take the stack's: export DATABASE_URL=$(npm run -s db:url -- --stack ${stack})`,
     );
 }
 

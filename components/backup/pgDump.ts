@@ -600,7 +600,7 @@ export function findDump(dir: string, stack: string, id: string): BackupRecord {
 
 // ---------------------------------------------------------------- restoring
 
-interface DatabaseFacts {
+export interface DatabaseFacts {
     name: string;
     owner: string;
     encoding: string;
@@ -608,7 +608,8 @@ interface DatabaseFacts {
     ctype: string;
 }
 
-async function databaseFacts(admin: Client, name: string): Promise<DatabaseFacts | undefined> {
+/** A database's owner, encoding and locale, to create another like it; undefined when there is none of that name. */
+export async function databaseFacts(admin: Client, name: string): Promise<DatabaseFacts | undefined> {
     const res = await admin.query(
         `SELECT d.datname AS name, pg_get_userbyid(d.datdba) AS owner, pg_encoding_to_char(d.encoding) AS encoding, d.datcollate AS collate, d.datctype AS ctype
          FROM pg_database d WHERE d.datname = $1`,
@@ -618,7 +619,7 @@ async function databaseFacts(admin: Client, name: string): Promise<DatabaseFacts
 }
 
 /** A maintenance connection on the same server (the postgres database, else template1). */
-async function adminClient(url: string, applicationName: string): Promise<Client> {
+export async function adminClient(url: string, applicationName: string): Promise<Client> {
     try {
         return await connect(urlForDatabase(url, "postgres"), applicationName);
     } catch {
@@ -626,7 +627,8 @@ async function adminClient(url: string, applicationName: string): Promise<Client
     }
 }
 
-async function createDatabaseLike(admin: Client, name: string, like: DatabaseFacts): Promise<void> {
+/** Creates `name` with `like`'s encoding and locale, owned by its owner when this user may make it so. */
+export async function createDatabaseLike(admin: Client, name: string, like: DatabaseFacts): Promise<void> {
     const base = `CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING ${admin.escapeLiteral(like.encoding)} LC_COLLATE ${admin.escapeLiteral(like.collate)} LC_CTYPE ${admin.escapeLiteral(like.ctype)}`;
     try {
         await admin.query(`${base} OWNER ${quoteIdent(like.owner)}`);
@@ -937,7 +939,7 @@ export async function drill(url: string, o: DrillOptions): Promise<DrillReport> 
     const scratch = `${databaseName(url)}_keel_drill_${stamp(new Date()).slice(0, 15).toLowerCase()}`.slice(0, 63);
     let created = false;
     try {
-        const version = await currentVersion(url, historySchema);
+        const version = await appliedSchemaVersion(url, historySchema);
         const { record, stats: source } = await takeDumpWithStats(url, {
             dir,
             stack: o.stack,
@@ -968,7 +970,8 @@ export async function drill(url: string, o: DrillOptions): Promise<DrillReport> 
     }
 }
 
-async function currentVersion(url: string, historySchema: string): Promise<string> {
+/** The newest applied (or baseline) version in the database's history; "" without a history. */
+export async function appliedSchemaVersion(url: string, historySchema: string): Promise<string> {
     const client = await connect(url, "keel-drill");
     try {
         const ref = `${quoteIdent(historySchema)}.${quoteIdent(HISTORY_TABLE)}`;

@@ -327,23 +327,32 @@ export function assertRunnable(plan: MigrationPlan<PlannedFile>): void {
 }
 
 /** Where in the file a PostgreSQL error points: the statement's line, refined by the error's position. */
-function errorLocation(file: MigrationFile, stmt: { sql: string; line: number }, err: any): number {
+function errorLocation(stmt: { sql: string; line: number }, err: any): number {
     const pos = Number(err?.position);
     if (!pos) return stmt.line;
     // Lines end at \r\n, \n or \r, as editors count them.
     return stmt.line + lineAndColumn(stmt.sql, pos - 1).line - 1;
 }
 
-function runError(file: MigrationFile, stmt: { sql: string; line: number }, err: any, after: string): MigrationRunError {
-    const line = errorLocation(file, stmt, err);
+function runError(
+    file: { file: string },
+    stmt: { sql: string; line: number },
+    err: any,
+    after: string,
+    Failure: new (message: string) => Error = MigrationRunError,
+    directives = true,
+): Error {
+    const line = errorLocation(stmt, err);
     const code = err?.code ? ` [SQLSTATE ${err.code}]` : "";
     const hint =
         err?.code === "55P03"
-            ? " The lock_timeout fired: another session holds a lock on the table. Retry when it is idle, or raise it for this file with '-- keel:lock-timeout 30s'."
+            ? " The lock_timeout fired: another session holds a lock on the table. Retry when it is idle" +
+              (directives ? ", or raise it for this file with '-- keel:lock-timeout 30s'." : ".")
             : err?.code === "57014"
-              ? " The statement_timeout fired. If the statement needs longer, raise it for this file with '-- keel:statement-timeout 30min'."
+              ? " The statement_timeout fired." +
+                (directives ? " If the statement needs longer, raise it for this file with '-- keel:statement-timeout 30min'." : "")
               : "";
-    return new MigrationRunError(`${file.file}:${line}: ${err?.message ?? err}${code}.${hint} ${after}`);
+    return new Failure(`${file.file}:${line}: ${err?.message ?? err}${code}.${hint} ${after}`);
 }
 
 /**
@@ -441,8 +450,52 @@ function sendCountingStatements(client: Client, text: string): Promise<MessageRe
  */
 async function applyInTransaction(client: Client, file: MigrationFile, s: EngineSettings): Promise<void> {
     const t = timeouts(file, s);
-    // Durations are validated (digits and a unit), so inlining them is safe; the rest is escaped.
-    const prefix = [`BEGIN`, `SET LOCAL lock_timeout = '${t.lock}'`, `SET LOCAL statement_timeout = '${t.statement}'`];
+    await runFileInTransaction(client, file, {
+        lockTimeout: t.lock,
+        statementTimeout: t.statement,
+        trailer: [
+            `INSERT INTO ${historyRef(s)} (version, name, checksum, status, execution_ms, applied_by) VALUES (` +
+                `${file.version}, ${client.escapeLiteral(file.name)}, ${client.escapeLiteral(file.checksum)}, 'applied', ` +
+                `(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer, ${client.escapeLiteral(s.appliedBy)})`,
+        ],
+        trailerWhat: "recorded the file in the history",
+        rolledBack: "The file's transaction was rolled back: the database is as it was after the previous migration.",
+    });
+}
+
+/** How runFileInTransaction runs a file and words its failure. */
+export interface FileTransactionOptions {
+    /** `SET LOCAL lock_timeout` and `statement_timeout`: validated durations (digits and a unit), inlined. */
+    lockTimeout: string;
+    statementTimeout: string;
+    /** Keel's own statements after the file's, inside its transaction (the history row). */
+    trailer?: string[];
+    /** What the trailer does, for an error in it: "recorded the file in the history". */
+    trailerWhat?: string;
+    /** The sentence that ends a failure's message: what the rollback left. */
+    rolledBack: string;
+    /** The error raised (default MigrationRunError). */
+    error?: new (message: string) => Error;
+    /** Whether a timeout's hint may suggest the file's `-- keel:` directives (migrations: yes). Default true. */
+    directives?: boolean;
+}
+
+/**
+ * A parsed SQL file's statements in one transaction, sent as a single message
+ * (one round trip): BEGIN, the timeouts, the statements, the trailer, COMMIT.
+ * On an error the transaction is rolled back and the error names the file and
+ * the line of the failing statement (refined by the server's error position),
+ * as `<file>:<line>: <message> [SQLSTATE …]. <rolledBack>`. Migrations and seeds
+ * (components/schema/seeds.ts) both run this way.
+ */
+export async function runFileInTransaction(
+    client: Client,
+    file: { file: string; statements: SqlStatement[] },
+    o: FileTransactionOptions,
+): Promise<void> {
+    const Failure = o.error ?? MigrationRunError;
+    const trailer = o.trailer ?? [];
+    const prefix = [`BEGIN`, `SET LOCAL lock_timeout = '${o.lockTimeout}'`, `SET LOCAL statement_timeout = '${o.statementTimeout}'`];
     const parts = prefix.map((p) => `${p};\n`);
     let length = parts.reduce((n, p) => n + p.length, 0);
     const offsets: number[] = [];
@@ -453,33 +506,35 @@ async function applyInTransaction(client: Client, file: MigrationFile, s: Engine
         parts.push(part);
         length += part.length;
     }
-    parts.push(
-        `INSERT INTO ${historyRef(s)} (version, name, checksum, status, execution_ms, applied_by) VALUES (` +
-            `${file.version}, ${client.escapeLiteral(file.name)}, ${client.escapeLiteral(file.checksum)}, 'applied', ` +
-            `(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer, ${client.escapeLiteral(s.appliedBy)});\n`,
-        "COMMIT",
-    );
+    parts.push(...trailer.map((t) => `${t};\n`), "COMMIT");
     const { completed, error } = await sendCountingStatements(client, parts.join(""));
     if (!error) return;
     await client.query("ROLLBACK").catch(() => undefined);
-    const rolledBack = "The file's transaction was rolled back: the database is as it was after the previous migration.";
+    const rolledBack = o.rolledBack;
     const index = completed - prefix.length;
     if (index >= 0 && index < file.statements.length) {
         const stmt = file.statements[index];
         // The error's position counts characters in the whole message; make it relative to the statement.
         const position = Number(error.position) - offsets[index];
         const inStatement = position > 0 && position <= stmt.sql.length ? position : undefined;
-        throw runError(file, stmt, { message: error.message, code: error.code, position: inStatement }, rolledBack);
+        throw runError(
+            file,
+            stmt,
+            { message: error.message, code: error.code, position: inStatement },
+            rolledBack,
+            Failure,
+            o.directives ?? true,
+        );
     }
     const code = error?.code ? ` [SQLSTATE ${error.code}]` : "";
-    if (index === file.statements.length + 1) {
+    if (index === file.statements.length + trailer.length) {
         // Deferred constraints and constraint triggers are checked at COMMIT, after the last statement.
-        throw new MigrationRunError(
+        throw new Failure(
             `${file.file}: COMMIT failed: ${error.message}${code}. A deferred constraint or trigger failed at the end of the file. ${rolledBack}`,
         );
     }
-    throw new MigrationRunError(
-        `${file.file}: ${error.message}${code} (while Keel ${index < 0 ? "set up the file's transaction" : "recorded the file in the history"}). ${rolledBack}`,
+    throw new Failure(
+        `${file.file}: ${error.message}${code} (while Keel ${index < 0 ? "set up the file's transaction" : (o.trailerWhat ?? "finished the file")}). ${rolledBack}`,
     );
 }
 

@@ -97,28 +97,89 @@ function splitOnce(s: string, sep: string): [string, string | undefined] {
     return at < 0 ? [s, undefined] : [s.slice(0, at), s.slice(at + 1)];
 }
 
+/** Where a command writes: its output, and its errors and usage problems. */
+export interface CommandStreams {
+    out(text: string): void;
+    err(text: string): void;
+}
+
+const STDIO: CommandStreams = {
+    out: (text) => void process.stdout.write(text),
+    err: (text) => void process.stderr.write(text),
+};
+
+/**
+ * Parses the command line and runs main, without exiting: 0 after --help (the
+ * usage on out), 2 on a usage error (the error and the usage on err), else
+ * main's exit code. Any other error is main's to throw.
+ */
+export async function runCommandLine(
+    spec: CommandSpec,
+    main: (args: ParsedCommandLine) => Promise<number>,
+    argv: string[],
+    streams: CommandStreams = STDIO,
+): Promise<number> {
+    try {
+        const args = parseCommandLine(argv, spec);
+        if (args.help) {
+            streams.out(`${usageText(spec)}\n`);
+            return 0;
+        }
+        return await main(args);
+    } catch (err) {
+        if (!(err instanceof UsageError)) throw err;
+        streams.err(`error: ${err.message}\n\n${usageText(spec)}\n`);
+        return 2;
+    }
+}
+
+export interface RunOptions {
+    /** Applied to an error's text before it is printed (a command that must never print a secret masks it here). */
+    redact?: (text: string) => string;
+}
+
 /**
  * Runs a command's main and exits: 0 after --help, 2 on a usage error (with the
  * usage), 1 on any other error (its message), else main's exit code.
  */
-export function runCommand(spec: CommandSpec, main: (args: ParsedCommandLine) => Promise<number>, argv = process.argv.slice(2)): void {
-    const run = async (): Promise<number> => {
-        const args = parseCommandLine(argv, spec);
-        if (args.help) {
-            process.stdout.write(`${usageText(spec)}\n`);
-            return 0;
-        }
-        return main(args);
-    };
-    run().then(
+export function runCommand(
+    spec: CommandSpec,
+    main: (args: ParsedCommandLine) => Promise<number>,
+    argv = process.argv.slice(2),
+    options: RunOptions = {},
+): void {
+    const redact = options.redact ?? ((text: string) => text);
+    runCommandLine(spec, main, argv, { out: STDIO.out, err: (text) => STDIO.err(redact(text)) }).then(
         (code) => process.exit(code),
         (err) => {
-            if (err instanceof UsageError) {
-                process.stderr.write(`error: ${err.message}\n\n${usageText(spec)}\n`);
-                process.exit(2);
-            }
-            process.stderr.write(`error: ${process.env.KEEL_DEBUG && err?.stack ? err.stack : (err?.message ?? err)}\n`);
+            process.stderr.write(`error: ${redact(String(process.env.KEEL_DEBUG && err?.stack ? err.stack : (err?.message ?? err)))}\n`);
             process.exit(1);
         },
     );
+}
+
+/**
+ * A script of several commands (`db.js backups|restore|…`): the first argument
+ * picks the command's spec. Without a known command, every usage is printed:
+ * on stdout with exit 0 for --help, else on stderr with exit 2.
+ */
+export function runSubcommand(
+    specs: Record<string, CommandSpec>,
+    main: (command: string, args: ParsedCommandLine) => Promise<number>,
+    argv = process.argv.slice(2),
+    options: RunOptions = {},
+): void {
+    const [command, ...rest] = argv;
+    const spec = Object.prototype.hasOwnProperty.call(specs, command) ? specs[command] : undefined;
+    if (!spec) {
+        const usage = Object.values(specs)
+            .map((s) => usageText(s))
+            .join("\n\n");
+        const help = command === "-h" || command === "--help";
+        (help ? process.stdout : process.stderr).write(
+            `${help ? "" : `error: ${command ? `unknown command '${command}'` : "no command given"}\n\n`}${usage}\n`,
+        );
+        process.exit(help ? 0 : 2);
+    }
+    runCommand(spec, (args) => main(command, args), rest, options);
 }

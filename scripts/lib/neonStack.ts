@@ -3,7 +3,7 @@ import type { Branch } from "@neondatabase/api-client";
 import type { NeonDatabaseConfig } from "../../components/config";
 import { findBranch, findProjects } from "../../components/database/neon/common";
 import { KeelError } from "../../components/errors";
-import type { Api } from "../../components/vendors/neon";
+import { Api, neonClient, resolveNeonCredentials } from "../../components/vendors/neon";
 
 export class NeonStackError extends KeelError {
     constructor(message: string) {
@@ -30,4 +30,21 @@ export async function findStackBranch(api: Api, projectId: string, c: NeonDataba
     if (!branch)
         throw new NeonStackError(`Neon project '${c.project.name}' has no branch '${c.branch.name}': run 'npm run up -- ${stack}' first.`);
     return branch;
+}
+
+/**
+ * A Neon client for an operator script. The key comes from NEON_API_KEY only:
+ * a keel:neonApiKey in the stack file is encrypted, which a script that runs
+ * without the engine cannot read, and the error says so (rather than that no
+ * key is set). NEON_API_URL points it at a proxy or a fake.
+ */
+export function scriptNeonClient(stack: string, env: Record<string, string | undefined>, onProgress?: (line: string) => void): Api {
+    if (!env.NEON_API_KEY) {
+        throw new NeonStackError(
+            `Stack '${stack}' is on Neon and this command needs a Neon API key: export NEON_API_KEY=... ` +
+                `(a keel:neonApiKey in the stack file is encrypted, which this script cannot read).`,
+        );
+    }
+    const credentials = resolveNeonCredentials({ env, configApiUrl: env.NEON_API_URL });
+    return neonClient({ apiKey: credentials.apiKey, baseUrl: credentials.baseUrl, ...(onProgress ? { onProgress } : {}) });
 }

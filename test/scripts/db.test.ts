@@ -9,6 +9,7 @@ import { takeNeonBackup } from "../../components/backup/neon";
 import { listDumps, takeDump } from "../../components/backup/pgDump";
 import { neonClient, waitForOperations } from "../../components/vendors/neon";
 import { FakeNeon } from "../support/fakeNeon";
+import { DEFAULT_ENGINE_SETTINGS, historyTableDdl } from "../../components/schema/runner";
 import { main } from "../../scripts/db";
 import { withClient } from "../support/migrationsDir";
 import { REAL_PG_BIN } from "../support/pgBin";
@@ -109,12 +110,55 @@ describe("db:backups, db:restore, db:drill", () => {
         const r = await run(["drill", "--stack", "staging"], root);
         assert.match(
             r.error!.message,
-            /db:drill needs the database's direct URL: stack 'staging' keeps keel:databaseUrl as a secret, encrypted in Pulumi\.staging\.yaml.*--url or export DATABASE_URL[\s\S]*pulumi stack output databaseUrl --show-secrets --stack staging/,
+            /db:drill needs the database's direct URL: stack 'staging' keeps keel:databaseUrl as a secret, encrypted in Pulumi\.staging\.yaml.*--url or export DATABASE_URL[\s\S]*export DATABASE_URL=\$\(npm run -s db:url -- --stack staging\)/,
         );
         const d = await run(["restore", "--stack", "dev", "--backup", "x"], root);
         assert.match(d.error!.message, /runs its database in Docker with a generated password/);
         assert.equal((await run(["restore", "--stack", "dev"], root)).code, 2);
         assert.equal((await run(["wipe", "--stack", "dev"], root)).code, 2);
+    });
+
+    it("db:backup takes a pg_dump backup now with its record, applies the stack's retention, and db:backups lists it", async () => {
+        const root = project({ staging: STAGING });
+        const url = await seeded();
+        await withClient(url, (c) =>
+            c.query(`${historyTableDdl(DEFAULT_ENGINE_SETTINGS)}; INSERT INTO keel_schema_history (version, name, checksum, status, applied_by)
+                     VALUES (7, 'seven', 'x', 'applied', 'test')`),
+        );
+        const dir = path.join(root, "var", "backups");
+        const taken: string[] = [];
+        for (let i = 0; i < 3; i++) {
+            const r = await run(["backup", "--stack", "staging", "--url", url], root);
+            assert.equal(r.error, undefined, r.error?.message);
+            assert.equal(r.code, 0);
+            const text = r.lines.join("\n");
+            assert.match(r.lines[0], /^backup of stack 'staging' \(127\.0\.0\.1:\d+\/\S+, schema version 7\)$/);
+            // The same progress lines and record as the backup pulumi up takes before migrating.
+            assert.match(
+                text,
+                /^backup of 127\.0\.0\.1:\d+\/\S+ with pg_dump [\d.]+ \(server [\d.]+\) into .*var\/backups\/staging\/\d{8}T\d{9}Z_before_manual\.dump$/m,
+            );
+            assert.match(
+                text,
+                /^backup \d{8}T\d{9}Z_before_manual\.dump: [\d.]+ KB in [\d.]+s, sha256 [0-9a-f]{12}…, verified \(\d+ entries\)$/m,
+            );
+            assert.ok(!text.includes(password));
+            const id = /^Backup (\S+) taken; npm run db:backups -- --stack staging lists it\.$/.exec(r.lines[r.lines.length - 1])?.[1];
+            assert.ok(id, r.lines[r.lines.length - 1]);
+            taken.push(id);
+            if (i === 2) assert.match(text, new RegExp(`^retention \\(keep 2\\): removed ${taken[0].replace(/\./g, "\\.")}$`, "m"));
+        }
+        const records = listDumps(dir, "staging");
+        assert.deepEqual(
+            records.map((r) => r.id),
+            [taken[2], taken[1]],
+        );
+        assert.equal(records[0].schemaVersion, "7");
+        assert.equal(records[0].beforeVersion, "");
+        assert.deepEqual(records[0].rowCounts, { "public.keel_schema_history": 1, "public.t": 300 });
+        assert.equal((fs.statSync(records[0].location).mode & 0o777).toString(8), "600");
+        const listed = await run(["backups", "--stack", "staging"], root);
+        assert.match(listed.lines[1], new RegExp(`^ {2}${taken[2]} .* schema 7 {2}before - `));
     });
 
     describe("Neon stacks (fake Neon API): snapshot branches through the Neon backup module", () => {
@@ -183,6 +227,31 @@ describe("db:backups, db:restore, db:drill", () => {
             const done = await run(["restore", "--stack", "staging", "--backup", backup.id, "--yes"], root, env);
             assert.equal(done.error, undefined, done.error?.message);
             assert.match(done.lines[done.lines.length - 1], /^Restored\. The state before the restore is kept as '.*'\. To undo: /);
+        });
+
+        it("db:backup takes a snapshot branch now, with the branch's schema version and the stack's expiry; db:backups lists it", async () => {
+            const { root, env } = await setup();
+            const read: string[] = [];
+            const lines: string[] = [];
+            const code = await main(["backup", "--stack", "staging"], {
+                root,
+                env,
+                out: (l) => void lines.push(l),
+                confirm: async () => false,
+                schemaVersionAt: async (uri, schema) => (read.push(`${new URL(uri).hostname} ${schema}`), "4"),
+            });
+            assert.equal(code, 0, lines.join("\n"));
+            assert.equal(read.length, 1);
+            assert.doesNotMatch(read[0], /-pooler/, "a direct connection");
+            assert.match(lines[0], /^backup of stack 'staging' \(branch 'staging' .*, schema version 4\)$/);
+            assert.match(
+                lines.join("\n"),
+                /creating backup branch 'backup-staging-\d{8}-\d{6}-manual' from 'staging' at its current LSN, expiring /,
+            );
+            const listed = await run(["backups", "--stack", "staging"], root, env);
+            assert.match(listed.lines[1], /^ {2}br-\S+ .* schema 4 {2}before - {2}LSN [0-9A-F]+\/[0-9A-F]+ {2}expires /);
+            const expires = Date.parse(/expires (\S+)/.exec(listed.lines[1])![1]);
+            assert.ok(Math.abs(expires - Date.now() - 7 * 86_400_000) < 86_400_000, "keel:migrations.backupRetentionDays (7)");
         });
 
         it("drills through a scratch branch and prints the report", async () => {

@@ -8,7 +8,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { NeonDatabaseConfig, parseKeelConfig } from "../../components/config";
 import { neonClient, waitForOperations } from "../../components/vendors/neon";
-import { describePlan, executeReset, planReset, ResetError } from "../../scripts/dbReset";
+import { dbReset, describePlan, executeReset, planReset, ResetError, runSqlInTransaction, SPEC } from "../../scripts/dbReset";
+import { parseCommandLine } from "../../scripts/lib/cli";
 import { FakeNeon } from "../support/fakeNeon";
 import { withClient } from "../support/migrationsDir";
 import { freshDatabase } from "../support/postgres";
@@ -174,5 +175,81 @@ describe("db:reset (fake Neon API)", function () {
             planReset(api, "staging", neonConfig("staging", { branch: { name: "qa" } }), root),
             /no branch 'qa': run 'npm run up -- staging' first/,
         );
+    });
+
+    describe("the command", () => {
+        const STAGING = `config:
+  keel:database:
+    kind: neon
+    neon:
+      project:
+        name: shop
+      branch:
+        name: staging
+        parent: main
+`;
+        function project(stackFiles: Record<string, string>): string {
+            const dir = tempDir("keel-reset-cmd-");
+            fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: keel\nruntime: nodejs\n");
+            for (const [stack, text] of Object.entries(stackFiles)) fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), text);
+            return dir;
+        }
+        const run = (dir: string, argv: string[], env: Record<string, string | undefined>) =>
+            dbReset(parseCommandLine(argv, SPEC), { root: dir, env, out: () => undefined, confirm: async () => false }).catch(
+                (e: Error) => e,
+            );
+
+        it("with keel:neonApiKey encrypted in the stack file, says the script cannot read it and to export NEON_API_KEY", async () => {
+            await setup();
+            const dir = project({ staging: STAGING.replace("config:\n", "config:\n  keel:neonApiKey:\n    secure: v1:AAAA\n") });
+            const err = await run(dir, ["--stack", "staging"], { NEON_API_URL: fake.url });
+            assert.match(
+                String((err as Error).message),
+                /^Stack 'staging' is on Neon and this command needs a Neon API key: export NEON_API_KEY=\.\.\. \(a keel:neonApiKey in the stack file is encrypted, which this script cannot read\)\.$/,
+            );
+            assert.deepEqual(fake.mutations(), []);
+            // With neither, the config says that neither is set.
+            const neither = await run(project({ staging: STAGING }), ["--stack", "staging"], {});
+            assert.match(String((neither as Error).message), /keel:neonApiKey: is not set and NEON_API_KEY is not in the environment/);
+        });
+
+        it("without --yes and a terminal, prints the plan and changes nothing (exit 1); on a dev stack it names dev:reset", async () => {
+            await setup();
+            const dir = project({ staging: STAGING, dev: "config: {}\n" });
+            const lines: string[] = [];
+            const code = await dbReset(parseCommandLine(["--stack", "staging"], SPEC), {
+                root: dir,
+                env: { NEON_API_KEY: fake.apiKey, NEON_API_URL: fake.url },
+                out: (l) => void lines.push(l),
+                confirm: async () => false,
+            });
+            assert.equal(code, 1);
+            assert.match(lines.join("\n"), /^db:reset on stack 'staging' \(Neon project \S+\) will:\n {2}1\. restore 'staging'/);
+            assert.equal(lines[lines.length - 1], "Nothing was changed. (Pass --yes to skip this question in scripts.)");
+            assert.deepEqual(fake.mutations(), []);
+            const dev = await run(dir, ["--stack", "dev"], {});
+            assert.match(
+                String((dev as Error).message),
+                /uses a docker database; db:reset works on Neon branches\. .*npm run dev:reset -- --stack dev/,
+            );
+        });
+
+        it("a failing sanitization statement is named by file and line, and rolled back", async () => {
+            const db = await scratchDatabase();
+            const err = await runSqlInTransaction(
+                db,
+                "UPDATE accounts SET email = 'masked';\n\nDELETE FROM no_such_table;\n",
+                "db/sanitize.sql",
+            ).catch((e: Error) => e);
+            assert.match(
+                String((err as Error).message),
+                /^db\/sanitize\.sql:3: relation "no_such_table" does not exist \[SQLSTATE 42P01\]\./,
+            );
+            const rows = await withClient(db, async (c) => (await c.query("SELECT email FROM accounts ORDER BY id")).rows);
+            assert.deepEqual(
+                rows.map((r) => r.email),
+                ["ann@real.com", "bob@real.com"],
+            );
+        });
     });
 });

@@ -478,6 +478,6 @@ describe("preflight CLI", function () {
     it("exits 2 with the usage without --stack", async () => {
         const res = await runPreflight(REPO_ROOT, [], {});
         assert.equal(res.code, 2);
-        assert.match(res.stdout, /usage: npm run preflight -- --stack <stack>/);
+        assert.match(res.stderr, /error: --stack <stack> is required\n\nusage: npm run preflight -- --stack <stack>/);
     });
 });

@@ -175,7 +175,7 @@ describe("schema CLI", function () {
             assert.equal(res.code, 2, `${args.join(" ")}: ${res.stderr}`);
             assert.match(
                 res.stderr,
-                /no database: export DATABASE_URL=.*, pass --url, or take the stack's: export DATABASE_URL=\$\(npm run -s pulumi -- stack output databaseUrl --show-secrets --stack dev\)/,
+                /no database: export DATABASE_URL=.*, pass --url, or take the stack's: export DATABASE_URL=\$\(npm run -s db:url -- --stack dev\)/,
             );
             assert.match(res.stderr, /usage:/);
         });

@@ -1,0 +1,102 @@
+/**
+ * npm run bench:dev-reset [-- --runs 5]
+ *
+ * `npm run dev:reset -- --yes` on an existing dev database, as a developer
+ * runs it: the dev stack through the real engine on a throwaway PostgreSQL
+ * (keel:databaseUrl, as test/e2e/dev.test.ts sets it up), deployed once, so
+ * the database holds the sample migrations; then each run drops it, creates
+ * it, applies the repository's migrations and runs its seeds. Timed from the
+ * command's start to its exit, three ways, to show where the time goes:
+ *
+ *   npm run dev:reset -- --yes                    npm, the build check, the URL from the stack output, the reset
+ *   node dist/scripts/devReset.js --yes           without npm and the build check
+ *   node dist/scripts/devReset.js --yes --url U   without the engine (the reset alone, and Node's start)
+ *
+ * Prints min/median/max of each against the target (under 5 s). Exits 0 either way.
+ */
+import { spawnSync } from "child_process";
+import * as path from "path";
+import { performance } from "perf_hooks";
+import { findPulumiCli } from "../scripts/lib/pulumiCli";
+import { EngineWorkspace, ROOT } from "../test/support/engine";
+import { PostgresCluster } from "../test/support/postgres";
+
+const TARGET_SECONDS = 5;
+
+function runsOption(): number {
+    const at = process.argv.indexOf("--runs");
+    const v = at >= 0 ? Number(process.argv[at + 1]) : 5;
+    if (!Number.isInteger(v) || v <= 0) throw new Error("--runs expects a positive integer");
+    return v;
+}
+
+const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function main(): Promise<void> {
+    if (process.argv.includes("--help") || process.argv.includes("-h")) {
+        console.log(
+            "usage: npm run bench:dev-reset -- [--runs <n>]\n\nTimes npm run dev:reset -- --yes on an existing dev database (median of n runs, default 5).",
+        );
+        return;
+    }
+    const runs = runsOption();
+    const cli = findPulumiCli(ROOT);
+    if (!cli) throw new Error("no working Pulumi CLI: npm run pulumi:build, or put one on PATH");
+    console.log(`bench:dev-reset: pulumi ${cli.version} (${cli.bin}), ${runs} runs each`);
+    const cluster = await PostgresCluster.start();
+    try {
+        const url = await cluster.createDatabase("bench_dev_reset");
+        const ws = EngineWorkspace.create(cli, { PULUMI_CONFIG_PASSPHRASE: "" });
+        const stack = await ws.stack("dev");
+        await stack.setConfig("keel:databaseUrl", { value: url, secret: true });
+        await stack.up({});
+        // As a developer's shell has it: no passphrase, no DATABASE_URL, no terminal (hence --yes).
+        const env = {
+            PATH: `${path.dirname(cli.bin)}${path.delimiter}${process.env.PATH}`,
+            PULUMI_BACKEND_URL: ws.env.PULUMI_BACKEND_URL,
+            HOME: process.env.HOME,
+        } as NodeJS.ProcessEnv;
+        const ways: [string, string, string[]][] = [
+            ["npm run dev:reset -- --yes", "npm", ["run", "-s", "dev:reset", "--", "--yes"]],
+            ["node dist/scripts/devReset.js --yes", process.execPath, [path.join(ROOT, "dist/scripts/devReset.js"), "--yes"]],
+            [
+                "node dist/scripts/devReset.js --yes --url <url>",
+                process.execPath,
+                [path.join(ROOT, "dist/scripts/devReset.js"), "--yes", "--url", url],
+            ],
+        ];
+        const results: [string, number[]][] = [];
+        for (const [label, exe, args] of ways) {
+            const seconds: number[] = [];
+            for (let i = 0; i < runs; i++) {
+                const started = performance.now();
+                const res = spawnSync(exe, args, { cwd: ws.root, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+                const s = (performance.now() - started) / 1000;
+                if (res.status !== 0) throw new Error(`${label} failed (exit ${res.status}):\n${res.stdout}\n${res.stderr}`);
+                seconds.push(s);
+                console.log(`  ${label}: run ${i + 1}: ${s.toFixed(2)} s`);
+            }
+            results.push([label, seconds]);
+        }
+        console.log(`\ndev:reset with the repository's sample migrations (2) and seed (1) (target: under ${TARGET_SECONDS} s):`);
+        for (const [label, s] of results) {
+            const m = median(s);
+            console.log(
+                `  ${label.padEnd(48)} min ${Math.min(...s).toFixed(2)} s  median ${m.toFixed(2)} s  max ${Math.max(...s).toFixed(2)} s  ${m < TARGET_SECONDS ? "ok" : "OVER TARGET"}`,
+            );
+        }
+    } finally {
+        await cluster.stop();
+    }
+}
+
+main().then(
+    () => process.exit(0),
+    (err) => {
+        console.error(`bench:dev-reset failed: ${err?.stack ?? err}`);
+        process.exit(1);
+    },
+);
