@@ -40,6 +40,7 @@ import {
     stayingMigrations,
 } from "./lib/rollbackPlan";
 import { frontendColumn, planFrontendRollback } from "./lib/rollbackFrontend";
+import { stackDatabaseUrl } from "./lib/stackDatabase";
 import { readStackConfig } from "./lib/stackConfig";
 import { Deploy, listDeploys, stackLocks } from "./lib/stackHistory";
 
@@ -279,13 +280,9 @@ async function rowsNowOf(io: RollbackIo, stack: string): Promise<Record<string, 
     }
 }
 
-/** The stack's direct database URL: DATABASE_URL when set, else the stack's (secret) output. */
-async function databaseUrlOf(io: RollbackIo, stack: string): Promise<string> {
-    if (io.env.DATABASE_URL) return io.env.DATABASE_URL;
-    const s = await keelStack({ root: io.root, stack, env: io.env });
-    const url = (await s.outputs()).databaseUrl?.value;
-    if (typeof url !== "string" || !url) throw new RollbackFailedError(`the ${stack} stack has no databaseUrl output: export DATABASE_URL`);
-    return url;
+/** The stack's own direct database URL (its databaseUrl output), never DATABASE_URL, which may name another stack's database. */
+function databaseUrlOf(io: RollbackIo, stack: string): Promise<string> {
+    return stackDatabaseUrl({ root: io.root, stack, env: io.env });
 }
 
 /**

@@ -83,15 +83,9 @@ export interface KeelStackOptions {
     cli?: PulumiCli;
     /** The program to run (default: Keel's own, index.ts, for this root). */
     program?: () => Promise<Record<string, unknown> | void>;
-    /**
-     * Create the stack when the backend has none of that name (default true).
-     * With false, a missing stack is a StackNotFoundError from the Automation
-     * API: for commands that only read one (npm run db:url).
-     */
-    create?: boolean;
 }
 
-/** Selects the stack (creating it on first use, unless `create` is false) with Keel's program inline. */
+/** Selects the stack (creating it on first use) with Keel's program inline. */
 export async function keelStack(options: KeelStackOptions): Promise<Stack> {
     const env = options.env ?? process.env;
     const cli = options.cli ?? pulumiCliOrBuild(options.root, env);
@@ -101,9 +95,10 @@ export async function keelStack(options: KeelStackOptions): Promise<Stack> {
     const program = options.program ?? (() => keelProgram(options.root));
     const envVars = engineEnv(options.root, options.stack, cli, env);
     const pulumiCommand = await PulumiCommand.get({ root: path.dirname(path.dirname(cli.bin)), skipVersionCheck: true });
-    const args = { stackName: options.stack, projectName: "keel", program };
-    const opts = { workDir: options.root, envVars, pulumiCommand };
-    return options.create === false ? LocalWorkspace.selectStack(args, opts) : LocalWorkspace.createOrSelectStack(args, opts);
+    return LocalWorkspace.createOrSelectStack(
+        { stackName: options.stack, projectName: "keel", program },
+        { workDir: options.root, envVars, pulumiCommand },
+    );
 }
 
 /**
