@@ -552,7 +552,7 @@ export async function startServer(paths: LocalPaths, o: StartOptions): Promise<S
     // The log is opened by pg_ctl as the server's user.
     if (!fs.existsSync(paths.logFile)) fs.writeFileSync(paths.logFile, "", { mode: 0o600 });
     chownTree(paths.logFile, context.runAs);
-    o.log?.(`starting PostgreSQL ${context.pkg.version} on ${LOCAL_HOST}:${port} (log: ${paths.logFile})`);
+    o.log?.(`starting PostgreSQL ${context.pkg.version} on ${LOCAL_HOST}:${port} (log: ${path.relative(paths.root, paths.logFile)})`);
     const res = await runTool(
         context,
         "pg_ctl",
