@@ -67,6 +67,8 @@ async function main(): Promise<void> {
     try {
         const url = await cluster.createDatabase("bench_engine");
         const ws = EngineWorkspace.create(cli, { PULUMI_CONFIG_PASSPHRASE: "" });
+        // An existing server by URL: the stack file's own kind (local) would run a server of its own.
+        ws.editStackFile("dev", (c) => (c["keel:database"] = { kind: "external" }));
         for (let i = 1; i <= tables; i++) ws.writeMigration(`${String(100 + i).padStart(4, "0")}_bench_table_${i}.sql`, tableMigration(i));
         const stack = await ws.stack("dev");
         await stack.setConfig("keel:databaseUrl", { value: url, secret: true });

@@ -176,7 +176,7 @@ async function databaseInput(
         const where =
             config.database.kind === "external"
                 ? `keel:databaseUrl is encrypted in Pulumi.${stack}.yaml`
-                : "the Docker database's URL (with its generated password) lives in the Pulumi state";
+                : `the ${config.database.kind === "local" ? "local" : "Docker"} database's URL (with its generated password) lives in the Pulumi state`;
         return skipped(`${where}; to check the history, export DATABASE_URL=$(npm run -s db:url -- --stack ${stack})`);
     }
     if (!loaded.sources) return skipped("the migrations directory has problems (above), so the files to compare are not all known");

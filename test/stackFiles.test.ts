@@ -20,9 +20,11 @@ function stackConfig(stack: string, env: Record<string, string> = TOKENS) {
 }
 
 describe("stack files", () => {
-    it("dev: Docker PostgreSQL, or DATABASE_URL when exported", () => {
-        assert.equal(parseKeelConfig(stackConfig("dev")).database.kind, "docker");
-        assert.equal(parseKeelConfig(stackConfig("dev", { DATABASE_URL: "postgres://me@localhost:5432/app" })).database.kind, "external");
+    it("dev: the local kind on 127.0.0.1:54329, whatever the environment holds", () => {
+        const c = parseKeelConfig(stackConfig("dev"));
+        assert.deepEqual(c.database, { kind: "local", port: 54329, databaseName: "app", user: "app", dir: ".keel/dev/dev" });
+        // An exported DATABASE_URL (the app's, say) does not change the stack's kind.
+        assert.equal(parseKeelConfig(stackConfig("dev", { DATABASE_URL: "postgres://me@localhost:5432/app" })).database.kind, "local");
     });
 
     it("staging: a child branch of prod's main on Neon, with a sanitization file that exists", () => {

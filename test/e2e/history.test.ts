@@ -52,6 +52,7 @@ describe("end to end: stack history keeps each deploy's commit and outputs (file
         git("init", "-q", "-b", "main");
         git("config", "user.email", "dev@example.com");
         git("config", "user.name", "Dev");
+        ws.editStackFile("dev", (c) => (c["keel:database"] = { kind: "external" }));
         stack = await ws.stack("dev");
         await stack.setConfig("keel:databaseUrl", { value: await freshDatabase("e2e_history"), secret: true });
         await stack.setConfig("keel:flyApiToken", { value: token, secret: true });

@@ -196,7 +196,11 @@ describe("the pack's rules and the program agree", function () {
                 },
                 ["keel:databaseUrl", "keel:githubToken"],
             ),
-            await runProgram("dev", { "keel:migrations": JSON.stringify({ dir }) }, []),
+            await runProgram(
+                "dev",
+                { "keel:database": JSON.stringify({ kind: "docker" }), "keel:migrations": JSON.stringify({ dir }) },
+                [],
+            ),
         ]);
         const registered = new Set(runs.flatMap((r) => r.resources.map((x) => x.type)));
         for (const [rule, mod] of Object.entries(RULE_MODULES)) {

@@ -1,0 +1,286 @@
+/**
+ * npm run dev:start|dev:stop|dev:logs [-- --stack <stack>]: the stack's own
+ * database on this machine, between `npm run up`s.
+ *
+ *   dev:start   local: start the server (on a dev stack with none yet, create it
+ *               with the engine's `up`: initdb, start, migrations); docker:
+ *               `docker start <container>`. Prints host, port and database,
+ *               never the password.
+ *   dev:stop    stop it; the data is kept.
+ *   dev:logs    print the server log (`-f` follows it, `-n <lines>` the last lines).
+ *
+ * The kind comes from the stack file (Pulumi.<stack>.yaml); an `external` or
+ * `neon` database is not Keel's to start. Server control for `local` is
+ * components/database/local/server.ts.
+ */
+import { spawn, spawnSync } from "child_process";
+import * as path from "path";
+import type { DockerDatabaseConfig, KeelConfig, LocalDatabaseConfig } from "../components/config";
+import { KeelError } from "../components/errors";
+import { CommandSpec, ParsedCommandLine, runCommand, UsageError } from "./lib/cli";
+import { readStackConfig } from "./lib/stackConfig";
+
+const COMMANDS = ["start", "stop", "logs"] as const;
+export type DevCommand = (typeof COMMANDS)[number];
+
+export class DevCommandError extends KeelError {
+    constructor(message: string) {
+        super(message, "DevCommandError");
+    }
+}
+
+export function devSpec(command: DevCommand): CommandSpec {
+    const stack = { name: "stack", short: "s", value: "<stack>", help: "the stack whose database it is (default dev)" };
+    switch (command) {
+        case "start":
+            return {
+                usage: "npm run dev:start -- [--stack <stack>]",
+                summary:
+                    "Starts the stack's database on this machine: a local one's server (created with npm run up when a dev stack has none yet), " +
+                    "or a docker one's container. Prints its host, port and database, never the password.",
+                options: [stack],
+            };
+        case "stop":
+            return {
+                usage: "npm run dev:stop -- [--stack <stack>]",
+                summary: "Stops the stack's local server or Docker container; the data is kept (npm run dev:start starts it again).",
+                options: [stack],
+            };
+        case "logs":
+            return {
+                usage: "npm run dev:logs -- [--stack <stack>] [-f] [-n <lines>]",
+                summary: "Prints the server log of the stack's local database (or its Docker container's log).",
+                options: [
+                    stack,
+                    { name: "follow", short: "f", help: "keep printing what the server writes, until Ctrl-C" },
+                    { name: "lines", short: "n", value: "<lines>", help: "only the last <lines> lines" },
+                ],
+            };
+    }
+}
+
+export interface DevIo {
+    /** The project's root (Pulumi.yaml, the stack files, .keel/). */
+    root: string;
+    env: Record<string, string | undefined>;
+    out(text: string): void;
+    /** `npm run up` of a stack (default: the engine, as scripts/stack.ts runs it). */
+    up?(stack: string): Promise<void>;
+    /** dev:logs -f stops when this aborts (default: Ctrl-C). */
+    signal?: AbortSignal;
+}
+
+function stackArg(args: ParsedCommandLine): string {
+    return (args.options.stack as string | undefined) ?? "dev";
+}
+
+function linesArg(args: ParsedCommandLine): number | undefined {
+    const v = args.options.lines as string | undefined;
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--lines needs a positive number of lines, got '${v}'`);
+    return Number(v);
+}
+
+/** `npm run <script>`, with `-- --stack <s>` when the stack is not dev. */
+function npmRun(script: string, stack: string): string {
+    return stack === "dev" ? `npm run ${script}` : `npm run ${script} -- --stack ${stack}`;
+}
+
+export async function runDevCommand(command: DevCommand, args: ParsedCommandLine, io: DevIo): Promise<number> {
+    const stack = stackArg(args);
+    const lines = command === "logs" ? linesArg(args) : undefined;
+    const config = readStackConfig(io.root, stack, io.env);
+    const db = config.database;
+    switch (db.kind) {
+        case "local":
+            return local(command, config, db, { ...args, lines }, io);
+        case "docker":
+            return docker(command, config, db, { follow: args.options.follow === true, lines }, io);
+        default:
+            throw new DevCommandError(
+                `the ${stack} stack's database is '${db.kind}': Keel does not run it on this machine, so there is nothing to ${command === "logs" ? "show" : command}. ` +
+                    `dev:start, dev:stop and dev:logs work on the kinds local and docker (keel:database.kind in Pulumi.${stack}.yaml).`,
+            );
+    }
+}
+
+// ---- local ----------------------------------------------------------------------
+
+async function local(
+    command: DevCommand,
+    config: KeelConfig,
+    db: LocalDatabaseConfig,
+    args: ParsedCommandLine & { lines?: number },
+    io: DevIo,
+): Promise<number> {
+    // Loaded here: only the local kind needs the binaries' module.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const server = require("../components/database/local/server") as typeof import("../components/database/local/server");
+    const { stack } = config;
+    const paths = server.localPaths(io.root, stack);
+    const shown = (p: string) => path.relative(io.root, p) || ".";
+    const say = (line: string) => io.out(`${line}\n`);
+
+    if (command === "logs") {
+        const text = server.readLog(paths, args.lines);
+        if (!text && !args.options.follow) {
+            say(
+                `no server log yet at ${shown(paths.logFile)} (the ${stack} stack's local database has not been started: ${npmRun("dev:start", stack)})`,
+            );
+            return 0;
+        }
+        io.out(text);
+        if (args.options.follow) await server.followLog(paths.logFile, io.out, io.signal ?? interrupted());
+        return 0;
+    }
+
+    if (command === "stop") {
+        const status = server.serverStatus(paths);
+        if (status.state === "missing") {
+            say(`the ${stack} stack has no local database in ${shown(paths.dataDir)}: nothing to stop`);
+            return 0;
+        }
+        if (await server.stopServer(paths, { log: say }))
+            say(`stopped; the data is kept in ${shown(paths.dataDir)} (${npmRun("dev:start", stack)} starts it again)`);
+        else say(`the ${stack} stack's local database was not running; its data is in ${shown(paths.dataDir)}`);
+        return 0;
+    }
+
+    let status = server.serverStatus(paths);
+    if (status.state === "missing") {
+        if (config.stage !== "dev") {
+            throw new DevCommandError(
+                `the ${stack} stack has no local database in ${shown(paths.dataDir)} yet; create it with npm run up -- --stack ${stack} (dev:start creates one only on a dev stack: up deploys the whole stack)`,
+            );
+        }
+        say(`the ${stack} stack has no local database yet: creating it with npm run up (initdb, start, migrations)`);
+        await (io.up ?? engineUp(io))(stack);
+        status = server.serverStatus(paths);
+        if (status.state === "missing") throw new DevCommandError(`npm run up finished but ${shown(paths.dataDir)} holds no database`);
+    }
+    let started = false;
+    if (status.state === "stopped") {
+        const result = await server.startServer(paths, { stack, log: say });
+        started = result.started;
+        status = result;
+    }
+    const port = status.port ?? db.port;
+    say(
+        `${started ? "started" : "running"}: the ${stack} stack's PostgreSQL on host ${server.LOCAL_HOST}, port ${port}, database ${db.databaseName} (user ${db.user})`,
+    );
+    if (port !== db.port) {
+        say(
+            `note: keel:database.local.port is ${db.port} but the server was set up on ${port}; npm run up${stack === "dev" ? "" : ` -- --stack ${stack}`} moves it`,
+        );
+    }
+    say(
+        `  its URL, with the password: npm run -s pulumi -- stack output databaseUrl --show-secrets${stack === "dev" ? "" : ` --stack ${stack}`}`,
+    );
+    say(`  the server log: ${shown(paths.logFile)} (${npmRun("dev:logs", stack)}); stop it: ${npmRun("dev:stop", stack)}`);
+    return 0;
+}
+
+/** The engine's `up` of a stack, as `npm run up -- <stack>` runs it. */
+function engineUp(io: DevIo): (stack: string) => Promise<void> {
+    return async (stack) => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { runStackCommand, engineFailure } = require("./stack") as typeof import("./stack");
+        try {
+            await runStackCommand(
+                "up",
+                { options: { stack, yes: true }, positionals: [], help: false },
+                { root: io.root, env: io.env, out: io.out, err: io.out, confirm: async () => true },
+            );
+        } catch (err) {
+            throw engineFailure(err, "up", stack);
+        }
+    };
+}
+
+function interrupted(): AbortSignal {
+    const controller = new AbortController();
+    process.once("SIGINT", () => controller.abort());
+    process.once("SIGTERM", () => controller.abort());
+    return controller.signal;
+}
+
+// ---- docker ---------------------------------------------------------------------
+
+/** What `docker info` says when no engine answers, in one line; undefined when one does. Pure but for the process call. */
+export function dockerUnavailable(env: Record<string, string | undefined>): string | undefined {
+    const res = spawnSync("docker", ["info", "--format", "{{.ServerVersion}}"], {
+        encoding: "utf8",
+        env: env as NodeJS.ProcessEnv,
+        timeout: 20_000,
+    });
+    if (res.error && (res.error as NodeJS.ErrnoException).code === "ENOENT") {
+        return "no Docker engine answers: the docker command is not installed (or not on PATH). Install and start Docker, or use the local kind: pulumi config set --path keel:database.kind local";
+    }
+    if (res.status === 0) return undefined;
+    const why = (res.stderr || res.stdout || String(res.error ?? "")).trim().split("\n").filter(Boolean).pop() ?? "docker info failed";
+    return `no Docker engine answers (${why}): start Docker, then run this again`;
+}
+
+async function docker(
+    command: DevCommand,
+    config: KeelConfig,
+    db: DockerDatabaseConfig,
+    o: { follow: boolean; lines?: number },
+    io: DevIo,
+): Promise<number> {
+    const { stack } = config;
+    const down = dockerUnavailable(io.env);
+    if (down) throw new DevCommandError(down);
+    const container = db.containerName;
+    if (command === "logs") {
+        const args = ["logs", ...(o.follow ? ["-f"] : []), ...(o.lines ? ["--tail", String(o.lines)] : []), container];
+        return new Promise((resolve, reject) => {
+            const child = spawn("docker", args, { env: io.env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
+            child.stdout.setEncoding("utf8").on("data", io.out);
+            child.stderr.setEncoding("utf8").on("data", io.out);
+            io.signal?.addEventListener("abort", () => child.kill("SIGINT"));
+            child.on("error", reject);
+            child.on("close", (code) => resolve(code ?? 1));
+        });
+    }
+    const res = spawnSync("docker", [command, container], { encoding: "utf8", env: io.env as NodeJS.ProcessEnv, timeout: 120_000 });
+    const text = (res.stderr || res.stdout || "").trim();
+    if (res.status !== 0) {
+        if (/no such container/i.test(text)) {
+            if (command === "stop") {
+                io.out(`the ${stack} stack has no container ${container}: nothing to stop\n`);
+                return 0;
+            }
+            if (config.stage !== "dev")
+                throw new DevCommandError(`there is no container ${container} yet; create it with npm run up -- --stack ${stack}`);
+            io.out(`the ${stack} stack has no container ${container} yet: creating it with npm run up\n`);
+            await (io.up ?? engineUp(io))(stack);
+            return docker(command, config, db, o, io);
+        }
+        throw new DevCommandError(`docker ${command} ${container} failed: ${text.split("\n").pop()}`);
+    }
+    if (command === "stop") io.out(`stopped container ${container}; the data is kept in the volume ${db.volumeName}\n`);
+    else
+        io.out(
+            `running: the ${stack} stack's PostgreSQL in container ${container}, on host 127.0.0.1, port ${db.port}, database ${db.databaseName} (user ${db.user})\n`,
+        );
+    return 0;
+}
+
+if (require.main === module) {
+    const [command, ...argv] = process.argv.slice(2);
+    if (!(COMMANDS as readonly string[]).includes(command)) {
+        process.stderr.write(`usage: node dist/scripts/dev.js ${COMMANDS.join("|")} [--stack <stack>]\n`);
+        process.exit(2);
+    }
+    runCommand(
+        devSpec(command as DevCommand),
+        (args) =>
+            runDevCommand(command as DevCommand, args, {
+                root: process.cwd(),
+                env: process.env,
+                out: (t) => void process.stdout.write(t),
+            }),
+        argv,
+    );
+}
