@@ -122,7 +122,7 @@ export function settingsFor(args: ParsedCommandLine, io: SchemaIo): { dir: strin
     };
 }
 
-function databaseUrl(args: ParsedCommandLine, io: SchemaIo): string {
+export function databaseUrl(args: ParsedCommandLine, io: SchemaIo): string {
     const url = (args.options.url as string | undefined) ?? io.env.DATABASE_URL;
     if (url) return url;
     const stack = (args.options.stack as string | undefined) ?? "dev";

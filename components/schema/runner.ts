@@ -701,6 +701,67 @@ export async function resolveMigration(
     }
 }
 
+/**
+ * Starts Keel's history with rows adopted from another tool (schema:adopt):
+ * under the runner lock, refused when keel_schema_history already has a row;
+ * else the table is created and every row inserted in one transaction, and
+ * `write` (which puts the migration files in place) runs inside it, so a
+ * failure to write rolls the rows back. Runs nothing of the files.
+ */
+export async function recordAdoption(
+    url: string,
+    s: EngineSettings,
+    rows: HistoryRow[],
+    write: () => void | Promise<void>,
+    options: {
+        lockWait?: LockWaitHooks;
+        progress?: Progress;
+        /** Runs in the transaction before anything is written: the caller checks that what it planned from still holds. */
+        verify?: (client: Client) => Promise<void>;
+    } = {},
+): Promise<void> {
+    const client = await openClient(url, { applicationName: `keel-adopt (${s.appliedBy})` });
+    try {
+        await acquireLock(client, s, options.progress ?? (() => undefined), options.lockWait);
+        try {
+            const existing = await readHistory(client, s);
+            if (existing.length) {
+                throw new MigrationHistoryError(
+                    `${lockName(s)} already has ${existing.length} row(s) (newest: version ${existing[existing.length - 1].version}): ` +
+                        `Keel already keeps this database's history, and adopting starts one; nothing was written.`,
+                );
+            }
+            await client.query("BEGIN");
+            try {
+                await options.verify?.(client);
+                await ensureHistoryTable(client, s);
+                if (rows.length) {
+                    await client.query(
+                        `INSERT INTO ${historyRef(s)} (version, name, checksum, status, applied_by)
+                         SELECT v, n, c, st, $5 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS r(v, n, c, st)`,
+                        [
+                            rows.map((r) => r.version),
+                            rows.map((r) => r.name),
+                            rows.map((r) => r.checksum),
+                            rows.map((r) => r.status),
+                            s.appliedBy,
+                        ],
+                    );
+                }
+                await write();
+                await client.query("COMMIT");
+            } catch (err) {
+                await client.query("ROLLBACK").catch(() => undefined);
+                throw err;
+            }
+        } finally {
+            await releaseLock(client, s);
+        }
+    } finally {
+        await client.end().catch(() => undefined);
+    }
+}
+
 /** Why schema:resolve will not settle a version while INVALID indexes remain, and the DROP INDEX statements that come first. */
 function invalidIndexRefusal(
     row: HistoryRow,
