@@ -2,10 +2,10 @@
  * npm run bench:dev-reset [-- --runs 5]
  *
  * `npm run dev:reset -- --yes` on an existing dev database, as a developer
- * runs it: the dev stack through the real engine on a throwaway PostgreSQL
- * (keel:databaseUrl, as test/e2e/dev.test.ts sets it up), deployed once, so
- * the database holds the sample migrations; then each run drops it, creates
- * it, applies the repository's migrations and runs its seeds. Timed from the
+ * runs it: the dev stack as the repository has it (the local kind: PostgreSQL
+ * 16 run by Keel), deployed once through the real engine, so the database
+ * holds the sample migrations; then each run drops it, creates it, applies
+ * the repository's migrations and runs its seeds. Timed from the
  * command's start to its exit, three ways, to show where the time goes:
  *
  *   npm run dev:reset -- --yes                    npm, the build check, the URL from the stack output, the reset
@@ -15,11 +15,11 @@
  * Prints min/median/max of each against the target (under 5 s). Exits 0 either way.
  */
 import { spawnSync } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { performance } from "perf_hooks";
 import { findPulumiCli } from "../scripts/lib/pulumiCli";
 import { EngineWorkspace, ROOT } from "../test/support/engine";
-import { PostgresCluster } from "../test/support/postgres";
 
 const TARGET_SECONDS = 5;
 
@@ -46,13 +46,13 @@ async function main(): Promise<void> {
     const cli = findPulumiCli(ROOT);
     if (!cli) throw new Error("no working Pulumi CLI: npm run pulumi:build, or put one on PATH");
     console.log(`bench:dev-reset: pulumi ${cli.version} (${cli.bin}), ${runs} runs each`);
-    const cluster = await PostgresCluster.start();
+    const ws = EngineWorkspace.create(cli, { PULUMI_CONFIG_PASSPHRASE: "" });
+    // Run as root, the server's own user must reach the project's .keel/dev.
+    fs.chmodSync(ws.root, 0o755);
+    const stack = await ws.stack("dev");
     try {
-        const url = await cluster.createDatabase("bench_dev_reset");
-        const ws = EngineWorkspace.create(cli, { PULUMI_CONFIG_PASSPHRASE: "" });
-        const stack = await ws.stack("dev");
-        await stack.setConfig("keel:databaseUrl", { value: url, secret: true });
-        await stack.up({});
+        const up = await stack.up({});
+        const url = String(up.outputs.databaseUrl.value);
         // As a developer's shell has it: no passphrase, no DATABASE_URL, no terminal (hence --yes).
         const env = {
             PATH: `${path.dirname(cli.bin)}${path.delimiter}${process.env.PATH}`,
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
             );
         }
     } finally {
-        await cluster.stop();
+        await stack.destroy({});
     }
 }
 

@@ -60,6 +60,8 @@ describe("end to end: db:url, dev:reset and dev:seed on the dev stack through th
     });
 
     it("db:url after up: the stack's direct URL and nothing else on stdout, without a passphrase", async () => {
+        // An existing server: the dev stack file's kind (local) switched to external, as a user would.
+        ws.editStackFile("dev", (c) => (c["keel:database"] = { kind: "external" }));
         stack = await ws.stack("dev");
         await stack.setConfig("keel:databaseUrl", { value: url, secret: true });
         await stack.up({ onOutput: () => undefined });
