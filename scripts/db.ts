@@ -112,8 +112,8 @@ function databaseUrl(args: ParsedCommandLine, io: DbIo, config: KeelConfig, comm
         const why =
             config.database.kind === "external" && config.database.source === "config"
                 ? `stack '${config.stack}' keeps keel:databaseUrl as a secret, encrypted in Pulumi.${config.stack}.yaml, which this script cannot read`
-                : config.database.kind === "docker"
-                  ? `stack '${config.stack}' runs its database in Docker with a generated password, which lives in the Pulumi state`
+                : config.database.kind === "docker" || config.database.kind === "local"
+                  ? `stack '${config.stack}' runs its database ${config.database.kind === "docker" ? "in Docker" : "locally (the local kind)"} with a generated password, which lives in the Pulumi state`
                   : `stack '${config.stack}' keeps its database's URL in the Pulumi state`;
         throw new DbCommandError(
             `db:${command} needs the database's direct URL: ${why}. Pass --url or export DATABASE_URL, for example:\n` +

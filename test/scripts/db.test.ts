@@ -113,7 +113,7 @@ describe("db:backups, db:restore, db:drill", () => {
             /db:drill needs the database's direct URL: stack 'staging' keeps keel:databaseUrl as a secret, encrypted in Pulumi\.staging\.yaml.*--url or export DATABASE_URL[\s\S]*export DATABASE_URL=\$\(npm run -s db:url -- --stack staging\)/,
         );
         const d = await run(["restore", "--stack", "dev", "--backup", "x"], root);
-        assert.match(d.error!.message, /runs its database in Docker with a generated password/);
+        assert.match(d.error!.message, /stack 'dev' runs its database locally \(the local kind\) with a generated password/);
         assert.equal((await run(["restore", "--stack", "dev"], root)).code, 2);
         assert.equal((await run(["wipe", "--stack", "dev"], root)).code, 2);
     });

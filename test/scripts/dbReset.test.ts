@@ -230,7 +230,7 @@ describe("db:reset (fake Neon API)", function () {
             const dev = await run(dir, ["--stack", "dev"], {});
             assert.match(
                 String((dev as Error).message),
-                /uses a docker database; db:reset works on Neon branches\. .*npm run dev:reset -- --stack dev/,
+                /uses a local database; db:reset works on Neon branches\. .*npm run dev:reset -- --stack dev/,
             );
         });
 
