@@ -514,11 +514,8 @@ describe("local database: as an ordinary user (the path without runuser)", funct
         const root = path.resolve(__dirname, "..", "..");
         if (ROOT_USER) {
             // The child runs this checkout's code as postgres: a checkout it cannot enter (under /root) leaves nothing to run.
-            const postgres = {
-                user: "postgres",
-                uid: Number(spawnSync("id", ["-u", "postgres"], { encoding: "utf8" }).stdout.trim()),
-                gid: 0,
-            };
+            const id = (flag: string) => Number(spawnSync("id", [flag, "postgres"], { encoding: "utf8" }).stdout.trim());
+            const postgres = { user: "postgres", uid: id("-u"), gid: id("-g") };
             const blocked = unreachableFor(postgres, path.join(root, "node_modules"));
             if (blocked) {
                 console.log(`      (skipped: the postgres user cannot enter ${blocked}, where this checkout is)`);
