@@ -10,8 +10,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { REPO_ROOT } from "../support/migrationsDir";
 
-/** The npm scripts that are operator commands: db:*, dev:*, schema:*, preflight, rollback, and the engine commands. */
-const OPERATOR = /^(db|dev|schema):|^(preflight|rollback|up|preview|refresh|destroy)$/;
+/** The npm scripts that are operator commands: db:*, dev:*, schema:*, hooks:*, preflight, rollback, and the engine commands. */
+const OPERATOR = /^(db|dev|schema|hooks):|^(preflight|rollback|up|preview|refresh|destroy)$/;
 const SHAPE = /^node tools\/build\.js && node (dist\/scripts\/[A-Za-z0-9]+\.js)((?: [a-z]+)*)$/;
 
 interface Run {
@@ -53,8 +53,14 @@ describe("operator commands answer --help and refuse a wrong option", function (
             "db:drill",
             "db:reset",
             "db:url",
+            "dev:start",
+            "dev:stop",
+            "dev:logs",
             "dev:seed",
             "dev:reset",
+            "hooks:install",
+            "hooks:uninstall",
+            "schema:adopt",
             "preflight",
             "rollback",
             "schema:status",
