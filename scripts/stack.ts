@@ -1,7 +1,8 @@
 /**
  * npm run up|preview|refresh|destroy [-- <stack>] [options]: Keel's program through
  * Pulumi's engine on one stack (default dev), with the state backend passed per
- * command (scripts/lib/engine.ts). Dev and CI go ahead at once; elsewhere the
+ * command (scripts/lib/engine.ts). Refresh runs the program as well, so that the
+ * stack outputs (schemaDrift among them) show what the refresh found at once. Dev and CI go ahead at once; elsewhere the
  * preview is shown and the command asks first. Stacks whose stage is not dev are
  * gated by the policy pack in policies/, loaded through policies/analyzer.js (KEEL_SKIP_POLICY=1 turns it off).
  */
@@ -27,6 +28,14 @@ function spec(command: string): CommandSpec {
             { name: "expect-no-changes", help: "fail when the preview or update would change anything (drift checks)" },
             { name: "refresh", help: "refresh the state from the cloud first (up, preview)" },
             { name: "policy-pack", value: "<dir>", help: "the policy pack to run (default: policies/ for stacks whose stage is not dev)" },
+            ...(command === "refresh"
+                ? [
+                      {
+                          name: "skip-program",
+                          help: "refresh without running the program (when it cannot run); stack outputs such as schemaDrift then keep their values until the next up",
+                      },
+                  ]
+                : []),
         ],
     };
 }
@@ -97,7 +106,16 @@ export async function runStackCommand(command: Command, args: ParsedCommandLine,
             return 0;
         case "refresh":
             if (!(await ask("refresh"))) return 1;
-            await s.refresh({ onOutput, onError, expectNoChanges, ...(message ? { message } : {}) });
+            // The program runs too (pulumi refresh --run-program): stack outputs are the program's, computed from the
+            // resources' outputs, so without it schemaDrift (and every other output) would keep its old value until the next up.
+            // The resources' inputs stay those of the last up.
+            await s.refresh({
+                onOutput,
+                onError,
+                expectNoChanges,
+                runProgram: args.options["skip-program"] !== true,
+                ...(message ? { message } : {}),
+            });
             return 0;
         case "destroy":
             if (!(await ask("destroy every resource of"))) return 1;

@@ -9,7 +9,9 @@
  *   deploy.yml   `pulumi up` of the stack whose branch was pushed, behind its environment, then a health check,
  *                then (keel:backend.watch) the health URLs watched for minutes: consecutive failures roll back
  *   rollback.yml the button: `npm run rollback` of a chosen stack to its previous (or a given) version
- *   drift.yml    daily `npm run preview -- <stack> --refresh --expect-no-changes` per stack; one issue per drifting stack
+ *   drift.yml    daily `npm run drift -- --stack <stack>` (a refresh preview: changes outside Keel, schema drift, pending
+ *                migrations) and `npm run preview -- <stack> --refresh --expect-no-changes` per stack; one issue per
+ *                drifting stack, listing the drifted objects
  *   monitor.yml  every 5 minutes: the stack's health URLs; Slack once per incident and once on recovery
  *   release.yml  after a successful prod deploy: the next semantic version from conventional commits, tagged and released
  *
@@ -966,7 +968,8 @@ function driftWorkflow(o: WorkflowOptions): Workflow {
         defaults: BASH,
         jobs: byStack(o, "drift", (s) => {
             const title = `Drift detected in ${s.stack}`;
-            const command = `npm run preview -- ${s.stack} --refresh --expect-no-changes`;
+            const drift = `npm run drift -- --stack ${s.stack}`;
+            const preview = `npm run preview -- ${s.stack} --refresh --expect-no-changes`;
             const findIssue = `number=$(gh issue list --state open --label drift --limit 100 --json number,title --jq '.[] | select(.title == "${title}") | .number' | head -n 1)`;
             return {
                 name: `drift (${s.stack})`,
@@ -979,34 +982,63 @@ function driftWorkflow(o: WorkflowOptions): Workflow {
                 steps: [
                     ...pulumiSetup(o, s),
                     {
+                        // Two checks, both run: npm run drift (a refresh preview: resources changed outside Keel, the
+                        // schema's objects changed outside migrations, pending migrations; its Markdown lists each one for
+                        // the issue) and the preview of this branch's code against the refreshed cloud.
                         name: "Check for drift",
                         id: "drift",
                         env: stackSecrets(o),
-                        // bash -o pipefail: the step fails with pulumi's exit code, the output is kept for the issue.
-                        run: script(`${command} 2>&1 | tee "$RUNNER_TEMP/drift.txt"`),
+                        run: script(
+                            "set +e",
+                            `${drift} --markdown "$RUNNER_TEMP/drift.md" 2>&1 | tee "$RUNNER_TEMP/drift.txt"`,
+                            "drift=${PIPESTATUS[0]}",
+                            `${preview} 2>&1 | tee "$RUNNER_TEMP/preview.txt"`,
+                            "preview=${PIPESTATUS[0]}",
+                            'echo "drift=$drift" >> "$GITHUB_OUTPUT"',
+                            'echo "preview=$preview" >> "$GITHUB_OUTPUT"',
+                            '[ "$drift" -eq 0 ] && [ "$preview" -eq 0 ]',
+                        ),
                     },
                     {
                         name: "Open or update the drift issue",
                         if: "failure() && steps.drift.outcome == 'failure'",
-                        env: { ...GH_ENV, RUN_URL },
+                        env: {
+                            ...GH_ENV,
+                            RUN_URL,
+                            DRIFT_EXIT: "${{ steps.drift.outputs.drift }}",
+                            PREVIEW_EXIT: "${{ steps.drift.outputs.preview }}",
+                        },
                         run: script(
                             "{",
-                            `  echo 'The drift check (\`${command}\`) did not come back clean: the cloud differs from the state of the ${s.stack} stack, or the check itself failed (the output says which).'`,
+                            `  echo 'The daily drift check of the ${s.stack} stack did not come back clean.'`,
                             "  echo",
                             '  echo "Run: $RUN_URL"',
                             "  echo",
-                            "  echo '```'",
-                            '  tail -c 60000 "$RUNNER_TEMP/drift.txt"',
-                            "  echo '```'",
+                            `  echo '\`${drift}\` (exit '"\${DRIFT_EXIT:-?}"'; 1: drift, 2: a stack not checked, the table says why):'`,
                             "  echo",
-                            `  echo 'Settle it with \`npm run up -- ${s.stack}\` (the code wins) or \`pulumi refresh --stack ${s.stack}\` (the cloud wins); the next clean check closes this issue.'`,
-                            '} > "$RUNNER_TEMP/drift.md"',
+                            '  if [ -s "$RUNNER_TEMP/drift.md" ]; then',
+                            '    cat "$RUNNER_TEMP/drift.md"',
+                            "  else",
+                            "    echo '```'",
+                            '    tail -c 30000 "$RUNNER_TEMP/drift.txt"',
+                            "    echo '```'",
+                            "  fi",
+                            "  echo",
+                            `  echo "<details><summary><code>${preview}</code> (this branch's code against the cloud): exit \${PREVIEW_EXIT:-?}</summary>"`,
+                            "  echo",
+                            "  echo '```'",
+                            '  tail -c 30000 "$RUNNER_TEMP/preview.txt"',
+                            "  echo '```'",
+                            "  echo '</details>'",
+                            "  echo",
+                            `  echo 'Settle it with \`npm run up -- ${s.stack}\` (the code wins) or \`npm run refresh -- ${s.stack}\` (the cloud wins); the next clean check closes this issue.'`,
+                            '} > "$RUNNER_TEMP/issue.md"',
                             `gh label create drift --color D93F0B --description "Keel: a stack differs from its state" --force`,
                             findIssue,
                             'if [ -n "$number" ]; then',
-                            '  gh issue comment "$number" --body-file "$RUNNER_TEMP/drift.md"',
+                            '  gh issue comment "$number" --body-file "$RUNNER_TEMP/issue.md"',
                             "else",
-                            `  gh issue create --title "${title}" --label drift --body-file "$RUNNER_TEMP/drift.md"`,
+                            `  gh issue create --title "${title}" --label drift --body-file "$RUNNER_TEMP/issue.md"`,
                             "fi",
                         ),
                     },

@@ -13,6 +13,8 @@ export interface OptionSpec {
     /** Placeholder of the value it takes (`<stack>`); a flag when absent. */
     value?: string;
     help: string;
+    /** May be given more than once (`--stack dev --stack prod`): every value is in `values`. */
+    repeatable?: boolean;
 }
 
 export interface CommandSpec {
@@ -32,8 +34,10 @@ export class UsageError extends KeelError {
 }
 
 export interface ParsedCommandLine {
-    /** Values of options with a value, `true` for flags given. */
+    /** Values of options with a value (the last one given), `true` for flags given. */
     options: Record<string, string | true | undefined>;
+    /** Every value given to each option that takes one, in order. */
+    values: Record<string, string[]>;
     positionals: string[];
     help: boolean;
 }
@@ -45,7 +49,7 @@ export function usageText(spec: CommandSpec): string {
         "",
         spec.summary,
         "",
-        ...spec.options.map((o) => `  ${optionLabel(o).padEnd(width)}  ${o.help}`),
+        ...spec.options.map((o) => `  ${optionLabel(o).padEnd(width)}  ${o.help}${o.repeatable ? " (repeatable)" : ""}`),
         `  ${"-h, --help".padEnd(width)}  this text`,
     ].join("\n");
 }
@@ -56,6 +60,7 @@ function optionLabel(o: OptionSpec): string {
 
 export function parseCommandLine(argv: string[], spec: CommandSpec): ParsedCommandLine {
     const options: Record<string, string | true | undefined> = {};
+    const values: Record<string, string[]> = {};
     const positionals: string[] = [];
     let help = false;
     for (let i = 0; i < argv.length; i++) {
@@ -84,12 +89,13 @@ export function parseCommandLine(argv: string[], spec: CommandSpec): ParsedComma
         if (value === undefined || (inline === undefined && value.startsWith("-")))
             throw new UsageError(`--${spec_.name} needs a value ${spec_.value}`);
         options[spec_.name] = value;
+        (values[spec_.name] ??= []).push(value);
     }
     const max = spec.maxPositionals ?? 0;
     if (!help && positionals.length > max) {
         throw new UsageError(max === 0 ? `unexpected argument '${positionals[0]}'` : `unexpected argument '${positionals[max]}'`);
     }
-    return { options, positionals, help };
+    return { options, values, positionals, help };
 }
 
 function splitOnce(s: string, sep: string): [string, string | undefined] {

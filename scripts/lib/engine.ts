@@ -48,6 +48,18 @@ export function stageOf(root: string, stack: string): string {
 }
 
 /**
+ * Why the stack's state cannot be opened with this environment, or undefined
+ * when it can: outside dev, a self-managed backend needs the passphrase that
+ * encrypts the stack's secrets (dev's is empty unless one is set; Pulumi Cloud
+ * needs none).
+ */
+export function missingPassphrase(root: string, stack: string, env: Record<string, string | undefined>): string | undefined {
+    const hasPassphrase = env.PULUMI_CONFIG_PASSPHRASE !== undefined || !!env.PULUMI_CONFIG_PASSPHRASE_FILE;
+    if (hasPassphrase || stageOf(root, stack) === "dev" || /^https?:\/\//.test(stateBackend(root, env))) return undefined;
+    return `the ${stack} stack's secrets are encrypted with a passphrase: export PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) before running this command`;
+}
+
+/**
  * The environment the CLI runs with. The dev stack's secrets (a local database's
  * password) are encrypted with an empty passphrase unless one is set; any other
  * stack on a self-managed backend needs the user's passphrase.
@@ -63,14 +75,9 @@ export function engineEnv(root: string, stack: string, cli: PulumiCli, env: Reco
         PATH: [path.dirname(cli.bin), env.PATH ?? ""].join(path.delimiter),
     };
     const hasPassphrase = env.PULUMI_CONFIG_PASSPHRASE !== undefined || !!env.PULUMI_CONFIG_PASSPHRASE_FILE;
-    if (!hasPassphrase) {
-        if (stageOf(root, stack) === "dev") vars.PULUMI_CONFIG_PASSPHRASE = "";
-        else if (!/^https?:\/\//.test(backend)) {
-            throw new StackAccessError(
-                `the ${stack} stack's secrets are encrypted with a passphrase: export PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) before running this command`,
-            );
-        }
-    }
+    if (!hasPassphrase && stageOf(root, stack) === "dev") vars.PULUMI_CONFIG_PASSPHRASE = "";
+    const missing = missingPassphrase(root, stack, env);
+    if (missing) throw new StackAccessError(missing);
     if (backend.startsWith("file://")) fs.mkdirSync(backend.slice("file://".length), { recursive: true });
     return vars;
 }
@@ -83,6 +90,12 @@ export interface KeelStackOptions {
     cli?: PulumiCli;
     /** The program to run (default: Keel's own, index.ts, for this root). */
     program?: () => Promise<Record<string, unknown> | void>;
+    /**
+     * Create the stack when the backend has none (default true, as `npm run up` does on
+     * first use); false for commands that only look (drift, schema:diff): a missing
+     * stack is a StackAccessError saying so.
+     */
+    create?: boolean;
 }
 
 /** Selects the stack (creating it on first use) with Keel's program inline. */
@@ -95,10 +108,24 @@ export async function keelStack(options: KeelStackOptions): Promise<Stack> {
     const program = options.program ?? (() => keelProgram(options.root));
     const envVars = engineEnv(options.root, options.stack, cli, env);
     const pulumiCommand = await PulumiCommand.get({ root: path.dirname(path.dirname(cli.bin)), skipVersionCheck: true });
-    return LocalWorkspace.createOrSelectStack(
-        { stackName: options.stack, projectName: "keel", program },
-        { workDir: options.root, envVars, pulumiCommand },
-    );
+    const args = { stackName: options.stack, projectName: "keel", program };
+    const opts = { workDir: options.root, envVars, pulumiCommand };
+    if (options.create !== false) return LocalWorkspace.createOrSelectStack(args, opts);
+    try {
+        return await LocalWorkspace.selectStack(args, opts);
+    } catch (err) {
+        if (/no stack named|stack .* not found/i.test(String((err as Error)?.message ?? err))) {
+            throw new StackAccessError(
+                `the ${options.stack} stack has no state in ${redactedBackend(envVars.PULUMI_BACKEND_URL)} yet (npm run up -- ${options.stack} creates it)`,
+            );
+        }
+        throw err;
+    }
+}
+
+/** A backend URL for a message: any password or token in it left out. */
+function redactedBackend(url: string): string {
+    return url.replace(/\/\/[^/@]*@/, "//");
 }
 
 /**

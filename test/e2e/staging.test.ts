@@ -32,6 +32,8 @@ import { FakeRender } from "../support/fakeRender";
 import { withClient } from "../support/migrationsDir";
 import { forTheEngine, HealthServer, neonDatabaseOnCluster, secretValue } from "../support/cloudStack";
 import { PostgresCluster, testCluster } from "../support/postgres";
+import { checkStack } from "../../scripts/drift";
+import { settleCommands } from "../../scripts/lib/driftReport";
 
 /** The repository's staging stack file's config, as users have it. */
 function stagingConfig(): Record<string, any> {
@@ -413,6 +415,38 @@ describe("end to end: the staging stack through the engine (Neon branch + Fly + 
             .sort();
         assert.deepEqual(snapshots, [before.id, backup.id].sort(), "the earlier snapshot is still there");
         assert.equal(neon.mutations(new RegExp(`^/projects/${prod.id}$`)).length, 0);
+    });
+
+    it("npm run drift: a machine destroyed and the branch protected by hand are resources changed outside Keel; nothing is changed", async function () {
+        const cli = requireEngine(this);
+        const victim = liveMachines()[0];
+        victim.state = "destroyed";
+        stagingBranch()!.protected = true;
+        const checkpoint = ws.checkpointText("staging");
+        const writes = () => fly.mutations().length + neon.mutations().length;
+        const writesBefore = writes();
+        try {
+            const env = { ...ws.env, PATH: `${path.dirname(cli.bin)}${path.delimiter}${process.env.PATH}` };
+            const result = await checkStack("staging", { root: ws.root, env, out: () => undefined, err: () => undefined });
+            assert.equal(result.status, "drift", JSON.stringify(result));
+            const machines = result.resources.find((r) => r.type === "pulumi-nodejs:dynamic/keel:FlyMachines");
+            assert.ok(
+                machines?.lines.some((l) => l.includes(victim.id) && /destroyed outside Keel/.test(l)),
+                JSON.stringify(result.resources),
+            );
+            const branch = result.resources.find((r) => r.type === "pulumi-nodejs:dynamic/keel:NeonBranch");
+            assert.ok(
+                branch?.lines.some((l) => /protected: false -> true/.test(l)),
+                JSON.stringify(result.resources),
+            );
+            assert.deepEqual([result.schemaDrift, result.historyDrift, result.pending], [[], [], []]);
+            assert.deepEqual(settleCommands(result), { codeWins: "npm run up -- staging", cloudWins: "npm run refresh -- staging" });
+            assert.equal(ws.checkpointText("staging"), checkpoint, "a refresh preview writes no state");
+            assert.equal(writes(), writesBefore, "and changes nothing at Fly or Neon");
+        } finally {
+            victim.state = "started";
+            stagingBranch()!.protected = false;
+        }
     });
 
     it("refresh reports a machine destroyed by hand and the staging branch protected by hand", async () => {

@@ -896,14 +896,80 @@ describe("GitHub workflows", () => {
             const job = doc.jobs["drift-prod"];
             assert.equal(job.environment, "production");
             const check = job.steps.find((s: any) => s.id === "drift");
-            assert.match(check.run, /^npm run preview -- prod --refresh --expect-no-changes /);
+            // Both checks run whatever the first says; the step fails when either does.
+            assert.match(check.run, /^set \+e\n/);
+            assert.match(check.run, /^npm run drift -- --stack prod --markdown "\$RUNNER_TEMP\/drift\.md" 2>&1 \| tee /m);
+            assert.match(check.run, /^npm run preview -- prod --refresh --expect-no-changes 2>&1 \| tee /m);
+            assert.match(check.run, /\[ "\$drift" -eq 0 \] && \[ "\$preview" -eq 0 \]\n$/);
             const issue = job.steps.find((s: any) => s.if === "failure() && steps.drift.outcome == 'failure'");
+            // The issue's body is the drift command's Markdown: its table and every drifted object.
+            assert.match(issue.run, /cat "\$RUNNER_TEMP\/drift\.md"/);
+            assert.equal(issue.env.DRIFT_EXIT, "${{ steps.drift.outputs.drift }}");
+            assert.match(issue.run, /`npm run refresh -- prod` \(the cloud wins\)/);
             assert.match(issue.run, /gh issue list --state open --label drift/);
             assert.match(issue.run, /gh issue comment "\$number"/);
             assert.match(issue.run, /gh issue create --title "Drift detected in prod"/);
             assert.equal(issue.env.GH_TOKEN, "${{ github.token }}");
             const close = job.steps.find((s: any) => s.if === "success()");
             assert.match(close.run, /gh issue close/);
+        });
+
+        it("runs both checks whatever the first says, and the issue lists the drifted objects from the drift command's Markdown", () => {
+            const job = doc.jobs["drift-prod"];
+            const dir = tempDir("keel-drift-wf-");
+            const bin = path.join(dir, "bin");
+            fs.mkdirSync(bin);
+            fs.mkdirSync(path.join(dir, "tmp"));
+            // npm run drift exits 1 and writes its Markdown where --markdown says; the preview passes.
+            fs.writeFileSync(
+                path.join(bin, "npm"),
+                [
+                    "#!/bin/bash",
+                    'echo "$*" >> "$STATE/npm-calls"',
+                    'if [ "$2" = drift ]; then',
+                    `  while [ $# -gt 0 ]; do if [ "$1" = --markdown ]; then printf '%s\\n' '| stack |' '' '- \`+ index public.accounts_email_idx: CREATE INDEX ...\`' > "$2"; fi; shift; done`,
+                    "  echo 'prod: drift'; exit 1",
+                    "fi",
+                    "echo 'Previewing update (prod)'",
+                ].join("\n"),
+                { mode: 0o755 },
+            );
+            fs.writeFileSync(
+                path.join(bin, "gh"),
+                '#!/bin/bash\necho "$*" >> "$STATE/gh-calls"\nfor a in "$@"; do if [ -f "$a" ]; then cat "$a" > "$STATE/body.md"; fi; done\n',
+                { mode: 0o755 },
+            );
+            const run = (step: any, env: Record<string, string> = {}) =>
+                spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run], {
+                    cwd: dir,
+                    env: {
+                        PATH: `${bin}:${process.env.PATH}`,
+                        STATE: dir,
+                        RUNNER_TEMP: path.join(dir, "tmp"),
+                        GITHUB_OUTPUT: path.join(dir, "output"),
+                        ...env,
+                    },
+                    encoding: "utf8",
+                });
+            const check = run(job.steps.find((s: any) => s.id === "drift"));
+            assert.notEqual(check.status, 0, "drift fails the step");
+            const calls = fs.readFileSync(path.join(dir, "npm-calls"), "utf8");
+            assert.match(calls, /^run drift -- --stack prod --markdown .*\nrun preview -- prod --refresh --expect-no-changes\n$/);
+            assert.equal(fs.readFileSync(path.join(dir, "output"), "utf8"), "drift=1\npreview=0\n");
+            const issue = run(
+                job.steps.find((s: any) => s.name === "Open or update the drift issue"),
+                { DRIFT_EXIT: "1", PREVIEW_EXIT: "0", RUN_URL: "https://example.test/run/1" },
+            );
+            assert.equal(issue.status, 0, issue.stderr);
+            const body = fs.readFileSync(path.join(dir, "body.md"), "utf8");
+            assert.match(body, /^- `\+ index public\.accounts_email_idx: CREATE INDEX \.\.\.`$/m);
+            assert.match(body, /`npm run drift -- --stack prod` \(exit 1; 1: drift/);
+            assert.match(body, /<summary><code>npm run preview -- prod --refresh --expect-no-changes<\/code> .*: exit 0<\/summary>/);
+            assert.match(body, /Previewing update \(prod\)/);
+            assert.match(
+                fs.readFileSync(path.join(dir, "gh-calls"), "utf8"),
+                /issue create --title Drift detected in prod --label drift --body-file /,
+            );
         });
     });
 

@@ -178,7 +178,18 @@ describe("engine commands", () => {
             assert.throws(() => parseCommandLine(["--stack", "--yes"], SPEC), /--stack needs a value/);
             assert.throws(() => parseCommandLine(["--yes=no"], SPEC), /--yes takes no value/);
             assert.throws(() => parseCommandLine(["dev", "prod"], SPEC), /unexpected argument 'prod'/);
-            assert.deepEqual(parseCommandLine(["prod", "-h"], SPEC), { options: {}, positionals: ["prod"], help: true });
+            assert.deepEqual(parseCommandLine(["prod", "-h"], SPEC), { options: {}, values: {}, positionals: ["prod"], help: true });
+        });
+
+        it("keeps every value of a repeatable option, in order (options keeps the last)", () => {
+            const spec: CommandSpec = {
+                ...SPEC,
+                options: [{ name: "stack", short: "s", value: "<stack>", help: "a stack", repeatable: true }],
+            };
+            const parsed = parseCommandLine(["--stack", "dev", "-s", "prod", "--stack=staging"], spec);
+            assert.deepEqual(parsed.values, { stack: ["dev", "prod", "staging"] });
+            assert.equal(parsed.options.stack, "staging");
+            assert.match(usageText(spec), /--stack <stack> +a stack \(repeatable\)/);
         });
 
         it("lists every option in the usage", () => {

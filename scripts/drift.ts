@@ -1,0 +1,198 @@
+/**
+ * npm run drift [-- --stack <s> ...] [--json] [--markdown <file>]: every stack
+ * with a Pulumi.<stack>.yaml (or those named) refreshed in preview mode
+ * through the real engine (`pulumi refresh --preview-only`: the state is not
+ * written, nothing at a vendor changes, the program does not run), and one
+ * table: resources changed outside Keel, schema drift (objects added, changed
+ * or removed outside migrations), migrations pending, and the command that
+ * settles each (the code wins: npm run up; the cloud wins: npm run refresh).
+ *
+ * A stack that cannot be checked is reported with why and the run goes on: one
+ * whose credentials this shell lacks (the passphrase outside dev, NEON_API_KEY,
+ * FLY_API_TOKEN, …) names the variables to set. Exit 0 when every stack is
+ * clean, 1 when any drifts, else 2 when any could not be checked.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { parseKeelConfig, stacksIn } from "../components/config";
+import { ConfigError, KeelError } from "../components/errors";
+import { maskSecrets, SECRET_ENV } from "../components/preflight/index";
+import { scanMigrations } from "../components/schema/migrationSet";
+import { HistoryRow, migrationPlan } from "../components/schema/plan";
+import { CommandSpec, ParsedCommandLine, runCommand } from "./lib/cli";
+import {
+    checked,
+    credentialProblems,
+    driftExitCode,
+    driftJson,
+    formatDriftDetails,
+    formatDriftMarkdown,
+    formatDriftTable,
+    notChecked,
+    RefreshEvent,
+    refreshFindings,
+    schemaDriftSummary,
+    StackDrift,
+} from "./lib/driftReport";
+import { keelStack, missingPassphrase } from "./lib/engine";
+import type { PulumiCli } from "./lib/pulumiCli";
+import { rawStackConfig } from "./lib/stackConfig";
+
+export const SPEC: CommandSpec = {
+    usage: "npm run drift -- [--stack <stack> ...] [options]",
+    summary:
+        "Refreshes every stack with a Pulumi.<stack>.yaml (or each --stack) in preview mode through the engine, changing nothing, and prints " +
+        "what changed outside Keel, the schema's drift and the pending migrations, with the command that settles each. " +
+        "Exit 0: all clean; 1: drift; 2: a stack could not be checked.",
+    maxPositionals: 20,
+    options: [
+        { name: "stack", short: "s", value: "<stack>", help: "a stack to check (default: every Pulumi.<stack>.yaml)", repeatable: true },
+        { name: "json", help: "print the result as JSON (progress lines go to stderr)" },
+        { name: "markdown", value: "<file>", help: "also write the result as Markdown to <file> (the drift workflow's issue body)" },
+    ],
+};
+
+export interface DriftIo {
+    root: string;
+    env: Record<string, string | undefined>;
+    out(text: string): void;
+    err(text: string): void;
+    /** The engine's CLI (default: found as npm run up finds it). */
+    cli?: PulumiCli;
+}
+
+function message(err: unknown): string {
+    return String((err as Error)?.message ?? err);
+}
+
+/**
+ * The credentials the refresh needs that neither the stack's config nor this shell holds. Only those:
+ * the config's other problems are the next preview's to report (and a refresh does not run the program).
+ */
+function missingCredentials(root: string, stack: string, env: Record<string, string | undefined>): string[] {
+    try {
+        parseKeelConfig({ ...rawStackConfig(root, stack, env), deployCredentials: true });
+        return [];
+    } catch (err) {
+        return err instanceof ConfigError ? credentialProblems(err.problems).missing : [];
+    }
+}
+
+/** The engine's reasons for a failed refresh: its error diagnostics, else the error's first lines. */
+function refreshFailure(err: unknown, diagnostics: string[]): string {
+    const text = diagnostics.length ? diagnostics.join(" ") : message(err);
+    return text
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l && !/^(code|stdout|stderr|err\?):/.test(l) && !/One or more errors occurred/.test(l))
+        .slice(0, 6)
+        .join(" ")
+        .slice(0, 600);
+}
+
+/** One stack: checked, or not checked with why; never throws. */
+export async function checkStack(stack: string, io: DriftIo): Promise<StackDrift> {
+    try {
+        return await check(stack, io);
+    } catch (err) {
+        return notChecked(stack, message(err));
+    }
+}
+
+async function check(stack: string, io: DriftIo): Promise<StackDrift> {
+    if (!fs.existsSync(path.join(io.root, `Pulumi.${stack}.yaml`))) return notChecked(stack, `no Pulumi.${stack}.yaml in ${io.root}`);
+    const missing = missingCredentials(io.root, stack, io.env);
+    const passphrase = missingPassphrase(io.root, stack, io.env);
+    if (passphrase) missing.unshift("PULUMI_CONFIG_PASSPHRASE");
+    if (missing.length) {
+        return notChecked(
+            stack,
+            `needs ${missing.join(", ")}, which this shell lacks: export ${missing.length === 1 ? "it" : "them"} and run again` +
+                (missing.some((m) => m !== "PULUMI_CONFIG_PASSPHRASE") ? " (an API key may be the stack's secret config instead)" : ""),
+            missing,
+        );
+    }
+    const events: RefreshEvent[] = [];
+    const diagnostics: string[] = [];
+    try {
+        const s = await keelStack({ root: io.root, stack, env: io.env, create: false, ...(io.cli ? { cli: io.cli } : {}) });
+        await s.previewRefresh({
+            onEvent: (e) => {
+                events.push(e as RefreshEvent);
+                const d = e.diagnosticEvent;
+                if (d && /^error/.test(d.severity)) diagnostics.push(d.message.trim());
+            },
+            onOutput: () => undefined,
+            onError: () => undefined,
+        });
+    } catch (err) {
+        if (err instanceof KeelError) return notChecked(stack, message(err));
+        const secrets = SECRET_ENV.map((k) => io.env[k]);
+        return notChecked(stack, maskSecrets(`the refresh failed: ${refreshFailure(err, diagnostics)}`, secrets));
+    }
+
+    const findings = refreshFindings(events);
+    // Pending: the files of the directory the last deploy used that the refreshed history lacks, planned with its settings.
+    let files: { version: string; name: string; file: string; checksum: string }[] = [];
+    const problems: string[] = [];
+    const dir = findings.schema?.migrationsDir ?? "migrations";
+    try {
+        files = scanMigrations(path.resolve(io.root, dir));
+    } catch (err) {
+        problems.push(message(err));
+    }
+    const history: HistoryRow[] = (findings.schema?.applied ?? []).map((r) => ({ ...r, status: r.status as HistoryRow["status"] }));
+    const plan = migrationPlan(files, history, findings.schema?.plan ?? { allowMissing: false, outOfOrder: false });
+    return checked(stack, {
+        resources: findings.resources,
+        schemaDrift: findings.schema?.objects ?? [],
+        historyDrift: findings.schema?.history ?? [],
+        pending: plan.pending.map((f) => `${f.version}_${f.name}`),
+        problems: [...problems, ...plan.problems],
+    });
+}
+
+function progressLine(r: StackDrift): string {
+    if (r.status === "not-checked") return `${r.stack}: not checked: ${r.reason}`;
+    if (r.status === "clean") return `${r.stack}: clean`;
+    return (
+        `${r.stack}: drift (changed outside Keel: ${r.resources.length}, schema drift: ${schemaDriftSummary(r.schemaDrift)}, ` +
+        `migrations pending: ${r.pending.length})`
+    );
+}
+
+export async function runDrift(args: ParsedCommandLine, io: DriftIo): Promise<number> {
+    const named = [...(args.values.stack ?? []), ...args.positionals];
+    const stacks = named.length ? [...new Set(named)] : stacksIn(io.root);
+    const json = args.options.json === true;
+    const progress = (line: string) => (json ? io.err : io.out)(`${line}\n`);
+    const results: StackDrift[] = [];
+    for (const stack of stacks) {
+        progress(`${stack}: refreshing in preview mode (nothing is changed)...`);
+        const result = await checkStack(stack, io);
+        progress(progressLine(result));
+        results.push(result);
+    }
+    const markdown = args.options.markdown;
+    if (typeof markdown === "string") fs.writeFileSync(markdown, formatDriftMarkdown(results));
+    if (json) io.out(`${JSON.stringify(driftJson(results), null, 2)}\n`);
+    else io.out(`\n${[...formatDriftTable(results), ...formatDriftDetails(results)].join("\n")}\n`);
+    return driftExitCode(results);
+}
+
+if (require.main === module) {
+    runCommand(SPEC, async (args) => {
+        try {
+            return await runDrift(args, {
+                root: process.cwd(),
+                env: process.env,
+                out: (t) => process.stdout.write(t),
+                err: (t) => process.stderr.write(t),
+            });
+        } catch (err) {
+            // Exit 1 means drift: a run that could not check is 2.
+            process.stderr.write(`error: ${message(err)}\n`);
+            return 2;
+        }
+    });
+}

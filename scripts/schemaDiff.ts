@@ -1,0 +1,168 @@
+/**
+ * npm run schema:diff -- <a> <b> [--sql | --json] [--history-schema <name>]:
+ * two databases' schemas compared object by object (the schema fingerprint's
+ * catalog, read whole: tables, columns, constraints, indexes, views, functions,
+ * triggers, enums, sequences, schemas, extensions) and their migration
+ * histories (keel_schema_history). Each side is a stack's name (its database:
+ * the stack output databaseUrl, through the engine) or a postgres:// URL.
+ *
+ *   column orders.note: text on staging, missing on prod
+ *   version 3 (add_orders): applied on staging, missing on prod
+ *
+ * `--sql` prints instead the DDL that would create on <b> the objects only <a>
+ * has, as pg_dump --schema-only writes it: a starting point for a migration
+ * file. Nothing is ever applied; both databases are only read.
+ * Exit 0 when equal, 1 when they differ, 2 when a side cannot be read.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import {
+    comparisonIsEqual,
+    diffCatalogs,
+    diffHistories,
+    formatComparison,
+    SchemaComparison,
+    SideLabels,
+} from "../components/postgres/catalogDiff";
+import { migrationScript } from "../components/postgres/catalogDdl";
+import { describeTarget, openClient } from "../components/postgres/connection";
+import { schemaCatalog } from "../components/postgres/fingerprint";
+import { DEFAULT_ENGINE_SETTINGS, readHistory } from "../components/schema/runner";
+import { CommandSpec, ParsedCommandLine, runCommand, UsageError } from "./lib/cli";
+import { keelStack } from "./lib/engine";
+import type { PulumiCli } from "./lib/pulumiCli";
+import { readStackConfig } from "./lib/stackConfig";
+
+export const SPEC: CommandSpec = {
+    usage: "npm run schema:diff -- <a> <b> [options]",
+    summary:
+        "Compares two databases' schema objects and migration histories; each side is a stack (its databaseUrl output) or a postgres:// URL. " +
+        "Exit 0 when equal, 1 when they differ, 2 when a side cannot be read. Only reads.",
+    maxPositionals: 2,
+    options: [
+        {
+            name: "sql",
+            help: "print the DDL that would create on <b> the objects only <a> has (a migration's starting point; nothing is applied)",
+        },
+        { name: "json", help: "print the comparison as JSON" },
+        {
+            name: "history-schema",
+            value: "<name>",
+            help: "schema of keel_schema_history (default: a stack's keel:migrations.historySchema; public for a URL)",
+        },
+    ],
+};
+
+export interface SchemaDiffIo {
+    root: string;
+    env: Record<string, string | undefined>;
+    out(text: string): void;
+    err(text: string): void;
+    cli?: PulumiCli;
+}
+
+export interface Side {
+    /** What the report calls it: the stack's name, else host:port/database. */
+    label: string;
+    url: string;
+    historySchema: string;
+    stack?: string;
+}
+
+const isUrl = (s: string) => /^postgres(ql)?:\/\//.test(s);
+
+/** A side named on the command line: a URL as it is, a stack through its databaseUrl output. */
+export async function resolveSide(arg: string, io: SchemaDiffIo, historySchema?: string): Promise<Side> {
+    if (isUrl(arg)) return { label: describeTarget(arg), url: arg, historySchema: historySchema ?? "public" };
+    if (!fs.existsSync(path.join(io.root, `Pulumi.${arg}.yaml`))) {
+        throw new UsageError(`'${arg}' is neither a postgres:// URL nor a stack (no Pulumi.${arg}.yaml in ${io.root})`);
+    }
+    let schema = historySchema;
+    if (!schema) {
+        try {
+            schema = readStackConfig(io.root, arg, io.env).migrations.historySchema;
+        } catch {
+            schema = "public"; // a config problem is the deploy's to report; the history's default place is public
+        }
+    }
+    const stack = await keelStack({ root: io.root, stack: arg, env: io.env, create: false, ...(io.cli ? { cli: io.cli } : {}) });
+    const url = (await stack.outputs()).databaseUrl?.value;
+    if (typeof url !== "string" || !isUrl(url)) {
+        throw new Error(`the ${arg} stack has no databaseUrl output: deploy it first (npm run up -- ${arg}), or give its database's URL`);
+    }
+    return { label: arg, url, historySchema: schema, stack: arg };
+}
+
+export interface SideSchema {
+    catalog: Record<string, string>;
+    history: { version: string; name: string; checksum: string; status: string }[];
+}
+
+/** Reads a side's whole catalog and its history; read-only. */
+export async function readSide(side: Side): Promise<SideSchema> {
+    const client = await openClient(side.url, { applicationName: "keel-schema-diff" });
+    try {
+        const settings = { ...DEFAULT_ENGINE_SETTINGS, historySchema: side.historySchema };
+        const catalog = await schemaCatalog(client, settings.historySchema, settings.historyTable, { full: true });
+        const history = (await readHistory(client, settings)).map((r) => ({
+            version: r.version,
+            name: r.name,
+            checksum: r.checksum,
+            status: r.status,
+        }));
+        return { catalog, history };
+    } finally {
+        await client.end().catch(() => undefined);
+    }
+}
+
+function labelsOf(a: Side, b: Side): SideLabels {
+    return a.label === b.label ? { a: `${a.label} (first)`, b: `${b.label} (second)` } : { a: a.label, b: b.label };
+}
+
+export async function runSchemaDiff(args: ParsedCommandLine, io: SchemaDiffIo): Promise<number> {
+    if (args.positionals.length !== 2) throw new UsageError("give two sides: stacks or postgres:// URLs");
+    if (args.options.sql && args.options.json) throw new UsageError("--sql and --json: choose one");
+    const historySchema = args.options["history-schema"] as string | undefined;
+    const [a, b] = [await resolveSide(args.positionals[0], io, historySchema), await resolveSide(args.positionals[1], io, historySchema)];
+    const [sa, sb] = [await readSide(a), await readSide(b)];
+    const comparison: SchemaComparison = { catalog: diffCatalogs(sa.catalog, sb.catalog), history: diffHistories(sa.history, sb.history) };
+    const labels = labelsOf(a, b);
+    const equal = comparisonIsEqual(comparison);
+
+    if (args.options.sql) {
+        // The command as given, a URL's credentials left out.
+        const command = `npm run schema:diff -- ${[a, b].map((s) => s.stack ?? `postgres://…@${describeTarget(s.url)}`).join(" ")} --sql`;
+        io.out(migrationScript(sa.catalog, comparison.catalog, comparison.history, labels, command));
+        io.err(`${comparison.catalog.onlyA.length} object(s) only on ${labels.a} written as DDL; nothing was applied\n`);
+    } else if (args.options.json) {
+        const side = (s: Side, l: string) => ({ label: l, target: describeTarget(s.url), ...(s.stack ? { stack: s.stack } : {}) });
+        io.out(`${JSON.stringify({ a: side(a, labels.a), b: side(b, labels.b), equal, ...comparison }, null, 2)}\n`);
+    } else {
+        const where = (s: Side, l: string) =>
+            `${l}: ${s.stack ? `the ${s.stack} stack's database, ${describeTarget(s.url)}` : "the database at that URL"}`;
+        io.out(`${[where(a, labels.a), where(b, labels.b), "", ...formatComparison(comparison, labels)].join("\n")}\n`);
+    }
+    return equal ? 0 : 1;
+}
+
+if (require.main === module) {
+    runCommand(SPEC, async (args) => {
+        const io: SchemaDiffIo = {
+            root: process.cwd(),
+            env: process.env,
+            out: (t) => process.stdout.write(t),
+            err: (t) => process.stderr.write(t),
+        };
+        try {
+            return await runSchemaDiff(args, io);
+        } catch (err) {
+            if (err instanceof UsageError) throw err;
+            // Exit 1 means "they differ": a side that cannot be read is 2.
+            process.stderr.write(
+                `error: ${process.env.KEEL_DEBUG && (err as Error)?.stack ? (err as Error).stack : String((err as Error)?.message ?? err)}\n`,
+            );
+            return 2;
+        }
+    });
+}
