@@ -162,7 +162,7 @@ function progressLine(r: StackDrift): string {
 }
 
 export async function runDrift(args: ParsedCommandLine, io: DriftIo): Promise<number> {
-    const named = [...(args.values.stack ?? []), ...args.positionals];
+    const named = [...(args.values?.stack ?? []), ...args.positionals];
     const stacks = named.length ? [...new Set(named)] : stacksIn(io.root);
     const json = args.options.json === true;
     const progress = (line: string) => (json ? io.err : io.out)(`${line}\n`);

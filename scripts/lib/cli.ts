@@ -37,7 +37,7 @@ export interface ParsedCommandLine {
     /** Values of options with a value (the last one given), `true` for flags given. */
     options: Record<string, string | true | undefined>;
     /** Every value given to each option that takes one, in order. */
-    values: Record<string, string[]>;
+    values?: Record<string, string[]>;
     positionals: string[];
     help: boolean;
 }
