@@ -58,6 +58,8 @@ describe("end to end: npm run drift, refresh's schemaDrift output and schema:dif
         cli = requireEngine(this);
         url = await freshDatabase("e2e_drift");
         ws = EngineWorkspace.create(cli, { PULUMI_CONFIG_PASSPHRASE: "" });
+        // An existing server: the dev stack file's kind (local) switched to external, as a user would.
+        ws.editStackFile("dev", (c) => (c["keel:database"] = { kind: "external" }));
         stack = await ws.stack("dev");
         await stack.setConfig("keel:databaseUrl", { value: url, secret: true });
     });
