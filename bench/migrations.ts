@@ -32,30 +32,20 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { performance } from "perf_hooks";
+import { dbmateBin, dbmateGoBinary } from "../test/support/dbmate";
 import type { PostgresCluster } from "../test/support/postgres";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const KEEL_CLI = path.join(ROOT, "dist", "scripts", "schema.js");
 const NODE_PG_MIGRATE = path.join(ROOT, "node_modules", ".bin", "node-pg-migrate");
-// dbmate ships its Go binary as per-platform npm packages, and a lock file can only list the ones the
-// registry serves here; so it is not a devDependency: the bench installs it, pinned, into a cache dir.
-const DBMATE_VERSION = "2.28.0";
-const DBMATE_HOME = path.join(os.homedir(), ".cache", "keel-bench", `dbmate-${DBMATE_VERSION}`);
-const DBMATE = path.join(DBMATE_HOME, "node_modules", ".bin", "dbmate");
-
-/** Installs dbmate into the bench's cache dir once; says so, and carries on without it if npm cannot. */
-function ensureDbmate(): void {
-    if (fs.existsSync(DBMATE)) return;
-    process.stdout.write(`installing dbmate@${DBMATE_VERSION} into ${DBMATE_HOME} (once)\n`);
-    fs.mkdirSync(DBMATE_HOME, { recursive: true });
-    const res = spawnSync(
-        "npm",
-        ["install", "--prefix", DBMATE_HOME, "--no-save", "--no-package-lock", "--no-audit", "--no-fund", `dbmate@${DBMATE_VERSION}`],
-        {
-            encoding: "utf8",
-        },
-    );
-    if (res.status !== 0) process.stdout.write(`note: could not install dbmate: ${(res.stderr || res.stdout).trim().split("\n").pop()}\n`);
+/** Installs dbmate (pinned, outside the lock file: see test/support/dbmate.ts); carries on without it if npm cannot. */
+function ensureDbmate(): string | undefined {
+    try {
+        return dbmateBin((line) => process.stdout.write(`${line}\n`));
+    } catch (err) {
+        process.stdout.write(`note: ${(err as Error).message}; dbmate is skipped\n`);
+        return undefined;
+    }
 }
 const PSQL = process.env.PSQL ?? "/usr/bin/psql";
 const GNU_TIME = "/usr/bin/time";
@@ -393,8 +383,8 @@ function tools(): Tool[] {
             },
         );
     } else process.stdout.write(`note: ${NODE_PG_MIGRATE} is missing (npm ci?); node-pg-migrate is skipped\n`);
-    ensureDbmate();
-    if (fs.existsSync(DBMATE)) {
+    const dbmate = ensureDbmate();
+    if (dbmate) {
         const dbmateArgs = (g: Generated) => ["--migrations-dir", g.dbmate, "--no-dump-schema", "up"];
         const dbmateEnv = (url: string) => ({ DATABASE_URL: `${url}?sslmode=disable` });
         list.push({
@@ -402,7 +392,7 @@ function tools(): Tool[] {
             label: "dbmate (npm bin)",
             history: "public.schema_migrations",
             competitor: true,
-            run: (url, g, u) => timeProcess("dbmate", DBMATE, dbmateArgs(g), dbmateEnv(url), u),
+            run: (url, g, u) => timeProcess("dbmate", dbmate, dbmateArgs(g), dbmateEnv(url), u),
         });
         const goBinary = dbmateGoBinary();
         if (goBinary) {
@@ -414,20 +404,8 @@ function tools(): Tool[] {
                 run: (url, g, u) => timeProcess("dbmate (go)", goBinary, dbmateArgs(g), dbmateEnv(url), u),
             });
         }
-    } else process.stdout.write(`note: ${DBMATE} is missing; dbmate is skipped\n`);
-    return list;
-}
-
-/** The Go binary behind node_modules/.bin/dbmate (a node wrapper), if it can be found. */
-function dbmateGoBinary(): string | undefined {
-    try {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { resolveBinary } = require(path.join(DBMATE_HOME, "node_modules", "dbmate", "dist", "resolveBinary.js"));
-        const bin = resolveBinary();
-        return typeof bin === "string" && fs.existsSync(bin) ? bin : undefined;
-    } catch {
-        return undefined;
     }
+    return list;
 }
 
 // ---------------------------------------------------------------- child probes

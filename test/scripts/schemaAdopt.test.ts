@@ -16,6 +16,7 @@ import { loadMigrations, scanMigrations } from "../../components/schema/migratio
 import { inspectSchema, recordAdoption } from "../../components/schema/runner";
 import { schemaMigrationsProvider } from "../../components/schema/provider";
 import { cliResult, CliResult, engineSettings, historyRows, REPO_ROOT, relationExists, runCli, withClient } from "../support/migrationsDir";
+import { dbmateBin } from "../support/dbmate";
 import { freshDatabase, testCluster } from "../support/postgres";
 import { schemaInputs } from "../support/schemaInputs";
 import { tempDir } from "../support/tempDir";
@@ -55,8 +56,9 @@ function adopt(args: string[], url: string, root: string): Promise<CliResult> {
     );
 }
 
+/** Runs a migration tool's bin (a path, or the name of one in node_modules/.bin) and returns what it printed. */
 function tool(bin: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): string {
-    const res = spawnSync(path.join(REPO_ROOT, "node_modules", ".bin", bin), args, {
+    const res = spawnSync(path.isAbsolute(bin) ? bin : path.join(REPO_ROOT, "node_modules", ".bin", bin), args, {
         cwd,
         encoding: "utf8",
         env: { ...process.env, ...env },
@@ -66,7 +68,7 @@ function tool(bin: string, args: string[], cwd: string, env: NodeJS.ProcessEnv =
 }
 
 const dbmate = (url: string, root: string, ...args: string[]) =>
-    tool("dbmate", ["--url", `${url}?sslmode=disable`, "--migrations-dir", "db/migrations", "--no-dump-schema", ...args], root);
+    tool(dbmateBin(), ["--url", `${url}?sslmode=disable`, "--migrations-dir", "db/migrations", "--no-dump-schema", ...args], root);
 
 const nodePgMigrate = (url: string, root: string, ...args: string[]) => tool("node-pg-migrate", [...args], root, { DATABASE_URL: url });
 
@@ -237,14 +239,10 @@ describe("schema:adopt (real histories)", function () {
                     "-- migrate:up\nCREATE TABLE a (x int);\n-- migrate:down\nDROP TABLE a;\n" +
                     "-- migrate:up\nCREATE TABLE b (x int);\n-- migrate:down\nDROP TABLE b;\n",
             });
-            const run = spawnSync(
-                path.join(REPO_ROOT, "node_modules", ".bin", "dbmate"),
-                ["--url", `${url}?sslmode=disable`, "--no-dump-schema", "migrate"],
-                {
-                    cwd: root,
-                    encoding: "utf8",
-                },
-            );
+            const run = spawnSync(dbmateBin(), ["--url", `${url}?sslmode=disable`, "--no-dump-schema", "migrate"], {
+                cwd: root,
+                encoding: "utf8",
+            });
             assert.notEqual(run.status, 0);
             assert.match(run.stderr, /duplicate key value violates unique constraint "schema_migrations_pkey"/);
             assert.equal(await relationExists(url, "public.a"), true);
