@@ -49,6 +49,21 @@ export interface ConnectOptions {
     applicationName?: string;
 }
 
+/** How long a connection attempt may take unless the URL says otherwise (libpq's connect_timeout, in seconds). */
+export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 30;
+
+/**
+ * The URL's `connect_timeout` (seconds, as libpq and pg_dump read it), else the default. node-postgres
+ * itself ignores the parameter and waits forever: a server that accepts and never answers would hang
+ * every command.
+ */
+export function connectTimeoutSeconds(url: string): number {
+    const given = new URL(url).searchParams.get("connect_timeout");
+    const seconds = given === null ? NaN : Number(given);
+    // libpq: zero, negative or not a number means wait indefinitely; Keel keeps its default then rather than hang.
+    return Number.isFinite(seconds) && seconds > 0 ? Math.max(2, Math.floor(seconds)) : DEFAULT_CONNECT_TIMEOUT_SECONDS;
+}
+
 /** Opens a client on a direct connection; the error never contains the URL's password. */
 export async function openClient(url: string, options: ConnectOptions = {}): Promise<Client> {
     const reason = unusableUrlReason(url);
@@ -56,8 +71,10 @@ export async function openClient(url: string, options: ConnectOptions = {}): Pro
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pg: typeof import("pg") = require("pg");
     const hasAppName = new URL(url).searchParams.has("application_name");
+    const timeout = connectTimeoutSeconds(url);
     const client = new pg.Client({
         connectionString: url,
+        connectionTimeoutMillis: timeout * 1000,
         ...(hasAppName ? {} : { application_name: options.applicationName ?? "keel" }),
     });
     // An idle client whose server goes away emits 'error'; without a listener that kills the process.
@@ -67,7 +84,10 @@ export async function openClient(url: string, options: ConnectOptions = {}): Pro
     } catch (err: any) {
         await client.end().catch(() => undefined);
         throw new DatabaseConnectionError(
-            `Cannot connect to the database at ${describeTarget(url)}: ${err.message}. ` +
+            `Cannot connect to the database at ${describeTarget(url)}: ${err.message}` +
+                (/timeout/i.test(String(err.message))
+                    ? ` (no answer within ${timeout} s; add connect_timeout=<seconds> to the URL to wait longer). `
+                    : ". ") +
                 `Check that the server is running and that the URL (keel:databaseUrl or DATABASE_URL) is right.`,
         );
     }

@@ -53,6 +53,7 @@ function adopt(args: string[], url: string, root: string): Promise<CliResult> {
                 stdio: ["ignore", "pipe", "pipe"],
             },
         ),
+        { what: `schema:adopt ${args.join(" ")}`, deadlineMs: 90_000 },
     );
 }
 
@@ -62,8 +63,11 @@ function tool(bin: string, args: string[], cwd: string, env: NodeJS.ProcessEnv =
         cwd,
         encoding: "utf8",
         env: { ...process.env, ...env },
+        // A hung tool fails here, by name, instead of blocking the whole run (spawnSync holds mocha's timers).
+        timeout: 90_000,
+        killSignal: "SIGKILL",
     });
-    assert.equal(res.status, 0, `${bin} ${args.join(" ")}: ${res.stderr}${res.stdout}`);
+    assert.equal(res.status, 0, `${path.basename(bin)} ${args.join(" ")}: ${res.error?.message ?? ""} ${res.stderr}${res.stdout}`);
     return res.stdout + res.stderr;
 }
 

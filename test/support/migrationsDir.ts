@@ -109,15 +109,28 @@ export function spawnCli(args: string[], databaseUrl: string | undefined, extraE
     );
 }
 
-/** Waits for a started CLI to exit and collects its output. */
-export function cliResult(child: ChildProcess): Promise<CliResult> {
+/**
+ * Waits for a started CLI to exit and collects its output. With `deadlineMs`, a process still running
+ * then is killed and the wait fails naming it with what it printed, rather than leaving a test's
+ * timeout to say only that something hung.
+ */
+export function cliResult(child: ChildProcess, deadline?: { what: string; deadlineMs: number }): Promise<CliResult> {
     let stdout = "";
     let stderr = "";
     child.stdout?.setEncoding("utf8").on("data", (d: string) => (stdout += d));
     child.stderr?.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     return new Promise((resolve, reject) => {
+        const timer =
+            deadline &&
+            setTimeout(() => {
+                child.kill("SIGKILL");
+                reject(new Error(`${deadline.what} was still running after ${deadline.deadlineMs} ms; it printed:\n${stdout}${stderr}`));
+            }, deadline.deadlineMs);
         child.on("error", reject);
-        child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+        child.on("close", (code, signal) => {
+            if (timer) clearTimeout(timer);
+            resolve({ code, signal, stdout, stderr });
+        });
     });
 }
 

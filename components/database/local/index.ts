@@ -99,6 +99,8 @@ async function ensureDatabase(p: { user: string; port: number; databaseName: str
         password,
         database: "postgres",
         application_name: "keel-local",
+        // The server was just seen ready; an answer that never comes is an error, not a hang (openClient's 30 s).
+        connectionTimeoutMillis: 30_000,
     });
     try {
         await client.connect();
