@@ -302,7 +302,7 @@ async function apply(inputs: SchemaMigrationsInputs, olds?: SchemaMigrationsOutp
 export const schemaMigrationsProvider = versioned<SchemaMigrationsInputs, SchemaMigrationsOutputs>(SCHEMA_STATE, {
     configure: context.configure,
 
-    async check(_olds, news) {
+    async check(olds, news) {
         const failures: pulumi.dynamic.CheckFailure[] = [];
         if (!Array.isArray(news.migrations)) failures.push({ property: "migrations", reason: "expected the list of migration files" });
         if (typeof news.migrationsDir !== "string" || !news.migrationsDir)
@@ -310,6 +310,14 @@ export const schemaMigrationsProvider = versioned<SchemaMigrationsInputs, Schema
         if (failures.length) return { inputs: news, failures };
         if (!isKnownUrl(news.databaseUrl)) {
             // The database does not exist yet (or its URL is computed): everything is pending.
+            if (isKnownUrl(olds?.databaseUrl)) {
+                // A deployed stack whose database resource changes in this update: say why the list is not the real one.
+                warn(
+                    `the database's URL is known only once up has ${news.databaseKind === "local" ? "started or updated the local server" : "updated the database"}, ` +
+                        `so preview cannot read the schema and lists every migration file as pending; up plans against the database itself` +
+                        (news.databaseKind === "local" ? ` (to see the real list now: npm run dev:start, then preview)` : ""),
+                );
+            }
             return { inputs: { ...news, pending: news.migrations.map(pendingId) } };
         }
         // Checksums decide what is pending; the lint facts came with the inputs.

@@ -178,6 +178,11 @@ describe("end to end: the dev stack's local database through the engine", functi
         // A preview does not start it, nor fail over it: the server is to be started (an update).
         const preview = await stack.preview({ onOutput });
         assert.ok((preview.changeSummary.update ?? 0) >= 1, output);
+        // The URL is computed until up has started it: every file is listed, and the preview says why.
+        assert.match(
+            output,
+            /the database's URL is known only once up has started or updated the local server, so preview cannot read the schema and lists every migration file as pending; up plans against the database itself \(to see the real list now: npm run dev:start, then preview\)/,
+        );
         assert.equal(serverStatus(paths()).state, "stopped");
         output = "";
         const up = await stack.up({ onOutput });

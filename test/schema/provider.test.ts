@@ -68,10 +68,23 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
         assert.equal(diff.changes, false);
     });
 
-    it("treats a database URL unknown at preview as everything pending", async () => {
+    it("treats a database URL unknown at preview as everything pending, saying why once the stack was deployed", async () => {
         const dir = migrationsDir({ "1_a.sql": "CREATE TABLE a (id int);" });
-        const checked = await provider.check!({} as any, { ...(await inputsFor("postgres://x@h/db", dir)), databaseUrl: UNKNOWN });
-        assert.deepEqual(checked.inputs!.pending, ["1_a"]);
+        const news = { ...(await inputsFor("postgres://x@h/db", dir)), databaseUrl: UNKNOWN };
+        const first = await captureConsole(() => provider.check!({} as any, news));
+        assert.deepEqual(first.result.inputs!.pending, ["1_a"]);
+        assert.deepEqual(first.lines, [], "a first deploy: everything is pending, nothing to explain");
+        // A deployed stack whose database changes in this update: the list is said not to be the database's.
+        const deployed = await inputsFor("postgres://x@127.0.0.1:54329/app", dir);
+        const local = await captureConsole(() => provider.check!(deployed, { ...news, databaseKind: "local" }));
+        assert.deepEqual(local.result.inputs!.pending, ["1_a"]);
+        assert.match(
+            local.lines.join("\n"),
+            /URL is known only once up has started or updated the local server.*npm run dev:start, then preview/,
+        );
+        const external = await captureConsole(() => provider.check!(deployed, { ...news, databaseKind: "neon" }));
+        assert.match(external.lines.join("\n"), /known only once up has updated the database, so preview cannot read the schema/);
+        assert.doesNotMatch(external.lines.join("\n"), /dev:start/);
     });
 
     it("diffs a new file as an update, never a replacement, and applies only it", async () => {
