@@ -21,20 +21,10 @@ import { performance } from "perf_hooks";
 import { Client } from "pg";
 import { executeRestore, formatBytes, libpqEnv, pgToolsFor, planRestore, takeDump, urlForDatabase } from "../components/backup/pgDump";
 import type { PostgresCluster } from "../test/support/postgres";
+import type { CommandSpec, ParsedCommandLine } from "../scripts/lib/cli";
+import { median, positiveOption, runBench } from "./cli";
 
 const TARGET = 1.1;
-
-function option(name: string, fallback: number): number {
-    const at = process.argv.indexOf(`--${name}`);
-    const v = at >= 0 ? Number(process.argv[at + 1]) : fallback;
-    if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} expects a positive number`);
-    return v;
-}
-
-const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function sql(url: string, text: string, params: unknown[] = []): Promise<any[]> {
     const c = new Client({ connectionString: url });
@@ -94,9 +84,20 @@ async function generate(url: string, mb: number): Promise<void> {
     await sql(url, "VACUUM ANALYZE");
 }
 
-async function main(): Promise<void> {
-    const mb = option("mb", 200);
-    const runs = option("runs", 3);
+const SPEC: CommandSpec = {
+    usage: "npm run bench:backup -- [--mb <n>] [--runs <n>]",
+    summary:
+        "Keel's backup and restore against bare pg_dump -Fc and createdb + pg_restore on a generated database, alternating; " +
+        "medians, ratios and PASS/FAIL against 1.1x.",
+    options: [
+        { name: "mb", value: "<n>", help: "size of the generated database in MB (default 200)" },
+        { name: "runs", value: "<n>", help: "runs of each side (default 3)" },
+    ],
+};
+
+async function main(args: ParsedCommandLine): Promise<void> {
+    const mb = positiveOption(args, "mb", 200, true);
+    const runs = positiveOption(args, "runs", 3);
     const { PostgresCluster } = await import("../test/support/postgres");
     let cluster: PostgresCluster | undefined;
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "keel-bench-backup-"));
@@ -187,10 +188,4 @@ async function main(): Promise<void> {
     }
 }
 
-main().then(
-    () => process.exit(0),
-    (err) => {
-        process.stderr.write(`bench:backup failed: ${err?.stack ?? err}\n`);
-        process.exit(1);
-    },
-);
+runBench(SPEC, main);

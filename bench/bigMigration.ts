@@ -18,6 +18,8 @@ import * as os from "os";
 import * as path from "path";
 import { performance } from "perf_hooks";
 import { Client } from "pg";
+import type { CommandSpec, ParsedCommandLine } from "../scripts/lib/cli";
+import { positiveOption, runBench } from "./cli";
 
 const maxRssMb = () => process.resourceUsage().maxRSS / 1024;
 
@@ -64,16 +66,16 @@ async function probe(dir: string): Promise<void> {
     );
 }
 
-async function main(argv: string[]): Promise<void> {
-    if (argv[0] === "--probe") return probe(argv[1]);
-    let mb = 50;
-    for (let i = 0; i < argv.length; i++) {
-        const [flag, inline] = argv[i].split("=", 2);
-        if (flag === "--mb") {
-            mb = Number(inline ?? argv[++i]);
-            if (!(mb > 0)) throw new Error("--mb needs a positive number");
-        } else throw new Error(`unknown option '${argv[i]}' (known: --mb N)`);
-    }
+const SPEC: CommandSpec = {
+    usage: "npm run bench:big-migration -- [--mb <n>]",
+    summary:
+        "One large data migration applied by Keel's engine in a fresh process: peak RSS after each phase, parse and apply times, " +
+        "the server backend's peak RSS; checks the rows, asserts nothing about time or memory.",
+    options: [{ name: "mb", value: "<n>", help: "size of the migration file in MB (default 50)" }],
+};
+
+async function main(args: ParsedCommandLine): Promise<void> {
+    const mb = positiveOption(args, "mb", 50, true);
     const out = (s = "") => process.stdout.write(s + "\n");
     const { backendPeakMb, bigMigration } = await import("../test/support/bigMigration");
     const { PostgresCluster } = await import("../test/support/postgres");
@@ -140,10 +142,13 @@ async function main(argv: string[]): Promise<void> {
     }
 }
 
-main(process.argv.slice(2)).then(
-    () => process.exit(0),
-    (err) => {
-        process.stderr.write(`bench:big-migration failed: ${err?.stack ?? err}\n`);
-        process.exit(1);
-    },
-);
+// The probe is the bench's own child process (--probe <dir>), not an option a user passes.
+if (process.argv[2] === "--probe") {
+    probe(process.argv[3]).then(
+        () => process.exit(0),
+        (err) => {
+            process.stderr.write(`bench:big-migration probe failed: ${err?.stack ?? err}\n`);
+            process.exit(1);
+        },
+    );
+} else runBench(SPEC, main);

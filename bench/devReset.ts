@@ -20,29 +20,21 @@ import * as path from "path";
 import { performance } from "perf_hooks";
 import { findPulumiCli } from "../scripts/lib/pulumiCli";
 import { EngineWorkspace, ROOT } from "../test/support/engine";
+import type { CommandSpec, ParsedCommandLine } from "../scripts/lib/cli";
+import { median, positiveOption, runBench } from "./cli";
 
 const TARGET_SECONDS = 5;
 
-function runsOption(): number {
-    const at = process.argv.indexOf("--runs");
-    const v = at >= 0 ? Number(process.argv[at + 1]) : 5;
-    if (!Number.isInteger(v) || v <= 0) throw new Error("--runs expects a positive integer");
-    return v;
-}
-
-const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+const SPEC: CommandSpec = {
+    usage: "npm run bench:dev-reset -- [--runs <n>]",
+    summary:
+        "Times npm run dev:reset -- --yes on an existing dev database, three ways (npm, node, without the engine); " +
+        "min/median/max against the target (under 5 s).",
+    options: [{ name: "runs", value: "<n>", help: "resets to time per way (default 5)" }],
 };
 
-async function main(): Promise<void> {
-    if (process.argv.includes("--help") || process.argv.includes("-h")) {
-        console.log(
-            "usage: npm run bench:dev-reset -- [--runs <n>]\n\nTimes npm run dev:reset -- --yes on an existing dev database (median of n runs, default 5).",
-        );
-        return;
-    }
-    const runs = runsOption();
+async function main(args: ParsedCommandLine): Promise<void> {
+    const runs = positiveOption(args, "runs", 5);
     const cli = findPulumiCli(ROOT);
     if (!cli) throw new Error("no working Pulumi CLI: npm run pulumi:build, or put one on PATH");
     console.log(`bench:dev-reset: pulumi ${cli.version} (${cli.bin}), ${runs} runs each`);
@@ -93,10 +85,4 @@ async function main(): Promise<void> {
     }
 }
 
-main().then(
-    () => process.exit(0),
-    (err) => {
-        console.error(`bench:dev-reset failed: ${err?.stack ?? err}`);
-        process.exit(1);
-    },
-);
+runBench(SPEC, main);

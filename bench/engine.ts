@@ -21,21 +21,11 @@ import { findPulumiCli } from "../scripts/lib/pulumiCli";
 import { EngineWorkspace, ROOT } from "../test/support/engine";
 import { PostgresCluster } from "../test/support/postgres";
 import { tempDir } from "../test/support/tempDir";
+import type { CommandSpec, ParsedCommandLine } from "../scripts/lib/cli";
+import { median, positiveOption, runBench } from "./cli";
 
 const RATIO_TARGET = 1.3;
 const CHECKPOINT_TARGET = 100 * 1024;
-
-function option(name: string, fallback: number): number {
-    const at = process.argv.indexOf(`--${name}`);
-    const v = at >= 0 ? Number(process.argv[at + 1]) : fallback;
-    if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} expects a positive integer`);
-    return v;
-}
-
-const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** A table per migration: an identity key, seven columns, a foreign key to the previous table, an index. */
 export function tableMigration(i: number): string {
@@ -56,9 +46,20 @@ function timed(label: string, command: string, cwd: string, env: NodeJS.ProcessE
     return seconds;
 }
 
-async function main(): Promise<void> {
-    const runs = option("runs", 3);
-    const tables = option("tables", 60);
+const SPEC: CommandSpec = {
+    usage: "npm run bench:engine -- [--runs <n>] [--tables <n>]",
+    summary:
+        "A no-op preview of the dev stack through the real engine against a trivial program, the type-checked program and " +
+        "Pulumi's own plugin shim; min/median/max, ratios, the checkpoint's size and PASS/FAIL against the targets.",
+    options: [
+        { name: "runs", value: "<n>", help: "previews of each side, alternating (default 3)" },
+        { name: "tables", value: "<n>", help: "tables in the schema, one migration each (default 60)" },
+    ],
+};
+
+async function main(args: ParsedCommandLine): Promise<void> {
+    const runs = positiveOption(args, "runs", 3);
+    const tables = positiveOption(args, "tables", 60);
     const cli = findPulumiCli(ROOT);
     if (!cli) throw new Error("no working Pulumi CLI: npm run pulumi:build, or put one on PATH");
     console.log(`bench:engine: pulumi ${cli.version} (${cli.bin}), ${runs} runs, ${tables} tables`);
@@ -167,10 +168,4 @@ async function main(): Promise<void> {
     }
 }
 
-main().then(
-    () => process.exit(0),
-    (err) => {
-        console.error(`error: ${err?.message ?? err}`);
-        process.exit(1);
-    },
-);
+runBench(SPEC, main);

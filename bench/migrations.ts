@@ -33,6 +33,8 @@ import * as os from "os";
 import * as path from "path";
 import { performance } from "perf_hooks";
 import { dbmateBin, dbmateGoBinary } from "../test/support/dbmate";
+import type { CommandSpec, ParsedCommandLine } from "../scripts/lib/cli";
+import { median, positiveOption, runBench } from "./cli";
 import type { PostgresCluster } from "../test/support/postgres";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -66,42 +68,28 @@ interface Options {
     disk: boolean;
 }
 
-function parseOptions(argv: string[]): Options {
-    const o: Options = { runs: 3, count: 1000, bigCount: 10000, big: true, disk: false };
-    const int = (flag: string, v: string | undefined): number => {
-        const n = Number(v);
-        if (!v || !Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, got '${v ?? ""}'`);
-        return n;
+const SPEC: CommandSpec = {
+    usage: "npm run bench:migrations -- [--runs <n>] [--count <n>] [--big-count <n>] [--no-10k] [--disk]",
+    summary:
+        "Applies generated migrations with psql (the floor), Keel, node-pg-migrate and dbmate, each into a fresh database; " +
+        "medians, Keel's apply by phase, the nothing-pending check and peak RSS, with verdicts against the targets.",
+    options: [
+        { name: "runs", value: "<n>", help: "runs per tool (default 3)" },
+        { name: "count", value: "<n>", help: "migrations to generate (default 1000)" },
+        { name: "big-count", value: "<n>", help: "migrations for the peak-RSS run (default 10000)" },
+        { name: "no-10k", help: "skip the peak-RSS run" },
+        { name: "disk", help: "keep the cluster's data in the usual temp dir even when /dev/shm is there" },
+    ],
+};
+
+function optionsFrom(args: ParsedCommandLine): Options {
+    return {
+        runs: positiveOption(args, "runs", 3),
+        count: positiveOption(args, "count", 1000),
+        bigCount: positiveOption(args, "big-count", 10000),
+        big: args.options["no-10k"] !== true,
+        disk: args.options.disk === true,
     };
-    for (let i = 0; i < argv.length; i++) {
-        const [flag, inline] = argv[i].split("=", 2);
-        const value = () => inline ?? argv[++i];
-        switch (flag) {
-            case "--runs":
-                o.runs = int(flag, value());
-                break;
-            case "--count":
-                o.count = int(flag, value());
-                break;
-            case "--big-count":
-                o.bigCount = int(flag, value());
-                break;
-            case "--no-10k":
-                o.big = false;
-                break;
-            case "--disk":
-                o.disk = true;
-                break;
-            case "--help":
-            case "-h":
-                process.stdout.write("usage: npm run bench:migrations -- [--runs N] [--count N] [--big-count N] [--no-10k] [--disk]\n");
-                process.exit(0);
-                break;
-            default:
-                throw new Error(`unknown option '${argv[i]}' (known: --runs N, --count N, --big-count N, --no-10k, --disk)`);
-        }
-    }
-    return o;
 }
 
 // ---------------------------------------------------------------- generation
@@ -217,11 +205,6 @@ function timeProcess(label: string, cmd: string, args: string[], env: Record<str
     return timed;
 }
 
-const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    const m = Math.floor(s.length / 2);
-    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const min = (xs: number[]) => Math.min(...xs);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -694,7 +677,8 @@ const loadavg = () =>
         .map((l) => l.toFixed(2))
         .join(" ");
 
-async function main(argv: string[]): Promise<void> {
+/** The bench's own child processes (see the top of this file), or undefined for a user's command line. */
+function probe(argv: string[]): Promise<void> | undefined {
     if (argv[0] === "--probe-pending") {
         const mode = argv[2];
         if (mode !== "status" && mode !== "apply" && mode !== "refresh")
@@ -703,8 +687,11 @@ async function main(argv: string[]): Promise<void> {
     }
     if (argv[0] === "--probe-apply") return probeApply(argv[1]);
     if (argv[0] === "--probe-memory") return probeMemory(argv[1]);
+    return undefined;
+}
 
-    const opts = parseOptions(argv);
+async function main(args: ParsedCommandLine): Promise<void> {
+    const opts = optionsFrom(args);
     const out = (s = "") => process.stdout.write(s + "\n");
     if (!fs.existsSync(KEEL_CLI)) throw new Error(`${KEEL_CLI} is missing: run 'npm run build' first`);
 
@@ -1075,10 +1062,13 @@ async function main(argv: string[]): Promise<void> {
     }
 }
 
-main(process.argv.slice(2)).then(
-    () => process.exit(0),
-    (err) => {
-        process.stderr.write(`bench:migrations failed: ${err?.stack ?? err}\n`);
-        process.exit(1);
-    },
-);
+const probing = probe(process.argv.slice(2));
+if (probing) {
+    probing.then(
+        () => process.exit(0),
+        (err) => {
+            process.stderr.write(`bench:migrations probe failed: ${err?.stack ?? err}\n`);
+            process.exit(1);
+        },
+    );
+} else runBench(SPEC, main);

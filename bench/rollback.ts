@@ -17,24 +17,22 @@ import { ROOT } from "../test/support/engine";
 import { FakeFly } from "../test/support/fakeFly";
 import { PostgresCluster } from "../test/support/postgres";
 import { RollbackWorkspace } from "../test/support/rollbackWorkspace";
+import type { CommandSpec, ParsedCommandLine } from "../scripts/lib/cli";
+import { median, positiveOption, runBench } from "./cli";
 
 const TARGET_SECONDS = 30;
 const STACK = "bench";
 
-function runsOption(): number {
-    const at = process.argv.indexOf("--runs");
-    const v = at >= 0 ? Number(process.argv[at + 1]) : 3;
-    if (!Number.isInteger(v) || v <= 0) throw new Error("--runs expects a positive integer");
-    return v;
-}
-
-const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+const SPEC: CommandSpec = {
+    usage: "npm run bench:rollback -- [--runs <n>]",
+    summary:
+        "Times npm run rollback -- --to <v> --yes through the real engine (fake Fly API, real PostgreSQL), from the command's start " +
+        "to the previous version healthy; min/median/max against the target (under 30 s).",
+    options: [{ name: "runs", value: "<n>", help: "rollbacks to time, alternating the two versions (default 3)" }],
 };
 
-async function main(): Promise<void> {
-    const runs = runsOption();
+async function main(args: ParsedCommandLine): Promise<void> {
+    const runs = positiveOption(args, "runs", 3);
     const cli = findPulumiCli(ROOT);
     if (!cli) throw new Error("no working Pulumi CLI: npm run pulumi:build, or put one on PATH");
     console.log(`bench:rollback: pulumi ${cli.version} (${cli.bin}), ${runs} runs`);
@@ -90,7 +88,4 @@ async function main(): Promise<void> {
     }
 }
 
-main().catch((err) => {
-    console.error(err);
-    process.exit(1);
-});
+runBench(SPEC, main);

@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { KeelError } from "../components/errors";
 import { BYPASS } from "../components/precommit/index";
-import { CommandSpec, ParsedCommandLine, runCommand, usageText } from "./lib/cli";
+import { CommandSpec, ParsedCommandLine, runSubcommand } from "./lib/cli";
 
 export const HOOKS_DIR = ".githooks";
 
@@ -151,17 +151,7 @@ export function uninstall(_args: ParsedCommandLine, io: HooksIo): number {
 const COMMANDS: Record<string, (args: ParsedCommandLine, io: HooksIo) => number> = { install, uninstall };
 
 if (require.main === module) {
-    const [command, ...argv] = process.argv.slice(2);
-    const spec = SPECS[command];
-    if (!spec) {
-        const usage = Object.values(SPECS)
-            .map((s) => usageText(s))
-            .join("\n\n");
-        const help = command === "-h" || command === "--help";
-        (help ? process.stdout : process.stderr).write(
-            `${help ? "" : `error: ${command ? `unknown command '${command}'` : "no command given"}\n\n`}${usage}\n`,
-        );
-        process.exit(help ? 0 : 2);
-    }
-    runCommand(spec, async (args) => COMMANDS[command](args, { cwd: process.cwd(), out: (l) => process.stdout.write(`${l}\n`) }), argv);
+    runSubcommand(SPECS, async (command, args) =>
+        COMMANDS[command](args, { cwd: process.cwd(), out: (l) => process.stdout.write(`${l}\n`) }),
+    );
 }

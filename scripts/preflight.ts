@@ -32,6 +32,7 @@ import {
     formatReport,
     GitInput,
     LintedFile,
+    lintedFile,
     maskSecrets,
     preflightReport,
     PreflightReport,
@@ -140,15 +141,7 @@ async function loadForPreflight(dir: string): Promise<LoadedMigrations> {
     const files: LintedFile[] = [];
     for (const source of candidates) {
         try {
-            const f = await parseMigration(source);
-            files.push({
-                version: f.version,
-                file: f.file,
-                path: f.path,
-                allowDestructive: f.directives.allowDestructive,
-                destructive: f.destructive,
-                warnings: f.warnings,
-            });
+            files.push(lintedFile(await parseMigration(source)));
         } catch (err: any) {
             problems.push(err instanceof MigrationFileError ? err.message : `${source.path}: ${err?.message ?? err}`);
         }

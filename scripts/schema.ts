@@ -27,7 +27,7 @@ import {
 } from "../components/schema/migrationSet";
 import type { HistoryRow } from "../components/schema/plan";
 import { applyMigrations, assertRunnable, EngineSettings, inspectSchema, resolveMigration } from "../components/schema/runner";
-import { CommandSpec, OptionSpec, ParsedCommandLine, runCommand, UsageError, usageText } from "./lib/cli";
+import { CommandSpec, OptionSpec, ParsedCommandLine, runSubcommand, UsageError } from "./lib/cli";
 import { readStackConfig } from "./lib/stackConfig";
 
 /** bigint's largest value: keel_schema_history.version's type. */
@@ -268,21 +268,7 @@ export function nextVersion(existing: string[], now = new Date()): string {
 const COMMANDS: Record<string, (args: ParsedCommandLine, io: SchemaIo) => Promise<number>> = { status, apply, new: create, resolve };
 
 if (require.main === module) {
-    const [command, ...argv] = process.argv.slice(2);
-    const spec = SPECS[command];
-    if (!spec) {
-        const usage = Object.values(SPECS)
-            .map((s) => usageText(s))
-            .join("\n\n");
-        const help = command === "-h" || command === "--help";
-        (help ? process.stdout : process.stderr).write(
-            `${help ? "" : `error: ${command ? `unknown command '${command}'` : "no command given"}\n\n`}${usage}\n`,
-        );
-        process.exit(help ? 0 : 2);
-    }
-    runCommand(
-        spec,
-        (args) => COMMANDS[command](args, { root: process.cwd(), env: process.env, out: (l) => process.stdout.write(`${l}\n`) }),
-        argv,
+    runSubcommand(SPECS, (command, args) =>
+        COMMANDS[command](args, { root: process.cwd(), env: process.env, out: (l) => process.stdout.write(`${l}\n`) }),
     );
 }

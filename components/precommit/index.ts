@@ -7,7 +7,7 @@
  */
 import * as path from "path";
 import { MigrationFileError } from "../errors";
-import { checkMigrationFiles, Finding, LintedFile, maskSecrets } from "../preflight/index";
+import { checkMigrationFiles, Finding, LintedFile, lintedFile, maskSecrets } from "../preflight/index";
 import { compareVersions, MAX_VERSION, MIGRATION_FILE_PATTERN, migrationSource, parseMigration } from "../schema/migrationSet";
 
 /** One entry of `git diff --cached --name-status -z -M`. */
@@ -458,15 +458,7 @@ export async function checkStagedMigrations(input: StagedMigrationsInput): Promi
             }
         }
         try {
-            const f = await parseMigration(source);
-            files.push({
-                version: f.version,
-                file: f.file,
-                path: f.path,
-                allowDestructive: f.directives.allowDestructive,
-                destructive: f.destructive,
-                warnings: f.warnings,
-            });
+            files.push(lintedFile(await parseMigration(source)));
         } catch (err) {
             problems.push(messageOf(err, c.path));
         }

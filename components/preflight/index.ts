@@ -6,6 +6,7 @@
  */
 import type { BackendConfig, FrontendConfig, GithubConfig, Stage } from "../config";
 import type { ConfigProblem } from "../errors";
+import type { MigrationFile } from "../schema/migrationSet";
 import { HistoryRow, migrationPlan, PlanOptions, PlannedFile } from "../schema/plan";
 
 /** error: the deploy must not start; warning: worth reading; ok / info: facts. */
@@ -78,6 +79,18 @@ export interface LintedFile {
     destructive: { line: number; what: string }[];
     /** Findings that do not stop the file (an enum value used in the transaction that adds it). */
     warnings?: { line: number; what: string }[];
+}
+
+/** A parsed migration file as the check reads it. */
+export function lintedFile(f: MigrationFile): LintedFile {
+    return {
+        version: f.version,
+        file: f.file,
+        path: f.path,
+        allowDestructive: f.directives.allowDestructive,
+        destructive: f.destructive,
+        warnings: f.warnings,
+    };
 }
 
 export interface MigrationFilesInput {

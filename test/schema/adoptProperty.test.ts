@@ -45,6 +45,18 @@ function assertKeelOrder(files: { file: string; version: string }[]): void {
     }
 }
 
+/** Adopts every migration as applied and checks Keel's order on the result; its files, for the caller's comparison. */
+function adoptedAsApplied(title: string, migrations: ToolMigration[]) {
+    const { files } = adoptedFiles(
+        { title },
+        migrations,
+        migrations.map(() => "applied"),
+        [],
+    );
+    assertKeelOrder(files);
+    return files;
+}
+
 const toolFiles = (entries: [string, string][]): ToolFile[] => entries.map(([p, t]) => ({ path: p, bytes: Buffer.from(t, "utf8") }));
 
 /** A straightforward bitwise CRC32, to check Flyway's checksum against something other than zlib. */
@@ -117,15 +129,8 @@ describe("schema:adopt, properties", () => {
                         layout.migrations.map((m) => m.source),
                         expected,
                     );
-                    const { files } = adoptedFiles(
-                        { title: "dbmate" },
-                        layout.migrations,
-                        layout.migrations.map(() => "applied"),
-                        [],
-                    );
-                    assertKeelOrder(files);
                     assert.deepEqual(
-                        files.map((f) => f.from.source),
+                        adoptedAsApplied("dbmate", layout.migrations).map((f) => f.from.source),
                         expected,
                     );
                 },
@@ -153,15 +158,8 @@ describe("schema:adopt, properties", () => {
                         layout.migrations.map((m) => m.source),
                         expected,
                     );
-                    const { files } = adoptedFiles(
-                        { title: "node-pg-migrate" },
-                        layout.migrations,
-                        layout.migrations.map(() => "applied"),
-                        [],
-                    );
-                    assertKeelOrder(files);
                     assert.deepEqual(
-                        files.map((f) => f.from.source),
+                        adoptedAsApplied("node-pg-migrate", layout.migrations).map((f) => f.from.source),
                         expected,
                     );
                 },
@@ -191,15 +189,8 @@ describe("schema:adopt, properties", () => {
                         layout.migrations.map((m) => m.source.replace(/^sub\//, "").replace(/^V(.*)__.*$/, "$1")),
                         expected,
                     );
-                    const { files } = adoptedFiles(
-                        { title: "Flyway" },
-                        layout.migrations,
-                        layout.migrations.map(() => "applied"),
-                        [],
-                    );
-                    assertKeelOrder(files);
                     assert.deepEqual(
-                        files.map((f) => f.from.id),
+                        adoptedAsApplied("Flyway", layout.migrations).map((f) => f.from.id),
                         layout.migrations.map((m) => m.id),
                     );
                 },
@@ -224,15 +215,8 @@ describe("schema:adopt, properties", () => {
                         layout.migrations.map((m) => m.id),
                         expected,
                     );
-                    const { files } = adoptedFiles(
-                        { title: "Prisma" },
-                        layout.migrations,
-                        layout.migrations.map(() => "applied"),
-                        [],
-                    );
-                    assertKeelOrder(files);
                     assert.deepEqual(
-                        files.map((f) => f.from.id),
+                        adoptedAsApplied("Prisma", layout.migrations).map((f) => f.from.id),
                         expected,
                     );
                 },

@@ -1,5 +1,5 @@
 /**
- * Every operator command, as npm runs it (package.json's scripts: `node
+ * Every operator command and benchmark, as npm runs it (package.json's scripts: `node
  * tools/build.js && node dist/scripts/<file>.js [<command>]`), as a process:
  * --help and -h print its usage on stdout and exit 0; a bogus option prints
  * the error and the usage on stderr and exits 2, before anything is read.
@@ -10,9 +10,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { REPO_ROOT } from "../support/migrationsDir";
 
-/** The npm scripts that are operator commands: db:*, dev:*, schema:*, hooks:*, preflight, rollback, and the engine commands. */
-const OPERATOR = /^(db|dev|schema|hooks):|^(preflight|rollback|up|preview|refresh|destroy)$/;
-const SHAPE = /^node tools\/build\.js && node (dist\/scripts\/[A-Za-z0-9]+\.js)((?: [a-z]+)*)$/;
+/** The npm scripts that are operator commands: db:*, dev:*, schema:*, hooks:*, preflight, rollback, the engine commands, and the benchmarks. */
+const OPERATOR = /^(db|dev|schema|hooks|bench):|^(preflight|rollback|up|preview|refresh|destroy)$/;
+const SHAPE = /^node tools\/build\.js && node (dist\/(?:scripts|bench)\/[A-Za-z0-9]+\.js)((?: [a-z]+)*)$/;
 
 interface Run {
     code: number | null;
@@ -67,6 +67,12 @@ describe("operator commands answer --help and refuse a wrong option", function (
             "schema:apply",
             "schema:new",
             "schema:resolve",
+            "bench:engine",
+            "bench:migrations",
+            "bench:big-migration",
+            "bench:backup",
+            "bench:rollback",
+            "bench:dev-reset",
         ]) {
             assert.ok(scripts[name], `package.json has no script ${name}`);
         }

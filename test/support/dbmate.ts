@@ -7,10 +7,10 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { ROOT } from "./repoRoot";
 
 export const DBMATE_VERSION = "2.36.0";
 
-const ROOT = path.resolve(__dirname, "..", "..");
 export const DBMATE_HOME = path.join(ROOT, ".keel", "tools", `dbmate-${DBMATE_VERSION}`);
 const DBMATE_BIN = path.join(DBMATE_HOME, "node_modules", ".bin", "dbmate");
 

@@ -13,14 +13,10 @@ import { parse, stringify } from "yaml";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { keelStack } from "../../scripts/lib/engine";
 import { findPulumiCli, PulumiCli } from "../../scripts/lib/pulumiCli";
+import { ROOT } from "./repoRoot";
 import { tempDir } from "./tempDir";
 
-/** The repository: the directory above this file with Pulumi.yaml (this file also runs built, from dist/test/support). */
-export const ROOT = (() => {
-    let dir = __dirname;
-    while (!fs.existsSync(path.join(dir, "Pulumi.yaml")) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-    return dir;
-})();
+export { ROOT };
 
 /** The engine's CLI, or a skip (a failure under CI=true) saying why there is none. */
 export function requireEngine(ctx: Mocha.Context): PulumiCli {

@@ -43,7 +43,7 @@
 import type * as http from "http";
 import { createHash, randomBytes } from "crypto";
 import { FakeClock } from "./fakeClock";
-import { type Answer, type Fault, FakeHttpServer, HttpError, type LoggedRequest } from "./fakeHttp";
+import { type Answer, FakeHttpServer, type Fault, HttpError, type LoggedRequest, setEnv } from "./fakeHttp";
 
 export interface FakeFlyMachine {
     id: string;
@@ -929,13 +929,5 @@ export class FakeFly extends FakeHttpServer<LoggedFlyRequest, FlyFault> {
 
 /** Sets FLY_API_TOKEN / FLY_API_URL; returns a function that restores them. */
 export function setFlyEnv(values: { FLY_API_TOKEN?: string; FLY_API_URL?: string }): () => void {
-    const saved = { FLY_API_TOKEN: process.env.FLY_API_TOKEN, FLY_API_URL: process.env.FLY_API_URL };
-    const apply = (v: Record<string, string | undefined>) => {
-        for (const [k, value] of Object.entries(v)) {
-            if (value === undefined) delete process.env[k];
-            else process.env[k] = value;
-        }
-    };
-    apply(values);
-    return () => apply(saved);
+    return setEnv(["FLY_API_TOKEN", "FLY_API_URL"], values);
 }

@@ -220,3 +220,19 @@ export abstract class FakeHttpServer<E extends LoggedRequest = LoggedRequest, F 
         }
     }
 }
+
+/**
+ * Sets (or, with undefined, unsets) a vendor's environment variables for a test, the way its client
+ * reads them per call; returns a function that puts back what every one of `keys` was before.
+ */
+export function setEnv<K extends string>(keys: readonly K[], values: { [k in K]?: string }): () => void {
+    const saved: Record<string, string | undefined> = Object.fromEntries(keys.map((k) => [k, process.env[k]]));
+    const apply = (v: Record<string, string | undefined>) => {
+        for (const [k, value] of Object.entries(v)) {
+            if (value === undefined) delete process.env[k];
+            else process.env[k] = value;
+        }
+    };
+    apply(values);
+    return () => apply(saved);
+}

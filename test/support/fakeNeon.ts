@@ -29,7 +29,7 @@
  */
 import { randomBytes, randomUUID } from "crypto";
 import { FakeClock } from "./fakeClock";
-import { FakeHttpServer, HttpError, type Fault } from "./fakeHttp";
+import { FakeHttpServer, type Fault, HttpError, setEnv } from "./fakeHttp";
 
 export type { Fault, LoggedRequest } from "./fakeHttp";
 
@@ -1065,13 +1065,5 @@ export class FakeNeon extends FakeHttpServer {
  * returns a function that puts back what the environment had before.
  */
 export function setNeonEnv(values: { NEON_API_KEY?: string; NEON_API_URL?: string }): () => void {
-    const saved = { NEON_API_KEY: process.env.NEON_API_KEY, NEON_API_URL: process.env.NEON_API_URL };
-    const apply = (v: Record<string, string | undefined>) => {
-        for (const [k, value] of Object.entries(v)) {
-            if (value === undefined) delete process.env[k];
-            else process.env[k] = value;
-        }
-    };
-    apply(values);
-    return () => apply(saved);
+    return setEnv(["NEON_API_KEY", "NEON_API_URL"], values);
 }

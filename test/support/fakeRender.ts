@@ -30,7 +30,7 @@
  */
 import { randomBytes } from "crypto";
 import { FakeClock } from "./fakeClock";
-import { FakeHttpServer, HttpError, type Fault } from "./fakeHttp";
+import { FakeHttpServer, type Fault, HttpError, setEnv } from "./fakeHttp";
 
 export type { Fault, LoggedRequest } from "./fakeHttp";
 
@@ -665,13 +665,5 @@ export class FakeRender extends FakeHttpServer {
 
 /** Sets RENDER_API_KEY / RENDER_API_URL (undefined deletes); returns a function that restores them. */
 export function setRenderEnv(values: { RENDER_API_KEY?: string; RENDER_API_URL?: string }): () => void {
-    const saved = { RENDER_API_KEY: process.env.RENDER_API_KEY, RENDER_API_URL: process.env.RENDER_API_URL };
-    const apply = (v: Record<string, string | undefined>) => {
-        for (const [k, value] of Object.entries(v)) {
-            if (value === undefined) delete process.env[k];
-            else process.env[k] = value;
-        }
-    };
-    apply(values);
-    return () => apply(saved);
+    return setEnv(["RENDER_API_KEY", "RENDER_API_URL"], values);
 }

@@ -51,7 +51,7 @@
  */
 import { randomBytes } from "crypto";
 import { FakeClock } from "./fakeClock";
-import { Answer, FakeHttpServer, HttpError, type Fault } from "./fakeHttp";
+import { Answer, FakeHttpServer, type Fault, HttpError, setEnv } from "./fakeHttp";
 
 export type { Fault, LoggedRequest } from "./fakeHttp";
 
@@ -528,13 +528,5 @@ export class FakeVercel extends FakeHttpServer {
 
 /** Sets VERCEL_API_TOKEN / VERCEL_API_URL (undefined: unset) and returns a function that restores them. */
 export function setVercelEnv(values: { VERCEL_API_TOKEN?: string; VERCEL_API_URL?: string }): () => void {
-    const saved = { VERCEL_API_TOKEN: process.env.VERCEL_API_TOKEN, VERCEL_API_URL: process.env.VERCEL_API_URL };
-    const apply = (v: Record<string, string | undefined>) => {
-        for (const [k, value] of Object.entries(v)) {
-            if (value === undefined) delete process.env[k];
-            else process.env[k] = value;
-        }
-    };
-    apply(values);
-    return () => apply(saved);
+    return setEnv(["VERCEL_API_TOKEN", "VERCEL_API_URL"], values);
 }
