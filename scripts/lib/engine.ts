@@ -129,9 +129,9 @@ function redactedBackend(url: string): string {
 }
 
 /**
- * Keel's own program for a project directory. A RunError (Keel's config and
- * migration-file errors, which carry their fix) is logged once as the update's
- * error: thrown from an inline program, the SDK would report it twice.
+ * Keel's own program for a project directory. Any error fails the run, so that the
+ * engine takes no step: a program that returns normally tells the engine it declared
+ * everything, and the engine then deletes whatever it did not declare.
  */
 export async function keelProgram(root: string): Promise<Record<string, unknown> | void> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -141,9 +141,26 @@ export async function keelProgram(root: string): Promise<Record<string, unknown>
     try {
         return await keel(root);
     } catch (err) {
-        // A program that logged an error fails the update before anything is changed or deleted.
-        if (pulumi.RunError.isInstance(err)) return void pulumi.log.error(err.message);
-        throw err;
+        if (!pulumi.RunError.isInstance(err)) throw err;
+        // Keel's config and migration-file errors carry their fix: printed once, as they are.
+        await pulumi.log.error(err.message);
+        throw new ProgramStopped();
+    }
+}
+
+/**
+ * Ends a run whose error is already logged. Thrown as itself, a RunError would be
+ * printed twice by the SDK's inline runner (by its unhandled-rejection handler, then
+ * as the run's result). An error with gRPC's CANCELLED code is the one the runner
+ * passes over without printing; it then fails the run because an error was logged
+ * ("One or more errors occurred", which the commands leave out: ENGINE_NOISE).
+ * test/e2e/programErrors.test.ts checks both: no step, the message once.
+ */
+class ProgramStopped extends Error {
+    /** grpc.status.CANCELLED */
+    readonly code = 1;
+    constructor() {
+        super("Keel stopped on the error above; nothing was changed");
     }
 }
 
