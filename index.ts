@@ -17,7 +17,12 @@ import { loadMigrationSummaries, Schema } from "./components/schema";
 export = async (root: string = process.cwd()) => {
     const { config, migrations } = await validated(root);
 
-    const database = new Database("database", { config: config.database, stack: config.stack, protect: config.defaults.protect });
+    const database = new Database("database", {
+        config: config.database,
+        stack: config.stack,
+        protect: config.defaults.protect,
+        allowDataLoss: config.allowDataLoss,
+    });
 
     const { dir, baseline, ...settings } = config.migrations;
     const schema = new Schema(
@@ -30,6 +35,7 @@ export = async (root: string = process.cwd()) => {
             appliedBy: `${config.stack}:${process.env.GITHUB_ACTOR ?? os.userInfo().username}`,
             stack: config.stack,
             databaseKind: database.kind,
+            allowDataLoss: config.allowDataLoss,
             ...(database.neon && config.database.kind === "neon"
                 ? {
                       neon: {

@@ -11,8 +11,16 @@ export class KeelError extends Error {
         this.message = message;
         this.name = name;
         if (!this.stack) Error.captureStackTrace?.(this);
+        KEEL_ERROR_NAMES.add(name);
     }
 }
+
+/**
+ * The names of Keel's errors seen in this process. In a dynamic provider's process,
+ * tools/pluginPreload.js leaves out the SDK's dump of such an error (its message and
+ * stack, twice over) since the engine prints the message itself as the step's error.
+ */
+const KEEL_ERROR_NAMES: Set<string> = ((globalThis as { __keelErrorNames?: Set<string> }).__keelErrorNames ??= new Set<string>());
 
 /** Stack configuration that does not validate; lists every problem at once. */
 export class ConfigError extends KeelError {

@@ -184,16 +184,12 @@ async function local(
 function engineUp(io: DevIo): (stack: string) => Promise<void> {
     return async (stack) => {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { runStackCommand, engineFailure } = require("./stack") as typeof import("./stack");
-        try {
-            await runStackCommand(
-                "up",
-                { options: { stack, yes: true }, positionals: [], help: false },
-                { root: io.root, env: io.env, out: io.out, err: io.out, confirm: async () => true },
-            );
-        } catch (err) {
-            throw engineFailure(err, "up", stack);
-        }
+        const { runStackCommand } = require("./stack") as typeof import("./stack");
+        await runStackCommand(
+            "up",
+            { options: { stack, yes: true }, positionals: [], help: false },
+            { root: io.root, env: io.env, out: io.out, err: io.out, confirm: async () => true },
+        );
     };
 }
 

@@ -5,11 +5,14 @@
  * stack outputs (schemaDrift among them) show what the refresh found at once. Dev and CI go ahead at once; elsewhere the
  * preview is shown and the command asks first. Stacks whose stage is not dev are
  * gated by the policy pack in policies/, loaded through policies/analyzer.js (KEEL_SKIP_POLICY=1 turns it off).
+ * What holds data is protected on every stage (components/dataGuard.ts): destroy lifts that for the
+ * whole stack, up for what keel:allowDataLoss names (scripts/lib/stackGuard.ts).
  */
 import type { Stack } from "@pulumi/pulumi/automation";
 import { CommandSpec, ParsedCommandLine, runCommand, UsageError } from "./lib/cli";
 import { keelStack, loadProgramSoon, policyPackPath, stageOf } from "./lib/engine";
 import { confirmOnTty } from "./lib/prompt";
+import { allowedInStackFile, RefusalWatch, unprotect } from "./lib/stackGuard";
 
 const COMMANDS = ["up", "preview", "refresh", "destroy"] as const;
 type Command = (typeof COMMANDS)[number];
@@ -65,10 +68,25 @@ export async function runStackCommand(command: Command, args: ParsedCommandLine,
     const policyPacks = pack && (command === "up" || command === "preview") ? [policyPackPath(io.root, pack)] : [];
     const message = args.options.message as string | undefined;
     const expectNoChanges = args.options["expect-no-changes"] === true;
-    const onOutput = io.out;
-    const onError = io.err;
+    // Whether the engine printed anything: when it did not, its reason goes into the error (engineFailure).
+    let shown = false;
+    const onOutput = (t: string) => {
+        shown ||= t.trim() !== "";
+        io.out(t);
+    };
+    const onError = (t: string) => {
+        shown ||= t.trim() !== "";
+        io.err(t);
+    };
+    const refusals = new RefusalWatch(stack);
+    const onEvent = refusals.onEvent;
 
-    const s: Stack = await keelStack({ root: io.root, stack, env: io.env });
+    let s: Stack;
+    try {
+        s = await keelStack({ root: io.root, stack, env: io.env });
+    } catch (err) {
+        throw engineFailure(err, command, stack, false);
+    }
     // The engine's start (a second or so in its own process) and the program's loading overlap.
     loadProgramSoon();
     const ask = async (what: string): Promise<boolean> => {
@@ -78,60 +96,88 @@ export async function runStackCommand(command: Command, args: ParsedCommandLine,
         return false;
     };
 
-    switch (command) {
-        case "preview":
-            await s.preview({
-                onOutput,
-                onError,
-                diff: true,
-                policyPacks,
-                expectNoChanges,
-                refresh: args.options.refresh === true,
-                ...(message ? { message } : {}),
-            });
-            return 0;
-        case "up":
-            if (!yes) {
-                await s.preview({ onOutput, onError, diff: true, policyPacks, refresh: args.options.refresh === true });
-                if (!(await ask("perform this update on"))) return 1;
-            }
-            await s.up({
-                onOutput,
-                onError,
-                policyPacks,
-                expectNoChanges,
-                refresh: args.options.refresh === true,
-                ...(message ? { message } : {}),
-            });
-            return 0;
-        case "refresh":
-            if (!(await ask("refresh"))) return 1;
-            // The program runs too (pulumi refresh --run-program): stack outputs are the program's, computed from the
-            // resources' outputs, so without it schemaDrift (and every other output) would keep its old value until the next up.
-            // The resources' inputs stay those of the last up.
-            await s.refresh({
-                onOutput,
-                onError,
-                expectNoChanges,
-                runProgram: args.options["skip-program"] !== true,
-                ...(message ? { message } : {}),
-            });
-            return 0;
-        case "destroy":
-            if (!(await ask("destroy every resource of"))) return 1;
-            await s.destroy({ onOutput, onError, ...(message ? { message } : {}) });
-            return 0;
+    try {
+        return await run();
+    } catch (err) {
+        const explanation = refusals.explanation();
+        if (explanation) io.err(`${explanation}\n`);
+        throw engineFailure(err, command, stack, shown);
+    }
+
+    async function run(): Promise<number> {
+        switch (command) {
+            case "preview":
+                await s.preview({
+                    onOutput,
+                    onError,
+                    onEvent,
+                    diff: true,
+                    policyPacks,
+                    expectNoChanges,
+                    refresh: args.options.refresh === true,
+                    ...(message ? { message } : {}),
+                });
+                return 0;
+            case "up":
+                if (!yes) {
+                    await s.preview({ onOutput, onError, onEvent, diff: true, policyPacks, refresh: args.options.refresh === true });
+                    if (!(await ask("perform this update on"))) return 1;
+                }
+                await liftAllowed();
+                await s.up({
+                    onOutput,
+                    onError,
+                    onEvent,
+                    policyPacks,
+                    expectNoChanges,
+                    refresh: args.options.refresh === true,
+                    ...(message ? { message } : {}),
+                });
+                return 0;
+            case "refresh":
+                if (!(await ask("refresh"))) return 1;
+                // The program runs too (pulumi refresh --run-program): stack outputs are the program's, computed from the
+                // resources' outputs, so without it schemaDrift (and every other output) would keep its old value until the next up.
+                // The resources' inputs stay those of the last up.
+                await s.refresh({
+                    onOutput,
+                    onError,
+                    expectNoChanges,
+                    runProgram: args.options["skip-program"] !== true,
+                    ...(message ? { message } : {}),
+                });
+                return 0;
+            case "destroy":
+                if (!(await ask("destroy every resource of"))) return 1;
+                // Destroy is the one command that may remove what holds data without keel:allowDataLoss.
+                if ((await unprotect(s, () => true)).length) io.out(`keel: lifted the data guard (protect) for destroy\n`);
+                await s.destroy({ onOutput, onError, onEvent, ...(message ? { message } : {}) });
+                return 0;
+        }
+    }
+
+    /** What keel:allowDataLoss names loses its protect in the state too: a resource no longer declared keeps the old one. */
+    async function liftAllowed(): Promise<void> {
+        const allowed = allowedInStackFile(io.root, stack);
+        if (allowed.length === 0) return;
+        const lifted = await unprotect(s, (name) => allowed.includes(name));
+        if (lifted.length) io.out(`keel: keel:allowDataLoss lets this update delete or replace ${lifted.join(", ")}\n`);
     }
 }
 
 /**
- * The engine's own lines (its diagnostics included) were shown as they came:
- * what is left to say of a failed command is one line.
+ * What is left to say of a failed command. When the engine's own lines (its
+ * diagnostics included) were shown as they came, one line; when it failed before
+ * printing anything (it could not open the state, write its home directory, start),
+ * its own words, which would otherwise be lost in the Automation API's error.
  */
-export function engineFailure(err: unknown, command: string, stack: string): Error {
+export function engineFailure(err: unknown, command: string, stack: string, shown: boolean): Error {
     const text = String((err as Error)?.message ?? err);
     if (!/^code: -?\d+/.test(text)) return err as Error;
-    return new Error(`pulumi ${command} of the ${stack} stack failed; the reasons are above`);
+    if (shown) return new Error(`pulumi ${command} of the ${stack} stack failed; the reasons are above`);
+    const result = (err as { commandResult?: { stderr?: string; stdout?: string } }).commandResult;
+    const said = (result?.stderr || result?.stdout || /\n stderr: ([\s\S]*?)\n err\?:/.exec(text)?.[1] || "").trim();
+    return new Error(`pulumi ${command} of the ${stack} stack failed: ${said.replace(/^error: /, "") || "the engine gave no reason"}`);
 }
 
 if (require.main === module) {
@@ -143,19 +189,14 @@ if (require.main === module) {
     runCommand(
         spec(command),
         async (args) => {
-            try {
-                return await runStackCommand(command as Command, args, {
-                    root: process.cwd(),
-                    env: process.env,
-                    out: (t) => process.stdout.write(t),
-                    // The SDK's summary of a failed inline program adds nothing to the error it logged.
-                    err: (t) =>
-                        process.stderr.write(t.replace(/^error: One or more errors occurred\. Check logs for more details\n?/m, "")),
-                    confirm: confirmOnTty,
-                });
-            } catch (err) {
-                throw engineFailure(err, command, stackOf(args));
-            }
+            return runStackCommand(command as Command, args, {
+                root: process.cwd(),
+                env: process.env,
+                out: (t) => process.stdout.write(t),
+                // The SDK's summary of a failed inline program adds nothing to the error it logged.
+                err: (t) => process.stderr.write(t.replace(/^error: One or more errors occurred\. Check logs for more details\n?/m, "")),
+                confirm: confirmOnTty,
+            });
         },
         argv,
     );

@@ -27,3 +27,19 @@ Module._load = function (request, parent, isMain) {
     }
     return load.apply(this, arguments);
 };
+
+/*
+ * A provider method that throws prints `${err}: ${err.stack}` here before the engine
+ * reports the error's message as the step's error. Keel's own errors (KeelError,
+ * components/errors.ts, which records their names in this set) carry their fix in the
+ * message: the engine's line is enough, and the dump would say it twice with a stack.
+ */
+const keelErrorNames = (globalThis.__keelErrorNames ??= new Set());
+const consoleError = console.error;
+console.error = function (...args) {
+    if (args.length === 1 && typeof args[0] === "string") {
+        const name = /^(\w+): /.exec(args[0])?.[1];
+        if (name && keelErrorNames.has(name)) return;
+    }
+    return consoleError.apply(this, args);
+};

@@ -9,6 +9,7 @@
 import { ConfigError, ConfigProblem } from "../errors";
 import { BackendConfig, parseBackend } from "./backend";
 import { ConfigContext, configFix, NAMESPACE } from "./context";
+import { parseAllowDataLoss } from "./dataLoss";
 import { DatabaseConfig, parseDatabase } from "./database";
 import { FrontendConfig, parseFrontend } from "./frontend";
 import { GithubConfig, parseGithub } from "./github";
@@ -47,6 +48,11 @@ export interface KeelConfig {
     frontend?: FrontendConfig;
     /** The repository's gates and workflows; undefined when Keel does not manage them. */
     github?: GithubConfig;
+    /**
+     * The data-holding resources the next update may delete or replace (`keel:allowDataLoss`,
+     * components/dataGuard.ts); every other one is protected on every stage.
+     */
+    allowDataLoss: string[];
 }
 
 /** What the program reads: raw config values (`keel:key` -> string) and which of them are secret. */
@@ -85,6 +91,7 @@ const KNOWN_KEYS = [
     "pulumiPassphrase",
     "pulumiAccessToken",
     "slackWebhookUrl",
+    "allowDataLoss",
 ];
 /** Keys whose values are credentials: refused in plain text. */
 const SECRET_KEYS = [
@@ -168,6 +175,7 @@ export function parseKeelConfig(raw: RawConfig): KeelConfig {
     const backend = parseBackend(ctx);
     const frontend = parseFrontend(ctx, backend, get("backend") !== undefined);
     const github = parseGithub(ctx);
+    const allowDataLoss = parseAllowDataLoss(ctx, database);
 
     if (problems.length || !migrations || !database) throw new ConfigError(stack, problems);
     return {
@@ -180,5 +188,6 @@ export function parseKeelConfig(raw: RawConfig): KeelConfig {
         ...(backend ? { backend } : {}),
         ...(frontend ? { frontend } : {}),
         ...(github ? { github } : {}),
+        allowDataLoss,
     };
 }

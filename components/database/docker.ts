@@ -10,7 +10,10 @@ import type { DockerDatabaseConfig } from "../config";
 import { stackStage } from "../providerContext";
 
 /** The validated `keel:database.docker` settings, with the names Keel derives (volume, container). */
-export type DockerPostgresArgs = Omit<DockerDatabaseConfig, "kind">;
+export type DockerPostgresArgs = Omit<DockerDatabaseConfig, "kind"> & {
+    /** `protect` the volume, which holds the data (the container is replaced freely): false only when keel:allowDataLoss names it. */
+    protectData: boolean;
+};
 
 export class DockerPostgres extends pulumi.ComponentResource {
     static readonly __pulumiType = "keel:database:DockerPostgres";
@@ -23,7 +26,7 @@ export class DockerPostgres extends pulumi.ComponentResource {
         super(DockerPostgres.__pulumiType, name, { stage: stackStage() }, opts);
         const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });
         const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
-        const volume = new docker.Volume(`${name}-data`, { name: args.volumeName }, { parent: this });
+        const volume = new docker.Volume(`${name}-data`, { name: args.volumeName }, { parent: this, protect: args.protectData });
         const container = new docker.Container(
             `${name}-container`,
             {

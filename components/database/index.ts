@@ -7,6 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseConfig } from "../config";
+import { dataGuardFor } from "../dataGuard";
 import { DockerPostgres } from "./docker";
 import { embeddedPostgres } from "./local/binaries";
 import { LocalPostgres } from "./local";
@@ -15,8 +16,13 @@ import { NeonDatabase } from "./neon";
 export interface DatabaseArgs {
     config: DatabaseConfig;
     stack: string;
-    /** Stage-aware: protect and retain what holds data in prod. */
+    /** Stage-aware: retain what holds data, and protect the rest of it (a Neon endpoint), in prod. */
     protect: boolean;
+    /**
+     * The data-holding resources the stack allows to go (`keel:allowDataLoss`); every other
+     * one is `protect`ed on every stage and its provider refuses a replacement (components/dataGuard.ts).
+     */
+    allowDataLoss: readonly string[];
 }
 
 export class Database extends pulumi.ComponentResource {
@@ -32,6 +38,7 @@ export class Database extends pulumi.ComponentResource {
         super("keel:database:Database", name, {}, opts);
         const c = args.config;
         this.kind = c.kind;
+        const guard = (resource: string) => dataGuardFor(resource, args.allowDataLoss);
         switch (c.kind) {
             case "external":
                 // Nothing to create, so nothing that `pulumi destroy` could remove.
@@ -49,8 +56,9 @@ export class Database extends pulumi.ComponentResource {
                         stack: args.stack,
                         // The installed binaries' version: a new one (npm ci after a bump) restarts the server on it.
                         pgVersion: embeddedPostgres().version,
+                        dataGuard: guard(`${name}-local`),
                     },
-                    { parent: this },
+                    { parent: this, protect: !guard(`${name}-local`).allowed },
                 );
                 // Secret by additionalSecretOutputs already; said again so that no engine or mock can lose it.
                 this.directUrl = pulumi.secret(pg.url);
@@ -58,7 +66,11 @@ export class Database extends pulumi.ComponentResource {
                 break;
             }
             case "docker": {
-                const pg = new DockerPostgres(`${name}-docker`, c, { parent: this });
+                const pg = new DockerPostgres(
+                    `${name}-docker`,
+                    { ...c, protectData: !guard(`${name}-docker-data`).allowed },
+                    { parent: this },
+                );
                 this.directUrl = pg.url;
                 this.pooledUrl = pg.url;
                 break;
@@ -75,6 +87,7 @@ export class Database extends pulumi.ComponentResource {
                         databaseName: c.databaseName,
                         protect: args.protect,
                         allowDelete: c.allowDelete,
+                        allowDataLoss: args.allowDataLoss,
                     },
                     { parent: this },
                 );

@@ -4,6 +4,7 @@
  * is declared (see loadMigrations), so a bad file fails preview early.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { dataGuardFor } from "../dataGuard";
 import type { BackupRecord } from "../backup/types";
 import { AppliedMigration, SchemaMigrations, SchemaSettings } from "./provider";
 import type { MigrationSummary } from "./summary";
@@ -24,6 +25,11 @@ export interface SchemaArgs {
     databaseKind?: string;
     /** A Neon database's project and branch: backups before migrating are snapshot branches of it. */
     neon?: { projectId: pulumi.Input<string>; branchId: pulumi.Input<string>; branchName: string };
+    /**
+     * `keel:allowDataLoss`: unless it names the schema resource (`schema-migrations`), the resource is
+     * `protect`ed, as it records which migrations ran and where the backups are (components/dataGuard.ts).
+     */
+    allowDataLoss?: readonly string[];
 }
 
 export class Schema extends pulumi.ComponentResource {
@@ -53,7 +59,7 @@ export class Schema extends pulumi.ComponentResource {
                 ...(args.databaseKind ? { databaseKind: args.databaseKind } : {}),
                 ...(args.neon ? { neon: args.neon } : {}),
             },
-            { parent: this },
+            { parent: this, protect: !dataGuardFor(`${name}-migrations`, args.allowDataLoss ?? []).allowed },
         );
         this.version = this.resource.version;
         this.fingerprint = this.resource.fingerprint;

@@ -13,11 +13,14 @@
  *   directory removed by hand drops the resource (the next up makes a new one);
  * - diff/update: a new port, database name or server version, or a server
  *   that is not running, is an update (restart on the new port, create the
- *   database, start it); a new user, or a data directory that is gone, replaces it;
+ *   database, start it); a data directory that is gone (nothing left to lose) is made
+ *   anew in place; a new user or directory replaces it, which the data guard refuses
+ *   unless keel:allowDataLoss names it (components/dataGuard.ts);
  * - delete: stops the server; on a dev stack also removes its directory
  *   (saying so first), elsewhere it keeps the data and says where.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { DataGuardInput, guardsData } from "../../dataGuard";
 import { Client } from "pg";
 import { changed, dynamicType, isUnknown, KeelDynamicResource, vendorLog, versioned } from "../../providerContext";
 import { LocalPostgresError } from "./binaries";
@@ -49,6 +52,8 @@ export interface LocalPostgresInputs {
     pgVersion: string;
     /** Added by KeelDynamicResource: only a dev stack's data is removed on delete. */
     stage?: string;
+    /** The data guard's name and whether the stack allows this one to go (components/dataGuard.ts). */
+    dataGuard?: DataGuardInput;
 }
 
 export interface LocalPostgresOutputs extends LocalPostgresInputs {
@@ -139,7 +144,7 @@ function requireSameMajor(paths: LocalPaths, dataVersion: string | undefined, ct
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
-export const localPostgresProvider = versioned<LocalPostgresInputs, LocalPostgresOutputs>(
+const localPostgresUnguarded = versioned<LocalPostgresInputs, LocalPostgresOutputs>(
     { version: 1 },
     {
         async check(_olds, news) {
@@ -166,10 +171,11 @@ export const localPostgresProvider = versioned<LocalPostgresInputs, LocalPostgre
                     state = "running"; // unreadable here: update and read will say why
                 }
             }
-            // Its data directory is gone (removed by hand): a new cluster, as the first up made.
-            if (state === "missing" && !replaces.includes("dir")) replaces.push("dir");
+            // Its data directory is gone (removed by hand): update makes a new cluster in place, as the
+            // first up did. Not a replacement: there is no data left to lose, so the data guard has nothing to refuse.
             const changes =
                 replaces.length > 0 ||
+                state === "missing" ||
                 state === "stopped" ||
                 (["port", "databaseName", "pgVersion", "stack"] as const).some((k) => changed(olds[k], news[k]));
             return { changes, replaces, deleteBeforeReplace: true };
@@ -185,30 +191,15 @@ export const localPostgresProvider = versioned<LocalPostgresInputs, LocalPostgre
                         `or discard it (rm -rf ${paths.dir}), and run npm run up again.`,
                 );
             }
-            const ctx = serverContext(paths);
-            await requireFreePort(inputs.port, inputs.stack);
-            const password = newPassword();
-            log.info(`creating ${what(inputs)}: PostgreSQL ${ctx.pkg.version} in ${inputs.dir}/pgdata${asRoot(ctx)}`);
-            try {
-                await initCluster(paths, { stack: inputs.stack, user: inputs.user, password, port: inputs.port, context: ctx });
-                await startServer(paths, { stack: inputs.stack, context: ctx, log: (l) => log.info(l) });
-                await ensureDatabase(inputs, password);
-            } catch (err) {
-                // Nothing of value is there yet, and a cluster whose password is lost cannot be adopted: start clean next time.
-                await removeCluster(paths, { context: ctx }).catch(() => undefined);
-                throw err;
-            }
-            log.info(
-                `${what(inputs)} is ready on ${LOCAL_HOST}:${inputs.port}, database ${inputs.databaseName}, user ${inputs.user} (log: ${inputs.dir}/postgres.log)`,
-            );
-            return { id: `local:${inputs.stack}`, outs: outputs(inputs, password, ctx, true) };
+            return { id: `local:${inputs.stack}`, outs: await newCluster(inputs) };
         },
 
         async update(_id, olds, news) {
             const paths = pathsOfDir(news.dir);
             const status = serverStatus(paths);
             if (status.state === "missing") {
-                throw new LocalPostgresError(`${news.dir}/pgdata is gone; run npm run up again to create ${what(news)} anew`);
+                log.warn(`${news.dir}/pgdata is gone (removed outside Keel): creating ${what(news)} anew, empty`);
+                return { outs: await newCluster(news) };
             }
             const ctx = serverContext(paths);
             requireSameMajor(paths, status.dataVersion, ctx, news);
@@ -270,6 +261,31 @@ export const localPostgresProvider = versioned<LocalPostgresInputs, LocalPostgre
     },
 );
 
+/** initdb, start and the app's database: a new cluster with a new password (create, or a data directory removed by hand). */
+async function newCluster(inputs: LocalPostgresInputs): Promise<LocalPostgresOutputs> {
+    const paths = pathsOfDir(inputs.dir);
+    const ctx = serverContext(paths);
+    await requireFreePort(inputs.port, inputs.stack);
+    const password = newPassword();
+    log.info(`creating ${what(inputs)}: PostgreSQL ${ctx.pkg.version} in ${inputs.dir}/pgdata${asRoot(ctx)}`);
+    try {
+        await initCluster(paths, { stack: inputs.stack, user: inputs.user, password, port: inputs.port, context: ctx });
+        await startServer(paths, { stack: inputs.stack, context: ctx, log: (l) => log.info(l) });
+        await ensureDatabase(inputs, password);
+    } catch (err) {
+        // Nothing of value is there yet, and a cluster whose password is lost cannot be adopted: start clean next time.
+        await removeCluster(paths, { context: ctx }).catch(() => undefined);
+        throw err;
+    }
+    log.info(
+        `${what(inputs)} is ready on ${LOCAL_HOST}:${inputs.port}, database ${inputs.databaseName}, user ${inputs.user} (log: ${inputs.dir}/postgres.log)`,
+    );
+    return outputs(inputs, password, ctx, true);
+}
+
+/** Holds data: a replacement the stack has not allowed is refused (components/dataGuard.ts). */
+export const localPostgresProvider = guardsData(localPostgresUnguarded);
+
 export interface LocalPostgresArgs {
     dir: pulumi.Input<string>;
     port: pulumi.Input<number>;
@@ -277,6 +293,7 @@ export interface LocalPostgresArgs {
     user: pulumi.Input<string>;
     stack: pulumi.Input<string>;
     pgVersion: pulumi.Input<string>;
+    dataGuard: pulumi.Input<DataGuardInput>;
 }
 
 /** Type token keel:LocalPostgres (the engine shows pulumi-nodejs:dynamic/keel:LocalPostgres). */

@@ -4,6 +4,7 @@
  * allows; otherwise a child of the parent branch found by name (staging, dev),
  * schema-only when asked, which `pulumi destroy` deletes.
  */
+import { guardsData } from "../../dataGuard";
 import * as pulumi from "@pulumi/pulumi";
 import type { Branch } from "@neondatabase/api-client";
 import { parseNeonBackupName } from "../../backup/neon";
@@ -177,7 +178,7 @@ function protectionChange(olds: NeonBranchOutputs, news: NeonBranchInputs): bool
     return !(news.protected && olds.protectionRefused);
 }
 
-export const neonBranchProvider = versioned<NeonBranchInputs, NeonBranchOutputs>(
+const neonBranchUnguarded = versioned<NeonBranchInputs, NeonBranchOutputs>(
     { version: 1 },
     {
         configure: ctx.configure,
@@ -294,6 +295,9 @@ export const neonBranchProvider = versioned<NeonBranchInputs, NeonBranchOutputs>
         },
     },
 );
+
+/** Holds data: a replacement the stack has not allowed is refused (components/dataGuard.ts). */
+export const neonBranchProvider = guardsData(neonBranchUnguarded);
 
 export interface NeonBranchArgs {
     projectId: pulumi.Input<string>;

@@ -9,6 +9,7 @@
  * (configure runs there, after deserialization); otherwise NEON_API_KEY is
  * read when a client is made.
  */
+import type { DataGuardInput } from "../../dataGuard";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Branch, Database, Endpoint, ProjectListItem, Role } from "@neondatabase/api-client";
 import { KeelError, protectedDeletionFix } from "../../errors";
@@ -33,6 +34,8 @@ export interface NeonCommonInputs {
     protect: boolean;
     /** `keel:database.neon.allowDelete`: deleting protected Neon objects is meant. */
     allowDelete: boolean;
+    /** On the resources that hold data: the data guard's name and whether it may go (components/dataGuard.ts). */
+    dataGuard?: DataGuardInput;
 }
 
 /** Refused deletion of a protected Neon object. */

@@ -3,6 +3,7 @@
  * role. A child branch inherits its parent's databases, which are adopted.
  * A new name renames the database in place (its data stays).
  */
+import { guardsData } from "../../dataGuard";
 import * as pulumi from "@pulumi/pulumi";
 import type { Database } from "@neondatabase/api-client";
 import { KeelError } from "../../errors";
@@ -43,7 +44,7 @@ function outputs(inputs: NeonBranchDatabaseInputs, db: Database): NeonBranchData
     return { ...inputs, name: db.name, ownerName: db.owner_name, databaseId: db.id, drift: [] };
 }
 
-export const neonBranchDatabaseProvider = versioned<NeonBranchDatabaseInputs, NeonBranchDatabaseOutputs>(
+const neonBranchDatabaseUnguarded = versioned<NeonBranchDatabaseInputs, NeonBranchDatabaseOutputs>(
     { version: 1 },
     {
         configure: ctx.configure,
@@ -142,6 +143,9 @@ export const neonBranchDatabaseProvider = versioned<NeonBranchDatabaseInputs, Ne
         },
     },
 );
+
+/** Holds data: a replacement the stack has not allowed is refused (components/dataGuard.ts). */
+export const neonBranchDatabaseProvider = guardsData(neonBranchDatabaseUnguarded);
 
 export interface NeonBranchDatabaseArgs {
     projectId: pulumi.Input<string>;

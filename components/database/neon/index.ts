@@ -9,6 +9,7 @@
  * unless `allowDelete` (keel:database.neon.allowDelete) says it is meant.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { dataGuardFor } from "../../dataGuard";
 import { poolerHost, postgresUrl } from "./common";
 import { NeonBranch } from "./branch";
 import { NeonBranchDatabase } from "./database";
@@ -32,6 +33,8 @@ export interface NeonDatabaseArgs {
      * protect and retainOnDelete, and the providers' refusal. Default false.
      */
     allowDelete?: boolean;
+    /** `keel:allowDataLoss`: the names of the resources that hold data and may go (components/dataGuard.ts). */
+    allowDataLoss?: readonly string[];
 }
 
 export class NeonDatabase extends pulumi.ComponentResource {
@@ -51,6 +54,15 @@ export class NeonDatabase extends pulumi.ComponentResource {
         const guarded = args.protect && !allowDelete;
         const common = { stack: args.stack, protect: args.protect, allowDelete };
         const keep: pulumi.CustomResourceOptions = { parent: this, protect: guarded, retainOnDelete: guarded };
+        // What holds data is protected on every stage, unless keel:allowDataLoss names it; prod also retains it.
+        const holding = (resource: string) => {
+            const dataGuard = dataGuardFor(resource, args.allowDataLoss ?? []);
+            return { inputs: { dataGuard }, opts: { ...keep, protect: !dataGuard.allowed, retainOnDelete: guarded && !dataGuard.allowed } };
+        };
+        const projectGuard = holding(`${name}-project`);
+        const branchGuard = holding(`${name}-branch`);
+        const roleGuard = holding(`${name}-role`);
+        const databaseGuard = holding(`${name}-db`);
         const usesDefaultBranch = args.branch.parent === undefined;
 
         const project = new NeonProject(
@@ -66,8 +78,9 @@ export class NeonDatabase extends pulumi.ComponentResource {
                     ? { defaultBranchName: args.branch.name, roleName: args.roleName, databaseName: args.databaseName }
                     : {}),
                 ...common,
+                ...projectGuard.inputs,
             },
-            keep,
+            projectGuard.opts,
         );
         const branch = new NeonBranch(
             `${name}-branch`,
@@ -78,8 +91,9 @@ export class NeonDatabase extends pulumi.ComponentResource {
                 protected: args.branch.protected,
                 schemaOnly: args.branch.schemaOnly,
                 ...common,
+                ...branchGuard.inputs,
             },
-            keep,
+            branchGuard.opts,
         );
         const endpoint = new NeonEndpoint(
             `${name}-endpoint`,
@@ -102,13 +116,21 @@ export class NeonDatabase extends pulumi.ComponentResource {
                 name: args.roleName,
                 resetPasswordOnAdopt: !usesDefaultBranch,
                 ...common,
+                ...roleGuard.inputs,
             },
-            { ...keep, dependsOn: [endpoint] },
+            { ...roleGuard.opts, dependsOn: [endpoint] },
         );
         const database = new NeonBranchDatabase(
             `${name}-db`,
-            { projectId: project.projectId, branchId: branch.branchId, name: args.databaseName, ownerName: role.name, ...common },
-            { ...keep, dependsOn: [role] },
+            {
+                projectId: project.projectId,
+                branchId: branch.branchId,
+                name: args.databaseName,
+                ownerName: role.name,
+                ...common,
+                ...databaseGuard.inputs,
+            },
+            { ...databaseGuard.opts, dependsOn: [role] },
         );
 
         const parts = pulumi.all([role.name, role.password, endpoint.host, database.name]);

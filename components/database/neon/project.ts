@@ -3,6 +3,7 @@
  * prod) finds it by name or creates it; every other stack only looks it up by
  * name and never changes or deletes it.
  */
+import { guardsData } from "../../dataGuard";
 import * as pulumi from "@pulumi/pulumi";
 import type { ProjectListItem } from "@neondatabase/api-client";
 import { KeelError } from "../../errors";
@@ -120,7 +121,7 @@ async function createOwned(inputs: NeonProjectInputs): Promise<NeonProjectOutput
     return { ...inputs, projectId: project.id, defaultBranchId: branch.id, drift: [] };
 }
 
-export const neonProjectProvider = versioned<NeonProjectInputs, NeonProjectOutputs>(
+const neonProjectUnguarded = versioned<NeonProjectInputs, NeonProjectOutputs>(
     { version: 1 },
     {
         configure: ctx.configure,
@@ -224,6 +225,9 @@ export const neonProjectProvider = versioned<NeonProjectInputs, NeonProjectOutpu
         },
     },
 );
+
+/** Holds data: a replacement the stack has not allowed is refused (components/dataGuard.ts). */
+export const neonProjectProvider = guardsData(neonProjectUnguarded);
 
 export interface NeonProjectArgs {
     name: pulumi.Input<string>;

@@ -4,6 +4,7 @@
  * parent's roles with their passwords, so on a child branch an inherited role
  * gets a new password (staging never holds prod's).
  */
+import { guardsData } from "../../dataGuard";
 import * as pulumi from "@pulumi/pulumi";
 import { KeelError } from "../../errors";
 import { Api, IDEMPOTENT, neonErrorStatus, waitForOperations, waitForRunningOperations } from "../../vendors/neon";
@@ -62,7 +63,7 @@ async function currentPassword(api: Api, inputs: NeonRoleInputs): Promise<string
     }
 }
 
-export const neonRoleProvider = versioned<NeonRoleInputs, NeonRoleOutputs>(
+const neonRoleUnguarded = versioned<NeonRoleInputs, NeonRoleOutputs>(
     { version: 1 },
     {
         configure: ctx.configure,
@@ -148,6 +149,9 @@ export const neonRoleProvider = versioned<NeonRoleInputs, NeonRoleOutputs>(
         },
     },
 );
+
+/** Holds data: a replacement the stack has not allowed is refused (components/dataGuard.ts). */
+export const neonRoleProvider = guardsData(neonRoleUnguarded);
 
 export interface NeonRoleArgs {
     projectId: pulumi.Input<string>;
