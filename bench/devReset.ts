@@ -22,6 +22,7 @@ import { findPulumiCli } from "../scripts/lib/pulumiCli";
 import { EngineWorkspace, ROOT } from "../test/support/engine";
 import type { CommandSpec, ParsedCommandLine } from "../scripts/lib/cli";
 import { median, positiveOption, runBench } from "./cli";
+import { destroyStack } from "../scripts/lib/stackGuard";
 
 const TARGET_SECONDS = 5;
 
@@ -81,7 +82,7 @@ async function main(args: ParsedCommandLine): Promise<void> {
             );
         }
     } finally {
-        await stack.destroy({});
+        await destroyStack(stack);
     }
 }
 

@@ -12,7 +12,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { CommandSpec, ParsedCommandLine, runCommand, UsageError } from "./lib/cli";
 import { keelStack, loadProgramSoon, policyPackPath, stageOf } from "./lib/engine";
 import { confirmOnTty } from "./lib/prompt";
-import { allowedInStackFile, RefusalWatch, unprotect } from "./lib/stackGuard";
+import { allowedInStackFile, destroyStack, RefusalWatch, unprotect } from "./lib/stackGuard";
 
 const COMMANDS = ["up", "preview", "refresh", "destroy"] as const;
 type Command = (typeof COMMANDS)[number];
@@ -149,9 +149,7 @@ export async function runStackCommand(command: Command, args: ParsedCommandLine,
                 return 0;
             case "destroy":
                 if (!(await ask("destroy every resource of"))) return 1;
-                // Destroy is the one command that may remove what holds data without keel:allowDataLoss.
-                if ((await unprotect(s, () => true)).length) io.out(`keel: lifted the data guard (protect) for destroy\n`);
-                await s.destroy({ onOutput, onError, onEvent, ...(message ? { message } : {}) });
+                await destroyStack(s, { onOutput, onError, onEvent, ...(message ? { message } : {}) });
                 return 0;
         }
     }

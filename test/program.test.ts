@@ -125,7 +125,12 @@ describe("program (mocks)", () => {
             const plain = JSON.stringify(Object.fromEntries(Object.entries(r.inputs).filter(([, v]) => !isSecretValue(v))));
             assert.ok(!plain.includes("local-Pw-7"), `${r.type} carries the password in plain text`);
         }
-        assert.ok(run.resources.every((r) => !r.protect && !r.retainOnDelete));
+        // The data guard: what holds data is protected on every stage (components/dataGuard.ts); dev retains nothing.
+        assert.deepEqual(
+            run.resources.filter((r) => r.protect).map((r) => r.name),
+            ["database-local", "schema-migrations"],
+        );
+        assert.ok(run.resources.every((r) => !r.retainOnDelete));
     });
 
     it("dev with an explicit external database takes DATABASE_URL, still as a secret", async () => {
@@ -220,8 +225,12 @@ describe("program (mocks)", () => {
             assert.equal(unwrap(schema.inputs.databaseUrl), "postgres://app:generated-Pw1@127.0.0.1:5432/app");
             assert.deepEqual(run.outputs.databaseKind.value, "docker");
             assert.equal(run.outputs.databaseUrl.secret, true);
-            // Dev data is disposable: nothing is protected.
-            assert.ok(run.resources.every((r) => !r.protect && !r.retainOnDelete));
+            // The data guard protects the volume (the container is replaced freely) and the schema resource; dev retains nothing.
+            assert.deepEqual(
+                run.resources.filter((r) => r.protect).map((r) => r.name),
+                ["database-docker-data", "schema-migrations"],
+            );
+            assert.ok(run.resources.every((r) => !r.retainOnDelete));
         } finally {
             if (saved !== undefined) process.env.DATABASE_URL = saved;
         }

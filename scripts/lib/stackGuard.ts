@@ -8,7 +8,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
+import type { DestroyOptions, DestroyResult, EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { ALLOW_DATA_LOSS_KEY, dataLossMessage, isDataHolderName, nameOfUrn, protectRefusalIn } from "../../components/dataGuard";
 
 /** The names `keel:allowDataLoss` gives in the stack file (a name or a list); the program validates them. */
@@ -35,6 +35,16 @@ export async function unprotect(s: Stack, lift: (name: string) => boolean): Prom
     for (const r of lifted) r.protect = false;
     await s.importStack(deployment);
     return lifted.map((r) => nameOfUrn(r.urn));
+}
+
+/**
+ * `npm run destroy`: the one command that removes what holds data without keel:allowDataLoss,
+ * so it lifts the guard for the whole stack first. Says so when it did.
+ */
+export async function destroyStack(s: Stack, opts: DestroyOptions = {}): Promise<DestroyResult> {
+    const lifted = await unprotect(s, () => true);
+    if (lifted.length) opts.onOutput?.(`keel: destroy lifts the data guard (protect) of ${lifted.join(", ")}\n`);
+    return s.destroy(opts);
 }
 
 /**

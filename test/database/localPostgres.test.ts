@@ -484,9 +484,30 @@ describe("local database: the LocalPostgres provider, serialized as the engine l
         await assert.rejects(query(outs.url, "SELECT 1"), /ECONNREFUSED/);
         const r = await captured(() => provider.read!("local:dev", outs));
         assert.equal(r.id, "");
-        // And a data directory removed by hand makes the next up replace the resource.
-        assert.deepEqual((await provider.diff!("local:dev", outs, inputs)).replaces, ["dir"]);
+        // A data directory removed by hand is an update that makes a new cluster in place: nothing is left to lose,
+        // so it is no replacement (which the data guard would refuse).
+        const diff = await provider.diff!("local:dev", outs, { ...inputs, dataGuard: { name: "database-local", allowed: false } });
+        assert.deepEqual([diff.changes, diff.replaces], [true, []]);
+        const made = await captured(() => provider.update!("local:dev", outs, inputs));
+        assert.notEqual(made.outs!.password, outs.password, "a new cluster has a new password");
+        assert.deepEqual(await query(made.outs!.url, "SELECT 1 AS one"), [{ one: 1 }]);
+        assert.ok(lines.some((l) => /pgdata is gone \(removed outside Keel\): creating .* anew, empty/.test(l)));
+        await provider.delete!("local:dev", made.outs!);
         assert.ok(!lines.join("\n").includes(outs.password));
+    });
+
+    it("the data guard refuses a replacement (a new user) that keel:allowDataLoss does not name, naming the property and the fix", async () => {
+        const guarded = { ...inputs, user: "bob", dataGuard: { name: "database-local", allowed: false } };
+        await assert.rejects(
+            provider.diff!("local:dev", outs, guarded),
+            (err: Error) =>
+                err.name === "DataLossRefusedError" &&
+                /Keel refused to replace database-local .* because its user changed/.test(err.message) &&
+                /config set --path 'keel:allowDataLoss\[0\]' database-local --stack dev/.test(err.message) &&
+                /npm run destroy -- dev/.test(err.message),
+        );
+        const allowed = await provider.diff!("local:dev", outs, { ...guarded, dataGuard: { name: "database-local", allowed: true } });
+        assert.deepEqual(allowed.replaces, ["user"]);
     });
 });
 

@@ -148,9 +148,13 @@ describe("NeonDatabase component (mocks)", () => {
         );
     });
 
-    it("staging: a child branch (schema-only), nothing protected, the inherited role gets its own password", async () => {
+    it("staging: a child branch (schema-only), what holds data protected but not retained, the inherited role gets its own password", async () => {
         const { db, registered } = await declare(STAGING);
-        for (const r of registered) assert.deepEqual([r.opts?.protect, r.opts?.retainOnDelete], [false, false], r.name);
+        // The data guard is on every stage: only the endpoint (compute, no data) is free to go.
+        for (const r of registered)
+            assert.deepEqual([r.opts?.protect, r.opts?.retainOnDelete], [!r.name.endsWith("-endpoint"), false], r.name);
+        for (const r of registered.filter((r) => !r.name.endsWith("-endpoint")))
+            assert.deepEqual(r.inputs.dataGuard, { name: r.name, allowed: false }, r.name);
         const [project, branch, , role, database] = registered;
         assert.deepEqual([project.inputs.owned, project.inputs.defaultBranchName], [false, undefined]);
         assert.deepEqual([branch.inputs.name, branch.inputs.parent, branch.inputs.schemaOnly], ["staging", "main", true]);

@@ -13,6 +13,7 @@ import { EngineWorkspace, requireEngine, ROOT } from "../support/engine";
 import { withClient } from "../support/migrationsDir";
 import { freshDatabase, testCluster } from "../support/postgres";
 import type { PulumiCli } from "../../scripts/lib/pulumiCli";
+import { destroyStack } from "../../scripts/lib/stackGuard";
 
 const query = (url: string, sql: string): Promise<any[]> => withClient(url, async (c) => (await c.query(sql)).rows);
 
@@ -191,7 +192,7 @@ describe("end to end: the dev stack through the engine (existing PostgreSQL)", f
 
     it("destroy leaves the schema and data in place", async () => {
         await query(url, "INSERT INTO accounts (email) VALUES ('a@example.com')");
-        await stack.destroy({ onOutput });
+        await destroyStack(stack, { onOutput });
         assert.deepEqual(await query(url, "SELECT email FROM accounts"), [{ email: "a@example.com" }]);
         await stack.workspace.removeStack("dev");
     });

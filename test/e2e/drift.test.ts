@@ -18,6 +18,7 @@ import { EngineWorkspace, requireEngine, ROOT } from "../support/engine";
 import { withClient } from "../support/migrationsDir";
 import { freshDatabase, testCluster } from "../support/postgres";
 import { tempDir } from "../support/tempDir";
+import { destroyStack } from "../../scripts/lib/stackGuard";
 
 const query = (url: string, sql: string): Promise<any[]> => withClient(url, async (c) => (await c.query(sql)).rows);
 
@@ -232,7 +233,7 @@ describe("end to end: npm run drift, refresh's schemaDrift output and schema:dif
         await stack.up({});
         const res = drift(["--stack", "dev"]);
         assert.equal(res.status, 0, res.stdout);
-        await stack.destroy({});
+        await destroyStack(stack);
         await stack.workspace.removeStack("dev");
     });
 });

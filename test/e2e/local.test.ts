@@ -19,6 +19,7 @@ import { Client } from "pg";
 import { localPaths, serverStatus } from "../../components/database/local/server";
 import type { PulumiCli } from "../../scripts/lib/pulumiCli";
 import { EngineWorkspace, requireEngine, ROOT } from "../support/engine";
+import { destroyStack } from "../../scripts/lib/stackGuard";
 
 function freePort(): Promise<number> {
     return new Promise((resolve, reject) => {
@@ -208,7 +209,7 @@ describe("end to end: the dev stack's local database through the engine", functi
     it("destroy says so, stops the server and removes the data directory", async () => {
         const pid = serverStatus(paths()).pid!;
         output = "";
-        await stack.destroy({ onOutput });
+        await destroyStack(stack, { onOutput });
         assert.match(
             output,
             /keel local: removing the dev stack's local PostgreSQL: stopping the server and deleting \.keel\/dev\/dev \(its data and log\)/,
@@ -227,7 +228,7 @@ describe("end to end: the dev stack's local database through the engine", functi
         assert.equal(serverStatus(paths()).state, "running");
         const outputs = await stack.outputs();
         assert.equal(outputs.schemaVersion.value, "4");
-        await stack.destroy({ onOutput });
+        await destroyStack(stack, { onOutput });
         assert.equal(fs.existsSync(paths().dir), false);
         await stack.workspace.removeStack("dev");
     });

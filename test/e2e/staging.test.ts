@@ -34,6 +34,7 @@ import { forTheEngine, HealthServer, neonDatabaseOnCluster, secretValue } from "
 import { PostgresCluster, testCluster } from "../support/postgres";
 import { checkStack } from "../../scripts/drift";
 import { settleCommands } from "../../scripts/lib/driftReport";
+import { destroyStack } from "../../scripts/lib/stackGuard";
 
 /** The repository's staging stack file's config, as users have it. */
 function stagingConfig(): Record<string, any> {
@@ -473,7 +474,7 @@ describe("end to end: the staging stack through the engine (Neon branch + Fly + 
 
     it("destroy removes the Fly app and the staging branch, and leaves prod's project and main branch", async () => {
         const branchId = stagingBranch()!.id;
-        await stack.destroy({ onOutput });
+        await destroyStack(stack, { onOutput });
         assert.equal(fly.apps.has(appName), false, "the Fly app is gone");
         assert.equal(liveMachines().length, 0);
         assert.equal(stagingBranch(), undefined, "the staging branch is gone");
@@ -693,7 +694,7 @@ describe("end to end: the staging stack with its backend switched to Render, thr
     });
 
     it("destroy removes the service and the staging branch, and leaves prod's project and main branch", async () => {
-        await stack.destroy({ onOutput });
+        await destroyStack(stack, { onOutput });
         assert.equal(service(), undefined, "the Render service is gone");
         assert.equal(stagingBranch(), undefined, "the staging branch is gone");
         assert.ok(neon.state.projects.some((p) => p.id === prod.id));

@@ -55,8 +55,9 @@ export class NeonDatabase extends pulumi.ComponentResource {
         const common = { stack: args.stack, protect: args.protect, allowDelete };
         const keep: pulumi.CustomResourceOptions = { parent: this, protect: guarded, retainOnDelete: guarded };
         // What holds data is protected on every stage, unless keel:allowDataLoss names it; prod also retains it.
+        // keel:database.neon.allowDelete, the older per-database form, allows all of them.
         const holding = (resource: string) => {
-            const dataGuard = dataGuardFor(resource, args.allowDataLoss ?? []);
+            const dataGuard = dataGuardFor(resource, allowDelete ? [resource] : (args.allowDataLoss ?? []));
             return { inputs: { dataGuard }, opts: { ...keep, protect: !dataGuard.allowed, retainOnDelete: guarded && !dataGuard.allowed } };
         };
         const projectGuard = holding(`${name}-project`);
