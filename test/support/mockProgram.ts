@@ -138,7 +138,14 @@ export async function runProgram(
 
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const program: () => Promise<Record<string, pulumi.Input<unknown>>> = require("../../index");
-    const raw = await program();
+    let raw: Record<string, pulumi.Input<unknown>>;
+    try {
+        raw = await program();
+    } catch (err) {
+        // What the program had declared when it failed: a test of "declares nothing" reads it from the error.
+        await new Promise((r) => setImmediate(r));
+        throw Object.assign(err as Error, { registered: [...resources] });
+    }
     const outputs: Record<string, any> = {};
     for (const [k, v] of Object.entries(raw)) outputs[k] = await resolved(v);
     // Outputs resolve after their resources register; let the last registrations land.
