@@ -50,6 +50,8 @@ export interface StackIo {
     /** The engine's error stream. */
     err(text: string): void;
     confirm(question: string): Promise<boolean>;
+    /** Cancels the engine's command (the CLI gets SIGINT: it finishes the steps under way and stops). */
+    signal?: AbortSignal;
 }
 
 function stackOf(args: ParsedCommandLine): string {
@@ -79,7 +81,9 @@ export async function runStackCommand(command: Command, args: ParsedCommandLine,
         io.err(t);
     };
     const refusals = new RefusalWatch(stack);
-    const onEvent = refusals.onEvent;
+    // What every engine command of this run gets: the streams, the events (the data guard's refusals), Ctrl-C.
+    const streams = { onOutput, onError, onEvent: refusals.onEvent, ...(io.signal ? { signal: io.signal } : {}) };
+    const refresh = args.options.refresh === true;
 
     let s: Stack;
     try {
@@ -95,44 +99,25 @@ export async function runStackCommand(command: Command, args: ParsedCommandLine,
         io.out(`not confirmed: nothing was changed (pass --yes to go ahead without asking).\n`);
         return false;
     };
-
-    try {
-        return await run();
-    } catch (err) {
-        const explanation = refusals.explanation();
-        if (explanation) io.err(`${explanation}\n`);
-        throw engineFailure(err, command, stack, shown);
-    }
-
-    async function run(): Promise<number> {
+    /** What keel:allowDataLoss names loses its protect in the state too: a resource no longer declared keeps the old one. */
+    const liftAllowed = async (): Promise<void> => {
+        const allowed = allowedInStackFile(io.root, stack);
+        if (allowed.length === 0) return;
+        const lifted = await unprotect(s, (name) => allowed.includes(name));
+        if (lifted.length) io.out(`keel: keel:allowDataLoss lets this update delete or replace ${lifted.join(", ")}\n`);
+    };
+    const run = async (): Promise<number> => {
         switch (command) {
             case "preview":
-                await s.preview({
-                    onOutput,
-                    onError,
-                    onEvent,
-                    diff: true,
-                    policyPacks,
-                    expectNoChanges,
-                    refresh: args.options.refresh === true,
-                    ...(message ? { message } : {}),
-                });
+                await s.preview({ ...streams, diff: true, policyPacks, expectNoChanges, refresh, ...(message ? { message } : {}) });
                 return 0;
             case "up":
                 if (!yes) {
-                    await s.preview({ onOutput, onError, onEvent, diff: true, policyPacks, refresh: args.options.refresh === true });
+                    await s.preview({ ...streams, diff: true, policyPacks, refresh });
                     if (!(await ask("perform this update on"))) return 1;
                 }
                 await liftAllowed();
-                await s.up({
-                    onOutput,
-                    onError,
-                    onEvent,
-                    policyPacks,
-                    expectNoChanges,
-                    refresh: args.options.refresh === true,
-                    ...(message ? { message } : {}),
-                });
+                await s.up({ ...streams, policyPacks, expectNoChanges, refresh, ...(message ? { message } : {}) });
                 return 0;
             case "refresh":
                 if (!(await ask("refresh"))) return 1;
@@ -140,8 +125,7 @@ export async function runStackCommand(command: Command, args: ParsedCommandLine,
                 // resources' outputs, so without it schemaDrift (and every other output) would keep its old value until the next up.
                 // The resources' inputs stay those of the last up.
                 await s.refresh({
-                    onOutput,
-                    onError,
+                    ...streams,
                     expectNoChanges,
                     runProgram: args.options["skip-program"] !== true,
                     ...(message ? { message } : {}),
@@ -149,17 +133,17 @@ export async function runStackCommand(command: Command, args: ParsedCommandLine,
                 return 0;
             case "destroy":
                 if (!(await ask("destroy every resource of"))) return 1;
-                await destroyStack(s, { onOutput, onError, onEvent, ...(message ? { message } : {}) });
+                await destroyStack(s, { ...streams, ...(message ? { message } : {}) });
                 return 0;
         }
-    }
+    };
 
-    /** What keel:allowDataLoss names loses its protect in the state too: a resource no longer declared keeps the old one. */
-    async function liftAllowed(): Promise<void> {
-        const allowed = allowedInStackFile(io.root, stack);
-        if (allowed.length === 0) return;
-        const lifted = await unprotect(s, (name) => allowed.includes(name));
-        if (lifted.length) io.out(`keel: keel:allowDataLoss lets this update delete or replace ${lifted.join(", ")}\n`);
+    try {
+        return await run();
+    } catch (err) {
+        const explanation = refusals.explanation();
+        if (explanation) io.err(`${explanation}\n`);
+        throw engineFailure(err, command, stack, shown);
     }
 }
 
@@ -178,6 +162,30 @@ export function engineFailure(err: unknown, command: string, stack: string, show
     return new Error(`pulumi ${command} of the ${stack} stack failed: ${said.replace(/^error: /, "") || "the engine gave no reason"}`);
 }
 
+/**
+ * Ctrl-C in a terminal reaches the engine's CLI too (one process group), which then
+ * finishes the steps under way and stops; a second one makes it stop at once. This
+ * process must stay up meanwhile (the program runs inline here: without it the
+ * engine loses the program in the middle of the update), and must not signal the CLI
+ * again (a second SIGINT). So the first SIGINT or SIGTERM here only says so; a second
+ * one (or a signal sent to this process alone, twice) cancels the CLI itself.
+ */
+function interruptions(): AbortSignal {
+    const controller = new AbortController();
+    let seen = 0;
+    const onSignal = () => {
+        seen++;
+        if (seen === 1) {
+            process.stderr.write(
+                "keel: interrupted: the engine finishes the steps under way and stops (interrupt again to cancel it now)\n",
+            );
+        } else controller.abort();
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    return controller.signal;
+}
+
 if (require.main === module) {
     const [command, ...argv] = process.argv.slice(2);
     if (!(COMMANDS as readonly string[]).includes(command)) {
@@ -194,6 +202,7 @@ if (require.main === module) {
                 // The SDK's summary of a failed inline program adds nothing to the error it logged.
                 err: (t) => process.stderr.write(t.replace(/^error: One or more errors occurred\. Check logs for more details\n?/m, "")),
                 confirm: confirmOnTty,
+                signal: interruptions(),
             });
         },
         argv,

@@ -11,8 +11,15 @@
  * runs it) fails, prints Keel's message once, the engine's record of the update
  * (stack history) counts no change, the state holds the same resources, and the
  * data directory and the row are still there. With the mistake undone, up is clean.
+ *
+ * On the staging stack (Neon, Fly and the health gate on the fakes, as
+ * test/e2e/staging.test.ts runs it): the same for program errors, and for failures
+ * during the update (Fly answering 500 to machine updates and creates, Ctrl-C in a
+ * migration): nothing deleted or replaced, no operation left pending, the branch,
+ * the app, the machines and the row there, and the next up finishes the job.
  */
 import { strict as assert } from "assert";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
@@ -21,7 +28,9 @@ import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { localPaths, serverStatus } from "../../components/database/local/server";
 import { runStackCommand } from "../../scripts/stack";
 import { destroyStack } from "../../scripts/lib/stackGuard";
-import { EngineWorkspace, requireEngine } from "../support/engine";
+import { EngineWorkspace, requireEngine, ROOT } from "../support/engine";
+import { NeonStaging, neonStaging, secretValue, stagingConfig } from "../support/cloudStack";
+import { FakeFly } from "../support/fakeFly";
 import { withClient } from "../support/migrationsDir";
 
 function freePort(): Promise<number> {
@@ -196,5 +205,191 @@ describe("end to end: a failing program changes nothing (dev stack, local databa
             [],
         );
         assert.deepEqual(await rows(), ["kept@example.com"]);
+    });
+});
+
+/** The ops that delete or replace, in the engine's count of an update's changes. */
+const LOSING_OPS = ["delete", "replace", "create-replacement", "delete-replaced", "discard", "discard-replaced"];
+
+describe("end to end: on staging (Neon, Fly and the health gate on fakes), no mistake and no vendor failure deletes or replaces anything", function () {
+    this.timeout(20 * 60_000);
+    const file = stagingConfig();
+    const neonFile = file["keel:database"].neon;
+    const appName: string = file["keel:backend"].fly.app;
+    const machineCount: number = file["keel:backend"].fly.count;
+    const neonKey = secretValue("napi_e2e_");
+    const flyToken = secretValue("fo1_e2e_");
+    const databaseName = `e2e_nothing_lost_${process.pid}`;
+    let fly: FakeFly;
+    let env: NeonStaging;
+    let stackFile: string;
+    let migrations: string[];
+
+    const dbUrl = () => env.cluster.url(databaseName);
+    // A scaled-down machine stays `destroying` in the fake until its clock moves on.
+    const liveMachines = () =>
+        [...fly.machines.values()].filter((m) => m.app === appName && !["destroyed", "destroying"].includes(m.state));
+    const rows = () => withClient(dbUrl(), async (c) => (await c.query("SELECT email FROM accounts ORDER BY 1")).rows.map((r) => r.email));
+    const undo = () => {
+        fs.writeFileSync(path.join(env.ws.root, "Pulumi.staging.yaml"), stackFile);
+        for (const f of fs.readdirSync(path.join(env.ws.root, "migrations")))
+            if (!migrations.includes(f)) fs.rmSync(path.join(env.ws.root, "migrations", f));
+    };
+
+    /** The branch, the app, its machines and the row are there, and the last update deleted or replaced nothing. */
+    async function nothingLost(what: string): Promise<void> {
+        const [last] = await env.stack.history(1);
+        const losing = LOSING_OPS.filter((op) => (last.resourceChanges as Record<string, number> | undefined)?.[op]);
+        assert.deepEqual(losing, [], `${what}: the update counted ${JSON.stringify(last.resourceChanges)}`);
+        assert.ok(env.neon.branch(env.prod.id, neonFile.branch.name), `${what}: the staging branch is there`);
+        assert.ok(fly.apps.has(appName), `${what}: the Fly app is there`);
+        assert.equal(liveMachines().length, machineCount, `${what}: the machines are there`);
+        assert.deepEqual(await rows(), ["kept@example.com"], `${what}: the row is there`);
+        const pending = (await env.stack.exportStack()).deployment.pending_operations ?? [];
+        assert.deepEqual(pending, [], `${what}: no operation is left pending`);
+    }
+
+    before(async function () {
+        fly = await FakeFly.start({ token: flyToken });
+        env = await neonStaging(this, {
+            neonKey,
+            rolePassword: secretValue("npg_e2e_"),
+            stripeKey: secretValue("sk_e2e_"),
+            databaseName,
+            backend: (c) => (c["keel:backend"].fly.machineHealthTimeoutSeconds = 10),
+            credentials: { "keel:flyApiToken": flyToken, "keel:flyApiUrl": fly.url },
+        });
+        stackFile = fs.readFileSync(path.join(env.ws.root, "Pulumi.staging.yaml"), "utf8");
+        migrations = fs.readdirSync(path.join(env.ws.root, "migrations"));
+        const up = await env.stack.up({});
+        assert.equal(up.summary.result, "succeeded");
+        await withClient(dbUrl(), (c) => c.query("INSERT INTO accounts (email) VALUES ('kept@example.com')"));
+    });
+
+    after(async () => {
+        if (env?.stack) await destroyStack(env.stack).catch(() => undefined);
+        await env?.neon.stop();
+        await fly?.stop();
+        await env?.health.stop();
+    });
+
+    it("generated program errors: preview and up fail before any step", async () => {
+        const mistake = fc.oneof(
+            fc.constantFrom(...BROKEN_SQL).map(([kind, sql]) => ({
+                what: `a migration with ${kind}`,
+                make: async () => env.ws.writeMigration("0003_broken.sql", sql),
+            })),
+            fc.constantFrom("ap", "apps", "region ").map((typo) => ({
+                what: `a misspelled key keel:backend.fly.${typo}`,
+                make: async () => env.ws.editStackFile("staging", (c) => (c["keel:backend"].fly[typo] = "x")),
+            })),
+            fc.constantFrom("two", "-1").map((count) => ({
+                what: `an ill-typed keel:backend.fly.count (${count})`,
+                make: async () => env.ws.editStackFile("staging", (c) => (c["keel:backend"].fly.count = count)),
+            })),
+            fc.constant({
+                what: "a missing credential (keel:flyApiToken removed)",
+                make: async () => env.stack.removeConfig("keel:flyApiToken"),
+            }),
+        );
+        await fc.assert(
+            fc.asyncProperty(mistake, async (m) => {
+                await m.make();
+                try {
+                    const events: EngineEvent[] = [];
+                    await assert.rejects(env.stack.preview({ onEvent: (e) => void events.push(e) }), `${m.what}: preview fails`);
+                    const ops = events.flatMap((e) => (e.resourcePreEvent ? [e.resourcePreEvent.metadata.op] : []));
+                    assert.deepEqual(
+                        ops.filter((op) => op !== "same"),
+                        [],
+                        `${m.what}: preview planned ${ops.join(", ")}`,
+                    );
+                    await assert.rejects(env.stack.up({}), `${m.what}: up fails`);
+                    const [last] = await env.stack.history(1);
+                    const changes = Object.entries(last.resourceChanges ?? {}).filter(([op, n]) => op !== "same" && n);
+                    assert.deepEqual(changes, [], `${m.what}: the update changed ${JSON.stringify(last.resourceChanges)}`);
+                    await nothingLost(m.what);
+                } finally {
+                    undo();
+                    await env.stack.setConfig("keel:flyApiToken", { value: flyToken, secret: true });
+                }
+            }),
+            { numRuns: 3, seed: Number(process.env.KEEL_FC_SEED ?? Date.now() % 2 ** 31), endOnFailure: true },
+        );
+    });
+
+    it("Fly answering 500 to every machine update fails up with nothing deleted or replaced; the next up finishes the job", async () => {
+        const next = file["keel:backend"].image.replace(/:[^:/@]+$/, ":9.9.1");
+        env.ws.editStackFile("staging", (c) => (c["keel:backend"].image = next));
+        fly.inject({ method: "POST", path: new RegExp(`^/apps/${appName}/machines/[^/]+$`), status: 500, times: 1000 });
+        await assert.rejects(env.stack.up({}), /500/);
+        fly.clearFaults();
+        await nothingLost("machine updates answered 500");
+        const up = await env.stack.up({});
+        assert.equal(up.summary.result, "succeeded");
+        assert.deepEqual(
+            liveMachines().map((m) => m.config.image),
+            Array(machineCount).fill(next),
+        );
+        await nothingLost("the next up");
+    });
+
+    it("Fly answering 500 to a new machine's create fails up with nothing deleted or replaced; the next up finishes the job", async () => {
+        env.ws.editStackFile("staging", (c) => (c["keel:backend"].fly.count = machineCount + 1));
+        fly.inject({ method: "POST", path: new RegExp(`^/apps/${appName}/machines$`), status: 500, times: 1000 });
+        await assert.rejects(env.stack.up({}), /500/);
+        fly.clearFaults();
+        const [last] = await env.stack.history(1);
+        assert.deepEqual(
+            LOSING_OPS.filter((op) => (last.resourceChanges as Record<string, number> | undefined)?.[op]),
+            [],
+        );
+        assert.equal(liveMachines().length, machineCount, "no machine was created, none was removed");
+        assert.deepEqual(await rows(), ["kept@example.com"]);
+        const up = await env.stack.up({});
+        assert.equal(up.summary.result, "succeeded");
+        assert.equal(liveMachines().length, machineCount + 1);
+        env.ws.editStackFile("staging", (c) => (c["keel:backend"].fly.count = machineCount));
+        await env.stack.up({});
+        await nothingLost("back to the stack file's count");
+    });
+
+    it("Ctrl-C during npm run up (SIGINT to the process group, in a migration) deletes and replaces nothing; the next up finishes the job", async function () {
+        env.ws.writeMigration("0003_slow_note.sql", "SELECT pg_sleep(4);\nALTER TABLE accounts ADD COLUMN note text;\n");
+        const cli = requireEngine(this);
+        const child = spawn(process.execPath, [path.join(ROOT, "dist/scripts/stack.js"), "up", "staging", "--yes"], {
+            cwd: env.ws.root,
+            env: {
+                ...env.ws.env,
+                KEEL_SKIP_POLICY: "1",
+                PATH: `${path.dirname(cli.bin)}${path.delimiter}${process.env.PATH}`,
+            } as NodeJS.ProcessEnv,
+            // Its own process group, as a terminal's foreground job: Ctrl-C signals every process in it.
+            detached: true,
+        });
+        let output = "";
+        child.stdout.on("data", (d) => (output += d));
+        child.stderr.on("data", (d) => (output += d));
+        const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+        // Bounded by the test's timeout: the migration starts within seconds of the engine's start.
+        while (!/applying 1 migration/.test(output)) {
+            if (child.exitCode !== null) assert.fail(`npm run up ended before the migration started:\n${output}`);
+            await new Promise((r) => setTimeout(r, 100));
+        }
+        process.kill(-child.pid!, "SIGINT");
+        const code = await exited;
+        assert.notEqual(code, 0, output);
+        assert.match(output, /keel: interrupted: the engine finishes the steps under way and stops/);
+        assert.deepEqual(await rows(), ["kept@example.com"]);
+        const [last] = await env.stack.history(1);
+        assert.deepEqual(
+            LOSING_OPS.filter((op) => (last.resourceChanges as Record<string, number> | undefined)?.[op]),
+            [],
+            output,
+        );
+        const up = await env.stack.up({});
+        assert.equal(up.summary.result, "succeeded");
+        assert.equal(up.outputs.schemaVersion.value, "3");
+        await nothingLost("the up after Ctrl-C");
     });
 });

@@ -23,23 +23,18 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { parse } from "yaml";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { EngineWorkspace, requireEngine, ROOT } from "../support/engine";
+import { EngineWorkspace, requireEngine } from "../support/engine";
 import { FakeFly } from "../support/fakeFly";
 import { FakeNeon, type FakeProject } from "../support/fakeNeon";
 import { FakeRender } from "../support/fakeRender";
 import { withClient } from "../support/migrationsDir";
-import { forTheEngine, HealthServer, neonDatabaseOnCluster, secretValue } from "../support/cloudStack";
-import { PostgresCluster, testCluster } from "../support/postgres";
+import { HealthServer, neonStaging, secretValue, stagingConfig } from "../support/cloudStack";
+import { PostgresCluster } from "../support/postgres";
 import { checkStack } from "../../scripts/drift";
 import { settleCommands } from "../../scripts/lib/driftReport";
 import { destroyStack } from "../../scripts/lib/stackGuard";
 
-/** The repository's staging stack file's config, as users have it. */
-function stagingConfig(): Record<string, any> {
-    return parse(fs.readFileSync(path.join(ROOT, "Pulumi.staging.yaml"), "utf8")).config;
-}
 
 /** The migration files in a directory, in order, as Keel names them (`0002_x.sql` -> version "2", id "2_x"). */
 function migrationFiles(dir: string): { version: string; id: string }[] {
@@ -62,72 +57,13 @@ function withTag(image: string, tag: string): string {
 
 const query = (url: string, sql: string): Promise<any[]> => withClient(url, async (c) => (await c.query(sql)).rows);
 
-/** Prod's Neon project as prod's `pulumi up` leaves it: its default branch named and protected, the role and database of its stack file. */
-function seedProd(neon: FakeNeon): FakeProject {
-    const prod = parse(fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8")).config["keel:database"].neon;
-    const project = neon.seedProject(prod.project.name, {
-        region: prod.project.regionId,
-        pgVersion: prod.project.pgVersion,
-        branchName: prod.branch.name,
-        roleName: prod.roleName,
-        databaseName: prod.databaseName,
-    });
-    neon.branch(project.id, prod.branch.name)!.protected = !!prod.branch.protected;
-    return project;
-}
 
 /** What the engine reported, for a failing assertion's message. */
 function errorText(e: unknown): string {
     return e instanceof Error ? e.message : String(e);
 }
 
-/** What both halves share: the staging stack of a workspace copy on a Neon branch of prod's seeded project, whose endpoint is the test cluster. */
-interface NeonStaging {
-    cluster: PostgresCluster;
-    neon: FakeNeon;
-    prod: FakeProject;
-    mainBranchId: string;
-    health: HealthServer;
-    ws: EngineWorkspace;
-    stack: Stack;
-}
 
-/**
- * Starts it: the stack file made runnable here, then `backend` edits its keel:backend; `credentials`
- * are the backend vendor's (secret) token and API URL keys, set as stack config as a user would.
- */
-async function neonStaging(
-    ctx: Mocha.Context,
-    o: {
-        neonKey: string;
-        rolePassword: string;
-        stripeKey: string;
-        databaseName: string;
-        backend: (c: Record<string, any>, health: HealthServer) => void;
-        credentials: Record<string, string>;
-    },
-): Promise<NeonStaging> {
-    const cli = requireEngine(ctx);
-    const neonFile = stagingConfig()["keel:database"].neon;
-    const cluster = await testCluster();
-    await neonDatabaseOnCluster(cluster, neonFile.roleName, o.rolePassword, o.databaseName);
-    const neon = await FakeNeon.start({ apiKey: o.neonKey, endpointHost: cluster.hostPort, rolePassword: o.rolePassword });
-    const prod = seedProd(neon);
-    const health = await HealthServer.start();
-    // node-postgres verifies sslmode=require like verify-full: the providers trust the cluster's CA.
-    const ws = EngineWorkspace.create(cli, { NODE_EXTRA_CA_CERTS: cluster.caFile });
-    ws.editStackFile("staging", (c) => {
-        forTheEngine(c, { databaseName: o.databaseName, healthUrl: health.url });
-        c["keel:backend"].healthCheck = { ...c["keel:backend"].healthCheck, timeoutSeconds: 5, intervalSeconds: 1 };
-        o.backend(c, health);
-    });
-    const stack = await ws.stack("staging");
-    await stack.setConfig("keel:neonApiKey", { value: o.neonKey, secret: true });
-    await stack.setConfig("keel:neonApiUrl", { value: neon.url });
-    for (const [key, value] of Object.entries(o.credentials)) await stack.setConfig(key, { value, secret: /Token$|Key$/.test(key) });
-    await stack.setConfig("keel:backendSecrets", { value: JSON.stringify({ STRIPE_SECRET_KEY: o.stripeKey }), secret: true });
-    return { cluster, neon, prod, mainBranchId: neon.branch(prod.id, neonFile.branch.parent)!.id, health, ws, stack };
-}
 
 describe("end to end: the staging stack through the engine (Neon branch + Fly + health gate, fake APIs)", function () {
     this.timeout(10 * 60_000);

@@ -107,6 +107,11 @@ export abstract class FakeHttpServer<E extends LoggedRequest = LoggedRequest, F 
         return this.requests.filter((r) => r.method !== "GET" && (!path || path.test(r.path)));
     }
 
+    /** Forgets the faults not yet answered (a vendor that has recovered). */
+    clearFaults(): void {
+        this.faults = [];
+    }
+
     /** Forgets logged requests, faults and drops (for a fake's reset). */
     protected resetHttp(): void {
         this.requests.splice(0);
