@@ -31,6 +31,8 @@ export function parseAllowDataLoss(ctx: ConfigContext, database: DatabaseConfig 
             }
         }
     }
-    if (database?.kind === "neon" && database.allowDelete) names.push(...dataHolders("neon").map((h) => h.name));
+    // The older key covers the Neon objects, not the schema resource.
+    if (database?.kind === "neon" && database.allowDelete)
+        names.push(...dataHolders("neon").flatMap((h) => (h.name.startsWith("database-") ? [h.name] : [])));
     return [...new Set(names)];
 }
