@@ -318,6 +318,22 @@ describe("end to end: on staging (Neon, Fly and the health gate on fakes), no mi
         );
     });
 
+    it("a change that would replace the Neon branch (schemaOnly flipped) is refused by preview and up, naming it; branch and rows stay", async () => {
+        env.ws.editStackFile("staging", (c) => (c["keel:database"].neon.branch.schemaOnly = !c["keel:database"].neon.branch.schemaOnly));
+        try {
+            let printed = "";
+            await assert.rejects(env.stack.preview({ onOutput: (t) => void (printed += t) }));
+            assert.match(
+                printed,
+                /Keel refused to replace database-neon-branch \(.*\) on the staging stack: .* because its schemaOnly changed/,
+            );
+            await assert.rejects(env.stack.up({}), /Keel refused to replace database-neon-branch/);
+            await nothingLost("a branch replacement refused");
+        } finally {
+            undo();
+        }
+    });
+
     it("Fly answering 500 to every machine update fails up with nothing deleted or replaced; the next up finishes the job", async () => {
         const next = file["keel:backend"].image.replace(/:[^:/@]+$/, ":9.9.1");
         env.ws.editStackFile("staging", (c) => (c["keel:backend"].image = next));
