@@ -149,6 +149,25 @@ describe("end to end: a failing program changes nothing (dev stack, local databa
         if (stack) await destroyStack(stack).catch(() => undefined);
     });
 
+    it("a failure before the engine prints anything (its home directory cannot be made) prints the engine's own cause", async () => {
+        let printed = "";
+        const io = {
+            root: ws.root,
+            // Under a file: the CLI cannot create its home, whoever runs the test (root included), as a user
+            // whose HOME is not writable finds (nobody: failed to create '/nonexistent/.pulumi').
+            env: { ...ws.env, PULUMI_HOME: path.join(ws.root, "Pulumi.yaml", "pulumi-home") },
+            out: (t: string) => void (printed += t),
+            err: (t: string) => void (printed += t),
+            confirm: async () => true,
+        };
+        await assert.rejects(runStackCommand("up", { options: { stack: "dev" }, positionals: [], help: false }, io), (err: Error) => {
+            assert.match(err.message, /^pulumi up of the dev stack failed: /);
+            assert.ok(!/the reasons are above/.test(err.message), err.message);
+            assert.match(err.message, /failed to create '.*pulumi-home'/, `the cause names what the CLI could not create: ${err.message}`);
+            return true;
+        });
+    });
+
     it("for generated mistakes: preview and up fail before any step, print Keel's message once, and the data stays", async () => {
         const before = await urns();
         await fc.assert(
