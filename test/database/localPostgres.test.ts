@@ -50,20 +50,10 @@ import {
 } from "../../components/database/local/server";
 import { captureConsole, serializedProvider } from "../support/serializedProvider";
 import { tempDir } from "../support/tempDir";
+import { freePort } from "../support/postgres";
 
 const ROOT_USER = process.getuid?.() === 0;
 type Provider = pulumi.dynamic.ResourceProvider<LocalPostgresInputs, LocalPostgresOutputs>;
-
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const srv = net.createServer();
-        srv.on("error", reject);
-        srv.listen(0, "127.0.0.1", () => {
-            const port = (srv.address() as net.AddressInfo).port;
-            srv.close(() => resolve(port));
-        });
-    });
-}
 
 /** A project-like directory the server's user can reach (tempDir makes 0700 directories). */
 function reachableDir(prefix: string): string {

@@ -8,26 +8,13 @@
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import * as net from "net";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { localPaths, serverStatus } from "../../components/database/local/server";
 import { runStackCommand } from "../../scripts/stack";
 import { destroyStack } from "../../scripts/lib/stackGuard";
-import { EngineWorkspace, requireEngine } from "../support/engine";
+import { EngineWorkspace, lastUpdateLosses, requireEngine } from "../support/engine";
 import { withClient } from "../support/migrationsDir";
-
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const srv = net.createServer();
-        srv.on("error", reject);
-        srv.listen(0, "127.0.0.1", () => {
-            const port = (srv.address() as net.AddressInfo).port;
-            srv.close(() => resolve(port));
-        });
-    });
-}
-
-const LOSING_OPS = ["delete", "replace", "create-replacement", "delete-replaced"];
+import { freePort } from "../support/postgres";
 
 describe("end to end: the data guard on the dev stack (local database, real engine)", function () {
     this.timeout(15 * 60_000);
@@ -51,10 +38,6 @@ describe("end to end: the data guard on the dev stack (local database, real engi
         } catch (err) {
             return { printed, error: (err as Error).message };
         }
-    };
-    const lastUpdateLost = async () => {
-        const [last] = await stack.history(1);
-        return LOSING_OPS.filter((op) => (last.resourceChanges as Record<string, number> | undefined)?.[op]);
     };
 
     before(async function () {
@@ -84,7 +67,7 @@ describe("end to end: the data guard on the dev stack (local database, real engi
             const up = await npmRun("up");
             assert.ok(up.error, "up fails");
             assert.match(up.printed, /config set --path 'keel:allowDataLoss\[0\]' database-local --stack dev/);
-            assert.deepEqual(await lastUpdateLost(), []);
+            assert.deepEqual(await lastUpdateLosses(stack), []);
             assert.deepEqual(await rows(), ["kept@example.com"]);
         } finally {
             ws.editStackFile("dev", (c) => delete c["keel:database"].local.user);
@@ -106,7 +89,7 @@ describe("end to end: the data guard on the dev stack (local database, real engi
                 up.printed,
                 /Keel refused to delete database-local \(the local PostgreSQL server and its data directory\) on the dev stack: the program no longer declares it/,
             );
-            assert.deepEqual(await lastUpdateLost(), []);
+            assert.deepEqual(await lastUpdateLosses(stack), []);
             assert.equal(serverStatus(localPaths(ws.root, "dev")).state, "running");
             assert.deepEqual(await rows(), ["kept@example.com"]);
             assert.ok((await stack.exportStack()).deployment.resources.length >= local.resources.length);

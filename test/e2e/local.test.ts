@@ -12,7 +12,6 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as path from "path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { Client } from "pg";
@@ -20,17 +19,7 @@ import { localPaths, serverStatus } from "../../components/database/local/server
 import type { PulumiCli } from "../../scripts/lib/pulumiCli";
 import { EngineWorkspace, requireEngine, ROOT } from "../support/engine";
 import { destroyStack } from "../../scripts/lib/stackGuard";
-
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const srv = net.createServer();
-        srv.on("error", reject);
-        srv.listen(0, "127.0.0.1", () => {
-            const port = (srv.address() as net.AddressInfo).port;
-            srv.close(() => resolve(port));
-        });
-    });
-}
+import { freePort } from "../support/postgres";
 
 async function query(url: string, sql: string): Promise<any[]> {
     const c = new Client({ connectionString: url });

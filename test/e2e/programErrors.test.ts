@@ -21,28 +21,17 @@
 import { strict as assert } from "assert";
 import { spawn } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as path from "path";
 import fc from "fast-check";
 import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { localPaths, serverStatus } from "../../components/database/local/server";
 import { runStackCommand } from "../../scripts/stack";
 import { destroyStack } from "../../scripts/lib/stackGuard";
-import { EngineWorkspace, requireEngine, ROOT } from "../support/engine";
+import { EngineWorkspace, lastUpdateLosses, requireEngine, ROOT } from "../support/engine";
 import { NeonStaging, neonStaging, secretValue, stagingConfig } from "../support/cloudStack";
 import { FakeFly } from "../support/fakeFly";
 import { withClient } from "../support/migrationsDir";
-
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const srv = net.createServer();
-        srv.on("error", reject);
-        srv.listen(0, "127.0.0.1", () => {
-            const port = (srv.address() as net.AddressInfo).port;
-            srv.close(() => resolve(port));
-        });
-    });
-}
+import { freePort } from "../support/postgres";
 
 /** A mistake a user makes, how to make it in a workspace, and what Keel must say about it. */
 export interface Mistake {
@@ -227,9 +216,6 @@ describe("end to end: a failing program changes nothing (dev stack, local databa
     });
 });
 
-/** The ops that delete or replace, in the engine's count of an update's changes. */
-const LOSING_OPS = ["delete", "replace", "create-replacement", "delete-replaced", "discard", "discard-replaced"];
-
 describe("end to end: on staging (Neon, Fly and the health gate on fakes), no mistake and no vendor failure deletes or replaces anything", function () {
     this.timeout(20 * 60_000);
     const file = stagingConfig();
@@ -257,9 +243,7 @@ describe("end to end: on staging (Neon, Fly and the health gate on fakes), no mi
 
     /** The branch, the app, its machines and the row are there, and the last update deleted or replaced nothing. */
     async function nothingLost(what: string): Promise<void> {
-        const [last] = await env.stack.history(1);
-        const losing = LOSING_OPS.filter((op) => (last.resourceChanges as Record<string, number> | undefined)?.[op]);
-        assert.deepEqual(losing, [], `${what}: the update counted ${JSON.stringify(last.resourceChanges)}`);
+        assert.deepEqual(await lastUpdateLosses(env.stack), [], `${what}: the last update deleted or replaced`);
         assert.ok(env.neon.branch(env.prod.id, neonFile.branch.name), `${what}: the staging branch is there`);
         assert.ok(fly.apps.has(appName), `${what}: the Fly app is there`);
         assert.equal(liveMachines().length, machineCount, `${what}: the machines are there`);
@@ -374,11 +358,7 @@ describe("end to end: on staging (Neon, Fly and the health gate on fakes), no mi
         fly.inject({ method: "POST", path: new RegExp(`^/apps/${appName}/machines$`), status: 500, times: 1000 });
         await assert.rejects(env.stack.up({}), /500/);
         fly.clearFaults();
-        const [last] = await env.stack.history(1);
-        assert.deepEqual(
-            LOSING_OPS.filter((op) => (last.resourceChanges as Record<string, number> | undefined)?.[op]),
-            [],
-        );
+        assert.deepEqual(await lastUpdateLosses(env.stack), []);
         assert.equal(liveMachines().length, machineCount, "no machine was created, none was removed");
         assert.deepEqual(await rows(), ["kept@example.com"]);
         const up = await env.stack.up({});
@@ -416,12 +396,7 @@ describe("end to end: on staging (Neon, Fly and the health gate on fakes), no mi
         assert.notEqual(code, 0, output);
         assert.match(output, /keel: interrupted: the engine finishes the steps under way and stops/);
         assert.deepEqual(await rows(), ["kept@example.com"]);
-        const [last] = await env.stack.history(1);
-        assert.deepEqual(
-            LOSING_OPS.filter((op) => (last.resourceChanges as Record<string, number> | undefined)?.[op]),
-            [],
-            output,
-        );
+        assert.deepEqual(await lastUpdateLosses(env.stack), [], output);
         const up = await env.stack.up({});
         assert.equal(up.summary.result, "succeeded");
         assert.equal(up.outputs.schemaVersion.value, "3");

@@ -35,7 +35,6 @@ import { checkStack } from "../../scripts/drift";
 import { settleCommands } from "../../scripts/lib/driftReport";
 import { destroyStack } from "../../scripts/lib/stackGuard";
 
-
 /** The migration files in a directory, in order, as Keel names them (`0002_x.sql` -> version "2", id "2_x"). */
 function migrationFiles(dir: string): { version: string; id: string }[] {
     return fs
@@ -57,13 +56,10 @@ function withTag(image: string, tag: string): string {
 
 const query = (url: string, sql: string): Promise<any[]> => withClient(url, async (c) => (await c.query(sql)).rows);
 
-
 /** What the engine reported, for a failing assertion's message. */
 function errorText(e: unknown): string {
     return e instanceof Error ? e.message : String(e);
 }
-
-
 
 describe("end to end: the staging stack through the engine (Neon branch + Fly + health gate, fake APIs)", function () {
     this.timeout(10 * 60_000);

@@ -142,4 +142,3 @@ export async function neonStaging(
     await stack.setConfig("keel:backendSecrets", { value: JSON.stringify({ STRIPE_SECRET_KEY: o.stripeKey }), secret: true });
     return { cluster, neon, prod, mainBranchId: neon.branch(prod.id, neonFile.branch.parent)!.id, health, ws, stack };
 }
-

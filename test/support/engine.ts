@@ -110,3 +110,12 @@ export class EngineWorkspace {
         return found;
     }
 }
+
+/** The engine's ops that delete or replace, as its count of an update's changes names them. */
+const LOSING_OPS = ["delete", "replace", "create-replacement", "delete-replaced", "discard", "discard-replaced"];
+
+/** The ops of the stack's last update (its history entry, the engine's own record) that deleted or replaced something. */
+export async function lastUpdateLosses(stack: Stack): Promise<string[]> {
+    const [last] = await stack.history(1);
+    return LOSING_OPS.filter((op) => (last?.resourceChanges as Record<string, number> | undefined)?.[op]);
+}

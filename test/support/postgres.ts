@@ -23,7 +23,8 @@ function binDir(): string {
     }
 }
 
-function freePort(): Promise<number> {
+/** A port nothing listens on now, on the loopback. */
+export function freePort(): Promise<number> {
     return new Promise((resolve, reject) => {
         const srv = net.createServer();
         srv.unref();
