@@ -172,7 +172,7 @@ export async function runRollback(args: ParsedCommandLine, io: RollbackIo): Prom
     // The stack file the target runs with, and the runner's results: outside the worktree, which stays its commit.
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "keel-rollback-run-"));
     try {
-        const configFile = prepareWorktree(io, worktree, scratch, stack, plan);
+        const configFiles = prepareWorktree(io, worktree, scratch, stack, plan);
         const cli = pulumiCliOrBuild(io.root, io.env);
         const env: Record<string, string | undefined> = {
             ...io.env,
@@ -184,7 +184,7 @@ export async function runRollback(args: ParsedCommandLine, io: RollbackIo): Prom
             ...cleanTreeGitConfig(scratch, io.env),
         };
         const short = target.commit!.slice(0, 12);
-        const check = runTarget(worktree, env, scratch, { root: worktree.root, stack, mode: "preview", configFile });
+        const check = runTarget(worktree, env, scratch, { root: worktree.root, stack, mode: "preview", configFile: configFiles.preview });
         if (!check.ok) {
             const cause = check.errors.join("; ");
             if (/passphrase|decrypt|secrets (manager|provider)|cipher/i.test(cause)) {
@@ -214,7 +214,7 @@ export async function runRollback(args: ParsedCommandLine, io: RollbackIo): Prom
             root: worktree.root,
             stack,
             mode: "up",
-            configFile,
+            configFile: configFiles.up,
             message,
             policyPacks: policy ? [policyPackPath(worktree.root)] : [],
         });
@@ -350,9 +350,15 @@ function databaseUrlOf(io: RollbackIo, stack: string): Promise<string> {
  * applied versions whose files the old code does not have. Written outside the
  * worktree (the runner passes it as --config-file): an edited file in the
  * worktree would make the CLI record the rollback's update as dirty. Then the
- * target's code is built; returns the stack file's path.
+ * target's code is built. Returns the stack files for the preview and the update.
  */
-function prepareWorktree(io: RollbackIo, worktree: Worktree, scratch: string, stack: string, plan: RollbackPlan): string {
+function prepareWorktree(
+    io: RollbackIo,
+    worktree: Worktree,
+    scratch: string,
+    stack: string,
+    plan: RollbackPlan,
+): { preview: string; up: string } {
     const file = `Pulumi.${stack}.yaml`;
     const read = (dir: string) => (fs.existsSync(path.join(dir, file)) ? (parse(fs.readFileSync(path.join(dir, file), "utf8")) ?? {}) : {});
     const now = read(io.root);
@@ -361,13 +367,19 @@ function prepareWorktree(io: RollbackIo, worktree: Worktree, scratch: string, st
         if (now[key] !== undefined) then[key] = now[key];
         else delete then[key];
     }
-    if (!plan.withData && plan.staying.length) {
-        then.config ??= {};
-        const m = then.config["keel:migrations"];
-        then.config["keel:migrations"] = { ...(m && typeof m === "object" ? m : {}), allowMissing: true };
-    }
-    const configFile = path.join(scratch, file);
-    fs.writeFileSync(configFile, stringify(then));
+    const write = (name: string, allowMissing: boolean) => {
+        const doc = structuredClone(then);
+        if (allowMissing) {
+            doc.config ??= {};
+            const m = doc.config["keel:migrations"];
+            doc.config["keel:migrations"] = { ...(m && typeof m === "object" ? m : {}), allowMissing: true };
+        }
+        fs.mkdirSync(path.join(scratch, name));
+        fs.writeFileSync(path.join(scratch, name, file), stringify(doc));
+        return path.join(scratch, name, file);
+    };
+    // The preview runs before a --with-data restore, while the newer migrations are still applied.
+    const files = { preview: write("preview", plan.staying.length > 0), up: write("up", !plan.withData && plan.staying.length > 0) };
     io.out(`building the code of ${plan.target.commit!.slice(0, 12)}`);
     const build = spawnSync(process.execPath, ["tools/build.js"], { cwd: worktree.root, encoding: "utf8" });
     if (build.status !== 0) {
@@ -380,7 +392,7 @@ function prepareWorktree(io: RollbackIo, worktree: Worktree, scratch: string, st
             `the code of ${plan.target.commit!.slice(0, 12)} predates Keel's engine module (scripts/lib/engine.ts), so it cannot be run from here; nothing was changed`,
         );
     }
-    return configFile;
+    return files;
 }
 
 interface TargetJob {
