@@ -247,7 +247,7 @@ export async function runRollback(args: ParsedCommandLine, io: RollbackIo): Prom
  * cache) is ignored, through git's own GIT_CONFIG_* variables, so nothing in
  * the user's repository is changed.
  */
-function cleanTreeGitConfig(scratch: string, env: Record<string, string | undefined>): Record<string, string> {
+export function cleanTreeGitConfig(scratch: string, env: Record<string, string | undefined>): Record<string, string> {
     const file = path.join(scratch, "git-excludes");
     fs.writeFileSync(file, "node_modules\ndist/\n.keel/\n");
     const n = Number(env.GIT_CONFIG_COUNT ?? "0") || 0;
