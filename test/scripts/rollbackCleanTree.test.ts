@@ -29,7 +29,7 @@ describe("rollback: the worktree stays clean for the CLI's git.dirty", () => {
         assert.notEqual(git(["status", "--porcelain"]), "", "without it, the link and the build are untracked");
 
         const scratch = tempDir("keel-clean-tree-scratch-");
-        const env = {
+        const env: Record<string, string | undefined> = {
             ...process.env,
             ...cleanTreeGitConfig(scratch, { GIT_CONFIG_COUNT: "1" }),
             GIT_CONFIG_KEY_0: "core.quotepath",
