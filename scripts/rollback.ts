@@ -222,7 +222,7 @@ export async function runRollback(args: ParsedCommandLine, io: RollbackIo): Prom
             const hasBackend = !!(config.backend || t.backendImage || c.backendImage || t.renderDeployId || c.renderDeployId);
             const pending = await pendingOperations(io, stack);
             throw new RollbackFailedError(
-                `the rollback's update failed: ${up.errors.join("; ")}. The ${stack} stack keeps the version it had` +
+                `the rollback's update failed: ${up.errors.map((e) => e.replace(/\.+$/, "")).join("; ")}. The ${stack} stack keeps the version it had` +
                     (hasBackend ? `; a rollout that failed its health checks put back every machine it had updated` : "") +
                     (pending ? `. The engine left ${pending}: run npm run refresh -- ${stack}, then npm run up -- ${stack}` : "") +
                     (withData

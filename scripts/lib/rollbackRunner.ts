@@ -61,7 +61,7 @@ async function main(job: Job): Promise<RunnerResult> {
     const seen = new Set<string>();
     const onEvent = (e: any) => {
         const pre = e.resourcePreEvent?.metadata;
-        if (pre && pre.op !== "same" && pre.type !== "pulumi:pulumi:Stack") {
+        if (pre && pre.op !== "same" && pre.type !== "pulumi:pulumi:Stack" && !pre.type.startsWith("pulumi:providers:")) {
             result.steps.push({ urn: pre.urn, type: pre.type, op: pre.op });
             if (job.mode === "up")
                 process.stdout.write(`  ${pre.op} ${pre.type.replace(/^pulumi-nodejs:dynamic\//, "")} ${urnName(pre.urn)}\n`);
@@ -71,8 +71,10 @@ async function main(job: Job): Promise<RunnerResult> {
         const text = plainText(d.message ?? "");
         if (!text || seen.has(`${d.severity}:${text}`)) return;
         seen.add(`${d.severity}:${text}`);
-        if (d.severity === "error") result.errors.push(text);
-        else if (job.mode === "up") process.stdout.write(`  ${text}\n`);
+        if (d.severity === "error") result.errors.push(text.replace(/^error:\s*/, ""));
+        // The providers' progress, as `keel fly: …`; warnings keep their word.
+        else if (job.mode === "up")
+            process.stdout.write(`  ${text.replace(/^info:\s*/, "").replace(/^(warning:\s*)?\[runtime\]\s*/, "$1")}\n`);
     };
     try {
         // The worktree's own engine module, built from the target's commit.
