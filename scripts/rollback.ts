@@ -12,6 +12,7 @@
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
 import { parse, stringify } from "yaml";
@@ -35,12 +36,16 @@ import {
     planRollback,
     renderDeployTable,
     RollbackPlan,
+    refuseDataLoss,
+    rollbackMessage,
     RollbackRefusedError,
     selectTarget,
     stayingMigrations,
 } from "./lib/rollbackPlan";
 import { frontendColumn, planFrontendRollback } from "./lib/rollbackFrontend";
+import type { RunnerResult } from "./lib/rollbackRunner";
 import { stackDatabaseUrl } from "./lib/stackDatabase";
+import { STATE_ROOT_ENV, stateRoot } from "../components/stateRoot";
 import { readStackConfig } from "./lib/stackConfig";
 import { Deploy, listDeploys, stackLocks } from "./lib/stackHistory";
 
@@ -164,22 +169,36 @@ export async function runRollback(args: ParsedCommandLine, io: RollbackIo): Prom
 
     io.out(`preparing the code of version ${target.version} (commit ${target.commit!.slice(0, 12)}) in a temporary git worktree`);
     const worktree = addWorktree(io.root, target.commit!, { reusePackages, say: io.out });
+    // The stack file the target runs with, and the runner's results: outside the worktree, which stays its commit.
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "keel-rollback-run-"));
     try {
-        prepareWorktree(io, worktree, stack, plan);
+        const configFiles = prepareWorktree(io, worktree, scratch, stack, plan);
         const cli = pulumiCliOrBuild(io.root, io.env);
         const env: Record<string, string | undefined> = {
             ...io.env,
             // The same state as this checkout's commands use, wherever the worktree is.
             PULUMI_BACKEND_URL: stateBackend(io.root, io.env),
+            // The local database's directory and the backups are this checkout's (components/stateRoot.ts).
+            [STATE_ROOT_ENV]: stateRoot(io.env, path.resolve(io.root)),
             PATH: [path.dirname(cli.bin), io.env.PATH ?? ""].join(path.delimiter),
+            ...cleanTreeGitConfig(scratch, io.env),
         };
-        const check = runTarget(worktree, env, { root: worktree.root, stack, mode: "check" }, "pipe");
-        if (check.status !== 0) {
+        const short = target.commit!.slice(0, 12);
+        const check = runTarget(worktree, env, scratch, { root: worktree.root, stack, mode: "preview", configFile: configFiles.preview });
+        if (!check.ok) {
+            const cause = check.errors.join("; ");
+            if (/passphrase|decrypt|secrets (manager|provider)|cipher/i.test(cause)) {
+                throw new RollbackRefusedError(
+                    `the config of version ${target.version} (Pulumi.${stack}.yaml at ${short}) cannot be read with today's secrets provider: ` +
+                        `${cause}. Set PULUMI_CONFIG_PASSPHRASE to the passphrase the stack had then, or pick a later version; nothing was changed`,
+                );
+            }
             throw new RollbackRefusedError(
-                `the config of version ${target.version} (Pulumi.${stack}.yaml at ${target.commit!.slice(0, 12)}) cannot be read with today's secrets provider: ` +
-                    `${check.stderr.trim().split("\n").pop()}. Set PULUMI_CONFIG_PASSPHRASE to the passphrase the stack had then, or pick a later version; nothing was changed`,
+                `the preview of version ${target.version}'s code (commit ${short}) failed: ${cause}. Nothing was changed; ` +
+                    `fix the cause, or pick another version (npm run rollback -- --stack ${stack} lists them)`,
             );
         }
+        refuseDataLoss(check.steps, target, stack);
 
         for (const line of plan.lines) io.out(line);
         if (!(await confirmed(args, io, stack, withData))) {
@@ -188,19 +207,24 @@ export async function runRollback(args: ParsedCommandLine, io: RollbackIo): Prom
         }
 
         if (withData) await restoreData(io, config, plan);
-        const message = `rollback to version ${target.version} (commit ${target.commit!.slice(0, 12)})`;
+        const message = rollbackMessage(target.version, target.commit!);
         const policy = stageOf(worktree.root, stack) !== "dev" && io.env.KEEL_SKIP_POLICY !== "1";
-        io.out(`${message}: pulumi up of the ${stack} stack with the code of ${target.commit!.slice(0, 12)}`);
-        const up = runTarget(
-            worktree,
-            env,
-            { root: worktree.root, stack, mode: "up", message, policyPacks: policy ? [policyPackPath(worktree.root)] : [] },
-            "inherit",
-        );
-        if (up.status !== 0) {
+        io.out(`${message}: pulumi up of the ${stack} stack with the code of ${short}`);
+        const up = runTarget(worktree, env, scratch, {
+            root: worktree.root,
+            stack,
+            mode: "up",
+            configFile: configFiles.up,
+            message,
+            policyPacks: policy ? [policyPackPath(worktree.root)] : [],
+        });
+        if (!up.ok) {
+            const hasBackend = !!(config.backend || t.backendImage || c.backendImage || t.renderDeployId || c.renderDeployId);
+            const pending = await pendingOperations(io, stack);
             throw new RollbackFailedError(
-                `the rollback's update failed (the reasons are above): the ${stack} stack keeps the version it had, ` +
-                    `and a rollout that failed its health checks put back every machine it had updated` +
+                `the rollback's update failed: ${up.errors.map((e) => e.replace(/\.+$/, "")).join("; ")}. The ${stack} stack keeps the version it had` +
+                    (hasBackend ? `; a rollout that failed its health checks put back every machine it had updated` : "") +
+                    (pending ? `. The engine left ${pending}: run npm run refresh -- ${stack}, then npm run up -- ${stack}` : "") +
                     (withData
                         ? `. The data WAS restored from ${plan.backup!.id}: the database before the restore is kept (see above); ` +
                           `npm run up -- ${stack} re-applies the newer migrations, or npm run db:restore puts the data back`
@@ -208,11 +232,46 @@ export async function runRollback(args: ParsedCommandLine, io: RollbackIo): Prom
             );
         }
         io.out(
-            `recovered in ${((io.now() - started) / 1000).toFixed(1)} s: the ${stack} stack is at version ${target.version}'s code (commit ${target.commit!.slice(0, 12)})`,
+            `recovered in ${((io.now() - started) / 1000).toFixed(1)} s: the ${stack} stack is at version ${target.version}'s code (commit ${short})`,
         );
         return 0;
     } finally {
         worktree.remove();
+        fs.rmSync(scratch, { recursive: true, force: true });
+    }
+}
+
+/**
+ * Environment for the CLI's `git status` (it records git.dirty from it): what
+ * the rollback adds to the worktree (the node_modules link, the build, Keel's
+ * cache) is ignored, through git's own GIT_CONFIG_* variables, so nothing in
+ * the user's repository is changed.
+ */
+export function cleanTreeGitConfig(scratch: string, env: Record<string, string | undefined>): Record<string, string> {
+    const file = path.join(scratch, "git-excludes");
+    fs.writeFileSync(file, "node_modules\ndist/\n.keel/\n");
+    const n = Number(env.GIT_CONFIG_COUNT ?? "0") || 0;
+    return { GIT_CONFIG_COUNT: String(n + 1), [`GIT_CONFIG_KEY_${n}`]: "core.excludesFile", [`GIT_CONFIG_VALUE_${n}`]: file };
+}
+
+/** What a failed update left pending in the stack's state (pending operations, resources awaiting replacement), or undefined. */
+async function pendingOperations(io: RollbackIo, stack: string): Promise<string | undefined> {
+    try {
+        const deployment = (await (await keelStack({ root: io.root, stack, env: io.env, create: false })).exportStack()).deployment;
+        const ops: any[] = deployment?.pending_operations ?? [];
+        const replacing = (deployment?.resources ?? []).filter((r: any) => r.pendingReplacement);
+        const parts = [
+            ...(ops.length
+                ? [
+                      `${ops.length} pending operation${ops.length === 1 ? "" : "s"} (${ops.map((o) => `${o.type} ${o.resource?.urn?.split("::").pop()}`).join(", ")})`,
+                  ]
+                : []),
+            ...(replacing.length ? [`${replacing.map((r: any) => r.urn.split("::").pop()).join(", ")} awaiting replacement`] : []),
+        ];
+        return parts.length ? parts.join(" and ") : undefined;
+    } catch {
+        // The state could not be read here; the failure above is what matters.
+        return undefined;
     }
 }
 
@@ -288,9 +347,18 @@ function databaseUrlOf(io: RollbackIo, stack: string): Promise<string> {
 /**
  * The target's stack file, made to run today: today's secrets provider (its
  * salt or key), and, when migrations stay applied, the runner told to accept
- * applied versions whose files the old code does not have.
+ * applied versions whose files the old code does not have. Written outside the
+ * worktree (the runner passes it as --config-file): an edited file in the
+ * worktree would make the CLI record the rollback's update as dirty. Then the
+ * target's code is built. Returns the stack files for the preview and the update.
  */
-function prepareWorktree(io: RollbackIo, worktree: Worktree, stack: string, plan: RollbackPlan): void {
+function prepareWorktree(
+    io: RollbackIo,
+    worktree: Worktree,
+    scratch: string,
+    stack: string,
+    plan: RollbackPlan,
+): { preview: string; up: string } {
     const file = `Pulumi.${stack}.yaml`;
     const read = (dir: string) => (fs.existsSync(path.join(dir, file)) ? (parse(fs.readFileSync(path.join(dir, file), "utf8")) ?? {}) : {});
     const now = read(io.root);
@@ -299,12 +367,19 @@ function prepareWorktree(io: RollbackIo, worktree: Worktree, stack: string, plan
         if (now[key] !== undefined) then[key] = now[key];
         else delete then[key];
     }
-    if (!plan.withData && plan.staying.length) {
-        then.config ??= {};
-        const m = then.config["keel:migrations"];
-        then.config["keel:migrations"] = { ...(m && typeof m === "object" ? m : {}), allowMissing: true };
-    }
-    fs.writeFileSync(path.join(worktree.root, file), stringify(then));
+    const write = (name: string, allowMissing: boolean) => {
+        const doc = structuredClone(then);
+        if (allowMissing) {
+            doc.config ??= {};
+            const m = doc.config["keel:migrations"];
+            doc.config["keel:migrations"] = { ...(m && typeof m === "object" ? m : {}), allowMissing: true };
+        }
+        fs.mkdirSync(path.join(scratch, name));
+        fs.writeFileSync(path.join(scratch, name, file), stringify(doc));
+        return path.join(scratch, name, file);
+    };
+    // The preview runs before a --with-data restore, while the newer migrations are still applied.
+    const files = { preview: write("preview", plan.staying.length > 0), up: write("up", !plan.withData && plan.staying.length > 0) };
     io.out(`building the code of ${plan.target.commit!.slice(0, 12)}`);
     const build = spawnSync(process.execPath, ["tools/build.js"], { cwd: worktree.root, encoding: "utf8" });
     if (build.status !== 0) {
@@ -317,15 +392,33 @@ function prepareWorktree(io: RollbackIo, worktree: Worktree, stack: string, plan
             `the code of ${plan.target.commit!.slice(0, 12)} predates Keel's engine module (scripts/lib/engine.ts), so it cannot be run from here; nothing was changed`,
         );
     }
+    return files;
 }
 
-function runTarget(worktree: Worktree, env: Record<string, string | undefined>, job: object, stdio: "pipe" | "inherit") {
-    return spawnSync(process.execPath, [path.join(__dirname, "lib", "rollbackRunner.js"), JSON.stringify(job)], {
+interface TargetJob {
+    root: string;
+    stack: string;
+    mode: "preview" | "up";
+    configFile: string;
+    message?: string;
+    policyPacks?: string[];
+}
+
+/** Runs the target's program (lib/rollbackRunner.ts) in its own process; an update's progress goes to stdout as it comes. */
+function runTarget(worktree: Worktree, env: Record<string, string | undefined>, scratch: string, job: TargetJob): RunnerResult {
+    const result = path.join(scratch, `${job.mode}-result.json`);
+    fs.rmSync(result, { force: true });
+    const r = spawnSync(process.execPath, [path.join(__dirname, "lib", "rollbackRunner.js"), JSON.stringify({ ...job, result })], {
         cwd: worktree.root,
         env: env as NodeJS.ProcessEnv,
         encoding: "utf8",
-        stdio: ["ignore", stdio, stdio],
+        stdio: ["ignore", job.mode === "up" ? "inherit" : "pipe", "pipe"],
+        maxBuffer: 64 * 1024 * 1024,
     });
+    if (fs.existsSync(result)) return JSON.parse(fs.readFileSync(result, "utf8")) as RunnerResult;
+    // The runner itself died (it could not load the target's engine, or was killed): its last words say why.
+    const why = (r.stderr || r.error?.message || `exit ${r.status ?? r.signal}`).trim().split("\n").pop();
+    return { ok: false, steps: [], errors: [`the runner of the target's code stopped: ${why}`] };
 }
 
 async function confirmed(args: ParsedCommandLine, io: RollbackIo, stack: string, withData: boolean): Promise<boolean> {

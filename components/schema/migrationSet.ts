@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { MigrationFileError } from "../errors";
 import { splitLines } from "./pgLexer";
-import { AnalyzeOptions, analyzeSql, decodeSqlFile, DestructiveStatement, SqlStatement } from "./sql";
+import { AnalyzeOptions, analyzeSql, BreakingStatement, decodeSqlFile, DestructiveStatement, IntroducedObject, SqlStatement } from "./sql";
 
 export interface MigrationDirectives {
     /** False when the file starts with `-- keel:no-transaction`. */
@@ -46,7 +46,9 @@ export interface MigrationFile extends MigrationSource {
     statements: SqlStatement[];
     destructive: DestructiveStatement[];
     /** What code written before this file may not survive (sql.ts oldCodeBreaks): what a rollback keeping the schema checks. */
-    breaking: DestructiveStatement[];
+    breaking: BreakingStatement[];
+    /** The tables, views and columns it creates (sql.ts introducedObjects). */
+    introduces: IntroducedObject[];
     /** For example a use of an enum value that ALTER TYPE … ADD VALUE adds in the same transaction. */
     warnings: LintWarning[];
 }
@@ -130,7 +132,7 @@ export function migrationSource(fileName: string, bytes: Buffer, displayPath = f
 /** Parses one source with the PostgreSQL parser and checks it fits its transaction mode. */
 export async function parseMigration(source: MigrationSource, options: AnalyzeOptions = {}): Promise<MigrationFile> {
     if (isParsed(source)) return source;
-    const { statements, destructive, breaking, enumValueUses } = await analyzeSql(source.text, source.path, options);
+    const { statements, destructive, breaking, introduces, enumValueUses } = await analyzeSql(source.text, source.path, options);
     if (source.directives.transaction) {
         const problems: string[] = [];
         for (const st of statements) {
@@ -159,7 +161,7 @@ export async function parseMigration(source: MigrationSource, options: AnalyzeOp
                   `Move the ALTER TYPE into an earlier migration (or this file to '-- keel:no-transaction')`,
           }))
         : [];
-    return { ...source, statements, destructive, breaking, warnings };
+    return { ...source, statements, destructive, breaking, introduces, warnings };
 }
 
 /** Parses one file's text into a MigrationFile. */

@@ -20,6 +20,7 @@ import { HistoryRow, MigrationPlan } from "./plan";
 import { applyMigrations, EngineSettings, inspectSchema, SchemaState } from "./runner";
 import { neonBackupTarget, takeNeonBackup } from "../backup/neon";
 import { BackupError, pruneDumps, takeDump } from "../backup/pgDump";
+import { resolveStatePath } from "../stateRoot";
 import type { BackupRecord } from "../backup/types";
 import { dynamicType, isUnknown, KeelDynamicResource, providerContext, StateShape, versioned } from "../providerContext";
 
@@ -243,7 +244,8 @@ async function backupBeforeMigrating(
     const stack = stackOf(inputs);
     const first = plan.pending[0];
     const schemaVersion = plan.applied.length ? plan.applied[plan.applied.length - 1].version : "";
-    const dir = resolveDir(s.backupDir);
+    // Backups are the stack's data, kept with the checkout's (KEEL_STATE_ROOT during a rollback), not with the code that runs.
+    const dir = resolveStatePath(s.backupDir);
     if (inputs.databaseKind === "neon" && inputs.neon) {
         // A snapshot branch of the stack's branch: instant, kept by Neon until its expiry.
         try {

@@ -43,11 +43,25 @@ export interface EnumValueUse {
     addedAt: number;
 }
 
+/** A change old code may not survive, and the table (`t`, `s.t`) or column (`t.c`) it is about. */
+export interface BreakingStatement extends DestructiveStatement {
+    /** The object old code would name; the `public.` schema left out, so `public.t` and `t` are one. */
+    object: string;
+}
+
+/** A table, view or column a statement brings into being (created, added, or renamed to), named as BreakingStatement.object. */
+export interface IntroducedObject {
+    line: number;
+    object: string;
+}
+
 export interface SqlAnalysis {
     statements: SqlStatement[];
     destructive: DestructiveStatement[];
     /** Changes that code written for the schema before them may not survive (rollback's facts): see oldCodeBreaks. */
-    breaking: DestructiveStatement[];
+    breaking: BreakingStatement[];
+    /** What the text creates, so that a rollback can tell objects older code never knew (see introducedObjects). */
+    introduces: IntroducedObject[];
     /** Uses of enum values added earlier in the text: in one transaction, PostgreSQL refuses them ("unsafe use of new value"). */
     enumValueUses: EnumValueUse[];
 }
@@ -185,9 +199,10 @@ export async function analyzeSql(text: string, file: string, options: AnalyzeOpt
     checkText(text, file);
     const statements: SqlStatement[] = [];
     const destructive: DestructiveStatement[] = [];
-    const breaking: DestructiveStatement[] = [];
+    const breaking: BreakingStatement[] = [];
+    const introduces: IntroducedObject[] = [];
     const enumValueUses: EnumValueUse[] = [];
-    if (isOnlyTrivia(text)) return { statements, destructive, breaking, enumValueUses };
+    if (isOnlyTrivia(text)) return { statements, destructive, breaking, introduces, enumValueUses };
     const parser = await loadSqlParser();
     const chunkChars = Math.max(1, options.chunkChars ?? DEFAULT_CHUNK_CHARS);
     const position = lineCounter(text);
@@ -232,7 +247,8 @@ export async function analyzeSql(text: string, file: string, options: AnalyzeOpt
             const refused = noTransactionRule(kind, node);
             statements.push({ sql, line, column, kind, ...(refused ? { needsNoTransaction: true, refusedAs: refused.statement } : {}) });
             for (const what of destructiveParts(kind, node)) destructive.push({ line, what });
-            for (const what of oldCodeBreaks(kind, node)) breaking.push({ line, what });
+            for (const b of oldCodeBreaks(kind, node)) breaking.push({ line, ...b });
+            for (const object of introducedObjects(kind, node)) introduces.push({ line, object });
             if (added.size) {
                 for (const value of stringConstants(node)) {
                     const by = added.get(value);
@@ -246,7 +262,7 @@ export async function analyzeSql(text: string, file: string, options: AnalyzeOpt
         start = cut;
     }
     checkBetweenStatements(text, gapFrom, text.length, file);
-    return { statements, destructive, breaking, enumValueUses };
+    return { statements, destructive, breaking, introduces, enumValueUses };
 }
 
 /**
@@ -500,35 +516,94 @@ export function refusedInTransaction(kind: string, node: any): boolean {
  * made NOT NULL without a default (the old code's inserts leave them out).
  * Additive changes (new tables, nullable or defaulted columns, indexes) are not.
  */
-export function oldCodeBreaks(kind: string, node: any): string[] {
+export function oldCodeBreaks(kind: string, node: any): { what: string; object: string }[] {
     switch (kind) {
         case "DropStmt":
             return node.removeType === "OBJECT_TABLE" || node.removeType === "OBJECT_VIEW"
-                ? (node.objects ?? []).map((o: any) => `DROP ${node.removeType === "OBJECT_TABLE" ? "TABLE" : "VIEW"} ${nameList(o)}`)
+                ? (node.objects ?? []).map((o: any) => ({
+                      what: `DROP ${node.removeType === "OBJECT_TABLE" ? "TABLE" : "VIEW"} ${nameList(o)}`,
+                      object: objectKey(nameList(o)),
+                  }))
                 : [];
-        case "RenameStmt":
-            if (node.renameType === "OBJECT_TABLE") return [`ALTER TABLE ${qualified(node.relation)} RENAME TO ${node.newname}`];
+        case "RenameStmt": {
+            const table = qualified(node.relation);
+            if (node.renameType === "OBJECT_TABLE")
+                return [{ what: `ALTER TABLE ${table} RENAME TO ${node.newname}`, object: objectKey(table) }];
             if (node.renameType === "OBJECT_COLUMN") {
-                return [`ALTER TABLE ${qualified(node.relation)} RENAME COLUMN ${node.subname} TO ${node.newname}`];
+                return [
+                    {
+                        what: `ALTER TABLE ${table} RENAME COLUMN ${node.subname} TO ${node.newname}`,
+                        object: objectKey(table, node.subname),
+                    },
+                ];
             }
             return [];
+        }
         case "AlterTableStmt": {
             // Dropped columns and changed types, as destructiveParts names them; then what only old code minds.
             const table = qualified(node.relation);
-            const out = destructiveParts(kind, node);
+            const out: { what: string; object: string }[] = [];
             for (const c of node.cmds ?? []) {
                 const cmd = c.AlterTableCmd;
-                if (cmd?.subtype === "AT_SetNotNull") out.push(`ALTER TABLE ${table} ALTER COLUMN ${cmd.name} SET NOT NULL`);
+                if (cmd?.subtype === "AT_DropColumn")
+                    out.push({ what: `ALTER TABLE ${table} DROP COLUMN ${cmd.name}`, object: objectKey(table, cmd.name) });
+                if (cmd?.subtype === "AT_AlterColumnType")
+                    out.push({ what: `ALTER TABLE ${table} ALTER COLUMN ${cmd.name} TYPE`, object: objectKey(table, cmd.name) });
+                if (cmd?.subtype === "AT_SetNotNull")
+                    out.push({ what: `ALTER TABLE ${table} ALTER COLUMN ${cmd.name} SET NOT NULL`, object: objectKey(table, cmd.name) });
                 const column = cmd?.subtype === "AT_AddColumn" ? cmd.def?.ColumnDef : undefined;
                 if (column) {
                     const types = (column.constraints ?? []).map((k: any) => k.Constraint?.contype);
                     const filled = types.some((t: string) => ["CONSTR_DEFAULT", "CONSTR_IDENTITY", "CONSTR_GENERATED"].includes(t));
                     if (types.includes("CONSTR_NOTNULL") && !filled) {
-                        out.push(`ALTER TABLE ${table} ADD COLUMN ${column.colname} NOT NULL without a default`);
+                        // Old code's inserts into the table leave the new column out: it is about the table.
+                        out.push({
+                            what: `ALTER TABLE ${table} ADD COLUMN ${column.colname} NOT NULL without a default`,
+                            object: objectKey(table),
+                        });
                     }
                 }
             }
             return out;
+        }
+        default:
+            return [];
+    }
+}
+
+/** A table (`t`, `s.t`) or column (`t.c`) as oldCodeBreaks and introducedObjects name it: `public.` left out. */
+export function objectKey(table: string, column?: string): string {
+    const t = table.startsWith("public.") ? table.slice("public.".length) : table;
+    return column === undefined ? t : `${t}.${column}`;
+}
+
+/**
+ * The tables, views and columns a statement brings into being: CREATE TABLE
+ * (… AS), CREATE VIEW, ADD COLUMN, and the new names of RENAME. A rollback
+ * keeping the schema reads them to leave out changes to objects the target's
+ * code never knew (added after it).
+ */
+export function introducedObjects(kind: string, node: any): string[] {
+    switch (kind) {
+        case "CreateStmt":
+            return node.relation ? [objectKey(qualified(node.relation))] : [];
+        case "CreateTableAsStmt":
+            return node.into?.rel ? [objectKey(qualified(node.into.rel))] : [];
+        case "ViewStmt":
+            return node.view ? [objectKey(qualified(node.view))] : [];
+        case "RenameStmt": {
+            const schema = node.relation?.schemaname ? `${node.relation.schemaname}.` : "";
+            if (node.renameType === "OBJECT_TABLE") return [objectKey(`${schema}${node.newname}`)];
+            if (node.renameType === "OBJECT_COLUMN") return [objectKey(qualified(node.relation), node.newname)];
+            return [];
+        }
+        case "AlterTableStmt": {
+            const table = qualified(node.relation);
+            return (node.cmds ?? []).flatMap((c: any) =>
+                c.AlterTableCmd?.subtype === "AT_AddColumn" && c.AlterTableCmd.def?.ColumnDef?.colname
+                    ? [objectKey(table, c.AlterTableCmd.def.ColumnDef.colname)]
+                    : [],
+            );
         }
         default:
             return [];

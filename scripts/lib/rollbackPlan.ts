@@ -46,6 +46,25 @@ export function factsOf(d: Deploy): DeployFacts {
 
 const isSuccessfulUpdate = (d: Deploy) => d.kind === "update" && d.result === "succeeded";
 
+/** The message a rollback's update carries: what scripts/rollback.ts writes and the deploy list reads. */
+export function rollbackMessage(version: number, commit: string): string {
+    return `rollback to version ${version} (commit ${commit.slice(0, 12)})`;
+}
+
+/** The version a deploy rolled back to, when it is a rollback's update (its message says so); else undefined. */
+export function rollbackOf(d: Pick<Deploy, "kind" | "message">): number | undefined {
+    const m = d.kind === "update" ? /^rollback to version (\d+) \(commit [0-9a-f]{4,40}\)$/.exec(d.message) : null;
+    return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * A deploy a rollback may go to: a successful update from a commit, made from a
+ * clean tree. A rollback's own update counts as clean: its code is the commit's,
+ * and a Keel before the stack file was kept outside the worktree left that file
+ * edited (today's secrets provider), which the CLI recorded as dirty.
+ */
+const isTarget = (d: Deploy) => isSuccessfulUpdate(d) && !!d.commit && (!d.dirty || rollbackOf(d) !== undefined);
+
 /** The deploy whose outputs are the stack's state now: the newest update, whatever its result. */
 export function currentDeploy(deploys: Deploy[]): Deploy | undefined {
     return [...deploys].reverse().find((d) => d.kind === "update");
@@ -81,8 +100,11 @@ export function selectTarget(deploys: Deploy[], request: RollbackRequest, stack:
                     `commit prefix '${to}' matches several commits (${[...commits].map((c) => c!.slice(0, 12)).join(", ")}): give more of it, or the version number`,
                 );
             }
-            // The newest successful update of that commit: its outputs are the latest made from that code.
-            target = matches[matches.length - 1];
+            // The newest clean update of that commit that was not a rollback to it: its outputs are what that code made
+            // itself (a rollback's keep the schema it found); else the newest of them, for the refusal to name.
+            const own = matches.filter((d) => isTarget(d) && rollbackOf(d) === undefined);
+            const clean = matches.filter(isTarget);
+            target = (own.length ? own : clean.length ? clean : matches).at(-1);
             if (!target) {
                 throw new RollbackRefusedError(
                     `no successful update of the ${stack} stack ran from a commit starting with '${to}' ` +
@@ -115,7 +137,7 @@ function checkTarget(target: Deploy, current: Deploy, stack: string): void {
                 `pick an update made from a commit, or check out the code you want and run npm run up -- ${stack}`,
         );
     }
-    if (target.dirty) {
+    if (target.dirty && rollbackOf(target) === undefined) {
         throw new RollbackRefusedError(
             `${v} ran from commit ${target.commit.slice(0, 12)} with uncommitted changes, so the code it deployed is not in any commit; ` +
                 `pick an update made from a clean tree, or check out ${target.commit.slice(0, 12)}, redo the changes and run npm run up -- ${stack}`,
@@ -134,15 +156,40 @@ export interface StayingMigration {
     breaking: string[];
 }
 
-/** The migrations applied after the target, from the migration files of the current checkout. */
-export function stayingMigrations(
-    files: { version: string; file: string; breaking: { line: number; what: string }[] }[],
-    targetVersion: string,
-    currentVersion: string,
-): StayingMigration[] {
-    return files
+/** A migration file as stayingMigrations reads it (parsed: migrationSet.ts parseMigration). */
+export interface MigrationFacts {
+    version: string;
+    file: string;
+    /** sql.ts oldCodeBreaks; `object` names the table or column (without it, the change always counts). */
+    breaking: { line: number; what: string; object?: string }[];
+    /** sql.ts introducedObjects: what the file creates. */
+    introduces?: { line: number; object: string }[];
+}
+
+/**
+ * The migrations applied after the target, from the migration files of the
+ * current checkout. What the target's code may not survive counts only for
+ * tables and columns its schema had: a column added after the target and
+ * dropped later was never named by its code.
+ */
+export function stayingMigrations(files: MigrationFacts[], targetVersion: string, currentVersion: string): StayingMigration[] {
+    const staying = files
         .filter((f) => compareVersions(f.version, targetVersion || "0") > 0 && compareVersions(f.version, currentVersion || "0") <= 0)
-        .map((f) => ({ version: f.version, file: f.file, breaking: f.breaking.map((b) => `line ${b.line}: ${b.what}`) }));
+        .sort((a, b) => compareVersions(a.version, b.version));
+    // Objects that came into being after the target (in file order, statement by statement).
+    const newer = new Set<string>();
+    const isNewer = (object: string) => newer.has(object) || [...newer].some((n) => object.startsWith(`${n}.`));
+    return staying.map((f) => {
+        const breaking: string[] = [];
+        const lines = [...new Set([...f.breaking.map((b) => b.line), ...(f.introduces ?? []).map((i) => i.line)])].sort((a, b) => a - b);
+        for (const line of lines) {
+            for (const b of f.breaking.filter((x) => x.line === line)) {
+                if (b.object === undefined || !isNewer(b.object)) breaking.push(`line ${b.line}: ${b.what}`);
+            }
+            for (const i of (f.introduces ?? []).filter((x) => x.line === line)) newer.add(i.object);
+        }
+        return { version: f.version, file: f.file, breaking };
+    });
 }
 
 /**
@@ -313,6 +360,53 @@ export function planRollback(p: PlanInputs): RollbackPlan {
     };
 }
 
+/** A step of the target's plan (the engine's resourcePreEvent): its resource and operation. */
+export interface PlannedStep {
+    urn: string;
+    type: string;
+    op: string;
+}
+
+/** The resources that hold a stack's data, by type, as a refusal names them. */
+export const DATA_HOLDING: Record<string, string> = {
+    "pulumi-nodejs:dynamic/keel:LocalPostgres": "the local PostgreSQL server and its data directory",
+    "pulumi-nodejs:dynamic/keel:SchemaMigrations": "the schema, its migration history and its backups",
+    "pulumi-nodejs:dynamic/keel:NeonProject": "the Neon project",
+    "pulumi-nodejs:dynamic/keel:NeonBranch": "the Neon branch",
+    "pulumi-nodejs:dynamic/keel:NeonBranchDatabase": "the Neon database",
+    "pulumi-nodejs:dynamic/keel:NeonRole": "the Neon role",
+    "docker:index/container:Container": "the database's Docker container",
+    "docker:index/volume:Volume": "the database's Docker volume",
+};
+
+/** Operations that delete or replace what a resource holds. */
+const LOSING_OPS = ["delete", "replace", "create-replacement", "delete-replaced", "discard", "discard-replaced", "import-replacement"];
+
+/** The data-holding resources the plan would delete or replace, one per resource (a replacement's three steps are one `replace`). */
+export function dataLosingSteps(steps: PlannedStep[]): PlannedStep[] {
+    const found = new Map<string, PlannedStep>();
+    for (const s of steps) {
+        if (!(s.type in DATA_HOLDING) || !LOSING_OPS.includes(s.op)) continue;
+        const op = s.op === "delete" || s.op === "discard" ? s.op : "replace";
+        if (!found.has(s.urn) || op === "replace") found.set(s.urn, { ...s, op });
+    }
+    return [...found.values()];
+}
+
+/** Refuses a rollback whose plan (pulumi preview of the target's code) would delete or replace the stack's data. */
+export function refuseDataLoss(steps: PlannedStep[], target: Deploy, stack: string): void {
+    const losing = dataLosingSteps(steps);
+    if (!losing.length) return;
+    const named = losing.map((s) => `${s.op} ${s.urn.slice(s.urn.lastIndexOf("::") + 2)} (${DATA_HOLDING[s.type]})`);
+    throw new RollbackRefusedError(
+        `the rollback of the ${stack} stack to version ${target.version} is refused; nothing was changed: the plan of its code would ${named.join(", ")}, ` +
+            `and a rollback never deletes or replaces the stack's data (--with-data restores a backup instead). ` +
+            `This happens when the database's settings differ between version ${target.version} and now (kind, directory, user, Neon project), ` +
+            `or when the code of version ${target.version} predates KEEL_STATE_ROOT (its local database's directory then resolves inside the temporary worktree): ` +
+            `pick a later version (npm run rollback -- --stack ${stack} lists them), or check out the code you want and run npm run up -- ${stack}`,
+    );
+}
+
 /** A deploy as the list shows it. */
 export interface DeployRow {
     version: number;
@@ -321,6 +415,8 @@ export interface DeployRow {
     kind: string;
     commit: string;
     message: string;
+    /** The version a rollback's update went back to; null for any other deploy. */
+    rollbackOf: number | null;
     backend: string;
     schemaVersion: string;
     frontendDeployment: string;
@@ -342,13 +438,15 @@ export function deployRows(deploys: Deploy[], subjects: Record<string, string> =
             time: d.startTime.toISOString().replace(/\.\d+Z$/, "Z"),
             result: d.result,
             kind: d.kind,
-            commit: d.commit ? `${d.commit.slice(0, 7)}${d.dirty ? "+dirty" : ""}` : "",
-            message: (d.commit && subjects[d.commit]) || d.message,
+            commit: d.commit ? `${d.commit.slice(0, 7)}${d.dirty && rollbackOf(d) === undefined ? "+dirty" : ""}` : "",
+            // A rollback is listed as one, not under the subject of the commit it went back to.
+            message: rollbackOf(d) !== undefined ? `rollback to version ${rollbackOf(d)}` : (d.commit && subjects[d.commit]) || d.message,
+            rollbackOf: rollbackOf(d) ?? null,
             backend: f.backendImage ?? (f.renderDeployId ? `render ${f.renderDeployId}` : ""),
             schemaVersion: f.schemaVersion ?? "",
             frontendDeployment: frontend[d.version] ?? "",
             backup: backupTaken,
-            target: isSuccessfulUpdate(d) && !!d.commit && !d.dirty && d !== current,
+            target: isTarget(d) && d !== current,
             current: d === current,
         });
     }

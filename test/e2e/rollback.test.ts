@@ -167,6 +167,33 @@ describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups
         assert.deepEqual(await historyVersions(), ["1", "2", "3"]);
     });
 
+    it("roll back, then again to the same commit with --with-data: the first is listed as a rollback (not dirty), the second restores v1's backup", async () => {
+        let r = await rollback("--to", "1", "--yes");
+        assert.equal(r.status, 0, r.text);
+        const first = listDeploys(ws.root, STACK, ws.env).pop()!;
+        assert.equal(first.message, `rollback to version 1 (commit ${commits.v1.slice(0, 12)})`);
+        assert.equal(first.dirty, false, "the worktree was clean for the CLI");
+        const rows = JSON.parse((await rollback("--json")).text.trim());
+        assert.deepEqual(
+            [rows[0].version, rows[0].message, rows[0].commit, rows[0].rollbackOf],
+            [first.version, "rollback to version 1", commits.v1.slice(0, 7), 1],
+        );
+
+        await query("INSERT INTO accounts (email, note) VALUES ('after-rollback@example.com', 'kept by the first rollback')");
+        r = await rollback("--to", commits.v1.slice(0, 8), "--with-data", "--yes");
+        assert.equal(r.status, 0, r.text);
+        assert.match(r.text, /to version 1 \(commit/);
+        assert.match(r.text, /restored from backup \S+_before_3/);
+        assert.deepEqual(await historyVersions(), ["1", "2"]);
+        assert.deepEqual(await query("SELECT count(*)::int AS n FROM accounts"), [{ n: 0 }]);
+        const second = listDeploys(ws.root, STACK, ws.env).pop()!;
+        assert.equal(second.message, `rollback to version 1 (commit ${commits.v1.slice(0, 12)})`);
+        assert.equal(second.outputs.schemaVersion, "2");
+
+        assert.equal((await stack.up({})).summary.result, "succeeded");
+        assert.deepEqual(await historyVersions(), ["1", "2", "3"]);
+    });
+
     it("refuses a rollback across a column drop without --with-data or --keep-schema, changing nothing", async () => {
         ws.writeMigration("0004_drop_notes.sql", "-- keel:allow-destructive\nALTER TABLE accounts DROP COLUMN note;");
         setImage(IMAGE("1.2.0"));
@@ -185,9 +212,20 @@ describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups
         fly.neverHealthy(IMAGE("1.1.0"));
         const r = await rollback("--to", commits.v2.slice(0, 8), "--keep-schema", "--yes");
         assert.equal(r.status, 1, r.text);
-        assert.match(r.text, /the rollback's update failed/);
+        assert.match(r.text, /the rollback's update failed: /);
         assert.deepEqual(images(), [IMAGE("1.2.0"), IMAGE("1.2.0")]);
         assert.doesNotMatch(r.text, /recovered in/);
+        // The cause once, in Keel's words: not the Automation API's dump of the CLI's output.
+        const cause = /the rollback's update failed: (.{1,60})/.exec(r.text)![1];
+        assert.equal(r.text.split(cause).length - 1, 1, `the cause once:\n${r.text}`);
+        assert.doesNotMatch(r.text, /code: -?\d+\s+stdout:|err\?:/, r.text);
+        // Nothing pending in the state: the next up is an ordinary one.
+        const deployment = (await stack.exportStack()).deployment;
+        assert.deepEqual(deployment.pending_operations ?? [], []);
+        assert.deepEqual(
+            (deployment.resources ?? []).filter((x: any) => x.pendingReplacement),
+            [],
+        );
     });
 
     describe("refusals, with nothing changed", () => {

@@ -9,9 +9,13 @@ import type { BackupRecord } from "../../components/backup/types";
 import { analyzeSql } from "../../components/schema/sql";
 import {
     backupBefore,
+    dataLosingSteps,
     deployRows,
     planRollback,
     PlanInputs,
+    refuseDataLoss,
+    rollbackMessage,
+    rollbackOf,
     RollbackRefusedError,
     selectTarget,
     stayingMigrations,
@@ -220,5 +224,136 @@ describe("rollback plan", () => {
                 [1, true, false, ""],
             ],
         );
+    });
+
+    describe("the old code's schema (issue 19: the check counts only what the target's schema had)", () => {
+        /** Migration files as the checkout has them, parsed as rollback.ts parses them. */
+        const files = async (sqls: Record<string, string>) =>
+            Promise.all(
+                Object.entries(sqls).map(async ([version, sql]) => {
+                    const a = await analyzeSql(sql, `${version}.sql`);
+                    return { version, file: `000${version}.sql`, breaking: a.breaking, introduces: a.introduces };
+                }),
+            );
+        const breaking = (staying: { version: string; breaking: string[] }[]) =>
+            Object.fromEntries(staying.map((m) => [m.version, m.breaking]));
+
+        it("a column added after the target and dropped later is not something the target's code used", async () => {
+            const f = await files({
+                "3": "CREATE TABLE accounts (id int, email text)",
+                "4": "ALTER TABLE accounts ADD COLUMN note text",
+                "5": "-- keel:allow-destructive\nALTER TABLE accounts DROP COLUMN note;\nALTER TABLE accounts DROP COLUMN email;",
+            });
+            // Target at 3: `note` came with 4, so only `email` (which 3 had) is a break.
+            assert.deepEqual(breaking(stayingMigrations(f, "3", "5")), {
+                "4": [],
+                "5": ["line 3: ALTER TABLE accounts DROP COLUMN email"],
+            });
+            // Target at 4: its code knew `note` too.
+            assert.deepEqual(breaking(stayingMigrations(f, "4", "5")), {
+                "5": ["line 2: ALTER TABLE accounts DROP COLUMN note", "line 3: ALTER TABLE accounts DROP COLUMN email"],
+            });
+        });
+
+        it("tables created after the target, renamed columns, and public-qualified names", async () => {
+            const f = await files({
+                "2": "CREATE TABLE public.notes (id int, body text); ALTER TABLE accounts RENAME COLUMN email TO mail",
+                "3": "ALTER TABLE notes RENAME COLUMN body TO text; ALTER TABLE accounts DROP COLUMN mail; DROP TABLE public.notes; DROP TABLE accounts",
+            });
+            assert.deepEqual(breaking(stayingMigrations(f, "1", "3")), {
+                "2": ["line 1: ALTER TABLE accounts RENAME COLUMN email TO mail"],
+                "3": ["line 1: DROP TABLE accounts"],
+            });
+        });
+
+        it("property: a break is dropped only when its object came into being after the target", () => {
+            const col = fc.constantFrom("a", "b", "c");
+            const step = fc.oneof(
+                fc.record({ kind: fc.constant("add" as const), col }),
+                fc.record({ kind: fc.constant("drop" as const), col }),
+            );
+            fc.assert(
+                fc.property(fc.array(step, { maxLength: 8 }), fc.nat(8), (steps, cut) => {
+                    const all = steps.map((s, i) => ({
+                        version: String(i + 1),
+                        file: `${i + 1}.sql`,
+                        breaking: s.kind === "drop" ? [{ line: 1, what: `DROP COLUMN t.${s.col}`, object: `t.${s.col}` }] : [],
+                        introduces: s.kind === "add" ? [{ line: 1, object: `t.${s.col}` }] : [],
+                    }));
+                    const target = Math.min(cut, steps.length);
+                    const staying = stayingMigrations(all, String(target), String(steps.length));
+                    for (const m of staying) {
+                        const i = Number(m.version) - 1;
+                        const s = steps[i];
+                        if (s.kind !== "drop") continue;
+                        const addedSince = steps.slice(target, i).some((x) => x.kind === "add" && x.col === s.col);
+                        assert.equal(m.breaking.length, addedSince ? 0 : 1, JSON.stringify({ steps, target, i }));
+                    }
+                }),
+            );
+        });
+    });
+
+    describe("a rollback's own deploy", () => {
+        const d1 = deploy(1);
+        const d2 = deploy(2);
+        // A Keel before the fix recorded it dirty: still a rollback, still a target.
+        const r3 = deploy(3, { commit: d1.commit, message: rollbackMessage(1, d1.commit!), dirty: true, outputs: { schemaVersion: "2" } });
+        const d4 = deploy(4);
+
+        it("is listed as a rollback to its version, not under its commit's subject, and not as dirty", () => {
+            const rows = deployRows([d1, d2, r3, d4], { [d1.commit!]: "the subject of commit 1" });
+            const row = rows.find((r) => r.version === 3)!;
+            assert.equal(row.message, "rollback to version 1");
+            assert.equal(row.rollbackOf, 1);
+            assert.equal(row.commit, d1.commit!.slice(0, 7));
+            assert.equal(row.target, true);
+            assert.equal(rows.find((r) => r.version === 1)!.message, "the subject of commit 1");
+            assert.equal(rollbackOf(d1), undefined);
+            assert.equal(rollbackOf({ kind: "refresh", message: r3.message }), undefined);
+        });
+
+        it("is a valid target by its version; --to <commit> picks the commit's own clean deploy, not the rollback", () => {
+            assert.equal(selectTarget([d1, d2, r3, d4], { to: "3" }, "s").target.version, 3);
+            assert.equal(selectTarget([d1, d2, r3, d4], { to: d1.commit!.slice(0, 8) }, "s").target.version, 1);
+            // A newer dirty deploy of the same commit is not picked either.
+            const dirty = deploy(5, { commit: d1.commit, dirty: true });
+            assert.equal(selectTarget([d1, d2, r3, d4, dirty, deploy(6)], { to: d1.commit!.slice(0, 8) }, "s").target.version, 1);
+        });
+    });
+
+    describe("the target's plan (pulumi preview) and the stack's data", () => {
+        const urn = (type: string, name: string) => `urn:pulumi:dev::keel::keel:Database$${type}::${name}`;
+        const LOCAL = "pulumi-nodejs:dynamic/keel:LocalPostgres";
+        const SCHEMA = "pulumi-nodejs:dynamic/keel:SchemaMigrations";
+
+        it("a replacement (its three steps) or a delete of a data-holding resource is found once; updates and other resources are not", () => {
+            const steps = [
+                { urn: urn(LOCAL, "database-local"), type: LOCAL, op: "create-replacement" },
+                { urn: urn(LOCAL, "database-local"), type: LOCAL, op: "replace" },
+                { urn: urn(LOCAL, "database-local"), type: LOCAL, op: "delete-replaced" },
+                { urn: urn(SCHEMA, "schema"), type: SCHEMA, op: "update" },
+                { urn: urn("docker:index/volume:Volume", "database-data"), type: "docker:index/volume:Volume", op: "delete" },
+                { urn: urn("pulumi-nodejs:dynamic/keel:FlyMachines", "m"), type: "pulumi-nodejs:dynamic/keel:FlyMachines", op: "replace" },
+            ];
+            assert.deepEqual(
+                dataLosingSteps(steps).map((s) => [s.urn.split("::").pop(), s.op]),
+                [
+                    ["database-local", "replace"],
+                    ["database-data", "delete"],
+                ],
+            );
+            assert.throws(
+                () => refuseDataLoss(steps, d(4), "dev"),
+                (err: Error) =>
+                    err instanceof RollbackRefusedError &&
+                    /nothing was changed: the plan of its code would replace database-local \(the local PostgreSQL server and its data directory\)/.test(
+                        err.message,
+                    ) &&
+                    /KEEL_STATE_ROOT/.test(err.message),
+            );
+            assert.doesNotThrow(() => refuseDataLoss(steps.slice(3, 4), d(4), "dev"));
+        });
+        const d = (v: number) => deploy(v);
     });
 });

@@ -28,8 +28,9 @@ export class RollbackWorkspace {
         stackName: string,
         configure: (c: Record<string, any>) => void,
         config: Record<string, { value: string; secret?: boolean }>,
+        env: Record<string, string | undefined> = {},
     ): Promise<RollbackWorkspace> {
-        const ws = EngineWorkspace.create(cli);
+        const ws = EngineWorkspace.create(cli, env);
         // A real lockfile in the checkout, as a project has: the rollback reuses the packages when the target's is the same.
         fs.copyFileSync(path.join(ROOT, "package-lock.json"), path.join(ws.root, "package-lock.json"));
         const git = (...args: string[]) => execFileSync("git", args, { cwd: ws.root });

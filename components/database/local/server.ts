@@ -23,6 +23,8 @@ import * as path from "path";
 import { DEFAULT_LOCAL_PORT } from "../../config/database";
 import { EmbeddedPostgres, embeddedPostgres, hydrateLibraries, libraryLinkDir, libraryPathEnv, LocalPostgresError } from "./binaries";
 
+import { stateRoot } from "../../stateRoot";
+
 export { LocalPostgresError } from "./binaries";
 
 /** The port a local database listens on unless keel:database.local.port says otherwise (not 5432: a system PostgreSQL may have it). */
@@ -61,9 +63,9 @@ export function localPaths(root: string, stack: string): LocalPaths {
 
 /**
  * The paths for a stack directory given as the LocalPostgres resource holds it:
- * relative to the project (the provider's working directory), or absolute.
+ * relative to the state root (the project, or KEEL_STATE_ROOT: see stateRoot.ts), or absolute.
  */
-export function pathsOfDir(dir: string, cwd: string = process.cwd()): LocalPaths {
+export function pathsOfDir(dir: string, cwd: string = stateRoot()): LocalPaths {
     const abs = path.resolve(cwd, dir);
     // A directory named like Keel's (<root>/.keel/dev/<stack>) belongs to that project; any other (tests) has Keel's links beside it.
     const parts = abs.split(path.sep);
