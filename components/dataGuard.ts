@@ -57,6 +57,11 @@ export function isDataHolderName(name: string): boolean {
     return DATA_HOLDER_NAMES.includes(name);
 }
 
+/** The data holder a resource name stands for, whatever the kind; undefined for anything else. */
+export function dataHolderNamed(name: string): DataHolder | undefined {
+    return (["local", "docker", "external", "neon"] as const).flatMap((k) => dataHolders(k)).find((h) => h.name === name);
+}
+
 /** The two ways out, for every refusal. */
 export function dataLossWaysOut(stack: string, name: string): string {
     return (
@@ -83,9 +88,7 @@ export class DataLossRefusedError extends KeelError {
 }
 
 export function dataLossMessage(r: DataLossRefusal): string {
-    const holder = DATA_HOLDER_NAMES.includes(r.name)
-        ? (["local", "docker", "external", "neon"] as const).flatMap((k) => dataHolders(k)).find((h) => h.name === r.name)
-        : undefined;
+    const holder = dataHolderNamed(r.name);
     const what = holder ? `${r.name} (${holder.what})` : r.name;
     const why =
         r.action === "replace"

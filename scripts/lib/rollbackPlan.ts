@@ -9,6 +9,7 @@ import { KeelError } from "../../components/errors";
 import { compareVersions } from "../../components/schema/migrationSet";
 import type { BackupRecord } from "../../components/backup/types";
 import { Deploy, SECRET } from "./stackHistory";
+import { dataHolderNamed, nameOfUrn } from "../../components/dataGuard";
 
 export class RollbackRefusedError extends KeelError {
     constructor(message: string) {
@@ -367,26 +368,14 @@ export interface PlannedStep {
     op: string;
 }
 
-/** The resources that hold a stack's data, by type, as a refusal names them. */
-export const DATA_HOLDING: Record<string, string> = {
-    "pulumi-nodejs:dynamic/keel:LocalPostgres": "the local PostgreSQL server and its data directory",
-    "pulumi-nodejs:dynamic/keel:SchemaMigrations": "the schema, its migration history and its backups",
-    "pulumi-nodejs:dynamic/keel:NeonProject": "the Neon project",
-    "pulumi-nodejs:dynamic/keel:NeonBranch": "the Neon branch",
-    "pulumi-nodejs:dynamic/keel:NeonBranchDatabase": "the Neon database",
-    "pulumi-nodejs:dynamic/keel:NeonRole": "the Neon role",
-    "docker:index/container:Container": "the database's Docker container",
-    "docker:index/volume:Volume": "the database's Docker volume",
-};
-
 /** Operations that delete or replace what a resource holds. */
 const LOSING_OPS = ["delete", "replace", "create-replacement", "delete-replaced", "discard", "discard-replaced", "import-replacement"];
 
-/** The data-holding resources the plan would delete or replace, one per resource (a replacement's three steps are one `replace`). */
+/** The data-holding resources (components/dataGuard.ts) the plan would delete or replace, one per resource (a replacement's three steps are one `replace`). */
 export function dataLosingSteps(steps: PlannedStep[]): PlannedStep[] {
     const found = new Map<string, PlannedStep>();
     for (const s of steps) {
-        if (!(s.type in DATA_HOLDING) || !LOSING_OPS.includes(s.op)) continue;
+        if (!dataHolderNamed(nameOfUrn(s.urn)) || !LOSING_OPS.includes(s.op)) continue;
         const op = s.op === "delete" || s.op === "discard" ? s.op : "replace";
         if (!found.has(s.urn) || op === "replace") found.set(s.urn, { ...s, op });
     }
@@ -397,7 +386,7 @@ export function dataLosingSteps(steps: PlannedStep[]): PlannedStep[] {
 export function refuseDataLoss(steps: PlannedStep[], target: Deploy, stack: string): void {
     const losing = dataLosingSteps(steps);
     if (!losing.length) return;
-    const named = losing.map((s) => `${s.op} ${s.urn.slice(s.urn.lastIndexOf("::") + 2)} (${DATA_HOLDING[s.type]})`);
+    const named = losing.map((s) => `${s.op} ${nameOfUrn(s.urn)} (${dataHolderNamed(nameOfUrn(s.urn))!.what})`);
     throw new RollbackRefusedError(
         `the rollback of the ${stack} stack to version ${target.version} is refused; nothing was changed: the plan of its code would ${named.join(", ")}, ` +
             `and a rollback never deletes or replaces the stack's data (--with-data restores a backup instead). ` +

@@ -332,15 +332,21 @@ describe("rollback plan", () => {
                 { urn: urn(LOCAL, "database-local"), type: LOCAL, op: "create-replacement" },
                 { urn: urn(LOCAL, "database-local"), type: LOCAL, op: "replace" },
                 { urn: urn(LOCAL, "database-local"), type: LOCAL, op: "delete-replaced" },
-                { urn: urn(SCHEMA, "schema"), type: SCHEMA, op: "update" },
-                { urn: urn("docker:index/volume:Volume", "database-data"), type: "docker:index/volume:Volume", op: "delete" },
+                { urn: urn(SCHEMA, "schema-migrations"), type: SCHEMA, op: "update" },
+                { urn: urn("docker:index/volume:Volume", "database-docker-data"), type: "docker:index/volume:Volume", op: "delete" },
+                // The container is replaced freely: its volume holds the data.
+                {
+                    urn: urn("docker:index/container:Container", "database-docker-container"),
+                    type: "docker:index/container:Container",
+                    op: "replace",
+                },
                 { urn: urn("pulumi-nodejs:dynamic/keel:FlyMachines", "m"), type: "pulumi-nodejs:dynamic/keel:FlyMachines", op: "replace" },
             ];
             assert.deepEqual(
                 dataLosingSteps(steps).map((s) => [s.urn.split("::").pop(), s.op]),
                 [
                     ["database-local", "replace"],
-                    ["database-data", "delete"],
+                    ["database-docker-data", "delete"],
                 ],
             );
             assert.throws(
