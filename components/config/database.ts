@@ -254,7 +254,8 @@ export function parseDatabase(ctx: ConfigContext): DatabaseConfig | undefined {
                   };
         }
         case "neon": {
-            if (get("neonApiKey") === undefined && !ctx.env.NEON_API_KEY) {
+            // Operator commands that only read the stack's settings (schema:status, db:*) need no Neon key (deployCredentials false).
+            if (ctx.deployCredentials && get("neonApiKey") === undefined && !ctx.env.NEON_API_KEY) {
                 problems.push({
                     key: `${NAMESPACE}:neonApiKey`,
                     message: "is not set and NEON_API_KEY is not in the environment; the neon database kind needs a Neon API key",
