@@ -94,7 +94,13 @@ function preflightArgs(args: ParsedCommandLine): PreflightArgs & { stack: string
     const branch = args.options.branch as string | undefined;
     if (branch === "") throw new UsageError("--branch needs a value <branch>");
     const url = args.options.url as string | undefined;
-    return { stack, ...(branch ? { branch } : {}), ...(url !== undefined ? { url } : {}), json: args.options.json === true, offline: args.options.offline === true };
+    return {
+        stack,
+        ...(branch ? { branch } : {}),
+        ...(url !== undefined ? { url } : {}),
+        json: args.options.json === true,
+        offline: args.options.offline === true,
+    };
 }
 
 function defaultGit(root: string): (args: string[]) => string {
@@ -272,7 +278,7 @@ function tryParse(raw: RawConfig): KeelConfig | undefined {
 /** Runs preflight for a parsed command line and prints the report, secrets masked: 0 when nothing fails, 1 otherwise. */
 export async function runPreflight(parsed: ParsedCommandLine, io: PreflightIo): Promise<number> {
     const args = preflightArgs(parsed);
-    const secrets = SECRET_ENV.map((k) => io.env[k]);
+    const secrets = [...SECRET_ENV.map((k) => io.env[k]), args.url];
     const out = (text: string) => io.out(maskSecrets(text, secrets));
     const report = await preflight(args, io);
     if (args.json) out(JSON.stringify(report, null, 2));

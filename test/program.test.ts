@@ -158,7 +158,7 @@ describe("program (mocks)", () => {
                     assert.match(err.problems[0].message, /Keel does not fall back to another kind/);
                     assert.match(
                         err.problems[0].fix,
-                        /^pulumi config set --secret keel:databaseUrl '.*' --stack dev \(or export DATABASE_URL;/,
+                        /^npm run pulumi -- config set --secret keel:databaseUrl '.*' --stack dev \(or export DATABASE_URL;/,
                     );
                     return true;
                 },

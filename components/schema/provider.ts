@@ -278,7 +278,7 @@ async function backupBeforeMigrating(
             `No backup, no migration: the backup of ${describeTarget(inputs.databaseUrl)} before ${pendingId(first)} failed, so nothing was applied. ` +
                 `${err?.message ?? err}\n` +
                 `Fix the cause and run 'pulumi up' again. Deploying without a backup is possible but not recommended outside dev: ` +
-                `pulumi config set --path keel:migrations.backup false --stack ${stack}`,
+                `npm run pulumi -- config set --path keel:migrations.backup false --stack ${stack}`,
         );
     }
 }

@@ -134,7 +134,7 @@ export function refreshFindings(events: RefreshEvent[]): RefreshFindings {
 
 // ---- A stack's result -----------------------------------------------------------
 
-export type DriftStatus = "clean" | "drift" | "not-checked";
+export type DriftStatus = "clean" | "drift" | "not-checked" | "not-deployed";
 
 export interface StackDrift {
     stack: string;
@@ -168,6 +168,14 @@ export function notChecked(stack: string, reason: string, missing: string[] = []
     };
 }
 
+/** A stack with no state in the backend yet: nothing deployed, so nothing can drift (not a failure). */
+export function notDeployed(stack: string, backend: string): StackDrift {
+    return {
+        ...notChecked(stack, `no state in ${backend} yet (npm run up -- ${stack} deploys it)`),
+        status: "not-deployed",
+    };
+}
+
 export function checked(stack: string, found: Omit<StackDrift, "stack" | "status">): StackDrift {
     const drift =
         found.resources.length + found.schemaDrift.length + found.historyDrift.length + found.pending.length + found.problems.length > 0;
@@ -186,7 +194,7 @@ export function settleCommands(r: StackDrift): { codeWins?: string; cloudWins?: 
     };
 }
 
-/** 1 when any stack drifts, else 2 when any could not be checked, else 0. */
+/** 1 when any stack drifts, else 2 when any could not be checked, else 0 (a stack never deployed is no failure). */
 export function driftExitCode(results: StackDrift[]): number {
     if (results.some((r) => r.status === "drift")) return 1;
     if (results.some((r) => r.status === "not-checked")) return 2;
@@ -237,6 +245,7 @@ interface Row {
 
 function rowOf(r: StackDrift): Row | { stack: string; text: string } {
     if (r.status === "not-checked") return { stack: r.stack, text: `not checked: ${r.reason}` };
+    if (r.status === "not-deployed") return { stack: r.stack, text: `not deployed: ${r.reason}` };
     const settle = settleCommands(r);
     const history = r.historyDrift.length ? `; history: ${r.historyDrift.length}` : "";
     return {

@@ -124,7 +124,7 @@ export async function keelStack(options: KeelStackOptions): Promise<Stack> {
 }
 
 /** A backend URL for a message: any password or token in it left out. */
-function redactedBackend(url: string): string {
+export function redactedBackend(url: string): string {
     return url.replace(/\/\/[^/@]*@/, "//");
 }
 

@@ -7,6 +7,7 @@
  * (dev:seed, dev:reset).
  */
 import { spawn } from "child_process";
+import * as fs from "fs";
 import { describeTarget, unusableUrlReason } from "../../components/postgres/connection";
 import type { DatabaseConfig } from "../../components/config";
 import { KeelError } from "../../components/errors";
@@ -47,6 +48,11 @@ export interface StackOutputOptions {
  */
 export async function stackOutput(o: StackOutputOptions, name: string): Promise<string> {
     const firstUp = `run 'npm run up -- ${o.stack}' first: it creates the database and records its URL`;
+    const backend = stateBackend(o.root, o.env);
+    // A file backend that does not exist holds no stack: said without creating its directory (engineEnv would).
+    if (backend.startsWith("file://") && !fs.existsSync(backend.slice("file://".length))) {
+        throw new StackDatabaseError(`The ${o.stack} stack does not exist yet in ${backend}: ${firstUp}.`);
+    }
     // One CLI call (about a third of what the Automation API's outputs() costs): `pulumi stack output --json --show-secrets`.
     const cli = o.cli ?? pulumiCliOrBuild(o.root, o.env);
     const res = await new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
@@ -130,7 +136,7 @@ export async function stackDatabase(o: StackDatabaseOptions): Promise<StackDatab
             url = await stackDatabaseUrl(o);
         } catch (err) {
             // The stack's database is not known yet: say that --url works meanwhile.
-            if (o.urlOption !== false && err instanceof StackDatabaseError && /npm run up/.test(err.message)) {
+            if (o.urlOption !== false && err instanceof KeelError) {
                 throw new StackDatabaseError(`${err.message.replace(/\.$/, "")}; or pass --url <postgres-url> for another database.`);
             }
             throw err;

@@ -138,7 +138,7 @@ describe("end to end: the dev stack through the engine (existing PostgreSQL)", f
             assert.equal(text.split("configuration problem").length - 1, 1, text);
             assert.match(
                 text,
-                /keel:migrations\.lockWaitSeconds: .*\(got -3\)\n\s+fix: pulumi config set --path keel:migrations\.lockWaitSeconds/,
+                /keel:migrations\.lockWaitSeconds: .*\(got -3\)\n\s+fix: npm run pulumi -- config set --path keel:migrations\.lockWaitSeconds/,
             );
             assert.ok(!text.includes("\u001b["), "no colour codes");
             assert.doesNotMatch(text, /^\s+at |ConfigError \{/m);

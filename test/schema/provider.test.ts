@@ -348,7 +348,7 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
                             /^No backup, no migration: the backup of 127\.0\.0\.1:\d+\/\S+ before 1_users failed, so nothing was applied\./,
                         );
                         assert.match(err.message, /pg_dump 12\.9 \(.*\) is older than the server, PostgreSQL 15\.\d+/);
-                        assert.match(err.message, /pulumi config set --path keel:migrations\.backup false --stack staging/);
+                        assert.match(err.message, /npm run pulumi -- config set --path keel:migrations\.backup false --stack staging/);
                         assert.ok(!err.message.includes(password));
                         return true;
                     },

@@ -9,6 +9,7 @@ import {
     formatDriftMarkdown,
     formatDriftTable,
     notChecked,
+    notDeployed,
     RefreshEvent,
     refreshFindings,
     schemaDriftSummary,
@@ -167,8 +168,23 @@ describe("npm run drift: the report", () => {
         assert.equal(schemaDriftSummary([]), "none");
     });
 
+    it("a stack never deployed is 'not deployed', no failure: exit 0 beside clean stacks", () => {
+        const rs = [checked("dev", NONE), notDeployed("staging", "file:///state"), notDeployed("prod", "file:///state")];
+        assert.equal(driftExitCode(rs), 0);
+        assert.deepEqual(formatDriftTable(rs).slice(2), [
+            "staging  not deployed: no state in file:///state yet (npm run up -- staging deploys it)",
+            "prod     not deployed: no state in file:///state yet (npm run up -- prod deploys it)",
+        ]);
+        assert.match(formatDriftMarkdown(rs), /^\| staging \| not deployed: no state in file:\/\/\/state yet/m);
+    });
+
     it("exits 1 when any stack drifts, else 2 when any was not checked, else 0", () => {
-        const result = fc.constantFrom<StackDrift>(checked("a", NONE), checked("b", { ...NONE, pending: ["1_x"] }), notChecked("c", "why"));
+        const result = fc.constantFrom<StackDrift>(
+            checked("a", NONE),
+            checked("b", { ...NONE, pending: ["1_x"] }),
+            notChecked("c", "why"),
+            notDeployed("d", "file:///state"),
+        );
         fc.assert(
             fc.property(fc.array(result, { maxLength: 6 }), (rs) => {
                 const code = driftExitCode(rs);

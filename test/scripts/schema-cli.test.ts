@@ -285,7 +285,7 @@ describe("schema CLI", function () {
             const res = await runCli(["status"], "postgres://u:p@127.0.0.1:1/x", {}, root);
             assert.equal(res.code, 1);
             assert.match(res.stderr, /keel:migrations\.lockWaitSeconds/);
-            assert.match(res.stderr, /fix: pulumi config set --path keel:migrations\.lockWaitSeconds/);
+            assert.match(res.stderr, /fix: npm run pulumi -- config set --path keel:migrations\.lockWaitSeconds/);
         });
     });
 

@@ -578,7 +578,7 @@ describe("schema:adopt (real histories)", function () {
             fs.writeFileSync(path.join(root, "sql/V1__Create_users.sql"), `${BOM}CREATE TABLE users (id int PRIMARY KEY);\r\n`);
             const res = await adopt(["--from", "flyway", "--yes", "--out", "elsewhere"], url, root);
             assert.equal(res.code, 0, res.stderr);
-            assert.match(res.stdout, /the stack reads keel: pulumi config set --path keel:migrations\.dir elsewhere/);
+            assert.match(res.stdout, /the stack reads keel: npm run pulumi -- config set --path keel:migrations\.dir elsewhere/);
             assert.equal(fs.readdirSync(path.join(root, "elsewhere")).length, 3);
         });
     });
