@@ -38,7 +38,7 @@ import {
     schemaDriftSummary,
     StackDrift,
 } from "./lib/driftReport";
-import { keelStack, missingPassphrase, redactedBackend, stateBackend } from "./lib/engine";
+import { keelStack, keepingStackFile, missingPassphrase, redactedBackend, stateBackend } from "./lib/engine";
 import { PulumiCli, pulumiCliOrBuild } from "./lib/pulumiCli";
 import { rawStackConfig } from "./lib/stackConfig";
 
@@ -146,15 +146,17 @@ async function check(stack: string, io: DriftIo, deployed?: Set<string>): Promis
     const events: RefreshEvent[] = [];
     const diagnostics: string[] = [];
     try {
-        const s = await keelStack({ root: io.root, stack, env: io.env, create: false, ...(io.cli ? { cli: io.cli } : {}) });
-        await s.previewRefresh({
-            onEvent: (e) => {
-                events.push(e as RefreshEvent);
-                const d = e.diagnosticEvent;
-                if (d && /^error/.test(d.severity)) diagnostics.push(d.message.trim());
-            },
-            onOutput: () => undefined,
-            onError: () => undefined,
+        await keepingStackFile(io.root, stack, async () => {
+            const s = await keelStack({ root: io.root, stack, env: io.env, create: false, ...(io.cli ? { cli: io.cli } : {}) });
+            await s.previewRefresh({
+                onEvent: (e) => {
+                    events.push(e as RefreshEvent);
+                    const d = e.diagnosticEvent;
+                    if (d && /^error/.test(d.severity)) diagnostics.push(d.message.trim());
+                },
+                onOutput: () => undefined,
+                onError: () => undefined,
+            });
         });
     } catch (err) {
         if (err instanceof KeelError) return notChecked(stack, message(err));

@@ -110,7 +110,7 @@ describe("db:backups, db:restore, db:drill", () => {
         const r = await run(["drill", "--stack", "staging"], root);
         assert.match(
             r.error!.message,
-            /^the staging stack's secrets are encrypted with a passphrase: export PULUMI_CONFIG_PASSPHRASE .*; or pass --url <postgres-url> for another database\.$/,
+            /^The staging stack does not exist yet in file:\/\/\S+: run 'npm run up -- staging' first: .*; or pass --url <postgres-url> for another database\.$/,
         );
         // Without --stack: dev, which was never deployed in this project's backend.
         const d = await run(["restore", "--backup", "x"], root);
