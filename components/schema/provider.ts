@@ -63,8 +63,15 @@ export interface SchemaMigrationsOutputs extends SchemaMigrationsInputs {
     version: string;
     /** sha256 of the schema catalog after the last apply (or refresh). */
     fingerprint: string;
-    /** The object -> definition map behind the fingerprint, packed (packCatalog), to describe drift. */
+    /**
+     * The object -> definition map the last apply recorded, packed (packCatalog): what the migrations made,
+     * which drift is measured from. A refresh leaves it as it is, so the drift it finds stays drift (in the
+     * schemaDrift output and in npm run drift alike) until a deploy's apply records the schema again or the
+     * change is undone by hand.
+     */
     catalog: string;
+    /** The history the last apply recorded, which history drift is measured from (absent in state from before it: `applied`). */
+    historyBaseline?: AppliedMigration[];
     historyDigest: string;
     /** What `pulumi refresh` found changed outside Keel; empty when nothing. */
     drift: string[];
@@ -113,6 +120,26 @@ function isKnownUrl(url: unknown): url is string {
  */
 function localServerDown(inputs: { databaseKind?: string }, err: unknown): boolean {
     return inputs.databaseKind === "local" && err instanceof DatabaseConnectionError && /ECONNREFUSED/.test(err.message);
+}
+
+/**
+ * What a migration does, in one short line for the preview: its first statement
+ * with comments and runs of whitespace taken out, cut at `max` characters, and
+ * how many statements follow.
+ */
+export function describeSql(text: string, max = 80): string {
+    const code = text
+        .replace(/\/\*[\s\S]*?\*\//g, " ")
+        .replace(/--[^\n]*/g, " ")
+        .replace(/\s+/g, " ")
+        .trim();
+    const statements = code
+        .split(/;\s*/)
+        .map((x) => x.trim())
+        .filter(Boolean);
+    if (!statements.length) return "(no statement)";
+    const first = statements[0].length > max ? `${statements[0].slice(0, max - 1)}…` : statements[0];
+    return statements.length > 1 ? `${first} (+${statements.length - 1} more statement${statements.length > 2 ? "s" : ""})` : first;
 }
 
 function pendingId(f: { version: string; name: string }): string {
@@ -175,6 +202,7 @@ function outputsFrom(inputs: SchemaMigrationsInputs, state: SchemaState, drift: 
         ...inputs,
         pending: [],
         applied: appliedList(state.applied),
+        historyBaseline: appliedList(state.applied),
         version: state.version ?? "",
         fingerprint: state.fingerprint!.hash,
         catalog: packCatalog(state.fingerprint!.objects),
@@ -348,6 +376,8 @@ export const schemaMigrationsProvider = versioned<SchemaMigrationsInputs, Schema
                 );
             }
             for (const w of lint?.warnings ?? []) warn(`${f.file}: ${w}.`);
+            // The preview's list of what up will run: the version and what it does (the inputs show no file's detail).
+            progress(`pending ${pendingId(f)}: ${describeSql(f.text ?? "")}`);
         }
         // plannedAt only matters while something is pending: a plan with nothing to do leaves the inputs as they were.
         return { inputs: { ...news, pending: plan.pending.map(pendingId), ...(plan.pending.length ? { plannedAt: readAt } : {}) } };
@@ -394,10 +424,11 @@ export const schemaMigrationsProvider = versioned<SchemaMigrationsInputs, Schema
             return { id, props };
         }
         const applied = appliedList(state.applied);
-        const drift = [
-            ...describeSchemaDrift(recordedCatalog(props), state.fingerprint!.objects),
-            ...describeHistoryDrift(props.applied ?? [], applied),
-        ];
+        // Measured from what the last apply recorded, not from the previous refresh: a refresh that found drift
+        // does not make it the norm (else the next check would call the schema clean while schemaDrift lists it).
+        const recorded = recordedCatalog(props);
+        const historyBaseline = props.historyBaseline ?? props.applied ?? [];
+        const drift = [...describeSchemaDrift(recorded, state.fingerprint!.objects), ...describeHistoryDrift(historyBaseline, applied)];
         if (drift.length) warn(`drift in ${describeTarget(props.databaseUrl)}:\n  ${drift.join("\n  ")}`);
         return {
             id,
@@ -406,7 +437,9 @@ export const schemaMigrationsProvider = versioned<SchemaMigrationsInputs, Schema
                 applied,
                 version: state.version ?? "",
                 fingerprint: state.fingerprint!.hash,
-                catalog: packCatalog(state.fingerprint!.objects),
+                // The first read of a schema no apply recorded (adopted state) takes what it finds as the baseline.
+                catalog: Object.keys(recorded).length ? props.catalog : packCatalog(state.fingerprint!.objects),
+                historyBaseline,
                 historyDigest: state.historyDigest,
                 drift,
             },
@@ -456,12 +489,16 @@ export class SchemaMigrations extends KeelDynamicResource {
             {
                 ...args,
                 databaseUrl: pulumi.secret(args.databaseUrl),
+                // Every file's checksum and lint facts: what the diff and the policies read, not what a preview
+                // should print (ten lines a file); shown as [secret]. The pending versions are listed by check.
+                migrations: pulumi.secret(args.migrations),
                 pending: undefined,
                 applied: undefined,
                 version: undefined,
                 fingerprint: undefined,
                 catalog: undefined,
                 historyDigest: undefined,
+                historyBaseline: undefined,
                 drift: undefined,
                 latestBackup: undefined,
             },

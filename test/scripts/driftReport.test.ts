@@ -153,17 +153,15 @@ describe("npm run drift: the report", () => {
                 schemaDrift: ["~ function public.f(): md5:a -> md5:b", "+ constraint public.t.c: CHECK ((a | b) = `x`)"],
             }),
         ]);
-        assert.match(
-            md,
-            /^\| staging \| 0 \| 1 added, 1 changed \| 0 \| code wins: `npm run up -- staging`; cloud wins: `npm run refresh -- staging` \|$/m,
-        );
+        assert.match(md, /^\| staging \| 0 \| 1 added, 1 changed \| 0 \| code wins: `npm run up -- staging` \|$/m);
         assert.match(md, /^- `~ function public\.f\(\): md5:a -> md5:b`$/m);
         assert.match(md, /^- `` \+ constraint public\.t\.c: CHECK \(\(a \| b\) = `x`\) ``$/m);
     });
 
-    it("settles what each finding needs: pending only by up, history only by refresh", () => {
+    it("settles what each finding needs: pending, schema and history drift only by up (a refresh keeps them drift), resources either way", () => {
         assert.deepEqual(settleCommands(checked("s", { ...NONE, pending: ["3_x"] })), { codeWins: "npm run up -- s" });
-        assert.deepEqual(settleCommands(checked("s", { ...NONE, historyDrift: ["+ history: …"] })), { cloudWins: "npm run refresh -- s" });
+        assert.deepEqual(settleCommands(checked("s", { ...NONE, historyDrift: ["+ history: …"] })), { codeWins: "npm run up -- s" });
+        assert.deepEqual(settleCommands(checked("s", { ...NONE, schemaDrift: ["+ index public.x: …"] })), { codeWins: "npm run up -- s" });
         assert.deepEqual(settleCommands(checked("s", NONE)), {});
         assert.equal(schemaDriftSummary([]), "none");
     });
