@@ -116,7 +116,14 @@ function backupDir(io: DbIo, config: KeelConfig): string {
 /** The database URL for a command that connects: --url, else the stack's own (scripts/lib/stackDatabase.ts's rule). */
 async function databaseUrl(args: ParsedCommandLine, io: DbIo, config: KeelConfig): Promise<string> {
     const url = args.options.url as string | undefined;
-    const o = { root: io.root, stack: config.stack, env: io.env, database: config.database, say: io.out, ...(io.cli ? { cli: io.cli } : {}) };
+    const o = {
+        root: io.root,
+        stack: config.stack,
+        env: io.env,
+        database: config.database,
+        say: io.out,
+        ...(io.cli ? { cli: io.cli } : {}),
+    };
     return (await stackDatabase(url !== undefined ? { ...o, url } : o)).url;
 }
 

@@ -46,7 +46,11 @@ export const SPEC: CommandSpec = {
     options: [
         { name: "stack", short: "s", value: "<stack>", help: "the stack, whose stage must be dev (default: dev)" },
         { name: "yes", short: "y", help: "go ahead without asking (needed without a terminal)" },
-        { name: "url", value: "<postgres-url>", help: "the database (default: the stack's own, its output databaseUrl; DATABASE_URL only for an external stack that reads it)" },
+        {
+            name: "url",
+            value: "<postgres-url>",
+            help: "the database (default: the stack's own, its output databaseUrl; DATABASE_URL only for an external stack that reads it)",
+        },
         { name: "seeds", value: "<path>", help: `the seeds directory (default: ${DEFAULT_SEEDS_DIR})` },
     ],
 };
