@@ -37,7 +37,7 @@ export interface SchemaMigrationsInputs {
     settings: SchemaSettings;
     /** Stack and user, recorded in the history. */
     appliedBy: string;
-    /** Filled in by `check`: `<version>_<name>` of every migration the database lacks. */
+    /** Filled in by `check`: `<version>_<name>: <what it does>` of every migration the database lacks (pendingKey: the id). */
     pending?: string[];
     /** Filled in by `check` with `pending`: the database's clock when the plan was made. */
     plannedAt?: string;
@@ -142,6 +142,11 @@ export function describeSql(text: string, max = 80): string {
     return statements.length > 1 ? `${first} (+${statements.length - 1} more statement${statements.length > 2 ? "s" : ""})` : first;
 }
 
+/** A `pending` entry's migration id, `<version>_<name>`, without what it does. */
+export function pendingKey(entry: string): string {
+    return entry.replace(/:[\s\S]*$/, "");
+}
+
 function pendingId(f: { version: string; name: string }): string {
     return `${f.version}_${f.name}`;
 }
@@ -166,7 +171,7 @@ export function stillPending(olds: Partial<SchemaMigrationsOutputs>, news: Schem
             )
             .map(pendingId),
     );
-    return pending.filter((p) => !appliedSince.has(p));
+    return pending.filter((p) => !appliedSince.has(pendingKey(p)));
 }
 
 /**
@@ -376,11 +381,11 @@ export const schemaMigrationsProvider = versioned<SchemaMigrationsInputs, Schema
                 );
             }
             for (const w of lint?.warnings ?? []) warn(`${f.file}: ${w}.`);
-            // The preview's list of what up will run: the version and what it does (the inputs show no file's detail).
-            progress(`pending ${pendingId(f)}: ${describeSql(f.text ?? "")}`);
         }
         // plannedAt only matters while something is pending: a plan with nothing to do leaves the inputs as they were.
-        return { inputs: { ...news, pending: plan.pending.map(pendingId), ...(plan.pending.length ? { plannedAt: readAt } : {}) } };
+        // Each entry says what the file does: the preview lists the pending versions readably (the files' detail is secret).
+        const pending = plan.pending.map((f) => `${pendingId(f)}: ${describeSql(f.text ?? "")}`);
+        return { inputs: { ...news, pending, ...(plan.pending.length ? { plannedAt: readAt } : {}) } };
     },
 
     async diff(_id, olds, news) {

@@ -83,7 +83,7 @@ describe("end to end: the dev stack through the engine (existing PostgreSQL)", f
         assert.equal(next.changeSummary.update, 1, output);
         assert.match(output, /3_notes/);
         // The preview names the pending version and what it does, in a few lines: no file's checksum or lint facts.
-        assert.match(output, /pending 3_notes: ALTER TABLE accounts ADD COLUMN note text$/m);
+        assert.match(output, /"3_notes: ALTER TABLE accounts ADD COLUMN note text"/);
         assert.match(output, /^\s+migrations\s*: \[secret\]/m);
         assert.doesNotMatch(output, /[0-9a-f]{64}/, "no checksum");
         assert.ok(output.split("\n").length <= 40, `${output.split("\n").length} lines:\n${output}`);
