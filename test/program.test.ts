@@ -319,7 +319,10 @@ describe("program (mocks)", () => {
         const provider = requireFromString(inputs.__provider).handler();
         const checked = await provider.check({}, inputs);
         assert.deepEqual(checked.failures ?? [], []);
-        assert.deepEqual(checked.inputs.pending, ["1_accounts", "2_drop_legacy"]);
+        assert.deepEqual(checked.inputs.pending, [
+            "1_accounts: CREATE TABLE accounts (id int PRIMARY KEY)",
+            "2_drop_legacy: DROP TABLE IF EXISTS legacy",
+        ]);
         const { result: created } = await captureConsole<any>(() => provider.create(checked.inputs));
         assert.equal(created.outs.version, "2");
         const rows = await withClient(url, async (c) => (await c.query("SELECT version FROM keel_schema_history ORDER BY version")).rows);

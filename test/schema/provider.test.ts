@@ -275,7 +275,7 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
             describeSql("/* x */ CREATE TABLE a (id int); CREATE INDEX a_i ON a (id); SELECT 1;"),
             "CREATE TABLE a (id int) (+2 more statements)",
         );
-        assert.equal(describeSql(`INSERT INTO t VALUES ('${"x".repeat(200)}')`, 20), "INSERT INTO t VALUES…");
+        assert.equal(describeSql(`INSERT INTO t VALUES ('${"x".repeat(200)}')`, 20), "INSERT INTO t VALUE…");
         assert.equal(describeSql("-- nothing\n"), "(no statement)");
         assert.equal(pendingKey("3_notes: ALTER TABLE a ADD COLUMN b int"), "3_notes");
         assert.equal(pendingKey("3_notes"), "3_notes");

@@ -14,7 +14,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { loadMigrations, scanMigrations } from "../../components/schema/migrationSet";
 import { inspectSchema, recordAdoption } from "../../components/schema/runner";
-import { schemaMigrationsProvider } from "../../components/schema/provider";
+import { pendingKey, schemaMigrationsProvider } from "../../components/schema/provider";
 import { cliResult, CliResult, engineSettings, historyRows, REPO_ROOT, relationExists, runCli, withClient } from "../support/migrationsDir";
 import { dbmateBin } from "../support/dbmate";
 import { freshDatabase, testCluster } from "../support/postgres";
@@ -82,7 +82,7 @@ const query = (url: string, sql: string, params: unknown[] = []) => withClient(u
 async function previewPending(url: string, dir: string): Promise<string[]> {
     const checked = await schemaMigrationsProvider.check!({} as any, await schemaInputs(url, dir));
     assert.deepEqual(checked.failures ?? [], []);
-    return checked.inputs!.pending ?? [];
+    return (checked.inputs!.pending ?? []).map(pendingKey);
 }
 
 /** After an adoption: the files, the history rows and their checksums, and nothing pending for status, the runner and preview. */
