@@ -78,7 +78,7 @@ export class DatabaseConnectionError extends KeelError {
  */
 export function protectedDeletionFix(stack: string, allowDeleteKey: string): string {
     return (
-        `To delete it on purpose: (1) pulumi config set --path ${allowDeleteKey} true --stack ${stack}; ` +
+        `To delete it on purpose: (1) npm run pulumi -- config set --path ${allowDeleteKey} true --stack ${stack}; ` +
         `(2) KEEL_SKIP_POLICY=1 npm run up -- ${stack} (records allowDelete and lifts Pulumi's protect and retainOnDelete; the policy pack refuses ` +
         `unprotected prod resources, so this one update runs without it); (3) npm run destroy -- ${stack}. ` +
         `To stop managing it and keep it instead, remove it from the state: npm run pulumi -- state delete '<urn>' --stack ${stack} ` +

@@ -2,16 +2,16 @@
  * Backups of a stack's database: pg_dump files for docker, external and local
  * kinds, snapshot branches (components/backup/neon.ts) for neon:
  *
- *   npm run db:backups -- --stack <s>                           list them: time, schema version, size
- *   npm run db:backup  -- --stack <s>                           take one now (as pulumi up does before migrating), apply retention
- *   npm run db:restore -- --stack <s> --backup <id> [--yes]     restore one (prints the plan, asks first)
- *   npm run db:drill   -- --stack <s>                           backup, restore into a scratch database, compare, clean up
+ *   npm run db:backups [-- --stack <s>]                         list them: time, schema version, size
+ *   npm run db:backup  [-- --stack <s>]                         take one now (as pulumi up does before migrating), apply retention
+ *   npm run db:restore -- [--stack <s>] --backup <id> [--yes]   restore one (prints the plan, asks first)
+ *   npm run db:drill   [-- --stack <s>]                         backup, restore into a scratch database, compare, clean up
  *
- * Neon stacks need NEON_API_KEY (and NEON_API_URL for a proxy or fake); the
- * project and branch are found by the names in the stack file.
- * For pg_dump, the database URL comes from --url or DATABASE_URL: the stack file holds it
- * encrypted (keel:databaseUrl is a secret) or not at all (docker), e.g.
- * `export DATABASE_URL=$(npm run -s db:url -- --stack <s>)`.
+ * The stack is dev unless --stack names another. Neon stacks need NEON_API_KEY
+ * (and NEON_API_URL for a proxy or fake); the project and branch are found by
+ * the names in the stack file. For pg_dump, the database is the stack's own
+ * (its output databaseUrl, through the engine) unless --url names another
+ * (scripts/lib/stackDatabase.ts).
  */
 import * as path from "path";
 import {
@@ -37,11 +37,13 @@ import {
 import type { BackupRecord } from "../components/backup/types";
 import { KeelConfig, NeonDatabaseConfig } from "../components/config";
 import { KeelError } from "../components/errors";
-import { describeTarget, unusableUrlReason } from "../components/postgres/connection";
+import { describeTarget } from "../components/postgres/connection";
 import { CommandSpec, ParsedCommandLine, runCommandLine, runSubcommand, UsageError, usageText } from "./lib/cli";
 import { findNeonProject, findStackBranch, scriptNeonClient } from "./lib/neonStack";
 import { confirmOnTty } from "./lib/prompt";
+import type { PulumiCli } from "./lib/pulumiCli";
 import { readStackConfig } from "./lib/stackConfig";
+import { stackDatabase } from "./lib/stackDatabase";
 
 export class DbCommandError extends KeelError {
     constructor(message: string) {
@@ -60,28 +62,34 @@ export interface DbIo {
     confirm(question: string): Promise<boolean>;
     /** Neon drill: compares the backup branch with its restored copy (default: compareDatabases). */
     compare?: typeof compareDatabases;
+    /** The engine's CLI, for the stack's outputs (default: the one engine.ts finds). */
+    cli?: PulumiCli;
     /** Neon backup: the schema version the branch holds, read through its connection URI (default: appliedSchemaVersion). */
     schemaVersionAt?: (uri: string, historySchema: string) => Promise<string>;
 }
 
-const STACK = { name: "stack", short: "s", value: "<stack>", help: "the stack (required)" };
-const URL_OPTION = { name: "url", value: "<postgres-url>", help: "the database's direct URL (default: DATABASE_URL; pg_dump stacks)" };
+const STACK = { name: "stack", short: "s", value: "<stack>", help: "the stack (default: dev)" };
+const URL_OPTION = {
+    name: "url",
+    value: "<postgres-url>",
+    help: "the database's direct URL (default: the stack's own, its output databaseUrl; pg_dump stacks)",
+};
 
 export const SPECS: Record<string, CommandSpec> = {
     backups: {
-        usage: "npm run db:backups -- --stack <stack>",
+        usage: "npm run db:backups -- [--stack <stack>]",
         summary: "Lists the stack's backups, newest first: time, schema version, the version each was taken before, size or LSN.",
         options: [STACK],
     },
     backup: {
-        usage: "npm run db:backup -- --stack <stack> [--url <postgres-url>]",
+        usage: "npm run db:backup -- [--stack <stack>] [--url <postgres-url>]",
         summary:
             "Takes a backup now, as pulumi up does before migrating: pg_dump (docker, external, local) with its record and the stack's " +
             "retention (keel:migrations.keepBackups), or a Neon snapshot branch (expiring after keel:migrations.backupRetentionDays).",
         options: [STACK, URL_OPTION],
     },
     restore: {
-        usage: "npm run db:restore -- --stack <stack> --backup <id> [--yes] [--url <postgres-url>]",
+        usage: "npm run db:restore -- [--stack <stack>] --backup <id> [--yes] [--url <postgres-url>]",
         summary:
             "Restores a backup over the stack's database: prints the plan and asks first; the previous state is kept " +
             "(a database or a branch) with the way back.",
@@ -93,7 +101,7 @@ export const SPECS: Record<string, CommandSpec> = {
         ],
     },
     drill: {
-        usage: "npm run db:drill -- --stack <stack> [--url <postgres-url>]",
+        usage: "npm run db:drill -- [--stack <stack>] [--url <postgres-url>]",
         summary:
             "Takes a backup, restores it into a scratch database (or branch), compares schema, rows and data with the source, " +
             "prints a pass/fail report (exit 1 on a failure) and removes the scratch copy.",
@@ -105,24 +113,18 @@ function backupDir(io: DbIo, config: KeelConfig): string {
     return path.resolve(io.root, config.migrations.backupDir);
 }
 
-/** The database URL for a command that connects: --url, else DATABASE_URL; never the stack file's (encrypted) one. */
-function databaseUrl(args: ParsedCommandLine, io: DbIo, config: KeelConfig, command: string): string {
-    const url = (args.options.url as string | undefined) ?? io.env.DATABASE_URL;
-    if (!url) {
-        const why =
-            config.database.kind === "external" && config.database.source === "config"
-                ? `stack '${config.stack}' keeps keel:databaseUrl as a secret, encrypted in Pulumi.${config.stack}.yaml, which this script cannot read`
-                : config.database.kind === "docker" || config.database.kind === "local"
-                  ? `stack '${config.stack}' runs its database ${config.database.kind === "docker" ? "in Docker" : "locally (the local kind)"} with a generated password, which lives in the Pulumi state`
-                  : `stack '${config.stack}' keeps its database's URL in the Pulumi state`;
-        throw new DbCommandError(
-            `db:${command} needs the database's direct URL: ${why}. Pass --url or export DATABASE_URL, for example:\n` +
-                `  export DATABASE_URL=$(npm run -s db:url -- --stack ${config.stack})`,
-        );
-    }
-    const reason = unusableUrlReason(url);
-    if (reason) throw new DbCommandError(`The database URL for ${describeTarget(url)} ${reason}.`);
-    return url;
+/** The database URL for a command that connects: --url, else the stack's own (scripts/lib/stackDatabase.ts's rule). */
+async function databaseUrl(args: ParsedCommandLine, io: DbIo, config: KeelConfig): Promise<string> {
+    const url = args.options.url as string | undefined;
+    const o = {
+        root: io.root,
+        stack: config.stack,
+        env: io.env,
+        database: config.database,
+        say: io.out,
+        ...(io.cli ? { cli: io.cli } : {}),
+    };
+    return (await stackDatabase(url !== undefined ? { ...o, url } : o)).url;
 }
 
 function describeRecord(r: BackupRecord): string {
@@ -150,8 +152,7 @@ export async function main(argv: string[], io: DbIo): Promise<number> {
 
 /** Runs one command with its parsed options. */
 export async function dbCommand(command: string, args: ParsedCommandLine, io: DbIo): Promise<number> {
-    const stack = args.options.stack as string | undefined;
-    if (!stack) throw new UsageError("--stack <stack> is required");
+    const stack = (args.options.stack as string | undefined) ?? "dev";
     if (command === "restore" && !args.options.backup) throw new UsageError("--backup <id> is required: npm run db:backups lists them");
     const config = readStackConfig(io.root, stack, io.env);
     if (config.database.kind === "neon") return neonCommand(command, args, io, config, config.database);
@@ -170,7 +171,7 @@ export async function dbCommand(command: string, args: ParsedCommandLine, io: Db
         return 0;
     }
 
-    const url = databaseUrl(args, io, config, command);
+    const url = await databaseUrl(args, io, config);
     if (command === "backup") {
         const { historySchema, keepBackups } = config.migrations;
         const schemaVersion = await appliedSchemaVersion(url, historySchema);

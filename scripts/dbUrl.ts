@@ -12,7 +12,7 @@
  * never deployed has no URL yet: the error says to run npm run up first.
  */
 import { CommandSpec, ParsedCommandLine, runCommand } from "./lib/cli";
-import { stackDatabaseUrl, stackOutput } from "./lib/stackDatabase";
+import { stackDatabase, stackOutput } from "./lib/stackDatabase";
 
 export const SPEC: CommandSpec = {
     usage: "npm run db:url -- [--stack <stack>] [--pooled]",
@@ -35,7 +35,8 @@ export interface DbUrlIo {
 export async function dbUrl(args: ParsedCommandLine, io: DbUrlIo): Promise<number> {
     const stack = (args.options.stack as string | undefined) ?? "dev";
     const o = { root: io.root, stack, env: io.env };
-    const url = args.options.pooled ? await stackOutput(o, "databasePooledUrl") : await stackDatabaseUrl(o);
+    // The direct URL by the commands' one rule (an external stack reading DATABASE_URL prints that); the pooled one is only in the outputs.
+    const url = args.options.pooled ? await stackOutput(o, "databasePooledUrl") : (await stackDatabase({ ...o, urlOption: false })).url;
     io.print(`${url}\n`);
     return 0;
 }

@@ -173,9 +173,7 @@ async function local(
             `note: keel:database.local.port is ${db.port} but the server was set up on ${port}; npm run up${stack === "dev" ? "" : ` -- --stack ${stack}`} moves it`,
         );
     }
-    say(
-        `  its URL, with the password: npm run -s pulumi -- stack output databaseUrl --show-secrets${stack === "dev" ? "" : ` --stack ${stack}`}`,
-    );
+    say(`  its URL, with the password: npm run -s db:url${stack === "dev" ? "" : ` -- --stack ${stack}`}`);
     say(`  the server log: ${shown(paths.logFile)} (${npmRun("dev:logs", stack)}); stop it: ${npmRun("dev:stop", stack)}`);
     return 0;
 }
@@ -210,7 +208,7 @@ export function dockerUnavailable(env: Record<string, string | undefined>): stri
         timeout: 20_000,
     });
     if (res.error && (res.error as NodeJS.ErrnoException).code === "ENOENT") {
-        return "no Docker engine answers: the docker command is not installed (or not on PATH). Install and start Docker, or use the local kind: pulumi config set --path keel:database.kind local";
+        return "no Docker engine answers: the docker command is not installed (or not on PATH). Install and start Docker, or use the local kind: npm run pulumi -- config set --path keel:database.kind local";
     }
     if (res.status === 0) return undefined;
     const why = (res.stderr || res.stdout || String(res.error ?? "")).trim().split("\n").filter(Boolean).pop() ?? "docker info failed";

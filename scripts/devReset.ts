@@ -6,7 +6,7 @@
  * refused, before anything is read, on a stack whose stage is not dev, and on
  * a Neon database (whose databases belong to the stack's branch: db:reset is
  * the Neon command). The database is --url, else the stack's own (its output
- * databaseUrl, through the engine), never DATABASE_URL.
+ * databaseUrl, through the engine; scripts/lib/stackDatabase.ts's rule).
  *
  * Every migration and seed is parsed, and the user's right to drop and create
  * the database checked, before anything is changed; then the plan (what will
@@ -46,7 +46,11 @@ export const SPEC: CommandSpec = {
     options: [
         { name: "stack", short: "s", value: "<stack>", help: "the stack, whose stage must be dev (default: dev)" },
         { name: "yes", short: "y", help: "go ahead without asking (needed without a terminal)" },
-        { name: "url", value: "<postgres-url>", help: "the database (default: the stack's databaseUrl output; never DATABASE_URL)" },
+        {
+            name: "url",
+            value: "<postgres-url>",
+            help: "the database (default: the stack's own, its output databaseUrl; DATABASE_URL only for an external stack that reads it)",
+        },
         { name: "seeds", value: "<path>", help: `the seeds directory (default: ${DEFAULT_SEEDS_DIR})` },
     ],
 };

@@ -21,7 +21,11 @@ export const SPEC: CommandSpec = {
         "else the stack's own (its output databaseUrl). Dev stacks only. Seeds are not recorded: each run runs them all again.",
     options: [
         { name: "stack", short: "s", value: "<stack>", help: "the stack, whose stage must be dev (default: dev)" },
-        { name: "url", value: "<postgres-url>", help: "the database (default: the stack's databaseUrl output; never DATABASE_URL)" },
+        {
+            name: "url",
+            value: "<postgres-url>",
+            help: "the database (default: the stack's own, its output databaseUrl; DATABASE_URL only for an external stack that reads it)",
+        },
         { name: "dir", value: "<path>", help: `the seeds directory (default: ${DEFAULT_SEEDS_DIR})` },
     ],
 };

@@ -7,11 +7,14 @@
  * or removed outside migrations), migrations pending, and the command that
  * settles each (the code wins: npm run up; the cloud wins: npm run refresh).
  *
- * A stack that cannot be checked is reported with why and the run goes on: one
- * whose credentials this shell lacks (the passphrase outside dev, NEON_API_KEY,
+ * A stack never deployed (no state with resources in the backend) is "not
+ * deployed": nothing there can drift, and nothing is asked of it. A stack that
+ * cannot be checked is reported with why and the run goes on: one whose
+ * credentials this shell lacks (the passphrase outside dev, NEON_API_KEY,
  * FLY_API_TOKEN, …) names the variables to set. Exit 0 when every stack is
- * clean, 1 when any drifts, else 2 when any could not be checked.
+ * clean or not deployed, 1 when any drifts, else 2 when any could not be checked.
  */
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parseKeelConfig, stacksIn } from "../components/config";
@@ -29,13 +32,14 @@ import {
     formatDriftMarkdown,
     formatDriftTable,
     notChecked,
+    notDeployed,
     RefreshEvent,
     refreshFindings,
     schemaDriftSummary,
     StackDrift,
 } from "./lib/driftReport";
-import { keelStack, missingPassphrase } from "./lib/engine";
-import type { PulumiCli } from "./lib/pulumiCli";
+import { keelStack, keepingStackFile, missingPassphrase, redactedBackend, stateBackend } from "./lib/engine";
+import { PulumiCli, pulumiCliOrBuild } from "./lib/pulumiCli";
 import { rawStackConfig } from "./lib/stackConfig";
 
 export const SPEC: CommandSpec = {
@@ -43,7 +47,7 @@ export const SPEC: CommandSpec = {
     summary:
         "Refreshes every stack with a Pulumi.<stack>.yaml (or each --stack) in preview mode through the engine, changing nothing, and prints " +
         "what changed outside Keel, the schema's drift and the pending migrations, with the command that settles each. " +
-        "Exit 0: all clean; 1: drift; 2: a stack could not be checked.",
+        "Exit 0: all clean (or never deployed); 1: drift; 2: a stack could not be checked.",
     maxPositionals: 20,
     options: [
         { name: "stack", short: "s", value: "<stack>", help: "a stack to check (default: every Pulumi.<stack>.yaml)", repeatable: true },
@@ -91,16 +95,43 @@ function refreshFailure(err: unknown, diagnostics: string[]): string {
 }
 
 /** One stack: checked, or not checked with why; never throws. */
-export async function checkStack(stack: string, io: DriftIo): Promise<StackDrift> {
+export async function checkStack(stack: string, io: DriftIo, deployed?: Set<string>): Promise<StackDrift> {
     try {
-        return await check(stack, io);
+        return await check(stack, io, deployed);
     } catch (err) {
         return notChecked(stack, message(err));
     }
 }
 
-async function check(stack: string, io: DriftIo): Promise<StackDrift> {
+/**
+ * The stacks that have been deployed (state with resources in the backend), or
+ * undefined when the backend cannot be listed. Listing needs no passphrase and
+ * no vendor key, so a stack never deployed is told apart before they are asked for.
+ */
+export async function deployedStacks(io: DriftIo): Promise<Set<string> | undefined> {
+    const backend = stateBackend(io.root, io.env);
+    // A file backend whose directory does not exist holds no stack.
+    if (backend.startsWith("file://") && !fs.existsSync(backend.slice("file://".length))) return new Set();
+    try {
+        const cli = io.cli ?? pulumiCliOrBuild(io.root, io.env);
+        const env = Object.fromEntries(Object.entries(io.env).filter((e): e is [string, string] => e[1] !== undefined));
+        const res = spawnSync(cli.bin, ["stack", "ls", "--json"], {
+            cwd: io.root,
+            encoding: "utf8",
+            env: { ...env, PULUMI_BACKEND_URL: backend, PULUMI_SKIP_UPDATE_CHECK: "true" },
+        });
+        if (res.status !== 0) return undefined;
+        const stacks = JSON.parse(res.stdout) as { name: string; resourceCount?: number }[];
+        // `stack init` (npm run stack:new) makes a stack without resources: created, not deployed.
+        return new Set(stacks.filter((s) => (s.resourceCount ?? 0) > 0).map((s) => s.name.replace(/^.*\//, "")));
+    } catch {
+        return undefined;
+    }
+}
+
+async function check(stack: string, io: DriftIo, deployed?: Set<string>): Promise<StackDrift> {
     if (!fs.existsSync(path.join(io.root, `Pulumi.${stack}.yaml`))) return notChecked(stack, `no Pulumi.${stack}.yaml in ${io.root}`);
+    if (deployed && !deployed.has(stack)) return notDeployed(stack, redactedBackend(stateBackend(io.root, io.env)));
     const missing = missingCredentials(io.root, stack, io.env);
     const passphrase = missingPassphrase(io.root, stack, io.env);
     if (passphrase) missing.unshift("PULUMI_CONFIG_PASSPHRASE");
@@ -115,15 +146,17 @@ async function check(stack: string, io: DriftIo): Promise<StackDrift> {
     const events: RefreshEvent[] = [];
     const diagnostics: string[] = [];
     try {
-        const s = await keelStack({ root: io.root, stack, env: io.env, create: false, ...(io.cli ? { cli: io.cli } : {}) });
-        await s.previewRefresh({
-            onEvent: (e) => {
-                events.push(e as RefreshEvent);
-                const d = e.diagnosticEvent;
-                if (d && /^error/.test(d.severity)) diagnostics.push(d.message.trim());
-            },
-            onOutput: () => undefined,
-            onError: () => undefined,
+        await keepingStackFile(io.root, stack, async () => {
+            const s = await keelStack({ root: io.root, stack, env: io.env, create: false, ...(io.cli ? { cli: io.cli } : {}) });
+            await s.previewRefresh({
+                onEvent: (e) => {
+                    events.push(e as RefreshEvent);
+                    const d = e.diagnosticEvent;
+                    if (d && /^error/.test(d.severity)) diagnostics.push(d.message.trim());
+                },
+                onOutput: () => undefined,
+                onError: () => undefined,
+            });
         });
     } catch (err) {
         if (err instanceof KeelError) return notChecked(stack, message(err));
@@ -154,6 +187,7 @@ async function check(stack: string, io: DriftIo): Promise<StackDrift> {
 
 function progressLine(r: StackDrift): string {
     if (r.status === "not-checked") return `${r.stack}: not checked: ${r.reason}`;
+    if (r.status === "not-deployed") return `${r.stack}: not deployed`;
     if (r.status === "clean") return `${r.stack}: clean`;
     return (
         `${r.stack}: drift (changed outside Keel: ${r.resources.length}, schema drift: ${schemaDriftSummary(r.schemaDrift)}, ` +
@@ -167,9 +201,10 @@ export async function runDrift(args: ParsedCommandLine, io: DriftIo): Promise<nu
     const json = args.options.json === true;
     const progress = (line: string) => (json ? io.err : io.out)(`${line}\n`);
     const results: StackDrift[] = [];
+    const deployed = await deployedStacks(io);
     for (const stack of stacks) {
-        progress(`${stack}: refreshing in preview mode (nothing is changed)...`);
-        const result = await checkStack(stack, io);
+        if (!deployed || deployed.has(stack)) progress(`${stack}: refreshing in preview mode (nothing is changed)...`);
+        const result = await checkStack(stack, io, deployed);
         progress(progressLine(result));
         results.push(result);
     }

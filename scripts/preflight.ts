@@ -2,11 +2,12 @@
  * preflight — what a deploy checks before `pulumi up`, all at once, so it fails
  * fast with every reason instead of halfway (the GitHub deploy workflow runs it):
  *
- *   npm run preflight -- --stack <s> [--json] [--offline] [--branch <b>]
+ *   npm run preflight [-- --stack <s>] [--url <postgres-url>] [--json] [--offline] [--branch <b>]
  *
  * 1. the stack's config validates, deploy tokens included (FLY_API_TOKEN, VERCEL_API_TOKEN, NEON_API_KEY, …);
  * 2. every migration file loads and parses; on staging/prod a destructive one carries `-- keel:allow-destructive`;
- * 3. the database's migration history matches the files (when a URL is at hand: DATABASE_URL; neon: skipped);
+ * 3. the database's migration history matches the files: the stack's own database (its output databaseUrl,
+ *    through the engine; --url for another; scripts/lib/stackDatabase.ts), skipped when the stack has none yet;
  * 4. the working tree is clean and, with --branch or in GitHub Actions (GITHUB_REF_NAME), the branch is the stack's;
  * 5. staging/prod take a backup before migrating (keel:migrations.backup);
  * 6. prod's backend has >= 2 machines/instances and a rolling or blue-green rollout.
@@ -17,7 +18,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { KeelConfig, parseJsonValue, parseKeelConfig, RawConfig, Stage, STAGES, valueAt } from "../components/config";
-import { ConfigError, MigrationFileError } from "../components/errors";
+import { ConfigError, KeelError, MigrationFileError } from "../components/errors";
 import {
     allowedBranches,
     checkBackups,
@@ -50,24 +51,29 @@ import {
 import { HistoryRow } from "../components/schema/plan";
 import { DEFAULT_ENGINE_SETTINGS, readHistory } from "../components/schema/runner";
 import { CommandSpec, ParsedCommandLine, runCommand, UsageError } from "./lib/cli";
+import type { PulumiCli } from "./lib/pulumiCli";
 import { rawStackConfig } from "./lib/stackConfig";
+import { stackDatabase } from "./lib/stackDatabase";
 
 export interface PreflightIo {
     /** The project's root: stack files, migrations, the git work tree. */
     root: string;
     env: Record<string, string | undefined>;
     out(line: string): void;
+    /** The engine's CLI, for the stack's outputs (default: the one engine.ts finds). */
+    cli?: PulumiCli;
     /** Runs git in the root; throws when git fails (default: execFileSync). */
     git?: (args: string[]) => string;
 }
 
 export const SPEC: CommandSpec = {
-    usage: "npm run preflight -- --stack <stack> [--json] [--offline] [--branch <branch>]",
+    usage: "npm run preflight -- [--stack <stack>] [--url <postgres-url>] [--json] [--offline] [--branch <branch>]",
     summary:
-        "Checks what a deploy of the stack needs, all at once: config and tokens, migration files, the history against the database " +
-        "(DATABASE_URL), a clean tree on the stack's branch, backups, prod redundancy. Exit 0 when nothing fails, 1 otherwise.",
+        "Checks what a deploy of the stack needs, all at once: config and tokens, migration files, the history against the stack's " +
+        "database (its output databaseUrl), a clean tree on the stack's branch, backups, prod redundancy. Exit 0 when nothing fails, 1 otherwise.",
     options: [
-        { name: "stack", short: "s", value: "<stack>", help: "the stack (required)" },
+        { name: "stack", short: "s", value: "<stack>", help: "the stack (default: dev)" },
+        { name: "url", value: "<postgres-url>", help: "the database to check the history of (default: the stack's own)" },
         { name: "json", help: "print the report as JSON" },
         { name: "offline", help: "skip the database check" },
         { name: "branch", value: "<branch>", help: "the branch to check against the stack's (default: GITHUB_REF_NAME, else git's)" },
@@ -76,17 +82,25 @@ export const SPEC: CommandSpec = {
 
 export interface PreflightArgs {
     stack?: string;
+    /** --url: the database whose history is checked (default: the stack's own). */
+    url?: string;
     branch?: string;
     json: boolean;
     offline: boolean;
 }
 
 function preflightArgs(args: ParsedCommandLine): PreflightArgs & { stack: string } {
-    const stack = args.options.stack as string | undefined;
-    if (!stack) throw new UsageError("--stack <stack> is required");
+    const stack = (args.options.stack as string | undefined) ?? "dev";
     const branch = args.options.branch as string | undefined;
     if (branch === "") throw new UsageError("--branch needs a value <branch>");
-    return { stack, ...(branch ? { branch } : {}), json: args.options.json === true, offline: args.options.offline === true };
+    const url = args.options.url as string | undefined;
+    return {
+        stack,
+        ...(branch ? { branch } : {}),
+        ...(url !== undefined ? { url } : {}),
+        json: args.options.json === true,
+        offline: args.options.offline === true,
+    };
 }
 
 function defaultGit(root: string): (args: string[]) => string {
@@ -159,18 +173,14 @@ async function databaseInput(
     if (args.offline) return skipped("--offline");
     if (!config) return skipped("the config does not validate, so the history's settings are unknown");
     const stack = config.stack;
-    if (config.database.kind === "neon") {
-        return skipped(
-            "a neon database's URL exists only in the Pulumi state; pulumi up compares the history with the files before it migrates",
-        );
-    }
-    const url = io.env.DATABASE_URL;
-    if (!url) {
-        const where =
-            config.database.kind === "external"
-                ? `keel:databaseUrl is encrypted in Pulumi.${stack}.yaml`
-                : `the ${config.database.kind === "local" ? "local" : "Docker"} database's URL (with its generated password) lives in the Pulumi state`;
-        return skipped(`${where}; to check the history, export DATABASE_URL=$(npm run -s db:url -- --stack ${stack})`);
+    let url: string;
+    try {
+        const o = { root: io.root, stack, env: io.env, database: config.database, ...(io.cli ? { cli: io.cli } : {}) };
+        url = (await stackDatabase(args.url !== undefined ? { ...o, url: args.url } : o)).url;
+    } catch (err) {
+        // Not deployed yet, or its state not readable from this shell: the deploy's own plan compares the history.
+        if (err instanceof KeelError) return skipped(err.message.replace(/\.$/, ""));
+        throw err;
     }
     if (!loaded.sources) return skipped("the migrations directory has problems (above), so the files to compare are not all known");
     const target = describeTarget(url);
@@ -268,7 +278,7 @@ function tryParse(raw: RawConfig): KeelConfig | undefined {
 /** Runs preflight for a parsed command line and prints the report, secrets masked: 0 when nothing fails, 1 otherwise. */
 export async function runPreflight(parsed: ParsedCommandLine, io: PreflightIo): Promise<number> {
     const args = preflightArgs(parsed);
-    const secrets = SECRET_ENV.map((k) => io.env[k]);
+    const secrets = [...SECRET_ENV.map((k) => io.env[k]), args.url];
     const out = (text: string) => io.out(maskSecrets(text, secrets));
     const report = await preflight(args, io);
     if (args.json) out(JSON.stringify(report, null, 2));

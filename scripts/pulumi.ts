@@ -55,6 +55,13 @@ export function pulumiPassthrough(
             code: 2,
         };
     }
+    if (args[0] === "stack" && args[1] === "init") {
+        // A bare `stack init` encrypts the stack with whatever passphrase this shell has and writes no config.
+        return {
+            error: "error: run 'npm run stack:new -- <name> --stage <dev|staging|prod>' instead: it writes the stack's file and picks its passphrase",
+            code: 2,
+        };
+    }
     const stack = stackArgument(args) ?? env.PULUMI_STACK ?? "dev";
     const cli = pulumiCliOrBuild(root, env);
     const createStack = args[0] === "config" && fs.existsSync(path.join(root, `Pulumi.${stack}.yaml`)) ? stack : undefined;

@@ -1,6 +1,7 @@
 /**
  * schema:status | schema:apply | schema:new | schema:resolve — the migration
- * engine against a database URL, for local work. Settings (directory, history
+ * engine against a stack's database (dev unless --stack): its own, the stack
+ * output databaseUrl, unless --url names another (scripts/lib/stackDatabase.ts). Settings (directory, history
  * schema, timeouts, lock wait, allowMissing, outOfOrder, baseline) come from the
  * stack's keel:migrations in Pulumi.<stack>.yaml (dev unless --stack), the same
  * as `pulumi up` uses, so the two never disagree about where the history lives;
@@ -14,7 +15,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import type { MigrationConfig } from "../components/config";
+import type { DatabaseConfig, MigrationConfig } from "../components/config";
 import { MigrationFileError } from "../components/errors";
 import { describeTarget } from "../components/postgres/connection";
 import {
@@ -28,6 +29,7 @@ import {
 import type { HistoryRow } from "../components/schema/plan";
 import { applyMigrations, assertRunnable, EngineSettings, inspectSchema, resolveMigration } from "../components/schema/runner";
 import { CommandSpec, OptionSpec, ParsedCommandLine, runSubcommand, UsageError } from "./lib/cli";
+import { stackDatabase } from "./lib/stackDatabase";
 import { readStackConfig } from "./lib/stackConfig";
 
 /** bigint's largest value: keel_schema_history.version's type. */
@@ -35,7 +37,11 @@ const MAX_VERSION = 9223372036854775807n;
 
 const COMMON: OptionSpec[] = [
     { name: "stack", short: "s", value: "<stack>", help: "whose keel:migrations settings apply (default: dev)" },
-    { name: "url", value: "<postgres-url>", help: "the database (default: DATABASE_URL); a direct URL, not a pooled one" },
+    {
+        name: "url",
+        value: "<postgres-url>",
+        help: "the database (default: the stack's own, its output databaseUrl; DATABASE_URL for an external stack that reads it); a direct URL, not a pooled one",
+    },
     { name: "dir", value: "<path>", help: "the migrations directory, for this run (default: the stack's keel:migrations.dir)" },
     { name: "history-schema", value: "<name>", help: "schema of keel_schema_history, for this run (default: the stack's)" },
 ];
@@ -86,10 +92,11 @@ export interface SchemaIo {
     out(line: string): void;
 }
 
-/** The stack's migration settings with this run's options on top. */
-export function settingsFor(args: ParsedCommandLine, io: SchemaIo): { dir: string; engine: EngineSettings } {
+/** The stack's migration settings with this run's options on top (and its database config, for the URL). */
+export function settingsFor(args: ParsedCommandLine, io: SchemaIo): { dir: string; engine: EngineSettings; database: DatabaseConfig } {
     const stack = (args.options.stack as string | undefined) ?? "dev";
-    const m: MigrationConfig = readStackConfig(io.root, stack, io.env).migrations;
+    const config = readStackConfig(io.root, stack, io.env);
+    const m: MigrationConfig = config.migrations;
     const opt = (k: string) => (typeof args.options[k] === "string" ? (args.options[k] as string) : undefined);
     // Checked here: a NaN lock wait never times out, and the timeouts are inlined into SET statements.
     const lockWait = opt("lock-wait");
@@ -106,6 +113,7 @@ export function settingsFor(args: ParsedCommandLine, io: SchemaIo): { dir: strin
     const configuredBaseline = baseline === undefined ? m.baseline : BigInt(baseline).toString();
     return {
         dir: opt("dir") ?? m.dir,
+        database: config.database,
         engine: {
             historySchema: opt("history-schema") ?? m.historySchema,
             historyTable: "keel_schema_history",
@@ -122,14 +130,11 @@ export function settingsFor(args: ParsedCommandLine, io: SchemaIo): { dir: strin
     };
 }
 
-export function databaseUrl(args: ParsedCommandLine, io: SchemaIo): string {
-    const url = (args.options.url as string | undefined) ?? io.env.DATABASE_URL;
-    if (url) return url;
+/** The database: --url, else the stack's own (scripts/lib/stackDatabase.ts's rule). */
+export async function databaseUrl(args: ParsedCommandLine, io: SchemaIo, database: DatabaseConfig): Promise<string> {
     const stack = (args.options.stack as string | undefined) ?? "dev";
-    throw new UsageError(
-        `no database: export DATABASE_URL=postgres://user:password@localhost:5432/app, pass --url, ` +
-            `or take the stack's: export DATABASE_URL=$(npm run -s db:url -- --stack ${stack})`,
-    );
+    const url = args.options.url as string | undefined;
+    return (await stackDatabase({ root: io.root, stack, env: io.env, database, say: io.out, ...(url !== undefined ? { url } : {}) })).url;
 }
 
 /** The directory's migrations; every problem with it (names, versions, directives) at once. */
@@ -144,8 +149,8 @@ function label(files: Map<string, MigrationSource>, row: { version: string; name
 }
 
 async function status(args: ParsedCommandLine, io: SchemaIo): Promise<number> {
-    const { dir, engine } = settingsFor(args, io);
-    const url = databaseUrl(args, io);
+    const { dir, engine, database } = settingsFor(args, io);
+    const url = await databaseUrl(args, io, database);
     const { sources, problems } = readDirectory(io, dir);
     const { plan, state, history, unsettled } = await inspectSchema(url, sources, engine, {
         fingerprint: args.options.fingerprint === true,
@@ -196,8 +201,8 @@ async function status(args: ParsedCommandLine, io: SchemaIo): Promise<number> {
 }
 
 async function apply(args: ParsedCommandLine, io: SchemaIo): Promise<number> {
-    const { dir, engine } = settingsFor(args, io);
-    const url = databaseUrl(args, io);
+    const { dir, engine, database } = settingsFor(args, io);
+    const url = await databaseUrl(args, io, database);
     const { sources, problems } = readDirectory(io, dir);
     if (problems.length) throw problemReport(dir, problems);
     // No fingerprint: that is for drift reports (pulumi refresh, status --fingerprint), not for applying.
@@ -234,7 +239,7 @@ async function resolve(args: ParsedCommandLine, io: SchemaIo): Promise<number> {
     if (!version || !/^\d+$/.test(version) || applied === rolledBack) {
         throw new UsageError("schema:resolve needs a version and one of --applied or --rolled-back: npm run schema:resolve -- 3 --applied");
     }
-    const { dir, engine } = settingsFor(args, io);
+    const { dir, engine, database } = settingsFor(args, io);
     const canonical = BigInt(version).toString();
     if (BigInt(canonical) > MAX_VERSION)
         throw new UsageError(`version ${version} is above the largest a migration can have (${MAX_VERSION})`);
@@ -243,7 +248,7 @@ async function resolve(args: ParsedCommandLine, io: SchemaIo): Promise<number> {
     const { sources, problems } = readDirectory(io, dir);
     if (applied && problems.length) throw problemReport(dir, problems);
     const file = sources.find((f) => f.version === canonical);
-    const row = await resolveMigration(databaseUrl(args, io), engine, canonical, applied ? "applied" : "rolled-back", file);
+    const row = await resolveMigration(await databaseUrl(args, io, database), engine, canonical, applied ? "applied" : "rolled-back", file);
     io.out(
         applied
             ? `version ${canonical} (${row.name}) recorded as applied`

@@ -46,7 +46,11 @@ export const SPEC: CommandSpec = {
             help: "its history table (default: the tool's own name, found through the search_path)",
         },
         { name: "stack", short: "s", value: "<stack>", help: "whose keel:migrations settings apply (default: dev)" },
-        { name: "url", value: "<postgres-url>", help: "the database (default: DATABASE_URL); a direct URL, not a pooled one" },
+        {
+            name: "url",
+            value: "<postgres-url>",
+            help: "the database (default: the stack's own, its output databaseUrl); a direct URL, not a pooled one",
+        },
         { name: "out", value: "<path>", help: "where to write Keel's files (default: the stack's keel:migrations.dir)" },
         { name: "history-schema", value: "<name>", help: "schema of keel_schema_history (default: the stack's)" },
         { name: "yes", short: "y", help: "go ahead without asking (needed without a terminal)" },
@@ -85,8 +89,8 @@ export async function runAdopt(args: ParsedCommandLine, io: AdoptIo): Promise<nu
         positionals: [],
         help: false,
     };
-    const { dir: stackDir, engine } = settingsFor(settingsArgs, io);
-    const url = databaseUrl(args, io);
+    const { dir: stackDir, engine, database } = settingsFor(settingsArgs, io);
+    const url = await databaseUrl(args, io, database);
     const outDir = opt("out") ?? stackDir;
     const toolDir = opt("dir") ?? tool.defaultDir;
     const toolAbs = path.resolve(io.root, toolDir);
@@ -208,7 +212,9 @@ export async function runAdopt(args: ParsedCommandLine, io: AdoptIo): Promise<nu
     );
     io.out(`${history.table} is left as it was: stop running ${title} against this database (drop the table when you no longer need it).`);
     if (outDir !== stackDir)
-        io.out(`the stack reads ${stackDir}: pulumi config set --path keel:migrations.dir ${outDir}${stack ? ` --stack ${stack}` : ""}`);
+        io.out(
+            `the stack reads ${stackDir}: npm run pulumi -- config set --path keel:migrations.dir ${outDir}${stack ? ` --stack ${stack}` : ""}`,
+        );
     io.out(
         `check: npm run schema:status${stack || outDir !== stackDir ? " --" : ""}${stack ? ` --stack ${stack}` : ""}${outDir !== stackDir ? ` --dir ${outDir}` : ""}`,
     );

@@ -25,13 +25,14 @@ import {
     SideLabels,
 } from "../components/postgres/catalogDiff";
 import { migrationScript } from "../components/postgres/catalogDdl";
+import type { DatabaseConfig } from "../components/config";
 import { describeTarget, openClient } from "../components/postgres/connection";
 import { schemaCatalog } from "../components/postgres/fingerprint";
 import { DEFAULT_ENGINE_SETTINGS, readHistory } from "../components/schema/runner";
 import { CommandSpec, ParsedCommandLine, runCommand, UsageError } from "./lib/cli";
-import { keelStack } from "./lib/engine";
 import type { PulumiCli } from "./lib/pulumiCli";
 import { readStackConfig } from "./lib/stackConfig";
+import { stackDatabase } from "./lib/stackDatabase";
 
 export const SPEC: CommandSpec = {
     usage: "npm run schema:diff -- <a> <b> [options]",
@@ -78,18 +79,24 @@ export async function resolveSide(arg: string, io: SchemaDiffIo, historySchema?:
         throw new UsageError(`'${arg}' is neither a postgres:// URL nor a stack (no Pulumi.${arg}.yaml in ${io.root})`);
     }
     let schema = historySchema;
-    if (!schema) {
-        try {
-            schema = readStackConfig(io.root, arg, io.env).migrations.historySchema;
-        } catch {
-            schema = "public"; // a config problem is the deploy's to report; the history's default place is public
-        }
+    let database: DatabaseConfig | undefined;
+    try {
+        const config = readStackConfig(io.root, arg, io.env);
+        schema ??= config.migrations.historySchema;
+        database = config.database;
+    } catch {
+        // A config problem is the deploy's to report: the history's default place is public, and the URL is the stack output.
+        schema ??= "public";
     }
-    const stack = await keelStack({ root: io.root, stack: arg, env: io.env, create: false, ...(io.cli ? { cli: io.cli } : {}) });
-    const url = (await stack.outputs()).databaseUrl?.value;
-    if (typeof url !== "string" || !isUrl(url)) {
-        throw new Error(`the ${arg} stack has no databaseUrl output: deploy it first (npm run up -- ${arg}), or give its database's URL`);
-    }
+    // The stack's own database, by the commands' one rule (scripts/lib/stackDatabase.ts).
+    const { url } = await stackDatabase({
+        root: io.root,
+        stack: arg,
+        env: io.env,
+        // Unreadable config: the stack output, which any kind but an environment-sourced external one has.
+        database: database ?? { kind: "neon" },
+        ...(io.cli ? { cli: io.cli } : {}),
+    });
     return { label: arg, url, historySchema: schema, stack: arg };
 }
 

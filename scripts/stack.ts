@@ -10,7 +10,7 @@
  */
 import type { Stack } from "@pulumi/pulumi/automation";
 import { CommandSpec, ParsedCommandLine, runCommand, UsageError } from "./lib/cli";
-import { keelStack, loadProgramSoon, policyPackPath, stageOf } from "./lib/engine";
+import { keelStack, keepingStackFile, loadProgramSoon, policyPackPath, stageOf } from "./lib/engine";
 import { confirmOnTty } from "./lib/prompt";
 import { allowedInStackFile, destroyStack, RefusalWatch, unprotect } from "./lib/stackGuard";
 
@@ -60,6 +60,11 @@ function stackOf(args: ParsedCommandLine): string {
 
 export async function runStackCommand(command: Command, args: ParsedCommandLine, io: StackIo): Promise<number> {
     if (args.positionals.length && args.options.stack) throw new UsageError("give the stack once: as the argument or with --stack");
+    // The tracked stack file stays as it is: the engine would add the stack's encryptionsalt to it.
+    return keepingStackFile(io.root, stackOf(args), () => runOnStack(command, args, io));
+}
+
+async function runOnStack(command: Command, args: ParsedCommandLine, io: StackIo): Promise<number> {
     const stack = stackOf(args);
     const stage = stageOf(io.root, stack);
     const ci = io.env.CI === "true";

@@ -187,7 +187,10 @@ describe("program (mocks): backend and frontend", () => {
                 assert.ok((e as any).cause instanceof ConfigError, String(e));
                 assert.match(e.message, /keel:backend\.image: is not set/);
                 assert.match(e.message, /keel:backend\.fly\.regions: is not set/);
-                assert.match(e.message, /fix: pulumi config set --path keel:backend\.fly\.regions\[0\]\.region iad --stack prod/);
+                assert.match(
+                    e.message,
+                    /fix: npm run pulumi -- config set --path keel:backend\.fly\.regions\[0\]\.region iad --stack prod/,
+                );
                 return true;
             },
         );

@@ -47,7 +47,8 @@ describe("program (mocks)", () => {
 
         // Lint facts and settings for policies, from the files and the stage defaults.
         assert.deepEqual(
-            migrations.inputs.migrations.map((m: any) => [m.version, m.name, m.allowDestructive, m.destructive]),
+            // A secret input: the preview shows [secret] rather than every file's checksum and facts (policies see the value).
+            unwrap(migrations.inputs.migrations).map((m: any) => [m.version, m.name, m.allowDestructive, m.destructive]),
             [
                 ["1", "accounts", false, []],
                 ["2", "drop_legacy", true, ["line 2: DROP TABLE legacy"]],
@@ -163,7 +164,7 @@ describe("program (mocks)", () => {
                     assert.match(err.problems[0].message, /Keel does not fall back to another kind/);
                     assert.match(
                         err.problems[0].fix,
-                        /^pulumi config set --secret keel:databaseUrl '.*' --stack dev \(or export DATABASE_URL;/,
+                        /^npm run pulumi -- config set --secret keel:databaseUrl '.*' --stack dev \(or export DATABASE_URL;/,
                     );
                     return true;
                 },
@@ -325,7 +326,10 @@ describe("program (mocks)", () => {
         const provider = requireFromString(inputs.__provider).handler();
         const checked = await provider.check({}, inputs);
         assert.deepEqual(checked.failures ?? [], []);
-        assert.deepEqual(checked.inputs.pending, ["1_accounts", "2_drop_legacy"]);
+        assert.deepEqual(checked.inputs.pending, [
+            "1_accounts: CREATE TABLE accounts (id int PRIMARY KEY)",
+            "2_drop_legacy: DROP TABLE IF EXISTS legacy",
+        ]);
         const { result: created } = await captureConsole<any>(() => provider.create(checked.inputs));
         assert.equal(created.outs.version, "2");
         const rows = await withClient(url, async (c) => (await c.query("SELECT version FROM keel_schema_history ORDER BY version")).rows);

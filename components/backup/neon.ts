@@ -355,7 +355,7 @@ export async function planNeonRestore(target: NeonBackupTarget, backupId: string
     if (current.branch.protected) {
         lines.push(
             `  note: '${target.branchName}' is a protected branch, and Neon may refuse to restore (reset) it; if it does, nothing has changed: ` +
-                `lift the protection (pulumi config set --path keel:database.neon.branch.protected false --stack ${target.stack}; npm run up -- ${target.stack}), restore, then protect it again`,
+                `lift the protection (npm run pulumi -- config set --path keel:database.neon.branch.protected false --stack ${target.stack}; npm run up -- ${target.stack}), restore, then protect it again`,
         );
     }
     return {

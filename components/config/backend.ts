@@ -232,9 +232,9 @@ export const backendSchema = z
     })
     .strict();
 
-/** Settings that make the watch long enough for its failures, each one `pulumi config set` (the first is the simplest). */
+/** Settings that make the watch long enough for its failures, each one `npm run pulumi -- config set` (the first is the simplest). */
 function watchFixes(stack: string, w: WatchConfig): string[] {
-    const set = (k: string, v: number) => `pulumi config set --path ${NAMESPACE}:backend.watch.${k} ${v} --stack ${stack}`;
+    const set = (k: string, v: number) => `npm run pulumi -- config set --path ${NAMESPACE}:backend.watch.${k} ${v} --stack ${stack}`;
     const fixes: string[] = [];
     const minutes = Math.ceil((w.failures * w.intervalSeconds) / 60);
     if (minutes <= WATCH_MAX_MINUTES) fixes.push(set("minutes", minutes));
@@ -257,7 +257,7 @@ export function parseBackend(ctx: ConfigContext): BackendConfig | undefined {
             ctx.problems.push({
                 key: `${NAMESPACE}:backendSecrets`,
                 message: "is set but the stack has no backend (keel:backend)",
-                fix: `${fixFor(ctx, "backend.kind")}, or pulumi config rm ${NAMESPACE}:backendSecrets --stack ${ctx.stack}`,
+                fix: `${fixFor(ctx, "backend.kind")}, or npm run pulumi -- config rm ${NAMESPACE}:backendSecrets --stack ${ctx.stack}`,
             });
         }
         return undefined;
@@ -281,7 +281,7 @@ export function parseBackend(ctx: ConfigContext): BackendConfig | undefined {
         ctx.problems.push({
             key: `${NAMESPACE}:backend.${other}`,
             message: `settings for '${other}' but the backend kind is '${kind}'`,
-            fix: `pulumi config rm --path ${NAMESPACE}:backend.${other} --stack ${ctx.stack} (or set ${NAMESPACE}:backend.kind ${other})`,
+            fix: `npm run pulumi -- config rm --path ${NAMESPACE}:backend.${other} --stack ${ctx.stack} (or set ${NAMESPACE}:backend.kind ${other})`,
         });
     }
     const fromRepo = kind === "render" && valueAt(rawSection, ["render", "repo"]) !== undefined;
@@ -296,7 +296,7 @@ export function parseBackend(ctx: ConfigContext): BackendConfig | undefined {
         ctx.problems.push({
             key: `${NAMESPACE}:backend.image`,
             message: `is set together with ${has("build") ? "backend.build" : "backend.render.repo"}; choose one source for the backend`,
-            fix: `pulumi config rm --path ${NAMESPACE}:backend.${has("build") ? "build" : "image"} --stack ${ctx.stack}`,
+            fix: `npm run pulumi -- config rm --path ${NAMESPACE}:backend.${has("build") ? "build" : "image"} --stack ${ctx.stack}`,
         });
     }
     if (kind === "fly") {
@@ -319,7 +319,7 @@ export function parseBackend(ctx: ConfigContext): BackendConfig | undefined {
             ctx.problems.push({
                 key: `${NAMESPACE}:backend.fly.region`,
                 message: "is set together with backend.fly.regions; use region/count for one region or regions for several",
-                fix: `pulumi config rm --path ${NAMESPACE}:backend.fly.region --stack ${ctx.stack}`,
+                fix: `npm run pulumi -- config rm --path ${NAMESPACE}:backend.fly.region --stack ${ctx.stack}`,
             });
         }
     } else {
@@ -342,13 +342,13 @@ export function parseBackend(ctx: ConfigContext): BackendConfig | undefined {
                 key: `${NAMESPACE}:backend.build.registry`,
                 message:
                     "is not set; an image built for Render is pushed to your registry (Render has none), so Keel needs its server, username and repository",
-                fix: `pulumi config set --path ${NAMESPACE}:backend.build.registry.server ghcr.io --stack ${ctx.stack} (and .username, .repository; the password: pulumi config set --secret ${NAMESPACE}:registryPassword <token>)`,
+                fix: `npm run pulumi -- config set --path ${NAMESPACE}:backend.build.registry.server ghcr.io --stack ${ctx.stack} (and .username, .repository; the password: npm run pulumi -- config set --secret ${NAMESPACE}:registryPassword <token>)`,
             });
         } else if (has("build") && ctx.deployCredentials && ctx.get("registryPassword") === undefined) {
             ctx.problems.push({
                 key: `${NAMESPACE}:registryPassword`,
                 message: "is not set; pushing the built image to backend.build.registry needs its password or token",
-                fix: `pulumi config set --secret ${NAMESPACE}:registryPassword <token> --stack ${ctx.stack}`,
+                fix: `npm run pulumi -- config set --secret ${NAMESPACE}:registryPassword <token> --stack ${ctx.stack}`,
             });
         }
     }
@@ -401,14 +401,14 @@ export function parseBackend(ctx: ConfigContext): BackendConfig | undefined {
         ctx.problems.push({
             key: `${NAMESPACE}:backend.env.${k}`,
             message: `is also ${k === section.databaseUrlEnv ? "the database URL's variable (backend.databaseUrlEnv)" : "a secret in keel:backendSecrets"}; one value per variable`,
-            fix: `pulumi config rm --path ${NAMESPACE}:backend.env.${k} --stack ${ctx.stack}`,
+            fix: `npm run pulumi -- config rm --path ${NAMESPACE}:backend.env.${k} --stack ${ctx.stack}`,
         });
     }
     if (section.databaseUrlEnv && section.databaseUrlEnv in secrets) {
         ctx.problems.push({
             key: `${NAMESPACE}:backendSecrets.${section.databaseUrlEnv}`,
             message: "is the database URL's variable, which Keel wires from the stack's database",
-            fix: `pulumi config rm --path ${NAMESPACE}:backendSecrets.${section.databaseUrlEnv} --stack ${ctx.stack}`,
+            fix: `npm run pulumi -- config rm --path ${NAMESPACE}:backendSecrets.${section.databaseUrlEnv} --stack ${ctx.stack}`,
         });
     }
     const defaults = ctx.defaults.backend;

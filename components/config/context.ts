@@ -2,7 +2,7 @@
  * What every config section's parser shares: one context (the stack, its stage
  * and defaults, the raw values, the problems found so far), JSON values as
  * `pulumi config` stores them, zod issues turned into problems with the key
- * path, the `pulumi config set` command that fixes a key (with an example right
+ * path, the `npm run pulumi -- config set` command that fixes a key (with an example right
  * for the stack's stage), and the validators more than one section uses.
  * Pure: no Pulumi imports.
  */
@@ -135,10 +135,10 @@ export function examplesFor(stage: Stage, defaults: StageDefaults): Record<strin
     };
 }
 
-/** `pulumi config set [--secret] [--path] keel:<path> <example> --stack <stack>` */
+/** `npm run pulumi -- config set [--secret] [--path] keel:<path> <example> --stack <stack>` */
 export function configFix(stack: string, path: string, example: string | undefined, secret = false): string {
     const usePath = path.includes(".") ? " --path" : "";
-    return `pulumi config set${secret ? " --secret" : ""}${usePath} ${NAMESPACE}:${path} ${example ?? "<value>"} --stack ${stack}`;
+    return `npm run pulumi -- config set${secret ? " --secret" : ""}${usePath} ${NAMESPACE}:${path} ${example ?? "<value>"} --stack ${stack}`;
 }
 
 /** The fix for a key, with the stage's example value. */
@@ -183,7 +183,7 @@ export function parseSection<T extends z.ZodTypeAny>(
                 ctx.problems.push({
                     key: `${NAMESPACE}:${where}.${k}`,
                     message: `unknown setting${known}`,
-                    fix: `pulumi config rm --path ${NAMESPACE}:${where}.${k} --stack ${ctx.stack}`,
+                    fix: `npm run pulumi -- config rm --path ${NAMESPACE}:${where}.${k} --stack ${ctx.stack}`,
                 });
             }
             continue;
@@ -195,7 +195,7 @@ export function parseSection<T extends z.ZodTypeAny>(
             message: `${issue.path.length ? issue.message : `expected an object of ${key} settings`}${got}`,
             fix: issue.path.length
                 ? configFix(ctx.stack, where, examples[where], secret)
-                : `pulumi config rm ${NAMESPACE}:${key} --stack ${ctx.stack}, then set each setting with --path, e.g. ${configFix(ctx.stack, example, examples[example], secret)}`,
+                : `npm run pulumi -- config rm ${NAMESPACE}:${key} --stack ${ctx.stack}, then set each setting with --path, e.g. ${configFix(ctx.stack, example, examples[example], secret)}`,
         });
     }
     return undefined;

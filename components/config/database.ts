@@ -131,7 +131,7 @@ export const databaseSchema = z
     .strict();
 
 const URL_FIX = (stack: string) =>
-    `pulumi config set --secret ${NAMESPACE}:databaseUrl 'postgres://user:password@host:5432/db' --stack ${stack}`;
+    `npm run pulumi -- config set --secret ${NAMESPACE}:databaseUrl 'postgres://user:password@host:5432/db' --stack ${stack}`;
 
 /**
  * The database: `local` (the dev default), `docker`, `external` (a URL from
@@ -175,7 +175,7 @@ export function parseDatabase(ctx: ConfigContext): DatabaseConfig | undefined {
             problems.push({
                 key: `${NAMESPACE}:database.${other}`,
                 message: `settings for '${other}' but the database kind ${kindSource}`,
-                fix: `pulumi config set --path ${NAMESPACE}:database.kind ${other} --stack ${stack} (or remove them: pulumi config rm --path ${NAMESPACE}:database.${other} --stack ${stack})`,
+                fix: `npm run pulumi -- config set --path ${NAMESPACE}:database.kind ${other} --stack ${stack} (or remove them: npm run pulumi -- config rm --path ${NAMESPACE}:database.${other} --stack ${stack})`,
             });
         }
     }
@@ -197,7 +197,7 @@ export function parseDatabase(ctx: ConfigContext): DatabaseConfig | undefined {
         problems.push({
             key: `${NAMESPACE}:databaseUrl`,
             message: `is set but the database kind is '${kind}', which makes its own URL`,
-            fix: `pulumi config rm ${NAMESPACE}:databaseUrl --stack ${stack} (or set ${NAMESPACE}:database.kind external)`,
+            fix: `npm run pulumi -- config rm ${NAMESPACE}:databaseUrl --stack ${stack} (or set ${NAMESPACE}:database.kind external)`,
         });
     }
     if (!section) return undefined;
@@ -215,7 +215,7 @@ export function parseDatabase(ctx: ConfigContext): DatabaseConfig | undefined {
                     fix:
                         URL_FIX(stack) +
                         (stage === "dev"
-                            ? ` (or export DATABASE_URL; or let Keel run one: pulumi config set --path ${NAMESPACE}:database.kind local --stack ${stack})`
+                            ? ` (or export DATABASE_URL; or let Keel run one: npm run pulumi -- config set --path ${NAMESPACE}:database.kind local --stack ${stack})`
                             : ""),
                 });
                 return undefined;
@@ -254,11 +254,12 @@ export function parseDatabase(ctx: ConfigContext): DatabaseConfig | undefined {
                   };
         }
         case "neon": {
-            if (get("neonApiKey") === undefined && !ctx.env.NEON_API_KEY) {
+            // Operator commands that only read the stack's settings (schema:status, db:*) need no Neon key (deployCredentials false).
+            if (ctx.deployCredentials && get("neonApiKey") === undefined && !ctx.env.NEON_API_KEY) {
                 problems.push({
                     key: `${NAMESPACE}:neonApiKey`,
                     message: "is not set and NEON_API_KEY is not in the environment; the neon database kind needs a Neon API key",
-                    fix: `pulumi config set --secret ${NAMESPACE}:neonApiKey <key from the Neon console> --stack ${stack} (or export NEON_API_KEY)`,
+                    fix: `npm run pulumi -- config set --secret ${NAMESPACE}:neonApiKey <key from the Neon console> --stack ${stack} (or export NEON_API_KEY)`,
                 });
             }
             const n = section.neon ?? databaseSchema.shape.neon.unwrap().parse({});
@@ -271,7 +272,7 @@ export function parseDatabase(ctx: ConfigContext): DatabaseConfig | undefined {
                 problems.push({
                     key: `${NAMESPACE}:database.neon.branch.parent`,
                     message: `is set, but this stack owns the Neon project and uses its default branch, which has no parent`,
-                    fix: `pulumi config rm --path ${NAMESPACE}:database.neon.branch.parent --stack ${stack}`,
+                    fix: `npm run pulumi -- config rm --path ${NAMESPACE}:database.neon.branch.parent --stack ${stack}`,
                 });
             }
             if (n.endpoint.maxCu !== undefined && n.endpoint.maxCu < n.endpoint.minCu) {

@@ -61,7 +61,7 @@ export function parseFrontend(ctx: ConfigContext, backend: BackendConfig | undef
             ctx.problems.push({
                 key: `${NAMESPACE}:frontendSecrets`,
                 message: "is set but the stack has no frontend (keel:frontend)",
-                fix: `${fixFor(ctx, "frontend.name")}, or pulumi config rm ${NAMESPACE}:frontendSecrets --stack ${ctx.stack}`,
+                fix: `${fixFor(ctx, "frontend.name")}, or npm run pulumi -- config rm ${NAMESPACE}:frontendSecrets --stack ${ctx.stack}`,
             });
         }
         return undefined;
@@ -80,7 +80,7 @@ export function parseFrontend(ctx: ConfigContext, backend: BackendConfig | undef
         ctx.problems.push({
             key: `${NAMESPACE}:frontend.backendUrlEnv`,
             message: `is '${section.backendUrlEnv}' but the stack has no backend whose URL it could carry`,
-            fix: `pulumi config set --path ${NAMESPACE}:frontend.backendUrlEnv '' --stack ${ctx.stack} (or configure keel:backend)`,
+            fix: `npm run pulumi -- config set --path ${NAMESPACE}:frontend.backendUrlEnv '' --stack ${ctx.stack} (or configure keel:backend)`,
         });
     }
     for (const k of Object.keys(section.env)) {
@@ -88,7 +88,7 @@ export function parseFrontend(ctx: ConfigContext, backend: BackendConfig | undef
             ctx.problems.push({
                 key: `${NAMESPACE}:frontend.env.${k}`,
                 message: `is also ${k === section.backendUrlEnv ? "the backend URL's variable (frontend.backendUrlEnv)" : "a secret in keel:frontendSecrets"}; one value per variable`,
-                fix: `pulumi config rm --path ${NAMESPACE}:frontend.env.${k} --stack ${ctx.stack}`,
+                fix: `npm run pulumi -- config rm --path ${NAMESPACE}:frontend.env.${k} --stack ${ctx.stack}`,
             });
         }
     }
@@ -98,7 +98,7 @@ export function parseFrontend(ctx: ConfigContext, backend: BackendConfig | undef
             ctx.problems.push({
                 key: `${NAMESPACE}:frontendSecrets.${k}`,
                 message: "has a browser-exposed prefix: the framework inlines it into the public bundle, so it is no secret",
-                fix: `move it to keel:frontend.env if it is public, or rename it without the prefix: pulumi config rm --path ${NAMESPACE}:frontendSecrets.${k} --stack ${ctx.stack}`,
+                fix: `move it to keel:frontend.env if it is public, or rename it without the prefix: npm run pulumi -- config rm --path ${NAMESPACE}:frontendSecrets.${k} --stack ${ctx.stack}`,
             });
         }
     }

@@ -128,7 +128,7 @@ export function parseGithub(ctx: ConfigContext): GithubConfig | undefined {
             key: `${NAMESPACE}:githubToken`,
             message:
                 "is not set and GITHUB_TOKEN is not in the environment; managing branch rules, environments and workflow files needs a token with repository administration, environments, secrets and contents write access",
-            fix: `pulumi config set --secret ${NAMESPACE}:githubToken <fine-grained token> --stack ${ctx.stack} (or export GITHUB_TOKEN)`,
+            fix: `npm run pulumi -- config set --secret ${NAMESPACE}:githubToken <fine-grained token> --stack ${ctx.stack} (or export GITHUB_TOKEN)`,
         });
     }
     if (!section) return undefined;
@@ -140,14 +140,14 @@ export function parseGithub(ctx: ConfigContext): GithubConfig | undefined {
             ctx.problems.push({
                 key: `${NAMESPACE}:github.branches.${stack}`,
                 message: `names the stack '${stack}', which has no Pulumi.${stack}.yaml (stacks: ${ctx.knownStacks.join(", ")})`,
-                fix: `pulumi config rm --path ${NAMESPACE}:github.branches.${stack} --stack ${ctx.stack}, or correct the stack's name`,
+                fix: `npm run pulumi -- config rm --path ${NAMESPACE}:github.branches.${stack} --stack ${ctx.stack}, or correct the stack's name`,
             });
         }
         if (seen.has(branch)) {
             ctx.problems.push({
                 key: `${NAMESPACE}:github.branches.${stack}`,
                 message: `is '${branch}', which already deploys '${seen.get(branch)}'; one branch deploys one stack`,
-                fix: `pulumi config set --path ${NAMESPACE}:github.branches.${stack} <another branch> --stack ${ctx.stack}`,
+                fix: `npm run pulumi -- config set --path ${NAMESPACE}:github.branches.${stack} <another branch> --stack ${ctx.stack}`,
             });
         }
         seen.set(branch, stack);
@@ -157,14 +157,14 @@ export function parseGithub(ctx: ConfigContext): GithubConfig | undefined {
         ctx.problems.push({
             key: `${NAMESPACE}:github.branches.${ctx.stack}`,
             message: `is not set; the ${ctx.stack} stack deploys from CI and needs the branch that deploys it`,
-            fix: `pulumi config set --path ${NAMESPACE}:github.branches.${ctx.stack} ${ctx.stage === "prod" ? section.defaultBranch : ctx.stack} --stack ${ctx.stack}`,
+            fix: `npm run pulumi -- config set --path ${NAMESPACE}:github.branches.${ctx.stack} ${ctx.stage === "prod" ? section.defaultBranch : ctx.stack} --stack ${ctx.stack}`,
         });
     }
     if (ctx.stage === "prod" && branches[ctx.stack] !== undefined && branches[ctx.stack] !== section.defaultBranch) {
         ctx.problems.push({
             key: `${NAMESPACE}:github.branches.${ctx.stack}`,
             message: `is '${branches[ctx.stack]}', but prod deploys from the default branch '${section.defaultBranch}' (what pull requests merge into, and what the policy pack checks)`,
-            fix: `pulumi config set --path ${NAMESPACE}:github.branches.${ctx.stack} ${section.defaultBranch} --stack ${ctx.stack}`,
+            fix: `npm run pulumi -- config set --path ${NAMESPACE}:github.branches.${ctx.stack} ${section.defaultBranch} --stack ${ctx.stack}`,
         });
     }
     if (ctx.knownStacks && !ctx.knownStacks.includes(section.ownedBy)) {
@@ -179,7 +179,7 @@ export function parseGithub(ctx: ConfigContext): GithubConfig | undefined {
         ctx.problems.push({
             key: `${NAMESPACE}:github.state.backendUrl`,
             message: "is not set; CI deploys need a shared state backend (a runner's local files are gone after the job)",
-            fix: `${fix("github.state.backendUrl")} (or use Pulumi Cloud: pulumi config set --path ${NAMESPACE}:github.state.kind cloud --stack ${ctx.stack})`,
+            fix: `${fix("github.state.backendUrl")} (or use Pulumi Cloud: npm run pulumi -- config set --path ${NAMESPACE}:github.state.kind cloud --stack ${ctx.stack})`,
         });
     }
     const owned = section.ownedBy === ctx.stack;
@@ -190,7 +190,7 @@ export function parseGithub(ctx: ConfigContext): GithubConfig | undefined {
             ctx.problems.push({
                 key: `${NAMESPACE}:${stateKey}`,
                 message: `is not set and ${envKey} is not in the environment; the ${environmentNameFor(ctx.stack, ctx.stage)} environment needs it as a secret so CI can open the stack's state`,
-                fix: `pulumi config set --secret ${NAMESPACE}:${stateKey} <value> --stack ${ctx.stack} (or export ${envKey})`,
+                fix: `npm run pulumi -- config set --secret ${NAMESPACE}:${stateKey} <value> --stack ${ctx.stack} (or export ${envKey})`,
             });
         }
     }

@@ -3,7 +3,7 @@
  * before any resource is declared, section by section (database.ts,
  * migrations.ts, backend.ts, frontend.ts, github.ts, with stage.ts's defaults),
  * and every problem reported at once with its key, what was expected and the
- * `pulumi config set` command that fixes it. Pure: no Pulumi imports (pulumi.ts
+ * `npm run pulumi -- config set` command that fixes it. Pure: no Pulumi imports (pulumi.ts
  * reads the raw values from the Pulumi runtime).
  */
 import { ConfigError, ConfigProblem } from "../errors";
@@ -132,13 +132,13 @@ export function parseKeelConfig(raw: RawConfig): KeelConfig {
             problems.push({
                 key: fullKey,
                 message: `unknown key (known keys: ${KNOWN_KEYS.map((k) => `${NAMESPACE}:${k}`).join(", ")})`,
-                fix: `pulumi config rm ${fullKey} --stack ${stack}, or correct its spelling`,
+                fix: `npm run pulumi -- config rm ${fullKey} --stack ${stack}, or correct its spelling`,
             });
         } else if (SECRET_KEYS.includes(key) && !raw.secretKeys.has(fullKey)) {
             problems.push({
                 key: fullKey,
                 message: "is stored in plain text in the stack file; it holds a credential and must be a secret",
-                fix: `pulumi config set --secret ${fullKey} '<value>' --stack ${stack}`,
+                fix: `npm run pulumi -- config set --secret ${fullKey} '<value>' --stack ${stack}`,
             });
         }
     }
@@ -164,7 +164,7 @@ export function parseKeelConfig(raw: RawConfig): KeelConfig {
         problems.push({
             key: `${NAMESPACE}:stage`,
             message: `is '${get("stage")}', but the stack is named ${stack}: a stack named after a stage has that stage`,
-            fix: `pulumi config rm ${NAMESPACE}:stage --stack ${stack}`,
+            fix: `npm run pulumi -- config rm ${NAMESPACE}:stage --stack ${stack}`,
         });
     }
     const defaults = stageDefaults(stage);

@@ -17,7 +17,7 @@ export function credentialProblem(ctx: ConfigContext, configKey: string, envKey:
         ctx.problems.push({
             key: `${NAMESPACE}:${configKey}`,
             message: `is not set and ${envKey} is not in the environment; ${what}`,
-            fix: `pulumi config set --secret ${NAMESPACE}:${configKey} <${howToGet}> --stack ${ctx.stack} (or export ${envKey})`,
+            fix: `npm run pulumi -- config set --secret ${NAMESPACE}:${configKey} <${howToGet}> --stack ${ctx.stack} (or export ${envKey})`,
         });
     }
 }

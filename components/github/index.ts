@@ -162,7 +162,7 @@ export class Repository extends pulumi.ComponentResource {
                 if (!value) {
                     pulumi.log.warn(
                         `GitHub environment '${envName}' gets no ${secretName}: neither keel:${SECRET_SOURCES[secretName].key} nor ${SECRET_SOURCES[secretName].env} is set. ` +
-                            `Deploys from CI will fail until it is: pulumi config set --secret keel:${SECRET_SOURCES[secretName].key} <value> --stack ${c.stack}`,
+                            `Deploys from CI will fail until it is: npm run pulumi -- config set --secret keel:${SECRET_SOURCES[secretName].key} <value> --stack ${c.stack}`,
                         this,
                     );
                     continue;

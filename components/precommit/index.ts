@@ -314,7 +314,7 @@ export function secretsIn(file: string, lines: AddedLine[]): Finding[] {
                 level: "error",
                 message: `${file}:${line}: looks like ${s.kind} (${s.masked})`,
                 fix:
-                    `take it out of the file (an environment variable, or pulumi config set --secret) and stage the file again; ` +
+                    `take it out of the file (an environment variable, or npm run pulumi -- config set --secret) and stage the file again; ` +
                     `rotate it if it was ever pushed. A fixture that only looks like one: end the line with ${ALLOW_SECRET}`,
             });
         }
@@ -453,7 +453,7 @@ export async function checkStagedMigrations(input: StagedMigrationsInput): Promi
                     fix:
                         `give it a version newer than ${newest.version} (git mv; npm run schema:new -- <name> picks one), ` +
                         `or let ${refusing.length ? "those stacks" : "every stack"} run files out of order: ` +
-                        `pulumi config set --path keel:migrations.outOfOrder true --stack <stack>`,
+                        `npm run pulumi -- config set --path keel:migrations.outOfOrder true --stack <stack>`,
                 });
             }
         }

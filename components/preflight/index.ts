@@ -153,11 +153,11 @@ function planFix(problem: string, stack: string): string {
     if (/recorded as (failed|running)/.test(problem))
         return `inspect the database, then npm run schema:resolve -- ${version} --applied (or --rolled-back once undone)`;
     if (/its file is missing/.test(problem))
-        return `restore the file, or pulumi config set --path keel:migrations.allowMissing true --stack ${stack} if the code was rolled back on purpose`;
+        return `restore the file, or npm run pulumi -- config set --path keel:migrations.allowMissing true --stack ${stack} if the code was rolled back on purpose`;
     if (/was edited after it was applied/.test(problem))
         return "restore the file as it was applied (git log -p <file>) and put the change in a new migration";
     if (/older than the newest applied/.test(problem))
-        return `give the file a newer version, or pulumi config set --path keel:migrations.outOfOrder true --stack ${stack}`;
+        return `give the file a newer version, or npm run pulumi -- config set --path keel:migrations.outOfOrder true --stack ${stack}`;
     return "see the message";
 }
 
@@ -273,7 +273,7 @@ export function checkBackups(stack: string, stage: Stage, backup: boolean): Chec
         {
             level: "error",
             message: `keel:migrations.backup is off on ${stage}: pending migrations would run without a backup to go back to`,
-            fix: `pulumi config set --path keel:migrations.backup true --stack ${stack}`,
+            fix: `npm run pulumi -- config set --path keel:migrations.backup true --stack ${stack}`,
         },
     ]);
 }
@@ -291,7 +291,7 @@ export function checkProdBackend(stack: string, stage: Stage, backend: BackendCo
             findings.push({
                 level: "error",
                 message: `keel:backend.fly runs ${machines} machine${machines === 1 ? "" : "s"}: one failure or deploy takes prod down`,
-                fix: `pulumi config set --path 'keel:backend.fly.regions[0].count' 2 --stack ${stack} (or keel:backend.fly.count with fly.region)`,
+                fix: `npm run pulumi -- config set --path 'keel:backend.fly.regions[0].count' 2 --stack ${stack} (or keel:backend.fly.count with fly.region)`,
             });
         } else
             findings.push({
@@ -302,7 +302,7 @@ export function checkProdBackend(stack: string, stage: Stage, backend: BackendCo
             findings.push({
                 level: "error",
                 message: `keel:backend.fly.strategy is ${backend.fly.strategy}: every machine is replaced at once`,
-                fix: `pulumi config set --path keel:backend.fly.strategy rolling --stack ${stack} (or bluegreen)`,
+                fix: `npm run pulumi -- config set --path keel:backend.fly.strategy rolling --stack ${stack} (or bluegreen)`,
             });
         } else findings.push({ level: "ok", message: `rollout strategy ${backend.fly.strategy}` });
     } else {
@@ -311,7 +311,7 @@ export function checkProdBackend(stack: string, stage: Stage, backend: BackendCo
             findings.push({
                 level: "error",
                 message: `keel:backend.render.instances is ${n}: one failure takes prod down`,
-                fix: `pulumi config set --path keel:backend.render.instances 2 --stack ${stack}`,
+                fix: `npm run pulumi -- config set --path keel:backend.render.instances 2 --stack ${stack}`,
             });
         } else findings.push({ level: "ok", message: `${n} Render instances (Render deploys with zero downtime)` });
     }

@@ -150,7 +150,7 @@ export function migrationPlan<F extends PlannedFile>(
             if (!options.allowMissing) {
                 problems.push(
                     `version ${row.version} (${row.name}) is applied in the database but its file is missing. ` +
-                        `Restore the file, or set 'pulumi config set --path keel:migrations.allowMissing true' ` +
+                        `Restore the file, or set 'npm run pulumi -- config set --path keel:migrations.allowMissing true' ` +
                         `if the code was rolled back on purpose while the schema stays ahead.`,
                 );
             }
@@ -187,7 +187,7 @@ export function migrationPlan<F extends PlannedFile>(
         } else if (newest && compareVersions(file.version, newest) < 0 && !options.outOfOrder) {
             problems.push(
                 `${file.file} is new but older than the newest applied version ${newest}. ` +
-                    `Give it a version above ${newest}, or set 'pulumi config set --path keel:migrations.outOfOrder true' to run it anyway.`,
+                    `Give it a version above ${newest}, or set 'npm run pulumi -- config set --path keel:migrations.outOfOrder true' to run it anyway.`,
             );
         } else {
             pending.push(file);

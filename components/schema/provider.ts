@@ -38,7 +38,7 @@ export interface SchemaMigrationsInputs {
     settings: SchemaSettings;
     /** Stack and user, recorded in the history. */
     appliedBy: string;
-    /** Filled in by `check`: `<version>_<name>` of every migration the database lacks. */
+    /** Filled in by `check`: `<version>_<name>: <what it does>` of every migration the database lacks (pendingKey: the id). */
     pending?: string[];
     /** Filled in by `check` with `pending`: the database's clock when the plan was made. */
     plannedAt?: string;
@@ -64,8 +64,15 @@ export interface SchemaMigrationsOutputs extends SchemaMigrationsInputs {
     version: string;
     /** sha256 of the schema catalog after the last apply (or refresh). */
     fingerprint: string;
-    /** The object -> definition map behind the fingerprint, packed (packCatalog), to describe drift. */
+    /**
+     * The object -> definition map the last apply recorded, packed (packCatalog): what the migrations made,
+     * which drift is measured from. A refresh leaves it as it is, so the drift it finds stays drift (in the
+     * schemaDrift output and in npm run drift alike) until a deploy's apply records the schema again or the
+     * change is undone by hand.
+     */
     catalog: string;
+    /** The history the last apply recorded, which history drift is measured from (absent in state from before it: `applied`). */
+    historyBaseline?: AppliedMigration[];
     historyDigest: string;
     /** What `pulumi refresh` found changed outside Keel; empty when nothing. */
     drift: string[];
@@ -116,6 +123,31 @@ function localServerDown(inputs: { databaseKind?: string }, err: unknown): boole
     return inputs.databaseKind === "local" && err instanceof DatabaseConnectionError && /ECONNREFUSED/.test(err.message);
 }
 
+/**
+ * What a migration does, in one short line for the preview: its first statement
+ * with comments and runs of whitespace taken out, cut at `max` characters, and
+ * how many statements follow.
+ */
+export function describeSql(text: string, max = 80): string {
+    const code = text
+        .replace(/\/\*[\s\S]*?\*\//g, " ")
+        .replace(/--[^\n]*/g, " ")
+        .replace(/\s+/g, " ")
+        .trim();
+    const statements = code
+        .split(/;\s*/)
+        .map((x) => x.trim())
+        .filter(Boolean);
+    if (!statements.length) return "(no statement)";
+    const first = statements[0].length > max ? `${statements[0].slice(0, max - 1)}…` : statements[0];
+    return statements.length > 1 ? `${first} (+${statements.length - 1} more statement${statements.length > 2 ? "s" : ""})` : first;
+}
+
+/** A `pending` entry's migration id, `<version>_<name>`, without what it does. */
+export function pendingKey(entry: string): string {
+    return entry.replace(/:[\s\S]*$/, "");
+}
+
 function pendingId(f: { version: string; name: string }): string {
     return `${f.version}_${f.name}`;
 }
@@ -140,7 +172,7 @@ export function stillPending(olds: Partial<SchemaMigrationsOutputs>, news: Schem
             )
             .map(pendingId),
     );
-    return pending.filter((p) => !appliedSince.has(p));
+    return pending.filter((p) => !appliedSince.has(pendingKey(p)));
 }
 
 /**
@@ -176,6 +208,7 @@ function outputsFrom(inputs: SchemaMigrationsInputs, state: SchemaState, drift: 
         ...inputs,
         pending: [],
         applied: appliedList(state.applied),
+        historyBaseline: appliedList(state.applied),
         version: state.version ?? "",
         fingerprint: state.fingerprint!.hash,
         catalog: packCatalog(state.fingerprint!.objects),
@@ -280,7 +313,7 @@ async function backupBeforeMigrating(
             `No backup, no migration: the backup of ${describeTarget(inputs.databaseUrl)} before ${pendingId(first)} failed, so nothing was applied. ` +
                 `${err?.message ?? err}\n` +
                 `Fix the cause and run 'pulumi up' again. Deploying without a backup is possible but not recommended outside dev: ` +
-                `pulumi config set --path keel:migrations.backup false --stack ${stack}`,
+                `npm run pulumi -- config set --path keel:migrations.backup false --stack ${stack}`,
         );
     }
 }
@@ -352,7 +385,9 @@ export const schemaMigrationsProvider = versioned<SchemaMigrationsInputs, Schema
             for (const w of lint?.warnings ?? []) warn(`${f.file}: ${w}.`);
         }
         // plannedAt only matters while something is pending: a plan with nothing to do leaves the inputs as they were.
-        return { inputs: { ...news, pending: plan.pending.map(pendingId), ...(plan.pending.length ? { plannedAt: readAt } : {}) } };
+        // Each entry says what the file does: the preview lists the pending versions readably (the files' detail is secret).
+        const pending = plan.pending.map((f) => `${pendingId(f)}: ${describeSql(f.text ?? "")}`);
+        return { inputs: { ...news, pending, ...(plan.pending.length ? { plannedAt: readAt } : {}) } };
     },
 
     async diff(_id, olds, news) {
@@ -396,10 +431,11 @@ export const schemaMigrationsProvider = versioned<SchemaMigrationsInputs, Schema
             return { id, props };
         }
         const applied = appliedList(state.applied);
-        const drift = [
-            ...describeSchemaDrift(recordedCatalog(props), state.fingerprint!.objects),
-            ...describeHistoryDrift(props.applied ?? [], applied),
-        ];
+        // Measured from what the last apply recorded, not from the previous refresh: a refresh that found drift
+        // does not make it the norm (else the next check would call the schema clean while schemaDrift lists it).
+        const recorded = recordedCatalog(props);
+        const historyBaseline = props.historyBaseline ?? props.applied ?? [];
+        const drift = [...describeSchemaDrift(recorded, state.fingerprint!.objects), ...describeHistoryDrift(historyBaseline, applied)];
         if (drift.length) warn(`drift in ${describeTarget(props.databaseUrl)}:\n  ${drift.join("\n  ")}`);
         return {
             id,
@@ -408,7 +444,9 @@ export const schemaMigrationsProvider = versioned<SchemaMigrationsInputs, Schema
                 applied,
                 version: state.version ?? "",
                 fingerprint: state.fingerprint!.hash,
-                catalog: packCatalog(state.fingerprint!.objects),
+                // The first read of a schema no apply recorded (adopted state) takes what it finds as the baseline.
+                catalog: Object.keys(recorded).length ? props.catalog : packCatalog(state.fingerprint!.objects),
+                historyBaseline,
                 historyDigest: state.historyDigest,
                 drift,
             },
@@ -458,12 +496,16 @@ export class SchemaMigrations extends KeelDynamicResource {
             {
                 ...args,
                 databaseUrl: pulumi.secret(args.databaseUrl),
+                // Every file's checksum and lint facts: what the diff and the policies read, not what a preview
+                // should print (ten lines a file); shown as [secret]. The pending versions are listed by check.
+                migrations: pulumi.secret(args.migrations),
                 pending: undefined,
                 applied: undefined,
                 version: undefined,
                 fingerprint: undefined,
                 catalog: undefined,
                 historyDigest: undefined,
+                historyBaseline: undefined,
                 drift: undefined,
                 latestBackup: undefined,
             },

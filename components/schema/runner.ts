@@ -210,7 +210,7 @@ async function acquireLock(client: Client, s: EngineSettings, progress: Progress
     throw new DatabaseConnectionError(
         `Another migration runner holds the lock on ${lockName(s)}: ${who}. Waited ${s.lockWaitSeconds}s. ` +
             `Let it finish and run again; if it is stuck, end it with SELECT pg_terminate_backend(${h?.pid ?? "<pid>"}), ` +
-            `or wait longer with 'pulumi config set --path keel:migrations.lockWaitSeconds <seconds>'.`,
+            `or wait longer with 'npm run pulumi -- config set --path keel:migrations.lockWaitSeconds <seconds>'.`,
     );
 }
 

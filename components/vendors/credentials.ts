@@ -37,7 +37,7 @@ export function resolveCredential<Source extends string>(
         throw missing(
             `No ${rule.what}: Keel reads it from the stack's config key ${rule.configKey} or from the ${rule.envKey} environment variable, and neither is set. ` +
                 `${rule.howToGet}, then either \`export ${rule.envKey}=...\` ` +
-                `or \`pulumi config set --secret ${rule.configKey} ...\` (add \`--stack <stack>\` for another stack).`,
+                `or \`npm run pulumi -- config set --secret ${rule.configKey} ...\` (add \`--stack <stack>\` for another stack).`,
         );
     }
     const baseUrl = (configUrl?.trim() || env[rule.urlEnvKey]?.trim() || rule.defaultUrl).replace(/\/+$/, "");

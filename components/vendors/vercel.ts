@@ -348,7 +348,7 @@ export function vercelClient(options: VercelClientOptions = {}): VercelClient {
                 `the Vercel API token${tokenSource ? ` (from ${tokenSource})` : ""} was refused: it may be revoked or expired` +
                 `${teamId ? `, or have no access to team ${teamId}` : ", or the project may belong to a team (set keel:frontend.teamId)"}. ` +
                 "Create a token in Vercel (Account settings > Tokens) scoped to the project's team, then `export VERCEL_API_TOKEN=...` " +
-                "or `pulumi config set --secret keel:vercelApiToken ...`"
+                "or `npm run pulumi -- config set --secret keel:vercelApiToken ...`"
             );
         }
         if (status === 404) {

@@ -23,7 +23,7 @@ export function checkBackupsBeforeMigrate(args: Pick<ResourceValidationArgs, "ty
             enforcementLevel: level,
             message:
                 `SchemaMigrations '${args.name}': migrations on ${stage} must be preceded by a backup, but settings.backup is ${JSON.stringify(field(props, "settings", "backup") ?? null)}. ` +
-                `Fix: pulumi config set --path keel:migrations.backup true --stack ${stack}`,
+                `Fix: npm run pulumi -- config set --path keel:migrations.backup true --stack ${stack}`,
         },
     ];
 }
@@ -34,7 +34,7 @@ export const backupsBeforeMigrate: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     severity: "high",
     url: `${README}#backups`,
-    remediationSteps: "pulumi config set --path keel:migrations.backup true --stack <stack> (the default on staging and prod).",
+    remediationSteps: "npm run pulumi -- config set --path keel:migrations.backup true --stack <stack> (the default on staging and prod).",
     validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
         for (const v of checkBackupsBeforeMigrate(args)) report(reportViolation, v);
     },

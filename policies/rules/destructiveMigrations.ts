@@ -35,7 +35,8 @@ export function destructiveFindings(props: Record<string, any>): { file: string;
         if (!m) continue;
         const destructive = (field<string[]>(m, "destructive") ?? []).filter((d) => typeof d === "string");
         if (!destructive.length || field(m, "allowDestructive") === true) continue;
-        if (pendingKnown && !pending!.includes(`${m.version}_${m.name}`)) continue;
+        // An entry is `<version>_<name>: <what it does>` (older state: the id alone).
+        if (pendingKnown && !pending!.some((p) => p.replace(/:[\s\S]*$/, "") === `${m.version}_${m.name}`)) continue;
         out.push({ file: m.file ?? `${m.version}_${m.name}.sql`, statements: destructive, pendingKnown });
     }
     return out;

@@ -27,7 +27,7 @@ export function checkNoDockerDatabaseInProd(args: Pick<ResourceValidationArgs, "
             enforcementLevel: level,
             message:
                 `'${args.name}' (${args.type}) is ${what} in prod; prod's database must not live in a container on one machine. ` +
-                `Fix: pulumi config set --path keel:database.kind neon --stack ${stack} (or 'external' with pulumi config set --secret keel:databaseUrl <url> --stack ${stack}).`,
+                `Fix: npm run pulumi -- config set --path keel:database.kind neon --stack ${stack} (or 'external' with npm run pulumi -- config set --secret keel:databaseUrl <url> --stack ${stack}).`,
         },
     ];
 }
@@ -38,7 +38,8 @@ export const noDockerDatabaseInProd: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     severity: "critical",
     url: `${README}#databases`,
-    remediationSteps: "Use Neon (pulumi config set --path keel:database.kind neon) or an existing server (keel:databaseUrl, as a secret).",
+    remediationSteps:
+        "Use Neon (npm run pulumi -- config set --path keel:database.kind neon) or an existing server (keel:databaseUrl, as a secret).",
     validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
         for (const v of checkNoDockerDatabaseInProd(args)) report(reportViolation, v);
     },

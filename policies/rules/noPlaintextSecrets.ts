@@ -125,9 +125,9 @@ function configKeyOf(type: string, path: string): string | undefined {
 function configFix(path: string, key: string, stack: string): string {
     const env = /^keel:(backend|frontend)\.env\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(path);
     if (env) {
-        return `Fix: move it to secret config: pulumi config rm --path ${path} --stack ${stack}; pulumi config set --secret --path keel:${env[1]}Secrets.${env[2]} <value> --stack ${stack}`;
+        return `Fix: move it to secret config: npm run pulumi -- config rm --path ${path} --stack ${stack}; npm run pulumi -- config set --secret --path keel:${env[1]}Secrets.${env[2]} <value> --stack ${stack}`;
     }
-    return `Fix: make it a secret: pulumi config set --secret --path ${path} <value> --stack ${stack} (the value named '${key}')`;
+    return `Fix: make it a secret: npm run pulumi -- config set --secret --path ${path} <value> --stack ${stack} (the value named '${key}')`;
 }
 
 export function checkNoPlaintextSecrets(
@@ -158,8 +158,8 @@ export function checkNoPlaintextSecrets(
             message:
                 head +
                 (args.type.startsWith("pulumi:providers:")
-                    ? "Fix: give the provider its credential from a secret config value (e.g. pulumi config set --secret keel:githubToken ...) wrapped in pulumi.secret(); a provider that reads it from an environment variable stores it in plain text"
-                    : `Fix: keep it in config as a secret (pulumi config set --secret ...; a backend env var: pulumi config set --secret --path keel:backendSecrets.${f.key} ...) and pass it with pulumi.secret()`) +
+                    ? "Fix: give the provider its credential from a secret config value (e.g. npm run pulumi -- config set --secret keel:githubToken ...) wrapped in pulumi.secret(); a provider that reads it from an environment variable stores it in plain text"
+                    : `Fix: keep it in config as a secret (npm run pulumi -- config set --secret ...; a backend env var: npm run pulumi -- config set --secret --path keel:backendSecrets.${f.key} ...) and pass it with pulumi.secret()`) +
                 (visible
                     ? "."
                     : `; the policy cannot see secrets here, so also list '${f.path.split(/[.[ ]/)[0]}' in the resource's additionalSecretOutputs.`),
@@ -175,7 +175,7 @@ export const noPlaintextSecrets: ResourceValidationPolicy = {
     severity: "high",
     url: `${README}#configuration`,
     remediationSteps:
-        "Keep the value in config as a secret (pulumi config set --secret; a backend variable goes under keel:backendSecrets) and pass it with pulumi.secret().",
+        "Keep the value in config as a secret (npm run pulumi -- config set --secret; a backend variable goes under keel:backendSecrets) and pass it with pulumi.secret().",
     configSchema: {
         properties: {
             secretKeys: { type: "array", items: { type: "string" }, default: DEFAULT_SETTINGS.secretKeys },

@@ -23,21 +23,23 @@ export function flyProblems(props: Record<string, any>, stack: string, settings:
     const problems: string[] = [];
     const path = field(props, "healthCheck", "path");
     if (typeof path !== "string" || !path.trim()) {
-        problems.push(`no health check path (fix: pulumi config set --path keel:backend.healthCheck.path /healthz --stack ${stack})`);
+        problems.push(
+            `no health check path (fix: npm run pulumi -- config set --path keel:backend.healthCheck.path /healthz --stack ${stack})`,
+        );
     }
     const regions = field<unknown[]>(props, "regions");
     if (!isUnknown(props.regions)) {
         const total = Array.isArray(regions) ? regions.reduce<number>((n, _r, i) => n + (Number(field(regions, i, "count")) || 0), 0) : 0;
         if (total < settings.minInstances) {
             problems.push(
-                `${total} machine(s) in total, at least ${settings.minInstances} needed (fix: pulumi config set --path keel:backend.fly.regions[0].count ${settings.minInstances} --stack ${stack})`,
+                `${total} machine(s) in total, at least ${settings.minInstances} needed (fix: npm run pulumi -- config set --path keel:backend.fly.regions[0].count ${settings.minInstances} --stack ${stack})`,
             );
         }
     }
     const strategy = field(props, "strategy");
     if (!settings.strategies.includes(String(strategy))) {
         problems.push(
-            `rollout strategy ${JSON.stringify(strategy ?? null)} (fix: pulumi config set --path keel:backend.fly.strategy ${settings.strategies[0]} --stack ${stack}${settings.strategies
+            `rollout strategy ${JSON.stringify(strategy ?? null)} (fix: npm run pulumi -- config set --path keel:backend.fly.strategy ${settings.strategies[0]} --stack ${stack}${settings.strategies
                 .slice(1)
                 .map((x) => `, or ${x}`)
                 .join("")})`,
@@ -51,12 +53,14 @@ export function renderProblems(props: Record<string, any>, stack: string, settin
     const problems: string[] = [];
     const path = field(props, "healthCheckPath");
     if (typeof path !== "string" || !path.trim()) {
-        problems.push(`no health check path (fix: pulumi config set --path keel:backend.healthCheck.path /healthz --stack ${stack})`);
+        problems.push(
+            `no health check path (fix: npm run pulumi -- config set --path keel:backend.healthCheck.path /healthz --stack ${stack})`,
+        );
     }
     const instances = field(props, "numInstances");
     if (!isUnknown(props.numInstances) && !(Number(instances) >= settings.minInstances)) {
         problems.push(
-            `${JSON.stringify(instances ?? null)} instance(s), at least ${settings.minInstances} needed (fix: pulumi config set --path keel:backend.render.instances ${settings.minInstances} --stack ${stack})`,
+            `${JSON.stringify(instances ?? null)} instance(s), at least ${settings.minInstances} needed (fix: npm run pulumi -- config set --path keel:backend.render.instances ${settings.minInstances} --stack ${stack})`,
         );
     }
     return problems;

@@ -32,7 +32,7 @@ export function checkProdResourcesProtected(args: Pick<ResourceValidationArgs, "
             enforcementLevel: level,
             message:
                 `'${args.name}' (${args.type.replace("pulumi-nodejs:dynamic/", "")}) is not protected in prod: a replace or destroy would delete it. ` +
-                `Fix: pulumi config set --path ${key} false --stack ${stack} (Keel protects it in prod unless ${key} is true); ` +
+                `Fix: npm run pulumi -- config set --path ${key} false --stack ${stack} (Keel protects it in prod unless ${key} is true); ` +
                 `lift it only for a deliberate removal, whose update this pack refuses by design: run that one without it (KEEL_SKIP_POLICY=1 npm run up -- ${stack}).`,
         },
     ];

@@ -134,7 +134,7 @@ export function refreshFindings(events: RefreshEvent[]): RefreshFindings {
 
 // ---- A stack's result -----------------------------------------------------------
 
-export type DriftStatus = "clean" | "drift" | "not-checked";
+export type DriftStatus = "clean" | "drift" | "not-checked" | "not-deployed";
 
 export interface StackDrift {
     stack: string;
@@ -168,6 +168,14 @@ export function notChecked(stack: string, reason: string, missing: string[] = []
     };
 }
 
+/** A stack with no state in the backend yet: nothing deployed, so nothing can drift (not a failure). */
+export function notDeployed(stack: string, backend: string): StackDrift {
+    return {
+        ...notChecked(stack, `no state in ${backend} yet (npm run up -- ${stack} deploys it)`),
+        status: "not-deployed",
+    };
+}
+
 export function checked(stack: string, found: Omit<StackDrift, "stack" | "status">): StackDrift {
     const drift =
         found.resources.length + found.schemaDrift.length + found.historyDrift.length + found.pending.length + found.problems.length > 0;
@@ -177,16 +185,17 @@ export function checked(stack: string, found: Omit<StackDrift, "stack" | "status
 /** The commands that settle a stack's drift: the code wins, or the cloud wins. */
 export function settleCommands(r: StackDrift): { codeWins?: string; cloudWins?: string } {
     if (r.status !== "drift") return {};
-    // History rows written elsewhere (schema:apply on the stack's database) only the state can take in.
-    const code = r.resources.length + r.schemaDrift.length + r.pending.length + r.problems.length > 0;
-    const cloud = r.resources.length + r.schemaDrift.length + r.historyDrift.length > 0;
+    // Schema and history drift are measured from what the last deploy recorded, so only a deploy settles them
+    // (with a migration that makes or undoes the change); a refresh records it in schemaDrift but keeps it drift.
+    const code = r.resources.length + r.schemaDrift.length + r.historyDrift.length + r.pending.length + r.problems.length > 0;
+    const cloud = r.resources.length > 0;
     return {
         ...(code ? { codeWins: `npm run up -- ${r.stack}` } : {}),
         ...(cloud ? { cloudWins: `npm run refresh -- ${r.stack}` } : {}),
     };
 }
 
-/** 1 when any stack drifts, else 2 when any could not be checked, else 0. */
+/** 1 when any stack drifts, else 2 when any could not be checked, else 0 (a stack never deployed is no failure). */
 export function driftExitCode(results: StackDrift[]): number {
     if (results.some((r) => r.status === "drift")) return 1;
     if (results.some((r) => r.status === "not-checked")) return 2;
@@ -237,6 +246,7 @@ interface Row {
 
 function rowOf(r: StackDrift): Row | { stack: string; text: string } {
     if (r.status === "not-checked") return { stack: r.stack, text: `not checked: ${r.reason}` };
+    if (r.status === "not-deployed") return { stack: r.stack, text: `not deployed: ${r.reason}` };
     const settle = settleCommands(r);
     const history = r.historyDrift.length ? `; history: ${r.historyDrift.length}` : "";
     return {
@@ -276,9 +286,9 @@ export function formatDriftTable(results: StackDrift[]): string[] {
 /** Why `npm run up` alone does not settle schema drift, and what does. */
 export function schemaSettleNote(stack: string): string {
     return (
-        `npm run up does not undo schema changes made by hand: to let the code win, write a migration that undoes them, then npm run up -- ${stack}; ` +
-        `to keep them, write a migration that makes them (npm run schema:diff -- <database with them> <database without> --sql starts one) ` +
-        `and npm run refresh -- ${stack} to record the schema as it is.`
+        `npm run up does not undo schema changes made by hand, and npm run refresh does not make them the norm: to let the code win, ` +
+        `write a migration that undoes them (or undo them by hand); to keep them, write a migration that makes them ` +
+        `(npm run schema:diff -- <database with them> <database without> --sql starts one); then npm run up -- ${stack}, which records the schema as it is.`
     );
 }
 

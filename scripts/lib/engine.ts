@@ -123,8 +123,37 @@ export async function keelStack(options: KeelStackOptions): Promise<Stack> {
     }
 }
 
+/**
+ * Runs an engine command and leaves Pulumi.<stack>.yaml as it was when all the
+ * engine did to it was add `encryptionsalt:`. The engine writes the salt of a
+ * passphrase-encrypted stack into its file when it creates the stack or first
+ * opens its secrets manager there; the backend keeps the salt too, so a file
+ * without secrets needs none. Committing a salt for staging and prod, as dev's
+ * is, would tie them to one passphrase: the user's own is not known here. A
+ * file with secrets has its salt already (set with them), which is kept.
+ */
+export async function keepingStackFile<T>(root: string, stack: string, run: () => Promise<T>): Promise<T> {
+    const file = path.join(root, `Pulumi.${stack}.yaml`);
+    const before = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
+    try {
+        return await run();
+    } finally {
+        if (before !== undefined && fs.existsSync(file)) {
+            const after = fs.readFileSync(file, "utf8");
+            if (after !== before && withoutSalt(after) === withoutSalt(before) && !/^encryptionsalt:/m.test(before)) {
+                fs.writeFileSync(file, before);
+            }
+        }
+    }
+}
+
+/** A stack file's text without its encryptionsalt line, trailing newlines aside. */
+export function withoutSalt(text: string): string {
+    return text.replace(/^encryptionsalt:.*(\r?\n|$)/m, "").replace(/\s+$/, "");
+}
+
 /** A backend URL for a message: any password or token in it left out. */
-function redactedBackend(url: string): string {
+export function redactedBackend(url: string): string {
     return url.replace(/\/\/[^/@]*@/, "//");
 }
 

@@ -29,7 +29,7 @@ export function rawStackConfig(root: string, stack: string, env: Record<string, 
             secretKeys.add(key);
             values[key] = key === "keel:databaseUrl" ? "postgres://encrypted@stack-file.invalid:5432/app" : ENCRYPTED;
         } else if (hasSecure(value)) {
-            // `pulumi config set --secret --path keel:backendSecrets.X`: the key holds secure leaves, so it is secret.
+            // `npm run pulumi -- config set --secret --path keel:backendSecrets.X`: the key holds secure leaves, so it is secret.
             secretKeys.add(key);
             values[key] = JSON.stringify(maskSecure(value));
         } else values[key] = typeof value === "string" ? value : JSON.stringify(value);

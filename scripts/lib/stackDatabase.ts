@@ -1,14 +1,19 @@
 /**
- * A stack's database as operator commands find it: its direct URL is the
- * stack output `databaseUrl`, read through the engine (the state holds it
- * encrypted; on dev with the empty passphrase engineEnv supplies), and the
- * guard of the commands that are for the dev database only (dev:seed, dev:reset).
+ * A stack's database as operator commands find it, by one rule (urlSource):
+ * --url, else DATABASE_URL for an external stack that takes its URL from the
+ * environment, else the stack output `databaseUrl`, read through the engine
+ * (the state holds it encrypted; on dev with the empty passphrase engineEnv
+ * supplies). Also the guard of the commands that are for the dev database only
+ * (dev:seed, dev:reset).
  */
 import { spawn } from "child_process";
+import * as fs from "fs";
 import { describeTarget, unusableUrlReason } from "../../components/postgres/connection";
+import type { DatabaseConfig } from "../../components/config";
 import { KeelError } from "../../components/errors";
 import { engineEnv, stageOf, stateBackend } from "./engine";
 import { PulumiCli, pulumiCliOrBuild } from "./pulumiCli";
+import { readStackConfig } from "./stackConfig";
 
 export class StackDatabaseError extends KeelError {
     constructor(message: string) {
@@ -43,6 +48,11 @@ export interface StackOutputOptions {
  */
 export async function stackOutput(o: StackOutputOptions, name: string): Promise<string> {
     const firstUp = `run 'npm run up -- ${o.stack}' first: it creates the database and records its URL`;
+    const backend = stateBackend(o.root, o.env);
+    // A file backend that does not exist holds no stack: said without creating its directory (engineEnv would).
+    if (backend.startsWith("file://") && !fs.existsSync(backend.slice("file://".length))) {
+        throw new StackDatabaseError(`The ${o.stack} stack does not exist yet in ${backend}: ${firstUp}.`);
+    }
     // One CLI call (about a third of what the Automation API's outputs() costs): `pulumi stack output --json --show-secrets`.
     const cli = o.cli ?? pulumiCliOrBuild(o.root, o.env);
     const res = await new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
@@ -79,27 +89,74 @@ export async function stackDatabaseUrl(o: StackOutputOptions): Promise<string> {
     return url;
 }
 
+/** What the rule reads of a stack's database config (keel:database.kind; an external one's URL source). */
+export type DatabaseKind = { kind: DatabaseConfig["kind"]; source?: "config" | "env" };
+
+/** Where a command's database URL comes from. */
+export type UrlSource = "--url" | "DATABASE_URL" | "stack output";
+
 /**
- * The database a dev command works on: --url when given, else the dev stack's
- * own (its databaseUrl output). Never DATABASE_URL: after a recipe such as
- * `export DATABASE_URL=$(npm run -s db:url -- --stack staging)` it may name
- * another stack's database. Says on `say` which one it is, and when
- * DATABASE_URL points elsewhere.
+ * The one rule every command that connects follows (schema:*, db:*, preflight,
+ * db:url, dev:seed, dev:reset, schema:diff): an explicit --url wins; an external
+ * stack whose config takes its URL from the environment (no keel:databaseUrl)
+ * reads DATABASE_URL, as its program does; every other stack's database is its
+ * own, the stack output databaseUrl. DATABASE_URL never picks another stack's
+ * database: after `export DATABASE_URL=$(npm run -s db:url -- --stack staging)`
+ * it may name staging's while the command is about dev.
  */
-export async function devDatabaseUrl(o: StackOutputOptions & { url?: string; say: (line: string) => void }): Promise<string> {
+export function urlSource(url: string | undefined, database: DatabaseKind): UrlSource {
+    if (url !== undefined) return "--url";
+    if (database.kind === "external" && database.source === "env") return "DATABASE_URL";
+    return "stack output";
+}
+
+export interface StackDatabaseOptions extends StackOutputOptions {
+    /** --url, when given: it wins. */
+    url?: string;
+    /** The stack's database config, when the caller has read it (else it is read from Pulumi.<stack>.yaml). */
+    database?: DatabaseKind;
+    /** The command has --url (default true): its errors then say it works meanwhile. */
+    urlOption?: boolean;
+    /** Where a note goes when DATABASE_URL names another database than the one used. */
+    say?: (line: string) => void;
+}
+
+export interface StackDatabase {
+    url: string;
+    source: UrlSource;
+}
+
+/** The database a command works on, by urlSource's rule; the URL is checked usable (direct, not pooled). */
+export async function stackDatabase(o: StackDatabaseOptions): Promise<StackDatabase> {
+    const database = o.database ?? readStackConfig(o.root, o.stack, o.env).database;
+    const source = urlSource(o.url, database);
     let url: string;
-    if (o.url) {
-        const reason = unusableUrlReason(o.url);
-        if (reason) throw new StackDatabaseError(`The database URL for ${describeTarget(o.url)} ${reason}.`);
-        url = o.url;
-    } else {
-        url = await stackDatabaseUrl(o);
+    if (source === "stack output") {
+        try {
+            url = await stackDatabaseUrl(o);
+        } catch (err) {
+            // The stack's database is not known yet: say that --url works meanwhile.
+            if (o.urlOption !== false && err instanceof KeelError) {
+                throw new StackDatabaseError(`${err.message.replace(/\.$/, "")}; or pass --url <postgres-url> for another database.`);
+            }
+            throw err;
+        }
         const exported = o.env.DATABASE_URL;
-        if (exported && describeTarget(exported) !== describeTarget(url)) {
+        if (exported && o.say && describeTarget(exported) !== describeTarget(url)) {
             o.say(
-                `note: DATABASE_URL names ${describeTarget(exported)}; this command uses the ${o.stack} stack's database (pass --url for another)`,
+                `note: DATABASE_URL names ${describeTarget(exported)}; this command uses the ${o.stack} stack's database, ${describeTarget(url)} ` +
+                    `(its output databaseUrl; pass --url for another)`,
             );
         }
+    } else {
+        url = source === "--url" ? o.url! : (o.env.DATABASE_URL ?? "");
+        const reason = unusableUrlReason(url);
+        if (reason) throw new StackDatabaseError(`The database URL (${source}) for ${describeTarget(url)} ${reason}.`);
     }
-    return url;
+    return { url, source };
+}
+
+/** The database a dev command works on (dev:seed, dev:reset): stackDatabase's rule, the URL alone. */
+export async function devDatabaseUrl(o: StackDatabaseOptions & { say: (line: string) => void }): Promise<string> {
+    return (await stackDatabase(o)).url;
 }

@@ -156,7 +156,7 @@ describe("Fly providers for the app, IPs, certificates and secrets (serialized, 
                     assert.equal(e.name, "FlyAppError");
                     assert.match(e.message, /'acme-corp'/);
                     assert.match(e.message, /'personal'/);
-                    assert.match(e.message, /pulumi config set --path keel:backend\.fly\.org acme-corp --stack prod/);
+                    assert.match(e.message, /npm run pulumi -- config set --path keel:backend\.fly\.org acme-corp --stack prod/);
                     return true;
                 },
             );
@@ -262,7 +262,10 @@ describe("Fly providers for the app, IPs, certificates and secrets (serialized, 
                 quiet(() => app.delete!(id, outs)),
                 (e: Error) => {
                     assert.equal(e.name, "FlyProtectedError");
-                    assert.ok(e.message.includes("pulumi config set --path keel:backend.allowDelete true --stack prod"), e.message);
+                    assert.ok(
+                        e.message.includes("npm run pulumi -- config set --path keel:backend.allowDelete true --stack prod"),
+                        e.message,
+                    );
                     assert.ok(e.message.includes("npm run up -- prod"), e.message);
                     assert.ok(e.message.includes("npm run destroy -- prod"), e.message);
                     return true;

@@ -530,7 +530,7 @@ describe("Render providers (serialized as the engine does, against the fake Rend
         const { id, outs } = await create(inputs({ stack: "prod", protect: true }));
         const { err } = await failing(() => svc.delete!(id, outs));
         assert.equal(err.name, "RenderProtectedError");
-        assert.ok(err.message.includes("pulumi config set --path keel:backend.allowDelete true --stack prod"), err.message);
+        assert.ok(err.message.includes("npm run pulumi -- config set --path keel:backend.allowDelete true --stack prod"), err.message);
         assert.match(err.message, /npm run up -- prod.*npm run destroy -- prod/);
         assert.ok(service(id), "still there");
         assert.equal(fake.mutations(/^\/services\/[^/]+$/).filter((r) => r.method === "DELETE").length, 0);

@@ -51,7 +51,10 @@ describe("backend and frontend config", () => {
         const keys = found.map((p) => p.key);
         assert.deepEqual(keys.sort(), ["keel:backend.fly.regions", "keel:backend.image"]);
         const image = found.find((p) => p.key === "keel:backend.image")!;
-        assert.match(image.fix, /pulumi config set --path keel:backend\.image registry\.fly\.io\/my-app-staging:1\.0\.0 --stack staging/);
+        assert.match(
+            image.fix,
+            /npm run pulumi -- config set --path keel:backend\.image registry\.fly\.io\/my-app-staging:1\.0\.0 --stack staging/,
+        );
         assert.match(image.fix, /keel:backend\.build\.dockerfile/);
         const region = found.find((p) => p.key === "keel:backend.fly.regions")!;
         assert.match(region.fix, /keel:backend\.fly\.regions\[0\]\.region iad --stack staging/);
@@ -80,7 +83,7 @@ describe("backend and frontend config", () => {
         assert.match(byKey["keel:backend.render"].message, /settings for 'render' but the backend kind is 'fly'/);
         assert.match(
             byKey["keel:flyApiToken"].fix,
-            /pulumi config set --secret keel:flyApiToken .* --stack prod \(or export FLY_API_TOKEN\)/,
+            /npm run pulumi -- config set --secret keel:flyApiToken .* --stack prod \(or export FLY_API_TOKEN\)/,
         );
         assert.match(byKey["keel:backend.fly.strategy"].message, /'immediate' on prod: .* for dev only/);
         assert.equal(found.length, 4);

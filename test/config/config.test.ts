@@ -53,7 +53,7 @@ describe("parseKeelConfig", () => {
         const [p] = problems(() => parseKeelConfig(raw("staging", {}, [], { DATABASE_URL: URL })));
         assert.match(
             p,
-            /^keel:database\.kind \| is not set and neither is keel:databaseUrl.*\| pulumi config set --path keel:database\.kind neon --stack staging \(or: pulumi config set --secret keel:databaseUrl/,
+            /^keel:database\.kind \| is not set and neither is keel:databaseUrl.*\| npm run pulumi -- config set --path keel:database\.kind neon --stack staging \(or: npm run pulumi -- config set --secret keel:databaseUrl/,
         );
     });
 
@@ -92,7 +92,7 @@ describe("parseKeelConfig", () => {
         );
         assert.ok(
             found.some((p) =>
-                /^keel:migrations\.keepBackups \| .*\(got 0\) \| pulumi config set --path keel:migrations\.keepBackups 10 --stack prod$/.test(
+                /^keel:migrations\.keepBackups \| .*\(got 0\) \| npm run pulumi -- config set --path keel:migrations\.keepBackups 10 --stack prod$/.test(
                     p,
                 ),
             ),
@@ -120,10 +120,10 @@ describe("parseKeelConfig", () => {
         );
         assert.equal(found.length, 6, found.join("\n"));
         const text = found.join("\n");
-        assert.match(text, /keel:databaseURL \| unknown key .* \| pulumi config rm keel:databaseURL --stack prod/);
+        assert.match(text, /keel:databaseURL \| unknown key .* \| npm run pulumi -- config rm keel:databaseURL --stack prod/);
         assert.match(
             text,
-            /keel:databaseUrl \| is stored in plain text.*\| pulumi config set --secret keel:databaseUrl '<value>' --stack prod/,
+            /keel:databaseUrl \| is stored in plain text.*\| npm run pulumi -- config set --secret keel:databaseUrl '<value>' --stack prod/,
         );
         assert.match(
             text,
@@ -131,20 +131,23 @@ describe("parseKeelConfig", () => {
         );
         assert.match(
             text,
-            /keel:migrations\.lockTimeout \| expected a duration .*\(got "soon"\) \| pulumi config set --path keel:migrations\.lockTimeout 5s --stack prod/,
+            /keel:migrations\.lockTimeout \| expected a duration .*\(got "soon"\) \| npm run pulumi -- config set --path keel:migrations\.lockTimeout 5s --stack prod/,
         );
         assert.match(
             text,
-            /keel:migrations\.lockWaitSeconds \| .*\(got -1\) \| pulumi config set --path keel:migrations\.lockWaitSeconds 120 --stack prod/,
+            /keel:migrations\.lockWaitSeconds \| .*\(got -1\) \| npm run pulumi -- config set --path keel:migrations\.lockWaitSeconds 120 --stack prod/,
         );
-        assert.match(text, /keel:migrations\.colour \| unknown setting .* \| pulumi config rm --path keel:migrations\.colour --stack prod/);
+        assert.match(
+            text,
+            /keel:migrations\.colour \| unknown setting .* \| npm run pulumi -- config rm --path keel:migrations\.colour --stack prod/,
+        );
     });
 
     it("needs keel:stage for a stack not named after a stage", () => {
         const [p] = problems(() => parseKeelConfig(raw("pr-42", { "keel:databaseUrl": URL })));
         assert.match(
             p,
-            /^keel:stage \| stack 'pr-42' is not named after a stage.*\| pulumi config set keel:stage <dev\|staging\|prod> --stack pr-42$/,
+            /^keel:stage \| stack 'pr-42' is not named after a stage.*\| npm run pulumi -- config set keel:stage <dev\|staging\|prod> --stack pr-42$/,
         );
         const c = parseKeelConfig(raw("pr-42", { "keel:databaseUrl": URL, "keel:stage": "staging" }));
         assert.equal(c.stage, "staging");
@@ -154,7 +157,7 @@ describe("parseKeelConfig", () => {
         assert.throws(
             () => parseKeelConfig(raw("staging", { "keel:migrations": "[1]" }, [])),
             (err: Error) =>
-                /Stack 'staging' has 2 configuration problems:\n {2}- keel:database\.kind: is not set[\s\S]*fix: pulumi config set[\s\S]*keel:migrations/.test(
+                /Stack 'staging' has 2 configuration problems:\n {2}- keel:database\.kind: is not set[\s\S]*fix: npm run pulumi -- config set[\s\S]*keel:migrations/.test(
                     err.message,
                 ),
         );
@@ -198,7 +201,7 @@ describe("parseKeelConfig", () => {
             );
             assert.match(
                 text,
-                /keel:database\.docker\.port \| .*\(got 80\) \| pulumi config set --path keel:database\.docker\.port 5432 --stack prod/,
+                /keel:database\.docker\.port \| .*\(got 80\) \| npm run pulumi -- config set --path keel:database\.docker\.port 5432 --stack prod/,
             );
             assert.match(text, /keel:database\.kind \| is 'docker' on prod: a container on one machine is no production database/);
             assert.match(text, /keel:databaseUrl \| is set but the database kind is 'docker'/);
@@ -284,7 +287,7 @@ describe("parseKeelConfig", () => {
             const [p] = problems(() => parseKeelConfig(raw("staging", { "keel:database": neon }, [])));
             assert.match(
                 p,
-                /^keel:neonApiKey \| is not set and NEON_API_KEY is not in the environment.*\| pulumi config set --secret keel:neonApiKey .* --stack staging \(or export NEON_API_KEY\)$/,
+                /^keel:neonApiKey \| is not set and NEON_API_KEY is not in the environment.*\| npm run pulumi -- config set --secret keel:neonApiKey .* --stack staging \(or export NEON_API_KEY\)$/,
             );
             assert.equal(
                 parseKeelConfig(raw("staging", { "keel:database": neon, "keel:neonApiKey": "napi_x" }, ["keel:neonApiKey"])).database.kind,
@@ -300,21 +303,21 @@ describe("parseKeelConfig", () => {
                 problems(() =>
                     parseKeelConfig(raw(stack, { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ lockWaitSeconds: -1 }) })),
                 ).find((p) => p.startsWith("keel:migrations.lockWaitSeconds"));
-            assert.match(lockWait("dev")!, /pulumi config set --path keel:migrations\.lockWaitSeconds 30 --stack dev$/);
-            assert.match(lockWait("prod")!, /pulumi config set --path keel:migrations\.lockWaitSeconds 120 --stack prod$/);
+            assert.match(lockWait("dev")!, /npm run pulumi -- config set --path keel:migrations\.lockWaitSeconds 30 --stack dev$/);
+            assert.match(lockWait("prod")!, /npm run pulumi -- config set --path keel:migrations\.lockWaitSeconds 120 --stack prod$/);
             const kind = (stack: string) =>
                 problems(() => parseKeelConfig(raw(stack, { "keel:database": JSON.stringify({ kind: "dockr" }) }, []))).find((p) =>
                     p.startsWith("keel:database.kind"),
                 );
-            assert.match(kind("dev")!, /pulumi config set --path keel:database\.kind local --stack dev$/);
-            assert.match(kind("prod")!, /pulumi config set --path keel:database\.kind neon --stack prod$/);
+            assert.match(kind("dev")!, /npm run pulumi -- config set --path keel:database\.kind local --stack dev$/);
+            assert.match(kind("prod")!, /npm run pulumi -- config set --path keel:database\.kind neon --stack prod$/);
         });
 
         it("every suggested migrations setting, set as the fix says, is valid on its stage", () => {
             for (const stage of STAGES) {
                 for (const [key, example] of Object.entries(examplesFor(stage, stageDefaults(stage)))) {
                     if (!key.startsWith("migrations.")) continue;
-                    // pulumi config set --path stores numbers and booleans as such.
+                    // npm run pulumi -- config set --path stores numbers and booleans as such.
                     const value = /^(\d+|true|false)$/.test(example) ? JSON.parse(example) : example;
                     const config = parseKeelConfig(
                         raw(stage, { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ [key.split(".")[1]]: value }) }),
@@ -345,7 +348,9 @@ describe("parseKeelConfig", () => {
     it("a stack named after a stage cannot claim another (the policy pack judges by it)", () => {
         const p = problems(() => parseKeelConfig(raw("prod", { "keel:databaseUrl": URL, "keel:stage": "dev" })));
         assert.ok(
-            p.some((x) => /^keel:stage \| is 'dev', but the stack is named prod.* \| pulumi config rm keel:stage --stack prod$/.test(x)),
+            p.some((x) =>
+                /^keel:stage \| is 'dev', but the stack is named prod.* \| npm run pulumi -- config rm keel:stage --stack prod$/.test(x),
+            ),
             p.join("\n"),
         );
         assert.equal(parseKeelConfig(raw("benchdev", { "keel:databaseUrl": URL, "keel:stage": "dev" })).stage, "dev");

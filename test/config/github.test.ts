@@ -53,11 +53,11 @@ describe("github config and gates", () => {
             ),
         );
         const byKey = (k: string) => found.filter((p) => p.key === k);
-        assert.match(byKey("keel:github.owner")[0].fix, /pulumi config set --path keel:github\.owner my-org --stack prod/);
+        assert.match(byKey("keel:github.owner")[0].fix, /npm run pulumi -- config set --path keel:github\.owner my-org --stack prod/);
         assert.match(byKey("keel:github.branches.qa")[0].message, /no Pulumi\.qa\.yaml/);
         assert.match(byKey("keel:github.branches.staging")[0].message, /already deploys 'prod'/);
         assert.match(byKey("keel:github.state.backendUrl")[0].fix, /state\.kind cloud/);
-        assert.match(byKey("keel:pulumiPassphrase")[0].fix, /pulumi config set --secret keel:pulumiPassphrase/);
+        assert.match(byKey("keel:pulumiPassphrase")[0].fix, /npm run pulumi -- config set --secret keel:pulumiPassphrase/);
         assert.equal(found.length, 5, found.map((p) => p.key).join());
     });
 

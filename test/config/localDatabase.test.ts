@@ -57,7 +57,7 @@ describe("keel:database.local", () => {
                     assert.equal(found.length, 1, found.join("\n"));
                     assert.match(
                         found[0],
-                        /^keel:database\.local\.port \| .*\(got .*\) \| pulumi config set --path keel:database\.local\.port 54329 --stack dev$/,
+                        /^keel:database\.local\.port \| .*\(got .*\) \| npm run pulumi -- config set --path keel:database\.local\.port 54329 --stack dev$/,
                     );
                 },
             ),
@@ -79,7 +79,7 @@ describe("keel:database.local", () => {
                     assert.match(text, /keel:database\.local\.user \| expected a lower-case SQL identifier/);
                     assert.match(
                         text,
-                        /keel:database\.local\.dataDir \| unknown setting \| pulumi config rm --path keel:database\.local\.dataDir --stack dev/,
+                        /keel:database\.local\.dataDir \| unknown setting \| npm run pulumi -- config rm --path keel:database\.local\.dataDir --stack dev/,
                     );
                 },
             ),
@@ -95,7 +95,7 @@ describe("keel:database.local", () => {
         assert.equal(found.length, 3, text);
         assert.match(
             text,
-            /keel:database\.kind \| is 'local' on prod: .*no production database .*\| pulumi config set --path keel:database\.kind neon --stack prod/,
+            /keel:database\.kind \| is 'local' on prod: .*no production database .*\| npm run pulumi -- config set --path keel:database\.kind neon --stack prod/,
         );
         assert.match(text, /keel:databaseUrl \| is set but the database kind is 'local', which makes its own URL/);
         assert.match(text, /keel:database\.local\.port \| .*\(got 80\)/);
@@ -123,12 +123,12 @@ describe("the database kind comes from the stack's config, never from the machin
         assert.equal(more.length, 0);
         assert.match(
             dev,
-            /^keel:databaseUrl \| is not set and DATABASE_URL is not in the environment; the external database needs its URL \(Keel does not fall back to another kind\) \| pulumi config set --secret keel:databaseUrl 'postgres:\/\/user:password@host:5432\/db' --stack dev \(or export DATABASE_URL; or let Keel run one: pulumi config set --path keel:database\.kind local --stack dev\)$/,
+            /^keel:databaseUrl \| is not set and DATABASE_URL is not in the environment; the external database needs its URL \(Keel does not fall back to another kind\) \| npm run pulumi -- config set --secret keel:databaseUrl 'postgres:\/\/user:password@host:5432\/db' --stack dev \(or export DATABASE_URL; or let Keel run one: npm run pulumi -- config set --path keel:database\.kind local --stack dev\)$/,
         );
         const [staging] = problems(() => parseKeelConfig(raw("staging", { "keel:database": external }, [], { DATABASE_URL: URL })));
         assert.match(
             staging,
-            /^keel:databaseUrl \| is not set; the external database needs the direct connection URL \| pulumi config set --secret keel:databaseUrl .* --stack staging$/,
+            /^keel:databaseUrl \| is not set; the external database needs the direct connection URL \| npm run pulumi -- config set --secret keel:databaseUrl .* --stack staging$/,
         );
         // With the URL in the environment, dev's explicit external database uses it.
         assert.deepEqual(parseKeelConfig(raw("dev", { "keel:database": external }, [], { DATABASE_URL: URL })).database, {
@@ -144,7 +144,7 @@ describe("the database kind comes from the stack's config, never from the machin
         );
         assert.deepEqual(found, [
             "keel:database.docker | settings for 'docker' but the database kind is 'local', the dev stage's default (keel:database.kind is not set) | " +
-                "pulumi config set --path keel:database.kind docker --stack dev (or remove them: pulumi config rm --path keel:database.docker --stack dev)",
+                "npm run pulumi -- config set --path keel:database.kind docker --stack dev (or remove them: npm run pulumi -- config rm --path keel:database.docker --stack dev)",
         ]);
         assert.equal(
             parseKeelConfig(

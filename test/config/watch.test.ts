@@ -29,9 +29,9 @@ function problems(fn: () => unknown): { key: string; message: string; fix: strin
     assert.fail("expected a ConfigError");
 }
 
-/** Applies `pulumi config set --path keel:backend.watch.<key> <value> --stack <s>` to a backend object. */
+/** Applies `npm run pulumi -- config set --path keel:backend.watch.<key> <value> --stack <s>` to a backend object. */
 function applyFix(backend: any, fix: string, stack: string): any {
-    const m = /^pulumi config set --path keel:backend\.watch\.(\w+) (\d+) --stack (\S+)/.exec(fix);
+    const m = /^npm run pulumi -- config set --path keel:backend\.watch\.(\w+) (\d+) --stack (\S+)/.exec(fix);
     assert.ok(m, `not a watch fix: ${fix}`);
     assert.equal(m[3], stack);
     return { ...backend, watch: { ...backend.watch, [m[1]]: Number(m[2]) } };
@@ -100,7 +100,7 @@ describe("keel:backend.watch", () => {
         );
     });
 
-    it("names a value out of range or of the wrong type with a `pulumi config set` fix that is valid on the stage", () => {
+    it("names a value out of range or of the wrong type with a `npm run pulumi -- config set` fix that is valid on the stage", () => {
         const bad = fc.oneof(
             fc.integer({ min: -1000, max: -1 }),
             fc.integer({ min: 10_000, max: 1_000_000 }),
@@ -113,7 +113,7 @@ describe("keel:backend.watch", () => {
                 const p = found.find((x) => x.key === `keel:backend.watch.${key}`);
                 assert.ok(p, JSON.stringify(found));
                 const example = examplesFor(stage, stageDefaults(stage))[`backend.watch.${key}`];
-                assert.equal(p.fix, `pulumi config set --path keel:backend.watch.${key} ${example} --stack ${stage}`);
+                assert.equal(p.fix, `npm run pulumi -- config set --path keel:backend.watch.${key} ${example} --stack ${stage}`);
                 assert.doesNotThrow(() => parseKeelConfig(raw(stage, applyFix({ ...FLY, watch: {} }, p.fix, stage))));
             }),
             { numRuns: 200 },
@@ -125,15 +125,15 @@ describe("keel:backend.watch", () => {
             problems(() => parseKeelConfig(raw(stage, { ...FLY, watch: { minutes: -1 } }))).find(
                 (p) => p.key === "keel:backend.watch.minutes",
             )!.fix;
-        assert.equal(fix("prod"), "pulumi config set --path keel:backend.watch.minutes 5 --stack prod");
-        assert.equal(fix("staging"), "pulumi config set --path keel:backend.watch.minutes 0 --stack staging");
-        assert.equal(fix("dev"), "pulumi config set --path keel:backend.watch.minutes 0 --stack dev");
+        assert.equal(fix("prod"), "npm run pulumi -- config set --path keel:backend.watch.minutes 5 --stack prod");
+        assert.equal(fix("staging"), "npm run pulumi -- config set --path keel:backend.watch.minutes 0 --stack staging");
+        assert.equal(fix("dev"), "npm run pulumi -- config set --path keel:backend.watch.minutes 0 --stack dev");
         const tooLong = problems(() => parseKeelConfig(raw("prod", { ...FLY, watch: { minutes: WATCH_MAX_MINUTES + 1 } })));
         assert.match(tooLong[0].message, new RegExp(`${WATCH_MAX_MINUTES}`));
         const unknown = problems(() => parseKeelConfig(raw("prod", { ...FLY, watch: { minuts: 5 } })));
         assert.deepEqual(
             unknown.map((p) => [p.key, p.fix]),
-            [["keel:backend.watch.minuts", "pulumi config rm --path keel:backend.watch.minuts --stack prod"]],
+            [["keel:backend.watch.minuts", "npm run pulumi -- config rm --path keel:backend.watch.minuts --stack prod"]],
         );
     });
 
@@ -155,13 +155,13 @@ describe("keel:backend.watch", () => {
         );
         assert.equal(
             short[0].fix,
-            "pulumi config set --path keel:backend.watch.minutes 3 --stack prod (or pulumi config set --path keel:backend.watch.failures 1 --stack prod) (or pulumi config set --path keel:backend.watch.intervalSeconds 20 --stack prod)",
+            "npm run pulumi -- config set --path keel:backend.watch.minutes 3 --stack prod (or npm run pulumi -- config set --path keel:backend.watch.failures 1 --stack prod) (or npm run pulumi -- config set --path keel:backend.watch.intervalSeconds 20 --stack prod)",
         );
         // Nothing single fits (20 probes 300 s apart in a 1-minute watch): the defaults, together.
         const stuck = problems(() => parseKeelConfig(raw("prod", { ...FLY, watch: { minutes: 1, intervalSeconds: 300, failures: 20 } })));
         assert.equal(
             stuck[0].fix,
-            "pulumi config set --path keel:backend.watch.failures 3 --stack prod and pulumi config set --path keel:backend.watch.intervalSeconds 20 --stack prod",
+            "npm run pulumi -- config set --path keel:backend.watch.failures 3 --stack prod and npm run pulumi -- config set --path keel:backend.watch.intervalSeconds 20 --stack prod",
         );
     });
 });

@@ -287,7 +287,7 @@ describe("local database: server control (pure parts)", () => {
             msg,
             /^port 54329 on 127\.0\.0\.1 is taken by process 4242 \(\/usr\/lib\/postgresql\/15\/bin\/postgres -D \/var\/lib\/x\)/,
         );
-        assert.match(msg, /pulumi config set --path keel:database\.local\.port 54330 --stack dev, then npm run up$/);
+        assert.match(msg, /npm run pulumi -- config set --path keel:database\.local\.port 54330 --stack dev, then npm run up$/);
         assert.match(portTakenMessage(65535, "dev", undefined), /another process .*ss -ltnp.*keel:database\.local\.port 65534/);
         assert.equal(startCommandFor("dev"), "npm run dev:start");
         assert.equal(startCommandFor("feature-x"), "npm run dev:start -- --stack feature-x");
@@ -427,7 +427,10 @@ describe("local database: the LocalPostgres provider, serialized as the engine l
         try {
             await assert.rejects(provider.update!("local:dev", outs, { ...inputs, port }), (err: Error) => {
                 assert.match(err.message, new RegExp(`^port ${port} on 127\\.0\\.0\\.1 is taken by process ${process.pid} \\(.*node`));
-                assert.match(err.message, new RegExp(`pulumi config set --path keel:database\\.local\\.port ${port + 1} --stack dev`));
+                assert.match(
+                    err.message,
+                    new RegExp(`npm run pulumi -- config set --path keel:database\\.local\\.port ${port + 1} --stack dev`),
+                );
                 return true;
             });
             assert.equal(serverStatus(pathsOfDir(inputs.dir)).state, "running", "the server still runs on its old port");

@@ -540,7 +540,7 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
                             /^Refusing to delete Neon .*: the prod stack protects its Neon database, which holds its data\./,
                         );
                         assert.ok(
-                            e.message.includes("pulumi config set --path keel:database.neon.allowDelete true --stack prod"),
+                            e.message.includes("npm run pulumi -- config set --path keel:database.neon.allowDelete true --stack prod"),
                             e.message,
                         );
                         assert.ok(e.message.includes("npm run up -- prod"));
@@ -725,7 +725,7 @@ describe("Neon providers (serialized as the engine does, against the fake Neon A
                     (e: Error) => {
                         assert.equal(e.name, "NeonCredentialsError");
                         assert.ok(e.message.includes("export NEON_API_KEY=..."));
-                        assert.ok(e.message.includes("pulumi config set --secret keel:neonApiKey ..."));
+                        assert.ok(e.message.includes("npm run pulumi -- config set --secret keel:neonApiKey ..."));
                         return true;
                     },
                 );

@@ -83,6 +83,11 @@ describe("end to end: the dev stack through the engine (existing PostgreSQL)", f
         const next = await stack.preview({ onOutput, diff: true });
         assert.equal(next.changeSummary.update, 1, output);
         assert.match(output, /3_notes/);
+        // The preview names the pending version and what it does, in a few lines: no file's checksum or lint facts.
+        assert.match(output, /"3_notes: ALTER TABLE accounts ADD COLUMN note text"/);
+        assert.match(output, /^\s+migrations\s*: \[secret\]/m);
+        assert.doesNotMatch(output, /[0-9a-f]{64}/, "no checksum");
+        assert.ok(output.split("\n").length <= 40, `${output.split("\n").length} lines:\n${output}`);
         const up = await stack.up({ onOutput });
         assert.equal(up.outputs.schemaVersion.value, "3");
     });
@@ -139,7 +144,7 @@ describe("end to end: the dev stack through the engine (existing PostgreSQL)", f
             assert.equal(text.split("configuration problem").length - 1, 1, text);
             assert.match(
                 text,
-                /keel:migrations\.lockWaitSeconds: .*\(got -3\)\n\s+fix: pulumi config set --path keel:migrations\.lockWaitSeconds/,
+                /keel:migrations\.lockWaitSeconds: .*\(got -3\)\n\s+fix: npm run pulumi -- config set --path keel:migrations\.lockWaitSeconds/,
             );
             assert.ok(!text.includes("\u001b["), "no colour codes");
             assert.doesNotMatch(text, /^\s+at |ConfigError \{/m);

@@ -138,7 +138,7 @@ describe("end to end: the dev stack's local database through the engine", functi
             start.stdout,
             new RegExp(`started: the dev stack's PostgreSQL on host 127\\.0\\.0\\.1, port ${port}, database app \\(user app\\)`),
         );
-        assert.match(start.stdout, /npm run -s pulumi -- stack output databaseUrl --show-secrets/);
+        assert.match(start.stdout, /its URL, with the password: npm run -s db:url$/m);
         assert.ok(!start.stdout.includes(new URL(url).password));
         assert.equal(serverStatus(paths()).state, "running");
         assert.deepEqual(await query(url, "SELECT count(*)::int AS n FROM keel_schema_history"), [{ n: 2 }]);

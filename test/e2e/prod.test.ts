@@ -329,7 +329,7 @@ describe("end to end: the prod stack through the engine, gated by the policy pac
             ws.editStackFile("prod", (c) => (c["keel:backend"].allowDelete = true));
             const { preview, up } = await assertBlocked(
                 prodResourcesProtected.name,
-                /Fix: pulumi config set --path keel:backend\.allowDelete false --stack prod/,
+                /Fix: npm run pulumi -- config set --path keel:backend\.allowDelete false --stack prod/,
             );
             assert.deepEqual(named(preview), ["backend-fly-app: keel:backend.allowDelete"]);
             assert.deepEqual(named(up), ["backend-fly-app: keel:backend.allowDelete"]);
@@ -357,7 +357,7 @@ describe("end to end: the prod stack through the engine, gated by the policy pac
         try {
             const { preview, up } = await assertBlocked(
                 noPlaintextSecrets.name,
-                /pulumi config set --secret --path keel:backendSecrets\.STRIPE_SECRET_KEY /,
+                /npm run pulumi -- config set --secret --path keel:backendSecrets\.STRIPE_SECRET_KEY /,
             );
             const where = (r: Run) =>
                 policyEvents(r, "policyEvent").map((v) => `${short(v.resourceUrn)} ${/ at (\S+),/.exec(v.message)?.[1]}`);

@@ -134,7 +134,7 @@ describe("policies against Keel's prod program (mocks): the GitHub provider's to
         const v = await validateAll(noPlaintextSecrets, plain.map(asPolicyResource));
         assert.equal(v.length, 1, JSON.stringify(v));
         assert.match(v[0].message, /pulumi:providers:github\) has a plain-text value at token/);
-        assert.match(v[0].message, /pulumi config set --secret/);
+        assert.match(v[0].message, /npm run pulumi -- config set --secret/);
         assert.ok(!v[0].message.includes("ghp_from_env"));
     });
 });

@@ -114,7 +114,7 @@ describe("policy backups-before-migrate", () => {
             const v = await validateResource(backupsBeforeMigrate, noBackup(stage));
             assert.equal(v.length, 1, stage);
             assert.equal(v[0].enforcementLevel, "mandatory");
-            assert.match(v[0].message, new RegExp(`pulumi config set --path keel:migrations\\.backup true --stack ${stage}`));
+            assert.match(v[0].message, new RegExp(`npm run pulumi -- config set --path keel:migrations\\.backup true --stack ${stage}`));
         }
     });
 

@@ -32,7 +32,7 @@ describe("policy no-plaintext-secrets", () => {
         assert.equal(v[0].enforcementLevel, "mandatory");
         assert.match(v[0].message, /backend-fly-machines/);
         assert.match(v[0].message, /env\.STRIPE_SECRET_KEY/);
-        assert.match(v[0].message, /pulumi config set --secret/);
+        assert.match(v[0].message, /npm run pulumi -- config set --secret/);
         assert.ok(!v[0].message.includes("sk_live_123"), "the value is never printed");
         const dev = changed(baseline("dev"), T.flyMachines, (r) => (r.props.env.STRIPE_SECRET_KEY = "sk_live_123"));
         assert.equal((await validateResource(noPlaintextSecrets, dev))[0].enforcementLevel, "advisory");
@@ -145,7 +145,7 @@ describe("policy no-plaintext-secrets", () => {
             assert.match(v[0].message, /at keel:backend\.env\.STRIPE_SECRET_KEY, /);
             assert.match(
                 v[0].message,
-                /Fix: move it to secret config: pulumi config rm --path keel:backend\.env\.STRIPE_SECRET_KEY --stack prod; pulumi config set --secret --path keel:backendSecrets\.STRIPE_SECRET_KEY <value> --stack prod\.$/,
+                /Fix: move it to secret config: npm run pulumi -- config rm --path keel:backend\.env\.STRIPE_SECRET_KEY --stack prod; npm run pulumi -- config set --secret --path keel:backendSecrets\.STRIPE_SECRET_KEY <value> --stack prod\.$/,
             );
             assert.ok(!v[0].message.includes("sk_live_123"), "the value is never printed");
         });
@@ -153,7 +153,10 @@ describe("policy no-plaintext-secrets", () => {
         it("a credential set without --secret is reported with the command that makes it secret", async () => {
             const v = await validateResource(noPlaintextSecrets, res("staging", PROVIDER, "default", { "keel:neonApiKey": "napi_plain" }));
             assert.equal(v.length, 1);
-            assert.match(v[0].message, /Fix: make it a secret: pulumi config set --secret --path keel:neonApiKey <value> --stack staging/);
+            assert.match(
+                v[0].message,
+                /Fix: make it a secret: npm run pulumi -- config set --secret --path keel:neonApiKey <value> --stack staging/,
+            );
         });
     });
 

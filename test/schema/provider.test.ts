@@ -1,7 +1,13 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { schemaMigrationsProvider, SchemaMigrationsInputs, SchemaMigrationsOutputs } from "../../components/schema/provider";
+import {
+    describeSql,
+    pendingKey,
+    schemaMigrationsProvider,
+    SchemaMigrationsInputs,
+    SchemaMigrationsOutputs,
+} from "../../components/schema/provider";
 import { freshDatabase, testCluster } from "../support/postgres";
 import { schemaInputs } from "../support/schemaInputs";
 import { captureConsole, serializedProvider } from "../support/serializedProvider";
@@ -44,7 +50,9 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
 
         const checked = await provider.check!({} as any, news);
         assert.deepEqual(checked.failures ?? [], []);
-        assert.deepEqual(checked.inputs!.pending, ["1_users", "2_orders"]);
+        assert.deepEqual(checked.inputs!.pending!.map(pendingKey), ["1_users", "2_orders"]);
+        // Each entry says what the file does, for the preview's diff.
+        assert.match(checked.inputs!.pending![0], /^1_users: CREATE TABLE users \(id int PRIMARY KEY, email text\)$/);
 
         const created = await quiet(() => provider.create!(checked.inputs!));
         const outs = created.outs as SchemaMigrationsOutputs;
@@ -63,7 +71,7 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
         assert.deepEqual((await query(url, "SELECT count(*)::int AS n FROM keel_schema_history"))[0].n, 2);
 
         const again = await provider.check!(outs, await inputsFor(url, dir));
-        assert.deepEqual(again.inputs!.pending, []);
+        assert.deepEqual(again.inputs!.pending!.map(pendingKey), []);
         const diff = await provider.diff!(created.id, outs, again.inputs!);
         assert.equal(diff.changes, false);
     });
@@ -72,12 +80,12 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
         const dir = migrationsDir({ "1_a.sql": "CREATE TABLE a (id int);" });
         const news = { ...(await inputsFor("postgres://x@h/db", dir)), databaseUrl: UNKNOWN };
         const first = await captureConsole(() => provider.check!({} as any, news));
-        assert.deepEqual(first.result.inputs!.pending, ["1_a"]);
+        assert.deepEqual(first.result.inputs!.pending!.map(pendingKey), ["1_a"]);
         assert.deepEqual(first.lines, [], "a first deploy: everything is pending, nothing to explain");
         // A deployed stack whose database changes in this update: the list is said not to be the database's.
         const deployed = await inputsFor("postgres://x@127.0.0.1:54329/app", dir);
         const local = await captureConsole(() => provider.check!(deployed, { ...news, databaseKind: "local" }));
-        assert.deepEqual(local.result.inputs!.pending, ["1_a"]);
+        assert.deepEqual(local.result.inputs!.pending!.map(pendingKey), ["1_a"]);
         assert.match(
             local.lines.join("\n"),
             /URL is known only once up has started or updated the local server.*npm run dev:start, then preview/,
@@ -97,7 +105,7 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
 
         fs.writeFileSync(path.join(dir, "2_b.sql"), "CREATE TABLE b (id int);");
         const second = await provider.check!(outs, await inputsFor(url, dir));
-        assert.deepEqual(second.inputs!.pending, ["2_b"]);
+        assert.deepEqual(second.inputs!.pending!.map(pendingKey), ["2_b"]);
         const diff = await provider.diff!(created.id, outs, second.inputs!);
         assert.equal(diff.changes, true);
         assert.deepEqual(diff.replaces, []);
@@ -208,7 +216,7 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
         const url = await freshDatabase();
         const dir = migrationsDir({ "1_a.sql": "CREATE TABLE a (id int PRIMARY KEY);", "2_b.sql": "CREATE TABLE b (id int);" });
         const checked = await provider.check!({} as any, await inputsFor(url, dir));
-        assert.deepEqual(checked.inputs!.pending, ["1_a", "2_b"]);
+        assert.deepEqual(checked.inputs!.pending!.map(pendingKey), ["1_a", "2_b"]);
         assert.ok(checked.inputs!.plannedAt, "check records when it made the plan");
         const created = await quiet(() => provider.create!(checked.inputs!));
 
@@ -217,7 +225,7 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
         assert.equal((await provider.diff!(created.id, refreshed.props!, checked.inputs!)).changes, false);
         // With nothing pending, a plan adds nothing to the inputs (no-op previews leave them as they are).
         const idle = await provider.check!(created.outs!, await inputsFor(url, dir));
-        assert.deepEqual(idle.inputs!.pending, []);
+        assert.deepEqual(idle.inputs!.pending!.map(pendingKey), []);
         assert.equal("plannedAt" in idle.inputs!, false);
 
         // The database lost version 2 (a restore, a reset): the refresh shows the change, and the next up applies it again.
@@ -225,7 +233,7 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
         const lost = await quiet(() => provider.read!(created.id, created.outs!));
         assert.equal((await provider.diff!(created.id, lost.props!, checked.inputs!)).changes, true);
         const again = await provider.check!(created.outs!, await inputsFor(url, dir));
-        assert.deepEqual(again.inputs!.pending, ["2_b"]);
+        assert.deepEqual(again.inputs!.pending!.map(pendingKey), ["2_b"]);
         assert.equal(
             (await provider.diff!(created.id, created.outs!, again.inputs!)).changes,
             true,
@@ -233,7 +241,7 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
         );
     });
 
-    it("reads state written before the catalog was packed: drift from the plain map, which the refreshed state replaces", async () => {
+    it("reads state written before the catalog was packed: drift from the plain map, which the refreshed state keeps as the baseline", async () => {
         const url = await freshDatabase();
         const dir = migrationsDir({ "1_a.sql": "CREATE TABLE a (id int PRIMARY KEY);" });
         const checked = await provider.check!({} as any, await inputsFor(url, dir));
@@ -252,7 +260,25 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
         assert.deepEqual(read.props!.drift, ["+ column public.a.note: text (added outside migrations)"]);
         assert.equal("schemaObjects" in read.props!, false, "the plain map is not kept beside the packed one");
         assert.equal((read.props as any).stateVersion, 1);
-        assert.ok(unpackCatalog(read.props!.catalog)["column public.a.note"]);
+        // The baseline is what the migrations made: a refresh does not make the drift the norm.
+        assert.equal(unpackCatalog(read.props!.catalog)["column public.a.note"], undefined);
+        const again = await quiet(() => provider.read!(created.id, read.props as any));
+        assert.deepEqual(again.props!.drift, ["+ column public.a.note: text (added outside migrations)"], "the next refresh agrees");
+    });
+
+    it("describes a migration in one short line: its first statement, comments out, and how many follow", () => {
+        assert.equal(
+            describeSql("-- add a note\nALTER TABLE accounts\n  ADD COLUMN note text;\n"),
+            "ALTER TABLE accounts ADD COLUMN note text",
+        );
+        assert.equal(
+            describeSql("/* x */ CREATE TABLE a (id int); CREATE INDEX a_i ON a (id); SELECT 1;"),
+            "CREATE TABLE a (id int) (+2 more statements)",
+        );
+        assert.equal(describeSql(`INSERT INTO t VALUES ('${"x".repeat(200)}')`, 20), "INSERT INTO t VALUE…");
+        assert.equal(describeSql("-- nothing\n"), "(no statement)");
+        assert.equal(pendingKey("3_notes: ALTER TABLE a ADD COLUMN b int"), "3_notes");
+        assert.equal(pendingKey("3_notes"), "3_notes");
     });
 
     it("leaves schema and data untouched on delete, and says so", async () => {
@@ -326,7 +352,7 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
             );
 
             const third = await provider.check!(updated.outs, await withBackup(url, dir, backupDir, 1));
-            assert.deepEqual(third.inputs!.pending, []);
+            assert.deepEqual(third.inputs!.pending!.map(pendingKey), []);
             const again = await quiet(() => provider.update!(created.id, updated.outs, third.inputs!));
             assert.deepEqual(again.outs!.latestBackup, b2, "nothing pending: no new backup, the previous one stays named");
             assert.equal(listDumps(backupDir, "staging").length, 1);
@@ -348,7 +374,7 @@ describe("SchemaMigrations provider (serialized as the engine does)", () => {
                             /^No backup, no migration: the backup of 127\.0\.0\.1:\d+\/\S+ before 1_users failed, so nothing was applied\./,
                         );
                         assert.match(err.message, /pg_dump 12\.9 \(.*\) is older than the server, PostgreSQL 15\.\d+/);
-                        assert.match(err.message, /pulumi config set --path keel:migrations\.backup false --stack staging/);
+                        assert.match(err.message, /npm run pulumi -- config set --path keel:migrations\.backup false --stack staging/);
                         assert.ok(!err.message.includes(password));
                         return true;
                     },

@@ -105,15 +105,20 @@ describe("db:backups, db:restore, db:drill", () => {
         assert.match(lines[2], /^ {2}20260101T000000000Z_before_3\.dump .* schema 2 /);
     });
 
-    it("needs a URL for restore and drill, and says why the stack file's is unusable", async () => {
+    it("restore and drill use the stack's own database (its output), else say what is missing and that --url works", async () => {
         const root = project({ staging: STAGING, dev: "config: {}\n" });
         const r = await run(["drill", "--stack", "staging"], root);
         assert.match(
             r.error!.message,
-            /db:drill needs the database's direct URL: stack 'staging' keeps keel:databaseUrl as a secret, encrypted in Pulumi\.staging\.yaml.*--url or export DATABASE_URL[\s\S]*export DATABASE_URL=\$\(npm run -s db:url -- --stack staging\)/,
+            /^The staging stack does not exist yet in file:\/\/\S+: run 'npm run up -- staging' first: .*; or pass --url <postgres-url> for another database\.$/,
         );
-        const d = await run(["restore", "--stack", "dev", "--backup", "x"], root);
-        assert.match(d.error!.message, /stack 'dev' runs its database locally \(the local kind\) with a generated password/);
+        // Without --stack: dev, which was never deployed in this project's backend.
+        const d = await run(["restore", "--backup", "x"], root);
+        assert.match(
+            d.error!.message,
+            /^The dev stack does not exist yet in file:\/\/\S+: run 'npm run up -- dev' first: .*; or pass --url/,
+        );
+        assert.equal(fs.existsSync(path.join(root, ".pulumi-state")), false, "reading creates no state directory");
         assert.equal((await run(["restore", "--stack", "dev"], root)).code, 2);
         assert.equal((await run(["wipe", "--stack", "dev"], root)).code, 2);
     });
@@ -295,8 +300,8 @@ describe("db:backups, db:restore, db:drill", () => {
         );
         assert.equal(await count(url), 100);
 
-        // A unique prefix of the id is enough; DATABASE_URL works as well as --url.
-        const done = await run(["restore", "--stack", "staging", "--backup", record.id.slice(0, 12), "--yes"], root, { DATABASE_URL: url });
+        // A unique prefix of the id is enough.
+        const done = await run(["restore", "--stack", "staging", "--backup", record.id.slice(0, 12), "--yes", "--url", url], root);
         assert.equal(done.error, undefined, done.error?.message);
         assert.equal(done.code, 0);
         assert.deepEqual(done.asked, []);

@@ -9,6 +9,7 @@ import {
     formatDriftMarkdown,
     formatDriftTable,
     notChecked,
+    notDeployed,
     RefreshEvent,
     refreshFindings,
     schemaDriftSummary,
@@ -152,23 +153,36 @@ describe("npm run drift: the report", () => {
                 schemaDrift: ["~ function public.f(): md5:a -> md5:b", "+ constraint public.t.c: CHECK ((a | b) = `x`)"],
             }),
         ]);
-        assert.match(
-            md,
-            /^\| staging \| 0 \| 1 added, 1 changed \| 0 \| code wins: `npm run up -- staging`; cloud wins: `npm run refresh -- staging` \|$/m,
-        );
+        assert.match(md, /^\| staging \| 0 \| 1 added, 1 changed \| 0 \| code wins: `npm run up -- staging` \|$/m);
         assert.match(md, /^- `~ function public\.f\(\): md5:a -> md5:b`$/m);
         assert.match(md, /^- `` \+ constraint public\.t\.c: CHECK \(\(a \| b\) = `x`\) ``$/m);
     });
 
-    it("settles what each finding needs: pending only by up, history only by refresh", () => {
+    it("settles what each finding needs: pending, schema and history drift only by up (a refresh keeps them drift), resources either way", () => {
         assert.deepEqual(settleCommands(checked("s", { ...NONE, pending: ["3_x"] })), { codeWins: "npm run up -- s" });
-        assert.deepEqual(settleCommands(checked("s", { ...NONE, historyDrift: ["+ history: …"] })), { cloudWins: "npm run refresh -- s" });
+        assert.deepEqual(settleCommands(checked("s", { ...NONE, historyDrift: ["+ history: …"] })), { codeWins: "npm run up -- s" });
+        assert.deepEqual(settleCommands(checked("s", { ...NONE, schemaDrift: ["+ index public.x: …"] })), { codeWins: "npm run up -- s" });
         assert.deepEqual(settleCommands(checked("s", NONE)), {});
         assert.equal(schemaDriftSummary([]), "none");
     });
 
+    it("a stack never deployed is 'not deployed', no failure: exit 0 beside clean stacks", () => {
+        const rs = [checked("dev", NONE), notDeployed("staging", "file:///state"), notDeployed("prod", "file:///state")];
+        assert.equal(driftExitCode(rs), 0);
+        assert.deepEqual(formatDriftTable(rs).slice(2), [
+            "staging  not deployed: no state in file:///state yet (npm run up -- staging deploys it)",
+            "prod     not deployed: no state in file:///state yet (npm run up -- prod deploys it)",
+        ]);
+        assert.match(formatDriftMarkdown(rs), /^\| staging \| not deployed: no state in file:\/\/\/state yet/m);
+    });
+
     it("exits 1 when any stack drifts, else 2 when any was not checked, else 0", () => {
-        const result = fc.constantFrom<StackDrift>(checked("a", NONE), checked("b", { ...NONE, pending: ["1_x"] }), notChecked("c", "why"));
+        const result = fc.constantFrom<StackDrift>(
+            checked("a", NONE),
+            checked("b", { ...NONE, pending: ["1_x"] }),
+            notChecked("c", "why"),
+            notDeployed("d", "file:///state"),
+        );
         fc.assert(
             fc.property(fc.array(result, { maxLength: 6 }), (rs) => {
                 const code = driftExitCode(rs);

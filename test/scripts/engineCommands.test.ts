@@ -126,6 +126,11 @@ describe("engine commands", () => {
             assert.ok("bin" in run && run.createStack === "dev");
         });
 
+        it("sends `stack init` to npm run stack:new, which writes the stack file and picks the passphrase", () => {
+            const run = pulumiPassthrough(["stack", "init", "ext"], root, env);
+            assert.ok("error" in run && run.code === 2 && run.error.includes("npm run stack:new -- <name> --stage <dev|staging|prod>"));
+        });
+
         it("sends commands that run the program to npm run up and the others", () => {
             for (const [given, npm] of [
                 ["up", "up"],

@@ -10,8 +10,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { REPO_ROOT } from "../support/migrationsDir";
 
-/** The npm scripts that are operator commands: db:*, dev:*, schema:*, hooks:*, preflight, rollback, the engine commands, and the benchmarks. */
-const OPERATOR = /^(db|dev|schema|hooks|bench):|^(preflight|rollback|up|preview|refresh|destroy)$/;
+/** The npm scripts that are operator commands: db:*, dev:*, schema:*, hooks:*, stack:new, preflight, rollback, drift, the engine commands, and the benchmarks. */
+const OPERATOR = /^(db|dev|schema|hooks|bench|stack):|^(preflight|rollback|up|preview|refresh|destroy|drift)$/;
 const SHAPE = /^node tools\/build\.js && node (dist\/(?:scripts|bench)\/[A-Za-z0-9]+\.js)((?: [a-z]+)*)$/;
 
 interface Run {
@@ -63,6 +63,8 @@ describe("operator commands answer --help and refuse a wrong option", function (
             "schema:adopt",
             "preflight",
             "rollback",
+            "stack:new",
+            "drift",
             "schema:status",
             "schema:apply",
             "schema:new",

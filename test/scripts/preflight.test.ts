@@ -260,7 +260,7 @@ describe("preflight checks (pure)", () => {
         for (const stage of ["staging", "prod"] as const) {
             const r = checkBackups(stage, stage, false);
             assert.equal(r.status, "fail");
-            assert.equal(r.findings[0].fix, `pulumi config set --path keel:migrations.backup true --stack ${stage}`);
+            assert.equal(r.findings[0].fix, `npm run pulumi -- config set --path keel:migrations.backup true --stack ${stage}`);
         }
         assert.equal(checkBackups("dev", "dev", false).status, "pass");
     });
@@ -304,7 +304,7 @@ describe("preflight checks (pure)", () => {
         it("one Render instance is ✗", () => {
             const r = checkProdBackend("prod", "prod", render(1));
             assert.match(errors(r)[0], /instances is 1/);
-            assert.equal(r.findings[0].fix, "pulumi config set --path keel:backend.render.instances 2 --stack prod");
+            assert.equal(r.findings[0].fix, "npm run pulumi -- config set --path keel:backend.render.instances 2 --stack prod");
         });
 
         it("other stages are skipped", () => {
@@ -320,7 +320,7 @@ describe("preflight checks (pure)", () => {
         assert.ok(
             lines.includes("✗ backups: keel:migrations.backup is off on prod: pending migrations would run without a backup to go back to"),
         );
-        assert.ok(lines.includes("    fix: pulumi config set --path keel:migrations.backup true --stack prod"));
+        assert.ok(lines.includes("    fix: npm run pulumi -- config set --path keel:migrations.backup true --stack prod"));
         assert.match(lines.at(-1)!, /preflight failed: 1 problem to fix/);
         assert.equal(
             maskSecrets("url postgres://app:s3cr3t-pw@db:5432/app token fo1_abcdef", ["fo1_abcdef", undefined]),
@@ -393,7 +393,7 @@ describe("preflight CLI", function () {
         const url = await freshDatabase();
         await applyMigrations(url, (await loadMigrations(path.join(root, "migrations"))).slice(0, 1), engineSettings());
 
-        const res = await runPreflight(root, ["--stack", "dev"], { DATABASE_URL: url, GITHUB_REF_NAME: "main" });
+        const res = await runPreflight(root, ["--url", url], { GITHUB_REF_NAME: "main" });
         assert.equal(res.code, 0, res.stdout + res.stderr);
         assert.match(res.stdout, /^✓ config: Pulumi\.dev\.yaml validates/m);
         assert.match(res.stdout, /^· migration history: .*schema version 1, 1 applied, pending: 2$/m);
@@ -438,7 +438,7 @@ describe("preflight CLI", function () {
         fs.writeFileSync(path.join(root, "notes.txt"), "wip\n");
         const token = "vercel-token-1234567890";
 
-        const res = await runPreflight(root, ["--stack", "prod", "--branch", "feature/x"], { DATABASE_URL: url, VERCEL_API_TOKEN: token });
+        const res = await runPreflight(root, ["--stack", "prod", "--branch", "feature/x", "--url", url], { VERCEL_API_TOKEN: token });
         assert.equal(res.code, 1, res.stdout + res.stderr);
         const expected = [
             /^✗ config: keel:renderApiKey: is not set and RENDER_API_KEY is not in the environment/m,
@@ -448,7 +448,7 @@ describe("preflight CLI", function () {
             /^✗ git: the working tree is not clean \(3 changes\): M migrations\/0001_users\.sql, \?\? migrations\/0004_broken\.sql, \?\? notes\.txt$/m,
             /^✗ git: branch feature\/x \(from --branch\) may not deploy stack 'prod': keel:frontend\.git\.productionBranch is main$/m,
             /^✗ backups: keel:migrations\.backup is off on prod/m,
-            /^ {4}fix: pulumi config set --path keel:migrations\.backup true --stack prod$/m,
+            /^ {4}fix: npm run pulumi -- config set --path keel:migrations\.backup true --stack prod$/m,
             /^✗ prod backend: keel:backend\.render\.instances is 1/m,
         ];
         for (const re of expected) assert.match(res.stdout, re);
@@ -456,7 +456,7 @@ describe("preflight CLI", function () {
         for (const secret of [password, token])
             assert.ok(!res.stdout.includes(secret) && !res.stderr.includes(secret), "no secret is printed");
 
-        const json = await runPreflight(root, ["--stack", "prod", "--json", "--offline"], { DATABASE_URL: url, VERCEL_API_TOKEN: token });
+        const json = await runPreflight(root, ["--stack", "prod", "--json", "--offline", "--url", url], { VERCEL_API_TOKEN: token });
         assert.equal(json.code, 1, json.stderr);
         const report = JSON.parse(json.stdout);
         assert.equal(report.ok, false);
@@ -475,9 +475,18 @@ describe("preflight CLI", function () {
         assert.ok(!json.stdout.includes(password) && !json.stdout.includes(token));
     });
 
-    it("exits 2 with the usage without --stack", async () => {
-        const res = await runPreflight(REPO_ROOT, [], {});
-        assert.equal(res.code, 2);
-        assert.match(res.stderr, /error: --stack <stack> is required\n\nusage: npm run preflight -- --stack <stack>/);
+    it("without --stack checks dev; a stack never deployed skips the history check, saying so, and creates no state", async () => {
+        const root = project({ dev: "config:\n  keel:migrations:\n    dir: migrations\n" }, { "0001_users.sql": FIRST });
+        const res = await runPreflight(root, [], { GITHUB_REF_NAME: "main" });
+        assert.match(res.stdout, /^Preflight for stack 'dev':$/m);
+        assert.match(
+            res.stdout,
+            /^· migration history: skipped: The dev stack does not exist yet in file:\/\/\S+: run 'npm run up -- dev' first/m,
+        );
+        assert.match(res.stdout, /^✓ git: the working tree is clean$/m);
+        assert.equal(res.code, 0, res.stdout);
+        const usage = await runPreflight(REPO_ROOT, ["--stack"], {});
+        assert.equal(usage.code, 2);
+        assert.match(usage.stderr, /error: --stack needs a value <stack>\n\nusage: npm run preflight -- \[--stack <stack>\]/);
     });
 });

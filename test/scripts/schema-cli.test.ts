@@ -1,13 +1,14 @@
 /**
- * The schema CLI (scripts/schema.ts) as a process, as a developer runs it:
- * DATABASE_URL from the environment, --dir, exit codes and what it prints.
+ * The schema CLI (scripts/schema.ts) as a process, as a developer runs it: on
+ * a dev stack whose database is an existing server read from DATABASE_URL
+ * (the one kind that reads it), --url, --dir, exit codes and what it prints.
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { loadMigrations } from "../../components/schema/migrationSet";
 import { applyMigrations } from "../../components/schema/runner";
-import { engineSettings, historyRows, migrationsDir, relationExists, runCli, withClient } from "../support/migrationsDir";
+import { engineSettings, historyRows, migrationsDir, relationExists, REPO_ROOT, runCli, withClient } from "../support/migrationsDir";
 import { tempDir } from "../support/tempDir";
 import { freshDatabase, testCluster } from "../support/postgres";
 
@@ -166,19 +167,30 @@ describe("schema CLI", function () {
         assert.deepEqual(await historyRows(url), []);
     });
 
-    it("without DATABASE_URL, status, apply and resolve exit 2 with a clear message", async () => {
+    it("without DATABASE_URL, on a dev stack that reads it, status, apply and resolve exit 1 naming DATABASE_URL and the fix", async () => {
         const dir = twoFiles();
         const cases = [["status"], ["apply"], ["resolve", "1", "--applied"]];
         const results = await Promise.all(cases.map((args) => runCli([...args, "--dir", dir], undefined)));
         cases.forEach((args, i) => {
             const res = results[i];
-            assert.equal(res.code, 2, `${args.join(" ")}: ${res.stderr}`);
-            assert.match(
-                res.stderr,
-                /no database: export DATABASE_URL=.*, pass --url, or take the stack's: export DATABASE_URL=\$\(npm run -s db:url -- --stack dev\)/,
-            );
-            assert.match(res.stderr, /usage:/);
+            assert.equal(res.code, 1, `${args.join(" ")}: ${res.stderr}`);
+            assert.match(res.stderr, /keel:databaseUrl: is not set and DATABASE_URL is not in the environment/);
+            assert.match(res.stderr, /or export DATABASE_URL/);
         });
+    });
+
+    it("the staging stack's settings with --url need no vendor credential (NEON_API_KEY, FLY_API_TOKEN, …)", async () => {
+        const url = await freshDatabase();
+        // The repository's own stack files: staging is a Neon branch with a Fly backend and a Vercel frontend.
+        const root = tempDir("keel-schema-shipped-");
+        for (const f of ["Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.staging.yaml", "Pulumi.prod.yaml"]) {
+            fs.copyFileSync(path.join(REPO_ROOT, f), path.join(root, f));
+        }
+        const bare = { NEON_API_KEY: "", FLY_API_TOKEN: "", VERCEL_API_TOKEN: "", GITHUB_TOKEN: "", RENDER_API_KEY: "" };
+        const res = await runCli(["status", "--stack", "staging", "--url", url, "--dir", twoFiles()], undefined, bare, root);
+        assert.equal(res.code, 0, res.stderr);
+        assert.match(res.stdout, /0 applied, 2 pending/);
+        assert.doesNotMatch(res.stderr, /NEON_API_KEY/);
     });
 
     it("resolve with bad arguments exits 2 and touches nothing", async () => {
@@ -258,7 +270,8 @@ describe("schema CLI", function () {
             assert.match(status.stdout, /history in app\.keel_schema_history/);
             assert.match(status.stdout, /1 applied, 0 pending/);
             // --stack staging: its own history schema, where nothing is applied yet.
-            const staging = await runCli(["status", "--stack", "staging"], url, {}, root);
+            // Staging's URL is its own (the stack output): another database is named with --url.
+            const staging = await runCli(["status", "--stack", "staging", "--url", url], undefined, {}, root);
             assert.match(staging.stdout, /0 applied, 1 pending/, staging.stderr);
             assert.match(staging.stdout, /^ {2}pending {2}0001_create_users$/m);
         });
@@ -272,7 +285,7 @@ describe("schema CLI", function () {
             const res = await runCli(["status"], "postgres://u:p@127.0.0.1:1/x", {}, root);
             assert.equal(res.code, 1);
             assert.match(res.stderr, /keel:migrations\.lockWaitSeconds/);
-            assert.match(res.stderr, /fix: pulumi config set --path keel:migrations\.lockWaitSeconds/);
+            assert.match(res.stderr, /fix: npm run pulumi -- config set --path keel:migrations\.lockWaitSeconds/);
         });
     });
 

@@ -14,7 +14,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { loadMigrations, scanMigrations } from "../../components/schema/migrationSet";
 import { inspectSchema, recordAdoption } from "../../components/schema/runner";
-import { schemaMigrationsProvider } from "../../components/schema/provider";
+import { pendingKey, schemaMigrationsProvider } from "../../components/schema/provider";
 import { cliResult, CliResult, engineSettings, historyRows, REPO_ROOT, relationExists, runCli, withClient } from "../support/migrationsDir";
 import { dbmateBin } from "../support/dbmate";
 import { freshDatabase, testCluster } from "../support/postgres";
@@ -82,7 +82,7 @@ const query = (url: string, sql: string, params: unknown[] = []) => withClient(u
 async function previewPending(url: string, dir: string): Promise<string[]> {
     const checked = await schemaMigrationsProvider.check!({} as any, await schemaInputs(url, dir));
     assert.deepEqual(checked.failures ?? [], []);
-    return checked.inputs!.pending ?? [];
+    return (checked.inputs!.pending ?? []).map(pendingKey);
 }
 
 /** After an adoption: the files, the history rows and their checksums, and nothing pending for status, the runner and preview. */
@@ -578,7 +578,7 @@ describe("schema:adopt (real histories)", function () {
             fs.writeFileSync(path.join(root, "sql/V1__Create_users.sql"), `${BOM}CREATE TABLE users (id int PRIMARY KEY);\r\n`);
             const res = await adopt(["--from", "flyway", "--yes", "--out", "elsewhere"], url, root);
             assert.equal(res.code, 0, res.stderr);
-            assert.match(res.stdout, /the stack reads keel: pulumi config set --path keel:migrations\.dir elsewhere/);
+            assert.match(res.stdout, /the stack reads keel: npm run pulumi -- config set --path keel:migrations\.dir elsewhere/);
             assert.equal(fs.readdirSync(path.join(root, "elsewhere")).length, 3);
         });
     });

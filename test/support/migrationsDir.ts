@@ -95,8 +95,28 @@ function cliEnv(databaseUrl: string | undefined, extra: NodeJS.ProcessEnv = {}):
     return env;
 }
 
-/** Starts `scripts/schema.ts <args>` under ts-node in a project directory (the repository's own by default). */
-export function spawnCli(args: string[], databaseUrl: string | undefined, extraEnv: NodeJS.ProcessEnv = {}, cwd = REPO_ROOT): ChildProcess {
+let externalProject: string | undefined;
+
+/**
+ * A project whose dev stack is an existing server read from DATABASE_URL (kind
+ * external, no keel:databaseUrl), the one kind whose commands take DATABASE_URL
+ * (scripts/lib/stackDatabase.ts): where the schema CLI runs by default.
+ */
+export function externalDevProject(): string {
+    if (externalProject && fs.existsSync(externalProject)) return externalProject;
+    externalProject = tempDir("keel-external-project-");
+    fs.writeFileSync(path.join(externalProject, "Pulumi.yaml"), "name: keel\nruntime: nodejs\n");
+    fs.writeFileSync(path.join(externalProject, "Pulumi.dev.yaml"), "config:\n  keel:database:\n    kind: external\n");
+    return externalProject;
+}
+
+/** Starts `scripts/schema.ts <args>` under ts-node in a project directory (one whose dev stack reads DATABASE_URL by default). */
+export function spawnCli(
+    args: string[],
+    databaseUrl: string | undefined,
+    extraEnv: NodeJS.ProcessEnv = {},
+    cwd = externalDevProject(),
+): ChildProcess {
     return spawn(
         process.execPath,
         ["-r", require.resolve("ts-node/register/transpile-only"), path.join(REPO_ROOT, "scripts", "schema.ts"), ...args],
@@ -139,7 +159,7 @@ export function runCli(
     args: string[],
     databaseUrl: string | undefined,
     extraEnv: NodeJS.ProcessEnv = {},
-    cwd = REPO_ROOT,
+    cwd = externalDevProject(),
 ): Promise<CliResult> {
     return cliResult(spawnCli(args, databaseUrl, extraEnv, cwd));
 }

@@ -64,7 +64,7 @@ describe("Fly Machines client (against the fake Fly API)", () => {
                     (e: Error) =>
                         e.name === "FlyCredentialsError" &&
                         e.message.includes("export FLY_API_TOKEN=...") &&
-                        e.message.includes("pulumi config set --secret keel:flyApiToken ..."),
+                        e.message.includes("npm run pulumi -- config set --secret keel:flyApiToken ..."),
                 );
             }
         });

@@ -62,7 +62,7 @@ describe("Neon client (against the fake Neon API)", () => {
                     (e: Error) =>
                         e.name === "NeonCredentialsError" &&
                         e.message.includes("export NEON_API_KEY=...") &&
-                        e.message.includes("pulumi config set --secret keel:neonApiKey ..."),
+                        e.message.includes("npm run pulumi -- config set --secret keel:neonApiKey ..."),
                 );
             }
         });

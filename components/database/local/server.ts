@@ -487,7 +487,7 @@ export function portTakenMessage(port: number, stack: string, owner: PortOwner |
         : "another process (its owner is not visible to this user; try: ss -ltnp or lsof -i :" + port + ")";
     return (
         `port ${port} on ${LOCAL_HOST} is taken by ${who}, so the ${stack} stack's PostgreSQL cannot listen there. ` +
-        `Stop that process, or give this stack's database another port: pulumi config set --path keel:database.local.port ${port === 65535 ? port - 1 : port + 1} --stack ${stack}, then npm run up`
+        `Stop that process, or give this stack's database another port: npm run pulumi -- config set --path keel:database.local.port ${port === 65535 ? port - 1 : port + 1} --stack ${stack}, then npm run up`
     );
 }
 

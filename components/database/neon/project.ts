@@ -54,7 +54,7 @@ function single(found: ProjectListItem[], inputs: NeonProjectInputs): ProjectLis
         throw new KeelError(
             `${found.length} Neon projects are named '${inputs.name}' (${found.map((p) => p.id).join(", ")}); Keel finds the project by name. ` +
                 `Rename or delete the extra ones in the Neon console, or choose another name: ` +
-                `pulumi config set --path keel:database.neon.project.name <name> --stack ${inputs.stack}.`,
+                `npm run pulumi -- config set --path keel:database.neon.project.name <name> --stack ${inputs.stack}.`,
         );
     }
     return found[0];
