@@ -9,10 +9,10 @@ import { NeonBranch } from "../../components/database/neon/branch";
 import { NeonProject } from "../../components/database/neon/project";
 import { PROD_ONLY, README, report, stackName, stageOf, Violation } from "../support";
 
-/** Type -> the config key whose `allowDelete` lifts the protection. */
+/** Type -> the config key that lifts the protection (the Neon objects: keel:allowDataLoss, components/dataGuard.ts, or the older allowDelete). */
 export const PROTECTED_TYPES: Record<string, string> = {
-    [NeonProject.__pulumiType]: "keel:database.neon.allowDelete",
-    [NeonBranch.__pulumiType]: "keel:database.neon.allowDelete",
+    [NeonProject.__pulumiType]: "keel:allowDataLoss",
+    [NeonBranch.__pulumiType]: "keel:allowDataLoss",
     [FlyApp.__pulumiType]: "keel:backend.allowDelete",
     [RenderService.__pulumiType]: "keel:backend.allowDelete",
 };
@@ -32,7 +32,9 @@ export function checkProdResourcesProtected(args: Pick<ResourceValidationArgs, "
             enforcementLevel: level,
             message:
                 `'${args.name}' (${args.type.replace("pulumi-nodejs:dynamic/", "")}) is not protected in prod: a replace or destroy would delete it. ` +
-                `Fix: npm run pulumi -- config set --path ${key} false --stack ${stack} (Keel protects it in prod unless ${key} is true); ` +
+                (key === "keel:allowDataLoss"
+                    ? `Fix: take '${args.name}' out of keel:allowDataLoss (npm run pulumi -- config rm keel:allowDataLoss --stack ${stack}) and leave keel:database.neon.allowDelete unset (Keel protects what holds data unless one of them names it); `
+                    : `Fix: npm run pulumi -- config set --path ${key} false --stack ${stack} (Keel protects it in prod unless ${key} is true); `) +
                 `lift it only for a deliberate removal, whose update this pack refuses by design: run that one without it (KEEL_SKIP_POLICY=1 npm run up -- ${stack}).`,
         },
     ];

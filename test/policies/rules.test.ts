@@ -147,11 +147,11 @@ describe("policy no-docker-database-in-prod", () => {
 });
 
 describe("policy prod-resources-protected", () => {
-    for (const [type, key] of [
-        [T.neonProject, "keel:database.neon.allowDelete"],
-        [T.neonBranch, "keel:database.neon.allowDelete"],
-        [T.flyApp, "keel:backend.allowDelete"],
-        [T.renderService, "keel:backend.allowDelete"],
+    for (const [type, key, fix] of [
+        [T.neonProject, "keel:allowDataLoss", "config rm keel:allowDataLoss --stack prod"],
+        [T.neonBranch, "keel:allowDataLoss", "config rm keel:allowDataLoss --stack prod"],
+        [T.flyApp, "keel:backend.allowDelete", "keel:backend.allowDelete false --stack prod"],
+        [T.renderService, "keel:backend.allowDelete", "keel:backend.allowDelete false --stack prod"],
     ]) {
         it(`${type.split(":").pop()} without protect in prod is mandatory, naming ${key}`, async () => {
             const r = changed(baseline(), type, (x) => (x.opts.protect = false));
@@ -159,7 +159,7 @@ describe("policy prod-resources-protected", () => {
             assert.equal(v.length, 1);
             assert.equal(v[0].enforcementLevel, "mandatory");
             assert.equal(v[0].urn, r.urn);
-            assert.ok(v[0].message.includes(`${key} false --stack prod`), v[0].message);
+            assert.ok(v[0].message.includes(fix), v[0].message);
             // The deliberate removal README and the providers describe (allowDelete true, then up) needs the update without the pack.
             assert.ok(v[0].message.includes("KEEL_SKIP_POLICY=1 npm run up -- prod"), v[0].message);
         });
