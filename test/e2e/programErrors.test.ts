@@ -30,6 +30,7 @@ import { destroyStack } from "../../scripts/lib/stackGuard";
 import { EngineWorkspace, lastUpdateLosses, requireEngine, ROOT } from "../support/engine";
 import { NeonStaging, neonStaging, secretValue, stagingConfig } from "../support/cloudStack";
 import { FakeFly } from "../support/fakeFly";
+import { FakeRender } from "../support/fakeRender";
 import { withClient } from "../support/migrationsDir";
 import { freePort } from "../support/postgres";
 
@@ -401,5 +402,121 @@ describe("end to end: on staging (Neon, Fly and the health gate on fakes), no mi
         assert.equal(up.summary.result, "succeeded");
         assert.equal(up.outputs.schemaVersion.value, "3");
         await nothingLost("the up after Ctrl-C");
+    });
+});
+
+describe("end to end: on staging with its backend on Render (fake API), no mistake and no vendor failure deletes or replaces anything", function () {
+    this.timeout(20 * 60_000);
+    const file = stagingConfig();
+    const neonFile = file["keel:database"].neon;
+    const serviceName: string = file["keel:backend"].fly.app;
+    const image = `ghcr.io/keel-dev/keel-app:${file["keel:backend"].image.split(":").pop()}`;
+    const renderKey = secretValue("rnd_e2e");
+    const databaseName = `e2e_nothing_lost_render_${process.pid}`;
+    let render: FakeRender;
+    let env: NeonStaging;
+    let stackFile: string;
+    let migrations: string[];
+
+    const service = () => render.services.find((s) => s.name === serviceName);
+    const rows = () =>
+        withClient(env.cluster.url(databaseName), async (c) =>
+            (await c.query("SELECT email FROM accounts ORDER BY 1")).rows.map((r) => r.email),
+        );
+    const undo = () => {
+        fs.writeFileSync(path.join(env.ws.root, "Pulumi.staging.yaml"), stackFile);
+        for (const f of fs.readdirSync(path.join(env.ws.root, "migrations")))
+            if (!migrations.includes(f)) fs.rmSync(path.join(env.ws.root, "migrations", f));
+    };
+    async function nothingLost(what: string, serviceId: string): Promise<void> {
+        assert.deepEqual(await lastUpdateLosses(env.stack), [], `${what}: the last update deleted or replaced`);
+        assert.ok(env.neon.branch(env.prod.id, neonFile.branch.name), `${what}: the staging branch is there`);
+        assert.equal(service()?.id, serviceId, `${what}: the same Render service is there`);
+        assert.deepEqual(await rows(), ["kept@example.com"], `${what}: the row is there`);
+        assert.deepEqual((await env.stack.exportStack()).deployment.pending_operations ?? [], [], `${what}: nothing pending`);
+    }
+
+    before(async function () {
+        render = await FakeRender.start({ apiKey: renderKey });
+        env = await neonStaging(this, {
+            neonKey: secretValue("napi_e2e_"),
+            rolePassword: secretValue("npg_e2e_"),
+            stripeKey: secretValue("sk_e2e_"),
+            databaseName,
+            backend: (c) => {
+                const { fly: _fly, ...common } = c["keel:backend"];
+                c["keel:backend"] = {
+                    ...common,
+                    kind: "render",
+                    image,
+                    render: { name: serviceName, ownerId: render.ownerId, deployTimeoutSeconds: 60 },
+                };
+            },
+            credentials: { "keel:renderApiKey": renderKey, "keel:renderApiUrl": render.url },
+        });
+        stackFile = fs.readFileSync(path.join(env.ws.root, "Pulumi.staging.yaml"), "utf8");
+        migrations = fs.readdirSync(path.join(env.ws.root, "migrations"));
+        assert.equal((await env.stack.up({})).summary.result, "succeeded");
+        await withClient(env.cluster.url(databaseName), (c) => c.query("INSERT INTO accounts (email) VALUES ('kept@example.com')"));
+    });
+
+    after(async () => {
+        if (env?.stack) await destroyStack(env.stack).catch(() => undefined);
+        await env?.neon.stop();
+        await render?.stop();
+        await env?.health.stop();
+    });
+
+    it("generated program errors (a broken migration, a misspelled Render key, a missing API key) fail before any step", async () => {
+        const serviceId = service()!.id;
+        const mistake = fc.oneof(
+            fc.constantFrom(...BROKEN_SQL).map(([kind, sql]) => ({
+                what: `a migration with ${kind}`,
+                make: async () => env.ws.writeMigration("0003_broken.sql", sql),
+            })),
+            fc.constantFrom("plna", "instance").map((typo) => ({
+                what: `a misspelled key keel:backend.render.${typo}`,
+                make: async () => env.ws.editStackFile("staging", (c) => (c["keel:backend"].render[typo] = "x")),
+            })),
+            fc.constant({
+                what: "a missing credential (keel:renderApiKey removed)",
+                make: async () => env.stack.removeConfig("keel:renderApiKey"),
+            }),
+        );
+        await fc.assert(
+            fc.asyncProperty(mistake, async (m) => {
+                await m.make();
+                try {
+                    const events: EngineEvent[] = [];
+                    await assert.rejects(env.stack.preview({ onEvent: (e) => void events.push(e) }), `${m.what}: preview fails`);
+                    const ops = events.flatMap((e) => (e.resourcePreEvent ? [e.resourcePreEvent.metadata.op] : []));
+                    assert.deepEqual(
+                        ops.filter((op) => op !== "same"),
+                        [],
+                        `${m.what}: preview planned ${ops.join(", ")}`,
+                    );
+                    await assert.rejects(env.stack.up({}), `${m.what}: up fails`);
+                    await nothingLost(m.what, serviceId);
+                } finally {
+                    undo();
+                    await env.stack.setConfig("keel:renderApiKey", { value: renderKey, secret: true });
+                }
+            }),
+            { numRuns: 2, seed: Number(process.env.KEEL_FC_SEED ?? Date.now() % 2 ** 31), endOnFailure: true },
+        );
+    });
+
+    it("Render answering 500 to the service's update and deploys fails up with nothing deleted or replaced; the next up finishes the job", async () => {
+        const serviceId = service()!.id;
+        const next = image.replace(/:[^:/@]+$/, ":9.9.2");
+        env.ws.editStackFile("staging", (c) => (c["keel:backend"].image = next));
+        render.inject({ method: "PATCH", path: new RegExp(`^/services/${serviceId}$`), status: 500, times: 1000 });
+        render.inject({ method: "POST", path: new RegExp(`^/services/${serviceId}/deploys$`), status: 500, times: 1000 });
+        await assert.rejects(env.stack.up({}), /500/);
+        render.clearFaults();
+        await nothingLost("the service's update answered 500", serviceId);
+        assert.equal((await env.stack.up({})).summary.result, "succeeded");
+        assert.equal((await env.stack.outputs()).backendImage.value, next);
+        await nothingLost("the next up", serviceId);
     });
 });
