@@ -28,7 +28,7 @@ import { localPaths, serverStatus } from "../../components/database/local/server
 import { runStackCommand } from "../../scripts/stack";
 import { destroyStack } from "../../scripts/lib/stackGuard";
 import { EngineWorkspace, lastUpdateLosses, requireEngine, ROOT } from "../support/engine";
-import { NeonStaging, neonStaging, secretValue, stagingConfig } from "../support/cloudStack";
+import { NeonStaging, neonStaging, secretValue, stagingConfig, switchToRender } from "../support/cloudStack";
 import { FakeFly } from "../support/fakeFly";
 import { FakeRender } from "../support/fakeRender";
 import { withClient } from "../support/migrationsDir";
@@ -217,6 +217,25 @@ describe("end to end: a failing program changes nothing (dev stack, local databa
     });
 });
 
+/**
+ * A program error on a deployed stack: preview fails and the engine's events show no step
+ * but the stack's own `same`; up fails, and the engine's record of it counts no change.
+ */
+async function failsBeforeAnyStep(stack: Stack, what: string): Promise<void> {
+    const events: EngineEvent[] = [];
+    await assert.rejects(stack.preview({ onEvent: (e) => void events.push(e) }), `${what}: preview fails`);
+    const ops = events.flatMap((e) => (e.resourcePreEvent ? [e.resourcePreEvent.metadata.op] : []));
+    assert.deepEqual(
+        ops.filter((op) => op !== "same"),
+        [],
+        `${what}: preview planned ${ops.join(", ")}`,
+    );
+    await assert.rejects(stack.up({}), `${what}: up fails`);
+    const [last] = await stack.history(1);
+    const changes = Object.entries(last.resourceChanges ?? {}).filter(([op, n]) => op !== "same" && n);
+    assert.deepEqual(changes, [], `${what}: the update changed ${JSON.stringify(last.resourceChanges)}`);
+}
+
 describe("end to end: on staging (Neon, Fly and the health gate on fakes), no mistake and no vendor failure deletes or replaces anything", function () {
     this.timeout(20 * 60_000);
     const file = stagingConfig();
@@ -300,18 +319,7 @@ describe("end to end: on staging (Neon, Fly and the health gate on fakes), no mi
             fc.asyncProperty(mistake, async (m) => {
                 await m.make();
                 try {
-                    const events: EngineEvent[] = [];
-                    await assert.rejects(env.stack.preview({ onEvent: (e) => void events.push(e) }), `${m.what}: preview fails`);
-                    const ops = events.flatMap((e) => (e.resourcePreEvent ? [e.resourcePreEvent.metadata.op] : []));
-                    assert.deepEqual(
-                        ops.filter((op) => op !== "same"),
-                        [],
-                        `${m.what}: preview planned ${ops.join(", ")}`,
-                    );
-                    await assert.rejects(env.stack.up({}), `${m.what}: up fails`);
-                    const [last] = await env.stack.history(1);
-                    const changes = Object.entries(last.resourceChanges ?? {}).filter(([op, n]) => op !== "same" && n);
-                    assert.deepEqual(changes, [], `${m.what}: the update changed ${JSON.stringify(last.resourceChanges)}`);
+                    await failsBeforeAnyStep(env.stack, m.what);
                     await nothingLost(m.what);
                 } finally {
                     undo();
@@ -443,15 +451,7 @@ describe("end to end: on staging with its backend on Render (fake API), no mista
             rolePassword: secretValue("npg_e2e_"),
             stripeKey: secretValue("sk_e2e_"),
             databaseName,
-            backend: (c) => {
-                const { fly: _fly, ...common } = c["keel:backend"];
-                c["keel:backend"] = {
-                    ...common,
-                    kind: "render",
-                    image,
-                    render: { name: serviceName, ownerId: render.ownerId, deployTimeoutSeconds: 60 },
-                };
-            },
+            backend: (c) => switchToRender(c, { image, name: serviceName, ownerId: render.ownerId }),
             credentials: { "keel:renderApiKey": renderKey, "keel:renderApiUrl": render.url },
         });
         stackFile = fs.readFileSync(path.join(env.ws.root, "Pulumi.staging.yaml"), "utf8");
@@ -487,15 +487,7 @@ describe("end to end: on staging with its backend on Render (fake API), no mista
             fc.asyncProperty(mistake, async (m) => {
                 await m.make();
                 try {
-                    const events: EngineEvent[] = [];
-                    await assert.rejects(env.stack.preview({ onEvent: (e) => void events.push(e) }), `${m.what}: preview fails`);
-                    const ops = events.flatMap((e) => (e.resourcePreEvent ? [e.resourcePreEvent.metadata.op] : []));
-                    assert.deepEqual(
-                        ops.filter((op) => op !== "same"),
-                        [],
-                        `${m.what}: preview planned ${ops.join(", ")}`,
-                    );
-                    await assert.rejects(env.stack.up({}), `${m.what}: up fails`);
+                    await failsBeforeAnyStep(env.stack, m.what);
                     await nothingLost(m.what, serviceId);
                 } finally {
                     undo();

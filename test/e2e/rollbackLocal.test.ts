@@ -13,37 +13,19 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as path from "path";
-import { Client } from "pg";
 import { localPaths, serverStatus } from "../../components/database/local/server";
 import { listDeploys } from "../../scripts/lib/stackHistory";
 import type { PulumiCli } from "../../scripts/lib/pulumiCli";
 import { requireEngine, ROOT } from "../support/engine";
+import { withClient } from "../support/migrationsDir";
+import { freePort } from "../support/postgres";
 import { RollbackWorkspace } from "../support/rollbackWorkspace";
 
 const ROOT_USER = process.getuid?.() === 0;
 
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const srv = net.createServer();
-        srv.on("error", reject);
-        srv.listen(0, "127.0.0.1", () => {
-            const port = (srv.address() as net.AddressInfo).port;
-            srv.close(() => resolve(port));
-        });
-    });
-}
-
-async function query(url: string, sql: string): Promise<any[]> {
-    const c = new Client({ connectionString: url });
-    await c.connect();
-    try {
-        return (await c.query(sql)).rows;
-    } finally {
-        await c.end();
-    }
-}
+/** The rows a query returns. */
+const query = (url: string, sql: string): Promise<any[]> => withClient(url, async (c) => (await c.query(sql)).rows);
 
 describe("end to end: npm run rollback of the dev stack keeps its local database (issue 19)", function () {
     this.timeout(15 * 60_000);

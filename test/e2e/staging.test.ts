@@ -29,7 +29,7 @@ import { FakeFly } from "../support/fakeFly";
 import { FakeNeon, type FakeProject } from "../support/fakeNeon";
 import { FakeRender } from "../support/fakeRender";
 import { withClient } from "../support/migrationsDir";
-import { HealthServer, neonStaging, secretValue, stagingConfig } from "../support/cloudStack";
+import { HealthServer, neonStaging, secretValue, stagingConfig, switchToRender } from "../support/cloudStack";
 import { PostgresCluster } from "../support/postgres";
 import { checkStack } from "../../scripts/drift";
 import { settleCommands } from "../../scripts/lib/driftReport";
@@ -464,16 +464,7 @@ describe("end to end: the staging stack with its backend switched to Render, thr
             rolePassword,
             stripeKey,
             databaseName,
-            // keel:backend switched to Render: the same port, env and health check; the fly section gives way to render's.
-            backend: (c) => {
-                const { fly: _fly, ...common } = c["keel:backend"];
-                c["keel:backend"] = {
-                    ...common,
-                    kind: "render",
-                    image,
-                    render: { name: serviceName, ownerId: render.ownerId, deployTimeoutSeconds: 60 },
-                };
-            },
+            backend: (c) => switchToRender(c, { image, name: serviceName, ownerId: render.ownerId }),
             credentials: { "keel:renderApiKey": renderKey, "keel:renderApiUrl": render.url },
         }));
     });

@@ -142,3 +142,14 @@ export async function neonStaging(
     await stack.setConfig("keel:backendSecrets", { value: JSON.stringify({ STRIPE_SECRET_KEY: o.stripeKey }), secret: true });
     return { cluster, neon, prod, mainBranchId: neon.branch(prod.id, neonFile.branch.parent)!.id, health, ws, stack };
 }
+
+/** keel:backend switched to Render: the same port, env and health check; the fly section gives way to render's. */
+export function switchToRender(config: Record<string, any>, o: { image: string; name: string; ownerId: string }): void {
+    const { fly: _fly, ...common } = config["keel:backend"];
+    config["keel:backend"] = {
+        ...common,
+        kind: "render",
+        image: o.image,
+        render: { name: o.name, ownerId: o.ownerId, deployTimeoutSeconds: 60 },
+    };
+}
