@@ -22,7 +22,12 @@ function spec(command: string): CommandSpec {
         usage: `npm run ${command} -- [<stack>] [options]`,
         summary:
             `Runs pulumi ${command} of Keel's program on <stack> (default dev), with the state in .pulumi-state/ unless PULUMI_BACKEND_URL is set. ` +
-            `Outside dev, PULUMI_CONFIG_PASSPHRASE must be set.`,
+            `Outside dev, PULUMI_CONFIG_PASSPHRASE must be set.` +
+            (command === "destroy"
+                ? ` Destroy is the one command that removes what holds data (the database, the schema resource): it lifts Keel's data guard for the whole stack.`
+                : command === "up"
+                  ? ` What holds data is never deleted or replaced unless keel:allowDataLoss names it (README: What Keel never deletes).`
+                  : ""),
         maxPositionals: 1,
         options: [
             { name: "stack", short: "s", value: "<stack>", help: "the stack (dev, staging, prod, or another with a Pulumi.<stack>.yaml)" },
