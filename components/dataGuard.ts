@@ -50,7 +50,8 @@ export const DATA_HOLDER_NAMES: readonly string[] = [
 
 /** The URN's last part: `urn:pulumi:dev::keel::a$b::database-local` -> `database-local`. */
 export function nameOfUrn(urn: string): string {
-    return urn.slice(urn.lastIndexOf("::") + 2);
+    const at = urn.lastIndexOf("::");
+    return at < 0 ? urn : urn.slice(at + 2);
 }
 
 export function isDataHolderName(name: string): boolean {
@@ -101,6 +102,17 @@ export function dataLossMessage(r: DataLossRefusal): string {
               ? " To keep it, declare it again (undo the config change that removed it)."
               : "";
     return `Keel refused to ${r.action} ${what} on the ${r.stack} stack: ${why}, and it holds data; it is left as it is.${undo} ${dataLossWaysOut(r.stack, r.name)}`;
+}
+
+/**
+ * The data-holding resource an update was refused for, from its error text: Keel's own
+ * refusal (a provider's diff) or the engine's (`protect`). Undefined for any other error.
+ */
+export function dataLossRefusalIn(message: string): { name: string; action: "replace" | "delete" } | undefined {
+    const keel = /Keel refused to (replace|delete) (\S+)/.exec(message);
+    if (keel && isDataHolderName(keel[2])) return { name: keel[2], action: keel[1] as "replace" | "delete" };
+    const engine = protectRefusalIn(message);
+    return engine ? { name: nameOfUrn(engine.urn), action: engine.action } : undefined;
 }
 
 /**

@@ -48,6 +48,7 @@ import { stackDatabaseUrl } from "./lib/stackDatabase";
 import { STATE_ROOT_ENV, stateRoot } from "../components/stateRoot";
 import { readStackConfig } from "./lib/stackConfig";
 import { Deploy, listDeploys, stackLocks } from "./lib/stackHistory";
+import { dataLossRefusalIn } from "../components/dataGuard";
 
 export class RollbackFailedError extends KeelError {
     constructor(message: string) {
@@ -193,6 +194,9 @@ export async function runRollback(args: ParsedCommandLine, io: RollbackIo): Prom
                         `${cause}. Set PULUMI_CONFIG_PASSPHRASE to the passphrase the stack had then, or pick a later version; nothing was changed`,
                 );
             }
+            // The data guard refused the target's plan itself: the same refusal as a plan that shows the step.
+            const guarded = dataLossRefusalIn(cause);
+            if (guarded) refuseDataLoss([{ urn: guarded.name, type: "", op: guarded.action }], target, stack);
             throw new RollbackRefusedError(
                 `the preview of version ${target.version}'s code (commit ${short}) failed: ${cause}. Nothing was changed; ` +
                     `fix the cause, or pick another version (npm run rollback -- --stack ${stack} lists them)`,

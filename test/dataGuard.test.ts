@@ -11,6 +11,7 @@ import { parseKeelConfig } from "../components/config";
 import {
     DATA_HOLDER_NAMES,
     dataGuardFor,
+    dataLossRefusalIn,
     dataHolders,
     dataLossMessage,
     DataLossRefusedError,
@@ -133,6 +134,17 @@ describe("data guard", () => {
         assert.deepEqual(protectRefusalIn(`resource "${urn}" cannot be deleted\nbecause it is protected.`), { urn, action: "delete" });
         assert.equal(protectRefusalIn("error: something else"), undefined);
         assert.equal(nameOfUrn(urn), "database-local");
+        assert.equal(nameOfUrn("database-local"), "database-local");
+        // Either refusal, as a rollback's preview reports it.
+        assert.deepEqual(dataLossRefusalIn(`failed: ${dataLossMessage({ stack: "dev", name: "database-local", action: "replace" })}`), {
+            name: "database-local",
+            action: "replace",
+        });
+        assert.deepEqual(dataLossRefusalIn(`resource "${urn}" cannot be deleted\nbecause it is protected.`), {
+            name: "database-local",
+            action: "delete",
+        });
+        assert.equal(dataLossRefusalIn("Keel refused to replace the-app (not data)"), undefined);
     });
 
     it("guardsData: a replacement the stack has not allowed is refused with the properties; an allowed one, or an update, passes", async () => {

@@ -154,8 +154,11 @@ describe("end to end: npm run rollback of the dev stack keeps its local database
     });
 
     it("a plan that would replace the database is refused before anything changes: no pending operation, the cause said once", async () => {
-        // v3 renames the database's user: its own deploy replaces the cluster (the dev stage allows it); a rollback never may.
-        rw.edit((c) => (c["keel:database"].local.user = "owner"));
+        // v3 renames the database's user: its own deploy replaces the cluster, as keel:allowDataLoss allows it; a rollback never may.
+        rw.edit((c) => {
+            c["keel:database"].local.user = "owner";
+            c["keel:allowDataLoss"] = ["database-local"];
+        });
         await rw.deploy("v3");
         url = (await rw.stack.outputs()).databaseUrl.value;
         cluster = await systemId();
