@@ -323,7 +323,10 @@ describe("end to end: the prod stack through the engine, gated by the policy pac
         const original = fs.readFileSync(file, "utf8");
         const named = (r: Run) =>
             policyEvents(r, "policyEvent")
-                .map((v) => `${short(v.resourceUrn).split("::")[1]}: ${/--path (\S+) false/.exec(v.message)?.[1]}`)
+                .map(
+                    (v) =>
+                        `${short(v.resourceUrn).split("::")[1]}: ${/--path (\S+) false|out of (keel:allowDataLoss)/.exec(v.message)?.slice(1).find(Boolean)}`,
+                )
                 .sort();
         try {
             ws.editStackFile("prod", (c) => (c["keel:backend"].allowDelete = true));
@@ -337,10 +340,15 @@ describe("end to end: the prod stack through the engine, gated by the policy pac
             ws.editStackFile("prod", (c) => (c["keel:database"].neon.allowDelete = true));
             const both = await run("preview");
             assert.ok(both.error, both.output);
+            // The older key is named in the Neon objects' fix too.
+            assert.ok(
+                policyEvents(both, "policyEvent").some((v) => /leave keel:database\.neon\.allowDelete unset/.test(v.message)),
+                both.output,
+            );
             assert.deepEqual(named(both), [
                 "backend-fly-app: keel:backend.allowDelete",
-                "database-neon-branch: keel:database.neon.allowDelete",
-                "database-neon-project: keel:database.neon.allowDelete",
+                "database-neon-branch: keel:allowDataLoss",
+                "database-neon-project: keel:allowDataLoss",
             ]);
         } finally {
             fs.writeFileSync(file, original);
