@@ -43,10 +43,13 @@ export function dataHolders(kind: "local" | "docker" | "external" | "neon"): Dat
     }
 }
 
+/** Every data holder, whatever the kind, once each (the schema resource is in every kind's list). */
+const ALL_DATA_HOLDERS: readonly DataHolder[] = (["local", "docker", "external", "neon"] as const)
+    .flatMap((k) => dataHolders(k))
+    .filter((h, i, all) => all.findIndex((o) => o.name === h.name) === i);
+
 /** Every name the guard knows, whatever the kind: what `keel:allowDataLoss` may name. */
-export const DATA_HOLDER_NAMES: readonly string[] = [
-    ...new Set((["local", "docker", "external", "neon"] as const).flatMap((k) => dataHolders(k).map((h) => h.name))),
-];
+export const DATA_HOLDER_NAMES: readonly string[] = ALL_DATA_HOLDERS.map((h) => h.name);
 
 /** The URN's last part: `urn:pulumi:dev::keel::a$b::database-local` -> `database-local`. */
 export function nameOfUrn(urn: string): string {
@@ -60,7 +63,7 @@ export function isDataHolderName(name: string): boolean {
 
 /** The data holder a resource name stands for, whatever the kind; undefined for anything else. */
 export function dataHolderNamed(name: string): DataHolder | undefined {
-    return (["local", "docker", "external", "neon"] as const).flatMap((k) => dataHolders(k)).find((h) => h.name === name);
+    return ALL_DATA_HOLDERS.find((h) => h.name === name);
 }
 
 /** The two ways out, for every refusal. */

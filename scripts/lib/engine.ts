@@ -181,8 +181,8 @@ export async function keelProgram(root: string): Promise<Record<string, unknown>
  * Ends a run whose error is already logged. Thrown as itself, a RunError would be
  * printed twice by the SDK's inline runner (by its unhandled-rejection handler, then
  * as the run's result). An error with gRPC's CANCELLED code is the one the runner
- * passes over without printing; it then fails the run because an error was logged
- * ("One or more errors occurred", which the commands leave out: ENGINE_NOISE).
+ * passes over without printing; it then fails the run with one line of its own
+ * ("One or more errors occurred: Keel stopped on the error above; nothing was changed").
  * test/e2e/programErrors.test.ts checks both: no step, the message once.
  */
 class ProgramStopped extends Error {

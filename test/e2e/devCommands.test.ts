@@ -7,11 +7,10 @@
  * npm run dev:seed.
  */
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { EngineWorkspace, requireEngine, ROOT } from "../support/engine";
+import { EngineWorkspace, requireEngine } from "../support/engine";
 import { withClient } from "../support/migrationsDir";
 import { freshDatabase, testCluster } from "../support/postgres";
 import type { PulumiCli } from "../../scripts/lib/pulumiCli";
@@ -33,20 +32,7 @@ describe("end to end: db:url, dev:reset and dev:seed on the dev stack through th
     });
 
     /** `node dist/scripts/<script>` in the workspace as npm runs it: no passphrase, no DATABASE_URL, no terminal. */
-    const run = (script: string, args: string[] = [], extra: Record<string, string> = {}) =>
-        spawnSync(process.execPath, [path.join(ROOT, "dist/scripts", script), ...args], {
-            cwd: ws.root,
-            encoding: "utf8",
-            stdio: ["ignore", "pipe", "pipe"],
-            env: {
-                PATH: `${path.dirname(cli.bin)}${path.delimiter}${process.env.PATH}`,
-                PULUMI_BACKEND_URL: ws.env.PULUMI_BACKEND_URL,
-                HOME: process.env.HOME,
-                USER: "e2e",
-                ...extra,
-            } as NodeJS.ProcessEnv,
-            timeout: 5 * 60_000,
-        });
+    const run = (script: string, args: string[] = [], extra: Record<string, string> = {}) => ws.runScript(script, args, extra);
 
     it("db:url before the first up: says to run npm run up first, prints nothing on stdout, creates no stack", () => {
         const res = run("dbUrl.js");

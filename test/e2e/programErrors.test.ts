@@ -98,8 +98,7 @@ describe("end to end: a failing program changes nothing (dev stack, local databa
     let ws: EngineWorkspace;
     let stack: Stack;
     let url: string;
-    let stackFile: string;
-    let migrations: string[];
+    let undo: () => void;
     let savedUrl: string | undefined;
 
     const urns = async () =>
@@ -108,13 +107,6 @@ describe("end to end: a failing program changes nothing (dev stack, local databa
             .sort()
             .join("\n");
     const rows = () => withClient(url, async (c) => (await c.query("SELECT email FROM accounts ORDER BY 1")).rows.map((r) => r.email));
-
-    /** The workspace as the first up left it: the stack file and the migrations. */
-    const undo = () => {
-        fs.writeFileSync(path.join(ws.root, "Pulumi.dev.yaml"), stackFile);
-        for (const f of fs.readdirSync(path.join(ws.root, "migrations")))
-            if (!migrations.includes(f)) fs.rmSync(path.join(ws.root, "migrations", f));
-    };
 
     before(async function () {
         const cli = requireEngine(this);
@@ -126,8 +118,7 @@ describe("end to end: a failing program changes nothing (dev stack, local databa
         fs.chmodSync(ws.root, 0o755);
         const port = await freePort();
         ws.editStackFile("dev", (c) => (c["keel:database"].local.port = port));
-        stackFile = fs.readFileSync(path.join(ws.root, "Pulumi.dev.yaml"), "utf8");
-        migrations = fs.readdirSync(path.join(ws.root, "migrations"));
+        undo = ws.snapshot("dev");
         stack = await ws.stack("dev");
         const up = await stack.up({});
         url = up.outputs.databaseUrl.value;
@@ -247,19 +238,13 @@ describe("end to end: on staging (Neon, Fly and the health gate on fakes), no mi
     const databaseName = `e2e_nothing_lost_${process.pid}`;
     let fly: FakeFly;
     let env: NeonStaging;
-    let stackFile: string;
-    let migrations: string[];
+    let undo: () => void;
 
     const dbUrl = () => env.cluster.url(databaseName);
     // A scaled-down machine stays `destroying` in the fake until its clock moves on.
     const liveMachines = () =>
         [...fly.machines.values()].filter((m) => m.app === appName && !["destroyed", "destroying"].includes(m.state));
     const rows = () => withClient(dbUrl(), async (c) => (await c.query("SELECT email FROM accounts ORDER BY 1")).rows.map((r) => r.email));
-    const undo = () => {
-        fs.writeFileSync(path.join(env.ws.root, "Pulumi.staging.yaml"), stackFile);
-        for (const f of fs.readdirSync(path.join(env.ws.root, "migrations")))
-            if (!migrations.includes(f)) fs.rmSync(path.join(env.ws.root, "migrations", f));
-    };
 
     /** The branch, the app, its machines and the row are there, and the last update deleted or replaced nothing. */
     async function nothingLost(what: string): Promise<void> {
@@ -282,8 +267,7 @@ describe("end to end: on staging (Neon, Fly and the health gate on fakes), no mi
             backend: (c) => (c["keel:backend"].fly.machineHealthTimeoutSeconds = 10),
             credentials: { "keel:flyApiToken": flyToken, "keel:flyApiUrl": fly.url },
         });
-        stackFile = fs.readFileSync(path.join(env.ws.root, "Pulumi.staging.yaml"), "utf8");
-        migrations = fs.readdirSync(path.join(env.ws.root, "migrations"));
+        undo = env.ws.snapshot("staging");
         const up = await env.stack.up({});
         assert.equal(up.summary.result, "succeeded");
         await withClient(dbUrl(), (c) => c.query("INSERT INTO accounts (email) VALUES ('kept@example.com')"));
@@ -423,19 +407,13 @@ describe("end to end: on staging with its backend on Render (fake API), no mista
     const databaseName = `e2e_nothing_lost_render_${process.pid}`;
     let render: FakeRender;
     let env: NeonStaging;
-    let stackFile: string;
-    let migrations: string[];
+    let undo: () => void;
 
     const service = () => render.services.find((s) => s.name === serviceName);
     const rows = () =>
         withClient(env.cluster.url(databaseName), async (c) =>
             (await c.query("SELECT email FROM accounts ORDER BY 1")).rows.map((r) => r.email),
         );
-    const undo = () => {
-        fs.writeFileSync(path.join(env.ws.root, "Pulumi.staging.yaml"), stackFile);
-        for (const f of fs.readdirSync(path.join(env.ws.root, "migrations")))
-            if (!migrations.includes(f)) fs.rmSync(path.join(env.ws.root, "migrations", f));
-    };
     async function nothingLost(what: string, serviceId: string): Promise<void> {
         assert.deepEqual(await lastUpdateLosses(env.stack), [], `${what}: the last update deleted or replaced`);
         assert.ok(env.neon.branch(env.prod.id, neonFile.branch.name), `${what}: the staging branch is there`);
@@ -454,8 +432,7 @@ describe("end to end: on staging with its backend on Render (fake API), no mista
             backend: (c) => switchToRender(c, { image, name: serviceName, ownerId: render.ownerId }),
             credentials: { "keel:renderApiKey": renderKey, "keel:renderApiUrl": render.url },
         });
-        stackFile = fs.readFileSync(path.join(env.ws.root, "Pulumi.staging.yaml"), "utf8");
-        migrations = fs.readdirSync(path.join(env.ws.root, "migrations"));
+        undo = env.ws.snapshot("staging");
         assert.equal((await env.stack.up({})).summary.result, "succeeded");
         await withClient(env.cluster.url(databaseName), (c) => c.query("INSERT INTO accounts (email) VALUES ('kept@example.com')"));
     });

@@ -6,11 +6,9 @@
  * npm runs them, with no passphrase and no --stack.
  */
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
-import * as path from "path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { describeTarget } from "../../components/postgres/connection";
-import { EngineWorkspace, requireEngine, ROOT } from "../support/engine";
+import { EngineWorkspace, requireEngine } from "../support/engine";
 import { withClient } from "../support/migrationsDir";
 import { freshDatabase, testCluster } from "../support/postgres";
 import type { PulumiCli } from "../../scripts/lib/pulumiCli";
@@ -42,20 +40,7 @@ describe("end to end: every command uses the dev stack's own database (its outpu
 
     /** `node dist/scripts/<script>` in the workspace as npm runs it: no passphrase, DATABASE_URL naming another database, no terminal. */
     const run = (script: string, args: string[] = [], extra: Record<string, string> = {}) => {
-        const res = spawnSync(process.execPath, [path.join(ROOT, "dist/scripts", script), ...args], {
-            cwd: ws.root,
-            encoding: "utf8",
-            stdio: ["ignore", "pipe", "pipe"],
-            env: {
-                PATH: `${path.dirname(cli.bin)}${path.delimiter}${process.env.PATH}`,
-                PULUMI_BACKEND_URL: ws.env.PULUMI_BACKEND_URL,
-                HOME: process.env.HOME,
-                USER: "e2e",
-                DATABASE_URL: elsewhere,
-                ...extra,
-            } as NodeJS.ProcessEnv,
-            timeout: 5 * 60_000,
-        });
+        const res = ws.runScript(script, args, { DATABASE_URL: elsewhere, ...extra });
         // db:url prints the URL, password and all: that is what it is for.
         if (script !== "dbUrl.js") assert.ok(!`${res.stdout}${res.stderr}`.includes(password), `${script} printed the password`);
         return res;

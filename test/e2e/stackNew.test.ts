@@ -7,11 +7,10 @@
  * encryptionsalt line to a file that has none).
  */
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { EngineWorkspace, requireEngine, ROOT } from "../support/engine";
+import { EngineWorkspace, requireEngine } from "../support/engine";
 import { freshDatabase } from "../support/postgres";
 import type { PulumiCli } from "../../scripts/lib/pulumiCli";
 
@@ -28,22 +27,8 @@ describe("end to end: npm run stack:new, and stack files the engine leaves alone
     });
 
     /** A script of dist/scripts as npm runs it: the shell's passphrase only when given, no terminal. */
-    const run = (script: string, args: string[], extra: Record<string, string | undefined> = {}) => {
-        const env: Record<string, string | undefined> = {
-            PATH: `${path.dirname(cli.bin)}${path.delimiter}${process.env.PATH}`,
-            PULUMI_BACKEND_URL: ws.env.PULUMI_BACKEND_URL,
-            HOME: process.env.HOME,
-            USER: "e2e",
-            CI: "true",
-            ...extra,
-        };
-        return spawnSync(process.execPath, [path.join(ROOT, "dist/scripts", script), ...args], {
-            cwd: ws.root,
-            encoding: "utf8",
-            env: Object.fromEntries(Object.entries(env).filter((e) => e[1] !== undefined)) as NodeJS.ProcessEnv,
-            timeout: 5 * 60_000,
-        });
-    };
+    const run = (script: string, args: string[], extra: Record<string, string | undefined> = {}) =>
+        ws.runScript(script, args, { CI: "true", ...extra });
     const file = (stack: string) => path.join(ws.root, `Pulumi.${stack}.yaml`);
     const stateOf = (stack: string) => path.join(ws.state, ".pulumi", "stacks", "keel", `${stack}.json`);
 

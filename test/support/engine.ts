@@ -7,6 +7,7 @@
  * Without a working Pulumi CLI the tests skip with one line; with CI=true they
  * fail instead, since CI builds the pinned CLI (npm run pulumi:build).
  */
+import { spawnSync, SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse, stringify } from "yaml";
@@ -82,9 +83,42 @@ export class EngineWorkspace {
         fs.writeFileSync(file, stringify(doc));
     }
 
+    /** Remembers the stack file and the migration files as they are now; the function returned puts them back. */
+    snapshot(stack: string): () => void {
+        const file = path.join(this.root, `Pulumi.${stack}.yaml`);
+        const dir = path.join(this.root, "migrations");
+        const text = fs.readFileSync(file, "utf8");
+        const files = fs.readdirSync(dir);
+        return () => {
+            fs.writeFileSync(file, text);
+            for (const f of fs.readdirSync(dir)) if (!files.includes(f)) fs.rmSync(path.join(dir, f));
+        };
+    }
+
     writeMigration(name: string, sql: string): void {
         fs.mkdirSync(path.join(this.root, "migrations"), { recursive: true });
         fs.writeFileSync(path.join(this.root, "migrations", name), sql);
+    }
+
+    /**
+     * `node dist/scripts/<script>` in the workspace as npm runs it, with no terminal: the CLI on PATH,
+     * the workspace's backend, and only the variables given (an undefined one is left out).
+     */
+    runScript(script: string, args: string[] = [], extra: Record<string, string | undefined> = {}): SpawnSyncReturns<string> {
+        const env: Record<string, string | undefined> = {
+            PATH: `${path.dirname(this.cli.bin)}${path.delimiter}${process.env.PATH}`,
+            PULUMI_BACKEND_URL: this.env.PULUMI_BACKEND_URL,
+            HOME: process.env.HOME,
+            USER: "e2e",
+            ...extra,
+        };
+        return spawnSync(process.execPath, [path.join(ROOT, "dist/scripts", script), ...args], {
+            cwd: this.root,
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "pipe"],
+            env: Object.fromEntries(Object.entries(env).filter((e) => e[1] !== undefined)) as NodeJS.ProcessEnv,
+            timeout: 5 * 60_000,
+        });
     }
 
     /** Every file the backend wrote (checkpoints, history, backups), to search as bytes. */
