@@ -86,11 +86,14 @@ export function selectTarget(deploys: Deploy[], request: RollbackRequest, stack:
         }
     } else {
         const to = (request.to ?? "").trim();
-        if (/^\d+$/.test(to)) {
+        // Up to 6 digits is a version; 7 or more is a commit (git's shortest abbreviation is 7, and a hash's
+        // prefix is all digits about once in a hundred).
+        if (/^\d{1,6}$/.test(to)) {
             target = deploys.find((d) => d.version === Number(to));
             if (!target) {
+                const commitHint = to.length >= 4 ? `; a commit needs 7 or more of its characters` : "";
                 throw new RollbackRefusedError(
-                    `the ${stack} stack has no version ${to} (its versions are 1 to ${deploys.length}; npm run rollback -- --stack ${stack} lists them)`,
+                    `the ${stack} stack has no version ${to} (its versions are 1 to ${deploys.length}; npm run rollback -- --stack ${stack} lists them${commitHint})`,
                 );
             }
         } else if (/^[0-9a-f]{4,40}$/i.test(to)) {

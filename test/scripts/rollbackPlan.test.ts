@@ -113,6 +113,17 @@ describe("rollback plan", () => {
         assert.throws(() => selectTarget([a, b, deploy(3)], { to: "abcd" }, "s"), /matches several commits/);
     });
 
+    it("a commit whose prefix is all digits is found by 7 or more of them; up to 6 digits is a version", () => {
+        fc.assert(
+            fc.property(fc.stringMatching(/^[0-9]{40}$/), fc.integer({ min: 7, max: 40 }), (hash, n) => {
+                const deploys = [deploy(1, { commit: hash }), deploy(2)];
+                assert.equal(selectTarget(deploys, { to: hash.slice(0, n) }, "s").target.version, 1);
+            }),
+        );
+        assert.equal(selectTarget([deploy(1), deploy(2), deploy(3)], { to: "1" }, "s").target.version, 1);
+        assert.throws(() => selectTarget([deploy(1), deploy(2)], { to: "4242" }, "s"), /no version 4242 .*7 or more/);
+    });
+
     it("staying migrations are exactly those after the target's version up to the current one", () => {
         fc.assert(
             fc.property(fc.uniqueArray(fc.integer({ min: 1, max: 60 }), { maxLength: 20 }), fc.nat(60), fc.nat(60), (versions, a, b) => {
