@@ -47,6 +47,7 @@ import type { RunnerResult } from "./lib/rollbackRunner";
 import { stackDatabaseUrl } from "./lib/stackDatabase";
 import { STATE_ROOT_ENV, stateRoot } from "../components/stateRoot";
 import { readStackConfig } from "./lib/stackConfig";
+import { acquireRollbackLock, breakRollbackLock, describeHolder } from "./lib/rollbackLock";
 import { Deploy, listDeploys, stackLocks } from "./lib/stackHistory";
 import { dataLossRefusalIn } from "../components/dataGuard";
 
@@ -70,6 +71,10 @@ export const SPEC: CommandSpec = {
         { name: "keep-frontend", help: "go ahead when the frontend cannot be rolled back (leaves it as it is)" },
         { name: "yes", short: "y", help: "go ahead without asking (needed without a terminal)" },
         { name: "json", help: "with no target: print the deploys as JSON" },
+        {
+            name: "unlock",
+            help: "remove the stack's rollback lock that a killed rollback left behind (says whose it was), and nothing else",
+        },
     ],
 };
 
@@ -92,26 +97,56 @@ export async function runRollback(args: ParsedCommandLine, io: RollbackIo): Prom
     if (args.options.to && args.options.previous) throw new UsageError("give --to <target> or --previous, not both");
     if (args.options["with-data"] && args.options["keep-schema"])
         throw new UsageError("--with-data and --keep-schema contradict each other: pick one");
-    const deploys = listDeploys(io.root, stack, io.env);
-    const subjects = safeSubjects(io.root, deploys);
-
-    if (!args.options.to && !args.options.previous) {
-        if (args.options["with-data"] || args.options["keep-schema"] || args.options.yes) {
-            throw new UsageError("--with-data, --keep-schema and --yes go with a target: --to <target> or --previous");
-        }
-        const frontend = await frontendColumn(deploys, {
-            token: deploys.length ? await vercelToken(io, stack, deploys[deploys.length - 1]) : undefined,
-            env: io.env,
-            say: (line) => process.stderr.write(`${line}\n`),
-        });
-        const rows = deployRows(deploys, subjects, frontend);
-        if (args.options.json) io.out(JSON.stringify(rows, null, 2));
-        else if (!rows.length) io.out(`The ${stack} stack has no deploys yet.`);
-        else io.out(renderDeployTable(rows));
+    if (args.options.unlock) {
+        if (args.options.to || args.options.previous)
+            throw new UsageError("--unlock goes alone: it removes the lock and rolls nothing back");
+        const holder = await breakRollbackLock(io.root, stack, io.env);
+        io.out(
+            holder
+                ? `removed the ${stack} stack's rollback lock (${describeHolder(holder)})`
+                : `the ${stack} stack has no rollback lock: nothing to remove`,
+        );
         return 0;
     }
+    if (!args.options.to && !args.options.previous) return listRollbackTargets(args, io, stack);
     if (args.options.json) throw new UsageError("--json goes with the list (no target)");
 
+    // One rollback of a stack at a time, held from the first read of its history to the end (scripts/lib/rollbackLock.ts).
+    const lock = await acquireRollbackLock(io.root, stack, io.env);
+    const interrupted = () => void lock.release().finally(() => process.exit(130));
+    process.once("SIGINT", interrupted);
+    process.once("SIGTERM", interrupted);
+    try {
+        return await rollbackTo(args, io, stack, started);
+    } finally {
+        process.off("SIGINT", interrupted);
+        process.off("SIGTERM", interrupted);
+        await lock.release();
+    }
+}
+
+/** The list (no target): newest first, as a table or --json. */
+async function listRollbackTargets(args: ParsedCommandLine, io: RollbackIo, stack: string): Promise<number> {
+    if (args.options["with-data"] || args.options["keep-schema"] || args.options.yes) {
+        throw new UsageError("--with-data, --keep-schema and --yes go with a target: --to <target> or --previous");
+    }
+    const deploys = await listDeploys(io.root, stack, io.env, { say: (line) => process.stderr.write(`${line}\n`) });
+    const subjects = safeSubjects(io.root, deploys);
+    const frontend = await frontendColumn(deploys, {
+        token: deploys.length ? await vercelToken(io, stack, deploys[deploys.length - 1]) : undefined,
+        env: io.env,
+        say: (line) => process.stderr.write(`${line}\n`),
+    });
+    const rows = deployRows(deploys, subjects, frontend);
+    if (args.options.json) io.out(JSON.stringify(rows, null, 2));
+    else if (!rows.length) io.out(`The ${stack} stack has no deploys yet.`);
+    else io.out(renderDeployTable(rows));
+    return 0;
+}
+
+async function rollbackTo(args: ParsedCommandLine, io: RollbackIo, stack: string, started: number): Promise<number> {
+    const deploys = await listDeploys(io.root, stack, io.env, { say: io.out });
+    const subjects = safeSubjects(io.root, deploys);
     const withData = args.options["with-data"] === true;
     const { target, current } = selectTarget(
         deploys,
@@ -125,11 +160,11 @@ export async function runRollback(args: ParsedCommandLine, io: RollbackIo): Prom
                 `run git fetch (the commit may be on a branch not fetched here), then try again`,
         );
     }
-    // A file backend's lock files; on Pulumi Cloud, an update still in progress in the history.
+    // A self-managed backend's lock objects; on Pulumi Cloud, an update still in progress in the history.
     const running = deploys
         .filter((d) => d.result === "in-progress")
         .map((d) => `version ${d.version}, started ${d.startTime.toISOString()}`);
-    const locks = [...stackLocks(io.root, stack, io.env), ...running];
+    const locks = [...(await stackLocks(io.root, stack, io.env)), ...running];
     if (locks.length) {
         throw new RollbackRefusedError(
             `the ${stack} stack is locked by a running update (${locks.join("; ")}): wait for it to end and try again ` +

@@ -12,14 +12,17 @@
  * zstd-compressed. Keel reads those for file:// backends and numbers the
  * updates itself, oldest first, as Pulumi Cloud numbers its versions.
  */
-import { spawnSync } from "child_process";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { gunzipSync } from "zlib";
 import { parse } from "yaml";
 import { KeelError } from "../../components/errors";
+import { stateRoot } from "../../components/stateRoot";
+import { DeployCache, SECRET } from "./deployCache";
 import { engineEnv, stateBackend } from "./engine";
 import { pulumiCliOrBuild } from "./pulumiCli";
+import { openStateStore, parseStateBackend, StateStore, StoredObject } from "./stateStore";
 
 export class StackHistoryError extends KeelError {
     constructor(message: string) {
@@ -28,7 +31,7 @@ export class StackHistoryError extends KeelError {
 }
 
 /** A secret output: present, encrypted in the state, never read here. */
-export const SECRET = Symbol("secret");
+export { SECRET };
 export type OutputValue = unknown;
 
 export interface Deploy {
@@ -57,17 +60,6 @@ export interface Deploy {
 
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
 
-function readMaybeCompressed(file: string): any {
-    const bytes = fs.readFileSync(file);
-    if (file.endsWith(".gz")) return JSON.parse(gunzipSync(bytes).toString("utf8"));
-    if (file.endsWith(".zst")) {
-        throw new StackHistoryError(
-            `${file} is zstd-compressed, which this Node.js cannot read; unset PULUMI_DIY_BACKEND_COMPRESSION (or use gzip) for new updates`,
-        );
-    }
-    return JSON.parse(bytes.toString("utf8"));
-}
-
 function outputsOf(checkpoint: any): Record<string, OutputValue> {
     const resources: any[] = checkpoint?.checkpoint?.latest?.resources ?? [];
     const stack = resources.find((r) => r.type === "pulumi:pulumi:Stack");
@@ -93,89 +85,142 @@ function configOf(raw: any): Deploy["config"] {
     return hideSecure(raw ?? {}) as Deploy["config"];
 }
 
-/** The directory a file backend keeps a stack's history in (project-scoped layout, or the legacy one). */
-function historyDir(stateDir: string, project: string, stack: string): string {
-    let projectScoped = true;
-    try {
-        projectScoped = (parse(fs.readFileSync(path.join(stateDir, ".pulumi", "meta.yaml"), "utf8"))?.version ?? 0) >= 1;
-    } catch {
-        // A backend without meta.yaml predates the project-scoped layout.
-        projectScoped = false;
-    }
-    return projectScoped ? path.join(stateDir, ".pulumi", "history", project, stack) : path.join(stateDir, ".pulumi", "history", stack);
+/** Where a self-managed backend keeps a stack's history: the project-scoped layout (meta.yaml version 1 and later), or the legacy one. */
+async function historyDir(store: StateStore, project: string, stack: string): Promise<string> {
+    let projectScoped = false;
+    const meta = await store.read(".pulumi/meta.yaml");
+    // A backend without meta.yaml predates the project-scoped layout.
+    if (meta) projectScoped = (parse(meta.toString("utf8"))?.version ?? 0) >= 1;
+    return projectScoped ? `.pulumi/history/${project}/${stack}/` : `.pulumi/history/${stack}/`;
 }
 
-/** Every update of the stack, oldest first. */
-export function listDeploys(root: string, stack: string, env: Record<string, string | undefined> = process.env): Deploy[] {
-    const backend = stateBackend(root, env);
-    if (/^https?:\/\//.test(backend)) return serviceDeploys(root, stack, env);
-    if (!backend.startsWith("file://")) {
+function projectOf(root: string): string {
+    return parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"))?.name;
+}
+
+/** How many objects are read at once: enough to hide a bucket's latency, few enough for its rate limits. */
+const PARALLEL_READS = 16;
+
+/** Maps with at most `limit` calls in flight, keeping the order. */
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+    const results = new Array<R>(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const i = next++;
+            results[i] = await fn(items[i], i);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+
+export interface ListOptions {
+    /** Progress for a command the user waits on (reading N deploys). */
+    say?: (line: string) => void;
+    /** Where parsed deploys are kept between runs; default .keel/cache/deploys under the state root. */
+    cacheDir?: string;
+}
+
+/** Every update of the stack, oldest first, from wherever its state is. */
+export async function listDeploys(
+    root: string,
+    stack: string,
+    env: Record<string, string | undefined> = process.env,
+    options: ListOptions = {},
+): Promise<Deploy[]> {
+    const backend = parseStateBackend(stateBackend(root, env));
+    if (backend.kind === "service") return serviceDeploys(root, stack, env, options);
+    const store = openStateStore(backend, env);
+    const project = projectOf(root);
+    const dir = await historyDir(store, project, stack);
+    const entry = new RegExp(`^${stack.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-(\\d+)\\.(history|checkpoint)\\.json(\\.gz|\\.zst)?$`);
+    const objects = await store.list(dir);
+    const byName = new Map(objects.map((o) => [o.key.slice(dir.length), o]));
+    const updates = objects
+        .map((o) => ({ object: o, m: entry.exec(o.key.slice(dir.length)) }))
+        .filter((x): x is { object: StoredObject; m: RegExpExecArray } => !!x.m && x.m[2] === "history")
+        .sort((a, b) => (BigInt(a.m[1]) < BigInt(b.m[1]) ? -1 : 1));
+    const cache = new DeployCache(
+        options.cacheDir ?? path.join(stateRoot(env, path.resolve(root)), ".keel", "cache", "deploys"),
+        `${backend.display} ${project}/${stack}`,
+    );
+    const missing = updates.filter(({ object }) => !cache.has(object, checkpointOf(object, byName)));
+    if (missing.length > 20)
+        options.say?.(
+            `reading ${missing.length} deploys of '${stack}' from ${backend.display} (${updates.length - missing.length} cached)`,
+        );
+    const deploys = await mapLimit(updates, PARALLEL_READS, async ({ object }) => {
+        const checkpoint = checkpointOf(object, byName);
+        const cached = cache.get<Deploy>(object, checkpoint);
+        if (cached) return cached;
+        const [info, state] = await Promise.all([
+            readObject(store, object.key),
+            checkpoint ? readObject(store, checkpoint.key) : undefined,
+        ]);
+        const record = deployOf(info, state);
+        cache.set(object, checkpoint, record);
+        return record;
+    });
+    cache.save();
+    return deploys.map((d, i) => ({ ...d, version: i + 1 }));
+}
+
+/** The checkpoint written beside a history entry (same name, .checkpoint.), if the update left one. */
+function checkpointOf(history: StoredObject, byName: Map<string, StoredObject>): StoredObject | undefined {
+    const name = history.key.slice(history.key.lastIndexOf("/") + 1).replace(".history.", ".checkpoint.");
+    return byName.get(name);
+}
+
+async function readObject(store: StateStore, key: string): Promise<any> {
+    const bytes = await store.read(key);
+    if (!bytes) return undefined;
+    if (key.endsWith(".gz")) return JSON.parse(gunzipSync(bytes).toString("utf8"));
+    if (key.endsWith(".zst")) {
         throw new StackHistoryError(
-            `reading earlier deploys of '${stack}' from ${backend.replace(/\/\/[^@/]*@/, "//")} is not supported yet: ` +
-                `Keel reads file:// backends and Pulumi Cloud (https://); for an object store, copy its .pulumi/history to a directory and point PULUMI_BACKEND_URL at it with file://`,
+            `${key} in ${store.display} is zstd-compressed, which this Node.js cannot read; unset PULUMI_DIY_BACKEND_COMPRESSION (or use gzip) for new updates`,
         );
     }
-    const project = parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"))?.name;
-    const dir = historyDir(backend.slice("file://".length), project, stack);
-    let files: string[];
-    try {
-        files = fs.readdirSync(dir);
-    } catch (err: any) {
-        if (err.code === "ENOENT") return [];
-        throw err;
-    }
-    const entry = new RegExp(`^${stack.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-(\\d+)\\.history\\.json(\\.gz|\\.zst)?$`);
-    const updates = files
-        .map((f) => ({ file: f, m: entry.exec(f) }))
-        .filter((x): x is { file: string; m: RegExpExecArray } => !!x.m)
-        .sort((a, b) => (BigInt(a.m[1]) < BigInt(b.m[1]) ? -1 : 1));
-    return updates.map(({ file }, i) => {
-        const info = readMaybeCompressed(path.join(dir, file));
-        const checkpointFile = path.join(dir, file.replace(".history.", ".checkpoint."));
-        const checkpoint = fs.existsSync(checkpointFile) ? readMaybeCompressed(checkpointFile) : undefined;
-        const environment: Record<string, string> = info.environment ?? {};
-        return {
-            version: i + 1,
-            kind: info.kind,
-            result: info.result,
-            startTime: new Date(info.startTime * 1000),
-            ...(info.endTime ? { endTime: new Date(info.endTime * 1000) } : {}),
-            message: info.message ?? "",
-            ...(environment["git.head"] ? { commit: environment["git.head"] } : {}),
-            dirty: environment["git.dirty"] === "true",
-            ...(environment["git.headName"] ? { branch: environment["git.headName"] } : {}),
-            config: configOf(info.config),
-            outputs: outputsOf(checkpoint),
-            resourceChanges: info.resourceChanges ?? {},
-        };
-    });
+    return JSON.parse(bytes.toString("utf8"));
+}
+
+/** A deploy from its history entry and checkpoint (version set by the caller, from the order). */
+function deployOf(info: any, checkpoint: any): Deploy {
+    const environment: Record<string, string> = info?.environment ?? {};
+    return {
+        version: 0,
+        kind: info.kind,
+        result: info.result,
+        startTime: new Date(info.startTime * 1000),
+        ...(info.endTime ? { endTime: new Date(info.endTime * 1000) } : {}),
+        message: info.message ?? "",
+        ...(environment["git.head"] ? { commit: environment["git.head"] } : {}),
+        dirty: environment["git.dirty"] === "true",
+        ...(environment["git.headName"] ? { branch: environment["git.headName"] } : {}),
+        config: configOf(info.config),
+        outputs: outputsOf(checkpoint),
+        resourceChanges: info.resourceChanges ?? {},
+    };
 }
 
 /**
  * The locks a running update holds on the stack, described (who, where, since
- * when); empty when none. A file backend keeps them as
+ * when); empty when none. A self-managed backend keeps them as
  * `.pulumi/locks/<organization/project/stack>/<id>.json` (pkg/backend/diy).
  */
-export function stackLocks(root: string, stack: string, env: Record<string, string | undefined> = process.env): string[] {
-    const backend = stateBackend(root, env);
-    if (!backend.startsWith("file://")) return [];
-    const project = parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"))?.name;
-    const state = backend.slice("file://".length);
-    const dirs = [path.join(state, ".pulumi", "locks", "organization", project, stack), path.join(state, ".pulumi", "locks", stack)];
+export async function stackLocks(root: string, stack: string, env: Record<string, string | undefined> = process.env): Promise<string[]> {
+    const backend = parseStateBackend(stateBackend(root, env));
+    if (backend.kind === "service") return [];
+    const store = openStateStore(backend, env);
+    const project = projectOf(root);
     const found: string[] = [];
-    for (const dir of dirs) {
-        let files: string[] = [];
-        try {
-            files = fs.readdirSync(dir).filter((f) => f.endsWith(".json"));
-        } catch {
-            continue;
-        }
-        for (const f of files) {
+    for (const dir of [`.pulumi/locks/organization/${project}/${stack}/`, `.pulumi/locks/${stack}/`]) {
+        for (const o of (await store.list(dir)).filter((x) => x.key.endsWith(".json"))) {
             try {
-                const lock = JSON.parse(fs.readFileSync(path.join(dir, f), "utf8"));
+                const lock = JSON.parse((await store.read(o.key))?.toString("utf8") ?? "");
                 found.push(`pid ${lock.pid} of ${lock.username ?? "?"}@${lock.hostname ?? "?"} since ${lock.timestamp ?? "?"}`);
             } catch {
-                found.push(path.join(dir, f));
+                found.push(`${backend.display}/${o.key}`);
             }
         }
     }
@@ -199,45 +244,88 @@ export interface HistoryEntryJson {
  * Deploys from a backend that numbers its versions and exports each one (Pulumi
  * Cloud): the entries `pulumi stack history --json` prints and, for each, the
  * stack outputs of `pulumi stack export --version N` (`exportVersion`, called
- * for successful updates only: the others leave no state to go back to).
+ * for successful updates only, several at once: the others leave no state to go back to).
  */
-export function deploysFromHistory(entries: HistoryEntryJson[], exportVersion: (version: number) => any): Deploy[] {
-    return [...entries]
-        .sort((a, b) => a.version - b.version)
-        .map((e) => {
-            const environment = e.environment ?? {};
-            const config = Object.fromEntries(
-                Object.entries(e.config ?? {}).map(([k, v]) => [k, v.secret ? SECRET : (v.objectValue ?? v.value)]),
-            );
-            const exported = e.kind === "update" && e.result === "succeeded" ? exportVersion(e.version) : undefined;
-            return {
-                version: e.version,
-                kind: e.kind,
-                result: e.result,
-                startTime: new Date(e.startTime),
-                ...(e.endTime ? { endTime: new Date(e.endTime) } : {}),
-                message: e.message ?? "",
-                ...(environment["git.head"] ? { commit: environment["git.head"] } : {}),
-                dirty: environment["git.dirty"] === "true",
-                ...(environment["git.headName"] ? { branch: environment["git.headName"] } : {}),
-                config,
-                outputs: exported ? outputsOf({ checkpoint: { latest: exported.deployment ?? exported } }) : {},
-                resourceChanges: e.resourceChanges ?? {},
-            };
-        });
+export async function deploysFromHistory(entries: HistoryEntryJson[], exportVersion: (version: number) => Promise<any>): Promise<Deploy[]> {
+    const sorted = [...entries].sort((a, b) => a.version - b.version);
+    const exports = await mapLimit(sorted, PARALLEL_EXPORTS, (e) =>
+        e.kind === "update" && e.result === "succeeded" ? exportVersion(e.version) : Promise.resolve(undefined),
+    );
+    return sorted.map((e, i) => {
+        const environment = e.environment ?? {};
+        const config = Object.fromEntries(
+            Object.entries(e.config ?? {}).map(([k, v]) => [k, v.secret ? SECRET : (v.objectValue ?? v.value)]),
+        );
+        const exported = exports[i];
+        return {
+            version: e.version,
+            kind: e.kind,
+            result: e.result,
+            startTime: new Date(e.startTime),
+            ...(e.endTime ? { endTime: new Date(e.endTime) } : {}),
+            message: e.message ?? "",
+            ...(environment["git.head"] ? { commit: environment["git.head"] } : {}),
+            dirty: environment["git.dirty"] === "true",
+            ...(environment["git.headName"] ? { branch: environment["git.headName"] } : {}),
+            config,
+            outputs: exported ? outputsOf({ checkpoint: { latest: exported.deployment ?? exported } }) : {},
+            resourceChanges: e.resourceChanges ?? {},
+        };
+    });
 }
 
-/** Pulumi Cloud (or a self-hosted service): its own API, through the CLI. */
-function serviceDeploys(root: string, stack: string, env: Record<string, string | undefined>): Deploy[] {
+/** `pulumi stack export` runs at once against Pulumi Cloud: each is a CLI process and an API call. */
+const PARALLEL_EXPORTS = 6;
+
+/** Pulumi Cloud (or a self-hosted service): its own API, through the CLI; each version's export is kept in the cache (versions never change). */
+async function serviceDeploys(
+    root: string,
+    stack: string,
+    env: Record<string, string | undefined>,
+    options: ListOptions,
+): Promise<Deploy[]> {
     const cli = pulumiCliOrBuild(root, env);
     const vars = engineEnv(root, stack, cli, env);
-    const run = (args: string[]) => {
-        const r = spawnSync(cli.bin, [...args, "--stack", stack], { cwd: root, env: vars, encoding: "utf8", maxBuffer: 512 * 1024 * 1024 });
-        if (r.status !== 0)
-            throw new StackHistoryError(`pulumi ${args.slice(0, 2).join(" ")} of '${stack}' failed: ${(r.stderr || r.stdout).trim()}`);
-        return JSON.parse(r.stdout);
-    };
-    return deploysFromHistory(run(["stack", "history", "--json"]) as HistoryEntryJson[], (version) =>
-        run(["stack", "export", "--version", String(version)]),
+    const run = (args: string[]) =>
+        new Promise<any>((resolve, reject) => {
+            const child = spawn(cli.bin, [...args, "--stack", stack], {
+                cwd: root,
+                env: vars as NodeJS.ProcessEnv,
+                stdio: ["ignore", "pipe", "pipe"],
+            });
+            const out: Buffer[] = [];
+            const err: Buffer[] = [];
+            child.stdout.on("data", (b: Buffer) => out.push(b));
+            child.stderr.on("data", (b: Buffer) => err.push(b));
+            child.on("error", reject);
+            child.on("close", (code) => {
+                const stdout = Buffer.concat(out).toString("utf8");
+                if (code !== 0) {
+                    const text = (Buffer.concat(err).toString("utf8") || stdout).trim();
+                    reject(new StackHistoryError(`pulumi ${args.slice(0, 2).join(" ")} of '${stack}' failed: ${text}`));
+                } else {
+                    resolve(JSON.parse(stdout));
+                }
+            });
+        });
+    const entries = (await run(["stack", "history", "--json"])) as HistoryEntryJson[];
+    const cache = new DeployCache(
+        options.cacheDir ?? path.join(stateRoot(env, path.resolve(root)), ".keel", "cache", "deploys"),
+        `${stateBackend(root, env)} ${stack}`,
     );
+    const toExport = entries.filter((e) => e.kind === "update" && e.result === "succeeded" && !cache.hasExport(e.version, e.startTime));
+    if (toExport.length > 5) options.say?.(`exporting ${toExport.length} versions of '${stack}' from ${stateBackend(root, env)}`);
+    const deploys = await deploysFromHistory(entries, async (version) => {
+        const startTime = entries.find((e) => e.version === version)!.startTime;
+        const cached = cache.getExport(version, startTime);
+        if (cached) return cached;
+        const exported = await run(["stack", "export", "--version", String(version)]);
+        // Only the Stack resource's outputs are kept: they are all a deploy row reads.
+        const resources = (exported.deployment ?? exported)?.resources ?? [];
+        const kept = { resources: resources.filter((r: any) => r.type === "pulumi:pulumi:Stack") };
+        cache.setExport(version, startTime, kept);
+        return kept;
+    });
+    cache.save();
+    return deploys;
 }

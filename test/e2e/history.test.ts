@@ -73,7 +73,7 @@ describe("end to end: stack history keeps each deploy's commit and outputs (file
     });
 
     it("reads back each deploy's number, commit, message and outputs, oldest first", async () => {
-        const deploys = listDeploys(ws.root, "dev", ws.env);
+        const deploys = await listDeploys(ws.root, "dev", ws.env);
         assert.deepEqual(
             deploys.map((d) => [d.version, d.kind, d.result, d.commit, d.dirty, d.message]),
             [
@@ -122,7 +122,7 @@ describe("end to end: stack history keeps each deploy's commit and outputs (file
         );
     });
 
-    it("reads the same deploys from the CLI's history JSON and per-version exports, as on Pulumi Cloud", () => {
+    it("reads the same deploys from the CLI's history JSON and per-version exports, as on Pulumi Cloud", async () => {
         const cli = requireEngine(this.ctx!);
         const json = execFileSync(cli.bin, ["stack", "history", "--json", "--stack", "dev"], {
             cwd: ws.root,
@@ -131,7 +131,7 @@ describe("end to end: stack history keeps each deploy's commit and outputs (file
         });
         // Pulumi Cloud numbers the entries (1 = oldest); this backend prints 0, so number them as the Cloud would.
         const entries = (JSON.parse(json) as HistoryEntryJson[]).reverse().map((e, i) => ({ ...e, version: i + 1 }));
-        const fromFiles = listDeploys(ws.root, "dev", ws.env);
+        const fromFiles = await listDeploys(ws.root, "dev", ws.env);
         const exported: number[] = [];
         // This backend cannot export a version: the checkpoint it kept for that update stands in for
         // `pulumi stack export --version N` (the same deployment, in the export's { version, deployment } shape).
@@ -140,7 +140,7 @@ describe("end to end: stack history keeps each deploy's commit and outputs (file
             .readdirSync(dir)
             .filter((f) => f.endsWith(".checkpoint.json"))
             .sort();
-        const viaCli = deploysFromHistory(entries, (version) => {
+        const viaCli = await deploysFromHistory(entries, async (version) => {
             exported.push(version);
             const file = JSON.parse(fs.readFileSync(path.join(dir, checkpoints[version - 1]), "utf8"));
             return { version: 3, deployment: file.checkpoint.latest };
@@ -176,7 +176,7 @@ describe("end to end: stack history keeps each deploy's commit and outputs (file
         } finally {
             health.healthy = true;
         }
-        const last = listDeploys(ws.root, "dev", ws.env).at(-1)!;
+        const last = (await listDeploys(ws.root, "dev", ws.env)).at(-1)!;
         assert.equal(last.version, 4);
         assert.equal(last.result, "failed");
         assert.equal(last.dirty, true, "the stack file was edited after the last commit");

@@ -118,7 +118,7 @@ describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups
     });
 
     it("--to 1: machines back on 1.0.0 through the rollout, schema kept at 3 as the plan said, a new history entry", async () => {
-        const before = listDeploys(ws.root, STACK, ws.env).length;
+        const before = (await listDeploys(ws.root, STACK, ws.env)).length;
         const r = await rollback("--to", "1", "--yes");
         assert.equal(r.status, 0, r.text);
         assert.match(r.text, /schema stays ahead at 3[^\n]*\n\s+0003_notes\.sql\n/);
@@ -127,7 +127,7 @@ describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups
         assert.match(r.text, /recovered in \d+(\.\d+)? s/);
         assert.deepEqual(images(), [IMAGE("1.0.0"), IMAGE("1.0.0")]);
         assert.deepEqual(await historyVersions(), ["1", "2", "3"]);
-        const deploys = listDeploys(ws.root, STACK, ws.env);
+        const deploys = await listDeploys(ws.root, STACK, ws.env);
         assert.equal(deploys.length, before + 1);
         const last = deploys[deploys.length - 1];
         assert.equal(last.result, "succeeded");
@@ -159,7 +159,7 @@ describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups
             await query("SELECT column_name FROM information_schema.columns WHERE table_name = 'accounts' AND column_name = 'note'"),
             [],
         );
-        const last = listDeploys(ws.root, STACK, ws.env).pop()!;
+        const last = (await listDeploys(ws.root, STACK, ws.env)).pop()!;
         assert.equal(last.outputs.schemaVersion, "2", "the state agrees with the schema");
 
         const up = await stack.up({});
@@ -170,7 +170,7 @@ describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups
     it("roll back, then again to the same commit with --with-data: the first is listed as a rollback (not dirty), the second restores v1's backup", async () => {
         let r = await rollback("--to", "1", "--yes");
         assert.equal(r.status, 0, r.text);
-        const first = listDeploys(ws.root, STACK, ws.env).pop()!;
+        const first = (await listDeploys(ws.root, STACK, ws.env)).pop()!;
         assert.equal(first.message, `rollback to version 1 (commit ${commits.v1.slice(0, 12)})`);
         assert.equal(first.dirty, false, "the worktree was clean for the CLI");
         const rows = JSON.parse((await rollback("--json")).text.trim());
@@ -186,7 +186,7 @@ describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups
         assert.match(r.text, /restored from backup \S+_before_3/);
         assert.deepEqual(await historyVersions(), ["1", "2"]);
         assert.deepEqual(await query("SELECT count(*)::int AS n FROM accounts"), [{ n: 0 }]);
-        const second = listDeploys(ws.root, STACK, ws.env).pop()!;
+        const second = (await listDeploys(ws.root, STACK, ws.env)).pop()!;
         assert.equal(second.message, `rollback to version 1 (commit ${commits.v1.slice(0, 12)})`);
         assert.equal(second.outputs.schemaVersion, "2");
 
@@ -198,13 +198,13 @@ describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups
         ws.writeMigration("0004_drop_notes.sql", "-- keel:allow-destructive\nALTER TABLE accounts DROP COLUMN note;");
         setImage(IMAGE("1.2.0"));
         await deploy("v3");
-        const before = listDeploys(ws.root, STACK, ws.env).length;
+        const before = (await listDeploys(ws.root, STACK, ws.env)).length;
         const r = await rollback("--to", commits.v2.slice(0, 8), "--yes");
         assert.equal(r.status, 1, r.text);
         assert.match(r.text, /refused; nothing was changed/);
         assert.match(r.text, /0004_drop_notes\.sql \(line 2: ALTER TABLE accounts DROP COLUMN note\)/);
         assert.match(r.text, /--with-data .* or --keep-schema/);
-        assert.equal(listDeploys(ws.root, STACK, ws.env).length, before);
+        assert.equal((await listDeploys(ws.root, STACK, ws.env)).length, before);
         assert.deepEqual(images(), [IMAGE("1.2.0"), IMAGE("1.2.0")]);
     });
 
@@ -230,7 +230,7 @@ describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups
 
     describe("refusals, with nothing changed", () => {
         it("a target that is not a successful update, or the current state", async () => {
-            const deploys = listDeploys(ws.root, STACK, ws.env);
+            const deploys = await listDeploys(ws.root, STACK, ws.env);
             const failed = deploys.find((d) => d.result === "failed")!;
             let r = await rollback("--to", String(failed.version), "--yes");
             assert.equal(r.status, 1, r.text);
@@ -260,7 +260,7 @@ describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups
             fs.writeFileSync(path.join(ws.root, "scratch.txt"), "not committed");
             const up = await stack.up({});
             assert.equal(up.summary.result, "succeeded");
-            const dirty = listDeploys(ws.root, STACK, ws.env).pop()!;
+            const dirty = (await listDeploys(ws.root, STACK, ws.env)).pop()!;
             assert.equal(dirty.dirty, true);
             fs.rmSync(path.join(ws.root, "scratch.txt"));
             let r = await rollback("--to", String(dirty.version), "--yes");
@@ -299,12 +299,12 @@ describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups
             rw.stack = await ws.stack(STACK);
             git("commit", "-q", "-am", "rotate the passphrase");
             assert.equal((await rw.stack.up({})).summary.result, "succeeded");
-            const before = listDeploys(ws.root, STACK, ws.env).length;
+            const before = (await listDeploys(ws.root, STACK, ws.env)).length;
             const r = await rollback("--to", "1", "--keep-schema", "--yes");
             assert.equal(r.status, 1, r.text);
             assert.match(r.text, /config of version 1 \(Pulumi\.rbk\.yaml at \w+\) cannot be read with today's secrets provider/);
             assert.match(r.text, /nothing was changed/);
-            assert.equal(listDeploys(ws.root, STACK, ws.env).length, before);
+            assert.equal((await listDeploys(ws.root, STACK, ws.env)).length, before);
         });
     });
 });
@@ -360,7 +360,7 @@ describe("end to end: npm run rollback of a Render backend (fake Render API)", f
         assert.equal(service()!.imagePath, image("1.0.0"));
         const live = render.deploys.filter((d) => d.serviceId === service()!.id && render.status(d) === "live");
         assert.equal(live.at(-1)!.image?.ref, image("1.0.0"));
-        const last = listDeploys(rw.ws.root, "rbkrender", rw.ws.env).pop()!;
+        const last = (await listDeploys(rw.ws.root, "rbkrender", rw.ws.env)).pop()!;
         assert.equal(last.message, `rollback to version 1 (commit ${rw.commits.v1.slice(0, 12)})`);
         assert.equal(last.outputs.renderDeployId, live.at(-1)!.id);
     });

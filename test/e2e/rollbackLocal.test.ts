@@ -99,7 +99,7 @@ describe("end to end: npm run rollback of the dev stack keeps its local database
         assert.doesNotMatch(r.text, /creating the dev stack's local PostgreSQL|initdb|replac/i, r.text);
         assert.match(r.text, /recovered in/);
         await sameDatabase(["one@example.com", "two@example.com"]);
-        const last = listDeploys(rw.ws.root, "dev", rw.ws.env).pop()!;
+        const last = (await listDeploys(rw.ws.root, "dev", rw.ws.env)).pop()!;
         assert.equal(last.result, "succeeded");
         assert.equal(last.outputs.schemaVersion, "3", "the schema stays ahead, as the plan said");
         assert.deepEqual(
@@ -109,7 +109,7 @@ describe("end to end: npm run rollback of the dev stack keeps its local database
     });
 
     it("the rollback's deploy is listed as a rollback, is not dirty, and is itself a target", async () => {
-        const last = listDeploys(rw.ws.root, "dev", rw.ws.env).pop()!;
+        const last = (await listDeploys(rw.ws.root, "dev", rw.ws.env)).pop()!;
         assert.equal(last.dirty, false, "the CLI saw a clean worktree");
         assert.equal(last.commit, rw.commits.v1);
         const list = await rw.rollback("--json");
@@ -136,7 +136,7 @@ describe("end to end: npm run rollback of the dev stack keeps its local database
         assert.match(r.text, /to version 2 /);
         assert.doesNotMatch(r.text, /creating the dev stack's local PostgreSQL|replac/i, r.text);
         await sameDatabase(["one@example.com", "two@example.com"]);
-        const last = listDeploys(rw.ws.root, "dev", rw.ws.env).pop()!;
+        const last = (await listDeploys(rw.ws.root, "dev", rw.ws.env)).pop()!;
         assert.equal(last.message, `rollback to version 2 (commit ${rw.commits.v2.slice(0, 12)})`);
         assert.equal(last.dirty, false);
         assert.equal(last.outputs.schemaVersion, "3");
@@ -163,7 +163,7 @@ describe("end to end: npm run rollback of the dev stack keeps its local database
         url = (await rw.stack.outputs()).databaseUrl.value;
         cluster = await systemId();
         await query(url, "INSERT INTO accounts (email) VALUES ('three@example.com')");
-        const before = listDeploys(rw.ws.root, "dev", rw.ws.env).length;
+        const before = (await listDeploys(rw.ws.root, "dev", rw.ws.env)).length;
         const r = await rw.rollback("--to", "2", "--yes");
         assert.equal(r.status, 1, r.text);
         assert.match(
@@ -172,7 +172,7 @@ describe("end to end: npm run rollback of the dev stack keeps its local database
         );
         assert.equal(r.text.split("would replace database-local").length - 1, 1, `the cause once:\n${r.text}`);
         assert.doesNotMatch(r.text, /code: -2|stdout:|err\?:|health check/, r.text);
-        assert.equal(listDeploys(rw.ws.root, "dev", rw.ws.env).length, before, "no update ran");
+        assert.equal((await listDeploys(rw.ws.root, "dev", rw.ws.env)).length, before, "no update ran");
         await sameDatabase(["three@example.com"]);
         // The normal deploy after it plans nothing for the database.
         const preview = await rw.stack.preview({});
