@@ -82,6 +82,7 @@ export = async (root: string = process.cwd()) => {
               backendHealthUrl: backend?.healthUrl,
               frontendHealthUrl: frontend?.healthUrl,
               backendLogs: backend?.logs,
+              root,
           })
         : undefined;
 

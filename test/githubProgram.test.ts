@@ -5,10 +5,13 @@
  * deploys only from its branch, with secrets marked secret and its variables.
  */
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import { parse } from "yaml";
 import { ConfigError } from "../components/errors";
 import { migrationsDir } from "./support/migrationsDir";
 import { isSecretValue, MockState, RegisteredResource, runProgram, withEnv, unwrap } from "./support/mockProgram";
+import { ROOT } from "./support/repoRoot";
 
 const URL = "postgres://app:hunter2-password@db.internal:5432/app";
 const ENV = {
@@ -71,6 +74,17 @@ describe("program (mocks): repository gates and workflows", () => {
                 `${f.inputs.file} carries no secret`,
             );
         }
+        // Every Pulumi CLI the committed workflows install is the one tools/pulumi/go.mod pins (read here on its own).
+        const pin = /^\s*github\.com\/pulumi\/pulumi\/pkg\/v3 v(\S+)/m.exec(
+            fs.readFileSync(path.join(ROOT, "tools/pulumi/go.mod"), "utf8"),
+        )?.[1];
+        const installs = files.flatMap((f) =>
+            Object.values(parse(f.inputs.content).jobs)
+                .flatMap((j: any) => j.steps)
+                .filter((s: any) => s.uses?.startsWith("pulumi/actions@")),
+        );
+        assert.ok(pin && installs.length >= 5, `${installs.length} installs`);
+        for (const s of installs) assert.equal(s.with["pulumi-version"], pin);
         assert.deepEqual(
             run.outputs.githubRequiredChecks.value,
             rulesets[0].inputs.rules.requiredStatusChecks.requiredChecks.map((c: any) => c.context),

@@ -10,6 +10,7 @@ import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 import type { GithubConfig, KeelConfig } from "../config";
 import { environmentNameFor, Stage, STAGES } from "../config";
+import { pinnedPulumiVersion } from "../pulumiVersion";
 import { branchProtectionFor, environmentSecretNames, rulesetFor } from "./gates";
 import { generateWorkflows, LOGS_VARIABLE, monitorVariable, requiredStatusChecks, WATCH_VARIABLES, WorkflowOptions } from "./workflows";
 
@@ -20,6 +21,8 @@ export interface RepositoryArgs {
     frontendHealthUrl?: pulumi.Input<string>;
     /** Where the backend's logs are (`fly logs -a <app>`, or the Render dashboard), for the deploy watch's incident. */
     backendLogs?: pulumi.Input<string>;
+    /** The project directory, whose tools/pulumi/go.mod pins the CLI the workflows install; default the working directory. */
+    root?: string;
 }
 
 /** Where each environment secret's value comes from: the stack's secret config key, else the environment variable. */
@@ -38,8 +41,8 @@ function stageOf(stack: string): Stage {
     return (STAGES as readonly string[]).includes(stack) ? (stack as Stage) : "staging";
 }
 
-/** The workflows' view of the deploying stacks, from the branches map. */
-export function workflowOptions(config: KeelConfig & { github: GithubConfig }, slack: boolean): WorkflowOptions {
+/** The workflows' view of the deploying stacks, from the branches map; `pulumiVersion` is tools/pulumi/go.mod's pin. */
+export function workflowOptions(config: KeelConfig & { github: GithubConfig }, slack: boolean, pulumiVersion: string): WorkflowOptions {
     const g = config.github;
     return {
         stacks: Object.entries(g.branches)
@@ -54,6 +57,7 @@ export function workflowOptions(config: KeelConfig & { github: GithubConfig }, s
             .sort((a, b) => a.stack.localeCompare(b.stack)),
         defaultBranch: g.defaultBranch,
         nodeVersion: g.nodeVersion,
+        pulumiVersion,
         policyPack: "policies",
         state: g.state.kind,
         slack,
@@ -86,7 +90,7 @@ export class Repository extends pulumi.ComponentResource {
             return fromEnv ? pulumi.secret(fromEnv) : undefined;
         };
         const slack = secretValue("SLACK_WEBHOOK_URL") !== undefined;
-        const options = workflowOptions(c, slack);
+        const options = workflowOptions(c, slack, pinnedPulumiVersion(args.root ?? process.cwd()));
         this.requiredChecks = requiredStatusChecks(options);
         this.workflowFiles = [];
 

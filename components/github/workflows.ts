@@ -23,9 +23,12 @@
  *   `postgresql-common` package provides, installs `postgresql-15` and points the
  *   test harness at it with `PG_BIN` (the runner user is not root, so the harness
  *   runs the cluster as that user).
- * - Pulumi's CLI is the project's own `pulumi` devDependency (the version in
- *   package-lock.json): after `npm ci`, `node_modules/.bin` goes on PATH and
- *   `pulumi version` fetches that CLI; pulumi/actions finds it there and uses it.
+ * - Pulumi's CLI is the version tools/pulumi/go.mod pins (`pulumiVersion`, read by
+ *   components/pulumiVersion.ts), the one `npm run pulumi:build` builds: pulumi/actions
+ *   installs that release (install-only: no command) and puts it first on PATH, where
+ *   Keel's npm scripts look first (scripts/lib/pulumiCli.ts); a step then checks that
+ *   `npm run pulumi -- version` answers exactly it. The test job gets it too (the
+ *   end-to-end tests), with the workflow linters (actionlint, shellcheck).
  * - Secrets reach only the steps that need them, through `env:` mapped from
  *   `${{ secrets.X }}`; repository and environment variables (`vars.X`) go through
  *   `env:` too, so no run script contains an expression at all.
@@ -67,6 +70,8 @@ export interface WorkflowOptions {
     defaultBranch: string;
     /** "20" */
     nodeVersion: string;
+    /** The Pulumi CLI every job installs, "3.276.0": tools/pulumi/go.mod's pin (pinnedPulumiVersion). */
+    pulumiVersion: string;
     /** "policies" */
     policyPack: string;
     /** How CI reaches the Pulumi state: "passphrase" (self-managed backend: secrets.PULUMI_CONFIG_PASSPHRASE + vars.PULUMI_BACKEND_URL) or "cloud" (secrets.PULUMI_ACCESS_TOKEN). */
@@ -238,6 +243,7 @@ const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 const BRANCH_NAME = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
 const ENVIRONMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9 ._-]*$/;
 const NODE_VERSION = /^[0-9]+(\.[0-9x]+){0,2}$/;
+const PULUMI_VERSION = /^[0-9]+\.[0-9]+\.[0-9]+$/;
 const POLICY_PACK = /^[A-Za-z0-9._][A-Za-z0-9._/-]*$/;
 
 function validBranch(branch: unknown): branch is string {
@@ -340,6 +346,11 @@ function normalize(options: WorkflowOptions): WorkflowOptions {
             `state '${String(options?.state)}' is neither 'passphrase' (self-managed backend) nor 'cloud' (Pulumi Cloud). Fix: pass one of them.`,
         );
     }
+    if (typeof options?.pulumiVersion !== "string" || !PULUMI_VERSION.test(options.pulumiVersion)) {
+        problems.push(
+            `pulumiVersion '${String(options?.pulumiVersion)}' is not a Pulumi CLI release like 3.276.0. Fix: pass the version tools/pulumi/go.mod pins (pinnedPulumiVersion in components/pulumiVersion.ts).`,
+        );
+    }
     if (typeof options?.slack !== "boolean") {
         problems.push(`slack must be true or false. Fix: pass whether the monitor posts to SLACK_WEBHOOK_URL.`);
     }
@@ -417,10 +428,34 @@ function setupNode(o: WorkflowOptions, cache: boolean): Step {
 
 const npmCi: Step = { name: "Install dependencies", run: "npm ci --no-audit --no-fund\n" };
 
-const pulumiCli: Step = {
-    name: "Use the project's Pulumi CLI",
-    // The `pulumi` devDependency is a launcher that fetches the CLI of its own version.
-    run: script('echo "$GITHUB_WORKSPACE/node_modules/.bin" >> "$GITHUB_PATH"', '"$GITHUB_WORKSPACE/node_modules/.bin/pulumi" version'),
+/**
+ * The Pulumi CLI tools/pulumi/go.mod pins: pulumi/actions without a command only installs it
+ * (from Pulumi's releases, first on PATH for the later steps); then the CLI Keel's npm scripts
+ * find (scripts/lib/pulumiCli.ts: PATH in order) must answer exactly that version. After npm ci.
+ */
+function pulumiCli(o: WorkflowOptions): Step[] {
+    const want = `v${o.pulumiVersion}`;
+    return [
+        { name: `Install the Pulumi CLI ${o.pulumiVersion}`, uses: usesRef(ACTIONS.pulumi), with: { "pulumi-version": o.pulumiVersion } },
+        {
+            name: "Check the Pulumi CLI Keel's scripts use",
+            run: script(
+                "found=$(npm run --silent pulumi -- version)",
+                `if [ "$found" != "${want}" ]; then echo "::error::Keel's npm scripts found the Pulumi CLI $found, not ${want} (tools/pulumi/go.mod)."; exit 1; fi`,
+                `echo "Keel's npm scripts run the Pulumi CLI $found."`,
+            ),
+        },
+    ];
+}
+
+/** actionlint (tools/actionlint/go.mod, built with the runner's Go) and shellcheck, which the workflow tests lint with. */
+const lintTools: Step = {
+    name: "Build actionlint, install shellcheck",
+    run: script(
+        "if ! command -v shellcheck >/dev/null; then sudo apt-get install -y --no-install-recommends shellcheck; fi",
+        "shellcheck --version",
+        "npm run lint-tools:build",
+    ),
 };
 
 function policyPackDeps(o: WorkflowOptions): Step {
@@ -469,7 +504,7 @@ function stateCheck(o: WorkflowOptions, s: WorkflowStack): Step {
 
 /** The steps every Pulumi job starts with. */
 function pulumiSetup(o: WorkflowOptions, s: WorkflowStack, checkoutWith: Record<string, string | number | boolean> = {}): Step[] {
-    return [checkout(checkoutWith), setupNode(o, false), npmCi, pulumiCli, policyPackDeps(o), stateCheck(o, s)];
+    return [checkout(checkoutWith), setupNode(o, false), npmCi, ...pulumiCli(o), policyPackDeps(o), stateCheck(o, s)];
 }
 
 const JOB_ENV = { PULUMI_SKIP_UPDATE_CHECK: "true", FORCE_COLOR: "0" };
@@ -518,13 +553,20 @@ function byStack<T>(o: WorkflowOptions, prefix: string, make: (s: WorkflowStack)
 // ci.yml
 
 function ciWorkflow(o: WorkflowOptions): Workflow {
-    const check = (name: string, command: string, minutes: number, extra: Step[] = [], env?: Record<string, string>): Job => ({
+    const check = (
+        name: string,
+        command: string,
+        minutes: number,
+        before: Step[] = [],
+        after: Step[] = [],
+        env?: Record<string, string>,
+    ): Job => ({
         name,
         "runs-on": RUNNER,
         permissions: { contents: "read" },
         "timeout-minutes": minutes,
         env,
-        steps: [checkout(), setupNode(o, true), ...extra, npmCi, { name: command, run: `${command}\n` }],
+        steps: [checkout(), setupNode(o, true), ...before, npmCi, ...after, { name: command, run: `${command}\n` }],
     });
     return workflow({
         name: WORKFLOW_NAMES.ci,
@@ -551,6 +593,8 @@ function ciWorkflow(o: WorkflowOptions): Workflow {
                         ),
                     },
                 ],
+                // The end-to-end tests run the pinned CLI; the workflow tests lint with actionlint and shellcheck.
+                [...pulumiCli(o), lintTools],
                 { PG_BIN: "/usr/lib/postgresql/15/bin" },
             ),
         },
@@ -584,6 +628,8 @@ function previewWorkflow(o: WorkflowOptions): Workflow {
                     with: {
                         command: "preview",
                         "stack-name": s.stack,
+                        // Installed above already: the action keeps it.
+                        "pulumi-version": o.pulumiVersion,
                         policyPacks: o.policyPack,
                         diff: true,
                         "comment-on-pr": true,
@@ -809,7 +855,7 @@ function deployFailedSummary(s: WorkflowStack, watched: boolean): Step {
             "  echo 'To go back to the last good version:'",
             "  echo",
             `  echo "- the **Rollback** workflow: $ROLLBACK_URL (Run workflow from the \\\`${s.branch}\\\` branch, stack \\\`${s.stack}\\\`; an empty version is the previous successful one)"`,
-            `  echo '- or: \`${rollbackCommand(s.stack)}\` (\`${rollbackCommand(s.stack, "list")}\` lists the versions; \`--to <version-or-commit> --yes\` picks one)'`,
+            `  echo "- or: \\\`${rollbackCommand(s.stack)}\\\` (\\\`${rollbackCommand(s.stack, "list")}\\\` lists the versions; \\\`--to <version-or-commit> --yes\\\` picks one)"`,
             '} >>"$GITHUB_STEP_SUMMARY"',
         ),
     };
@@ -1000,6 +1046,8 @@ function driftWorkflow(o: WorkflowOptions): Workflow {
                         ),
                     },
                     {
+                        // Markdown code spans in double quotes, their backticks escaped (in single quotes
+                        // shellcheck takes them for command substitutions that will not run: SC2016).
                         name: "Open or update the drift issue",
                         if: "failure() && steps.drift.outcome == 'failure'",
                         env: {
@@ -1014,7 +1062,7 @@ function driftWorkflow(o: WorkflowOptions): Workflow {
                             "  echo",
                             '  echo "Run: $RUN_URL"',
                             "  echo",
-                            `  echo '\`${drift}\` (exit '"\${DRIFT_EXIT:-?}"'; 1: drift, 2: a stack not checked, the table says why):'`,
+                            `  echo "\\\`${drift}\\\` (exit \${DRIFT_EXIT:-?}; 1: drift, 2: a stack not checked, the table says why):"`,
                             "  echo",
                             '  if [ -s "$RUNNER_TEMP/drift.md" ]; then',
                             '    cat "$RUNNER_TEMP/drift.md"',
@@ -1031,7 +1079,7 @@ function driftWorkflow(o: WorkflowOptions): Workflow {
                             "  echo '```'",
                             "  echo '</details>'",
                             "  echo",
-                            `  echo 'Settle it with \`npm run up -- ${s.stack}\` (the code wins) or \`npm run refresh -- ${s.stack}\` (the cloud wins); the next clean check closes this issue.'`,
+                            `  echo "Settle it with \\\`npm run up -- ${s.stack}\\\` (the code wins) or \\\`npm run refresh -- ${s.stack}\\\` (the cloud wins); the next clean check closes this issue."`,
                             '} > "$RUNNER_TEMP/issue.md"',
                             `gh label create drift --color D93F0B --description "Keel: a stack differs from its state" --force`,
                             findIssue,
@@ -1184,15 +1232,16 @@ function releaseWorkflow(o: WorkflowOptions): Workflow {
                         env: { ...GH_ENV, HEAD_SHA: "${{ github.event.workflow_run.head_sha }}" },
                         // Conventional commits since the last vX.Y.Z tag: a `!` after the type or a
                         // BREAKING CHANGE footer -> major, feat -> minor, fix/perf -> patch, else no release.
+                        // The values are quoted: shellcheck reads `bump=patch` as running `patch` (SC2209).
                         run: script(
                             "last=$(git tag --merged \"$HEAD_SHA\" --list 'v*' --sort=-v:refname | grep -E '^v[0-9]+\\.[0-9]+\\.[0-9]+$' | head -n 1 || true)",
                             'if [ -n "$last" ]; then range="$last..$HEAD_SHA"; else range="$HEAD_SHA"; fi',
                             'subjects=$(git log --format=%s "$range")',
                             'bodies=$(git log --format=%B "$range")',
-                            "if grep -Eq '^[A-Za-z]+(\\([^)]*\\))?!:' <<<\"$subjects\" || grep -Eq '^BREAKING[ -]CHANGE:' <<<\"$bodies\"; then bump=major",
-                            "elif grep -Eq '^feat(\\([^)]*\\))?:' <<<\"$subjects\"; then bump=minor",
-                            "elif grep -Eq '^(fix|perf)(\\([^)]*\\))?:' <<<\"$subjects\"; then bump=patch",
-                            "else bump=none; fi",
+                            'if grep -Eq \'^[A-Za-z]+(\\([^)]*\\))?!:\' <<<"$subjects" || grep -Eq \'^BREAKING[ -]CHANGE:\' <<<"$bodies"; then bump="major"',
+                            'elif grep -Eq \'^feat(\\([^)]*\\))?:\' <<<"$subjects"; then bump="minor"',
+                            'elif grep -Eq \'^(fix|perf)(\\([^)]*\\))?:\' <<<"$subjects"; then bump="patch"',
+                            'else bump="none"; fi',
                             'IFS=. read -r major minor patch <<<"${last#v}"',
                             "major=${major:-0} minor=${minor:-0} patch=${patch:-0}",
                             'case "$bump" in',

@@ -32,6 +32,8 @@ export const DEFAULT_REQUIRED_CHECKS: string[] = requiredStatusChecks({
     stacks: [{ stack: "prod", stage: "prod", branch: "main", environment: "production", hasBackend: true, hasFrontend: true }],
     defaultBranch: "main",
     nodeVersion: "20",
+    // Any release: the CLI the jobs install does not change their names.
+    pulumiVersion: "3.0.0",
     policyPack: "policies",
     state: "passphrase",
     slack: false,

