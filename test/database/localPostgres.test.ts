@@ -51,6 +51,7 @@ import {
 import { captureConsole, serializedProvider } from "../support/serializedProvider";
 import { tempDir } from "../support/tempDir";
 import { freePort } from "../support/postgres";
+import { skipOrFail } from "../support/skipOrFail";
 
 const ROOT_USER = process.getuid?.() === 0;
 type Provider = pulumi.dynamic.ResourceProvider<LocalPostgresInputs, LocalPostgresOutputs>;
@@ -532,8 +533,11 @@ describe("local database: as an ordinary user (the path without runuser)", funct
             const postgres = { user: "postgres", uid: id("-u"), gid: id("-g") };
             const blocked = unreachableFor(postgres, path.join(root, "node_modules"));
             if (blocked) {
-                console.log(`      (skipped: the postgres user cannot enter ${blocked}, where this checkout is)`);
-                this.skip();
+                skipOrFail(
+                    this,
+                    `as root, this test runs the checkout's code as the postgres user, which cannot enter ${blocked}: ` +
+                        `let it through (chmod o+x ${blocked}) or put the checkout where it can reach`,
+                );
             }
         }
         if (ROOT_USER) {

@@ -7,22 +7,40 @@
  * it stopped (the rollback's update starts it, from the checkout). A rollback's
  * own deploy is listed as one, not dirty; a plan that would replace the database
  * is refused before anything changes, leaving no pending operation, and says
- * why once. As root the server runs as `postgres` (as in local.test.ts).
+ * why once. As root the server runs as `postgres` (as in local.test.ts); the
+ * ordinary user's path (Keel itself unprivileged, the server run without
+ * runuser) then runs too: deploys and a rollback as `postgres`, each a child
+ * process (runuser), in a workspace, file backend and home that user owns.
  * Nothing here asserts how long anything took.
  */
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
+import { execFileSync, spawnSync, SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { localPaths, serverStatus } from "../../components/database/local/server";
+import { localPaths, RunAs, serverStatus, unreachableFor } from "../../components/database/local/server";
 import { listDeploys } from "../../scripts/lib/stackHistory";
 import type { PulumiCli } from "../../scripts/lib/pulumiCli";
-import { requireEngine, ROOT } from "../support/engine";
+import { EngineWorkspace, requireEngine, ROOT } from "../support/engine";
 import { withClient } from "../support/migrationsDir";
 import { freePort } from "../support/postgres";
 import { RollbackWorkspace } from "../support/rollbackWorkspace";
+import { skipOrFail } from "../support/skipOrFail";
+import { tempDir } from "../support/tempDir";
 
 const ROOT_USER = process.getuid?.() === 0;
+
+/** An OS user by name, as the server code takes one. */
+function osUser(user: string): RunAs {
+    const id = (flag: string) => Number(execFileSync("id", [flag, user], { encoding: "utf8" }).trim());
+    return { user, uid: id("-u"), gid: id("-g") };
+}
+
+/** A runner of commands as `user` (runuser, so only as root) in `cwd`, with exactly `env` (runuser resets HOME and USER). */
+function asUser(user: RunAs, cwd: string, env: Record<string, string>) {
+    const vars = Object.entries({ ...env, USER: user.user, LOGNAME: user.user }).map(([k, v]) => `${k}=${v}`);
+    return (...argv: string[]): SpawnSyncReturns<string> =>
+        spawnSync("runuser", ["-u", user.user, "--", "env", "-i", ...vars, ...argv], { cwd, encoding: "utf8", timeout: 10 * 60_000 });
+}
 
 /** The rows a query returns. */
 const query = (url: string, sql: string): Promise<any[]> => withClient(url, async (c) => (await c.query(sql)).rows);
@@ -143,14 +161,94 @@ describe("end to end: npm run rollback of the dev stack keeps its local database
         assert.equal(fs.existsSync(path.join(rw.ws.root, ".keel", "dev", "dev", "pgdata", "PG_VERSION")), true);
     });
 
-    it("as an ordinary user", function () {
-        if (ROOT_USER) {
-            // The engine, its providers and the state would all have to run as that user: the harness runs them in this process.
-            console.log("      skip: this run is root (the server ran as postgres above); run mocha as an ordinary user for that path");
-            this.skip();
+    it(`as an ordinary user${ROOT_USER ? " (as root: deploys and a rollback run as postgres, in a workspace it owns)" : ""}: the server runs as that user, no runuser`, async function () {
+        if (!ROOT_USER) {
+            // Not root: the two tests above ran as this ordinary user, and the server as this user too.
+            assert.equal(fs.statSync(paths().dataDir).uid, process.getuid!());
+            return;
         }
-        // Not root: the two tests above ran as this ordinary user, and the server as this user too.
-        assert.equal(fs.statSync(paths().dataDir).uid, process.getuid!());
+        // Root: the engine, its providers and the state all run as an unprivileged user, each command a child process
+        // (runuser), in a workspace, a file backend and a home of that user's own.
+        const user = osUser("postgres");
+        for (const needed of [path.join(ROOT, "node_modules"), path.join(ROOT, "dist"), path.dirname(cli.bin)]) {
+            const blocked = unreachableFor(user, needed);
+            if (blocked)
+                skipOrFail(
+                    this,
+                    `as root, the ordinary-user rollback runs as ${user.user}, which cannot enter ${blocked} (on the way to ${needed}): ` +
+                        `let it through (chmod o+x ${blocked}) or put the checkout where it can reach`,
+                );
+        }
+        const port = await freePort();
+        const ws = EngineWorkspace.create(cli);
+        fs.copyFileSync(path.join(ROOT, "package-lock.json"), path.join(ws.root, "package-lock.json"));
+        ws.editStackFile("dev", (c) => {
+            c["keel:database"].local.port = port;
+        });
+        const home = tempDir("keel-e2e-home-");
+        const run = asUser(user, ws.root, {
+            PATH: `${path.dirname(cli.bin)}${path.delimiter}${process.env.PATH}`,
+            HOME: home,
+            PULUMI_BACKEND_URL: ws.env.PULUMI_BACKEND_URL!,
+            PULUMI_CONFIG_PASSPHRASE: "",
+            NEON_API_KEY: "",
+            FLY_API_TOKEN: "",
+            RENDER_API_KEY: "",
+            VERCEL_API_TOKEN: "",
+        });
+        const give = () => execFileSync("chown", ["-hR", `${user.uid}:${user.gid}`, ws.root, ws.state, home]);
+        const ok = (r: SpawnSyncReturns<string>, what: string) => {
+            assert.equal(r.status, 0, `${what}:\n${r.stderr}${r.stdout}`);
+            return r.stdout + r.stderr;
+        };
+        const deploy = (name: string) => {
+            give();
+            ok(run("git", "add", "-A"), "git add");
+            ok(run("git", "commit", "-q", "-m", name), "git commit");
+            return ok(run(process.execPath, path.join(ROOT, "dist/scripts/stack.js"), "up", "dev"), `npm run up -- dev (${name})`);
+        };
+        const p = localPaths(ws.root, "dev");
+        give();
+        ok(run("git", "init", "-q", "-b", "main"), "git init");
+        ok(run("git", "config", "user.email", "dev@example.com"), "git config");
+        ok(run("git", "config", "user.name", "Dev"), "git config");
+        try {
+            const v1 = deploy("v1");
+            // As root, this line would say the server runs "as the OS user 'postgres' (Keel runs as root, …)".
+            assert.match(v1, /keel local: creating the dev stack's local PostgreSQL/, v1);
+            assert.doesNotMatch(v1, /Keel runs as root|as the OS user/, v1);
+            const dbUrl = JSON.parse(
+                ok(run(cli.bin, "stack", "output", "databaseUrl", "--show-secrets", "--json", "--stack", "dev"), "stack output"),
+            );
+            const id = async () => String((await query(dbUrl, "SELECT system_identifier FROM pg_control_system()"))[0].system_identifier);
+            const first = await id();
+            await query(dbUrl, "INSERT INTO accounts (email) VALUES ('one@example.com')");
+            ws.writeMigration("0003_notes.sql", "ALTER TABLE accounts ADD COLUMN note text;");
+            deploy("v2");
+            await query(dbUrl, "INSERT INTO accounts (email, note) VALUES ('two@example.com', 'after v2')");
+
+            const back = ok(
+                run(process.execPath, path.join(ROOT, "dist/scripts/rollback.js"), "--stack", "dev", "--to", "1", "--keep-schema", "--yes"),
+                "npm run rollback",
+            );
+            assert.match(back, /recovered in/);
+            assert.doesNotMatch(back, /creating the dev stack's local PostgreSQL|initdb|replac|Keel runs as root|as the OS user/i, back);
+            assert.equal(serverStatus(p).state, "running", "the checkout's server runs");
+            assert.equal(await id(), first, "the same cluster: not initdb'd anew");
+            assert.deepEqual(
+                (await query(dbUrl, "SELECT email FROM accounts ORDER BY id")).map((r) => r.email),
+                ["one@example.com", "two@example.com"],
+            );
+            assert.equal(fs.statSync(p.dataDir).uid, user.uid, "the data directory belongs to the user that ran Keel");
+            const pid = Number(fs.readFileSync(path.join(p.dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+            assert.equal(fs.statSync(`/proc/${pid}`).uid, user.uid, "the server runs as that user");
+            const last = listDeploys(ws.root, "dev", ws.env).pop()!;
+            assert.deepEqual([last.result, last.dirty], ["succeeded", false]);
+            assert.match(last.message, /^rollback to version 1 \(commit [0-9a-f]{12}\)$/);
+        } finally {
+            if (fs.existsSync(p.dataDir) && serverStatus(p).state === "running")
+                run(process.execPath, path.join(ROOT, "dist/scripts/dev.js"), "stop");
+        }
     });
 
     it("a plan that would replace the database is refused before anything changes: no pending operation, the cause said once", async () => {

@@ -9,9 +9,12 @@
 import * as fs from "fs";
 import * as path from "path";
 import Ajv, { ValidateFunction } from "ajv";
+import { skipOrFail } from "./skipOrFail";
 
-/** Where the vendors' specs live: shared/specs beside the repository. */
-export const SPECS_DIR = path.resolve(__dirname, "../../../shared/specs");
+/** Where the vendors' specs live: shared/specs beside the repository, or the directory KEEL_SPECS_DIR names. */
+export function specsDir(): string {
+    return process.env.KEEL_SPECS_DIR ? path.resolve(process.env.KEEL_SPECS_DIR) : path.resolve(__dirname, "../../../shared/specs");
+}
 
 /** RFC 3339 date-time, as the specs mean it. */
 export const DATE_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
@@ -32,14 +35,17 @@ export interface OpenApiOptions {
 }
 
 /**
- * The parsed spec in SPECS_DIR/file (JSON, or YAML for .yml/.yaml), or
- * undefined, after printing the one skip line, when it is not there.
+ * The parsed spec in specsDir()/file (JSON, or YAML for .yml/.yaml). When it is
+ * not there the test skips with one line, or fails under CI=true (skipOrFail).
  */
-export async function loadSpec(file: string): Promise<any> {
-    const at = path.join(SPECS_DIR, file);
+export async function loadSpec(ctx: Mocha.Context, file: string): Promise<any> {
+    const at = path.join(specsDir(), file);
     if (!fs.existsSync(at)) {
-        console.log(`    skipped: ${at} not found (shared/ beside the repository)`);
-        return undefined;
+        return skipOrFail(
+            ctx,
+            `the spec-conformance tests need the vendor's OpenAPI spec at ${at}, which is not there ` +
+                "(shared/specs/ beside the repository, or the directory KEEL_SPECS_DIR names)",
+        );
     }
     const text = fs.readFileSync(at, "utf8");
     if (/\.ya?ml$/.test(file)) {
