@@ -19,13 +19,15 @@ const ENV = {
     VERCEL_API_TOKEN: "vc_token",
     GITHUB_TOKEN: "ghp_admin_token",
     PULUMI_CONFIG_PASSPHRASE: "state-passphrase",
+    AWS_ACCESS_KEY_ID: "AKIAKEELTEST",
+    AWS_SECRET_ACCESS_KEY: "aws-secret-test",
 };
 
 const GITHUB = {
     owner: "shop",
     repository: "shop-app",
     branches: { prod: "main", staging: "staging" },
-    state: { backendUrl: "s3://shop-state" },
+    state: { backendUrl: "s3://shop-state?region=us-east-1" },
 };
 const FLY = { kind: "fly", image: "registry.fly.io/shop:1.0.0", fly: { app: "shop-prod", regions: [{ region: "iad", count: 2 }] } };
 
@@ -102,7 +104,13 @@ describe("program (mocks): repository gates and workflows", () => {
         const secrets: Record<string, RegisteredResource> = Object.fromEntries(
             run.ofType("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret").map((s) => [s.inputs.secretName, s]),
         );
-        assert.deepEqual(Object.keys(secrets).sort(), ["FLY_API_TOKEN", "KEEL_GITHUB_TOKEN", "PULUMI_CONFIG_PASSPHRASE"]);
+        assert.deepEqual(Object.keys(secrets).sort(), [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "FLY_API_TOKEN",
+            "KEEL_GITHUB_TOKEN",
+            "PULUMI_CONFIG_PASSPHRASE",
+        ]);
         for (const s of Object.values(secrets)) {
             assert.ok(isSecretValue(s.inputs.value), `${s.inputs.secretName} is secret in the state`);
             assert.equal(s.inputs.environment, "production");
@@ -127,7 +135,7 @@ describe("program (mocks): repository gates and workflows", () => {
         );
         assert.deepEqual(vars, {
             PULUMI_STACK: "prod",
-            PULUMI_BACKEND_URL: "s3://shop-state",
+            PULUMI_BACKEND_URL: "s3://shop-state?region=us-east-1",
             BACKEND_HEALTH_URL: "https://shop-prod.fly.dev/healthz",
             // deploy.yml's watch reads the stack's own settings (prod's defaults) and where its logs are.
             KEEL_WATCH_MINUTES: "5",

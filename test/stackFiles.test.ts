@@ -13,6 +13,8 @@ const TOKENS = {
     VERCEL_API_TOKEN: "vercel_test",
     GITHUB_TOKEN: "ghp_test",
     PULUMI_CONFIG_PASSPHRASE: "pp",
+    AWS_ACCESS_KEY_ID: "AKIAKEELTEST",
+    AWS_SECRET_ACCESS_KEY: "aws-secret-test",
 };
 
 function stackConfig(stack: string, env: Record<string, string> = TOKENS) {

@@ -130,7 +130,7 @@ export function examplesFor(stage: Stage, defaults: StageDefaults): Record<strin
         "github.branches.staging": "staging",
         "github.protection.kind": "ruleset",
         "github.protection.requiredApprovals": "0",
-        "github.state.backendUrl": "s3://my-app-pulumi-state",
+        "github.state.backendUrl": "s3://my-app-pulumi-state?region=us-east-1",
         "github.environment.waitTimerMinutes": "0",
     };
 }

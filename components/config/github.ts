@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { ConfigContext, fixFor, NAMESPACE, parseJsonValue, parseSection, valueAt } from "./context";
 import type { Stage } from "./stage";
+import { backendUrlProblems, stateCredentials } from "../github/stateCredentials";
 
 export interface GithubConfig {
     owner: string;
@@ -175,6 +176,11 @@ export function parseGithub(ctx: ConfigContext): GithubConfig | undefined {
         });
     }
     const state = section.state;
+    if (state.kind === "passphrase" && state.backendUrl) {
+        for (const message of backendUrlProblems(state.backendUrl)) {
+            ctx.problems.push({ key: `${NAMESPACE}:github.state.backendUrl`, message, fix: fix("github.state.backendUrl") });
+        }
+    }
     if (state.kind === "passphrase" && !state.backendUrl) {
         ctx.problems.push({
             key: `${NAMESPACE}:github.state.backendUrl`,
@@ -192,6 +198,15 @@ export function parseGithub(ctx: ConfigContext): GithubConfig | undefined {
                 message: `is not set and ${envKey} is not in the environment; the ${environmentNameFor(ctx.stack, ctx.stage)} environment needs it as a secret so CI can open the stack's state`,
                 fix: `npm run pulumi -- config set --secret ${NAMESPACE}:${stateKey} <value> --stack ${ctx.stack} (or export ${envKey})`,
             });
+        }
+        for (const c of state.kind === "passphrase" ? stateCredentials(state.backendUrl) : []) {
+            if (ctx.get(c.key) === undefined && !ctx.env[c.env]) {
+                ctx.problems.push({
+                    key: `${NAMESPACE}:${c.key}`,
+                    message: `is not set and ${c.env} is not in the environment; the ${environmentNameFor(ctx.stack, ctx.stage)} environment needs it as the ${c.secret} secret so CI can read and write the state in ${state.backendUrl}`,
+                    fix: `npm run pulumi -- config set --secret ${NAMESPACE}:${c.key} <value> --stack ${ctx.stack} (or export ${c.env})`,
+                });
+            }
         }
     }
     if (ctx.problems.length > before) return undefined;

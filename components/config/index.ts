@@ -15,6 +15,7 @@ import { FrontendConfig, parseFrontend } from "./frontend";
 import { GithubConfig, parseGithub } from "./github";
 import { MigrationConfig, parseMigrations } from "./migrations";
 import { Stage, STAGES, stageDefaults, StageDefaults } from "./stage";
+import { STATE_CREDENTIAL_KEYS } from "../github/stateCredentials";
 
 export { NAMESPACE, parseJsonValue, stacksIn, valueAt } from "./context";
 export type {
@@ -92,6 +93,7 @@ const KNOWN_KEYS = [
     "pulumiAccessToken",
     "slackWebhookUrl",
     "allowDataLoss",
+    ...STATE_CREDENTIAL_KEYS,
 ];
 /** Keys whose values are credentials: refused in plain text. */
 const SECRET_KEYS = [
@@ -107,6 +109,7 @@ const SECRET_KEYS = [
     "pulumiPassphrase",
     "pulumiAccessToken",
     "slackWebhookUrl",
+    ...STATE_CREDENTIAL_KEYS,
 ];
 
 /** Parses and validates the whole stack config; throws ConfigError listing every problem. */

@@ -4,6 +4,7 @@
  * by config). Pure: no Pulumi imports, so the rules are tested directly.
  */
 import type { GithubConfig } from "../config";
+import { stateCredentials } from "./stateCredentials";
 
 /** GitHub's id of the built-in repository role "Repository admin", for ruleset bypass. */
 export const REPOSITORY_ADMIN_ROLE_ID = 5;
@@ -96,6 +97,7 @@ export function environmentSecretNames(c: {
 }): string[] {
     return [
         c.state.kind === "passphrase" ? "PULUMI_CONFIG_PASSPHRASE" : "PULUMI_ACCESS_TOKEN",
+        ...(c.state.kind === "passphrase" ? stateCredentials(c.state.backendUrl).map((x) => x.secret) : []),
         "KEEL_GITHUB_TOKEN",
         ...(c.database === "neon" ? ["NEON_API_KEY"] : []),
         ...(c.backend === "fly" ? ["FLY_API_TOKEN"] : c.backend === "render" ? ["RENDER_API_KEY"] : []),

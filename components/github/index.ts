@@ -12,6 +12,7 @@ import type { GithubConfig, KeelConfig } from "../config";
 import { environmentNameFor, Stage, STAGES } from "../config";
 import { pinnedPulumiVersion } from "../pulumiVersion";
 import { branchProtectionFor, environmentSecretNames, rulesetFor } from "./gates";
+import { allStateCredentials, stateCredentials } from "./stateCredentials";
 import { generateWorkflows, LOGS_VARIABLE, monitorVariable, requiredStatusChecks, WATCH_VARIABLES, WorkflowOptions } from "./workflows";
 
 export interface RepositoryArgs {
@@ -35,6 +36,7 @@ const SECRET_SOURCES: Record<string, { key: string; env: string }> = {
     RENDER_API_KEY: { key: "renderApiKey", env: "RENDER_API_KEY" },
     VERCEL_TOKEN: { key: "vercelApiToken", env: "VERCEL_API_TOKEN" },
     SLACK_WEBHOOK_URL: { key: "slackWebhookUrl", env: "SLACK_WEBHOOK_URL" },
+    ...Object.fromEntries(allStateCredentials().map((c) => [c.secret, { key: c.key, env: c.env }])),
 };
 
 function stageOf(stack: string): Stage {
@@ -60,6 +62,7 @@ export function workflowOptions(config: KeelConfig & { github: GithubConfig }, s
         pulumiVersion,
         policyPack: "policies",
         state: g.state.kind,
+        stateCredentials: g.state.kind === "passphrase" ? stateCredentials(g.state.backendUrl).map((c) => c.secret) : [],
         slack,
     };
 }

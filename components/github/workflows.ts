@@ -76,6 +76,8 @@ export interface WorkflowOptions {
     policyPack: string;
     /** How CI reaches the Pulumi state: "passphrase" (self-managed backend: secrets.PULUMI_CONFIG_PASSPHRASE + vars.PULUMI_BACKEND_URL) or "cloud" (secrets.PULUMI_ACCESS_TOKEN). */
     state: "passphrase" | "cloud";
+    /** The object store's credentials every Pulumi job gets from the environment's secrets (stateCredentials.ts): AWS_ACCESS_KEY_ID... */
+    stateCredentials?: string[];
     /** The monitor posts to secrets.SLACK_WEBHOOK_URL. */
     slack: boolean;
 }
@@ -351,6 +353,13 @@ function normalize(options: WorkflowOptions): WorkflowOptions {
             `pulumiVersion '${String(options?.pulumiVersion)}' is not a Pulumi CLI release like 3.276.0. Fix: pass the version tools/pulumi/go.mod pins (pinnedPulumiVersion in components/pulumiVersion.ts).`,
         );
     }
+    for (const name of options?.stateCredentials ?? []) {
+        if (!/^[A-Z][A-Z0-9_]*$/.test(String(name))) {
+            problems.push(
+                `stateCredentials has '${String(name)}', which is not a secret's name. Fix: pass names like AWS_ACCESS_KEY_ID (stateCredentials in components/github/stateCredentials.ts).`,
+            );
+        }
+    }
     if (typeof options?.slack !== "boolean") {
         problems.push(`slack must be true or false. Fix: pass whether the monitor posts to SLACK_WEBHOOK_URL.`);
     }
@@ -474,6 +483,7 @@ function stackSecrets(o: WorkflowOptions): Record<string, string> {
             : { PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}" };
     return {
         ...state,
+        ...storeSecrets(o),
         NEON_API_KEY: "${{ secrets.NEON_API_KEY }}",
         FLY_API_TOKEN: "${{ secrets.FLY_API_TOKEN }}",
         RENDER_API_KEY: "${{ secrets.RENDER_API_KEY }}",
@@ -484,6 +494,11 @@ function stackSecrets(o: WorkflowOptions): Record<string, string> {
     };
 }
 
+/** The object store's credentials, from the environment's secrets. */
+function storeSecrets(o: WorkflowOptions): Record<string, string> {
+    return Object.fromEntries((o.stateCredentials ?? []).map((name) => [name, `\${{ secrets.${name} }}`]));
+}
+
 /** Fails early, naming the setting, when the state backend is not configured for the environment. */
 function stateCheck(o: WorkflowOptions, s: WorkflowStack): Step {
     const lines =
@@ -491,13 +506,21 @@ function stateCheck(o: WorkflowOptions, s: WorkflowStack): Step {
             ? [
                   `if [ -z "$PULUMI_BACKEND_URL" ]; then echo "::error::The ${s.environment} environment has no PULUMI_BACKEND_URL variable (the self-managed state backend, e.g. s3://bucket). Set it under Settings > Environments > ${s.environment}."; exit 1; fi`,
                   `if [ -z "$PULUMI_CONFIG_PASSPHRASE" ]; then echo "::error::The ${s.environment} environment has no PULUMI_CONFIG_PASSPHRASE secret (it decrypts the ${s.stack} stack's secrets). Set it under Settings > Environments > ${s.environment}."; exit 1; fi`,
+                  ...(o.stateCredentials ?? []).map(
+                      (name) =>
+                          `if [ -z "$${name}" ]; then echo "::error::The ${s.environment} environment has no ${name} secret (the state backend's credentials). The ${s.stack} stack's deploy sets it from its keel: config or your environment: npm run up -- ${s.stack}; or set it under Settings > Environments > ${s.environment}."; exit 1; fi`,
+                  ),
               ]
             : [
                   `if [ -z "$PULUMI_ACCESS_TOKEN" ]; then echo "::error::The ${s.environment} environment has no PULUMI_ACCESS_TOKEN secret (Pulumi Cloud). Set it under Settings > Environments > ${s.environment}."; exit 1; fi`,
               ];
     const env: Record<string, string> =
         o.state === "passphrase"
-            ? { PULUMI_BACKEND_URL: "${{ vars.PULUMI_BACKEND_URL }}", PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}" }
+            ? {
+                  PULUMI_BACKEND_URL: "${{ vars.PULUMI_BACKEND_URL }}",
+                  PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
+                  ...storeSecrets(o),
+              }
             : { PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}" };
     return { name: "Check the Pulumi state settings", env, run: script(...lines) };
 }

@@ -5,12 +5,17 @@ import { ConfigError } from "../../components/errors";
 import { branchProtectionFor, environmentSecretNames, rulesetFor } from "../../components/github/gates";
 
 const URL = "postgres://app:pw@db.internal:5432/app";
-const ENV = { GITHUB_TOKEN: "ghp_x", PULUMI_CONFIG_PASSPHRASE: "pp" };
+const ENV = {
+    GITHUB_TOKEN: "ghp_x",
+    PULUMI_CONFIG_PASSPHRASE: "pp",
+    AWS_ACCESS_KEY_ID: "AKIAKEELTEST",
+    AWS_SECRET_ACCESS_KEY: "aws-secret-test",
+};
 const GITHUB = {
     owner: "shop",
     repository: "shop-app",
     branches: { prod: "main", staging: "staging" },
-    state: { backendUrl: "s3://shop-state" },
+    state: { backendUrl: "s3://shop-state?region=us-east-1" },
 };
 
 function raw(stack: string, github: unknown, env: Record<string, string> = ENV, extra: Record<string, string> = {}): RawConfig {
@@ -39,7 +44,7 @@ describe("github config and gates", () => {
         assert.equal(prod.owned, true);
         assert.deepEqual(prod.deploy, { branch: "main", environment: "production" });
         assert.deepEqual(prod.protection, { kind: "ruleset", requiredApprovals: 0, adminBypass: true, linearHistory: true });
-        assert.deepEqual(prod.state, { kind: "passphrase", backendUrl: "s3://shop-state" });
+        assert.deepEqual(prod.state, { kind: "passphrase", backendUrl: "s3://shop-state?region=us-east-1" });
         const staging = parseKeelConfig(raw("staging", GITHUB)).github!;
         assert.equal(staging.owned, false);
         assert.deepEqual(staging.deploy, { branch: "staging", environment: "staging" });
@@ -63,7 +68,13 @@ describe("github config and gates", () => {
 
     it("needs this stack's branch, prod on the default branch, and a GitHub token for a deploy", () => {
         const found = problems(() =>
-            parseKeelConfig(raw("staging", { ...GITHUB, branches: { prod: "release" } }, { PULUMI_CONFIG_PASSPHRASE: "pp" })),
+            parseKeelConfig(
+                raw(
+                    "staging",
+                    { ...GITHUB, branches: { prod: "release" } },
+                    { PULUMI_CONFIG_PASSPHRASE: "pp", AWS_ACCESS_KEY_ID: "AKIAKEELTEST", AWS_SECRET_ACCESS_KEY: "aws-secret-test" },
+                ),
+            ),
         );
         assert.deepEqual(found.map((p) => p.key).sort(), ["keel:github.branches.staging", "keel:githubToken"]);
         const prod = problems(() => parseKeelConfig(raw("prod", { ...GITHUB, branches: { prod: "release" } })));
@@ -98,6 +109,25 @@ describe("github config and gates", () => {
         assert.equal(classic.requiredPullRequestReviews[0].requiredApprovingReviewCount, 2);
     });
 
+    it("a state backend in an object store: the URL carries the region (S3) or account (Azure), and the store's credentials are required", () => {
+        const problems = (backendUrl: string, env: Record<string, string> = ENV) => {
+            try {
+                parseKeelConfig(raw("prod", { ...GITHUB, state: { backendUrl } }, env));
+                return [];
+            } catch (err) {
+                return (err as ConfigError).problems.map((p) => `${p.key}: ${p.message}`);
+            }
+        };
+        assert.deepEqual(problems("s3://shop-state?region=eu-west-1"), []);
+        assert.match(problems("s3://shop-state").join("\n"), /keel:github.state.backendUrl: names no region/);
+        assert.match(problems("azblob://state").join("\n"), /keel:github.state.backendUrl: names no storage account/);
+        const { AWS_SECRET_ACCESS_KEY: _, ...noSecret } = ENV;
+        assert.deepEqual(problems("s3://shop-state?region=eu-west-1", noSecret), [
+            "keel:awsSecretAccessKey: is not set and AWS_SECRET_ACCESS_KEY is not in the environment; the production environment needs it as the AWS_SECRET_ACCESS_KEY secret so CI can read and write the state in s3://shop-state?region=eu-west-1",
+        ]);
+        assert.match(problems("gs://shop-state").join("\n"), /keel:googleCredentials: is not set and GOOGLE_CREDENTIALS/);
+    });
+
     it("environment secrets follow what the stack runs", () => {
         assert.deepEqual(
             environmentSecretNames({
@@ -107,8 +137,24 @@ describe("github config and gates", () => {
                 frontend: true,
                 slack: true,
             }),
-            ["PULUMI_CONFIG_PASSPHRASE", "KEEL_GITHUB_TOKEN", "NEON_API_KEY", "FLY_API_TOKEN", "VERCEL_TOKEN", "SLACK_WEBHOOK_URL"],
+            [
+                "PULUMI_CONFIG_PASSPHRASE",
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "KEEL_GITHUB_TOKEN",
+                "NEON_API_KEY",
+                "FLY_API_TOKEN",
+                "VERCEL_TOKEN",
+                "SLACK_WEBHOOK_URL",
+            ],
         );
+        const names = (backendUrl: string) =>
+            environmentSecretNames({ state: { kind: "passphrase", backendUrl }, frontend: false, slack: false }).filter(
+                (n) => !/PULUMI|GITHUB/.test(n),
+            );
+        assert.deepEqual(names("gs://state"), ["GOOGLE_CREDENTIALS"]);
+        assert.deepEqual(names("azblob://state?storage_account=acct"), ["AZURE_STORAGE_KEY"]);
+        assert.deepEqual(names("https://pulumi.example.com"), []);
         assert.deepEqual(
             environmentSecretNames({ state: { kind: "cloud" }, database: "external", backend: "render", frontend: false, slack: false }),
             ["PULUMI_ACCESS_TOKEN", "KEEL_GITHUB_TOKEN", "RENDER_API_KEY"],

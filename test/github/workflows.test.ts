@@ -63,6 +63,7 @@ const CONFIGS: Record<string, WorkflowOptions> = {
     "nothing to monitor": { ...base, stacks: [{ ...prod, hasBackend: false, hasFrontend: false }] },
     "slack off": { ...base, stacks: [staging, prod], slack: false },
     "staging only": { ...base, stacks: [staging] },
+    "S3 state": { ...base, stacks: [staging, prod], stateCredentials: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] },
 };
 
 const describeFindings = (found: Finding[]): string =>
@@ -443,6 +444,32 @@ describe("GitHub workflows", () => {
             const cloud = env({ ...base, state: "cloud" });
             assert.equal(cloud.PULUMI_ACCESS_TOKEN, "${{ secrets.PULUMI_ACCESS_TOKEN }}");
             assert.ok(!("PULUMI_CONFIG_PASSPHRASE" in cloud) && !("PULUMI_BACKEND_URL" in cloud));
+            // An object store's credentials reach every Pulumi step, and the state check names a missing one.
+            const s3 = { ...base, stateCredentials: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] };
+            assert.equal(env(s3).AWS_ACCESS_KEY_ID, "${{ secrets.AWS_ACCESS_KEY_ID }}");
+            assert.equal(env(s3).AWS_SECRET_ACCESS_KEY, "${{ secrets.AWS_SECRET_ACCESS_KEY }}");
+            for (const file of ["deploy.yml", "rollback.yml", "drift.yml", "preview.yml"]) {
+                for (const [name, job] of Object.entries(docOf(byFile(generateWorkflows(s3), file)).jobs) as [string, any][]) {
+                    for (const st of job.steps.filter((x: any) => x.env?.PULUMI_BACKEND_URL)) {
+                        assert.equal(st.env.AWS_SECRET_ACCESS_KEY, "${{ secrets.AWS_SECRET_ACCESS_KEY }}", `${file} ${name}: ${st.name}`);
+                    }
+                }
+            }
+            const check = docOf(byFile(generateWorkflows(s3), "deploy.yml")).jobs["deploy-prod"].steps.find(
+                (x: any) => x.name === "Check the Pulumi state settings",
+            );
+            const r = spawnSync("bash", ["-c", check.run], {
+                env: {
+                    PATH: process.env.PATH,
+                    PULUMI_BACKEND_URL: "s3://b?region=us-east-1",
+                    PULUMI_CONFIG_PASSPHRASE: "pp",
+                    AWS_ACCESS_KEY_ID: "AKIA",
+                },
+                encoding: "utf8",
+            });
+            assert.equal(r.status, 1);
+            assert.match(r.stdout, /::error::The production environment has no AWS_SECRET_ACCESS_KEY secret/);
+            assert.equal(env(base).AWS_ACCESS_KEY_ID, undefined, "no store credentials for a backend that needs none");
         });
 
         it("keeps secrets away from npm ci and the npm cache", () => {

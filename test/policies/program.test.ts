@@ -30,12 +30,18 @@ import { opts, Res, validateAll, validateStack } from "./baseline";
 
 const URL = "postgres://app:hunter2-password@db.internal:5432/app";
 const DYN = (t: string) => `pulumi-nodejs:dynamic/keel:${t}`;
-const ENV = { FLY_API_TOKEN: "fo1_token", VERCEL_API_TOKEN: "vc_token", PULUMI_CONFIG_PASSPHRASE: "state-passphrase" };
+const ENV = {
+    FLY_API_TOKEN: "fo1_token",
+    VERCEL_API_TOKEN: "vc_token",
+    PULUMI_CONFIG_PASSPHRASE: "state-passphrase",
+    AWS_ACCESS_KEY_ID: "AKIAKEELTEST",
+    AWS_SECRET_ACCESS_KEY: "aws-secret-test",
+};
 const GITHUB = {
     owner: "shop",
     repository: "shop-app",
     branches: { prod: "main", staging: "staging" },
-    state: { backendUrl: "s3://shop-state" },
+    state: { backendUrl: "s3://shop-state?region=us-east-1" },
 };
 const FLY = {
     kind: "fly",
