@@ -1,7 +1,11 @@
 /**
  * End to end through the real engine: `npm run rollback` on a stack of stage
  * staging (rolling Fly rollout behind the health gate, the policy pack, pg_dump
- * backups before migrating) on an existing PostgreSQL and the fake Fly API.
+ * backups before migrating) on an existing PostgreSQL and the fake Fly API,
+ * with the Pulumi state on a real S3 server (Versity S3 Gateway,
+ * tools/objectStores.ts), as CI keeps it. The commands the Rollback workflow
+ * and deploy.yml's watch run are run as the workflows run them: their steps'
+ * environment resolved from the generated YAML (test/support/workflowStep.ts).
  * The workspace copy is a git checkout: each deploy is a commit, and the
  * rollback runs the target's commit from a git worktree against the same state.
  *
@@ -25,14 +29,20 @@ import { FakeFly } from "../support/fakeFly";
 import { FakeRender } from "../support/fakeRender";
 import { withClient } from "../support/migrationsDir";
 import { freshDatabase } from "../support/postgres";
+import { requireS3Server, ObjectStoreServer } from "../support/objectStores";
+import { GithubContext, generatedStep, runStepScript } from "../support/workflowStep";
+import type { WorkflowOptions } from "../../components/github/workflows";
 import type { PulumiCli } from "../../scripts/lib/pulumiCli";
+import { openStateStore, parseStateBackend, StoreLocation } from "../../scripts/lib/stateStore";
 
 const STACK = "rbk";
 const APP = "shop-rbk";
 const IMAGE = (v: string) => `registry.fly.io/shop:${v}`;
 
-describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups)", function () {
-    this.timeout(15 * 60_000);
+describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups, the state on a real S3 server)", function () {
+    this.timeout(20 * 60_000);
+    let s3: ObjectStoreServer;
+    const BUCKET = "keel-rbk-state";
     let cli: PulumiCli;
     let rw: RollbackWorkspace;
     let ws: EngineWorkspace;
@@ -55,8 +65,13 @@ describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups
     const deploy = (name: string) => rw.deploy(name);
     const rollback = (...args: string[]) => rw.rollback(...args);
 
+    /** The bucket as Keel's reader sees it, for what a test puts there itself (a lock). */
+    const bucket = () => openStateStore(parseStateBackend(ws.env.PULUMI_BACKEND_URL!) as StoreLocation, ws.env);
+
     before(async function () {
         cli = requireEngine(this);
+        s3 = await requireS3Server(this);
+        await s3.createBucket(BUCKET);
         fly = await FakeFly.start({ token });
         health = await HealthServer.start();
         url = await freshDatabase("e2e_rollback");
@@ -78,6 +93,7 @@ describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups
                 "keel:flyApiToken": { value: token, secret: true },
                 "keel:flyApiUrl": { value: fly.url },
             },
+            { PULUMI_BACKEND_URL: s3.backendUrl(BUCKET), ...s3.env },
         );
         ({ ws, stack, commits } = rw);
     });
@@ -85,6 +101,7 @@ describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups
     after(async () => {
         await fly?.stop();
         await health?.stop();
+        await s3?.stop();
     });
 
     it("deploys v1 (image 1.0.0, migrations 1-2) and v2 (image 1.1.0, additive migration 3)", async () => {
@@ -95,6 +112,9 @@ describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups
         await deploy("v2");
         assert.deepEqual(images(), [IMAGE("1.1.0"), IMAGE("1.1.0")]);
         assert.deepEqual(await historyVersions(), ["1", "2", "3"]);
+        // The state is in the bucket, nowhere on this machine.
+        assert.ok((await bucket().list(`.pulumi/history/keel/${STACK}/`)).length >= 4, "history and checkpoints in the bucket");
+        assert.equal(fs.existsSync(path.join(ws.root, ".pulumi-state")), false);
     });
 
     it("with no target, lists the deploys newest first, marking targets and the current state; --json gives the same rows", async () => {
@@ -144,6 +164,99 @@ describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups
         assert.equal(up.outputs.schemaVersion.value, "3");
         assert.deepEqual(images(), [IMAGE("1.1.0"), IMAGE("1.1.0")]);
         assert.deepEqual((await query("SELECT applied_at FROM keel_schema_history WHERE version = 3"))[0].applied_at, appliedAt);
+    });
+
+    describe("as the workflows run it: each step's environment from the generated YAML, the state in the bucket", () => {
+        const options: WorkflowOptions = {
+            stacks: [{ stack: STACK, stage: "staging", branch: "main", environment: "staging", hasBackend: true, hasFrontend: false }],
+            defaultBranch: "main",
+            nodeVersion: "20",
+            pulumiVersion: cli?.version ?? "3.276.0",
+            policyPack: "policies",
+            state: "passphrase",
+            stateCredentials: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
+            slack: false,
+        };
+        /** The staging environment as the stack's deploy fills it, and a run of the main branch. */
+        const context = (extra: GithubContext = {}): GithubContext => ({
+            secrets: {
+                PULUMI_CONFIG_PASSPHRASE: ws.env.PULUMI_CONFIG_PASSPHRASE!,
+                AWS_ACCESS_KEY_ID: s3.env.AWS_ACCESS_KEY_ID,
+                AWS_SECRET_ACCESS_KEY: s3.env.AWS_SECRET_ACCESS_KEY,
+            },
+            vars: { PULUMI_BACKEND_URL: s3.backendUrl(BUCKET), ...extra.vars },
+            github: { repository: "shop/app", server_url: "https://github.com", run_id: "77", sha: commits.v2, token: "ghs_x" },
+            ...(extra.inputs ? { inputs: extra.inputs } : {}),
+        });
+        /** A runner: the pinned CLI and node on PATH (pulumi/actions and setup-node put them there), nothing else of this process's environment. */
+        const runner = () => ({
+            cwd: ws.root,
+            base: { PATH: [path.dirname(cli.bin), path.dirname(process.execPath), "/usr/bin", "/bin"].join(path.delimiter), HOME: process.env.HOME },
+        });
+
+        it("the Rollback button (rollback.yml): version 1 from the inputs, through the bucket", async () => {
+            const step = generatedStep(options, "rollback.yml", `rollback-${STACK}`, (st) => st.id === "rollback");
+            const r = await runStepScript(step, context({ inputs: { version: "1", "with-data": "false" } }), runner());
+            assert.equal(r.status, 0, r.text);
+            assert.match(r.text, /npm run rollback -- --stack rbk --to 1 --yes/);
+            assert.match(r.text, /recovered in \d+(\.\d+)? s/);
+            assert.deepEqual(images(), [IMAGE("1.0.0"), IMAGE("1.0.0")]);
+            assert.match((await listDeploys(ws.root, STACK, ws.env)).pop()!.message, /^rollback to version 1 /);
+            assert.equal((await stack.up({})).summary.result, "succeeded");
+            assert.deepEqual(images(), [IMAGE("1.1.0"), IMAGE("1.1.0")]);
+        });
+
+        it("the Rollback button without the state's credentials: the state check names the missing secret, nothing runs", async () => {
+            const check = generatedStep(options, "rollback.yml", `rollback-${STACK}`, (st) => st.name === "Check the Pulumi state settings");
+            const ctx = context();
+            delete ctx.secrets!.AWS_SECRET_ACCESS_KEY;
+            const r = await runStepScript(check, ctx, runner());
+            assert.equal(r.status, 1, r.text);
+            assert.match(r.text, /::error::The staging environment has no AWS_SECRET_ACCESS_KEY secret/);
+        });
+
+        it("deploy.yml's watch: failed probes in a row run its rollback (--previous) with the watch's environment, and file the incident", async () => {
+            const down = await HealthServer.start();
+            down.healthy = false;
+            try {
+                const step = generatedStep(options, "deploy.yml", `deploy-${STACK}`, (st) => st.id === "watch");
+                const calls = path.join(ws.root, "..", `gh-calls-${process.pid}`);
+                const r = await runStepScript(
+                    step,
+                    context({
+                        vars: {
+                            KEEL_WATCH_MINUTES: "1",
+                            KEEL_WATCH_INTERVAL_SECONDS: "1",
+                            KEEL_WATCH_FAILURES: "2",
+                            [`KEEL_${STACK.toUpperCase()}_BACKEND_HEALTH_URL`]: down.url,
+                        },
+                    }),
+                    {
+                        ...runner(),
+                        fakes: {
+                            // GitHub itself: the issue calls are recorded; the probes' pauses are not waited out.
+                            gh: `#!/bin/bash\necho "$*" >> ${JSON.stringify(calls)}\n[ "$1 $2" = "issue create" ] && echo https://github.com/shop/app/issues/1\nexit 0\n`,
+                            sleep: "#!/bin/bash\nexit 0\n",
+                        },
+                    },
+                );
+                assert.equal(r.status, 1, r.text);
+                assert.equal(down.hits, 2, "two failed probes in a row, then the rollback");
+                assert.match(r.text, /Rollback: rolled back to the previous successful version \(recovered in \d+(\.\d+)? s\)/);
+                assert.deepEqual(images(), [IMAGE("1.0.0"), IMAGE("1.0.0")]);
+                assert.match(fs.readFileSync(calls, "utf8"), /issue create --title Incident: rbk is unhealthy/);
+            } finally {
+                await down.stop();
+            }
+            assert.equal((await stack.up({})).summary.result, "succeeded");
+            assert.deepEqual(images(), [IMAGE("1.1.0"), IMAGE("1.1.0")]);
+        });
+
+        it("npm run drift with the state in the bucket: the stack is clean", async () => {
+            const r = ws.runScript("drift.js", ["--stack", STACK], { ...s3.env, PULUMI_CONFIG_PASSPHRASE: ws.env.PULUMI_CONFIG_PASSPHRASE });
+            assert.equal(r.status, 0, r.stdout + r.stderr);
+            assert.match(r.stdout, new RegExp(`^${STACK}: clean$`, "m"));
+        });
     });
 
     it("--with-data: schema and data back to the backup taken before 3, the loss planned; the next deploy applies 3 again", async () => {
@@ -240,20 +353,46 @@ describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups
             assert.match(r.text, /failed|current state/);
         });
 
-        it("a stack locked by a running update", async () => {
-            const lockDir = path.join(ws.state, ".pulumi", "locks", "organization", "keel", STACK);
-            fs.mkdirSync(lockDir, { recursive: true });
-            fs.writeFileSync(
-                path.join(lockDir, "abc.json"),
-                JSON.stringify({ pid: 4242, username: "ci", hostname: "runner", timestamp: "2026-12-02T00:00:00Z" }),
-            );
+        it("a stack locked by a running update (Pulumi's lock object in the bucket)", async () => {
+            const lock = `.pulumi/locks/organization/keel/${STACK}/abc.json`;
+            await bucket().createIfAbsent(lock, JSON.stringify({ pid: 4242, username: "ci", hostname: "runner", timestamp: "2026-12-02T00:00:00Z" }));
             try {
                 const r = await rollback("--previous", "--yes");
                 assert.equal(r.status, 1, r.text);
                 assert.match(r.text, /locked by a running update \(pid 4242 of ci@runner/);
             } finally {
-                fs.rmSync(lockDir, { recursive: true, force: true });
+                await bucket().remove(lock);
             }
+        });
+
+        it("a second rollback while one runs: refused naming the first, which goes on; a killed one's lock is removed by --unlock", async () => {
+            const before = (await listDeploys(ws.root, STACK, ws.env)).length;
+            // The first is held still (SIGSTOP) once it has begun, so the second surely starts while it runs.
+            const first = rw.start("--to", "1", "--keep-schema", "--yes");
+            await first.output(/preparing the code of version 1/);
+            first.pause();
+            const second = await rollback("--previous", "--yes");
+            first.resume();
+            assert.equal(second.status, 1, second.text);
+            assert.match(second.text, new RegExp(`another rollback of the ${STACK} stack is running \\(pid ${first.pid} of `));
+            assert.match(second.text, /nothing was changed/);
+            const done = await first.done;
+            assert.equal(done.status, 0, done.text);
+            assert.equal((await listDeploys(ws.root, STACK, ws.env)).length, before + 1, "one rollback ran");
+            assert.deepEqual(await bucket().list(`.keel/locks/keel/`), [], "the lock is released");
+
+            // A rollback killed outright (a cancelled CI job) leaves its lock: the next one names it; --unlock removes it.
+            await bucket().createIfAbsent(
+                `.keel/locks/keel/${STACK}.rollback.json`,
+                JSON.stringify({ id: "gone", pid: 99, username: "runner", hostname: "fv-az123", timestamp: "2026-12-07T01:00:00Z" }),
+            );
+            const refused = await rollback("--previous", "--yes");
+            assert.equal(refused.status, 1, refused.text);
+            assert.match(refused.text, /pid 99 of runner@fv-az123 since 2026-12-07T01:00:00Z.*--unlock/s);
+            const unlock = await rollback("--unlock");
+            assert.equal(unlock.status, 0, unlock.text);
+            assert.match(unlock.text, /removed the rbk stack's rollback lock \(pid 99 of runner@fv-az123/);
+            assert.deepEqual(await bucket().list(`.keel/locks/keel/`), []);
         });
 
         it("a target made from a dirty tree, and a commit the repository does not have", async () => {

@@ -242,7 +242,7 @@ describe("end to end: npm run rollback of the dev stack keeps its local database
             assert.equal(fs.statSync(p.dataDir).uid, user.uid, "the data directory belongs to the user that ran Keel");
             const pid = Number(fs.readFileSync(path.join(p.dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
             assert.equal(fs.statSync(`/proc/${pid}`).uid, user.uid, "the server runs as that user");
-            const last = listDeploys(ws.root, "dev", ws.env).pop()!;
+            const last = (await listDeploys(ws.root, "dev", ws.env)).pop()!;
             assert.deepEqual([last.result, last.dirty], ["succeeded", false]);
             assert.match(last.message, /^rollback to version 1 \(commit [0-9a-f]{12}\)$/);
         } finally {

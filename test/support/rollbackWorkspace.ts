@@ -62,14 +62,51 @@ export class RollbackWorkspace {
 
     /** npm run rollback -- --stack <stack> <args>, as a process; resolves with its exit code and output. */
     rollback(...args: string[]): Promise<{ status: number | null; text: string }> {
+        return this.start(...args).done;
+    }
+
+    /** npm run rollback -- --stack <stack> <args>, started: its output as it comes, and the process to pause and resume. */
+    start(...args: string[]): RunningRollback {
         const child = spawn(process.execPath, [path.join(ROOT, "dist/scripts/rollback.js"), "--stack", this.stackName, ...args], {
             cwd: this.ws.root,
             env: { ...this.ws.env, PATH: `${path.dirname(this.cli.bin)}${path.delimiter}${process.env.PATH}` } as NodeJS.ProcessEnv,
             stdio: ["ignore", "pipe", "pipe"],
         });
         let text = "";
-        child.stdout.on("data", (d) => (text += d));
-        child.stderr.on("data", (d) => (text += d));
-        return new Promise((resolve) => child.on("close", (status) => resolve({ status, text })));
+        const waiting: { pattern: RegExp; resolve: () => void }[] = [];
+        const onData = (d: Buffer) => {
+            text += d;
+            for (const w of waiting.filter((x) => x.pattern.test(text))) {
+                waiting.splice(waiting.indexOf(w), 1);
+                w.resolve();
+            }
+        };
+        child.stdout.on("data", onData);
+        child.stderr.on("data", onData);
+        const done = new Promise<{ status: number | null; text: string }>((resolve) => child.on("close", (status) => resolve({ status, text })));
+        return {
+            pid: child.pid!,
+            done,
+            output: (pattern) =>
+                pattern.test(text)
+                    ? Promise.resolve()
+                    : Promise.race([
+                          new Promise<void>((resolve) => waiting.push({ pattern, resolve })),
+                          done.then((r) => {
+                              throw new Error(`the rollback ended (exit ${r.status}) before printing ${pattern}:\n${r.text}`);
+                          }),
+                      ]),
+            pause: () => void child.kill("SIGSTOP"),
+            resume: () => void child.kill("SIGCONT"),
+        };
     }
+}
+
+export interface RunningRollback {
+    pid: number;
+    done: Promise<{ status: number | null; text: string }>;
+    /** Resolves once the output so far matches; rejects if the process ends first. */
+    output(pattern: RegExp): Promise<void>;
+    pause(): void;
+    resume(): void;
 }
