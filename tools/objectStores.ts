@@ -139,24 +139,24 @@ export function httpRequest(
     });
 }
 
-/** The servers this process started and has not stopped: killed when it exits. */
-const running = new Set<ChildProcess>();
+/** The servers this process started and has not stopped, with their temporary directories: both gone when it exits. */
+const running = new Map<ChildProcess, string>();
 let exitHookInstalled = false;
-function track(child: ChildProcess): void {
+function track(child: ChildProcess, work: string): void {
     if (!exitHookInstalled) {
         exitHookInstalled = true;
         process.on("exit", () => {
-            for (const c of running) {
+            for (const [c, dir] of running) {
                 try {
                     c.kill("SIGKILL");
                 } catch {
                     // Gone already.
                 }
+                fs.rmSync(dir, { recursive: true, force: true });
             }
         });
     }
-    running.add(child);
-    child.once("exit", () => running.delete(child));
+    running.set(child, work);
 }
 
 function logTail(file: string, lines = 30): string {
@@ -215,7 +215,7 @@ async function launch(spec: Launch, opts: StartOptions): Promise<Started> {
             stdio: ["ignore", fd, fd],
         });
         fs.closeSync(fd);
-        track(child);
+        track(child, work);
         let spawnError: Error | undefined;
         child.once("error", (err) => (spawnError = err));
         let up = false;
@@ -239,6 +239,7 @@ async function launch(spec: Launch, opts: StartOptions): Promise<Started> {
                         const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
                         await gone;
                         clearTimeout(timer);
+                        running.delete(child);
                         fs.rmSync(work, { recursive: true, force: true });
                     })()),
             };
@@ -253,9 +254,9 @@ async function launch(spec: Launch, opts: StartOptions): Promise<Started> {
             child.kill("SIGKILL");
             await gone;
         }
-        lastError = new ObjectStoreError(
-            `${spec.name} on ${HOST}:${port} ${how}; the end of its log (${log}):\n${logTail(log)}`,
-        );
+        // Its log stays for the message below to point at.
+        running.delete(child);
+        lastError = new ObjectStoreError(`${spec.name} on ${HOST}:${port} ${how}; the end of its log (${log}):\n${logTail(log)}`);
         if (spawnError) break;
     }
     throw lastError;
@@ -301,7 +302,9 @@ export async function startS3Server(opts: StartOptions = {}): Promise<ObjectStor
         },
         backendUrl: (bucket) => `s3://${bucket}?endpoint=${endpoint}&s3ForcePathStyle=true&region=${S3_REGION}`,
         // A bucket is a directory under the served one.
-        createBucket: async (name) => fs.mkdirSync(path.join(started.dir, name), { recursive: true }),
+        createBucket: async (name) => {
+            fs.mkdirSync(path.join(started.dir, name), { recursive: true });
+        },
         stop: started.stop,
     };
 }

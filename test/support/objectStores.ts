@@ -5,14 +5,7 @@
  * A server that is there but does not start is a failure either way.
  */
 import * as path from "path";
-import {
-    BUILD_COMMAND,
-    findStoreBinary,
-    ObjectStoreServer,
-    startObjectStore,
-    StartOptions,
-    StoreKind,
-} from "../../tools/objectStores";
+import { BUILD_COMMAND, findStoreBinary, ObjectStoreServer, startObjectStore, StartOptions, StoreKind } from "../../tools/objectStores";
 import { ROOT } from "./repoRoot";
 
 export type { ObjectStoreServer, StoreKind };
