@@ -2,14 +2,15 @@
  * The object-store servers of tools/objectStores.ts, each for real: a bucket made,
  * an object put and read back through the vendor's SDK, a create-only put
  * (the primitive a lock object needs) refused when the key exists and won by
- * exactly one of several racing writers, and the Pulumi CLI keeping a stack's
- * state there (an update of an inline program, then `pulumi stack ls`).
+ * exactly one of several racing writers, a delete refused once the key changed
+ * (releasing only one's own lock), and the Pulumi CLI keeping a stack's state
+ * there (an update of an inline program, then `pulumi stack ls`).
  */
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
 import type { Readable } from "stream";
-import { S3Client, PutObjectCommand, GetObjectCommand } from "@aws-sdk/client-s3";
+import { S3Client, PutObjectCommand, GetObjectCommand, HeadObjectCommand, DeleteObjectCommand } from "@aws-sdk/client-s3";
 import { Storage } from "@google-cloud/storage";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { requireEngine } from "./support/engine";
@@ -22,6 +23,10 @@ interface Bucket {
     /** Creates the key only if it does not exist: "created", or "exists" when the store refused. */
     create(key: string, body: string): Promise<"created" | "exists">;
     get(key: string): Promise<string>;
+    /** The key's current version (S3 and Azure: its ETag; GCS: its generation). */
+    version(key: string): Promise<string>;
+    /** Deletes the key only while it is at `version`: "deleted", or "changed" when the store refused. */
+    deleteIf(key: string, version: string): Promise<"deleted" | "changed">;
 }
 
 function statusOf(err: any): number | undefined {
@@ -52,6 +57,16 @@ function sdkBucket(server: ObjectStoreServer, name: string): Bucket {
                     const res = await s3.send(new GetObjectCommand({ Bucket: name, Key: key }));
                     return res.Body!.transformToString();
                 },
+                version: async (key) => (await s3.send(new HeadObjectCommand({ Bucket: name, Key: key }))).ETag!,
+                deleteIf: async (key, version) => {
+                    try {
+                        await s3.send(new DeleteObjectCommand({ Bucket: name, Key: key, IfMatch: version }));
+                        return "deleted";
+                    } catch (err) {
+                        if (statusOf(err) === 412) return "changed";
+                        throw err;
+                    }
+                },
             };
         }
         case "gs": {
@@ -69,6 +84,18 @@ function sdkBucket(server: ObjectStoreServer, name: string): Bucket {
                     }
                 },
                 get: async (key) => (await bucket.file(key).download())[0].toString("utf8"),
+                version: async (key) => String((await bucket.file(key).getMetadata())[0].generation),
+                // fake-gcs-server 1.56 ignores ifGenerationMatch on a delete (it deletes whatever is there); deleting
+                // the generation itself (`generation=`) is refused with 404 once a newer one replaced it, here as on GCS.
+                deleteIf: async (key, version) => {
+                    try {
+                        await bucket.file(key, { generation: Number(version) }).delete();
+                        return "deleted";
+                    } catch (err) {
+                        if (statusOf(err) === 404 || statusOf(err) === 412) return "changed";
+                        throw err;
+                    }
+                },
             };
         }
         case "azblob": {
@@ -90,6 +117,16 @@ function sdkBucket(server: ObjectStoreServer, name: string): Bucket {
                     const chunks: Buffer[] = [];
                     for await (const chunk of res.readableStreamBody as Readable) chunks.push(Buffer.from(chunk));
                     return Buffer.concat(chunks).toString("utf8");
+                },
+                version: async (key) => (await container.getBlockBlobClient(key).getProperties()).etag!,
+                deleteIf: async (key, version) => {
+                    try {
+                        await container.getBlockBlobClient(key).delete({ conditions: { ifMatch: version } });
+                        return "deleted";
+                    } catch (err) {
+                        if (statusOf(err) === 412) return "changed";
+                        throw err;
+                    }
                 },
             };
         }
@@ -143,6 +180,16 @@ for (const { kind, title } of KINDS) {
                 const winner = results.indexOf("created");
                 assert.strictEqual(await bucket.get(key), `writer ${winner}`);
             }
+        });
+
+        it("deletes a key only at the version it was read at", async () => {
+            await bucket.put("held.json", "mine");
+            const mine = await bucket.version("held.json");
+            await bucket.put("held.json", "someone else's");
+            assert.strictEqual(await bucket.deleteIf("held.json", mine), "changed");
+            assert.strictEqual(await bucket.get("held.json"), "someone else's");
+            assert.strictEqual(await bucket.deleteIf("held.json", await bucket.version("held.json")), "deleted");
+            assert.strictEqual(await bucket.create("held.json", "again"), "created");
         });
 
         it("keeps a stack's Pulumi state (an update, then pulumi stack ls)", async function () {
