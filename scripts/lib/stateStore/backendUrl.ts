@@ -64,9 +64,24 @@ const HONOURED: Record<StoreKind, string[]> = {
         "fips",
         "accelerate",
     ],
-    gs: ["anonymous", "access_id", "private_key_path"],
+    gs: ["private_key_path"],
     azblob: ["domain", "protocol", "localemu", "storage_account"],
     file: [],
+};
+
+/** Parameters Pulumi accepts that Keel's reader cannot honour, with what to do instead. */
+const UNSUPPORTED: Partial<Record<StoreKind, Record<string, string>>> = {
+    s3: {
+        role:
+            "Keel's history reader does not assume roles (the 'role' parameter); give the process that role's credentials instead " +
+            "(in GitHub Actions: aws-actions/configure-aws-credentials with role-to-assume) and drop 'role' from the URL",
+    },
+    gs: {
+        anonymous:
+            "Keel's history reader does not read a bucket anonymously ('anonymous'); give it credentials (GOOGLE_CREDENTIALS) and drop the parameter",
+        access_id:
+            "'access_id' only signs URLs, which Keel's history reader does not use: drop it, and give credentials through GOOGLE_CREDENTIALS",
+    },
 };
 
 const BOOLEAN = new Set([
@@ -120,12 +135,8 @@ function checkParams(kind: StoreKind, query: URLSearchParams, display: string): 
     const params: Record<string, string> = {};
     for (const [name, value] of query) {
         if (WRITE_ONLY[kind].includes(name)) continue;
-        if (kind === "s3" && name === "role") {
-            throw new BackendUrlError(
-                `PULUMI_BACKEND_URL '${display}': Keel's history reader does not assume roles (the 'role' parameter); ` +
-                    `give the process that role's credentials instead (in GitHub Actions: aws-actions/configure-aws-credentials with role-to-assume) and drop 'role' from the URL`,
-            );
-        }
+        const unsupported = UNSUPPORTED[kind]?.[name];
+        if (unsupported) throw new BackendUrlError(`PULUMI_BACKEND_URL '${display}': ${unsupported}`);
         if (!HONOURED[kind].includes(name)) {
             const known = [...HONOURED[kind], ...WRITE_ONLY[kind]];
             throw new BackendUrlError(

@@ -4,7 +4,7 @@
  * Default Credentials), STORAGE_EMULATOR_HOST for an emulator, and the SDK's
  * own retries.
  */
-import { flag, StoreLocation } from "./backendUrl";
+import type { StoreLocation } from "./backendUrl";
 import { StateStore, StateStoreError, storeFailure } from "./store";
 
 export function gcsStore(location: StoreLocation, env: Record<string, string | undefined>): StateStore {
@@ -26,7 +26,9 @@ export function gcsStore(location: StoreLocation, env: Record<string, string | u
         ...(credentials ? { credentials } : {}),
         ...(params.private_key_path ? { keyFilename: params.private_key_path } : {}),
         ...(emulator ? { apiEndpoint: emulator.includes("://") ? emulator : `http://${emulator}` } : {}),
-        ...(emulator || flag(params, "anonymous") ? ({ projectId: env.GOOGLE_CLOUD_PROJECT ?? "keel", token: "anonymous" } as object) : {}),
+        ...(!params.private_key_path && env.GOOGLE_APPLICATION_CREDENTIALS ? { keyFilename: env.GOOGLE_APPLICATION_CREDENTIALS } : {}),
+        // An emulator is reached without signing in (the SDK does not authenticate to a custom endpoint).
+        ...(emulator ? { projectId: env.GOOGLE_CLOUD_PROJECT || "keel" } : {}),
         retryOptions: { autoRetry: true, maxRetries: 5 },
     });
     const bucket = storage.bucket(location.bucket);

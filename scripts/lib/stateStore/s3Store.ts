@@ -9,6 +9,9 @@ import { flag, s3Endpoint, StoreLocation } from "./backendUrl";
 import { StateStore, storeFailure } from "./store";
 
 export function s3Store(location: StoreLocation, env: Record<string, string | undefined>): StateStore {
+    // The SDK warns about Node.js versions its future releases will need; Keel's lock file pins the SDK, so it is
+    // noise in a command's output.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
     // Loaded on first use: the SDK is large and only this backend needs it.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const sdk = require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
@@ -18,7 +21,17 @@ export function s3Store(location: StoreLocation, env: Record<string, string | un
     const client: S3Client = new sdk.S3Client({
         ...(region ? { region } : {}),
         ...(endpoint ? { endpoint } : {}),
-        ...(params.profile ? { profile: params.profile } : {}),
+        // This command's environment, not only the process's: keys given there win, else the SDK's own chain.
+        ...(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY && !params.profile && !flag(params, "anonymous")
+            ? {
+                  credentials: {
+                      accessKeyId: env.AWS_ACCESS_KEY_ID,
+                      secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+                      ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+                  },
+              }
+            : {}),
+        ...(params.profile || env.AWS_PROFILE ? { profile: params.profile || env.AWS_PROFILE } : {}),
         forcePathStyle: flag(params, "use_path_style", "s3ForcePathStyle"),
         useDualstackEndpoint: flag(params, "dualstack"),
         useFipsEndpoint: flag(params, "fips"),
