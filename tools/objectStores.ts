@@ -24,6 +24,7 @@ import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { findExecutable } from "./executable";
 
 export type StoreKind = "s3" | "gs" | "azblob";
 
@@ -73,17 +74,7 @@ const HOST = "127.0.0.1";
 
 /** A server binary: the one `npm run stores:build` leaves in .keel/bin, else the first on PATH. */
 export function findStoreBinary(name: "versitygw" | "fake-gcs-server"): string | undefined {
-    const dirs = [path.join(ROOT, ".keel", "bin"), ...(process.env.PATH ?? "").split(path.delimiter).filter(Boolean)];
-    for (const dir of dirs) {
-        const bin = path.resolve(dir, name);
-        try {
-            fs.accessSync(bin, fs.constants.X_OK);
-            if (fs.statSync(bin).isFile()) return bin;
-        } catch {
-            // Not here.
-        }
-    }
-    return undefined;
+    return findExecutable(name, [path.join(ROOT, ".keel", "bin"), ...(process.env.PATH ?? "").split(path.delimiter)]);
 }
 
 function requireBinary(name: "versitygw" | "fake-gcs-server"): string {

@@ -14,6 +14,7 @@ import { acquireRollbackLock, breakRollbackLock, RollbackLockedError } from "../
 import { mapLimit } from "../../scripts/lib/stackHistory";
 import { parseStateBackend, redactBackendUrl, s3Endpoint } from "../../scripts/lib/stateStore/backendUrl";
 import { azureServiceUrl } from "../../scripts/lib/stateStore/azblobStore";
+import { storeFailure } from "../../scripts/lib/stateStore/store";
 import { tempDir } from "../support/tempDir";
 
 const bucketName = fc.stringMatching(/^[a-z0-9][a-z0-9.-]{2,20}[a-z0-9]$/);
@@ -65,6 +66,18 @@ describe("state backend URL (as Pulumi's self-managed backend reads it)", () => 
         assert.throws(
             () => parseStateBackend("postgres://keel:hunter2secret@db/state"),
             (e: Error) => !e.message.includes("hunter2secret"),
+        );
+    });
+
+    it("a store that cannot be reached is said so, not blamed on credentials", () => {
+        const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" });
+        assert.match(
+            storeFailure("s3://b", "listing", "k/", refused, "Check the AWS credentials").message,
+            /could not be reached: check the network/,
+        );
+        assert.match(
+            storeFailure("s3://b", "listing", "k/", new Error("Access Denied"), "Check the AWS credentials").message,
+            /Access Denied\. Check the AWS credentials/,
         );
     });
 

@@ -8,6 +8,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { findExecutable } from "../../tools/executable";
 import { ROOT } from "./repoRoot";
 import { tempDir } from "./tempDir";
 
@@ -27,17 +28,7 @@ export interface Finding {
 
 /** The first executable `name` on PATH, then in the directories after it. */
 function lookUp(name: string, pathVar: string | undefined, after: string[] = []): string | undefined {
-    const dirs = [...(pathVar ?? "").split(path.delimiter).filter(Boolean), ...after];
-    for (const dir of dirs) {
-        const bin = path.resolve(dir, name);
-        try {
-            fs.accessSync(bin, fs.constants.X_OK);
-            if (fs.statSync(bin).isFile()) return bin;
-        } catch {
-            continue;
-        }
-    }
-    return undefined;
+    return findExecutable(name, [...(pathVar ?? "").split(path.delimiter), ...after]);
 }
 
 /** The pinned version: tools/actionlint/go.mod's requirement of github.com/rhysd/actionlint. */

@@ -31,8 +31,18 @@ export class StateStoreError extends KeelError {
     }
 }
 
-/** What went wrong talking to the store, with what to check, for one operation on one key. */
+const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH"]);
+
+/**
+ * What went wrong talking to the store, with what to check, for one operation on one key. A store that
+ * cannot be reached is said so, whatever `hint` (usually about credentials) would suggest.
+ */
 export function storeFailure(display: string, op: string, key: string, err: unknown, hint: string): StateStoreError {
-    const cause = String((err as Error)?.message ?? err).split("\n")[0];
-    return new StateStoreError(`${op} ${key} in the state backend ${display} failed: ${cause}. ${hint}`);
+    const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string } };
+    const cause = String(e?.message ?? err).split("\n")[0];
+    const unreachable = UNREACHABLE.has(e?.code ?? "") || UNREACHABLE.has(e?.cause?.code ?? "") || e?.name === "TimeoutError";
+    return new StateStoreError(
+        `${op} ${key} in the state backend ${display} failed: ${cause}. ` +
+            (unreachable ? `The store could not be reached: check the network and the host (or endpoint=) in PULUMI_BACKEND_URL` : hint),
+    );
 }
