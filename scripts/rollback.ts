@@ -33,6 +33,7 @@ import {
     backupBefore,
     deployRows,
     factsOf,
+    needsAllowMissing,
     planRollback,
     renderDeployTable,
     RollbackPlan,
@@ -417,8 +418,20 @@ function prepareWorktree(
         fs.writeFileSync(path.join(scratch, name, file), stringify(doc));
         return path.join(scratch, name, file);
     };
-    // The preview runs before a --with-data restore, while the newer migrations are still applied.
-    const files = { preview: write("preview", plan.staying.length > 0), up: write("up", !plan.withData && plan.staying.length > 0) };
+    // The target's own migration files, against the schema each run meets: the preview runs before a --with-data
+    // restore (the newer migrations still applied); the update after it (the backup's schema, the target's).
+    const dir = then.config?.["keel:migrations"]?.dir;
+    let versions: string[] = [];
+    try {
+        versions = scanMigrations(path.resolve(worktree.root, typeof dir === "string" ? dir : "migrations")).map((m) => m.version);
+    } catch {
+        // Unreadable files: the target's own program says why; nothing of them is known to be applied.
+    }
+    const schemaNow = factsOf(plan.current).schemaVersion;
+    const files = {
+        preview: write("preview", needsAllowMissing(versions, schemaNow)),
+        up: write("up", needsAllowMissing(versions, plan.withData ? factsOf(plan.target).schemaVersion : schemaNow)),
+    };
     io.out(`building the code of ${plan.target.commit!.slice(0, 12)}`);
     const build = spawnSync(process.execPath, ["tools/build.js"], { cwd: worktree.root, encoding: "utf8" });
     if (build.status !== 0) {

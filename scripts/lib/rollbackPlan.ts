@@ -219,6 +219,17 @@ export interface FrontendStep {
     line: string;
 }
 
+/**
+ * Whether the target's code must be told to accept applied migrations it has no file for: the schema it will
+ * meet is ahead of its newest file. Not the same as "migrations stay": a rollback's own deploy records the
+ * schema it kept (ahead of its code), so going back to it again meets versions its code never had.
+ */
+export function needsAllowMissing(targetFileVersions: string[], schemaItMeets: string | undefined): boolean {
+    if (!schemaItMeets) return false;
+    const newest = [...targetFileVersions].sort(compareVersions).at(-1) ?? "0";
+    return compareVersions(schemaItMeets, newest) > 0;
+}
+
 export interface RollbackPlan {
     stack: string;
     target: Deploy;

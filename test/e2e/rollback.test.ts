@@ -23,7 +23,8 @@ import * as path from "path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { listDeploys } from "../../scripts/lib/stackHistory";
 import { HealthServer } from "../support/cloudStack";
-import { EngineWorkspace, requireEngine } from "../support/engine";
+import { EngineWorkspace, requireEngine, ROOT } from "../support/engine";
+import { pinnedPulumiVersion } from "../../components/pulumiVersion";
 import { RollbackWorkspace } from "../support/rollbackWorkspace";
 import { FakeFly } from "../support/fakeFly";
 import { FakeRender } from "../support/fakeRender";
@@ -166,97 +167,101 @@ describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups
         assert.deepEqual((await query("SELECT applied_at FROM keel_schema_history WHERE version = 3"))[0].applied_at, appliedAt);
     });
 
-    describe("as the workflows run it: each step's environment from the generated YAML, the state in the bucket", () => {
-        const options: WorkflowOptions = {
-            stacks: [{ stack: STACK, stage: "staging", branch: "main", environment: "staging", hasBackend: true, hasFrontend: false }],
-            defaultBranch: "main",
-            nodeVersion: "20",
-            pulumiVersion: cli?.version ?? "3.276.0",
-            policyPack: "policies",
-            state: "passphrase",
-            stateCredentials: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
-            slack: false,
-        };
-        /** The staging environment as the stack's deploy fills it, and a run of the main branch. */
-        const context = (extra: GithubContext = {}): GithubContext => ({
-            secrets: {
-                PULUMI_CONFIG_PASSPHRASE: ws.env.PULUMI_CONFIG_PASSPHRASE!,
-                AWS_ACCESS_KEY_ID: s3.env.AWS_ACCESS_KEY_ID,
-                AWS_SECRET_ACCESS_KEY: s3.env.AWS_SECRET_ACCESS_KEY,
-            },
-            vars: { PULUMI_BACKEND_URL: s3.backendUrl(BUCKET), ...extra.vars },
-            github: { repository: "shop/app", server_url: "https://github.com", run_id: "77", sha: commits.v2, token: "ghs_x" },
-            ...(extra.inputs ? { inputs: extra.inputs } : {}),
-        });
-        /** A runner: the pinned CLI and node on PATH (pulumi/actions and setup-node put them there), nothing else of this process's environment. */
-        const runner = () => ({
-            cwd: ws.root,
-            base: { PATH: [path.dirname(cli.bin), path.dirname(process.execPath), "/usr/bin", "/bin"].join(path.delimiter), HOME: process.env.HOME },
-        });
+    // As the workflows run it: each step's environment from the generated YAML, the state in the bucket.
+    const options = (): WorkflowOptions => ({
+        stacks: [{ stack: STACK, stage: "staging", branch: "main", environment: "staging", hasBackend: true, hasFrontend: false }],
+        defaultBranch: "main",
+        nodeVersion: "20",
+        pulumiVersion: pinnedPulumiVersion(ROOT),
+        policyPack: "policies",
+        state: "passphrase",
+        stateCredentials: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
+        slack: false,
+    });
+    /** The staging environment as the stack's deploy fills it, and a run of the main branch. */
+    const context = (extra: GithubContext = {}): GithubContext => ({
+        secrets: {
+            PULUMI_CONFIG_PASSPHRASE: ws.env.PULUMI_CONFIG_PASSPHRASE!,
+            AWS_ACCESS_KEY_ID: s3.env.AWS_ACCESS_KEY_ID,
+            AWS_SECRET_ACCESS_KEY: s3.env.AWS_SECRET_ACCESS_KEY,
+        },
+        vars: { PULUMI_BACKEND_URL: s3.backendUrl(BUCKET), ...extra.vars },
+        github: { repository: "shop/app", server_url: "https://github.com", run_id: "77", sha: commits.v2, token: "ghs_x" },
+        ...(extra.inputs ? { inputs: extra.inputs } : {}),
+    });
+    /** A runner: the pinned CLI and node on PATH (pulumi/actions and setup-node put them there), nothing else of this process's environment. */
+    const runner = () => ({
+        cwd: ws.root,
+        base: {
+            PATH: [path.dirname(cli.bin), path.dirname(process.execPath), "/usr/bin", "/bin"].join(path.delimiter),
+            HOME: process.env.HOME,
+        },
+    });
 
-        it("the Rollback button (rollback.yml): version 1 from the inputs, through the bucket", async () => {
-            const step = generatedStep(options, "rollback.yml", `rollback-${STACK}`, (st) => st.id === "rollback");
-            const r = await runStepScript(step, context({ inputs: { version: "1", "with-data": "false" } }), runner());
-            assert.equal(r.status, 0, r.text);
-            assert.match(r.text, /npm run rollback -- --stack rbk --to 1 --yes/);
-            assert.match(r.text, /recovered in \d+(\.\d+)? s/);
-            assert.deepEqual(images(), [IMAGE("1.0.0"), IMAGE("1.0.0")]);
-            assert.match((await listDeploys(ws.root, STACK, ws.env)).pop()!.message, /^rollback to version 1 /);
-            assert.equal((await stack.up({})).summary.result, "succeeded");
-            assert.deepEqual(images(), [IMAGE("1.1.0"), IMAGE("1.1.0")]);
-        });
+    it("the Rollback button (rollback.yml): version 1 from the inputs, through the bucket", async () => {
+        const step = generatedStep(options(), "rollback.yml", `rollback-${STACK}`, (st) => st.id === "rollback");
+        const r = await runStepScript(step, context({ inputs: { version: "1", "with-data": "false" } }), runner());
+        assert.equal(r.status, 0, r.text);
+        assert.match(r.text, /npm run rollback -- --stack rbk --to 1 --yes/);
+        assert.match(r.text, /recovered in \d+(\.\d+)? s/);
+        assert.deepEqual(images(), [IMAGE("1.0.0"), IMAGE("1.0.0")]);
+        assert.match((await listDeploys(ws.root, STACK, ws.env)).pop()!.message, /^rollback to version 1 /);
+        assert.equal((await stack.up({})).summary.result, "succeeded");
+        assert.deepEqual(images(), [IMAGE("1.1.0"), IMAGE("1.1.0")]);
+    });
 
-        it("the Rollback button without the state's credentials: the state check names the missing secret, nothing runs", async () => {
-            const check = generatedStep(options, "rollback.yml", `rollback-${STACK}`, (st) => st.name === "Check the Pulumi state settings");
-            const ctx = context();
-            delete ctx.secrets!.AWS_SECRET_ACCESS_KEY;
-            const r = await runStepScript(check, ctx, runner());
-            assert.equal(r.status, 1, r.text);
-            assert.match(r.text, /::error::The staging environment has no AWS_SECRET_ACCESS_KEY secret/);
-        });
+    it("the Rollback button without the state's credentials: the state check names the missing secret, nothing runs", async () => {
+        const check = generatedStep(options(), "rollback.yml", `rollback-${STACK}`, (st) => st.name === "Check the Pulumi state settings");
+        const ctx = context();
+        delete ctx.secrets!.AWS_SECRET_ACCESS_KEY;
+        const r = await runStepScript(check, ctx, runner());
+        assert.equal(r.status, 1, r.text);
+        assert.match(r.text, /::error::The staging environment has no AWS_SECRET_ACCESS_KEY secret/);
+    });
 
-        it("deploy.yml's watch: failed probes in a row run its rollback (--previous) with the watch's environment, and file the incident", async () => {
-            const down = await HealthServer.start();
-            down.healthy = false;
-            try {
-                const step = generatedStep(options, "deploy.yml", `deploy-${STACK}`, (st) => st.id === "watch");
-                const calls = path.join(ws.root, "..", `gh-calls-${process.pid}`);
-                const r = await runStepScript(
-                    step,
-                    context({
-                        vars: {
-                            KEEL_WATCH_MINUTES: "1",
-                            KEEL_WATCH_INTERVAL_SECONDS: "1",
-                            KEEL_WATCH_FAILURES: "2",
-                            [`KEEL_${STACK.toUpperCase()}_BACKEND_HEALTH_URL`]: down.url,
-                        },
-                    }),
-                    {
-                        ...runner(),
-                        fakes: {
-                            // GitHub itself: the issue calls are recorded; the probes' pauses are not waited out.
-                            gh: `#!/bin/bash\necho "$*" >> ${JSON.stringify(calls)}\n[ "$1 $2" = "issue create" ] && echo https://github.com/shop/app/issues/1\nexit 0\n`,
-                            sleep: "#!/bin/bash\nexit 0\n",
-                        },
+    it("deploy.yml's watch: failed probes in a row run its rollback (--previous) with the watch's environment, and file the incident", async () => {
+        const down = await HealthServer.start();
+        down.healthy = false;
+        try {
+            const step = generatedStep(options(), "deploy.yml", `deploy-${STACK}`, (st) => st.id === "watch");
+            const calls = path.join(ws.root, "..", `gh-calls-${process.pid}`);
+            const r = await runStepScript(
+                step,
+                context({
+                    vars: {
+                        KEEL_WATCH_MINUTES: "1",
+                        KEEL_WATCH_INTERVAL_SECONDS: "1",
+                        KEEL_WATCH_FAILURES: "2",
+                        [`KEEL_${STACK.toUpperCase()}_BACKEND_HEALTH_URL`]: down.url,
                     },
-                );
-                assert.equal(r.status, 1, r.text);
-                assert.equal(down.hits, 2, "two failed probes in a row, then the rollback");
-                assert.match(r.text, /Rollback: rolled back to the previous successful version \(recovered in \d+(\.\d+)? s\)/);
-                assert.deepEqual(images(), [IMAGE("1.0.0"), IMAGE("1.0.0")]);
-                assert.match(fs.readFileSync(calls, "utf8"), /issue create --title Incident: rbk is unhealthy/);
-            } finally {
-                await down.stop();
-            }
-            assert.equal((await stack.up({})).summary.result, "succeeded");
-            assert.deepEqual(images(), [IMAGE("1.1.0"), IMAGE("1.1.0")]);
-        });
+                }),
+                {
+                    ...runner(),
+                    fakes: {
+                        // GitHub itself: the issue calls are recorded; the probes' pauses are not waited out.
+                        gh: `#!/bin/bash\necho "$*" >> ${JSON.stringify(calls)}\n[ "$1 $2" = "issue create" ] && echo https://github.com/shop/app/issues/1\nexit 0\n`,
+                        sleep: "#!/bin/bash\nexit 0\n",
+                    },
+                },
+            );
+            assert.equal(r.status, 1, r.text);
+            assert.equal(down.hits, 2, "two failed probes in a row, then the rollback");
+            assert.match(r.text, /Rollback: rolled back to the previous successful version \(recovered in \d+(\.\d+)? s\)/);
+            assert.deepEqual(images(), [IMAGE("1.0.0"), IMAGE("1.0.0")]);
+            assert.match(fs.readFileSync(calls, "utf8"), /issue create --title Incident: rbk is unhealthy/);
+        } finally {
+            await down.stop();
+        }
+        assert.equal((await stack.up({})).summary.result, "succeeded");
+        assert.deepEqual(images(), [IMAGE("1.1.0"), IMAGE("1.1.0")]);
+    });
 
-        it("npm run drift with the state in the bucket: the stack is clean", async () => {
-            const r = ws.runScript("drift.js", ["--stack", STACK], { ...s3.env, PULUMI_CONFIG_PASSPHRASE: ws.env.PULUMI_CONFIG_PASSPHRASE });
-            assert.equal(r.status, 0, r.stdout + r.stderr);
-            assert.match(r.stdout, new RegExp(`^${STACK}: clean$`, "m"));
-        });
+    it("drift.yml's check (npm run drift, then a refresh preview) with its environment, the state in the bucket: clean", async () => {
+        const step = generatedStep(options(), "drift.yml", `drift-${STACK}`, (st) => st.id === "drift");
+        const r = await runStepScript(step, context(), runner());
+        assert.equal(r.status, 0, r.text);
+        assert.deepEqual(r.outputs, { drift: "0", preview: "0" });
+        assert.match(r.text, new RegExp(`^${STACK}: clean$`, "m"));
     });
 
     it("--with-data: schema and data back to the backup taken before 3, the loss planned; the next deploy applies 3 again", async () => {
@@ -355,7 +360,10 @@ describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups
 
         it("a stack locked by a running update (Pulumi's lock object in the bucket)", async () => {
             const lock = `.pulumi/locks/organization/keel/${STACK}/abc.json`;
-            await bucket().createIfAbsent(lock, JSON.stringify({ pid: 4242, username: "ci", hostname: "runner", timestamp: "2026-12-02T00:00:00Z" }));
+            await bucket().createIfAbsent(
+                lock,
+                JSON.stringify({ pid: 4242, username: "ci", hostname: "runner", timestamp: "2026-12-02T00:00:00Z" }),
+            );
             try {
                 const r = await rollback("--previous", "--yes");
                 assert.equal(r.status, 1, r.text);

@@ -83,7 +83,9 @@ export class RollbackWorkspace {
         };
         child.stdout.on("data", onData);
         child.stderr.on("data", onData);
-        const done = new Promise<{ status: number | null; text: string }>((resolve) => child.on("close", (status) => resolve({ status, text })));
+        const done = new Promise<{ status: number | null; text: string }>((resolve) =>
+            child.on("close", (status) => resolve({ status, text })),
+        );
         return {
             pid: child.pid!,
             done,

@@ -56,6 +56,8 @@ export interface StepRun {
     text: string;
     /** RUNNER_TEMP, where steps keep their files. */
     runnerTemp: string;
+    /** What the step wrote to GITHUB_OUTPUT (name=value lines). */
+    outputs: Record<string, string>;
 }
 
 /**
@@ -80,6 +82,7 @@ export function runStepScript(
         PATH: `${bin}${path.delimiter}${o.base.PATH ?? ""}`,
         RUNNER_TEMP: runnerTemp,
         GITHUB_STEP_SUMMARY: path.join(dir, "summary.md"),
+        GITHUB_OUTPUT: path.join(dir, "output"),
         CI: "true",
         GITHUB_ACTIONS: "true",
         ...resolveStepEnv(step.env ?? {}, ctx),
@@ -92,5 +95,12 @@ export function runStepScript(
     let text = "";
     child.stdout.on("data", (d) => (text += d));
     child.stderr.on("data", (d) => (text += d));
-    return new Promise((resolve) => child.on("close", (status) => resolve({ status, text, runnerTemp })));
+    const outputs = () =>
+        Object.fromEntries(
+            (fs.existsSync(env.GITHUB_OUTPUT) ? fs.readFileSync(env.GITHUB_OUTPUT, "utf8") : "")
+                .split("\n")
+                .filter((l) => l.includes("="))
+                .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+        );
+    return new Promise((resolve) => child.on("close", (status) => resolve({ status, text, runnerTemp, outputs: outputs() })));
 }
