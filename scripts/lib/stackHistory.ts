@@ -9,7 +9,8 @@
  * `<backend>/.pulumi/history/<project>/<stack>/<stack>-<unix nanoseconds>.history.json`
  * (the entry `pulumi stack history` shows) and, with the same prefix,
  * `.checkpoint.json` (the state right after the update), optionally gzip- or
- * zstd-compressed. Keel reads those for file:// backends and numbers the
+ * zstd-compressed. Keel reads those from any self-managed backend (a directory,
+ * S3, Google Cloud Storage, Azure Blob: scripts/lib/stateStore) and numbers the
  * updates itself, oldest first, as Pulumi Cloud numbers its versions.
  */
 import { spawn } from "child_process";
@@ -22,7 +23,7 @@ import { stateRoot } from "../../components/stateRoot";
 import { DeployCache, SECRET } from "./deployCache";
 import { engineEnv, stateBackend } from "./engine";
 import { pulumiCliOrBuild } from "./pulumiCli";
-import { openStateStore, parseStateBackend, StateStore, StoredObject } from "./stateStore";
+import { openStateStore, parseStateBackend, redactBackendUrl, StateStore, StoredObject } from "./stateStore";
 
 export class StackHistoryError extends KeelError {
     constructor(message: string) {
@@ -122,6 +123,11 @@ export interface ListOptions {
     cacheDir?: string;
 }
 
+/** The deploys read before from this backend's stack: .keel/cache/deploys under the state root, unless the caller names a directory. */
+function deployCache(root: string, env: Record<string, string | undefined>, options: ListOptions, scope: string): DeployCache {
+    return new DeployCache(options.cacheDir ?? path.join(stateRoot(env, path.resolve(root)), ".keel", "cache", "deploys"), scope);
+}
+
 /** Every update of the stack, oldest first, from wherever its state is. */
 export async function listDeploys(
     root: string,
@@ -141,10 +147,7 @@ export async function listDeploys(
         .map((o) => ({ object: o, m: entry.exec(o.key.slice(dir.length)) }))
         .filter((x): x is { object: StoredObject; m: RegExpExecArray } => !!x.m && x.m[2] === "history")
         .sort((a, b) => (BigInt(a.m[1]) < BigInt(b.m[1]) ? -1 : 1));
-    const cache = new DeployCache(
-        options.cacheDir ?? path.join(stateRoot(env, path.resolve(root)), ".keel", "cache", "deploys"),
-        `${backend.display} ${project}/${stack}`,
-    );
+    const cache = deployCache(root, env, options, `${backend.display} ${project}/${stack}`);
     const missing = updates.filter(({ object }) => !cache.has(object, checkpointOf(object, byName)));
     if (missing.length > 20)
         options.say?.(
@@ -309,10 +312,7 @@ async function serviceDeploys(
             });
         });
     const entries = (await run(["stack", "history", "--json"])) as HistoryEntryJson[];
-    const cache = new DeployCache(
-        options.cacheDir ?? path.join(stateRoot(env, path.resolve(root)), ".keel", "cache", "deploys"),
-        `${stateBackend(root, env)} ${stack}`,
-    );
+    const cache = deployCache(root, env, options, `${redactBackendUrl(stateBackend(root, env))} ${stack}`);
     const toExport = entries.filter((e) => e.kind === "update" && e.result === "succeeded" && !cache.hasExport(e.version, e.startTime));
     if (toExport.length > 5) options.say?.(`exporting ${toExport.length} versions of '${stack}' from ${stateBackend(root, env)}`);
     const deploys = await deploysFromHistory(entries, async (version) => {
