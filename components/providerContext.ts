@@ -7,6 +7,7 @@
  * for values unknown during preview, and the stage every Keel resource carries.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { stageOf } from "./config/stage";
 import * as path from "path";
 
 /** Marker the engine uses for values that are not known during preview. */
@@ -112,7 +113,9 @@ export function dynamicType(name: string): string {
  * resource by, carried in every Keel resource's `stage` input.
  */
 export function stackStage(): string {
-    return new pulumi.Config("keel").get("stage") || pulumi.getStack();
+    const stack = pulumi.getStack();
+    // stageOf always answers once config validation has passed; a stack name is left only where none ran (mocks).
+    return stageOf(stack, new pulumi.Config("keel").get("stage")) ?? stack;
 }
 
 export abstract class KeelDynamicResource extends pulumi.CustomResource {

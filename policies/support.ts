@@ -6,9 +6,10 @@
  */
 import * as fs from "fs";
 import { EnforcementLevel, ReportViolation, Secret, Severity } from "@pulumi/policy";
+import { isStage, Stage, stageOf as stageOfStack } from "../components/config/stage";
 
-export const STAGES = ["dev", "staging", "prod"] as const;
-export type Stage = (typeof STAGES)[number];
+export { STAGES } from "../components/config/stage";
+export type { Stage } from "../components/config/stage";
 
 /** `urn:pulumi:<stack>::<project>::<type>::<name>` -> `<stack>` (undefined when not a URN). */
 export function stackFromUrn(urn: string): string | undefined {
@@ -16,17 +17,13 @@ export function stackFromUrn(urn: string): string | undefined {
     return m ? m[1] : undefined;
 }
 
-/** The stage a stack named after one has; any other name (or no URN) counts as prod, the strictest. */
+/** The stage a stack named after one has (stageOf, the program's rule); any other name (or no URN) counts as prod, the strictest. */
 export function stageOfStackName(stack: string | undefined): Stage {
-    return (STAGES as readonly string[]).includes(stack ?? "") ? (stack as Stage) : "prod";
+    return stageOfStack(stack ?? "") ?? "prod";
 }
 
 export function stageFromUrn(urn: string): Stage {
     return stageOfStackName(stackFromUrn(urn));
-}
-
-function isStage(v: unknown): v is Stage {
-    return typeof v === "string" && (STAGES as readonly string[]).includes(v);
 }
 
 /**

@@ -24,7 +24,7 @@ import { openClient } from "../components/postgres/connection";
 import { parseMigration, scanMigrations } from "../components/schema/migrationSet";
 import { neonTarget } from "./db";
 import { CommandSpec, ParsedCommandLine, runCommand, UsageError } from "./lib/cli";
-import { keelStack, policyPackPath, stageOf, stateBackend } from "./lib/engine";
+import { keelStack, policyPackPath, stackFileStage, stateBackend } from "./lib/engine";
 import { addWorktree, commitSubjects, hasCommit, repositoryOf, sameLockfile, Worktree } from "./lib/git";
 import { askOnTty, confirmOnTty } from "./lib/prompt";
 import { pulumiCliOrBuild } from "./lib/pulumiCli";
@@ -248,7 +248,7 @@ async function rollbackTo(args: ParsedCommandLine, io: RollbackIo, stack: string
 
         if (withData) await restoreData(io, config, plan);
         const message = rollbackMessage(target.version, target.commit!);
-        const policy = stageOf(worktree.root, stack) !== "dev" && io.env.KEEL_SKIP_POLICY !== "1";
+        const policy = stackFileStage(worktree.root, stack) !== "dev" && io.env.KEEL_SKIP_POLICY !== "1";
         io.out(`${message}: pulumi up of the ${stack} stack with the code of ${short}`);
         const up = runTarget(worktree, env, scratch, {
             root: worktree.root,

@@ -10,7 +10,7 @@
  */
 import type { Stack } from "@pulumi/pulumi/automation";
 import { CommandSpec, ParsedCommandLine, runCommand, UsageError } from "./lib/cli";
-import { keelStack, keepingStackFile, loadProgramSoon, policyPackPath, stageOf } from "./lib/engine";
+import { keelStack, keepingStackFile, loadProgramSoon, policyPackPath, stackFileStage } from "./lib/engine";
 import { confirmOnTty } from "./lib/prompt";
 import { allowedInStackFile, destroyStack, RefusalWatch, unprotect } from "./lib/stackGuard";
 
@@ -71,7 +71,7 @@ export async function runStackCommand(command: Command, args: ParsedCommandLine,
 
 async function runOnStack(command: Command, args: ParsedCommandLine, io: StackIo): Promise<number> {
     const stack = stackOf(args);
-    const stage = stageOf(io.root, stack);
+    const stage = stackFileStage(io.root, stack);
     const ci = io.env.CI === "true";
     const yes = args.options.yes === true || ci || (stage === "dev" && command !== "destroy");
     const pack =

@@ -7,6 +7,8 @@
  * Pure: no Pulumi imports.
  */
 import * as fs from "fs";
+import * as path from "path";
+import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import type { ConfigProblem } from "../errors";
 import { isPgDuration } from "../schema/migrationSet";
@@ -29,6 +31,8 @@ export interface ConfigContext {
     deployCredentials: boolean;
     /** Stacks that have a Pulumi.<stack>.yaml, when known. */
     knownStacks?: readonly string[];
+    /** Those stacks' keel:stage as their files set it (stage.ts: stageOf decides), when known. */
+    stackStages?: Readonly<Record<string, string | undefined>>;
 }
 
 // ---- Validators more than one section uses ---------------------------------
@@ -202,6 +206,22 @@ export function parseSection<T extends z.ZodTypeAny>(
 }
 
 /** Stacks with a Pulumi.<stack>.yaml in the project directory. */
+/** Each stack file's keel:stage, as written (undefined where it sets none). */
+export function stagesIn(root: string): Record<string, string | undefined> {
+    return Object.fromEntries(
+        stacksIn(root).map((stack) => {
+            let stage: unknown;
+            try {
+                const file = fs.existsSync(path.join(root, `Pulumi.${stack}.yaml`)) ? `Pulumi.${stack}.yaml` : `Pulumi.${stack}.yml`;
+                stage = parseYaml(fs.readFileSync(path.join(root, file), "utf8"))?.config?.["keel:stage"];
+            } catch {
+                // An unreadable stack file: its own stack's validation says why.
+            }
+            return [stack, typeof stage === "string" && stage ? stage : undefined];
+        }),
+    );
+}
+
 export function stacksIn(root: string): string[] {
     return fs
         .readdirSync(root)

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { ConfigContext, fixFor, NAMESPACE, parseJsonValue, parseSection, valueAt } from "./context";
-import type { Stage } from "./stage";
+import { Stage, STAGES, stageOf } from "./stage";
 import { backendUrlProblems, stateCredentials } from "../github/stateCredentials";
 
 export interface GithubConfig {
@@ -31,6 +31,8 @@ export interface GithubConfig {
     environment: { reviewers: { users: number[]; teams: number[] }; waitTimerMinutes: number; preventSelfReview: boolean };
     /** How CI reaches the Pulumi state. */
     state: { kind: "passphrase"; backendUrl: string } | { kind: "cloud" };
+    /** The stage of each stack `branches` deploys (stage.ts: stageOf, from its own keel:stage). */
+    stages: Record<string, Stage>;
     nodeVersion: string;
     /** Workflow files committed by the owner stack. */
     workflows: boolean;
@@ -136,6 +138,7 @@ export function parseGithub(ctx: ConfigContext): GithubConfig | undefined {
 
     const branches = section.branches ?? { prod: section.defaultBranch, ...(ctx.stage === "staging" ? { [ctx.stack]: "staging" } : {}) };
     const seen = new Map<string, string>();
+    const stages: Record<string, Stage> = {};
     for (const [stack, branch] of Object.entries(branches)) {
         if (ctx.knownStacks && !ctx.knownStacks.includes(stack)) {
             ctx.problems.push({
@@ -152,6 +155,15 @@ export function parseGithub(ctx: ConfigContext): GithubConfig | undefined {
             });
         }
         seen.set(branch, stack);
+        const stage = stack === ctx.stack ? ctx.stage : stageOf(stack, ctx.stackStages?.[stack]);
+        if (stage) stages[stack] = stage;
+        else if (!ctx.knownStacks || ctx.knownStacks.includes(stack)) {
+            ctx.problems.push({
+                key: `${NAMESPACE}:github.branches.${stack}`,
+                message: `names the stack '${stack}', which is not named after a stage and whose Pulumi.${stack}.yaml sets no keel:stage: Keel cannot tell its environment and gates`,
+                fix: `npm run pulumi -- config set ${NAMESPACE}:stage <${STAGES.join("|")}> --stack ${stack}`,
+            });
+        }
     }
     const deploys = ctx.stage !== "dev";
     if (deploys && branches[ctx.stack] === undefined) {
@@ -223,6 +235,7 @@ export function parseGithub(ctx: ConfigContext): GithubConfig | undefined {
         protection: section.protection,
         environment: section.environment,
         state: state.kind === "passphrase" ? { kind: "passphrase", backendUrl: state.backendUrl! } : { kind: "cloud" },
+        stages,
         nodeVersion: section.nodeVersion,
         workflows: section.workflows,
     };

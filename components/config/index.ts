@@ -14,7 +14,7 @@ import { DatabaseConfig, parseDatabase } from "./database";
 import { FrontendConfig, parseFrontend } from "./frontend";
 import { GithubConfig, parseGithub } from "./github";
 import { MigrationConfig, parseMigrations } from "./migrations";
-import { Stage, STAGES, stageDefaults, StageDefaults } from "./stage";
+import { Stage, STAGES, stageDefaults, StageDefaults, stageOf } from "./stage";
 import { STATE_CREDENTIAL_KEYS } from "../github/stateCredentials";
 
 export { NAMESPACE, parseJsonValue, stacksIn, valueAt } from "./context";
@@ -66,6 +66,8 @@ export interface RawConfig {
     env: Record<string, string | undefined>;
     /** Stacks with a Pulumi.<stack>.yaml, when known (keel:github.branches must name them). */
     knownStacks?: readonly string[];
+    /** Their keel:stage as their files set it, when known (the stage of each stack keel:github.branches deploys). */
+    stackStages?: Readonly<Record<string, string | undefined>>;
     /** Check the backend's and frontend's API tokens (default true; operator scripts that only touch the database pass false). */
     deployCredentials?: boolean;
 }
@@ -126,6 +128,7 @@ export function parseKeelConfig(raw: RawConfig): KeelConfig {
         problems,
         deployCredentials: raw.deployCredentials ?? true,
         ...(raw.knownStacks ? { knownStacks: raw.knownStacks } : {}),
+        ...(raw.stackStages ? { stackStages: raw.stackStages } : {}),
     };
 
     for (const fullKey of Object.keys(values)) {
@@ -146,18 +149,15 @@ export function parseKeelConfig(raw: RawConfig): KeelConfig {
         }
     }
 
-    // Stage: the stack's name when it is one of the stages, else keel:stage.
-    let stage: Stage = "dev";
-    // Pulumi.yaml declares keel:stage with an empty default, meaning "the stack's name".
-    const stageValue = get("stage") || stack;
-    if ((STAGES as readonly string[]).includes(stageValue)) stage = stageValue as Stage;
-    else {
+    // Pulumi.yaml declares keel:stage with an empty default, meaning "the stack's name" (stage.ts: stageOf).
+    const resolvedStage = stageOf(stack, get("stage"));
+    const stage: Stage = resolvedStage ?? "dev";
+    if (!resolvedStage) {
         problems.push({
             key: `${NAMESPACE}:stage`,
-            message:
-                get("stage") !== undefined && get("stage") !== ""
-                    ? `'${stageValue}' is not a stage; expected one of ${STAGES.join(", ")}`
-                    : `stack '${stack}' is not named after a stage, so Keel cannot tell which defaults apply; expected one of ${STAGES.join(", ")}`,
+            message: get("stage")
+                ? `'${get("stage")}' is not a stage; expected one of ${STAGES.join(", ")}`
+                : `stack '${stack}' is not named after a stage, so Keel cannot tell which defaults apply; expected one of ${STAGES.join(", ")}`,
             // Which stage a stack is, only its owner knows: the fix names the choice.
             fix: configFix(stack, "stage", STAGES.join("|").replace(/^/, "<").replace(/$/, ">")),
         });

@@ -1,7 +1,7 @@
 /** Reads the stack's raw config from the Pulumi runtime and validates it (index.ts): the one part of config/ that imports Pulumi. */
 import * as pulumi from "@pulumi/pulumi";
 import { KeelConfig, parseKeelConfig } from ".";
-import { stacksIn } from "./context";
+import { stacksIn, stagesIn } from "./context";
 
 export function readKeelConfig(root: string = process.cwd()): KeelConfig {
     const values = pulumi.runtime.allConfig();
@@ -16,6 +16,6 @@ export function readKeelConfig(root: string = process.cwd()): KeelConfig {
         values,
         secretKeys,
         env: process.env,
-        ...(knownStacks.length ? { knownStacks } : {}),
+        ...(knownStacks.length ? { knownStacks, stackStages: stagesIn(root) } : {}),
     });
 }

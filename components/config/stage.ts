@@ -5,6 +5,21 @@
 export const STAGES = ["dev", "staging", "prod"] as const;
 export type Stage = (typeof STAGES)[number];
 
+export function isStage(v: unknown): v is Stage {
+    return typeof v === "string" && (STAGES as readonly string[]).includes(v);
+}
+
+/**
+ * The stage a stack has, the one rule the program, the providers, the policy
+ * pack and the scripts share: its keel:stage when set, else its name when that
+ * is a stage; undefined when neither names one (config validation reports it;
+ * the policy pack judges such a stack as prod).
+ */
+export function stageOf(stack: string, configuredStage?: string): Stage | undefined {
+    const named = configuredStage || stack;
+    return isStage(named) ? named : undefined;
+}
+
 /** keel:backend.watch's settings that do not depend on the stage (minutes does: StageDefaults.backend.watchMinutes). */
 export const WATCH_DEFAULTS = { intervalSeconds: 20, failures: 3 } as const;
 /** The longest watch: deploy.yml's timeouts leave room for it and a rollback; watching longer is the monitor's job. */

@@ -9,7 +9,7 @@
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 import type { GithubConfig, KeelConfig } from "../config";
-import { environmentNameFor, Stage, STAGES } from "../config";
+import { environmentNameFor } from "../config";
 import { pinnedPulumiVersion } from "../pulumiVersion";
 import { branchProtectionFor, environmentSecretNames, rulesetFor } from "./gates";
 import { allStateCredentials, stateCredentials } from "./stateCredentials";
@@ -39,10 +39,6 @@ const SECRET_SOURCES: Record<string, { key: string; env: string }> = {
     ...Object.fromEntries(allStateCredentials().map((c) => [c.secret, { key: c.key, env: c.env }])),
 };
 
-function stageOf(stack: string): Stage {
-    return (STAGES as readonly string[]).includes(stack) ? (stack as Stage) : "staging";
-}
-
 /** The workflows' view of the deploying stacks, from the branches map; `pulumiVersion` is tools/pulumi/go.mod's pin. */
 export function workflowOptions(config: KeelConfig & { github: GithubConfig }, slack: boolean, pulumiVersion: string): WorkflowOptions {
     const g = config.github;
@@ -50,9 +46,9 @@ export function workflowOptions(config: KeelConfig & { github: GithubConfig }, s
         stacks: Object.entries(g.branches)
             .map(([stack, branch]) => ({
                 stack,
-                stage: stageOf(stack),
+                stage: g.stages[stack],
                 branch,
-                environment: environmentNameFor(stack, stageOf(stack)),
+                environment: environmentNameFor(stack, g.stages[stack]),
                 hasBackend: !!config.backend,
                 hasFrontend: !!config.frontend,
             }))

@@ -10,6 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import type { Stack } from "@pulumi/pulumi/automation";
+import { Stage, stageOf } from "../../components/config/stage";
 import { KeelError } from "../../components/errors";
 import { PulumiCli, pulumiCliOrBuild } from "./pulumiCli";
 
@@ -35,16 +36,15 @@ export function policyPackPath(root: string, dir = "policies"): string {
     return fs.existsSync(analyzer) ? analyzer : path.resolve(root, dir);
 }
 
-/** The stage a stack's defaults come from: its `keel:stage`, else its name. */
-export function stageOf(root: string, stack: string): string {
+/** The stack's stage as its stack file says it (stageOf in components/config/stage.ts: keel:stage, else its name). */
+export function stackFileStage(root: string, stack: string): Stage | undefined {
+    let configured: unknown;
     try {
-        const doc = parse(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8"));
-        const stage = doc?.config?.["keel:stage"];
-        if (typeof stage === "string" && stage) return stage;
+        configured = parse(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8"))?.config?.["keel:stage"];
     } catch {
         // No stack file yet: the name decides.
     }
-    return stack;
+    return stageOf(stack, typeof configured === "string" ? configured : undefined);
 }
 
 /**
@@ -55,7 +55,7 @@ export function stageOf(root: string, stack: string): string {
  */
 export function missingPassphrase(root: string, stack: string, env: Record<string, string | undefined>): string | undefined {
     const hasPassphrase = env.PULUMI_CONFIG_PASSPHRASE !== undefined || !!env.PULUMI_CONFIG_PASSPHRASE_FILE;
-    if (hasPassphrase || stageOf(root, stack) === "dev" || /^https?:\/\//.test(stateBackend(root, env))) return undefined;
+    if (hasPassphrase || stackFileStage(root, stack) === "dev" || /^https?:\/\//.test(stateBackend(root, env))) return undefined;
     return `the ${stack} stack's secrets are encrypted with a passphrase: export PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) before running this command`;
 }
 
@@ -75,7 +75,7 @@ export function engineEnv(root: string, stack: string, cli: PulumiCli, env: Reco
         PATH: [path.dirname(cli.bin), env.PATH ?? ""].join(path.delimiter),
     };
     const hasPassphrase = env.PULUMI_CONFIG_PASSPHRASE !== undefined || !!env.PULUMI_CONFIG_PASSPHRASE_FILE;
-    if (!hasPassphrase && stageOf(root, stack) === "dev") vars.PULUMI_CONFIG_PASSPHRASE = "";
+    if (!hasPassphrase && stackFileStage(root, stack) === "dev") vars.PULUMI_CONFIG_PASSPHRASE = "";
     const missing = missingPassphrase(root, stack, env);
     if (missing) throw new StackAccessError(missing);
     if (backend.startsWith("file://")) fs.mkdirSync(backend.slice("file://".length), { recursive: true });

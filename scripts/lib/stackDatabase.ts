@@ -11,7 +11,7 @@ import * as fs from "fs";
 import { describeTarget, unusableUrlReason } from "../../components/postgres/connection";
 import type { DatabaseConfig } from "../../components/config";
 import { KeelError } from "../../components/errors";
-import { engineEnv, stageOf, stateBackend } from "./engine";
+import { engineEnv, stackFileStage, stateBackend } from "./engine";
 import { PulumiCli, pulumiCliOrBuild } from "./pulumiCli";
 import { readStackConfig } from "./stackConfig";
 
@@ -23,10 +23,10 @@ export class StackDatabaseError extends KeelError {
 
 /** Refuses, before anything is read or changed, a stack whose stage (keel:stage, else its name) is not dev. */
 export function requireDevStage(root: string, stack: string, command: string): void {
-    const stage = stageOf(root, stack);
+    const stage = stackFileStage(root, stack);
     if (stage === "dev") return;
     throw new StackDatabaseError(
-        `${command} is for the dev database only: stack '${stack}' has the stage '${stage}' (its keel:stage, else its name). Nothing was changed.` +
+        `${command} is for the dev database only: stack '${stack}' has ${stage ? `the stage '${stage}'` : "no stage"} (its keel:stage, else its name). Nothing was changed.` +
             (command === "dev:reset"
                 ? ` To give staging a fresh copy of prod's data, sanitized: npm run db:reset -- --stack ${stack}.`
                 : ""),

@@ -66,6 +66,22 @@ describe("github config and gates", () => {
         assert.equal(found.length, 5, found.map((p) => p.key).join());
     });
 
+    it("each deployed stack's stage is its own keel:stage, else its name; a stack with neither is refused by its branch key", () => {
+        const withQa = (stages: Record<string, string | undefined>): RawConfig => ({
+            ...raw("prod", { ...GITHUB, branches: { prod: "main", staging: "staging", qa: "qa" } }),
+            knownStacks: ["dev", "staging", "prod", "qa"],
+            stackStages: { dev: undefined, staging: undefined, prod: undefined, ...stages },
+        });
+        const stages = parseKeelConfig(withQa({ qa: "staging" })).github!.stages;
+        assert.deepEqual(stages, { prod: "prod", staging: "staging", qa: "staging" });
+        const found = problems(() => parseKeelConfig(withQa({})));
+        assert.deepEqual(
+            found.map((p) => [p.key, p.fix]),
+            [["keel:github.branches.qa", "npm run pulumi -- config set keel:stage <dev|staging|prod> --stack qa"]],
+        );
+        assert.match(found[0].message, /'qa', which is not named after a stage and whose Pulumi\.qa\.yaml sets no keel:stage/);
+    });
+
     it("needs this stack's branch, prod on the default branch, and a GitHub token for a deploy", () => {
         const found = problems(() =>
             parseKeelConfig(

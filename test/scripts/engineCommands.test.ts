@@ -8,7 +8,7 @@ import * as fs from "fs";
 import fc from "fast-check";
 import * as path from "path";
 import { CommandSpec, parseCommandLine, usageText } from "../../scripts/lib/cli";
-import { engineEnv, stageOf, stateBackend } from "../../scripts/lib/engine";
+import { engineEnv, stackFileStage, stateBackend } from "../../scripts/lib/engine";
 import { findPulumiCli, pulumiCandidates, requirePulumiCli } from "../../scripts/lib/pulumiCli";
 import { pulumiPassthrough, stackArgument } from "../../scripts/pulumi";
 import { tempDir } from "../support/tempDir";
@@ -102,7 +102,8 @@ describe("engine commands", () => {
 
         it("supplies dev's empty passphrase (by the stack's stage), and asks for one elsewhere", () => {
             assert.equal(engineEnv(root, "dev", cli, {}).PULUMI_CONFIG_PASSPHRASE, "");
-            assert.equal(stageOf(root, "benchdev"), "dev");
+            assert.equal(stackFileStage(root, "benchdev"), "dev");
+            assert.equal(stackFileStage(root, "no-such-stack"), undefined, "no stack file and no stage in the name");
             assert.equal(engineEnv(root, "benchdev", cli, {}).PULUMI_CONFIG_PASSPHRASE, "");
             assert.throws(() => engineEnv(root, "prod", cli, {}), /export PULUMI_CONFIG_PASSPHRASE/);
             assert.equal(engineEnv(root, "prod", cli, { PULUMI_CONFIG_PASSPHRASE: "s3cret" }).PULUMI_CONFIG_PASSPHRASE, "s3cret");
