@@ -11,11 +11,12 @@ import * as os from "os";
 import * as path from "path";
 import { Database } from "./components/database";
 import { KeelError } from "./components/errors";
-import { readKeelConfig } from "./components/config/pulumi";
+import { readCredentials, readKeelConfig } from "./components/config/pulumi";
 import { loadMigrationSummaries, Schema } from "./components/schema";
 
 export = async (root: string = process.cwd()) => {
     const { config, migrations } = await validated(root);
+    const credentials = readCredentials();
 
     const database = new Database("database", {
         config: config.database,
@@ -61,6 +62,7 @@ export = async (root: string = process.cwd()) => {
                   protect: config.defaults.protect,
                   retainOnDelete: config.defaults.retainOnDelete,
                   deployAfter: [schema],
+                  credentials,
               },
               { dependsOn: [schema] },
           )
@@ -72,6 +74,7 @@ export = async (root: string = process.cwd()) => {
               backendUrl: backend?.url,
               protect: config.defaults.protect,
               retainOnDelete: config.defaults.retainOnDelete,
+              credentials,
           })
         : undefined;
 
@@ -83,6 +86,7 @@ export = async (root: string = process.cwd()) => {
               frontendHealthUrl: frontend?.healthUrl,
               backendLogs: backend?.logs,
               root,
+              credentials,
           })
         : undefined;
 

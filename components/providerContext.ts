@@ -7,7 +7,7 @@
  * for values unknown during preview, and the stage every Keel resource carries.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { stageOf } from "./config/stage";
+import { runningStackStage } from "./config/runningStage";
 import * as path from "path";
 
 /** Marker the engine uses for values that are not known during preview. */
@@ -107,21 +107,10 @@ export function dynamicType(name: string): string {
     return `pulumi-nodejs:dynamic/keel:${name}`;
 }
 
-/**
- * The stack's stage as Keel's config resolves it (keel:stage, else the stack's
- * name; config validation has checked it): what the policy pack judges a
- * resource by, carried in every Keel resource's `stage` input.
- */
-export function stackStage(): string {
-    const stack = pulumi.getStack();
-    // stageOf always answers once config validation has passed; a stack name is left only where none ran (mocks).
-    return stageOf(stack, new pulumi.Config("keel").get("stage")) ?? stack;
-}
-
 export abstract class KeelDynamicResource extends pulumi.CustomResource {
     /** `type` is the class's own `__pulumiType` (dynamicType): policies select resources by the class, not a string. */
     constructor(provider: object, type: string, name: string, props: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) {
-        super(type, name, { ...props, stage: stackStage(), __provider: standInSource(provider) }, opts);
+        super(type, name, { ...props, stage: runningStackStage(), __provider: standInSource(provider) }, opts);
     }
 }
 

@@ -5,6 +5,7 @@
  * URL fails `pulumi up` when the new version does not answer.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { Credentials } from "../config/pulumi";
 import type { BackendConfig } from "../config";
 import { FlyBackend } from "./fly";
 import { RenderBackend } from "./render";
@@ -19,6 +20,8 @@ export interface BackendArgs {
     retainOnDelete: boolean;
     /** What the rollout waits for (the schema's migrations): the new version runs against the new schema. */
     deployAfter?: pulumi.Resource[];
+    /** The stack's credentials (config/pulumi.ts): the Fly token, the registry password. */
+    credentials: Credentials;
 }
 
 export class Backend extends pulumi.ComponentResource {
@@ -41,10 +44,8 @@ export class Backend extends pulumi.ComponentResource {
         const secrets = pulumi
             .all([pulumi.secret(c.secrets), args.databaseUrl ?? ""])
             .apply(([values, url]) => (c.databaseUrlEnv && url ? { ...values, [c.databaseUrlEnv]: url } : { ...values }));
-        const keel = new pulumi.Config("keel");
         if (c.kind === "fly") {
-            const token =
-                keel.getSecret("flyApiToken") ?? (process.env.FLY_API_TOKEN ? pulumi.secret(process.env.FLY_API_TOKEN) : undefined);
+            const token = args.credentials.get("flyApiToken", "FLY_API_TOKEN");
             const fly = new FlyBackend(
                 `${name}-fly`,
                 { config: c, stack: args.stack, secrets: pulumi.secret(secrets), token, keep, deployAfter: args.deployAfter ?? [] },
@@ -62,7 +63,7 @@ export class Backend extends pulumi.ComponentResource {
                     config: c,
                     stack: args.stack,
                     secrets: pulumi.secret(secrets),
-                    registryPassword: keel.getSecret("registryPassword"),
+                    registryPassword: args.credentials.get("registryPassword"),
                     keep,
                     deployAfter: args.deployAfter ?? [],
                 },

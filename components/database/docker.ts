@@ -7,7 +7,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { DockerDatabaseConfig } from "../config";
-import { stackStage } from "../providerContext";
+import { runningStackStage } from "../config/runningStage";
 
 /** The validated `keel:database.docker` settings, with the names Keel derives (volume, container). */
 export type DockerPostgresArgs = Omit<DockerDatabaseConfig, "kind"> & {
@@ -23,7 +23,7 @@ export class DockerPostgres extends pulumi.ComponentResource {
 
     constructor(name: string, args: DockerPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
         // The stage rides along for the policy pack (no-docker-database-in-prod judges by it).
-        super(DockerPostgres.__pulumiType, name, { stage: stackStage() }, opts);
+        super(DockerPostgres.__pulumiType, name, { stage: runningStackStage() }, opts);
         const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });
         const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
         const volume = new docker.Volume(`${name}-data`, { name: args.volumeName }, { parent: this, protect: args.protectData });

@@ -5,6 +5,7 @@
  * project's settings, not its deployments.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { Credentials } from "../config/pulumi";
 import * as vercel from "@pulumiverse/vercel";
 import type { FrontendConfig } from "../config";
 
@@ -16,6 +17,8 @@ export interface FrontendArgs {
     /** Stage-aware: protect and retain the project in prod. */
     protect: boolean;
     retainOnDelete: boolean;
+    /** The stack's credentials (config/pulumi.ts): keel:vercelApiToken (else the provider reads VERCEL_API_TOKEN). */
+    credentials: Credentials;
 }
 
 /** Every variable goes to production and preview: a preview build should talk to the same stack's backend. */
@@ -31,7 +34,7 @@ export class Frontend extends pulumi.ComponentResource {
     constructor(name: string, args: FrontendArgs, opts?: pulumi.ComponentResourceOptions) {
         super("keel:frontend:Frontend", name, {}, opts);
         const c = args.config;
-        const token = new pulumi.Config("keel").getSecret("vercelApiToken");
+        const token = args.credentials.get("vercelApiToken");
         // An explicit provider: the token from keel:vercelApiToken (else VERCEL_API_TOKEN, read by the provider itself).
         const provider = new vercel.Provider(
             `${name}-vercel`,

@@ -8,6 +8,7 @@
  */
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
+import type { Credentials } from "../config/pulumi";
 import type { GithubConfig, KeelConfig } from "../config";
 import { environmentNameFor } from "../config";
 import { pinnedPulumiVersion } from "../pulumiVersion";
@@ -24,6 +25,8 @@ export interface RepositoryArgs {
     backendLogs?: pulumi.Input<string>;
     /** The project directory, whose tools/pulumi/go.mod pins the CLI the workflows install; default the working directory. */
     root?: string;
+    /** The stack's credentials (config/pulumi.ts): the GitHub token and the environment secrets' values. */
+    credentials: Credentials;
 }
 
 /** Where each environment secret's value comes from: the stack's secret config key, else the environment variable. */
@@ -75,19 +78,12 @@ export class Repository extends pulumi.ComponentResource {
         super("keel:github:Repository", name, {}, opts);
         const c = args.config;
         const g = c.github;
-        const keel = new pulumi.Config("keel");
         // The SDK would copy GITHUB_TOKEN into the provider's inputs in plain text: hand it over as a secret instead.
-        const token = keel.getSecret("githubToken") ?? (process.env.GITHUB_TOKEN ? pulumi.secret(process.env.GITHUB_TOKEN) : undefined);
+        const token = args.credentials.get("githubToken", "GITHUB_TOKEN");
         // An explicit provider: the owner from config, the token from keel:githubToken, else GITHUB_TOKEN.
         const provider = new github.Provider(`${name}-github`, { owner: g.owner, ...(token ? { token } : {}) }, { parent: this });
         const child = { parent: this, provider };
-        const secretValue = (secretName: string): pulumi.Output<string> | undefined => {
-            const source = SECRET_SOURCES[secretName];
-            const fromConfig = keel.getSecret(source.key);
-            if (fromConfig) return fromConfig;
-            const fromEnv = process.env[source.env];
-            return fromEnv ? pulumi.secret(fromEnv) : undefined;
-        };
+        const secretValue = (secretName: string) => args.credentials.get(SECRET_SOURCES[secretName].key, SECRET_SOURCES[secretName].env);
         const slack = secretValue("SLACK_WEBHOOK_URL") !== undefined;
         const options = workflowOptions(c, slack, pinnedPulumiVersion(args.root ?? process.cwd()));
         this.requiredChecks = requiredStatusChecks(options);
