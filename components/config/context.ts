@@ -11,7 +11,7 @@ import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import type { ConfigProblem } from "../errors";
-import { isPgDuration } from "../schema/migrationSet";
+import { isPgDuration } from "../postgres/duration";
 import { Stage, STAGES, StageDefaults, WATCH_DEFAULTS } from "./stage";
 
 export const NAMESPACE = "keel";
@@ -33,7 +33,12 @@ export interface ConfigContext {
     knownStacks?: readonly string[];
     /** Those stacks' keel:stage as their files set it (stage.ts: stageOf decides), when known. */
     stackStages?: Readonly<Record<string, string | undefined>>;
+    /** Keys present but unreadable where this runs (secrets read from a stack file without the passphrase): their values are ENCRYPTED_VALUE and are not checked. */
+    encryptedKeys?: ReadonlySet<string>;
 }
+
+/** The value an encrypted key is given where it cannot be decrypted (scripts/lib/stackConfig.ts). */
+export const ENCRYPTED_VALUE = "(encrypted in the stack file)";
 
 // ---- Validators more than one section uses ---------------------------------
 

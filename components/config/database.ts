@@ -221,7 +221,8 @@ export function parseDatabase(ctx: ConfigContext): DatabaseConfig | undefined {
                 return undefined;
             }
             const source = configuredUrl !== undefined ? "config" : "env";
-            const reason = unusableUrlReason(url);
+            // A URL still encrypted (a stack file read without its passphrase) is present; it is checked where it is read.
+            const reason = source === "config" && ctx.encryptedKeys?.has(`${NAMESPACE}:databaseUrl`) ? undefined : unusableUrlReason(url);
             if (reason) {
                 problems.push({
                     key: source === "env" ? "DATABASE_URL (environment)" : `${NAMESPACE}:databaseUrl`,

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { ConfigContext, fixFor, NAMESPACE, parseJsonValue, parseSection, valueAt } from "./context";
 import { Stage, STAGES, stageOf } from "./stage";
-import { backendUrlProblems, stateCredentials } from "../github/stateCredentials";
+import { backendUrlProblems, stateCredentials } from "./stateCredentials";
 
 export interface GithubConfig {
     owner: string;

@@ -15,7 +15,7 @@ import { FrontendConfig, parseFrontend } from "./frontend";
 import { GithubConfig, parseGithub } from "./github";
 import { MigrationConfig, parseMigrations } from "./migrations";
 import { Stage, STAGES, stageDefaults, StageDefaults, stageOf } from "./stage";
-import { STATE_CREDENTIAL_KEYS } from "../github/stateCredentials";
+import { STATE_CREDENTIAL_KEYS } from "./stateCredentials";
 
 export { NAMESPACE, parseJsonValue, stacksIn, valueAt } from "./context";
 export type {
@@ -68,6 +68,8 @@ export interface RawConfig {
     knownStacks?: readonly string[];
     /** Their keel:stage as their files set it, when known (the stage of each stack keel:github.branches deploys). */
     stackStages?: Readonly<Record<string, string | undefined>>;
+    /** Secret keys read from a stack file without decrypting them: present, valued ENCRYPTED_VALUE, not checked. */
+    encryptedKeys?: ReadonlySet<string>;
     /** Check the backend's and frontend's API tokens (default true; operator scripts that only touch the database pass false). */
     deployCredentials?: boolean;
 }
@@ -129,6 +131,7 @@ export function parseKeelConfig(raw: RawConfig): KeelConfig {
         deployCredentials: raw.deployCredentials ?? true,
         ...(raw.knownStacks ? { knownStacks: raw.knownStacks } : {}),
         ...(raw.stackStages ? { stackStages: raw.stackStages } : {}),
+        ...(raw.encryptedKeys ? { encryptedKeys: raw.encryptedKeys } : {}),
     };
 
     for (const fullKey of Object.keys(values)) {

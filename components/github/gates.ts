@@ -4,7 +4,7 @@
  * by config). Pure: no Pulumi imports, so the rules are tested directly.
  */
 import type { GithubConfig } from "../config";
-import { stateCredentials } from "./stateCredentials";
+import { stateCredentials } from "../config/stateCredentials";
 
 /** GitHub's id of the built-in repository role "Repository admin", for ruleset bypass. */
 export const REPOSITORY_ADMIN_ROLE_ID = 5;

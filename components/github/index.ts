@@ -13,7 +13,7 @@ import type { GithubConfig, KeelConfig } from "../config";
 import { environmentNameFor } from "../config";
 import { pinnedPulumiVersion } from "../pulumiVersion";
 import { branchProtectionFor, environmentSecretNames, rulesetFor } from "./gates";
-import { allStateCredentials, stateCredentials } from "./stateCredentials";
+import { allStateCredentials, stateCredentials } from "../config/stateCredentials";
 import { generateWorkflows, LOGS_VARIABLE, monitorVariable, requiredStatusChecks, WATCH_VARIABLES, WorkflowOptions } from "./workflows";
 
 export interface RepositoryArgs {

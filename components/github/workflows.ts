@@ -356,7 +356,7 @@ function normalize(options: WorkflowOptions): WorkflowOptions {
     for (const name of options?.stateCredentials ?? []) {
         if (!/^[A-Z][A-Z0-9_]*$/.test(String(name))) {
             problems.push(
-                `stateCredentials has '${String(name)}', which is not a secret's name. Fix: pass names like AWS_ACCESS_KEY_ID (stateCredentials in components/github/stateCredentials.ts).`,
+                `stateCredentials has '${String(name)}', which is not a secret's name. Fix: pass names like AWS_ACCESS_KEY_ID (stateCredentials in components/config/stateCredentials.ts).`,
             );
         }
     }

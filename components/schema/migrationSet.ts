@@ -2,6 +2,7 @@
  * The migrations directory: file naming, versions, checksums, directives and
  * the parser's facts for each file. Reads files; no database, no Pulumi.
  */
+import { isPgDuration } from "../postgres/duration";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -58,12 +59,7 @@ export function isParsed(f: MigrationSource): f is MigrationFile {
 }
 
 export const MIGRATION_FILE_PATTERN = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*)\.sql$/;
-const DURATION = /^\d+\s*(us|ms|s|min|h|d)?$/;
-
-/** True for a PostgreSQL duration such as `5s`, `250ms`, `10min` or a bare number of milliseconds. */
-export function isPgDuration(value: string): boolean {
-    return DURATION.test(value.trim());
-}
+export { isPgDuration };
 
 export function checksumOf(bytes: Buffer | string): string {
     return createHash("sha256").update(bytes).digest("hex");

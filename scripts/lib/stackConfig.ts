@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { KeelConfig, parseKeelConfig, RawConfig, stacksIn } from "../../components/config";
+import { ENCRYPTED_VALUE } from "../../components/config/context";
 import { KeelError } from "../../components/errors";
 
 export class StackFileError extends KeelError {
@@ -15,7 +16,7 @@ export class StackFileError extends KeelError {
     }
 }
 
-export const ENCRYPTED = "(encrypted in the stack file)";
+export const ENCRYPTED = ENCRYPTED_VALUE;
 
 export function rawStackConfig(root: string, stack: string, env: Record<string, string | undefined> = process.env): RawConfig {
     const file = path.join(root, `Pulumi.${stack}.yaml`);
@@ -24,10 +25,12 @@ export function rawStackConfig(root: string, stack: string, env: Record<string, 
     const doc = parse(fs.readFileSync(file, "utf8")) ?? {};
     const values: Record<string, string> = {};
     const secretKeys = new Set<string>();
+    const encryptedKeys = new Set<string>();
     for (const [key, value] of Object.entries<any>(doc.config ?? {})) {
         if (value && typeof value === "object" && "secure" in value) {
             secretKeys.add(key);
-            values[key] = key === "keel:databaseUrl" ? "postgres://encrypted@stack-file.invalid:5432/app" : ENCRYPTED;
+            encryptedKeys.add(key);
+            values[key] = ENCRYPTED;
         } else if (hasSecure(value)) {
             // `npm run pulumi -- config set --secret --path keel:backendSecrets.X`: the key holds secure leaves, so it is secret.
             secretKeys.add(key);
@@ -35,7 +38,7 @@ export function rawStackConfig(root: string, stack: string, env: Record<string, 
         } else values[key] = typeof value === "string" ? value : JSON.stringify(value);
     }
     const project = parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"))?.name ?? "keel";
-    return { project, stack, values, secretKeys, env, knownStacks: stacksIn(root) };
+    return { project, stack, values, secretKeys, encryptedKeys, env, knownStacks: stacksIn(root) };
 }
 
 function hasSecure(value: unknown): boolean {

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { parseKeelConfig, RawConfig, stageDefaults, STAGES } from "../../components/config";
-import { examplesFor } from "../../components/config/context";
+import { ENCRYPTED_VALUE, examplesFor } from "../../components/config/context";
 import { ConfigError } from "../../components/errors";
 
 const URL = "postgres://app:pw@db.internal:5432/app";
@@ -25,6 +25,13 @@ function problems(fn: () => unknown): string[] {
 }
 
 describe("parseKeelConfig", () => {
+    it("a databaseUrl still encrypted (a stack file read without its passphrase) is present and unchecked; the same text given as a value is refused", () => {
+        const values = { "keel:databaseUrl": ENCRYPTED_VALUE };
+        const c = parseKeelConfig({ ...raw("staging", values), encryptedKeys: new Set(["keel:databaseUrl"]) });
+        assert.deepEqual(c.database, { kind: "external", url: ENCRYPTED_VALUE, source: "config" });
+        assert.match(problems(() => parseKeelConfig(raw("staging", values))).join("\n"), /^keel:databaseUrl \|/m);
+    });
+
     it("applies stage defaults and takes the secret URL", () => {
         const c = parseKeelConfig(raw("prod", { "keel:databaseUrl": URL }));
         assert.equal(c.stage, "prod");
