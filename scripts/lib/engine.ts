@@ -36,15 +36,20 @@ export function policyPackPath(root: string, dir = "policies"): string {
     return fs.existsSync(analyzer) ? analyzer : path.resolve(root, dir);
 }
 
-/** The stack's stage as its stack file says it (stageOf in components/config/stage.ts: keel:stage, else its name). */
-export function stackFileStage(root: string, stack: string): Stage | undefined {
-    let configured: unknown;
+/** The keel:stage a stack file sets, as written (undefined when it sets none, or there is no file). */
+function configuredStage(root: string, stack: string): string | undefined {
     try {
-        configured = parse(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8"))?.config?.["keel:stage"];
+        const configured = parse(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8"))?.config?.["keel:stage"];
+        return typeof configured === "string" && configured ? configured : undefined;
     } catch {
         // No stack file yet: the name decides.
+        return undefined;
     }
-    return stageOf(stack, typeof configured === "string" ? configured : undefined);
+}
+
+/** The stack's stage as its stack file says it (stageOf in components/config/stage.ts: keel:stage, else its name). */
+export function stackFileStage(root: string, stack: string): Stage | undefined {
+    return stageOf(stack, configuredStage(root, stack));
 }
 
 /**
@@ -56,6 +61,11 @@ export function stackFileStage(root: string, stack: string): Stage | undefined {
 export function missingPassphrase(root: string, stack: string, env: Record<string, string | undefined>): string | undefined {
     const hasPassphrase = env.PULUMI_CONFIG_PASSPHRASE !== undefined || !!env.PULUMI_CONFIG_PASSPHRASE_FILE;
     if (hasPassphrase || stackFileStage(root, stack) === "dev" || /^https?:\/\//.test(stateBackend(root, env))) return undefined;
+    const configured = configuredStage(root, stack);
+    if (configured && !stackFileStage(root, stack)) {
+        // Which passphrase applies depends on the stage: a mistyped one is the thing to fix first.
+        return `keel:stage in Pulumi.${stack}.yaml is '${configured}', which is not a stage: set it to dev, staging or prod in that file, then run this command again`;
+    }
     return `the ${stack} stack's secrets are encrypted with a passphrase: export PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) before running this command`;
 }
 

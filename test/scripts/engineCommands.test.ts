@@ -104,6 +104,11 @@ describe("engine commands", () => {
             assert.equal(engineEnv(root, "dev", cli, {}).PULUMI_CONFIG_PASSPHRASE, "");
             assert.equal(stackFileStage(root, "benchdev"), "dev");
             assert.equal(stackFileStage(root, "no-such-stack"), undefined, "no stack file and no stage in the name");
+            fs.writeFileSync(path.join(root, "Pulumi.qa.yaml"), "config:\n  keel:stage: stagin\n");
+            assert.throws(
+                () => engineEnv(root, "qa", cli, {}),
+                /keel:stage in Pulumi\.qa\.yaml is 'stagin', which is not a stage: set it to dev, staging or prod/,
+            );
             assert.equal(engineEnv(root, "benchdev", cli, {}).PULUMI_CONFIG_PASSPHRASE, "");
             assert.throws(() => engineEnv(root, "prod", cli, {}), /export PULUMI_CONFIG_PASSPHRASE/);
             assert.equal(engineEnv(root, "prod", cli, { PULUMI_CONFIG_PASSPHRASE: "s3cret" }).PULUMI_CONFIG_PASSPHRASE, "s3cret");
