@@ -12,6 +12,7 @@
  *   npm run schema:new -- add_orders
  *   npm run schema:resolve -- 20240101120000 --applied|--rolled-back
  */
+import { HISTORY_TABLE } from "../components/schema/historyTable";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -116,7 +117,7 @@ export function settingsFor(args: ParsedCommandLine, io: SchemaIo): { dir: strin
         database: config.database,
         engine: {
             historySchema: opt("history-schema") ?? m.historySchema,
-            historyTable: "keel_schema_history",
+            historyTable: HISTORY_TABLE,
             lockTimeout: opt("lock-timeout") ?? m.lockTimeout,
             statementTimeout: opt("statement-timeout") ?? m.statementTimeout,
             lockWaitSeconds: lockWait !== undefined ? Number(lockWait) : m.lockWaitSeconds,

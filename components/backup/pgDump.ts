@@ -9,6 +9,7 @@
  * captures them), no module state. Credentials reach pg_dump and pg_restore
  * through PG* environment variables, never on argv (visible in `ps`) or in logs.
  */
+import { HISTORY_TABLE } from "../schema/historyTable";
 import type { Client } from "pg";
 import { KeelError } from "../errors";
 import { describeTarget, openClient } from "../postgres/connection";
@@ -78,8 +79,6 @@ export interface DumpOptions {
     /** Also read per-table data checksums (the drill). */
     checksums?: boolean;
 }
-
-const HISTORY_TABLE = "keel_schema_history";
 
 // ---------------------------------------------------------------- tools
 

@@ -8,6 +8,7 @@
  * functions and data, require their modules per call, and read the database
  * URL from their inputs (a secret), never from a captured variable.
  */
+import { HISTORY_TABLE } from "./historyTable";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import type { MigrationConfig } from "../config";
@@ -96,7 +97,7 @@ function engineSettings(inputs: SchemaMigrationsInputs): EngineSettings {
     const s = inputs.settings;
     return {
         historySchema: s.historySchema,
-        historyTable: "keel_schema_history",
+        historyTable: HISTORY_TABLE,
         lockTimeout: s.lockTimeout,
         statementTimeout: s.statementTimeout,
         lockWaitSeconds: s.lockWaitSeconds,

@@ -4,6 +4,7 @@
  * schema fingerprint after every apply. Used by the Pulumi provider and the
  * schema:* scripts alike.
  */
+import { HISTORY_TABLE } from "./historyTable";
 import { createHash } from "crypto";
 import type { Client } from "pg";
 import { DatabaseConnectionError, MigrationHistoryError, MigrationRunError } from "../errors";
@@ -31,7 +32,7 @@ export interface EngineSettings {
 
 export const DEFAULT_ENGINE_SETTINGS: EngineSettings = {
     historySchema: "public",
-    historyTable: "keel_schema_history",
+    historyTable: HISTORY_TABLE,
     lockTimeout: "5s",
     statementTimeout: "5min",
     lockWaitSeconds: 60,
