@@ -98,8 +98,8 @@ function azuriteBlobMain(): string {
     return path.join(path.dirname(pkg), bin);
 }
 
-/** A port nobody listens on now (the OS's pick for port 0). The server may still lose it to a race: start() retries. */
-function freePort(): Promise<number> {
+/** A port nobody listens on now (the OS's pick for port 0). A server may still lose it to a race: start() retries. */
+export function freePort(): Promise<number> {
     return new Promise((resolve, reject) => {
         const srv = net.createServer();
         srv.unref();

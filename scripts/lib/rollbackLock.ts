@@ -10,13 +10,10 @@
  * object; there its own update lock is the only guard.
  */
 import { randomUUID } from "crypto";
-import * as fs from "fs";
 import * as os from "os";
-import * as path from "path";
-import { parse } from "yaml";
 import { KeelError } from "../../components/errors";
-import { stateBackend } from "./engine";
-import { openStateStore, parseStateBackend, StateStore } from "./stateStore";
+import { selfManagedState } from "./stackHistory";
+import type { StateStore } from "./stateStore";
 
 export class RollbackLockedError extends KeelError {
     constructor(message: string) {
@@ -38,15 +35,7 @@ export interface RollbackLock {
     release(): Promise<void>;
 }
 
-function lockKey(root: string, stack: string): string {
-    const project = parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"))?.name;
-    return `.keel/locks/${project}/${stack}.rollback.json`;
-}
-
-function storeOf(root: string, env: Record<string, string | undefined>): StateStore | undefined {
-    const backend = parseStateBackend(stateBackend(root, env));
-    return backend.kind === "service" ? undefined : openStateStore(backend, env);
-}
+const lockKey = (project: string, stack: string) => `.keel/locks/${project}/${stack}.rollback.json`;
 
 export function describeHolder(h: LockHolder): string {
     return `pid ${h.pid} of ${h.username}@${h.hostname} since ${h.timestamp}${h.run ? `, ${h.run}` : ""}`;
@@ -75,9 +64,10 @@ async function readHolder(store: StateStore, key: string): Promise<LockHolder | 
 
 /** Takes the stack's rollback lock, or refuses naming who holds it. */
 export async function acquireRollbackLock(root: string, stack: string, env: Record<string, string | undefined>): Promise<RollbackLock> {
-    const store = storeOf(root, env);
-    if (!store) return { release: async () => undefined };
-    const key = lockKey(root, stack);
+    const state = selfManagedState(root, env);
+    if (!state) return { release: async () => undefined };
+    const { store } = state;
+    const key = lockKey(state.project, stack);
     const me: LockHolder = {
         id: randomUUID(),
         pid: process.pid,
@@ -118,9 +108,10 @@ export async function breakRollbackLock(
     stack: string,
     env: Record<string, string | undefined>,
 ): Promise<LockHolder | undefined> {
-    const store = storeOf(root, env);
-    if (!store) return undefined;
-    const key = lockKey(root, stack);
+    const state = selfManagedState(root, env);
+    if (!state) return undefined;
+    const { store } = state;
+    const key = lockKey(state.project, stack);
     const holder = await readHolder(store, key);
     if (holder) await store.remove(key);
     return holder;

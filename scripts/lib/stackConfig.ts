@@ -16,8 +16,6 @@ export class StackFileError extends KeelError {
     }
 }
 
-export const ENCRYPTED = ENCRYPTED_VALUE;
-
 export function rawStackConfig(root: string, stack: string, env: Record<string, string | undefined> = process.env): RawConfig {
     const file = path.join(root, `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(file))
@@ -30,7 +28,7 @@ export function rawStackConfig(root: string, stack: string, env: Record<string, 
         if (value && typeof value === "object" && "secure" in value) {
             secretKeys.add(key);
             encryptedKeys.add(key);
-            values[key] = ENCRYPTED;
+            values[key] = ENCRYPTED_VALUE;
         } else if (hasSecure(value)) {
             // `npm run pulumi -- config set --secret --path keel:backendSecrets.X`: the key holds secure leaves, so it is secret.
             secretKeys.add(key);
@@ -49,7 +47,7 @@ function hasSecure(value: unknown): boolean {
 
 function maskSecure(value: any): unknown {
     if (!value || typeof value !== "object") return value;
-    if ("secure" in value && Object.keys(value).length === 1) return ENCRYPTED;
+    if ("secure" in value && Object.keys(value).length === 1) return ENCRYPTED_VALUE;
     if (Array.isArray(value)) return value.map(maskSecure);
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecure(v)]));
 }

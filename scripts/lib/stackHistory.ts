@@ -99,6 +99,15 @@ function projectOf(root: string): string {
     return parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"))?.name;
 }
 
+/** The checkout's self-managed state backend and project, or undefined on Pulumi Cloud (no objects to read). */
+export function selfManagedState(
+    root: string,
+    env: Record<string, string | undefined>,
+): { store: StateStore; project: string } | undefined {
+    const backend = parseStateBackend(stateBackend(root, env));
+    return backend.kind === "service" ? undefined : { store: openStateStore(backend, env), project: projectOf(root) };
+}
+
 /** How many objects are read at once: enough to hide a bucket's latency, few enough for its rate limits. */
 const PARALLEL_READS = 16;
 
@@ -212,10 +221,9 @@ function deployOf(info: any, checkpoint: any): Deploy {
  * `.pulumi/locks/<organization/project/stack>/<id>.json` (pkg/backend/diy).
  */
 export async function stackLocks(root: string, stack: string, env: Record<string, string | undefined> = process.env): Promise<string[]> {
-    const backend = parseStateBackend(stateBackend(root, env));
-    if (backend.kind === "service") return [];
-    const store = openStateStore(backend, env);
-    const project = projectOf(root);
+    const state = selfManagedState(root, env);
+    if (!state) return [];
+    const { store, project } = state;
     const found: string[] = [];
     for (const dir of [`.pulumi/locks/organization/${project}/${stack}/`, `.pulumi/locks/${stack}/`]) {
         for (const o of (await store.list(dir)).filter((x) => x.key.endsWith(".json"))) {
@@ -223,7 +231,7 @@ export async function stackLocks(root: string, stack: string, env: Record<string
                 const lock = JSON.parse((await store.read(o.key))?.toString("utf8") ?? "");
                 found.push(`pid ${lock.pid} of ${lock.username ?? "?"}@${lock.hostname ?? "?"} since ${lock.timestamp ?? "?"}`);
             } catch {
-                found.push(`${backend.display}/${o.key}`);
+                found.push(`${store.display}/${o.key}`);
             }
         }
     }

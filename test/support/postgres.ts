@@ -6,10 +6,12 @@
  */
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
+import { freePort } from "../../tools/objectStores";
+
+export { freePort };
 
 const PASSWORD = "s3cret-test-password";
 
@@ -21,19 +23,6 @@ function binDir(): string {
     } catch {
         throw new Error("PostgreSQL server binaries not found: install postgresql-15 or set PG_BIN to the directory holding initdb.");
     }
-}
-
-/** A port nothing listens on now, on the loopback. */
-export function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const srv = net.createServer();
-        srv.unref();
-        srv.on("error", reject);
-        srv.listen(0, "127.0.0.1", () => {
-            const port = (srv.address() as net.AddressInfo).port;
-            srv.close(() => resolve(port));
-        });
-    });
 }
 
 export class PostgresCluster {
