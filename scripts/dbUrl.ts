@@ -32,15 +32,24 @@ export interface DbUrlIo {
     print(text: string): void;
 }
 
-export async function dbUrl(args: ParsedCommandLine, io: DbUrlIo): Promise<number> {
-    const stack = (args.options.stack as string | undefined) ?? "dev";
-    const o = { root: io.root, stack, env: io.env };
+export interface DbUrlOptions {
+    stack: string;
+    pooled: boolean;
+}
+
+export async function dbUrl(options: DbUrlOptions, io: DbUrlIo): Promise<number> {
+    const o = { root: io.root, stack: options.stack, env: io.env };
     // The direct URL by the commands' one rule (an external stack reading DATABASE_URL prints that); the pooled one is only in the outputs.
-    const url = args.options.pooled ? await stackOutput(o, "databasePooledUrl") : (await stackDatabase({ ...o, urlOption: false })).url;
+    const url = options.pooled ? await stackOutput(o, "databasePooledUrl") : (await stackDatabase({ ...o, urlOption: false })).url;
     io.print(`${url}\n`);
     return 0;
 }
 
 if (require.main === module) {
-    runCommand(SPEC, (args) => dbUrl(args, { root: process.cwd(), env: process.env, print: (t) => void process.stdout.write(t) }));
+    runCommand(SPEC, (args) =>
+        dbUrl(
+            { stack: (args.options.stack as string | undefined) ?? "dev", pooled: args.options.pooled === true },
+            { root: process.cwd(), env: process.env, print: (t) => void process.stdout.write(t) },
+        ),
+    );
 }

@@ -16,8 +16,8 @@
 const fs = require("fs");
 const path = require("path");
 
-/** What the program, the operator scripts, the benchmarks, the object-store servers (tools/*.ts) and the test helpers are made of. */
-const SOURCES = ["index.ts", "components", "policies", "scripts", "bench", "tools", "test/support"];
+/** What the program, the command line, the operator scripts, the benchmarks, the object-store servers (tools/*.ts) and the test helpers are made of. */
+const SOURCES = ["index.ts", "cli", "components", "policies", "scripts", "bench", "tools", "test/support"];
 const OUT = "dist";
 
 function sourcesIn(root) {

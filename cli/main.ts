@@ -1,0 +1,64 @@
+/**
+ * keel: Keel's one command line. A folder per noun (`db`, `schema`, `stack`, …),
+ * a file per verb, the shared flags in options.ts; on commander 14 (the line that
+ * still runs on Node 20, maintained, no dependencies of its own, typed flags
+ * through @commander-js/extra-typings; completion is generated from the same tree).
+ *
+ * Exit codes: 0 after --help, 2 for a usage error (with the usage), 1 for any
+ * other error (its message; KEEL_DEBUG=1 adds the stack trace), else the verb's.
+ */
+import { Command, CommanderError } from "@commander-js/extra-typings";
+import { KeelContext } from "./cli";
+import { confirmOnTty } from "../scripts/lib/prompt";
+import { dbCommand } from "./db";
+
+/** The whole tree: every noun and its verbs. */
+export function keelProgram(cli: KeelContext): Command {
+    const program = new Command("keel")
+        .description("Keel: one Pulumi program for a small product's whole platform, and the commands to operate it.")
+        .addCommand(dbCommand(cli));
+    return program;
+}
+
+/** Applies the same output and exit rules to a command and all below it. */
+function configure(command: Command, cli: KeelContext): void {
+    command
+        .exitOverride()
+        .showHelpAfterError()
+        .configureOutput({ writeOut: cli.out, writeErr: (t) => cli.err(cli.redact(t)) });
+    for (const sub of command.commands) configure(sub as Command, cli);
+}
+
+/** Runs one command line; resolves with the exit code, never exits the process. */
+export async function runKeel(argv: string[], cli: KeelContext): Promise<number> {
+    const program = keelProgram(cli);
+    configure(program, cli);
+    try {
+        await program.parseAsync(argv, { from: "user" });
+        return cli.exitCode;
+    } catch (err) {
+        if (err instanceof CommanderError) {
+            // --help and `keel help` end with 0; a bare noun (its help on stderr) and every parse problem are usage errors.
+            return err.exitCode === 0 ? 0 : 2;
+        }
+        const text = cli.env.KEEL_DEBUG && err instanceof Error && err.stack ? err.stack : err instanceof Error ? err.message : String(err);
+        cli.err(`error: ${cli.redact(text)}\n`);
+        return 1;
+    }
+}
+
+/** The process's keel: stdio, the terminal's confirm, exit with the command's code. */
+export function main(argv = process.argv.slice(2)): void {
+    const cli: KeelContext = {
+        root: process.cwd(),
+        env: process.env,
+        out: (t) => void process.stdout.write(t),
+        err: (t) => void process.stderr.write(t),
+        confirm: confirmOnTty,
+        exitCode: 0,
+        redact: (t) => t,
+    };
+    runKeel(argv, cli).then((code) => process.exit(code));
+}
+
+if (require.main === module) main();
