@@ -46,12 +46,14 @@ export function stageOfResources(resources: readonly { props?: unknown; urn: str
     return stageFromUrn(resources[0]?.urn ?? "");
 }
 
-/** Where a rule's README section is, and what every rule states about itself besides its check. */
-export const README = "README.md";
+/** The documents a rule's `url` points into (relative to the repository root), and what every rule states about itself besides its check. */
+export const HOW_IT_WORKS = "docs/how-it-works.md";
+export const OPERATIONS = "docs/operations.md";
+export const CONFIG_REFERENCE = "docs/config.md";
 
 export interface RuleMetadata {
     severity: Severity;
-    /** The README section the rule enforces. */
+    /** The document section the rule enforces (`docs/<file>.md#<heading>`). */
     url: string;
     /** What to do about a violation, in one or two sentences. */
     remediationSteps: string;

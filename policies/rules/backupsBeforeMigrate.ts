@@ -4,7 +4,7 @@
  */
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { SchemaMigrations } from "../../components/schema/provider";
-import { field, raw, README, report, SHARED_STAGES_ONLY, stackName, stageOf, Violation } from "../support";
+import { field, raw, OPERATIONS, report, SHARED_STAGES_ONLY, stackName, stageOf, Violation } from "../support";
 
 /** The resource types this rule reads. */
 export const RESOURCE_TYPES = [SchemaMigrations.__pulumiType];
@@ -33,7 +33,7 @@ export const backupsBeforeMigrate: ResourceValidationPolicy = {
     description: "Staging and prod take a backup before migrating (keel:migrations.backup must be true).",
     enforcementLevel: "mandatory",
     severity: "high",
-    url: `${README}#backups`,
+    url: `${OPERATIONS}#backups`,
     remediationSteps: "npm run pulumi -- config set --path keel:migrations.backup true --stack <stack> (the default on staging and prod).",
     validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
         for (const v of checkBackupsBeforeMigrate(args)) report(reportViolation, v);

@@ -5,7 +5,7 @@
  */
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { SchemaMigrations } from "../../components/schema/provider";
-import { ADVISORY_IN_DEV, field, raw, README, report, stageOf, Violation } from "../support";
+import { ADVISORY_IN_DEV, field, raw, HOW_IT_WORKS, report, stageOf, Violation } from "../support";
 
 /** The resource types this rule reads. */
 export const RESOURCE_TYPES = [SchemaMigrations.__pulumiType];
@@ -62,7 +62,7 @@ export const destructiveMigrations: ResourceValidationPolicy = {
         "Pending migrations with destructive statements must carry '-- keel:allow-destructive' (mandatory on staging and prod, advisory on dev).",
     enforcementLevel: "mandatory",
     severity: "high",
-    url: `${README}#how-migrations-work`,
+    url: `${HOW_IT_WORKS}#how-migrations-work`,
     remediationSteps:
         "Take a backup, then add '-- keel:allow-destructive' to the file if the data loss is meant; otherwise rewrite the migration without it.",
     validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {

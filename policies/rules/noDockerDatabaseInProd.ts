@@ -5,7 +5,7 @@
 import * as docker from "@pulumi/docker";
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { DockerPostgres } from "../../components/database/docker";
-import { PROD_ONLY, README, report, stackName, stageFromUrn, stageOf, Violation } from "../support";
+import { PROD_ONLY, HOW_IT_WORKS, report, stackName, stageFromUrn, stageOf, Violation } from "../support";
 
 /** @pulumi/docker's Container sets its type token at runtime without declaring it. */
 const CONTAINER = (docker.Container as unknown as { __pulumiType: string }).__pulumiType;
@@ -37,7 +37,7 @@ export const noDockerDatabaseInProd: ResourceValidationPolicy = {
     description: "Prod declares no Docker container and no Docker PostgreSQL (use Neon or an external server).",
     enforcementLevel: "mandatory",
     severity: "critical",
-    url: `${README}#databases`,
+    url: `${HOW_IT_WORKS}#databases`,
     remediationSteps:
         "Use Neon (npm run pulumi -- config set --path keel:database.kind neon) or an existing server (keel:databaseUrl, as a secret).",
     validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {

@@ -26,7 +26,7 @@
  * alarm is fixed by declaring the property secret, a missed secret is not fixed at all.
  */
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { ADVISORY_IN_DEV, isSecret, isUnknown, raw, README, report, secretsAreVisible, stackName, stageOf, Violation } from "../support";
+import { ADVISORY_IN_DEV, isSecret, isUnknown, raw, CONFIG_REFERENCE, report, secretsAreVisible, stackName, stageOf, Violation } from "../support";
 
 export const SECRET_KEY = /token|password|passwd|secret|api[_-]?key|private[_-]?key|database[_-]?url|connection[_-]?string/i;
 /** Keys naming a secret rather than holding it (`databaseUrlEnv: "DATABASE_URL"`, `secretName`, `tokenId`). */
@@ -173,7 +173,7 @@ export const noPlaintextSecrets: ResourceValidationPolicy = {
         "No plain-text value under a secret-looking key (token, password, secret, API key, database URL ...) in any resource input.",
     enforcementLevel: "mandatory",
     severity: "high",
-    url: `${README}#configuration`,
+    url: CONFIG_REFERENCE,
     remediationSteps:
         "Keep the value in config as a secret (npm run pulumi -- config set --secret; a backend variable goes under keel:backendSecrets) and pass it with pulumi.secret().",
     configSchema: {

@@ -5,7 +5,7 @@
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { FlyMachines } from "../../components/backend/fly/machines";
 import { RenderService } from "../../components/backend/render/service";
-import { field, isUnknown, PROD_ONLY, raw, README, report, stackName, stageOf, Violation } from "../support";
+import { field, isUnknown, PROD_ONLY, raw, HOW_IT_WORKS, report, stackName, stageOf, Violation } from "../support";
 
 /** The resource types this rule reads. */
 export const RESOURCE_TYPES = [FlyMachines.__pulumiType, RenderService.__pulumiType];
@@ -86,7 +86,7 @@ export const prodBackendSafeDeploys: ResourceValidationPolicy = {
     description: "Prod's backend has a health check path, at least 2 instances and (Fly) a rolling or blue-green rollout.",
     enforcementLevel: "mandatory",
     severity: "medium",
-    url: `${README}#backend-and-frontend`,
+    url: `${HOW_IT_WORKS}#backend-and-frontend`,
     remediationSteps: "Give prod's backend a health check path, two or more machines or instances, and a rolling or blue-green rollout.",
     configSchema: {
         properties: {

@@ -11,7 +11,7 @@
 import { PolicyResource, ReportViolation, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { requiredStatusChecks } from "../../components/github/workflows";
 import * as github from "@pulumi/github";
-import { field, PROD_ONLY, raw, README, report, stageOfResources, Violation } from "../support";
+import { field, PROD_ONLY, raw, HOW_IT_WORKS, report, stageOfResources, Violation } from "../support";
 
 /** @pulumi/github's classes set their type tokens at runtime without declaring them. */
 const typeOf = (cls: unknown): string => (cls as { __pulumiType: string }).__pulumiType;
@@ -170,7 +170,7 @@ export const prodBranchProtected: StackValidationPolicy = {
         "In prod, the production branch is protected with CI's required checks and the production environment deploys only from it.",
     enforcementLevel: "mandatory",
     severity: "medium",
-    url: `${README}#repository-gates-workflows-and-the-policy-pack`,
+    url: `${HOW_IT_WORKS}#repository-gates-workflows-and-the-policy-pack`,
     remediationSteps:
         "Let prod own the repository's gates (keel:github.ownedBy prod): Keel declares the ruleset and the production environment's deployment policy.",
     configSchema: {

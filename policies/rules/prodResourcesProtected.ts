@@ -7,7 +7,7 @@ import { FlyApp } from "../../components/backend/fly/app";
 import { RenderService } from "../../components/backend/render/service";
 import { NeonBranch } from "../../components/database/neon/branch";
 import { NeonProject } from "../../components/database/neon/project";
-import { PROD_ONLY, README, report, stackName, stageOf, Violation } from "../support";
+import { PROD_ONLY, HOW_IT_WORKS, report, stackName, stageOf, Violation } from "../support";
 
 /** Type -> the config key that lifts the protection (the Neon objects: keel:allowDataLoss, components/dataGuard.ts, or the older allowDelete). */
 export const PROTECTED_TYPES: Record<string, string> = {
@@ -45,9 +45,9 @@ export const prodResourcesProtected: ResourceValidationPolicy = {
     description: "In prod the Neon project and branch, the Fly app and the Render service are protected.",
     enforcementLevel: "mandatory",
     severity: "critical",
-    url: `${README}#databases`,
+    url: `${HOW_IT_WORKS}#databases`,
     remediationSteps:
-        "Leave keel:database.neon.allowDelete and keel:backend.allowDelete unset on prod; for a deliberate removal, lift them for that one update (see the README).",
+        "Leave keel:database.neon.allowDelete and keel:backend.allowDelete unset on prod; for a deliberate removal, lift them for that one update (README: What Keel never deletes).",
     validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
         for (const v of checkProdResourcesProtected(args)) report(reportViolation, v);
     },

@@ -230,16 +230,16 @@ describe("the pack's rules and the program agree", function () {
 });
 
 describe("the pack's rules describe themselves", () => {
-    const readme = fs.readFileSync(path.join(__dirname, "../../README.md"), "utf8");
-    /** GitHub's anchors for the README's headings. */
-    const anchors = new Set(
-        [...readme.matchAll(/^#{1,6} (.+)$/gm)].map((m) =>
-            m[1]
-                .toLowerCase()
-                .replace(/[^a-z0-9 -]/g, "")
-                .replace(/ /g, "-"),
-        ),
-    );
+    /** GitHub's anchors for a document's headings. */
+    const anchorsOf = (file: string) =>
+        new Set(
+            [...fs.readFileSync(path.join(__dirname, "../..", file), "utf8").matchAll(/^#{1,6} (.+)$/gm)].map((m) =>
+                m[1]
+                    .toLowerCase()
+                    .replace(/[^a-z0-9 -]/g, "")
+                    .replace(/ /g, "-"),
+            ),
+        );
     const policies = [
         destructiveMigrations,
         backupsBeforeMigrate,
@@ -250,13 +250,14 @@ describe("the pack's rules describe themselves", () => {
         noPlaintextSecrets,
     ];
 
-    it("each carries a severity, a rationale, the README section it enforces and what to do", () => {
+    it("each carries a severity, a rationale, the document section it enforces and what to do", () => {
         for (const p of policies) {
             assert.ok(["low", "medium", "high", "critical"].includes(p.severity!), p.name);
             assert.ok(p.description.length > 20 && !p.description.includes("\n"), p.name);
             assert.ok(p.remediationSteps && p.remediationSteps.length > 20, p.name);
-            const anchor = /^README\.md#(.+)$/.exec(p.url ?? "")?.[1];
-            assert.ok(anchor && anchors.has(anchor), `${p.name}: ${p.url} is not a README section`);
+            const [, file, anchor] = /^(docs\/[a-z-]+\.md)(?:#(.+))?$/.exec(p.url ?? "") ?? [];
+            assert.ok(file && fs.existsSync(path.join(__dirname, "../..", file)), `${p.name}: ${p.url} is not a document in docs/`);
+            assert.ok(anchor === undefined || anchorsOf(file).has(anchor), `${p.name}: ${p.url} is not a section of ${file}`);
         }
     });
 
