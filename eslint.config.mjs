@@ -26,7 +26,7 @@ export default tseslint.config(
         },
     },
     {
-        files: ["**/*.js"],
+        files: ["**/*.js", "keel"],
         languageOptions: { sourceType: "commonjs" },
         rules: { "@typescript-eslint/no-require-imports": "off" },
     },
