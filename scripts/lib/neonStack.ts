@@ -1,6 +1,7 @@
-/** Finds a Neon stack's project and branch by the names in its config, for operator scripts. */
+/** Finds a Neon stack's project and branch by the names in its config, for operator scripts (db:*, db:reset, rollback). */
 import type { Branch } from "@neondatabase/api-client";
-import type { NeonDatabaseConfig } from "../../components/config";
+import type { NeonBackupTarget } from "../../components/backup/neon";
+import type { KeelConfig, NeonDatabaseConfig } from "../../components/config";
 import { findBranch, findProjects } from "../../components/database/neon/common";
 import { KeelError } from "../../components/errors";
 import { Api, neonClient, resolveNeonCredentials } from "../../components/vendors/neon";
@@ -47,4 +48,16 @@ export function scriptNeonClient(stack: string, env: Record<string, string | und
     }
     const credentials = resolveNeonCredentials({ env, configApiUrl: env.NEON_API_URL });
     return neonClient({ apiKey: credentials.apiKey, baseUrl: credentials.baseUrl, ...(onProgress ? { onProgress } : {}) });
+}
+
+/** The stack's Neon branch, found by name (the stack file names the project and branch; ids live in the state). */
+export async function neonTarget(
+    io: { env: Record<string, string | undefined>; out(line: string): void },
+    config: KeelConfig,
+    c: NeonDatabaseConfig,
+): Promise<NeonBackupTarget> {
+    const api = scriptNeonClient(config.stack, io.env, io.out);
+    const projectId = await findNeonProject(api, c);
+    const branch = await findStackBranch(api, projectId, c, config.stack);
+    return { api, projectId, branchId: branch.id, branchName: branch.name, stack: config.stack, wait: { onProgress: io.out } };
 }
