@@ -9,9 +9,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { describePlan, executeReset, planReset, ResetError, runSqlInTransaction } from "../../components/backup/neonReset";
 import { NeonDatabaseConfig, parseKeelConfig } from "../../components/config";
-import { neonClient, waitForOperations } from "../../components/vendors/neon";
 import { FakeNeon } from "../support/fakeNeon";
 import { withClient } from "../support/migrationsDir";
+import { neonStaging } from "../support/neonStaging";
 import { freshDatabase } from "../support/postgres";
 import { tempDir } from "../support/tempDir";
 
@@ -42,19 +42,7 @@ describe("the Neon branch reset (fake Neon API)", function () {
     });
     after(() => fake.stop());
 
-    async function setup() {
-        fake.reset();
-        const project = fake.seedProject("shop", { branchName: "main", roleName: "app", databaseName: "app" });
-        const api = neonClient({ apiKey: fake.apiKey, baseUrl: fake.url });
-        const main = fake.branch(project.id, "main")!;
-        const { data } = await api.createProjectBranch(project.id, {
-            branch: { parent_id: main.id, name: "staging" },
-            endpoints: [{ type: "read_write" as never }],
-        });
-        await waitForOperations(api, project.id, data.operations);
-        fake.requests.splice(0);
-        return { api, project, main, staging: fake.branch(project.id, "staging")! };
-    }
+    const setup = () => neonStaging(fake);
 
     /** A real database standing in for the scratch branch's, seeded with prod-like rows. */
     async function scratchDatabase(): Promise<string> {

@@ -7,10 +7,10 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { neonClient, waitForOperations } from "../../components/vendors/neon";
 import { dbReset, SPEC } from "../../scripts/dbReset";
 import { parseCommandLine } from "../../scripts/lib/cli";
 import { FakeNeon } from "../support/fakeNeon";
+import { neonStaging } from "../support/neonStaging";
 import { tempDir } from "../support/tempDir";
 
 describe("npm run db:reset (fake Neon API)", function () {
@@ -21,19 +21,7 @@ describe("npm run db:reset (fake Neon API)", function () {
     });
     after(() => fake.stop());
 
-    /** The owner's project with a staging branch off main, as deploying staging leaves it. */
-    async function setup() {
-        fake.reset();
-        const project = fake.seedProject("shop", { branchName: "main", roleName: "app", databaseName: "app" });
-        const api = neonClient({ apiKey: fake.apiKey, baseUrl: fake.url });
-        const main = fake.branch(project.id, "main")!;
-        const { data } = await api.createProjectBranch(project.id, {
-            branch: { parent_id: main.id, name: "staging" },
-            endpoints: [{ type: "read_write" as never }],
-        });
-        await waitForOperations(api, project.id, data.operations);
-        fake.requests.splice(0);
-    }
+    const setup = () => neonStaging(fake);
 
     const STAGING = `config:
   keel:database:
