@@ -39,7 +39,7 @@ import { KeelConfig, NeonDatabaseConfig } from "../components/config";
 import { KeelError } from "../components/errors";
 import { describeTarget } from "../components/postgres/connection";
 import { CommandSpec, ParsedCommandLine, runCommandLine, runSubcommand, UsageError, usageText } from "./lib/cli";
-import { findNeonProject, findStackBranch, scriptNeonClient } from "./lib/neonStack";
+import { neonTarget } from "./lib/neonStack";
 import { confirmOnTty } from "./lib/prompt";
 import type { PulumiCli } from "./lib/pulumiCli";
 import { readStackConfig } from "./lib/stackConfig";
@@ -209,14 +209,6 @@ export async function dbCommand(command: string, args: ParsedCommandLine, io: Db
     const report = await drill(url, { stack: config.stack, progress: io.out, historySchema: config.migrations.historySchema, env: io.env });
     for (const line of formatDrillReport(report)) io.out(line);
     return report.passed ? 0 : 1;
-}
-
-/** The stack's Neon branch, found by name (the stack file names the project and branch; ids live in the state). */
-export async function neonTarget(io: Pick<DbIo, "env" | "out">, config: KeelConfig, c: NeonDatabaseConfig): Promise<NeonBackupTarget> {
-    const api = scriptNeonClient(config.stack, io.env, io.out);
-    const projectId = await findNeonProject(api, c);
-    const branch = await findStackBranch(api, projectId, c, config.stack);
-    return { api, projectId, branchId: branch.id, branchName: branch.name, stack: config.stack, wait: { onProgress: io.out } };
 }
 
 /** Neon stacks: backups are snapshot branches (components/backup/neon.ts). */

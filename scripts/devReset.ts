@@ -19,18 +19,18 @@
  * what the migrations and seeds make.
  */
 import * as path from "path";
-import type { Client } from "pg";
 import { adminClient, appliedSchemaVersion, createDatabaseLike, databaseFacts, DatabaseFacts } from "../components/backup/pgDump";
 import { KeelError } from "../components/errors";
 import { describeTarget, openClient, quoteIdent } from "../components/postgres/connection";
+import { dropDatabase } from "../components/postgres/dropDatabase";
 import { MigrationFile, parseMigrations, readMigrationDir } from "../components/schema/migrationSet";
 import { applyMigrations, EngineSettings } from "../components/schema/runner";
 import { DEFAULT_SEEDS_DIR, loadSeeds, runSeeds, SeedFile } from "../components/schema/seeds";
 import { CommandSpec, ParsedCommandLine, runCommand } from "./lib/cli";
+import { settingsFor } from "./lib/migrationSettings";
 import { confirmOnTty } from "./lib/prompt";
 import { devDatabaseUrl, requireDevStage } from "./lib/stackDatabase";
 import { readStackConfig } from "./lib/stackConfig";
-import { settingsFor } from "./schema";
 
 export class DevResetError extends KeelError {
     constructor(message: string) {
@@ -187,32 +187,6 @@ export async function planDevReset(
         ...(ignoredBaseline ? { ignoredBaseline } : {}),
         lines: steps.map((s, i) => `  ${i + 1}. ${s}`),
     };
-}
-
-/** Drops the database, ending its sessions (WITH (FORCE) from PostgreSQL 13; before that, refusing new ones first). */
-async function dropDatabase(admin: Client, name: string, say: (line: string) => void): Promise<void> {
-    const db = quoteIdent(name);
-    const num = Number((await admin.query("SELECT current_setting('server_version_num') AS v")).rows[0].v);
-    if (num >= 130000) {
-        await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-        return;
-    }
-    await admin.query(`ALTER DATABASE ${db} WITH ALLOW_CONNECTIONS false`);
-    for (let attempt = 0; ; attempt++) {
-        const ended = await admin.query(
-            `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
-            [name],
-        );
-        if (ended.rows[0].n) say(`ended ${plural(ended.rows[0].n, "session")} on '${name}'`);
-        try {
-            await admin.query(`DROP DATABASE IF EXISTS ${db}`);
-            return;
-        } catch (err: any) {
-            // 55006: a session has not gone yet.
-            if (err?.code !== "55006" || attempt >= 20) throw err;
-            await new Promise((r) => setTimeout(r, 100));
-        }
-    }
 }
 
 /** Carries out a plan: drop, create, migrate, seed. Returns the schema version and what ran. */

@@ -20,12 +20,13 @@ import { executeNeonRestore, planNeonRestore } from "../components/backup/neon";
 import { findDump, readTableStats, restoreDump } from "../components/backup/pgDump";
 import type { KeelConfig } from "../components/config";
 import { KeelError } from "../components/errors";
+import { frontendColumn, planFrontendRollback } from "../components/frontend/rollback";
 import { openClient } from "../components/postgres/connection";
 import { parseMigration, scanMigrations } from "../components/schema/migrationSet";
-import { neonTarget } from "./db";
 import { CommandSpec, ParsedCommandLine, runCommand, UsageError } from "./lib/cli";
 import { keelStack, policyPackPath, stackFileStage, stateBackend } from "./lib/engine";
 import { addWorktree, commitSubjects, hasCommit, repositoryOf, sameLockfile, Worktree } from "./lib/git";
+import { neonTarget } from "./lib/neonStack";
 import { askOnTty, confirmOnTty } from "./lib/prompt";
 import { pulumiCliOrBuild } from "./lib/pulumiCli";
 import type { BackupRecord } from "../components/backup/types";
@@ -43,7 +44,6 @@ import {
     selectTarget,
     stayingMigrations,
 } from "./lib/rollbackPlan";
-import { frontendColumn, planFrontendRollback } from "./lib/rollbackFrontend";
 import type { RunnerResult } from "./lib/rollbackRunner";
 import { stackDatabaseUrl } from "./lib/stackDatabase";
 import { STATE_ROOT_ENV, stateRoot } from "../components/stateRoot";

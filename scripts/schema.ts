@@ -12,15 +12,12 @@
  *   npm run schema:new -- add_orders
  *   npm run schema:resolve -- 20240101120000 --applied|--rolled-back
  */
-import { HISTORY_TABLE } from "../components/schema/historyTable";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import type { DatabaseConfig, MigrationConfig } from "../components/config";
 import { MigrationFileError } from "../components/errors";
 import { describeTarget } from "../components/postgres/connection";
 import {
-    isPgDuration,
+    MAX_VERSION,
     MIGRATION_FILE_PATTERN,
     MigrationSource,
     parseMigration,
@@ -28,13 +25,10 @@ import {
     readMigrationDir,
 } from "../components/schema/migrationSet";
 import type { HistoryRow } from "../components/schema/plan";
-import { applyMigrations, assertRunnable, EngineSettings, inspectSchema, resolveMigration } from "../components/schema/runner";
+import { applyMigrations, assertRunnable, inspectSchema, resolveMigration } from "../components/schema/runner";
 import { CommandSpec, OptionSpec, ParsedCommandLine, runSubcommand, UsageError } from "./lib/cli";
-import { stackDatabase } from "./lib/stackDatabase";
+import { databaseUrl, settingsFor } from "./lib/migrationSettings";
 import { readStackConfig } from "./lib/stackConfig";
-
-/** bigint's largest value: keel_schema_history.version's type. */
-const MAX_VERSION = 9223372036854775807n;
 
 const COMMON: OptionSpec[] = [
     { name: "stack", short: "s", value: "<stack>", help: "whose keel:migrations settings apply (default: dev)" },
@@ -91,51 +85,6 @@ export interface SchemaIo {
     root: string;
     env: Record<string, string | undefined>;
     out(line: string): void;
-}
-
-/** The stack's migration settings with this run's options on top (and its database config, for the URL). */
-export function settingsFor(args: ParsedCommandLine, io: SchemaIo): { dir: string; engine: EngineSettings; database: DatabaseConfig } {
-    const stack = (args.options.stack as string | undefined) ?? "dev";
-    const config = readStackConfig(io.root, stack, io.env);
-    const m: MigrationConfig = config.migrations;
-    const opt = (k: string) => (typeof args.options[k] === "string" ? (args.options[k] as string) : undefined);
-    // Checked here: a NaN lock wait never times out, and the timeouts are inlined into SET statements.
-    const lockWait = opt("lock-wait");
-    if (lockWait !== undefined && !/^\d+(\.\d+)?$/.test(lockWait))
-        throw new UsageError(`--lock-wait needs a number of seconds, not '${lockWait}'`);
-    const baseline = opt("baseline");
-    if (baseline !== undefined && (!/^\d+$/.test(baseline) || BigInt(baseline) > MAX_VERSION)) {
-        throw new UsageError(`--baseline needs a migration version (digits, at most ${MAX_VERSION}), not '${baseline}'`);
-    }
-    for (const k of ["lock-timeout", "statement-timeout"]) {
-        const v = opt(k);
-        if (v !== undefined && !isPgDuration(v)) throw new UsageError(`--${k} needs a duration such as 5s, 250ms or 10min, not '${v}'`);
-    }
-    const configuredBaseline = baseline === undefined ? m.baseline : BigInt(baseline).toString();
-    return {
-        dir: opt("dir") ?? m.dir,
-        database: config.database,
-        engine: {
-            historySchema: opt("history-schema") ?? m.historySchema,
-            historyTable: HISTORY_TABLE,
-            lockTimeout: opt("lock-timeout") ?? m.lockTimeout,
-            statementTimeout: opt("statement-timeout") ?? m.statementTimeout,
-            lockWaitSeconds: lockWait !== undefined ? Number(lockWait) : m.lockWaitSeconds,
-            plan: {
-                allowMissing: args.options["allow-missing"] === true || m.allowMissing,
-                outOfOrder: args.options["out-of-order"] === true || m.outOfOrder,
-                ...(configuredBaseline !== undefined ? { baseline: configuredBaseline } : {}),
-            },
-            appliedBy: `local:${io.env.USER ?? os.userInfo().username}`,
-        },
-    };
-}
-
-/** The database: --url, else the stack's own (scripts/lib/stackDatabase.ts's rule). */
-export async function databaseUrl(args: ParsedCommandLine, io: SchemaIo, database: DatabaseConfig): Promise<string> {
-    const stack = (args.options.stack as string | undefined) ?? "dev";
-    const url = args.options.url as string | undefined;
-    return (await stackDatabase({ root: io.root, stack, env: io.env, database, say: io.out, ...(url !== undefined ? { url } : {}) })).url;
 }
 
 /** The directory's migrations; every problem with it (names, versions, directives) at once. */

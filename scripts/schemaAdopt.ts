@@ -20,8 +20,8 @@ import { describeFiles, summarize } from "../components/schema/adopt/plan";
 import { readMigrationDir } from "../components/schema/migrationSet";
 import { readHistory, recordAdoption } from "../components/schema/runner";
 import { CommandSpec, ParsedCommandLine, runCommand, UsageError } from "./lib/cli";
+import { databaseUrl, settingsFor } from "./lib/migrationSettings";
 import { confirmOnTty } from "./lib/prompt";
-import { databaseUrl, settingsFor } from "./schema";
 
 const TOOL_LIST = Object.keys(TOOLS).join("|");
 

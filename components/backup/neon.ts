@@ -32,6 +32,15 @@ import {
     waitForRunningOperations,
     WaitOptions,
 } from "../vendors/neon";
+import {
+    createBranchWithCompute,
+    deleteBranch,
+    directConnectionUri,
+    getBranch,
+    InPlaceRestore,
+    restoreInPlace,
+    searchBranches,
+} from "./neonBranches";
 import type { BackupRecord, DrillReport } from "./types";
 
 /** A Neon backup that cannot be taken, found, or restored as asked. */
@@ -156,39 +165,6 @@ function toRecord(target: NeonBackupTarget, branch: Branch, annotation: Record<s
     };
 }
 
-/** Branches whose name contains `search`, with their annotations, across pages. */
-async function searchBranches(
-    api: Api,
-    projectId: string,
-    search: string,
-): Promise<{ branch: Branch; annotation?: Record<string, string> }[]> {
-    const found: { branch: Branch; annotation?: Record<string, string> }[] = [];
-    let cursor: string | undefined;
-    for (let page = 0; page < 100; page++) {
-        const { data } = await api.listProjectBranches({ projectId, search, ...(cursor ? { cursor } : {}) });
-        const annotations = (data as { annotations?: Record<string, { value?: Record<string, string> }> }).annotations ?? {};
-        for (const branch of data.branches ?? []) found.push({ branch, annotation: annotations[branch.id]?.value });
-        const next = data.pagination?.next;
-        if (!next || next === cursor) break;
-        cursor = next;
-    }
-    return found;
-}
-
-async function getBranch(
-    api: Api,
-    projectId: string,
-    branchId: string,
-): Promise<{ branch: Branch; annotation?: Record<string, string> } | undefined> {
-    try {
-        const { data } = await api.getProjectBranch(projectId, branchId);
-        return { branch: data.branch, annotation: (data as { annotation?: { value?: Record<string, string> } }).annotation?.value };
-    } catch (err) {
-        if (isNotFound(err)) return undefined;
-        throw err;
-    }
-}
-
 /**
  * Snapshots the stack's branch at its head: a child branch without a compute,
  * expiring after retentionDays, annotated with the stack and schema versions.
@@ -289,14 +265,9 @@ export async function listNeonBackups(target: NeonBackupTarget): Promise<BackupR
         .sort((a, b) => (a.takenAt < b.takenAt ? 1 : a.takenAt > b.takenAt ? -1 : a.id.localeCompare(b.id)));
 }
 
-export interface NeonRestorePlan {
-    projectId: string;
-    /** The stack's branch, restored in place (same id, same endpoint). */
-    target: { id: string; name: string };
-    /** What it is restored from: a backup, or a branch an earlier restore preserved (an undo). */
+export interface NeonRestorePlan extends InPlaceRestore {
+    /** What the stack's branch is restored from: a backup, or a branch an earlier restore preserved (an undo). */
     source: { id: string; name: string; backup?: BackupRecord };
-    /** The branch that will keep the state before the restore. */
-    preservedName: string;
     /** What will happen, one step a line, for printing before asking. */
     lines: string[];
 }
@@ -387,27 +358,7 @@ export async function executeNeonRestore(
             `This restore plan is for branch ${plan.target.id} of project ${plan.projectId}, not for stack '${target.stack}'s branch ${target.branchId}.`,
         );
     }
-    progress?.(`restoring '${plan.target.name}' from '${plan.source.name}'; its current state is kept as '${plan.preservedName}'`);
-    const wait = waitOptions(target, progress);
-    const findPreserved = async () =>
-        (await searchBranches(api, plan.projectId, plan.preservedName)).find((b) => b.branch.name === plan.preservedName)?.branch;
-    try {
-        const { data } = await api.restoreProjectBranch(plan.projectId, plan.target.id, {
-            source_branch_id: plan.source.id,
-            preserve_under_name: plan.preservedName,
-        });
-        await waitForOperations(api, plan.projectId, data.operations as Operation[], wait);
-    } catch (err) {
-        // A restore whose response was lost happened if the preserved branch exists: never restore twice.
-        if (!mayHaveBeenProcessed(err)) throw err;
-        const preserved = await findPreserved();
-        if (!preserved) throw err;
-        progress?.(
-            `the response to the restore was lost, but '${plan.preservedName}' exists: the restore happened; waiting for its operations`,
-        );
-        await waitForRunningOperations(api, plan.projectId, { branchId: plan.target.id }, wait);
-    }
-    const preserved = await findPreserved();
+    const preserved = await restoreInPlace(api, plan, waitOptions(target, progress), progress);
     const undo = `npm run db:restore -- --stack ${target.stack} --backup ${preserved?.id ?? plan.preservedName}`;
     progress?.(
         `'${plan.target.name}' restored from '${plan.source.name}'; the state before is branch '${plan.preservedName}'${preserved ? ` (${preserved.id})` : ""}. To undo: ${undo}`,
@@ -458,9 +409,7 @@ export async function neonDrill(target: NeonBackupTarget, options: NeonDrillOpti
     const cleanupProblems: string[] = [];
     const remove = async (id: string, name: string) => {
         try {
-            await waitForRunningOperations(api, projectId, { branchId: id }, wait);
-            const { data } = await api.deleteProjectBranch({ projectId, branchId: id });
-            await waitForOperations(api, projectId, data.operations as Operation[], wait);
+            await deleteBranch(api, projectId, id, wait);
             progress?.(`removed '${name}'`);
         } catch (err) {
             if (isNotFound(err)) return;
@@ -472,37 +421,16 @@ export async function neonDrill(target: NeonBackupTarget, options: NeonDrillOpti
     let comparison: NeonDrillComparison;
     try {
         progress?.(`restoring '${backup.location}' into the scratch branch '${scratchName}' with its own compute`);
-        try {
-            const { data } = await api.createProjectBranch(projectId, {
-                branch: {
-                    parent_id: backup.id,
-                    name: scratchName,
-                    expires_at: isoSeconds(Math.ceil(now.getTime() / 1000) * 1000 + 86_400_000),
-                },
-                endpoints: [{ type: "read_write" as never }],
-            });
-            scratchId = data.branch.id;
-            await waitForOperations(api, projectId, data.operations as Operation[], wait);
-        } catch (err) {
-            if (!scratchId && mayHaveBeenProcessed(err)) {
-                // The scratch branch may exist although the response was lost: find it so it is removed.
-                scratchId = (await searchBranches(api, projectId, scratchName).catch(() => [])).find((b) => b.branch.name === scratchName)
-                    ?.branch.id;
-            }
-            throw err;
-        }
-        const uri = async (branchId: string) =>
-            (
-                await api.getConnectionUri({
-                    projectId,
-                    branch_id: branchId,
-                    database_name: options.databaseName,
-                    role_name: options.roleName,
-                    pooled: false,
-                })
-            ).data.uri;
-        const sourceUri = await uri(target.branchId);
-        const copyUri = await uri(scratchId);
+        // Known as soon as it exists (even when the response was lost), so the finally removes it.
+        const copyId = await createBranchWithCompute(
+            api,
+            projectId,
+            { parentId: backup.id, name: scratchName, expiresAt: isoSeconds(Math.ceil(now.getTime() / 1000) * 1000 + 86_400_000) },
+            wait,
+            (id) => (scratchId = id),
+        );
+        const sourceUri = await directConnectionUri(api, projectId, target.branchId, options);
+        const copyUri = await directConnectionUri(api, projectId, copyId, options);
         progress?.(`comparing '${target.branchName}' with '${scratchName}'`);
         comparison = await options.compare(sourceUri, copyUri);
     } finally {

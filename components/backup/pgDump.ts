@@ -13,6 +13,7 @@ import { HISTORY_TABLE } from "../schema/historyTable";
 import type { Client } from "pg";
 import { KeelError } from "../errors";
 import { describeTarget, openClient } from "../postgres/connection";
+import { dropDatabase } from "../postgres/dropDatabase";
 import { schemaFingerprint } from "../postgres/fingerprint";
 import type { BackupRecord, DrillReport } from "./types";
 
@@ -635,13 +636,6 @@ export async function createDatabaseLike(admin: Client, name: string, like: Data
         // Not a member of the owner's role: the restoring user owns it.
         await admin.query(base);
     }
-}
-
-async function dropDatabase(admin: Client, name: string): Promise<void> {
-    await admin
-        .query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [name])
-        .catch(() => undefined);
-    await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
 }
 
 /** pg_restore into an existing (empty) database; throws with pg_restore's output on failure. */

@@ -2,7 +2,9 @@
  * Frontend: the Vercel project, its environment variables for production and
  * preview (the backend's public URL among them, secrets marked sensitive) and
  * its custom domains. Vercel builds from the linked repository; Keel owns the
- * project's settings, not its deployments.
+ * project's settings, not its deployments; what it does to them is a
+ * rollback's frontend step (rollback.ts), promoting back the production
+ * deployment that was live when the target's update ended.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { Credentials } from "../config/pulumi";

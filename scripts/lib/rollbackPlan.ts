@@ -8,6 +8,7 @@
 import { KeelError } from "../../components/errors";
 import { compareVersions } from "../../components/schema/migrationSet";
 import type { BackupRecord } from "../../components/backup/types";
+import type { FrontendStep } from "../../components/frontend/rollback";
 import { Deploy, SECRET } from "./stackHistory";
 import { dataHolderNamed, nameOfUrn } from "../../components/dataGuard";
 
@@ -210,13 +211,6 @@ export function backupBefore(deploys: Deploy[], target: Deploy): BackupRecord | 
             return facts.backup;
     }
     return undefined;
-}
-
-export interface FrontendStep {
-    kind: "none" | "promote" | "refused" | "absent";
-    deploymentId?: string;
-    /** What the plan says of it. */
-    line: string;
 }
 
 /**

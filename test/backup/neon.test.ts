@@ -21,8 +21,9 @@ import {
     planNeonRestore,
     takeNeonBackup,
 } from "../../components/backup/neon";
-import { Api, neonClient, waitForOperations } from "../../components/vendors/neon";
+import { Api, waitForOperations } from "../../components/vendors/neon";
 import { FakeNeon, FakeProject, LoggedRequest } from "../support/fakeNeon";
+import { neonStaging } from "../support/neonStaging";
 
 const DAY = 86_400_000;
 
@@ -59,21 +60,12 @@ describe("Neon backups (fake Neon API)", function () {
     }
 
     async function setup(): Promise<Setup> {
-        fake.reset();
-        const project = fake.seedProject("shop", { branchName: "main", roleName: "app", databaseName: "app" });
-        const api = neonClient({ apiKey: fake.apiKey, baseUrl: fake.url, policy: { baseDelayMs: 10 } });
-        const main = fake.branch(project.id, "main")!;
-        const { data } = await api.createProjectBranch(project.id, {
-            branch: { parent_id: main.id, name: "staging" },
-            endpoints: [{ type: "read_write" as never }],
-        });
-        await waitForOperations(api, project.id, data.operations);
-        fake.requests.splice(0);
+        const { api, project, main, staging } = await neonStaging(fake, { policy: { baseDelayMs: 10 } });
         const wait = { pollMs: 10 };
         return {
             api,
             project,
-            staging: { api, projectId: project.id, branchId: data.branch.id, branchName: "staging", stack: "staging", wait },
+            staging: { api, projectId: project.id, branchId: staging.id, branchName: "staging", stack: "staging", wait },
             prod: { api, projectId: project.id, branchId: main.id, branchName: "main", stack: "prod", wait },
         };
     }

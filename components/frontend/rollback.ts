@@ -1,13 +1,30 @@
 /**
- * The frontend's part of a rollback: the Vercel production deployment that was
- * live when the target's update ended, checked (read only) before anything is
- * touched, and promoted back after the backend is healthy. Hobby projects can
- * only go back to the previous production deployment: the check says so.
+ * The frontend's part of a rollback (the façade `npm run rollback` calls): the
+ * Vercel production deployment that was live when the target's update ended,
+ * checked (read only) before anything is touched, and promoted back after the
+ * backend is healthy. Hobby projects can only go back to the previous
+ * production deployment: the check says so. Pure of Pulumi: the command runs
+ * it outside the engine.
  */
-import { applyFrontendRollback, checkFrontendRollback, FrontendRollbackCheck, vercelClient } from "../../components/vendors/vercel";
-import { liveProductionAt } from "../../components/vendors/vercelDeployments";
-import type { FrontendStep } from "./rollbackPlan";
-import type { Deploy } from "./stackHistory";
+import { applyFrontendRollback, checkFrontendRollback, FrontendRollbackCheck, vercelClient } from "../vendors/vercel";
+import { liveProductionAt } from "../vendors/vercelDeployments";
+
+/** What a rollback does to the frontend, as its plan prints it. */
+export interface FrontendStep {
+    kind: "none" | "promote" | "refused" | "absent";
+    deploymentId?: string;
+    /** What the plan says of it. */
+    line: string;
+}
+
+/** What the frontend column reads of a deploy (scripts/lib/stackHistory.ts's Deploy has it). */
+export interface DeployedFrontend {
+    version: number;
+    startTime: Date;
+    endTime?: Date;
+    /** The stack outputs after the update; `frontendProjectId` names its Vercel project. */
+    outputs: Record<string, unknown>;
+}
 
 export interface FrontendRollback {
     step: FrontendStep;
@@ -71,7 +88,7 @@ export async function planFrontendRollback(o: FrontendRollbackOptions): Promise<
  * or (with a reason) when Vercel cannot be asked.
  */
 export async function frontendColumn(
-    deploys: Deploy[],
+    deploys: DeployedFrontend[],
     o: { token?: string; env: Record<string, string | undefined>; say: (line: string) => void },
 ): Promise<Record<number, string>> {
     const projects = new Set(deploys.map((d) => d.outputs.frontendProjectId).filter((p): p is string => typeof p === "string" && p !== ""));

@@ -4,7 +4,7 @@
  * on Hobby, an older one is refused before anything is written.
  */
 import { strict as assert } from "assert";
-import { frontendColumn, planFrontendRollback } from "../../scripts/lib/rollbackFrontend";
+import { frontendColumn, planFrontendRollback } from "../../components/frontend/rollback";
 import type { Deploy } from "../../scripts/lib/stackHistory";
 import { FakeVercel } from "../support/fakeVercel";
 
