@@ -12,7 +12,6 @@
  *   npm run schema:new -- add_orders
  *   npm run schema:resolve -- 20240101120000 --applied|--rolled-back
  */
-import { HISTORY_TABLE } from "../components/schema/historyTable";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -29,6 +28,7 @@ import {
 } from "../components/schema/migrationSet";
 import type { HistoryRow } from "../components/schema/plan";
 import { applyMigrations, assertRunnable, EngineSettings, inspectSchema, resolveMigration } from "../components/schema/runner";
+import { engineSettings, schemaSettings } from "../components/schema/settings";
 import { CommandSpec, OptionSpec, ParsedCommandLine, runSubcommand, UsageError } from "./lib/cli";
 import { stackDatabase } from "./lib/stackDatabase";
 import { readStackConfig } from "./lib/stackConfig";
@@ -111,24 +111,19 @@ export function settingsFor(args: ParsedCommandLine, io: SchemaIo): { dir: strin
         const v = opt(k);
         if (v !== undefined && !isPgDuration(v)) throw new UsageError(`--${k} needs a duration such as 5s, 250ms or 10min, not '${v}'`);
     }
-    const configuredBaseline = baseline === undefined ? m.baseline : BigInt(baseline).toString();
-    return {
+    // This run's options on top of the stack's settings, then the one translation the provider uses too.
+    const { dir, settings } = schemaSettings({
+        ...m,
         dir: opt("dir") ?? m.dir,
-        database: config.database,
-        engine: {
-            historySchema: opt("history-schema") ?? m.historySchema,
-            historyTable: HISTORY_TABLE,
-            lockTimeout: opt("lock-timeout") ?? m.lockTimeout,
-            statementTimeout: opt("statement-timeout") ?? m.statementTimeout,
-            lockWaitSeconds: lockWait !== undefined ? Number(lockWait) : m.lockWaitSeconds,
-            plan: {
-                allowMissing: args.options["allow-missing"] === true || m.allowMissing,
-                outOfOrder: args.options["out-of-order"] === true || m.outOfOrder,
-                ...(configuredBaseline !== undefined ? { baseline: configuredBaseline } : {}),
-            },
-            appliedBy: `local:${io.env.USER ?? os.userInfo().username}`,
-        },
-    };
+        historySchema: opt("history-schema") ?? m.historySchema,
+        lockTimeout: opt("lock-timeout") ?? m.lockTimeout,
+        statementTimeout: opt("statement-timeout") ?? m.statementTimeout,
+        lockWaitSeconds: lockWait !== undefined ? Number(lockWait) : m.lockWaitSeconds,
+        allowMissing: args.options["allow-missing"] === true || m.allowMissing,
+        outOfOrder: args.options["out-of-order"] === true || m.outOfOrder,
+        baseline: baseline === undefined ? m.baseline : BigInt(baseline).toString(),
+    });
+    return { dir, database: config.database, engine: engineSettings(settings, `local:${io.env.USER ?? os.userInfo().username}`) };
 }
 
 /** The database: --url, else the stack's own (scripts/lib/stackDatabase.ts's rule). */
