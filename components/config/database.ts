@@ -54,7 +54,7 @@ export const databaseSchema = z
             .enum(DATABASE_KINDS)
             .optional()
             .describe(
-                "the database: local (a server Keel runs), docker, external (an existing server by keel:databaseUrl) or neon; settings for another kind are refused",
+                "the database: local (a server Keel runs), docker, external (an existing server by keel:databaseUrl; the kind when only that is set) or neon; settings for another kind are refused",
             ),
         local: z
             .object({

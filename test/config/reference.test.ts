@@ -109,4 +109,57 @@ describe("config reference (docs/config.md)", () => {
             if (new Set(values).size > 1) for (const s of STAGES) assert.match(row.default, new RegExp(`\\b${s}\\b`), key);
         }
     });
+
+    it("each stage-aware default it gives is the one the config resolves to when the key is unset", () => {
+        const url = "postgres://app:pw@db.internal:5432/app";
+        const resolve = (stage: (typeof STAGES)[number], values: Record<string, unknown>) =>
+            parseKeelConfig({
+                stack: stage,
+                values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
+                secretKeys: new Set(["keel:databaseUrl"]),
+                env: { NEON_API_KEY: "k", FLY_API_TOKEN: "t", RENDER_API_KEY: "r" },
+                deployCredentials: false,
+            });
+        const fly = { kind: "fly", image: "registry.fly.io/shop:1.2.3", fly: { region: "iad" } };
+        const render = { kind: "render", image: "registry.fly.io/shop:1.2.3", render: { ownerId: "tea-abc" } };
+        // Where each key's resolved value is, in a config that leaves it unset (the database an external one outside dev).
+        const base = (stage: string) => (stage === "dev" ? {} : { "keel:databaseUrl": url });
+        const cases: Record<string, (stage: (typeof STAGES)[number]) => unknown> = {
+            "database.kind": (stage) => (stage === "dev" ? resolve(stage, {}).database.kind : undefined),
+            "database.neon.branch.protected": (stage) => neon(resolve(stage, { "keel:database": { kind: "neon" } })).branch.protected,
+            "database.neon.endpoint.maxCu": (stage) => neon(resolve(stage, { "keel:database": { kind: "neon" } })).endpoint.maxCu,
+            "database.neon.endpoint.suspendTimeoutSeconds": (stage) =>
+                neon(resolve(stage, { "keel:database": { kind: "neon" } })).endpoint.suspendTimeoutSeconds,
+            "migrations.lockTimeout": (stage) => resolve(stage, base(stage)).migrations.lockTimeout,
+            "migrations.statementTimeout": (stage) => resolve(stage, base(stage)).migrations.statementTimeout,
+            "migrations.lockWaitSeconds": (stage) => resolve(stage, base(stage)).migrations.lockWaitSeconds,
+            "migrations.backup": (stage) => resolve(stage, base(stage)).migrations.backup,
+            "migrations.keepBackups": (stage) => resolve(stage, base(stage)).migrations.keepBackups,
+            "backend.watch.minutes": (stage) => resolve(stage, { ...base(stage), "keel:backend": fly }).backend?.watch.minutes,
+            "backend.fly.strategy": (stage) => flyOf(resolve(stage, { ...base(stage), "keel:backend": fly })).strategy,
+            "backend.fly.autostop": (stage) => flyOf(resolve(stage, { ...base(stage), "keel:backend": fly })).autostop,
+            // With autostop on: with it off every machine runs (the reference says so).
+            "backend.fly.minMachinesRunning": (stage) =>
+                flyOf(resolve(stage, { ...base(stage), "keel:backend": { ...fly, fly: { region: "iad", autostop: "stop" } } }))
+                    .minMachinesRunning,
+            "backend.render.instances": (stage) => {
+                const b = resolve(stage, { ...base(stage), "keel:backend": render }).backend;
+                return b?.kind === "render" ? b.render.instances : undefined;
+            },
+        };
+        assert.deepEqual(Object.keys(cases).sort(), Object.keys(STAGE_DEFAULTED_KEYS).sort());
+        for (const [key, of] of Object.entries(STAGE_DEFAULTED_KEYS)) {
+            for (const stage of STAGES) assert.equal(cases[key](stage), of(stageDefaults(stage)), `${key} on ${stage}`);
+        }
+    });
 });
+
+function neon(c: ReturnType<typeof parseKeelConfig>) {
+    assert.ok(c.database.kind === "neon");
+    return c.database;
+}
+
+function flyOf(c: ReturnType<typeof parseKeelConfig>) {
+    assert.ok(c.backend?.kind === "fly");
+    return c.backend.fly;
+}
