@@ -221,8 +221,7 @@ export const backendSchema = z
             .optional()
             .describe("the render kind's settings; ownerId is required"),
     })
-    .strict()
-    .describe("the API service on Fly.io or Render");
+    .strict();
 
 /** keel:backend as the stack file gives it (zod's output: the constant defaults filled in). */
 type BackendSection = z.output<typeof backendSchema>;

@@ -151,8 +151,7 @@ export const databaseSchema = z
             .optional()
             .describe("the neon kind: a project owned by one stack, a branch for each other stack"),
     })
-    .strict()
-    .describe("the stack's PostgreSQL");
+    .strict();
 
 type DatabaseSection = z.output<typeof databaseSchema>;
 type NeonSection = NonNullable<DatabaseSection["neon"]>;

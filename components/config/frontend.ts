@@ -44,8 +44,7 @@ export const frontendSchema = z
             .default("/")
             .describe("the path checked after the backend's own gate; empty: no check"),
     })
-    .strict()
-    .describe("the web app's Vercel project");
+    .strict();
 
 type FrontendSection = z.output<typeof frontendSchema>;
 

@@ -100,8 +100,7 @@ export const githubSchema = z
             .describe("the Node.js version the workflows run"),
         workflows: z.boolean().default(true).describe("the owner stack commits the workflow files"),
     })
-    .strict()
-    .describe("the repository's gates and workflows, managed by Keel");
+    .strict();
 
 type GithubSection = z.output<typeof githubSchema>;
 

@@ -18,7 +18,7 @@ import { allStateCredentials } from "./stateCredentials";
 export interface ConfigKey {
     /** The key without the namespace: `migrations`, `flyApiToken`. */
     key: string;
-    /** One line: what it is for. */
+    /** One line: what it is for (a schema's own keys carry theirs in `.describe()`). */
     description: string;
     /** A credential: refused in plain text (`pulumi config set --secret`). */
     secret: boolean;
@@ -31,8 +31,6 @@ export interface ConfigKey {
     /** The default of a key without a schema, in words. */
     default?: string;
 }
-
-const secretEnvMap = (description: string): z.ZodType => envMap.describe(description);
 
 /** In the order the unknown-key message lists them. */
 export const CONFIG_KEYS: readonly ConfigKey[] = [
@@ -71,15 +69,16 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     {
         key: "backendSecrets",
         secret: true,
-        schema: secretEnvMap("the backend's secret environment variables: `config set --secret --path keel:backendSecrets.STRIPE_KEY …`"),
-        description: "the backend's secret environment variables",
+        schema: envMap,
+        description:
+            "the backend's secret environment variables: `npm run pulumi -- config set --secret --path keel:backendSecrets.STRIPE_KEY …`",
     },
     { key: "frontend", secret: false, schema: frontendSchema, description: "the web app's Vercel project" },
     {
         key: "frontendSecrets",
         secret: true,
-        schema: secretEnvMap("the frontend's sensitive Vercel variables (never under a browser-exposed prefix such as NEXT_PUBLIC_)"),
-        description: "the frontend's sensitive Vercel variables",
+        schema: envMap,
+        description: "the frontend's sensitive Vercel variables (never under a browser-exposed prefix such as NEXT_PUBLIC_)",
     },
     { key: "flyApiToken", secret: true, type: "string", fallback: "`FLY_API_TOKEN`", description: "the Fly.io API token (fly backend)" },
     {

@@ -69,6 +69,14 @@ describe("config reference (docs/config.md)", () => {
         checkReference(path.resolve(__dirname, "..", ".."));
     });
 
+    it("describes every key (each schema key has its .describe())", () => {
+        const bare = configReference().filter((r) => !r.description.trim() || !r.type.trim());
+        assert.deepEqual(
+            bare.map((r) => r.key),
+            [],
+        );
+    });
+
     it("is deterministic", () => {
         assert.equal(renderReference(), renderReference());
     });
