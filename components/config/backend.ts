@@ -112,7 +112,7 @@ export const backendSchema = z
                 app: computedDefault(serviceName.optional().describe("the Fly app's name"), "`<project>-<stack>`"),
                 org: z.string().min(1).default("personal").describe("the Fly organization"),
                 region: flyRegion.optional().describe("the one region to run in, with count (or regions for several)"),
-                count: z.number().int().min(1).max(20).optional().describe("machines in region"),
+                count: computedDefault(z.number().int().min(1).max(20).optional().describe("machines in region"), "`1`"),
                 regions: z
                     .array(
                         z
