@@ -13,6 +13,7 @@ import { Database } from "./components/database";
 import { KeelError } from "./components/errors";
 import { readCredentials, readKeelConfig } from "./components/config/pulumi";
 import { loadMigrationSummaries, Schema } from "./components/schema";
+import { schemaSettings } from "./components/schema/settings";
 
 export = async (root: string = process.cwd()) => {
     const { config, migrations } = await validated(root);
@@ -25,14 +26,14 @@ export = async (root: string = process.cwd()) => {
         allowDataLoss: config.allowDataLoss,
     });
 
-    const { dir, baseline, ...settings } = config.migrations;
+    const { dir, settings } = schemaSettings(config.migrations);
     const schema = new Schema(
         "schema",
         {
             databaseUrl: database.directUrl,
             migrationsDir: dir,
             migrations,
-            settings: { ...settings, ...(baseline ? { baseline } : {}) },
+            settings,
             appliedBy: `${config.stack}:${process.env.GITHUB_ACTOR ?? os.userInfo().username}`,
             stack: config.stack,
             databaseKind: database.kind,

@@ -50,6 +50,7 @@ import {
 } from "../components/schema/migrationSet";
 import { HistoryRow } from "../components/schema/plan";
 import { DEFAULT_ENGINE_SETTINGS, readHistory } from "../components/schema/runner";
+import { engineSettings, schemaSettings } from "../components/schema/settings";
 import { CommandSpec, ParsedCommandLine, runCommand, UsageError } from "./lib/cli";
 import type { PulumiCli } from "./lib/pulumiCli";
 import { rawStackConfig } from "./lib/stackConfig";
@@ -184,7 +185,7 @@ async function databaseInput(
     }
     if (!loaded.sources) return skipped("the migrations directory has problems (above), so the files to compare are not all known");
     const target = describeTarget(url);
-    const settings = { ...DEFAULT_ENGINE_SETTINGS, historySchema: config.migrations.historySchema };
+    const settings = engineSettings(schemaSettings(config.migrations).settings, DEFAULT_ENGINE_SETTINGS.appliedBy);
     let history: HistoryRow[];
     try {
         const client = await openClient(url, { applicationName: "keel-preflight" });

@@ -7,6 +7,7 @@ import { z } from "zod";
 import {
     ConfigContext,
     envMap,
+    Filled,
     envName,
     fixFor,
     hostname,
@@ -20,217 +21,242 @@ import {
 } from "./context";
 import { WATCH_DEFAULTS, WATCH_MAX_MINUTES } from "./stage";
 import { physicalName } from "../naming";
+import { computedDefault } from "./keyDocs";
 import { credentialProblem, parseSecrets } from "./secrets";
 
-export type DeployStrategy = "rolling" | "bluegreen" | "immediate";
-
-/** Where the image comes from: a pushed reference, or a Dockerfile built by `pulumi up`. */
-export type ImageSource =
-    | { kind: "prebuilt"; image: string }
-    | {
-          kind: "build";
-          context: string;
-          dockerfile: string;
-          platform: string;
-          registry?: { server: string; username: string; repository: string };
-      };
-
-export interface HealthCheckConfig {
-    path: string;
-    /** Check this URL instead of the platform's host name plus path (a private host, or a proxy in front). */
-    url?: string;
-    /** How long `pulumi up` waits for the public URL to answer 2xx after a deploy. */
-    timeoutSeconds: number;
-    intervalSeconds: number;
-}
-
-/**
- * After a successful `pulumi up` and health check in CI, deploy.yml probes the stack's health
- * URLs every `intervalSeconds` for `minutes`; `failures` failed probes in a row roll the stack
- * back to its previous successful version (`npm run rollback -- --stack <s> --previous --yes`).
- */
-export interface WatchConfig {
-    /** 0: no watch (the default outside prod). */
-    minutes: number;
-    intervalSeconds: number;
-    /** Consecutive failed probes that roll back. */
-    failures: number;
-}
-
-export interface FlyBackendConfig {
-    app: string;
-    org: string;
-    regions: { region: string; count: number }[];
-    guest: { cpuKind: "shared" | "performance"; cpus: number; memoryMb: number };
-    strategy: DeployStrategy;
-    autostop: "off" | "stop" | "suspend";
-    autostart: boolean;
-    minMachinesRunning: number;
-    restart: { policy: "no" | "always" | "on-failure"; maxRetries?: number };
-    processGroup: string;
-    sharedIpv4: boolean;
-    ipv6: boolean;
-    domains: string[];
-    /** Per machine: start plus checks passing. */
-    machineHealthTimeoutSeconds: number;
-}
-
-export interface RenderBackendConfig {
-    name: string;
-    ownerId: string;
-    plan: string;
-    region: string;
-    instances: number;
-    preDeployCommand?: string;
-    domains: string[];
-    /** Deploy from the repository (Render builds the Dockerfile) instead of an image. */
-    repo?: { url: string; branch: string; dockerfilePath?: string; dockerContext?: string };
-    registryCredentialId?: string;
-    deployTimeoutSeconds: number;
-}
-
-interface BackendCommon {
-    image?: ImageSource;
-    /** The port the server listens on inside the container. */
-    port: number;
-    /** Plain environment variables. */
-    env: Record<string, string>;
-    /** Secret environment variables, from the secret key keel:backendSecrets. */
-    secrets: Record<string, string>;
-    /** The variable the database's pooled URL is given under (empty: not wired). */
-    databaseUrlEnv: string;
-    healthCheck: HealthCheckConfig;
-    /** The watch after a CI deploy (minutes from the stage's defaults: 5 on prod, 0 elsewhere). */
-    watch: WatchConfig;
-    /** Deleting the protected (prod) app or service is meant. */
-    allowDelete: boolean;
-}
-
-export type BackendConfig =
-    (BackendCommon & { kind: "fly"; fly: FlyBackendConfig }) | (BackendCommon & { kind: "render"; render: RenderBackendConfig });
+const flyRegion = z.string().regex(/^[a-z]{3}$/, { message: "expected a Fly region code such as iad" });
 
 export const backendSchema = z
     .object({
-        kind: z.enum(["fly", "render"]).optional(),
-        image: pinnedImage.optional(),
+        kind: z
+            .enum(["fly", "render"])
+            .optional()
+            .describe("where the API service runs: fly (Fly.io Machines) or render; unset, the stack has no backend"),
+        image: pinnedImage.optional().describe("the image to run, pinned to a version tag or digest (or build one: backend.build)"),
         build: z
             .object({
-                context: z.string().min(1).default("."),
-                dockerfile: z.string().min(1).default("Dockerfile"),
-                platform: z.string().default("linux/amd64"),
+                context: z.string().min(1).default(".").describe("the Docker build context, relative to the project"),
+                dockerfile: z.string().min(1).default("Dockerfile").describe("the Dockerfile, relative to the context"),
+                platform: z.string().default("linux/amd64").describe("the image's platform"),
                 registry: z
-                    .object({ server: z.string().min(1), username: z.string().min(1), repository: z.string().min(1) })
+                    .object({
+                        server: z.string().min(1).describe("the registry's host, such as ghcr.io"),
+                        username: z.string().min(1).describe("the user that pushes (its password: keel:registryPassword)"),
+                        repository: z.string().min(1).describe("the repository the image is pushed to"),
+                    })
                     .strict()
-                    .optional(),
+                    .optional()
+                    .describe("where a built image is pushed for Render (Fly builds go to Fly's registry)"),
             })
             .strict()
-            .optional(),
-        port: z.number().int().min(1).max(65535).default(8080),
-        env: envMap.default({}),
-        databaseUrlEnv: z.union([envName, z.literal("")]).default("DATABASE_URL"),
+            .optional()
+            .describe("build the image from a Dockerfile at `pulumi up` instead of backend.image"),
+        port: z.number().int().min(1).max(65535).default(8080).describe("the port the server listens on inside the container"),
+        env: envMap.default({}).describe("plain environment variables (secret ones: keel:backendSecrets)"),
+        databaseUrlEnv: z
+            .union([envName, z.literal("")])
+            .default("DATABASE_URL")
+            .describe("the variable the database's pooled URL is given under; empty: not wired"),
         healthCheck: z
             .object({
-                path: urlPath.default("/healthz"),
+                path: urlPath.default("/healthz").describe("the path that answers 2xx when the service is healthy"),
                 url: z
                     .string()
                     .regex(/^https?:\/\/[^\s]+$/, { message: "expected an absolute http(s) URL such as https://api.example.com/healthz" })
-                    .optional(),
-                timeoutSeconds: z.number().int().min(5).max(3600).default(180),
-                intervalSeconds: z.number().int().min(1).max(60).default(5),
+                    .optional()
+                    .describe("check this URL instead of the platform's host name plus path (a private host, or a proxy in front)"),
+                timeoutSeconds: z
+                    .number()
+                    .int()
+                    .min(5)
+                    .max(3600)
+                    .default(180)
+                    .describe("how long `pulumi up` waits for the public URL to answer 2xx after a deploy"),
+                intervalSeconds: z.number().int().min(1).max(60).default(5).describe("seconds between checks"),
             })
             .strict()
-            .default({ path: "/healthz", timeoutSeconds: 180, intervalSeconds: 5 }),
+            .default({ path: "/healthz", timeoutSeconds: 180, intervalSeconds: 5 })
+            .describe("the health gate after every deploy"),
         watch: z
             .object({
-                minutes: z.number().int().min(0).max(WATCH_MAX_MINUTES).optional(),
-                intervalSeconds: z.number().int().min(5).max(300).default(WATCH_DEFAULTS.intervalSeconds),
-                failures: z.number().int().min(1).max(20).default(WATCH_DEFAULTS.failures),
+                minutes: z
+                    .number()
+                    .int()
+                    .min(0)
+                    .max(WATCH_MAX_MINUTES)
+                    .optional()
+                    .describe("minutes deploy.yml probes the health URLs after a successful CI deploy; 0: no watch"),
+                intervalSeconds: z
+                    .number()
+                    .int()
+                    .min(5)
+                    .max(300)
+                    .default(WATCH_DEFAULTS.intervalSeconds)
+                    .describe("seconds between probes"),
+                failures: z
+                    .number()
+                    .int()
+                    .min(1)
+                    .max(20)
+                    .default(WATCH_DEFAULTS.failures)
+                    .describe("failed probes in a row that roll the stack back; failures × intervalSeconds must fit in the watch"),
             })
             .strict()
-            .default({ ...WATCH_DEFAULTS }),
-        allowDelete: z.boolean().default(false),
+            .default({ ...WATCH_DEFAULTS })
+            .describe(
+                "the watch after a CI deploy: failures roll the stack back (`npm run rollback -- --stack <s> --previous --yes`), open or update the incident issue and fail the deploy",
+            ),
+        allowDelete: z.boolean().default(false).describe("deleting the protected (prod) app or service is meant"),
         fly: z
             .object({
-                app: serviceName.optional(),
-                org: z.string().min(1).default("personal"),
-                region: z
-                    .string()
-                    .regex(/^[a-z]{3}$/, { message: "expected a Fly region code such as iad" })
-                    .optional(),
-                count: z.number().int().min(1).max(20).optional(),
+                app: computedDefault(serviceName.optional().describe("the Fly app's name"), "`<project>-<stack>`"),
+                org: z.string().min(1).default("personal").describe("the Fly organization"),
+                region: flyRegion.optional().describe("the one region to run in, with count (or regions for several)"),
+                count: computedDefault(z.number().int().min(1).max(20).optional().describe("machines in region"), "`1`"),
                 regions: z
                     .array(
                         z
                             .object({
-                                region: z.string().regex(/^[a-z]{3}$/, { message: "expected a Fly region code such as iad" }),
-                                count: z.number().int().min(1).max(20).default(1),
+                                region: flyRegion.describe("a Fly region code (fly platform regions lists them)"),
+                                count: z.number().int().min(1).max(20).default(1).describe("machines in the region"),
                             })
                             .strict(),
                     )
                     .min(1)
-                    .optional(),
+                    .optional()
+                    .describe("the regions to run in, each once with its machine count (or region and count for one)"),
                 size: z
                     .object({
-                        cpuKind: z.enum(["shared", "performance"]).default("shared"),
-                        cpus: z.number().int().min(1).max(16).default(1),
-                        memoryMb: z.number().int().min(256).max(131072).multipleOf(256).default(512),
+                        cpuKind: z.enum(["shared", "performance"]).default("shared").describe("the machine's CPU kind"),
+                        cpus: z.number().int().min(1).max(16).default(1).describe("CPUs per machine"),
+                        memoryMb: z
+                            .number()
+                            .int()
+                            .min(256)
+                            .max(131072)
+                            .multipleOf(256)
+                            .default(512)
+                            .describe("memory per machine, in MB (a multiple of 256)"),
                     })
                     .strict()
-                    .default({ cpuKind: "shared", cpus: 1, memoryMb: 512 }),
-                strategy: z.enum(["rolling", "bluegreen", "immediate"]).optional(),
-                autostop: z.enum(["off", "stop", "suspend"]).optional(),
-                autostart: z.boolean().default(true),
-                minMachinesRunning: z.number().int().min(0).max(20).optional(),
+                    .default({ cpuKind: "shared", cpus: 1, memoryMb: 512 })
+                    .describe("each machine's size"),
+                strategy: z
+                    .enum(["rolling", "bluegreen", "immediate"])
+                    .optional()
+                    .describe("the rollout: rolling (one machine at a time), bluegreen, or immediate (dev only)"),
+                autostop: z.enum(["off", "stop", "suspend"]).optional().describe("what Fly does with idle machines"),
+                autostart: z.boolean().default(true).describe("start stopped machines on request"),
+                minMachinesRunning: z
+                    .number()
+                    .int()
+                    .min(0)
+                    .max(20)
+                    .optional()
+                    .describe("machines autostop leaves running (0 when autostop is off: every machine runs)"),
                 restart: z
                     .object({
-                        policy: z.enum(["no", "always", "on-failure"]).default("on-failure"),
-                        maxRetries: z.number().int().min(0).max(100).optional(),
+                        policy: z.enum(["no", "always", "on-failure"]).default("on-failure").describe("when a machine restarts"),
+                        maxRetries: z.number().int().min(0).max(100).optional().describe("restarts before giving up (on-failure)"),
                     })
                     .strict()
-                    .default({ policy: "on-failure" }),
+                    .default({ policy: "on-failure" })
+                    .describe("the machines' restart policy"),
                 processGroup: z
                     .string()
                     .regex(/^[a-z][a-z0-9_-]*$/)
-                    .default("app"),
-                sharedIpv4: z.boolean().default(true),
-                ipv6: z.boolean().default(true),
-                domains: z.array(hostname).default([]),
-                machineHealthTimeoutSeconds: z.number().int().min(10).max(1800).default(300),
+                    .default("app")
+                    .describe("the machines' process group"),
+                sharedIpv4: z.boolean().default(true).describe("allocate a shared IPv4 address"),
+                ipv6: z.boolean().default(true).describe("allocate an IPv6 address"),
+                domains: z.array(hostname).default([]).describe("custom domains, each with a Fly certificate"),
+                machineHealthTimeoutSeconds: z
+                    .number()
+                    .int()
+                    .min(10)
+                    .max(1800)
+                    .default(300)
+                    .describe("how long each machine has to start and pass its checks"),
             })
             .strict()
-            .optional(),
+            .optional()
+            .describe("the fly kind's settings; a region is required"),
         render: z
             .object({
-                name: serviceName.optional(),
+                name: computedDefault(serviceName.optional().describe("the Render service's name"), "`<project>-<stack>`"),
                 ownerId: z
                     .string()
                     .regex(/^(tea|usr)-[a-z0-9]+$/, {
                         message: "expected a workspace id such as tea-xxxxxxxxxxxxxxxxxxxx (Render dashboard > Workspace settings)",
                     })
-                    .optional(),
-                plan: z.enum(["free", "starter", "standard", "pro", "pro_plus", "pro_max", "pro_ultra"]).default("starter"),
-                region: z.enum(["oregon", "ohio", "virginia", "frankfurt", "singapore"]).default("oregon"),
-                instances: z.number().int().min(1).max(100).optional(),
-                preDeployCommand: z.string().min(1).optional(),
-                domains: z.array(hostname).default([]),
+                    .optional()
+                    .describe("the workspace that owns the service (required)"),
+                plan: z
+                    .enum(["free", "starter", "standard", "pro", "pro_plus", "pro_max", "pro_ultra"])
+                    .default("starter")
+                    .describe("the instance type"),
+                region: z.enum(["oregon", "ohio", "virginia", "frankfurt", "singapore"]).default("oregon").describe("the Render region"),
+                instances: z.number().int().min(1).max(100).optional().describe("how many instances run"),
+                preDeployCommand: z.string().min(1).optional().describe("a command Render runs before each deploy"),
+                domains: z.array(hostname).default([]).describe("custom domains"),
                 repo: z
                     .object({
-                        url: z.string().regex(/^https:\/\/(github|gitlab)\.com\/[^/\s]+\/[^/\s]+$/, {
-                            message: "expected a repository URL such as https://github.com/my-org/my-app",
-                        }),
-                        branch: z.string().min(1),
-                        dockerfilePath: z.string().min(1).optional(),
-                        dockerContext: z.string().min(1).optional(),
+                        url: z
+                            .string()
+                            .regex(/^https:\/\/(github|gitlab)\.com\/[^/\s]+\/[^/\s]+$/, {
+                                message: "expected a repository URL such as https://github.com/my-org/my-app",
+                            })
+                            .describe("the repository's URL"),
+                        branch: z.string().min(1).describe("the branch Render deploys"),
+                        dockerfilePath: z.string().min(1).optional().describe("the Dockerfile, relative to the repository"),
+                        dockerContext: z.string().min(1).optional().describe("the build context, relative to the repository"),
                     })
                     .strict()
-                    .optional(),
-                registryCredentialId: z.string().min(1).optional(),
-                deployTimeoutSeconds: z.number().int().min(60).max(7200).default(1200),
+                    .optional()
+                    .describe("deploy from the repository (Render builds the Dockerfile) instead of an image"),
+                registryCredentialId: z.string().min(1).optional().describe("the Render registry credential for a private image"),
+                deployTimeoutSeconds: z.number().int().min(60).max(7200).default(1200).describe("how long a deploy may take"),
             })
             .strict()
-            .optional(),
+            .optional()
+            .describe("the render kind's settings; ownerId is required"),
     })
     .strict();
+
+/** keel:backend as the stack file gives it (zod's output: the constant defaults filled in). */
+type BackendSection = z.output<typeof backendSchema>;
+type FlySection = NonNullable<BackendSection["fly"]>;
+type RenderSection = NonNullable<BackendSection["render"]>;
+
+export type DeployStrategy = NonNullable<FlySection["strategy"]>;
+
+/** Where the image comes from: a pushed reference, or a Dockerfile built by `pulumi up`. */
+export type ImageSource = { kind: "prebuilt"; image: string } | ({ kind: "build" } & NonNullable<BackendSection["build"]>);
+
+export type HealthCheckConfig = BackendSection["healthCheck"];
+
+/** The watch after a CI deploy (backend.watch), minutes from the stage's defaults. */
+export type WatchConfig = Filled<BackendSection["watch"], "minutes">;
+
+export type FlyBackendConfig = Filled<
+    Omit<FlySection, "region" | "count" | "regions" | "size">,
+    "app" | "strategy" | "autostop" | "minMachinesRunning"
+> & {
+    regions: NonNullable<FlySection["regions"]>;
+    guest: FlySection["size"];
+};
+
+export type RenderBackendConfig = Filled<RenderSection, "name" | "ownerId" | "instances">;
+
+type BackendCommon = Omit<BackendSection, "kind" | "image" | "build" | "fly" | "render" | "watch"> & {
+    image?: ImageSource;
+    /** Secret environment variables, from the secret key keel:backendSecrets. */
+    secrets: Record<string, string>;
+    watch: WatchConfig;
+};
+
+export type BackendConfig =
+    (BackendCommon & { kind: "fly"; fly: FlyBackendConfig }) | (BackendCommon & { kind: "render"; render: RenderBackendConfig });
 
 /** Settings that make the watch long enough for its failures, each one `npm run pulumi -- config set` (the first is the simplest). */
 function watchFixes(stack: string, w: WatchConfig): string[] {

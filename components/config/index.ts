@@ -15,7 +15,7 @@ import { FrontendConfig, parseFrontend } from "./frontend";
 import { GithubConfig, parseGithub } from "./github";
 import { MigrationConfig, parseMigrations } from "./migrations";
 import { Stage, STAGES, stageDefaults, StageDefaults, stageOf } from "./stage";
-import { STATE_CREDENTIAL_KEYS } from "./stateCredentials";
+import { KNOWN_KEYS, SECRET_KEYS } from "./keys";
 
 export { NAMESPACE, parseJsonValue, stacksIn, valueAt } from "./context";
 export type {
@@ -73,48 +73,6 @@ export interface RawConfig {
     /** Check the backend's and frontend's API tokens (default true; operator scripts that only touch the database pass false). */
     deployCredentials?: boolean;
 }
-
-const KNOWN_KEYS = [
-    "databaseUrl",
-    "neonApiKey",
-    "neonApiUrl",
-    "stage",
-    "migrations",
-    "database",
-    "backend",
-    "backendSecrets",
-    "frontend",
-    "frontendSecrets",
-    "flyApiToken",
-    "flyApiUrl",
-    "renderApiKey",
-    "renderApiUrl",
-    "vercelApiToken",
-    "registryPassword",
-    "github",
-    "githubToken",
-    "pulumiPassphrase",
-    "pulumiAccessToken",
-    "slackWebhookUrl",
-    "allowDataLoss",
-    ...STATE_CREDENTIAL_KEYS,
-];
-/** Keys whose values are credentials: refused in plain text. */
-const SECRET_KEYS = [
-    "databaseUrl",
-    "neonApiKey",
-    "backendSecrets",
-    "frontendSecrets",
-    "flyApiToken",
-    "renderApiKey",
-    "vercelApiToken",
-    "registryPassword",
-    "githubToken",
-    "pulumiPassphrase",
-    "pulumiAccessToken",
-    "slackWebhookUrl",
-    ...STATE_CREDENTIAL_KEYS,
-];
 
 /** Parses and validates the whole stack config; throws ConfigError listing every problem. */
 export function parseKeelConfig(raw: RawConfig): KeelConfig {

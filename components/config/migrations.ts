@@ -4,47 +4,59 @@
  * stage's defaults for what the stack leaves out. Pure: no Pulumi imports.
  */
 import { z } from "zod";
-import { ConfigContext, duration, identifier, parseSection } from "./context";
-
-export interface MigrationConfig {
-    /** Directory of `<version>_<name>.sql` files, relative to the project. */
-    dir: string;
-    /** Schema that holds keel_schema_history. */
-    historySchema: string;
-    lockTimeout: string;
-    statementTimeout: string;
-    lockWaitSeconds: number;
-    allowMissing: boolean;
-    outOfOrder: boolean;
-    baseline?: string;
-    /** Take a backup before applying pending migrations (pg_dump, or a Neon snapshot branch). */
-    backup: boolean;
-    /** Where pg_dump backups go (`<backupDir>/<stack>/`), relative to the project. */
-    backupDir: string;
-    /** How many pg_dump backups of the stack to keep; older ones are removed. */
-    keepBackups: number;
-    /** How long a Neon snapshot branch lives before Neon deletes it. */
-    backupRetentionDays: number;
-}
+import { ConfigContext, duration, Filled, identifier, parseSection } from "./context";
 
 export const migrationsSchema = z
     .object({
-        dir: z.string().min(1).default("migrations"),
-        historySchema: identifier.default("public"),
-        lockTimeout: duration.optional(),
-        statementTimeout: duration.optional(),
-        lockWaitSeconds: z.number().int().min(0).max(3600).optional(),
-        allowMissing: z.boolean().default(false),
-        outOfOrder: z.boolean().default(false),
+        dir: z
+            .string()
+            .min(1)
+            .default("migrations")
+            .describe("directory of `<version>_<name>.sql` migration files, relative to the project"),
+        historySchema: identifier.default("public").describe("schema that holds the history table keel_schema_history"),
+        lockTimeout: duration.optional().describe("`SET LOCAL lock_timeout` for each migration file"),
+        statementTimeout: duration.optional().describe("`SET LOCAL statement_timeout` for each migration file"),
+        lockWaitSeconds: z.number().int().min(0).max(3600).optional().describe("how long to wait for another runner's lock"),
+        allowMissing: z.boolean().default(false).describe("accept applied versions whose files are gone (code rolled back, schema ahead)"),
+        outOfOrder: z.boolean().default(false).describe("run new files older than the newest applied one"),
         baseline: z
             .union([z.number().int().nonnegative(), z.string().regex(/^\d+$/, { message: "expected a migration version (digits)" })])
-            .optional(),
-        backup: z.boolean().optional(),
-        backupDir: z.string().min(1).default("backups"),
-        keepBackups: z.number().int().min(1).max(1000).optional(),
-        backupRetentionDays: z.number().int().min(1).max(365).default(7),
+            .optional()
+            .describe("adopt an existing database: record versions up to this one as applied without running them"),
+        backup: z
+            .boolean()
+            .optional()
+            .describe("take a backup before `pulumi up` applies pending migrations (pg_dump, or a Neon snapshot branch)"),
+        backupDir: z
+            .string()
+            .min(1)
+            .default("backups")
+            .describe("where pg_dump backups go (`<backupDir>/<stack>/`), relative to the project"),
+        keepBackups: z
+            .number()
+            .int()
+            .min(1)
+            .max(1000)
+            .optional()
+            .describe("how many pg_dump backups of the stack to keep; older ones are removed after each new one"),
+        backupRetentionDays: z
+            .number()
+            .int()
+            .min(1)
+            .max(365)
+            .default(7)
+            .describe("how long Neon keeps a snapshot branch taken as a backup"),
     })
     .strict();
+
+/** keel:migrations as the stack file gives it (zod's output: the constant defaults filled in, the stage's not). */
+export type MigrationsSection = z.output<typeof migrationsSchema>;
+
+/** The keys whose default is the stage's (stage.ts). */
+type StageDefaulted = "lockTimeout" | "statementTimeout" | "lockWaitSeconds" | "backup" | "keepBackups";
+
+/** keel:migrations validated: every stage default filled in, the baseline as a version string. */
+export type MigrationConfig = Omit<Filled<MigrationsSection, StageDefaulted>, "baseline"> & { baseline?: string };
 
 /** keel:migrations with the stage's defaults; undefined when invalid (the problems say why). */
 export function parseMigrations(ctx: ConfigContext): MigrationConfig | undefined {

@@ -35,6 +35,14 @@ export interface StageDefaults {
         kind?: "local";
         /** The kind a fix suggests. */
         suggestedKind: "local" | "neon";
+        neon: {
+            /** Autoscaling's upper bound, in compute units. */
+            maxCu: number;
+            /** Idle seconds before the endpoint suspends; -1: never. */
+            suspendTimeoutSeconds: number;
+            /** Neon's branch protection. */
+            branchProtected: boolean;
+        };
     };
     migrations: {
         lockTimeout: string;
@@ -66,7 +74,11 @@ export function stageDefaults(stage: Stage): StageDefaults {
     return {
         protect: production,
         retainOnDelete: production,
-        database: stage === "dev" ? { kind: "local", suggestedKind: "local" } : { suggestedKind: "neon" },
+        database: {
+            ...(stage === "dev" ? { kind: "local" as const, suggestedKind: "local" as const } : { suggestedKind: "neon" as const }),
+            // Prod stays warm and may grow; other stages sleep after 5 minutes idle.
+            neon: { maxCu: production ? 2 : 1, suspendTimeoutSeconds: production ? -1 : 300, branchProtected: production },
+        },
         migrations: {
             // Short lock waits in shared environments keep a migration from queueing behind
             // a long transaction and blocking every query that arrives after it.
@@ -89,3 +101,24 @@ export function stageDefaults(stage: Stage): StageDefaults {
         },
     };
 }
+
+/**
+ * The keys whose default depends on the stage, each with where StageDefaults holds it: what the
+ * generated config reference (reference.ts) lists per stage.
+ */
+export const STAGE_DEFAULTED_KEYS: Readonly<Record<string, (d: StageDefaults) => unknown>> = {
+    "database.kind": (d) => d.database.kind,
+    "database.neon.branch.protected": (d) => d.database.neon.branchProtected,
+    "database.neon.endpoint.maxCu": (d) => d.database.neon.maxCu,
+    "database.neon.endpoint.suspendTimeoutSeconds": (d) => d.database.neon.suspendTimeoutSeconds,
+    "migrations.lockTimeout": (d) => d.migrations.lockTimeout,
+    "migrations.statementTimeout": (d) => d.migrations.statementTimeout,
+    "migrations.lockWaitSeconds": (d) => d.migrations.lockWaitSeconds,
+    "migrations.backup": (d) => d.migrations.backup,
+    "migrations.keepBackups": (d) => d.migrations.keepBackups,
+    "backend.watch.minutes": (d) => d.backend.watchMinutes,
+    "backend.fly.strategy": (d) => d.backend.strategy,
+    "backend.fly.autostop": (d) => d.backend.autostop,
+    "backend.fly.minMachinesRunning": (d) => d.backend.minMachinesRunning,
+    "backend.render.instances": (d) => d.backend.instances,
+};

@@ -29,9 +29,6 @@ export function allStateCredentials(): StateCredential[] {
     return Object.values(BY_SCHEME).flat();
 }
 
-/** Every credential config key, for the config's known and secret keys. */
-export const STATE_CREDENTIAL_KEYS = allStateCredentials().map((c) => c.key);
-
 function schemeOf(backendUrl: string | undefined): string | undefined {
     return /^([a-z0-9]+):\/\//i.exec(backendUrl ?? "")?.[1]?.toLowerCase();
 }

@@ -8,10 +8,8 @@
  * functions and data, require their modules per call, and read the database
  * URL from their inputs (a secret), never from a captured variable.
  */
-import { HISTORY_TABLE } from "./historyTable";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import type { MigrationConfig } from "../config";
 import { DatabaseConnectionError, MigrationHistoryError } from "../errors";
 import { describeTarget } from "../postgres/connection";
 import { describeSchemaDrift, packCatalog, unpackCatalog } from "../postgres/fingerprint";
@@ -19,14 +17,14 @@ import { compareVersions, MigrationSource, scanMigrations } from "./migrationSet
 import type { MigrationSummary } from "./summary";
 import { HistoryRow, MigrationPlan } from "./plan";
 import { applyMigrations, EngineSettings, inspectSchema, SchemaState } from "./runner";
+import { engineSettings as settingsToEngine, SchemaSettings } from "./settings";
 import { neonBackupTarget, takeNeonBackup } from "../backup/neon";
 import { BackupError, pruneDumps, takeDump } from "../backup/pgDump";
 import { resolveStatePath } from "../stateRoot";
 import type { BackupRecord } from "../backup/types";
 import { dynamicType, isUnknown, KeelDynamicResource, providerContext, StateShape, versioned } from "../providerContext";
 
-/** The validated migration settings (keel:migrations) but the directory, which travels apart. */
-export type SchemaSettings = Omit<MigrationConfig, "dir">;
+export type { SchemaSettings } from "./settings";
 
 export type { MigrationSummary } from "./summary";
 export { summarizeMigration } from "./summary";
@@ -94,16 +92,7 @@ const progress = (message: string) => context.log.info(message);
 const warn = (message: string) => context.log.warn(message);
 
 function engineSettings(inputs: SchemaMigrationsInputs): EngineSettings {
-    const s = inputs.settings;
-    return {
-        historySchema: s.historySchema,
-        historyTable: HISTORY_TABLE,
-        lockTimeout: s.lockTimeout,
-        statementTimeout: s.statementTimeout,
-        lockWaitSeconds: s.lockWaitSeconds,
-        plan: { allowMissing: s.allowMissing, outOfOrder: s.outOfOrder, baseline: s.baseline },
-        appliedBy: inputs.appliedBy,
-    };
+    return settingsToEngine(inputs.settings, inputs.appliedBy);
 }
 
 function resolveDir(dir: string): string {

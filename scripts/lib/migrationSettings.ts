@@ -8,8 +8,8 @@
 import * as os from "os";
 import type { DatabaseConfig, MigrationConfig } from "../../components/config";
 import { isPgDuration, MAX_VERSION } from "../../components/schema/migrationSet";
-import { HISTORY_TABLE } from "../../components/schema/historyTable";
 import type { EngineSettings } from "../../components/schema/runner";
+import { engineSettings, schemaSettings } from "../../components/schema/settings";
 import { ParsedCommandLine, UsageError } from "./cli";
 import { stackDatabase } from "./stackDatabase";
 import { readStackConfig } from "./stackConfig";
@@ -41,24 +41,19 @@ export function settingsFor(
         const v = opt(k);
         if (v !== undefined && !isPgDuration(v)) throw new UsageError(`--${k} needs a duration such as 5s, 250ms or 10min, not '${v}'`);
     }
-    const configuredBaseline = baseline === undefined ? m.baseline : BigInt(baseline).toString();
-    return {
+    // This run's options on top of the stack's settings, then the one translation the provider uses too.
+    const { dir, settings } = schemaSettings({
+        ...m,
         dir: opt("dir") ?? m.dir,
-        database: config.database,
-        engine: {
-            historySchema: opt("history-schema") ?? m.historySchema,
-            historyTable: HISTORY_TABLE,
-            lockTimeout: opt("lock-timeout") ?? m.lockTimeout,
-            statementTimeout: opt("statement-timeout") ?? m.statementTimeout,
-            lockWaitSeconds: lockWait !== undefined ? Number(lockWait) : m.lockWaitSeconds,
-            plan: {
-                allowMissing: args.options["allow-missing"] === true || m.allowMissing,
-                outOfOrder: args.options["out-of-order"] === true || m.outOfOrder,
-                ...(configuredBaseline !== undefined ? { baseline: configuredBaseline } : {}),
-            },
-            appliedBy: `local:${io.env.USER ?? os.userInfo().username}`,
-        },
-    };
+        historySchema: opt("history-schema") ?? m.historySchema,
+        lockTimeout: opt("lock-timeout") ?? m.lockTimeout,
+        statementTimeout: opt("statement-timeout") ?? m.statementTimeout,
+        lockWaitSeconds: lockWait !== undefined ? Number(lockWait) : m.lockWaitSeconds,
+        allowMissing: args.options["allow-missing"] === true || m.allowMissing,
+        outOfOrder: args.options["out-of-order"] === true || m.outOfOrder,
+        baseline: baseline === undefined ? m.baseline : BigInt(baseline).toString(),
+    });
+    return { dir, database: config.database, engine: engineSettings(settings, `local:${io.env.USER ?? os.userInfo().username}`) };
 }
 
 /** The database: --url, else the stack's own (scripts/lib/stackDatabase.ts's rule). */
