@@ -8,11 +8,6 @@
  * Render's limits (from its documentation): service creation 20 an hour,
  * deploys 10 a minute per service. A 429 whose Retry-After is longer than the
  * retry budget fails at once, saying how long Render asked to wait.
- *
- * Everything here survives Pulumi's closure serialization: no npm module is
- * used (fetch is global), there is no module-level mutable state, and the key
- * is passed in (or read from RENDER_API_KEY) when a client is made, never
- * captured.
  */
 import { KeelError } from "../errors";
 import { resolveCredential } from "./credentials";
@@ -32,10 +27,6 @@ export class RenderApiError extends KeelError {
         readonly retryAfterMs?: number,
     ) {
         super(message, "RenderApiError");
-        // Set again: the closure serializer drops parameter properties with the constructor's arguments.
-        this.status = status;
-        this.mayHaveBeenProcessed = mayHaveBeenProcessed;
-        this.retryAfterMs = retryAfterMs;
     }
 }
 
@@ -47,7 +38,6 @@ export class RenderDeployError extends KeelError {
         readonly deploy?: Deploy,
     ) {
         super(message, "RenderDeployError");
-        this.deploy = deploy;
     }
 }
 

@@ -20,11 +20,6 @@
  * /v9/projects/{idOrName}, rollback POST /v9/projects/{projectId}/rollback/
  * {deploymentId} (as Vercel's CLI calls it; Vercel's OpenAPI publishes the
  * same operation, requestRollback, under /v1).
- *
- * Everything here survives Pulumi's closure serialization: no npm module is
- * used (fetch is global), there is no module-level mutable state, and the
- * token is passed in (or read from VERCEL_API_TOKEN) when a client is made,
- * never captured.
  */
 import { KeelError } from "../errors";
 import { resolveCredential } from "./credentials";
@@ -52,12 +47,6 @@ export class VercelApiError extends KeelError {
         readonly retryAfterMs?: number,
     ) {
         super(message, "VercelApiError");
-        // Set again: the closure serializer drops parameter properties with the constructor's arguments.
-        this.operation = operation;
-        this.status = status;
-        this.code = code;
-        this.mayHaveBeenProcessed = mayHaveBeenProcessed;
-        this.retryAfterMs = retryAfterMs;
     }
 }
 
