@@ -5,6 +5,7 @@
  * unless a POST may have been processed and is not idempotent.
  */
 import { classifyHttpError, decide, DEFAULT_RETRY_POLICY, Failure, nextState, RetryPolicy, RetryState, sleep } from "../retry";
+import { parseBody } from "../http";
 import { DEFAULT_FLY_API_URL } from "./credentials";
 import { HttpFailure, networkCode, toFlyApiError } from "./errors";
 
@@ -140,15 +141,7 @@ export class FlyTransport {
             body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
             signal: AbortSignal.timeout(opts.timeoutMs ?? this.#defaultTimeoutMs),
         });
-        const text = await res.text();
-        let data: unknown = undefined;
-        if (text) {
-            try {
-                data = JSON.parse(text);
-            } catch {
-                data = text;
-            }
-        }
+        const data = parseBody(await res.text());
         if (res.status >= 400) {
             const h: Record<string, string> = {};
             res.headers.forEach((v, k) => (h[k] = v));
