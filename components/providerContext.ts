@@ -31,14 +31,8 @@ export interface Log {
 /** `keel fly: ...` lines; dynamic providers have no engine connection, so pulumi.log reaches the console. */
 export function vendorLog(vendor: string): Log {
     return {
-        info(message) {
-            // eslint-disable-next-line @typescript-eslint/no-require-imports
-            require("@pulumi/pulumi").log.info(`keel ${vendor}: ${message}`);
-        },
-        warn(message) {
-            // eslint-disable-next-line @typescript-eslint/no-require-imports
-            require("@pulumi/pulumi").log.warn(`keel ${vendor}: ${message}`);
-        },
+        info: (message) => pulumi.log.info(`keel ${vendor}: ${message}`),
+        warn: (message) => pulumi.log.warn(`keel ${vendor}: ${message}`),
     };
 }
 
@@ -52,7 +46,7 @@ export interface ProviderContext<Client> {
 
 /**
  * One per provider. `makeClient` receives what configure() read (undefined
- * outside the provider's process) and process.env; it must require what it uses.
+ * outside the provider's process) and process.env.
  */
 export function providerContext<Client>(
     vendor: string,
@@ -100,6 +94,12 @@ export function providerContext<Client>(
  * reads the outputs of every older Keel (a resource's outputs carry the version
  * of their shape). Nothing but the module's id and the export's name is in the
  * text: no credential, no client, no path of the machine that wrote it.
+ *
+ * The text is an input, so a new wording reaches every resource's state at the
+ * next `up` without an update: each Keel provider's diff compares its own
+ * inputs only, so the engine records the new text as unchanged. What must stay
+ * is where a provider is exported (module and name): refresh and delete load
+ * the one named in the state.
  */
 
 /** `pulumi-nodejs:dynamic/keel:<name>`: the type token the engine and the policy pack see. */
@@ -123,7 +123,7 @@ export function standInSource(provider: object): string {
     const { moduleId, exportName } = exporterOf(provider);
     const methods = Object.keys(provider).filter((k) => typeof (provider as Record<string, unknown>)[k] === "function");
     const text = [
-        `// Keel's ${exportName}: loaded by name from the project directory (components/dynamicResource.ts).`,
+        `// Keel's ${exportName}: loaded by name from the project directory, through tools/build.js.`,
         `exports.handler = function () {`,
         `    var load = function () { return require(require("path").resolve("tools/build.js")).load(${JSON.stringify(moduleId)})[${JSON.stringify(exportName)}]; };`,
         `    var call = function (method) { return function () { var p = load(); return p[method].apply(p, arguments); }; };`,

@@ -13,7 +13,9 @@ import { neonBranchDatabaseProvider } from "../components/database/neon/database
 import { neonEndpointProvider } from "../components/database/neon/endpoint";
 import { neonProjectProvider } from "../components/database/neon/project";
 import { neonRoleProvider } from "../components/database/neon/role";
-import { StateShape, upgradeOutputs, versioned } from "../components/providerContext";
+import * as fs from "fs";
+import * as path from "path";
+import { standInSource, StateShape, upgradeOutputs, versioned } from "../components/providerContext";
 import { schemaMigrationsProvider } from "../components/schema/provider";
 
 const PROVIDERS = {
@@ -97,6 +99,20 @@ describe("state shapes", () => {
             assert.ok(p.diff || p.read, name);
             const method = p.diff ? () => p.diff("id", { stateVersion: 99 }, {}) : () => p.read("id", { stateVersion: 99 });
             await assert.rejects(async () => method(), /written by a newer Keel/, name);
+        }
+    });
+});
+
+describe("the stand-in the engine loads", () => {
+    it("names only files of the project that exist (no stale file name), and a module that exists", () => {
+        const root = path.resolve(__dirname, "..");
+        for (const [name, provider] of Object.entries(PROVIDERS)) {
+            const text = standInSource(provider);
+            const files = [...text.matchAll(/[\w./-]+\.(?:ts|js)\b/g)].map((m) => m[0]);
+            assert.ok(files.length > 0, name);
+            for (const f of files) assert.ok(fs.existsSync(path.join(root, f)), `${name}'s stand-in names ${f}, which does not exist`);
+            const [, moduleId] = /\.load\("([^"]+)"\)\["([^"]+)"\]/.exec(text) ?? [];
+            assert.ok(moduleId && fs.existsSync(path.join(root, `${moduleId}.ts`)), `${name}: ${moduleId}`);
         }
     });
 });

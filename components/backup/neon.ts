@@ -13,10 +13,8 @@
  * So a backup is created from the stack's branch at head (no parent_lsn in
  * the request) and records the LSN Neon reports for the new branch.
  *
- * Survives Pulumi's closure serialization (the Schema provider calls
- * takeNeonBackup): no npm module is required at load time, there is no
- * module-level mutable state, and neither the API key nor a password ever
- * enters a message (connection URIs go only to the caller's compare()).
+ * Neither the API key nor a password ever enters a message (connection URIs
+ * go only to the caller's compare()).
  */
 import type { Branch, Operation } from "@neondatabase/api-client";
 import { KeelError } from "../errors";

@@ -4,9 +4,7 @@
  * lists the pending migrations, `create`/`update` apply them, `read` reports
  * drift for `pulumi refresh`, `delete` leaves the schema alone.
  *
- * The engine serializes this provider: its methods capture only plain
- * functions and data, require their modules per call, and read the database
- * URL from their inputs (a secret), never from a captured variable.
+ * The database URL comes from the inputs (a secret), never from module state.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";

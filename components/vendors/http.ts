@@ -18,6 +18,16 @@ export interface JsonResponse<T> {
     data: T;
 }
 
+/** An answer's body: its JSON, else its text (an error page), else undefined when empty. */
+export function parseBody(text: string): unknown {
+    if (!text) return undefined;
+    try {
+        return JSON.parse(text);
+    } catch {
+        return text;
+    }
+}
+
 export async function jsonAttempt<T>(
     method: string,
     url: string,
@@ -44,15 +54,7 @@ export async function jsonAttempt<T>(
         const failure: AttemptFailure = { code, message };
         throw failure;
     }
-    const text = await res.text().catch(() => "");
-    let data: unknown = undefined;
-    if (text) {
-        try {
-            data = JSON.parse(text);
-        } catch {
-            data = text;
-        }
-    }
+    const data = parseBody(await res.text().catch(() => ""));
     if (!res.ok) {
         const failure: AttemptFailure = {
             status: res.status,

@@ -4,12 +4,8 @@
  * instance, errors that say what failed without the API key, a wait for the
  * `operations[]` every mutation returns, and the API key's resolution
  * (provider config `keel:neonApiKey`, else `NEON_API_KEY`).
- *
- * Everything here survives Pulumi's closure serialization: npm modules are
- * required inside functions (Keel's own are captured by value), there is no
- * module-level mutable state, and the key is read when a client is made,
- * never captured.
  */
+import { createApiClient } from "@neondatabase/api-client";
 import type { Api as GeneratedApi, Operation } from "@neondatabase/api-client";
 import { KeelError } from "../errors";
 import { resolveCredential } from "./credentials";
@@ -29,9 +25,6 @@ export class NeonApiError extends KeelError {
         readonly mayHaveBeenProcessed = false,
     ) {
         super(message, "NeonApiError");
-        // Set again: the closure serializer drops parameter properties with the constructor's arguments.
-        this.status = status;
-        this.mayHaveBeenProcessed = mayHaveBeenProcessed;
     }
 }
 
@@ -165,8 +158,6 @@ export function toNeonApiError(err: unknown, apiKey: string, reason?: string): N
  * thrown at once as a NeonApiError.
  */
 export function neonClient(options: NeonClientOptions): Api {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { createApiClient } = require("@neondatabase/api-client") as typeof import("@neondatabase/api-client");
     const apiKey = options.apiKey;
     const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.policy };
     const api = createApiClient({ apiKey, baseURL: options.baseUrl ?? DEFAULT_NEON_API_URL, timeout: options.timeoutMs ?? 60_000 });

@@ -8,11 +8,6 @@
  * Render's limits (from its documentation): service creation 20 an hour,
  * deploys 10 a minute per service. A 429 whose Retry-After is longer than the
  * retry budget fails at once, saying how long Render asked to wait.
- *
- * Everything here survives Pulumi's closure serialization: no npm module is
- * used (fetch is global), there is no module-level mutable state, and the key
- * is passed in (or read from RENDER_API_KEY) when a client is made, never
- * captured.
  */
 import { KeelError } from "../errors";
 import { resolveCredential } from "./credentials";
@@ -32,10 +27,6 @@ export class RenderApiError extends KeelError {
         readonly retryAfterMs?: number,
     ) {
         super(message, "RenderApiError");
-        // Set again: the closure serializer drops parameter properties with the constructor's arguments.
-        this.status = status;
-        this.mayHaveBeenProcessed = mayHaveBeenProcessed;
-        this.retryAfterMs = retryAfterMs;
     }
 }
 
@@ -47,7 +38,6 @@ export class RenderDeployError extends KeelError {
         readonly deploy?: Deploy,
     ) {
         super(message, "RenderDeployError");
-        this.deploy = deploy;
     }
 }
 
@@ -260,48 +250,19 @@ export interface RenderResponse<T> {
     data: T;
 }
 
-export interface RenderClient {
-    readonly baseUrl: string;
-    /** Any request below the base URL, with retries; non-2xx answers throw RenderApiError. */
-    request<T>(method: string, path: string, options?: RequestOptions): Promise<RenderResponse<T>>;
+const PAGE = 100;
 
-    createService(body: ServiceCreate): Promise<{ service: Service; deployId?: string }>;
-    getService(serviceId: string): Promise<Service>;
-    updateService(serviceId: string, patch: ServiceUpdate): Promise<Service>;
-    /** True if it was deleted, false if it was already gone (404). */
-    deleteService(serviceId: string): Promise<boolean>;
-    /** Every page of list-services (the API answers `[{ service, cursor }]`). */
-    listServices(filter?: ListServicesFilter): Promise<Service[]>;
-    /** Services whose name is exactly `name` (list-services?name=…, then an exact match). */
-    findServicesByName(name: string, ownerId?: string): Promise<Service[]>;
-
-    getEnvVars(serviceId: string): Promise<EnvVar[]>;
-    /** PUT: replaces the whole list (a key left out is deleted). */
-    replaceEnvVars(serviceId: string, vars: EnvVarInput[]): Promise<EnvVar[]>;
-    /** undefined when the key is not set. */
-    getEnvVar(serviceId: string, key: string): Promise<EnvVar | undefined>;
-    setEnvVar(serviceId: string, key: string, value: string): Promise<EnvVar>;
-    /** True if it was deleted, false if it was not set. */
-    deleteEnvVar(serviceId: string, key: string): Promise<boolean>;
-
-    /** The new deploy, or undefined when Render answered 202 (queued behind another deploy, no id given). */
-    createDeploy(serviceId: string, body?: DeployCreate): Promise<Deploy | undefined>;
-    listDeploys(serviceId: string, options?: { status?: DeployStatus[]; limit?: number }): Promise<Deploy[]>;
-    getDeploy(serviceId: string, deployId: string): Promise<Deploy>;
-    cancelDeploy(serviceId: string, deployId: string): Promise<Deploy>;
-    /** A new deploy of an earlier one's build; auto-deploy stays as it was. */
-    rollback(serviceId: string, deployId: string): Promise<Deploy>;
-
-    /** Render answers with every domain it added (an apex domain brings its www redirect). */
-    createCustomDomain(serviceId: string, name: string): Promise<CustomDomain[]>;
-    listCustomDomains(serviceId: string): Promise<CustomDomain[]>;
-    /** undefined when there is no such domain. */
-    getCustomDomain(serviceId: string, idOrName: string): Promise<CustomDomain | undefined>;
-    deleteCustomDomain(serviceId: string, idOrName: string): Promise<boolean>;
-    verifyCustomDomain(serviceId: string, idOrName: string): Promise<void>;
+/** Any value, or `value` when the request answers 404. */
+async function notFoundIs<T>(p: Promise<T>, value: T): Promise<T> {
+    try {
+        return await p;
+    } catch (err) {
+        if (isRenderNotFound(err)) return value;
+        throw err;
+    }
 }
 
-const PAGE = 100;
+const seg = encodeURIComponent;
 
 /**
  * A Render API client with retries: 429 waited out within the policy's budget
@@ -309,39 +270,44 @@ const PAGE = 100;
  * retried a few times (a POST only when it cannot have been processed: 503 or
  * a refused connection), everything else thrown at once as a RenderApiError.
  */
-export function renderClient(options: RenderClientOptions): RenderClient {
-    const apiKey = options.apiKey;
-    const baseUrl = (options.baseUrl ?? DEFAULT_RENDER_API_URL).replace(/\/+$/, "");
-    const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.policy };
-    const timeoutMs = options.timeoutMs ?? 60_000;
-    const redact = (s: string) => (apiKey ? s.split(apiKey).join("[redacted]") : s);
+export class RenderClient {
+    readonly baseUrl: string;
+    /** Private to the class (and left out of util.inspect): the key never reaches a message or a log. */
+    readonly #apiKey: string;
+    readonly #policy: RetryPolicy;
+    readonly #timeoutMs: number;
+    readonly #onProgress?: (message: string) => void;
 
-    const url = (path: string, query?: RequestOptions["query"]) => {
-        const params: string[] = [];
-        for (const [k, v] of Object.entries(query ?? {})) {
-            if (v === undefined) continue;
-            // form style, explode false: name=a,b
-            const value = Array.isArray(v) ? v.map(encodeURIComponent).join(",") : encodeURIComponent(String(v));
-            params.push(`${encodeURIComponent(k)}=${value}`);
-        }
-        return `${baseUrl}${path}${params.length ? `?${params.join("&")}` : ""}`;
-    };
+    constructor(options: RenderClientOptions) {
+        this.#apiKey = options.apiKey;
+        this.baseUrl = (options.baseUrl ?? DEFAULT_RENDER_API_URL).replace(/\/+$/, "");
+        this.#policy = { ...DEFAULT_RETRY_POLICY, ...options.policy };
+        this.#timeoutMs = options.timeoutMs ?? 60_000;
+        this.#onProgress = options.onProgress;
+    }
 
-    const attempt = <T>(method: string, path: string, opts: RequestOptions): Promise<RenderResponse<T>> =>
-        jsonAttempt<T>(method, url(path, opts.query), { token: apiKey, body: opts.body, timeoutMs });
-
-    async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<RenderResponse<T>> {
+    /** Any request below the base URL, with retries; non-2xx answers throw RenderApiError. */
+    async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<RenderResponse<T>> {
         method = method.toUpperCase();
         const idempotent = opts.idempotent ?? method !== "POST";
         const what = `Render API ${method} ${path}`;
+        const policy = this.#policy;
         let gaveUp: { reason: string; failure: Failure } | undefined;
         try {
-            return await withRetry(() => attempt<T>(method, path, opts), {
-                policy,
-                idempotent,
-                onRetry: (info) => options.onProgress?.(`${what}: ${info.message}`),
-                onGiveUp: (reason, failure) => (gaveUp = { reason, failure }),
-            });
+            return await withRetry(
+                () =>
+                    jsonAttempt<T>(method, this.url(path, opts.query), {
+                        token: this.#apiKey,
+                        body: opts.body,
+                        timeoutMs: this.#timeoutMs,
+                    }),
+                {
+                    policy,
+                    idempotent,
+                    onRetry: (info) => this.#onProgress?.(`${what}: ${info.message}`),
+                    onGiveUp: (reason, failure) => (gaveUp = { reason, failure }),
+                },
+            );
         } catch (err) {
             const e = err as AttemptFailure;
             if (!e || typeof e !== "object" || (e.status === undefined && e.code === undefined && !("message" in e))) throw err;
@@ -371,7 +337,7 @@ export function renderClient(options: RenderClientOptions): RenderClient {
             const lost = !!failure?.mayHaveBeenProcessed && !idempotent;
             const hint = lost ? " (it may have been carried out: look for what it was to create before trying again)" : "";
             throw new RenderApiError(
-                redact(`${what}: ${detail}${tail}${hint}`),
+                this.redact(`${what}: ${detail}${tail}${hint}`),
                 e.status,
                 lost,
                 failure?.kind === "rate-limited" ? failure.retryAfterMs : undefined,
@@ -379,23 +345,160 @@ export function renderClient(options: RenderClientOptions): RenderClient {
         }
     }
 
-    const seg = encodeURIComponent;
-    const notFoundIs = async <T>(p: Promise<T>, value: T): Promise<T> => {
-        try {
-            return await p;
-        } catch (err) {
-            if (isRenderNotFound(err)) return value;
-            throw err;
+    async createService(body: ServiceCreate): Promise<{ service: Service; deployId?: string }> {
+        const { data } = await this.request<{ service: Service; deployId?: string }>("POST", "/services", { body });
+        return data;
+    }
+
+    async getService(serviceId: string): Promise<Service> {
+        return (await this.request<Service>("GET", `/services/${seg(serviceId)}`)).data;
+    }
+
+    async updateService(serviceId: string, patch: ServiceUpdate): Promise<Service> {
+        return (await this.request<Service>("PATCH", `/services/${seg(serviceId)}`, { body: patch })).data;
+    }
+
+    /** True if it was deleted, false if it was already gone (404). */
+    deleteService(serviceId: string): Promise<boolean> {
+        return notFoundIs(
+            this.request("DELETE", `/services/${seg(serviceId)}`).then(() => true),
+            false,
+        );
+    }
+
+    /** Every page of list-services (the API answers `[{ service, cursor }]`). */
+    listServices(filter: ListServicesFilter = {}): Promise<Service[]> {
+        return this.paged<{ service: Service }, Service>(
+            "/services",
+            {
+                name: filter.name ? [filter.name] : undefined,
+                type: filter.type,
+                ownerId: filter.ownerId ? [filter.ownerId] : undefined,
+                suspended: filter.suspended ? [filter.suspended] : undefined,
+            },
+            (w) => w.service,
+        );
+    }
+
+    /** Services whose name is exactly `name` (list-services?name=…, then an exact match). */
+    async findServicesByName(name: string, ownerId?: string): Promise<Service[]> {
+        return (await this.listServices({ name, ownerId })).filter((s) => s.name === name);
+    }
+
+    getEnvVars(serviceId: string): Promise<EnvVar[]> {
+        return this.paged<{ envVar: EnvVar }, EnvVar>(`/services/${seg(serviceId)}/env-vars`, {}, (w) => w.envVar);
+    }
+
+    /** PUT: replaces the whole list (a key left out is deleted). */
+    async replaceEnvVars(serviceId: string, vars: EnvVarInput[]): Promise<EnvVar[]> {
+        const { data } = await this.request<{ envVar: EnvVar }[]>("PUT", `/services/${seg(serviceId)}/env-vars`, { body: vars });
+        return (data ?? []).map((w) => w.envVar);
+    }
+
+    /** undefined when the key is not set. */
+    getEnvVar(serviceId: string, key: string): Promise<EnvVar | undefined> {
+        return notFoundIs(
+            this.request<EnvVar>("GET", `/services/${seg(serviceId)}/env-vars/${seg(key)}`).then((r) => r.data),
+            undefined,
+        );
+    }
+
+    async setEnvVar(serviceId: string, key: string, value: string): Promise<EnvVar> {
+        return (await this.request<EnvVar>("PUT", `/services/${seg(serviceId)}/env-vars/${seg(key)}`, { body: { value } })).data;
+    }
+
+    /** True if it was deleted, false if it was not set. */
+    deleteEnvVar(serviceId: string, key: string): Promise<boolean> {
+        return notFoundIs(
+            this.request("DELETE", `/services/${seg(serviceId)}/env-vars/${seg(key)}`).then(() => true),
+            false,
+        );
+    }
+
+    /** The new deploy, or undefined when Render answered 202 (queued behind another deploy, no id given). */
+    async createDeploy(serviceId: string, body: DeployCreate = {}): Promise<Deploy | undefined> {
+        const { status, data } = await this.request<Deploy>("POST", `/services/${seg(serviceId)}/deploys`, { body });
+        return status === 202 || !data ? undefined : data;
+    }
+
+    listDeploys(serviceId: string, opts: { status?: DeployStatus[]; limit?: number } = {}): Promise<Deploy[]> {
+        return this.paged<{ deploy: Deploy }, Deploy>(
+            `/services/${seg(serviceId)}/deploys`,
+            { status: opts.status },
+            (w) => w.deploy,
+            opts.limit,
+        );
+    }
+
+    async getDeploy(serviceId: string, deployId: string): Promise<Deploy> {
+        return (await this.request<Deploy>("GET", `/services/${seg(serviceId)}/deploys/${seg(deployId)}`)).data;
+    }
+
+    async cancelDeploy(serviceId: string, deployId: string): Promise<Deploy> {
+        // Cancelling twice cancels once: safe to repeat.
+        return (await this.request<Deploy>("POST", `/services/${seg(serviceId)}/deploys/${seg(deployId)}/cancel`, { idempotent: true }))
+            .data;
+    }
+
+    /** A new deploy of an earlier one's build; auto-deploy stays as it was. */
+    async rollback(serviceId: string, deployId: string): Promise<Deploy> {
+        return (await this.request<Deploy>("POST", `/services/${seg(serviceId)}/rollback`, { body: { deployId } })).data;
+    }
+
+    /** Render answers with every domain it added (an apex domain brings its www redirect). */
+    async createCustomDomain(serviceId: string, name: string): Promise<CustomDomain[]> {
+        return (await this.request<CustomDomain[]>("POST", `/services/${seg(serviceId)}/custom-domains`, { body: { name } })).data;
+    }
+
+    listCustomDomains(serviceId: string): Promise<CustomDomain[]> {
+        return this.paged<{ customDomain: CustomDomain }, CustomDomain>(
+            `/services/${seg(serviceId)}/custom-domains`,
+            {},
+            (w) => w.customDomain,
+        );
+    }
+
+    /** undefined when there is no such domain. */
+    getCustomDomain(serviceId: string, idOrName: string): Promise<CustomDomain | undefined> {
+        return notFoundIs(
+            this.request<CustomDomain>("GET", `/services/${seg(serviceId)}/custom-domains/${seg(idOrName)}`).then((r) => r.data),
+            undefined,
+        );
+    }
+
+    deleteCustomDomain(serviceId: string, idOrName: string): Promise<boolean> {
+        return notFoundIs(
+            this.request("DELETE", `/services/${seg(serviceId)}/custom-domains/${seg(idOrName)}`).then(() => true),
+            false,
+        );
+    }
+
+    async verifyCustomDomain(serviceId: string, idOrName: string): Promise<void> {
+        await this.request("POST", `/services/${seg(serviceId)}/custom-domains/${seg(idOrName)}/verify`, { idempotent: true });
+    }
+
+    private redact(s: string): string {
+        return this.#apiKey ? s.split(this.#apiKey).join("[redacted]") : s;
+    }
+
+    private url(path: string, query?: RequestOptions["query"]): string {
+        const params: string[] = [];
+        for (const [k, v] of Object.entries(query ?? {})) {
+            if (v === undefined) continue;
+            // form style, explode false: name=a,b
+            const value = Array.isArray(v) ? v.map(encodeURIComponent).join(",") : encodeURIComponent(String(v));
+            params.push(`${encodeURIComponent(k)}=${value}`);
         }
-    };
+        return `${this.baseUrl}${path}${params.length ? `?${params.join("&")}` : ""}`;
+    }
 
     /** Follows cursors: each item of a page is `{ <wrapper>: item, cursor }`. */
-    async function paged<W, T>(path: string, query: RequestOptions["query"], unwrap: (w: W) => T, max = Infinity): Promise<T[]> {
+    private async paged<W, T>(path: string, query: RequestOptions["query"], unwrap: (w: W) => T, max = Infinity): Promise<T[]> {
         const out: T[] = [];
         let cursor: string | undefined;
         for (;;) {
             const limit = Math.min(PAGE, max - out.length);
-            const { data } = await request<(W & { cursor?: string })[]>("GET", path, { query: { ...query, limit, cursor } });
+            const { data } = await this.request<(W & { cursor?: string })[]>("GET", path, { query: { ...query, limit, cursor } });
             const page = Array.isArray(data) ? data : [];
             out.push(...page.map(unwrap));
             if (page.length < limit || out.length >= max) return out;
@@ -403,117 +506,11 @@ export function renderClient(options: RenderClientOptions): RenderClient {
             if (!cursor) return out;
         }
     }
+}
 
-    const client: RenderClient = {
-        baseUrl,
-        request,
-
-        async createService(body) {
-            const { data } = await request<{ service: Service; deployId?: string }>("POST", "/services", { body });
-            return data;
-        },
-        async getService(serviceId) {
-            return (await request<Service>("GET", `/services/${seg(serviceId)}`)).data;
-        },
-        async updateService(serviceId, patch) {
-            return (await request<Service>("PATCH", `/services/${seg(serviceId)}`, { body: patch })).data;
-        },
-        async deleteService(serviceId) {
-            return notFoundIs(
-                request("DELETE", `/services/${seg(serviceId)}`).then(() => true),
-                false,
-            );
-        },
-        async listServices(filter = {}) {
-            return paged<{ service: Service }, Service>(
-                "/services",
-                {
-                    name: filter.name ? [filter.name] : undefined,
-                    type: filter.type,
-                    ownerId: filter.ownerId ? [filter.ownerId] : undefined,
-                    suspended: filter.suspended ? [filter.suspended] : undefined,
-                },
-                (w) => w.service,
-            );
-        },
-        async findServicesByName(name, ownerId) {
-            return (await client.listServices({ name, ownerId })).filter((s) => s.name === name);
-        },
-
-        async getEnvVars(serviceId) {
-            return paged<{ envVar: EnvVar }, EnvVar>(`/services/${seg(serviceId)}/env-vars`, {}, (w) => w.envVar);
-        },
-        async replaceEnvVars(serviceId, vars) {
-            const { data } = await request<{ envVar: EnvVar }[]>("PUT", `/services/${seg(serviceId)}/env-vars`, { body: vars });
-            return (data ?? []).map((w) => w.envVar);
-        },
-        async getEnvVar(serviceId, key) {
-            return notFoundIs(
-                request<EnvVar>("GET", `/services/${seg(serviceId)}/env-vars/${seg(key)}`).then((r) => r.data),
-                undefined,
-            );
-        },
-        async setEnvVar(serviceId, key, value) {
-            return (await request<EnvVar>("PUT", `/services/${seg(serviceId)}/env-vars/${seg(key)}`, { body: { value } })).data;
-        },
-        async deleteEnvVar(serviceId, key) {
-            return notFoundIs(
-                request("DELETE", `/services/${seg(serviceId)}/env-vars/${seg(key)}`).then(() => true),
-                false,
-            );
-        },
-
-        async createDeploy(serviceId, body = {}) {
-            const { status, data } = await request<Deploy>("POST", `/services/${seg(serviceId)}/deploys`, { body });
-            return status === 202 || !data ? undefined : data;
-        },
-        async listDeploys(serviceId, opts = {}) {
-            return paged<{ deploy: Deploy }, Deploy>(
-                `/services/${seg(serviceId)}/deploys`,
-                { status: opts.status },
-                (w) => w.deploy,
-                opts.limit,
-            );
-        },
-        async getDeploy(serviceId, deployId) {
-            return (await request<Deploy>("GET", `/services/${seg(serviceId)}/deploys/${seg(deployId)}`)).data;
-        },
-        async cancelDeploy(serviceId, deployId) {
-            // Cancelling twice cancels once: safe to repeat.
-            return (await request<Deploy>("POST", `/services/${seg(serviceId)}/deploys/${seg(deployId)}/cancel`, { idempotent: true }))
-                .data;
-        },
-        async rollback(serviceId, deployId) {
-            return (await request<Deploy>("POST", `/services/${seg(serviceId)}/rollback`, { body: { deployId } })).data;
-        },
-
-        async createCustomDomain(serviceId, name) {
-            return (await request<CustomDomain[]>("POST", `/services/${seg(serviceId)}/custom-domains`, { body: { name } })).data;
-        },
-        async listCustomDomains(serviceId) {
-            return paged<{ customDomain: CustomDomain }, CustomDomain>(
-                `/services/${seg(serviceId)}/custom-domains`,
-                {},
-                (w) => w.customDomain,
-            );
-        },
-        async getCustomDomain(serviceId, idOrName) {
-            return notFoundIs(
-                request<CustomDomain>("GET", `/services/${seg(serviceId)}/custom-domains/${seg(idOrName)}`).then((r) => r.data),
-                undefined,
-            );
-        },
-        async deleteCustomDomain(serviceId, idOrName) {
-            return notFoundIs(
-                request("DELETE", `/services/${seg(serviceId)}/custom-domains/${seg(idOrName)}`).then(() => true),
-                false,
-            );
-        },
-        async verifyCustomDomain(serviceId, idOrName) {
-            await request("POST", `/services/${seg(serviceId)}/custom-domains/${seg(idOrName)}/verify`, { idempotent: true });
-        },
-    };
-    return client;
+/** A Render API client (the same as `new RenderClient(options)`). */
+export function renderClient(options: RenderClientOptions): RenderClient {
+    return new RenderClient(options);
 }
 
 // ---- waiting for a deploy -----------------------------------------------------

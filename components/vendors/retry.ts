@@ -12,8 +12,7 @@
  * - Other 4xx are the caller's mistake and are never retried.
  *
  * Pure logic: time, randomness and sleeping are injectable, so the policy is
- * tested without HTTP. Nothing here keeps state between calls (dynamic
- * providers are serialized with everything they capture).
+ * tested without HTTP. Nothing here keeps state between calls.
  */
 
 export interface RetryPolicy {

@@ -20,20 +20,17 @@
  * /v9/projects/{idOrName}, rollback POST /v9/projects/{projectId}/rollback/
  * {deploymentId} (as Vercel's CLI calls it; Vercel's OpenAPI publishes the
  * same operation, requestRollback, under /v1).
- *
- * Everything here survives Pulumi's closure serialization: no npm module is
- * used (fetch is global), there is no module-level mutable state, and the
- * token is passed in (or read from VERCEL_API_TOKEN) when a client is made,
- * never captured.
  */
 import { KeelError } from "../errors";
 import { resolveCredential } from "./credentials";
 import { AttemptFailure, jsonAttempt } from "./http";
 import { classifyHttpError, DEFAULT_RETRY_POLICY, Failure, formatDelay, RetryPolicy, sleep as realSleep, withRetry } from "./retry";
-import { DeploymentTimes, frontendRollbackPlan, FrontendRollbackPlan } from "./vercelDeployments";
+import type { DeploymentTimes } from "./vercelDeployments";
 
 export { frontendRollbackPlan, liveProductionAt } from "./vercelDeployments";
 export type { DeploymentTimes, FrontendRollbackInput, FrontendRollbackPlan } from "./vercelDeployments";
+// The frontend's part of a rollback, importable from here as before.
+export { applyFrontendRollback, checkFrontendRollback, type FrontendRollbackCheck } from "./vercelRollback";
 
 export const DEFAULT_VERCEL_API_URL = "https://api.vercel.com";
 
@@ -52,12 +49,6 @@ export class VercelApiError extends KeelError {
         readonly retryAfterMs?: number,
     ) {
         super(message, "VercelApiError");
-        // Set again: the closure serializer drops parameter properties with the constructor's arguments.
-        this.operation = operation;
-        this.status = status;
-        this.code = code;
-        this.mayHaveBeenProcessed = mayHaveBeenProcessed;
-        this.retryAfterMs = retryAfterMs;
     }
 }
 
@@ -263,27 +254,6 @@ export interface RollbackOptions {
     intervalMs?: number;
 }
 
-export interface VercelClient {
-    readonly baseUrl: string;
-    readonly teamId?: string;
-    /** Any request below the base URL, with retries and teamId; non-2xx answers throw VercelApiError. */
-    request<T>(method: string, path: string, options?: RequestOptions): Promise<VercelResponse<T>>;
-    /** Every READY production deployment of the project, newest first (follows pagination.next as `until`). */
-    listProductionDeployments(projectId: string, options?: ListDeploymentsOptions): Promise<VercelDeployment[]>;
-    getProject(idOrName: string): Promise<VercelProject>;
-    /** The deployment serving production now (targets.production); undefined when there is none. */
-    productionDeployment(idOrName: string): Promise<VercelProjectDeployment | undefined>;
-    /** Asks for an instant rollback (201, no body) and returns at once; rollback() also confirms it. */
-    requestRollback(projectId: string, deploymentId: string): Promise<void>;
-    /**
-     * Makes `deploymentId` production again with Vercel's instant rollback and
-     * confirms it: reads the project until targets.production is that
-     * deployment (returned), the rollback failed, or the attempts run out
-     * (VercelRollbackError). Nothing is sent when it already serves production.
-     */
-    rollback(projectId: string, deploymentId: string, options?: RollbackOptions): Promise<VercelProject>;
-}
-
 const PAGE = 100;
 
 /** A wait for people: `50min`, `2h 5min` past two minutes, else as formatDelay. */
@@ -300,95 +270,70 @@ function formatWait(ms: number): string {
  * when it cannot have been processed), everything else thrown at once as a
  * VercelApiError.
  */
-export function vercelClient(options: VercelClientOptions = {}): VercelClient {
-    const env = options.env ?? process.env;
-    let token = options.token?.trim() ?? "";
-    let tokenSource = options.tokenSource;
-    if (!token) {
-        const creds = resolveVercelCredentials({ env });
-        token = creds.token;
-        tokenSource = options.tokenSource ?? creds.source;
-    }
-    const baseUrl = (options.baseUrl ?? (env.VERCEL_API_URL?.trim() || DEFAULT_VERCEL_API_URL)).replace(/\/+$/, "");
-    const teamId = options.teamId?.trim() || undefined;
-    const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.policy };
-    const timeoutMs = options.timeoutMs ?? 60_000;
-    const now = options.now ?? Date.now;
-    const sleep = options.sleep ?? realSleep;
-    const progress = (m: string) => options.onProgress?.(m);
-    const redact = (s: string) => s.split(token).join("[redacted]");
-    const seg = encodeURIComponent;
+export class VercelClient {
+    readonly baseUrl: string;
+    readonly teamId?: string;
+    /** Private to the class (and left out of util.inspect): the token never reaches a message or a log. */
+    readonly #token: string;
+    readonly #tokenSource?: string;
+    readonly #policy: RetryPolicy;
+    readonly #timeoutMs: number;
+    readonly #now: () => number;
+    readonly #sleep: (ms: number) => Promise<void>;
+    readonly #random?: () => number;
+    readonly #onProgress?: (message: string) => void;
+    readonly #onWarn?: (message: string) => void;
 
-    const url = (path: string, query: RequestOptions["query"]) => {
-        const params: string[] = [];
-        for (const [k, v] of Object.entries({ ...query, teamId })) {
-            if (v === undefined) continue;
-            params.push(`${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+    constructor(options: VercelClientOptions = {}) {
+        const env = options.env ?? process.env;
+        let token = options.token?.trim() ?? "";
+        let tokenSource = options.tokenSource;
+        if (!token) {
+            const creds = resolveVercelCredentials({ env });
+            token = creds.token;
+            tokenSource = options.tokenSource ?? creds.source;
         }
-        return `${baseUrl}${path}${params.length ? `?${params.join("&")}` : ""}`;
-    };
-
-    /** classifyHttpError, with X-RateLimit-Reset standing in for a missing Retry-After on 429. */
-    const classify = (err: unknown, nowMs: number): Failure | undefined => {
-        const failure = classifyHttpError(err, nowMs);
-        if (failure?.kind === "rate-limited" && failure.retryAfterMs === undefined) {
-            const reset = Number((err as AttemptFailure).response?.headers.get("x-ratelimit-reset"));
-            if (Number.isFinite(reset) && reset > 0) return { ...failure, retryAfterMs: Math.max(0, reset * 1000 - nowMs) };
-        }
-        return failure;
-    };
-
-    const attempt = <T>(method: string, path: string, opts: RequestOptions): Promise<VercelResponse<T>> =>
-        jsonAttempt<T>(method, url(path, opts.query), { token: token, body: opts.body, timeoutMs });
-
-    /** The fix for a failure, when one is known. */
-    function fixFor(status: number | undefined, operation: string, path: string): string {
-        if (status === 401 || status === 403) {
-            return (
-                `the Vercel API token${tokenSource ? ` (from ${tokenSource})` : ""} was refused: it may be revoked or expired` +
-                `${teamId ? `, or have no access to team ${teamId}` : ", or the project may belong to a team (set keel:frontend.teamId)"}. ` +
-                "Create a token in Vercel (Account settings > Tokens) scoped to the project's team, then `export VERCEL_API_TOKEN=...` " +
-                "or `npm run pulumi -- config set --secret keel:vercelApiToken ...`"
-            );
-        }
-        if (status === 404) {
-            const what = operation === "roll back" ? "the project id and the deployment id" : "the project id or name";
-            return (
-                `check ${what} in ${path}` +
-                `${teamId ? ` and that the project belongs to team ${teamId}` : "; a team's project also needs its teamId (keel:frontend.teamId)"}` +
-                " (the stack output frontendProjectId is the project's id)"
-            );
-        }
-        if (operation === "roll back" && status !== undefined && status >= 400 && status < 500 && status !== 429) {
-            return (
-                "on Vercel's Hobby plan only the previous production deployment can be rolled back to, and only deployments that served production are candidates: " +
-                "check the target with frontendRollbackPlan before rolling back, move the team to the Pro plan, or run the rollback with --keep-frontend"
-            );
-        }
-        return "";
+        this.#token = token;
+        this.#tokenSource = tokenSource;
+        this.baseUrl = (options.baseUrl ?? (env.VERCEL_API_URL?.trim() || DEFAULT_VERCEL_API_URL)).replace(/\/+$/, "");
+        this.teamId = options.teamId?.trim() || undefined;
+        this.#policy = { ...DEFAULT_RETRY_POLICY, ...options.policy };
+        this.#timeoutMs = options.timeoutMs ?? 60_000;
+        this.#now = options.now ?? Date.now;
+        this.#sleep = options.sleep ?? realSleep;
+        this.#random = options.random;
+        this.#onProgress = options.onProgress;
+        this.#onWarn = options.onWarn;
     }
 
-    async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<VercelResponse<T>> {
+    /** Any request below the base URL, with retries and teamId; non-2xx answers throw VercelApiError. */
+    async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<VercelResponse<T>> {
         method = method.toUpperCase();
         const idempotent = opts.idempotent ?? method !== "POST";
         const operation = opts.operation ?? `${method} ${path}`;
         const what = `Vercel API ${method} ${path}`;
+        const policy = this.#policy;
+        const classify = (err: unknown, nowMs: number) => this.classify(err, nowMs);
         let gaveUp: { reason: string; failure: Failure } | undefined;
         try {
-            return await withRetry(() => attempt<T>(method, path, opts), {
-                policy,
-                idempotent,
-                classify,
-                sleep,
-                now,
-                random: options.random,
-                onRetry: (info) => progress(`${what}: ${info.message}`),
-                onGiveUp: (reason, failure) => (gaveUp = { reason, failure }),
-            });
+            return await withRetry(
+                () =>
+                    jsonAttempt<T>(method, this.url(path, opts.query), { token: this.#token, body: opts.body, timeoutMs: this.#timeoutMs }),
+                {
+                    policy,
+                    idempotent,
+                    classify,
+                    sleep: this.#sleep,
+                    now: this.#now,
+                    random: this.#random,
+                    onRetry: (info) => this.progress(`${what}: ${info.message}`),
+                    onGiveUp: (reason, failure) => (gaveUp = { reason, failure }),
+                },
+            );
         } catch (err) {
             const e = err as AttemptFailure;
             if (!e || typeof e !== "object" || (e.status === undefined && e.code === undefined && !("message" in e))) throw err;
-            const failure = gaveUp?.failure ?? classify(err, now());
+            const failure = gaveUp?.failure ?? classify(err, this.#now());
             const { code, message } = vercelError(e.response?.data);
             const detail =
                 e.status !== undefined
@@ -407,9 +352,9 @@ export function vercelClient(options: VercelClientOptions = {}): VercelClient {
             }
             const lost = !!failure?.mayHaveBeenProcessed && !idempotent;
             const hint = lost ? " (it may have been carried out: read the project before trying again)" : "";
-            const fix = fixFor(e.status, operation, path);
+            const fix = this.fixFor(e.status, operation, path);
             throw new VercelApiError(
-                redact(`Vercel API ${operation} (${method} ${path}): ${detail}${tail}${hint}${fix ? `. Fix: ${fix}.` : ""}`),
+                this.redact(`Vercel API ${operation} (${method} ${path}): ${detail}${tail}${hint}${fix ? `. Fix: ${fix}.` : ""}`),
                 operation,
                 e.status,
                 code,
@@ -419,182 +364,192 @@ export function vercelClient(options: VercelClientOptions = {}): VercelClient {
         }
     }
 
-    async function getProject(idOrName: string): Promise<VercelProject> {
-        return (await request<VercelProject>("GET", `/v9/projects/${seg(idOrName)}`, { operation: "get project" })).data;
+    async getProject(idOrName: string): Promise<VercelProject> {
+        return (await this.request<VercelProject>("GET", `/v9/projects/${seg(idOrName)}`, { operation: "get project" })).data;
     }
 
-    const client: VercelClient = {
-        baseUrl,
-        teamId,
-        request,
-        getProject,
-
-        async listProductionDeployments(projectId, opts = {}) {
-            const limit = Math.min(PAGE, Math.max(1, opts.pageSize ?? PAGE));
-            const maxPages = opts.maxPages ?? 100;
-            const out: VercelDeployment[] = [];
-            const seen = new Set<string>();
-            let until: number | undefined;
-            for (let page = 1; page <= maxPages; page++) {
-                const { data } = await request<{ deployments?: VercelDeployment[]; pagination?: VercelPagination }>(
-                    "GET",
-                    "/v6/deployments",
-                    {
-                        operation: "list deployments",
-                        query: {
-                            projectId,
-                            target: "production",
-                            state: "READY",
-                            limit,
-                            until,
-                            rollbackCandidate: opts.rollbackCandidate ? "true" : undefined,
-                        },
+    /** Every READY production deployment of the project, newest first (follows pagination.next as `until`). */
+    async listProductionDeployments(projectId: string, opts: ListDeploymentsOptions = {}): Promise<VercelDeployment[]> {
+        const limit = Math.min(PAGE, Math.max(1, opts.pageSize ?? PAGE));
+        const maxPages = opts.maxPages ?? 100;
+        const out: VercelDeployment[] = [];
+        const seen = new Set<string>();
+        let until: number | undefined;
+        for (let page = 1; page <= maxPages; page++) {
+            const { data } = await this.request<{ deployments?: VercelDeployment[]; pagination?: VercelPagination }>(
+                "GET",
+                "/v6/deployments",
+                {
+                    operation: "list deployments",
+                    query: {
+                        projectId,
+                        target: "production",
+                        state: "READY",
+                        limit,
+                        until,
+                        rollbackCandidate: opts.rollbackCandidate ? "true" : undefined,
                     },
-                );
-                const deployments = Array.isArray(data?.deployments) ? data.deployments : [];
-                for (const d of deployments) {
-                    if (seen.has(d.uid)) continue;
-                    seen.add(d.uid);
-                    out.push(d);
-                }
-                const next = data?.pagination?.next;
-                if (typeof next !== "number" || deployments.length === 0) return out;
-                // A next page that does not move back in time would repeat forever.
-                if (until !== undefined && next >= until) return out;
-                until = next;
-            }
-            options.onWarn?.(
-                `Vercel project ${projectId}: stopped listing production deployments after ${maxPages} pages (${out.length} deployments); older ones were not read`,
+                },
             );
-            return out;
-        },
-
-        async productionDeployment(idOrName) {
-            return (await getProject(idOrName)).targets?.production ?? undefined;
-        },
-
-        async requestRollback(projectId, deploymentId) {
-            await request("POST", `/v9/projects/${seg(projectId)}/rollback/${seg(deploymentId)}`, { operation: "roll back", body: {} });
-        },
-
-        async rollback(projectId, deploymentId, opts = {}) {
-            const attempts = Math.max(1, opts.attempts ?? 30);
-            const intervalMs = opts.intervalMs ?? 2000;
-            const what = `rollback of Vercel project ${projectId} to ${deploymentId}`;
-            const before = await getProject(projectId);
-            const from = before.targets?.production?.id;
-            if (from === deploymentId) {
-                progress(`${what}: it already serves production; nothing to do`);
-                return before;
+            const deployments = Array.isArray(data?.deployments) ? data.deployments : [];
+            for (const d of deployments) {
+                if (seen.has(d.uid)) continue;
+                seen.add(d.uid);
+                out.push(d);
             }
-            const earlier = JSON.stringify(before.lastAliasRequest ?? null);
-            let lost: VercelApiError | undefined;
-            try {
-                await client.requestRollback(projectId, deploymentId);
-                progress(`${what}: requested (production was ${from ?? "none"})`);
-            } catch (err) {
-                if (!(err instanceof VercelApiError) || !err.mayHaveBeenProcessed) throw err;
-                lost = err;
-                progress(`${what}: the answer to the request was lost; reading the project to see whether Vercel took it`);
-            }
-            let project = before;
-            for (let check = 1; check <= attempts; check++) {
-                project = await getProject(projectId);
-                const production = project.targets?.production?.id;
-                const req = project.lastAliasRequest;
-                // Only a request made since `before` was read is about this rollback.
-                const ours = req && JSON.stringify(req) !== earlier && req.toDeploymentId === deploymentId ? req : undefined;
-                if (production === deploymentId) {
-                    progress(`${what}: confirmed, production is ${deploymentId} (check ${check} of ${attempts})`);
-                    if (project.autoAssignCustomDomains === false) {
-                        options.onWarn?.(
-                            `Vercel turned off automatic assignment of production domains for project ${project.name} with this rollback: ` +
-                                "new production deployments (a push to the production branch) will build but not go live until one is promoted " +
-                                "(`vercel promote <deployment>`, or Promote in the dashboard), which turns it back on",
-                        );
-                    }
-                    return project;
-                }
-                if (ours && (ours.jobStatus === "failed" || ours.jobStatus === "skipped")) {
-                    throw new VercelRollbackError(
-                        `The ${what} ${ours.jobStatus}: production is still ${production ?? "none"}. ` +
-                            "Look at the project's deployments in the Vercel dashboard (Instant Rollback shows which domains were not moved), then run the rollback again.",
-                        project,
+            const next = data?.pagination?.next;
+            if (typeof next !== "number" || deployments.length === 0) return out;
+            // A next page that does not move back in time would repeat forever.
+            if (until !== undefined && next >= until) return out;
+            until = next;
+        }
+        this.#onWarn?.(
+            `Vercel project ${projectId}: stopped listing production deployments after ${maxPages} pages (${out.length} deployments); older ones were not read`,
+        );
+        return out;
+    }
+
+    /** The deployment serving production now (targets.production); undefined when there is none. */
+    async productionDeployment(idOrName: string): Promise<VercelProjectDeployment | undefined> {
+        return (await this.getProject(idOrName)).targets?.production ?? undefined;
+    }
+
+    /** Asks for an instant rollback (201, no body) and returns at once; rollback() also confirms it. */
+    async requestRollback(projectId: string, deploymentId: string): Promise<void> {
+        await this.request("POST", `/v9/projects/${seg(projectId)}/rollback/${seg(deploymentId)}`, { operation: "roll back", body: {} });
+    }
+
+    /**
+     * Makes `deploymentId` production again with Vercel's instant rollback and
+     * confirms it: reads the project until targets.production is that
+     * deployment (returned), the rollback failed, or the attempts run out
+     * (VercelRollbackError). Nothing is sent when it already serves production.
+     */
+    async rollback(projectId: string, deploymentId: string, opts: RollbackOptions = {}): Promise<VercelProject> {
+        const attempts = Math.max(1, opts.attempts ?? 30);
+        const intervalMs = opts.intervalMs ?? 2000;
+        const what = `rollback of Vercel project ${projectId} to ${deploymentId}`;
+        const before = await this.getProject(projectId);
+        const from = before.targets?.production?.id;
+        if (from === deploymentId) {
+            this.progress(`${what}: it already serves production; nothing to do`);
+            return before;
+        }
+        const earlier = JSON.stringify(before.lastAliasRequest ?? null);
+        let lost: VercelApiError | undefined;
+        try {
+            await this.requestRollback(projectId, deploymentId);
+            this.progress(`${what}: requested (production was ${from ?? "none"})`);
+        } catch (err) {
+            if (!(err instanceof VercelApiError) || !err.mayHaveBeenProcessed) throw err;
+            lost = err;
+            this.progress(`${what}: the answer to the request was lost; reading the project to see whether Vercel took it`);
+        }
+        let project = before;
+        for (let check = 1; check <= attempts; check++) {
+            project = await this.getProject(projectId);
+            const production = project.targets?.production?.id;
+            const req = project.lastAliasRequest;
+            // Only a request made since `before` was read is about this rollback.
+            const ours = req && JSON.stringify(req) !== earlier && req.toDeploymentId === deploymentId ? req : undefined;
+            if (production === deploymentId) {
+                this.progress(`${what}: confirmed, production is ${deploymentId} (check ${check} of ${attempts})`);
+                if (project.autoAssignCustomDomains === false) {
+                    this.#onWarn?.(
+                        `Vercel turned off automatic assignment of production domains for project ${project.name} with this rollback: ` +
+                            "new production deployments (a push to the production branch) will build but not go live until one is promoted " +
+                            "(`vercel promote <deployment>`, or Promote in the dashboard), which turns it back on",
                     );
                 }
-                if (lost && !ours && check === 1) {
-                    throw new VercelApiError(
-                        `${lost.message.replace(/ \(it may have been carried out[^)]*\)/, "")}; Vercel shows no rollback to ${deploymentId}, so it was not carried out: run it again`,
-                        lost.operation,
-                        lost.status,
-                        lost.code,
-                        false,
-                    );
-                }
-                progress(
-                    `${what}: production is still ${production ?? "none"}${ours ? ` (${ours.jobStatus})` : ""}; check ${check} of ${attempts}`,
-                );
-                if (check < attempts) await sleep(intervalMs);
+                return project;
             }
-            throw new VercelRollbackError(
-                `The ${what} is not confirmed after ${attempts} reads of the project ${formatDelay(intervalMs)} apart: production is still ` +
-                    `${project.targets?.production?.id ?? "none"}. It may still finish: look at the project in the Vercel dashboard ` +
-                    "(or run `vercel rollback` there for its status) before running the rollback again.",
-                project,
+            if (ours && (ours.jobStatus === "failed" || ours.jobStatus === "skipped")) {
+                throw new VercelRollbackError(
+                    `The ${what} ${ours.jobStatus}: production is still ${production ?? "none"}. ` +
+                        "Look at the project's deployments in the Vercel dashboard (Instant Rollback shows which domains were not moved), then run the rollback again.",
+                    project,
+                );
+            }
+            if (lost && !ours && check === 1) {
+                throw new VercelApiError(
+                    `${lost.message.replace(/ \(it may have been carried out[^)]*\)/, "")}; Vercel shows no rollback to ${deploymentId}, so it was not carried out: run it again`,
+                    lost.operation,
+                    lost.status,
+                    lost.code,
+                    false,
+                );
+            }
+            this.progress(
+                `${what}: production is still ${production ?? "none"}${ours ? ` (${ours.jobStatus})` : ""}; check ${check} of ${attempts}`,
             );
-        },
-    };
-    return client;
+            if (check < attempts) await this.#sleep(intervalMs);
+        }
+        throw new VercelRollbackError(
+            `The ${what} is not confirmed after ${attempts} reads of the project ${formatDelay(intervalMs)} apart: production is still ` +
+                `${project.targets?.production?.id ?? "none"}. It may still finish: look at the project in the Vercel dashboard ` +
+                "(or run `vercel rollback` there for its status) before running the rollback again.",
+            project,
+        );
+    }
+
+    /** The fix for a failure, when one is known. */
+    private fixFor(status: number | undefined, operation: string, path: string): string {
+        if (status === 401 || status === 403) {
+            return (
+                `the Vercel API token${this.#tokenSource ? ` (from ${this.#tokenSource})` : ""} was refused: it may be revoked or expired` +
+                `${this.teamId ? `, or have no access to team ${this.teamId}` : ", or the project may belong to a team (set keel:frontend.teamId)"}. ` +
+                "Create a token in Vercel (Account settings > Tokens) scoped to the project's team, then `export VERCEL_API_TOKEN=...` " +
+                "or `npm run pulumi -- config set --secret keel:vercelApiToken ...`"
+            );
+        }
+        if (status === 404) {
+            const what = operation === "roll back" ? "the project id and the deployment id" : "the project id or name";
+            return (
+                `check ${what} in ${path}` +
+                `${this.teamId ? ` and that the project belongs to team ${this.teamId}` : "; a team's project also needs its teamId (keel:frontend.teamId)"}` +
+                " (the stack output frontendProjectId is the project's id)"
+            );
+        }
+        if (operation === "roll back" && status !== undefined && status >= 400 && status < 500 && status !== 429) {
+            return (
+                "on Vercel's Hobby plan only the previous production deployment can be rolled back to, and only deployments that served production are candidates: " +
+                "check the target with frontendRollbackPlan before rolling back, move the team to the Pro plan, or run the rollback with --keep-frontend"
+            );
+        }
+        return "";
+    }
+
+    private progress(message: string): void {
+        this.#onProgress?.(message);
+    }
+
+    private redact(s: string): string {
+        return s.split(this.#token).join("[redacted]");
+    }
+
+    private url(path: string, query: RequestOptions["query"]): string {
+        const params: string[] = [];
+        for (const [k, v] of Object.entries({ ...query, teamId: this.teamId })) {
+            if (v === undefined) continue;
+            params.push(`${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+        }
+        return `${this.baseUrl}${path}${params.length ? `?${params.join("&")}` : ""}`;
+    }
+
+    /** classifyHttpError, with X-RateLimit-Reset standing in for a missing Retry-After on 429. */
+    private classify(err: unknown, nowMs: number): Failure | undefined {
+        const failure = classifyHttpError(err, nowMs);
+        if (failure?.kind === "rate-limited" && failure.retryAfterMs === undefined) {
+            const reset = Number((err as AttemptFailure).response?.headers.get("x-ratelimit-reset"));
+            if (Number.isFinite(reset) && reset > 0) return { ...failure, retryAfterMs: Math.max(0, reset * 1000 - nowMs) };
+        }
+        return failure;
+    }
 }
 
-// ---- the frontend's part of a rollback ----------------------------------------
+const seg = encodeURIComponent;
 
-export interface FrontendRollbackCheck {
-    project: VercelProject;
-    /** READY production deployments, newest first. */
-    deployments: VercelDeployment[];
-    /** The ones Vercel offers to roll back to. */
-    candidates: VercelDeployment[];
-    plan: FrontendRollbackPlan<VercelDeployment>;
-}
-
-/**
- * Reads (never writes) what a rollback of the frontend to `time` needs: the
- * project (which deployment serves production, on which plan), its production
- * deployments and its rollback candidates; and plans it (frontendRollbackPlan).
- * A refused plan's reason is the message to show; nothing has been touched.
- */
-export async function checkFrontendRollback(
-    client: VercelClient,
-    projectIdOrName: string,
-    time: number | Date,
-): Promise<FrontendRollbackCheck> {
-    const project = await client.getProject(projectIdOrName);
-    const deployments = await client.listProductionDeployments(project.id);
-    const candidates = await client.listProductionDeployments(project.id, { rollbackCandidate: true });
-    const current = project.targets?.production ?? undefined;
-    const plan = frontendRollbackPlan({
-        deployments,
-        candidates,
-        current: current ? projectDeploymentTimes(current) : undefined,
-        time,
-        plan: current?.plan,
-    });
-    return { project, deployments, candidates, plan };
-}
-
-/**
- * Carries out a plan from checkFrontendRollback: nothing for `none`, a
- * confirmed rollback for `promote`; a `refused` plan throws its reason (a
- * VercelRollbackError) without touching anything.
- */
-export async function applyFrontendRollback(
-    client: VercelClient,
-    projectId: string,
-    plan: FrontendRollbackPlan,
-    options: RollbackOptions = {},
-): Promise<VercelProject | undefined> {
-    if (plan.kind === "refused") throw new VercelRollbackError(plan.reason);
-    if (plan.kind === "none") return undefined;
-    return client.rollback(projectId, plan.deployment.uid, options);
+/** A Vercel API client (the same as `new VercelClient(options)`). */
+export function vercelClient(options: VercelClientOptions = {}): VercelClient {
+    return new VercelClient(options);
 }

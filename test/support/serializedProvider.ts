@@ -1,7 +1,7 @@
 /**
  * Loads a dynamic provider the way the engine's nodejs dynamic-provider plugin
  * does: the `__provider` text a Keel resource hands the engine (the stand-in of
- * components/dynamicResource.ts), through require-from-string, then handler().
+ * components/providerContext.ts), through require-from-string, then handler().
  * The text is also run through pulumi.runtime.serializeFunction's loader path
  * once more, as Pulumi's own dynamic resources are, to show both agree.
  */

@@ -5,13 +5,12 @@
  * reports an app deleted outside Keel (refresh drops it) and drift (moved to
  * another organization, suspended). Delete refuses while the stack protects
  * its backend, unless keel:backend.allowDelete says it is meant.
- *
- * Also the helpers the other Fly providers share (orMissing, lostOrTaken).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { KeelError, protectedDeletionFix } from "../../errors";
-import { FlyApp as FlyAppData, flyErrorStatus, isFlyNotFound } from "../../vendors/fly";
+import { FlyApp as FlyAppData } from "../../vendors/fly";
 import { changed, dynamicType, isUnknown, KeelDynamicResource, versioned } from "../../providerContext";
+import { lostOrTaken, orMissing } from "./common";
 import { flyContext } from "./context";
 
 export interface FlyAppInputs {
@@ -49,24 +48,6 @@ export class FlyAppError extends KeelError {
     constructor(message: string) {
         super(message, "FlyAppError");
     }
-}
-
-/** undefined for a 404; everything else is thrown. */
-export async function orMissing<T>(request: Promise<T>): Promise<T | undefined> {
-    try {
-        return await request;
-    } catch (err) {
-        if (isFlyNotFound(err)) return undefined;
-        throw err;
-    }
-}
-
-/** A create whose response was lost (it may have happened), or refused because the thing exists (422/409). */
-export function lostOrTaken(err: unknown): "lost" | "taken" | undefined {
-    if ((err as { mayHaveBeenProcessed?: unknown })?.mayHaveBeenProcessed === true) return "lost";
-    const status = flyErrorStatus(err);
-    if (status === 422 || status === 409) return "taken";
-    return undefined;
 }
 
 const ctx = flyContext();

@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { KeelError } from "../../errors";
 import type { CertificateDetail, DnsRequirements } from "../../vendors/fly";
 import { changed, dynamicType, isUnknown, KeelDynamicResource, versioned } from "../../providerContext";
-import { lostOrTaken, orMissing } from "./app";
+import { appNameFailures, lostOrTaken, orMissing } from "./common";
 import { flyContext } from "./context";
 
 export interface FlyCertificateInputs {
@@ -126,9 +126,7 @@ export const flyCertificateProvider = versioned<FlyCertificateInputs, FlyCertifi
         configure: ctx.configure,
 
         async check(_olds, news) {
-            const failures: pulumi.dynamic.CheckFailure[] = [];
-            if (!isUnknown(news.app) && (typeof news.app !== "string" || !news.app))
-                failures.push({ property: "app", reason: "expected the Fly app's name" });
+            const failures = appNameFailures(news.app);
             if (
                 !isUnknown(news.hostname) &&
                 (typeof news.hostname !== "string" || !/^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(news.hostname))

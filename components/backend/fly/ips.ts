@@ -9,7 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { FlyApiError, FlyClient, IpAssignment } from "../../vendors/fly";
 import { changed, dynamicType, isUnknown, KeelDynamicResource, versioned } from "../../providerContext";
-import { lostOrTaken, orMissing } from "./app";
+import { appNameFailures, appReplaces, lostOrTaken, orMissing, readOfApp } from "./common";
 import { flyContext } from "./context";
 
 export interface FlyIpAddressesInputs {
@@ -111,9 +111,7 @@ export const flyIpAddressesProvider = versioned<FlyIpAddressesInputs, FlyIpAddre
         configure: ctx.configure,
 
         async check(_olds, news) {
-            const failures: pulumi.dynamic.CheckFailure[] = [];
-            if (!isUnknown(news.app) && (typeof news.app !== "string" || !news.app))
-                failures.push({ property: "app", reason: "expected the Fly app's name" });
+            const failures = appNameFailures(news.app);
             for (const k of ["sharedIpv4", "ipv6"] as const) {
                 if (!isUnknown(news[k]) && typeof news[k] !== "boolean") failures.push({ property: k, reason: "expected true or false" });
             }
@@ -121,7 +119,7 @@ export const flyIpAddressesProvider = versioned<FlyIpAddressesInputs, FlyIpAddre
         },
 
         async diff(_id, olds, news) {
-            const replaces = changed(olds.app, news.app) || isUnknown(news.app) ? ["app"] : [];
+            const replaces = appReplaces(olds, news);
             const missing = (news.sharedIpv4 === true && !olds.ipv4) || (news.ipv6 === true && !olds.ipv6Address);
             const changes = replaces.length > 0 || missing || changed(olds.sharedIpv4, news.sharedIpv4) || changed(olds.ipv6, news.ipv6);
             return { changes, replaces, deleteBeforeReplace: false };
@@ -139,13 +137,8 @@ export const flyIpAddressesProvider = versioned<FlyIpAddressesInputs, FlyIpAddre
         async read(id, props) {
             if (!props) return { id, props };
             const fly = ctx.client();
-            const ips = await orMissing(fly.listIpAssignments(props.app));
-            if (!ips) {
-                ctx.log.warn(
-                    `Fly app '${props.app}' no longer exists (deleted outside Keel), and its IP addresses with it; refresh drops them from the state.`,
-                );
-                return { id: "" };
-            }
+            const ips = await readOfApp(ctx.log, props.app, "IP addresses", fly.listIpAssignments(props.app));
+            if (!ips) return { id: "" };
             const present = new Set(ips.map((i) => i.ip));
             const drift: string[] = [];
             const next: FlyIpAddressesOutputs = { ...props, allocated: (props.allocated ?? []).filter((ip) => present.has(ip)) };

@@ -12,7 +12,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { AppSecret } from "../../vendors/fly";
 import { changed, dynamicType, isUnknown, KeelDynamicResource, versioned } from "../../providerContext";
-import { orMissing } from "./app";
+import { appNameFailures, appReplaces, orMissing, readOfApp } from "./common";
 import { flyContext } from "./context";
 
 export interface FlySecretsInputs {
@@ -86,9 +86,7 @@ export const flySecretsProvider = versioned<FlySecretsInputs, FlySecretsOutputs>
         configure: ctx.configure,
 
         async check(_olds, news) {
-            const failures: pulumi.dynamic.CheckFailure[] = [];
-            if (!isUnknown(news.app) && (typeof news.app !== "string" || !news.app))
-                failures.push({ property: "app", reason: "expected the Fly app's name" });
+            const failures = appNameFailures(news.app);
             if (!isUnknown(news.values)) {
                 if (!news.values || typeof news.values !== "object" || Array.isArray(news.values))
                     failures.push({ property: "values", reason: "expected an object of secret names to values" });
@@ -109,7 +107,7 @@ export const flySecretsProvider = versioned<FlySecretsInputs, FlySecretsOutputs>
         },
 
         async diff(_id, olds, news) {
-            const replaces = changed(olds.app, news.app) || isUnknown(news.app) ? ["app"] : [];
+            const replaces = appReplaces(olds, news);
             // Drift recorded by refresh: set the values again even though they did not change here.
             const changes =
                 replaces.length > 0 || changed(olds.values, news.values) || isUnknown(news.values) || (olds.drift ?? []).length > 0;
@@ -128,13 +126,8 @@ export const flySecretsProvider = versioned<FlySecretsInputs, FlySecretsOutputs>
         async read(id, props) {
             if (!props) return { id, props };
             const fly = ctx.client();
-            const listed = await orMissing(fly.listSecrets(props.app));
-            if (!listed) {
-                ctx.log.warn(
-                    `Fly app '${props.app}' no longer exists (deleted outside Keel), and its secrets with it; refresh drops them from the state.`,
-                );
-                return { id: "" };
-            }
+            const listed = await readOfApp(ctx.log, props.app, "secrets", fly.listSecrets(props.app));
+            if (!listed) return { id: "" };
             const drift = secretsDrift(props, listed);
             if (drift.length) ctx.log.warn(`drift in the secrets of Fly app '${props.app}':\n  ${drift.join("\n  ")}`);
             // Values and digests stay Keel's: the next 'pulumi up' sets them again.

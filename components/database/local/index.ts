@@ -20,6 +20,8 @@
  *   (saying so first), elsewhere it keeps the data and says where.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { randomBytes } from "crypto";
+import { userInfo } from "os";
 import { DataGuardInput, guardsData } from "../../dataGuard";
 import { Client } from "pg";
 import { changed, dynamicType, isUnknown, KeelDynamicResource, vendorLog, versioned } from "../../providerContext";
@@ -86,13 +88,11 @@ function urlOf(p: { user: string; port: number; databaseName: string }, password
 }
 
 function newPassword(): string {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require("crypto") as typeof import("crypto")).randomBytes(24).toString("base64url");
+    return randomBytes(24).toString("base64url");
 }
 
 function osUserOf(ctx: ServerContext): string {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return ctx.runAs?.user ?? (require("os") as typeof import("os")).userInfo().username;
+    return ctx.runAs?.user ?? userInfo().username;
 }
 
 /** The app's database, made when missing (connected as the app's user, the cluster's owner). */

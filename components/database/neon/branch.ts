@@ -23,6 +23,10 @@ import {
     orMissing,
     refuseIfProtected,
     warn,
+    readOrGone,
+    warnDrift,
+    deleteAndWait,
+    NeonCommonArgs,
 } from "./common";
 import { dynamicType, KeelDynamicResource, versioned } from "../../providerContext";
 
@@ -242,13 +246,8 @@ const neonBranchUnguarded = versioned<NeonBranchInputs, NeonBranchOutputs>(
         async read(id, props) {
             if (!props) return { id, props };
             const api = ctx.client();
-            const found = await orMissing(api.getProjectBranch(props.projectId, id));
-            if (!found) {
-                warn(
-                    `${what(props, id)} no longer exists in Neon (deleted outside Keel); refresh drops it from the state and the next 'pulumi up' creates it again.`,
-                );
-                return { id: "" };
-            }
+            const found = await readOrGone(what(props, id), api.getProjectBranch(props.projectId, id));
+            if (!found) return { id: "" };
             const branch = found.data.branch;
             const drift: string[] = [];
             if (branch.name !== props.name) drift.push(`~ name: '${props.name}' -> '${branch.name}' (renamed outside Keel)`);
@@ -257,7 +256,7 @@ const neonBranchUnguarded = versioned<NeonBranchInputs, NeonBranchOutputs>(
                     `~ protected: ${props.protected} -> ${branch.protected}${branch.protected ? "" : " (protection removed outside Keel)"}`,
                 );
             if (branch.default !== props.isDefault) drift.push(`~ default: ${props.isDefault} -> ${branch.default}`);
-            if (drift.length) warn(`drift in ${what(props, id)}:\n  ${drift.join("\n  ")}`);
+            warnDrift(what(props, id), drift);
             return {
                 id,
                 props: {
@@ -289,9 +288,9 @@ const neonBranchUnguarded = versioned<NeonBranchInputs, NeonBranchOutputs>(
                 const { data } = await api.updateProjectBranch(props.projectId, id, { branch: { protected: false } });
                 await waitForOperations(api, props.projectId, data.operations, ctx.wait);
             }
-            info(`deleting ${what(props, id)}`);
-            const deleted = await orMissing(api.deleteProjectBranch({ projectId: props.projectId, branchId: id }));
-            await waitForOperations(api, props.projectId, (deleted?.data as { operations?: never[] } | undefined)?.operations, ctx.wait);
+            await deleteAndWait(ctx, api, props.projectId, what(props, id), () =>
+                api.deleteProjectBranch({ projectId: props.projectId, branchId: id }),
+            );
         },
     },
 );
@@ -299,15 +298,12 @@ const neonBranchUnguarded = versioned<NeonBranchInputs, NeonBranchOutputs>(
 /** Holds data: a replacement the stack has not allowed is refused (components/dataGuard.ts). */
 export const neonBranchProvider = guardsData(neonBranchUnguarded);
 
-export interface NeonBranchArgs {
+export interface NeonBranchArgs extends NeonCommonArgs {
     projectId: pulumi.Input<string>;
     name: pulumi.Input<string>;
     parent?: pulumi.Input<string>;
     protected: pulumi.Input<boolean>;
     schemaOnly: pulumi.Input<boolean>;
-    stack: pulumi.Input<string>;
-    protect: pulumi.Input<boolean>;
-    allowDelete: pulumi.Input<boolean>;
 }
 
 export class NeonBranch extends KeelDynamicResource {

@@ -1,19 +1,17 @@
 /**
  * What the Neon dynamic providers share: the API client made from the
  * provider's configuration, progress lines, lookups by name, find-or-create,
- * the refusal to delete protected objects, and connection URLs.
+ * the skeleton of read (gone, drift) and delete (refused if protected, gone
+ * counts as deleted, Neon's operations waited for), and connection URLs.
  *
- * The engine serializes each provider with what it captures. The API key is
- * never captured: configure() stores what it reads from the stack's config in
- * a settings object that only exists filled in the provider's own process
- * (configure runs there, after deserialization); otherwise NEON_API_KEY is
- * read when a client is made.
+ * The API key is read where configure() put it (the stack's config, in the
+ * provider's own process), else from NEON_API_KEY, when a client is made.
  */
 import type { DataGuardInput } from "../../dataGuard";
 import type * as pulumi from "@pulumi/pulumi";
-import type { Branch, Database, Endpoint, ProjectListItem, Role } from "@neondatabase/api-client";
+import type { Branch, Database, Endpoint, Operation, ProjectListItem, Role } from "@neondatabase/api-client";
 import { KeelError, protectedDeletionFix } from "../../errors";
-import { vendorLog } from "../../providerContext";
+import { changed, isUnknown, vendorLog } from "../../providerContext";
 import {
     Api,
     isNotFound,
@@ -21,6 +19,7 @@ import {
     neonClient,
     neonErrorStatus,
     resolveNeonCredentials,
+    waitForOperations,
     WaitOptions,
 } from "../../vendors/neon";
 
@@ -43,6 +42,19 @@ export class NeonProtectedError extends KeelError {
     constructor(message: string) {
         super(message, "NeonProtectedError");
     }
+}
+
+/** What every Neon resource's args carry: NeonCommonInputs as Pulumi inputs. */
+export interface NeonCommonArgs {
+    stack: pulumi.Input<string>;
+    protect: pulumi.Input<boolean>;
+    allowDelete: pulumi.Input<boolean>;
+}
+
+/** The args of an object that lives on a branch (endpoint, role, database). */
+export interface NeonOnBranchArgs extends NeonCommonArgs {
+    projectId: pulumi.Input<string>;
+    branchId: pulumi.Input<string>;
 }
 
 export interface NeonContext {
@@ -192,6 +204,26 @@ export async function findOrCreate<T>(what: string, find: () => Promise<T | unde
     }
 }
 
+/**
+ * The diff of an object on a branch (endpoint, role, database): a new project
+ * or branch (or one of `replaceAlso`) replaces it, before the new one is made;
+ * `inPlace` and the protection inputs change it in place. An unknown project,
+ * branch or one of `unknownChanges` at preview counts as a change.
+ */
+export function diffOnBranch<I extends NeonCommonInputs & { projectId: string; branchId: string }>(
+    olds: I,
+    news: I,
+    o: { replaceAlso?: (keyof I)[]; inPlace: (keyof I)[]; unknownChanges?: (keyof I)[] },
+): pulumi.dynamic.DiffResult {
+    const replaces = (["projectId", "branchId", ...(o.replaceAlso ?? [])] as (keyof I)[]).filter((k) => changed(olds[k], news[k]));
+    const keys: (keyof I)[] = [...o.inPlace, "stack", "protect", "allowDelete"];
+    const changes =
+        replaces.length > 0 ||
+        (["branchId", "projectId", ...(o.unknownChanges ?? [])] as (keyof I)[]).some((k) => isUnknown(news[k])) ||
+        keys.some((k) => changed(olds[k], news[k]));
+    return { changes, replaces: replaces.map(String), deleteBeforeReplace: true };
+}
+
 /** Throws, saying how to delete on purpose, when the inputs protect the object. */
 export function refuseIfProtected(what: string, props: NeonCommonInputs): void {
     if (!props.protect || props.allowDelete) return;
@@ -200,6 +232,54 @@ export function refuseIfProtected(what: string, props: NeonCommonInputs): void {
         `Refusing to delete ${what}: the ${stack} stack protects its Neon database, which holds its data. ` +
             protectedDeletionFix(stack, "keel:database.neon.allowDelete"),
     );
+}
+
+/**
+ * A read's first step: the object as Neon has it, or undefined after warning
+ * that refresh drops it from the state (`how` it went; whether the next up
+ * makes it again).
+ */
+export async function readOrGone<T>(
+    what: string,
+    request: Promise<T>,
+    o: { how?: string; recreated?: boolean } = {},
+): Promise<T | undefined> {
+    const found = await orMissing(request);
+    if (found === undefined) {
+        const next = o.recreated === false ? "" : " and the next 'pulumi up' creates it again";
+        warn(`${what} no longer exists in Neon (${o.how ?? "deleted outside Keel"}); refresh drops it from the state${next}.`);
+    }
+    return found;
+}
+
+/** Warns of the differences a read found, when there are any. */
+export function warnDrift(what: string, drift: string[], note = ""): void {
+    if (drift.length) warn(`drift in ${what}${note}:\n  ${drift.join("\n  ")}`);
+}
+
+/** The end of a delete: the request (an object already gone counts as deleted), then the operations it started. */
+export async function deleteAndWait(
+    ctx: NeonContext,
+    api: Api,
+    projectId: string,
+    what: string,
+    request: () => Promise<{ data?: unknown }>,
+): Promise<void> {
+    info(`deleting ${what}`);
+    const deleted = await orMissing(request());
+    await waitForOperations(api, projectId, (deleted?.data as { operations?: Operation[] } | undefined)?.operations, ctx.wait);
+}
+
+/** A whole delete of an object on a branch: refused when the stack protects it, then deleteAndWait. */
+export async function deleteUnlessProtected(
+    ctx: NeonContext,
+    what: string,
+    props: NeonCommonInputs & { projectId: string },
+    request: (api: Api) => Promise<{ data?: unknown }>,
+): Promise<void> {
+    refuseIfProtected(what, props);
+    const api = ctx.client();
+    await deleteAndWait(ctx, api, props.projectId, what, () => request(api));
 }
 
 /** `ep-x.region.aws.neon.tech` -> `ep-x-pooler.region.aws.neon.tech` */

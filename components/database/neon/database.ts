@@ -9,16 +9,16 @@ import type { Database } from "@neondatabase/api-client";
 import { KeelError } from "../../errors";
 import { waitForOperations, waitForRunningOperations } from "../../vendors/neon";
 import {
-    changed,
     findDatabase,
     findOrCreate,
     info,
-    isUnknown,
     NeonCommonInputs,
     neonContext,
-    orMissing,
-    refuseIfProtected,
-    warn,
+    readOrGone,
+    warnDrift,
+    deleteUnlessProtected,
+    NeonOnBranchArgs,
+    diffOnBranch,
 } from "./common";
 import { dynamicType, KeelDynamicResource, versioned } from "../../providerContext";
 
@@ -57,15 +57,7 @@ const neonBranchDatabaseUnguarded = versioned<NeonBranchDatabaseInputs, NeonBran
         },
 
         async diff(_id, olds, news) {
-            const replaces = (["projectId", "branchId"] as const).filter((k) => changed(olds[k], news[k]));
-            const keys: (keyof NeonBranchDatabaseInputs)[] = ["name", "ownerName", "stack", "protect", "allowDelete"];
-            const changes =
-                replaces.length > 0 ||
-                isUnknown(news.branchId) ||
-                isUnknown(news.projectId) ||
-                isUnknown(news.ownerName) ||
-                keys.some((k) => changed(olds[k], news[k]));
-            return { changes, replaces: [...replaces], deleteBeforeReplace: true };
+            return diffOnBranch<NeonBranchDatabaseInputs>(olds, news, { inPlace: ["name", "ownerName"], unknownChanges: ["ownerName"] });
         },
 
         async create(inputs) {
@@ -120,26 +112,21 @@ const neonBranchDatabaseUnguarded = versioned<NeonBranchDatabaseInputs, NeonBran
         async read(id, props) {
             if (!props) return { id, props };
             const api = ctx.client();
-            const found = await orMissing(api.getProjectBranchDatabase(props.projectId, props.branchId, props.name));
-            if (!found) {
-                warn(
-                    `${what(props)} no longer exists in Neon (deleted or renamed outside Keel); refresh drops it from the state and the next 'pulumi up' creates it again.`,
-                );
-                return { id: "" };
-            }
+            const found = await readOrGone(what(props), api.getProjectBranchDatabase(props.projectId, props.branchId, props.name), {
+                how: "deleted or renamed outside Keel",
+            });
+            if (!found) return { id: "" };
             const db = found.data.database;
             const drift: string[] = [];
             if (db.owner_name !== props.ownerName) drift.push(`~ ownerName: '${props.ownerName}' -> '${db.owner_name}'`);
-            if (drift.length) warn(`drift in ${what(props)} (changed outside Keel):\n  ${drift.join("\n  ")}`);
+            warnDrift(what(props), drift, " (changed outside Keel)");
             return { id, props: { ...outputs(props, db), drift } };
         },
 
         async delete(_id, props) {
-            refuseIfProtected(what(props), props);
-            const api = ctx.client();
-            info(`deleting ${what(props)}`);
-            const deleted = await orMissing(api.deleteProjectBranchDatabase(props.projectId, props.branchId, props.name));
-            await waitForOperations(api, props.projectId, deleted?.data?.operations, ctx.wait);
+            await deleteUnlessProtected(ctx, what(props), props, (api) =>
+                api.deleteProjectBranchDatabase(props.projectId, props.branchId, props.name),
+            );
         },
     },
 );
@@ -147,14 +134,9 @@ const neonBranchDatabaseUnguarded = versioned<NeonBranchDatabaseInputs, NeonBran
 /** Holds data: a replacement the stack has not allowed is refused (components/dataGuard.ts). */
 export const neonBranchDatabaseProvider = guardsData(neonBranchDatabaseUnguarded);
 
-export interface NeonBranchDatabaseArgs {
-    projectId: pulumi.Input<string>;
-    branchId: pulumi.Input<string>;
+export interface NeonBranchDatabaseArgs extends NeonOnBranchArgs {
     name: pulumi.Input<string>;
     ownerName: pulumi.Input<string>;
-    stack: pulumi.Input<string>;
-    protect: pulumi.Input<boolean>;
-    allowDelete: pulumi.Input<boolean>;
 }
 
 export class NeonBranchDatabase extends KeelDynamicResource {

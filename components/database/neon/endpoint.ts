@@ -8,17 +8,17 @@ import type { Endpoint } from "@neondatabase/api-client";
 import { KeelError } from "../../errors";
 import { Api, waitForOperations, waitForRunningOperations } from "../../vendors/neon";
 import {
-    changed,
     findOrCreate,
     info,
-    isUnknown,
     NeonCommonInputs,
     neonContext,
-    orMissing,
     poolerHost,
     readWriteEndpoint,
-    refuseIfProtected,
-    warn,
+    readOrGone,
+    warnDrift,
+    deleteUnlessProtected,
+    NeonOnBranchArgs,
+    diffOnBranch,
 } from "./common";
 import { dynamicType, KeelDynamicResource, versioned } from "../../providerContext";
 
@@ -101,11 +101,7 @@ export const neonEndpointProvider = versioned<NeonEndpointInputs, NeonEndpointOu
         },
 
         async diff(_id, olds, news) {
-            const replaces = (["projectId", "branchId"] as const).filter((k) => changed(olds[k], news[k]));
-            const keys: (keyof NeonEndpointInputs)[] = ["minCu", "maxCu", "suspendTimeoutSeconds", "stack", "protect", "allowDelete"];
-            const changes =
-                replaces.length > 0 || isUnknown(news.branchId) || isUnknown(news.projectId) || keys.some((k) => changed(olds[k], news[k]));
-            return { changes, replaces: [...replaces], deleteBeforeReplace: true };
+            return diffOnBranch<NeonEndpointInputs>(olds, news, { inPlace: ["minCu", "maxCu", "suspendTimeoutSeconds"] });
         },
 
         async create(inputs) {
@@ -157,13 +153,8 @@ export const neonEndpointProvider = versioned<NeonEndpointInputs, NeonEndpointOu
         async read(id, props) {
             if (!props) return { id, props };
             const api = ctx.client();
-            const found = await orMissing(api.getProjectEndpoint(props.projectId, id));
-            if (!found) {
-                warn(
-                    `${what(props, id)} no longer exists in Neon (deleted outside Keel); refresh drops it from the state and the next 'pulumi up' creates it again.`,
-                );
-                return { id: "" };
-            }
+            const found = await readOrGone(what(props, id), api.getProjectEndpoint(props.projectId, id));
+            if (!found) return { id: "" };
             const e = found.data.endpoint;
             const drift: string[] = [];
             if (e.autoscaling_limit_min_cu !== props.minCu) drift.push(`~ minCu: ${props.minCu} -> ${e.autoscaling_limit_min_cu}`);
@@ -172,29 +163,20 @@ export const neonEndpointProvider = versioned<NeonEndpointInputs, NeonEndpointOu
                 drift.push(`~ suspendTimeoutSeconds: ${props.suspendTimeoutSeconds} -> ${e.suspend_timeout_seconds}`);
             if (e.branch_id !== props.branchId) drift.push(`~ branchId: ${props.branchId} -> ${e.branch_id}`);
             if (e.host !== props.host) drift.push(`~ host: ${props.host} -> ${e.host}`);
-            if (drift.length) warn(`drift in ${what(props, id)} (changed outside Keel):\n  ${drift.join("\n  ")}`);
+            warnDrift(what(props, id), drift, " (changed outside Keel)");
             return { id, props: { ...outputs(props, e), branchId: e.branch_id, drift } };
         },
 
         async delete(id, props) {
-            refuseIfProtected(what(props, id), props);
-            const api = ctx.client();
-            info(`deleting ${what(props, id)}`);
-            const deleted = await orMissing(api.deleteProjectEndpoint(props.projectId, id));
-            await waitForOperations(api, props.projectId, deleted?.data?.operations, ctx.wait);
+            await deleteUnlessProtected(ctx, what(props, id), props, (api) => api.deleteProjectEndpoint(props.projectId, id));
         },
     },
 );
 
-export interface NeonEndpointArgs {
-    projectId: pulumi.Input<string>;
-    branchId: pulumi.Input<string>;
+export interface NeonEndpointArgs extends NeonOnBranchArgs {
     minCu: pulumi.Input<number>;
     maxCu: pulumi.Input<number>;
     suspendTimeoutSeconds: pulumi.Input<number>;
-    stack: pulumi.Input<string>;
-    protect: pulumi.Input<boolean>;
-    allowDelete: pulumi.Input<boolean>;
 }
 
 export class NeonEndpoint extends KeelDynamicResource {

@@ -19,7 +19,9 @@ import {
     neonContext,
     orMissing,
     refuseIfProtected,
-    warn,
+    readOrGone,
+    warnDrift,
+    NeonCommonArgs,
 } from "./common";
 import { dynamicType, KeelDynamicResource, versioned } from "../../providerContext";
 
@@ -188,17 +190,14 @@ const neonProjectUnguarded = versioned<NeonProjectInputs, NeonProjectOutputs>(
         async read(id, props) {
             if (!props) return { id, props };
             const api = ctx.client();
-            const found = await orMissing(api.getProject(id));
-            if (!found) {
-                warn(`${what(props, id)} no longer exists in Neon (deleted outside Keel); refresh drops it from the state.`);
-                return { id: "" };
-            }
+            const found = await readOrGone(what(props, id), api.getProject(id), { recreated: false });
+            if (!found) return { id: "" };
             const project = found.data.project;
             const drift: string[] = [];
             if (project.name !== props.name) drift.push(`~ name: '${props.name}' -> '${project.name}' (renamed outside Keel)`);
             if (project.region_id !== props.regionId) drift.push(`~ regionId: ${props.regionId} -> ${project.region_id}`);
             if (project.pg_version !== props.pgVersion) drift.push(`~ pgVersion: ${props.pgVersion} -> ${project.pg_version}`);
-            if (drift.length) warn(`drift in Neon project ${id}:\n  ${drift.join("\n  ")}`);
+            warnDrift(`Neon project ${id}`, drift);
             const branch = await orMissing(defaultBranch(api, id));
             return {
                 id,
@@ -229,7 +228,7 @@ const neonProjectUnguarded = versioned<NeonProjectInputs, NeonProjectOutputs>(
 /** Holds data: a replacement the stack has not allowed is refused (components/dataGuard.ts). */
 export const neonProjectProvider = guardsData(neonProjectUnguarded);
 
-export interface NeonProjectArgs {
+export interface NeonProjectArgs extends NeonCommonArgs {
     name: pulumi.Input<string>;
     owned: pulumi.Input<boolean>;
     regionId: pulumi.Input<string>;
@@ -238,9 +237,6 @@ export interface NeonProjectArgs {
     defaultBranchName?: pulumi.Input<string>;
     roleName?: pulumi.Input<string>;
     databaseName?: pulumi.Input<string>;
-    stack: pulumi.Input<string>;
-    protect: pulumi.Input<boolean>;
-    allowDelete: pulumi.Input<boolean>;
 }
 
 export class NeonProject extends KeelDynamicResource {

@@ -9,16 +9,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { KeelError } from "../../errors";
 import { Api, IDEMPOTENT, neonErrorStatus, waitForOperations, waitForRunningOperations } from "../../vendors/neon";
 import {
-    changed,
     findOrCreate,
     findRole,
     info,
-    isUnknown,
     NeonCommonInputs,
     neonContext,
-    orMissing,
-    refuseIfProtected,
-    warn,
+    readOrGone,
+    warnDrift,
+    deleteUnlessProtected,
+    NeonOnBranchArgs,
+    diffOnBranch,
 } from "./common";
 import { dynamicType, KeelDynamicResource, versioned } from "../../providerContext";
 
@@ -76,11 +76,7 @@ const neonRoleUnguarded = versioned<NeonRoleInputs, NeonRoleOutputs>(
         },
 
         async diff(_id, olds, news) {
-            const replaces = (["projectId", "branchId", "name"] as const).filter((k) => changed(olds[k], news[k]));
-            const keys: (keyof NeonRoleInputs)[] = ["resetPasswordOnAdopt", "stack", "protect", "allowDelete"];
-            const changes =
-                replaces.length > 0 || isUnknown(news.branchId) || isUnknown(news.projectId) || keys.some((k) => changed(olds[k], news[k]));
-            return { changes, replaces: [...replaces], deleteBeforeReplace: true };
+            return diffOnBranch<NeonRoleInputs>(olds, news, { replaceAlso: ["name"], inPlace: ["resetPasswordOnAdopt"] });
         },
 
         async create(inputs) {
@@ -118,13 +114,8 @@ const neonRoleUnguarded = versioned<NeonRoleInputs, NeonRoleOutputs>(
         async read(id, props) {
             if (!props) return { id, props };
             const api = ctx.client();
-            const found = await orMissing(api.getProjectBranchRole(props.projectId, props.branchId, props.name));
-            if (!found) {
-                warn(
-                    `${what(props)} no longer exists in Neon (deleted outside Keel); refresh drops it from the state and the next 'pulumi up' creates it again.`,
-                );
-                return { id: "" };
-            }
+            const found = await readOrGone(what(props), api.getProjectBranchRole(props.projectId, props.branchId, props.name));
+            if (!found) return { id: "" };
             const drift: string[] = [];
             let password = props.password;
             try {
@@ -136,16 +127,14 @@ const neonRoleUnguarded = versioned<NeonRoleInputs, NeonRoleOutputs>(
             } catch (err) {
                 if (neonErrorStatus(err) !== 412) throw err;
             }
-            if (drift.length) warn(`drift in ${what(props)}:\n  ${drift.join("\n  ")}`);
+            warnDrift(what(props), drift);
             return { id, props: { ...props, password, drift } };
         },
 
         async delete(_id, props) {
-            refuseIfProtected(what(props), props);
-            const api = ctx.client();
-            info(`deleting ${what(props)}`);
-            const deleted = await orMissing(api.deleteProjectBranchRole(props.projectId, props.branchId, props.name));
-            await waitForOperations(api, props.projectId, deleted?.data?.operations, ctx.wait);
+            await deleteUnlessProtected(ctx, what(props), props, (api) =>
+                api.deleteProjectBranchRole(props.projectId, props.branchId, props.name),
+            );
         },
     },
 );
@@ -153,14 +142,9 @@ const neonRoleUnguarded = versioned<NeonRoleInputs, NeonRoleOutputs>(
 /** Holds data: a replacement the stack has not allowed is refused (components/dataGuard.ts). */
 export const neonRoleProvider = guardsData(neonRoleUnguarded);
 
-export interface NeonRoleArgs {
-    projectId: pulumi.Input<string>;
-    branchId: pulumi.Input<string>;
+export interface NeonRoleArgs extends NeonOnBranchArgs {
     name: pulumi.Input<string>;
     resetPasswordOnAdopt: pulumi.Input<boolean>;
-    stack: pulumi.Input<string>;
-    protect: pulumi.Input<boolean>;
-    allowDelete: pulumi.Input<boolean>;
 }
 
 export class NeonRole extends KeelDynamicResource {
