@@ -9,6 +9,7 @@
  * userinfo.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { randomUUID } from "crypto";
 import { KeelError } from "../errors";
 import { changed, dynamicType, isUnknown, KeelDynamicResource, vendorLog, versioned } from "../providerContext";
 import { describeAttempt, formatSeconds, probeHealth, redactUrl } from "./healthProbe";
@@ -132,8 +133,7 @@ export const healthGateProvider = versioned<HealthGateInputs, HealthGateOutputs>
 
         async create(inputs) {
             const outs = await runGate(inputs);
-            // eslint-disable-next-line @typescript-eslint/no-require-imports
-            const id: string = require("crypto").randomUUID();
+            const id = randomUUID();
             return { id, outs };
         },
 

@@ -13,10 +13,8 @@
  * So a backup is created from the stack's branch at head (no parent_lsn in
  * the request) and records the LSN Neon reports for the new branch.
  *
- * Survives Pulumi's closure serialization (the Schema provider calls
- * takeNeonBackup): no npm module is required at load time, there is no
- * module-level mutable state, and neither the API key nor a password ever
- * enters a message (connection URIs go only to the caller's compare()).
+ * Neither the API key nor a password ever enters a message (connection URIs
+ * go only to the caller's compare()).
  */
 import type { Branch, Operation } from "@neondatabase/api-client";
 import { KeelError } from "../errors";
@@ -57,8 +55,8 @@ export interface NeonBackupTarget {
 /**
  * A target with a client made now from the credentials where Keel looks for
  * them (as a Neon provider's configure() read `keel:neonApiKey` and
- * `keel:neonApiUrl`, else NEON_API_KEY and NEON_API_URL). For the Schema
- * provider: call it in the provider's process, never capture its result.
+ * `keel:neonApiUrl`, else NEON_API_KEY and NEON_API_URL). The Schema provider
+ * calls it in its own process, where those are set.
  */
 export function neonBackupTarget(
     ids: { projectId: string; branchId: string; branchName: string; stack: string },

@@ -2,7 +2,7 @@
  * Database connections for the migration engine: refuse pooled URLs, open a
  * client that names itself, and describe a target without its password.
  */
-import type { Client } from "pg";
+import { Client } from "pg";
 import { DatabaseConnectionError } from "../errors";
 
 /** host:port/database, never the user's password: safe for logs and errors. */
@@ -68,11 +68,9 @@ export function connectTimeoutSeconds(url: string): number {
 export async function openClient(url: string, options: ConnectOptions = {}): Promise<Client> {
     const reason = unusableUrlReason(url);
     if (reason) throw new DatabaseConnectionError(`The database URL for ${describeTarget(url)} ${reason}.`);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const pg: typeof import("pg") = require("pg");
     const hasAppName = new URL(url).searchParams.has("application_name");
     const timeout = connectTimeoutSeconds(url);
-    const client = new pg.Client({
+    const client = new Client({
         connectionString: url,
         connectionTimeoutMillis: timeout * 1000,
         ...(hasAppName ? {} : { application_name: options.applicationName ?? "keel" }),

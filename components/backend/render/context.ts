@@ -3,7 +3,6 @@ import { providerContext, ProviderContext } from "../../providerContext";
 import { RenderClient, renderClient, resolveRenderCredentials } from "../../vendors/render";
 
 export function renderContext(): ProviderContext<RenderClient> {
-    // Local modules are captured by value by the closure serializer (a relative require would not resolve there).
     return providerContext("render", { secret: "renderApiKey", url: "renderApiUrl" }, (configKey, configUrl, env, log) => {
         const creds = resolveRenderCredentials({ configApiKey: configKey, configApiUrl: configUrl, env });
         return renderClient({ apiKey: creds.apiKey, baseUrl: creds.baseUrl, onProgress: log.info });

@@ -15,9 +15,6 @@
  * Env var values are secret (additionalSecretOutputs) and never appear in
  * progress lines, warnings, errors or drift. The state keeps a digest of the
  * live set (envDigest) instead of the live values.
- *
- * Closure serialization: the context's settings object is the only state
- * captured; local modules are imported at the top (captured by value).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { KeelError, protectedDeletionFix } from "../../errors";
@@ -68,11 +65,6 @@ export class RenderDeployFailedError extends KeelError {
         readonly restoredDeployId?: string,
     ) {
         super(message, "RenderDeployFailedError");
-        // Set again: the closure serializer drops parameter properties with the constructor's arguments.
-        this.serviceId = serviceId;
-        this.deployId = deployId;
-        this.status = status;
-        this.restoredDeployId = restoredDeployId;
     }
 }
 

@@ -7,10 +7,8 @@
  *
  * Env var VALUES never appear in anything this module returns as text: drift
  * and diffs name keys only.
- *
- * Closure serialization: the provider captures these functions by value; the
- * one npm/builtin module used (crypto) is required inside the function.
  */
+import { createHash } from "crypto";
 import { changed, isUnknown } from "../../providerContext";
 import type { EnvVar, EnvVarInput, Service, ServiceCreate, ServiceUpdate } from "../../vendors/render";
 
@@ -76,12 +74,10 @@ export function envVarRecord(list: EnvVar[]): Record<string, string> {
  * can imitate a separator). Stored in the state instead of the live values.
  */
 export function envDigest(envVars: Record<string, string>): string {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const crypto = require("crypto") as typeof import("crypto");
     const pairs = Object.keys(envVars)
         .sort()
         .map((k) => [k, envVars[k]]);
-    return `sha256:${crypto.createHash("sha256").update(JSON.stringify(pairs)).digest("hex")}`;
+    return `sha256:${createHash("sha256").update(JSON.stringify(pairs)).digest("hex")}`;
 }
 
 export interface EnvDiff {
