@@ -19,8 +19,8 @@ import * as path from "path";
 import { performance } from "perf_hooks";
 import { findPulumiCli } from "../scripts/lib/pulumiCli";
 import { EngineWorkspace, ROOT } from "../test/support/engine";
-import { PostgresCluster } from "../test/support/postgres";
-import { tempDir } from "../test/support/tempDir";
+import { PostgresCluster } from "../tools/postgres";
+import { tempDir } from "../tools/tempDir";
 import type { CommandSpec, ParsedCommandLine } from "../scripts/lib/cli";
 import { median, positiveOption, runBench } from "./cli";
 

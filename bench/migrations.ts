@@ -32,15 +32,15 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { performance } from "perf_hooks";
-import { dbmateBin, dbmateGoBinary } from "../test/support/dbmate";
+import { dbmateBin, dbmateGoBinary } from "../tools/dbmate";
 import type { CommandSpec, ParsedCommandLine } from "../scripts/lib/cli";
 import { median, positiveOption, runBench } from "./cli";
-import type { PostgresCluster } from "../test/support/postgres";
+import type { PostgresCluster } from "../tools/postgres";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const KEEL_CLI = path.join(ROOT, "dist", "scripts", "schema.js");
 const NODE_PG_MIGRATE = path.join(ROOT, "node_modules", ".bin", "node-pg-migrate");
-/** Installs dbmate (pinned, outside the lock file: see test/support/dbmate.ts); carries on without it if npm cannot. */
+/** Installs dbmate (pinned, outside the lock file: see tools/dbmate.ts); carries on without it if npm cannot. */
 function ensureDbmate(): string | undefined {
     try {
         return dbmateBin((line) => process.stdout.write(`${line}\n`));
@@ -707,7 +707,7 @@ async function main(args: ParsedCommandLine): Promise<void> {
             `node ${process.version}, ${cpus.length} CPU(s) ${cpus[0]?.model ?? ""}, ${os.platform()} ${os.release()}, load average ${loadavg()}`,
         );
         let t = performance.now();
-        const { PostgresCluster } = await import("../test/support/postgres");
+        const { PostgresCluster } = await import("../tools/postgres");
         const dataIn = clusterTmpDir(opts);
         const savedTmpDir = process.env.TMPDIR;
         process.env.TMPDIR = dataIn; // os.tmpdir(), where PostgresCluster puts its data, follows TMPDIR

@@ -24,7 +24,7 @@ import { findPulumiCli } from "../scripts/lib/pulumiCli";
 import { HealthServer } from "../test/support/cloudStack";
 import { ROOT } from "../test/support/engine";
 import { FakeFly } from "../test/support/fakeFly";
-import { PostgresCluster } from "../test/support/postgres";
+import { PostgresCluster } from "../tools/postgres";
 import { RollbackWorkspace } from "../test/support/rollbackWorkspace";
 import { CommandSpec, ParsedCommandLine, UsageError } from "../scripts/lib/cli";
 import { median, positiveOption, runBench } from "./cli";
