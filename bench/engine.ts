@@ -18,7 +18,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { performance } from "perf_hooks";
 import { findPulumiCli } from "../scripts/lib/pulumiCli";
-import { EngineWorkspace, ROOT } from "../test/support/engine";
+import { EngineWorkspace, ROOT } from "../tools/engineWorkspace";
 import { PostgresCluster } from "../tools/postgres";
 import { tempDir } from "../tools/tempDir";
 import type { CommandSpec, ParsedCommandLine } from "../scripts/lib/cli";
