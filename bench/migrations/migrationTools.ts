@@ -41,14 +41,15 @@ export function tools(): Tool[] {
             key: "keel-npm",
             label: "Keel: npm run schema:apply",
             history: "public.keel_schema_history",
-            run: (url, g, u) => timeProcess("keel (npm)", "npm", ["run", "schema:apply", "--", "--dir", g.keel], { DATABASE_URL: url }, u),
+            run: (url, g, u) =>
+                timeProcess("keel (npm)", "npm", ["run", "schema:apply", "--", "--dir", g.keel, "--url", url], { DATABASE_URL: url }, u),
         },
         {
             key: "keel-node",
             label: "Keel: node dist/scripts/schema.js",
             history: "public.keel_schema_history",
             run: (url, g, u) =>
-                timeProcess("keel (node)", process.execPath, [KEEL_CLI, "apply", "--dir", g.keel], { DATABASE_URL: url }, u),
+                timeProcess("keel (node)", process.execPath, [KEEL_CLI, "apply", "--dir", g.keel, "--url", url], { DATABASE_URL: url }, u),
         },
     ];
     if (fs.existsSync(NODE_PG_MIGRATE)) {

@@ -28,9 +28,13 @@ export async function nothingPending(bench: BenchRun, a: ApplyResults): Promise<
         ["Keel: npm run schema:status", []],
     ];
     for (let run = 1; run <= opts.runs; run++) {
-        noop[0][1].push(timeProcess("keel (npm, nothing pending)", "npm", ["run", "schema:apply", "--", "--dir", g.keel], env, true));
-        noop[1][1].push(timeProcess("keel (node, nothing pending)", process.execPath, [KEEL_CLI, "apply", "--dir", g.keel], env, true));
-        noop[2][1].push(timeProcess("keel status", "npm", ["run", "schema:status", "--", "--dir", g.keel], env, true));
+        noop[0][1].push(
+            timeProcess("keel (npm, nothing pending)", "npm", ["run", "schema:apply", "--", "--dir", g.keel, "--url", keelDb], env, true),
+        );
+        noop[1][1].push(
+            timeProcess("keel (node, nothing pending)", process.execPath, [KEEL_CLI, "apply", "--dir", g.keel, "--url", keelDb], env, true),
+        );
+        noop[2][1].push(timeProcess("keel status", "npm", ["run", "schema:status", "--", "--dir", g.keel, "--url", keelDb], env, true));
     }
     for (const tool of all.filter((x) => x.competitor)) {
         const url = await cluster.createDatabase(tool.key.replace(/-/g, "_"));

@@ -16,7 +16,7 @@ export type PeakRss = ReturnType<typeof peakRss>;
 export function peakRss(dir: string, url: string): { mb: number; seconds: number; cpu?: number; how: string } {
     const env = { DATABASE_URL: url };
     if (fs.existsSync(GNU_TIME)) {
-        const r = timeProcess("keel (big)", process.execPath, [KEEL_CLI, "apply", "--dir", dir], env, true);
+        const r = timeProcess("keel (big)", process.execPath, [KEEL_CLI, "apply", "--dir", dir, "--url", url], env, true);
         if (r.rssMb !== undefined) return { mb: r.rssMb, seconds: r.seconds, cpu: r.cpu, how: `${GNU_TIME} %M` };
     }
     const out = path.join(scratchDir(), "maxrss.txt");
@@ -25,7 +25,7 @@ export function peakRss(dir: string, url: string): { mb: number; seconds: number
         preload,
         `process.on("exit", () => require("fs").writeFileSync(${JSON.stringify(out)}, String(process.resourceUsage().maxRSS)));\n`,
     );
-    const r = timeProcess("keel (big)", process.execPath, ["-r", preload, KEEL_CLI, "apply", "--dir", dir], env);
+    const r = timeProcess("keel (big)", process.execPath, ["-r", preload, KEEL_CLI, "apply", "--dir", dir, "--url", url], env);
     return { mb: Number(fs.readFileSync(out, "utf8")) / 1024, seconds: r.seconds, how: "process.resourceUsage().maxRSS at exit" };
 }
 
@@ -48,7 +48,7 @@ export async function peakMemory(bench: BenchRun, keelNode: number): Promise<Pea
         const again = timeProcess(
             "keel (big, nothing pending)",
             process.execPath,
-            [KEEL_CLI, "apply", "--dir", big.keel],
+            [KEEL_CLI, "apply", "--dir", big.keel, "--url", url],
             { DATABASE_URL: url },
             true,
         );
