@@ -23,7 +23,7 @@ import { ObjectStoreServer, startS3Server } from "../tools/objectStores";
 import { findPulumiCli } from "../scripts/lib/pulumiCli";
 import { HealthServer } from "../tools/healthServer";
 import { ROOT } from "../tools/repoRoot";
-import { FakeFly } from "../test/support/fakeFly";
+import { FakeFly } from "../tools/fakeFly";
 import { PostgresCluster } from "../tools/postgres";
 import { RollbackWorkspace } from "../tools/rollbackWorkspace";
 import { CommandSpec, ParsedCommandLine, UsageError } from "../scripts/lib/cli";
