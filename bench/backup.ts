@@ -20,7 +20,7 @@ import * as path from "path";
 import { performance } from "perf_hooks";
 import { Client } from "pg";
 import { executeRestore, formatBytes, libpqEnv, pgToolsFor, planRestore, takeDump, urlForDatabase } from "../components/backup/pgDump";
-import type { PostgresCluster } from "../test/support/postgres";
+import type { PostgresCluster } from "../tools/postgres";
 import type { CommandSpec, ParsedCommandLine } from "../scripts/lib/cli";
 import { median, positiveOption, runBench } from "./cli";
 
@@ -98,7 +98,7 @@ const SPEC: CommandSpec = {
 async function main(args: ParsedCommandLine): Promise<void> {
     const mb = positiveOption(args, "mb", 200, true);
     const runs = positiveOption(args, "runs", 3);
-    const { PostgresCluster } = await import("../test/support/postgres");
+    const { PostgresCluster } = await import("../tools/postgres");
     let cluster: PostgresCluster | undefined;
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "keel-bench-backup-"));
     try {

@@ -1,7 +1,7 @@
 /**
  * npm run bench:big-migration [-- --mb 50]
  *
- * One large data migration (test/support/bigMigration.ts: 50 MB is about
+ * One large data migration (tools/bigMigration.ts: 50 MB is about
  * 690,000 INSERTs) applied by Keel's engine to a fresh database on a throwaway
  * cluster, in a fresh process as `schema:apply` runs it: scanMigrations,
  * parseMigrations (the parser is handed the file in bounded pieces), then
@@ -77,8 +77,8 @@ const SPEC: CommandSpec = {
 async function main(args: ParsedCommandLine): Promise<void> {
     const mb = positiveOption(args, "mb", 50, true);
     const out = (s = "") => process.stdout.write(s + "\n");
-    const { backendPeakMb, bigMigration } = await import("../test/support/bigMigration");
-    const { PostgresCluster } = await import("../test/support/postgres");
+    const { backendPeakMb, bigMigration } = await import("../tools/bigMigration");
+    const { PostgresCluster } = await import("../tools/postgres");
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "keel-big-"));
     const cluster = await PostgresCluster.start();
     try {

@@ -19,7 +19,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { performance } from "perf_hooks";
 import { findPulumiCli } from "../scripts/lib/pulumiCli";
-import { EngineWorkspace, ROOT } from "../test/support/engine";
+import { EngineWorkspace, ROOT } from "../tools/engineWorkspace";
 import type { CommandSpec, ParsedCommandLine } from "../scripts/lib/cli";
 import { median, positiveOption, runBench } from "./cli";
 import { destroyStack } from "../scripts/lib/stackGuard";

@@ -18,9 +18,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { performance } from "perf_hooks";
 import { findPulumiCli } from "../scripts/lib/pulumiCli";
-import { EngineWorkspace, ROOT } from "../test/support/engine";
-import { PostgresCluster } from "../test/support/postgres";
-import { tempDir } from "../test/support/tempDir";
+import { EngineWorkspace, ROOT } from "../tools/engineWorkspace";
+import { PostgresCluster } from "../tools/postgres";
+import { tempDir } from "../tools/tempDir";
 import type { CommandSpec, ParsedCommandLine } from "../scripts/lib/cli";
 import { median, positiveOption, runBench } from "./cli";
 

@@ -21,11 +21,11 @@ import { performance } from "perf_hooks";
 import { openStateStore, parseStateBackend, StoreLocation } from "../scripts/lib/stateStore";
 import { ObjectStoreServer, startS3Server } from "../tools/objectStores";
 import { findPulumiCli } from "../scripts/lib/pulumiCli";
-import { HealthServer } from "../test/support/cloudStack";
-import { ROOT } from "../test/support/engine";
-import { FakeFly } from "../test/support/fakeFly";
-import { PostgresCluster } from "../test/support/postgres";
-import { RollbackWorkspace } from "../test/support/rollbackWorkspace";
+import { HealthServer } from "../tools/healthServer";
+import { ROOT } from "../tools/repoRoot";
+import { FakeFly } from "../tools/fakeFly";
+import { PostgresCluster } from "../tools/postgres";
+import { RollbackWorkspace } from "../tools/rollbackWorkspace";
 import { CommandSpec, ParsedCommandLine, UsageError } from "../scripts/lib/cli";
 import { median, positiveOption, runBench } from "./cli";
 

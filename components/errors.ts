@@ -5,12 +5,7 @@
 export class KeelError extends Error {
     constructor(message: string, name = "KeelError") {
         super(message);
-        // Pulumi's closure serializer turns classes into plain functions, where super()
-        // leaves `this` bare: set everything explicitly so errors keep their text in
-        // a dynamic provider too.
-        this.message = message;
         this.name = name;
-        if (!this.stack) Error.captureStackTrace?.(this);
         KEEL_ERROR_NAMES.add(name);
     }
 }

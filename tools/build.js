@@ -16,8 +16,12 @@
 const fs = require("fs");
 const path = require("path");
 
-/** What the program, the command line, the operator scripts, the benchmarks, the object-store servers (tools/*.ts) and the test helpers are made of. */
-const SOURCES = ["index.ts", "cli", "components", "policies", "scripts", "bench", "tools", "test/support"];
+/**
+ * What the program, the command line, the operator scripts, the benchmarks and
+ * tools/*.ts (what tests and benchmarks share: servers, the PostgreSQL cluster,
+ * fakes, workspaces) are made of. Tests run under ts-node and are not built.
+ */
+const SOURCES = ["index.ts", "cli", "components", "policies", "scripts", "bench", "tools"];
 const OUT = "dist";
 
 function sourcesIn(root) {

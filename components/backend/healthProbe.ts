@@ -1,8 +1,8 @@
 /**
  * The health gate's probing loop: GET a URL until it answers 2xx or the time
- * runs out. Plain functions with no Pulumi import, so the gate's dynamic
- * provider captures them by value and tests can drive them directly (with an
- * injected clock and sleep when the wall clock does not matter).
+ * runs out. Plain functions with no Pulumi import, so tests can drive them
+ * directly (with an injected clock and sleep when the wall clock does not
+ * matter).
  *
  * Nothing here throws for an unhealthy service: the result says what the last
  * attempt saw, and the caller decides what that means. Messages never contain

@@ -64,8 +64,8 @@ export interface NeonBackupTarget {
 /**
  * A target with a client made now from the credentials where Keel looks for
  * them (as a Neon provider's configure() read `keel:neonApiKey` and
- * `keel:neonApiUrl`, else NEON_API_KEY and NEON_API_URL). For the Schema
- * provider: call it in the provider's process, never capture its result.
+ * `keel:neonApiUrl`, else NEON_API_KEY and NEON_API_URL). The Schema provider
+ * calls it in its own process, where those are set.
  */
 export function neonBackupTarget(
     ids: { projectId: string; branchId: string; branchName: string; stack: string },

@@ -5,8 +5,6 @@
  * file as the engine here can run it.
  */
 import { randomBytes } from "crypto";
-import * as http from "http";
-import type { AddressInfo } from "net";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
@@ -14,6 +12,10 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { EngineWorkspace, requireEngine, ROOT } from "./engine";
 import { FakeNeon, type FakeProject } from "./fakeNeon";
 import { PostgresCluster, testCluster } from "./postgres";
+import { HealthServer } from "../../tools/healthServer";
+
+/** tools/healthServer.ts, shared with bench:rollback. */
+export { HealthServer };
 
 export function secretValue(prefix: string): string {
     return `${prefix}${randomBytes(12).toString("hex")}`;
@@ -47,33 +49,6 @@ export function forTheEngine(config: Record<string, any>, options: { databaseNam
     delete config["keel:github"];
     config["keel:database"].neon.databaseName = options.databaseName;
     if (config["keel:backend"]) config["keel:backend"].healthCheck = { ...config["keel:backend"].healthCheck, url: options.healthUrl };
-}
-
-/** The backend's public health URL, answered by the test: 200 when healthy, 503 otherwise. */
-export class HealthServer {
-    healthy = true;
-    hits = 0;
-    private constructor(
-        private readonly server: http.Server,
-        readonly url: string,
-    ) {}
-
-    static async start(): Promise<HealthServer> {
-        const server = http.createServer();
-        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-        const self = new HealthServer(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}/healthz`);
-        server.on("request", (_req: http.IncomingMessage, res: http.ServerResponse) => {
-            self.hits++;
-            if (self.healthy) res.writeHead(200).end("ok");
-            else res.writeHead(503).end("down for maintenance");
-        });
-        return self;
-    }
-
-    stop(): Promise<void> {
-        this.server.closeAllConnections();
-        return new Promise((resolve) => this.server.close(() => resolve()));
-    }
 }
 
 /** The repository's staging stack file's config, as users have it. */

@@ -7,18 +7,13 @@
  * Without a working Pulumi CLI the tests skip with one line; with CI=true they
  * fail instead (skipOrFail), since CI builds the pinned CLI (npm run pulumi:build).
  */
-import { spawnSync, SpawnSyncReturns } from "child_process";
-import * as fs from "fs";
 import * as path from "path";
-import { parse, stringify } from "yaml";
-import type { Stack } from "@pulumi/pulumi/automation";
-import { keelStack } from "../../scripts/lib/engine";
 import { findPulumiCli, PulumiCli } from "../../scripts/lib/pulumiCli";
-import { ROOT } from "./repoRoot";
+import { ROOT } from "../../tools/repoRoot";
 import { skipOrFail } from "./skipOrFail";
-import { tempDir } from "./tempDir";
 
-export { ROOT };
+/** The workspace copy itself is tools/engineWorkspace.ts, shared with the benchmarks. */
+export { EngineWorkspace, lastUpdateLosses, ROOT } from "../../tools/engineWorkspace";
 
 /** The engine's CLI, or a skip (a failure under CI=true) saying why there is none. */
 export function requireEngine(ctx: Mocha.Context): PulumiCli {
@@ -33,123 +28,4 @@ export function requireEngine(ctx: Mocha.Context): PulumiCli {
         ctx,
         "end-to-end tests need the Pulumi CLI (npm run pulumi:build builds the pinned one; no `pulumi version` answered on PATH or in .keel/bin)",
     );
-}
-
-/** What a test's workspace holds of its own; the code is linked from the repository. */
-const LINKED = ["index.ts", "components", "scripts", "tools", "policies", "dist", "node_modules", "package.json", "tsconfig.json"];
-const COPIED = [".gitignore", "Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.staging.yaml", "Pulumi.prod.yaml", "migrations", "db"];
-
-export class EngineWorkspace {
-    private constructor(
-        /** The copy of the project the engine runs in. */
-        readonly root: string,
-        /** The file backend's directory. */
-        readonly state: string,
-        private readonly cli: PulumiCli,
-        readonly env: Record<string, string | undefined>,
-    ) {}
-
-    static create(cli: PulumiCli, env: Record<string, string | undefined> = {}): EngineWorkspace {
-        const root = tempDir("keel-e2e-project-");
-        for (const entry of COPIED) {
-            if (fs.existsSync(path.join(ROOT, entry))) fs.cpSync(path.join(ROOT, entry), path.join(root, entry), { recursive: true });
-        }
-        for (const entry of LINKED) fs.symlinkSync(path.join(ROOT, entry), path.join(root, entry));
-        const state = tempDir("keel-e2e-state-");
-        return new EngineWorkspace(root, state, cli, {
-            ...process.env,
-            PULUMI_BACKEND_URL: `file://${state}`,
-            PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase",
-            // Only the stack's config may carry vendor credentials: the environment must not.
-            NEON_API_KEY: "",
-            FLY_API_TOKEN: "",
-            RENDER_API_KEY: "",
-            VERCEL_API_TOKEN: "",
-            ...env,
-        });
-    }
-
-    /** The stack with Keel's program, as `npm run up -- <stack>` selects it. */
-    stack(name: string): Promise<Stack> {
-        return keelStack({ root: this.root, stack: name, env: this.env, cli: this.cli });
-    }
-
-    /** Edits the copy's Pulumi.<stack>.yaml `config:` map (a user's edit of the file). */
-    editStackFile(stack: string, edit: (config: Record<string, any>) => void): void {
-        const file = path.join(this.root, `Pulumi.${stack}.yaml`);
-        const doc = (fs.existsSync(file) ? parse(fs.readFileSync(file, "utf8")) : null) ?? {};
-        doc.config ??= {};
-        edit(doc.config);
-        fs.writeFileSync(file, stringify(doc));
-    }
-
-    /** Remembers the stack file and the migration files as they are now; the function returned puts them back. */
-    snapshot(stack: string): () => void {
-        const file = path.join(this.root, `Pulumi.${stack}.yaml`);
-        const dir = path.join(this.root, "migrations");
-        const text = fs.readFileSync(file, "utf8");
-        const files = fs.readdirSync(dir);
-        return () => {
-            fs.writeFileSync(file, text);
-            for (const f of fs.readdirSync(dir)) if (!files.includes(f)) fs.rmSync(path.join(dir, f));
-        };
-    }
-
-    writeMigration(name: string, sql: string): void {
-        fs.mkdirSync(path.join(this.root, "migrations"), { recursive: true });
-        fs.writeFileSync(path.join(this.root, "migrations", name), sql);
-    }
-
-    /**
-     * `node dist/scripts/<script>` in the workspace as npm runs it, with no terminal: the CLI on PATH,
-     * the workspace's backend, and only the variables given (an undefined one is left out).
-     */
-    runScript(script: string, args: string[] = [], extra: Record<string, string | undefined> = {}): SpawnSyncReturns<string> {
-        const env: Record<string, string | undefined> = {
-            PATH: `${path.dirname(this.cli.bin)}${path.delimiter}${process.env.PATH}`,
-            PULUMI_BACKEND_URL: this.env.PULUMI_BACKEND_URL,
-            HOME: process.env.HOME,
-            USER: "e2e",
-            ...extra,
-        };
-        return spawnSync(process.execPath, [path.join(ROOT, "dist/scripts", script), ...args], {
-            cwd: this.root,
-            encoding: "utf8",
-            stdio: ["ignore", "pipe", "pipe"],
-            env: Object.fromEntries(Object.entries(env).filter((e) => e[1] !== undefined)) as NodeJS.ProcessEnv,
-            timeout: 5 * 60_000,
-        });
-    }
-
-    /** Every file the backend wrote (checkpoints, history, backups), to search as bytes. */
-    stateFiles(): string[] {
-        return (fs.readdirSync(this.state, { recursive: true, encoding: "utf8" }) as string[])
-            .map((f) => path.join(this.state, f))
-            .filter((f) => fs.statSync(f).isFile());
-    }
-
-    /** The stack's current checkpoint as the backend stores it (secrets encrypted). */
-    checkpointText(stack: string): string {
-        return fs.readFileSync(path.join(this.state, ".pulumi", "stacks", "keel", `${stack}.json`), "utf8");
-    }
-
-    /** The files that hold any of the given strings in plain bytes. */
-    filesHolding(secrets: string[]): string[] {
-        const found: string[] = [];
-        for (const file of this.stateFiles()) {
-            const bytes = fs.readFileSync(file);
-            for (const s of secrets)
-                if (bytes.includes(Buffer.from(s))) found.push(`${path.relative(this.state, file)} holds ${s.slice(0, 4)}…`);
-        }
-        return found;
-    }
-}
-
-/** The engine's ops that delete or replace, as its count of an update's changes names them. */
-const LOSING_OPS = ["delete", "replace", "create-replacement", "delete-replaced", "discard", "discard-replaced"];
-
-/** The ops of the stack's last update (its history entry, the engine's own record) that deleted or replaced something. */
-export async function lastUpdateLosses(stack: Stack): Promise<string[]> {
-    const [last] = await stack.history(1);
-    return LOSING_OPS.filter((op) => (last?.resourceChanges as Record<string, number> | undefined)?.[op]);
 }

@@ -1,9 +1,2 @@
-import * as fs from "fs";
-import * as path from "path";
-
-/** The repository: the directory above this file with Pulumi.yaml (this file also runs built, from dist/test/support). */
-export const ROOT = (() => {
-    let dir = __dirname;
-    while (!fs.existsSync(path.join(dir, "Pulumi.yaml")) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-    return dir;
-})();
+/** The repository (tools/repoRoot.ts, shared with the benchmarks). */
+export { ROOT } from "../../tools/repoRoot";

@@ -1,15 +1,2 @@
-/** Temporary directories for tests, removed after the run. */
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-
-const made: string[] = [];
-process.on("exit", () => {
-    for (const d of made) fs.rmSync(d, { recursive: true, force: true });
-});
-
-export function tempDir(prefix = "keel-test-"): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-    made.push(dir);
-    return dir;
-}
+/** Temporary directories removed after the run (tools/tempDir.ts, shared with the benchmarks). */
+export { tempDir } from "../../tools/tempDir";
