@@ -27,14 +27,17 @@ export function isHealthy(status: number | undefined): boolean {
     return status !== undefined && status >= 200 && status < 300;
 }
 
-/** The problem line of an unhealthy URL, `backend (https://…) answered 503`, or undefined when it answered 2xx. */
+/**
+ * The problem line of an unhealthy URL, `backend (https://…) answered 503`, or undefined when it answered 2xx.
+ * No answer at all reads `answered 000`, as curl's status said in the workflows before.
+ */
 export async function probe(what: string, url: string, options: ProbeOptions, io: OperationsIo): Promise<string | undefined> {
     let status = await answerOf(url, options.timeoutMs, io);
     for (let retry = 0; retry < options.retries && !isHealthy(status); retry++) {
         await io.sleep(options.retryDelayMs);
         status = await answerOf(url, options.timeoutMs, io);
     }
-    return isHealthy(status) ? undefined : `${what} (${url}) answered ${status ?? "nothing"}`;
+    return isHealthy(status) ? undefined : `${what} (${url}) answered ${status ?? "000"}`;
 }
 
 /** Problems joined as the job's log shows them: `a; b`. */

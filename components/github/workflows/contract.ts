@@ -142,10 +142,7 @@ export const WATCH_VARIABLES = {
 /** The environment variable saying where the stack's backend logs are: `fly logs -a <app>`, or the Render service's dashboard URL. */
 export const LOGS_VARIABLE = "KEEL_BACKEND_LOGS";
 
-/** The title of a stack's one open incident issue (label `incident`), shared by the monitor and the deploy watch. */
-export function incidentTitle(stack: string): string {
-    return `Incident: ${stack} is unhealthy`;
-}
+export { incidentTitle } from "../../operations/issues";
 
 /** The repository variable the monitor reads a stack's health URL from: `KEEL_PROD_BACKEND_HEALTH_URL`. */
 export function monitorVariable(stack: string, name: "BACKEND_HEALTH_URL" | "FRONTEND_HEALTH_URL"): string {

@@ -1,6 +1,21 @@
 /** drift.yml: the daily drift check per stack, one issue per drifting stack. */
 import { Workflow, WORKFLOW_NAMES, WorkflowOptions } from "./contract";
-import { BASH, byStack, GH_ENV, JOB_ENV, NO_PERMISSIONS, pulumiSetup, RUN_URL, RUNNER, script, stackSecrets, workflow } from "./steps";
+import { DRIFT_FILES, driftCommand, refreshPreviewCommand } from "../../operations/driftIssue";
+import { STEP_ENV } from "../../operations/stepEnv";
+import {
+    BASH,
+    byStack,
+    GH_ENV,
+    JOB_ENV,
+    keelRun,
+    NO_PERMISSIONS,
+    pulumiSetup,
+    RUN_URL,
+    RUNNER,
+    script,
+    stackSecrets,
+    workflow,
+} from "./steps";
 
 export function driftWorkflow(o: WorkflowOptions): Workflow {
     return workflow({
@@ -9,10 +24,9 @@ export function driftWorkflow(o: WorkflowOptions): Workflow {
         permissions: NO_PERMISSIONS,
         defaults: BASH,
         jobs: byStack(o, "drift", (s) => {
-            const title = `Drift detected in ${s.stack}`;
-            const drift = `npm run drift -- --stack ${s.stack}`;
-            const preview = `npm run preview -- ${s.stack} --refresh --expect-no-changes`;
-            const findIssue = `number=$(gh issue list --state open --label drift --limit 100 --json number,title --jq '.[] | select(.title == "${title}") | .number' | head -n 1)`;
+            const drift = driftCommand(s.stack);
+            const preview = refreshPreviewCommand(s.stack);
+            const temp = (file: string) => `"$RUNNER_TEMP/${file}"`;
             return {
                 name: `drift (${s.stack})`,
                 "runs-on": RUNNER,
@@ -32,9 +46,9 @@ export function driftWorkflow(o: WorkflowOptions): Workflow {
                         env: stackSecrets(o),
                         run: script(
                             "set +e",
-                            `${drift} --markdown "$RUNNER_TEMP/drift.md" 2>&1 | tee "$RUNNER_TEMP/drift.txt"`,
+                            `${drift} --markdown ${temp(DRIFT_FILES.markdown)} 2>&1 | tee ${temp(DRIFT_FILES.driftLog)}`,
                             "drift=${PIPESTATUS[0]}",
-                            `${preview} 2>&1 | tee "$RUNNER_TEMP/preview.txt"`,
+                            `${preview} 2>&1 | tee ${temp(DRIFT_FILES.previewLog)}`,
                             "preview=${PIPESTATUS[0]}",
                             'echo "drift=$drift" >> "$GITHUB_OUTPUT"',
                             'echo "preview=$preview" >> "$GITHUB_OUTPUT"',
@@ -42,58 +56,22 @@ export function driftWorkflow(o: WorkflowOptions): Workflow {
                         ),
                     },
                     {
-                        // Markdown code spans in double quotes, their backticks escaped (in single quotes
-                        // shellcheck takes them for command substitutions that will not run: SC2016).
+                        // The check's files and exit codes become the issue (components/operations/driftIssue.ts).
                         name: "Open or update the drift issue",
                         if: "failure() && steps.drift.outcome == 'failure'",
                         env: {
                             ...GH_ENV,
-                            RUN_URL,
-                            DRIFT_EXIT: "${{ steps.drift.outputs.drift }}",
-                            PREVIEW_EXIT: "${{ steps.drift.outputs.preview }}",
+                            [STEP_ENV.runUrl]: RUN_URL,
+                            [STEP_ENV.driftExit]: "${{ steps.drift.outputs.drift }}",
+                            [STEP_ENV.previewExit]: "${{ steps.drift.outputs.preview }}",
                         },
-                        run: script(
-                            "{",
-                            `  echo 'The daily drift check of the ${s.stack} stack did not come back clean.'`,
-                            "  echo",
-                            '  echo "Run: $RUN_URL"',
-                            "  echo",
-                            `  echo "\\\`${drift}\\\` (exit \${DRIFT_EXIT:-?}; 1: drift, 2: a stack not checked, the table says why):"`,
-                            "  echo",
-                            '  if [ -s "$RUNNER_TEMP/drift.md" ]; then',
-                            '    cat "$RUNNER_TEMP/drift.md"',
-                            "  else",
-                            "    echo '```'",
-                            '    tail -c 30000 "$RUNNER_TEMP/drift.txt"',
-                            "    echo '```'",
-                            "  fi",
-                            "  echo",
-                            `  echo "<details><summary><code>${preview}</code> (this branch's code against the cloud): exit \${PREVIEW_EXIT:-?}</summary>"`,
-                            "  echo",
-                            "  echo '```'",
-                            '  tail -c 30000 "$RUNNER_TEMP/preview.txt"',
-                            "  echo '```'",
-                            "  echo '</details>'",
-                            "  echo",
-                            `  echo "Settle it with \\\`npm run up -- ${s.stack}\\\` (the code wins) or \\\`npm run refresh -- ${s.stack}\\\` (the cloud wins); the next clean check closes this issue."`,
-                            '} > "$RUNNER_TEMP/issue.md"',
-                            `gh label create drift --color D93F0B --description "Keel: a stack differs from its state" --force`,
-                            findIssue,
-                            'if [ -n "$number" ]; then',
-                            '  gh issue comment "$number" --body-file "$RUNNER_TEMP/issue.md"',
-                            "else",
-                            `  gh issue create --title "${title}" --label drift --body-file "$RUNNER_TEMP/issue.md"`,
-                            "fi",
-                        ),
+                        run: keelRun("issue", "drift", "--stack", s.stack),
                     },
                     {
                         name: "Close the drift issue",
                         if: "success()",
-                        env: { ...GH_ENV, RUN_URL },
-                        run: script(
-                            findIssue,
-                            'if [ -n "$number" ]; then gh issue close "$number" --comment "No drift any more: $RUN_URL"; fi',
-                        ),
+                        env: { ...GH_ENV, [STEP_ENV.runUrl]: RUN_URL },
+                        run: keelRun("issue", "drift", "--stack", s.stack, "--resolved"),
                     },
                 ],
             };

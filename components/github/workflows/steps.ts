@@ -1,6 +1,7 @@
 /** The building blocks every workflow file shares: key order, the setup steps, the secrets' env, the URLs. */
 import { WATCH_MAX_MINUTES } from "../../config/stage";
 import { ACTIONS, usesRef } from "../actions";
+export { rollbackCommand } from "../../operations/rollbackHint";
 import { Job, Permissions, ROLLBACK_FILE, Step, Workflow, WorkflowOptions, WorkflowStack } from "./contract";
 
 export const RUNNER = "ubuntu-latest";
@@ -165,27 +166,14 @@ export const DEPLOY_MINUTES = 60;
 /** Minutes the watch step may take: the longest watch, then a rollback. */
 export const WATCH_STEP_MINUTES = WATCH_MAX_MINUTES + DEPLOY_MINUTES;
 
-/** The rollback command for a stack: `npm run rollback -- --stack <s> --previous --yes`. */
-export function rollbackCommand(stack: string, target: "previous" | "list" = "previous"): string {
-    return target === "list" ? `npm run rollback -- --stack ${stack}` : `npm run rollback -- --stack ${stack} --previous --yes`;
+/** A flag's value as one shell word: quoted when it holds anything but letters, digits and `._/-` (an environment name may hold spaces). */
+export function shellWord(value: string): string {
+    return /^[A-Za-z0-9._/-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
 }
 
-/** How to roll a stack back, in one line of plain text (alerts, issues): the button and the command. */
-export function rollbackHint(s: WorkflowStack, url: string): string {
-    return `Roll back: the Rollback workflow (${url}, Run workflow from the ${s.branch} branch, stack ${s.stack}) or ${rollbackCommand(s.stack)}`;
-}
-
-/** The Slack post: `notify "<text>"`; with Slack off, it only says so. */
-export function notifyFunction(o: WorkflowOptions, required: boolean): string[] {
-    if (!o.slack) return ["notify() {", '  echo "Slack is off for this project: $1"', "}"];
-    return [
-        "notify() {",
-        required
-            ? '  if [ -z "$SLACK_WEBHOOK_URL" ]; then echo "::error::No SLACK_WEBHOOK_URL secret: could not post: $1"; exit 1; fi'
-            : '  if [ -z "$SLACK_WEBHOOK_URL" ]; then echo "No SLACK_WEBHOOK_URL secret: not posted: $1"; return 0; fi',
-        "  jq -n -c --arg text \"$1\" '{text: $text}' | curl --fail --silent --show-error --max-time 10 --retry 3 --retry-all-errors --header 'Content-Type: application/json' --data @- --output /dev/null \"$SLACK_WEBHOOK_URL\"",
-        "}",
-    ];
+/** A step's run: the checkout's keel with these arguments (the steps before ran npm ci, which ./keel's build needs). */
+export function keelRun(...args: string[]): string {
+    return `./keel ${args.join(" ")}\n`;
 }
 
 export function byStack<T>(o: WorkflowOptions, prefix: string, make: (s: WorkflowStack) => T | undefined): Record<string, T> {
