@@ -15,21 +15,19 @@ export function watchCommand(cli: KeelContext) {
         .requiredOption("-s, --stack <stack>", "the stack just deployed")
         .requiredOption("--environment <name>", "its GitHub environment (named in the errors)")
         .requiredOption("--branch <branch>", "the branch that deploys it (where the Rollback workflow runs from)")
-        .option("--frontend", "the stack has a frontend: FRONTEND_HEALTH_URL is probed too")
+        .option("--backend", "probe BACKEND_HEALTH_URL")
+        .option("--frontend", "probe FRONTEND_HEALTH_URL")
         .option("--slack", "the project posts to Slack")
         .action(async (o) => {
             const io = operationsIo(cli);
-            cli.exitCode = await annotatingErrors(io, () =>
-                deployWatch(
-                    {
-                        stack: o.stack,
-                        environment: o.environment,
-                        branch: o.branch,
-                        frontend: o.frontend === true,
-                        slack: o.slack === true,
-                    },
-                    io,
-                ),
-            );
+            const options = {
+                stack: o.stack,
+                environment: o.environment,
+                branch: o.branch,
+                backend: o.backend === true,
+                frontend: o.frontend === true,
+                slack: o.slack === true,
+            };
+            cli.exitCode = await annotatingErrors(io, () => deployWatch(options, io));
         });
 }

@@ -11,10 +11,10 @@ import { WATCH_DEFAULTS } from "../config/stage";
 import { monitorVariable, WATCH_VARIABLES } from "../github/workflows/contract";
 import { commentOnIssue, createIssue, ensureLabel, findOpenIssue, INCIDENT_LABEL, incidentTitle } from "./issues";
 import { OperationsIo } from "./io";
-import { probe, problemSummary, WATCH_PROBE } from "./probe";
+import { healthUrls, probe, problemSummary, WATCH_PROBE } from "./probe";
 import { rollbackArgs, rollbackCommand } from "./rollbackHint";
 import { notify } from "./slack";
-import { HealthUrlVariable, STEP_ENV } from "./stepEnv";
+import { STEP_ENV } from "./stepEnv";
 
 export interface DeployWatchOptions {
     stack: string;
@@ -22,7 +22,9 @@ export interface DeployWatchOptions {
     environment: string;
     /** The branch that deploys the stack (the Rollback workflow runs from it). */
     branch: string;
-    /** The stack has a frontend: its URL is probed too. */
+    /** Probe BACKEND_HEALTH_URL (a watched stack has a backend: keel:backend.watch is its setting). */
+    backend: boolean;
+    /** Probe FRONTEND_HEALTH_URL too. */
     frontend: boolean;
     slack: boolean;
 }
@@ -151,8 +153,7 @@ export async function deployWatch(o: DeployWatchOptions, io: OperationsIo): Prom
         return 0;
     }
     // A URL the stack has not set yet is skipped with a warning: the deploy itself succeeded.
-    const candidates: [string, HealthUrlVariable][] = [["backend", STEP_ENV.backendHealthUrl]];
-    if (o.frontend) candidates.push(["frontend", STEP_ENV.frontendHealthUrl]);
+    const candidates = healthUrls(o);
     const urls: [string, string][] = [];
     for (const [what, variable] of candidates) {
         const url = env[variable];

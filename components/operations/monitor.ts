@@ -8,10 +8,10 @@
  */
 import { closeIssue, createIssue, ensureLabel, findOpenIssue, INCIDENT_LABEL, incidentTitle } from "./issues";
 import { OperationsIo } from "./io";
-import { MONITOR_PROBE, probe, problemSummary } from "./probe";
+import { healthUrls, MONITOR_PROBE, probe, problemSummary } from "./probe";
 import { rollbackHint } from "./rollbackHint";
 import { notify } from "./slack";
-import { HealthUrlVariable, STEP_ENV } from "./stepEnv";
+import { STEP_ENV } from "./stepEnv";
 
 export interface MonitorOptions {
     stack: string;
@@ -24,20 +24,12 @@ export interface MonitorOptions {
     slack: boolean;
 }
 
-/** The URLs the monitor checks, in order: [what, the env variable]. */
-export function monitoredUrls(o: Pick<MonitorOptions, "backend" | "frontend">): [string, HealthUrlVariable][] {
-    const urls: [string, HealthUrlVariable][] = [];
-    if (o.backend) urls.push(["backend", STEP_ENV.backendHealthUrl]);
-    if (o.frontend) urls.push(["frontend", STEP_ENV.frontendHealthUrl]);
-    return urls;
-}
-
 /** One check; the exit code (0 also while unhealthy: the alert is the issue and the post). */
 export async function monitorCheck(o: MonitorOptions, io: OperationsIo): Promise<number> {
     const env = io.env;
     const runUrl = env[STEP_ENV.runUrl] ?? "";
     const problems: string[] = [];
-    for (const [what, variable] of monitoredUrls(o)) {
+    for (const [what, variable] of healthUrls(o)) {
         const url = env[variable];
         if (!url) {
             io.out(

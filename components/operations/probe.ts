@@ -1,5 +1,6 @@
 /** A health URL probed once (the deploy watch) or with retries (the monitor), as the workflows' curl did. */
 import { OperationsIo } from "./io";
+import { HealthUrlVariable, STEP_ENV } from "./stepEnv";
 
 export interface ProbeOptions {
     /** Attempts after the first while the answer is not 2xx (curl --retry --retry-all-errors). */
@@ -43,4 +44,12 @@ export async function probe(what: string, url: string, options: ProbeOptions, io
 /** Problems joined as the job's log shows them: `a; b`. */
 export function problemSummary(problems: string[]): string {
     return problems.join("; ");
+}
+
+/** The URLs a command probes, in order, from its --backend / --frontend flags: [what, the env variable holding it]. */
+export function healthUrls(o: { backend: boolean; frontend: boolean }): [string, HealthUrlVariable][] {
+    const urls: [string, HealthUrlVariable][] = [];
+    if (o.backend) urls.push(["backend", STEP_ENV.backendHealthUrl]);
+    if (o.frontend) urls.push(["frontend", STEP_ENV.frontendHealthUrl]);
+    return urls;
 }

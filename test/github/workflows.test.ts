@@ -724,7 +724,7 @@ describe("GitHub workflows", () => {
                 const frontend = stack === "prod" ? " --frontend" : "";
                 assert.equal(
                     watch.run,
-                    `./keel deploy watch --stack ${stack} --environment ${job.environment} --branch ${stack === "prod" ? "main" : "staging"}${frontend} --slack\n`,
+                    `./keel deploy watch --stack ${stack} --environment ${job.environment} --branch ${stack === "prod" ? "main" : "staging"} --backend${frontend} --slack\n`,
                 );
                 assert.equal(job.steps[0].with["fetch-depth"], 0, "a rollback runs an earlier commit");
                 assert.ok(job["timeout-minutes"] >= up["timeout-minutes"] + watch["timeout-minutes"], "the job has room for the watch");

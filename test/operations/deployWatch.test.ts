@@ -8,7 +8,7 @@ const FRONTEND = "https://web.example/";
 const COMMIT = "abc1234def5678abc1234def5678abc1234def56";
 const SUMMARY = "/runner/summary.md";
 
-const prod: DeployWatchOptions = { stack: "prod", environment: "production", branch: "main", frontend: false, slack: true };
+const prod: DeployWatchOptions = { stack: "prod", environment: "production", branch: "main", backend: true, frontend: false, slack: true };
 
 function world(
     settings: { minutes: string; interval?: string; failures?: string; logs?: string },

@@ -1,21 +1,13 @@
 /** deploy.yml: `pulumi up` of the stack whose branch was pushed, a health check, then the watch. */
 import { STEP_ENV } from "../../operations/stepEnv";
-import {
-    LOGS_VARIABLE,
-    monitorVariable,
-    Step,
-    WATCH_VARIABLES,
-    Workflow,
-    WORKFLOW_NAMES,
-    WorkflowOptions,
-    WorkflowStack,
-} from "./contract";
+import { LOGS_VARIABLE, Step, WATCH_VARIABLES, Workflow, WORKFLOW_NAMES, WorkflowOptions, WorkflowStack } from "./contract";
 import {
     BASH,
     byStack,
     DEPLOY_MINUTES,
     deployGroup,
     GH_ENV,
+    healthInputs,
     keelRun,
     JOB_ENV,
     NO_PERMISSIONS,
@@ -98,17 +90,11 @@ function watchStep(o: WorkflowOptions, s: WorkflowStack): Step {
         [STEP_ENV.watchIntervalSeconds]: `\${{ vars.${WATCH_VARIABLES.intervalSeconds} }}`,
         [STEP_ENV.watchFailures]: `\${{ vars.${WATCH_VARIABLES.failures} }}`,
         [STEP_ENV.backendLogs]: `\${{ vars.${LOGS_VARIABLE} }}`,
-        [STEP_ENV.backendHealthUrl]: `\${{ vars.${monitorVariable(s.stack, "BACKEND_HEALTH_URL")} }}`,
     };
-    const args = ["deploy", "watch", "--stack", s.stack, "--environment", shellWord(s.environment), "--branch", s.branch];
-    if (s.hasFrontend) {
-        env[STEP_ENV.frontendHealthUrl] = `\${{ vars.${monitorVariable(s.stack, "FRONTEND_HEALTH_URL")} }}`;
-        args.push("--frontend");
-    }
-    if (o.slack) {
-        env.SLACK_WEBHOOK_URL = "${{ secrets.SLACK_WEBHOOK_URL }}";
-        args.push("--slack");
-    }
+    // The watch probes the monitor's URLs and posts where the monitor posts.
+    const health = healthInputs(o, s);
+    Object.assign(env, health.env);
+    const args = ["deploy", "watch", "--stack", s.stack, "--environment", shellWord(s.environment), "--branch", s.branch, ...health.flags];
     return {
         name: "Watch the health URLs, roll back when they fail",
         id: "watch",

@@ -1,10 +1,11 @@
 /** monitor.yml: every 5 minutes the stacks' health URLs; Slack once per incident and once on recovery. */
 import { STEP_ENV } from "../../operations/stepEnv";
-import { monitorVariable, Workflow, WORKFLOW_NAMES, WorkflowOptions } from "./contract";
+import { Workflow, WORKFLOW_NAMES, WorkflowOptions } from "./contract";
 import {
     BASH,
     byStack,
     GH_ENV,
+    healthInputs,
     NO_PERMISSIONS,
     checkout,
     keelRun,
@@ -45,19 +46,19 @@ export function monitorWorkflow(o: WorkflowOptions): Workflow {
         defaults: BASH,
         jobs: byStack({ ...o, stacks: watched }, "monitor", (s) => {
             const env: Record<string, string> = { ...GH_ENV, [STEP_ENV.runUrl]: RUN_URL };
-            const args = ["monitor", "check", "--stack", s.stack, "--environment", shellWord(s.environment), "--branch", s.branch];
-            if (s.hasBackend) {
-                env[STEP_ENV.backendHealthUrl] = `\${{ vars.${monitorVariable(s.stack, "BACKEND_HEALTH_URL")} }}`;
-                args.push("--backend");
-            }
-            if (s.hasFrontend) {
-                env[STEP_ENV.frontendHealthUrl] = `\${{ vars.${monitorVariable(s.stack, "FRONTEND_HEALTH_URL")} }}`;
-                args.push("--frontend");
-            }
-            if (o.slack) {
-                env.SLACK_WEBHOOK_URL = "${{ secrets.SLACK_WEBHOOK_URL }}";
-                args.push("--slack");
-            }
+            const health = healthInputs(o, s);
+            Object.assign(env, health.env);
+            const args = [
+                "monitor",
+                "check",
+                "--stack",
+                s.stack,
+                "--environment",
+                shellWord(s.environment),
+                "--branch",
+                s.branch,
+                ...health.flags,
+            ];
             env[STEP_ENV.rollbackUrl] = ROLLBACK_URL;
             return {
                 name: `monitor (${s.stack})`,

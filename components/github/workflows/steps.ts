@@ -2,7 +2,9 @@
 import { WATCH_MAX_MINUTES } from "../../config/stage";
 import { ACTIONS, usesRef } from "../actions";
 export { rollbackCommand } from "../../operations/rollbackHint";
-import { Job, Permissions, ROLLBACK_FILE, Step, Workflow, WorkflowOptions, WorkflowStack } from "./contract";
+import { SLACK_WEBHOOK_VARIABLE } from "../../operations/slack";
+import { STEP_ENV } from "../../operations/stepEnv";
+import { Job, monitorVariable, Permissions, ROLLBACK_FILE, Step, Workflow, WorkflowOptions, WorkflowStack } from "./contract";
 
 export const RUNNER = "ubuntu-latest";
 export const NO_PERMISSIONS: Permissions = {};
@@ -188,4 +190,27 @@ export function byStack<T>(o: WorkflowOptions, prefix: string, make: (s: Workflo
 /** One deploy or rollback of a stack at a time: deploy.yml and rollback.yml share it. */
 export function deployGroup(s: WorkflowStack): string {
     return `deploy-${s.stack}`;
+}
+
+/**
+ * What a keel health command (the deploy watch, the monitor) gets for the stack: its health
+ * URLs (the monitor's repository variables) and the Slack webhook in env, and the flags saying
+ * which of them it has.
+ */
+export function healthInputs(o: WorkflowOptions, s: WorkflowStack): { env: Record<string, string>; flags: string[] } {
+    const env: Record<string, string> = {};
+    const flags: string[] = [];
+    if (s.hasBackend) {
+        env[STEP_ENV.backendHealthUrl] = `\${{ vars.${monitorVariable(s.stack, "BACKEND_HEALTH_URL")} }}`;
+        flags.push("--backend");
+    }
+    if (s.hasFrontend) {
+        env[STEP_ENV.frontendHealthUrl] = `\${{ vars.${monitorVariable(s.stack, "FRONTEND_HEALTH_URL")} }}`;
+        flags.push("--frontend");
+    }
+    if (o.slack) {
+        env[SLACK_WEBHOOK_VARIABLE] = `\${{ secrets.${SLACK_WEBHOOK_VARIABLE} }}`;
+        flags.push("--slack");
+    }
+    return { env, flags };
 }
