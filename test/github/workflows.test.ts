@@ -246,6 +246,28 @@ describe("GitHub workflows", () => {
             assert.ok(seen > 100);
         });
 
+        it("keeps run: blocks to 10 lines: longer logic is a keel command, but for the steps that must run without npm ci", () => {
+            // Bash on purpose: "How to roll back" runs after any failure, npm ci's included; rollback.yml's input
+            // check runs before any checkout (no environment yet); its summary runs always(); release.yml installs nothing.
+            const bash = new Set([
+                "How to roll back",
+                "Check the stack, its branch, the version",
+                "Summary",
+                "Tag and release the next version",
+            ]);
+            let keel = 0;
+            for (const w of workflows) {
+                for (const s of allSteps(docOf(w)).filter((x) => x.run !== undefined && !bash.has(x.name))) {
+                    assert.ok(
+                        s.run.split("\n").length - 1 <= 10,
+                        `${w.path} '${s.name}' runs ${s.run.split("\n").length - 1} lines:\n${s.run}`,
+                    );
+                    if (s.run.startsWith("./keel ")) keel++;
+                }
+            }
+            assert.ok(keel > 10, "the watch, the monitor and the drift issue steps call ./keel");
+        });
+
         it("never leaves the token in the checkout", () => {
             for (const w of workflows) {
                 for (const s of allSteps(docOf(w)).filter((x) => x.uses?.startsWith("actions/checkout@"))) {
