@@ -15,6 +15,12 @@
  *   monitor.yml  every 5 minutes: the stack's health URLs; Slack once per incident and once on recovery
  *   release.yml  after a successful prod deploy: the next semantic version from conventional commits, tagged and released
  *
+ * One file per workflow here, the steps they share in steps.ts. A step's logic longer
+ * than a few lines is a keel command the step calls from the checkout, after npm ci
+ * (components/operations: `./keel deploy watch`, `./keel monitor check`, `./keel issue
+ * drift`), with the step's env as its input. Bash stays only where npm ci may not have
+ * run: a failed deploy's summary, rollback.yml's input check and summary, release.yml.
+ *
  * Choices worth knowing:
  * - Runners are `ubuntu-latest` (today Ubuntu 24.04).
  * - The tests need PostgreSQL 15 server binaries (README). Ubuntu 24.04 runners ship
