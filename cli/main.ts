@@ -11,12 +11,18 @@ import { Command, CommanderError } from "@commander-js/extra-typings";
 import { KeelContext } from "./cli";
 import { confirmOnTty } from "../scripts/lib/prompt";
 import { dbCommand } from "./db";
+import { deployCommand } from "./deploy";
+import { issueCommand } from "./issue";
+import { monitorCommand } from "./monitor";
 
 /** The whole tree: every noun and its verbs. */
 export function keelProgram(cli: KeelContext): Command {
     const program = new Command("keel")
         .description("Keel: one Pulumi program for a small product's whole platform, and the commands to operate it.")
-        .addCommand(dbCommand(cli));
+        .addCommand(dbCommand(cli))
+        .addCommand(deployCommand(cli))
+        .addCommand(monitorCommand(cli))
+        .addCommand(issueCommand(cli));
     return program;
 }
 

@@ -238,9 +238,8 @@ describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups
                 {
                     ...runner(),
                     fakes: {
-                        // GitHub itself: the issue calls are recorded; the probes' pauses are not waited out.
+                        // GitHub itself: the issue calls are recorded. The step is ./keel deploy watch (its pauses are real: 1 s each).
                         gh: `#!/bin/bash\necho "$*" >> ${JSON.stringify(calls)}\n[ "$1 $2" = "issue create" ] && echo https://github.com/shop/app/issues/1\nexit 0\n`,
-                        sleep: "#!/bin/bash\nexit 0\n",
                     },
                 },
             );
@@ -248,7 +247,8 @@ describe("end to end: npm run rollback (staging stage, Fly fake, pg_dump backups
             assert.equal(down.hits, 2, "two failed probes in a row, then the rollback");
             assert.match(r.text, /Rollback: rolled back to the previous successful version \(recovered in \d+(\.\d+)? s\)/);
             assert.deepEqual(images(), [IMAGE("1.0.0"), IMAGE("1.0.0")]);
-            assert.match(fs.readFileSync(calls, "utf8"), /issue create --title Incident: rbk is unhealthy/);
+            assert.match(step.run, /^\.\/keel deploy watch --stack rbk /);
+            assert.match(fs.readFileSync(calls, "utf8"), /issue create --title Incident: rbk is unhealthy --label incident/);
         } finally {
             await down.stop();
         }

@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as http from "http";
 import * as path from "path";
 import { parse } from "yaml";
 import { KeelError } from "../../components/errors";
@@ -19,6 +20,7 @@ import {
 import { actionlint, requireLintTools, type Finding } from "../support/actionlint";
 import { ROOT } from "../support/repoRoot";
 import { tempDir } from "../support/tempDir";
+import { generatedStep, GithubContext, runStepScript, type WorkflowStep } from "../support/workflowStep";
 
 /** The Pulumi CLI the workflows install: tools/pulumi/go.mod's pin, read by the code under test. */
 const PULUMI_VERSION = pinnedPulumiVersion(ROOT);
@@ -228,7 +230,7 @@ describe("GitHub workflows", () => {
             const noBackend = Object.values(docOf(byFile(generateWorkflows(CONFIGS["no backend"]), "deploy.yml")).jobs);
             for (const j of noBackend as any[]) assert.deepEqual(j.permissions, { contents: "read" });
             for (const p of perms("drift.yml")) assert.deepEqual(p, { contents: "read", issues: "write" });
-            for (const p of perms("monitor.yml")) assert.deepEqual(p, { issues: "write" });
+            for (const p of perms("monitor.yml")) assert.deepEqual(p, { contents: "read", issues: "write" });
             for (const p of perms("release.yml")) assert.deepEqual(p, { contents: "write" });
         });
 
@@ -242,6 +244,28 @@ describe("GitHub workflows", () => {
                 }
             }
             assert.ok(seen > 100);
+        });
+
+        it("keeps run: blocks to 10 lines: longer logic is a keel command, but for the steps that must run without npm ci", () => {
+            // Bash on purpose: "How to roll back" runs after any failure, npm ci's included; rollback.yml's input
+            // check runs before any checkout (no environment yet); its summary runs always(); release.yml installs nothing.
+            const bash = new Set([
+                "How to roll back",
+                "Check the stack, its branch, the version",
+                "Summary",
+                "Tag and release the next version",
+            ]);
+            let keel = 0;
+            for (const w of workflows) {
+                for (const s of allSteps(docOf(w)).filter((x) => x.run !== undefined && !bash.has(x.name))) {
+                    assert.ok(
+                        s.run.split("\n").length - 1 <= 10,
+                        `${w.path} '${s.name}' runs ${s.run.split("\n").length - 1} lines:\n${s.run}`,
+                    );
+                    if (s.run.startsWith("./keel ")) keel++;
+                }
+            }
+            assert.ok(keel > 10, "the watch, the monitor and the drift issue steps call ./keel");
         });
 
         it("never leaves the token in the checkout", () => {
@@ -712,13 +736,18 @@ describe("GitHub workflows", () => {
                     [watch.env.WATCH_MINUTES, watch.env.WATCH_INTERVAL_SECONDS, watch.env.WATCH_FAILURES],
                     ["${{ vars.KEEL_WATCH_MINUTES }}", "${{ vars.KEEL_WATCH_INTERVAL_SECONDS }}", "${{ vars.KEEL_WATCH_FAILURES }}"],
                 );
-                const probed = monitor.jobs[`monitor-${stack}`].steps[0].env;
+                const probed = monitor.jobs[`monitor-${stack}`].steps.at(-1).env;
                 assert.equal(watch.env.BACKEND_HEALTH_URL, probed.BACKEND_HEALTH_URL);
                 assert.equal(watch.env.FRONTEND_HEALTH_URL, probed.FRONTEND_HEALTH_URL, "the frontend too where there is one");
                 assert.equal(watch.env.ROLLBACK_URL, "${{ github.server_url }}/${{ github.repository }}/actions/workflows/rollback.yml");
                 const up = job.steps.find((x: any) => /^npm run up /.test(x.run ?? ""));
                 for (const [k, v] of Object.entries(up.env)) assert.equal(watch.env[k], v, `the rollback gets the deploy's ${k}`);
-                assert.match(watch.run, new RegExp(`npm run rollback -- --stack ${stack} --previous --yes 2>&1`));
+                // The watch is the checkout's keel (npm ci ran before it); the rollback it runs is `npm run rollback -- --previous --yes`.
+                const frontend = stack === "prod" ? " --frontend" : "";
+                assert.equal(
+                    watch.run,
+                    `./keel deploy watch --stack ${stack} --environment ${job.environment} --branch ${stack === "prod" ? "main" : "staging"} --backend${frontend} --slack\n`,
+                );
                 assert.equal(job.steps[0].with["fetch-depth"], 0, "a rollback runs an earlier commit");
                 assert.ok(job["timeout-minutes"] >= up["timeout-minutes"] + watch["timeout-minutes"], "the job has room for the watch");
                 assert.ok(watch["timeout-minutes"] >= WATCH_MAX_MINUTES + 30);
@@ -760,219 +789,28 @@ describe("GitHub workflows", () => {
             }
         });
 
-        describe("the watch script", () => {
-            /**
-             * A health endpoint that answers, request by request, the codes listed in $STATE/backend
-             * (and $STATE/frontend), the last one again once the list is used up; Slack records posts;
-             * gh one incident issue; npm the rollback; sleep only counts.
-             */
-            const FAKES: Record<string, string> = {
-                curl: [
-                    "#!/bin/bash",
-                    'url="${@: -1}"',
-                    'if [ "$url" = "https://hooks.example/slack" ]; then cat >> "$STATE/slack"; echo >> "$STATE/slack"; exit 0; fi',
-                    'f="$STATE/backend"; case "$url" in *web.example*) f="$STATE/frontend" ;; esac',
-                    'echo "$url" >> "$STATE/requests"',
-                    'code=$(head -n 1 "$f")',
-                    'if [ "$(wc -l < "$f")" -gt 1 ]; then tail -n +2 "$f" > "$f.next"; mv "$f.next" "$f"; fi',
-                    'printf %s "$code"',
-                    '[ "${code:0:1}" = 2 ] || exit 22',
-                ].join("\n"),
-                gh: [
-                    "#!/bin/bash",
-                    'echo "$*" >> "$STATE/calls"',
-                    'body=""; prev=""; for a in "$@"; do [ "$prev" = --body-file ] && body="$a"; prev="$a"; done',
-                    'if [ -n "$body" ]; then { echo "--- $1 $2"; cat "$body"; } >> "$STATE/bodies"; fi',
-                    'case "$1 $2" in',
-                    '  "issue list") [ -f "$STATE/issue" ] && cat "$STATE/issue"; exit 0 ;;',
-                    '  "issue create") echo 7 > "$STATE/issue"; echo "https://github.example/o/r/issues/7" ;;',
-                    '  "issue comment") echo "https://github.example/o/r/issues/$3#issuecomment-1" ;;',
-                    "esac",
-                ].join("\n"),
-                npm: [
-                    "#!/bin/bash",
-                    'echo "$*" >> "$STATE/npm"',
-                    'echo "Rolling prod back to version 41"',
-                    'status=$(cat "$STATE/npm-status" 2>/dev/null || echo 0)',
-                    'if [ "$status" = 0 ]; then echo "recovered in 42 s"; else echo "error: the previous version failed too"; fi',
-                    'exit "$status"',
-                ].join("\n"),
-                sleep: '#!/bin/bash\necho "$1" >> "$STATE/sleeps"\n',
-            };
-
-            function watchRun(options: { stacks?: WorkflowStack[]; slack?: boolean } = {}) {
-                const o = { ...base, stacks: options.stacks ?? [{ ...prod, hasFrontend: false }], slack: options.slack ?? true };
-                const step = docOf(byFile(generateWorkflows(o), "deploy.yml")).jobs["deploy-prod"].steps.find((x: any) => x.id === "watch");
-                const dir = tempDir("keel-watch-");
-                const bin = path.join(dir, "bin");
-                fs.mkdirSync(bin);
-                for (const [name, body] of Object.entries(FAKES)) fs.writeFileSync(path.join(bin, name), body, { mode: 0o755 });
-                fs.writeFileSync(path.join(dir, "script.sh"), step.run);
-                const read = (f: string) => (fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), "utf8") : "");
-                return (
-                    answers: { backend: string[]; frontend?: string[] },
-                    settings: { minutes: string; interval?: string; failures?: string; npmStatus?: number; logs?: string } = {
-                        minutes: "2",
-                    },
-                ) => {
-                    const tmp = fs.mkdtempSync(path.join(dir, "run-"));
-                    fs.writeFileSync(path.join(dir, "backend"), answers.backend.join("\n") + "\n");
-                    fs.writeFileSync(path.join(dir, "frontend"), (answers.frontend ?? ["200"]).join("\n") + "\n");
-                    fs.writeFileSync(path.join(dir, "npm-status"), String(settings.npmStatus ?? 0));
-                    for (const f of ["requests", "sleeps", "npm", "summary.md"]) fs.rmSync(path.join(dir, f), { force: true });
-                    const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", path.join(dir, "script.sh")], {
-                        env: {
-                            PATH: `${bin}:${process.env.PATH}`,
-                            STATE: dir,
-                            RUNNER_TEMP: tmp,
-                            GITHUB_STEP_SUMMARY: path.join(dir, "summary.md"),
-                            WATCH_MINUTES: settings.minutes,
-                            WATCH_INTERVAL_SECONDS: settings.interval ?? "20",
-                            WATCH_FAILURES: settings.failures ?? "3",
-                            BACKEND_LOGS: settings.logs ?? "fly logs -a shop-prod",
-                            BACKEND_HEALTH_URL: "https://api.example/healthz",
-                            FRONTEND_HEALTH_URL: "https://web.example/",
-                            SLACK_WEBHOOK_URL: "https://hooks.example/slack",
-                            RUN_URL: "https://github.example/run/1",
-                            ROLLBACK_URL: "https://github.com/o/r/actions/workflows/rollback.yml",
-                            COMMIT: "abc1234def5678abc1234def5678abc1234def56",
-                            GH_TOKEN: "t",
-                            GH_REPO: "o/r",
-                        },
-                        encoding: "utf8",
-                    });
-                    return {
-                        status: r.status,
-                        out: r.stdout + r.stderr,
-                        requests: read("requests").split("\n").filter(Boolean),
-                        sleeps: read("sleeps").split("\n").filter(Boolean),
-                        npm: read("npm").split("\n").filter(Boolean),
-                        slack: read("slack")
-                            .split("\n")
-                            .filter(Boolean)
-                            .map((l) => JSON.parse(l).text as string),
-                        calls: read("calls").split("\n").filter(Boolean),
-                        bodies: read("bodies"),
-                        issue: read("issue").trim(),
-                        summary: read("summary.md"),
-                    };
-                };
-            }
-
-            it("healthy through the watch: probes every interval for the minutes, no rollback, no issue", () => {
-                const r = watchRun()({ backend: ["200"] }, { minutes: "2", interval: "20", failures: "3" });
-                assert.equal(r.status, 0, r.out);
-                assert.equal(r.requests.length, 6, "2 minutes, one probe every 20 s");
-                assert.deepEqual(r.sleeps, Array(6).fill("20"));
-                assert.deepEqual(r.npm, []);
-                assert.deepEqual(r.calls, []);
-                assert.deepEqual(r.slack, []);
-                assert.match(r.summary, /### Watch: prod healthy\n\n6 probes in 2 min, one every 20 s; never 3 failed in a row\./);
-                // A watch that does not divide evenly still covers its minutes.
-                assert.equal(watchRun()({ backend: ["204"] }, { minutes: "1", interval: "45" }).requests.length, 2);
+        it("runs ./keel deploy watch from the checkout with the step's env: no watch at 0 minutes, settings that are not numbers fail", async function () {
+            this.timeout(120_000);
+            const step = generatedStep(
+                { ...base, stacks: [{ ...prod, hasFrontend: false }] },
+                "deploy.yml",
+                "deploy-prod",
+                (x) => x.id === "watch",
+            );
+            const ctx = (vars: Record<string, string>): GithubContext => ({
+                vars: { KEEL_PROD_BACKEND_HEALTH_URL: "http://127.0.0.1:9/healthz", ...vars },
+                github: { server_url: "https://github.com", repository: "o/r", run_id: "1", sha: "abc1234", token: "t" },
             });
-
-            it("N failures in a row: rolls back with --previous --yes, opens one incident issue, posts to Slack, fails; a second incident updates the same issue", () => {
-                const run = watchRun();
-                const r = run({ backend: ["200", "503", "503", "503", "200"] });
-                assert.equal(r.status, 1, r.out);
-                assert.equal(r.requests.length, 4, "the watch stops at the third failure in a row");
-                assert.deepEqual(r.npm, ["run rollback -- --stack prod --previous --yes"]);
-                assert.match(r.out, /::error::prod failed 3 health probes in a row after deploying abc1234def5678/);
-                assert.match(
-                    r.out,
-                    /::error::prod was unhealthy after the deploy: rolled back to the previous successful version \(recovered in 42 s\)/,
-                );
-                assert.equal(r.calls.filter((c) => c.startsWith("issue create")).length, 1);
-                assert.ok(r.calls.some((c) => /^issue create --title Incident: prod is unhealthy --label incident --body-file /.test(c)));
-                assert.ok(r.calls.some((c) => /^issue list --state open --label incident /.test(c)));
-                assert.equal(r.issue, "7");
-                const body = r.bodies;
-                assert.match(
-                    body,
-                    /The deploy of abc1234def5678abc1234def5678abc1234def56 to prod passed its health check, then failed 3 health probes in a row during the 2-minute watch \(one every 20 s\)/,
-                );
-                assert.match(body, /- Rollback: rolled back to the previous successful version \(recovered in 42 s\)/);
-                assert.match(
-                    body,
-                    /- Failed version: commit abc1234def5678abc1234def5678abc1234def56 \(deploy run: https:\/\/github\.example\/run\/1\)/,
-                );
-                assert.match(body, /- Where to look: fly logs -a shop-prod/);
-                assert.match(
-                    body,
-                    /the Rollback workflow \(https:\/\/github\.com\/o\/r\/actions\/workflows\/rollback\.yml, Run workflow from the main branch, stack prod/,
-                );
-                assert.match(body, /npm run rollback -- --stack prod --to <version-or-commit> --yes/);
-                assert.match(
-                    body,
-                    /probe 1\/6: healthy\nprobe 2\/6: backend \(https:\/\/api\.example\/healthz\) answered 503 \(1 in a row\)\n[\s\S]*probe 4\/6: .* \(3 in a row\)/,
-                );
-                assert.match(body, /Rolling prod back to version 41\nrecovered in 42 s/);
-                assert.equal(r.slack.length, 1);
-                assert.match(
-                    r.slack[0],
-                    /^:rotating_light: prod: the deploy of abc1234 failed 3 health probes in a row; rolled back to the previous successful version \(recovered in 42 s\)\. https:\/\/github\.example\/o\/r\/issues\/7$/,
-                );
-                assert.match(r.summary, /### Watch: prod unhealthy, rolled back/);
-                assert.match(r.summary, /Incident: https:\/\/github\.example\/o\/r\/issues\/7/);
-
-                // The next bad deploy while the incident is open: the same issue, commented.
-                const again = run({ backend: ["503"] });
-                assert.equal(again.status, 1, again.out);
-                assert.equal(again.requests.length, 3);
-                assert.equal(again.npm.length, 1);
-                assert.equal(again.calls.filter((c) => c.startsWith("issue create")).length, 1, "still one issue");
-                assert.ok(again.calls.some((c) => /^issue comment 7 --body-file /.test(c)));
-                assert.equal(again.slack.length, 2);
-                assert.match(again.slack[1], /https:\/\/github\.example\/o\/r\/issues\/7#issuecomment-1$/);
-            });
-
-            it("flapping below N in a row: no rollback", () => {
-                const r = watchRun()({ backend: ["503", "503", "200", "503", "000", "200"] });
-                assert.equal(r.status, 0, r.out);
-                assert.equal(r.requests.length, 6);
-                assert.deepEqual(r.npm, []);
-                assert.deepEqual(r.calls, []);
-                assert.match(r.out, /probe 5\/6: backend \(https:\/\/api\.example\/healthz\) answered 000 \(2 in a row\)/);
-            });
-
-            it("counts a failing frontend as a failed probe", () => {
-                const both = { ...prod };
-                const r = watchRun({ stacks: [both] })(
-                    { backend: ["200"], frontend: ["200", "500"] },
-                    { minutes: "1", interval: "20", failures: "2" },
-                );
-                assert.equal(r.status, 1, r.out);
-                assert.equal(r.npm.length, 1);
-                assert.match(r.bodies, /frontend \(https:\/\/web\.example\/\) answered 500 \(2 in a row\)/);
-            });
-
-            it("a failed rollback is said so in the issue, the summary and Slack, and fails the job", () => {
-                const r = watchRun()(
-                    { backend: ["502"] },
-                    { minutes: "1", npmStatus: 4, logs: "https://dashboard.render.com/web/srv-abc/logs" },
-                );
-                assert.equal(r.status, 1, r.out);
-                assert.match(r.bodies, /- Rollback: the rollback FAILED \(exit 4\): prod may still run abc1234/);
-                assert.match(r.bodies, /- Where to look: https:\/\/dashboard\.render\.com\/web\/srv-abc\/logs/);
-                assert.match(r.bodies, /error: the previous version failed too/);
-                assert.match(r.slack[0], /the rollback FAILED \(exit 4\)/);
-            });
-
-            it("no watch at 0 minutes; settings that are not numbers fail clearly; no Slack when it is off", () => {
-                const run = watchRun();
-                const off = run({ backend: ["503"] }, { minutes: "0" });
-                assert.equal(off.status, 0, off.out);
-                assert.deepEqual([off.requests, off.npm], [[], []]);
-                const bad = run({ backend: ["200"] }, { minutes: "5", interval: "soon" });
-                assert.equal(bad.status, 1);
-                assert.match(bad.out, /::error::The watch settings .* are not whole numbers/);
-                const quiet = watchRun({ slack: false })({ backend: ["503"] }, { minutes: "1" });
-                assert.equal(quiet.status, 1, quiet.out);
-                assert.deepEqual(quiet.slack, []);
-                assert.match(quiet.out, /Slack is off for this project/);
-                assert.equal(quiet.issue, "7");
-            });
+            const runner = { cwd: ROOT, base: { PATH: process.env.PATH, HOME: process.env.HOME } };
+            const off = await runStepScript(step, ctx({ KEEL_WATCH_MINUTES: "0" }), runner);
+            assert.equal(off.status, 0, off.text);
+            assert.match(off.text, /No watch: keel:backend\.watch\.minutes is 0 for prod\./);
+            const bad = await runStepScript(step, ctx({ KEEL_WATCH_MINUTES: "5", KEEL_WATCH_INTERVAL_SECONDS: "soon" }), runner);
+            assert.equal(bad.status, 1, bad.text);
+            assert.match(
+                bad.text,
+                /::error::The watch settings \(KEEL_WATCH_MINUTES, KEEL_WATCH_INTERVAL_SECONDS and KEEL_WATCH_FAILURES in the production environment\) are not whole numbers: '5', 'soon', '3'/,
+            );
         });
     });
 
@@ -992,65 +830,62 @@ describe("GitHub workflows", () => {
             assert.match(check.run, /^npm run preview -- prod --refresh --expect-no-changes 2>&1 \| tee /m);
             assert.match(check.run, /\[ "\$drift" -eq 0 \] && \[ "\$preview" -eq 0 \]\n$/);
             const issue = job.steps.find((s: any) => s.if === "failure() && steps.drift.outcome == 'failure'");
-            // The issue's body is the drift command's Markdown: its table and every drifted object.
-            assert.match(issue.run, /cat "\$RUNNER_TEMP\/drift\.md"/);
+            // The issue is keel's (components/operations/driftIssue.ts): the check's files and exit codes.
+            assert.equal(issue.run, "./keel issue drift --stack prod\n");
             assert.equal(issue.env.DRIFT_EXIT, "${{ steps.drift.outputs.drift }}");
-            assert.match(issue.run, /npm run refresh -- prod\\` \(the cloud wins\)/);
-            assert.match(issue.run, /gh issue list --state open --label drift/);
-            assert.match(issue.run, /gh issue comment "\$number"/);
-            assert.match(issue.run, /gh issue create --title "Drift detected in prod"/);
+            assert.equal(issue.env.PREVIEW_EXIT, "${{ steps.drift.outputs.preview }}");
             assert.equal(issue.env.GH_TOKEN, "${{ github.token }}");
             const close = job.steps.find((s: any) => s.if === "success()");
-            assert.match(close.run, /gh issue close/);
+            assert.equal(close.run, "./keel issue drift --stack prod --resolved\n");
         });
 
-        it("runs both checks whatever the first says, and the issue lists the drifted objects from the drift command's Markdown", () => {
-            const job = doc.jobs["drift-prod"];
+        it("runs both checks whatever the first says, and the issue lists the drifted objects from the drift command's Markdown", async function () {
+            this.timeout(120_000);
             const dir = tempDir("keel-drift-wf-");
-            const bin = path.join(dir, "bin");
-            fs.mkdirSync(bin);
-            fs.mkdirSync(path.join(dir, "tmp"));
             // npm run drift exits 1 and writes its Markdown where --markdown says; the preview passes.
-            fs.writeFileSync(
-                path.join(bin, "npm"),
-                [
-                    "#!/bin/bash",
-                    'echo "$*" >> "$STATE/npm-calls"',
-                    'if [ "$2" = drift ]; then',
-                    `  while [ $# -gt 0 ]; do if [ "$1" = --markdown ]; then printf '%s\\n' '| stack |' '' '- \`+ index public.accounts_email_idx: CREATE INDEX ...\`' > "$2"; fi; shift; done`,
-                    "  echo 'prod: drift'; exit 1",
-                    "fi",
-                    "echo 'Previewing update (prod)'",
-                ].join("\n"),
-                { mode: 0o755 },
+            const npm = [
+                "#!/bin/bash",
+                'echo "$*" >> "$STATE/npm-calls"',
+                'if [ "$2" = drift ]; then',
+                `  while [ $# -gt 0 ]; do if [ "$1" = --markdown ]; then printf '%s\\n' '| stack |' '' '- \`+ index public.accounts_email_idx: CREATE INDEX ...\`' > "$2"; fi; shift; done`,
+                "  echo 'prod: drift'; exit 1",
+                "fi",
+                "echo 'Previewing update (prod)'",
+            ].join("\n");
+            // gh as GitHub: no open issue; the body comes on stdin (--body-file -).
+            const gh = [
+                "#!/bin/bash",
+                'echo "$*" >> "$STATE/gh-calls"',
+                'case "$1 $2" in',
+                '  "issue list") echo "[]" ;;',
+                '  "issue create") cat > "$STATE/body.md"; echo https://github.example/o/r/issues/7 ;;',
+                "esac",
+            ].join("\n");
+            const pick = (match: (s: WorkflowStep) => boolean) =>
+                generatedStep(CONFIGS["staging and prod"], "drift.yml", "drift-prod", match);
+            const ctx: GithubContext = { github: { server_url: "https://example.test", repository: "o/r", run_id: "1", token: "t" } };
+            const runner = { cwd: ROOT, base: { PATH: process.env.PATH, HOME: process.env.HOME, STATE: dir }, fakes: { npm, gh } };
+            const check = await runStepScript(
+                pick((s) => s.id === "drift"),
+                ctx,
+                runner,
             );
-            fs.writeFileSync(
-                path.join(bin, "gh"),
-                '#!/bin/bash\necho "$*" >> "$STATE/gh-calls"\nfor a in "$@"; do if [ -f "$a" ]; then cat "$a" > "$STATE/body.md"; fi; done\n',
-                { mode: 0o755 },
-            );
-            const run = (step: any, env: Record<string, string> = {}) =>
-                spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run], {
-                    cwd: dir,
-                    env: {
-                        PATH: `${bin}:${process.env.PATH}`,
-                        STATE: dir,
-                        RUNNER_TEMP: path.join(dir, "tmp"),
-                        GITHUB_OUTPUT: path.join(dir, "output"),
-                        ...env,
-                    },
-                    encoding: "utf8",
-                });
-            const check = run(job.steps.find((s: any) => s.id === "drift"));
             assert.notEqual(check.status, 0, "drift fails the step");
             const calls = fs.readFileSync(path.join(dir, "npm-calls"), "utf8");
             assert.match(calls, /^run drift -- --stack prod --markdown .*\nrun preview -- prod --refresh --expect-no-changes\n$/);
-            assert.equal(fs.readFileSync(path.join(dir, "output"), "utf8"), "drift=1\npreview=0\n");
-            const issue = run(
-                job.steps.find((s: any) => s.name === "Open or update the drift issue"),
-                { DRIFT_EXIT: "1", PREVIEW_EXIT: "0", RUN_URL: "https://example.test/run/1" },
+            assert.deepEqual(check.outputs, { drift: "1", preview: "0" });
+            // The issue step in the check's RUNNER_TEMP, its outputs resolved as the runner would.
+            const issueStep = pick((s) => s.name === "Open or update the drift issue");
+            const issue = await runStepScript(
+                {
+                    ...issueStep,
+                    env: { ...issueStep.env, DRIFT_EXIT: check.outputs.drift, PREVIEW_EXIT: check.outputs.preview },
+                    run: `export RUNNER_TEMP=${JSON.stringify(check.runnerTemp)}\n${issueStep.run}`,
+                },
+                ctx,
+                runner,
             );
-            assert.equal(issue.status, 0, issue.stderr);
+            assert.equal(issue.status, 0, issue.text);
             const body = fs.readFileSync(path.join(dir, "body.md"), "utf8");
             assert.match(body, /^- `\+ index public\.accounts_email_idx: CREATE INDEX \.\.\.`$/m);
             assert.match(body, /^`npm run drift -- --stack prod` \(exit 1; 1: drift, 2: a stack not checked, the table says why\):$/m);
@@ -1059,7 +894,7 @@ describe("GitHub workflows", () => {
             assert.match(body, /Previewing update \(prod\)/);
             assert.match(
                 fs.readFileSync(path.join(dir, "gh-calls"), "utf8"),
-                /issue create --title Drift detected in prod --label drift --body-file /,
+                /issue create --title Drift detected in prod --label drift --body-file -/,
             );
         });
     });
@@ -1068,8 +903,8 @@ describe("GitHub workflows", () => {
         it("checks every 5 minutes, the frontend only where there is one, Slack only when on", () => {
             const doc = docOf(byFile(generateWorkflows(CONFIGS["staging and prod"]), "monitor.yml"));
             assert.deepEqual(doc.on.schedule, [{ cron: "*/5 * * * *" }]);
-            const prodStep = doc.jobs["monitor-prod"].steps[0];
-            const stagingStep = doc.jobs["monitor-staging"].steps[0];
+            const prodStep = doc.jobs["monitor-prod"].steps.at(-1);
+            const stagingStep = doc.jobs["monitor-staging"].steps.at(-1);
             // Repository variables per stack, and no environment (a reviewer would hold a 5-minute check).
             assert.equal(prodStep.env.FRONTEND_HEALTH_URL, "${{ vars.KEEL_PROD_FRONTEND_HEALTH_URL }}");
             assert.equal(prodStep.env.BACKEND_HEALTH_URL, "${{ vars.KEEL_PROD_BACKEND_HEALTH_URL }}");
@@ -1078,8 +913,22 @@ describe("GitHub workflows", () => {
             assert.equal(doc.jobs["monitor-prod"].environment, undefined);
             assert.equal(prodStep.env.SLACK_WEBHOOK_URL, "${{ secrets.SLACK_WEBHOOK_URL }}");
             assert.equal(prodStep.env.ROLLBACK_URL, "${{ github.server_url }}/${{ github.repository }}/actions/workflows/rollback.yml");
+            // The check is the checkout's keel (components/operations/monitor.ts), after npm ci.
+            assert.deepEqual(
+                doc.jobs["monitor-prod"].steps.map((s: any) => s.name),
+                ["Check out", "Set up Node.js", "Install dependencies", "Check health, alert once per incident"],
+            );
+            assert.equal(
+                prodStep.run,
+                "./keel monitor check --stack prod --environment production --branch main --backend --frontend --slack\n",
+            );
+            assert.equal(
+                stagingStep.run,
+                "./keel monitor check --stack staging --environment staging --branch staging --backend --slack\n",
+            );
             const off = docOf(byFile(generateWorkflows(CONFIGS["slack off"]), "monitor.yml"));
             assert.ok(!JSON.stringify(off).includes("SLACK"));
+            assert.ok(!JSON.stringify(off).includes("--slack"));
         });
 
         it("has no schedule when no stack has anything to check", () => {
@@ -1088,94 +937,36 @@ describe("GitHub workflows", () => {
             assert.deepEqual(Object.keys(doc.jobs), ["monitor"]);
         });
 
-        describe("the check script", () => {
-            let dir: string;
-            let run: (health: string) => { status: number; slack: string[]; issue: string; calls: string };
-            before(() => {
-                const doc = docOf(byFile(generateWorkflows({ ...base, stacks: [{ ...prod, hasFrontend: false }] }), "monitor.yml"));
-                const step = doc.jobs["monitor-prod"].steps[0];
-                dir = tempDir("keel-monitor-");
-                const bin = path.join(dir, "bin");
-                fs.mkdirSync(bin);
-                fs.writeFileSync(path.join(dir, "script.sh"), step.run);
-                // Fake curl: the Slack webhook appends its JSON body; the health URL answers the code in $STATE/health.
-                fs.writeFileSync(
-                    path.join(bin, "curl"),
-                    [
-                        "#!/bin/bash",
-                        'url="${@: -1}"',
-                        'if [ "$url" = "https://hooks.example/slack" ]; then cat >> "$STATE/slack"; echo >> "$STATE/slack"; exit 0; fi',
-                        'code=$(cat "$STATE/health"); printf %s "$code"; [ "${code:0:1}" = 2 ] || exit 22',
-                    ].join("\n"),
-                    { mode: 0o755 },
+        it("runs ./keel monitor check from the checkout with the step's env: a healthy stack, then a missing URL", async function () {
+            this.timeout(120_000);
+            const server = http.createServer((_, res) => res.writeHead(200).end("ok"));
+            await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+            try {
+                const port = (server.address() as { port: number }).port;
+                const step = generatedStep(
+                    CONFIGS["slack off"],
+                    "monitor.yml",
+                    "monitor-staging",
+                    (s) => s.name === "Check health, alert once per incident",
                 );
-                // Fake gh: one issue at most, its number in $STATE/issue while open.
-                fs.writeFileSync(
-                    path.join(bin, "gh"),
-                    [
-                        "#!/bin/bash",
-                        'echo "$*" >> "$STATE/calls"',
-                        'case "$1 $2" in',
-                        '  "issue list") [ -f "$STATE/issue" ] && cat "$STATE/issue"; exit 0 ;;',
-                        '  "issue create") echo 7 > "$STATE/issue" ;;',
-                        '  "issue close") rm -f "$STATE/issue" ;;',
-                        "esac",
-                    ].join("\n"),
-                    { mode: 0o755 },
+                const dir = tempDir("keel-monitor-wf-");
+                const gh = `#!/bin/bash\necho "$*" >> ${JSON.stringify(path.join(dir, "gh-calls"))}\n[ "$1 $2" = "issue list" ] && echo "[]"\nexit 0\n`;
+                const runner = { cwd: ROOT, base: { PATH: process.env.PATH, HOME: process.env.HOME }, fakes: { gh } };
+                const github = { server_url: "https://github.com", repository: "o/r", run_id: "1", token: "t" };
+                const healthy = await runStepScript(
+                    step,
+                    { github, vars: { KEEL_STAGING_BACKEND_HEALTH_URL: `http://127.0.0.1:${port}/healthz` } },
+                    runner,
                 );
-                run = (health) => {
-                    fs.writeFileSync(path.join(dir, "health"), health);
-                    const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", path.join(dir, "script.sh")], {
-                        env: {
-                            PATH: `${bin}:${process.env.PATH}`,
-                            STATE: dir,
-                            BACKEND_HEALTH_URL: "https://api.example/healthz",
-                            SLACK_WEBHOOK_URL: "https://hooks.example/slack",
-                            RUN_URL: "https://github.example/run/1",
-                            ROLLBACK_URL: "https://github.com/o/r/actions/workflows/rollback.yml",
-                            GH_TOKEN: "t",
-                            GH_REPO: "o/r",
-                        },
-                        encoding: "utf8",
-                    });
-                    const read = (f: string) => (fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), "utf8") : "");
-                    return {
-                        status: r.status ?? -1,
-                        slack: read("slack").split("\n").filter(Boolean),
-                        issue: read("issue").trim(),
-                        calls: read("calls") + r.stderr,
-                    };
-                };
-            });
-
-            it("posts once when an incident starts, not again while it lasts, once on recovery", () => {
-                let r = run("200");
-                assert.equal(r.status, 0, r.calls);
-                assert.deepEqual(r.slack, []);
-                r = run("503");
-                assert.equal(r.status, 0, r.calls);
-                assert.equal(r.slack.length, 1);
-                assert.match(JSON.parse(r.slack[0]).text, /prod is unhealthy: backend \(https:\/\/api\.example\/healthz\) answered 503/);
-                // The alert and the issue name the button and the command.
-                const rollback =
-                    /Roll back: the Rollback workflow \(https:\/\/github\.com\/o\/r\/actions\/workflows\/rollback\.yml, Run workflow from the main branch, stack prod\) or npm run rollback -- --stack prod --previous --yes/;
-                assert.match(JSON.parse(r.slack[0]).text, rollback);
-                assert.match(
-                    r.calls.split("\n").find((c) => c.startsWith("issue create"))!,
-                    rollback,
-                );
-                assert.equal(r.issue, "7");
-                r = run("000");
-                assert.equal(r.slack.length, 1, "no second post while the incident is open");
-                assert.equal(r.issue, "7");
-                r = run("204");
-                assert.equal(r.slack.length, 2);
-                assert.match(JSON.parse(r.slack[1]).text, /prod has recovered/);
-                assert.equal(r.issue, "");
-                assert.match(r.calls, /issue close 7/);
-                r = run("200");
-                assert.equal(r.slack.length, 2);
-            });
+                assert.equal(healthy.status, 0, healthy.text);
+                assert.match(healthy.text, /^Healthy\.$/m);
+                assert.match(fs.readFileSync(path.join(dir, "gh-calls"), "utf8"), /^issue list --state open --label incident /);
+                const missing = await runStepScript(step, { github }, runner);
+                assert.equal(missing.status, 1, missing.text);
+                assert.match(missing.text, /::error::The staging environment has no BACKEND_HEALTH_URL variable\./);
+            } finally {
+                server.close();
+            }
         });
     });
 

@@ -358,7 +358,7 @@ describe("policy prod-branch-protected", () => {
 });
 
 describe("policy prod-branch-protected: the CI jobs", () => {
-    it("requires every job of the generated ci.yml by default (requiredStatusChecks from components/github/workflows.ts)", () => {
+    it("requires every job of the generated ci.yml by default (requiredStatusChecks from components/github/workflows/)", () => {
         assert.deepEqual(DEFAULT_REQUIRED_CHECKS, ["lint", "typecheck", "test"]);
     });
 });

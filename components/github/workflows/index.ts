@@ -1,0 +1,88 @@
+/**
+ * The repository's GitHub Actions workflows, generated from the stack config as
+ * typed objects and serialized with the `yaml` package (stable: the same options
+ * give byte-identical text). The Repository component commits them; nothing here
+ * imports Pulumi.
+ *
+ *   ci.yml       lint, typecheck, test on every pull request and push to the default branch
+ *   preview.yml  `pulumi preview --diff` of the stack a pull request targets, posted as a PR comment
+ *   deploy.yml   `pulumi up` of the stack whose branch was pushed, behind its environment, then a health check,
+ *                then (keel:backend.watch) the health URLs watched for minutes: consecutive failures roll back
+ *   rollback.yml the button: `npm run rollback` of a chosen stack to its previous (or a given) version
+ *   drift.yml    daily `npm run drift -- --stack <stack>` (a refresh preview: changes outside Keel, schema drift, pending
+ *                migrations) and `npm run preview -- <stack> --refresh --expect-no-changes` per stack; one issue per
+ *                drifting stack, listing the drifted objects
+ *   monitor.yml  every 5 minutes: the stack's health URLs; Slack once per incident and once on recovery
+ *   release.yml  after a successful prod deploy: the next semantic version from conventional commits, tagged and released
+ *
+ * One file per workflow here, the steps they share in steps.ts. A step's logic longer
+ * than a few lines is a keel command the step calls from the checkout, after npm ci
+ * (components/operations: `./keel deploy watch`, `./keel monitor check`, `./keel issue
+ * drift`), with the step's env as its input. Bash stays only where npm ci may not have
+ * run: a failed deploy's summary, rollback.yml's input check and summary, release.yml.
+ *
+ * Choices worth knowing:
+ * - Runners are `ubuntu-latest` (today Ubuntu 24.04).
+ * - The tests need PostgreSQL 15 server binaries (README). Ubuntu 24.04 runners ship
+ *   PostgreSQL 16 only, from Ubuntu's archive, so the test job adds the PostgreSQL
+ *   project's apt repository with the helper script that the preinstalled
+ *   `postgresql-common` package provides, installs `postgresql-15` and points the
+ *   test harness at it with `PG_BIN` (the runner user is not root, so the harness
+ *   runs the cluster as that user).
+ * - Pulumi's CLI is the version tools/pulumi/go.mod pins (`pulumiVersion`, read by
+ *   components/pulumiVersion.ts), the one `npm run pulumi:build` builds: pulumi/actions
+ *   installs that release (install-only: no command) and puts it first on PATH, where
+ *   Keel's npm scripts look first (scripts/lib/pulumiCli.ts); a step then checks that
+ *   `npm run pulumi -- version` answers exactly it. The test job gets it too (the
+ *   end-to-end tests), with the workflow linters (actionlint, shellcheck).
+ * - Secrets reach only the steps that need them, through `env:` mapped from
+ *   `${{ secrets.X }}`; repository and environment variables (`vars.X`) go through
+ *   `env:` too, so no run script contains an expression at all.
+ * - Every stack job (preview, deploy, rollback, drift) names the stack's GitHub
+ *   environment, because that is where its secrets and variables live. A reviewer
+ *   rule on that environment therefore gates those jobs too (for a preview that is
+ *   intended: it runs the pull request's program with the stack's credentials).
+ * - What only a stack knows about itself (its watch settings, where its logs are) is
+ *   a variable of its own environment, set by its own `pulumi up` (WATCH_VARIABLES,
+ *   LOGS_VARIABLE), read at run time: the owner stack, which commits these files,
+ *   cannot read the other stacks' config.
+ */
+import { ciWorkflow } from "./ci";
+import { GeneratedWorkflow, ROLLBACK_FILE, Workflow, WorkflowOptions } from "./contract";
+import { deployWorkflow } from "./deploy";
+import { driftWorkflow } from "./drift";
+import { monitorWorkflow } from "./monitor";
+import { previewWorkflow } from "./preview";
+import { releaseWorkflow } from "./release";
+import { rollbackWorkflow } from "./rollback";
+import { normalize } from "./validate";
+import { toYaml } from "./yaml";
+
+export * from "./contract";
+export { rollbackCommand } from "./steps";
+export { HEADER, toYaml } from "./yaml";
+
+/** ci, preview, deploy, rollback, drift, monitor, release, in that order. */
+export function generateWorkflows(options: WorkflowOptions): GeneratedWorkflow[] {
+    const o = normalize(options);
+    const files: [string, Workflow][] = [
+        ["ci.yml", ciWorkflow(o)],
+        ["preview.yml", previewWorkflow(o)],
+        ["deploy.yml", deployWorkflow(o)],
+        [ROLLBACK_FILE, rollbackWorkflow(o)],
+        ["drift.yml", driftWorkflow(o)],
+        ["monitor.yml", monitorWorkflow(o)],
+        ["release.yml", releaseWorkflow(o)],
+    ];
+    return files.map(([file, workflow]) => ({
+        path: `.github/workflows/${file}`,
+        name: workflow.name,
+        content: toYaml(workflow),
+        jobNames: Object.values(workflow.jobs).map((job) => job.name),
+    }));
+}
+
+/** The status check contexts branch protection must require: exactly the `name:` of each job in ci.yml (what GitHub reports as the check name). */
+export function requiredStatusChecks(options: WorkflowOptions): string[] {
+    return Object.values(ciWorkflow(normalize(options)).jobs).map((job) => job.name);
+}
