@@ -17,7 +17,19 @@ import { tempDir } from "./tempDir";
 export { ROOT };
 
 /** What a workspace holds of its own; the code is linked from the repository. */
-const LINKED = ["index.ts", "keel", "cli", "components", "scripts", "tools", "policies", "dist", "node_modules", "package.json", "tsconfig.json"];
+const LINKED = [
+    "index.ts",
+    "keel",
+    "cli",
+    "components",
+    "scripts",
+    "tools",
+    "policies",
+    "dist",
+    "node_modules",
+    "package.json",
+    "tsconfig.json",
+];
 const COPIED = [".gitignore", "Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.staging.yaml", "Pulumi.prod.yaml", "migrations", "db"];
 
 export class EngineWorkspace {
