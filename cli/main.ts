@@ -14,6 +14,7 @@ import { dbCommand } from "./db";
 import { deployCommand } from "./deploy";
 import { issueCommand } from "./issue";
 import { monitorCommand } from "./monitor";
+import { releaseCommand } from "./release";
 
 /** The whole tree: every noun and its verbs. */
 export function keelProgram(cli: KeelContext): Command {
@@ -22,7 +23,8 @@ export function keelProgram(cli: KeelContext): Command {
         .addCommand(dbCommand(cli))
         .addCommand(deployCommand(cli))
         .addCommand(monitorCommand(cli))
-        .addCommand(issueCommand(cli));
+        .addCommand(issueCommand(cli))
+        .addCommand(releaseCommand(cli));
     return program;
 }
 

@@ -118,10 +118,7 @@ function deployFailedSummary(s: WorkflowStack, watched: boolean): Step {
             "  echo",
             ...(watched
                 ? [
-                      '  if [ "$WATCH_OUTCOME" = failure ]; then',
-                      "    echo 'The watch found it unhealthy and ran the rollback: the summary above and the incident issue say how that went.'",
-                      "    echo",
-                      "  fi",
+                      "  if [ \"$WATCH_OUTCOME\" = failure ]; then printf '%s\\n\\n' 'The watch found it unhealthy and ran the rollback: the summary above and the incident issue say how that went.'; fi",
                   ]
                 : []),
             "  echo 'To go back to the last good version:'",

@@ -1,6 +1,6 @@
 /** release.yml: after a successful prod deploy, the next semantic version tagged and released. */
 import { Workflow, WORKFLOW_NAMES, WorkflowOptions } from "./contract";
-import { BASH, checkout, GH_ENV, NO_PERMISSIONS, RUNNER, script, workflow } from "./steps";
+import { BASH, checkout, GH_ENV, keelRun, NO_PERMISSIONS, npmCi, RUNNER, setupNode, workflow } from "./steps";
 
 export function releaseWorkflow(o: WorkflowOptions): Workflow {
     // The prod stack's branch (at most one, see normalize); without a prod stack, the default branch.
@@ -19,38 +19,16 @@ export function releaseWorkflow(o: WorkflowOptions): Workflow {
                 permissions: { contents: "write" },
                 "timeout-minutes": 10,
                 steps: [
+                    // The whole history: the tags and the commits since the last release.
                     checkout({ ref: "${{ github.event.workflow_run.head_sha }}", "fetch-depth": 0 }),
+                    // No npm cache: a token that may write the repository is around (a cache is shared with other runs).
+                    setupNode(o, false),
+                    npmCi,
                     {
+                        // The version from the conventional commits since the last vX.Y.Z tag (components/operations/release.ts).
                         name: "Tag and release the next version",
                         env: { ...GH_ENV, HEAD_SHA: "${{ github.event.workflow_run.head_sha }}" },
-                        // Conventional commits since the last vX.Y.Z tag: a `!` after the type or a
-                        // BREAKING CHANGE footer -> major, feat -> minor, fix/perf -> patch, else no release.
-                        // The values are quoted: shellcheck reads `bump=patch` as running `patch` (SC2209).
-                        run: script(
-                            "last=$(git tag --merged \"$HEAD_SHA\" --list 'v*' --sort=-v:refname | grep -E '^v[0-9]+\\.[0-9]+\\.[0-9]+$' | head -n 1 || true)",
-                            'if [ -n "$last" ]; then range="$last..$HEAD_SHA"; else range="$HEAD_SHA"; fi',
-                            'subjects=$(git log --format=%s "$range")',
-                            'bodies=$(git log --format=%B "$range")',
-                            'if grep -Eq \'^[A-Za-z]+(\\([^)]*\\))?!:\' <<<"$subjects" || grep -Eq \'^BREAKING[ -]CHANGE:\' <<<"$bodies"; then bump="major"',
-                            'elif grep -Eq \'^feat(\\([^)]*\\))?:\' <<<"$subjects"; then bump="minor"',
-                            'elif grep -Eq \'^(fix|perf)(\\([^)]*\\))?:\' <<<"$subjects"; then bump="patch"',
-                            'else bump="none"; fi',
-                            'IFS=. read -r major minor patch <<<"${last#v}"',
-                            "major=${major:-0} minor=${minor:-0} patch=${patch:-0}",
-                            'case "$bump" in',
-                            '  major) next="v$((major + 1)).0.0" ;;',
-                            '  minor) next="v$major.$((minor + 1)).0" ;;',
-                            '  patch) next="v$major.$minor.$((patch + 1))" ;;',
-                            '  *) echo "No feat, fix, perf or breaking commit since ${last:-the first commit}: nothing to release."; exit 0 ;;',
-                            "esac",
-                            'if gh release view "$next" >/dev/null 2>&1; then echo "$next is already released."; exit 0; fi',
-                            'echo "Releasing $next ($bump) at $HEAD_SHA, after ${last:-no earlier release}."',
-                            'if [ -n "$last" ]; then',
-                            '  gh release create "$next" --target "$HEAD_SHA" --title "$next" --generate-notes --notes-start-tag "$last"',
-                            "else",
-                            '  gh release create "$next" --target "$HEAD_SHA" --title "$next" --generate-notes',
-                            "fi",
-                        ),
+                        run: keelRun("release", "next", "--target", '"$HEAD_SHA"'),
                     },
                 ],
             },

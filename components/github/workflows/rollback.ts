@@ -17,7 +17,7 @@ import {
 
 export function rollbackWorkflow(o: WorkflowOptions): Workflow {
     const stacks = o.stacks.map((s) => s.stack);
-    const branches = o.stacks.map((s) => `  ${s.stack}) branch=${s.branch} ;;`);
+    const branches = o.stacks.map((s) => `${s.stack}) branch=${s.branch} ;;`);
     return workflow({
         name: WORKFLOW_NAMES.rollback,
         on: {
@@ -64,24 +64,16 @@ export function rollbackWorkflow(o: WorkflowOptions): Workflow {
                             WITH_DATA: "${{ inputs.with-data }}",
                             REF: "${{ github.ref }}",
                         },
+                        // The stacks' arms on one line: the script stays this short however many stacks there are.
                         run: script(
                             "ok=true",
                             'case "$STACK" in',
-                            ...branches,
+                            `  ${branches.join(" ")}`,
                             `  *) echo "::error::The stack must be one this repository deploys: ${stacks.join(", ")}."; exit 1 ;;`,
                             "esac",
-                            'if [ "$REF" != "refs/heads/$branch" ]; then',
-                            `  echo "::error::The $STACK stack deploys from the $branch branch and its environment takes runs from there only: run the Rollback workflow again with 'Use workflow from: $branch'."`,
-                            "  ok=false",
-                            "fi",
-                            'if [ -n "$VERSION" ] && ! [[ "$VERSION" =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$ ]]; then',
-                            `  echo "::error::The version must be a Pulumi stack version (a number) or a git commit, tag or branch (letters, digits, '.', '_', '-'), at most 100 characters."`,
-                            "  ok=false",
-                            "fi",
-                            'if [ "$WITH_DATA" = true ] && [ -z "$VERSION" ]; then',
-                            '  echo "::error::with-data restores the database from the backup of a named version: give the version too (the list: npm run rollback -- --stack $STACK)."',
-                            "  ok=false",
-                            "fi",
+                            `[ "$REF" = "refs/heads/$branch" ] || { echo "::error::The $STACK stack deploys from the $branch branch and its environment takes runs from there only: run the Rollback workflow again with 'Use workflow from: $branch'."; ok=false; }`,
+                            `if [ -n "$VERSION" ] && ! [[ "$VERSION" =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$ ]]; then echo "::error::The version must be a Pulumi stack version (a number) or a git commit, tag or branch (letters, digits, '.', '_', '-'), at most 100 characters."; ok=false; fi`,
+                            'if [ "$WITH_DATA" = true ] && [ -z "$VERSION" ]; then echo "::error::with-data restores the database from the backup of a named version: give the version too (the list: npm run rollback -- --stack $STACK)."; ok=false; fi',
                             '"$ok"',
                         ),
                     },
@@ -133,19 +125,8 @@ export function rollbackWorkflow(o: WorkflowOptions): Workflow {
                             `  failure) headline="Rollback of ${s.stack}: FAILED" ;;`,
                             `  *) headline="Rollback of ${s.stack}: not run ($OUTCOME)" ;;`,
                             "esac",
-                            "{",
-                            '  echo "### $headline"',
-                            "  echo",
-                            '  echo "- To: $target"',
-                            '  echo "- With data: ${WITH_DATA:-false}"',
-                            '  echo "- Run: $RUN_URL"',
-                            '  if [ -s "$out" ]; then',
-                            "    echo",
-                            "    echo '```'",
-                            '    tail -c 60000 "$out"',
-                            "    echo '```'",
-                            "  fi",
-                            '} >>"$GITHUB_STEP_SUMMARY"',
+                            `printf '### %s\\n\\n- To: %s\\n- With data: %s\\n- Run: %s\\n' "$headline" "$target" "\${WITH_DATA:-false}" "$RUN_URL" >>"$GITHUB_STEP_SUMMARY"`,
+                            'if [ -s "$out" ]; then { printf \'\\n```\\n\'; tail -c 60000 "$out"; echo \'```\'; } >>"$GITHUB_STEP_SUMMARY"; fi',
                         ),
                     },
                 ],
