@@ -149,19 +149,24 @@ describe("keel release next", () => {
             return { dir, head, env, gh: () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").replace(head, "<head>").trim() : "") };
         }
 
-        /** keel release next --target <head>, as release.yml runs it; what gh was asked to create and what was printed. */
-        async function release(tag: string | undefined, messages: string[], released: string[] = []) {
-            const repo = repository(tag, messages, released);
-            let out = "";
-            const code = await runKeel(["release", "next", "--target", repo.head], {
+        /** The keel command line in the repository, both its streams to `out`. */
+        function keel(argv: string[], repo: { dir: string; env: Record<string, string | undefined> }, out: (text: string) => void) {
+            return runKeel(argv, {
                 root: repo.dir,
                 env: repo.env,
-                out: (t) => void (out += t),
-                err: (t) => void (out += t),
+                out,
+                err: out,
                 confirm: async () => false,
                 exitCode: 0,
                 redact: (t) => t,
             });
+        }
+
+        /** keel release next --target <head>, as release.yml runs it; what gh was asked to create and what was printed. */
+        async function release(tag: string | undefined, messages: string[], released: string[] = []) {
+            const repo = repository(tag, messages, released);
+            let out = "";
+            const code = await keel(["release", "next", "--target", repo.head], repo, (t) => void (out += t));
             assert.equal(code, 0, out);
             return { gh: repo.gh(), out: out.replace(repo.head, "<head>") };
         }
@@ -217,15 +222,7 @@ describe("keel release next", () => {
                 releaseNext(repo.head, io),
                 /Could not create the release v1\.2\.4: HTTP 403.*permissions: contents: write/,
             );
-            const code = await runKeel(["release", "next", "--target", "no-such-commit"], {
-                root: repo.dir,
-                env: repo.env,
-                out: (t) => void (out += t),
-                err: (t) => void (out += t),
-                confirm: async () => false,
-                exitCode: 0,
-                redact: (t) => t,
-            });
+            const code = await keel(["release", "next", "--target", "no-such-commit"], repo, (t) => void (out += t));
             assert.equal(code, 1, out);
             assert.match(out, /^::error::Could not list the tags merged into no-such-commit: .*fetch-depth: 0/m);
         });
