@@ -7,7 +7,7 @@
  *     inserts (the floor; the history table is created inside that file, so
  *     it is timed, as Keel creates its own),
  *   - Keel's runner via `npm run schema:apply -- --dir D` (as a user runs it)
- *     and via `node dist/scripts/schema.js apply --dir D` (no npm),
+ *     and via `node dist/cli/main.js schema apply --dir D` (no npm),
  *   - node-pg-migrate (one transaction per file, like Keel; and its default,
  *     one transaction for the whole run) and dbmate (the npm bin, which is a
  *     node wrapper, and the Go binary it wraps).
@@ -18,7 +18,7 @@
  * loaded, the way the CLI calls the engine: scanMigrations, then
  * applyMigrations or inspectSchema without the schema fingerprint; plus one
  * row with the fingerprint, which pulumi refresh pays), and peak RSS of
- * `node dist/scripts/schema.js apply` with `big-count` migrations. Exits 0
+ * `node dist/cli/main.js schema apply` with `big-count` migrations. Exits 0
  * when a target is missed: it prints verdicts, it is not a gate.
  *
  * Internal child modes (used by the bench itself, each in a fresh process):
@@ -33,12 +33,11 @@ import * as os from "os";
 import * as path from "path";
 import { performance } from "perf_hooks";
 import { dbmateBin, dbmateGoBinary } from "../test/support/dbmate";
-import type { CommandSpec, ParsedCommandLine } from "../scripts/lib/cli";
-import { median, positiveOption, runBench } from "./cli";
+import { median } from "./cli";
 import type { PostgresCluster } from "../test/support/postgres";
 
 const ROOT = path.resolve(__dirname, "..", "..");
-const KEEL_CLI = path.join(ROOT, "dist", "scripts", "schema.js");
+const KEEL_CLI = path.join(ROOT, "dist", "cli", "main.js");
 const NODE_PG_MIGRATE = path.join(ROOT, "node_modules", ".bin", "node-pg-migrate");
 /** Installs dbmate (pinned, outside the lock file: see test/support/dbmate.ts); carries on without it if npm cannot. */
 function ensureDbmate(): string | undefined {
@@ -59,37 +58,13 @@ const TARGET_RSS_MB = 200;
 
 // ---------------------------------------------------------------- options
 
-interface Options {
+export interface Options {
     runs: number;
     count: number;
     bigCount: number;
     big: boolean;
     /** Keep the cluster's data in the usual temp dir even when /dev/shm is there. */
     disk: boolean;
-}
-
-const SPEC: CommandSpec = {
-    usage: "npm run bench:migrations -- [--runs <n>] [--count <n>] [--big-count <n>] [--no-10k] [--disk]",
-    summary:
-        "Applies generated migrations with psql (the floor), Keel, node-pg-migrate and dbmate, each into a fresh database; " +
-        "medians, Keel's apply by phase, the nothing-pending check and peak RSS, with verdicts against the targets.",
-    options: [
-        { name: "runs", value: "<n>", help: "runs per tool (default 3)" },
-        { name: "count", value: "<n>", help: "migrations to generate (default 1000)" },
-        { name: "big-count", value: "<n>", help: "migrations for the peak-RSS run (default 10000)" },
-        { name: "no-10k", help: "skip the peak-RSS run" },
-        { name: "disk", help: "keep the cluster's data in the usual temp dir even when /dev/shm is there" },
-    ],
-};
-
-function optionsFrom(args: ParsedCommandLine): Options {
-    return {
-        runs: positiveOption(args, "runs", 3),
-        count: positiveOption(args, "count", 1000),
-        bigCount: positiveOption(args, "big-count", 10000),
-        big: args.options["no-10k"] !== true,
-        disk: args.options.disk === true,
-    };
 }
 
 // ---------------------------------------------------------------- generation
@@ -334,10 +309,10 @@ function tools(): Tool[] {
         },
         {
             key: "keel-node",
-            label: "Keel: node dist/scripts/schema.js",
+            label: "Keel: node dist/cli/main.js schema",
             history: "public.keel_schema_history",
             run: (url, g, u) =>
-                timeProcess("keel (node)", process.execPath, [KEEL_CLI, "apply", "--dir", g.keel], { DATABASE_URL: url }, u),
+                timeProcess("keel (node)", process.execPath, [KEEL_CLI, "schema", "apply", "--dir", g.keel], { DATABASE_URL: url }, u),
         },
     ];
     if (fs.existsSync(NODE_PG_MIGRATE)) {
@@ -616,11 +591,11 @@ async function runProbe(label: string, args: string[], url: string, server?: Ser
 
 // ---------------------------------------------------------------- peak memory
 
-/** Max RSS (MB) and wall time of `node dist/scripts/schema.js apply --dir dir`: GNU time, else a preload reporting maxRSS at exit. */
+/** Max RSS (MB) and wall time of `node dist/cli/main.js schema apply --dir dir`: GNU time, else a preload reporting maxRSS at exit. */
 function peakRss(dir: string, url: string): { mb: number; seconds: number; cpu?: number; how: string } {
     const env = { DATABASE_URL: url };
     if (fs.existsSync(GNU_TIME)) {
-        const r = timeProcess("keel (big)", process.execPath, [KEEL_CLI, "apply", "--dir", dir], env, true);
+        const r = timeProcess("keel (big)", process.execPath, [KEEL_CLI, "schema", "apply", "--dir", dir], env, true);
         if (r.rssMb !== undefined) return { mb: r.rssMb, seconds: r.seconds, cpu: r.cpu, how: `${GNU_TIME} %M` };
     }
     const out = path.join(scratch, "maxrss.txt");
@@ -629,7 +604,7 @@ function peakRss(dir: string, url: string): { mb: number; seconds: number; cpu?:
         preload,
         `process.on("exit", () => require("fs").writeFileSync(${JSON.stringify(out)}, String(process.resourceUsage().maxRSS)));\n`,
     );
-    const r = timeProcess("keel (big)", process.execPath, ["-r", preload, KEEL_CLI, "apply", "--dir", dir], env);
+    const r = timeProcess("keel (big)", process.execPath, ["-r", preload, KEEL_CLI, "schema", "apply", "--dir", dir], env);
     return { mb: Number(fs.readFileSync(out, "utf8")) / 1024, seconds: r.seconds, how: "process.resourceUsage().maxRSS at exit" };
 }
 
@@ -690,8 +665,7 @@ function probe(argv: string[]): Promise<void> | undefined {
     return undefined;
 }
 
-async function main(args: ParsedCommandLine): Promise<void> {
-    const opts = optionsFrom(args);
+export async function benchMigrations(opts: Options): Promise<void> {
     const out = (s = "") => process.stdout.write(s + "\n");
     if (!fs.existsSync(KEEL_CLI)) throw new Error(`${KEEL_CLI} is missing: run 'npm run build' first`);
 
@@ -856,12 +830,12 @@ async function main(args: ParsedCommandLine): Promise<void> {
         const env = { DATABASE_URL: keelDb };
         const noop: [string, Timed[]][] = [
             ["Keel: npm run schema:apply", []],
-            ["Keel: node dist/scripts/schema.js apply", []],
+            ["Keel: node dist/cli/main.js schema apply", []],
             ["Keel: npm run schema:status", []],
         ];
         for (let run = 1; run <= opts.runs; run++) {
             noop[0][1].push(timeProcess("keel (npm, nothing pending)", "npm", ["run", "schema:apply", "--", "--dir", g.keel], env, true));
-            noop[1][1].push(timeProcess("keel (node, nothing pending)", process.execPath, [KEEL_CLI, "apply", "--dir", g.keel], env, true));
+            noop[1][1].push(timeProcess("keel (node, nothing pending)", process.execPath, [KEEL_CLI, "schema", "apply", "--dir", g.keel], env, true));
             noop[2][1].push(timeProcess("keel status", "npm", ["run", "schema:status", "--", "--dir", g.keel], env, true));
         }
         for (const tool of all.filter((x) => x.competitor)) {
@@ -957,14 +931,14 @@ async function main(args: ParsedCommandLine): Promise<void> {
             rss = peakRss(big.keel, url);
             await verifyApplied(url, opts.bigCount, "public.keel_schema_history", `keel (${opts.bigCount})`);
             out(
-                `  node dist/scripts/schema.js apply (the verdict): max RSS ${rss.mb.toFixed(1)} MB (${rss.how}), wall ${s3(rss.seconds)} s` +
+                `  node dist/cli/main.js schema apply (the verdict): max RSS ${rss.mb.toFixed(1)} MB (${rss.how}), wall ${s3(rss.seconds)} s` +
                     `${rss.cpu === undefined ? "" : `, client CPU ${s3(rss.cpu)} s`}; ` +
                     `${((rss.seconds / opts.bigCount) * 1000).toFixed(2)} ms per migration vs ${((keelNode / opts.count) * 1000).toFixed(2)} at ${opts.count}`,
             );
             const again = timeProcess(
                 "keel (big, nothing pending)",
                 process.execPath,
-                [KEEL_CLI, "apply", "--dir", big.keel],
+                [KEEL_CLI, "schema", "apply", "--dir", big.keel],
                 { DATABASE_URL: url },
                 true,
             );
@@ -1020,7 +994,7 @@ async function main(args: ParsedCommandLine): Promise<void> {
         lines.push([
             `peak RSS < ${TARGET_RSS_MB} MB with ${opts.bigCount} migrations`,
             rss ? rss.mb < TARGET_RSS_MB : undefined,
-            rss ? `${rss.mb.toFixed(1)} MB (node dist/scripts/schema.js apply, ${rss.how})` : "skipped (--no-10k)",
+            rss ? `${rss.mb.toFixed(1)} MB (node dist/cli/main.js schema apply, ${rss.how})` : "skipped (--no-10k)",
         ]);
         out(
             table(
@@ -1062,7 +1036,7 @@ async function main(args: ParsedCommandLine): Promise<void> {
     }
 }
 
-const probing = probe(process.argv.slice(2));
+const probing = require.main === module ? probe(process.argv.slice(2)) : undefined;
 if (probing) {
     probing.then(
         () => process.exit(0),
@@ -1071,4 +1045,4 @@ if (probing) {
             process.exit(1);
         },
     );
-} else runBench(SPEC, main);
+}

@@ -9,14 +9,38 @@
  */
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { KeelContext } from "./cli";
-import { confirmOnTty } from "../scripts/lib/prompt";
+import { askOnTty, confirmOnTty } from "../scripts/lib/prompt";
+import { UsageError } from "../scripts/lib/usageError";
+import { benchCommand } from "./bench";
+import { completionCommand } from "./completion";
 import { dbCommand } from "./db";
+import { devCommand } from "./dev";
+import { driftCommand } from "./drift";
+import { hooksCommand } from "./hooks";
+import { interruptions } from "./interruptions";
+import { preflightCommand } from "./preflight";
+import { pulumiCommand } from "./pulumi";
+import { rollbackCommand } from "./rollback";
+import { schemaCommand } from "./schema";
+import { stackCommand } from "./stack";
 
 /** The whole tree: every noun and its verbs. */
 export function keelProgram(cli: KeelContext): Command {
     const program = new Command("keel")
+        .enablePositionalOptions()
         .description("Keel: one Pulumi program for a small product's whole platform, and the commands to operate it.")
-        .addCommand(dbCommand(cli));
+        .addCommand(stackCommand(cli))
+        .addCommand(pulumiCommand(cli))
+        .addCommand(dbCommand(cli))
+        .addCommand(schemaCommand(cli))
+        .addCommand(devCommand(cli))
+        .addCommand(rollbackCommand(cli))
+        .addCommand(driftCommand(cli))
+        .addCommand(preflightCommand(cli))
+        .addCommand(hooksCommand(cli))
+        .addCommand(benchCommand(cli));
+    // Last: its scripts are generated from the tree above.
+    program.addCommand(completionCommand(program, cli));
     return program;
 }
 
@@ -41,6 +65,11 @@ export async function runKeel(argv: string[], cli: KeelContext): Promise<number>
             // --help and `keel help` end with 0; a bare noun (its help on stderr) and every parse problem are usage errors.
             return err.exitCode === 0 ? 0 : 2;
         }
+        if (err instanceof UsageError) {
+            // Found by the verb's own checks (a missing or conflicting option): a usage error too.
+            cli.err(`error: ${cli.redact(err.message)}\n(the command's --help lists its options)\n`);
+            return 2;
+        }
         const text = cli.env.KEEL_DEBUG && err instanceof Error && err.stack ? err.stack : err instanceof Error ? err.message : String(err);
         cli.err(`error: ${cli.redact(text)}\n`);
         return 1;
@@ -55,8 +84,10 @@ export function main(argv = process.argv.slice(2)): void {
         out: (t) => void process.stdout.write(t),
         err: (t) => void process.stderr.write(t),
         confirm: confirmOnTty,
+        ask: askOnTty,
         exitCode: 0,
         redact: (t) => t,
+        interruptions,
     };
     runKeel(argv, cli).then((code) => process.exit(code));
 }

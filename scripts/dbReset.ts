@@ -21,9 +21,8 @@ import { defaultBranch, findBranch } from "../components/database/neon/common";
 import { KeelError } from "../components/errors";
 import { runSqlFile } from "../components/schema/seeds";
 import { Api, waitForOperations } from "../components/vendors/neon";
-import { CommandSpec, ParsedCommandLine, runCommand, UsageError } from "./lib/cli";
+import { UsageError } from "./lib/usageError";
 import { findNeonProject, findStackBranch, scriptNeonClient } from "./lib/neonStack";
-import { confirmOnTty } from "./lib/prompt";
 import { readStackConfig } from "./lib/stackConfig";
 
 export class ResetError extends KeelError {
@@ -170,18 +169,6 @@ export async function runSqlInTransaction(uri: string, sql: string, file = "the 
     await runSqlFile(uri, file, sql, { lockTimeout: "0", statementTimeout: "0" });
 }
 
-export const SPEC: CommandSpec = {
-    usage: "npm run db:reset -- --stack <stack> [--yes]",
-    summary:
-        "Gives a Neon stack that branches off another (staging) a fresh copy of its parent's data (prod): through a temporary branch " +
-        "sanitized by keel:database.neon.sanitizeSql, keeping its previous state as a branch. Prints the plan and asks first. " +
-        "(The dev database's reset is npm run dev:reset.)",
-    options: [
-        { name: "stack", short: "s", value: "<stack>", help: "the stack (required)" },
-        { name: "yes", short: "y", help: "go ahead without asking (needed without a terminal)" },
-    ],
-};
-
 export interface DbResetIo {
     root: string;
     env: Record<string, string | undefined>;
@@ -189,8 +176,14 @@ export interface DbResetIo {
     confirm(question: string): Promise<boolean>;
 }
 
-export async function dbReset(args: ParsedCommandLine, io: DbResetIo): Promise<number> {
-    const stack = args.options.stack as string | undefined;
+export interface DbResetOptions {
+    /** Required: the Neon stack whose branch gets its parent's data. */
+    stack?: string;
+    yes?: boolean;
+}
+
+export async function dbReset(options: DbResetOptions, io: DbResetIo): Promise<number> {
+    const stack = options.stack;
     if (!stack) throw new UsageError("--stack <stack> is required");
     const config = readStackConfig(io.root, stack, io.env);
     if (config.database.kind !== "neon") {
@@ -205,7 +198,7 @@ export async function dbReset(args: ParsedCommandLine, io: DbResetIo): Promise<n
     const api = scriptNeonClient(stack, io.env, io.out);
     const plan = await planReset(api, stack, config.database, io.root);
     io.out(`db:reset on stack '${stack}' (Neon project ${plan.projectId}) will:\n${describePlan(plan).join("\n")}`);
-    if (args.options.yes !== true && !(await io.confirm("Go ahead? [y/N] "))) {
+    if (options.yes !== true && !(await io.confirm("Go ahead? [y/N] "))) {
         io.out("Nothing was changed. (Pass --yes to skip this question in scripts.)");
         return 1;
     }
@@ -214,11 +207,4 @@ export async function dbReset(args: ParsedCommandLine, io: DbResetIo): Promise<n
         `'${plan.target.name}' now holds '${plan.parent.name}'s data${plan.sanitizeSql ? `, sanitized by ${plan.sanitizeSql.file}` : ""}.`,
     );
     return 0;
-}
-
-if (require.main === module) {
-    // npm runs scripts from the project's root, where the stack files are.
-    runCommand(SPEC, (args) =>
-        dbReset(args, { root: process.cwd(), env: process.env, out: (l) => void process.stdout.write(`${l}\n`), confirm: confirmOnTty }),
-    );
 }

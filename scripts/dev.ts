@@ -1,5 +1,5 @@
 /**
- * npm run dev:start|dev:stop|dev:logs [-- --stack <stack>]: the stack's own
+ * keel dev start|stop|logs [--stack <stack>] (npm run dev:start, …): the stack's own
  * database on this machine, between `npm run up`s.
  *
  *   dev:start   local: start the server (on a dev stack with none yet, create it
@@ -17,11 +17,10 @@ import { spawn, spawnSync } from "child_process";
 import * as path from "path";
 import type { DockerDatabaseConfig, KeelConfig, LocalDatabaseConfig } from "../components/config";
 import { KeelError } from "../components/errors";
-import { CommandSpec, ParsedCommandLine, runCommand, UsageError } from "./lib/cli";
+import { UsageError } from "./lib/usageError";
 import { readStackConfig } from "./lib/stackConfig";
 
-const COMMANDS = ["start", "stop", "logs"] as const;
-export type DevCommand = (typeof COMMANDS)[number];
+export type DevCommand = "start" | "stop" | "logs";
 
 export class DevCommandError extends KeelError {
     constructor(message: string) {
@@ -29,34 +28,13 @@ export class DevCommandError extends KeelError {
     }
 }
 
-export function devSpec(command: DevCommand): CommandSpec {
-    const stack = { name: "stack", short: "s", value: "<stack>", help: "the stack whose database it is (default dev)" };
-    switch (command) {
-        case "start":
-            return {
-                usage: "npm run dev:start -- [--stack <stack>]",
-                summary:
-                    "Starts the stack's database on this machine: a local one's server (created with npm run up when a dev stack has none yet), " +
-                    "or a docker one's container. Prints its host, port and database, never the password.",
-                options: [stack],
-            };
-        case "stop":
-            return {
-                usage: "npm run dev:stop -- [--stack <stack>]",
-                summary: "Stops the stack's local server or Docker container; the data is kept (npm run dev:start starts it again).",
-                options: [stack],
-            };
-        case "logs":
-            return {
-                usage: "npm run dev:logs -- [--stack <stack>] [-f] [-n <lines>]",
-                summary: "Prints the server log of the stack's local database (or its Docker container's log).",
-                options: [
-                    stack,
-                    { name: "follow", short: "f", help: "keep printing what the server writes, until Ctrl-C" },
-                    { name: "lines", short: "n", value: "<lines>", help: "only the last <lines> lines" },
-                ],
-            };
-    }
+export interface DevOptions {
+    /** The stack whose database it is. */
+    stack: string;
+    /** logs: keep printing what the server writes, until Ctrl-C. */
+    follow?: boolean;
+    /** logs: only the last <lines> lines. */
+    lines?: string;
 }
 
 export interface DevIo {
@@ -70,12 +48,8 @@ export interface DevIo {
     signal?: AbortSignal;
 }
 
-function stackArg(args: ParsedCommandLine): string {
-    return (args.options.stack as string | undefined) ?? "dev";
-}
-
-function linesArg(args: ParsedCommandLine): number | undefined {
-    const v = args.options.lines as string | undefined;
+function linesArg(options: DevOptions): number | undefined {
+    const v = options.lines;
     if (v === undefined) return undefined;
     if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--lines needs a positive number of lines, got '${v}'`);
     return Number(v);
@@ -86,16 +60,16 @@ function npmRun(script: string, stack: string): string {
     return stack === "dev" ? `npm run ${script}` : `npm run ${script} -- --stack ${stack}`;
 }
 
-export async function runDevCommand(command: DevCommand, args: ParsedCommandLine, io: DevIo): Promise<number> {
-    const stack = stackArg(args);
-    const lines = command === "logs" ? linesArg(args) : undefined;
+export async function runDevCommand(command: DevCommand, options: DevOptions, io: DevIo): Promise<number> {
+    const stack = options.stack;
+    const lines = command === "logs" ? linesArg(options) : undefined;
     const config = readStackConfig(io.root, stack, io.env);
     const db = config.database;
     switch (db.kind) {
         case "local":
-            return local(command, config, db, { ...args, lines }, io);
+            return local(command, config, db, { follow: options.follow === true, lines }, io);
         case "docker":
-            return docker(command, config, db, { follow: args.options.follow === true, lines }, io);
+            return docker(command, config, db, { follow: options.follow === true, lines }, io);
         default:
             throw new DevCommandError(
                 `the ${stack} stack's database is '${db.kind}': Keel does not run it on this machine, so there is nothing to ${command === "logs" ? "show" : command}. ` +
@@ -110,7 +84,7 @@ async function local(
     command: DevCommand,
     config: KeelConfig,
     db: LocalDatabaseConfig,
-    args: ParsedCommandLine & { lines?: number },
+    o: { follow: boolean; lines?: number },
     io: DevIo,
 ): Promise<number> {
     // Loaded here: only the local kind needs the binaries' module.
@@ -122,15 +96,15 @@ async function local(
     const say = (line: string) => io.out(`${line}\n`);
 
     if (command === "logs") {
-        const text = server.readLog(paths, args.lines);
-        if (!text && !args.options.follow) {
+        const text = server.readLog(paths, o.lines);
+        if (!text && !o.follow) {
             say(
                 `no server log yet at ${shown(paths.logFile)} (the ${stack} stack's local database has not been started: ${npmRun("dev:start", stack)})`,
             );
             return 0;
         }
         io.out(text);
-        if (args.options.follow) await server.followLog(paths.logFile, io.out, io.signal ?? interrupted());
+        if (o.follow) await server.followLog(paths.logFile, io.out, io.signal ?? interrupted());
         return 0;
     }
 
@@ -185,7 +159,7 @@ function engineUp(io: DevIo): (stack: string) => Promise<void> {
         const { runStackCommand } = require("./stack") as typeof import("./stack");
         await runStackCommand(
             "up",
-            { options: { stack, yes: true }, positionals: [], help: false },
+            { stack, yes: true },
             { root: io.root, env: io.env, out: io.out, err: io.out, confirm: async () => true },
         );
     };
@@ -259,22 +233,4 @@ async function docker(
             `running: the ${stack} stack's PostgreSQL in container ${container}, on host 127.0.0.1, port ${db.port}, database ${db.databaseName} (user ${db.user})\n`,
         );
     return 0;
-}
-
-if (require.main === module) {
-    const [command, ...argv] = process.argv.slice(2);
-    if (!(COMMANDS as readonly string[]).includes(command)) {
-        process.stderr.write(`usage: node dist/scripts/dev.js ${COMMANDS.join("|")} [--stack <stack>]\n`);
-        process.exit(2);
-    }
-    runCommand(
-        devSpec(command as DevCommand),
-        (args) =>
-            runDevCommand(command as DevCommand, args, {
-                root: process.cwd(),
-                env: process.env,
-                out: (t) => void process.stdout.write(t),
-            }),
-        argv,
-    );
 }

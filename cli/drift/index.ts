@@ -1,0 +1,29 @@
+/** keel drift [<stack>...]: every stack (or those named) refreshed in preview mode, and what drifted (npm run drift). */
+import { Command } from "@commander-js/extra-typings";
+import { drift } from "../../scripts/drift";
+import { KeelContext } from "../cli";
+import { jsonOption } from "../options";
+
+export function driftCommand(cli: KeelContext) {
+    return new Command("drift")
+        .description(
+            "Refreshes every stack with a Pulumi.<stack>.yaml (or each --stack) in preview mode through the engine, changing nothing, and prints " +
+                "what changed outside Keel, the schema's drift and the pending migrations, with the command that settles each. " +
+                "Exit 0: all clean (or never deployed); 1: drift; 2: a stack could not be checked.",
+        )
+        .argument("[stacks...]", "stacks to check, as --stack names them")
+        .option(
+            "-s, --stack <stack>",
+            "a stack to check (default: every Pulumi.<stack>.yaml) (repeatable)",
+            (value: string, previous: string[]) => [...previous, value],
+            [] as string[],
+        )
+        .addOption(jsonOption("print the result as JSON (progress lines go to stderr)"))
+        .option("--markdown <file>", "also write the result as Markdown to <file> (the drift workflow's issue body)")
+        .action(async (stacks, o) => {
+            cli.exitCode = await drift(
+                { stacks: [...o.stack, ...stacks], json: o.json === true, markdown: o.markdown },
+                { root: cli.root, env: cli.env, out: cli.out, err: cli.err },
+            );
+        });
+}
