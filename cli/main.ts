@@ -9,7 +9,6 @@
  */
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { KeelContext } from "./cli";
-import { askOnTty, confirmOnTty } from "../scripts/lib/prompt";
 import { UsageError } from "../scripts/lib/usageError";
 import { benchCommand } from "./bench";
 import { completionCommand } from "./completion";
@@ -83,8 +82,9 @@ export function main(argv = process.argv.slice(2)): void {
         env: process.env,
         out: (t) => void process.stdout.write(t),
         err: (t) => void process.stderr.write(t),
-        confirm: confirmOnTty,
-        ask: askOnTty,
+        // The terminal's prompts load when a verb asks: `keel --help` loads no verb's code.
+        confirm: async (q) => (await import("../scripts/lib/prompt")).confirmOnTty(q),
+        ask: async (q) => (await import("../scripts/lib/prompt")).askOnTty(q),
         exitCode: 0,
         redact: (t) => t,
         interruptions,

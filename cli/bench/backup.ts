@@ -1,6 +1,5 @@
 /** keel bench backup: Keel's backup and restore against bare pg_dump and pg_restore (npm run bench:backup). */
 import { Command } from "@commander-js/extra-typings";
-import { benchBackup } from "../../bench/backup";
 import { positiveNumber } from "../options";
 
 export function backupCommand() {
@@ -11,5 +10,5 @@ export function backupCommand() {
         )
         .option("--mb <n>", "size of the generated database in MB (default 200)", positiveNumber(true), 200)
         .option("--runs <n>", "runs of each side (default 3)", positiveNumber(), 3)
-        .action((o) => benchBackup({ mb: o.mb, runs: o.runs }));
+        .action(async (o) => (await import("../../bench/backup")).benchBackup({ mb: o.mb, runs: o.runs }));
 }

@@ -1,6 +1,5 @@
 /** keel bench dev-reset: keel dev reset --yes timed three ways (npm run bench:dev-reset). */
 import { Command } from "@commander-js/extra-typings";
-import { benchDevReset } from "../../bench/devReset";
 import { positiveNumber } from "../options";
 
 export function devResetCommand() {
@@ -10,5 +9,5 @@ export function devResetCommand() {
                 "min/median/max against the target (under 5 s).",
         )
         .option("--runs <n>", "resets to time per way (default 5)", positiveNumber(), 5)
-        .action((o) => benchDevReset({ runs: o.runs }));
+        .action(async (o) => (await import("../../bench/devReset")).benchDevReset({ runs: o.runs }));
 }

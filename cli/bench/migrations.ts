@@ -1,6 +1,5 @@
 /** keel bench migrations: generated migrations applied by psql, Keel, node-pg-migrate and dbmate (npm run bench:migrations). */
 import { Command } from "@commander-js/extra-typings";
-import { benchMigrations } from "../../bench/migrations";
 import { positiveNumber } from "../options";
 
 export function migrationsCommand() {
@@ -14,5 +13,13 @@ export function migrationsCommand() {
         .option("--big-count <n>", "migrations for the peak-RSS run (default 10000)", positiveNumber(), 10000)
         .option("--no-10k", "skip the peak-RSS run")
         .option("--disk", "keep the cluster's data in the usual temp dir even when /dev/shm is there")
-        .action((o) => benchMigrations({ runs: o.runs, count: o.count, bigCount: o.bigCount, big: o["10k"] !== false, disk: o.disk === true }));
+        .action(async (o) =>
+            (await import("../../bench/migrations")).benchMigrations({
+                runs: o.runs,
+                count: o.count,
+                bigCount: o.bigCount,
+                big: o["10k"] !== false,
+                disk: o.disk === true,
+            }),
+        );
 }

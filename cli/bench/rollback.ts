@@ -1,6 +1,5 @@
 /** keel bench rollback: a rollback through the real engine, and the list of a long history, timed (npm run bench:rollback). */
 import { Command, Option } from "@commander-js/extra-typings";
-import { benchRollback } from "../../bench/rollback";
 import { positiveNumber } from "../options";
 
 export function rollbackCommand() {
@@ -17,5 +16,5 @@ export function rollbackCommand() {
                 .default("file" as const),
         )
         .option("--list <n>", "deploys in the history the list is timed on (default 200)", positiveNumber(), 200)
-        .action((o) => benchRollback({ runs: o.runs, list: o.list, backend: o.backend }));
+        .action(async (o) => (await import("../../bench/rollback")).benchRollback({ runs: o.runs, list: o.list, backend: o.backend }));
 }

@@ -23,7 +23,9 @@ export function completionTree(program: Command<any, any, any>): CompletionNode[
             commands: subs.map((c) => ({ name: c.name(), description: firstSentence(c.description()) })),
             options: command.options
                 .filter((o) => !o.hidden)
-                .flatMap((o) => [o.long, o.short].filter((f): f is string => !!f).map((flag) => ({ flag, description: firstSentence(o.description) }))),
+                .flatMap((o) =>
+                    [o.long, o.short].filter((f): f is string => !!f).map((flag) => ({ flag, description: firstSentence(o.description) })),
+                ),
         });
         for (const c of subs) walk(c, key ? `${key}:${c.name()}` : c.name());
     };

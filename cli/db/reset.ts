@@ -1,6 +1,5 @@
 /** keel db reset --stack <stack>: a Neon stack's branch gets a fresh, sanitized copy of its parent's data (npm run db:reset). */
 import { Command } from "@commander-js/extra-typings";
-import { dbReset } from "../../scripts/dbReset";
 import { KeelContext } from "../cli";
 import { namedStackOption, yesOption } from "../options";
 
@@ -14,7 +13,9 @@ export function resetCommand(cli: KeelContext) {
         .addOption(namedStackOption("the stack (required)"))
         .addOption(yesOption("go ahead without asking (needed without a terminal)"))
         .action(async (o) => {
-            cli.exitCode = await dbReset(
+            cli.exitCode = await (
+                await import("../../scripts/dbReset")
+            ).dbReset(
                 { stack: o.stack, yes: o.yes === true },
                 { root: cli.root, env: cli.env, out: (l) => cli.out(`${l}\n`), confirm: cli.confirm },
             );

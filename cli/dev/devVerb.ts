@@ -1,6 +1,6 @@
 /** What start, stop and logs share: the stack whose database runs on this machine, and the façade (scripts/dev.ts). */
 import { Command } from "@commander-js/extra-typings";
-import { DevCommand, DevOptions, runDevCommand } from "../../scripts/dev";
+import type { DevCommand, DevOptions } from "../../scripts/dev";
 import { KeelContext } from "../cli";
 import { stackOption } from "../options";
 
@@ -8,5 +8,7 @@ import { stackOption } from "../options";
 export const devVerb = (name: DevCommand) => new Command(name).addOption(stackOption("the stack whose database it is"));
 
 export async function runDevVerb(command: DevCommand, options: DevOptions, cli: KeelContext): Promise<void> {
-    cli.exitCode = await runDevCommand(command, options, { root: cli.root, env: cli.env, out: cli.out });
+    cli.exitCode = await (
+        await import("../../scripts/dev")
+    ).runDevCommand(command, options, { root: cli.root, env: cli.env, out: cli.out });
 }

@@ -1,6 +1,5 @@
 /** keel drift [<stack>...]: every stack (or those named) refreshed in preview mode, and what drifted (npm run drift). */
 import { Command } from "@commander-js/extra-typings";
-import { drift } from "../../scripts/drift";
 import { KeelContext } from "../cli";
 import { jsonOption } from "../options";
 
@@ -21,7 +20,9 @@ export function driftCommand(cli: KeelContext) {
         .addOption(jsonOption("print the result as JSON (progress lines go to stderr)"))
         .option("--markdown <file>", "also write the result as Markdown to <file> (the drift workflow's issue body)")
         .action(async (stacks, o) => {
-            cli.exitCode = await drift(
+            cli.exitCode = await (
+                await import("../../scripts/drift")
+            ).drift(
                 { stacks: [...o.stack, ...stacks], json: o.json === true, markdown: o.markdown },
                 { root: cli.root, env: cli.env, out: cli.out, err: cli.err },
             );

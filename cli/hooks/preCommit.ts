@@ -1,6 +1,5 @@
 /** keel hooks pre-commit: the checks .githooks/pre-commit runs on what is staged. */
 import { Command } from "@commander-js/extra-typings";
-import { main } from "../../scripts/preCommit";
 import { KeelContext } from "../cli";
 
 export function preCommitCommand(cli: KeelContext) {
@@ -13,6 +12,6 @@ export function preCommitCommand(cli: KeelContext) {
         )
         .action(async () => {
             // Its report goes to stderr: git shows the hook's stderr, and a commit's stdout is the user's.
-            cli.exitCode = await main({ cwd: cli.root, out: (l) => cli.err(`${l}\n`) });
+            cli.exitCode = await (await import("../../scripts/preCommit")).main({ cwd: cli.root, out: (l) => cli.err(`${l}\n`) });
         });
 }

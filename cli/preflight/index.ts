@@ -1,7 +1,5 @@
 /** keel preflight: what a deploy of the stack needs, checked all at once (npm run preflight). */
 import { Command } from "@commander-js/extra-typings";
-import { maskSecrets, SECRET_ENV } from "../../components/preflight/index";
-import { runPreflight } from "../../scripts/preflight";
 import { KeelContext } from "../cli";
 import { jsonOption, stackOption, urlOption } from "../options";
 
@@ -18,10 +16,13 @@ export function preflightCommand(cli: KeelContext) {
         .option("--branch <branch>", "the branch to check against the stack's (default: GITHUB_REF_NAME, else git's)")
         .action(async (o) => {
             // An error's text is masked too: a token or the URL's password must not reach the log.
+            const { maskSecrets, SECRET_ENV } = await import("../../components/preflight/index");
             const secrets = [...SECRET_ENV.map((k) => cli.env[k]), o.url];
             const redact = cli.redact;
             cli.redact = (t) => maskSecrets(redact(t), secrets);
-            cli.exitCode = await runPreflight(
+            cli.exitCode = await (
+                await import("../../scripts/preflight")
+            ).runPreflight(
                 {
                     stack: o.stack,
                     ...(o.branch !== undefined ? { branch: o.branch } : {}),

@@ -3,7 +3,6 @@
  * passed through as given (npm run pulumi -- …). No verbs of its own: the words after it are Pulumi's.
  */
 import { Command } from "@commander-js/extra-typings";
-import { runPulumi } from "../../scripts/pulumi";
 import { KeelContext } from "../cli";
 
 export function pulumiCommand(cli: KeelContext) {
@@ -19,8 +18,13 @@ export function pulumiCommand(cli: KeelContext) {
             .allowUnknownOption()
             .allowExcessArguments()
             .passThroughOptions()
-            .action((args) => {
-                cli.exitCode = runPulumi(args, { root: cli.root, env: cli.env, out: cli.out, err: cli.err });
+            .action(async (args) => {
+                cli.exitCode = (await import("../../scripts/pulumi")).runPulumi(args, {
+                    root: cli.root,
+                    env: cli.env,
+                    out: cli.out,
+                    err: cli.err,
+                });
             })
     );
 }

@@ -3,7 +3,6 @@
  * (npm run rollback): the stack's deploys without a target, else the stack rolled back to one.
  */
 import { Command } from "@commander-js/extra-typings";
-import { runRollback } from "../../scripts/rollback";
 import { KeelContext } from "../cli";
 import { jsonOption, namedStackOption, yesOption } from "../options";
 
@@ -23,7 +22,9 @@ export function rollbackCommand(cli: KeelContext) {
         .addOption(jsonOption("with no target: print the deploys as JSON"))
         .option("--unlock", "remove the stack's rollback lock that a killed rollback left behind (says whose it was), and nothing else")
         .action(async (o) => {
-            cli.exitCode = await runRollback(
+            cli.exitCode = await (
+                await import("../../scripts/rollback")
+            ).runRollback(
                 {
                     stack: o.stack,
                     to: o.to,

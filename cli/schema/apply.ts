@@ -1,5 +1,4 @@
 /** keel schema apply: the pending migrations (npm run schema:apply). */
-import { schemaApply } from "../../scripts/schema";
 import { KeelContext } from "../cli";
 import { runningValues, schemaIo, schemaVerb, withRunningOptions } from "./options";
 
@@ -7,9 +6,8 @@ export function applyCommand(cli: KeelContext) {
     return withRunningOptions(schemaVerb("apply"))
         .description("Applies the pending migrations, one transaction per file (keel:no-transaction files statement by statement).")
         .action(async (o) => {
-            cli.exitCode = await schemaApply(
-                { stack: o.stack, url: o.url, dir: o.dir, historySchema: o.historySchema, ...runningValues(o) },
-                schemaIo(cli),
-            );
+            cli.exitCode = await (
+                await import("../../scripts/schema")
+            ).schemaApply({ stack: o.stack, url: o.url, dir: o.dir, historySchema: o.historySchema, ...runningValues(o) }, schemaIo(cli));
         });
 }

@@ -1,6 +1,5 @@
 /** keel schema diff <a> <b>: two databases' schemas and histories compared (npm run schema:diff). */
 import { Command } from "@commander-js/extra-typings";
-import { schemaDiff } from "../../scripts/schemaDiff";
 import { KeelContext } from "../cli";
 import { jsonOption } from "../options";
 
@@ -11,11 +10,19 @@ export function diffCommand(cli: KeelContext) {
                 "Exit 0 when equal, 1 when they differ, 2 when a side cannot be read. Only reads.",
         )
         .argument("[sides...]", "<a> <b>: two stacks or postgres:// URLs")
-        .option("--sql", "print the DDL that would create on <b> the objects only <a> has (a migration's starting point; nothing is applied)")
+        .option(
+            "--sql",
+            "print the DDL that would create on <b> the objects only <a> has (a migration's starting point; nothing is applied)",
+        )
         .addOption(jsonOption("print the comparison as JSON"))
-        .option("--history-schema <name>", "schema of keel_schema_history (default: a stack's keel:migrations.historySchema; public for a URL)")
+        .option(
+            "--history-schema <name>",
+            "schema of keel_schema_history (default: a stack's keel:migrations.historySchema; public for a URL)",
+        )
         .action(async (sides, o) => {
-            cli.exitCode = await schemaDiff(
+            cli.exitCode = await (
+                await import("../../scripts/schemaDiff")
+            ).schemaDiff(
                 { sides, sql: o.sql === true, json: o.json === true, historySchema: o.historySchema },
                 { root: cli.root, env: cli.env, out: cli.out, err: cli.err },
             );

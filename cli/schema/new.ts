@@ -1,6 +1,5 @@
 /** keel schema new <name>: a new migration file (npm run schema:new). */
 import { Command } from "@commander-js/extra-typings";
-import { schemaNew } from "../../scripts/schema";
 import { KeelContext } from "../cli";
 import { stackOption } from "../options";
 import { schemaIo } from "./options";
@@ -12,6 +11,6 @@ export function newCommand(cli: KeelContext) {
         .addOption(stackOption("whose keel:migrations settings apply"))
         .option("--dir <path>", "the migrations directory, for this run (default: the stack's keel:migrations.dir)")
         .action(async (name, o) => {
-            cli.exitCode = await schemaNew({ stack: o.stack, dir: o.dir, name }, schemaIo(cli));
+            cli.exitCode = await (await import("../../scripts/schema")).schemaNew({ stack: o.stack, dir: o.dir, name }, schemaIo(cli));
         });
 }

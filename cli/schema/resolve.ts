@@ -1,5 +1,4 @@
 /** keel schema resolve <version> --applied|--rolled-back: a failed no-transaction migration settled (npm run schema:resolve). */
-import { schemaResolve } from "../../scripts/schema";
 import { KeelContext } from "../cli";
 import { schemaIo, schemaVerb } from "./options";
 
@@ -13,7 +12,9 @@ export function resolveCommand(cli: KeelContext) {
         .option("--applied", "its changes are complete")
         .option("--rolled-back", "its changes were undone")
         .action(async (version, o) => {
-            cli.exitCode = await schemaResolve(
+            cli.exitCode = await (
+                await import("../../scripts/schema")
+            ).schemaResolve(
                 {
                     stack: o.stack,
                     url: o.url,

@@ -1,5 +1,4 @@
 /** keel schema status: every migration, applied, failed or pending (npm run schema:status). */
-import { schemaStatus } from "../../scripts/schema";
 import { KeelContext } from "../cli";
 import { jsonOption } from "../options";
 import { runningValues, schemaIo, schemaVerb, withRunningOptions } from "./options";
@@ -12,7 +11,9 @@ export function statusCommand(cli: KeelContext) {
         .option("--fingerprint", "also print the schema fingerprint (reads the whole catalog)")
         .addOption(jsonOption("print the report as one JSON document (its problems in it, exit 1 when there are any)"))
         .action(async (o) => {
-            cli.exitCode = await schemaStatus(
+            cli.exitCode = await (
+                await import("../../scripts/schema")
+            ).schemaStatus(
                 {
                     stack: o.stack,
                     url: o.url,

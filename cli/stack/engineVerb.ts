@@ -4,7 +4,7 @@
  * or with --stack, and the engine's flags.
  */
 import { Command, Option } from "@commander-js/extra-typings";
-import { runStackCommand, StackCommand } from "../../scripts/stack";
+import type { StackCommand } from "../../scripts/stack";
 import { UsageError } from "../../scripts/lib/usageError";
 import { KeelContext } from "../cli";
 import { namedStackOption, yesOption } from "../options";
@@ -29,9 +29,12 @@ export function engineVerb(command: StackCommand, extraSummary: string, cli: Kee
             ).hideHelp(command !== "refresh"),
         )
         .action(async (positional, o) => {
-            if (positional !== undefined && o.stack !== undefined) throw new UsageError("give the stack once: as the argument or with --stack");
+            if (positional !== undefined && o.stack !== undefined)
+                throw new UsageError("give the stack once: as the argument or with --stack");
             if (o.skipProgram && command !== "refresh") throw new UsageError("--skip-program goes with refresh");
-            cli.exitCode = await runStackCommand(
+            cli.exitCode = await (
+                await import("../../scripts/stack")
+            ).runStackCommand(
                 command,
                 {
                     stack: positional ?? o.stack ?? "dev",

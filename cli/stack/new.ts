@@ -1,6 +1,5 @@
 /** keel stack new <name> --stage <stage>: a stack's file and its stack in the state backend (npm run stack:new). */
 import { Command } from "@commander-js/extra-typings";
-import { stackNew } from "../../scripts/stackNew";
 import { KeelContext } from "../cli";
 
 export function newCommand(cli: KeelContext) {
@@ -13,6 +12,8 @@ export function newCommand(cli: KeelContext) {
         .argument("[name]", "the new stack's name")
         .option("--stage <dev|staging|prod>", "whose defaults, checks and template the stack gets (required)")
         .action(async (name, o) => {
-            cli.exitCode = await stackNew({ name, stage: o.stage }, { root: cli.root, env: cli.env, out: (l) => cli.out(`${l}\n`) });
+            cli.exitCode = await (
+                await import("../../scripts/stackNew")
+            ).stackNew({ name, stage: o.stage }, { root: cli.root, env: cli.env, out: (l) => cli.out(`${l}\n`) });
         });
 }
