@@ -1,5 +1,5 @@
 /** keel drift [<stack>...]: every stack (or those named) refreshed in preview mode, and what drifted (npm run drift). */
-import { Command } from "@commander-js/extra-typings";
+import { Command, Option } from "@commander-js/extra-typings";
 import { KeelContext } from "../cli";
 import { jsonOption } from "../options";
 
@@ -11,11 +11,10 @@ export function driftCommand(cli: KeelContext) {
                 "Exit 0: all clean (or never deployed); 1: drift; 2: a stack could not be checked.",
         )
         .argument("[stacks...]", "stacks to check, as --stack names them")
-        .option(
-            "-s, --stack <stack>",
-            "a stack to check (default: every Pulumi.<stack>.yaml) (repeatable)",
-            (value: string, previous: string[]) => [...previous, value],
-            [] as string[],
+        .addOption(
+            new Option("-s, --stack <stack>", "a stack to check (repeatable)")
+                .argParser((value: string, previous: string[]) => [...previous, value])
+                .default([] as string[], "every Pulumi.<stack>.yaml"),
         )
         .addOption(jsonOption("print the result as JSON (progress lines go to stderr)"))
         .option("--markdown <file>", "also write the result as Markdown to <file> (the drift workflow's issue body)")

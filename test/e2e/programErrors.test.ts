@@ -141,7 +141,7 @@ describe("end to end: a failing program changes nothing (dev stack, local databa
             err: (t: string) => void (printed += t),
             confirm: async () => true,
         };
-        await assert.rejects(runStackCommand("up", { options: { stack: "dev" }, positionals: [], help: false }, io), (err: Error) => {
+        await assert.rejects(runStackCommand("up", { stack: "dev" }, io), (err: Error) => {
             assert.match(err.message, /^pulumi up of the dev stack failed: /);
             assert.ok(!/the reasons are above/.test(err.message), err.message);
             assert.match(err.message, /failed to create '.*pulumi-home'/, `the cause names what the CLI could not create: ${err.message}`);
@@ -175,7 +175,7 @@ describe("end to end: a failing program changes nothing (dev stack, local databa
                         confirm: async () => true,
                     };
                     await assert.rejects(
-                        runStackCommand("up", { options: { stack: "dev" }, positionals: [], help: false }, io),
+                        runStackCommand("up", { stack: "dev" }, io),
                         /pulumi up of the dev stack failed; the reasons are above/,
                         mistake.what,
                     );

@@ -1,6 +1,6 @@
 /**
- * db:backups, db:restore and db:drill against a real PostgreSQL, through the
- * script's main() with a temporary project root and stack files.
+ * keel db backups|backup|restore|drill against a real PostgreSQL: the command line parsed by
+ * keel's tree, then the façade (scripts/db.ts) with a temporary project root and stack files.
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
@@ -10,7 +10,10 @@ import { listDumps, takeDump } from "../../components/backup/pgDump";
 import { neonClient, waitForOperations } from "../../components/vendors/neon";
 import { FakeNeon } from "../support/fakeNeon";
 import { DEFAULT_ENGINE_SETTINGS, historyTableDdl } from "../../components/schema/runner";
-import { main } from "../../scripts/db";
+import { CommanderError } from "@commander-js/extra-typings";
+import { dbCommand, DbIo, DbVerb } from "../../scripts/db";
+import { UsageError } from "../../scripts/lib/usageError";
+import { parseVerb } from "../support/keel";
 import { withClient } from "../support/migrationsDir";
 import { REAL_PG_BIN } from "../support/pgBin";
 import { freshDatabase, testCluster } from "../support/postgres";
@@ -52,6 +55,18 @@ async function run(
         return { code, lines, asked, error: undefined as Error | undefined };
     } catch (err) {
         return { code: 1, lines, asked, error: err as Error };
+    }
+}
+
+/** `keel db <verb> …` as its verb runs it, with this io: 2 for a usage error, as the command line answers it. */
+async function main([verb, ...argv]: string[], io: DbIo): Promise<number> {
+    if (!["backups", "backup", "restore", "drill"].includes(verb)) return 2;
+    try {
+        const { options } = await parseVerb(["db", verb], argv);
+        return await dbCommand(verb as DbVerb, { stack: options.stack, url: options.url, backup: options.backup, yes: options.yes === true, json: options.json === true }, io);
+    } catch (err) {
+        if (err instanceof CommanderError || err instanceof UsageError) return 2;
+        throw err;
     }
 }
 

@@ -8,8 +8,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { NeonDatabaseConfig, parseKeelConfig } from "../../components/config";
 import { neonClient, waitForOperations } from "../../components/vendors/neon";
-import { dbReset, describePlan, executeReset, planReset, ResetError, runSqlInTransaction, SPEC } from "../../scripts/dbReset";
-import { parseCommandLine } from "../../scripts/lib/cli";
+import { dbReset, describePlan, executeReset, planReset, ResetError, runSqlInTransaction } from "../../scripts/dbReset";
+import { parseVerb } from "../support/keel";
 import { FakeNeon } from "../support/fakeNeon";
 import { withClient } from "../support/migrationsDir";
 import { freshDatabase } from "../support/postgres";
@@ -195,7 +195,9 @@ describe("db:reset (fake Neon API)", function () {
             return dir;
         }
         const run = (dir: string, argv: string[], env: Record<string, string | undefined>) =>
-            dbReset(parseCommandLine(argv, SPEC), { root: dir, env, out: () => undefined, confirm: async () => false }).catch(
+            parseVerb(["db", "reset"], argv)
+                .then(({ options }) => dbReset({ stack: options.stack, yes: options.yes === true }, { root: dir, env, out: () => undefined, confirm: async () => false }))
+                .catch(
                 (e: Error) => e,
             );
 
@@ -220,7 +222,7 @@ describe("db:reset (fake Neon API)", function () {
             await setup();
             const dir = project({ staging: STAGING, dev: "config: {}\n" });
             const lines: string[] = [];
-            const code = await dbReset(parseCommandLine(["--stack", "staging"], SPEC), {
+            const code = await dbReset({ stack: "staging" }, {
                 root: dir,
                 env: { NEON_API_KEY: fake.apiKey, NEON_API_URL: fake.url },
                 out: (l) => void lines.push(l),
