@@ -182,4 +182,3 @@ export async function benchBackup(options: BackupBenchOptions): Promise<void> {
         fs.rmSync(work, { recursive: true, force: true });
     }
 }
-

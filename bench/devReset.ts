@@ -81,4 +81,3 @@ export async function benchDevReset(options: DevResetBenchOptions): Promise<void
         await destroyStack(stack);
     }
 }
-

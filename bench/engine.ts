@@ -162,4 +162,3 @@ export async function benchEngine(options: EngineBenchOptions): Promise<void> {
         await cluster.stop();
     }
 }
-

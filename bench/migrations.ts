@@ -835,7 +835,9 @@ export async function benchMigrations(opts: Options): Promise<void> {
         ];
         for (let run = 1; run <= opts.runs; run++) {
             noop[0][1].push(timeProcess("keel (npm, nothing pending)", "npm", ["run", "schema:apply", "--", "--dir", g.keel], env, true));
-            noop[1][1].push(timeProcess("keel (node, nothing pending)", process.execPath, [KEEL_CLI, "schema", "apply", "--dir", g.keel], env, true));
+            noop[1][1].push(
+                timeProcess("keel (node, nothing pending)", process.execPath, [KEEL_CLI, "schema", "apply", "--dir", g.keel], env, true),
+            );
             noop[2][1].push(timeProcess("keel status", "npm", ["run", "schema:status", "--", "--dir", g.keel], env, true));
         }
         for (const tool of all.filter((x) => x.competitor)) {

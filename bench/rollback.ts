@@ -167,4 +167,3 @@ async function benchList(rw: RollbackWorkspace, total: number, runs: number): Pr
     await time(true);
     await time(false);
 }
-

@@ -105,7 +105,7 @@ function describeRecord(r: BackupRecord): string {
 /** Runs one verb of keel db with its options. */
 export async function dbCommand(command: DbVerb, options: DbOptions, io: DbIo): Promise<number> {
     const stack = options.stack;
-    if (command === "restore" && !options.backup) throw new UsageError("--backup <id> is required: keel db backups lists them");
+    if (command === "restore" && !options.backup) throw new UsageError("--backup <id> is required: npm run db:backups lists them");
     const config = readStackConfig(io.root, stack, io.env);
     if (config.database.kind === "neon") return neonCommand(command, options, io, config, config.database);
     const dir = backupDir(io, config);
@@ -113,7 +113,13 @@ export async function dbCommand(command: DbVerb, options: DbOptions, io: DbIo): 
     if (command === "backups") {
         const records = listDumps(dir, config.stack);
         if (options.json) {
-            io.out(JSON.stringify({ stack: config.stack, kind: config.database.kind, where: path.join(dir, config.stack), backups: records }, null, 2));
+            io.out(
+                JSON.stringify(
+                    { stack: config.stack, kind: config.database.kind, where: path.join(dir, config.stack), backups: records },
+                    null,
+                    2,
+                ),
+            );
             return 0;
         }
         if (!records.length) {
@@ -144,7 +150,7 @@ export async function dbCommand(command: DbVerb, options: DbOptions, io: DbIo): 
         });
         const removed = pruneDumps(dir, config.stack, keepBackups);
         if (removed.length) io.out(`retention (keep ${keepBackups}): removed ${removed.join(", ")}`);
-        io.out(`Backup ${record.id} taken; keel db backups -- --stack ${config.stack} lists it.`);
+        io.out(`Backup ${record.id} taken; npm run db:backups -- --stack ${config.stack} lists it.`);
         return 0;
     }
     if (command === "restore") {
@@ -184,7 +190,12 @@ async function neonCommand(command: DbVerb, options: DbOptions, io: DbIo, config
         if (options.json) {
             io.out(
                 JSON.stringify(
-                    { stack: config.stack, kind: "neon", where: { projectId: target.projectId, branchId: target.branchId }, backups: records },
+                    {
+                        stack: config.stack,
+                        kind: "neon",
+                        where: { projectId: target.projectId, branchId: target.branchId },
+                        backups: records,
+                    },
                     null,
                     2,
                 ),
@@ -209,7 +220,7 @@ async function neonCommand(command: DbVerb, options: DbOptions, io: DbIo, config
             retentionDays: config.migrations.backupRetentionDays,
             progress: io.out,
         });
-        io.out(`Backup ${record.id} taken; keel db backups -- --stack ${config.stack} lists it.`);
+        io.out(`Backup ${record.id} taken; npm run db:backups -- --stack ${config.stack} lists it.`);
         return 0;
     }
     if (command === "restore") {

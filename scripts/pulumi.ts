@@ -73,7 +73,10 @@ export function pulumiPassthrough(
 }
 
 /** Runs the pinned Pulumi CLI with `args` on Keel's backend, its output on this terminal; resolves with its exit code. */
-export function runPulumi(args: string[], io: { root: string; env: Record<string, string | undefined>; out(t: string): void; err(t: string): void }): number {
+export function runPulumi(
+    args: string[],
+    io: { root: string; env: Record<string, string | undefined>; out(t: string): void; err(t: string): void },
+): number {
     const run = pulumiPassthrough(args, io.root, io.env);
     if ("error" in run) {
         (run.code === 0 ? io.out : io.err)(`${run.error}\n`);

@@ -94,11 +94,9 @@ export async function runRollback(options: RollbackOptions, io: RollbackIo): Pro
     const stack = options.stack;
     if (!stack) throw new UsageError("--stack <stack> is required");
     if (options.to && options.previous) throw new UsageError("give --to <target> or --previous, not both");
-    if (options.withData && options.keepSchema)
-        throw new UsageError("--with-data and --keep-schema contradict each other: pick one");
+    if (options.withData && options.keepSchema) throw new UsageError("--with-data and --keep-schema contradict each other: pick one");
     if (options.unlock) {
-        if (options.to || options.previous)
-            throw new UsageError("--unlock goes alone: it removes the lock and rolls nothing back");
+        if (options.to || options.previous) throw new UsageError("--unlock goes alone: it removes the lock and rolls nothing back");
         const holder = await breakRollbackLock(io.root, stack, io.env);
         io.out(
             holder
@@ -147,11 +145,7 @@ async function rollbackTo(options: RollbackOptions, io: RollbackIo, stack: strin
     const deploys = await listDeploys(io.root, stack, io.env, { say: io.out });
     const subjects = safeSubjects(io.root, deploys);
     const withData = options.withData === true;
-    const { target, current } = selectTarget(
-        deploys,
-        { to: options.to, previous: options.previous === true },
-        stack,
-    );
+    const { target, current } = selectTarget(deploys, { to: options.to, previous: options.previous === true }, stack);
     repositoryOf(io.root);
     if (!hasCommit(io.root, target.commit!)) {
         throw new RollbackRefusedError(

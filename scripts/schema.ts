@@ -160,7 +160,9 @@ export async function schemaStatus(options: SchemaStatusOptions, io: SchemaIo): 
             version: row.version,
             status: row.status,
             ...(row.appliedAt ? { appliedAt: String(row.appliedAt) } : {}),
-            ...(invalidIndexes.length ? { invalidIndexes: invalidIndexes.map((i) => ({ index: i.index, table: i.table, drop: i.drop })) } : {}),
+            ...(invalidIndexes.length
+                ? { invalidIndexes: invalidIndexes.map((i) => ({ index: i.index, table: i.table, drop: i.drop })) }
+                : {}),
         });
     }
     for (const p of plan.baselined) entries.push({ migration: label(byVersion, p), version: p.version, status: "to-baseline" });
@@ -294,7 +296,13 @@ export async function schemaResolve(options: SchemaResolveOptions, io: SchemaIo)
     const { sources, problems } = readDirectory(io, dir);
     if (applied && problems.length) throw problemReport(dir, problems);
     const file = sources.find((f) => f.version === canonical);
-    const row = await resolveMigration(await databaseUrl(options, io, database), engine, canonical, applied ? "applied" : "rolled-back", file);
+    const row = await resolveMigration(
+        await databaseUrl(options, io, database),
+        engine,
+        canonical,
+        applied ? "applied" : "rolled-back",
+        file,
+    );
     io.out(
         applied
             ? `version ${canonical} (${row.name}) recorded as applied`

@@ -50,9 +50,7 @@ async function runOnStack(command: StackCommand, options: StackCommandOptions, i
     const stage = stackFileStage(io.root, stack);
     const ci = io.env.CI === "true";
     const yes = options.yes === true || ci || (stage === "dev" && command !== "destroy");
-    const pack =
-        options.policyPack ??
-        (stage !== "dev" && io.env.KEEL_SKIP_POLICY !== "1" ? "policies" : undefined);
+    const pack = options.policyPack ?? (stage !== "dev" && io.env.KEEL_SKIP_POLICY !== "1" ? "policies" : undefined);
     const policyPacks = pack && (command === "up" || command === "preview") ? [policyPackPath(io.root, pack)] : [];
     const message = options.message;
     const expectNoChanges = options.expectNoChanges === true;

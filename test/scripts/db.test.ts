@@ -63,7 +63,11 @@ async function main([verb, ...argv]: string[], io: DbIo): Promise<number> {
     if (!["backups", "backup", "restore", "drill"].includes(verb)) return 2;
     try {
         const { options } = await parseVerb(["db", verb], argv);
-        return await dbCommand(verb as DbVerb, { stack: options.stack, url: options.url, backup: options.backup, yes: options.yes === true, json: options.json === true }, io);
+        return await dbCommand(
+            verb as DbVerb,
+            { stack: options.stack, url: options.url, backup: options.backup, yes: options.yes === true, json: options.json === true },
+            io,
+        );
     } catch (err) {
         if (err instanceof CommanderError || err instanceof UsageError) return 2;
         throw err;

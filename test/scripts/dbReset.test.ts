@@ -196,10 +196,13 @@ describe("db:reset (fake Neon API)", function () {
         }
         const run = (dir: string, argv: string[], env: Record<string, string | undefined>) =>
             parseVerb(["db", "reset"], argv)
-                .then(({ options }) => dbReset({ stack: options.stack, yes: options.yes === true }, { root: dir, env, out: () => undefined, confirm: async () => false }))
-                .catch(
-                (e: Error) => e,
-            );
+                .then(({ options }) =>
+                    dbReset(
+                        { stack: options.stack, yes: options.yes === true },
+                        { root: dir, env, out: () => undefined, confirm: async () => false },
+                    ),
+                )
+                .catch((e: Error) => e);
 
         it("with keel:neonApiKey encrypted in the stack file, says the script cannot read it and to export NEON_API_KEY", async () => {
             await setup();
@@ -222,12 +225,15 @@ describe("db:reset (fake Neon API)", function () {
             await setup();
             const dir = project({ staging: STAGING, dev: "config: {}\n" });
             const lines: string[] = [];
-            const code = await dbReset({ stack: "staging" }, {
-                root: dir,
-                env: { NEON_API_KEY: fake.apiKey, NEON_API_URL: fake.url },
-                out: (l) => void lines.push(l),
-                confirm: async () => false,
-            });
+            const code = await dbReset(
+                { stack: "staging" },
+                {
+                    root: dir,
+                    env: { NEON_API_KEY: fake.apiKey, NEON_API_URL: fake.url },
+                    out: (l) => void lines.push(l),
+                    confirm: async () => false,
+                },
+            );
             assert.equal(code, 1);
             assert.match(lines.join("\n"), /^db:reset on stack 'staging' \(Neon project \S+\) will:\n {2}1\. restore 'staging'/);
             assert.equal(lines[lines.length - 1], "Nothing was changed. (Pass --yes to skip this question in scripts.)");

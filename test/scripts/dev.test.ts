@@ -35,7 +35,11 @@ function fakeDocker(script: string): { path: string; calls: () => string[] } {
 /** keel dev <command>'s options for argv, as its verb passes them to runDevCommand. */
 async function devOptions(command: DevCommand, argv: string[]): Promise<DevOptions> {
     const { options } = await parseVerb(["dev", command], argv);
-    return { stack: options.stack, ...(options.follow ? { follow: true } : {}), ...(options.lines !== undefined ? { lines: options.lines } : {}) };
+    return {
+        stack: options.stack,
+        ...(options.follow ? { follow: true } : {}),
+        ...(options.lines !== undefined ? { lines: options.lines } : {}),
+    };
 }
 
 async function run(command: DevCommand, argv: string[], root: string, env: Record<string, string | undefined>) {

@@ -126,11 +126,14 @@ describe("npm run dev:seed", () => {
         const lines: string[] = [];
         try {
             const { options } = await parseVerb(["dev", "seed"], argv);
-            const code = await devSeed({ stack: options.stack, url: options.url, dir: options.dir }, {
-                root,
-                env: { PATH: process.env.PATH },
-                out: (l) => void lines.push(l),
-            });
+            const code = await devSeed(
+                { stack: options.stack, url: options.url, dir: options.dir },
+                {
+                    root,
+                    env: { PATH: process.env.PATH },
+                    out: (l) => void lines.push(l),
+                },
+            );
             return { code, lines, error: undefined as Error | undefined };
         } catch (error) {
             return { code: 1, lines, error: error as Error };

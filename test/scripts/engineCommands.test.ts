@@ -203,7 +203,10 @@ describe("engine commands", () => {
             const { args, options } = await parseVerb(["drift"], ["--stack", "dev", "-s", "prod", "--stack=staging"]);
             assert.deepEqual(options.stack, ["dev", "prod", "staging"]);
             assert.deepEqual(args, [[]]);
-            assert.match((await keel(["drift", "--help"])).out, /-s, --stack <stack> +a stack to check \(repeatable\) \(default: every\s+Pulumi\.<stack>\.yaml\)/);
+            assert.match(
+                (await keel(["drift", "--help"])).out,
+                /-s, --stack <stack> +a stack to check \(repeatable\) \(default: every\s+Pulumi\.<stack>\.yaml\)/,
+            );
         });
 
         it("lists every option in the usage", async () => {

@@ -42,12 +42,15 @@ async function schemaDiff(...argv: string[]): Promise<{ code: number; out: strin
     let out = "";
     let err = "";
     const { args, options } = await parseVerb(["schema", "diff"], argv);
-    const code = await runSchemaDiff({ sides: args[0] as string[], sql: options.sql, json: options.json, historySchema: options.historySchema }, {
-        root: ROOT,
-        env: process.env,
-        out: (t) => void (out += t),
-        err: (t) => void (err += t),
-    });
+    const code = await runSchemaDiff(
+        { sides: args[0] as string[], sql: options.sql, json: options.json, historySchema: options.historySchema },
+        {
+            root: ROOT,
+            env: process.env,
+            out: (t) => void (out += t),
+            err: (t) => void (err += t),
+        },
+    );
     return { code, out, err };
 }
 

@@ -14,7 +14,11 @@ export interface KeelRun {
 }
 
 /** A context on `root` whose output is collected; nobody answers a question unless `answer` does. */
-export function testContext(root: string, env: Record<string, string | undefined> = {}, answer = false): KeelContext & { output: { out: string; err: string } } {
+export function testContext(
+    root: string,
+    env: Record<string, string | undefined> = {},
+    answer = false,
+): KeelContext & { output: { out: string; err: string } } {
     const output = { out: "", err: "" };
     return {
         root,
