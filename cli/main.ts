@@ -56,6 +56,9 @@ function configure(command: Command, cli: KeelContext): void {
 export async function runKeel(argv: string[], cli: KeelContext): Promise<number> {
     const program = keelProgram(cli);
     configure(program, cli);
+    // The verb that runs: a usage error its own checks find is answered with its usage, as the parser's are.
+    let running: Command | undefined;
+    program.hook("preAction", (_program, verb) => void (running = verb as Command));
     try {
         await program.parseAsync(argv, { from: "user" });
         return cli.exitCode;
@@ -66,7 +69,7 @@ export async function runKeel(argv: string[], cli: KeelContext): Promise<number>
         }
         if (err instanceof UsageError) {
             // Found by the verb's own checks (a missing or conflicting option): a usage error too.
-            cli.err(`error: ${cli.redact(err.message)}\n(the command's --help lists its options)\n`);
+            cli.err(`error: ${cli.redact(err.message)}\n\n${running ? running.helpInformation() : "(keel --help lists the commands)\n"}`);
             return 2;
         }
         const text = cli.env.KEEL_DEBUG && err instanceof Error && err.stack ? err.stack : err instanceof Error ? err.message : String(err);

@@ -365,7 +365,7 @@ describe("end to end: on staging (Neon, Fly and the health gate on fakes), no mi
     it("Ctrl-C during npm run up (SIGINT to the process group, in a migration) deletes and replaces nothing; the next up finishes the job", async function () {
         env.ws.writeMigration("0003_slow_note.sql", "SELECT pg_sleep(4);\nALTER TABLE accounts ADD COLUMN note text;\n");
         const cli = requireEngine(this);
-        const child = spawn(process.execPath, [path.join(ROOT, "dist/scripts/stack.js"), "up", "staging", "--yes"], {
+        const child = spawn(process.execPath, [path.join(ROOT, "dist/cli/main.js"), "stack", "up", "staging", "--yes"], {
             cwd: env.ws.root,
             env: {
                 ...env.ws.env,

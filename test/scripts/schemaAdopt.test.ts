@@ -46,7 +46,7 @@ function adopt(args: string[], url: string, root: string): Promise<CliResult> {
     return cliResult(
         spawn(
             process.execPath,
-            ["-r", require.resolve("ts-node/register/transpile-only"), path.join(REPO_ROOT, "scripts", "schemaAdopt.ts"), ...args],
+            ["-r", require.resolve("ts-node/register/transpile-only"), path.join(REPO_ROOT, "cli", "main.ts"), "schema", "adopt", ...args],
             {
                 cwd: root,
                 env: { ...process.env, DATABASE_URL: url, TS_NODE_PROJECT: path.join(REPO_ROOT, "tsconfig.json") },
