@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Command } from "@commander-js/extra-typings";
 import { keelProgram } from "../../cli/main";
-import { commandAt, keel, testContext } from "../support/keel";
+import { keel, testContext } from "../support/keel";
 import { REPO_ROOT } from "../support/migrationsDir";
 
 const NOUNS = ["stack", "pulumi", "db", "schema", "dev", "rollback", "drift", "preflight", "hooks", "bench", "completion"];
