@@ -616,11 +616,12 @@ describe("schema:adopt (real histories)", function () {
         const root = project();
         const help = await adopt(["--help"], "postgres://u:p@127.0.0.1:1/x", root);
         assert.equal(help.code, 0);
-        assert.match(help.stdout, /usage: npm run schema:adopt -- --from prisma\|dbmate\|node-pg-migrate\|flyway/);
+        assert.match(help.stdout, /^Usage: keel schema adopt \[options\]/);
+        assert.match(help.stdout, /Tools \(--from\)[^\n]*\n {2}prisma +prisma\/migrations\n {2}dbmate +db\/migrations\n {2}node-pg-migrate +migrations\n {2}flyway +sql\n/);
         const wrong = await adopt(["--from", "liquibase"], "postgres://u:p@127.0.0.1:1/x", root);
         assert.equal(wrong.code, 2);
         assert.match(wrong.stderr, /--from needs one of prisma, dbmate, node-pg-migrate, flyway, not 'liquibase'/);
-        assert.match(wrong.stderr, /usage:/);
+        assert.match(wrong.stderr, /Usage: keel schema adopt/);
         const unknown = await adopt(["--from", "dbmate", "--force"], "postgres://u:p@127.0.0.1:1/x", root);
         assert.equal(unknown.code, 2);
         assert.match(unknown.stderr, /unknown option '--force'/);
