@@ -183,6 +183,20 @@ describe("db:backups, db:restore, db:drill", () => {
         assert.equal((fs.statSync(records[0].location).mode & 0o777).toString(8), "600");
         const listed = await run(["backups", "--stack", "staging"], root);
         assert.match(listed.lines[1], new RegExp(`^ {2}${taken[2]} .* schema 7 {2}before - `));
+        // --json: one document, the records as the list shows them, nothing else on stdout.
+        const json = await run(["backups", "--stack", "staging", "--json"], root);
+        assert.equal(json.code, 0);
+        assert.equal(json.lines.length, 1);
+        const doc = JSON.parse(json.lines[0]);
+        assert.equal(doc.stack, "staging");
+        assert.equal(doc.kind, "external");
+        assert.deepEqual(
+            doc.backups.map((r: { id: string; schemaVersion: string }) => [r.id, r.schemaVersion]),
+            [
+                [taken[2], "7"],
+                [taken[1], "7"],
+            ],
+        );
     });
 
     describe("Neon stacks (fake Neon API): snapshot branches through the Neon backup module", () => {

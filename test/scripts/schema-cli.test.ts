@@ -43,6 +43,29 @@ describe("schema CLI", function () {
         assert.equal(await relationExists(url, "public.posts"), false, "status applies nothing");
     });
 
+    it("status --json: one document with every migration; a disagreement is in its problems, exit 1", async () => {
+        const url = await freshDatabase();
+        const dir = twoFiles();
+        await applyMigrations(url, (await loadMigrations(dir)).slice(0, 1), engineSettings());
+        const res = await runCli(["status", "--json", "--dir", dir], url);
+        assert.equal(res.code, 0, res.stderr);
+        const doc = JSON.parse(res.stdout);
+        assert.equal(doc.version, "1");
+        assert.deepEqual(
+            doc.migrations.map((m: { migration: string; status: string }) => [m.migration, m.status]),
+            [
+                ["0001_create_users", "applied"],
+                ["0002_create_posts", "pending"],
+            ],
+        );
+        assert.deepEqual([doc.applied, doc.pending, doc.problems], [1, 1, []]);
+        assert.ok(!res.stdout.includes(password));
+        fs.writeFileSync(path.join(dir, "0001_create_users.sql"), "CREATE TABLE users (id bigint PRIMARY KEY);\n");
+        const edited = await runCli(["status", "--json", "--dir", dir], url);
+        assert.equal(edited.code, 1);
+        assert.match(JSON.parse(edited.stdout).problems.join("\n"), /0001_create_users\.sql was edited after it was applied/);
+    });
+
     it("status exits non-zero when the history and the files disagree", async () => {
         const url = await freshDatabase();
         const dir = twoFiles();
