@@ -617,7 +617,10 @@ describe("schema:adopt (real histories)", function () {
         const help = await adopt(["--help"], "postgres://u:p@127.0.0.1:1/x", root);
         assert.equal(help.code, 0);
         assert.match(help.stdout, /^Usage: keel schema adopt \[options\]/);
-        assert.match(help.stdout, /Tools \(--from\)[^\n]*\n {2}prisma +prisma\/migrations\n {2}dbmate +db\/migrations\n {2}node-pg-migrate +migrations\n {2}flyway +sql\n/);
+        assert.match(
+            help.stdout,
+            /Tools \(--from\)[^\n]*\n {2}prisma +prisma\/migrations\n {2}dbmate +db\/migrations\n {2}node-pg-migrate +migrations\n {2}flyway +sql\n/,
+        );
         const wrong = await adopt(["--from", "liquibase"], "postgres://u:p@127.0.0.1:1/x", root);
         assert.equal(wrong.code, 2);
         assert.match(wrong.stderr, /--from needs one of prisma, dbmate, node-pg-migrate, flyway, not 'liquibase'/);
