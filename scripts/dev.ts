@@ -42,8 +42,8 @@ export interface DevIo {
     root: string;
     env: Record<string, string | undefined>;
     out(text: string): void;
-    /** `npm run up` of a stack (default: the engine, as scripts/stack.ts runs it). */
-    up?(stack: string): Promise<void>;
+    /** `npm run up` of a stack (the verb passes the engine's, as keel stack up runs it). */
+    up(stack: string): Promise<void>;
     /** dev:logs -f stops when this aborts (default: Ctrl-C). */
     signal?: AbortSignal;
 }
@@ -128,7 +128,7 @@ async function local(
             );
         }
         say(`the ${stack} stack has no local database yet: creating it with npm run up (initdb, start, migrations)`);
-        await (io.up ?? engineUp(io))(stack);
+        await io.up(stack);
         status = server.serverStatus(paths);
         if (status.state === "missing") throw new DevCommandError(`npm run up finished but ${shown(paths.dataDir)} holds no database`);
     }
@@ -150,19 +150,6 @@ async function local(
     say(`  its URL, with the password: npm run -s db:url${stack === "dev" ? "" : ` -- --stack ${stack}`}`);
     say(`  the server log: ${shown(paths.logFile)} (${npmRun("dev:logs", stack)}); stop it: ${npmRun("dev:stop", stack)}`);
     return 0;
-}
-
-/** The engine's `up` of a stack, as `npm run up -- <stack>` runs it. */
-function engineUp(io: DevIo): (stack: string) => Promise<void> {
-    return async (stack) => {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { runStackCommand } = require("./stack") as typeof import("./stack");
-        await runStackCommand(
-            "up",
-            { stack, yes: true },
-            { root: io.root, env: io.env, out: io.out, err: io.out, confirm: async () => true },
-        );
-    };
 }
 
 function interrupted(): AbortSignal {
@@ -222,7 +209,7 @@ async function docker(
             if (config.stage !== "dev")
                 throw new DevCommandError(`there is no container ${container} yet; create it with npm run up -- --stack ${stack}`);
             io.out(`the ${stack} stack has no container ${container} yet: creating it with npm run up\n`);
-            await (io.up ?? engineUp(io))(stack);
+            await io.up(stack);
             return docker(command, config, db, o, io);
         }
         throw new DevCommandError(`docker ${command} ${container} failed: ${text.split("\n").pop()}`);
