@@ -8,7 +8,7 @@ export function backupCommand() {
             "Keel's backup and restore against bare pg_dump -Fc and createdb + pg_restore on a generated database, alternating; " +
                 "medians, ratios and PASS/FAIL against 1.1x.",
         )
-        .option("--mb <n>", "size of the generated database in MB (default 200)", positiveNumber(true), 200)
-        .option("--runs <n>", "runs of each side (default 3)", positiveNumber(), 3)
+        .option("--mb <n>", "size of the generated database in MB", positiveNumber(true), 200)
+        .option("--runs <n>", "runs of each side", positiveNumber(), 3)
         .action(async (o) => (await import("../../bench/backup")).benchBackup({ mb: o.mb, runs: o.runs }));
 }

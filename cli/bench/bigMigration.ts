@@ -8,6 +8,6 @@ export function bigMigrationCommand() {
             "One large data migration applied by Keel's engine in a fresh process: peak RSS after each phase, parse and apply times, " +
                 "the server backend's peak RSS; checks the rows, asserts nothing about time or memory.",
         )
-        .option("--mb <n>", "size of the migration file in MB (default 50)", positiveNumber(true), 50)
+        .option("--mb <n>", "size of the migration file in MB", positiveNumber(true), 50)
         .action(async (o) => (await import("../../bench/bigMigration")).benchBigMigration({ mb: o.mb }));
 }

@@ -8,6 +8,6 @@ export function devResetCommand() {
             "Times npm run dev:reset -- --yes on an existing dev database, three ways (npm, node, without the engine); " +
                 "min/median/max against the target (under 5 s).",
         )
-        .option("--runs <n>", "resets to time per way (default 5)", positiveNumber(), 5)
+        .option("--runs <n>", "resets to time per way", positiveNumber(), 5)
         .action(async (o) => (await import("../../bench/devReset")).benchDevReset({ runs: o.runs }));
 }

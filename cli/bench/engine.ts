@@ -8,7 +8,7 @@ export function engineCommand() {
             "A no-op preview of the dev stack through the real engine against a trivial program, the type-checked program and " +
                 "Pulumi's own plugin shim; min/median/max, ratios, the checkpoint's size and PASS/FAIL against the targets.",
         )
-        .option("--runs <n>", "previews of each side, alternating (default 3)", positiveNumber(), 3)
-        .option("--tables <n>", "tables in the schema, one migration each (default 60)", positiveNumber(), 60)
+        .option("--runs <n>", "previews of each side, alternating", positiveNumber(), 3)
+        .option("--tables <n>", "tables in the schema, one migration each", positiveNumber(), 60)
         .action(async (o) => (await import("../../bench/engine")).benchEngine({ runs: o.runs, tables: o.tables }));
 }

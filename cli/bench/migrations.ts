@@ -8,9 +8,9 @@ export function migrationsCommand() {
             "Applies generated migrations with psql (the floor), Keel, node-pg-migrate and dbmate, each into a fresh database; " +
                 "medians, Keel's apply by phase, the nothing-pending check and peak RSS, with verdicts against the targets.",
         )
-        .option("--runs <n>", "runs per tool (default 3)", positiveNumber(), 3)
-        .option("--count <n>", "migrations to generate (default 1000)", positiveNumber(), 1000)
-        .option("--big-count <n>", "migrations for the peak-RSS run (default 10000)", positiveNumber(), 10000)
+        .option("--runs <n>", "runs per tool", positiveNumber(), 3)
+        .option("--count <n>", "migrations to generate", positiveNumber(), 1000)
+        .option("--big-count <n>", "migrations for the peak-RSS run", positiveNumber(), 10000)
         .option("--no-10k", "skip the peak-RSS run")
         .option("--disk", "keep the cluster's data in the usual temp dir even when /dev/shm is there")
         .action(async (o) =>

@@ -9,12 +9,12 @@ export function rollbackCommand() {
                 "to the previous version healthy, against the target (under 30 s); then the list of a history of --list deploys, " +
                 "with and without the local cache, against its target (under 3 s).",
         )
-        .option("--runs <n>", "rollbacks to time, alternating the two versions (default 3)", positiveNumber(), 3)
+        .option("--runs <n>", "rollbacks to time, alternating the two versions", positiveNumber(), 3)
         .addOption(
             new Option("--backend <file|s3>", "where the state is: a local directory, or a real S3 server (versitygw)")
                 .choices(["file", "s3"] as const)
                 .default("file" as const),
         )
-        .option("--list <n>", "deploys in the history the list is timed on (default 200)", positiveNumber(), 200)
+        .option("--list <n>", "deploys in the history the list is timed on", positiveNumber(), 200)
         .action(async (o) => (await import("../../bench/rollback")).benchRollback({ runs: o.runs, list: o.list, backend: o.backend }));
 }

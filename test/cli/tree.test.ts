@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Command } from "@commander-js/extra-typings";
 import { keelProgram } from "../../cli/main";
-import { keel, testContext } from "../support/keel";
+import { keel, parseVerb, testContext } from "../support/keel";
 import { REPO_ROOT } from "../support/migrationsDir";
 
 const NOUNS = ["stack", "pulumi", "db", "schema", "dev", "rollback", "drift", "preflight", "hooks", "bench", "completion"];
@@ -84,6 +84,27 @@ describe("keel: the command tree", () => {
         const pulumi = await keel(["pulumi", "--help"], REPO_ROOT);
         assert.equal(pulumi.code, 0);
         assert.match(pulumi.out, /^usage: keel pulumi <pulumi arguments>/);
+    });
+
+    it("the benchmarks' options: positive numbers with their defaults, --no-10k, --backend's choices", async () => {
+        assert.deepEqual((await parseVerb(["bench", "migrations"], [])).options, { runs: 3, count: 1000, bigCount: 10000, "10k": true });
+        assert.deepEqual((await parseVerb(["bench", "migrations"], ["--no-10k", "--runs", "2", "--disk"])).options, {
+            runs: 2,
+            count: 1000,
+            bigCount: 10000,
+            "10k": false,
+            disk: true,
+        });
+        assert.equal((await parseVerb(["bench", "big-migration"], ["--mb", "0.5"])).options.mb, 0.5);
+        for (const [verb, argv, message] of [
+            ["migrations", ["--runs", "0"], /--runs <n>' argument '0' is invalid\. expects a positive whole number/],
+            ["engine", ["--tables", "1.5"], /--tables <n>' argument '1\.5' is invalid/],
+            ["rollback", ["--backend", "ftp"], /Allowed choices are file, s3/],
+        ] as const) {
+            const r = await keel(["bench", verb, ...argv], REPO_ROOT);
+            assert.equal(r.code, 2, `${verb}: ${r.err}`);
+            assert.match(r.err, message);
+        }
     });
 
     it("every npm script of an operator command is `node keel <noun> [<verb>]` naming an existing verb", () => {
