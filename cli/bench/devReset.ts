@@ -9,5 +9,8 @@ export function devResetCommand() {
                 "min/median/max against the target (under 5 s).",
         )
         .option("--runs <n>", "resets to time per way", positiveNumber(), 5)
-        .action(async (o) => (await import("../../bench/devReset")).benchDevReset({ runs: o.runs }));
+        .action(async (o) => {
+            const { benchDevReset } = await import("../../bench/devReset");
+            await benchDevReset({ runs: o.runs });
+        });
 }

@@ -10,5 +10,8 @@ export function engineCommand() {
         )
         .option("--runs <n>", "previews of each side, alternating", positiveNumber(), 3)
         .option("--tables <n>", "tables in the schema, one migration each", positiveNumber(), 60)
-        .action(async (o) => (await import("../../bench/engine")).benchEngine({ runs: o.runs, tables: o.tables }));
+        .action(async (o) => {
+            const { benchEngine } = await import("../../bench/engine");
+            await benchEngine({ runs: o.runs, tables: o.tables });
+        });
 }

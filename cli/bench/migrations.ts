@@ -13,13 +13,8 @@ export function migrationsCommand() {
         .option("--big-count <n>", "migrations for the peak-RSS run", positiveNumber(), 10000)
         .option("--no-10k", "skip the peak-RSS run")
         .option("--disk", "keep the cluster's data in the usual temp dir even when /dev/shm is there")
-        .action(async (o) =>
-            (await import("../../bench/migrations")).benchMigrations({
-                runs: o.runs,
-                count: o.count,
-                bigCount: o.bigCount,
-                big: o["10k"] !== false,
-                disk: o.disk === true,
-            }),
-        );
+        .action(async (o) => {
+            const { benchMigrations } = await import("../../bench/migrations");
+            await benchMigrations({ runs: o.runs, count: o.count, bigCount: o.bigCount, big: o["10k"] !== false, disk: o.disk === true });
+        });
 }

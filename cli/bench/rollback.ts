@@ -16,5 +16,8 @@ export function rollbackCommand() {
                 .default("file" as const),
         )
         .option("--list <n>", "deploys in the history the list is timed on", positiveNumber(), 200)
-        .action(async (o) => (await import("../../bench/rollback")).benchRollback({ runs: o.runs, list: o.list, backend: o.backend }));
+        .action(async (o) => {
+            const { benchRollback } = await import("../../bench/rollback");
+            await benchRollback({ runs: o.runs, list: o.list, backend: o.backend });
+        });
 }

@@ -3,7 +3,6 @@ import type { DbOptions, DbVerb } from "../../scripts/db";
 import { KeelContext } from "../cli";
 
 export async function runDbVerb(verb: DbVerb, options: DbOptions, cli: KeelContext): Promise<void> {
-    cli.exitCode = await (
-        await import("../../scripts/db")
-    ).dbCommand(verb, options, { root: cli.root, env: cli.env, out: (l) => cli.out(`${l}\n`), confirm: cli.confirm });
+    const { dbCommand } = await import("../../scripts/db");
+    cli.exitCode = await dbCommand(verb, options, { root: cli.root, env: cli.env, out: (l) => cli.out(`${l}\n`), confirm: cli.confirm });
 }

@@ -13,9 +13,8 @@ export function resetCommand(cli: KeelContext) {
         .addOption(namedStackOption("the stack (required)"))
         .addOption(yesOption("go ahead without asking (needed without a terminal)"))
         .action(async (o) => {
-            cli.exitCode = await (
-                await import("../../scripts/dbReset")
-            ).dbReset(
+            const { dbReset } = await import("../../scripts/dbReset");
+            cli.exitCode = await dbReset(
                 { stack: o.stack, yes: o.yes === true },
                 { root: cli.root, env: cli.env, out: (l) => cli.out(`${l}\n`), confirm: cli.confirm },
             );

@@ -12,8 +12,7 @@ export function urlCommand(cli: KeelContext) {
         .addOption(stackOption())
         .option("--pooled", "the pooled URL the app uses (databasePooledUrl) instead of the direct one")
         .action(async (o) => {
-            cli.exitCode = await (
-                await import("../../scripts/dbUrl")
-            ).dbUrl({ stack: o.stack, pooled: o.pooled === true }, { root: cli.root, env: cli.env, print: cli.out });
+            const { dbUrl } = await import("../../scripts/dbUrl");
+            cli.exitCode = await dbUrl({ stack: o.stack, pooled: o.pooled === true }, { root: cli.root, env: cli.env, print: cli.out });
         });
 }

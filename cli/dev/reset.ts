@@ -15,9 +15,8 @@ export function resetCommand(cli: KeelContext) {
         .addOption(urlOption(DEV_URL_HELP))
         .option("--seeds <path>", `the seeds directory (default: ${SEEDS_DIR})`)
         .action(async (o) => {
-            cli.exitCode = await (
-                await import("../../scripts/devReset")
-            ).devReset(
+            const { devReset } = await import("../../scripts/devReset");
+            cli.exitCode = await devReset(
                 { stack: o.stack, yes: o.yes === true, url: o.url, seeds: o.seeds },
                 { root: cli.root, env: cli.env, out: (l) => cli.out(`${l}\n`), confirm: cli.confirm },
             );

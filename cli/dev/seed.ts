@@ -19,8 +19,10 @@ export function seedCommand(cli: KeelContext) {
         .addOption(urlOption(DEV_URL_HELP))
         .option("--dir <path>", `the seeds directory (default: ${SEEDS_DIR})`)
         .action(async (o) => {
-            cli.exitCode = await (
-                await import("../../scripts/devSeed")
-            ).devSeed({ stack: o.stack, url: o.url, dir: o.dir }, { root: cli.root, env: cli.env, out: (l) => cli.out(`${l}\n`) });
+            const { devSeed } = await import("../../scripts/devSeed");
+            cli.exitCode = await devSeed(
+                { stack: o.stack, url: o.url, dir: o.dir },
+                { root: cli.root, env: cli.env, out: (l) => cli.out(`${l}\n`) },
+            );
         });
 }

@@ -19,9 +19,8 @@ export function driftCommand(cli: KeelContext) {
         .addOption(jsonOption("print the result as JSON (progress lines go to stderr)"))
         .option("--markdown <file>", "also write the result as Markdown to <file> (the drift workflow's issue body)")
         .action(async (stacks, o) => {
-            cli.exitCode = await (
-                await import("../../scripts/drift")
-            ).drift(
+            const { drift } = await import("../../scripts/drift");
+            cli.exitCode = await drift(
                 { stacks: [...o.stack, ...stacks], json: o.json === true, markdown: o.markdown },
                 { root: cli.root, env: cli.env, out: cli.out, err: cli.err },
             );

@@ -10,9 +10,7 @@ export function installCommand(cli: KeelContext) {
         )
         .option("--force", "replace a core.hooksPath this repository already sets to another directory")
         .action(async (o) => {
-            cli.exitCode = (await import("../../scripts/hooks")).install(
-                { force: o.force === true },
-                { cwd: cli.root, out: (l) => cli.out(`${l}\n`) },
-            );
+            const { install } = await import("../../scripts/hooks");
+            cli.exitCode = install({ force: o.force === true }, { cwd: cli.root, out: (l) => cli.out(`${l}\n`) });
         });
 }

@@ -12,6 +12,7 @@ export function preCommitCommand(cli: KeelContext) {
         )
         .action(async () => {
             // Its report goes to stderr: git shows the hook's stderr, and a commit's stdout is the user's.
-            cli.exitCode = await (await import("../../scripts/preCommit")).main({ cwd: cli.root, out: (l) => cli.err(`${l}\n`) });
+            const { main } = await import("../../scripts/preCommit");
+            cli.exitCode = await main({ cwd: cli.root, out: (l) => cli.err(`${l}\n`) });
         });
 }

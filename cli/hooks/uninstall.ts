@@ -6,6 +6,7 @@ export function uninstallCommand(cli: KeelContext) {
     return new Command("uninstall")
         .description("Turns Keel's git hooks off for this clone: unsets core.hooksPath when it is .githooks. The files stay.")
         .action(async () => {
-            cli.exitCode = (await import("../../scripts/hooks")).uninstall({ cwd: cli.root, out: (l) => cli.out(`${l}\n`) });
+            const { uninstall } = await import("../../scripts/hooks");
+            cli.exitCode = uninstall({ cwd: cli.root, out: (l) => cli.out(`${l}\n`) });
         });
 }

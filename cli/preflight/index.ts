@@ -20,9 +20,8 @@ export function preflightCommand(cli: KeelContext) {
             const secrets = [...SECRET_ENV.map((k) => cli.env[k]), o.url];
             const redact = cli.redact;
             cli.redact = (t) => maskSecrets(redact(t), secrets);
-            cli.exitCode = await (
-                await import("../../scripts/preflight")
-            ).runPreflight(
+            const { runPreflight } = await import("../../scripts/preflight");
+            cli.exitCode = await runPreflight(
                 {
                     stack: o.stack,
                     ...(o.branch !== undefined ? { branch: o.branch } : {}),

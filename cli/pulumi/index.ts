@@ -19,7 +19,8 @@ export function pulumiCommand(cli: KeelContext) {
             .allowExcessArguments()
             .passThroughOptions()
             .action(async (args) => {
-                cli.exitCode = (await import("../../scripts/pulumi")).runPulumi(args, {
+                const { runPulumi } = await import("../../scripts/pulumi");
+                cli.exitCode = runPulumi(args, {
                     root: cli.root,
                     env: cli.env,
                     out: cli.out,

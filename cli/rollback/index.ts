@@ -22,9 +22,8 @@ export function rollbackCommand(cli: KeelContext) {
         .addOption(jsonOption("with no target: print the deploys as JSON"))
         .option("--unlock", "remove the stack's rollback lock that a killed rollback left behind (says whose it was), and nothing else")
         .action(async (o) => {
-            cli.exitCode = await (
-                await import("../../scripts/rollback")
-            ).runRollback(
+            const { runRollback } = await import("../../scripts/rollback");
+            cli.exitCode = await runRollback(
                 {
                     stack: o.stack,
                     to: o.to,

@@ -20,9 +20,8 @@ export function adoptCommand(cli: KeelContext) {
         .option("--history-schema <name>", "schema of keel_schema_history (default: the stack's)")
         .addOption(yesOption("go ahead without asking (needed without a terminal)"))
         .action(async (o) => {
-            cli.exitCode = await (
-                await import("../../scripts/schemaAdopt")
-            ).runAdopt(
+            const { runAdopt } = await import("../../scripts/schemaAdopt");
+            cli.exitCode = await runAdopt(
                 {
                     from: o.from,
                     dir: o.dir,

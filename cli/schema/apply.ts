@@ -6,8 +6,10 @@ export function applyCommand(cli: KeelContext) {
     return withRunningOptions(schemaVerb("apply"))
         .description("Applies the pending migrations, one transaction per file (keel:no-transaction files statement by statement).")
         .action(async (o) => {
-            cli.exitCode = await (
-                await import("../../scripts/schema")
-            ).schemaApply({ stack: o.stack, url: o.url, dir: o.dir, historySchema: o.historySchema, ...runningValues(o) }, schemaIo(cli));
+            const { schemaApply } = await import("../../scripts/schema");
+            cli.exitCode = await schemaApply(
+                { stack: o.stack, url: o.url, dir: o.dir, historySchema: o.historySchema, ...runningValues(o) },
+                schemaIo(cli),
+            );
         });
 }

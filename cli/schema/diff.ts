@@ -20,9 +20,8 @@ export function diffCommand(cli: KeelContext) {
             "schema of keel_schema_history (default: a stack's keel:migrations.historySchema; public for a URL)",
         )
         .action(async (sides, o) => {
-            cli.exitCode = await (
-                await import("../../scripts/schemaDiff")
-            ).schemaDiff(
+            const { schemaDiff } = await import("../../scripts/schemaDiff");
+            cli.exitCode = await schemaDiff(
                 { sides, sql: o.sql === true, json: o.json === true, historySchema: o.historySchema },
                 { root: cli.root, env: cli.env, out: cli.out, err: cli.err },
             );

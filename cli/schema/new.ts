@@ -11,6 +11,7 @@ export function newCommand(cli: KeelContext) {
         .addOption(stackOption("whose keel:migrations settings apply"))
         .option("--dir <path>", "the migrations directory, for this run (default: the stack's keel:migrations.dir)")
         .action(async (name, o) => {
-            cli.exitCode = await (await import("../../scripts/schema")).schemaNew({ stack: o.stack, dir: o.dir, name }, schemaIo(cli));
+            const { schemaNew } = await import("../../scripts/schema");
+            cli.exitCode = await schemaNew({ stack: o.stack, dir: o.dir, name }, schemaIo(cli));
         });
 }

@@ -12,9 +12,8 @@ export function resolveCommand(cli: KeelContext) {
         .option("--applied", "its changes are complete")
         .option("--rolled-back", "its changes were undone")
         .action(async (version, o) => {
-            cli.exitCode = await (
-                await import("../../scripts/schema")
-            ).schemaResolve(
+            const { schemaResolve } = await import("../../scripts/schema");
+            cli.exitCode = await schemaResolve(
                 {
                     stack: o.stack,
                     url: o.url,

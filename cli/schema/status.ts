@@ -11,9 +11,8 @@ export function statusCommand(cli: KeelContext) {
         .option("--fingerprint", "also print the schema fingerprint (reads the whole catalog)")
         .addOption(jsonOption("print the report as one JSON document (its problems in it, exit 1 when there are any)"))
         .action(async (o) => {
-            cli.exitCode = await (
-                await import("../../scripts/schema")
-            ).schemaStatus(
+            const { schemaStatus } = await import("../../scripts/schema");
+            cli.exitCode = await schemaStatus(
                 {
                     stack: o.stack,
                     url: o.url,

@@ -32,9 +32,8 @@ export function engineVerb(command: StackCommand, extraSummary: string, cli: Kee
             if (positional !== undefined && o.stack !== undefined)
                 throw new UsageError("give the stack once: as the argument or with --stack");
             if (o.skipProgram && command !== "refresh") throw new UsageError("--skip-program goes with refresh");
-            cli.exitCode = await (
-                await import("../../scripts/stack")
-            ).runStackCommand(
+            const { runStackCommand } = await import("../../scripts/stack");
+            cli.exitCode = await runStackCommand(
                 command,
                 {
                     stack: positional ?? o.stack ?? "dev",

@@ -12,8 +12,7 @@ export function newCommand(cli: KeelContext) {
         .argument("[name]", "the new stack's name")
         .option("--stage <dev|staging|prod>", "whose defaults, checks and template the stack gets (required)")
         .action(async (name, o) => {
-            cli.exitCode = await (
-                await import("../../scripts/stackNew")
-            ).stackNew({ name, stage: o.stage }, { root: cli.root, env: cli.env, out: (l) => cli.out(`${l}\n`) });
+            const { stackNew } = await import("../../scripts/stackNew");
+            cli.exitCode = await stackNew({ name, stage: o.stage }, { root: cli.root, env: cli.env, out: (l) => cli.out(`${l}\n`) });
         });
 }
