@@ -21,8 +21,7 @@ import { performance } from "perf_hooks";
 import { Client } from "pg";
 import { executeRestore, formatBytes, libpqEnv, pgToolsFor, planRestore, takeDump, urlForDatabase } from "../components/backup/pgDump";
 import type { PostgresCluster } from "../tools/postgres";
-import type { CommandSpec, ParsedCommandLine } from "../scripts/lib/cli";
-import { median, positiveOption, runBench } from "./cli";
+import { median } from "./cli";
 
 const TARGET = 1.1;
 
@@ -84,20 +83,15 @@ async function generate(url: string, mb: number): Promise<void> {
     await sql(url, "VACUUM ANALYZE");
 }
 
-const SPEC: CommandSpec = {
-    usage: "npm run bench:backup -- [--mb <n>] [--runs <n>]",
-    summary:
-        "Keel's backup and restore against bare pg_dump -Fc and createdb + pg_restore on a generated database, alternating; " +
-        "medians, ratios and PASS/FAIL against 1.1x.",
-    options: [
-        { name: "mb", value: "<n>", help: "size of the generated database in MB (default 200)" },
-        { name: "runs", value: "<n>", help: "runs of each side (default 3)" },
-    ],
-};
+export interface BackupBenchOptions {
+    /** Size of the generated database in MB. */
+    mb: number;
+    /** Runs of each side. */
+    runs: number;
+}
 
-async function main(args: ParsedCommandLine): Promise<void> {
-    const mb = positiveOption(args, "mb", 200, true);
-    const runs = positiveOption(args, "runs", 3);
+/** keel bench backup (cli/bench/backup.ts). */
+export async function benchBackup({ mb, runs }: BackupBenchOptions): Promise<void> {
     const { PostgresCluster } = await import("../tools/postgres");
     let cluster: PostgresCluster | undefined;
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "keel-bench-backup-"));
@@ -187,5 +181,3 @@ async function main(args: ParsedCommandLine): Promise<void> {
         fs.rmSync(work, { recursive: true, force: true });
     }
 }
-
-runBench(SPEC, main);

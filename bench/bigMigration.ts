@@ -18,8 +18,6 @@ import * as os from "os";
 import * as path from "path";
 import { performance } from "perf_hooks";
 import { Client } from "pg";
-import type { CommandSpec, ParsedCommandLine } from "../scripts/lib/cli";
-import { positiveOption, runBench } from "./cli";
 
 const maxRssMb = () => process.resourceUsage().maxRSS / 1024;
 
@@ -66,16 +64,13 @@ async function probe(dir: string): Promise<void> {
     );
 }
 
-const SPEC: CommandSpec = {
-    usage: "npm run bench:big-migration -- [--mb <n>]",
-    summary:
-        "One large data migration applied by Keel's engine in a fresh process: peak RSS after each phase, parse and apply times, " +
-        "the server backend's peak RSS; checks the rows, asserts nothing about time or memory.",
-    options: [{ name: "mb", value: "<n>", help: "size of the migration file in MB (default 50)" }],
-};
+export interface BigMigrationBenchOptions {
+    /** Size of the migration file in MB. */
+    mb: number;
+}
 
-async function main(args: ParsedCommandLine): Promise<void> {
-    const mb = positiveOption(args, "mb", 50, true);
+export async function benchBigMigration(options: BigMigrationBenchOptions): Promise<void> {
+    const mb = options.mb;
     const out = (s = "") => process.stdout.write(s + "\n");
     const { backendPeakMb, bigMigration } = await import("../tools/bigMigration");
     const { PostgresCluster } = await import("../tools/postgres");
@@ -143,7 +138,7 @@ async function main(args: ParsedCommandLine): Promise<void> {
 }
 
 // The probe is the bench's own child process (--probe <dir>), not an option a user passes.
-if (process.argv[2] === "--probe") {
+if (require.main === module && process.argv[2] === "--probe") {
     probe(process.argv[3]).then(
         () => process.exit(0),
         (err) => {
@@ -151,4 +146,4 @@ if (process.argv[2] === "--probe") {
             process.exit(1);
         },
     );
-} else runBench(SPEC, main);
+}

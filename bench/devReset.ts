@@ -9,8 +9,8 @@
  * command's start to its exit, three ways, to show where the time goes:
  *
  *   npm run dev:reset -- --yes                    npm, the build check, the URL from the stack output, the reset
- *   node dist/scripts/devReset.js --yes           without npm and the build check
- *   node dist/scripts/devReset.js --yes --url U   without the engine (the reset alone, and Node's start)
+ *   node dist/cli/main.js dev reset --yes           without npm and the build check
+ *   node dist/cli/main.js dev reset --yes --url U   without the engine (the reset alone, and Node's start)
  *
  * Prints min/median/max of each against the target (under 5 s). Exits 0 either way.
  */
@@ -20,22 +20,18 @@ import * as path from "path";
 import { performance } from "perf_hooks";
 import { findPulumiCli } from "../scripts/lib/pulumiCli";
 import { EngineWorkspace, ROOT } from "../tools/engineWorkspace";
-import type { CommandSpec, ParsedCommandLine } from "../scripts/lib/cli";
-import { median, positiveOption, runBench } from "./cli";
+import { median } from "./cli";
 import { destroyStack } from "../scripts/lib/stackGuard";
 
 const TARGET_SECONDS = 5;
 
-const SPEC: CommandSpec = {
-    usage: "npm run bench:dev-reset -- [--runs <n>]",
-    summary:
-        "Times npm run dev:reset -- --yes on an existing dev database, three ways (npm, node, without the engine); " +
-        "min/median/max against the target (under 5 s).",
-    options: [{ name: "runs", value: "<n>", help: "resets to time per way (default 5)" }],
-};
+export interface DevResetBenchOptions {
+    /** Resets to time per way. */
+    runs: number;
+}
 
-async function main(args: ParsedCommandLine): Promise<void> {
-    const runs = positiveOption(args, "runs", 5);
+/** keel bench dev-reset (cli/bench/devReset.ts). */
+export async function benchDevReset({ runs }: DevResetBenchOptions): Promise<void> {
     const cli = findPulumiCli(ROOT);
     if (!cli) throw new Error("no working Pulumi CLI: npm run pulumi:build, or put one on PATH");
     console.log(`bench:dev-reset: pulumi ${cli.version} (${cli.bin}), ${runs} runs each`);
@@ -54,11 +50,11 @@ async function main(args: ParsedCommandLine): Promise<void> {
         } as NodeJS.ProcessEnv;
         const ways: [string, string, string[]][] = [
             ["npm run dev:reset -- --yes", "npm", ["run", "-s", "dev:reset", "--", "--yes"]],
-            ["node dist/scripts/devReset.js --yes", process.execPath, [path.join(ROOT, "dist/scripts/devReset.js"), "--yes"]],
+            ["node dist/cli/main.js dev reset --yes", process.execPath, [path.join(ROOT, "dist/cli/main.js"), "dev", "reset", "--yes"]],
             [
-                "node dist/scripts/devReset.js --yes --url <url>",
+                "node dist/cli/main.js dev reset --yes --url <url>",
                 process.execPath,
-                [path.join(ROOT, "dist/scripts/devReset.js"), "--yes", "--url", url],
+                [path.join(ROOT, "dist/cli/main.js"), "dev", "reset", "--yes", "--url", url],
             ],
         ];
         const results: [string, number[]][] = [];
@@ -85,5 +81,3 @@ async function main(args: ParsedCommandLine): Promise<void> {
         await destroyStack(stack);
     }
 }
-
-runBench(SPEC, main);

@@ -21,8 +21,7 @@ import { findPulumiCli } from "../scripts/lib/pulumiCli";
 import { EngineWorkspace, ROOT } from "../tools/engineWorkspace";
 import { PostgresCluster } from "../tools/postgres";
 import { tempDir } from "../tools/tempDir";
-import type { CommandSpec, ParsedCommandLine } from "../scripts/lib/cli";
-import { median, positiveOption, runBench } from "./cli";
+import { median } from "./cli";
 
 const RATIO_TARGET = 1.3;
 const CHECKPOINT_TARGET = 100 * 1024;
@@ -46,20 +45,15 @@ function timed(label: string, command: string, cwd: string, env: NodeJS.ProcessE
     return seconds;
 }
 
-const SPEC: CommandSpec = {
-    usage: "npm run bench:engine -- [--runs <n>] [--tables <n>]",
-    summary:
-        "A no-op preview of the dev stack through the real engine against a trivial program, the type-checked program and " +
-        "Pulumi's own plugin shim; min/median/max, ratios, the checkpoint's size and PASS/FAIL against the targets.",
-    options: [
-        { name: "runs", value: "<n>", help: "previews of each side, alternating (default 3)" },
-        { name: "tables", value: "<n>", help: "tables in the schema, one migration each (default 60)" },
-    ],
-};
+export interface EngineBenchOptions {
+    /** Previews of each side, alternating. */
+    runs: number;
+    /** Tables in the schema, one migration each. */
+    tables: number;
+}
 
-async function main(args: ParsedCommandLine): Promise<void> {
-    const runs = positiveOption(args, "runs", 3);
-    const tables = positiveOption(args, "tables", 60);
+/** keel bench engine (cli/bench/engine.ts). */
+export async function benchEngine({ runs, tables }: EngineBenchOptions): Promise<void> {
     const cli = findPulumiCli(ROOT);
     if (!cli) throw new Error("no working Pulumi CLI: npm run pulumi:build, or put one on PATH");
     console.log(`bench:engine: pulumi ${cli.version} (${cli.bin}), ${runs} runs, ${tables} tables`);
@@ -96,7 +90,7 @@ async function main(args: ParsedCommandLine): Promise<void> {
             {
                 label: "Keel: npm run preview (dev, nothing to do)",
                 cwd: ws.root,
-                command: `${build} && node ${path.join(ROOT, "dist/scripts/stack.js")} preview`,
+                command: `${build} && node ${path.join(ROOT, "dist/cli/main.js")} stack preview`,
             },
             {
                 label: "trivial program, same command",
@@ -111,7 +105,7 @@ async function main(args: ParsedCommandLine): Promise<void> {
             {
                 label: "Keel, provider started by Pulumi's plain shim",
                 cwd: ws.root,
-                command: `${build} && ${plainEnv} node ${path.join(ROOT, "dist/scripts/stack.js")} preview`,
+                command: `${build} && ${plainEnv} node ${path.join(ROOT, "dist/cli/main.js")} stack preview`,
             },
             {
                 label: "trivial program + one no-op dynamic resource",
@@ -167,5 +161,3 @@ async function main(args: ParsedCommandLine): Promise<void> {
         await cluster.stop();
     }
 }
-
-runBench(SPEC, main);

@@ -7,7 +7,7 @@
  *     inserts (the floor; the history table is created inside that file, so
  *     it is timed, as Keel creates its own),
  *   - Keel's runner via `npm run schema:apply -- --dir D` (as a user runs it)
- *     and via `node dist/scripts/schema.js apply --dir D` (no npm),
+ *     and via `node dist/cli/main.js schema apply --dir D` (no npm),
  *   - node-pg-migrate (one transaction per file, like Keel; and its default,
  *     one transaction for the whole run) and dbmate (the npm bin, which is a
  *     node wrapper, and the Go binary it wraps).
@@ -18,7 +18,7 @@
  * loaded, the way the CLI calls the engine: scanMigrations, then
  * applyMigrations or inspectSchema without the schema fingerprint; plus one
  * row with the fingerprint, which pulumi refresh pays), and peak RSS of
- * `node dist/scripts/schema.js apply` with `big-count` migrations. Exits 0
+ * `node dist/cli/main.js schema apply` with `big-count` migrations. Exits 0
  * when a target is missed: it prints verdicts, it is not a gate.
  *
  * Internal child modes (used by the bench itself, each in a fresh process):
@@ -31,23 +31,21 @@ import * as os from "os";
 import * as path from "path";
 import { performance } from "perf_hooks";
 import type { PostgresCluster } from "../tools/postgres";
-import type { ParsedCommandLine } from "../scripts/lib/cli";
-import { runBench } from "./cli";
 import { applyByPhase } from "./migrations/applyPhases";
 import { applyIntoEmptyDatabases } from "./migrations/applyRuns";
 import { startCluster } from "./migrations/cluster";
 import { generate } from "./migrations/generate";
 import { KEEL_CLI } from "./migrations/migrationTools";
 import { nothingPending } from "./migrations/nothingPending";
-import { optionsFrom, SPEC } from "./migrations/options";
+import type { Options } from "./migrations/options";
 import { peakMemory } from "./migrations/peakMemory";
 import { probe } from "./migrations/probes";
 import { GNU_TIME, useScratchDir } from "./migrations/processes";
 import { loadavg } from "./migrations/report";
 import { reportVerdicts } from "./migrations/verdicts";
 
-async function main(args: ParsedCommandLine): Promise<void> {
-    const opts = optionsFrom(args);
+/** keel bench migrations (cli/bench/migrations.ts). */
+export async function benchMigrations(opts: Options): Promise<void> {
     const out = (s = "") => process.stdout.write(s + "\n");
     if (!fs.existsSync(KEEL_CLI)) throw new Error(`${KEEL_CLI} is missing: run 'npm run build' first`);
 
@@ -90,7 +88,8 @@ async function main(args: ParsedCommandLine): Promise<void> {
     }
 }
 
-const probing = probe(process.argv.slice(2));
+// The entry re-runs itself as each timed child (--probe-*); imported by keel bench, it only exports.
+const probing = require.main === module ? probe(process.argv.slice(2)) : undefined;
 if (probing) {
     probing.then(
         () => process.exit(0),
@@ -99,4 +98,4 @@ if (probing) {
             process.exit(1);
         },
     );
-} else runBench(SPEC, main);
+}

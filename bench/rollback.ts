@@ -26,34 +26,24 @@ import { ROOT } from "../tools/repoRoot";
 import { FakeFly } from "../tools/fakeFly";
 import { PostgresCluster } from "../tools/postgres";
 import { RollbackWorkspace } from "../tools/rollbackWorkspace";
-import { CommandSpec, ParsedCommandLine, UsageError } from "../scripts/lib/cli";
-import { median, positiveOption, runBench } from "./cli";
+import { UsageError } from "../scripts/lib/usageError";
+import { median } from "./cli";
 
 const TARGET_SECONDS = 30;
 const LIST_TARGET_SECONDS = 3;
 const STACK = "bench";
 
-const SPEC: CommandSpec = {
-    usage: "npm run bench:rollback -- [--runs <n>] [--backend file|s3] [--list <n>]",
-    summary:
-        "Times npm run rollback -- --to <v> --yes through the real engine (fake Fly API, real PostgreSQL), from the command's start " +
-        "to the previous version healthy, against the target (under 30 s); then the list of a history of --list deploys, " +
-        "with and without the local cache, against its target (under 3 s).",
-    options: [
-        { name: "runs", value: "<n>", help: "rollbacks to time, alternating the two versions (default 3)" },
-        {
-            name: "backend",
-            value: "<file|s3>",
-            help: "where the state is: a local directory, or a real S3 server (versitygw) (default file)",
-        },
-        { name: "list", value: "<n>", help: "deploys in the history the list is timed on (default 200)" },
-    ],
-};
+export interface RollbackBenchOptions {
+    /** Rollbacks to time, alternating the two versions. */
+    runs: number;
+    /** Deploys in the history the list is timed on. */
+    list: number;
+    /** Where the state is: file or s3. */
+    backend: string;
+}
 
-async function main(args: ParsedCommandLine): Promise<void> {
-    const runs = positiveOption(args, "runs", 3);
-    const listed = positiveOption(args, "list", 200);
-    const backendKind = (args.options.backend as string | undefined) ?? "file";
+/** keel bench rollback (cli/bench/rollback.ts). */
+export async function benchRollback({ runs, list: listed, backend: backendKind }: RollbackBenchOptions): Promise<void> {
     if (backendKind !== "file" && backendKind !== "s3") throw new UsageError(`--backend is file or s3, not '${backendKind}'`);
     const cli = findPulumiCli(ROOT);
     if (!cli) throw new Error("no working Pulumi CLI: npm run pulumi:build, or put one on PATH");
@@ -175,5 +165,3 @@ async function benchList(rw: RollbackWorkspace, total: number, runs: number): Pr
     await time(true);
     await time(false);
 }
-
-runBench(SPEC, main);

@@ -15,8 +15,12 @@ export interface KeelContext {
     err(text: string): void;
     /** Asks a yes/no question on a terminal; false where none is attached. */
     confirm(question: string): Promise<boolean>;
+    /** Asks for a typed answer on a terminal; undefined where none is attached (absent: nobody can answer). */
+    ask?(question: string): Promise<string | undefined>;
     /** Set by the verb's action: the process's exit code. */
     exitCode: number;
     /** Applied to an error's text before it is printed (a command that must never print a secret masks it here). */
     redact: (text: string) => string;
+    /** Ctrl-C as the process receives it, for a verb whose engine must finish its steps (absent outside a process). */
+    interruptions?: () => AbortSignal;
 }

@@ -9,22 +9,45 @@
  */
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { KeelContext } from "./cli";
-import { confirmOnTty } from "../scripts/lib/prompt";
+import { UsageError } from "../scripts/lib/usageError";
+import { benchCommand } from "./bench";
+import { completionCommand } from "./completion";
 import { dbCommand } from "./db";
 import { deployCommand } from "./deploy";
+import { devCommand } from "./dev";
+import { driftCommand } from "./drift";
+import { hooksCommand } from "./hooks";
+import { interruptions } from "./interruptions";
 import { issueCommand } from "./issue";
 import { monitorCommand } from "./monitor";
+import { preflightCommand } from "./preflight";
+import { pulumiCommand } from "./pulumi";
 import { releaseCommand } from "./release";
+import { rollbackCommand } from "./rollback";
+import { schemaCommand } from "./schema";
+import { stackCommand } from "./stack";
 
 /** The whole tree: every noun and its verbs. */
 export function keelProgram(cli: KeelContext): Command {
     const program = new Command("keel")
+        .enablePositionalOptions()
         .description("Keel: one Pulumi program for a small product's whole platform, and the commands to operate it.")
+        .addCommand(stackCommand(cli))
+        .addCommand(pulumiCommand(cli))
         .addCommand(dbCommand(cli))
+        .addCommand(schemaCommand(cli))
+        .addCommand(devCommand(cli))
+        .addCommand(rollbackCommand(cli))
+        .addCommand(driftCommand(cli))
+        .addCommand(preflightCommand(cli))
+        .addCommand(hooksCommand(cli))
         .addCommand(deployCommand(cli))
         .addCommand(monitorCommand(cli))
         .addCommand(issueCommand(cli))
-        .addCommand(releaseCommand(cli));
+        .addCommand(releaseCommand(cli))
+        .addCommand(benchCommand(cli));
+    // Last: its scripts are generated from the tree above.
+    program.addCommand(completionCommand(program, cli));
     return program;
 }
 
@@ -41,6 +64,9 @@ function configure(command: Command, cli: KeelContext): void {
 export async function runKeel(argv: string[], cli: KeelContext): Promise<number> {
     const program = keelProgram(cli);
     configure(program, cli);
+    // The verb that runs: a usage error its own checks find is answered with its usage, as the parser's are.
+    let running: Command | undefined;
+    program.hook("preAction", (_program, verb) => void (running = verb as Command));
     try {
         await program.parseAsync(argv, { from: "user" });
         return cli.exitCode;
@@ -48,6 +74,11 @@ export async function runKeel(argv: string[], cli: KeelContext): Promise<number>
         if (err instanceof CommanderError) {
             // --help and `keel help` end with 0; a bare noun (its help on stderr) and every parse problem are usage errors.
             return err.exitCode === 0 ? 0 : 2;
+        }
+        if (err instanceof UsageError) {
+            // Found by the verb's own checks (a missing or conflicting option): a usage error too.
+            cli.err(`error: ${cli.redact(err.message)}\n\n${running ? running.helpInformation() : "(keel --help lists the commands)\n"}`);
+            return 2;
         }
         const text = cli.env.KEEL_DEBUG && err instanceof Error && err.stack ? err.stack : err instanceof Error ? err.message : String(err);
         cli.err(`error: ${cli.redact(text)}\n`);
@@ -62,9 +93,12 @@ export function main(argv = process.argv.slice(2)): void {
         env: process.env,
         out: (t) => void process.stdout.write(t),
         err: (t) => void process.stderr.write(t),
-        confirm: confirmOnTty,
+        // The terminal's prompts load when a verb asks: `keel --help` loads no verb's code.
+        confirm: async (q) => (await import("../scripts/lib/prompt")).confirmOnTty(q),
+        ask: async (q) => (await import("../scripts/lib/prompt")).askOnTty(q),
         exitCode: 0,
         redact: (t) => t,
+        interruptions,
     };
     runKeel(argv, cli).then((code) => process.exit(code));
 }

@@ -2,10 +2,10 @@
  * Backups of a stack's database: pg_dump files for docker, external and local
  * kinds, snapshot branches (components/backup/neon.ts) for neon:
  *
- *   npm run db:backups [-- --stack <s>]                         list them: time, schema version, size
- *   npm run db:backup  [-- --stack <s>]                         take one now (as pulumi up does before migrating), apply retention
- *   npm run db:restore -- [--stack <s>] --backup <id> [--yes]   restore one (prints the plan, asks first)
- *   npm run db:drill   [-- --stack <s>]                         backup, restore into a scratch database, compare, clean up
+ *   keel db backups [--stack <s>] [--json]              list them: time, schema version, size
+ *   keel db backup  [--stack <s>]                       take one now (as pulumi up does before migrating), apply retention
+ *   keel db restore [--stack <s>] --backup <id> [--yes] restore one (prints the plan, asks first)
+ *   keel db drill   [--stack <s>]                       backup, restore into a scratch database, compare, clean up
  *
  * The stack is dev unless --stack names another. Neon stacks need NEON_API_KEY
  * (and NEON_API_URL for a proxy or fake); the project and branch are found by
@@ -38,9 +38,8 @@ import type { BackupRecord } from "../components/backup/types";
 import { KeelConfig, NeonDatabaseConfig } from "../components/config";
 import { KeelError } from "../components/errors";
 import { describeTarget } from "../components/postgres/connection";
-import { CommandSpec, ParsedCommandLine, runCommandLine, runSubcommand, UsageError, usageText } from "./lib/cli";
+import { UsageError } from "./lib/usageError";
 import { neonTarget } from "./lib/neonStack";
-import { confirmOnTty } from "./lib/prompt";
 import type { PulumiCli } from "./lib/pulumiCli";
 import { readStackConfig } from "./lib/stackConfig";
 import { stackDatabase } from "./lib/stackDatabase";
@@ -56,8 +55,6 @@ export interface DbIo {
     root: string;
     env: Record<string, string | undefined>;
     out(line: string): void;
-    /** Where usage errors go (default: out). */
-    err?(line: string): void;
     /** Asks a yes/no question; false when nobody can answer. */
     confirm(question: string): Promise<boolean>;
     /** Neon drill: compares the backup branch with its restored copy (default: compareDatabases). */
@@ -68,54 +65,27 @@ export interface DbIo {
     schemaVersionAt?: (uri: string, historySchema: string) => Promise<string>;
 }
 
-const STACK = { name: "stack", short: "s", value: "<stack>", help: "the stack (default: dev)" };
-const URL_OPTION = {
-    name: "url",
-    value: "<postgres-url>",
-    help: "the database's direct URL (default: the stack's own, its output databaseUrl; pg_dump stacks)",
-};
+export type DbVerb = "backups" | "backup" | "restore" | "drill";
 
-export const SPECS: Record<string, CommandSpec> = {
-    backups: {
-        usage: "npm run db:backups -- [--stack <stack>]",
-        summary: "Lists the stack's backups, newest first: time, schema version, the version each was taken before, size or LSN.",
-        options: [STACK],
-    },
-    backup: {
-        usage: "npm run db:backup -- [--stack <stack>] [--url <postgres-url>]",
-        summary:
-            "Takes a backup now, as pulumi up does before migrating: pg_dump (docker, external, local) with its record and the stack's " +
-            "retention (keel:migrations.keepBackups), or a Neon snapshot branch (expiring after keel:migrations.backupRetentionDays).",
-        options: [STACK, URL_OPTION],
-    },
-    restore: {
-        usage: "npm run db:restore -- [--stack <stack>] --backup <id> [--yes] [--url <postgres-url>]",
-        summary:
-            "Restores a backup over the stack's database: prints the plan and asks first; the previous state is kept " +
-            "(a database or a branch) with the way back.",
-        options: [
-            STACK,
-            { name: "backup", short: "b", value: "<id>", help: "the backup: its id as db:backups lists it, or a unique prefix (required)" },
-            { name: "yes", short: "y", help: "go ahead without asking (needed without a terminal)" },
-            URL_OPTION,
-        ],
-    },
-    drill: {
-        usage: "npm run db:drill -- [--stack <stack>] [--url <postgres-url>]",
-        summary:
-            "Takes a backup, restores it into a scratch database (or branch), compares schema, rows and data with the source, " +
-            "prints a pass/fail report (exit 1 on a failure) and removes the scratch copy.",
-        options: [STACK, URL_OPTION],
-    },
-};
+export interface DbOptions {
+    stack: string;
+    /** The database's direct URL instead of the stack's own (pg_dump stacks). */
+    url?: string;
+    /** restore: the backup's id as db backups lists it, or a unique prefix. */
+    backup?: string;
+    /** restore: go ahead without asking. */
+    yes?: boolean;
+    /** backups: the list as one JSON document. */
+    json?: boolean;
+}
 
 function backupDir(io: DbIo, config: KeelConfig): string {
     return path.resolve(io.root, config.migrations.backupDir);
 }
 
 /** The database URL for a command that connects: --url, else the stack's own (scripts/lib/stackDatabase.ts's rule). */
-async function databaseUrl(args: ParsedCommandLine, io: DbIo, config: KeelConfig): Promise<string> {
-    const url = args.options.url as string | undefined;
+async function databaseUrl(options: DbOptions, io: DbIo, config: KeelConfig): Promise<string> {
+    const url = options.url;
     const o = {
         root: io.root,
         stack: config.stack,
@@ -132,34 +102,26 @@ function describeRecord(r: BackupRecord): string {
     return `${r.id}  ${r.takenAt}  schema ${r.schemaVersion || "-"}  before ${r.beforeVersion || "-"}  ${size}${r.sha256 ? `  sha256 ${r.sha256.slice(0, 12)}…` : ""}`;
 }
 
-/**
- * One command line of the db script (`backups --stack prod`, as the npm scripts
- * pass it): 0 after --help, 2 on a usage error (with the usage, on io.err),
- * else the command's exit code. Other errors are thrown.
- */
-export async function main(argv: string[], io: DbIo): Promise<number> {
-    const [command, ...rest] = argv;
-    const err = (text: string) => (io.err ?? io.out)(text.replace(/\n$/, ""));
-    const spec = Object.prototype.hasOwnProperty.call(SPECS, command) ? SPECS[command] : undefined;
-    if (!spec) {
-        err(
-            `error: ${command ? `unknown command '${command}'` : "no command given"}\n\n${Object.values(SPECS).map(usageText).join("\n\n")}`,
-        );
-        return 2;
-    }
-    return runCommandLine(spec, (args) => dbCommand(command, args, io), rest, { out: (t) => io.out(t.replace(/\n$/, "")), err });
-}
-
-/** Runs one command with its parsed options. */
-export async function dbCommand(command: string, args: ParsedCommandLine, io: DbIo): Promise<number> {
-    const stack = (args.options.stack as string | undefined) ?? "dev";
-    if (command === "restore" && !args.options.backup) throw new UsageError("--backup <id> is required: npm run db:backups lists them");
+/** Runs one verb of keel db with its options. */
+export async function dbCommand(command: DbVerb, options: DbOptions, io: DbIo): Promise<number> {
+    const stack = options.stack;
+    if (command === "restore" && !options.backup) throw new UsageError("--backup <id> is required: npm run db:backups lists them");
     const config = readStackConfig(io.root, stack, io.env);
-    if (config.database.kind === "neon") return neonCommand(command, args, io, config, config.database);
+    if (config.database.kind === "neon") return neonCommand(command, options, io, config, config.database);
     const dir = backupDir(io, config);
 
     if (command === "backups") {
         const records = listDumps(dir, config.stack);
+        if (options.json) {
+            io.out(
+                JSON.stringify(
+                    { stack: config.stack, kind: config.database.kind, where: path.join(dir, config.stack), backups: records },
+                    null,
+                    2,
+                ),
+            );
+            return 0;
+        }
         if (!records.length) {
             io.out(`No backups of stack '${config.stack}' in ${path.join(dir, config.stack)}.`);
             return 0;
@@ -171,7 +133,7 @@ export async function dbCommand(command: string, args: ParsedCommandLine, io: Db
         return 0;
     }
 
-    const url = await databaseUrl(args, io, config);
+    const url = await databaseUrl(options, io, config);
     if (command === "backup") {
         const { historySchema, keepBackups } = config.migrations;
         const schemaVersion = await appliedSchemaVersion(url, historySchema);
@@ -192,8 +154,8 @@ export async function dbCommand(command: string, args: ParsedCommandLine, io: Db
         return 0;
     }
     if (command === "restore") {
-        const record = findDump(dir, config.stack, args.options.backup as string);
-        await restoreDump(url, record, async () => args.options.yes === true || (await io.confirm("Go ahead? [y/N] ")), {
+        const record = findDump(dir, config.stack, options.backup as string);
+        await restoreDump(url, record, async () => options.yes === true || (await io.confirm("Go ahead? [y/N] ")), {
             progress: io.out,
             historySchema: config.migrations.historySchema,
             env: io.env,
@@ -212,11 +174,26 @@ export async function dbCommand(command: string, args: ParsedCommandLine, io: Db
 }
 
 /** Neon stacks: backups are snapshot branches (components/backup/neon.ts). */
-async function neonCommand(command: string, args: ParsedCommandLine, io: DbIo, config: KeelConfig, c: NeonDatabaseConfig): Promise<number> {
+async function neonCommand(command: DbVerb, options: DbOptions, io: DbIo, config: KeelConfig, c: NeonDatabaseConfig): Promise<number> {
     const target = await neonTarget(io, config, c);
     const where = `branch '${target.branchName}' (${target.branchId}) of Neon project ${target.projectId}`;
     if (command === "backups") {
         const records = await listNeonBackups(target);
+        if (options.json) {
+            io.out(
+                JSON.stringify(
+                    {
+                        stack: config.stack,
+                        kind: "neon",
+                        where: { projectId: target.projectId, branchId: target.branchId },
+                        backups: records,
+                    },
+                    null,
+                    2,
+                ),
+            );
+            return 0;
+        }
         if (!records.length) {
             io.out(`No backups of stack '${config.stack}' (${where}).`);
             return 0;
@@ -239,10 +216,10 @@ async function neonCommand(command: string, args: ParsedCommandLine, io: DbIo, c
         return 0;
     }
     if (command === "restore") {
-        const plan = await planNeonRestore(target, args.options.backup as string);
+        const plan = await planNeonRestore(target, options.backup as string);
         io.out(`restore of ${where} will:`);
         for (const l of plan.lines) io.out(`  ${l}`);
-        if (args.options.yes !== true && !(await io.confirm("Go ahead? [y/N] "))) {
+        if (options.yes !== true && !(await io.confirm("Go ahead? [y/N] "))) {
             throw new DbCommandError("The restore was not confirmed; nothing was changed. (Pass --yes to confirm in scripts.)");
         }
         const result = await executeNeonRestore(target, plan, io.out);
@@ -293,15 +270,4 @@ async function neonSchemaVersion(io: DbIo, config: KeelConfig, c: NeonDatabaseCo
         );
         return "";
     }
-}
-
-if (require.main === module) {
-    runSubcommand(SPECS, (command, args) =>
-        dbCommand(command, args, {
-            root: process.cwd(),
-            env: process.env,
-            out: (l) => void process.stdout.write(`${l}\n`),
-            confirm: confirmOnTty,
-        }),
-    );
 }

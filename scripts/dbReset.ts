@@ -15,22 +15,9 @@
  * previous state.
  */
 import { describePlan, executeReset, planReset, ResetError, runSqlInTransaction } from "../components/backup/neonReset";
-import { CommandSpec, ParsedCommandLine, runCommand, UsageError } from "./lib/cli";
+import { UsageError } from "./lib/usageError";
 import { scriptNeonClient } from "./lib/neonStack";
-import { confirmOnTty } from "./lib/prompt";
 import { readStackConfig } from "./lib/stackConfig";
-
-export const SPEC: CommandSpec = {
-    usage: "npm run db:reset -- --stack <stack> [--yes]",
-    summary:
-        "Gives a Neon stack that branches off another (staging) a fresh copy of its parent's data (prod): through a temporary branch " +
-        "sanitized by keel:database.neon.sanitizeSql, keeping its previous state as a branch. Prints the plan and asks first. " +
-        "(The dev database's reset is npm run dev:reset.)",
-    options: [
-        { name: "stack", short: "s", value: "<stack>", help: "the stack (required)" },
-        { name: "yes", short: "y", help: "go ahead without asking (needed without a terminal)" },
-    ],
-};
 
 export interface DbResetIo {
     root: string;
@@ -39,8 +26,14 @@ export interface DbResetIo {
     confirm(question: string): Promise<boolean>;
 }
 
-export async function dbReset(args: ParsedCommandLine, io: DbResetIo): Promise<number> {
-    const stack = args.options.stack as string | undefined;
+export interface DbResetOptions {
+    /** Required: the Neon stack whose branch gets its parent's data. */
+    stack?: string;
+    yes?: boolean;
+}
+
+export async function dbReset(options: DbResetOptions, io: DbResetIo): Promise<number> {
+    const stack = options.stack;
     if (!stack) throw new UsageError("--stack <stack> is required");
     const config = readStackConfig(io.root, stack, io.env);
     if (config.database.kind !== "neon") {
@@ -55,7 +48,7 @@ export async function dbReset(args: ParsedCommandLine, io: DbResetIo): Promise<n
     const api = scriptNeonClient(stack, io.env, io.out);
     const plan = await planReset(api, stack, config.database, io.root);
     io.out(`db:reset on stack '${stack}' (Neon project ${plan.projectId}) will:\n${describePlan(plan).join("\n")}`);
-    if (args.options.yes !== true && !(await io.confirm("Go ahead? [y/N] "))) {
+    if (options.yes !== true && !(await io.confirm("Go ahead? [y/N] "))) {
         io.out("Nothing was changed. (Pass --yes to skip this question in scripts.)");
         return 1;
     }
@@ -64,11 +57,4 @@ export async function dbReset(args: ParsedCommandLine, io: DbResetIo): Promise<n
         `'${plan.target.name}' now holds '${plan.parent.name}'s data${plan.sanitizeSql ? `, sanitized by ${plan.sanitizeSql.file}` : ""}.`,
     );
     return 0;
-}
-
-if (require.main === module) {
-    // npm runs scripts from the project's root, where the stack files are.
-    runCommand(SPEC, (args) =>
-        dbReset(args, { root: process.cwd(), env: process.env, out: (l) => void process.stdout.write(`${l}\n`), confirm: confirmOnTty }),
-    );
 }

@@ -1,5 +1,5 @@
 /**
- * npm run db:url [-- --stack <s>] [--pooled]
+ * keel db url [--stack <s>] [--pooled]   (npm run db:url)
  *
  * Prints the stack's direct database URL (the stack output databaseUrl, read
  * through the engine) and nothing else on stdout, for tools:
@@ -11,19 +11,7 @@
  * PULUMI_CONFIG_PASSPHRASE must be set, as for npm run up. A stack that was
  * never deployed has no URL yet: the error says to run npm run up first.
  */
-import { CommandSpec, ParsedCommandLine, runCommand } from "./lib/cli";
 import { stackDatabase, stackOutput } from "./lib/stackDatabase";
-
-export const SPEC: CommandSpec = {
-    usage: "npm run db:url -- [--stack <stack>] [--pooled]",
-    summary:
-        "Prints the stack's direct database URL (its output databaseUrl, through the engine) and nothing else, for tools: " +
-        'psql "$(npm run -s db:url)". Outside dev, PULUMI_CONFIG_PASSPHRASE must be set.',
-    options: [
-        { name: "stack", short: "s", value: "<stack>", help: "the stack (default: dev)" },
-        { name: "pooled", help: "the pooled URL the app uses (databasePooledUrl) instead of the direct one" },
-    ],
-};
 
 export interface DbUrlIo {
     root: string;
@@ -43,13 +31,4 @@ export async function dbUrl(options: DbUrlOptions, io: DbUrlIo): Promise<number>
     const url = options.pooled ? await stackOutput(o, "databasePooledUrl") : (await stackDatabase({ ...o, urlOption: false })).url;
     io.print(`${url}\n`);
     return 0;
-}
-
-if (require.main === module) {
-    runCommand(SPEC, (args) =>
-        dbUrl(
-            { stack: (args.options.stack as string | undefined) ?? "dev", pooled: args.options.pooled === true },
-            { root: process.cwd(), env: process.env, print: (t) => void process.stdout.write(t) },
-        ),
-    );
 }

@@ -1,5 +1,5 @@
 /**
- * npm run dev:start|dev:stop|dev:logs [-- --stack <stack>]: the stack's own
+ * keel dev start|stop|logs [--stack <stack>] (npm run dev:start, …): the stack's own
  * database on this machine, between `npm run up`s.
  *
  *   dev:start   local: start the server (on a dev stack with none yet, create it
@@ -17,11 +17,10 @@ import { spawn, spawnSync } from "child_process";
 import * as path from "path";
 import type { DockerDatabaseConfig, KeelConfig, LocalDatabaseConfig } from "../components/config";
 import { KeelError } from "../components/errors";
-import { CommandSpec, ParsedCommandLine, runCommand, UsageError } from "./lib/cli";
+import { UsageError } from "./lib/usageError";
 import { readStackConfig } from "./lib/stackConfig";
 
-const COMMANDS = ["start", "stop", "logs"] as const;
-export type DevCommand = (typeof COMMANDS)[number];
+export type DevCommand = "start" | "stop" | "logs";
 
 export class DevCommandError extends KeelError {
     constructor(message: string) {
@@ -29,34 +28,13 @@ export class DevCommandError extends KeelError {
     }
 }
 
-export function devSpec(command: DevCommand): CommandSpec {
-    const stack = { name: "stack", short: "s", value: "<stack>", help: "the stack whose database it is (default dev)" };
-    switch (command) {
-        case "start":
-            return {
-                usage: "npm run dev:start -- [--stack <stack>]",
-                summary:
-                    "Starts the stack's database on this machine: a local one's server (created with npm run up when a dev stack has none yet), " +
-                    "or a docker one's container. Prints its host, port and database, never the password.",
-                options: [stack],
-            };
-        case "stop":
-            return {
-                usage: "npm run dev:stop -- [--stack <stack>]",
-                summary: "Stops the stack's local server or Docker container; the data is kept (npm run dev:start starts it again).",
-                options: [stack],
-            };
-        case "logs":
-            return {
-                usage: "npm run dev:logs -- [--stack <stack>] [-f] [-n <lines>]",
-                summary: "Prints the server log of the stack's local database (or its Docker container's log).",
-                options: [
-                    stack,
-                    { name: "follow", short: "f", help: "keep printing what the server writes, until Ctrl-C" },
-                    { name: "lines", short: "n", value: "<lines>", help: "only the last <lines> lines" },
-                ],
-            };
-    }
+export interface DevOptions {
+    /** The stack whose database it is. */
+    stack: string;
+    /** logs: keep printing what the server writes, until Ctrl-C. */
+    follow?: boolean;
+    /** logs: only the last <lines> lines. */
+    lines?: string;
 }
 
 export interface DevIo {
@@ -64,18 +42,14 @@ export interface DevIo {
     root: string;
     env: Record<string, string | undefined>;
     out(text: string): void;
-    /** `npm run up` of a stack (default: the engine, as scripts/stack.ts runs it). */
-    up?(stack: string): Promise<void>;
+    /** `npm run up` of a stack (the verb passes the engine's, as keel stack up runs it). */
+    up(stack: string): Promise<void>;
     /** dev:logs -f stops when this aborts (default: Ctrl-C). */
     signal?: AbortSignal;
 }
 
-function stackArg(args: ParsedCommandLine): string {
-    return (args.options.stack as string | undefined) ?? "dev";
-}
-
-function linesArg(args: ParsedCommandLine): number | undefined {
-    const v = args.options.lines as string | undefined;
+function linesArg(options: DevOptions): number | undefined {
+    const v = options.lines;
     if (v === undefined) return undefined;
     if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--lines needs a positive number of lines, got '${v}'`);
     return Number(v);
@@ -86,16 +60,16 @@ function npmRun(script: string, stack: string): string {
     return stack === "dev" ? `npm run ${script}` : `npm run ${script} -- --stack ${stack}`;
 }
 
-export async function runDevCommand(command: DevCommand, args: ParsedCommandLine, io: DevIo): Promise<number> {
-    const stack = stackArg(args);
-    const lines = command === "logs" ? linesArg(args) : undefined;
+export async function runDevCommand(command: DevCommand, options: DevOptions, io: DevIo): Promise<number> {
+    const stack = options.stack;
+    const lines = command === "logs" ? linesArg(options) : undefined;
     const config = readStackConfig(io.root, stack, io.env);
     const db = config.database;
     switch (db.kind) {
         case "local":
-            return local(command, config, db, { ...args, lines }, io);
+            return local(command, config, db, { follow: options.follow === true, lines }, io);
         case "docker":
-            return docker(command, config, db, { follow: args.options.follow === true, lines }, io);
+            return docker(command, config, db, { follow: options.follow === true, lines }, io);
         default:
             throw new DevCommandError(
                 `the ${stack} stack's database is '${db.kind}': Keel does not run it on this machine, so there is nothing to ${command === "logs" ? "show" : command}. ` +
@@ -110,7 +84,7 @@ async function local(
     command: DevCommand,
     config: KeelConfig,
     db: LocalDatabaseConfig,
-    args: ParsedCommandLine & { lines?: number },
+    o: { follow: boolean; lines?: number },
     io: DevIo,
 ): Promise<number> {
     // Loaded here: only the local kind needs the binaries' module.
@@ -122,15 +96,15 @@ async function local(
     const say = (line: string) => io.out(`${line}\n`);
 
     if (command === "logs") {
-        const text = server.readLog(paths, args.lines);
-        if (!text && !args.options.follow) {
+        const text = server.readLog(paths, o.lines);
+        if (!text && !o.follow) {
             say(
                 `no server log yet at ${shown(paths.logFile)} (the ${stack} stack's local database has not been started: ${npmRun("dev:start", stack)})`,
             );
             return 0;
         }
         io.out(text);
-        if (args.options.follow) await server.followLog(paths.logFile, io.out, io.signal ?? interrupted());
+        if (o.follow) await server.followLog(paths.logFile, io.out, io.signal ?? interrupted());
         return 0;
     }
 
@@ -154,7 +128,7 @@ async function local(
             );
         }
         say(`the ${stack} stack has no local database yet: creating it with npm run up (initdb, start, migrations)`);
-        await (io.up ?? engineUp(io))(stack);
+        await io.up(stack);
         status = server.serverStatus(paths);
         if (status.state === "missing") throw new DevCommandError(`npm run up finished but ${shown(paths.dataDir)} holds no database`);
     }
@@ -176,19 +150,6 @@ async function local(
     say(`  its URL, with the password: npm run -s db:url${stack === "dev" ? "" : ` -- --stack ${stack}`}`);
     say(`  the server log: ${shown(paths.logFile)} (${npmRun("dev:logs", stack)}); stop it: ${npmRun("dev:stop", stack)}`);
     return 0;
-}
-
-/** The engine's `up` of a stack, as `npm run up -- <stack>` runs it. */
-function engineUp(io: DevIo): (stack: string) => Promise<void> {
-    return async (stack) => {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { runStackCommand } = require("./stack") as typeof import("./stack");
-        await runStackCommand(
-            "up",
-            { options: { stack, yes: true }, positionals: [], help: false },
-            { root: io.root, env: io.env, out: io.out, err: io.out, confirm: async () => true },
-        );
-    };
 }
 
 function interrupted(): AbortSignal {
@@ -248,7 +209,7 @@ async function docker(
             if (config.stage !== "dev")
                 throw new DevCommandError(`there is no container ${container} yet; create it with npm run up -- --stack ${stack}`);
             io.out(`the ${stack} stack has no container ${container} yet: creating it with npm run up\n`);
-            await (io.up ?? engineUp(io))(stack);
+            await io.up(stack);
             return docker(command, config, db, o, io);
         }
         throw new DevCommandError(`docker ${command} ${container} failed: ${text.split("\n").pop()}`);
@@ -259,22 +220,4 @@ async function docker(
             `running: the ${stack} stack's PostgreSQL in container ${container}, on host 127.0.0.1, port ${db.port}, database ${db.databaseName} (user ${db.user})\n`,
         );
     return 0;
-}
-
-if (require.main === module) {
-    const [command, ...argv] = process.argv.slice(2);
-    if (!(COMMANDS as readonly string[]).includes(command)) {
-        process.stderr.write(`usage: node dist/scripts/dev.js ${COMMANDS.join("|")} [--stack <stack>]\n`);
-        process.exit(2);
-    }
-    runCommand(
-        devSpec(command as DevCommand),
-        (args) =>
-            runDevCommand(command as DevCommand, args, {
-                root: process.cwd(),
-                env: process.env,
-                out: (t) => void process.stdout.write(t),
-            }),
-        argv,
-    );
 }

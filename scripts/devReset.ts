@@ -1,5 +1,5 @@
 /**
- * npm run dev:reset [-- --stack dev] [--yes] [--url <postgres-url>]
+ * keel dev reset [--stack dev] [--yes] [--url <postgres-url>]   (npm run dev:reset)
  *
  * Starts the dev database over: drops it and creates it again, empty, applies
  * every migration and runs the seeds (db/seeds/). For the dev database only:
@@ -26,9 +26,7 @@ import { dropDatabase } from "../components/postgres/dropDatabase";
 import { MigrationFile, parseMigrations, readMigrationDir } from "../components/schema/migrationSet";
 import { applyMigrations, EngineSettings } from "../components/schema/runner";
 import { DEFAULT_SEEDS_DIR, loadSeeds, runSeeds, SeedFile } from "../components/schema/seeds";
-import { CommandSpec, ParsedCommandLine, runCommand } from "./lib/cli";
 import { settingsFor } from "./lib/migrationSettings";
-import { confirmOnTty } from "./lib/prompt";
 import { devDatabaseUrl, requireDevStage } from "./lib/stackDatabase";
 import { readStackConfig } from "./lib/stackConfig";
 
@@ -37,23 +35,6 @@ export class DevResetError extends KeelError {
         super(message, "DevResetError");
     }
 }
-
-export const SPEC: CommandSpec = {
-    usage: "npm run dev:reset -- [--stack <stack>] [--yes] [--url <postgres-url>] [--seeds <path>]",
-    summary:
-        "Starts the dev database over: drops it, creates it again empty, applies every migration and runs the seeds " +
-        `(${DEFAULT_SEEDS_DIR}/). Dev stacks only; says what it will destroy and asks first.`,
-    options: [
-        { name: "stack", short: "s", value: "<stack>", help: "the stack, whose stage must be dev (default: dev)" },
-        { name: "yes", short: "y", help: "go ahead without asking (needed without a terminal)" },
-        {
-            name: "url",
-            value: "<postgres-url>",
-            help: "the database (default: the stack's own, its output databaseUrl; DATABASE_URL only for an external stack that reads it)",
-        },
-        { name: "seeds", value: "<path>", help: `the seeds directory (default: ${DEFAULT_SEEDS_DIR})` },
-    ],
-};
 
 export interface DevResetIo {
     root: string;
@@ -211,8 +192,17 @@ export async function executeDevReset(
     return { schemaVersion: result.version, migrations: result.ran.length, seeds: ran.length };
 }
 
-export async function devReset(args: ParsedCommandLine, io: DevResetIo): Promise<number> {
-    const stack = (args.options.stack as string | undefined) ?? "dev";
+export interface DevResetOptions {
+    /** The stack, whose stage must be dev. */
+    stack: string;
+    yes?: boolean;
+    url?: string;
+    /** The seeds directory (default: db/seeds). */
+    seeds?: string;
+}
+
+export async function devReset(options: DevResetOptions, io: DevResetIo): Promise<number> {
+    const stack = options.stack;
     requireDevStage(io.root, stack, "dev:reset");
     const config = readStackConfig(io.root, stack, io.env);
     if (config.database.kind === "neon") {
@@ -222,17 +212,17 @@ export async function devReset(args: ParsedCommandLine, io: DevResetIo): Promise
                 `or from its parent (npm run db:reset -- --stack ${stack}). Nothing was changed.`,
         );
     }
-    const { dir, engine } = settingsFor({ options: { stack }, positionals: [], help: false }, io);
-    const url = await devDatabaseUrl({ root: io.root, stack, env: io.env, url: args.options.url as string | undefined, say: io.out });
+    const { dir, engine } = settingsFor({ stack }, io);
+    const url = await devDatabaseUrl({ root: io.root, stack, env: io.env, url: options.url, say: io.out });
     const plan = await planDevReset(url, {
         root: io.root,
         migrationsDir: dir,
-        seedsDir: (args.options.seeds as string | undefined) ?? DEFAULT_SEEDS_DIR,
+        seedsDir: options.seeds ?? DEFAULT_SEEDS_DIR,
         engine,
     });
     io.out(`dev:reset on stack '${stack}' (${plan.target}) will:`);
     for (const line of plan.lines) io.out(line);
-    if (args.options.yes !== true && !(await io.confirm("Drop and rebuild it? [y/N] "))) {
+    if (options.yes !== true && !(await io.confirm("Drop and rebuild it? [y/N] "))) {
         io.out("Nothing was changed. (Pass --yes to skip this question in scripts.)");
         return 1;
     }
@@ -243,10 +233,4 @@ export async function devReset(args: ParsedCommandLine, io: DevResetIo): Promise
             `${plural(r.migrations, "migration")} applied, ${plural(r.seeds, "seed")} run.`,
     );
     return 0;
-}
-
-if (require.main === module) {
-    runCommand(SPEC, (args) =>
-        devReset(args, { root: process.cwd(), env: process.env, out: (l) => void process.stdout.write(`${l}\n`), confirm: confirmOnTty }),
-    );
 }

@@ -1,5 +1,5 @@
 /**
- * npm run drift [-- --stack <s> ...] [--json] [--markdown <file>]: every stack
+ * keel drift [--stack <s> ...] [--json] [--markdown <file>] (npm run drift): every stack
  * with a Pulumi.<stack>.yaml (or those named) refreshed in preview mode
  * through the real engine (`pulumi refresh --preview-only`: the state is not
  * written, nothing at a vendor changes, the program does not run), and one
@@ -22,7 +22,6 @@ import { ConfigError, KeelError } from "../components/errors";
 import { maskSecrets, SECRET_ENV } from "../components/preflight/index";
 import { scanMigrations } from "../components/schema/migrationSet";
 import { HistoryRow, migrationPlan } from "../components/schema/plan";
-import { CommandSpec, ParsedCommandLine, runCommand } from "./lib/cli";
 import {
     checked,
     credentialProblems,
@@ -41,20 +40,6 @@ import {
 import { keelStack, keepingStackFile, missingPassphrase, redactedBackend, stateBackend } from "./lib/engine";
 import { PulumiCli, pulumiCliOrBuild } from "./lib/pulumiCli";
 import { rawStackConfig } from "./lib/stackConfig";
-
-export const SPEC: CommandSpec = {
-    usage: "npm run drift -- [--stack <stack> ...] [options]",
-    summary:
-        "Refreshes every stack with a Pulumi.<stack>.yaml (or each --stack) in preview mode through the engine, changing nothing, and prints " +
-        "what changed outside Keel, the schema's drift and the pending migrations, with the command that settles each. " +
-        "Exit 0: all clean (or never deployed); 1: drift; 2: a stack could not be checked.",
-    maxPositionals: 20,
-    options: [
-        { name: "stack", short: "s", value: "<stack>", help: "a stack to check (default: every Pulumi.<stack>.yaml)", repeatable: true },
-        { name: "json", help: "print the result as JSON (progress lines go to stderr)" },
-        { name: "markdown", value: "<file>", help: "also write the result as Markdown to <file> (the drift workflow's issue body)" },
-    ],
-};
 
 export interface DriftIo {
     root: string;
@@ -195,10 +180,19 @@ function progressLine(r: StackDrift): string {
     );
 }
 
-export async function runDrift(args: ParsedCommandLine, io: DriftIo): Promise<number> {
-    const named = [...(args.values?.stack ?? []), ...args.positionals];
+export interface DriftOptions {
+    /** The stacks to check (default: every Pulumi.<stack>.yaml). */
+    stacks: string[];
+    /** The result as JSON on stdout (progress lines go to stderr). */
+    json?: boolean;
+    /** Also write the result as Markdown to this file. */
+    markdown?: string;
+}
+
+export async function runDrift(options: DriftOptions, io: DriftIo): Promise<number> {
+    const named = options.stacks;
     const stacks = named.length ? [...new Set(named)] : stacksIn(io.root);
-    const json = args.options.json === true;
+    const json = options.json === true;
     const progress = (line: string) => (json ? io.err : io.out)(`${line}\n`);
     const results: StackDrift[] = [];
     const deployed = await deployedStacks(io);
@@ -208,26 +202,19 @@ export async function runDrift(args: ParsedCommandLine, io: DriftIo): Promise<nu
         progress(progressLine(result));
         results.push(result);
     }
-    const markdown = args.options.markdown;
+    const markdown = options.markdown;
     if (typeof markdown === "string") fs.writeFileSync(markdown, formatDriftMarkdown(results));
     if (json) io.out(`${JSON.stringify(driftJson(results), null, 2)}\n`);
     else io.out(`\n${[...formatDriftTable(results), ...formatDriftDetails(results)].join("\n")}\n`);
     return driftExitCode(results);
 }
 
-if (require.main === module) {
-    runCommand(SPEC, async (args) => {
-        try {
-            return await runDrift(args, {
-                root: process.cwd(),
-                env: process.env,
-                out: (t) => process.stdout.write(t),
-                err: (t) => process.stderr.write(t),
-            });
-        } catch (err) {
-            // Exit 1 means drift: a run that could not check is 2.
-            process.stderr.write(`error: ${message(err)}\n`);
-            return 2;
-        }
-    });
+/** runDrift with its exit codes: 1 means drift, so a run that could not check is 2 (its error on io.err). */
+export async function drift(options: DriftOptions, io: DriftIo): Promise<number> {
+    try {
+        return await runDrift(options, io);
+    } catch (err) {
+        io.err(`error: ${message(err)}\n`);
+        return 2;
+    }
 }

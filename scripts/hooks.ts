@@ -13,24 +13,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { KeelError } from "../components/errors";
 import { BYPASS } from "../components/precommit/index";
-import { CommandSpec, ParsedCommandLine, runSubcommand } from "./lib/cli";
 
 export const HOOKS_DIR = ".githooks";
-
-export const SPECS: Record<string, CommandSpec> = {
-    install: {
-        usage: "npm run hooks:install -- [--force]",
-        summary:
-            `Turns on Keel's git hooks for this clone: git config core.hooksPath ${HOOKS_DIR}. Then every git commit runs ` +
-            `${HOOKS_DIR}/pre-commit on what is staged (migration files, debug leftovers, secrets); ${BYPASS} skips it once.`,
-        options: [{ name: "force", help: "replace a core.hooksPath this repository already sets to another directory" }],
-    },
-    uninstall: {
-        usage: "npm run hooks:uninstall",
-        summary: `Turns Keel's git hooks off for this clone: unsets core.hooksPath when it is ${HOOKS_DIR}. The files stay.`,
-        options: [],
-    },
-};
 
 export interface HooksIo {
     cwd: string;
@@ -77,7 +61,12 @@ function isOurs(value: string | undefined, top: string): boolean {
     return value !== undefined && path.resolve(top, value) === path.join(top, HOOKS_DIR);
 }
 
-export function install(args: ParsedCommandLine, io: HooksIo): number {
+export interface HooksInstallOptions {
+    /** Replace a core.hooksPath this repository already sets to another directory. */
+    force?: boolean;
+}
+
+export function install(options: HooksInstallOptions, io: HooksIo): number {
     const top = workTree(io.cwd, "hooks:install");
     const hook = path.join(top, HOOKS_DIR, "pre-commit");
     if (!fs.existsSync(hook)) {
@@ -93,7 +82,7 @@ export function install(args: ParsedCommandLine, io: HooksIo): number {
         io.out(`already installed: core.hooksPath is ${local} in this repository's git config; nothing changed`);
         return 0;
     }
-    if (local !== undefined && args.options.force !== true) {
+    if (local !== undefined && options.force !== true) {
         throw new HooksError(
             `this repository's git config already sets core.hooksPath to ${local} (other hooks live there); nothing changed. ` +
                 `To use Keel's hooks instead, npm run hooks:install -- --force (the hooks in ${local} then no longer run).`,
@@ -130,7 +119,7 @@ function fixMode(hook: string, io: HooksIo): void {
     io.out(`made ${path.relative(io.cwd, hook) || hook} executable (git skips a hook that is not)`);
 }
 
-export function uninstall(_args: ParsedCommandLine, io: HooksIo): number {
+export function uninstall(io: HooksIo): number {
     const top = workTree(io.cwd, "hooks:uninstall");
     const local = configValue(top, ["--local"], "core.hooksPath");
     if (local === undefined) {
@@ -146,12 +135,4 @@ export function uninstall(_args: ParsedCommandLine, io: HooksIo): number {
         `uninstalled: core.hooksPath (${local}) unset; git commit no longer runs ${HOOKS_DIR}/pre-commit. npm run hooks:install turns it back on.`,
     );
     return 0;
-}
-
-const COMMANDS: Record<string, (args: ParsedCommandLine, io: HooksIo) => number> = { install, uninstall };
-
-if (require.main === module) {
-    runSubcommand(SPECS, async (command, args) =>
-        COMMANDS[command](args, { cwd: process.cwd(), out: (l) => process.stdout.write(`${l}\n`) }),
-    );
 }

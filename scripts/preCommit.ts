@@ -1,5 +1,5 @@
 /**
- * The pre-commit hook's checks (`.githooks/pre-commit` runs this after
+ * The pre-commit hook's checks (`.githooks/pre-commit` runs `keel hooks pre-commit` after
  * `node tools/build.js`; `npm run hooks:install` turns the hook on). Reads what is
  * STAGED, never the working tree: the index's migration files, and the lines the
  * commit adds. Exits 0 when nothing is wrong (warnings are printed), 1 with each
@@ -22,17 +22,6 @@ import {
     StagedChange,
 } from "../components/precommit/index";
 import type { Finding } from "../components/preflight/index";
-import { CommandSpec, runCommand } from "./lib/cli";
-
-export const SPEC: CommandSpec = {
-    usage: "sh .githooks/pre-commit   (git runs it before each commit once npm run hooks:install has set core.hooksPath)",
-    summary:
-        "Checks what is staged for the next commit: migration files (syntax, destructive statements without " +
-        "'-- keel:allow-destructive', a new file older than the newest committed one), debug leftovers on added code lines " +
-        "(console.log(, debugger;, .only() and added text that looks like a secret. Exits 1 with each problem (file:line); " +
-        "git commit --no-verify skips it once.",
-    options: [],
-};
 
 export interface PreCommitIo {
     /** Where git runs: inside the repository being committed to. */
@@ -134,8 +123,4 @@ export async function main(io: PreCommitIo): Promise<number> {
     if (!files && !findings.length) return 0;
     for (const line of formatHookReport(findings, files)) io.out(line);
     return findings.some((f) => f.level === "error") ? 1 : 0;
-}
-
-if (require.main === module) {
-    runCommand(SPEC, () => main({ cwd: process.cwd(), out: (l) => process.stderr.write(`${l}\n`) }));
 }

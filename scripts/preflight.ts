@@ -51,7 +51,7 @@ import {
 import { HistoryRow } from "../components/schema/plan";
 import { DEFAULT_ENGINE_SETTINGS, readHistory } from "../components/schema/runner";
 import { engineSettings, schemaSettings } from "../components/schema/settings";
-import { CommandSpec, ParsedCommandLine, runCommand, UsageError } from "./lib/cli";
+import { UsageError } from "./lib/usageError";
 import type { PulumiCli } from "./lib/pulumiCli";
 import { rawStackConfig } from "./lib/stackConfig";
 import { stackDatabase } from "./lib/stackDatabase";
@@ -67,20 +67,6 @@ export interface PreflightIo {
     git?: (args: string[]) => string;
 }
 
-export const SPEC: CommandSpec = {
-    usage: "npm run preflight -- [--stack <stack>] [--url <postgres-url>] [--json] [--offline] [--branch <branch>]",
-    summary:
-        "Checks what a deploy of the stack needs, all at once: config and tokens, migration files, the history against the stack's " +
-        "database (its output databaseUrl), a clean tree on the stack's branch, backups, prod redundancy. Exit 0 when nothing fails, 1 otherwise.",
-    options: [
-        { name: "stack", short: "s", value: "<stack>", help: "the stack (default: dev)" },
-        { name: "url", value: "<postgres-url>", help: "the database to check the history of (default: the stack's own)" },
-        { name: "json", help: "print the report as JSON" },
-        { name: "offline", help: "skip the database check" },
-        { name: "branch", value: "<branch>", help: "the branch to check against the stack's (default: GITHUB_REF_NAME, else git's)" },
-    ],
-};
-
 export interface PreflightArgs {
     stack?: string;
     /** --url: the database whose history is checked (default: the stack's own). */
@@ -88,20 +74,6 @@ export interface PreflightArgs {
     branch?: string;
     json: boolean;
     offline: boolean;
-}
-
-function preflightArgs(args: ParsedCommandLine): PreflightArgs & { stack: string } {
-    const stack = (args.options.stack as string | undefined) ?? "dev";
-    const branch = args.options.branch as string | undefined;
-    if (branch === "") throw new UsageError("--branch needs a value <branch>");
-    const url = args.options.url as string | undefined;
-    return {
-        stack,
-        ...(branch ? { branch } : {}),
-        ...(url !== undefined ? { url } : {}),
-        json: args.options.json === true,
-        offline: args.options.offline === true,
-    };
 }
 
 function defaultGit(root: string): (args: string[]) => string {
@@ -276,19 +248,13 @@ function tryParse(raw: RawConfig): KeelConfig | undefined {
     }
 }
 
-/** Runs preflight for a parsed command line and prints the report, secrets masked: 0 when nothing fails, 1 otherwise. */
-export async function runPreflight(parsed: ParsedCommandLine, io: PreflightIo): Promise<number> {
-    const args = preflightArgs(parsed);
+/** Runs preflight and prints the report, secrets masked: 0 when nothing fails, 1 otherwise. */
+export async function runPreflight(args: PreflightArgs & { stack: string }, io: PreflightIo): Promise<number> {
+    if (args.branch === "") throw new UsageError("--branch needs a value <branch>");
     const secrets = [...SECRET_ENV.map((k) => io.env[k]), args.url];
     const out = (text: string) => io.out(maskSecrets(text, secrets));
     const report = await preflight(args, io);
     if (args.json) out(JSON.stringify(report, null, 2));
     else for (const line of formatReport(report)) out(line);
     return report.ok ? 0 : 1;
-}
-
-if (require.main === module) {
-    const io: PreflightIo = { root: process.cwd(), env: process.env, out: (l) => void process.stdout.write(`${l}\n`) };
-    const secrets = SECRET_ENV.map((k) => io.env[k]);
-    runCommand(SPEC, (parsed) => runPreflight(parsed, io), process.argv.slice(2), { redact: (text) => maskSecrets(text, secrets) });
 }

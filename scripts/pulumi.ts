@@ -1,5 +1,5 @@
 /**
- * npm run pulumi -- <pulumi arguments>: the Pulumi CLI against Keel's state
+ * keel pulumi <pulumi arguments> (npm run pulumi -- …): the Pulumi CLI against Keel's state
  * backend, without `pulumi login` and without exporting anything. The stack is
  * `--stack`/`-s` when given, else dev (PULUMI_STACK); the dev stack's empty
  * passphrase is supplied. For example:
@@ -43,7 +43,7 @@ export function pulumiPassthrough(
     if (args.length === 0 || args[0] === "-h" || args[0] === "--help") {
         return {
             error:
-                "usage: npm run pulumi -- <pulumi arguments>\n\n" +
+                "usage: keel pulumi <pulumi arguments> (or npm run pulumi -- <pulumi arguments>)\n\n" +
                 "Runs the Pulumi CLI on Keel's state backend (.pulumi-state/, or PULUMI_BACKEND_URL) with the dev stack selected\n" +
                 "unless --stack is given. Example: npm run pulumi -- stack output databaseUrl --show-secrets",
             code: args.length === 0 ? 2 : 0,
@@ -72,24 +72,23 @@ export function pulumiPassthrough(
     };
 }
 
-if (require.main === module) {
-    const args = process.argv.slice(2);
-    try {
-        const run = pulumiPassthrough(args, process.cwd(), process.env);
-        if ("error" in run) {
-            (run.code === 0 ? process.stdout : process.stderr).write(`${run.error}\n`);
-            process.exit(run.code);
-        }
-        if (run.createStack) {
-            spawnSync(run.bin, ["stack", "select", "--create", "--non-interactive", run.createStack], {
-                stdio: ["ignore", "ignore", "inherit"],
-                env: run.env as NodeJS.ProcessEnv,
-            });
-        }
-        const res = spawnSync(run.bin, args, { stdio: "inherit", env: run.env as NodeJS.ProcessEnv });
-        process.exit(res.status ?? 1);
-    } catch (err: any) {
-        process.stderr.write(`error: ${err?.message ?? err}\n`);
-        process.exit(1);
+/** Runs the pinned Pulumi CLI with `args` on Keel's backend, its output on this terminal; resolves with its exit code. */
+export function runPulumi(
+    args: string[],
+    io: { root: string; env: Record<string, string | undefined>; out(t: string): void; err(t: string): void },
+): number {
+    const run = pulumiPassthrough(args, io.root, io.env);
+    if ("error" in run) {
+        (run.code === 0 ? io.out : io.err)(`${run.error}\n`);
+        return run.code;
     }
+    if (run.createStack) {
+        spawnSync(run.bin, ["stack", "select", "--create", "--non-interactive", run.createStack], {
+            cwd: io.root,
+            stdio: ["ignore", "ignore", "inherit"],
+            env: run.env as NodeJS.ProcessEnv,
+        });
+    }
+    const res = spawnSync(run.bin, args, { cwd: io.root, stdio: "inherit", env: run.env as NodeJS.ProcessEnv });
+    return res.status ?? 1;
 }

@@ -1,5 +1,5 @@
 /**
- * npm run rollback -- --stack <s> [--to <version|commit> | --previous] [options]
+ * keel rollback --stack <s> [--to <version|commit> | --previous] [options]   (npm run rollback)
  *
  * Without a target: the stack's deploys, newest first (--json: as data). With
  * one: the stack as it was after that deploy. The target's code and stack file
@@ -23,11 +23,10 @@ import { KeelError } from "../components/errors";
 import { frontendColumn, planFrontendRollback } from "../components/frontend/rollback";
 import { openClient } from "../components/postgres/connection";
 import { parseMigration, scanMigrations } from "../components/schema/migrationSet";
-import { CommandSpec, ParsedCommandLine, runCommand, UsageError } from "./lib/cli";
 import { keelStack, policyPackPath, stackFileStage, stateBackend } from "./lib/engine";
 import { addWorktree, commitSubjects, hasCommit, repositoryOf, sameLockfile, Worktree } from "./lib/git";
 import { neonTarget } from "./lib/neonStack";
-import { askOnTty, confirmOnTty } from "./lib/prompt";
+import { UsageError } from "./lib/usageError";
 import { pulumiCliOrBuild } from "./lib/pulumiCli";
 import type { BackupRecord } from "../components/backup/types";
 import {
@@ -58,27 +57,6 @@ export class RollbackFailedError extends KeelError {
     }
 }
 
-export const SPEC: CommandSpec = {
-    usage: "npm run rollback -- --stack <stack> [--to <version|commit> | --previous] [options]",
-    summary:
-        "Lists the stack's deploys (no target), or rolls the stack back to a successful one: its code and infrastructure from its git commit, " +
-        "the backend through the normal rollout and health gate, the schema kept ahead unless --with-data restores the backup taken before it.",
-    options: [
-        { name: "stack", short: "s", value: "<stack>", help: "the stack (required)" },
-        { name: "to", value: "<target>", help: "the version the list shows, or a unique prefix of a successful update's git commit" },
-        { name: "previous", help: "the last successful update before the current state" },
-        { name: "with-data", help: "also restore the schema and data from the backup taken before the first migration after the target" },
-        { name: "keep-schema", help: "keep the newer schema even where the plan flags migrations the old code may not survive" },
-        { name: "keep-frontend", help: "go ahead when the frontend cannot be rolled back (leaves it as it is)" },
-        { name: "yes", short: "y", help: "go ahead without asking (needed without a terminal)" },
-        { name: "json", help: "with no target: print the deploys as JSON" },
-        {
-            name: "unlock",
-            help: "remove the stack's rollback lock that a killed rollback left behind (says whose it was), and nothing else",
-        },
-    ],
-};
-
 export interface RollbackIo {
     root: string;
     env: Record<string, string | undefined>;
@@ -91,16 +69,34 @@ export interface RollbackIo {
     now(): number;
 }
 
-export async function runRollback(args: ParsedCommandLine, io: RollbackIo): Promise<number> {
+export interface RollbackOptions {
+    /** Required: the stack to list or roll back. */
+    stack?: string;
+    /** The version the list shows, or a unique prefix of a successful update's git commit. */
+    to?: string;
+    /** The last successful update before the current state. */
+    previous?: boolean;
+    /** Also restore the schema and data from the backup taken before the first migration after the target. */
+    withData?: boolean;
+    /** Keep the newer schema even where the plan flags migrations the old code may not survive. */
+    keepSchema?: boolean;
+    /** Go ahead when the frontend cannot be rolled back. */
+    keepFrontend?: boolean;
+    yes?: boolean;
+    /** With no target: the deploys as JSON. */
+    json?: boolean;
+    /** Remove the stack's rollback lock that a killed rollback left behind, and nothing else. */
+    unlock?: boolean;
+}
+
+export async function runRollback(options: RollbackOptions, io: RollbackIo): Promise<number> {
     const started = io.now();
-    const stack = args.options.stack as string | undefined;
+    const stack = options.stack;
     if (!stack) throw new UsageError("--stack <stack> is required");
-    if (args.options.to && args.options.previous) throw new UsageError("give --to <target> or --previous, not both");
-    if (args.options["with-data"] && args.options["keep-schema"])
-        throw new UsageError("--with-data and --keep-schema contradict each other: pick one");
-    if (args.options.unlock) {
-        if (args.options.to || args.options.previous)
-            throw new UsageError("--unlock goes alone: it removes the lock and rolls nothing back");
+    if (options.to && options.previous) throw new UsageError("give --to <target> or --previous, not both");
+    if (options.withData && options.keepSchema) throw new UsageError("--with-data and --keep-schema contradict each other: pick one");
+    if (options.unlock) {
+        if (options.to || options.previous) throw new UsageError("--unlock goes alone: it removes the lock and rolls nothing back");
         const holder = await breakRollbackLock(io.root, stack, io.env);
         io.out(
             holder
@@ -109,8 +105,8 @@ export async function runRollback(args: ParsedCommandLine, io: RollbackIo): Prom
         );
         return 0;
     }
-    if (!args.options.to && !args.options.previous) return listRollbackTargets(args, io, stack);
-    if (args.options.json) throw new UsageError("--json goes with the list (no target)");
+    if (!options.to && !options.previous) return listRollbackTargets(options, io, stack);
+    if (options.json) throw new UsageError("--json goes with the list (no target)");
 
     // One rollback of a stack at a time, held from the first read of its history to the end (scripts/lib/rollbackLock.ts).
     const lock = await acquireRollbackLock(io.root, stack, io.env);
@@ -118,7 +114,7 @@ export async function runRollback(args: ParsedCommandLine, io: RollbackIo): Prom
     process.once("SIGINT", interrupted);
     process.once("SIGTERM", interrupted);
     try {
-        return await rollbackTo(args, io, stack, started);
+        return await rollbackTo(options, io, stack, started);
     } finally {
         process.off("SIGINT", interrupted);
         process.off("SIGTERM", interrupted);
@@ -127,8 +123,8 @@ export async function runRollback(args: ParsedCommandLine, io: RollbackIo): Prom
 }
 
 /** The list (no target): newest first, as a table or --json. */
-async function listRollbackTargets(args: ParsedCommandLine, io: RollbackIo, stack: string): Promise<number> {
-    if (args.options["with-data"] || args.options["keep-schema"] || args.options.yes) {
+async function listRollbackTargets(options: RollbackOptions, io: RollbackIo, stack: string): Promise<number> {
+    if (options.withData || options.keepSchema || options.yes) {
         throw new UsageError("--with-data, --keep-schema and --yes go with a target: --to <target> or --previous");
     }
     const deploys = await listDeploys(io.root, stack, io.env, { say: (line) => process.stderr.write(`${line}\n`) });
@@ -139,21 +135,17 @@ async function listRollbackTargets(args: ParsedCommandLine, io: RollbackIo, stac
         say: (line) => process.stderr.write(`${line}\n`),
     });
     const rows = deployRows(deploys, subjects, frontend);
-    if (args.options.json) io.out(JSON.stringify(rows, null, 2));
+    if (options.json) io.out(JSON.stringify(rows, null, 2));
     else if (!rows.length) io.out(`The ${stack} stack has no deploys yet.`);
     else io.out(renderDeployTable(rows));
     return 0;
 }
 
-async function rollbackTo(args: ParsedCommandLine, io: RollbackIo, stack: string, started: number): Promise<number> {
+async function rollbackTo(options: RollbackOptions, io: RollbackIo, stack: string, started: number): Promise<number> {
     const deploys = await listDeploys(io.root, stack, io.env, { say: io.out });
     const subjects = safeSubjects(io.root, deploys);
-    const withData = args.options["with-data"] === true;
-    const { target, current } = selectTarget(
-        deploys,
-        { to: args.options.to as string | undefined, previous: args.options.previous === true },
-        stack,
-    );
+    const withData = options.withData === true;
+    const { target, current } = selectTarget(deploys, { to: options.to, previous: options.previous === true }, stack);
     repositoryOf(io.root);
     if (!hasCommit(io.root, target.commit!)) {
         throw new RollbackRefusedError(
@@ -193,8 +185,8 @@ async function rollbackTo(args: ParsedCommandLine, io: RollbackIo, stack: string
         target,
         current,
         withData,
-        keepSchema: args.options["keep-schema"] === true,
-        keepFrontend: args.options["keep-frontend"] === true,
+        keepSchema: options.keepSchema === true,
+        keepFrontend: options.keepFrontend === true,
         staying,
         ...(backup ? { backup } : {}),
         installPackages: !reusePackages,
@@ -241,7 +233,7 @@ async function rollbackTo(args: ParsedCommandLine, io: RollbackIo, stack: string
         refuseDataLoss(check.steps, target, stack);
 
         for (const line of plan.lines) io.out(line);
-        if (!(await confirmed(args, io, stack, withData))) {
+        if (!(await confirmed(options, io, stack, withData))) {
             io.out("not confirmed: nothing was changed (pass --yes to go ahead without asking).");
             return 1;
         }
@@ -473,8 +465,8 @@ function runTarget(worktree: Worktree, env: Record<string, string | undefined>, 
     return { ok: false, steps: [], errors: [`the runner of the target's code stopped: ${why}`] };
 }
 
-async function confirmed(args: ParsedCommandLine, io: RollbackIo, stack: string, withData: boolean): Promise<boolean> {
-    if (args.options.yes === true) return true;
+async function confirmed(options: RollbackOptions, io: RollbackIo, stack: string, withData: boolean): Promise<boolean> {
+    if (options.yes === true) return true;
     if (!withData) return io.confirm(`Roll the ${stack} stack back? (yes/no) `);
     const answer = await io.ask(`This restores data and loses what is listed above. Type the stack's name (${stack}) to go ahead: `);
     return answer?.trim() === stack;
@@ -493,17 +485,4 @@ async function restoreData(io: RollbackIo, config: KeelConfig, plan: RollbackPla
     const record = findDump(path.resolve(io.root, config.migrations.backupDir), config.stack, backup.id);
     const r = await restoreDump(url, record, () => true, { progress: io.out, historySchema: config.migrations.historySchema, env: io.env });
     io.out(`data restored from ${backup.id} (${r.checked.join("; ")}); the database before the restore is kept as '${r.previous}'`);
-}
-
-if (require.main === module) {
-    runCommand(SPEC, (args) =>
-        runRollback(args, {
-            root: process.cwd(),
-            env: process.env,
-            out: (line) => process.stdout.write(`${line}\n`),
-            confirm: confirmOnTty,
-            ask: askOnTty,
-            now: () => Date.now(),
-        }),
-    );
 }

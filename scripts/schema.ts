@@ -1,5 +1,5 @@
 /**
- * schema:status | schema:apply | schema:new | schema:resolve — the migration
+ * keel schema status | apply | new | resolve (npm run schema:status, …) — the migration
  * engine against a stack's database (dev unless --stack): its own, the stack
  * output databaseUrl, unless --url names another (scripts/lib/stackDatabase.ts). Settings (directory, history
  * schema, timeouts, lock wait, allowMissing, outOfOrder, baseline) come from the
@@ -7,10 +7,10 @@
  * as `pulumi up` uses, so the two never disagree about where the history lives;
  * options override them for one run. Exits 0, 1 on a failure, 2 on a usage error.
  *
- *   npm run schema:status [-- --stack staging]
- *   npm run schema:apply
- *   npm run schema:new -- add_orders
- *   npm run schema:resolve -- 20240101120000 --applied|--rolled-back
+ *   keel schema status [--stack staging] [--json]
+ *   keel schema apply
+ *   keel schema new add_orders
+ *   keel schema resolve 20240101120000 --applied|--rolled-back
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -26,60 +26,13 @@ import {
 } from "../components/schema/migrationSet";
 import type { HistoryRow } from "../components/schema/plan";
 import { applyMigrations, assertRunnable, inspectSchema, resolveMigration } from "../components/schema/runner";
-import { CommandSpec, OptionSpec, ParsedCommandLine, runSubcommand, UsageError } from "./lib/cli";
-import { databaseUrl, settingsFor } from "./lib/migrationSettings";
+import { databaseUrl, SchemaDatabaseOptions, SchemaSettingsOptions, settingsFor } from "./lib/migrationSettings";
+import { UsageError } from "./lib/usageError";
 import { readStackConfig } from "./lib/stackConfig";
 
-const COMMON: OptionSpec[] = [
-    { name: "stack", short: "s", value: "<stack>", help: "whose keel:migrations settings apply (default: dev)" },
-    {
-        name: "url",
-        value: "<postgres-url>",
-        help: "the database (default: the stack's own, its output databaseUrl; DATABASE_URL for an external stack that reads it); a direct URL, not a pooled one",
-    },
-    { name: "dir", value: "<path>", help: "the migrations directory, for this run (default: the stack's keel:migrations.dir)" },
-    { name: "history-schema", value: "<name>", help: "schema of keel_schema_history, for this run (default: the stack's)" },
-];
-const RUNNING: OptionSpec[] = [
-    { name: "lock-wait", value: "<seconds>", help: "how long to wait for another runner (default: the stack's lockWaitSeconds)" },
-    { name: "lock-timeout", value: "<duration>", help: "SET LOCAL lock_timeout per file (default: the stack's)" },
-    { name: "statement-timeout", value: "<duration>", help: "SET LOCAL statement_timeout per file (default: the stack's)" },
-    { name: "allow-missing", help: "accept applied versions whose files are gone" },
-    { name: "out-of-order", help: "run new files older than the newest applied one" },
-    { name: "baseline", value: "<version>", help: "record versions up to this one as applied without running them" },
-];
-
-export const SPECS: Record<string, CommandSpec> = {
-    status: {
-        usage: "npm run schema:status -- [options]",
-        summary:
-            "Lists every migration: applied, failed or running (needs resolving), and pending with its destructive statements. Changes nothing; exits 1 when the files and the history disagree.",
-        options: [...COMMON, ...RUNNING, { name: "fingerprint", help: "also print the schema fingerprint (reads the whole catalog)" }],
-    },
-    apply: {
-        usage: "npm run schema:apply -- [options]",
-        summary: "Applies the pending migrations, one transaction per file (keel:no-transaction files statement by statement).",
-        options: [...COMMON, ...RUNNING],
-    },
-    new: {
-        usage: "npm run schema:new -- <name> [options]",
-        summary: "Creates <dir>/<version>_<name>.sql: the next sequence number when the directory counts, else a UTC timestamp.",
-        options: [COMMON[0], COMMON[2]],
-        maxPositionals: 20,
-    },
-    resolve: {
-        usage: "npm run schema:resolve -- <version> --applied|--rolled-back [options]",
-        summary:
-            "Settles a keel:no-transaction migration recorded as failed or running: --applied when its changes are complete " +
-            "(the file's checksum is recorded), --rolled-back once you have undone them (its row is removed; it runs again).",
-        options: [
-            ...COMMON,
-            { name: "applied", help: "its changes are complete" },
-            { name: "rolled-back", help: "its changes were undone" },
-        ],
-        maxPositionals: 1,
-    },
-};
+/** A schema command's options: the migration settings it may override and the database it connects to. */
+export type { SchemaDatabaseOptions, SchemaSettingsOptions };
+export type SchemaOptions = SchemaSettingsOptions & SchemaDatabaseOptions;
 
 export interface SchemaIo {
     root: string;
@@ -98,37 +51,49 @@ function label(files: Map<string, MigrationSource>, row: { version: string; name
     return f ? f.file.replace(/\.sql$/, "") : `${row.version}_${row.name}`;
 }
 
-async function status(args: ParsedCommandLine, io: SchemaIo): Promise<number> {
-    const { dir, engine, database } = settingsFor(args, io);
-    const url = await databaseUrl(args, io, database);
+/** One migration in schema status's report. */
+interface StatusEntry {
+    /** `0003_add_orders`: as its file names it, or as the history does when the file is gone. */
+    migration: string;
+    version: string;
+    status: "baseline" | "applied" | "failed" | "running" | "to-baseline" | "pending";
+    appliedAt?: string;
+    /** What a failed CREATE INDEX CONCURRENTLY left behind, and the statement that removes each. */
+    invalidIndexes?: { index: string; table: string; drop: string }[];
+    destructive?: { line: number; what: string }[];
+    warnings?: { line: number; what: string }[];
+}
+
+export interface SchemaStatusOptions extends SchemaOptions {
+    /** Also the schema fingerprint (reads the whole catalog). */
+    fingerprint?: boolean;
+    /** The report as one JSON document; problems go into it (exit 1) instead of an error. */
+    json?: boolean;
+}
+
+export async function schemaStatus(options: SchemaStatusOptions, io: SchemaIo): Promise<number> {
+    const { dir, engine, database } = settingsFor(options, io);
+    const url = await databaseUrl(options, io, database);
     const { sources, problems } = readDirectory(io, dir);
     const { plan, state, history, unsettled } = await inspectSchema(url, sources, engine, {
-        fingerprint: args.options.fingerprint === true,
+        fingerprint: options.fingerprint === true,
     });
     const byVersion = new Map(sources.map((s) => [s.version, s]));
-    const fingerprint = state.fingerprint ? `, fingerprint ${state.fingerprint.hash}` : "";
-    io.out(
-        `database ${describeTarget(url)}: schema version ${state.version ?? "(none)"}${fingerprint} (history in ${engine.historySchema}.keel_schema_history)`,
-    );
+    const entries: StatusEntry[] = [];
     for (const row of history) {
-        const what =
-            row.status === "baseline"
-                ? "baseline"
-                : row.status === "applied"
-                  ? "applied "
-                  : row.status === "failed"
-                    ? "FAILED  "
-                    : "RUNNING ";
-        io.out(`  ${what} ${label(byVersion, row)}  ${row.appliedAt ?? ""}`.trimEnd());
-        // What a failed CREATE INDEX CONCURRENTLY left behind, and the statement that removes it.
-        for (const i of unsettled.find((u) => u.version === row.version)?.invalidIndexes ?? []) {
-            io.out(`             invalid index ${i.index} on ${i.table}: ${i.drop}`);
-        }
+        const invalidIndexes = unsettled.find((u) => u.version === row.version)?.invalidIndexes ?? [];
+        entries.push({
+            migration: label(byVersion, row),
+            version: row.version,
+            status: row.status,
+            ...(row.appliedAt ? { appliedAt: String(row.appliedAt) } : {}),
+            ...(invalidIndexes.length
+                ? { invalidIndexes: invalidIndexes.map((i) => ({ index: i.index, table: i.table, drop: i.drop })) }
+                : {}),
+        });
     }
-    for (const p of plan.baselined) io.out(`  baseline ${label(byVersion, p)}  (will be recorded, not run)`);
+    for (const p of plan.baselined) entries.push({ migration: label(byVersion, p), version: p.version, status: "to-baseline" });
     // Pending files are parsed (a syntax error there is worth knowing now); applied ones are checksummed.
-    const facts = (what: string, list: { line: number; what: string }[]) =>
-        list.length ? `  ${what}: ${list.map((x) => `line ${x.line} ${x.what}`).join("; ")}` : "";
     for (const p of plan.pending) {
         let parsed: Awaited<ReturnType<typeof parseMigration>> | undefined;
         try {
@@ -137,22 +102,68 @@ async function status(args: ParsedCommandLine, io: SchemaIo): Promise<number> {
             if (!(err instanceof MigrationFileError)) throw err;
             problems.push(err.message);
         }
-        io.out(
-            `  pending  ${label(byVersion, p)}${facts("destructive", parsed?.destructive ?? [])}${facts("warning", parsed?.warnings ?? [])}`,
-        );
+        entries.push({
+            migration: label(byVersion, p),
+            version: p.version,
+            status: "pending",
+            destructive: parsed?.destructive ?? [],
+            warnings: parsed?.warnings ?? [],
+        });
     }
     const failed = history.filter((r: HistoryRow) => r.status === "failed" || r.status === "running").length;
-    io.out(`${plan.applied.length} applied, ${failed ? `${failed} failed or running, ` : ""}${plan.pending.length} pending`);
     // Every problem at once: the directory's, the files', and the history's.
     const all = [...problems, ...plan.problems];
+    if (options.json) {
+        const report = {
+            database: describeTarget(url),
+            history: `${engine.historySchema}.keel_schema_history`,
+            version: state.version ?? null,
+            ...(state.fingerprint ? { fingerprint: state.fingerprint.hash } : {}),
+            applied: plan.applied.length,
+            failedOrRunning: failed,
+            pending: plan.pending.length,
+            migrations: entries,
+            problems: all.length ? [problemReport(dir, all).message] : unrunnable(plan),
+        };
+        io.out(JSON.stringify(report, null, 2));
+        return report.problems.length ? 1 : 0;
+    }
+    const fingerprint = state.fingerprint ? `, fingerprint ${state.fingerprint.hash}` : "";
+    io.out(
+        `database ${describeTarget(url)}: schema version ${state.version ?? "(none)"}${fingerprint} (history in ${engine.historySchema}.keel_schema_history)`,
+    );
+    const facts = (what: string, list: { line: number; what: string }[]) =>
+        list.length ? `  ${what}: ${list.map((x) => `line ${x.line} ${x.what}`).join("; ")}` : "";
+    const shown = { baseline: "baseline", applied: "applied ", failed: "FAILED  ", running: "RUNNING " } as const;
+    for (const e of entries) {
+        if (e.status === "to-baseline") io.out(`  baseline ${e.migration}  (will be recorded, not run)`);
+        else if (e.status === "pending")
+            io.out(`  pending  ${e.migration}${facts("destructive", e.destructive ?? [])}${facts("warning", e.warnings ?? [])}`);
+        else {
+            io.out(`  ${shown[e.status]} ${e.migration}  ${e.appliedAt ?? ""}`.trimEnd());
+            for (const i of e.invalidIndexes ?? []) io.out(`             invalid index ${i.index} on ${i.table}: ${i.drop}`);
+        }
+    }
+    io.out(`${plan.applied.length} applied, ${failed ? `${failed} failed or running, ` : ""}${plan.pending.length} pending`);
     if (all.length) throw problemReport(dir, all);
     assertRunnable(plan);
     return 0;
 }
 
-async function apply(args: ParsedCommandLine, io: SchemaIo): Promise<number> {
-    const { dir, engine, database } = settingsFor(args, io);
-    const url = await databaseUrl(args, io, database);
+/** Why the plan cannot run (assertRunnable's error), as the JSON report lists problems. */
+function unrunnable(plan: Parameters<typeof assertRunnable>[0]): string[] {
+    try {
+        assertRunnable(plan);
+        return [];
+    } catch (err) {
+        if (err instanceof Error) return [err.message];
+        throw err;
+    }
+}
+
+export async function schemaApply(options: SchemaOptions, io: SchemaIo): Promise<number> {
+    const { dir, engine, database } = settingsFor(options, io);
+    const url = await databaseUrl(options, io, database);
     const { sources, problems } = readDirectory(io, dir);
     if (problems.length) throw problemReport(dir, problems);
     // No fingerprint: that is for drift reports (pulumi refresh, status --fingerprint), not for applying.
@@ -161,15 +172,21 @@ async function apply(args: ParsedCommandLine, io: SchemaIo): Promise<number> {
     return 0;
 }
 
-async function create(args: ParsedCommandLine, io: SchemaIo): Promise<number> {
-    const stack = (args.options.stack as string | undefined) ?? "dev";
-    const dir = (args.options.dir as string | undefined) ?? readStackConfig(io.root, stack, io.env).migrations.dir;
-    const name = args.positionals
+export interface SchemaNewOptions {
+    stack: string;
+    dir?: string;
+    /** The words of the migration's name (joined with _). */
+    name: string[];
+}
+
+export async function schemaNew(options: SchemaNewOptions, io: SchemaIo): Promise<number> {
+    const dir = options.dir ?? readStackConfig(io.root, options.stack, io.env).migrations.dir;
+    const name = options.name
         .join("_")
         .toLowerCase()
         .replace(/[^a-z0-9]+/g, "_")
         .replace(/^_+|_+$/g, "");
-    if (!name) throw new UsageError("schema:new needs a name: npm run schema:new -- add_orders_table");
+    if (!name) throw new UsageError("schema new needs a name: keel schema new add_orders_table");
     const abs = path.resolve(io.root, dir);
     fs.mkdirSync(abs, { recursive: true });
     const file = `${nextVersion(fs.readdirSync(abs))}_${name}.sql`;
@@ -182,14 +199,22 @@ async function create(args: ParsedCommandLine, io: SchemaIo): Promise<number> {
     return 0;
 }
 
-async function resolve(args: ParsedCommandLine, io: SchemaIo): Promise<number> {
-    const [version] = args.positionals;
-    const applied = args.options.applied === true;
-    const rolledBack = args.options["rolled-back"] === true;
+export interface SchemaResolveOptions extends SchemaOptions {
+    version?: string;
+    /** Its changes are complete. */
+    applied?: boolean;
+    /** Its changes were undone. */
+    rolledBack?: boolean;
+}
+
+export async function schemaResolve(options: SchemaResolveOptions, io: SchemaIo): Promise<number> {
+    const { version } = options;
+    const applied = options.applied === true;
+    const rolledBack = options.rolledBack === true;
     if (!version || !/^\d+$/.test(version) || applied === rolledBack) {
-        throw new UsageError("schema:resolve needs a version and one of --applied or --rolled-back: npm run schema:resolve -- 3 --applied");
+        throw new UsageError("schema resolve needs a version and one of --applied or --rolled-back: keel schema resolve 3 --applied");
     }
-    const { dir, engine, database } = settingsFor(args, io);
+    const { dir, engine, database } = settingsFor(options, io);
     const canonical = BigInt(version).toString();
     if (BigInt(canonical) > MAX_VERSION)
         throw new UsageError(`version ${version} is above the largest a migration can have (${MAX_VERSION})`);
@@ -198,7 +223,13 @@ async function resolve(args: ParsedCommandLine, io: SchemaIo): Promise<number> {
     const { sources, problems } = readDirectory(io, dir);
     if (applied && problems.length) throw problemReport(dir, problems);
     const file = sources.find((f) => f.version === canonical);
-    const row = await resolveMigration(await databaseUrl(args, io, database), engine, canonical, applied ? "applied" : "rolled-back", file);
+    const row = await resolveMigration(
+        await databaseUrl(options, io, database),
+        engine,
+        canonical,
+        applied ? "applied" : "rolled-back",
+        file,
+    );
     io.out(
         applied
             ? `version ${canonical} (${row.name}) recorded as applied`
@@ -218,12 +249,4 @@ export function nextVersion(existing: string[], now = new Date()): string {
     }
     const newest = versions.map((v) => BigInt(v)).reduce((a, b) => (a > b ? a : b), 0n);
     return BigInt(timestamp) > newest ? timestamp : (newest + 1n).toString();
-}
-
-const COMMANDS: Record<string, (args: ParsedCommandLine, io: SchemaIo) => Promise<number>> = { status, apply, new: create, resolve };
-
-if (require.main === module) {
-    runSubcommand(SPECS, (command, args) =>
-        COMMANDS[command](args, { root: process.cwd(), env: process.env, out: (l) => process.stdout.write(`${l}\n`) }),
-    );
 }

@@ -19,43 +19,10 @@ import { count } from "../components/schema/adopt/model";
 import { describeFiles, summarize } from "../components/schema/adopt/plan";
 import { readMigrationDir } from "../components/schema/migrationSet";
 import { readHistory, recordAdoption } from "../components/schema/runner";
-import { CommandSpec, ParsedCommandLine, runCommand, UsageError } from "./lib/cli";
 import { databaseUrl, settingsFor } from "./lib/migrationSettings";
-import { confirmOnTty } from "./lib/prompt";
+import { UsageError } from "./lib/usageError";
 
-const TOOL_LIST = Object.keys(TOOLS).join("|");
-
-export const SPEC: CommandSpec = {
-    usage: `npm run schema:adopt -- --from ${TOOL_LIST} [--dir <their migrations>] [options]`,
-    summary:
-        "Takes over a database another tool migrated: writes its migrations as Keel's files (in its order) into the stack's migrations " +
-        "directory, which must hold none yet, and records the applied ones in keel_schema_history, in one transaction. " +
-        "Refuses, writing nothing, when the tool's history has a failed or rolled-back migration, an applied one without its file, or an edited file.",
-    options: [
-        { name: "from", value: `<${TOOL_LIST}>`, help: "the tool whose history to adopt" },
-        {
-            name: "dir",
-            value: "<path>",
-            help: `its migrations directory (default: ${Object.entries(TOOLS)
-                .map(([n, t]) => `${n} ${t.defaultDir}`)
-                .join(", ")})`,
-        },
-        {
-            name: "table",
-            value: "<[schema.]name>",
-            help: "its history table (default: the tool's own name, found through the search_path)",
-        },
-        { name: "stack", short: "s", value: "<stack>", help: "whose keel:migrations settings apply (default: dev)" },
-        {
-            name: "url",
-            value: "<postgres-url>",
-            help: "the database (default: the stack's own, its output databaseUrl); a direct URL, not a pooled one",
-        },
-        { name: "out", value: "<path>", help: "where to write Keel's files (default: the stack's keel:migrations.dir)" },
-        { name: "history-schema", value: "<name>", help: "schema of keel_schema_history (default: the stack's)" },
-        { name: "yes", short: "y", help: "go ahead without asking (needed without a terminal)" },
-    ],
-};
+export const TOOL_LIST = Object.keys(TOOLS).join("|");
 
 export interface AdoptIo {
     root: string;
@@ -75,24 +42,34 @@ function sameDirectory(a: string, b: string): boolean {
     return real(a) === real(b);
 }
 
-export async function runAdopt(args: ParsedCommandLine, io: AdoptIo): Promise<number> {
-    const opt = (k: string) => (typeof args.options[k] === "string" ? (args.options[k] as string) : undefined);
-    const from = opt("from");
+export interface AdoptOptions {
+    /** The tool whose history to adopt. */
+    from?: string;
+    /** Its migrations directory (default: the tool's own). */
+    dir?: string;
+    /** Its history table (default: the tool's own name, found through the search_path). */
+    table?: string;
+    /** Whose keel:migrations settings apply (dev when not named). */
+    stack?: string;
+    url?: string;
+    /** Where to write Keel's files (default: the stack's keel:migrations.dir). */
+    out?: string;
+    historySchema?: string;
+    yes?: boolean;
+}
+
+export async function runAdopt(options: AdoptOptions, io: AdoptIo): Promise<number> {
+    const from = options.from;
     if (!from || !isToolName(from))
         throw new UsageError(`--from needs one of ${TOOL_LIST.replace(/\|/g, ", ")}${from ? `, not '${from}'` : ""}`);
     const tool = TOOLS[from];
     const title = tool.rules.title;
-    const stack = opt("stack");
     // The stack's settings, without this command's --dir (which names the tool's directory, not Keel's).
-    const settingsArgs: ParsedCommandLine = {
-        options: { ...(stack ? { stack } : {}), ...(opt("history-schema") ? { "history-schema": opt("history-schema") } : {}) },
-        positionals: [],
-        help: false,
-    };
-    const { dir: stackDir, engine, database } = settingsFor(settingsArgs, io);
-    const url = await databaseUrl(args, io, database);
-    const outDir = opt("out") ?? stackDir;
-    const toolDir = opt("dir") ?? tool.defaultDir;
+    const stack = options.stack;
+    const { dir: stackDir, engine, database } = settingsFor({ stack: stack ?? "dev", historySchema: options.historySchema }, io);
+    const url = await databaseUrl({ stack: stack ?? "dev", url: options.url }, io, database);
+    const outDir = options.out ?? stackDir;
+    const toolDir = options.dir ?? tool.defaultDir;
     const toolAbs = path.resolve(io.root, toolDir);
     const outAbs = path.resolve(io.root, outDir);
     if (!fs.existsSync(toolAbs) || !fs.statSync(toolAbs).isDirectory()) {
@@ -118,7 +95,7 @@ export async function runAdopt(args: ParsedCommandLine, io: AdoptIo): Promise<nu
     }
 
     const layout = tool.readLayout(listToolFiles(toolAbs));
-    const tableName = opt("table") ?? tool.defaultTable;
+    const tableName = options.table ?? tool.defaultTable;
     const client = await openClient(url, { applicationName: "keel-adopt (reading)" });
     let history: ToolHistory;
     let table: { ref: string; table: string } | undefined;
@@ -169,7 +146,7 @@ export async function runAdopt(args: ParsedCommandLine, io: AdoptIo): Promise<nu
         return 0;
     }
     const question = `Write ${count(adoption.files.length, "file")} to ${outDir}/ and record ${adoption.rows.length} in keel_schema_history? (yes/no) `;
-    if (args.options.yes !== true && !(await io.confirm(question))) {
+    if (options.yes !== true && !(await io.confirm(question))) {
         io.out("not confirmed: nothing was written (pass --yes to go ahead without asking).");
         return 1;
     }
@@ -219,15 +196,4 @@ export async function runAdopt(args: ParsedCommandLine, io: AdoptIo): Promise<nu
         `check: npm run schema:status${stack || outDir !== stackDir ? " --" : ""}${stack ? ` --stack ${stack}` : ""}${outDir !== stackDir ? ` --dir ${outDir}` : ""}`,
     );
     return 0;
-}
-
-if (require.main === module) {
-    runCommand(SPEC, (args) =>
-        runAdopt(args, {
-            root: process.cwd(),
-            env: process.env,
-            out: (line) => process.stdout.write(`${line}\n`),
-            confirm: confirmOnTty,
-        }),
-    );
 }

@@ -1,5 +1,5 @@
 /**
- * npm run schema:diff -- <a> <b> [--sql | --json] [--history-schema <name>]:
+ * keel schema diff <a> <b> [--sql | --json] [--history-schema <name>] (npm run schema:diff):
  * two databases' schemas compared object by object (the schema fingerprint's
  * catalog, read whole: tables, columns, constraints, indexes, views, functions,
  * triggers, enums, sequences, schemas, extensions) and their migration
@@ -29,30 +29,10 @@ import type { DatabaseConfig } from "../components/config";
 import { describeTarget, openClient } from "../components/postgres/connection";
 import { schemaCatalog } from "../components/postgres/fingerprint";
 import { DEFAULT_ENGINE_SETTINGS, readHistory } from "../components/schema/runner";
-import { CommandSpec, ParsedCommandLine, runCommand, UsageError } from "./lib/cli";
+import { UsageError } from "./lib/usageError";
 import type { PulumiCli } from "./lib/pulumiCli";
 import { readStackConfig } from "./lib/stackConfig";
 import { stackDatabase } from "./lib/stackDatabase";
-
-export const SPEC: CommandSpec = {
-    usage: "npm run schema:diff -- <a> <b> [options]",
-    summary:
-        "Compares two databases' schema objects and migration histories; each side is a stack (its databaseUrl output) or a postgres:// URL. " +
-        "Exit 0 when equal, 1 when they differ, 2 when a side cannot be read. Only reads.",
-    maxPositionals: 2,
-    options: [
-        {
-            name: "sql",
-            help: "print the DDL that would create on <b> the objects only <a> has (a migration's starting point; nothing is applied)",
-        },
-        { name: "json", help: "print the comparison as JSON" },
-        {
-            name: "history-schema",
-            value: "<name>",
-            help: "schema of keel_schema_history (default: a stack's keel:migrations.historySchema; public for a URL)",
-        },
-    ],
-};
 
 export interface SchemaDiffIo {
     root: string;
@@ -127,22 +107,31 @@ function labelsOf(a: Side, b: Side): SideLabels {
     return a.label === b.label ? { a: `${a.label} (first)`, b: `${b.label} (second)` } : { a: a.label, b: b.label };
 }
 
-export async function runSchemaDiff(args: ParsedCommandLine, io: SchemaDiffIo): Promise<number> {
-    if (args.positionals.length !== 2) throw new UsageError("give two sides: stacks or postgres:// URLs");
-    if (args.options.sql && args.options.json) throw new UsageError("--sql and --json: choose one");
-    const historySchema = args.options["history-schema"] as string | undefined;
-    const [a, b] = [await resolveSide(args.positionals[0], io, historySchema), await resolveSide(args.positionals[1], io, historySchema)];
+export interface SchemaDiffOptions {
+    /** The two sides: stacks or postgres:// URLs. */
+    sides: string[];
+    /** The DDL that would create on <b> the objects only <a> has. */
+    sql?: boolean;
+    json?: boolean;
+    historySchema?: string;
+}
+
+export async function runSchemaDiff(options: SchemaDiffOptions, io: SchemaDiffIo): Promise<number> {
+    if (options.sides.length !== 2) throw new UsageError("give two sides: stacks or postgres:// URLs");
+    if (options.sql && options.json) throw new UsageError("--sql and --json: choose one");
+    const { historySchema } = options;
+    const [a, b] = [await resolveSide(options.sides[0], io, historySchema), await resolveSide(options.sides[1], io, historySchema)];
     const [sa, sb] = [await readSide(a), await readSide(b)];
     const comparison: SchemaComparison = { catalog: diffCatalogs(sa.catalog, sb.catalog), history: diffHistories(sa.history, sb.history) };
     const labels = labelsOf(a, b);
     const equal = comparisonIsEqual(comparison);
 
-    if (args.options.sql) {
+    if (options.sql) {
         // The command as given, a URL's credentials left out.
         const command = `npm run schema:diff -- ${[a, b].map((s) => s.stack ?? `postgres://…@${describeTarget(s.url)}`).join(" ")} --sql`;
         io.out(migrationScript(sa.catalog, comparison.catalog, comparison.history, labels, command));
         io.err(`${comparison.catalog.onlyA.length} object(s) only on ${labels.a} written as DDL; nothing was applied\n`);
-    } else if (args.options.json) {
+    } else if (options.json) {
         const side = (s: Side, l: string) => ({ label: l, target: describeTarget(s.url), ...(s.stack ? { stack: s.stack } : {}) });
         io.out(`${JSON.stringify({ a: side(a, labels.a), b: side(b, labels.b), equal, ...comparison }, null, 2)}\n`);
     } else {
@@ -153,23 +142,13 @@ export async function runSchemaDiff(args: ParsedCommandLine, io: SchemaDiffIo): 
     return equal ? 0 : 1;
 }
 
-if (require.main === module) {
-    runCommand(SPEC, async (args) => {
-        const io: SchemaDiffIo = {
-            root: process.cwd(),
-            env: process.env,
-            out: (t) => process.stdout.write(t),
-            err: (t) => process.stderr.write(t),
-        };
-        try {
-            return await runSchemaDiff(args, io);
-        } catch (err) {
-            if (err instanceof UsageError) throw err;
-            // Exit 1 means "they differ": a side that cannot be read is 2.
-            process.stderr.write(
-                `error: ${process.env.KEEL_DEBUG && (err as Error)?.stack ? (err as Error).stack : String((err as Error)?.message ?? err)}\n`,
-            );
-            return 2;
-        }
-    });
+/** runSchemaDiff with its exit codes: 1 means "they differ", so a side that cannot be read is 2 (its error on io.err). */
+export async function schemaDiff(options: SchemaDiffOptions, io: SchemaDiffIo): Promise<number> {
+    try {
+        return await runSchemaDiff(options, io);
+    } catch (err) {
+        if (err instanceof UsageError) throw err;
+        io.err(`error: ${io.env.KEEL_DEBUG && (err as Error)?.stack ? (err as Error).stack : String((err as Error)?.message ?? err)}\n`);
+        return 2;
+    }
 }

@@ -20,7 +20,7 @@ import { parse, stringify } from "yaml";
 import { Stage, STAGES } from "../components/config";
 import { DEFAULT_LOCAL_PORT } from "../components/config/database";
 import { KeelError } from "../components/errors";
-import { CommandSpec, ParsedCommandLine, runCommand, UsageError } from "./lib/cli";
+import { UsageError } from "./lib/usageError";
 import { stateBackend } from "./lib/engine";
 import { PulumiCli, pulumiCliOrBuild } from "./lib/pulumiCli";
 
@@ -29,16 +29,6 @@ export class StackNewError extends KeelError {
         super(message, "StackNewError");
     }
 }
-
-export const SPEC: CommandSpec = {
-    usage: "npm run stack:new -- <name> --stage <dev|staging|prod>",
-    summary:
-        "Adds a stack: writes Pulumi.<name>.yaml from the stage's file (database and migration settings, names of its own) and creates " +
-        "the stack in the state backend with the passphrase secrets provider: dev's passphrase is empty unless PULUMI_CONFIG_PASSPHRASE " +
-        "is set; staging and prod need PULUMI_CONFIG_PASSPHRASE. Refuses a name whose file or stack exists.",
-    maxPositionals: 1,
-    options: [{ name: "stage", value: "<dev|staging|prod>", help: "whose defaults, checks and template the stack gets (required)" }],
-};
 
 export interface StackNewIo {
     root: string;
@@ -136,10 +126,15 @@ export function stackFileText(name: string, stage: Stage, config: Record<string,
     );
 }
 
-export async function stackNew(args: ParsedCommandLine, io: StackNewIo): Promise<number> {
-    const [name] = args.positionals;
-    const stage = args.options.stage as string | undefined;
-    if (!name) throw new UsageError("give the new stack's name: npm run stack:new -- <name> --stage <dev|staging|prod>");
+export interface StackNewOptions {
+    name?: string;
+    /** dev, staging or prod: whose defaults, checks and template the stack gets. */
+    stage?: string;
+}
+
+export async function stackNew(options: StackNewOptions, io: StackNewIo): Promise<number> {
+    const { name, stage } = options;
+    if (!name) throw new UsageError("give the new stack's name: keel stack new <name> --stage <dev|staging|prod>");
     if (!STACK_NAME.test(name)) {
         throw new UsageError(`'${name}' cannot name a stack: use letters, digits, '.', '-' and '_' (starting with a letter or digit)`);
     }
@@ -206,8 +201,4 @@ export async function stackNew(args: ParsedCommandLine, io: StackNewIo): Promise
     io.out(`  npm run preview -- ${name}, then npm run up -- ${name}`);
     io.out(`  git add Pulumi.${name}.yaml`);
     return 0;
-}
-
-if (require.main === module) {
-    runCommand(SPEC, (args) => stackNew(args, { root: process.cwd(), env: process.env, out: (l) => void process.stdout.write(`${l}\n`) }));
 }

@@ -19,7 +19,7 @@ function userFacingFiles(): string[] {
             else if (/\.(ts|js)$/.test(entry.name)) files.push(full);
         }
     };
-    for (const dir of ["components", "scripts", "policies"]) walk(path.join(ROOT, dir));
+    for (const dir of ["components", "scripts", "cli", "policies"]) walk(path.join(ROOT, dir));
     files.push(path.join(ROOT, "index.ts"));
     for (const f of fs.readdirSync(ROOT)) if (/^Pulumi(\..+)?\.yaml$/.test(f)) files.push(path.join(ROOT, f));
     return files;

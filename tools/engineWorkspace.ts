@@ -94,10 +94,10 @@ export class EngineWorkspace {
     }
 
     /**
-     * `node dist/scripts/<script>` in the workspace as npm runs it, with no terminal: the CLI on PATH,
+     * `keel <args>` (node dist/cli/main.js) in the workspace as npm runs it, with no terminal: the CLI on PATH,
      * the workspace's backend, and only the variables given (an undefined one is left out).
      */
-    runScript(script: string, args: string[] = [], extra: Record<string, string | undefined> = {}): SpawnSyncReturns<string> {
+    runKeel(args: string[], extra: Record<string, string | undefined> = {}): SpawnSyncReturns<string> {
         const env: Record<string, string | undefined> = {
             PATH: `${path.dirname(this.cli.bin)}${path.delimiter}${process.env.PATH}`,
             PULUMI_BACKEND_URL: this.env.PULUMI_BACKEND_URL,
@@ -105,7 +105,7 @@ export class EngineWorkspace {
             USER: "e2e",
             ...extra,
         };
-        return spawnSync(process.execPath, [path.join(ROOT, "dist/scripts", script), ...args], {
+        return spawnSync(process.execPath, [path.join(ROOT, "dist/cli/main.js"), ...args], {
             cwd: this.root,
             encoding: "utf8",
             stdio: ["ignore", "pipe", "pipe"],

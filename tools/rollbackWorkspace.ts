@@ -67,7 +67,7 @@ export class RollbackWorkspace {
 
     /** npm run rollback -- --stack <stack> <args>, started: its output as it comes, and the process to pause and resume. */
     start(...args: string[]): RunningRollback {
-        const child = spawn(process.execPath, [path.join(ROOT, "dist/scripts/rollback.js"), "--stack", this.stackName, ...args], {
+        const child = spawn(process.execPath, [path.join(ROOT, "dist/cli/main.js"), "rollback", "--stack", this.stackName, ...args], {
             cwd: this.ws.root,
             env: { ...this.ws.env, PATH: `${path.dirname(this.cli.bin)}${path.delimiter}${process.env.PATH}` } as NodeJS.ProcessEnv,
             stdio: ["ignore", "pipe", "pipe"],

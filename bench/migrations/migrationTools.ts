@@ -5,7 +5,7 @@ import { dbmateBin, dbmateGoBinary } from "../../tools/dbmate";
 import type { Generated } from "./generate";
 import { ROOT, Timed, timeProcess } from "./processes";
 
-export const KEEL_CLI = path.join(ROOT, "dist", "scripts", "schema.js");
+export const KEEL_CLI = path.join(ROOT, "dist", "cli", "main.js");
 export const NODE_PG_MIGRATE = path.join(ROOT, "node_modules", ".bin", "node-pg-migrate");
 /** Installs dbmate (pinned, outside the lock file: see tools/dbmate.ts); carries on without it if npm cannot. */
 function ensureDbmate(): string | undefined {
@@ -46,10 +46,16 @@ export function tools(): Tool[] {
         },
         {
             key: "keel-node",
-            label: "Keel: node dist/scripts/schema.js",
+            label: "Keel: node dist/cli/main.js schema",
             history: "public.keel_schema_history",
             run: (url, g, u) =>
-                timeProcess("keel (node)", process.execPath, [KEEL_CLI, "apply", "--dir", g.keel, "--url", url], { DATABASE_URL: url }, u),
+                timeProcess(
+                    "keel (node)",
+                    process.execPath,
+                    [KEEL_CLI, "schema", "apply", "--dir", g.keel, "--url", url],
+                    { DATABASE_URL: url },
+                    u,
+                ),
         },
     ];
     if (fs.existsSync(NODE_PG_MIGRATE)) {

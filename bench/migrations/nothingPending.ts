@@ -24,7 +24,7 @@ export async function nothingPending(bench: BenchRun, a: ApplyResults): Promise<
     const env = { DATABASE_URL: keelDb };
     const noop: [string, Timed[]][] = [
         ["Keel: npm run schema:apply", []],
-        ["Keel: node dist/scripts/schema.js apply", []],
+        ["Keel: node dist/cli/main.js schema apply", []],
         ["Keel: npm run schema:status", []],
     ];
     for (let run = 1; run <= opts.runs; run++) {
@@ -32,7 +32,13 @@ export async function nothingPending(bench: BenchRun, a: ApplyResults): Promise<
             timeProcess("keel (npm, nothing pending)", "npm", ["run", "schema:apply", "--", "--dir", g.keel, "--url", keelDb], env, true),
         );
         noop[1][1].push(
-            timeProcess("keel (node, nothing pending)", process.execPath, [KEEL_CLI, "apply", "--dir", g.keel, "--url", keelDb], env, true),
+            timeProcess(
+                "keel (node, nothing pending)",
+                process.execPath,
+                [KEEL_CLI, "schema", "apply", "--dir", g.keel, "--url", keelDb],
+                env,
+                true,
+            ),
         );
         noop[2][1].push(timeProcess("keel status", "npm", ["run", "schema:status", "--", "--dir", g.keel, "--url", keelDb], env, true));
     }

@@ -12,11 +12,11 @@ import { s3 } from "./report";
 
 export type PeakRss = ReturnType<typeof peakRss>;
 
-/** Max RSS (MB) and wall time of `node dist/scripts/schema.js apply --dir dir`: GNU time, else a preload reporting maxRSS at exit. */
+/** Max RSS (MB) and wall time of `node dist/cli/main.js schema apply --dir dir`: GNU time, else a preload reporting maxRSS at exit. */
 export function peakRss(dir: string, url: string): { mb: number; seconds: number; cpu?: number; how: string } {
     const env = { DATABASE_URL: url };
     if (fs.existsSync(GNU_TIME)) {
-        const r = timeProcess("keel (big)", process.execPath, [KEEL_CLI, "apply", "--dir", dir, "--url", url], env, true);
+        const r = timeProcess("keel (big)", process.execPath, [KEEL_CLI, "schema", "apply", "--dir", dir, "--url", url], env, true);
         if (r.rssMb !== undefined) return { mb: r.rssMb, seconds: r.seconds, cpu: r.cpu, how: `${GNU_TIME} %M` };
     }
     const out = path.join(scratchDir(), "maxrss.txt");
@@ -25,7 +25,7 @@ export function peakRss(dir: string, url: string): { mb: number; seconds: number
         preload,
         `process.on("exit", () => require("fs").writeFileSync(${JSON.stringify(out)}, String(process.resourceUsage().maxRSS)));\n`,
     );
-    const r = timeProcess("keel (big)", process.execPath, ["-r", preload, KEEL_CLI, "apply", "--dir", dir, "--url", url], env);
+    const r = timeProcess("keel (big)", process.execPath, ["-r", preload, KEEL_CLI, "schema", "apply", "--dir", dir, "--url", url], env);
     return { mb: Number(fs.readFileSync(out, "utf8")) / 1024, seconds: r.seconds, how: "process.resourceUsage().maxRSS at exit" };
 }
 
@@ -41,14 +41,14 @@ export async function peakMemory(bench: BenchRun, keelNode: number): Promise<Pea
         rss = peakRss(big.keel, url);
         await verifyApplied(url, opts.bigCount, "public.keel_schema_history", `keel (${opts.bigCount})`);
         out(
-            `  node dist/scripts/schema.js apply (the verdict): max RSS ${rss.mb.toFixed(1)} MB (${rss.how}), wall ${s3(rss.seconds)} s` +
+            `  node dist/cli/main.js schema apply (the verdict): max RSS ${rss.mb.toFixed(1)} MB (${rss.how}), wall ${s3(rss.seconds)} s` +
                 `${rss.cpu === undefined ? "" : `, client CPU ${s3(rss.cpu)} s`}; ` +
                 `${((rss.seconds / opts.bigCount) * 1000).toFixed(2)} ms per migration vs ${((keelNode / opts.count) * 1000).toFixed(2)} at ${opts.count}`,
         );
         const again = timeProcess(
             "keel (big, nothing pending)",
             process.execPath,
-            [KEEL_CLI, "apply", "--dir", big.keel, "--url", url],
+            [KEEL_CLI, "schema", "apply", "--dir", big.keel, "--url", url],
             { DATABASE_URL: url },
             true,
         );

@@ -47,7 +47,7 @@ export function reportVerdicts(bench: BenchRun, a: ApplyResults, pending: Nothin
     lines.push([
         `peak RSS < ${TARGET_RSS_MB} MB with ${opts.bigCount} migrations`,
         rss ? rss.mb < TARGET_RSS_MB : undefined,
-        rss ? `${rss.mb.toFixed(1)} MB (node dist/scripts/schema.js apply, ${rss.how})` : "skipped (--no-10k)",
+        rss ? `${rss.mb.toFixed(1)} MB (node dist/cli/main.js schema apply, ${rss.how})` : "skipped (--no-10k)",
     ]);
     out(
         table(

@@ -1,6 +1,5 @@
 /** keel db url: prints the stack's database URL and nothing else, for tools (psql "$(./keel db url)"). */
 import { Command } from "@commander-js/extra-typings";
-import { dbUrl } from "../../scripts/dbUrl";
 import { KeelContext } from "../cli";
 import { stackOption } from "../options";
 
@@ -13,6 +12,7 @@ export function urlCommand(cli: KeelContext) {
         .addOption(stackOption())
         .option("--pooled", "the pooled URL the app uses (databasePooledUrl) instead of the direct one")
         .action(async (o) => {
+            const { dbUrl } = await import("../../scripts/dbUrl");
             cli.exitCode = await dbUrl({ stack: o.stack, pooled: o.pooled === true }, { root: cli.root, env: cli.env, print: cli.out });
         });
 }

@@ -78,7 +78,7 @@ describe("end to end: a database dbmate migrated, adopted with schema:adopt, the
         const res = spawnSync(
             process.execPath,
             // The stack is not deployed yet, so its database is named with --url.
-            [path.join(ROOT, "dist/scripts/schemaAdopt.js"), "--from", "dbmate", "--dir", "dbmate", "--yes", "--url", url],
+            [path.join(ROOT, "dist/cli/main.js"), "schema", "adopt", "--from", "dbmate", "--dir", "dbmate", "--yes", "--url", url],
             {
                 cwd: ws.root,
                 encoding: "utf8",

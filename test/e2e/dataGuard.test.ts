@@ -31,7 +31,7 @@ describe("end to end: the data guard on the dev stack (local database, real engi
         try {
             await runStackCommand(
                 command,
-                { options: { stack: "dev", ...options }, positionals: [], help: false },
+                { stack: "dev", ...options },
                 { root: ws.root, env: ws.env, out, err: out, confirm: async () => true },
             );
             return { printed };

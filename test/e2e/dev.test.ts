@@ -121,7 +121,7 @@ describe("end to end: the dev stack through the engine (existing PostgreSQL)", f
     });
 
     const run = (args: string[], extra: Record<string, string> = {}) =>
-        spawnSync(process.execPath, [path.join(ROOT, "dist/scripts/stack.js"), ...args], {
+        spawnSync(process.execPath, [path.join(ROOT, "dist/cli/main.js"), "stack", ...args], {
             cwd: ws.root,
             encoding: "utf8",
             env: { ...ws.env, PATH: `${path.dirname(cli.bin)}${path.delimiter}${process.env.PATH}`, ...extra } as NodeJS.ProcessEnv,
@@ -170,7 +170,7 @@ describe("end to end: the dev stack through the engine (existing PostgreSQL)", f
     it("npm run pulumi -- stack output databaseUrl --show-secrets: the dev stack's URL, with nothing exported", () => {
         const res = spawnSync(
             process.execPath,
-            [path.join(ROOT, "dist/scripts/pulumi.js"), "stack", "output", "databaseUrl", "--show-secrets"],
+            [path.join(ROOT, "dist/cli/main.js"), "pulumi", "stack", "output", "databaseUrl", "--show-secrets"],
             {
                 cwd: ws.root,
                 encoding: "utf8",
@@ -189,7 +189,7 @@ describe("end to end: the dev stack through the engine (existing PostgreSQL)", f
     it("--help answers with the usage; a wrong option is a usage error (exit 2)", () => {
         const help = run(["preview", "--help"]);
         assert.equal(help.status, 0);
-        assert.match(help.stdout, /usage: npm run preview -- \[<stack>\]/);
+        assert.match(help.stdout, /^Usage: keel stack preview \[options\] \[stack\]/);
         const wrong = run(["preview", "--nope"]);
         assert.equal(wrong.status, 2);
         assert.match(wrong.stderr, /unknown option '--nope'/);

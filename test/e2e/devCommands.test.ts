@@ -31,11 +31,11 @@ describe("end to end: db:url, dev:reset and dev:seed on the dev stack through th
         ws = EngineWorkspace.create(cli, { PULUMI_CONFIG_PASSPHRASE: "" });
     });
 
-    /** `node dist/scripts/<script>` in the workspace as npm runs it: no passphrase, no DATABASE_URL, no terminal. */
-    const run = (script: string, args: string[] = [], extra: Record<string, string> = {}) => ws.runScript(script, args, extra);
+    /** `keel <args>` in the workspace as npm runs it: no passphrase, no DATABASE_URL, no terminal. */
+    const run = (args: string[], extra: Record<string, string> = {}) => ws.runKeel(args, extra);
 
     it("db:url before the first up: says to run npm run up first, prints nothing on stdout, creates no stack", () => {
-        const res = run("dbUrl.js");
+        const res = run(["db", "url"]);
         assert.equal(res.status, 1, res.stderr);
         assert.equal(res.stdout, "");
         assert.match(
@@ -51,18 +51,18 @@ describe("end to end: db:url, dev:reset and dev:seed on the dev stack through th
         stack = await ws.stack("dev");
         await stack.setConfig("keel:databaseUrl", { value: url, secret: true });
         await stack.up({ onOutput: () => undefined });
-        const res = run("dbUrl.js");
+        const res = run(["db", "url"]);
         assert.equal(res.status, 0, res.stderr);
         assert.equal(res.stdout, `${url}\n`);
         assert.ok(!res.stderr.includes((await testCluster()).password));
-        const named = run("dbUrl.js", ["--stack", "dev"]);
+        const named = run(["db", "url", "--stack", "dev"]);
         assert.equal(named.stdout, `${url}\n`);
     });
 
     it("dev:reset --yes rebuilds the database the stack output names, even with DATABASE_URL pointing elsewhere", async () => {
         await query(url, "INSERT INTO accounts (email) VALUES ('mine@example.com'); CREATE TABLE scratch (x int)");
         const elsewhere = await freshDatabase("e2e_elsewhere");
-        const res = run("devReset.js", ["--yes"], { DATABASE_URL: elsewhere });
+        const res = run(["dev", "reset", "--yes"], { DATABASE_URL: elsewhere });
         assert.equal(res.status, 0, res.stderr + res.stdout);
         assert.match(
             res.stdout,
@@ -83,13 +83,13 @@ describe("end to end: db:url, dev:reset and dev:seed on the dev stack through th
 
     it("dev:reset without --yes and without a terminal refuses and changes nothing; dev:seed seeds again", async () => {
         await query(url, "INSERT INTO accounts (email) VALUES ('kept@example.com')");
-        const res = run("devReset.js");
+        const res = run(["dev", "reset"]);
         assert.equal(res.status, 1, res.stderr);
         assert.match(res.stdout, /Nothing was changed\. \(Pass --yes to skip this question in scripts\.\)\n$/);
         assert.ok((await emails(url)).includes("kept@example.com"));
 
         await query(url, "DELETE FROM accounts WHERE email = 'grace@example.com'");
-        const seed = run("devSeed.js");
+        const seed = run(["dev", "seed"]);
         assert.equal(seed.status, 0, seed.stderr);
         assert.match(seed.stdout, /^1 seed applied to 127\.0\.0\.1:\d+\//m);
         assert.deepEqual((await emails(url)).sort(), ["ada@example.com", "grace@example.com", "kept@example.com", "linus@example.com"]);

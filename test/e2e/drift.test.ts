@@ -41,14 +41,14 @@ describe("end to end: npm run drift, refresh's schemaDrift output and schema:dif
         if (!("PULUMI_CONFIG_PASSPHRASE" in extra)) delete env.PULUMI_CONFIG_PASSPHRASE;
         return env as NodeJS.ProcessEnv;
     };
-    const run = (script: string, args: string[], extra: Record<string, string | undefined> = {}) =>
-        spawnSync(process.execPath, [path.join(ROOT, "dist/scripts", script), ...args], {
+    const run = (args: string[], extra: Record<string, string | undefined> = {}) =>
+        spawnSync(process.execPath, [path.join(ROOT, "dist/cli/main.js"), ...args], {
             cwd: ws.root,
             encoding: "utf8",
             env: shell(extra),
             timeout: 5 * 60_000,
         });
-    const drift = (args: string[] = [], extra: Record<string, string | undefined> = {}) => run("drift.js", args, extra);
+    const drift = (args: string[] = [], extra: Record<string, string | undefined> = {}) => run(["drift", ...args], extra);
     const driftJson = (args: string[] = [], extra: Record<string, string | undefined> = {}) => {
         const res = drift(["--json", ...args], extra);
         return { res, json: JSON.parse(res.stdout) };
@@ -146,7 +146,7 @@ describe("end to end: npm run drift, refresh's schemaDrift output and schema:dif
 
     it("npm run refresh: the schemaDrift stack output shows the drift at once", async () => {
         assert.deepEqual((await stack.outputs()).schemaDrift.value, [], "before: nothing recorded");
-        const res = run("stack.js", ["refresh"]);
+        const res = run(["stack", "refresh"]);
         assert.equal(res.status, 0, res.stderr + res.stdout);
         assert.match(res.stdout, /~ schemaDrift\s*: \[\s*\+ \[0\]: "\+ index public\.accounts_email_idx/);
         const drift = (await stack.outputs()).schemaDrift.value as string[];
@@ -168,7 +168,7 @@ describe("end to end: npm run drift, refresh's schemaDrift output and schema:dif
 
     it("npm run refresh -- --skip-program refreshes the state without running the program: the output keeps its old value", async () => {
         await query(url, "DROP INDEX accounts_email_idx");
-        const res = run("stack.js", ["refresh", "--skip-program"]);
+        const res = run(["stack", "refresh", "--skip-program"]);
         assert.equal(res.status, 0, res.stderr + res.stdout);
         assert.deepEqual((await schemaResource()).outputs.drift, [], "undone by hand: the schema is what the migrations made");
         assert.match(
@@ -176,14 +176,14 @@ describe("end to end: npm run drift, refresh's schemaDrift output and schema:dif
             /^\+ index public\.accounts_email_idx/,
             "not the program's to update",
         );
-        const again = run("stack.js", ["refresh"]);
+        const again = run(["stack", "refresh"]);
         assert.equal(again.status, 0, again.stderr + again.stdout);
         assert.deepEqual((await stack.outputs()).schemaDrift.value, [], "the refresh that runs the program: nothing new since");
     });
 
     it("schema:diff with a stack as a side: its databaseUrl through the engine; --sql output applied makes the objects equal", async () => {
         const other = await freshDatabase("e2e_drift_other");
-        const diff = run("schemaDiff.js", ["dev", other]);
+        const diff = run(["schema", "diff", "dev", other]);
         assert.equal(diff.status, 1, diff.stderr);
         const target = describeTarget(other);
         assert.match(diff.stdout, /^dev: the dev stack's database, 127\.0\.0\.1:\d+\/e2e_drift_/m);
@@ -195,11 +195,11 @@ describe("end to end: npm run drift, refresh's schemaDrift output and schema:dif
             diff.stdout,
             new RegExp(`^  version 1 \\(create_accounts\\): applied on dev, missing on ${target.replace(/[.]/g, "\\.")}$`, "m"),
         );
-        const sql = run("schemaDiff.js", ["dev", other, "--sql"]);
+        const sql = run(["schema", "diff", "dev", other, "--sql"]);
         assert.equal(sql.status, 1);
         assert.match(sql.stdout, /^CREATE TABLE public\.accounts \(/m);
         await withClient(other, async (c) => void (await c.query(sql.stdout)));
-        const after = run("schemaDiff.js", ["dev", other]);
+        const after = run(["schema", "diff", "dev", other]);
         assert.match(after.stdout, /^schema objects: the same on both \(\d+\)$/m, after.stdout);
         assert.equal(after.status, 1, "the histories still differ");
         assert.deepEqual(

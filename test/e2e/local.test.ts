@@ -56,7 +56,7 @@ describe("end to end: the dev stack's local database through the engine", functi
 
     /** `npm run dev:<command>` in the workspace, as npm runs it (built, from the project's directory). */
     const dev = (args: string[]) =>
-        spawnSync(process.execPath, [path.join(ROOT, "dist/scripts/dev.js"), ...args], {
+        spawnSync(process.execPath, [path.join(ROOT, "dist/cli/main.js"), "dev", ...args], {
             cwd: ws.root,
             encoding: "utf8",
             env: { ...ws.env, PATH: `${path.dirname(cli.bin)}${path.delimiter}${process.env.PATH}` } as NodeJS.ProcessEnv,
@@ -189,10 +189,10 @@ describe("end to end: the dev stack's local database through the engine", functi
         assert.equal(tail.stdout.trimEnd().split("\n").length, 2);
         const help = dev(["start", "--help"]);
         assert.equal(help.status, 0);
-        assert.match(help.stdout, /^usage: npm run dev:start -- \[--stack <stack>\]/);
+        assert.match(help.stdout, /^Usage: keel dev start \[options\][\s\S]*-s, --stack <stack>/);
         const wrong = dev(["logs", "--nope"]);
         assert.equal(wrong.status, 2);
-        assert.match(wrong.stderr, /unknown option '--nope'[\s\S]*usage: npm run dev:logs/);
+        assert.match(wrong.stderr, /unknown option '--nope'[\s\S]*Usage: keel dev logs/);
     });
 
     it("destroy says so, stops the server and removes the data directory", async () => {

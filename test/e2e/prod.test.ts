@@ -265,7 +265,7 @@ describe("end to end: the prod stack through the engine, gated by the policy pac
     });
 
     it("npm run preview -- prod loads the same pack and shows no change", () => {
-        const res = spawnSync(process.execPath, [path.join(ROOT, "dist/scripts/stack.js"), "preview", "prod"], {
+        const res = spawnSync(process.execPath, [path.join(ROOT, "dist/cli/main.js"), "stack", "preview", "prod"], {
             cwd: ws.root,
             encoding: "utf8",
             env: { ...ws.env, PATH: `${path.dirname(cli.bin)}${path.delimiter}${process.env.PATH}` } as NodeJS.ProcessEnv,

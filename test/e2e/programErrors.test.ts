@@ -141,7 +141,7 @@ describe("end to end: a failing program changes nothing (dev stack, local databa
             err: (t: string) => void (printed += t),
             confirm: async () => true,
         };
-        await assert.rejects(runStackCommand("up", { options: { stack: "dev" }, positionals: [], help: false }, io), (err: Error) => {
+        await assert.rejects(runStackCommand("up", { stack: "dev" }, io), (err: Error) => {
             assert.match(err.message, /^pulumi up of the dev stack failed: /);
             assert.ok(!/the reasons are above/.test(err.message), err.message);
             assert.match(err.message, /failed to create '.*pulumi-home'/, `the cause names what the CLI could not create: ${err.message}`);
@@ -175,7 +175,7 @@ describe("end to end: a failing program changes nothing (dev stack, local databa
                         confirm: async () => true,
                     };
                     await assert.rejects(
-                        runStackCommand("up", { options: { stack: "dev" }, positionals: [], help: false }, io),
+                        runStackCommand("up", { stack: "dev" }, io),
                         /pulumi up of the dev stack failed; the reasons are above/,
                         mistake.what,
                     );
@@ -365,7 +365,7 @@ describe("end to end: on staging (Neon, Fly and the health gate on fakes), no mi
     it("Ctrl-C during npm run up (SIGINT to the process group, in a migration) deletes and replaces nothing; the next up finishes the job", async function () {
         env.ws.writeMigration("0003_slow_note.sql", "SELECT pg_sleep(4);\nALTER TABLE accounts ADD COLUMN note text;\n");
         const cli = requireEngine(this);
-        const child = spawn(process.execPath, [path.join(ROOT, "dist/scripts/stack.js"), "up", "staging", "--yes"], {
+        const child = spawn(process.execPath, [path.join(ROOT, "dist/cli/main.js"), "stack", "up", "staging", "--yes"], {
             cwd: env.ws.root,
             env: {
                 ...env.ws.env,

@@ -53,7 +53,7 @@ describe("end to end: npm run rollback of the dev stack keeps its local database
     let cluster: string;
     const paths = () => localPaths(rw.ws.root, "dev");
     const dev = (args: string[]) =>
-        spawnSync(process.execPath, [path.join(ROOT, "dist/scripts/dev.js"), ...args], {
+        spawnSync(process.execPath, [path.join(ROOT, "dist/cli/main.js"), "dev", ...args], {
             cwd: rw.ws.root,
             encoding: "utf8",
             env: { ...rw.ws.env, PATH: `${path.dirname(cli.bin)}${path.delimiter}${process.env.PATH}` } as NodeJS.ProcessEnv,
@@ -205,7 +205,7 @@ describe("end to end: npm run rollback of the dev stack keeps its local database
             give();
             ok(run("git", "add", "-A"), "git add");
             ok(run("git", "commit", "-q", "-m", name), "git commit");
-            return ok(run(process.execPath, path.join(ROOT, "dist/scripts/stack.js"), "up", "dev"), `npm run up -- dev (${name})`);
+            return ok(run(process.execPath, path.join(ROOT, "dist/cli/main.js"), "stack", "up", "dev"), `npm run up -- dev (${name})`);
         };
         const p = localPaths(ws.root, "dev");
         give();
@@ -228,7 +228,17 @@ describe("end to end: npm run rollback of the dev stack keeps its local database
             await query(dbUrl, "INSERT INTO accounts (email, note) VALUES ('two@example.com', 'after v2')");
 
             const back = ok(
-                run(process.execPath, path.join(ROOT, "dist/scripts/rollback.js"), "--stack", "dev", "--to", "1", "--keep-schema", "--yes"),
+                run(
+                    process.execPath,
+                    path.join(ROOT, "dist/cli/main.js"),
+                    "rollback",
+                    "--stack",
+                    "dev",
+                    "--to",
+                    "1",
+                    "--keep-schema",
+                    "--yes",
+                ),
                 "npm run rollback",
             );
             assert.match(back, /recovered in/);
@@ -247,7 +257,7 @@ describe("end to end: npm run rollback of the dev stack keeps its local database
             assert.match(last.message, /^rollback to version 1 \(commit [0-9a-f]{12}\)$/);
         } finally {
             if (fs.existsSync(p.dataDir) && serverStatus(p).state === "running")
-                run(process.execPath, path.join(ROOT, "dist/scripts/dev.js"), "stop");
+                run(process.execPath, path.join(ROOT, "dist/cli/main.js"), "dev", "stop");
         }
     });
 

@@ -26,14 +26,13 @@ describe("end to end: npm run stack:new, and stack files the engine leaves alone
         ws = EngineWorkspace.create(cli);
     });
 
-    /** A script of dist/scripts as npm runs it: the shell's passphrase only when given, no terminal. */
-    const run = (script: string, args: string[], extra: Record<string, string | undefined> = {}) =>
-        ws.runScript(script, args, { CI: "true", ...extra });
+    /** `keel <args>` as npm runs it: the shell's passphrase only when given, no terminal. */
+    const run = (args: string[], extra: Record<string, string | undefined> = {}) => ws.runKeel(args, { CI: "true", ...extra });
     const file = (stack: string) => path.join(ws.root, `Pulumi.${stack}.yaml`);
     const stateOf = (stack: string) => path.join(ws.state, ".pulumi", "stacks", "keel", `${stack}.json`);
 
     it("a dev stack: created with dev's empty passphrase and its salt; config set --secret, up and db:url need no passphrase; the file is as written", () => {
-        const made = run("stackNew.js", ["ext", "--stage", "dev"]);
+        const made = run(["stack", "new", "ext", "--stage", "dev"]);
         assert.equal(made.status, 0, made.stderr + made.stdout);
         assert.match(
             made.stdout,
@@ -47,78 +46,78 @@ describe("end to end: npm run stack:new, and stack files the engine leaves alone
 
         // An existing server instead of a local one, its URL a secret: as a user would.
         ws.editStackFile("ext", (c) => (c["keel:database"] = { kind: "external" }));
-        const set = run("pulumi.js", ["config", "set", "--secret", "keel:databaseUrl", url, "--stack", "ext"]);
+        const set = run(["pulumi", "config", "set", "--secret", "keel:databaseUrl", url, "--stack", "ext"]);
         assert.equal(set.status, 0, set.stderr);
         const written = fs.readFileSync(file("ext"), "utf8");
         assert.match(written, /keel:databaseUrl:\n\s+secure: v1:/);
-        const up = run("stack.js", ["up", "ext"]);
+        const up = run(["stack", "up", "ext"]);
         assert.equal(up.status, 0, up.stderr + up.stdout);
         assert.equal(fs.readFileSync(file("ext"), "utf8"), written, "up leaves the file alone");
-        const dbUrl = run("dbUrl.js", ["--stack", "ext"]);
+        const dbUrl = run(["db", "url", "--stack", "ext"]);
         assert.equal(dbUrl.stdout, `${url}\n`, dbUrl.stderr);
     });
 
     it("a staging stack: refused without PULUMI_CONFIG_PASSPHRASE (nothing created); with it, config set --secret and preview work with that passphrase only", () => {
-        const refused = run("stackNew.js", ["qa", "--stage", "staging"]);
+        const refused = run(["stack", "new", "qa", "--stage", "staging"]);
         assert.equal(refused.status, 1);
         assert.match(refused.stderr, /PULUMI_CONFIG_PASSPHRASE is not set: export PULUMI_CONFIG_PASSPHRASE=.*Nothing was created\.\n$/);
         assert.equal(fs.existsSync(file("qa")), false);
         assert.equal(fs.existsSync(stateOf("qa")), false);
 
         const passphrase = { PULUMI_CONFIG_PASSPHRASE: "qa-passphrase" };
-        const made = run("stackNew.js", ["qa", "--stage", "staging"], passphrase);
+        const made = run(["stack", "new", "qa", "--stage", "staging"], passphrase);
         assert.equal(made.status, 0, made.stderr + made.stdout);
         const doc = parse(fs.readFileSync(file("qa"), "utf8"));
         assert.equal(doc.config["keel:stage"], "staging");
         assert.equal(doc.config["keel:database"].neon.branch.name, undefined, "a Neon branch named after the stack, not staging's");
 
         ws.editStackFile("qa", (c) => (c["keel:database"] = { kind: "external" }));
-        const wrong = run("pulumi.js", ["config", "set", "--secret", "keel:databaseUrl", url, "--stack", "qa"], {
+        const wrong = run(["pulumi", "config", "set", "--secret", "keel:databaseUrl", url, "--stack", "qa"], {
             PULUMI_CONFIG_PASSPHRASE: "another",
         });
         assert.notEqual(wrong.status, 0);
         assert.match(wrong.stderr, /incorrect passphrase/i);
-        const set = run("pulumi.js", ["config", "set", "--secret", "keel:databaseUrl", url, "--stack", "qa"], passphrase);
+        const set = run(["pulumi", "config", "set", "--secret", "keel:databaseUrl", url, "--stack", "qa"], passphrase);
         assert.equal(set.status, 0, set.stderr);
         const written = fs.readFileSync(file("qa"), "utf8");
-        const preview = run("stack.js", ["preview", "qa"], { ...passphrase, KEEL_SKIP_POLICY: "1" });
+        const preview = run(["stack", "preview", "qa"], { ...passphrase, KEEL_SKIP_POLICY: "1" });
         assert.equal(preview.status, 0, preview.stderr + preview.stdout);
         assert.equal(fs.readFileSync(file("qa"), "utf8"), written, "preview leaves the file alone");
     });
 
     it("an existing name is refused: its file, or its stack in the backend", () => {
-        const again = run("stackNew.js", ["ext", "--stage", "dev"]);
+        const again = run(["stack", "new", "ext", "--stage", "dev"]);
         assert.equal(again.status, 1);
         assert.match(again.stderr, /^error: Pulumi\.ext\.yaml already exists: .*Nothing was changed\.\n$/);
         fs.renameSync(file("ext"), `${file("ext")}.away`);
         try {
-            const state = run("stackNew.js", ["ext", "--stage", "dev"]);
+            const state = run(["stack", "new", "ext", "--stage", "dev"]);
             assert.equal(state.status, 1);
             assert.match(state.stderr, /already has a stack named 'ext' \(its file is missing here\)/);
             assert.equal(fs.existsSync(file("ext")), false, "no file left behind");
         } finally {
             fs.renameSync(`${file("ext")}.away`, file("ext"));
         }
-        assert.equal(run("stackNew.js", ["--help"]).status, 0);
-        assert.equal(run("stackNew.js", ["x", "--stage", "qa"]).status, 2);
+        assert.equal(run(["stack", "new", "--help"]).status, 0);
+        assert.equal(run(["stack", "new", "x", "--stage", "qa"]).status, 2);
     });
 
     it("preview and up leave a stack file without a salt byte-identical (the salt stays in the backend); the shipped staging file too", () => {
         // A dev-stage stack whose file has no salt, reading its database from DATABASE_URL.
         fs.writeFileSync(file("sandbox"), "# a sandbox\nconfig:\n  keel:stage: dev\n  keel:database:\n    kind: external\n");
         const before = fs.readFileSync(file("sandbox"));
-        const up = run("stack.js", ["up", "sandbox"], { DATABASE_URL: url });
+        const up = run(["stack", "up", "sandbox"], { DATABASE_URL: url });
         assert.equal(up.status, 0, up.stderr + up.stdout);
         assert.ok(fs.readFileSync(file("sandbox")).equals(before), "up added nothing to the file");
-        const preview = run("stack.js", ["preview", "sandbox"], { DATABASE_URL: url });
+        const preview = run(["stack", "preview", "sandbox"], { DATABASE_URL: url });
         assert.equal(preview.status, 0, preview.stderr + preview.stdout);
         assert.ok(fs.readFileSync(file("sandbox")).equals(before), "preview added nothing to the file");
         // Its secrets (the URL output) still decrypt: the backend holds the salt.
-        const output = run("pulumi.js", ["stack", "output", "databaseUrl", "--show-secrets", "--stack", "sandbox"]);
+        const output = run(["pulumi", "stack", "output", "databaseUrl", "--show-secrets", "--stack", "sandbox"]);
         assert.equal(output.stdout, `${url}\n`, output.stderr);
 
         const staging = fs.readFileSync(file("staging"));
-        run("stack.js", ["preview", "staging"], { PULUMI_CONFIG_PASSPHRASE: "staging-passphrase" });
+        run(["stack", "preview", "staging"], { PULUMI_CONFIG_PASSPHRASE: "staging-passphrase" });
         assert.ok(fs.existsSync(stateOf("staging")), "the preview created the stack");
         assert.ok(fs.readFileSync(file("staging")).equals(staging), "Pulumi.staging.yaml is as tracked");
     });

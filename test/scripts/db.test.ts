@@ -1,6 +1,6 @@
 /**
- * db:backups, db:restore and db:drill against a real PostgreSQL, through the
- * script's main() with a temporary project root and stack files.
+ * keel db backups|backup|restore|drill against a real PostgreSQL: the command line parsed by
+ * keel's tree, then the façade (scripts/db.ts) with a temporary project root and stack files.
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
@@ -10,7 +10,10 @@ import { listDumps, takeDump } from "../../components/backup/pgDump";
 import { neonClient, waitForOperations } from "../../components/vendors/neon";
 import { FakeNeon } from "../support/fakeNeon";
 import { DEFAULT_ENGINE_SETTINGS, historyTableDdl } from "../../components/schema/runner";
-import { main } from "../../scripts/db";
+import { CommanderError } from "@commander-js/extra-typings";
+import { dbCommand, DbIo, DbVerb } from "../../scripts/db";
+import { UsageError } from "../../scripts/lib/usageError";
+import { parseVerb } from "../support/keel";
 import { withClient } from "../support/migrationsDir";
 import { REAL_PG_BIN } from "../support/pgBin";
 import { freshDatabase, testCluster } from "../support/postgres";
@@ -52,6 +55,22 @@ async function run(
         return { code, lines, asked, error: undefined as Error | undefined };
     } catch (err) {
         return { code: 1, lines, asked, error: err as Error };
+    }
+}
+
+/** `keel db <verb> …` as its verb runs it, with this io: 2 for a usage error, as the command line answers it. */
+async function main([verb, ...argv]: string[], io: DbIo): Promise<number> {
+    if (!["backups", "backup", "restore", "drill"].includes(verb)) return 2;
+    try {
+        const { options } = await parseVerb(["db", verb], argv);
+        return await dbCommand(
+            verb as DbVerb,
+            { stack: options.stack, url: options.url, backup: options.backup, yes: options.yes === true, json: options.json === true },
+            io,
+        );
+    } catch (err) {
+        if (err instanceof CommanderError || err instanceof UsageError) return 2;
+        throw err;
     }
 }
 
@@ -164,6 +183,20 @@ describe("db:backups, db:restore, db:drill", () => {
         assert.equal((fs.statSync(records[0].location).mode & 0o777).toString(8), "600");
         const listed = await run(["backups", "--stack", "staging"], root);
         assert.match(listed.lines[1], new RegExp(`^ {2}${taken[2]} .* schema 7 {2}before - `));
+        // --json: one document, the records as the list shows them, nothing else on stdout.
+        const json = await run(["backups", "--stack", "staging", "--json"], root);
+        assert.equal(json.code, 0);
+        assert.equal(json.lines.length, 1);
+        const doc = JSON.parse(json.lines[0]);
+        assert.equal(doc.stack, "staging");
+        assert.equal(doc.kind, "external");
+        assert.deepEqual(
+            doc.backups.map((r: { id: string; schemaVersion: string }) => [r.id, r.schemaVersion]),
+            [
+                [taken[2], "7"],
+                [taken[1], "7"],
+            ],
+        );
     });
 
     describe("Neon stacks (fake Neon API): snapshot branches through the Neon backup module", () => {

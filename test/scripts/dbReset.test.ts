@@ -7,8 +7,8 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { dbReset, SPEC } from "../../scripts/dbReset";
-import { parseCommandLine } from "../../scripts/lib/cli";
+import { dbReset } from "../../scripts/dbReset";
+import { parseVerb } from "../support/keel";
 import { FakeNeon } from "../support/fakeNeon";
 import { neonStaging } from "../support/neonStaging";
 import { tempDir } from "../support/tempDir";
@@ -40,7 +40,14 @@ describe("npm run db:reset (fake Neon API)", function () {
         return dir;
     }
     const run = (dir: string, argv: string[], env: Record<string, string | undefined>) =>
-        dbReset(parseCommandLine(argv, SPEC), { root: dir, env, out: () => undefined, confirm: async () => false }).catch((e: Error) => e);
+        parseVerb(["db", "reset"], argv)
+            .then(({ options }) =>
+                dbReset(
+                    { stack: options.stack, yes: options.yes === true },
+                    { root: dir, env, out: () => undefined, confirm: async () => false },
+                ),
+            )
+            .catch((e: Error) => e);
 
     it("with keel:neonApiKey encrypted in the stack file, says the script cannot read it and to export NEON_API_KEY", async () => {
         await setup();
@@ -63,12 +70,15 @@ describe("npm run db:reset (fake Neon API)", function () {
         await setup();
         const dir = project({ staging: STAGING, dev: "config: {}\n" });
         const lines: string[] = [];
-        const code = await dbReset(parseCommandLine(["--stack", "staging"], SPEC), {
-            root: dir,
-            env: { NEON_API_KEY: fake.apiKey, NEON_API_URL: fake.url },
-            out: (l) => void lines.push(l),
-            confirm: async () => false,
-        });
+        const code = await dbReset(
+            { stack: "staging" },
+            {
+                root: dir,
+                env: { NEON_API_KEY: fake.apiKey, NEON_API_URL: fake.url },
+                out: (l) => void lines.push(l),
+                confirm: async () => false,
+            },
+        );
         assert.equal(code, 1);
         assert.match(lines.join("\n"), /^db:reset on stack 'staging' \(Neon project \S+\) will:\n {2}1\. restore 'staging'/);
         assert.equal(lines[lines.length - 1], "Nothing was changed. (Pass --yes to skip this question in scripts.)");
@@ -84,12 +94,15 @@ describe("npm run db:reset (fake Neon API)", function () {
         await setup();
         const dir = project({ staging: STAGING });
         const lines: string[] = [];
-        const code = await dbReset(parseCommandLine(["--stack", "staging", "--yes"], SPEC), {
-            root: dir,
-            env: { NEON_API_KEY: fake.apiKey, NEON_API_URL: fake.url },
-            out: (l) => void lines.push(l),
-            confirm: async () => assert.fail("--yes does not ask"),
-        });
+        const code = await dbReset(
+            { stack: "staging", yes: true },
+            {
+                root: dir,
+                env: { NEON_API_KEY: fake.apiKey, NEON_API_URL: fake.url },
+                out: (l) => void lines.push(l),
+                confirm: async () => assert.fail("--yes does not ask"),
+            },
+        );
         assert.equal(code, 0);
         assert.equal(lines[lines.length - 1], "'staging' now holds 'main's data.");
         assert.equal(fake.mutations(/restore/).length, 1);

@@ -1,5 +1,5 @@
 /**
- * npm run dev:start|dev:stop|dev:logs without the engine: the kind comes from
+ * keel dev start|stop|logs (npm run dev:start, …) without the engine: the kind comes from
  * the stack file; a docker database is started and stopped through the docker
  * CLI (a fake one here), and where no Docker engine answers the command says
  * so in one line; external and neon databases are not Keel's to start; the log
@@ -9,8 +9,8 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { followLog, localPaths } from "../../components/database/local/server";
-import { parseCommandLine } from "../../scripts/lib/cli";
-import { DevCommand, devSpec, runDevCommand } from "../../scripts/dev";
+import { DevCommand, DevOptions, runDevCommand } from "../../scripts/dev";
+import { parseVerb } from "../support/keel";
 import { tempDir } from "../support/tempDir";
 
 /** A project with Pulumi.yaml and one stack file holding `database` as keel:database. */
@@ -32,13 +32,23 @@ function fakeDocker(script: string): { path: string; calls: () => string[] } {
     };
 }
 
+/** keel dev <command>'s options for argv, as its verb passes them to runDevCommand. */
+async function devOptions(command: DevCommand, argv: string[]): Promise<DevOptions> {
+    const { options } = await parseVerb(["dev", command], argv);
+    return {
+        stack: options.stack,
+        ...(options.follow ? { follow: true } : {}),
+        ...(options.lines !== undefined ? { lines: options.lines } : {}),
+    };
+}
+
 async function run(command: DevCommand, argv: string[], root: string, env: Record<string, string | undefined>) {
     let out = "";
     let error: Error | undefined;
     let code: number | undefined;
     const ups: string[] = [];
     try {
-        code = await runDevCommand(command, parseCommandLine(argv, devSpec(command)), {
+        code = await runDevCommand(command, (await devOptions(command, argv)) as DevOptions, {
             root,
             env,
             out: (t) => void (out += t),
@@ -89,7 +99,7 @@ describe("npm run dev:start|dev:stop|dev:logs", () => {
         let made = false;
         const root = project("dev", DOCKER);
         let out = "";
-        await runDevCommand("start", parseCommandLine([], devSpec("start")), {
+        await runDevCommand("start", await devOptions("start", []), {
             root,
             env: { PATH: docker.path },
             out: (t) => void (out += t),
@@ -180,12 +190,12 @@ describe("npm run dev:start|dev:stop|dev:logs", () => {
         assert.equal(seen, "LOG:  ready\nrotated\n");
     });
 
-    it("each command's usage: --help, a wrong option", () => {
+    it("each command's usage: --help, a wrong option, an extra argument", async () => {
         for (const c of ["start", "stop", "logs"] as const) {
-            assert.equal(parseCommandLine(["--help"], devSpec(c)).help, true);
-            assert.throws(() => parseCommandLine(["--nope"], devSpec(c)), /unknown option '--nope'/);
-            assert.throws(() => parseCommandLine(["extra"], devSpec(c)), /unexpected argument 'extra'/);
+            await assert.rejects(parseVerb(["dev", c], ["--help"]), { exitCode: 0 });
+            await assert.rejects(parseVerb(["dev", c], ["--nope"]), /unknown option '--nope'/);
+            await assert.rejects(parseVerb(["dev", c], ["extra"]), /too many arguments/);
         }
-        assert.equal(parseCommandLine(["-f", "-n", "20"], devSpec("logs")).options.follow, true);
+        assert.deepEqual(await devOptions("logs", ["-f", "-n", "20"]), { stack: "dev", follow: true, lines: "20" });
     });
 });

@@ -9,8 +9,8 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { parseCommandLine } from "../../scripts/lib/cli";
-import { devReset, SPEC } from "../../scripts/devReset";
+import { devReset } from "../../scripts/devReset";
+import { parseVerb } from "../support/keel";
 import { applyDir, connect, REPO_ROOT, withClient } from "../support/migrationsDir";
 import { freshDatabase, testCluster } from "../support/postgres";
 import { tempDir } from "../support/tempDir";
@@ -36,7 +36,8 @@ async function run(root: string, argv: string[], answer = false, env: Record<str
         confirm: async (q: string) => (asked.push(q), answer),
     };
     try {
-        const code = await devReset(parseCommandLine(argv, SPEC), io);
+        const { options } = await parseVerb(["dev", "reset"], argv);
+        const code = await devReset({ stack: options.stack, yes: options.yes === true, url: options.url, seeds: options.seeds }, io);
         return { code, lines, asked, error: undefined as Error | undefined };
     } catch (error) {
         return { code: 1, lines, asked, error: error as Error };

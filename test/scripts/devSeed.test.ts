@@ -10,8 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { SeedError, loadSeeds, runSeeds } from "../../components/schema/seeds";
 import { devSeed } from "../../scripts/devSeed";
-import { parseCommandLine } from "../../scripts/lib/cli";
-import { SPEC } from "../../scripts/devSeed";
+import { parseVerb } from "../support/keel";
 import { applyDir, REPO_ROOT, withClient } from "../support/migrationsDir";
 import { freshDatabase, testCluster } from "../support/postgres";
 import { tempDir } from "../support/tempDir";
@@ -126,11 +125,15 @@ describe("npm run dev:seed", () => {
     async function run(root: string, argv: string[]) {
         const lines: string[] = [];
         try {
-            const code = await devSeed(parseCommandLine(argv, SPEC), {
-                root,
-                env: { PATH: process.env.PATH },
-                out: (l) => void lines.push(l),
-            });
+            const { options } = await parseVerb(["dev", "seed"], argv);
+            const code = await devSeed(
+                { stack: options.stack, url: options.url, dir: options.dir },
+                {
+                    root,
+                    env: { PATH: process.env.PATH },
+                    out: (l) => void lines.push(l),
+                },
+            );
             return { code, lines, error: undefined as Error | undefined };
         } catch (error) {
             return { code: 1, lines, error: error as Error };

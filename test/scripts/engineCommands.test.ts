@@ -7,10 +7,10 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import fc from "fast-check";
 import * as path from "path";
-import { CommandSpec, parseCommandLine, usageText } from "../../scripts/lib/cli";
 import { engineEnv, stackFileStage, stateBackend } from "../../scripts/lib/engine";
 import { findPulumiCli, pulumiCandidates, requirePulumiCli } from "../../scripts/lib/pulumiCli";
 import { pulumiPassthrough, stackArgument } from "../../scripts/pulumi";
+import { keel, parseVerb } from "../support/keel";
 import { tempDir } from "../support/tempDir";
 
 /** A directory holding a `pulumi` that prints `version` (or fails like npm's launcher offline). */
@@ -19,18 +19,6 @@ function fakeCli(version: string | undefined, dir = tempDir("keel-fake-cli-")): 
     fs.writeFileSync(path.join(dir, "pulumi"), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
     return dir;
 }
-
-const SPEC: CommandSpec = {
-    usage: "npm run thing -- [<stack>] [options]",
-    summary: "Does the thing.",
-    maxPositionals: 1,
-    options: [
-        { name: "stack", short: "s", value: "<stack>", help: "the stack" },
-        { name: "message", short: "m", value: "<text>", help: "a message" },
-        { name: "yes", short: "y", help: "go ahead" },
-        { name: "refresh", help: "refresh first" },
-    ],
-};
 
 describe("engine commands", () => {
     describe("finding a working Pulumi CLI", () => {
@@ -163,15 +151,15 @@ describe("engine commands", () => {
                 assert.ok("error" in run && run.code === 2 && run.error.includes(`npm run ${npm} -- <stack>`), given);
             }
             const help = pulumiPassthrough(["--help"], root, env);
-            assert.ok("error" in help && help.code === 0 && help.error.startsWith("usage: npm run pulumi"));
+            assert.ok("error" in help && help.code === 0 && help.error.startsWith("usage: keel pulumi"));
         });
     });
 
-    describe("command lines", () => {
-        it("reads back any options written in either form, in any order", () => {
+    describe("command lines (keel stack up, as npm run up passes it)", () => {
+        it("reads back any options written in either form, in any order", async () => {
             const word = fc.stringMatching(/^[a-z0-9][a-z0-9 _.-]{0,11}$/);
-            fc.assert(
-                fc.property(
+            await fc.assert(
+                fc.asyncProperty(
                     fc.record({
                         stack: fc.option(word, { nil: undefined }),
                         message: fc.option(word, { nil: undefined }),
@@ -179,48 +167,54 @@ describe("engine commands", () => {
                         refresh: fc.boolean(),
                     }),
                     fc.boolean(),
-                    (o, inline) => {
+                    async (o, inline) => {
                         const argv: string[] = [];
                         if (o.stack !== undefined) argv.push(...(inline ? [`--stack=${o.stack}`] : ["-s", o.stack]));
                         if (o.yes) argv.push(inline ? "--yes" : "-y");
                         if (o.message !== undefined) argv.push(...(inline ? [`--message=${o.message}`] : ["--message", o.message]));
                         if (o.refresh) argv.push("--refresh");
-                        const parsed = parseCommandLine(argv, SPEC);
-                        assert.equal(parsed.options.stack, o.stack);
-                        assert.equal(parsed.options.message, o.message);
-                        assert.equal(parsed.options.yes, o.yes ? true : undefined);
-                        assert.equal(parsed.options.refresh, o.refresh ? true : undefined);
-                        assert.deepEqual(parsed.positionals, []);
+                        const { args, options } = await parseVerb(["stack", "up"], argv);
+                        assert.equal(options.stack, o.stack);
+                        assert.equal(options.message, o.message);
+                        assert.equal(options.yes, o.yes ? true : undefined);
+                        assert.equal(options.refresh, o.refresh ? true : undefined);
+                        assert.deepEqual(args, [undefined]);
                     },
                 ),
+                { numRuns: 50 },
             );
         });
 
-        it("refuses unknown options, missing values, values on flags and extra arguments, by name", () => {
-            assert.throws(() => parseCommandLine(["--nope"], SPEC), /unknown option '--nope'/);
-            assert.throws(() => parseCommandLine(["-q"], SPEC), /unknown option '-q'/);
-            assert.throws(() => parseCommandLine(["--stack"], SPEC), /--stack needs a value <stack>/);
-            assert.throws(() => parseCommandLine(["--stack", "--yes"], SPEC), /--stack needs a value/);
-            assert.throws(() => parseCommandLine(["--yes=no"], SPEC), /--yes takes no value/);
-            assert.throws(() => parseCommandLine(["dev", "prod"], SPEC), /unexpected argument 'prod'/);
-            assert.deepEqual(parseCommandLine(["prod", "-h"], SPEC), { options: {}, values: {}, positionals: ["prod"], help: true });
+        it("takes the stack as its argument (npm run up -- prod), and refuses unknown options, missing values, values on flags and extra arguments, by name", async () => {
+            assert.deepEqual((await parseVerb(["stack", "up"], ["prod", "--yes"])).args, ["prod"]);
+            await assert.rejects(parseVerb(["stack", "up"], ["--nope"]), /unknown option '--nope'/);
+            await assert.rejects(parseVerb(["stack", "up"], ["-q"]), /unknown option '-q'/);
+            await assert.rejects(parseVerb(["stack", "up"], ["--stack"]), /option '-s, --stack <stack>' argument missing/);
+            await assert.rejects(parseVerb(["stack", "up"], ["--yes=no"]), /unknown option '--yes=no'/);
+            await assert.rejects(parseVerb(["stack", "up"], ["dev", "prod"]), /too many arguments/);
+            await assert.rejects(parseVerb(["stack", "up"], ["prod", "-h"]), { exitCode: 0 });
+            // Both forms at once is a usage error (exit 2), as it was.
+            const both = await keel(["stack", "up", "prod", "--stack", "dev"], tempDir("keel-root-"));
+            assert.equal(both.code, 2);
+            assert.match(both.err, /give the stack once: as the argument or with --stack/);
         });
 
-        it("keeps every value of a repeatable option, in order (options keeps the last)", () => {
-            const spec: CommandSpec = {
-                ...SPEC,
-                options: [{ name: "stack", short: "s", value: "<stack>", help: "a stack", repeatable: true }],
-            };
-            const parsed = parseCommandLine(["--stack", "dev", "-s", "prod", "--stack=staging"], spec);
-            assert.deepEqual(parsed.values, { stack: ["dev", "prod", "staging"] });
-            assert.equal(parsed.options.stack, "staging");
-            assert.match(usageText(spec), /--stack <stack> +a stack \(repeatable\)/);
+        it("keeps every value of a repeatable option, in order (keel drift --stack)", async () => {
+            const { args, options } = await parseVerb(["drift"], ["--stack", "dev", "-s", "prod", "--stack=staging"]);
+            assert.deepEqual(options.stack, ["dev", "prod", "staging"]);
+            assert.deepEqual(args, [[]]);
+            assert.match(
+                (await keel(["drift", "--help"])).out,
+                /-s, --stack <stack> +a stack to check \(repeatable\) \(default: every\s+Pulumi\.<stack>\.yaml\)/,
+            );
         });
 
-        it("lists every option in the usage", () => {
-            const text = usageText(SPEC);
-            for (const o of SPEC.options) assert.ok(text.includes(`--${o.name}`), o.name);
-            assert.match(text, /-h, --help/);
+        it("lists every option in the usage", async () => {
+            const help = (await keel(["stack", "refresh", "--help"])).out;
+            for (const flag of ["--stack", "--yes", "--message", "--expect-no-changes", "--refresh", "--policy-pack", "--skip-program"])
+                assert.ok(help.includes(flag), flag);
+            assert.match(help, /-h, --help/);
+            assert.doesNotMatch((await keel(["stack", "up", "--help"])).out, /--skip-program/);
         });
     });
 });

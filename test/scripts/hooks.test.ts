@@ -1,5 +1,5 @@
 /**
- * hooks:install and hooks:uninstall (scripts/hooks.ts, built) in real repositories:
+ * keel hooks install|uninstall (scripts/hooks.ts, built) in real repositories:
  * what they set, that a second run changes nothing, the polite refusals, and the
  * committed hook itself (executable in git's index).
  */
@@ -45,7 +45,7 @@ describe("hooks:install and hooks:uninstall", function () {
     it("install from a subdirectory sets the same path (git resolves it from the top)", () => {
         const repo = repoWithHookCopy();
         fs.mkdirSync(path.join(repo.dir, "scripts"));
-        const r = repo.run(process.execPath, [path.join(ROOT, "dist/scripts/hooks.js"), "install"], "scripts");
+        const r = repo.run(process.execPath, [path.join(ROOT, "dist/cli/main.js"), "hooks", "install"], "scripts");
         assert.equal(r.code, 0, r.stderr);
         assert.equal(hooksPath(repo), ".githooks");
     });
@@ -115,13 +115,13 @@ describe("hooks:install and hooks:uninstall", function () {
         const repo = new GitRepo();
         const help = repo.keel("hooks", ["install", "--help"]);
         assert.equal(help.code, 0);
-        assert.match(help.stdout, /^usage: npm run hooks:install -- \[--force\]/);
+        assert.match(help.stdout, /^Usage: keel hooks install \[options\][\s\S]*--force/);
         const all = repo.keel("hooks", ["--help"]);
         assert.equal(all.code, 0);
-        assert.match(all.stdout, /hooks:install[\s\S]*hooks:uninstall/);
+        assert.match(all.stdout, /^ {2}install\b[\s\S]*^ {2}uninstall\b[\s\S]*^ {2}pre-commit\b/m);
         const wrong = repo.keel("hooks", ["uninstall", "--force"]);
         assert.equal(wrong.code, 2);
-        assert.match(wrong.stderr, /unknown option '--force'[\s\S]*usage: npm run hooks:uninstall/);
+        assert.match(wrong.stderr, /unknown option '--force'[\s\S]*Usage: keel hooks uninstall/);
         const none = repo.keel("hooks", ["reinstall"]);
         assert.equal(none.code, 2);
         assert.match(none.stderr, /unknown command 'reinstall'/);
@@ -132,7 +132,11 @@ describe("hooks:install and hooks:uninstall", function () {
         const staged = new GitRepo({ init: false }).run("git", ["-C", ROOT, "ls-files", "-s", "--", ".githooks/pre-commit"]);
         assert.match(staged.stdout, /^100755 /, "git's index holds .githooks/pre-commit as executable");
         const scripts = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts;
-        assert.equal(scripts["hooks:install"], "node tools/build.js && node dist/scripts/hooks.js install");
-        assert.equal(scripts["hooks:uninstall"], "node tools/build.js && node dist/scripts/hooks.js uninstall");
+        assert.equal(scripts["hooks:install"], "node keel hooks install");
+        assert.equal(scripts["hooks:uninstall"], "node keel hooks uninstall");
+        assert.match(
+            fs.readFileSync(path.join(ROOT, ".githooks", "pre-commit"), "utf8"),
+            /^exec node "\$keel\/dist\/cli\/main\.js" hooks pre-commit "\$@"$/m,
+        );
     });
 });

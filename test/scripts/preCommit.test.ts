@@ -217,7 +217,8 @@ describe("pre-commit hook (git commit in a real repository)", function () {
         const hook = path.join(ROOT, ".githooks", "pre-commit");
         const help = repo.run("sh", [hook, "--help"]);
         assert.equal(help.code, 0, help.stderr);
-        assert.match(help.stdout, /^usage: sh \.githooks\/pre-commit/);
+        assert.match(help.stdout, /^Usage: keel hooks pre-commit/);
+        assert.match(help.stdout, /sh\s+\.githooks\/pre-commit/);
         assert.match(help.stdout, /git commit --no-verify/);
         const wrong = repo.run("sh", [hook, "--bogus"]);
         assert.equal(wrong.code, 2);

@@ -349,7 +349,7 @@ function project(stackFiles: Record<string, string>, migrations: Record<string, 
     return root;
 }
 
-/** `scripts/preflight.ts` under ts-node, run from the project's root as `npm run preflight` does. */
+/** `keel preflight` (cli/main.ts) under ts-node, run from the project's root as `npm run preflight` does. */
 function runPreflight(root: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
     const clean: NodeJS.ProcessEnv = { ...process.env };
     for (const k of [
@@ -365,7 +365,7 @@ function runPreflight(root: string, args: string[], env: NodeJS.ProcessEnv): Pro
         delete clean[k];
     const child = spawn(
         process.execPath,
-        ["-r", require.resolve("ts-node/register/transpile-only"), path.join(REPO_ROOT, "scripts", "preflight.ts"), ...args],
+        ["-r", require.resolve("ts-node/register/transpile-only"), path.join(REPO_ROOT, "cli", "main.ts"), "preflight", ...args],
         {
             cwd: root,
             env: { ...clean, TS_NODE_PROJECT: path.join(REPO_ROOT, "tsconfig.json"), ...env },
@@ -487,6 +487,6 @@ describe("preflight CLI", function () {
         assert.equal(res.code, 0, res.stdout);
         const usage = await runPreflight(REPO_ROOT, ["--stack"], {});
         assert.equal(usage.code, 2);
-        assert.match(usage.stderr, /error: --stack needs a value <stack>\n\nusage: npm run preflight -- \[--stack <stack>\]/);
+        assert.match(usage.stderr, /error: option '-s, --stack <stack>' argument missing\n\nUsage: keel preflight \[options\]/);
     });
 });

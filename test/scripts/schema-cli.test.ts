@@ -43,6 +43,29 @@ describe("schema CLI", function () {
         assert.equal(await relationExists(url, "public.posts"), false, "status applies nothing");
     });
 
+    it("status --json: one document with every migration; a disagreement is in its problems, exit 1", async () => {
+        const url = await freshDatabase();
+        const dir = twoFiles();
+        await applyMigrations(url, (await loadMigrations(dir)).slice(0, 1), engineSettings());
+        const res = await runCli(["status", "--json", "--dir", dir], url);
+        assert.equal(res.code, 0, res.stderr);
+        const doc = JSON.parse(res.stdout);
+        assert.equal(doc.version, "1");
+        assert.deepEqual(
+            doc.migrations.map((m: { migration: string; status: string }) => [m.migration, m.status]),
+            [
+                ["0001_create_users", "applied"],
+                ["0002_create_posts", "pending"],
+            ],
+        );
+        assert.deepEqual([doc.applied, doc.pending, doc.problems], [1, 1, []]);
+        assert.ok(!res.stdout.includes(password));
+        fs.writeFileSync(path.join(dir, "0001_create_users.sql"), "CREATE TABLE users (id bigint PRIMARY KEY);\n");
+        const edited = await runCli(["status", "--json", "--dir", dir], url);
+        assert.equal(edited.code, 1);
+        assert.match(JSON.parse(edited.stdout).problems.join("\n"), /0001_create_users\.sql was edited after it was applied/);
+    });
+
     it("status exits non-zero when the history and the files disagree", async () => {
         const url = await freshDatabase();
         const dir = twoFiles();
@@ -206,7 +229,7 @@ describe("schema CLI", function () {
         cases.forEach((args, i) => {
             const res = results[i];
             assert.equal(res.code, 2, `${args.join(" ")}: ${res.stderr}`);
-            assert.match(res.stderr, /schema:resolve needs a version and one of --applied or --rolled-back/);
+            assert.match(res.stderr, /schema resolve needs a version and one of --applied or --rolled-back/);
         });
         assert.equal(await relationExists(url, "public.keel_schema_history"), false);
 
@@ -222,7 +245,7 @@ describe("schema CLI", function () {
         const dir = twoFiles();
         const cases: [string[], RegExp][] = [
             [["migrate"], /unknown command 'migrate'/],
-            [["apply", "--dir"], /--dir needs a value/],
+            [["apply", "--dir"], /option '--dir <path>' argument missing/],
             [["apply", "--lock-wait", "soon", "--dir", dir], /--lock-wait needs a number of seconds/],
             [["apply", "--baseline", "v3", "--dir", dir], /--baseline needs a migration version/],
             [["apply", "--lock-timeout", "1s'; DROP TABLE users; --", "--dir", dir], /--lock-timeout needs a duration/],
@@ -233,7 +256,7 @@ describe("schema CLI", function () {
             const res = results[i];
             assert.equal(res.code, 2, `${args.join(" ")}: exit ${res.code}\n${res.stderr}`);
             assert.match(res.stderr, message);
-            assert.match(res.stderr, /usage:/);
+            assert.match(res.stderr, /Usage: keel schema /);
         });
         assert.equal(await relationExists(url, "public.keel_schema_history"), false);
     });
@@ -311,10 +334,10 @@ describe("schema CLI", function () {
 
     it("every command answers --help and -h with its usage and exits 0", async () => {
         for (const [command, usage] of [
-            ["status", /usage: npm run schema:status/],
-            ["apply", /usage: npm run schema:apply/],
-            ["new", /usage: npm run schema:new -- <name>/],
-            ["resolve", /usage: npm run schema:resolve -- <version>/],
+            ["status", /^Usage: keel schema status \[options\]/],
+            ["apply", /^Usage: keel schema apply \[options\]/],
+            ["new", /^Usage: keel schema new \[options\] \[name\.\.\.\]/],
+            ["resolve", /^Usage: keel schema resolve \[options\] \[version\]/],
         ] as const) {
             for (const flag of ["--help", "-h"]) {
                 const res = await runCli([command, flag], undefined);
@@ -325,7 +348,7 @@ describe("schema CLI", function () {
         }
         const top = await runCli(["--help"], undefined);
         assert.equal(top.code, 0);
-        assert.match(top.stdout, /schema:status[\s\S]*schema:resolve/);
+        assert.match(top.stdout, /^ {2}status\b[\s\S]*^ {2}resolve\b/m);
     });
 
     it("a CREATE INDEX CONCURRENTLY that failed: status names the INVALID index and its DROP; resolve refuses until it is gone", async () => {

@@ -46,7 +46,7 @@ function adopt(args: string[], url: string, root: string): Promise<CliResult> {
     return cliResult(
         spawn(
             process.execPath,
-            ["-r", require.resolve("ts-node/register/transpile-only"), path.join(REPO_ROOT, "scripts", "schemaAdopt.ts"), ...args],
+            ["-r", require.resolve("ts-node/register/transpile-only"), path.join(REPO_ROOT, "cli", "main.ts"), "schema", "adopt", ...args],
             {
                 cwd: root,
                 env: { ...process.env, DATABASE_URL: url, TS_NODE_PROJECT: path.join(REPO_ROOT, "tsconfig.json") },
@@ -616,11 +616,15 @@ describe("schema:adopt (real histories)", function () {
         const root = project();
         const help = await adopt(["--help"], "postgres://u:p@127.0.0.1:1/x", root);
         assert.equal(help.code, 0);
-        assert.match(help.stdout, /usage: npm run schema:adopt -- --from prisma\|dbmate\|node-pg-migrate\|flyway/);
+        assert.match(help.stdout, /^Usage: keel schema adopt \[options\]/);
+        assert.match(
+            help.stdout,
+            /Tools \(--from\)[^\n]*\n {2}prisma +prisma\/migrations\n {2}dbmate +db\/migrations\n {2}node-pg-migrate +migrations\n {2}flyway +sql\n/,
+        );
         const wrong = await adopt(["--from", "liquibase"], "postgres://u:p@127.0.0.1:1/x", root);
         assert.equal(wrong.code, 2);
         assert.match(wrong.stderr, /--from needs one of prisma, dbmate, node-pg-migrate, flyway, not 'liquibase'/);
-        assert.match(wrong.stderr, /usage:/);
+        assert.match(wrong.stderr, /Usage: keel schema adopt/);
         const unknown = await adopt(["--from", "dbmate", "--force"], "postgres://u:p@127.0.0.1:1/x", root);
         assert.equal(unknown.code, 2);
         assert.match(unknown.stderr, /unknown option '--force'/);

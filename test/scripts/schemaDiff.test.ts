@@ -11,10 +11,10 @@ import * as path from "path";
 import { quoteIdentifier } from "../../components/postgres/catalog";
 import { describeTarget } from "../../components/postgres/connection";
 import { schemaCatalog, schemaFingerprint } from "../../components/postgres/fingerprint";
-import { parseCommandLine } from "../../scripts/lib/cli";
-import { runSchemaDiff, SPEC } from "../../scripts/schemaDiff";
+import { runSchemaDiff } from "../../scripts/schemaDiff";
 import { identifier, RICH_SCHEMA_SQL } from "../support/catalogFixtures";
 import { ROOT } from "../support/engine";
+import { parseVerb } from "../support/keel";
 import { applyDir, migrationsDir, withClient } from "../support/migrationsDir";
 import { freshDatabase } from "../support/postgres";
 
@@ -41,12 +41,16 @@ const sql = (url: string, text: string) => withClient(url, async (c) => void (aw
 async function schemaDiff(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
     let out = "";
     let err = "";
-    const code = await runSchemaDiff(parseCommandLine(argv, SPEC), {
-        root: ROOT,
-        env: process.env,
-        out: (t) => void (out += t),
-        err: (t) => void (err += t),
-    });
+    const { args, options } = await parseVerb(["schema", "diff"], argv);
+    const code = await runSchemaDiff(
+        { sides: args[0] as string[], sql: options.sql, json: options.json, historySchema: options.historySchema },
+        {
+            root: ROOT,
+            env: process.env,
+            out: (t) => void (out += t),
+            err: (t) => void (err += t),
+        },
+    );
     return { code, out, err };
 }
 
@@ -238,7 +242,7 @@ describe("schema:diff (real PostgreSQL)", function () {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         require(path.join(ROOT, "tools/build.js")).buildStale(ROOT);
         const run = (...args: string[]) =>
-            spawnSync(process.execPath, [path.join(ROOT, "dist/scripts/schemaDiff.js"), ...args], { cwd: ROOT, encoding: "utf8" });
+            spawnSync(process.execPath, [path.join(ROOT, "dist/cli/main.js"), "schema", "diff", ...args], { cwd: ROOT, encoding: "utf8" });
         const unreachable = run("postgres://keel:pw@127.0.0.1:1/nowhere", "postgres://keel:pw@127.0.0.1:1/nowhere2");
         assert.equal(unreachable.status, 2, unreachable.stderr);
         assert.match(unreachable.stderr, /Cannot connect to the database at 127\.0\.0\.1:1\/nowhere/);
@@ -251,6 +255,6 @@ describe("schema:diff (real PostgreSQL)", function () {
         assert.match(neither.stderr, /'nosuchstack' is neither a postgres:\/\/ URL nor a stack/);
         const help = run("--help");
         assert.equal(help.status, 0);
-        assert.match(help.stdout, /usage: npm run schema:diff -- <a> <b>/);
+        assert.match(help.stdout, /Usage: keel schema diff \[options\] \[sides\.\.\.\]/);
     });
 });

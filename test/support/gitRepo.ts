@@ -93,9 +93,9 @@ export class GitRepo {
         fs.symlinkSync(path.join(ROOT, ".githooks"), path.join(this.dir, ".githooks"));
     }
 
-    /** Runs one of Keel's built scripts (dist/scripts/<name>.js) in the repository. */
-    keel(script: string, args: string[] = []): Run {
-        return this.run(process.execPath, [path.join(ROOT, "dist", "scripts", `${script}.js`), ...args]);
+    /** Runs the built keel (dist/cli/main.js) in the repository: `keel <noun> <args…>`. */
+    keel(noun: string, args: string[] = []): Run {
+        return this.run(process.execPath, [path.join(ROOT, "dist", "cli", "main.js"), noun, ...args]);
     }
 }
 

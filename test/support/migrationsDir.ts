@@ -110,7 +110,7 @@ export function externalDevProject(): string {
     return externalProject;
 }
 
-/** Starts `scripts/schema.ts <args>` under ts-node in a project directory (one whose dev stack reads DATABASE_URL by default). */
+/** Starts `keel schema <args>` (cli/main.ts) under ts-node in a project directory (one whose dev stack reads DATABASE_URL by default). */
 export function spawnCli(
     args: string[],
     databaseUrl: string | undefined,
@@ -119,7 +119,7 @@ export function spawnCli(
 ): ChildProcess {
     return spawn(
         process.execPath,
-        ["-r", require.resolve("ts-node/register/transpile-only"), path.join(REPO_ROOT, "scripts", "schema.ts"), ...args],
+        ["-r", require.resolve("ts-node/register/transpile-only"), path.join(REPO_ROOT, "cli", "main.ts"), "schema", ...args],
         {
             cwd,
             // ts-node looks for a tsconfig.json from the working directory: a project elsewhere uses the repository's.
