@@ -36,7 +36,7 @@ export function commandsReference(root: Command, intro: string): string {
     lines.push("");
     for (const { name, command } of commands) {
         lines.push(`## ${name}`, "", "```", help.commandUsage(command), "```", "");
-        if (command.description()) lines.push(command.description(), "");
+        if (command.description()) lines.push(escapeAngles(command.description()), "");
         const options = help.visibleOptions(command).filter((o) => o.long !== "--help");
         if (options.length) {
             lines.push("| option | meaning |", "| --- | --- |");
@@ -53,7 +53,12 @@ function firstSentence(text: string): string {
 }
 
 function cell(text: string): string {
-    return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+    return escapeAngles(text).replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+
+/** `<stack>` in prose would be read as an HTML tag and vanish from the rendered page. */
+function escapeAngles(text: string): string {
+    return text.replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
 /** GitHub's anchor for a heading. */

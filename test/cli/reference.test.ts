@@ -1,6 +1,11 @@
 import assert from "assert";
 import { Command } from "@commander-js/extra-typings";
+import * as fs from "fs";
+import * as path from "path";
+import { keelProgram } from "../../cli/main";
 import { commandsIn, commandsReference } from "../../cli/reference";
+import { checkDoc, COMMANDS_FILE, GENERATED } from "../../tools/docs";
+import { testContext } from "../support/keel";
 
 /** A small tree shaped like keel's: nouns with verbs, a verb on its own, a noun with an action. */
 function tree(): Command {
@@ -47,5 +52,22 @@ describe("the commands reference", () => {
         assert.match(md, /Takes a \\\| backup\./, "a | in a description is escaped in the table");
         assert.doesNotMatch(md, /--help/);
         assert.equal(commandsReference(tree(), "Intro."), md, "the same tree gives the same text");
+    });
+});
+
+describe("docs/commands.md", () => {
+    it("is what the keel tree gives (npm run docs), and names every verb", () => {
+        const root = path.join(__dirname, "../..");
+        checkDoc(
+            root,
+            GENERATED.find((d) => d.file === COMMANDS_FILE)!,
+        );
+        const text = fs.readFileSync(path.join(root, COMMANDS_FILE), "utf8");
+        for (const { name } of commandsIn(keelProgram(testContext(root)))) assert.ok(text.includes(`## ${name}\n`), name);
+    });
+
+    it("escapes what Markdown would read as a tag", () => {
+        const root = new Command("keel").addCommand(new Command("up").description("Runs up on <stack>.").action(() => {}));
+        assert.match(commandsReference(root, ""), /Runs up on &lt;stack&gt;\./);
     });
 });
