@@ -10,6 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import type { Stack } from "@pulumi/pulumi/automation";
+import { stacksIn } from "../../components/config/context";
 import { Stage, stageOf } from "../../components/config/stage";
 import { KeelError } from "../../components/errors";
 import { PulumiCli, pulumiCliOrBuild } from "./pulumiCli";
@@ -66,8 +67,13 @@ export function missingPassphrase(root: string, stack: string, env: Record<strin
         // Which passphrase applies depends on the stage: a mistyped one is the thing to fix first.
         return `keel:stage in Pulumi.${stack}.yaml is '${configured}', which is not a stage: set it to dev, staging or prod in that file, then run this command again`;
     }
+    if (!fs.existsSync(path.join(root, `Pulumi.${stack}.yaml`))) {
+        // A mistyped stack name: asking for its passphrase would send the user looking for the wrong thing.
+        return `there is no Pulumi.${stack}.yaml here, so no ${stack} stack: the stacks are ${stacksIn(root).join(", ") || "none"} (to add one: ./keel stack new ${stack} --stage <dev|staging|prod>)`;
+    }
     return `the ${stack} stack's secrets are encrypted with a passphrase: export PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) before running this command`;
 }
+
 
 /**
  * The environment the CLI runs with. The dev stack's secrets (a local database's

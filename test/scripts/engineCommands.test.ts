@@ -99,6 +99,11 @@ describe("engine commands", () => {
             );
             assert.equal(engineEnv(root, "benchdev", cli, {}).PULUMI_CONFIG_PASSPHRASE, "");
             assert.throws(() => engineEnv(root, "prod", cli, {}), /export PULUMI_CONFIG_PASSPHRASE/);
+            // A mistyped stack name is named as such, not sent looking for a passphrase.
+            assert.throws(
+                () => engineEnv(root, "prdo", cli, {}),
+                /^StackAccessError: there is no Pulumi\.prdo\.yaml here, so no prdo stack: the stacks are benchdev, dev, prod, qa \(to add one: \.\/keel stack new prdo/,
+            );
             assert.equal(engineEnv(root, "prod", cli, { PULUMI_CONFIG_PASSPHRASE: "s3cret" }).PULUMI_CONFIG_PASSPHRASE, "s3cret");
             // Pulumi Cloud encrypts with its own keys.
             assert.equal(
