@@ -26,7 +26,18 @@
  * alarm is fixed by declaring the property secret, a missed secret is not fixed at all.
  */
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { ADVISORY_IN_DEV, isSecret, isUnknown, raw, CONFIG_REFERENCE, report, secretsAreVisible, stackName, stageOf, Violation } from "../support";
+import {
+    ADVISORY_IN_DEV,
+    isSecret,
+    isUnknown,
+    raw,
+    CONFIG_REFERENCE,
+    report,
+    secretsAreVisible,
+    stackName,
+    stageOf,
+    Violation,
+} from "../support";
 
 export const SECRET_KEY = /token|password|passwd|secret|api[_-]?key|private[_-]?key|database[_-]?url|connection[_-]?string/i;
 /** Keys naming a secret rather than holding it (`databaseUrlEnv: "DATABASE_URL"`, `secretName`, `tokenId`). */

@@ -74,7 +74,6 @@ export function missingPassphrase(root: string, stack: string, env: Record<strin
     return `the ${stack} stack's secrets are encrypted with a passphrase: export PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) before running this command`;
 }
 
-
 /**
  * The environment the CLI runs with. The dev stack's secrets (a local database's
  * password) are encrypted with an empty passphrase unless one is set; any other
