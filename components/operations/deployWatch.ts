@@ -11,23 +11,13 @@ import { WATCH_DEFAULTS } from "../config/stage";
 import { monitorVariable, WATCH_VARIABLES } from "../github/workflows/contract";
 import { commentOnIssue, createIssue, ensureLabel, findOpenIssue, INCIDENT_LABEL, incidentTitle } from "./issues";
 import { OperationsIo } from "./io";
-import { healthUrls, probe, problemSummary, WATCH_PROBE } from "./probe";
+import { HealthCheckTarget, healthUrls, probe, problemSummary, WATCH_PROBE } from "./probe";
 import { rollbackArgs, rollbackCommand } from "./rollbackHint";
 import { notify } from "./slack";
 import { STEP_ENV } from "./stepEnv";
 
-export interface DeployWatchOptions {
-    stack: string;
-    /** The GitHub environment whose variables hold the settings (named in their errors). */
-    environment: string;
-    /** The branch that deploys the stack (the Rollback workflow runs from it). */
-    branch: string;
-    /** Probe BACKEND_HEALTH_URL (a watched stack has a backend: keel:backend.watch is its setting). */
-    backend: boolean;
-    /** Probe FRONTEND_HEALTH_URL too. */
-    frontend: boolean;
-    slack: boolean;
-}
+/** The stack just deployed (a watched stack has a backend: keel:backend.watch is its setting). */
+export type DeployWatchOptions = HealthCheckTarget;
 
 export interface WatchSettings {
     minutes: number;

@@ -6,23 +6,16 @@
  * An unhealthy stack does not fail the job (the alert is the issue and the post);
  * a missing URL, webhook or issue access does.
  */
+import { monitorVariable } from "../github/workflows/contract";
 import { closeIssue, createIssue, ensureLabel, findOpenIssue, INCIDENT_LABEL, incidentTitle } from "./issues";
 import { OperationsIo } from "./io";
-import { healthUrls, MONITOR_PROBE, probe, problemSummary } from "./probe";
+import { HealthCheckTarget, healthUrls, MONITOR_PROBE, probe, problemSummary } from "./probe";
 import { rollbackHint } from "./rollbackHint";
 import { notify } from "./slack";
 import { STEP_ENV } from "./stepEnv";
 
-export interface MonitorOptions {
-    stack: string;
-    /** The GitHub environment named in the fix for a missing URL. */
-    environment: string;
-    /** The stack's branch, where the Rollback workflow runs from. */
-    branch: string;
-    backend: boolean;
-    frontend: boolean;
-    slack: boolean;
-}
+/** The stack the monitor checks. */
+export type MonitorOptions = HealthCheckTarget;
 
 /** One check; the exit code (0 also while unhealthy: the alert is the issue and the post). */
 export async function monitorCheck(o: MonitorOptions, io: OperationsIo): Promise<number> {
@@ -33,7 +26,9 @@ export async function monitorCheck(o: MonitorOptions, io: OperationsIo): Promise
         const url = env[variable];
         if (!url) {
             io.out(
-                `::error::The ${o.environment} environment has no ${variable} variable. Set it under Settings > Environments > ${o.environment}.\n`,
+                // The monitor runs outside environments: the URL is a repository variable, which the stack's own up sets.
+                `::error::The repository has no ${monitorVariable(o.stack, variable)} variable: the ${o.stack} stack's keel stack up sets it ` +
+                    `(or set it under Settings > Secrets and variables > Actions > Variables).\n`,
             );
             return 1;
         }

@@ -46,6 +46,21 @@ export function problemSummary(problems: string[]): string {
     return problems.join("; ");
 }
 
+/** What the watch and the monitor check: a deployed stack's health URLs, and where its alerts go. */
+export interface HealthCheckTarget {
+    stack: string;
+    /** The stack's GitHub environment (named in the errors). */
+    environment: string;
+    /** The branch that deploys the stack (the Rollback workflow runs from it). */
+    branch: string;
+    /** Probe BACKEND_HEALTH_URL. */
+    backend: boolean;
+    /** Probe FRONTEND_HEALTH_URL. */
+    frontend: boolean;
+    /** The project posts to Slack (SLACK_WEBHOOK_URL). */
+    slack: boolean;
+}
+
 /** The URLs a command probes, in order, from its --backend / --frontend flags: [what, the env variable holding it]. */
 export function healthUrls(o: { backend: boolean; frontend: boolean }): [string, HealthUrlVariable][] {
     const urls: [string, HealthUrlVariable][] = [];

@@ -91,7 +91,7 @@ describe("keel monitor check", () => {
         assert.equal(await monitorCheck({ ...prod, frontend: true }, missing), 1);
         assert.match(
             missing.log,
-            /::error::The production environment has no FRONTEND_HEALTH_URL variable\. Set it under Settings > Environments > production\./,
+            /::error::The repository has no KEEL_PROD_FRONTEND_HEALTH_URL variable: the prod stack's keel stack up sets it \(or set it under Settings > Secrets and variables > Actions > Variables\)\./,
         );
     });
 
