@@ -62,7 +62,8 @@ export function bashCompletion(nodes: CompletionNode[], name = "keel"): string {
         `    esac`,
         `    COMPREPLY=($(compgen -W "$words" -- "$cur"))`,
         `}`,
-        `complete -o default -F ${fn} ${name}`,
+        // The checkout's launcher is typed as ./keel: complete that word too.
+        `complete -o default -F ${fn} ${name} ./${name}`,
         "",
     ].join("\n");
 }
@@ -93,7 +94,7 @@ export function zshCompletion(nodes: CompletionNode[], name = "keel"): string {
         `    esac`,
         `    _describe -t commands '${name}' choices`,
         `}`,
-        `compdef ${fn} ${name}`,
+        `compdef ${fn} ${name} ./${name}`,
         "",
     ].join("\n");
 }

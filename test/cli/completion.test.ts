@@ -61,5 +61,9 @@ describe("keel completion", () => {
         assert.deepEqual(complete("keel db url --"), ["--help", "--pooled", "--stack"]);
         // An option's value is not taken for a verb.
         assert.deepEqual(complete("keel schema status --stack prod --fi"), ["--fingerprint"]);
+        // Registered for the word the README types too: ./keel.
+        const registered = spawnSync("bash", ["-c", `${script}\ncomplete -p ./keel`], { encoding: "utf8" });
+        assert.equal(registered.status, 0, registered.stderr);
+        assert.match(registered.stdout, /-F _keel .*\.\/keel/);
     });
 });
