@@ -56,7 +56,7 @@ describe("keel completion", () => {
             assert.equal(r.status, 0, r.stderr);
             return r.stdout.trim().split("\n").filter(Boolean).sort();
         };
-        assert.deepEqual(complete("keel d"), ["db", "dev", "drift"]);
+        assert.deepEqual(complete("keel d"), ["db", "deploy", "dev", "drift"]);
         assert.deepEqual(complete("keel db re"), ["reset", "restore"]);
         assert.deepEqual(complete("keel db url --"), ["--help", "--pooled", "--stack"]);
         // An option's value is not taken for a verb.
