@@ -20,7 +20,7 @@ export interface ConfigKey {
     key: string;
     /** One line: what it is for (a schema's own keys carry theirs in `.describe()`). */
     description: string;
-    /** A credential: refused in plain text (`pulumi config set --secret`). */
+    /** A credential: refused in plain text (`npm run pulumi -- config set --secret`). */
     secret: boolean;
     /** Its settings, for an object-valued key. */
     schema?: z.ZodType;

@@ -956,7 +956,7 @@ describe("GitHub workflows", () => {
                 assert.match(fs.readFileSync(path.join(dir, "gh-calls"), "utf8"), /^issue list --state open --label incident /);
                 const missing = await runStepScript(step, { github }, runner);
                 assert.equal(missing.status, 1, missing.text);
-                assert.match(missing.text, /::error::The staging environment has no BACKEND_HEALTH_URL variable\./);
+                assert.match(missing.text, /::error::The repository has no KEEL_STAGING_BACKEND_HEALTH_URL variable: the staging stack/);
             } finally {
                 server.close();
             }
