@@ -27,7 +27,8 @@ export const COMMANDS_FILE = "docs/commands.md";
 const COMMANDS_INTRO = [
     "Every command is a verb of `keel`. From the checkout run `./keel <noun> <verb>` (it builds what changed, then runs);",
     "`npm run -s keel -- <noun> <verb>` works too, and `npx keel` as well, but npx runs npm's installer on every call",
-    "(about 4.8 s against 0.34 s for `./keel --help`, `farm-bench`, 10 paired runs). The npm scripts in package.json",
+    "(`npx keel --help` 2.65 s against 0.16 s for `./keel --help`, medians of `farm-bench -n 5 --vs './keel --help' -- npx keel --help`,",
+    "16 times slower). The npm scripts in package.json",
     "(`npm run up -- prod`, `npm run db:url`, `npm run rollback -- --previous`) are aliases of these verbs.",
     "",
     "Exit codes: 0 when it worked (and for `--help`); 2 for a usage error, printed with the verb's usage; 1 for an error,",
