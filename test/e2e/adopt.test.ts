@@ -52,10 +52,10 @@ describe("end to end: a database dbmate migrated, adopted with schema:adopt, the
         cli = requireEngine(this);
         url = await freshDatabase("e2e_adopt");
         ws = EngineWorkspace.create(cli, { PULUMI_CONFIG_PASSPHRASE: "" });
-        // The dev stack on an existing server whose migrations Keel will read from `keel/` once adopted.
+        // The dev stack on an existing server whose migrations Keel will read from `adopted/` once adopted.
         ws.editStackFile("dev", (c) => {
             c["keel:database"] = { kind: "external" };
-            c["keel:migrations"] = { ...(c["keel:migrations"] ?? {}), dir: "keel" };
+            c["keel:migrations"] = { ...(c["keel:migrations"] ?? {}), dir: "adopted" };
         });
         stack = await ws.stack("dev");
         await stack.setConfig("keel:databaseUrl", { value: url, secret: true });
@@ -87,9 +87,9 @@ describe("end to end: a database dbmate migrated, adopted with schema:adopt, the
             },
         );
         assert.equal(res.status, 0, `${res.stderr}${res.stdout}`);
-        assert.deepEqual(fs.readdirSync(path.join(ws.root, "keel")).sort(), Object.keys(DBMATE_FILES));
+        assert.deepEqual(fs.readdirSync(path.join(ws.root, "adopted")).sort(), Object.keys(DBMATE_FILES));
         assert.match(
-            fs.readFileSync(path.join(ws.root, "keel", "20240102000000_index_users_email.sql"), "utf8"),
+            fs.readFileSync(path.join(ws.root, "adopted", "20240102000000_index_users_email.sql"), "utf8"),
             /^-- keel:no-transaction$/m,
         );
     });
@@ -118,7 +118,7 @@ describe("end to end: a database dbmate migrated, adopted with schema:adopt, the
     });
 
     it("a migration written after adoption is the only one pending, and up applies just it", async () => {
-        fs.writeFileSync(path.join(ws.root, "keel", "20240104000000_add_users_name.sql"), "ALTER TABLE users ADD COLUMN name text;\n");
+        fs.writeFileSync(path.join(ws.root, "adopted", "20240104000000_add_users_name.sql"), "ALTER TABLE users ADD COLUMN name text;\n");
         const events: EngineEvent[] = [];
         await stack.preview({ diff: true, onEvent: (e) => void events.push(e) });
         assert.deepEqual(plannedSchema(events).pending, ["20240104000000_add_users_name: ALTER TABLE users ADD COLUMN name text"]);
