@@ -213,6 +213,11 @@ export function readMigrationDir(dir: string, display = dir): { sources: Migrati
                 `Migrations directory '${display}' does not exist. Create it (mkdir -p ${display}) or set keel:migrations.dir to the right path.`,
             );
         }
+        if (err.code === "ENOTDIR") {
+            throw new MigrationFileError(
+                `Migrations directory '${display}' is a file, not a directory. Set keel:migrations.dir to the directory that holds the migration files.`,
+            );
+        }
         throw err;
     }
     const problems: string[] = [];

@@ -13,6 +13,27 @@ import { migrationsDir } from "../support/migrationsDir";
 import { tempDir } from "../support/tempDir";
 
 describe("readMigrationDir on hostile directories", () => {
+    it("names a missing directory and a file where the directory should be, with the key that sets it", () => {
+        const root = tempDir("keel-migdir-");
+        assert.throws(
+            () => readMigrationDir(path.join(root, "nope"), "nope"),
+            (e: Error) => {
+                assert.ok(e instanceof MigrationFileError);
+                assert.match(e.message, /^Migrations directory 'nope' does not exist\. Create it \(mkdir -p nope\)/);
+                return true;
+            },
+        );
+        fs.writeFileSync(path.join(root, "keel"), "#!/usr/bin/env node\n");
+        assert.throws(
+            () => readMigrationDir(path.join(root, "keel"), "keel"),
+            (e: Error) => {
+                assert.ok(e instanceof MigrationFileError);
+                assert.match(e.message, /^Migrations directory 'keel' is a file, not a directory\. Set keel:migrations\.dir/);
+                return true;
+            },
+        );
+    });
+
     it("refuses a version above bigint's range up front, naming the file and the limit, with the other problems", async () => {
         const dir = migrationsDir({
             "0001_ok.sql": "SELECT 1;",
