@@ -22,6 +22,7 @@ import { issueCommand } from "./issue";
 import { monitorCommand } from "./monitor";
 import { preflightCommand } from "./preflight";
 import { pulumiCommand } from "./pulumi";
+import { commandsIn } from "./reference";
 import { releaseCommand } from "./release";
 import { rollbackCommand } from "./rollback";
 import { schemaCommand } from "./schema";
@@ -48,7 +49,19 @@ export function keelProgram(cli: KeelContext): Command {
         .addCommand(benchCommand(cli));
     // Last: its scripts are generated from the tree above.
     program.addCommand(completionCommand(program, cli));
+    // Every verb at a glance under the nouns, so that `keel --help` names every command there is.
+    program.addHelpText("after", () => `\nEvery command (keel <command> --help for its options; docs/commands.md):\n${verbList(program)}`);
     return program;
+}
+
+/** One line per noun: `  keel db url|backups|backup|…`, from the tree. */
+function verbList(program: Command): string {
+    const byNoun = new Map<string, string[]>();
+    for (const { name } of commandsIn(program)) {
+        const [, noun, verb] = name.split(" ");
+        byNoun.set(noun, [...(byNoun.get(noun) ?? []), ...(verb ? [verb] : [])]);
+    }
+    return [...byNoun].map(([noun, verbs]) => `  keel ${noun}${verbs.length ? ` ${verbs.join("|")}` : ""}\n`).join("");
 }
 
 /** Applies the same output and exit rules to a command and all below it. */

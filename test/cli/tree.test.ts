@@ -70,6 +70,13 @@ describe("keel: the command tree", () => {
         const r = await keel(["--help"], REPO_ROOT);
         assert.equal(r.code, 0, r.err);
         for (const noun of NOUNS) assert.match(r.out, new RegExp(`^  ${noun}\\b`, "m"), noun);
+        // Every verb too, under its noun: keel --help names every command there is.
+        for (const verb of verbs()) {
+            const [noun, name] = verb;
+            const line = new RegExp(`^  keel ${noun}(?: (\\S+))?$`, "m").exec(r.out);
+            assert.ok(line, `no line for ${noun}`);
+            if (name) assert.ok(line[1]?.split("|").includes(name), `keel ${verb.join(" ")}`);
+        }
         assert.deepEqual(
             keelProgram(testContext(REPO_ROOT)).commands.map((c) => c.name()),
             NOUNS,
