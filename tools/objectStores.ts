@@ -98,17 +98,31 @@ function azuriteBlobMain(): string {
     return path.join(path.dirname(pkg), bin);
 }
 
-/** A port nobody listens on now (the OS's pick for port 0). A server may still lose it to a race: start() retries. */
-export function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
+/**
+ * Ports tests hand to servers come from below Linux's ephemeral range (32768-60999 by default):
+ * a port the OS picked for port 0 and released can be handed out again at once as some
+ * process's outgoing socket (the Pulumi CLI took one before PostgreSQL bound it), while
+ * one from this range is never picked by the kernel on its own.
+ */
+const TEST_PORTS = { first: 20_000, last: 32_000 };
+
+function bindable(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
         const srv = net.createServer();
         srv.unref();
-        srv.on("error", reject);
-        srv.listen(0, HOST, () => {
-            const port = (srv.address() as net.AddressInfo).port;
-            srv.close(() => resolve(port));
-        });
+        srv.once("error", () => resolve(false));
+        srv.listen(port, HOST, () => srv.close(() => resolve(true)));
     });
+}
+
+/** A port nobody listens on now, outside the ephemeral range. A server may still lose it to a race: start() retries. */
+export async function freePort(): Promise<number> {
+    const span = TEST_PORTS.last - TEST_PORTS.first + 1;
+    for (let attempt = 0; attempt < 200; attempt++) {
+        const port = TEST_PORTS.first + Math.floor(Math.random() * span);
+        if (await bindable(port)) return port;
+    }
+    throw new ObjectStoreError(`no free port between ${TEST_PORTS.first} and ${TEST_PORTS.last} after 200 tries`);
 }
 
 /** One HTTP request; resolves with the status and body, whatever the status. */
