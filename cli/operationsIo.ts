@@ -5,7 +5,14 @@ import type { HealthCheckTarget } from "../components/operations/probe";
 import { KeelContext } from "./cli";
 
 export function operationsIo(cli: KeelContext): OperationsIo {
-    return processOperationsIo(cli.root, cli.env, cli.out);
+    return {
+        ...processOperationsIo(cli.root, cli.env, cli.out),
+        // The records module (and the state backend's SDKs) load only when a command records something.
+        record: async (r) => {
+            const { keep } = await import("../scripts/lib/deployOutcome");
+            await keep(cli.root, r.stack, cli.env, r, (line) => cli.out(`${line}\n`));
+        },
+    };
 }
 
 /** What a health verb's help says of its own flags; the rest is the same for the watch and the monitor. */

@@ -47,9 +47,12 @@ import type { RunnerResult } from "./lib/rollbackRunner";
 import { stackDatabaseUrl } from "./lib/stackDatabase";
 import { STATE_ROOT_ENV, stateRoot } from "../components/stateRoot";
 import { readStackConfig } from "./lib/stackConfig";
+import { triggerOf } from "./lib/deployOutcome";
 import { acquireRollbackLock, breakRollbackLock, describeHolder } from "./lib/rollbackLock";
 import { Deploy, listDeploys, stackLocks } from "./lib/stackHistory";
 import { dataLossRefusalIn } from "../components/dataGuard";
+import type { Trigger } from "../components/records/record";
+import { rollbackEnded } from "./lib/rollbackOutcome";
 
 export class RollbackFailedError extends KeelError {
     constructor(message: string) {
@@ -87,6 +90,8 @@ export interface RollbackOptions {
     json?: boolean;
     /** Remove the stack's rollback lock that a killed rollback left behind, and nothing else. */
     unlock?: boolean;
+    /** Who started it, for its record and notice; default from the environment (KEEL_TRIGGER, GitHub Actions), else by hand. */
+    trigger?: Trigger;
 }
 
 export async function runRollback(options: RollbackOptions, io: RollbackIo): Promise<number> {
@@ -250,7 +255,24 @@ async function rollbackTo(options: RollbackOptions, io: RollbackIo, stack: strin
             message,
             policyPacks: policy ? [policyPackPath(worktree.root)] : [],
         });
+        const ended = (ok: boolean, cause?: string) =>
+            rollbackEnded({
+                root: io.root,
+                env: io.env,
+                stack,
+                stage: stackFileStage(io.root, stack),
+                ok,
+                ...(cause ? { cause } : {}),
+                fromVersion: current.version,
+                toVersion: target.version,
+                toCommit: target.commit!,
+                ...(subjects[target.commit!] ? { subject: subjects[target.commit!] } : {}),
+                durationMs: io.now() - started,
+                trigger: options.trigger ?? triggerOf(io.env),
+                say: io.out,
+            });
         if (!up.ok) {
+            await ended(false, up.errors.join("; "));
             const hasBackend = !!(config.backend || t.backendImage || c.backendImage || t.renderDeployId || c.renderDeployId);
             const pending = await pendingOperations(io, stack);
             throw new RollbackFailedError(
@@ -266,6 +288,7 @@ async function rollbackTo(options: RollbackOptions, io: RollbackIo, stack: strin
         io.out(
             `recovered in ${((io.now() - started) / 1000).toFixed(1)} s: the ${stack} stack is at version ${target.version}'s code (commit ${short})`,
         );
+        await ended(true);
         return 0;
     } finally {
         worktree.remove();

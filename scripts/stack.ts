@@ -10,7 +10,10 @@
  */
 import type { Stack } from "@pulumi/pulumi/automation";
 import { keelStack, keepingStackFile, loadProgramSoon, policyPackPath, stackFileStage } from "./lib/engine";
+import { afterUp, noticeConfig, Outputs } from "./lib/deployOutcome";
 import { allowedInStackFile, destroyStack, RefusalWatch, unprotect } from "./lib/stackGuard";
+import { plainText } from "./lib/rollbackRunner";
+import { readStackConfig } from "./lib/stackConfig";
 
 export const STACK_COMMANDS = ["up", "preview", "refresh", "destroy"] as const;
 export type StackCommand = (typeof STACK_COMMANDS)[number];
@@ -65,8 +68,19 @@ async function runOnStack(command: StackCommand, options: StackCommandOptions, i
         io.err(t);
     };
     const refusals = new RefusalWatch(stack);
+    // The update's cause in one line, for its record and notice: the engine's first error.
+    let firstError: string | undefined;
+    // The stack's outputs before the update, as the engine reports them with the new ones (no extra CLI call).
+    let before: Outputs = {};
+    const onEvent: typeof refusals.onEvent = (event) => {
+        refusals.onEvent(event);
+        const stackOutputs = event.resOutputsEvent?.metadata;
+        if (stackOutputs?.type === "pulumi:pulumi:Stack") before = stackOutputs.old?.outputs ?? {};
+        const d = event.diagnosticEvent;
+        if (!firstError && d && d.severity === "error" && !d.ephemeral) firstError = plainDiagnostic(d.message);
+    };
     // What every engine command of this run gets: the streams, the events (the data guard's refusals), Ctrl-C.
-    const streams = { onOutput, onError, onEvent: refusals.onEvent, ...(io.signal ? { signal: io.signal } : {}) };
+    const streams = { onOutput, onError, onEvent, ...(io.signal ? { signal: io.signal } : {}) };
     const refresh = options.refresh === true;
 
     let s: Stack;
@@ -95,14 +109,25 @@ async function runOnStack(command: StackCommand, options: StackCommandOptions, i
             case "preview":
                 await s.preview({ ...streams, diff: true, policyPacks, expectNoChanges, refresh, ...(message ? { message } : {}) });
                 return 0;
-            case "up":
+            case "up": {
                 if (!yes) {
                     await s.preview({ ...streams, diff: true, policyPacks, refresh });
                     if (!(await ask("perform this update on"))) return 1;
                 }
                 await liftAllowed();
-                await s.up({ ...streams, policyPacks, expectNoChanges, refresh, ...(message ? { message } : {}) });
+                const started = Date.now();
+                let ok = false;
+                let after: Outputs = {};
+                try {
+                    after = plainValues(
+                        (await s.up({ ...streams, policyPacks, expectNoChanges, refresh, ...(message ? { message } : {}) })).outputs,
+                    );
+                    ok = true;
+                } finally {
+                    await reportUp(io, s, stack, stage, { started, ok, before, after, cause: firstError });
+                }
                 return 0;
+            }
             case "refresh":
                 if (!(await ask("refresh"))) return 1;
                 // The program runs too (pulumi refresh --run-program): stack outputs are the program's, computed from the
@@ -128,6 +153,65 @@ async function runOnStack(command: StackCommand, options: StackCommandOptions, i
         const explanation = refusals.explanation();
         if (explanation) io.err(`${explanation}\n`);
         throw engineFailure(err, command, stack, shown);
+    }
+}
+
+type OutputMap = Record<string, { value: unknown; secret: boolean }>;
+
+/** The outputs' values; secret ones left out (a record never holds them). */
+function plainValues(outputs: OutputMap): Outputs {
+    return Object.fromEntries(
+        Object.entries(outputs)
+            .filter(([, o]) => !o.secret)
+            .map(([k, o]) => [k, o.value]),
+    );
+}
+
+/** A diagnostic's first line, without the engine's colour tags and the `error:` prefix. */
+function plainDiagnostic(message: string): string {
+    const text = plainText(message).replace(/^error:\s*/, "");
+    return text.split("\n").find((l) => l.trim()) ?? text;
+}
+
+/**
+ * The update's record and, from a laptop, its notice (scripts/lib/deployOutcome.ts); never fails the update.
+ * The webhook and the secrets to mask are read only where a notice is sent: a dev stack's loop pays nothing.
+ */
+async function reportUp(
+    io: StackIo,
+    s: Stack,
+    stack: string,
+    stage: string | undefined,
+    r: { started: number; ok: boolean; before: Outputs; after: Outputs; cause?: string },
+): Promise<void> {
+    const say = (line: string) => io.err(`${line}\n`);
+    try {
+        const notifying = io.env.GITHUB_ACTIONS !== "true" && stage !== "dev";
+        const { secrets, webhook } = notifying ? await noticeConfig(s, io.env) : { secrets: [], webhook: undefined };
+        let migrationsDir: string | undefined;
+        try {
+            migrationsDir = readStackConfig(io.root, stack, io.env).migrations.dir;
+        } catch {
+            migrationsDir = undefined;
+        }
+        await afterUp({
+            root: io.root,
+            stack,
+            stage,
+            migrationsDir,
+            env: io.env,
+            startedMs: r.started,
+            endedMs: Date.now(),
+            ok: r.ok,
+            ...(r.cause ? { cause: r.cause } : {}),
+            before: r.before,
+            after: r.after,
+            ...(webhook ? { webhook } : {}),
+            secrets,
+            say,
+        });
+    } catch (err) {
+        say(`keel: the deploy's record and notice were skipped: ${String((err as Error)?.message ?? err).split("\n")[0]}`);
     }
 }
 

@@ -3,7 +3,8 @@
  * the stack's health URLs every interval for the watch's minutes; `failures`
  * failed probes in a row run the rollback to the previous successful version
  * (`npm run rollback -- --stack <s> --previous --yes`), open or comment on the
- * stack's one incident issue, post to Slack and fail the job. The settings come
+ * stack's one incident issue, record the failure and fail the job (the deploy's
+ * one notice, Slack included, is the report step's: scripts/deployReport.ts). The settings come
  * from the stack's environment (WATCH_VARIABLES, mapped to WATCH_*); counted in
  * probes, never by the clock.
  */
@@ -13,7 +14,6 @@ import { commentOnIssue, createIssue, ensureLabel, findOpenIssue, INCIDENT_LABEL
 import { OperationsIo } from "./io";
 import { HealthCheckTarget, healthUrls, probe, problemSummary, WATCH_PROBE } from "./probe";
 import { rollbackArgs, rollbackCommand } from "./rollbackHint";
-import { notify } from "./slack";
 import { STEP_ENV } from "./stepEnv";
 
 /** The stack just deployed (a watched stack has a backend: keel:backend.watch is its setting). */
@@ -197,12 +197,14 @@ export async function deployWatch(o: DeployWatchOptions, io: OperationsIo): Prom
     const issue = await fileIncident(o.stack, body, io);
     if (!issue) io.out("::warning::Could not open or update the incident issue; its text is in the job summary.\n");
     summaryAppend(io, `### Watch: ${o.stack} unhealthy, ${result}\n\nIncident: ${issue || "not filed"}\n\n${body}`);
-    const text = `:rotating_light: ${o.stack}: the deploy of ${commit.slice(0, 7)} failed ${settings.failures} health probes in a row; ${result}. ${issue || runUrl}`;
-    try {
-        await notify(text, { slack: o.slack, required: false }, io);
-    } catch {
-        io.out("::warning::Could not post to Slack.\n");
-    }
+    // The deploy's one notice (Slack, the deployment status) is the report step's: keel deploy report reads this record.
+    await io.record?.({
+        kind: "watch-failed",
+        stack: o.stack,
+        at: new Date().toISOString(),
+        ...(commit ? { commit } : {}),
+        ...(issue ? { issue } : {}),
+    });
     io.out(`::error::${o.stack} was unhealthy after the deploy: ${result}.\n`);
     return 1;
 }

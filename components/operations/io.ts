@@ -8,6 +8,7 @@
 import { spawn } from "child_process";
 import * as fs from "fs";
 import { KeelError } from "../errors";
+import type { KeelRecord } from "../records/record";
 
 /** The part of a fetch Response the commands read. */
 export interface HttpAnswer {
@@ -51,6 +52,8 @@ export interface OperationsIo {
     appendFile(file: string, text: string): void;
     /** A file's text, or undefined when it does not exist. */
     readFile(file: string): string | undefined;
+    /** Keeps a record beside the stack's state (scripts/lib/records.ts); never throws. Absent: nothing is recorded. */
+    record?(r: KeelRecord): Promise<void>;
 }
 
 /** The real world: Node's fetch, timers, child processes in `cwd`, the file system. */

@@ -53,6 +53,8 @@ export interface RollbackRecord extends Base {
 export interface WatchFailedRecord extends Base {
     kind: "watch-failed";
     commit?: string;
+    /** The incident issue (or comment) the watch filed. */
+    issue?: string;
 }
 
 /** The monitor opened the stack's incident, or closed it on recovery. */

@@ -1,5 +1,6 @@
 /** deploy.yml: `pulumi up` of the stack whose branch was pushed, a health check, then the watch. */
-import { STEP_ENV } from "../../operations/stepEnv";
+import { SLACK_WEBHOOK_VARIABLE } from "../../operations/slack";
+import { DEPLOYMENTS_TOKEN_VARIABLE, STEP_ENV, STEP_OUTCOME_VARIABLES, TRIGGER_VARIABLE } from "../../operations/stepEnv";
 import { LOGS_VARIABLE, Step, WATCH_VARIABLES, Workflow, WORKFLOW_NAMES, WorkflowOptions, WorkflowStack } from "./contract";
 import {
     BASH,
@@ -35,10 +36,11 @@ export function deployWorkflow(o: WorkflowOptions): Workflow {
             const steps: Step[] = [
                 // The whole history: a rollback runs the program of an earlier commit.
                 ...pulumiSetup(o, s, watched ? { "fetch-depth": 0 } : {}),
-                { name: "Preflight", env: stackSecrets(o), run: `npm run preflight -- --stack ${s.stack}\n` },
+                { name: "Preflight", id: "preflight", env: stackSecrets(o), run: `npm run preflight -- --stack ${s.stack}\n` },
                 {
                     // Keel's program inline through the engine (no type check per run), the state from PULUMI_BACKEND_URL.
                     name: `npm run up -- ${s.stack}`,
+                    id: "up",
                     "timeout-minutes": DEPLOY_MINUTES,
                     env: stackSecrets(o),
                     run: `npm run up -- ${s.stack} --yes --policy-pack ${o.policyPack}\n`,
@@ -47,6 +49,7 @@ export function deployWorkflow(o: WorkflowOptions): Workflow {
             if (s.hasBackend) {
                 steps.push({
                     name: "Health check",
+                    id: "health",
                     env: { HEALTH_URL: "${{ vars.BACKEND_HEALTH_URL }}" },
                     run: script(
                         `if [ -z "$HEALTH_URL" ]; then echo "::error::The ${s.environment} environment has no BACKEND_HEALTH_URL variable. Set it (pulumi stack output backendHealthUrl --stack ${s.stack}) under Settings > Environments > ${s.environment}."; exit 1; fi`,
@@ -55,14 +58,16 @@ export function deployWorkflow(o: WorkflowOptions): Workflow {
                 });
             }
             if (watched) steps.push(watchStep(o, s));
-            steps.push(deployFailedSummary(s, watched));
+            steps.push(reportStep(o, s, watched));
             return {
                 name: `deploy (${s.stack})`,
                 if: `github.ref == 'refs/heads/${s.branch}'`,
                 "runs-on": RUNNER,
                 environment: s.environment,
-                // The watch opens or updates the incident issue.
-                permissions: watched ? { contents: "read", issues: "write" } : { contents: "read" },
+                // The watch opens or updates the incident issue; the report sets the environment's deployment status.
+                permissions: watched
+                    ? { contents: "read", deployments: "write", issues: "write" }
+                    : { contents: "read", deployments: "write" },
                 concurrency: { group: deployGroup(s), "cancel-in-progress": false },
                 "timeout-minutes": watched ? DEPLOY_MINUTES + WATCH_STEP_MINUTES : DEPLOY_MINUTES,
                 env: JOB_ENV,
@@ -91,9 +96,11 @@ function watchStep(o: WorkflowOptions, s: WorkflowStack): Step {
         [STEP_ENV.watchFailures]: `\${{ vars.${WATCH_VARIABLES.failures} }}`,
         [STEP_ENV.backendLogs]: `\${{ vars.${LOGS_VARIABLE} }}`,
     };
-    // The watch probes the monitor's URLs and posts where the monitor posts.
-    const health = healthInputs(o, s);
+    // The watch probes the monitor's URLs; the report step posts, so the watch gets no webhook.
+    const health = healthInputs({ ...o, slack: false }, s);
     Object.assign(env, health.env);
+    // Its rollback is recorded as the watch's.
+    env[TRIGGER_VARIABLE] = "watch";
     const args = ["deploy", "watch", "--stack", s.stack, "--environment", shellWord(s.environment), "--branch", s.branch, ...health.flags];
     return {
         name: "Watch the health URLs, roll back when they fail",
@@ -106,26 +113,28 @@ function watchStep(o: WorkflowOptions, s: WorkflowStack): Step {
     };
 }
 
-/** On a failed deploy: the job summary names the button and the command. */
-function deployFailedSummary(s: WorkflowStack, watched: boolean): Step {
-    return {
-        name: "How to roll back",
-        if: "failure()",
-        env: watched ? { ROLLBACK_URL, WATCH_OUTCOME: "${{ steps.watch.outcome }}" } : { ROLLBACK_URL },
-        run: script(
-            "{",
-            `  echo '### The deploy of ${s.stack} failed'`,
-            "  echo",
-            ...(watched
-                ? [
-                      "  if [ \"$WATCH_OUTCOME\" = failure ]; then printf '%s\\n\\n' 'The watch found it unhealthy and ran the rollback: the summary above and the incident issue say how that went.'; fi",
-                  ]
-                : []),
-            "  echo 'To go back to the last good version:'",
-            "  echo",
-            `  echo "- the **Rollback** workflow: $ROLLBACK_URL (Run workflow from the \\\`${s.branch}\\\` branch, stack \\\`${s.stack}\\\`; an empty version is the previous successful one)"`,
-            `  echo "- or: \\\`${rollbackCommand(s.stack)}\\\` (\\\`${rollbackCommand(s.stack, "list")}\\\` lists the versions; \\\`--to <version-or-commit> --yes\\\` picks one)"`,
-            '} >>"$GITHUB_STEP_SUMMARY"',
-        ),
+/**
+ * The last step, whatever happened: `keel deploy report` (scripts/deployReport.ts) says once what
+ * the deploy did, from the steps' outcomes, the stack history and Keel's records: to the job
+ * summary, to Slack, and as the environment's deployment status (the Environments page).
+ */
+function reportStep(o: WorkflowOptions, s: WorkflowStack, watched: boolean): Step {
+    const env: Record<string, string> = {
+        // It reads the stack history and Keel's records: the state's credentials.
+        ...stackSecrets(o),
+        [STEP_ENV.runUrl]: RUN_URL,
+        [STEP_ENV.rollbackUrl]: ROLLBACK_URL,
+        [STEP_ENV.commit]: "${{ github.sha }}",
+        [DEPLOYMENTS_TOKEN_VARIABLE]: "${{ github.token }}",
+        [STEP_OUTCOME_VARIABLES.preflight]: "${{ steps.preflight.outcome }}",
+        [STEP_OUTCOME_VARIABLES.up]: "${{ steps.up.outcome }}",
     };
+    if (s.hasBackend) env[STEP_OUTCOME_VARIABLES.health] = "${{ steps.health.outcome }}";
+    if (watched) env[STEP_OUTCOME_VARIABLES.watch] = "${{ steps.watch.outcome }}";
+    const args = ["deploy", "report", "--stack", s.stack, "--environment", shellWord(s.environment)];
+    if (o.slack) {
+        env[SLACK_WEBHOOK_VARIABLE] = `\${{ secrets.${SLACK_WEBHOOK_VARIABLE} }}`;
+        args.push("--slack");
+    }
+    return { name: "Report the deploy", if: "always()", env, run: keelRun(...args) };
 }

@@ -1,4 +1,6 @@
 /** rollback.yml: the button, `npm run rollback` of a chosen stack to its previous (or a given) version. */
+import { SLACK_WEBHOOK_VARIABLE } from "../../operations/slack";
+import { DEPLOYMENTS_TOKEN_VARIABLE, ENVIRONMENT_VARIABLE, TRIGGER_VARIABLE } from "../../operations/stepEnv";
 import { Workflow, WORKFLOW_NAMES, WorkflowOptions } from "./contract";
 import {
     BASH,
@@ -85,7 +87,8 @@ export function rollbackWorkflow(o: WorkflowOptions): Workflow {
                 if: `inputs.stack == '${s.stack}'`,
                 "runs-on": RUNNER,
                 environment: s.environment,
-                permissions: { contents: "read" },
+                // The rollback sets the environment's deployment status to the version it put back.
+                permissions: { contents: "read", deployments: "write" },
                 // Never beside a deploy of the same stack.
                 concurrency: { group: deployGroup(s), "cancel-in-progress": false },
                 "timeout-minutes": DEPLOY_MINUTES,
@@ -96,7 +99,16 @@ export function rollbackWorkflow(o: WorkflowOptions): Workflow {
                     {
                         name: `npm run rollback -- --stack ${s.stack}`,
                         id: "rollback",
-                        env: { ...stackSecrets(o), VERSION: "${{ inputs.version }}", WITH_DATA: "${{ inputs.with-data }}" },
+                        env: {
+                            ...stackSecrets(o),
+                            VERSION: "${{ inputs.version }}",
+                            WITH_DATA: "${{ inputs.with-data }}",
+                            // Its record and notice: by the button, to the environment's deployment status and Slack.
+                            [TRIGGER_VARIABLE]: "button",
+                            [ENVIRONMENT_VARIABLE]: s.environment,
+                            [DEPLOYMENTS_TOKEN_VARIABLE]: "${{ github.token }}",
+                            ...(o.slack ? { [SLACK_WEBHOOK_VARIABLE]: `\${{ secrets.${SLACK_WEBHOOK_VARIABLE} }}` } : {}),
+                        },
                         // The inputs are arguments of their own, never part of the script's text.
                         run: script(
                             `args=(--stack ${s.stack})`,
