@@ -16,6 +16,7 @@
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import { keep } from "./lib/deployOutcome";
 import * as path from "path";
 import { parseKeelConfig, stacksIn } from "../components/config";
 import { ConfigError, KeelError } from "../components/errors";
@@ -201,12 +202,29 @@ export async function runDrift(options: DriftOptions, io: DriftIo): Promise<numb
         const result = await checkStack(stack, io, deployed);
         progress(progressLine(result));
         results.push(result);
+        await recordDrift(io, result, progress);
     }
     const markdown = options.markdown;
     if (typeof markdown === "string") fs.writeFileSync(markdown, formatDriftMarkdown(results));
     if (json) io.out(`${JSON.stringify(driftJson(results), null, 2)}\n`);
     else io.out(`\n${[...formatDriftTable(results), ...formatDriftDetails(results)].join("\n")}\n`);
     return driftExitCode(results);
+}
+
+/**
+ * A checked stack's finding, kept for the metrics (drift runs, and those that found drift); a stack
+ * that could not be checked found nothing and is not recorded.
+ */
+async function recordDrift(io: DriftIo, r: StackDrift, say: (line: string) => void): Promise<void> {
+    if (r.status !== "clean" && r.status !== "drift") return;
+    const findings = r.resources.length + r.schemaDrift.length + r.historyDrift.length + r.pending.length + r.problems.length;
+    await keep(
+        io.root,
+        r.stack,
+        io.env,
+        { kind: "drift", stack: r.stack, at: new Date().toISOString(), drifted: r.status === "drift", findings },
+        say,
+    );
 }
 
 /** runDrift with its exit codes: 1 means drift, so a run that could not check is 2 (its error on io.err). */

@@ -223,12 +223,12 @@ describe("GitHub workflows", () => {
             const perms = (file: string) => Object.values(docOf(byFile(ws, file)).jobs).map((j: any) => j.permissions);
             for (const p of perms("ci.yml")) assert.deepEqual(p, { contents: "read" });
             for (const p of perms("preview.yml")) assert.deepEqual(p, { contents: "read", "pull-requests": "write" });
-            // Both stacks have a backend: the deploy watch may open the incident issue.
-            for (const p of perms("deploy.yml")) assert.deepEqual(p, { contents: "read", issues: "write" });
-            for (const p of perms("rollback.yml").slice(1)) assert.deepEqual(p, { contents: "read" });
+            // Both stacks have a backend: the deploy watch may open the incident issue; the report sets the deployment status.
+            for (const p of perms("deploy.yml")) assert.deepEqual(p, { contents: "read", deployments: "write", issues: "write" });
+            for (const p of perms("rollback.yml").slice(1)) assert.deepEqual(p, { contents: "read", deployments: "write" });
             assert.deepEqual(perms("rollback.yml")[0], {}, "the input check needs nothing");
             const noBackend = Object.values(docOf(byFile(generateWorkflows(CONFIGS["no backend"]), "deploy.yml")).jobs);
-            for (const j of noBackend as any[]) assert.deepEqual(j.permissions, { contents: "read" });
+            for (const j of noBackend as any[]) assert.deepEqual(j.permissions, { contents: "read", deployments: "write" });
             for (const p of perms("drift.yml")) assert.deepEqual(p, { contents: "read", issues: "write" });
             for (const p of perms("monitor.yml")) assert.deepEqual(p, { contents: "read", issues: "write" });
             for (const p of perms("release.yml")) assert.deepEqual(p, { contents: "write" });
@@ -438,7 +438,7 @@ describe("GitHub workflows", () => {
             const d = docOf(byFile(generateWorkflows(CONFIGS["no backend"]), "deploy.yml"));
             for (const job of Object.values<any>(d.jobs)) {
                 assert.ok(!JSON.stringify(job).includes("BACKEND_HEALTH_URL"));
-                const ran = job.steps.filter((s: any) => s.if !== "failure()");
+                const ran = job.steps.filter((s: any) => s.if !== "always()");
                 assert.match(ran[ran.length - 1].run, /^npm run up /);
                 assert.ok(!job.steps.some((s: any) => s.id === "watch"), "no backend, no watch");
             }
@@ -585,9 +585,14 @@ describe("GitHub workflows", () => {
                 assert.equal(job.steps[0].with["fetch-depth"], 0);
                 const run = job.steps.find((x: any) => x.id === "rollback");
                 const up = dep.steps.find((x: any) => /^npm run up /.test(x.run ?? ""));
-                const { VERSION, WITH_DATA, ...secrets } = run.env;
+                const { VERSION, WITH_DATA, KEEL_TRIGGER, KEEL_ENVIRONMENT, KEEL_DEPLOYMENTS_TOKEN, SLACK_WEBHOOK_URL, ...secrets } = run.env;
                 assert.deepEqual(secrets, up.env, "the deploy's secrets and variables");
                 assert.deepEqual([VERSION, WITH_DATA], ["${{ inputs.version }}", "${{ inputs.with-data }}"]);
+                // The rollback's record and notice: by the button, the environment's deployment status, Slack.
+                assert.deepEqual(
+                    [KEEL_TRIGGER, KEEL_ENVIRONMENT, KEEL_DEPLOYMENTS_TOKEN, SLACK_WEBHOOK_URL],
+                    ["button", dep.environment, "${{ github.token }}", "${{ secrets.SLACK_WEBHOOK_URL }}"],
+                );
                 assert.ok(!run.run.includes("inputs"), "inputs reach the script through env only");
                 const summary = job.steps[job.steps.length - 1];
                 assert.equal(summary.if, "always()");
@@ -739,8 +744,11 @@ describe("GitHub workflows", () => {
                 const frontend = stack === "prod" ? " --frontend" : "";
                 assert.equal(
                     watch.run,
-                    `./keel deploy watch --stack ${stack} --environment ${job.environment} --branch ${stack === "prod" ? "main" : "staging"} --backend${frontend} --slack\n`,
+                    `./keel deploy watch --stack ${stack} --environment ${job.environment} --branch ${stack === "prod" ? "main" : "staging"} --backend${frontend}\n`,
                 );
+                // The report step posts the deploy's one notice: the watch gets no webhook, and its rollback is the watch's.
+                assert.equal(watch.env.SLACK_WEBHOOK_URL, undefined);
+                assert.equal(watch.env.KEEL_TRIGGER, "watch");
                 assert.equal(job.steps[0].with["fetch-depth"], 0, "a rollback runs an earlier commit");
                 assert.ok(job["timeout-minutes"] >= up["timeout-minutes"] + watch["timeout-minutes"], "the job has room for the watch");
                 assert.ok(watch["timeout-minutes"] >= WATCH_MAX_MINUTES + 30);
@@ -753,32 +761,29 @@ describe("GitHub workflows", () => {
             assert.ok(!JSON.stringify(off).includes("SLACK"));
         });
 
-        it("names the button and the command in a failed deploy's summary", () => {
-            for (const options of [CONFIGS["staging and prod"], CONFIGS["no backend"]]) {
+        it("ends every deploy job with the report, whatever happened: the steps' outcomes, the deployment status's token, Slack where it is on", () => {
+            for (const options of [CONFIGS["staging and prod"], CONFIGS["no backend"], CONFIGS["slack off"]]) {
                 const job = docOf(byFile(generateWorkflows(options), "deploy.yml")).jobs["deploy-staging"];
                 const step = job.steps.at(-1);
-                assert.equal(step.if, "failure()");
-                const dir = tempDir("keel-deploy-failed-");
-                const summary = path.join(dir, "summary.md");
-                const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run], {
-                    env: {
-                        PATH: process.env.PATH,
-                        GITHUB_STEP_SUMMARY: summary,
-                        ROLLBACK_URL: "https://github.com/o/r/actions/workflows/rollback.yml",
-                        WATCH_OUTCOME: "failure",
-                    },
-                    encoding: "utf8",
-                });
-                assert.equal(r.status, 0, r.stderr);
-                const text = fs.readFileSync(summary, "utf8");
-                assert.match(text, /^### The deploy of staging failed$/m);
-                assert.match(
-                    text,
-                    /the \*\*Rollback\*\* workflow: https:\/\/github\.com\/o\/r\/actions\/workflows\/rollback\.yml \(Run workflow from the `staging` branch, stack `staging`/,
-                );
-                assert.match(text, /`npm run rollback -- --stack staging --previous --yes`/);
-                assert.match(text, /`npm run rollback -- --stack staging` lists the versions/);
-                assert.equal(/The watch found it unhealthy/.test(text), options === CONFIGS["staging and prod"]);
+                assert.equal(step.name, "Report the deploy");
+                assert.equal(step.if, "always()");
+                const slack = options !== CONFIGS["slack off"];
+                assert.equal(step.run, `./keel deploy report --stack staging --environment ${job.environment}${slack ? " --slack" : ""}\n`);
+                const ids = job.steps.map((x: any) => x.id).filter(Boolean);
+                for (const [variable, id] of [
+                    ["PREFLIGHT_OUTCOME", "preflight"],
+                    ["UP_OUTCOME", "up"],
+                    ["HEALTH_OUTCOME", "health"],
+                    ["WATCH_OUTCOME", "watch"],
+                ]) {
+                    if (ids.includes(id)) assert.equal(step.env[variable], `\${{ steps.${id}.outcome }}`, variable);
+                    else assert.equal(step.env[variable], undefined, `${variable}: no ${id} step`);
+                }
+                assert.ok(ids.includes("preflight") && ids.includes("up"));
+                assert.equal(step.env.KEEL_DEPLOYMENTS_TOKEN, "${{ github.token }}");
+                assert.equal(job.permissions.deployments, "write");
+                assert.equal(step.env.SLACK_WEBHOOK_URL, slack ? "${{ secrets.SLACK_WEBHOOK_URL }}" : undefined);
+                assert.equal(step.env.ROLLBACK_URL, "${{ github.server_url }}/${{ github.repository }}/actions/workflows/rollback.yml");
             }
         });
 

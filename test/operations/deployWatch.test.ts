@@ -73,7 +73,7 @@ describe("keel deploy watch", () => {
         assert.match(io.log, /Watching prod for 2 min: a probe every 20 s \(6 probes\); 3 failed in a row roll it back\./);
     });
 
-    it("N failures in a row: rolls back with --previous --yes, opens one incident issue, posts to Slack, fails; a second incident comments on the same issue", async () => {
+    it("N failures in a row: rolls back with --previous --yes, opens one incident issue, records the failure for the report step (no Slack post of its own), fails; a second incident comments on the same issue", async () => {
         const io = world({ minutes: "2" });
         io.answers[BACKEND] = [200, 503, 503, 503, 200];
         assert.equal(await deployWatch(prod, io), 1, io.log);
@@ -114,9 +114,15 @@ describe("keel deploy watch", () => {
             /probe 1\/6: healthy\nprobe 2\/6: backend \(https:\/\/api\.example\/healthz\) answered 503 \(1 in a row\)\n[\s\S]*probe 4\/6: .* \(3 in a row\)/,
         );
         assert.match(body, /Rolling prod back to version 41\nrecovered in 42 s\n```/);
-        assert.deepEqual(io.slack, [
-            ":rotating_light: prod: the deploy of abc1234 failed 3 health probes in a row; rolled back to the previous successful version (recovered in 42 s). https://github.example/o/r/issues/7",
-        ]);
+        assert.deepEqual(io.slack, [], "the report step posts the deploy's one notice");
+        assert.equal(io.records.length, 1);
+        assert.deepEqual({ ...io.records[0], at: "" }, {
+            kind: "watch-failed",
+            stack: "prod",
+            at: "",
+            commit: "abc1234def5678abc1234def5678abc1234def56",
+            issue: "https://github.example/o/r/issues/7",
+        });
         assert.match(io.files[SUMMARY], /### Watch: prod unhealthy, rolled back/);
         assert.match(io.files[SUMMARY], /Incident: https:\/\/github\.example\/o\/r\/issues\/7/);
 
@@ -129,7 +135,7 @@ describe("keel deploy watch", () => {
         assert.equal(io.issues.length, 1, "still one issue");
         assert.equal(io.issues[0].comments.length, 1);
         assert.match(io.issues[0].comments[0], /failed 3 health probes in a row/);
-        assert.match(io.slack[1], /https:\/\/github\.example\/o\/r\/issues\/7#issuecomment-1$/);
+        assert.match((io.records[1] as { issue: string }).issue, /https:\/\/github\.example\/o\/r\/issues\/7#issuecomment-1$/);
     });
 
     it("flapping below N in a row: no rollback; nothing answering counts as a failure", async () => {
@@ -155,7 +161,7 @@ describe("keel deploy watch", () => {
         assert.ok(!without.requests.includes(FRONTEND));
     });
 
-    it("a failed rollback is said so in the issue, the summary and Slack, and fails the job", async () => {
+    it("a failed rollback is said so in the issue and the summary, and fails the job", async () => {
         const io = world({ minutes: "1", logs: "https://dashboard.render.com/web/srv-abc/logs" });
         io.answers[BACKEND] = [502];
         io.rollback = { status: 4, output: "Rolling prod back to version 41\nerror: the previous version failed too\n" };
@@ -165,23 +171,21 @@ describe("keel deploy watch", () => {
         assert.match(body, /- Where to look: https:\/\/dashboard\.render\.com\/web\/srv-abc\/logs/);
         assert.match(body, /error: the previous version failed too/);
         assert.match(io.files[SUMMARY], /### Watch: prod unhealthy, the rollback FAILED/);
-        assert.match(io.slack[0], /the rollback FAILED \(exit 4\)/);
+        assert.equal(io.records[0].kind, "watch-failed");
     });
 
-    it("GitHub or Slack failing costs only the issue and the post: warnings, the text in the summary, the job still fails for the rollback", async () => {
+    it("GitHub failing costs only the issue: a warning, the text in the summary, the job still fails for the rollback", async () => {
         const io = world({ minutes: "1" });
         io.answers[BACKEND] = [503];
         io.ghFailing = new Set(["label create", "issue list", "issue create"]);
-        io.slackStatus = 500;
         assert.equal(await deployWatch(prod, io), 1, io.log);
         assert.match(io.log, /::warning::Could not open or update the incident issue; its text is in the job summary\./);
-        assert.match(io.log, /::warning::Could not post to Slack\./);
         assert.match(io.files[SUMMARY], /Incident: not filed\n\nThe deploy of abc1234/);
-        assert.match(io.slack[0], /https:\/\/github\.example\/run\/1$/, "the run's URL where there is no issue");
-        assert.ok(!io.log.includes(FAKE_WEBHOOK), "the webhook (a secret) is never printed");
+        assert.equal(io.records.length, 1);
+        assert.equal((io.records[0] as { issue?: string }).issue, undefined, "no issue to link");
     });
 
-    it("no watch at 0 minutes; settings that are not numbers fail clearly; no Slack when it is off; no URL: a warning, nothing to watch", async () => {
+    it("no watch at 0 minutes; settings that are not numbers fail clearly; never a Slack post of its own; no URL: a warning, nothing to watch", async () => {
         const off = world({ minutes: "0" });
         off.answers[BACKEND] = [503];
         assert.equal(await deployWatch(prod, off), 0, off.log);
@@ -196,7 +200,6 @@ describe("keel deploy watch", () => {
         quiet.answers[BACKEND] = [503];
         assert.equal(await deployWatch({ ...prod, slack: false }, quiet), 1, quiet.log);
         assert.deepEqual(quiet.slack, []);
-        assert.match(quiet.log, /Slack is off for this project: :rotating_light: prod/);
         assert.equal(quiet.issues.length, 1);
 
         const unset = world({ minutes: "1" }, { BACKEND_HEALTH_URL: "" });

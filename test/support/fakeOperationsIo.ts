@@ -6,6 +6,7 @@
  * sleep only records. Nothing here waits or reads the clock.
  */
 import { CommandResult, HttpAnswer, HttpRequest, OperationsIo, RunOptions } from "../../components/operations/io";
+import type { KeelRecord } from "../../components/records/record";
 
 export interface FakeIssue {
     number: number;
@@ -37,6 +38,8 @@ export class FakeOperationsIo implements OperationsIo {
     ghFailing = new Set<string>();
     rollback = { status: 0, output: "Rolling prod back to version 41\nrecovered in 42 s\n" };
     files: Record<string, string> = {};
+    /** What the command recorded beside the state. */
+    records: KeelRecord[] = [];
 
     constructor(env: Record<string, string | undefined> = {}) {
         this.env = env;
@@ -56,6 +59,10 @@ export class FakeOperationsIo implements OperationsIo {
         const answer = queue.length > 1 ? queue.shift() : queue[0];
         if (answer === undefined) throw new TypeError("fetch failed");
         return { status: answer };
+    }
+
+    async record(r: KeelRecord): Promise<void> {
+        this.records.push(r);
     }
 
     async sleep(ms: number): Promise<void> {
