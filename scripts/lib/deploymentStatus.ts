@@ -6,7 +6,7 @@
  */
 import type { DeploymentStatusPost } from "../../components/operations/deployNotice";
 import { DEPLOYMENTS_TOKEN_VARIABLE } from "../../components/operations/stepEnv";
-import { parseRepository, reportDeployment } from "../../components/vendors/github/deployments";
+import { parseGithubRepository, reportDeployment } from "../../components/vendors/github";
 
 export function deploymentStatusSink(
     env: Record<string, string | undefined>,
@@ -14,7 +14,7 @@ export function deploymentStatusSink(
 ): ((status: DeploymentStatusPost) => Promise<void>) | undefined {
     const token = env[DEPLOYMENTS_TOKEN_VARIABLE];
     if (env.GITHUB_ACTIONS !== "true" || !token || !env.GITHUB_REPOSITORY || !target.ref) return undefined;
-    const repository = parseRepository(env.GITHUB_REPOSITORY);
+    const repository = parseGithubRepository(env.GITHUB_REPOSITORY);
     const runUrl = env.GITHUB_SERVER_URL
         ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
         : undefined;
