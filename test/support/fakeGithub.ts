@@ -1,0 +1,2 @@
+/** The fake GitHub REST API, deployments and their statuses (tools/fakeGithub/). */
+export * from "../../tools/fakeGithub";
