@@ -64,7 +64,7 @@ const num = (v: unknown) => (typeof v === "number" ? v : undefined);
 /** The migrations an update applied (the newest version before and after), and how many of them the parser flags destructive. */
 export async function migrationsBetween(
     root: string,
-    migrationsDir: string,
+    migrationsDir: string | undefined,
     before: Outputs,
     after: Outputs,
 ): Promise<{ applied?: number; destructive?: number }> {
@@ -73,6 +73,7 @@ export async function migrationsBetween(
     if (a === undefined) return {};
     const applied = Math.max(0, a - b);
     if (applied === 0) return { applied, destructive: 0 };
+    if (!migrationsDir) return { applied };
     try {
         const from = typeof before.schemaVersion === "string" ? before.schemaVersion : "";
         const to = typeof after.schemaVersion === "string" ? after.schemaVersion : "";
@@ -124,7 +125,7 @@ export interface UpEnded {
 export async function afterUp(u: UpEnded): Promise<void> {
     const head = headCommit(u.root);
     const secrets = [...u.secrets, ...secretValuesIn(u.env)];
-    const migrations = u.ok && u.migrationsDir ? await migrationsBetween(u.root, u.migrationsDir, u.before, u.after) : {};
+    const migrations = u.ok ? await migrationsBetween(u.root, u.migrationsDir, u.before, u.after) : {};
     const backup = u.ok ? newBackup(u.before, u.after) : undefined;
     const cause = u.cause ? maskSecrets(u.cause, secrets) : undefined;
     const record: DeployRecord = {

@@ -224,7 +224,8 @@ describe("deploy notices (issue 22)", () => {
         it("records every up beside the state and posts for a non-dev stack, the cause masked", async () => {
             const p = project();
             await afterUp(ended(p, "prod", true));
-            await afterUp(ended(p, "prod", false));
+            const later = ended(p, "prod", false);
+            await afterUp({ ...later, startedMs: later.startedMs + 600_000, endedMs: later.endedMs + 600_000 });
             const records = await recordLog(p.root, "prod", p.env).list();
             assert.deepEqual(
                 records.map((r) => [r.kind, (r as { outcome: string }).outcome]),
