@@ -224,10 +224,14 @@ describe("GitHub deployment statuses (components/vendors/github against the fake
     });
 
     it("a status whose answer was lost is not repeated when the POST is retried", async () => {
+        // On a deployment this call just created, and on one found.
+        fake.dropResponses("POST", /\/statuses$/);
         await report();
+        assert.deepEqual(deploymentsSeen()[0].states, ["in_progress"]);
         fake.dropResponses("POST", /\/statuses$/);
         await report({ state: "success" });
         assert.deepEqual(deploymentsSeen()[0].states, ["in_progress", "success"]);
+        assert.equal(fake.mutations(/\/statuses$/).length, 2, "each POSTed once, its answer lost");
     });
 
     it("uses GITHUB_API_URL and GITHUB_RUN_ID when the target and report leave them out", async () => {
@@ -303,7 +307,7 @@ describe("GitHub deployment statuses (components/vendors/github against the fake
         const limited = await failure(report());
         assert.deepEqual(sleeps, []);
         assert.match(limited.message, /GitHub asks to wait 3600s, more than the 90s Keel waits/);
-        assert.match(limited.message, /rate limit for this token is spent/);
+        assert.match(limited.message, /rate limit for this token is reached/);
     });
 
     it("401, 403 and 404 are not retried, and say what to fix about the token, the permission or the repository", async () => {

@@ -1,7 +1,7 @@
 /** How a GitHub API call of Keel's fails: the errors, and messages that name the request, GitHub's text and the fix, never the token. */
 import { KeelError } from "../../errors";
 
-/** A GitHub REST request that failed (after the retries allowed), or a GitHub setting Keel cannot use. */
+/** A GitHub REST request that failed (after the retries allowed). */
 export class GithubApiError extends KeelError {
     constructor(
         message: string,
@@ -61,14 +61,14 @@ export interface FailureContext {
     repository: string;
     /** Removed from the message wherever it appears. */
     token: string;
-    /** Why the retries stopped, when they did: `still 500 after 5 attempts`. */
+    /** Why the retries stopped, when they did: `still failing after 5 attempts`. */
     gaveUp?: string;
 }
 
 /** The fix for a status, as the message's second half. */
 function fixFor(status: number | undefined, ctx: FailureContext, rateLimited: boolean): string {
     if (rateLimited)
-        return "GitHub's rate limit for this token is spent; re-run the job once it resets, or make fewer API calls with this token.";
+        return "GitHub's rate limit for this token is reached; re-run the job once it resets, or make fewer API calls with this token.";
     switch (status) {
         case undefined:
             return "GitHub could not be reached; check GITHUB_API_URL (or the baseUrl option) and the runner's network, then re-run the job.";

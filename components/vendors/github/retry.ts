@@ -97,11 +97,16 @@ export async function withGithubRetry<T>(
             if (err instanceof GithubApiError) throw err;
             const failure = classifyGithubError(err, now());
             const rateLimited = failure.kind === "rate-limited";
-            if (failure.kind === "client") throw toGithubApiError(err, ctx);
+            // Not an HTTP failure at all (a bug): thrown as it is.
+            if (failure.kind === "client") throw failure.status === undefined ? err : toGithubApiError(err, ctx);
             const backoff = backoffDelay(attempt, policy, random());
             const delayMs = failure.askedMs ?? Math.max(backoff, failure.minimumMs ?? 0);
             if (attempt >= maxAttempts)
-                throw toGithubApiError(err, { ...ctx, gaveUp: `still failing after ${attempt} attempts` }, { rateLimited });
+                throw toGithubApiError(
+                    err,
+                    { ...ctx, gaveUp: `still failing after ${attempt} attempt${attempt === 1 ? "" : "s"}` },
+                    { rateLimited },
+                );
             if (delayMs > policy.maxDelayMs)
                 throw toGithubApiError(
                     err,
