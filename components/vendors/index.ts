@@ -5,10 +5,12 @@
  * (the stack's secret config over the environment variable). No Pulumi here: the
  * dynamic providers make a client per call. vercelDeployments is pure: which
  * production deployment was live when, and whether Vercel would let a rollback
- * put it back (planned before anything is touched).
+ * put it back (planned before anything is touched). github: the deployment statuses
+ * a deploy's report sets (through @octokit/rest, with GitHub's own retry rules).
  */
 export * as credentials from "./credentials";
 export * as fly from "./fly";
+export * as github from "./github";
 export * as http from "./http";
 export * as neon from "./neon";
 export * as render from "./render";
