@@ -6,6 +6,7 @@
  * them, and the workflow tests can put a fake gh first on PATH.
  */
 import { KeelError } from "../errors";
+import type { IncidentRecord } from "../records/record";
 import { CommandResult, OperationsIo } from "./io";
 
 export interface IssueLabel {
@@ -119,4 +120,57 @@ export async function openOrComment(label: IssueLabel, title: string, body: stri
     await ensureLabel(label, io);
     const number = await findOpenIssue(label, title, io);
     return number !== undefined ? commentOnIssue(number, body, io) : createIssue(label, title, body, io);
+}
+
+/** One incident issue as `gh issue list --json number,title,createdAt,closedAt,url` prints it. */
+export interface IncidentIssue {
+    number: number;
+    title: string;
+    createdAt: string;
+    closedAt?: string | null;
+    url?: string;
+}
+
+/**
+ * A stack's incidents as records (opened, and closed when it was), from its incident issues: the
+ * monitor runs outside the stack's environment, without its state, so the issues are where
+ * incidents are kept. Pure.
+ */
+export function incidentRecordsOf(stack: string, issues: IncidentIssue[]): IncidentRecord[] {
+    const title = incidentTitle(stack);
+    return issues
+        .filter((i) => i.title === title && !Number.isNaN(Date.parse(i.createdAt)))
+        .flatMap((i): IncidentRecord[] => [
+            { kind: "incident-opened", stack, at: new Date(i.createdAt).toISOString(), ...(i.url ? { issue: i.url } : {}) },
+            ...(i.closedAt
+                ? [{ kind: "incident-closed" as const, stack, at: new Date(i.closedAt).toISOString(), ...(i.url ? { issue: i.url } : {}) }]
+                : []),
+        ]);
+}
+
+/** Every incident issue, open and closed (the 1,000 newest), through gh. */
+export async function listIncidentIssues(io: OperationsIo): Promise<IncidentIssue[]> {
+    const text = await gh(io, `list the '${INCIDENT_LABEL.name}' issues`, [
+        "issue",
+        "list",
+        "--state",
+        "all",
+        "--label",
+        INCIDENT_LABEL.name,
+        "--limit",
+        "1000",
+        "--json",
+        "number,title,createdAt,closedAt,url",
+    ]);
+    try {
+        const parsed = JSON.parse(text || "[]");
+        return Array.isArray(parsed) ? parsed : [];
+    } catch {
+        throw new GithubIssueError(`list the '${INCIDENT_LABEL.name}' issues`, {
+            status: 0,
+            stdout: "",
+            stderr: "answered no JSON",
+            output: "",
+        });
+    }
 }
