@@ -5,13 +5,19 @@
  *   keel db backups [--stack <s>] [--json]              list them: time, schema version, size
  *   keel db backup  [--stack <s>]                       take one now (as pulumi up does before migrating), apply retention
  *   keel db restore [--stack <s>] --backup <id> [--yes] restore one (prints the plan, asks first)
- *   keel db drill   [--stack <s>]                       backup, restore into a scratch database, compare, clean up
+ *   keel db drill   [--stack <s>] [--yes]               backup, restore into a scratch database, compare, clean up;
+ *                                                       on Neon also the newest snapshot branch restored and checked
  *
  * The stack is dev unless --stack names another. Neon stacks need NEON_API_KEY
  * (and NEON_API_URL for a proxy or fake); the project and branch are found by
  * the names in the stack file. For pg_dump, the database is the stack's own
  * (its output databaseUrl, through the engine) unless --url names another
  * (scripts/lib/stackDatabase.ts).
+ *
+ * Each part of a drill is timed, printed as its drill line
+ * (components/operations/drillLine.ts) and recorded beside the state as a
+ * DrillRecord ("restore", and "snapshot" on Neon), passed or failed; a record
+ * that cannot be kept is said and never fails the drill.
  */
 import * as path from "path";
 import {
@@ -34,10 +40,14 @@ import {
     restoreDump,
     takeDump,
 } from "../components/backup/pgDump";
-import type { BackupRecord } from "../components/backup/types";
+import { DatabaseSummary, formatSnapshotCheck, neonSnapshotDrill } from "../components/backup/neonSnapshotDrill";
+import { statsOf } from "../components/backup/pgDump/stats";
+import type { BackupRecord, DrillReport } from "../components/backup/types";
+import { oneLineCause } from "../components/operations/drillLine";
 import { KeelConfig, NeonDatabaseConfig } from "../components/config";
 import { KeelError } from "../components/errors";
 import { describeTarget } from "../components/postgres/connection";
+import { DrillResult, endDrillPart } from "./lib/drillRecord";
 import { UsageError } from "./lib/usageError";
 import { neonTarget } from "./lib/neonStack";
 import type { PulumiCli } from "./lib/pulumiCli";
@@ -63,6 +73,10 @@ export interface DbIo {
     cli?: PulumiCli;
     /** Neon backup: the schema version the branch holds, read through its connection URI (default: appliedSchemaVersion). */
     schemaVersionAt?: (uri: string, historySchema: string) => Promise<string>;
+    /** Neon snapshot drill: reads a branch's schema version and row counts through its direct URI (default: inspectDatabase). */
+    inspect?: (uri: string, historySchema: string) => Promise<DatabaseSummary>;
+    /** Milliseconds, for the drill's times; default the wall clock. */
+    now?: () => number;
 }
 
 export type DbVerb = "backups" | "backup" | "restore" | "drill";
@@ -73,7 +87,7 @@ export interface DbOptions {
     url?: string;
     /** restore: the backup's id as db backups lists it, or a unique prefix. */
     backup?: string;
-    /** restore: go ahead without asking. */
+    /** restore, and drill on a prod-stage stack: go ahead without asking. */
     yes?: boolean;
     /** backups: the list as one JSON document. */
     json?: boolean;
@@ -167,10 +181,76 @@ export async function dbCommand(command: DbVerb, options: DbOptions, io: DbIo): 
         return 0;
     }
 
+    await confirmDrill(options, io, config);
     io.out(`drill on stack '${config.stack}' (${describeTarget(url)}): backup, restore into a scratch database, compare, clean up`);
-    const report = await drill(url, { stack: config.stack, progress: io.out, historySchema: config.migrations.historySchema, env: io.env });
-    for (const line of formatDrillReport(report)) io.out(line);
-    return report.passed ? 0 : 1;
+    const part = await drillPart(io, config.stack, "restore", async () => {
+        const report = await drill(url, {
+            stack: config.stack,
+            progress: io.out,
+            historySchema: config.migrations.historySchema,
+            env: io.env,
+        });
+        for (const line of formatDrillReport(report)) io.out(line);
+        return reportOutcome(report);
+    });
+    if (part.error) throw part.error;
+    return part.passed ? 0 : 1;
+}
+
+/** A drill on a prod-stage stack loads its database and makes a copy beside it: asked first, unless --yes. */
+async function confirmDrill(options: DbOptions, io: DbIo, config: KeelConfig): Promise<void> {
+    if (config.stage !== "prod" || options.yes === true) return;
+    const ok = await io.confirm(
+        `Drill on the prod-stage stack '${config.stack}'? It reads the whole production database and makes a scratch copy beside it. [y/N] `,
+    );
+    if (!ok) throw new DbCommandError("The drill was not confirmed; nothing was done. (Pass --yes to confirm in scripts and CI.)");
+}
+
+/** Whether a drill report passed, and its first failing finding as the cause. */
+function reportOutcome(r: { passed: boolean; findings: string[] }): { passed: boolean; cause?: string } {
+    return r.passed ? { passed: true } : { passed: false, cause: r.findings.find((f) => !f.startsWith("note:")) ?? "the check failed" };
+}
+
+/**
+ * One part of a drill, timed: its line printed and its record kept, whatever happened. An error is
+ * returned, not thrown, so the next part still runs; the caller throws it once every part has run.
+ */
+async function drillPart(
+    io: DbIo,
+    stack: string,
+    drillKind: DrillResult["drill"],
+    work: () => Promise<{ passed: boolean; cause?: string }>,
+): Promise<{ passed: boolean; error?: unknown }> {
+    const now = io.now ?? Date.now;
+    const started = now();
+    let result: { passed: boolean; cause?: string; error?: unknown };
+    try {
+        result = await work();
+    } catch (error) {
+        result = { passed: false, cause: oneLineCause(error), error };
+    }
+    const ended = now();
+    await endDrillPart(
+        io,
+        {
+            stack,
+            drill: drillKind,
+            outcome: result.passed ? "succeeded" : "failed",
+            durationMs: ended - started,
+            ...(result.cause ? { cause: result.cause } : {}),
+        },
+        ended,
+    );
+    return { passed: result.passed, ...(result.error !== undefined ? { error: result.error } : {}) };
+}
+
+/** A database's schema version and row counts, read through its URL (the Neon snapshot drill's default inspect). */
+export async function inspectDatabase(uri: string, historySchema: string): Promise<DatabaseSummary> {
+    const stats = await statsOf(uri, historySchema, false);
+    return {
+        schemaVersion: await appliedSchemaVersion(uri, historySchema),
+        tables: Object.fromEntries(Object.entries(stats.tables).map(([t, s]) => [t, s.rows])),
+    };
 }
 
 /** Neon stacks: backups are snapshot branches (components/backup/neon.ts). */
@@ -226,17 +306,37 @@ async function neonCommand(command: DbVerb, options: DbOptions, io: DbIo, config
         io.out(`Restored. The state before the restore is kept as '${result.preservedName}'. To undo: ${result.undo}`);
         return 0;
     }
+    await confirmDrill(options, io, config);
+    const historySchema = config.migrations.historySchema;
     io.out(`drill on stack '${config.stack}' (${where}): snapshot, restore into a scratch branch, compare, clean up`);
     const compare = io.compare ?? compareDatabases;
-    const report = await neonDrill(target, {
-        databaseName: c.databaseName,
-        roleName: c.roleName,
-        schemaVersion: "",
-        compare: (source, copy) => compare(source, copy, config.migrations.historySchema),
-        progress: io.out,
+    const restore = await drillPart(io, config.stack, "restore", async () => {
+        const report: DrillReport = await neonDrill(target, {
+            databaseName: c.databaseName,
+            roleName: c.roleName,
+            schemaVersion: "",
+            compare: (source, copy) => compare(source, copy, historySchema),
+            progress: io.out,
+        });
+        for (const line of formatDrillReport(report)) io.out(line);
+        return reportOutcome(report);
     });
-    for (const line of formatDrillReport(report)) io.out(line);
-    return report.passed ? 0 : 1;
+    // What a real recovery uses: the newest snapshot branch there already is.
+    io.out(`snapshot drill on stack '${config.stack}': the newest snapshot branch restored into a scratch branch, checked, removed`);
+    const inspect = io.inspect ?? inspectDatabase;
+    const snapshot = await drillPart(io, config.stack, "snapshot", async () => {
+        const check = await neonSnapshotDrill(target, {
+            databaseName: c.databaseName,
+            roleName: c.roleName,
+            inspect: (uri) => inspect(uri, historySchema),
+            progress: io.out,
+        });
+        for (const line of formatSnapshotCheck(check)) io.out(line);
+        return reportOutcome(check);
+    });
+    const error = restore.error ?? snapshot.error;
+    if (error !== undefined) throw error;
+    return restore.passed && snapshot.passed ? 0 : 1;
 }
 
 /**
