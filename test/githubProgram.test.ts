@@ -65,9 +65,17 @@ describe("program (mocks): repository gates and workflows", () => {
         }
         assert.deepEqual(
             files.map((f) => f.inputs.file).sort(),
-            ["ci.yml", "deploy.yml", "drift.yml", "monitor.yml", "preview.yml", "release.yml", "rollback.yml"].map(
-                (f) => `.github/workflows/${f}`,
-            ),
+            [
+                "ci.yml",
+                "deploy.yml",
+                "drift.yml",
+                "drill.yml",
+                "metrics.yml",
+                "monitor.yml",
+                "preview.yml",
+                "release.yml",
+                "rollback.yml",
+            ].map((f) => `.github/workflows/${f}`),
         );
         for (const f of files) {
             assert.equal(f.inputs.branch, "main");

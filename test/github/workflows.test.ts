@@ -90,7 +90,9 @@ describe("GitHub workflows", () => {
                 const workflows = generateWorkflows(options);
                 assert.deepEqual(
                     workflows.map((w) => w.path),
-                    ["ci", "preview", "deploy", "rollback", "drift", "monitor", "release"].map((n) => `.github/workflows/${n}.yml`),
+                    ["ci", "preview", "deploy", "rollback", "drift", "monitor", "release", "drill", "metrics"].map(
+                        (n) => `.github/workflows/${n}.yml`,
+                    ),
                 );
                 const found = actionlint(tools, workflows);
                 assert.deepEqual(found, [], describeFindings(found));

@@ -124,6 +124,8 @@ export const WORKFLOW_NAMES = {
     drift: "Drift",
     monitor: "Monitor",
     release: "Release",
+    drill: "Drill",
+    metrics: "Metrics",
 } as const;
 
 /** The button: the Rollback workflow's file, linked from alerts and summaries. */

@@ -14,6 +14,11 @@
  *                drifting stack, listing the drifted objects
  *   monitor.yml  every 5 minutes: the stack's health URLs; Slack once per incident and once on recovery
  *   release.yml  after a successful prod deploy: the next semantic version from conventional commits, tagged and released
+ *   drill.yml    monthly (the 1st, 06:00 UTC) and on demand, per stack: `./keel db drill` (a fresh backup restored into a
+ *                scratch database; on Neon the newest snapshot branch too), on staging also `./keel rollback drill` (back
+ *                to the previous version and forward again); the result to the summary and Slack, a failure to one issue
+ *                per stack (`./keel issue drill`)
+ *   metrics.yml  Mondays 07:00 UTC and on demand: `./keel metrics --since 7d` to the job summary and Slack
  *
  * One file per workflow here, the steps they share in steps.ts. A step's logic longer
  * than a few lines is a keel command the step calls from the checkout, after npm ci
@@ -50,7 +55,9 @@
 import { ciWorkflow } from "./ci";
 import { GeneratedWorkflow, ROLLBACK_FILE, Workflow, WorkflowOptions } from "./contract";
 import { deployWorkflow } from "./deploy";
+import { drillWorkflow } from "./drill";
 import { driftWorkflow } from "./drift";
+import { metricsWorkflow } from "./metrics";
 import { monitorWorkflow } from "./monitor";
 import { previewWorkflow } from "./preview";
 import { releaseWorkflow } from "./release";
@@ -62,7 +69,7 @@ export * from "./contract";
 export { rollbackCommand } from "./steps";
 export { HEADER, toYaml } from "./yaml";
 
-/** ci, preview, deploy, rollback, drift, monitor, release, in that order. */
+/** ci, preview, deploy, rollback, drift, monitor, release, drill, metrics, in that order. */
 export function generateWorkflows(options: WorkflowOptions): GeneratedWorkflow[] {
     const o = normalize(options);
     const files: [string, Workflow][] = [
@@ -73,6 +80,8 @@ export function generateWorkflows(options: WorkflowOptions): GeneratedWorkflow[]
         ["drift.yml", driftWorkflow(o)],
         ["monitor.yml", monitorWorkflow(o)],
         ["release.yml", releaseWorkflow(o)],
+        ["drill.yml", drillWorkflow(o)],
+        ["metrics.yml", metricsWorkflow(o)],
     ];
     return files.map(([file, workflow]) => ({
         path: `.github/workflows/${file}`,
