@@ -9,6 +9,7 @@
  *   drill rollback of staging: succeeded in 161.0 s (back 80.2 s, forward 80.8 s)
  */
 import type { DrillRecord } from "../records/record";
+import { maskSecrets } from "./mask";
 
 export type DrillPart = DrillRecord["drill"];
 
@@ -51,13 +52,8 @@ export function parseDrillLines(text: string): DrillLine[] {
     return [...found.values()];
 }
 
-/** An error's text as one line for a record or a drill line, with any password in a URL masked. */
-export function oneLineCause(err: unknown): string {
+/** An error's text as one line for a record or a drill line, with the secrets it may hold masked (mask.ts: `known` values, and the secret shapes). */
+export function oneLineCause(err: unknown, known: readonly string[] = []): string {
     const text = err instanceof Error ? err.message : String(err);
-    return maskUrlPasswords(text.replace(/\s*\n\s*/g, " ").trim()).slice(0, 500);
-}
-
-/** `postgres://user:secret@host` → `postgres://user:***@host`. */
-export function maskUrlPasswords(text: string): string {
-    return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^\s:/@]+):[^\s@/]+@/gi, "$1:***@");
+    return maskSecrets(text.replace(/\s*\n\s*/g, " ").trim(), known).slice(0, 500);
 }

@@ -4,6 +4,7 @@
  * that cannot be kept is said and never fails the drill.
  */
 import { formatDrillLine, oneLineCause } from "../../components/operations/drillLine";
+import { secretValuesIn } from "../../components/operations/mask";
 import type { DrillRecord } from "../../components/records/record";
 import { recordLog } from "./records";
 
@@ -26,7 +27,8 @@ export async function endDrillPart(io: DrillRecordIo, result: DrillResult, ended
         durationMs: Math.max(0, Math.round(result.durationMs)),
         ...(result.backMs !== undefined ? { backMs: Math.max(0, Math.round(result.backMs)) } : {}),
         ...(result.forwardMs !== undefined ? { forwardMs: Math.max(0, Math.round(result.forwardMs)) } : {}),
-        ...(result.cause ? { cause: oneLineCause(result.cause) } : {}),
+        // No record holds a secret: the environment's secret values and the secret shapes are masked.
+        ...(result.cause ? { cause: oneLineCause(result.cause, secretValuesIn(io.env)) } : {}),
     };
     io.out(formatDrillLine(record));
     try {

@@ -1,7 +1,7 @@
 /** keel issue drill's logic (components/operations/drillIssue.ts) and the drill line (drillLine.ts) against a fake world. */
 import { strict as assert } from "assert";
 import { drillSlackText, readDrillRun, reportDrillRun } from "../../components/operations/drillIssue";
-import { formatDrillLine, maskUrlPasswords, oneLineCause, parseDrillLines } from "../../components/operations/drillLine";
+import { formatDrillLine, oneLineCause, parseDrillLines } from "../../components/operations/drillLine";
 import { FAKE_WEBHOOK, FakeOperationsIo } from "../support/fakeOperationsIo";
 
 const TEMP = "/runner/tmp";
@@ -143,10 +143,10 @@ describe("the drill line", () => {
         assert.equal(formatDrillLine(lines[2]), "drill rollback of staging: failed in 90.0 s (back 80.2 s, forward 9.8 s): x");
     });
 
-    it("a cause is one line, and a URL's password never gets into it", () => {
+    it("a cause is one line, and neither a URL's password nor a known secret gets into it", () => {
         assert.equal(
-            maskUrlPasswords("connect postgresql://app:s3cret@db.example/app failed"),
-            "connect postgresql://app:***@db.example/app failed",
+            oneLineCause(new Error("connect postgresql://app:s3cret@db.example/app failed\n  with token-value-123"), ["token-value-123"]),
+            "connect postgresql://app:***@db.example/app failed with ***",
         );
         assert.equal(oneLineCause(new Error("first\n  second\nthird")), "first second third");
     });
