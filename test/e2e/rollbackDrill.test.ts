@@ -114,6 +114,15 @@ describe("end to end: keel rollback drill of the dev stack (issue 22)", function
         assert.deepEqual(await emails(), ["one@example.com", "two@example.com"]);
         assert.equal(rw.git("worktree", "list").split("\n").length, 1, "no worktree left");
 
+        // Both rollbacks are recorded as a drill's (scripts/rollback.ts records them with the trigger it is given).
+        const rollbacks = (await recordLog(rw.ws.root, "dev", rw.ws.env).list()).filter((r) => r.kind === "rollback");
+        assert.deepEqual(
+            rollbacks.map((r) => r.kind === "rollback" && [r.fromVersion, r.toVersion, r.outcome, r.trigger]),
+            [
+                [2, 1, "succeeded", "drill"],
+                [3, 2, "succeeded", "drill"],
+            ],
+        );
         const [record] = await drills();
         assert.equal(record.drill, "rollback");
         assert.equal(record.outcome, "succeeded");
