@@ -42,7 +42,8 @@ export async function rollbackEnded(r: RollbackEnded): Promise<void> {
             ...(r.cause ? { cause: maskSecrets(r.cause, envSecrets) } : {}),
         };
         await keep(r.root, r.stack, r.env, record, r.say);
-        if (r.trigger === "watch" || r.stage === "dev") return;
+        // The watch's rollback is in the deploy's report, a drill's in the drill's; a dev stack's is the local loop's.
+        if (r.trigger === "watch" || r.trigger === "drill" || r.stage === "dev") return;
         const config = await noticeConfig(await keelStack({ root: r.root, stack: r.stack, env: r.env, create: false }), r.env);
         const outcome: DeployOutcome = {
             outcome: "rolled-back",
