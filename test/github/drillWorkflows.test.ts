@@ -10,6 +10,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as http from "http";
 import { AddressInfo } from "net";
+import { spawnSync } from "child_process";
 import * as path from "path";
 import { parse } from "yaml";
 import { pinnedPulumiVersion } from "../../components/pulumiVersion";
@@ -81,12 +82,37 @@ describe("drill.yml and metrics.yml", () => {
             assert.deepEqual(d.permissions, {});
         });
 
+        it("on schedule, only dispatches one run per stack onto the stack's branch (its environment takes jobs from there only)", () => {
+            const d = doc(base, "drill.yml");
+            const dispatch = d.jobs.dispatch;
+            assert.equal(dispatch.if, "github.event_name == 'schedule'");
+            assert.deepEqual(dispatch.permissions, { actions: "write" });
+            assert.equal(dispatch.environment, undefined, "no stack's secrets");
+            const text = runs(dispatch).join("");
+            const dir = tempDir("keel-drill-dispatch-");
+            fs.writeFileSync(path.join(dir, "gh"), `#!/bin/sh\necho "$@" >> "${dir}/calls"\n`, { mode: 0o755 });
+            const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", text], {
+                env: { PATH: `${dir}:${process.env.PATH}` },
+                encoding: "utf8",
+            });
+            assert.equal(r.status, 0, r.stderr);
+            assert.deepEqual(fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n"), [
+                "workflow run drill.yml --ref staging -f stack=staging",
+                "workflow run drill.yml --ref main -f stack=prod",
+            ]);
+        });
+
         it("has a job per stack in its environment: the restore drill everywhere, the rollback drill on staging-stage stacks only", () => {
             for (const [label, o] of Object.entries(CONFIGS)) {
                 const d = doc(o, "drill.yml");
                 assert.deepEqual(
                     Object.keys(d.jobs),
-                    o.stacks.map((s) => `drill-${s.stack}`).sort((a, b) => (a.includes("staging") ? -1 : b.includes("staging") ? 1 : 0)),
+                    [
+                        "dispatch",
+                        ...o.stacks
+                            .map((s) => `drill-${s.stack}`)
+                            .sort((a, b) => (a.includes("staging") ? -1 : b.includes("staging") ? 1 : 0)),
+                    ],
                     label,
                 );
                 for (const s of o.stacks) {
@@ -96,7 +122,7 @@ describe("drill.yml and metrics.yml", () => {
                     assert.deepEqual(job.permissions, { contents: "read", issues: "write" });
                     assert.equal(
                         job.if,
-                        `github.event_name != 'workflow_dispatch' || inputs.stack == 'all' || inputs.stack == '${s.stack}'`,
+                        `github.event_name == 'workflow_dispatch' && github.ref == 'refs/heads/${s.branch}' && (inputs.stack == 'all' || inputs.stack == '${s.stack}')`,
                     );
                     const commands = runs(job).filter((r) => r.startsWith("./keel "));
                     const slack = o.slack ? " --slack" : "";

@@ -55,7 +55,7 @@
 import { ciWorkflow } from "./ci";
 import { GeneratedWorkflow, ROLLBACK_FILE, Workflow, WorkflowOptions } from "./contract";
 import { deployWorkflow } from "./deploy";
-import { drillWorkflow } from "./drill";
+import { DRILL_FILE, drillWorkflow } from "./drill";
 import { driftWorkflow } from "./drift";
 import { metricsWorkflow } from "./metrics";
 import { monitorWorkflow } from "./monitor";
@@ -80,7 +80,7 @@ export function generateWorkflows(options: WorkflowOptions): GeneratedWorkflow[]
         ["drift.yml", driftWorkflow(o)],
         ["monitor.yml", monitorWorkflow(o)],
         ["release.yml", releaseWorkflow(o)],
-        ["drill.yml", drillWorkflow(o)],
+        [DRILL_FILE, drillWorkflow(o)],
         ["metrics.yml", metricsWorkflow(o)],
     ];
     return files.map(([file, workflow]) => ({
