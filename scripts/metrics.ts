@@ -101,8 +101,12 @@ async function readStack(
         const records = await recordLog(io.root, stack, io.env, { warn: say }).list();
         say(`${stack}: ${deploys.length} updates, ${records.length} records`);
         const history = deploys.map(historyUpdate);
-        const needGit = records.every((r) => r.kind !== "deploy" || !r.committedAt) && history.some((u) => u.commit);
-        return stackMetrics({ stack, history, records, ...(needGit ? { commitTimes: commitTimes() } : {}) }, since, until);
+        // Deploys made before records were kept (or on Pulumi Cloud) have only their commit: git knows its time.
+        return stackMetrics(
+            { stack, history, records, ...(history.some((u) => u.commit) ? { commitTimes: commitTimes() } : {}) },
+            since,
+            until,
+        );
     } catch (err) {
         say(`${stack}: could not be read: ${message(err)}`);
         const empty = stackFacts({ history: [], records: [] });

@@ -13,6 +13,7 @@
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { performance } from "perf_hooks";
 import type { MetricsReport } from "../../components/metrics";
@@ -82,6 +83,9 @@ export async function benchMetrics({ updates, records: recorded, runs }: Metrics
         );
         return { m, report: report! };
     };
+    // Wall-clock figures on a shared machine: the load they were taken under is part of the figure.
+    const load = () => `load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs`;
+    console.log(`  timing ${runs} runs each, ${load()}`);
     const cold = time(true);
     const warm = time(false);
     const r = cold.report.stacks[0];
@@ -92,6 +96,6 @@ export async function benchMetrics({ updates, records: recorded, runs }: Metrics
     console.log(
         `  the cache saves ${(cold.m - warm.m).toFixed(2)} s (warm is ${((warm.m / cold.m) * 100).toFixed(0)}% of cold); ` +
             `counted: ${r.totals.deploys.count} deploys, ${r.totals.rollbacks.count} rollbacks, ${r.totals.changeFailures.count} change failures, ` +
-            `${r.weeks.length} weeks`,
+            `${r.weeks.length} weeks; ${load()}`,
     );
 }

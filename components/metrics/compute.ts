@@ -51,7 +51,7 @@ function commitTime(c: Change, known: Map<string, Date>): number | undefined {
     const exact = known.get(c.commit);
     if (exact) return exact.getTime();
     // A record may keep a short hash.
-    if (c.commit.length >= 7) for (const [hash, at] of known) if (hash.startsWith(c.commit)) return at.getTime();
+    if (c.commit.length >= 7 && c.commit.length < 40) for (const [hash, at] of known) if (hash.startsWith(c.commit)) return at.getTime();
     return undefined;
 }
 

@@ -150,6 +150,16 @@ describe("keel metrics (the command, on a file backend)", function () {
         assert.match(help.out, /--since <when>/);
     });
 
+    it("a stack that cannot be read is reported with why, the others still are, and the exit code is 1", async () => {
+        const { root, env } = await project();
+        const run = await keel(["metrics", "--json"], root, { ...env, PULUMI_BACKEND_URL: "postgres://keel:hunter2@db/state" });
+        assert.equal(run.code, 1, run.err);
+        const report = JSON.parse(run.out) as MetricsReport;
+        assert.equal(report.stacks.length, 3);
+        for (const s of report.stacks) assert.match(s.problem ?? "", /is not a state backend Keel can read/);
+        assert.doesNotMatch(run.out + run.err, /hunter2/);
+    });
+
     it("--slack posts the digest; a post that fails is logged and the command still succeeds", async () => {
         const { root, env } = await project();
         const io = (ops: FakeOperationsIo) => {
