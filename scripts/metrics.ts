@@ -5,6 +5,9 @@
  * records beside the state (scripts/lib/records.ts), computed by
  * components/metrics. Progress goes to stderr, the report to stdout; the Slack
  * digest is posted when asked, and a post that fails never fails the command.
+ * Incidents are the monitor's issues (it runs without the stacks' state): read
+ * once through gh (GH_TOKEN / GH_REPO, or the checkout's repository); without
+ * gh, or without access, the report says so and counts the records alone.
  * Exit 0, or 1 when a stack could not be read (the others are reported).
  */
 import { spawnSync } from "child_process";
@@ -25,7 +28,9 @@ import {
 } from "../components/metrics";
 import { periodMetrics, stackFacts } from "../components/metrics/compute";
 import { OperationsIo, processOperationsIo } from "../components/operations/io";
+import { IncidentIssue, incidentRecordsOf, listIncidentIssues } from "../components/operations/issues";
 import { notify } from "../components/operations/slack";
+import type { KeelRecord } from "../components/records/record";
 import { recordLog } from "./lib/records";
 import { factsOf } from "./lib/rollbackPlan";
 import { Deploy, listDeploys } from "./lib/stackHistory";
@@ -51,7 +56,7 @@ export interface MetricsIo {
     err(text: string): void;
     /** The period's end (default: now). */
     now?: Date;
-    /** Where the Slack post goes (default: the real network; tests give a fake). */
+    /** Where gh runs and the Slack post goes (default: the real ones; tests give a fake). */
     operations?: OperationsIo;
 }
 
@@ -88,18 +93,40 @@ function gitCommitTimes(root: string): Map<string, Date> {
     return times;
 }
 
+/** The incident issues of every stack, or none (said on stderr) when gh cannot list them: never fatal. */
+async function incidentIssues(io: MetricsIo, ops: OperationsIo): Promise<IncidentIssue[]> {
+    try {
+        return await listIncidentIssues(ops);
+    } catch (err) {
+        io.err(
+            `keel: incidents not read from the repository's issues (on a laptop: install gh and run gh auth login; in CI: GH_TOKEN and GH_REPO), ` +
+                `so the figures count Keel's records alone: ${message(err)}\n`,
+        );
+        return [];
+    }
+}
+
+/** The stack's records and its incidents from the issues, each once (a record written for the same event is not counted again). */
+function withIncidents(records: KeelRecord[], incidents: KeelRecord[]): KeelRecord[] {
+    const seen = new Set(records.map((r) => `${r.kind} ${Date.parse(r.at)}`));
+    return [...records, ...incidents.filter((r) => !seen.has(`${r.kind} ${Date.parse(r.at)}`))];
+}
+
 async function readStack(
     stack: string,
     since: Date,
     until: Date,
     io: MetricsIo,
     commitTimes: () => Map<string, Date>,
+    issues: IncidentIssue[],
 ): Promise<StackMetrics> {
     const say = (line: string) => io.err(`${line}\n`);
     try {
         const deploys = await listDeploys(io.root, stack, io.env, { say });
-        const records = await recordLog(io.root, stack, io.env, { warn: say }).list();
-        say(`${stack}: ${deploys.length} updates, ${records.length} records`);
+        const kept = await recordLog(io.root, stack, io.env, { warn: say }).list();
+        const incidents = incidentRecordsOf(stack, issues);
+        const records = withIncidents(kept, incidents);
+        say(`${stack}: ${deploys.length} updates, ${kept.length} records, ${incidents.length} incident events from the issues`);
         const history = deploys.map(historyUpdate);
         // Deploys made before records were kept (or on Pulumi Cloud) have only their commit: git knows its time.
         return stackMetrics(
@@ -130,8 +157,10 @@ export async function metrics(options: MetricsOptions, io: MetricsIo): Promise<n
     if (!stacks.length) throw new UsageError(`no Pulumi.<stack>.yaml in ${io.root}: name a stack with --stack, or run npm run stack:new`);
     let times: Map<string, Date> | undefined;
     const commitTimes = () => (times ??= gitCommitTimes(io.root));
+    const ops = io.operations ?? processOperationsIo(io.root, io.env, io.err);
+    const issues = await incidentIssues(io, ops);
     const results: StackMetrics[] = [];
-    for (const stack of stacks) results.push(await readStack(stack, since, until, io, commitTimes));
+    for (const stack of stacks) results.push(await readStack(stack, since, until, io, commitTimes, issues));
     const report: MetricsReport = {
         format: 1,
         since: since.toISOString(),
@@ -146,13 +175,12 @@ export async function metrics(options: MetricsOptions, io: MetricsIo): Promise<n
         fs.writeFileSync(options.markdown, formatMarkdown(report));
         io.err(`wrote the Markdown report to ${options.markdown}\n`);
     }
-    if (options.slack) await postDigest(report, io);
+    if (options.slack) await postDigest(report, io, ops);
     return results.some((r) => r.problem) ? 1 : 0;
 }
 
 /** The digest to Slack; a post that fails is said on stderr and never fails the command. */
-async function postDigest(report: MetricsReport, io: MetricsIo): Promise<void> {
-    const ops = io.operations ?? processOperationsIo(io.root, io.env, io.err);
+async function postDigest(report: MetricsReport, io: MetricsIo, ops: OperationsIo): Promise<void> {
     try {
         if (await notify(formatDigest(report), { slack: true, required: false }, ops)) io.err("posted the digest to Slack\n");
     } catch (err) {

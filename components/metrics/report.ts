@@ -21,7 +21,7 @@ export interface MetricsReport {
 
 export interface StackMetrics {
     stack: string;
-    /** What was read: the stack history's updates and Keel's records (none on Pulumi Cloud, or before records were kept). */
+    /** What was read: the stack history's updates, and Keel's records with the incidents read from the repository's issues. */
     read: { updates: number; records: number };
     /** Why the stack could not be read; its figures are then empty. */
     problem?: string;

@@ -10,6 +10,7 @@ import * as path from "path";
 import { syntheticProject, writeHistory, writeRecords } from "../../bench/metrics/history";
 import type { MetricsReport } from "../../components/metrics/report";
 import type { KeelRecord } from "../../components/records/record";
+import type { CommandResult, RunOptions } from "../../components/operations/io";
 import { metrics } from "../../scripts/metrics";
 import { FAKE_WEBHOOK, FakeOperationsIo } from "../support/fakeOperationsIo";
 import { keel } from "../support/keel";
@@ -158,6 +159,56 @@ describe("keel metrics (the command, on a file backend)", function () {
         assert.equal(report.stacks.length, 3);
         for (const s of report.stacks) assert.match(s.problem ?? "", /is not a state backend Keel can read/);
         assert.doesNotMatch(run.out + run.err, /hunter2/);
+    });
+
+    it("incidents come from the repository's issues (gh); without gh the records alone are counted, and it says so", async () => {
+        const { root, env } = await project();
+        /** gh answering `issue list --state all` as GitHub does: the incident issues, open and closed. */
+        class WithIssues extends FakeOperationsIo {
+            override async run(command: string, args: string[], options?: RunOptions): Promise<CommandResult> {
+                if (command !== "gh" || args.slice(0, 2).join(" ") !== "issue list") return super.run(command, args, options);
+                this.calls.push([command, ...args]);
+                const issues = [
+                    {
+                        number: 9,
+                        title: "Incident: prod is unhealthy",
+                        createdAt: ago(12).toISOString(),
+                        closedAt: ago(11.5).toISOString(),
+                        url: "https://github.example/o/r/issues/9",
+                    },
+                    { number: 8, title: "Incident: staging is unhealthy", createdAt: ago(20).toISOString(), closedAt: null },
+                ];
+                return { status: 0, stdout: JSON.stringify(issues), stderr: "", output: "" };
+            }
+        }
+        const ops = new WithIssues({});
+        const out = { out: "", err: "" };
+        const io = { root, env, out: (t: string) => void (out.out += t), err: (t: string) => void (out.err += t), operations: ops };
+        assert.equal(await metrics({ stacks: ["prod", "staging"], since: "7d", json: true }, io), 0, out.err);
+        assert.deepEqual(
+            ops.ghCalls(),
+            ["issue list --state all --label incident --limit 1000 --json number,title,createdAt,closedAt,url"],
+            "listed once",
+        );
+        const [prod, staging] = (JSON.parse(out.out) as MetricsReport).stacks;
+        assert.deepEqual(prod.totals.incidents, { opened: 1, closed: 1 });
+        assert.deepEqual(staging.totals.incidents, { opened: 1, closed: 0 });
+        assert.equal(staging.ongoingOutage?.cause, "incident");
+        assert.match(out.err, /prod: 4 updates, 5 records, 2 incident events from the issues/);
+
+        const noGh = new FakeOperationsIo({});
+        noGh.ghFailing.add("issue list");
+        const quiet = { out: "", err: "" };
+        const code = await metrics(
+            { stacks: ["prod"], since: "7d", json: true },
+            { root, env, out: (t) => void (quiet.out += t), err: (t) => void (quiet.err += t), operations: noGh },
+        );
+        assert.equal(code, 0);
+        assert.match(
+            quiet.err,
+            /incidents not read from the repository's issues \(on a laptop: install gh .*\), so the figures count Keel's records alone: Could not list the 'incident' issues/,
+        );
+        assert.equal((JSON.parse(quiet.out) as MetricsReport).stacks[0].totals.deploys.count, 3);
     });
 
     it("--slack posts the digest; a post that fails is logged and the command still succeeds", async () => {
