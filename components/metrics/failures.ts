@@ -19,8 +19,8 @@ export const DEFINITIONS = {
         "is first), a rollback not made by a drill, a failed health watch or an opened incident followed it. A fix deploy counts " +
         "through the failure it fixes (that failed deploy, watch or incident): a next deploy alone is no evidence of failure.",
     timeToRestore:
-        "from the failure (a failed deploy, a failed watch, an opened incident) to the end of the next successful deploy or rollback " +
-        "and, when an incident was opened, its closing, whichever is later: overlapping failures are one outage. Counted in the " +
+        "from the failure (a failed deploy, a failed watch, an opened incident) to the first sign of health after it: the end of a " +
+        "successful deploy or rollback, or the closing of the incident; failures during an outage are part of it. Counted in the " +
         "period the outage began; one not yet over is 'ongoing'.",
     leadTime: "from the commit's time (Keel's deploy record, else git) to the end of the successful deploy that shipped it.",
     timeDeploying: "the durations of deploys and rollbacks (Keel's record of each, else its update's start to end).",
@@ -59,67 +59,46 @@ export interface Outage {
 }
 
 /**
- * The outages, oldest first. A failed deploy or failed watch leaves the stack
- * broken until a deploy or rollback succeeds; an opened incident, until it is
- * closed. Failures while already broken extend the same outage. At one instant,
- * recoveries are taken before failures: a failure seen at the moment a deploy
- * ended is that deploy's, and leaves the stack broken.
+ * The outages, oldest first. One begins at a failure (a failed deploy, a failed
+ * watch, an opened incident) and ends at the first sign of health after it: a
+ * successful deploy or rollback, or the closing of an incident opened while it
+ * lasted. Failures during an outage are part of it. The first sign, not the
+ * last: an incident issue nobody closes (the watch files one; without the
+ * monitor nothing closes it) must not stretch every later outage into one. A
+ * fix counts as the incident's end, so the monitor closing it later ends nothing.
+ * At one instant, recoveries are taken before failures: a failure seen at the
+ * moment a deploy ended is that deploy's, and leaves the stack broken.
  */
 export function outages(t: Timeline): Outage[] {
-    type Step = { at: number; order: number; apply: (s: State) => void };
-    interface State {
-        broken: boolean;
-        incident: boolean;
-        current?: Outage;
-        by?: Outage["restoredBy"];
-    }
-    const fail = (cause: Outage["cause"]) => (s: State) => {
-        if (cause === "incident") s.incident = true;
-        else s.broken = true;
-        s.current ??= { start: 0, cause };
-    };
+    type Step = { at: number; order: 0 | 1; failure?: Outage["cause"]; recovery?: Outage["restoredBy"] };
     const steps: Step[] = [];
     for (const c of t.changes) {
-        if (c.kind === "deploy" && failedChange(c)) steps.push({ at: c.end, order: 1, apply: fail("deploy failed") });
-        if (c.outcome === "succeeded")
-            steps.push({
-                at: c.end,
-                order: 0,
-                apply: (s) => {
-                    s.broken = false;
-                    s.by = c.kind;
-                },
-            });
+        if (c.kind === "deploy" && failedChange(c)) steps.push({ at: c.end, order: 1, failure: "deploy failed" });
+        if (c.outcome === "succeeded") steps.push({ at: c.end, order: 0, recovery: c.kind });
     }
     for (const e of t.events) {
         const at = Date.parse(e.at);
-        if (e.kind === "watch-failed") steps.push({ at, order: 1, apply: fail("watch failed") });
-        if (e.kind === "incident-opened") steps.push({ at, order: 1, apply: fail("incident") });
-        if (e.kind === "incident-closed")
-            steps.push({
-                at,
-                order: 0,
-                apply: (s) => {
-                    if (!s.incident) return;
-                    s.incident = false;
-                    s.by = "incident closed";
-                },
-            });
+        if (e.kind === "watch-failed") steps.push({ at, order: 1, failure: "watch failed" });
+        if (e.kind === "incident-opened") steps.push({ at, order: 1, failure: "incident" });
+        if (e.kind === "incident-closed") steps.push({ at, order: 0, recovery: "incident closed" });
     }
     steps.sort((a, b) => a.at - b.at || a.order - b.order);
     const found: Outage[] = [];
-    const state: State = { broken: false, incident: false };
+    let current: Outage | undefined;
+    let incidentOpen = false;
     for (const step of steps) {
-        const before = state.current;
-        step.apply(state);
-        if (!before && state.current) {
-            state.current.start = step.at;
-            found.push(state.current);
+        if (step.failure) {
+            if (step.failure === "incident") incidentOpen = true;
+            if (!current) found.push((current = { start: step.at, cause: step.failure }));
+            continue;
         }
-        if (state.current && !state.broken && !state.incident) {
-            state.current.end = step.at;
-            state.current.restoredBy = state.by;
-            state.current = undefined;
+        // An incident's closing is a sign of health only for an incident opened (and not yet fixed) before it.
+        if (step.recovery === "incident closed" && !incidentOpen) continue;
+        incidentOpen = false;
+        if (current) {
+            current.end = step.at;
+            current.restoredBy = step.recovery;
+            current = undefined;
         }
     }
     return found;

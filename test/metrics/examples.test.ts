@@ -181,12 +181,21 @@ describe("metrics: worked examples", () => {
         const s = stackMetrics({ stack: "prod", history, records }, at("01T00:00:00"), at("05T00:00:00"));
         assert.deepEqual(s.totals.timeToRestore, { count: 0, medianMs: null, worstMs: null, ongoing: 1 });
         assert.deepEqual(s.ongoingOutage, { since: iso("02T10:00:00"), cause: "incident" });
-        // A deploy does not close an incident: the monitor does.
+        // A fix deploy is the first sign of health: the outage ends there, and the monitor closing the issue later ends nothing.
         history.push(update(2, "03T10:00:00", "03T10:05:00"));
-        assert.equal(
-            stackMetrics({ stack: "prod", history, records }, at("01T00:00:00"), at("05T00:00:00")).totals.timeToRestore.ongoing,
-            1,
-        );
+        records.push({ kind: "incident-closed", stack: "prod", at: iso("03T11:00:00") });
+        const fixed = stackMetrics({ stack: "prod", history, records }, at("01T00:00:00"), at("05T00:00:00"));
+        assert.deepEqual(fixed.totals.timeToRestore, {
+            count: 1,
+            medianMs: 24 * 60 * MIN + 5 * MIN,
+            worstMs: 24 * 60 * MIN + 5 * MIN,
+            ongoing: 0,
+        });
+        assert.equal(fixed.ongoingOutage, undefined);
+        // A failed watch after the fix is a new outage, which the old incident's late closing does not end.
+        records.push({ kind: "watch-failed", stack: "prod", at: iso("03T10:30:00") });
+        const again = stackMetrics({ stack: "prod", history, records }, at("01T00:00:00"), at("05T00:00:00"));
+        assert.deepEqual(again.ongoingOutage, { since: iso("03T10:30:00"), cause: "watch failed" });
     });
 
     it("--since: Nd, Nh, Nw or an ISO date before now; anything else is refused", () => {

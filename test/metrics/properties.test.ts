@@ -121,7 +121,7 @@ describe("metrics: properties of generated histories", () => {
         );
     });
 
-    it("a time to restore is never negative, begins at a failure and ends when the stack is healthy again", () => {
+    it("a time to restore is never negative, begins at a failure and ends at the first sign of health after it", () => {
         fc.assert(
             fc.property(slotsArb, (slots) => {
                 const g = build(slots);
@@ -144,6 +144,16 @@ describe("metrics: properties of generated histories", () => {
                 }
                 const p = all(g);
                 if (p.timeToRestore.worstMs !== null) assert.ok(p.timeToRestore.worstMs >= 0 && p.timeToRestore.medianMs! >= 0);
+                // It ends at the first sign of health: no successful deploy or rollback ended inside it.
+                const successes = facts.timeline.changes.filter((c) => c.outcome === "succeeded").map((c) => c.end);
+                for (const o of facts.outages)
+                    assert.ok(!successes.some((r) => r > o.start && r < (o.end ?? Infinity)), "ended at the first recovery");
+                // Every failure is inside an outage (one seen at the instant of a recovery begins the next).
+                for (const f of failures)
+                    assert.ok(
+                        facts.outages.some((o) => o.start <= f && (o.end === undefined || f < o.end || o.start === f)),
+                        `the failure at ${f} is in no outage`,
+                    );
                 // Outages do not overlap: each starts after the one before ended.
                 facts.outages.forEach((o, i) => i && assert.ok(facts.outages[i - 1].end! <= o.start));
             }),
