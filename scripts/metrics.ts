@@ -118,13 +118,13 @@ async function readStack(
     until: Date,
     io: MetricsIo,
     commitTimes: () => Map<string, Date>,
-    issues: IncidentIssue[],
+    issues: Promise<IncidentIssue[]>,
 ): Promise<StackMetrics> {
     const say = (line: string) => io.err(`${line}\n`);
     try {
         const deploys = await listDeploys(io.root, stack, io.env, { say });
         const kept = await recordLog(io.root, stack, io.env, { warn: say }).list();
-        const incidents = incidentRecordsOf(stack, issues);
+        const incidents = incidentRecordsOf(stack, await issues);
         const records = withIncidents(kept, incidents);
         say(`${stack}: ${deploys.length} updates, ${kept.length} records, ${incidents.length} incident events from the issues`);
         const history = deploys.map(historyUpdate);
@@ -158,7 +158,8 @@ export async function metrics(options: MetricsOptions, io: MetricsIo): Promise<n
     let times: Map<string, Date> | undefined;
     const commitTimes = () => (times ??= gitCommitTimes(io.root));
     const ops = io.operations ?? processOperationsIo(io.root, io.env, io.err);
-    const issues = await incidentIssues(io, ops);
+    // gh asks GitHub while the history is read: its answer's latency hides behind the reads.
+    const issues = incidentIssues(io, ops);
     const results: StackMetrics[] = [];
     for (const stack of stacks) results.push(await readStack(stack, since, until, io, commitTimes, issues));
     const report: MetricsReport = {
