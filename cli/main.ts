@@ -19,6 +19,7 @@ import { driftCommand } from "./drift";
 import { hooksCommand } from "./hooks";
 import { interruptions } from "./interruptions";
 import { issueCommand } from "./issue";
+import { metricsCommand } from "./metrics";
 import { monitorCommand } from "./monitor";
 import { preflightCommand } from "./preflight";
 import { pulumiCommand } from "./pulumi";
@@ -40,6 +41,7 @@ export function keelProgram(cli: KeelContext): Command {
         .addCommand(devCommand(cli))
         .addCommand(rollbackCommand(cli))
         .addCommand(driftCommand(cli))
+        .addCommand(metricsCommand(cli))
         .addCommand(preflightCommand(cli))
         .addCommand(hooksCommand(cli))
         .addCommand(deployCommand(cli))

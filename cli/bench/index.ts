@@ -8,16 +8,18 @@ import { backupCommand } from "./backup";
 import { bigMigrationCommand } from "./bigMigration";
 import { devResetCommand } from "./devReset";
 import { engineCommand } from "./engine";
+import { metricsCommand } from "./metrics";
 import { migrationsCommand } from "./migrations";
 import { rollbackCommand } from "./rollback";
 
 export function benchCommand(_cli: KeelContext) {
     return new Command("bench")
-        .description("Keel's benchmarks, each against its targets: migrations, big-migration, backup, engine, rollback, dev-reset")
+        .description("Keel's benchmarks, each against its targets: migrations, big-migration, backup, engine, rollback, dev-reset, metrics")
         .addCommand(migrationsCommand())
         .addCommand(bigMigrationCommand())
         .addCommand(backupCommand())
         .addCommand(engineCommand())
         .addCommand(rollbackCommand())
-        .addCommand(devResetCommand());
+        .addCommand(devResetCommand())
+        .addCommand(metricsCommand());
 }
