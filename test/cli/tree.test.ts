@@ -21,6 +21,7 @@ const NOUNS = [
     "dev",
     "rollback",
     "drift",
+    "metrics",
     "preflight",
     "hooks",
     "deploy",
@@ -171,6 +172,7 @@ describe("keel: the command tree", () => {
             "schema:diff",
             "rollback",
             "drift",
+            "metrics",
             "preflight",
             "hooks:install",
             "hooks:uninstall",
@@ -180,6 +182,7 @@ describe("keel: the command tree", () => {
             "bench:engine",
             "bench:rollback",
             "bench:dev-reset",
+            "bench:metrics",
         ])
             assert.ok(scripts[name], `package.json has no script ${name}`);
         assert.equal(scripts.keel, "node keel");
