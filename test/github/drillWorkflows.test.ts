@@ -164,18 +164,21 @@ describe("drill.yml and metrics.yml", () => {
             assert.equal(METRICS_CRON, "0 7 * * 1");
             assert.deepEqual(Object.keys(d.jobs), ["metrics"]);
             const job = d.jobs.metrics;
-            assert.deepEqual(job.permissions, { contents: "read" });
+            // gh reads the incident issues for the time to restore.
+            assert.deepEqual(job.permissions, { contents: "read", issues: "read" });
             assert.deepEqual(job.concurrency, { group: "metrics", "cancel-in-progress": true });
             // The stack deploying from the default branch: a scheduled run (on that branch) is let into its environment.
             assert.equal(job.environment, "production");
             const step = job.steps.at(-1);
             assert.equal(step.run, './keel metrics --since 7d --markdown "$GITHUB_STEP_SUMMARY" --slack\n');
-            assert.deepEqual(Object.keys(step.env).sort(), ["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "SLACK_WEBHOOK_URL"]);
+            assert.deepEqual(Object.keys(step.env).sort(), ["GH_REPO", "GH_TOKEN", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "SLACK_WEBHOOK_URL"]);
             const off = doc(CONFIGS["slack off"], "metrics.yml").jobs.metrics.steps.at(-1);
             assert.equal(off.run, './keel metrics --since 7d --markdown "$GITHUB_STEP_SUMMARY"\n');
             assert.equal(off.env.SLACK_WEBHOOK_URL, undefined);
             assert.equal(doc(CONFIGS["staging only"], "metrics.yml").jobs.metrics.environment, "staging");
             assert.deepEqual(Object.keys(doc(CONFIGS["Pulumi Cloud state"], "metrics.yml").jobs.metrics.steps.at(-1).env).sort(), [
+                "GH_REPO",
+                "GH_TOKEN",
                 "PULUMI_ACCESS_TOKEN",
                 "SLACK_WEBHOOK_URL",
             ]);

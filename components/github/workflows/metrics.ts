@@ -7,7 +7,7 @@
 import { SLACK_WEBHOOK_VARIABLE } from "../../operations/slack";
 import { STEP_ENV } from "../../operations/stepEnv";
 import { Workflow, WORKFLOW_NAMES, WorkflowOptions, WorkflowStack } from "./contract";
-import { BASH, JOB_ENV, keelRun, NO_PERMISSIONS, pulumiSetup, RUNNER, stateCheck, workflow } from "./steps";
+import { BASH, GH_ENV, JOB_ENV, keelRun, NO_PERMISSIONS, pulumiSetup, RUNNER, stateCheck, workflow } from "./steps";
 
 /** Mondays, 07:00 UTC. */
 export const METRICS_CRON = "0 7 * * 1";
@@ -20,7 +20,8 @@ export function metricsStack(o: WorkflowOptions): WorkflowStack {
 export function metricsWorkflow(o: WorkflowOptions): Workflow {
     const s = metricsStack(o);
     // Reading the history and the records needs the state's credentials only: no vendor token.
-    const env: Record<string, string> = { ...stateCheck(o, s).env };
+    // gh lists the incident issues (the monitor keeps incidents there).
+    const env: Record<string, string> = { ...stateCheck(o, s).env, ...GH_ENV };
     if (o.slack) env[SLACK_WEBHOOK_VARIABLE] = `\${{ secrets.${SLACK_WEBHOOK_VARIABLE} }}`;
     return workflow({
         name: WORKFLOW_NAMES.metrics,
@@ -32,12 +33,13 @@ export function metricsWorkflow(o: WorkflowOptions): Workflow {
                 name: "metrics",
                 "runs-on": RUNNER,
                 environment: s.environment,
-                permissions: { contents: "read" },
+                permissions: { contents: "read", issues: "read" },
                 concurrency: { group: "metrics", "cancel-in-progress": true },
                 "timeout-minutes": 20,
                 env: JOB_ENV,
                 steps: [
-                    ...pulumiSetup(o, s),
+                    // The whole history: lead times of deploys recorded before their commit's time was.
+                    ...pulumiSetup(o, s, { "fetch-depth": 0 }),
                     {
                         name: "Metrics of the last 7 days",
                         env,
