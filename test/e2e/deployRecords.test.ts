@@ -117,4 +117,24 @@ describe("end to end: every deploy, failure and rollback is recorded, and keel m
             ["kept@example.com"],
         );
     });
+
+    it("keel metrics --json counts each of them once: 3 deploys (1 failed), 1 rollback by hand, 2 change failures, one outage restored", () => {
+        const r = keel("metrics", "--stack", "dev", "--since", "1d", "--json");
+        assert.equal(r.status, 0, r.text);
+        const report = JSON.parse(r.out);
+        const [dev] = report.stacks;
+        assert.equal(dev.stack, "dev");
+        const t = dev.totals;
+        assert.deepEqual(t.deploys.count, 3);
+        assert.deepEqual([t.deploys.succeeded, t.deploys.failed], [2, 1]);
+        assert.equal(t.deploys.successRate, 2 / 3);
+        // The failed deploy, and the one the rollback undid.
+        assert.equal(t.changeFailures.count, 2);
+        assert.deepEqual([t.rollbacks.count, t.rollbacks.byTrigger.hand], [1, 1]);
+        assert.equal(t.timeToRestore.count, 1, "the failed deploy, restored by the fixed one");
+        assert.ok(t.timeToRestore.medianMs >= 0);
+        assert.ok(t.migrations.applied >= 3, JSON.stringify(t.migrations));
+        assert.deepEqual([t.drift.runs, t.drift.drifted], [1, 0]);
+        assert.equal(t.leadTime.count, 2, "both successful deploys know their commit's time");
+    });
 });
