@@ -31,6 +31,7 @@ import { OperationsIo, processOperationsIo } from "../components/operations/io";
 import { IncidentIssue, incidentRecordsOf, listIncidentIssues } from "../components/operations/issues";
 import { notify } from "../components/operations/slack";
 import type { KeelRecord } from "../components/records/record";
+import { plural } from "../components/metrics/figures";
 import { recordLog } from "./lib/records";
 import { factsOf } from "./lib/rollbackPlan";
 import { Deploy, listDeploys } from "./lib/stackHistory";
@@ -126,7 +127,7 @@ async function readStack(
         const kept = await recordLog(io.root, stack, io.env, { warn: say }).list();
         const incidents = incidentRecordsOf(stack, await issues);
         const records = withIncidents(kept, incidents);
-        say(`${stack}: ${deploys.length} updates, ${kept.length} records, ${incidents.length} incident events from the issues`);
+        say(`${stack}: ${plural(deploys.length, "update")}, ${plural(kept.length, "record")}, ${plural(incidents.length, "incident event")} from the issues`);
         const history = deploys.map(historyUpdate);
         // Deploys made before records were kept (or on Pulumi Cloud) have only their commit: git knows its time.
         return stackMetrics(

@@ -39,7 +39,8 @@ export interface Figure {
     trend(p: PeriodMetrics): number | null;
 }
 
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+/** `1 update`, `2 updates`. */
+export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 export const FIGURES: Figure[] = [
     {

@@ -2,7 +2,7 @@
  * The report as Markdown (`--markdown <file>`, a job summary): a table per stack
  * with a sparkline per figure, then the definitions. Pure.
  */
-import { drillsLine, FIGURES, trendOf } from "./figures";
+import { drillsLine, FIGURES, plural, trendOf } from "./figures";
 import { MetricsReport, StackMetrics } from "./report";
 
 /** A table cell: a pipe would end it, a newline the row. */
@@ -15,7 +15,7 @@ function stackMarkdown(s: StackMetrics): string[] {
     for (const f of FIGURES) lines.push(`| ${f.label} | ${cell(f.value(s.totals))} | ${trendOf(f, s)} |`);
     lines.push(`| Last drills | ${cell(drillsLine(s))} | |`, "");
     if (s.ongoingOutage) lines.push(`**An outage is going on** since ${s.ongoingOutage.since} (${s.ongoingOutage.cause}).`, "");
-    lines.push(`_${s.read.updates} updates and ${s.read.records} records read._`, "");
+    lines.push(`_${plural(s.read.updates, "update")} and ${plural(s.read.records, "record")} read._`, "");
     return lines;
 }
 

@@ -1,9 +1,9 @@
 /** The report for a terminal: per stack, each figure, its value and its weekly trend. Pure. */
-import { drillsLine, FIGURES, trendOf } from "./figures";
+import { drillsLine, FIGURES, plural, trendOf } from "./figures";
 import { MetricsReport, StackMetrics } from "./report";
 
 function stackText(s: StackMetrics): string[] {
-    const head = `${s.stack}: ${s.read.updates} updates, ${s.read.records} records read`;
+    const head = `${s.stack}: ${plural(s.read.updates, "update")}, ${plural(s.read.records, "record")} read`;
     if (s.problem) return [head, `  could not be read: ${s.problem}`];
     const rows = FIGURES.map((f) => [f.label, f.value(s.totals), trendOf(f, s)]);
     rows.push(["Last drills", drillsLine(s), ""]);

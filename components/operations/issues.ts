@@ -41,8 +41,19 @@ export class GithubIssueError extends KeelError {
     }
 }
 
+/** gh could not be started: not installed here. */
+export class GhMissingError extends KeelError {
+    constructor(what: string) {
+        super(
+            `Could not ${what}: the GitHub CLI (gh) is not on PATH. Fix: install it (https://cli.github.com) and run gh auth login; GitHub's runners have it.`,
+            "GhMissingError",
+        );
+    }
+}
+
 async function gh(io: OperationsIo, what: string, args: string[], input?: string): Promise<string> {
     const r = await io.run("gh", args, { input });
+    if (r.status === 127) throw new GhMissingError(what);
     if (r.status !== 0) throw new GithubIssueError(what, r);
     return r.stdout;
 }
