@@ -127,7 +127,9 @@ async function readStack(
         const kept = await recordLog(io.root, stack, io.env, { warn: say }).list();
         const incidents = incidentRecordsOf(stack, await issues);
         const records = withIncidents(kept, incidents);
-        say(`${stack}: ${plural(deploys.length, "update")}, ${plural(kept.length, "record")}, ${plural(incidents.length, "incident event")} from the issues`);
+        say(
+            `${stack}: ${plural(deploys.length, "update")}, ${plural(kept.length, "record")}, ${plural(incidents.length, "incident event")} from the issues`,
+        );
         const history = deploys.map(historyUpdate);
         // Deploys made before records were kept (or on Pulumi Cloud) have only their commit: git knows its time.
         return stackMetrics(
@@ -154,8 +156,15 @@ export async function metrics(options: MetricsOptions, io: MetricsIo): Promise<n
     const since = parseSince(options.since, until);
     if (!since) throw new UsageError(`--since takes ${SINCE_FORMS}, before now; got '${options.since}'`);
     if (options.json && options.markdown !== undefined) throw new UsageError("--json and --markdown <file> are one or the other: pick one");
-    const stacks = options.stacks.length ? [...new Set(options.stacks)] : stacksIn(io.root);
+    const known = stacksIn(io.root);
+    const stacks = options.stacks.length ? [...new Set(options.stacks)] : known;
     if (!stacks.length) throw new UsageError(`no Pulumi.<stack>.yaml in ${io.root}: name a stack with --stack, or run npm run stack:new`);
+    // A mistyped name would read an empty history and report a quiet stack: refused, with the stacks there are.
+    const unknown = stacks.filter((s) => !known.includes(s));
+    if (unknown.length)
+        throw new UsageError(
+            `--stack ${unknown.join(", ")}: no Pulumi.<stack>.yaml in ${io.root} for ${unknown.length === 1 ? "it" : "them"}; the stacks are ${known.join(", ") || "none yet"}`,
+        );
     let times: Map<string, Date> | undefined;
     const commitTimes = () => (times ??= gitCommitTimes(io.root));
     const ops = io.operations ?? processOperationsIo(io.root, io.env, io.err);

@@ -149,6 +149,11 @@ describe("keel metrics (the command, on a file backend)", function () {
         const help = await keel(["metrics", "--help"], root, env);
         assert.equal(help.code, 0);
         assert.match(help.out, /--since <when>/);
+        // A mistyped stack would report an empty history as a quiet stack: refused, naming the stacks there are.
+        const typo = await keel(["metrics", "--stack", "prdo"], root, env);
+        assert.equal(typo.code, 2, typo.out);
+        assert.match(typo.err, /--stack prdo: no Pulumi\.<stack>\.yaml in .* for it; the stacks are /);
+        assert.equal(typo.out, "");
     });
 
     it("a stack that cannot be read is reported with why, the others still are, and the exit code is 1", async () => {
