@@ -171,7 +171,13 @@ describe("drill.yml and metrics.yml", () => {
             assert.equal(job.environment, "production");
             const step = job.steps.at(-1);
             assert.equal(step.run, './keel metrics --since 7d --markdown "$GITHUB_STEP_SUMMARY" --slack\n');
-            assert.deepEqual(Object.keys(step.env).sort(), ["GH_REPO", "GH_TOKEN", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "SLACK_WEBHOOK_URL"]);
+            assert.deepEqual(Object.keys(step.env).sort(), [
+                "GH_REPO",
+                "GH_TOKEN",
+                "PULUMI_BACKEND_URL",
+                "PULUMI_CONFIG_PASSPHRASE",
+                "SLACK_WEBHOOK_URL",
+            ]);
             const off = doc(CONFIGS["slack off"], "metrics.yml").jobs.metrics.steps.at(-1);
             assert.equal(off.run, './keel metrics --since 7d --markdown "$GITHUB_STEP_SUMMARY"\n');
             assert.equal(off.env.SLACK_WEBHOOK_URL, undefined);

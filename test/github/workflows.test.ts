@@ -587,7 +587,8 @@ describe("GitHub workflows", () => {
                 assert.equal(job.steps[0].with["fetch-depth"], 0);
                 const run = job.steps.find((x: any) => x.id === "rollback");
                 const up = dep.steps.find((x: any) => /^npm run up /.test(x.run ?? ""));
-                const { VERSION, WITH_DATA, KEEL_TRIGGER, KEEL_ENVIRONMENT, KEEL_DEPLOYMENTS_TOKEN, SLACK_WEBHOOK_URL, ...secrets } = run.env;
+                const { VERSION, WITH_DATA, KEEL_TRIGGER, KEEL_ENVIRONMENT, KEEL_DEPLOYMENTS_TOKEN, SLACK_WEBHOOK_URL, ...secrets } =
+                    run.env;
                 assert.deepEqual(secrets, up.env, "the deploy's secrets and variables");
                 assert.deepEqual([VERSION, WITH_DATA], ["${{ inputs.version }}", "${{ inputs.with-data }}"]);
                 // The rollback's record and notice: by the button, the environment's deployment status, Slack.

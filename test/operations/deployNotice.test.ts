@@ -63,10 +63,16 @@ describe("deploy notices (issue 22)", () => {
         });
 
         it("takes the secret-named variables' values from the environment, not every value", () => {
-            assert.deepEqual(secretValuesIn({ NEON_API_KEY: "neon-key-123", PULUMI_CONFIG_PASSPHRASE: "pass-phrase", HOME: "/root", CI: "true", X_TOKEN: "s" }), [
-                "neon-key-123",
-                "pass-phrase",
-            ]);
+            assert.deepEqual(
+                secretValuesIn({
+                    NEON_API_KEY: "neon-key-123",
+                    PULUMI_CONFIG_PASSPHRASE: "pass-phrase",
+                    HOME: "/root",
+                    CI: "true",
+                    X_TOKEN: "s",
+                }),
+                ["neon-key-123", "pass-phrase"],
+            );
         });
     });
 
@@ -93,7 +99,11 @@ describe("deploy notices (issue 22)", () => {
             message: "",
             dirty: false,
             config: {},
-            outputs: { backendImage: "registry.fly.io/shop:abc1234", frontendUrl: "https://shop.example", backendUrl: "https://api.shop.example" },
+            outputs: {
+                backendImage: "registry.fly.io/shop:abc1234",
+                frontendUrl: "https://shop.example",
+                backendUrl: "https://api.shop.example",
+            },
             resourceChanges: {},
         };
 
@@ -120,12 +130,20 @@ describe("deploy notices (issue 22)", () => {
                 steps,
                 commit: COMMIT,
                 rollbackUrl: "https://github.com/o/r/actions/workflows/rollback.yml",
-                records: [deployRecord({ outcome: "failed", cause: "migration 0004_x.sql failed: relation \"y\" does not exist" } as Partial<KeelRecord>)],
+                records: [
+                    deployRecord({
+                        outcome: "failed",
+                        cause: 'migration 0004_x.sql failed: relation "y" does not exist',
+                    } as Partial<KeelRecord>),
+                ],
             });
             const text = summaryMarkdown(o);
             assert.match(text, /^### prod: the deploy of abc1234 FAILED at pulumi up$/m);
             assert.match(text, /- cause: migration 0004_x\.sql failed: relation "y" does not exist/);
-            assert.match(text, /the Rollback workflow \(https:\/\/github\.com\/o\/r\/actions\/workflows\/rollback\.yml\) or npm run rollback -- --stack prod --previous --yes/);
+            assert.match(
+                text,
+                /the Rollback workflow \(https:\/\/github\.com\/o\/r\/actions\/workflows\/rollback\.yml\) or npm run rollback -- --stack prod --previous --yes/,
+            );
             const preflight = deployOutcomeOf("prod", { steps: { preflight: "failure", up: "skipped" }, records: [] });
             assert.match(slackText(preflight), /FAILED at preflight[\s\S]*preflight found problems/);
             const cancelled = deployOutcomeOf("prod", { steps: { preflight: "success", up: "cancelled" }, records: [] });
@@ -138,17 +156,46 @@ describe("deploy notices (issue 22)", () => {
                 commit: COMMIT,
                 records: [
                     deployRecord(),
-                    { kind: "watch-failed", stack: "prod", at: "2026-12-01T10:05:00Z", commit: COMMIT, issue: "https://github.com/o/r/issues/7" },
-                    { kind: "rollback", stack: "prod", at: "2026-12-01T10:06:00Z", outcome: "succeeded", fromVersion: 42, toVersion: 41, durationMs: 48_200, trigger: "watch" },
+                    {
+                        kind: "watch-failed",
+                        stack: "prod",
+                        at: "2026-12-01T10:05:00Z",
+                        commit: COMMIT,
+                        issue: "https://github.com/o/r/issues/7",
+                    },
+                    {
+                        kind: "rollback",
+                        stack: "prod",
+                        at: "2026-12-01T10:06:00Z",
+                        outcome: "succeeded",
+                        fromVersion: 42,
+                        toVersion: 41,
+                        durationMs: 48_200,
+                        trigger: "watch",
+                    },
                 ],
             });
             assert.equal(o.outcome, "rolled-back");
             const text = slackText(o);
-            assert.match(text, /^:leftwards_arrow_with_hook: prod: rolled back by the health watch from version 42 to version 41, recovered in 48\.2 s$/m);
+            assert.match(
+                text,
+                /^:leftwards_arrow_with_hook: prod: rolled back by the health watch from version 42 to version 41, recovered in 48\.2 s$/m,
+            );
             assert.match(text, /incident: https:\/\/github\.com\/o\/r\/issues\/7/);
             const failedRollback = deployOutcomeOf("prod", {
                 steps: { up: "success", watch: "failure" },
-                records: [{ kind: "rollback", stack: "prod", at: "2026-12-01T10:06:00Z", outcome: "failed", toVersion: 41, durationMs: 1, trigger: "watch", cause: "boom" }],
+                records: [
+                    {
+                        kind: "rollback",
+                        stack: "prod",
+                        at: "2026-12-01T10:06:00Z",
+                        outcome: "failed",
+                        toVersion: 41,
+                        durationMs: 1,
+                        trigger: "watch",
+                        cause: "boom",
+                    },
+                ],
             });
             assert.match(slackText(failedRollback), /^:rotating_light: prod: the rollback by the health watch FAILED \(to version 41\)/);
         });
@@ -191,7 +238,10 @@ describe("deploy notices (issue 22)", () => {
                 o,
             );
             assert.deepEqual(r, { slack: "failed", summary: false, deploymentStatus: "failed" });
-            assert.match(o.log, /::warning::the prod failed notice was not posted to Slack \(the deploy is not affected\): Slack did not take the post \(HTTP 500, 4 attempts\)/);
+            assert.match(
+                o.log,
+                /::warning::the prod failed notice was not posted to Slack \(the deploy is not affected\): Slack did not take the post \(HTTP 500, 4 attempts\)/,
+            );
             assert.match(o.log, /::warning::the GitHub deployment status of prod was not set \(the deploy is not affected\): HTTP 403/);
             assert.ok(!o.log.includes("s3cr3tW3bh00kPath"));
             assert.deepEqual(hook.posts, []);

@@ -72,7 +72,9 @@ describe("keel deploy report (issue 22)", () => {
     };
 
     it("a success: one Slack post, the summary, the production environment's deployment status success", async () => {
-        const s = await step({ PREFLIGHT_OUTCOME: "success", UP_OUTCOME: "success", HEALTH_OUTCOME: "success", WATCH_OUTCOME: "success" }, [deployed]);
+        const s = await step({ PREFLIGHT_OUTCOME: "success", UP_OUTCOME: "success", HEALTH_OUTCOME: "success", WATCH_OUTCOME: "success" }, [
+            deployed,
+        ]);
         const r = await s.run();
         assert.equal(r.code, 0, r.err + r.out);
         assert.equal(hook.posts.length, 1);
@@ -89,25 +91,51 @@ describe("keel deploy report (issue 22)", () => {
 
     it("a failed up: the cause from the record, the rollback's button and command; the deployment status failure", async () => {
         const s = await step({ PREFLIGHT_OUTCOME: "success", UP_OUTCOME: "failure", HEALTH_OUTCOME: "skipped", WATCH_OUTCOME: "skipped" }, [
-            { ...deployed, outcome: "failed", step: "up", cause: "migration 0007_orders.sql failed: column \"total\" does not exist" } as KeelRecord,
+            {
+                ...deployed,
+                outcome: "failed",
+                step: "up",
+                cause: 'migration 0007_orders.sql failed: column "total" does not exist',
+            } as KeelRecord,
         ]);
         const r = await s.run();
         assert.equal(r.code, 0, "the report never fails the job");
         assert.match(hook.posts[0], /^:x: prod: the deploy of 0123456 FAILED at pulumi up/);
         assert.match(hook.posts[0], /cause: migration 0007_orders\.sql failed/);
-        assert.match(hook.posts[0], /the Rollback workflow \(https:\/\/github\.com\/acme\/shop\/actions\/workflows\/rollback\.yml\) or npm run rollback -- --stack prod --previous --yes/);
+        assert.match(
+            hook.posts[0],
+            /the Rollback workflow \(https:\/\/github\.com\/acme\/shop\/actions\/workflows\/rollback\.yml\) or npm run rollback -- --stack prod --previous --yes/,
+        );
         assert.equal(github.stateOf(github.deploymentsOf("acme/shop")[0]), "failure");
     });
 
     it("rolled back by the watch: from which version to which, how long; the step retried makes no second deployment", async () => {
         const s = await step({ PREFLIGHT_OUTCOME: "success", UP_OUTCOME: "success", HEALTH_OUTCOME: "success", WATCH_OUTCOME: "failure" }, [
             deployed,
-            { kind: "watch-failed", stack: "prod", at: "2026-12-07T10:04:00.000Z", commit: SHA, issue: "https://github.com/acme/shop/issues/3" },
-            { kind: "rollback", stack: "prod", at: "2026-12-07T10:05:00.000Z", outcome: "succeeded", fromVersion: 12, toVersion: 11, durationMs: 51_000, trigger: "watch" },
+            {
+                kind: "watch-failed",
+                stack: "prod",
+                at: "2026-12-07T10:04:00.000Z",
+                commit: SHA,
+                issue: "https://github.com/acme/shop/issues/3",
+            },
+            {
+                kind: "rollback",
+                stack: "prod",
+                at: "2026-12-07T10:05:00.000Z",
+                outcome: "succeeded",
+                fromVersion: 12,
+                toVersion: 11,
+                durationMs: 51_000,
+                trigger: "watch",
+            },
         ]);
         assert.equal((await s.run()).code, 0);
         assert.equal((await s.run()).code, 0);
-        assert.match(hook.posts[0], /^:leftwards_arrow_with_hook: prod: rolled back by the health watch from version 12 to version 11, recovered in 51\.0 s/);
+        assert.match(
+            hook.posts[0],
+            /^:leftwards_arrow_with_hook: prod: rolled back by the health watch from version 12 to version 11, recovered in 51\.0 s/,
+        );
         assert.match(hook.posts[0], /incident: https:\/\/github\.com\/acme\/shop\/issues\/3/);
         assert.equal(github.deploymentsOf("acme/shop").length, 1, "one deployment per run");
     });

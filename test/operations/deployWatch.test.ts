@@ -116,13 +116,16 @@ describe("keel deploy watch", () => {
         assert.match(body, /Rolling prod back to version 41\nrecovered in 42 s\n```/);
         assert.deepEqual(io.slack, [], "the report step posts the deploy's one notice");
         assert.equal(io.records.length, 1);
-        assert.deepEqual({ ...io.records[0], at: "" }, {
-            kind: "watch-failed",
-            stack: "prod",
-            at: "",
-            commit: "abc1234def5678abc1234def5678abc1234def56",
-            issue: "https://github.example/o/r/issues/7",
-        });
+        assert.deepEqual(
+            { ...io.records[0], at: "" },
+            {
+                kind: "watch-failed",
+                stack: "prod",
+                at: "",
+                commit: "abc1234def5678abc1234def5678abc1234def56",
+                issue: "https://github.example/o/r/issues/7",
+            },
+        );
         assert.match(io.files[SUMMARY], /### Watch: prod unhealthy, rolled back/);
         assert.match(io.files[SUMMARY], /Incident: https:\/\/github\.example\/o\/r\/issues\/7/);
 

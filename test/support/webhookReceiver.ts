@@ -12,8 +12,9 @@ export class WebhookReceiver {
     private constructor(private readonly server: http.Server) {}
 
     static async start(): Promise<WebhookReceiver> {
-        let receiver: WebhookReceiver;
+        const holder: { receiver?: WebhookReceiver } = {};
         const server = http.createServer((req, res) => {
+            const receiver = holder.receiver!;
             let body = "";
             req.on("data", (c) => (body += c));
             req.on("end", () => {
@@ -22,7 +23,8 @@ export class WebhookReceiver {
                 res.writeHead(status, { "Content-Type": "text/plain" }).end(status === 200 ? "ok" : "invalid_payload");
             });
         });
-        receiver = new WebhookReceiver(server);
+        const receiver = new WebhookReceiver(server);
+        holder.receiver = receiver;
         await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
         return receiver;
     }

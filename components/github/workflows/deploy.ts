@@ -13,7 +13,6 @@ import {
     JOB_ENV,
     NO_PERMISSIONS,
     pulumiSetup,
-    rollbackCommand,
     ROLLBACK_URL,
     RUN_URL,
     RUNNER,
