@@ -10,6 +10,7 @@ import * as path from "path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import type { PulumiCli } from "../scripts/lib/pulumiCli";
 import { EngineWorkspace, ROOT } from "./engineWorkspace";
+import { freePort } from "./objectStores";
 
 export class RollbackWorkspace {
     /** Commits by the name they were deployed under. */
@@ -41,6 +42,25 @@ export class RollbackWorkspace {
         const stack = await ws.stack(stackName);
         for (const [key, v] of Object.entries(config)) await stack.setConfig(key, { value: v.value, secret: !!v.secret });
         return new RollbackWorkspace(ws, cli, stackName, stack);
+    }
+
+    /**
+     * The dev stack with its local database on a free port, no passphrase: as a newcomer has it. The
+     * server's user (postgres, when root) must reach the project: the temporary directory is opened to it.
+     */
+    static async localDev(cli: PulumiCli): Promise<RollbackWorkspace> {
+        const port = await freePort();
+        const rw = await RollbackWorkspace.create(
+            cli,
+            "dev",
+            (c) => {
+                c["keel:database"].local.port = port;
+            },
+            {},
+            { PULUMI_CONFIG_PASSPHRASE: "" },
+        );
+        fs.chmodSync(rw.ws.root, 0o755);
+        return rw;
     }
 
     git(...args: string[]): string {

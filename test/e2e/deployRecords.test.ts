@@ -15,7 +15,6 @@ import { recordLog } from "../../scripts/lib/records";
 import type { PulumiCli } from "../../scripts/lib/pulumiCli";
 import { lastUpdateLosses, requireEngine } from "../support/engine";
 import { withClient } from "../support/migrationsDir";
-import { freePort } from "../support/postgres";
 import { RollbackWorkspace } from "../support/rollbackWorkspace";
 
 const query = (url: string, sql: string): Promise<any[]> => withClient(url, async (c) => (await c.query(sql)).rows);
@@ -38,18 +37,7 @@ describe("end to end: every deploy, failure and rollback is recorded, and keel m
 
     before(async function () {
         cli = requireEngine(this);
-        const port = await freePort();
-        rw = await RollbackWorkspace.create(
-            cli,
-            "dev",
-            (c) => {
-                c["keel:database"].local.port = port;
-            },
-            {},
-            { PULUMI_CONFIG_PASSPHRASE: "" },
-        );
-        // The server's user (postgres, when root) must reach the project: a temp directory is 0700.
-        fs.chmodSync(rw.ws.root, 0o755);
+        rw = await RollbackWorkspace.localDev(cli);
     });
 
     after(() => {

@@ -80,18 +80,7 @@ describe("end to end: npm run rollback of the dev stack keeps its local database
 
     before(async function () {
         cli = requireEngine(this);
-        const port = await freePort();
-        rw = await RollbackWorkspace.create(
-            cli,
-            "dev",
-            (c) => {
-                c["keel:database"].local.port = port;
-            },
-            {},
-            { PULUMI_CONFIG_PASSPHRASE: "" },
-        );
-        // The server's user (postgres, when root) must reach the project: a temp directory is 0700.
-        fs.chmodSync(rw.ws.root, 0o755);
+        rw = await RollbackWorkspace.localDev(cli);
     });
 
     after(() => {
