@@ -7,7 +7,8 @@
  *   ci.yml       lint, typecheck, test on every pull request and push to the default branch
  *   preview.yml  `pulumi preview --diff` of the stack a pull request targets, posted as a PR comment
  *   deploy.yml   `pulumi up` of the stack whose branch was pushed, behind its environment, then a health check,
- *                then (keel:backend.watch) the health URLs watched for minutes: consecutive failures roll back
+ *                then (keel:backend.watch) the health URLs watched for minutes: consecutive failures roll back; last,
+ *                whatever happened, `./keel deploy report`: the outcome to the summary, Slack and the deployment status
  *   rollback.yml the button: `npm run rollback` of a chosen stack to its previous (or a given) version
  *   drift.yml    daily `npm run drift -- --stack <stack>` (a refresh preview: changes outside Keel, schema drift, pending
  *                migrations) and `npm run preview -- <stack> --refresh --expect-no-changes` per stack; one issue per
@@ -22,9 +23,9 @@
  *
  * One file per workflow here, the steps they share in steps.ts. A step's logic longer
  * than a few lines is a keel command the step calls from the checkout, after npm ci
- * (components/operations: `./keel deploy watch`, `./keel monitor check`, `./keel issue
- * drift`), with the step's env as its input. Bash stays only where npm ci may not have
- * run: a failed deploy's summary, rollback.yml's input check and summary, release.yml.
+ * (components/operations: `./keel deploy watch`, `./keel deploy report`, `./keel monitor
+ * check`, `./keel issue drift`), with the step's env as its input. Bash stays only where
+ * npm ci may not have run: rollback.yml's input check and summary, release.yml.
  *
  * Choices worth knowing:
  * - Runners are `ubuntu-latest` (today Ubuntu 24.04).
