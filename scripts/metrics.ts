@@ -123,7 +123,8 @@ async function readStack(
 ): Promise<StackMetrics> {
     const say = (line: string) => io.err(`${line}\n`);
     try {
-        const deploys = await listDeploys(io.root, stack, io.env, { say });
+        // The history entries alone: a deploy's backup comes from Keel's record of it (with its size), not its checkpoint.
+        const deploys = await listDeploys(io.root, stack, io.env, { say, historyOnly: true });
         const kept = await recordLog(io.root, stack, io.env, { warn: say }).list();
         const incidents = incidentRecordsOf(stack, await issues);
         const records = withIncidents(kept, incidents);

@@ -65,6 +65,30 @@ export class DeployCache {
         this.dirty = true;
     }
 
+    /** The entries as JSON, to share (a digest beside the state: scripts/lib/stackHistory.ts). */
+    entriesJson(): string {
+        return JSON.stringify(this.data.entries);
+    }
+
+    /** Adds the entries of a shared digest this cache does not hold; how many were added. A digest that does not parse adds none. */
+    mergeEntries(json: string): number {
+        let entries: unknown;
+        try {
+            entries = JSON.parse(json);
+        } catch {
+            return 0;
+        }
+        if (!entries || typeof entries !== "object") return 0;
+        let added = 0;
+        for (const [key, e] of Object.entries(entries as CacheFile["entries"])) {
+            if (this.data.entries[key] || typeof e?.tag !== "string") continue;
+            this.data.entries[key] = e;
+            added++;
+        }
+        if (added) this.dirty = true;
+        return added;
+    }
+
     save(): void {
         if (!this.dirty) return;
         try {

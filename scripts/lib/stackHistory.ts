@@ -16,7 +16,8 @@
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { gunzipSync } from "zlib";
+import { randomBytes } from "crypto";
+import { gunzipSync, gzipSync } from "zlib";
 import { parse } from "yaml";
 import { KeelError } from "../../components/errors";
 import { stateRoot } from "../../components/stateRoot";
@@ -130,6 +131,11 @@ export interface ListOptions {
     say?: (line: string) => void;
     /** Where parsed deploys are kept between runs; default .keel/cache/deploys under the state root. */
     cacheDir?: string;
+    /**
+     * Read the history entries only, not the checkpoints beside them: each deploy's `outputs` is then
+     * empty. Half the objects, for a reader that needs no outputs (the metrics, on a bucket).
+     */
+    historyOnly?: boolean;
 }
 
 /** The deploys read before from this backend's stack: .keel/cache/deploys under the state root, unless the caller names a directory. */
@@ -156,14 +162,19 @@ export async function listDeploys(
         .map((o) => ({ object: o, m: entry.exec(o.key.slice(dir.length)) }))
         .filter((x): x is { object: StoredObject; m: RegExpExecArray } => !!x.m && x.m[2] === "history")
         .sort((a, b) => (BigInt(a.m[1]) < BigInt(b.m[1]) ? -1 : 1));
-    const cache = deployCache(root, env, options, `${backend.display} ${project}/${stack}`);
-    const missing = updates.filter(({ object }) => !cache.has(object, checkpointOf(object, byName)));
+    // Entries read without their checkpoints are kept apart: they lack the outputs the others have.
+    const cache = deployCache(root, env, options, `${backend.display} ${project}/${stack}${options.historyOnly ? " history-only" : ""}`);
+    const checkpointFor = (o: StoredObject) => (options.historyOnly ? undefined : checkpointOf(o, byName));
+    let missing = updates.filter(({ object }) => !cache.has(object, checkpointFor(object)));
+    // A fresh machine (a CI runner) starts from the digest the last reader left beside the state: one object, not thousands.
+    const shared = options.historyOnly && missing.length > DIGEST_MIN ? await readDigest(store, project, stack, cache) : 0;
+    if (shared) missing = updates.filter(({ object }) => !cache.has(object, checkpointFor(object)));
     if (missing.length > 20)
         options.say?.(
             `reading ${missing.length} deploys of '${stack}' from ${backend.display} (${updates.length - missing.length} cached)`,
         );
     const deploys = await mapLimit(updates, PARALLEL_READS, async ({ object }) => {
-        const checkpoint = checkpointOf(object, byName);
+        const checkpoint = checkpointFor(object);
         const cached = cache.get<Deploy>(object, checkpoint);
         if (cached) return cached;
         const [info, state] = await Promise.all([
@@ -175,7 +186,48 @@ export async function listDeploys(
         return record;
     });
     cache.save();
+    if (options.historyOnly && missing.length > DIGEST_MIN) await writeDigest(store, project, stack, cache, updates.length);
     return deploys.map((d, i) => ({ ...d, version: i + 1 }));
+}
+
+/** Entries read one by one before a digest is worth reading or writing. */
+const DIGEST_MIN = 50;
+
+const digestDir = (project: string, stack: string) => `.keel/cache/${project}/${stack}/`;
+const DIGEST_NAME = /^history-(\d+)-[0-9a-f]+\.json\.gz$/;
+
+/**
+ * The history entries already parsed, shared beside the state as one gzipped object
+ * (`.keel/cache/<project>/<stack>/history-<count>-<random>.json.gz`): the local cache's
+ * entries, keyed by each history object's key and tag, so a changed object is read again.
+ * It holds what the history entries hold, secrets still hidden. The fullest digest is
+ * read; a digest that cannot be read only makes the reading slower.
+ */
+async function readDigest(store: StateStore, project: string, stack: string, cache: DeployCache): Promise<number> {
+    try {
+        const digests = (await store.list(digestDir(project, stack)))
+            .map((o) => ({ o, m: DIGEST_NAME.exec(o.key.slice(o.key.lastIndexOf("/") + 1)) }))
+            .filter((x) => x.m)
+            .sort((a, b) => Number(b.m![1]) - Number(a.m![1]));
+        if (!digests.length) return 0;
+        const bytes = await store.read(digests[0].o.key);
+        return bytes ? cache.mergeEntries(gunzipSync(bytes).toString("utf8")) : 0;
+    } catch {
+        return 0;
+    }
+}
+
+/** Leaves the cache's entries as the new digest and removes the older ones; never fails the reading. */
+async function writeDigest(store: StateStore, project: string, stack: string, cache: DeployCache, count: number): Promise<void> {
+    const dir = digestDir(project, stack);
+    try {
+        const name = `history-${String(count).padStart(9, "0")}-${randomBytes(4).toString("hex")}.json.gz`;
+        if (!(await store.createIfAbsent(`${dir}${name}`, gzipSync(cache.entriesJson())))) return;
+        for (const o of await store.list(dir))
+            if (DIGEST_NAME.test(o.key.slice(dir.length)) && !o.key.endsWith(name)) await store.remove(o.key);
+    } catch {
+        // A read-only credential: the next reader reads the objects again.
+    }
 }
 
 /** The checkpoint written beside a history entry (same name, .checkpoint.), if the update left one. */

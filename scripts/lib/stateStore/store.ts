@@ -20,7 +20,7 @@ export interface StateStore {
     /** An object's bytes, or undefined when there is none. */
     read(key: string): Promise<Buffer | undefined>;
     /** Writes the object only if no object has that key; false when one does (someone else holds it). */
-    createIfAbsent(key: string, body: string): Promise<boolean>;
+    createIfAbsent(key: string, body: string | Buffer): Promise<boolean>;
     /** Deletes the object; nothing when it is gone already. */
     remove(key: string): Promise<void>;
 }
