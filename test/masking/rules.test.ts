@@ -1,5 +1,7 @@
 /** The rules file: every form parses, and every problem is reported at once with file:line, key, what and how to fix. */
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import { MaskingRulesError, nearest, parseJsonPath, parseMaskingRules } from "../../components/masking/rules";
 
 function problemsOf(text: string): MaskingRulesError["problems"] {
@@ -63,6 +65,18 @@ describe("masking rules file", () => {
         );
         assert.ok(byName["01"], "a numeric-looking key stays as written");
         assert.deepEqual(orders.columns, [{ column: "id", rule: { kind: "keep" }, line: 19 }]);
+    });
+
+    it("the example in the module's header comment parses", () => {
+        const source = fs.readFileSync(path.join(__dirname, "../../components/masking/rules.ts"), "utf8");
+        const block = source.match(/```yaml\n([\s\S]*?)```/)![1];
+        const example = block
+            .split("\n")
+            .map((l) => l.replace(/^ \* ?/, ""))
+            .join("\n");
+        const rules = parseMaskingRules(example);
+        const kinds = rules.tables[0].columns.map((c) => c.rule.kind);
+        assert.deepEqual(kinds, ["keep", "email", "name", "phone", "text", "text", "hash", "null", "fixed", "sql", "json"]);
     });
 
     it("an empty file has no tables", () => {
