@@ -4,6 +4,7 @@ import { KeelContext } from "../cli";
 import { backupCommand } from "./backup";
 import { backupsCommand } from "./backups";
 import { drillCommand } from "./drill";
+import { maskCheckCommand, maskInitCommand } from "./mask";
 import { resetCommand } from "./reset";
 import { restoreCommand } from "./restore";
 import { urlCommand } from "./url";
@@ -16,5 +17,7 @@ export function dbCommand(cli: KeelContext) {
         .addCommand(backupCommand(cli))
         .addCommand(restoreCommand(cli))
         .addCommand(drillCommand(cli))
-        .addCommand(resetCommand(cli));
+        .addCommand(resetCommand(cli))
+        .addCommand(maskCheckCommand(cli))
+        .addCommand(maskInitCommand(cli));
 }
