@@ -3,6 +3,8 @@
  * columns the migration files leave behind (components/masking). Reads the
  * migrations and the rules file; mask-init writes the rules file. No database.
  */
+import { stacksIn } from "../components/config";
+import { readStackConfig } from "./lib/stackConfig";
 import * as fs from "fs";
 import * as path from "path";
 import { KeelError } from "../components/errors";
@@ -29,10 +31,25 @@ function unknownReport(found: MigrationColumns): string[] {
     ];
 }
 
+/**
+ * The migrations directory the stacks use (`keel:migrations.dir`, the same for every stack of a project: the dev
+ * stack's file says it), else `migrations`.
+ */
+export function projectMigrationsDir(root: string): string {
+    for (const stack of ["dev", ...stacksIn(root)]) {
+        try {
+            return readStackConfig(root, stack, {}).migrations.dir;
+        } catch {
+            // A stack file that does not parse is the next command's to report: try the next one.
+        }
+    }
+    return "migrations";
+}
+
 /** keel db mask-check: 0 when every column has a rule and no rule is stale, 1 otherwise. */
 export async function maskCheck(o: MaskOptions, io: MaskIo): Promise<number> {
     const rulesFile = o.rules ?? MASKING_RULES_FILE;
-    const migrations = o.migrations ?? "migrations";
+    const migrations = o.migrations ?? projectMigrationsDir(io.root);
     const found = await loadMigrationColumns(path.resolve(io.root, migrations), migrations);
     let text: string;
     try {
@@ -62,7 +79,7 @@ export async function maskCheck(o: MaskOptions, io: MaskIo): Promise<number> {
 /** keel db mask-init: writes the rules file from the migrations' columns, guesses marked `# review`. */
 export async function maskInit(o: MaskOptions & { force?: boolean }, io: MaskIo): Promise<number> {
     const rulesFile = o.rules ?? MASKING_RULES_FILE;
-    const migrations = o.migrations ?? "migrations";
+    const migrations = o.migrations ?? projectMigrationsDir(io.root);
     const target = path.resolve(io.root, rulesFile);
     if (fs.existsSync(target) && !o.force) {
         throw new KeelError(

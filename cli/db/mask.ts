@@ -3,7 +3,10 @@ import { Command } from "@commander-js/extra-typings";
 import { KeelContext } from "../cli";
 
 const RULES = ["--rules <file>", "the masking rules file, relative to the project root", "db/masking.yaml"] as const;
-const MIGRATIONS = ["--migrations <dir>", "the migrations directory, relative to the project root", "migrations"] as const;
+const MIGRATIONS = [
+    "--migrations <dir>",
+    "the migrations directory, relative to the project root (default: keel:migrations.dir of the stacks, else migrations)",
+] as const;
 
 export function maskCheckCommand(cli: KeelContext) {
     return new Command("mask-check")
