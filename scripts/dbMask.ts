@@ -8,7 +8,7 @@ import { readStackConfig } from "./lib/stackConfig";
 import * as fs from "fs";
 import * as path from "path";
 import { KeelError } from "../components/errors";
-import { checkExhaustive, describeExhaustiveness, MASKING_RULES_FILE, parseMaskingRules, renderRulesFile } from "../components/masking";
+import { describeExhaustiveness, isCovered, MASKING_RULES_FILE, maskingCoverage, renderRulesFile } from "../components/masking";
 import { loadMigrationColumns, MigrationColumns } from "../components/masking/migrationColumns";
 
 export interface MaskOptions {
@@ -61,17 +61,16 @@ export async function maskCheck(o: MaskOptions, io: MaskIo): Promise<number> {
                 `Fix: write it from the migrations with 'keel db mask-init${o.rules ? ` --rules ${rulesFile}` : ""}', then review every line marked '# review'.`,
         );
     }
-    const rules = parseMaskingRules(text, rulesFile);
-    const result = checkExhaustive(found.columns, rules);
+    const coverage = maskingCoverage(found, text, rulesFile);
     const notes = unknownReport(found);
-    if (result.unclassified.length === 0 && result.stale.length === 0) {
+    if (isCovered(coverage)) {
         io.out(
             `${rulesFile} classifies all ${found.columns.length} column${found.columns.length === 1 ? "" : "s"} of ${migrations}/; no rule is stale.`,
         );
         for (const l of notes) io.out(l);
         return 0;
     }
-    io.out(describeExhaustiveness(result, rulesFile));
+    io.out(describeExhaustiveness(coverage.result, rulesFile));
     for (const l of notes) io.out(l);
     return 1;
 }

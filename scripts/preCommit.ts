@@ -1,8 +1,9 @@
 /**
  * The pre-commit hook's checks (`.githooks/pre-commit` runs `keel hooks pre-commit` after
  * `node tools/build.js`; `npm run hooks:install` turns the hook on). Reads what is
- * STAGED, never the working tree: the index's migration files, and the lines the
- * commit adds. Exits 0 when nothing is wrong (warnings are printed), 1 with each
+ * STAGED, never the working tree: the index's migration files, the lines the
+ * commit adds, and (when the index holds db/masking.yaml) the masking rules against
+ * the staged migrations' columns. Exits 0 when nothing is wrong (warnings are printed), 1 with each
  * problem (file:line) and how to commit anyway, 2 on a usage error.
  *
  *   sh .githooks/pre-commit          (what git runs; by hand it checks the index the same way)
@@ -11,8 +12,10 @@ import { execFileSync } from "child_process";
 import * as path from "path";
 import { parse } from "yaml";
 import { migrationsSchema } from "../components/config/migrations";
+import { MASKING_RULES_FILE } from "../components/masking/rules";
 import {
     addedLines,
+    checkStagedMasking,
     checkStagedMigrations,
     debugLeftovers,
     formatHookReport,
@@ -93,9 +96,23 @@ export async function checkIndex(io: PreCommitIo): Promise<{ findings: Finding[]
     const stacks = stackMigrations(inTop);
     const dirs = stacks.length ? [...new Set(stacks.map((s) => s.dir))] : ["migrations"];
     let hasHead: boolean | undefined;
+    // Masking is opt-in by the file: checked when the index holds the rules and the commit touches them or a migration.
+    const hasRules = inTop(["ls-files", "-z", "--", MASKING_RULES_FILE]).toString("utf8").split("\0").includes(MASKING_RULES_FILE);
+    const rulesChanged = changes.some((c) => c.path === MASKING_RULES_FILE || c.from === MASKING_RULES_FILE);
     for (const dir of dirs) {
         const inDir = (p: string | undefined) => p !== undefined && path.posix.dirname(p) === dir;
-        if (!changes.some((c) => inDir(c.path) || inDir(c.from))) continue;
+        const migrationsChanged = changes.some((c) => inDir(c.path) || inDir(c.from));
+        if (hasRules && (migrationsChanged || rulesChanged)) {
+            findings.push(
+                ...(await checkStagedMasking({
+                    dir,
+                    rulesFile: MASKING_RULES_FILE,
+                    indexNames: namesIn(inTop, ["ls-files", "-z", "--", `${dir}/`], dir),
+                    read: (p) => inTop(["cat-file", "blob", `:${p}`]),
+                })),
+            );
+        }
+        if (!migrationsChanged) continue;
         if (hasHead === undefined) {
             try {
                 inTop(["rev-parse", "-q", "--verify", "HEAD^{commit}"]);

@@ -23,6 +23,7 @@ import {
     allowedBranches,
     checkBackups,
     checkConfig,
+    checkMasking,
     checkDatabase,
     checkGit,
     checkMigrationFiles,
@@ -34,12 +35,15 @@ import {
     GitInput,
     LintedFile,
     lintedFile,
+    MaskingInput,
     maskSecrets,
     preflightReport,
     PreflightReport,
     SECRET_ENV,
     skippedCheck,
 } from "../components/preflight/index";
+import { MASKING_RULES_FILE, MaskingRulesError, maskingCoverage } from "../components/masking";
+import { columnsOfSources } from "../components/masking/migrationColumns";
 import { describeTarget, openClient } from "../components/postgres/connection";
 import {
     MIGRATION_FILE_PATTERN,
@@ -176,6 +180,26 @@ async function databaseInput(
     };
 }
 
+/** The masking check's facts: the rules file (opt-in: absent means not in use) against the migrations' columns. */
+async function maskingInput(io: PreflightIo, dir: string, loaded: LoadedMigrations): Promise<MaskingInput> {
+    let text: string;
+    try {
+        text = fs.readFileSync(path.resolve(io.root, MASKING_RULES_FILE), "utf8");
+    } catch (err: any) {
+        if (err.code === "ENOENT") return { kind: "absent", rulesFile: MASKING_RULES_FILE };
+        throw err;
+    }
+    if (!loaded.sources || loaded.problems.length)
+        return { kind: "skipped", reason: "the migration files have problems (see migration files), so their columns are not all known" };
+    const found = await columnsOfSources(loaded.sources, dir);
+    try {
+        return { kind: "checked", coverage: maskingCoverage(found, text, MASKING_RULES_FILE), migrations: `${dir}/` };
+    } catch (err) {
+        if (err instanceof MaskingRulesError) return { kind: "invalid", rulesFile: MASKING_RULES_FILE, message: err.message };
+        throw err;
+    }
+}
+
 function gitInput(args: PreflightArgs, io: PreflightIo, stack: string, config: KeelConfig | undefined): GitInput {
     const git = io.git ?? defaultGit(io.root);
     const input: GitInput = { branchSource: "none", allowed: config ? allowedBranches(config) : [], stack };
@@ -236,6 +260,7 @@ export async function preflight(args: PreflightArgs & { stack: string }, io: Pre
         checkGit(gitInput(args, io, stack, config)),
         config ? checkBackups(stack, config.stage, config.migrations.backup) : skippedCheck("backups", "backups", invalid),
         config ? checkProdBackend(stack, config.stage, config.backend) : skippedCheck("backend", "prod backend", invalid),
+        checkMasking(await maskingInput(io, dir, loaded)),
     ];
     return preflightReport(stack, checks);
 }

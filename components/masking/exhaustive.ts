@@ -99,6 +99,21 @@ export function checkExhaustive(columns: ColumnInfo[], rules: MaskingRules): Exh
     return { unclassified, stale };
 }
 
+/** The edit that classifies a column: the exact line to add, and its table key first when the table has none. */
+export function unclassifiedFix(u: UnclassifiedColumn): string {
+    return u.tableMissing ? `add '${u.table}:' and under it '${u.line.trim()}'` : `add under '${u.table}:' the line '${u.line.trim()}'`;
+}
+
+/** What a stale rule names: `table t` or `column t.c`. */
+export function staleWhat(s: StaleRule): string {
+    return s.column === undefined ? `table ${s.table}` : `column ${s.table}.${s.column}`;
+}
+
+/** The edit that fixes a stale rule. */
+export function staleFix(s: StaleRule): string {
+    return `delete the rule${s.renamedTo ? ` (renamed to ${s.renamedTo}? then rename the key)` : ""}`;
+}
+
 /** The report of a check that found something, for preflight, the pre-commit hook and preview. */
 export function describeExhaustiveness(result: Exhaustiveness, rulesFile: string): string {
     const lines: string[] = [];
@@ -108,18 +123,13 @@ export function describeExhaustiveness(result: Exhaustiveness, rulesFile: string
         );
         for (const u of result.unclassified) {
             const where = u.source ? ` (added at ${u.source.file}:${u.source.line})` : "";
-            const fix = u.tableMissing
-                ? `add '${u.table}:' and under it '${u.line.trim()}'`
-                : `add under '${u.table}:' the line '${u.line.trim()}'`;
-            lines.push(`  - ${u.table}.${u.column}${where}\n    fix: ${fix}`);
+            lines.push(`  - ${u.table}.${u.column}${where}\n    fix: ${unclassifiedFix(u)}`);
         }
     }
     if (result.stale.length > 0) {
         lines.push(`${result.stale.length} masking rule${result.stale.length === 1 ? " names" : "s name"} nothing that exists:`);
         for (const s of result.stale) {
-            const what = s.column === undefined ? `table ${s.table}` : `column ${s.table}.${s.column}`;
-            const renamed = s.renamedTo ? ` (renamed to ${s.renamedTo}? then rename the key)` : "";
-            lines.push(`  - ${s.file}:${s.line}: ${what} no longer exists\n    fix: delete the rule${renamed}`);
+            lines.push(`  - ${s.file}:${s.line}: ${staleWhat(s)} no longer exists\n    fix: ${staleFix(s)}`);
         }
     }
     return lines.join("\n");

@@ -8,3 +8,4 @@ export * from "./rules";
 export * from "./strategies";
 export * from "./exhaustive";
 export * from "./guess";
+export * from "./coverage";

@@ -12,7 +12,7 @@
  * Pure apart from {@link loadMigrationColumns}, which reads the files.
  */
 import { HISTORY_TABLE } from "../schema/historyTable";
-import { parseMigrations, readMigrationDir } from "../schema/migrationSet";
+import { MigrationSource, parseMigrations, readMigrationDir } from "../schema/migrationSet";
 import { loadSqlParser, SqlStatement } from "../schema/sql";
 import { nameList } from "../schema/statementRules";
 import { ColumnInfo } from "./guess";
@@ -226,9 +226,14 @@ export async function statementParser(): Promise<ParseStatement> {
     };
 }
 
+/** Parses migration sources already read (from a directory or git's index) and replays them; throws on a file that does not parse. */
+export async function columnsOfSources(sources: MigrationSource[], display: string, problems: string[] = []): Promise<MigrationColumns> {
+    const files = await parseMigrations(sources, display, problems);
+    return replayColumns(files, await statementParser());
+}
+
 /** Reads and parses the migrations in `dir` (as `display` names it) and replays them. */
 export async function loadMigrationColumns(dir: string, display = dir): Promise<MigrationColumns> {
     const { sources, problems } = readMigrationDir(dir, display);
-    const files = await parseMigrations(sources, display, problems);
-    return replayColumns(files, await statementParser());
+    return columnsOfSources(sources, display, problems);
 }

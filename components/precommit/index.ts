@@ -13,3 +13,5 @@ export { ALLOW_SECRET, findSecrets, isPlaceholderHost, isPlaceholderPassword, is
 export type { SecretMatch } from "./secrets";
 export { checkStagedMigrations } from "./stagedMigrations";
 export type { StackMigrations, StagedMigrationsInput } from "./stagedMigrations";
+export { checkStagedMasking } from "./stagedMasking";
+export type { StagedMaskingInput } from "./stagedMasking";

@@ -7,6 +7,8 @@
 import type { BackendConfig, FrontendConfig, GithubConfig, Stage } from "../config";
 import type { ConfigProblem } from "../errors";
 import type { MigrationFile } from "../schema/migrationSet";
+import type { MaskingCoverage } from "../masking/coverage";
+import { staleFix, staleWhat, unclassifiedFix } from "../masking/exhaustive";
 import { HistoryRow, migrationPlan, PlanOptions, PlannedFile } from "../schema/plan";
 
 /** error: the deploy must not start; warning: worth reading; ok / info: facts. */
@@ -22,7 +24,7 @@ export interface Finding {
 export type CheckStatus = "pass" | "fail" | "warn" | "skip";
 
 export interface CheckResult {
-    id: "config" | "migrations" | "database" | "git" | "backups" | "backend";
+    id: "config" | "migrations" | "database" | "git" | "backups" | "backend" | "masking";
     title: string;
     status: CheckStatus;
     findings: Finding[];
@@ -316,6 +318,58 @@ export function checkProdBackend(stack: string, stage: Stage, backend: BackendCo
         } else findings.push({ level: "ok", message: `${n} Render instances (Render deploys with zero downtime)` });
     }
     return result("backend", title, findings);
+}
+
+export type MaskingInput =
+    /** The project has no rules file: masking is not in use yet. */
+    | { kind: "absent"; rulesFile: string }
+    | { kind: "skipped"; reason: string }
+    /** The rules file does not validate (MaskingRulesError's message, every problem). */
+    | { kind: "invalid"; rulesFile: string; message: string }
+    | { kind: "checked"; coverage: MaskingCoverage; migrations: string };
+
+/**
+ * 7. With a masking rules file: every column the migrations leave behind has a rule (an error names the file:line
+ * that added it and the line to add) and every rule names a column that exists (an error names the rule's line).
+ */
+export function checkMasking(input: MaskingInput): CheckResult {
+    const title = "masking rules";
+    if (input.kind === "absent")
+        return skippedCheck(
+            "masking",
+            title,
+            `no ${input.rulesFile}, so copies are not checked for masking; start one with 'keel db mask-init'`,
+        );
+    if (input.kind === "skipped") return skippedCheck("masking", title, input.reason);
+    if (input.kind === "invalid")
+        return result("masking", title, [{ level: "error", message: input.message, fix: `fix ${input.rulesFile} as each problem says` }]);
+    const { coverage, migrations } = input;
+    const { rulesFile } = coverage;
+    const findings: Finding[] = [];
+    for (const u of coverage.result.unclassified) {
+        const where = u.source ? `${u.source.file}:${u.source.line}: ` : "";
+        findings.push({
+            level: "error",
+            message: `${where}column ${u.table}.${u.column} (${u.type}) has no masking rule in ${rulesFile}`,
+            fix: `in ${rulesFile}, ${unclassifiedFix(u)}`,
+        });
+    }
+    for (const s of coverage.result.stale) {
+        findings.push({
+            level: "error",
+            message: `${s.file}:${s.line}: the masking rule for ${staleWhat(s)} is stale: no migration in ${migrations} leaves it (dropped or renamed)`,
+            fix: `in ${rulesFile}, ${staleFix(s)}`,
+        });
+    }
+    if (!findings.length) {
+        findings.push({
+            level: "ok",
+            message: `${rulesFile} classifies all ${coverage.columns} column${coverage.columns === 1 ? "" : "s"} of ${migrations}; no rule is stale`,
+        });
+    }
+    for (const u of coverage.unknown)
+        findings.push({ level: "info", message: `${u.file}:${u.line}: ${u.what} (its columns are not checked)` });
+    return result("masking", title, findings);
 }
 
 export function preflightReport(stack: string, checks: CheckResult[]): PreflightReport {

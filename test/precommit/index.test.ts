@@ -7,6 +7,7 @@ import { strict as assert } from "assert";
 import fc from "fast-check";
 import {
     addedLines,
+    checkStagedMasking,
     checkStagedMigrations,
     codeOf,
     debugLeftovers,
@@ -323,6 +324,44 @@ describe("pre-commit: staged migrations", () => {
                 "warning migrations/0003_c.sql: a committed migration is deleted",
             ],
         );
+    });
+});
+
+describe("pre-commit: masking rules against the staged migrations", () => {
+    const check = (files: Record<string, string>) =>
+        checkStagedMasking({
+            dir: "migrations",
+            rulesFile: "db/masking.yaml",
+            // Listed out of order: the files replay in version order.
+            indexNames: Object.keys(files)
+                .filter((p) => p.startsWith("migrations/"))
+                .map((p) => p.slice("migrations/".length))
+                .reverse(),
+            read: (p) => Buffer.from(files[p]),
+        });
+    const base = {
+        "migrations/0001_a.sql": "CREATE TABLE a (id int);\n",
+        "migrations/0002_b.sql": "-- b\nALTER TABLE a ADD COLUMN phone text;\n",
+    };
+
+    it("refuses each unclassified column (file:line, the line to add) and each stale rule (its line)", async () => {
+        const found = await check({ ...base, "db/masking.yaml": "a:\n  id: keep\n  fax: phone\n" });
+        assert.deepEqual(
+            found.map((f) => `${f.level} ${f.message}`),
+            [
+                "error migrations/0002_b.sql:2: column a.phone (text) has no masking rule in db/masking.yaml",
+                "error db/masking.yaml:3: the masking rule for column a.fax is stale: no migration in migrations/ leaves it (dropped or renamed)",
+            ],
+        );
+        assert.match(found[0].fix!, /add under 'a:' the line 'phone: phone/);
+    });
+
+    it("passes complete rules; refuses rules that do not validate; leaves a broken migration to the migration check", async () => {
+        assert.deepEqual(await check({ ...base, "db/masking.yaml": "a:\n  id: keep\n  phone: phone\n" }), []);
+        const invalid = await check({ ...base, "db/masking.yaml": "a:\n  id: keep\n  phone: phonee\n" });
+        assert.equal(invalid.length, 1);
+        assert.match(invalid[0].message, /^The masking rules have 1 problem/);
+        assert.deepEqual(await check({ ...base, "migrations/0003_c.sql": "SELEC 1;\n", "db/masking.yaml": "a:\n  id: keep\n" }), []);
     });
 });
 

@@ -159,6 +159,47 @@ describe("pre-commit hook (git commit in a real repository)", function () {
         assert.match(r.stderr, /git commit --no-verify/);
     });
 
+    it("with db/masking.yaml in the index, a new column without a rule is refused naming file:line and the line to add; a stale rule too", () => {
+        const repo = hookedRepo();
+        repo.stage({
+            "migrations/0001_create_accounts.sql": "CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL);\n",
+            "db/masking.yaml": "accounts:\n  id: keep\n  email: email\n",
+        });
+        const base = repo.commit("base");
+        assert.equal(base.code, 0, base.stderr);
+
+        // The rules file staged alone is checked: a rule for a column no migration leaves is stale.
+        repo.stage({ "db/masking.yaml": "accounts:\n  id: keep\n  email: email\n  fax: phone\n" });
+        const stale = repo.commit("a rule ahead of its migration");
+        assert.equal(stale.code, 1, stale.stderr);
+        assert.match(stale.stderr, /✗ db\/masking\.yaml:4: the masking rule for column accounts\.fax is stale/);
+        repo.stage({ "db/masking.yaml": "accounts:\n  id: keep\n  email: email\n" });
+
+        repo.stage({ "migrations/0002_add_phone.sql": "-- phones\nALTER TABLE accounts ADD COLUMN phone text;\n" });
+        const r = repo.commit("phone");
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(
+            r.stderr,
+            /✗ migrations\/0002_add_phone\.sql:2: column accounts\.phone \(text\) has no masking rule in db\/masking\.yaml/,
+        );
+        assert.match(r.stderr, /fix: in db\/masking\.yaml, add under 'accounts:' the line 'phone: phone/);
+        assert.equal(repo.commits(), 1, "nothing committed");
+
+        // Rules and migration together: complete, committed.
+        repo.stage({ "db/masking.yaml": "accounts:\n  id: keep\n  email: email\n  phone: phone\n" });
+        const ok = repo.commit("phone, classified");
+        assert.equal(ok.code, 0, ok.stderr);
+        assert.equal(repo.commits(), 2);
+    });
+
+    it("without db/masking.yaml, a migration adding a column is not checked for masking", () => {
+        const repo = hookedRepo();
+        repo.stage({ "migrations/0001_create_accounts.sql": "CREATE TABLE accounts (id bigint PRIMARY KEY, phone text);\n" });
+        const r = repo.commit("no rules");
+        assert.equal(r.code, 0, r.stderr);
+        assert.doesNotMatch(r.stderr, /masking/);
+    });
+
     it("a destructive migration needs -- keel:allow-destructive", () => {
         const repo = hookedRepo();
         repo.stage({ "migrations/0001_create_accounts.sql": "CREATE TABLE accounts (id bigint PRIMARY KEY, legacy text);\n" });

@@ -15,6 +15,7 @@ import {
     checkConfig,
     checkDatabase,
     checkGit,
+    checkMasking,
     checkMigrationFiles,
     checkProdBackend,
     DatabaseInput,
@@ -24,6 +25,7 @@ import {
     MigrationFilesInput,
     preflightReport,
 } from "../../components/preflight/index";
+import { maskingCoverage } from "../../components/masking";
 import { loadMigrations } from "../../components/schema/migrationSet";
 import { HistoryRow } from "../../components/schema/plan";
 import { applyMigrations } from "../../components/schema/runner";
@@ -312,6 +314,49 @@ describe("preflight checks (pure)", () => {
         });
     });
 
+    describe("masking rules", () => {
+        const found = {
+            columns: [
+                { table: "users", column: "id", type: "integer", source: { file: "migrations/0001_users.sql", line: 1 } },
+                { table: "users", column: "phone", type: "text", source: { file: "migrations/0002_phone.sql", line: 2 } },
+            ],
+            unknown: [],
+        };
+        const check = (rules: string) =>
+            checkMasking({ kind: "checked", coverage: maskingCoverage(found, rules, "db/masking.yaml"), migrations: "migrations/" });
+
+        it("an unclassified column is ✗ naming the file:line that added it and the line to add", () => {
+            const r = check("users:\n  id: keep\n");
+            assert.equal(r.status, "fail");
+            assert.deepEqual(errors(r), ["migrations/0002_phone.sql:2: column users.phone (text) has no masking rule in db/masking.yaml"]);
+            assert.match(r.findings[0].fix!, /^in db\/masking\.yaml, add under 'users:' the line 'phone: phone/);
+        });
+
+        it("a stale rule is ✗ naming the rules file's line", () => {
+            const r = check("users:\n  id: keep\n  phone: phone\n  fax: phone\n");
+            assert.equal(r.status, "fail");
+            assert.deepEqual(errors(r), [
+                "db/masking.yaml:4: the masking rule for column users.fax is stale: no migration in migrations/ leaves it (dropped or renamed)",
+            ]);
+        });
+
+        it("complete rules pass, naming how many columns are classified", () => {
+            const r = check("users:\n  id: keep\n  phone: phone\n");
+            assert.equal(r.status, "pass");
+            assert.deepEqual(
+                r.findings.map((f) => f.message),
+                ["db/masking.yaml classifies all 2 columns of migrations/; no rule is stale"],
+            );
+        });
+
+        it("without the rules file the check is skipped with a note naming keel db mask-init", () => {
+            const r = checkMasking({ kind: "absent", rulesFile: "db/masking.yaml" });
+            assert.equal(r.status, "skip");
+            assert.equal(r.findings.length, 1);
+            assert.match(r.findings[0].message, /^skipped: no db\/masking\.yaml.*'keel db mask-init'/);
+        });
+    });
+
     it("the report counts every ✗, prints the fix under it, and masks secrets", () => {
         const report = preflightReport("prod", [checkBackups("prod", "prod", false), checkProdBackend("prod", "prod", undefined)]);
         assert.equal(report.ok, false);
@@ -469,10 +514,37 @@ describe("preflight CLI", function () {
                 ["git", "fail"],
                 ["backups", "fail"],
                 ["backend", "fail"],
+                ["masking", "skip"],
             ],
         );
         assert.equal(report.problems, 6);
         assert.ok(!json.stdout.includes(password) && !json.stdout.includes(token));
+    });
+
+    it("with db/masking.yaml, a new column without a rule fails naming the migration's line and the rule to add", async () => {
+        const root = project(
+            { dev: "config:\n  keel:migrations:\n    dir: migrations\n" },
+            { "0001_users.sql": FIRST, "0002_phone.sql": "-- phones\nALTER TABLE users ADD COLUMN phone text;\n" },
+        );
+        fs.mkdirSync(path.join(root, "db"));
+        fs.writeFileSync(path.join(root, "db", "masking.yaml"), "users:\n  id: keep\n  email: email\n  fax: phone\n");
+        const res = await runPreflight(root, ["--offline"], { GITHUB_REF_NAME: "main" });
+        assert.equal(res.code, 1, res.stdout + res.stderr);
+        assert.match(
+            res.stdout,
+            /^✗ masking rules: migrations\/0002_phone\.sql:2: column users\.phone \(text\) has no masking rule in db\/masking\.yaml$/m,
+        );
+        assert.match(res.stdout, /^ {4}fix: in db\/masking\.yaml, add under 'users:' the line 'phone: phone/m);
+        assert.match(res.stdout, /^✗ masking rules: db\/masking\.yaml:4: the masking rule for column users\.fax is stale/m);
+
+        fs.writeFileSync(path.join(root, "db", "masking.yaml"), "users:\n  id: keep\n  email: email\n  phone: phone\n");
+        const ok = await runPreflight(root, ["--offline"], { GITHUB_REF_NAME: "main" });
+        assert.match(ok.stdout, /^✓ masking rules: db\/masking\.yaml classifies all 3 columns of migrations\/; no rule is stale$/m);
+
+        fs.rmSync(path.join(root, "db"), { recursive: true });
+        const none = await runPreflight(root, ["--offline"], { GITHUB_REF_NAME: "main" });
+        assert.equal(none.code, 0, none.stdout + none.stderr);
+        assert.match(none.stdout, /^· masking rules: skipped: no db\/masking\.yaml.*keel db mask-init/m);
     });
 
     it("without --stack checks dev; a stack never deployed skips the history check, saying so, and creates no state", async () => {
