@@ -9,8 +9,8 @@ export function operationsIo(cli: KeelContext): OperationsIo {
         ...processOperationsIo(cli.root, cli.env, cli.out),
         // The records module (and the state backend's SDKs) load only when a command records something.
         record: async (r) => {
-            const { keep } = await import("../scripts/lib/deployOutcome");
-            await keep(cli.root, r.stack, cli.env, r, (line) => cli.out(`${line}\n`));
+            const { keepRecord } = await import("../scripts/lib/records");
+            await keepRecord(cli.root, r.stack, cli.env, r, (line) => cli.out(`${line}\n`));
         },
     };
 }

@@ -16,7 +16,7 @@
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import { keep } from "./lib/deployOutcome";
+import { keepRecord } from "./lib/records";
 import * as path from "path";
 import { parseKeelConfig, stacksIn } from "../components/config";
 import { ConfigError, KeelError } from "../components/errors";
@@ -218,7 +218,7 @@ export async function runDrift(options: DriftOptions, io: DriftIo): Promise<numb
 async function recordDrift(io: DriftIo, r: StackDrift, say: (line: string) => void): Promise<void> {
     if (r.status !== "clean" && r.status !== "drift") return;
     const findings = r.resources.length + r.schemaDrift.length + r.historyDrift.length + r.pending.length + r.problems.length;
-    await keep(
+    await keepRecord(
         io.root,
         r.stack,
         io.env,

@@ -10,7 +10,8 @@
  */
 
 /** Who or what started an operation. */
-export type Trigger = "hand" | "button" | "watch" | "push" | "schedule" | "drill";
+export const TRIGGERS = ["hand", "button", "watch", "push", "schedule", "drill"] as const;
+export type Trigger = (typeof TRIGGERS)[number];
 
 interface Base {
     stack: string;

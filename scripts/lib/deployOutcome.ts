@@ -17,9 +17,9 @@ import { processOperationsIo } from "../../components/operations/io";
 import { maskSecrets, secretValuesIn } from "../../components/operations/mask";
 import { ENVIRONMENT_VARIABLE, TRIGGER_VARIABLE } from "../../components/operations/stepEnv";
 import { rollbackCommand } from "../../components/operations/rollbackHint";
-import type { DeployRecord, KeelRecord, Trigger } from "../../components/records/record";
+import { TRIGGERS, type DeployRecord, type Trigger } from "../../components/records/record";
 import { deploymentStatusSink } from "./deploymentStatus";
-import { recordLog } from "./records";
+import { keepRecord } from "./records";
 
 /** A stack output's plain value (the Automation API's OutputMap, or the history's outputs). */
 export type Outputs = Record<string, unknown>;
@@ -41,7 +41,7 @@ export function headCommit(root: string): CommitFacts {
 /** Who started it: a push or the button in GitHub Actions, else a person. */
 export function triggerOf(env: Record<string, string | undefined>, fallback: Trigger = "hand"): Trigger {
     const set = env[TRIGGER_VARIABLE] as Trigger | undefined;
-    if (set && ["hand", "button", "watch", "push", "schedule", "drill"].includes(set)) return set;
+    if (set && TRIGGERS.includes(set)) return set;
     if (env.GITHUB_ACTIONS === "true") return env.GITHUB_EVENT_NAME === "workflow_dispatch" ? "button" : "push";
     return fallback;
 }
@@ -141,7 +141,7 @@ export async function afterUp(u: UpEnded): Promise<void> {
         ...(backup ? { backup } : {}),
         trigger: triggerOf(u.env),
     };
-    await keep(u.root, u.stack, u.env, record, u.say);
+    await keepRecord(u.root, u.stack, u.env, record, u.say);
     if (u.env.GITHUB_ACTIONS === "true" || u.stage === "dev") return;
     const outcome: DeployOutcome = u.ok
         ? {
@@ -164,21 +164,6 @@ export async function afterUp(u: UpEnded): Promise<void> {
               rollbackCommand: rollbackCommand(u.stack),
           };
     await notice(u.root, u.env, outcome, u.webhook, secrets, u.say);
-}
-
-/** Keeps a record; a record that cannot be kept is said, never thrown. */
-export async function keep(
-    root: string,
-    stack: string,
-    env: Record<string, string | undefined>,
-    record: KeelRecord,
-    say: (line: string) => void,
-): Promise<void> {
-    try {
-        await recordLog(root, stack, env, { warn: say }).append(record);
-    } catch (err) {
-        say(`keel: the ${record.kind} record of ${stack} was not kept: ${String((err as Error)?.message ?? err)}`);
-    }
 }
 
 /**

@@ -6,7 +6,7 @@
 import { formatDrillLine, oneLineCause } from "../../components/operations/drillLine";
 import { secretValuesIn } from "../../components/operations/mask";
 import type { DrillRecord } from "../../components/records/record";
-import { recordLog } from "./records";
+import { keepRecord } from "./records";
 
 export interface DrillRecordIo {
     root: string;
@@ -31,11 +31,5 @@ export async function endDrillPart(io: DrillRecordIo, result: DrillResult, ended
         ...(result.cause ? { cause: oneLineCause(result.cause, secretValuesIn(io.env)) } : {}),
     };
     io.out(formatDrillLine(record));
-    try {
-        const log = recordLog(io.root, record.stack, io.env, { warn: io.out });
-        return await log.append(record);
-    } catch (err) {
-        io.out(`keel: the ${record.drill} drill's record of ${record.stack} was not kept: ${oneLineCause(err)}`);
-        return false;
-    }
+    return keepRecord(io.root, record.stack, io.env, record, io.out);
 }

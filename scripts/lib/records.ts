@@ -104,3 +104,14 @@ export function recordLog(
         },
     };
 }
+
+/** Keeps one record of `stack`; one that cannot be kept is said through `say` (append never throws): true when kept. */
+export function keepRecord(
+    root: string,
+    stack: string,
+    env: Record<string, string | undefined>,
+    record: KeelRecord,
+    say: (line: string) => void,
+): Promise<boolean> {
+    return recordLog(root, stack, env, { warn: say }).append(record);
+}

@@ -8,8 +8,9 @@ import type { DeployOutcome } from "../../components/operations/deployReport";
 import { maskSecrets, secretValuesIn } from "../../components/operations/mask";
 import { rollbackCommand } from "../../components/operations/rollbackHint";
 import type { RollbackRecord, Trigger } from "../../components/records/record";
-import { keep, noticeConfig, notice } from "./deployOutcome";
+import { noticeConfig, notice } from "./deployOutcome";
 import { keelStack } from "./engine";
+import { keepRecord } from "./records";
 
 export interface RollbackEnded {
     root: string;
@@ -41,7 +42,7 @@ export async function rollbackEnded(r: RollbackEnded): Promise<void> {
             trigger: r.trigger,
             ...(r.cause ? { cause: maskSecrets(r.cause, envSecrets) } : {}),
         };
-        await keep(r.root, r.stack, r.env, record, r.say);
+        await keepRecord(r.root, r.stack, r.env, record, r.say);
         // The watch's rollback is in the deploy's report, a drill's in the drill's; a dev stack's is the local loop's.
         if (r.trigger === "watch" || r.trigger === "drill" || r.stage === "dev") return;
         const config = await noticeConfig(await keelStack({ root: r.root, stack: r.stack, env: r.env, create: false }), r.env);
