@@ -38,7 +38,7 @@ import { KeelError } from "../errors";
 import { describeTarget, openClient } from "../postgres/connection";
 import { dropDatabase } from "../postgres/dropDatabase";
 import { HISTORY_TABLE } from "../schema/historyTable";
-import { CopyPlan, planCopy, quoteIdent, TableCopy } from "./copyPlan";
+import { CopyPlan, planCopy, quoteIdent, SourceCatalog, TableCopy } from "./copyPlan";
 import { checkLeaks } from "./leakRun";
 import { lineMasker, MaskingStream } from "./rowMasker";
 import { readSequences, readSourceCatalog } from "./sourceCatalog";
@@ -89,6 +89,24 @@ async function copyRows(source: Client, target: Client, t: TableCopy): Promise<{
     return { read: out.rowCount, written: into.rowCount };
 }
 
+/** Keel's own migration history is bookkeeping: copied as it is, without a rule. */
+function planOptions(req: CopyRequest, catalog: SourceCatalog) {
+    const bookkeeping = catalog.tables.filter((t) => t.name === HISTORY_TABLE).map((t) => `${t.schema}.${t.name}`);
+    return { masking: req.masking, schemaOnly: req.schemaOnly, tables: req.tables, bookkeeping };
+}
+
+/** What a copy would do, from the source's catalog as it is now; throws CopyPlanError naming every problem. Writes nothing. */
+export async function planDatabaseCopy(req: CopyRequest): Promise<CopyPlan> {
+    const source = await openClient(req.sourceUrl, { applicationName: "keel-copy" });
+    try {
+        await source.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+        const catalog = await readSourceCatalog(source);
+        return planCopy(catalog, planOptions(req, catalog));
+    } finally {
+        await source.end().catch(() => undefined);
+    }
+}
+
 export async function copyDatabase(req: CopyRequest, hooks: CopyHooks = {}): Promise<CopyResult> {
     const progress = req.progress ?? (() => undefined);
     const env = req.env ?? process.env;
@@ -106,8 +124,7 @@ export async function copyDatabase(req: CopyRequest, hooks: CopyHooks = {}): Pro
         await source.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
         const snapshot = (await source.query("SELECT pg_export_snapshot() AS s")).rows[0].s as string;
         const catalog = await readSourceCatalog(source);
-        const bookkeeping = catalog.tables.filter((t) => t.name === HISTORY_TABLE).map((t) => `${t.schema}.${t.name}`);
-        let plan = planCopy(catalog, { masking: req.masking, schemaOnly: req.schemaOnly, tables: req.tables, bookkeeping });
+        let plan = planCopy(catalog, planOptions(req, catalog));
         if (hooks.alterPlan) plan = hooks.alterPlan(plan);
 
         const tools: PgTools = await pgToolsFor(req.sourceUrl, env);
@@ -157,10 +174,17 @@ export async function copyDatabase(req: CopyRequest, hooks: CopyHooks = {}): Pro
         const checked = await withClient(scratchUrl, (c) => checkCopy(c, plan, copied));
         if (plan.masked) checked.push(...(await checkLeaks(source, scratchUrl, plan, req.masking!.key, progress)));
         for (const line of checked) progress(`checked: ${line}`);
+        // The snapshot is no longer needed, and the source may be the very database swapped out.
+        await source.end().catch(() => undefined);
 
         if (facts) {
             progress(`swapping '${scratch}' in for '${database}'`);
             await swapDatabases(admin, { database, scratch, previous }, progress);
+            if (req.keepPrevious === false) {
+                scratchCreated = false;
+                await dropDatabase(admin, previous);
+                progress(`dropped the previous '${database}' (not kept, as asked)`);
+            }
         } else {
             await admin.query(`ALTER DATABASE ${quoteIdent(scratch)} RENAME TO ${quoteIdent(database)}`);
         }
@@ -170,7 +194,7 @@ export async function copyDatabase(req: CopyRequest, hooks: CopyHooks = {}): Pro
             rows: copied.get(t.table)?.written ?? 0,
             masked: t.masked.map((m) => `${m.column}: ${m.strategy}`),
         }));
-        return { tables, previous: facts ? previous : "", checked };
+        return { tables, previous: facts && req.keepPrevious !== false ? previous : "", checked };
     } catch (err) {
         if (scratchCreated && admin) {
             progress(`dropping '${scratch}'; '${database}' was not changed`);

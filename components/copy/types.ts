@@ -17,6 +17,8 @@ export interface CopyRequest {
     schemaOnly?: boolean;
     /** Copy only these tables' rows (schema-qualified or in `public`); the others are created empty. */
     tables?: string[];
+    /** Keep the target's previous database (default true); false drops it after the swap (a temporary branch's copy of unmasked data). */
+    keepPrevious?: boolean;
     /** Progress lines for the operator. */
     progress?: (line: string) => void;
     env?: Record<string, string | undefined>;

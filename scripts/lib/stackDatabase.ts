@@ -54,20 +54,7 @@ export async function stackOutput(o: StackOutputOptions, name: string): Promise<
         throw new StackDatabaseError(`The ${o.stack} stack does not exist yet in ${backend}: ${firstUp}.`);
     }
     // One CLI call (about a third of what the Automation API's outputs() costs): `pulumi stack output --json --show-secrets`.
-    const cli = o.cli ?? pulumiCliOrBuild(o.root, o.env);
-    const res = await new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
-        const child = spawn(cli.bin, ["stack", "output", "--json", "--show-secrets", "--stack", o.stack], {
-            cwd: o.root,
-            env: engineEnv(o.root, o.stack, cli, o.env),
-            stdio: ["ignore", "pipe", "pipe"],
-        });
-        let out = "";
-        let err = "";
-        child.stdout.on("data", (d) => (out += d));
-        child.stderr.on("data", (d) => (err += d));
-        child.on("error", reject);
-        child.on("close", (code) => resolve({ code, out, err }));
-    });
+    const res = await runEngineCli(o, ["stack", "output", "--json", "--show-secrets", "--stack", o.stack]);
     if (res.code !== 0) {
         if (/no stack named|not found/i.test(res.err)) {
             throw new StackDatabaseError(`The ${o.stack} stack does not exist yet in ${stateBackend(o.root, o.env)}: ${firstUp}.`);
@@ -79,6 +66,35 @@ export async function stackOutput(o: StackOutputOptions, name: string): Promise<
         throw new StackDatabaseError(`The ${o.stack} stack has no output ${name} (no successful 'npm run up' yet): ${firstUp}.`);
     }
     return value;
+}
+
+/** Runs the engine's CLI for the stack (its environment: backend, passphrase) and collects its output. */
+async function runEngineCli(o: StackOutputOptions, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+    const cli = o.cli ?? pulumiCliOrBuild(o.root, o.env);
+    return new Promise((resolve, reject) => {
+        const child = spawn(cli.bin, args, {
+            cwd: o.root,
+            env: engineEnv(o.root, o.stack, cli, o.env),
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        let out = "";
+        let err = "";
+        child.stdout.on("data", (d) => (out += d));
+        child.stderr.on("data", (d) => (err += d));
+        child.on("error", reject);
+        child.on("close", (code) => resolve({ code, out, err }));
+    });
+}
+
+/**
+ * A config value of the stack, decrypted when it is a secret (`pulumi config get`, with the stack's passphrase
+ * from the environment); undefined when the stack file does not set it.
+ */
+export async function stackConfigValue(o: StackOutputOptions, key: string): Promise<string | undefined> {
+    const res = await runEngineCli(o, ["config", "get", key, "--stack", o.stack]);
+    if (res.code === 0) return res.out.replace(/\n$/, "");
+    if (/not found|configuration key .* not found/i.test(res.err)) return undefined;
+    throw new StackDatabaseError(`pulumi config get ${key} --stack ${o.stack} failed: ${res.err.trim()}`);
 }
 
 /** The stack's direct database URL (stack output databaseUrl), checked usable for migrations. */
