@@ -9,6 +9,7 @@ import { strict as assert } from "assert";
 import { Client } from "pg";
 import { Api, neonClient, waitForOperations } from "../../components/vendors/neon";
 import { FakeNeon } from "../support/fakeNeon";
+import { fakePgBin } from "../support/pgBin";
 import { physicalDatabaseName } from "../support/neonDataPlane";
 import { DATE_TIME, loadSpec, OpenApiSpec, UUID } from "../support/openapi";
 import { PostgresCluster, testCluster } from "../support/postgres";
@@ -171,6 +172,81 @@ describe("fake Neon data plane (a real database per branch)", function () {
         await waitForOperations(api, projectId, deleted.operations, { pollMs: 5 });
         assert.ok(!(await physical()).includes(physicalDatabaseName(mainId, "more")));
         assert.ok((await physical()).includes(physicalDatabaseName(schemaOnly.id, "Extra-DB")));
+    });
+
+    it("restores without preserving (the old data dropped) and onto itself (the same data, the old kept too)", async () => {
+        const role = "dp_owner4";
+        const { projectId, mainId, uri: mainUri } = await project("dp4", role);
+        const c = await connect(mainUri);
+        await c.query("CREATE TABLE t (v text PRIMARY KEY); INSERT INTO t VALUES ('main-1')");
+        await c.end();
+        const other = await branch(projectId, { name: "other" });
+        const otherUri = await uriOf(projectId, other.id, role);
+        await insert(otherUri, "other-1");
+        const leaf = await branch(projectId, { name: "leaf", parent_id: other.id });
+        const leafUri = await uriOf(projectId, leaf.id, role);
+        await insert(leafUri, "leaf-1");
+
+        // "leaf" has no children: no branch keeps its data.
+        const { data: plain } = await api.restoreProjectBranch(projectId, leaf.id, { source_branch_id: mainId });
+        await waitForOperations(api, projectId, plain.operations, { pollMs: 5 });
+        assert.deepEqual(await rows(leafUri), ["main-1"]);
+
+        const { data: self } = await api.restoreProjectBranch(projectId, other.id, {
+            source_branch_id: other.id,
+            source_timestamp: "2026-01-01T00:00:00Z",
+            preserve_under_name: "other_old",
+        });
+        await waitForOperations(api, projectId, self.operations, { pollMs: 5 });
+        const kept = neon.branch(projectId, "other_old")!;
+        assert.deepEqual(await rows(otherUri), ["main-1", "other-1"]);
+        assert.deepEqual(await rows(neon.physicalUrl(kept.id, "app")), ["main-1", "other-1"]);
+        await insert(otherUri, "other-2");
+        assert.deepEqual(await rows(neon.physicalUrl(kept.id, "app")), ["main-1", "other-1"]);
+        assert.deepEqual(
+            (await api.listProjectBranchDatabases(projectId, other.id)).data.databases.map((d) => d.name),
+            ["app"],
+        );
+    });
+
+    it("expireBranches() and reset() drop the databases they forget (settled() waits for that)", async () => {
+        const other = await FakeNeon.start({ dataPlane: { adminUrl: cluster.url("postgres") } });
+        try {
+            const seeded = other.seedProject("exp", { roleName: "dp_exp_role", databaseName: "app" });
+            const main = other.branch(seeded.id, "main")!;
+            const otherApi = neonClient({ apiKey: other.apiKey, baseUrl: other.url, policy: { baseDelayMs: 10 } });
+            const expiresAt = new Date(other.clock.now() + 3600_000).toISOString().replace(/\.\d{3}Z$/, "Z");
+            const { data } = await otherApi.createProjectBranch(seeded.id, { branch: { name: "tmp", expires_at: expiresAt } });
+            const tmp = physicalDatabaseName(data.branch.id, "app");
+            assert.ok((await physical()).includes(tmp));
+            assert.deepEqual(other.expireBranches(other.clock.now() + 3600_000), ["tmp"]);
+            await other.settled();
+            assert.ok(!(await physical()).includes(tmp));
+            assert.ok((await physical()).includes(physicalDatabaseName(main.id, "app")));
+            other.reset();
+            await other.settled();
+            assert.ok(!(await physical()).includes(physicalDatabaseName(main.id, "app")));
+        } finally {
+            await other.stop();
+        }
+    });
+
+    it("a copy that fails is a 500 naming why, and the branch's operation fails with it", async () => {
+        const broken = await FakeNeon.start({
+            operationPolls: 0,
+            dataPlane: { adminUrl: cluster.url("postgres"), pgBin: fakePgBin("echo 'pg_dump: disk on fire' >&2; exit 3") },
+        });
+        try {
+            const seeded = broken.seedProject("broken", { roleName: "dp_broken_role", databaseName: "app" });
+            const brokenApi = neonClient({ apiKey: broken.apiKey, baseUrl: broken.url, policy: { baseDelayMs: 10, maxServerRetries: 0 } });
+            await assert.rejects(brokenApi.createProjectBranch(seeded.id, { branch: { name: "child" } }), (e: Error) =>
+                /500 fake Neon data plane: copying database .* pg_dump exited 3 \(pg_dump: disk on fire\)/.test(e.message),
+            );
+            const op = broken.state.operations.find((o) => o.action === "create_branch")!;
+            assert.match(op.fails ?? "", /disk on fire/);
+        } finally {
+            await broken.stop();
+        }
     });
 
     it("stop() drops the databases and the roles it made", async () => {
