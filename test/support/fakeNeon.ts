@@ -26,12 +26,24 @@
  *   as Neon documents it: RFC 3339, whole seconds, in the future) with its
  *   `ttl_interval_seconds`, and the `annotation_value` given at creation,
  *   returned by GET (annotation) and list (annotations keyed by branch id).
+ * - Data plane (option `dataPlane`, off by default): every database of every
+ *   branch is a real database of its own on a test PostgreSQL cluster
+ *   (test/support/neonDataPlane.ts), named physicalName(branch, database);
+ *   the URIs handed out reach it as the Neon role. A new branch gets a copy
+ *   of its parent's data as it is then, a restore copies the source's data
+ *   and keeps the target's old databases under the preserved branch, deletes
+ *   drop. A request that changes data answers once that is done, and every
+ *   request first waits for the work asked before it, so nothing seen over
+ *   HTTP (an operation finished, a URI) is ahead of the data. Without it,
+ *   every endpoint may share one host (`endpointHost`) and nothing is real.
  */
 import { randomBytes, randomUUID } from "crypto";
 import { FakeClock } from "./fakeClock";
 import { FakeHttpServer, type Fault, HttpError, setEnv } from "./fakeHttp";
+import { type DataPlaneOptions, NeonDataPlane, physicalDatabaseName } from "./neonDataPlane";
 
 export type { Fault, LoggedRequest } from "./fakeHttp";
+export type { DataPlaneOptions } from "./neonDataPlane";
 
 export interface FakeProject {
     id: string;
@@ -128,6 +140,11 @@ export interface FakeNeonOptions {
     endpointHost?: string;
     /** Every role's password (default: a new random one each time): the real PostgreSQL's role has it. */
     rolePassword?: string;
+    /**
+     * A real database per branch database on the cluster `adminUrl` (a superuser URL) reaches; every
+     * endpoint is that host:port. Not with endpointHost. stop() drops what it made.
+     */
+    dataPlane?: DataPlaneOptions;
 }
 
 interface Store {
@@ -167,6 +184,12 @@ export class FakeNeon extends FakeHttpServer {
     protectedBranches: boolean;
     private readonly endpointHost?: string;
     private readonly rolePassword?: string;
+    private readonly plane?: NeonDataPlane;
+    /** While a request is routed with the data plane on: its data work and operations (to fail them if the work fails). */
+    private requestWork?: Promise<void>[];
+    private requestOps?: FakeOperation[];
+    /** Data work asked outside a request that failed, not yet reported. */
+    private backgroundErrors: Error[] = [];
     private failing: { action?: string; error: string; times: number }[] = [];
     private dbSeq = 100000;
     /** The write-ahead log position: advances with every operation. */
@@ -178,8 +201,15 @@ export class FakeNeon extends FakeHttpServer {
         this.apiKey = options.apiKey ?? `napi_fake_${randomBytes(12).toString("hex")}`;
         this.operationPolls = options.operationPolls ?? 1;
         this.protectedBranches = options.protectedBranches ?? true;
-        this.endpointHost = options.endpointHost;
         this.rolePassword = options.rolePassword;
+        if (options.dataPlane) {
+            if (options.endpointHost)
+                throw new Error("FakeNeon: give endpointHost or dataPlane, not both (with dataPlane every endpoint is its cluster)");
+            this.plane = new NeonDataPlane(options.dataPlane);
+            this.endpointHost = this.plane.hostPort;
+        } else {
+            this.endpointHost = options.endpointHost;
+        }
     }
 
     static async start(options: FakeNeonOptions = {}): Promise<FakeNeon> {
@@ -188,11 +218,41 @@ export class FakeNeon extends FakeHttpServer {
         return fake;
     }
 
-    /** Forgets every object, fault and logged request. */
+    /** Forgets every object, fault and logged request (and drops the data plane's databases: await settled()). */
     reset(): void {
         Object.values(this.state).forEach((list: unknown[]) => list.splice(0));
         this.resetHttp();
         this.failing = [];
+        this.dataWork((plane) => plane.dropAll());
+    }
+
+    /** Stops answering; with a data plane, then drops the databases and roles it made on the cluster. */
+    async stop(): Promise<void> {
+        await super.stop();
+        await this.plane?.stop();
+    }
+
+    /** Resolves once the data plane has done everything asked so far (seedProject, reset and expireBranches do not wait). */
+    async settled(): Promise<void> {
+        await this.plane?.settled();
+        const failed = this.backgroundErrors.splice(0);
+        if (failed.length) throw new Error(`fake Neon data plane: ${failed.map((e) => e.message).join("; ")}`);
+    }
+
+    /** The physical database behind a branch's database (data plane): what its connection URIs name. */
+    physicalName(branchId: string, databaseName: string): string {
+        return physicalDatabaseName(branchId, databaseName);
+    }
+
+    /** A superuser URL of the physical database behind a branch's database, to read or check it from a test. */
+    physicalUrl(branchId: string, databaseName: string): string {
+        if (!this.plane) throw new Error("FakeNeon.physicalUrl needs the dataPlane option");
+        return this.plane.url(physicalDatabaseName(branchId, databaseName));
+    }
+
+    /** Physical databases the data plane made that still exist, sorted (after the work asked so far). */
+    async physicalDatabases(): Promise<string[]> {
+        return this.plane ? this.plane.existing() : [];
     }
 
     /** The next `times` operations (of `action`, if given) end `failed` with `error`. */
@@ -246,6 +306,7 @@ export class FakeNeon extends FakeHttpServer {
             (b) => b.expires_at && Date.parse(b.expires_at) <= nowMs && !this.state.branches.some((c) => c.parent_id === b.id),
         );
         for (const b of expired) {
+            this.dropPhysical(b.id);
             for (const key of ["endpoints", "roles", "databases"] as const) {
                 const list = this.state[key] as { branch_id: string }[];
                 for (let i = list.length - 1; i >= 0; i--) if (list[i].branch_id === b.id) list.splice(i, 1);
@@ -275,7 +336,47 @@ export class FakeNeon extends FakeHttpServer {
         return this.errorBody(fault.status, message);
     }
 
-    protected route(method: string, path: string, q: URLSearchParams, body: any): [number, unknown] {
+    protected route(method: string, path: string, q: URLSearchParams, body: any): [number, unknown] | Promise<[number, unknown]> {
+        // Without a data plane the answer is synchronous, exactly as it always was.
+        return this.plane ? this.routeWithData(method, path, q, body) : this.answer(method, path, q, body);
+    }
+
+    /**
+     * With the data plane: first the work earlier requests asked for (a URI answered here names a
+     * database that exists), then the answer, then this request's own work; if that fails, its
+     * operations fail with the reason and the answer is a 500 naming it.
+     */
+    private async routeWithData(method: string, path: string, q: URLSearchParams, body: any): Promise<[number, unknown]> {
+        try {
+            await this.settled();
+        } catch (err) {
+            throw new HttpError(500, (err as Error).message);
+        }
+        const work: Promise<void>[] = [];
+        const ops: FakeOperation[] = [];
+        this.requestWork = work;
+        this.requestOps = ops;
+        let answer: [number, unknown];
+        try {
+            answer = this.answer(method, path, q, body);
+        } finally {
+            this.requestWork = undefined;
+            this.requestOps = undefined;
+        }
+        try {
+            await Promise.all(work);
+        } catch (err) {
+            const reason = `fake Neon data plane: ${(err as Error).message}`;
+            for (const op of ops) {
+                op.fails = reason;
+                this.finish(op);
+            }
+            throw new HttpError(500, reason);
+        }
+        return answer;
+    }
+
+    private answer(method: string, path: string, q: URLSearchParams, body: any): [number, unknown] {
         const p = path.split("/").filter(Boolean).map(decodeURIComponent);
         const m = (pattern: string, verb: string): boolean => {
             if (verb !== method) return false;
@@ -294,6 +395,7 @@ export class FakeNeon extends FakeHttpServer {
         }
         if (m("projects/:id", "DELETE")) {
             if (this.refusedBy(this.state.operations.filter((op) => op.project_id === project.id))) throw this.locked();
+            for (const b of this.state.branches.filter((x) => x.project_id === project.id)) this.dropPhysical(b.id);
             for (const key of ["branches", "endpoints", "roles", "databases", "operations"] as const) {
                 const list = this.state[key] as { project_id: string }[];
                 for (let i = list.length - 1; i >= 0; i--) if (list[i].project_id === project.id) list.splice(i, 1);
@@ -341,6 +443,29 @@ export class FakeNeon extends FakeHttpServer {
     }
 
     // ---- helpers ------------------------------------------------------------
+
+    /** Queues data-plane work (nothing without a data plane); the request being routed waits for it. */
+    private dataWork(work: (plane: NeonDataPlane) => Promise<void>): void {
+        const plane = this.plane;
+        if (!plane) return;
+        const done = plane.enqueue(() => work(plane));
+        if (this.requestWork) this.requestWork.push(done);
+        // Outside a request (seedProject, reset, expireBranches): the failure is the next request's 500, or settled()'s.
+        else done.catch((err: Error) => this.backgroundErrors.push(err));
+    }
+
+    /** Drops the physical databases of a branch's databases (call before forgetting them). */
+    private dropPhysical(branchId: string): void {
+        const names = this.state.databases.filter((d) => d.branch_id === branchId).map((d) => physicalDatabaseName(branchId, d.name));
+        this.dataWork(async (plane) => {
+            for (const name of names) await plane.dropDatabase(name);
+        });
+    }
+
+    /** The database name a URI names: the physical one with a data plane. */
+    private uriDatabase(branchId: string, name: string): string {
+        return this.plane ? physicalDatabaseName(branchId, name) : name;
+    }
 
     private locked(): HttpError {
         return new HttpError(423, "project already has running conflicting operations, scheduling of new ones is prohibited");
@@ -410,6 +535,7 @@ export class FakeNeon extends FakeHttpServer {
             fails: failing?.error,
         };
         if (op.pollsLeft <= 0) op.finishedMs = now;
+        this.requestOps?.push(op);
         // Every operation writes something: the log moves on.
         this.lsn += 0x1000 + Math.floor(Math.random() * 0x800);
         this.state.operations.push(op);
@@ -607,6 +733,8 @@ export class FakeNeon extends FakeHttpServer {
     }
 
     private poolerHost(host: string): string {
+        // The data plane's cluster has no pooler: pooled URIs reach it directly.
+        if (this.plane) return host;
         const dot = host.indexOf(".");
         return `${host.slice(0, dot)}-pooler${host.slice(dot)}`;
     }
@@ -681,6 +809,11 @@ export class FakeNeon extends FakeHttpServer {
             updated_at: now,
         };
         this.state.databases.push(db);
+        const physical = this.uriDatabase(branch.id, db.name);
+        this.dataWork(async (plane) => {
+            await plane.ensureRole(role.name, role.password);
+            await plane.createDatabase(physical, role.name);
+        });
         const ops = [
             this.operation(project.id, "create_timeline", { branch_id: branch.id }, polls),
             this.operation(project.id, "start_compute", { branch_id: branch.id, endpoint_id: endpoint.id }, polls),
@@ -691,9 +824,9 @@ export class FakeNeon extends FakeHttpServer {
                 project: this.projectView(project),
                 connection_uris: [
                     {
-                        connection_uri: this.uri(role, endpoint.host, db.name),
+                        connection_uri: this.uri(role, endpoint.host, physical),
                         connection_parameters: {
-                            database: db.name,
+                            database: physical,
                             password: role.password,
                             role: role.name,
                             host: endpoint.host,
@@ -755,8 +888,18 @@ export class FakeNeon extends FakeHttpServer {
         this.state.branches.push(branch);
         // Roles (with their passwords) and databases come with the branch, as in Neon.
         for (const r of this.state.roles.filter((x) => x.branch_id === parent.id)) this.state.roles.push({ ...r, branch_id: branch.id });
-        for (const d of this.state.databases.filter((x) => x.branch_id === parent.id))
-            this.state.databases.push({ ...d, id: this.dbSeq++, branch_id: branch.id });
+        const copied = this.state.databases.filter((x) => x.branch_id === parent.id);
+        for (const d of copied) this.state.databases.push({ ...d, id: this.dbSeq++, branch_id: branch.id });
+        // The data as the parent has it now: later writes to either side stay on that side.
+        this.dataWork(async (plane) => {
+            for (const d of copied)
+                await plane.copyDatabase(
+                    physicalDatabaseName(parent.id, d.name),
+                    physicalDatabaseName(branch.id, d.name),
+                    d.owner_name,
+                    branch.init_source === "schema-only",
+                );
+        });
         const ops = [this.operation(project.id, "create_branch", { branch_id: branch.id })];
         const endpoints: FakeEndpoint[] = [];
         for (const e of body.endpoints ?? []) {
@@ -767,9 +910,36 @@ export class FakeNeon extends FakeHttpServer {
         return {
             branch: this.branchView(branch),
             endpoints: endpoints.map((e) => this.endpointView(e)),
+            ...this.branchConnectionUris(branch, endpoints),
             operations: ops.map((op) => this.createdView(op)),
             roles: this.state.roles.filter((r) => r.branch_id === branch.id).map((r) => this.roleView(r)),
             databases: this.state.databases.filter((d) => d.branch_id === branch.id).map((d) => this.databaseView(d)),
+        };
+    }
+
+    /**
+     * connection_uris of a new branch with an endpoint, as Neon gives them when the branch has one role
+     * and one database; only with the data plane (the fake never gave them before it).
+     */
+    private branchConnectionUris(branch: FakeBranch, endpoints: FakeEndpoint[]): Record<string, unknown> {
+        const roles = this.state.roles.filter((r) => r.branch_id === branch.id);
+        const dbs = this.state.databases.filter((d) => d.branch_id === branch.id);
+        const endpoint = endpoints.find((e) => e.type === "read_write") ?? endpoints[0];
+        if (!this.plane || !endpoint || roles.length !== 1 || dbs.length !== 1) return {};
+        const database = this.uriDatabase(branch.id, dbs[0].name);
+        return {
+            connection_uris: [
+                {
+                    connection_uri: this.uri(roles[0], endpoint.host, database),
+                    connection_parameters: {
+                        database,
+                        password: roles[0].password,
+                        role: roles[0].name,
+                        host: endpoint.host,
+                        pooler_host: this.poolerHost(endpoint.host),
+                    },
+                },
+            ],
         };
     }
 
@@ -801,6 +971,7 @@ export class FakeNeon extends FakeHttpServer {
         this.lockBranch(branch.id);
         const endpoints = this.state.endpoints.filter((e) => e.branch_id === branch.id);
         for (const e of endpoints) this.state.endpoints.splice(this.state.endpoints.indexOf(e), 1);
+        this.dropPhysical(branch.id);
         for (const key of ["roles", "databases"] as const) {
             const list = this.state[key] as { branch_id: string }[];
             for (let i = list.length - 1; i >= 0; i--) if (list[i].branch_id === branch.id) list.splice(i, 1);
@@ -821,6 +992,10 @@ export class FakeNeon extends FakeHttpServer {
         this.lockBranch(branch.id);
         const now = this.iso();
         const ops: FakeOperation[] = [];
+        // Taken before anything moves: restoring a branch onto itself reads its own databases.
+        const targetDbs = this.state.databases.filter((x) => x.branch_id === branch.id);
+        const sourceDbs = this.state.databases.filter((x) => x.branch_id === source.id);
+        let preservedId: string | undefined;
         if (body.preserve_under_name) {
             const preserved: FakeBranch = {
                 ...branch,
@@ -833,6 +1008,7 @@ export class FakeNeon extends FakeHttpServer {
             };
             delete preserved.annotation;
             delete preserved.annotated_at;
+            preservedId = preserved.id;
             this.state.branches.push(preserved);
             for (const r of this.state.roles.filter((x) => x.branch_id === branch.id))
                 this.state.roles.push({ ...r, branch_id: preserved.id });
@@ -844,8 +1020,19 @@ export class FakeNeon extends FakeHttpServer {
         // The branch now has the source's data: its databases are the source's (roles keep their passwords).
         for (let i = this.state.databases.length - 1; i >= 0; i--)
             if (this.state.databases[i].branch_id === branch.id) this.state.databases.splice(i, 1);
-        for (const d of this.state.databases.filter((x) => x.branch_id === source.id))
-            this.state.databases.push({ ...d, id: this.dbSeq++, branch_id: branch.id });
+        for (const d of sourceDbs) this.state.databases.push({ ...d, id: this.dbSeq++, branch_id: branch.id });
+        this.dataWork(async (plane) => {
+            // The target's data before the restore: the preserved branch's now (renamed, not copied), or gone.
+            for (const d of targetDbs) {
+                const old = physicalDatabaseName(branch.id, d.name);
+                if (preservedId) await plane.renameDatabase(old, physicalDatabaseName(preservedId, d.name));
+                else await plane.dropDatabase(old);
+            }
+            // Onto itself, the source's data is what was just preserved (the fake has no history: source_lsn/timestamp read "now").
+            const from = source.id === branch.id ? preservedId! : source.id;
+            for (const d of sourceDbs)
+                await plane.copyDatabase(physicalDatabaseName(from, d.name), physicalDatabaseName(branch.id, d.name), d.owner_name);
+        });
         branch.last_reset_at = now;
         branch.updated_at = now;
         branch.parent_lsn = this.currentLsn();
@@ -955,6 +1142,7 @@ export class FakeNeon extends FakeHttpServer {
                 updated_at: now,
             };
             this.state.roles.push(role);
+            this.dataWork((plane) => plane.ensureRole(role.name, role.password));
             return [
                 201,
                 { role: this.roleView(role, true), operations: this.applyConfig(project, branch.id).map((op) => this.createdView(op)) },
@@ -977,6 +1165,8 @@ export class FakeNeon extends FakeHttpServer {
             this.lockBranch(branch.id);
             role.password = this.password();
             role.updated_at = this.iso();
+            const password = role.password;
+            this.dataWork((plane) => plane.ensureRole(role.name, password));
             return [
                 200,
                 { role: this.roleView(role, true), operations: this.applyConfig(project, branch.id).map((op) => this.createdView(op)) },
@@ -1006,6 +1196,7 @@ export class FakeNeon extends FakeHttpServer {
                 updated_at: now,
             };
             this.state.databases.push(db);
+            this.dataWork((plane) => plane.createDatabase(physicalDatabaseName(branch.id, db.name), db.owner_name));
             return [
                 201,
                 { database: this.databaseView(db), operations: this.applyConfig(project, branch.id).map((op) => this.createdView(op)) },
@@ -1020,8 +1211,18 @@ export class FakeNeon extends FakeHttpServer {
             this.lockBranch(branch.id);
             if (spec.owner_name && !this.state.roles.some((r) => r.branch_id === branch.id && r.name === spec.owner_name))
                 throw new HttpError(404, `role ${spec.owner_name} not found`);
+            // Two databases of one name would be one physical database (without a data plane the fake never checked).
+            if (this.plane && spec.name && spec.name !== db.name && list().some((d) => d.name === spec.name))
+                throw new HttpError(409, `database ${spec.name} already exists`);
+            const before = physicalDatabaseName(branch.id, db.name);
             if (spec.name) db.name = spec.name;
             if (spec.owner_name) db.owner_name = spec.owner_name;
+            const after = physicalDatabaseName(branch.id, db.name);
+            const owner = db.owner_name;
+            this.dataWork(async (plane) => {
+                if (after !== before) await plane.renameDatabase(before, after);
+                await plane.setOwner(after, owner);
+            });
             db.updated_at = this.iso();
             return [
                 200,
@@ -1031,6 +1232,8 @@ export class FakeNeon extends FakeHttpServer {
         if (method === "DELETE") {
             this.lockBranch(branch.id);
             this.state.databases.splice(this.state.databases.indexOf(db), 1);
+            const physical = physicalDatabaseName(branch.id, db.name);
+            this.dataWork((plane) => plane.dropDatabase(physical));
             return [
                 200,
                 { database: this.databaseView(db), operations: this.applyConfig(project, branch.id).map((op) => this.createdView(op)) },
@@ -1056,7 +1259,7 @@ export class FakeNeon extends FakeHttpServer {
         if (!this.state.databases.some((d) => d.branch_id === branch.id && d.name === dbName))
             throw new HttpError(404, "database not found");
         const host = q.get("pooled") === "true" ? this.poolerHost(endpoint.host) : endpoint.host;
-        return { uri: this.uri(role, host, dbName) };
+        return { uri: this.uri(role, host, this.uriDatabase(branch.id, dbName)) };
     }
 }
 
