@@ -1,10 +1,15 @@
 /**
  * npm run db:reset -- --stack staging [--yes]
  *
- * Resets a Neon stack's branch (staging) to its parent's data (prod), then
- * sanitizes it. The sanitization runs on a temporary branch before the stack's
- * branch is restored from it, so nothing that connects to the stack's branch
- * ever sees unsanitized data. The branch's previous state is kept under
+ * Gives a stack a fresh copy of the data it gets copies of, masked by
+ * db/masking.yaml:
+ * - on Neon, its branch is reset to its parent's data (prod): masked (when the
+ *   rules file exists) and sanitized (keel:database.neon.sanitizeSql) on a
+ *   temporary branch before the stack's branch is restored from it, so nothing
+ *   that connects to the stack's branch ever sees unmasked data;
+ * - any other kind gets `keel db copy --from <keel:copyFrom> --to <stack>`
+ *   (scripts/lib/databaseCopy.ts).
+ * On Neon The branch's previous state is kept under
  * `<branch>-before-reset-<time>`, so a reset can be undone from the Neon console.
  * The sanitization file runs as seeds do (components/schema/seeds.ts runSqlFile):
  * parsed first, one transaction, a failing statement named by file and line.
@@ -14,7 +19,13 @@
  * seeds, keeping nothing. db:reset copies real (parent) data and keeps the
  * previous state.
  */
+import * as fs from "fs";
+import * as path from "path";
 import { describePlan, executeReset, planReset, ResetError, runSqlInTransaction } from "../components/backup/neonReset";
+import { copyDatabase } from "../components/copy";
+import { MASKING_RULES_FILE } from "../components/masking";
+import { COPY_FROM_CONFIG, copyFromOf, dbCopy, maskingKeyFor, readMaskingRules } from "./lib/databaseCopy";
+import type { PulumiCli } from "./lib/pulumiCli";
 import { UsageError } from "./lib/usageError";
 import { scriptNeonClient } from "./lib/neonStack";
 import { readStackConfig } from "./lib/stackConfig";
@@ -24,6 +35,7 @@ export interface DbResetIo {
     env: Record<string, string | undefined>;
     out(line: string): void;
     confirm(question: string): Promise<boolean>;
+    cli?: PulumiCli;
 }
 
 export interface DbResetOptions {
@@ -37,24 +49,42 @@ export async function dbReset(options: DbResetOptions, io: DbResetIo): Promise<n
     if (!stack) throw new UsageError("--stack <stack> is required");
     const config = readStackConfig(io.root, stack, io.env);
     if (config.database.kind !== "neon") {
-        throw new ResetError(
-            `Stack '${stack}' uses a ${config.database.kind} database; db:reset works on Neon branches.` +
-                (config.stage === "dev"
-                    ? ` To start the dev database over from the migrations and seeds: npm run dev:reset -- --stack ${stack}.`
-                    : ""),
-        );
+        const from = copyFromOf(io.root, stack, io.env);
+        if (!from) {
+            throw new ResetError(
+                `Stack '${stack}' uses a ${config.database.kind} database, and its stack file does not say where its data comes from: ` +
+                    `set ${COPY_FROM_CONFIG} (pulumi config set ${COPY_FROM_CONFIG} prod --stack ${stack}), or copy once with keel db copy --from <stack|url> --to ${stack}.` +
+                    (config.stage === "dev"
+                        ? ` To start the dev database over from the migrations and seeds: npm run dev:reset -- --stack ${stack}.`
+                        : ""),
+            );
+        }
+        return dbCopy({ from, to: stack, yes: options.yes }, io);
     }
     // keel:neonApiKey is encrypted in the stack file: the key comes from NEON_API_KEY here.
     const api = scriptNeonClient(stack, io.env, io.out);
-    const plan = await planReset(api, stack, config.database, io.root);
+    // Masked whenever the rules exist: the parent's data is prod's (the plan says when nothing masks it).
+    const masked = fs.existsSync(path.join(io.root, MASKING_RULES_FILE));
+    const masking = masked
+        ? { rules: readMaskingRules(io.root, MASKING_RULES_FILE, "The reset is masked"), key: await maskingKeyFor({ stack }, io) }
+        : undefined;
+    const plan = await planReset(api, stack, config.database, io.root, new Date(), masked ? MASKING_RULES_FILE : undefined);
     io.out(`db:reset on stack '${stack}' (Neon project ${plan.projectId}) will:\n${describePlan(plan).join("\n")}`);
     if (options.yes !== true && !(await io.confirm("Go ahead? [y/N] "))) {
         io.out("Nothing was changed. (Pass --yes to skip this question in scripts.)");
         return 1;
     }
-    await executeReset(api, plan, { runSql: (uri, sql) => runSqlInTransaction(uri, sql, plan.sanitizeSql?.file), log: io.out });
-    io.out(
-        `'${plan.target.name}' now holds '${plan.parent.name}'s data${plan.sanitizeSql ? `, sanitized by ${plan.sanitizeSql.file}` : ""}.`,
+    await executeReset(api, plan, {
+        runSql: (uri, sql) => runSqlInTransaction(uri, sql, plan.sanitizeSql?.file),
+        // On the temporary branch: the masked copy replaces its database, and the unmasked one is dropped before the restore.
+        mask: async (uri) => {
+            await copyDatabase({ sourceUrl: uri, targetUrl: uri, masking, keepPrevious: false, progress: io.out, env: io.env });
+        },
+        log: io.out,
+    });
+    const how = [masked ? `masked by ${MASKING_RULES_FILE}` : "", plan.sanitizeSql ? `sanitized by ${plan.sanitizeSql.file}` : ""].filter(
+        Boolean,
     );
+    io.out(`'${plan.target.name}' now holds '${plan.parent.name}'s data${how.length ? `, ${how.join(" and ")}` : ""}.`);
     return 0;
 }

@@ -33,8 +33,10 @@ export interface ResetPlan {
     projectId: string;
     target: { id: string; name: string };
     parent: { id: string; name: string };
-    /** Temporary branch for the sanitization; absent without a sanitization file. */
+    /** Temporary branch for the masking and the sanitization; absent with neither. */
     scratchName?: string;
+    /** The masking rules file the copy is masked by (on the temporary branch), when there is one. */
+    maskedBy?: string;
     preservedName: string;
     sanitizeSql?: { file: string; sql: string };
     roleName: string;
@@ -44,11 +46,20 @@ export interface ResetPlan {
 export interface ResetHooks {
     /** Runs the sanitization SQL against a connection URI (tests point this at a real PostgreSQL). */
     runSql(uri: string, sql: string): Promise<void>;
+    /** Masks the database at the URI in place (components/copy: a masked copy swapped in, the unmasked one dropped). */
+    mask?(uri: string): Promise<void>;
     log(line: string): void;
 }
 
 /** Finds the project and branches by name and says what a reset would do. Reads only. */
-export async function planReset(api: Api, stack: string, c: NeonDatabaseConfig, root: string, now = new Date()): Promise<ResetPlan> {
+export async function planReset(
+    api: Api,
+    stack: string,
+    c: NeonDatabaseConfig,
+    root: string,
+    now = new Date(),
+    maskedBy?: string,
+): Promise<ResetPlan> {
     if (c.project.owned || !c.branch.parent) {
         throw new ResetError(
             `Stack '${stack}' owns the Neon project and uses its default branch: there is no parent to reset it from. ` +
@@ -79,9 +90,10 @@ export async function planReset(api: Api, stack: string, c: NeonDatabaseConfig, 
         projectId,
         target: { id: target.id, name: target.name },
         parent: { id: parent.id, name: parent.name },
-        scratchName: sanitizeSql ? `keel-reset-${c.branch.name}-${t}` : undefined,
+        scratchName: sanitizeSql || maskedBy ? `keel-reset-${c.branch.name}-${t}` : undefined,
         preservedName: `${c.branch.name}-before-reset-${t}`,
         sanitizeSql,
+        maskedBy,
         roleName: c.roleName,
         databaseName: c.databaseName,
     };
@@ -89,16 +101,21 @@ export async function planReset(api: Api, stack: string, c: NeonDatabaseConfig, 
 
 /** The plan, one numbered step a line, for printing before asking. */
 export function describePlan(p: ResetPlan): string[] {
-    const steps = p.sanitizeSql
+    const steps = p.scratchName
         ? [
               `create the temporary branch '${p.scratchName}' from '${p.parent.name}' (${p.parent.id}) at its latest data`,
-              `run ${p.sanitizeSql.file} on it, in one transaction`,
+              ...(p.maskedBy
+                  ? [
+                        `mask '${p.databaseName}' on it by ${p.maskedBy}: a masked copy checked (row counts, constraints, no original value left) and swapped in, the unmasked one dropped`,
+                    ]
+                  : []),
+              ...(p.sanitizeSql ? [`run ${p.sanitizeSql.file} on it, in one transaction`] : []),
               `restore '${p.target.name}' (${p.target.id}) from it; its current state is kept as '${p.preservedName}'`,
               `delete the temporary branch`,
           ]
         : [
               `restore '${p.target.name}' (${p.target.id}) from '${p.parent.name}' (${p.parent.id}); its current state is kept as '${p.preservedName}'`,
-              `(no sanitization file is configured: the data is copied as it is)`,
+              `(no masking rules (db/masking.yaml) and no sanitization file: the data is copied as it is; keel db mask-init writes the rules)`,
           ];
     return steps.map((s, i) => `  ${i + 1}. ${s}`);
 }
@@ -109,14 +126,21 @@ export async function executeReset(api: Api, p: ResetPlan, hooks: ResetHooks): P
     let source = p.parent;
     let scratchId: string | undefined;
     try {
-        if (p.sanitizeSql && p.scratchName) {
+        if (p.scratchName) {
             hooks.log(`creating '${p.scratchName}' from '${p.parent.name}'`);
             const id = await createBranchWithCompute(api, p.projectId, { parentId: p.parent.id, name: p.scratchName }, wait, (created) => {
                 scratchId = created;
             });
             const uri = await directConnectionUri(api, p.projectId, id, p);
-            hooks.log(`running ${p.sanitizeSql.file} on '${p.scratchName}'`);
-            await hooks.runSql(uri, p.sanitizeSql.sql);
+            if (p.maskedBy) {
+                if (!hooks.mask) throw new ResetError(`The reset is masked by ${p.maskedBy}, and no masker was given.`);
+                hooks.log(`masking '${p.databaseName}' on '${p.scratchName}' by ${p.maskedBy}`);
+                await hooks.mask(uri);
+            }
+            if (p.sanitizeSql) {
+                hooks.log(`running ${p.sanitizeSql.file} on '${p.scratchName}'`);
+                await hooks.runSql(uri, p.sanitizeSql.sql);
+            }
             source = { id, name: p.scratchName };
         }
         await restoreInPlace(api, { projectId: p.projectId, target: p.target, source, preservedName: p.preservedName }, wait, hooks.log);

@@ -161,14 +161,18 @@ export async function copyDatabase(req: CopyRequest, hooks: CopyHooks = {}): Pro
             await withClient(scratchUrl, (c) => c.query(`SELECT setval($1, $2::bigint, true)`, [s.sqlName, s.lastValue]));
         }
         progress("building indexes, constraints and triggers over the copied rows");
-        await runPgTool(tools.pgRestore, [...restoreArgs, "--section=post-data", schemaFile], scratchEnv, "building indexes and constraints", progress).catch(
-            (e: Error) => {
-                throw new CopyError(
-                    `${e.message}\nA unique index or constraint that held in the source does not hold over the ${plan.masked ? "masked " : ""}rows: ` +
-                        `mask that column with a strategy that keeps distinct values distinct (email, name, phone, hash).`,
-                );
-            },
-        );
+        await runPgTool(
+            tools.pgRestore,
+            [...restoreArgs, "--section=post-data", schemaFile],
+            scratchEnv,
+            "building indexes and constraints",
+            progress,
+        ).catch((e: Error) => {
+            throw new CopyError(
+                `${e.message}\nA unique index or constraint that held in the source does not hold over the ${plan.masked ? "masked " : ""}rows: ` +
+                    `mask that column with a strategy that keeps distinct values distinct (email, name, phone, hash).`,
+            );
+        });
 
         if (hooks.beforeChecks) await hooks.beforeChecks(scratchUrl);
         const checked = await withClient(scratchUrl, (c) => checkCopy(c, plan, copied));
@@ -269,7 +273,8 @@ async function checkCopy(copy: Client, plan: CopyPlan, copied: Map<string, { rea
     return [
         `${plan.tables.length} tables, ${rows} rows, counts equal to the source's`,
         `${constraints} constraints hold over the copied rows` +
-            (invalid.rows.length ? ` (${invalid.rows.length} NOT VALID as in the source: ${invalid.rows.map((r) => `${r.t}.${r.c}`).join(", ")})` : ""),
+            (invalid.rows.length
+                ? ` (${invalid.rows.length} NOT VALID as in the source: ${invalid.rows.map((r) => `${r.t}.${r.c}`).join(", ")})`
+                : ""),
     ];
 }
-

@@ -93,10 +93,7 @@ export interface CopyPlan {
 /** A copy that cannot go ahead as asked; every reason at once, each with its fix. */
 export class CopyPlanError extends KeelError {
     constructor(readonly problems: string[]) {
-        super(
-            `The copy cannot go ahead; nothing was changed:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
-            "CopyPlanError",
-        );
+        super(`The copy cannot go ahead; nothing was changed:\n${problems.map((p) => `  - ${p}`).join("\n")}`, "CopyPlanError");
     }
 }
 

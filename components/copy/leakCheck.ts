@@ -85,7 +85,8 @@ export function unitOutput(rule: Rule, key: MaskingKey): ((unit: string) => stri
 }
 
 function leafMasker(rule: ScalarRule, key: MaskingKey): (v: string) => string | null {
-    if (rule.kind === "fixed") return () => (rule.value === null ? null : typeof rule.value === "string" ? rule.value : JSON.stringify(rule.value));
+    if (rule.kind === "fixed")
+        return () => (rule.value === null ? null : typeof rule.value === "string" ? rule.value : JSON.stringify(rule.value));
     return strategyFor(rule, key).mask;
 }
 

@@ -92,7 +92,8 @@ export async function checkLeaks(
                 if (!probe.whole) sampledColumns++;
                 let found = probe.candidates();
                 if (found.length && canCollide(m.rule)) found = await notGivenByRule(source, t, m, key, found);
-                if (found.length) leaks.push({ column: `${t.table}.${m.column}`, found: found.length, sampled: probe.sampledTarget, whole: probe.whole });
+                if (found.length)
+                    leaks.push({ column: `${t.table}.${m.column}`, found: found.length, sampled: probe.sampledTarget, whole: probe.whole });
             }
         }
     } finally {

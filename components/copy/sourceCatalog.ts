@@ -23,15 +23,13 @@ export async function readSourceCatalog(client: Client): Promise<SourceCatalog> 
         WHERE con.contype = 'f' AND con.conparentid = 0
         ORDER BY 1`);
     return {
-        tables: tables.rows.map(
-            (r): SourceTable => ({
-                schema: r.schema,
-                name: r.name,
-                kind: r.kind === "p" ? "partitioned" : "table",
-                columns: r.columns,
-                estimatedRows: r.estimated,
-            }),
-        ),
+        tables: tables.rows.map((r): SourceTable => ({
+            schema: r.schema,
+            name: r.name,
+            kind: r.kind === "p" ? "partitioned" : "table",
+            columns: r.columns,
+            estimatedRows: r.estimated,
+        })),
         foreignKeys: fks.rows,
     };
 }

@@ -115,7 +115,12 @@ describe("copyDatabase (real PostgreSQL)", function () {
         await seed(source);
         await sql(target, "CREATE TABLE old_stuff (x int); INSERT INTO old_stuff VALUES (1)");
         const lines: string[] = [];
-        const result = await copyDatabase({ sourceUrl: source, targetUrl: target, masking: { rules, key: KEY }, progress: (l) => lines.push(l) });
+        const result = await copyDatabase({
+            sourceUrl: source,
+            targetUrl: target,
+            masking: { rules, key: KEY },
+            progress: (l) => lines.push(l),
+        });
 
         // The target is the copy now; the old one is kept under result.previous.
         assert.deepEqual(await sql(target, "SELECT to_regclass('old_stuff') AS t"), [{ t: null }]);
@@ -144,20 +149,35 @@ describe("copyDatabase (real PostgreSQL)", function () {
             assert.equal(a.profile.contacts[0].email, maskEmail(KEY, s.profile.contacts[0].email));
         }
         // The foreign key over a masked column holds: the same email masks to the same value in both tables.
-        const orphans = await sql(target, "SELECT count(*)::int AS n FROM orders o LEFT JOIN accounts a ON a.email = o.account_email WHERE a.id IS NULL");
+        const orphans = await sql(
+            target,
+            "SELECT count(*)::int AS n FROM orders o LEFT JOIN accounts a ON a.email = o.account_email WHERE a.id IS NULL",
+        );
         assert.deepEqual(orphans, [{ n: 0 }]);
         // The trigger is created after the rows: amounts are not touched by it.
-        assert.deepEqual(await sql(target, "SELECT sum(amount)::int AS s FROM orders"), await sql(source, "SELECT sum(amount)::int AS s FROM orders"));
+        assert.deepEqual(
+            await sql(target, "SELECT sum(amount)::int AS s FROM orders"),
+            await sql(source, "SELECT sum(amount)::int AS s FROM orders"),
+        );
         // Partitions through their root, inheritance children on their own, no row twice.
-        assert.deepEqual(await sql(target, "SELECT count(*)::int AS n FROM events_2025"), await sql(source, "SELECT count(*)::int AS n FROM events_2025"));
+        assert.deepEqual(
+            await sql(target, "SELECT count(*)::int AS n FROM events_2025"),
+            await sql(source, "SELECT count(*)::int AS n FROM events_2025"),
+        );
         assert.deepEqual(await sql(target, "SELECT count(*)::int AS n FROM ONLY audit"), [{ n: 1 }]);
         assert.deepEqual(await sql(target, "SELECT count(*)::int AS n FROM audit"), [{ n: 2 }]);
         assert.notEqual((await sql(target, "SELECT who FROM ONLY audit"))[0].who, "Alice Admin");
         // Keel's history is copied as it is; the sequence continues after the copied ids.
         assert.deepEqual(await sql(target, "SELECT version, checksum FROM keel_schema_history"), [{ version: "0001", checksum: "abc" }]);
         assert.deepEqual(await sql(target, "SELECT nextval('accounts_id_seq')::int AS n"), [{ n: 51 }]);
-        assert.ok(result.checked.some((c) => /no original value in \d+ masked columns/.test(c)), result.checked.join("\n"));
-        assert.ok(lines.some((l) => /copied accounts: 50 rows, \d+ columns masked/.test(l)), lines.join("\n"));
+        assert.ok(
+            result.checked.some((c) => /no original value in \d+ masked columns/.test(c)),
+            result.checked.join("\n"),
+        );
+        assert.ok(
+            lines.some((l) => /copied accounts: 50 rows, \d+ columns masked/.test(l)),
+            lines.join("\n"),
+        );
         // Nothing of the source's personal data anywhere in the copy's text.
         const dump = JSON.stringify(await sql(target, "SELECT a.*, (SELECT json_agg(o) FROM orders o) FROM accounts a"));
         assert.doesNotMatch(dump, /@mail\.test|Person \d|bio of/);
@@ -224,11 +244,22 @@ describe("copyDatabase (real PostgreSQL)", function () {
         const target = await freshDatabase("copy_dst");
         await seed(source, 3);
         await sql(source, "DO $$ BEGIN EXECUTE 'ALTER TABLE accounts ADD COLUMN ip inet'; END $$");
-        const err = await copyDatabase({ sourceUrl: source, targetUrl: target, masking: { rules, key: KEY }, tables: ["order", "orders"] }).catch((e) => e);
+        const err = await copyDatabase({
+            sourceUrl: source,
+            targetUrl: target,
+            masking: { rules, key: KEY },
+            tables: ["order", "orders"],
+        }).catch((e) => e);
         assert.ok(err instanceof CopyPlanError, String(err));
-        assert.match(err.message, /accounts\.ip \(inet\) in the source has no masking rule \(the source's live catalog has it\); in db\/masking\.yaml, add under 'accounts:' the line 'ip: /);
+        assert.match(
+            err.message,
+            /accounts\.ip \(inet\) in the source has no masking rule \(the source's live catalog has it\); in db\/masking\.yaml, add under 'accounts:' the line 'ip: /,
+        );
         assert.match(err.message, /--tables names 'order', which the source does not have; did you mean 'orders'\?/);
-        assert.match(err.message, /--tables copies orders, whose foreign key orders_account_email_fkey references accounts, which is not listed: add accounts to --tables/);
+        assert.match(
+            err.message,
+            /--tables copies orders, whose foreign key orders_account_email_fkey references accounts, which is not listed: add accounts to --tables/,
+        );
         assert.deepEqual(await sql(target, "SELECT datname FROM pg_database WHERE datname LIKE '%keel_copy%'"), []);
     });
 
@@ -241,6 +272,8 @@ describe("copyDatabase (real PostgreSQL)", function () {
         await copyDatabase({ sourceUrl: source, targetUrl: target, schemaOnly: true });
         assert.deepEqual(await sql(target, "SELECT count(*)::int AS n FROM accounts"), [{ n: 0 }]);
         await copyDatabase({ sourceUrl: source, targetUrl: target, tables: ["accounts", "orders"], masking: { rules, key: KEY } });
-        assert.deepEqual(await sql(target, "SELECT (SELECT count(*) FROM orders)::int AS o, (SELECT count(*) FROM events)::int AS e"), [{ o: 12, e: 0 }]);
+        assert.deepEqual(await sql(target, "SELECT (SELECT count(*) FROM orders)::int AS o, (SELECT count(*) FROM events)::int AS e"), [
+            { o: 12, e: 0 },
+        ]);
     });
 });

@@ -86,7 +86,7 @@ describe("npm run db:reset (fake Neon API)", function () {
         const dev = await run(dir, ["--stack", "dev"], {});
         assert.match(
             String((dev as Error).message),
-            /uses a local database; db:reset works on Neon branches\. .*npm run dev:reset -- --stack dev/,
+            /uses a local database, and its stack file does not say where its data comes from: set keel:copyFrom .*npm run dev:reset -- --stack dev/,
         );
     });
 

@@ -8,7 +8,7 @@
  * - A branch's copy of its parent is pg_dump -Fc | pg_restore: CREATE
  *   DATABASE … TEMPLATE fails while anyone is connected to the parent, and
  *   a fake must not end other sessions to copy.
- * - Roles are cluster-wide: a Neon role is one cluster role (LOGIN, with the
+ * - Roles are cluster-wide: a Neon role is one cluster role (LOGIN CREATEDB, as neon_superuser members are, with the
  *   last password Neon handed out for that name); the suite's cluster trusts
  *   every connection anyway, so older passwords of the same name still work.
  * - Work runs one step at a time, in the order FakeNeon asked for it.
@@ -103,9 +103,9 @@ export class NeonDataPlane {
         await this.withAdmin(async (c) => {
             const { rowCount } = await c.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [name]);
             if (rowCount) {
-                await c.query(`ALTER ROLE ${ident(name)} LOGIN PASSWORD ${literal(password)}`);
+                await c.query(`ALTER ROLE ${ident(name)} LOGIN CREATEDB PASSWORD ${literal(password)}`);
             } else {
-                await c.query(`CREATE ROLE ${ident(name)} LOGIN PASSWORD ${literal(password)}`);
+                await c.query(`CREATE ROLE ${ident(name)} LOGIN CREATEDB PASSWORD ${literal(password)}`);
                 this.roles.add(name);
             }
         });
