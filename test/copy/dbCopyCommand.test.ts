@@ -139,7 +139,7 @@ describe("keel db copy (command line, real PostgreSQL)", function () {
             [
                 ["--from", "prod", "--to", target],
                 env,
-                /db\/masking\.yaml:4: accounts\.full_name: .nmae. is not a masking strategy\n    fix: did you mean .name.\?/,
+                /db\/masking\.yaml:4: accounts\.full_name: .nmae. is not a masking strategy\n {4}fix: did you mean .name.\?/,
                 1,
                 { "db/masking.yaml": RULES.replace("full_name: name", "full_name: nmae") },
             ],
