@@ -155,6 +155,7 @@ describe("keel: the command tree", () => {
             "stack:new",
             "db:url",
             "db:reset",
+            "db:copy",
             "db:backups",
             "db:backup",
             "db:restore",
