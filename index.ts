@@ -14,6 +14,7 @@ import { KeelError } from "./components/errors";
 import { readCredentials, readKeelConfig } from "./components/config/pulumi";
 import { loadMigrationSummaries, Schema } from "./components/schema";
 import { schemaSettings } from "./components/schema/settings";
+import { checkReceivingStack } from "./components/masking/receivingStack";
 
 export = async (root: string = process.cwd()) => {
     const { config, migrations } = await validated(root);
@@ -149,7 +150,8 @@ export = async (root: string = process.cwd()) => {
 };
 
 /**
- * The stack's config and the migration files, checked before anything is declared.
+ * The stack's config, the migration files and, on a stack that receives copies, the
+ * masking rules, checked before anything is declared.
  * Keel's errors already say what is wrong and how to fix it: they end the program
  * as a RunError, which the engine prints as the message alone (no stack trace).
  */
@@ -161,6 +163,9 @@ async function validated(root: string) {
             // Files parsed before are not parsed again at every preview (components/schema/summary.ts).
             cacheFile: path.join(root, ".keel", "cache", "migration-lint.json"),
         });
+        // A stack that receives copies of another's data: its masking rules match its migrations, or nothing is deployed.
+        const receiving = await checkReceivingStack(root, config);
+        if (receiving.warning) pulumi.log.warn(receiving.warning);
         return { config, migrations };
     } catch (err) {
         if (err instanceof KeelError) throw Object.assign(new pulumi.RunError(err.message), { cause: err });

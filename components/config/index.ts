@@ -15,7 +15,8 @@ import { FrontendConfig, parseFrontend } from "./frontend";
 import { GithubConfig, parseGithub } from "./github";
 import { MigrationConfig, parseMigrations } from "./migrations";
 import { Stage, STAGES, stageDefaults, StageDefaults, stageOf } from "./stage";
-import { KNOWN_KEYS, SECRET_KEYS } from "./keys";
+import { exampleOf, KNOWN_KEYS, SECRET_KEYS } from "./keys";
+import { parseCopies } from "./copies";
 
 export { NAMESPACE, parseJsonValue, stacksIn, valueAt } from "./context";
 export type {
@@ -33,6 +34,8 @@ export type { FrontendConfig } from "./frontend";
 export type { GithubConfig } from "./github";
 export { environmentNameFor } from "./github";
 export type { MigrationConfig } from "./migrations";
+export type { CopiesConfig } from "./copies";
+export { copySource, MASKING_KEY_MIN_BYTES, receivesCopies } from "./copies";
 export { STAGES, stageDefaults, WATCH_DEFAULTS, WATCH_MAX_MINUTES } from "./stage";
 export type { Stage, StageDefaults } from "./stage";
 
@@ -54,6 +57,10 @@ export interface KeelConfig {
      * components/dataGuard.ts); every other one is protected on every stage.
      */
     allowDataLoss: string[];
+    /** The stack this stack's data is copied from (`keel:copyFrom`); see receivesCopies for Neon's parent branch. */
+    copyFrom?: string;
+    /** The HMAC key that masks the copies this stack receives (`keel:maskingKey`, a secret). */
+    maskingKey?: string;
 }
 
 /** What the program reads: raw config values (`keel:key` -> string) and which of them are secret. */
@@ -105,7 +112,7 @@ export function parseKeelConfig(raw: RawConfig): KeelConfig {
             problems.push({
                 key: fullKey,
                 message: "is stored in plain text in the stack file; it holds a credential and must be a secret",
-                fix: `npm run pulumi -- config set --secret ${fullKey} '<value>' --stack ${stack}`,
+                fix: `npm run pulumi -- config set --secret ${fullKey} ${exampleOf(key)} --stack ${stack}`,
             });
         }
     }
@@ -140,6 +147,7 @@ export function parseKeelConfig(raw: RawConfig): KeelConfig {
     const frontend = parseFrontend(ctx, backend, get("backend") !== undefined);
     const github = parseGithub(ctx);
     const allowDataLoss = parseAllowDataLoss(ctx, database);
+    const copies = parseCopies(ctx);
 
     if (problems.length || !migrations || !database) throw new ConfigError(stack, problems);
     return {
@@ -153,5 +161,6 @@ export function parseKeelConfig(raw: RawConfig): KeelConfig {
         ...(frontend ? { frontend } : {}),
         ...(github ? { github } : {}),
         allowDataLoss,
+        ...copies,
     };
 }

@@ -30,6 +30,8 @@ export interface ConfigKey {
     fallback?: string;
     /** The default of a key without a schema, in words. */
     default?: string;
+    /** The value a fix suggests, when a placeholder says too little (a secret's: a command that generates one). */
+    example?: string;
 }
 
 /** In the order the unknown-key message lists them. */
@@ -140,6 +142,22 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         description:
             "the resources holding data that the next `up` may delete or replace (see What Keel never deletes); take it out again afterwards",
     },
+    {
+        key: "copyFrom",
+        secret: false,
+        type: "stack name",
+        description:
+            "the stack this stack's data is copied from: `keel db copy` and `keel db reset` default `--from` to it; never on a prod-stage stack, never the stack itself",
+    },
+    {
+        key: "maskingKey",
+        secret: true,
+        type: "string of at least 16 bytes",
+        fallback: "none",
+        example: "$(openssl rand -hex 32)",
+        description:
+            "the HMAC key that masks the copies this stack receives (db/masking.yaml); the same key gives the same masked values, so keep it for the stack's life",
+    },
     ...allStateCredentials().map((c): ConfigKey => ({
         key: c.key,
         secret: true,
@@ -151,6 +169,11 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
 
 /** Every key the config accepts, without the namespace. */
 export const KNOWN_KEYS: readonly string[] = CONFIG_KEYS.map((k) => k.key);
+
+/** The value a key's fix suggests: its own example, else a placeholder. */
+export function exampleOf(key: string): string {
+    return CONFIG_KEYS.find((k) => k.key === key)?.example ?? "'<value>'";
+}
 
 /** Keys whose values are credentials: refused in plain text. */
 export const SECRET_KEYS: readonly string[] = CONFIG_KEYS.filter((k) => k.secret).map((k) => k.key);

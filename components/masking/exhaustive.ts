@@ -114,15 +114,18 @@ export function staleFix(s: StaleRule): string {
     return `delete the rule${s.renamedTo ? ` (renamed to ${s.renamedTo}? then rename the key)` : ""}`;
 }
 
-/** The report of a check that found something, for preflight, the pre-commit hook and preview. */
-export function describeExhaustiveness(result: Exhaustiveness, rulesFile: string): string {
+/**
+ * The report of a check that found something, for preflight, the pre-commit hook and preview; `origin` says where
+ * a column without a migration file:line was found (the live catalog of a database).
+ */
+export function describeExhaustiveness(result: Exhaustiveness, rulesFile: string, origin?: string): string {
     const lines: string[] = [];
     if (result.unclassified.length > 0) {
         lines.push(
             `${result.unclassified.length} column${result.unclassified.length === 1 ? " has" : "s have"} no masking rule in ${rulesFile}:`,
         );
         for (const u of result.unclassified) {
-            const where = u.source ? ` (added at ${u.source.file}:${u.source.line})` : "";
+            const where = u.source ? ` (added at ${u.source.file}:${u.source.line})` : origin ? ` (in ${origin})` : "";
             lines.push(`  - ${u.table}.${u.column}${where}\n    fix: ${unclassifiedFix(u)}`);
         }
     }
@@ -135,13 +138,21 @@ export function describeExhaustiveness(result: Exhaustiveness, rulesFile: string
     return lines.join("\n");
 }
 
-/** Columns without rules, or rules without columns. */
+/**
+ * Columns without rules, or rules without columns. `origin` is set when the columns came from a live database
+ * (liveColumns.ts: `the live catalog of host:5432/app`) rather than from the migration files.
+ */
 export class MaskingCoverageError extends KeelError {
     constructor(
         readonly result: Exhaustiveness,
         rulesFile: string,
+        readonly origin?: string,
     ) {
-        super(describeExhaustiveness(result, rulesFile), "MaskingCoverageError");
+        super(
+            (origin ? `${rulesFile} does not match ${origin} (the database itself, not a migration file, says so):\n` : "") +
+                describeExhaustiveness(result, rulesFile, origin),
+            "MaskingCoverageError",
+        );
     }
 }
 
