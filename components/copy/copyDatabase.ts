@@ -100,7 +100,7 @@ export async function planDatabaseCopy(req: CopyRequest): Promise<CopyPlan> {
     const source = await openClient(req.sourceUrl, { applicationName: "keel-copy" });
     try {
         await source.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-        const catalog = await readSourceCatalog(source);
+        const catalog = await readSourceCatalog(source, describeTarget(req.sourceUrl));
         return planCopy(catalog, planOptions(req, catalog));
     } finally {
         await source.end().catch(() => undefined);
@@ -123,7 +123,7 @@ export async function copyDatabase(req: CopyRequest, hooks: CopyHooks = {}): Pro
     try {
         await source.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
         const snapshot = (await source.query("SELECT pg_export_snapshot() AS s")).rows[0].s as string;
-        const catalog = await readSourceCatalog(source);
+        const catalog = await readSourceCatalog(source, describeTarget(req.sourceUrl));
         let plan = planCopy(catalog, planOptions(req, catalog));
         if (hooks.alterPlan) plan = hooks.alterPlan(plan);
 

@@ -3,15 +3,17 @@
  * tables' rows are copied, which columns are masked and how, and every reason the
  * copy cannot go ahead (all at once). Pure: the source's catalog comes in.
  *
- * The masking rules are checked against the source's live catalog here, not only
- * against the migration files: an adopted database, `DO`/`EXECUTE`, `CREATE
+ * The masking rules are checked against the source's live catalog here
+ * (components/masking/liveColumns.ts), not only against the migration files: an adopted database, `DO`/`EXECUTE`, `CREATE
  * TABLE AS`/`LIKE` and partitions add columns the files cannot tell. A column no
  * rule classifies stops a masked copy. A rule naming a column the source does
  * not have is only noted: a pull request may add a column and its rule before
  * the source has it.
  */
 import { KeelError } from "../errors";
-import { checkExhaustive, StaleRule, staleWhat, UnclassifiedColumn, unclassifiedFix } from "../masking/exhaustive";
+import { StaleRule, staleWhat, UnclassifiedColumn, unclassifiedFix } from "../masking/exhaustive";
+import type { ColumnInfo } from "../masking/guess";
+import { checkLiveCoverage } from "../masking/liveColumns";
 import { MaskingRules, nearest, Rule } from "../masking/rules";
 import { MaskingKey, strategyFor } from "../masking/strategies";
 import type { FieldMasker } from "./rowMasker";
@@ -44,6 +46,10 @@ export interface ForeignKey {
 export interface SourceCatalog {
     tables: SourceTable[];
     foreignKeys: ForeignKey[];
+    /** Every column of every user table, generated ones too, as the masking rules classify them (readLiveColumns). */
+    columns: ColumnInfo[];
+    /** host:port/db of the source, for the messages. */
+    where: string;
 }
 
 export interface PlanOptions {
@@ -116,29 +122,26 @@ export function strategyLabel(rule: Rule): string {
     }
 }
 
-function unclassifiedProblem(u: UnclassifiedColumn, file: string): string {
-    return (
-        `${u.table}.${u.column} (${u.type}) in the source has no masking rule` +
-        (u.source ? ` (added at ${u.source.file}:${u.source.line})` : " (the source's live catalog has it)") +
-        `; in ${file}, ${unclassifiedFix(u)}`
-    );
+function unclassifiedProblem(u: UnclassifiedColumn, file: string, origin: string): string {
+    return `${u.table}.${u.column} (${u.type}) has no masking rule (${origin} has it); in ${file}, ${unclassifiedFix(u)}`;
 }
 
 /** Plans a copy from the source's catalog; throws CopyPlanError naming every problem. */
 export function planCopy(catalog: SourceCatalog, options: PlanOptions): CopyPlan {
     const problems: string[] = [];
     const bookkeeping = new Set(options.bookkeeping ?? []);
-    const userTables = catalog.tables.filter((t) => !bookkeeping.has(qualifiedName(t)));
 
     let staleRules: StaleRule[] = [];
     const ruleOf = new Map<string, Map<string, Rule>>();
     if (options.masking) {
         const { rules } = options.masking;
-        const columns = userTables.flatMap((t) =>
-            t.columns.map((c) => ({ table: displayName(t.schema, t.name), column: c.name, type: c.type })),
+        const skip = new Set([...bookkeeping].map(bare));
+        const result = checkLiveCoverage(
+            catalog.columns.filter((c) => !skip.has(bare(c.table))),
+            rules,
+            catalog.where,
         );
-        const result = checkExhaustive(columns, rules);
-        problems.push(...result.unclassified.map((u) => unclassifiedProblem(u, rules.file)));
+        problems.push(...result.unclassified.map((u) => unclassifiedProblem(u, rules.file, result.origin)));
         staleRules = result.stale;
         for (const t of rules.tables) ruleOf.set(bare(t.table), new Map(t.columns.map((c) => [c.column, c.rule])));
     }

@@ -1,5 +1,6 @@
 /** The source's tables, columns, foreign keys and sequences, read in the copy's snapshot. */
 import type { Client } from "pg";
+import { readLiveColumns } from "../masking/liveColumns";
 import type { SourceCatalog, SourceTable } from "./copyPlan";
 
 /** System schemas and tables that belong to an extension are not the application's. */
@@ -7,7 +8,8 @@ const USER_RELATION = `
     n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')`;
 
-export async function readSourceCatalog(client: Client): Promise<SourceCatalog> {
+/** `where` is host:port/db of the source, for the messages. */
+export async function readSourceCatalog(client: Client, where: string): Promise<SourceCatalog> {
     const tables = await client.query(`
         SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind, c.reltuples::float8 AS estimated,
                coalesce((SELECT json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
@@ -31,6 +33,8 @@ export async function readSourceCatalog(client: Client): Promise<SourceCatalog> 
             estimatedRows: r.estimated,
         })),
         foreignKeys: fks.rows,
+        columns: await readLiveColumns(client),
+        where,
     };
 }
 

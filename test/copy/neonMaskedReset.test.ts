@@ -100,7 +100,7 @@ describe("keel db reset on Neon, masked (fake Neon with a database per branch)",
         );
         assert.ok(!branches.some((n) => /^keel-reset-/.test(n)), branches.join(", "));
         const dbs = (await query(cluster.url("postgres"), "SELECT datname FROM pg_database")).map((d) => d.datname);
-        assert.ok(!dbs.some((d) => /keel_(copy|before_copy)/.test(d)), dbs.join(", "));
+        assert.ok(!dbs.some((d) => d.startsWith("nb_") && /keel_(copy|before_copy)/.test(d)), dbs.join(", "));
         // Only main and the preserved branch hold the original emails.
         for (const b of fake.state.branches.filter((x) => x.project_id === project.id && x.id !== main.id)) {
             const preserved = /^staging-before-reset-/.test(b.name);
