@@ -22,21 +22,16 @@
 import * as fs from "fs";
 import * as path from "path";
 import { describePlan, executeReset, planReset, ResetError, runSqlInTransaction } from "../components/backup/neonReset";
-import { copyDatabase } from "../components/copy";
+import { directConnectionUri } from "../components/backup/neonBranches";
+import { copyDatabase, describeCopyPlan, planDatabaseCopy } from "../components/copy";
 import { MASKING_RULES_FILE } from "../components/masking";
-import { COPY_FROM_CONFIG, copyFromOf, dbCopy, maskingKeyFor, readMaskingRules } from "./lib/databaseCopy";
-import type { PulumiCli } from "./lib/pulumiCli";
+import { COPY_FROM_CONFIG, dbCopy, DbCopyIo, maskingKeyFor, readMaskingRules } from "./lib/databaseCopy";
 import { UsageError } from "./lib/usageError";
 import { scriptNeonClient } from "./lib/neonStack";
 import { readStackConfig } from "./lib/stackConfig";
 
-export interface DbResetIo {
-    root: string;
-    env: Record<string, string | undefined>;
-    out(line: string): void;
-    confirm(question: string): Promise<boolean>;
-    cli?: PulumiCli;
-}
+/** The same as db copy's: a reset of a stack that is not on Neon is a copy. */
+export type DbResetIo = DbCopyIo;
 
 export interface DbResetOptions {
     /** Required: the Neon stack whose branch gets its parent's data. */
@@ -49,7 +44,7 @@ export async function dbReset(options: DbResetOptions, io: DbResetIo): Promise<n
     if (!stack) throw new UsageError("--stack <stack> is required");
     const config = readStackConfig(io.root, stack, io.env);
     if (config.database.kind !== "neon") {
-        const from = copyFromOf(io.root, stack, io.env);
+        const from = config.copyFrom;
         if (!from) {
             throw new ResetError(
                 `Stack '${stack}' uses a ${config.database.kind} database, and its stack file does not say where its data comes from: ` +
@@ -70,6 +65,12 @@ export async function dbReset(options: DbResetOptions, io: DbResetIo): Promise<n
         : undefined;
     const plan = await planReset(api, stack, config.database, io.root, new Date(), masked ? MASKING_RULES_FILE : undefined);
     io.out(`db:reset on stack '${stack}' (Neon project ${plan.projectId}) will:\n${describePlan(plan).join("\n")}`);
+    if (masking) {
+        // The rules against the parent's live catalog, before any branch is made: a column without a rule stops here.
+        const parentUri = await directConnectionUri(api, plan.projectId, plan.parent.id, plan);
+        const copyPlan = await planDatabaseCopy({ sourceUrl: parentUri, targetUrl: parentUri, masking });
+        io.out(`what '${plan.parent.name}' holds, and how the copy masks it:\n${describeCopyPlan(copyPlan).join("\n")}`);
+    }
     if (options.yes !== true && !(await io.confirm("Go ahead? [y/N] "))) {
         io.out("Nothing was changed. (Pass --yes to skip this question in scripts.)");
         return 1;

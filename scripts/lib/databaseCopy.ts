@@ -22,7 +22,7 @@ import { MASKING_RULES_FILE, MaskingRules, nearest, parseMaskingRules } from "..
 import { describeTarget } from "../../components/postgres/connection";
 import { stackFileStage } from "./engine";
 import type { PulumiCli } from "./pulumiCli";
-import { rawStackConfig } from "./stackConfig";
+import { readStackConfig } from "./stackConfig";
 import { stackConfigValue, stackDatabase } from "./stackDatabase";
 import { UsageError } from "./usageError";
 
@@ -67,12 +67,6 @@ interface CopyEnd {
 }
 
 const isUrl = (s: string) => /^postgres(ql)?:\/\//.test(s);
-
-/** The stack's keel:copyFrom, read from its stack file (no decryption needed). */
-export function copyFromOf(root: string, stack: string, env: Record<string, string | undefined>): string | undefined {
-    const v = rawStackConfig(root, stack, env).values[COPY_FROM_CONFIG];
-    return typeof v === "string" && v ? v : undefined;
-}
 
 async function resolveEnd(spec: string, option: "--from" | "--to", io: DbCopyIo): Promise<CopyEnd> {
     if (isUrl(spec)) return { label: describeTarget(spec), url: spec };
@@ -149,7 +143,7 @@ export function readMaskingRules(root: string, rulesFile: string, why: string): 
 export async function dbCopy(o: DbCopyOptions, io: DbCopyIo): Promise<number> {
     if (!o.to) throw new UsageError("--to <stack|url> is required: the database the copy replaces");
     checkSpec(o.to, "--to", io.root);
-    const fromSpec = o.from ?? (isUrl(o.to) ? undefined : copyFromOf(io.root, o.to, io.env));
+    const fromSpec = o.from ?? (isUrl(o.to) ? undefined : readStackConfig(io.root, o.to, io.env).copyFrom);
     if (!fromSpec) {
         throw new UsageError(
             `--from <stack|url> is required (or set ${COPY_FROM_CONFIG} in Pulumi.${o.to}.yaml to the stack '${o.to}' gets its data from)`,

@@ -10,6 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Client } from "pg";
 import { dbCopy, DbCopyOptions } from "../../scripts/dbCopy";
+import { dbReset } from "../../scripts/dbReset";
 import { keel } from "../support/keel";
 import { freshDatabase } from "../support/postgres";
 import { tempDir } from "../support/tempDir";
@@ -32,8 +33,8 @@ function project(files: Record<string, string> = {}): string {
     const root = tempDir("keel-copy-cmd-");
     const all: Record<string, string> = {
         "Pulumi.yaml": "name: shop\nruntime: nodejs\n",
-        "Pulumi.prod.yaml": "config:\n  keel:database:\n    kind: external\n",
-        "Pulumi.staging.yaml": "config:\n  keel:database:\n    kind: external\n",
+        "Pulumi.prod.yaml": "config:\n  keel:database:\n    kind: external\n  keel:databaseUrl:\n    secure: v1:AAAA\n",
+        "Pulumi.staging.yaml": "config:\n  keel:database:\n    kind: external\n  keel:databaseUrl:\n    secure: v1:AAAA\n",
         "db/masking.yaml": RULES,
         ...files,
     };
@@ -178,5 +179,29 @@ describe("keel db copy (command line, real PostgreSQL)", function () {
         assert.equal(r.code, 1, r.err);
         assert.match(r.out, /Nothing was changed\. \(Pass --yes/);
         assert.deepEqual(await sql(target, "SELECT to_regclass('accounts')::text AS t"), [{ t: null }]);
+    });
+
+    it("db reset of a stack that is not on Neon is the copy from its keel:copyFrom (masked: the source is prod)", async () => {
+        const prod = await seeded();
+        const staging = await freshDatabase("cmd_dst");
+        const root = project({
+            "Pulumi.staging.yaml":
+                "config:\n  keel:database:\n    kind: external\n  keel:databaseUrl:\n    secure: v1:AAAA\n  keel:copyFrom: prod\n",
+        });
+        const out: string[] = [];
+        const code = await dbReset(
+            { stack: "staging", yes: true },
+            {
+                root,
+                env: { KEEL_MASKING_KEY: KEY },
+                out: (l) => void out.push(l),
+                confirm: async () => false,
+                databaseOf: async (s) => ({ prod, staging })[s]!,
+            },
+        );
+        assert.equal(code, 0, out.join("\n"));
+        assert.match(out.join("\n"), /db copy of the data, masked by db\/masking\.yaml\n {2}from stack 'prod'/);
+        assert.deepEqual(await sql(staging, "SELECT count(*)::int AS n FROM accounts WHERE email LIKE '%@mail.test'"), [{ n: 0 }]);
+        assert.deepEqual(await sql(staging, "SELECT count(*)::int AS n FROM accounts"), [{ n: 2 }]);
     });
 });

@@ -45,6 +45,18 @@ function run(root: string, argv: string[], env: Record<string, string>): Promise
     });
 }
 
+function stagingProject(): string {
+    const root = tempDir("keel-neon-reset-");
+    fs.writeFileSync(path.join(root, "Pulumi.yaml"), "name: keel\nruntime: nodejs\n");
+    fs.writeFileSync(
+        path.join(root, "Pulumi.staging.yaml"),
+        "config:\n  keel:database:\n    kind: neon\n    neon:\n      project:\n        name: shop\n      branch:\n        name: staging\n        parent: main\n      roleName: app\n      databaseName: app\n",
+    );
+    fs.mkdirSync(path.join(root, "db"));
+    fs.writeFileSync(path.join(root, "db/masking.yaml"), "accounts:\n  id: keep\n  email: email\n  plan: keep\n");
+    return root;
+}
+
 describe("keel db reset on Neon, masked (fake Neon with a database per branch)", function () {
     this.timeout(180000);
     let fake: FakeNeon;
@@ -68,19 +80,16 @@ describe("keel db reset on Neon, masked (fake Neon with a database per branch)",
         );
         await query(fake.physicalUrl(staging.id, "app"), "SET ROLE app; CREATE TABLE staging_only (x int)");
 
-        const root = tempDir("keel-neon-reset-");
-        fs.writeFileSync(path.join(root, "Pulumi.yaml"), "name: keel\nruntime: nodejs\n");
-        fs.writeFileSync(
-            path.join(root, "Pulumi.staging.yaml"),
-            "config:\n  keel:database:\n    kind: neon\n    neon:\n      project:\n        name: shop\n      branch:\n        name: staging\n        parent: main\n      roleName: app\n      databaseName: app\n",
-        );
-        fs.mkdirSync(path.join(root, "db"));
-        fs.writeFileSync(path.join(root, "db/masking.yaml"), "accounts:\n  id: keep\n  email: email\n  plan: keep\n");
+        const root = stagingProject();
         const env = { NEON_API_KEY: fake.apiKey, NEON_API_URL: fake.url, KEEL_MASKING_KEY: KEY, NODE_EXTRA_CA_CERTS: cluster.caFile };
 
         const r = await run(root, ["db", "reset", "--stack", "staging", "--yes"], env);
         assert.equal(r.code, 0, r.err + r.out);
-        assert.match(r.out, /mask 'app' on it by db\/masking\.yaml/);
+        assert.match(r.out, /mask .app. on it by db\/masking\.yaml/);
+        assert.match(
+            r.out,
+            /what .main. holds, and how the copy masks it:\n {2}accounts: rows copied \(about -?\d+\); masked: email \(email\)/,
+        );
         assert.match(r.out, /checked: no original value in 1 masked column/);
         assert.match(r.out, /'staging' now holds 'main's data, masked by db\/masking\.yaml\.$/m);
 
@@ -115,5 +124,28 @@ describe("keel db reset on Neon, masked (fake Neon with a database per branch)",
             );
             assert.deepEqual(originals, [{ n: 0 }], `${b.name} ${preserved}`);
         }
+    });
+
+    it("a column of the parent without a rule stops the reset before any branch is made, naming it", async () => {
+        const cluster = await testCluster();
+        const { main, staging } = await neonStaging(fake);
+        await fake.settled();
+        await query(
+            fake.physicalUrl(main.id, "app"),
+            "SET ROLE app; CREATE TABLE accounts (id int PRIMARY KEY, email text, plan text); DO $$ BEGIN EXECUTE 'ALTER TABLE accounts ADD COLUMN ssn text'; END $$",
+        );
+        await query(fake.physicalUrl(staging.id, "app"), "SET ROLE app; CREATE TABLE staging_only (x int)");
+        fake.requests.splice(0);
+        const env = { NEON_API_KEY: fake.apiKey, NEON_API_URL: fake.url, KEEL_MASKING_KEY: KEY, NODE_EXTRA_CA_CERTS: cluster.caFile };
+        const r = await run(stagingProject(), ["db", "reset", "--stack", "staging", "--yes"], env);
+        assert.equal(r.code, 1, r.out);
+        assert.match(
+            r.err,
+            /accounts\.ssn \(text\) has no masking rule \(the live catalog of [^)]+ has it\); in db\/masking\.yaml, add under 'accounts:' the line 'ssn: /,
+        );
+        assert.deepEqual(fake.mutations(), []);
+        assert.deepEqual(await query(fake.physicalUrl(staging.id, "app"), "SELECT to_regclass('staging_only')::text AS t"), [
+            { t: "staging_only" },
+        ]);
     });
 });
