@@ -21,13 +21,11 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { describePlan, executeReset, planReset, ResetError, runSqlInTransaction } from "../components/backup/neonReset";
-import { directConnectionUri } from "../components/backup/neonBranches";
-import { copyDatabase, describeCopyPlan, planDatabaseCopy } from "../components/copy";
+import { ResetError } from "../components/backup/neonReset";
 import { MASKING_RULES_FILE } from "../components/masking";
-import { COPY_FROM_CONFIG, dbCopy, DbCopyIo, maskingKeyFor, readMaskingRules } from "./lib/databaseCopy";
+import { COPY_FROM_CONFIG, dbCopy, DbCopyIo } from "./lib/databaseCopy";
+import { resetNeonBranch } from "./lib/neonBranchReset";
 import { UsageError } from "./lib/usageError";
-import { scriptNeonClient } from "./lib/neonStack";
 import { readStackConfig } from "./lib/stackConfig";
 
 /** The same as db copy's: a reset of a stack that is not on Neon is a copy. */
@@ -56,36 +54,6 @@ export async function dbReset(options: DbResetOptions, io: DbResetIo): Promise<n
         }
         return dbCopy({ from, to: stack, yes: options.yes }, io);
     }
-    // keel:neonApiKey is encrypted in the stack file: the key comes from NEON_API_KEY here.
-    const api = scriptNeonClient(stack, io.env, io.out);
-    // Masked whenever the rules exist: the parent's data is prod's (the plan says when nothing masks it).
     const masked = fs.existsSync(path.join(io.root, MASKING_RULES_FILE));
-    const masking = masked
-        ? { rules: readMaskingRules(io.root, MASKING_RULES_FILE, "The reset is masked"), key: await maskingKeyFor({ stack }, io) }
-        : undefined;
-    const plan = await planReset(api, stack, config.database, io.root, new Date(), masked ? MASKING_RULES_FILE : undefined);
-    io.out(`db:reset on stack '${stack}' (Neon project ${plan.projectId}) will:\n${describePlan(plan).join("\n")}`);
-    if (masking) {
-        // The rules against the parent's live catalog, before any branch is made: a column without a rule stops here.
-        const parentUri = await directConnectionUri(api, plan.projectId, plan.parent.id, plan);
-        const copyPlan = await planDatabaseCopy({ sourceUrl: parentUri, targetUrl: parentUri, masking });
-        io.out(`what '${plan.parent.name}' holds, and how the copy masks it:\n${describeCopyPlan(copyPlan).join("\n")}`);
-    }
-    if (options.yes !== true && !(await io.confirm("Go ahead? [y/N] "))) {
-        io.out("Nothing was changed. (Pass --yes to skip this question in scripts.)");
-        return 1;
-    }
-    await executeReset(api, plan, {
-        runSql: (uri, sql) => runSqlInTransaction(uri, sql, plan.sanitizeSql?.file),
-        // On the temporary branch: the masked copy replaces its database, and the unmasked one is dropped before the restore.
-        mask: async (uri) => {
-            await copyDatabase({ sourceUrl: uri, targetUrl: uri, masking, keepPrevious: false, progress: io.out, env: io.env });
-        },
-        log: io.out,
-    });
-    const how = [masked ? `masked by ${MASKING_RULES_FILE}` : "", plan.sanitizeSql ? `sanitized by ${plan.sanitizeSql.file}` : ""].filter(
-        Boolean,
-    );
-    io.out(`'${plan.target.name}' now holds '${plan.parent.name}'s data${how.length ? `, ${how.join(" and ")}` : ""}.`);
-    return 0;
+    return resetNeonBranch(stack, config.database, { yes: options.yes, masked }, io);
 }

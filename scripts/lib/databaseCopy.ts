@@ -11,6 +11,8 @@
  * is never a target. The masking key is the target stack's keel:maskingKey
  * (KEEL_MASKING_KEY overrides it, and is needed when the target is a URL).
  * Prints the plan (tables, masked columns, row estimates) and asks first.
+ * Between two Neon stacks of one project, the target branching off the source,
+ * it is db reset's branch path (scripts/lib/neonBranchReset.ts).
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -22,6 +24,7 @@ import { MASKING_RULES_FILE, MaskingRules, nearest, parseMaskingRules } from "..
 import { describeTarget } from "../../components/postgres/connection";
 import { stackFileStage } from "./engine";
 import type { PulumiCli } from "./pulumiCli";
+import { resetNeonBranch } from "./neonBranchReset";
 import { readStackConfig } from "./stackConfig";
 import { stackConfigValue, stackDatabase } from "./stackDatabase";
 import { UsageError } from "./usageError";
@@ -164,6 +167,19 @@ export async function dbCopy(o: DbCopyOptions, io: DbCopyIo): Promise<number> {
         const why = `This copy is masked (${fromStack.stack ? `'${fromSpec}' is ${o.masked ? "copied with --masked" : "a prod-stage stack"}` : "its source is a URL"})`;
         const rules = readMaskingRules(io.root, rulesFile, why);
         masking = { rules, key: await maskingKeyFor(isUrl(o.to) ? {} : { stack: o.to }, io) };
+    }
+    if (!isUrl(fromSpec) && !isUrl(o.to) && !o.schemaOnly && !o.tables) {
+        // Neon to Neon, the target branching off the source: branch, mask on the temporary branch, restore.
+        const toDb = readStackConfig(io.root, o.to, io.env).database;
+        const fromDb = readStackConfig(io.root, fromSpec, io.env).database;
+        if (
+            toDb.kind === "neon" &&
+            fromDb.kind === "neon" &&
+            toDb.project.name === fromDb.project.name &&
+            toDb.branch.parent === fromDb.branch.name
+        ) {
+            return resetNeonBranch(o.to, toDb, { yes: o.yes, masked }, io);
+        }
     }
     const from = await resolveEnd(fromSpec, "--from", io);
     const to = await resolveEnd(o.to, "--to", io);

@@ -156,6 +156,8 @@ describe("keel: the command tree", () => {
             "db:url",
             "db:reset",
             "db:copy",
+            "db:mask-check",
+            "db:mask-init",
             "db:backups",
             "db:backup",
             "db:restore",
