@@ -263,12 +263,13 @@ async function checkCopy(copy: Client, plan: CopyPlan, copied: Map<string, { rea
         if (n !== read) problems.push(`${t.table}: ${n} rows in the copy, ${read} read from the source`);
         rows += n;
     }
+    // The application's constraints, not the system catalogs' own keys.
+    const userConstraints = `FROM pg_constraint con JOIN pg_namespace n ON n.oid = con.connamespace
+        WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND con.contype IN ('f', 'c', 'u', 'p', 'x')`;
     const invalid = await copy.query(
-        `SELECT conrelid::regclass::text AS t, conname AS c FROM pg_constraint WHERE NOT convalidated AND contype IN ('f', 'c')`,
+        `SELECT con.conrelid::regclass::text AS t, con.conname AS c ${userConstraints} AND NOT con.convalidated`,
     );
-    const constraints = Number(
-        (await copy.query(`SELECT count(*)::int AS n FROM pg_constraint WHERE contype IN ('f', 'c', 'u', 'p', 'x')`)).rows[0].n,
-    );
+    const constraints = Number((await copy.query(`SELECT count(*)::int AS n ${userConstraints}`)).rows[0].n);
     if (problems.length) throw new CopyError(`The copy does not match the source:\n  - ${problems.join("\n  - ")}`);
     return [
         `${plan.tables.length} tables, ${rows} rows, counts equal to the source's`,

@@ -219,7 +219,8 @@ export function planCopy(catalog: SourceCatalog, options: PlanOptions): CopyPlan
 /** The plan in lines for the operator: per table, copied or empty, masked columns. */
 export function describeCopyPlan(plan: CopyPlan): string[] {
     const lines = plan.tables.map((t) => {
-        const rows = t.copyRows ? `rows copied (about ${t.estimatedRows})` : "created empty";
+        // reltuples is -1 (or 0) until the table is first vacuumed or analyzed: no estimate then.
+        const rows = !t.copyRows ? "created empty" : t.estimatedRows > 0 ? `rows copied (about ${t.estimatedRows})` : "rows copied";
         const masked = t.masked.length ? `; masked: ${t.masked.map((m) => `${m.column} (${m.strategy})`).join(", ")}` : "";
         return `  ${t.table}: ${rows}${masked}`;
     });

@@ -178,6 +178,8 @@ describe("copyDatabase (real PostgreSQL)", function () {
             lines.some((l) => /copied accounts: 50 rows, \d+ columns masked/.test(l)),
             lines.join("\n"),
         );
+        // The schema's own constraints (accounts: pkey, unique email; orders: pkey, fkey; history: pkey), not the catalogs'.
+        assert.ok(result.checked.includes("5 constraints hold over the copied rows"), result.checked.join("\n"));
         // Nothing of the source's personal data anywhere in the copy's text.
         const dump = JSON.stringify(await sql(target, "SELECT a.*, (SELECT json_agg(o) FROM orders o) FROM accounts a"));
         assert.doesNotMatch(dump, /@mail\.test|Person \d|bio of/);

@@ -90,7 +90,7 @@ describe("keel db copy (command line, real PostgreSQL)", function () {
         const r = await copy(project(), { from: "prod", to: target, yes: true }, { prod });
         assert.equal(r.code, 0, r.err + r.out);
         assert.match(r.out, /db copy of the data, masked by db\/masking\.yaml\n {2}from stack 'prod' \(prod, /);
-        assert.match(r.out, /accounts: rows copied \(about -?\d+\); masked: email \(email\), full_name \(name\)/);
+        assert.match(r.out, /accounts: rows copied; masked: email \(email\), full_name \(name\)/);
         assert.match(r.out, /checked: no original value in 2 masked columns/);
         const rows = await sql(target, "SELECT email, full_name FROM accounts ORDER BY id");
         assert.equal(rows.length, 2);

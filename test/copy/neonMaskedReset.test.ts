@@ -94,10 +94,7 @@ describe("keel db reset on Neon, masked (fake Neon with a database per branch)",
             const r = await run(root, argv, env);
             assert.equal(r.code, 0, r.err + r.out);
             assert.match(r.out, /mask .app. on it by db\/masking\.yaml/);
-            assert.match(
-                r.out,
-                /what .main. holds, and how the copy masks it:\n {2}accounts: rows copied \(about -?\d+\); masked: email \(email\)/,
-            );
+            assert.match(r.out, /what .main. holds, and how the copy masks it:\n {2}accounts: rows copied; masked: email \(email\)/);
             assert.match(r.out, /checked: no original value in 1 masked column/);
             assert.match(r.out, /'staging' now holds 'main's data, masked by db\/masking\.yaml\.$/m);
 
