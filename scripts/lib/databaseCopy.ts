@@ -160,7 +160,8 @@ export async function dbCopy(o: DbCopyOptions, io: DbCopyIo): Promise<number> {
         );
     }
     const fromStack = isUrl(fromSpec) ? {} : { stack: fromSpec, stage: stackFileStage(io.root, fromSpec) };
-    const masked = maskingDecision(fromStack, o);
+    // A schema carries no rows: nothing to mask, no rules or key needed.
+    const masked = maskingDecision(fromStack, o) && !o.schemaOnly;
     const rulesFile = o.rules ?? MASKING_RULES_FILE;
     let masking: CopyRequest["masking"];
     if (masked) {

@@ -159,6 +159,17 @@ describe("keel db copy (command line, real PostgreSQL)", function () {
         assert.deepEqual(await sql(target, "SELECT to_regclass('untouched')::text AS t"), [{ t: "untouched" }]);
     });
 
+    it("--schema-only from prod needs no rules and no key: no rows leave", async () => {
+        const prod = await seeded();
+        const target = await freshDatabase("cmd_dst");
+        const root = project();
+        fs.rmSync(path.join(root, "db/masking.yaml"));
+        const r = await copy(root, { from: "prod", to: target, schemaOnly: true, yes: true }, { prod }, {});
+        assert.equal(r.code, 0, r.err);
+        assert.match(r.out, /db copy of the schema\n/);
+        assert.deepEqual(await sql(target, "SELECT count(*)::int AS n FROM accounts"), [{ n: 0 }]);
+    });
+
     it("a column the rules miss refuses before anything is written, naming the column and the line to add", async () => {
         const prod = await seeded();
         await sql(prod, "ALTER TABLE accounts ADD COLUMN phone text");
