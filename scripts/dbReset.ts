@@ -46,7 +46,7 @@ export async function dbReset(options: DbResetOptions, io: DbResetIo): Promise<n
         if (!from) {
             throw new ResetError(
                 `Stack '${stack}' uses a ${config.database.kind} database, and its stack file does not say where its data comes from: ` +
-                    `set ${COPY_FROM_CONFIG} (pulumi config set ${COPY_FROM_CONFIG} prod --stack ${stack}), or copy once with keel db copy --from <stack|url> --to ${stack}.` +
+                    `set ${COPY_FROM_CONFIG} (npm run pulumi -- config set ${COPY_FROM_CONFIG} prod --stack ${stack}), or copy once with keel db copy --from <stack|url> --to ${stack}.` +
                     (config.stage === "dev"
                         ? ` To start the dev database over from the migrations and seeds: npm run dev:reset -- --stack ${stack}.`
                         : ""),

@@ -11,7 +11,7 @@
  * the source has it.
  */
 import { KeelError } from "../errors";
-import { StaleRule, staleWhat, UnclassifiedColumn, unclassifiedFix } from "../masking/exhaustive";
+import { StaleRule, staleFix, staleWhat, UnclassifiedColumn, unclassifiedFix } from "../masking/exhaustive";
 import type { ColumnInfo } from "../masking/guess";
 import { checkLiveCoverage } from "../masking/liveColumns";
 import { MaskingRules, nearest, Rule } from "../masking/rules";
@@ -142,6 +142,10 @@ export function planCopy(catalog: SourceCatalog, options: PlanOptions): CopyPlan
             catalog.where,
         );
         problems.push(...result.unclassified.map((u) => unclassifiedProblem(u, rules.file, result.origin)));
+        // Beside a column without a rule, a rule that names a near spelling is most likely its typo: say so.
+        for (const st of result.stale.filter((x) => x.renamedTo !== undefined && result.unclassified.length)) {
+            problems.push(`${st.file}:${st.line}: the rule for ${staleWhat(st)} names nothing in the source; ${staleFix(st)}`);
+        }
         staleRules = result.stale;
         for (const t of rules.tables) ruleOf.set(bare(t.table), new Map(t.columns.map((c) => [c.column, c.rule])));
     }
