@@ -144,6 +144,13 @@ describe("keel db copy (command line, real PostgreSQL)", function () {
                 1,
                 { "db/masking.yaml": RULES.replace("full_name: name", "full_name: nmae") },
             ],
+            [
+                ["--from", "prod", "--to", target],
+                env,
+                /accounts\.email \(text\) has no masking rule .*\n {2}- db\/masking\.yaml:3: the rule for column accounts\.emial names nothing in the source; delete the rule \(renamed to email\? then rename the key\)/,
+                1,
+                { "db/masking.yaml": RULES.replace("email: email", "emial: email") },
+            ],
             [["--to", "staging"], env, /--from <stack\|url> is required \(or set keel:copyFrom in Pulumi\.staging\.yaml/, 2],
         ];
         for (const [argv, e, message, code, files] of cases) {
