@@ -6,22 +6,13 @@
  * value planted after the masking; refusals before anything is written.
  */
 import { strict as assert } from "assert";
-import { Client } from "pg";
 import { CopyPlanError, copyDatabase, LeakError } from "../../components/copy";
 import { maskEmail, maskPhone, parseMaskingRules } from "../../components/masking";
-import { freshDatabase } from "../support/postgres";
+import { freshDatabase, queryRows } from "../support/postgres";
+
+const sql = queryRows;
 
 const KEY = "copy-test-key-0123456789";
-
-async function sql<T = any>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
-    const c = new Client({ connectionString: url });
-    await c.connect();
-    try {
-        return (await c.query(text, params)).rows;
-    } finally {
-        await c.end();
-    }
-}
 
 const SCHEMA = `
 CREATE TABLE accounts (

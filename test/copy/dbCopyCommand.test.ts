@@ -8,24 +8,15 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { Client } from "pg";
 import { dbCopy, DbCopyOptions } from "../../scripts/dbCopy";
 import { dbReset } from "../../scripts/dbReset";
 import { keel } from "../support/keel";
-import { freshDatabase } from "../support/postgres";
+import { freshDatabase, queryRows } from "../support/postgres";
+
+const sql = queryRows;
 import { tempDir } from "../support/tempDir";
 
 const KEY = "command-test-key-0123456789abcdef";
-
-async function sql<T = any>(url: string, text: string): Promise<T[]> {
-    const c = new Client({ connectionString: url });
-    await c.connect();
-    try {
-        return (await c.query(text)).rows;
-    } finally {
-        await c.end();
-    }
-}
 
 const RULES = "accounts:\n  id: keep\n  email: email\n  full_name: name\n";
 

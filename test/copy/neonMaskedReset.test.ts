@@ -10,25 +10,16 @@ import { strict as assert } from "assert";
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { Client } from "pg";
 import { maskEmail } from "../../components/masking";
 import { FakeNeon } from "../support/fakeNeon";
 import { neonStaging } from "../support/neonStaging";
-import { testCluster } from "../support/postgres";
+import { queryRows, testCluster } from "../support/postgres";
+
+const query = queryRows;
 import { ROOT } from "../support/repoRoot";
 import { tempDir } from "../support/tempDir";
 
 const KEY = "neon-reset-key-0123456789abcdef";
-
-async function query<T = any>(url: string, text: string): Promise<T[]> {
-    const c = new Client({ connectionString: url });
-    await c.connect();
-    try {
-        return (await c.query(text)).rows;
-    } finally {
-        await c.end();
-    }
-}
 
 function run(root: string, argv: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
     return new Promise((resolve, reject) => {
