@@ -8,7 +8,7 @@
  * directly. Credentials reach pg_dump and pg_restore through PG* environment
  * variables, never on argv (visible in `ps`) or in logs.
  */
-export { libpqEnv, urlForDatabase } from "./connection";
+export { databaseName, libpqEnv, quoteIdent, urlForDatabase } from "./connection";
 export { adminClient, createDatabaseLike, databaseFacts } from "./databases";
 export type { DatabaseFacts } from "./databases";
 export { appliedSchemaVersion, compareDatabases, drill, drillReport, formatDrillReport } from "./drill";
@@ -17,10 +17,10 @@ export { ensureBackupDir, takeDump, takeDumpWithStats, verifyDump } from "./dump
 export type { DumpOptions } from "./dump";
 export { BackupError, RestoreError } from "./errors";
 export { findDump, listDumps, pruneDumps } from "./listing";
-export { formatBytes, sha256File } from "./process";
+export { formatBytes, runTool, seconds, sha256File, tail } from "./process";
 export type { BackupProgress } from "./process";
-export { compareWithRecord, executeRestore, planRestore, restoreDump } from "./restore";
-export type { RestoreHooks, RestorePlan } from "./restore";
+export { compareWithRecord, executeRestore, planRestore, restoreDump, swapDatabases } from "./restore";
+export type { RestoreHooks, RestorePlan, SwapNames } from "./restore";
 export { readTableStats } from "./stats";
 export type { DumpStats, TableStats } from "./stats";
 export { candidateBinDirs, findPgTools, newestPgTools, pgToolsFor } from "./tools";

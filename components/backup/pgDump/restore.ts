@@ -155,6 +155,7 @@ export async function executeRestore(
         if (hooks.beforeSwap) await hooks.beforeSwap(scratchUrl);
         await swapDatabases(admin, plan, progress);
         scratchCreated = false;
+        progress(`'${plan.database}' now holds ${plan.backup.id}; the previous database is kept as '${plan.previous}'`);
         return { previous: plan.previous, checked };
     } catch (err) {
         if (scratchCreated) {
@@ -170,8 +171,15 @@ export async function executeRestore(
     }
 }
 
+/** The names a swap renames: `database` to `previous`, and `scratch` to `database`. */
+export interface SwapNames {
+    database: string;
+    scratch: string;
+    previous: string;
+}
+
 /** Renames target -> previous and scratch -> target in one transaction, with the target's sessions ended first. */
-async function swapDatabases(admin: Client, plan: RestorePlan, progress: BackupProgress): Promise<void> {
+export async function swapDatabases(admin: Client, plan: SwapNames, progress: BackupProgress): Promise<void> {
     const db = quoteIdent(plan.database);
     await admin.query(`ALTER DATABASE ${db} WITH ALLOW_CONNECTIONS false`);
     try {
@@ -199,7 +207,6 @@ async function swapDatabases(admin: Client, plan: RestorePlan, progress: BackupP
         throw err;
     }
     await admin.query(`ALTER DATABASE ${quoteIdent(plan.previous)} WITH ALLOW_CONNECTIONS true`).catch(() => undefined);
-    progress(`'${plan.database}' now holds ${plan.backup.id}; the previous database is kept as '${plan.previous}'`);
 }
 
 /**
