@@ -8,16 +8,20 @@ import { backupCommand } from "./backup";
 import { bigMigrationCommand } from "./bigMigration";
 import { devResetCommand } from "./devReset";
 import { engineCommand } from "./engine";
+import { maskCommand } from "./mask";
 import { metricsCommand } from "./metrics";
 import { migrationsCommand } from "./migrations";
 import { rollbackCommand } from "./rollback";
 
 export function benchCommand(_cli: KeelContext) {
     return new Command("bench")
-        .description("Keel's benchmarks, each against its targets: migrations, big-migration, backup, engine, rollback, dev-reset, metrics")
+        .description(
+            "Keel's benchmarks, each against its targets: migrations, big-migration, backup, mask, engine, rollback, dev-reset, metrics",
+        )
         .addCommand(migrationsCommand())
         .addCommand(bigMigrationCommand())
         .addCommand(backupCommand())
+        .addCommand(maskCommand())
         .addCommand(engineCommand())
         .addCommand(rollbackCommand())
         .addCommand(devResetCommand())

@@ -125,6 +125,7 @@ describe("keel: the command tree", () => {
             disk: true,
         });
         assert.equal((await parseVerb(["bench", "big-migration"], ["--mb", "0.5"])).options.mb, 0.5);
+        assert.deepEqual((await parseVerb(["bench", "mask"], [])).options, { mb: 1024, runs: 3 });
         for (const [verb, argv, message] of [
             ["migrations", ["--runs", "0"], /--runs <n>' argument '0' is invalid\. expects a positive whole number/],
             ["engine", ["--tables", "1.5"], /--tables <n>' argument '1\.5' is invalid/],
@@ -182,6 +183,7 @@ describe("keel: the command tree", () => {
             "bench:migrations",
             "bench:big-migration",
             "bench:backup",
+            "bench:mask",
             "bench:engine",
             "bench:rollback",
             "bench:dev-reset",
