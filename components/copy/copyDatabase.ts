@@ -56,6 +56,8 @@ export interface CopyHooks {
     jobs?: number;
     /** Tests: runs on the finished copy before the checks (to plant a leak). */
     beforeChecks?: (copyUrl: string) => Promise<void>;
+    /** Rows a column's leak check compares whole (default leakCheck.ts SAMPLE_UNITS); tests lower it to reach the sampling. */
+    leakSampleUnits?: number;
     /** Tests: changes the plan before rows are copied (to drop a masker). */
     alterPlan?: (plan: CopyPlan) => CopyPlan;
     now?: Date;
@@ -176,7 +178,7 @@ export async function copyDatabase(req: CopyRequest, hooks: CopyHooks = {}): Pro
 
         if (hooks.beforeChecks) await hooks.beforeChecks(scratchUrl);
         const checked = await withClient(scratchUrl, (c) => checkCopy(c, plan, copied));
-        if (plan.masked) checked.push(...(await checkLeaks(source, scratchUrl, plan, req.masking!.key, progress)));
+        if (plan.masked) checked.push(...(await checkLeaks(source, scratchUrl, plan, req.masking!.key, progress, hooks.leakSampleUnits)));
         for (const line of checked) progress(`checked: ${line}`);
         // The snapshot is no longer needed, and the source may be the very database swapped out.
         await source.end().catch(() => undefined);

@@ -56,6 +56,51 @@ function leaves(node: unknown, steps: JsonPathStep[]): string[] {
     return leaves(node[step.index], rest);
 }
 
+/**
+ * The SQL that gives a column's units in the database, one unit a row, each with
+ * the prefix the JS units carry (json: `path\0`); undefined for a pattern rule,
+ * whose matches JavaScript's regular expressions must find (PostgreSQL's differ).
+ */
+export function unitQueries(rule: Rule, column: string): { prefix: string; expr: string }[] | undefined {
+    if (rule.kind === "text" && "pattern" in rule) return undefined;
+    if (rule.kind === "json") {
+        return rule.paths
+            .filter((p) => p.rule.kind !== "keep")
+            .map((p) => ({
+                prefix: `${p.path}\0`,
+                // strict: a key step never unwraps an array (as unitsOf's walk); silent: a missing key is no unit, not an error.
+                expr: `jsonb_path_query(${column}::jsonb, ${sqlLiteral(sqlJsonPath(p.steps))}, '{}', true) #>> '{}'`,
+            }));
+    }
+    return [{ prefix: "", expr: `${column}::text` }];
+}
+
+/** A json path of the rules as an SQL/JSON path in strict mode. */
+export function sqlJsonPath(steps: JsonPathStep[]): string {
+    return (
+        "strict $" +
+        steps
+            .map((s) => ("key" in s ? `."${s.key.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"` : s.index === "*" ? "[*]" : `[${s.index}]`))
+            .join("")
+    );
+}
+
+const sqlLiteral = (text: string) => `'${text.replace(/'/g, "''")}'`;
+
+/** Rows a column is compared whole up to; above, the modulus of its consistent sample. */
+export function sampleModulus(rows: number, sampleUnits = SAMPLE_UNITS): number {
+    return Math.max(1, Math.ceil(rows / sampleUnits));
+}
+
+/** The units found on both sides (never the rule's fixed value): candidates for the second look. */
+export function commonUnits(rule: Rule, source: Iterable<string>, target: Iterable<string>): string[] {
+    const seen = new Set(source);
+    const fixed = rule.kind === "fixed" ? fixedText(rule.value) : undefined;
+    const found = new Set<string>();
+    for (const u of target) if (u !== fixed && seen.has(u)) found.add(u);
+    return [...found];
+}
+
 /** Whether the rule can map a source value onto another source value (so a candidate needs a second look). */
 export function canCollide(rule: Rule): boolean {
     if (rule.kind === "phone" || rule.kind === "sql" || rule.kind === "fixed") return true;
@@ -102,8 +147,9 @@ export class LeakProbe {
     constructor(
         readonly rule: Rule,
         rows: number,
+        sampleUnits = SAMPLE_UNITS,
     ) {
-        this.modulus = BigInt(Math.max(1, Math.ceil(rows / SAMPLE_UNITS)));
+        this.modulus = BigInt(sampleModulus(rows, sampleUnits));
     }
 
     private sampled(unit: string): string | undefined {

@@ -232,6 +232,45 @@ describe("copyDatabase (real PostgreSQL)", function () {
         await copyDatabase({ sourceUrl: source, targetUrl: target, masking: { rules, key: KEY } });
     });
 
+    it("a large column is compared by a consistent sample in the database: planted values in it are found, the masked rest is not", async () => {
+        const source = await freshDatabase("copy_src");
+        const target = await freshDatabase("copy_dst");
+        await sql(
+            source,
+            `CREATE TABLE people (id int PRIMARY KEY, email text, profile jsonb);
+             INSERT INTO people SELECT g, 'p' || g || '@mail.test', jsonb_build_object('contact', jsonb_build_object('email', 'c' || g || '@mail.test'))
+             FROM generate_series(1, 2000) g`,
+        );
+        const peopleRules = parseMaskingRules(
+            "people:\n  id: keep\n  email: email\n  profile:\n    json:\n      contact.email: email\n",
+            "db/masking.yaml",
+        );
+        const masking = { rules: peopleRules, key: KEY };
+        // 2,000 rows against a sample of 100: each value is looked at with probability 1/20.
+        const clean = await copyDatabase({ sourceUrl: source, targetUrl: target, masking }, { leakSampleUnits: 100 });
+        assert.ok(
+            clean.checked.some((c) =>
+                /no original value in 2 masked columns \(\d+ distinct values compared; 2 large columns by a consistent sample\)/.test(c),
+            ),
+            clean.checked.join("\n"),
+        );
+        // Half the rows put back as they were: P(none of 1,000 in a 1/20 sample) = 0.95^1000, about 5e-23.
+        const err = await copyDatabase(
+            { sourceUrl: source, targetUrl: target, masking },
+            {
+                leakSampleUnits: 100,
+                beforeChecks: (url) =>
+                    sql(
+                        url,
+                        `UPDATE people SET email = 'p' || id || '@mail.test', profile = jsonb_build_object('contact', jsonb_build_object('email', 'c' || id || '@mail.test')) WHERE id % 2 = 0`,
+                    ).then(() => undefined),
+            },
+        ).catch((e) => e);
+        assert.ok(err instanceof LeakError, String(err));
+        assert.match(err.message, /people\.email: \d+ values? of the source found in the copy \(a sample of \d+ values? compared\)/);
+        assert.match(err.message, /people\.profile: \d+ values? of the source found/);
+    });
+
     it("refuses before anything is written: a column without a rule (live catalog), an unknown --tables name, a missing referenced table", async () => {
         const source = await freshDatabase("copy_src");
         const target = await freshDatabase("copy_dst");

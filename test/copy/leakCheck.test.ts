@@ -6,7 +6,7 @@
  */
 import { strict as assert } from "assert";
 import fc from "fast-check";
-import { canCollide, LeakProbe, SAMPLE_UNITS, unitOutput, unitsOf } from "../../components/copy/leakCheck";
+import { canCollide, LeakProbe, SAMPLE_UNITS, sqlJsonPath, unitOutput, unitQueries, unitsOf } from "../../components/copy/leakCheck";
 import { maskEmail, parseMaskingRules } from "../../components/masking";
 import type { Rule } from "../../components/masking";
 
@@ -67,5 +67,14 @@ describe("leak check", () => {
         assert.equal(unitOutput(EMAIL, KEY)!("a@x.test"), maskEmail(KEY, "a@x.test"));
         assert.equal(unitOutput(ruleOf("{ json: { a: email } }"), KEY)!("a\0a@x.test"), `a\0${maskEmail(KEY, "a@x.test")}`);
         assert.equal(unitOutput(ruleOf("{ sql: 'lower(c)' }"), KEY), undefined);
+    });
+
+    it("the database side: whole values as text, json leaves by a strict SQL/JSON path (keys quoted), patterns left to JavaScript", () => {
+        assert.deepEqual(unitQueries(EMAIL, '"email"'), [{ prefix: "", expr: '"email"::text' }]);
+        assert.equal(unitQueries(ruleOf("{ text: { pattern: '\\d+' } }"), '"note"'), undefined);
+        assert.equal(sqlJsonPath([{ key: "a" }, { index: "*" }, { key: 'say "hi"' }, { index: 2 }]), 'strict $."a"[*]."say \\"hi\\""[2]');
+        const [q] = unitQueries(ruleOf("{ json: { contact.email: email, id: keep } }"), '"p"')!;
+        assert.equal(q.prefix, "contact.email\0");
+        assert.equal(q.expr, `jsonb_path_query("p"::jsonb, 'strict $."contact"."email"', '{}', true) #>> '{}'`);
     });
 });
