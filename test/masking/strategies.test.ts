@@ -21,6 +21,8 @@ const phone = fc.oneof(
     fc.stringMatching(/^\+[1-9][0-9]{0,2} [0-9]{1,4} [0-9]{3,4} [0-9]{3,4}$/),
     fc.stringMatching(/^\(?[0-9]{3}\)?[-. ]?[0-9]{3}[-. ][0-9]{4}$/),
     fc.stringMatching(/^[0-9]{1,15}$/),
+    // Over 16 digits the network's halves are BigInts (a different path).
+    fc.stringMatching(/^[0-9]{17,30}$/),
 );
 const maskers: [string, (k: string, v: string | null) => string | null][] = [
     ["email", maskEmail],
@@ -127,6 +129,13 @@ describe("masking strategies", () => {
         const all = Array.from({ length: 10000 }, (_, i) => `+1-${String(i).padStart(4, "0")}`.replace(/^\+1-(\d\d)/, "+1-$1 "));
         const out = new Set(all.map((p) => maskPhone("a-stack-secret-key", p)));
         assert.equal(out.size, all.length);
+    });
+
+    it("phone: numbers over 16 digits (the BigInt path) map one to one too, digits to digits", () => {
+        const all = Array.from({ length: 3000 }, (_, i) => `12345678901234${String(i).padStart(4, "0")}`);
+        const out = all.map((p) => maskPhone("a-stack-secret-key", p)!);
+        assert.equal(new Set(out).size, all.length);
+        for (const o of out) assert.match(o, /^\d{18}$/);
     });
 
     describe("strategyFor", () => {
