@@ -40,7 +40,9 @@ import { dropDatabase } from "../postgres/dropDatabase";
 import { HISTORY_TABLE } from "../schema/historyTable";
 import { CopyPlan, planCopy, quoteIdent, SourceCatalog, TableCopy } from "./copyPlan";
 import { checkLeaks } from "./leakRun";
-import { lineMasker, MaskingStream } from "./rowMasker";
+import type { MaskingKey } from "../masking/strategies";
+import { MaskingPool } from "./maskingPool";
+import { lineMaskerFor, MaskingStream } from "./rowMasker";
 import { readSequences, readSourceCatalog } from "./sourceCatalog";
 import type { CopiedTable, CopyRequest, CopyResult } from "./types";
 
@@ -58,6 +60,8 @@ export interface CopyHooks {
     beforeChecks?: (copyUrl: string) => Promise<void>;
     /** Rows a column's leak check compares whole (default leakCheck.ts SAMPLE_UNITS); tests lower it to reach the sampling. */
     leakSampleUnits?: number;
+    /** Mask on worker threads: "auto" for tables of PARALLEL_ROWS and more (default), "always", "never". */
+    parallelMasking?: "auto" | "always" | "never";
     /** Tests: changes the plan before rows are copied (to drop a masker). */
     alterPlan?: (plan: CopyPlan) => CopyPlan;
     now?: Date;
@@ -78,13 +82,27 @@ async function runPgTool(exe: string, args: string[], env: Record<string, string
     if (res.code !== 0) throw new CopyError(`${what} failed (exit ${res.code}):\n${tail(res.stderr)}`);
 }
 
+/** Tables from this many rows are masked on worker threads; smaller ones in this thread (a worker costs its start). */
+const PARALLEL_ROWS = 20_000;
+
 /** Copies one table's rows: COPY out of the source, masked, COPY into the copy. Returns the rows read and written. */
-async function copyRows(source: Client, target: Client, t: TableCopy): Promise<{ read: number; written: number }> {
+async function copyRows(
+    source: Client,
+    target: Client,
+    t: TableCopy,
+    key: MaskingKey | undefined,
+    pool?: MaskingPool,
+): Promise<{ read: number; written: number }> {
     const out = source.query(copyTo(`COPY (${t.select}) TO STDOUT`));
     const into = target.query(copyFrom(`COPY ${t.sqlName} (${t.targetColumns.join(", ")}) FROM STDIN`));
-    if (t.maskers.some((m) => m !== undefined)) {
-        const masking = new MaskingStream(lineMasker(t.maskers));
-        await pipeline(out, masking, into);
+    if (t.maskedFields.length && key !== undefined) {
+        const masking = { fieldCount: t.fieldCount, maskedFields: t.maskedFields, key };
+        const job = pool?.job(masking);
+        try {
+            await pipeline(out, new MaskingStream(job ?? lineMaskerFor(masking)), into);
+        } finally {
+            job?.end();
+        }
     } else {
         await pipeline(out, into);
     }
@@ -156,7 +174,7 @@ export async function copyDatabase(req: CopyRequest, hooks: CopyHooks = {}): Pro
         const scratchEnv = libpqEnv(req.targetUrl, env, scratch);
         await runPgTool(tools.pgRestore, [...restoreArgs, "--section=pre-data", schemaFile], scratchEnv, "creating the tables", progress);
 
-        const copied = await copyAllRows(req.sourceUrl, scratchUrl, snapshot, plan, hooks.jobs ?? 2, progress);
+        const copied = await copyAllRows(req.sourceUrl, scratchUrl, snapshot, plan, { ...hooks, key: req.masking?.key }, progress);
 
         for (const s of await readSequences(source)) {
             if (s.lastValue === null) continue;
@@ -230,10 +248,15 @@ async function copyAllRows(
     copyUrl: string,
     snapshot: string,
     plan: CopyPlan,
-    jobs: number,
+    o: Pick<CopyHooks, "jobs" | "parallelMasking"> & { key?: MaskingKey },
     progress: (l: string) => void,
 ): Promise<Map<string, { read: number; written: number }>> {
     const queue = plan.tables.filter((t) => t.copyRows).sort((a, b) => b.estimatedRows - a.estimatedRows);
+    const mode = o.parallelMasking ?? "auto";
+    const parallel = (t: TableCopy) =>
+        t.maskedFields.length > 0 && (mode === "always" || (mode === "auto" && t.estimatedRows >= PARALLEL_ROWS));
+    const pool = mode !== "never" && queue.some(parallel) ? new MaskingPool() : undefined;
+    const jobs = o.jobs ?? 2;
     const total = queue.length;
     const done = new Map<string, { read: number; written: number }>();
     const worker = async () => {
@@ -241,7 +264,7 @@ async function copyAllRows(
         const target = await openClient(copyUrl, { applicationName: "keel-copy" });
         try {
             for (let t = queue.shift(); t; t = queue.shift()) {
-                const counts = await copyRows(source, target, t);
+                const counts = await copyRows(source, target, t, o.key, parallel(t) ? pool : undefined);
                 done.set(t.table, counts);
                 const masked = t.masked.length ? `, ${t.masked.length} column${t.masked.length === 1 ? "" : "s"} masked` : "";
                 progress(`copied ${t.table}: ${counts.written} rows${masked} (${done.size} of ${total} tables)`);
@@ -251,7 +274,11 @@ async function copyAllRows(
             await target.end().catch(() => undefined);
         }
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, total)) }, worker));
+    try {
+        await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, total)) }, worker));
+    } finally {
+        await pool?.close();
+    }
     return done;
 }
 

@@ -15,8 +15,7 @@ import { StaleRule, staleFix, staleWhat, UnclassifiedColumn, unclassifiedFix } f
 import type { ColumnInfo } from "../masking/guess";
 import { checkLiveCoverage } from "../masking/liveColumns";
 import { MaskingRules, nearest, Rule } from "../masking/rules";
-import { MaskingKey, strategyFor } from "../masking/strategies";
-import type { FieldMasker } from "./rowMasker";
+import type { MaskingKey } from "../masking/strategies";
 
 export interface SourceColumn {
     name: string;
@@ -81,8 +80,10 @@ export interface TableCopy {
     select: string;
     /** The quoted target columns, in the order of the query's fields. */
     targetColumns: string[];
-    /** Per field: the masker, or undefined when the field passes as it is. */
-    maskers: (FieldMasker | undefined)[];
+    /** How many fields a row of `select` has. */
+    fieldCount: number;
+    /** The fields masked in this process, by index (NULL and SQL rules are applied by `select` itself). Data only: a worker thread builds the maskers. */
+    maskedFields: { index: number; rule: Rule }[];
     masked: MaskedColumn[];
     /** False when its rows are not copied (--schema-only, or not in --tables). */
     copyRows: boolean;
@@ -181,26 +182,23 @@ export function planCopy(catalog: SourceCatalog, options: PlanOptions): CopyPlan
         const sqlName = `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
         const rules = options.masking && !bookkeeping.has(qualifiedName(t)) ? ruleOf.get(table) : undefined;
         const fields: string[] = [];
-        const maskers: (FieldMasker | undefined)[] = [];
+        const maskedFields: { index: number; rule: Rule }[] = [];
         const masked: MaskedColumn[] = [];
         for (const c of t.columns) {
             const rule = rules?.get(c.name);
             const col = quoteIdent(c.name);
             if (!rule || rule.kind === "keep") {
                 fields.push(col);
-                maskers.push(undefined);
                 continue;
             }
             masked.push({ column: c.name, type: c.type, strategy: strategyLabel(rule), rule });
             if (rule.kind === "null") {
                 fields.push(`NULL AS ${col}`);
-                maskers.push(undefined);
             } else if (rule.kind === "sql") {
                 fields.push(`(${rule.sql})::${c.type} AS ${col}`);
-                maskers.push(undefined);
             } else {
+                maskedFields.push({ index: fields.length, rule });
                 fields.push(col);
-                maskers.push(strategyFor(rule, options.masking!.key).mask);
             }
         }
         // ONLY: an inheritance parent's children are tables of their own, copied on their own.
@@ -211,7 +209,8 @@ export function planCopy(catalog: SourceCatalog, options: PlanOptions): CopyPlan
             from,
             select: `SELECT ${fields.join(", ") || "NULL"} FROM ${from}`,
             targetColumns: t.columns.map((c) => quoteIdent(c.name)),
-            maskers,
+            fieldCount: t.columns.length,
+            maskedFields,
             masked,
             copyRows: !options.schemaOnly && (!selected || selected.has(qualifiedName(t))),
             estimatedRows: Math.max(0, Math.round(t.estimatedRows)),

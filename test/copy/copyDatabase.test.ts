@@ -176,6 +176,26 @@ describe("copyDatabase (real PostgreSQL)", function () {
         assert.doesNotMatch(dump, /@mail\.test|Person \d|bio of/);
     });
 
+    it("masked on worker threads: the same rows as in this thread, and a masker's failure fails the copy with its cause", async () => {
+        const source = await freshDatabase("copy_src");
+        await seed(source, 30);
+        const inThread = await freshDatabase("copy_dst");
+        const onWorkers = await freshDatabase("copy_dst");
+        await copyDatabase({ sourceUrl: source, targetUrl: inThread, masking: { rules, key: KEY } }, { parallelMasking: "never" });
+        await copyDatabase({ sourceUrl: source, targetUrl: onWorkers, masking: { rules, key: KEY } }, { parallelMasking: "always" });
+        const rows = (url: string) =>
+            sql(url, "SELECT a.*, (SELECT json_agg(o ORDER BY id) FROM orders o) AS orders FROM accounts a ORDER BY id");
+        assert.deepEqual(await rows(onWorkers), await rows(inThread));
+        // A json rule over a column that holds no JSON: the worker's error names the cause; the target is unchanged.
+        await sql(source, "ALTER TABLE accounts ALTER COLUMN profile TYPE text; UPDATE accounts SET profile = 'not json' WHERE id = 3");
+        const err = await copyDatabase(
+            { sourceUrl: source, targetUrl: onWorkers, masking: { rules, key: KEY } },
+            { parallelMasking: "always" },
+        ).catch((e) => e);
+        assert.match(String(err.message), /masking failed: .*JSON/);
+        assert.deepEqual(await rows(onWorkers), await rows(inThread));
+    });
+
     it("into a database that does not exist yet: creates it, nothing kept", async () => {
         const source = await freshDatabase("copy_src");
         await seed(source, 5);
@@ -196,7 +216,7 @@ describe("copyDatabase (real PostgreSQL)", function () {
                 alterPlan: (plan) => {
                     const t = plan.tables.find((x) => x.table === "accounts")!;
                     const i = t.targetColumns.indexOf('"full_name"');
-                    t.maskers[i] = undefined;
+                    t.maskedFields = t.maskedFields.filter((f) => f.index !== i);
                     return plan;
                 },
             },

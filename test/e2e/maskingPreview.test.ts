@@ -37,6 +37,8 @@ describe("end to end: preview and up of a stack that receives copies check its m
         });
         stack = await ws.stack("dev");
         await stack.setConfig("keel:databaseUrl", { value: url, secret: true });
+        // The workspace is a copy of the example project, whose rules this test writes itself.
+        fs.rmSync(rulesFile(), { force: true });
     });
 
     after(async () => {
