@@ -48,6 +48,9 @@ export class EngineWorkspace {
             if (fs.existsSync(path.join(ROOT, entry))) fs.cpSync(path.join(ROOT, entry), path.join(root, entry), { recursive: true });
         }
         for (const entry of LINKED) fs.symlinkSync(path.join(ROOT, entry), path.join(root, entry));
+        // The example's masking rules classify its own migrations; tests add migrations of their own to a stack that
+        // receives copies (staging), so a test about masking writes the rules it means (test/e2e/maskingPreview.test.ts).
+        fs.rmSync(path.join(root, "db", "masking.yaml"), { force: true });
         const state = tempDir("keel-e2e-state-");
         return new EngineWorkspace(root, state, cli, {
             ...process.env,
