@@ -2,7 +2,9 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { parseKeelConfig } from "../components/config";
+import { parseKeelConfig, receivesCopies } from "../components/config";
+import { isCovered, MASKING_RULES_FILE, maskingCoverage } from "../components/masking";
+import { loadMigrationColumns } from "../components/masking/migrationColumns";
 import { rawStackConfig } from "../scripts/lib/stackConfig";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -29,13 +31,20 @@ describe("stack files", () => {
         assert.equal(parseKeelConfig(stackConfig("dev", { DATABASE_URL: "postgres://me@localhost:5432/app" })).database.kind, "local");
     });
 
-    it("staging: a child branch of prod's main on Neon, with a sanitization file that exists", () => {
+    it("staging: a child branch of prod's main on Neon, masked by db/masking.yaml (no sanitization file), which classifies every column", async () => {
         const c = parseKeelConfig(stackConfig("staging"));
         assert.equal(c.database.kind, "neon");
         if (c.database.kind !== "neon") return;
         assert.equal(c.database.project.owned, false);
         assert.deepEqual(c.database.branch, { name: "staging", parent: "main", protected: false, schemaOnly: false });
-        assert.ok(c.database.sanitizeSql && fs.existsSync(path.join(ROOT, c.database.sanitizeSql)), "sanitizeSql points at a file");
+        assert.equal(c.database.sanitizeSql, undefined);
+        assert.ok(receivesCopies(c));
+        const coverage = maskingCoverage(
+            await loadMigrationColumns(path.join(ROOT, "migrations")),
+            fs.readFileSync(path.join(ROOT, MASKING_RULES_FILE), "utf8"),
+            MASKING_RULES_FILE,
+        );
+        assert.ok(isCovered(coverage), JSON.stringify(coverage.result));
     });
 
     it("prod: owns the Neon project, protected main branch, an endpoint that never sleeps", () => {

@@ -118,7 +118,7 @@ export async function maskingKeyFor(to: { stack?: string }, io: DbCopyIo): Promi
         throw new DbCopyError(
             `A masked copy needs the target's masking key, and there is none: ` +
                 (to.stack
-                    ? `pulumi config set --secret ${MASKING_KEY_CONFIG} "$(openssl rand -hex 32)" --stack ${to.stack}`
+                    ? `npm run pulumi -- config set --secret ${MASKING_KEY_CONFIG} "$(openssl rand -hex 32)" --stack ${to.stack}`
                     : `export ${MASKING_KEY_VARIABLE}="$(openssl rand -hex 32)" (the target is a URL, so no stack holds one)`) +
                 `. Nothing was changed.`,
         );

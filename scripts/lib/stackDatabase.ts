@@ -87,14 +87,14 @@ async function runEngineCli(o: StackOutputOptions, args: string[]): Promise<{ co
 }
 
 /**
- * A config value of the stack, decrypted when it is a secret (`pulumi config get`, with the stack's passphrase
+ * A config value of the stack, decrypted when it is a secret (the engine's `config get`, with the stack's passphrase
  * from the environment); undefined when the stack file does not set it.
  */
 export async function stackConfigValue(o: StackOutputOptions, key: string): Promise<string | undefined> {
     const res = await runEngineCli(o, ["config", "get", key, "--stack", o.stack]);
     if (res.code === 0) return res.out.replace(/\n$/, "");
     if (/not found|configuration key .* not found/i.test(res.err)) return undefined;
-    throw new StackDatabaseError(`pulumi config get ${key} --stack ${o.stack} failed: ${res.err.trim()}`);
+    throw new StackDatabaseError(`npm run pulumi -- config get ${key} --stack ${o.stack} failed: ${res.err.trim()}`);
 }
 
 /** The stack's direct database URL (stack output databaseUrl), checked usable for migrations. */
