@@ -180,8 +180,10 @@ export async function copyDatabase(req: CopyRequest, hooks: CopyHooks = {}): Pro
             if (s.lastValue === null) continue;
             await withClient(scratchUrl, (c) => c.query(`SELECT setval($1, $2::bigint, true)`, [s.sqlName, s.lastValue]));
         }
+        if (hooks.beforeChecks) await hooks.beforeChecks(scratchUrl);
         progress("building indexes, constraints and triggers over the copied rows");
-        await runPgTool(
+        // pg_restore builds them in one session; the leak check reads the rows meanwhile (on the other core).
+        const postData = runPgTool(
             tools.pgRestore,
             [...restoreArgs, "--section=post-data", schemaFile],
             scratchEnv,
@@ -193,10 +195,13 @@ export async function copyDatabase(req: CopyRequest, hooks: CopyHooks = {}): Pro
                     `mask that column with a strategy that keeps distinct values distinct (email, name, phone, hash).`,
             );
         });
-
-        if (hooks.beforeChecks) await hooks.beforeChecks(scratchUrl);
-        const checked = await withClient(scratchUrl, (c) => checkCopy(c, plan, copied));
-        if (plan.masked) checked.push(...(await checkLeaks(source, scratchUrl, plan, req.masking!.key, progress, hooks.leakSampleUnits)));
+        const leakCheck = plan.masked
+            ? checkLeaks(source, scratchUrl, plan, req.masking!.key, progress, hooks.leakSampleUnits)
+            : Promise.resolve([]);
+        const [built, leaks] = await Promise.allSettled([postData, leakCheck]);
+        if (built.status === "rejected") throw built.reason;
+        if (leaks.status === "rejected") throw leaks.reason;
+        const checked = [...(await withClient(scratchUrl, (c) => checkCopy(c, plan, copied))), ...leaks.value];
         for (const line of checked) progress(`checked: ${line}`);
         // The snapshot is no longer needed, and the source may be the very database swapped out.
         await source.end().catch(() => undefined);

@@ -315,6 +315,20 @@ describe("copyDatabase (real PostgreSQL)", function () {
         assert.deepEqual(await sql(target, "SELECT datname FROM pg_database WHERE datname LIKE '%keel_copy%'"), []);
     });
 
+    it("a rule that makes a unique column's values equal fails the copy at the unique index, naming the fix; the target unchanged", async () => {
+        const source = await freshDatabase("copy_src");
+        const target = await freshDatabase("copy_dst");
+        await seed(source, 5);
+        await sql(target, "CREATE TABLE keep_me (x int)");
+        const fixed = parseMaskingRules(RULES.replace("  email: email\n", "  email: { fixed: same@example.com }\n"), "db/masking.yaml");
+        const err = await copyDatabase({ sourceUrl: source, targetUrl: target, masking: { rules: fixed, key: KEY } }).catch((e) => e);
+        assert.match(
+            String(err.message),
+            /could not create unique index "accounts_email_key"[\s\S]*does not hold over the masked rows: mask that column with a strategy that keeps distinct values distinct/,
+        );
+        assert.deepEqual(await sql(target, "SELECT to_regclass('keep_me')::text AS t"), [{ t: "keep_me" }]);
+    });
+
     it("unmasked, schema only, and a subset of tables", async () => {
         const source = await freshDatabase("copy_src");
         const target = await freshDatabase("copy_dst");
