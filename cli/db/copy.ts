@@ -1,6 +1,7 @@
 /** keel db copy: one database copied over another, masked by db/masking.yaml when its data is prod's (npm run db:copy). */
 import { Command } from "@commander-js/extra-typings";
 import { KeelContext } from "../cli";
+import { stopOnInterrupt } from "./stopOnInterrupt";
 import { yesOption } from "../options";
 
 const list = (v: string) =>
@@ -38,7 +39,13 @@ export function copyCommand(cli: KeelContext) {
                     rules: o.rules,
                     yes: o.yes === true,
                 },
-                { root: cli.root, env: cli.env, out: (l: string) => cli.out(`${l}\n`), confirm: cli.confirm },
+                {
+                    root: cli.root,
+                    env: cli.env,
+                    out: (l: string) => cli.out(`${l}\n`),
+                    confirm: cli.confirm,
+                    interruptible: () => stopOnInterrupt((l) => cli.err(l)),
+                },
             );
         });
 }

@@ -1,6 +1,7 @@
 /** keel db reset --stack <stack>: a Neon stack's branch gets a fresh, sanitized copy of its parent's data (npm run db:reset). */
 import { Command } from "@commander-js/extra-typings";
 import { KeelContext } from "../cli";
+import { stopOnInterrupt } from "./stopOnInterrupt";
 import { namedStackOption, yesOption } from "../options";
 
 export function resetCommand(cli: KeelContext) {
@@ -16,7 +17,13 @@ export function resetCommand(cli: KeelContext) {
             const { dbReset } = await import("../../scripts/dbReset");
             cli.exitCode = await dbReset(
                 { stack: o.stack, yes: o.yes === true },
-                { root: cli.root, env: cli.env, out: (l) => cli.out(`${l}\n`), confirm: cli.confirm },
+                {
+                    root: cli.root,
+                    env: cli.env,
+                    out: (l) => cli.out(`${l}\n`),
+                    confirm: cli.confirm,
+                    interruptible: () => stopOnInterrupt((l) => cli.err(l)),
+                },
             );
         });
 }

@@ -48,6 +48,8 @@ export interface ResetHooks {
     runSql(uri: string, sql: string): Promise<void>;
     /** Masks the database at the URI in place (components/copy: a masked copy swapped in, the unmasked one dropped). */
     mask?(uri: string): Promise<void>;
+    /** Ctrl-C: stops before the next step (a temporary branch made so far is removed). */
+    signal?: AbortSignal;
     log(line: string): void;
 }
 
@@ -143,6 +145,7 @@ export async function executeReset(api: Api, p: ResetPlan, hooks: ResetHooks): P
             }
             source = { id, name: p.scratchName };
         }
+        hooks.signal?.throwIfAborted();
         await restoreInPlace(api, { projectId: p.projectId, target: p.target, source, preservedName: p.preservedName }, wait, hooks.log);
     } catch (err) {
         if (scratchId) {

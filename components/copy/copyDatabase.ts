@@ -92,6 +92,7 @@ async function copyRows(
     t: TableCopy,
     key: MaskingKey | undefined,
     pool?: MaskingPool,
+    signal?: AbortSignal,
 ): Promise<{ read: number; written: number }> {
     const out = source.query(copyTo(`COPY (${t.select}) TO STDOUT`));
     const into = target.query(copyFrom(`COPY ${t.sqlName} (${t.targetColumns.join(", ")}) FROM STDIN`));
@@ -99,12 +100,12 @@ async function copyRows(
         const masking = { fieldCount: t.fieldCount, maskedFields: t.maskedFields, key };
         const job = pool?.job(masking);
         try {
-            await pipeline(out, new MaskingStream(job ?? lineMaskerFor(masking)), into);
+            await pipeline(out, new MaskingStream(job ?? lineMaskerFor(masking)), into, { signal });
         } finally {
             job?.end();
         }
     } else {
-        await pipeline(out, into);
+        await pipeline(out, into, { signal });
     }
     return { read: out.rowCount, written: into.rowCount };
 }
@@ -174,12 +175,21 @@ export async function copyDatabase(req: CopyRequest, hooks: CopyHooks = {}): Pro
         const scratchEnv = libpqEnv(req.targetUrl, env, scratch);
         await runPgTool(tools.pgRestore, [...restoreArgs, "--section=pre-data", schemaFile], scratchEnv, "creating the tables", progress);
 
-        const copied = await copyAllRows(req.sourceUrl, scratchUrl, snapshot, plan, { ...hooks, key: req.masking?.key }, progress);
+        const copied = await copyAllRows(
+            req.sourceUrl,
+            scratchUrl,
+            snapshot,
+            plan,
+            { ...hooks, key: req.masking?.key, signal: req.signal },
+            progress,
+        );
+        req.signal?.throwIfAborted();
 
         for (const s of await readSequences(source)) {
             if (s.lastValue === null) continue;
             await withClient(scratchUrl, (c) => c.query(`SELECT setval($1, $2::bigint, true)`, [s.sqlName, s.lastValue]));
         }
+        req.signal?.throwIfAborted();
         if (hooks.beforeChecks) await hooks.beforeChecks(scratchUrl);
         progress("building indexes, constraints and triggers over the copied rows");
         // pg_restore builds them in one session; the leak check reads the rows meanwhile (on the other core).
@@ -203,6 +213,7 @@ export async function copyDatabase(req: CopyRequest, hooks: CopyHooks = {}): Pro
         if (leaks.status === "rejected") throw leaks.reason;
         const checked = [...(await withClient(scratchUrl, (c) => checkCopy(c, plan, copied))), ...leaks.value];
         for (const line of checked) progress(`checked: ${line}`);
+        req.signal?.throwIfAborted();
         // The snapshot is no longer needed, and the source may be the very database swapped out.
         await source.end().catch(() => undefined);
 
@@ -229,6 +240,7 @@ export async function copyDatabase(req: CopyRequest, hooks: CopyHooks = {}): Pro
             progress(`dropping '${scratch}'; '${database}' was not changed`);
             await dropDatabase(admin, scratch).catch(() => undefined);
         }
+        if (req.signal?.aborted) throw new CopyError(`Interrupted: the unfinished copy was dropped; '${database}' was not changed.`);
         if (err instanceof KeelError) throw err;
         throw new CopyError(`The copy into ${where} failed: ${(err as Error)?.message ?? err}. '${database}' was not changed.`);
     } finally {
@@ -253,7 +265,7 @@ async function copyAllRows(
     copyUrl: string,
     snapshot: string,
     plan: CopyPlan,
-    o: Pick<CopyHooks, "jobs" | "parallelMasking"> & { key?: MaskingKey },
+    o: Pick<CopyHooks, "jobs" | "parallelMasking"> & { key?: MaskingKey; signal?: AbortSignal },
     progress: (l: string) => void,
 ): Promise<Map<string, { read: number; written: number }>> {
     const queue = plan.tables.filter((t) => t.copyRows).sort((a, b) => b.estimatedRows - a.estimatedRows);
@@ -269,7 +281,7 @@ async function copyAllRows(
         const target = await openClient(copyUrl, { applicationName: "keel-copy" });
         try {
             for (let t = queue.shift(); t; t = queue.shift()) {
-                const counts = await copyRows(source, target, t, o.key, parallel(t) ? pool : undefined);
+                const counts = await copyRows(source, target, t, o.key, parallel(t) ? pool : undefined, o.signal);
                 done.set(t.table, counts);
                 const masked = t.masked.length ? `, ${t.masked.length} column${t.masked.length === 1 ? "" : "s"} masked` : "";
                 progress(`copied ${t.table}: ${counts.written} rows${masked} (${done.size} of ${total} tables)`);

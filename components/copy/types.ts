@@ -19,6 +19,8 @@ export interface CopyRequest {
     tables?: string[];
     /** Keep the target's previous database (default true); false drops it after the swap (a temporary branch's copy of unmasked data). */
     keepPrevious?: boolean;
+    /** Stops the copy (Ctrl-C): the unfinished copy is dropped and the target is left as it was. */
+    signal?: AbortSignal;
     /** Progress lines for the operator. */
     progress?: (line: string) => void;
     env?: Record<string, string | undefined>;

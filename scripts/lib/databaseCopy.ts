@@ -57,6 +57,8 @@ export interface DbCopyIo {
     out(line: string): void;
     confirm(question: string): Promise<boolean>;
     cli?: PulumiCli;
+    /** Called as the copy starts (after the question): a signal Ctrl-C aborts, which stops the copy and drops what it wrote. */
+    interruptible?: () => AbortSignal;
     /** A stack's database URL (default: stackDatabase's rule, through the engine; tests give the URLs of stacks they did not deploy). */
     databaseOf?: (stack: string) => Promise<string>;
 }
@@ -204,7 +206,7 @@ export async function dbCopy(o: DbCopyOptions, io: DbCopyIo): Promise<number> {
         io.out("Nothing was changed. (Pass --yes to skip this question in scripts.)");
         return 1;
     }
-    const result = await copyDatabase({ ...request, progress: io.out });
+    const result = await copyDatabase({ ...request, progress: io.out, signal: io.interruptible?.() });
     const rows = result.tables.reduce((n, t) => n + t.rows, 0);
     io.out(
         `Done: ${to.stack ? `'${to.stack}'` : to.label} now holds ${result.tables.length} tables and ${rows} rows from ` +

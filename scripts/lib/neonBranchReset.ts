@@ -43,13 +43,15 @@ export async function resetNeonBranch(
         io.out("Nothing was changed. (Pass --yes to skip this question in scripts.)");
         return 1;
     }
+    const signal = io.interruptible?.();
     await executeReset(api, plan, {
         runSql: (uri, sql) => runSqlInTransaction(uri, sql, plan.sanitizeSql?.file),
         // On the temporary branch: the masked copy replaces its database, and the unmasked one is dropped before the restore.
         mask: async (uri) => {
-            await copyDatabase({ sourceUrl: uri, targetUrl: uri, masking, keepPrevious: false, progress: io.out, env: io.env });
+            await copyDatabase({ sourceUrl: uri, targetUrl: uri, masking, keepPrevious: false, progress: io.out, env: io.env, signal });
         },
         log: io.out,
+        signal,
     });
     const how = [masked ? `masked by ${MASKING_RULES_FILE}` : "", plan.sanitizeSql ? `sanitized by ${plan.sanitizeSql.file}` : ""].filter(
         Boolean,

@@ -6,11 +6,13 @@
  * prints before asking.
  */
 import { strict as assert } from "assert";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { dbCopy, DbCopyOptions } from "../../scripts/dbCopy";
 import { dbReset } from "../../scripts/dbReset";
 import { keel } from "../support/keel";
+import { ROOT } from "../support/repoRoot";
 import { freshDatabase, queryRows } from "../support/postgres";
 
 const sql = queryRows;
@@ -212,5 +214,46 @@ describe("keel db copy (command line, real PostgreSQL)", function () {
         assert.match(out.join("\n"), /db copy of the data, masked by db\/masking\.yaml\n {2}from stack 'prod'/);
         assert.deepEqual(await sql(staging, "SELECT count(*)::int AS n FROM accounts WHERE email LIKE '%@mail.test'"), [{ n: 0 }]);
         assert.deepEqual(await sql(staging, "SELECT count(*)::int AS n FROM accounts"), [{ n: 2 }]);
+    });
+});
+
+describe("keel db copy, interrupted (a process, real PostgreSQL)", function () {
+    this.timeout(120000);
+
+    it("Ctrl-C during the rows: the unfinished copy is dropped, the target is left as it was, exit 1", async () => {
+        const source = await freshDatabase("cmd_src");
+        const target = await freshDatabase("cmd_dst");
+        // A rule that sleeps 2 ms a row: the rows take about 10 s, time enough to interrupt them.
+        await sql(
+            source,
+            "CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes SELECT g, 'n' || g FROM generate_series(1, 5000) g",
+        );
+        await sql(target, "CREATE TABLE untouched (x int)");
+        const root = project({
+            "db/masking.yaml": "notes:\n  id: keep\n  body: { sql: \"CASE WHEN pg_sleep(0.002)::text = '' THEN 'x' END\" }\n",
+        });
+        const child = spawn(process.execPath, [path.join(ROOT, "keel"), "db", "copy", "--from", source, "--to", target, "--yes"], {
+            cwd: root,
+            env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", KEEL_MASKING_KEY: KEY },
+        });
+        let out = "";
+        child.stdout.on("data", (d) => (out += d));
+        child.stderr.on("data", (d) => (out += d));
+        const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+        // Bounded by the test's timeout: the rows start within seconds.
+        while (!/reading the schema/.test(out)) {
+            if (child.exitCode !== null) assert.fail(`the copy ended before its rows:\n${out}`);
+            await new Promise((r) => setTimeout(r, 100));
+        }
+        await new Promise((r) => setTimeout(r, 1500));
+        child.kill("SIGINT");
+        assert.equal(await exited, 1, out);
+        assert.match(out, /keel: interrupted: dropping the unfinished copy; the target is left as it was/);
+        assert.match(out, /Interrupted: the unfinished copy was dropped; '\w+' was not changed\./);
+        assert.deepEqual(await sql(target, "SELECT to_regclass('untouched')::text AS t"), [{ t: "untouched" }]);
+        const left = await sql(target, "SELECT datname FROM pg_database WHERE datname LIKE $1", [
+            `${new URL(target).pathname.slice(1)}_keel_copy%`,
+        ]);
+        assert.deepEqual(left, []);
     });
 });
