@@ -192,8 +192,7 @@ export async function copyDatabase(req: CopyRequest, hooks: CopyHooks = {}): Pro
         req.signal?.throwIfAborted();
         if (hooks.beforeChecks) await hooks.beforeChecks(scratchUrl);
         progress("building indexes, constraints and triggers over the copied rows");
-        // pg_restore builds them in one session; the leak check reads the rows meanwhile (on the other core).
-        const postData = runPgTool(
+        await runPgTool(
             tools.pgRestore,
             [...restoreArgs, "--section=post-data", schemaFile],
             scratchEnv,
@@ -205,13 +204,8 @@ export async function copyDatabase(req: CopyRequest, hooks: CopyHooks = {}): Pro
                     `mask that column with a strategy that keeps distinct values distinct (email, name, phone, hash).`,
             );
         });
-        const leakCheck = plan.masked
-            ? checkLeaks(source, scratchUrl, plan, req.masking!.key, progress, hooks.leakSampleUnits)
-            : Promise.resolve([]);
-        const [built, leaks] = await Promise.allSettled([postData, leakCheck]);
-        if (built.status === "rejected") throw built.reason;
-        if (leaks.status === "rejected") throw leaks.reason;
-        const checked = [...(await withClient(scratchUrl, (c) => checkCopy(c, plan, copied))), ...leaks.value];
+        const checked = await withClient(scratchUrl, (c) => checkCopy(c, plan, copied));
+        if (plan.masked) checked.push(...(await checkLeaks(source, scratchUrl, plan, req.masking!.key, progress, hooks.leakSampleUnits)));
         for (const line of checked) progress(`checked: ${line}`);
         req.signal?.throwIfAborted();
         // The snapshot is no longer needed, and the source may be the very database swapped out.

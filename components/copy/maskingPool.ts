@@ -12,7 +12,7 @@ import type { BatchMasker, RowMasking } from "./rowMasker";
 
 export class MaskingPool {
     private readonly workers: Worker[];
-    private readonly waiting = new Map<number, { resolve(bytes: Uint8Array): void; reject(err: Error): void }>();
+    private readonly waiting = new Map<number, { resolve(text: string): void; reject(err: Error): void }>();
     private nextId = 0;
     private nextJob = 0;
     private turn = 0;
@@ -35,7 +35,7 @@ export class MaskingPool {
         if (!w) return;
         this.waiting.delete(m.id);
         if ("error" in m) w.reject(new Error(`masking failed: ${m.error}`));
-        else w.resolve(m.bytes);
+        else w.resolve(m.text);
     }
 
     private fail(err: Error): void {
@@ -50,15 +50,12 @@ export class MaskingPool {
         for (const w of this.workers) w.postMessage({ kind: "job", job, masking } satisfies ToWorker);
         return {
             inFlight: this.size + 1,
-            batch: (bytes) =>
-                new Promise<Uint8Array>((resolve, reject) => {
+            batch: (text) =>
+                new Promise<string>((resolve, reject) => {
                     if (this.failed) return reject(this.failed);
                     const id = this.nextId++;
                     this.waiting.set(id, { resolve, reject });
-                    // The batch's bytes move to the worker (transferred, not copied).
-                    this.workers[this.turn++ % this.workers.length].postMessage({ kind: "batch", id, job, bytes } satisfies ToWorker, [
-                        bytes.buffer as ArrayBuffer,
-                    ]);
+                    this.workers[this.turn++ % this.workers.length].postMessage({ kind: "batch", id, job, text } satisfies ToWorker);
                 }),
             end: () => {
                 for (const w of this.workers) w.postMessage({ kind: "end", job } satisfies ToWorker);

@@ -49,24 +49,8 @@ export function maskLines(maskLine: (line: string) => string, text: string): str
 
 const NEWLINE = 0x0a;
 
-/** Masks a batch of whole lines, UTF-8 in and out; may answer later (a worker thread, the bytes moved, not copied). */
-export type BatchMasker = (bytes: Uint8Array) => Uint8Array | Promise<Uint8Array>;
-
-/** A batch masker over a line masker, in this thread (or in a worker's). */
-export function batchMasker(maskLine: (line: string) => string): (bytes: Uint8Array) => Uint8Array {
-    return (bytes) =>
-        ownedBytes(
-            Buffer.from(maskLines(maskLine, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")), "utf8"),
-        );
-}
-
-/** The bytes in an ArrayBuffer of their own (small Buffers share a pool), so they can be transferred. */
-export function ownedBytes(b: Buffer): Uint8Array {
-    if (b.byteOffset === 0 && b.buffer.byteLength === b.byteLength) return new Uint8Array(b.buffer);
-    const own = new Uint8Array(b.byteLength);
-    own.set(b);
-    return own;
-}
+/** Masks a batch of whole lines; may answer later (a worker thread). */
+export type BatchMasker = (text: string) => string | Promise<string>;
 
 /** About this many bytes of lines are masked at once. */
 const BATCH_BYTES = 1 << 20;
@@ -80,12 +64,12 @@ export class MaskingStream extends Transform {
     private rest: Buffer = Buffer.alloc(0);
     private batch: Buffer[] = [];
     private batchBytes = 0;
-    private readonly pending: Promise<Uint8Array>[] = [];
+    private readonly pending: Promise<string>[] = [];
 
     constructor(maskLine: ((line: string) => string) | { batch: BatchMasker; inFlight: number }) {
         super();
         if (typeof maskLine === "function") {
-            this.maskBatch = batchMasker(maskLine);
+            this.maskBatch = (text) => maskLines(maskLine, text);
             this.inFlight = 1;
         } else {
             this.maskBatch = maskLine.batch;
@@ -127,22 +111,16 @@ export class MaskingStream extends Transform {
     /** Sends the batch to be masked; pushes finished batches in order while too many are out (all of them at the end). */
     private async dispatch(all = false): Promise<void> {
         if (this.batchBytes) {
-            const bytes = new Uint8Array(this.batchBytes);
-            let at = 0;
-            for (const b of this.batch) {
-                bytes.set(b, at);
-                at += b.length;
-            }
+            const text = Buffer.concat(this.batch, this.batchBytes).toString("utf8");
             this.batch = [];
             this.batchBytes = 0;
             // A synchronous masker's error becomes the promise's, so it reaches the stream in order.
-            const masked = Promise.resolve().then(() => this.maskBatch(bytes));
+            const masked = Promise.resolve().then(() => this.maskBatch(text));
             masked.catch(() => undefined); // awaited in order below; not an unhandled rejection meanwhile
             this.pending.push(masked);
         }
         while (this.pending.length >= this.inFlight || (all && this.pending.length)) {
-            const out = await this.pending.shift()!;
-            this.push(Buffer.from(out.buffer, out.byteOffset, out.byteLength));
+            this.push(await this.pending.shift()!, "utf8");
         }
     }
 }
