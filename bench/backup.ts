@@ -13,37 +13,17 @@
  * Prints medians, the ratios and PASS/FAIL against 1.1x. Exits 0 either way:
  * it reports, it is not a gate.
  */
-import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { performance } from "perf_hooks";
-import { Client } from "pg";
 import { executeRestore, formatBytes, libpqEnv, pgToolsFor, planRestore, takeDump, urlForDatabase } from "../components/backup/pgDump";
-import type { PostgresCluster } from "../tools/postgres";
-import { median } from "./cli";
+import { type PostgresCluster, queryRows } from "../tools/postgres";
+import { median, runProcess } from "./cli";
 
 const TARGET = 1.1;
 
-async function sql(url: string, text: string, params: unknown[] = []): Promise<any[]> {
-    const c = new Client({ connectionString: url });
-    await c.connect();
-    try {
-        return (await c.query(text, params)).rows;
-    } finally {
-        await c.end();
-    }
-}
-
-function runProcess(exe: string, args: string[], env: Record<string, string>): Promise<void> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(exe, args, { env, stdio: ["ignore", "ignore", "pipe"] });
-        let err = "";
-        child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
-        child.on("error", reject);
-        child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(exe)} exited ${code}: ${err}`))));
-    });
-}
+const sql = queryRows;
 
 /** About `mb` MB of data: 70% wide rows with an index, 25% blobs, a small table. */
 async function generate(url: string, mb: number): Promise<void> {

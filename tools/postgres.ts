@@ -191,3 +191,14 @@ function writeCertificates(dir: string): void {
 
 // Interrupted runs (Ctrl-C, CI cancelling) still remove their clusters: exiting runs each one's stop.
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
+
+/** One query on a connection of its own; the rows (tests and benchmarks). */
+export async function queryRows<T = any>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
+    const c = new Client({ connectionString: url });
+    await c.connect();
+    try {
+        return (await c.query(text, params)).rows;
+    } finally {
+        await c.end();
+    }
+}

@@ -18,37 +18,18 @@ import { spawn } from "child_process";
 import * as os from "os";
 import * as path from "path";
 import { performance } from "perf_hooks";
-import { Client } from "pg";
 import { formatBytes, libpqEnv, pgToolsFor, urlForDatabase } from "../../components/backup/pgDump";
 import { copyDatabase } from "../../components/copy";
 import { parseMaskingRules } from "../../components/masking";
-import type { PostgresCluster } from "../../tools/postgres";
-import { median } from "../cli";
+import { type PostgresCluster, queryRows } from "../../tools/postgres";
+import { median, runProcess } from "../cli";
 import { BENCH_MASKING_RULES, BENCH_TABLES, generateBenchData, SOURCE_EMAIL_DOMAIN } from "./data";
 
 const TARGET = 1.5;
 /** Any key of 16 bytes or more masks; the figure does not depend on which. */
 const KEY = "keel-bench-mask-key-not-a-secret";
 
-async function sql(url: string, text: string): Promise<any[]> {
-    const c = new Client({ connectionString: url });
-    await c.connect();
-    try {
-        return (await c.query(text)).rows;
-    } finally {
-        await c.end();
-    }
-}
-
-function runProcess(exe: string, args: string[], env: Record<string, string>): Promise<void> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(exe, args, { env, stdio: ["ignore", "ignore", "pipe"] });
-        let err = "";
-        child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
-        child.on("error", reject);
-        child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(exe)} exited ${code}: ${err}`))));
-    });
-}
+const sql = queryRows;
 
 /** `pg_dump -Fc` of the source piped into `pg_restore -d target`, as one would type it; fails when either side does. */
 function dumpPipeRestore(tools: { pgDump: string; pgRestore: string }, sourceUrl: string, target: string): Promise<void> {

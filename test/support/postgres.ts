@@ -1,8 +1,7 @@
 /** The suite's PostgreSQL cluster (tools/postgres.ts: the cluster itself, shared with the benchmarks). */
-import { Client } from "pg";
 import { PostgresCluster } from "../../tools/postgres";
 
-export { freePort, PostgresCluster } from "../../tools/postgres";
+export { freePort, PostgresCluster, queryRows } from "../../tools/postgres";
 
 let shared: Promise<PostgresCluster> | undefined;
 
@@ -22,16 +21,5 @@ export async function stopTestCluster(): Promise<void> {
         const c = await shared.catch(() => undefined);
         shared = undefined;
         await c?.stop();
-    }
-}
-
-/** One query on a connection of its own; the rows. */
-export async function queryRows<T = any>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
-    const c = new Client({ connectionString: url });
-    await c.connect();
-    try {
-        return (await c.query(text, params)).rows;
-    } finally {
-        await c.end();
     }
 }
