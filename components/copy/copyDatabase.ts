@@ -26,13 +26,14 @@ import {
     databaseName,
     libpqEnv,
     PgTools,
-    pgToolsFor,
+    findPgTools,
     runTool,
     seconds,
     swapDatabases,
     tail,
     urlForDatabase,
 } from "../backup/pgDump";
+import { serverVersionOf } from "../backup/pgDump/connection";
 import { createDatabaseLike } from "../backup/pgDump/databases";
 import { KeelError } from "../errors";
 import { describeTarget, openClient } from "../postgres/connection";
@@ -148,7 +149,9 @@ export async function copyDatabase(req: CopyRequest, hooks: CopyHooks = {}): Pro
         let plan = planCopy(catalog, planOptions(req, catalog));
         if (hooks.alterPlan) plan = hooks.alterPlan(plan);
 
-        const tools: PgTools = await pgToolsFor(req.sourceUrl, env);
+        // The tools for the source's server, asked on the session already open.
+        const version = await serverVersionOf(source);
+        const tools: PgTools = findPgTools(version.text, version.major, env);
         admin = await adminClient(req.targetUrl, "keel-copy");
         const facts = await databaseFacts(admin, database);
         // A second copy within the same second: the names get a counter.
