@@ -20,7 +20,7 @@ export function copyCommand(cli: KeelContext) {
         )
         .option("--from <stack|url>", "the database copied from (default: the target stack's keel:copyFrom)")
         .requiredOption("--to <stack|url>", "the database replaced")
-        .option("--schema-only", "copy the schema without rows")
+        .option("--schema-only", "copy the schema without rows (Keel's migration history comes with its rows)")
         .option("--tables <list>", "copy only these tables' rows (comma-separated); the others are created empty", list)
         .option("--masked", "mask a copy between non-prod stacks too")
         .option("--unmasked", "copy a URL's data as it is (refused when the source is a prod-stage stack)")

@@ -85,7 +85,7 @@ export interface TableCopy {
     /** The fields masked in this process, by index (NULL and SQL rules are applied by `select` itself). Data only: a worker thread builds the maskers. */
     maskedFields: { index: number; rule: Rule }[];
     masked: MaskedColumn[];
-    /** False when its rows are not copied (--schema-only, or not in --tables). */
+    /** False when its rows are not copied (--schema-only, or not in --tables; Keel's history is always copied). */
     copyRows: boolean;
     estimatedRows: number;
 }
@@ -212,7 +212,8 @@ export function planCopy(catalog: SourceCatalog, options: PlanOptions): CopyPlan
             fieldCount: t.columns.length,
             maskedFields,
             masked,
-            copyRows: !options.schemaOnly && (!selected || selected.has(qualifiedName(t))),
+            // Keel's history always comes with its rows: a schema without them would be migrated again from the start.
+            copyRows: bookkeeping.has(qualifiedName(t)) || (!options.schemaOnly && (!selected || selected.has(qualifiedName(t)))),
             estimatedRows: Math.max(0, Math.round(t.estimatedRows)),
         };
     });

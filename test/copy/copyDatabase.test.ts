@@ -337,9 +337,12 @@ describe("copyDatabase (real PostgreSQL)", function () {
         assert.deepEqual(await sql(target, "SELECT email FROM accounts ORDER BY id LIMIT 1"), [{ email: "user1@mail.test" }]);
         await copyDatabase({ sourceUrl: source, targetUrl: target, schemaOnly: true });
         assert.deepEqual(await sql(target, "SELECT count(*)::int AS n FROM accounts"), [{ n: 0 }]);
+        // Keel's history comes with its rows: the schema it describes is there, so nothing is migrated again.
+        assert.deepEqual(await sql(target, "SELECT version FROM keel_schema_history"), [{ version: "0001" }]);
         await copyDatabase({ sourceUrl: source, targetUrl: target, tables: ["accounts", "orders"], masking: { rules, key: KEY } });
         assert.deepEqual(await sql(target, "SELECT (SELECT count(*) FROM orders)::int AS o, (SELECT count(*) FROM events)::int AS e"), [
             { o: 12, e: 0 },
         ]);
+        assert.deepEqual(await sql(target, "SELECT count(*)::int AS n FROM keel_schema_history"), [{ n: 1 }]);
     });
 });
