@@ -67,10 +67,10 @@ export function stackName(urn: string): string {
 /** Per-stage enforcement. `undefined` means the rule does not apply on that stage. */
 export type StageEnforcement = Record<Stage, EnforcementLevel | undefined>;
 
-/** The usual gate: advisory on dev, mandatory on staging and prod. */
-export const ADVISORY_IN_DEV: StageEnforcement = { dev: "advisory", staging: "mandatory", prod: "mandatory" };
-export const SHARED_STAGES_ONLY: StageEnforcement = { dev: undefined, staging: "mandatory", prod: "mandatory" };
-export const PROD_ONLY: StageEnforcement = { dev: undefined, staging: undefined, prod: "mandatory" };
+/** The usual gate: advisory on dev and on a pull request's preview (thrown away, never prod's rules), mandatory on staging and prod. */
+export const ADVISORY_IN_DEV: StageEnforcement = { dev: "advisory", staging: "mandatory", prod: "mandatory", preview: "advisory" };
+export const SHARED_STAGES_ONLY: StageEnforcement = { dev: undefined, staging: "mandatory", prod: "mandatory", preview: undefined };
+export const PROD_ONLY: StageEnforcement = { dev: undefined, staging: undefined, prod: "mandatory", preview: undefined };
 
 export interface Violation {
     message: string;

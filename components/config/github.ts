@@ -114,10 +114,13 @@ export type GithubConfig = Filled<Omit<GithubSection, "environmentName" | "state
     /** How CI reaches the Pulumi state. */
     state: { kind: "passphrase"; backendUrl: string } | { kind: "cloud" };
     /** The stage of each stack `branches` deploys (stage.ts: stageOf, from its own keel:stage). */
-    stages: Record<string, Stage>;
+    stages: Record<string, BranchStage>;
 };
 
 /** The deployment environment's name for a stack: `production` for prod, else the stack's name. */
+/** The stages a branch deploys: every stage but a pull request's preview. */
+export type BranchStage = Exclude<Stage, "preview">;
+
 export function environmentNameFor(stack: string, stage: Stage): string {
     return stage === "prod" ? "production" : stack;
 }
@@ -152,7 +155,7 @@ export function parseGithub(ctx: ConfigContext): GithubConfig | undefined {
 
     const branches = section.branches ?? { prod: section.defaultBranch, ...(ctx.stage === "staging" ? { [ctx.stack]: "staging" } : {}) };
     const seen = new Map<string, string>();
-    const stages: Record<string, Stage> = {};
+    const stages: Record<string, BranchStage> = {};
     for (const [stack, branch] of Object.entries(branches)) {
         if (ctx.knownStacks && !ctx.knownStacks.includes(stack)) {
             ctx.problems.push({
@@ -170,7 +173,13 @@ export function parseGithub(ctx: ConfigContext): GithubConfig | undefined {
         }
         seen.set(branch, stack);
         const stage = stack === ctx.stack ? ctx.stage : stageOf(stack, ctx.stackStages?.[stack]);
-        if (stage) stages[stack] = stage;
+        if (stage === "preview") {
+            ctx.problems.push({
+                key: `${NAMESPACE}:github.branches.${stack}`,
+                message: `names the stack '${stack}', a pull request's preview: previews are deployed by previews.yml (keel pr up), not by a branch`,
+                fix: `npm run pulumi -- config rm --path ${NAMESPACE}:github.branches.${stack} --stack ${ctx.stack}`,
+            });
+        } else if (stage) stages[stack] = stage;
         else if (!ctx.knownStacks || ctx.knownStacks.includes(stack)) {
             ctx.problems.push({
                 key: `${NAMESPACE}:github.branches.${stack}`,

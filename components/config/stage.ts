@@ -1,8 +1,9 @@
 /**
- * Stage-aware defaults, in one place: what differs between dev, staging and
- * prod unless the stack's config says otherwise.
+ * Stage-aware defaults, in one place: what differs between dev, staging,
+ * prod and the pull requests' previews unless the stack's config says otherwise.
+ * A preview stack (`pr-<n>`) is made and removed by `keel pr up|down`, never by hand.
  */
-export const STAGES = ["dev", "staging", "prod"] as const;
+export const STAGES = ["dev", "staging", "prod", "preview"] as const;
 export type Stage = (typeof STAGES)[number];
 
 export function isStage(v: unknown): v is Stage {
@@ -71,13 +72,19 @@ export interface StageDefaults {
 
 export function stageDefaults(stage: Stage): StageDefaults {
     const production = stage === "prod";
+    // A preview lives for days and is thrown away: the smallest sizes, no backups, no protection.
+    const preview = stage === "preview";
     return {
         protect: production,
         retainOnDelete: production,
         database: {
             ...(stage === "dev" ? { kind: "local" as const, suggestedKind: "local" as const } : { suggestedKind: "neon" as const }),
             // Prod stays warm and may grow; other stages sleep after 5 minutes idle.
-            neon: { maxCu: production ? 2 : 1, suspendTimeoutSeconds: production ? -1 : 300, branchProtected: production },
+            neon: {
+                maxCu: production ? 2 : preview ? 0.25 : 1,
+                suspendTimeoutSeconds: production ? -1 : 300,
+                branchProtected: production,
+            },
         },
         migrations: {
             // Short lock waits in shared environments keep a migration from queueing behind
@@ -86,11 +93,12 @@ export function stageDefaults(stage: Stage): StageDefaults {
             statementTimeout: "5min",
             lockWaitSeconds: stage === "dev" ? 30 : 120,
             // Shared environments hold data someone cares about: no migration without a backup.
-            backup: stage !== "dev",
+            // (A preview's data is a copy or a seed, recreated by `keel pr up`.)
+            backup: stage !== "dev" && !preview,
             keepBackups: production ? 10 : stage === "staging" ? 5 : 3,
         },
         backend: {
-            strategy: stage === "dev" ? "immediate" : "rolling",
+            strategy: stage === "dev" || preview ? "immediate" : "rolling",
             autostop: production ? "off" : "stop",
             minMachinesRunning: production ? 1 : 0,
             // Two instances keep prod serving while one restarts or is replaced.

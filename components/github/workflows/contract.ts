@@ -4,6 +4,7 @@ import { KeelError } from "../../errors";
 export interface WorkflowStack {
     /** The Pulumi stack name ("staging", "prod", ...). */
     stack: string;
+    /** A preview is never deployed by a branch (config/github.ts refuses one in keel:github.branches). */
     stage: "dev" | "staging" | "prod";
     /** The branch that deploys this stack ("main" for prod, "staging"). */
     branch: string;
