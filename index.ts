@@ -25,6 +25,7 @@ export = async (root: string = process.cwd()) => {
         stack: config.stack,
         protect: config.defaults.protect,
         allowDataLoss: config.allowDataLoss,
+        ...(config.preview ? { previewPr: config.preview.pr } : {}),
     });
 
     const { dir, settings } = schemaSettings(config.migrations);
@@ -94,6 +95,8 @@ export = async (root: string = process.cwd()) => {
 
     return {
         stage: config.stage,
+        // A preview's pull request, base, branch and expiry: what `keel pr list` and `keel pr reap` read from the state.
+        ...(config.preview ? { preview: config.preview } : {}),
         databaseKind: database.kind,
         databaseUrl: database.directUrl,
         databasePooledUrl: database.pooledUrl,

@@ -31,7 +31,8 @@ export function dataHolders(kind: "local" | "docker" | "external" | "neon"): Dat
         case "docker":
             return [{ name: "database-docker-data", what: "the Docker volume that holds the database's files" }, schema];
         case "external":
-            return [schema];
+            // A pull request's preview makes a database of its own on the base's server (components/previews/database.ts).
+            return [{ name: "database-preview", what: "the preview's database on its base's server" }, schema];
         case "neon":
             return [
                 { name: "database-neon-project", what: "the Neon project and every branch in it" },

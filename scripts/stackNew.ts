@@ -53,10 +53,10 @@ export function passphraseFor(stage: Stage, env: Record<string, string | undefin
     };
 }
 
-/** The local ports the project's stack files give their local or docker databases. */
-function portsInUse(root: string): number[] {
+/** The local ports the project's stack files (but `except`'s) give their local or docker databases. */
+export function portsInUse(root: string, except?: string): number[] {
     const ports: number[] = [];
-    for (const f of fs.readdirSync(root).filter((n) => /^Pulumi\..+\.yaml$/.test(n))) {
+    for (const f of fs.readdirSync(root).filter((n) => /^Pulumi\..+\.yaml$/.test(n) && n !== `Pulumi.${except}.yaml`)) {
         try {
             const db = parse(fs.readFileSync(path.join(root, f), "utf8"))?.config?.["keel:database"];
             const kind = db?.kind ?? "local";

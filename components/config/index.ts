@@ -17,6 +17,7 @@ import { MigrationConfig, parseMigrations } from "./migrations";
 import { Stage, STAGES, stageDefaults, StageDefaults, stageOf } from "./stage";
 import { exampleOf, KNOWN_KEYS, SECRET_KEYS } from "./keys";
 import { parseCopies } from "./copies";
+import { parsePreviews, PreviewConfig, PreviewsConfig } from "./previews";
 
 export { NAMESPACE, parseJsonValue, stacksIn, valueAt } from "./context";
 export type {
@@ -61,6 +62,10 @@ export interface KeelConfig {
     copyFrom?: string;
     /** The HMAC key that masks the copies this stack receives (`keel:maskingKey`, a secret). */
     maskingKey?: string;
+    /** Whether and how pull requests get previews made from this stack (`keel:previews`). */
+    previews?: PreviewsConfig;
+    /** On a preview stack: its pull request, base, branch and expiry (`keel:preview`, written by `keel pr up`). */
+    preview?: PreviewConfig;
 }
 
 /** What the program reads: raw config values (`keel:key` -> string) and which of them are secret. */
@@ -148,6 +153,7 @@ export function parseKeelConfig(raw: RawConfig): KeelConfig {
     const github = parseGithub(ctx);
     const allowDataLoss = parseAllowDataLoss(ctx, database);
     const copies = parseCopies(ctx);
+    const previews = parsePreviews(ctx);
 
     if (problems.length || !migrations || !database) throw new ConfigError(stack, problems);
     return {
@@ -162,5 +168,6 @@ export function parseKeelConfig(raw: RawConfig): KeelConfig {
         ...(github ? { github } : {}),
         allowDataLoss,
         ...copies,
+        ...previews,
     };
 }

@@ -12,6 +12,7 @@ import { databaseSchema } from "./database";
 import { frontendSchema } from "./frontend";
 import { githubSchema } from "./github";
 import { migrationsSchema } from "./migrations";
+import { previewSchema, previewsSchema } from "./previews";
 import { STAGES } from "./stage";
 import { allStateCredentials } from "./stateCredentials";
 
@@ -157,6 +158,18 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         example: "$(openssl rand -hex 32)",
         description:
             "the HMAC key that masks the copies this stack receives (db/masking.yaml); the same key gives the same masked values, so keep it for the stack's life",
+    },
+    {
+        key: "previews",
+        secret: false,
+        schema: previewsSchema,
+        description: "pull requests' previews made from this stack (`keel pr up`): whether, how many, for how long, with which data; never on prod",
+    },
+    {
+        key: "preview",
+        secret: false,
+        schema: previewSchema,
+        description: "a preview stack's pull request, base and expiry: written by `keel pr up` from the base's file, never by hand",
     },
     ...allStateCredentials().map((c): ConfigKey => ({
         key: c.key,

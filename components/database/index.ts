@@ -12,6 +12,8 @@ import { DockerPostgres } from "./docker";
 import { embeddedPostgres } from "./local/binaries";
 import { LocalPostgres } from "./local";
 import { NeonDatabase } from "./neon";
+import { databaseOfUrl, PreviewDatabase } from "../previews/database";
+import { previewDatabaseName } from "../previews/naming";
 
 export interface DatabaseArgs {
     config: DatabaseConfig;
@@ -23,6 +25,8 @@ export interface DatabaseArgs {
      * one is `protect`ed on every stage and its provider refuses a replacement (components/dataGuard.ts).
      */
     allowDataLoss: readonly string[];
+    /** On a pull request's preview: its number. An external preview gets a database of its own on the base's server. */
+    previewPr?: number;
 }
 
 export class Database extends pulumi.ComponentResource {

@@ -105,3 +105,13 @@ export function addWorktree(root: string, commit: string, options: { reusePackag
     }
     return { root: project, remove };
 }
+
+/** The checkout's branch; undefined when HEAD is detached or the project is not in a repository. */
+export function currentGitBranch(root: string): string | undefined {
+    try {
+        const r = git(root, ["symbolic-ref", "--quiet", "--short", "HEAD"]);
+        return r.ok ? r.out.trim() || undefined : undefined;
+    } catch {
+        return undefined;
+    }
+}

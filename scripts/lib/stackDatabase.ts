@@ -69,7 +69,7 @@ export async function stackOutput(o: StackOutputOptions, name: string): Promise<
 }
 
 /** Runs the engine's CLI for the stack (its environment: backend, passphrase) and collects its output. */
-async function runEngineCli(o: StackOutputOptions, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+export async function runEngineCli(o: StackOutputOptions, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
     const cli = o.cli ?? pulumiCliOrBuild(o.root, o.env);
     return new Promise((resolve, reject) => {
         const child = spawn(cli.bin, args, {

@@ -1,0 +1,130 @@
+/**
+ * `keel:previews` on a base stack (whether pull requests get a preview made from
+ * it, how many at once, for how long, with which data) and `keel:preview` on a
+ * preview stack (`pr-<n>`, written by `keel pr up` from the base's file every run:
+ * which pull request, from which base and git branch, until when).
+ * Pure: no Pulumi imports.
+ */
+import { z } from "zod";
+import { ConfigContext, NAMESPACE, parseSection } from "./context";
+
+/** What a preview's database starts with. */
+export const PREVIEW_DATA = ["schema-only", "seed", "masked"] as const;
+export type PreviewData = (typeof PREVIEW_DATA)[number];
+
+/** Neon's Free plan holds 10 branches a project: 3 previews leave room for prod, staging and their snapshots. */
+export const DEFAULT_MAX_PREVIEWS = 3;
+export const DEFAULT_PREVIEW_TTL_DAYS = 7;
+
+export const previewsSchema = z
+    .object({
+        enabled: z.boolean().default(false).describe("pull requests get a preview stack made from this one (`keel pr up`)"),
+        max: z
+            .number()
+            .int()
+            .min(1)
+            .max(100)
+            .default(DEFAULT_MAX_PREVIEWS)
+            .describe("previews at once; `keel pr up` beyond it refuses, naming the open ones"),
+        ttlDays: z
+            .number()
+            .min(0.01)
+            .max(90)
+            .default(DEFAULT_PREVIEW_TTL_DAYS)
+            .describe("days a preview lives after its pull request's last push; `keel pr reap` removes it after"),
+        neonBranchLimit: z
+            .number()
+            .int()
+            .min(1)
+            .default(10)
+            .describe("branches the Neon project's plan allows (Free: 10); every branch counts, snapshots included"),
+        data: z
+            .enum(PREVIEW_DATA)
+            .default("schema-only")
+            .describe("the preview database: schema-only (migrated, empty), seed (migrated, then db/seeds/), masked (a masked copy of this stack's)"),
+    })
+    .strict();
+export type PreviewsConfig = z.output<typeof previewsSchema>;
+
+const isoTime = z.string().refine((s) => /^\d{4}-\d{2}-\d{2}T/.test(s) && !Number.isNaN(Date.parse(s)), {
+    message: "expected an ISO 8601 time such as 2026-12-14T10:00:00Z",
+});
+
+export const previewSchema = z
+    .object({
+        pr: z.number().int().min(1).describe("the pull request's number"),
+        base: z.string().min(1).describe("the stack the preview is made from"),
+        branch: z.string().min(1).describe("the pull request's head branch (the Vercel preview deployment's)"),
+        expiresAt: isoTime.describe("when `keel pr reap` removes the preview (its last push plus keel:previews.ttlDays)"),
+        createdAt: isoTime.describe("when its first `keel pr up` ran"),
+        data: z.enum(PREVIEW_DATA).default("schema-only").describe("what the database started with (keel:previews.data of the base)"),
+        /** The base's Vercel project and the variable that carries the backend's URL, when the base has a frontend. */
+        frontend: z
+            .object({
+                project: z.string().min(1).describe("the base's Vercel project"),
+                teamId: z.string().min(1).optional().describe("its team"),
+                variable: z.string().min(1).describe("the variable the preview deployment gets the backend's URL under"),
+            })
+            .strict()
+            .optional()
+            .describe("the base's Vercel project, whose preview deployments of the branch get this preview's backend URL"),
+        github: z
+            .object({ owner: z.string().min(1), repository: z.string().min(1) })
+            .strict()
+            .optional()
+            .describe("the repository whose deployment environment preview-pr-<n> the preview gets"),
+    })
+    .strict();
+export type PreviewConfig = z.output<typeof previewSchema>;
+
+/**
+ * keel:previews (base stacks; refused on prod: a preview runs a pull request's code, and prod's
+ * settings carry prod's tokens) and keel:preview (required on a preview stack, refused elsewhere).
+ */
+export function parsePreviews(ctx: ConfigContext): { previews?: PreviewsConfig; preview?: PreviewConfig } {
+    const out: { previews?: PreviewsConfig; preview?: PreviewConfig } = {};
+    const rm = (key: string) => `npm run pulumi -- config rm ${NAMESPACE}:${key} --stack ${ctx.stack}`;
+    if (ctx.get("previews") !== undefined) {
+        if (ctx.stage === "prod" || ctx.stage === "preview") {
+            ctx.problems.push({
+                key: `${NAMESPACE}:previews`,
+                message:
+                    ctx.stage === "prod"
+                        ? "is set on a prod-stage stack; previews run a pull request's code, so they are never made from prod's settings and tokens"
+                        : "is set on a preview; previews are made from a base stack, not from another preview",
+                fix: `${rm("previews")}; set it on staging instead: npm run pulumi -- config set --path ${NAMESPACE}:previews.enabled true --stack staging`,
+            });
+        } else {
+            const previews = parseSection(ctx, "previews", previewsSchema);
+            if (previews) out.previews = previews;
+        }
+    }
+    if (ctx.stage === "preview") {
+        if (ctx.get("preview") === undefined) {
+            ctx.problems.push({
+                key: `${NAMESPACE}:preview`,
+                message: "is not set; a preview stack is written by `keel pr up`, which says which pull request and base it is",
+                fix: `remove Pulumi.${ctx.stack}.yaml and run: npm run pr:up -- --pr <n>`,
+            });
+        } else {
+            const preview = parseSection(ctx, "preview", previewSchema);
+            if (preview) out.preview = preview;
+        }
+        for (const key of ["github", "frontend"]) {
+            if (ctx.get(key) !== undefined) {
+                ctx.problems.push({
+                    key: `${NAMESPACE}:${key}`,
+                    message: `is set on a preview; a preview uses its base's ${key === "github" ? "repository (an environment of its own)" : "Vercel project (a variable for its branch)"}, never one of its own`,
+                    fix: rm(key),
+                });
+            }
+        }
+    } else if (ctx.get("preview") !== undefined) {
+        ctx.problems.push({
+            key: `${NAMESPACE}:preview`,
+            message: `is set on a ${ctx.stage}-stage stack; it belongs to the preview stacks \`keel pr up\` writes`,
+            fix: rm("preview"),
+        });
+    }
+    return out;
+}
