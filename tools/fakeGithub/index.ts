@@ -24,7 +24,8 @@
  * - Deployment environments (addEnvironment or PUT): list (total_count and
  *   environments, per_page and page), create or update by PUT, delete (204;
  *   404 when there is none). Pull requests (addPull): list, filtered by state
- *   (default open; "all"), oldest first. Both ride on the token's
+ *   (default open; "all"), oldest first, each with number, state and head
+ *   only (not the whole pull-request-simple). Both ride on the token's
  *   deployments permission (read to list, write to change).
  * - Auth: `Authorization: token <t>` or `Bearer <t>`. None: 401 "Requires
  *   authentication"; an unknown token: 401 "Bad credentials". addToken()
