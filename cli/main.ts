@@ -22,6 +22,7 @@ import { issueCommand } from "./issue";
 import { metricsCommand } from "./metrics";
 import { monitorCommand } from "./monitor";
 import { preflightCommand } from "./preflight";
+import { prCommand } from "./pr";
 import { pulumiCommand } from "./pulumi";
 import { commandsIn } from "./reference";
 import { releaseCommand } from "./release";
@@ -48,6 +49,7 @@ export function keelProgram(cli: KeelContext): Command {
         .addCommand(monitorCommand(cli))
         .addCommand(issueCommand(cli))
         .addCommand(releaseCommand(cli))
+        .addCommand(prCommand(cli))
         .addCommand(benchCommand(cli));
     // Last: its scripts are generated from the tree above.
     program.addCommand(completionCommand(program, cli));

@@ -28,6 +28,7 @@ const NOUNS = [
     "monitor",
     "issue",
     "release",
+    "pr",
     "bench",
     "completion",
 ];

@@ -35,6 +35,10 @@
  *   Rolling back to any other answers 400 with Vercel's wording of the rule.
  *   The status and error code Vercel sends for these refusals are not in its
  *   published contract; 400 `rollback_not_allowed` here is a stand-in.
+ * - Project environment variables (addEnv): GET /v10/projects/{idOrName}/env
+ *   lists them (`envs`, values as Vercel lists them without decrypt: the
+ *   type's placeholder for encrypted and sensitive ones), DELETE
+ *   /v9/projects/{idOrName}/env/{id} removes one (404 when there is none).
  * - Team scope: with `teamId`, projects belong to that team; a request
  *   without teamId does not see them (404, empty lists), one with another
  *   team's id is 403 forbidden.
@@ -69,6 +73,20 @@ export interface FakeVercelProject {
     lastAliasRequest: AliasRequest | null;
     /** A rollback Vercel has accepted and not finished. */
     pending?: { toDeploymentId: string; reads: number; fail: boolean };
+    /** Its environment variables. */
+    envs: FakeVercelEnv[];
+}
+
+export interface FakeVercelEnv {
+    id: string;
+    key: string;
+    value: string;
+    type: "plain" | "encrypted" | "sensitive";
+    target: ("production" | "preview" | "development")[];
+    gitBranch?: string;
+    comment?: string;
+    createdAt: number;
+    updatedAt: number;
 }
 
 export interface AliasRequest {
@@ -196,9 +214,29 @@ export class FakeVercel extends FakeHttpServer {
             updatedAt: now,
             autoAssignCustomDomains: true,
             lastAliasRequest: null,
+            envs: [],
         };
         this.projects.push(project);
         return project;
+    }
+
+    /** An environment variable of a project (by id or name), as the dashboard or another tool would make it. */
+    addEnv(
+        projectIdOrName: string,
+        env: {
+            key: string;
+            value: string;
+            target: FakeVercelEnv["target"];
+            type?: FakeVercelEnv["type"];
+            gitBranch?: string;
+            comment?: string;
+        },
+    ): FakeVercelEnv {
+        const project = this.project(projectIdOrName);
+        const now = this.clock.now();
+        const e: FakeVercelEnv = { id: rand(16), type: "encrypted", ...env, createdAt: now, updatedAt: now };
+        project.envs.push(e);
+        return e;
     }
 
     addDeployment(projectId: string, d: AddDeployment): FakeVercelDeployment {
@@ -343,10 +381,29 @@ export class FakeVercel extends FakeHttpServer {
                 this.poll(project);
                 return [200, body];
             }
+            if (parts[3] === "env") return this.routeEnv(project, method, parts);
             if (method === "POST" && parts.length === 5 && parts[3] === "rollback" && (parts[0] === "v9" || parts[0] === "v1")) {
                 this.rollback(project, parts[4]);
                 return [201, undefined];
             }
+        }
+        throw new VercelHttpError(404, "not_found", "The requested path was not found");
+    }
+
+    private routeEnv(project: FakeVercelProject, method: string, parts: string[]): [number, unknown] {
+        const view = (e: FakeVercelEnv) => ({
+            ...e,
+            // Listed without decrypt=true: Vercel does not send an encrypted or sensitive value.
+            value: e.type === "plain" ? e.value : "",
+            ...(e.gitBranch === undefined ? {} : { gitBranch: e.gitBranch }),
+        });
+        if (method === "GET" && parts.length === 4 && parts[0] === "v10")
+            return [200, { envs: project.envs.map(view), pagination: { count: project.envs.length, next: null, prev: null } }];
+        if (method === "DELETE" && parts.length === 5 && parts[0] === "v9") {
+            const i = project.envs.findIndex((e) => e.id === parts[4]);
+            if (i < 0) throw new VercelHttpError(404, "not_found", "Environment Variable was not found");
+            const [gone] = project.envs.splice(i, 1);
+            return [200, view(gone)];
         }
         throw new VercelHttpError(404, "not_found", "The requested path was not found");
     }

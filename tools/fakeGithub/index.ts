@@ -21,6 +21,12 @@
  *   GitHub documents it: a `success` adds an `inactive` status to every
  *   other deployment of the same repository and environment that is neither
  *   transient nor production and whose newest status is `success`.
+ * - Deployment environments (addEnvironment or PUT): list (total_count and
+ *   environments, per_page and page), create or update by PUT, delete (204;
+ *   404 when there is none). Pull requests (addPull): list, filtered by state
+ *   (default open; "all"), oldest first, each with number, state and head
+ *   only (not the whole pull-request-simple). Both ride on the token's
+ *   deployments permission (read to list, write to change).
  * - Auth: `Authorization: token <t>` or `Bearer <t>`. None: 401 "Requires
  *   authentication"; an unknown token: 401 "Bad credentials". addToken()
  *   makes tokens as a workflow's permissions would: `deployments: read`
@@ -40,7 +46,9 @@ export { FakeGithub, setGithubEnv } from "./server";
 export type {
     DeploymentsPermission,
     FakeGithubDeployment,
+    FakeGithubEnvironment,
     FakeGithubOptions,
+    FakeGithubPull,
     FakeGithubRepo,
     FakeGithubStatus,
     FakeGithubToken,

@@ -4,7 +4,9 @@ import { randomBytes } from "crypto";
 import { type Answer, FakeHttpServer, HttpError, type LoggedRequest, setEnv } from "../fakeHttp";
 import type {
     FakeGithubDeployment,
+    FakeGithubEnvironment,
     FakeGithubOptions,
+    FakeGithubPull,
     FakeGithubRepo,
     FakeGithubStatus,
     FakeGithubToken,
@@ -44,6 +46,7 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
     private githubFaults: GithubFault[] = [];
     private deploymentSeq = 1;
     private statusSeq = 1;
+    private environmentSeq = 1;
     /** The `errors` of the 422 being answered (thrown and answered with no await between). */
     private validationErrors?: ValidationProblem[];
     /** Why the last request was refused with 401 (GitHub's two texts). */
@@ -75,7 +78,14 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
     addRepo(fullName: string, refs: Record<string, string> = {}): FakeGithubRepo {
         const [owner, repo] = fullName.split("/");
         if (!owner || !repo) throw new Error(`FakeGithub.addRepo: ${fullName} is not owner/repo`);
-        const r: FakeGithubRepo = { owner, repo, refs: new Map(Object.entries(refs)), failingContexts: [] };
+        const r: FakeGithubRepo = {
+            owner,
+            repo,
+            refs: new Map(Object.entries(refs)),
+            failingContexts: [],
+            environments: new Map(),
+            pulls: new Map(),
+        };
         this.repos.set(fullName.toLowerCase(), r);
         return r;
     }
@@ -84,6 +94,35 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
     addToken(grant: FakeGithubToken, token = `ghs_${randomBytes(18).toString("base64url")}`): string {
         this.tokens.set(token, grant);
         return token;
+    }
+
+    /** The repository (added before), by `owner/repo`. */
+    repo(fullName: string): FakeGithubRepo {
+        const r = this.repos.get(fullName.toLowerCase());
+        if (!r) throw new Error(`FakeGithub: no repository ${fullName} (addRepo first)`);
+        return r;
+    }
+
+    /** A deployment environment, made as GitHub's PUT makes it (kept as it is when it exists). */
+    addEnvironment(fullName: string, name: string): FakeGithubEnvironment {
+        const r = this.repo(fullName);
+        const existing = r.environments.get(name.toLowerCase());
+        if (existing) return existing;
+        const now = iso(this.clock.now());
+        const e: FakeGithubEnvironment = { id: this.environmentSeq++, name, created_at: now, updated_at: now };
+        r.environments.set(name.toLowerCase(), e);
+        return e;
+    }
+
+    /** A pull request (open unless said otherwise). */
+    addPull(fullName: string, pull: { number: number; state?: "open" | "closed"; head?: { ref: string; sha: string } }): FakeGithubPull {
+        const p: FakeGithubPull = {
+            number: pull.number,
+            state: pull.state ?? "open",
+            head: pull.head ?? { ref: `feature-${pull.number}`, sha: "0".repeat(40) },
+        };
+        this.repo(fullName).pulls.set(p.number, p);
+        return p;
     }
 
     /** The deployments of a repository, oldest first. */
@@ -173,7 +212,8 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
 
     protected route(method: string, path: string, q: URLSearchParams, body: any, entry: LoggedGithubRequest): [number, unknown] {
         const p = path.split("/").filter(Boolean).map(decodeURIComponent);
-        if (p[0] !== "repos" || p.length < 4 || p[3] !== "deployments") throw new HttpError(404, "Not Found");
+        if (p[0] !== "repos" || p.length < 4 || !["deployments", "environments", "pulls"].includes(p[3]))
+            throw new HttpError(404, "Not Found");
         const grant = this.tokens.get(entry.token!)!;
         const repo = this.repos.get(`${p[1]}/${p[2]}`.toLowerCase());
         // A repository the token cannot see reads as missing, as GitHub answers for private repositories.
@@ -183,6 +223,13 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
         if (grant.deployments === "none" && !writes) throw new HttpError(404, "Not Found");
         if (grant.deployments !== "write" && writes) throw new HttpError(403, "Resource not accessible by integration");
         const login = grant.login ?? DEFAULT_LOGIN;
+        if (p[3] === "environments") return this.routeEnvironments(repo, method, p, q);
+        if (p[3] === "pulls") {
+            if (p.length !== 4 || method !== "GET") throw new HttpError(404, "Not Found");
+            const state = q.get("state") ?? "open";
+            const pulls = [...repo.pulls.values()].filter((x) => state === "all" || x.state === state).sort((a, b) => a.number - b.number);
+            return [200, this.page(q, pulls).map((x) => ({ number: x.number, state: x.state, head: { ...x.head } }))];
+        }
         if (p.length === 4 && method === "GET") return [200, this.page(q, this.listDeployments(repo, q)).map((d) => this.view(d))];
         if (p.length === 4 && method === "POST") return [201, this.view(this.createDeployment(repo, body, login))];
         const d = this.deployment(repo, p[4]);
@@ -202,6 +249,39 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
             const s = d.statuses.find((x) => String(x.id) === p[6]);
             if (!s) throw new HttpError(404, "Not Found");
             return [200, statusView(this.url, d, s)];
+        }
+        throw new HttpError(404, "Not Found");
+    }
+
+    /** GET .../environments, PUT and DELETE .../environments/{name}. */
+    private routeEnvironments(repo: FakeGithubRepo, method: string, p: string[], q: URLSearchParams): [number, unknown] {
+        const view = (e: FakeGithubEnvironment) => ({
+            ...e,
+            node_id: `EN_${e.id}`,
+            url: `${this.url}/repos/${repo.owner}/${repo.repo}/environments/${encodeURIComponent(e.name)}`,
+            html_url: `https://github.com/${repo.owner}/${repo.repo}/deployments/activity_log?environments_filter=${encodeURIComponent(e.name)}`,
+            protection_rules: [],
+            deployment_branch_policy: null,
+        });
+        if (p.length === 4 && method === "GET") {
+            const all = [...repo.environments.values()].sort((a, b) => a.id - b.id);
+            return [200, { total_count: all.length, environments: this.page(q, all).map(view) }];
+        }
+        if (p.length !== 5) throw new HttpError(404, "Not Found");
+        const existing = repo.environments.get(p[4].toLowerCase());
+        if (method === "GET") {
+            if (!existing) throw new HttpError(404, "Not Found");
+            return [200, view(existing)];
+        }
+        if (method === "PUT") {
+            const e = this.addEnvironment(`${repo.owner}/${repo.repo}`, p[4]);
+            e.updated_at = iso(this.clock.now());
+            return [200, view(e)];
+        }
+        if (method === "DELETE") {
+            if (!existing) throw new HttpError(404, "Not Found");
+            repo.environments.delete(p[4].toLowerCase());
+            return [204, undefined];
         }
         throw new HttpError(404, "Not Found");
     }

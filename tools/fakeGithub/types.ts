@@ -52,6 +52,24 @@ export interface FakeGithubRepo {
     refs: Map<string, string>;
     /** Commit status contexts that are failing: a deployment that does not skip them (required_contexts: []) gets 409. */
     failingContexts: string[];
+    /** Deployment environments by name (GitHub's are case-insensitive: keyed lower-cased). */
+    environments: Map<string, FakeGithubEnvironment>;
+    /** Pull requests, by number. */
+    pulls: Map<number, FakeGithubPull>;
+}
+
+export interface FakeGithubEnvironment {
+    id: number;
+    name: string;
+    created_at: string;
+    updated_at: string;
+}
+
+export interface FakeGithubPull {
+    number: number;
+    state: "open" | "closed";
+    /** The head branch and its commit. */
+    head: { ref: string; sha: string };
 }
 
 export interface LoggedGithubRequest extends LoggedRequest {
