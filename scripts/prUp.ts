@@ -168,7 +168,8 @@ async function rewrittenSinceApplied(
         return []; // never deployed: nothing applied
     }
     const { dir, settings } = schemaSettings(migrations);
-    const files = scanMigrations(path.resolve(root, dir));
+    // Named as the project has them (migrations/0003_x.sql), for the output and the PR comment.
+    const files = scanMigrations(path.resolve(root, dir)).map((f) => ({ ...f, path: path.join(dir, f.file) }));
     const client = await openClient(url);
     try {
         const applied = await readHistory(client, engineSettings(settings, stack));

@@ -3,6 +3,8 @@ import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typin
 import type { PrReapIo } from "../../scripts/prReap";
 import { KeelContext } from "../cli";
 import { yesOption } from "../options";
+import { prOfStack } from "../../components/previews/naming";
+import { prIo } from "./prOptions";
 
 /** `--open 3,17`: the open pull requests; `none` says none is open (an empty value is refused: a failed lookup must not reap all). */
 export function parseOpenPrs(value: string): number[] {
@@ -13,14 +15,14 @@ export function parseOpenPrs(value: string): number[] {
     return [...new Set(parts.map(Number))];
 }
 
-/**
- * How the reaper removes a whole preview stack with what its state holds: `keel pr down`
- * (scripts/prDown.ts, prDown). This checkout has no pr down yet, so there is none: the reaper
- * removes the orphans and reports each preview stack it could not remove (exit 1). Wire
- * `(stack) => prDown({ pr: prOfStack(stack) }, io)` here once pr down exists.
- */
-function removePreviewStack(_cli: KeelContext): PrReapIo["removeStack"] {
-    return undefined;
+/** How the reaper removes a whole preview stack with what its state holds: `keel pr down`. */
+function removePreviewStack(cli: KeelContext, from: string): PrReapIo["removeStack"] {
+    return async (stack) => {
+        const pr = prOfStack(stack);
+        if (pr === undefined) throw new Error(`${stack} is not a preview stack`);
+        const { prDown } = await import("../../scripts/prDown");
+        await prDown({ pr, from }, prIo(cli));
+    };
 }
 
 export function reapCommand(cli: KeelContext) {
@@ -41,7 +43,7 @@ export function reapCommand(cli: KeelContext) {
         .addOption(yesOption("go ahead without asking (needed without a terminal)"))
         .action(async (o) => {
             const { prReap } = await import("../../scripts/prReap");
-            const removeStack = removePreviewStack(cli);
+            const removeStack = removePreviewStack(cli, o.from);
             cli.exitCode = await prReap(
                 { from: o.from, ...(o.open ? { open: o.open } : {}), dryRun: o.dryRun === true, yes: o.yes === true },
                 {

@@ -44,11 +44,27 @@ export class Database extends pulumi.ComponentResource {
         this.kind = c.kind;
         const guard = (resource: string) => dataGuardFor(resource, args.allowDataLoss);
         switch (c.kind) {
-            case "external":
-                // Nothing to create, so nothing that `pulumi destroy` could remove.
-                this.directUrl = pulumi.secret(c.url);
+            case "external": {
+                if (args.previewPr !== undefined) {
+                    // A preview never uses its base's database: it gets <db>_pr_<n> beside it, which its destroy drops.
+                    const db = new PreviewDatabase(
+                        `${name}-preview`,
+                        {
+                            serverUrl: pulumi.secret(c.url),
+                            name: previewDatabaseName(databaseOfUrl(c.url), args.previewPr),
+                            stack: args.stack,
+                            dataGuard: guard(`${name}-preview`),
+                        },
+                        { parent: this, protect: !guard(`${name}-preview`).allowed },
+                    );
+                    this.directUrl = pulumi.secret(db.url);
+                } else {
+                    // Nothing to create, so nothing that `pulumi destroy` could remove.
+                    this.directUrl = pulumi.secret(c.url);
+                }
                 this.pooledUrl = this.directUrl;
                 break;
+            }
             case "local": {
                 const pg = new LocalPostgres(
                     `${name}-local`,

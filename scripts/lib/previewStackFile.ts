@@ -65,6 +65,10 @@ export function writePreviewStackFile(
         `# Not committed (.gitignore): edit Pulumi.${base.stack}.yaml (keel:previews) instead.`,
         "",
     ].join("\n");
-    fs.writeFileSync(path.join(root, `Pulumi.${stack}.yaml`), header + stringify(doc, { lineWidth: 0 }));
+    fs.writeFileSync(
+        path.join(root, `Pulumi.${stack}.yaml`),
+        // Quoted: the engine's YAML reads an unquoted ISO time as a timestamp and hands the program another format.
+        header + stringify(doc, { lineWidth: 0, defaultStringType: "QUOTE_DOUBLE", defaultKeyType: "PLAIN" }),
+    );
     return stack;
 }
