@@ -4,6 +4,7 @@ import { randomBytes } from "crypto";
 import { type Answer, FakeHttpServer, HttpError, type LoggedRequest, setEnv } from "../fakeHttp";
 import type {
     FakeGithubDeployment,
+    FakeGithubEnvironment,
     FakeGithubOptions,
     FakeGithubRepo,
     FakeGithubStatus,
@@ -11,7 +12,7 @@ import type {
     GithubFault,
     LoggedGithubRequest,
 } from "./types";
-import { basicError, deploymentView, DOCS, iso, statusView } from "./views";
+import { basicError, deploymentView, DOCS, environmentView, iso, statusView } from "./views";
 
 const STATES = ["error", "failure", "inactive", "in_progress", "queued", "pending", "success"];
 const DEFAULT_LOGIN = "github-actions[bot]";
@@ -38,6 +39,9 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
     /** By lower-cased `owner/repo` (GitHub's names are case-insensitive). */
     readonly repos = new Map<string, FakeGithubRepo>();
     readonly deployments = new Map<number, FakeGithubDeployment>();
+    /** Every repository's environments, oldest first. */
+    readonly environments: FakeGithubEnvironment[] = [];
+    private environmentSeq = 1;
     readonly tokens = new Map<string, FakeGithubToken>();
     /** The token with deployments: write on every repository. */
     readonly token: string;
@@ -52,7 +56,7 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
     private constructor(options: FakeGithubOptions) {
         super("", options.clock);
         this.token = options.token ?? `ghs_${randomBytes(18).toString("base64url")}`;
-        this.tokens.set(this.token, { deployments: "write" });
+        this.tokens.set(this.token, { deployments: "write", administration: "write" });
         for (const r of options.repos ?? ["keel-org/keel"]) this.addRepo(r);
     }
 
@@ -65,6 +69,8 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
     /** Forgets deployments, faults and logged requests; keeps repositories and tokens. */
     reset(): void {
         this.deployments.clear();
+        this.environments.splice(0);
+        this.environmentSeq = 1;
         this.resetHttp();
         this.githubFaults = [];
         this.deploymentSeq = 1;
@@ -89,6 +95,22 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
     /** The deployments of a repository, oldest first. */
     deploymentsOf(fullName: string): FakeGithubDeployment[] {
         return [...this.deployments.values()].filter((d) => `${d.owner}/${d.repo}`.toLowerCase() === fullName.toLowerCase());
+    }
+
+    /** The environments of a repository, oldest first. */
+    environmentsOf(fullName: string): FakeGithubEnvironment[] {
+        return this.environments.filter((e) => `${e.owner}/${e.repo}`.toLowerCase() === fullName.toLowerCase());
+    }
+
+    /** Makes an environment as the settings page (or a deployment to it) would; returns it. */
+    addEnvironment(fullName: string, name: string): FakeGithubEnvironment {
+        const [owner, repo] = fullName.split("/");
+        const existing = this.environmentsOf(fullName).find((e) => e.name.toLowerCase() === name.toLowerCase());
+        if (existing) return existing;
+        const now = iso(this.clock.now());
+        const e: FakeGithubEnvironment = { id: this.environmentSeq++, owner, repo, name, created_at: now, updated_at: now };
+        this.environments.push(e);
+        return e;
     }
 
     /** The deployment's current state: its newest status, or `pending` when it has none (as GitHub shows it). */
@@ -173,12 +195,13 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
 
     protected route(method: string, path: string, q: URLSearchParams, body: any, entry: LoggedGithubRequest): [number, unknown] {
         const p = path.split("/").filter(Boolean).map(decodeURIComponent);
-        if (p[0] !== "repos" || p.length < 4 || p[3] !== "deployments") throw new HttpError(404, "Not Found");
+        if (p[0] !== "repos" || p.length < 4 || (p[3] !== "deployments" && p[3] !== "environments")) throw new HttpError(404, "Not Found");
         const grant = this.tokens.get(entry.token!)!;
         const repo = this.repos.get(`${p[1]}/${p[2]}`.toLowerCase());
         // A repository the token cannot see reads as missing, as GitHub answers for private repositories.
         if (!repo || (grant.repos && !grant.repos.some((r) => r.toLowerCase() === `${p[1]}/${p[2]}`.toLowerCase())))
             throw new HttpError(404, "Not Found");
+        if (p[3] === "environments") return this.routeEnvironments(method, p, q, repo, grant);
         const writes = method !== "GET";
         if (grant.deployments === "none" && !writes) throw new HttpError(404, "Not Found");
         if (grant.deployments !== "write" && writes) throw new HttpError(403, "Resource not accessible by integration");
@@ -202,6 +225,41 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
             const s = d.statuses.find((x) => String(x.id) === p[6]);
             if (!s) throw new HttpError(404, "Not Found");
             return [200, statusView(this.url, d, s)];
+        }
+        throw new HttpError(404, "Not Found");
+    }
+
+    private routeEnvironments(
+        method: string,
+        p: string[],
+        q: URLSearchParams,
+        repo: FakeGithubRepo,
+        grant: FakeGithubToken,
+    ): [number, unknown] {
+        const full = `${repo.owner}/${repo.repo}`;
+        if (method !== "GET" && grant.administration !== "write") throw new HttpError(403, "Resource not accessible by integration");
+        if (p.length === 4 && method === "GET") {
+            const all = this.environmentsOf(full);
+            return [200, { total_count: all.length, environments: this.page(q, all).map((e) => environmentView(this.url, e)) }];
+        }
+        if (p.length !== 5) throw new HttpError(404, "Not Found");
+        const name = p[4];
+        const found = this.environmentsOf(full).find((e) => e.name.toLowerCase() === name.toLowerCase());
+        if (method === "GET") {
+            if (!found) throw new HttpError(404, "Not Found");
+            return [200, environmentView(this.url, found)];
+        }
+        if (method === "PUT") {
+            if (!/^[^\s/,:;"'*?<>|\\]{1,255}$/.test(name)) throw this.invalid(`Invalid environment name: ${name}`);
+            const e = found ?? this.addEnvironment(full, name);
+            e.updated_at = iso(this.clock.now());
+            return [200, environmentView(this.url, e)];
+        }
+        if (method === "DELETE") {
+            if (!found) throw new HttpError(404, "Not Found");
+            this.environments.splice(this.environments.indexOf(found), 1);
+            for (const d of this.deploymentsOf(full)) if (d.environment === found.name) this.deployments.delete(d.id);
+            return [204, undefined];
         }
         throw new HttpError(404, "Not Found");
     }
@@ -282,6 +340,8 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
             }
         }
         const environment: string = body.environment ?? "production";
+        // A deployment to an environment that does not exist creates it, as GitHub does.
+        this.addEnvironment(`${repo.owner}/${repo.repo}`, environment);
         const now = iso(this.clock.now());
         const d: FakeGithubDeployment = {
             id: this.deploymentSeq++,

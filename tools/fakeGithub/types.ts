@@ -12,6 +12,20 @@ export interface FakeGithubToken {
     repos?: string[];
     /** The login that deployments and statuses made with it are credited to; default github-actions[bot]. */
     login?: string;
+    /**
+     * Repository administration, which creating and deleting environments needs: `write` (the fake's own token) or
+     * none (default for addToken, as a workflow's GITHUB_TOKEN: environments are listed and read, PUT and DELETE are 403).
+     */
+    administration?: "write" | "none";
+}
+
+export interface FakeGithubEnvironment {
+    id: number;
+    owner: string;
+    repo: string;
+    name: string;
+    created_at: string;
+    updated_at: string;
 }
 
 export interface FakeGithubStatus {
