@@ -23,6 +23,7 @@ import {
     valueAt,
 } from "./context";
 import { computedDefault } from "./keyDocs";
+import { timestamp } from "./timestamp";
 
 export interface ExternalDatabaseConfig {
     kind: "external";
@@ -109,6 +110,11 @@ export const databaseSchema = z
                         ),
                         schemaOnly: z.boolean().default(false).describe("branch the schema without the parent's data"),
                         protected: z.boolean().optional().describe("Neon's branch protection"),
+                        expiresAt: timestamp
+                            .optional()
+                            .describe(
+                                "when Neon deletes this stack's branch (a preview's; not for the owner stack), RFC 3339 such as 2026-12-14T18:02:16Z; a new value moves it in place",
+                            ),
                     })
                     .strict()
                     .default({ schemaOnly: false })
@@ -321,6 +327,13 @@ export function parseDatabase(ctx: ConfigContext): DatabaseConfig | undefined {
                     fix: `npm run pulumi -- config rm --path ${NAMESPACE}:database.neon.branch.parent --stack ${stack}`,
                 });
             }
+            if (owned && n.branch.expiresAt !== undefined) {
+                problems.push({
+                    key: `${NAMESPACE}:database.neon.branch.expiresAt`,
+                    message: `is set, but this stack owns the Neon project and uses its default branch, which must never expire (Neon would delete it and its data)`,
+                    fix: `npm run pulumi -- config rm --path ${NAMESPACE}:database.neon.branch.expiresAt --stack ${stack}`,
+                });
+            }
             if (n.endpoint.maxCu !== undefined && n.endpoint.maxCu < n.endpoint.minCu) {
                 problems.push({
                     key: `${NAMESPACE}:database.neon.endpoint.maxCu`,
@@ -345,6 +358,7 @@ export function parseDatabase(ctx: ConfigContext): DatabaseConfig | undefined {
                           parent,
                           protected: n.branch.protected ?? ctx.defaults.database.neon.branchProtected,
                           schemaOnly: n.branch.schemaOnly,
+                          ...(n.branch.expiresAt !== undefined ? { expiresAt: n.branch.expiresAt } : {}),
                       },
                       endpoint: {
                           minCu: n.endpoint.minCu,

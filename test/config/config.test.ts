@@ -289,6 +289,32 @@ describe("parseKeelConfig", () => {
             assert.ok(!text.includes("napi_plaintext"), "the key's value is never echoed");
         });
 
+        it("takes keel:database.neon.branch.expiresAt on a branch stack, refusing a malformed time or one on the owner stack, naming the key", () => {
+            const neon = (branch: Record<string, unknown>) =>
+                JSON.stringify({ kind: "neon", neon: { branch: { parent: "staging", ...branch } } });
+            const parse = (stack: string, value: string) =>
+                parseKeelConfig(raw(stack, { "keel:database": value, "keel:stage": "staging" }, [], { NEON_API_KEY: "napi_x" }));
+            const ok = parse("pr-7", neon({ name: "preview/pr-7", expiresAt: "2026-12-14T18:02:16Z" }));
+            assert.equal((ok.database as any).branch.expiresAt, "2026-12-14T18:02:16Z");
+            assert.equal((parse("pr-7", neon({})).database as any).branch.expiresAt, undefined, "no expiry unless set");
+            for (const bad of ["tomorrow", "2026-12-14", "2026-12-14T18:02:16.5Z", "2026-12-14T18:02:16", "2026-02-30T00:00:00Z"]) {
+                const [p] = problems(() => parse("pr-7", neon({ expiresAt: bad })));
+                assert.match(p, /^keel:database\.neon\.branch\.expiresAt \| expected an RFC 3339 time with whole seconds/, String(bad));
+            }
+            assert.match(problems(() => parse("pr-7", neon({ expiresAt: 1765735336 })))[0], /^keel:database\.neon\.branch\.expiresAt \|/);
+            const owner = problems(() =>
+                parseKeelConfig(
+                    raw(
+                        "prod",
+                        { "keel:database": JSON.stringify({ kind: "neon", neon: { branch: { expiresAt: "2026-12-14T18:02:16Z" } } }) },
+                        [],
+                        { NEON_API_KEY: "napi_x" },
+                    ),
+                ),
+            );
+            assert.match(owner.join("\n"), /^keel:database\.neon\.branch\.expiresAt \| is set, but this stack owns the Neon project/m);
+        });
+
         it("needs a Neon API key from secret config or NEON_API_KEY", () => {
             const neon = JSON.stringify({ kind: "neon" });
             const [p] = problems(() => parseKeelConfig(raw("staging", { "keel:database": neon }, [])));

@@ -76,7 +76,11 @@ describe("keel pr reap", function () {
             .map((b) => b.name)
             .sort();
     const flyNames = () => [...fly.apps.values()].map((a) => a.name).sort();
-    const envNames = () => [...github.repo(REPO).environments.values()].map((e) => e.name).sort();
+    const envNames = () =>
+        github
+            .environmentsOf(REPO)
+            .map((e) => e.name)
+            .sort();
     const vercelComments = () => vercel.projects[0].envs.map((e) => e.comment ?? `(${e.key} ${e.target.join(",")})`).sort();
 
     let pr3Branch: string;
@@ -131,15 +135,20 @@ describe("keel pr reap", function () {
 
         github.reset();
         const repo = github.repo(REPO);
-        repo.environments.clear();
         repo.pulls.clear();
         for (const e of ["production", "staging", "preview-pr-3", "preview-pr-7", "preview-pr-x", "preview-pr-07"])
             github.addEnvironment(REPO, e);
 
         vercel.reset();
         vercel.addProject({ name: "keel-app-web-staging" });
-        vercel.addEnv("keel-app-web-staging", { key: "NEXT_PUBLIC_API_URL", value: "https://api", target: ["production"] });
         vercel.addEnv("keel-app-web-staging", {
+            type: "encrypted",
+            key: "NEXT_PUBLIC_API_URL",
+            value: "https://api",
+            target: ["production"],
+        });
+        vercel.addEnv("keel-app-web-staging", {
+            type: "encrypted",
             key: "NEXT_PUBLIC_API_URL",
             value: "https://pr-3",
             target: ["preview"],
@@ -147,6 +156,7 @@ describe("keel pr reap", function () {
             comment: "keel preview pr-3",
         });
         pr4Variable = vercel.addEnv("keel-app-web-staging", {
+            type: "encrypted",
             key: "NEXT_PUBLIC_API_URL",
             value: "https://pr-4",
             target: ["preview"],
@@ -154,6 +164,7 @@ describe("keel pr reap", function () {
             comment: "keel preview pr-4",
         }).id;
         vercel.addEnv("keel-app-web-staging", {
+            type: "encrypted",
             key: "NEXT_PUBLIC_API_URL",
             value: "x",
             target: ["preview"],

@@ -35,10 +35,6 @@
  *   Rolling back to any other answers 400 with Vercel's wording of the rule.
  *   The status and error code Vercel sends for these refusals are not in its
  *   published contract; 400 `rollback_not_allowed` here is a stand-in.
- * - Project environment variables (addEnv): GET /v10/projects/{idOrName}/env
- *   lists them (`envs`, values as Vercel lists them without decrypt: the
- *   type's placeholder for encrypted and sensitive ones), DELETE
- *   /v9/projects/{idOrName}/env/{id} removes one (404 when there is none).
  * - Team scope: with `teamId`, projects belong to that team; a request
  *   without teamId does not see them (404, empty lists), one with another
  *   team's id is 403 forbidden.
@@ -49,6 +45,15 @@
  *   N matching requests; rateLimitNext() answers 429 with Vercel's
  *   X-RateLimit-* headers and body instead (reset on the fake's clock);
  *   dropResponses() carries a request out and destroys its socket.
+ * - Project environment variables (as a preview's backend URL uses them):
+ *   GET /v10/projects/{idOrName}/env (gitBranch narrows to that branch's; values
+ *   come back as ciphertext unless decrypt=true; one page, pagination.next
+ *   null), POST /v10/projects/{idOrName}/env (one variable or a list; answers
+ *   201 `{ created, failed: [] }`; a second variable with the same key, an
+ *   overlapping target and the same gitBranch is 400 ENV_ALREADY_EXISTS, as is
+ *   gitBranch on a target other than preview alone: 400 bad_request), PATCH
+ *   and DELETE /v9/projects/{idOrName}/env/{id} (404 not_found when there is
+ *   none). Each keeps key, value, type, target, gitBranch and comment.
  * - Nothing depends on the wall clock: requestedAt and project timestamps
  *   come from `clock`; progress is counted in requests.
  * - Every request is logged (method, path, query, body, status, response).
@@ -73,16 +78,18 @@ export interface FakeVercelProject {
     lastAliasRequest: AliasRequest | null;
     /** A rollback Vercel has accepted and not finished. */
     pending?: { toDeploymentId: string; reads: number; fail: boolean };
-    /** Its environment variables. */
+    /** The project's environment variables. */
     envs: FakeVercelEnv[];
 }
+
+export type VercelEnvTarget = "production" | "preview" | "development";
 
 export interface FakeVercelEnv {
     id: string;
     key: string;
     value: string;
-    type: "plain" | "encrypted" | "sensitive";
-    target: ("production" | "preview" | "development")[];
+    type: "encrypted" | "sensitive" | "plain" | "secret" | "system";
+    target: VercelEnvTarget[];
     gitBranch?: string;
     comment?: string;
     createdAt: number;
@@ -220,25 +227,6 @@ export class FakeVercel extends FakeHttpServer {
         return project;
     }
 
-    /** An environment variable of a project (by id or name), as the dashboard or another tool would make it. */
-    addEnv(
-        projectIdOrName: string,
-        env: {
-            key: string;
-            value: string;
-            target: FakeVercelEnv["target"];
-            type?: FakeVercelEnv["type"];
-            gitBranch?: string;
-            comment?: string;
-        },
-    ): FakeVercelEnv {
-        const project = this.project(projectIdOrName);
-        const now = this.clock.now();
-        const e: FakeVercelEnv = { id: rand(16), type: "encrypted", ...env, createdAt: now, updatedAt: now };
-        project.envs.push(e);
-        return e;
-    }
-
     addDeployment(projectId: string, d: AddDeployment): FakeVercelDeployment {
         const project = this.projects.find((p) => p.id === projectId);
         if (!project) throw new Error(`fake: no project ${projectId}`);
@@ -296,6 +284,20 @@ export class FakeVercel extends FakeHttpServer {
         if (this.plan === "pro") return served;
         const previous = current ? served.find((d) => liveSince(d) < liveSince(current)) : undefined;
         return previous ? [previous] : [];
+    }
+
+    /** Adds an environment variable directly (setup: someone else's, or one left behind). */
+    addEnv(projectIdOrName: string, env: Omit<FakeVercelEnv, "id" | "createdAt" | "updatedAt"> & { id?: string }): FakeVercelEnv {
+        const project = this.project(projectIdOrName);
+        const now = this.clock.now();
+        const made: FakeVercelEnv = { ...env, id: env.id ?? rand(16), createdAt: now, updatedAt: now };
+        project.envs.push(made);
+        return made;
+    }
+
+    /** The project's environment variables as stored (values in plain text), for assertions. */
+    envs(projectIdOrName: string): FakeVercelEnv[] {
+        return this.project(projectIdOrName).envs;
     }
 
     /** The next rollback Vercel accepts ends `failed`, production unchanged. */
@@ -366,7 +368,7 @@ export class FakeVercel extends FakeHttpServer {
         return asked === this.teamId;
     }
 
-    protected route(method: string, path: string, q: URLSearchParams): [number, unknown] {
+    protected route(method: string, path: string, q: URLSearchParams, body?: any): [number, unknown] {
         const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
         const scoped = this.inScope(q);
         if (method === "GET" && parts.length === 2 && (parts[0] === "v6" || parts[0] === "v7") && parts[1] === "deployments") {
@@ -381,31 +383,101 @@ export class FakeVercel extends FakeHttpServer {
                 this.poll(project);
                 return [200, body];
             }
-            if (parts[3] === "env") return this.routeEnv(project, method, parts);
             if (method === "POST" && parts.length === 5 && parts[3] === "rollback" && (parts[0] === "v9" || parts[0] === "v1")) {
                 this.rollback(project, parts[4]);
                 return [201, undefined];
+            }
+            if (parts[3] === "env") {
+                if (parts.length === 4 && parts[0] === "v10" && method === "GET") return [200, this.listEnvs(project, q)];
+                if (parts.length === 4 && parts[0] === "v10" && method === "POST") return [201, this.createEnvs(project, body)];
+                if (parts.length === 5 && parts[0] === "v9") {
+                    const env = project.envs.find((e) => e.id === parts[4]);
+                    if (!env) throw new VercelHttpError(404, "not_found", "Environment Variable was not found");
+                    if (method === "PATCH") return [200, this.editEnv(project, env, body ?? {})];
+                    if (method === "DELETE") {
+                        project.envs.splice(project.envs.indexOf(env), 1);
+                        return [200, this.envView(env, false)];
+                    }
+                }
             }
         }
         throw new VercelHttpError(404, "not_found", "The requested path was not found");
     }
 
-    private routeEnv(project: FakeVercelProject, method: string, parts: string[]): [number, unknown] {
-        const view = (e: FakeVercelEnv) => ({
-            ...e,
-            // Listed without decrypt=true: Vercel does not send an encrypted or sensitive value.
-            value: e.type === "plain" ? e.value : "",
-            ...(e.gitBranch === undefined ? {} : { gitBranch: e.gitBranch }),
-        });
-        if (method === "GET" && parts.length === 4 && parts[0] === "v10")
-            return [200, { envs: project.envs.map(view), pagination: { count: project.envs.length, next: null, prev: null } }];
-        if (method === "DELETE" && parts.length === 5 && parts[0] === "v9") {
-            const i = project.envs.findIndex((e) => e.id === parts[4]);
-            if (i < 0) throw new VercelHttpError(404, "not_found", "Environment Variable was not found");
-            const [gone] = project.envs.splice(i, 1);
-            return [200, view(gone)];
+    private listEnvs(project: FakeVercelProject, q: URLSearchParams): unknown {
+        const branch = q.get("gitBranch") ?? undefined;
+        const decrypt = q.get("decrypt") === "true";
+        const envs = project.envs.filter((e) => branch === undefined || e.gitBranch === branch);
+        return { envs: envs.map((e) => this.envView(e, decrypt)), pagination: { count: envs.length, next: null, prev: null } };
+    }
+
+    /** Vercel's checks on a variable as it would be stored: types, targets, gitBranch only for preview alone, no duplicate. */
+    private validateEnv(project: FakeVercelProject, env: Omit<FakeVercelEnv, "createdAt" | "updatedAt">): void {
+        const targets: VercelEnvTarget[] = ["production", "preview", "development"];
+        if (typeof env.key !== "string" || !env.key)
+            throw new VercelHttpError(400, "bad_request", "Invalid request: missing required property `key`");
+        if (typeof env.value !== "string") throw new VercelHttpError(400, "bad_request", "Invalid request: `value` should be string");
+        if (!["encrypted", "sensitive", "plain", "secret", "system"].includes(env.type))
+            throw new VercelHttpError(
+                400,
+                "bad_request",
+                "Invalid request: `type` should be one of encrypted, sensitive, plain, secret, system",
+            );
+        if (!Array.isArray(env.target) || !env.target.length || env.target.some((t) => !targets.includes(t)))
+            throw new VercelHttpError(400, "bad_request", "Invalid request: `target` should be a list of production, preview, development");
+        if (env.gitBranch !== undefined && (env.target.length !== 1 || env.target[0] !== "preview"))
+            throw new VercelHttpError(400, "bad_request", "Invalid request: `gitBranch` is only allowed with target preview");
+        const clash = project.envs.find(
+            (e) => e.id !== env.id && e.key === env.key && e.gitBranch === env.gitBranch && e.target.some((t) => env.target.includes(t)),
+        );
+        if (clash) {
+            throw new VercelHttpError(
+                400,
+                "ENV_ALREADY_EXISTS",
+                `A variable with the name \`${env.key}\` already exists for the target ${clash.target.join(",")}${env.gitBranch ? ` on branch ${env.gitBranch}` : ""}`,
+            );
         }
-        throw new VercelHttpError(404, "not_found", "The requested path was not found");
+    }
+
+    private createEnvs(project: FakeVercelProject, body: any): unknown {
+        const list = Array.isArray(body) ? body : [body ?? {}];
+        const made: FakeVercelEnv[] = [];
+        for (const b of list) {
+            const now = this.clock.now();
+            const env: FakeVercelEnv = {
+                id: rand(16),
+                key: b.key,
+                value: b.value,
+                type: b.type,
+                target: typeof b.target === "string" ? [b.target] : b.target,
+                ...(typeof b.gitBranch === "string" && b.gitBranch ? { gitBranch: b.gitBranch } : {}),
+                ...(typeof b.comment === "string" && b.comment ? { comment: b.comment } : {}),
+                createdAt: now,
+                updatedAt: now,
+            };
+            this.validateEnv(project, env);
+            project.envs.push(env);
+            made.push(env);
+        }
+        const views = made.map((e) => this.envView(e, false));
+        return { created: Array.isArray(body) ? views : views[0], failed: [] };
+    }
+
+    private editEnv(project: FakeVercelProject, env: FakeVercelEnv, b: any): unknown {
+        const next: FakeVercelEnv = { ...env };
+        if (b.key !== undefined) next.key = b.key;
+        if (b.value !== undefined) next.value = b.value;
+        if (b.type !== undefined) next.type = b.type;
+        if (b.target !== undefined) next.target = typeof b.target === "string" ? [b.target] : b.target;
+        if (b.gitBranch === null || b.gitBranch === "") delete next.gitBranch;
+        else if (b.gitBranch !== undefined) next.gitBranch = b.gitBranch;
+        if (b.comment !== undefined) next.comment = b.comment || undefined;
+        if (next.comment === undefined) delete next.comment;
+        this.validateEnv(project, next);
+        Object.assign(env, next, { updatedAt: this.clock.now() });
+        if (env.comment === undefined) delete env.comment;
+        if (env.gitBranch === undefined) delete env.gitBranch;
+        return this.envView(env, false);
     }
 
     private listDeployments(q: URLSearchParams, scoped: boolean): unknown {
@@ -523,6 +595,27 @@ export class FakeVercel extends FakeHttpServer {
             aliasAssigned: promoted && d.ready !== undefined ? d.ready : null,
             aliasError: null,
             isRollbackCandidate: candidate,
+        };
+    }
+
+    /** A variable as filter-project-envs lists it: its value as ciphertext unless decrypted (a sensitive one never is). */
+    private envView(e: FakeVercelEnv, decrypt: boolean): Record<string, unknown> {
+        const plain = decrypt && e.type !== "sensitive";
+        return {
+            id: e.id,
+            key: e.key,
+            value: plain || e.type === "plain" ? e.value : Buffer.from(`fake-ciphertext:${e.id}`).toString("base64"),
+            type: e.type,
+            target: e.target,
+            ...(e.gitBranch !== undefined ? { gitBranch: e.gitBranch } : {}),
+            ...(e.comment !== undefined ? { comment: e.comment } : {}),
+            configurationId: null,
+            createdAt: e.createdAt,
+            updatedAt: e.updatedAt,
+            createdBy: this.creator().uid,
+            updatedBy: null,
+            decrypted: plain,
+            securityIssues: [],
         };
     }
 

@@ -21,12 +21,13 @@
  *   GitHub documents it: a `success` adds an `inactive` status to every
  *   other deployment of the same repository and environment that is neither
  *   transient nor production and whose newest status is `success`.
- * - Deployment environments (addEnvironment or PUT): list (total_count and
- *   environments, per_page and page), create or update by PUT, delete (204;
- *   404 when there is none). Pull requests (addPull): list, filtered by state
- *   (default open; "all"), oldest first, each with number, state and head
- *   only (not the whole pull-request-simple). Both ride on the token's
- *   deployments permission (read to list, write to change).
+ * - Environments: list (`{ total_count, environments }`, per_page and page),
+ *   get (404 when there is none), create-or-update PUT (no protection rules
+ *   are modelled; a name GitHub refuses is 422), delete (204; 404 when there
+ *   is none; the environment's deployments go with it). Creating a deployment
+ *   for an environment that does not exist creates it, as GitHub does. PUT
+ *   and DELETE need repository administration (the fake's own token; a token
+ *   from addToken only with `administration: "write"`), else 403.
  * - Auth: `Authorization: token <t>` or `Bearer <t>`. None: 401 "Requires
  *   authentication"; an unknown token: 401 "Bad credentials". addToken()
  *   makes tokens as a workflow's permissions would: `deployments: read`
@@ -48,7 +49,6 @@ export type {
     FakeGithubDeployment,
     FakeGithubEnvironment,
     FakeGithubOptions,
-    FakeGithubPull,
     FakeGithubRepo,
     FakeGithubStatus,
     FakeGithubToken,

@@ -13,7 +13,7 @@ import type {
     GithubFault,
     LoggedGithubRequest,
 } from "./types";
-import { basicError, deploymentView, DOCS, iso, statusView } from "./views";
+import { basicError, deploymentView, DOCS, environmentView, iso, statusView } from "./views";
 
 const STATES = ["error", "failure", "inactive", "in_progress", "queued", "pending", "success"];
 const DEFAULT_LOGIN = "github-actions[bot]";
@@ -40,13 +40,15 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
     /** By lower-cased `owner/repo` (GitHub's names are case-insensitive). */
     readonly repos = new Map<string, FakeGithubRepo>();
     readonly deployments = new Map<number, FakeGithubDeployment>();
+    /** Every repository's environments, oldest first. */
+    readonly environments: FakeGithubEnvironment[] = [];
+    private environmentSeq = 1;
     readonly tokens = new Map<string, FakeGithubToken>();
     /** The token with deployments: write on every repository. */
     readonly token: string;
     private githubFaults: GithubFault[] = [];
     private deploymentSeq = 1;
     private statusSeq = 1;
-    private environmentSeq = 1;
     /** The `errors` of the 422 being answered (thrown and answered with no await between). */
     private validationErrors?: ValidationProblem[];
     /** Why the last request was refused with 401 (GitHub's two texts). */
@@ -55,7 +57,7 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
     private constructor(options: FakeGithubOptions) {
         super("", options.clock);
         this.token = options.token ?? `ghs_${randomBytes(18).toString("base64url")}`;
-        this.tokens.set(this.token, { deployments: "write" });
+        this.tokens.set(this.token, { deployments: "write", administration: "write" });
         for (const r of options.repos ?? ["keel-org/keel"]) this.addRepo(r);
     }
 
@@ -68,6 +70,8 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
     /** Forgets deployments, faults and logged requests; keeps repositories and tokens. */
     reset(): void {
         this.deployments.clear();
+        this.environments.splice(0);
+        this.environmentSeq = 1;
         this.resetHttp();
         this.githubFaults = [];
         this.deploymentSeq = 1;
@@ -78,40 +82,16 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
     addRepo(fullName: string, refs: Record<string, string> = {}): FakeGithubRepo {
         const [owner, repo] = fullName.split("/");
         if (!owner || !repo) throw new Error(`FakeGithub.addRepo: ${fullName} is not owner/repo`);
-        const r: FakeGithubRepo = {
-            owner,
-            repo,
-            refs: new Map(Object.entries(refs)),
-            failingContexts: [],
-            environments: new Map(),
-            pulls: new Map(),
-        };
+        const r: FakeGithubRepo = { owner, repo, refs: new Map(Object.entries(refs)), failingContexts: [], pulls: new Map() };
         this.repos.set(fullName.toLowerCase(), r);
         return r;
     }
 
-    /** Another token (a workflow's GITHUB_TOKEN with other permissions, a PAT for another repository); returns it. */
-    addToken(grant: FakeGithubToken, token = `ghs_${randomBytes(18).toString("base64url")}`): string {
-        this.tokens.set(token, grant);
-        return token;
-    }
-
-    /** The repository (added before), by `owner/repo`. */
+    /** A repository added before (addRepo). */
     repo(fullName: string): FakeGithubRepo {
         const r = this.repos.get(fullName.toLowerCase());
         if (!r) throw new Error(`FakeGithub: no repository ${fullName} (addRepo first)`);
         return r;
-    }
-
-    /** A deployment environment, made as GitHub's PUT makes it (kept as it is when it exists). */
-    addEnvironment(fullName: string, name: string): FakeGithubEnvironment {
-        const r = this.repo(fullName);
-        const existing = r.environments.get(name.toLowerCase());
-        if (existing) return existing;
-        const now = iso(this.clock.now());
-        const e: FakeGithubEnvironment = { id: this.environmentSeq++, name, created_at: now, updated_at: now };
-        r.environments.set(name.toLowerCase(), e);
-        return e;
     }
 
     /** A pull request (open unless said otherwise). */
@@ -125,9 +105,31 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
         return p;
     }
 
+    /** Another token (a workflow's GITHUB_TOKEN with other permissions, a PAT for another repository); returns it. */
+    addToken(grant: FakeGithubToken, token = `ghs_${randomBytes(18).toString("base64url")}`): string {
+        this.tokens.set(token, grant);
+        return token;
+    }
+
     /** The deployments of a repository, oldest first. */
     deploymentsOf(fullName: string): FakeGithubDeployment[] {
         return [...this.deployments.values()].filter((d) => `${d.owner}/${d.repo}`.toLowerCase() === fullName.toLowerCase());
+    }
+
+    /** The environments of a repository, oldest first. */
+    environmentsOf(fullName: string): FakeGithubEnvironment[] {
+        return this.environments.filter((e) => `${e.owner}/${e.repo}`.toLowerCase() === fullName.toLowerCase());
+    }
+
+    /** Makes an environment as the settings page (or a deployment to it) would; returns it. */
+    addEnvironment(fullName: string, name: string): FakeGithubEnvironment {
+        const [owner, repo] = fullName.split("/");
+        const existing = this.environmentsOf(fullName).find((e) => e.name.toLowerCase() === name.toLowerCase());
+        if (existing) return existing;
+        const now = iso(this.clock.now());
+        const e: FakeGithubEnvironment = { id: this.environmentSeq++, owner, repo, name, created_at: now, updated_at: now };
+        this.environments.push(e);
+        return e;
     }
 
     /** The deployment's current state: its newest status, or `pending` when it has none (as GitHub shows it). */
@@ -219,17 +221,17 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
         // A repository the token cannot see reads as missing, as GitHub answers for private repositories.
         if (!repo || (grant.repos && !grant.repos.some((r) => r.toLowerCase() === `${p[1]}/${p[2]}`.toLowerCase())))
             throw new HttpError(404, "Not Found");
-        const writes = method !== "GET";
-        if (grant.deployments === "none" && !writes) throw new HttpError(404, "Not Found");
-        if (grant.deployments !== "write" && writes) throw new HttpError(403, "Resource not accessible by integration");
-        const login = grant.login ?? DEFAULT_LOGIN;
-        if (p[3] === "environments") return this.routeEnvironments(repo, method, p, q);
+        if (p[3] === "environments") return this.routeEnvironments(method, p, q, repo, grant);
         if (p[3] === "pulls") {
             if (p.length !== 4 || method !== "GET") throw new HttpError(404, "Not Found");
             const state = q.get("state") ?? "open";
             const pulls = [...repo.pulls.values()].filter((x) => state === "all" || x.state === state).sort((a, b) => a.number - b.number);
             return [200, this.page(q, pulls).map((x) => ({ number: x.number, state: x.state, head: { ...x.head } }))];
         }
+        const writes = method !== "GET";
+        if (grant.deployments === "none" && !writes) throw new HttpError(404, "Not Found");
+        if (grant.deployments !== "write" && writes) throw new HttpError(403, "Resource not accessible by integration");
+        const login = grant.login ?? DEFAULT_LOGIN;
         if (p.length === 4 && method === "GET") return [200, this.page(q, this.listDeployments(repo, q)).map((d) => this.view(d))];
         if (p.length === 4 && method === "POST") return [201, this.view(this.createDeployment(repo, body, login))];
         const d = this.deployment(repo, p[4]);
@@ -253,34 +255,36 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
         throw new HttpError(404, "Not Found");
     }
 
-    /** GET .../environments, PUT and DELETE .../environments/{name}. */
-    private routeEnvironments(repo: FakeGithubRepo, method: string, p: string[], q: URLSearchParams): [number, unknown] {
-        const view = (e: FakeGithubEnvironment) => ({
-            ...e,
-            node_id: `EN_${e.id}`,
-            url: `${this.url}/repos/${repo.owner}/${repo.repo}/environments/${encodeURIComponent(e.name)}`,
-            html_url: `https://github.com/${repo.owner}/${repo.repo}/deployments/activity_log?environments_filter=${encodeURIComponent(e.name)}`,
-            protection_rules: [],
-            deployment_branch_policy: null,
-        });
+    private routeEnvironments(
+        method: string,
+        p: string[],
+        q: URLSearchParams,
+        repo: FakeGithubRepo,
+        grant: FakeGithubToken,
+    ): [number, unknown] {
+        const full = `${repo.owner}/${repo.repo}`;
+        if (method !== "GET" && grant.administration !== "write") throw new HttpError(403, "Resource not accessible by integration");
         if (p.length === 4 && method === "GET") {
-            const all = [...repo.environments.values()].sort((a, b) => a.id - b.id);
-            return [200, { total_count: all.length, environments: this.page(q, all).map(view) }];
+            const all = this.environmentsOf(full);
+            return [200, { total_count: all.length, environments: this.page(q, all).map((e) => environmentView(this.url, e)) }];
         }
         if (p.length !== 5) throw new HttpError(404, "Not Found");
-        const existing = repo.environments.get(p[4].toLowerCase());
+        const name = p[4];
+        const found = this.environmentsOf(full).find((e) => e.name.toLowerCase() === name.toLowerCase());
         if (method === "GET") {
-            if (!existing) throw new HttpError(404, "Not Found");
-            return [200, view(existing)];
+            if (!found) throw new HttpError(404, "Not Found");
+            return [200, environmentView(this.url, found)];
         }
         if (method === "PUT") {
-            const e = this.addEnvironment(`${repo.owner}/${repo.repo}`, p[4]);
+            if (!/^[^\s/,:;"'*?<>|\\]{1,255}$/.test(name)) throw this.invalid(`Invalid environment name: ${name}`);
+            const e = found ?? this.addEnvironment(full, name);
             e.updated_at = iso(this.clock.now());
-            return [200, view(e)];
+            return [200, environmentView(this.url, e)];
         }
         if (method === "DELETE") {
-            if (!existing) throw new HttpError(404, "Not Found");
-            repo.environments.delete(p[4].toLowerCase());
+            if (!found) throw new HttpError(404, "Not Found");
+            this.environments.splice(this.environments.indexOf(found), 1);
+            for (const d of this.deploymentsOf(full)) if (d.environment === found.name) this.deployments.delete(d.id);
             return [204, undefined];
         }
         throw new HttpError(404, "Not Found");
@@ -362,6 +366,8 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
             }
         }
         const environment: string = body.environment ?? "production";
+        // A deployment to an environment that does not exist creates it, as GitHub does.
+        this.addEnvironment(`${repo.owner}/${repo.repo}`, environment);
         const now = iso(this.clock.now());
         const d: FakeGithubDeployment = {
             id: this.deploymentSeq++,

@@ -12,6 +12,20 @@ export interface FakeGithubToken {
     repos?: string[];
     /** The login that deployments and statuses made with it are credited to; default github-actions[bot]. */
     login?: string;
+    /**
+     * Repository administration, which creating and deleting environments needs: `write` (the fake's own token) or
+     * none (default for addToken, as a workflow's GITHUB_TOKEN: environments are listed and read, PUT and DELETE are 403).
+     */
+    administration?: "write" | "none";
+}
+
+export interface FakeGithubEnvironment {
+    id: number;
+    owner: string;
+    repo: string;
+    name: string;
+    created_at: string;
+    updated_at: string;
 }
 
 export interface FakeGithubStatus {
@@ -52,17 +66,8 @@ export interface FakeGithubRepo {
     refs: Map<string, string>;
     /** Commit status contexts that are failing: a deployment that does not skip them (required_contexts: []) gets 409. */
     failingContexts: string[];
-    /** Deployment environments by name (GitHub's are case-insensitive: keyed lower-cased). */
-    environments: Map<string, FakeGithubEnvironment>;
     /** Pull requests, by number. */
     pulls: Map<number, FakeGithubPull>;
-}
-
-export interface FakeGithubEnvironment {
-    id: number;
-    name: string;
-    created_at: string;
-    updated_at: string;
 }
 
 export interface FakeGithubPull {

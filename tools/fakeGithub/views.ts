@@ -1,5 +1,5 @@
 /** The fake GitHub API's answers in the shapes of @octokit/openapi's api.github.com.json: deployments, statuses, users, errors. */
-import type { FakeGithubDeployment, FakeGithubStatus } from "./types";
+import type { FakeGithubDeployment, FakeGithubEnvironment, FakeGithubStatus } from "./types";
 
 export const DOCS = "https://docs.github.com/rest";
 
@@ -93,6 +93,21 @@ export function statusView(api: string, d: FakeGithubDeployment, s: FakeGithubSt
         deployment_url: deploymentUrl,
         repository_url: repoUrl(api, d),
         performed_via_github_app: null,
+    };
+}
+
+/** environment (no protection rules, every branch may deploy). */
+export function environmentView(api: string, e: FakeGithubEnvironment): unknown {
+    return {
+        id: e.id,
+        node_id: nodeId("Environment", e.id),
+        name: e.name,
+        url: `${repoUrl(api, e)}/environments/${encodeURIComponent(e.name)}`,
+        html_url: `https://github.com/${e.owner}/${e.repo}/deployments/activity_log?environments_filter=${encodeURIComponent(e.name)}`,
+        created_at: e.created_at,
+        updated_at: e.updated_at,
+        protection_rules: [],
+        deployment_branch_policy: null,
     };
 }
 

@@ -29,6 +29,7 @@ import {
     NeonCommonArgs,
 } from "./common";
 import { dynamicType, KeelDynamicResource, versioned } from "../../providerContext";
+import { isRfc3339Seconds, sameInstant } from "../../config/timestamp";
 
 export interface NeonBranchInputs extends NeonCommonInputs {
     projectId: string;
@@ -39,6 +40,11 @@ export interface NeonBranchInputs extends NeonCommonInputs {
     protected: boolean;
     /** A child with the parent's schema and no data (init_source schema-only). */
     schemaOnly: boolean;
+    /**
+     * When Neon deletes the branch (its `expires_at`, RFC 3339 with whole seconds): a preview's branch
+     * goes by itself. A new value moves it in place (a push extends a preview's life); never a replacement.
+     */
+    expiresAt?: string;
 }
 
 export interface NeonBranchOutputs extends NeonBranchInputs {
@@ -126,7 +132,12 @@ async function createChild(api: Api, inputs: NeonBranchInputs): Promise<NeonBran
         () => findBranch(api, inputs.projectId, inputs.name),
         async () => {
             const { data } = await api.createProjectBranch(inputs.projectId, {
-                branch: { name: inputs.name, parent_id: parent.id, ...(inputs.schemaOnly ? { init_source: "schema-only" } : {}) },
+                branch: {
+                    name: inputs.name,
+                    parent_id: parent.id,
+                    ...(inputs.schemaOnly ? { init_source: "schema-only" } : {}),
+                    ...(inputs.expiresAt !== undefined ? { expires_at: inputs.expiresAt } : {}),
+                },
             });
             info(
                 `created ${what(inputs, data.branch.id)} from '${parent.name}'${inputs.schemaOnly ? " (schema only)" : ""}; waiting for Neon`,
@@ -145,6 +156,8 @@ async function createChild(api: Api, inputs: NeonBranchInputs): Promise<NeonBran
             );
         }
         branch = (await api.getProjectBranch(inputs.projectId, branch.id)).data.branch;
+        // An adopted branch (a preview made again) gets this expiry, not the one it was made with.
+        branch = await setExpiry(api, inputs.projectId, branch, inputs.expiresAt);
     }
     const protection = inputs.protected
         ? await setProtection(api, inputs.projectId, branch, true)
@@ -176,6 +189,24 @@ async function deleteBackupsOf(api: Api, props: NeonBranchInputs, id: string): P
     }
 }
 
+/** Sets `expires_at` when the branch's differs (undefined: none, sent as null); the branch as Neon then has it. */
+async function setExpiry(api: Api, projectId: string, branch: Branch, want: string | undefined): Promise<Branch> {
+    if (sameInstant(branch.expires_at, want)) return branch;
+    info(
+        want === undefined
+            ? `removing the expiry of branch '${branch.name}' (${branch.id})`
+            : `branch '${branch.name}' (${branch.id}) expires at ${want}`,
+    );
+    const { data } = await api.updateProjectBranch(projectId, branch.id, { branch: { expires_at: want ?? null } });
+    await waitForOperations(api, projectId, data.operations, ctx.wait);
+    return data.branch;
+}
+
+/** A new expiry (known at preview): updated in place, never a replacement. */
+function expiryChange(olds: NeonBranchInputs, news: NeonBranchInputs): boolean {
+    return !isUnknown(news.expiresAt) && !sameInstant(olds.expiresAt, news.expiresAt);
+}
+
 /** Whether `protected` needs a request: a refusal is not asked again while nothing changed. */
 function protectionChange(olds: NeonBranchOutputs, news: NeonBranchInputs): boolean {
     if (olds.protected === news.protected) return false;
@@ -196,6 +227,18 @@ const neonBranchUnguarded = versioned<NeonBranchInputs, NeonBranchOutputs>(
                     reason: "the project's default branch has no parent to copy a schema from; schemaOnly is for child branches",
                 });
             }
+            if (news.expiresAt !== undefined && !isUnknown(news.expiresAt)) {
+                if (news.parent === undefined)
+                    failures.push({
+                        property: "expiresAt",
+                        reason: "the project's default branch must never expire (Neon would delete it and its data); expiresAt is for child branches",
+                    });
+                else if (!isRfc3339Seconds(news.expiresAt))
+                    failures.push({
+                        property: "expiresAt",
+                        reason: `expected an RFC 3339 time with whole seconds, such as 2026-12-14T18:02:16Z (got ${JSON.stringify(news.expiresAt)})`,
+                    });
+            }
             if (news.parent !== undefined && news.parent === news.name)
                 failures.push({ property: "parent", reason: `a branch cannot be its own parent ('${news.name}')` });
             return { inputs: news, failures };
@@ -211,6 +254,7 @@ const neonBranchUnguarded = versioned<NeonBranchInputs, NeonBranchOutputs>(
                 replaces.length > 0 ||
                 isUnknown(news.projectId) ||
                 protectionChange(olds, news) ||
+                expiryChange(olds, news) ||
                 keys.some((k) => changed(olds[k], news[k]));
             // Delete first: the new branch has the same name, and create adopts a branch by name.
             return { changes, replaces, deleteBeforeReplace: true };
@@ -237,6 +281,9 @@ const neonBranchUnguarded = versioned<NeonBranchInputs, NeonBranchOutputs>(
                 await waitForOperations(api, news.projectId, data.operations, ctx.wait);
                 branch = data.branch;
             }
+            if (expiryChange(olds, news) || !sameInstant(branch.expires_at, news.expiresAt)) {
+                branch = await setExpiry(api, news.projectId, branch, news.expiresAt);
+            }
             const protection = protectionChange(olds, news)
                 ? await setProtection(api, news.projectId, branch, news.protected)
                 : { protected: branch.protected, refused: news.protected && !branch.protected && olds.protectionRefused };
@@ -256,6 +303,8 @@ const neonBranchUnguarded = versioned<NeonBranchInputs, NeonBranchOutputs>(
                     `~ protected: ${props.protected} -> ${branch.protected}${branch.protected ? "" : " (protection removed outside Keel)"}`,
                 );
             if (branch.default !== props.isDefault) drift.push(`~ default: ${props.isDefault} -> ${branch.default}`);
+            if (!sameInstant(branch.expires_at, props.expiresAt))
+                drift.push(`~ expiresAt: ${props.expiresAt ?? "none"} -> ${branch.expires_at ?? "none"} (changed outside Keel)`);
             warnDrift(what(props, id), drift);
             return {
                 id,
@@ -265,6 +314,8 @@ const neonBranchUnguarded = versioned<NeonBranchInputs, NeonBranchOutputs>(
                     protected: branch.protected,
                     isDefault: branch.default,
                     ...(branch.parent_id ? { parentId: branch.parent_id } : {}),
+                    // Neon's own when it differs, so that up sets it back; the written form when it is the same instant.
+                    ...(sameInstant(branch.expires_at, props.expiresAt) ? {} : { expiresAt: branch.expires_at }),
                     protectionRefused: branch.protected ? false : props.protectionRefused,
                     drift,
                 },

@@ -22,7 +22,8 @@ export interface NeonDatabaseArgs {
     stack: string;
     project: { name: string; owned: boolean; regionId: string; pgVersion: number; orgId?: string };
     /** parent undefined => this stack uses the project's default branch */
-    branch: { name: string; parent?: string; protected: boolean; schemaOnly: boolean };
+    /** expiresAt (RFC 3339): when Neon deletes the branch (a preview's, keel:database.neon.branch.expiresAt); moved in place. */
+    branch: { name: string; parent?: string; protected: boolean; schemaOnly: boolean; expiresAt?: string };
     endpoint: { minCu: number; maxCu: number; suspendTimeoutSeconds: number };
     roleName: string;
     databaseName: string;
@@ -91,6 +92,7 @@ export class NeonDatabase extends pulumi.ComponentResource {
                 ...(usesDefaultBranch ? {} : { parent: args.branch.parent }),
                 protected: args.branch.protected,
                 schemaOnly: args.branch.schemaOnly,
+                ...(args.branch.expiresAt !== undefined ? { expiresAt: args.branch.expiresAt } : {}),
                 ...common,
                 ...branchGuard.inputs,
             },

@@ -5,6 +5,7 @@
  * fix (errors.ts). No Pulumi here.
  */
 export * from "./deployments";
+export * from "./environments";
 export * from "./errors";
 export * from "./repository";
 export * from "./retry";
