@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { EnforcementLevel, ReportViolation, Secret, Severity } from "@pulumi/policy";
 import { isStage, Stage, stageOf as stageOfStack } from "../components/config/stage";
+import { ROOT } from "../tools/repoRoot";
 
 export { STAGES } from "../components/config/stage";
 export type { Stage } from "../components/config/stage";
@@ -75,8 +76,16 @@ export const PROD_ONLY: StageEnforcement = { dev: undefined, staging: undefined,
 /** Rules about what a pull request's preview may touch. */
 export const PREVIEW_ONLY: StageEnforcement = { dev: undefined, staging: undefined, prod: undefined, preview: "mandatory" };
 
-/** The repository root (Pulumi.yaml and the stack files): the pack runs with policies/ as its working directory. */
-export const PROJECT_ROOT = path.resolve(__dirname, "..");
+/**
+ * The project whose stack files the pack reads: KEEL_PROJECT_ROOT, which Keel's
+ * engine commands set to the project they run (scripts/lib/engine.ts), when it
+ * holds a Pulumi.yaml; else the repository the pack lives in, found from this
+ * file (the pack runs built, from dist/policies/, with policies/ as cwd).
+ */
+export function projectRoot(env: Record<string, string | undefined> = process.env): string {
+    const given = env.KEEL_PROJECT_ROOT;
+    return given && fs.existsSync(path.join(given, "Pulumi.yaml")) ? given : ROOT;
+}
 
 export interface Violation {
     message: string;

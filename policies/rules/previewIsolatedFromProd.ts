@@ -29,7 +29,7 @@ import {
     isUnknown,
     HOW_IT_WORKS,
     PREVIEW_ONLY,
-    PROJECT_ROOT,
+    projectRoot,
     raw,
     report,
     reveal,
@@ -174,8 +174,9 @@ export const previewIsolatedFromProd: ResourceValidationPolicy = {
         const isolation = () => {
             const settings = { ...DEFAULT_SETTINGS, ...args.getConfig<Partial<IsolationSettings>>() };
             const stack = stackName(args.urn);
-            const key = `${stack}\0${JSON.stringify(settings)}`;
-            if (!cache.has(key)) cache.set(key, isolationFor(PROJECT_ROOT, stack, settings));
+            const root = projectRoot();
+            const key = `${root}\0${stack}\0${JSON.stringify(settings)}`;
+            if (!cache.has(key)) cache.set(key, isolationFor(root, stack, settings));
             return cache.get(key)!;
         };
         for (const v of checkPreviewIsolatedFromProd(args, isolation)) report(reportViolation, v);

@@ -22,7 +22,9 @@ import { prodBackendSafeDeploys } from "../../policies/rules/prodBackendSafeDepl
 import { prodBranchProtected } from "../../policies/rules/prodBranchProtected";
 import { prodResourcesProtected } from "../../policies/rules/prodResourcesProtected";
 import { databaseServer, normalizeServer, prodStacksIn } from "../../policies/prodStacks";
-import { setSecretsVisible, stageFromUrn } from "../../policies/support";
+import { projectRoot, setSecretsVisible, stageFromUrn } from "../../policies/support";
+import { engineEnv } from "../../scripts/lib/engine";
+import { withEnv } from "../support/mockProgram";
 import { baseline, changed, res, secret, T, validateAll, validateResource, validateStack } from "./baseline";
 import { tempDir } from "../support/tempDir";
 
@@ -330,6 +332,21 @@ describe("policy preview-isolated-from-prod", () => {
                 assert.equal(normalizeServer(url), hp.toLowerCase());
             }),
         );
+    });
+
+    it("reads the project the engine runs (KEEL_PROJECT_ROOT, which keel's engine commands set), else the pack's repository", async () => {
+        assert.equal(projectRoot({}), REPO);
+        assert.equal(projectRoot({ KEEL_PROJECT_ROOT: tempDir("keel-not-a-project-") }), REPO, "no Pulumi.yaml there: not a project");
+        assert.equal(projectRoot({ KEEL_PROJECT_ROOT: root }), root);
+        const cli = { version: "v3.276.0", bin: "/opt/pulumi/bin/pulumi" };
+        assert.equal(engineEnv(root, "pr-12", cli, { PULUMI_CONFIG_PASSPHRASE: "p" }).KEEL_PROJECT_ROOT, root);
+        // This project's prod app is shop-prod; the repository's keel-app-prod is not its.
+        const v = await withEnv({ KEEL_PROJECT_ROOT: root }, async () => [
+            await validateResource(previewIsolatedFromProd, at("pr-12", T.flyApp, "a", { name: "shop-prod" })),
+            await validateResource(previewIsolatedFromProd, at("pr-12", T.flyApp, "a", { name: "keel-app-prod" })),
+        ]);
+        assert.equal(v[0].length, 1);
+        assert.deepEqual(v[1], []);
     });
 
     it("the registered policy reads this repository's stack files: prod's Fly app and Neon branch are out of a preview's reach", async () => {
