@@ -1,7 +1,7 @@
 /**
  * Keel's CrossGuard policy pack "keel": what `pulumi preview|up --policy-pack policies`
- * lets through, per stage (dev, staging, prod from the stack's name; any other
- * stack name is judged as prod). One rule per file in rules/, shared helpers in
+ * lets through, per stage (dev, staging, prod from the stack's name, preview for a
+ * pull request's pr-<n>; any other stack name is judged as prod). One rule per file in rules/, shared helpers in
  * support.ts; this file only assembles the pack.
  *
  * Run from the repository root, after `npm ci`: `npm run preview|up -- <stack>`
@@ -31,6 +31,7 @@ import { backupsBeforeMigrate } from "./rules/backupsBeforeMigrate";
 import { destructiveMigrations } from "./rules/destructiveMigrations";
 import { noDockerDatabaseInProd } from "./rules/noDockerDatabaseInProd";
 import { noPlaintextSecrets } from "./rules/noPlaintextSecrets";
+import { previewIsolatedFromProd } from "./rules/previewIsolatedFromProd";
 import { prodBackendSafeDeploys } from "./rules/prodBackendSafeDeploys";
 import { prodBranchProtected } from "./rules/prodBranchProtected";
 import { prodResourcesProtected } from "./rules/prodResourcesProtected";
@@ -40,7 +41,8 @@ import { keepSecretsVisible } from "./support";
 keepSecretsVisible();
 
 new PolicyPack("keel", {
-    description: "Keel's gates per stage: migrations, backups, prod's database, protection, safe deploys, branch gates, secrets.",
+    description:
+        "Keel's gates per stage: migrations, backups, prod's database, protection, safe deploys, branch gates, secrets, previews kept from prod.",
     policies: [
         destructiveMigrations,
         backupsBeforeMigrate,
@@ -49,5 +51,6 @@ new PolicyPack("keel", {
         prodBackendSafeDeploys,
         prodBranchProtected,
         noPlaintextSecrets,
+        previewIsolatedFromProd,
     ],
 });

@@ -5,8 +5,10 @@
  * metadata every rule carries.
  */
 import * as fs from "fs";
+import * as path from "path";
 import { EnforcementLevel, ReportViolation, Secret, Severity } from "@pulumi/policy";
 import { isStage, Stage, stageOf as stageOfStack } from "../components/config/stage";
+import { ROOT } from "../tools/repoRoot";
 
 export { STAGES } from "../components/config/stage";
 export type { Stage } from "../components/config/stage";
@@ -17,7 +19,7 @@ export function stackFromUrn(urn: string): string | undefined {
     return m ? m[1] : undefined;
 }
 
-/** The stage a stack named after one has (stageOf, the program's rule); any other name (or no URN) counts as prod, the strictest. */
+/** The stage a stack's name gives it (stageOf, the program's rule: dev, staging, prod, pr-<n> a preview); any other name (or no URN) counts as prod, the strictest. */
 export function stageOfStackName(stack: string | undefined): Stage {
     return stageOfStack(stack ?? "") ?? "prod";
 }
@@ -71,6 +73,19 @@ export type StageEnforcement = Record<Stage, EnforcementLevel | undefined>;
 export const ADVISORY_IN_DEV: StageEnforcement = { dev: "advisory", staging: "mandatory", prod: "mandatory", preview: "advisory" };
 export const SHARED_STAGES_ONLY: StageEnforcement = { dev: undefined, staging: "mandatory", prod: "mandatory", preview: undefined };
 export const PROD_ONLY: StageEnforcement = { dev: undefined, staging: undefined, prod: "mandatory", preview: undefined };
+/** Rules about what a pull request's preview may touch. */
+export const PREVIEW_ONLY: StageEnforcement = { dev: undefined, staging: undefined, prod: undefined, preview: "mandatory" };
+
+/**
+ * The project whose stack files the pack reads: KEEL_PROJECT_ROOT, which Keel's
+ * engine commands set to the project they run (scripts/lib/engine.ts), when it
+ * holds a Pulumi.yaml; else the repository the pack lives in, found from this
+ * file (the pack runs built, from dist/policies/, with policies/ as cwd).
+ */
+export function projectRoot(env: Record<string, string | undefined> = process.env): string {
+    const given = env.KEEL_PROJECT_ROOT;
+    return given && fs.existsSync(path.join(given, "Pulumi.yaml")) ? given : ROOT;
+}
 
 export interface Violation {
     message: string;

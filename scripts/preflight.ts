@@ -17,7 +17,8 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { KeelConfig, parseJsonValue, parseKeelConfig, RawConfig, Stage, STAGES, valueAt } from "../components/config";
+import { KeelConfig, parseJsonValue, parseKeelConfig, RawConfig, Stage, valueAt } from "../components/config";
+import { stageOf } from "../components/config/stage";
 import { ConfigError, KeelError, MigrationFileError } from "../components/errors";
 import {
     allowedBranches,
@@ -244,7 +245,8 @@ export async function preflight(args: PreflightArgs & { stack: string }, io: Pre
             config = tryParse({ ...raw, env: { ...raw.env, ...standIns }, deployCredentials: false });
         }
     }
-    const stage: Stage = config?.stage ?? ((STAGES as readonly string[]).includes(stack) ? (stack as Stage) : "prod");
+    // Without a valid config: the stage the stack's name gives (stage.ts), else the strictest, as the policy pack judges it.
+    const stage: Stage = config?.stage ?? stageOf(stack, raw?.values["keel:stage"]) ?? "prod";
     const rawDir = raw && valueAt(parseJsonValue(raw.values["keel:migrations"] ?? "{}"), ["dir"]);
     const dir = displayDir(io.root, config?.migrations.dir ?? (typeof rawDir === "string" && rawDir ? rawDir : "migrations"));
 

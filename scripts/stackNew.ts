@@ -10,6 +10,9 @@
  * refuse to start without one. The stack's `encryptionsalt` is written into
  * the file at creation, so later commands leave the file as it is.
  *
+ * A pull request's preview (the stack pr-<n>, stage preview) is not made here:
+ * keel pr up writes its file from its base's on every run.
+ *
  * `pulumi stack init` alone gets neither right: it knows no stage (so the
  * stack's secrets used whatever passphrase the shell had) and writes no config.
  */
@@ -17,7 +20,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse, stringify } from "yaml";
-import { Stage, STAGES } from "../components/config";
+import { MANUAL_STAGES, Stage } from "../components/config";
+import { prOfStack } from "../components/previews/naming";
 import { DEFAULT_LOCAL_PORT } from "../components/config/database";
 import { KeelError } from "../components/errors";
 import { UsageError } from "./lib/usageError";
@@ -138,8 +142,17 @@ export async function stackNew(options: StackNewOptions, io: StackNewIo): Promis
     if (!STACK_NAME.test(name)) {
         throw new UsageError(`'${name}' cannot name a stack: use letters, digits, '.', '-' and '_' (starting with a letter or digit)`);
     }
-    if (!stage || !(STAGES as readonly string[]).includes(stage)) {
-        throw new UsageError(`--stage needs one of ${STAGES.join(", ")}${stage ? `, not '${stage}'` : ""}`);
+    const pr = prOfStack(name);
+    if (stage === "preview" || pr !== undefined) {
+        // A preview is made from a base stack's file on every run, and removed, by keel pr up|down: never by hand.
+        throw new UsageError(
+            `${pr !== undefined ? `'${name}' is the name of pull request ${pr}'s preview` : "--stage preview is not for keel stack new"}: ` +
+                `a pull request's preview is the stack pr-<n>, made by keel pr up --pr ${pr ?? "<n>"} [--from <stack>] and removed by keel pr down. ` +
+                `For a stack of your own, choose another name and --stage <${MANUAL_STAGES.join("|")}>.`,
+        );
+    }
+    if (!stage || !(MANUAL_STAGES as readonly string[]).includes(stage)) {
+        throw new UsageError(`--stage needs one of ${MANUAL_STAGES.join(", ")}${stage ? `, not '${stage}'` : ""}`);
     }
     const file = path.join(io.root, `Pulumi.${name}.yaml`);
     if (fs.existsSync(file)) {

@@ -7,7 +7,8 @@ export function newCommand(cli: KeelContext) {
         .description(
             "Adds a stack: writes Pulumi.<name>.yaml from the stage's file (database and migration settings, names of its own) and creates " +
                 "the stack in the state backend with the passphrase secrets provider: dev's passphrase is empty unless PULUMI_CONFIG_PASSPHRASE " +
-                "is set; staging and prod need PULUMI_CONFIG_PASSPHRASE. Refuses a name whose file or stack exists.",
+                "is set; staging and prod need PULUMI_CONFIG_PASSPHRASE. Refuses a name whose file or stack exists. " +
+                "A pull request's preview (pr-<n>) is not made here: keel pr up --pr <n> makes it.",
         )
         .argument("[name]", "the new stack's name")
         .option("--stage <dev|staging|prod>", "whose defaults, checks and template the stack gets (required)")

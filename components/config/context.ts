@@ -13,7 +13,7 @@ import { z } from "zod";
 import type { ConfigProblem } from "../errors";
 import { isPgDuration } from "../postgres/duration";
 import { withFormat } from "./keyDocs";
-import { Stage, STAGES, StageDefaults, WATCH_DEFAULTS } from "./stage";
+import { MANUAL_STAGES, Stage, StageDefaults, WATCH_DEFAULTS } from "./stage";
 
 export const NAMESPACE = "keel";
 
@@ -54,7 +54,8 @@ export const identifier = withFormat(
     z.string().regex(/^[a-z_][a-z0-9_]*$/, { message: "expected a lower-case SQL identifier such as app" }),
     "SQL identifier",
 );
-export const stageName = z.enum(STAGES);
+/** A stage named in config (a Neon project's owner): a preview owns nothing, it is made from its base by keel pr up. */
+export const stageName = z.enum(MANUAL_STAGES);
 export const envName = withFormat(
     z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "expected an environment variable name such as API_URL" }),
     "variable name",

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { ConfigContext, Filled, fixFor, NAMESPACE, parseJsonValue, parseSection, valueAt } from "./context";
 import { computedDefault, withFormat } from "./keyDocs";
-import { Stage, STAGES, stageOf } from "./stage";
+import { MANUAL_STAGES, Stage, stageOf } from "./stage";
 import { backendUrlProblems, stateCredentials } from "./stateCredentials";
 
 const branchName = withFormat(
@@ -184,7 +184,7 @@ export function parseGithub(ctx: ConfigContext): GithubConfig | undefined {
             ctx.problems.push({
                 key: `${NAMESPACE}:github.branches.${stack}`,
                 message: `names the stack '${stack}', which is not named after a stage and whose Pulumi.${stack}.yaml sets no keel:stage: Keel cannot tell its environment and gates`,
-                fix: `npm run pulumi -- config set ${NAMESPACE}:stage <${STAGES.join("|")}> --stack ${stack}`,
+                fix: `npm run pulumi -- config set ${NAMESPACE}:stage <${MANUAL_STAGES.join("|")}> --stack ${stack}`,
             });
         }
     }

@@ -14,7 +14,8 @@ import { DatabaseConfig, parseDatabase } from "./database";
 import { FrontendConfig, parseFrontend } from "./frontend";
 import { GithubConfig, parseGithub } from "./github";
 import { MigrationConfig, parseMigrations } from "./migrations";
-import { Stage, STAGES, stageDefaults, StageDefaults, stageOf } from "./stage";
+import { MANUAL_STAGES, Stage, stageDefaults, StageDefaults, stageOf } from "./stage";
+import { prOfStack } from "../previews/naming";
 import { exampleOf, KNOWN_KEYS, SECRET_KEYS } from "./keys";
 import { parseCopies } from "./copies";
 import { parsePreviews, PreviewConfig, PreviewsConfig } from "./previews";
@@ -37,7 +38,7 @@ export { environmentNameFor } from "./github";
 export type { MigrationConfig } from "./migrations";
 export type { CopiesConfig } from "./copies";
 export { copySource, MASKING_KEY_MIN_BYTES, receivesCopies } from "./copies";
-export { STAGES, stageDefaults, WATCH_DEFAULTS, WATCH_MAX_MINUTES } from "./stage";
+export { MANUAL_STAGES, STAGES, stageDefaults, WATCH_DEFAULTS, WATCH_MAX_MINUTES } from "./stage";
 export type { Stage, StageDefaults } from "./stage";
 
 export interface KeelConfig {
@@ -125,22 +126,42 @@ export function parseKeelConfig(raw: RawConfig): KeelConfig {
     // Pulumi.yaml declares keel:stage with an empty default, meaning "the stack's name" (stage.ts: stageOf).
     const resolvedStage = stageOf(stack, get("stage"));
     const stage: Stage = resolvedStage ?? "dev";
+    // The stages one sets by hand: a preview is made by `keel pr up`, as pr-<n>, never by keel:stage on another stack.
+    const manual = MANUAL_STAGES.join(", ");
+    const manualChoice = `<${MANUAL_STAGES.join("|")}>`;
+    const previewsNote = "a pull request's preview is the stack pr-<n>, made by keel pr up --pr <n>";
+    const pr = prOfStack(stack);
     if (!resolvedStage) {
         problems.push({
             key: `${NAMESPACE}:stage`,
             message: get("stage")
-                ? `'${get("stage")}' is not a stage; expected one of ${STAGES.join(", ")}`
-                : `stack '${stack}' is not named after a stage, so Keel cannot tell which defaults apply; expected one of ${STAGES.join(", ")}`,
+                ? `'${get("stage")}' is not a stage; expected one of ${manual} (${previewsNote})`
+                : `stack '${stack}' is not named after a stage, so Keel cannot tell which defaults apply; expected one of ${manual} (${previewsNote})`,
             // Which stage a stack is, only its owner knows: the fix names the choice.
-            fix: configFix(stack, "stage", STAGES.join("|").replace(/^/, "<").replace(/$/, ">")),
+            fix: configFix(stack, "stage", manualChoice),
         });
     }
     // The policy pack judges a stack by its stage: a stack named after one cannot claim another.
-    if ((STAGES as readonly string[]).includes(stack) && get("stage") && get("stage") !== stack) {
+    if ((MANUAL_STAGES as readonly string[]).includes(stack) && get("stage") && get("stage") !== stack) {
         problems.push({
             key: `${NAMESPACE}:stage`,
             message: `is '${get("stage")}', but the stack is named ${stack}: a stack named after a stage has that stage`,
             fix: `npm run pulumi -- config rm ${NAMESPACE}:stage --stack ${stack}`,
+        });
+    }
+    // A preview is held to none of prod's rules, so only keel pr up's stacks may be one; and pr-<n> is always one.
+    if (resolvedStage === "preview" && pr === undefined) {
+        problems.push({
+            key: `${NAMESPACE}:stage`,
+            message: `is 'preview', but the stack '${stack}' is not named pr-<n>: ${previewsNote}, not by setting keel:stage`,
+            fix: `${configFix(stack, "stage", manualChoice)}, or make the preview with keel pr up --pr <n> [--from ${stack}]`,
+        });
+    }
+    if (pr !== undefined && resolvedStage !== undefined && resolvedStage !== "preview") {
+        problems.push({
+            key: `${NAMESPACE}:stage`,
+            message: `is '${get("stage")}', but the stack is named ${stack}: a stack named pr-<n> is pull request ${pr}'s preview, of stage preview`,
+            fix: `npm run pulumi -- config rm ${NAMESPACE}:stage --stack ${stack} (keel pr up --pr ${pr} writes its stack file), or give the stack another name`,
         });
     }
     const defaults = stageDefaults(stage);

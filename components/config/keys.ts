@@ -13,7 +13,7 @@ import { frontendSchema } from "./frontend";
 import { githubSchema } from "./github";
 import { migrationsSchema } from "./migrations";
 import { previewSchema, previewsSchema } from "./previews";
-import { STAGES } from "./stage";
+import { MANUAL_STAGES } from "./stage";
 import { allStateCredentials } from "./stateCredentials";
 
 export interface ConfigKey {
@@ -62,9 +62,10 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     {
         key: "stage",
         secret: false,
-        type: STAGES.map((s) => `\`${s}\``).join(", "),
-        default: "the stack's name",
-        description: "which stage's defaults apply; needed for a stack not named after a stage, refused when it names another",
+        type: MANUAL_STAGES.map((s) => `\`${s}\``).join(", "),
+        default: "the stack's name (`pr-<n>`: preview)",
+        description:
+            "which stage's defaults apply; needed for a stack not named after a stage, refused when it names another; `preview` is only for the pr-<n> stacks keel pr up makes",
     },
     { key: "migrations", secret: false, schema: migrationsSchema, description: "the migration files, their history, timeouts and backups" },
     { key: "database", secret: false, schema: databaseSchema, description: "the stack's PostgreSQL" },

@@ -3,6 +3,8 @@
  * prod and the pull requests' previews unless the stack's config says otherwise.
  * A preview stack (`pr-<n>`) is made and removed by `keel pr up|down`, never by hand.
  */
+import { prOfStack } from "../previews/naming";
+
 export const STAGES = ["dev", "staging", "prod", "preview"] as const;
 export type Stage = (typeof STAGES)[number];
 
@@ -10,15 +12,21 @@ export function isStage(v: unknown): v is Stage {
     return typeof v === "string" && (STAGES as readonly string[]).includes(v);
 }
 
+/** The stages a stack may be given by hand (keel stack new, keel:stage); a preview is made by `keel pr up`. */
+export const MANUAL_STAGES = ["dev", "staging", "prod"] as const satisfies readonly Stage[];
+
 /**
  * The stage a stack has, the one rule the program, the providers, the policy
- * pack and the scripts share: its keel:stage when set, else its name when that
- * is a stage; undefined when neither names one (config validation reports it;
- * the policy pack judges such a stack as prod).
+ * pack and the scripts share: its keel:stage when set; else, from its name,
+ * dev, staging or prod for a stack so named and preview for `pr-<n>`; undefined
+ * when neither names one (config validation reports it; the policy pack judges
+ * such a stack as prod). A stack named `preview` is not a preview by its name:
+ * only `keel pr up` makes previews, and only as `pr-<n>`.
  */
 export function stageOf(stack: string, configuredStage?: string): Stage | undefined {
-    const named = configuredStage || stack;
-    return isStage(named) ? named : undefined;
+    if (configuredStage) return isStage(configuredStage) ? configuredStage : undefined;
+    if ((MANUAL_STAGES as readonly string[]).includes(stack)) return stack as Stage;
+    return prOfStack(stack) !== undefined ? "preview" : undefined;
 }
 
 /** keel:backend.watch's settings that do not depend on the stage (minutes does: StageDefaults.backend.watchMinutes). */

@@ -88,6 +88,8 @@ export function engineEnv(root: string, stack: string, cli: PulumiCli, env: Reco
         PULUMI_SKIP_UPDATE_CHECK: "true",
         // The dynamic-provider and policy-pack plugins are looked up beside the CLI first.
         PATH: [path.dirname(cli.bin), env.PATH ?? ""].join(path.delimiter),
+        // The policy pack reads the project's stack files (preview-isolated-from-prod): this project's, not the pack's checkout's.
+        KEEL_PROJECT_ROOT: path.resolve(root),
     };
     const hasPassphrase = env.PULUMI_CONFIG_PASSPHRASE !== undefined || !!env.PULUMI_CONFIG_PASSPHRASE_FILE;
     if (!hasPassphrase && stackFileStage(root, stack) === "dev") vars.PULUMI_CONFIG_PASSPHRASE = "";

@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import { parseKeelConfig, RawConfig, stageDefaults, STAGES } from "../../components/config";
 import { ENCRYPTED_VALUE, examplesFor } from "../../components/config/context";
 import { ConfigError } from "../../components/errors";
+import { previewStackName } from "../../components/previews/naming";
 
 const URL = "postgres://app:pw@db.internal:5432/app";
 
@@ -150,14 +151,47 @@ describe("parseKeelConfig", () => {
         );
     });
 
-    it("needs keel:stage for a stack not named after a stage", () => {
-        const [p] = problems(() => parseKeelConfig(raw("pr-42", { "keel:databaseUrl": URL })));
+    it("needs keel:stage for a stack not named after a stage, offering the stages one sets by hand", () => {
+        const [p] = problems(() => parseKeelConfig(raw("feature-42", { "keel:databaseUrl": URL })));
         assert.match(
             p,
-            /^keel:stage \| stack 'pr-42' is not named after a stage.*\| npm run pulumi -- config set keel:stage <dev\|staging\|prod> --stack pr-42$/,
+            /^keel:stage \| stack 'feature-42' is not named after a stage.*expected one of dev, staging, prod \(a pull request's preview is the stack pr-<n>, made by keel pr up --pr <n>\) \| npm run pulumi -- config set keel:stage <dev\|staging\|prod> --stack feature-42$/,
         );
-        const c = parseKeelConfig(raw("pr-42", { "keel:databaseUrl": URL, "keel:stage": "staging" }));
+        const c = parseKeelConfig(raw("feature-42", { "keel:databaseUrl": URL, "keel:stage": "staging" }));
         assert.equal(c.stage, "staging");
+        const [wrong] = problems(() => parseKeelConfig(raw("feature-42", { "keel:databaseUrl": URL, "keel:stage": "qa" })));
+        assert.match(
+            wrong,
+            /^keel:stage \| 'qa' is not a stage; expected one of dev, staging, prod \(.*keel pr up.*\| .*<dev\|staging\|prod>/,
+        );
+    });
+
+    it("a stack named pr-<n> is a pull request's preview; keel:stage cannot make it another stage", () => {
+        assert.equal(parseKeelConfig(raw("pr-42", { "keel:databaseUrl": URL })).stage, "preview");
+        assert.equal(parseKeelConfig(raw("pr-42", { "keel:databaseUrl": URL, "keel:stage": "preview" })).stage, "preview");
+        const p = problems(() => parseKeelConfig(raw("pr-42", { "keel:databaseUrl": URL, "keel:stage": "staging" })));
+        assert.ok(
+            p.some((x) =>
+                /^keel:stage \| is 'staging', but the stack is named pr-42: a stack named pr-<n> is pull request 42's preview.* \| npm run pulumi -- config rm keel:stage --stack pr-42 /.test(
+                    x,
+                ),
+            ),
+            p.join("\n"),
+        );
+    });
+
+    it("keel:stage preview is refused on a stack not named pr-<n>: previews are made by keel pr up", () => {
+        for (const stack of ["qa", "preview", "pr-0", "pr-42-x"]) {
+            const p = problems(() => parseKeelConfig(raw(stack, { "keel:databaseUrl": URL, "keel:stage": "preview" })));
+            assert.ok(
+                p.some((x) =>
+                    new RegExp(
+                        `^keel:stage \\| is 'preview', but the stack '${stack}' is not named pr-<n>: .*keel pr up --pr <n>.* \\| npm run pulumi -- config set keel:stage <dev\\|staging\\|prod> --stack ${stack}, or make the preview with keel pr up`,
+                    ).test(x),
+                ),
+                `${stack}: ${p.join("\n")}`,
+            );
+        }
     });
 
     it("puts the whole report in the error message", () => {
@@ -353,7 +387,10 @@ describe("parseKeelConfig", () => {
                     // npm run pulumi -- config set --path stores numbers and booleans as such.
                     const value = /^(\d+|true|false)$/.test(example) ? JSON.parse(example) : example;
                     const config = parseKeelConfig(
-                        raw(stage, { "keel:databaseUrl": URL, "keel:migrations": JSON.stringify({ [key.split(".")[1]]: value }) }),
+                        raw(stage === "preview" ? previewStackName(1) : stage, {
+                            "keel:databaseUrl": URL,
+                            "keel:migrations": JSON.stringify({ [key.split(".")[1]]: value }),
+                        }),
                     );
                     assert.ok(config.migrations, `${stage} ${key}=${example}`);
                 }

@@ -7,6 +7,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parseKeelConfig, stageDefaults, STAGES } from "../../components/config";
+import { previewStackName } from "../../components/previews/naming";
 import { KNOWN_KEYS } from "../../components/config/keys";
 import { configReference, REFERENCE_FILE, renderReference } from "../../components/config/reference";
 import { STAGE_DEFAULTED_KEYS } from "../../components/config/stage";
@@ -122,7 +123,7 @@ describe("config reference (docs/config.md)", () => {
         const url = "postgres://app:pw@db.internal:5432/app";
         const resolve = (stage: (typeof STAGES)[number], values: Record<string, unknown>) =>
             parseKeelConfig({
-                stack: stage,
+                stack: stage === "preview" ? previewStackName(1) : stage,
                 values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
                 secretKeys: new Set(["keel:databaseUrl"]),
                 env: { NEON_API_KEY: "k", FLY_API_TOKEN: "t", RENDER_API_KEY: "r" },

@@ -8,23 +8,41 @@ import * as fs from "fs";
 import * as path from "path";
 import fc from "fast-check";
 import { parseKeelConfig } from "../../components/config";
-import { isStage, STAGES, stageOf } from "../../components/config/stage";
+import { isStage, MANUAL_STAGES, STAGES, stageOf } from "../../components/config/stage";
 import { stageOfStackName } from "../../policies/support";
 import { stackFileStage } from "../../scripts/lib/engine";
 import { tempDir } from "../support/tempDir";
 
-const stackName = fc.oneof(fc.constantFrom(...STAGES), fc.stringMatching(/^[a-z][a-z0-9-]{0,12}$/));
+const stackName = fc.oneof(
+    fc.constantFrom(...STAGES, "pr-0", "pr-01", "pr-7-x"),
+    fc.integer({ min: 1, max: 99999 }).map((n) => `pr-${n}`),
+    fc.stringMatching(/^[a-z][a-z0-9-]{0,12}$/),
+);
 const configured = fc.option(fc.oneof(fc.constantFrom(...STAGES, ""), fc.stringMatching(/^[a-z]{1,8}$/)), { nil: undefined });
 
 describe("a stack's stage: one rule", () => {
-    it("keel:stage when set, else the stack's name when it is a stage, else none", () => {
+    it("keel:stage when set, else dev, staging or prod for a stack so named, preview for pr-<n>, else none", () => {
         fc.assert(
             fc.property(stackName, configured, (stack, stage) => {
                 const got = stageOf(stack, stage);
-                const expected = stage ? (isStage(stage) ? stage : undefined) : isStage(stack) ? stack : undefined;
+                const byName = (MANUAL_STAGES as readonly string[]).includes(stack)
+                    ? stack
+                    : /^pr-[1-9][0-9]*$/.test(stack)
+                      ? "preview"
+                      : undefined;
+                const expected = stage ? (isStage(stage) ? stage : undefined) : byName;
                 assert.equal(got, expected);
             }),
         );
+    });
+
+    it("a pull request's stack pr-<n> is a preview by its name; a stack named preview is not", () => {
+        assert.equal(stageOf("pr-12"), "preview");
+        assert.equal(stageOf("pr-12", ""), "preview");
+        assert.equal(stageOf("pr-12", "preview"), "preview");
+        for (const stack of ["preview", "pr-0", "pr-012", "pr-", "pr-12-fix", "xpr-12"]) assert.equal(stageOf(stack), undefined, stack);
+        assert.equal(stageOfStackName("pr-12"), "preview");
+        assert.equal(stageOfStackName("preview"), "prod", "a stack named preview is judged as prod");
     });
 
     it("config validation, the scripts' stack-file reading and the policy pack agree with it", () => {

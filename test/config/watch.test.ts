@@ -1,7 +1,8 @@
 /** keel:backend.watch: the deploy watch's settings, the stage's default minutes, and every mistake named with a fix that works. */
 import { strict as assert } from "assert";
 import fc from "fast-check";
-import { parseKeelConfig, RawConfig, stageDefaults, STAGES, WATCH_DEFAULTS, WATCH_MAX_MINUTES } from "../../components/config";
+import { parseKeelConfig, RawConfig, Stage, stageDefaults, STAGES, WATCH_DEFAULTS, WATCH_MAX_MINUTES } from "../../components/config";
+import { previewStackName } from "../../components/previews/naming";
 import { examplesFor } from "../../components/config/context";
 import { ConfigError } from "../../components/errors";
 
@@ -37,6 +38,9 @@ function applyFix(backend: any, fix: string, stack: string): any {
     return { ...backend, watch: { ...backend.watch, [m[1]]: Number(m[2]) } };
 }
 
+/** A stack of the stage: a preview's is pr-<n>. */
+const stackOf = (stage: Stage) => (stage === "preview" ? previewStackName(1) : stage);
+
 const watchOf = (stack: string, backend: object) => parseKeelConfig(raw(stack, backend)).backend!.watch;
 
 describe("keel:backend.watch", () => {
@@ -48,7 +52,7 @@ describe("keel:backend.watch", () => {
         // The default lives with the stage's others, and so does a stack named otherwise.
         assert.deepEqual(
             STAGES.map((s) => stageDefaults(s).backend.watchMinutes),
-            [0, 0, 5],
+            [0, 0, 5, 0],
         );
         const eu = parseKeelConfig({ ...raw("prod-eu", FLY), values: { ...raw("prod-eu", FLY).values, "keel:stage": "prod" } });
         assert.equal(eu.backend!.watch.minutes, 5);
@@ -70,6 +74,7 @@ describe("keel:backend.watch", () => {
                 fc.option(fc.integer({ min: 1, max: 20 }), { nil: undefined }),
                 fc.constantFrom(FLY, RENDER),
                 (stage, minutes, intervalSeconds, failures, backend) => {
+                    const stack = stackOf(stage);
                     const expected = {
                         minutes: minutes ?? stageDefaults(stage).backend.watchMinutes,
                         intervalSeconds: intervalSeconds ?? WATCH_DEFAULTS.intervalSeconds,
@@ -81,18 +86,18 @@ describe("keel:backend.watch", () => {
                     const b = { ...backend, watch };
                     const fits = expected.minutes === 0 || expected.failures * expected.intervalSeconds <= expected.minutes * 60;
                     if (fits) {
-                        assert.deepEqual(watchOf(stage, b), expected);
+                        assert.deepEqual(watchOf(stack, b), expected);
                         return;
                     }
                     // A watch too short for its failures could never roll back: one problem, and its fix fixes it.
-                    const found = problems(() => parseKeelConfig(raw(stage, b)));
+                    const found = problems(() => parseKeelConfig(raw(stack, b)));
                     assert.equal(found.length, 1, JSON.stringify(found));
                     assert.equal(found[0].key, "keel:backend.watch.failures");
                     assert.match(found[0].message, /could never roll back/);
                     // "<fix> (or <fix>) …", a fix being one command or "<command> and <command>": each one works.
                     for (const alternative of found[0].fix.split(" (or ").map((f) => f.replace(/\)$/, ""))) {
-                        const fixed = alternative.split(" and ").reduce((before, command) => applyFix(before, command, stage), b);
-                        assert.doesNotThrow(() => parseKeelConfig(raw(stage, fixed)), alternative);
+                        const fixed = alternative.split(" and ").reduce((before, command) => applyFix(before, command, stack), b);
+                        assert.doesNotThrow(() => parseKeelConfig(raw(stack, fixed)), alternative);
                     }
                 },
             ),
@@ -109,12 +114,13 @@ describe("keel:backend.watch", () => {
         );
         fc.assert(
             fc.property(fc.constantFrom(...STAGES), fc.constantFrom("minutes", "intervalSeconds", "failures"), bad, (stage, key, value) => {
-                const found = problems(() => parseKeelConfig(raw(stage, { ...FLY, watch: { [key]: value } })));
+                const stack = stackOf(stage);
+                const found = problems(() => parseKeelConfig(raw(stack, { ...FLY, watch: { [key]: value } })));
                 const p = found.find((x) => x.key === `keel:backend.watch.${key}`);
                 assert.ok(p, JSON.stringify(found));
                 const example = examplesFor(stage, stageDefaults(stage))[`backend.watch.${key}`];
-                assert.equal(p.fix, `npm run pulumi -- config set --path keel:backend.watch.${key} ${example} --stack ${stage}`);
-                assert.doesNotThrow(() => parseKeelConfig(raw(stage, applyFix({ ...FLY, watch: {} }, p.fix, stage))));
+                assert.equal(p.fix, `npm run pulumi -- config set --path keel:backend.watch.${key} ${example} --stack ${stack}`);
+                assert.doesNotThrow(() => parseKeelConfig(raw(stack, applyFix({ ...FLY, watch: {} }, p.fix, stack))));
             }),
             { numRuns: 200 },
         );

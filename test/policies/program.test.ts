@@ -15,6 +15,7 @@ import * as dockerRule from "../../policies/rules/noDockerDatabaseInProd";
 import * as safeDeploysRule from "../../policies/rules/prodBackendSafeDeploys";
 import * as branchRule from "../../policies/rules/prodBranchProtected";
 import * as protectedRule from "../../policies/rules/prodResourcesProtected";
+import * as previewRule from "../../policies/rules/previewIsolatedFromProd";
 import { PolicyResourceOptions } from "@pulumi/policy";
 import { backupsBeforeMigrate } from "../../policies/rules/backupsBeforeMigrate";
 import { destructiveMigrations } from "../../policies/rules/destructiveMigrations";
@@ -23,6 +24,7 @@ import { noPlaintextSecrets } from "../../policies/rules/noPlaintextSecrets";
 import { prodBackendSafeDeploys } from "../../policies/rules/prodBackendSafeDeploys";
 import { prodBranchProtected } from "../../policies/rules/prodBranchProtected";
 import { prodResourcesProtected } from "../../policies/rules/prodResourcesProtected";
+import { previewIsolatedFromProd } from "../../policies/rules/previewIsolatedFromProd";
 import { setSecretsVisible } from "../../policies/support";
 import { migrationsDir } from "../support/migrationsDir";
 import { RegisteredResource, runProgram, withEnv, unwrap } from "../support/mockProgram";
@@ -118,6 +120,42 @@ describe("policies against Keel's prod program (mocks)", function () {
     });
 });
 
+describe("policies against Keel's program as a pull request's preview (mocks)", function () {
+    this.timeout(60_000);
+    beforeEach(() => setSecretsVisible(true));
+    after(() => setSecretsVisible(false));
+
+    const preview = (app: string) =>
+        withEnv(ENV, () =>
+            runProgram(
+                "pr-3",
+                {
+                    "keel:databaseUrl": URL,
+                    "keel:migrations": JSON.stringify({ dir: migrationsDir({ "0001_a.sql": "CREATE TABLE a (id int);" }) }),
+                    "keel:backend": JSON.stringify({ ...FLY, fly: { app, regions: [{ region: "iad", count: 1 }] } }),
+                },
+                ["keel:databaseUrl"],
+            ),
+        ).then((run) => run.resources.map(asPolicyResource));
+
+    it("its resources carry stage preview: prod's rules let one unprotected machine through; this repository's prod Fly app is refused", async () => {
+        const own = await preview("keel-app-staging-pr-3");
+        for (const p of [...RESOURCE_POLICIES, previewIsolatedFromProd]) {
+            const v = await validateAll(p, own);
+            assert.ok(
+                v.every((x) => x.enforcementLevel === "advisory"),
+                `${p.name}: ${JSON.stringify(v)}`,
+            );
+        }
+        assert.deepEqual(await validateAll(previewIsolatedFromProd, own), []);
+        // keel-app-prod is Pulumi.prod.yaml's app: the app, its machines, secrets and IPs would all act on it.
+        const v = await validateAll(previewIsolatedFromProd, await preview("keel-app-prod"));
+        const types = v.map((x) => /\((keel:\w+)\)/.exec(x.message)?.[1]).sort();
+        assert.deepEqual(types, ["keel:FlyApp", "keel:FlyIpAddresses", "keel:FlyMachines", "keel:FlySecrets"], JSON.stringify(v));
+        assert.ok(v.every((x) => x.enforcementLevel === "mandatory" && /keel pr up --pr 3 --from staging/.test(x.message)));
+    });
+});
+
 describe("policies against Keel's prod program (mocks): the GitHub provider's token", function () {
     this.timeout(60_000);
     beforeEach(() => setSecretsVisible(true));
@@ -154,6 +192,7 @@ describe("the pack's rules and the program agree", function () {
         prodResourcesProtected: protectedRule,
         prodBackendSafeDeploys: safeDeploysRule,
         prodBranchProtected: branchRule,
+        previewIsolatedFromProd: previewRule,
     };
     const dir = migrationsDir({ "0001_accounts.sql": "CREATE TABLE accounts (id int PRIMARY KEY);" });
     const NEON = { kind: "neon", neon: { project: { name: "shop" } } };
@@ -170,7 +209,8 @@ describe("the pack's rules and the program agree", function () {
                 {
                     "keel:database": JSON.stringify(NEON),
                     "keel:migrations": JSON.stringify({ dir }),
-                    "keel:backend": JSON.stringify(FLY),
+                    // A custom domain: the app's certificate is a type a rule reads too.
+                    "keel:backend": JSON.stringify({ ...FLY, fly: { ...FLY.fly, domains: ["api.shop.dev"] } }),
                     "keel:github": JSON.stringify(GITHUB),
                     "keel:githubToken": "ghp",
                 },
@@ -248,6 +288,7 @@ describe("the pack's rules describe themselves", () => {
         prodBackendSafeDeploys,
         prodBranchProtected,
         noPlaintextSecrets,
+        previewRule.previewIsolatedFromProd,
     ];
 
     it("each carries a severity, a rationale, the document section it enforces and what to do", () => {
