@@ -81,6 +81,11 @@ export = async (root: string = process.cwd()) => {
           })
         : undefined;
 
+    // A pull request's preview: the base's Vercel preview deployments of its branch and its own GitHub environment.
+    const preview = config.preview
+        ? new (await import("./components/previews")).Preview("preview", { config: config.preview, backendUrl: backend?.url })
+        : undefined;
+
     // The repository's gates and workflows; the environment's variables carry this stack's health URLs.
     const repository = config.github
         ? new (await import("./components/github")).Repository("repository", {
@@ -97,6 +102,7 @@ export = async (root: string = process.cwd()) => {
         stage: config.stage,
         // A preview's pull request, base, branch and expiry: what `keel pr list` and `keel pr reap` read from the state.
         ...(config.preview ? { preview: config.preview } : {}),
+        ...(preview?.environment ? { previewEnvironment: preview.environment } : {}),
         databaseKind: database.kind,
         databaseUrl: database.directUrl,
         databasePooledUrl: database.pooledUrl,

@@ -38,7 +38,9 @@ export async function prDown(o: PrDownOptions, io: PrIo): Promise<number> {
     const existing = (await listPreviewStacks({ root: io.root, stack: base.stack, env })).find((p) => p.pr === o.pr);
     if (!existing) {
         fs.rmSync(file, { force: true });
-        io.out(`keel: pull request #${o.pr} has no preview (no stack ${stack}): nothing to remove. Leftovers at the vendors: npm run pr:reap`);
+        io.out(
+            `keel: pull request #${o.pr} has no preview (no stack ${stack}): nothing to remove. Leftovers at the vendors: npm run pr:reap`,
+        );
         return 0;
     }
     const outputs = await plainOutputs({ root: io.root, stack, env });

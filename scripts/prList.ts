@@ -21,7 +21,9 @@ export async function prList(o: PrListOptions, io: PrIo): Promise<number> {
     const base = readPreviewBase(io.root, o.from ?? "staging", io.env, true);
     const env = previewEnv(base, io.env);
     const stacks = await listPreviewStacks({ root: io.root, stack: base.stack, env });
-    const found = await Promise.all(stacks.map(async (s) => ({ ...s, outputs: await plainOutputs({ root: io.root, stack: s.stack, env }) })));
+    const found = await Promise.all(
+        stacks.map(async (s) => ({ ...s, outputs: await plainOutputs({ root: io.root, stack: s.stack, env }) })),
+    );
     const rows: PreviewRow[] = previewRows(found, o.now ?? new Date());
     if (o.json) io.out(JSON.stringify(rows, null, 2));
     else for (const line of previewTable(rows)) io.out(line);

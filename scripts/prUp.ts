@@ -89,14 +89,23 @@ export async function prUp(o: PrUpOptions, io: PrIo): Promise<number> {
     writePreviewStackFile(io.root, base, { pr: o.pr, branch, now, ...(createdAt ? { createdAt } : {}) });
     const config = readStackConfig(io.root, stack, env);
     const preview = config.preview!;
-    const stackIo: StackIo = { root: io.root, env, out: io.out, err: io.err, confirm: async () => true, ...(io.signal ? { signal: io.signal } : {}) };
+    const stackIo: StackIo = {
+        root: io.root,
+        env,
+        out: io.out,
+        err: io.err,
+        confirm: async () => true,
+        ...(io.signal ? { signal: io.signal } : {}),
+    };
 
     // A migration the preview applied and the pull request rewrote: its database is made again from the start.
     let recreated: string[] = [];
     if (exists) {
         recreated = await rewrittenSinceApplied(io.root, stack, env, config.migrations);
         if (recreated.length) {
-            io.out(`keel: ${recreated.join(", ")} changed since the preview applied ${recreated.length === 1 ? "it" : "them"}: making the preview's database again`);
+            io.out(
+                `keel: ${recreated.join(", ")} changed since the preview applied ${recreated.length === 1 ? "it" : "them"}: making the preview's database again`,
+            );
             await runStackCommand("destroy", { stack, yes: true, message: `pr #${o.pr}: migrations rewritten` }, stackIo);
         }
     }

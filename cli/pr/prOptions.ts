@@ -4,7 +4,8 @@ import type { PrIo } from "../../scripts/lib/previewIo";
 import { KeelContext } from "../cli";
 
 export function parsePrNumber(value: string): number {
-    if (!/^[1-9][0-9]{0,8}$/.test(value.trim())) throw new InvalidArgumentError(`expects a pull request's number such as 42; got '${value}'`);
+    if (!/^[1-9][0-9]{0,8}$/.test(value.trim()))
+        throw new InvalidArgumentError(`expects a pull request's number such as 42; got '${value}'`);
     return Number(value.trim());
 }
 

@@ -164,7 +164,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         key: "previews",
         secret: false,
         schema: previewsSchema,
-        description: "pull requests' previews made from this stack (`keel pr up`): whether, how many, for how long, with which data; never on prod",
+        description:
+            "pull requests' previews made from this stack (`keel pr up`): whether, how many, for how long, with which data; never on prod",
     },
     {
         key: "preview",

@@ -38,10 +38,19 @@ export const previewsSchema = z
             .min(1)
             .default(10)
             .describe("branches the Neon project's plan allows (Free: 10); every branch counts, snapshots included"),
+        healthCheckUrl: z
+            .string()
+            .regex(/^https?:\/\/\S+$/, { message: "expected a URL such as https://pr-{pr}.preview.example.com/healthz" })
+            .optional()
+            .describe(
+                "the URL a preview's health gate checks, `{pr}` standing for the number (default: the platform's host of the preview's own app)",
+            ),
         data: z
             .enum(PREVIEW_DATA)
             .default("schema-only")
-            .describe("the preview database: schema-only (migrated, empty), seed (migrated, then db/seeds/), masked (a masked copy of this stack's)"),
+            .describe(
+                "the preview database: schema-only (migrated, empty), seed (migrated, then db/seeds/), masked (a masked copy of this stack's)",
+            ),
     })
     .strict();
 export type PreviewsConfig = z.output<typeof previewsSchema>;

@@ -127,9 +127,15 @@ export class PreviewDatabase extends KeelDynamicResource {
     declare readonly name: pulumi.Output<string>;
 
     constructor(name: string, args: PreviewDatabaseArgs, opts?: pulumi.CustomResourceOptions) {
-        super(previewDatabaseProvider, PreviewDatabase.__pulumiType, name, { ...args, url: undefined }, {
-            ...opts,
-            additionalSecretOutputs: ["url", "serverUrl"],
-        });
+        super(
+            previewDatabaseProvider,
+            PreviewDatabase.__pulumiType,
+            name,
+            { ...args, url: undefined },
+            {
+                ...opts,
+                additionalSecretOutputs: ["url", "serverUrl"],
+            },
+        );
     }
 }

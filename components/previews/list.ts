@@ -46,7 +46,9 @@ export function previewRows(stacks: PreviewStackState[], now: Date): PreviewRow[
                 stack: s.stack,
                 ...(preview.base ? { base: preview.base } : {}),
                 ...(preview.branch ? { branch: preview.branch } : {}),
-                ...(since && !Number.isNaN(Date.parse(since)) ? { ageDays: Math.max(0, (now.getTime() - Date.parse(since)) / DAY_MS) } : {}),
+                ...(since && !Number.isNaN(Date.parse(since))
+                    ? { ageDays: Math.max(0, (now.getTime() - Date.parse(since)) / DAY_MS) }
+                    : {}),
                 ...(preview.expiresAt ? { expiresAt: preview.expiresAt } : {}),
                 expired: preview.expiresAt !== undefined && Date.parse(preview.expiresAt) <= now.getTime(),
                 ...(typeof o.backendUrl === "string" ? { backendUrl: o.backendUrl } : {}),

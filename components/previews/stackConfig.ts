@@ -91,7 +91,7 @@ export function previewStackDoc(input: PreviewStackInput): StackFileDoc {
     config["keel:preview"] = preview;
     config["keel:database"] = databaseOf(input, expiresAt, previews);
     if (previews.data === "masked" && base.config.database.kind !== "neon") config["keel:copyFrom"] = base.stack;
-    if (base.config.backend) config["keel:backend"] = backendOf(baseConfig["keel:backend"], input);
+    if (base.config.backend) config["keel:backend"] = backendOf(baseConfig["keel:backend"], input, previews);
     return {
         ...(base.doc.secretsprovider ? { secretsprovider: base.doc.secretsprovider } : {}),
         ...(base.doc.encryptionsalt ? { encryptionsalt: base.doc.encryptionsalt } : {}),
@@ -148,11 +148,14 @@ function databaseOf(input: PreviewStackInput, expiresAt: string, previews: Previ
 }
 
 /** The backend section: the base's, named for the pull request, at the smallest size, without the base's domains. */
-function backendOf(raw: unknown, input: PreviewStackInput): Record<string, unknown> {
+function backendOf(raw: unknown, input: PreviewStackInput, previews: PreviewsConfig): Record<string, unknown> {
     const backend = structuredClone((raw ?? {}) as Record<string, any>);
     const base = input.base.config.backend!;
-    // The base's own health URL (a custom host) is the base's: the preview is checked on its platform host.
+    // The base's own health URL (a custom host) is the base's: the preview is checked on keel:previews.healthCheckUrl, else its platform host.
     if (backend.healthCheck) delete backend.healthCheck.url;
+    if (previews.healthCheckUrl) {
+        backend.healthCheck = { ...backend.healthCheck, url: previews.healthCheckUrl.split("{pr}").join(String(input.pr)) };
+    }
     delete backend.watch;
     delete backend.allowDelete;
     if (base.kind === "fly") {

@@ -103,7 +103,9 @@ describe("end to end: a pull request's preview beside an external base (pr up, l
         assert.equal(full.status, 1, full.stdout);
         assert.match(full.stderr, /1 previews are open, keel:previews\.max is 1: #7 \(pr-7\)/);
         assert.ok(!fs.existsSync(path.join(ws.root, "Pulumi.pr-8.yaml")));
-        const fork = run(["pr", "up", "--pr", "7", "--branch", "x", "--head-repo", "someone/keel-app"], { GITHUB_REPOSITORY: "keel-dev/keel-app" });
+        const fork = run(["pr", "up", "--pr", "7", "--branch", "x", "--head-repo", "someone/keel-app"], {
+            GITHUB_REPOSITORY: "keel-dev/keel-app",
+        });
         assert.equal(fork.status, 1);
         assert.match(fork.stderr, /comes from the fork someone\/keel-app: pull requests from forks never get a preview/);
         const typo = run(["pr", "up", "--pr", "9", "--from", "stagin", "--branch", "x"]);
