@@ -144,7 +144,7 @@ export const backendSchema = z
                 strategy: z
                     .enum(["rolling", "bluegreen", "immediate"])
                     .optional()
-                    .describe("the rollout: rolling (one machine at a time), bluegreen, or immediate (dev only)"),
+                    .describe("the rollout: rolling (one machine at a time), bluegreen, or immediate (dev and previews only)"),
                 autostop: z.enum(["off", "stop", "suspend"]).optional().describe("what Fly does with idle machines"),
                 autostart: z.boolean().default(true).describe("start stopped machines on request"),
                 minMachinesRunning: z
@@ -378,10 +378,11 @@ export function parseBackend(ctx: ConfigContext): BackendConfig | undefined {
             });
         }
     }
-    if (kind === "fly" && valueAt(rawSection, ["fly", "strategy"]) === "immediate" && ctx.stage !== "dev") {
+    // A preview's one machine is thrown away with it: waiting on a rollout buys nothing there.
+    if (kind === "fly" && valueAt(rawSection, ["fly", "strategy"]) === "immediate" && ctx.stage !== "dev" && ctx.stage !== "preview") {
         ctx.problems.push({
             key: `${NAMESPACE}:backend.fly.strategy`,
-            message: `is 'immediate' on ${ctx.stage}: it replaces every machine at once without waiting for health, which is for dev only`,
+            message: `is 'immediate' on ${ctx.stage}: it replaces every machine at once without waiting for health, which is for dev and previews only`,
             fix: `${fixFor(ctx, "backend.fly.strategy")} (or bluegreen)`,
         });
     }

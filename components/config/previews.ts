@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { ConfigContext, NAMESPACE, parseSection } from "./context";
+import { timestamp } from "./timestamp";
 
 /** What a preview's database starts with. */
 export const PREVIEW_DATA = ["schema-only", "seed", "masked"] as const;
@@ -55,17 +56,14 @@ export const previewsSchema = z
     .strict();
 export type PreviewsConfig = z.output<typeof previewsSchema>;
 
-const isoTime = z.string().refine((s) => /^\d{4}-\d{2}-\d{2}T/.test(s) && !Number.isNaN(Date.parse(s)), {
-    message: "expected an ISO 8601 time such as 2026-12-14T10:00:00Z",
-});
 
 export const previewSchema = z
     .object({
         pr: z.number().int().min(1).describe("the pull request's number"),
         base: z.string().min(1).describe("the stack the preview is made from"),
         branch: z.string().min(1).describe("the pull request's head branch (the Vercel preview deployment's)"),
-        expiresAt: isoTime.describe("when `keel pr reap` removes the preview (its last push plus keel:previews.ttlDays)"),
-        createdAt: isoTime.describe("when its first `keel pr up` ran"),
+        expiresAt: timestamp.describe("when `keel pr reap` removes the preview (its last push plus keel:previews.ttlDays)"),
+        createdAt: timestamp.describe("when its first `keel pr up` ran"),
         data: z.enum(PREVIEW_DATA).default("schema-only").describe("what the database started with (keel:previews.data of the base)"),
         /** The base's Vercel project and the variable that carries the backend's URL, when the base has a frontend. */
         frontend: z

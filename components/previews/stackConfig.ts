@@ -11,6 +11,7 @@
 import type { KeelConfig } from "../config";
 import { DEFAULT_LOCAL_PORT } from "../config/database";
 import { KeelError } from "../errors";
+import { rfc3339Seconds } from "../config/timestamp";
 import type { PreviewConfig, PreviewsConfig } from "../config/previews";
 import { previewBranchName, previewServiceName } from "./naming";
 
@@ -76,13 +77,14 @@ export function previewStackDoc(input: PreviewStackInput): StackFileDoc {
     for (const [key, value] of Object.entries(baseConfig)) {
         if (!(key in NOT_INHERITED)) config[key] = structuredClone(value);
     }
-    const expiresAt = new Date(input.now.getTime() + previews.ttlDays * 86_400_000).toISOString();
+    // Whole seconds: Neon's expires_at takes no fractions.
+    const expiresAt = rfc3339Seconds(input.now.getTime() + previews.ttlDays * 86_400_000);
     const preview: PreviewConfig = {
         pr,
         base: base.stack,
         branch: input.branch,
         expiresAt,
-        createdAt: input.createdAt ?? input.now.toISOString(),
+        createdAt: input.createdAt ?? rfc3339Seconds(input.now.getTime()),
         data: previews.data,
         ...frontendOf(base.config),
         ...(base.config.github ? { github: { owner: base.config.github.owner, repository: base.config.github.repository } } : {}),
