@@ -56,7 +56,6 @@ export const previewsSchema = z
     .strict();
 export type PreviewsConfig = z.output<typeof previewsSchema>;
 
-
 export const previewSchema = z
     .object({
         pr: z.number().int().min(1).describe("the pull request's number"),

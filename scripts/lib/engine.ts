@@ -48,6 +48,22 @@ function configuredStage(root: string, stack: string): string | undefined {
     }
 }
 
+/**
+ * Whether the stack's secrets open with dev's empty passphrase: a dev stack's, and a preview's made from a
+ * dev stack (its file carries its base's secrets: keel pr up, components/previews/stackConfig.ts).
+ */
+function emptyPassphraseStack(root: string, stack: string): boolean {
+    const stage = stackFileStage(root, stack);
+    if (stage === "dev") return true;
+    if (stage !== "preview") return false;
+    try {
+        const base = parse(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8"))?.config?.["keel:preview"]?.base;
+        return typeof base === "string" && base !== stack && stackFileStage(root, base) === "dev";
+    } catch {
+        return false;
+    }
+}
+
 /** The stack's stage as its stack file says it (stageOf in components/config/stage.ts: keel:stage, else its name). */
 export function stackFileStage(root: string, stack: string): Stage | undefined {
     return stageOf(stack, configuredStage(root, stack));
@@ -61,7 +77,7 @@ export function stackFileStage(root: string, stack: string): Stage | undefined {
  */
 export function missingPassphrase(root: string, stack: string, env: Record<string, string | undefined>): string | undefined {
     const hasPassphrase = env.PULUMI_CONFIG_PASSPHRASE !== undefined || !!env.PULUMI_CONFIG_PASSPHRASE_FILE;
-    if (hasPassphrase || stackFileStage(root, stack) === "dev" || /^https?:\/\//.test(stateBackend(root, env))) return undefined;
+    if (hasPassphrase || emptyPassphraseStack(root, stack) || /^https?:\/\//.test(stateBackend(root, env))) return undefined;
     const configured = configuredStage(root, stack);
     if (configured && !stackFileStage(root, stack)) {
         // Which passphrase applies depends on the stage: a mistyped one is the thing to fix first.
@@ -92,7 +108,7 @@ export function engineEnv(root: string, stack: string, cli: PulumiCli, env: Reco
         KEEL_PROJECT_ROOT: path.resolve(root),
     };
     const hasPassphrase = env.PULUMI_CONFIG_PASSPHRASE !== undefined || !!env.PULUMI_CONFIG_PASSPHRASE_FILE;
-    if (!hasPassphrase && stackFileStage(root, stack) === "dev") vars.PULUMI_CONFIG_PASSPHRASE = "";
+    if (!hasPassphrase && emptyPassphraseStack(root, stack)) vars.PULUMI_CONFIG_PASSPHRASE = "";
     const missing = missingPassphrase(root, stack, env);
     if (missing) throw new StackAccessError(missing);
     if (backend.startsWith("file://")) fs.mkdirSync(backend.slice("file://".length), { recursive: true });

@@ -247,14 +247,15 @@ const localPostgresUnguarded = versioned<LocalPostgresInputs, LocalPostgresOutpu
 
         async delete(_id, props) {
             const paths = pathsOfDir(props.dir);
-            if (props.stage === "dev") {
+            // A pull request's preview is thrown away whole (keel pr down); dev's data is made again by dev:reset.
+            if (props.stage === "dev" || props.stage === "preview") {
                 log.info(`removing ${what(props)}: stopping the server and deleting ${props.dir} (its data and log)`);
                 await removeCluster(paths);
                 return;
             }
             if (await stopServer(paths)) log.info(`stopped ${what(props)}`);
             log.info(
-                `kept ${props.dir}/pgdata: destroy removes a local database's data on a dev stack only (this one's stage is ${props.stage}); ` +
+                `kept ${props.dir}/pgdata: destroy removes a local database's data on a dev stack or a preview only (this one's stage is ${props.stage}); ` +
                     `remove it yourself when it is no longer needed: rm -rf ${paths.dir}`,
             );
         },
