@@ -22,6 +22,7 @@ import { issueCommand } from "./issue";
 import { metricsCommand } from "./metrics";
 import { monitorCommand } from "./monitor";
 import { preflightCommand } from "./preflight";
+import { prCommand } from "./pr";
 import { pulumiCommand } from "./pulumi";
 import { commandsIn } from "./reference";
 import { releaseCommand } from "./release";
@@ -35,6 +36,7 @@ export function keelProgram(cli: KeelContext): Command {
         .enablePositionalOptions()
         .description("Keel: one Pulumi program for a small product's whole platform, and the commands to operate it.")
         .addCommand(stackCommand(cli))
+        .addCommand(prCommand(cli))
         .addCommand(pulumiCommand(cli))
         .addCommand(dbCommand(cli))
         .addCommand(schemaCommand(cli))

@@ -10,6 +10,8 @@ export interface FakeGithubToken {
     deployments: DeploymentsPermission;
     /** The repositories (`owner/repo`) the token can see; the others answer 404 as GitHub does. Default: all. */
     repos?: string[];
+    /** What it may do with issues and pull requests' comments (`pull-requests:`); default none (the fake's own token: write). */
+    pullRequests?: DeploymentsPermission;
     /** The login that deployments and statuses made with it are credited to; default github-actions[bot]. */
     login?: string;
 }
@@ -52,6 +54,21 @@ export interface FakeGithubRepo {
     refs: Map<string, string>;
     /** Commit status contexts that are failing: a deployment that does not skip them (required_contexts: []) gets 409. */
     failingContexts: string[];
+    /** Issue and pull request numbers that exist (addIssue); comments on others answer 404. */
+    issues: Set<number>;
+}
+
+export interface FakeGithubComment {
+    id: number;
+    owner: string;
+    repo: string;
+    /** The issue or pull request number. */
+    issue: number;
+    body: string;
+    /** The login it is credited to. */
+    user: string;
+    created_at: string;
+    updated_at: string;
 }
 
 export interface LoggedGithubRequest extends LoggedRequest {
