@@ -114,9 +114,10 @@ describe("previews.yml", () => {
             for (const s of job.steps)
                 if (JSON.stringify(s.env ?? {}).includes("secrets."))
                     assert.ok(/^npm run pr:(up|down|reap)|^if \[ -z "\$PULUMI_BACKEND_URL"/.test(s.run), s.name);
-        // A closed pull request's code is not checked out: down and reap run the default branch's.
-        for (const job of [down, reap]) assert.equal(job.steps[0].with.ref, "${{ github.event.repository.default_branch }}");
-        assert.equal(up.steps[0].with.ref, undefined, "up runs the pull request's own program");
+        // A closed pull request's code is not checked out: down runs the default branch's.
+        assert.equal(down.steps[0].with.ref, "${{ github.event.repository.default_branch }}");
+        assert.equal(reap.steps[0].with.ref, undefined, "a schedule runs on the default branch already");
+        assert.equal(up.steps[0].with.ref, "${{ github.event.pull_request.head.sha }}", "up runs the pull request's own program");
     });
 
     it("passes the pull request and its branch to npm as arguments of their own, never as script text", () => {

@@ -52,7 +52,7 @@ export function previewsWorkflow(o: WorkflowOptions, p: PreviewsOptions): Workfl
     const where: StackEnvironment = { stack: "preview", environment: PREVIEWS_ENVIRONMENT };
     const perPr = { group: "previews-pr-${{ github.event.pull_request.number }}", "cancel-in-progress": false };
     const days = `${p.ttlDays} day${p.ttlDays === 1 ? "" : "s"}`;
-    // The closed pull request's merge ref may be gone: pr:down and pr:reap run the default branch's code.
+    // The closed pull request's merge ref may be gone (and its code is not needed): pr:down runs the default branch's.
     const defaultBranchSetup = (): Step[] => [
         checkout({ ref: "${{ github.event.repository.default_branch }}" }),
         setupNode(o, false),
@@ -81,8 +81,9 @@ export function previewsWorkflow(o: WorkflowOptions, p: PreviewsOptions): Workfl
                 concurrency: perPr,
                 "timeout-minutes": DEPLOY_MINUTES,
                 env: JOB_ENV,
+                // The pull request's head, as Vercel builds its branch (its merge ref is missing while it has conflicts).
                 steps: [
-                    ...pulumiSetup(o, where),
+                    ...pulumiSetup(o, where, { ref: "${{ github.event.pull_request.head.sha }}" }),
                     {
                         name: `npm run pr:up (from ${p.base}, kept ${days} after the last push)`,
                         env: { ...stackSecrets(o), ...PR_ENV, HEAD_REF: "${{ github.head_ref }}" },
@@ -120,8 +121,9 @@ export function previewsWorkflow(o: WorkflowOptions, p: PreviewsOptions): Workfl
                 concurrency: { group: "previews-reap", "cancel-in-progress": false },
                 "timeout-minutes": 2 * DEPLOY_MINUTES,
                 env: JOB_ENV,
+                // The schedule runs the default branch's code; a dispatch, the branch it was started on.
                 steps: [
-                    ...defaultBranchSetup(),
+                    ...pulumiSetup(o, where),
                     {
                         name: "List the open pull requests",
                         id: "open",
