@@ -36,6 +36,7 @@ export function keelProgram(cli: KeelContext): Command {
         .enablePositionalOptions()
         .description("Keel: one Pulumi program for a small product's whole platform, and the commands to operate it.")
         .addCommand(stackCommand(cli))
+        .addCommand(prCommand(cli))
         .addCommand(pulumiCommand(cli))
         .addCommand(dbCommand(cli))
         .addCommand(schemaCommand(cli))

@@ -1,6 +1,7 @@
-/** keel pr: a pull request's preview environment ; a file per verb. */
+/** keel pr: a preview stack per pull request (components/previews); a file per verb. */
 import { Command } from "@commander-js/extra-typings";
 import { KeelContext } from "../cli";
+import { prCommentCommand } from "./comment";
 import { downCommand } from "./down";
 import { listCommand } from "./list";
 import { reapCommand } from "./reap";
@@ -8,9 +9,10 @@ import { upCommand } from "./up";
 
 export function prCommand(cli: KeelContext) {
     return new Command("pr")
-        .description("a pull request's preview environment: the stack pr-<n> made from a base stack")
+        .description("a preview stack per pull request: made, listed, removed, reaped, and its comment on the pull request")
         .addCommand(upCommand(cli))
         .addCommand(downCommand(cli))
         .addCommand(listCommand(cli))
-        .addCommand(reapCommand(cli));
+        .addCommand(reapCommand(cli))
+        .addCommand(prCommentCommand(cli));
 }

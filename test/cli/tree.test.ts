@@ -15,6 +15,7 @@ import { REPO_ROOT } from "../support/migrationsDir";
 
 const NOUNS = [
     "stack",
+    "pr",
     "pulumi",
     "db",
     "schema",
@@ -189,6 +190,7 @@ describe("keel: the command tree", () => {
             "bench:rollback",
             "bench:dev-reset",
             "bench:metrics",
+            "pr:comment",
         ])
             assert.ok(scripts[name], `package.json has no script ${name}`);
         assert.equal(scripts.keel, "node keel");

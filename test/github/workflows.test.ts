@@ -66,6 +66,7 @@ const CONFIGS: Record<string, WorkflowOptions> = {
     "slack off": { ...base, stacks: [staging, prod], slack: false },
     "staging only": { ...base, stacks: [staging] },
     "S3 state": { ...base, stacks: [staging, prod], stateCredentials: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] },
+    "previews from staging": { ...base, stacks: [staging, prod], previews: { base: "staging", ttlDays: 7 } },
 };
 
 const describeFindings = (found: Finding[]): string =>
@@ -90,9 +91,11 @@ describe("GitHub workflows", () => {
                 const workflows = generateWorkflows(options);
                 assert.deepEqual(
                     workflows.map((w) => w.path),
-                    ["ci", "preview", "deploy", "rollback", "drift", "monitor", "release", "drill", "metrics"].map(
-                        (n) => `.github/workflows/${n}.yml`,
-                    ),
+                    [
+                        ...["ci", "preview", "deploy", "rollback", "drift", "monitor", "release", "drill", "metrics"],
+                        // Only where the base stack has keel:previews.enabled.
+                        ...(options.previews ? ["previews"] : []),
+                    ].map((n) => `.github/workflows/${n}.yml`),
                 );
                 const found = actionlint(tools, workflows);
                 assert.deepEqual(found, [], describeFindings(found));

@@ -41,11 +41,14 @@
  *   x-ratelimit-remaining 0 and x-ratelimit-reset on the fake's clock;
  *   `"secondary"`: GitHub's secondary-limit text, Retry-After when given);
  *   dropResponses() carries a request out and then destroys the socket.
+ * - Issue comments (issueComments.ts): list (oldest first, paged), create, get, edit, on issues made by
+ *   addIssue; a token's `pullRequests` right (the fake's own: write) as `deployments` works for deployments.
  * - Every request is logged (`requests`) with its token, body, status and answer.
  */
 export { FakeGithub, setGithubEnv } from "./server";
 export type {
     DeploymentsPermission,
+    FakeGithubComment,
     FakeGithubDeployment,
     FakeGithubEnvironment,
     FakeGithubOptions,

@@ -13,6 +13,7 @@ import type {
     GithubFault,
     LoggedGithubRequest,
 } from "./types";
+import { FakeIssueComments } from "./issueComments";
 import { basicError, deploymentView, DOCS, environmentView, iso, statusView } from "./views";
 
 const STATES = ["error", "failure", "inactive", "in_progress", "queued", "pending", "success"];
@@ -44,6 +45,8 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
     readonly environments: FakeGithubEnvironment[] = [];
     private environmentSeq = 1;
     readonly tokens = new Map<string, FakeGithubToken>();
+    /** Issue and pull request comments (issueComments.ts). */
+    readonly issueComments = new FakeIssueComments();
     /** The token with deployments: write on every repository. */
     readonly token: string;
     private githubFaults: GithubFault[] = [];
@@ -57,7 +60,7 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
     private constructor(options: FakeGithubOptions) {
         super("", options.clock);
         this.token = options.token ?? `ghs_${randomBytes(18).toString("base64url")}`;
-        this.tokens.set(this.token, { deployments: "write", administration: "write" });
+        this.tokens.set(this.token, { deployments: "write", administration: "write", pullRequests: "write" });
         for (const r of options.repos ?? ["keel-org/keel"]) this.addRepo(r);
     }
 
@@ -72,6 +75,7 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
         this.deployments.clear();
         this.environments.splice(0);
         this.environmentSeq = 1;
+        this.issueComments.reset();
         this.resetHttp();
         this.githubFaults = [];
         this.deploymentSeq = 1;
@@ -82,7 +86,14 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
     addRepo(fullName: string, refs: Record<string, string> = {}): FakeGithubRepo {
         const [owner, repo] = fullName.split("/");
         if (!owner || !repo) throw new Error(`FakeGithub.addRepo: ${fullName} is not owner/repo`);
-        const r: FakeGithubRepo = { owner, repo, refs: new Map(Object.entries(refs)), failingContexts: [], pulls: new Map() };
+        const r: FakeGithubRepo = {
+            owner,
+            repo,
+            refs: new Map(Object.entries(refs)),
+            failingContexts: [],
+            pulls: new Map(),
+            issues: new Set(),
+        };
         this.repos.set(fullName.toLowerCase(), r);
         return r;
     }
@@ -103,6 +114,13 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
         };
         this.repo(fullName).pulls.set(p.number, p);
         return p;
+    }
+
+    /** An issue or pull request that exists, so that its comments can be listed and made. */
+    addIssue(fullName: string, issue: number): void {
+        const r = this.repos.get(fullName.toLowerCase());
+        if (!r) throw new Error(`FakeGithub.addIssue: no repository ${fullName} (addRepo first)`);
+        r.issues.add(issue);
     }
 
     /** Another token (a workflow's GITHUB_TOKEN with other permissions, a PAT for another repository); returns it. */
@@ -214,6 +232,7 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
 
     protected route(method: string, path: string, q: URLSearchParams, body: any, entry: LoggedGithubRequest): [number, unknown] {
         const p = path.split("/").filter(Boolean).map(decodeURIComponent);
+        if (p[0] === "repos" && p[3] === "issues") return this.routeIssues(method, p, q, body, entry);
         if (p[0] !== "repos" || p.length < 4 || !["deployments", "environments", "pulls"].includes(p[3]))
             throw new HttpError(404, "Not Found");
         const grant = this.tokens.get(entry.token!)!;
@@ -288,6 +307,29 @@ export class FakeGithub extends FakeHttpServer<LoggedGithubRequest, GithubFault>
             return [204, undefined];
         }
         throw new HttpError(404, "Not Found");
+    }
+
+    /** repos/<owner>/<repo>/issues/…: comments, behind the token's `pullRequests` right. */
+    private routeIssues(method: string, p: string[], q: URLSearchParams, body: any, entry: LoggedGithubRequest): [number, unknown] {
+        const grant = this.tokens.get(entry.token!)!;
+        const repo = this.repos.get(`${p[1]}/${p[2]}`.toLowerCase());
+        if (!repo || (grant.repos && !grant.repos.some((r) => r.toLowerCase() === `${p[1]}/${p[2]}`.toLowerCase())))
+            throw new HttpError(404, "Not Found");
+        const right = grant.pullRequests ?? "none";
+        const writes = method !== "GET";
+        if (right === "none" && !writes) throw new HttpError(404, "Not Found");
+        if (right !== "write" && writes) throw new HttpError(403, "Resource not accessible by integration");
+        return this.issueComments.route(repo, {
+            method,
+            rest: p.slice(4),
+            query: q,
+            body,
+            login: grant.login ?? DEFAULT_LOGIN,
+            nowMs: this.clock.now(),
+            api: this.url,
+            page: (query, all) => this.page(query, all),
+            invalid: (message, errors) => this.invalid(message, errors),
+        });
     }
 
     protected internalErrorMessage(err: Error): string {

@@ -10,6 +10,8 @@ export interface FakeGithubToken {
     deployments: DeploymentsPermission;
     /** The repositories (`owner/repo`) the token can see; the others answer 404 as GitHub does. Default: all. */
     repos?: string[];
+    /** What it may do with issues and pull requests' comments (`pull-requests:`); default none (the fake's own token: write). */
+    pullRequests?: DeploymentsPermission;
     /** The login that deployments and statuses made with it are credited to; default github-actions[bot]. */
     login?: string;
     /**
@@ -68,6 +70,8 @@ export interface FakeGithubRepo {
     failingContexts: string[];
     /** Pull requests, by number. */
     pulls: Map<number, FakeGithubPull>;
+    /** Issue and pull request numbers that exist (addIssue); comments on others answer 404. */
+    issues: Set<number>;
 }
 
 export interface FakeGithubPull {
@@ -75,6 +79,19 @@ export interface FakeGithubPull {
     state: "open" | "closed";
     /** The head branch and its commit. */
     head: { ref: string; sha: string };
+}
+
+export interface FakeGithubComment {
+    id: number;
+    owner: string;
+    repo: string;
+    /** The issue or pull request number. */
+    issue: number;
+    body: string;
+    /** The login it is credited to. */
+    user: string;
+    created_at: string;
+    updated_at: string;
 }
 
 export interface LoggedGithubRequest extends LoggedRequest {

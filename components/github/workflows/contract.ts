@@ -33,6 +33,18 @@ export interface WorkflowOptions {
     stateCredentials?: string[];
     /** The monitor posts to secrets.SLACK_WEBHOOK_URL. */
     slack: boolean;
+    /**
+     * Set when the base stack's keel:previews.enabled is true: previews.yml makes a preview stack per pull
+     * request from `base` (keel pr up), kept `ttlDays` after the last push; absent, no previews.yml.
+     */
+    previews?: PreviewsOptions;
+}
+
+export interface PreviewsOptions {
+    /** The stack each preview is made from ("staging"). */
+    base: string;
+    /** Days a preview lives after its last push (keel:previews.ttlDays); the nightly reap removes it then. */
+    ttlDays: number;
 }
 
 export interface GeneratedWorkflow {
@@ -65,8 +77,10 @@ export interface Concurrency {
     "cancel-in-progress": boolean;
 }
 
+export type PullRequestActivity = "opened" | "synchronize" | "reopened" | "closed";
+
 export interface Triggers {
-    pull_request?: { branches?: string[] };
+    pull_request?: { branches?: string[]; types?: PullRequestActivity[] };
     push?: { branches: string[] };
     schedule?: { cron: string }[];
     workflow_run?: { workflows: string[]; types: "completed"[]; branches: string[] };
@@ -127,7 +141,17 @@ export const WORKFLOW_NAMES = {
     release: "Release",
     drill: "Drill",
     metrics: "Metrics",
+    previews: "Previews",
 } as const;
+
+/** previews.yml: a preview stack per pull request (generated only with keel:previews.enabled on the base stack). */
+export const PREVIEWS_FILE = "previews.yml";
+
+/**
+ * The GitHub environment previews.yml's jobs run in: where the previews' own credentials live (state, vendor
+ * tokens scoped to previews), never a deploying stack's. Each preview's page is previewEnvironmentName(pr), apart.
+ */
+export const PREVIEWS_ENVIRONMENT = "preview";
 
 /** The button: the Rollback workflow's file, linked from alerts and summaries. */
 export const ROLLBACK_FILE = "rollback.yml";

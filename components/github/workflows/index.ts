@@ -20,6 +20,9 @@
  *                to the previous version and forward again); the result to the summary and Slack, a failure to one issue
  *                per stack (`./keel issue drill`)
  *   metrics.yml  Mondays 07:00 UTC and on demand: `./keel metrics --since 7d` to the job summary and Slack
+ *   previews.yml only with keel:previews.enabled (options.previews): a preview stack per pull request (`npm run pr:up`,
+ *                its one PR comment by `npm run pr:comment`), removed when the pull request closes (`npm run pr:down`)
+ *                and nightly what is left or expired (`npm run pr:reap`); in the `preview` environment, never for forks
  *
  * One file per workflow here, the steps they share in steps.ts. A step's logic longer
  * than a few lines is a keel command the step calls from the checkout, after npm ci
@@ -54,23 +57,25 @@
  *   cannot read the other stacks' config.
  */
 import { ciWorkflow } from "./ci";
-import { GeneratedWorkflow, ROLLBACK_FILE, Workflow, WorkflowOptions } from "./contract";
+import { GeneratedWorkflow, PREVIEWS_FILE, ROLLBACK_FILE, Workflow, WorkflowOptions } from "./contract";
 import { deployWorkflow } from "./deploy";
 import { DRILL_FILE, drillWorkflow } from "./drill";
 import { driftWorkflow } from "./drift";
 import { metricsWorkflow } from "./metrics";
 import { monitorWorkflow } from "./monitor";
 import { previewWorkflow } from "./preview";
+import { previewsWorkflow } from "./previews";
 import { releaseWorkflow } from "./release";
 import { rollbackWorkflow } from "./rollback";
 import { normalize } from "./validate";
 import { toYaml } from "./yaml";
 
 export * from "./contract";
+export { PREVIEW_SUMMARY_FILE, REAP_CRON } from "./previews";
 export { rollbackCommand } from "./steps";
 export { HEADER, toYaml } from "./yaml";
 
-/** ci, preview, deploy, rollback, drift, monitor, release, drill, metrics, in that order. */
+/** ci, preview, deploy, rollback, drift, monitor, release, drill, metrics, in that order; then previews when options.previews is set. */
 export function generateWorkflows(options: WorkflowOptions): GeneratedWorkflow[] {
     const o = normalize(options);
     const files: [string, Workflow][] = [
@@ -83,6 +88,7 @@ export function generateWorkflows(options: WorkflowOptions): GeneratedWorkflow[]
         ["release.yml", releaseWorkflow(o)],
         [DRILL_FILE, drillWorkflow(o)],
         ["metrics.yml", metricsWorkflow(o)],
+        ...(o.previews ? [[PREVIEWS_FILE, previewsWorkflow(o, o.previews)] as [string, Workflow]] : []),
     ];
     return files.map(([file, workflow]) => ({
         path: `.github/workflows/${file}`,

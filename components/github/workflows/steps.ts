@@ -127,8 +127,11 @@ export function storeSecrets(o: WorkflowOptions): Record<string, string> {
     return Object.fromEntries((o.stateCredentials ?? []).map((name) => [name, `\${{ secrets.${name} }}`]));
 }
 
+/** What the setup steps name in their messages: a deploying stack, or previews.yml's stand-in (its environment). */
+export type StackEnvironment = Pick<WorkflowStack, "stack" | "environment">;
+
 /** Fails early, naming the setting, when the state backend is not configured for the environment. */
-export function stateCheck(o: WorkflowOptions, s: WorkflowStack): Step {
+export function stateCheck(o: WorkflowOptions, s: StackEnvironment): Step {
     const lines =
         o.state === "passphrase"
             ? [
@@ -154,7 +157,7 @@ export function stateCheck(o: WorkflowOptions, s: WorkflowStack): Step {
 }
 
 /** The steps every Pulumi job starts with. */
-export function pulumiSetup(o: WorkflowOptions, s: WorkflowStack, checkoutWith: Record<string, string | number | boolean> = {}): Step[] {
+export function pulumiSetup(o: WorkflowOptions, s: StackEnvironment, checkoutWith: Record<string, string | number | boolean> = {}): Step[] {
     return [checkout(checkoutWith), setupNode(o, false), npmCi, ...pulumiCli(o), policyPackDeps(o), stateCheck(o, s)];
 }
 

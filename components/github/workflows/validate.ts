@@ -121,6 +121,19 @@ export function normalize(options: WorkflowOptions): WorkflowOptions {
             );
         }
     }
+    if (options?.previews !== undefined) {
+        const { base, ttlDays } = options.previews ?? ({} as { base?: unknown; ttlDays?: unknown });
+        if (typeof base !== "string" || !STACK_NAME.test(base)) {
+            problems.push(
+                `previews.base '${String(base)}' is not a stack name (letters, digits, '-' or '_'). Fix: pass the stack previews are made from (keel pr up --from), e.g. 'staging'.`,
+            );
+        }
+        if (typeof ttlDays !== "number" || !Number.isInteger(ttlDays) || ttlDays < 1) {
+            problems.push(
+                `previews.ttlDays '${String(ttlDays)}' is not a whole number of days above 0. Fix: pass the base stack's keel:previews.ttlDays (default 7).`,
+            );
+        }
+    }
     if (typeof options?.slack !== "boolean") {
         problems.push(`slack must be true or false. Fix: pass whether the monitor posts to SLACK_WEBHOOK_URL.`);
     }

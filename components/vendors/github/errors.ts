@@ -63,6 +63,8 @@ export interface FailureContext {
     token: string;
     /** Why the retries stopped, when they did: `still failing after 5 attempts`. */
     gaveUp?: string;
+    /** The workflow permission the request needs, named by the 403 and 404 fixes; default `deployments: write`. */
+    permission?: string;
 }
 
 /** The fix for a status, as the message's second half. */
@@ -78,14 +80,14 @@ function fixFor(status: number | undefined, ctx: FailureContext, rateLimited: bo
                 "env GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }} on the step (a personal access token must be current)."
             );
         case 403:
-            return (
-                "The token may not write deployments. Give the job `permissions: deployments: write` in the workflow " +
-                `(a fine-grained token needs "Deployments: Read and write" on ${ctx.repository}).`
-            );
+            return ctx.permission
+                ? `The token may not do this. Give the job \`permissions: ${ctx.permission}\` in the workflow (a fine-grained token needs the same on ${ctx.repository}).`
+                : "The token may not write deployments. Give the job `permissions: deployments: write` in the workflow " +
+                      `(a fine-grained token needs "Deployments: Read and write" on ${ctx.repository}).`;
         case 404:
             return (
                 `${ctx.repository} does not exist or this token cannot see it. Check GITHUB_REPOSITORY (owner/repo) and that the token ` +
-                `belongs to ${ctx.repository} with \`permissions: deployments: write\`.`
+                `belongs to ${ctx.repository} with \`permissions: ${ctx.permission ?? "deployments: write"}\`.`
             );
         case 409:
             return "GitHub checked the commit's statuses before deploying; Keel sends required_contexts: [] so it should not, report this as a bug.";
