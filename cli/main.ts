@@ -50,7 +50,6 @@ export function keelProgram(cli: KeelContext): Command {
         .addCommand(monitorCommand(cli))
         .addCommand(issueCommand(cli))
         .addCommand(releaseCommand(cli))
-        .addCommand(prCommand(cli))
         .addCommand(benchCommand(cli));
     // Last: its scripts are generated from the tree above.
     program.addCommand(completionCommand(program, cli));

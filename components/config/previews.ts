@@ -75,7 +75,10 @@ export const previewSchema = z
             .optional()
             .describe("the base's Vercel project, whose preview deployments of the branch get this preview's backend URL"),
         github: z
-            .object({ owner: z.string().min(1), repository: z.string().min(1) })
+            .object({
+                owner: z.string().min(1).describe("the repository's owner (keel:github.owner of the base)"),
+                repository: z.string().min(1).describe("the repository's name (keel:github.repository of the base)"),
+            })
             .strict()
             .optional()
             .describe("the repository whose deployment environment preview-pr-<n> the preview gets"),
@@ -126,6 +129,8 @@ export function parsePreviews(ctx: ConfigContext): { previews?: PreviewsConfig; 
             }
         }
     } else if (ctx.get("preview") !== undefined) {
+        // Its settings are checked too, so that a typo is named along with the key's place.
+        parseSection(ctx, "preview", previewSchema);
         ctx.problems.push({
             key: `${NAMESPACE}:preview`,
             message: `is set on a ${ctx.stage}-stage stack; it belongs to the preview stacks \`keel pr up\` writes`,

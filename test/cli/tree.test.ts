@@ -29,7 +29,6 @@ const NOUNS = [
     "monitor",
     "issue",
     "release",
-    "pr",
     "bench",
     "completion",
 ];
@@ -38,7 +37,7 @@ const NOUNS = [
 function requiredFlags(verb: string[]): string[] {
     let c = keelProgram(testContext(REPO_ROOT)) as Command<any, any, any>;
     for (const name of verb) c = c.commands.find((x) => x.name() === name) as Command<any, any, any>;
-    return c.options.filter((o) => o.mandatory).flatMap((o) => [o.long!, "x"]);
+    return c.options.filter((o) => o.mandatory).flatMap((o) => [o.long!, "1"]);
 }
 
 /** Every path from the root to a command that runs (a verb, or a noun that is its own verb), from the tree itself. */

@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import { parseKeelConfig, RawConfig, stageDefaults, STAGES } from "../../components/config";
 import { ENCRYPTED_VALUE, examplesFor } from "../../components/config/context";
 import { ConfigError } from "../../components/errors";
+import { previewValues } from "../support/previewStack";
 import { previewStackName } from "../../components/previews/naming";
 
 const URL = "postgres://app:pw@db.internal:5432/app";
@@ -167,8 +168,11 @@ describe("parseKeelConfig", () => {
     });
 
     it("a stack named pr-<n> is a pull request's preview; keel:stage cannot make it another stage", () => {
-        assert.equal(parseKeelConfig(raw("pr-42", { "keel:databaseUrl": URL })).stage, "preview");
-        assert.equal(parseKeelConfig(raw("pr-42", { "keel:databaseUrl": URL, "keel:stage": "preview" })).stage, "preview");
+        assert.equal(parseKeelConfig(raw("pr-42", { "keel:databaseUrl": URL, ...previewValues(42) })).stage, "preview");
+        assert.equal(
+            parseKeelConfig(raw("pr-42", { "keel:databaseUrl": URL, "keel:stage": "preview", ...previewValues(42) })).stage,
+            "preview",
+        );
         const p = problems(() => parseKeelConfig(raw("pr-42", { "keel:databaseUrl": URL, "keel:stage": "staging" })));
         assert.ok(
             p.some((x) =>
@@ -327,7 +331,7 @@ describe("parseKeelConfig", () => {
             const neon = (branch: Record<string, unknown>) =>
                 JSON.stringify({ kind: "neon", neon: { branch: { parent: "staging", ...branch } } });
             const parse = (stack: string, value: string) =>
-                parseKeelConfig(raw(stack, { "keel:database": value, "keel:stage": "staging" }, [], { NEON_API_KEY: "napi_x" }));
+                parseKeelConfig(raw(stack, { "keel:database": value, ...previewValues(7) }, [], { NEON_API_KEY: "napi_x" }));
             const ok = parse("pr-7", neon({ name: "preview/pr-7", expiresAt: "2026-12-14T18:02:16Z" }));
             assert.equal((ok.database as any).branch.expiresAt, "2026-12-14T18:02:16Z");
             assert.equal((parse("pr-7", neon({})).database as any).branch.expiresAt, undefined, "no expiry unless set");
@@ -390,6 +394,7 @@ describe("parseKeelConfig", () => {
                         raw(stage === "preview" ? previewStackName(1) : stage, {
                             "keel:databaseUrl": URL,
                             "keel:migrations": JSON.stringify({ [key.split(".")[1]]: value }),
+                            ...(stage === "preview" ? previewValues(1) : {}),
                         }),
                     );
                     assert.ok(config.migrations, `${stage} ${key}=${example}`);

@@ -13,6 +13,7 @@ import { configReference, REFERENCE_FILE, renderReference } from "../../componen
 import { STAGE_DEFAULTED_KEYS } from "../../components/config/stage";
 import { ConfigError, KeelError } from "../../components/errors";
 import { checkReference, writeReference } from "../../tools/docs";
+import { previewValues } from "../support/previewStack";
 import { tempDir } from "../support/tempDir";
 
 /** The problems parseKeelConfig reports for these values on a dev stack (none: []). */
@@ -124,7 +125,10 @@ describe("config reference (docs/config.md)", () => {
         const resolve = (stage: (typeof STAGES)[number], values: Record<string, unknown>) =>
             parseKeelConfig({
                 stack: stage === "preview" ? previewStackName(1) : stage,
-                values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
+                values: {
+                    ...Object.fromEntries(Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
+                    ...(stage === "preview" ? previewValues(1) : {}),
+                },
                 secretKeys: new Set(["keel:databaseUrl"]),
                 env: { NEON_API_KEY: "k", FLY_API_TOKEN: "t", RENDER_API_KEY: "r" },
                 deployCredentials: false,

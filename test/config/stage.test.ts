@@ -11,6 +11,8 @@ import { parseKeelConfig } from "../../components/config";
 import { isStage, MANUAL_STAGES, STAGES, stageOf } from "../../components/config/stage";
 import { stageOfStackName } from "../../policies/support";
 import { stackFileStage } from "../../scripts/lib/engine";
+import { previewValues } from "../support/previewStack";
+import { prOfStack } from "../../components/previews/naming";
 import { tempDir } from "../support/tempDir";
 
 const stackName = fc.oneof(
@@ -53,6 +55,8 @@ describe("a stack's stage: one rule", () => {
                 const values: Record<string, string> = {
                     "keel:databaseUrl": "postgres://a:b@h/db",
                     ...(stage !== undefined ? { "keel:stage": stage } : {}),
+                    // A preview stack as keel pr up writes it.
+                    ...(expected === "preview" && prOfStack(stack) ? previewValues(prOfStack(stack)!) : {}),
                 };
                 let fromConfig: string | undefined;
                 try {

@@ -4,6 +4,8 @@ import fc from "fast-check";
 import { parseKeelConfig, RawConfig, Stage, stageDefaults, STAGES, WATCH_DEFAULTS, WATCH_MAX_MINUTES } from "../../components/config";
 import { previewStackName } from "../../components/previews/naming";
 import { examplesFor } from "../../components/config/context";
+import { previewValues } from "../support/previewStack";
+import { prOfStack } from "../../components/previews/naming";
 import { ConfigError } from "../../components/errors";
 
 const URL = "postgres://app:pw@db.internal:5432/app";
@@ -14,7 +16,11 @@ const RENDER = { kind: "render", image: "ghcr.io/shop/api:1.2.3", render: { owne
 function raw(stack: string, backend: object): RawConfig {
     return {
         stack,
-        values: { "keel:databaseUrl": URL, "keel:backend": JSON.stringify(backend) },
+        values: {
+            "keel:databaseUrl": URL,
+            "keel:backend": JSON.stringify(backend),
+            ...(prOfStack(stack) ? previewValues(prOfStack(stack)!) : {}),
+        },
         secretKeys: new Set(["keel:databaseUrl"]),
         env: TOKENS,
     };

@@ -28,6 +28,7 @@ import { previewIsolatedFromProd } from "../../policies/rules/previewIsolatedFro
 import { setSecretsVisible } from "../../policies/support";
 import { migrationsDir } from "../support/migrationsDir";
 import { RegisteredResource, runProgram, withEnv, unwrap } from "../support/mockProgram";
+import { previewValues } from "../support/previewStack";
 import { opts, Res, validateAll, validateStack } from "./baseline";
 
 const URL = "postgres://app:hunter2-password@db.internal:5432/app";
@@ -133,6 +134,7 @@ describe("policies against Keel's program as a pull request's preview (mocks)", 
                     "keel:databaseUrl": URL,
                     "keel:migrations": JSON.stringify({ dir: migrationsDir({ "0001_a.sql": "CREATE TABLE a (id int);" }) }),
                     "keel:backend": JSON.stringify({ ...FLY, fly: { app, regions: [{ region: "iad", count: 1 }] } }),
+                    ...previewValues(3),
                 },
                 ["keel:databaseUrl"],
             ),
