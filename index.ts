@@ -103,6 +103,7 @@ export = async (root: string = process.cwd()) => {
         // A preview's pull request, base, branch and expiry: what `keel pr list` and `keel pr reap` read from the state.
         ...(config.preview ? { preview: config.preview } : {}),
         ...(preview?.environment ? { previewEnvironment: preview.environment } : {}),
+        ...(database.previewDatabase ? { previewDatabase: database.previewDatabase } : {}),
         databaseKind: database.kind,
         databaseUrl: database.directUrl,
         databasePooledUrl: database.pooledUrl,

@@ -32,6 +32,7 @@ import { UsageError } from "./lib/usageError";
 import { runStackCommand, StackIo } from "./stack";
 import { currentGitBranch } from "./lib/git";
 import { previewEnv, PrIo } from "./lib/previewIo";
+import { previewSummary } from "./lib/previewSummary";
 
 export interface PrUpOptions {
     pr: number;
@@ -45,20 +46,6 @@ export interface PrUpOptions {
     summary?: string;
     /** The time of this run (tests); the preview expires keel:previews.ttlDays after it. */
     now?: Date;
-}
-
-/** What `pr up` made, as `--summary` writes it. */
-export interface PrUpResult {
-    pr: number;
-    stack: string;
-    base: string;
-    branch: string;
-    expiresAt: string;
-    data: string;
-    /** Applied migrations the pull request rewrote: the database was made again. */
-    recreated: string[];
-    urls: { backend?: string; backendHealth?: string; frontendVariable?: string };
-    databaseKind: string;
 }
 
 export async function prUp(o: PrUpOptions, io: PrIo): Promise<number> {
@@ -118,30 +105,16 @@ export async function prUp(o: PrUpOptions, io: PrIo): Promise<number> {
     if (fresh && preview.data === "seed") await seed(io, stack, env, config.migrations);
 
     const outputs = await plainOutputs({ root: io.root, stack, env });
-    const result: PrUpResult = {
-        pr: o.pr,
-        stack,
-        base: base.stack,
-        branch,
-        expiresAt: preview.expiresAt,
-        data: preview.data,
-        recreated,
-        databaseKind: config.database.kind,
-        urls: {
-            ...(typeof outputs.backendUrl === "string" ? { backend: outputs.backendUrl } : {}),
-            ...(typeof outputs.backendHealthUrl === "string" ? { backendHealth: outputs.backendHealthUrl } : {}),
-            ...(preview.frontend && typeof outputs.backendUrl === "string"
-                ? { frontendVariable: `${preview.frontend.variable} on ${preview.frontend.project}'s preview deployments of ${branch}` }
-                : {}),
-        },
-    };
+    const summary = await previewSummary({ root: io.root, env, config, recreated, outputs, now });
     io.out(`keel: the preview of #${o.pr} is up (${stack}), until ${preview.expiresAt}`);
-    if (result.urls.backend) io.out(`  backend:  ${result.urls.backend}`);
-    if (result.urls.frontendVariable) io.out(`  frontend: ${result.urls.frontendVariable}`);
-    io.out(`  database: ${config.database.kind}${preview.data !== "schema-only" ? ` (${preview.data})` : ""}`);
+    if (summary.urls.backend) io.out(`  backend:  ${summary.urls.backend}`);
+    const v = summary.urls.frontendVariable;
+    if (v) io.out(`  frontend: ${v.project}'s preview deployments of ${v.gitBranch} get ${v.key}=${summary.urls.backend}`);
+    io.out(`  database: ${summary.database.name} (${preview.data})`);
+    if (summary.migrations.length) io.out(`  migrations this pull request adds: ${summary.migrations.map((m) => m.file).join(", ")}`);
     if (o.summary) {
         fs.mkdirSync(path.dirname(path.resolve(io.root, o.summary)), { recursive: true });
-        fs.writeFileSync(path.resolve(io.root, o.summary), JSON.stringify(result, null, 2) + "\n");
+        fs.writeFileSync(path.resolve(io.root, o.summary), JSON.stringify(summary, null, 2) + "\n");
     }
     return 0;
 }

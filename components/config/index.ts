@@ -174,7 +174,7 @@ export function parseKeelConfig(raw: RawConfig): KeelConfig {
     const github = parseGithub(ctx);
     const allowDataLoss = parseAllowDataLoss(ctx, database);
     const copies = parseCopies(ctx);
-    const previews = parsePreviews(ctx);
+    const previews = parsePreviews(ctx, database?.kind);
 
     if (problems.length || !migrations || !database) throw new ConfigError(stack, problems);
     return {

@@ -48,13 +48,14 @@ export const previewsSchema = z
             ),
         data: z
             .enum(PREVIEW_DATA)
-            .default("schema-only")
+            .optional()
             .describe(
-                "the preview database: schema-only (migrated, empty), seed (migrated, then db/seeds/), masked (a masked copy of this stack's)",
+                "the preview database: schema-only (migrated, empty), seed (migrated, then db/seeds/), masked (a masked copy of this stack's; " +
+                    "on Neon the only one: a child branch with the base's rows); default schema-only, masked on Neon",
             ),
     })
     .strict();
-export type PreviewsConfig = z.output<typeof previewsSchema>;
+export type PreviewsConfig = Omit<z.output<typeof previewsSchema>, "data"> & { data: PreviewData };
 
 export const previewSchema = z
     .object({
@@ -90,7 +91,7 @@ export type PreviewConfig = z.output<typeof previewSchema>;
  * keel:previews (base stacks; refused on prod: a preview runs a pull request's code, and prod's
  * settings carry prod's tokens) and keel:preview (required on a preview stack, refused elsewhere).
  */
-export function parsePreviews(ctx: ConfigContext): { previews?: PreviewsConfig; preview?: PreviewConfig } {
+export function parsePreviews(ctx: ConfigContext, databaseKind?: string): { previews?: PreviewsConfig; preview?: PreviewConfig } {
     const out: { previews?: PreviewsConfig; preview?: PreviewConfig } = {};
     const rm = (key: string) => `npm run pulumi -- config rm ${NAMESPACE}:${key} --stack ${ctx.stack}`;
     if (ctx.get("previews") !== undefined) {
@@ -105,7 +106,16 @@ export function parsePreviews(ctx: ConfigContext): { previews?: PreviewsConfig; 
             });
         } else {
             const previews = parseSection(ctx, "previews", previewsSchema);
-            if (previews) out.previews = previews;
+            // A Neon schema-only branch has the base's tables but not its migration history, so the PR's migrations
+            // could not run on it: a Neon preview is a child branch with the base's rows (copy-on-write, free).
+            if (previews && databaseKind === "neon" && previews.data !== undefined && previews.data !== "masked") {
+                ctx.problems.push({
+                    key: `${NAMESPACE}:previews.data`,
+                    message: `is '${previews.data}', but the database is on Neon, whose previews are child branches with the base's rows (a schema-only branch has no migration history for the PR's migrations to follow)`,
+                    fix: `npm run pulumi -- config rm --path ${NAMESPACE}:previews.data --stack ${ctx.stack} (or set it to masked)`,
+                });
+            } else if (previews)
+                out.previews = { ...previews, data: previews.data ?? (databaseKind === "neon" ? "masked" : "schema-only") };
         }
     }
     if (ctx.stage === "preview") {

@@ -35,6 +35,8 @@ export class Database extends pulumi.ComponentResource {
     readonly directUrl: pulumi.Output<string>;
     /** Pooled connection URL, for the app (the direct URL where there is no pooler). Secret. */
     readonly pooledUrl: pulumi.Output<string>;
+    /** A preview's own database beside its external base's (`<db>_pr_<n>`): its name, not secret. */
+    readonly previewDatabase?: pulumi.Output<string>;
     /** Neon ids, when the kind is neon. */
     readonly neon?: { projectId: pulumi.Output<string>; branchId: pulumi.Output<string>; endpointId: pulumi.Output<string> };
 
@@ -58,6 +60,7 @@ export class Database extends pulumi.ComponentResource {
                         { parent: this, protect: !guard(`${name}-preview`).allowed },
                     );
                     this.directUrl = pulumi.secret(db.url);
+                    this.previewDatabase = db.name;
                 } else {
                     // Nothing to create, so nothing that `pulumi destroy` could remove.
                     this.directUrl = pulumi.secret(c.url);

@@ -122,8 +122,9 @@ function databaseOf(input: PreviewStackInput, expiresAt: string, previews: Previ
                     branch: {
                         name: previewBranchName(input.pr),
                         parent: db.branch.name,
-                        // masked: the base's rows (a non-prod base holds masked or made-up data only); otherwise its schema alone.
-                        schemaOnly: previews.data !== "masked",
+                        // The base's rows, copy-on-write (a non-prod base holds masked or made-up data only): config/previews.ts
+                        // allows no other data on Neon, since a schema-only branch has no migration history.
+                        schemaOnly: false,
                         protected: false,
                         expiresAt,
                     },

@@ -39,7 +39,7 @@ export function readPreviewBase(root: string, base: string, env: Record<string, 
     }
     const config = readStackConfig(root, base, env);
     const doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as StackFileDoc;
-    const previews = forRemoval ? (config.previews ?? previewsSchema.parse({})) : previewsOf(config);
+    const previews = forRemoval ? (config.previews ?? { ...previewsSchema.parse({}), data: "schema-only" as const }) : previewsOf(config);
     return { stack: base, config, doc, previews };
 }
 

@@ -68,7 +68,18 @@ describe("end to end: a pull request's preview beside an external base (pr up, l
         assert.equal(summary.pr, 7);
         assert.equal(summary.branch, "feature/orders");
         assert.equal(summary.base, "staging");
-        assert.deepEqual(summary.recreated, []);
+        assert.equal(summary.database.name, databaseOfUrl(previewUrl));
+        assert.equal(summary.database.recreatedFor, undefined);
+        // The base was never deployed: its history cannot be read, so every migration is listed, and that is said.
+        assert.deepEqual(
+            summary.migrations.map((m: { file: string }) => m.file),
+            ["0001_create_accounts.sql", "0002_accounts_touch_updated_at.sql"],
+        );
+        assert.match(summary.lint[0].message, /the staging stack's migration history could not be read/);
+        // keel pr comment takes it as it is.
+        const comment = run(["pr", "comment", "--pr", "7", "--summary", "out/pr-7.json", "--print"]);
+        assert.equal(comment.status, 0, comment.stderr);
+        assert.match(comment.stdout, /<!-- keel-preview -->/);
         // The preview's file is written from the base's, never committed, and holds no URL in plain text.
         const file = fs.readFileSync(path.join(ws.root, "Pulumi.pr-7.yaml"), "utf8");
         assert.match(file, /keel:stage: "preview"/);
@@ -124,7 +135,7 @@ describe("end to end: a pull request's preview beside an external base (pr up, l
         assert.match(res.stdout, /0003_add_notes\.sql changed since the preview applied it: making the preview's database again/);
         assert.deepEqual(await query(previewUrl, "SELECT count(*)::int AS n FROM accounts"), [{ n: 0 }]);
         const summary = JSON.parse(fs.readFileSync(path.join(ws.root, "out/pr-7.json"), "utf8"));
-        assert.deepEqual(summary.recreated, ["migrations/0003_add_notes.sql"]);
+        assert.equal(summary.database.recreatedFor, "migrations/0003_add_notes.sql");
     });
 
     it("pr down removes the database, the stack and its file; a second pr down has nothing to do", async () => {

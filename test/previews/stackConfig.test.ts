@@ -90,7 +90,7 @@ describe("a preview's stack file from its base's", () => {
         assert.deepEqual(c["keel:database"].neon.branch, {
             name: "preview/pr-12",
             parent: "staging",
-            schemaOnly: true,
+            schemaOnly: false,
             protected: false,
             expiresAt: "2026-12-14T10:00:00Z",
         });
@@ -106,7 +106,7 @@ describe("a preview's stack file from its base's", () => {
             branch: "feature/x",
             expiresAt: "2026-12-14T10:00:00Z",
             createdAt: "2026-12-07T10:00:00Z",
-            data: "schema-only",
+            data: "masked",
             frontend: { project: "keel-app-web-staging", variable: "NEXT_PUBLIC_API_URL" },
             github: { owner: "keel-dev", repository: "keel-app" },
         });
@@ -166,6 +166,16 @@ describe("a preview's stack file from its base's", () => {
     });
 
     it("keel:previews' defaults: 3 at once, 7 days, schema-only, Neon's 10 branches", () => {
-        assert.deepEqual(previewsSchema.parse({}), { enabled: false, max: 3, ttlDays: 7, neonBranchLimit: 10, data: "schema-only" });
+        assert.deepEqual(previewsSchema.parse({}), { enabled: false, max: 3, ttlDays: 7, neonBranchLimit: 10 });
+        // data: schema-only, but masked on Neon, whose schema-only branches carry no migration history (and nothing else there).
+        assert.equal(
+            base({ "keel:database": { kind: "local" }, "keel:previews": { enabled: true } }, "dev").config.previews?.data,
+            "schema-only",
+        );
+        assert.equal(base(neonFly).config.previews?.data, "masked");
+        assert.throws(
+            () => base({ ...neonFly, "keel:previews": { enabled: true, data: "schema-only" } }),
+            /keel:previews\.data: is 'schema-only', but the database is on Neon/,
+        );
     });
 });
