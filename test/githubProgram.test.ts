@@ -187,6 +187,32 @@ describe("program (mocks): repository gates and workflows", () => {
         }
     });
 
+    it("the base of previews also holds the `preview` environment previews.yml runs in: its own secrets, any branch, no reviewers", async () => {
+        const run = await withEnv(ENV, () =>
+            runProgram(
+                "staging",
+                { ...base, "keel:github": JSON.stringify(GITHUB), "keel:previews": JSON.stringify({ enabled: true }) },
+                secret,
+            ),
+        );
+        const envs = run.ofType("github:index/repositoryEnvironment:RepositoryEnvironment");
+        const preview = envs.find((e) => e.inputs.environment === "preview");
+        assert.ok(preview, `environments: ${envs.map((e) => e.inputs.environment).join(", ")}`);
+        assert.equal(preview.inputs.reviewers, undefined);
+        assert.equal(preview.inputs.deploymentBranchPolicy, undefined, "a pull request's branch is any branch");
+        const secrets = run
+            .ofType("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret")
+            .filter((x) => x.inputs.environment === "preview")
+            .map((x) => x.inputs.secretName)
+            .sort();
+        assert.deepEqual(secrets, ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "KEEL_GITHUB_TOKEN", "PULUMI_CONFIG_PASSPHRASE"]);
+        // Without keel:previews: no such environment.
+        const plain = await withEnv(ENV, () => runProgram("staging", { ...base, "keel:github": JSON.stringify(GITHUB) }, secret));
+        assert.ok(
+            !plain.ofType("github:index/repositoryEnvironment:RepositoryEnvironment").some((e) => e.inputs.environment === "preview"),
+        );
+    });
+
     it("a deploying stack puts its own watch settings (its stage's default) and where its logs are in its environment", async () => {
         const render = { kind: "render", image: "ghcr.io/shop/api:2.0.0", render: { ownerId: "tea-abc123" } };
         const run = await withEnv({ ...ENV, RENDER_API_KEY: "rnd_key" }, () =>

@@ -10,11 +10,17 @@ import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 import type { Credentials } from "../config/pulumi";
 import type { GithubConfig, KeelConfig } from "../config";
-import { environmentNameFor } from "../config";
+import { environmentNameFor, stacksIn } from "../config";
+import { DEFAULT_PREVIEW_TTL_DAYS } from "../config/previews";
+import { prOfStack } from "../previews/naming";
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
 import { pinnedPulumiVersion } from "../pulumiVersion";
 import { branchProtectionFor, environmentSecretNames, rulesetFor } from "./gates";
 import { allStateCredentials, stateCredentials } from "../config/stateCredentials";
 import { generateWorkflows, LOGS_VARIABLE, monitorVariable, requiredStatusChecks, WATCH_VARIABLES, WorkflowOptions } from "./workflows";
+import { PREVIEWS_ENVIRONMENT, type PreviewsOptions } from "./workflows/contract";
 
 export interface RepositoryArgs {
     config: KeelConfig & { github: GithubConfig };
@@ -43,9 +49,15 @@ const SECRET_SOURCES: Record<string, { key: string; env: string }> = {
 };
 
 /** The workflows' view of the deploying stacks, from the branches map; `pulumiVersion` is tools/pulumi/go.mod's pin. */
-export function workflowOptions(config: KeelConfig & { github: GithubConfig }, slack: boolean, pulumiVersion: string): WorkflowOptions {
+export function workflowOptions(
+    config: KeelConfig & { github: GithubConfig },
+    slack: boolean,
+    pulumiVersion: string,
+    previews?: PreviewsOptions,
+): WorkflowOptions {
     const g = config.github;
     return {
+        ...(previews ? { previews } : {}),
         stacks: Object.entries(g.branches)
             .map(([stack, branch]) => ({
                 stack,
@@ -64,6 +76,22 @@ export function workflowOptions(config: KeelConfig & { github: GithubConfig }, s
         stateCredentials: g.state.kind === "passphrase" ? stateCredentials(g.state.backendUrl).map((c) => c.secret) : [],
         slack,
     };
+}
+
+/**
+ * The stack pull requests' previews are made from (the first, by name, whose file sets keel:previews.enabled: true) and
+ * how long they live: previews.yml is generated for it. The owner stack generates every workflow; the setting is the base's.
+ */
+export function previewsBaseIn(root: string): PreviewsOptions | undefined {
+    for (const stack of stacksIn(root).filter((s) => prOfStack(s) === undefined)) {
+        try {
+            const p = parse(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8"))?.config?.["keel:previews"];
+            if (p?.enabled === true) return { base: stack, ttlDays: typeof p.ttlDays === "number" ? p.ttlDays : DEFAULT_PREVIEW_TTL_DAYS };
+        } catch {
+            // An unreadable stack file is its own stack's problem (its validation names it).
+        }
+    }
+    return undefined;
 }
 
 export class Repository extends pulumi.ComponentResource {
@@ -85,7 +113,8 @@ export class Repository extends pulumi.ComponentResource {
         const child = { parent: this, provider };
         const secretValue = (secretName: string) => args.credentials.get(SECRET_SOURCES[secretName].key, SECRET_SOURCES[secretName].env);
         const slack = secretValue("SLACK_WEBHOOK_URL") !== undefined;
-        const options = workflowOptions(c, slack, pinnedPulumiVersion(args.root ?? process.cwd()));
+        const root = args.root ?? process.cwd();
+        const options = workflowOptions(c, slack, pinnedPulumiVersion(root), previewsBaseIn(root));
         this.requiredChecks = requiredStatusChecks(options);
         this.workflowFiles = [];
 
@@ -194,6 +223,37 @@ export class Repository extends pulumi.ComponentResource {
                     { repository: g.repository, environment: envName, variableName, value },
                     inEnv,
                 );
+            }
+            // The base of pull requests' previews also holds the `preview` environment previews.yml runs in: its own
+            // secrets (this stack's: never prod's), any branch (a pull request's), no reviewers (a preview is thrown away).
+            if (c.previews?.enabled) {
+                const previewEnv = new github.RepositoryEnvironment(
+                    `${name}-previews-environment`,
+                    { repository: g.repository, environment: PREVIEWS_ENVIRONMENT },
+                    child,
+                );
+                const inPreviewEnv = { ...child, dependsOn: [previewEnv] };
+                for (const secretName of names) {
+                    const value = secretValue(secretName);
+                    if (!value) continue; // warned above, for this stack's own environment
+                    new github.ActionsEnvironmentSecret(
+                        `${name}-previews-secret-${secretName}`,
+                        { repository: g.repository, environment: PREVIEWS_ENVIRONMENT, secretName, value },
+                        inPreviewEnv,
+                    );
+                }
+                if (g.state.kind === "passphrase") {
+                    new github.ActionsEnvironmentVariable(
+                        `${name}-previews-var-PULUMI_BACKEND_URL`,
+                        {
+                            repository: g.repository,
+                            environment: PREVIEWS_ENVIRONMENT,
+                            variableName: "PULUMI_BACKEND_URL",
+                            value: g.state.backendUrl,
+                        },
+                        inPreviewEnv,
+                    );
+                }
             }
             // The monitor runs outside any environment (a reviewer would hold a 5-minute check): its URLs are repository variables.
             const monitored = { BACKEND_HEALTH_URL: args.backendHealthUrl, FRONTEND_HEALTH_URL: args.frontendHealthUrl } as const;

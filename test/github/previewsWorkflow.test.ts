@@ -124,7 +124,7 @@ describe("previews.yml", () => {
         const { up } = doc().jobs;
         const hostile = 'x"; touch pwned; $(touch pwned2) `touch pwned3`';
         const upStep = up.steps.find((s: any) => /pr:up/.test(s.run ?? ""));
-        const r = runStep(upStep, { PR: "12", HEAD_REF: hostile });
+        const r = runStep(upStep, { PR: "12", HEAD_REF: hostile, HEAD_REPO: "shop/shop-app" });
         assert.equal(r.status, 0, r.out);
         assert.deepEqual(r.args("npm"), [
             "run",
@@ -136,6 +136,8 @@ describe("previews.yml", () => {
             "staging",
             "--branch",
             hostile,
+            "--head-repo",
+            "shop/shop-app",
             "--summary",
             `/runner/tmp/${PREVIEW_SUMMARY_FILE}`,
         ]);
@@ -163,7 +165,7 @@ describe("previews.yml", () => {
             down.steps.find((s: any) => /pr:down/.test(s.run ?? "")),
             { PR: "12" },
         );
-        assert.deepEqual(d.args("npm"), ["run", "pr:down", "--", "--pr", "12"]);
+        assert.deepEqual(d.args("npm"), ["run", "pr:down", "--", "--pr", "12", "--from", "staging"]);
         const list = reap.steps.find((s: any) => s.id === "open");
         assert.deepEqual(list.env, { GH_TOKEN: "${{ github.token }}", GH_REPO: "${{ github.repository }}" });
         const l = runStep(list, {}, { gh: '#!/bin/bash\nprintf "%s\\n" "$@" > "$STATE/gh-args"\necho "3,5,8"\n' });
@@ -178,12 +180,12 @@ describe("previews.yml", () => {
             "--json",
             "number",
             "--jq",
-            'map(.number) | join(",")',
+            'if length == 0 then "none" else map(.number) | join(",") end',
         ]);
         assert.equal(l.read("output"), "open=3,5,8\n");
         const step = reap.steps.find((s: any) => /pr:reap/.test(s.run ?? ""));
         assert.equal(step.env.OPEN, "${{ steps.open.outputs.open }}");
-        assert.deepEqual(runStep(step, { OPEN: "3,5,8" }).args("npm"), ["run", "pr:reap", "--", "--open", "3,5,8"]);
+        assert.deepEqual(runStep(step, { OPEN: "3,5,8" }).args("npm"), ["run", "pr:reap", "--", "--from", "staging", "--open", "3,5,8", "--yes"]);
         const gone = runStep(list, {}, { gh: "#!/bin/bash\nexit 1\n" });
         assert.notEqual(gone.status, 0, "no list of open pull requests, no reap");
     });

@@ -86,8 +86,17 @@ export function previewsWorkflow(o: WorkflowOptions, p: PreviewsOptions): Workfl
                     ...pulumiSetup(o, where, { ref: "${{ github.event.pull_request.head.sha }}" }),
                     {
                         name: `npm run pr:up (from ${p.base}, kept ${days} after the last push)`,
-                        env: { ...stackSecrets(o), ...PR_ENV, HEAD_REF: "${{ github.head_ref }}" },
-                        run: script(`npm run pr:up -- --pr "$PR" --from ${shellWord(p.base)} --branch "$HEAD_REF" --summary ${SUMMARY}`),
+                        env: {
+                            ...stackSecrets(o),
+                            ...PR_ENV,
+                            HEAD_REF: "${{ github.head_ref }}",
+                            // A fork is refused by pr:up too, should this job's condition ever let one through.
+                            HEAD_REPO: "${{ github.event.pull_request.head.repo.full_name }}",
+                            KEEL_PR_HEAD_SHA: "${{ github.event.pull_request.head.sha }}",
+                        },
+                        run: script(
+                            `npm run pr:up -- --pr "$PR" --from ${shellWord(p.base)} --branch "$HEAD_REF" --head-repo "$HEAD_REPO" --summary ${SUMMARY}`,
+                        ),
                     },
                     {
                         // The job's own token: it may write this pull request's comments and nothing of the previews'.
@@ -108,7 +117,11 @@ export function previewsWorkflow(o: WorkflowOptions, p: PreviewsOptions): Workfl
                 env: JOB_ENV,
                 steps: [
                     ...defaultBranchSetup(),
-                    { name: "npm run pr:down", env: { ...stackSecrets(o), ...PR_ENV }, run: script('npm run pr:down -- --pr "$PR"') },
+                    {
+                        name: "npm run pr:down",
+                        env: { ...stackSecrets(o), ...PR_ENV },
+                        run: script(`npm run pr:down -- --pr "$PR" --from ${shellWord(p.base)}`),
+                    },
                 ],
             },
             reap: {
@@ -129,14 +142,15 @@ export function previewsWorkflow(o: WorkflowOptions, p: PreviewsOptions): Workfl
                         id: "open",
                         env: GH_ENV,
                         run: script(
-                            "open=$(gh pr list --state open --limit 1000 --json number --jq 'map(.number) | join(\",\")')",
+                            // "none" when no pull request is open: an empty list is refused, so a failed lookup never reaps them all.
+                            'open=$(gh pr list --state open --limit 1000 --json number --jq \'if length == 0 then "none" else map(.number) | join(",") end\')',
                             'echo "open=$open" >> "$GITHUB_OUTPUT"',
                         ),
                     },
                     {
                         name: "npm run pr:reap (closed pull requests' and expired previews)",
                         env: { ...stackSecrets(o), OPEN: "${{ steps.open.outputs.open }}" },
-                        run: script('npm run pr:reap -- --open "$OPEN"'),
+                        run: script(`npm run pr:reap -- --from ${shellWord(p.base)} --open "$OPEN" --yes`),
                     },
                 ],
             },
