@@ -140,6 +140,12 @@ function databaseOf(input: PreviewStackInput, expiresAt: string, previews: Previ
                     `the ${base.stack} stack's database is local, which a deployed backend cannot reach: a preview with a backend needs a neon or external database (keel:database.kind in Pulumi.${base.stack}.yaml)`,
                 );
             }
+            if (previews.data === "masked") {
+                throw new PreviewConfigError(
+                    `keel:previews.data is masked, and the ${base.stack} stack's database is local: a local preview starts schema-only or seeded ` +
+                        `(npm run pulumi -- config set --path keel:previews.data seed --stack ${base.stack}); masked copies are made for external and neon bases`,
+                );
+            }
             const port = Math.max(...input.usedPorts, DEFAULT_LOCAL_PORT) + 1;
             return { ...raw, kind: "local", local: { ...(raw.local ?? {}), port } };
         }

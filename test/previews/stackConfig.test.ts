@@ -155,6 +155,8 @@ describe("a preview's stack file from its base's", () => {
         );
         const local = base({ ...neonFly, "keel:database": { kind: "local" }, "keel:neonApiKey": undefined });
         assert.throws(() => previewStackDoc(input(local)), /database is local, which a deployed backend cannot reach/);
+        const maskedLocal = base({ "keel:database": { kind: "local" }, "keel:previews": { enabled: true, data: "masked" } }, "dev");
+        assert.throws(() => previewStackDoc(input(maskedLocal)), /keel:previews\.data is masked, and the dev stack's database is local/);
         const docker = base({ "keel:database": { kind: "docker" }, "keel:previews": { enabled: true } }, "dev");
         assert.throws(() => previewStackDoc(input(docker)), /database is docker: previews are made for neon, external and local/);
     });
