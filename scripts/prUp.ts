@@ -112,6 +112,7 @@ export async function prUp(o: PrUpOptions, io: PrIo): Promise<number> {
     if (v) io.out(`  frontend: ${v.project}'s preview deployments of ${v.gitBranch} get ${v.key}=${summary.urls.backend}`);
     io.out(`  database: ${summary.database.name} (${preview.data})`);
     if (summary.migrations.length) io.out(`  migrations this pull request adds: ${summary.migrations.map((m) => m.file).join(", ")}`);
+    for (const f of summary.lint.filter((x) => x.level !== "ok")) io.out(`  ${f.level}: ${f.message}${f.fix ? ` (fix: ${f.fix})` : ""}`);
     if (o.summary) {
         fs.mkdirSync(path.dirname(path.resolve(io.root, o.summary)), { recursive: true });
         fs.writeFileSync(path.resolve(io.root, o.summary), JSON.stringify(summary, null, 2) + "\n");
