@@ -91,7 +91,7 @@ export async function prUp(o: PrUpOptions, io: PrIo): Promise<number> {
         recreated = await rewrittenSinceApplied(io.root, stack, env, config.migrations);
         if (recreated.length) {
             io.out(
-                `keel: ${recreated.join(", ")} changed since the preview applied ${recreated.length === 1 ? "it" : "them"}: making the preview's database again`,
+                `keel: ${recreated.join(", ")} changed since the preview applied ${recreated.length === 1 ? "it" : "them"}: removing the preview and making it again from the start, its database with it`,
             );
             await runStackCommand("destroy", { stack, yes: true, message: `pr #${o.pr}: migrations rewritten` }, stackIo);
         }

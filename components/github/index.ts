@@ -226,7 +226,10 @@ export class Repository extends pulumi.ComponentResource {
             }
             // The base of pull requests' previews also holds the `preview` environment previews.yml runs in: its own
             // secrets (this stack's: never prod's), any branch (a pull request's), no reviewers (a preview is thrown away).
-            if (c.previews?.enabled) {
+            // Only the one base previews.yml runs for (previewsBaseIn; this stack when its file is not there to read):
+            // two would fight over the environment.
+            const previewsBase = previewsBaseIn(root)?.base;
+            if (c.previews?.enabled && (previewsBase === undefined || previewsBase === c.stack)) {
                 const previewEnv = new github.RepositoryEnvironment(
                     `${name}-previews-environment`,
                     { repository: g.repository, environment: PREVIEWS_ENVIRONMENT },

@@ -181,6 +181,8 @@ function backendOf(raw: unknown, input: PreviewStackInput, previews: PreviewsCon
             count: 1,
             strategy: "immediate",
             autostop: "stop",
+            // Fly's smallest machine: a preview serves its pull request's reviewers, nobody else.
+            size: { cpuKind: "shared", cpus: 1, memoryMb: 256 },
         };
     } else {
         const render = { ...(backend.render ?? {}) };

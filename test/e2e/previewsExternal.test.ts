@@ -132,7 +132,10 @@ describe("end to end: a pull request's preview beside an external base (pr up, l
         ws.writeMigration("0003_add_notes.sql", "ALTER TABLE accounts ADD COLUMN notes varchar(200);\n");
         const res = run(["pr", "up", "--pr", "7", "--branch", "feature/orders", "--summary", "out/pr-7.json"]);
         assert.equal(res.status, 0, res.stderr + res.stdout);
-        assert.match(res.stdout, /0003_add_notes\.sql changed since the preview applied it: making the preview's database again/);
+        assert.match(
+            res.stdout,
+            /0003_add_notes\.sql changed since the preview applied it: removing the preview and making it again from the start/,
+        );
         assert.deepEqual(await query(previewUrl, "SELECT count(*)::int AS n FROM accounts"), [{ n: 0 }]);
         const summary = JSON.parse(fs.readFileSync(path.join(ws.root, "out/pr-7.json"), "utf8"));
         assert.equal(summary.database.recreatedFor, "migrations/0003_add_notes.sql");

@@ -185,7 +185,16 @@ describe("previews.yml", () => {
         assert.equal(l.read("output"), "open=3,5,8\n");
         const step = reap.steps.find((s: any) => /pr:reap/.test(s.run ?? ""));
         assert.equal(step.env.OPEN, "${{ steps.open.outputs.open }}");
-        assert.deepEqual(runStep(step, { OPEN: "3,5,8" }).args("npm"), ["run", "pr:reap", "--", "--from", "staging", "--open", "3,5,8", "--yes"]);
+        assert.deepEqual(runStep(step, { OPEN: "3,5,8" }).args("npm"), [
+            "run",
+            "pr:reap",
+            "--",
+            "--from",
+            "staging",
+            "--open",
+            "3,5,8",
+            "--yes",
+        ]);
         const gone = runStep(list, {}, { gh: "#!/bin/bash\nexit 1\n" });
         assert.notEqual(gone.status, 0, "no list of open pull requests, no reap");
     });
