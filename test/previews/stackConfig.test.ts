@@ -97,6 +97,7 @@ describe("a preview's stack file from its base's", () => {
         assert.equal(c["keel:database"].neon.project.ownedBy, "prod");
         assert.equal(c["keel:backend"].fly.app, "keel-app-staging-pr-12");
         assert.equal(c["keel:backend"].fly.count, 1);
+        assert.deepEqual(c["keel:backend"].fly.size, { cpuKind: "shared", cpus: 1, memoryMb: 256 });
         assert.equal(c["keel:backend"].fly.domains, undefined);
         assert.equal(c["keel:backend"].healthCheck.url, undefined, "the base's own health URL is the base's");
         for (const key of ["keel:github", "keel:frontend", "keel:previews", "keel:allowDataLoss"]) assert.equal(c[key], undefined, key);
