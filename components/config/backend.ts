@@ -378,10 +378,11 @@ export function parseBackend(ctx: ConfigContext): BackendConfig | undefined {
             });
         }
     }
-    if (kind === "fly" && valueAt(rawSection, ["fly", "strategy"]) === "immediate" && ctx.stage !== "dev") {
+    // A preview (one machine, stageDefaults' immediate) may replace it at once, as dev does.
+    if (kind === "fly" && valueAt(rawSection, ["fly", "strategy"]) === "immediate" && ctx.stage !== "dev" && ctx.stage !== "preview") {
         ctx.problems.push({
             key: `${NAMESPACE}:backend.fly.strategy`,
-            message: `is 'immediate' on ${ctx.stage}: it replaces every machine at once without waiting for health, which is for dev only`,
+            message: `is 'immediate' on ${ctx.stage}: it replaces every machine at once without waiting for health, which is for dev and previews only`,
             fix: `${fixFor(ctx, "backend.fly.strategy")} (or bluegreen)`,
         });
     }

@@ -76,13 +76,13 @@ export function previewStackDoc(input: PreviewStackInput): StackFileDoc {
     for (const [key, value] of Object.entries(baseConfig)) {
         if (!(key in NOT_INHERITED)) config[key] = structuredClone(value);
     }
-    const expiresAt = new Date(input.now.getTime() + previews.ttlDays * 86_400_000).toISOString();
+    const expiresAt = wholeSeconds(new Date(input.now.getTime() + previews.ttlDays * 86_400_000));
     const preview: PreviewConfig = {
         pr,
         base: base.stack,
         branch: input.branch,
         expiresAt,
-        createdAt: input.createdAt ?? input.now.toISOString(),
+        createdAt: input.createdAt ?? wholeSeconds(input.now),
         data: previews.data,
         ...frontendOf(base.config),
         ...(base.config.github ? { github: { owner: base.config.github.owner, repository: base.config.github.repository } } : {}),
@@ -97,6 +97,11 @@ export function previewStackDoc(input: PreviewStackInput): StackFileDoc {
         ...(base.doc.encryptionsalt ? { encryptionsalt: base.doc.encryptionsalt } : {}),
         config,
     };
+}
+
+/** RFC 3339 with whole seconds (2026-12-14T18:02:16Z): what keel:database.neon.branch.expiresAt accepts, not toISOString's milliseconds. */
+function wholeSeconds(t: Date): string {
+    return new Date(Math.floor(t.getTime() / 1000) * 1000).toISOString().replace(/\.000Z$/, "Z");
 }
 
 function frontendOf(base: KeelConfig): Pick<PreviewConfig, "frontend"> {

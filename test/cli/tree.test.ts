@@ -37,7 +37,7 @@ const NOUNS = [
 function requiredFlags(verb: string[]): string[] {
     let c = keelProgram(testContext(REPO_ROOT)) as Command<any, any, any>;
     for (const name of verb) c = c.commands.find((x) => x.name() === name) as Command<any, any, any>;
-    return c.options.filter((o) => o.mandatory).flatMap((o) => [o.long!, "x"]);
+    return c.options.filter((o) => o.mandatory).flatMap((o) => [o.long!, "1"]);
 }
 
 /** Every path from the root to a command that runs (a verb, or a noun that is its own verb), from the tree itself. */
@@ -189,6 +189,7 @@ describe("keel: the command tree", () => {
             "bench:rollback",
             "bench:dev-reset",
             "bench:metrics",
+            "bench:previews",
         ])
             assert.ok(scripts[name], `package.json has no script ${name}`);
         assert.equal(scripts.keel, "node keel");

@@ -85,7 +85,7 @@ describe("backend and frontend config", () => {
             byKey["keel:flyApiToken"].fix,
             /npm run pulumi -- config set --secret keel:flyApiToken .* --stack prod \(or export FLY_API_TOKEN\)/,
         );
-        assert.match(byKey["keel:backend.fly.strategy"].message, /'immediate' on prod: .* for dev only/);
+        assert.match(byKey["keel:backend.fly.strategy"].message, /'immediate' on prod: .* for dev and previews only/);
         assert.equal(found.length, 4);
     });
 
