@@ -4,7 +4,7 @@
  * files (so a run never changes the repository) and the state in a temporary
  * file backend. For the end-to-end tests and the benchmarks.
  */
-import { spawnSync, SpawnSyncReturns } from "child_process";
+import { spawn, spawnSync, SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse, stringify } from "yaml";
@@ -101,6 +101,43 @@ export class EngineWorkspace {
      * the workspace's backend, and only the variables given (an undefined one is left out).
      */
     runKeel(args: string[], extra: Record<string, string | undefined> = {}): SpawnSyncReturns<string> {
+        return spawnSync(process.execPath, [path.join(ROOT, "dist/cli/main.js"), ...args], {
+            cwd: this.root,
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "pipe"],
+            env: this.keelEnv(extra),
+            timeout: 5 * 60_000,
+        });
+    }
+
+    /**
+     * runKeel without blocking this process: for fakes served from it (a synchronous spawn would stop
+     * them answering, and the command would wait for them until its timeout).
+     */
+    runKeelAsync(
+        args: string[],
+        extra: Record<string, string | undefined> = {},
+    ): Promise<{ status: number | null; stdout: string; stderr: string }> {
+        return new Promise((resolve, reject) => {
+            const child = spawn(process.execPath, [path.join(ROOT, "dist/cli/main.js"), ...args], {
+                cwd: this.root,
+                stdio: ["ignore", "pipe", "pipe"],
+                env: this.keelEnv(extra),
+            });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+            child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+            const timer = setTimeout(() => child.kill(), 5 * 60_000);
+            child.on("error", reject);
+            child.on("close", (status) => {
+                clearTimeout(timer);
+                resolve({ status, stdout, stderr });
+            });
+        });
+    }
+
+    private keelEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
         const env: Record<string, string | undefined> = {
             PATH: `${path.dirname(this.cli.bin)}${path.delimiter}${process.env.PATH}`,
             PULUMI_BACKEND_URL: this.env.PULUMI_BACKEND_URL,
@@ -108,13 +145,7 @@ export class EngineWorkspace {
             USER: "e2e",
             ...extra,
         };
-        return spawnSync(process.execPath, [path.join(ROOT, "dist/cli/main.js"), ...args], {
-            cwd: this.root,
-            encoding: "utf8",
-            stdio: ["ignore", "pipe", "pipe"],
-            env: Object.fromEntries(Object.entries(env).filter((e) => e[1] !== undefined)) as NodeJS.ProcessEnv,
-            timeout: 5 * 60_000,
-        });
+        return Object.fromEntries(Object.entries(env).filter((e) => e[1] !== undefined)) as NodeJS.ProcessEnv;
     }
 
     /** Every file the backend wrote (checkpoints, history, backups), to search as bytes. */

@@ -11,12 +11,13 @@ import { engineCommand } from "./engine";
 import { maskCommand } from "./mask";
 import { metricsCommand } from "./metrics";
 import { migrationsCommand } from "./migrations";
+import { previewsCommand } from "./previews";
 import { rollbackCommand } from "./rollback";
 
 export function benchCommand(_cli: KeelContext) {
     return new Command("bench")
         .description(
-            "Keel's benchmarks, each against its targets: migrations, big-migration, backup, mask, engine, rollback, dev-reset, metrics",
+            "Keel's benchmarks, each against its targets: migrations, big-migration, backup, mask, engine, rollback, dev-reset, metrics, previews",
         )
         .addCommand(migrationsCommand())
         .addCommand(bigMigrationCommand())
@@ -25,5 +26,6 @@ export function benchCommand(_cli: KeelContext) {
         .addCommand(engineCommand())
         .addCommand(rollbackCommand())
         .addCommand(devResetCommand())
-        .addCommand(metricsCommand());
+        .addCommand(metricsCommand())
+        .addCommand(previewsCommand());
 }

@@ -190,6 +190,7 @@ describe("keel: the command tree", () => {
             "bench:dev-reset",
             "bench:metrics",
             "pr:comment",
+            "bench:previews",
         ])
             assert.ok(scripts[name], `package.json has no script ${name}`);
         assert.equal(scripts.keel, "node keel");

@@ -10,6 +10,8 @@
  * nothing is created at the fakes.
  */
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { policyPackPath } from "../../scripts/lib/engine";
 import { forTheEngine, secretValue, seedProd, stagingConfig } from "../support/cloudStack";
@@ -54,8 +56,19 @@ describe("end to end: a pull request's preview stack through the engine, gated b
             forTheEngine(c, { databaseName: "app", healthUrl: "http://127.0.0.1:9/healthz" });
             c["keel:backend"].fly.count = 1;
             c["keel:migrations"].backup = false;
+            // What `keel pr up` writes on every preview (required on a preview stack since keel:preview exists).
+            c["keel:preview"] = {
+                pr: 5,
+                base: "staging",
+                branch: "feature/x",
+                expiresAt: "2030-01-01T00:00:00Z",
+                createdAt: "2029-12-25T00:00:00Z",
+            };
             edit(c);
         });
+        // Quoted, as `keel pr up` writes them: the engine's YAML would read a bare ISO time as a timestamp.
+        const file = path.join(ws.root, "Pulumi.pr-5.yaml");
+        fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/(expiresAt|createdAt): ([0-9TZ:-]+)$/gm, '$1: "$2"'));
         const stack = await ws.stack("pr-5");
         await stack.setConfig("keel:neonApiKey", { value: neonKey, secret: true });
         await stack.setConfig("keel:neonApiUrl", { value: neon.url });
