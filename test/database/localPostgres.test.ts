@@ -460,7 +460,7 @@ describe("local database: the LocalPostgres provider, serialized as the engine l
         const p = pathsOfDir(staging.dir);
         assert.equal(serverStatus(p).state, "stopped");
         assert.ok(fs.existsSync(path.join(p.dataDir, "PG_VERSION")));
-        assert.ok(lines.some((l) => /kept .*pgdata: destroy removes a local database's data on a dev stack only/.test(l)));
+        assert.ok(lines.some((l) => /kept .*pgdata: destroy removes a local database's data on a dev stack or a preview only/.test(l)));
         fs.rmSync(p.dir, { recursive: true, force: true });
     });
 

@@ -133,7 +133,7 @@ describe("end to end: a pull request's preview of the staging stack (Neon branch
         const res = await run(["pr", "up", "--pr", "5", "--branch", "feature/orders"]);
         assert.equal(res.status, 0, res.stderr + res.stdout);
         assert.match(res.stdout, /the preview of #5 is up \(pr-5\), until \d{4}-/);
-        assert.match(res.stdout, new RegExp(`frontend: ${variable} on ${vercelProject}'s preview deployments of feature/orders`));
+        assert.match(res.stdout, new RegExp(`frontend: ${vercelProject}'s preview deployments of feature/orders get ${variable}=https://`));
 
         // Neon: preview/pr-5, a child of staging's branch, expiring at the preview's expiry; migrated.
         const branch = previewBranch(5);

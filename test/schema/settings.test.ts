@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import fc from "fast-check";
 import { parseKeelConfig, STAGES } from "../../components/config";
 import { HISTORY_TABLE } from "../../components/schema/historyTable";
+import { previewValues } from "../support/previewStack";
 import { engineSettings, schemaSettings } from "../../components/schema/settings";
 
 describe("migration settings (components/schema/settings.ts)", () => {
@@ -17,9 +18,14 @@ describe("migration settings (components/schema/settings.ts)", () => {
                     outOfOrder: fc.boolean(),
                     baseline: fc.option(fc.bigInt({ min: 0n, max: 99999999999999n }).map(String), { nil: undefined }),
                 }),
-                (stack, m) => {
-                    const values: Record<string, string> = { "keel:migrations": JSON.stringify(m) };
-                    if (stack !== "dev") values["keel:databaseUrl"] = "postgres://app:pw@db.internal:5432/app";
+                (stage, m) => {
+                    // A preview is the stack pr-<n> that keel pr up writes.
+                    const stack = stage === "preview" ? "pr-1" : stage;
+                    const values: Record<string, string> = {
+                        "keel:migrations": JSON.stringify(m),
+                        ...(stage === "preview" ? previewValues(1) : {}),
+                    };
+                    if (stage !== "dev") values["keel:databaseUrl"] = "postgres://app:pw@db.internal:5432/app";
                     const config = parseKeelConfig({ stack, values, secretKeys: new Set(["keel:databaseUrl"]), env: {} });
                     const { dir, settings } = schemaSettings(config.migrations);
                     assert.equal(dir, config.migrations.dir);
