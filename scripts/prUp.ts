@@ -13,7 +13,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { admissionRefusal, NEON_FREE_PLAN_BRANCHES, PreviewRefusedError, rewrittenMigrations } from "../components/previews/admission";
-import { databaseOfUrl, urlWithDatabase } from "../components/previews/database";
+import { databaseName, urlForDatabase } from "../components/backup/pgDump/connection";
 import { previewDatabaseName, previewStackName } from "../components/previews/naming";
 import { DEFAULT_SEEDS_DIR, loadSeeds, runSeeds, SeedSettings } from "../components/schema/seeds";
 import { readHistory } from "../components/schema/history";
@@ -166,7 +166,7 @@ async function rewrittenSinceApplied(
 async function maskedCopy(base: PreviewBase, stack: string, pr: number, env: Record<string, string | undefined>, io: PrIo): Promise<void> {
     const baseUrl = (await stackConfigValue({ root: io.root, stack: base.stack, env }, "keel:databaseUrl")) ?? env.DATABASE_URL;
     if (!baseUrl) throw new PreviewRefusedError(`the ${base.stack} stack has no keel:databaseUrl to copy from`);
-    const target = urlWithDatabase(baseUrl, previewDatabaseName(databaseOfUrl(baseUrl), pr));
+    const target = urlForDatabase(baseUrl, previewDatabaseName(databaseName(baseUrl), pr));
     io.out(`keel: copying ${base.stack}'s data, masked, into ${describeTarget(target)}`);
     await keelStack({ root: io.root, stack, env });
     await dbCopy(

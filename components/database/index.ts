@@ -12,7 +12,8 @@ import { DockerPostgres } from "./docker";
 import { embeddedPostgres } from "./local/binaries";
 import { LocalPostgres } from "./local";
 import { NeonDatabase } from "./neon";
-import { databaseOfUrl, PreviewDatabase } from "../previews/database";
+import { PreviewDatabase } from "../previews/database";
+import { databaseName } from "../backup/pgDump/connection";
 import { previewDatabaseName } from "../previews/naming";
 
 export interface DatabaseArgs {
@@ -53,7 +54,7 @@ export class Database extends pulumi.ComponentResource {
                         `${name}-preview`,
                         {
                             serverUrl: pulumi.secret(c.url),
-                            name: previewDatabaseName(databaseOfUrl(c.url), args.previewPr),
+                            name: previewDatabaseName(databaseName(c.url), args.previewPr),
                             stack: args.stack,
                             dataGuard: guard(`${name}-preview`),
                         },

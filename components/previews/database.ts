@@ -10,6 +10,7 @@ import { DataGuardInput, guardsData } from "../dataGuard";
 import { KeelError } from "../errors";
 import { describeTarget, dropDatabase, openClient, quoteIdent } from "../postgres";
 import { dynamicType, KeelDynamicResource, versioned } from "../providerContext";
+import { urlForDatabase } from "../backup/pgDump/connection";
 
 export class PreviewDatabaseError extends KeelError {
     constructor(message: string) {
@@ -29,18 +30,6 @@ export interface PreviewDatabaseInputs {
 export interface PreviewDatabaseOutputs extends PreviewDatabaseInputs {
     /** The preview database's URL (secret). */
     url: string;
-}
-
-/** The server's URL with another database in its path. */
-export function urlWithDatabase(serverUrl: string, name: string): string {
-    const u = new URL(serverUrl);
-    u.pathname = `/${encodeURIComponent(name)}`;
-    return u.toString();
-}
-
-/** The database a URL names (its path), `postgres` when it names none. */
-export function databaseOfUrl(url: string): string {
-    return decodeURIComponent(new URL(url).pathname.replace(/^\//, "")) || "postgres";
 }
 
 function say(message: string): void {
@@ -80,11 +69,11 @@ const previewDatabaseUnguarded = versioned<PreviewDatabaseInputs, PreviewDatabas
             } finally {
                 await admin.end();
             }
-            return { id: inputs.name, outs: { ...inputs, url: urlWithDatabase(inputs.serverUrl, inputs.name) } };
+            return { id: inputs.name, outs: { ...inputs, url: urlForDatabase(inputs.serverUrl, inputs.name) } };
         },
 
         async update(_id, _olds, news) {
-            return { outs: { ...news, url: urlWithDatabase(news.serverUrl, news.name) } };
+            return { outs: { ...news, url: urlForDatabase(news.serverUrl, news.name) } };
         },
 
         async read(id, props) {

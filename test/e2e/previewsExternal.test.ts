@@ -9,7 +9,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { databaseOfUrl, urlWithDatabase } from "../../components/previews/database";
+import { databaseName, urlForDatabase } from "../../components/backup/pgDump/connection";
 import { EngineWorkspace, lastUpdateLosses, requireEngine } from "../support/engine";
 import { withClient } from "../support/migrationsDir";
 import { freshDatabase, testCluster } from "../support/postgres";
@@ -30,7 +30,7 @@ describe("end to end: a pull request's preview beside an external base (pr up, l
         cli = requireEngine(this);
         password = (await testCluster()).password;
         baseUrl = await freshDatabase("e2e_prev");
-        previewUrl = urlWithDatabase(baseUrl, `${databaseOfUrl(baseUrl)}_pr_7`);
+        previewUrl = urlForDatabase(baseUrl, `${databaseName(baseUrl)}_pr_7`);
         ws = EngineWorkspace.create(cli);
         // The base: staging on an existing server, without the vendors whose plugins cannot run here.
         ws.editStackFile("staging", (c) => {
@@ -56,7 +56,7 @@ describe("end to end: a pull request's preview beside an external base (pr up, l
         const res = run(["pr", "up", "--pr", "7", "--branch", "feature/orders", "--summary", "out/pr-7.json"]);
         assert.equal(res.status, 0, res.stderr + res.stdout);
         assert.match(res.stdout, /the preview of #7 is up \(pr-7\), until \d{4}-/);
-        assert.ok((await databases()).includes(databaseOfUrl(previewUrl)));
+        assert.ok((await databases()).includes(databaseName(previewUrl)));
         const applied = await query(previewUrl, "SELECT version FROM keel_schema_history ORDER BY version");
         assert.deepEqual(
             applied.map((r) => r.version),
@@ -68,7 +68,7 @@ describe("end to end: a pull request's preview beside an external base (pr up, l
         assert.equal(summary.pr, 7);
         assert.equal(summary.branch, "feature/orders");
         assert.equal(summary.base, "staging");
-        assert.equal(summary.database.name, databaseOfUrl(previewUrl));
+        assert.equal(summary.database.name, databaseName(previewUrl));
         assert.equal(summary.database.recreatedFor, undefined);
         // The base was never deployed: its history cannot be read, so every migration is listed, and that is said.
         assert.deepEqual(
@@ -83,7 +83,7 @@ describe("end to end: a pull request's preview beside an external base (pr up, l
         // The preview's file is written from the base's, never committed, and holds no URL in plain text.
         const file = fs.readFileSync(path.join(ws.root, "Pulumi.pr-7.yaml"), "utf8");
         assert.match(file, /keel:stage: "preview"/);
-        assert.ok(!file.includes(databaseOfUrl(baseUrl)), "the preview's file holds the database's name in plain text");
+        assert.ok(!file.includes(databaseName(baseUrl)), "the preview's file holds the database's name in plain text");
         assert.deepEqual(ws.filesHolding([password]), []);
     });
 
@@ -144,7 +144,7 @@ describe("end to end: a pull request's preview beside an external base (pr up, l
     it("pr down removes the database, the stack and its file; a second pr down has nothing to do", async () => {
         const res = run(["pr", "down", "--pr", "7"]);
         assert.equal(res.status, 0, res.stderr + res.stdout);
-        assert.ok(!(await databases()).includes(databaseOfUrl(previewUrl)));
+        assert.ok(!(await databases()).includes(databaseName(previewUrl)));
         assert.ok(!fs.existsSync(path.join(ws.root, "Pulumi.pr-7.yaml")));
         assert.ok(!fs.existsSync(path.join(ws.state, ".pulumi", "stacks", "keel", "pr-7.json")));
         const again = run(["pr", "down", "--pr", "7"]);

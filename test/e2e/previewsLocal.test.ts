@@ -8,21 +8,12 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { Client } from "pg";
 import type { PulumiCli } from "../../scripts/lib/pulumiCli";
 import { EngineWorkspace, requireEngine } from "../support/engine";
-import { freePort } from "../support/postgres";
+import { freePort, queryRows } from "../support/postgres";
 import { parse } from "yaml";
 
-async function query(url: string, sql: string): Promise<any[]> {
-    const c = new Client({ connectionString: url });
-    await c.connect();
-    try {
-        return (await c.query(sql)).rows;
-    } finally {
-        await c.end();
-    }
-}
+const query = queryRows;
 
 describe("end to end: a preview of a dev base with a local database (pr up seeds it, pr down removes its server)", function () {
     this.timeout(15 * 60_000);
