@@ -39,6 +39,14 @@ export function readPreviewBase(root: string, base: string, env: Record<string, 
     }
     const config = readStackConfig(root, base, env);
     const doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as StackFileDoc;
+    // The preview takes the base's secrets as their ciphertexts: they open with the base's passphrase and salt only.
+    // Another secrets provider (Pulumi Cloud's, a KMS key) seals them to the base stack itself.
+    if (hasSecureValue(doc.config) && !doc.encryptionsalt) {
+        throw new StackFileError(
+            `Pulumi.${base}.yaml holds secrets sealed by the ${doc.secretsprovider ?? "Pulumi Cloud"} secrets provider, which open on the ${base} stack only: ` +
+                `previews copy the base's secrets and need its passphrase secrets provider (npm run stack:new makes stacks with one). Nothing was created.`,
+        );
+    }
     const previews = forRemoval ? (config.previews ?? { ...previewsSchema.parse({}), data: "schema-only" as const }) : previewsOf(config);
     return { stack: base, config, doc, previews };
 }
@@ -71,4 +79,10 @@ export function writePreviewStackFile(
         header + stringify(doc, { lineWidth: 0, defaultStringType: "QUOTE_DOUBLE", defaultKeyType: "PLAIN" }),
     );
     return stack;
+}
+
+function hasSecureValue(value: unknown): boolean {
+    if (!value || typeof value !== "object") return false;
+    if ("secure" in value) return true;
+    return Object.values(value).some(hasSecureValue);
 }
