@@ -24,7 +24,7 @@ import {
     githubEnvironmentInventory,
     GithubRepoTarget,
     heldBy,
-    listBackendStacks,
+    previewBackendStacks,
     neonBranchInventory,
     openPullRequests,
     PreviewInventory,
@@ -156,7 +156,7 @@ export async function prReap(options: PrReapOptions, io: PrReapIo): Promise<numb
         open,
         (io.now ?? (() => new Date()))(),
         inventories,
-        io.listStacks ?? (() => listBackendStacks(io.root, io.env)),
+        io.listStacks ?? (() => previewBackendStacks(io.root, io.env, from)),
     );
 
     const live = plan.kept.map((k) => k.name).join(", ");

@@ -23,6 +23,8 @@ import { Api, isNotFound } from "../../components/vendors/neon";
 import type { RenderClient } from "../../components/vendors/render";
 import { VercelClient, vercelErrorStatus } from "../../components/vendors/vercel";
 import { listDeploys, selfManagedState } from "./stackHistory";
+import { runEngineCli } from "./stackDatabase";
+import { plainOutputs } from "./previewStacks";
 import type { StateStore } from "./stateStore";
 
 export class PreviewInventoryError extends KeelError {
@@ -252,12 +254,8 @@ const STACK_FILE = /^([^/]+)\.json(\.gz)?$/;
  */
 export async function listBackendStacks(root: string, env: Record<string, string | undefined>): Promise<BackendStack[]> {
     const state = selfManagedState(root, env);
-    if (!state) {
-        throw new PreviewInventoryError(
-            "keel pr reap lists the stacks from a self-managed state backend (PULUMI_BACKEND_URL file://, s3://, gs:// or azblob://); " +
-                "listing them from Pulumi Cloud is not supported yet: run `pulumi stack ls` and `keel pr down --pr <n>` for each closed PR instead",
-        );
-    }
+    if (!state)
+        throw new PreviewInventoryError("not a self-managed state backend: list the stacks through the engine (stacksThroughEngine)");
     const { store, project } = state;
     const dir = await stacksDir(store, project);
     const stacks: BackendStack[] = [];
@@ -326,4 +324,35 @@ function previewSection(value: unknown): { expiresAt?: unknown } | undefined {
 /** Whether a stack's state holds the object (by its vendor id: an environment's is its name). */
 export function heldBy(stack: BackendStack | undefined, o: VendorObject): boolean {
     return !!stack && stack.holds.has(o.id);
+}
+
+/**
+ * The stacks as the engine's CLI lists them, on any backend (Pulumi Cloud's too): each preview's resources from
+ * `stack export`, its expiry from its outputs. `base` is the stack whose environment opens the backend.
+ */
+export async function stacksThroughEngine(root: string, env: Record<string, string | undefined>, base: string): Promise<BackendStack[]> {
+    const stacks: BackendStack[] = [];
+    const res = await runEngineCli({ root, stack: base, env }, ["stack", "ls", "--json"]);
+    if (res.code !== 0) throw new PreviewInventoryError(`pulumi stack ls failed: ${res.err.trim()}`);
+    for (const row of JSON.parse(res.out || "[]") as { name: string }[]) {
+        const name = row.name.split("/").pop()!;
+        if (prOfStack(name) === undefined) {
+            stacks.push({ name, holds: new Set() });
+            continue;
+        }
+        const exported = await runEngineCli({ root, stack: name, env }, ["stack", "export", "--stack", name]);
+        const deployment = exported.code === 0 ? JSON.parse(exported.out || "{}")?.deployment : undefined;
+        const preview = (await plainOutputs({ root, stack: name, env })).preview as { expiresAt?: unknown } | undefined;
+        stacks.push({
+            name,
+            holds: resourcesHeld({ checkpoint: { latest: deployment } }),
+            ...(typeof preview?.expiresAt === "string" ? { expiresAt: preview.expiresAt } : {}),
+        });
+    }
+    return stacks.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The stacks: read from a self-managed store directly, else through the engine. */
+export async function previewBackendStacks(root: string, env: Record<string, string | undefined>, base: string): Promise<BackendStack[]> {
+    return selfManagedState(root, env) ? listBackendStacks(root, env) : stacksThroughEngine(root, env, base);
 }

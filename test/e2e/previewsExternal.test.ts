@@ -14,6 +14,7 @@ import { EngineWorkspace, lastUpdateLosses, requireEngine } from "../support/eng
 import { withClient } from "../support/migrationsDir";
 import { freshDatabase, testCluster } from "../support/postgres";
 import type { PulumiCli } from "../../scripts/lib/pulumiCli";
+import { BackendStack, listBackendStacks, stacksThroughEngine } from "../../scripts/lib/previewInventory";
 
 const query = (url: string, sql: string): Promise<any[]> => withClient(url, async (c) => (await c.query(sql)).rows);
 const PASSPHRASE = "e2e-passphrase";
@@ -94,6 +95,17 @@ describe("end to end: a pull request's preview beside an external base (pr up, l
         assert.equal(res.status, 0, res.stderr + res.stdout);
         assert.deepEqual(await lastUpdateLosses(await ws.stack("pr-7")), []);
         assert.deepEqual(await query(previewUrl, "SELECT email, notes FROM accounts"), [{ email: "kept@example.com", notes: null }]);
+    });
+
+    it("the reaper's two ways of listing stacks agree: the store read directly (S3, GCS, file) and the engine (Pulumi Cloud too)", async () => {
+        const env = { ...ws.env, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE };
+        const direct = await listBackendStacks(ws.root, env);
+        const engine = await stacksThroughEngine(ws.root, env, "staging");
+        const pr7 = (list: BackendStack[]) => list.find((s) => s.name === "pr-7");
+        assert.ok(pr7(engine)?.expiresAt, "no expiry through the engine");
+        assert.equal(pr7(engine)?.expiresAt, pr7(direct)?.expiresAt);
+        assert.ok(pr7(engine)?.holds.has(databaseName(previewUrl)), "the preview's database is not among what it holds");
+        assert.deepEqual([...pr7(engine)!.holds].sort(), [...pr7(direct)!.holds].sort());
     });
 
     it("pr list shows it: PR, branch, expiry, what it costs", () => {
