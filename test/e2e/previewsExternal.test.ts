@@ -108,6 +108,23 @@ describe("end to end: a pull request's preview beside an external base (pr up, l
         assert.deepEqual([...pr7(engine)!.holds].sort(), [...pr7(direct)!.holds].sort());
     });
 
+    it("bad input changes nothing: a broken migration or a mistyped key fails before any step, the preview's rows in place", async () => {
+        ws.writeMigration("0004_broken.sql", "CREATE TABLE orders (id int PRIMARY KEY,;\n");
+        const broken = run(["pr", "up", "--pr", "7", "--branch", "feature/orders"]);
+        assert.equal(broken.status, 1, broken.stdout);
+        assert.match(broken.stdout + broken.stderr, /migrations\/0004_broken\.sql:1:\d+: SQL syntax error/);
+        assert.deepEqual(await lastUpdateLosses(await ws.stack("pr-7")), []);
+        assert.deepEqual(await query(previewUrl, "SELECT email FROM accounts"), [{ email: "kept@example.com" }]);
+        fs.rmSync(path.join(ws.root, "migrations", "0004_broken.sql"));
+        const restore = ws.snapshot("staging");
+        ws.editStackFile("staging", (c) => (c["keel:previews"].maxx = 2));
+        const typo = run(["pr", "up", "--pr", "7", "--branch", "feature/orders"]);
+        restore();
+        assert.equal(typo.status, 1);
+        assert.match(typo.stderr, /keel:previews\.maxx: unknown setting \(known: enabled, max,/);
+        assert.deepEqual(await query(previewUrl, "SELECT email FROM accounts"), [{ email: "kept@example.com" }]);
+    });
+
     it("pr list shows it: PR, branch, expiry, what it costs", () => {
         const res = run(["pr", "list", "--json"]);
         assert.equal(res.status, 0, res.stderr);
