@@ -26,6 +26,7 @@ import { noPlaintextSecrets } from "../../policies/rules/noPlaintextSecrets";
 import { prodBackendSafeDeploys } from "../../policies/rules/prodBackendSafeDeploys";
 import { prodBranchProtected } from "../../policies/rules/prodBranchProtected";
 import { prodResourcesProtected } from "../../policies/rules/prodResourcesProtected";
+import { previewIsolatedFromProd } from "../../policies/rules/previewIsolatedFromProd";
 import { EngineWorkspace, requireEngine, ROOT } from "../support/engine";
 import { FakeFly } from "../support/fakeFly";
 import { FakeNeon } from "../support/fakeNeon";
@@ -42,6 +43,8 @@ const RESOURCE_RULES = [
     prodResourcesProtected,
     prodBackendSafeDeploys,
     noPlaintextSecrets,
+    // Mandatory on previews only; it judges every resource and passes prod's.
+    previewIsolatedFromProd,
 ].map((p) => p.name);
 const STACK_RULES = [prodBranchProtected.name];
 
