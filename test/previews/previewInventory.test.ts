@@ -101,10 +101,11 @@ describe("previewInventory: the stacks of the state backend", () => {
         );
     });
 
-    it("says Pulumi Cloud is not read yet, and what to do", async () => {
+    it("does not read Pulumi Cloud as a store: its stacks are listed through the engine (e2e: previewsExternal)", async () => {
         await assert.rejects(
             listBackendStacks(root(), { PULUMI_BACKEND_URL: "https://api.pulumi.com" }),
-            (err: Error) => err instanceof PreviewInventoryError && /Pulumi Cloud is not supported yet.*keel pr down/.test(err.message),
+            (err: Error) =>
+                err instanceof PreviewInventoryError && /not a self-managed state backend.*stacksThroughEngine/.test(err.message),
         );
     });
 });
