@@ -24,7 +24,7 @@ import type { RenderClient } from "../../components/vendors/render";
 import { VercelClient, vercelErrorStatus } from "../../components/vendors/vercel";
 import { listDeploys, selfManagedState } from "./stackHistory";
 import { runEngineCli } from "./stackDatabase";
-import { plainOutputs } from "./previewStacks";
+import { listPreviewStacks, plainOutputs } from "./previewStacks";
 import type { StateStore } from "./stateStore";
 
 export class PreviewInventoryError extends KeelError {
@@ -331,15 +331,9 @@ export function heldBy(stack: BackendStack | undefined, o: VendorObject): boolea
  * `stack export`, its expiry from its outputs. `base` is the stack whose environment opens the backend.
  */
 export async function stacksThroughEngine(root: string, env: Record<string, string | undefined>, base: string): Promise<BackendStack[]> {
+    // Only previews: a stack of another name is never in the reaper's plan.
     const stacks: BackendStack[] = [];
-    const res = await runEngineCli({ root, stack: base, env }, ["stack", "ls", "--json"]);
-    if (res.code !== 0) throw new PreviewInventoryError(`pulumi stack ls failed: ${res.err.trim()}`);
-    for (const row of JSON.parse(res.out || "[]") as { name: string }[]) {
-        const name = row.name.split("/").pop()!;
-        if (prOfStack(name) === undefined) {
-            stacks.push({ name, holds: new Set() });
-            continue;
-        }
+    for (const { stack: name } of await listPreviewStacks({ root, stack: base, env })) {
         const exported = await runEngineCli({ root, stack: name, env }, ["stack", "export", "--stack", name]);
         const deployment = exported.code === 0 ? JSON.parse(exported.out || "{}")?.deployment : undefined;
         const preview = (await plainOutputs({ root, stack: name, env })).preview as { expiresAt?: unknown } | undefined;

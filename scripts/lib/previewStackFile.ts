@@ -13,7 +13,7 @@ import { PreviewsConfig, previewsSchema } from "../../components/config/previews
 import { previewStackName } from "../../components/previews/naming";
 import { previewsOf, previewStackDoc, StackFileDoc } from "../../components/previews/stackConfig";
 import { portsInUse } from "../stackNew";
-import { readStackConfig, StackFileError } from "./stackConfig";
+import { hasSecure, readStackConfig, StackFileError } from "./stackConfig";
 import { stacksIn } from "../../components/config/context";
 import { nearest } from "../../components/masking/rules";
 
@@ -41,7 +41,7 @@ export function readPreviewBase(root: string, base: string, env: Record<string, 
     const doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as StackFileDoc;
     // The preview takes the base's secrets as their ciphertexts: they open with the base's passphrase and salt only.
     // Another secrets provider (Pulumi Cloud's, a KMS key) seals them to the base stack itself.
-    if (hasSecureValue(doc.config) && !doc.encryptionsalt) {
+    if (hasSecure(doc.config) && !doc.encryptionsalt) {
         throw new StackFileError(
             `Pulumi.${base}.yaml holds secrets sealed by the ${doc.secretsprovider ?? "Pulumi Cloud"} secrets provider, which open on the ${base} stack only: ` +
                 `previews copy the base's secrets and need its passphrase secrets provider (npm run stack:new makes stacks with one). Nothing was created.`,
@@ -79,10 +79,4 @@ export function writePreviewStackFile(
         header + stringify(doc, { lineWidth: 0, defaultStringType: "QUOTE_DOUBLE", defaultKeyType: "PLAIN" }),
     );
     return stack;
-}
-
-function hasSecureValue(value: unknown): boolean {
-    if (!value || typeof value !== "object") return false;
-    if ("secure" in value) return true;
-    return Object.values(value).some(hasSecureValue);
 }

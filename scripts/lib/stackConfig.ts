@@ -39,7 +39,8 @@ export function rawStackConfig(root: string, stack: string, env: Record<string, 
     return { project, stack, values, secretKeys, encryptedKeys, env, knownStacks: stacksIn(root) };
 }
 
-function hasSecure(value: unknown): boolean {
+/** Whether a config value is, or holds, a `secure:` ciphertext. */
+export function hasSecure(value: unknown): boolean {
     if (!value || typeof value !== "object") return false;
     if ("secure" in value && Object.keys(value).length === 1) return true;
     return Object.values(value).some(hasSecure);
